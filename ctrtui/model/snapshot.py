@@ -106,9 +106,9 @@ class Container:
     """Path inside the hierarchy: `/`, `/system.slice/cron.service`."""
     children: tuple[str, ...]
     """Paths of the child cgroups, sorted by name."""
-    threads: array = field(default=EMPTY, compare=False)
+    threads: array = field(default_factory=lambda: EMPTY, compare=False)
     """TIDs, as v1 `tasks` / v2 `cgroup.threads` list them."""
-    procs: array = field(default=EMPTY, compare=False)
+    procs: array = field(default_factory=lambda: EMPTY, compare=False)
     """TGIDs, as `cgroup.procs` lists them."""
 
     @property
