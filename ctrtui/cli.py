@@ -1,0 +1,337 @@
+"""The command line: `ctrtui` opens the TUI; subcommands script the same engine.
+
+Importing this module must stay cheap: Textual is imported only when the TUI starts, and
+the backends/engine only when a subcommand needs them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from typing import Any, Sequence
+
+EXIT_OK, EXIT_NOT_ALL, EXIT_USAGE = 0, 1, 2
+
+
+class UsageError(Exception):
+    """Bad input: printed as one line `ctrtui: ...`, exit 2."""
+
+
+def _global_options(parser: argparse.ArgumentParser, suppress: bool) -> None:
+    """Options valid both before and after the subcommand."""
+    d = argparse.SUPPRESS if suppress else None
+    parser.add_argument("--demo", action="store_true", default=argparse.SUPPRESS if suppress else False,
+                        help="use the simulated demo world instead of /sys/fs/cgroup")
+    parser.add_argument("--policy", metavar="FILE", default=d,
+                        help="policy file (TOML) of protected PIDs, commands and cgroups")
+    parser.add_argument("--journal", metavar="FILE", default=d,
+                        help="journal of moves, used by undo (default: in the XDG state dir)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    _global_options(common, suppress=True)
+    json_opt = argparse.ArgumentParser(add_help=False)
+    json_opt.add_argument("--json", action="store_true", help="print JSON instead of text")
+
+    p = argparse.ArgumentParser(
+        prog="ctrtui",
+        description="See which tasks sit in which cgroup, and move them. "
+        "With no subcommand, opens the terminal UI.",
+    )
+    _global_options(p, suppress=False)
+    p.add_argument("--read-only", action="store_true", help="TUI: never move anything")
+    p.add_argument("--interval", type=float, default=2.0, metavar="SECONDS",
+                   help="TUI: auto-refresh interval (default 2)")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+
+    sub.add_parser("hierarchies", parents=[common, json_opt],
+                   help="every mounted hierarchy with its cgroup and task counts")
+    ls = sub.add_parser("ls", parents=[common, json_opt],
+                        help="the cgroup tree with own and recursive task counts")
+    ls.add_argument("cgroup", nargs="?", metavar="HIERARCHY:/path",
+                    help="a hierarchy (freezer, cpu,cpuacct, name=systemd, unified) and path")
+    tasks = sub.add_parser("tasks", parents=[common, json_opt], help="the sorted member list of a cgroup")
+    tasks.add_argument("cgroup", metavar="HIERARCHY:/path")
+    tasks.add_argument("--threads", action="store_true", help="list threads (TIDs), not processes")
+    mv = sub.add_parser("move", parents=[common, json_opt], help="move PIDs into a cgroup")
+    mv.add_argument("pids", nargs="+", metavar="PID")
+    mv.add_argument("--to", required=True, metavar="HIERARCHY:/path", dest="target")
+    mv.add_argument("--threads", action="store_true",
+                    help="move only the given threads (v1 tasks / v2 cgroup.threads), not whole processes")
+    mv.add_argument("--dry-run", action="store_true", help="only say what would happen")
+    mv.add_argument("--all-or-nothing", action="store_true",
+                    help="if any PID cannot be moved, move none (those moved are moved back)")
+    sub.add_parser("undo", parents=[common, json_opt], help="move the last batch back")
+    return p
+
+
+# ----------------------------------------------------------------------------- helpers
+
+
+def _backend(args: argparse.Namespace):
+    from ctrtui.sources import open_backend
+
+    return open_backend(demo=args.demo)
+
+
+def _engine(args: argparse.Namespace, backend):
+    from ctrtui.engine import AttachEngine, Journal, Policy, default_journal_path
+
+    policy = Policy.load(args.policy) if args.policy else Policy.load_default()
+    journal = Journal(args.journal or default_journal_path(backend.kind))
+    return AttachEngine(backend, policy=policy, journal=journal)
+
+
+def _resolve(backend, text: str | None, default_root: bool = False):
+    """`HIERARCHY:/path` -> (Hierarchy, path); UsageError naming the culprit otherwise."""
+    from ctrtui.model import CgroupRef
+
+    if text is None:
+        return None, "/"
+    word = text.split(":", 1)[0] if ":" in text else text
+    try:
+        ref = CgroupRef.parse(text if ":" in text else text + ":/")
+    except ValueError as e:
+        raise UsageError(str(e)) from None
+    hiers = backend.hierarchies()
+    found = [h for h in hiers if h.name == word] or [h for h in hiers if h.matches(word)]
+    if not found:
+        known = ", ".join(h.name for h in hiers) or "none are mounted"
+        raise UsageError(f"unknown hierarchy {word!r} in {text!r}; known hierarchies: {known}")
+    h = found[0]
+    if backend.cgroup_state(h.name, ref.path) is None:
+        raise UsageError(f"no cgroup {h.name}:{ref.path} (no such directory {h.fs_path(ref.path)})")
+    return h, ref.path
+
+
+def _print_json(obj: Any) -> None:
+    json.dump(obj, sys.stdout, indent=1)
+    sys.stdout.write("\n")
+
+
+# ----------------------------------------------------------------------------- commands
+
+
+def cmd_hierarchies(args: argparse.Namespace) -> int:
+    backend = _backend(args)
+    snap = backend.snapshot()
+    rows = []
+    for hs in snap.hierarchies:
+        h = hs.hierarchy
+        rows.append({
+            "name": h.name, "version": h.version, "controllers": list(h.controllers),
+            "mount": h.mount, "hierarchy_id": h.hierarchy_id, "cgroups": len(hs.containers),
+            "tasks": hs.total(threads=True), "procs": hs.total(threads=False),
+        })
+    if args.json:
+        _print_json(rows)
+        return EXIT_OK
+    if not rows:
+        print("no cgroup hierarchy is mounted")
+        return EXIT_OK
+    w = max(len(r["name"]) for r in rows)
+    print(f"{'NAME':<{w}}  V  {'CGROUPS':>7}  {'TASKS':>7}  MOUNT")
+    for r in rows:
+        print(f"{r['name']:<{w}}  {r['version']}  {r['cgroups']:>7}  {r['tasks']:>7}  {r['mount']}")
+    return EXIT_OK
+
+
+def cmd_ls(args: argparse.Namespace) -> int:
+    backend = _backend(args)
+    if args.cgroup:
+        h, path = _resolve(backend, args.cgroup)
+        snap = backend.snapshot([h.name], subtree=path)
+    else:
+        path = None
+        snap = backend.snapshot()
+    out = sys.stdout
+    rows = []
+    lines: list[str] = []
+    for hs in snap.hierarchies:
+        threads_rec = hs.recursive_counts(threads=True)
+        procs_rec = hs.recursive_counts(threads=False)
+        start = path if path is not None else hs.root_path
+        for c in hs.walk(start):
+            rows.append({
+                "hierarchy": hs.name, "path": c.path, "tasks": len(c.threads), "procs": len(c.procs),
+                "tasks_recursive": threads_rec[c.path], "procs_recursive": procs_rec[c.path],
+            })
+            if not args.json:
+                depth = c.depth - (0 if start == "/" else start.count("/"))
+                label = f"{hs.name}:{c.path}" if c.path == start else "  " * depth + c.name
+                lines.append(f"{label}  {len(c.threads)} ({threads_rec[c.path]})")
+    if args.json:
+        _print_json(rows)
+    else:
+        if lines:
+            out.write("cgroup  own tasks (with descendants)\n")
+        out.write("\n".join(lines) + ("\n" if lines else ""))
+    return EXIT_OK
+
+
+def cmd_tasks(args: argparse.Namespace) -> int:
+    backend = _backend(args)
+    h, path = _resolve(backend, args.cgroup)
+    snap = backend.snapshot([h.name], subtree=path)
+    pids = list(snap[h.name].members(path, threads=args.threads))
+    details = backend.task_details(pids)
+    rows = []
+    for pid in pids:
+        t = details.get(pid)
+        rows.append({
+            "pid": pid,
+            "tgid": t.tgid if t else None,
+            "user": (t.user if t.user is not None else str(t.uid)) if t else None,
+            "state": t.state if t else None,
+            "comm": t.comm if t else None,
+            "threads": t.threads if t else None,
+            "cmdline": t.cmdline if t else None,
+        })
+    if args.json:
+        _print_json(rows)
+        return EXIT_OK
+    print(f"{'PID':>7} {'TGID':>7} {'USER':<10} S  COMM")
+    for r in rows:
+        if r["tgid"] is None:
+            print(f"{r['pid']:>7} {'-':>7} {'-':<10} -  (exited)")
+        else:
+            print(f"{r['pid']:>7} {r['tgid']:>7} {r['user'][:10]:<10} {r['state']}  {r['comm']}")
+    return EXIT_OK
+
+
+def _check_pid_words(words: Sequence[str]) -> None:
+    """Bad PID text is bad usage: exit 2 naming the culprit, before anything moves."""
+    from ctrtui.engine.parse import PidParseError, parse_pid
+
+    for w in words:
+        try:
+            parse_pid(w)
+        except PidParseError as e:
+            raise UsageError(str(e)) from None
+
+
+def _row_text(pid: Any, outcome: str, errno: str | None, detail: str) -> str:
+    tag = outcome + (f" {errno}" if errno else "")
+    return f"{str(pid):>7}  {tag:<22} {detail}"
+
+
+def cmd_move(args: argparse.Namespace) -> int:
+    from ctrtui.model import CgroupRef
+
+    _check_pid_words(args.pids)
+    backend = _backend(args)
+    h, path = _resolve(backend, args.target)
+    engine = _engine(args, backend)
+    target = CgroupRef(h.name, path)
+    plan = engine.plan(args.pids, target, threads=args.threads)
+    if args.dry_run:
+        rows = []
+        for v in plan.verdicts:
+            kind = "would-move" if v.kind == "move" else v.kind
+            rows.append({"pid": v.pid, "input": v.text, "outcome": kind, "errno": v.errno, "hook": v.hook,
+                         "reason": v.reason, "advice": v.advice, "warnings": list(v.warnings),
+                         "from": v.source, "to": str(target)})
+        if args.json:
+            _print_json(rows)
+        else:
+            for r in rows:
+                print(_row_text(r["pid"] or r["input"], r["outcome"], r["errno"], _describe(r, target)))
+        return EXIT_OK if all(r["outcome"] != "refused" for r in rows) else EXIT_NOT_ALL
+    report = engine.apply(plan, all_or_nothing=args.all_or_nothing)
+    return _print_report(report, args.json, target)
+
+
+def _describe(r: dict, target) -> str:
+    if r["outcome"] in ("moved", "would-move"):
+        text = f"{r['from'] or '?'} -> {target.path}"
+    elif r["outcome"] == "already-there":
+        text = f"already in {target}"
+    else:
+        text = r["reason"] or ""
+        if r.get("advice"):
+            text += f" -- {r['advice']}"
+    for w in r.get("warnings") or ():
+        text += f"  [warning: {w}]"
+    return text
+
+
+def _print_report(report, as_json: bool, target=None) -> int:
+    target = target or report.target
+    rows = [{
+        "pid": o.pid, "input": o.text, "outcome": o.outcome, "errno": o.errno, "hook": o.hook,
+        "reason": o.reason, "advice": o.advice, "warnings": list(o.warnings),
+        "from": o.source, "to": str(report.target), "batch": report.batch_id,
+    } for o in report.outcomes]
+    if as_json:
+        _print_json(rows)
+    else:
+        for r in rows:
+            print(_row_text(r["pid"] if r["pid"] is not None else r["input"], r["outcome"], r["errno"],
+                            _describe(r, report.target)))
+        counts = report.counts()
+        summary = ", ".join(f"{n} {k}" for k, n in counts.items() if n)
+        print(f"batch {report.batch_id}: {summary or 'nothing to do'}"
+              + ("; rolled back (all-or-nothing)" if report.rolled_back else ""), file=sys.stderr)
+    return EXIT_OK if report.ok else EXIT_NOT_ALL
+
+
+def cmd_undo(args: argparse.Namespace) -> int:
+    backend = _backend(args)
+    engine = _engine(args, backend)
+    report = engine.undo()
+    if report is None:
+        msg = f"nothing to undo: the journal {engine.journal.path} has no batch left to undo"
+        if args.json:
+            _print_json([])
+        print(f"ctrtui: {msg}", file=sys.stderr)
+        return EXIT_NOT_ALL
+    return _print_report(report, args.json)
+
+
+def cmd_tui(args: argparse.Namespace) -> int:
+    backend = _backend(args)
+    engine = _engine(args, backend)
+    read_only = args.read_only or (backend.kind == "real" and os.geteuid() != 0)
+    from ctrtui.ui.app import run
+
+    run(backend, engine, interval=args.interval, read_only=read_only)
+    return EXIT_OK
+
+
+COMMANDS = {
+    None: cmd_tui, "hierarchies": cmd_hierarchies, "ls": cmd_ls, "tasks": cmd_tasks,
+    "move": cmd_move, "undo": cmd_undo,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.interval is not None and args.interval <= 0:
+        print("ctrtui: --interval must be a positive number of seconds", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        from ctrtui.errors import CtrtuiError
+    except ImportError:  # pragma: no cover - errors module is part of the package
+        CtrtuiError = UsageError  # type: ignore[misc,assignment]
+    try:
+        return COMMANDS[args.command](args)
+    except (UsageError, CtrtuiError) as e:
+        print(f"ctrtui: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    except BrokenPipeError:
+        # `ctrtui ls | head`: the reader left; not an error of ours.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
+    except PermissionError as e:
+        print(f"ctrtui: permission denied reading {e.filename or 'a cgroup file'}: run as root, "
+              "or ask for read access to the cgroup filesystem", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
