@@ -1,0 +1,925 @@
+"""An in-memory kernel: cgroup hierarchies, tasks and the attach rules of ../shared/KERNEL.md.
+
+`SimKernel` implements the whole `Backend` protocol (kind `demo`) and answers every write
+exactly as kernel 6.18 does: same errno, same check order, same silent no-op for a zombie,
+same thread-vs-process effect of `tasks` / `cgroup.procs` / `cgroup.threads`, same v1 uid
+rule and v2 delegation rule. The conformance suite (tests/test_conformance.py) runs the same
+scenarios here and on the real kernel.
+
+Builder API (for tests, the demo world and the generator; every call is cheap):
+
+    k = SimKernel()                                    # empty; writer is root (uid 0)
+    k.add_hierarchy("freezer", 1, ["freezer"])         # v1; name = comma-joined controllers
+    k.add_hierarchy("name=systemd", 1, ["name=systemd"])
+    k.add_hierarchy("unified", 2, ["hugetlb", "pids"]) # v2; controllers at its root
+    k.mkdir("freezer", "/a")                           # EEXIST / ENOENT like mkdir(2)
+    pid = k.spawn("sleep", "sleep 100", uid=1000, threads=3, cgroups={"freezer": "/a"})
+    tid = k.add_thread(pid)
+    k.exit(pid)            # zombie (state Z) until k.reap(pid) or exit(pid, reap=True)
+    k.set_exiting(pid)     # PF_EXITING: still listed, writes succeed but move nothing
+    k.recycle(pid, comm="bash")  # old task reaped, a NEW task gets the same PID
+    k.set_type("unified", "/p/a", "threaded")
+    k.set_subtree_control("unified", "/p", "+pids")
+    k.set_cpuset("cpuset", "/a", cpus="", mems="0")
+    k.set_freezer("freezer", "/a", "FROZEN")
+    k.chown("freezer", "/a", 1000)     # delegate: membership files owned by uid 1000
+    k.set_writer(uid=1000, euid=1000, pid=some_pid)   # who writes ('0' means that task)
+    k.tick(5.0)                        # advance the clock (start times are in ticks)
+
+Builder calls that the kernel could refuse raise `OSError` with the kernel's errno.
+Tasks are kept per hierarchy in `tid -> cgroup` and `cgroup -> set of tids`, so a snapshot of
+10,000 cgroups and 100,000 tasks takes a fraction of a second.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import random
+import time
+from array import array
+from types import MappingProxyType
+from typing import Iterable, Sequence
+
+from ctrtui.model import (
+    EMPTY,
+    PF_EXITING,
+    PF_KTHREAD,
+    PF_NO_SETAFFINITY,
+    CgroupState,
+    Container,
+    Creds,
+    Hierarchy,
+    HierarchySnapshot,
+    Snapshot,
+    TaskInfo,
+    join_path,
+)
+
+HZ = 100
+"""Clock ticks per second (USER_HZ), the unit of start times."""
+PATH_MAX = 4096
+INT_MAX = 2**31 - 1
+RESERVED_PIDS = 300
+"""Where PID allocation restarts after wrapping at pid_max (kernel/pid.c)."""
+THREADED_CONTROLLERS = frozenset({"cpu", "cpuset", "perf_event", "pids"})
+"""v2 controllers that may be enabled inside a threaded subtree."""
+V1_FILES = ("tasks", "cgroup.procs")
+V2_FILES = ("cgroup.procs", "cgroup.threads")
+_SPACE = b" \t\n\v\f\r\xa0"
+"""What the kernel's isspace() accepts (lib/ctype.c marks 0xa0 as space too)."""
+
+
+def _err(code: int, what: str = "") -> OSError:
+    return OSError(code, os.strerror(code), what) if what else OSError(code, os.strerror(code))
+
+
+def kstrtoint(data: bytes) -> int | None:
+    """The kernel's `kstrtoint(strstrip(buf), 0, &pid)`: the int, or None where the kernel
+    returns an error. Base 0: `0x1f` hex, `015` octal, else decimal; one `+` or `-` sign;
+    surrounding whitespace stripped; the text ends at the first NUL byte."""
+    s = data.split(b"\0", 1)[0].strip(_SPACE)
+    neg = s[:1] == b"-"
+    if neg:
+        s = s[1:]
+    elif s[:1] == b"+":
+        s = s[1:]
+    base = 10
+    if s[:1] == b"0":
+        if s[1:2] in (b"x", b"X") and s[2:3] and s[2:3] in b"0123456789abcdefABCDEF":
+            base, s = 16, s[2:]
+        else:
+            base = 8
+    digits = "0123456789abcdef"[:base]
+    if not s or any(chr(c).lower() not in digits for c in s):
+        return None
+    value = int(s, base)
+    if neg:
+        value = -value
+    if not -(2**31) <= value <= INT_MAX:
+        return None
+    return value
+
+
+class SimTask:
+    """One task (a thread; the leader's TID is its TGID)."""
+
+    __slots__ = ("pid", "tgid", "comm", "cmdline", "state", "uid", "euid", "suid",
+                 "start_time", "flags", "rss", "cpu", "cpu_time", "no_migration",
+                 "dead", "reaped", "group")
+
+    def __init__(self, pid: int, tgid: int, comm: str, cmdline: str, state: str, uid: int,
+                 euid: int, suid: int, start_time: int, flags: int, rss: int, cpu: float):
+        self.pid, self.tgid, self.comm, self.cmdline = pid, tgid, comm, cmdline
+        self.state, self.uid, self.euid, self.suid = state, uid, euid, suid
+        self.start_time, self.flags, self.rss, self.cpu = start_time, flags, rss, cpu
+        self.cpu_time = 0.0
+        self.no_migration = False
+        """kthreadd's `no_cgroup_migration`: every move of it is refused with EINVAL."""
+        self.dead = False
+        """Exited (a zombie until reaped): in no membership list, writes move nothing."""
+        self.reaped = False
+        self.group: list[int] = [pid]
+        """On the leader: every live TID of the thread group, leader first."""
+
+    @property
+    def kthread(self) -> bool:
+        return bool(self.flags & PF_KTHREAD)
+
+
+class SimCgroup:
+    """One cgroup directory of one hierarchy."""
+
+    __slots__ = ("hier", "path", "parent", "children", "tids", "removed", "owner", "mode",
+                 "dom", "nr_threaded_children", "subtree_control", "cpus", "mems",
+                 "freezer", "pids_max")
+
+    def __init__(self, hier: "SimHierarchy", path: str, parent: "SimCgroup | None"):
+        self.hier, self.path, self.parent = hier, path, parent
+        self.children: dict[str, SimCgroup] = {}
+        self.tids: set[int] = set()
+        """Live TIDs in this cgroup (what `tasks` / `cgroup.threads` list)."""
+        self.removed = False
+        self.owner = 0
+        """Owner uid of the membership files (and the directory)."""
+        self.mode = 0o644
+        self.dom: SimCgroup = self
+        """v2 `dom_cgrp`: self for a domain cgroup, the thread domain for a threaded one."""
+        self.nr_threaded_children = 0
+        self.subtree_control: set[str] = set()
+        self.cpus = ""
+        self.mems = ""
+        self.freezer = "THAWED"
+        self.pids_max = "max"
+
+    @property
+    def name(self) -> str:
+        return "/" if self.path == "/" else self.path.rsplit("/", 1)[1]
+
+    # --- v2 types, as kernel/cgroup/cgroup.c judges them
+    def threaded(self) -> bool:
+        return self.dom is not self
+
+    def mixable(self) -> bool:
+        return self.parent is None
+
+    def thread_root(self) -> bool:
+        if self.threaded():
+            return False
+        if self.nr_threaded_children:
+            return True
+        return self.mixable() and bool(self.subtree_control & THREADED_CONTROLLERS)
+
+    def valid_domain(self) -> bool:
+        if self.threaded():
+            return False
+        p = self.parent
+        while p is not None:
+            if not p.mixable() and p.thread_root():
+                return False
+            if p.threaded():
+                return False
+            p = p.parent
+        return True
+
+    def populated(self) -> bool:
+        stack = [self]
+        while stack:
+            c = stack.pop()
+            if c.tids:
+                return True
+            stack.extend(c.children.values())
+        return False
+
+    def can_be_thread_root(self) -> bool:
+        if self.mixable():
+            return True
+        if self.threaded():
+            return False
+        if any(not c.threaded() and c.populated() for c in self.children.values()):
+            return False
+        return not (self.subtree_control - THREADED_CONTROLLERS)
+
+    def cgroup_type(self) -> str:
+        if self.threaded():
+            return "threaded"
+        if not self.valid_domain():
+            return "domain invalid"
+        if self.thread_root():
+            return "domain threaded"
+        return "domain"
+
+    def frozen(self) -> bool:
+        c: SimCgroup | None = self
+        while c is not None:
+            if c.freezer == "FROZEN":
+                return True
+            c = c.parent
+        return False
+
+    def walk(self) -> Iterable["SimCgroup"]:
+        """This cgroup and all below it, pre-order, children by name."""
+        stack = [self]
+        while stack:
+            c = stack.pop()
+            yield c
+            stack.extend(c.children[n] for n in sorted(c.children, reverse=True))
+
+
+class SimHierarchy:
+    """One hierarchy: its `Hierarchy` description, its cgroups and where every task is."""
+
+    __slots__ = ("info", "root", "by_path", "where")
+
+    def __init__(self, info: Hierarchy):
+        self.info = info
+        self.root = SimCgroup(self, "/", None)
+        self.by_path: dict[str, SimCgroup] = {"/": self.root}
+        self.where: dict[int, SimCgroup] = {}
+        """TID -> its cgroup (zombies included, until reaped)."""
+
+    @property
+    def v2(self) -> bool:
+        return self.info.version == 2
+
+    def has(self, controller: str) -> bool:
+        return self.info.version == 1 and controller in self.info.controllers
+
+
+class SimTaskHandle:
+    """The simulated pidfd: it holds the very task object, so it never follows a recycled
+    PID (after a reap it reports the task gone)."""
+
+    def __init__(self, task: SimTask):
+        self.pid = task.pid
+        self._task: SimTask | None = task
+
+    def start_time(self) -> int | None:
+        t = self._task
+        return None if t is None or t.reaped else t.start_time
+
+    def alive(self) -> bool:
+        t = self._task
+        return t is not None and not t.dead and not t.reaped
+
+    def close(self) -> None:
+        self._task = None
+
+    def __enter__(self) -> "SimTaskHandle":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class SimMembershipFile:
+    """An open membership file: bound to the cgroup object (so a removed cgroup gives ENODEV)
+    and to the credentials of whoever opened it (the kernel judges permission with those)."""
+
+    def __init__(self, kernel: "SimKernel", cg: SimCgroup, name: str, creds: Creds, write: bool):
+        self._k, self.cgroup, self.name, self.creds = kernel, cg, name, creds
+        self._write = write
+        self.closed = False
+
+    def write(self, data: bytes) -> int:
+        if self.closed or not self._write:
+            raise _err(errno.EBADF)
+        return self._k._attach_write(self, bytes(data))
+
+    def read(self) -> bytes:
+        if self.closed:
+            raise _err(errno.EBADF)
+        return self._k._read_file(self.cgroup, self.name)
+
+    def close(self) -> None:
+        self.closed = True
+
+    def __enter__(self) -> "SimMembershipFile":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class SimKernel:
+    """The simulated kernel and backend (see the module docstring for the builder API)."""
+
+    kind = "demo"
+
+    def __init__(self, pid_max: int = 32768, boot_time: float = 1_700_000_000.0):
+        self.pid_max = pid_max
+        self._hiers: dict[str, SimHierarchy] = {}
+        self.tasks: dict[int, SimTask] = {}
+        """Every unreaped task by TID (zombies included)."""
+        self._last_pid = 0
+        self._uptime = 0.0
+        self.boot_time = boot_time
+        self._creds = Creds(0, 0)
+        self.writer_pid: int | None = None
+        """The task `0` means in a write (the writing process itself)."""
+        self.users: dict[int, str] = {0: "root"}
+        self.next_hierarchy_id = 1
+
+    # ================================================================ builder
+    def add_user(self, uid: int, name: str) -> None:
+        self.users[uid] = name
+
+    def add_hierarchy(self, name: str, version: int, controllers: Sequence[str] = (),
+                      mount: str | None = None) -> Hierarchy:
+        """Mount a hierarchy. v1 `name` is how /proc/PID/cgroup names it (`cpu,cpuacct`,
+        `name=systemd`); v2 `controllers` are those in the root's cgroup.controllers."""
+        if version not in (1, 2):
+            raise ValueError("version is 1 or 2")
+        if name in self._hiers:
+            raise _err(errno.EBUSY, name)
+        ctrl = tuple(controllers) or ((name,) if version == 1 else ())
+        if mount is None:
+            mount = "/sys/fs/cgroup/" + (name.split("=", 1)[1] if name.startswith("name=") else name)
+        hid = 0
+        if version == 1:
+            hid = self.next_hierarchy_id
+            self.next_hierarchy_id += 1
+        info = Hierarchy(name, version, ctrl, mount, "/", hid)
+        h = SimHierarchy(info)
+        if h.has("cpuset"):
+            h.root.cpus, h.root.mems = "0-1", "0"
+        self._hiers[name] = h
+        for t in self.tasks.values():  # a new hierarchy starts with every task in its root
+            h.where[t.pid] = h.root
+            if not t.dead:
+                h.root.tids.add(t.pid)
+        return info
+
+    def _hier(self, word: str) -> SimHierarchy:
+        h = self._hiers.get(word)
+        if h is not None:
+            return h
+        for h in self._hiers.values():
+            if h.info.matches(word):
+                return h
+        raise KeyError(f"no hierarchy {word!r}")
+
+    def _cg(self, hier: str, path: str) -> SimCgroup:
+        cg = self._hier(hier).by_path.get(_norm(path))
+        if cg is None:
+            raise _err(errno.ENOENT, f"{hier}:{path}")
+        return cg
+
+    def mkdir(self, hier: str, path: str, exist_ok: bool = False) -> str:
+        """Create one cgroup (its parent must exist). Returns the normalized path."""
+        h = self._hier(hier)
+        path = _norm(path)
+        if path in h.by_path:
+            if exist_ok:
+                return path
+            raise _err(errno.EEXIST, f"{hier}:{path}")
+        ppath, name = path.rsplit("/", 1)
+        parent = h.by_path.get(ppath or "/")
+        if parent is None:
+            raise _err(errno.ENOENT, f"{hier}:{ppath}")
+        cg = SimCgroup(h, path, parent)
+        parent.children[name] = cg
+        h.by_path[path] = cg
+        if h.has("cpuset"):
+            cg.cpus, cg.mems = "", ""   # a new v1 cpuset starts empty (clone_children off)
+        return path
+
+    def makedirs(self, hier: str, path: str) -> str:
+        """mkdir -p."""
+        cur = "/"
+        for part in [p for p in path.split("/") if p]:
+            cur = self.mkdir(hier, join_path(cur, part), exist_ok=True)
+        return cur
+
+    def rmdir(self, hier: str, path: str) -> None:
+        """Remove an empty cgroup: EBUSY while it has live tasks or children."""
+        cg = self._cg(hier, path)
+        if cg.parent is None or cg.tids or cg.children:
+            raise _err(errno.EBUSY, f"{hier}:{path}")
+        cg.removed = True
+        del cg.parent.children[cg.name]
+        del cg.hier.by_path[cg.path]
+        if cg.threaded():
+            cg.parent.nr_threaded_children -= 1
+
+    def chown(self, hier: str, path: str, uid: int, mode: int | None = None) -> None:
+        """Delegate a cgroup: its directory and membership files now belong to `uid`."""
+        cg = self._cg(hier, path)
+        cg.owner = uid
+        if mode is not None:
+            cg.mode = mode
+
+    def set_writer(self, uid: int = 0, euid: int | None = None, pid: int | None = None) -> None:
+        """Credentials of later opens, and the task a written `0` means."""
+        self._creds = Creds(uid, uid if euid is None else euid)
+        if pid is not None:
+            self.writer_pid = pid
+
+    def set_last_pid(self, pid: int) -> None:
+        """Like writing /proc/sys/kernel/ns_last_pid: the next PID is the next free after it."""
+        self._last_pid = pid
+
+    def _alloc_pid(self) -> int:
+        pid = self._last_pid
+        for _ in range(self.pid_max + 1):
+            pid += 1
+            if pid >= self.pid_max:
+                pid = RESERVED_PIDS
+            if pid not in self.tasks:
+                self._last_pid = pid
+                return pid
+        raise _err(errno.EAGAIN, "no free PID")
+
+    def spawn(self, comm: str, cmdline: str | None = None, uid: int = 0, threads: int = 1,
+              cgroups: dict[str, str] | None = None, state: str = "S", kthread: bool = False,
+              no_setaffinity: bool = False, rss: int | None = None, parent: int | None = None,
+              cpu: float = 0.0, euid: int | None = None, suid: int | None = None,
+              pid: int | None = None) -> int:
+        """Start a process (or kernel thread) of `threads` threads; returns its TGID.
+
+        It sits where `parent` is (fork), else in each root, except for the hierarchies
+        named in `cgroups` (hierarchy word -> path). A kernel thread named `kthreadd` is
+        marked as the kernel marks it (`no_cgroup_migration`)."""
+        place: dict[SimHierarchy, SimCgroup] = {}
+        if parent is not None:
+            ptask = self.tasks[parent]
+            for h in self._hiers.values():
+                place[h] = h.where.get(ptask.pid, h.root)
+        for word, path in (cgroups or {}).items():
+            h = self._hier(word)
+            cg = h.by_path.get(_norm(path))
+            if cg is None:
+                raise _err(errno.ENOENT, f"{word}:{path}")
+            place[h] = cg
+        if pid is None:
+            pid = self._alloc_pid()
+        elif pid in self.tasks or not 0 < pid < self.pid_max:
+            raise _err(errno.EEXIST, f"pid {pid}")
+        flags = (PF_KTHREAD if kthread else 0) | (PF_NO_SETAFFINITY if no_setaffinity else 0)
+        if cmdline is None:
+            cmdline = "" if kthread else comm
+        if rss is None:
+            rss = 0 if kthread else 4 << 20
+        leader = SimTask(pid, pid, comm[:15], cmdline, state, uid,
+                         uid if euid is None else euid, uid if suid is None else suid,
+                         self.ticks(), flags, rss, cpu)
+        leader.no_migration = kthread and comm == "kthreadd"
+        self._insert(leader, place)
+        for _ in range(threads - 1):
+            self.add_thread(pid)
+        return pid
+
+    def _insert(self, task: SimTask, place: dict[SimHierarchy, SimCgroup]) -> None:
+        self.tasks[task.pid] = task
+        for h in self._hiers.values():
+            cg = place.get(h, h.root)
+            h.where[task.pid] = cg
+            cg.tids.add(task.pid)
+
+    def add_thread(self, tgid: int, comm: str | None = None, pid: int | None = None) -> int:
+        """A new thread in the group (in the cgroups of the thread that made it: the leader)."""
+        leader = self.tasks[tgid]
+        if leader.tgid != tgid or leader.dead:
+            raise _err(errno.ESRCH, f"thread group {tgid}")
+        tid = self._alloc_pid() if pid is None else pid
+        t = SimTask(tid, tgid, (comm or leader.comm)[:15], leader.cmdline, leader.state,
+                    leader.uid, leader.euid, leader.suid, self.ticks(),
+                    leader.flags & ~PF_EXITING, 0, 0.0)
+        self._insert(t, {h: h.where[tgid] for h in self._hiers.values()})
+        leader.group.append(tid)
+        return tid
+
+    def _kill_one(self, t: SimTask) -> None:
+        if t.dead:
+            return
+        t.dead = True
+        t.state = "Z"
+        for h in self._hiers.values():
+            cg = h.where.get(t.pid)
+            if cg is not None:
+                cg.tids.discard(t.pid)
+
+    def _reap_one(self, t: SimTask) -> None:
+        self._kill_one(t)
+        t.reaped = True
+        t.state = "X"
+        self.tasks.pop(t.pid, None)
+        for h in self._hiers.values():
+            h.where.pop(t.pid, None)
+        if t.pid != t.tgid:
+            leader = self.tasks.get(t.tgid)
+            if leader is not None and t.pid in leader.group:
+                leader.group.remove(t.pid)
+
+    def exit(self, pid: int, reap: bool = False) -> None:
+        """The task exits. A TGID: the whole group exits and the leader stays a zombie until
+        reaped. A non-leader TID: that thread exits and is gone at once (self-reaped)."""
+        t = self.tasks.get(pid)
+        if t is None:
+            raise _err(errno.ESRCH, f"pid {pid}")
+        if pid != t.tgid:
+            self._reap_one(t)
+            return
+        for tid in list(t.group[1:]):
+            self._reap_one(self.tasks[tid])
+        self._kill_one(t)
+        if reap:
+            self._reap_one(t)
+
+    def reap(self, pid: int) -> None:
+        """The parent waits for the zombie: its PID becomes free."""
+        t = self.tasks.get(pid)
+        if t is None:
+            raise _err(errno.ECHILD, f"pid {pid}")
+        if not t.dead:
+            raise _err(errno.EBUSY, f"pid {pid} has not exited")
+        self._reap_one(t)
+
+    def set_exiting(self, pid: int) -> None:
+        """PF_EXITING (do_exit under way): still listed, but no write moves it. On a TGID
+        the whole group is exiting."""
+        t = self.tasks[pid]
+        for tid in (t.group if pid == t.tgid else [pid]):
+            self.tasks[tid].flags |= PF_EXITING
+
+    def recycle(self, pid: int, comm: str = "recycled", same_start_time: bool = False,
+                **spawn_args: object) -> int:
+        """PID reuse: the task with `pid` (if any) exits and is reaped, and a NEW process
+        gets the same PID, with a later start time (or, with `same_start_time`, the same
+        tick, which the kernel's tick resolution allows)."""
+        old = self.tasks.get(pid)
+        start = old.start_time if old else None
+        if old is not None and old.pid != old.tgid:
+            self._reap_one(old)          # a thread's TID: only that thread goes
+        elif old is not None:
+            for tid in list(old.group[1:]):
+                self._reap_one(self.tasks[tid])
+            self._reap_one(old)
+        if not same_start_time:
+            self._uptime += 1.0 / HZ
+        new = self.spawn(comm, pid=pid, **spawn_args)  # type: ignore[arg-type]
+        if same_start_time and start is not None:
+            self.tasks[new].start_time = start
+        return new
+
+    def place(self, pid: int, hier: str, path: str) -> None:
+        """Put one thread into a cgroup with no checks at all (for building worlds)."""
+        self._move(self._hier(hier), self.tasks[pid], self._cg(hier, path))
+
+    def set_type(self, hier: str, path: str, value: str = "threaded") -> None:
+        """Write v2 `cgroup.type` (only `threaded` is accepted), with the kernel's rules:
+        the parent becomes `domain threaded`, its other domain children `domain invalid`."""
+        cg = self._cg(hier, path)
+        if not cg.hier.v2 or cg.parent is None:
+            raise _err(errno.ENOENT, f"{hier}:{path}/cgroup.type")
+        if value.strip() != "threaded":
+            raise _err(errno.EINVAL, f"{hier}:{path}/cgroup.type")
+        if cg.threaded():
+            return
+        dom = cg.parent.dom
+        if cg.populated() or (cg.subtree_control - THREADED_CONTROLLERS):
+            raise _err(errno.EOPNOTSUPP, f"{hier}:{path}")
+        if not dom.valid_domain() or not dom.can_be_thread_root():
+            raise _err(errno.EOPNOTSUPP, f"{hier}:{path}")
+        for d in cg.walk():
+            d.dom = dom
+        cg.parent.nr_threaded_children += 1
+
+    def set_subtree_control(self, hier: str, path: str, change: str) -> None:
+        """Write v2 `cgroup.subtree_control`, e.g. `+pids -hugetlb`."""
+        cg = self._cg(hier, path)
+        if not cg.hier.v2:
+            raise _err(errno.ENOENT, f"{hier}:{path}/cgroup.subtree_control")
+        enable, disable = set(), set()
+        for word in change.split():
+            if word[:1] not in "+-" or len(word) < 2:
+                raise _err(errno.EINVAL, word)
+            (enable if word[0] == "+" else disable).add(word[1:])
+        available = set(cg.hier.info.controllers) if cg.parent is None else cg.parent.subtree_control
+        if not enable <= available:
+            raise _err(errno.ENOENT, f"{hier}:{path}: {' '.join(sorted(enable - available))}")
+        enable -= cg.subtree_control
+        if disable & {c for ch in cg.children.values() for c in ch.subtree_control}:
+            raise _err(errno.EBUSY, f"{hier}:{path}: a child still enables it")
+        if enable:
+            if not cg.dom.valid_domain():
+                raise _err(errno.EOPNOTSUPP, f"{hier}:{path}")
+            if not cg.mixable() and enable - THREADED_CONTROLLERS:
+                if cg.thread_root() or cg.threaded():
+                    raise _err(errno.EOPNOTSUPP, f"{hier}:{path}")
+                if cg.tids:
+                    raise _err(errno.EBUSY, f"{hier}:{path}: no internal processes")
+        cg.subtree_control = (cg.subtree_control | enable) - disable
+
+    def set_cpuset(self, hier: str, path: str, cpus: str | None = None, mems: str | None = None) -> None:
+        cg = self._cg(hier, path)
+        if not cg.hier.has("cpuset"):
+            raise _err(errno.ENOENT, f"{hier}:{path}/cpuset.cpus")
+        if cpus is not None:
+            cg.cpus = cpus
+        if mems is not None:
+            cg.mems = mems
+
+    def set_freezer(self, hier: str, path: str, state: str) -> None:
+        cg = self._cg(hier, path)
+        if not cg.hier.has("freezer") or cg.parent is None:
+            raise _err(errno.ENOENT, f"{hier}:{path}/freezer.state")
+        if state not in ("FROZEN", "THAWED"):
+            raise _err(errno.EINVAL, state)
+        cg.freezer = state
+
+    def set_pids_max(self, hier: str, path: str, value: int | str) -> None:
+        self._cg(hier, path).pids_max = str(value)
+
+    def tick(self, seconds: float) -> None:
+        """Advance the clock; running tasks use their share of CPU."""
+        self._uptime += seconds
+        for t in self.tasks.values():
+            if t.cpu and not t.dead:
+                t.cpu_time += t.cpu / 100.0 * seconds
+
+    def ticks(self) -> int:
+        return int(self._uptime * HZ)
+
+    def churn(self, fraction: float, seed: int = 0, hierarchy: str | None = None) -> int:
+        """Move a `fraction` of the live tasks of one hierarchy (default: the first) into
+        random other cgroups of it, unchecked: for refresh/diff benchmarks. Returns how many."""
+        h = self._hier(hierarchy) if hierarchy else next(iter(self._hiers.values()))
+        rng = random.Random(seed)
+        cgs = list(h.by_path.values())
+        live = [t for t in self.tasks.values() if not t.dead]
+        picked = rng.sample(live, int(len(live) * fraction))
+        for t in picked:
+            self._move(h, t, rng.choice(cgs))
+        return len(picked)
+
+    # ================================================================ the write path
+    def _move(self, h: SimHierarchy, t: SimTask, cg: SimCgroup) -> None:
+        old = h.where.get(t.pid)
+        if old is cg:
+            return
+        if not t.dead:
+            if old is not None:
+                old.tids.discard(t.pid)
+            cg.tids.add(t.pid)
+        h.where[t.pid] = cg
+
+    def _may_open(self, cg: SimCgroup, creds: Creds) -> bool:
+        if creds.euid == 0:
+            return True
+        if cg.owner == creds.euid:
+            return bool(cg.mode & 0o200)
+        return bool(cg.mode & 0o002)
+
+    def _attach_write(self, f: SimMembershipFile, data: bytes) -> int:
+        """One write to a membership file, checked in the kernel's order (KERNEL.md)."""
+        cg, h, creds = f.cgroup, f.cgroup.hier, f.creds
+        where = f"{h.info.name}:{cg.path}/{f.name}"
+        if len(data) > PATH_MAX:
+            raise _err(errno.E2BIG, where)
+        if not data:
+            return 0
+        if cg.removed:
+            raise _err(errno.ENODEV, where)
+        pid = kstrtoint(data)
+        if pid is None or pid < 0:
+            raise _err(errno.EINVAL, where)
+        if pid == 0:
+            task = self.tasks.get(self.writer_pid) if self.writer_pid is not None else None
+        else:
+            task = self.tasks.get(pid)
+        if task is None:
+            raise _err(errno.ESRCH, where)
+        threadgroup = f.name == "cgroup.procs"
+        if threadgroup:
+            task = self.tasks.get(task.tgid, task)
+        if task.no_migration or task.flags & PF_NO_SETAFFINITY:
+            raise _err(errno.EINVAL, where)
+        if h.v2 and task.kthread:
+            raise _err(errno.EINVAL, where)
+        if not h.v2:
+            if creds.euid != 0 and creds.euid not in (task.uid, task.suid):
+                raise _err(errno.EACCES, where)
+        else:
+            src = h.where[task.pid]
+            com = src
+            while not _descends(cg, com):
+                com = com.parent  # type: ignore[assignment]
+            if not self._may_open(com, creds):
+                raise _err(errno.EACCES, where)
+            if not cg.dom.valid_domain():
+                raise _err(errno.EOPNOTSUPP, where)
+            if not (cg.can_be_thread_root() or cg.threaded()) and cg.subtree_control:
+                raise _err(errno.EBUSY, where)
+            if not threadgroup and src.dom is not cg.dom:
+                raise _err(errno.EOPNOTSUPP, where)
+        group = [self.tasks[t] for t in task.group] if threadgroup else [task]
+        movers = [t for t in group if not t.dead and not t.flags & PF_EXITING
+                  and h.where.get(t.pid) is not cg]
+        if not movers:
+            return len(data)
+        if h.has("cpuset") and (not cg.cpus.strip() or not cg.mems.strip()):
+            raise _err(errno.ENOSPC, where)
+        for t in movers:
+            self._move(h, t, cg)
+        return len(data)
+
+    def _read_file(self, cg: SimCgroup, name: str) -> bytes:
+        if cg.removed:
+            raise _err(errno.ENODEV, f"{cg.hier.info.name}:{cg.path}/{name}")
+        if name in ("tasks", "cgroup.threads"):
+            ids: Iterable[int] = sorted(cg.tids)
+        elif cg.hier.v2:
+            if cg.threaded():
+                raise _err(errno.EOPNOTSUPP, f"{cg.hier.info.name}:{cg.path}/{name}")
+            ids = self._v2_procs(cg)   # unsorted, like the kernel's live iteration
+        else:
+            ids = sorted({self.tasks[t].tgid for t in cg.tids})
+        return b"".join(b"%d\n" % i for i in ids)
+
+    def _v2_procs(self, cg: SimCgroup) -> list[int]:
+        """TGIDs whose leader is in `cg` or, for a thread root, anywhere in its threaded
+        subtree (the kernel iterates the domain's threaded css_sets)."""
+        out = [t for t in cg.tids if self.tasks[t].tgid == t]
+        if cg.nr_threaded_children:
+            for d in cg.walk():
+                if d is not cg and d.dom is cg:
+                    out.extend(t for t in d.tids if self.tasks[t].tgid == t)
+        return out
+
+    # ================================================================ Backend protocol
+    def hierarchies(self) -> tuple[Hierarchy, ...]:
+        return tuple(h.info for h in self._hiers.values())
+
+    def snapshot(self, names: Sequence[str] | None = None, subtree: str | None = None) -> Snapshot:
+        hs = list(self._hiers.values()) if names is None else [self._hier(n) for n in names]
+        start = _norm(subtree) if subtree else "/"
+        tgid = {pid: t.tgid for pid, t in self.tasks.items()}
+        out = []
+        for h in hs:
+            top = h.by_path.get(start)
+            containers: dict[str, Container] = {}
+            for c in (top.walk() if top is not None else ()):
+                threads = array("i", sorted(c.tids)) if c.tids else EMPTY
+                if h.v2:
+                    if c.threaded():
+                        procs = EMPTY
+                    else:
+                        p = self._v2_procs(c)
+                        procs = array("i", sorted(p)) if p else EMPTY
+                elif not c.tids:
+                    procs = EMPTY
+                else:
+                    p = {tgid[t] for t in c.tids}
+                    procs = threads if len(p) == len(threads) else array("i", sorted(p))
+                kids = tuple(c.children[n].path for n in sorted(c.children))
+                containers[c.path] = Container(c.path, kids, threads, procs)
+            out.append(HierarchySnapshot(h.info, MappingProxyType(containers)))
+        return Snapshot(tuple(out), time.time(), "demo")
+
+    def cgroup_state(self, hierarchy: str, path: str) -> CgroupState | None:
+        try:
+            cg = self._cg(hierarchy, path)
+        except OSError:
+            return None
+        h = cg.hier
+        files = V2_FILES if h.v2 else V1_FILES
+        writable = frozenset(files) if self._may_open(cg, self._creds) else frozenset()
+        return CgroupState(
+            hierarchy=h.info.name, path=cg.path, version=h.info.version,
+            cgroup_type=cg.cgroup_type() if h.v2 else None,
+            subtree_control=tuple(sorted(cg.subtree_control)) if h.v2 else (),
+            cpuset_cpus=cg.cpus if h.has("cpuset") else None,
+            cpuset_mems=cg.mems if h.has("cpuset") else None,
+            freezer_state=self._freezer_state(cg) if h.has("freezer") else None,
+            writable=writable,
+        )
+
+    @staticmethod
+    def _freezer_state(cg: SimCgroup) -> str:
+        return "FROZEN" if cg.frozen() else "THAWED"
+
+    def cgroup_stats(self, hierarchy: str, path: str) -> dict[str, str]:
+        try:
+            cg = self._cg(hierarchy, path)
+        except (OSError, KeyError):
+            return {}
+        h = cg.hier
+        n_procs = len({self.tasks[t].tgid for d in cg.walk() for t in d.tids})
+        n_tasks = sum(len(d.tids) for d in cg.walk())
+        out: dict[str, str] = {}
+        if h.v2:
+            enabled = set(h.info.controllers) if cg.parent is None else cg.parent.subtree_control
+            if cg.parent is not None:
+                out["cgroup.type"] = cg.cgroup_type()
+            out["cgroup.subtree_control"] = " ".join(sorted(cg.subtree_control))
+            out["cgroup.events"] = f"populated {int(n_tasks > 0)}\nfrozen 0"
+            usage = int(sum(self.tasks[t].cpu_time for d in cg.walk() for t in d.tids) * 1e6)
+            out["cpu.stat"] = f"usage_usec {usage}\nuser_usec {usage // 2}\nsystem_usec {usage - usage // 2}"
+            if "pids" in enabled and cg.parent is not None:
+                out["pids.current"] = str(n_tasks)
+                out["pids.max"] = cg.pids_max
+            if "memory" in enabled and cg.parent is not None:
+                out["memory.current"] = str(sum(self.tasks[t].rss for d in cg.walk() for t in d.tids))
+            return out
+        if h.has("freezer") and cg.parent is not None:
+            out["freezer.state"] = self._freezer_state(cg)
+        if h.has("cpuset"):
+            out["cpuset.cpus"], out["cpuset.mems"] = cg.cpus, cg.mems
+        if h.has("pids") and cg.parent is not None:
+            out["pids.current"] = str(n_tasks)
+            out["pids.max"] = cg.pids_max
+        if h.has("cpuacct"):
+            out["cpuacct.usage"] = str(int(sum(self.tasks[t].cpu_time for d in cg.walk() for t in d.tids) * 1e9))
+        del n_procs
+        return out
+
+    def _state_letter(self, t: SimTask) -> str:
+        if t.dead:
+            return t.state
+        if not t.kthread:
+            for h in self._hiers.values():
+                if h.has("freezer") and h.where[t.pid].frozen():
+                    return "D"
+        return t.state
+
+    def _info(self, t: SimTask, details: bool) -> TaskInfo:
+        leader = self.tasks.get(t.tgid, t)
+        info = TaskInfo(
+            pid=t.pid, tgid=t.tgid, comm=t.comm, state=self._state_letter(t), uid=t.uid,
+            euid=t.euid, suid=t.suid, start_time=t.start_time, flags=t.flags,
+            threads=len(leader.group) if not leader.dead else 1)
+        if not details:
+            return info
+        life = max(self._uptime - t.start_time / HZ, 1e-9)
+        cpu = t.cpu if not t.dead else 0.0
+        return TaskInfo(
+            pid=info.pid, tgid=info.tgid, comm=info.comm, state=info.state, uid=info.uid,
+            euid=info.euid, suid=info.suid, start_time=info.start_time, flags=info.flags,
+            threads=info.threads, cmdline=t.cmdline, user=self.users.get(t.uid, str(t.uid)),
+            cpu_percent=cpu if cpu else round(min(100.0, 100.0 * t.cpu_time / life), 1),
+            rss=0 if t.dead else (leader.rss if t.pid != t.tgid else t.rss))
+
+    def task_state(self, pid: int) -> TaskInfo | None:
+        t = self.tasks.get(pid)
+        return None if t is None else self._info(t, False)
+
+    def task_details(self, pids: Iterable[int]) -> dict[int, TaskInfo]:
+        out = {}
+        for pid in pids:
+            t = self.tasks.get(pid)
+            if t is not None:
+                out[pid] = self._info(t, True)
+        return out
+
+    def task_cgroups(self, pid: int) -> dict[str, str] | None:
+        if pid not in self.tasks:
+            return None
+        return {name: h.where[pid].path for name, h in self._hiers.items()}
+
+    def thread_ids(self, tgid: int) -> tuple[int, ...]:
+        t = self.tasks.get(tgid)
+        if t is None or t.tgid != tgid or t.dead:
+            return ()
+        return tuple(sorted(t.group))
+
+    def open_task(self, pid: int, thread: bool = False) -> SimTaskHandle:
+        t = self.tasks.get(pid)
+        if t is None:
+            raise _err(errno.ESRCH, f"pid {pid}")
+        if not thread and t.tgid != pid:
+            raise _err(errno.EINVAL, f"pid {pid} is a thread, not a process")
+        return SimTaskHandle(t)
+
+    def open_membership(self, hierarchy: str, path: str, filename: str,
+                        write: bool = True) -> SimMembershipFile:
+        cg = self._cg(hierarchy, path)
+        if filename not in (V2_FILES if cg.hier.v2 else V1_FILES):
+            raise _err(errno.ENOENT, f"{hierarchy}:{path}/{filename}")
+        if write and not self._may_open(cg, self._creds):
+            raise _err(errno.EACCES, f"{hierarchy}:{path}/{filename}")
+        return SimMembershipFile(self, cg, filename, self._creds, write)
+
+    def write_pid(self, hierarchy: str, path: str, filename: str, data: bytes) -> int:
+        f = self.open_membership(hierarchy, path, filename)
+        try:
+            return f.write(data)
+        finally:
+            f.close()
+
+    def writer(self) -> Creds:
+        return self._creds
+
+
+def _norm(path: str) -> str:
+    parts = [p for p in path.split("/") if p]
+    return "/" + "/".join(parts)
+
+
+def _descends(cg: SimCgroup, ancestor: SimCgroup) -> bool:
+    c: SimCgroup | None = cg
+    while c is not None:
+        if c is ancestor:
+            return True
+        c = c.parent
+    return False
