@@ -1,0 +1,631 @@
+"""The real backend: cgroup hierarchies under /sys/fs/cgroup (v1, v2 and hybrid).
+
+Discovery reads `/proc/self/mountinfo` (see KERNEL.md "Finding hierarchies"): every
+`cgroup` (v1) and `cgroup2` mount, deduplicated by the `major:minor` field (a hierarchy
+mounted twice is one hierarchy; the mount whose root is `/` wins). A v1 hierarchy's
+controllers come from the super options (`rw,cpu,cpuacct`, `rw,name=systemd`) and its name
+and ID from `/proc/self/cgroup`, matched by the set of controllers (this works for named
+hierarchies too, which `/proc/cgroups` does not list). v2 is named `unified`; its
+controllers are its root's `cgroup.controllers`. Order: v1 by hierarchy ID, then v2.
+
+Snapshots walk each hierarchy with `os.scandir` and read every membership file to EOF with
+raw `os.open`/`os.read`/`os.close`, parsing bytes straight into `array('i')`. Kernel facts
+this relies on (kernel/cgroup/cgroup-v1.c, fs/seq_file.c):
+- v1 `tasks` and `cgroup.procs` are sorted and unique even across several read() calls
+  (the pidlist is resumed by PID value), so they are not sorted again;
+- v2 `cgroup.procs`/`cgroup.threads` are unsorted and may repeat a task that moved out and
+  back during the read, so they are sorted and deduplicated;
+- a seq_file read fills one page-sized buffer and stops early only at EOF or when the next
+  record does not fit, so a first read() returning much less than a page has reached EOF
+  and the extra read() that would return b"" is skipped (one syscall fewer per file).
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import select
+import signal
+import time
+from array import array
+from bisect import bisect_left
+from dataclasses import replace
+from types import MappingProxyType
+from typing import Iterable, Sequence
+
+from ctrtui.model import (
+    EMPTY,
+    CgroupState,
+    Container,
+    Creds,
+    Hierarchy,
+    HierarchySnapshot,
+    Snapshot,
+    TaskInfo,
+)
+from ctrtui.sources.procfs import ProcReader, parse_stat, read_bytes, read_task
+
+MEMBERSHIP_FILES = ("tasks", "cgroup.procs", "cgroup.threads")
+
+#: mount/super options of a v1 cgroup mount that are not controllers.
+_V1_OPTIONS = frozenset({
+    "rw", "ro", "none", "all", "noprefix", "clone_children", "xattr", "cpuset_v2_mode",
+    "favordynmods", "nofavordynmods",
+})
+
+_O_RDONLY = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0)
+_O_WRONLY = os.O_WRONLY | getattr(os, "O_CLOEXEC", 0)
+
+# A first read() shorter than this has met EOF (see the module docstring); longer ones
+# are followed by more reads until one returns b"".
+_SHORT_READ = 2048
+_READ_SIZE = 65536
+
+_GONE = (errno.ENOENT, errno.ENODEV, errno.ESRCH)
+
+
+def _unescape(field: str) -> str:
+    """mountinfo escapes space, tab, newline and backslash as octal (`\\040`)."""
+    if "\\" not in field:
+        return field
+    return (field.replace("\\040", " ").replace("\\011", "\t")
+            .replace("\\012", "\n").replace("\\134", "\\"))
+
+
+def parse_proc_cgroup(text: str) -> dict[str, tuple[int, str]]:
+    """`/proc/PID/cgroup` -> {controllers field: (hierarchy id, path)}; the v2 line
+    `0::/path` has the key "" (empty controllers)."""
+    out: dict[str, tuple[int, str]] = {}
+    for line in text.splitlines():
+        hid, _, rest = line.partition(":")
+        ctrls, sep, path = rest.partition(":")
+        if sep and hid.isdigit():
+            out[ctrls] = (int(hid), path)
+    return out
+
+
+def parse_mountinfo(text: str, self_cgroup: str = "", cgroups: str = "") -> list[Hierarchy]:
+    """Every cgroup hierarchy mounted according to the mountinfo `text`.
+
+    `self_cgroup` is the text of `/proc/self/cgroup` (gives the v1 names and IDs);
+    `cgroups` the text of `/proc/cgroups` (IDs by controller, and the controller names;
+    used when a hierarchy is missing from `self_cgroup`). v2 controllers are left empty
+    here (the caller reads `cgroup.controllers`). Order: v1 by hierarchy ID (unknown IDs
+    last, in mount order), then v2.
+    """
+    known: set[str] = set()
+    ids_by_ctrl: dict[str, int] = {}
+    for line in cgroups.splitlines():
+        parts = line.split()
+        if len(parts) >= 2 and not line.startswith("#") and parts[1].isdigit():
+            known.add(parts[0])
+            ids_by_ctrl[parts[0]] = int(parts[1])
+    by_set = {frozenset(k.split(",")): (k, hid) for k, (hid, _) in parse_proc_cgroup(self_cgroup).items() if k}
+
+    chosen: dict[str, tuple[int, Hierarchy]] = {}  # major:minor -> (mount order, hierarchy)
+    for n, line in enumerate(text.splitlines()):
+        left, sep, right = line.partition(" - ")
+        if not sep:
+            continue
+        lf, rf = left.split(), right.split()
+        if len(lf) < 5 or len(rf) < 1 or rf[0] not in ("cgroup", "cgroup2"):
+            continue
+        devno, root, mount = lf[2], _unescape(lf[3]), _unescape(lf[4])
+        if rf[0] == "cgroup2":
+            h = Hierarchy("unified", 2, (), mount, root, 0)
+        else:
+            opts = rf[2].split(",") if len(rf) >= 3 else []
+            ctrls = [o for o in opts if o.startswith("name=")
+                     or (o in known if known else (o not in _V1_OPTIONS and "=" not in o))]
+            if not ctrls:
+                continue
+            name, hid = by_set.get(frozenset(ctrls), (None, 0))
+            if name is None:
+                subsys = [c for c in ctrls if not c.startswith("name=")]
+                named = [c for c in ctrls if c.startswith("name=")]
+                name = ",".join(subsys + named)
+                hid = ids_by_ctrl.get(subsys[0], 0) if subsys else 0
+            h = Hierarchy(name, 1, tuple(name.split(",")), mount, root, hid)
+        old = chosen.get(devno)
+        if old is None or (old[1].root != "/" and root == "/"):
+            chosen[devno] = (n, h)
+    found = [h for _, h in sorted(chosen.values(), key=lambda x: x[0])]
+    v1 = [h for h in found if h.version == 1]
+    v1.sort(key=lambda h: (h.hierarchy_id == 0, h.hierarchy_id))
+    return v1 + [h for h in found if h.version == 2]
+
+
+def _read_text(path: str) -> str | None:
+    try:
+        return read_bytes(path).decode("utf-8", "replace").strip()
+    except OSError:
+        return None
+
+
+class PidfdHandle:
+    """A task held by a pidfd: it cannot follow a recycled PID.
+
+    A PID is freed only when its task is reaped, and a pidfd notices the reap; so a handle
+    that still answers `alive()` after a write proves the write hit this very task.
+    """
+
+    def __init__(self, pid: int, fd: int, proc: str = "/proc") -> None:
+        self.pid = pid
+        self.fd: int | None = fd
+        self._proc = proc
+
+    def _reaped(self) -> bool:
+        """True once the task is reaped (its PID may already belong to another task)."""
+        if self.fd is None:
+            return True
+        try:
+            signal.pidfd_send_signal(self.fd, 0)
+        except ProcessLookupError:
+            return True
+        except PermissionError:
+            return False  # exists, but not ours to signal
+        return False
+
+    def start_time(self) -> int | None:
+        """Start time (ticks) of the held task; None once it is reaped. Read first and
+        checked after: a task not reaped after the read was not reaped during it, so the
+        /proc entry read was its own."""
+        try:
+            stat = read_bytes(f"{self._proc}/{self.pid}/stat")
+        except OSError:
+            return None
+        if self._reaped():
+            return None
+        return int(parse_stat(stat)[1][19])
+
+    def alive(self) -> bool:
+        """True while the held task has not exited (a zombie has exited)."""
+        if self.fd is None or self._reaped():
+            return False
+        p = select.poll()
+        p.register(self.fd, select.POLLIN)
+        if p.poll(0):
+            return False  # POLLIN: the task has exited (zombie or being reaped)
+        try:
+            stat = read_bytes(f"{self._proc}/{self.pid}/stat")
+        except OSError:
+            return False
+        return parse_stat(stat)[1][0] not in (b"Z", b"X")
+
+    def close(self) -> None:
+        if self.fd is not None:
+            fd, self.fd = self.fd, None
+            os.close(fd)
+
+    def __enter__(self) -> "PidfdHandle":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except OSError:
+            pass
+
+
+class FdMembership:
+    """An open membership file (a raw fd: permission was judged at open by the kernel)."""
+
+    def __init__(self, path: str, write: bool) -> None:
+        self.path = path
+        self.fd: int | None = os.open(path, _O_WRONLY if write else _O_RDONLY)
+
+    def _fd(self) -> int:
+        if self.fd is None:
+            raise OSError(errno.EBADF, "membership file is closed", self.path)
+        return self.fd
+
+    def write(self, data: bytes) -> int:
+        """One unbuffered write; OSError carries the kernel's errno."""
+        return os.write(self._fd(), data)
+
+    def read(self) -> bytes:
+        """Everything from the current position to EOF."""
+        fd = self._fd()
+        chunks = []
+        while True:
+            b = os.read(fd, _READ_SIZE)
+            if not b:
+                return b"".join(chunks)
+            chunks.append(b)
+
+    def close(self) -> None:
+        if self.fd is not None:
+            fd, self.fd = self.fd, None
+            os.close(fd)
+
+    def __enter__(self) -> "FdMembership":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _read_rest(fd: int, first: bytes) -> bytes:
+    """`first` plus everything after it up to EOF."""
+    chunks = [first]
+    while True:
+        b = os.read(fd, _READ_SIZE)
+        if not b:
+            return b"".join(chunks)
+        chunks.append(b)
+
+
+class CgroupFS:
+    """The Backend over the real cgroup filesystems (see the module docstring).
+
+    Paths are injectable for tests: `mountinfo` is read for discovery and `proc` is the
+    procfs root for task facts. Hierarchy names accepted by every method are the names
+    of `hierarchies()` or any one controller of them (`Hierarchy.matches`); an unknown
+    name raises KeyError.
+    """
+
+    kind = "real"
+
+    def __init__(self, mountinfo: str = "/proc/self/mountinfo", proc: str = "/proc") -> None:
+        self.mountinfo = mountinfo
+        self.proc = proc
+        self._hier: tuple[Hierarchy, ...] | None = None
+        self._details = ProcReader(proc)
+
+    # ---------------------------------------------------------------- discovery
+
+    parse_mountinfo = staticmethod(parse_mountinfo)
+
+    def hierarchies(self) -> tuple[Hierarchy, ...]:
+        """Every mounted hierarchy, discovered afresh (cheap: three small reads)."""
+        text = read_bytes(self.mountinfo).decode("utf-8", "replace")
+        self_cg = _read_text(f"{self.proc}/self/cgroup") or ""
+        cgroups = _read_text(f"{self.proc}/cgroups") or ""
+        found = []
+        for h in parse_mountinfo(text, self_cg, cgroups):
+            if h.version == 2:
+                ctrls = _read_text(h.mount + "/cgroup.controllers")
+                h = replace(h, controllers=tuple(ctrls.split()) if ctrls else ())
+            found.append(h)
+        self._hier = tuple(found)
+        return self._hier
+
+    def _known(self) -> tuple[Hierarchy, ...]:
+        return self._hier if self._hier is not None else self.hierarchies()
+
+    def hierarchy(self, word: str) -> Hierarchy:
+        """The hierarchy named `word` (its name or one of its controllers); KeyError if none."""
+        for refresh in (False, True):
+            hs = self.hierarchies() if refresh else self._known()
+            for h in hs:
+                if h.name == word:
+                    return h
+            for h in hs:
+                if h.matches(word):
+                    return h
+        raise KeyError(f"no cgroup hierarchy named {word!r} is mounted")
+
+    @staticmethod
+    def _check_path(path: str) -> None:
+        if not path.startswith("/") or "/../" in path + "/" or "/./" in path + "/":
+            raise ValueError(f"{path!r} is not a cgroup path (absolute, without . or ..)")
+
+    # ---------------------------------------------------------------- snapshot
+
+    def snapshot(self, names: Sequence[str] | None = None, subtree: str | None = None) -> Snapshot:
+        """A new snapshot of the hierarchies named (default: all), optionally only the
+        cgroup `subtree` and below in each. A hierarchy without that subtree is included
+        with no cgroups."""
+        all_h = self.hierarchies()
+        if names is None:
+            chosen = list(all_h)
+        else:
+            chosen = []
+            for word in names:
+                h = self.hierarchy(word)
+                if h not in chosen:
+                    chosen.append(h)
+        if subtree is not None:
+            self._check_path(subtree)
+        taken = time.time()
+        snaps = tuple(self._walk(h, subtree if subtree is not None else h.root) for h in chosen)
+        return Snapshot(snaps, taken, self.kind)
+
+    def _walk(self, h: Hierarchy, start: str) -> HierarchySnapshot:
+        """Read one hierarchy's tree from `start` down (the hot loop: kept flat on purpose,
+        no helper calls per file; see benchmarks and the module docstring)."""
+        v1 = h.version == 1
+        tname = "/tasks" if v1 else "/cgroup.threads"
+        out: dict[str, Container] = {}  # filled in depth-first pre-order
+        derived: set[str] = set()  # v2 threaded cgroups whose procs were derived
+        vanished: set[str] = set()
+        stack = [(start, h.fs_path(start))] if self._visible(h, start) else []
+        scandir, osopen, osread, osclose = os.scandir, os.open, os.read, os.close
+        rd, size, short, empty = _O_RDONLY, _READ_SIZE, _SHORT_READ, EMPTY
+        pop, push = stack.pop, stack.extend
+        while stack:
+            path, d = pop()
+            try:
+                with scandir(d) as it:
+                    kids = [e.name for e in it if e.is_dir(follow_symlinks=False)]
+                fd = osopen(d + tname, rd)
+                try:
+                    tdata = osread(fd, size)
+                    if len(tdata) >= short:
+                        tdata = _read_rest(fd, tdata)
+                finally:
+                    osclose(fd)
+                fd = osopen(d + "/cgroup.procs", rd)
+                try:
+                    pdata = osread(fd, size)
+                    if len(pdata) >= short:
+                        pdata = _read_rest(fd, pdata)
+                except OSError as e:
+                    if e.errno != errno.EOPNOTSUPP:
+                        raise
+                    pdata = None  # a v2 threaded cgroup: derived below
+                finally:
+                    osclose(fd)
+            except OSError as e:
+                if e.errno in _GONE:
+                    vanished.add(path)  # removed during the walk
+                    continue
+                raise
+            if v1:
+                threads = array("i", map(int, tdata.split())) if tdata else empty
+                procs = array("i", map(int, pdata.split())) if pdata else empty
+            else:
+                threads = array("i", sorted(set(map(int, tdata.split())))) if tdata else empty
+                if pdata is None:
+                    procs = self._tgids(threads)
+                    derived.add(path)
+                else:
+                    procs = array("i", sorted(set(map(int, pdata.split())))) if pdata else empty
+            if kids:
+                kids.sort()
+                prefix = path if path != "/" else ""
+                children = tuple([prefix + "/" + k for k in kids])
+                push(zip(reversed(children), [d + "/" + k for k in reversed(kids)]))
+            else:
+                children = ()
+            out[path] = Container(path, children, threads, procs)
+        if vanished:
+            # Children that vanished during the walk are dropped from their parent's list.
+            for p, c in out.items():
+                if not vanished.isdisjoint(c.children):
+                    out[p] = replace(c, children=tuple(ch for ch in c.children if ch not in vanished))
+        self._reconcile(h, out, derived)
+        return HierarchySnapshot(h, MappingProxyType(out))
+
+    @staticmethod
+    def _visible(h: Hierarchy, path: str) -> bool:
+        """True when the cgroup `path` lies under the mount's root (else it is not on disk)."""
+        return h.root == "/" or path == h.root or path.startswith(h.root + "/")
+
+    def _tgid(self, tid: int) -> int | None:
+        try:
+            data = read_bytes(f"{self.proc}/{tid}/status")
+        except OSError:
+            return None
+        i = data.find(b"\nTgid:")
+        return int(data[i + 6:data.index(b"\n", i + 1)]) if i >= 0 else None
+
+    def _tgids(self, threads: array) -> array:
+        """Processes of a v2 threaded cgroup (whose cgroup.procs cannot be read): the
+        TGIDs of its threads, as v1 would list them (a TGID is listed where any of its
+        threads is)."""
+        tg = {self._tgid(t) for t in threads}
+        tg.discard(None)
+        return array("i", sorted(tg))
+
+    def _reconcile(self, h: Hierarchy, out: dict[str, Container], derived: set[str]) -> None:
+        """A TID listed in two cgroups moved during the walk: keep it only where
+        /proc/TID/cgroup says it is now (drop it when it is gone). Same for a v2 TGID
+        listed in two `cgroup.procs`. v1 procs (and the derived procs of v2 threaded
+        cgroups) legitimately repeat a TGID whose threads are spread, so there only the
+        TGIDs left without any of their threads are dropped. Updates `out` in place.
+
+        A task that moved from a cgroup not yet read into one already read is in neither
+        list; it shows up in the next snapshot (finding it would need every task of the
+        machine listed, which costs more than the walk)."""
+        containers = list(out.values())
+        total = sum(len(c.threads) for c in containers)
+        seen: set[int] = set()
+        for c in containers:
+            seen.update(c.threads)
+        dup_t = self._duplicates(containers, "threads") if len(seen) != total else set()
+        dup_p: set[int] = set()
+        if h.version == 2:
+            read = [c for c in containers if c.path not in derived]
+            ptotal = sum(len(c.procs) for c in read)
+            pseen: set[int] = set()
+            for c in read:
+                pseen.update(c.procs)
+            if len(pseen) != ptotal:
+                dup_p = self._duplicates(read, "procs")
+        if not dup_t and not dup_p:
+            return
+        where = {pid: self._where(h, pid) for pid in dup_t | dup_p}
+        for c in containers:
+            threads, procs = c.threads, c.procs
+            drop_t = {t for t in dup_t if where[t] != c.path and _has(threads, t)}
+            if drop_t:
+                threads = array("i", (t for t in threads if t not in drop_t))
+                if h.version == 1 or c.path in derived:
+                    procs = self._procs_left(procs, threads, drop_t)
+            drop_p = {p for p in dup_p if where[p] != c.path and _has(procs, p)
+                      and c.path not in derived}
+            if drop_p:
+                procs = array("i", (p for p in procs if p not in drop_p))
+            if threads is not c.threads or procs is not c.procs:
+                out[c.path] = replace(c, threads=threads, procs=procs)
+
+    @staticmethod
+    def _duplicates(containers: list[Container], attr: str) -> set[int]:
+        seen: set[int] = set()
+        dup: set[int] = set()
+        for c in containers:
+            arr = getattr(c, attr)
+            dup.update(seen.intersection(arr))
+            seen.update(arr)
+        return dup
+
+    def _where(self, h: Hierarchy, pid: int) -> str | None:
+        cg = self.task_cgroups(pid)
+        return None if cg is None else cg.get(h.name)
+
+    def _procs_left(self, procs: array, threads: array, dropped: set[int]) -> array:
+        """v1: drop the TGID of each dropped thread unless another of its threads is still here."""
+        gone = set()
+        for t in dropped:
+            g = self._tgid(t)
+            if g is None or not _has(procs, g):
+                continue
+            if not any(_has(threads, x) for x in self.thread_ids(g)):
+                gone.add(g)
+        return array("i", (p for p in procs if p not in gone)) if gone else procs
+
+    # ---------------------------------------------------------------- cgroups
+
+    def _dir(self, hierarchy: str, path: str) -> tuple[Hierarchy, str]:
+        self._check_path(path)
+        h = self.hierarchy(hierarchy)
+        return h, h.fs_path(path)
+
+    def cgroup_state(self, hierarchy: str, path: str) -> CgroupState | None:
+        """Fresh facts about one cgroup; None when it does not exist."""
+        h, d = self._dir(hierarchy, path)
+        if not self._visible(h, path) or not os.path.isdir(d):
+            return None
+        writable = frozenset(
+            f for f in MEMBERSHIP_FILES
+            if os.path.exists(d + "/" + f) and os.access(d + "/" + f, os.W_OK, effective_ids=True))
+        if h.version == 2:
+            sub = _read_text(d + "/cgroup.subtree_control")
+            return CgroupState(
+                h.name, path, 2,
+                cgroup_type=_read_text(d + "/cgroup.type"),
+                subtree_control=tuple(sub.split()) if sub else (),
+                freezer_state=_read_text(d + "/cgroup.freeze"),
+                writable=writable,
+            )
+        cpus = mems = freezer = None
+        if "cpuset" in h.controllers:
+            cpus = _first(d, ("cpuset.cpus", "cpus"))
+            mems = _first(d, ("cpuset.mems", "mems"))
+        if "freezer" in h.controllers:
+            freezer = _first(d, ("freezer.state",))
+        return CgroupState(h.name, path, 1, cpuset_cpus=cpus, cpuset_mems=mems,
+                           freezer_state=freezer, writable=writable)
+
+    _STATS_V2 = ("cgroup.type", "cgroup.subtree_control", "cgroup.events", "cgroup.freeze",
+                 "pids.current", "pids.max", "memory.current", "cpu.stat")
+    _STATS_V1 = ("freezer.state", "cpuset.cpus", "cpuset.mems", "pids.current", "pids.max",
+                 "cpuacct.usage")
+
+    def cgroup_stats(self, hierarchy: str, path: str) -> dict[str, str]:
+        """The stats files that exist and can be read, name -> stripped text; {} when the
+        cgroup does not exist."""
+        h, d = self._dir(hierarchy, path)
+        out: dict[str, str] = {}
+        if not self._visible(h, path):
+            return out
+        for name in self._STATS_V2 if h.version == 2 else self._STATS_V1:
+            text = _read_text(d + "/" + name)
+            if text is not None:
+                out[name] = text
+        return out
+
+    # ---------------------------------------------------------------- tasks
+
+    def task_state(self, pid: int) -> TaskInfo | None:
+        """Cheap facts from /proc/PID/stat and status; None when there is no such task."""
+        got = read_task(pid, self.proc)
+        return None if got is None else got[0]
+
+    def task_details(self, pids: Iterable[int]) -> dict[int, TaskInfo]:
+        """Details (cmdline, user, cpu%, rss) for the PIDs that exist (procfs.ProcReader)."""
+        return self._details.details(pids)
+
+    def task_cgroups(self, pid: int) -> dict[str, str] | None:
+        """Hierarchy name -> path from /proc/PID/cgroup (v1 matched by hierarchy ID, so
+        the names are those of `hierarchies()`; v2 is `unified`). None when there is no
+        such task."""
+        try:
+            text = read_bytes(f"{self.proc}/{pid}/cgroup").decode("utf-8", "replace")
+        except OSError as e:
+            if e.errno in _GONE or e.errno == errno.ENOTDIR:
+                return None
+            raise
+        by_id = {h.hierarchy_id: h.name for h in self._known() if h.version == 1}
+        out: dict[str, str] = {}
+        for ctrls, (hid, path) in parse_proc_cgroup(text).items():
+            if hid == 0 and ctrls == "":
+                out["unified"] = path
+            else:
+                out[by_id.get(hid, ctrls)] = path
+        return out
+
+    def thread_ids(self, tgid: int) -> tuple[int, ...]:
+        """TIDs of the thread group, sorted; () when it is gone."""
+        try:
+            return tuple(sorted(int(x) for x in os.listdir(f"{self.proc}/{tgid}/task")))
+        except OSError:
+            return ()
+
+    def open_task(self, pid: int, thread: bool = False) -> PidfdHandle:
+        """A pidfd on the task; `thread` asks for PIDFD_THREAD (`os.O_EXCL`, kernel 6.9+),
+        needed for a non-leader TID (tried automatically when a plain pidfd_open of a TID
+        gives EINVAL). Raises OSError(ESRCH) when there is no such task."""
+        if pid <= 0:
+            raise OSError(errno.ESRCH, f"no task with PID {pid}")
+        try:
+            fd = os.pidfd_open(pid, os.O_EXCL if thread else 0)
+        except OSError as e:
+            if e.errno != errno.EINVAL or thread:
+                raise
+            fd = os.pidfd_open(pid, os.O_EXCL)
+        return PidfdHandle(pid, fd, self.proc)
+
+    # ---------------------------------------------------------------- writes
+
+    def _member_path(self, hierarchy: str, path: str, filename: str) -> str:
+        if filename not in MEMBERSHIP_FILES:
+            raise ValueError(f"{filename!r} is not a membership file ({', '.join(MEMBERSHIP_FILES)})")
+        h, d = self._dir(hierarchy, path)
+        if not self._visible(h, path):
+            raise FileNotFoundError(errno.ENOENT, f"{h.name}:{path} lies outside the mounted part of the hierarchy")
+        return d + "/" + filename
+
+    def open_membership(self, hierarchy: str, path: str, filename: str, write: bool = True) -> FdMembership:
+        """Open `tasks`/`cgroup.procs`/`cgroup.threads` of the cgroup (ENOENT, EACCES at open)."""
+        return FdMembership(self._member_path(hierarchy, path, filename), write)
+
+    def write_pid(self, hierarchy: str, path: str, filename: str, data: bytes) -> int:
+        """Open, one unbuffered os.write of `data`, close; OSError carries the kernel's errno."""
+        fd = os.open(self._member_path(hierarchy, path, filename), _O_WRONLY)
+        try:
+            return os.write(fd, data)
+        finally:
+            os.close(fd)
+
+    def writer(self) -> Creds:
+        """The process's own credentials (writes are made by this process)."""
+        return Creds(os.getuid(), os.geteuid())
+
+
+def _has(arr: array, value: int) -> bool:
+    """Binary search in a sorted array."""
+    i = bisect_left(arr, value)
+    return i < len(arr) and arr[i] == value
+
+
+def _first(d: str, names: tuple[str, ...]) -> str | None:
+    for name in names:
+        text = _read_text(d + "/" + name)
+        if text is not None:
+            return text
+    return None

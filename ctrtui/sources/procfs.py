@@ -1,0 +1,164 @@
+"""Task facts from `/proc`: cheap state for the engine's hooks, details for rows on screen.
+
+Direct reads of `/proc/PID/stat`, `status` and `cmdline` (bytes, split at the last `)` of
+stat because `comm` may hold spaces and parentheses). Measured on this project's machine
+(2 cores, kernel 6.18) for a batch of all ~90 tasks, and for 2,000 threads of one process:
+direct reads are several times faster than `psutil.Process(pid).oneshot()` with the same
+fields (see `tests/test_procfs.py::test_direct_reads_beat_psutil` for the live comparison,
+and the report for figures), so psutil is not used here.
+
+Details are cached by (pid, start time): a recycled PID has another start time, so it never
+shows the previous owner's command line or user. What a task can change while it lives
+(state, uids, cpu, rss, comm) is read fresh on every call; the command line is read again
+only when `comm` changed (an exec).
+"""
+
+from __future__ import annotations
+
+import os
+import pwd
+import time
+from dataclasses import replace
+from typing import Iterable
+
+from ctrtui.model import TaskInfo
+
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
+_O_RDONLY = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0)
+
+
+def read_bytes(path: str) -> bytes:
+    """The whole file, read to EOF with unbuffered reads (raises OSError)."""
+    fd = os.open(path, _O_RDONLY)
+    try:
+        chunks = []
+        while True:
+            b = os.read(fd, 65536)
+            if not b:
+                break
+            chunks.append(b)
+    finally:
+        os.close(fd)
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
+def parse_stat(data: bytes) -> tuple[str, list[bytes]]:
+    """Split `/proc/PID/stat` into (comm, fields) where fields[0] is field 3 (state), so
+    field N of proc(5) is fields[N - 3]. Split at the LAST `)`: comm may contain `) (`."""
+    open_ = data.index(b"(")
+    close = data.rindex(b")")
+    comm = data[open_ + 1:close].decode("utf-8", "replace")
+    return comm, data[close + 2:].split()
+
+
+def parse_status(data: bytes) -> tuple[int, int, int, int]:
+    """(tgid, uid, euid, suid) from `/proc/PID/status`."""
+    tgid = uid = euid = suid = -1
+    for line in data.split(b"\n"):
+        if line.startswith(b"Tgid:"):
+            tgid = int(line[5:])
+        elif line.startswith(b"Uid:"):
+            uid, euid, suid = (int(x) for x in line[4:].split()[:3])
+            break  # Uid comes after Tgid
+    return tgid, uid, euid, suid
+
+
+def read_task(pid: int, proc: str = "/proc") -> tuple[TaskInfo, list[bytes]] | None:
+    """The cheap facts of one task (thread or process) and its raw stat fields; None when
+    there is no such task (or it vanished between the two reads)."""
+    base = f"{proc}/{pid}/"
+    try:
+        stat = read_bytes(base + "stat")
+        status = read_bytes(base + "status")
+    except (FileNotFoundError, ProcessLookupError, NotADirectoryError):
+        return None
+    comm, f = parse_stat(stat)
+    tgid, uid, euid, suid = parse_status(status)
+    info = TaskInfo(
+        pid=pid,
+        tgid=tgid,
+        comm=comm,
+        state=f[0].decode(),
+        uid=uid,
+        euid=euid,
+        suid=suid,
+        start_time=int(f[19]),
+        flags=int(f[6]),
+        threads=int(f[17]),
+    )
+    return info, f
+
+
+def uptime_ticks(proc: str = "/proc") -> float:
+    """Seconds since boot, in clock ticks."""
+    with open(f"{proc}/uptime", "rb") as fh:
+        return float(fh.read().split()[0]) * CLK_TCK
+
+
+class ProcReader:
+    """Task details for batches of PIDs, cached by (pid, start time).
+
+    `cpu_percent` is the share of one CPU used since the previous call that saw the same
+    (pid, start time) -- like top; on first sight it is the average over the task's
+    lifetime -- like ps. `rss` is in bytes.
+    """
+
+    def __init__(self, proc: str = "/proc") -> None:
+        self.proc = proc
+        # pid -> (start time, comm, cmdline, cpu ticks, monotonic time): an entry whose
+        # start time differs from the task's is another (recycled) task and is replaced.
+        self._cache: dict[int, tuple[int, str, str, int, float]] = {}
+        self._users: dict[int, str] = {}
+
+    def user_name(self, uid: int) -> str:
+        """The user name of `uid` (cached), or the number when it has no name."""
+        name = self._users.get(uid)
+        if name is None:
+            try:
+                name = pwd.getpwuid(uid).pw_name
+            except KeyError:
+                name = str(uid)
+            self._users[uid] = name
+        return name
+
+    def details(self, pids: Iterable[int]) -> dict[int, TaskInfo]:
+        """TaskInfo with details for each PID that exists (missing ones are left out)."""
+        out: dict[int, TaskInfo] = {}
+        now = time.monotonic()
+        up: float | None = None
+        cache = self._cache
+        for pid in pids:
+            got = read_task(pid, self.proc)
+            if got is None:
+                cache.pop(pid, None)
+                continue
+            info, f = got
+            ticks = int(f[11]) + int(f[12])  # utime + stime
+            old = cache.get(pid)
+            if old is not None and old[0] != info.start_time:
+                old = None  # a recycled PID: nothing of the old entry applies
+            if old is not None and old[1] == info.comm:
+                cmdline = old[2]
+            else:
+                try:
+                    raw = read_bytes(f"{self.proc}/{pid}/cmdline")
+                except OSError:
+                    raw = b""
+                cmdline = raw.rstrip(b"\0").replace(b"\0", b" ").decode("utf-8", "replace")
+            if old is not None and now > old[4]:
+                cpu = 100.0 * (ticks - old[3]) / CLK_TCK / (now - old[4])
+            else:
+                if up is None:
+                    up = uptime_ticks(self.proc)
+                age = up - info.start_time
+                cpu = 100.0 * ticks / age if age > 0 else 0.0
+            cache[pid] = (info.start_time, info.comm, cmdline, ticks, now)
+            out[pid] = replace(
+                info,
+                cmdline=cmdline,
+                user=self.user_name(info.uid),
+                cpu_percent=round(max(cpu, 0.0), 1),
+                rss=int(f[21]) * PAGE_SIZE,
+            )
+        return out
