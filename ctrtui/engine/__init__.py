@@ -1,0 +1,30 @@
+"""The attach engine: every move is planned (hooks), written, verified and journaled here.
+
+    from ctrtui.engine import AttachEngine
+    engine = AttachEngine(backend)
+    plan = engine.plan([1234, "5678"], CgroupRef("freezer", "/a"))
+    report = engine.apply(plan)
+    engine.undo()
+"""
+
+from ctrtui.engine.engine import AttachEngine, Outcome, Plan, Report, Verdict, load_entry_point_hooks
+from ctrtui.engine.hooks import (
+    AlreadyThere,
+    BUILTIN_HOOKS,
+    Hook,
+    HookContext,
+    HookWarning,
+    Refusal,
+    Warning,
+    builtin_hooks,
+)
+from ctrtui.engine.journal import Journal, default_journal_path
+from ctrtui.engine.parse import PidParseError, kernel_parse, parse_pid
+from ctrtui.engine.policy import CgroupRule, Policy, PolicyHook, default_policy_path
+
+__all__ = [
+    "AttachEngine", "Plan", "Verdict", "Report", "Outcome", "Hook", "HookContext", "Refusal",
+    "Warning", "HookWarning", "AlreadyThere", "BUILTIN_HOOKS", "builtin_hooks", "Journal",
+    "default_journal_path", "Policy", "PolicyHook", "CgroupRule", "default_policy_path",
+    "PidParseError", "parse_pid", "kernel_parse", "load_entry_point_hooks",
+]
