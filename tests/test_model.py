@@ -1,0 +1,247 @@
+"""Unit tests of ctrtui.model: containers, members, counts, build order, diff, CgroupRef."""
+
+from __future__ import annotations
+
+from array import array
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from ctrtui.model import (
+    CgroupRef,
+    Container,
+    Hierarchy,
+    HierarchySnapshot,
+    Snapshot,
+    TaskInfo,
+    common_ancestor,
+    contains,
+    diff,
+    is_ancestor,
+    join_path,
+    parent_path,
+    sorted_pids,
+)
+
+FREEZER = Hierarchy("freezer", 1, ("freezer",), "/sys/fs/cgroup/freezer", "/", 6)
+UNIFIED = Hierarchy("unified", 2, ("hugetlb",), "/sys/fs/cgroup/unified")
+
+
+def a(*pids: int) -> array:
+    return array("i", pids)
+
+
+def tree(h: Hierarchy = FREEZER, **members: tuple) -> HierarchySnapshot:
+    """A hierarchy from `path=(threads, procs)`; children are derived from the paths."""
+    paths = {"/"} | {"/" + k.replace("__", "/") for k in members if k != "root"}
+    for p in list(paths):
+        while (q := parent_path(p)) is not None:
+            paths.add(q)
+            p = q
+    conts = []
+    for p in paths:
+        kids = tuple(sorted(c for c in paths if parent_path(c) == p))
+        key = p.strip("/").replace("/", "__") or "root"
+        threads, procs = members.get(key, ((), ()))
+        conts.append(Container(p, kids, a(*sorted(threads)), a(*sorted(procs))))
+    return HierarchySnapshot.build(h, conts)
+
+
+# ---------------------------------------------------------------- paths
+
+
+@pytest.mark.parametrize("path,parent", [("/", None), ("/a", "/"), ("/a/b", "/a"), ("/a/b/c", "/a/b")])
+def test_parent_path(path, parent):
+    assert parent_path(path) == parent
+
+
+def test_join_and_ancestors():
+    assert join_path("/", "a") == "/a"
+    assert join_path("/a", "b") == "/a/b"
+    assert is_ancestor("/", "/x/y")
+    assert is_ancestor("/x", "/x")
+    assert is_ancestor("/x", "/x/y")
+    assert not is_ancestor("/x", "/xy")
+    assert common_ancestor("/a/b/c", "/a/b/d") == "/a/b"
+    assert common_ancestor("/a", "/b") == "/"
+    assert common_ancestor("/a/b", "/a/b") == "/a/b"
+
+
+def test_sorted_pids_and_contains():
+    pids = sorted_pids([5, 3, 5, 1])
+    assert list(pids) == [1, 3, 5]
+    assert pids.typecode == "i"
+    assert contains(pids, 3) and not contains(pids, 4) and not contains(pids, 6)
+    assert not contains(array("i"), 1)
+
+
+# ---------------------------------------------------------------- hierarchy fs_path
+
+
+def test_fs_path_with_mount_root():
+    h = Hierarchy("cpu", 1, ("cpu",), "/mnt/cpu", root="/kube")
+    assert h.fs_path("/kube") == "/mnt/cpu"
+    assert h.fs_path("/kube/pod1") == "/mnt/cpu/pod1"
+    assert FREEZER.fs_path("/") == "/sys/fs/cgroup/freezer"
+    assert FREEZER.fs_path("/a/b") == "/sys/fs/cgroup/freezer/a/b"
+
+
+def test_hierarchy_matches():
+    cpu = Hierarchy("cpu,cpuacct", 1, ("cpu", "cpuacct"), "/x")
+    assert cpu.matches("cpu") and cpu.matches("cpuacct") and cpu.matches("cpu,cpuacct")
+    assert not cpu.matches("memory")
+    assert UNIFIED.matches("unified") and UNIFIED.matches("cgroup2")
+    assert not UNIFIED.matches("hugetlb")
+
+
+# ---------------------------------------------------------------- build order, members
+
+
+def test_build_puts_containers_in_preorder_from_any_order():
+    conts = [
+        Container("/b", ()),
+        Container("/a/y", ()),
+        Container("/", ("/a", "/b")),
+        Container("/a", ("/a/x", "/a/y")),
+        Container("/a/x", ()),
+    ]
+    hs = HierarchySnapshot.build(FREEZER, conts)
+    assert list(hs.containers) == ["/", "/a", "/a/x", "/a/y", "/b"]
+    assert hs.root_path == "/"
+    assert [c.path for c in hs.walk("/a")] == ["/a", "/a/x", "/a/y"]
+
+
+def test_build_subtree_root_and_missing_child():
+    # A subtree snapshot has no "/" and a child listed but not present is skipped.
+    conts = [Container("/s", ("/s/gone", "/s/k")), Container("/s/k", ())]
+    hs = HierarchySnapshot.build(FREEZER, conts)
+    assert hs.root_path == "/s"
+    assert [c.path for c in hs.walk()] == ["/s", "/s/k"]
+
+
+def test_container_properties():
+    c = Container("/a/b", (), a(1, 2), a(1))
+    assert c.name == "b" and c.parent == "/a" and c.depth == 2
+    assert Container("/", ()).name == "/" and Container("/", ()).depth == 0
+    assert list(c.members()) == [1] and list(c.members(threads=True)) == [1, 2]
+
+
+def test_members_and_counts_recursive():
+    hs = tree(root=((1, 2), (1,)), a=((10, 11, 12), (10, 12)), a__x=((20,), (20,)), b=((30, 31), (30,)))
+    assert list(hs.members("/a")) == [10, 12]
+    assert list(hs.members("/a", threads=True)) == [10, 11, 12]
+    assert list(hs.members("/a", recursive=True)) == [10, 12, 20]
+    assert list(hs.members("/", threads=True, recursive=True)) == [1, 2, 10, 11, 12, 20, 30, 31]
+    assert hs.count("/a") == 2 and hs.count("/a", threads=True) == 3
+    assert hs.count("/", recursive=True) == 5
+    assert list(hs.members("/nope")) == [] and hs.count("/nope") == 0
+    assert hs.recursive_counts(threads=True) == {"/": 8, "/a": 4, "/a/x": 1, "/b": 2}
+    assert hs.recursive_counts() == {"/": 5, "/a": 3, "/a/x": 1, "/b": 1}
+    assert hs.total() == 8 and hs.total(threads=False) == 5
+
+
+def test_find_v1_tgid_in_several_cgroups():
+    # v1: a TGID is listed in cgroup.procs wherever one of its threads is.
+    hs = tree(a=((10,), (10,)), b=((11,), (10,)))
+    assert hs.find(10) == ["/a", "/b"]
+    assert hs.find(11, threads=True) == ["/b"]
+    assert hs.find(99) == []
+
+
+def test_snapshot_lookup_by_name_or_controller():
+    cpu = Hierarchy("cpu,cpuacct", 1, ("cpu", "cpuacct"), "/x", hierarchy_id=2)
+    snap = Snapshot((tree(FREEZER), tree(cpu), tree(UNIFIED)), 0.0)
+    assert snap.names() == ["freezer", "cpu,cpuacct", "unified"]
+    assert snap["cpuacct"].name == "cpu,cpuacct"
+    assert snap["cgroup2"].name == "unified"
+    assert snap.get("memory") is None
+    with pytest.raises(KeyError):
+        snap["memory"]
+
+
+# ---------------------------------------------------------------- diff
+
+
+def test_diff_moved_added_removed_tasks_and_cgroups():
+    old = tree(root=((1,), (1,)), a=((10, 11), (10,)), b=((20,), (20,)), gone=((30,), (30,)))
+    new = tree(root=((1,), (1,)), a=((10,), (10,)), b=((11, 20), (10, 20)), new=((40,), (40,)))
+    d = diff(Snapshot((old,), 0.0), Snapshot((new,), 1.0))
+    hd = d.get("freezer")
+    assert hd.added_cgroups == ("/new",)
+    assert hd.removed_cgroups == ("/gone",)
+    assert hd.moved_tasks == ((11, "/a", "/b"),)
+    assert hd.added_tasks == ((40, "/new"),)
+    assert hd.removed_tasks == ((30, "/gone"),)
+    assert hd.changed_cgroups == {"/a", "/b", "/new"}
+    assert bool(d)
+
+
+def test_diff_of_equal_snapshots_is_empty_and_procs_only_change_counts():
+    s1 = tree(a=((10, 11), (10,)))
+    s2 = tree(a=((10, 11), (10,)))
+    d = diff(Snapshot((s1,), 0), Snapshot((s2,), 1))
+    assert not d and not d.get("freezer")
+    s3 = tree(a=((10, 11), (10, 11)))  # same threads, procs changed (e.g. a leader exited)
+    hd = diff(Snapshot((s1,), 0), Snapshot((s3,), 1)).get("freezer")
+    assert hd.changed_cgroups == {"/a"} and hd.moved_tasks == () and hd.added_tasks == ()
+
+
+def test_diff_hierarchies_added_and_removed():
+    d = diff(Snapshot((tree(FREEZER),), 0), Snapshot((tree(UNIFIED),), 1))
+    assert d.added_hierarchies == ("unified",)
+    assert d.removed_hierarchies == ("freezer",)
+    assert d.get("nope").name == "nope" and not d.get("nope")
+
+
+@given(st.dictionaries(st.integers(1, 200), st.sampled_from(["/", "/a", "/b", "/a/c"]), max_size=40),
+       st.dictionaries(st.integers(1, 200), st.sampled_from(["/", "/a", "/b", "/a/c"]), max_size=40))
+def test_diff_accounts_for_every_task(before, after):
+    def snap(where: dict[int, str]) -> HierarchySnapshot:
+        by: dict[str, list[int]] = {p: [] for p in ("/", "/a", "/b", "/a/c")}
+        for pid, p in where.items():
+            by[p].append(pid)
+        kids = {"/": ("/a", "/b"), "/a": ("/a/c",), "/b": (), "/a/c": ()}
+        return HierarchySnapshot.build(
+            FREEZER, [Container(p, kids[p], a(*sorted(v)), a(*sorted(v))) for p, v in by.items()])
+
+    hd = diff(Snapshot((snap(before),), 0), Snapshot((snap(after),), 1)).get("freezer")
+    assert {t for t, _ in hd.added_tasks} == after.keys() - before.keys()
+    assert {t for t, _ in hd.removed_tasks} == before.keys() - after.keys()
+    assert {(t, o, n) for t, o, n in hd.moved_tasks} == {
+        (t, before[t], after[t]) for t in before.keys() & after.keys() if before[t] != after[t]}
+
+
+# ---------------------------------------------------------------- CgroupRef, TaskInfo
+
+
+@pytest.mark.parametrize("text,hier,path", [
+    ("freezer:/a/b", "freezer", "/a/b"),
+    ("freezer:/", "freezer", "/"),
+    ("freezer:", "freezer", "/"),
+    ("freezer:a/b", "freezer", "/a/b"),
+    ("unified://x//y/", "unified", "/x/y"),
+    ("name=systemd:/system.slice", "name=systemd", "/system.slice"),
+    ("cpu,cpuacct:/k", "cpu,cpuacct", "/k"),
+])
+def test_cgroupref_parse(text, hier, path):
+    ref = CgroupRef.parse(text)
+    assert (ref.hierarchy, ref.path) == (hier, path)
+    assert str(ref) == f"{hier}:{path}"
+
+
+@pytest.mark.parametrize("text", ["/a/b", "freezer", ":/a", "freezer:/a/../b", "freezer:/./a"])
+def test_cgroupref_parse_rejects(text):
+    with pytest.raises(ValueError) as e:
+        CgroupRef.parse(text)
+    assert text in str(e.value) or repr(text) in str(e.value)
+
+
+def test_taskinfo_flags():
+    t = TaskInfo(5, 4, "x", "S", 0, 0, 0, 100, flags=0x00200000 | 0x04000000)
+    assert t.is_thread and t.kthread and t.no_setaffinity and not t.zombie and not t.exiting
+    z = TaskInfo(5, 5, "x", "Z", 0, 0, 0, 100)
+    assert z.zombie and z.exiting and not z.is_thread
+    e = TaskInfo(5, 5, "x", "R", 0, 0, 0, 100, flags=0x4)
+    assert e.exiting and not e.zombie
+    assert t.ref.pid == 5 and t.ref.start_time == 100
