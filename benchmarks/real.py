@@ -1,0 +1,203 @@
+"""Figures measured on the real kernel: snapshot, `ctrtui ls`, start-up, moves.
+
+Each function takes the run context (`benchmarks.run.Context`) and returns the figure, or
+raises `Skip(reason)`. Ratios alternate the two commands in one run and divide medians.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import tempfile
+import time
+
+from benchmarks.timing import Skip, alternate, process_timer
+from benchmarks.world import BenchWorld
+
+
+def ctrtui_command() -> list[str]:
+    """The venv's `ctrtui` script (next to the running python), else `python -m ctrtui`."""
+    script = os.path.join(os.path.dirname(sys.executable), "ctrtui")
+    if os.access(script, os.X_OK):
+        return [script]
+    return [sys.executable, "-m", "ctrtui"]
+
+
+def _tool(name: str, package: str = "cgroup-tools") -> str:
+    path = shutil.which(name)
+    if path is None:
+        raise Skip(f"{name} is not installed (Debian: apt-get install {package})")
+    return path
+
+
+# ------------------------------------------------------------------ start-up
+
+
+def cli_start_vs_python(ctx) -> float:
+    """`ctrtui hierarchies` ÷ `python -c pass`, both whole processes, the venv's python."""
+    pair = alternate(process_timer(ctrtui_command() + ["hierarchies"], "ctrtui hierarchies"),
+                     process_timer([sys.executable, "-c", "pass"], "python -c pass"), ctx.runs)
+    ctx.meta_for("cli_start_vs_python", pair.meta("ctrtui_hierarchies", "python_pass"),
+                 note="measured before the bench world exists, on the machine's own hierarchies")
+    return pair.ratio
+
+
+# ------------------------------------------------------------------ snapshot
+
+
+def floor_walk(top_dir: str) -> int:
+    """The floor: `os.scandir` of every directory plus one open/read/close of each of the
+    two membership files a v1 snapshot reads (`tasks` and `cgroup.procs`); no parsing.
+    Returns the number of cgroups visited."""
+    n = 0
+    stack = [top_dir]
+    read, open_, close, O_RDONLY = os.read, os.open, os.close, os.O_RDONLY
+    while stack:
+        d = stack.pop()
+        n += 1
+        for name in ("/tasks", "/cgroup.procs"):
+            fd = open_(d + name, O_RDONLY)
+            read(fd, 65536)
+            close(fd)
+        with os.scandir(d) as it:
+            for e in it:
+                if e.is_dir(follow_symlinks=False):
+                    stack.append(e.path)
+    return n
+
+
+def snapshot_vs_floor(ctx, world: BenchWorld) -> float:
+    from ctrtui.sources.cgroupfs import CgroupFS
+
+    top_dir = world.fs("freezer", world.freezer_top)
+    seen: dict[str, int] = {}
+
+    def ours() -> float:
+        t0 = time.perf_counter()
+        snap = CgroupFS().snapshot(["freezer"], subtree=world.freezer_top)
+        dt = time.perf_counter() - t0
+        hs = snap["freezer"]
+        seen["cgroups"], seen["threads"] = len(hs.containers), hs.total(threads=True)
+        return dt
+
+    def floor() -> float:
+        t0 = time.perf_counter()
+        seen["floor_cgroups"] = floor_walk(top_dir)
+        return time.perf_counter() - t0
+
+    pair = alternate(ours, floor, ctx.runs)
+    expect_threads = len(world.tids) + len(world.sleeps)
+    if seen["cgroups"] != world.cgroup_count() or seen["threads"] != expect_threads:
+        raise RuntimeError(f"the snapshot saw {seen['cgroups']} cgroups and {seen['threads']} threads; "
+                           f"the world has {world.cgroup_count()} and {expect_threads}")
+    ctx.meta_for("snapshot_vs_floor", pair.meta("snapshot", "floor"), cgroups=seen["cgroups"],
+                 threads=seen["threads"],
+                 note="in-process CgroupFS().snapshot(['freezer'], subtree=TOP) (a new CgroupFS each "
+                      "run) vs the floor: os.scandir walk + one os.open/os.read/os.close of both "
+                      "tasks and cgroup.procs per cgroup (the snapshot reads both), no parsing")
+    return pair.ratio
+
+
+# ------------------------------------------------------------------ ls
+
+
+def _ls_pair(ctx, world: BenchWorld, key: str, other: list[str], other_name: str) -> float:
+    target = f"freezer:{world.freezer_top}"
+    pair = alternate(process_timer(ctrtui_command() + ["ls", target], "ctrtui ls"),
+                     process_timer(other + [target], other_name), ctx.runs)
+    ctx.meta_for(key, pair.meta("ctrtui_ls", other_name.replace("-", "_")),
+                 command=" ".join(other + [target]), note="whole processes, stdout to /dev/null")
+    return pair.ratio
+
+
+def ls_vs_systemd_cgls(ctx, world: BenchWorld) -> float:
+    tool = _tool("systemd-cgls", "systemd")
+    return _ls_pair(ctx, world, "ls_vs_systemd_cgls", [tool, "-a", "--no-pager"], "systemd-cgls")
+
+
+def ls_vs_lscgroup(ctx, world: BenchWorld) -> float:
+    return _ls_pair(ctx, world, "ls_vs_lscgroup", [_tool("lscgroup")], "lscgroup")
+
+
+# ------------------------------------------------------------------ moves
+
+
+def _check_all_in(world: BenchWorld, path: str, who: str) -> None:
+    wrong = [p for p in world.sleep_pids if world.where(p) != path]
+    if wrong:
+        raise RuntimeError(f"{who}: {len(wrong)} of {len(world.sleeps)} PIDs are not in "
+                           f"freezer:{path} (e.g. PID {wrong[0]} is in {world.where(wrong[0])})")
+
+
+def move_1000_vs_raw(ctx, world: BenchWorld) -> float:
+    from ctrtui.engine import AttachEngine, Journal
+    from ctrtui.model import CgroupRef
+    from ctrtui.sources.cgroupfs import CgroupFS
+
+    pids = world.sleep_pids
+    target_file = world.procs_file("freezer", world.move_b)
+    with tempfile.TemporaryDirectory(prefix="ctrtui-bench-") as tmp:
+        journal_path = os.path.join(tmp, "journal.jsonl")
+
+        def engine() -> float:
+            world.move_sleeps(world.move_a)
+            t0 = time.perf_counter()
+            eng = AttachEngine(CgroupFS(), journal=Journal(journal_path))
+            plan = eng.plan(pids, CgroupRef("freezer", world.move_b), threads=False)
+            report = eng.apply(plan)
+            dt = time.perf_counter() - t0
+            if not report.ok:
+                raise RuntimeError(f"engine batch did not move every PID: {report.counts()}")
+            _check_all_in(world, world.move_b, "engine")
+            return dt
+
+        def raw() -> float:
+            world.move_sleeps(world.move_a)
+            t0 = time.perf_counter()
+            for pid in pids:
+                fd = os.open(target_file, os.O_WRONLY)
+                os.write(fd, str(pid).encode())
+                os.close(fd)
+            dt = time.perf_counter() - t0
+            _check_all_in(world, world.move_b, "raw loop")
+            return dt
+
+        pair = alternate(engine, raw, ctx.runs)
+    ctx.meta_for("move_1000_vs_raw", pair.meta("engine", "raw"), pids=len(pids),
+                 note="AttachEngine(CgroupFS(), journal=Journal(tmp)).plan(pids, freezer:move-b, "
+                      "threads=False) + .apply(plan), engine built inside the timing, vs a Python "
+                      "loop of os.open/os.write/os.close on cgroup.procs; all PIDs moved back "
+                      "to move-a (untimed) before every run")
+    return pair.ratio
+
+
+def move_1000_vs_cgclassify(ctx, world: BenchWorld) -> float:
+    tool = _tool("cgclassify")
+    pids = [str(p) for p in world.sleep_pids]
+    target = f"freezer:{world.move_b}"
+    with tempfile.TemporaryDirectory(prefix="ctrtui-bench-") as tmp:
+        ours_cmd = ctrtui_command() + ["move", *pids, "--to", target,
+                                       "--journal", os.path.join(tmp, "journal.jsonl")]
+        ours_t = process_timer(ours_cmd, "ctrtui move")
+        theirs_t = process_timer([tool, "-g", target, *pids], "cgclassify")
+
+        def ours() -> float:
+            world.move_sleeps(world.move_a)
+            dt = ours_t()
+            _check_all_in(world, world.move_b, "ctrtui move")
+            return dt
+
+        def theirs() -> float:
+            world.move_sleeps(world.move_a)
+            dt = theirs_t()
+            _check_all_in(world, world.move_b, "cgclassify")
+            return dt
+
+        pair = alternate(ours, theirs, ctx.runs)
+    ctx.meta_for("move_1000_vs_cgclassify", pair.meta("ctrtui_move", "cgclassify"), pids=len(pids),
+                 note="whole processes on the same single-threaded sleep PIDs. cgclassify writes "
+                      "every TID of each process to v1 `tasks` (one open per TID, seen with strace); "
+                      "ctrtui move (process mode) writes each PID to cgroup.procs: for "
+                      "single-threaded processes both move exactly the same tasks")
+    return pair.ratio

@@ -1,0 +1,208 @@
+"""Run the benchmark suite: `python -m benchmarks [--quick] [--json FILE]`.
+
+Measures the figures of issue 4 (see benchmarks/RESULTS.md), prints a table of
+key / value / target / met, and with `--json FILE` writes:
+
+    {"snapshot_vs_floor": 1.1, ..., "refresh_ms": 42.0,     # every key; null when skipped
+     "skipped": {"ls_vs_lscgroup": "lscgroup is not installed ..."},
+     "meta": {"date": ..., "machine": ..., "command": ..., "figures": {key: details}}}
+
+Real-kernel figures build their own world under `ctrtui-test-bench-<hex>` cgroups (freezer
+and unified, own processes only, always cleaned up: see benchmarks/world.py); without root
+they are skipped with the reason. UI figures use a simulated world.
+"""
+
+from __future__ import annotations
+
+if __package__ in (None, ""):  # `python benchmarks/run.py`
+    import os as _os
+    import sys as _sys
+
+    _sys.path.insert(0, _os.path.dirname(_os.path.dirname(_os.path.abspath(__file__))))
+    __package__ = "benchmarks"
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import shlex
+import sys
+import time
+import traceback
+from typing import Callable
+
+from benchmarks import KEYS, TARGETS, met
+from benchmarks.timing import Skip
+
+
+class Context:
+    """One run: its settings, the figures so far, skip reasons and per-figure details."""
+
+    def __init__(self, quick: bool, runs: int | None, only: set[str] | None) -> None:
+        self.quick = quick
+        self.runs = runs or (3 if quick else 5)
+        self.only = only
+        self.results: dict[str, float | None] = {k: None for k in KEYS}
+        self.skipped: dict[str, str] = {}
+        self.figures: dict[str, dict] = {}
+
+    def wanted(self, *keys: str) -> bool:
+        return self.only is None or bool(self.only & set(keys))
+
+    def meta_for(self, key: str, data: dict | None = None, **more) -> None:
+        d = self.figures.setdefault(key, {})
+        d.update(data or {})
+        d.update(more)
+
+    def skip(self, keys, reason: str) -> None:
+        for k in keys:
+            if self.results.get(k) is None:
+                self.skipped[k] = reason
+
+    def measure(self, keys: tuple[str, ...], fn: Callable[..., object], *args) -> None:
+        """Run `fn(ctx, *args)`: it returns the figure (one key) or a {key: value} dict.
+        Skip and any error become skip reasons of its keys; Ctrl-C propagates."""
+        if not self.wanted(*keys):
+            return
+        t0 = time.perf_counter()
+        try:
+            value = fn(self, *args)
+        except Skip as e:
+            self.skip(keys, str(e))
+        except ModuleNotFoundError as e:
+            self.skip(keys, f"not built yet: {e}")
+        except Exception as e:  # noqa: BLE001 - one figure's failure must not lose the others
+            traceback.print_exc()
+            self.skip(keys, f"error: {type(e).__name__}: {e}")
+        else:
+            values = value if isinstance(value, dict) else {keys[0]: value}
+            for k, v in values.items():
+                self.results[k] = None if v is None else round(float(v), 4)
+                self.skipped.pop(k, None)
+        finally:
+            took = time.perf_counter() - t0
+            for k in keys:
+                v = self.results.get(k)
+                shown = self.skipped.get(k, "?") if v is None else v
+                print(f"  {k}: {shown}  ({took:.1f}s)", file=sys.stderr, flush=True)
+
+
+def machine() -> dict:
+    info = {"platform": platform.platform(), "python": platform.python_version(),
+            "cpus": os.cpu_count()}
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    info["cpu"] = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    try:
+        import textual
+
+        info["textual"] = textual.__version__
+    except (ImportError, AttributeError):
+        pass
+    return info
+
+
+def table(ctx: Context) -> str:
+    rows = [("key", "value", "target", "met?")]
+    for k in KEYS:
+        v = ctx.results[k]
+        if v is None:
+            rows.append((k, "skipped", TARGETS[k][2], "-"))
+        else:
+            rows.append((k, f"{v:g}", TARGETS[k][2], "yes" if met(k, v) else "NO"))
+    w = [max(len(r[i]) for r in rows) for i in range(4)]
+    lines = ["  ".join(c.ljust(w[i]) for i, c in enumerate(r)).rstrip() for r in rows]
+    lines.insert(1, "  ".join("-" * x for x in w))
+    for k, why in ctx.skipped.items():
+        lines.append(f"skipped {k}: {why}")
+    return "\n".join(lines)
+
+
+def run_real(ctx: Context) -> None:
+    from benchmarks import real
+    from benchmarks.world import FULL, QUICK, BenchWorld, WorldUnavailable
+
+    real_keys = ("snapshot_vs_floor", "ls_vs_systemd_cgls", "ls_vs_lscgroup",
+                 "move_1000_vs_raw", "move_1000_vs_cgclassify")
+    if not ctx.wanted(*real_keys):
+        return
+    size = QUICK if ctx.quick else FULL
+    try:
+        world = BenchWorld(size)
+    except WorldUnavailable as e:
+        ctx.skip(real_keys, str(e))
+        return
+    with world:
+        t0 = time.perf_counter()
+        world.build()
+        print(f"  built {world.name}: {world.cgroup_count()} freezer cgroups, {len(world.tids)} "
+              f"threads, {len(world.sleeps)} processes ({time.perf_counter() - t0:.1f}s)",
+              file=sys.stderr, flush=True)
+        ctx.world = {"name": world.name, "freezer_cgroups": world.cgroup_count(),
+                     "unified_cgroups": 1 + size.v2_groups * (1 + size.v2_per_group),
+                     "helper_threads": len(world.tids), "sleep_processes": len(world.sleeps),
+                     "move_pids": len(world.sleeps)}
+        ctx.measure(("snapshot_vs_floor",), real.snapshot_vs_floor, world)
+        ctx.measure(("ls_vs_systemd_cgls",), real.ls_vs_systemd_cgls, world)
+        ctx.measure(("ls_vs_lscgroup",), real.ls_vs_lscgroup, world)
+        ctx.measure(("move_1000_vs_raw",), real.move_1000_vs_raw, world)
+        ctx.measure(("move_1000_vs_cgclassify",), real.move_1000_vs_cgclassify, world)
+    left = [d for d in (world.fs(w, "/" + world.name) for w in ("freezer", "unified")) if os.path.exists(d)]
+    if left:
+        print(f"bench: WARNING: left behind {left}", file=sys.stderr)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.split("\n\n")[0])
+    p.add_argument("--quick", action="store_true",
+                   help="a smaller world and 3 repetitions (a smoke test, under 60 s)")
+    p.add_argument("--json", metavar="FILE", help="write the figures as JSON to FILE")
+    p.add_argument("--runs", type=int, help="repetitions per figure (default 5, quick 3)")
+    p.add_argument("--only", metavar="KEY,KEY", help="measure only these keys (the rest are skipped)")
+    args = p.parse_args(argv)
+    only = set(args.only.split(",")) if args.only else None
+    if only and only - set(KEYS):
+        p.error(f"unknown keys: {', '.join(sorted(only - set(KEYS)))}")
+    ctx = Context(args.quick, args.runs, only)
+    ctx.world = {}
+    started = time.time()
+    t0 = time.perf_counter()
+    from benchmarks import real, sim
+
+    print("start-up", file=sys.stderr)
+    ctx.measure(("cli_start_vs_python",), real.cli_start_vs_python)
+    print("real kernel", file=sys.stderr)
+    run_real(ctx)
+    print("simulated world", file=sys.stderr)
+    ctx.measure(("snapshot_bytes_per_task",), sim.snapshot_bytes_per_task)
+    sim.run_ui(ctx)
+    if only:
+        ctx.skip([k for k in KEYS if k not in only], "not asked for (--only)")
+
+    print(table(ctx))
+    doc: dict = dict(ctx.results)
+    doc["skipped"] = ctx.skipped
+    doc["meta"] = {
+        "date": datetime.datetime.fromtimestamp(started).astimezone().isoformat(timespec="seconds"),
+        "command": shlex.join([os.path.relpath(sys.executable)] + ["-m", "benchmarks"] + list(argv if argv is not None else sys.argv[1:])),
+        "quick": ctx.quick, "runs": ctx.runs, "seconds": round(time.perf_counter() - t0, 1),
+        "machine": machine(), "world": ctx.world,
+        "targets": {k: TARGETS[k][2] for k in KEYS},
+        "met": {k: met(k, v) for k, v in ctx.results.items() if v is not None},
+        "figures": ctx.figures,
+    }
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(doc, f, indent=1)
+            f.write("\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
