@@ -1,0 +1,179 @@
+"""Which planned moves must ask first, in sentences a person reads before pressing `y`.
+
+Pure logic on an engine `Plan`, a `Snapshot` and a `Backend` (read-only calls only); no
+Textual here, so the command line can ask the same questions.
+
+Only PIDs the plan would really move count: a refused or already-there PID carries no risk.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+from ctrtui.model import CgroupRef, Snapshot
+
+#: More than this many tasks in one batch asks first.
+MANY_TASKS = 20
+
+#: Path components that systemd owns (a unit's cgroup).
+SYSTEMD_SUFFIXES = (".service", ".scope", ".slice")
+
+#: How many PIDs a sentence names before it says "and N more".
+_NAMED = 5
+
+
+def systemd_unit(path: str) -> str | None:
+    """The deepest systemd unit in a cgroup path (`/system.slice/cron.service` ->
+    `cron.service`), or None when no path component is a unit."""
+    for part in reversed([p for p in path.split("/") if p]):
+        if part.endswith(SYSTEMD_SUFFIXES):
+            return part
+    return None
+
+
+def _path_of(source: Any) -> str | None:
+    """A verdict's source cgroup as a path (it may be a CgroupRef, `hier:/path` or `/path`)."""
+    if source is None:
+        return None
+    if isinstance(source, CgroupRef):
+        return source.path
+    text = str(source)
+    if text.startswith("/"):
+        return text
+    _, sep, path = text.partition(":")
+    return path if sep and path.startswith("/") else None
+
+
+def _name_pids(items: list[tuple[int, str]]) -> str:
+    """`1234 (cron), 99 (sshd) and 3 more`."""
+    named = [f"{pid} ({comm})" if comm else str(pid) for pid, comm in items[:_NAMED]]
+    text = ", ".join(named)
+    if len(items) > _NAMED:
+        text += f" and {len(items) - _NAMED} more"
+    return text
+
+
+def _join(words: Iterable[str]) -> str:
+    words = list(words)
+    if len(words) <= 1:
+        return "".join(words)
+    return ", ".join(words[:-1]) + " and " + words[-1]
+
+
+def _tasks(n: int) -> str:
+    return f"{n} task" if n == 1 else f"{n} tasks"
+
+
+def assess(plan: Any, snapshot: Snapshot, backend: Any) -> list[str]:
+    """Sentences for every risky part of `plan`; empty when it may go ahead without asking.
+
+    Risky: PID 1; kernel threads; more than MANY_TASKS tasks at once; a systemd unit as a
+    source or the target (systemd may move them back); a v1 hierarchy (the tasks' other
+    hierarchies stay as they were); thread mode splitting a process across cgroups.
+    """
+    moves = [v for v in plan.verdicts if v.kind == "move" and isinstance(v.pid, int)]
+    if not moves:
+        return []
+    target: CgroupRef = plan.target
+    risks: list[str] = []
+
+    tasks = {}
+    for v in moves:
+        task = v.task if v.task is not None else backend.task_state(v.pid)
+        tasks[v.pid] = task
+
+    def comm(pid: int) -> str:
+        t = tasks.get(pid)
+        return t.comm if t is not None else ""
+
+    # PID 1 (or one of its threads).
+    init = [v.pid for v in moves if v.pid == 1 or (tasks[v.pid] is not None and tasks[v.pid].tgid == 1)]
+    if init:
+        who = "PID 1" if init == [1] else f"PID 1's thread(s) {_join(str(p) for p in init)}"
+        risks.append(
+            f"{who} ({comm(init[0]) or 'init'}) would move to {target}: it is the init process "
+            f"every other process depends on, and its cgroup limits apply to it."
+        )
+
+    # Kernel threads.
+    kthreads = [(v.pid, comm(v.pid)) for v in moves if tasks[v.pid] is not None and tasks[v.pid].kthread]
+    if kthreads:
+        risks.append(
+            f"{_tasks(len(kthreads)).replace('task', 'kernel thread')} would move: "
+            f"{_name_pids(kthreads)}. Kernel threads do kernel work; moving them changes which "
+            f"limits that work runs under, and most tools do not expect it."
+        )
+
+    # Many tasks at once.
+    if len(moves) > MANY_TASKS:
+        risks.append(
+            f"{len(moves)} tasks would move at once to {target} (more than {MANY_TASKS}); "
+            f"check the list before going on."
+        )
+
+    # systemd-managed target or sources.
+    hier = snapshot.get(target.hierarchy)
+    hier_name = hier.name if hier is not None else target.hierarchy
+    if hier_name == "name=systemd" or "name=systemd" in target.hierarchy:
+        risks.append(
+            f"The name=systemd hierarchy is systemd's own record of which unit owns which "
+            f"process; moving tasks in it confuses systemd about the units they belong to."
+        )
+    unit = systemd_unit(target.path)
+    if unit:
+        risks.append(
+            f"The target {target} belongs to the systemd unit {unit}: systemd may move these "
+            f"tasks back or out when it reloads or restarts the unit."
+        )
+    by_unit: dict[str, list[tuple[int, str]]] = {}
+    for v in moves:
+        src = _path_of(getattr(v, "source", None))
+        src_unit = systemd_unit(src) if src else None
+        if src_unit and src_unit != unit:
+            by_unit.setdefault(src_unit, []).append((v.pid, comm(v.pid)))
+    for src_unit, items in by_unit.items():
+        if len(items) == 1:
+            who, them = f"PID {_name_pids(items)}", "it"
+        else:
+            who, them = f"{len(items)} tasks ({_name_pids(items)})", "them"
+        risks.append(
+            f"{who} would leave the systemd unit {src_unit}: systemd may move {them} back, "
+            f"and stops accounting {them} to that unit."
+        )
+
+    # Cross-hierarchy: a v1 hierarchy moves only its own membership.
+    if hier is not None and hier.hierarchy.version == 1:
+        others = [h for h in snapshot.hierarchies if h.name != hier.name]
+        if others:
+            sentence = (
+                f"Only the {hier.name} hierarchy changes: in {_join(h.name for h in others)} "
+                f"these tasks stay in the cgroups they are in now (cgroup v1 hierarchies are "
+                f"independent)."
+            )
+            same = [h.name for h in others if target.path != "/" and target.path in h]
+            if same:
+                sentence += (
+                    f" {_join(same)} {'has' if len(same) == 1 else 'have'} a {target.path} too; "
+                    f"move there separately if that is what you meant."
+                )
+            risks.append(sentence)
+
+    # Thread mode splitting a process across cgroups.
+    if plan.threads:
+        staying_put = {v.pid for v in plan.verdicts if v.kind == "already-there" and isinstance(v.pid, int)}
+        moving = {v.pid for v in moves}
+        groups: dict[int, list[int]] = {}
+        for v in moves:
+            t = tasks[v.pid]
+            groups.setdefault(t.tgid if t is not None else v.pid, []).append(v.pid)
+        for tgid, tids in sorted(groups.items()):
+            all_tids = set(backend.thread_ids(tgid))
+            left = all_tids - moving - staying_put
+            if left:
+                name = comm(tgid) or comm(tids[0])
+                risks.append(
+                    f"Thread mode splits process {tgid}{f' ({name})' if name else ''}: "
+                    f"{len(tids)} of its {len(all_tids)} threads move to {target}, "
+                    f"{len(left)} stay where they are, so one process ends up in several cgroups."
+                )
+    return risks

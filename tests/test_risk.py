@@ -1,0 +1,146 @@
+"""ctrtui.ui.risk: which planned moves ask first, on the simulated kernel and the demo world."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from ctrtui.engine import AttachEngine
+from ctrtui.model import CgroupRef
+from ctrtui.sources.demo import demo_world
+from ctrtui.sources.simulated import SimKernel
+from ctrtui.ui.risk import MANY_TASKS, assess, systemd_unit
+
+
+def _engine(k) -> AttachEngine:
+    return AttachEngine(k, load_entry_points=False)
+
+
+def _assess(k, pids, target: str, threads: bool = False) -> list[str]:
+    plan = _engine(k).plan(pids, CgroupRef.parse(target), threads=threads)
+    return assess(plan, k.snapshot(), k)
+
+
+@pytest.fixture
+def plain():
+    """One v2 hierarchy with two ordinary cgroups and a process in /a."""
+    k = SimKernel()
+    k.add_hierarchy("unified", 2, ["pids"])
+    k.mkdir("unified", "/a")
+    k.mkdir("unified", "/b")
+    k.set_last_pid(1000)
+    pid = k.spawn("sleep", "sleep 100", cgroups={"unified": "/a"})
+    return k, pid
+
+
+@pytest.fixture(scope="module")
+def demo():
+    return demo_world()
+
+
+def _pid_of(k, comm: str) -> int:
+    return next(t.pid for t in k.tasks.values() if t.comm == comm and t.pid == t.tgid)
+
+
+def test_systemd_unit_names_the_deepest_unit():
+    assert systemd_unit("/system.slice/cron.service") == "cron.service"
+    assert systemd_unit("/user.slice/user-1000.slice/session-3.scope") == "session-3.scope"
+    assert systemd_unit("/system.slice") == "system.slice"
+    assert systemd_unit("/isolated") is None
+    assert systemd_unit("/") is None
+    assert systemd_unit("/services/web") is None
+
+
+def test_an_ordinary_move_asks_nothing(plain):
+    k, pid = plain
+    assert _assess(k, [pid], "unified:/b") == []
+
+
+def test_refused_and_already_there_carry_no_risk(plain):
+    k, pid = plain
+    assert _assess(k, [pid], "unified:/a") == []             # already there
+    assert _assess(k, ["abc", 31000], "unified:/b") == []     # refused: not a PID, no such PID
+
+
+def test_pid_1_asks(demo):
+    risks = _assess(demo, [1], "unified:/")
+    assert any(r.startswith("PID 1 (systemd)") and "init process" in r for r in risks)
+
+
+def test_kernel_thread_asks(demo):
+    kt = _pid_of(demo, "rcu_preempt")  # a kernel thread the kernel lets move (no PF_NO_SETAFFINITY)
+    risks = _assess(demo, [kt], "cpu:/system.slice")
+    assert demo.task_state(kt).kthread
+    assert any("1 kernel thread would move" in r and f"{kt} (rcu_preempt)" in r for r in risks), risks
+
+
+def test_kernel_thread_refused_by_the_kernel_is_not_a_risk(demo):
+    risks = _assess(demo, [2], "freezer:/")  # kthreadd: EINVAL
+    assert not any("kernel thread" in r for r in risks)
+
+
+def test_more_than_twenty_tasks_ask(plain):
+    k, pid = plain
+    pids = [pid] + [k.spawn("sleep", cgroups={"unified": "/a"}) for _ in range(MANY_TASKS)]
+    risks = _assess(k, pids, "unified:/b")
+    assert risks == [f"{MANY_TASKS + 1} tasks would move at once to unified:/b (more than {MANY_TASKS}); "
+                     "check the list before going on."]
+    assert _assess(k, pids[:MANY_TASKS], "unified:/b") == []
+
+
+def test_systemd_target_and_source(demo):
+    cron = _pid_of(demo, "cron")
+    risks = _assess(demo, [cron], "unified:/system.slice/ssh.service")
+    assert any("target unified:/system.slice/ssh.service belongs to the systemd unit ssh.service" in r
+               for r in risks), risks
+    assert f"PID {cron} (cron) would leave the systemd unit cron.service: systemd may move it back, " \
+        "and stops accounting it to that unit." in risks, risks
+
+
+def test_name_systemd_hierarchy_warns(demo):
+    cron = _pid_of(demo, "cron")
+    risks = _assess(demo, [cron], "name=systemd:/")
+    assert any("name=systemd hierarchy is systemd's own record" in r for r in risks), risks
+
+
+def test_v1_move_says_which_hierarchies_stay(demo):
+    cron = _pid_of(demo, "cron")
+    risks = _assess(demo, [cron], "cpu:/system.slice/ssh.service")
+    cross = [r for r in risks if r.startswith("Only the cpu hierarchy changes")]
+    assert len(cross) == 1, risks
+    text = cross[0]
+    for other in ("cpuacct", "memory", "freezer", "name=systemd", "unified"):
+        assert other in text
+    # the same path exists in the other systemd-laid-out hierarchies: say so
+    same = text.split("(cgroup v1 hierarchies are independent).")[1]
+    assert "have a /system.slice/ssh.service too" in same and "memory" in same
+    assert "freezer" not in same and "cpuset" not in same  # they have no such cgroup
+
+
+def test_v2_move_has_no_cross_hierarchy_sentence(plain):
+    k, pid = plain
+    k.add_hierarchy("freezer", 1)
+    assert _assess(k, [pid], "unified:/b") == []
+
+
+def test_thread_mode_split_asks_and_whole_group_does_not():
+    k = SimKernel()
+    k.add_hierarchy("cpu", 1)
+    k.mkdir("cpu", "/a")
+    k.set_last_pid(1000)
+    pid = k.spawn("worker", threads=4)
+    tids = k.thread_ids(pid)
+    assert len(tids) == 4
+    risks = _assess(k, [tids[1]], "cpu:/a", threads=True)
+    assert any(f"Thread mode splits process {pid} (worker): 1 of its 4 threads" in r and "3 stay" in r
+               for r in risks), risks
+    assert not any("splits" in r for r in _assess(k, list(tids), "cpu:/a", threads=True))
+    # process mode moves the whole group: no split
+    assert not any("splits" in r for r in _assess(k, [pid], "cpu:/a"))
+
+
+def test_risk_imports_no_textual():
+    code = "import sys, ctrtui.ui.risk; sys.exit('textual' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code]).returncode == 0
