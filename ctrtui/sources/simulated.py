@@ -762,8 +762,8 @@ class SimKernel:
             for c in (top.walk() if top is not None else ()):
                 threads = array("i", sorted(c.tids)) if c.tids else EMPTY
                 if h.v2:
-                    if c.threaded():
-                        procs = EMPTY
+                    if c.threaded():   # cgroup.procs unreadable: the TGIDs of its threads
+                        procs = array("i", sorted({tgid[t] for t in c.tids})) if c.tids else EMPTY
                     else:
                         p = self._v2_procs(c)
                         procs = array("i", sorted(p)) if p else EMPTY
@@ -771,7 +771,7 @@ class SimKernel:
                     procs = EMPTY
                 else:
                     p = {tgid[t] for t in c.tids}
-                    procs = threads if len(p) == len(threads) else array("i", sorted(p))
+                    procs = threads if p == c.tids else array("i", sorted(p))
                 kids = tuple(c.children[n].path for n in sorted(c.children))
                 containers[c.path] = Container(c.path, kids, threads, procs)
             out.append(HierarchySnapshot(h.info, MappingProxyType(containers)))
@@ -791,7 +791,8 @@ class SimKernel:
             subtree_control=tuple(sorted(cg.subtree_control)) if h.v2 else (),
             cpuset_cpus=cg.cpus if h.has("cpuset") else None,
             cpuset_mems=cg.mems if h.has("cpuset") else None,
-            freezer_state=self._freezer_state(cg) if h.has("freezer") else None,
+            freezer_state=(None if cg.parent is None else "0" if h.v2
+                           else self._freezer_state(cg) if h.has("freezer") else None),
             writable=writable,
         )
 
@@ -805,7 +806,6 @@ class SimKernel:
         except (OSError, KeyError):
             return {}
         h = cg.hier
-        n_procs = len({self.tasks[t].tgid for d in cg.walk() for t in d.tids})
         n_tasks = sum(len(d.tids) for d in cg.walk())
         out: dict[str, str] = {}
         if h.v2:
@@ -813,7 +813,9 @@ class SimKernel:
             if cg.parent is not None:
                 out["cgroup.type"] = cg.cgroup_type()
             out["cgroup.subtree_control"] = " ".join(sorted(cg.subtree_control))
-            out["cgroup.events"] = f"populated {int(n_tasks > 0)}\nfrozen 0"
+            if cg.parent is not None:
+                out["cgroup.events"] = f"populated {int(n_tasks > 0)}\nfrozen 0"
+                out["cgroup.freeze"] = "0"
             usage = int(sum(self.tasks[t].cpu_time for d in cg.walk() for t in d.tids) * 1e6)
             out["cpu.stat"] = f"usage_usec {usage}\nuser_usec {usage // 2}\nsystem_usec {usage - usage // 2}"
             if "pids" in enabled and cg.parent is not None:
@@ -831,7 +833,6 @@ class SimKernel:
             out["pids.max"] = cg.pids_max
         if h.has("cpuacct"):
             out["cpuacct.usage"] = str(int(sum(self.tasks[t].cpu_time for d in cg.walk() for t in d.tids) * 1e9))
-        del n_procs
         return out
 
     def _state_letter(self, t: SimTask) -> str:
@@ -887,8 +888,6 @@ class SimKernel:
         t = self.tasks.get(pid)
         if t is None:
             raise _err(errno.ESRCH, f"pid {pid}")
-        if not thread and t.tgid != pid:
-            raise _err(errno.EINVAL, f"pid {pid} is a thread, not a process")
         return SimTaskHandle(t)
 
     def open_membership(self, hierarchy: str, path: str, filename: str,
