@@ -579,13 +579,14 @@ class CgroupFS:
     def open_task(self, pid: int, thread: bool = False) -> PidfdHandle:
         """A pidfd on the task; `thread` asks for PIDFD_THREAD (`os.O_EXCL`, kernel 6.9+),
         needed for a non-leader TID (tried automatically when a plain pidfd_open of a TID
-        gives EINVAL). Raises OSError(ESRCH) when there is no such task."""
+        is refused: EINVAL on older kernels, ENOENT on 6.x). Raises OSError(ESRCH) when
+        there is no such task."""
         if pid <= 0:
             raise OSError(errno.ESRCH, f"no task with PID {pid}")
         try:
             fd = os.pidfd_open(pid, os.O_EXCL if thread else 0)
         except OSError as e:
-            if e.errno != errno.EINVAL or thread:
+            if e.errno not in (errno.EINVAL, errno.ENOENT) or thread:
                 raise
             fd = os.pidfd_open(pid, os.O_EXCL)
         return PidfdHandle(pid, fd, self.proc)

@@ -1,0 +1,552 @@
+"""ctrtui.sources.cgroupfs: discovery (fake mountinfo + this machine) and the real kernel.
+
+Real tests use the `realworld` fixture (tests/realcg.py): throwaway `ctrtui-test-*` cgroups
+in freezer/pids/cpu/cpuset/unified and only processes they start themselves.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import time
+
+import pytest
+
+from ctrtui.model import Hierarchy
+from ctrtui.sources import Backend, MembershipFile, TaskHandle
+from ctrtui.sources.cgroupfs import CgroupFS, parse_mountinfo, parse_proc_cgroup
+from tests.realcg import REAL_OK, REAL_WHY, task_state_letter
+
+real = pytest.mark.real
+
+
+@pytest.fixture
+def fs() -> CgroupFS:
+    return CgroupFS()
+
+
+def errno_of(fn, *args) -> int:
+    with pytest.raises(OSError) as e:
+        fn(*args)
+    return e.value.errno
+
+
+# ---------------------------------------------------------------- parse_mountinfo (fake text)
+
+MOUNTINFO = """\
+22 1 8:1 / / rw,relatime - ext4 /dev/sda1 rw
+31 23 0:28 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=755
+32 31 0:29 / /sys/fs/cgroup/cpu,cpuacct rw,nosuid - cgroup cgroup rw,cpu,cpuacct
+33 31 0:31 / /sys/fs/cgroup/memory rw,nosuid - cgroup cgroup rw,memory
+34 31 0:37 / /sys/fs/cgroup/systemd rw,nosuid - cgroup cgroup rw,xattr,name=systemd
+35 31 0:34 / /sys/fs/cgroup/freezer rw,nosuid - cgroup cgroup rw,freezer
+36 31 0:38 / /sys/fs/cgroup/unified rw,nosuid - cgroup2 cgroup2 rw,nsdelegate
+50 22 0:34 / /mnt/freezer\\040again rw - cgroup cgroup rw,freezer
+51 22 0:40 /kube /mnt/pids rw - cgroup cgroup rw,pids,clone_children
+52 22 0:38 /sub /mnt/unified2 rw - cgroup2 cgroup2 rw
+53 22 0:41 / /mnt/x rw - cgroup cgroup rw,noprefix,cpuset,release_agent=/bin/true
+"""
+
+SELF_CGROUP = """\
+12:cpuset:/
+9:name=systemd:/user.slice
+7:pids:/kube/a
+5:freezer:/
+4:memory:/m
+2:cpu,cpuacct:/
+0::/user.slice
+"""
+
+CGROUPS = """\
+#subsys_name	hierarchy	num_cgroups	enabled
+cpuset	12	1	1
+cpu	2	1	1
+cpuacct	2	1	1
+memory	4	3	1
+freezer	5	1	1
+pids	7	2	1
+"""
+
+
+def test_parse_mountinfo_dedupes_names_and_orders():
+    hs = parse_mountinfo(MOUNTINFO, SELF_CGROUP, CGROUPS)
+    assert [h.name for h in hs] == ["cpu,cpuacct", "memory", "freezer", "pids", "name=systemd", "cpuset", "unified"]
+    by = {h.name: h for h in hs}
+    assert [h.hierarchy_id for h in hs] == [2, 4, 5, 7, 9, 12, 0]
+    assert by["cpu,cpuacct"].controllers == ("cpu", "cpuacct")
+    assert by["name=systemd"].controllers == ("name=systemd",) and by["name=systemd"].version == 1
+    # freezer mounted twice (same 0:34): one hierarchy, the first mount kept
+    assert by["freezer"].mount == "/sys/fs/cgroup/freezer"
+    # mount root (field 4) kept; fs_path maps hierarchy paths under it
+    assert by["pids"].root == "/kube" and by["pids"].fs_path("/kube/a") == "/mnt/pids/a"
+    # cgroup2 mounted twice: one, the mount of the root wins over the /sub bind mount
+    assert by["unified"].version == 2 and by["unified"].mount == "/sys/fs/cgroup/unified"
+    assert by["unified"].root == "/"
+    # options that are not controllers are not taken for controllers
+    assert by["cpuset"].controllers == ("cpuset",)
+
+
+def test_parse_mountinfo_without_helpers_and_escapes():
+    text = ("60 1 0:50 / /mnt/a\\040b rw - cgroup cgroup rw,xattr,name=mine\n"
+            "61 1 0:51 / /mnt/c rw - cgroup cgroup rw,cpu,cpuacct\n"
+            "62 1 0:52 / /mnt/u rw - cgroup2 none rw\n")
+    hs = parse_mountinfo(text)
+    assert [(h.name, h.mount, h.hierarchy_id) for h in hs] == [
+        ("name=mine", "/mnt/a b", 0), ("cpu,cpuacct", "/mnt/c", 0), ("unified", "/mnt/u", 0)]
+
+
+def test_parse_mountinfo_prefers_root_mount_of_a_hierarchy():
+    text = ("70 1 0:60 /sub /mnt/sub rw - cgroup cgroup rw,freezer\n"
+            "71 1 0:60 / /mnt/full rw - cgroup cgroup rw,freezer\n")
+    (h,) = parse_mountinfo(text, "5:freezer:/\n")
+    assert (h.mount, h.root, h.hierarchy_id) == ("/mnt/full", "/", 5)
+
+
+def test_parse_proc_cgroup():
+    got = parse_proc_cgroup(SELF_CGROUP + "3:net_cls,net_prio:/../outside\n")
+    assert got["cpu,cpuacct"] == (2, "/")
+    assert got["name=systemd"] == (9, "/user.slice")
+    assert got[""] == (0, "/user.slice")
+    assert got["net_cls,net_prio"] == (3, "/../outside")
+
+
+def test_fake_mountinfo_file_is_injectable(tmp_path):
+    mi = tmp_path / "mountinfo"
+    mi.write_text("60 1 0:50 / /nonexistent/u rw - cgroup2 cgroup2 rw\n")
+    hs = CgroupFS(mountinfo=str(mi)).hierarchies()
+    assert [(h.name, h.version, h.controllers) for h in hs] == [("unified", 2, ())]
+
+
+# ---------------------------------------------------------------- discovery on this machine
+
+
+def test_backend_protocol(fs):
+    assert isinstance(fs, Backend) and fs.kind == "real"
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/mountinfo"), reason="no /proc")
+def test_discovery_matches_proc(fs):
+    hs = fs.hierarchies()
+    mounts = {}
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            left, _, right = line.partition(" - ")
+            if right.split()[0] in ("cgroup", "cgroup2"):
+                mounts.setdefault(left.split()[2], left.split()[4])
+    assert len(hs) == len(mounts)  # one per distinct major:minor
+    assert {h.mount for h in hs} <= set(mounts.values())
+    ids = {k: v[0] for k, v in parse_proc_cgroup(open("/proc/self/cgroup").read()).items()}
+    for h in hs:
+        if h.version == 1:
+            assert ids[h.name] == h.hierarchy_id, h
+        else:
+            assert h.name == "unified" and h.hierarchy_id == 0
+            assert h.controllers == tuple(open(h.mount + "/cgroup.controllers").read().split())
+    assert fs.hierarchies() == hs  # stable
+
+
+HYBRID = {  # this project's machine
+    "cpu": "/sys/fs/cgroup/cpu", "cpuacct": "/sys/fs/cgroup/cpuacct", "cpuset": "/sys/fs/cgroup/cpuset",
+    "memory": "/sys/fs/cgroup/memory", "devices": "/sys/fs/cgroup/devices",
+    "freezer": "/sys/fs/cgroup/freezer", "blkio": "/sys/fs/cgroup/blkio", "pids": "/sys/fs/cgroup/pids",
+    "name=systemd": "/sys/fs/cgroup/systemd", "unified": "/sys/fs/cgroup/unified",
+}
+
+
+def test_discovery_of_this_machines_ten_hierarchies(fs):
+    hs = fs.hierarchies()
+    if {h.mount for h in hs} != set(HYBRID.values()):
+        pytest.skip("not the project's hybrid machine (9 v1 + 1 v2 under /sys/fs/cgroup)")
+    assert len(hs) == 10
+    assert {h.name: h.mount for h in hs} == HYBRID
+    assert [h.version for h in hs] == [1] * 9 + [2]
+    ids = [h.hierarchy_id for h in hs[:9]]
+    assert ids == sorted(ids) and len(set(ids)) == 9 and 0 not in ids
+    by = {h.name: h for h in hs}
+    assert by["name=systemd"].controllers == ("name=systemd",)
+    assert by["cpu"].controllers == ("cpu",)
+    assert "hugetlb" in by["unified"].controllers
+    cgroups = {l.split()[0]: int(l.split()[1]) for l in open("/proc/cgroups") if not l.startswith("#")}
+    for name in ("cpu", "cpuacct", "cpuset", "memory", "devices", "freezer", "blkio", "pids"):
+        assert by[name].hierarchy_id == cgroups[name]
+
+
+def test_hierarchy_lookup(fs):
+    if not REAL_OK:
+        pytest.skip(REAL_WHY)
+    assert fs.hierarchy("freezer").name == "freezer"
+    assert fs.hierarchy("cgroup2").version == 2
+    with pytest.raises(KeyError):
+        fs.hierarchy("no-such-hierarchy")
+    with pytest.raises(KeyError):
+        fs.snapshot(["no-such-hierarchy"])
+
+
+def test_whole_machine_snapshot(fs):
+    snap = fs.snapshot()
+    assert snap.backend == "real" and snap.names() == [h.name for h in fs.hierarchies()]
+    me = os.getpid()
+    where = fs.task_cgroups(me)
+    for hs in snap.hierarchies:
+        assert list(hs.containers)[0] == hs.hierarchy.root
+        for c in hs.containers.values():
+            assert list(c.threads) == sorted(set(c.threads))
+            assert list(c.procs) == sorted(set(c.procs))
+        assert hs.find(me, threads=True) == [where[hs.name]], hs.name
+
+
+# ---------------------------------------------------------------- snapshot (real)
+
+
+@real
+def test_snapshot_threads_and_procs_views(fs, realworld):
+    w = realworld
+    for hier in ("freezer", "unified"):
+        a, b = w.mkdir(hier, "a"), w.mkdir(hier, "b/c")
+        sleep = w.spawn_sleep()
+        child, tids = w.spawn_threads(3)
+        w.put(sleep.pid, hier, a)
+        w.put(child.pid, hier, b)
+        snap = fs.snapshot([hier], w.top(hier))
+        hs = snap[hier]
+        top = w.top(hier)
+        assert list(hs.containers) == [top, a, top + "/b", b]
+        assert hs[top].children == (a, top + "/b")
+        assert list(hs[a].threads) == [sleep.pid] and list(hs[a].procs) == [sleep.pid]
+        assert list(hs[b].threads) == sorted(tids)
+        assert list(hs[b].procs) == [child.pid]
+        assert hs.count(top, threads=True, recursive=True) == 5
+
+
+@real
+def test_snapshot_reads_big_membership_files_to_eof(fs, realworld):
+    w = realworld
+    child, tids = w.spawn_threads(1200)  # > 4 KiB of text in tasks/cgroup.threads
+    for hier in ("freezer", "unified"):
+        cg = w.mkdir(hier, "big")
+        w.put(child.pid, hier, cg)
+        c = fs.snapshot([hier], cg)[hier][cg]
+        assert list(c.threads) == sorted(tids)
+        assert list(c.procs) == [child.pid]
+
+
+@real
+def test_snapshot_subtree_missing_and_names(fs, realworld):
+    w = realworld
+    cg = w.mkdir("pids", "x")
+    snap = fs.snapshot(["pids", "unified"], cg)
+    assert snap.names() == ["pids", "unified"]
+    assert list(snap["pids"].containers) == [cg]
+    assert len(snap["unified"].containers) == 0  # no such cgroup there
+    with pytest.raises(ValueError):
+        fs.snapshot(["pids"], "relative/path")
+
+
+@real
+def test_v2_threaded_subtree_snapshot(fs, realworld):
+    w = realworld
+    dom = w.mkdir("unified", "dom")
+    thr = w.mkdir("unified", "dom/t")
+    with open(w.fs("unified", thr) + "/cgroup.type", "w") as f:
+        f.write("threaded")
+    child, tids = w.spawn_threads(2)
+    w.put(child.pid, "unified", dom)
+    w.put(tids[1], "unified", thr, "cgroup.threads")
+    hs = fs.snapshot(["unified"], dom)["unified"]
+    assert list(hs[thr].threads) == [tids[1]]
+    assert list(hs[thr].procs) == [child.pid]  # derived: cgroup.procs unreadable there
+    assert list(hs[dom].threads) == sorted([tids[0], tids[2]])
+    assert list(hs[dom].procs) == [child.pid]
+    assert fs.cgroup_state("unified", thr).cgroup_type == "threaded"
+
+
+@real
+def test_snapshot_skips_a_cgroup_removed_during_the_walk(fs, realworld, monkeypatch):
+    w = realworld
+    a, b = w.mkdir("freezer", "a"), w.mkdir("freezer", "b")
+    real_scandir = os.scandir
+
+    def scandir(path):
+        if path == w.fs("freezer", a) and os.path.isdir(w.fs("freezer", b)):
+            os.rmdir(w.fs("freezer", b))  # b was listed by the parent, is gone when read
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    hs = fs.snapshot(["freezer"], w.top("freezer"))["freezer"]
+    assert list(hs.containers) == [w.top("freezer"), a]
+    assert hs[w.top("freezer")].children == (a,)
+
+
+@real
+@pytest.mark.parametrize("hier", ["freezer", "unified"])
+def test_snapshot_reconciles_a_task_moved_during_the_walk(fs, realworld, monkeypatch, hier):
+    w = realworld
+    a, b = w.mkdir(hier, "a"), w.mkdir(hier, "b")
+    child, tids = w.spawn_threads(2)
+    if hier == "freezer":
+        w.put(child.pid, hier, w.top(hier))
+        w.put(tids[1], hier, a, "tasks")  # one thread in a; leader and the other at top
+        mover, file = tids[1], "tasks"
+    else:
+        w.put(child.pid, hier, a)
+        mover, file = child.pid, "cgroup.procs"
+    real_scandir = os.scandir
+
+    def scandir(path):
+        if path == w.fs(hier, b) and w.cgroup_of(mover, hier) == a:
+            w.put(mover, hier, b, file)  # a was read already; b is read next
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    hs = fs.snapshot([hier], w.top(hier))[hier]
+    assert w.cgroup_of(mover, hier) == b
+    if hier == "freezer":
+        assert list(hs[a].threads) == [] and list(hs[a].procs) == []
+        assert list(hs[b].threads) == [tids[1]] and list(hs[b].procs) == [child.pid]
+        assert list(hs[w.top(hier)].procs) == [child.pid]
+    else:
+        assert list(hs[a].threads) == [] and list(hs[a].procs) == []
+        assert list(hs[b].threads) == sorted(tids) and list(hs[b].procs) == [child.pid]
+    assert hs.find(mover, threads=True) == [b]
+
+
+# ---------------------------------------------------------------- moves (real)
+
+
+@real
+def test_v1_tasks_moves_one_thread_procs_moves_the_group(fs, realworld):
+    w = realworld
+    a, b = w.mkdir("freezer", "a"), w.mkdir("freezer", "b")
+    child, tids = w.spawn_threads(2)
+    lead, t1, t2 = tids
+    assert fs.write_pid("freezer", a, "tasks", str(t1).encode()) == len(str(t1))
+    assert fs.task_cgroups(t1)["freezer"] == a
+    assert fs.task_cgroups(lead)["freezer"] == "/" and fs.task_cgroups(t2)["freezer"] == "/"
+    hs = fs.snapshot(["freezer"], w.top("freezer"))["freezer"]
+    assert list(hs[a].threads) == [t1] and list(hs[a].procs) == [lead]
+    assert list(hs[w.top("freezer")].threads) == []
+    # cgroup.procs given a NON-leader TID moves the whole thread group
+    fs.write_pid("freezer", b, "cgroup.procs", str(t2).encode())
+    assert {fs.task_cgroups(t)["freezer"] for t in tids} == {b}
+    assert w.cgroup_of(lead, "freezer") == b
+    assert fs.thread_ids(lead) == tuple(sorted(tids))
+
+
+@real
+def test_v2_moves(fs, realworld):
+    w = realworld
+    a, a2 = w.mkdir("unified", "a"), w.mkdir("unified", "a2")
+    dom, thr = w.mkdir("unified", "d"), w.mkdir("unified", "d/t")
+    child, tids = w.spawn_threads(2)
+    fs.write_pid("unified", a, "cgroup.procs", str(tids[2]).encode())  # any TID: whole process
+    assert {fs.task_cgroups(t)["unified"] for t in tids} == {a}
+    assert w.cgroup_of(child.pid, "unified") == a
+    # cgroup.threads across domains (outside a threaded subtree): EOPNOTSUPP, nothing moves
+    assert errno_of(fs.write_pid, "unified", a2, "cgroup.threads", str(tids[1]).encode()) == errno.EOPNOTSUPP
+    assert fs.task_cgroups(tids[1])["unified"] == a
+    fs.write_pid("unified", dom, "cgroup.procs", str(child.pid).encode())
+    with open(w.fs("unified", thr) + "/cgroup.type", "w") as f:
+        f.write("threaded")
+    fs.write_pid("unified", thr, "cgroup.threads", str(tids[1]).encode())
+    assert fs.task_cgroups(tids[1])["unified"] == thr
+    assert fs.task_cgroups(child.pid)["unified"] == dom
+
+
+# ---------------------------------------------------------------- write errors (real)
+
+
+@real
+def test_write_errors(fs, realworld):
+    w = realworld
+    top = w.mkdir("freezer")
+    sleep = w.spawn_sleep()
+    pid_max = int(open("/proc/sys/kernel/pid_max").read())
+    assert errno_of(fs.write_pid, "freezer", top, "cgroup.procs", str(pid_max + 1).encode()) == errno.ESRCH
+    for bad in (b"abc", b"-1", b"123abc", b"2147483648", b"1 2"):
+        assert errno_of(fs.write_pid, "freezer", top, "cgroup.procs", bad) == errno.EINVAL, bad
+    assert fs.write_pid("freezer", top, "cgroup.procs", b"") == 0
+    assert errno_of(fs.write_pid, "freezer", top + "/nope", "cgroup.procs", str(sleep.pid).encode()) == errno.ENOENT
+    with pytest.raises(ValueError):
+        fs.write_pid("freezer", top, "freezer.state", b"FROZEN")
+    assert w.cgroup_of(sleep.pid, "freezer") == "/"
+
+
+@real
+def test_removed_target_enoent_and_enodev(fs, realworld):
+    w = realworld
+    gone = w.mkdir("freezer", "gone")
+    sleep = w.spawn_sleep()
+    f = fs.open_membership("freezer", gone, "cgroup.procs")
+    assert isinstance(f, MembershipFile)
+    try:
+        os.rmdir(w.fs("freezer", gone))
+        assert errno_of(f.write, str(sleep.pid).encode()) == errno.ENODEV
+    finally:
+        f.close()
+    f.close()  # idempotent
+    assert errno_of(fs.open_membership, "freezer", gone, "cgroup.procs") == errno.ENOENT
+    assert fs.cgroup_state("freezer", gone) is None
+    assert fs.cgroup_stats("freezer", gone) == {}
+
+
+@real
+def test_empty_cpuset_enospc(fs, realworld):
+    w = realworld
+    empty = w.mkdir("cpuset", "empty", cpuset_empty=True)
+    full = w.mkdir("cpuset", "full")
+    sleep = w.spawn_sleep()
+    st = fs.cgroup_state("cpuset", empty)
+    assert st.cpuset_cpus == "" and st.cpuset_mems == ""
+    assert fs.cgroup_state("cpuset", full).cpuset_cpus != ""
+    assert errno_of(fs.write_pid, "cpuset", empty, "cgroup.procs", str(sleep.pid).encode()) == errno.ENOSPC
+    assert w.cgroup_of(sleep.pid, "cpuset") == "/"
+    fs.write_pid("cpuset", full, "cgroup.procs", str(sleep.pid).encode())
+    assert w.cgroup_of(sleep.pid, "cpuset") == full
+
+
+def _in_child_as_nobody(fn) -> int:
+    """Run fn() in a forked child with uid/euid/suid 65534; returns the errno it raised (0 if none)."""
+    pid = os.fork()
+    if pid == 0:  # child: never return into pytest
+        code = 0
+        try:
+            os.setgroups([])
+            os.setresgid(65534, 65534, 65534)
+            os.setresuid(65534, 65534, 65534)
+            fn()
+        except OSError as e:
+            code = e.errno or 250
+        except BaseException:
+            code = 251
+        os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status)
+
+
+@real
+def test_non_root_writer_eacces_and_permission_judged_at_open(fs, realworld):
+    w = realworld
+    a = w.mkdir("freezer", "a")
+    sleep = w.spawn_sleep()
+    data = str(sleep.pid).encode()
+    # A non-root writer cannot even open the root-owned membership file.
+    assert _in_child_as_nobody(lambda: fs.open_membership("freezer", a, "cgroup.procs")) == errno.EACCES
+    assert _in_child_as_nobody(lambda: fs.write_pid("freezer", a, "cgroup.procs", data)) == errno.EACCES
+    assert w.cgroup_of(sleep.pid, "freezer") == "/"
+    st = fs.cgroup_state("freezer", a)
+    assert st.writable == {"tasks", "cgroup.procs"}
+    # The kernel judges the opener's credentials: root opened it, so the write works
+    # even after the writing process dropped to nobody.
+    f = fs.open_membership("freezer", a, "cgroup.procs")
+    try:
+        assert _in_child_as_nobody(lambda: f.write(data)) == 0
+    finally:
+        f.close()
+    assert w.cgroup_of(sleep.pid, "freezer") == a
+
+
+@real
+def test_kthreadd_einval(fs, realworld):
+    w = realworld
+    if fs.task_state(2) is None or fs.task_state(2).comm != "kthreadd":
+        pytest.skip("PID 2 is not kthreadd here (PID namespace)")
+    # Only PID 2: the kernel refuses it (EINVAL) so nothing can move. Other kernel threads
+    # are never written: v1 would really move them.
+    assert errno_of(fs.write_pid, "freezer", w.mkdir("freezer"), "cgroup.procs", b"2") == errno.EINVAL
+    assert fs.task_cgroups(2)["freezer"] == "/"
+    assert fs.task_state(2).kthread
+
+
+@real
+def test_zombie_write_succeeds_but_nothing_moves(fs, realworld):
+    w = realworld
+    a = w.mkdir("freezer", "a")
+    z = w.spawn_zombie()
+    assert fs.task_state(z).zombie
+    assert fs.write_pid("freezer", a, "cgroup.procs", str(z).encode()) == len(str(z))
+    assert fs.task_cgroups(z)["freezer"] == "/"
+    assert z not in fs.snapshot(["freezer"], a)["freezer"][a].procs
+
+
+# ---------------------------------------------------------------- state, stats, tasks (real)
+
+
+@real
+def test_cgroup_state_and_stats(fs, realworld):
+    w = realworld
+    fr = w.mkdir("freezer", "s")
+    st = fs.cgroup_state("freezer", fr)
+    assert (st.hierarchy, st.path, st.version, st.freezer_state) == ("freezer", fr, 1, "THAWED")
+    assert fs.cgroup_stats("freezer", fr) == {"freezer.state": "THAWED"}
+    pc = w.mkdir("pids", "s")
+    sleep = w.spawn_sleep()
+    w.put(sleep.pid, "pids", pc)
+    assert fs.cgroup_stats("pids", pc) == {"pids.current": "1", "pids.max": "max"}
+    cs = fs.cgroup_stats("cpuset", w.mkdir("cpuset", "s"))
+    assert cs["cpuset.cpus"] == open(w.fs("cpuset", "/") + "/cpuset.cpus").read().strip()
+    u = w.mkdir("unified", "s")
+    w.put(sleep.pid, "unified", u)
+    us = fs.cgroup_stats("unified", u)
+    assert us["cgroup.type"] == "domain" and "populated 1" in us["cgroup.events"]
+    assert us["cgroup.subtree_control"] == "" and "usage_usec" in us["cpu.stat"]
+    ust = fs.cgroup_state("unified", u)
+    assert (ust.version, ust.cgroup_type, ust.subtree_control) == (2, "domain", ())
+    assert ust.writable == {"cgroup.procs", "cgroup.threads"}
+
+
+@real
+def test_task_state_comm_with_spaces_and_parens(fs, realworld):
+    w = realworld
+    child, tids = w.spawn_threads(2, comm="x) (y z")
+    t = fs.task_state(child.pid)
+    assert t.comm == "x) (y z" and t.tgid == child.pid and t.threads == 3
+    assert (t.uid, t.euid, t.suid) == (0, 0, 0) and not t.kthread and t.start_time > 0
+    th = fs.task_state(tids[1])
+    assert th.tgid == child.pid and th.is_thread
+    nobody = w.spawn_as(65534)
+    deadline = time.monotonic() + 5
+    while fs.task_state(nobody.pid).euid != 65534 and time.monotonic() < deadline:
+        time.sleep(0.01)  # until the child has dropped its ids
+    n = fs.task_state(nobody.pid)
+    assert (n.uid, n.euid, n.suid) == (65534, 65534, 65534)
+    assert fs.task_details([nobody.pid])[nobody.pid].user in ("nobody", "65534")
+    assert fs.task_state(2**22 + 5) is None
+    assert fs.task_cgroups(2**22 + 5) is None
+    assert fs.thread_ids(2**22 + 5) == ()
+
+
+@real
+def test_pidfd_handles(fs, realworld):
+    w = realworld
+    sleep = w.spawn_sleep()
+    h = fs.open_task(sleep.pid)
+    assert isinstance(h, TaskHandle)
+    with h:
+        start = fs.task_state(sleep.pid).start_time
+        assert h.alive() and h.start_time() == start
+        sleep.kill()
+        deadline = time.monotonic() + 5
+        while task_state_letter(sleep.pid) != "Z" and time.monotonic() < deadline:
+            time.sleep(0.005)
+        assert not h.alive()  # a zombie has exited
+        assert h.start_time() == start  # not reaped yet: still the same task
+        sleep.wait()
+        assert not h.alive() and h.start_time() is None  # reaped
+    h.close()  # idempotent
+    assert not h.alive()
+    # threads need PIDFD_THREAD; a plain open of a TID falls back to it
+    child, tids = w.spawn_threads(1)
+    with fs.open_task(tids[1], thread=True) as th:
+        assert th.alive() and th.start_time() == fs.task_state(tids[1]).start_time
+    with fs.open_task(tids[1]) as th:
+        assert th.alive()
+    z = w.spawn_zombie()
+    with fs.open_task(z) as zh:
+        assert not zh.alive()
+    assert errno_of(fs.open_task, 2**22 + 5) == errno.ESRCH
+    assert errno_of(fs.open_task, 0) == errno.ESRCH
+
+
+def test_writer_creds(fs):
+    c = fs.writer()
+    assert (c.uid, c.euid) == (os.getuid(), os.geteuid())
