@@ -157,7 +157,7 @@ class AttachEngine:
 
     `hooks=None` uses the built-in hooks, the policy hook and the `ctrtui.hooks` entry-point
     hooks; an explicit list is used as given (`hooks=[]` leaves every decision to the kernel),
-    plus the policy hook when a `policy` is passed too. `policy=None` with default hooks reads
+    plus the policy hook when a non-empty `policy` is passed too. `policy=None` with default hooks reads
     the policy file at its default path, if there is one. `journal=None` keeps the journal in
     memory. Problems of plugins are in `warnings`.
     """
@@ -177,7 +177,7 @@ class AttachEngine:
             chosen[after:after] = extra
         else:
             self.policy = policy if policy is not None else Policy()
-            chosen = list(hooks) + ([policy.hook()] if policy is not None else [])
+            chosen = list(hooks) + ([policy.hook()] if policy else [])
         self.hooks: list[Any] = chosen
         self._pid_max: int | None = None
 

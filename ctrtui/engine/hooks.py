@@ -188,7 +188,7 @@ class KernelThread(BuiltinHook):
 
     def can_attach(self, ctx):
         t = ctx.task
-        if t is None or (not t.kthread and t.pid != 2):
+        if t is None or not t.kthread:
             return None
         if t.comm == "kthreadd" or (t.pid == 2 and t.kthread):
             why = "it is kthreadd, the kernel thread that starts all others"
@@ -309,7 +309,8 @@ class CpusetEmpty(BuiltinHook):
         if ctx.version != 1 or "cpuset" not in ctx.hierarchy.controllers or ctx.target_state is None:
             return None
         st = ctx.target_state
-        empty = [n for n, v in (("cpuset.cpus", st.cpuset_cpus), ("cpuset.mems", st.cpuset_mems)) if v == ""]
+        empty = [n for n, v in (("cpuset.cpus", st.cpuset_cpus), ("cpuset.mems", st.cpuset_mems))
+                 if v is not None and not v.strip()]
         if empty:
             return ctx.refuse("ENOSPC", (
                 f"{ctx.target} has an empty {' and '.join(empty)}, so {ctx.subject} could not run there "

@@ -1,0 +1,586 @@
+"""The attach engine on the simulated kernel: every refusal is predicted by the right hook,
+and the (simulated) kernel agrees when the hooks are bypassed."""
+
+from __future__ import annotations
+
+import errno
+
+import pytest
+
+from ctrtui.engine import (
+    AttachEngine, HookWarning, Journal, Outcome, Plan, Policy, Refusal, Report, Verdict,
+)
+from ctrtui.engine.hooks import BUILTIN_HOOKS
+from ctrtui.model import CgroupRef
+from ctrtui.sources.simulated import SimKernel
+
+
+def ref(text: str) -> CgroupRef:
+    return CgroupRef.parse(text)
+
+
+@pytest.fixture
+def k() -> SimKernel:
+    """A small hybrid machine: v1 freezer, cpuset, name=systemd; v2 unified."""
+    k = SimKernel()
+    k.add_hierarchy("freezer", 1, ["freezer"])
+    k.add_hierarchy("cpuset", 1, ["cpuset"])
+    k.add_hierarchy("name=systemd", 1, ["name=systemd"])
+    k.add_hierarchy("unified", 2, ["cpu", "hugetlb", "pids"])
+    k.spawn("kthreadd", kthread=True, pid=2)
+    for path in ("/a", "/b", "/system.slice", "/system.slice/cron.service"):
+        k.makedirs("freezer", path)
+        k.makedirs("unified", path)
+    k.mkdir("cpuset", "/full")
+    k.set_cpuset("cpuset", "/full", cpus="0-1", mems="0")
+    k.mkdir("cpuset", "/empty")
+    return k
+
+
+def engine(k, **kw) -> AttachEngine:
+    kw.setdefault("policy", Policy())
+    kw.setdefault("load_entry_points", False)
+    return AttachEngine(k, **kw)
+
+
+def bypass(k) -> AttachEngine:
+    """No hooks at all: the kernel decides everything."""
+    return AttachEngine(k, hooks=[])
+
+
+def where(k, pid, hier):
+    return (k.task_cgroups(pid) or {}).get(hier)
+
+
+def predicted_and_confirmed(k, pid, target, errno_name, hook, threads=False, kernel_outcome="refused"):
+    """The hook refuses with `errno_name`; without hooks the kernel says the same, and
+    nothing moved either way."""
+    t = ref(target)
+    v = engine(k).plan([pid], t, threads=threads).verdicts[0]
+    assert (v.kind, v.errno, v.hook) == ("refused", errno_name, hook), v
+    assert str(pid) in v.reason and t.path in v.reason and v.advice
+    before = k.task_cgroups(pid)
+    o = bypass(k).apply(bypass(k).plan([pid], t, threads=threads)).outcomes[0]
+    assert o.outcome == kernel_outcome, o
+    if kernel_outcome == "refused":
+        assert (o.errno, o.hook) == (errno_name, "kernel"), o
+        assert str(pid) in o.reason and o.advice
+    assert k.task_cgroups(pid) == before
+    return v, o
+
+
+# ----------------------------------------------------------------------------- moves
+
+
+def test_process_mode_moves_every_thread(k):
+    p = k.spawn("worker", threads=3)
+    e = engine(k)
+    plan = e.plan([p], ref("freezer:/a"))
+    assert isinstance(plan, Plan) and plan.ok and plan.summary() == {"move": 1, "already-there": 0, "refused": 0}
+    v = plan.verdicts[0]
+    assert isinstance(v, Verdict) and v.source == "/" and v.start_time == k.task_state(p).start_time
+    report = e.apply(plan)
+    assert isinstance(report, Report) and report.ok and report.counts()["moved"] == 1
+    o = report.outcomes[0]
+    assert isinstance(o, Outcome) and (o.outcome, o.source, o.target) == ("moved", "/", "/a")
+    assert all(where(k, t, "freezer") == "/a" for t in k.thread_ids(p))
+    assert where(k, p, "unified") == "/"
+
+
+def test_thread_mode_moves_one_thread_and_process_mode_needs_all_threads(k):
+    p = k.spawn("worker", threads=3)
+    tids = k.thread_ids(p)
+    e = engine(k)
+    r = e.apply(e.plan([tids[1]], ref("freezer:/a"), threads=True))
+    assert r.outcomes[0].outcome == "moved"
+    assert [where(k, t, "freezer") for t in tids] == ["/", "/a", "/"]
+    # the thread is there: a no-op in thread mode ...
+    assert e.plan([tids[1]], ref("freezer:/a"), threads=True).verdicts[0].kind == "already-there"
+    # ... but in process mode the group is there only when all its threads are
+    v = e.plan([p], ref("freezer:/a")).verdicts[0]
+    assert v.kind == "move"
+    e.apply(e.plan([p], ref("freezer:/a")))
+    assert [where(k, t, "freezer") for t in tids] == ["/a"] * 3
+    v = e.plan([p], ref("freezer:/a")).verdicts[0]
+    assert (v.kind, v.hook) == ("already-there", "already-there") and "all its threads" in v.reason
+
+
+def test_non_leader_tid_in_process_mode_moves_the_whole_process(k):
+    p = k.spawn("worker", threads=2)
+    tid = k.thread_ids(p)[1]
+    e = engine(k)
+    plan = e.plan([tid], ref("unified:/a"))
+    assert plan.verdicts[0].kind == "move" and "whole process" in plan.verdicts[0].warnings[0]
+    r = e.apply(plan)
+    assert r.outcomes[0].outcome == "moved"
+    assert where(k, p, "unified") == where(k, tid, "unified") == "/a"
+
+
+def test_v2_thread_move_inside_a_threaded_domain(k):
+    k.mkdir("unified", "/dom")
+    for name in ("t1", "t2"):
+        k.mkdir("unified", f"/dom/{name}")
+        k.set_type("unified", f"/dom/{name}", "threaded")
+    p = k.spawn("server", threads=2, cgroups={"unified": "/dom/t1"})
+    tid = k.thread_ids(p)[1]
+    e = engine(k)
+    r = e.apply(e.plan([tid], ref("unified:/dom/t2"), threads=True))
+    assert r.outcomes[0].outcome == "moved"
+    assert (where(k, p, "unified"), where(k, tid, "unified")) == ("/dom/t1", "/dom/t2")
+    # leaving the threaded domain in thread mode: EOPNOTSUPP, predicted and confirmed
+    predicted_and_confirmed(k, tid, "unified:/a", "EOPNOTSUPP", "v2-destination", threads=True)
+    # a domain invalid sibling takes nothing
+    k.mkdir("unified", "/dom/other")
+    assert k.cgroup_state("unified", "/dom/other").cgroup_type == "domain invalid"
+    q = k.spawn("sleep")
+    predicted_and_confirmed(k, q, "unified:/dom/other", "EOPNOTSUPP", "v2-destination")
+
+
+def test_already_there_is_a_no_op_without_a_write(k):
+    p = k.spawn("sleep", cgroups={"freezer": "/a"})
+    e = engine(k)
+    plan = e.plan([p], ref("freezer:/a"))
+    assert plan.verdicts[0].kind == "already-there" and plan.ok
+    r = e.apply(plan)
+    assert r.ok and r.outcomes[0].outcome == "already-there"
+    # the kernel agrees: success, and it is there
+    o = bypass(k).apply(bypass(k).plan([p], ref("freezer:/a"))).outcomes[0]
+    assert o.outcome == "moved" and where(k, p, "freezer") == "/a"
+
+
+def test_hierarchy_by_controller_word_and_unknown_hierarchy(k):
+    from ctrtui.errors import CtrtuiError
+
+    p = k.spawn("sleep")
+    plan = engine(k).plan([p], ref("systemd:/a".replace("systemd", "name=systemd")))
+    assert plan.target.hierarchy == "name=systemd"
+    with pytest.raises(CtrtuiError, match="unknown hierarchy 'memory'"):
+        engine(k).plan([p], ref("memory:/a"))
+
+
+# ----------------------------------------------------------------------------- refusals
+
+
+def test_parse_refusals_never_reach_the_kernel(k):
+    p = k.spawn("sleep")
+    plan = engine(k).plan(["015616", "0x1f", "+5", "-1", "abc", "", "0", "2147483648", "40000", str(p)],
+                          ref("freezer:/a"))
+    kinds = [(v.kind, v.hook, v.errno) for v in plan.verdicts]
+    assert kinds[:9] == [("refused", "parse", e) for e in
+                         (None, None, None, "EINVAL", "EINVAL", "EINVAL", None, "EINVAL", "ESRCH")]
+    assert kinds[9] == ("move", None, None)
+    assert [v.pid for v in plan.verdicts[:9]] == [None] * 9
+    assert "octal" in plan.verdicts[0].reason and "writer itself" in plan.verdicts[6].reason
+    assert plan.summary() == {"move": 1, "already-there": 0, "refused": 9}
+
+
+def test_no_such_pid(k):
+    v = engine(k).plan([4444], ref("freezer:/a")).verdicts[0]
+    assert (v.kind, v.errno, v.hook) == ("refused", "ESRCH", "alive") and "4444" in v.reason
+    o = bypass(k).apply(bypass(k).plan([4444], ref("freezer:/a"))).outcomes[0]
+    assert (o.outcome, o.errno) == ("vanished", "ESRCH")
+
+
+def test_zombie_is_refused_and_the_kernel_would_move_nothing(k):
+    z = k.spawn("defunct")
+    k.exit(z)
+    v, o = predicted_and_confirmed(k, z, "freezer:/a", "ESRCH", "alive", kernel_outcome="not-moved")
+    assert "zombie" in v.reason and "zombie" in o.reason
+
+
+def test_exiting_task_is_refused_and_the_kernel_would_move_nothing(k):
+    p = k.spawn("dying", threads=2)
+    k.set_exiting(p)
+    v, o = predicted_and_confirmed(k, p, "freezer:/a", "ESRCH", "alive", kernel_outcome="not-moved")
+    assert "exiting" in v.reason and "still in /" in o.reason
+
+
+def test_kthreadd_and_pinned_kernel_threads(k):
+    predicted_and_confirmed(k, 2, "freezer:/a", "EINVAL", "kernel-thread")
+    predicted_and_confirmed(k, 2, "unified:/a", "EINVAL", "kernel-thread")
+    pinned = k.spawn("ksoftirqd/0", kthread=True, no_setaffinity=True)
+    v, _ = predicted_and_confirmed(k, pinned, "freezer:/a", "EINVAL", "kernel-thread")
+    assert "PF_NO_SETAFFINITY" in v.reason
+
+
+def test_other_kernel_threads_v1_warning_v2_refused(k):
+    kt = k.spawn("kswapd0", kthread=True)
+    e = engine(k)
+    plan = e.plan([kt], ref("freezer:/a"))
+    assert plan.verdicts[0].kind == "move" and "kernel thread" in plan.verdicts[0].warnings[0]
+    assert e.apply(plan).outcomes[0].outcome == "moved"
+    predicted_and_confirmed(k, kt, "unified:/a", "EINVAL", "kernel-thread")
+
+
+def test_missing_target(k):
+    p = k.spawn("sleep")
+    v, o = predicted_and_confirmed(k, p, "freezer:/nope", "ENOENT", "target-exists")
+    assert "does not exist" in v.reason
+
+
+def test_membership_file_not_writable(k):
+    p = k.spawn("sleep", uid=1000)
+    k.set_writer(uid=1000)
+    v, _ = predicted_and_confirmed(k, p, "freezer:/a", "EACCES", "file-access")
+    assert "uid 1000" in v.reason
+
+
+def test_v1_euid_rule(k):
+    k.chown("freezer", "/a", 1000)
+    k.set_writer(uid=1000)
+    root_task = k.spawn("sleep", uid=0)
+    v, _ = predicted_and_confirmed(k, root_task, "freezer:/a", "EACCES", "v1-permission")
+    assert "uid 0" in v.reason and "euid is 1000" in v.reason
+    own = k.spawn("sleep", uid=1000)
+    setuid = k.spawn("passwd", uid=0, euid=0, suid=1000)
+    e = engine(k)
+    r = e.apply(e.plan([own, setuid], ref("freezer:/a")))
+    assert [o.outcome for o in r.outcomes] == ["moved", "moved"]
+
+
+def test_v2_delegation_rule(k):
+    k.chown("unified", "/a", 1000)
+    k.chown("unified", "/b", 1000)
+    k.set_writer(uid=1000)
+    p = k.spawn("sleep", uid=1000, cgroups={"unified": "/b"})
+    v, _ = predicted_and_confirmed(k, p, "unified:/a", "EACCES", "v2-delegation")
+    assert "common ancestor /" in v.reason
+    # inside a delegated subtree the move is fine (no uid rule on v2: even a root task)
+    k.set_writer(uid=0)
+    k.mkdir("unified", "/deleg")
+    for sub in ("x", "y"):
+        k.mkdir("unified", f"/deleg/{sub}")
+        k.chown("unified", f"/deleg/{sub}", 1000)
+    k.chown("unified", "/deleg", 1000)
+    q = k.spawn("sleep", uid=0, cgroups={"unified": "/deleg/x"})
+    k.set_writer(uid=1000)
+    e = engine(k)
+    r = e.apply(e.plan([q], ref("unified:/deleg/y")))
+    assert r.outcomes[0].outcome == "moved"
+
+
+def test_v2_no_internal_processes(k):
+    k.set_subtree_control("unified", "/", "+hugetlb +pids")
+    k.mkdir("unified", "/inner")
+    k.mkdir("unified", "/inner/leaf")
+    k.set_subtree_control("unified", "/inner", "+hugetlb")
+    p = k.spawn("sleep")
+    v, _ = predicted_and_confirmed(k, p, "unified:/inner", "EBUSY", "v2-destination")
+    assert "hugetlb" in v.reason
+    # threaded controllers only: no EBUSY, and the kernel agrees
+    k.mkdir("unified", "/tonly")
+    k.set_subtree_control("unified", "/tonly", "+pids")
+    e = engine(k)
+    assert e.apply(e.plan([p], ref("unified:/tonly"))).outcomes[0].outcome == "moved"
+    assert e.apply(e.plan([p], ref("unified:/inner/leaf"))).outcomes[0].outcome == "moved"
+    # the root is exempt
+    assert e.apply(e.plan([p], ref("unified:/"))).outcomes[0].outcome == "moved"
+
+
+def test_v1_empty_cpuset(k):
+    p = k.spawn("sleep")
+    v, _ = predicted_and_confirmed(k, p, "cpuset:/empty", "ENOSPC", "cpuset")
+    assert "cpuset.cpus and cpuset.mems" in v.reason
+    e = engine(k)
+    assert e.apply(e.plan([p], ref("cpuset:/full"))).outcomes[0].outcome == "moved"
+
+
+def test_refusal_order_follows_the_kernel(k):
+    """A missing task in a missing cgroup: the kernel fails the open first (ENOENT)."""
+    v = engine(k).plan([4444], ref("freezer:/nope")).verdicts[0]
+    assert (v.errno, v.hook) == ("ENOENT", "target-exists")
+    # kthreadd into an empty cpuset: EINVAL (kernel thread) comes before ENOSPC
+    v = engine(k).plan([2], ref("cpuset:/empty")).verdicts[0]
+    assert (v.errno, v.hook) == ("EINVAL", "kernel-thread")
+
+
+# ----------------------------------------------------------------------------- warnings and hooks
+
+
+def test_systemd_and_frozen_warnings(k):
+    p = k.spawn("cron", cgroups={"unified": "/system.slice/cron.service"})
+    e = engine(k)
+    v = e.plan([p], ref("unified:/a")).verdicts[0]
+    assert v.kind == "move" and "cron.service" in v.warnings[0] and "systemd may move" in v.warnings[0]
+    k.set_freezer("freezer", "/b", "FROZEN")
+    v = e.plan([p], ref("freezer:/b")).verdicts[0]
+    assert v.kind == "move" and any("FROZEN" in w for w in v.warnings)
+
+
+def test_default_hooks_in_kernel_order_with_policy(k):
+    names = [h.name for h in engine(k).hooks]
+    assert names == ["target-exists", "file-access", "alive", "kernel-thread", "v1-permission",
+                     "v2-delegation", "v2-destination", "already-there", "cpuset", "policy",
+                     "freezer", "systemd"]
+    assert len(BUILTIN_HOOKS) == 11
+    assert engine(k, hooks=[]).hooks == []
+
+
+class Recorder:
+    """A hook that refuses one PID, warns about another and records attach calls."""
+
+    name = "recorder"
+
+    def __init__(self, refuse: int, warn: int):
+        self.refuse, self.warn, self.calls = refuse, warn, []
+
+    def can_attach(self, ctx):
+        if ctx.pid == self.refuse:
+            return Refusal("EPERM", f"PID {ctx.pid} is not welcome in {ctx.target}", "Ask nicely.")
+        if ctx.pid == self.warn:
+            return HookWarning("careful")
+        return None
+
+    def attach(self, task, old, new):
+        self.calls.append((task.pid, str(old), str(new)))
+
+
+class Broken:
+    """A hook that fails in both steps."""
+
+    name = "broken"
+
+    def __init__(self, pid):
+        self.pid = pid
+
+    def can_attach(self, ctx):
+        if ctx.pid == self.pid:
+            raise RuntimeError("boom")
+        return "nonsense" if ctx.pid == self.pid + 1000 else None
+
+    def attach(self, task, old, new):
+        raise ValueError("after-boom")
+
+
+def test_user_hooks_refuse_warn_and_are_told(k):
+    a, b, c = k.spawn("a"), k.spawn("b"), k.spawn("c")
+    rec = Recorder(refuse=a, warn=b)
+    e = engine(k, hooks=[rec])
+    plan = e.plan([a, b, c], ref("freezer:/a"))
+    assert [(v.kind, v.hook) for v in plan.verdicts] == [("refused", "recorder"), ("move", None), ("move", None)]
+    assert plan.verdicts[1].warnings == ("careful",)
+    r = e.apply(plan)
+    assert [o.outcome for o in r.outcomes] == ["refused", "moved", "moved"]
+    assert rec.calls == [(b, "freezer:/", "freezer:/a"), (c, "freezer:/", "freezer:/a")]
+
+
+def test_a_failing_hook_is_a_refusal_naming_it_never_a_crash(k):
+    a, b = k.spawn("a"), k.spawn("b")
+    e = engine(k, hooks=[Broken(a)])
+    plan = e.plan([a, b], ref("freezer:/a"))
+    v = plan.verdicts[0]
+    assert (v.kind, v.hook, v.errno) == ("refused", "broken", None) and "boom" in v.reason
+    r = e.apply(plan)
+    assert r.outcomes[1].outcome == "moved"
+    assert any("after-boom" in w for w in r.outcomes[1].warnings)
+
+
+def test_a_hook_answering_nonsense_is_a_refusal(k):
+    a = k.spawn("a")
+    k.spawn("pad")
+    e = engine(k, hooks=[Broken(a - 1000)])
+    v = e.plan([a], ref("freezer:/a")).verdicts[0]
+    assert (v.kind, v.hook) == ("refused", "broken") and "does not understand" in v.reason
+
+
+class FakeEP:
+    def __init__(self, name, obj=None, exc=None):
+        self.name, self.value, self._obj, self._exc = name, f"plugin:{name}", obj, exc
+
+    def load(self):
+        if self._exc:
+            raise self._exc
+        return self._obj
+
+
+def test_entry_point_hooks_load_and_broken_plugins_are_reported(k, monkeypatch):
+    import importlib.metadata as md
+
+    class Plugin:
+        name = "plugin"
+
+        def can_attach(self, ctx):
+            return Refusal("EPERM", f"plugin says no to PID {ctx.pid}", "Uninstall it.")
+
+        def attach(self, task, old, new):
+            pass
+
+    eps = [FakeEP("good", Plugin), FakeEP("factory", lambda: Plugin()), FakeEP("bad", exc=ImportError("nope")),
+           FakeEP("junk", obj=42)]
+    monkeypatch.setattr(md, "entry_points", lambda group: eps if group == "ctrtui.hooks" else [])
+    e = AttachEngine(k, policy=Policy())
+    assert [h.name for h in e.hooks].count("plugin") == 2
+    assert len(e.warnings) == 2 and "'bad'" in e.warnings[0] and "nope" in e.warnings[0]
+    assert "not a hook" in e.warnings[1]
+    p = k.spawn("sleep")
+    v = e.plan([p], ref("freezer:/a")).verdicts[0]
+    assert (v.kind, v.hook) == ("refused", "plugin")
+    assert AttachEngine(k, policy=Policy(), load_entry_points=False).warnings == []
+
+
+# ----------------------------------------------------------------------------- PID reuse
+
+
+def test_recycled_pid_between_plan_and_apply_is_refused_never_moved(k):
+    p = k.spawn("victim")
+    e = engine(k)
+    plan = e.plan([p], ref("freezer:/a"))
+    k.tick(1)
+    k.recycle(p, comm="intruder")
+    r = e.apply(plan)
+    o = r.outcomes[0]
+    assert (o.outcome, o.errno, o.hook) == ("refused", "ESRCH", "pid-reuse")
+    assert "recycled" in o.reason and str(p) in o.reason
+    assert where(k, p, "freezer") == "/"
+
+
+def test_expected_start_from_the_snapshot_guards_the_plan(k):
+    p = k.spawn("victim")
+    start = k.task_state(p).start_time
+    k.tick(1)
+    k.recycle(p, comm="intruder")
+    v = engine(k).plan([p], ref("freezer:/a"), expected_start={p: start}).verdicts[0]
+    assert (v.kind, v.errno, v.hook) == ("refused", "ESRCH", "pid-reuse") and "intruder" in v.reason
+    # even with no hooks at all, apply's pidfd check catches it
+    o = bypass(k).apply(bypass(k).plan([p], ref("freezer:/a"), expected_start={p: start})).outcomes[0]
+    assert (o.outcome, o.hook) == ("refused", "pid-reuse")
+    assert where(k, p, "freezer") == "/"
+
+
+def test_task_gone_or_dead_between_plan_and_apply(k):
+    gone, dead, fine = k.spawn("gone"), k.spawn("dead"), k.spawn("fine")
+    e = engine(k)
+    plan = e.plan([gone, dead, fine], ref("freezer:/a"))
+    k.exit(gone, reap=True)
+    k.exit(dead)
+    r = e.apply(plan)
+    assert [o.outcome for o in r.outcomes] == ["vanished", "not-moved", "moved"]
+    assert not r.ok and r.counts()["vanished"] == 1
+
+
+def test_duplicates_are_reported_not_dropped(k):
+    p = k.spawn("sleep")
+    e = engine(k)
+    plan = e.plan([p, str(p), "x", p], ref("freezer:/a"))
+    assert len(plan.verdicts) == 4 and [v.text for v in plan.verdicts] == [str(p), str(p), "x", str(p)]
+    assert "more than once" in plan.verdicts[1].warnings[-1]
+    r = e.apply(plan)
+    assert [o.outcome for o in r.outcomes] == ["moved", "already-there", "refused", "already-there"]
+    assert "item 1" in r.outcomes[1].reason
+
+
+# ----------------------------------------------------------------------------- all or nothing
+
+
+def test_all_or_nothing_refused_at_plan_time_writes_nothing(k):
+    a, b = k.spawn("a"), k.spawn("b")
+    e = engine(k)
+    plan = e.plan([a, 2, b], ref("freezer:/a"))
+    r = e.apply(plan, all_or_nothing=True)
+    assert [o.outcome for o in r.outcomes] == ["not-moved", "refused", "not-moved"]
+    assert "all-or-nothing" in r.outcomes[0].reason and "'2'" in r.outcomes[0].reason
+    assert not r.rolled_back and not r.ok
+    assert where(k, a, "freezer") == where(k, b, "freezer") == "/"
+
+
+def test_all_or_nothing_failure_during_apply_rolls_back(k):
+    a, b, c, d = (k.spawn(n, cgroups={"freezer": "/b"}) for n in "abcd")
+    e = engine(k)
+    plan = e.plan([a, b, c, d], ref("freezer:/a"))
+    k.exit(c, reap=True)  # vanishes between plan and apply
+    r = e.apply(plan, all_or_nothing=True)
+    assert [o.outcome for o in r.outcomes] == ["rolled-back", "rolled-back", "vanished", "not-moved"]
+    assert r.rolled_back and not r.ok
+    assert "moved back to /b" in r.outcomes[0].reason and f"PID {c}" in r.outcomes[0].reason
+    assert "Not tried" in r.outcomes[3].reason
+    assert [where(k, p, "freezer") for p in (a, b, d)] == ["/b"] * 3
+
+
+class FailBack:
+    """A backend wrapper whose writes into one cgroup fail with EACCES."""
+
+    def __init__(self, k, path):
+        self._k, self._path = k, path
+
+    def __getattr__(self, name):
+        return getattr(self._k, name)
+
+    def write_pid(self, hierarchy, path, filename, data):
+        if path == self._path:
+            raise OSError(errno.EACCES, "denied")
+        return self._k.write_pid(hierarchy, path, filename, data)
+
+
+def test_a_rollback_that_fails_is_said_plainly(k):
+    a, b = k.spawn("a", cgroups={"freezer": "/b"}), k.spawn("b", cgroups={"freezer": "/b"})
+    e = engine(FailBack(k, "/b"))
+    plan = e.plan([a, b], ref("freezer:/a"))
+    k.exit(b, reap=True)
+    r = e.apply(plan, all_or_nothing=True)
+    o = r.outcomes[0]
+    assert o.outcome == "moved" and "FAILED" in o.reason and "EACCES" in o.reason and "by hand" in o.advice
+    assert r.rolled_back and where(k, a, "freezer") == "/a"
+
+
+# ----------------------------------------------------------------------------- journal and undo
+
+
+def test_undo_moves_the_last_batch_back_and_twice_does_not_redo(k, tmp_path):
+    a = k.spawn("a", cgroups={"freezer": "/b"})
+    b = k.spawn("b")
+    j = Journal(str(tmp_path / "j.jsonl"))
+    e = engine(k, journal=j)
+    first = e.apply(e.plan([a], ref("freezer:/a")))
+    second = e.apply(e.plan([a, b], ref("freezer:/system.slice")))
+    assert where(k, a, "freezer") == "/system.slice"
+    u1 = e.undo()
+    assert u1.undo_of == second.batch_id and [o.outcome for o in u1.outcomes] == ["moved", "moved"]
+    assert (where(k, a, "freezer"), where(k, b, "freezer")) == ("/a", "/")
+    u2 = engine(k, journal=Journal(j.path)).undo()  # a fresh engine reads the same journal
+    assert u2.undo_of == first.batch_id and where(k, a, "freezer") == "/b"
+    assert e.undo() is None
+    assert where(k, a, "freezer") == "/b"
+
+
+def test_undo_reports_exited_and_recycled_tasks_without_touching_them(k):
+    a, b, c = k.spawn("a"), k.spawn("b"), k.spawn("c")
+    e = engine(k)
+    e.apply(e.plan([a, b, c], ref("freezer:/a")))
+    k.exit(a, reap=True)
+    k.tick(1)
+    k.recycle(b, comm="newcomer", cgroups={"freezer": "/a"})
+    r = e.undo()
+    by_pid = {o.pid: o for o in r.outcomes}
+    assert (by_pid[a].outcome, by_pid[a].errno) == ("refused", "ESRCH")
+    assert (by_pid[b].outcome, by_pid[b].hook) == ("refused", "pid-reuse")
+    assert by_pid[c].outcome == "moved"
+    assert where(k, b, "freezer") == "/a"  # the newcomer was not touched
+    assert where(k, c, "freezer") == "/"
+
+
+def test_undo_of_thread_mode_and_of_several_sources(k):
+    p = k.spawn("w", threads=3)
+    t1, t2 = k.thread_ids(p)[1:]
+    e = engine(k)
+    e.apply(e.plan([t1], ref("freezer:/b"), threads=True))
+    e.apply(e.plan([t2], ref("freezer:/a"), threads=True))
+    e.apply(e.plan([t1, t2], ref("freezer:/system.slice"), threads=True))
+    r = e.undo()
+    assert r.threads and [o.outcome for o in r.outcomes] == ["moved", "moved"]
+    assert (where(k, t1, "freezer"), where(k, t2, "freezer"), where(k, p, "freezer")) == ("/b", "/a", "/")
+
+
+def test_undo_warns_when_the_task_was_moved_elsewhere_since(k):
+    p = k.spawn("sleep")
+    e = engine(k)
+    e.apply(e.plan([p], ref("freezer:/a")))
+    k.place(p, "freezer", "/b")
+    r = e.undo()
+    assert r.outcomes[0].outcome == "moved" and "no longer where" in r.outcomes[0].warnings[0]
+
+
+def test_nothing_to_undo(k):
+    assert engine(k).undo() is None
+    e = engine(k)
+    e.apply(e.plan([2], ref("freezer:/a")))  # a batch that moved nothing
+    assert e.undo() is None
