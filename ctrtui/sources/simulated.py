@@ -677,10 +677,10 @@ class SimKernel:
         where = f"{h.info.name}:{cg.path}/{f.name}"
         if len(data) > PATH_MAX:
             raise _err(errno.E2BIG, where)
+        if cg.removed:
+            raise _err(errno.ENODEV, where)   # even for a 0-byte write (seen on 6.18)
         if not data:
             return 0
-        if cg.removed:
-            raise _err(errno.ENODEV, where)
         pid = kstrtoint(data)
         if pid is None or pid < 0:
             raise _err(errno.EINVAL, where)
@@ -880,8 +880,8 @@ class SimKernel:
 
     def thread_ids(self, tgid: int) -> tuple[int, ...]:
         t = self.tasks.get(tgid)
-        if t is None or t.tgid != tgid or t.dead:
-            return ()
+        if t is None or t.tgid != tgid:
+            return ()   # a zombie leader still lists itself in /proc/PID/task
         return tuple(sorted(t.group))
 
     def open_task(self, pid: int, thread: bool = False) -> SimTaskHandle:

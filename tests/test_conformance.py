@@ -1,0 +1,587 @@
+"""Conformance: the same scenarios on the simulated kernel and on the real one.
+
+Every test takes the `world` fixture, parametrized `sim` / `real`, and is written once
+against the small `World` adapter below (make cgroups, start own processes, write some
+bytes to a membership file, ask where a task is). Both runs must give the same answer: the
+write's return value or errno name, and where every task ends up. When they disagree the
+real kernel is right and SimKernel is fixed.
+
+Real runs follow DEVELOPERS.md: throwaway `ctrtui-test-*` cgroups in freezer, pids, cpu,
+cpuset and unified only (tests.realcg.RealWorld), only PIDs this test started are written
+(plus kthreadd, PID 2, which the kernel refuses), always cleaned up. Writing `0` (the writer
+itself, i.e. pytest) and any decimal with a leading zero are never done on the real kernel.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import time
+
+import pytest
+
+from ctrtui.sources.cgroupfs import CgroupFS
+from ctrtui.sources.simulated import SimKernel
+from tests.realcg import REAL_OK, REAL_WHY, RealWorld, task_state_letter
+
+
+def ename(code: int) -> str:
+    return "EOPNOTSUPP" if code == errno.EOPNOTSUPP else errno.errorcode[code]
+
+
+
+class SimWorld:
+    """The World adapter over a SimKernel laid out like this machine's allowed hierarchies."""
+
+    kind = "sim"
+
+    def __init__(self) -> None:
+        k = self.backend = SimKernel()
+        for name in ("cpu", "cpuset", "freezer", "pids"):
+            k.add_hierarchy(name, 1, [name])
+        k.add_hierarchy("unified", 2, ["hugetlb"])
+        k.spawn("systemd", "/sbin/init", pid=1)
+        k.spawn("kthreadd", kthread=True, pid=2)
+        k.set_last_pid(1000)
+        k.set_writer(0, 0, pid=k.spawn("pytest"))
+        self.top_name = "ctrtui-test-sim"
+        self._tops: set[str] = set()
+
+    def top(self, hier: str) -> str:
+        path = "/" + self.top_name
+        if hier not in self._tops:
+            self._tops.add(hier)
+            self._make(hier, path, False)
+        return path
+
+    def _make(self, hier: str, path: str, cpuset_empty: bool) -> None:
+        k = self.backend
+        if k.cgroup_state(hier, path) is not None:
+            return
+        k.mkdir(hier, path)
+        if hier == "cpuset" and not cpuset_empty:
+            parent = k.cgroup_state(hier, path.rsplit("/", 1)[0] or "/")
+            k.set_cpuset(hier, path, parent.cpuset_cpus, parent.cpuset_mems)
+
+    def mkdir(self, hier: str, rel: str = "", cpuset_empty: bool = False) -> str:
+        path = self.top(hier)
+        parts = [p for p in rel.split("/") if p]
+        for i, part in enumerate(parts):
+            path += "/" + part
+            self._make(hier, path, cpuset_empty and i == len(parts) - 1)
+        return path
+
+    def rmdir(self, hier: str, path: str) -> None:
+        self.backend.rmdir(hier, path)
+
+    def spawn_sleep(self) -> int:
+        return self.backend.spawn("sleep", "sleep 300")
+
+    def spawn_threads(self, n: int) -> list[int]:
+        pid = self.backend.spawn("python3", threads=n + 1)
+        return list(self.backend.thread_ids(pid))
+
+    def spawn_as(self, uid: int) -> int:
+        return self.backend.spawn("sleep", "sleep 300", uid=uid)
+
+    def spawn_zombie(self) -> int:
+        pid = self.backend.spawn("true")
+        self.backend.exit(pid)
+        return pid
+
+    def put(self, pid: int, hier: str, path: str, file: str = "cgroup.procs") -> None:
+        self.backend.write_pid(hier, path, file, str(pid).encode())
+
+    def where(self, pid: int, hier: str) -> str | None:
+        cg = self.backend.task_cgroups(pid)
+        return None if cg is None else cg[hier]
+
+    def write(self, data: bytes | str, hier: str, path: str, file: str = "cgroup.procs",
+              as_uid: int | None = None) -> int | str:
+        data = data.encode() if isinstance(data, str) else data
+        k = self.backend
+        if as_uid is not None:
+            k.set_writer(as_uid, as_uid)
+        try:
+            return k.write_pid(hier, path, file, data)
+        except OSError as e:
+            return ename(e.errno)
+        finally:
+            k.set_writer(0, 0)
+
+    def kill(self, pid: int) -> None:
+        """The process dies and stays a zombie (its parent does not reap it yet)."""
+        self.backend.exit(pid)
+
+    def set_type(self, hier: str, path: str) -> int | str:
+        try:
+            self.backend.set_type(hier, path, "threaded")
+            return 8
+        except OSError as e:
+            return ename(e.errno)
+
+    def chown(self, hier: str, path: str, uid: int) -> None:
+        self.backend.chown(hier, path, uid)
+
+    def set_freezer(self, hier: str, path: str, state: str) -> None:
+        self.backend.set_freezer(hier, path, state)
+
+    def set_pids_max(self, hier: str, path: str, value: int) -> None:
+        self.backend.set_pids_max(hier, path, value)
+
+    def state(self, pid: int) -> str | None:
+        t = self.backend.task_state(pid)
+        return None if t is None else t.state
+
+    def free_pid(self) -> int:
+        pid = self.backend.pid_max - 1
+        while self.backend.task_state(pid) is not None:
+            pid -= 1
+        return pid
+
+
+class RealWorldAdapter:
+    """The same World adapter over tests.realcg.RealWorld (set-up, referee) and CgroupFS
+    (the writes under test)."""
+
+    kind = "real"
+
+    def __init__(self, rw: RealWorld) -> None:
+        self.rw = rw
+        self.backend = CgroupFS()
+        self._frozen: list[str] = []
+
+    def top(self, hier: str) -> str:
+        return self.rw.top(hier)
+
+    def mkdir(self, hier: str, rel: str = "", cpuset_empty: bool = False) -> str:
+        return self.rw.mkdir(hier, rel, cpuset_empty=cpuset_empty)
+
+    def rmdir(self, hier: str, path: str) -> None:
+        os.rmdir(self.rw.fs(hier, path))
+
+    def spawn_sleep(self) -> int:
+        return self.rw.spawn_sleep().pid
+
+    def spawn_threads(self, n: int) -> list[int]:
+        return self.rw.spawn_threads(n)[1]
+
+    def spawn_as(self, uid: int) -> int:
+        return self.rw.spawn_as(uid, uid).pid
+
+    def spawn_zombie(self) -> int:
+        return self.rw.spawn_zombie()
+
+    def put(self, pid: int, hier: str, path: str, file: str = "cgroup.procs") -> None:
+        self.rw.put(pid, hier, path, file)
+
+    def where(self, pid: int, hier: str) -> str | None:
+        return self.rw.cgroup_of(pid, hier)
+
+    def write(self, data: bytes | str, hier: str, path: str, file: str = "cgroup.procs",
+              as_uid: int | None = None) -> int | str:
+        data = data.encode() if isinstance(data, str) else data
+        if as_uid is None:
+            try:
+                return self.backend.write_pid(hier, path, file, data)
+            except OSError as e:
+                return ename(e.errno)
+        return _write_as(self.rw.fs(hier, path) + "/" + file, data, as_uid)
+
+    def kill(self, pid: int) -> None:
+        """The process dies and stays a zombie (Popen has not waited for it yet)."""
+        os.kill(pid, 9)
+        deadline = time.monotonic() + 5
+        while task_state_letter(pid) != "Z" and time.monotonic() < deadline:
+            time.sleep(0.005)
+
+    def set_type(self, hier: str, path: str) -> int | str:
+        try:
+            return _raw_write(self.rw.fs(hier, path) + "/cgroup.type", b"threaded")
+        except OSError as e:
+            return ename(e.errno)
+
+    def chown(self, hier: str, path: str, uid: int) -> None:
+        d = self.rw.fs(hier, path)
+        os.chown(d, uid, -1)
+        for name in ("tasks", "cgroup.procs", "cgroup.threads"):
+            if os.path.exists(d + "/" + name):
+                os.chown(d + "/" + name, uid, -1)
+
+    def set_freezer(self, hier: str, path: str, state: str) -> None:
+        f = self.rw.fs(hier, path) + "/freezer.state"
+        _raw_write(f, state.encode())
+        if state == "FROZEN":
+            self._frozen.append(f)
+        deadline = time.monotonic() + 5
+        while open(f).read().strip() != state and time.monotonic() < deadline:
+            time.sleep(0.01)
+
+    def thaw_all(self) -> None:
+        for f in self._frozen:
+            try:
+                _raw_write(f, b"THAWED")
+            except OSError:
+                pass
+
+    def set_pids_max(self, hier: str, path: str, value: int) -> None:
+        _raw_write(self.rw.fs(hier, path) + "/pids.max", str(value).encode())
+
+    def state(self, pid: int) -> str | None:
+        return task_state_letter(pid)
+
+    def free_pid(self) -> int:
+        pid_max = int(open("/proc/sys/kernel/pid_max").read())
+        pid = pid_max - 1
+        while os.path.exists(f"/proc/{pid}"):
+            pid -= 1
+        return pid
+
+
+def _raw_write(path: str, data: bytes) -> int:
+    fd = os.open(path, os.O_WRONLY)
+    try:
+        return os.write(fd, data)
+    finally:
+        os.close(fd)
+
+
+def _write_as(path: str, data: bytes, uid: int) -> int | str:
+    """Open and write from a forked child that first dropped to `uid` (the kernel judges
+    permission with the credentials of whoever opened the file)."""
+    r, w = os.pipe()
+    child = os.fork()
+    if child == 0:  # pragma: no cover - runs in the child
+        try:
+            os.close(r)
+            os.setgroups([])
+            os.setresgid(uid, uid, uid)
+            os.setresuid(uid, uid, uid)
+            try:
+                fd = os.open(path, os.O_WRONLY)
+                try:
+                    out = str(os.write(fd, data))
+                finally:
+                    os.close(fd)
+            except OSError as e:
+                out = ename(e.errno)
+            os.write(w, out.encode())
+        finally:
+            os._exit(0)
+    os.close(w)
+    with os.fdopen(r, "rb") as f:
+        out = f.read().decode()
+    os.waitpid(child, 0)
+    return int(out) if out.isdigit() else out
+
+
+@pytest.fixture(params=["sim", "real"])
+def world(request):
+    """The World adapter: `sim` (SimKernel) or `real` (the kernel, in ctrtui-test-* cgroups)."""
+    if request.param == "sim":
+        yield SimWorld()
+        return
+    if not REAL_OK:
+        pytest.skip(REAL_WHY)
+    with RealWorld() as rw:
+        adapter = RealWorldAdapter(rw)
+        try:
+            yield adapter
+        finally:
+            adapter.thaw_all()
+
+
+# ================================================================ parsing and lookup
+
+
+@pytest.mark.parametrize("hier,file", [("freezer", "tasks"), ("freezer", "cgroup.procs"),
+                                       ("unified", "cgroup.procs")])
+def test_valid_pid_moves_and_already_there(world, hier, file):
+    cg = world.mkdir(hier, "a")
+    p = world.spawn_sleep()
+    assert world.write(str(p), hier, cg, file) == len(str(p))
+    assert world.where(p, hier) == cg
+    assert world.write(str(p), hier, cg, file) == len(str(p))
+    assert world.where(p, hier) == cg
+
+
+@pytest.mark.parametrize("text", ["abc", "-1", "123abc", " ", "\n", "2147483648", "08", "0x",
+                                  "1.5", "--1"])
+def test_bad_input_einval(world, text):
+    cg = world.mkdir("freezer", "a")
+    assert world.write(text, "freezer", cg, "tasks") == "EINVAL"
+    assert world.write(text, "unified", world.mkdir("unified", "a")) == "EINVAL"
+
+
+def test_zero_byte_write(world):
+    cg = world.mkdir("freezer", "a")
+    assert world.write(b"", "freezer", cg, "tasks") == 0
+
+
+def test_no_such_pid_and_beyond_pid_max(world):
+    cg = world.mkdir("freezer", "a")
+    for pid in (world.free_pid(), 32768, 99999, 2147483647):
+        assert world.write(str(pid), "freezer", cg, "tasks") == "ESRCH", pid
+        assert world.write(str(pid), "unified", world.mkdir("unified", "a")) == "ESRCH", pid
+
+
+@pytest.mark.parametrize("fmt", [" {pid} \n", "\t{pid}\n", "+{pid}", "0{pid:o}", "0x{pid:x}",
+                                 "0X{pid:X}", "{pid}\0junk", "\xa0{pid}"])
+def test_accepted_spellings(world, fmt):
+    """Every spelling parses to the same own PID (octal and hex written from the PID)."""
+    cg = world.mkdir("freezer", "a")
+    p = world.spawn_sleep()
+    data = fmt.format(pid=p).encode("latin-1")
+    assert world.write(data, "freezer", cg, "tasks") == len(data)
+    assert world.where(p, "freezer") == cg
+
+
+def test_two_pids_einval_neither_moved(world):
+    cg = world.mkdir("freezer", "a")
+    p, q = world.spawn_sleep(), world.spawn_sleep()
+    for sep in (" ", "\n", ","):
+        assert world.write(f"{p}{sep}{q}", "freezer", cg, "tasks") == "EINVAL"
+    assert world.where(p, "freezer") == world.where(q, "freezer") == "/"
+
+
+def test_write_size_limit(world):
+    cg = world.mkdir("freezer", "a")
+    p = world.spawn_sleep()
+    pid = str(p).encode()
+    assert world.write(b" " * (4097 - len(pid)) + pid, "freezer", cg, "tasks") == "E2BIG"
+    assert world.where(p, "freezer") == "/"
+    assert world.write(b" " * (4096 - len(pid)) + pid, "freezer", cg, "tasks") == 4096
+    assert world.where(p, "freezer") == cg
+
+
+def test_zombie_success_not_moved(world):
+    z = world.spawn_zombie()
+    assert world.state(z) == "Z"
+    for hier, file in (("freezer", "tasks"), ("freezer", "cgroup.procs"), ("unified", "cgroup.procs")):
+        cg = world.mkdir(hier, "a")
+        assert world.write(str(z), hier, cg, file) == len(str(z))
+        assert world.where(z, hier) == "/"
+    snap = world.backend.snapshot(["freezer"])
+    assert snap["freezer"].find(z, threads=True) == []
+
+
+def test_kthreadd_refused(world):
+    for hier, file in (("freezer", "tasks"), ("freezer", "cgroup.procs"), ("unified", "cgroup.procs")):
+        assert world.write("2", hier, world.mkdir(hier, "a"), file) == "EINVAL"
+    assert world.where(2, "freezer") == "/"
+
+
+# ================================================================ removed target
+
+
+def test_removed_target(world):
+    cg = world.mkdir("freezer", "gone")
+    p = world.spawn_sleep()
+    wf = world.backend.open_membership("freezer", cg, "tasks", write=True)
+    rf = world.backend.open_membership("freezer", cg, "tasks", write=False)
+    try:
+        world.rmdir("freezer", cg)
+        results = []
+        for data in (str(p).encode(), b"abc", b"", b" " * 5000):
+            try:
+                results.append(wf.write(data))
+            except OSError as e:
+                results.append(ename(e.errno))
+        assert results == ["ENODEV", "ENODEV", "ENODEV", "E2BIG"]
+        with pytest.raises(OSError) as e:
+            rf.read()
+        assert e.value.errno == errno.ENODEV
+    finally:
+        wf.close()
+        rf.close()
+    assert world.write(str(p), "freezer", cg, "tasks") == "ENOENT"
+    assert world.where(p, "freezer") == "/"
+
+
+# ================================================================ threads and processes
+
+
+def test_v1_tasks_vs_procs_with_threads(world):
+    a, b = world.mkdir("freezer", "a"), world.mkdir("freezer", "b")
+    tids = world.spawn_threads(3)
+    leader, t1, t2, t3 = tids
+    assert world.write(str(t1), "freezer", a, "tasks") > 0
+    assert [world.where(t, "freezer") for t in tids] == ["/", a, "/", "/"]
+    snap = world.backend.snapshot(["freezer"], subtree=world.top("freezer"))["freezer"]
+    assert list(snap[a].threads) == [t1] and list(snap[a].procs) == [leader]
+    f = world.backend.open_membership("freezer", a, "cgroup.procs", write=False)
+    try:
+        assert f.read() == b"%d\n" % leader
+    finally:
+        f.close()
+    assert world.write(str(t2), "freezer", b, "cgroup.procs") > 0     # a non-leader TID
+    assert {world.where(t, "freezer") for t in tids} == {b}
+
+
+def test_v2_procs_moves_process(world):
+    a = world.mkdir("unified", "a")
+    tids = world.spawn_threads(2)
+    assert world.write(str(tids[2]), "unified", a, "cgroup.procs") > 0
+    assert {world.where(t, "unified") for t in tids} == {a}
+
+
+def test_v2_threads_outside_threaded_subtree(world):
+    a = world.mkdir("unified", "a")
+    tids = world.spawn_threads(2)
+    assert world.write(str(tids[1]), "unified", a, "cgroup.threads") == "EOPNOTSUPP"
+    assert world.where(tids[1], "unified") == "/"
+
+
+def test_v2_threaded_subtree_and_domain_invalid(world):
+    p = world.mkdir("unified", "P")
+    a, b, c = world.mkdir("unified", "P/A"), world.mkdir("unified", "P/B"), world.mkdir("unified", "P/B/C")
+    assert world.set_type("unified", a) == 8
+    types = [world.backend.cgroup_state("unified", x).cgroup_type for x in (p, a, b, c)]
+    assert types == ["domain threaded", "threaded", "domain invalid", "domain invalid"]
+    d = world.mkdir("unified", "P/A/D")
+    assert world.backend.cgroup_state("unified", d).cgroup_type == "domain invalid"
+    assert world.set_type("unified", d) == 8
+    tids = world.spawn_threads(2)
+    leader, t1, t2 = tids
+    for target in (b, c):
+        assert world.write(str(leader), "unified", target) == "EOPNOTSUPP"
+    assert world.write(str(leader), "unified", a, "cgroup.procs") > 0      # whole process
+    assert {world.where(t, "unified") for t in tids} == {a}
+    f = world.backend.open_membership("unified", a, "cgroup.procs", write=False)
+    try:
+        with pytest.raises(OSError) as e:
+            f.read()
+        assert e.value.errno == errno.EOPNOTSUPP
+    finally:
+        f.close()
+    assert world.write(str(t1), "unified", p, "cgroup.threads") > 0        # same domain
+    assert world.write(str(t2), "unified", d, "cgroup.threads") > 0
+    assert [world.where(t, "unified") for t in tids] == [a, p, d]
+    assert world.write(str(t1), "unified", "/", "cgroup.threads") == "EOPNOTSUPP"
+    snap = world.backend.snapshot(["unified"], subtree=p)["unified"]
+    shape = {x: (list(c_.threads), list(c_.procs)) for x, c_ in snap.containers.items()}
+    assert shape == {p: ([t1], [leader]), a: ([leader], [leader]), d: ([t2], [leader]),
+                     b: ([], []), c: ([], [])}
+    # a populated cgroup cannot become threaded
+    e_ = world.mkdir("unified", "E")
+    q = world.spawn_sleep()
+    world.put(q, "unified", e_)
+    assert world.set_type("unified", e_) == "EOPNOTSUPP"
+
+
+# ================================================================ permission
+
+
+def test_v1_file_not_writable_eacces(world):
+    cg = world.mkdir("freezer", "a")
+    mine = world.spawn_as(65534)
+    assert world.write(str(mine), "freezer", cg, "tasks", as_uid=65534) == "EACCES"
+    assert world.where(mine, "freezer") == "/"
+
+
+def test_v1_uid_rule(world):
+    cg = world.mkdir("freezer", "a")
+    world.chown("freezer", cg, 65534)
+    root_task, mine = world.spawn_sleep(), world.spawn_as(65534)
+    assert world.write(str(root_task), "freezer", cg, "tasks", as_uid=65534) == "EACCES"
+    assert world.write(str(mine), "freezer", cg, "tasks", as_uid=65534) == len(str(mine))
+    assert (world.where(root_task, "freezer"), world.where(mine, "freezer")) == ("/", cg)
+
+
+def test_v2_delegation_common_ancestor(world):
+    top = world.mkdir("unified", "d")
+    x, y = world.mkdir("unified", "d/x"), world.mkdir("unified", "d/y")
+    root_task = world.spawn_sleep()
+    world.put(root_task, "unified", x)
+    world.chown("unified", x, 65534)
+    world.chown("unified", y, 65534)
+    assert world.write(str(root_task), "unified", y, as_uid=65534) == "EACCES"   # d is root's
+    world.chown("unified", top, 65534)
+    assert world.write(str(root_task), "unified", y, as_uid=65534) == len(str(root_task))
+    assert world.where(root_task, "unified") == y                              # no uid check
+    outside = world.spawn_as(65534)
+    assert world.write(str(outside), "unified", y, as_uid=65534) == "EACCES"   # ancestor: root
+
+
+def test_writable_in_cgroup_state(world):
+    cg = world.mkdir("freezer", "a")
+    assert {"tasks", "cgroup.procs"} <= world.backend.cgroup_state("freezer", cg).writable
+
+
+# ================================================================ subsystems
+
+
+def test_empty_cpuset_enospc(world):
+    cg = world.mkdir("cpuset", "empty", cpuset_empty=True)
+    st = world.backend.cgroup_state("cpuset", cg)
+    assert (st.cpuset_cpus, st.cpuset_mems) == ("", "")
+    tids = world.spawn_threads(2)
+    assert world.write(str(tids[0]), "cpuset", cg, "cgroup.procs") == "ENOSPC"
+    assert world.write(str(tids[1]), "cpuset", cg, "tasks") == "ENOSPC"
+    assert {world.where(t, "cpuset") for t in tids} == {"/"}
+    ok = world.mkdir("cpuset", "ok")
+    assert world.write(str(tids[0]), "cpuset", ok, "cgroup.procs") > 0
+
+
+def test_frozen_freezer_accepts(world):
+    cold, warm = world.mkdir("freezer", "cold"), world.mkdir("freezer", "warm")
+    world.set_freezer("freezer", cold, "FROZEN")
+    assert world.backend.cgroup_state("freezer", cold).freezer_state == "FROZEN"
+    p = world.spawn_sleep()
+    assert world.write(str(p), "freezer", cold, "tasks") == len(str(p))
+    assert world.where(p, "freezer") == cold
+    assert world.write(str(p), "freezer", warm, "tasks") == len(str(p))
+    assert world.where(p, "freezer") == warm
+    deadline = time.monotonic() + 5
+    while world.state(p) != "S" and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert world.state(p) == "S"
+
+
+def test_pids_max_does_not_refuse_attach(world):
+    cg = world.mkdir("pids", "full")
+    world.set_pids_max("pids", cg, 0)
+    p = world.spawn_sleep()
+    assert world.write(str(p), "pids", cg, "cgroup.procs") == len(str(p))
+    assert world.where(p, "pids") == cg
+    assert world.backend.cgroup_stats("pids", cg)["pids.max"] == "0"
+
+
+def test_stats_shapes(world):
+    fz = world.mkdir("freezer", "a")
+    un = world.mkdir("unified", "a")
+    assert set(world.backend.cgroup_stats("freezer", fz)) == {"freezer.state"}
+    un_stats = world.backend.cgroup_stats("unified", un)
+    assert {"cgroup.type", "cgroup.subtree_control", "cgroup.events", "cgroup.freeze",
+            "cpu.stat"} <= set(un_stats)
+    assert un_stats["cgroup.type"] == "domain" and un_stats["cgroup.freeze"] == "0"
+    assert un_stats["cgroup.events"].splitlines()[0] == "populated 0"
+
+
+# ================================================================ task handles and task facts
+
+
+def test_task_handle_and_facts(world):
+    tids = world.spawn_threads(2)
+    leader, t1 = tids[0], tids[1]
+    b = world.backend
+    assert b.thread_ids(leader) == tuple(tids)
+    assert b.task_state(t1).tgid == leader and b.task_state(t1).is_thread
+    assert b.task_state(leader).threads == 3
+    with b.open_task(t1, thread=True) as h:
+        assert h.alive() and h.start_time() == b.task_state(t1).start_time
+    h = b.open_task(leader)
+    try:
+        assert h.alive()
+        world.kill(leader)
+        assert not h.alive()                    # a zombie counts as exited
+        assert h.start_time() is not None       # ... but is not reaped yet
+        assert b.task_state(leader).state == "Z"
+        assert b.thread_ids(leader) == (leader,)       # the zombie leader only
+        assert b.task_cgroups(leader)["freezer"] == "/"
+    finally:
+        h.close()
+    with pytest.raises(OSError) as e:
+        b.open_task(world.free_pid())
+    assert e.value.errno == errno.ESRCH
+    assert b.task_cgroups(world.free_pid()) is None
