@@ -585,3 +585,33 @@ def test_task_handle_and_facts(world):
         b.open_task(world.free_pid())
     assert e.value.errno == errno.ESRCH
     assert b.task_cgroups(world.free_pid()) is None
+
+
+@pytest.mark.parametrize("hier", ["cpu", "cpuset", "freezer", "pids", "unified"])
+def test_state_and_stats_keys(world, hier):
+    """The same stats files and cgroup facts for a fresh cgroup and for the root."""
+    b = world.backend
+    cg = world.mkdir(hier, "a")
+    for path in ("/", cg):
+        st = b.cgroup_state(hier, path)
+        facts = (st.version, st.cgroup_type, st.subtree_control, st.freezer_state, st.writable)
+        expect = {
+            ("unified", "/"): (2, None, (), None, {"cgroup.procs", "cgroup.threads"}),
+            ("unified", cg): (2, "domain", (), "0", {"cgroup.procs", "cgroup.threads"}),
+            ("freezer", "/"): (1, None, (), None, {"tasks", "cgroup.procs"}),
+            ("freezer", cg): (1, None, (), "THAWED", {"tasks", "cgroup.procs"}),
+        }.get((hier, path), (1, None, (), None, {"tasks", "cgroup.procs"}))
+        assert facts == expect, path
+        keys = set(b.cgroup_stats(hier, path))
+        expect_keys = {
+            ("unified", "/"): {"cgroup.subtree_control", "cpu.stat"},
+            ("unified", cg): {"cgroup.type", "cgroup.subtree_control", "cgroup.events",
+                              "cgroup.freeze", "cpu.stat"},
+            ("freezer", cg): {"freezer.state"},
+            ("cpuset", "/"): {"cpuset.cpus", "cpuset.mems"},
+            ("cpuset", cg): {"cpuset.cpus", "cpuset.mems"},
+            ("pids", cg): {"pids.current", "pids.max"},
+        }.get((hier, path), set())
+        assert keys == expect_keys, path
+    assert b.cgroup_state(hier, cg + "/nope") is None
+    assert b.cgroup_stats(hier, cg + "/nope") == {}

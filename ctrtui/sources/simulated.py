@@ -787,7 +787,7 @@ class SimKernel:
         writable = frozenset(files) if self._may_open(cg, self._creds) else frozenset()
         return CgroupState(
             hierarchy=h.info.name, path=cg.path, version=h.info.version,
-            cgroup_type=cg.cgroup_type() if h.v2 else None,
+            cgroup_type=cg.cgroup_type() if h.v2 and cg.parent is not None else None,  # no file on the root
             subtree_control=tuple(sorted(cg.subtree_control)) if h.v2 else (),
             cpuset_cpus=cg.cpus if h.has("cpuset") else None,
             cpuset_mems=cg.mems if h.has("cpuset") else None,
