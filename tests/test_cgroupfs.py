@@ -12,7 +12,6 @@ import time
 
 import pytest
 
-from ctrtui.model import Hierarchy
 from ctrtui.sources import Backend, MembershipFile, TaskHandle
 from ctrtui.sources.cgroupfs import CgroupFS, parse_mountinfo, parse_proc_cgroup
 from tests.realcg import REAL_OK, REAL_WHY, task_state_letter

@@ -496,7 +496,10 @@ class CgroupFS:
         return h, h.fs_path(path)
 
     def cgroup_state(self, hierarchy: str, path: str) -> CgroupState | None:
-        """Fresh facts about one cgroup; None when it does not exist."""
+        """Fresh facts about one cgroup; None when it does not exist. `writable` is judged
+        with access(2) on the EFFECTIVE ids (`effective_ids=True`), as the kernel judges
+        the open; a v2 threaded cgroup's `cgroup.procs` counts as writable when its mode
+        allows (the kernel still refuses to read it)."""
         h, d = self._dir(hierarchy, path)
         if not self._visible(h, path) or not os.path.isdir(d):
             return None
