@@ -1,0 +1,269 @@
+"""The command line end to end: output, JSON shapes, exit codes, bad input (demo and real)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from ctrtui.cli import main
+
+
+@pytest.fixture(autouse=True)
+def _isolated_dirs(tmp_path, monkeypatch):
+    """Journals and policies of these tests never touch the user's real state dir."""
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+
+
+def run(capsys, *argv: str) -> tuple[int, str, str]:
+    rc = main(list(argv))
+    out, err = capsys.readouterr()
+    return rc, out, err
+
+
+def run_json(capsys, *argv: str):
+    rc, out, err = run(capsys, *argv, "--json")
+    return rc, json.loads(out), err
+
+
+# ------------------------------------------------------------------- demo: reading
+
+
+def test_hierarchies_json_lists_every_hierarchy(capsys):
+    rc, rows, _ = run_json(capsys, "--demo", "hierarchies")
+    assert rc == 0
+    names = [r["name"] for r in rows]
+    assert "unified" in names and "freezer" in names and "name=systemd" in names
+    for r in rows:
+        assert {"name", "version", "controllers", "mount", "cgroups", "tasks"} <= r.keys()
+        assert r["cgroups"] >= 1 and r["tasks"] > 0
+    assert {r["version"] for r in rows} == {1, 2}
+
+
+def test_hierarchies_text_has_a_row_per_hierarchy(capsys):
+    rc, out, _ = run(capsys, "hierarchies", "--demo")
+    assert rc == 0
+    lines = out.strip().splitlines()
+    assert lines[0].split()[:2] == ["NAME", "V"]
+    assert any(line.startswith("unified") for line in lines)
+
+
+def test_ls_counts_own_and_recursive(capsys):
+    rc, rows, _ = run_json(capsys, "--demo", "ls", "freezer:/")
+    assert rc == 0
+    by_path = {r["path"]: r for r in rows}
+    root = by_path["/"]
+    assert {"hierarchy", "path", "tasks", "procs"} <= root.keys()
+    assert root["tasks_recursive"] == sum(r["tasks"] for r in rows)
+    assert all(r["hierarchy"] == "freezer" for r in rows)
+
+
+def test_ls_subtree_and_any_controller_of_a_comounted_hierarchy(capsys):
+    rc, rows, _ = run_json(capsys, "--demo", "ls")
+    assert rc == 0
+    some = next(r for r in rows if r["hierarchy"] == "name=systemd" and r["path"].endswith(".slice"))
+    rc, sub, _ = run_json(capsys, "--demo", "ls", f"name=systemd:{some['path']}")
+    assert rc == 0
+    assert sub[0]["path"] == some["path"]
+    assert all(r["path"].startswith(some["path"]) for r in sub)
+
+
+def test_tasks_sorted_with_keys(capsys):
+    rc, rows, _ = run_json(capsys, "--demo", "tasks", "freezer:/")
+    assert rc == 0 and rows
+    pids = [r["pid"] for r in rows]
+    assert pids == sorted(pids)
+    assert {"pid", "tgid", "user", "state", "comm"} <= rows[0].keys()
+    rc, threads, _ = run_json(capsys, "--demo", "tasks", "freezer:/", "--threads")
+    assert len(threads) >= len(rows)
+
+
+# ------------------------------------------------------------------- demo: moving
+
+
+def _demo_pid(capsys, comm: str) -> int:
+    rc, rows, _ = run_json(capsys, "--demo", "tasks", "name=systemd:/", "--threads")
+    rc, allrows, _ = run_json(capsys, "--demo", "ls", "name=systemd:/")
+    for r in allrows:
+        rc, members, _ = run_json(capsys, "--demo", "tasks", f"name=systemd:{r['path']}")
+        for m in members:
+            if m["comm"] == comm:
+                return m["pid"]
+    raise AssertionError(f"no {comm} in the demo world")
+
+
+def test_move_demo_success_exit_0(capsys):
+    pid = _demo_pid(capsys, "nginx")
+    rc, rows, _ = run_json(capsys, "--demo", "move", str(pid), "--to", "freezer:/")
+    # already there or moved: both end in the target
+    assert rc == 0
+    assert rows[0]["pid"] == pid and rows[0]["outcome"] in ("moved", "already-there")
+
+
+def test_move_demo_refusal_exit_1_with_errno_and_reason(capsys):
+    pid = _demo_pid(capsys, "nginx")
+    rc, rows, _ = run_json(capsys, "--demo", "move", str(pid), "2", "--to", "unified:/")
+    assert rc == 1
+    by_pid = {r["pid"]: r for r in rows}
+    assert by_pid[2]["outcome"] == "refused"
+    assert by_pid[2]["errno"] == "EINVAL"
+    assert "2" in by_pid[2]["reason"] and by_pid[2]["reason"]
+    assert by_pid[pid]["outcome"] in ("moved", "already-there")
+    for r in rows:
+        assert {"pid", "outcome", "errno", "reason"} <= r.keys()
+
+
+def test_move_text_output_one_line_per_pid(capsys):
+    pid = _demo_pid(capsys, "nginx")
+    rc, out, err = run(capsys, "--demo", "move", str(pid), "2", "--to", "unified:/")
+    assert rc == 1
+    lines = out.strip().splitlines()
+    assert len(lines) == 2
+    assert any("refused EINVAL" in line for line in lines)
+    assert "batch" in err
+
+
+def test_move_dry_run_changes_nothing(capsys):
+    pid = _demo_pid(capsys, "sshd")
+    rc, rows, _ = run_json(capsys, "--demo", "move", str(pid), "--to", "freezer:/", "--dry-run")
+    assert rc == 0
+    assert rows[0]["outcome"] in ("would-move", "already-there")
+
+
+def test_move_all_or_nothing_refuses_everything(capsys):
+    pid = _demo_pid(capsys, "sshd")
+    rc, rows, _ = run_json(capsys, "--demo", "move", str(pid), "2", "--to", "unified:/",
+                           "--all-or-nothing")
+    assert rc == 1
+    assert all(r["outcome"] != "moved" for r in rows)
+
+
+@pytest.mark.parametrize("argv, culprit", [
+    (["move", "abc", "--to", "freezer:/"], "abc"),
+    (["move", "-1", "--to", "freezer:/"], "-1"),
+    (["move", "015", "--to", "freezer:/"], "015"),
+    (["move", "99999999999", "--to", "freezer:/"], "99999999999"),
+    (["move", "1", "--to", "nosuch:/"], "nosuch"),
+    (["move", "1", "--to", "freezer:/no/such/cgroup"], "/no/such/cgroup"),
+    (["move", "1", "--to", "freezer"], None),
+    (["tasks", "bogus:/"], "bogus"),
+    (["ls", "freezer:/../etc"], ".."),
+    (["move", "1", "--to", "freezer:/", "--policy", "/nonexistent/policy.toml"], "policy.toml"),
+])
+def test_bad_input_is_one_line_and_exit_2(capsys, argv, culprit):
+    rc, out, err = run(capsys, "--demo", *argv)
+    if culprit is None:  # a bare hierarchy is its root: valid
+        assert rc in (0, 1)
+        return
+    assert rc == 2
+    assert err.startswith("ctrtui: ") and len(err.strip().splitlines()) == 1
+    assert culprit in err
+    assert "Traceback" not in err
+
+
+def test_usage_errors_exit_2(capsys):
+    with pytest.raises(SystemExit) as e:
+        main(["move", "1"])  # no --to
+    assert e.value.code == 2
+
+
+def test_corrupt_journal_is_exit_2_naming_it(capsys, tmp_path):
+    j = tmp_path / "j.jsonl"
+    j.write_text("this is not json\n{\"also\": \"bad\"}\n")
+    rc, out, err = run(capsys, "--demo", "undo", "--journal", str(j))
+    assert rc == 2
+    assert str(j) in err and "Traceback" not in err
+
+
+def test_undo_with_empty_journal_says_so(capsys, tmp_path):
+    rc, out, err = run(capsys, "--demo", "undo", "--journal", str(tmp_path / "none.jsonl"))
+    assert rc == 1
+    assert "nothing to undo" in err
+
+
+def test_cli_import_does_not_import_textual():
+    code = "import sys, ctrtui.cli; print('textual' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_python_dash_m_works():
+    out = subprocess.run([sys.executable, "-m", "ctrtui", "--demo", "hierarchies", "--json"],
+                         capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)
+    code = ("import sys; from ctrtui.cli import main; main(['--demo', 'hierarchies']); "
+            "print(sorted(m for m in ('textual', 'psutil') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip().splitlines()[-1] == "[]"
+
+
+# ------------------------------------------------------------------- the real kernel
+
+
+def ctrtui(*argv: str, journal) -> subprocess.CompletedProcess:
+    env = dict(os.environ, XDG_STATE_HOME=str(journal.parent / "state"))
+    return subprocess.run([sys.executable, "-m", "ctrtui", *argv, "--journal", str(journal)],
+                          capture_output=True, text=True, env=env, timeout=60)
+
+
+def _free_pid() -> int:
+    pid_max = int(open("/proc/sys/kernel/pid_max").read())
+    for pid in range(pid_max - 1, 1000, -1):
+        if not os.path.exists(f"/proc/{pid}"):
+            return pid
+    raise AssertionError("no free PID")
+
+
+def test_real_move_and_undo_end_to_end(realworld, tmp_path):
+    j = tmp_path / "journal.jsonl"
+    cg = realworld.mkdir("freezer", "cli")
+    p = realworld.spawn_sleep()
+    zombie = realworld.spawn_zombie()
+    gone = _free_pid()
+
+    r = ctrtui("move", str(p.pid), "--to", f"freezer:{cg}", "--json", journal=j)
+    assert r.returncode == 0, r.stderr
+    rows = json.loads(r.stdout)
+    assert rows[0]["outcome"] == "moved" and rows[0]["from"] == "/" and rows[0]["errno"] is None
+    assert realworld.cgroup_of(p.pid, "freezer") == cg
+    assert j.exists() and json.loads(j.read_text().splitlines()[-1])["pid"] == p.pid
+
+    r = ctrtui("tasks", f"freezer:{cg}", "--json", journal=j)
+    assert [row["pid"] for row in json.loads(r.stdout)] == [p.pid]
+    r = ctrtui("ls", f"freezer:{cg}", "--json", journal=j)
+    assert json.loads(r.stdout)[0] == {**json.loads(r.stdout)[0], "path": cg, "procs": 1}
+
+    r = ctrtui("move", str(zombie), str(gone), "--to", f"freezer:{cg}", "--json", journal=j)
+    assert r.returncode == 1
+    rows = {row["pid"]: row for row in json.loads(r.stdout)}
+    assert rows[gone]["outcome"] in ("refused", "vanished") and rows[gone]["errno"] == "ESRCH"
+    assert rows[zombie]["outcome"] in ("refused", "not-moved")
+    assert realworld.cgroup_of(zombie, "freezer") == "/"
+
+    r = ctrtui("undo", "--json", journal=j)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)[0]["outcome"] == "moved"
+    assert realworld.cgroup_of(p.pid, "freezer") == "/"
+
+    r = ctrtui("move", str(p.pid), "--to", "unified:" + realworld.mkdir("unified", "cli"), journal=j)
+    assert r.returncode == 0, r.stderr
+    assert "moved" in r.stdout
+    assert realworld.cgroup_of(p.pid, "unified") == realworld.top("unified") + "/cli"
+
+
+def test_real_threads_mode_moves_one_thread(realworld, tmp_path):
+    j = tmp_path / "journal.jsonl"
+    cg = realworld.mkdir("pids", "t")
+    proc, tids = realworld.spawn_threads(3)
+    r = ctrtui("move", str(tids[1]), "--to", f"pids:{cg}", "--threads", "--json", journal=j)
+    assert r.returncode == 0, r.stderr
+    assert realworld.cgroup_of(tids[1], "pids") == cg
+    assert realworld.cgroup_of(tids[0], "pids") == "/"
+    r = ctrtui("move", str(tids[2]), "--to", f"pids:{cg}", "--json", journal=j)  # process mode
+    assert r.returncode == 0, r.stderr
+    assert all(realworld.cgroup_of(t, "pids") == cg for t in tids)
