@@ -1,0 +1,822 @@
+"""The ctrtui terminal UI: container tree on the left, task list on the right.
+
+Everything blocking (snapshots, details, stats, plans, moves) runs in thread workers and
+comes back as messages; one `Worker.StateChanged` handler turns any worker error into a
+notification, so nothing that goes wrong on the machine crashes the app.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import deque
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any, Iterable
+
+from rich.text import Text
+from textual import on, work
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.timer import Timer
+from textual.widgets import Footer, Input, Select, Tree
+from textual.worker import Worker, WorkerState
+
+from ctrtui.model import CgroupRef, HierarchySnapshot, Snapshot, diff
+from ctrtui.ui.detail import DetailLine, StatusBar, cgroup_summary, task_summary
+from ctrtui.ui.tasklist import TaskList
+from ctrtui.ui.tree import CgroupTree, Markers, needs_state
+
+MARKER_READ_LIMIT = 1000
+"""On refresh, cgroup state for markers is re-read for up to this many built nodes; above
+it only cgroups that appeared are read (the rest keep their markers)."""
+
+
+def describe_error(exc: BaseException) -> str:
+    """An exception as one sentence for a person."""
+    if isinstance(exc, OSError) and exc.errno is not None:
+        from ctrtui.errors import errno_name
+
+        where = f" ({exc.filename})" if exc.filename else ""
+        return f"{errno_name(exc.errno)}: {exc.strerror or os.strerror(exc.errno)}{where}"
+    return str(exc) or type(exc).__name__
+
+
+def report_text(report: Any, what: str = "Move") -> tuple[str, str]:
+    """(message, severity) for a finished batch: counts, then the first reasons."""
+    counts = report.counts()
+    parts = [f"{counts.get(k, 0)} {label}" for k, label in (
+        ("moved", "moved"), ("already-there", "already there"), ("refused", "refused"),
+        ("not-moved", "not moved"), ("vanished", "vanished"), ("rolled-back", "rolled back"))
+        if counts.get(k, 0) or k in ("moved", "already-there", "refused", "not-moved")]
+    lines = [f"{what}: " + ", ".join(parts)]
+    bad = [o for o in report.outcomes if o.outcome not in ("moved", "already-there")]
+    for o in bad[:3]:
+        lines.append(f"PID {o.pid}: {o.reason}" + (f" {o.advice}" if o.advice else ""))
+    if len(bad) > 3:
+        lines.append(f"… and {len(bad) - 3} more (L shows the move log)")
+    return "\n".join(lines), ("information" if report.ok else "warning")
+
+
+def plan_counts(plan: Any) -> dict[str, int]:
+    """How many verdicts of each kind a plan has."""
+    out: dict[str, int] = {}
+    for v in plan.verdicts:
+        out[v.kind] = out.get(v.kind, 0) + 1
+    return out
+
+
+def plan_line(plan: Any, target: str) -> str:
+    """`drop on freezer:/a: 3 would move, 1 already there, 1 refused (reason)`."""
+    c = plan_counts(plan)
+    words = [f"{c.get('move', 0)} would move"]
+    if c.get("already-there"):
+        words.append(f"{c['already-there']} already there")
+    if c.get("refused"):
+        words.append(f"{c['refused']} refused")
+    text = f"{target}: " + ", ".join(words)
+    refused = [v for v in plan.verdicts if v.kind == "refused"]
+    if refused:
+        text += f" (PID {refused[0].pid}: {refused[0].reason})"
+    return text
+
+
+@dataclass
+class Cut:
+    """Tasks remembered by `x`, waiting for `p`."""
+
+    hierarchy: str
+    pids: list[int]
+    threads: bool
+    starts: dict[int, int] = field(default_factory=dict)
+
+
+class CtrtuiCommands(Provider):
+    """The app's entries in the command palette (ctrl+p)."""
+
+    ENTRIES = (
+        ("Go to cgroup…", "go_to", "Jump to a cgroup of the current hierarchy by path"),
+        ("Find PID…", "find_pid", "Jump to the cgroup of a PID and select its row"),
+        ("Move selected to…", "move", "Pick a target cgroup for the marked tasks (or the cursor row)"),
+        ("Undo last move", "undo", "Move the last batch back where it came from"),
+        ("Switch hierarchy…", "switch_hierarchy", "Show another mounted hierarchy"),
+        ("Cut selected tasks", "cut", "Remember the selection; p in the tree puts it there"),
+        ("Put cut tasks here", "put", "Move the cut tasks into the highlighted cgroup"),
+        ("Move log", "move_log", "Every outcome of every batch of this run"),
+        ("Refresh now", "refresh", "Take a new snapshot"),
+        ("Pause or resume auto-refresh", "toggle_pause", "Stop or restart the periodic refresh"),
+        ("Toggle threads view", "toggle_threads", "Show threads (TIDs) or processes (TGIDs)"),
+        ("Toggle subtree view", "toggle_descendants", "Include the tasks of every cgroup below"),
+    )
+
+    async def discover(self) -> Hits:
+        for title, action, help in self.ENTRIES:
+            yield DiscoveryHit(title, partial(self.app.run_action, action), help=help)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for title, action, help in self.ENTRIES:
+            score = matcher.match(title)
+            if score > 0:
+                yield Hit(score, matcher.highlight(title), partial(self.app.run_action, action), help=help)
+
+
+class CtrtuiApp(App):
+    """ctrtui: see which tasks sit in which cgroup, and move them."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "ctrtui"
+    COMMANDS = App.COMMANDS | {CtrtuiCommands}
+
+    BINDINGS = [
+        Binding("m", "move", "Move", tooltip="Move the selection: pick a target cgroup", id="move"),
+        Binding("x", "cut", "Cut", tooltip="Remember the selection to put it elsewhere with p", id="cut"),
+        Binding("p", "put", "Put", tooltip="Move the cut tasks into the highlighted cgroup", id="put"),
+        Binding("u", "undo", "Undo", tooltip="Move the last batch back", id="undo"),
+        Binding("slash", "filter", "Filter", tooltip="Filter tasks by PID, command or user", id="filter"),
+        Binding("r", "refresh", "Refresh", tooltip="Take a new snapshot now", id="refresh"),
+        Binding("question_mark", "help", "Keys", tooltip="Show every key binding", id="help"),
+        Binding("q", "quit", "Quit", tooltip="Leave ctrtui", id="quit"),
+        Binding("t", "toggle_threads", "Threads", show=False,
+                tooltip="Threads view (TIDs) or processes view (TGIDs)", id="threads"),
+        Binding("d", "toggle_descendants", "Subtree", show=False,
+                tooltip="Include the tasks of every cgroup below the selected one", id="descendants"),
+        Binding("P", "toggle_pause", "Pause", show=False, tooltip="Pause or resume auto-refresh", id="pause"),
+        Binding("L", "move_log", "Move log", show=False, tooltip="Every outcome of this run", id="move-log"),
+        Binding("g", "go_to", "Go to", show=False, tooltip="Go to a cgroup by path", id="go-to"),
+        Binding("f", "find_pid", "Find PID", show=False, tooltip="Jump to a PID's cgroup and row", id="find-pid"),
+        Binding("left_square_bracket", "cycle_hierarchy(-1)", "Prev hierarchy", show=False,
+                tooltip="Show the previous hierarchy", id="prev-hierarchy"),
+        Binding("right_square_bracket", "cycle_hierarchy(1)", "Next hierarchy", show=False,
+                tooltip="Show the next hierarchy", id="next-hierarchy"),
+        Binding("tab", "focus_next", "Next pane", show=False),
+        Binding("escape", "escape", "Cancel", show=False, tooltip="Cancel a drag, close the filter", id="escape"),
+    ]
+
+    class SnapshotTaken(Message):
+        """A snapshot worker finished."""
+
+        def __init__(self, snapshot: Snapshot) -> None:
+            self.snapshot = snapshot
+            super().__init__()
+
+    class MarkersRead(Message):
+        """Cgroup state for tree markers was read."""
+
+        def __init__(self, hierarchy: str, markers: dict[str, Markers]) -> None:
+            self.hierarchy = hierarchy
+            self.markers = markers
+            super().__init__()
+
+    class DetailRead(Message):
+        """Text for the detail line (cgroup stats or a task's cgroups) was read."""
+
+        def __init__(self, key: tuple, text: Text) -> None:
+            self.key = key
+            self.text = text
+            super().__init__()
+
+    class Planned(Message):
+        """The engine planned a put or a drop; `purpose` says which."""
+
+        def __init__(self, plan: Any, target: str, purpose: str) -> None:
+            self.plan = plan
+            self.target = target
+            self.purpose = purpose
+            super().__init__()
+
+    class BatchDone(Message):
+        """A move or undo batch finished (`report` None: nothing to undo)."""
+
+        def __init__(self, report: Any, what: str) -> None:
+            self.report = report
+            self.what = what
+            super().__init__()
+
+    def __init__(self, backend, engine, interval: float = 2.0, read_only: bool = False,
+                 hierarchy: str | None = None) -> None:
+        super().__init__()
+        self.backend = backend
+        self.engine = engine
+        self.interval = interval
+        """Seconds between automatic refreshes."""
+        self.read_only_reason: str | None = None
+        """Why moves are refused (None: moves work)."""
+        try:
+            euid = os.geteuid() if getattr(backend, "kind", "real") == "real" else backend.writer().euid
+        except Exception:  # noqa: BLE001 - a backend that cannot say: trust the flag
+            euid = 0
+        if euid != 0:
+            self.read_only_reason = "not root"
+        elif read_only:
+            self.read_only_reason = "--read-only"
+        self.snapshot: Snapshot | None = None
+        self.hierarchy_names: list[str] = [h.name for h in backend.hierarchies()]
+        self.hier: str = hierarchy or self._default_hierarchy()
+        """The hierarchy shown."""
+        self.threads = False
+        """Threads view instead of processes."""
+        self.recursive = False
+        """Task list shows the whole subtree."""
+        self.paused = False
+        self.reports: list[Any] = []
+        """Every batch report of this run, oldest first (the move log)."""
+        self.cut: Cut | None = None
+        self._refresh_timer: Timer | None = None
+        self._refreshing = False
+        self._drag_target: str | None = None
+        self._drag_plan: Any = None
+        self._detail_key: tuple | None = None
+        self._pending_pid: int | None = None
+        self._widgets: dict[str, Any] = {}
+        self.notices: deque[str] = deque(maxlen=200)
+        """Text of the notifications shown (newest last), for the move log and tests."""
+
+    def _default_hierarchy(self) -> str:
+        """The v2 hierarchy when it carries real controllers, else name=systemd, else the
+        first one."""
+        hs = self.backend.hierarchies()
+        for h in hs:
+            if h.version == 2 and set(h.controllers) & {"cpu", "memory", "pids", "io"}:
+                return h.name
+        for h in hs:
+            if h.name == "name=systemd":
+                return h.name
+        return hs[0].name if hs else ""
+
+    # ------------------------------------------------------------------ layout
+
+    def compose(self) -> ComposeResult:
+        yield StatusBar(id="status")
+        with Horizontal(id="main"):
+            with Vertical(id="left"):
+                yield Select([(n, n) for n in self.hierarchy_names], value=self.hier if self.hier else Select.BLANK,
+                             allow_blank=not self.hierarchy_names, id="hierarchy", prompt="hierarchy")
+                yield CgroupTree(id="tree")
+            with Vertical(id="right"):
+                yield Input(placeholder="filter: PID, command or user (enter: keep, esc: clear)", id="filter")
+                yield TaskList(self.backend, id="tasks")
+        yield DetailLine("taking the first snapshot…", id="detail")
+        yield Footer()
+
+    @property
+    def tree(self) -> CgroupTree:
+        """The container tree (of the main screen, whatever screen is on top)."""
+        return self._widgets["tree"]
+
+    @property
+    def tasks(self) -> TaskList:
+        """The task list (of the main screen)."""
+        return self._widgets["tasks"]
+
+    def _w(self, key: str):
+        return self._widgets[key]
+
+    @property
+    def hs(self) -> HierarchySnapshot | None:
+        return self.snapshot.get(self.hier) if self.snapshot is not None else None
+
+    def on_mount(self) -> None:
+        self._widgets = {
+            "tree": self.query_one("#tree", CgroupTree), "tasks": self.query_one("#tasks", TaskList),
+            "status": self.query_one(StatusBar), "detail": self.query_one(DetailLine),
+            "filter": self.query_one("#filter", Input), "hierarchy": self.query_one("#hierarchy", Select),
+        }
+        self._w("filter").display = False
+        self.tree.focus()
+        self.set_interval(1.0, self._update_status)
+        self._update_status()
+        self.action_refresh()
+
+    def _update_status(self) -> None:
+        self._w("status").show_status(
+            backend=getattr(self.backend, "kind", "?"), read_only=self.read_only_reason,
+            taken_at=self.snapshot.taken_at if self.snapshot else None, paused=self.paused,
+            busy=self._refreshing, hierarchy=self.hier, cut=len(self.cut.pids) if self.cut else 0)
+
+    def notify(self, message: str, *, title: str = "", severity: str = "information",
+               timeout: float | None = None, markup: bool = False) -> None:
+        """Show a notification (plain text: paths and reasons may contain brackets) and
+        remember its text in `notices`."""
+        self.notices.append(f"{title}: {message}" if title else message)
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
+
+    def _say(self, text: str | Text) -> None:
+        self._w("detail").update(text)
+
+    # ------------------------------------------------------------------ errors
+
+    @on(Worker.StateChanged)
+    def _worker_state(self, event: Worker.StateChanged) -> None:
+        """Any worker that fails becomes a notification; a failed snapshot re-arms the timer."""
+        if event.state != WorkerState.ERROR:
+            return
+        worker = event.worker
+        self.notify(describe_error(worker.error), title=f"{worker.name or worker.group} failed",
+                    severity="error", timeout=8)
+        if worker.group == "snapshot":
+            self._refreshing = False
+            self._arm_refresh()
+
+    # ------------------------------------------------------------------ snapshots
+
+    def action_refresh(self) -> None:
+        """Take a new snapshot in a worker; the panes are patched when it arrives."""
+        self._refreshing = True
+        self._take_snapshot()
+
+    @work(thread=True, exclusive=True, group="snapshot", exit_on_error=False, name="snapshot")
+    def _take_snapshot(self) -> None:
+        self.post_message(self.SnapshotTaken(self.backend.snapshot()))
+
+    def _arm_refresh(self) -> None:
+        if self._refresh_timer is not None:
+            self._refresh_timer.stop()
+            self._refresh_timer = None
+        if not self.paused and self.interval > 0:
+            self._refresh_timer = self.set_timer(self.interval, self.action_refresh)
+
+    def on_ctrtui_app_snapshot_taken(self, event: SnapshotTaken) -> None:
+        old, new = self.snapshot, event.snapshot
+        self.snapshot = new
+        self._refreshing = False
+        names = new.names()
+        if names != self.hierarchy_names:
+            self.hierarchy_names = names
+            self._w("hierarchy").set_options([(n, n) for n in names])
+        if self.hier not in names:
+            if self.hier:
+                self.notify(f"Hierarchy {self.hier} is gone; showing {names[0] if names else 'nothing'}.",
+                            severity="warning")
+            self.hier = names[0] if names else ""
+            old = None
+        hs = self.hs
+        if hs is None:
+            self._say("No cgroup hierarchy is mounted (nothing in /proc/self/mountinfo).")
+        elif old is None or old.get(self.hier) is None:
+            self._load_hierarchy()
+        else:
+            hd = diff(old, new).get(self.hier)
+            lost = self.tree.update(hs, hd.added_cgroups, hd.removed_cgroups)
+            if lost is not None:
+                self.notify(f"{self.hier}:{lost} was removed; showing {self.tree.cursor_path} instead.",
+                            severity="warning")
+            self._show_tasks()
+            self._read_markers(self._marker_paths(hd.added_cgroups))
+            self._refresh_detail()
+        self._update_status()
+        self._arm_refresh()
+
+    def _load_hierarchy(self) -> None:
+        hs = self.hs
+        if hs is None:
+            return
+        select = self._w("hierarchy")
+        if select.value != self.hier:
+            with select.prevent(Select.Changed):
+                select.value = self.hier
+        self.tree.load(hs, self.threads)
+        self._show_tasks()
+        self._read_markers(self.tree.built_paths())
+        self._refresh_detail()
+
+    def _show_tasks(self) -> None:
+        hs = self.hs
+        if hs is not None:
+            self.tasks.show(hs, self.tree.cursor_path, self.threads, self.recursive)
+            if self._pending_pid is not None:
+                self.tasks.select_pid(self._pending_pid)
+                self._pending_pid = None
+
+    def _marker_paths(self, added: Iterable[str]) -> list[str]:
+        built = self.tree.built_paths()
+        if len(built) <= MARKER_READ_LIMIT:
+            return built
+        return [p for p in added if p in self.tree.nodes]
+
+    def _read_markers(self, paths: list[str]) -> None:
+        hs = self.hs
+        if hs is None or not paths or not needs_state(hs.hierarchy.version, hs.hierarchy.controllers):
+            return
+        self._read_markers_worker(self.hier, paths)
+
+    @work(thread=True, group="markers", exit_on_error=False, name="cgroup state")
+    def _read_markers_worker(self, hier: str, paths: list[str]) -> None:
+        out = {}
+        for p in paths:
+            try:
+                out[p] = Markers.from_state(self.backend.cgroup_state(hier, p))
+            except OSError:
+                continue  # removed or unreadable: no markers, the diff will catch up
+        self.post_message(self.MarkersRead(hier, out))
+
+    def on_ctrtui_app_markers_read(self, event: MarkersRead) -> None:
+        if event.hierarchy == self.hier:
+            self.tree.set_markers(event.markers)
+
+    # ------------------------------------------------------------------ tree and list events
+
+    def on_tree_node_highlighted(self, event: Tree.NodeHighlighted) -> None:
+        hs = self.hs
+        path = event.node.data
+        if hs is None or path is None:
+            return
+        if not (self.tasks.path == path and self.tasks.hs is hs):
+            self._show_tasks()
+        self._refresh_detail()
+
+    def on_tree_node_expanded(self, event: Tree.NodeExpanded) -> None:
+        if self.tree.lazy:
+            paths = [c.data for c in event.node.children if c.data not in self.tree.markers]
+            self._read_markers(paths)
+
+    def on_task_list_cursor_moved(self, event: TaskList.CursorMoved) -> None:
+        if self.focused is self.tasks:
+            self._refresh_detail()
+
+    def on_descendant_focus(self) -> None:
+        self._refresh_detail()
+
+    def _refresh_detail(self) -> None:
+        """Show facts about the focused task (task list focused) or cgroup (otherwise)."""
+        hs = self.hs
+        if hs is None:
+            return
+        if self.focused is self.tasks and self.tasks.cursor_pid is not None:
+            pid = self.tasks.cursor_pid
+            key = ("task", pid, self.snapshot.taken_at)
+            if key != self._detail_key:
+                self._detail_key = key
+                self._read_detail(key)
+            return
+        path = self.tree.cursor_path
+        if path is None:
+            return
+        key = ("cgroup", self.hier, path, self.snapshot.taken_at)
+        if key != self._detail_key:
+            self._detail_key = key
+            self._read_detail(key)
+
+    @work(thread=True, exclusive=True, group="detail", exit_on_error=False, name="details")
+    def _read_detail(self, key: tuple) -> None:
+        if key[0] == "task":
+            pid = key[1]
+            info = self.tasks.details.get(pid) or self.backend.task_details([pid]).get(pid)
+            text = task_summary(pid, info, self.backend.task_cgroups(pid))
+        else:
+            _, hier, path, _ = key
+            hs = self.snapshot.get(hier)
+            c = hs.get(path) if hs else None
+            stats = self.backend.cgroup_stats(hier, path)
+            text = cgroup_summary(hier, path, hs.hierarchy.controllers if hs else (), stats,
+                                  len(c.procs) if c else 0, len(c.threads) if c else 0,
+                                  hs.count(path, threads=self.threads, recursive=True) if hs else 0)
+        self.post_message(self.DetailRead(key, text))
+
+    def on_ctrtui_app_detail_read(self, event: DetailRead) -> None:
+        if event.key == self._detail_key and self._drag_target is None:
+            self._say(event.text)
+
+    # ------------------------------------------------------------------ hierarchy, views
+
+    @on(Select.Changed, "#hierarchy")
+    def _hierarchy_chosen(self, event: Select.Changed) -> None:
+        if isinstance(event.value, str) and event.value != self.hier:
+            self.switch_hierarchy(event.value)
+
+    def switch_hierarchy(self, name: str) -> None:
+        """Show the hierarchy `name` (no-op for an unknown one)."""
+        if name not in self.hierarchy_names:
+            self.notify(f"No hierarchy {name!r} is mounted.", severity="warning")
+            return
+        self.hier = name
+        self._load_hierarchy()
+        self._update_status()
+
+    def action_cycle_hierarchy(self, step: int) -> None:
+        names = self.hierarchy_names
+        if not names:
+            return
+        i = names.index(self.hier) if self.hier in names else 0
+        self.switch_hierarchy(names[(i + step) % len(names)])
+
+    def action_switch_hierarchy(self) -> None:
+        from ctrtui.ui.screens import SwitchHierarchy
+
+        labels = {}
+        for n in self.hierarchy_names:
+            h = self.snapshot.get(n) if self.snapshot else None
+            if h is not None:
+                labels[n] = f"{n}  (v{h.hierarchy.version}, {len(h.containers)} cgroups, {h.total(False)} procs)"
+        self.push_screen(SwitchHierarchy(self.hierarchy_names, self.hier, labels),
+                         lambda name: self.switch_hierarchy(name) if name else None)
+
+    def action_toggle_threads(self) -> None:
+        self.threads = not self.threads
+        self.tree.set_threads(self.threads)
+        self.tasks.set_view(threads=self.threads)
+        self.notify("Threads view: TIDs, TGID column" if self.threads else "Processes view: TGIDs, THR column",
+                    timeout=2)
+
+    def action_toggle_descendants(self) -> None:
+        self.recursive = not self.recursive
+        self.tasks.set_view(recursive=self.recursive)
+        self.notify("Showing the tasks of the whole subtree" if self.recursive
+                    else "Showing the cgroup's own tasks", timeout=2)
+
+    def action_toggle_pause(self) -> None:
+        self.paused = not self.paused
+        if self.paused and self._refresh_timer is not None:
+            self._refresh_timer.stop()
+            self._refresh_timer = None
+        elif not self.paused:
+            self._arm_refresh()
+        self._update_status()
+
+    def action_help(self) -> None:
+        if self.screen.query("HelpPanel"):
+            self.action_hide_help_panel()
+        else:
+            self.action_show_help_panel()
+
+    # ------------------------------------------------------------------ filter
+
+    def action_filter(self) -> None:
+        box = self._w("filter")
+        box.display = True
+        box.focus()
+
+    @on(Input.Changed, "#filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        self.tasks.set_filter(event.value.strip())
+
+    @on(Input.Submitted, "#filter")
+    def _filter_submitted(self, event: Input.Submitted) -> None:
+        if not event.value.strip():
+            event.input.display = False
+        self.tasks.focus()
+
+    def action_escape(self) -> None:
+        if self.tasks.dragging:
+            self._end_drag()
+            self.tasks.cancel_drag()
+            self._say("Drag cancelled: nothing moved.")
+            return
+        box = self._w("filter")
+        if box.display:
+            box.value = ""
+            box.display = False
+            self.tasks.set_filter("")
+            self.tasks.focus()
+
+    # ------------------------------------------------------------------ navigation
+
+    def action_go_to(self) -> None:
+        from ctrtui.ui.screens import GoToCgroup
+
+        hs = self.hs
+        if hs is not None:
+            self.push_screen(GoToCgroup(list(hs.containers)), self.go_to)
+
+    def go_to(self, path: str | None) -> None:
+        """Select the cgroup `path` of the current hierarchy in the tree."""
+        if not path:
+            return
+        if self.tree.reveal(path) is None:
+            self.notify(f"{self.hier}:{path} is not in the snapshot (removed, or a typo?).", severity="warning")
+            return
+        self.tree.focus()
+        self._show_tasks()
+
+    def action_find_pid(self) -> None:
+        from ctrtui.ui.screens import FindPid
+
+        hs = self.hs
+
+        def exists(pid: int) -> bool:
+            return hs is not None and bool(hs.find(pid, False) or hs.find(pid, True))
+
+        self.push_screen(FindPid(exists, self.engine.pid_max if self.engine else None), self.find_pid)
+
+    def find_pid(self, pid: int | None) -> None:
+        """Jump to the cgroup of `pid` in the current hierarchy and put the cursor on it."""
+        hs = self.hs
+        if pid is None or hs is None:
+            return
+        paths = hs.find(pid, self.threads)
+        if not paths:
+            other = hs.find(pid, not self.threads)
+            if other:
+                self.threads = not self.threads
+                self.tree.set_threads(self.threads)
+                self.tasks.set_view(threads=self.threads)
+                paths = other
+        if not paths:
+            self.notify(f"PID {pid} is in no cgroup of {self.hier} in this snapshot: it does not exist "
+                        "(or exited). Press r to refresh.", severity="warning")
+            return
+        if self.tree.reveal(paths[0]) is None:
+            return
+        self._show_tasks()
+        self.tasks.select_pid(pid)
+        self.tasks.focus()
+
+    # ------------------------------------------------------------------ moves
+
+    def _refuse_read_only(self) -> bool:
+        if self.read_only_reason is None:
+            return False
+        why = ("started with --read-only" if self.read_only_reason == "--read-only"
+               else "ctrtui is not running as root")
+        self.notify(f"Read-only: {why}, so nothing is moved. Restart as root without --read-only to move tasks.",
+                    severity="warning", title="Read-only")
+        return True
+
+    def _starts(self, pids: Iterable[int]) -> dict[int, int]:
+        """Start times the UI saw for `pids` (the PID-reuse guard compares against them)."""
+        d = self.tasks.details
+        return {p: d[p].start_time for p in pids if p in d}
+
+    def _selection(self) -> list[int]:
+        pids = self.tasks.selection()
+        if not pids:
+            self.notify("No task selected: put the cursor on a task in the list, or mark some with space.",
+                        severity="warning")
+        return pids
+
+    def action_move(self) -> None:
+        from ctrtui.ui.screens import TargetPicker
+
+        if self._refuse_read_only() or self.snapshot is None:
+            return
+        pids = self._selection()
+        if pids:
+            self.push_screen(TargetPicker(self.engine, self.snapshot, self.hier, pids, self.threads,
+                                          self._starts(pids)), self._picked)
+
+    def _picked(self, plan: Any) -> None:
+        if plan is not None:
+            self.confirm_and_apply(plan)
+
+    def action_cut(self) -> None:
+        pids = self._selection()
+        if not pids:
+            return
+        self.cut = Cut(self.hier, pids, self.threads, self._starts(pids))
+        what = "thread" if self.threads else "task"
+        self.notify(f"Cut {len(pids)} {what}{'s' if len(pids) != 1 else ''}: highlight a cgroup in the tree "
+                    "and press p to put them there.", timeout=4)
+        self._update_status()
+
+    def action_put(self) -> None:
+        if self._refuse_read_only():
+            return
+        if self.cut is None:
+            self.notify("Nothing is cut: select tasks and press x first.", severity="warning")
+            return
+        path = self.tree.cursor_path
+        if path is None:
+            return
+        self._plan(self.cut.pids, CgroupRef(self.hier, path), self.cut.threads, self.cut.starts, "put")
+
+    @work(thread=True, exclusive=True, group="plan", exit_on_error=False, name="plan")
+    def _plan(self, pids: list[int], target: CgroupRef, threads: bool, starts: dict[int, int],
+              purpose: str) -> None:
+        plan = self.engine.plan(pids, target, threads=threads, expected_start=starts)
+        self.post_message(self.Planned(plan, str(target), purpose))
+
+    def on_ctrtui_app_planned(self, event: Planned) -> None:
+        if event.purpose == "drag":
+            if event.target == self._drag_target and self.tasks.dragging:
+                self._drag_plan = event.plan
+                line = self.tree.nodes.get(event.target.split(":", 1)[1])
+                self.tree.show_drop(line.line if line is not None else -1, bool(event.plan.accepted))
+                self._say(Text("drop on " + plan_line(event.plan, event.target),
+                               "bold green" if event.plan.accepted else "bold red"))
+            return
+        if not event.plan.accepted:
+            self.notify("Nothing to move into " + plan_line(event.plan, event.target), severity="warning",
+                        title="Not moved", timeout=8)
+            return
+        if event.purpose == "put":
+            self.cut = None
+            self._update_status()
+        self.confirm_and_apply(event.plan)
+
+    def confirm_and_apply(self, plan: Any) -> None:
+        """Ask first when the move is risky, then apply it in a worker."""
+        from ctrtui.ui.risk import assess
+
+        if self._refuse_read_only():
+            return
+        if not plan.accepted:
+            self.notify("Nothing to move: " + plan_line(plan, str(getattr(plan, "target", ""))),
+                        severity="warning", title="Not moved", timeout=8)
+            return
+        try:
+            risks = assess(plan, self.snapshot, self.backend)
+        except Exception as exc:  # noqa: BLE001 - assessing must not crash; ask instead
+            risks = [f"Could not check this move for risks ({describe_error(exc)})."]
+        if risks:
+            from ctrtui.ui.screens import ConfirmMove
+
+            self.push_screen(ConfirmMove(plan, risks), lambda ok: self._apply(plan) if ok else
+                             self.notify("Move cancelled: nothing moved.", timeout=3))
+        else:
+            self._apply(plan)
+
+    @work(thread=True, group="move", exit_on_error=False, name="move")
+    def _apply(self, plan: Any) -> None:
+        self.post_message(self.BatchDone(self.engine.apply(plan), "Move"))
+
+    def action_undo(self) -> None:
+        if self._refuse_read_only():
+            return
+        self._undo()
+
+    @work(thread=True, group="move", exit_on_error=False, name="undo")
+    def _undo(self) -> None:
+        self.post_message(self.BatchDone(self.engine.undo(), "Undo"))
+
+    def on_ctrtui_app_batch_done(self, event: BatchDone) -> None:
+        if event.report is None:
+            self.notify("Nothing to undo: no batch of moves is left in the journal.", severity="warning")
+            return
+        self.reports.append(event.report)
+        text, severity = report_text(event.report, event.what)
+        self.notify(text, title=event.what, severity=severity, timeout=8)
+        moved = [o.pid for o in event.report.outcomes]
+        self.tasks.forget_details(keep=[p for p in self.tasks.details if p not in moved])
+        self.tasks.marks.difference_update(o.pid for o in event.report.outcomes if o.outcome == "moved")
+        self.action_refresh()
+
+    def action_move_log(self) -> None:
+        from ctrtui.ui.screens import MoveLog
+
+        self.push_screen(MoveLog(list(self.reports)))
+
+    # ------------------------------------------------------------------ drag and drop
+
+    def _node_at(self, x: int, y: int):
+        """(path, line) of the tree node under screen cell (x, y), or None."""
+        try:
+            widget, _ = self.screen.get_widget_at(x, y)
+        except Exception:  # noqa: BLE001 - outside every widget
+            return None
+        if widget is not self.tree:
+            return None
+        line = self.screen.get_style_at(x, y).meta.get("line")
+        if line is None:
+            return None
+        node = self.tree.get_node_at_line(line)
+        if node is None or node.data is None:
+            return None
+        return node.data, line
+
+    def on_task_list_drag_moved(self, event: TaskList.DragMoved) -> None:
+        hit = self._node_at(event.screen_x, event.screen_y)
+        if hit is None:
+            if self._drag_target is not None or self.tree.drop_line != -1:
+                self.tree.show_drop(-1, False)
+            self._drag_target = None
+            self._drag_plan = None
+            n = len(event.pids)
+            self._say(Text(f"dragging {n} task{'s' if n != 1 else ''}: drop on a cgroup in the tree "
+                           "(esc cancels)", "bold"))
+            return
+        path, line = hit
+        target = f"{self.hier}:{path}"
+        if target != self._drag_target:
+            self._drag_target = target
+            self._drag_plan = None
+            self.tree.show_drop(line, True)
+            self._say(Text(f"drop on {target}: checking…", "bold"))
+            self._plan(list(event.pids), CgroupRef(self.hier, path), self.threads,
+                       self._starts(event.pids), "drag")
+
+    def on_task_list_drag_dropped(self, event: TaskList.DragDropped) -> None:
+        hit = self._node_at(event.screen_x, event.screen_y)
+        self._end_drag()
+        if hit is None:
+            self.notify("Dropped outside the cgroup tree: nothing moved.", severity="warning", timeout=4)
+            self._refresh_detail()
+            return
+        if self._refuse_read_only():
+            return
+        path, _ = hit
+        self._plan(list(event.pids), CgroupRef(self.hier, path), self.threads,
+                   self._starts(event.pids), "drop")
+
+    def _end_drag(self) -> None:
+        self._drag_target = None
+        self._drag_plan = None
+        self.tree.show_drop(-1, False)
+        self._detail_key = None
+
+
+def run(backend, engine, interval: float = 2.0, read_only: bool = False) -> None:
+    """Entry used by the command line (`ctrtui`, `ctrtui --demo`)."""
+    CtrtuiApp(backend, engine, interval=interval, read_only=read_only).run()
+

@@ -1,0 +1,121 @@
+"""The status bar at the top and the detail line at the bottom, plus the plain functions that
+turn cgroup stats and task facts into the text they show."""
+
+from __future__ import annotations
+
+import time
+
+from rich.text import Text
+from textual.widgets import Static
+
+from ctrtui.model import TaskInfo
+from ctrtui.ui.tasklist import command_of, human_bytes
+
+
+def _cpu_seconds(stats: dict[str, str]) -> float | None:
+    """CPU time used, from v2 `cpu.stat` usage_usec or v1 `cpuacct.usage` (ns)."""
+    for line in stats.get("cpu.stat", "").splitlines():
+        name, _, value = line.partition(" ")
+        if name == "usage_usec" and value.strip().isdigit():
+            return int(value) / 1e6
+    usage = stats.get("cpuacct.usage", "")
+    if usage.isdigit():
+        return int(usage) / 1e9
+    return None
+
+
+def cgroup_summary(hierarchy: str, path: str, controllers: tuple[str, ...], stats: dict[str, str],
+                   procs: int, threads: int, subtree: int) -> Text:
+    """One or two lines about a cgroup: where, members, controllers, and the figures the
+    stats files give (pids, memory, cpu, freezer, cpuset, v2 type and subtree_control)."""
+    text = Text()
+    text.append(f"{hierarchy}:{path}", "bold")
+    text.append(f"  {procs} procs, {threads} threads, {subtree} in subtree", "dim")
+    if controllers:
+        text.append(f"  controllers: {','.join(controllers)}")
+    figures = []
+    if "cgroup.type" in stats:
+        figures.append(f"type {stats['cgroup.type']}")
+    if stats.get("cgroup.subtree_control"):
+        figures.append(f"children get +{stats['cgroup.subtree_control'].replace(' ', ',')}")
+    if "pids.current" in stats:
+        figures.append(f"pids {stats['pids.current']}/{stats.get('pids.max', '?')}")
+    if stats.get("memory.current", "").isdigit():
+        figures.append(f"memory {human_bytes(int(stats['memory.current']))}")
+    cpu = _cpu_seconds(stats)
+    if cpu is not None:
+        figures.append(f"cpu {cpu:.1f}s")
+    if "freezer.state" in stats:
+        figures.append(f"freezer {stats['freezer.state']}")
+    for line in stats.get("cgroup.events", "").splitlines():
+        if line.startswith("frozen ") and line.endswith("1"):
+            figures.append("frozen")
+    if "cpuset.cpus" in stats:
+        cpus, mems = stats["cpuset.cpus"], stats.get("cpuset.mems", "")
+        figures.append(f"cpus {cpus or '(empty)'} mems {mems or '(empty)'}")
+    if figures:
+        text.append("\n" + " · ".join(figures))
+    return text
+
+
+def task_summary(pid: int, info: TaskInfo | None, cgroups: dict[str, str] | None) -> Text:
+    """Lines about a task: identity, full command line, and its cgroup in every hierarchy."""
+    text = Text()
+    if info is None:
+        text.append(f"PID {pid}", "bold")
+        text.append("  (no details: the task may have exited)", "dim")
+    else:
+        text.append(f"PID {info.pid}", "bold")
+        if info.is_thread:
+            text.append(f" (thread of {info.tgid})")
+        user = info.user or str(info.uid)
+        text.append(f"  {user}  state {info.state}  threads {info.threads}", "dim")
+        if info.kthread:
+            text.append("  kernel thread", "yellow")
+        text.append("  " + command_of(info))
+    if cgroups:
+        text.append("\n")
+        text.append("  ".join(f"{h}:{p}" for h, p in cgroups.items()), "dim")
+    elif cgroups is None and info is not None:
+        text.append("\n(cgroups unknown: the task is gone)", "dim")
+    return text
+
+
+class DetailLine(Static):
+    """The bottom lines: facts about the focused cgroup or task, or the drag status."""
+
+    DEFAULT_CSS = """
+    DetailLine { height: 3; padding: 0 1; background: $boost; }
+    """
+
+
+class StatusBar(Static):
+    """The top line: backend (real/demo), read-only or not, snapshot age, live or paused."""
+
+    DEFAULT_CSS = """
+    StatusBar { height: 1; background: $primary; color: $text; padding: 0 1; }
+    """
+
+    def show_status(self, *, backend: str, read_only: str | None, taken_at: float | None,
+                    paused: bool, busy: bool, hierarchy: str | None, cut: int = 0) -> None:
+        """Redraw from the app's state (`read_only` is the reason, None when moves work)."""
+        text = Text()
+        text.append("ctrtui", "bold")
+        text.append(f"  {backend}")
+        if hierarchy:
+            text.append(f"  [{hierarchy}]")
+        if read_only:
+            text.append(f"  READ-ONLY ({read_only})", "bold reverse")
+        else:
+            text.append("  moves enabled")
+        if taken_at is None:
+            text.append("  no snapshot yet")
+        else:
+            age = max(0.0, time.time() - taken_at)
+            text.append(f"  snapshot {age:.0f}s ago")
+        if busy:
+            text.append("  refreshing…", "italic")
+        if cut:
+            text.append(f"  {cut} cut (p puts)", "italic")
+        text.append("  ❚❚ paused" if paused else "  ● live", "bold")
+        self.update(text)

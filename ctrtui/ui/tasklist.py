@@ -1,0 +1,681 @@
+"""The task list: the members of one cgroup as a Line-API `ScrollView`.
+
+Rows are drawn from a sorted `array('i')` of PIDs with `render_line`, so 100k rows cost what
+the ~30 visible rows cost. Details (user, state, cpu, rss, cmdline) are fetched in a thread
+worker only for rows that were painted, and cached; sorting by anything but PID and
+filtering need the details of every row, so they run in a worker and show "sorting…".
+"""
+
+from __future__ import annotations
+
+import time
+from array import array
+from bisect import bisect_left
+from dataclasses import dataclass
+from typing import Callable, Iterable
+
+from rich.segment import Segment
+from rich.style import Style
+from textual import events, work
+from textual.binding import Binding
+from textual.geometry import Size
+from textual.message import Message
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from ctrtui.model import EMPTY, HierarchySnapshot, TaskInfo, contains
+
+HIGHLIGHT_SECONDS = 3.0
+"""How long tasks that appeared or left stay highlighted after a refresh."""
+DRAG_THRESHOLD = 2
+"""Cells the pointer must travel with the button down before a press becomes a drag."""
+SYNC_LIMIT = 2000
+"""Up to this many rows a sort/filter whose details are cached runs on the UI thread."""
+DETAIL_CHUNK = 5000
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of the list."""
+
+    key: str
+    title: str
+    width: int
+    right: bool = False
+    descending: bool = False
+    """Sorting by it starts with the biggest value (cpu, rss, threads)."""
+
+
+def columns_for(threads: bool) -> tuple[Column, ...]:
+    """The columns of the threads view (TGID) or the processes view (thread count)."""
+    second = Column("tgid", "TGID", 7, True) if threads else Column("thr", "THR", 5, True, True)
+    return (
+        Column("pid", "PID", 7, True),
+        second,
+        Column("user", "USER", 10),
+        Column("state", "S", 2),
+        Column("cpu", "CPU%", 6, True, True),
+        Column("rss", "RSS", 7, True, True),
+        Column("cmd", "COMMAND", 0),
+    )
+
+
+def human_bytes(n: int | None) -> str:
+    """`12345678` -> `11.8M`."""
+    if n is None:
+        return ""
+    if n == 0:
+        return "0"
+    value = float(n)
+    for unit in ("B", "K", "M", "G", "T"):
+        if value < 1024 or unit == "T":
+            return f"{value:.0f}{unit}" if unit == "B" or value >= 100 else f"{value:.1f}{unit}"
+        value /= 1024
+    return str(n)
+
+
+def command_of(info: TaskInfo | None) -> str:
+    """The cmdline, or `[comm]` for a task without one (kernel threads, zombies)."""
+    if info is None:
+        return ""
+    return info.cmdline if info.cmdline else f"[{info.comm}]"
+
+
+def sort_key(key: str) -> Callable[[int, TaskInfo | None], object]:
+    """A key function (pid, info) -> comparable, for the column `key`."""
+    def num(v: float | int | None) -> float:
+        return float("-inf") if v is None else float(v)
+
+    return {
+        "pid": lambda pid, i: pid,
+        "tgid": lambda pid, i: (i.tgid if i else pid, pid),
+        "thr": lambda pid, i: (i.threads if i else 0, -pid),
+        "user": lambda pid, i: ((i.user or str(i.uid)) if i else "", pid),
+        "state": lambda pid, i: (i.state if i else "", pid),
+        "cpu": lambda pid, i: (num(i.cpu_percent if i else None), -pid),
+        "rss": lambda pid, i: (num(i.rss if i else None), -pid),
+        "cmd": lambda pid, i: (command_of(i).lower(), pid),
+    }[key]
+
+
+def matches(text: str, pid: int, info: TaskInfo | None) -> bool:
+    """Filter: `text` (lower case) in the PID, the command line or the user name."""
+    if text in str(pid):
+        return True
+    if info is None:
+        return False
+    return (text in command_of(info).lower() or text in (info.comm or "").lower()
+            or text in (info.user or str(info.uid)).lower())
+
+
+class TaskList(ScrollView, can_focus=True):
+    """The sorted member list of one cgroup (or its subtree), with cursor and marks.
+
+    Data comes down through `show()`; what the user does goes up as messages
+    (`CursorMoved`, `DragMoved`, `DragDropped`).
+    """
+
+    BINDINGS = [
+        Binding("space", "toggle_mark", "Mark", tooltip="Mark or unmark the task under the cursor", id="mark"),
+        Binding("a", "mark_all", "Mark all", show=False, tooltip="Mark every task shown", id="mark-all"),
+        Binding("A", "clear_marks", "Clear marks", show=False, tooltip="Unmark every task", id="clear-marks"),
+        Binding("s", "cycle_sort", "Sort", tooltip="Sort by the next column", id="sort"),
+        Binding("S", "reverse_sort", "Reverse", show=False, tooltip="Reverse the sort order", id="reverse-sort"),
+        Binding("up", "cursor(-1)", "Up", show=False),
+        Binding("down", "cursor(1)", "Down", show=False),
+        Binding("k", "cursor(-1)", "Up", show=False),
+        Binding("j", "cursor(1)", "Down", show=False),
+        Binding("pageup", "page(-1)", "Page up", show=False),
+        Binding("pagedown", "page(1)", "Page down", show=False),
+        Binding("home", "edge(0)", "First", show=False),
+        Binding("end", "edge(1)", "Last", show=False),
+    ]
+
+    COMPONENT_CLASSES = {
+        "task-list--header", "task-list--cursor", "task-list--marked", "task-list--new",
+        "task-list--gone", "task-list--dim", "task-list--busy",
+    }
+
+    DEFAULT_CSS = """
+    TaskList { overflow-x: hidden; }
+    TaskList > .task-list--header { background: $panel; text-style: bold; }
+    TaskList > .task-list--cursor { background: $block-cursor-blurred-background; }
+    TaskList:focus > .task-list--cursor { background: $block-cursor-background; color: $block-cursor-foreground; }
+    TaskList > .task-list--marked { color: $warning; text-style: bold; }
+    TaskList > .task-list--new { background: $success 30%; }
+    TaskList > .task-list--gone { color: $error; text-style: strike; }
+    TaskList > .task-list--dim { color: $text-muted; }
+    TaskList > .task-list--busy { color: $warning; text-style: bold italic; }
+    """
+
+    class CursorMoved(Message):
+        """The task under the cursor changed (None: the list is empty)."""
+
+        def __init__(self, pid: int | None) -> None:
+            self.pid = pid
+            super().__init__()
+
+    class DragMoved(Message):
+        """Tasks are being dragged; the pointer is at (`screen_x`, `screen_y`)."""
+
+        def __init__(self, pids: tuple[int, ...], screen_x: int, screen_y: int) -> None:
+            self.pids = pids
+            self.screen_x = screen_x
+            self.screen_y = screen_y
+            super().__init__()
+
+    class DragDropped(Message):
+        """Dragged tasks were released at (`screen_x`, `screen_y`)."""
+
+        def __init__(self, pids: tuple[int, ...], screen_x: int, screen_y: int) -> None:
+            self.pids = pids
+            self.screen_x = screen_x
+            self.screen_y = screen_y
+            super().__init__()
+
+    class DetailsLoaded(Message):
+        """A details worker finished (internal)."""
+
+        def __init__(self, pids: tuple[int, ...], infos: dict[int, TaskInfo], generation: int) -> None:
+            self.pids = pids
+            self.infos = infos
+            self.generation = generation
+            super().__init__()
+
+    class ViewReady(Message):
+        """A sort/filter worker finished (internal)."""
+
+        def __init__(self, order: array, infos: dict[int, TaskInfo], token: tuple) -> None:
+            self.order = order
+            self.infos = infos
+            self.token = token
+            super().__init__()
+
+    def __init__(self, backend, **kw) -> None:
+        super().__init__(**kw)
+        self.backend = backend
+        """Where details come from (`task_details`)."""
+        self.hs: HierarchySnapshot | None = None
+        self.path: str | None = None
+        self.threads = False
+        """Threads view (TIDs, TGID column) instead of processes (TGIDs, THR column)."""
+        self.recursive = False
+        """Show the tasks of the whole subtree."""
+        self.base: array = EMPTY
+        """Members (sorted by PID) of the cgroup shown."""
+        self.shown: array = EMPTY
+        """Rows in display order (filtered, sorted, with departed tasks still fading out)."""
+        self.cursor = 0
+        """Index of the cursor row in `shown`."""
+        self.marks: set[int] = set()
+        self.details: dict[int, TaskInfo] = {}
+        """PID -> details (possibly from an earlier refresh)."""
+        self.sort = "pid"
+        self.reverse = False
+        self.filter = ""
+        self.busy: str | None = None
+        """"sorting…" / "filtering…" while a view worker runs."""
+        self.new: dict[int, float] = {}
+        """PID -> time until which it shows as new."""
+        self.gone: dict[int, float] = {}
+        """PID -> time until which a departed task still shows (struck out)."""
+        self._fresh: set[int] = set()
+        self._inflight: set[int] = set()
+        self._want: set[int] = set()
+        self._fetch_scheduled = False
+        self._generation = 0
+        self._view_token: tuple = ()
+        self._press: tuple[int, int, int] | None = None
+        self._dragging: tuple[int, ...] | None = None
+        self._last_cursor_pid: int | None = None
+
+    # ------------------------------------------------------------------ data in
+
+    @property
+    def columns(self) -> tuple[Column, ...]:
+        return columns_for(self.threads)
+
+    def show(self, hs: HierarchySnapshot, path: str | None, threads: bool | None = None,
+             recursive: bool | None = None) -> None:
+        """Show the members of `path` in `hs`. The same cgroup again (a refresh) keeps the
+        cursor on its PID, keeps marks of tasks still there and highlights the changes."""
+        if threads is not None and threads != self.threads:
+            self.threads = threads
+            self.marks.clear()
+            if self.sort in ("tgid", "thr"):
+                self.sort = self.columns[1].key
+        if recursive is not None:
+            self.recursive = recursive
+        same = path == self.path and self.hs is not None and hs.name == self.hs.name
+        old = self.base
+        self.hs, self.path = hs, path
+        base = hs.members(path, self.threads, self.recursive) if path is not None else EMPTY
+        now = time.monotonic()
+        if same and old is not EMPTY and old != base:
+            before, after = set(old), set(base)
+            for pid in after - before:
+                self.new[pid] = now + HIGHLIGHT_SECONDS
+            for pid in before - after:
+                self.gone[pid] = now + HIGHLIGHT_SECONDS
+                self.marks.discard(pid)
+            self.set_timer(HIGHLIGHT_SECONDS + 0.05, self._expire)
+        elif not same:
+            self.new.clear()
+            self.gone.clear()
+            self.marks.clear()
+            self.cursor = 0
+            self._last_cursor_pid = None
+        self.base = base
+        self._generation += 1
+        self._fresh.clear()
+        self.recompute()
+
+    def set_view(self, threads: bool | None = None, recursive: bool | None = None) -> None:
+        """Switch threads/processes or subtree view for the same cgroup."""
+        if self.hs is not None:
+            path = self.path
+            self.path = None  # not "the same list": no highlights
+            self.show(self.hs, path, threads, recursive)
+
+    def _expire(self) -> None:
+        now = time.monotonic()
+        had_gone = any(t <= now for t in self.gone.values())
+        self.new = {p: t for p, t in self.new.items() if t > now}
+        self.gone = {p: t for p, t in self.gone.items() if t > now}
+        if had_gone:
+            self.recompute()
+        else:
+            self.refresh()
+
+    def rows_source(self) -> array:
+        """`base` plus the departed tasks still fading out, sorted by PID."""
+        if not self.gone:
+            return self.base
+        return array("i", sorted(set(self.base).union(self.gone)))
+
+    # ------------------------------------------------------------------ sort and filter
+
+    def recompute(self) -> None:
+        """Rebuild `shown` from `base`, the sort and the filter (in a worker if it needs
+        details not cached yet or the list is big)."""
+        source = self.rows_source()
+        if self.sort == "pid" and not self.filter:
+            order = source if not self.reverse else array("i", reversed(source))
+            self.busy = None
+            self._set_shown(order)
+            return
+        token = (self._generation, self.sort, self.reverse, self.filter, len(source))
+        self._view_token = token
+        if len(source) <= SYNC_LIMIT and all(p in self.details for p in source):
+            self.busy = None
+            self._set_shown(self._order(source, self.details.get))
+            return
+        self.busy = "filtering…" if self.filter and self.sort == "pid" else "sorting…"
+        if not self.shown or self.shown is EMPTY:
+            self._set_shown(source)
+        else:
+            self.refresh()
+        self._compute_view(source, token)
+
+    def _order(self, source: Iterable[int], get: Callable[[int], TaskInfo | None]) -> array:
+        text = self.filter.lower()
+        pids = [p for p in source if matches(text, p, get(p))] if text else list(source)
+        if self.sort != "pid":
+            key = sort_key(self.sort)
+            pids.sort(key=lambda p: key(p, get(p)), reverse=self.reverse)
+        elif self.reverse:
+            pids.reverse()
+        return array("i", pids)
+
+    @work(thread=True, exclusive=True, group="task-view", exit_on_error=False)
+    def _compute_view(self, source: array, token: tuple) -> None:
+        """Fetch the details sorting/filtering needs, then order the rows."""
+        known = self.details
+        missing = [p for p in source if p not in known]
+        got: dict[int, TaskInfo] = {}
+        for i in range(0, len(missing), DETAIL_CHUNK):
+            got.update(self.backend.task_details(missing[i:i + DETAIL_CHUNK]))
+
+        def get(pid: int) -> TaskInfo | None:
+            return got.get(pid) or known.get(pid)
+
+        self.post_message(self.ViewReady(self._order(source, get), got, token))
+
+    def on_task_list_view_ready(self, event: ViewReady) -> None:
+        event.stop()
+        self.details.update(event.infos)
+        self._fresh.update(event.infos)
+        if event.token != self._view_token:
+            return
+        self.busy = None
+        self._set_shown(event.order)
+
+    def _set_shown(self, order: array) -> None:
+        pid = self._last_cursor_pid
+        self.shown = order
+        if pid is not None:
+            idx = self.index_of(pid)
+            if idx is not None:
+                self.cursor = idx
+        self.cursor = max(0, min(self.cursor, len(order) - 1))
+        self.virtual_size = Size(self.size.width, len(order) + 1)
+        self._scroll_cursor_into_view()
+        self.refresh()
+        self._announce_cursor()
+
+    def index_of(self, pid: int) -> int | None:
+        """Row index of `pid` in `shown`, or None."""
+        shown = self.shown
+        if self.sort == "pid" and not self.reverse:
+            i = bisect_left(shown, pid)
+            return i if i < len(shown) and shown[i] == pid else None
+        try:
+            return shown.index(pid)
+        except ValueError:
+            return None
+
+    def set_sort(self, key: str, reverse: bool | None = None) -> None:
+        """Sort by column `key` (default direction: numbers biggest first)."""
+        col = next((c for c in self.columns if c.key == key), None)
+        if col is None:
+            return
+        self.sort = key
+        self.reverse = col.descending if reverse is None else reverse
+        self.recompute()
+
+    def set_filter(self, text: str) -> None:
+        """Show only rows whose PID, command line or user contains `text`."""
+        if text != self.filter:
+            self.filter = text
+            self.recompute()
+
+    # ------------------------------------------------------------------ selection
+
+    @property
+    def cursor_pid(self) -> int | None:
+        if 0 <= self.cursor < len(self.shown):
+            return self.shown[self.cursor]
+        return None
+
+    def is_live(self, pid: int) -> bool:
+        """A current member (not a departed one still fading out)."""
+        return contains(self.base, pid)
+
+    def selection(self) -> list[int]:
+        """The marked tasks (sorted), else the task under the cursor; never departed ones."""
+        if self.marks:
+            return sorted(p for p in self.marks if self.is_live(p))
+        pid = self.cursor_pid
+        return [pid] if pid is not None and self.is_live(pid) else []
+
+    def select_pid(self, pid: int) -> bool:
+        """Put the cursor on `pid` (clearing a filter that hides it). False if not a member."""
+        if not self.is_live(pid):
+            return False
+        idx = self.index_of(pid)
+        if idx is None and self.filter:
+            self.filter = ""
+            self._last_cursor_pid = pid
+            self.recompute()
+            idx = self.index_of(pid)
+        if idx is None:
+            self._last_cursor_pid = pid
+            return True
+        self.move_cursor(idx)
+        return True
+
+    def move_cursor(self, index: int) -> None:
+        if not self.shown:
+            return
+        index = max(0, min(index, len(self.shown) - 1))
+        self.cursor = index
+        self._last_cursor_pid = self.shown[index]
+        self._scroll_cursor_into_view()
+        self.refresh()
+        self._announce_cursor()
+
+    def _announce_cursor(self) -> None:
+        pid = self.cursor_pid
+        if pid != getattr(self, "_announced", object()):
+            self._announced = pid
+            self.post_message(self.CursorMoved(pid))
+
+    def _scroll_cursor_into_view(self) -> None:
+        rows = max(1, self.scrollable_content_region.height - 1)
+        top = int(self.scroll_y)
+        if self.cursor < top:
+            self.scroll_to(y=self.cursor, animate=False, immediate=True)
+        elif self.cursor >= top + rows:
+            self.scroll_to(y=self.cursor - rows + 1, animate=False, immediate=True)
+
+    def action_cursor(self, delta: int) -> None:
+        self.move_cursor(self.cursor + delta)
+
+    def action_page(self, direction: int) -> None:
+        rows = max(1, self.scrollable_content_region.height - 2)
+        self.move_cursor(self.cursor + direction * rows)
+
+    def action_edge(self, end: int) -> None:
+        self.move_cursor(len(self.shown) - 1 if end else 0)
+
+    def action_toggle_mark(self) -> None:
+        """Mark or unmark the cursor row, then step down."""
+        pid = self.cursor_pid
+        if pid is None or not self.is_live(pid):
+            return
+        if pid in self.marks:
+            self.marks.discard(pid)
+        else:
+            self.marks.add(pid)
+        self.move_cursor(self.cursor + 1)
+        self.refresh()
+
+    def action_mark_all(self) -> None:
+        self.marks.update(p for p in self.shown if self.is_live(p))
+        self.refresh()
+
+    def action_clear_marks(self) -> None:
+        self.marks.clear()
+        self.refresh()
+
+    def action_cycle_sort(self) -> None:
+        keys = [c.key for c in self.columns]
+        self.set_sort(keys[(keys.index(self.sort) + 1) % len(keys)] if self.sort in keys else "pid")
+
+    def action_reverse_sort(self) -> None:
+        self.set_sort(self.sort, not self.reverse)
+
+    # ------------------------------------------------------------------ details
+
+    def _need(self, pid: int) -> None:
+        if pid in self._fresh or pid in self._inflight:
+            return
+        self._want.add(pid)
+        if not self._fetch_scheduled:
+            self._fetch_scheduled = True
+            self.call_later(self._fetch_wanted)
+
+    def _fetch_wanted(self) -> None:
+        self._fetch_scheduled = False
+        pids = tuple(sorted(self._want - self._inflight - self._fresh))
+        self._want.clear()
+        if pids:
+            self._inflight.update(pids)
+            self._fetch_details(pids, self._generation)
+
+    @work(thread=True, group="task-details", exit_on_error=False)
+    def _fetch_details(self, pids: tuple[int, ...], generation: int) -> None:
+        """Details of the rows on screen (thread worker)."""
+        try:
+            infos = self.backend.task_details(pids)
+        except Exception:
+            self.post_message(self.DetailsLoaded(pids, {}, generation))
+            raise
+        self.post_message(self.DetailsLoaded(pids, infos, generation))
+
+    def on_task_list_details_loaded(self, event: DetailsLoaded) -> None:
+        event.stop()
+        self._inflight.difference_update(event.pids)
+        self.details.update(event.infos)
+        if event.generation == self._generation:
+            self._fresh.update(event.pids)
+        for pid in event.pids:
+            if pid not in event.infos and pid not in self.gone:
+                self.details.pop(pid, None)
+        self.refresh()
+        if self.cursor_pid in event.infos:
+            self._announced = object()
+            self._announce_cursor()
+
+    def forget_details(self, keep: Iterable[int] | None = None) -> None:
+        """Drop cached details (all, or all but `keep`), e.g. after a move."""
+        if keep is None:
+            self.details.clear()
+        else:
+            k = set(keep)
+            self.details = {p: i for p, i in self.details.items() if p in k}
+        self._fresh.clear()
+        self.refresh()
+
+    # ------------------------------------------------------------------ drawing
+
+    def on_resize(self, event: events.Resize) -> None:
+        self.virtual_size = Size(self.size.width, len(self.shown) + 1)
+
+    def _cells(self, pid: int, info: TaskInfo | None, width: int) -> list[tuple[str, Column]]:
+        cols = self.columns
+        values = {
+            "pid": str(pid),
+            "tgid": str(info.tgid) if info else "",
+            "thr": str(info.threads) if info else "",
+            "user": (info.user or str(info.uid)) if info else "",
+            "state": info.state if info else "",
+            "cpu": f"{info.cpu_percent:.1f}" if info and info.cpu_percent is not None else "",
+            "rss": human_bytes(info.rss) if info else "",
+            "cmd": command_of(info) if info else "…",
+        }
+        return [(values[c.key], c) for c in cols]
+
+    def _line(self, cells: list[tuple[str, Column]], width: int, prefix: str) -> str:
+        out = prefix
+        for text, col in cells:
+            if col.width == 0:
+                room = max(0, width - len(out))
+                out += text[:room]
+            else:
+                t = text[: col.width]
+                out += (t.rjust(col.width) if col.right else t.ljust(col.width)) + " "
+        return out[:width].ljust(width)
+
+    def header_text(self, width: int) -> str:
+        cells = []
+        for col in self.columns:
+            title = col.title
+            if col.key == self.sort:
+                title += "▼" if self.reverse else "▲"
+            cells.append((title, col))
+        line = self._line(cells, width, "  ")
+        if self.busy:
+            tag = f" {self.busy} "
+            line = line[: max(0, width - len(tag))] + tag
+        return line[:width]
+
+    def column_at(self, x: int) -> str | None:
+        """The column key under content x (header clicks)."""
+        pos = 2
+        for col in self.columns:
+            if col.width == 0:
+                return col.key if x >= pos else None
+            if pos <= x < pos + col.width + 1:
+                return col.key
+            pos += col.width + 1
+        return None
+
+    def render_line(self, y: int) -> Strip:
+        width = self.size.width
+        if y == 0:
+            style = self.get_component_rich_style("task-list--header")
+            text = self.header_text(width)
+            strip = Strip([Segment(text, style)], width)
+            if self.busy:
+                busy = self.get_component_rich_style("task-list--busy")
+                cut = len(text) - len(self.busy) - 2
+                strip = Strip([Segment(text[:cut], style), Segment(text[cut:], style + busy)], width)
+            return strip
+        row = int(self.scroll_y) + y - 1
+        base = self.rich_style
+        if row >= len(self.shown):
+            return Strip.blank(width, base)
+        pid = self.shown[row]
+        info = self.details.get(pid)
+        self._need(pid)
+        marked = pid in self.marks
+        prefix = "● " if marked else "  "
+        text = self._line(self._cells(pid, info, width), width, prefix)
+        style = base
+        if pid in self.gone:
+            style += self.get_component_rich_style("task-list--gone")
+        elif pid in self.new:
+            style += self.get_component_rich_style("task-list--new")
+        if marked:
+            style += self.get_component_rich_style("task-list--marked")
+        if self._dragging and pid in self._dragging:
+            style += Style(italic=True)
+        if row == self.cursor:
+            style += self.get_component_rich_style("task-list--cursor")
+        return Strip([Segment(text, style + Style(meta={"row": row, "pid": pid}))], width)
+
+    # ------------------------------------------------------------------ mouse: click, sort, drag
+
+    def on_mouse_down(self, event: events.MouseDown) -> None:
+        offset = event.get_content_offset(self)
+        if offset is None or event.button not in (0, 1):
+            return
+        if offset.y == 0:
+            key = self.column_at(offset.x)
+            if key is not None:
+                if key == self.sort:
+                    self.set_sort(key, not self.reverse)
+                else:
+                    self.set_sort(key)
+            return
+        row = int(self.scroll_y) + offset.y - 1
+        if not 0 <= row < len(self.shown):
+            return
+        self.focus()
+        self.move_cursor(row)
+        pid = self.shown[row]
+        if self.is_live(pid):
+            self._press = (event.screen_x, event.screen_y, pid)
+
+    def on_mouse_move(self, event: events.MouseMove) -> None:
+        if self._press is None:
+            return
+        x0, y0, pid = self._press
+        if self._dragging is None:
+            if abs(event.screen_x - x0) + abs(event.screen_y - y0) < DRAG_THRESHOLD:
+                return
+            live = [p for p in self.marks if self.is_live(p)]
+            self._dragging = tuple(sorted(live)) if pid in self.marks and live else (pid,)
+            self.capture_mouse()
+            self.refresh()
+        self.post_message(self.DragMoved(self._dragging, event.screen_x, event.screen_y))
+
+    def on_mouse_up(self, event: events.MouseUp) -> None:
+        dragging, self._press, self._dragging = self._dragging, None, None
+        if dragging is None:
+            return
+        self.release_mouse()
+        self.refresh()
+        self.post_message(self.DragDropped(dragging, event.screen_x, event.screen_y))
+
+    @property
+    def dragging(self) -> tuple[int, ...] | None:
+        """The PIDs being dragged, or None."""
+        return self._dragging
+
+    def cancel_drag(self) -> None:
+        if self._dragging is not None:
+            self.release_mouse()
+        self._press = self._dragging = None
+        self.refresh()

@@ -1,0 +1,354 @@
+"""The container tree: one hierarchy's cgroups as a Textual `Tree`.
+
+Labels are drawn from the current snapshot on every paint (name, own and recursive task
+counts, markers), so a refresh only swaps the data and repaints; nodes are added and removed
+from the snapshot diff. Past `LAZY_LIMIT` cgroups a node's children are built only when it
+is first expanded (a 10k-node Tree costs ~0.3 s to build; a lazy one costs what is open).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from rich.style import Style
+from rich.text import Text
+from textual.widgets import Tree
+from textual.widgets.tree import TreeNode
+
+from ctrtui.model import CgroupState, HierarchySnapshot, parent_path
+
+LAZY_LIMIT = 2000
+"""Above this many cgroups, children are built when their parent expands."""
+
+_HEX_ID = re.compile(r"^[0-9a-f]{12,}$")
+_RUNTIME_SCOPE = re.compile(
+    r"^(docker|cri-containerd|crio|libpod|libpod-conmon|containerd|cri-o)-([0-9a-f]{12,})\.scope$"
+)
+_RUNTIME_PARENTS = {"docker": "docker", "containerd": "containerd", "libpod_parent": "libpod",
+                    "machine.slice": "libpod", "lxc": "lxc", "lxc.payload": "lxc"}
+_POD = re.compile(r"^(?:kubepods(?:-[a-z]+)*-)?pod([0-9a-f_-]{8,})(?:\.slice)?$")
+
+
+def runtime_of(path: str) -> tuple[str, str] | None:
+    """The container runtime and a short (12-character) id when `path` looks like a container
+    runtime's cgroup: `docker-<id>.scope`, `cri-containerd-<id>.scope`, `libpod-<id>.scope`,
+    `/docker/<id>`, `kubepods…` slices and their pods. None for anything else."""
+    name = path.rsplit("/", 1)[-1]
+    m = _RUNTIME_SCOPE.match(name)
+    if m:
+        kind = m.group(1)
+        kind = {"cri-containerd": "containerd", "libpod-conmon": "libpod", "cri-o": "crio"}.get(kind, kind)
+        return kind, m.group(2)[:12]
+    parts = [p for p in path.split("/") if p]
+    if _HEX_ID.match(name) and len(parts) >= 2:
+        parent = parts[-2]
+        if parent in _RUNTIME_PARENTS:
+            return _RUNTIME_PARENTS[parent], name[:12]
+        if any(p.startswith("kubepods") for p in parts[:-1]):
+            return "kubepods", name[:12]
+    m = _POD.match(name)
+    if m and any(p.startswith("kubepods") for p in parts):
+        return "kubepods", "pod " + m.group(1).replace("_", "-")[:12]
+    if name.startswith("kubepods"):
+        return "kubepods", ""
+    return None
+
+
+_LONG_ID = re.compile(r"(?:(?<=pod)|(?<![0-9a-z]))[0-9a-f][0-9a-f_-]{15,}")
+
+
+def short_name(name: str) -> str:
+    """A cgroup name with long hex ids cut to 12 characters and an ellipsis
+    (`docker-0123…64 hex….scope` -> `docker-0123456789ab….scope`)."""
+    return _LONG_ID.sub(lambda m: m.group(0)[:12] + "…", name)
+
+
+def unit_kind(path: str) -> str | None:
+    """The systemd unit kind of a cgroup named like a unit (`service`, `scope`, `slice`)."""
+    name = path.rsplit("/", 1)[-1]
+    for kind in ("service", "scope", "slice"):
+        if name.endswith("." + kind):
+            return kind
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class Markers:
+    """What a node shows besides its name and counts, from a fresh `CgroupState`."""
+
+    cgroup_type: str | None = None
+    """v2 `cgroup.type` when it is not plain `domain`."""
+    frozen: bool = False
+    children_controllers: tuple[str, ...] = ()
+    """v2 controllers enabled for the children (`cgroup.subtree_control`)."""
+
+    @classmethod
+    def from_state(cls, state: CgroupState | None) -> "Markers":
+        if state is None:
+            return cls()
+        ctype = state.cgroup_type if state.cgroup_type not in (None, "domain") else None
+        fs = (state.freezer_state or "").upper()
+        return cls(ctype, fs in ("FROZEN", "FREEZING", "1"), tuple(state.subtree_control))
+
+
+def needs_state(version: int, controllers: tuple[str, ...]) -> bool:
+    """Whether markers of this hierarchy need a per-cgroup state read at all: v2 (types,
+    subtree_control, freeze) and the v1 freezer; other v1 hierarchies show none."""
+    return version == 2 or "freezer" in controllers
+
+
+class CgroupTree(Tree[str]):
+    """The cgroup tree of one hierarchy. Node data is the cgroup path.
+
+    Attributes down: `load(hs)` shows a new hierarchy, `update(hs, diff)` patches in a newer
+    snapshot of the same hierarchy, `set_markers()` adds state read in a worker.
+    """
+
+    COMPONENT_CLASSES = Tree.COMPONENT_CLASSES | {
+        "cgroup-tree--count", "cgroup-tree--marker", "cgroup-tree--runtime", "cgroup-tree--unit",
+        "cgroup-tree--warn", "cgroup-tree--drop-ok", "cgroup-tree--drop-bad", "cgroup-tree--cut",
+    }
+
+    DEFAULT_CSS = """
+    CgroupTree > .cgroup-tree--count { color: $text-muted; }
+    CgroupTree > .cgroup-tree--marker { color: $warning; }
+    CgroupTree > .cgroup-tree--runtime { color: $success; }
+    CgroupTree > .cgroup-tree--unit { color: $accent; }
+    CgroupTree > .cgroup-tree--warn { color: $error; }
+    CgroupTree > .cgroup-tree--drop-ok { background: $success 50%; }
+    CgroupTree > .cgroup-tree--drop-bad { background: $error 50%; }
+    CgroupTree > .cgroup-tree--cut { text-style: italic; }
+    """
+
+    def __init__(self, **kw) -> None:
+        super().__init__("/", data="/", **kw)
+        self.guide_depth = 2
+        self.auto_expand = True
+        self.hs: HierarchySnapshot | None = None
+        """The hierarchy snapshot drawn."""
+        self.threads = False
+        """Count threads (TIDs) instead of processes."""
+        self.lazy = False
+        """Children are built on expand (set by `load` from the size)."""
+        self.nodes: dict[str, TreeNode[str]] = {}
+        """Path -> node, for the nodes built so far."""
+        self.markers: dict[str, Markers] = {}
+        """Path -> markers read from cgroup state (missing: not read yet)."""
+        self.drop_line = -1
+        """Line highlighted as a drag-and-drop target (-1: none)."""
+        self.drop_ok = False
+        """Whether a drop on `drop_line` would move anything."""
+        self._own: dict[str, int] = {}
+        self._rec: dict[str, int] = {}
+
+    # ------------------------------------------------------------------ data
+
+    def _count(self) -> None:
+        hs = self.hs
+        if hs is None:
+            self._own, self._rec = {}, {}
+            return
+        self._own = {p: len(c.members(self.threads)) for p, c in hs.containers.items()}
+        self._rec = hs.recursive_counts(self.threads)
+
+    def load(self, hs: HierarchySnapshot, threads: bool = False) -> None:
+        """Show the hierarchy `hs` from scratch: root expanded, its children visible."""
+        self.hs = hs
+        self.threads = threads
+        self.markers = {}
+        self.lazy = len(hs.containers) > LAZY_LIMIT
+        self._count()
+        self.clear()
+        root_path = hs.root_path
+        self.root.data = root_path
+        self.root.set_label(hs.name)
+        self.nodes = {root_path: self.root}
+        self.root.allow_expand = bool(hs[root_path].children) if root_path in hs else False
+        if self.lazy:
+            self._build_children(self.root)
+        else:
+            self._build_all()
+        self.root.expand()
+        self.move_cursor(self.root)
+
+    def _expandable(self, path: str | None) -> bool:
+        c = self.hs.get(path) if self.hs and path else None
+        return bool(c and c.children)
+
+    def _new_node(self, parent: TreeNode[str], path: str, before: TreeNode[str] | None = None) -> TreeNode[str]:
+        name = path.rsplit("/", 1)[-1] or "/"
+        node = parent.add(name, data=path, before=before, allow_expand=self._expandable(path))
+        self.nodes[path] = node
+        return node
+
+    def _build_all(self) -> None:
+        hs = self.hs
+        assert hs is not None
+        for c in hs.containers.values():
+            node = self.nodes.get(c.path)
+            if node is None:
+                continue
+            for ch in c.children:
+                if ch in hs.containers and ch not in self.nodes:
+                    self._new_node(node, ch)
+
+    def _build_children(self, node: TreeNode[str]) -> None:
+        """Add the TreeNodes of `node`'s children when they are not there yet (lazy mode)."""
+        hs = self.hs
+        c = hs.get(node.data) if hs and node.data else None
+        if c is None or node.children:
+            return
+        for ch in c.children:
+            if ch in hs.containers and ch not in self.nodes:
+                self._new_node(node, ch)
+
+    def _on_tree_node_expanded(self, event: Tree.NodeExpanded[str]) -> None:
+        if self.lazy:
+            self._build_children(event.node)
+
+    def update(self, hs: HierarchySnapshot, added: tuple[str, ...] = (), removed: tuple[str, ...] = (),
+               threads: bool | None = None) -> str | None:
+        """Patch in a newer snapshot of the same hierarchy.
+
+        Returns the path the cursor had when that cgroup was removed (the cursor then moved to
+        the nearest ancestor still there), else None."""
+        old_cursor = self.cursor_path
+        self.hs = hs
+        if threads is not None:
+            self.threads = threads
+        lost = None
+        for path in removed:
+            self.markers.pop(path, None)
+            node = self.nodes.pop(path, None)
+            if node is None:
+                continue
+            for p in [p for p in self.nodes if p.startswith(path + "/")]:
+                del self.nodes[p]
+            if node is not self.root and node.parent is not None:
+                node.remove()
+        for path in added:
+            parent = parent_path(path)
+            pnode = self.nodes.get(parent) if parent else None
+            if pnode is None or path in self.nodes:
+                continue
+            if self.lazy and not pnode.children and pnode is not self.root and not pnode.is_expanded:
+                pnode.allow_expand = True
+                continue
+            siblings = hs[parent].children if parent in hs else ()
+            before = None
+            for later in siblings[siblings.index(path) + 1:] if path in siblings else ():
+                if later in self.nodes:
+                    before = self.nodes[later]
+                    break
+            self._new_node(pnode, path, before=before)
+        for path, node in self.nodes.items():
+            expandable = self._expandable(path)
+            if node.allow_expand != expandable and node is not self.root:
+                node.allow_expand = expandable
+        self._count()
+        if old_cursor is not None and old_cursor not in hs:
+            lost = old_cursor
+            target = old_cursor
+            while target is not None and target not in self.nodes:
+                target = parent_path(target)
+            self.move_cursor(self.nodes.get(target or "", self.root))
+        self._invalidate()
+        return lost
+
+    def set_threads(self, threads: bool) -> None:
+        """Count threads or processes."""
+        if threads != self.threads:
+            self.threads = threads
+            self._count()
+            self._invalidate()
+
+    def set_markers(self, markers: dict[str, Markers]) -> None:
+        """Merge markers read in a worker."""
+        self.markers.update(markers)
+        self._invalidate()
+
+    @property
+    def cursor_path(self) -> str | None:
+        node = self.cursor_node
+        return node.data if node is not None else None
+
+    def built_paths(self) -> list[str]:
+        """Paths of the nodes built so far (what state reads should cover)."""
+        return list(self.nodes)
+
+    def reveal(self, path: str) -> TreeNode[str] | None:
+        """Build and expand the ancestors of `path`, move the cursor there; None if unknown."""
+        hs = self.hs
+        if hs is None or path not in hs:
+            return None
+        chain = []
+        p: str | None = path
+        while p is not None and p not in self.nodes:
+            chain.append(p)
+            p = parent_path(p)
+        if p is None:
+            return None
+        node = self.nodes[p]
+        for q in reversed(chain):
+            self._build_children(node)
+            if not node.is_expanded:
+                node.expand()
+            node = self.nodes.get(q)
+            if node is None:
+                return None
+        parent = node.parent
+        while parent is not None:
+            if not parent.is_expanded:
+                parent.expand()
+            parent = parent.parent
+        self._tree_lines  # noqa: B018 - rebuild lines so node._line is current
+        self.move_cursor(node)
+        return node
+
+    # ------------------------------------------------------------------ drag target
+
+    def show_drop(self, line: int, ok: bool) -> None:
+        """Highlight `line` as the drop target (green: accepted, red: refused); -1 clears."""
+        if (line, ok) != (self.drop_line, self.drop_ok):
+            self.drop_line, self.drop_ok = line, ok
+            self._invalidate()
+
+    # ------------------------------------------------------------------ drawing
+
+    def render_label(self, node: TreeNode[str], base_style: Style, style: Style) -> Text:
+        path = node.data or "/"
+        hs = self.hs
+        if node.allow_expand:
+            prefix = ("▼ " if node.is_expanded else "▶ ", base_style + Style(meta={"toggle": True}))
+        else:
+            prefix = ("  ", base_style)
+        name = hs.name if (hs is not None and node is self.root) else short_name(path.rsplit("/", 1)[-1] or "/")
+        text = Text.assemble(prefix, (name, style))
+        own, rec = self._own.get(path, 0), self._rec.get(path, 0)
+        count = self.get_component_rich_style("cgroup-tree--count", partial=True)
+        text.append(f" {own}" if own == rec else f" {own}/{rec}", count)
+        unit = unit_kind(path)
+        rt = runtime_of(path)
+        if rt is not None:
+            kind, short = rt
+            shown = short.split(" ")[-1]
+            text.append(f" {kind}" if not short or shown in name.replace("_", "-") else f" {kind} {short}",
+                        self.get_component_rich_style("cgroup-tree--runtime", partial=True))
+        elif unit is not None and node is not self.root:
+            text.append(f" {unit}", self.get_component_rich_style("cgroup-tree--unit", partial=True))
+        m = self.markers.get(path)
+        if m is not None:
+            mark = self.get_component_rich_style("cgroup-tree--marker", partial=True)
+            if m.cgroup_type:
+                warn = m.cgroup_type == "domain invalid"
+                text.append(f" [{m.cgroup_type}]",
+                            self.get_component_rich_style("cgroup-tree--warn", partial=True) if warn else mark)
+            if m.frozen:
+                text.append(" ❄frozen", mark)
+            if m.children_controllers:
+                text.append(" +" + ",".join(m.children_controllers), mark)
+        if node._line == self.drop_line and self.drop_line >= 0:
+            text.stylize(self.get_component_rich_style(
+                "cgroup-tree--drop-ok" if self.drop_ok else "cgroup-tree--drop-bad", partial=True))
+        return text

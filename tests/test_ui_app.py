@@ -1,0 +1,609 @@
+"""Pilot tests of the main screen on the simulated demo world: every binding, keypress moves
+(success, refusal, undo), cut/put, refresh keeping cursor and marks, vanished cgroups,
+read-only mode, and worker errors turned into notifications."""
+
+from __future__ import annotations
+
+import errno
+
+import pytest
+from textual.widgets import Input, Select
+
+from ctrtui.sources.demo import demo_world
+from ctrtui.ui.screens import ConfirmMove, FindPid, GoToCgroup, MoveLog, SwitchHierarchy, TargetPicker
+from ctrtui.ui.tasklist import TaskList
+from tests.uihelpers import SIZE, goto, make_app, screen_text, settle
+
+pytestmark = pytest.mark.ui
+
+SESSION = "/user.slice/user-1000.slice/session-3.scope"
+NGINX = "/system.slice/nginx.service"
+
+
+@pytest.fixture
+def world():
+    return demo_world()
+
+
+def label(app, path: str) -> str:
+    """The tree label of `path` as plain text."""
+    from rich.style import Style
+
+    node = app.tree.nodes.get(path) or app.tree.reveal(path)
+    return app.tree.render_label(node, Style(), Style()).plain
+
+
+def cgroup_of(backend, pid: int, hier: str = "unified") -> str:
+    return backend.task_cgroups(pid)[hier]
+
+
+async def test_opens_with_tree_list_status_and_footer(world, tmp_path):
+    app = make_app(world, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert app.snapshot is not None
+        assert app.tree.hs.name == "unified"
+        root = app.tree.hs.root_path
+        assert app.tasks.path == root
+        assert list(app.tasks.shown) == sorted(app.tasks.shown)
+        text = screen_text(app)
+        assert "demo" in text and "moves enabled" in text and "● live" in text
+        assert "PID▲" in text and "COMMAND" in text
+        assert "system.slice" in text and "user.slice" in text
+        assert "Move" in text and "Undo" in text  # footer
+
+
+async def test_tree_counts_and_markers(world, tmp_path):
+    app = make_app(world, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await goto(pilot, "/system.slice/mediaserver.service/sidecar")
+        await goto(pilot, "/system.slice/mediaserver.service/workers")
+        await settle(pilot)
+        text = screen_text(app)
+        assert "[domain threaded]" in label(app, "/system.slice/mediaserver.service")
+        assert "workers 1 [threaded]" in text
+        assert "sidecar 0 [domain invalid]" in text
+        await goto(pilot, "/kubepods.slice")
+        assert "kubepods.slice 0/10 kubepods +hugetlb" in screen_text(app)
+        # own/recursive counts: nginx has 3 processes
+        assert "nginx.service 3 service" in screen_text(app)
+        await goto(pilot, "/machine.slice/libpod-18549bc493f719529ca9d33ffaa3f3fd19a45c222671c03c9ef6d2b785d6b320.scope")
+        assert "libpod-18549bc493f7….scope 1 libpod" in screen_text(app)
+        pod = [p for p in app.hs.containers if p.endswith("-podb2460630_9b07_45e3_fb84_06baf99a5239.slice")][0]
+        assert label(app, pod).endswith("kubepods")
+
+
+async def test_frozen_marker_in_freezer(world, tmp_path):
+    app = make_app(world, tmp_path, hierarchy="freezer")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await goto(pilot, "/system.slice")
+        app.tree.nodes["/system.slice"].expand()
+        await settle(pilot)
+        assert "❄frozen" in screen_text(app)
+        assert "docker" in screen_text(app)
+
+
+async def test_hierarchy_switch_keys_and_select(world, tmp_path):
+    app = make_app(world, tmp_path, hierarchy="freezer")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        names = app.hierarchy_names
+        i = names.index("freezer")
+        await pilot.press("right_square_bracket")
+        await settle(pilot)
+        assert app.hier == names[i + 1]
+        assert app.tree.hs.name == names[i + 1]
+        await pilot.press("left_square_bracket", "left_square_bracket")
+        await settle(pilot)
+        assert app.hier == names[i - 1]
+        app.query_one("#hierarchy", Select).value = "unified"
+        await settle(pilot)
+        assert app.hier == "unified" and app.tasks.hs.name == "unified"
+
+
+async def test_palette_switch_hierarchy(world, tmp_path):
+    app = make_app(world, tmp_path, hierarchy="freezer")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.action_switch_hierarchy()
+        await settle(pilot)
+        assert isinstance(app.screen, SwitchHierarchy)
+        await pilot.press("down", "enter")
+        await settle(pilot)
+        names = app.hierarchy_names
+        assert app.hier == names[names.index("freezer") + 1]
+
+
+async def test_command_palette_has_the_commands(world, tmp_path):
+    app = make_app(world, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("ctrl+p")
+        await settle(pilot)
+        await pilot.press(*"find pid")
+        await settle(pilot)
+        await pilot.pause(0.3)
+        assert "Find PID" in screen_text(app)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, FindPid)
+
+
+async def test_sort_cycle_reverse_and_header_click(world, tmp_path):
+    app = make_app(world, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await goto(pilot, "/system.slice/postgresql@15-main.service")
+        app.tasks.focus()
+        pids = list(app.tasks.shown)
+        assert pids == sorted(pids)
+        await pilot.press("S")
+        await settle(pilot)
+        assert list(app.tasks.shown) == sorted(pids, reverse=True)
+        assert "PID▼" in screen_text(app)
+        await pilot.press("s")  # -> THR (processes view), biggest first
+        await settle(pilot)
+        assert app.tasks.sort == "thr"
+        thr = [app.tasks.details[p].threads for p in app.tasks.shown]
+        assert thr == sorted(thr, reverse=True)
+        # click the RSS header
+        x = 2 + sum(c.width + 1 for c in app.tasks.columns[:5]) + 2
+        await pilot.click(TaskList, offset=(x, 0))
+        await settle(pilot)
+        assert app.tasks.sort == "rss"
+        rss = [app.tasks.details[p].rss for p in app.tasks.shown]
+        assert rss == sorted(rss, reverse=True)
+        await pilot.click(TaskList, offset=(x, 0))  # again: reversed
+        await settle(pilot)
+        rss = [app.tasks.details[p].rss for p in app.tasks.shown]
+        assert rss == sorted(rss) and app.tasks.reverse is False
+        for _ in range(len(app.tasks.columns)):
+            await pilot.press("s")
+            await settle(pilot)
+            shown = list(app.tasks.shown)
+            assert sorted(shown) == sorted(pids)
+
+
+async def test_filter_by_command_user_and_pid(world, tmp_path):
+    app = make_app(world, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await goto(pilot, "/system.slice")
+        await pilot.press("d")  # whole subtree
+        await settle(pilot)
+        everything = list(app.tasks.shown)
+        await pilot.press("slash")
+        assert isinstance(app.focused, Input)
+        await pilot.press(*"postgres")
+        await settle(pilot)
+        shown = list(app.tasks.shown)
+        assert shown and len(shown) < len(everything)
+        for pid in shown:
+            info = app.tasks.details[pid]
+            assert "postgres" in (info.cmdline + info.comm + (info.user or "")).lower()
+        await pilot.press("enter")
+        assert app.focused is app.tasks
+        await pilot.press("slash", *["backspace"] * 8, *str(shown[0]))
+        await settle(pilot)
+        assert shown[0] in app.tasks.shown
+        await pilot.press("escape")
+        await settle(pilot)
+        assert app.tasks.filter == "" and list(app.tasks.shown) == everything
+        assert not app.query_one("#filter").display
+
+
+async def test_threads_and_descendants_views(world, tmp_path):
+    app = make_app(world, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await goto(pilot, "/system.slice/containerd.service")
+        procs = list(app.tasks.shown)
+        await pilot.press("t")
+        await settle(pilot)
+        assert app.threads and app.tasks.threads
+        threads = list(app.tasks.shown)
+        assert len(threads) > len(procs) and set(procs) <= set(threads)
+        assert "TGID" in screen_text(app)
+        await pilot.press("t")
+        await settle(pilot)
+        assert "THR" in screen_text(app)
+        await goto(pilot, "/system.slice")
+        assert list(app.tasks.shown) == []
+        await pilot.press("d")
+        await settle(pilot)
+        assert set(procs) <= set(app.tasks.shown)
+        await pilot.press("d")
+        await settle(pilot)
+        assert list(app.tasks.shown) == []
+
+
+async def test_marks_space_all_clear(world, tmp_path):
+    app = make_app(world, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await goto(pilot, SESSION)
+        app.tasks.focus()
+        first, second = app.tasks.shown[0], app.tasks.shown[1]
+        await pilot.press("space")
+        assert app.tasks.marks == {first} and app.tasks.cursor_pid == second
+        await pilot.press("space")
+        assert app.tasks.marks == {first, second}
+        assert app.tasks.selection() == [first, second]
+        assert "● " in screen_text(app)
+        await pilot.press("a")
+        assert app.tasks.marks == set(app.tasks.shown)
+        await pilot.press("A")
+        assert app.tasks.marks == set()
+        assert app.tasks.selection() == [app.tasks.cursor_pid]
+
+
+async def test_cursor_keys_and_detail_line(world, tmp_path):
+    app = make_app(world, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await goto(pilot, NGINX)
+        assert "unified:" + NGINX in screen_text(app)
+        app.tasks.focus()
+        await pilot.press("down", "end")
+        await settle(pilot)
+        last = app.tasks.shown[-1]
+        assert app.tasks.cursor_pid == last
+        text = screen_text(app)
+        assert f"PID {last}" in text and "freezer:/" in text  # its cgroup in every hierarchy
+        await pilot.press("home")
+        assert app.tasks.cursor == 0
+
+
+async def test_keypress_move_through_picker_and_undo(world, tmp_path):
+    app = make_app(world, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await goto(pilot, NGINX)
+        app.tasks.focus()
+        pid = app.tasks.shown[-1]
+        app.tasks.select_pid(pid)
+        await pilot.press("m")
+        await settle(pilot)
+        picker = app.screen
+        assert isinstance(picker, TargetPicker) and picker.pids == [pid]
+        await pilot.press(*"session-3")
+        await pilot.pause(0.3)
+        await settle(pilot)
+        assert picker.target_path == SESSION
+        assert picker.plan is not None and picker.plan.accepted
+        await pilot.press("enter")
+        await settle(pilot)
+        # systemd-managed source and target: the app asks first
+        assert isinstance(app.screen, ConfirmMove)
+        await pilot.press("y")
+        await settle(pilot)
+        assert cgroup_of(world, pid) == SESSION
+        assert any("1 moved" in n for n in app.notices)
+        assert len(app.reports) == 1
+        assert not app.tasks.is_live(pid) and pid in app.tasks.gone  # refreshed: fading out of nginx
+        await pilot.press("u")
+        await settle(pilot)
+        assert cgroup_of(world, pid) == NGINX
+        assert any(n.startswith("Undo") and "1 moved" in n for n in app.notices)
+        assert pid in app.tasks.shown
+
+
+async def test_picker_shows_refusal_and_put_refusal_notifies(world, tmp_path):
+    app = make_app(world, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await goto(pilot, NGINX)
+        app.tasks.focus()
+        pid = app.tasks.cursor_pid
+        await pilot.press("m")
+        await settle(pilot)
+        await pilot.press(*"kubepods.slice")
+        await pilot.pause(0.3)
+        await settle(pilot)
+        picker = app.screen
+        assert picker.target_path == "/kubepods.slice"
+        assert [v.kind for v in picker.plan.verdicts] == ["refused"]
+        await pilot.press("enter")
+        await settle(pilot)
+        assert app.screen is picker  # nothing would move: it stays, and says why
+        assert "EBUSY" in screen_text(app)
+        await pilot.press("escape")
+        await settle(pilot)
+        assert cgroup_of(world, pid) == NGINX
+        # the same through cut/put
+        await pilot.press("x")
+        await goto(pilot, "/kubepods.slice")
+        app.tree.focus()
+        await pilot.press("p")
+        await settle(pilot)
+        assert cgroup_of(world, pid) == NGINX
+        assert any("Nothing to move" in n and "refused" in n and f"PID {pid}" in n for n in app.notices)
+
+
+async def test_cut_and_put_moves_marked_tasks(world, tmp_path):
+    app = make_app(world, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await goto(pilot, NGINX)
+        app.tasks.focus()
+        await pilot.press("a")
+        pids = list(app.tasks.shown)
+        await pilot.press("x")
+        assert app.cut is not None and app.cut.pids == pids
+        assert f"{len(pids)} cut" in screen_text(app)
+        target = "/system.slice/ssh.service"
+        await goto(pilot, target)
+        app.tree.focus()
+        await pilot.press("p")
+        await settle(pilot)
+        assert isinstance(app.screen, ConfirmMove)
+        await pilot.press("y")
+        await settle(pilot)
+        assert all(cgroup_of(world, p) == target for p in pids)
+        assert app.cut is None
+        assert set(pids) <= set(app.tasks.shown)
+
+
+async def test_put_without_cut_says_so(world, tmp_path):
+    app = make_app(world, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("p")
+        await settle(pilot)
+        assert any("Nothing is cut" in n for n in app.notices)
+        await goto(pilot, "/system.slice")
+        app.tasks.focus()
+        await pilot.press("m")  # empty list: nothing selected
+        assert any("No task selected" in n for n in app.notices)
+
+
+async def test_move_confirm_cancel_moves_nothing(world, tmp_path):
+    app = make_app(world, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await goto(pilot, NGINX)
+        app.tasks.focus()
+        pid = app.tasks.cursor_pid
+        await pilot.press("x")
+        await goto(pilot, SESSION)
+        await pilot.press("p")
+        await settle(pilot)
+        assert isinstance(app.screen, ConfirmMove)
+        await pilot.press("n")
+        await settle(pilot)
+        assert cgroup_of(world, pid) == NGINX
+        assert any("cancelled" in n for n in app.notices)
+
+
+async def test_undo_with_nothing_to_undo(world, tmp_path):
+    app = make_app(world, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("u")
+        await settle(pilot)
+        assert any("Nothing to undo" in n for n in app.notices)
+
+
+async def test_move_log_screen(world, tmp_path):
+    app = make_app(world, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await goto(pilot, NGINX)
+        app.tasks.focus()
+        pid = app.tasks.cursor_pid
+        await pilot.press("x")
+        await goto(pilot, "/system.slice/ssh.service")
+        await pilot.press("p")
+        await settle(pilot)
+        await pilot.press("y")
+        await settle(pilot)
+        await pilot.press("L")
+        await settle(pilot)
+        assert isinstance(app.screen, MoveLog)
+        text = screen_text(app)
+        assert str(pid) in text and "moved" in text
+        await pilot.press("escape")
+        await settle(pilot)
+        assert not isinstance(app.screen, MoveLog)
+
+
+async def test_read_only_refuses_moves_and_says_why(world, tmp_path):
+    app = make_app(world, tmp_path, read_only=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert "READ-ONLY (--read-only)" in screen_text(app)
+        await goto(pilot, NGINX)
+        app.tasks.focus()
+        pid = app.tasks.cursor_pid
+        for key in ("m", "u"):
+            await pilot.press(key)
+            await settle(pilot)
+            assert not isinstance(app.screen, TargetPicker)
+        await pilot.press("x")
+        await goto(pilot, SESSION)
+        await pilot.press("p")
+        await settle(pilot)
+        assert cgroup_of(world, pid) == NGINX
+        assert sum("Read-only" in n and "--read-only" in n for n in app.notices) == 3
+
+
+async def test_read_only_when_writer_is_not_root(world, tmp_path):
+    world.set_writer(uid=1000, euid=1000)
+    app = make_app(world, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert app.read_only_reason == "not root"
+        await pilot.press("u")
+        assert any("not running as root" in n for n in app.notices)
+
+
+async def test_go_to_and_find_pid(world, tmp_path):
+    app = make_app(world, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("g")
+        await settle(pilot)
+        assert isinstance(app.screen, GoToCgroup)
+        await pilot.press(*"postgresql")
+        await settle(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert app.tree.cursor_path == "/system.slice/postgresql@15-main.service"
+        target = world.snapshot()["unified"][SESSION].procs[2]
+        await pilot.press("f")
+        await settle(pilot)
+        assert isinstance(app.screen, FindPid)
+        await pilot.press(*str(target), "enter")
+        await settle(pilot)
+        assert app.tree.cursor_path == SESSION
+        assert app.tasks.cursor_pid == target and app.focused is app.tasks
+
+
+async def test_find_pid_of_a_thread_switches_to_threads_view(world, tmp_path):
+    app = make_app(world, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        tgid = world.snapshot()["unified"]["/system.slice/containerd.service"].procs[0]
+        tid = [t for t in world.thread_ids(tgid) if t != tgid][0]
+        app.find_pid(tid)
+        await settle(pilot)
+        assert app.threads and app.tasks.cursor_pid == tid
+        app.find_pid(31999)
+        await settle(pilot)
+        assert any("PID 31999 is in no cgroup" in n for n in app.notices)
+
+
+async def test_refresh_keeps_cursor_and_marks_and_highlights_changes(world, tmp_path):
+    app = make_app(world, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await goto(pilot, SESSION)
+        app.tasks.focus()
+        shown = list(app.tasks.shown)
+        await pilot.press("space", "space")
+        marks = set(app.tasks.marks)
+        app.tasks.select_pid(shown[4])
+        # the world changes: a task is born low, one leaves
+        newpid = world.spawn("vim", "vim notes.txt", uid=1000, parent=shown[0], pid=2100)
+        world.exit(shown[-1], reap=True)
+        await pilot.press("r")
+        await settle(pilot)
+        assert app.tree.cursor_path == SESSION
+        assert app.tasks.cursor_pid == shown[4]
+        assert app.tasks.marks == marks
+        assert newpid in app.tasks.shown and newpid in app.tasks.new
+        assert shown[-1] in app.tasks.gone and shown[-1] in app.tasks.shown  # fading out
+        assert shown[-1] not in app.tasks.selection()
+        app.tasks._expire()
+        app.tasks.gone.clear()
+        app.tasks.recompute()
+        assert shown[-1] not in app.tasks.shown
+
+
+async def test_removed_cgroup_moves_cursor_to_parent(world, tmp_path):
+    world.mkdir("unified", "/system.slice/tmp-job")
+    app = make_app(world, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await goto(pilot, "/system.slice/tmp-job")
+        world.rmdir("unified", "/system.slice/tmp-job")
+        world.mkdir("unified", "/system.slice/new-job")
+        await pilot.press("r")
+        await settle(pilot)
+        assert app.tree.cursor_path == "/system.slice"
+        assert app.tasks.path == "/system.slice"
+        assert "/system.slice/tmp-job" not in app.tree.nodes
+        assert "/system.slice/new-job" in app.tree.nodes
+        assert any("tmp-job was removed" in n for n in app.notices)
+
+
+async def test_auto_refresh_and_pause(world, tmp_path):
+    app = make_app(world, tmp_path, interval=0.1)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await goto(pilot, SESSION)
+        first = app.snapshot
+        await pilot.pause(0.4)
+        await settle(pilot)
+        assert app.snapshot is not first  # refreshed by itself
+        await pilot.press("P")
+        await settle(pilot)
+        assert app.paused and "paused" in screen_text(app)
+        paused_at = app.snapshot
+        await pilot.pause(0.4)
+        await settle(pilot)
+        assert app.snapshot is paused_at
+        await pilot.press("P")
+        await pilot.pause(0.4)
+        await settle(pilot)
+        assert not app.paused and app.snapshot is not paused_at
+
+
+async def test_help_panel_toggles(world, tmp_path):
+    app = make_app(world, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("question_mark")
+        await settle(pilot)
+        assert app.screen.query("HelpPanel")
+        await pilot.press("question_mark")
+        await settle(pilot)
+        assert not app.screen.query("HelpPanel")
+
+
+class FailingWorld:
+    """A demo world whose snapshots and stats start failing on demand."""
+
+    def __init__(self, inner):
+        self.inner = inner
+        self.fail = False
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+    def snapshot(self, *a, **kw):
+        if self.fail:
+            raise PermissionError(errno.EACCES, "Permission denied", "/sys/fs/cgroup/unified/cgroup.procs")
+        return self.inner.snapshot(*a, **kw)
+
+    def cgroup_stats(self, *a, **kw):
+        if self.fail:
+            raise OSError(errno.ENODEV, "No such device", "/sys/fs/cgroup/unified/x/pids.current")
+        return self.inner.cgroup_stats(*a, **kw)
+
+
+async def test_worker_errors_become_notifications(world, tmp_path):
+    backend = FailingWorld(world)
+    app = make_app(backend, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        backend.fail = True
+        await pilot.press("r")
+        await settle(pilot)
+        assert any("EACCES" in n and "cgroup.procs" in n for n in app.notices)
+        await goto(pilot, NGINX)
+        assert any("ENODEV" in n for n in app.notices)
+        assert app.is_running
+        backend.fail = False
+        await pilot.press("r")
+        await settle(pilot)
+        assert app.snapshot is not None
+
+
+async def test_vanished_pid_move_reports_it(world, tmp_path):
+    app = make_app(world, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await goto(pilot, NGINX)
+        app.tasks.focus()
+        pid = app.tasks.shown[-1]
+        app.tasks.select_pid(pid)
+        await pilot.press("x")
+        world.exit(pid, reap=True)  # gone before the put
+        await goto(pilot, "/system.slice/ssh.service")
+        await pilot.press("p")
+        await settle(pilot)
+        assert any("Nothing to move" in n and f"PID {pid}" in n for n in app.notices)
+        assert app.is_running

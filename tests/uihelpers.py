@@ -1,0 +1,81 @@
+"""Helpers for the Pilot tests of the terminal UI: build an app on a backend with a journal
+in a temporary directory, wait until its workers are done, find rows and tree lines."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ctrtui.engine import AttachEngine, Journal, Policy
+from ctrtui.ui.app import CtrtuiApp
+
+SIZE = (120, 36)
+"""Terminal size of every UI test."""
+
+
+def make_engine(backend, tmp_path: Path) -> AttachEngine:
+    """An engine with the built-in hooks, an empty policy and a journal in `tmp_path`."""
+    return AttachEngine(backend, policy=Policy(), journal=Journal(tmp_path / "journal.jsonl"),
+                        load_entry_points=False)
+
+
+def make_app(backend, tmp_path: Path, hierarchy: str | None = "unified", interval: float = 3600.0,
+             read_only: bool = False) -> CtrtuiApp:
+    """The app on `backend`; auto-refresh is effectively off unless `interval` says otherwise."""
+    return CtrtuiApp(backend, make_engine(backend, tmp_path), interval=interval, read_only=read_only,
+                     hierarchy=hierarchy)
+
+
+async def settle(pilot, rounds: int = 4) -> None:
+    """Let messages and workers run until nothing is pending (a few rounds: a finished worker
+    posts a message whose handler may start another worker)."""
+    app = pilot.app
+    for _ in range(rounds):
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+async def goto(pilot, path: str) -> None:
+    """Select the cgroup `path` in the tree and wait for the list."""
+    pilot.app.go_to(path)
+    await settle(pilot)
+    assert pilot.app.tree.cursor_path == path, pilot.app.tree.cursor_path
+    assert pilot.app.tasks.path == path
+
+
+def tree_line_of(app: CtrtuiApp, path: str) -> int:
+    """The tree line (virtual, from the top of the tree) showing `path` (revealing it)."""
+    node = app.tree.nodes.get(path) or app.tree.reveal(path)
+    assert node is not None, path
+    app.tree._tree_lines  # noqa: B018 - make sure lines are built
+    return node.line
+
+
+def tree_offset(app: CtrtuiApp, path: str) -> tuple[int, int]:
+    """Offset inside the tree widget (from its outer edge) of the label of `path`."""
+    line = tree_line_of(app, path)
+    tree = app.tree
+    y = line - int(tree.scroll_y) + tree.gutter.top
+    x = tree.gutter.left + 2 * app.tree._tree_lines[line].path.__len__() + 2
+    assert 0 <= y < tree.size.height + tree.gutter.top, (line, tree.scroll_y)
+    return x, y
+
+
+def row_offset(app: CtrtuiApp, pid: int) -> tuple[int, int]:
+    """Offset inside the task list widget (outer edge) of the row of `pid`."""
+    tl = app.tasks
+    idx = tl.index_of(pid)
+    assert idx is not None, pid
+    y = idx - int(tl.scroll_y) + 1 + tl.gutter.top
+    return tl.gutter.left + 4, y
+
+
+def screen_text(app: CtrtuiApp) -> str:
+    """Everything on the screen as plain text (for asserting on what a person sees)."""
+    strips = app.screen._compositor.render_strips()
+    return "\n".join("".join(seg.text for seg in strip) for strip in strips)
+
+
+def notifications(app: CtrtuiApp) -> list[str]:
+    """Text of the notifications shown so far (newest last)."""
+    return [n.message for n in app._notifications]
