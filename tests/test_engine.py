@@ -584,3 +584,51 @@ def test_nothing_to_undo(k):
     e = engine(k)
     e.apply(e.plan([2], ref("freezer:/a")))  # a batch that moved nothing
     assert e.undo() is None
+
+
+class ExitOnWrite:
+    """A backend wrapper: writing PID `trigger` makes the task `victim` exit and be reaped."""
+
+    def __init__(self, k, trigger, victim):
+        self._k, self._trigger, self._victim = k, trigger, victim
+
+    def __getattr__(self, name):
+        return getattr(self._k, name)
+
+    def write_pid(self, hierarchy, path, filename, data):
+        n = self._k.write_pid(hierarchy, path, filename, data)
+        if int(data) == self._trigger and self._victim in self._k.tasks:
+            self._k.exit(self._victim, reap=True)
+        return n
+
+
+def test_rollback_of_a_task_that_exited_meanwhile_touches_nothing(k):
+    a, b, c = (k.spawn(n, cgroups={"freezer": "/b"}) for n in "abc")
+    e = engine(ExitOnWrite(k, trigger=b, victim=a))
+    plan = e.plan([a, b, c], ref("freezer:/a"))
+    k.exit(c, reap=True)
+    r = e.apply(plan, all_or_nothing=True)
+    assert [o.outcome for o in r.outcomes] == ["vanished", "rolled-back", "vanished"]
+    assert "exited before it could be moved back" in r.outcomes[0].reason
+    assert where(k, b, "freezer") == "/b"
+
+
+# ----------------------------------------------------------------------------- errors for people
+
+
+@pytest.mark.parametrize("name", ["ESRCH", "EINVAL", "EACCES", "E2BIG", "ENODEV", "ENOENT", "EBUSY",
+                                  "EOPNOTSUPP", "ENOSPC", "EPERM", "EIO", "ENOMEM"])
+def test_explain_names_pid_and_cgroup_for_every_errno(name):
+    from ctrtui.errors import explain
+
+    sentence, advice = explain(name, pid=4242, cgroup=ref("freezer:/x/y"), file="tasks")
+    assert "4242" in sentence and "freezer:/x/y" in sentence and advice
+    assert "\n" not in sentence + advice
+
+
+def test_errno_names():
+    from ctrtui.errors import errno_name, errno_number
+
+    assert [errno_name(n) for n in (3, 22, 13, 7, 19, 2, 16, 95, 28, 1)] == [
+        "ESRCH", "EINVAL", "EACCES", "E2BIG", "ENODEV", "ENOENT", "EBUSY", "EOPNOTSUPP", "ENOSPC", "EPERM"]
+    assert errno_name(9999) == "errno 9999" and errno_number("ENOSPC") == 28 and errno_number("EXYZ") is None

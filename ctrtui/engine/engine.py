@@ -455,9 +455,19 @@ class AttachEngine:
                            f"stays in {p.target} although the all-or-nothing batch failed ({why}).",
                            advice="Move it back by hand.")
         fname = membership_file(h.version, p.threads)
+        is_thread = v.task is not None and v.task.pid != v.task.tgid
         try:
-            self.backend.write_pid(h.name, back, fname, str(pid).encode())
+            with self.backend.open_task(pid, thread=is_thread) as handle:  # the same reuse guard
+                if handle.start_time() != o.start_time or not handle.alive():
+                    return replace(o, outcome="vanished", reason=(
+                        f"PID {pid} was moved to {p.target} and exited before it could be moved back to "
+                        f"{back} (the all-or-nothing batch failed: {why})."), advice="")
+                self.backend.write_pid(h.name, back, fname, str(pid).encode())
         except OSError as e:
+            if e.errno == _errno.ESRCH:
+                return replace(o, outcome="vanished", reason=(
+                    f"PID {pid} was moved to {p.target} and exited before it could be moved back to "
+                    f"{back} (the all-or-nothing batch failed: {why})."), advice="")
             name = errno_name(e.errno or 0)
             sentence, _ = explain(name, pid=pid, cgroup=CgroupRef(h.name, back), file=fname)
             return replace(o, reason=f"{o.reason} Moving it back to {back} FAILED ({name}: {sentence}); it "
