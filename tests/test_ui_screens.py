@@ -203,7 +203,7 @@ async def test_picker_narrows_and_previews_move_and_refusal(world):
         assert "kthreadd, the kernel thread that starts all others" in preview  # the reason
         assert "Leave kernel threads where they are" in preview                 # the advice
         counts = str(picker.query_one("#picker-counts").content)
-        assert counts == "1 would move · 1 refused"
+        assert counts == "1 would move, 1 refused"
         await pilot.press("enter")
         await pilot.pause()
     assert len(results) == 1
@@ -342,7 +342,7 @@ async def test_move_log_newest_first_with_reasons(world):
     async with _pushed(screen) as (app, pilot, results):
         text = screen.query_one(LineList).plain
         assert text.index(f"Batch {second.batch_id}") < text.index(f"Batch {first.batch_id}")
-        assert f"-> cpu:/init.scope  1 moved · 2 refused" in text
+        assert f"-> cpu:/init.scope  1 moved, 2 refused" in text
         assert f"moved         {cron}" in text and f"moved         {ssh}" in text
         assert "refused       2: EINVAL" in text and "refused       31999: ESRCH" in text
         assert "PID 31999 does not exist" in text                              # reason

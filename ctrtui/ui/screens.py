@@ -224,8 +224,10 @@ class LineList(ScrollView, can_focus=True):
         Binding("end", "scroll_end", "Bottom", show=False),
     ]
 
-    def __init__(self, lines: Sequence[Content] = (), **kwargs: Any) -> None:
+    def __init__(self, lines: Sequence[Content] = (), hang: int = 0, **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        self.hang = hang
+        """Extra indent of the continuation rows of a wrapped row."""
         self._lines: list[Content] = list(lines)
         self._rows: list[Content] = []
         self._width = 0
@@ -260,7 +262,13 @@ class LineList(ScrollView, can_focus=True):
                 rows.append(line)
                 continue
             indent = min(len(line.plain) - len(line.plain.lstrip(" ")), width // 2)
-            rows.extend(part.pad_left(indent) for part in line[indent:].wrap(width - indent))
+            hang = indent + min(self.hang, width // 4)
+            first, *rest = line[indent:].wrap(width - indent)
+            rows.append(first.pad_left(indent))
+            if rest:
+                tail = line[indent + len(first.plain):].plain.lstrip(" ")
+                tail_content = line[len(line.plain) - len(tail):] if tail else Content("")
+                rows.extend(part.pad_left(hang) for part in tail_content.wrap(width - hang))
         self._rows = rows
         self._strips.clear()
         self.virtual_size = Size(width, len(rows))
@@ -306,6 +314,11 @@ def _who(pid: Any, task: Any, text: str | None = None) -> str:
     return f"{pid} ({comm})" if comm else f"{pid}"
 
 
+def _indented(text: str, indent: int, style: str = "$foreground") -> Content:
+    """`text` after `indent` spaces."""
+    return Content.assemble(" " * indent, Content.styled(text, style))
+
+
 def _source_text(source: Any) -> str:
     if source is None:
         return ""
@@ -324,7 +337,7 @@ def counts_content(counts: Counter, words: dict[str, str], styles: dict[str, str
         for k in words if counts.get(k)
     ]
     parts += [Content(f"{n} {k}") for k, n in counts.items() if k not in words and n]
-    return Content(" · ").join(parts) if parts else Content.styled("nothing to do", "$text-muted")
+    return Content(", ").join(parts) if parts else Content.styled("nothing to do", "$text-muted")
 
 
 def plan_lines(plan: Any) -> list[Content]:
@@ -340,16 +353,16 @@ def plan_lines(plan: Any) -> list[Content]:
             errno = v.errno or "refused by ctrtui"
             lines.append(Content.assemble(head, Content.styled(who, "bold"), ": ", Content.styled(errno, style)))
             if v.reason:
-                lines.append(Content("    " + v.reason))
+                lines.append(_indented(v.reason, 4))
             if v.advice:
-                lines.append(Content.styled("    -> " + v.advice, "$text-muted"))
+                lines.append(_indented("-> " + v.advice, 4, "$text-muted"))
         else:
             src = _source_text(v.source)
             tail = f"  from {src}" if src and v.kind == "move" else ""
             hook = f"  [{v.hook}]" if v.kind == "already-there" and getattr(v, "hook", None) else ""
             lines.append(Content.assemble(head, who, Content.styled(tail + hook, "$text-muted")))
         for w in getattr(v, "warnings", ()) or ():
-            lines.append(Content.styled(f"    ! {getattr(w, 'message', w)}", "$warning"))
+            lines.append(_indented(f"! {getattr(w, 'message', w)}", 4, "$warning"))
     return lines
 
 
@@ -386,11 +399,11 @@ def report_lines(reports: Sequence[Any]) -> list[Content]:
             ))
             if o.outcome not in ("moved", "already-there"):
                 if getattr(o, "reason", None):
-                    lines.append(Content("      " + o.reason))
+                    lines.append(_indented(o.reason, 6))
                 if getattr(o, "advice", None):
-                    lines.append(Content.styled("      -> " + o.advice, "$text-muted"))
+                    lines.append(_indented("-> " + o.advice, 6, "$text-muted"))
             for w in getattr(o, "warnings", ()) or ():
-                lines.append(Content.styled(f"      ! {getattr(w, 'message', w)}", "$warning"))
+                lines.append(_indented(f"! {getattr(w, 'message', w)}", 6, "$warning"))
         lines.append(Content(""))
     return lines
 
@@ -436,19 +449,25 @@ class _FuzzyPaths(Vertical):
         t0 = time.perf_counter()
         paths, total = self.matcher.search(query, self.LIMIT)
         self.paths, self.total = paths, total
+        ol = self.query_one(OptionList)
+        room = (ol.scrollable_content_region.width or 60) - 7
         options = []
         for p in paths:
             prompt = self.matcher.highlight(query, p)
+            if len(p) > room > 10:  # keep the end of a long path, it says the most
+                prompt = Content.assemble("...", prompt[len(p) - room + 3:])
             n = self.counts.get(p)
-            if n:
-                prompt = Content.assemble(prompt, Content.styled(f"  {n}", "$text-muted"))
-            options.append(Option(prompt, id=None))
-        ol = self.query_one(OptionList)
+            gutter = Content.styled(f"{n:>5} " if n else "      ", "$text-muted")
+            options.append(Option(Content.assemble(gutter, prompt)))
         ol.set_options(options)
         ol.highlighted = 0 if options else None
         shown = f"{len(paths)} of {total} matches" if total > len(paths) else f"{total} matches"
-        self.query_one(".fuzzy-count", Label).update(f"{shown} in {self.matcher.size} cgroups", layout=False)
+        tasks = "  (left: tasks inside)" if self.counts else ""
+        self.query_one(".fuzzy-count", Label).update(f"{shown} in {self.matcher.size} cgroups{tasks}", layout=False)
         self.last_search_ms = (time.perf_counter() - t0) * 1000
+
+    def on_resize(self) -> None:
+        self.refilter(self.query_one(Input).value)
 
     @property
     def highlighted(self) -> str | None:
@@ -702,7 +721,7 @@ class ConfirmMove(ModalScreen[bool]):
     }
     ConfirmMove #confirm-title { text-style: bold; height: auto; }
     ConfirmMove #confirm-counts { height: auto; margin-bottom: 1; }
-    ConfirmMove #confirm-risks { height: auto; max-height: 20; }
+    ConfirmMove #confirm-risks { height: auto; max-height: 20; background: $panel; }
     ConfirmMove #confirm-buttons { height: auto; align-horizontal: right; margin-top: 1; }
     ConfirmMove Button { margin-left: 2; }
     """
@@ -726,7 +745,7 @@ class ConfirmMove(ModalScreen[bool]):
             yield Static(counts_content(counts, _KIND_WORDS, _KIND_STYLE), id="confirm-counts")
             risks = self.risks or ["Nothing risky was found."]
             yield LineList([Content.assemble(Content.styled("! ", "bold $warning"), r) for r in risks],
-                           id="confirm-risks")
+                           hang=2, id="confirm-risks")
             with Horizontal(id="confirm-buttons"):
                 yield Button("Move (y)", variant="warning", id="confirm-yes")
                 yield Button("Cancel (n)", id="confirm-no")
