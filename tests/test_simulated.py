@@ -705,3 +705,53 @@ def test_churn_moves_tasks(k):
     d = diff(before, k.snapshot(["freezer"])).get("freezer")
     assert n == int(len([t for t in k.tasks.values() if not t.dead]) * 0.2)
     assert 0 < len(d.moved_tasks) <= n
+
+
+# ---------------------------------------------------------------- 2007 mode (teaching)
+
+
+@pytest.fixture
+def k2007() -> SimKernel:
+    k = SimKernel(mode_2007=True)
+    k.add_hierarchy("freezer", 1, ["freezer"])
+    k.add_hierarchy("unified", 2)
+    k.me = k.spawn("shell")
+    k.set_writer(0, 0, pid=k.me)
+    k.mkdir("freezer", "/a")
+    k.mkdir("unified", "/a")
+    return k
+
+
+def test_2007_parse_errors_are_eio_and_junk_is_ignored(k2007):
+    k = k2007
+    p = k.spawn("sleep")
+    for text in ("abc", "", " ", "x1"):
+        assert w(k, "freezer", "/a", text) == "EIO"
+    assert w(k, "freezer", "/a", "-1") == "ESRCH"
+    assert w(k, "freezer", "/a", f"{p}abc") > 0          # sscanf stops at the junk
+    assert where(k, p) == "/a"
+    q = k.spawn("sleep")
+    assert w(k, "freezer", "/", f"{q} {p}") > 0           # first only
+    assert (where(k, q), where(k, p)) == ("/", "/a")
+
+
+def test_2007_leading_zero_is_decimal(k2007):
+    k = k2007
+    p = k.spawn("sleep")
+    assert w(k, "freezer", "/a", "0%d" % p) > 0
+    assert where(k, p) == "/a"
+
+
+def test_2007_zombie_esrch_and_size_limit(k2007):
+    k = k2007
+    z = k.spawn("true")
+    k.exit(z)
+    assert w(k, "freezer", "/a", str(z)) == "ESRCH"
+    assert w(k, "freezer", "/a", b" " * 4096) == "E2BIG"     # >= PATH_MAX
+    assert w(k, "unified", "/a", "abc") == "EINVAL"          # v2 did not exist: today's rules
+
+
+def test_2007_kthreads_not_checked(k2007):
+    k = k2007
+    kt = k.spawn("kthreadd", kthread=True)
+    assert w(k, "freezer", "/a", str(kt)) > 0

@@ -26,6 +26,9 @@ Builder API (for tests, the demo world and the generator; every call is cheap):
     k.set_writer(uid=1000, euid=1000, pid=some_pid)   # who writes ('0' means that task)
     k.tick(5.0)                        # advance the clock (start times are in ticks)
 
+`SimKernel(mode_2007=True)` answers v1 writes as the 2007 containers patch (the seed) did,
+for teaching: EIO on parse errors, junk after the number ignored, ESRCH for zombies.
+
 Builder calls that the kernel could refuse raise `OSError` with the kernel's errno.
 Tasks are kept per hierarchy in `tid -> cgroup` and `cgroup -> set of tids`, so a snapshot of
 10,000 cgroups and 100,000 tasks takes a fraction of a second.
@@ -99,6 +102,23 @@ def kstrtoint(data: bytes) -> int | None:
     if not -(2**31) <= value <= INT_MAX:
         return None
     return value
+
+
+def sscanf_d(data: bytes) -> int | None:
+    """The 2007 patch's `sscanf(buf, "%d", &pid)`: leading whitespace, a sign, decimal
+    digits, anything after them ignored; None when there is no number (-> EIO). The
+    value wraps to 32 bits as simple_strtol did."""
+    s = data.split(b"\0", 1)[0].lstrip(_SPACE)
+    sign = 1
+    if s[:1] in (b"-", b"+"):
+        sign, s = (-1 if s[:1] == b"-" else 1), s[1:]
+    n = 0
+    while n < len(s) and 48 <= s[n] <= 57:
+        n += 1
+    if n == 0:
+        return None
+    v = (sign * int(s[:n])) & 0xFFFFFFFF
+    return v - (1 << 32) if v >= 1 << 31 else v
 
 
 class SimTask:
@@ -306,8 +326,12 @@ class SimKernel:
 
     kind = "demo"
 
-    def __init__(self, pid_max: int = 32768, boot_time: float = 1_700_000_000.0):
+    def __init__(self, pid_max: int = 32768, boot_time: float = 1_700_000_000.0,
+                 mode_2007: bool = False):
         self.pid_max = pid_max
+        self.mode_2007 = mode_2007
+        """Answer v1 writes as the 2007 containers patch did (see `_attach_write_2007`);
+        for teaching only: today's kernel is what KERNEL.md and the real backend show."""
         self._hiers: dict[str, SimHierarchy] = {}
         self.tasks: dict[int, SimTask] = {}
         """Every unreaped task by TID (zombies included)."""
@@ -675,6 +699,8 @@ class SimKernel:
         """One write to a membership file, checked in the kernel's order (KERNEL.md)."""
         cg, h, creds = f.cgroup, f.cgroup.hier, f.creds
         where = f"{h.info.name}:{cg.path}/{f.name}"
+        if self.mode_2007 and not h.v2:
+            return self._attach_write_2007(f, data, where)
         if len(data) > PATH_MAX:
             raise _err(errno.E2BIG, where)
         if cg.removed:
@@ -719,6 +745,38 @@ class SimKernel:
         if not movers:
             return len(data)
         if h.has("cpuset") and (not cg.cpus.strip() or not cg.mems.strip()):
+            raise _err(errno.ENOSPC, where)
+        for t in movers:
+            self._move(h, t, cg)
+        return len(data)
+
+    def _attach_write_2007(self, f: SimMembershipFile, data: bytes, where: str) -> int:
+        """The seed's `container_common_file_write` + `attach_task_by_pid`: E2BIG at
+        >= PATH_MAX, ENODEV, `sscanf("%d")` (junk after the number ignored, no number: EIO),
+        not found or exiting (zombies too): ESRCH, the euid rule, then the subsystems'
+        `can_attach`. No kernel-thread check; `0` is the writer. One thread per write
+        (`cgroup.procs` did not exist; here it moves the group)."""
+        cg, h, creds = f.cgroup, f.cgroup.hier, f.creds
+        if len(data) >= PATH_MAX:
+            raise _err(errno.E2BIG, where)
+        if cg.removed:
+            raise _err(errno.ENODEV, where)
+        pid = sscanf_d(data)
+        if pid is None:
+            raise _err(errno.EIO, where)
+        if pid:
+            task = self.tasks.get(pid)
+            if task is None or task.dead or task.flags & PF_EXITING:
+                raise _err(errno.ESRCH, where)
+            if creds.euid != 0 and creds.euid not in (task.uid, task.suid):
+                raise _err(errno.EACCES, where)
+        else:
+            task = self.tasks.get(self.writer_pid) if self.writer_pid is not None else None
+            if task is None:
+                raise _err(errno.ESRCH, where)
+        group = [self.tasks[t] for t in self.tasks[task.tgid].group] if f.name == "cgroup.procs" else [task]
+        movers = [t for t in group if h.where.get(t.pid) is not cg]
+        if movers and h.has("cpuset") and (not cg.cpus.strip() or not cg.mems.strip()):
             raise _err(errno.ENOSPC, where)
         for t in movers:
             self._move(h, t, cg)
