@@ -1,0 +1,87 @@
+"""The app on the real kernel (CgroupFS): it moves the test's own `sleep` between throwaway
+`ctrtui-test-*` freezer cgroups by keypress (picker, cut/put), by drag and drop, and back by
+undo; each step is checked in /proc/PID/cgroup. Skips where real cgroups are not usable."""
+
+from __future__ import annotations
+
+import pytest
+
+from ctrtui.sources.cgroupfs import CgroupFS
+from ctrtui.ui.screens import ConfirmMove, TargetPicker
+from ctrtui.ui.tasklist import TaskList
+from ctrtui.ui.tree import CgroupTree
+from tests.uihelpers import SIZE, goto, make_app, row_offset, settle, tree_offset
+
+pytestmark = [pytest.mark.real, pytest.mark.ui]
+
+
+async def confirm_if_asked(pilot) -> None:
+    """Say yes when the app asks before a risky move (a v1 move asks about other hierarchies)."""
+    if isinstance(pilot.app.screen, ConfirmMove):
+        await pilot.press("y")
+        await settle(pilot)
+
+
+async def test_real_moves_by_keypress_drag_and_undo(realworld, tmp_path):
+    a = realworld.mkdir("freezer", "a")
+    b = realworld.mkdir("freezer", "b")
+    c = realworld.mkdir("freezer", "c")
+    sleep = realworld.spawn_sleep()
+    pid = sleep.pid
+    realworld.put(pid, "freezer", a)
+    assert realworld.cgroup_of(pid, "freezer") == a
+
+    app = make_app(CgroupFS(), tmp_path, hierarchy="freezer")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert app.snapshot.backend == "real" and app.read_only_reason is None
+
+        # cut and put: a -> b
+        await goto(pilot, a)
+        assert list(app.tasks.shown) == [pid]
+        app.tasks.focus()
+        await pilot.press("x")
+        await goto(pilot, b)
+        app.tree.focus()
+        await pilot.press("p")
+        await settle(pilot)
+        await confirm_if_asked(pilot)
+        assert realworld.cgroup_of(pid, "freezer") == b
+        assert list(app.tasks.shown) == [pid]  # refreshed: b now holds it
+
+        # keypress through the target picker: b -> c
+        app.tasks.focus()
+        await pilot.press("m")
+        await settle(pilot)
+        assert isinstance(app.screen, TargetPicker)
+        await pilot.press(*c)
+        await pilot.pause(0.3)
+        await settle(pilot)
+        assert app.screen.target_path == c
+        await pilot.press("enter")
+        await settle(pilot)
+        await confirm_if_asked(pilot)
+        assert realworld.cgroup_of(pid, "freezer") == c
+
+        # drag and drop: c -> a
+        await goto(pilot, c)
+        await settle(pilot)
+        x, y = row_offset(app, pid)
+        await pilot.mouse_down(TaskList, offset=(x, y))
+        await pilot.hover(TaskList, offset=(x + 3, y))
+        off = tree_offset(app, a)
+        await pilot.hover(CgroupTree, offset=off)
+        await settle(pilot)
+        assert app.tree.drop_ok
+        await pilot.mouse_up(CgroupTree, offset=off)
+        await settle(pilot)
+        await confirm_if_asked(pilot)
+        assert realworld.cgroup_of(pid, "freezer") == a
+
+        # undo the drag: back to c
+        await pilot.press("u")
+        await settle(pilot)
+        assert realworld.cgroup_of(pid, "freezer") == c
+        assert len(app.reports) == 4
+        assert all(r.ok for r in app.reports)
+    assert (tmp_path / "journal.jsonl").exists()
