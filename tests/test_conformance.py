@@ -191,8 +191,9 @@ class RealWorldAdapter:
     def kill(self, pid: int) -> None:
         """The process dies and stays a zombie (Popen has not waited for it yet)."""
         os.kill(pid, 9)
-        deadline = time.monotonic() + 5
-        while task_state_letter(pid) != "Z" and time.monotonic() < deadline:
+        deadline = time.monotonic() + 5   # the leader shows Z before its threads are gone
+        while time.monotonic() < deadline and (
+                task_state_letter(pid) != "Z" or os.listdir(f"/proc/{pid}/task") != [str(pid)]):
             time.sleep(0.005)
 
     def set_type(self, hier: str, path: str) -> int | str:
