@@ -1,0 +1,59 @@
+"""The benchmark suite keeps working: `python -m benchmarks --quick --json FILE` runs, writes
+every figure key (a value or a skip reason), and leaves no cgroup behind.
+
+Timing never fails a test: only the shape of the output and the clean-up are checked.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from benchmarks import KEYS, TARGETS, met
+from benchmarks.timing import Pair, percentile
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def test_percentile_and_targets():
+    assert percentile([3.0, 1.0, 2.0], 50) == 2.0
+    assert percentile([1.0, 2.0, 3.0, 4.0, 5.0], 95) == pytest.approx(4.8)
+    assert Pair([2.0, 4.0, 6.0], [1.0, 2.0, 3.0]).ratio == 2.0
+    assert met("refresh_ms", 100.0) and not met("refresh_ms", 100.5)
+    assert len(KEYS) == 12 and set(KEYS) == set(TARGETS)
+
+
+@pytest.mark.real
+def test_quick_run_writes_every_key(tmp_path):
+    if os.geteuid() != 0:
+        pytest.skip("the benchmark's quick run makes real ctrtui-test-bench-* cgroups: needs root")
+    out = tmp_path / "bench.json"
+    p = subprocess.run([sys.executable, "-m", "benchmarks", "--quick", "--json", str(out)],
+                       cwd=ROOT, capture_output=True, text=True, timeout=240)
+    assert p.returncode == 0, p.stderr[-3000:]
+    doc = json.loads(out.read_text())
+    assert set(doc) == set(KEYS) | {"skipped", "meta"}
+    assert set(doc["skipped"]) <= set(KEYS)
+    for key in KEYS:
+        value = doc[key]
+        if value is None:
+            reason = doc["skipped"].get(key)
+            assert reason, f"{key} is null without a skip reason"
+            # a figure may be skipped (tool missing, UI not built), never crash
+            assert not reason.startswith("error:"), f"{key}: {reason}"
+        else:
+            assert isinstance(value, (int, float)) and value >= 0, (key, value)
+            assert key not in doc["skipped"]
+    for key, line in zip(KEYS, p.stdout.splitlines()[2:]):
+        assert line.startswith(key), line  # the printed table lists every key in order
+    meta = doc["meta"]
+    assert meta["quick"] is True and meta["runs"] >= 3
+    world = meta["world"]
+    if world:  # real world was built: it must be gone
+        for mount in ("/sys/fs/cgroup/freezer", "/sys/fs/cgroup/unified"):
+            assert not os.path.exists(os.path.join(mount, world["name"])), f"{world['name']} left in {mount}"
+        assert world["freezer_cgroups"] == 1 + 20 + 400 + 2
