@@ -25,7 +25,7 @@ from textual.containers import Horizontal, Vertical
 from textual.content import Content, Span
 from textual.geometry import Size
 from textual.message import Message
-from textual.screen import ModalScreen, Screen
+from textual.screen import ModalScreen
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.timer import Timer
@@ -227,7 +227,8 @@ class LineList(ScrollView, can_focus=True):
     def __init__(self, lines: Sequence[Content] = (), hang: int = 0, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.hang = hang
-        """Extra indent of the continuation rows of a wrapped row."""
+        """Indent of the continuation rows of a wrapped row that has no indent of its own
+        (an indented row continues under its first character)."""
         self._lines: list[Content] = list(lines)
         self._rows: list[Content] = []
         self._width = 0
@@ -262,7 +263,7 @@ class LineList(ScrollView, can_focus=True):
                 rows.append(line)
                 continue
             indent = min(len(line.plain) - len(line.plain.lstrip(" ")), width // 2)
-            hang = indent + min(self.hang, width // 4)
+            hang = indent or min(self.hang, width // 4)
             first, *rest = line[indent:].wrap(width - indent)
             rows.append(first.pad_left(indent))
             if rest:
@@ -359,7 +360,8 @@ def plan_lines(plan: Any) -> list[Content]:
         else:
             src = _source_text(v.source)
             tail = f"  from {src}" if src and v.kind == "move" else ""
-            hook = f"  [{v.hook}]" if v.kind == "already-there" and getattr(v, "hook", None) else ""
+            hook = getattr(v, "hook", None)
+            hook = f"  (said by {hook})" if v.kind == "already-there" and hook not in (None, "already-there") else ""
             lines.append(Content.assemble(head, who, Content.styled(tail + hook, "$text-muted")))
         for w in getattr(v, "warnings", ()) or ():
             lines.append(_indented(f"! {getattr(w, 'message', w)}", 4, "$warning"))
@@ -382,7 +384,7 @@ def report_lines(reports: Sequence[Any]) -> list[Content]:
     """Every outcome of `reports`, newest batch first, with batch id, time, target, counts,
     and for each PID that did not move its reason and advice."""
     lines: list[Content] = []
-    words = {k: k for k in _OUTCOME_STYLE}
+    words = {k: k.replace("-", " ") for k in _OUTCOME_STYLE}
     for report in reversed(list(reports)):
         counts = Counter(o.outcome for o in report.outcomes)
         when = _report_time(report)
@@ -394,7 +396,7 @@ def report_lines(reports: Sequence[Any]) -> list[Content]:
             tail = f"  from {src}" if src else ""
             errno = f": {o.errno}" if getattr(o, "errno", None) else ""
             lines.append(Content.assemble(
-                "  ", Content.styled(f"{o.outcome:<14}", style), _who(o.pid, None, getattr(o, "text", None)),
+                "  ", Content.styled(f"{o.outcome.replace('-', ' '):<14}", style), _who(o.pid, None, getattr(o, "text", None)),
                 Content.styled(errno, style), Content.styled(tail, "$text-muted"),
             ))
             if o.outcome not in ("moved", "already-there"):
@@ -511,7 +513,7 @@ class TargetPicker(ModalScreen):
     TargetPicker { align: center middle; }
     TargetPicker > #picker {
         width: 94%; height: 90%;
-        border: thick $primary; background: $panel; padding: 0 1;
+        border: round $primary; background: $panel; padding: 0 1;
     }
     TargetPicker #picker-title { text-style: bold; width: 1fr; height: 1; }
     TargetPicker #picker-body { height: 1fr; }
@@ -571,7 +573,7 @@ class TargetPicker(ModalScreen):
                 with Vertical(id="picker-right"):
                     yield Static("", id="picker-target")
                     yield Static("", id="picker-counts")
-                    yield LineList(id="picker-preview")
+                    yield LineList(hang=14, id="picker-preview")
                     yield Static("", id="picker-message")
             yield Label("type to search  up/down choose  enter move  esc cancel", id="picker-help")
 
@@ -717,7 +719,7 @@ class ConfirmMove(ModalScreen[bool]):
     ConfirmMove { align: center middle; }
     ConfirmMove > #confirm {
         width: 80%; max-width: 110; height: auto; max-height: 85%;
-        border: thick $warning; background: $panel; padding: 1 2;
+        border: heavy $warning; background: $panel; padding: 1 2;
     }
     ConfirmMove #confirm-title { text-style: bold; height: auto; }
     ConfirmMove #confirm-counts { height: auto; margin-bottom: 1; }
@@ -767,11 +769,13 @@ class ConfirmMove(ModalScreen[bool]):
 # ---------------------------------------------------------------------------- move log
 
 
-class MoveLog(Screen):
+class MoveLog(ModalScreen):
     """Every outcome of this run, newest batch first, coloured by outcome, with the reason
-    and advice for each PID that did not move. `escape`/`q` close it."""
+    and advice for each PID that did not move. `escape`/`q` close it. It fills the terminal;
+    being modal, the main screen's keys (m, x, p, u...) do not act behind it."""
 
     DEFAULT_CSS = """
+    MoveLog { background: $background; align: left top; }
     MoveLog #movelog-title { height: 1; text-style: bold; background: $primary; color: $text; padding: 0 1; width: 1fr; }
     MoveLog #movelog-lines { height: 1fr; padding: 0 1; }
     """
@@ -789,7 +793,7 @@ class MoveLog(Screen):
         title = (f"Move log: {_plural(len(self.reports), 'batch')}, {_plural(n, 'outcome')}, newest first"
                  if self.reports else "Move log: nothing moved yet in this run")
         yield Label(title, id="movelog-title")
-        yield LineList(report_lines(self.reports), id="movelog-lines")
+        yield LineList(report_lines(self.reports), hang=16, id="movelog-lines")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -808,7 +812,7 @@ class GoToCgroup(ModalScreen[str | None]):
     DEFAULT_CSS = """
     GoToCgroup { align: center middle; }
     GoToCgroup > #goto {
-        width: 80%; height: 80%; border: thick $primary; background: $panel; padding: 0 1;
+        width: 80%; height: 80%; border: round $primary; background: $panel; padding: 0 1;
     }
     GoToCgroup #goto-title { text-style: bold; height: 1; }
     """
@@ -853,7 +857,7 @@ class FindPid(ModalScreen[int | None]):
     DEFAULT_CSS = """
     FindPid { align: center middle; }
     FindPid > #findpid {
-        width: 70; height: auto; border: thick $primary; background: $panel; padding: 0 1;
+        width: 70; height: auto; border: round $primary; background: $panel; padding: 0 1;
     }
     FindPid #findpid-title { text-style: bold; height: 1; }
     FindPid #findpid-message { height: auto; color: $error; }
@@ -910,7 +914,7 @@ class SwitchHierarchy(ModalScreen[str | None]):
     DEFAULT_CSS = """
     SwitchHierarchy { align: center middle; }
     SwitchHierarchy > #switch {
-        width: 60; height: auto; max-height: 80%; border: thick $primary; background: $panel; padding: 0 1;
+        width: 60; height: auto; max-height: 80%; border: round $primary; background: $panel; padding: 0 1;
     }
     SwitchHierarchy #switch-title { text-style: bold; height: 1; }
     SwitchHierarchy OptionList { height: auto; max-height: 20; border: none; }

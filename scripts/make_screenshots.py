@@ -1,0 +1,182 @@
+#!/usr/bin/env python3
+"""Make the README screenshots from the demo world, headless and reproducible.
+
+    .venv/bin/python scripts/make_screenshots.py [OUTDIR]      (default: screenshots/)
+
+Runs `CtrtuiApp` on `demo_world(seed=0)` with `run_test(size=(140, 40))`, drives it with
+Pilot and saves SVGs with `app.save_screenshot`; each SVG is then converted to PNG with
+`rsvg-convert` (Debian package librsvg2-bin) when it is installed.
+
+  main.svg     the main screen: tree, task list of bob's session, detail line
+  picker.svg   the target picker: one PID would move, one is already there, kthreadd refused
+  confirm.svg  the confirmation a risky move asks for
+  drag.svg     a drag in progress: a task row held over a tree node (not released)
+  movelog.svg  the move log after two batches
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from ctrtui.engine import AttachEngine, Journal, Policy  # noqa: E402
+from ctrtui.sources.demo import demo_world  # noqa: E402
+from ctrtui.ui.app import CtrtuiApp  # noqa: E402
+from ctrtui.ui.screens import ConfirmMove, MoveLog, TargetPicker  # noqa: E402
+from ctrtui.ui.tasklist import TaskList  # noqa: E402
+from ctrtui.ui.tree import CgroupTree  # noqa: E402
+
+SIZE = (140, 40)
+HIERARCHY = "unified"
+BOB = "/user.slice/user-1001.slice/session-7.scope"
+ALICE = "/user.slice/user-1000.slice/session-3.scope"
+DROP_ON = "/system.slice/cron.service"
+
+
+async def settle(pilot, rounds: int = 4) -> None:
+    """Let timers, workers and the messages they post run until nothing is pending."""
+    for _ in range(rounds):
+        await pilot.pause(0.05)
+        await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+async def goto(pilot, path: str) -> None:
+    pilot.app.go_to(path)
+    await settle(pilot)
+    assert pilot.app.tree.cursor_path == path, (pilot.app.tree.cursor_path, path)
+
+
+def comm_pid(backend, comm: str) -> int:
+    return next(t.pid for t in backend.tasks.values() if t.comm == comm and t.pid == t.tgid)
+
+
+def row_offset(app: CtrtuiApp, pid: int) -> tuple[int, int]:
+    """Offset inside the task list (from its outer edge) of the row of `pid`."""
+    tl = app.tasks
+    index = tl.index_of(pid)
+    assert index is not None, pid
+    return tl.gutter.left + 4, index - int(tl.scroll_y) + 1 + tl.gutter.top
+
+
+def tree_offset(app: CtrtuiApp, path: str) -> tuple[int, int]:
+    """Offset inside the tree (from its outer edge) of the label of `path`."""
+    tree = app.tree
+    node = tree.nodes.get(path) or tree.reveal(path)
+    assert node is not None, path
+    line = node.line
+    return tree.gutter.left + 2 * len(tree._tree_lines[line].path) + 2, line - int(tree.scroll_y) + tree.gutter.top
+
+
+def save(app: CtrtuiApp, outdir: Path, name: str, saved: list[Path]) -> None:
+    """Save the screen as `name`.svg. `xml:space="preserve"` keeps leading spaces of text runs
+    (librsvg drops them otherwise, shifting indented text to the left)."""
+    path = Path(app.save_screenshot(f"{name}.svg", str(outdir)))
+    svg = path.read_text()
+    svg = re.sub(r"^<svg (?!xml:space)", '<svg xml:space="preserve" ', svg, count=1)
+    path.write_text(svg)
+    saved.append(path)
+
+
+async def drive(outdir: Path) -> list[Path]:
+    saved: list[Path] = []
+    world = demo_world(seed=0)
+    with tempfile.TemporaryDirectory() as tmp:
+        engine = AttachEngine(world, policy=Policy(), journal=Journal(Path(tmp) / "journal.jsonl"),
+                              load_entry_points=False)
+        app = CtrtuiApp(world, engine, interval=3600.0, hierarchy=HIERARCHY)
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(pilot)
+
+            # (a) main screen: bob's session, cursor on `make`
+            await goto(pilot, BOB)
+            app.tasks.focus()
+            app.tasks.select_pid(comm_pid(world, "make"))
+            await settle(pilot)
+            save(app, outdir, "main", saved)
+
+            # (b) target picker: systemd (already in init.scope), kthreadd (refused), vim (moves)
+            await goto(pilot, "/")
+            app.tasks.focus()
+            await pilot.press("d")  # the whole subtree's tasks
+            await settle(pilot)
+            for pid in (1, 2, comm_pid(world, "vim")):
+                assert app.tasks.select_pid(pid), pid
+                await pilot.press("space")
+            await settle(pilot)
+            await pilot.press("m")
+            await settle(pilot)
+            assert isinstance(app.screen, TargetPicker)
+            await pilot.press(*"init.scope")
+            await settle(pilot)
+            assert app.screen.plan is not None
+            save(app, outdir, "picker", saved)
+
+            # the risky move asks first
+            await pilot.press("enter")
+            await settle(pilot)
+            assert isinstance(app.screen, ConfirmMove), app.screen
+            save(app, outdir, "confirm", saved)
+            await pilot.press("y")
+            await settle(pilot)
+
+            # (c) a drag in progress: bob's `sleep` held over cron.service
+            await goto(pilot, BOB)
+            app.tree.reveal(DROP_ON)
+            app.tree.move_cursor(app.tree.nodes[BOB])
+            await settle(pilot)
+            sleeper = comm_pid(world, "sleep")
+            x, y = row_offset(app, sleeper)
+            await pilot.mouse_down(TaskList, offset=(x, y))
+            await pilot.hover(TaskList, offset=(x + 3, y))
+            await settle(pilot)
+            await pilot.hover(CgroupTree, offset=tree_offset(app, DROP_ON))
+            await settle(pilot)
+            assert app.tasks.dragging is not None
+            save(app, outdir, "drag", saved)
+            await pilot.mouse_up(CgroupTree, offset=tree_offset(app, DROP_ON))
+            await settle(pilot)
+            if isinstance(app.screen, ConfirmMove):
+                await pilot.press("y")
+                await settle(pilot)
+
+            # (d) the move log after the two batches
+            await pilot.press("L")
+            await settle(pilot)
+            assert isinstance(app.screen, MoveLog) and len(app.screen.reports) == 2, app.reports
+            save(app, outdir, "movelog", saved)
+    return saved
+
+
+def to_png(svgs: list[Path]) -> list[Path]:
+    tool = shutil.which("rsvg-convert")
+    if tool is None:
+        print("rsvg-convert not found (Debian: apt-get install librsvg2-bin); PNGs not made", file=sys.stderr)
+        return []
+    pngs = []
+    for svg in svgs:
+        png = svg.with_suffix(".png")
+        subprocess.run([tool, str(svg), "-o", str(png)], check=True)
+        pngs.append(png)
+    return pngs
+
+
+def main() -> int:
+    outdir = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "screenshots"
+    outdir.mkdir(parents=True, exist_ok=True)
+    svgs = asyncio.run(drive(outdir))
+    for path in svgs + to_png(svgs):
+        print(path)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
