@@ -150,12 +150,12 @@ async def test_sort_cycle_reverse_and_header_click(world, tmp_path):
         assert thr == sorted(thr, reverse=True)
         # click the RSS header
         x = 2 + sum(c.width + 1 for c in app.tasks.columns[:5]) + 2
-        await pilot.click(TaskList, offset=(x, 0))
+        await pilot.click(TaskList, offset=(x, app.tasks.gutter.top))
         await settle(pilot)
         assert app.tasks.sort == "rss"
         rss = [app.tasks.details[p].rss for p in app.tasks.shown]
         assert rss == sorted(rss, reverse=True)
-        await pilot.click(TaskList, offset=(x, 0))  # again: reversed
+        await pilot.click(TaskList, offset=(x, app.tasks.gutter.top))  # again: reversed
         await settle(pilot)
         rss = [app.tasks.details[p].rss for p in app.tasks.shown]
         assert rss == sorted(rss) and app.tasks.reverse is False
@@ -607,3 +607,37 @@ async def test_vanished_pid_move_reports_it(world, tmp_path):
         await settle(pilot)
         assert any("Nothing to move" in n and f"PID {pid}" in n for n in app.notices)
         assert app.is_running
+
+
+async def test_palette_entries_name_real_actions_and_run(world, tmp_path):
+    from ctrtui.ui.app import CtrtuiCommands
+
+    app = make_app(world, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        for title, action, _help in CtrtuiCommands.ENTRIES:
+            assert callable(getattr(app, f"action_{action}", None)), title
+        await pilot.press("ctrl+p")
+        await settle(pilot)
+        await pilot.press(*"undo last")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert any("Nothing to undo" in n for n in app.notices)
+
+
+async def test_vim_keys_tab_and_quit(world, tmp_path):
+    app = make_app(world, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await goto(pilot, NGINX)
+        assert app.focused is app.tree
+        await pilot.press("tab")
+        assert app.focused is app.tasks
+        await pilot.press("j", "j")
+        assert app.tasks.cursor == 2
+        await pilot.press("k")
+        assert app.tasks.cursor == 1
+        await pilot.press("q")
+        await pilot.pause()
+    assert app.return_code == 0

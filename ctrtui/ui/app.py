@@ -216,6 +216,7 @@ class CtrtuiApp(App):
         self.hierarchy_names: list[str] = [h.name for h in backend.hierarchies()]
         self.hier: str = hierarchy or self._default_hierarchy()
         """The hierarchy shown."""
+        self._auto_hierarchy = hierarchy is None
         self.threads = False
         """Threads view instead of processes."""
         self.recursive = False
@@ -245,6 +246,16 @@ class CtrtuiApp(App):
             if h.name == "name=systemd":
                 return h.name
         return hs[0].name if hs else ""
+
+    def _best_hierarchy(self, snap: Snapshot) -> str | None:
+        """With the first snapshot: keep a v2 hierarchy with real controllers, else show the
+        one with the most cgroups (name=systemd first among equals): a flat hierarchy with
+        only a root is the least informative start."""
+        current = snap.get(self.hier)
+        if current is not None and current.hierarchy.version == 2 and len(current.containers) > 1:
+            return self.hier
+        ranked = sorted(snap.hierarchies, key=lambda h: (-len(h.containers), h.name != "name=systemd"))
+        return ranked[0].name if ranked else None
 
     # ------------------------------------------------------------------ layout
 
@@ -346,6 +357,8 @@ class CtrtuiApp(App):
         if names != self.hierarchy_names:
             self.hierarchy_names = names
             self._w("hierarchy").set_options([(n, n) for n in names])
+        if old is None and self._auto_hierarchy:
+            self.hier = self._best_hierarchy(new) or self.hier
         if self.hier not in names:
             if self.hier:
                 self.notify(f"Hierarchy {self.hier} is gone; showing {names[0] if names else 'nothing'}.",

@@ -137,7 +137,8 @@ class TaskList(ScrollView, can_focus=True):
     }
 
     DEFAULT_CSS = """
-    TaskList { overflow-x: hidden; }
+    TaskList { overflow-x: hidden; border-top: hkey $panel-lighten-2; border-title-align: left; }
+    TaskList:focus { border-top: hkey $accent; }
     TaskList > .task-list--header { background: $panel; text-style: bold; }
     TaskList > .task-list--cursor { background: $block-cursor-blurred-background; }
     TaskList:focus > .task-list--cursor { background: $block-cursor-background; color: $block-cursor-foreground; }
@@ -314,6 +315,7 @@ class TaskList(ScrollView, can_focus=True):
         if not self.shown or self.shown is EMPTY:
             self._set_shown(source)
         else:
+            self._update_title()
             self.refresh()
         self._compute_view(source, token)
 
@@ -350,6 +352,23 @@ class TaskList(ScrollView, can_focus=True):
         self.busy = None
         self._set_shown(event.order)
 
+    def _update_title(self) -> None:
+        """The line above the header: which cgroup, how many rows, marks, filter."""
+        if self.hs is None or self.path is None:
+            self.border_title = ""
+            return
+        what = "threads" if self.threads else "processes"
+        parts = [f"{self.hs.name}:{self.path}" + (" and below" if self.recursive else ""),
+                 f"{len(self.base)} {what}"]
+        if self.filter:
+            fading = sum(1 for p in self.gone if self.index_of(p) is not None)
+            parts.append(f"{len(self.shown) - fading} match {self.filter!r}")
+        if self.marks:
+            parts.append(f"{len(self.marks)} marked")
+        if self.busy:
+            parts.append(self.busy)
+        self.border_title = " · ".join(parts)
+
     def _set_shown(self, order: array) -> None:
         pid = self._last_cursor_pid
         self.shown = order
@@ -360,6 +379,7 @@ class TaskList(ScrollView, can_focus=True):
         self.cursor = max(0, min(self.cursor, len(order) - 1))
         self.virtual_size = Size(self.size.width, len(order) + 1)
         self._scroll_cursor_into_view()
+        self._update_title()
         self.refresh()
         self._announce_cursor()
 
@@ -468,14 +488,17 @@ class TaskList(ScrollView, can_focus=True):
         else:
             self.marks.add(pid)
         self.move_cursor(self.cursor + 1)
+        self._update_title()
         self.refresh()
 
     def action_mark_all(self) -> None:
         self.marks.update(p for p in self.shown if self.is_live(p))
+        self._update_title()
         self.refresh()
 
     def action_clear_marks(self) -> None:
         self.marks.clear()
+        self._update_title()
         self.refresh()
 
     def action_cycle_sort(self) -> None:
