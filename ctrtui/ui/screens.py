@@ -113,18 +113,20 @@ class FuzzyMatcher:
             return self._expand(self._lower[:limit], limit), self.size
         matched = self._matched(q)
         e = re.escape(q)
+        # the substring tiers only look at paths holding the query as a substring: one pass
+        sub = matched if len(q) == 1 else list(filter(re.compile(e).search, matched))
         base = self._base.__getitem__
 
         def bases() -> Iterator[str]:
-            return map(base, matched)
+            return map(base, sub)
 
         tiers: list[Callable[[], Iterable[str]]] = [
             lambda: self._by_base.get(q, ()),
-            lambda: compress(matched, map(re.compile(e).match, bases())),
-            lambda: compress(matched, map(re.compile(f"[-_.@:]{e}").search, bases())),
-            lambda: compress(matched, map(re.compile(e).search, bases())),
-            lambda: filter(re.compile(f"{_SEP_CLASS}{e}").search, matched),
-            lambda: filter(re.compile(e).search, matched),
+            lambda: compress(sub, map(re.compile(e).match, bases())),
+            lambda: compress(sub, map(re.compile(f"[-_.@:]{e}").search, bases())),
+            lambda: compress(sub, map(re.compile(e).search, bases())),
+            lambda: filter(re.compile(f"{_SEP_CLASS}{e}").search, sub),
+            lambda: sub,
             lambda: compress(matched, map(re.compile(_subsequence(q)).search,
                                           map(self._initials.__getitem__, matched))),
             lambda: compress(matched, map(re.compile(_subsequence(q, "/") + "[^/]*$").search, matched)),
