@@ -151,7 +151,6 @@ class CtrtuiApp(App):
                 tooltip="Show the previous hierarchy", id="prev-hierarchy"),
         Binding("right_square_bracket", "cycle_hierarchy(1)", "Next hierarchy", show=False,
                 tooltip="Show the next hierarchy", id="next-hierarchy"),
-        Binding("tab", "focus_next", "Next pane", show=False),
         Binding("escape", "escape", "Cancel", show=False, tooltip="Cancel a drag, close the filter", id="escape"),
     ]
 
@@ -230,7 +229,6 @@ class CtrtuiApp(App):
         self._drag_target: str | None = None
         self._drag_plan: Any = None
         self._detail_key: tuple | None = None
-        self._pending_pid: int | None = None
         self._widgets: dict[str, Any] = {}
         self.notices: deque[str] = deque(maxlen=200)
         """Text of the notifications shown (newest last), for the move log and tests."""
@@ -399,9 +397,6 @@ class CtrtuiApp(App):
         hs = self.hs
         if hs is not None:
             self.tasks.show(hs, self.tree.cursor_path, self.threads, self.recursive)
-            if self._pending_pid is not None:
-                self.tasks.select_pid(self._pending_pid)
-                self._pending_pid = None
 
     def _marker_paths(self, added: Iterable[str]) -> list[str]:
         built = self.tree.built_paths()
@@ -812,9 +807,9 @@ class CtrtuiApp(App):
     def on_task_list_drag_dropped(self, event: TaskList.DragDropped) -> None:
         hit = self._node_at(event.screen_x, event.screen_y)
         self._end_drag()
+        self._refresh_detail()
         if hit is None:
             self.notify("Dropped outside the cgroup tree: nothing moved.", severity="warning", timeout=4)
-            self._refresh_detail()
             return
         if self._refuse_read_only():
             return

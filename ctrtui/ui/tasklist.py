@@ -252,7 +252,7 @@ class TaskList(ScrollView, can_focus=True):
         self.hs, self.path = hs, path
         base = hs.members(path, self.threads, self.recursive) if path is not None else EMPTY
         now = time.monotonic()
-        if same and old is not EMPTY and old != base:
+        if same and old != base:
             before, after = set(old), set(base)
             for pid in after - before:
                 self.new[pid] = now + HIGHLIGHT_SECONDS
@@ -377,6 +377,8 @@ class TaskList(ScrollView, can_focus=True):
             if idx is not None:
                 self.cursor = idx
         self.cursor = max(0, min(self.cursor, len(order) - 1))
+        if self.cursor_pid is not None:
+            self._last_cursor_pid = self.cursor_pid
         self.virtual_size = Size(self.size.width, len(order) + 1)
         self._scroll_cursor_into_view()
         self._update_title()

@@ -221,11 +221,11 @@ class CgroupTree(Tree[str]):
         for path in removed:
             self.markers.pop(path, None)
             node = self.nodes.pop(path, None)
-            if node is None:
-                continue
-            for p in [p for p in self.nodes if p.startswith(path + "/")]:
-                del self.nodes[p]
-            if node is not self.root and node.parent is not None:
+            if node is not None and node is not self.root and node.id in self._tree_nodes:
+                node.remove()
+        for path in [p for p in self.nodes if p not in hs.containers]:
+            node = self.nodes.pop(path)
+            if node is not self.root and node.id in self._tree_nodes:
                 node.remove()
         for path in added:
             parent = parent_path(path)
