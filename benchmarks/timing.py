@@ -53,12 +53,12 @@ def alternate(a: Callable[[], float], b: Callable[[], float], runs: int,
     return pair
 
 
-def run_process(cmd: Sequence[str], what: str) -> float:
+def run_process(cmd: Sequence[str], what: str, env: dict | None = None) -> float:
     """Run `cmd` with stdout to /dev/null; return its wall time. A failure raises Skip
     with the command's own error text (so the JSON says what went wrong)."""
     t0 = time.perf_counter()
     p = subprocess.run(list(cmd), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                       stderr=subprocess.PIPE)
+                       stderr=subprocess.PIPE, env=env)
     dt = time.perf_counter() - t0
     if p.returncode != 0:
         err = p.stderr.decode(errors="replace").strip().splitlines()
@@ -66,8 +66,8 @@ def run_process(cmd: Sequence[str], what: str) -> float:
     return dt
 
 
-def process_timer(cmd: Sequence[str], what: str) -> Callable[[], float]:
-    return lambda: run_process(cmd, what)
+def process_timer(cmd: Sequence[str], what: str, env: dict | None = None) -> Callable[[], float]:
+    return lambda: run_process(cmd, what, env)
 
 
 def percentile(values: Sequence[float], q: float) -> float:
