@@ -121,14 +121,12 @@ class TaskList(ScrollView, can_focus=True):
         Binding("A", "clear_marks", "Clear marks", show=False, tooltip="Unmark every task", id="clear-marks"),
         Binding("s", "cycle_sort", "Sort", tooltip="Sort by the next column", id="sort"),
         Binding("S", "reverse_sort", "Reverse", show=False, tooltip="Reverse the sort order", id="reverse-sort"),
-        Binding("up", "cursor(-1)", "Up", show=False),
-        Binding("down", "cursor(1)", "Down", show=False),
-        Binding("k", "cursor(-1)", "Up", show=False),
-        Binding("j", "cursor(1)", "Down", show=False),
-        Binding("pageup", "page(-1)", "Page up", show=False),
-        Binding("pagedown", "page(1)", "Page down", show=False),
-        Binding("home", "edge(0)", "First", show=False),
-        Binding("end", "edge(1)", "Last", show=False),
+        Binding("up,k", "cursor(-1)", "Up", show=False, tooltip="Cursor to the previous task", id="task-up"),
+        Binding("down,j", "cursor(1)", "Down", show=False, tooltip="Cursor to the next task", id="task-down"),
+        Binding("pageup", "page(-1)", "Page up", show=False, tooltip="One screen up", id="task-page-up"),
+        Binding("pagedown", "page(1)", "Page down", show=False, tooltip="One screen down", id="task-page-down"),
+        Binding("home", "edge(0)", "First", show=False, tooltip="First task", id="task-first"),
+        Binding("end", "edge(1)", "Last", show=False, tooltip="Last task", id="task-last"),
     ]
 
     COMPONENT_CLASSES = {
