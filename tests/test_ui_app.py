@@ -641,3 +641,19 @@ async def test_vim_keys_tab_and_quit(world, tmp_path):
         await pilot.press("q")
         await pilot.pause()
     assert app.return_code == 0
+
+
+async def test_late_messages_while_closing_are_ignored(world, tmp_path):
+    """A cursor, focus or detail message that arrives while the app is closing (its screen
+    stack already empty, as seen in the benchmarks) is ignored instead of raising
+    ScreenStackError."""
+    app = make_app(world, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.tasks.focus()
+        await settle(pilot)
+    assert not app._screen_stack  # closed: no screen left
+    app.on_task_list_cursor_moved(TaskList.CursorMoved(app.tasks.cursor_pid))
+    app.on_descendant_focus()
+    app.action_help()
+    assert app._node_at(10, 10) is None

@@ -15,7 +15,7 @@ from typing import Any, Iterable
 
 from rich.text import Text
 from textual import on, work
-from textual.app import App, ComposeResult
+from textual.app import App, ComposeResult, ScreenError
 from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.containers import Horizontal, Vertical
@@ -312,6 +312,14 @@ class CtrtuiApp(App):
         self.notices.append(f"{title}: {message}" if title else message)
         super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
 
+    def _focused(self):
+        """The focused widget, or None; also None while the app is closing and has no
+        screen left (a late message must not raise ScreenStackError)."""
+        try:
+            return self.focused
+        except ScreenError:
+            return None
+
     def _say(self, text: str | Text) -> None:
         self._w("detail").update(text)
 
@@ -441,7 +449,7 @@ class CtrtuiApp(App):
             self._read_markers(paths)
 
     def on_task_list_cursor_moved(self, event: TaskList.CursorMoved) -> None:
-        if self.focused is self.tasks:
+        if self._focused() is self.tasks:
             self._refresh_detail()
 
     def on_descendant_focus(self) -> None:
@@ -452,7 +460,7 @@ class CtrtuiApp(App):
         hs = self.hs
         if hs is None:
             return
-        if self.focused is self.tasks and self.tasks.cursor_pid is not None:
+        if self._focused() is self.tasks and self.tasks.cursor_pid is not None:
             pid = self.tasks.cursor_pid
             key = ("task", pid, self.snapshot.taken_at)
             if key != self._detail_key:
@@ -544,7 +552,11 @@ class CtrtuiApp(App):
         self._update_status()
 
     def action_help(self) -> None:
-        if self.screen.query("HelpPanel"):
+        try:
+            screen = self.screen
+        except ScreenError:
+            return
+        if screen.query("HelpPanel"):
             self.action_hide_help_panel()
         else:
             self.action_show_help_panel()
@@ -770,12 +782,13 @@ class CtrtuiApp(App):
     def _node_at(self, x: int, y: int):
         """(path, line) of the tree node under screen cell (x, y), or None."""
         try:
-            widget, _ = self.screen.get_widget_at(x, y)
-        except Exception:  # noqa: BLE001 - outside every widget
+            screen = self.screen
+            widget, _ = screen.get_widget_at(x, y)
+        except Exception:  # noqa: BLE001 - outside every widget, or no screen (closing)
             return None
         if widget is not self.tree:
             return None
-        line = self.screen.get_style_at(x, y).meta.get("line")
+        line = screen.get_style_at(x, y).meta.get("line")
         if line is None:
             return None
         node = self.tree.get_node_at_line(line)
