@@ -41,6 +41,9 @@ def snapshot_bytes_per_task(ctx) -> float:
     hierarchies), ÷ the tasks; the peak while building it goes to meta."""
     kernel = world()
     kernel.snapshot()  # warm any lazy state of the simulator itself
+    # SimKernel keeps each cgroup's Container between snapshots: drop them, so what is
+    # measured is a snapshot built from nothing (else it would share every array)
+    getattr(kernel, "forget_snapshots", lambda: None)()
     gc.collect()
     tracemalloc.start()
     try:

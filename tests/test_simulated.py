@@ -707,6 +707,107 @@ def test_churn_moves_tasks(k):
     assert 0 < len(d.moved_tasks) <= n
 
 
+
+def _shape(snap: Snapshot) -> dict:
+    """Every hierarchy's containers as plain data (order, children and members)."""
+    return {h.name: [(c.path, c.children, list(c.threads), list(c.procs)) for c in h.containers.values()]
+            for h in snap.hierarchies}
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_snapshot_cache_matches_a_fresh_build(k, seed):
+    """Snapshots reuse each unchanged cgroup's Container; after any mix of spawns, threads,
+    moves, exits, reaps, mkdir/rmdir and v2 threaded subtrees they equal a snapshot built
+    from nothing, and an earlier snapshot never changes."""
+    import random
+
+    rng = random.Random(seed)
+    k.mkdir("unified", "/t")
+    k.mkdir("unified", "/t/x")
+    k.mkdir("unified", "/t/y")
+    history = []
+    for step in range(300):
+        paths = {h: [p for p in k._hier(h).by_path] for h in ("freezer", "unified", "cpuset")}
+        live = [t for t in k.tasks.values() if not t.dead]
+        op = rng.randrange(10)
+        if op == 0 or len(live) < 5:
+            k.spawn("s", threads=rng.randint(1, 3),
+                    cgroups={"freezer": rng.choice(paths["freezer"])})
+        elif op == 1:
+            t = rng.choice(live)
+            if t.tgid == t.pid and not t.kthread:
+                k.add_thread(t.pid)
+        elif op in (2, 3):
+            t = rng.choice(live)
+            w(k, "freezer", rng.choice(paths["freezer"]), str(t.pid), rng.choice(["tasks", "cgroup.procs"]))
+        elif op == 4:
+            t = rng.choice(live)
+            w(k, "unified", rng.choice(paths["unified"]), str(t.pid), rng.choice(["cgroup.procs", "cgroup.threads"]))
+        elif op == 5:
+            t = rng.choice(live)
+            if t.pid not in (1, 2, k.me) and not t.kthread:
+                k.exit(t.pid, reap=rng.random() < 0.5)
+        elif op == 6:
+            zombies = [t for t in k.tasks.values() if t.dead]
+            if zombies:
+                k.reap(rng.choice(zombies).pid)
+        elif op == 7:
+            parent = rng.choice(paths["freezer"])
+            k.mkdir("freezer", parent.rstrip("/") + f"/n{step}")
+        elif op == 8:
+            empty = [p for p in paths["freezer"] if p != "/" and not k._cg("freezer", p).tids
+                     and not k._cg("freezer", p).children]
+            if empty:
+                k.rmdir("freezer", rng.choice(empty))
+        elif op == 9 and step == 150:
+            try:
+                k.set_type("unified", rng.choice(["/t/x", "/t/y"]), "threaded")
+            except OSError:
+                pass
+        if step % 7 == 0:
+            snap = k.snapshot()
+            history.append((snap, _shape(snap)))
+    cached = k.snapshot()
+    k.forget_snapshots()
+    assert _shape(cached) == _shape(k.snapshot())
+    for snap, shape in history:
+        assert _shape(snap) == shape
+
+
+def test_snapshot_rebuilds_only_what_changed(k):
+    """A snapshot with nothing changed is the same mapping; a move rebuilds the two cgroups
+    involved and shares every other Container with the last snapshot."""
+    p = k.spawn("s", cgroups={"freezer": "/a"})
+    one = k.snapshot(["freezer"])["freezer"]
+    assert k.snapshot(["freezer"])["freezer"].containers is one.containers
+    w(k, "freezer", "/b", str(p))
+    two = k.snapshot(["freezer"])["freezer"]
+    assert two["/"] is one["/"]
+    assert two["/a"] is not one["/a"] and two["/b"] is not one["/b"]
+    assert list(one["/a"].threads) == [p] and list(two["/b"].threads) == [p]
+    k.mkdir("freezer", "/a/c")
+    three = k.snapshot(["freezer"])["freezer"]
+    assert list(three.containers) == ["/", "/a", "/a/c", "/b"]
+    assert three["/b"] is two["/b"] and three["/a"].children == ("/a/c",)
+
+
+
+def test_snapshot_cache_of_a_thread_domain_follows_its_threaded_subtree(k):
+    """v2: a thread domain's cgroup.procs lists the processes of its threaded subtree, so a
+    move into a threaded child changes the domain's Container too."""
+    k.mkdir("unified", "/t")
+    k.mkdir("unified", "/t/x")
+    k.set_type("unified", "/t/x", "threaded")
+    q = k.spawn("q")
+    before = k.snapshot(["unified"])["unified"]
+    assert q not in before["/t"].procs
+    assert w(k, "unified", "/t/x", str(q), "cgroup.procs") == len(str(q))
+    after = k.snapshot(["unified"])["unified"]
+    assert q in after["/t"].procs and q in after["/t/x"].threads
+    k.forget_snapshots()
+    assert _shape(k.snapshot(["unified"])) == _shape(Snapshot((after,), 0.0))
+
+
 # ---------------------------------------------------------------- 2007 mode (teaching)
 
 

@@ -316,6 +316,7 @@ def generate_world(cgroups: int = 10_000, tasks: int = 100_000, seed: int = 0,
         made += threads
     if writer is not None:
         k.set_writer(0, 0, pid=writer)
+    k.snapshot()  # build every cgroup's member arrays now (the kernel keeps its lists, too)
     return k
 
 

@@ -30,8 +30,12 @@ Builder API (for tests, the demo world and the generator; every call is cheap):
 for teaching: EIO on parse errors, junk after the number ignored, ESRCH for zombies.
 
 Builder calls that the kernel could refuse raise `OSError` with the kernel's errno.
-Tasks are kept per hierarchy in `tid -> cgroup` and `cgroup -> set of tids`, so a snapshot of
-10,000 cgroups and 100,000 tasks takes a fraction of a second.
+Tasks are kept per hierarchy in `tid -> cgroup` and `cgroup -> set of tids`. Like the kernel,
+which keeps its member lists up to date rather than rebuilding them for each read, every
+cgroup keeps its snapshot `Container` (sorted arrays) until its members change, and every
+hierarchy keeps its last container mapping: a snapshot costs in proportion to the cgroups
+whose members changed since the last one (1% of 100,000 tasks moved: ~10 ms), not to the
+size of the world. `forget_snapshots()` drops these caches.
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ from __future__ import annotations
 import errno
 import os
 import random
+import threading
 import time
 from array import array
 from types import MappingProxyType
@@ -152,7 +157,7 @@ class SimCgroup:
 
     __slots__ = ("hier", "path", "parent", "children", "tids", "removed", "owner", "mode",
                  "dom", "nr_threaded_children", "subtree_control", "cpus", "mems",
-                 "freezer", "pids_max")
+                 "freezer", "pids_max", "snap")
 
     def __init__(self, hier: "SimHierarchy", path: str, parent: "SimCgroup | None"):
         self.hier, self.path, self.parent = hier, path, parent
@@ -171,6 +176,8 @@ class SimCgroup:
         self.mems = ""
         self.freezer = "THAWED"
         self.pids_max = "max"
+        self.snap: Container | None = None
+        """This cgroup's snapshot Container while its members and children are unchanged."""
 
     @property
     def name(self) -> str:
@@ -249,7 +256,7 @@ class SimCgroup:
 class SimHierarchy:
     """One hierarchy: its `Hierarchy` description, its cgroups and where every task is."""
 
-    __slots__ = ("info", "root", "by_path", "where")
+    __slots__ = ("info", "root", "by_path", "where", "view", "dirty")
 
     def __init__(self, info: Hierarchy):
         self.info = info
@@ -257,6 +264,10 @@ class SimHierarchy:
         self.by_path: dict[str, SimCgroup] = {"/": self.root}
         self.where: dict[int, SimCgroup] = {}
         """TID -> its cgroup (zombies included, until reaped)."""
+        self.view: MappingProxyType | None = None
+        """The last snapshot's path -> Container mapping (None: the tree changed since)."""
+        self.dirty: set[SimCgroup] = set()
+        """Cgroups whose Container changed since `view` was made."""
 
     @property
     def v2(self) -> bool:
@@ -343,6 +354,8 @@ class SimKernel:
         """The task `0` means in a write (the writing process itself)."""
         self.users: dict[int, str] = {0: "root"}
         self.next_hierarchy_id = 1
+        self._cache_lock = threading.Lock()
+        """Guards the snapshot caches (a snapshot may run in a thread while tasks move)."""
 
     # ================================================================ builder
     def add_user(self, uid: int, name: str) -> None:
@@ -374,6 +387,37 @@ class SimKernel:
                 h.root.tids.add(t.pid)
         return info
 
+    # ---------------------------------------------------------------- snapshot caches
+    def _touch(self, cg: SimCgroup) -> None:
+        """The members of `cg` changed (call after the change): its Container, and in v2
+        that of its thread domain (whose cgroup.procs lists its threaded subtree), is
+        rebuilt by the next snapshot."""
+        with self._cache_lock:
+            cg.snap = None
+            cg.hier.dirty.add(cg)
+            dom = cg.dom
+            if dom is not cg:
+                dom.snap = None
+                cg.hier.dirty.add(dom)
+
+    def _retree(self, h: SimHierarchy, cg: SimCgroup | None = None) -> None:
+        """The tree of `h` changed (a cgroup made or removed under `cg`, or v2 types):
+        the next snapshot walks it again (unchanged cgroups keep their Containers)."""
+        with self._cache_lock:
+            h.view = None
+            if cg is not None:
+                cg.snap = None
+
+    def forget_snapshots(self) -> None:
+        """Drop every cached Container: the next snapshot builds all member arrays anew
+        (for measuring what a snapshot holds)."""
+        with self._cache_lock:
+            for h in self._hiers.values():
+                h.view = None
+                h.dirty.clear()
+                for c in h.by_path.values():
+                    c.snap = None
+
     def _hier(self, word: str) -> SimHierarchy:
         h = self._hiers.get(word)
         if h is not None:
@@ -404,6 +448,7 @@ class SimKernel:
         cg = SimCgroup(h, path, parent)
         parent.children[name] = cg
         h.by_path[path] = cg
+        self._retree(h, parent)
         if h.has("cpuset"):
             cg.cpus, cg.mems = "", ""   # a new v1 cpuset starts empty (clone_children off)
         return path
@@ -425,6 +470,7 @@ class SimKernel:
         del cg.hier.by_path[cg.path]
         if cg.threaded():
             cg.parent.nr_threaded_children -= 1
+        self._retree(cg.hier, cg.parent)
 
     def chown(self, hier: str, path: str, uid: int, mode: int | None = None) -> None:
         """Delegate a cgroup: its directory and membership files now belong to `uid`."""
@@ -499,6 +545,7 @@ class SimKernel:
             cg = place.get(h, h.root)
             h.where[task.pid] = cg
             cg.tids.add(task.pid)
+            self._touch(cg)
 
     def add_thread(self, tgid: int, comm: str | None = None, pid: int | None = None) -> int:
         """A new thread in the group (in the cgroups of the thread that made it: the leader)."""
@@ -522,6 +569,7 @@ class SimKernel:
             cg = h.where.get(t.pid)
             if cg is not None:
                 cg.tids.discard(t.pid)
+                self._touch(cg)
 
     def _reap_one(self, t: SimTask) -> None:
         self._kill_one(t)
@@ -608,6 +656,11 @@ class SimKernel:
         for d in cg.walk():
             d.dom = dom
         cg.parent.nr_threaded_children += 1
+        with self._cache_lock:   # cgroup.procs of the thread domain now spans the subtree
+            dom.snap = None
+            for d in cg.walk():
+                d.snap = None
+            cg.hier.view = None
 
     def set_subtree_control(self, hier: str, path: str, change: str) -> None:
         """Write v2 `cgroup.subtree_control`, e.g. `+pids -hugetlb`."""
@@ -685,7 +738,9 @@ class SimKernel:
         if not t.dead:
             if old is not None:
                 old.tids.discard(t.pid)
+                self._touch(old)
             cg.tids.add(t.pid)
+            self._touch(cg)
         h.where[t.pid] = cg
 
     def _may_open(self, cg: SimCgroup, creds: Creds) -> bool:
@@ -812,28 +867,54 @@ class SimKernel:
     def snapshot(self, names: Sequence[str] | None = None, subtree: str | None = None) -> Snapshot:
         hs = list(self._hiers.values()) if names is None else [self._hier(n) for n in names]
         start = _norm(subtree) if subtree else "/"
-        tgid = {pid: t.tgid for pid, t in self.tasks.items()}
         out = []
-        for h in hs:
-            top = h.by_path.get(start)
-            containers: dict[str, Container] = {}
-            for c in (top.walk() if top is not None else ()):
-                threads = array("i", sorted(c.tids)) if c.tids else EMPTY
-                if h.v2:
-                    if c.threaded():   # cgroup.procs unreadable: the TGIDs of its threads
-                        procs = array("i", sorted({tgid[t] for t in c.tids})) if c.tids else EMPTY
-                    else:
-                        p = self._v2_procs(c)
-                        procs = array("i", sorted(p)) if p else EMPTY
-                elif not c.tids:
-                    procs = EMPTY
+        with self._cache_lock:
+            for h in hs:
+                if start == "/":
+                    containers = self._view(h)
                 else:
-                    p = {tgid[t] for t in c.tids}
-                    procs = threads if p == c.tids else array("i", sorted(p))
-                kids = tuple(c.children[n].path for n in sorted(c.children))
-                containers[c.path] = Container(c.path, kids, threads, procs)
-            out.append(HierarchySnapshot(h.info, MappingProxyType(containers)))
+                    top = h.by_path.get(start)
+                    containers = MappingProxyType(
+                        {c.path: c.snap or self._container(c) for c in (top.walk() if top is not None else ())})
+                out.append(HierarchySnapshot(h.info, containers))
         return Snapshot(tuple(out), time.time(), "demo")
+
+    def _view(self, h: SimHierarchy) -> MappingProxyType:
+        """The path -> Container mapping of the whole of `h` (caller holds the cache lock):
+        the last one when nothing changed, else a copy with the changed cgroups rebuilt,
+        else (the tree changed) a new pre-order walk reusing every unchanged Container."""
+        if h.view is not None and not h.dirty:
+            return h.view
+        if h.view is None:
+            containers = {c.path: c.snap or self._container(c) for c in h.root.walk()}
+        else:
+            containers = dict(h.view)
+            for c in h.dirty:
+                if not c.removed:
+                    containers[c.path] = c.snap or self._container(c)
+        h.dirty.clear()
+        h.view = MappingProxyType(containers)
+        return h.view
+
+    def _container(self, c: SimCgroup) -> Container:
+        """Build (and keep) the snapshot Container of one cgroup from its live members."""
+        tids = c.tids
+        threads = array("i", sorted(tids)) if tids else EMPTY
+        tasks = self.tasks
+        if c.hier.v2:
+            if c.threaded():   # cgroup.procs unreadable: the TGIDs of its threads
+                procs = array("i", sorted({tasks[t].tgid for t in tids})) if tids else EMPTY
+            else:
+                p = self._v2_procs(c)
+                procs = array("i", sorted(p)) if p else EMPTY
+        elif not tids:
+            procs = EMPTY
+        else:
+            p = {tasks[t].tgid for t in tids}
+            procs = threads if p == tids else array("i", sorted(p))
+        kids = tuple(c.children[n].path for n in sorted(c.children))
+        c.snap = Container(c.path, kids, threads, procs)
+        return c.snap
 
     def cgroup_state(self, hierarchy: str, path: str) -> CgroupState | None:
         try:
