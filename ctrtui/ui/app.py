@@ -19,12 +19,16 @@ from textual.app import App, ComposeResult, ScreenError
 from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.containers import Horizontal, Vertical
+from textual.geometry import Size
 from textual.message import Message
+from textual.reactive import Reactive
 from textual.timer import Timer
 from textual.widgets import Footer, Input, Select, Tree
 from textual.worker import Worker, WorkerState
 
-from ctrtui.model import CgroupRef, HierarchySnapshot, Snapshot, diff
+from ctrtui.model import CgroupRef, HierarchySnapshot, Snapshot, TaskInfo
+from ctrtui.model.snapshot import HierarchyDiff, diff_hierarchy
+from ctrtui.ui import heap
 from ctrtui.ui.detail import DetailLine, StatusBar, cgroup_summary, task_summary
 from ctrtui.ui.tasklist import TaskList
 from ctrtui.ui.tree import CgroupTree, Markers, needs_state
@@ -81,6 +85,29 @@ def plan_line(plan: Any, target: str) -> str:
     if refused:
         text += f" (PID {refused[0].pid}: {refused[0].reason})"
     return text
+
+
+class FilterBox(Input):
+    """The filter field. `on_change` is called with each new value at once, so the task
+    list follows a keystroke in the same frame (the `Changed` message would reach it a
+    frame after the field has been redrawn)."""
+
+    virtual_size: Reactive[Size] = Reactive(Size(0, 0), layout=False)
+    """As `Widget.virtual_size`, but the text growing by a keystroke does not lay out the
+    whole screen (the field's size is fixed)."""
+
+    def __init__(self, *args: Any, on_change: Any = None, **kw: Any) -> None:
+        super().__init__(*args, **kw)
+        self.on_change = on_change
+
+    def watch_virtual_size(self, size: Size) -> None:
+        if self.is_mounted and self.container_size:
+            self._scroll_update(size)
+
+    def _watch_value(self, value: str) -> None:
+        super()._watch_value(value)
+        if self.on_change is not None:
+            self.on_change(value)
 
 
 @dataclass
@@ -155,10 +182,14 @@ class CtrtuiApp(App):
     ]
 
     class SnapshotTaken(Message):
-        """A snapshot worker finished."""
+        """A snapshot worker finished: `snapshot` holds the hierarchies it took (the shown
+        one, or all), `names` every mounted hierarchy, `infos` fresh details of the rows
+        that were on screen."""
 
-        def __init__(self, snapshot: Snapshot) -> None:
+        def __init__(self, snapshot: Snapshot, names: list[str], infos: dict[int, TaskInfo]) -> None:
             self.snapshot = snapshot
+            self.names = names
+            self.infos = infos
             super().__init__()
 
     class MarkersRead(Message):
@@ -170,11 +201,12 @@ class CtrtuiApp(App):
             super().__init__()
 
     class DetailRead(Message):
-        """Text for the detail line (cgroup stats or a task's cgroups) was read."""
+        """What the detail line needed was read: a task's text, or a cgroup's stats."""
 
-        def __init__(self, key: tuple, text: Text) -> None:
+        def __init__(self, key: tuple, text: Text | None, stats: dict[str, str] | None = None) -> None:
             self.key = key
             self.text = text
+            self.stats = stats
             super().__init__()
 
     class Planned(Message):
@@ -229,6 +261,8 @@ class CtrtuiApp(App):
         self._drag_target: str | None = None
         self._drag_plan: Any = None
         self._detail_key: tuple | None = None
+        self._stats: dict[tuple[str, str], dict[str, str]] = {}
+        """(hierarchy, path) -> the cgroup stats read last (shown until fresh ones come)."""
         self._widgets: dict[str, Any] = {}
         self.notices: deque[str] = deque(maxlen=200)
         """Text of the notifications shown (newest last), for the move log and tests."""
@@ -265,8 +299,9 @@ class CtrtuiApp(App):
                              allow_blank=not self.hierarchy_names, id="hierarchy", prompt="hierarchy")
                 yield CgroupTree(id="tree")
             with Vertical(id="right"):
-                yield Input(placeholder="filter: PID, command or user (enter: keep, esc: clear)", id="filter")
-                yield TaskList(self.backend, id="tasks")
+                yield FilterBox(placeholder="filter: PID, command or user (enter: keep, esc: clear)",
+                                on_change=self._filter_typed, id="filter")
+                yield TaskList(self.backend, on_cursor=self._cursor_moved, id="tasks")
         yield DetailLine("taking the first snapshot…", id="detail")
         yield Footer()
 
@@ -321,7 +356,7 @@ class CtrtuiApp(App):
             return None
 
     def _say(self, text: str | Text) -> None:
-        self._w("detail").update(text)
+        self._w("detail").show(text)
 
     # ------------------------------------------------------------------ errors
 
@@ -340,13 +375,19 @@ class CtrtuiApp(App):
     # ------------------------------------------------------------------ snapshots
 
     def action_refresh(self) -> None:
-        """Take a new snapshot in a worker; the panes are patched when it arrives."""
+        """Take a new snapshot in a worker; the panes are patched when it arrives. Only the
+        shown hierarchy is taken (all of them the first time, to pick the one to show and
+        for the risk checks); the others are refreshed when they are switched to."""
         self._refreshing = True
-        self._take_snapshot()
+        first = self.snapshot is None
+        self._take_snapshot(None if first else self.hier, [] if first else self.tasks.visible_pids())
 
     @work(thread=True, exclusive=True, group="snapshot", exit_on_error=False, name="snapshot")
-    def _take_snapshot(self) -> None:
-        self.post_message(self.SnapshotTaken(self.backend.snapshot()))
+    def _take_snapshot(self, only: str | None, pids: list[int]) -> None:
+        names = [h.name for h in self.backend.hierarchies()]
+        snap = self.backend.snapshot([only] if only in names else None)
+        infos = self.backend.task_details(pids) if pids else {}
+        self.post_message(self.SnapshotTaken(snap, names, infos))
 
     def _arm_refresh(self) -> None:
         if self._refresh_timer is not None:
@@ -355,8 +396,16 @@ class CtrtuiApp(App):
         if not self.paused and self.interval > 0:
             self._refresh_timer = self.set_timer(self.interval, self.action_refresh)
 
+    @staticmethod
+    def merge(old: Snapshot | None, new: Snapshot, names: list[str]) -> Snapshot:
+        """`new`'s hierarchies, plus the last known snapshot of every other mounted one."""
+        by_name = {h.name: h for h in old.hierarchies} if old is not None else {}
+        by_name.update((h.name, h) for h in new.hierarchies)
+        return Snapshot(tuple(by_name[n] for n in names if n in by_name), new.taken_at, new.backend)
+
     def on_ctrtui_app_snapshot_taken(self, event: SnapshotTaken) -> None:
-        old, new = self.snapshot, event.snapshot
+        old = self.snapshot
+        new = self.merge(old, event.snapshot, event.names)
         self.snapshot = new
         self._refreshing = False
         names = new.names()
@@ -372,23 +421,25 @@ class CtrtuiApp(App):
             self.hier = names[0] if names else ""
             old = None
         hs = self.hs
+        before = old.get(self.hier) if old is not None else None
         if hs is None:
             self._say("No cgroup hierarchy is mounted (nothing in /proc/self/mountinfo).")
-        elif old is None or old.get(self.hier) is None:
-            self._load_hierarchy()
-        else:
-            hd = diff(old, new).get(self.hier)
-            lost = self.tree.update(hs, hd.added_cgroups, hd.removed_cgroups)
+        elif before is None or self.tree.hs is not before:
+            self._load_hierarchy(event.infos)
+        elif hs is not before:
+            hd = (HierarchyDiff(hs.name) if hs.containers is before.containers
+                  else diff_hierarchy(before, hs))
+            lost = self.tree.update(hs, hd.added_cgroups, hd.removed_cgroups, changed=hd.changed_cgroups)
             if lost is not None:
                 self.notify(f"{self.hier}:{lost} was removed; showing {self.tree.cursor_path} instead.",
                             severity="warning")
-            self._show_tasks()
+            self.tasks.show(hs, self.tree.cursor_path, self.threads, self.recursive, diff=hd, infos=event.infos)
             self._read_markers(self._marker_paths(hd.added_cgroups))
             self._refresh_detail()
         self._update_status()
         self._arm_refresh()
 
-    def _load_hierarchy(self) -> None:
+    def _load_hierarchy(self, infos: dict[int, TaskInfo] | None = None) -> None:
         hs = self.hs
         if hs is None:
             return
@@ -397,9 +448,13 @@ class CtrtuiApp(App):
             with select.prevent(Select.Changed):
                 select.value = self.hier
         self.tree.load(hs, self.threads)
-        self._show_tasks()
+        self.tasks.show(hs, self.tree.cursor_path, self.threads, self.recursive, infos=infos)
         self._read_markers(self.tree.built_paths())
         self._refresh_detail()
+        heap.settle(len(hs.containers))
+
+    def on_unmount(self) -> None:
+        heap.release()
 
     def _show_tasks(self) -> None:
         hs = self.hs
@@ -420,13 +475,22 @@ class CtrtuiApp(App):
 
     @work(thread=True, group="markers", exit_on_error=False, name="cgroup state")
     def _read_markers_worker(self, hier: str, paths: list[str]) -> None:
+        self.post_message(self.MarkersRead(hier, self._markers_of(hier, paths)))
+
+    @work(thread=True, exclusive=True, group="marker-prefetch", exit_on_error=False, name="cgroup state")
+    def _prefetch_markers(self, hier: str, paths: list[str]) -> None:
+        """Markers of a highlighted node's children before it is expanded, so expanding
+        draws them at once."""
+        self.post_message(self.MarkersRead(hier, self._markers_of(hier, paths)))
+
+    def _markers_of(self, hier: str, paths: list[str]) -> dict[str, Markers]:
         out = {}
         for p in paths:
             try:
                 out[p] = Markers.from_state(self.backend.cgroup_state(hier, p))
             except OSError:
                 continue  # removed or unreadable: no markers, the diff will catch up
-        self.post_message(self.MarkersRead(hier, out))
+        return out
 
     def on_ctrtui_app_markers_read(self, event: MarkersRead) -> None:
         if event.hierarchy == self.hier:
@@ -442,11 +506,23 @@ class CtrtuiApp(App):
         if not (self.tasks.path == path and self.tasks.hs is hs):
             self._show_tasks()
         self._refresh_detail()
+        tree, node = self.tree, event.node
+        if (tree.lazy and node.allow_expand and not node.children
+                and needs_state(hs.hierarchy.version, hs.hierarchy.controllers)):
+            c = hs.get(path)
+            todo = [p for p in (c.children if c else ()) if p not in tree.markers][:MARKER_READ_LIMIT]
+            if todo:
+                self._prefetch_markers(self.hier, todo)
 
     def on_tree_node_expanded(self, event: Tree.NodeExpanded) -> None:
         if self.tree.lazy:
             paths = [c.data for c in event.node.children if c.data not in self.tree.markers]
             self._read_markers(paths)
+
+    def _cursor_moved(self, pid: int | None) -> None:
+        """The task list's cursor moved (called at once, in the same frame)."""
+        if self._widgets and self._focused() is self.tasks:
+            self._refresh_detail()
 
     def on_task_list_cursor_moved(self, event: TaskList.CursorMoved) -> None:
         if self._focused() is self.tasks:
@@ -456,16 +532,26 @@ class CtrtuiApp(App):
         self._refresh_detail()
 
     def _refresh_detail(self) -> None:
-        """Show facts about the focused task (task list focused) or cgroup (otherwise)."""
+        """Show facts about the focused task (task list focused) or cgroup (otherwise).
+
+        Drawn at once from what is cached (the task's details, the cgroup's counts and the
+        stats read last time), so a cursor step costs one frame; what must be read (a
+        task's details not fetched yet, a cgroup's stats) comes from a worker and redraws
+        the line only if it changed."""
         hs = self.hs
-        if hs is None:
-            return
+        if hs is None or self._drag_target is not None or self.tasks.dragging or not self._screen_stack:
+            return  # nothing shown, a drag owns the line, or closing (no screen left)
         if self._focused() is self.tasks and self.tasks.cursor_pid is not None:
             pid = self.tasks.cursor_pid
-            key = ("task", pid, self.snapshot.taken_at)
+            info = self.tasks.details.get(pid)
+            key = ("task", pid, self.snapshot.taken_at, info is not None)
             if key != self._detail_key:
                 self._detail_key = key
-                self._read_detail(key)
+                if info is not None:
+                    self._say(task_summary(pid, info, self.backend.task_cgroups(pid)))
+                else:
+                    self._say(Text.assemble((f"PID {pid}", "bold"), ("  reading…", "dim")))
+                    self._read_detail(key)
             return
         path = self.tree.cursor_path
         if path is None:
@@ -473,27 +559,34 @@ class CtrtuiApp(App):
         key = ("cgroup", self.hier, path, self.snapshot.taken_at)
         if key != self._detail_key:
             self._detail_key = key
+            self._say(self._cgroup_text(self.hier, path, self._stats.get((self.hier, path), {})))
             self._read_detail(key)
+
+    def _cgroup_text(self, hier: str, path: str, stats: dict[str, str]) -> Text:
+        hs = self.snapshot.get(hier) if self.snapshot else None
+        c = hs.get(path) if hs else None
+        subtree = self.tree.recursive_count(path) if hs is self.tree.hs else 0
+        return cgroup_summary(hier, path, hs.hierarchy.controllers if hs else (), stats,
+                              len(c.procs) if c else 0, len(c.threads) if c else 0, subtree)
 
     @work(thread=True, exclusive=True, group="detail", exit_on_error=False, name="details")
     def _read_detail(self, key: tuple) -> None:
         if key[0] == "task":
             pid = key[1]
-            info = self.tasks.details.get(pid) or self.backend.task_details([pid]).get(pid)
-            text = task_summary(pid, info, self.backend.task_cgroups(pid))
+            info = self.backend.task_details([pid]).get(pid)
+            self.post_message(self.DetailRead(key, task_summary(pid, info, self.backend.task_cgroups(pid))))
         else:
             _, hier, path, _ = key
-            hs = self.snapshot.get(hier)
-            c = hs.get(path) if hs else None
-            stats = self.backend.cgroup_stats(hier, path)
-            text = cgroup_summary(hier, path, hs.hierarchy.controllers if hs else (), stats,
-                                  len(c.procs) if c else 0, len(c.threads) if c else 0,
-                                  hs.count(path, threads=self.threads, recursive=True) if hs else 0)
-        self.post_message(self.DetailRead(key, text))
+            self.post_message(self.DetailRead(key, None, self.backend.cgroup_stats(hier, path)))
 
     def on_ctrtui_app_detail_read(self, event: DetailRead) -> None:
-        if event.key == self._detail_key and self._drag_target is None:
-            self._say(event.text)
+        if event.stats is not None:
+            _, hier, path, _ = event.key
+            self._stats[(hier, path)] = event.stats
+            if len(self._stats) > 256:
+                self._stats.pop(next(iter(self._stats)))
+        if event.key == self._detail_key and self._drag_target is None and not self.tasks.dragging:
+            self._say(event.text if event.stats is None else self._cgroup_text(hier, path, event.stats))
 
     # ------------------------------------------------------------------ hierarchy, views
 
@@ -508,8 +601,12 @@ class CtrtuiApp(App):
             self.notify(f"No hierarchy {name!r} is mounted.", severity="warning")
             return
         self.hier = name
-        self._load_hierarchy()
+        if self.hs is not None:
+            self._load_hierarchy()  # its last snapshot at once; a fresh one follows
+        else:
+            self._say(f"Taking a snapshot of {name}…")
         self._update_status()
+        self.action_refresh()
 
     def action_cycle_hierarchy(self, step: int) -> None:
         names = self.hierarchy_names
@@ -571,6 +668,10 @@ class CtrtuiApp(App):
     @on(Input.Changed, "#filter")
     def _filter_changed(self, event: Input.Changed) -> None:
         self.tasks.set_filter(event.value.strip())
+
+    def _filter_typed(self, value: str) -> None:
+        if self._widgets:
+            self.tasks.set_filter(value.strip())
 
     @on(Input.Submitted, "#filter")
     def _filter_submitted(self, event: Input.Submitted) -> None:

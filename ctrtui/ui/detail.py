@@ -88,6 +88,16 @@ class DetailLine(Static):
     DetailLine { height: 3; padding: 0 1; background: $boost; }
     """
 
+    _shown: object = None
+
+    def show(self, text: str | Text) -> None:
+        """Draw `text` unless it is already shown. The height is fixed, so no layout of
+        the screen is needed (`update()` would lay out everything: ~40 ms a call)."""
+        if text == self._shown:
+            return
+        self._shown = text
+        self.update(text, layout=False)
+
 
 class StatusBar(Static):
     """The top line: backend (real/demo), read-only or not, snapshot age, live or paused."""
@@ -95,6 +105,8 @@ class StatusBar(Static):
     DEFAULT_CSS = """
     StatusBar { height: 1; background: $primary; color: $text; padding: 0 1; }
     """
+
+    _shown: object = None
 
     def show_status(self, *, backend: str, read_only: str | None, taken_at: float | None,
                     paused: bool, busy: bool, hierarchy: str | None, cut: int = 0) -> None:
@@ -118,4 +130,6 @@ class StatusBar(Static):
         if cut:
             text.append(f"  {cut} cut (p puts)", "italic")
         text.append("  ❚❚ paused" if paused else "  ● live", "bold")
-        self.update(text)
+        if text != self._shown:
+            self._shown = text
+            self.update(text, layout=False)  # one line, always: no layout needed

@@ -11,12 +11,17 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from typing import Iterable
+
 from rich.style import Style
 from rich.text import Text
+from textual.geometry import Size
+from textual.reactive import Reactive
 from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
 from ctrtui.model import CgroupState, HierarchySnapshot, parent_path
+from ctrtui.ui.styles import CachedStyles
 
 LAZY_LIMIT = 2000
 """Above this many cgroups, children are built when their parent expands."""
@@ -98,7 +103,7 @@ def needs_state(version: int, controllers: tuple[str, ...]) -> bool:
     return version == 2 or "freezer" in controllers
 
 
-class CgroupTree(Tree[str]):
+class CgroupTree(CachedStyles, Tree[str]):
     """The cgroup tree of one hierarchy. Node data is the cgroup path.
 
     Attributes down: `load(hs)` shows a new hierarchy, `update(hs, diff)` patches in a newer
@@ -121,6 +126,11 @@ class CgroupTree(Tree[str]):
     CgroupTree > .cgroup-tree--cut { text-style: italic; }
     """
 
+    virtual_size: Reactive[Size] = Reactive(Size(0, 0), layout=False)
+    """As `Widget.virtual_size`, but a new line count (a node expanded) repaints the tree
+    and its scrollbar instead of laying out the whole screen (~40 ms); showing or hiding
+    the scrollbar still lays out."""
+
     def __init__(self, **kw) -> None:
         super().__init__("/", data="/", **kw)
         self.guide_depth = 2
@@ -142,6 +152,15 @@ class CgroupTree(Tree[str]):
         self._own: dict[str, int] = {}
         self._rec: dict[str, int] = {}
 
+    def watch_virtual_size(self, size: Size) -> None:
+        if self.is_mounted and self.container_size:
+            self._scroll_update(size)
+            self.refresh()
+
+    def _style(self, name: str) -> Style:
+        """A component's partial rich style (cached by Textual)."""
+        return self.get_component_rich_style(name, partial=True)
+
     # ------------------------------------------------------------------ data
 
     def _count(self) -> None:
@@ -151,6 +170,33 @@ class CgroupTree(Tree[str]):
             return
         self._own = {p: len(c.members(self.threads)) for p, c in hs.containers.items()}
         self._rec = hs.recursive_counts(self.threads)
+
+    def _recount(self, changed: Iterable[str]) -> set[str] | None:
+        """Patch the counts for cgroups whose members changed (same tree shape): each
+        one's difference is added to it and its ancestors. Returns the paths whose counts
+        changed, or None when everything was counted again."""
+        hs = self.hs
+        own, rec = self._own, self._rec
+        touched: set[str] = set()
+        for p in changed:
+            c = hs.get(p) if hs is not None else None
+            if c is None or p not in own:
+                self._count()
+                return None
+            n = len(c.members(self.threads))
+            delta = n - own[p]
+            if delta:
+                own[p] = n
+                q: str | None = p
+                while q is not None:
+                    rec[q] += delta
+                    touched.add(q)
+                    q = parent_path(q)
+        return touched
+
+    def recursive_count(self, path: str) -> int:
+        """Tasks of `path` and every cgroup below it (as the tree counts them)."""
+        return self._rec.get(path, 0)
 
     def load(self, hs: HierarchySnapshot, threads: bool = False) -> None:
         """Show the hierarchy `hs` from scratch: root expanded, its children visible."""
@@ -207,9 +253,26 @@ class CgroupTree(Tree[str]):
         if self.lazy:
             self._build_children(event.node)
 
+    def _toggle_node(self, node: TreeNode[str]) -> None:
+        """Expand or collapse; a lazy node's children are built first, so the expanded
+        node is drawn with them in one frame (not empty, then filled by the message)."""
+        if self.lazy and node.allow_expand and not node.is_expanded:
+            self._build_children(node)
+        super()._toggle_node(node)
+        self._tree_lines  # noqa: B018 - lines and scrollbar now, in this frame
+
+    def _invalidate(self) -> None:
+        """As `Tree._invalidate`, without laying out the whole screen (~40 ms): the tree's
+        height is fixed, and a new line count changes only its scrollbar (`virtual_size`)."""
+        self._clear_line_cache()
+        self._updates += 1
+        self.root._reset()
+        self.refresh()
+
     def update(self, hs: HierarchySnapshot, added: tuple[str, ...] = (), removed: tuple[str, ...] = (),
-               threads: bool | None = None) -> str | None:
-        """Patch in a newer snapshot of the same hierarchy.
+               threads: bool | None = None, changed: Iterable[str] | None = None) -> str | None:
+        """Patch in a newer snapshot of the same hierarchy. `changed`: the cgroups whose
+        members changed (from the diff): counts are then patched, not recounted.
 
         Returns the path the cursor had when that cgroup was removed (the cursor then moved to
         the nearest ancestor still there), else None."""
@@ -242,18 +305,31 @@ class CgroupTree(Tree[str]):
                     before = self.nodes[later]
                     break
             self._new_node(pnode, path, before=before)
-        for path, node in self.nodes.items():
-            expandable = self._expandable(path)
-            if node.allow_expand != expandable and node is not self.root:
-                node.allow_expand = expandable
-        self._count()
+        if added or removed:
+            for path, node in self.nodes.items():
+                expandable = self._expandable(path)
+                if node.allow_expand != expandable and node is not self.root:
+                    node.allow_expand = expandable
+        relabel = None
+        if changed is not None and not added and not removed and (threads is None or threads == self.threads):
+            relabel = self._recount(changed)
+        else:
+            self._count()
         if old_cursor is not None and old_cursor not in hs:
             lost = old_cursor
             target = old_cursor
             while target is not None and target not in self.nodes:
                 target = parent_path(target)
             self.move_cursor(self.nodes.get(target or "", self.root))
-        self._invalidate()
+        if relabel is None or lost is not None:
+            self._invalidate()
+            self._tree_lines  # noqa: B018 - lines and scrollbar now, in this frame
+        else:  # same shape: redraw just the lines whose counts changed
+            nodes = self.nodes
+            for p in relabel:
+                node = nodes.get(p)
+                if node is not None:
+                    node.refresh()
         return lost
 
     def set_threads(self, threads: bool) -> None:
@@ -264,9 +340,12 @@ class CgroupTree(Tree[str]):
             self._invalidate()
 
     def set_markers(self, markers: dict[str, Markers]) -> None:
-        """Merge markers read in a worker."""
+        """Merge markers read in a worker; redraw only the built nodes that look different."""
+        none = Markers()
+        seen = [p for p, m in markers.items() if p in self.nodes and self.markers.get(p, none) != m]
         self.markers.update(markers)
-        self._invalidate()
+        for p in seen:
+            self.nodes[p].refresh()
 
     @property
     def cursor_path(self) -> str | None:
@@ -326,7 +405,7 @@ class CgroupTree(Tree[str]):
         name = hs.name if (hs is not None and node is self.root) else short_name(path.rsplit("/", 1)[-1] or "/")
         text = Text.assemble(prefix, (name, style))
         own, rec = self._own.get(path, 0), self._rec.get(path, 0)
-        count = self.get_component_rich_style("cgroup-tree--count", partial=True)
+        count = self._style("cgroup-tree--count")
         text.append(f" {own}" if own == rec else f" {own}/{rec}", count)
         unit = unit_kind(path)
         rt = runtime_of(path)
@@ -334,21 +413,20 @@ class CgroupTree(Tree[str]):
             kind, short = rt
             shown = short.split(" ")[-1]
             text.append(f" {kind}" if not short or shown in name.replace("_", "-") else f" {kind} {short}",
-                        self.get_component_rich_style("cgroup-tree--runtime", partial=True))
+                        self._style("cgroup-tree--runtime"))
         elif unit is not None and node is not self.root:
-            text.append(f" {unit}", self.get_component_rich_style("cgroup-tree--unit", partial=True))
+            text.append(f" {unit}", self._style("cgroup-tree--unit"))
         m = self.markers.get(path)
         if m is not None:
-            mark = self.get_component_rich_style("cgroup-tree--marker", partial=True)
+            mark = self._style("cgroup-tree--marker")
             if m.cgroup_type:
                 warn = m.cgroup_type == "domain invalid"
                 text.append(f" [{m.cgroup_type}]",
-                            self.get_component_rich_style("cgroup-tree--warn", partial=True) if warn else mark)
+                            self._style("cgroup-tree--warn") if warn else mark)
             if m.frozen:
                 text.append(" ❄frozen", mark)
             if m.children_controllers:
                 text.append(" +" + ",".join(m.children_controllers), mark)
         if node._line == self.drop_line and self.drop_line >= 0:
-            text.stylize(self.get_component_rich_style(
-                "cgroup-tree--drop-ok" if self.drop_ok else "cgroup-tree--drop-bad", partial=True))
+            text.stylize(self._style("cgroup-tree--drop-ok" if self.drop_ok else "cgroup-tree--drop-bad"))
         return text
