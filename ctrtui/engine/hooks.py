@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
+from functools import lru_cache
 from typing import Any, Callable, Mapping, Protocol, runtime_checkable
 
 from ctrtui.errors import explain
@@ -340,13 +341,19 @@ class SystemdManaged(BuiltinHook):
 
     def can_attach(self, ctx):
         for label, path in (("source", ctx.source), ("target", ctx.target.path)):
-            if not path:
-                continue
-            units = [p for p in path.split("/") if any(fnmatchcase(p, u) for u in SYSTEMD_UNITS)]
-            if units:
-                return HookWarning(f"The {label} {path} is managed by systemd (unit {units[-1]}): "
+            unit = _systemd_unit(path) if path else None
+            if unit:
+                return HookWarning(f"The {label} {path} is managed by systemd (unit {unit}): "
                                    f"systemd may move {ctx.subject} back.")
         return None
+
+
+@lru_cache(maxsize=4096)
+def _systemd_unit(path: str) -> str | None:
+    """The innermost systemd unit named in a cgroup path, or None (cached: a batch asks
+    about the same few paths for every PID)."""
+    units = [p for p in path.split("/") if any(fnmatchcase(p, u) for u in SYSTEMD_UNITS)]
+    return units[-1] if units else None
 
 
 BUILTIN_HOOKS: tuple[type[BuiltinHook], ...] = (

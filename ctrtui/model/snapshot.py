@@ -11,9 +11,13 @@ from __future__ import annotations
 
 from array import array
 from bisect import bisect_left
-from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Iterable, Iterator, Mapping
+
+from ctrtui.model.value import Value, set_field
+
+TYPE_CHECKING = False  # typing is not imported at run time: it costs every start ~3 ms
+if TYPE_CHECKING:
+    from typing import Iterable, Iterator, Mapping
 
 EMPTY: array = array("i")
 
@@ -61,26 +65,34 @@ def common_ancestor(a: str, b: str) -> str:
     return "/" + "/".join(common)
 
 
-@dataclass(frozen=True, slots=True)
-class Hierarchy:
+class Hierarchy(Value):
     """One mounted cgroup hierarchy.
 
     `name` is how the user and `/proc/PID/cgroup` name it: a v1 hierarchy's comma-joined
     controller list (`cpu`, `cpu,cpuacct`, `name=systemd`), or `unified` for v2.
+    `version` is 1 or 2. `controllers` -- v1: the controllers bound to it (`("cpu",
+    "cpuacct")`, `("name=systemd",)`); v2: the controllers available at its root
+    (`cgroup.controllers`). `mount`: where it is mounted, e.g. `/sys/fs/cgroup/freezer`.
+    `root`: the mount's root inside the hierarchy (field 4 of mountinfo), usually `/`.
+    `hierarchy_id`: the ID in `/proc/PID/cgroup` (0 for v2).
     """
 
+    __slots__ = ("name", "version", "controllers", "mount", "root", "hierarchy_id")
     name: str
     version: int
-    """1 or 2."""
     controllers: tuple[str, ...]
-    """v1: the controllers bound to it (`("cpu", "cpuacct")`, `("name=systemd",)`);
-    v2: the controllers available at its root (`cgroup.controllers`)."""
     mount: str
-    """Where it is mounted, e.g. `/sys/fs/cgroup/freezer`."""
-    root: str = "/"
-    """The mount's root inside the hierarchy (field 4 of mountinfo), usually `/`."""
-    hierarchy_id: int = 0
-    """The ID in `/proc/PID/cgroup` (0 for v2)."""
+    root: str
+    hierarchy_id: int
+
+    def __init__(self, name: str, version: int, controllers: tuple[str, ...], mount: str,
+                 root: str = "/", hierarchy_id: int = 0) -> None:
+        set_field(self, "name", name)
+        set_field(self, "version", version)
+        set_field(self, "controllers", controllers)
+        set_field(self, "mount", mount)
+        set_field(self, "root", root)
+        set_field(self, "hierarchy_id", hierarchy_id)
 
     def matches(self, word: str) -> bool:
         """True when `word` names this hierarchy: its name, or any one of its controllers."""
@@ -98,18 +110,28 @@ class Hierarchy:
         return self.mount if rel == "/" else self.mount + rel
 
 
-@dataclass(frozen=True, slots=True)
-class Container:
-    """One cgroup in a snapshot, with its members sorted ascending."""
+class Container(Value):
+    """One cgroup in a snapshot, with its members sorted ascending.
 
+    `path`: inside the hierarchy (`/`, `/system.slice/cron.service`); `children`: paths of
+    the child cgroups, sorted by name; `threads`: TIDs, as v1 `tasks` / v2 `cgroup.threads`
+    list them; `procs`: TGIDs, as `cgroup.procs` lists them. Equality and hash look at the
+    path and children only.
+    """
+
+    __slots__ = ("path", "children", "threads", "procs")
+    _compare = ("path", "children")
     path: str
-    """Path inside the hierarchy: `/`, `/system.slice/cron.service`."""
     children: tuple[str, ...]
-    """Paths of the child cgroups, sorted by name."""
-    threads: array = field(default_factory=lambda: EMPTY, compare=False)
-    """TIDs, as v1 `tasks` / v2 `cgroup.threads` list them."""
-    procs: array = field(default_factory=lambda: EMPTY, compare=False)
-    """TGIDs, as `cgroup.procs` lists them."""
+    threads: array
+    procs: array
+
+    def __init__(self, path: str, children: tuple[str, ...], threads: array = EMPTY,
+                 procs: array = EMPTY) -> None:
+        set_field(self, "path", path)
+        set_field(self, "children", children)
+        set_field(self, "threads", threads)
+        set_field(self, "procs", procs)
 
     @property
     def name(self) -> str:
@@ -127,13 +149,17 @@ class Container:
         return self.threads if threads else self.procs
 
 
-@dataclass(frozen=True, slots=True)
-class HierarchySnapshot:
-    """The cgroup tree of one hierarchy at one moment."""
+class HierarchySnapshot(Value):
+    """The cgroup tree of one hierarchy at one moment. `containers`: path -> Container, in
+    depth-first pre-order (parents before children)."""
 
+    __slots__ = ("hierarchy", "containers")
     hierarchy: Hierarchy
     containers: Mapping[str, Container]
-    """Path -> Container, in depth-first pre-order (parents before children)."""
+
+    def __init__(self, hierarchy: Hierarchy, containers: Mapping[str, Container]) -> None:
+        set_field(self, "hierarchy", hierarchy)
+        set_field(self, "containers", containers)
 
     @classmethod
     def build(cls, hierarchy: Hierarchy, containers: Iterable[Container]) -> "HierarchySnapshot":
@@ -215,15 +241,20 @@ class HierarchySnapshot:
         return sum(len(c.members(threads)) for c in self.containers.values())
 
 
-@dataclass(frozen=True, slots=True)
-class Snapshot:
-    """Every hierarchy's tree at one moment: the single source both panes draw from."""
+class Snapshot(Value):
+    """Every hierarchy's tree at one moment: the single source both panes draw from.
+    `taken_at`: `time.time()` when it was taken; `backend`: `real` or `demo`."""
 
+    __slots__ = ("hierarchies", "taken_at", "backend")
     hierarchies: tuple[HierarchySnapshot, ...]
     taken_at: float
-    """`time.time()` when the snapshot was taken."""
-    backend: str = "real"
-    """`real` or `demo`."""
+    backend: str
+
+    def __init__(self, hierarchies: tuple[HierarchySnapshot, ...], taken_at: float,
+                 backend: str = "real") -> None:
+        set_field(self, "hierarchies", hierarchies)
+        set_field(self, "taken_at", taken_at)
+        set_field(self, "backend", backend)
 
     def names(self) -> list[str]:
         return [h.name for h in self.hierarchies]
@@ -248,31 +279,55 @@ class Snapshot:
 # ---------------------------------------------------------------------------- diff
 
 
-@dataclass(frozen=True, slots=True)
-class HierarchyDiff:
-    """What changed in one hierarchy between two snapshots (tasks are TIDs)."""
+class HierarchyDiff(Value):
+    """What changed in one hierarchy between two snapshots (tasks are TIDs).
 
+    `added_tasks`: (tid, cgroup) of tasks not in the old snapshot's hierarchy at all;
+    `removed_tasks`: (tid, cgroup) of tasks gone from the hierarchy; `moved_tasks`: (tid,
+    old cgroup, new cgroup); `changed_cgroups`: cgroups whose thread or process list
+    changed, plus added ones.
+    """
+
+    __slots__ = ("name", "added_cgroups", "removed_cgroups", "added_tasks", "removed_tasks",
+                 "moved_tasks", "changed_cgroups")
     name: str
-    added_cgroups: tuple[str, ...] = ()
-    removed_cgroups: tuple[str, ...] = ()
-    added_tasks: tuple[tuple[int, str], ...] = ()
-    """(tid, cgroup) of tasks not in the old snapshot's hierarchy at all."""
-    removed_tasks: tuple[tuple[int, str], ...] = ()
-    """(tid, cgroup) of tasks gone from the hierarchy."""
-    moved_tasks: tuple[tuple[int, str, str], ...] = ()
-    """(tid, old cgroup, new cgroup)."""
-    changed_cgroups: frozenset[str] = frozenset()
-    """Cgroups whose thread or process list changed, plus added ones."""
+    added_cgroups: tuple[str, ...]
+    removed_cgroups: tuple[str, ...]
+    added_tasks: tuple[tuple[int, str], ...]
+    removed_tasks: tuple[tuple[int, str], ...]
+    moved_tasks: tuple[tuple[int, str, str], ...]
+    changed_cgroups: frozenset[str]
+
+    def __init__(self, name: str, added_cgroups: tuple[str, ...] = (), removed_cgroups: tuple[str, ...] = (),
+                 added_tasks: tuple[tuple[int, str], ...] = (), removed_tasks: tuple[tuple[int, str], ...] = (),
+                 moved_tasks: tuple[tuple[int, str, str], ...] = (),
+                 changed_cgroups: frozenset[str] = frozenset()) -> None:
+        set_field(self, "name", name)
+        set_field(self, "added_cgroups", added_cgroups)
+        set_field(self, "removed_cgroups", removed_cgroups)
+        set_field(self, "added_tasks", added_tasks)
+        set_field(self, "removed_tasks", removed_tasks)
+        set_field(self, "moved_tasks", moved_tasks)
+        set_field(self, "changed_cgroups", changed_cgroups)
 
     def __bool__(self) -> bool:
         return bool(self.added_cgroups or self.removed_cgroups or self.changed_cgroups)
 
 
-@dataclass(frozen=True, slots=True)
-class SnapshotDiff:
+class SnapshotDiff(Value):
+    """What changed between two snapshots: a HierarchyDiff per hierarchy in both, and the
+    names of hierarchies added and removed."""
+
+    __slots__ = ("hierarchies", "added_hierarchies", "removed_hierarchies")
     hierarchies: Mapping[str, HierarchyDiff]
-    added_hierarchies: tuple[str, ...] = ()
-    removed_hierarchies: tuple[str, ...] = ()
+    added_hierarchies: tuple[str, ...]
+    removed_hierarchies: tuple[str, ...]
+
+    def __init__(self, hierarchies: Mapping[str, HierarchyDiff], added_hierarchies: tuple[str, ...] = (),
+                 removed_hierarchies: tuple[str, ...] = ()) -> None:
+        set_field(self, "hierarchies", hierarchies)
+        set_field(self, "added_hierarchies", added_hierarchies)
+        set_field(self, "removed_hierarchies", removed_hierarchies)
 
     def __bool__(self) -> bool:
         return bool(self.added_hierarchies or self.removed_hierarchies

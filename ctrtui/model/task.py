@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from ctrtui.model.value import Value, set_field
 
 # Flags from /proc/PID/stat field 9 (include/linux/sched.h).
 PF_EXITING = 0x00000004
@@ -10,41 +10,63 @@ PF_KTHREAD = 0x00200000
 PF_NO_SETAFFINITY = 0x04000000
 
 
-@dataclass(frozen=True, slots=True)
-class TaskRef:
+class TaskRef(Value):
     """A task's identity: a PID alone is recycled (pid_max is small), PID + start time is not
-    (mostly: see the engine's pidfd guard)."""
+    (mostly: see the engine's pidfd guard). `start_time`: clock ticks after boot
+    (`/proc/PID/stat` field 22)."""
 
+    __slots__ = ("pid", "start_time")
     pid: int
     start_time: int
-    """Clock ticks after boot (`/proc/PID/stat` field 22)."""
+
+    def __init__(self, pid: int, start_time: int) -> None:
+        set_field(self, "pid", pid)
+        set_field(self, "start_time", start_time)
 
 
-@dataclass(frozen=True, slots=True)
-class TaskInfo:
+class TaskInfo(Value):
     """What is known of one task (thread or process).
 
     The first group is cheap (`/proc/PID/stat` + `status`) and is what the engine's hooks
-    use; the `details` group (cmdline, user, cpu, rss) is filled for rows on screen.
+    use; `state` is one letter as in `/proc/PID/stat` (R S D T t Z X I ...). The details
+    (cmdline, user, cpu_percent, rss: resident set size in bytes) are filled by
+    `task_details()` for rows on screen.
     """
 
+    __slots__ = ("pid", "tgid", "comm", "state", "uid", "euid", "suid", "start_time", "flags",
+                 "threads", "cmdline", "user", "cpu_percent", "rss")
     pid: int
     tgid: int
     comm: str
     state: str
-    """One letter as in `/proc/PID/stat`: R S D T t Z X I ..."""
     uid: int
     euid: int
     suid: int
     start_time: int
-    flags: int = 0
-    threads: int = 1
-    # details, filled by task_details()
-    cmdline: str | None = None
-    user: str | None = None
-    cpu_percent: float | None = None
-    rss: int | None = None
-    """Resident set size in bytes."""
+    flags: int
+    threads: int
+    cmdline: str | None
+    user: str | None
+    cpu_percent: float | None
+    rss: int | None
+
+    def __init__(self, pid: int, tgid: int, comm: str, state: str, uid: int, euid: int, suid: int,
+                 start_time: int, flags: int = 0, threads: int = 1, cmdline: str | None = None,
+                 user: str | None = None, cpu_percent: float | None = None, rss: int | None = None) -> None:
+        set_field(self, "pid", pid)
+        set_field(self, "tgid", tgid)
+        set_field(self, "comm", comm)
+        set_field(self, "state", state)
+        set_field(self, "uid", uid)
+        set_field(self, "euid", euid)
+        set_field(self, "suid", suid)
+        set_field(self, "start_time", start_time)
+        set_field(self, "flags", flags)
+        set_field(self, "threads", threads)
+        set_field(self, "cmdline", cmdline)
+        set_field(self, "user", user)
+        set_field(self, "cpu_percent", cpu_percent)
+        set_field(self, "rss", rss)
 
     @property
     def ref(self) -> TaskRef:
@@ -72,12 +94,16 @@ class TaskInfo:
         return bool(self.flags & PF_EXITING) or self.zombie
 
 
-@dataclass(frozen=True, slots=True)
-class CgroupRef:
+class CgroupRef(Value):
     """A cgroup named as `HIERARCHY:/path` (e.g. `freezer:/a/b`, `unified:/x`)."""
 
+    __slots__ = ("hierarchy", "path")
     hierarchy: str
     path: str
+
+    def __init__(self, hierarchy: str, path: str) -> None:
+        set_field(self, "hierarchy", hierarchy)
+        set_field(self, "path", path)
 
     def __str__(self) -> str:
         return f"{self.hierarchy}:{self.path}"
@@ -98,29 +124,50 @@ class CgroupRef:
         return cls(hier, "/" + "/".join(parts))
 
 
-@dataclass(frozen=True, slots=True)
-class CgroupState:
-    """What the engine's hooks need to know of one cgroup (read fresh, not from a snapshot)."""
+class CgroupState(Value):
+    """What the engine's hooks need to know of one cgroup (read fresh, not from a snapshot).
 
+    `cgroup_type`: v2 `cgroup.type` (domain, threaded, domain threaded, domain invalid);
+    `subtree_control`: v2 controllers enabled for the children; `cpuset_cpus`/`cpuset_mems`:
+    v1 cpuset hierarchy (empty string when empty); `freezer_state`: v1 `freezer.state`
+    (THAWED, FREEZING, FROZEN) or v2 `1`/`0` from cgroup.freeze; `writable`: membership files
+    (`tasks`, `cgroup.procs`, `cgroup.threads`) the writer may open for writing.
+    """
+
+    __slots__ = ("hierarchy", "path", "version", "cgroup_type", "subtree_control", "cpuset_cpus",
+                 "cpuset_mems", "freezer_state", "writable")
     hierarchy: str
     path: str
     version: int
-    cgroup_type: str | None = None
-    """v2 `cgroup.type`: domain, threaded, domain threaded, domain invalid."""
-    subtree_control: tuple[str, ...] = ()
-    """v2 controllers enabled for the children."""
-    cpuset_cpus: str | None = None
-    """v1 cpuset hierarchy: `cpuset.cpus` (empty string when empty)."""
-    cpuset_mems: str | None = None
-    freezer_state: str | None = None
-    """v1 `freezer.state` (THAWED, FREEZING, FROZEN) or v2 `1`/`0` from cgroup.freeze."""
-    writable: frozenset[str] = field(default_factory=frozenset)
-    """Membership files (`tasks`, `cgroup.procs`, `cgroup.threads`) the writer may open for writing."""
+    cgroup_type: str | None
+    subtree_control: tuple[str, ...]
+    cpuset_cpus: str | None
+    cpuset_mems: str | None
+    freezer_state: str | None
+    writable: frozenset[str]
+
+    def __init__(self, hierarchy: str, path: str, version: int, cgroup_type: str | None = None,
+                 subtree_control: tuple[str, ...] = (), cpuset_cpus: str | None = None,
+                 cpuset_mems: str | None = None, freezer_state: str | None = None,
+                 writable: frozenset[str] = frozenset()) -> None:
+        set_field(self, "hierarchy", hierarchy)
+        set_field(self, "path", path)
+        set_field(self, "version", version)
+        set_field(self, "cgroup_type", cgroup_type)
+        set_field(self, "subtree_control", subtree_control)
+        set_field(self, "cpuset_cpus", cpuset_cpus)
+        set_field(self, "cpuset_mems", cpuset_mems)
+        set_field(self, "freezer_state", freezer_state)
+        set_field(self, "writable", writable)
 
 
-@dataclass(frozen=True, slots=True)
-class Creds:
+class Creds(Value):
     """Who writes: the engine's process credentials."""
 
+    __slots__ = ("uid", "euid")
     uid: int
     euid: int
+
+    def __init__(self, uid: int, euid: int) -> None:
+        set_field(self, "uid", uid)
+        set_field(self, "euid", euid)

@@ -1,14 +1,26 @@
-"""Where snapshots come from and where writes go (see base.Backend)."""
+"""Where snapshots come from and where writes go (see base.Backend).
+
+The protocol classes of `base` are loaded on first use: they need `typing`, which the
+command line's fast paths (`ctrtui hierarchies`, `ls`, `tasks`) do not otherwise import.
+"""
 
 from __future__ import annotations
 
-from ctrtui.sources.base import Backend, MembershipFile, TaskHandle, membership_file
-
 __all__ = ["Backend", "MembershipFile", "TaskHandle", "membership_file", "open_backend"]
 
+_FROM_BASE = ("Backend", "MembershipFile", "TaskHandle", "membership_file")
 
-def open_backend(demo: bool = False) -> Backend:
-    """The real /sys/fs/cgroup backend, or with `demo` the simulated demo world."""
+
+def __getattr__(name: str):
+    if name in _FROM_BASE:
+        from ctrtui.sources import base
+
+        return getattr(base, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def open_backend(demo: bool = False):
+    """The real /sys/fs/cgroup backend, or with `demo` the simulated demo world (a `Backend`)."""
     if demo:
         from ctrtui.sources.demo import demo_world
 

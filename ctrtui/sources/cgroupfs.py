@@ -29,9 +29,7 @@ import signal
 import time
 from array import array
 from bisect import bisect_left
-from dataclasses import replace
 from types import MappingProxyType
-from typing import Iterable, Sequence
 
 from ctrtui.model import (
     EMPTY,
@@ -43,7 +41,20 @@ from ctrtui.model import (
     Snapshot,
     TaskInfo,
 )
-from ctrtui.sources.procfs import ProcReader, parse_stat, read_bytes, read_task
+from ctrtui.sources.procfs import (
+    ProcReader,
+    parse_stat,
+    parse_status,
+    pidfd_creds,
+    read_bytes,
+    read_single,
+    read_task,
+    task_info,
+)
+
+TYPE_CHECKING = False  # typing is not imported at run time (~3 ms of every start)
+if TYPE_CHECKING:
+    from typing import Iterable, Sequence
 
 MEMBERSHIP_FILES = ("tasks", "cgroup.procs", "cgroup.threads")
 
@@ -142,6 +153,52 @@ def _read_text(path: str) -> str | None:
         return None
 
 
+_PIDFS: list[bool] = []
+
+
+def _pidfs() -> bool:
+    """True when pidfds carry a per-task inode (pidfs, Linux 6.9+): checked once, by
+    comparing the pidfd inodes of this process and of PID 1."""
+    if not _PIDFS:
+        ok = False
+        if os.getpid() != 1:
+            try:
+                a, b = os.pidfd_open(os.getpid()), os.pidfd_open(1)
+            except OSError:
+                pass
+            else:
+                try:
+                    sa, sb = os.fstat(a), os.fstat(b)
+                    ok = sa.st_dev == sb.st_dev and sa.st_ino != sb.st_ino
+                finally:
+                    os.close(a)
+                    os.close(b)
+        _PIDFS.append(ok)
+    return _PIDFS[0]
+
+
+def cgroup_line(data: bytes, h: Hierarchy) -> str | None:
+    """The path of hierarchy `h` in the bytes of a `/proc/PID/cgroup`, looking only at its
+    line (`ID:controllers:path`, v2 `0::path`); None when there is no such line. A v1
+    hierarchy whose ID is unknown (0) is found by its controllers."""
+    if h.version == 2:
+        prefix = b"0::"
+    elif h.hierarchy_id:
+        prefix = b"%d:" % h.hierarchy_id
+    else:
+        return parse_proc_cgroup(data.decode("utf-8", "replace")).get(h.name, (0, None))[1]
+    if data.startswith(prefix):
+        i = 0
+    else:
+        i = data.find(b"\n" + prefix)
+        if i < 0:
+            return None
+        i += 1
+    start = i + 3 if h.version == 2 else data.index(b":", i + len(prefix)) + 1
+    end = data.find(b"\n", start)
+    return data[start:end if end >= 0 else len(data)].decode("utf-8", "replace")
+
+
 class PidfdHandle:
     """A task held by a pidfd: it cannot follow a recycled PID.
 
@@ -191,6 +248,27 @@ class PidfdHandle:
         except OSError:
             return False
         return parse_stat(stat)[1][0] not in (b"Z", b"X")
+
+    def exited(self) -> bool:
+        """True once the held task has exited (a zombie, or reaped): one poll(2) of the
+        pidfd, which reports POLLIN then. A thread-group leader that exited while other
+        threads still run is not reported (its group has not exited)."""
+        if self.fd is None:
+            return True
+        p = select.poll()
+        p.register(self.fd, select.POLLIN)
+        return bool(p.poll(0))
+
+    def identity(self) -> tuple[int, int] | None:
+        """(device, inode) of the pidfd when the kernel has pidfs (Linux 6.9+): every pidfd
+        of one task shares that inode, and a task started later never gets it again (on
+        64-bit the number is unique for the life of the system), so equal identities prove
+        two pidfds, opened at different times, hold the same task -- without reading the
+        start time from /proc again. None on older kernels (all pidfds share one inode)."""
+        if self.fd is None or not _pidfs():
+            return None
+        st = os.fstat(self.fd)
+        return st.st_dev, st.st_ino
 
     def close(self) -> None:
         if self.fd is not None:
@@ -288,7 +366,7 @@ class CgroupFS:
         for h in parse_mountinfo(text, self_cg, cgroups):
             if h.version == 2:
                 ctrls = _read_text(h.mount + "/cgroup.controllers")
-                h = replace(h, controllers=tuple(ctrls.split()) if ctrls else ())
+                h = h.replace(controllers=tuple(ctrls.split()) if ctrls else ())
             found.append(h)
         self._hier = tuple(found)
         return self._hier
@@ -396,7 +474,7 @@ class CgroupFS:
             # Children that vanished during the walk are dropped from their parent's list.
             for p, c in out.items():
                 if not vanished.isdisjoint(c.children):
-                    out[p] = replace(c, children=tuple(ch for ch in c.children if ch not in vanished))
+                    out[p] = c.replace(children=tuple(ch for ch in c.children if ch not in vanished))
         self._reconcile(h, out, derived)
         return HierarchySnapshot(h, MappingProxyType(out))
 
@@ -461,7 +539,7 @@ class CgroupFS:
             if drop_p:
                 procs = array("i", (p for p in procs if p not in drop_p))
             if threads is not c.threads or procs is not c.procs:
-                out[c.path] = replace(c, threads=threads, procs=procs)
+                out[c.path] = Container(c.path, c.children, threads, procs)
 
     @staticmethod
     def _duplicates(containers: list[Container], attr: str) -> set[int]:
@@ -558,7 +636,7 @@ class CgroupFS:
         the names are those of `hierarchies()`; v2 is `unified`). None when there is no
         such task."""
         try:
-            text = read_bytes(f"{self.proc}/{pid}/cgroup").decode("utf-8", "replace")
+            text = read_single(f"{self.proc}/{pid}/cgroup").decode("utf-8", "replace")
         except OSError as e:
             if e.errno in _GONE or e.errno == errno.ENOTDIR:
                 return None
@@ -571,6 +649,59 @@ class CgroupFS:
             else:
                 out[by_id.get(hid, ctrls)] = path
         return out
+
+    def task_cgroup(self, pid: int, hierarchy: str) -> str | None:
+        """The task's cgroup in one hierarchy (`task_cgroups(pid)[hierarchy]`, parsing only
+        that line); None when there is no such task."""
+        try:
+            data = read_single(f"{self.proc}/{pid}/cgroup")
+        except OSError as e:
+            if e.errno in _GONE or e.errno == errno.ENOTDIR:
+                return None
+            raise
+        return cgroup_line(data, self.hierarchy(hierarchy))
+
+    def task_probe(self, pid: int, hierarchy: str) -> tuple[TaskInfo, str | None, tuple | None] | None:
+        """What the engine's plan needs of one task, read consistently: `(facts, its cgroup
+        in `hierarchy`, identity)`; None when there is no such task.
+
+        A pidfd is opened first and checked after the reads: a task not reaped then was not
+        reaped during them, so every read was its own (a PID recycled meanwhile is read
+        afresh). `identity` is `(pidfd device, inode, start time)` on pidfs kernels, else
+        None: the engine's apply compares it with the pidfd it opens for the write instead of
+        reading the start time again. The uids and TGID come from one PIDFD_GET_INFO ioctl
+        where the kernel has it (6.13+), else from `/proc/PID/status`."""
+        h = self.hierarchy(hierarchy)
+        base = f"{self.proc}/{pid}/"
+        for _ in range(3):
+            try:
+                handle = self.open_task(pid)
+            except OSError as e:
+                if e.errno == errno.ESRCH:
+                    return None
+                break  # cannot hold it: read without the guard below
+            try:
+                try:
+                    stat = read_single(base + "stat")
+                    ids = pidfd_creds(handle.fd) if handle.fd is not None else None
+                    if ids is None or ids[0] <= 0:
+                        ids = parse_status(read_single(base + "status"))
+                    where = cgroup_line(read_single(base + "cgroup"), h)
+                except (FileNotFoundError, ProcessLookupError, NotADirectoryError):
+                    if handle._reaped():
+                        continue  # it is gone: try the PID again (a newcomer may hold it)
+                    break
+                if handle._reaped():
+                    continue  # reaped during the reads: they may belong to a newcomer
+                ident = handle.identity()
+            finally:
+                handle.close()
+            info, _ = task_info(pid, stat, ids)
+            return info, where, (None if ident is None else (*ident, info.start_time))
+        info = self.task_state(pid)
+        if info is None:
+            return None
+        return info, self.task_cgroup(pid, h.name), None
 
     def thread_ids(self, tgid: int) -> tuple[int, ...]:
         """TIDs of the thread group, sorted; () when it is gone."""

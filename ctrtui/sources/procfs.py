@@ -15,13 +15,16 @@ only when `comm` changed (an exec).
 
 from __future__ import annotations
 
+import errno
 import os
 import pwd
 import time
-from dataclasses import replace
-from typing import Iterable
 
 from ctrtui.model import TaskInfo
+
+TYPE_CHECKING = False  # typing is not imported at run time (~3 ms of every start)
+if TYPE_CHECKING:
+    from typing import Iterable
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
@@ -41,6 +44,62 @@ def read_bytes(path: str) -> bytes:
     finally:
         os.close(fd)
     return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
+def read_single(path: str) -> bytes:
+    """A `/proc/PID/*` file that the kernel generates as one record (`stat`, `status`,
+    `cgroup`: seq_file `single_open`): the whole record is produced at the first read(), so a
+    read that returns less than was asked for has reached EOF and the extra read() that
+    would return b"" is skipped (one syscall of three per file). Raises OSError."""
+    fd = os.open(path, _O_RDONLY)
+    try:
+        data = os.read(fd, _SINGLE_READ)
+        if len(data) == _SINGLE_READ:
+            rest = [data]
+            while True:
+                b = os.read(fd, 65536)
+                if not b:
+                    break
+                rest.append(b)
+            data = b"".join(rest)
+    finally:
+        os.close(fd)
+    return data
+
+
+_SINGLE_READ = 16384
+
+# PIDFD_GET_INFO (kernel 6.13+): _IOWR(0xFF, 11, struct pidfd_info), the 64-byte version 0:
+# u64 mask, u64 cgroupid, u32 pid, tgid, ppid, ruid, rgid, euid, egid, suid, ...
+_PIDFD_GET_INFO = (3 << 30) | (64 << 16) | (0xFF << 8) | 11
+_PIDFD_INFO_CREDS = 1 << 1
+_pidfd_info_works: bool | None = None
+
+
+def pidfd_creds(fd: int) -> tuple[int, int, int, int] | None:
+    """(tgid, uid, euid, suid) of the task behind a pidfd with one ioctl (PIDFD_GET_INFO,
+    kernel 6.13+) instead of reading and parsing `/proc/PID/status` (~1.5 us against ~14 us
+    on this project's machine). None when the kernel cannot tell (older kernel: then it is
+    not asked again; or the task is gone)."""
+    global _pidfd_info_works
+    if _pidfd_info_works is False:
+        return None
+    import fcntl
+
+    buf = bytearray(64)
+    buf[0] = _PIDFD_INFO_CREDS
+    try:
+        fcntl.ioctl(fd, _PIDFD_GET_INFO, buf)
+    except OSError as e:
+        if e.errno in (errno.ENOTTY, errno.EINVAL, errno.EOPNOTSUPP):
+            _pidfd_info_works = False
+        return None
+    _pidfd_info_works = True
+    view = memoryview(buf)
+    if not view.cast("Q")[0] & _PIDFD_INFO_CREDS:
+        return None
+    u32 = view.cast("I")  # from index 4: pid, tgid, ppid, ruid, rgid, euid, egid, suid, sgid
+    return u32[5], u32[7], u32[9], u32[11]
 
 
 def parse_stat(data: bytes) -> tuple[str, list[bytes]]:
@@ -69,24 +128,19 @@ def read_task(pid: int, proc: str = "/proc") -> tuple[TaskInfo, list[bytes]] | N
     there is no such task (or it vanished between the two reads)."""
     base = f"{proc}/{pid}/"
     try:
-        stat = read_bytes(base + "stat")
-        status = read_bytes(base + "status")
+        stat = read_single(base + "stat")
+        status = read_single(base + "status")
     except (FileNotFoundError, ProcessLookupError, NotADirectoryError):
         return None
+    return task_info(pid, stat, parse_status(status))
+
+
+def task_info(pid: int, stat: bytes, ids: tuple[int, int, int, int]) -> tuple[TaskInfo, list[bytes]]:
+    """TaskInfo from the bytes of `/proc/PID/stat` and (tgid, uid, euid, suid), with the raw
+    stat fields."""
     comm, f = parse_stat(stat)
-    tgid, uid, euid, suid = parse_status(status)
-    info = TaskInfo(
-        pid=pid,
-        tgid=tgid,
-        comm=comm,
-        state=f[0].decode(),
-        uid=uid,
-        euid=euid,
-        suid=suid,
-        start_time=int(f[19]),
-        flags=int(f[6]),
-        threads=int(f[17]),
-    )
+    tgid, uid, euid, suid = ids
+    info = TaskInfo(pid, tgid, comm, f[0].decode(), uid, euid, suid, int(f[19]), int(f[6]), int(f[17]))
     return info, f
 
 
@@ -154,8 +208,7 @@ class ProcReader:
                 age = up - info.start_time
                 cpu = 100.0 * ticks / age if age > 0 else 0.0
             cache[pid] = (info.start_time, info.comm, cmdline, ticks, now)
-            out[pid] = replace(
-                info,
+            out[pid] = info.replace(
                 cmdline=cmdline,
                 user=self.user_name(info.uid),
                 cpu_percent=round(max(cpu, 0.0), 1),

@@ -1,0 +1,76 @@
+"""The base of the model's immutable value classes.
+
+The model's classes used to be `@dataclass(frozen=True, slots=True)`. Importing `dataclasses`
+(which imports `inspect`) and creating a dozen such classes, each with generated and
+`exec`-compiled methods, took ~15 ms of every `ctrtui` start (a third of `ctrtui hierarchies`;
+`python -X importtime`). Plain classes with `__slots__` and a hand-written `__init__` are
+compiled once into the `.pyc` and cost nothing to create. Behaviour is what the dataclasses
+gave: keyword or positional construction, immutability, equality and hash over the compared
+fields, a readable repr, pickling and copying.
+"""
+
+from __future__ import annotations
+
+__all__ = ["Value", "set_field"]
+
+set_field = object.__setattr__
+"""Sets a field of a new value in its `__init__` (the only place a value is written)."""
+
+
+class Value:
+    """Immutable value: subclasses list their fields in `__slots__` (in constructor order),
+    set them in `__init__` with `set_field`, and may name the fields that take part in
+    `==` and `hash` in `_compare` (default: all)."""
+
+    __slots__ = ()
+    _compare: tuple[str, ...] | None = None
+
+    def __init_subclass__(cls, **kw: object) -> None:
+        super().__init_subclass__(**kw)
+        fields: tuple[str, ...] = ()
+        for klass in reversed(cls.__mro__):
+            slots = klass.__dict__.get("__slots__", ())
+            fields += (slots,) if isinstance(slots, str) else tuple(slots)
+        cls._fields = fields
+        if cls.__dict__.get("_compare") is None:
+            cls._compare = fields
+
+    _fields: tuple[str, ...] = ()
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"cannot assign to field {name!r}: a {type(self).__name__} is immutable")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"cannot delete field {name!r}: a {type(self).__name__} is immutable")
+
+    def _key(self) -> tuple:
+        return tuple([getattr(self, n) for n in self._compare])  # type: ignore[union-attr]
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is self.__class__:
+            return self._key() == other._key()  # type: ignore[attr-defined]
+        return NotImplemented
+
+    def __ne__(self, other: object) -> bool:
+        if other.__class__ is self.__class__:
+            return self._key() != other._key()  # type: ignore[attr-defined]
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        inner = ", ".join(f"{n}={getattr(self, n)!r}" for n in self._fields)
+        return f"{type(self).__name__}({inner})"
+
+    def __reduce__(self) -> tuple:
+        return (type(self), tuple([getattr(self, n) for n in self._fields]))
+
+    def replace(self, **changes: object) -> "Value":
+        """A copy with some fields changed (what `dataclasses.replace` did)."""
+        values = {n: getattr(self, n) for n in self._fields}
+        unknown = set(changes) - set(values)
+        if unknown:
+            raise TypeError(f"{type(self).__name__} has no field {sorted(unknown)[0]!r}")
+        values.update(changes)
+        return type(self)(**values)
