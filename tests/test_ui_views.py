@@ -116,7 +116,6 @@ async def test_refresh_patches_the_subtree_list_and_counts(mid, tmp_path, thread
 
 async def test_refresh_takes_only_the_shown_hierarchy(tmp_path):
     world = demo_world()
-    app = make_app(world, tmp_path, hierarchy="freezer")
     taken = []
     real = world.snapshot
 
@@ -125,6 +124,7 @@ async def test_refresh_takes_only_the_shown_hierarchy(tmp_path):
         return real(names, subtree)
 
     world.snapshot = spy
+    app = make_app(world, tmp_path, hierarchy="freezer")
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         assert taken == [None]  # the first one: every hierarchy (picking, risk checks)
@@ -183,3 +183,21 @@ def test_diff_of_unchanged_sim_snapshot_is_empty():
     k = demo_world()
     a = k.snapshot()
     assert not diff(a, k.snapshot())
+
+
+def test_quick_diff_equals_the_full_diff():
+    from ctrtui.model import diff_hierarchy
+    from ctrtui.ui.app import quick_diff
+
+    k = generate_world(300, 3000, seed=7)
+    old = k.snapshot()
+    for seed in range(4):
+        k.churn(0.03, seed=seed, hierarchy="freezer")
+        k.spawn("x", cgroups={"freezer": "/group-001"})
+        if seed == 2:
+            k.mkdir("freezer", "/group-001/fresh")
+        new = k.snapshot()
+        for name in ("freezer", "unified"):
+            a, b = old.get(name), new.get(name)
+            assert quick_diff(a, b) == diff_hierarchy(a, b)
+        old = new

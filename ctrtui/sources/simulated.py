@@ -945,7 +945,8 @@ class SimKernel:
         except (OSError, KeyError):
             return {}
         h = cg.hier
-        n_tasks = sum(len(d.tids) for d in cg.walk())
+        subtree = cg.walk if h.v2 or h.has("pids") else None  # only these files count tasks
+        n_tasks = sum(len(d.tids) for d in subtree()) if subtree is not None else 0
         out: dict[str, str] = {}
         if h.v2:
             enabled = set(h.info.controllers) if cg.parent is None else cg.parent.subtree_control

@@ -8,6 +8,7 @@ notification, so nothing that goes wrong on the machine crashes the app.
 from __future__ import annotations
 
 import os
+import threading
 from collections import deque
 from dataclasses import dataclass, field
 from functools import partial
@@ -108,6 +109,43 @@ class FilterBox(Input):
         super()._watch_value(value)
         if self.on_change is not None:
             self.on_change(value)
+
+
+def quick_diff(old: HierarchySnapshot, new: HierarchySnapshot) -> HierarchyDiff:
+    """`diff_hierarchy(old, new)`, skipping the containers that are the very same object in
+    both (a backend that keeps unchanged containers between snapshots, as SimKernel does):
+    with 1% of 100k tasks moved, ~3 ms instead of ~15 ms. Same result."""
+    oc, nc = old.containers, new.containers
+    if oc is nc:
+        return HierarchyDiff(new.name)
+    if oc.keys() != nc.keys():
+        return diff_hierarchy(old, new)
+    changed = [p for p, c in nc.items() if oc[p] is not c]
+    if len(changed) * 2 > len(nc):
+        return diff_hierarchy(old, new)
+    return diff_hierarchy(HierarchySnapshot(old.hierarchy, {p: oc[p] for p in changed}),
+                          HierarchySnapshot(new.hierarchy, {p: nc[p] for p in changed}))
+
+
+class FirstSnapshot:
+    """The first snapshot of every hierarchy, taken in a thread that starts with the app
+    object, so it is read while Textual starts up rather than after (with a small world or
+    a fast backend it is there by the time the screen is mounted: one paint, with content)."""
+
+    def __init__(self, backend: Any) -> None:
+        self.result: tuple[Snapshot, list[str]] | None = None
+        self.error: BaseException | None = None
+        self.done = threading.Event()
+        threading.Thread(target=self._take, args=(backend,), name="ctrtui first snapshot", daemon=True).start()
+
+    def _take(self, backend: Any) -> None:
+        try:
+            names = [h.name for h in backend.hierarchies()]
+            self.result = (backend.snapshot(None), names)
+        except BaseException as exc:  # noqa: BLE001 - handed to the app, which reports it
+            self.error = exc
+        finally:
+            self.done.set()
 
 
 @dataclass
@@ -266,6 +304,7 @@ class CtrtuiApp(App):
         self._widgets: dict[str, Any] = {}
         self.notices: deque[str] = deque(maxlen=200)
         """Text of the notifications shown (newest last), for the move log and tests."""
+        self._first: FirstSnapshot | None = FirstSnapshot(backend)
 
     def _default_hierarchy(self) -> str:
         """The v2 hierarchy when it carries real controllers, else name=systemd, else the
@@ -328,11 +367,25 @@ class CtrtuiApp(App):
             "status": self.query_one(StatusBar), "detail": self.query_one(DetailLine),
             "filter": self.query_one("#filter", Input), "hierarchy": self.query_one("#hierarchy", Select),
         }
-        self._w("filter").display = False
         self.tree.focus()
         self.set_interval(1.0, self._update_status)
+        self._refreshing = True
         self._update_status()
-        self.action_refresh()
+        first, self._first = self._first, None
+        if first is not None and first.done.is_set() and first.error is None and first.result is not None:
+            self.on_ctrtui_app_snapshot_taken(self.SnapshotTaken(first.result[0], first.result[1], {}))
+        elif first is not None:
+            self._wait_first(first)
+        else:
+            self.action_refresh()
+
+    @work(thread=True, exclusive=True, group="snapshot", exit_on_error=False, name="snapshot")
+    def _wait_first(self, first: FirstSnapshot) -> None:
+        first.done.wait()
+        if first.error is not None:
+            raise first.error
+        assert first.result is not None
+        self.post_message(self.SnapshotTaken(first.result[0], first.result[1], {}))
 
     def _update_status(self) -> None:
         self._w("status").show_status(
@@ -427,8 +480,7 @@ class CtrtuiApp(App):
         elif before is None or self.tree.hs is not before:
             self._load_hierarchy(event.infos)
         elif hs is not before:
-            hd = (HierarchyDiff(hs.name) if hs.containers is before.containers
-                  else diff_hierarchy(before, hs))
+            hd = quick_diff(before, hs)
             lost = self.tree.update(hs, hd.added_cgroups, hd.removed_cgroups, changed=hd.changed_cgroups)
             if lost is not None:
                 self.notify(f"{self.hier}:{lost} was removed; showing {self.tree.cursor_path} instead.",
@@ -451,7 +503,7 @@ class CtrtuiApp(App):
         self.tasks.show(hs, self.tree.cursor_path, self.threads, self.recursive, infos=infos)
         self._read_markers(self.tree.built_paths())
         self._refresh_detail()
-        heap.settle(len(hs.containers))
+        self.call_after_refresh(heap.settle, len(hs.containers))  # after the paint, not before
 
     def on_unmount(self) -> None:
         heap.release()

@@ -324,12 +324,13 @@ class CgroupTree(CachedStyles, Tree[str]):
         if relabel is None or lost is not None:
             self._invalidate()
             self._tree_lines  # noqa: B018 - lines and scrollbar now, in this frame
-        else:  # same shape: redraw just the lines whose counts changed
+        elif relabel:  # same shape: only the lines whose counts changed are drawn again
             nodes = self.nodes
             for p in relabel:
                 node = nodes.get(p)
                 if node is not None:
-                    node.refresh()
+                    node._updates += 1  # what Tree's line cache keys on (TreeNode.refresh does it too)
+            self.refresh()
         return lost
 
     def set_threads(self, threads: bool) -> None:
