@@ -201,3 +201,17 @@ def test_quick_diff_equals_the_full_diff():
             a, b = old.get(name), new.get(name)
             assert quick_diff(a, b) == diff_hierarchy(a, b)
         old = new
+
+
+def test_detail_line_groups_hierarchies_that_share_a_path():
+    from ctrtui.ui.detail import cgroup_groups
+
+    k = demo_world()
+    pid = next(t.pid for t in k.tasks.values() if t.comm == "make")
+    line = cgroup_groups(k.task_cgroups(pid))
+    session = k.task_cgroups(pid)["unified"]
+    assert line.count(session) == 1 and line.count(" · ") == len(set(k.task_cgroups(pid).values())) - 1
+    for hier, path in k.task_cgroups(pid).items():
+        group = next(g for g in line.split(" · ") if g.endswith(": " + path))
+        assert hier in group.split(": ")[0].split(",")
+    assert cgroup_groups({"a": "/x", "b": "/", "c": "/x"}) == "a,c: /x · b: /"

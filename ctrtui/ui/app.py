@@ -335,7 +335,8 @@ class CtrtuiApp(App):
         with Horizontal(id="main"):
             with Vertical(id="left"):
                 yield Select([(n, n) for n in self.hierarchy_names], value=self.hier if self.hier else Select.BLANK,
-                             allow_blank=not self.hierarchy_names, id="hierarchy", prompt="hierarchy")
+                             allow_blank=not self.hierarchy_names, id="hierarchy", prompt="hierarchy",
+                             compact=True)
                 yield CgroupTree(id="tree")
             with Vertical(id="right"):
                 yield FilterBox(placeholder="filter: PID, command or user (enter: keep, esc: clear)",
@@ -747,11 +748,11 @@ class CtrtuiApp(App):
     # ------------------------------------------------------------------ navigation
 
     def action_go_to(self) -> None:
-        from ctrtui.ui.screens import GoToCgroup
+        from ctrtui.ui.screens import GoToCgroup, matcher_for
 
         hs = self.hs
         if hs is not None:
-            self.push_screen(GoToCgroup(list(hs.containers)), self.go_to)
+            self.push_screen(GoToCgroup(matcher_for(hs)), self.go_to)
 
     def go_to(self, path: str | None) -> None:
         """Select the cgroup `path` of the current hierarchy in the tree."""

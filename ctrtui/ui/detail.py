@@ -58,6 +58,15 @@ def cgroup_summary(hierarchy: str, path: str, controllers: tuple[str, ...], stat
     return text
 
 
+def cgroup_groups(cgroups: dict[str, str]) -> str:
+    """A task's cgroups with the hierarchies that share a path named together, in the
+    order the hierarchies come: `cpu,cpuacct,memory: /user.slice/… · cpuset,freezer: /`."""
+    by_path: dict[str, list[str]] = {}
+    for hier, path in cgroups.items():
+        by_path.setdefault(path, []).append(hier)
+    return " · ".join(f"{','.join(names)}: {path}" for path, names in by_path.items())
+
+
 def task_summary(pid: int, info: TaskInfo | None, cgroups: dict[str, str] | None) -> Text:
     """Lines about a task: identity, full command line, and its cgroup in every hierarchy."""
     text = Text()
@@ -75,7 +84,7 @@ def task_summary(pid: int, info: TaskInfo | None, cgroups: dict[str, str] | None
         text.append("  " + command_of(info))
     if cgroups:
         text.append("\n")
-        text.append("  ".join(f"{h}:{p}" for h, p in cgroups.items()), "dim")
+        text.append(cgroup_groups(cgroups), "dim")
     elif cgroups is None and info is not None:
         text.append("\n(cgroups unknown: the task is gone)", "dim")
     return text
