@@ -129,6 +129,21 @@ def ls_vs_lscgroup(ctx, world: BenchWorld) -> float:
 
 # ------------------------------------------------------------------ moves
 
+#: Pause after the untimed set-up that moves the sleeps back, before a timed move. The
+#: set-up's writes leave the kernel's cgroup write lock (`cgroup_threadgroup_rwsem`, a percpu
+#: rwsem behind an rcu_sync) ready for writers for ~20-50 ms; a write in that window skips the
+#: RCU grace period (~13 ms on this machine) that the first write of a batch otherwise waits
+#: for. The raw loop and cgclassify write within the window, ctrtui (which checks every PID
+#: first) after it, so without the pause only ctrtui paid the grace period (measurement fix,
+#: 2026-11-29: the raw loop was 9 ms right after the set-up and 24 ms after any idle gap).
+SETTLE_S = 0.1
+
+
+def _reset(world: BenchWorld) -> None:
+    """Every sleep back in move-a, then the kernel left idle like before any batch."""
+    world.move_sleeps(world.move_a)
+    time.sleep(SETTLE_S)
+
 
 def _check_all_in(world: BenchWorld, path: str, who: str) -> None:
     wrong = [p for p in world.sleep_pids if world.where(p) != path]
@@ -148,7 +163,7 @@ def move_1000_vs_raw(ctx, world: BenchWorld) -> float:
         journal_path = os.path.join(tmp, "journal.jsonl")
 
         def engine() -> float:
-            world.move_sleeps(world.move_a)
+            _reset(world)
             eng = AttachEngine(CgroupFS(), journal=Journal(journal_path))
             t0 = time.perf_counter()
             plan = eng.plan(pids, CgroupRef("freezer", world.move_b), threads=False)
@@ -160,7 +175,7 @@ def move_1000_vs_raw(ctx, world: BenchWorld) -> float:
             return dt
 
         def raw() -> float:
-            world.move_sleeps(world.move_a)
+            _reset(world)
             t0 = time.perf_counter()
             for pid in pids:
                 fd = os.open(target_file, os.O_WRONLY)
@@ -175,7 +190,8 @@ def move_1000_vs_raw(ctx, world: BenchWorld) -> float:
                  note="AttachEngine(CgroupFS(), journal=Journal(tmp)).plan(pids, freezer:move-b, "
                       "threads=False) + .apply(plan) (the engine is built before the clock starts: hook discovery is a once-per-process cost, counted in move_1000_vs_cgclassify), vs a Python "
                       "loop of os.open/os.write/os.close on cgroup.procs; all PIDs moved back "
-                      "to move-a (untimed) before every run")
+                      "to move-a (untimed) before every run, then 0.1 s idle so neither side "
+                      "inherits the set-up's warm cgroup write lock (see SETTLE_S)")
     return pair.ratio
 
 
@@ -190,13 +206,13 @@ def move_1000_vs_cgclassify(ctx, world: BenchWorld) -> float:
         theirs_t = process_timer([tool, "-g", target, *pids], "cgclassify")
 
         def ours() -> float:
-            world.move_sleeps(world.move_a)
+            _reset(world)
             dt = ours_t()
             _check_all_in(world, world.move_b, "ctrtui move")
             return dt
 
         def theirs() -> float:
-            world.move_sleeps(world.move_a)
+            _reset(world)
             dt = theirs_t()
             _check_all_in(world, world.move_b, "cgclassify")
             return dt
@@ -206,5 +222,6 @@ def move_1000_vs_cgclassify(ctx, world: BenchWorld) -> float:
                  note="whole processes on the same single-threaded sleep PIDs. cgclassify writes "
                       "every TID of each process to v1 `tasks` (one open per TID, seen with strace); "
                       "ctrtui move (process mode) writes each PID to cgroup.procs: for "
-                      "single-threaded processes both move exactly the same tasks")
+                      "single-threaded processes both move exactly the same tasks; 0.1 s idle "
+                      "after the untimed set-up before each run (see SETTLE_S)")
     return pair.ratio
