@@ -208,11 +208,12 @@ def cmd_tasks(args: argparse.Namespace) -> int:
 
 def _check_pid_words(words: Sequence[str]) -> None:
     """Bad PID text is bad usage: exit 2 naming the culprit, before anything moves."""
-    from ctrtui.engine.parse import PidParseError, parse_pid
+    from ctrtui.engine.parse import PidParseError, parse_pid, read_pid_max
 
+    pid_max = read_pid_max()
     for w in words:
         try:
-            parse_pid(w)
+            parse_pid(w, pid_max)
         except PidParseError as e:
             raise UsageError(str(e)) from None
 

@@ -393,7 +393,18 @@ class FakeEP:
         return self._obj
 
 
-def test_entry_point_hooks_load_and_broken_plugins_are_reported(k, monkeypatch):
+def _dist(root, name: str, entry_points: str, module: str | None = None):
+    """An installed distribution `name` 1.0 under `root` (as pip leaves it in site-packages)."""
+    info = root / f"{name}-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text(entry_points)
+    if module is not None:
+        (root / f"{name}.py").write_text(module)
+    return root
+
+
+def test_entry_point_hooks_load_and_broken_plugins_are_reported(k, monkeypatch, tmp_path):
     import importlib.metadata as md
 
     class Plugin:
@@ -408,6 +419,7 @@ def test_entry_point_hooks_load_and_broken_plugins_are_reported(k, monkeypatch):
     eps = [FakeEP("good", Plugin), FakeEP("factory", lambda: Plugin()), FakeEP("bad", exc=ImportError("nope")),
            FakeEP("junk", obj=42)]
     monkeypatch.setattr(md, "entry_points", lambda group: eps if group == "ctrtui.hooks" else [])
+    monkeypatch.syspath_prepend(str(_dist(tmp_path, "plugin", "[ctrtui.hooks]\ngood = plugin:Plugin\n")))
     e = AttachEngine(k, policy=Policy())
     assert [h.name for h in e.hooks].count("plugin") == 2
     assert len(e.warnings) == 2 and "'bad'" in e.warnings[0] and "nope" in e.warnings[0]
@@ -416,6 +428,44 @@ def test_entry_point_hooks_load_and_broken_plugins_are_reported(k, monkeypatch):
     v = e.plan([p], ref("freezer:/a")).verdicts[0]
     assert (v.kind, v.hook) == ("refused", "plugin")
     assert AttachEngine(k, policy=Policy(), load_entry_points=False).warnings == []
+
+
+def test_entry_points_are_scanned_only_when_a_distribution_declares_the_group(k, monkeypatch, tmp_path):
+    import importlib.metadata as md
+
+    from ctrtui.engine.engine import _group_may_be_declared
+
+    def forbidden(**kw):
+        raise AssertionError("importlib.metadata was asked although no distribution declares ctrtui.hooks")
+
+    # an empty [ctrtui.hooks] section (ctrtui's own pyproject declares one) and other groups
+    _dist(tmp_path, "quiet", "[console_scripts]\nq = quiet:main\n\n[ctrtui.hooks]\n# none yet\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(md, "entry_points", forbidden)
+    assert not _group_may_be_declared("ctrtui.hooks") and _group_may_be_declared("console_scripts")
+    e = AttachEngine(k, policy=Policy())
+    assert e.warnings == [] and "plugin" not in [h.name for h in e.hooks]
+    # a zip on sys.path cannot be looked into cheaply: importlib.metadata decides
+    zipped = tmp_path / "x.zip"
+    zipped.write_bytes(b"PK\x05\x06" + b"\0" * 18)
+    monkeypatch.syspath_prepend(str(zipped))
+    assert _group_may_be_declared("ctrtui.hooks")
+
+
+def test_an_installed_hook_plugin_is_loaded_for_real(k, monkeypatch, tmp_path):
+    plugin = (
+        "from ctrtui.engine import Refusal\n"
+        "class Hook:\n"
+        "    def can_attach(self, ctx):\n"
+        "        return Refusal('EPERM', f'real plugin refuses PID {ctx.pid}', 'Uninstall it.')\n"
+        "    def attach(self, task, old, new):\n"
+        "        pass\n")
+    _dist(tmp_path, "realplug", "[ctrtui.hooks]\nguard = realplug:Hook\n", plugin)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    e = AttachEngine(k, policy=Policy())
+    assert "guard" in [h.name for h in e.hooks] and e.warnings == []
+    v = e.plan([k.spawn("sleep")], ref("freezer:/a")).verdicts[0]
+    assert (v.kind, v.hook, v.errno) == ("refused", "guard", "EPERM") and "real plugin" in v.reason
 
 
 # ----------------------------------------------------------------------------- PID reuse

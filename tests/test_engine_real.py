@@ -4,7 +4,6 @@ is safe the kernel is asked too (hooks bypassed) and must agree."""
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import time
@@ -185,8 +184,8 @@ def _as_nobody(jobs: list[tuple[list[int], str, bool, bool]]) -> list[dict]:
                 e = bypass() if no_hooks else engine()
                 plan = e.plan(pids, CgroupRef.parse(target), threads=threads)
                 report = e.apply(plan)
-                out.append({"verdict": dataclasses.asdict(dataclasses.replace(plan.verdicts[0], task=None)),
-                            "outcome": dataclasses.asdict(report.outcomes[0])})
+                out.append({"verdict": plan.verdicts[0].replace(task=None).to_dict(),
+                            "outcome": report.outcomes[0].to_dict()})
             os.write(w, json.dumps(out).encode())
             code = 0
         except BaseException as exc:  # noqa: BLE001
@@ -256,7 +255,7 @@ def test_pid_reuse_is_refused_never_written(realworld):
     assert (v.kind, v.errno, v.hook) == ("refused", "ESRCH", "pid-reuse") and "recycled" in v.reason
     # the same at apply time: the plan remembered another task than the pidfd finds
     plan = e.plan([p.pid], CgroupRef("freezer", a))
-    stale = dataclasses.replace(plan, verdicts=(dataclasses.replace(plan.verdicts[0], start_time=real_start + 7),))
+    stale = plan.replace(verdicts=(plan.verdicts[0].replace(start_time=real_start + 7),))
     o = e.apply(stale).outcomes[0]
     assert (o.outcome, o.errno, o.hook) == ("refused", "ESRCH", "pid-reuse")
     assert realworld.cgroup_of(p.pid, "freezer") == "/"

@@ -8,13 +8,13 @@ can be predicted, in the kernel's order; the kernel's own answer stays final.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from functools import lru_cache
 from typing import Any, Callable, Mapping, Protocol, runtime_checkable
 
 from ctrtui.errors import explain
 from ctrtui.model import CgroupRef, CgroupState, Creds, Hierarchy, TaskInfo, common_ancestor, parent_path
+from ctrtui.model.value import Value
 from ctrtui.sources.base import membership_file
 
 __all__ = [
@@ -27,34 +27,34 @@ THREADED_CONTROLLERS = frozenset({"cpu", "cpuset", "perf_event", "pids"})
 SYSTEMD_UNITS = ("*.service", "*.scope", "*.slice")
 
 
-@dataclass(frozen=True, slots=True)
-class Refusal:
+class Refusal(Value):
     """A hook's veto: what the kernel would answer (`errno` name, or None when the kernel
     would not refuse but ctrtui does), a sentence naming PID and cgroup, and what to do."""
 
+    __slots__ = ("errno", "reason", "advice")
+    _defaults = {"advice": ""}
     errno: str | None
     reason: str
-    advice: str = ""
+    advice: str
 
 
-@dataclass(frozen=True, slots=True)
-class HookWarning:
+class HookWarning(Value):
     """The move may go ahead, but the person should know this."""
 
+    __slots__ = ("message",)
     message: str
 
 
 Warning = HookWarning  # noqa: A001 - the name hooks return, as the engine's API documents it
 
 
-@dataclass(frozen=True, slots=True)
-class AlreadyThere:
+class AlreadyThere(Value):
     """Nothing to do: the task is already where it should go (the kernel's silent no-op)."""
 
+    __slots__ = ("reason",)
     reason: str
 
 
-@dataclass(slots=True)
 class HookContext:
     """Everything a hook needs to judge one PID of a plan.
 
@@ -65,6 +65,8 @@ class HookContext:
     thread in process mode). `state(path)` reads a cgroup's facts once per plan.
     """
 
+    __slots__ = ("backend", "hierarchy", "target", "target_state", "pid", "task", "given", "source", "threads",
+                 "writer", "member_sources", "_state")
     backend: Any
     hierarchy: Hierarchy
     target: CgroupRef
@@ -75,8 +77,28 @@ class HookContext:
     source: str | None
     threads: bool
     writer: Creds
-    member_sources: Mapping[int, str] = field(default_factory=dict)
-    _state: Callable[[str], CgroupState | None] | None = None
+    member_sources: Mapping[int, str]
+    _state: Callable[[str], CgroupState | None] | None
+
+    def __init__(self, backend: Any, hierarchy: Hierarchy, target: CgroupRef, target_state: CgroupState | None,
+                 pid: int, task: TaskInfo | None, given: TaskInfo | None, source: str | None, threads: bool,
+                 writer: Creds, member_sources: Mapping[int, str] | None = None,
+                 _state: Callable[[str], CgroupState | None] | None = None) -> None:
+        self.backend = backend
+        self.hierarchy = hierarchy
+        self.target = target
+        self.target_state = target_state
+        self.pid = pid
+        self.task = task
+        self.given = given
+        self.source = source
+        self.threads = threads
+        self.writer = writer
+        self.member_sources = {} if member_sources is None else member_sources
+        self._state = _state
+
+    def __repr__(self) -> str:
+        return f"HookContext(pid={self.pid}, target={self.target}, source={self.source!r}, threads={self.threads})"
 
     @property
     def version(self) -> int:

@@ -11,9 +11,9 @@ whatever `parse_pid` accepts is exactly what the kernel would take.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 from ctrtui.errors import CtrtuiError
+from ctrtui.model.value import Value
 
 __all__ = ["INT_MAX", "PidParseError", "kernel_parse", "parse_pid", "read_pid_max"]
 
@@ -25,8 +25,10 @@ _KERNEL_SPACE = frozenset(b" \t\n\v\f\r\xa0")  # lib/ctype.c marks 0xA0 as space
 _CANONICAL = re.compile(r"[1-9][0-9]*", re.ASCII)
 
 
-@dataclass(frozen=True)
-class _Why:
+class _Why(Value):
+    """Why a text is not a PID ctrtui will write: errno name, reason, advice."""
+
+    __slots__ = ("errno", "reason", "advice")
     errno: str | None
     reason: str
     advice: str
@@ -151,6 +153,8 @@ def parse_pid(item: int | str, pid_max: int | None = None) -> int:
     whitespace allowed); never returns something the kernel would read differently."""
     if pid_max is None:
         pid_max = read_pid_max()
+    if type(item) is int and 0 < item < pid_max:
+        return item  # an int's decimal text is canonical: nothing to check
     if isinstance(item, bool) or not isinstance(item, (int, str)):
         raise PidParseError(repr(item), "EINVAL", f"{item!r} is not a PID.", "Give a PID in decimal, e.g. 1234.")
     text = str(item)

@@ -18,14 +18,13 @@ Cgroup patterns are `fnmatch` globs over the whole path (`*` also matches `/`).
 from __future__ import annotations
 
 import os
-import tomllib
-from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from typing import Any
 
-from ctrtui.engine.hooks import Refusal
+from ctrtui.engine.hooks import BuiltinHook, Refusal
 from ctrtui.errors import CtrtuiError
-from ctrtui.model import CgroupRef, Hierarchy, TaskInfo
+from ctrtui.model import Hierarchy
+from ctrtui.model.value import Value
 
 __all__ = ["CgroupRule", "Policy", "PolicyHook", "default_policy_path"]
 
@@ -38,14 +37,15 @@ def default_policy_path() -> str:
     return os.path.join(base, "ctrtui", "policy.toml")
 
 
-@dataclass(frozen=True, slots=True)
-class CgroupRule:
+class CgroupRule(Value):
     """Tasks may not be moved out of (`out`), into (`in`) or either way (`both`) a cgroup
     whose path matches `pattern`, in `hierarchy` (None: every hierarchy)."""
 
+    __slots__ = ("pattern", "hierarchy", "direction")
+    _defaults = {"hierarchy": None, "direction": "both"}
     pattern: str
-    hierarchy: str | None = None
-    direction: str = "both"
+    hierarchy: str | None
+    direction: str
 
     def matches(self, hierarchy: Hierarchy, path: str) -> bool:
         if self.hierarchy is not None and not hierarchy.matches(self.hierarchy):
@@ -57,15 +57,16 @@ class CgroupRule:
         return f"{where} ({self.direction})"
 
 
-@dataclass(frozen=True, slots=True)
-class Policy:
-    """What the user protects. Empty by default; `check` answers for one hook context."""
+class Policy(Value):
+    """What the user protects. Empty by default; `check` answers for one hook context.
+    `source`: the file it was read from (None: built in code)."""
 
-    pids: frozenset[int] = frozenset()
-    commands: tuple[str, ...] = ()
-    cgroups: tuple[CgroupRule, ...] = ()
-    source: str | None = None
-    """The file it was read from (None: built in code)."""
+    __slots__ = ("pids", "commands", "cgroups", "source")
+    _defaults = {"pids": frozenset(), "commands": (), "cgroups": (), "source": None}
+    pids: frozenset[int]
+    commands: tuple[str, ...]
+    cgroups: tuple[CgroupRule, ...]
+    source: str | None
 
     # ------------------------------------------------------------------ loading
 
@@ -94,6 +95,8 @@ class Policy:
     @classmethod
     def from_toml(cls, text: str, source: str = "<policy>") -> "Policy":
         """Parse policy TOML; CtrtuiError naming `source` and what is wrong."""
+        import tomllib  # only when there is a policy file (~2 ms of every start otherwise)
+
         try:
             doc = tomllib.loads(text)
         except tomllib.TOMLDecodeError as e:
@@ -183,19 +186,19 @@ def _rule(item: object, source: str, i: int) -> CgroupRule:
     return CgroupRule(pattern, hier, direction)
 
 
-class PolicyHook:
-    """The policy as a hook (name `policy`)."""
+class PolicyHook(BuiltinHook):
+    """The policy as a hook (name `policy`); its `attach` does nothing."""
 
     name = "policy"
 
     def __init__(self, policy: Policy) -> None:
         self.policy = policy
+        self._empty = not policy  # a Policy is immutable
 
     def can_attach(self, ctx):
+        if self._empty:
+            return None
         return self.policy.check(ctx)
-
-    def attach(self, task: TaskInfo | None, old_cgroup: CgroupRef, new_cgroup: CgroupRef) -> None:
-        return None
 
     def __repr__(self) -> str:
         return f"<hook policy {self.policy.source or '(built in)'}>"

@@ -18,12 +18,35 @@ set_field = object.__setattr__
 
 
 class Value:
-    """Immutable value: subclasses list their fields in `__slots__` (in constructor order),
-    set them in `__init__` with `set_field`, and may name the fields that take part in
-    `==` and `hash` in `_compare` (default: all)."""
+    """Immutable value: subclasses list their fields in `__slots__` (in constructor order)
+    and either write an `__init__` that sets them with `set_field` (for classes built in hot
+    loops) or use the generic one, with defaults in `_defaults`. `_compare` names the
+    fields that take part in `==` and `hash` (default: all)."""
 
     __slots__ = ()
     _compare: tuple[str, ...] | None = None
+    _defaults: dict[str, object] = {}
+
+    def __init__(self, *args: object, **kw: object) -> None:
+        fields = self._fields
+        name = type(self).__name__
+        if len(args) > len(fields):
+            raise TypeError(f"{name}() takes {len(fields)} arguments, {len(args)} were given")
+        values = dict(zip(fields, args))
+        for k, v in kw.items():
+            if k in values:
+                raise TypeError(f"{name}() got multiple values for argument {k!r}")
+            if k not in fields:
+                raise TypeError(f"{name}() got an unexpected keyword argument {k!r}")
+            values[k] = v
+        defaults = self._defaults
+        for n in fields:
+            if n in values:
+                set_field(self, n, values[n])
+            elif n in defaults:
+                set_field(self, n, defaults[n])
+            else:
+                raise TypeError(f"{name}() missing required argument: {n!r}")
 
     def __init_subclass__(cls, **kw: object) -> None:
         super().__init_subclass__(**kw)
@@ -65,6 +88,10 @@ class Value:
 
     def __reduce__(self) -> tuple:
         return (type(self), tuple([getattr(self, n) for n in self._fields]))
+
+    def to_dict(self) -> dict[str, object]:
+        """Field name -> value (not recursive)."""
+        return {n: getattr(self, n) for n in self._fields}
 
     def replace(self, **changes: object) -> "Value":
         """A copy with some fields changed (what `dataclasses.replace` did)."""
