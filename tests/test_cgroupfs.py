@@ -13,7 +13,8 @@ import time
 import pytest
 
 from ctrtui.sources import Backend, MembershipFile, TaskHandle
-from ctrtui.sources.cgroupfs import CgroupFS, parse_mountinfo, parse_proc_cgroup
+from ctrtui.model import Hierarchy
+from ctrtui.sources.cgroupfs import CgroupFS, cgroup_line, parse_mountinfo, parse_proc_cgroup
 from tests.realcg import REAL_OK, REAL_WHY, task_state_letter
 
 real = pytest.mark.real
@@ -107,6 +108,23 @@ def test_parse_proc_cgroup():
     assert got["name=systemd"] == (9, "/user.slice")
     assert got[""] == (0, "/user.slice")
     assert got["net_cls,net_prio"] == (3, "/../outside")
+
+
+@pytest.mark.parametrize("hid,name,want", [
+    (12, "cpuset", "/"), (9, "name=systemd", "/user.slice"), (7, "pids", "/kube/a"),
+    (2, "cpu,cpuacct", "/"), (3, "net_cls", None), (1, "x", None),
+])
+def test_cgroup_line_reads_only_its_hierarchy(hid, name, want):
+    data = SELF_CGROUP.encode()
+    h = Hierarchy(name, 1, tuple(name.split(",")), "/m", "/", hid)
+    assert cgroup_line(data, h) == want
+    assert cgroup_line(data, Hierarchy("unified", 2, (), "/u")) == "/user.slice"
+    # last line without a newline, a path with colons, spaces and an outside-namespace path
+    odd = b"12:cpuset:/a:b c\n0::/../out"
+    assert cgroup_line(odd, Hierarchy("cpuset", 1, ("cpuset",), "/m", "/", 12)) == "/a:b c"
+    assert cgroup_line(odd, Hierarchy("unified", 2, (), "/u")) == "/../out"
+    # a v1 hierarchy whose ID is unknown (0) is found by its controllers
+    assert cgroup_line(data, Hierarchy("name=systemd", 1, ("name=systemd",), "/m", "/", 0)) == "/user.slice"
 
 
 def test_fake_mountinfo_file_is_injectable(tmp_path):
@@ -544,6 +562,41 @@ def test_pidfd_handles(fs, realworld):
         assert not zh.alive()
     assert errno_of(fs.open_task, 2**22 + 5) == errno.ESRCH
     assert errno_of(fs.open_task, 0) == errno.ESRCH
+
+
+@real
+def test_task_probe_reads_one_task_under_a_pidfd(fs, realworld):
+    w = realworld
+    a = w.mkdir("freezer", "a")
+    sleep = w.spawn_sleep()
+    w.put(sleep.pid, "freezer", a)
+    info, where, ident = fs.task_probe(sleep.pid, "freezer")
+    plain = fs.task_state(sleep.pid)
+    assert info == plain and where == a == fs.task_cgroups(sleep.pid)["freezer"]
+    assert fs.task_probe(sleep.pid, "unified")[1] == fs.task_cgroups(sleep.pid)["unified"]
+    assert fs.task_cgroup(sleep.pid, "freezer") == a
+    with fs.open_task(sleep.pid) as h:
+        # the identity is the pidfd's (device, inode) and the start time; every pidfd of the
+        # task has that inode, another task's does not
+        assert ident is None or ident == (*h.identity(), plain.start_time)
+        assert not h.exited()
+    other = w.spawn_sleep()
+    if ident is not None:
+        assert fs.task_probe(other.pid, "freezer")[2][:2] != ident[:2]
+    # a thread (PIDFD_THREAD), a zombie, kthreadd, no such task
+    child, tids = w.spawn_threads(2)
+    t_info, t_where, _ = fs.task_probe(tids[2], "freezer")
+    assert (t_info.pid, t_info.tgid, t_info.threads, t_where) == (tids[2], child.pid, 3, "/")
+    z = w.spawn_zombie()
+    z_info, _, _ = fs.task_probe(z, "freezer")
+    assert z_info.zombie and z_info.tgid == z and z_info.uid == fs.task_state(z).uid
+    assert fs.task_probe(2, "freezer")[0].kthread
+    assert fs.task_probe(2**22 + 5, "freezer") is None and fs.task_cgroup(2**22 + 5, "freezer") is None
+    with fs.open_task(z) as zh:
+        assert zh.exited()
+    sleep.kill()
+    sleep.wait()
+    assert fs.task_probe(sleep.pid, "freezer") is None or fs.task_probe(sleep.pid, "freezer")[0].start_time != plain.start_time
 
 
 def test_writer_creds(fs):

@@ -468,6 +468,35 @@ def test_an_installed_hook_plugin_is_loaded_for_real(k, monkeypatch, tmp_path):
     assert (v.kind, v.hook, v.errno) == ("refused", "guard", "EPERM") and "real plugin" in v.reason
 
 
+@pytest.mark.parametrize("verify_batch", [1, 10_000], ids=["one-read-of-the-target", "per-pid"])
+def test_a_batch_is_verified_alike_by_one_read_of_the_target_or_per_pid(k, verify_batch):
+    pids = [k.spawn(f"t{i}", cgroups={"freezer": "/b"}) for i in range(40)]
+    group = k.spawn("group", threads=3, cgroups={"freezer": "/b"})
+    e = bypass(k)
+    e.verify_batch = verify_batch
+    plan = e.plan(pids + [group], ref("freezer:/a"))
+    k.set_exiting(pids[3])       # the kernel accepts the write and moves nothing
+    k.exit(pids[5])              # a zombie: accepted, nothing moves
+    k.exit(pids[7], reap=True)   # gone
+    k.set_exiting(k.thread_ids(group)[2])  # one thread of the group stays behind
+    r = e.apply(plan)
+    want = ["moved"] * 41
+    want[3], want[5], want[7] = "not-moved", "not-moved", "vanished"
+    assert [o.outcome for o in r.outcomes] == want
+    assert "still in /b" in r.outcomes[3].reason and "zombie" in r.outcomes[5].reason
+    assert [where(k, p, "freezer") for p in pids if where(k, p, "freezer") == "/a"] == ["/a"] * 37
+    behind = r.outcomes[40].warnings
+    assert len(behind) == 1 and f"{k.thread_ids(group)[2]} (/b)" in behind[0]
+
+
+def test_a_failed_open_of_the_membership_file_refuses_each_pid_with_the_kernels_errno(k):
+    a, b = k.spawn("a"), k.spawn("b")
+    k.set_writer(uid=1000, euid=1000)
+    r = bypass(k).apply(bypass(k).plan([a, b], ref("freezer:/a")))
+    k.set_writer(uid=0, euid=0)
+    assert [(o.outcome, o.errno, o.hook) for o in r.outcomes] == [("refused", "EACCES", "kernel")] * 2
+
+
 # ----------------------------------------------------------------------------- PID reuse
 
 

@@ -310,3 +310,28 @@ def test_undo_does_not_touch_a_task_that_exited(realworld, tmp_path):
     u = e.undo()
     assert u.outcomes[0].outcome == "refused" and u.outcomes[0].errno == "ESRCH"
     assert u.outcomes[0].hook in ("alive", "pid-reuse")
+
+
+def test_a_big_batch_on_the_real_kernel_is_verified_by_one_read_of_the_target(realworld):
+    src = realworld.mkdir("freezer", "src")
+    dst = realworld.mkdir("freezer", "dst")
+    sleeps = [realworld.spawn_sleep() for _ in range(40)]
+    for p in sleeps:
+        realworld.put(p.pid, "freezer", src)
+    proc, tids = realworld.spawn_threads(2)
+    realworld.put(proc.pid, "freezer", src)
+    zombie = realworld.spawn_zombie()
+    pids = [p.pid for p in sleeps] + [proc.pid, zombie]
+    e = bypass()
+    assert len(pids) >= e.verify_batch
+    plan = e.plan(pids, CgroupRef("freezer", dst))
+    assert all(v.identity is None or v.identity[2] == v.start_time for v in plan.verdicts)
+    sleeps[4].kill()
+    sleeps[4].wait()  # reaped between plan and apply: its PID is free (or taken by a newcomer)
+    r = e.apply(plan)
+    got = [o.outcome for o in r.outcomes]
+    assert got[4] in ("vanished", "refused") and r.outcomes[4].errno == "ESRCH"
+    assert got[:4] + got[5:] == ["moved"] * 40 + ["not-moved"]
+    assert "zombie" in r.outcomes[-1].reason and r.outcomes[40].warnings == ()
+    assert {realworld.cgroup_of(p.pid, "freezer") for i, p in enumerate(sleeps) if i != 4} == {dst}
+    assert [realworld.cgroup_of(t, "freezer") for t in tids] == [dst] * 3

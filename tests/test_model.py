@@ -245,3 +245,58 @@ def test_taskinfo_flags():
     e = TaskInfo(5, 5, "x", "R", 0, 0, 0, 100, flags=0x4)
     assert e.exiting and not e.zombie
     assert t.ref.pid == 5 and t.ref.start_time == 100
+
+
+# ---------------------------------------------------------------- immutable values
+
+
+def test_values_are_immutable_comparable_hashable_and_copyable():
+    import copy
+    import pickle
+
+    from ctrtui.model import CgroupState, Creds, TaskRef
+
+    ref = CgroupRef("freezer", "/a")
+    with pytest.raises(AttributeError):
+        ref.path = "/b"  # type: ignore[misc]
+    with pytest.raises(AttributeError):
+        del ref.path  # type: ignore[misc]
+    with pytest.raises(AttributeError):
+        ref.extra = 1  # type: ignore[attr-defined]
+    assert ref == CgroupRef("freezer", "/a") and ref != CgroupRef("freezer", "/b") and ref != ("freezer", "/a")
+    assert len({ref, CgroupRef(hierarchy="freezer", path="/a"), TaskRef(1, 2)}) == 2
+    assert repr(ref) == "CgroupRef(hierarchy='freezer', path='/a')"
+    t = TaskInfo(5, 4, "x", "S", 0, 0, 0, 100, threads=3)
+    for copied in (pickle.loads(pickle.dumps(t)), copy.copy(t), copy.deepcopy(t)):
+        assert copied == t and copied is not t and copied.threads == 3
+    r = t.replace(comm="y", rss=10)
+    assert (r.comm, r.rss, r.pid, t.comm) == ("y", 10, 5, "x")
+    with pytest.raises(TypeError):
+        t.replace(nope=1)
+    assert t.to_dict()["threads"] == 3 and list(t.to_dict())[:3] == ["pid", "tgid", "comm"]
+    st = CgroupState("freezer", "/a", 1)
+    assert st.writable == frozenset() and st.subtree_control == () and hash(st) == hash(CgroupState("freezer", "/a", 1))
+    assert Creds(0, 0) == Creds(uid=0, euid=0)
+
+
+def test_container_equality_ignores_members():
+    a = Container("/a", ("/a/b",), array("i", [1, 2]), array("i", [1]))
+    b = Container("/a", ("/a/b",))
+    assert a == b and hash(a) == hash(b) and list(b.threads) == []
+    assert a != Container("/a", ())
+
+
+def test_generic_value_constructor_checks_its_arguments():
+    from ctrtui.model.value import Value
+
+    class Refusal(Value):
+        __slots__ = ("errno", "reason", "advice")
+        _defaults = {"advice": ""}
+
+    r = Refusal("EPERM", "no")
+    assert (r.errno, r.reason, r.advice) == ("EPERM", "no", "")
+    assert Refusal(errno="EPERM", reason="no", advice="x").advice == "x"
+    for args, kw in (((), {}), (("a", "b", "c", "d"), {}), (("a",), {"errno": "b", "reason": "c"}),
+                     (("a", "b"), {"nope": 1})):
+        with pytest.raises(TypeError):
+            Refusal(*args, **kw)

@@ -170,3 +170,31 @@ def test_real_comm_with_spaces_and_parens_and_threads():
         p.kill()
         p.wait()
         p.stdout.close()
+
+
+def test_read_single_reads_to_eof_past_its_first_read(tmp_path):
+    from ctrtui.sources.procfs import read_bytes, read_single
+
+    for size in (0, 10, 16383, 16384, 16385, 100_000):
+        f = tmp_path / f"f{size}"
+        f.write_bytes(bytes(range(256)) * (size // 256) + b"x" * (size % 256))
+        assert read_single(str(f)) == f.read_bytes() == read_bytes(str(f))
+    assert read_single(f"/proc/{os.getpid()}/status").startswith(b"Name:")
+
+
+def test_pidfd_creds_match_proc_status():
+    from ctrtui.sources.procfs import pidfd_creds
+
+    p = subprocess.Popen(["sleep", "60"])
+    try:
+        fd = os.pidfd_open(p.pid)
+        try:
+            got = pidfd_creds(fd)
+        finally:
+            os.close(fd)
+        with open(f"/proc/{p.pid}/status", "rb") as f:
+            want = parse_status(f.read())
+        assert got is None or got == want  # None: a kernel before 6.13 (then status is read)
+    finally:
+        p.kill()
+        p.wait()

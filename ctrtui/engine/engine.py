@@ -450,7 +450,6 @@ class AttachEngine:
         else:
             moved: list[int] = []
             failed: Outcome | None = None
-            queued: list[int] = []  # to write, in chunks (not all-or-nothing)
             written: list[int] = []  # written and alive after the write: verified below
             repeats: list[tuple[int, int]] = []  # (item, the earlier item with the same PID)
             files = _Writers(self.backend)
@@ -461,28 +460,24 @@ class AttachEngine:
                         outcomes[i] = self._outcome(p, v, v.kind)
                     elif key in done:
                         repeats.append((i, done[key]))
-                    elif not all_or_nothing:
-                        queued.append(i)
-                    elif failed is not None:
+                    elif failed is not None and all_or_nothing:
                         outcomes[i] = self._outcome(p, v, "not-moved", reason=(
                             f"Not tried: the batch is all-or-nothing and PID {failed.pid} already failed "
                             f"({failed.outcome}: {failed.reason})"), advice="Fix that PID, then try again.")
-                    else:  # one at a time, verified at once: a failure stops the batch
-                        o = self._write_many([(p, v)], files)[0] or self._verify([(p, v)])[0]
-                        outcomes[i] = o
-                        if o.outcome == "moved":
-                            moved.append(i)
-                        elif o.outcome != "already-there" and failed is None:
-                            failed = o
-                    if v.pid is not None and key not in done:
-                        done[key] = i
-                for start in range(0, len(queued), self.write_chunk):
-                    chunk = queued[start:start + self.write_chunk]
-                    for i, o in zip(chunk, self._write_many([items[i] for i in chunk], files)):
+                    else:
+                        o = self._write_one(p, v, files)
+                        if o is None and all_or_nothing:
+                            o = self._verify([(p, v)])[0]  # now: a failure stops the batch
                         if o is None:
                             written.append(i)
                         else:
                             outcomes[i] = o
+                            if o.outcome == "moved":
+                                moved.append(i)
+                            elif o.outcome != "already-there" and failed is None:
+                                failed = o
+                    if v.pid is not None and key not in done:
+                        done[key] = i
             finally:
                 files.close()
             for i, o in zip(written, self._verify([items[i] for i in written])):
@@ -513,59 +508,36 @@ class AttachEngine:
         return self._outcome(p, v, first.outcome, errno=first.errno, hook=first.hook, advice=first.advice,
                              reason=f"Same PID as item {index + 1} of this batch: {first.reason}")
 
-    write_chunk = 256
-    """PIDs guarded and written together (pidfds held at once; bounded for RLIMIT_NOFILE)."""
-
-    def _write_many(self, batch: Sequence[tuple[Plan, Verdict]], files: "_Writers") -> list[Outcome | None]:
-        """Write accepted PIDs under the PID-reuse guard, in three passes: hold each task by
-        a pidfd and check it is the planned one; write them all back to back; check each is
-        still alive. (Interleaved with the per-PID Python work, each write took ~4x as long
-        on this project's machine: the kernel's attach path fell out of the CPU caches.)
-        Per PID: the outcome when it is already known (refused, vanished, a zombie not
-        moved), or None -- written, and still alive after the write (`_verify` says whether
-        it moved)."""
-        out: list[Outcome | None] = [None] * len(batch)
-        held: list[tuple[int, Any, bool, bool]] = []
+    def _write_one(self, p: Plan, v: Verdict, files: "_Writers") -> Outcome | None:
+        """Write one accepted PID under the PID-reuse guard. Returns the outcome when it is
+        already known (refused, vanished, a zombie not moved), or None: written, and the task
+        was still alive after the write (then `_verify` says whether it moved)."""
+        got = self._hold(p, v)
+        if isinstance(got, Outcome):
+            return got
+        handle, same, alive_before = got
+        pid, target = v.pid, p.target
+        fname = membership_file(p.hierarchy.version, p.threads)
         try:
-            for k, (p, v) in enumerate(batch):
-                got = self._hold(p, v)
-                if isinstance(got, Outcome):
-                    out[k] = got
-                else:
-                    held.append((k, *got))
-            errors: list[OSError | None] = []
-            for k, _, _, _ in held:
-                p, v = batch[k]
-                try:
-                    files.write(p.hierarchy.name, p.target.path, membership_file(p.hierarchy.version, p.threads),
-                                str(v.pid).encode())
-                    errors.append(None)
-                except OSError as e:
-                    errors.append(e)
-            for (k, handle, same, alive_before), err in zip(held, errors):
-                p, v = batch[k]
-                pid, target = v.pid, p.target
-                if err is not None:
-                    name = errno_name(err.errno or 0)
-                    fname = membership_file(p.hierarchy.version, p.threads)
-                    sentence, advice = explain(name, pid=pid, cgroup=target, file=fname)
-                    out[k] = self._outcome(p, v, "refused", errno=name, hook="kernel", reason=sentence, advice=advice)
-                    continue
-                # Not reaped after the write, so the PID written was still this task's.
-                alive_after = not handle.exited() if same else handle.alive()
-                handle.close()
-                if not alive_before:
-                    out[k] = self._outcome(p, v, "not-moved", errno=None, hook="kernel", advice=(
-                        "Nothing to move; it disappears once its parent reaps it."), reason=(
-                        f"PID {pid} had already exited (a zombie): the kernel accepted the write to {target} "
-                        "and moved nothing."))
-                elif not alive_after:
-                    out[k] = self._outcome(p, v, "vanished", errno=None, hook=None, advice="", reason=(
-                        f"PID {pid} exited while it was being moved to {target}."))
+            try:
+                files.write(p.hierarchy.name, target.path, fname, str(pid).encode())
+            except OSError as e:
+                name = errno_name(e.errno or 0)
+                sentence, advice = explain(name, pid=pid, cgroup=target, file=fname)
+                return self._outcome(p, v, "refused", errno=name, hook="kernel", reason=sentence, advice=advice)
+            # Not reaped after the write, so the PID written was still this task's.
+            alive_after = not handle.exited() if same else handle.alive()
         finally:
-            for _, handle, _, _ in held:
-                handle.close()
-        return out
+            handle.close()
+        if not alive_before:
+            return self._outcome(p, v, "not-moved", errno=None, hook="kernel", advice=(
+                "Nothing to move; it disappears once its parent reaps it."), reason=(
+                f"PID {pid} had already exited (a zombie): the kernel accepted the write to {target} "
+                "and moved nothing."))
+        if not alive_after:
+            return self._outcome(p, v, "vanished", errno=None, hook=None, advice="", reason=(
+                f"PID {pid} exited while it was being moved to {target}."))
+        return None
 
     def _hold(self, p: Plan, v: Verdict) -> Outcome | tuple[Any, bool, bool]:
         """A handle on the planned task, or the outcome when there is none (it exited, or
