@@ -145,28 +145,36 @@ def cmd_hierarchies(args: argparse.Namespace) -> int:
 
 def cmd_ls(args: argparse.Namespace) -> int:
     backend = _backend(args)
+    # The text shows thread counts only: the real backend can then leave cgroup.procs unread.
+    kw = {"procs": False} if not args.json and backend.kind == "real" else {}
     if args.cgroup:
         h, path = _resolve(backend, args.cgroup)
-        snap = backend.snapshot([h.name], subtree=path)
+        snap = backend.snapshot([h.name], subtree=path, **kw)
     else:
         path = None
-        snap = backend.snapshot()
+        snap = backend.snapshot(**kw)
     out = sys.stdout
     rows = []
     lines: list[str] = []
     for hs in snap.hierarchies:
         threads_rec = hs.recursive_counts(threads=True)
-        procs_rec = hs.recursive_counts(threads=False)
         start = path if path is not None else hs.root_path
+        if args.json:
+            procs_rec = hs.recursive_counts(threads=False)
+            for c in hs.walk(start):
+                rows.append({
+                    "hierarchy": hs.name, "path": c.path, "tasks": len(c.threads), "procs": len(c.procs),
+                    "tasks_recursive": threads_rec[c.path], "procs_recursive": procs_rec[c.path],
+                })
+            continue
+        base = 0 if start == "/" else start.count("/")
         for c in hs.walk(start):
-            rows.append({
-                "hierarchy": hs.name, "path": c.path, "tasks": len(c.threads), "procs": len(c.procs),
-                "tasks_recursive": threads_rec[c.path], "procs_recursive": procs_rec[c.path],
-            })
-            if not args.json:
-                depth = c.depth - (0 if start == "/" else start.count("/"))
-                label = f"{hs.name}:{c.path}" if c.path == start else "  " * depth + c.name
-                lines.append(f"{label}  {len(c.threads)} ({threads_rec[c.path]})")
+            p = c.path
+            if p == start:
+                label = f"{hs.name}:{p}"
+            else:
+                label = "  " * (p.count("/") - base) + p[p.rfind("/") + 1:]
+            lines.append(f"{label}  {len(c.threads)} ({threads_rec[p]})")
     if args.json:
         _print_json(rows)
     else:

@@ -565,6 +565,22 @@ def test_pidfd_handles(fs, realworld):
 
 
 @real
+def test_snapshot_without_procs_has_the_same_threads(fs, realworld):
+    w = realworld
+    a = w.mkdir("freezer", "a")
+    u = w.mkdir("unified", "u")
+    p, tids = w.spawn_threads(2)
+    w.put(p.pid, "freezer", a)
+    w.put(p.pid, "unified", u)
+    for hier, top in (("freezer", w.top("freezer")), ("unified", w.top("unified"))):
+        full = fs.snapshot([hier], subtree=top)[hier]
+        lean = fs.snapshot([hier], subtree=top, procs=False)[hier]
+        assert list(full.containers) == list(lean.containers)
+        assert all(list(full[c].threads) == list(lean[c].threads) for c in full.containers)
+        assert full.total(threads=False) >= 1 and lean.total(threads=False) == 0
+
+
+@real
 def test_task_probe_reads_one_task_under_a_pidfd(fs, realworld):
     w = realworld
     a = w.mkdir("freezer", "a")

@@ -267,3 +267,19 @@ def test_real_threads_mode_moves_one_thread(realworld, tmp_path):
     r = ctrtui("move", str(tids[2]), "--to", f"pids:{cg}", "--json", journal=j)  # process mode
     assert r.returncode == 0, r.stderr
     assert all(realworld.cgroup_of(t, "pids") == cg for t in tids)
+
+
+def test_real_ls_text_reads_only_threads_and_says_the_same_as_the_json(realworld, tmp_path):
+    j = tmp_path / "journal.jsonl"
+    top = realworld.mkdir("freezer", "ls")
+    a, b = realworld.mkdir("freezer", "ls/a"), realworld.mkdir("freezer", "ls/a/b")
+    proc, tids = realworld.spawn_threads(2)
+    realworld.put(proc.pid, "freezer", a)
+    realworld.put(tids[2], "freezer", b, file="tasks")
+    text = ctrtui("ls", f"freezer:{top}", journal=j)
+    rows = json.loads(ctrtui("ls", f"freezer:{top}", "--json", journal=j).stdout)
+    assert text.returncode == 0, text.stderr
+    assert text.stdout.splitlines() == [
+        "cgroup  own tasks (with descendants)", f"freezer:{top}  0 (3)", "  a  2 (3)", "    b  1 (1)"]
+    assert [(r["path"], r["tasks"], r["procs"], r["tasks_recursive"], r["procs_recursive"]) for r in rows] == [
+        (top, 0, 0, 3, 2), (a, 2, 1, 3, 2), (b, 1, 1, 1, 1)]

@@ -393,10 +393,13 @@ class CgroupFS:
 
     # ---------------------------------------------------------------- snapshot
 
-    def snapshot(self, names: Sequence[str] | None = None, subtree: str | None = None) -> Snapshot:
+    def snapshot(self, names: Sequence[str] | None = None, subtree: str | None = None, *,
+                 procs: bool = True) -> Snapshot:
         """A new snapshot of the hierarchies named (default: all), optionally only the
         cgroup `subtree` and below in each. A hierarchy without that subtree is included
-        with no cgroups."""
+        with no cgroups. `procs=False` (not in the Backend protocol) leaves `cgroup.procs`
+        unread and every Container's `procs` empty: half the files, for callers that show
+        only threads (`ctrtui ls` without --json)."""
         all_h = self.hierarchies()
         if names is None:
             chosen = list(all_h)
@@ -409,10 +412,10 @@ class CgroupFS:
         if subtree is not None:
             self._check_path(subtree)
         taken = time.time()
-        snaps = tuple(self._walk(h, subtree if subtree is not None else h.root) for h in chosen)
+        snaps = tuple(self._walk(h, subtree if subtree is not None else h.root, procs) for h in chosen)
         return Snapshot(snaps, taken, self.kind)
 
-    def _walk(self, h: Hierarchy, start: str) -> HierarchySnapshot:
+    def _walk(self, h: Hierarchy, start: str, want_procs: bool = True) -> HierarchySnapshot:
         """Read one hierarchy's tree from `start` down (the hot loop: kept flat on purpose,
         no helper calls per file; see benchmarks and the module docstring)."""
         v1 = h.version == 1
@@ -436,17 +439,20 @@ class CgroupFS:
                         tdata = _read_rest(fd, tdata)
                 finally:
                     osclose(fd)
-                fd = osopen(d + "/cgroup.procs", rd)
-                try:
-                    pdata = osread(fd, size)
-                    if len(pdata) >= short:
-                        pdata = _read_rest(fd, pdata)
-                except OSError as e:
-                    if e.errno != errno.EOPNOTSUPP:
-                        raise
-                    pdata = None  # a v2 threaded cgroup: derived below
-                finally:
-                    osclose(fd)
+                if want_procs:
+                    fd = osopen(d + "/cgroup.procs", rd)
+                    try:
+                        pdata = osread(fd, size)
+                        if len(pdata) >= short:
+                            pdata = _read_rest(fd, pdata)
+                    except OSError as e:
+                        if e.errno != errno.EOPNOTSUPP:
+                            raise
+                        pdata = None  # a v2 threaded cgroup: derived below
+                    finally:
+                        osclose(fd)
+                else:
+                    pdata = b""
             except OSError as e:
                 if e.errno in _GONE:
                     vanished.add(path)  # removed during the walk
