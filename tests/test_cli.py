@@ -283,3 +283,26 @@ def test_real_ls_text_reads_only_threads_and_says_the_same_as_the_json(realworld
         "cgroup  own tasks (with descendants)", f"freezer:{top}  0 (3)", "  a  2 (3)", "    b  1 (1)"]
     assert [(r["path"], r["tasks"], r["procs"], r["tasks_recursive"], r["procs_recursive"]) for r in rows] == [
         (top, 0, 0, 3, 2), (a, 2, 1, 3, 2), (b, 1, 1, 1, 1)]
+
+
+@pytest.mark.parametrize("argv", [
+    ["hierarchies"], ["hierarchies", "--json"], ["hierarchies", "--demo", "--json", "--json"],
+    ["ls"], ["ls", "freezer:/a"], ["ls", "--json", "unified"], ["ls", "cpu,cpuacct:/x y", "--demo"], ["ls", ""],
+    ["tasks", "freezer:/"], ["tasks", "--threads", "freezer:/", "--json"], ["tasks", "--demo", "pids:/a"],
+])
+def test_plain_subcommands_skip_argparse_and_parse_the_same(argv):
+    from ctrtui.cli import _plain_args, build_parser
+
+    fast = _plain_args(argv)
+    assert fast is not None and vars(fast) == vars(build_parser().parse_args(argv))
+
+
+@pytest.mark.parametrize("argv", [
+    [], ["--demo", "ls"], ["ls", "--help"], ["ls", "--js"], ["ls", "a", "b"], ["tasks"], ["tasks", "--threads"],
+    ["hierarchies", "x"], ["ls", "--policy", "p.toml"], ["ls", "--journal=j"], ["ls", "--", "-x"], ["move", "1"],
+    ["ls", "--threads"], ["ls", "-h"], ["undo"],
+])
+def test_every_other_command_line_goes_to_argparse(argv):
+    from ctrtui.cli import _plain_args
+
+    assert _plain_args(argv) is None
