@@ -366,10 +366,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.interval is not None and args.interval <= 0:
         print("ctrtui: --interval must be a positive number of seconds", file=sys.stderr)
         return EXIT_USAGE
-    try:
-        from ctrtui.errors import CtrtuiError
-    except ImportError:  # pragma: no cover - errors module is part of the package
-        CtrtuiError = UsageError  # type: ignore[misc,assignment]
+    from ctrtui.errors import CtrtuiError
+
     try:
         return COMMANDS[args.command](args)
     except (UsageError, CtrtuiError) as e:

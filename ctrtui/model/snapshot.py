@@ -340,10 +340,14 @@ class SnapshotDiff(Value):
 def diff_hierarchy(old: HierarchySnapshot, new: HierarchySnapshot) -> HierarchyDiff:
     """Compare two snapshots of one hierarchy.
 
-    Cost is proportional to the cgroups plus the members of the cgroups that changed: an
-    unchanged member list is recognised by one C-level array comparison.
+    Cost is proportional to the cgroups plus the members of the cgroups that changed: a
+    container that is the very same object in both (a backend that keeps unchanged
+    containers between snapshots, as SimKernel does) is skipped outright, and an unchanged
+    member list is recognised by one C-level array comparison.
     """
     oc, nc = old.containers, new.containers
+    if oc is nc:
+        return HierarchyDiff(new.name)
     added_cg = tuple(p for p in nc if p not in oc)
     removed_cg = tuple(p for p in oc if p not in nc)
     changed: set[str] = set(added_cg)
@@ -353,6 +357,8 @@ def diff_hierarchy(old: HierarchySnapshot, new: HierarchySnapshot) -> HierarchyD
         o = oc.get(p)
         if o is None:
             came.update((t, p) for t in c.threads)
+            continue
+        if o is c:
             continue
         if o.threads != c.threads:
             changed.add(p)
