@@ -12,7 +12,7 @@ from textual.widgets import Input, Select
 from ctrtui.sources.demo import demo_world
 from ctrtui.ui.screens import ConfirmMove, FindPid, GoToCgroup, MoveLog, SwitchHierarchy, TargetPicker
 from ctrtui.ui.tasklist import TaskList
-from tests.uihelpers import SIZE, goto, make_app, screen_text, settle
+from tests.uihelpers import SIZE, cut_put, goto, make_app, screen_text, settle
 
 pytestmark = pytest.mark.ui
 
@@ -368,13 +368,7 @@ async def test_move_confirm_cancel_moves_nothing(world, tmp_path):
     app = make_app(world, tmp_path)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        await goto(pilot, NGINX)
-        app.tasks.focus()
-        pid = app.tasks.cursor_pid
-        await pilot.press("x")
-        await goto(pilot, SESSION)
-        await pilot.press("p")
-        await settle(pilot)
+        pid = await cut_put(pilot, NGINX, SESSION)
         assert isinstance(app.screen, ConfirmMove)
         await pilot.press("n")
         await settle(pilot)
@@ -395,13 +389,7 @@ async def test_move_log_screen(world, tmp_path):
     app = make_app(world, tmp_path)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        await goto(pilot, NGINX)
-        app.tasks.focus()
-        pid = app.tasks.cursor_pid
-        await pilot.press("x")
-        await goto(pilot, "/system.slice/ssh.service")
-        await pilot.press("p")
-        await settle(pilot)
+        pid = await cut_put(pilot, NGINX, "/system.slice/ssh.service")
         await pilot.press("y")
         await settle(pilot)
         await pilot.press("L")

@@ -43,6 +43,21 @@ async def goto(pilot, path: str) -> None:
     assert pilot.app.tasks.path == path
 
 
+async def cut_put(pilot, source: str, target: str) -> int:
+    """Cut the cursor row of cgroup `source` (`x`) and put it into `target` (`p`); returns
+    the PID that was cut. What the put then shows (a confirm screen, a notice) is the
+    caller's to check."""
+    app = pilot.app
+    await goto(pilot, source)
+    app.tasks.focus()
+    pid = app.tasks.cursor_pid
+    await pilot.press("x")
+    await goto(pilot, target)
+    await pilot.press("p")
+    await settle(pilot)
+    return pid
+
+
 def tree_line_of(app: CtrtuiApp, path: str) -> int:
     """The tree line (virtual, from the top of the tree) showing `path` (revealing it)."""
     node = app.tree.nodes.get(path) or app.tree.reveal(path)
