@@ -275,8 +275,16 @@ def _describe(r: dict, target) -> str:
     return text
 
 
+def _print_warnings(warnings) -> None:
+    """Warnings of a batch or of the engine (a torn journal line forgiven, a journal that could
+    not be written, a hook plugin not loaded) go to stderr, in text and JSON mode alike."""
+    for w in dict.fromkeys(warnings):
+        print(f"ctrtui: warning: {w}", file=sys.stderr)
+
+
 def _print_report(report, as_json: bool, target=None) -> int:
     target = target or report.target
+    _print_warnings(report.warnings)
     rows = [{
         "pid": o.pid, "input": o.text, "outcome": o.outcome, "errno": o.errno, "hook": o.hook,
         "reason": o.reason, "advice": o.advice, "warnings": list(o.warnings),
@@ -303,6 +311,7 @@ def cmd_undo(args: argparse.Namespace) -> int:
         msg = f"nothing to undo: the journal {engine.journal.path} has no batch left to undo"
         if args.json:
             _print_json([])
+        _print_warnings(engine.warnings + engine.journal.warnings)
         print(f"ctrtui: {msg}", file=sys.stderr)
         return EXIT_NOT_ALL
     return _print_report(report, args.json)

@@ -306,3 +306,41 @@ def test_every_other_command_line_goes_to_argparse(argv):
     from ctrtui.cli import _plain_args
 
     assert _plain_args(argv) is None
+
+
+def test_a_torn_journal_line_is_forgiven_with_a_warning_on_stderr(capsys, tmp_path):
+    j = tmp_path / "j.jsonl"
+    rc, rows, _ = run_json(capsys, "--demo", "move", "--journal", str(j), "--to", "pids:/", "492")
+    assert rc == 0 and rows[0]["outcome"] == "moved"
+    with open(j, "a") as f:
+        f.write('{"batch": "x", "pi')  # a crash mid-write
+    rc, out, err = run(capsys, "--demo", "undo", "--journal", str(j))
+    assert "Traceback" not in err
+    assert "492" in out
+    assert "warning" in err and "torn last line" in err
+
+
+def test_a_torn_only_journal_warns_even_when_nothing_is_left_to_undo(capsys, tmp_path):
+    j = tmp_path / "j.jsonl"
+    j.write_text('{"batch": "x", "pi')
+    rc, out, err = run(capsys, "--demo", "undo", "--journal", str(j))
+    assert rc == 1
+    assert "nothing to undo" in err and "torn last line" in err
+
+
+@pytest.mark.parametrize("command", ["tasks", "ls"])
+def test_a_cgroup_removed_between_lookup_and_read_is_exit_2_naming_it(realworld, capsys, monkeypatch, command):
+    import ctrtui.cli as cli
+
+    cg = realworld.mkdir("pids", "gone")
+    resolve = cli._resolve
+
+    def resolve_then_rmdir(*a, **kw):
+        found = resolve(*a, **kw)
+        os.rmdir(realworld.fs("pids", cg))  # removed by someone else after the lookup
+        return found
+
+    monkeypatch.setattr(cli, "_resolve", resolve_then_rmdir)
+    rc, out, err = run(capsys, command, f"pids:{cg}")
+    assert rc == 2 and out == ""
+    assert f"pids:{cg}" in err and "removed" in err and "Traceback" not in err
