@@ -113,6 +113,14 @@ def _resolve(backend, text: str | None, default_root: bool = False):
     return h, ref.path
 
 
+def _still_there(snap, h, path: str) -> None:
+    """A cgroup found by `_resolve` but gone from the snapshot was removed in between: say so
+    (exit 2) instead of printing an empty list as if it were there and empty."""
+    if path not in snap[h.name]:
+        raise UsageError(f"cgroup {h.name}:{path} was removed while ctrtui was reading it "
+                         f"({h.fs_path(path)} no longer exists); run `ctrtui ls {h.name}:/` to see what is there now")
+
+
 def _print_json(obj: Any) -> None:
     import json  # only --json needs it (~1.5 ms of every start otherwise)
 
@@ -154,6 +162,7 @@ def cmd_ls(args: argparse.Namespace) -> int:
     if args.cgroup:
         h, path = _resolve(backend, args.cgroup)
         snap = backend.snapshot([h.name], subtree=path, **kw)
+        _still_there(snap, h, path)
     else:
         path = None
         snap = backend.snapshot(**kw)
@@ -192,6 +201,7 @@ def cmd_tasks(args: argparse.Namespace) -> int:
     backend = _backend(args)
     h, path = _resolve(backend, args.cgroup)
     snap = backend.snapshot([h.name], subtree=path)
+    _still_there(snap, h, path)
     pids = list(snap[h.name].members(path, threads=args.threads))
     details = backend.task_details(pids)
     rows = []
