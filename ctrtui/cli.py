@@ -382,7 +382,7 @@ def _plain_args(argv: Sequence[str]):
 def main(argv: Sequence[str] | None = None) -> int:
     words = sys.argv[1:] if argv is None else list(argv)
     args = _plain_args(words) or build_parser().parse_args(words)
-    if args.interval is not None and args.interval <= 0:
+    if args.interval is not None and not args.interval > 0:  # also NaN
         print("ctrtui: --interval must be a positive number of seconds", file=sys.stderr)
         return EXIT_USAGE
     from ctrtui.errors import CtrtuiError

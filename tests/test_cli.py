@@ -350,4 +350,3 @@ def test_a_cgroup_removed_between_lookup_and_read_is_exit_2_naming_it(realworld,
 def test_interval_that_is_not_a_positive_number_is_exit_2(capsys, value):
     rc, out, err = run(capsys, "--demo", "--interval", value, "hierarchies")
     assert rc == 2 and "--interval" in err and out == ""
-
