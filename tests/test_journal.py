@@ -137,3 +137,11 @@ def test_appends_are_fsynced(monkeypatch, tmp_path):
     monkeypatch.setattr(os, "fsync", lambda fd: (synced.append(fd), real(fd)))
     Journal(str(tmp_path / "j.jsonl")).append([row("b1", 1), row("b1", 2)])
     assert len(synced) == 1
+
+
+def test_unreadable_journal_names_errno_and_what_to_do(tmp_path):
+    path = tmp_path / "dir.jsonl"
+    path.mkdir()
+    with pytest.raises(CtrtuiError) as e:
+        Journal(str(path)).entries()
+    assert "EISDIR" in str(e.value) and "--journal" in str(e.value)

@@ -134,3 +134,9 @@ def test_unreadable_policy_file(tmp_path):
     (tmp_path / "bin.toml").write_bytes(b"\xff\xfe")
     with pytest.raises(CtrtuiError, match="not UTF-8"):
         Policy.load(str(tmp_path / "bin.toml"))
+
+
+def test_unreadable_policy_file_names_errno_and_what_to_do(tmp_path):
+    with pytest.raises(CtrtuiError) as e:
+        Policy.load(str(tmp_path / "missing.toml"))
+    assert "ENOENT" in str(e.value) and "--policy" in str(e.value)
