@@ -650,3 +650,13 @@ async def test_late_messages_while_closing_are_ignored(world, tmp_path):
     app.on_descendant_focus()
     app.action_help()
     assert app._node_at(10, 10) is None
+
+
+async def test_task_list_title_counts_in_singular_and_plural(world, tmp_path):
+    app = make_app(world, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await goto(pilot, "/system.slice/ssh.service")  # one process
+        assert "· 1 process" in app.tasks.border_title and "1 processes" not in app.tasks.border_title
+        await goto(pilot, NGINX)  # three processes
+        assert "· 3 processes" in app.tasks.border_title

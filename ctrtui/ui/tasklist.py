@@ -592,9 +592,10 @@ class TaskList(CachedStyles, ScrollView, can_focus=True):
         if self.hs is None or self.path is None:
             self.border_title = ""
             return
-        what = "threads" if self.threads else "processes"
+        n = len(self.base)
+        what = ("thread" if self.threads else "process") + ("" if n == 1 else ("s" if self.threads else "es"))
         parts = [f"{self.hs.name}:{self.path}" + (" and below" if self.recursive else ""),
-                 f"{len(self.base)} {what}"]
+                 f"{n} {what}"]
         if self.filter:
             fading = sum(1 for p in self.gone if self.index_of(p) is not None)
             parts.append(f"{len(self.shown) - fading} match {self.filter!r}")
