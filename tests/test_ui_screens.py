@@ -444,3 +444,27 @@ async def test_switch_hierarchy(world):
         await pilot.press("down", "enter")
         await pilot.pause()
     assert results == [names[names.index("cpu") + 1]]
+
+
+async def test_long_paths_that_differ_early_in_their_last_part_stay_distinct(world):
+    """libpod-<id>.scope and libpod-conmon-<id>.scope share a 70-character tail: a picker that
+    kept only the end of each path would show the same text twice."""
+    from textual.widgets import OptionList
+
+    from ctrtui.ui.screens import _FuzzyPaths
+
+    k, engine, snap = world
+    paths = list(snap["unified"].containers)
+    app = _Host()
+    async with app.run_test(size=(70, 30)) as pilot:  # as narrow as the target picker's list
+        app.push_screen(GoToCgroup(paths))
+        await pilot.pause()
+        await _type(pilot, "libpod")
+        await _settle(app, pilot)
+        ol = app.screen.query_one(OptionList)
+        prompts = [ol.get_option_at_index(i).prompt.plain.strip() for i in range(ol.option_count)]
+        shown = [s for s, p in zip(prompts, app.screen.query_one(_FuzzyPaths).paths) if "/libpod" in p]
+        assert len(shown) == 2 and shown[0] != shown[1], shown
+        assert any("conmon" in s for s in shown) and all(s.endswith(".scope") for s in shown)
+        width = ol.scrollable_content_region.width
+        assert all(len(s) <= width for s in shown)

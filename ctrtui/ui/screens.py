@@ -459,7 +459,13 @@ class _FuzzyPaths(Vertical):
         for p in paths:
             prompt = self.matcher.highlight(query, p)
             if len(p) > room > 10:  # keep the end of a long path, it says the most
-                prompt = Content.assemble("...", prompt[len(p) - room + 3:])
+                start = p.rfind("/") + 1  # ...but the start of its last part too, when that is long:
+                if len(p) - start + 4 > room:  # libpod-<id>.scope vs libpod-conmon-<id>.scope
+                    head = (room - 5) // 2
+                    prompt = Content.assemble(".../", prompt[start:start + head], "…",
+                                              prompt[len(p) - (room - 5 - head):])
+                else:
+                    prompt = Content.assemble("...", prompt[len(p) - room + 3:])
             n = self.counts.get(p)
             gutter = Content.styled(f"{n:>5} " if n else "      ", "$text-muted")
             options.append(Option(Content.assemble(gutter, prompt)))
