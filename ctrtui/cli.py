@@ -93,7 +93,7 @@ def _engine(args: argparse.Namespace, backend):
 
 def _resolve(backend, text: str | None, default_root: bool = False):
     """`HIERARCHY:/path` -> (Hierarchy, path); UsageError naming the culprit otherwise."""
-    from ctrtui.model import CgroupRef
+    from ctrtui.model import CgroupRef, find_hierarchy
 
     if text is None:
         return None, "/"
@@ -103,11 +103,10 @@ def _resolve(backend, text: str | None, default_root: bool = False):
     except ValueError as e:
         raise UsageError(str(e)) from None
     hiers = backend.hierarchies()
-    found = [h for h in hiers if h.name == word] or [h for h in hiers if h.matches(word)]
-    if not found:
+    h = find_hierarchy(hiers, word)
+    if h is None:
         known = ", ".join(h.name for h in hiers) or "none are mounted"
         raise UsageError(f"unknown hierarchy {word!r} in {text!r}; known hierarchies: {known}")
-    h = found[0]
     if backend.cgroup_state(h.name, ref.path) is None:
         raise UsageError(f"no cgroup {h.name}:{ref.path} (no such directory {h.fs_path(ref.path)})")
     return h, ref.path

@@ -300,3 +300,14 @@ def test_generic_value_constructor_checks_its_arguments():
                      (("a", "b"), {"nope": 1})):
         with pytest.raises(TypeError):
             Refusal(*args, **kw)
+
+
+def test_find_hierarchy_prefers_the_exact_name_over_a_controller():
+    from ctrtui.model import Hierarchy, find_hierarchy
+
+    cpuacct = Hierarchy("cpuacct", 1, ("cpuacct",), "/sys/fs/cgroup/cpuacct", hierarchy_id=2)
+    both = Hierarchy("cpu,cpuacct", 1, ("cpu", "cpuacct"), "/sys/fs/cgroup/cpu,cpuacct", hierarchy_id=1)
+    assert find_hierarchy([both, cpuacct], "cpuacct") is cpuacct
+    assert find_hierarchy([both, cpuacct], "cpu") is both
+    assert find_hierarchy([(both,)], "cpu", key=lambda t: t[0]) == (both,)
+    assert find_hierarchy([both], "memory") is None

@@ -19,7 +19,7 @@ from ctrtui.engine.journal import Journal
 from ctrtui.engine.parse import PidParseError, parse_pid, read_pid_max
 from ctrtui.engine.policy import Policy
 from ctrtui.errors import CtrtuiError, errno_name, explain
-from ctrtui.model import CgroupRef, CgroupState, Hierarchy, TaskInfo
+from ctrtui.model import CgroupRef, CgroupState, Hierarchy, TaskInfo, find_hierarchy
 from ctrtui.model.value import Value, set_field
 from ctrtui.sources.base import membership_file
 
@@ -298,12 +298,9 @@ class AttachEngine:
     def hierarchy(self, word: str) -> Hierarchy:
         """The hierarchy named `word` (its name or one of its controllers); CtrtuiError if none."""
         hiers = self.backend.hierarchies()
-        for h in hiers:
-            if h.name == word:
-                return h
-        for h in hiers:
-            if h.matches(word):
-                return h
+        h = find_hierarchy(hiers, word)
+        if h is not None:
+            return h
         known = ", ".join(h.name for h in hiers) or "none is mounted"
         raise CtrtuiError(f"unknown hierarchy {word!r}; known hierarchies: {known}")
 

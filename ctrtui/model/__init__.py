@@ -12,6 +12,7 @@ from ctrtui.model.snapshot import (
     contains,
     diff,
     diff_hierarchy,
+    find_hierarchy,
     is_ancestor,
     join_path,
     parent_path,
@@ -30,7 +31,7 @@ from ctrtui.model.task import (
 
 __all__ = [
     "EMPTY", "Container", "Hierarchy", "HierarchyDiff", "HierarchySnapshot", "Snapshot",
-    "SnapshotDiff", "common_ancestor", "contains", "diff", "diff_hierarchy", "is_ancestor",
+    "SnapshotDiff", "common_ancestor", "contains", "diff", "diff_hierarchy", "find_hierarchy", "is_ancestor",
     "join_path", "parent_path", "sorted_pids", "PF_EXITING", "PF_KTHREAD", "PF_NO_SETAFFINITY",
     "CgroupRef", "CgroupState", "Creds", "TaskInfo", "TaskRef",
 ]

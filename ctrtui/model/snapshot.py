@@ -110,6 +110,21 @@ class Hierarchy(Value):
         return self.mount if rel == "/" else self.mount + rel
 
 
+def find_hierarchy(items, word: str, key=None):
+    """The item naming the hierarchy `word`: the one whose name is `word`, else the first
+    with `word` as one of its controllers (`cpuacct` selects `cpu,cpuacct`). `key` maps an
+    item to its `Hierarchy` (default: the item is one). None when nothing matches."""
+    items = tuple(items)
+    hier = key or (lambda h: h)
+    for it in items:
+        if hier(it).name == word:
+            return it
+    for it in items:
+        if hier(it).matches(word):
+            return it
+    return None
+
+
 class Container(Value):
     """One cgroup in a snapshot, with its members sorted ascending.
 
@@ -261,13 +276,7 @@ class Snapshot(Value):
 
     def get(self, word: str) -> HierarchySnapshot | None:
         """The hierarchy named `word` (its name, or any one of its controllers)."""
-        for h in self.hierarchies:
-            if h.name == word:
-                return h
-        for h in self.hierarchies:
-            if h.hierarchy.matches(word):
-                return h
-        return None
+        return find_hierarchy(self.hierarchies, word, key=lambda h: h.hierarchy)
 
     def __getitem__(self, word: str) -> HierarchySnapshot:
         h = self.get(word)

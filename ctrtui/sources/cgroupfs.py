@@ -32,6 +32,7 @@ from bisect import bisect_left
 from types import MappingProxyType
 
 from ctrtui.model import (
+    find_hierarchy,
     EMPTY,
     CgroupState,
     Container,
@@ -377,13 +378,9 @@ class CgroupFS:
     def hierarchy(self, word: str) -> Hierarchy:
         """The hierarchy named `word` (its name or one of its controllers); KeyError if none."""
         for refresh in (False, True):
-            hs = self.hierarchies() if refresh else self._known()
-            for h in hs:
-                if h.name == word:
-                    return h
-            for h in hs:
-                if h.matches(word):
-                    return h
+            h = find_hierarchy(self.hierarchies() if refresh else self._known(), word)
+            if h is not None:
+                return h
         raise KeyError(f"no cgroup hierarchy named {word!r} is mounted")
 
     @staticmethod

@@ -50,6 +50,7 @@ from types import MappingProxyType
 from typing import Iterable, Sequence
 
 from ctrtui.model import (
+    find_hierarchy,
     EMPTY,
     PF_EXITING,
     PF_KTHREAD,
@@ -419,12 +420,9 @@ class SimKernel:
                     c.snap = None
 
     def _hier(self, word: str) -> SimHierarchy:
-        h = self._hiers.get(word)
+        h = self._hiers.get(word) or find_hierarchy(self._hiers.values(), word, key=lambda h: h.info)
         if h is not None:
             return h
-        for h in self._hiers.values():
-            if h.info.matches(word):
-                return h
         raise KeyError(f"no hierarchy {word!r}")
 
     def _cg(self, hier: str, path: str) -> SimCgroup:
