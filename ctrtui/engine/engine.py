@@ -353,7 +353,7 @@ class AttachEngine:
         info = self.backend.task_state(pid)
         if info is None:
             return None, None, None
-        return info, (self.backend.task_cgroups(pid) or {}).get(h.name), None
+        return info, self._where(h, pid), None
 
     def _where(self, h: Hierarchy, pid: int) -> str | None:
         """The task's cgroup in `h` now; None when it is gone."""
@@ -376,7 +376,7 @@ class AttachEngine:
         if expected is not None:
             start = expected
         judged, source = given, given_source
-        if given is not None and not threads and given.tgid != given.pid:
+        if given is not None and not threads and given.is_thread:
             leader, leader_source, _ = self._facts(given.tgid, h)
             if leader is not None:
                 judged, source = leader, leader_source
@@ -395,7 +395,7 @@ class AttachEngine:
         ctx = HookContext(backend, h, target, target_state, pid, judged, given, source, bool(threads),
                           writer, members, state)
         warnings: list[str] = []
-        if given is not None and not threads and given.tgid != given.pid:
+        if given is not None and not threads and given.is_thread:
             warnings.append(f"PID {pid} is a thread of process {given.tgid}; in process mode the whole "
                             "process moves.")
         for hook, name in hooks:
@@ -542,9 +542,8 @@ class AttachEngine:
         the handle carries the plan's identity (the same pidfs inode, never given to another
         task), so its start time need not be read again."""
         pid, target = v.pid, p.target
-        is_thread = v.task is not None and v.task.pid != v.task.tgid
         try:
-            handle = self.backend.open_task(pid, thread=is_thread)
+            handle = self.backend.open_task(pid, thread=v.task is not None and v.task.is_thread)
         except OSError as e:
             if e.errno == _errno.ESRCH:
                 return self._outcome(p, v, "vanished", errno="ESRCH", hook=None, advice="", reason=(
@@ -662,25 +661,24 @@ class AttachEngine:
                            f"stays in {p.target} although the all-or-nothing batch failed ({why}).",
                            advice="Move it back by hand.")
         fname = membership_file(h.version, p.threads)
-        is_thread = v.task is not None and v.task.pid != v.task.tgid
+        gone = o.replace(outcome="vanished", advice="", reason=(
+            f"PID {pid} was moved to {p.target} and exited before it could be moved back to "
+            f"{back} (the all-or-nothing batch failed: {why})."))
         try:
-            with self.backend.open_task(pid, thread=is_thread) as handle:  # the same reuse guard
+            # the same PID-reuse guard as the move
+            with self.backend.open_task(pid, thread=v.task is not None and v.task.is_thread) as handle:
                 if handle.start_time() != o.start_time or not handle.alive():
-                    return o.replace(outcome="vanished", reason=(
-                        f"PID {pid} was moved to {p.target} and exited before it could be moved back to "
-                        f"{back} (the all-or-nothing batch failed: {why})."), advice="")
+                    return gone
                 self.backend.write_pid(h.name, back, fname, str(pid).encode())
         except OSError as e:
             if e.errno == _errno.ESRCH:
-                return o.replace(outcome="vanished", reason=(
-                    f"PID {pid} was moved to {p.target} and exited before it could be moved back to "
-                    f"{back} (the all-or-nothing batch failed: {why})."), advice="")
+                return gone
             name = errno_name(e.errno or 0)
             sentence, _ = explain(name, pid=pid, cgroup=CgroupRef(h.name, back), file=fname)
             return o.replace(reason=f"{o.reason} Moving it back to {back} FAILED ({name}: {sentence}); it "
                            f"stays in {p.target} although the all-or-nothing batch failed ({why}).",
                            advice=f"Move PID {pid} back to {h.name}:{back} by hand.")
-        where = (self.backend.task_cgroups(pid) or {}).get(h.name)
+        where = self._where(h, pid)
         if where is not None and where != back:
             return o.replace(reason=f"{o.reason} Moving it back to {back} was accepted but it is in {where}; "
                            f"the all-or-nothing batch failed ({why}).", advice="Check the task by hand.")
