@@ -28,11 +28,13 @@ import select
 import signal
 import time
 from array import array
-from bisect import bisect_left
 from types import MappingProxyType
 
 from ctrtui.model import (
     find_hierarchy,
+    contains,
+    is_ancestor,
+    sorted_pids,
     EMPTY,
     CgroupState,
     Container,
@@ -420,7 +422,8 @@ class CgroupFS:
         out: dict[str, Container] = {}  # filled in depth-first pre-order
         derived: set[str] = set()  # v2 threaded cgroups whose procs were derived
         vanished: set[str] = set()
-        stack = [(start, h.fs_path(start))] if self._visible(h, start) else []
+        # a path outside the mount's root is not on disk
+        stack = [(start, h.fs_path(start))] if is_ancestor(h.root, start) else []
         scandir, osopen, osread, osclose = os.scandir, os.open, os.read, os.close
         rd, size, short, empty = _O_RDONLY, _READ_SIZE, _SHORT_READ, EMPTY
         pop, push = stack.pop, stack.extend
@@ -481,11 +484,6 @@ class CgroupFS:
         self._reconcile(h, out, derived)
         return HierarchySnapshot(h, MappingProxyType(out))
 
-    @staticmethod
-    def _visible(h: Hierarchy, path: str) -> bool:
-        """True when the cgroup `path` lies under the mount's root (else it is not on disk)."""
-        return h.root == "/" or path == h.root or path.startswith(h.root + "/")
-
     def _tgid(self, tid: int) -> int | None:
         try:
             data = read_bytes(f"{self.proc}/{tid}/status")
@@ -500,7 +498,7 @@ class CgroupFS:
         threads is)."""
         tg = {self._tgid(t) for t in threads}
         tg.discard(None)
-        return array("i", sorted(tg))
+        return sorted_pids(tg)
 
     def _reconcile(self, h: Hierarchy, out: dict[str, Container], derived: set[str]) -> None:
         """A TID listed in two cgroups moved during the walk: keep it only where
@@ -532,12 +530,12 @@ class CgroupFS:
         where = {pid: self._where(h, pid) for pid in dup_t | dup_p}
         for c in containers:
             threads, procs = c.threads, c.procs
-            drop_t = {t for t in dup_t if where[t] != c.path and _has(threads, t)}
+            drop_t = {t for t in dup_t if where[t] != c.path and contains(threads, t)}
             if drop_t:
                 threads = array("i", (t for t in threads if t not in drop_t))
                 if h.version == 1 or c.path in derived:
                     procs = self._procs_left(procs, threads, drop_t)
-            drop_p = {p for p in dup_p if where[p] != c.path and _has(procs, p)
+            drop_p = {p for p in dup_p if where[p] != c.path and contains(procs, p)
                       and c.path not in derived}
             if drop_p:
                 procs = array("i", (p for p in procs if p not in drop_p))
@@ -563,9 +561,9 @@ class CgroupFS:
         gone = set()
         for t in dropped:
             g = self._tgid(t)
-            if g is None or not _has(procs, g):
+            if g is None or not contains(procs, g):
                 continue
-            if not any(_has(threads, x) for x in self.thread_ids(g)):
+            if not any(contains(threads, x) for x in self.thread_ids(g)):
                 gone.add(g)
         return array("i", (p for p in procs if p not in gone)) if gone else procs
 
@@ -582,7 +580,7 @@ class CgroupFS:
         the open; a v2 threaded cgroup's `cgroup.procs` counts as writable when its mode
         allows (the kernel still refuses to read it)."""
         h, d = self._dir(hierarchy, path)
-        if not self._visible(h, path) or not os.path.isdir(d):
+        if not is_ancestor(h.root, path) or not os.path.isdir(d):
             return None
         writable = frozenset(
             f for f in MEMBERSHIP_FILES
@@ -615,7 +613,7 @@ class CgroupFS:
         cgroup does not exist."""
         h, d = self._dir(hierarchy, path)
         out: dict[str, str] = {}
-        if not self._visible(h, path):
+        if not is_ancestor(h.root, path):
             return out
         for name in self._STATS_V2 if h.version == 2 else self._STATS_V1:
             text = _read_text(d + "/" + name)
@@ -734,7 +732,7 @@ class CgroupFS:
         if filename not in MEMBERSHIP_FILES:
             raise ValueError(f"{filename!r} is not a membership file ({', '.join(MEMBERSHIP_FILES)})")
         h, d = self._dir(hierarchy, path)
-        if not self._visible(h, path):
+        if not is_ancestor(h.root, path):
             raise FileNotFoundError(errno.ENOENT, f"{h.name}:{path} lies outside the mounted part of the hierarchy")
         return d + "/" + filename
 
@@ -753,12 +751,6 @@ class CgroupFS:
     def writer(self) -> Creds:
         """The process's own credentials (writes are made by this process)."""
         return Creds(os.getuid(), os.geteuid())
-
-
-def _has(arr: array, value: int) -> bool:
-    """Binary search in a sorted array."""
-    i = bisect_left(arr, value)
-    return i < len(arr) and arr[i] == value
 
 
 def _first(d: str, names: tuple[str, ...]) -> str | None:
