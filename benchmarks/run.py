@@ -32,7 +32,7 @@ import time
 import traceback
 from typing import Callable
 
-from benchmarks import KEYS, TARGETS, met
+from benchmarks import KEYS, met, target_text
 from benchmarks.timing import Skip
 
 
@@ -113,9 +113,9 @@ def table(ctx: Context) -> str:
     for k in KEYS:
         v = ctx.results[k]
         if v is None:
-            rows.append((k, "skipped", TARGETS[k][2], "-"))
+            rows.append((k, "skipped", target_text(k), "-"))
         else:
-            rows.append((k, f"{v:g}", TARGETS[k][2], "yes" if met(k, v) else "NO"))
+            rows.append((k, f"{v:g}", target_text(k), "yes" if met(k, v) else "NO"))
     w = [max(len(r[i]) for r in rows) for i in range(4)]
     lines = ["  ".join(c.ljust(w[i]) for i, c in enumerate(r)).rstrip() for r in rows]
     lines.insert(1, "  ".join("-" * x for x in w))
@@ -193,7 +193,7 @@ def main(argv: list[str] | None = None) -> int:
         "command": shlex.join([os.path.relpath(sys.executable)] + ["-m", "benchmarks"] + list(argv if argv is not None else sys.argv[1:])),
         "quick": ctx.quick, "runs": ctx.runs, "seconds": round(time.perf_counter() - t0, 1),
         "machine": machine(), "world": ctx.world,
-        "targets": {k: TARGETS[k][2] for k in KEYS},
+        "targets": {k: target_text(k) for k in KEYS},
         "met": {k: met(k, v) for k, v in ctx.results.items() if v is not None},
         "figures": ctx.figures,
     }

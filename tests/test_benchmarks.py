@@ -13,7 +13,7 @@ import sys
 
 import pytest
 
-from benchmarks import KEYS, TARGETS, met
+from benchmarks import KEYS, TARGETS, met, target_text
 from benchmarks.timing import Pair, percentile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -24,6 +24,7 @@ def test_percentile_and_targets():
     assert percentile([1.0, 2.0, 3.0, 4.0, 5.0], 95) == pytest.approx(4.8)
     assert Pair([2.0, 4.0, 6.0], [1.0, 2.0, 3.0]).ratio == 2.0
     assert met("refresh_ms", 100.0) and not met("refresh_ms", 100.5)
+    assert target_text("refresh_ms") == "<= 100 ms" and target_text("ls_vs_lscgroup") == "<= 1.0"
     assert len(KEYS) == 12 and set(KEYS) == set(TARGETS)
 
 
