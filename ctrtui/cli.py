@@ -91,17 +91,16 @@ def _engine(args: argparse.Namespace, backend):
     return AttachEngine(backend, policy=policy, journal=journal)
 
 
-def _resolve(backend, text: str | None, default_root: bool = False):
-    """`HIERARCHY:/path` -> (Hierarchy, path); UsageError naming the culprit otherwise."""
+def _resolve(backend, text: str):
+    """`HIERARCHY:/path` (or a bare `HIERARCHY`) -> (Hierarchy, path); UsageError naming the
+    culprit otherwise."""
     from ctrtui.model import CgroupRef, find_hierarchy
 
-    if text is None:
-        return None, "/"
-    word = text.split(":", 1)[0] if ":" in text else text
     try:
         ref = CgroupRef.parse(text if ":" in text else text + ":/")
     except ValueError as e:
         raise UsageError(str(e)) from None
+    word = ref.hierarchy
     hiers = backend.hierarchies()
     h = find_hierarchy(hiers, word)
     if h is None:
@@ -267,7 +266,7 @@ def cmd_move(args: argparse.Namespace) -> int:
                 print(_row_text(r["pid"] or r["input"], r["outcome"], r["errno"], _describe(r, target)))
         return EXIT_OK if all(r["outcome"] != "refused" for r in rows) else EXIT_NOT_ALL
     report = engine.apply(plan, all_or_nothing=args.all_or_nothing)
-    return _print_report(report, args.json, target)
+    return _print_report(report, args.json)
 
 
 def _describe(r: dict, target) -> str:
@@ -291,8 +290,7 @@ def _print_warnings(warnings) -> None:
         print(f"ctrtui: warning: {w}", file=sys.stderr)
 
 
-def _print_report(report, as_json: bool, target=None) -> int:
-    target = target or report.target
+def _print_report(report, as_json: bool) -> int:
     _print_warnings(report.warnings)
     rows = [{
         "pid": o.pid, "input": o.text, "outcome": o.outcome, "errno": o.errno, "hook": o.hook,
@@ -381,7 +379,7 @@ def _plain_args(argv: Sequence[str]):
 def main(argv: Sequence[str] | None = None) -> int:
     words = sys.argv[1:] if argv is None else list(argv)
     args = _plain_args(words) or build_parser().parse_args(words)
-    if args.interval is not None and not args.interval > 0:  # also NaN
+    if not args.interval > 0:  # also NaN
         print("ctrtui: --interval must be a positive number of seconds", file=sys.stderr)
         return EXIT_USAGE
     from ctrtui.errors import CtrtuiError
