@@ -50,6 +50,7 @@ from ctrtui.sources.procfs import (
     parse_status,
     pidfd_creds,
     read_bytes,
+    read_rest,
     read_single,
     read_task,
     task_info,
@@ -309,13 +310,7 @@ class FdMembership:
 
     def read(self) -> bytes:
         """Everything from the current position to EOF."""
-        fd = self._fd()
-        chunks = []
-        while True:
-            b = os.read(fd, _READ_SIZE)
-            if not b:
-                return b"".join(chunks)
-            chunks.append(b)
+        return read_rest(self._fd())
 
     def close(self) -> None:
         if self.fd is not None:
@@ -327,16 +322,6 @@ class FdMembership:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def _read_rest(fd: int, first: bytes) -> bytes:
-    """`first` plus everything after it up to EOF."""
-    chunks = [first]
-    while True:
-        b = os.read(fd, _READ_SIZE)
-        if not b:
-            return b"".join(chunks)
-        chunks.append(b)
 
 
 class CgroupFS:
@@ -436,7 +421,7 @@ class CgroupFS:
                 try:
                     tdata = osread(fd, size)
                     if len(tdata) >= short:
-                        tdata = _read_rest(fd, tdata)
+                        tdata = read_rest(fd, tdata)
                 finally:
                     osclose(fd)
                 if want_procs:
@@ -444,7 +429,7 @@ class CgroupFS:
                     try:
                         pdata = osread(fd, size)
                         if len(pdata) >= short:
-                            pdata = _read_rest(fd, pdata)
+                            pdata = read_rest(fd, pdata)
                     except OSError as e:
                         if e.errno != errno.EOPNOTSUPP:
                             raise

@@ -31,19 +31,23 @@ PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
 _O_RDONLY = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0)
 
 
+def read_rest(fd: int, first: bytes = b"") -> bytes:
+    """`first` plus everything after it, read from `fd` to EOF with unbuffered reads."""
+    chunks = [first] if first else []
+    while True:
+        b = os.read(fd, 65536)
+        if not b:
+            return b"".join(chunks)  # one chunk: returned as is, not copied
+        chunks.append(b)
+
+
 def read_bytes(path: str) -> bytes:
     """The whole file, read to EOF with unbuffered reads (raises OSError)."""
     fd = os.open(path, _O_RDONLY)
     try:
-        chunks = []
-        while True:
-            b = os.read(fd, 65536)
-            if not b:
-                break
-            chunks.append(b)
+        return read_rest(fd)
     finally:
         os.close(fd)
-    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
 def read_single(path: str) -> bytes:
@@ -55,13 +59,7 @@ def read_single(path: str) -> bytes:
     try:
         data = os.read(fd, _SINGLE_READ)
         if len(data) == _SINGLE_READ:
-            rest = [data]
-            while True:
-                b = os.read(fd, 65536)
-                if not b:
-                    break
-                rest.append(b)
-            data = b"".join(rest)
+            data = read_rest(fd, data)
     finally:
         os.close(fd)
     return data
