@@ -15,6 +15,7 @@ import pytest
 
 from benchmarks import KEYS, TARGETS, met, target_text
 from benchmarks.timing import Pair, percentile
+from benchmarks.world import WorldUnavailable, check_real, find_mounts
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -30,8 +31,10 @@ def test_percentile_and_targets():
 
 @pytest.mark.real
 def test_quick_run_writes_every_key(tmp_path):
-    if os.geteuid() != 0:
-        pytest.skip("the benchmark's quick run makes real ctrtui-test-bench-* cgroups: needs root")
+    try:
+        check_real()  # the benchmark's own test: root, freezer and unified mounted, writable
+    except WorldUnavailable as e:
+        pytest.skip(f"the quick run makes real ctrtui-test-bench-* cgroups: {e}")
     out = tmp_path / "bench.json"
     p = subprocess.run([sys.executable, "-m", "benchmarks", "--quick", "--json", str(out)],
                        cwd=ROOT, capture_output=True, text=True, timeout=240)
@@ -54,7 +57,7 @@ def test_quick_run_writes_every_key(tmp_path):
     meta = doc["meta"]
     assert meta["quick"] is True and meta["runs"] >= 3
     world = meta["world"]
-    if world:  # real world was built: it must be gone
-        for mount in ("/sys/fs/cgroup/freezer", "/sys/fs/cgroup/unified"):
-            assert not os.path.exists(os.path.join(mount, world["name"])), f"{world['name']} left in {mount}"
-        assert world["freezer_cgroups"] == 1 + 20 + 400 + 2
+    assert world, f"the real world was not built: {doc['skipped']}"
+    for mount in find_mounts().values():
+        assert not os.path.exists(os.path.join(mount, world["name"])), f"{world['name']} left in {mount}"
+    assert world["freezer_cgroups"] == 1 + 20 + 400 + 2
