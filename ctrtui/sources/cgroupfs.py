@@ -471,11 +471,10 @@ class CgroupFS:
 
     def _tgid(self, tid: int) -> int | None:
         try:
-            data = read_bytes(f"{self.proc}/{tid}/status")
+            tgid = parse_status(read_single(f"{self.proc}/{tid}/status"))[0]
         except OSError:
             return None
-        i = data.find(b"\nTgid:")
-        return int(data[i + 6:data.index(b"\n", i + 1)]) if i >= 0 else None
+        return tgid if tgid >= 0 else None
 
     def _tgids(self, threads: array) -> array:
         """Processes of a v2 threaded cgroup (whose cgroup.procs cannot be read): the
