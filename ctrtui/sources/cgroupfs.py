@@ -241,12 +241,8 @@ class PidfdHandle:
 
     def alive(self) -> bool:
         """True while the held task has not exited (a zombie has exited)."""
-        if self.fd is None or self._reaped():
+        if self._reaped() or self.exited():
             return False
-        p = select.poll()
-        p.register(self.fd, select.POLLIN)
-        if p.poll(0):
-            return False  # POLLIN: the task has exited (zombie or being reaped)
         try:
             stat = read_bytes(f"{self._proc}/{self.pid}/stat")
         except OSError:
