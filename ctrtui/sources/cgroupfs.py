@@ -339,8 +339,6 @@ class CgroupFS:
 
     # ---------------------------------------------------------------- discovery
 
-    parse_mountinfo = staticmethod(parse_mountinfo)
-
     def hierarchies(self) -> tuple[Hierarchy, ...]:
         """Every mounted hierarchy, discovered afresh (cheap: three small reads)."""
         text = read_bytes(self.mountinfo).decode("utf-8", "replace")
@@ -579,7 +577,7 @@ class CgroupFS:
             cpus = _first(d, ("cpuset.cpus", "cpus"))
             mems = _first(d, ("cpuset.mems", "mems"))
         if "freezer" in h.controllers:
-            freezer = _first(d, ("freezer.state",))
+            freezer = _read_text(d + "/freezer.state")
         return CgroupState(h.name, path, 1, cpuset_cpus=cpus, cpuset_mems=mems,
                            freezer_state=freezer, writable=writable)
 
