@@ -614,15 +614,12 @@ class CgroupFS:
         """Hierarchy name -> path from /proc/PID/cgroup (v1 matched by hierarchy ID, so
         the names are those of `hierarchies()`; v2 is `unified`). None when there is no
         such task."""
-        try:
-            text = read_single(f"{self.proc}/{pid}/cgroup").decode("utf-8", "replace")
-        except OSError as e:
-            if e.errno in _GONE or e.errno == errno.ENOTDIR:
-                return None
-            raise
+        data = self._proc_cgroup(pid)
+        if data is None:
+            return None
         by_id = {h.hierarchy_id: h.name for h in self._known() if h.version == 1}
         out: dict[str, str] = {}
-        for ctrls, (hid, path) in parse_proc_cgroup(text).items():
+        for ctrls, (hid, path) in parse_proc_cgroup(data.decode("utf-8", "replace")).items():
             if hid == 0 and ctrls == "":
                 out["unified"] = path
             else:
@@ -632,13 +629,17 @@ class CgroupFS:
     def task_cgroup(self, pid: int, hierarchy: str) -> str | None:
         """The task's cgroup in one hierarchy (`task_cgroups(pid)[hierarchy]`, parsing only
         that line); None when there is no such task."""
+        data = self._proc_cgroup(pid)
+        return None if data is None else cgroup_line(data, self.hierarchy(hierarchy))
+
+    def _proc_cgroup(self, pid: int) -> bytes | None:
+        """The bytes of /proc/PID/cgroup; None when there is no such task."""
         try:
-            data = read_single(f"{self.proc}/{pid}/cgroup")
+            return read_single(f"{self.proc}/{pid}/cgroup")
         except OSError as e:
             if e.errno in _GONE or e.errno == errno.ENOTDIR:
                 return None
             raise
-        return cgroup_line(data, self.hierarchy(hierarchy))
 
     def task_probe(self, pid: int, hierarchy: str) -> tuple[TaskInfo, str | None, tuple | None] | None:
         """What the engine's plan needs of one task, read consistently: `(facts, its cgroup
