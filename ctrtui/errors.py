@@ -11,7 +11,7 @@ from __future__ import annotations
 import errno as _errno
 import os
 
-__all__ = ["CtrtuiError", "errno_name", "errno_number", "explain"]
+__all__ = ["CtrtuiError", "errno_name", "errno_number", "explain", "os_error_text"]
 
 # Python's errorcode picks the alias the C library lists first; use the kernel's names.
 _PREFERRED = {_errno.EOPNOTSUPP: "EOPNOTSUPP", _errno.EDEADLK: "EDEADLK", _errno.EAGAIN: "EAGAIN"}
@@ -25,6 +25,11 @@ class CtrtuiError(Exception):
 def errno_name(n: int) -> str:
     """`95` -> `EOPNOTSUPP`, `3` -> `ESRCH`; an unknown number -> `errno 1234`."""
     return _PREFERRED.get(n) or _errno.errorcode.get(n) or f"errno {n}"
+
+
+def os_error_text(e: OSError) -> str:
+    """`EACCES (Permission denied)` for an OSError: its errno name and the C library's text."""
+    return f"{errno_name(e.errno)} ({e.strerror})" if e.errno else str(e)
 
 
 def errno_number(name: str) -> int | None:

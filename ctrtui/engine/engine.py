@@ -18,7 +18,7 @@ from ctrtui.engine.hooks import AlreadyThere, BuiltinHook, HookContext, HookWarn
 from ctrtui.engine.journal import Journal
 from ctrtui.engine.parse import PidParseError, parse_pid, read_pid_max
 from ctrtui.engine.policy import Policy
-from ctrtui.errors import CtrtuiError, errno_name, explain
+from ctrtui.errors import CtrtuiError, errno_name, explain, os_error_text
 from ctrtui.model import CgroupRef, CgroupState, Hierarchy, TaskInfo, find_hierarchy
 from ctrtui.model.value import Value, set_field
 from ctrtui.sources.base import membership_file
@@ -699,7 +699,7 @@ class AttachEngine:
         try:
             self.journal.append(rows)
         except OSError as e:
-            msg = (f"the journal {self.journal.path} could not be written ({e.strerror or e}); this batch "
+            msg = (f"the journal {self.journal.path} could not be written ({os_error_text(e)}); this batch "
                    "cannot be undone with ctrtui undo")
             self.warnings.append(msg)
             return report.replace(warnings=report.warnings + (msg,))

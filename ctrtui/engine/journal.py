@@ -13,7 +13,7 @@ import json
 import os
 from typing import Iterable, Mapping
 
-from ctrtui.errors import CtrtuiError, errno_name
+from ctrtui.errors import CtrtuiError, os_error_text
 
 __all__ = ["Journal", "default_journal_path", "REQUIRED"]
 
@@ -105,8 +105,7 @@ class Journal:
         except FileNotFoundError:
             return []
         except OSError as e:
-            why = f"{errno_name(e.errno)} ({e.strerror})" if e.errno else str(e)
-            raise CtrtuiError(f"cannot read journal {self.path}: {why}; fix its permissions, or give "
+            raise CtrtuiError(f"cannot read journal {self.path}: {os_error_text(e)}; fix its permissions, or give "
                               "another file with --journal FILE") from None
         lines = data.split(b"\n")
         torn_possible = not data.endswith(b"\n")

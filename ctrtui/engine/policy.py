@@ -22,7 +22,7 @@ from fnmatch import fnmatchcase
 from typing import Any
 
 from ctrtui.engine.hooks import BuiltinHook, Refusal
-from ctrtui.errors import CtrtuiError, errno_name
+from ctrtui.errors import CtrtuiError, os_error_text
 from ctrtui.model import Hierarchy
 from ctrtui.model.value import Value
 
@@ -77,8 +77,7 @@ class Policy(Value):
             with open(path, "rb") as f:
                 data = f.read()
         except OSError as e:
-            why = f"{errno_name(e.errno)} ({e.strerror})" if e.errno else str(e)
-            raise CtrtuiError(f"cannot read policy file {path}: {why}; check the path given to --policy "
+            raise CtrtuiError(f"cannot read policy file {path}: {os_error_text(e)}; check the path given to --policy "
                               "and its permissions") from None
         try:
             text = data.decode("utf-8")
