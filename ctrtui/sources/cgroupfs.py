@@ -489,20 +489,9 @@ class CgroupFS:
         list; it shows up in the next snapshot (finding it would need every task of the
         machine listed, which costs more than the walk)."""
         containers = list(out.values())
-        total = sum(len(c.threads) for c in containers)
-        seen: set[int] = set()
-        for c in containers:
-            seen.update(c.threads)
-        dup_t = self._duplicates(containers, "threads") if len(seen) != total else set()
-        dup_p: set[int] = set()
-        if h.version == 2:
-            read = [c for c in containers if c.path not in derived]
-            ptotal = sum(len(c.procs) for c in read)
-            pseen: set[int] = set()
-            for c in read:
-                pseen.update(c.procs)
-            if len(pseen) != ptotal:
-                dup_p = self._duplicates(read, "procs")
+        dup_t = _duplicates([c.threads for c in containers])
+        dup_p = (_duplicates([c.procs for c in containers if c.path not in derived])
+                 if h.version == 2 else set())
         if not dup_t and not dup_p:
             return
         where = {pid: self._where(h, pid) for pid in dup_t | dup_p}
@@ -519,16 +508,6 @@ class CgroupFS:
                 procs = array("i", (p for p in procs if p not in drop_p))
             if threads is not c.threads or procs is not c.procs:
                 out[c.path] = Container(c.path, c.children, threads, procs)
-
-    @staticmethod
-    def _duplicates(containers: list[Container], attr: str) -> set[int]:
-        seen: set[int] = set()
-        dup: set[int] = set()
-        for c in containers:
-            arr = getattr(c, attr)
-            dup.update(seen.intersection(arr))
-            seen.update(arr)
-        return dup
 
     def _where(self, h: Hierarchy, pid: int) -> str | None:
         cg = self.task_cgroups(pid)
@@ -730,6 +709,21 @@ class CgroupFS:
     def writer(self) -> Creds:
         """The process's own credentials (writes are made by this process)."""
         return Creds(os.getuid(), os.geteuid())
+
+
+def _duplicates(lists: list[array]) -> set[int]:
+    """The PIDs found in more than one of `lists` (first a cheap count: usually none)."""
+    seen: set[int] = set()
+    for a in lists:
+        seen.update(a)
+    if len(seen) == sum(map(len, lists)):
+        return set()
+    seen.clear()
+    dup: set[int] = set()
+    for a in lists:
+        dup.update(seen.intersection(a))
+        seen.update(a)
+    return dup
 
 
 def _first(d: str, names: tuple[str, ...]) -> str | None:
