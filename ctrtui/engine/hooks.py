@@ -213,7 +213,7 @@ class KernelThread(BuiltinHook):
         t = ctx.task
         if t is None or not t.kthread:
             return None
-        if t.comm == "kthreadd" or (t.pid == 2 and t.kthread):
+        if t.comm == "kthreadd" or t.pid == 2:
             why = "it is kthreadd, the kernel thread that starts all others"
         elif t.no_setaffinity:
             why = "it is a kernel thread pinned to its CPUs (PF_NO_SETAFFINITY)"
