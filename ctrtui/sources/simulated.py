@@ -619,12 +619,8 @@ class SimKernel:
         tick, which the kernel's tick resolution allows)."""
         old = self.tasks.get(pid)
         start = old.start_time if old else None
-        if old is not None and old.pid != old.tgid:
-            self._reap_one(old)          # a thread's TID: only that thread goes
-        elif old is not None:
-            for tid in list(old.group[1:]):
-                self._reap_one(self.tasks[tid])
-            self._reap_one(old)
+        if old is not None:
+            self.exit(pid, reap=True)    # a thread's TID: only that thread goes
         if not same_start_time:
             self._uptime += 1.0 / HZ
         new = self.spawn(comm, pid=pid, **spawn_args)  # type: ignore[arg-type]
