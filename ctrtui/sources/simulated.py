@@ -988,10 +988,8 @@ class SimKernel:
             return info
         life = max(self._uptime - t.start_time / HZ, 1e-9)
         cpu = t.cpu if not t.dead else 0.0
-        return TaskInfo(
-            pid=info.pid, tgid=info.tgid, comm=info.comm, state=info.state, uid=info.uid,
-            euid=info.euid, suid=info.suid, start_time=info.start_time, flags=info.flags,
-            threads=info.threads, cmdline=t.cmdline, user=self.users.get(t.uid, str(t.uid)),
+        return info.replace(
+            cmdline=t.cmdline, user=self.users.get(t.uid, str(t.uid)),
             cpu_percent=cpu if cpu else round(min(100.0, 100.0 * t.cpu_time / life), 1),
             rss=0 if t.dead else (leader.rss if t.pid != t.tgid else t.rss))
 
@@ -1034,11 +1032,8 @@ class SimKernel:
         return SimMembershipFile(self, cg, filename, self._creds, write)
 
     def write_pid(self, hierarchy: str, path: str, filename: str, data: bytes) -> int:
-        f = self.open_membership(hierarchy, path, filename)
-        try:
+        with self.open_membership(hierarchy, path, filename) as f:
             return f.write(data)
-        finally:
-            f.close()
 
     def writer(self) -> Creds:
         return self._creds
