@@ -102,14 +102,11 @@ def scenario_refresh(quick: bool, prof: cProfile.Profile) -> None:
 
 def scenario_keys(quick: bool, prof: cProfile.Profile) -> None:
     from benchmarks import sim
-    from benchmarks.run import Context
-
-    ctx = Context(quick=quick, runs=None, only=None)
 
     async def go() -> None:
         kernel = sim.world()
         prof.enable()
-        out = await sim._interact(ctx, kernel, os.path.join(tempfile.mkdtemp(), "j.jsonl"),
+        out = await sim._interact(kernel, os.path.join(tempfile.mkdtemp(), "j.jsonl"),
                                   5 if quick else 20)
         prof.disable()
         for kind, v in out["samples"].items():

@@ -43,7 +43,7 @@ def snapshot_bytes_per_task(ctx) -> float:
     kernel.snapshot()  # warm any lazy state of the simulator itself
     # SimKernel keeps each cgroup's Container between snapshots: drop them, so what is
     # measured is a snapshot built from nothing (else it would share every array)
-    getattr(kernel, "forget_snapshots", lambda: None)()
+    kernel.forget_snapshots()
     gc.collect()
     tracemalloc.start()
     try:
@@ -253,7 +253,7 @@ def _pause_status_clock(app) -> list:
     return paused
 
 
-async def _interact(ctx, kernel, journal: str, reps: int) -> dict:
+async def _interact(kernel, journal: str, reps: int) -> dict:
     app = _ctrtui_app(kernel, journal)
     rec = Screen(app)
     seen = KeysSeen(app)
@@ -365,7 +365,7 @@ async def _ui(ctx) -> dict:
                                                    _panes_ready, _check_ctrtui))
                 else:
                     into.append(await _first_paint(_trivial_app, _trivial_ready))
-        inter = await _interact(ctx, kernel, journal, reps)
+        inter = await _interact(kernel, journal, reps)
     parts = _refresh_parts(kernel, runs)
     noop = statistics.median(s for s, _ in inter["samples"].pop("noop"))
     lat = {k: [max(0.0, s - noop) for s, _ in v] for k, v in inter["samples"].items()}
@@ -404,11 +404,4 @@ async def _ui(ctx) -> dict:
 
 
 def run_ui(ctx) -> None:
-    if not ctx.wanted(*UI_KEYS):
-        return
-    try:
-        import ctrtui.ui.app  # noqa: F401
-    except ModuleNotFoundError as e:
-        ctx.skip(UI_KEYS, f"UI not yet built ({e})")
-        return
     ctx.measure(UI_KEYS, lambda c: asyncio.run(_ui(c)))
