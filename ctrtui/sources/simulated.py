@@ -789,14 +789,8 @@ class SimKernel:
             if not threadgroup and src.dom is not cg.dom:
                 raise _err(errno.EOPNOTSUPP, where)
         group = [self.tasks[t] for t in task.group] if threadgroup else [task]
-        movers = [t for t in group if not t.dead and not t.flags & PF_EXITING
-                  and h.where.get(t.pid) is not cg]
-        if not movers:
-            return len(data)
-        if h.has("cpuset") and (not cg.cpus.strip() or not cg.mems.strip()):
-            raise _err(errno.ENOSPC, where)
-        for t in movers:
-            self._move(h, t, cg)
+        self._attach(h, cg, [t for t in group if not t.dead and not t.flags & PF_EXITING
+                             and h.where.get(t.pid) is not cg], where)
         return len(data)
 
     def _attach_write_2007(self, f: SimMembershipFile, data: bytes, where: str) -> int:
@@ -824,12 +818,18 @@ class SimKernel:
             if task is None:
                 raise _err(errno.ESRCH, where)
         group = [self.tasks[t] for t in self.tasks[task.tgid].group] if f.name == "cgroup.procs" else [task]
-        movers = [t for t in group if h.where.get(t.pid) is not cg]
-        if movers and h.has("cpuset") and (not cg.cpus.strip() or not cg.mems.strip()):
+        self._attach(h, cg, [t for t in group if h.where.get(t.pid) is not cg], where)
+        return len(data)
+
+    def _attach(self, h: SimHierarchy, cg: SimCgroup, movers: list[SimTask], where: str) -> None:
+        """The cpuset check and the move, when anything moves at all: a v1 cpuset without
+        cpus or mems refuses with ENOSPC."""
+        if not movers:
+            return
+        if h.has("cpuset") and (not cg.cpus.strip() or not cg.mems.strip()):
             raise _err(errno.ENOSPC, where)
         for t in movers:
             self._move(h, t, cg)
-        return len(data)
 
     def _read_file(self, cg: SimCgroup, name: str) -> bytes:
         if cg.removed:
