@@ -103,13 +103,12 @@ def demo_world(seed: int = 0) -> SimKernel:
         k.add_hierarchy(name, 1, [name])
     k.add_hierarchy("unified", 2, ["hugetlb"])
     d = _Demo(k, rng)
-    root_all = {}
 
     # -- boot: systemd, kthreadd and its kernel threads
     init = d.unit("/init.scope")
     k.spawn("systemd", "/sbin/init", cgroups=init, rss=12 * MB, pid=1)
     k.set_last_pid(1)
-    k.spawn("kthreadd", kthread=True, cgroups=root_all, pid=2)
+    k.spawn("kthreadd", kthread=True, pid=2)
     k.set_last_pid(2)
     for comm, nsa, state in KTHREADS:
         k.tick(0.01)
