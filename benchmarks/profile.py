@@ -64,7 +64,7 @@ def scenario_ls(quick: bool, prof: cProfile.Profile) -> None:
             with open(os.devnull, "w") as null, contextlib.redirect_stdout(null):
                 if i:
                     prof.enable()
-                main(["ls", f"freezer:{w.freezer_top}"])
+                main(["ls", f"freezer:{w.top}"])
                 prof.disable()
 
 
@@ -76,7 +76,7 @@ def scenario_snapshot(quick: bool, prof: cProfile.Profile) -> None:
         for i in range(3):
             if i:
                 prof.enable()
-            CgroupFS().snapshot(["freezer"], subtree=w.freezer_top)
+            CgroupFS().snapshot(["freezer"], subtree=w.top)
             prof.disable()
 
 

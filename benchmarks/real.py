@@ -77,12 +77,12 @@ def floor_walk(top_dir: str) -> int:
 def snapshot_vs_floor(ctx, world: BenchWorld) -> float:
     from ctrtui.sources.cgroupfs import CgroupFS
 
-    top_dir = world.fs("freezer", world.freezer_top)
+    top_dir = world.fs("freezer", world.top)
     seen: dict[str, int] = {}
 
     def ours() -> float:
         t0 = time.perf_counter()
-        snap = CgroupFS().snapshot(["freezer"], subtree=world.freezer_top)
+        snap = CgroupFS().snapshot(["freezer"], subtree=world.top)
         dt = time.perf_counter() - t0
         hs = snap["freezer"]
         seen["cgroups"], seen["threads"] = len(hs.containers), hs.total(threads=True)
@@ -110,7 +110,7 @@ def snapshot_vs_floor(ctx, world: BenchWorld) -> float:
 
 
 def _ls_pair(ctx, world: BenchWorld, key: str, other: list[str], other_name: str) -> float:
-    target = f"freezer:{world.freezer_top}"
+    target = f"freezer:{world.top}"
     pair = alternate(process_timer(ctrtui_command() + ["ls", target], "ctrtui ls", ENV),
                      process_timer(other + [target], other_name), ctx.runs)
     ctx.meta_for(key, pair.meta("ctrtui_ls", other_name.replace("-", "_")),

@@ -153,7 +153,7 @@ def run_real(ctx: Context) -> None:
         ctx.measure(("ls_vs_lscgroup",), real.ls_vs_lscgroup, world)
         ctx.measure(("move_1000_vs_raw",), real.move_1000_vs_raw, world)
         ctx.measure(("move_1000_vs_cgclassify",), real.move_1000_vs_cgclassify, world)
-    left = [d for d in (world.fs(w, "/" + world.name) for w in ("freezer", "unified")) if os.path.exists(d)]
+    left = [d for d in (world.fs(w, world.top) for w in ("freezer", "unified")) if os.path.exists(d)]
     if left:
         print(f"bench: WARNING: left behind {left}", file=sys.stderr)
 

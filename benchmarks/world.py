@@ -123,8 +123,7 @@ def _write(path: str, pid: int) -> None:
 class BenchWorld:
     """The real test world. Use as a context manager; `cleanup()` always runs on exit.
 
-    After `build()`: `name` (the top cgroup's name), `freezer_top` / `unified_top`
-    (hierarchy paths), `helper` (the threaded child), `tids` (its extra threads), `sleeps`
+    After `build()`: `name` (the top cgroup's name), `top` (its path in both hierarchies), `helper` (the threaded child), `tids` (its extra threads), `sleeps`
     (the sleep processes), `move_a` / `move_b` (freezer hierarchy paths).
     """
 
@@ -132,10 +131,9 @@ class BenchWorld:
         self.mounts = check_real()
         self.size = size
         self.name = PREFIX + secrets.token_hex(4)
-        self.freezer_top = "/" + self.name
-        self.unified_top = "/" + self.name
-        self.move_a = self.freezer_top + "/move-a"
-        self.move_b = self.freezer_top + "/move-b"
+        self.top = "/" + self.name  # the same path in both hierarchies
+        self.move_a = self.top + "/move-a"
+        self.move_b = self.top + "/move-b"
         self.helper: subprocess.Popen | None = None
         self.tids: list[int] = []
         self.sleeps: list[subprocess.Popen] = []
@@ -183,30 +181,26 @@ class BenchWorld:
         if path.count("/") == 1:
             self._made.append(d)
 
+    def _tree(self, word: str, groups: int, per_group: int, fmt: str) -> list[str]:
+        """Make the top cgroup in `word` with `groups` children g<i>, each with `per_group`
+        children c<j> (numbers formatted with `fmt`); return the leaves' paths."""
+        self._mkdir(word, self.top)
+        leaves: list[str] = []
+        for g in range(groups):
+            gp = f"{self.top}/g{g:{fmt}}"
+            self._mkdir(word, gp)
+            for c in range(per_group):
+                leaves.append(f"{gp}/c{c:{fmt}}")
+                self._mkdir(word, leaves[-1])
+        return leaves
+
     def build(self) -> None:
         s = self.size
-        # freezer: top, two levels, and the two move cgroups
-        self._mkdir("freezer", self.freezer_top)
-        leaves: list[str] = []
-        for g in range(s.groups):
-            gp = f"{self.freezer_top}/g{g:02d}"
-            self._mkdir("freezer", gp)
-            for c in range(s.per_group):
-                cp = f"{gp}/c{c:02d}"
-                self._mkdir("freezer", cp)
-                leaves.append(cp)
+        # freezer: top, two levels, and the two move cgroups; unified: a smaller tree
+        leaves = self._tree("freezer", s.groups, s.per_group, "02d")
         self._mkdir("freezer", self.move_a)
         self._mkdir("freezer", self.move_b)
-        # unified: a smaller tree
-        self._mkdir("unified", self.unified_top)
-        v2_leaves: list[str] = []
-        for g in range(s.v2_groups):
-            gp = f"{self.unified_top}/g{g}"
-            self._mkdir("unified", gp)
-            for c in range(s.v2_per_group):
-                cp = f"{gp}/c{c}"
-                self._mkdir("unified", cp)
-                v2_leaves.append(cp)
+        v2_leaves = self._tree("unified", s.v2_groups, s.v2_per_group, "d")
         # the threaded helper; its threads spread over the freezer leaves (v1 `tasks`)
         self.helper = subprocess.Popen(
             [sys.executable, "-c", _HELPER, str(s.threads)],
