@@ -123,8 +123,9 @@ def _write(path: str, pid: int) -> None:
 class BenchWorld:
     """The real test world. Use as a context manager; `cleanup()` always runs on exit.
 
-    After `build()`: `name` (the top cgroup's name), `top` (its path in both hierarchies), `helper` (the threaded child), `tids` (its extra threads), `sleeps`
-    (the sleep processes), `move_a` / `move_b` (freezer hierarchy paths).
+    After `build()`: `name` (the top cgroup's name), `top` (its path in both hierarchies),
+    `helper` (the threaded child), `tids` (its extra threads), `sleeps` (the sleep
+    processes), `move_a` / `move_b` (freezer hierarchy paths).
     """
 
     def __init__(self, size: WorldSize = FULL) -> None:
