@@ -65,17 +65,9 @@ def report_text(report: Any, what: str = "Move") -> tuple[str, str]:
     return "\n".join(lines), ("information" if report.ok else "warning")
 
 
-def plan_counts(plan: Any) -> dict[str, int]:
-    """How many verdicts of each kind a plan has."""
-    out: dict[str, int] = {}
-    for v in plan.verdicts:
-        out[v.kind] = out.get(v.kind, 0) + 1
-    return out
-
-
 def plan_line(plan: Any, target: str) -> str:
     """`drop on freezer:/a: 3 would move, 1 already there, 1 refused (reason)`."""
-    c = plan_counts(plan)
+    c = plan.summary()
     words = [f"{c.get('move', 0)} would move"]
     if c.get("already-there"):
         words.append(f"{c['already-there']} already there")

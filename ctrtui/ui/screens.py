@@ -328,12 +328,7 @@ def _source_text(source: Any) -> str:
     return source.path if isinstance(source, CgroupRef) else str(source)
 
 
-def plan_counts(plan: Any) -> Counter:
-    """Verdict kinds -> how many ('move', 'already-there', 'refused')."""
-    return Counter(v.kind for v in plan.verdicts)
-
-
-def counts_content(counts: Counter, words: dict[str, str], styles: dict[str, str]) -> Content:
+def counts_content(counts: dict[str, int], words: dict[str, str], styles: dict[str, str]) -> Content:
     """`3 would move · 1 refused`, each part in its colour; zero counts are left out."""
     parts = [
         Content.styled(f"{counts[k]} {words.get(k, k)}", styles.get(k, ""))
@@ -388,7 +383,7 @@ def report_lines(reports: Sequence[Any]) -> list[Content]:
     lines: list[Content] = []
     words = {k: k.replace("-", " ") for k in _OUTCOME_STYLE}
     for report in reversed(list(reports)):
-        counts = Counter(o.outcome for o in report.outcomes)
+        counts = report.counts()
         when = _report_time(report)
         head = f"Batch {report.batch_id}" + (f"  {when}" if when else "") + f"  -> {report.target}  "
         lines.append(Content.assemble(Content.styled(head, "bold $accent"), counts_content(counts, words, _OUTCOME_STYLE)))
@@ -668,7 +663,7 @@ class TargetPicker(ModalScreen):
             self._apply_when_ready = False
             return
         self.plan, self.plan_path = event.plan, event.path
-        counts = plan_counts(event.plan)
+        counts = event.plan.summary()
         self.query_one("#picker-counts", Static).update(counts_content(counts, _KIND_WORDS, _KIND_STYLE))
         preview.set_lines(plan_lines(event.plan))
         if self._apply_when_ready:
@@ -699,7 +694,7 @@ class TargetPicker(ModalScreen):
                 self._timer = None
                 self._plan(path)
             return
-        counts = plan_counts(self.plan)
+        counts = self.plan.summary()
         if not counts.get("move"):
             why = []
             if counts.get("already-there"):
@@ -747,7 +742,7 @@ class ConfirmMove(ModalScreen[bool]):
         self.risks = list(risks)
 
     def compose(self) -> ComposeResult:
-        counts = plan_counts(self.plan)
+        counts = self.plan.summary()
         with Vertical(id="confirm"):
             yield Static(Content.assemble(
                 f"Move {_plural(counts.get('move', 0), 'task')} to ",
