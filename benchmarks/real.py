@@ -11,6 +11,7 @@ import shutil
 import sys
 import tempfile
 import time
+from typing import Callable
 
 from benchmarks.timing import Skip, alternate, process_timer
 from benchmarks.world import BenchWorld
@@ -152,6 +153,17 @@ def _check_all_in(world: BenchWorld, path: str, who: str) -> None:
                            f"freezer:{path} (e.g. PID {wrong[0]} is in {world.where(wrong[0])})")
 
 
+def _move_run(world: BenchWorld, timed: Callable[[], float], who: str) -> Callable[[], float]:
+    """One run for `alternate`: the untimed `_reset`, then `timed()` (its own seconds), then
+    a check that every sleep is in move-b."""
+    def run() -> float:
+        _reset(world)
+        dt = timed()
+        _check_all_in(world, world.move_b, who)
+        return dt
+    return run
+
+
 def move_1000_vs_raw(ctx, world: BenchWorld) -> float:
     from ctrtui.engine import AttachEngine, Journal
     from ctrtui.model import CgroupRef
@@ -163,7 +175,6 @@ def move_1000_vs_raw(ctx, world: BenchWorld) -> float:
         journal_path = os.path.join(tmp, "journal.jsonl")
 
         def engine() -> float:
-            _reset(world)
             eng = AttachEngine(CgroupFS(), journal=Journal(journal_path))
             t0 = time.perf_counter()
             plan = eng.plan(pids, CgroupRef("freezer", world.move_b), threads=False)
@@ -171,21 +182,18 @@ def move_1000_vs_raw(ctx, world: BenchWorld) -> float:
             dt = time.perf_counter() - t0
             if not report.ok:
                 raise RuntimeError(f"engine batch did not move every PID: {report.counts()}")
-            _check_all_in(world, world.move_b, "engine")
             return dt
 
         def raw() -> float:
-            _reset(world)
             t0 = time.perf_counter()
             for pid in pids:
                 fd = os.open(target_file, os.O_WRONLY)
                 os.write(fd, str(pid).encode())
                 os.close(fd)
-            dt = time.perf_counter() - t0
-            _check_all_in(world, world.move_b, "raw loop")
-            return dt
+            return time.perf_counter() - t0
 
-        pair = alternate(engine, raw, ctx.runs)
+        pair = alternate(_move_run(world, engine, "engine"), _move_run(world, raw, "raw loop"),
+                         ctx.runs)
     ctx.meta_for("move_1000_vs_raw", pair.meta("engine", "raw"), pids=len(pids),
                  note="AttachEngine(CgroupFS(), journal=Journal(tmp)).plan(pids, freezer:move-b, "
                       "threads=False) + .apply(plan) (the engine is built before the clock starts: hook discovery is a once-per-process cost, counted in move_1000_vs_cgclassify), vs a Python "
@@ -202,22 +210,10 @@ def move_1000_vs_cgclassify(ctx, world: BenchWorld) -> float:
     with tempfile.TemporaryDirectory(prefix="ctrtui-bench-") as tmp:
         ours_cmd = ctrtui_command() + ["move", *pids, "--to", target,
                                        "--journal", os.path.join(tmp, "journal.jsonl")]
-        ours_t = process_timer(ours_cmd, "ctrtui move", ENV)
-        theirs_t = process_timer([tool, "-g", target, *pids], "cgclassify")
-
-        def ours() -> float:
-            _reset(world)
-            dt = ours_t()
-            _check_all_in(world, world.move_b, "ctrtui move")
-            return dt
-
-        def theirs() -> float:
-            _reset(world)
-            dt = theirs_t()
-            _check_all_in(world, world.move_b, "cgclassify")
-            return dt
-
-        pair = alternate(ours, theirs, ctx.runs)
+        pair = alternate(
+            _move_run(world, process_timer(ours_cmd, "ctrtui move", ENV), "ctrtui move"),
+            _move_run(world, process_timer([tool, "-g", target, *pids], "cgclassify"), "cgclassify"),
+            ctx.runs)
     ctx.meta_for("move_1000_vs_cgclassify", pair.meta("ctrtui_move", "cgclassify"), pids=len(pids),
                  note="whole processes on the same single-threaded sleep PIDs. cgclassify writes "
                       "every TID of each process to v1 `tasks` (one open per TID, seen with strace); "
