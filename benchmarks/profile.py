@@ -24,6 +24,7 @@ import cProfile
 import io
 import os
 import pstats
+import statistics
 import sys
 import tempfile
 import time
@@ -32,8 +33,7 @@ import time
 def _real(size_quick: bool):
     from benchmarks.world import FULL, QUICK, BenchWorld
 
-    w = BenchWorld(QUICK if size_quick else FULL)
-    return w
+    return BenchWorld(QUICK if size_quick else FULL)
 
 
 def scenario_move(quick: bool, prof: cProfile.Profile) -> None:
@@ -130,6 +130,16 @@ def scenario_paint(quick: bool, prof: cProfile.Profile) -> None:
     asyncio.run(go())
 
 
+def _read_each(pids: list[int], name: str) -> float:
+    """Seconds for one bare open/read/close of /proc/PID/`name` of each PID."""
+    t0 = time.perf_counter()
+    for p in pids:
+        fd = os.open(f"/proc/{p}/{name}", os.O_RDONLY)
+        os.read(fd, 4096)
+        os.close(fd)
+    return time.perf_counter() - t0
+
+
 def guarded_floor(pids: list[int], target_file: str) -> dict[str, float]:
     """Seconds for the bare minimum the engine's contract needs per PID, step by step
     (pidfd_open; start time from /proc/PID/stat; the write; the pidfd still alive;
@@ -140,12 +150,7 @@ def guarded_floor(pids: list[int], target_file: str) -> dict[str, float]:
     t0 = time.perf_counter()
     fds = [os.pidfd_open(p) for p in pids]
     out["pidfd_open"] = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    for p in pids:
-        fd = os.open(f"/proc/{p}/stat", os.O_RDONLY)
-        os.read(fd, 4096)
-        os.close(fd)
-    out["read_stat"] = time.perf_counter() - t0
+    out["read_stat"] = _read_each(pids, "stat")
     t0 = time.perf_counter()
     for p in pids:
         fd = os.open(target_file, os.O_WRONLY)
@@ -156,12 +161,7 @@ def guarded_floor(pids: list[int], target_file: str) -> dict[str, float]:
     for fd in fds:
         signal.pidfd_send_signal(fd, 0)
     out["pidfd_alive"] = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    for p in pids:
-        fd = os.open(f"/proc/{p}/cgroup", os.O_RDONLY)
-        os.read(fd, 4096)
-        os.close(fd)
-    out["read_proc_cgroup"] = time.perf_counter() - t0
+    out["read_proc_cgroup"] = _read_each(pids, "cgroup")
     for fd in fds:
         os.close(fd)
     return out
@@ -176,12 +176,12 @@ def scenario_movefloor(quick: bool, prof: cProfile.Profile) -> None:
         for i in range(5):
             w.move_sleeps(w.move_a)
             rows.append(guarded_floor(w.sleep_pids, target))
-        for k in rows[0]:
-            v = sorted(r[k] for r in rows)[2]
+        median = {k: statistics.median(r[k] for r in rows) for k in rows[0]}
+        for k, v in median.items():
             print(f"{k:18s} {v * 1000:7.2f} ms for {len(w.sleeps)} PIDs", file=sys.stderr)
-        total = sum(sorted(r[k] for r in rows)[2] for k in rows[0])
-        print(f"{'total':18s} {total * 1000:7.2f} ms  = {total / sorted(r['write'] for r in rows)[2]:.1f}x the bare write loop",
-              file=sys.stderr)
+        total = sum(median.values())
+        print(f"{'total':18s} {total * 1000:7.2f} ms  = {total / median['write']:.1f}x the bare write "
+              "loop", file=sys.stderr)
 
 
 SCENARIOS = {name[len("scenario_"):]: fn for name, fn in globals().items() if name.startswith("scenario_")}
