@@ -37,7 +37,8 @@ from benchmarks.timing import Skip
 
 
 class Context:
-    """One run: its settings, the figures so far, skip reasons and per-figure details."""
+    """One run: its settings, the figures so far, skip reasons, per-figure details and the
+    real world's description."""
 
     def __init__(self, quick: bool, runs: int | None, only: set[str] | None) -> None:
         self.quick = quick
@@ -46,6 +47,7 @@ class Context:
         self.results: dict[str, float | None] = {k: None for k in KEYS}
         self.skipped: dict[str, str] = {}
         self.figures: dict[str, dict] = {}
+        self.world: dict = {}  # what run_real built (empty when it did not)
 
     def wanted(self, *keys: str) -> bool:
         return self.only is None or bool(self.only & set(keys))
@@ -170,7 +172,6 @@ def main(argv: list[str] | None = None) -> int:
     if only and only - set(KEYS):
         p.error(f"unknown keys: {', '.join(sorted(only - set(KEYS)))}")
     ctx = Context(args.quick, args.runs, only)
-    ctx.world = {}
     started = time.time()
     t0 = time.perf_counter()
     from benchmarks import real, sim
