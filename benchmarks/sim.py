@@ -177,7 +177,7 @@ async def _first_paint(make, ready, check=None) -> float:
     t0 = time.perf_counter()
     app = make()
     rec = Screen(app, ready)
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(size=SIZE):
         deadline = time.perf_counter() + 60
         while time.perf_counter() < deadline:
             painted = rec.first_ready
@@ -188,7 +188,6 @@ async def _first_paint(make, ready, check=None) -> float:
                 await settle(app, rec, time.perf_counter(), timeout=30)
                 return painted - t0
             await asyncio.sleep(0.001)
-        await pilot.pause()
     raise RuntimeError("the app did not paint within 60 s")
 
 
