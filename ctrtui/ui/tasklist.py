@@ -212,23 +212,21 @@ class TaskList(CachedStyles, ScrollView, can_focus=True):
             self.pid = pid
             super().__init__()
 
-    class DragMoved(Message):
+    class _Drag(Message):
+        """Dragged tasks and where the pointer is (`screen_x`, `screen_y`). Not sent itself:
+        an `@on` for it would catch both kinds below."""
+
+        def __init__(self, pids: tuple[int, ...], screen_x: int, screen_y: int) -> None:
+            self.pids = pids
+            self.screen_x = screen_x
+            self.screen_y = screen_y
+            super().__init__()
+
+    class DragMoved(_Drag):
         """Tasks are being dragged; the pointer is at (`screen_x`, `screen_y`)."""
 
-        def __init__(self, pids: tuple[int, ...], screen_x: int, screen_y: int) -> None:
-            self.pids = pids
-            self.screen_x = screen_x
-            self.screen_y = screen_y
-            super().__init__()
-
-    class DragDropped(Message):
+    class DragDropped(_Drag):
         """Dragged tasks were released at (`screen_x`, `screen_y`)."""
-
-        def __init__(self, pids: tuple[int, ...], screen_x: int, screen_y: int) -> None:
-            self.pids = pids
-            self.screen_x = screen_x
-            self.screen_y = screen_y
-            super().__init__()
 
     class DetailsLoaded(Message):
         """A details worker finished (internal)."""
