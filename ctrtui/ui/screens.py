@@ -597,25 +597,17 @@ class TargetPicker(ModalScreen):
     def action_list(self, action: str) -> None:
         self.fuzzy.move(action)
 
-    @on(OptionList.OptionHighlighted)
-    def _highlighted(self, event: OptionList.OptionHighlighted) -> None:
-        self._schedule()
-
-    @on(OptionList.OptionSelected)
-    def _selected(self, event: OptionList.OptionSelected) -> None:
-        self._schedule()
-
-    @on(Input.Changed)
-    def _typed(self, event: Input.Changed) -> None:
-        self._schedule()
-
     @on(Input.Submitted)
     def _submitted(self, event: Input.Submitted) -> None:
         event.stop()
         self.action_apply()
 
+    @on(OptionList.OptionHighlighted)
+    @on(OptionList.OptionSelected)
+    @on(Input.Changed)
     def _schedule(self) -> None:
-        """Plan the highlighted target after a short pause in typing."""
+        """Plan the highlighted target after a short pause in typing (also on a new
+        highlight or choice in the list)."""
         path = self.target_path
         self._apply_when_ready = False
         self._set_message("")
