@@ -12,7 +12,7 @@ from textual.widgets import Input, Select
 from ctrtui.sources.demo import demo_world
 from ctrtui.ui.screens import ConfirmMove, FindPid, GoToCgroup, MoveLog, SwitchHierarchy, TargetPicker
 from ctrtui.ui.tasklist import TaskList
-from tests.uihelpers import SIZE, cut_put, goto, make_app, screen_text, settle
+from tests.uihelpers import SIZE, cgroup_of, cut_put, goto, make_app, screen_text, settle
 
 pytestmark = pytest.mark.ui
 
@@ -31,10 +31,6 @@ def label(app, path: str) -> str:
 
     node = app.tree.nodes.get(path) or app.tree.reveal(path)
     return app.tree.render_label(node, Style(), Style()).plain
-
-
-def cgroup_of(backend, pid: int, hier: str = "unified") -> str:
-    return backend.task_cgroups(pid)[hier]
 
 
 async def test_opens_with_tree_list_status_and_footer(world, tmp_path):

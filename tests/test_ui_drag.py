@@ -10,7 +10,7 @@ from ctrtui.sources.demo import demo_world
 from ctrtui.ui.screens import ConfirmMove
 from ctrtui.ui.tasklist import TaskList
 from ctrtui.ui.tree import CgroupTree
-from tests.uihelpers import SIZE, goto, make_app, row_offset, screen_text, settle, tree_offset
+from tests.uihelpers import SIZE, cgroup_of, goto, make_app, row_offset, screen_text, settle, start_drag, tree_offset
 
 pytestmark = pytest.mark.ui
 
@@ -23,29 +23,12 @@ def world():
     return demo_world()
 
 
-def where(world, pid: int) -> str:
-    return world.task_cgroups(pid)["unified"]
-
-
-async def start_drag(pilot, pid: int) -> None:
-    """Press on the row of `pid` and move the pointer a few cells (past the threshold)."""
-    app = pilot.app
-    x, y = row_offset(app, pid)
-    await pilot.mouse_down(TaskList, offset=(x, y))
-    await pilot.hover(TaskList, offset=(x + 3, y))
-    await settle(pilot)
-    assert app.tasks.dragging is not None
-
-
 async def test_drag_row_onto_tree_node_moves_it(world, tmp_path):
     app = make_app(world, tmp_path)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        await goto(pilot, NGINX)
+        await goto(pilot, NGINX, reveal=SSH)
         pid = app.tasks.shown[1]
-        app.tree.reveal(SSH)
-        app.tree.move_cursor(app.tree.nodes[NGINX])
-        await settle(pilot)
         await start_drag(pilot, pid)
         assert app.tasks.dragging == (pid,)
         assert "dragging 1 task" in screen_text(app)
@@ -60,7 +43,7 @@ async def test_drag_row_onto_tree_node_moves_it(world, tmp_path):
         assert isinstance(app.screen, ConfirmMove)  # systemd units on both sides
         await pilot.press("y")
         await settle(pilot)
-        assert where(world, pid) == SSH
+        assert cgroup_of(world, pid) == SSH
         assert any("1 moved" in n for n in app.notices)
 
 
@@ -68,10 +51,7 @@ async def test_drag_marked_rows_moves_all_marked(world, tmp_path):
     app = make_app(world, tmp_path)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        await goto(pilot, "/system.slice/postgresql@15-main.service")
-        app.tree.reveal(SSH)
-        app.tree.move_cursor(app.tree.nodes["/system.slice/postgresql@15-main.service"])
-        await settle(pilot)
+        await goto(pilot, "/system.slice/postgresql@15-main.service", reveal=SSH)
         app.tasks.focus()
         await pilot.press("space", "down", "space")  # marks rows 0 and 2
         marked = sorted(app.tasks.marks)
@@ -86,7 +66,7 @@ async def test_drag_marked_rows_moves_all_marked(world, tmp_path):
         await settle(pilot)
         await pilot.press("y")
         await settle(pilot)
-        assert [where(world, p) for p in marked] == [SSH, SSH]
+        assert [cgroup_of(world, p) for p in marked] == [SSH, SSH]
 
 
 async def test_drag_unmarked_row_drags_only_it(world, tmp_path):
@@ -109,10 +89,7 @@ async def test_drop_on_refusing_target_moves_nothing_and_says_why(world, tmp_pat
     app = make_app(world, tmp_path)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        await goto(pilot, NGINX)
-        app.tree.reveal("/kubepods.slice")
-        app.tree.move_cursor(app.tree.nodes[NGINX])
-        await settle(pilot)
+        await goto(pilot, NGINX, reveal="/kubepods.slice")
         pid = app.tasks.shown[0]
         await start_drag(pilot, pid)
         off = tree_offset(app, "/kubepods.slice")
@@ -124,7 +101,7 @@ async def test_drop_on_refusing_target_moves_nothing_and_says_why(world, tmp_pat
         await pilot.mouse_up(CgroupTree, offset=off)
         await settle(pilot)
         assert not isinstance(app.screen, ConfirmMove)
-        assert where(world, pid) == NGINX
+        assert cgroup_of(world, pid) == NGINX
         assert any("Nothing to move" in n and "1 refused" in n for n in app.notices)
         assert any(f"PID {pid}" in n for n in app.notices)
 
@@ -142,7 +119,7 @@ async def test_drop_outside_tree_does_nothing(world, tmp_path):
         assert app.tree.drop_line == -1
         await pilot.mouse_up(TaskList, offset=(x + 10, y + 4))
         await settle(pilot)
-        assert where(world, pid) == NGINX
+        assert cgroup_of(world, pid) == NGINX
         assert any("Dropped outside the cgroup tree" in n for n in app.notices)
 
 
@@ -165,15 +142,12 @@ async def test_drag_in_read_only_mode_refuses(world, tmp_path):
     app = make_app(world, tmp_path, read_only=True)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        await goto(pilot, NGINX)
-        app.tree.reveal(SSH)
-        app.tree.move_cursor(app.tree.nodes[NGINX])
-        await settle(pilot)
+        await goto(pilot, NGINX, reveal=SSH)
         pid = app.tasks.shown[0]
         await start_drag(pilot, pid)
         off = tree_offset(app, SSH)
         await pilot.hover(CgroupTree, offset=off)
         await pilot.mouse_up(CgroupTree, offset=off)
         await settle(pilot)
-        assert where(world, pid) == NGINX
+        assert cgroup_of(world, pid) == NGINX
         assert any("Read-only" in n for n in app.notices)

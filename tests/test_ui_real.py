@@ -8,9 +8,8 @@ import pytest
 
 from ctrtui.sources.cgroupfs import CgroupFS
 from ctrtui.ui.screens import ConfirmMove, TargetPicker
-from ctrtui.ui.tasklist import TaskList
 from ctrtui.ui.tree import CgroupTree
-from tests.uihelpers import SIZE, goto, make_app, row_offset, settle, tree_offset
+from tests.uihelpers import SIZE, goto, make_app, settle, start_drag, tree_offset
 
 pytestmark = [pytest.mark.real, pytest.mark.ui]
 
@@ -65,10 +64,7 @@ async def test_real_moves_by_keypress_drag_and_undo(realworld, tmp_path):
 
         # drag and drop: c -> a
         await goto(pilot, c)
-        await settle(pilot)
-        x, y = row_offset(app, pid)
-        await pilot.mouse_down(TaskList, offset=(x, y))
-        await pilot.hover(TaskList, offset=(x + 3, y))
+        await start_drag(pilot, pid)
         off = tree_offset(app, a)
         await pilot.hover(CgroupTree, offset=off)
         await settle(pilot)

@@ -1,5 +1,6 @@
-"""Helpers for the Pilot tests of the terminal UI: build an app on a backend with a journal
-in a temporary directory, wait until its workers are done, find rows and tree lines."""
+"""Helpers for the Pilot tests of the terminal UI (and the screenshot script): build an app
+on a backend with a journal in a temporary directory, wait until its workers are done, find
+rows and tree lines, start a drag."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from pathlib import Path
 
 from ctrtui.engine import AttachEngine, Journal, Policy
 from ctrtui.ui.app import CtrtuiApp
+from ctrtui.ui.tasklist import TaskList
 
 SIZE = (120, 36)
 """Terminal size of every UI test."""
@@ -35,12 +37,23 @@ async def settle(pilot, rounds: int = 4) -> None:
     await pilot.pause()
 
 
-async def goto(pilot, path: str) -> None:
-    """Select the cgroup `path` in the tree and wait for the list."""
-    pilot.app.go_to(path)
+async def goto(pilot, path: str, reveal: str | None = None) -> None:
+    """Select the cgroup `path` in the tree and wait for the list; `reveal`: also show that
+    cgroup's line in the tree (a drop target), the cursor staying on `path`."""
+    app = pilot.app
+    app.go_to(path)
     await settle(pilot)
-    assert pilot.app.tree.cursor_path == path, pilot.app.tree.cursor_path
-    assert pilot.app.tasks.path == path
+    if reveal is not None:
+        app.tree.reveal(reveal)
+        app.tree.move_cursor(app.tree.nodes[path])
+        await settle(pilot)
+    assert app.tree.cursor_path == path, app.tree.cursor_path
+    assert app.tasks.path == path
+
+
+def cgroup_of(backend, pid: int, hierarchy: str = "unified") -> str:
+    """The cgroup of `pid` in `hierarchy`, as the backend says now."""
+    return backend.task_cgroups(pid)[hierarchy]
 
 
 async def cut_put(pilot, source: str, target: str) -> int:
@@ -83,6 +96,16 @@ def row_offset(app: CtrtuiApp, pid: int) -> tuple[int, int]:
     assert idx is not None, pid
     y = idx - int(tl.scroll_y) + 1 + tl.gutter.top
     return tl.gutter.left + 4, y
+
+
+async def start_drag(pilot, pid: int) -> None:
+    """Press on the row of `pid` and move the pointer a few cells (past the threshold)."""
+    app = pilot.app
+    x, y = row_offset(app, pid)
+    await pilot.mouse_down(TaskList, offset=(x, y))
+    await pilot.hover(TaskList, offset=(x + 3, y))
+    await settle(pilot)
+    assert app.tasks.dragging is not None
 
 
 def screen_text(app: CtrtuiApp) -> str:
