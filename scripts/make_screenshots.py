@@ -5,7 +5,8 @@
 
 Runs `CtrtuiApp` on `demo_world(seed=0)` with `run_test(size=(140, 40))`, drives it with
 Pilot and saves SVGs with `app.save_screenshot`; each SVG is then converted to PNG with
-`rsvg-convert` (Debian package librsvg2-bin) when it is installed.
+`rsvg-convert` (Debian package librsvg2-bin) when it is installed. It drives the app with the
+UI tests' helpers (tests/uihelpers.py).
 
   main.svg     the main screen: tree, task list of bob's session, detail line
   picker.svg   the target picker: one PID would move, one is already there, kthreadd refused
@@ -27,56 +28,29 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from ctrtui.engine import AttachEngine, Journal, Policy  # noqa: E402
 from ctrtui.sources.demo import demo_world  # noqa: E402
-from ctrtui.ui.app import CtrtuiApp  # noqa: E402
 from ctrtui.ui.screens import ConfirmMove, MoveLog, TargetPicker  # noqa: E402
-from ctrtui.ui.tasklist import TaskList  # noqa: E402
 from ctrtui.ui.tree import CgroupTree  # noqa: E402
+from tests.uihelpers import goto, make_app, start_drag, tree_offset  # noqa: E402
+from tests.uihelpers import settle as settle_now  # noqa: E402
 
 SIZE = (140, 40)
 HIERARCHY = "unified"
 BOB = "/user.slice/user-1001.slice/session-7.scope"
-ALICE = "/user.slice/user-1000.slice/session-3.scope"
 DROP_ON = "/system.slice/cron.service"
 
 
-async def settle(pilot, rounds: int = 4) -> None:
-    """Let timers, workers and the messages they post run until nothing is pending."""
-    for _ in range(rounds):
-        await pilot.pause(0.05)
-        await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
-
-
-async def goto(pilot, path: str) -> None:
-    pilot.app.go_to(path)
-    await settle(pilot)
-    assert pilot.app.tree.cursor_path == path, (pilot.app.tree.cursor_path, path)
+async def settle(pilot) -> None:
+    """As the tests' settle, after a pause long enough for timers (the picker's debounce)."""
+    await pilot.pause(0.2)
+    await settle_now(pilot)
 
 
 def comm_pid(backend, comm: str) -> int:
     return next(t.pid for t in backend.tasks.values() if t.comm == comm and t.pid == t.tgid)
 
 
-def row_offset(app: CtrtuiApp, pid: int) -> tuple[int, int]:
-    """Offset inside the task list (from its outer edge) of the row of `pid`."""
-    tl = app.tasks
-    index = tl.index_of(pid)
-    assert index is not None, pid
-    return tl.gutter.left + 4, index - int(tl.scroll_y) + 1 + tl.gutter.top
-
-
-def tree_offset(app: CtrtuiApp, path: str) -> tuple[int, int]:
-    """Offset inside the tree (from its outer edge) of the label of `path`."""
-    tree = app.tree
-    node = tree.nodes.get(path) or tree.reveal(path)
-    assert node is not None, path
-    line = node.line
-    return tree.gutter.left + 2 * len(tree._tree_lines[line].path) + 2, line - int(tree.scroll_y) + tree.gutter.top
-
-
-def save(app: CtrtuiApp, outdir: Path, name: str, saved: list[Path]) -> None:
+def save(app, outdir: Path, name: str, saved: list[Path]) -> None:
     """Save the screen as `name`.svg. `xml:space="preserve"` keeps leading spaces of text runs
     (librsvg drops them otherwise, shifting indented text to the left)."""
     path = Path(app.save_screenshot(f"{name}.svg", str(outdir)))
@@ -90,9 +64,7 @@ async def drive(outdir: Path) -> list[Path]:
     saved: list[Path] = []
     world = demo_world(seed=0)
     with tempfile.TemporaryDirectory() as tmp:
-        engine = AttachEngine(world, policy=Policy(), journal=Journal(Path(tmp) / "journal.jsonl"),
-                              load_entry_points=False)
-        app = CtrtuiApp(world, engine, interval=3600.0, hierarchy=HIERARCHY)
+        app = make_app(world, Path(tmp), hierarchy=HIERARCHY)
         async with app.run_test(size=SIZE) as pilot:
             await settle(pilot)
 
@@ -129,15 +101,8 @@ async def drive(outdir: Path) -> list[Path]:
             await settle(pilot)
 
             # (c) a drag in progress: bob's `sleep` held over cron.service
-            await goto(pilot, BOB)
-            app.tree.reveal(DROP_ON)
-            app.tree.move_cursor(app.tree.nodes[BOB])
-            await settle(pilot)
-            sleeper = comm_pid(world, "sleep")
-            x, y = row_offset(app, sleeper)
-            await pilot.mouse_down(TaskList, offset=(x, y))
-            await pilot.hover(TaskList, offset=(x + 3, y))
-            await settle(pilot)
+            await goto(pilot, BOB, reveal=DROP_ON)
+            await start_drag(pilot, comm_pid(world, "sleep"))
             await pilot.hover(CgroupTree, offset=tree_offset(app, DROP_ON))
             await settle(pilot)
             assert app.tasks.dragging is not None
