@@ -12,7 +12,7 @@ import threading
 from collections import deque
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any, Iterable
+from typing import Any, Iterable, Sequence
 
 from rich.text import Text
 from textual import on, work
@@ -27,7 +27,7 @@ from textual.timer import Timer
 from textual.widgets import Footer, Input, Select, Tree
 from textual.worker import Worker, WorkerState
 
-from ctrtui.model import CgroupRef, HierarchySnapshot, Snapshot, TaskInfo
+from ctrtui.model import CgroupRef, Hierarchy, HierarchySnapshot, Snapshot, TaskInfo
 from ctrtui.model.snapshot import diff_hierarchy
 from ctrtui.ui import heap
 from ctrtui.ui.detail import DetailLine, StatusBar, cgroup_summary, task_summary
@@ -258,8 +258,9 @@ class CtrtuiApp(App):
         elif read_only:
             self.read_only_reason = "--read-only"
         self.snapshot: Snapshot | None = None
-        self.hierarchy_names: list[str] = [h.name for h in backend.hierarchies()]
-        self.hier: str = hierarchy or self._default_hierarchy()
+        mounted = backend.hierarchies()
+        self.hierarchy_names: list[str] = [h.name for h in mounted]
+        self.hier: str = hierarchy or self._default_hierarchy(mounted)
         """The hierarchy shown."""
         self._auto_hierarchy = hierarchy is None
         self.threads = False
@@ -282,10 +283,10 @@ class CtrtuiApp(App):
         """Text of the notifications shown (newest last), for the move log and tests."""
         self._first: FirstSnapshot | None = FirstSnapshot(backend)
 
-    def _default_hierarchy(self) -> str:
-        """The v2 hierarchy when it carries real controllers, else name=systemd, else the
-        first one."""
-        hs = self.backend.hierarchies()
+    @staticmethod
+    def _default_hierarchy(hs: Sequence[Hierarchy]) -> str:
+        """Of the mounted `hs`: the v2 hierarchy when it carries real controllers, else
+        name=systemd, else the first one."""
         for h in hs:
             if h.version == 2 and set(h.controllers) & {"cpu", "memory", "pids", "io"}:
                 return h.name
