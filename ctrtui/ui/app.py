@@ -274,7 +274,6 @@ class CtrtuiApp(App):
         self._refresh_timer: Timer | None = None
         self._refreshing = False
         self._drag_target: str | None = None
-        self._drag_plan: Any = None
         self._detail_key: tuple | None = None
         self._stats: dict[tuple[str, str], dict[str, str]] = {}
         """(hierarchy, path) -> the cgroup stats read last (shown until fresh ones come)."""
@@ -841,7 +840,6 @@ class CtrtuiApp(App):
     def on_ctrtui_app_planned(self, event: Planned) -> None:
         if event.purpose == "drag":
             if event.target == self._drag_target and self.tasks.dragging:
-                self._drag_plan = event.plan
                 line = self.tree.nodes.get(event.target.split(":", 1)[1])
                 self.tree.show_drop(line.line if line is not None else -1, bool(event.plan.accepted))
                 self._say(Text("drop on " + plan_line(event.plan, event.target),
@@ -933,7 +931,6 @@ class CtrtuiApp(App):
             if self._drag_target is not None or self.tree.drop_line != -1:
                 self.tree.show_drop(-1, False)
             self._drag_target = None
-            self._drag_plan = None
             n = len(event.pids)
             self._say(Text(f"dragging {n} task{'s' if n != 1 else ''}: drop on a cgroup in the tree "
                            "(esc cancels)", "bold"))
@@ -942,7 +939,6 @@ class CtrtuiApp(App):
         target = f"{self.hier}:{path}"
         if target != self._drag_target:
             self._drag_target = target
-            self._drag_plan = None
             self.tree.show_drop(line, True)
             self._say(Text(f"drop on {target}: checking…", "bold"))
             self._plan(list(event.pids), CgroupRef(self.hier, path), self.threads,
@@ -963,7 +959,6 @@ class CtrtuiApp(App):
 
     def _end_drag(self) -> None:
         self._drag_target = None
-        self._drag_plan = None
         self.tree.show_drop(-1, False)
         self._detail_key = None
 
