@@ -694,11 +694,8 @@ class CtrtuiApp(App):
         box.display = True
         box.focus()
 
-    @on(Input.Changed, "#filter")
-    def _filter_changed(self, event: Input.Changed) -> None:
-        self.tasks.set_filter(event.value.strip())
-
     def _filter_typed(self, value: str) -> None:
+        """The filter field changed (called by FilterBox at once, every change)."""
         if self._widgets:
             self.tasks.set_filter(value.strip())
 
