@@ -376,29 +376,145 @@ def _plain_args(argv: Sequence[str]):
     return args
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    words = sys.argv[1:] if argv is None else list(argv)
-    args = _plain_args(words) or build_parser().parse_args(words)
-    if not args.interval > 0:  # also NaN
-        print("ctrtui: --interval must be a positive number of seconds", file=sys.stderr)
-        return EXIT_USAGE
+# ----------------------------------------------------------------------------- output errors
+
+
+class _Guarded:
+    """Stands in for sys.stdout / sys.stderr while a subcommand runs: the first write or flush
+    that fails (EPIPE: the reader left; ENOSPC: /dev/full; EBADF: fd 1 closed; EIO) is
+    remembered and every later write is dropped, so the command runs to its end and its exit
+    status still reports what it did (a move's outcomes are decided before its report is
+    printed). `main` then says so in one line and picks the exit status."""
+
+    def __init__(self, stream: Any) -> None:
+        self.stream = stream
+        self.error: OSError | None = None
+
+    def write(self, text: str) -> int:
+        if self.error is None and text:
+            try:
+                return self.stream.write(text)
+            except OSError as e:
+                self.error = e
+        return len(text)
+
+    def flush(self) -> None:
+        if self.error is None:
+            try:
+                self.stream.flush()
+            except OSError as e:
+                self.error = e
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.stream, name)
+
+
+class _ClosedStream:
+    """sys.stdout when fd 1 was closed at start (`ctrtui ls >&-`: Python sets sys.stdout to
+    None): every write fails with EBADF."""
+
+    def write(self, text: str) -> int:
+        import errno
+
+        raise OSError(errno.EBADF, "stdout is closed")
+
+    def flush(self) -> None:
+        pass
+
+
+def _reserve_fd(fd: int) -> bool:
+    """When `fd` (1 or 2) is closed, put /dev/null there, so that no file opened later (a
+    cgroup file, the journal) gets that number and receives output meant for the terminal.
+    True when it was closed."""
+    try:
+        os.fstat(fd)
+        return False
+    except OSError:
+        null = os.open(os.devnull, os.O_WRONLY)
+        if null != fd:
+            os.dup2(null, fd)
+            os.close(null)
+        return True
+
+
+def _silence_stdout() -> None:
+    """After stdout failed: point fd 1 at /dev/null, so the interpreter's own flush of what
+    is still buffered succeeds at exit instead of printing `Exception ignored ... BrokenPipeError`
+    (what the Python documentation recommends for SIGPIPE)."""
+    try:
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, sys.__stdout__.fileno())
+        os.close(null)
+    except (OSError, AttributeError, ValueError):
+        pass
+
+
+def _output_failed(err: OSError) -> str:
+    from ctrtui.errors import os_error_text
+
+    return (f"ctrtui: could not write the output to stdout: {os_error_text(err)}; what was printed is "
+            "incomplete (check that stdout is open, has room and is read to the end)")
+
+
+def _run_guarded(command: Any, args: argparse.Namespace) -> int:
+    """Run a subcommand with stdout and stderr guarded (see `_Guarded`); the exit status:
+
+    - the command's own status (0, 1 when any PID did not end in the target, 2 bad usage);
+    - EPIPE on stdout (`ctrtui ls | head -1`: the reader had enough): nothing more is said,
+      the command's own status stands, as for other Unix tools that stop quietly on a closed pipe;
+    - any other failure to write stdout (ENOSPC, EBADF, EIO): one line on stderr naming the
+      errno, and at least 1 (a read command whose output was lost did not do its job).
+    A failure to write stderr is dropped (there is nowhere left to say it)."""
+    import errno
+
+    stdout_closed = sys.stdout is None or _reserve_fd(1)
+    if sys.stderr is None or _reserve_fd(2):
+        sys.stderr = None
+    real_out, real_err = sys.stdout, sys.stderr
+    out = _Guarded(_ClosedStream() if stdout_closed else sys.stdout)
+    err = _Guarded(sys.stderr if sys.stderr is not None else open(os.devnull, "w"))
+    sys.stdout, sys.stderr = out, err
+    try:
+        rc = _run_command(command, args)
+        out.flush()
+    finally:
+        sys.stdout, sys.stderr = real_out, real_err
+    if out.error is None:
+        return rc
+    if real_out is not None and real_out is sys.__stdout__:
+        _silence_stdout()
+    if out.error.errno == errno.EPIPE:
+        return rc
+    err.write(_output_failed(out.error) + "\n")
+    err.flush()
+    return max(rc, EXIT_NOT_ALL)
+
+
+def _run_command(command: Any, args: argparse.Namespace) -> int:
     from ctrtui.errors import CtrtuiError
 
     try:
-        return COMMANDS[args.command](args)
+        return command(args)
     except (UsageError, CtrtuiError) as e:
         print(f"ctrtui: {e}", file=sys.stderr)
         return EXIT_USAGE
-    except BrokenPipeError:
-        # `ctrtui ls | head`: the reader left; not an error of ours.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return EXIT_OK
     except PermissionError as e:
         print(f"ctrtui: permission denied reading {e.filename or 'a cgroup file'}: run as root, "
               "or ask for read access to the cgroup filesystem", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         return 130
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    words = sys.argv[1:] if argv is None else list(argv)
+    args = _plain_args(words) or build_parser().parse_args(words)
+    if not args.interval > 0:  # also NaN
+        print("ctrtui: --interval must be a positive number of seconds", file=sys.stderr)
+        return EXIT_USAGE
+    if args.command is None:  # the terminal UI owns the terminal: no guard
+        return _run_command(cmd_tui, args)
+    return _run_guarded(COMMANDS[args.command], args)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -350,3 +350,86 @@ def test_a_cgroup_removed_between_lookup_and_read_is_exit_2_naming_it(realworld,
 def test_interval_that_is_not_a_positive_number_is_exit_2(capsys, value):
     rc, out, err = run(capsys, "--demo", "--interval", value, "hierarchies")
     assert rc == 2 and "--interval" in err and out == ""
+
+
+# ------------------------------------------------------------------- output errors
+
+
+def _cli(tmp_path, *argv: str, stdout=None, shell: str | None = None) -> subprocess.CompletedProcess:
+    """`python -m ctrtui ARGV` in its own process (stdout as given: a file, a pipe's write end)
+    or, with `shell`, `sh -c SHELL` where "$@" is that command line."""
+    env = dict(os.environ, XDG_STATE_HOME=str(tmp_path / "state"), XDG_CONFIG_HOME=str(tmp_path / "config"))
+    cmd = [sys.executable, "-m", "ctrtui", *argv]
+    if shell is not None:
+        cmd = ["bash", "-c", shell, "sh", *cmd]
+    return subprocess.run(cmd, stdout=stdout, stderr=subprocess.PIPE, text=True, env=env, timeout=60)
+
+
+def _assert_one_line_about_output(err: str, errno: str) -> None:
+    assert "Traceback" not in err and "Exception ignored" not in err, err
+    lines = [line for line in err.splitlines() if "could not write the output" in line]
+    assert len(lines) == 1 and errno in lines[0] and lines[0].startswith("ctrtui: "), err
+
+
+@pytest.mark.parametrize("argv", [["ls"], ["ls", "--json"], ["hierarchies", "--json"], ["hierarchies"],
+                                  ["tasks", "unified:/"], ["tasks", "freezer:/", "--json"]])
+def test_output_to_a_full_device_is_one_line_and_exit_1(tmp_path, argv):
+    with open("/dev/full", "w") as full:
+        p = _cli(tmp_path, "--demo", *argv, stdout=full)
+    assert p.returncode == 1
+    _assert_one_line_about_output(p.stderr, "ENOSPC")
+
+
+@pytest.mark.parametrize("argv", [["ls"], ["hierarchies", "--json"], ["tasks", "unified:/"]])
+def test_output_to_a_closed_stdout_is_one_line_and_exit_1(tmp_path, argv):
+    p = _cli(tmp_path, "--demo", *argv, shell='"$@" >&-')
+    assert p.returncode == 1
+    _assert_one_line_about_output(p.stderr, "EBADF")
+
+
+def test_closed_stdout_and_stderr_give_no_traceback_and_the_status(tmp_path):
+    p = _cli(tmp_path, "--demo", "ls", shell='"$@" >&- 2>&-; echo "rc=$?" >&2')
+    assert p.stderr.strip() == "rc=1"
+
+
+def _closed_pipe() -> int:
+    """The write end of a pipe whose reader has already gone (every write: EPIPE)."""
+    r, w = os.pipe()
+    os.close(r)
+    return w
+
+
+def test_move_into_a_closed_pipe_still_exits_1_when_a_pid_was_refused(tmp_path):
+    w = _closed_pipe()
+    try:
+        p = _cli(tmp_path, "--demo", "move", "2", "1", "--to", "freezer:/", stdout=w)  # kthreadd: EINVAL
+    finally:
+        os.close(w)
+    assert p.returncode == 1, p.stderr
+    assert "Traceback" not in p.stderr and "Exception ignored" not in p.stderr
+    assert "1 refused" in p.stderr  # the batch summary (stderr) is still told
+    # a read command whose reader left early: quiet, like other tools on a closed pipe
+    w = _closed_pipe()
+    try:
+        p = _cli(tmp_path, "--demo", "ls", "--json", stdout=w)
+    finally:
+        os.close(w)
+    assert (p.returncode, p.stderr) == (0, "")
+
+
+def test_move_piped_to_head_reports_the_refusal_in_its_status(tmp_path):
+    pids = " ".join(str(p) for p in range(1, 400))  # many rows: head leaves while they are written
+    p = _cli(tmp_path, "--demo", "move", *pids.split(), "--to", "freezer:/",
+             shell='set -o pipefail; "$@" | head -1 >/dev/null')
+    assert p.returncode == 1, p.stderr
+    assert "Traceback" not in p.stderr and "Exception ignored" not in p.stderr
+
+
+def test_move_to_a_full_device_reports_outcomes_and_the_lost_output(tmp_path):
+    with open("/dev/full", "w") as full:
+        refused = _cli(tmp_path, "--demo", "move", "2", "--to", "freezer:/", stdout=full)
+        moved = _cli(tmp_path, "--demo", "move", "1", "--to", "freezer:/", "--json", stdout=full)
+    assert refused.returncode == 1
+    _assert_one_line_about_output(refused.stderr, "ENOSPC")
+    assert moved.returncode == 1  # every PID is in the target, but its report was lost
+    _assert_one_line_about_output(moved.stderr, "ENOSPC")
