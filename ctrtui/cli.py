@@ -83,10 +83,22 @@ def _backend(args: argparse.Namespace):
     return open_backend(demo=args.demo)
 
 
-def _engine(args: argparse.Namespace, backend):
+def _engine(args: argparse.Namespace, backend, broken_ok: bool = False):
+    """The engine of `move`, `undo` and the UI. A policy that cannot be read or is invalid
+    (checked against the backend's hierarchies) is a CtrtuiError (exit 2) -- or, with
+    `broken_ok` (the UI), a policy that refuses every move with that sentence."""
     from ctrtui.engine import AttachEngine, Journal, Policy, default_journal_path
+    from ctrtui.errors import CtrtuiError
 
-    policy = Policy.load(args.policy) if args.policy else Policy.load_default()
+    try:
+        policy = (Policy.load(args.policy, backend.hierarchies) if args.policy
+                  else Policy.load_default(backend.hierarchies))
+    except CtrtuiError as e:
+        if not broken_ok:
+            raise
+        from ctrtui.engine.policy import default_policy_path
+
+        policy = Policy.broken(str(e), args.policy or default_policy_path())
     journal = Journal(args.journal or default_journal_path(backend.kind))
     return AttachEngine(backend, policy=policy, journal=journal)
 
@@ -326,7 +338,7 @@ def cmd_undo(args: argparse.Namespace) -> int:
 
 def cmd_tui(args: argparse.Namespace) -> int:
     backend = _backend(args)
-    engine = _engine(args, backend)
+    engine = _engine(args, backend, broken_ok=True)
     read_only = args.read_only or (backend.kind == "real" and os.geteuid() != 0)
     from ctrtui.ui.app import run
 
