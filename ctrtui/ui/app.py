@@ -259,6 +259,9 @@ class CtrtuiApp(App):
             self.read_only_reason = "--read-only"
         self.snapshot: Snapshot | None = None
         mounted = backend.hierarchies()
+        self.policy_error: str | None = self._policy_problem(mounted)
+        """Why the policy cannot be used (it could not be read, or is invalid): every move is
+        refused with this sentence until the file is fixed. None: the policy is fine."""
         self.hierarchy_names: list[str] = [h.name for h in mounted]
         self.hier: str = hierarchy or self._default_hierarchy(mounted)
         """The hierarchy shown."""
@@ -281,6 +284,48 @@ class CtrtuiApp(App):
         self.notices: deque[str] = deque(maxlen=200)
         """Text of the notifications shown (newest last), for the move log and tests."""
         self._first: FirstSnapshot | None = FirstSnapshot(backend)
+
+    def _policy_problem(self, mounted: Sequence[Hierarchy]) -> str | None:
+        policy = getattr(self.engine, "policy", None)
+        if policy is None or not hasattr(policy, "problem"):
+            return None
+        try:
+            return policy.problem(mounted)
+        except Exception as exc:  # noqa: BLE001 - a policy that cannot even be checked protects nothing
+            return f"the policy could not be checked ({describe_error(exc)})"
+
+    def _policy_fixed(self) -> bool:
+        """Read the broken policy's file again; when it is usable now, the engine uses it
+        (moves are on again) and True."""
+        from ctrtui.engine.policy import Policy, default_policy_path
+        from ctrtui.errors import CtrtuiError
+
+        old = self.engine.policy
+        hook = next((h for h in self.engine.hooks if getattr(h, "name", None) == "policy"), None)
+        if hook is None or not hasattr(hook, "set_policy"):
+            return False
+        hiers = self.backend.hierarchies
+        try:
+            if old.source is None or old.source == default_policy_path():
+                policy = Policy.load_default(hiers)
+            else:
+                policy = Policy.load(old.source, hiers)
+        except CtrtuiError as exc:
+            self.policy_error = str(exc)
+            return False
+        except OSError:
+            return False
+        self.engine.policy = policy
+        hook.set_policy(policy)
+        self.policy_error = None
+        self._update_status()
+        self.notify(f"The policy {policy.source or '(none)'} can be used again: moves are on.", title="Policy")
+        return True
+
+    def _policy_notice(self) -> None:
+        self.notify(f"No task is moved while the policy cannot be used: {self.policy_error}. Fix the policy "
+                    "file (or move it away to run without a policy), then try again.",
+                    severity="error", title="Moves are off", timeout=12)
 
     @staticmethod
     def _default_hierarchy(hs: Sequence[Hierarchy]) -> str:
@@ -345,6 +390,8 @@ class CtrtuiApp(App):
             "filter": self.query_one("#filter", Input), "hierarchy": self.query_one("#hierarchy", Select),
         }
         self.tree.focus()
+        if self.policy_error is not None and self.read_only_reason is None:
+            self._policy_notice()
         self.set_interval(1.0, self._update_status)
         self._refreshing = True
         self._update_status()
@@ -366,7 +413,8 @@ class CtrtuiApp(App):
 
     def _update_status(self) -> None:
         self._w("status").show_status(
-            backend=getattr(self.backend, "kind", "?"), read_only=self.read_only_reason,
+            backend=getattr(self.backend, "kind", "?"),
+            read_only=self.read_only_reason or ("moves off: the policy file cannot be used" if self.policy_error else None),
             taken_at=self.snapshot.taken_at if self.snapshot else None, paused=self.paused,
             busy=self._refreshing, hierarchy=self.hier, cut=len(self.cut.pids) if self.cut else 0)
 
@@ -773,6 +821,11 @@ class CtrtuiApp(App):
     # ------------------------------------------------------------------ moves
 
     def _refuse_read_only(self) -> bool:
+        """Refuse a move (m, p, drop, undo) with a notification saying why: read-only, or a
+        policy that cannot be used (read again first: once fixed, moves are on)."""
+        if self.read_only_reason is None and self.policy_error is not None and not self._policy_fixed():
+            self._policy_notice()
+            return True
         if self.read_only_reason is None:
             return False
         why = ("started with --read-only" if self.read_only_reason == "--read-only"
