@@ -387,8 +387,16 @@ def test_output_to_a_closed_stdout_is_one_line_and_exit_1(tmp_path, argv):
     _assert_one_line_about_output(p.stderr, "EBADF")
 
 
-def test_closed_stdout_and_stderr_give_no_traceback_and_the_status(tmp_path):
-    p = _cli(tmp_path, "--demo", "ls", shell='"$@" >&- 2>&-; echo "rc=$?" >&2')
+def test_a_full_stderr_changes_neither_the_output_nor_the_status(tmp_path):
+    """The batch summary and warnings go to stderr; when that fails the command still
+    finishes: the report on stdout is whole and the status is the outcomes'."""
+    env = dict(os.environ, XDG_STATE_HOME=str(tmp_path / "state"), XDG_CONFIG_HOME=str(tmp_path / "config"))
+    with open("/dev/full", "w") as full:
+        p = subprocess.run([sys.executable, "-m", "ctrtui", "--demo", "move", "1", "--to", "freezer:/"],
+                           stdout=subprocess.PIPE, stderr=full, text=True, env=env, timeout=60)
+    assert p.returncode == 0
+    assert p.stdout.split()[:2] == ["1", "already-there"]
+    p = _cli(tmp_path, "--demo", "ls", shell='"$@" >&- 2>&-; echo "rc=$?" >&2')  # nowhere to say it
     assert p.stderr.strip() == "rc=1"
 
 

@@ -245,6 +245,9 @@ def test_absurd_nesting_is_a_clean_error(tmp_path):
                  "[protect]\ncgroups = [" + "{a = " * 5000 + "1" + "}" * 5000 + "]\n"):
         with pytest.raises(CtrtuiError, match="nested too deeply"):
             _load(tmp_path, text)
+    # 5,000 dotted levels are read without recursion, and are keys no policy has
+    with pytest.raises(CtrtuiError, match="unknown key protect.a"):
+        _load(tmp_path, "[protect." + ".".join(["a"] * 5000) + "]\n")
 
 
 def _default_at(tmp_path, monkeypatch):

@@ -223,10 +223,12 @@ class Policy(Value):
         if hit:
             return Refusal("EPERM", f"{ctx.subject} is protected by the policy{where} (protect.pids has "
                            f"{hit[0]}); it was not moved to {ctx.target}.", advice)
-        short = [p for p in self.commands if not _too_long_for_comm(p)]
-        long = [p for p in self.commands if _too_long_for_comm(p)]
-        for t in tasks:
-            for pat in short:
+        long = []
+        for pat in self.commands:
+            if _too_long_for_comm(pat):
+                long.append(pat)
+                continue
+            for t in tasks:
                 if fnmatchcase(t.comm, pat):
                     return Refusal("EPERM", f"{ctx.subject} is protected by the policy{where} (its command "
                                    f"{t.comm!r} matches protect.commands {pat!r}); it was not moved to "
@@ -321,8 +323,15 @@ def _min_bytes(pattern: str) -> int:
     return n
 
 
+_LONG: dict[str, bool] = {}
+"""pattern -> needs more bytes than comm has (asked for every PID of a batch: computed once)."""
+
+
 def _too_long_for_comm(pattern: str) -> bool:
-    return _min_bytes(pattern) > COMM_BYTES
+    long = _LONG.get(pattern)
+    if long is None:
+        long = _LONG[pattern] = _min_bytes(pattern) > COMM_BYTES
+    return long
 
 
 def _check_command(pattern: str, where: str) -> None:
