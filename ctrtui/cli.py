@@ -479,12 +479,10 @@ def _run_guarded(command: Any, args: argparse.Namespace) -> int:
     A failure to write stderr is dropped (there is nowhere left to say it)."""
     import errno
 
-    stdout_closed = sys.stdout is None or _reserve_fd(1)
-    if sys.stderr is None or _reserve_fd(2):
-        sys.stderr = None
+    fd1_closed, fd2_closed = _reserve_fd(1), _reserve_fd(2)
     real_out, real_err = sys.stdout, sys.stderr
-    out = _Guarded(_ClosedStream() if stdout_closed else sys.stdout)
-    err = _Guarded(sys.stderr if sys.stderr is not None else open(os.devnull, "w"))
+    out = _Guarded(_ClosedStream() if real_out is None or fd1_closed else real_out)
+    err = _Guarded(_ClosedStream() if real_err is None or fd2_closed else real_err)
     sys.stdout, sys.stderr = out, err
     try:
         rc = _run_command(command, args)

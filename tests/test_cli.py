@@ -400,6 +400,16 @@ def test_a_full_stderr_changes_neither_the_output_nor_the_status(tmp_path):
     assert p.stderr.strip() == "rc=1"
 
 
+def test_a_closed_stdout_is_held_by_dev_null_so_no_file_opened_later_takes_fd_1(tmp_path):
+    code = ("import os, sys\nfrom ctrtui.cli import main\nrc = main(['--demo', 'move', '1', '--to', 'freezer:/'])\n"
+            "print(rc, os.readlink('/proc/self/fd/1'), file=sys.stderr)\n")
+    env = dict(os.environ, XDG_STATE_HOME=str(tmp_path / "state"), XDG_CONFIG_HOME=str(tmp_path / "config"))
+    p = subprocess.run(["bash", "-c", '"$@" >&-', "sh", sys.executable, "-c", code], capture_output=True,
+                       text=True, env=env, timeout=60)
+    assert p.stderr.splitlines()[-1] == "1 /dev/null", p.stderr
+    _assert_one_line_about_output(p.stderr, "EBADF")
+
+
 def _closed_pipe() -> int:
     """The write end of a pipe whose reader has already gone (every write: EPIPE)."""
     r, w = os.pipe()
