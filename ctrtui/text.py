@@ -1,0 +1,129 @@
+"""Untrusted text -> display text: the one place where names become something safe to show.
+
+Everything ctrtui shows may be chosen by someone else: cgroup names (anyone with a delegated
+subtree, every container runtime), a process's comm and command line, user names, policy
+and journal contents, and what is typed. None of it may reach a terminal raw (an `ESC[2J`
+wipes the screen, an `ESC]0;…BEL` renames the window) or be read as markup by the UI.
+
+`display()` makes a string safe and visible, the way systemd-cgls shows names:
+
+- a backslash is doubled (`\\\\`), so the shown form is reversible;
+- C0 controls and DEL are shown as `\\xNN` (`ESC` -> `\\x1b`);
+- bytes that are not UTF-8 (a cgroup name is bytes; Python reads it with `surrogateescape`,
+  so byte 0xff arrives as U+DCFF) are shown as `\\xNN` too: `\\xNN` always means the byte NN;
+- C1 controls (U+0080-U+009F), other surrogates, line/paragraph separators and the
+  bidirectional controls (U+061C, U+200E/F, U+202A-U+202E, U+2066-U+2069) as `\\uNNNN`.
+
+Everything else (letters of any script, wide CJK, combining marks, brackets, `@`) is kept as
+it is. `parse()` reads a shown form back into the exact name, so a name can be typed as it
+is shown (`ctrtui move PID --to 'freezer:/x\\x1b[2J'`). This module imports nothing of
+Textual or Rich: the CLI uses it too; the UI wraps its result in `Content`/`Text` built from
+plain text (never markup).
+"""
+
+from __future__ import annotations
+
+import re
+
+__all__ = ["display", "display_bytes", "parse", "tail", "BIDI"]
+
+BIDI = frozenset([0x061C, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A)])
+"""Bidirectional formatting characters: they reorder what follows them on the line."""
+
+
+def _escape_char(c: str) -> str:
+    n = ord(c)
+    if c == "\\":
+        return "\\\\"
+    if n < 0x20 or n == 0x7F:
+        return f"\\x{n:02x}"
+    if 0xDC80 <= n <= 0xDCFF:  # a byte that was not UTF-8 (surrogateescape)
+        return f"\\x{n - 0xDC00:02x}"
+    return f"\\u{n:04x}"
+
+
+def _unsafe_ranges() -> str:
+    ranges = ["\\\\", "\x00-\x1f", "\x7f-\x9f", "\ud800-\udfff", "\u2028\u2029"]
+    ranges += [chr(n) for n in sorted(BIDI)]
+    return "[" + "".join(ranges) + "]"
+
+
+_UNSAFE = re.compile(_unsafe_ranges())
+
+
+def display(text: str | bytes | None) -> str:
+    """`text` with every character that must not reach a terminal (or would make the shown
+    form ambiguous) escaped; bytes are decoded as UTF-8 with surrogateescape first.
+    None shows as the empty string."""
+    if text is None:
+        return ""
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", "surrogateescape")
+    if _UNSAFE.search(text) is None:
+        return text  # the common case: one C-level scan, no copy
+    return _UNSAFE.sub(lambda m: _escape_char(m.group(0)), text)
+
+
+def display_bytes(raw: bytes) -> str:
+    """The shown form of a name given as bytes (the same as `display(raw)`)."""
+    return display(raw)
+
+
+_ESCAPE = re.compile(r"\\(?:x([0-9a-fA-F]{2})|u([0-9a-fA-F]{4})|U([0-9a-fA-F]{8})|(\\))")
+
+
+def parse(shown: str) -> str:
+    """The exact name (a str, non-UTF-8 bytes as surrogateescape) of a shown form: `\\\\`
+    -> `\\`, `\\xNN` -> the byte NN, `\\uNNNN` / `\\UNNNNNNNN` -> that code point. Raises
+    ValueError, naming the place, for a backslash that starts none of these (so a typo is
+    not silently taken for another name)."""
+    if "\\" not in shown:
+        return shown
+    out: list[str] = []
+    pos = 0
+    for m in _ESCAPE.finditer(shown):
+        gap = shown[pos:m.start()]
+        if "\\" in gap:
+            break
+        out.append(gap)
+        x, u, big, _ = m.groups()
+        if x is not None:
+            n = int(x, 16)
+            out.append(chr(n) if n < 0x80 else chr(0xDC00 + n))
+        elif u is not None or big is not None:
+            n = int(u or big, 16)
+            if n > 0x10FFFF:
+                raise ValueError(f"\\U{big} at character {m.start() + 1} is not a Unicode code point")
+            out.append(chr(n))
+        else:
+            out.append("\\")
+        pos = m.end()
+    rest = shown[pos:]
+    if "\\" in rest:
+        at = pos + rest.index("\\")
+        raise ValueError(
+            f"a backslash at character {at + 1} starts no escape: write \\\\ for a backslash, "
+            "\\xNN for a byte, \\uNNNN for a character")
+    out.append(rest)
+    return "".join(out)
+
+
+def parse_bytes(shown: str) -> bytes:
+    """The exact name of a shown form as bytes (what the kernel holds)."""
+    return parse(shown).encode("utf-8", "surrogateescape")
+
+
+def tail(text: str, width: int, sep: str = "/") -> str:
+    """`text` cut to at most `width` characters keeping its END (`…/d58/d59`): the end of a
+    path says the most. Cut at a `sep` when that keeps at least half of the room."""
+    if width <= 0:
+        return ""
+    if len(text) <= width:
+        return text
+    if width == 1:
+        return "…"
+    keep = text[len(text) - (width - 1):]
+    cut = keep.find(sep)
+    if 0 <= cut < (width - 1) // 2:
+        keep = keep[cut:]
+    return "…" + keep
