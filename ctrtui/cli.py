@@ -17,8 +17,23 @@ if TYPE_CHECKING:
 EXIT_OK, EXIT_NOT_ALL, EXIT_USAGE = 0, 1, 2
 
 
+def display(text) -> str:
+    """Untrusted text (names, reasons, messages) as it may be printed: see ctrtui.text."""
+    from ctrtui.text import display as show
+
+    return show(text if isinstance(text, (str, bytes)) or text is None else str(text))
+
+
 class UsageError(Exception):
     """Bad input: printed as one line `ctrtui: ...`, exit 2."""
+
+
+def _demo_world(word: str) -> str:
+    import argparse
+
+    if word != "hostile":
+        raise argparse.ArgumentTypeError(f"unknown demo world '{display(word)}' (write --demo alone)")
+    return word
 
 
 def _global_options(parser: argparse.ArgumentParser, suppress: bool) -> None:
@@ -26,7 +41,9 @@ def _global_options(parser: argparse.ArgumentParser, suppress: bool) -> None:
     import argparse
 
     d = argparse.SUPPRESS if suppress else None
-    parser.add_argument("--demo", action="store_true", default=argparse.SUPPRESS if suppress else False,
+    # `--demo=hostile` (not in the help): a world of hostile names, for trying the escaping
+    parser.add_argument("--demo", nargs="?", const=True, type=_demo_world, metavar="WORLD",
+                        default=argparse.SUPPRESS if suppress else False,
                         help="use the simulated demo world instead of /sys/fs/cgroup")
     parser.add_argument("--policy", metavar="FILE", default=d,
                         help="policy file (TOML) of protected PIDs, commands and cgroups")
@@ -93,8 +110,11 @@ def _engine(args: argparse.Namespace, backend):
 
 def _resolve(backend, text: str):
     """`HIERARCHY:/path` (or a bare `HIERARCHY`) -> (Hierarchy, path); UsageError naming the
-    culprit otherwise."""
+    culprit otherwise. The path may be written as ctrtui shows it (`\\x1b` for ESC, `\\xff`
+    for a byte that is not UTF-8, `\\\\` for a backslash: see ctrtui.text); a path that only
+    exists as typed (a name holding a backslash, written unescaped) is found too."""
     from ctrtui.model import CgroupRef, find_hierarchy
+    from ctrtui.text import parse
 
     try:
         ref = CgroupRef.parse(text if ":" in text else text + ":/")
@@ -105,10 +125,27 @@ def _resolve(backend, text: str):
     h = find_hierarchy(hiers, word)
     if h is None:
         known = ", ".join(h.name for h in hiers) or "none are mounted"
-        raise UsageError(f"unknown hierarchy {word!r} in {text!r}; known hierarchies: {known}")
-    if backend.cgroup_state(h.name, ref.path) is None:
-        raise UsageError(f"no cgroup {h.name}:{ref.path} (no such directory {h.fs_path(ref.path)})")
-    return h, ref.path
+        raise UsageError(f"unknown hierarchy '{word}' in '{text}'; known hierarchies: {known}")
+    candidates = []
+    try:
+        exact = CgroupRef.parse(h.name + ":" + parse(ref.path)).path
+    except ValueError as e:
+        problem = f"{text}: {e}"
+    else:
+        if "\0" in exact:
+            problem = f"{text}: a cgroup name cannot hold a NUL byte (\\x00)"
+        else:
+            problem = None
+            candidates.append(exact)
+    if ref.path not in candidates:
+        candidates.append(ref.path)
+    for path in candidates:
+        if backend.cgroup_state(h.name, path) is not None:
+            return h, path
+    if problem is not None:
+        raise UsageError(problem)
+    path = candidates[0]
+    raise UsageError(f"no cgroup {h.name}:{path} (no such directory {h.fs_path(path)})")
 
 
 def _still_there(snap, h, path: str) -> None:
@@ -149,7 +186,7 @@ def cmd_hierarchies(args: argparse.Namespace) -> int:
     w = max(len(r["name"]) for r in rows)
     print(f"{'NAME':<{w}}  V  {'CGROUPS':>7}  {'TASKS':>7}  MOUNT")
     for r in rows:
-        print(f"{r['name']:<{w}}  {r['version']}  {r['cgroups']:>7}  {r['tasks']:>7}  {r['mount']}")
+        print(display(f"{r['name']:<{w}}  {r['version']}  {r['cgroups']:>7}  {r['tasks']:>7}  {r['mount']}"))
     return EXIT_OK
 
 
@@ -185,7 +222,7 @@ def cmd_ls(args: argparse.Namespace) -> int:
                 label = f"{hs.name}:{p}"
             else:
                 label = "  " * (p.count("/") - base) + p[p.rfind("/") + 1:]
-            lines.append(f"{label}  {len(c.threads)} ({threads_rec[p]})")
+            lines.append(display(f"{label}  {len(c.threads)} ({threads_rec[p]})"))
     if args.json:
         _print_json(rows)
     else:
@@ -222,7 +259,8 @@ def cmd_tasks(args: argparse.Namespace) -> int:
         if r["tgid"] is None:
             print(f"{r['pid']:>7} {'-':>7} {'-':<10} -  (exited)")
         else:
-            print(f"{r['pid']:>7} {r['tgid']:>7} {r['user'][:10]:<10} {r['state']}  {r['comm']}")
+            user = display(r["user"])[:10]
+            print(f"{r['pid']:>7} {r['tgid']:>7} {user:<10} {display(r['state'])}  {display(r['comm'])}")
     return EXIT_OK
 
 
@@ -240,7 +278,7 @@ def _check_pid_words(words: Sequence[str]) -> None:
 
 def _row_text(pid: Any, outcome: str, errno: str | None, detail: str) -> str:
     tag = outcome + (f" {errno}" if errno else "")
-    return f"{str(pid):>7}  {tag:<22} {detail}"
+    return display(f"{str(pid):>7}  {tag:<22} {detail}")
 
 
 def cmd_move(args: argparse.Namespace) -> int:
@@ -287,7 +325,7 @@ def _print_warnings(warnings) -> None:
     """Warnings of a batch or of the engine (a torn journal line forgiven, a journal that could
     not be written, a hook plugin not loaded) go to stderr, in text and JSON mode alike."""
     for w in dict.fromkeys(warnings):
-        print(f"ctrtui: warning: {w}", file=sys.stderr)
+        print(f"ctrtui: warning: {display(w)}", file=sys.stderr)
 
 
 def _print_report(report, as_json: bool) -> int:
@@ -319,7 +357,7 @@ def cmd_undo(args: argparse.Namespace) -> int:
         if args.json:
             _print_json([])
         _print_warnings(engine.warnings + engine.journal.warnings)
-        print(f"ctrtui: {msg}", file=sys.stderr)
+        print(f"ctrtui: {display(msg)}", file=sys.stderr)
         return EXIT_NOT_ALL
     return _print_report(report, args.json)
 
@@ -387,14 +425,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return COMMANDS[args.command](args)
     except (UsageError, CtrtuiError) as e:
-        print(f"ctrtui: {e}", file=sys.stderr)
+        print(f"ctrtui: {display(str(e))}", file=sys.stderr)
         return EXIT_USAGE
     except BrokenPipeError:
         # `ctrtui ls | head`: the reader left; not an error of ours.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_OK
     except PermissionError as e:
-        print(f"ctrtui: permission denied reading {e.filename or 'a cgroup file'}: run as root, "
+        print(f"ctrtui: permission denied reading {display(e.filename) or 'a cgroup file'}: run as root, "
               "or ask for read access to the cgroup filesystem", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:

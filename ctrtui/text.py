@@ -23,9 +23,7 @@ plain text (never markup).
 
 from __future__ import annotations
 
-import re
-
-__all__ = ["display", "display_bytes", "parse", "tail", "BIDI"]
+__all__ = ["BIDI", "display", "display_bytes", "parse", "parse_bytes", "tail"]
 
 BIDI = frozenset([0x061C, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A)])
 """Bidirectional formatting characters: they reorder what follows them on the line."""
@@ -42,13 +40,15 @@ def _escape_char(c: str) -> str:
     return f"\\u{n:04x}"
 
 
-def _unsafe_ranges() -> str:
-    ranges = ["\\\\", "\x00-\x1f", "\x7f-\x9f", "\ud800-\udfff", "\u2028\u2029"]
-    ranges += [chr(n) for n in sorted(BIDI)]
-    return "[" + "".join(ranges) + "]"
+_TABLE: dict[int, str] = {}
 
 
-_UNSAFE = re.compile(_unsafe_ranges())
+def _table() -> dict[int, str]:
+    """Code point -> its escape, for every character `display` escapes (built once)."""
+    if not _TABLE:
+        unsafe = [0x5C, *range(0x20), *range(0x7F, 0xA0), *range(0xD800, 0xE000), 0x2028, 0x2029, *BIDI]
+        _TABLE.update((n, _escape_char(chr(n))) for n in unsafe)
+    return _TABLE
 
 
 def display(text: str | bytes | None) -> str:
@@ -59,9 +59,9 @@ def display(text: str | bytes | None) -> str:
         return ""
     if isinstance(text, bytes):
         text = text.decode("utf-8", "surrogateescape")
-    if _UNSAFE.search(text) is None:
-        return text  # the common case: one C-level scan, no copy
-    return _UNSAFE.sub(lambda m: _escape_char(m.group(0)), text)
+    if text.isprintable() and "\\" not in text:
+        return text  # the common case: two C-level scans, no copy (every escaped character is unprintable)
+    return text.translate(_table())
 
 
 def display_bytes(raw: bytes) -> str:
@@ -69,7 +69,16 @@ def display_bytes(raw: bytes) -> str:
     return display(raw)
 
 
-_ESCAPE = re.compile(r"\\(?:x([0-9a-fA-F]{2})|u([0-9a-fA-F]{4})|U([0-9a-fA-F]{8})|(\\))")
+_ESCAPE = None
+
+
+def _escape_re():
+    global _ESCAPE
+    if _ESCAPE is None:
+        import re
+
+        _ESCAPE = re.compile(r"\\(?:x([0-9a-fA-F]{2})|u([0-9a-fA-F]{4})|U([0-9a-fA-F]{8})|(\\))")
+    return _ESCAPE
 
 
 def parse(shown: str) -> str:
@@ -81,7 +90,7 @@ def parse(shown: str) -> str:
         return shown
     out: list[str] = []
     pos = 0
-    for m in _ESCAPE.finditer(shown):
+    for m in _escape_re().finditer(shown):
         gap = shown[pos:m.start()]
         if "\\" in gap:
             break
@@ -102,8 +111,8 @@ def parse(shown: str) -> str:
     if "\\" in rest:
         at = pos + rest.index("\\")
         raise ValueError(
-            f"a backslash at character {at + 1} starts no escape: write \\\\ for a backslash, "
-            "\\xNN for a byte, \\uNNNN for a character")
+            f"a backslash at character {at + 1} starts no escape (a backslash is written as two, a "
+            "byte as backslash x and two hex digits, a character as backslash u and four)")
     out.append(rest)
     return "".join(out)
 
