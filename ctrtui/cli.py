@@ -28,23 +28,17 @@ class UsageError(Exception):
     """Bad input: printed as one line `ctrtui: ...`, exit 2."""
 
 
-def _demo_world(word: str) -> str:
-    import argparse
-
-    if word != "hostile":
-        raise argparse.ArgumentTypeError(f"unknown demo world '{display(word)}' (write --demo alone)")
-    return word
-
-
 def _global_options(parser: argparse.ArgumentParser, suppress: bool) -> None:
     """Options valid both before and after the subcommand."""
     import argparse
 
     d = argparse.SUPPRESS if suppress else None
-    # `--demo=hostile` (not in the help): a world of hostile names, for trying the escaping
-    parser.add_argument("--demo", nargs="?", const=True, type=_demo_world, metavar="WORLD",
-                        default=argparse.SUPPRESS if suppress else False,
+    parser.add_argument("--demo", action="store_true", default=argparse.SUPPRESS if suppress else False,
                         help="use the simulated demo world instead of /sys/fs/cgroup")
+    # `--demo=hostile`, not in the help: a world of hostile names, for trying the escaping (an
+    # option string argparse matches whole, before it would split `--demo=...` at the `=`)
+    parser.add_argument("--demo=hostile", dest="demo", action="store_const", const="hostile",
+                        default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     parser.add_argument("--policy", metavar="FILE", default=d,
                         help="policy file (TOML) of protected PIDs, commands and cgroups")
     parser.add_argument("--journal", metavar="FILE", default=d,
