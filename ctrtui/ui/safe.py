@@ -1,0 +1,27 @@
+"""Untrusted text for Textual and Rich: always built from plain text (never parsed as
+markup), escaped by `ctrtui.text.display` (no control character reaches the terminal)."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.content import Content
+
+from ctrtui.text import display, tail
+
+__all__ = ["content", "display", "lines", "rich", "tail"]
+
+
+def content(text: object, style: str = "") -> Content:
+    """`text` (a name, a reason, a message) shown escaped, as Content that is never markup."""
+    shown = display(text if isinstance(text, (str, bytes)) or text is None else str(text))
+    return Content.styled(shown, style) if style else Content(shown)
+
+
+def rich(text: object, style: str = "") -> Text:
+    """`text` shown escaped, as a Rich Text (plain, never markup)."""
+    return Text(display(text if isinstance(text, (str, bytes)) or text is None else str(text)), style)
+
+
+def lines(text: str) -> str:
+    """A message of several lines shown escaped line by line (its own line breaks kept)."""
+    return "\n".join(display(line) for line in text.split("\n"))
