@@ -18,10 +18,17 @@ EXIT_OK, EXIT_NOT_ALL, EXIT_USAGE = 0, 1, 2
 
 
 def display(text) -> str:
-    """Untrusted text (names, reasons, messages) as it may be printed: see ctrtui.text."""
+    """A name (path, comm, user, command line) as it may be printed: see ctrtui.text."""
     from ctrtui.text import display as show
 
     return show(text if isinstance(text, (str, bytes)) or text is None else str(text))
+
+
+def scrub(text) -> str:
+    """A message (names in it put with `display`) as it may be printed: see ctrtui.text."""
+    from ctrtui.text import scrub as clean
+
+    return clean(text if isinstance(text, str) or text is None else str(text))
 
 
 class UsageError(Exception):
@@ -118,16 +125,16 @@ def _resolve(backend, text: str):
     hiers = backend.hierarchies()
     h = find_hierarchy(hiers, word)
     if h is None:
-        known = ", ".join(h.name for h in hiers) or "none are mounted"
-        raise UsageError(f"unknown hierarchy '{word}' in '{text}'; known hierarchies: {known}")
+        known = ", ".join(display(h.name) for h in hiers) or "none are mounted"
+        raise UsageError(f"unknown hierarchy '{display(word)}' in '{display(text)}'; known hierarchies: {known}")
     candidates = []
     try:
         exact = CgroupRef.parse(h.name + ":" + parse(ref.path)).path
     except ValueError as e:
-        problem = f"{text}: {e}"
+        problem = f"{display(text)}: {e}"
     else:
         if "\0" in exact:
-            problem = f"{text}: a cgroup name cannot hold a NUL byte (\\x00)"
+            problem = f"{display(text)}: a cgroup name cannot hold a NUL byte (\\x00)"
         else:
             problem = None
             candidates.append(exact)
@@ -139,15 +146,16 @@ def _resolve(backend, text: str):
     if problem is not None:
         raise UsageError(problem)
     path = candidates[0]
-    raise UsageError(f"no cgroup {h.name}:{path} (no such directory {h.fs_path(path)})")
+    raise UsageError(f"no cgroup {display(h.name)}:{display(path)} (no such directory {display(h.fs_path(path))})")
 
 
 def _still_there(snap, h, path: str) -> None:
     """A cgroup found by `_resolve` but gone from the snapshot was removed in between: say so
     (exit 2) instead of printing an empty list as if it were there and empty."""
     if path not in snap[h.name]:
-        raise UsageError(f"cgroup {h.name}:{path} was removed while ctrtui was reading it "
-                         f"({h.fs_path(path)} no longer exists); run `ctrtui ls {h.name}:/` to see what is there now")
+        name, where = display(h.name), display(path)
+        raise UsageError(f"cgroup {name}:{where} was removed while ctrtui was reading it "
+                         f"({display(h.fs_path(path))} no longer exists); run `ctrtui ls {name}:/` to see what is there now")
 
 
 def _print_json(obj: Any) -> None:
@@ -272,7 +280,7 @@ def _check_pid_words(words: Sequence[str]) -> None:
 
 def _row_text(pid: Any, outcome: str, errno: str | None, detail: str) -> str:
     tag = outcome + (f" {errno}" if errno else "")
-    return display(f"{str(pid):>7}  {tag:<22} {detail}")
+    return scrub(f"{str(pid):>7}  {tag:<22} {detail}")
 
 
 def cmd_move(args: argparse.Namespace) -> int:
@@ -303,9 +311,9 @@ def cmd_move(args: argparse.Namespace) -> int:
 
 def _describe(r: dict, target) -> str:
     if r["outcome"] in ("moved", "would-move"):
-        text = f"{r['from'] or '?'} -> {target.path}"
+        text = f"{display(r['from']) or '?'} -> {display(target.path)}"
     elif r["outcome"] == "already-there":
-        text = f"already in {target}"
+        text = f"already in {display(str(target))}"
     else:
         text = r["reason"] or ""
         if r.get("advice"):
@@ -319,7 +327,7 @@ def _print_warnings(warnings) -> None:
     """Warnings of a batch or of the engine (a torn journal line forgiven, a journal that could
     not be written, a hook plugin not loaded) go to stderr, in text and JSON mode alike."""
     for w in dict.fromkeys(warnings):
-        print(f"ctrtui: warning: {display(w)}", file=sys.stderr)
+        print(f"ctrtui: warning: {scrub(w)}", file=sys.stderr)
 
 
 def _print_report(report, as_json: bool) -> int:
@@ -347,11 +355,11 @@ def cmd_undo(args: argparse.Namespace) -> int:
     engine = _engine(args, backend)
     report = engine.undo()
     if report is None:
-        msg = f"nothing to undo: the journal {engine.journal.path} has no batch left to undo"
+        msg = f"nothing to undo: the journal {display(str(engine.journal.path))} has no batch left to undo"
         if args.json:
             _print_json([])
         _print_warnings(engine.warnings + engine.journal.warnings)
-        print(f"ctrtui: {display(msg)}", file=sys.stderr)
+        print(f"ctrtui: {scrub(msg)}", file=sys.stderr)
         return EXIT_NOT_ALL
     return _print_report(report, args.json)
 
@@ -419,7 +427,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return COMMANDS[args.command](args)
     except (UsageError, CtrtuiError) as e:
-        print(f"ctrtui: {display(str(e))}", file=sys.stderr)
+        print(f"ctrtui: {scrub(str(e))}", file=sys.stderr)
         return EXIT_USAGE
     except BrokenPipeError:
         # `ctrtui ls | head`: the reader left; not an error of ours.

@@ -15,7 +15,8 @@ wipes the screen, an `ESC]0;…BEL` renames the window) or be read as markup by 
   bidirectional controls (U+061C, U+200E/F, U+202A-U+202E, U+2066-U+2069) as `\\uNNNN`.
 
 Everything else (letters of any script, wide CJK, combining marks, brackets, `@`) is kept as
-it is. `parse()` reads a shown form back into the exact name, so a name can be typed as it
+it is. Messages (sentences quoting names) go through `scrub()`, which escapes the same
+characters but leaves backslashes alone: a message puts each name in with `display()`. `parse()` reads a shown form back into the exact name, so a name can be typed as it
 is shown (`ctrtui move PID --to 'freezer:/x\\x1b[2J'`). This module imports nothing of
 Textual or Rich: the CLI uses it too; the UI wraps its result in `Content`/`Text` built from
 plain text (never markup).
@@ -23,7 +24,7 @@ plain text (never markup).
 
 from __future__ import annotations
 
-__all__ = ["BIDI", "display", "display_bytes", "parse", "parse_bytes", "tail"]
+__all__ = ["BIDI", "display", "display_bytes", "parse", "parse_bytes", "scrub", "tail"]
 
 BIDI = frozenset([0x061C, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A)])
 """Bidirectional formatting characters: they reorder what follows them on the line."""
@@ -62,6 +63,25 @@ def display(text: str | bytes | None) -> str:
     if text.isprintable() and "\\" not in text:
         return text  # the common case: two C-level scans, no copy (every escaped character is unprintable)
     return text.translate(_table())
+
+
+_MESSAGE_TABLE: dict[int, str] = {}
+
+
+def scrub(message: str | None) -> str:
+    """A message (a sentence that quotes names) made safe to show: what `display` escapes,
+    except the backslash, which stays as it is. Names inside a message are put there with
+    `display()` by whoever words it, so a shown name reads the same in a message as in a
+    list, and scrubbing a message twice changes nothing; a name a message quotes raw (a
+    hook's reason) still cannot emit a control character."""
+    if message is None:
+        return ""
+    if message.isprintable():
+        return message
+    if not _MESSAGE_TABLE:
+        _MESSAGE_TABLE.update(_table())
+        del _MESSAGE_TABLE[0x5C]
+    return message.translate(_MESSAGE_TABLE)
 
 
 def display_bytes(raw: bytes) -> str:

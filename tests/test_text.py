@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, strategies as st
 
 from ctrtui import text
-from ctrtui.text import display, parse, parse_bytes, tail
+from ctrtui.text import display, parse, parse_bytes, scrub, tail
 
 #: What may never appear in a shown form: C0, DEL, C1, surrogates, line separators, bidi.
 def _unsafe(c: str) -> bool:
@@ -98,3 +98,14 @@ def test_tail_fits_and_ends_like_the_text(s, w):
         assert t == s
     elif w >= 2:
         assert t.startswith("…") and s.endswith(t[1:])
+
+
+@given(st.text(alphabet=st.characters(min_codepoint=0, max_codepoint=0x10FFFF)))
+def test_scrub_makes_any_message_safe_and_leaves_shown_names_alone(s):
+    scrubbed = scrub(s)
+    assert not any(_unsafe(c) for c in scrubbed)
+    assert scrub(scrubbed) == scrubbed
+    assert scrub(display(s)) == display(s)
+    if "\\" not in s:
+        assert scrubbed == display(s)
+    assert scrub(f"moved to '{display(s)}'.") == f"moved to '{display(s)}'."

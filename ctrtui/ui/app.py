@@ -29,7 +29,7 @@ from textual.worker import Worker, WorkerState
 
 from ctrtui.model import CgroupRef, Hierarchy, HierarchySnapshot, Snapshot, TaskInfo
 from ctrtui.model.snapshot import diff_hierarchy
-from ctrtui.text import display
+from ctrtui.text import display, scrub
 from ctrtui.ui import heap
 from ctrtui.ui.safe import content, lines
 from ctrtui.ui.detail import DetailLine, StatusBar, cgroup_summary, task_summary
@@ -62,7 +62,7 @@ def report_text(report: Any, what: str = "Move") -> tuple[str, str]:
     lines = [f"{what}: " + ", ".join(parts)]
     bad = [o for o in report.outcomes if o.outcome not in ("moved", "already-there")]
     for o in bad[:3]:
-        lines.append(display(f"PID {o.pid}: {o.reason}" + (f" {o.advice}" if o.advice else "")))
+        lines.append(scrub(f"PID {o.pid}: {o.reason}" + (f" {o.advice}" if o.advice else "")))
     if len(bad) > 3:
         lines.append(f"… and {len(bad) - 3} more (L shows the move log)")
     return "\n".join(lines), ("information" if report.ok else "warning")
@@ -77,11 +77,11 @@ def plan_line(plan: Any, target: str) -> str:
         words.append(f"{c['already-there']} already there")
     if c.get("refused"):
         words.append(f"{c['refused']} refused")
-    text = f"{target}: " + ", ".join(words)
+    text = f"{display(target)}: " + ", ".join(words)
     refused = [v for v in plan.verdicts if v.kind == "refused"]
     if refused:
         text += f" (PID {refused[0].pid}: {refused[0].reason})"
-    return display(text)
+    return scrub(text)
 
 
 class FilterBox(Input):
@@ -378,10 +378,11 @@ class CtrtuiApp(App):
                timeout: float | None = None, markup: bool = False, escaped: bool = False) -> None:
         """Show a notification and remember its text in `notices`. Always plain text (paths
         and reasons hold brackets), shown escaped line by line (`escaped`: the message is
-        display text already, e.g. from `report_text`)."""
+        display text already, e.g. from `report_text`). Names go into a message with
+        `display()`; the message is then scrubbed (`ctrtui.text.scrub`)."""
         if not escaped:
             message = lines(message)
-        title = display(title)
+        title = scrub(title)
         self.notices.append(f"{title}: {message}" if title else message)
         super().notify(message, title=title, severity=severity, timeout=timeout, markup=False)
 
@@ -394,9 +395,9 @@ class CtrtuiApp(App):
             return None
 
     def _say(self, text: str | Text) -> None:
-        """Show `text` on the detail line: a str is untrusted (shown escaped); a Text is
-        built by the caller from display text."""
-        self._w("detail").show(Text(display(text)) if isinstance(text, str) else text)
+        """Show `text` on the detail line: a str is a message (scrubbed; names in it put with
+        `display()`); a Text is built by the caller from display text."""
+        self._w("detail").show(Text(scrub(text)) if isinstance(text, str) else text)
 
     # ------------------------------------------------------------------ errors
 
@@ -456,7 +457,7 @@ class CtrtuiApp(App):
             self.hier = self._best_hierarchy(new) or self.hier
         if self.hier not in names:
             if self.hier:
-                self.notify(f"Hierarchy {self.hier} is gone; showing {names[0] if names else 'nothing'}.",
+                self.notify(f"Hierarchy {display(self.hier)} is gone; showing {display(names[0]) if names else 'nothing'}.",
                             severity="warning")
             self.hier = names[0] if names else ""
             old = None
@@ -470,7 +471,8 @@ class CtrtuiApp(App):
             hd = diff_hierarchy(before, hs)
             lost = self.tree.update(hs, hd.added_cgroups, hd.removed_cgroups, changed=hd.changed_cgroups)
             if lost is not None:
-                self.notify(f"{self.hier}:{lost} was removed; showing {self.tree.cursor_path} instead.",
+                self.notify(f"{display(self.hier)}:{display(lost)} was removed; showing "
+                            f"{display(self.tree.cursor_path)} instead.",
                             severity="warning")
             self.tasks.show(hs, self.tree.cursor_path, self.threads, self.recursive, diff=hd, infos=event.infos)
             self._read_markers(self._marker_paths(hd.added_cgroups))
@@ -644,13 +646,13 @@ class CtrtuiApp(App):
     def switch_hierarchy(self, name: str) -> None:
         """Show the hierarchy `name` (no-op for an unknown one)."""
         if name not in self.hierarchy_names:
-            self.notify(f"No hierarchy {name!r} is mounted.", severity="warning")
+            self.notify(f"No hierarchy '{display(name)}' is mounted.", severity="warning")
             return
         self.hier = name
         if self.hs is not None:
             self._load_hierarchy()  # its last snapshot at once; a fresh one follows
         else:
-            self._say(f"Taking a snapshot of {name}…")
+            self._say(f"Taking a snapshot of {display(name)}…")
         self._update_status()
         self.action_refresh()
 
@@ -749,7 +751,8 @@ class CtrtuiApp(App):
         if not path:
             return
         if self.tree.reveal(path) is None:
-            self.notify(f"{self.hier}:{path} is not in the snapshot (removed, or a typo?).", severity="warning")
+            self.notify(f"{display(self.hier)}:{display(path)} is not in the snapshot (removed, or a typo?).",
+                        severity="warning")
             return
         self.tree.focus()
         self._show_tasks()
@@ -778,7 +781,7 @@ class CtrtuiApp(App):
                 self.tasks.set_view(threads=self.threads)
                 paths = other
         if not paths:
-            self.notify(f"PID {pid} is in no cgroup of {self.hier} in this snapshot: it does not exist "
+            self.notify(f"PID {pid} is in no cgroup of {display(self.hier)} in this snapshot: it does not exist "
                         "(or exited). Press r to refresh.", severity="warning")
             return
         if self.tree.reveal(paths[0]) is None:

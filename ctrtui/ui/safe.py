@@ -6,14 +6,21 @@ from __future__ import annotations
 from rich.text import Text
 from textual.content import Content
 
-from ctrtui.text import display, tail
+from ctrtui.text import display, scrub, tail
 
-__all__ = ["content", "display", "lines", "rich", "tail"]
+__all__ = ["content", "display", "lines", "message", "rich", "scrub", "tail"]
 
 
 def content(text: object, style: str = "") -> Content:
     """`text` (a name, a reason, a message) shown escaped, as Content that is never markup."""
     shown = display(text if isinstance(text, (str, bytes)) or text is None else str(text))
+    return Content.styled(shown, style) if style else Content(shown)
+
+
+def message(text: object, style: str = "") -> Content:
+    """A message (a sentence whose names were put in with `display()`, or a reason worded
+    below the UI) as plain Content, scrubbed of control characters (`ctrtui.text.scrub`)."""
+    shown = scrub(text if isinstance(text, str) or text is None else str(text))
     return Content.styled(shown, style) if style else Content(shown)
 
 
@@ -23,5 +30,5 @@ def rich(text: object, style: str = "") -> Text:
 
 
 def lines(text: str) -> str:
-    """A message of several lines shown escaped line by line (its own line breaks kept)."""
-    return "\n".join(display(line) for line in text.split("\n"))
+    """A message of several lines scrubbed line by line (its own line breaks kept)."""
+    return "\n".join(scrub(line) for line in text.split("\n"))

@@ -34,8 +34,8 @@ from textual.widgets.option_list import Option
 from textual.worker import get_current_worker
 
 from ctrtui.model import CgroupRef, HierarchySnapshot, Snapshot
-from ctrtui.text import display
-from ctrtui.ui.safe import content
+from ctrtui.text import display, scrub
+from ctrtui.ui.safe import content, message
 
 __all__ = [
     "ConfirmMove", "FindPid", "FuzzyMatcher", "GoToCgroup", "LineList", "MoveLog",
@@ -335,8 +335,8 @@ def _who(pid: Any, task: Any, text: str | None = None) -> str:
 
 
 def _indented(text: str, indent: int, style: str = "$foreground") -> Content:
-    """`text` (untrusted: shown escaped) after `indent` spaces."""
-    return Content.assemble(" " * indent, Content.styled(display(text), style))
+    """`text` (a reason, advice or warning: a message, scrubbed) after `indent` spaces."""
+    return Content.assemble(" " * indent, Content.styled(scrub(text), style))
 
 
 def _source_text(source: Any) -> str:
@@ -588,7 +588,7 @@ class TargetPicker(ModalScreen):
         n = len(self.pids)
         kind = "thread" if self.threads else "process"
         with Vertical(id="picker"):
-            yield Label(content(f"Move {_plural(n, kind)} in {self.hierarchy} to..."), id="picker-title")
+            yield Label(message(f"Move {_plural(n, kind)} in {display(self.hierarchy)} to..."), id="picker-title")
             with Horizontal(id="picker-body"):
                 yield _FuzzyPaths(matcher_for(self.hier), self.hier.recursive_counts(self.threads),
                                   id="picker-left")
@@ -670,7 +670,7 @@ class TargetPicker(ModalScreen):
         if event.error:
             self.plan, self.plan_path = None, None
             self.query_one("#picker-counts", Static).update(Content.styled("could not plan", "bold $error"))
-            preview.set_lines([content(event.error, "$error")])
+            preview.set_lines([message(event.error, "$error")])
             self._apply_when_ready = False
             return
         self.plan, self.plan_path = event.plan, event.path
@@ -688,8 +688,8 @@ class TargetPicker(ModalScreen):
             widget.update(shown)
 
     def _set_message(self, text: str, error: bool = False) -> None:
-        """Show `text` (untrusted: it quotes a path) under the preview, escaped."""
-        self._set_static("#picker-message", content(text))
+        """Show `text` (a message: names in it put with `display()`) under the preview."""
+        self._set_static("#picker-message", message(text))
         self.query_one("#picker-message", Static).set_class(error, "error")
 
     def action_apply(self) -> None:
@@ -714,7 +714,7 @@ class TargetPicker(ModalScreen):
             if counts.get("refused"):
                 errnos = Counter(v.errno or "policy" for v in self.plan.verdicts if v.kind == "refused")
                 why.append(f"{counts['refused']} refused (" + ", ".join(f"{e} x{n}" if n > 1 else e for e, n in errnos.items()) + ")")
-            self._set_message(f"Nothing would move to {self.hierarchy}:{path}: " + ("; ".join(why) or "no tasks") +
+            self._set_message(f"Nothing would move to {display(self.hierarchy)}:{display(path)}: " + ("; ".join(why) or "no tasks") +
                               ". Pick another cgroup or press escape.", error=True)
             return
         self.dismiss(self.plan)
@@ -761,7 +761,7 @@ class ConfirmMove(ModalScreen[bool]):
                 content(str(self.plan.target), "bold $accent"), "?"), id="confirm-title")
             yield Static(counts_content(counts, _KIND_WORDS, _KIND_STYLE), id="confirm-counts")
             risks = self.risks or ["Nothing risky was found."]
-            yield LineList([Content.assemble(Content.styled("! ", "bold $warning"), content(r)) for r in risks],
+            yield LineList([Content.assemble(Content.styled("! ", "bold $warning"), message(r)) for r in risks],
                            hang=2, id="confirm-risks")
             with Horizontal(id="confirm-buttons"):
                 yield Button("Move (y)", variant="warning", id="confirm-yes")
@@ -911,7 +911,7 @@ class FindPid(ModalScreen[int | None]):
         try:
             pid = parse_pid(event.value, self.pid_max)
         except PidParseError as exc:
-            self.query_one("#findpid-message", Static).update(content(f"{exc.reason} {exc.advice}"))
+            self.query_one("#findpid-message", Static).update(message(f"{exc.reason} {exc.advice}"))
             return
         if self.exists is not None and not self.exists(pid):
             self.query_one("#findpid-message", Static).update(Content(
