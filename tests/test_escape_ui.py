@@ -261,10 +261,12 @@ async def test_typed_text_is_literal_filter_goto_find_picker(tmp_path):
         await pilot.press("f")
         await settle(pilot)
         assert isinstance(app.screen, FindPid)
-        app.screen.query_one(Input).value = "[/]\x1b[2J"
+        field = app.screen.query_one(Input)
+        field.value = "[/]\x1b[2J"  # as a paste would bring it: the ESC becomes its shown form
+        assert field.value == "[/]\\x1b[2J"
         await pilot.press("enter")
         await settle(pilot)
-        assert "[/]\\x1b[2J" in app.screen.message
+        assert "'[/]\\\\x1b[2J' is not a PID" in app.screen.message  # the typed backslash, doubled
         clean_segments(app)
         await pilot.press("escape")
 

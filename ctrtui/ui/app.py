@@ -31,7 +31,7 @@ from ctrtui.model import CgroupRef, Hierarchy, HierarchySnapshot, Snapshot, Task
 from ctrtui.model.snapshot import diff_hierarchy
 from ctrtui.text import display, scrub
 from ctrtui.ui import heap
-from ctrtui.ui.safe import content, lines
+from ctrtui.ui.safe import LiteralInput, content, lines
 from ctrtui.ui.detail import DetailLine, StatusBar, cgroup_summary, task_summary
 from ctrtui.ui.tasklist import TaskList
 from ctrtui.ui.tree import CgroupTree, Markers, needs_state
@@ -84,7 +84,7 @@ def plan_line(plan: Any, target: str) -> str:
     return scrub(text)
 
 
-class FilterBox(Input):
+class FilterBox(LiteralInput):
     """The filter field. `on_change` is called with each new value at once, so the task
     list follows a keystroke in the same frame (the `Changed` message would reach it a
     frame after the field has been redrawn)."""

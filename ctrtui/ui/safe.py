@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from rich.text import Text
 from textual.content import Content
+from textual.widgets import Input
 
 from ctrtui.text import display, scrub, tail
 
-__all__ = ["content", "display", "lines", "message", "rich", "scrub", "tail"]
+__all__ = ["LiteralInput", "content", "display", "lines", "message", "rich", "scrub", "tail"]
 
 
 def content(text: object, style: str = "") -> Content:
@@ -32,3 +33,13 @@ def rich(text: object, style: str = "") -> Text:
 def lines(text: str) -> str:
     """A message of several lines scrubbed line by line (its own line breaks kept)."""
     return "\n".join(scrub(line) for line in text.split("\n"))
+
+
+class LiteralInput(Input):
+    """An Input whose value never holds a control character: a pasted (or programmatically
+    set) ESC, BEL, C1 or bidi control becomes its shown form (`\\x1b`), which is also what
+    names are matched by. Typed `[`, `]`, `@` and `\\` stay plain characters (an Input's
+    value is never markup)."""
+
+    def validate_value(self, value: str) -> str:
+        return scrub(value)

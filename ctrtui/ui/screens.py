@@ -35,7 +35,7 @@ from textual.worker import get_current_worker
 
 from ctrtui.model import CgroupRef, HierarchySnapshot, Snapshot
 from ctrtui.text import display, scrub
-from ctrtui.ui.safe import content, message
+from ctrtui.ui.safe import LiteralInput, content, message
 
 __all__ = [
     "ConfirmMove", "FindPid", "FuzzyMatcher", "GoToCgroup", "LineList", "MoveLog",
@@ -453,7 +453,7 @@ class _FuzzyPaths(Vertical):
         """How long the last keystroke's search + list update took (milliseconds)."""
 
     def compose(self) -> ComposeResult:
-        yield Input(placeholder=self.placeholder, id="fuzzy-input")
+        yield LiteralInput(placeholder=self.placeholder, id="fuzzy-input")
         yield Label("", classes="fuzzy-count")
         yield OptionList(id="fuzzy-options")
 
@@ -888,7 +888,7 @@ class FindPid(ModalScreen[int | None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="findpid"):
             yield Label("Find PID", id="findpid-title")
-            yield Input(placeholder="PID, e.g. 1234", id="findpid-input")
+            yield LiteralInput(placeholder="PID, e.g. 1234", id="findpid-input")
             yield Static("", id="findpid-message")
 
     def on_mount(self) -> None:
