@@ -337,3 +337,38 @@ async def test_deep_chain_title_detail_and_tree_keep_the_end(tmp_path, size):
         await goto(pilot, "/")
         assert tree.scroll_x == 0
         clean_segments(app)
+
+
+async def test_a_hierarchy_named_with_markup_in_select_switcher_status_and_tree(tmp_path):
+    from ctrtui.sources.hostile import HIERARCHIES
+    from ctrtui.ui.screens import SwitchHierarchy
+
+    name = HIERARCHIES[3]
+    app = make_app(hostile_world(), tmp_path)
+    async with app.run_test(size=(140, 40)) as pilot:
+        await settle(pilot)
+        app.switch_hierarchy(name)
+        await settle(pilot)
+        assert app.hier == name
+        shown = screen_text(app)
+        assert shown.count(name) >= 3, shown[:400]  # status bar, select, tree root
+        clean_segments(app)
+        select = app.query_one("#hierarchy")
+        await pilot.click(offset=(select.region.x + 2, select.region.y))
+        await settle(pilot)
+        clean_segments(app)
+        assert name in screen_text(app)
+        await pilot.press("escape")
+        await settle(pilot)
+        app.action_switch_hierarchy()
+        await settle(pilot)
+        assert isinstance(app.screen, SwitchHierarchy)
+        assert name in screen_text(app)
+        clean_segments(app)
+        await pilot.press("escape")
+        await settle(pilot)
+        status = app.query_one("#status")
+        for x in range(status.region.x, status.region.right):
+            await pilot.click(offset=(x, status.region.y))
+        await settle(pilot)
+        assert app.is_running and app.hier == name
