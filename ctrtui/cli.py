@@ -55,12 +55,19 @@ def _global_options(parser: argparse.ArgumentParser, suppress: bool) -> None:
 def build_parser() -> argparse.ArgumentParser:
     import argparse
 
+    class Parser(argparse.ArgumentParser):
+        """argparse quotes what was typed in its errors (`unrecognized arguments: ...`) as it
+        is: clean it of control characters first (its subcommand parsers are of this class)."""
+
+        def error(self, message: str):  # type: ignore[override]
+            super().error(scrub(message))
+
     common = argparse.ArgumentParser(add_help=False)
     _global_options(common, suppress=True)
     json_opt = argparse.ArgumentParser(add_help=False)
     json_opt.add_argument("--json", action="store_true", help="print JSON instead of text")
 
-    p = argparse.ArgumentParser(
+    p = Parser(
         prog="ctrtui",
         description="See which tasks sit in which cgroup, and move them. "
         "With no subcommand, opens the terminal UI.",

@@ -120,3 +120,30 @@ def test_cli_subprocess_demo_hostile(tmp_path):
         p = subprocess.run([sys.executable, "-m", "ctrtui", *argv], capture_output=True, env=env, timeout=60)
         assert p.returncode == 0, p.stderr
         assert b"\x1b" not in p.stdout + p.stderr and b"\x07" not in p.stdout + p.stderr
+
+
+def test_argparse_errors_quote_what_was_typed_without_control_characters(capsys):
+    with pytest.raises(SystemExit) as e:
+        main(["ls", "--demo", "--x\x1b[2J"])
+    assert e.value.code == 2
+    out, err = capsys.readouterr()
+    assert_clean(out, err)
+    assert "unrecognized arguments: --x\\x1b[2J" in err
+    rc, out, err = run(capsys, "move", "1\x1b[2J", "--to", "freezer:/")
+    assert rc == 2 and "'1\\x1b[2J' is not a PID" in err
+    assert_clean(out, err)
+
+
+def test_risk_sentences_show_names_as_they_are_shown(_world):
+    from ctrtui.engine import AttachEngine, Journal, Policy
+    from ctrtui.model import CgroupRef
+    from ctrtui.ui.risk import assess
+
+    engine = AttachEngine(_world, policy=Policy(), journal=Journal("/dev/null"), load_entry_points=False)
+    pid = next(iter(_world.snapshot(["freezer"])["freezer"][hostile_path("osc")].procs))
+    plan = engine.plan([str(pid)], CgroupRef("freezer", hostile_path("backslash")))
+    risks = assess(plan, _world.snapshot(), _world)
+    joined = " ".join(risks)
+    assert display(hostile_path("backslash")) in joined  # back\\x1b-slash: doubled, as in the tree
+    assert "name=[@click=app.quit]h" in joined
+    assert_clean(joined)

@@ -46,7 +46,7 @@ def describe_error(exc: BaseException) -> str:
     if isinstance(exc, OSError) and exc.errno is not None:
         from ctrtui.errors import errno_name
 
-        where = f" ({exc.filename})" if exc.filename else ""
+        where = f" ({display(str(exc.filename))})" if exc.filename else ""
         return f"{errno_name(exc.errno)}: {exc.strerror or os.strerror(exc.errno)}{where}"
     return str(exc) or type(exc).__name__
 
