@@ -78,10 +78,11 @@ class FuzzyMatcher:
     """
 
     def __init__(self, items: Iterable[str]) -> None:
-        uniq = sorted(set(items), key=lambda s: (len(display(s)), display(s)))
+        shown = {s: display(s) for s in set(items)}
+        uniq = sorted(shown, key=lambda s: (len(shown[s]), shown[s]))
         self._orig: dict[str, list[str]] = {}
         for s in uniq:
-            self._orig.setdefault(display(s).lower(), []).append(s)
+            self._orig.setdefault(shown[s].lower(), []).append(s)
         self._lower: list[str] = list(self._orig)
         self._base = {s: s.rsplit("/", 1)[-1] for s in self._lower}
         self._initials = {s: "".join(w[0] for w in _WORD.findall(s)) for s in self._lower}
