@@ -138,10 +138,10 @@ def _resolve(backend, text: str):
     try:
         exact = CgroupRef.parse(h.name + ":" + parse(ref.path)).path
     except ValueError as e:
-        problem = f"{display(text)}: {e}"
+        problem = f"{text}: {e}"  # what was typed, as typed (scrubbed when printed)
     else:
         if "\0" in exact:
-            problem = f"{display(text)}: a cgroup name cannot hold a NUL byte (\\x00)"
+            problem = f"{text}: a cgroup name cannot hold a NUL byte (\\x00)"
         else:
             problem = None
             candidates.append(exact)

@@ -122,16 +122,16 @@ def parse(shown: str) -> str:
         elif u is not None or big is not None:
             n = int(u or big, 16)
             if n > 0x10FFFF:
-                raise ValueError(f"\\U{big} at character {m.start() + 1} is not a Unicode code point")
+                raise ValueError(f"\\U{big} is not a Unicode code point (the last is \\U0010ffff)")
             out.append(chr(n))
         else:
             out.append("\\")
         pos = m.end()
     rest = shown[pos:]
     if "\\" in rest:
-        at = pos + rest.index("\\")
+        after = rest[rest.index("\\"):][:6]
         raise ValueError(
-            f"a backslash at character {at + 1} starts no escape (a backslash is written as two, a "
+            f"the backslash in '{after}' starts no escape (a backslash is written as two, a "
             "byte as backslash x and two hex digits, a character as backslash u and four)")
     out.append(rest)
     return "".join(out)
