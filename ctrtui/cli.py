@@ -268,8 +268,10 @@ def cmd_tasks(args: argparse.Namespace) -> int:
         if r["tgid"] is None:
             print(f"{r['pid']:>7} {'-':>7} {'-':<10} -  (exited)")
         else:
-            user = display(r["user"])[:10]
-            print(f"{r['pid']:>7} {r['tgid']:>7} {user:<10} {display(r['state'])}  {display(r['comm'])}")
+            from ctrtui.text import fit
+
+            user = fit(display(r["user"]), 10)
+            print(f"{r['pid']:>7} {r['tgid']:>7} {user} {display(r['state'])}  {display(r['comm'])}")
     return EXIT_OK
 
 

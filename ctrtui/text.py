@@ -24,7 +24,7 @@ plain text (never markup).
 
 from __future__ import annotations
 
-__all__ = ["BIDI", "display", "display_bytes", "parse", "parse_bytes", "scrub", "tail"]
+__all__ = ["BIDI", "display", "display_bytes", "fit", "parse", "parse_bytes", "scrub", "tail"]
 
 BIDI = frozenset([0x061C, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A)])
 """Bidirectional formatting characters: they reorder what follows them on the line."""
@@ -156,3 +156,20 @@ def tail(text: str, width: int, sep: str = "/") -> str:
     if 0 <= cut < (width - 1) // 2:
         keep = keep[cut:]
     return "…" + keep
+
+
+def fit(text: str, cells: int) -> str:
+    """`text` cut or padded to `cells` terminal cells (wide CJK characters take two,
+    combining marks none): for the command line's columns, which Rich does not lay out."""
+    if text.isascii():
+        return text[:cells].ljust(cells)
+    import unicodedata
+
+    out, used = [], 0
+    for c in text:
+        w = 0 if unicodedata.combining(c) else 2 if unicodedata.east_asian_width(c) in "WF" else 1
+        if used + w > cells:
+            break
+        out.append(c)
+        used += w
+    return "".join(out) + " " * (cells - used)

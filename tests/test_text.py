@@ -109,3 +109,9 @@ def test_scrub_makes_any_message_safe_and_leaves_shown_names_alone(s):
     if "\\" not in s:
         assert scrubbed == display(s)
     assert scrub(f"moved to '{display(s)}'.") == f"moved to '{display(s)}'."
+
+
+@pytest.mark.parametrize("s,n,want", [("root", 6, "root  "), ("名前ユーザー", 10, "名前ユーザ"), ("名前", 3, "名 "),
+                                      ("ze\u0301ro", 5, "ze\u0301ro ")])
+def test_fit_counts_cells(s, n, want):
+    assert text.fit(s, n) == want
