@@ -17,6 +17,20 @@ if TYPE_CHECKING:
 EXIT_OK, EXIT_NOT_ALL, EXIT_USAGE = 0, 1, 2
 
 
+def display(text) -> str:
+    """A name (path, comm, user, command line) as it may be printed: see ctrtui.text."""
+    from ctrtui.text import display as show
+
+    return show(text if isinstance(text, (str, bytes)) or text is None else str(text))
+
+
+def scrub(text) -> str:
+    """A message (names in it put with `display`) as it may be printed: see ctrtui.text."""
+    from ctrtui.text import scrub as clean
+
+    return clean(text if isinstance(text, str) or text is None else str(text))
+
+
 class UsageError(Exception):
     """Bad input: printed as one line `ctrtui: ...`, exit 2."""
 
@@ -28,6 +42,10 @@ def _global_options(parser: argparse.ArgumentParser, suppress: bool) -> None:
     d = argparse.SUPPRESS if suppress else None
     parser.add_argument("--demo", action="store_true", default=argparse.SUPPRESS if suppress else False,
                         help="use the simulated demo world instead of /sys/fs/cgroup")
+    # `--demo=hostile`, not in the help: a world of hostile names, for trying the escaping (an
+    # option string argparse matches whole, before it would split `--demo=...` at the `=`)
+    parser.add_argument("--demo=hostile", dest="demo", action="store_const", const="hostile",
+                        default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     parser.add_argument("--policy", metavar="FILE", default=d,
                         help="policy file (TOML) of protected PIDs, commands and cgroups")
     parser.add_argument("--journal", metavar="FILE", default=d,
@@ -37,12 +55,19 @@ def _global_options(parser: argparse.ArgumentParser, suppress: bool) -> None:
 def build_parser() -> argparse.ArgumentParser:
     import argparse
 
+    class Parser(argparse.ArgumentParser):
+        """argparse quotes what was typed in its errors (`unrecognized arguments: ...`) as it
+        is: clean it of control characters first (its subcommand parsers are of this class)."""
+
+        def error(self, message: str):  # type: ignore[override]
+            super().error(scrub(message))
+
     common = argparse.ArgumentParser(add_help=False)
     _global_options(common, suppress=True)
     json_opt = argparse.ArgumentParser(add_help=False)
     json_opt.add_argument("--json", action="store_true", help="print JSON instead of text")
 
-    p = argparse.ArgumentParser(
+    p = Parser(
         prog="ctrtui",
         description="See which tasks sit in which cgroup, and move them. "
         "With no subcommand, opens the terminal UI.",
@@ -105,8 +130,11 @@ def _engine(args: argparse.Namespace, backend, broken_ok: bool = False):
 
 def _resolve(backend, text: str):
     """`HIERARCHY:/path` (or a bare `HIERARCHY`) -> (Hierarchy, path); UsageError naming the
-    culprit otherwise."""
+    culprit otherwise. The path may be written as ctrtui shows it (`\\x1b` for ESC, `\\xff`
+    for a byte that is not UTF-8, `\\\\` for a backslash: see ctrtui.text); a path that only
+    exists as typed (a name holding a backslash, written unescaped) is found too."""
     from ctrtui.model import CgroupRef, find_hierarchy
+    from ctrtui.text import parse
 
     try:
         ref = CgroupRef.parse(text if ":" in text else text + ":/")
@@ -116,19 +144,37 @@ def _resolve(backend, text: str):
     hiers = backend.hierarchies()
     h = find_hierarchy(hiers, word)
     if h is None:
-        known = ", ".join(h.name for h in hiers) or "none are mounted"
-        raise UsageError(f"unknown hierarchy {word!r} in {text!r}; known hierarchies: {known}")
-    if backend.cgroup_state(h.name, ref.path) is None:
-        raise UsageError(f"no cgroup {h.name}:{ref.path} (no such directory {h.fs_path(ref.path)})")
-    return h, ref.path
+        known = ", ".join(display(h.name) for h in hiers) or "none are mounted"
+        raise UsageError(f"unknown hierarchy '{display(word)}' in '{display(text)}'; known hierarchies: {known}")
+    candidates = []
+    try:
+        exact = CgroupRef.parse(h.name + ":" + parse(ref.path)).path
+    except ValueError as e:
+        problem = f"{text}: {e}"  # what was typed, as typed (scrubbed when printed)
+    else:
+        if "\0" in exact:
+            problem = f"{text}: a cgroup name cannot hold a NUL byte (\\x00)"
+        else:
+            problem = None
+            candidates.append(exact)
+    if ref.path not in candidates:
+        candidates.append(ref.path)
+    for path in candidates:
+        if backend.cgroup_state(h.name, path) is not None:
+            return h, path
+    if problem is not None:
+        raise UsageError(problem)
+    path = candidates[0]
+    raise UsageError(f"no cgroup {display(h.name)}:{display(path)} (no such directory {display(h.fs_path(path))})")
 
 
 def _still_there(snap, h, path: str) -> None:
     """A cgroup found by `_resolve` but gone from the snapshot was removed in between: say so
     (exit 2) instead of printing an empty list as if it were there and empty."""
     if path not in snap[h.name]:
-        raise UsageError(f"cgroup {h.name}:{path} was removed while ctrtui was reading it "
-                         f"({h.fs_path(path)} no longer exists); run `ctrtui ls {h.name}:/` to see what is there now")
+        name, where = display(h.name), display(path)
+        raise UsageError(f"cgroup {name}:{where} was removed while ctrtui was reading it "
+                         f"({display(h.fs_path(path))} no longer exists); run `ctrtui ls {name}:/` to see what is there now")
 
 
 def _print_json(obj: Any) -> None:
@@ -161,7 +207,7 @@ def cmd_hierarchies(args: argparse.Namespace) -> int:
     w = max(len(r["name"]) for r in rows)
     print(f"{'NAME':<{w}}  V  {'CGROUPS':>7}  {'TASKS':>7}  MOUNT")
     for r in rows:
-        print(f"{r['name']:<{w}}  {r['version']}  {r['cgroups']:>7}  {r['tasks']:>7}  {r['mount']}")
+        print(display(f"{r['name']:<{w}}  {r['version']}  {r['cgroups']:>7}  {r['tasks']:>7}  {r['mount']}"))
     return EXIT_OK
 
 
@@ -197,7 +243,7 @@ def cmd_ls(args: argparse.Namespace) -> int:
                 label = f"{hs.name}:{p}"
             else:
                 label = "  " * (p.count("/") - base) + p[p.rfind("/") + 1:]
-            lines.append(f"{label}  {len(c.threads)} ({threads_rec[p]})")
+            lines.append(display(f"{label}  {len(c.threads)} ({threads_rec[p]})"))
     if args.json:
         _print_json(rows)
     else:
@@ -234,7 +280,10 @@ def cmd_tasks(args: argparse.Namespace) -> int:
         if r["tgid"] is None:
             print(f"{r['pid']:>7} {'-':>7} {'-':<10} -  (exited)")
         else:
-            print(f"{r['pid']:>7} {r['tgid']:>7} {r['user'][:10]:<10} {r['state']}  {r['comm']}")
+            from ctrtui.text import fit
+
+            user = fit(display(r["user"]), 10)
+            print(f"{r['pid']:>7} {r['tgid']:>7} {user} {display(r['state'])}  {display(r['comm'])}")
     return EXIT_OK
 
 
@@ -252,7 +301,7 @@ def _check_pid_words(words: Sequence[str]) -> None:
 
 def _row_text(pid: Any, outcome: str, errno: str | None, detail: str) -> str:
     tag = outcome + (f" {errno}" if errno else "")
-    return f"{str(pid):>7}  {tag:<22} {detail}"
+    return scrub(f"{str(pid):>7}  {tag:<22} {detail}")
 
 
 def cmd_move(args: argparse.Namespace) -> int:
@@ -283,9 +332,9 @@ def cmd_move(args: argparse.Namespace) -> int:
 
 def _describe(r: dict, target) -> str:
     if r["outcome"] in ("moved", "would-move"):
-        text = f"{r['from'] or '?'} -> {target.path}"
+        text = f"{display(r['from']) or '?'} -> {display(target.path)}"
     elif r["outcome"] == "already-there":
-        text = f"already in {target}"
+        text = f"already in {display(str(target))}"
     else:
         text = r["reason"] or ""
         if r.get("advice"):
@@ -299,7 +348,7 @@ def _print_warnings(warnings) -> None:
     """Warnings of a batch or of the engine (a torn journal line forgiven, a journal that could
     not be written, a hook plugin not loaded) go to stderr, in text and JSON mode alike."""
     for w in dict.fromkeys(warnings):
-        print(f"ctrtui: warning: {w}", file=sys.stderr)
+        print(f"ctrtui: warning: {scrub(w)}", file=sys.stderr)
 
 
 def _print_report(report, as_json: bool) -> int:
@@ -327,11 +376,11 @@ def cmd_undo(args: argparse.Namespace) -> int:
     engine = _engine(args, backend)
     report = engine.undo()
     if report is None:
-        msg = f"nothing to undo: the journal {engine.journal.path} has no batch left to undo"
+        msg = f"nothing to undo: the journal {display(str(engine.journal.path))} has no batch left to undo"
         if args.json:
             _print_json([])
         _print_warnings(engine.warnings + engine.journal.warnings)
-        print(f"ctrtui: {msg}", file=sys.stderr)
+        print(f"ctrtui: {scrub(msg)}", file=sys.stderr)
         return EXIT_NOT_ALL
     return _print_report(report, args.json)
 
@@ -506,10 +555,10 @@ def _run_command(command: Any, args: argparse.Namespace) -> int:
     try:
         return command(args)
     except (UsageError, CtrtuiError) as e:
-        print(f"ctrtui: {e}", file=sys.stderr)
+        print(f"ctrtui: {scrub(str(e))}", file=sys.stderr)
         return EXIT_USAGE
     except PermissionError as e:
-        print(f"ctrtui: permission denied reading {e.filename or 'a cgroup file'}: run as root, "
+        print(f"ctrtui: permission denied reading {display(e.filename) or 'a cgroup file'}: run as root, "
               "or ask for read access to the cgroup filesystem", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:

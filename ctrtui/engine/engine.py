@@ -302,7 +302,7 @@ class AttachEngine:
         if h is not None:
             return h
         known = ", ".join(h.name for h in hiers) or "none is mounted"
-        raise CtrtuiError(f"unknown hierarchy {word!r}; known hierarchies: {known}")
+        raise CtrtuiError(f"unknown hierarchy '{word}'; known hierarchies: {known}")
 
     # ------------------------------------------------------------------ plan
 
@@ -436,7 +436,7 @@ class AttachEngine:
         rolled_back = False
         done: dict[tuple[str, int], int] = {}
         if all_or_nothing and first_refused is not None:
-            why = (f"Not moved: the batch is all-or-nothing and {first_refused.text!r} was refused "
+            why = (f"Not moved: the batch is all-or-nothing and '{first_refused.text}' was refused "
                    f"({first_refused.reason})")
             for i, (p, v) in enumerate(items):
                 if v.kind == "move":

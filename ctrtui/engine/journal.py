@@ -14,6 +14,7 @@ import os
 from typing import Iterable, Mapping
 
 from ctrtui.errors import CtrtuiError, os_error_text
+from ctrtui.text import display
 
 __all__ = ["Journal", "default_journal_path", "REQUIRED"]
 
@@ -121,7 +122,7 @@ class Journal:
                         self.warnings.append(msg)
                     continue
                 raise CtrtuiError(f"journal {self.path} is corrupt at line {no}: not a journal entry "
-                                  f"({line[:60].decode(errors='replace')!r}); move the file away to start a new one")
+                                  f"('{display(line[:60])}'); move the file away to start a new one")
             out.append(row)
         return out
 

@@ -37,6 +37,7 @@ from ctrtui.engine.hooks import BuiltinHook, Refusal
 from ctrtui.errors import CtrtuiError, os_error_text
 from ctrtui.model import Hierarchy
 from ctrtui.model.value import Value
+from ctrtui.text import display
 
 __all__ = ["CgroupRule", "Policy", "PolicyHook", "default_policy_path", "program_name"]
 
@@ -231,7 +232,7 @@ class Policy(Value):
             for t in tasks:
                 if fnmatchcase(t.comm, pat):
                     return Refusal("EPERM", f"{ctx.subject} is protected by the policy{where} (its command "
-                                   f"{t.comm!r} matches protect.commands {pat!r}); it was not moved to "
+                                   f"'{display(t.comm)}' matches protect.commands '{display(pat)}'); it was not moved to "
                                    f"{ctx.target}.", advice)
         if long:
             for t in tasks:
