@@ -196,6 +196,11 @@ class PolicyHook(BuiltinHook):
         self.policy = policy
         self._empty = not policy  # a Policy is immutable
 
+    def judge(self, batch):
+        if self._empty:
+            return ()  # nothing to protect: no call per PID
+        return super().judge(batch)
+
     def can_attach(self, ctx):
         if self._empty:
             return None
