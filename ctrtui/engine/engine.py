@@ -199,7 +199,8 @@ class Report(Value):
 
 def load_entry_point_hooks(warnings: list[str]) -> list[Any]:
     """Hooks from the `ctrtui.hooks` entry-point group: each names a hook object, a hook
-    class, or a factory returning a hook. A plugin that fails is reported in `warnings`."""
+    class, or a factory returning a hook (batch `judge` or per-PID `can_attach`, see
+    `ctrtui.engine.hooks`). A plugin that fails is reported in `warnings`."""
     if not _group_may_be_declared(ENTRY_POINT_GROUP):
         return []
     from importlib.metadata import entry_points
@@ -208,10 +209,13 @@ def load_entry_point_hooks(warnings: list[str]) -> list[Any]:
     for ep in entry_points(group=ENTRY_POINT_GROUP):
         try:
             obj = ep.load()
-            if isinstance(obj, type) or (callable(obj) and not hasattr(obj, "can_attach")):
+            if isinstance(obj, type) or (callable(obj) and not hasattr(obj, "can_attach")
+                                          and not hasattr(obj, "judge")):
                 obj = obj()
-            if not (callable(getattr(obj, "can_attach", None)) and callable(getattr(obj, "attach", None))):
-                raise TypeError("it is not a hook (a hook has name, can_attach(ctx) and attach(task, old, new))")
+            asks = callable(getattr(obj, "judge", None)) or callable(getattr(obj, "can_attach", None))
+            if not (asks and callable(getattr(obj, "attach", None))):
+                raise TypeError("it is not a hook (a hook has name, judge(batch) or can_attach(ctx), and "
+                                "attach(task, old, new))")
             if not getattr(obj, "name", None):
                 obj.name = ep.name
             hooks.append(obj)
@@ -825,8 +829,9 @@ class AttachEngine:
         try:
             self.journal.append(rows)
         except OSError as e:
-            msg = (f"the journal {self.journal.path} could not be written ({os_error_text(e)}); this batch "
-                   "cannot be undone with ctrtui undo")
+            msg = f"the journal {self.journal.path} could not be written ({os_error_text(e)})"
+            if any(o.outcome == "moved" for o in report.outcomes):
+                msg += "; this batch cannot be undone with ctrtui undo"  # else nothing moved: nothing to undo
             self.warnings.append(msg)
             return report.replace(warnings=report.warnings + (msg,))
         if self.journal.warnings:

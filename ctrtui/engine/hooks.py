@@ -334,7 +334,7 @@ class Alive(BuiltinHook):
             if t is None:
                 out.append((ctx, ctx.refuse("ESRCH", (
                     f"PID {ctx.pid} does not exist (it exited, or never existed); nothing was moved to "
-                    f"{batch.target}."), "Nothing to move; refresh the list.")))
+                    f"{batch.target}."))))
             elif t.state in ("Z", "X") or t.flags & 0x4:  # a zombie, or PF_EXITING
                 who = f"{ctx.subject}" + (f", thread group {t.pid}," if t.pid != ctx.pid else "")
                 if t.zombie:

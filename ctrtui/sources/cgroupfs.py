@@ -548,7 +548,7 @@ class CgroupFS:
                 h.name, path, 2,
                 cgroup_type=_read_text(d + "/cgroup.type"),
                 subtree_control=tuple(sub.split()) if sub else (),
-                freezer_state=_read_text(d + "/cgroup.freeze"),
+                freezer_state=_v2_frozen(d),
                 writable=writable,
             )
         cpus = mems = freezer = None
@@ -709,6 +709,17 @@ class CgroupFS:
     def writer(self) -> Creds:
         """The process's own credentials (writes are made by this process)."""
         return Creds(os.getuid(), os.geteuid())
+
+
+def _v2_frozen(d: str) -> str | None:
+    """v2 freezer state of cgroup directory `d`: "1" when it is frozen -- its own
+    `cgroup.freeze` is 1, or `cgroup.events` says `frozen 1` (an ancestor froze it) --, else
+    its `cgroup.freeze` ("0"); None when there is no such file (the root)."""
+    own = _read_text(d + "/cgroup.freeze")
+    if own is None or own == "1":
+        return own
+    events = _read_text(d + "/cgroup.events") or ""
+    return "1" if "\nfrozen 1" in "\n" + events else own
 
 
 def _duplicates(lists: list[array]) -> set[int]:
