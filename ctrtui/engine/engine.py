@@ -312,7 +312,10 @@ class AttachEngine:
         self._pid_max: int | None = None
         # Optional fast paths of a backend (CgroupFS has them; others get the protocol's calls).
         self._probe = getattr(backend, "task_probe", None)
+        self._probes = getattr(backend, "task_probes", None)
         self._task_cgroup = getattr(backend, "task_cgroup", None)
+        self._held: dict[tuple[int, int | None], Any] = {}  # (pid, start time) -> pidfd kept by plan()
+        self._nofile: int | None = None
 
     # ------------------------------------------------------------------ helpers
 
@@ -381,10 +384,51 @@ class AttachEngine:
 
     def _facts_of(self, pids: list[int], h: Hierarchy) -> dict[int, tuple]:
         """pid -> (facts, cgroup in `h`, identity) for each PID, read once; a task that does
-        not exist has (None, None, None). One `task_probe` per PID where the backend has it
-        (the real kernel: three /proc reads under a pidfd), else `task_state` + the task's
-        cgroup."""
-        return {pid: self._facts(pid, h) for pid in pids}
+        not exist has (None, None, None). Where the backend reads a batch itself
+        (`task_probes`: the real kernel, each task under a pidfd, one check for all), the
+        pidfds are kept (`_held`, up to `hold_max`) so that apply writes under the very
+        handle the facts were read with; else one `_facts` per PID."""
+        many = self._probes
+        if many is None:
+            return {pid: self._facts(pid, h) for pid in pids}
+        keep = len(pids) <= self._hold_room()
+        out: dict[int, tuple] = {}
+        held = self._held
+        for pid, got in many(pids, h.name, keep=keep).items():
+            if got is None:
+                out[pid] = (None, None, None)
+                continue
+            info, where, ident, handle = got
+            out[pid] = (info, where, ident)
+            if handle is not None:
+                old = held.pop((pid, info.start_time), None)
+                if old is not None:
+                    old.close()
+                held[(pid, info.start_time)] = handle
+        return out
+
+    hold_max = 4096
+    """At most this many pidfds are kept between plan and apply (and never more than a
+    quarter of the open-file limit); a bigger plan reads its facts the same way and opens
+    each task's pidfd again when it writes."""
+
+    def _hold_room(self) -> int:
+        if self._nofile is None:
+            try:
+                import resource
+
+                soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+                self._nofile = soft // 4 if soft > 0 else 256
+            except (ImportError, OSError, ValueError):
+                self._nofile = 256
+        return max(0, min(self.hold_max, self._nofile) - len(self._held))
+
+    def release(self) -> None:
+        """Close every pidfd still kept from plans that were not applied (a plan stays
+        valid: apply then opens each task's pidfd again)."""
+        held, self._held = self._held, {}
+        for handle in held.values():
+            handle.close()
 
     def _facts(self, pid: int, h: Hierarchy) -> tuple[TaskInfo | None, str | None, tuple | None]:
         """(facts, cgroup in `h`, identity) of one task; (None, None, None) when it does not
@@ -405,7 +449,15 @@ class AttachEngine:
         return (self.backend.task_cgroups(pid) or {}).get(h.name)
 
     def _release_unused(self, judged: Mapping[int, Verdict]) -> None:
-        """Hook for the fast path that holds the planned tasks (see `_facts_of`)."""
+        """Close the pidfds kept for PIDs this plan will not write (see `_facts_of`)."""
+        held = self._held
+        if not held:
+            return
+        for pid, v in judged.items():
+            if v.kind != "move" or v.task is None or v.task.pid != pid:
+                handle = held.pop((pid, v.task.start_time if v.task is not None else None), None)
+                if handle is not None:
+                    handle.close()
 
     def _judge_batch(self, batch: HookBatch, first: Mapping[int, int], items: Sequence[tuple],
                      facts: Mapping[int, tuple], expected_start: Mapping[int, int] | None) -> dict[int, Verdict]:
@@ -671,6 +723,13 @@ class AttachEngine:
         assert pid is not None
         held = self._take_held(v)
         if held is not None:
+            # Held since the plan: it cannot follow a recycled PID, but its task may have
+            # been reaped meanwhile and its PID given to another. Not reaped now, it still
+            # holds its PID, so the write that follows names it (as for a new pidfd); one
+            # that exits meanwhile is found by `_settle`.
+            if held.reaped():
+                held.close()
+                return self._gone(p, v, "before it could be moved to {target}; nothing was written")
             return held
         try:
             handle = self.backend.open_task(pid, thread=v.task is not None and v.task.is_thread)
@@ -702,8 +761,12 @@ class AttachEngine:
             raise
 
     def _take_held(self, v: Verdict) -> Any:
-        """The handle the plan kept on this verdict's task, if any (see `_facts_of`)."""
-        return None
+        """The handle the plan kept on this verdict's task, if any (see `_facts_of`): the
+        pidfd the task's facts were read under, so it holds the planned task and no other.
+        Taken once: a plan applied twice opens new pidfds the second time."""
+        if not self._held or v.task is None or v.task.start_time != v.start_time:
+            return None
+        return self._held.pop((v.pid, v.start_time), None)
 
     def _verify(self, written: Sequence[tuple[Plan, Verdict]]) -> list[Outcome]:
         """Is each written task really in its target? For many PIDs into one target, one
@@ -713,11 +776,12 @@ class AttachEngine:
         for p, _ in written:
             count[id(p)] = count.get(id(p), 0) + 1
         members: dict[int, set[int] | None] = {}
+        tell = bool(self._attach_hooks())
         out = []
         for p, v in written:
             if id(p) not in members:
                 members[id(p)] = self._target_members(p) if count[id(p)] >= self.verify_batch else None
-            out.append(self._verify_one(p, v, members[id(p)]))
+            out.append(self._verify_one(p, v, members[id(p)], tell))
         return out
 
     verify_batch = 32
@@ -738,7 +802,7 @@ class AttachEngine:
             return None
         return set(map(int, data.split()))
 
-    def _verify_one(self, p: Plan, v: Verdict, members: set[int] | None) -> Outcome:
+    def _verify_one(self, p: Plan, v: Verdict, members: set[int] | None, tell: bool = True) -> Outcome:
         """Thread mode checks the thread; process mode checks the leader and reports any
         thread of the group left behind as a warning. `members`: the target's TIDs, if read."""
         h, target, pid = p.hierarchy, p.target, v.pid
@@ -766,15 +830,18 @@ class AttachEngine:
                     behind.append(f"{tid} ({there})")
             if behind:
                 warnings.append(f"Threads of process {leader} still outside {target}: {', '.join(behind)}.")
-        self._tell_hooks(v.task, CgroupRef(h.name, v.source or "/"), target, warnings)
+        if tell:
+            self._tell_hooks(v.task, CgroupRef(h.name, v.source or "/"), target, warnings)
         who = f"PID {pid}" + (f" ({v.task.comm})" if v.task else "")
-        return self._outcome(p, v, "moved", errno=None, hook=None, advice="", warnings=tuple(warnings),
-                             reason=f"{who} moved from {v.source or '?'} to {target}.")
+        return Outcome(v.text, pid, "moved", None, None, f"{who} moved from {v.source or '?'} to {target}.", "",
+                       tuple(warnings), v.source, target.path, v.start_time)
+
+    def _attach_hooks(self) -> list[Any]:
+        """The hooks whose `attach` does something (the built-in ones do nothing)."""
+        return [hook for hook in self.hooks if type(hook).attach is not _NOOP_ATTACH]
 
     def _tell_hooks(self, task: TaskInfo | None, old: CgroupRef, new: CgroupRef, warnings: list[str]) -> None:
-        for hook in self.hooks:
-            if type(hook).attach is _NOOP_ATTACH:
-                continue  # a built-in hook: nothing to tell
+        for hook in self._attach_hooks():
             try:
                 hook.attach(task, old, new)
             except Exception as e:  # noqa: BLE001 - the move happened; say the hook failed
