@@ -315,3 +315,86 @@ def test_v1_uid_rule_uses_the_tasks_real_and_saved_uid(k, ids, writer, ok):
         k.set_writer(uid=0, euid=0)
     assert (v.kind, v.errno) == (("move", None) if ok else ("refused", "EACCES"))
     assert (o.outcome, o.errno) == (("moved", None) if ok else ("refused", "EACCES"))  # the kernel agrees
+
+
+# ----------------------------------------------------------------------------- pidfds kept from plan to apply
+
+
+class ProbingKernel(SimKernel):
+    """A SimKernel with the batch probe of the real backend: the facts of each task and a
+    handle on it, kept for apply when asked."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.opened = 0
+
+    def open_task(self, pid, thread=False):
+        self.opened += 1
+        return super().open_task(pid, thread)
+
+    def task_probes(self, pids, hierarchy, keep=False):
+        out = {}
+        for pid in pids:
+            info = self.task_state(pid)
+            if info is None:
+                out[pid] = None
+                continue
+            handle = super().open_task(pid) if keep else None
+            out[pid] = (info, (self.task_cgroups(pid) or {}).get(hierarchy), None, handle)
+        return out
+
+    def tasks_exited(self, handles):
+        return [h.exited() for h in handles]
+
+
+def _probing() -> ProbingKernel:
+    k = ProbingKernel()
+    k.add_hierarchy("freezer", 1, ["freezer"])
+    k.mkdir("freezer", "/a")
+    return k
+
+
+def test_apply_writes_under_the_handles_the_plan_read_the_facts_with():
+    k = _probing()
+    pids = [k.spawn(f"t{i}") for i in range(5)]
+    e = AttachEngine(k, policy=Policy(), load_entry_points=False)
+    plan = e.plan(pids, ref("freezer:/a"))
+    assert len(e._held) == 5
+    r = e.apply(plan)
+    assert r.ok and k.opened == 0 and not e._held  # no second open: the plan's handles were used
+    # applied again, the same plan opens new handles (each held one is used once)
+    e.apply(plan)
+    assert k.opened == 5
+
+
+def test_a_task_reaped_after_the_plan_is_never_written_even_if_its_pid_is_reused():
+    k = _probing()
+    victim, dead, fine = k.spawn("victim"), k.spawn("dead"), k.spawn("fine")
+    e = AttachEngine(k, policy=Policy(), load_entry_points=False)
+    plan = e.plan([victim, dead, fine], ref("freezer:/a"))
+    k.exit(victim, reap=True)
+    k.tick(1)
+    k.recycle(victim, comm="newcomer")   # the PID now names another task
+    k.exit(dead)                         # a zombie: written, moves nothing
+    r = e.apply(plan)
+    assert [(o.outcome, o.errno) for o in r.outcomes] == [("vanished", "ESRCH"), ("vanished", "ESRCH"),
+                                                          ("moved", None)]
+    assert where(k, victim, "freezer") == "/"   # the newcomer was not touched
+    assert k.opened == 0
+
+
+def test_pidfds_are_kept_only_up_to_a_limit_and_released():
+    k = _probing()
+    pids = [k.spawn(f"t{i}") for i in range(4)]
+    e = AttachEngine(k, policy=Policy(), load_entry_points=False)
+    e.hold_max = 3
+    plan = e.plan(pids, ref("freezer:/a"))       # too many: none kept, apply opens each
+    assert not e._held
+    assert e.apply(plan).ok and k.opened == 4
+    small = e.plan(pids[:2], ref("freezer:/a"))  # already there: nothing to write, nothing kept
+    assert not e._held and [v.kind for v in small.verdicts] == ["already-there"] * 2
+    p = k.spawn("new")
+    e.plan([p], ref("freezer:/a"))
+    assert len(e._held) == 1
+    e.release()
+    assert not e._held

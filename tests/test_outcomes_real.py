@@ -100,3 +100,30 @@ def test_gone_tasks_are_vanished_for_non_root_too(realworld, tmp_path):
     assert rc == 1
     assert [(r["outcome"], r["errno"]) for r in rows] == [("vanished", "ESRCH")] * 2, rows
     assert "cannot be undone" not in err
+
+
+def test_apply_writes_under_the_pidfds_the_plan_read_with(realworld):
+    """On the real kernel the plan keeps each task's pidfd and apply writes under it: no
+    pidfd is opened again, and a task killed and reaped in between is `vanished`, unwritten."""
+    from ctrtui.engine import AttachEngine, Policy
+    from ctrtui.model import CgroupRef
+    from ctrtui.sources.cgroupfs import CgroupFS
+
+    cg = realworld.mkdir("freezer", "held")
+    sleeps = [realworld.spawn_sleep() for _ in range(5)]
+    fs = CgroupFS()
+    e = AttachEngine(fs, policy=Policy(), load_entry_points=False)
+    plan = e.plan([p.pid for p in sleeps], CgroupRef("freezer", cg))
+    assert all(v.kind == "move" for v in plan.verdicts) and len(e._held) == 5
+    sleeps[2].kill()
+    sleeps[2].wait()
+
+    def no_open(pid, thread=False):
+        raise AssertionError("apply opened a pidfd again")
+
+    fs.open_task = no_open
+    r = e.apply(plan)
+    assert [(o.outcome, o.errno) for o in r.outcomes] == [("moved", None)] * 2 + [("vanished", "ESRCH")] + [
+        ("moved", None)] * 2
+    assert [realworld.cgroup_of(p.pid, "freezer") for i, p in enumerate(sleeps) if i != 2] == [cg] * 4
+    assert not e._held

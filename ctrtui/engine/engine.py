@@ -57,6 +57,7 @@ try it); `rolled-back` (moved, then moved back by a failed all-or-nothing batch)
 VERDICT_KINDS: tuple[VerdictKind, ...] = get_args(VerdictKind)
 OUTCOMES: tuple[OutcomeKind, ...] = get_args(OutcomeKind)
 _ARRIVED = ("moved", "already-there")
+_MEMBERSHIP = {(version, threads): membership_file(version, threads) for version in (1, 2) for threads in (False, True)}
 ENTRY_POINT_GROUP = "ctrtui.hooks"
 _NOOP_ATTACH = BuiltinHook.attach
 
@@ -634,6 +635,8 @@ class AttachEngine:
                 for i in reversed(moved):
                     p, v = items[i]
                     outcomes[i] = self._roll_back(p, v, outcomes[i], failed)
+        if self._held:
+            self.release()  # kept for plans that were not applied: they open pidfds anew if they are
         finished = tuple(o for o in outcomes if o is not None)
         report = Report(_new_batch_id(), plans[0].target, plans[0].threads, finished, rolled_back, undo_of)
         return self._record(report, [p for p, _ in items])
@@ -673,7 +676,7 @@ class AttachEngine:
         if isinstance(got, Outcome):
             return got
         pid, target = v.pid, p.target
-        fname = membership_file(p.hierarchy.version, p.threads)
+        fname = _MEMBERSHIP[p.hierarchy.version, p.threads]
         try:
             files.write(p.hierarchy.name, target.path, fname, str(pid).encode())
         except OSError as e:

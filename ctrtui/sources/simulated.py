@@ -294,6 +294,14 @@ class SimTaskHandle:
         t = self._task
         return t is not None and not t.dead and not t.reaped
 
+    def exited(self) -> bool:
+        """Exited (a zombie) or reaped, as a pidfd's POLLIN says."""
+        return not self.alive()
+
+    def reaped(self) -> bool:
+        t = self._task
+        return t is None or t.reaped
+
     def close(self) -> None:
         self._task = None
 
