@@ -948,19 +948,21 @@ class _Writers:
     def __init__(self, backend: Any) -> None:
         self.backend = backend
         self._files: dict[tuple[str, str, str], Any] = {}
+        self._write: dict[tuple[str, str, str], Any] = {}  # the files' bound `write`
 
     def write(self, hierarchy: str, path: str, filename: str, data: bytes) -> int:
         key = (hierarchy, path, filename)
-        f = self._files.get(key)
-        if f is None:
+        write = self._write.get(key)
+        if write is None:
             try:
                 f = self._files[key] = self.backend.open_membership(hierarchy, path, filename)
             except OSError:
                 return self.backend.write_pid(hierarchy, path, filename, data)
-        return f.write(data)
+            write = self._write[key] = f.write
+        return write(data)
 
     def close(self) -> None:
-        files, self._files = self._files, {}
+        files, self._files, self._write = self._files, {}, {}
         for f in files.values():
             try:
                 f.close()

@@ -678,7 +678,7 @@ class CgroupFS:
         `PidfdHandle` of the task the facts belong to, for the caller to close (the engine
         writes under it: no second pidfd_open); else None."""
         h = self.hierarchy(hierarchy)
-        proc = self.proc
+        proc, line = self.proc, cgroup_line
         got: dict[int, tuple | None] = {}
         held: list[tuple[int, int, bytes, tuple | None, str | None]] = []
         info_works = True
@@ -702,7 +702,7 @@ class CgroupFS:
                     if ids is None or ids[0] <= 0:
                         info_works = False
                         ids = parse_status(read_single(base + "status"))
-                    where = cgroup_line(read_single(base + "cgroup"), h)
+                    where = line(read_single(base + "cgroup"), h)
                 except (FileNotFoundError, ProcessLookupError, NotADirectoryError):
                     os.close(fd)
                     got[pid] = self._probe_alone(pid, h.name, keep)  # it went: look again, alone
