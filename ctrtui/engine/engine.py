@@ -354,6 +354,7 @@ class AttachEngine:
                           backend.writer())
         pid_max = self.pid_max
         items: list[tuple[str, int | None, Any]] = []  # (text, pid, parse error)
+        pid: int | None
         first: dict[int, int] = {}  # pid -> index of its first item
         for i, item in enumerate(pids):
             text = item if isinstance(item, str) else str(item)
@@ -642,8 +643,8 @@ class AttachEngine:
         return self._record(report, [p for p, _ in items])
 
     @staticmethod
-    def _outcome(p: Plan, v: Verdict, outcome: str, **change: Any) -> Outcome:
-        fields = {"errno": v.errno, "hook": v.hook, "reason": v.reason, "advice": v.advice,
+    def _outcome(p: Plan, v: Verdict, outcome: OutcomeKind, **change: Any) -> Outcome:
+        fields: dict[str, Any] = {"errno": v.errno, "hook": v.hook, "reason": v.reason, "advice": v.advice,
                   "warnings": v.warnings, "source": v.source}
         fields.update(change)
         return Outcome(v.text, v.pid, outcome, target=p.target.path, start_time=v.start_time, **fields)
@@ -767,7 +768,7 @@ class AttachEngine:
         """The handle the plan kept on this verdict's task, if any (see `_facts_of`): the
         pidfd the task's facts were read under, so it holds the planned task and no other.
         Taken once: a plan applied twice opens new pidfds the second time."""
-        if not self._held or v.task is None or v.task.start_time != v.start_time:
+        if not self._held or v.pid is None or v.task is None or v.task.start_time != v.start_time:
             return None
         return self._held.pop((v.pid, v.start_time), None)
 
