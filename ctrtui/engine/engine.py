@@ -1,9 +1,11 @@
 """The attach engine: plan -> validate (hooks) -> write -> verify -> record.
 
-`plan()` parses every PID and asks every hook's `can_attach`, giving one `Verdict` per input
-item. `apply()` writes each accepted PID the way the kernel wants it (a pidfd first, the start
-time checked, one canonical decimal write), checks that the task is still alive and really sits
-in the target, tells every hook's `attach`, and journals the batch. Nothing is dropped or merged:
+`plan()` parses every PID, reads each task's facts once (on the real kernel under a pidfd,
+which it keeps for `apply`), and lets each hook judge the whole batch (`ctrtui.engine.hooks`),
+giving one `Verdict` per input item. `apply()` writes each accepted PID the way the kernel
+wants it (under the task's pidfd, one canonical decimal write), checks that the task was not
+reaped before the write and had not exited after it, that it really sits in the target, tells
+every hook's `attach`, and journals the batch. Nothing is dropped or merged:
 one `Outcome` per input item, in order. `undo()` moves the journal's last batch back through the
 same engine.
 """
