@@ -127,3 +127,36 @@ def test_apply_writes_under_the_pidfds_the_plan_read_with(realworld):
         ("moved", None)] * 2
     assert [realworld.cgroup_of(p.pid, "freezer") for i, p in enumerate(sleeps) if i != 2] == [cg] * 4
     assert not e._held
+
+
+def test_task_probes_reads_a_batch_like_task_probe_one_by_one(realworld):
+    """`CgroupFS.task_probes`: the same facts as `task_probe` for each PID (a process, a
+    non-leader thread, a zombie, a PID that does not exist), and a kept pidfd only when
+    asked."""
+    from ctrtui.sources.cgroupfs import CgroupFS
+
+    fs = CgroupFS()
+    cg = realworld.mkdir("freezer", "probe")
+    sleep = realworld.spawn_sleep()
+    realworld.put(sleep.pid, "freezer", cg)
+    _, tids = realworld.spawn_threads(2)
+    zombie = realworld.spawn_zombie()
+    free = next(p for p in range(int(open("/proc/sys/kernel/pid_max").read()) - 1, 1000, -1)
+                if not os.path.exists(f"/proc/{p}"))
+    pids = [sleep.pid, tids[1], zombie, free, sleep.pid]
+    got = fs.task_probes(pids, "freezer", keep=True)
+    assert list(got) == [sleep.pid, tids[1], zombie, free] and got[free] is None
+    for pid in (sleep.pid, tids[1], zombie):
+        one = fs.task_probe(pid, "freezer")
+        info, where, ident, handle = got[pid]
+        assert (info, where) == one[:2] and ident == one[2]
+        assert (handle is not None) == (pid != tids[1])  # a TID is read alone, its pidfd not kept
+    assert got[sleep.pid][1] == cg and got[zombie][0].zombie and got[tids[1]][0].tgid == tids[0]
+    got[zombie][3].close()
+    handle = got[sleep.pid][3]
+    assert not handle.reaped() and fs.tasks_exited([handle]) == [False]
+    sleep.kill()
+    sleep.wait()
+    assert handle.reaped() and fs.tasks_exited([handle]) == [True]
+    handle.close()
+    assert all(g is None or g[3] is None for g in fs.task_probes(pids, "freezer").values())
