@@ -325,7 +325,7 @@ def cmd_move(args: argparse.Namespace) -> int:
         else:
             for r in rows:
                 print(_row_text(r["pid"] or r["input"], r["outcome"], r["errno"], _describe(r, target)))
-        return EXIT_OK if all(r["outcome"] != "refused" for r in rows) else EXIT_NOT_ALL
+        return EXIT_OK if plan.ok else EXIT_NOT_ALL
     report = engine.apply(plan, all_or_nothing=args.all_or_nothing)
     return _print_report(report, args.json)
 

@@ -77,8 +77,10 @@ def plan_line(plan: Any, target: str) -> str:
         words.append(f"{c['already-there']} already there")
     if c.get("refused"):
         words.append(f"{c['refused']} refused")
+    if c.get("vanished"):
+        words.append(f"{c['vanished']} vanished")
     text = f"{display(target)}: " + ", ".join(words)
-    refused = [v for v in plan.verdicts if v.kind == "refused"]
+    refused = [v for v in plan.verdicts if v.kind == "refused" or v.kind == "vanished"]
     if refused:
         text += f" (PID {refused[0].pid}: {refused[0].reason})"
     return scrub(text)

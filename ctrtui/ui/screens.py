@@ -319,12 +319,12 @@ class LineList(ScrollView, can_focus=True):
 
 # ------------------------------------------------------------------------ plan + report
 
-_KIND_STYLE = {"move": "$success", "already-there": "$text-muted", "refused": "bold $error"}
+_KIND_STYLE = {"move": "$success", "already-there": "$text-muted", "refused": "bold $error", "vanished": "$warning"}
 _OUTCOME_STYLE = {
     "moved": "$success", "already-there": "$text-muted", "refused": "bold $error",
     "vanished": "$warning", "not-moved": "bold $warning", "rolled-back": "$warning",
 }
-_KIND_WORDS = {"move": "would move", "already-there": "already there", "refused": "refused"}
+_KIND_WORDS = {"move": "would move", "already-there": "already there", "refused": "refused", "vanished": "vanished"}
 
 
 def _who(pid: Any, task: Any, text: str | None = None) -> str:
@@ -359,13 +359,13 @@ def counts_content(counts: dict[str, int], words: dict[str, str], styles: dict[s
 def plan_lines(plan: Any) -> list[Content]:
     """The preview of a plan, one verdict per row: refused first (with errno, reason and
     advice), then would-move, then already-there. Nothing is left out."""
-    order = {"refused": 0, "move": 1, "already-there": 2}
+    order = {"refused": 0, "vanished": 0, "move": 1, "already-there": 2}
     lines: list[Content] = []
     for v in sorted(plan.verdicts, key=lambda v: order.get(v.kind, 3)):
         style = _KIND_STYLE.get(v.kind, "")
         head = Content.styled(f"{_KIND_WORDS.get(v.kind, v.kind):<14}", style)
         who = _who(v.pid, v.task, getattr(v, "text", None))
-        if v.kind == "refused":
+        if v.kind == "refused" or v.kind == "vanished":
             errno = display(v.errno or "refused by ctrtui")
             lines.append(Content.assemble(head, Content.styled(who, "bold"), ": ", Content.styled(errno, style)))
             if v.reason:
@@ -715,6 +715,8 @@ class TargetPicker(ModalScreen):
             if counts.get("refused"):
                 errnos = Counter(v.errno or "policy" for v in self.plan.verdicts if v.kind == "refused")
                 why.append(f"{counts['refused']} refused (" + ", ".join(f"{e} x{n}" if n > 1 else e for e, n in errnos.items()) + ")")
+            if counts.get("vanished"):
+                why.append(f"{counts['vanished']} vanished (the task is gone)")
             self._set_message(f"Nothing would move to {display(self.hierarchy)}:{display(path)}: " + ("; ".join(why) or "no tasks") +
                               ". Pick another cgroup or press escape.", error=True)
             return
