@@ -49,6 +49,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _global_options(p, suppress=False)
     p.add_argument("--read-only", action="store_true", help="TUI: never move anything")
+    p.add_argument("--no-journal", action="store_true",
+                   help="TUI: move even when the journal cannot be written (such moves cannot be undone)")
     p.add_argument("--interval", type=float, default=2.0, metavar="SECONDS",
                    help="TUI: auto-refresh interval (default 2)")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
@@ -70,7 +72,14 @@ def build_parser() -> argparse.ArgumentParser:
     mv.add_argument("--dry-run", action="store_true", help="only say what would happen")
     mv.add_argument("--all-or-nothing", action="store_true",
                     help="if any PID cannot be moved, move none (those moved are moved back)")
-    sub.add_parser("undo", parents=[common, json_opt], help="move the last batch back")
+    mv.add_argument("--no-journal", action="store_true",
+                    help="move even when the journal cannot be written (the batch cannot be undone)")
+    undo = sub.add_parser("undo", parents=[common, json_opt],
+                          help="move back what the last undoable batch (or BATCH) moved")
+    undo.add_argument("batch", nargs="?", metavar="BATCH", help="a batch id, as `ctrtui log` shows it")
+    log = sub.add_parser("log", parents=[common, json_opt], help="the batches in the journal, newest first")
+    log.add_argument("-n", "--limit", type=int, default=20, metavar="N",
+                     help="show the newest N batches (default 20; 0: all)")
     return p
 
 
@@ -87,7 +96,10 @@ def _engine(args: argparse.Namespace, backend):
     from ctrtui.engine import AttachEngine, Journal, Policy, default_journal_path
 
     policy = Policy.load(args.policy) if args.policy else Policy.load_default()
-    journal = Journal(args.journal or default_journal_path(backend.kind))
+    if getattr(args, "no_journal", False):
+        journal = Journal(None)  # kept in memory: the report says journaled: false
+    else:
+        journal = Journal(args.journal or default_journal_path(backend.kind))
     return AttachEngine(backend, policy=policy, journal=journal)
 
 
@@ -265,15 +277,46 @@ def cmd_move(args: argparse.Namespace) -> int:
             for r in rows:
                 print(_row_text(r["pid"] or r["input"], r["outcome"], r["errno"], _describe(r, target)))
         return EXIT_OK if all(r["outcome"] != "refused" for r in rows) else EXIT_NOT_ALL
-    report = engine.apply(plan, all_or_nothing=args.all_or_nothing)
+    with _stop_on_signals(engine):
+        report = engine.apply(plan, all_or_nothing=args.all_or_nothing)
     return _print_report(report, args.json)
+
+
+class _stop_on_signals:
+    """While a batch runs, SIGINT and SIGTERM ask the engine to stop before its next PID
+    (the batch is then reported, recorded as interrupted, and the exit status is 1)."""
+
+    def __init__(self, engine) -> None:
+        self.engine = engine
+        self.saved: dict = {}
+
+    def __enter__(self):
+        import signal
+
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            try:
+                self.saved[sig] = signal.signal(sig, self._handler)
+            except ValueError:  # not the main thread
+                pass
+        return self
+
+    def _handler(self, signum, frame) -> None:
+        import signal
+
+        self.engine.request_stop(signal.Signals(signum).name)
+
+    def __exit__(self, *exc) -> None:
+        import signal
+
+        for sig, old in self.saved.items():
+            signal.signal(sig, old)
 
 
 def _describe(r: dict, target) -> str:
     if r["outcome"] in ("moved", "would-move"):
-        text = f"{r['from'] or '?'} -> {target.path}"
+        text = f"{r['from'] or '?'} -> {r.get('to_path') or target.path}"
     elif r["outcome"] == "already-there":
-        text = f"already in {target}"
+        text = f"already in {r['to'] if r.get('to_path') else target}"
     else:
         text = r["reason"] or ""
         if r.get("advice"):
@@ -292,36 +335,72 @@ def _print_warnings(warnings) -> None:
 
 def _print_report(report, as_json: bool) -> int:
     _print_warnings(report.warnings)
+    hier = report.target.hierarchy
     rows = [{
         "pid": o.pid, "input": o.text, "outcome": o.outcome, "errno": o.errno, "hook": o.hook,
         "reason": o.reason, "advice": o.advice, "warnings": list(o.warnings),
-        "from": o.source, "to": str(report.target), "batch": report.batch_id,
+        # each PID's own destination (an undo sends PIDs back to several cgroups)
+        "from": o.source, "to": f"{hier}:{o.target}" if o.target else str(report.target),
+        "batch": report.batch_id, "undo_of": report.undo_of, "journaled": report.journaled,
+        "interrupted": report.interrupted,
     } for o in report.outcomes]
     if as_json:
         _print_json(rows)
     else:
         for r in rows:
+            r["to_path"] = r["to"].partition(":")[2]
             print(_row_text(r["pid"] if r["pid"] is not None else r["input"], r["outcome"], r["errno"],
                             _describe(r, report.target)))
         counts = report.counts()
         summary = ", ".join(f"{n} {k}" for k, n in counts.items() if n)
         print(f"batch {report.batch_id}: {summary or 'nothing to do'}"
-              + ("; rolled back (all-or-nothing)" if report.rolled_back else ""), file=sys.stderr)
-    return EXIT_OK if report.ok else EXIT_NOT_ALL
+              + (f" (undo of {report.undo_of})" if report.undo_of else "")
+              + ("; rolled back (all-or-nothing)" if report.rolled_back else "")
+              + (f"; interrupted by {report.interrupted}" if report.interrupted else "")
+              + ("" if report.journaled else "; not journaled (cannot be undone)"), file=sys.stderr)
+    return EXIT_OK if report.ok and not report.interrupted else EXIT_NOT_ALL
 
 
 def cmd_undo(args: argparse.Namespace) -> int:
     backend = _backend(args)
     engine = _engine(args, backend)
-    report = engine.undo()
+    with _stop_on_signals(engine):
+        report = engine.undo(args.batch)
     if report is None:
-        msg = f"nothing to undo: the journal {engine.journal.path} has no batch left to undo"
+        msg = f"nothing to undo: {engine.nothing_left}"
         if args.json:
             _print_json([])
         _print_warnings(engine.warnings + engine.journal.warnings)
         print(f"ctrtui: {msg}", file=sys.stderr)
         return EXIT_NOT_ALL
     return _print_report(report, args.json)
+
+
+def cmd_log(args: argparse.Namespace) -> int:
+    from ctrtui.engine import Journal, default_journal_path
+
+    if args.limit < 0:
+        raise UsageError(f"--limit must be 0 (all) or a positive number, not {args.limit}")
+    journal = Journal(args.journal or default_journal_path("demo" if args.demo else "real"))
+    batches = journal.batches(args.limit or None)
+    _print_warnings(journal.warnings)
+    rows = [b.as_dict() for b in batches]
+    if args.json:
+        _print_json(rows)
+        return EXIT_OK
+    if not rows:
+        print(f"the journal {journal.path} has no batch", file=sys.stderr)
+        return EXIT_OK
+    print(f"{'BATCH':<22}  {'TIME (UTC)':<19}  {'STATE':<13}  {'MOVED':>5}  {'UNDONE':>6}  TARGET")
+    for r in rows:
+        what = f"{r['hierarchy']}:{r['target']}" if r["target"] else "?"
+        if r["undo_of"]:
+            what = f"undo of {r['undo_of']}"
+        when = r["time"][:19].replace("T", " ")
+        state = r["state"] + (" (interrupted)" if r["closed"] == "interrupted" else "")
+        print(f"{r['batch']:<22}  {when:<19}  {state:<13}  {r['counts'].get('moved', 0):>5}  {r['undone']:>6}  "
+              f"{what}")
+    return EXIT_OK
 
 
 def cmd_tui(args: argparse.Namespace) -> int:
@@ -336,7 +415,7 @@ def cmd_tui(args: argparse.Namespace) -> int:
 
 COMMANDS = {
     None: cmd_tui, "hierarchies": cmd_hierarchies, "ls": cmd_ls, "tasks": cmd_tasks,
-    "move": cmd_move, "undo": cmd_undo,
+    "move": cmd_move, "undo": cmd_undo, "log": cmd_log,
 }
 
 
