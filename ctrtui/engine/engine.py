@@ -799,6 +799,12 @@ class AttachEngine:
                     self.warnings.extend(self._notes)
                     self._notes.clear()
                 return None
+            try:
+                self.hierarchy(found.hierarchy)
+            except CtrtuiError:
+                raise CtrtuiError(f"batch {found.id} of the journal {self.journal.path or '(memory)'} moved tasks in "
+                                  f"the hierarchy {found.hierarchy!r}, which is not mounted now; mount it, or "
+                                  "undo another batch (`ctrtui log` lists them)") from None
             groups: dict[str, list[dict]] = {}
             for r in found.remaining():
                 if r["from"] is not None:

@@ -169,7 +169,7 @@ def _bool(row: Mapping, key: str) -> bool:
     return v
 
 
-def _errno(row: Mapping) -> str | None:
+def _errno_field(row: Mapping) -> str | None:
     v = row.get("errno")
     if v is None:
         return None
@@ -199,7 +199,7 @@ def _outcome_fields(row: Mapping) -> dict:
         raise _Bad(f"outcome must be one of {', '.join(sorted(KNOWN_OUTCOMES))}, not {_short(outcome)}")
     pid = _int(row, "pid", 1, PID_LIMIT, null=outcome == "refused")
     return {"pid": pid, "start_time": _int(row, "start_time", 0, 2**63, null=True), "from": _path(row, "from", True),
-            "to": _path(row, "to", True), "outcome": outcome, "errno": _errno(row)}
+            "to": _path(row, "to", True), "outcome": outcome, "errno": _errno_field(row)}
 
 
 def validate(obj: Any) -> dict:
@@ -278,8 +278,8 @@ class Batch:
 
     def remaining(self) -> list[dict]:
         """Moved rows not yet undone (nor gone); empty for an undo batch."""
-        if self.undo_of is not None:
-            return []
+        if self.undo_of is not None or (self.target is None and not self.legacy):
+            return []  # an undo, or outcomes whose intent is missing: nothing known to undo
         return [o for o in self.moved() if (o["pid"], o["start_time"]) not in self.settled]
 
     def counts(self) -> dict[str, int]:
@@ -324,9 +324,9 @@ class Journal:
     works for the life of the object, and reports say `journaled: false`). `warnings`
     collects what was forgiven (a torn last line)."""
 
-    def __init__(self, path: str | None = None, max_bytes: int = DEFAULT_MAX_BYTES,
+    def __init__(self, path: str | os.PathLike | None = None, max_bytes: int = DEFAULT_MAX_BYTES,
                  lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> None:
-        self.path = path
+        self.path = os.fspath(path) if path is not None else None
         self.max_bytes = max_bytes
         self.lock_timeout = lock_timeout
         self.warnings: list[str] = []
