@@ -256,12 +256,17 @@ def _row_text(pid: Any, outcome: str, errno: str | None, detail: str) -> str:
 
 
 def cmd_move(args: argparse.Namespace) -> int:
-    from ctrtui.model import CgroupRef
-
     _check_pid_words(args.pids)
     backend = _backend(args)
     h, path = _resolve(backend, args.target)
     engine = _engine(args, backend)
+    with _stop_on_signals(engine):  # from here on, SIGINT/SIGTERM stop the batch between two PIDs
+        return _move(args, engine, h, path)
+
+
+def _move(args: argparse.Namespace, engine, h, path: str) -> int:
+    from ctrtui.model import CgroupRef
+
     target = CgroupRef(h.name, path)
     plan = engine.plan(args.pids, target, threads=args.threads)
     if args.dry_run:
@@ -277,8 +282,7 @@ def cmd_move(args: argparse.Namespace) -> int:
             for r in rows:
                 print(_row_text(r["pid"] or r["input"], r["outcome"], r["errno"], _describe(r, target)))
         return EXIT_OK if all(r["outcome"] != "refused" for r in rows) else EXIT_NOT_ALL
-    with _stop_on_signals(engine):
-        report = engine.apply(plan, all_or_nothing=args.all_or_nothing)
+    report = engine.apply(plan, all_or_nothing=args.all_or_nothing)
     return _print_report(report, args.json)
 
 
@@ -365,7 +369,11 @@ def cmd_undo(args: argparse.Namespace) -> int:
     backend = _backend(args)
     engine = _engine(args, backend)
     with _stop_on_signals(engine):
-        report = engine.undo(args.batch)
+        return _undo(args, engine)
+
+
+def _undo(args: argparse.Namespace, engine) -> int:
+    report = engine.undo(args.batch)
     if report is None:
         msg = f"nothing to undo: {engine.nothing_left}"
         if args.json:
@@ -446,8 +454,8 @@ def _plain_args(argv: Sequence[str]):
         return None
     from types import SimpleNamespace
 
-    args = SimpleNamespace(demo=flags["--demo"], policy=None, journal=None, read_only=False, interval=2.0,
-                           command=command, json=flags["--json"])
+    args = SimpleNamespace(demo=flags["--demo"], policy=None, journal=None, read_only=False, no_journal=False,
+                           interval=2.0, command=command, json=flags["--json"])
     if command != "hierarchies":
         args.cgroup = positionals[0] if positionals else None
     if command == "tasks":

@@ -231,7 +231,7 @@ def test_real_move_and_undo_end_to_end(realworld, tmp_path):
     rows = json.loads(r.stdout)
     assert rows[0]["outcome"] == "moved" and rows[0]["from"] == "/" and rows[0]["errno"] is None
     assert realworld.cgroup_of(p.pid, "freezer") == cg
-    assert j.exists() and json.loads(j.read_text().splitlines()[-1])["pid"] == p.pid
+    assert j.exists() and json.loads(j.read_text().splitlines()[-2])["pid"] == p.pid
 
     r = ctrtui("tasks", f"freezer:{cg}", "--json", journal=j)
     assert [row["pid"] for row in json.loads(r.stdout)] == [p.pid]
