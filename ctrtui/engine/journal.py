@@ -35,7 +35,9 @@ its length, by the next writer. Only that last unterminated piece is ever forgiv
 
 Rotation: when a writer finds the file larger than `max_bytes` (default 8 MiB) plus what the
 last rotation kept, it rewrites it keeping every batch that is still undoable (open, or with
-PIDs left to undo) and the undo batches that refer to them; the old file stays as `PATH.1`.
+PIDs left to undo), the undo batches that refer to them, and the batches written in the
+newest quarter of `max_bytes` (recent history for `ctrtui log`); the old file stays as
+`PATH.1`.
 
 Lines written by the journal of earlier versions (one line per PID, no `kind`) are read as
 the outcomes of closed batches.
@@ -654,7 +656,8 @@ class Journal:
 
     def maybe_rotate(self) -> bool:
         """Rotate when the file is past `max_bytes` (plus what the last rotation kept):
-        keep every batch still undoable and the undos that refer to them, in their order;
+        keep every batch still undoable, the undos that refer to them and the newest quarter
+        of `max_bytes`, in their order;
         the old file stays as PATH.1. Call while locked. True when it rotated."""
         if self.path is None or self._fd is None:
             return False
@@ -673,7 +676,10 @@ class Journal:
             return False
         keep: set[str] = set()
         undo_of: dict[str, str] = {}
+        recent = size - self.max_bytes // 4  # the newest batches stay too, for `ctrtui log`
         for b in self._batches():
+            if b.offset >= recent:
+                keep.add(b.id)
             if b.undo_of is not None:
                 undo_of[b.id] = b.undo_of
             elif b.open or b.remaining():
