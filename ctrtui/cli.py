@@ -99,8 +99,20 @@ def _engine(args: argparse.Namespace, backend):
     if getattr(args, "no_journal", False):
         journal = Journal(None)  # kept in memory: the report says journaled: false
     else:
-        journal = Journal(args.journal or default_journal_path(backend.kind))
+        journal = Journal(args.journal or default_journal_path(backend.kind), max_bytes=_journal_max())
     return AttachEngine(backend, policy=policy, journal=journal)
+
+
+def _journal_max() -> int:
+    """Rotation size of the journal: `CTRTUI_JOURNAL_MAX` (bytes) or the default 8 MiB."""
+    from ctrtui.engine.journal import DEFAULT_MAX_BYTES
+
+    text = os.environ.get("CTRTUI_JOURNAL_MAX", "")
+    if not text:
+        return DEFAULT_MAX_BYTES
+    if not text.isdigit() or int(text) < 4096:
+        raise UsageError(f"CTRTUI_JOURNAL_MAX must be a number of bytes (at least 4096), not {text!r}")
+    return int(text)
 
 
 def _resolve(backend, text: str):
