@@ -746,11 +746,22 @@ class AttachEngine:
                             "its intent is in the journal, so `ctrtui undo` finds the moved tasks through /proc")
         else:
             self.journal.maybe_rotate()
-        warnings.extend(self.journal.warnings)
+        warnings.extend(self.journal.warnings)  # what reading it forgave (a torn line): told once
+        self.journal.warnings.clear()
         if warnings:
-            self.warnings.extend(w for w in warnings if w not in self.warnings)
             report = report.replace(warnings=report.warnings + tuple(dict.fromkeys(warnings)))
         return report
+
+    def _same_pidfs(self, pid: int, thread: bool, pidfs: Sequence[int]) -> bool:
+        """False only when a pidfd on `pid` now has another pidfs inode than the one recorded
+        (another task); True when it matches or cannot be told (no pidfd, no pidfs)."""
+        try:
+            with self.backend.open_task(pid, thread=thread) as handle:
+                ident = getattr(handle, "identity", None)
+                got = ident() if ident is not None else None
+        except OSError:
+            return True  # e.g. a thread's TID in process mode: the start time decided
+        return got is None or tuple(got) == tuple(pidfs)
 
     def _recover_open(self) -> None:
         """Close every batch a dead process left open (no close record): read from /proc
@@ -767,6 +778,8 @@ class AttachEngine:
                 pid, start = t["pid"], t["start_time"]
                 state = self.backend.task_state(pid) if h is not None else None
                 same = state is not None and not state.zombie and (start is None or state.start_time == start)
+                if same and t["pidfs"] is not None:
+                    same = self._same_pidfs(pid, b.threads, t["pidfs"])
                 where = self._where(h, pid) if same and h is not None else None
                 moved = same and where == t["to"]
                 there += moved
