@@ -3,9 +3,11 @@
 `plan()` parses every PID and asks every hook's `can_attach`, giving one `Verdict` per input
 item. `apply()` writes each accepted PID the way the kernel wants it (a pidfd first, the start
 time checked, one canonical decimal write), checks that the task is still alive and really sits
-in the target, tells every hook's `attach`, and journals the batch. Nothing is dropped or merged:
-one `Outcome` per input item, in order. `undo()` moves the journal's last batch back through the
-same engine.
+in the target, and tells every hook's `attach`. The journal is written ahead: the batch's intent
+(every PID, its identity and source) is synced before the first write, its outcomes and close
+record after the last (see journal.py); no journal, no move (`JournalError`). Nothing is dropped
+or merged: one `Outcome` per input item, in order. `undo()` moves back, through the same engine,
+what the newest undoable batch moved and is not undone yet.
 """
 
 from __future__ import annotations
@@ -284,6 +286,7 @@ class AttachEngine:
         self._pid_max: int | None = None
         self._stop: str | None = None  # set by request_stop (a signal handler): stop between two PIDs
         self._notes: list[str] = []  # what recovering open batches found, for the next report
+        self.nothing_left = ""  # why the last undo() found nothing to undo
         # Optional fast paths of a backend (CgroupFS has them; others get the protocol's calls).
         self._probe = getattr(backend, "task_probe", None)
         self._task_cgroup = getattr(backend, "task_cgroup", None)
