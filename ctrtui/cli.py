@@ -496,7 +496,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"ctrtui: permission denied reading {e.filename or 'a cgroup file'}: run as root, "
               "or ask for read access to the cgroup filesystem", file=sys.stderr)
         return EXIT_USAGE
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:  # before a batch started (during one, the engine stops between PIDs)
+        print("ctrtui: interrupted", file=sys.stderr)
         return 130
 
 
