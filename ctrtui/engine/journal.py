@@ -50,8 +50,8 @@ import json
 import math
 import os
 import re
+import _thread  # RLock without importing threading (~0.5 ms of every start)
 import stat
-import threading
 import time
 
 from ctrtui.errors import CtrtuiError, errno_name
@@ -334,7 +334,7 @@ class Journal:
         self.lock_timeout = lock_timeout
         self.warnings: list[str] = []
         self._memory = bytearray()
-        self._mutex = threading.RLock()
+        self._mutex = _thread.RLock()
         self._depth = 0
         self._fd: int | None = None  # the journal, open for append while locked
         self._lock_fd: int | None = None
