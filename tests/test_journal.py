@@ -510,3 +510,24 @@ def test_reading_backwards_stops_at_what_it_needs(tmp_path, monkeypatch):
     monkeypatch.setattr(os, "pread", lambda fd, n, off: (reads.append(n), real(fd, n, off))[1])
     assert j.find_undoable().id == "b2999"
     assert sum(reads) <= 2 * 65536 < os.path.getsize(path) / 2
+
+
+def test_outcomes_that_cannot_be_written_leave_the_batch_open_for_undo(k, tmp_path, monkeypatch):
+    import errno
+
+    path = tmp_path / "j.jsonl"
+    e = engine(k, path)
+    pids = [k.spawn("a"), k.spawn("b")]
+    real = e.journal.write_close
+
+    def full(batch_id, outcomes, state):
+        raise JournalError(str(path), "write the outcomes to", OSError(errno.ENOSPC, "No space left on device"))
+
+    monkeypatch.setattr(e.journal, "write_close", full)
+    r = e.apply(e.plan(pids, CgroupRef("freezer", "/a")))
+    assert r.ok and r.journaled and all(where(k, p) == "/a" for p in pids)
+    assert any("could not be written" in w and "ENOSPC" in w and "/proc" in w for w in r.warnings)
+    assert Journal(str(path)).batches()[0].status() == "open"
+    monkeypatch.setattr(e.journal, "write_close", real)
+    u = e.undo()
+    assert u.undo_of == r.batch_id and all(where(k, p) == "/" for p in pids)

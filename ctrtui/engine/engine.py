@@ -20,7 +20,7 @@ from ctrtui.engine.hooks import AlreadyThere, BuiltinHook, HookContext, HookWarn
 from ctrtui.engine.journal import Journal, JournalError
 from ctrtui.engine.parse import PidParseError, parse_pid, read_pid_max
 from ctrtui.engine.policy import Policy
-from ctrtui.errors import CtrtuiError, errno_name, explain, os_error_text
+from ctrtui.errors import CtrtuiError, errno_name, explain
 from ctrtui.model import CgroupRef, CgroupState, Hierarchy, TaskInfo, find_hierarchy
 from ctrtui.model.value import Value, set_field
 from ctrtui.sources.base import membership_file
@@ -745,8 +745,9 @@ class AttachEngine:
         try:
             self.journal.write_close(report.batch_id, rows, "interrupted" if report.interrupted else "done")
         except JournalError as e:
-            warnings.append(f"the outcomes of batch {report.batch_id} could not be recorded ({e.__cause__ or e}); "
-                            "its intent is in the journal, so `ctrtui undo` finds the moved tasks through /proc")
+            why = f"{errno_name(e.errno)}: {os.strerror(e.errno)}" if e.errno else "error"
+            warnings.append(f"the outcomes of batch {report.batch_id} could not be written to {e.path} ({why}); "
+                            "its intent is there, so `ctrtui undo` finds the moved tasks through /proc")
         else:
             self.journal.maybe_rotate()
         warnings.extend(self.journal.warnings)  # what reading it forgave (a torn line): told once
