@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import fcntl
 import json
-import math
 import os
 
 import pytest

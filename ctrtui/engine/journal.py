@@ -47,7 +47,6 @@ from __future__ import annotations
 
 import errno as _errno
 import json
-import math
 import os
 import re
 import _thread  # RLock without importing threading (~0.5 ms of every start)
