@@ -17,6 +17,20 @@ if TYPE_CHECKING:
 EXIT_OK, EXIT_NOT_ALL, EXIT_USAGE = 0, 1, 2
 
 
+def display(text) -> str:
+    """A name (path, comm, user, command line) as it may be printed: see ctrtui.text."""
+    from ctrtui.text import display as show
+
+    return show(text if isinstance(text, (str, bytes)) or text is None else str(text))
+
+
+def scrub(text) -> str:
+    """A message (names in it put with `display`) as it may be printed: see ctrtui.text."""
+    from ctrtui.text import scrub as clean
+
+    return clean(text if isinstance(text, str) or text is None else str(text))
+
+
 class UsageError(Exception):
     """Bad input: printed as one line `ctrtui: ...`, exit 2."""
 
@@ -28,6 +42,10 @@ def _global_options(parser: argparse.ArgumentParser, suppress: bool) -> None:
     d = argparse.SUPPRESS if suppress else None
     parser.add_argument("--demo", action="store_true", default=argparse.SUPPRESS if suppress else False,
                         help="use the simulated demo world instead of /sys/fs/cgroup")
+    # `--demo=hostile`, not in the help: a world of hostile names, for trying the escaping (an
+    # option string argparse matches whole, before it would split `--demo=...` at the `=`)
+    parser.add_argument("--demo=hostile", dest="demo", action="store_const", const="hostile",
+                        default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     parser.add_argument("--policy", metavar="FILE", default=d,
                         help="policy file (TOML) of protected PIDs, commands and cgroups")
     parser.add_argument("--journal", metavar="FILE", default=d,
@@ -37,12 +55,19 @@ def _global_options(parser: argparse.ArgumentParser, suppress: bool) -> None:
 def build_parser() -> argparse.ArgumentParser:
     import argparse
 
+    class Parser(argparse.ArgumentParser):
+        """argparse quotes what was typed in its errors (`unrecognized arguments: ...`) as it
+        is: clean it of control characters first (its subcommand parsers are of this class)."""
+
+        def error(self, message: str):  # type: ignore[override]
+            super().error(scrub(message))
+
     common = argparse.ArgumentParser(add_help=False)
     _global_options(common, suppress=True)
     json_opt = argparse.ArgumentParser(add_help=False)
     json_opt.add_argument("--json", action="store_true", help="print JSON instead of text")
 
-    p = argparse.ArgumentParser(
+    p = Parser(
         prog="ctrtui",
         description="See which tasks sit in which cgroup, and move them. "
         "With no subcommand, opens the terminal UI.",
@@ -92,10 +117,22 @@ def _backend(args: argparse.Namespace):
     return open_backend(demo=args.demo)
 
 
-def _engine(args: argparse.Namespace, backend):
+def _engine(args: argparse.Namespace, backend, broken_ok: bool = False):
+    """The engine of `move`, `undo` and the UI. A policy that cannot be read or is invalid
+    (checked against the backend's hierarchies) is a CtrtuiError (exit 2) -- or, with
+    `broken_ok` (the UI), a policy that refuses every move with that sentence."""
     from ctrtui.engine import AttachEngine, Journal, Policy, default_journal_path
+    from ctrtui.errors import CtrtuiError
 
-    policy = Policy.load(args.policy) if args.policy else Policy.load_default()
+    try:
+        policy = (Policy.load(args.policy, backend.hierarchies) if args.policy
+                  else Policy.load_default(backend.hierarchies))
+    except CtrtuiError as e:
+        if not broken_ok:
+            raise
+        from ctrtui.engine.policy import default_policy_path
+
+        policy = Policy.broken(str(e), args.policy or default_policy_path())
     if getattr(args, "no_journal", False):
         journal = Journal(None)  # kept in memory: the report says journaled: false
     else:
@@ -117,8 +154,11 @@ def _journal_max() -> int:
 
 def _resolve(backend, text: str):
     """`HIERARCHY:/path` (or a bare `HIERARCHY`) -> (Hierarchy, path); UsageError naming the
-    culprit otherwise."""
+    culprit otherwise. The path may be written as ctrtui shows it (`\\x1b` for ESC, `\\xff`
+    for a byte that is not UTF-8, `\\\\` for a backslash: see ctrtui.text); a path that only
+    exists as typed (a name holding a backslash, written unescaped) is found too."""
     from ctrtui.model import CgroupRef, find_hierarchy
+    from ctrtui.text import parse
 
     try:
         ref = CgroupRef.parse(text if ":" in text else text + ":/")
@@ -128,19 +168,37 @@ def _resolve(backend, text: str):
     hiers = backend.hierarchies()
     h = find_hierarchy(hiers, word)
     if h is None:
-        known = ", ".join(h.name for h in hiers) or "none are mounted"
-        raise UsageError(f"unknown hierarchy {word!r} in {text!r}; known hierarchies: {known}")
-    if backend.cgroup_state(h.name, ref.path) is None:
-        raise UsageError(f"no cgroup {h.name}:{ref.path} (no such directory {h.fs_path(ref.path)})")
-    return h, ref.path
+        known = ", ".join(display(h.name) for h in hiers) or "none are mounted"
+        raise UsageError(f"unknown hierarchy '{display(word)}' in '{display(text)}'; known hierarchies: {known}")
+    candidates = []
+    try:
+        exact = CgroupRef.parse(h.name + ":" + parse(ref.path)).path
+    except ValueError as e:
+        problem = f"{text}: {e}"  # what was typed, as typed (scrubbed when printed)
+    else:
+        if "\0" in exact:
+            problem = f"{text}: a cgroup name cannot hold a NUL byte (\\x00)"
+        else:
+            problem = None
+            candidates.append(exact)
+    if ref.path not in candidates:
+        candidates.append(ref.path)
+    for path in candidates:
+        if backend.cgroup_state(h.name, path) is not None:
+            return h, path
+    if problem is not None:
+        raise UsageError(problem)
+    path = candidates[0]
+    raise UsageError(f"no cgroup {display(h.name)}:{display(path)} (no such directory {display(h.fs_path(path))})")
 
 
 def _still_there(snap, h, path: str) -> None:
     """A cgroup found by `_resolve` but gone from the snapshot was removed in between: say so
     (exit 2) instead of printing an empty list as if it were there and empty."""
     if path not in snap[h.name]:
-        raise UsageError(f"cgroup {h.name}:{path} was removed while ctrtui was reading it "
-                         f"({h.fs_path(path)} no longer exists); run `ctrtui ls {h.name}:/` to see what is there now")
+        name, where = display(h.name), display(path)
+        raise UsageError(f"cgroup {name}:{where} was removed while ctrtui was reading it "
+                         f"({display(h.fs_path(path))} no longer exists); run `ctrtui ls {name}:/` to see what is there now")
 
 
 def _print_json(obj: Any) -> None:
@@ -173,7 +231,7 @@ def cmd_hierarchies(args: argparse.Namespace) -> int:
     w = max(len(r["name"]) for r in rows)
     print(f"{'NAME':<{w}}  V  {'CGROUPS':>7}  {'TASKS':>7}  MOUNT")
     for r in rows:
-        print(f"{r['name']:<{w}}  {r['version']}  {r['cgroups']:>7}  {r['tasks']:>7}  {r['mount']}")
+        print(display(f"{r['name']:<{w}}  {r['version']}  {r['cgroups']:>7}  {r['tasks']:>7}  {r['mount']}"))
     return EXIT_OK
 
 
@@ -209,7 +267,7 @@ def cmd_ls(args: argparse.Namespace) -> int:
                 label = f"{hs.name}:{p}"
             else:
                 label = "  " * (p.count("/") - base) + p[p.rfind("/") + 1:]
-            lines.append(f"{label}  {len(c.threads)} ({threads_rec[p]})")
+            lines.append(display(f"{label}  {len(c.threads)} ({threads_rec[p]})"))
     if args.json:
         _print_json(rows)
     else:
@@ -246,7 +304,10 @@ def cmd_tasks(args: argparse.Namespace) -> int:
         if r["tgid"] is None:
             print(f"{r['pid']:>7} {'-':>7} {'-':<10} -  (exited)")
         else:
-            print(f"{r['pid']:>7} {r['tgid']:>7} {r['user'][:10]:<10} {r['state']}  {r['comm']}")
+            from ctrtui.text import fit
+
+            user = fit(display(r["user"]), 10)
+            print(f"{r['pid']:>7} {r['tgid']:>7} {user} {display(r['state'])}  {display(r['comm'])}")
     return EXIT_OK
 
 
@@ -264,7 +325,7 @@ def _check_pid_words(words: Sequence[str]) -> None:
 
 def _row_text(pid: Any, outcome: str, errno: str | None, detail: str) -> str:
     tag = outcome + (f" {errno}" if errno else "")
-    return f"{str(pid):>7}  {tag:<22} {detail}"
+    return scrub(f"{str(pid):>7}  {tag:<22} {detail}")
 
 
 def cmd_move(args: argparse.Namespace) -> int:
@@ -330,9 +391,9 @@ class _stop_on_signals:
 
 def _describe(r: dict, target) -> str:
     if r["outcome"] in ("moved", "would-move"):
-        text = f"{r['from'] or '?'} -> {r.get('to_path') or target.path}"
+        text = f"{display(r['from']) or '?'} -> {display(r.get('to_path') or target.path)}"
     elif r["outcome"] == "already-there":
-        text = f"already in {r['to'] if r.get('to_path') else target}"
+        text = f"already in {display(r['to'] if r.get('to_path') else str(target))}"
     else:
         text = r["reason"] or ""
         if r.get("advice"):
@@ -346,7 +407,7 @@ def _print_warnings(warnings) -> None:
     """Warnings of a batch or of the engine (a torn journal line forgiven, a journal that could
     not be written, a hook plugin not loaded) go to stderr, in text and JSON mode alike."""
     for w in dict.fromkeys(warnings):
-        print(f"ctrtui: warning: {w}", file=sys.stderr)
+        print(f"ctrtui: warning: {scrub(w)}", file=sys.stderr)
 
 
 def _print_report(report, as_json: bool) -> int:
@@ -391,7 +452,7 @@ def _undo(args: argparse.Namespace, engine) -> int:
         if args.json:
             _print_json([])
         _print_warnings(engine.warnings + engine.journal.warnings)
-        print(f"ctrtui: {msg}", file=sys.stderr)
+        print(f"ctrtui: {scrub(msg)}", file=sys.stderr)
         return EXIT_NOT_ALL
     return _print_report(report, args.json)
 
@@ -409,11 +470,11 @@ def cmd_log(args: argparse.Namespace) -> int:
         _print_json(rows)
         return EXIT_OK
     if not rows:
-        print(f"the journal {journal.path} has no batch", file=sys.stderr)
+        print(f"the journal {display(journal.path)} has no batch", file=sys.stderr)
         return EXIT_OK
     print(f"{'BATCH':<22}  {'TIME (UTC)':<19}  {'STATE':<13}  {'MOVED':>5}  {'UNDONE':>6}  TARGET")
     for r in rows:
-        what = f"{r['hierarchy']}:{r['target']}" if r["target"] else "?"
+        what = f"{display(r['hierarchy'])}:{display(r['target'])}" if r["target"] else "?"
         if r["undo_of"]:
             what = f"undo of {r['undo_of']}"
         when = r["time"][:19].replace("T", " ")
@@ -425,7 +486,7 @@ def cmd_log(args: argparse.Namespace) -> int:
 
 def cmd_tui(args: argparse.Namespace) -> int:
     backend = _backend(args)
-    engine = _engine(args, backend)
+    engine = _engine(args, backend, broken_ok=True)
     read_only = args.read_only or (backend.kind == "real" and os.geteuid() != 0)
     from ctrtui.ui.app import run
 
@@ -475,30 +536,144 @@ def _plain_args(argv: Sequence[str]):
     return args
 
 
+# ----------------------------------------------------------------------------- output errors
+
+
+class _Guarded:
+    """Stands in for sys.stdout / sys.stderr while a subcommand runs: the first write or flush
+    that fails (EPIPE: the reader left; ENOSPC: /dev/full; EBADF: fd 1 closed; EIO) is
+    remembered and every later write is dropped, so the command runs to its end and its exit
+    status still reports what it did (a move's outcomes are decided before its report is
+    printed). `main` then says so in one line and picks the exit status."""
+
+    def __init__(self, stream: Any) -> None:
+        self.stream = stream
+        self.error: OSError | None = None
+
+    def write(self, text: str) -> int:
+        if self.error is None and text:
+            try:
+                return self.stream.write(text)
+            except OSError as e:
+                self.error = e
+        return len(text)
+
+    def flush(self) -> None:
+        if self.error is None:
+            try:
+                self.stream.flush()
+            except OSError as e:
+                self.error = e
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.stream, name)
+
+
+class _ClosedStream:
+    """sys.stdout when fd 1 was closed at start (`ctrtui ls >&-`: Python sets sys.stdout to
+    None): every write fails with EBADF."""
+
+    def write(self, text: str) -> int:
+        import errno
+
+        raise OSError(errno.EBADF, "stdout is closed")
+
+    def flush(self) -> None:
+        pass
+
+
+def _reserve_fd(fd: int) -> bool:
+    """When `fd` (1 or 2) is closed, put /dev/null there, so that no file opened later (a
+    cgroup file, the journal) gets that number and receives output meant for the terminal.
+    True when it was closed."""
+    try:
+        os.fstat(fd)
+        return False
+    except OSError:
+        null = os.open(os.devnull, os.O_WRONLY)
+        if null != fd:
+            os.dup2(null, fd)
+            os.close(null)
+        return True
+
+
+def _silence_stdout() -> None:
+    """After stdout failed: point fd 1 at /dev/null, so the interpreter's own flush of what
+    is still buffered succeeds at exit instead of printing `Exception ignored ... BrokenPipeError`
+    (what the Python documentation recommends for SIGPIPE)."""
+    try:
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, sys.__stdout__.fileno())
+        os.close(null)
+    except (OSError, AttributeError, ValueError):
+        pass
+
+
+def _output_failed(err: OSError) -> str:
+    from ctrtui.errors import os_error_text
+
+    return (f"ctrtui: could not write the output to stdout: {os_error_text(err)}; what was printed is "
+            "incomplete (check that stdout is open, has room and is read to the end)")
+
+
+def _run_guarded(command: Any, args: argparse.Namespace) -> int:
+    """Run a subcommand with stdout and stderr guarded (see `_Guarded`); the exit status:
+
+    - the command's own status (0, 1 when any PID did not end in the target, 2 bad usage);
+    - EPIPE on stdout (`ctrtui ls | head -1`: the reader had enough): nothing more is said,
+      the command's own status stands, as for other Unix tools that stop quietly on a closed pipe;
+    - any other failure to write stdout (ENOSPC, EBADF, EIO): one line on stderr naming the
+      errno, and at least 1 (a read command whose output was lost did not do its job).
+    A failure to write stderr is dropped (there is nowhere left to say it)."""
+    import errno
+
+    fd1_closed, fd2_closed = _reserve_fd(1), _reserve_fd(2)
+    real_out, real_err = sys.stdout, sys.stderr
+    out = _Guarded(_ClosedStream() if real_out is None or fd1_closed else real_out)
+    err = _Guarded(_ClosedStream() if real_err is None or fd2_closed else real_err)
+    sys.stdout, sys.stderr = out, err
+    try:
+        rc = _run_command(command, args)
+        out.flush()
+    finally:
+        sys.stdout, sys.stderr = real_out, real_err
+    if out.error is None:
+        return rc
+    if real_out is not None and real_out is sys.__stdout__:
+        _silence_stdout()
+    if out.error.errno == errno.EPIPE:
+        return rc
+    err.write(_output_failed(out.error) + "\n")
+    err.flush()
+    return max(rc, EXIT_NOT_ALL)
+
+
+def _run_command(command: Any, args: argparse.Namespace) -> int:
+    from ctrtui.errors import CtrtuiError
+
+    try:
+        return command(args)
+    except (UsageError, CtrtuiError) as e:
+        print(f"ctrtui: {scrub(str(e))}", file=sys.stderr)
+        return EXIT_USAGE
+    except PermissionError as e:
+        print(f"ctrtui: permission denied reading {display(e.filename) or 'a cgroup file'}: run as root, "
+              "or ask for read access to the cgroup filesystem", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:  # before a batch started (during one, the engine stops between PIDs)
+        print("ctrtui: interrupted", file=sys.stderr)
+        return 130
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     words = sys.argv[1:] if argv is None else list(argv)
     args = _plain_args(words) or build_parser().parse_args(words)
     if not args.interval > 0:  # also NaN
         print("ctrtui: --interval must be a positive number of seconds", file=sys.stderr)
         return EXIT_USAGE
-    from ctrtui.errors import CtrtuiError
-
-    try:
-        return COMMANDS[args.command](args)
-    except (UsageError, CtrtuiError) as e:
-        print(f"ctrtui: {e}", file=sys.stderr)
-        return EXIT_USAGE
-    except BrokenPipeError:
-        # `ctrtui ls | head`: the reader left; not an error of ours.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return EXIT_OK
-    except PermissionError as e:
-        print(f"ctrtui: permission denied reading {e.filename or 'a cgroup file'}: run as root, "
-              "or ask for read access to the cgroup filesystem", file=sys.stderr)
-        return EXIT_USAGE
-    except KeyboardInterrupt:  # before a batch started (during one, the engine stops between PIDs)
-        print("ctrtui: interrupted", file=sys.stderr)
-        return 130
+    if args.command is None:  # the terminal UI owns the terminal: no guard
+        return _run_command(cmd_tui, args)
+    return _run_guarded(COMMANDS[args.command], args)
 
 
 if __name__ == "__main__":  # pragma: no cover

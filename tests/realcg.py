@@ -52,7 +52,7 @@ class _Mount:
 
 
 def _read(path: str) -> str:
-    with open(path) as f:
+    with open(path, errors="surrogateescape") as f:  # a cgroup name may be any bytes
         return f.read()
 
 

@@ -409,3 +409,187 @@ def test_journal_max_must_be_a_size(capsys, tmp_path, monkeypatch):
     monkeypatch.setenv("CTRTUI_JOURNAL_MAX", "lots")
     rc, out, err = run(capsys, "--demo", "move", "--journal", str(tmp_path / "j"), "--to", "pids:/", "492")
     assert rc == 2 and "CTRTUI_JOURNAL_MAX" in err
+
+
+# ------------------------------------------------------------------- output errors
+
+
+def _cli(tmp_path, *argv: str, stdout=None, shell: str | None = None) -> subprocess.CompletedProcess:
+    """`python -m ctrtui ARGV` in its own process (stdout as given: a file, a pipe's write end)
+    or, with `shell`, `sh -c SHELL` where "$@" is that command line."""
+    env = dict(os.environ, XDG_STATE_HOME=str(tmp_path / "state"), XDG_CONFIG_HOME=str(tmp_path / "config"))
+    cmd = [sys.executable, "-m", "ctrtui", *argv]
+    if shell is not None:
+        cmd = ["bash", "-c", shell, "sh", *cmd]
+    return subprocess.run(cmd, stdout=stdout, stderr=subprocess.PIPE, text=True, env=env, timeout=60)
+
+
+def _assert_one_line_about_output(err: str, errno: str) -> None:
+    assert "Traceback" not in err and "Exception ignored" not in err, err
+    lines = [line for line in err.splitlines() if "could not write the output" in line]
+    assert len(lines) == 1 and errno in lines[0] and lines[0].startswith("ctrtui: "), err
+
+
+@pytest.mark.parametrize("argv", [["ls"], ["ls", "--json"], ["hierarchies", "--json"], ["hierarchies"],
+                                  ["tasks", "unified:/"], ["tasks", "freezer:/", "--json"]])
+def test_output_to_a_full_device_is_one_line_and_exit_1(tmp_path, argv):
+    with open("/dev/full", "w") as full:
+        p = _cli(tmp_path, "--demo", *argv, stdout=full)
+    assert p.returncode == 1
+    _assert_one_line_about_output(p.stderr, "ENOSPC")
+
+
+@pytest.mark.parametrize("argv", [["ls"], ["hierarchies", "--json"], ["tasks", "unified:/"]])
+def test_output_to_a_closed_stdout_is_one_line_and_exit_1(tmp_path, argv):
+    p = _cli(tmp_path, "--demo", *argv, shell='"$@" >&-')
+    assert p.returncode == 1
+    _assert_one_line_about_output(p.stderr, "EBADF")
+
+
+def test_a_full_stderr_changes_neither_the_output_nor_the_status(tmp_path):
+    """The batch summary and warnings go to stderr; when that fails the command still
+    finishes: the report on stdout is whole and the status is the outcomes'."""
+    env = dict(os.environ, XDG_STATE_HOME=str(tmp_path / "state"), XDG_CONFIG_HOME=str(tmp_path / "config"))
+    with open("/dev/full", "w") as full:
+        p = subprocess.run([sys.executable, "-m", "ctrtui", "--demo", "move", "1", "--to", "freezer:/"],
+                           stdout=subprocess.PIPE, stderr=full, text=True, env=env, timeout=60)
+    assert p.returncode == 0
+    assert p.stdout.split()[:2] == ["1", "already-there"]
+    p = _cli(tmp_path, "--demo", "ls", shell='"$@" >&- 2>&-; echo "rc=$?" >&2')  # nowhere to say it
+    assert p.stderr.strip() == "rc=1"
+
+
+def test_a_closed_stdout_is_held_by_dev_null_so_no_file_opened_later_takes_fd_1(tmp_path):
+    code = ("import os, sys\nfrom ctrtui.cli import main\nrc = main(['--demo', 'move', '1', '--to', 'freezer:/'])\n"
+            "print(rc, os.readlink('/proc/self/fd/1'), file=sys.stderr)\n")
+    env = dict(os.environ, XDG_STATE_HOME=str(tmp_path / "state"), XDG_CONFIG_HOME=str(tmp_path / "config"))
+    p = subprocess.run(["bash", "-c", '"$@" >&-', "sh", sys.executable, "-c", code], capture_output=True,
+                       text=True, env=env, timeout=60)
+    assert p.stderr.splitlines()[-1] == "1 /dev/null", p.stderr
+    _assert_one_line_about_output(p.stderr, "EBADF")
+
+
+def _closed_pipe() -> int:
+    """The write end of a pipe whose reader has already gone (every write: EPIPE)."""
+    r, w = os.pipe()
+    os.close(r)
+    return w
+
+
+def test_move_into_a_closed_pipe_still_exits_1_when_a_pid_was_refused(tmp_path):
+    w = _closed_pipe()
+    try:
+        p = _cli(tmp_path, "--demo", "move", "2", "1", "--to", "freezer:/", stdout=w)  # kthreadd: EINVAL
+    finally:
+        os.close(w)
+    assert p.returncode == 1, p.stderr
+    assert "Traceback" not in p.stderr and "Exception ignored" not in p.stderr
+    assert "1 refused" in p.stderr  # the batch summary (stderr) is still told
+    # a read command whose reader left early: quiet, like other tools on a closed pipe
+    w = _closed_pipe()
+    try:
+        p = _cli(tmp_path, "--demo", "ls", "--json", stdout=w)
+    finally:
+        os.close(w)
+    assert (p.returncode, p.stderr) == (0, "")
+
+
+def test_move_piped_to_head_reports_the_refusal_in_its_status(tmp_path):
+    pids = " ".join(str(p) for p in range(1, 400))  # many rows: head leaves while they are written
+    p = _cli(tmp_path, "--demo", "move", *pids.split(), "--to", "freezer:/",
+             shell='set -o pipefail; "$@" | head -1 >/dev/null')
+    assert p.returncode == 1, p.stderr
+    assert "Traceback" not in p.stderr and "Exception ignored" not in p.stderr
+
+
+def test_move_to_a_full_device_reports_outcomes_and_the_lost_output(tmp_path):
+    with open("/dev/full", "w") as full:
+        refused = _cli(tmp_path, "--demo", "move", "2", "--to", "freezer:/", stdout=full)
+        moved = _cli(tmp_path, "--demo", "move", "1", "--to", "freezer:/", "--json", stdout=full)
+    assert refused.returncode == 1
+    _assert_one_line_about_output(refused.stderr, "ENOSPC")
+    assert moved.returncode == 1  # every PID is in the target, but its report was lost
+    _assert_one_line_about_output(moved.stderr, "ENOSPC")
+
+
+# ------------------------------------------------------------------- a policy that cannot be used
+
+
+@pytest.mark.parametrize("text, words", [
+    ('[protect]\ncgroups = ["freezr:/x"]\n', "protect.cgroups[0] names hierarchy 'freezr'"),
+    ('[protect]\ncgroups = [{ pattern = "/x", hierarchy = "freezr" }]\n', "hierarchy 'freezr'"),
+    ('[protect]\ncommands = ["/usr/sbin/sshd"]\n', "protect.commands[0]"),
+    ("[protect]\npids = " + "[" * 5000 + "]" * 5000 + "\n", "nested too deeply"),
+])
+@pytest.mark.parametrize("command", [["move", "1", "--to", "freezer:/"], ["move", "1", "--to", "freezer:/", "--dry-run"],
+                                     ["undo"]])
+def test_an_unusable_policy_is_one_line_and_exit_2_before_anything_moves(capsys, tmp_path, text, words, command):
+    f = tmp_path / "policy.toml"
+    f.write_text(text)
+    rc, out, err = run(capsys, "--demo", *command, "--policy", str(f))
+    assert (rc, out) == (2, "")
+    assert err.count("\n") == 1 and err.startswith(f"ctrtui: policy file {f}") and words in err, err
+    assert not (tmp_path / "state").exists()  # no journal: nothing was moved
+
+
+def test_a_dangling_default_policy_is_exit_2(capsys, tmp_path):
+    f = tmp_path / "config" / "ctrtui" / "policy.toml"
+    f.parent.mkdir(parents=True)
+    f.symlink_to("/nonexistent/policy.toml")
+    rc, out, err = run(capsys, "--demo", "move", "1", "--to", "freezer:/")
+    assert (rc, out) == (2, "") and str(f) in err and "does not exist" in err
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to run a child as uid 65534")
+def test_a_default_policy_in_a_directory_the_user_cannot_search_is_exit_2(tmp_path):
+    import tempfile
+
+    base = tempfile.mkdtemp(prefix="ctrtui-test-policy-")
+    try:
+        os.chmod(base, 0o755)
+        cfg = os.path.join(base, "cfg")
+        os.makedirs(os.path.join(cfg, "ctrtui"))
+        os.chmod(os.path.join(cfg, "ctrtui"), 0o700)  # root's: uid 65534 may not search it
+        with open(os.path.join(cfg, "ctrtui", "policy.toml"), "w") as f:
+            f.write('[protect]\ncommands = ["sshd"]\n')
+
+        # The child drops to uid 65534 itself, after importing what it needs (the interpreter
+        # may sit where that user cannot read).
+        code = ("import argparse, json, locale, tomllib, ctrtui.cli, ctrtui.engine, ctrtui.sources, ctrtui.sources.demo\n"
+                "ctrtui.cli.build_parser(); ctrtui.sources.open_backend(demo=True)\n"
+                "import os, sys\n"
+                "os.setgroups([]); os.setresgid(65534, 65534, 65534); os.setresuid(65534, 65534, 65534)\n"
+                "sys.exit(ctrtui.cli.main(['--demo', 'move', '1', '--to', 'freezer:/']))\n")
+        env = dict(os.environ, XDG_CONFIG_HOME=cfg, XDG_STATE_HOME=os.path.join(base, "state"))
+        p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)
+        assert p.returncode == 2, p.stderr
+        assert "EACCES" in p.stderr and os.path.join(cfg, "ctrtui", "policy.toml") in p.stderr, p.stderr
+        assert p.stdout == "" and "Traceback" not in p.stderr
+    finally:
+        import shutil
+
+        shutil.rmtree(base)
+
+
+def test_real_a_long_command_name_is_protected_by_its_program_name(realworld, tmp_path):
+    """On the real kernel: comm keeps 15 bytes of `ctrtui-test-long-sleeper`; the policy names it
+    whole and the move is refused (the same program under a short name moves)."""
+    import shutil
+
+    prog = tmp_path / "ctrtui-test-long-sleeper"
+    shutil.copy(shutil.which("sleep"), prog)
+    long = realworld._popen([str(prog), "300"])
+    short = realworld.spawn_sleep()
+    policy = tmp_path / "policy.toml"
+    policy.write_text('[protect]\ncommands = ["ctrtui-test-long-sleeper"]\n')
+    cg = realworld.mkdir("freezer", "policy")
+    j = tmp_path / "journal.jsonl"
+    r = ctrtui("move", str(long.pid), str(short.pid), "--to", f"freezer:{cg}", "--policy", str(policy),
+               "--json", journal=j)
+    assert r.returncode == 1, r.stderr
+    rows = {row["pid"]: row for row in json.loads(r.stdout)}
+    assert open(f"/proc/{long.pid}/comm").read().strip() == "ctrtui-test-lon"
+    assert (rows[long.pid]["outcome"], rows[long.pid]["errno"], rows[long.pid]["hook"]) == ("refused", "EPERM", "policy")
+    assert "program name 'ctrtui-test-long-sleeper'" in rows[long.pid]["reason"]
+    assert rows[short.pid]["outcome"] == "moved"
+    assert realworld.cgroup_of(long.pid, "freezer") == "/"

@@ -681,3 +681,71 @@ async def test_a_journal_that_cannot_be_written_refuses_the_move_with_its_senten
         await pilot.press("u")
         await settle(pilot)
         assert any(n.startswith("Not undone:") and "nothing was moved" in n for n in app.notices)
+
+
+@pytest.mark.parametrize("how", ["cli", "engine"])
+async def test_an_unusable_policy_starts_the_app_but_refuses_every_move_until_fixed(world, tmp_path, how):
+    """A policy rule naming no hierarchy: the tree is read, the status says moves are off,
+    m / x-p / drag / u are each refused with the policy's sentence; once the file is fixed the
+    next move goes ahead. `cli`: the engine ctrtui builds (a policy that refuses everything);
+    `engine`: an engine given the policy unchecked (the app checks it against the hierarchies)."""
+    from types import SimpleNamespace
+
+    from ctrtui.cli import _engine
+    from ctrtui.engine import AttachEngine, Journal, Policy
+    from ctrtui.model import CgroupRef
+    from ctrtui.ui.app import CtrtuiApp
+    from ctrtui.ui.tree import CgroupTree
+    from tests.uihelpers import notifications, start_drag, tree_offset
+
+    f = tmp_path / "policy.toml"
+    f.write_text('[protect]\ncgroups = ["freezr:/system.slice/*"]\n')
+    if how == "cli":
+        args = SimpleNamespace(policy=str(f), journal=str(tmp_path / "journal.jsonl"))
+        engine = _engine(args, world, broken_ok=True)
+    else:
+        engine = AttachEngine(world, policy=Policy.load(str(f)), journal=Journal(tmp_path / "journal.jsonl"),
+                              load_entry_points=False)
+    app = CtrtuiApp(world, engine, interval=3600.0, hierarchy="unified")
+    sentence = "No task is moved while the policy cannot be used"
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert app.snapshot is not None  # the tree was read
+        assert "moves off: the policy file cannot be used" in screen_text(app)
+        assert sum(sentence in n and "'freezr'" in n and str(f) in n for n in notifications(app)) == 1
+        await goto(pilot, NGINX, reveal=SESSION)
+        app.tasks.focus()
+        pid = app.tasks.cursor_pid
+        await pilot.press("m")
+        await settle(pilot)
+        assert not isinstance(app.screen, TargetPicker)
+        await pilot.press("x")
+        app.tree.move_cursor(app.tree.nodes[SESSION])
+        await pilot.press("p")
+        await settle(pilot)
+        app.tree.move_cursor(app.tree.nodes[NGINX])
+        await settle(pilot)
+        await start_drag(pilot, pid)
+        off = tree_offset(app, SESSION)
+        await pilot.hover(CgroupTree, offset=off)
+        await pilot.mouse_up(CgroupTree, offset=off)
+        await settle(pilot)
+        await pilot.press("u")
+        await settle(pilot)
+        assert cgroup_of(world, pid) == NGINX
+        refusals = [n for n in app.notices if sentence in n and "'freezr'" in n]
+        assert len(refusals) == 1 + 4, app.notices  # at start, then m, p, the drop, u
+        # The engine itself refuses too: nothing goes through unprotected.
+        v = engine.plan([pid], CgroupRef("unified", SESSION)).verdicts[0]
+        assert (v.kind, v.errno, v.hook) == ("refused", "EPERM", "policy") and sentence in v.reason
+        # Fixed: the next move reads the file again and goes ahead.
+        f.write_text('[protect]\ncgroups = ["unified:/init.scope"]\n')
+        await pilot.press("m")
+        await settle(pilot)
+        assert isinstance(app.screen, TargetPicker)
+        assert app.policy_error is None and any("can be used again" in n for n in app.notices)
+        await pilot.press("escape")
+        await settle(pilot)
+        assert "moves enabled" in screen_text(app) and "moves off" not in screen_text(app)
+        assert engine.plan([pid], CgroupRef("unified", SESSION)).verdicts[0].kind == "move"
+        assert engine.plan([pid], CgroupRef("unified", "/init.scope")).verdicts[0].hook == "policy"

@@ -24,6 +24,7 @@ from ctrtui.errors import CtrtuiError, errno_name, explain
 from ctrtui.model import CgroupRef, CgroupState, Hierarchy, TaskInfo, find_hierarchy
 from ctrtui.model.value import Value, set_field
 from ctrtui.sources.base import membership_file
+from ctrtui.text import display
 
 TYPE_CHECKING = False  # typing is not imported at run time (~2 ms of every `ctrtui move`)
 if TYPE_CHECKING:
@@ -313,7 +314,7 @@ class AttachEngine:
         if h is not None:
             return h
         known = ", ".join(h.name for h in hiers) or "none is mounted"
-        raise CtrtuiError(f"unknown hierarchy {word!r}; known hierarchies: {known}")
+        raise CtrtuiError(f"unknown hierarchy '{word}'; known hierarchies: {known}")
 
     # ------------------------------------------------------------------ plan
 
@@ -457,7 +458,7 @@ class AttachEngine:
         done: dict[tuple[str, int], int] = {}
         self._write_intent(batch_id, plans, undo_of)  # before anything is written; JournalError: nothing moved
         if all_or_nothing and first_refused is not None:
-            why = (f"Not moved: the batch is all-or-nothing and {first_refused.text!r} was refused "
+            why = (f"Not moved: the batch is all-or-nothing and '{first_refused.text}' was refused "
                    f"({first_refused.reason})")
             for i, (p, v) in enumerate(items):
                 if v.kind == "move":
@@ -790,7 +791,7 @@ class AttachEngine:
                 rows.append({"pid": pid, "start_time": start, "from": t["from"], "to": t["to"],
                              "outcome": "moved" if moved else "not-moved", "errno": None})
             self.journal.write_close(b.id, rows, "recovered")
-            what = f"an undo of batch {b.undo_of}" if b.undo_of else f"moving to {b.hierarchy}:{b.target}"
+            what = f"an undo of batch {b.undo_of}" if b.undo_of else f"moving to {display(b.hierarchy)}:{display(b.target)}"
             self._notes.append(
                 f"batch {b.id} ({what}) was interrupted before its end (no close record): {there} of its "
                 f"{len(b.tasks)} tasks are where it put them" + (
@@ -809,7 +810,7 @@ class AttachEngine:
             self._recover_open()
             found = self.journal.find_undoable(batch)
             if found is None:
-                where = self.journal.path or "(memory)"
+                where = display(self.journal.path or "(memory)")
                 self.nothing_left = (f"batch {batch} has nothing left to undo" if batch else
                                      f"the journal {where} has no batch left to undo")
                 if self._notes:
@@ -819,8 +820,8 @@ class AttachEngine:
             try:
                 self.hierarchy(found.hierarchy)
             except CtrtuiError:
-                raise CtrtuiError(f"batch {found.id} of the journal {self.journal.path or '(memory)'} moved tasks in "
-                                  f"the hierarchy {found.hierarchy!r}, which is not mounted now; mount it, or "
+                raise CtrtuiError(f"batch {found.id} of the journal {display(self.journal.path or '(memory)')} moved tasks in "
+                                  f"the hierarchy '{display(found.hierarchy)}', which is not mounted now; mount it, or "
                                   "undo another batch (`ctrtui log` lists them)") from None
             groups: dict[str, list[dict]] = {}
             for r in found.remaining():
@@ -834,8 +835,8 @@ class AttachEngine:
                 for v, r in zip(plan.verdicts, group):
                     if v.kind == "move" and v.source is not None and v.source != r["to"]:
                         v = v.replace(warnings=v.warnings + (
-                            f"PID {v.pid} is no longer where batch {found.id} put it ({r['to']}) but in "
-                            f"{v.source}; it is moved back to {back} anyway.",))
+                            f"PID {v.pid} is no longer where batch {found.id} put it ({display(r['to'])}) but in "
+                            f"{display(v.source)}; it is moved back to {display(back)} anyway.",))
                     verdicts.append(v)
                 plans.append(plan.replace(verdicts=tuple(verdicts)))
             if not plans:

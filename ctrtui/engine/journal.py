@@ -54,6 +54,7 @@ import stat
 import time
 
 from ctrtui.errors import CtrtuiError, errno_name
+from ctrtui.text import display
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -99,7 +100,7 @@ class JournalError(CtrtuiError):
         self.path = path
         self.errno = err.errno if err is not None else None
         why = detail or (f"{errno_name(err.errno)}: {err.strerror}" if err is not None and err.errno else str(err))
-        super().__init__(f"cannot {action} the journal {path} ({why}); nothing was moved. Free space or fix "
+        super().__init__(f"cannot {action} the journal {display(path)} ({why}); nothing was moved. Free space or fix "
                          "its permissions, choose another file with --journal FILE, or move without a record "
                          "with --no-journal")
 
@@ -491,7 +492,7 @@ class Journal:
                 pass
         os.ftruncate(fd, keep)
         os.fsync(fd)
-        self._warn(f"{self.path}: cut off a torn last line ({torn} bytes) left by an interrupted write")
+        self._warn(f"{display(self.path)}: cut off a torn last line ({torn} bytes) left by an interrupted write")
 
     # ------------------------------------------------------------------ reading
 
@@ -508,13 +509,13 @@ class Journal:
         except FileNotFoundError:
             return (lambda n, off: b""), 0, (lambda: None)
         except OSError as e:
-            raise CtrtuiError(f"cannot read journal {self.path}: {errno_name(e.errno or 0)} ({e.strerror}); fix "
+            raise CtrtuiError(f"cannot read journal {display(self.path)}: {errno_name(e.errno or 0)} ({e.strerror}); fix "
                               "its permissions, or give another file with --journal FILE") from None
         try:
             st = os.fstat(fd)
             if not stat.S_ISREG(st.st_mode):
                 what = "a directory (EISDIR)" if stat.S_ISDIR(st.st_mode) else "not a regular file"
-                raise CtrtuiError(f"cannot read journal {self.path}: it is {what}; give a regular file with "
+                raise CtrtuiError(f"cannot read journal {display(self.path)}: it is {what}; give a regular file with "
                                   "--journal FILE")
         except BaseException:
             os.close(fd)
@@ -529,7 +530,7 @@ class Journal:
             end = size
             if size and pread(1, size - 1) != b"\n":
                 end = _last_newline(pread, size) + 1
-                self._warn(f"{self.path or 'journal'}: ignored a torn last line ({size - end} bytes, an "
+                self._warn(f"{display(self.path or 'journal')}: ignored a torn last line ({size - end} bytes, an "
                            "interrupted write)")
             for offset, line in _lines_backward(pread, end):
                 if not line.strip():
@@ -540,7 +541,7 @@ class Journal:
                     yield offset, validate(_loads(line))
                 except _Bad as e:
                     no = _count_newlines(pread, offset) + 1
-                    raise JournalCorrupt(f"journal {self.path or '(memory)'} is corrupt at line {no}: {e}; move "
+                    raise JournalCorrupt(f"journal {display(self.path or '(memory)')} is corrupt at line {no}: {e}; move "
                                          "the file away to start a new one") from None
         finally:
             close()
@@ -630,7 +631,7 @@ class Journal:
             if b.undo_of is None and (b.remaining() or b.open):
                 return b
         if batch_id is not None:
-            raise CtrtuiError(f"the journal {self.path or '(memory)'} has no batch {batch_id!r}; "
+            raise CtrtuiError(f"the journal {display(self.path or '(memory)')} has no batch '{display(batch_id)}'; "
                               "`ctrtui log` lists the batches")
         return None
 
@@ -731,7 +732,7 @@ class Journal:
                 os.unlink(tmp)
             except OSError:
                 pass
-            self._warn(f"{self.path}: could not rotate the journal ({errno_name(e.errno or 0)}: {e.strerror}); "
+            self._warn(f"{display(self.path)}: could not rotate the journal ({errno_name(e.errno or 0)}: {e.strerror}); "
                        "it keeps growing")
             return False
         os.close(fd)

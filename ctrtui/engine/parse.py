@@ -14,6 +14,7 @@ import re
 
 from ctrtui.errors import CtrtuiError
 from ctrtui.model.value import Value
+from ctrtui.text import display
 
 __all__ = ["INT_MAX", "PidParseError", "kernel_parse", "parse_pid", "read_pid_max"]
 
@@ -108,11 +109,11 @@ def kernel_parse(data: bytes) -> int | None:
 def _why_not(text: str, pid_max: int) -> _Why | None:
     """None when `text` is a canonical PID in range, else why not."""
     if len(text.encode("utf-8", "surrogatepass")) > WRITE_MAX:
-        return _Why("E2BIG", f"{text[:20]!r}... is not a PID: it is longer than 4096 bytes.",
+        return _Why("E2BIG", f"'{display(text[:20])}'... is not a PID: it is longer than 4096 bytes.",
                     "Give one PID in decimal, e.g. 1234.")
     core = text.strip(_ASCII_SPACE)
     if not core:
-        return _Why("EINVAL", f"{text!r} is not a PID: it is blank.", "Give a PID in decimal, e.g. 1234.")
+        return _Why("EINVAL", f"'{display(text)}' is not a PID: it is blank.", "Give a PID in decimal, e.g. 1234.")
     if _CANONICAL.fullmatch(core):
         value = int(core)
         if value > INT_MAX:
@@ -124,14 +125,14 @@ def _why_not(text: str, pid_max: int) -> _Why | None:
         return None
     kernel = kernel_parse(core.encode("utf-8", "surrogatepass"))
     if kernel == 0:
-        return _Why(None, f"{core!r} is not a PID ctrtui will send: to the kernel 0 means 'the writer "
+        return _Why(None, f"'{display(core)}' is not a PID ctrtui will send: to the kernel 0 means 'the writer "
                     "itself', which would move ctrtui's own process.", "Give the PID of the task to move.")
     if core[:1] in "+-":
         rest = core[1:]
         if core[0] == "-" and rest and rest.isascii() and rest.isdigit():
-            return _Why("EINVAL", f"{core!r} is not a PID: PIDs are never negative.", "Give a positive PID, e.g. 1234.")
+            return _Why("EINVAL", f"'{display(core)}' is not a PID: PIDs are never negative.", "Give a positive PID, e.g. 1234.")
         hint = f" (the kernel would read it as {kernel})" if kernel else ""
-        return _Why(None if kernel else "EINVAL", f"{core!r} is not a PID: no sign is allowed{hint}.",
+        return _Why(None if kernel else "EINVAL", f"'{display(core)}' is not a PID: no sign is allowed{hint}.",
                     f"Write the digits only{', e.g. ' + str(kernel) if kernel else ''}.")
     if core[:1] == "0" and core.isascii() and (core.isdigit() or core[1:2] in "xX"):
         hexa = core[1:2] in "xX"
@@ -142,9 +143,9 @@ def _why_not(text: str, pid_max: int) -> _Why | None:
         else:
             note = f"the kernel would read it as {style} and refuse it"
         advice = "Write the PID in decimal without leading zeros" + (f", e.g. {meant}." if meant.isdigit() else ".")
-        return _Why(None if kernel is not None else "EINVAL", f"{core!r} is not a PID ctrtui accepts: "
+        return _Why(None if kernel is not None else "EINVAL", f"'{display(core)}' is not a PID ctrtui accepts: "
                     f"it has a leading zero, and {note}.", advice)
-    return _Why("EINVAL", f"{text!r} is not a PID: only decimal digits are allowed.", "Give a PID in decimal, e.g. 1234.")
+    return _Why("EINVAL", f"'{display(text)}' is not a PID: only decimal digits are allowed.", "Give a PID in decimal, e.g. 1234.")
 
 
 def parse_pid(item: int | str, pid_max: int | None = None) -> int:

@@ -13,11 +13,23 @@ The file is TOML, by default `$XDG_CONFIG_HOME/ctrtui/policy.toml`:
     ]
 
 Cgroup patterns are `fnmatch` globs over the whole path (`*` also matches `/`).
+
+Protection is never silently off. Every one of these is a CtrtuiError naming the file (and
+the key, and the line where it can be found): a rule naming a hierarchy that is neither
+mounted nor a cgroup controller the kernel has; a `commands` entry that can match no task (a
+path with `/`, longer than a file name can be); a default policy file that exists but cannot
+be read (a dangling symlink, a directory the user may not search, not a regular file);
+arrays or tables nested deeper than TOML's reader can follow. A missing default file is no
+policy. The comm rule: the kernel keeps at most 15 bytes of a command name (comm), so a
+`commands` entry that needs more can never match comm; it is matched instead against the
+task's program name, the base name of the first word of its command line (argv[0]), or of
+the second word when the first is the interpreter of a script whose name comm starts with.
 """
 
 from __future__ import annotations
 
 import os
+import stat
 from fnmatch import fnmatchcase
 from typing import Any
 
@@ -25,10 +37,27 @@ from ctrtui.engine.hooks import BuiltinHook, Refusal
 from ctrtui.errors import CtrtuiError, os_error_text
 from ctrtui.model import Hierarchy
 from ctrtui.model.value import Value
+from ctrtui.text import display
 
-__all__ = ["CgroupRule", "Policy", "PolicyHook", "default_policy_path"]
+__all__ = ["CgroupRule", "Policy", "PolicyHook", "default_policy_path", "program_name"]
 
 DIRECTIONS = ("out", "in", "both")
+
+COMM_BYTES = 15
+"""The kernel keeps at most this many bytes of a command name in comm (TASK_COMM_LEN 16, with the NUL)."""
+
+NAME_MAX = 255
+"""No file name, hence no program name, is longer (bytes)."""
+
+MAX_POLICY_BYTES = 1 << 20
+"""A policy file larger than this is refused (a list of rules, not a data set)."""
+
+CONTROLLERS = frozenset({"cpu", "cpuacct", "cpuset", "memory", "devices", "freezer", "net_cls", "net_prio",
+                         "blkio", "io", "perf_event", "hugetlb", "pids", "rdma", "misc", "dmem"})
+"""Controller names the kernel knows: a rule may name one that is not mounted (it then waits
+for it); any other word must name a mounted hierarchy."""
+
+V2_WORDS = ("unified", "cgroup2", "v2")
 
 
 def default_policy_path() -> str:
@@ -48,7 +77,7 @@ class CgroupRule(Value):
     direction: str
 
     def matches(self, hierarchy: Hierarchy, path: str) -> bool:
-        if self.hierarchy is not None and not hierarchy.matches(self.hierarchy):
+        if self.hierarchy is not None and not _names(hierarchy, self.hierarchy):
             return False
         return fnmatchcase(path, self.pattern)
 
@@ -61,47 +90,65 @@ class Policy(Value):
     """What the user protects. Empty by default; `check` answers for one hook context.
     `source`: the file it was read from (None: built in code)."""
 
-    __slots__ = ("pids", "commands", "cgroups", "source")
-    _defaults = {"pids": frozenset(), "commands": (), "cgroups": (), "source": None}
+    __slots__ = ("pids", "commands", "cgroups", "source", "error")
+    _defaults = {"pids": frozenset(), "commands": (), "cgroups": (), "source": None, "error": None}
     pids: frozenset[int]
     commands: tuple[str, ...]
     cgroups: tuple[CgroupRule, ...]
     source: str | None
+    error: str | None
+    """Set (by `broken`) when the policy could not be read or is invalid: then every move is
+    refused with this sentence, never allowed unprotected."""
 
     # ------------------------------------------------------------------ loading
 
     @classmethod
-    def load(cls, path: str) -> "Policy":
-        """Read a policy file; CtrtuiError naming the file when it cannot be read or is invalid."""
-        try:
-            with open(path, "rb") as f:
-                data = f.read()
-        except OSError as e:
-            raise CtrtuiError(f"cannot read policy file {path}: {os_error_text(e)}; check the path given to --policy "
-                              "and its permissions") from None
+    def load(cls, path: str, hierarchies: Any = None) -> "Policy":
+        """Read a policy file; CtrtuiError naming the file when it cannot be read or is invalid.
+        `hierarchies` (the mounted ones, or a callable giving them): also check that every
+        rule's hierarchy exists."""
+        data = _read(path, default=False)
+        return cls._decode(data, path, hierarchies)
+
+    @classmethod
+    def load_default(cls, hierarchies: Any = None) -> "Policy":
+        """The policy at the default path, or an empty one when there is no such file. A file
+        that is there but cannot be read (a dangling symlink, a directory the user may not
+        search, not a regular file) is a CtrtuiError, never "no policy"."""
+        path = default_policy_path()
+        data = _read(path, default=True)
+        if data is None:
+            return cls()
+        return cls._decode(data, path, hierarchies)
+
+    @classmethod
+    def broken(cls, error: str, source: str | None = None) -> "Policy":
+        """A policy that refuses every move with `error` (the sentence saying why the policy
+        could not be used): what runs when the UI starts with an unusable policy."""
+        return cls(source=source, error=error)
+
+    @classmethod
+    def _decode(cls, data: bytes, path: str, hierarchies: Any) -> "Policy":
         try:
             text = data.decode("utf-8")
         except UnicodeDecodeError as e:
-            raise CtrtuiError(f"policy file {path} is not UTF-8 text (byte {e.start})") from None
-        return cls.from_toml(text, path)
+            raise CtrtuiError(f"policy file {path} is not UTF-8 text (byte {e.start}); save it as UTF-8") from None
+        return cls.from_toml(text, path, hierarchies)
 
     @classmethod
-    def load_default(cls) -> "Policy":
-        """The policy at the default path, or an empty one when there is no such file."""
-        path = default_policy_path()
-        if not os.path.exists(path):
-            return cls()
-        return cls.load(path)
-
-    @classmethod
-    def from_toml(cls, text: str, source: str = "<policy>") -> "Policy":
-        """Parse policy TOML; CtrtuiError naming `source` and what is wrong."""
+    def from_toml(cls, text: str, source: str = "<policy>", hierarchies: Any = None) -> "Policy":
+        """Parse policy TOML; CtrtuiError naming `source` and what is wrong. `hierarchies`:
+        as for `load`."""
         import tomllib  # only when there is a policy file (~2 ms of every start otherwise)
 
         try:
             doc = tomllib.loads(text)
         except tomllib.TOMLDecodeError as e:
             raise CtrtuiError(f"policy file {source} is not valid TOML: {e}") from None
+        except RecursionError:
+            raise CtrtuiError(f"policy file {source}: arrays or tables are nested too deeply to read (a policy "
+                              "needs at most two levels: [protect] and a table inside protect.cgroups); "
+                              "fix the brackets") from None
         unknown = set(doc) - {"protect"}
         if unknown:
             raise CtrtuiError(f"policy file {source}: unknown section {sorted(unknown)[0]!r} (only [protect])")
@@ -119,19 +166,55 @@ class Policy(Value):
         commands = prot.get("commands", [])
         if not isinstance(commands, list) or not all(isinstance(c, str) and c for c in commands):
             raise CtrtuiError(f"policy file {source}: protect.commands must be a list of command names or globs")
+        for i, pat in enumerate(commands):
+            _check_command(pat, f"policy file {source}{_line(text, pat)}: protect.commands[{i}]")
         raw = prot.get("cgroups", [])
         if not isinstance(raw, list):
             raise CtrtuiError(f"policy file {source}: protect.cgroups must be a list")
         rules = tuple(_rule(item, source, i) for i, item in enumerate(raw))
-        return cls(frozenset(pids), tuple(commands), rules, source)
+        policy = cls(frozenset(pids), tuple(commands), rules, source)
+        if hierarchies is not None:
+            problem = policy.problem(hierarchies, text)
+            if problem:
+                raise CtrtuiError(problem)
+        return policy
+
+    def problem(self, hierarchies: Any, text: str | None = None) -> str | None:
+        """Why this policy cannot protect anything as written (the `broken` sentence, or a rule
+        naming a hierarchy that is neither mounted nor a kernel controller), None when it is
+        fine. `hierarchies`: the mounted ones, or a callable giving them (called only when a
+        rule names a hierarchy). `text`: the file's text, to name the line."""
+        if self.error:
+            return self.error
+        named = [(i, r) for i, r in enumerate(self.cgroups) if r.hierarchy is not None]
+        if not named:
+            return None
+        hs = tuple(hierarchies() if callable(hierarchies) else hierarchies)
+        for i, rule in named:
+            word = rule.hierarchy
+            if any(_names(h, word) for h in hs) or all(w in CONTROLLERS or w in V2_WORDS for w in word.split(",")):
+                continue
+            mounted = ", ".join(h.name for h in hs) or "none"
+            line = _line(text, word) if text else ""
+            return (f"policy file {self.source}{line}: protect.cgroups[{i}] names hierarchy {word!r}, which is "
+                    f"not mounted and is no cgroup controller, so the rule would protect nothing (mounted: "
+                    f"{mounted}); correct the name, or remove the rule")
+        return None
 
     # ------------------------------------------------------------------ judging
 
     def __bool__(self) -> bool:
-        return bool(self.pids or self.commands or self.cgroups)
+        return bool(self.pids or self.commands or self.cgroups or self.error)
+
+    def refusal(self, problem: str) -> Refusal:
+        """The refusal of every move while the policy cannot be used (`problem` says why)."""
+        return Refusal("EPERM", f"No task is moved while the policy cannot be used: {problem}.",
+                       "Fix the policy file (or move it away to run without a policy), then try again.")
 
     def check(self, ctx: Any) -> Refusal | None:
         """A Refusal (errno EPERM) naming the rule when the move in `ctx` is protected."""
+        if self.error:
+            return self.refusal(self.error)
         where = f" in {self.source}" if self.source else ""
         advice = (f"Edit the policy{where} if this move is intended." if self.source
                   else "Change the policy if this move is intended.")
@@ -141,12 +224,25 @@ class Policy(Value):
         if hit:
             return Refusal("EPERM", f"{ctx.subject} is protected by the policy{where} (protect.pids has "
                            f"{hit[0]}); it was not moved to {ctx.target}.", advice)
-        for t in tasks:
-            for pat in self.commands:
+        long = []
+        for pat in self.commands:
+            if _too_long_for_comm(pat):
+                long.append(pat)
+                continue
+            for t in tasks:
                 if fnmatchcase(t.comm, pat):
                     return Refusal("EPERM", f"{ctx.subject} is protected by the policy{where} (its command "
-                                   f"{t.comm!r} matches protect.commands {pat!r}); it was not moved to "
+                                   f"'{display(t.comm)}' matches protect.commands '{display(pat)}'); it was not moved to "
                                    f"{ctx.target}.", advice)
+        if long:
+            for t in tasks:
+                name = program_name(t.comm, _cmdline(ctx.backend, t))
+                for pat in long:
+                    if name is not None and fnmatchcase(name, pat):
+                        return Refusal("EPERM", f"{ctx.subject} is protected by the policy{where} (its program "
+                                       f"name {name!r}, from its command line, matches protect.commands {pat!r}, "
+                                       f"which is longer than the {COMM_BYTES} bytes the kernel keeps of comm "
+                                       f"{t.comm!r}); it was not moved to {ctx.target}.", advice)
         sources = set(ctx.member_sources.values()) | ({ctx.source} if ctx.source else set())
         for rule in self.cgroups:
             if rule.direction in ("out", "both"):
@@ -187,18 +283,186 @@ def _rule(item: object, source: str, i: int) -> CgroupRule:
     return CgroupRule(pattern, hier, direction)
 
 
+def _names(hierarchy: Hierarchy, word: str) -> bool:
+    """Does the rule's hierarchy `word` select `hierarchy`: its name, one of its controllers,
+    or (a comma list such as `cpu,cpuacct`, which may be mounted apart) any one of them."""
+    return hierarchy.matches(word) or ("," in word and any(hierarchy.matches(w) for w in word.split(",") if w))
+
+
+def _line(text: str | None, value: str) -> str:
+    """` line N` of the first line of `text` holding `value` quoted (for messages), or ``."""
+    if not text:
+        return ""
+    for n, line in enumerate(text.splitlines(), 1):
+        if f'"{value}' in line or f"'{value}" in line:
+            return f" line {n}"
+    return ""
+
+
+def _min_bytes(pattern: str) -> int:
+    """The fewest bytes of UTF-8 any name matching the glob `pattern` can have (`*` none,
+    `?` and a `[...]` class one, every other character its own length)."""
+    n, i = 0, 0
+    while i < len(pattern):
+        c = pattern[i]
+        if c == "*":
+            i += 1
+            continue
+        if c == "[":
+            j = i + 1
+            if j < len(pattern) and pattern[j] == "!":
+                j += 1
+            if j < len(pattern) and pattern[j] == "]":
+                j += 1
+            j = pattern.find("]", j)
+            if j >= 0:  # a class; an unclosed `[` is a literal (as fnmatch has it)
+                n += 1
+                i = j + 1
+                continue
+        n += 1 if c == "?" else len(c.encode("utf-8", "surrogatepass"))
+        i += 1
+    return n
+
+
+_LONG: dict[str, bool] = {}
+"""pattern -> needs more bytes than comm has (asked for every PID of a batch: computed once)."""
+
+
+def _too_long_for_comm(pattern: str) -> bool:
+    long = _LONG.get(pattern)
+    if long is None:
+        long = _LONG[pattern] = _min_bytes(pattern) > COMM_BYTES
+    return long
+
+
+def _check_command(pattern: str, where: str) -> None:
+    """A `commands` entry that can never match a task is an error (protection that does nothing)."""
+    if "/" in pattern or "\0" in pattern:
+        base = pattern.rstrip("/").rsplit("/", 1)[-1] or "sshd"
+        raise CtrtuiError(f"{where} is {pattern!r}: commands are matched against a command name, never a "
+                          f"path, so it can match no task; write the name alone, such as {base!r}")
+    if _min_bytes(pattern) > NAME_MAX:
+        raise CtrtuiError(f"{where} needs more than {NAME_MAX} bytes, longer than any program name, so it can "
+                          "match no task; shorten it")
+
+
+def program_name(comm: str, cmdline: str | None) -> str | None:
+    """The untruncated name behind `comm` (which the kernel cuts to 15 bytes), from the command
+    line: the base name of its first word (argv[0]), or of its second when the first is the
+    interpreter of a script whose name comm starts with (`/usr/bin/python3
+    /usr/bin/networkd-dispatcher`, comm `networkd-dispat`). None without a command line
+    (kernel threads, zombies)."""
+    words = [w for w in (cmdline or "").split(" ")[:2] if w]
+    names = [w.rstrip("/").rsplit("/", 1)[-1] for w in words]
+    names = [n for n in names if n]
+    if not names:
+        return None
+    for n in names:
+        if comm and n.startswith(comm):
+            return n
+    return names[0]
+
+
+def _cmdline(backend: Any, task: Any) -> str | None:
+    """The command line of `task`'s process (its thread group), as the backend reads it."""
+    if task.cmdline is not None:
+        return task.cmdline
+    details = getattr(backend, "task_details", None)
+    if details is None:
+        return None
+    try:
+        got = details([task.tgid]).get(task.tgid)
+    except OSError:
+        return None
+    return got.cmdline if got is not None else None
+
+
+def _read(path: str, default: bool) -> bytes | None:
+    """The bytes of the policy file at `path`. `default`: it is the default path, where no file
+    means no policy (None) -- but a file that is there and cannot be read, a dangling symlink
+    on the way to it, or something that is not a regular file is always a CtrtuiError."""
+    what = ("check the permissions of the file and of every directory above it, or give another file with "
+            "--policy" if default else "check the path given to --policy and its permissions")
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)  # a FIFO must not block
+    except FileNotFoundError as e:
+        if default:
+            dangling = _dangling_link(path)
+            if dangling is None:
+                return None
+            raise CtrtuiError(f"cannot read policy file {path}: {dangling} is a symlink to "
+                              f"{_readlink(dangling)!r}, which does not exist; point it at the policy file "
+                              "or remove it (no policy file means no policy)") from None
+        raise CtrtuiError(f"cannot read policy file {path}: {os_error_text(e)}; {what}") from None
+    except NotADirectoryError:
+        if default:
+            return None  # a file where a directory on the way should be: there is no policy file
+        raise CtrtuiError(f"cannot read policy file {path}: a part of the path is not a directory; {what}") \
+            from None
+    except OSError as e:
+        raise CtrtuiError(f"cannot read policy file {path}: {os_error_text(e)}; {what}") from None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            kind = "a directory" if stat.S_ISDIR(st.st_mode) else "not a regular file"
+            raise CtrtuiError(f"cannot read policy file {path}: it is {kind}; give a TOML file")
+        if st.st_size > MAX_POLICY_BYTES:
+            raise CtrtuiError(f"policy file {path} is {st.st_size} bytes, more than a policy can be "
+                              f"({MAX_POLICY_BYTES}); give the right file")
+        chunks, size = [], 0
+        while True:
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                break
+            size += len(chunk)
+            if size > MAX_POLICY_BYTES:
+                raise CtrtuiError(f"policy file {path} is more than {MAX_POLICY_BYTES} bytes; give the right file")
+            chunks.append(chunk)
+        return b"".join(chunks)
+    except OSError as e:
+        raise CtrtuiError(f"cannot read policy file {path}: {os_error_text(e)}; {what}") from None
+    finally:
+        os.close(fd)
+
+
+def _dangling_link(path: str) -> str | None:
+    """The first component of `path` that is a symlink to nothing, or None."""
+    parts = os.path.abspath(path).split("/")
+    for i in range(2, len(parts) + 1):
+        p = "/".join(parts[:i])
+        if os.path.islink(p) and not os.path.exists(p):
+            return p
+    return None
+
+
+def _readlink(path: str) -> str:
+    try:
+        return os.readlink(path)
+    except OSError:
+        return "?"
+
+
 class PolicyHook(BuiltinHook):
     """The policy as a hook (name `policy`); its `attach` does nothing."""
 
     name = "policy"
 
     def __init__(self, policy: Policy) -> None:
+        self.set_policy(policy)
+
+    def set_policy(self, policy: Policy) -> None:
+        """Use `policy` from now on (the UI, once a broken policy file has been fixed)."""
         self.policy = policy
         self._empty = not policy  # a Policy is immutable
+        self._problem: str | None | bool = False  # not checked against the hierarchies yet
 
     def can_attach(self, ctx):
         if self._empty:
             return None
+        if self._problem is False:  # once: a rule naming no hierarchy of this backend refuses all
+            self._problem = self.policy.problem(ctx.backend.hierarchies)
+        if self._problem:
+            return self.policy.refusal(self._problem)
         return self.policy.check(ctx)
 
     def __repr__(self) -> str:

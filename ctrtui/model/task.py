@@ -113,14 +113,14 @@ class CgroupRef(Value):
         """Parse `HIERARCHY:/path`. Raises ValueError with a sentence for a person."""
         hier, sep, path = text.partition(":")
         if not sep or not hier:
-            raise ValueError(f"{text!r} is not a cgroup: write it as HIERARCHY:/path, e.g. freezer:/mygroup")
+            raise ValueError(f"'{text}' is not a cgroup: write it as HIERARCHY:/path, e.g. freezer:/mygroup")
         if not path:
             path = "/"
         if not path.startswith("/"):
             path = "/" + path
         parts = [p for p in path.split("/") if p]
         if any(p in (".", "..") for p in parts):
-            raise ValueError(f"{text!r}: '.' and '..' are not allowed in a cgroup path")
+            raise ValueError(f"'{text}': '.' and '..' are not allowed in a cgroup path")
         return cls(hier, "/" + "/".join(parts))
 
 

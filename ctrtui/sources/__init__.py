@@ -19,8 +19,13 @@ def __getattr__(name: str):
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-def open_backend(demo: bool = False):
-    """The real /sys/fs/cgroup backend, or with `demo` the simulated demo world (a `Backend`)."""
+def open_backend(demo: bool | str = False):
+    """The real /sys/fs/cgroup backend, or with `demo` the simulated demo world (a `Backend`);
+    `demo="hostile"` is the world of hostile names the escaping is tested on."""
+    if demo == "hostile":
+        from ctrtui.sources.hostile import hostile_world
+
+        return hostile_world()
     if demo:
         from ctrtui.sources.demo import demo_world
 

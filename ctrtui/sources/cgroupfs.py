@@ -190,7 +190,7 @@ def cgroup_line(data: bytes, h: Hierarchy) -> str | None:
     elif h.hierarchy_id:
         prefix = b"%d:" % h.hierarchy_id
     else:
-        return parse_proc_cgroup(data.decode("utf-8", "replace")).get(h.name, (0, None))[1]
+        return parse_proc_cgroup(data.decode("utf-8", "surrogateescape")).get(h.name, (0, None))[1]
     if data.startswith(prefix):
         i = 0
     else:
@@ -200,7 +200,7 @@ def cgroup_line(data: bytes, h: Hierarchy) -> str | None:
         i += 1
     start = i + 3 if h.version == 2 else data.index(b":", i + len(prefix)) + 1
     end = data.find(b"\n", start)
-    return data[start:end if end >= 0 else len(data)].decode("utf-8", "replace")
+    return data[start:end if end >= 0 else len(data)].decode("utf-8", "surrogateescape")
 
 
 class PidfdHandle:
@@ -598,7 +598,7 @@ class CgroupFS:
             return None
         by_id = {h.hierarchy_id: h.name for h in self._known() if h.version == 1}
         out: dict[str, str] = {}
-        for ctrls, (hid, path) in parse_proc_cgroup(data.decode("utf-8", "replace")).items():
+        for ctrls, (hid, path) in parse_proc_cgroup(data.decode("utf-8", "surrogateescape")).items():
             if hid == 0 and ctrls == "":
                 out["unified"] = path
             else:

@@ -105,7 +105,7 @@ def parse_stat(data: bytes) -> tuple[str, list[bytes]]:
     field N of proc(5) is fields[N - 3]. Split at the LAST `)`: comm may contain `) (`."""
     open_ = data.index(b"(")
     close = data.rindex(b")")
-    comm = data[open_ + 1:close].decode("utf-8", "replace")
+    comm = data[open_ + 1:close].decode("utf-8", "surrogateescape")
     return comm, data[close + 2:].split()
 
 
@@ -197,7 +197,7 @@ class ProcReader:
                     raw = read_bytes(f"{self.proc}/{pid}/cmdline")
                 except OSError:
                     raw = b""
-                cmdline = raw.rstrip(b"\0").replace(b"\0", b" ").decode("utf-8", "replace")
+                cmdline = raw.rstrip(b"\0").replace(b"\0", b" ").decode("utf-8", "surrogateescape")
             if old is not None and now > old[4]:
                 cpu = 100.0 * (ticks - old[3]) / CLK_TCK / (now - old[4])
             else:

@@ -29,7 +29,9 @@ from textual.worker import Worker, WorkerState
 
 from ctrtui.model import CgroupRef, Hierarchy, HierarchySnapshot, Snapshot, TaskInfo
 from ctrtui.model.snapshot import diff_hierarchy
+from ctrtui.text import display, scrub
 from ctrtui.ui import heap
+from ctrtui.ui.safe import LiteralInput, content, lines
 from ctrtui.ui.detail import DetailLine, StatusBar, cgroup_summary, task_summary
 from ctrtui.ui.tasklist import TaskList
 from ctrtui.ui.tree import CgroupTree, Markers, needs_state
@@ -44,13 +46,14 @@ def describe_error(exc: BaseException) -> str:
     if isinstance(exc, OSError) and exc.errno is not None:
         from ctrtui.errors import errno_name
 
-        where = f" ({exc.filename})" if exc.filename else ""
+        where = f" ({display(str(exc.filename))})" if exc.filename else ""
         return f"{errno_name(exc.errno)}: {exc.strerror or os.strerror(exc.errno)}{where}"
     return str(exc) or type(exc).__name__
 
 
 def report_text(report: Any, what: str = "Move") -> tuple[str, str]:
-    """(message, severity) for a finished batch: counts, then the first reasons."""
+    """(message, severity) for a finished batch: counts, then the first reasons. The message
+    is display text already (names escaped): notify it with `escaped=True`."""
     counts = report.counts()
     parts = [f"{counts.get(k, 0)} {label}" for k, label in (
         ("moved", "moved"), ("already-there", "already there"), ("refused", "refused"),
@@ -59,28 +62,29 @@ def report_text(report: Any, what: str = "Move") -> tuple[str, str]:
     lines = [f"{what}: " + ", ".join(parts)]
     bad = [o for o in report.outcomes if o.outcome not in ("moved", "already-there")]
     for o in bad[:3]:
-        lines.append(f"PID {o.pid}: {o.reason}" + (f" {o.advice}" if o.advice else ""))
+        lines.append(scrub(f"PID {o.pid}: {o.reason}" + (f" {o.advice}" if o.advice else "")))
     if len(bad) > 3:
         lines.append(f"… and {len(bad) - 3} more (L shows the move log)")
     return "\n".join(lines), ("information" if report.ok else "warning")
 
 
 def plan_line(plan: Any, target: str) -> str:
-    """`drop on freezer:/a: 3 would move, 1 already there, 1 refused (reason)`."""
+    """`drop on freezer:/a: 3 would move, 1 already there, 1 refused (reason)`, as display
+    text (names escaped)."""
     c = plan.summary()
     words = [f"{c.get('move', 0)} would move"]
     if c.get("already-there"):
         words.append(f"{c['already-there']} already there")
     if c.get("refused"):
         words.append(f"{c['refused']} refused")
-    text = f"{target}: " + ", ".join(words)
+    text = f"{display(target)}: " + ", ".join(words)
     refused = [v for v in plan.verdicts if v.kind == "refused"]
     if refused:
         text += f" (PID {refused[0].pid}: {refused[0].reason})"
-    return text
+    return scrub(text)
 
 
-class FilterBox(Input):
+class FilterBox(LiteralInput):
     """The filter field. `on_change` is called with each new value at once, so the task
     list follows a keystroke in the same frame (the `Changed` message would reach it a
     frame after the field has been redrawn)."""
@@ -259,6 +263,9 @@ class CtrtuiApp(App):
             self.read_only_reason = "--read-only"
         self.snapshot: Snapshot | None = None
         mounted = backend.hierarchies()
+        self.policy_error: str | None = self._policy_problem(mounted)
+        """Why the policy cannot be used (it could not be read, or is invalid): every move is
+        refused with this sentence until the file is fixed. None: the policy is fine."""
         self.hierarchy_names: list[str] = [h.name for h in mounted]
         self.hier: str = hierarchy or self._default_hierarchy(mounted)
         """The hierarchy shown."""
@@ -281,6 +288,48 @@ class CtrtuiApp(App):
         self.notices: deque[str] = deque(maxlen=200)
         """Text of the notifications shown (newest last), for the move log and tests."""
         self._first: FirstSnapshot | None = FirstSnapshot(backend)
+
+    def _policy_problem(self, mounted: Sequence[Hierarchy]) -> str | None:
+        policy = getattr(self.engine, "policy", None)
+        if policy is None or not hasattr(policy, "problem"):
+            return None
+        try:
+            return policy.problem(mounted)
+        except Exception as exc:  # noqa: BLE001 - a policy that cannot even be checked protects nothing
+            return f"the policy could not be checked ({describe_error(exc)})"
+
+    def _policy_fixed(self) -> bool:
+        """Read the broken policy's file again; when it is usable now, the engine uses it
+        (moves are on again) and True."""
+        from ctrtui.engine.policy import Policy, default_policy_path
+        from ctrtui.errors import CtrtuiError
+
+        old = self.engine.policy
+        hook = next((h for h in self.engine.hooks if getattr(h, "name", None) == "policy"), None)
+        if hook is None or not hasattr(hook, "set_policy"):
+            return False
+        hiers = self.backend.hierarchies
+        try:
+            if old.source is None or old.source == default_policy_path():
+                policy = Policy.load_default(hiers)
+            else:
+                policy = Policy.load(old.source, hiers)
+        except CtrtuiError as exc:
+            self.policy_error = str(exc)
+            return False
+        except OSError:
+            return False
+        self.engine.policy = policy
+        hook.set_policy(policy)
+        self.policy_error = None
+        self._update_status()
+        self.notify(f"The policy {policy.source or '(none)'} can be used again: moves are on.", title="Policy")
+        return True
+
+    def _policy_notice(self) -> None:
+        self.notify(f"No task is moved while the policy cannot be used: {self.policy_error}. Fix the policy "
+                    "file (or move it away to run without a policy), then try again.",
+                    severity="error", title="Moves are off", timeout=12)
 
     @staticmethod
     def _default_hierarchy(hs: Sequence[Hierarchy]) -> str:
@@ -310,7 +359,7 @@ class CtrtuiApp(App):
         yield StatusBar(id="status")
         with Horizontal(id="main"):
             with Vertical(id="left"):
-                yield Select([(n, n) for n in self.hierarchy_names], value=self.hier if self.hier else Select.BLANK,
+                yield Select([(content(n), n) for n in self.hierarchy_names], value=self.hier if self.hier else Select.BLANK,
                              allow_blank=not self.hierarchy_names, id="hierarchy", prompt="hierarchy",
                              compact=True)
                 yield CgroupTree(id="tree")
@@ -345,6 +394,8 @@ class CtrtuiApp(App):
             "filter": self.query_one("#filter", Input), "hierarchy": self.query_one("#hierarchy", Select),
         }
         self.tree.focus()
+        if self.policy_error is not None and self.read_only_reason is None:
+            self._policy_notice()
         self.set_interval(1.0, self._update_status)
         self._refreshing = True
         self._update_status()
@@ -366,16 +417,22 @@ class CtrtuiApp(App):
 
     def _update_status(self) -> None:
         self._w("status").show_status(
-            backend=getattr(self.backend, "kind", "?"), read_only=self.read_only_reason,
+            backend=getattr(self.backend, "kind", "?"),
+            read_only=self.read_only_reason or ("moves off: the policy file cannot be used" if self.policy_error else None),
             taken_at=self.snapshot.taken_at if self.snapshot else None, paused=self.paused,
             busy=self._refreshing, hierarchy=self.hier, cut=len(self.cut.pids) if self.cut else 0)
 
     def notify(self, message: str, *, title: str = "", severity: str = "information",
-               timeout: float | None = None, markup: bool = False) -> None:
-        """Show a notification (plain text: paths and reasons may contain brackets) and
-        remember its text in `notices`."""
+               timeout: float | None = None, markup: bool = False, escaped: bool = False) -> None:
+        """Show a notification and remember its text in `notices`. Always plain text (paths
+        and reasons hold brackets), shown escaped line by line (`escaped`: the message is
+        display text already, e.g. from `report_text`). Names go into a message with
+        `display()`; the message is then scrubbed (`ctrtui.text.scrub`)."""
+        if not escaped:
+            message = lines(message)
+        title = scrub(title)
         self.notices.append(f"{title}: {message}" if title else message)
-        super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=False)
 
     def _focused(self):
         """The focused widget, or None; also None while the app is closing and has no
@@ -386,7 +443,9 @@ class CtrtuiApp(App):
             return None
 
     def _say(self, text: str | Text) -> None:
-        self._w("detail").show(text)
+        """Show `text` on the detail line: a str is a message (scrubbed; names in it put with
+        `display()`); a Text is built by the caller from display text."""
+        self._w("detail").show(Text(scrub(text)) if isinstance(text, str) else text)
 
     # ------------------------------------------------------------------ errors
 
@@ -441,12 +500,12 @@ class CtrtuiApp(App):
         names = new.names()
         if names != self.hierarchy_names:
             self.hierarchy_names = names
-            self._w("hierarchy").set_options([(n, n) for n in names])
+            self._w("hierarchy").set_options([(content(n), n) for n in names])
         if old is None and self._auto_hierarchy:
             self.hier = self._best_hierarchy(new) or self.hier
         if self.hier not in names:
             if self.hier:
-                self.notify(f"Hierarchy {self.hier} is gone; showing {names[0] if names else 'nothing'}.",
+                self.notify(f"Hierarchy {display(self.hier)} is gone; showing {display(names[0]) if names else 'nothing'}.",
                             severity="warning")
             self.hier = names[0] if names else ""
             old = None
@@ -460,7 +519,8 @@ class CtrtuiApp(App):
             hd = diff_hierarchy(before, hs)
             lost = self.tree.update(hs, hd.added_cgroups, hd.removed_cgroups, changed=hd.changed_cgroups)
             if lost is not None:
-                self.notify(f"{self.hier}:{lost} was removed; showing {self.tree.cursor_path} instead.",
+                self.notify(f"{display(self.hier)}:{display(lost)} was removed; showing "
+                            f"{display(self.tree.cursor_path)} instead.",
                             severity="warning")
             self.tasks.show(hs, self.tree.cursor_path, self.threads, self.recursive, diff=hd, infos=event.infos)
             self._read_markers(self._marker_paths(hd.added_cgroups))
@@ -577,7 +637,7 @@ class CtrtuiApp(App):
             if key != self._detail_key:
                 self._detail_key = key
                 if info is not None:
-                    self._say(task_summary(pid, info, self.backend.task_cgroups(pid)))
+                    self._say(task_summary(pid, info, self.backend.task_cgroups(pid), self._detail_width()))
                 else:
                     self._say(Text.assemble((f"PID {pid}", "bold"), ("  reading…", "dim")))
                     self._read_detail(key)
@@ -596,14 +656,21 @@ class CtrtuiApp(App):
         c = hs.get(path) if hs else None
         subtree = self.tree.recursive_count(path) if hs is self.tree.hs else 0
         return cgroup_summary(hier, path, hs.hierarchy.controllers if hs else (), stats,
-                              len(c.procs) if c else 0, len(c.threads) if c else 0, subtree)
+                              len(c.procs) if c else 0, len(c.threads) if c else 0, subtree,
+                              self._detail_width())
+
+    def _detail_width(self) -> int | None:
+        """Cells of one line of the detail line (None before it is laid out)."""
+        width = self._w("detail").content_region.width if self._widgets else 0
+        return width if width > 0 else None
 
     @work(thread=True, exclusive=True, group="detail", exit_on_error=False, name="details")
     def _read_detail(self, key: tuple) -> None:
         if key[0] == "task":
             pid = key[1]
             info = self.backend.task_details([pid]).get(pid)
-            self.post_message(self.DetailRead(key, task_summary(pid, info, self.backend.task_cgroups(pid))))
+            self.post_message(self.DetailRead(key, task_summary(pid, info, self.backend.task_cgroups(pid),
+                                                            self._detail_width())))
         else:
             _, hier, path, _ = key
             self.post_message(self.DetailRead(key, None, self.backend.cgroup_stats(hier, path)))
@@ -627,13 +694,13 @@ class CtrtuiApp(App):
     def switch_hierarchy(self, name: str) -> None:
         """Show the hierarchy `name` (no-op for an unknown one)."""
         if name not in self.hierarchy_names:
-            self.notify(f"No hierarchy {name!r} is mounted.", severity="warning")
+            self.notify(f"No hierarchy '{display(name)}' is mounted.", severity="warning")
             return
         self.hier = name
         if self.hs is not None:
             self._load_hierarchy()  # its last snapshot at once; a fresh one follows
         else:
-            self._say(f"Taking a snapshot of {name}…")
+            self._say(f"Taking a snapshot of {display(name)}…")
         self._update_status()
         self.action_refresh()
 
@@ -651,7 +718,7 @@ class CtrtuiApp(App):
         for n in self.hierarchy_names:
             h = self.snapshot.get(n) if self.snapshot else None
             if h is not None:
-                labels[n] = f"{n}  (v{h.hierarchy.version}, {len(h.containers)} cgroups, {h.total(False)} procs)"
+                labels[n] = f"{display(n)}  (v{h.hierarchy.version}, {len(h.containers)} cgroups, {h.total(False)} procs)"
         self.push_screen(SwitchHierarchy(self.hierarchy_names, self.hier, labels),
                          lambda name: self.switch_hierarchy(name) if name else None)
 
@@ -732,7 +799,8 @@ class CtrtuiApp(App):
         if not path:
             return
         if self.tree.reveal(path) is None:
-            self.notify(f"{self.hier}:{path} is not in the snapshot (removed, or a typo?).", severity="warning")
+            self.notify(f"{display(self.hier)}:{display(path)} is not in the snapshot (removed, or a typo?).",
+                        severity="warning")
             return
         self.tree.focus()
         self._show_tasks()
@@ -761,7 +829,7 @@ class CtrtuiApp(App):
                 self.tasks.set_view(threads=self.threads)
                 paths = other
         if not paths:
-            self.notify(f"PID {pid} is in no cgroup of {self.hier} in this snapshot: it does not exist "
+            self.notify(f"PID {pid} is in no cgroup of {display(self.hier)} in this snapshot: it does not exist "
                         "(or exited). Press r to refresh.", severity="warning")
             return
         if self.tree.reveal(paths[0]) is None:
@@ -773,6 +841,11 @@ class CtrtuiApp(App):
     # ------------------------------------------------------------------ moves
 
     def _refuse_read_only(self) -> bool:
+        """Refuse a move (m, p, drop, undo) with a notification saying why: read-only, or a
+        policy that cannot be used (read again first: once fixed, moves are on)."""
+        if self.read_only_reason is None and self.policy_error is not None and not self._policy_fixed():
+            self._policy_notice()
+            return True
         if self.read_only_reason is None:
             return False
         why = ("started with --read-only" if self.read_only_reason == "--read-only"
@@ -844,7 +917,7 @@ class CtrtuiApp(App):
             return
         if not event.plan.accepted:
             self.notify("Nothing to move into " + plan_line(event.plan, event.target), severity="warning",
-                        title="Not moved", timeout=8)
+                        title="Not moved", timeout=8, escaped=True)
             return
         if event.purpose == "put":
             self.cut = None
@@ -859,7 +932,7 @@ class CtrtuiApp(App):
             return
         if not plan.accepted:
             self.notify("Nothing to move: " + plan_line(plan, str(getattr(plan, "target", ""))),
-                        severity="warning", title="Not moved", timeout=8)
+                        severity="warning", title="Not moved", timeout=8, escaped=True)
             return
         try:
             risks = assess(plan, self.snapshot, self.backend)
@@ -906,7 +979,7 @@ class CtrtuiApp(App):
             return
         self.reports.append(event.report)
         text, severity = report_text(event.report, event.what)
-        self.notify(text, title=event.what, severity=severity, timeout=8)
+        self.notify(text, title=event.what, severity=severity, timeout=8, escaped=True)
         moved = [o.pid for o in event.report.outcomes]
         self.tasks.forget_details(keep=[p for p in self.tasks.details if p not in moved])
         self.tasks.marks.difference_update(o.pid for o in event.report.outcomes if o.outcome == "moved")
@@ -951,7 +1024,7 @@ class CtrtuiApp(App):
         if target != self._drag_target:
             self._drag_target = target
             self.tree.show_drop(line, True)
-            self._say(Text(f"drop on {target}: checking…", "bold"))
+            self._say(Text(f"drop on {display(target)}: checking…", "bold"))
             self._plan(list(event.pids), CgroupRef(self.hier, path), self.threads,
                        self._starts(event.pids), "drag")
 

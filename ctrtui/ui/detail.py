@@ -9,6 +9,7 @@ from rich.text import Text
 from textual.widgets import Static
 
 from ctrtui.model import TaskInfo
+from ctrtui.text import display, tail
 from ctrtui.ui.tasklist import command_of, human_bytes
 
 
@@ -25,11 +26,14 @@ def _cpu_seconds(stats: dict[str, str]) -> float | None:
 
 
 def cgroup_summary(hierarchy: str, path: str, controllers: tuple[str, ...], stats: dict[str, str],
-                   procs: int, threads: int, subtree: int) -> Text:
+                   procs: int, threads: int, subtree: int, width: int | None = None) -> Text:
     """One or two lines about a cgroup: where, members, controllers, and the figures the
-    stats files give (pids, memory, cpu, freezer, cpuset, v2 type and subtree_control)."""
+    stats files give (pids, memory, cpu, freezer, cpuset, v2 type and subtree_control).
+    Names are shown escaped; with `width`, a long path keeps its end (`…/d58/d59`) and fits
+    on the first line."""
     text = Text()
-    text.append(f"{hierarchy}:{path}", "bold")
+    where = display(hierarchy) + ":" + display(path)
+    text.append(tail(where, width) if width else where, "bold")
     text.append(f"  {procs} procs, {threads} threads, {subtree} in subtree", "dim")
     if controllers:
         text.append(f"  controllers: {','.join(controllers)}")
@@ -54,7 +58,7 @@ def cgroup_summary(hierarchy: str, path: str, controllers: tuple[str, ...], stat
         cpus, mems = stats["cpuset.cpus"], stats.get("cpuset.mems", "")
         figures.append(f"cpus {cpus or '(empty)'} mems {mems or '(empty)'}")
     if figures:
-        text.append("\n" + " · ".join(figures))
+        text.append("\n" + display(" · ".join(figures)))
     return text
 
 
@@ -67,8 +71,11 @@ def cgroup_groups(cgroups: dict[str, str]) -> str:
     return " · ".join(f"{','.join(names)}: {path}" for path, names in by_path.items())
 
 
-def task_summary(pid: int, info: TaskInfo | None, cgroups: dict[str, str] | None) -> Text:
-    """Lines about a task: identity, full command line, and its cgroup in every hierarchy."""
+def task_summary(pid: int, info: TaskInfo | None, cgroups: dict[str, str] | None,
+                 width: int | None = None) -> Text:
+    """Lines about a task: identity, command line, and its cgroup in every hierarchy, all
+    shown escaped. With `width`, the command line is cut to what fits on two lines so that
+    the cgroups line stays visible, and that line keeps its end (the deepest paths)."""
     text = Text()
     if info is None:
         text.append(f"PID {pid}", "bold")
@@ -77,14 +84,20 @@ def task_summary(pid: int, info: TaskInfo | None, cgroups: dict[str, str] | None
         text.append(f"PID {info.pid}", "bold")
         if info.is_thread:
             text.append(f" (thread of {info.tgid})")
-        user = info.user or str(info.uid)
-        text.append(f"  {user}  state {info.state}  threads {info.threads}", "dim")
+        user = display(info.user or str(info.uid))
+        text.append(f"  {user}  state {display(info.state)}  threads {info.threads}", "dim")
         if info.kthread:
             text.append("  kernel thread", "yellow")
-        text.append("  " + command_of(info))
+        command = display(command_of(info))
+        if width:
+            room = max(10, 2 * width - text.cell_len - 2)
+            if len(command) > room:
+                command = command[:room - 1] + "…"
+        text.append("  " + command)
     if cgroups:
         text.append("\n")
-        text.append(cgroup_groups(cgroups), "dim")
+        groups = cgroup_groups({display(h): display(p) for h, p in cgroups.items()})
+        text.append(tail(groups, width, " · ") if width else groups, "dim")
     elif cgroups is None and info is not None:
         text.append("\n(cgroups unknown: the task is gone)", "dim")
     return text
@@ -124,7 +137,7 @@ class StatusBar(Static):
         text.append("ctrtui", "bold")
         text.append(f"  {backend}")
         if hierarchy:
-            text.append(f"  [{hierarchy}]")
+            text.append(f"  [{display(hierarchy)}]")
         if read_only:
             text.append(f"  READ-ONLY ({read_only})", "bold reverse")
         else:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any, Iterable
 
 from ctrtui.model import CgroupRef, Snapshot
+from ctrtui.text import display
 
 #: More than this many tasks in one batch asks first.
 MANY_TASKS = 20
@@ -46,7 +47,7 @@ def _path_of(source: Any) -> str | None:
 
 def _name_pids(items: list[tuple[int, str]]) -> str:
     """`1234 (cron), 99 (sshd) and 3 more`."""
-    named = [f"{pid} ({comm})" if comm else str(pid) for pid, comm in items[:_NAMED]]
+    named = [f"{pid} ({display(comm)})" if comm else str(pid) for pid, comm in items[:_NAMED]]
     text = ", ".join(named)
     if len(items) > _NAMED:
         text += f" and {len(items) - _NAMED} more"
@@ -91,7 +92,7 @@ def assess(plan: Any, snapshot: Snapshot, backend: Any) -> list[str]:
     if init:
         who = "PID 1" if init == [1] else f"PID 1's thread(s) {_join(str(p) for p in init)}"
         risks.append(
-            f"{who} ({comm(init[0]) or 'init'}) would move to {target}: it is the init process "
+            f"{who} ({display(comm(init[0])) or 'init'}) would move to {display(str(target))}: it is the init process "
             f"every other process depends on, and its cgroup limits apply to it."
         )
 
@@ -107,7 +108,7 @@ def assess(plan: Any, snapshot: Snapshot, backend: Any) -> list[str]:
     # Many tasks at once.
     if len(moves) > MANY_TASKS:
         risks.append(
-            f"{len(moves)} tasks would move at once to {target} (more than {MANY_TASKS}); "
+            f"{len(moves)} tasks would move at once to {display(str(target))} (more than {MANY_TASKS}); "
             f"check the list before going on."
         )
 
@@ -122,7 +123,7 @@ def assess(plan: Any, snapshot: Snapshot, backend: Any) -> list[str]:
     unit = systemd_unit(target.path)
     if unit:
         risks.append(
-            f"The target {target} belongs to the systemd unit {unit}: systemd may move these "
+            f"The target {display(str(target))} belongs to the systemd unit {display(unit)}: systemd may move these "
             f"tasks back or out when it reloads or restarts the unit."
         )
     by_unit: dict[str, list[tuple[int, str]]] = {}
@@ -137,7 +138,7 @@ def assess(plan: Any, snapshot: Snapshot, backend: Any) -> list[str]:
         else:
             who, them = f"{len(items)} tasks ({_name_pids(items)})", "them"
         risks.append(
-            f"{who} would leave the systemd unit {src_unit}: systemd may move {them} back, "
+            f"{who} would leave the systemd unit {display(src_unit)}: systemd may move {them} back, "
             f"and stops accounting {them} to that unit."
         )
 
@@ -146,14 +147,14 @@ def assess(plan: Any, snapshot: Snapshot, backend: Any) -> list[str]:
         others = [h for h in snapshot.hierarchies if h.name != hier.name]
         if others:
             sentence = (
-                f"Only the {hier.name} hierarchy changes: in {_join(h.name for h in others)} "
+                f"Only the {display(hier.name)} hierarchy changes: in {_join(display(h.name) for h in others)} "
                 f"these tasks stay in the cgroups they are in now (cgroup v1 hierarchies are "
                 f"independent)."
             )
-            same = [h.name for h in others if target.path != "/" and target.path in h]
+            same = [display(h.name) for h in others if target.path != "/" and target.path in h]
             if same:
                 sentence += (
-                    f" {_join(same)} {'has' if len(same) == 1 else 'have'} a {target.path} too; "
+                    f" {_join(same)} {'has' if len(same) == 1 else 'have'} a {display(target.path)} too; "
                     f"move there separately if that is what you meant."
                 )
             risks.append(sentence)
@@ -170,10 +171,10 @@ def assess(plan: Any, snapshot: Snapshot, backend: Any) -> list[str]:
             all_tids = set(backend.thread_ids(tgid))
             left = all_tids - moving - staying_put
             if left:
-                name = comm(tgid) or comm(tids[0])
+                name = display(comm(tgid) or comm(tids[0]))
                 risks.append(
                     f"Thread mode splits process {tgid}{f' ({name})' if name else ''}: "
-                    f"{len(tids)} of its {len(all_tids)} threads move to {target}, "
+                    f"{len(tids)} of its {len(all_tids)} threads move to {display(str(target))}, "
                     f"{len(left)} stay where they are, so one process ends up in several cgroups."
                 )
     return risks

@@ -34,6 +34,8 @@ from textual.widgets.option_list import Option
 from textual.worker import get_current_worker
 
 from ctrtui.model import CgroupRef, HierarchySnapshot, Snapshot
+from ctrtui.text import display, scrub
+from ctrtui.ui.safe import LiteralInput, content, message
 
 __all__ = [
     "ConfirmMove", "FindPid", "FuzzyMatcher", "GoToCgroup", "LineList", "MoveLog",
@@ -69,13 +71,18 @@ class FuzzyMatcher:
     Consecutive characters and segment starts therefore rank higher.
 
     Narrowing a query reuses the previous query's matches, so typing gets cheaper per key.
+
+    The search runs over the shown form of each item (`ctrtui.text.display`: `\\x1b` for an
+    ESC, `\\xff` for a byte that is not UTF-8), so what is typed is matched against what is
+    seen; results are the items themselves (the exact names). `shown(item)` gives the form.
     """
 
     def __init__(self, items: Iterable[str]) -> None:
-        uniq = sorted(set(items), key=lambda s: (len(s), s))
+        shown = {s: display(s) for s in set(items)}
+        uniq = sorted(shown, key=lambda s: (len(shown[s]), shown[s]))
         self._orig: dict[str, list[str]] = {}
         for s in uniq:
-            self._orig.setdefault(s.lower(), []).append(s)
+            self._orig.setdefault(shown[s].lower(), []).append(s)
         self._lower: list[str] = list(self._orig)
         self._base = {s: s.rsplit("/", 1)[-1] for s in self._lower}
         self._initials = {s: "".join(w[0] for w in _WORD.findall(s)) for s in self._lower}
@@ -176,8 +183,14 @@ class FuzzyMatcher:
             i += 1
         return out
 
+    @staticmethod
+    def shown(item: str) -> str:
+        """The form of `item` that is searched and drawn."""
+        return display(item)
+
     def highlight(self, query: str, text: str, style: str = "bold underline $accent") -> Content:
-        """`text` as Content with the matched characters styled (one span per run)."""
+        """`text` (a shown form: plain text, never markup) as Content with the matched
+        characters styled (one span per run)."""
         spans: list[Span] = []
         for i in self.positions(query, text):
             if spans and spans[-1].end == i:
@@ -213,6 +226,7 @@ class LineList(ScrollView, can_focus=True):
         height: 1fr;
         overflow-x: hidden;
         overflow-y: auto;
+        scrollbar-gutter: stable;
         background: $surface;
         &:focus { background-tint: $foreground 5%; }
     }
@@ -283,6 +297,10 @@ class LineList(ScrollView, can_focus=True):
     def render_line(self, y: int) -> Strip:
         index = self.scroll_offset.y + y
         width = self.scrollable_content_region.width
+        if width > 0 and width != self._width:
+            # wrapped for another width (a scrollbar came or went since): rows cut at the
+            # right edge would lose characters, so wrap again for this one
+            self.call_later(self._reflow)
         base = self.get_visual_style()
         if index >= len(self._rows):
             return Strip.blank(width, base.rich_style)
@@ -312,20 +330,20 @@ _KIND_WORDS = {"move": "would move", "already-there": "already there", "refused"
 def _who(pid: Any, task: Any, text: str | None = None) -> str:
     """`1234 (cron)`; an item that is not a PID shows as typed (`'abc'`)."""
     if pid is None:
-        return repr(text) if text is not None else "?"
+        return f"'{display(text)}'" if text is not None else "?"
     comm = getattr(task, "comm", None)
-    return f"{pid} ({comm})" if comm else f"{pid}"
+    return f"{pid} ({display(comm)})" if comm else f"{pid}"
 
 
 def _indented(text: str, indent: int, style: str = "$foreground") -> Content:
-    """`text` after `indent` spaces."""
-    return Content.assemble(" " * indent, Content.styled(text, style))
+    """`text` (a reason, advice or warning: a message, scrubbed) after `indent` spaces."""
+    return Content.assemble(" " * indent, Content.styled(scrub(text), style))
 
 
 def _source_text(source: Any) -> str:
     if source is None:
         return ""
-    return source.path if isinstance(source, CgroupRef) else str(source)
+    return display(source.path if isinstance(source, CgroupRef) else str(source))
 
 
 def counts_content(counts: dict[str, int], words: dict[str, str], styles: dict[str, str]) -> Content:
@@ -348,7 +366,7 @@ def plan_lines(plan: Any) -> list[Content]:
         head = Content.styled(f"{_KIND_WORDS.get(v.kind, v.kind):<14}", style)
         who = _who(v.pid, v.task, getattr(v, "text", None))
         if v.kind == "refused":
-            errno = v.errno or "refused by ctrtui"
+            errno = display(v.errno or "refused by ctrtui")
             lines.append(Content.assemble(head, Content.styled(who, "bold"), ": ", Content.styled(errno, style)))
             if v.reason:
                 lines.append(_indented(v.reason, 4))
@@ -358,7 +376,7 @@ def plan_lines(plan: Any) -> list[Content]:
             src = _source_text(v.source)
             tail = f"  from {src}" if src and v.kind == "move" else ""
             hook = getattr(v, "hook", None)
-            hook = f"  (said by {hook})" if v.kind == "already-there" and hook not in (None, "already-there") else ""
+            hook = f"  (said by {display(hook)})" if v.kind == "already-there" and hook not in (None, "already-there") else ""
             lines.append(Content.assemble(head, who, Content.styled(tail + hook, "$text-muted")))
         for w in getattr(v, "warnings", ()) or ():
             lines.append(_indented(f"! {getattr(w, 'message', w)}", 4, "$warning"))
@@ -385,13 +403,13 @@ def report_lines(reports: Sequence[Any]) -> list[Content]:
     for report in reversed(list(reports)):
         counts = report.counts()
         when = _report_time(report)
-        head = f"Batch {report.batch_id}" + (f"  {when}" if when else "") + f"  -> {report.target}  "
+        head = display(f"Batch {report.batch_id}" + (f"  {when}" if when else "") + f"  -> {report.target}  ")
         lines.append(Content.assemble(Content.styled(head, "bold $accent"), counts_content(counts, words, _OUTCOME_STYLE)))
         for o in report.outcomes:
             style = _OUTCOME_STYLE.get(o.outcome, "")
             src = _source_text(getattr(o, "source", None))
             tail = f"  from {src}" if src else ""
-            errno = f": {o.errno}" if getattr(o, "errno", None) else ""
+            errno = f": {display(o.errno)}" if getattr(o, "errno", None) else ""
             lines.append(Content.assemble(
                 "  ", Content.styled(f"{o.outcome.replace('-', ' '):<14}", style), _who(o.pid, None, getattr(o, "text", None)),
                 Content.styled(errno, style), Content.styled(tail, "$text-muted"),
@@ -436,7 +454,7 @@ class _FuzzyPaths(Vertical):
         """How long the last keystroke's search + list update took (milliseconds)."""
 
     def compose(self) -> ComposeResult:
-        yield Input(placeholder=self.placeholder, id="fuzzy-input")
+        yield LiteralInput(placeholder=self.placeholder, id="fuzzy-input")
         yield Label("", classes="fuzzy-count")
         yield OptionList(id="fuzzy-options")
 
@@ -451,7 +469,8 @@ class _FuzzyPaths(Vertical):
         ol = self.query_one(OptionList)
         room = (ol.scrollable_content_region.width or 60) - 7
         options = []
-        for p in paths:
+        for path in paths:
+            p = self.matcher.shown(path)
             prompt = self.matcher.highlight(query, p)
             if len(p) > room > 10:  # keep the end of a long path, it says the most
                 start = p.rfind("/") + 1  # ...but the start of its last part too, when that is long:
@@ -461,14 +480,15 @@ class _FuzzyPaths(Vertical):
                                               prompt[len(p) - (room - 5 - head):])
                 else:
                     prompt = Content.assemble("...", prompt[len(p) - room + 3:])
-            n = self.counts.get(p)
+            n = self.counts.get(path)
             gutter = Content.styled(f"{n:>5} " if n else "      ", "$text-muted")
             options.append(Option(Content.assemble(gutter, prompt)))
         ol.set_options(options)
         ol.highlighted = 0 if options else None
         shown = f"{len(paths)} of {total} matches" if total > len(paths) else f"{total} matches"
         tasks = "  (left: tasks inside)" if self.counts else ""
-        self.query_one(".fuzzy-count", Label).update(f"{shown} in {self.matcher.size} cgroups{tasks}", layout=False)
+        self.query_one(".fuzzy-count", Label).update(Content(f"{shown} in {self.matcher.size} cgroups{tasks}"),
+                                                     layout=False)
         self.last_search_ms = (time.perf_counter() - t0) * 1000
 
     def on_resize(self) -> None:
@@ -569,7 +589,7 @@ class TargetPicker(ModalScreen):
         n = len(self.pids)
         kind = "thread" if self.threads else "process"
         with Vertical(id="picker"):
-            yield Label(f"Move {_plural(n, kind)} in {self.hierarchy} to...", id="picker-title")
+            yield Label(message(f"Move {_plural(n, kind)} in {display(self.hierarchy)} to..."), id="picker-title")
             with Horizontal(id="picker-body"):
                 yield _FuzzyPaths(matcher_for(self.hier), self.hier.recursive_counts(self.threads),
                                   id="picker-left")
@@ -616,13 +636,13 @@ class TargetPicker(ModalScreen):
             self._timer = None
         if path is None:
             self.plan, self.plan_path = None, None
-            self.query_one("#picker-target", Static).update("No cgroup matches.")
-            self.query_one("#picker-counts", Static).update("")
+            self.query_one("#picker-target", Static).update(Content("No cgroup matches."))
+            self.query_one("#picker-counts", Static).update(Content(""))
             self.query_one("#picker-preview", LineList).set_lines([])
             return
         if path == self.plan_path:
             return
-        self._set_static("#picker-target", Content.assemble("-> ", Content.styled(f"{self.hierarchy}:{path}", "bold")))
+        self._set_static("#picker-target", Content.assemble("-> ", content(f"{self.hierarchy}:{path}", "bold")))
         self._set_static("#picker-counts", Content.styled("planning...", "$text-muted"))
         self._timer = self.set_timer(self.debounce, lambda: self._timer_fired(path))
 
@@ -651,7 +671,7 @@ class TargetPicker(ModalScreen):
         if event.error:
             self.plan, self.plan_path = None, None
             self.query_one("#picker-counts", Static).update(Content.styled("could not plan", "bold $error"))
-            preview.set_lines([Content.styled(event.error, "$error")])
+            preview.set_lines([message(event.error, "$error")])
             self._apply_when_ready = False
             return
         self.plan, self.plan_path = event.plan, event.path
@@ -662,14 +682,15 @@ class TargetPicker(ModalScreen):
             self._apply_when_ready = False
             self.action_apply()
 
-    def _set_static(self, selector: str, content: Content | str) -> None:
+    def _set_static(self, selector: str, shown: Content) -> None:
         """Update a Static only when its content changes (each update costs a layout)."""
         widget = self.query_one(selector, Static)
-        if str(widget.content) != str(content):
-            widget.update(content)
+        if str(widget.content) != str(shown):
+            widget.update(shown)
 
     def _set_message(self, text: str, error: bool = False) -> None:
-        self._set_static("#picker-message", text)
+        """Show `text` (a message: names in it put with `display()`) under the preview."""
+        self._set_static("#picker-message", message(text))
         self.query_one("#picker-message", Static).set_class(error, "error")
 
     def action_apply(self) -> None:
@@ -694,7 +715,7 @@ class TargetPicker(ModalScreen):
             if counts.get("refused"):
                 errnos = Counter(v.errno or "policy" for v in self.plan.verdicts if v.kind == "refused")
                 why.append(f"{counts['refused']} refused (" + ", ".join(f"{e} x{n}" if n > 1 else e for e, n in errnos.items()) + ")")
-            self._set_message(f"Nothing would move to {self.hierarchy}:{path}: " + ("; ".join(why) or "no tasks") +
+            self._set_message(f"Nothing would move to {display(self.hierarchy)}:{display(path)}: " + ("; ".join(why) or "no tasks") +
                               ". Pick another cgroup or press escape.", error=True)
             return
         self.dismiss(self.plan)
@@ -738,10 +759,10 @@ class ConfirmMove(ModalScreen[bool]):
         with Vertical(id="confirm"):
             yield Static(Content.assemble(
                 f"Move {_plural(counts.get('move', 0), 'task')} to ",
-                Content.styled(str(self.plan.target), "bold $accent"), "?"), id="confirm-title")
+                content(str(self.plan.target), "bold $accent"), "?"), id="confirm-title")
             yield Static(counts_content(counts, _KIND_WORDS, _KIND_STYLE), id="confirm-counts")
             risks = self.risks or ["Nothing risky was found."]
-            yield LineList([Content.assemble(Content.styled("! ", "bold $warning"), r) for r in risks],
+            yield LineList([Content.assemble(Content.styled("! ", "bold $warning"), message(r)) for r in risks],
                            hang=2, id="confirm-risks")
             with Horizontal(id="confirm-buttons"):
                 yield Button("Move (y)", variant="warning", id="confirm-yes")
@@ -787,7 +808,7 @@ class MoveLog(ModalScreen):
         n = sum(len(r.outcomes) for r in self.reports)
         title = (f"Move log: {_plural(len(self.reports), 'batch')}, {_plural(n, 'outcome')}, newest first"
                  if self.reports else "Move log: nothing moved yet in this run")
-        yield Label(title, id="movelog-title")
+        yield Label(Content(title), id="movelog-title")
         yield LineList(report_lines(self.reports), hang=16, id="movelog-lines")
         yield Footer()
 
@@ -825,7 +846,7 @@ class GoToCgroup(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="goto"):
-            yield Label(self.title_text, id="goto-title")
+            yield Label(content(self.title_text), id="goto-title")
             yield _FuzzyPaths(self.matcher)
 
     def on_mount(self) -> None:
@@ -868,7 +889,7 @@ class FindPid(ModalScreen[int | None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="findpid"):
             yield Label("Find PID", id="findpid-title")
-            yield Input(placeholder="PID, e.g. 1234", id="findpid-input")
+            yield LiteralInput(placeholder="PID, e.g. 1234", id="findpid-input")
             yield Static("", id="findpid-message")
 
     def on_mount(self) -> None:
@@ -881,7 +902,7 @@ class FindPid(ModalScreen[int | None]):
 
     @on(Input.Changed)
     def _clear(self) -> None:
-        self.query_one("#findpid-message", Static).update("")
+        self.query_one("#findpid-message", Static).update(Content(""))
 
     @on(Input.Submitted)
     def _submitted(self, event: Input.Submitted) -> None:
@@ -891,11 +912,11 @@ class FindPid(ModalScreen[int | None]):
         try:
             pid = parse_pid(event.value, self.pid_max)
         except PidParseError as exc:
-            self.query_one("#findpid-message", Static).update(f"{exc.reason} {exc.advice}")
+            self.query_one("#findpid-message", Static).update(message(f"{exc.reason} {exc.advice}"))
             return
         if self.exists is not None and not self.exists(pid):
-            self.query_one("#findpid-message", Static).update(
-                f"PID {pid} is not in the current snapshot: it may have exited. Refresh (r) or check the number.")
+            self.query_one("#findpid-message", Static).update(Content(
+                f"PID {pid} is not in the current snapshot: it may have exited. Refresh (r) or check the number."))
             return
         self.dismiss(pid)
 
@@ -926,7 +947,8 @@ class SwitchHierarchy(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="switch"):
             yield Label("Switch hierarchy", id="switch-title")
-            yield OptionList(*[Option(self.labels.get(n, n), id=f"h{i}") for i, n in enumerate(self.names)])
+            yield OptionList(*[Option(Content(self.labels[n]) if n in self.labels else content(n), id=f"h{i}")
+                               for i, n in enumerate(self.names)])
 
     def on_mount(self) -> None:
         ol = self.query_one(OptionList)

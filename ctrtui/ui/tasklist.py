@@ -30,7 +30,11 @@ from textual.cache import LRUCache
 from textual.strip import Strip
 from textual.widget import Widget
 
+from rich.cells import cell_len, set_cell_size
+from textual.content import Content
+
 from ctrtui.model import EMPTY, Container, HierarchyDiff, HierarchySnapshot, TaskInfo, contains, is_ancestor
+from ctrtui.text import display, tail
 from ctrtui.ui import heap
 from ctrtui.ui.styles import CachedStyles
 
@@ -127,8 +131,12 @@ def haystack(pid: int, info: TaskInfo | None) -> str:
     (a query never spans two fields: it holds no newline)."""
     if info is None:
         return str(pid)
-    return "\n".join((str(pid), command_of(info).lower(), (info.comm or "").lower(),
-                      (info.user or str(info.uid)).lower()))
+    fields = (command_of(info).lower(), (info.comm or "").lower(), (info.user or str(info.uid)).lower())
+    hay = "\n".join((str(pid), *fields))
+    shown = "\n".join(display(f) for f in fields)
+    # what is typed is literal: it finds the exact text, or the text as it is shown
+    # (`\x1b` for an ESC, `\\` for a backslash), whichever the person copied
+    return hay if shown == hay[hay.index("\n") + 1:] else hay + "\n" + shown
 
 
 def subtree(hs: HierarchySnapshot, path: str) -> Iterable[Container]:
@@ -592,16 +600,20 @@ class TaskList(CachedStyles, ScrollView, can_focus=True):
             return
         n = len(self.base)
         what = ("thread" if self.threads else "process") + ("" if n == 1 else ("s" if self.threads else "es"))
-        parts = [f"{self.hs.name}:{self.path}" + (" and below" if self.recursive else ""),
-                 f"{n} {what}"]
+        where = display(self.hs.name) + ":" + display(self.path)
+        below = " and below" if self.recursive else ""
+        parts = [f"{n} {what}"]
         if self.filter:
             fading = sum(1 for p in self.gone if self.index_of(p) is not None)
-            parts.append(f"{len(self.shown) - fading} match {self.filter!r}")
+            parts.append(f"{len(self.shown) - fading} match '{display(self.filter)}'")
         if self.marks:
             parts.append(f"{len(self.marks)} marked")
         if self.busy:
             parts.append(self.busy)
-        self.border_title = " · ".join(parts)
+        rest = below + " · " + " · ".join(parts)
+        # the title is plain text (names are never markup); a long path keeps its end
+        room = max(12, (self.size.width or 80) - 4 - len(rest))
+        self.border_title = Content(tail(where, room) + rest)
 
     def _set_shown(self, order: array) -> None:
         pid = self._last_cursor_pid
@@ -845,6 +857,7 @@ class TaskList(CachedStyles, ScrollView, can_focus=True):
 
     def on_resize(self, event: events.Resize) -> None:
         self._set_rows(len(self.shown))
+        self._update_title()  # how much of a long path fits
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
@@ -860,24 +873,41 @@ class TaskList(CachedStyles, ScrollView, can_focus=True):
             "pid": str(pid),
             "tgid": str(info.tgid) if info else "",
             "thr": str(info.threads) if info else "",
-            "user": (info.user or str(info.uid)) if info else "",
-            "state": info.state if info else "",
+            "user": display(info.user or str(info.uid)) if info else "",
+            "state": display(info.state) if info else "",
             "cpu": f"{info.cpu_percent:.1f}" if info and info.cpu_percent is not None else "",
             "rss": human_bytes(info.rss) if info else "",
-            "cmd": command_of(info) if info else "…",
+            "cmd": display(command_of(info)) if info else "…",
         }
         return [(values[c.key], c) for c in cols]
 
     def _line(self, cells: list[tuple[str, Column]], width: int, prefix: str) -> str:
+        """The row as exactly `width` cells (wide characters count two, combining ones none)."""
         out = prefix
+        used = len(prefix)
         for text, col in cells:
             if col.width == 0:
-                room = max(0, width - len(out))
-                out += text[:room]
-            else:
+                room = max(0, width - used)
+                if text.isascii():
+                    out += text[:room]
+                    used += min(len(text), room)
+                else:
+                    t = set_cell_size(text, min(room, cell_len(text)))
+                    out += t
+                    used += cell_len(t)
+            elif text.isascii():
                 t = text[: col.width]
                 out += (t.rjust(col.width) if col.right else t.ljust(col.width)) + " "
-        return out[:width].ljust(width)
+                used += col.width + 1
+            else:
+                t = set_cell_size(text, col.width)  # cut or padded to the column's cells
+                if col.right:
+                    t = set_cell_size(text, min(col.width, cell_len(text))).rjust(col.width)
+                out += t + " "
+                used += col.width + 1
+        if out.isascii():
+            return out[:width].ljust(width)
+        return set_cell_size(out, width)
 
     def header_text(self, width: int) -> str:
         cells = []

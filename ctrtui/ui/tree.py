@@ -21,6 +21,7 @@ from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
 from ctrtui.model import CgroupState, HierarchySnapshot, parent_path
+from ctrtui.text import display
 from ctrtui.ui.styles import CachedStyles
 
 LAZY_LIMIT = 2000
@@ -151,6 +152,28 @@ class CgroupTree(CachedStyles, Tree[str]):
         """Whether a drop on `drop_line` would move anything."""
         self._own: dict[str, int] = {}
         self._rec: dict[str, int] = {}
+
+    def process_label(self, label) -> Text:
+        """A node's label is a cgroup name: plain text shown escaped, never markup (Tree
+        would parse a str label as markup)."""
+        if isinstance(label, str):
+            return Text(display(label), no_wrap=True)
+        return super().process_label(label)
+
+    def scroll_to_line(self, line: int, animate: bool = True) -> None:
+        """As Tree's, and sideways too: a node deep in the tree has its name beyond the
+        pane's right edge, so the view follows the cursor's label (Tree keeps x as it is)."""
+        super().scroll_to_line(line, animate=animate)
+        region = self._get_label_region(line)
+        if region is None:
+            return
+        width = self.scrollable_content_region.width
+        x = self.scroll_x
+        if width <= 0:
+            return
+        if region.x < x + 2 or region.x + min(region.width, width // 2) > x + width:
+            # the label's start, with two levels of guides before it for context
+            self.scroll_to(x=max(0, region.x - 4), animate=False, immediate=True)
 
     def watch_virtual_size(self, size: Size) -> None:
         if self.is_mounted and self.container_size:
@@ -403,7 +426,8 @@ class CgroupTree(CachedStyles, Tree[str]):
             prefix = ("▼ " if node.is_expanded else "▶ ", base_style + Style(meta={"toggle": True}))
         else:
             prefix = ("  ", base_style)
-        name = hs.name if (hs is not None and node is self.root) else short_name(path.rsplit("/", 1)[-1] or "/")
+        name = display(hs.name) if (hs is not None and node is self.root) else short_name(
+            display(path.rsplit("/", 1)[-1] or "/"))
         text = Text.assemble(prefix, (name, style))
         own, rec = self._own.get(path, 0), self._rec.get(path, 0)
         count = self._style("cgroup-tree--count")
