@@ -296,7 +296,9 @@ def test_undo_on_the_real_kernel(realworld, tmp_path):
     assert [realworld.cgroup_of(t, "freezer") for t in tids] == [src] * 3
     assert engine(journal=Journal(journal.path)).undo() is None
     rows = [json.loads(x) for x in open(journal.path)]
-    assert [(x["from"], x["to"], x["undo_of"]) for x in rows] == [(src, dst, None), (dst, src, r.batch_id)]
+    assert [(x["from"], x["to"], x["batch"]) for x in rows if x["kind"] == "outcome"] == [
+        (src, dst, r.batch_id), (dst, src, u.batch_id)]
+    assert [x["undo_of"] for x in rows if x["kind"] == "intent"] == [None, r.batch_id]
 
 
 def test_undo_does_not_touch_a_task_that_exited(realworld, tmp_path):

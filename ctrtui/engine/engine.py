@@ -4,10 +4,12 @@
 which it keeps for `apply`), and lets each hook judge the whole batch (`ctrtui.engine.hooks`),
 giving one `Verdict` per input item. `apply()` writes each accepted PID the way the kernel
 wants it (under the task's pidfd, one canonical decimal write), checks that the task was not
-reaped before the write and had not exited after it, that it really sits in the target, tells
-every hook's `attach`, and journals the batch. Nothing is dropped or merged:
-one `Outcome` per input item, in order. `undo()` moves the journal's last batch back through the
-same engine.
+reaped before the write and had not exited after it, that it really sits in the target, and
+tells every hook's `attach`. The journal is written ahead: the batch's intent (every PID, its
+identity and source) is synced before the first write, its outcomes and close record after the
+last (see journal.py); no journal, no move (`JournalError`). Nothing is dropped or merged: one
+`Outcome` per input item, in order. `undo()` moves back, through the same engine, what the
+newest undoable batch moved and is not undone yet.
 """
 
 from __future__ import annotations
@@ -28,13 +30,14 @@ from ctrtui.engine.hooks import (
     builtin_hooks,
     judge_of,
 )
-from ctrtui.engine.journal import Journal
+from ctrtui.engine.journal import Journal, JournalError
 from ctrtui.engine.parse import PidParseError, parse_pid, read_pid_max
 from ctrtui.engine.policy import Policy
-from ctrtui.errors import CtrtuiError, errno_name, explain, os_error_text
+from ctrtui.errors import CtrtuiError, errno_name, explain
 from ctrtui.model import CgroupRef, CgroupState, Hierarchy, TaskInfo, find_hierarchy
 from ctrtui.model.value import Value, set_field
 from ctrtui.sources.base import membership_file
+from ctrtui.text import display
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -176,10 +179,14 @@ class Outcome(Value):
 
 class Report(Value):
     """The outcome of one applied batch, one `Outcome` per verdict in order. `warnings`:
-    problems of the batch as a whole (e.g. the journal could not be written)."""
+    problems of the batch as a whole (an interrupted batch recovered, outcomes that could not
+    be recorded). `journaled`: the batch's intent was written and synced to a journal file
+    before anything moved (False: `--no-journal`, or a journal kept in memory).
+    `interrupted`: the signal (e.g. "SIGINT") that stopped the batch between two PIDs."""
 
-    __slots__ = ("batch_id", "target", "threads", "outcomes", "rolled_back", "undo_of", "warnings")
-    _defaults = {"rolled_back": False, "undo_of": None, "warnings": ()}
+    __slots__ = ("batch_id", "target", "threads", "outcomes", "rolled_back", "undo_of", "warnings", "journaled",
+                 "interrupted")
+    _defaults = {"rolled_back": False, "undo_of": None, "warnings": (), "journaled": False, "interrupted": None}
     batch_id: str
     target: CgroupRef
     threads: bool
@@ -187,6 +194,8 @@ class Report(Value):
     rolled_back: bool
     undo_of: str | None
     warnings: tuple[str, ...]
+    journaled: bool
+    interrupted: str | None
 
     def counts(self) -> dict[OutcomeKind, int]:
         counts = dict.fromkeys(OUTCOMES, 0)
@@ -275,12 +284,6 @@ def _section_has_entries(text: str, header: str) -> bool:
     return False
 
 
-def _now() -> str:
-    """UTC now as ISO 8601 with milliseconds (`2026-11-29T01:33:07.123+00:00`)."""
-    t = time.time()
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t)) + f".{int(t * 1000) % 1000:03d}+00:00"
-
-
 def _new_batch_id() -> str:
     return time.strftime("%Y%m%dT%H%M%S") + "-" + os.urandom(3).hex()
 
@@ -313,6 +316,9 @@ class AttachEngine:
             chosen = list(hooks) + ([policy.hook()] if policy else [])
         self.hooks: list[Any] = chosen
         self._pid_max: int | None = None
+        self._stop: str | None = None  # set by request_stop (a signal handler): stop between two PIDs
+        self._notes: list[str] = []  # what recovering open batches found, for the next report
+        self.nothing_left = ""  # why the last undo() found nothing to undo
         # Optional fast paths of a backend (CgroupFS has them; others get the protocol's calls).
         self._probe = getattr(backend, "task_probe", None)
         self._probes = getattr(backend, "task_probes", None)
@@ -321,6 +327,12 @@ class AttachEngine:
         self._nofile: int | None = None
 
     # ------------------------------------------------------------------ helpers
+
+    def request_stop(self, why: str) -> None:
+        """Stop the running batch cleanly before its next PID (safe from a signal handler):
+        the PIDs not yet written are reported not-moved, and the batch is closed as
+        interrupted. `why`: what stopped it, e.g. "SIGINT"."""
+        self._stop = why
 
     @property
     def pid_max(self) -> int:
@@ -569,11 +581,21 @@ class AttachEngine:
         return self._run([plan], all_or_nothing, None)
 
     def _run(self, plans: Sequence[Plan], all_or_nothing: bool, undo_of: str | None) -> Report:
+        """Hold the journal, close any batch a dead process left open, write this batch's
+        intent (synced) and only then move. `JournalError` (nothing moved) when the journal
+        cannot be locked or written."""
+        with self.journal.locked():
+            self._recover_open()
+            return self._run_locked(plans, all_or_nothing, undo_of)
+
+    def _run_locked(self, plans: Sequence[Plan], all_or_nothing: bool, undo_of: str | None) -> Report:
         items = [(p, v) for p in plans for v in p.verdicts]
+        batch_id = _new_batch_id()
         outcomes: list[Outcome | None] = [None] * len(items)
         first_refused = next((v for _, v in items if v.kind not in _ARRIVED and v.kind != "move"), None)
         rolled_back = False
         done: dict[tuple[str, int], int] = {}
+        self._write_intent(batch_id, plans, undo_of)  # before anything is written; JournalError: nothing moved
         if all_or_nothing and first_refused is not None:
             why = (f"Not moved: the batch is all-or-nothing and '{first_refused.text}' was "
                    f"{first_refused.kind} ({first_refused.reason})")
@@ -601,6 +623,13 @@ class AttachEngine:
                         outcomes[i] = self._outcome(p, v, "not-moved", reason=(
                             f"Not tried: the batch is all-or-nothing and PID {failed.pid} already failed "
                             f"({failed.outcome}: {failed.reason})"), advice="Fix that PID, then try again.")
+                    elif self._stop is not None:
+                        outcomes[i] = self._outcome(p, v, "not-moved", errno=None, hook=None, reason=(
+                            f"Not tried: ctrtui was interrupted ({self._stop}) before PID {v.pid} was written; "
+                            f"it stays in {v.source or 'its cgroup'}."), advice=(
+                            "Run the move again for the PIDs not moved, or `ctrtui undo` to move back those moved."))
+                        if failed is None:
+                            failed = outcomes[i]
                     elif not all_or_nothing:
                         o = self._write_guarded(p, v, files, guards, i)
                         if o is not None:
@@ -641,7 +670,8 @@ class AttachEngine:
         if self._held:
             self.release()  # kept for plans that were not applied: they open pidfds anew if they are
         finished = tuple(o for o in outcomes if o is not None)
-        report = Report(_new_batch_id(), plans[0].target, plans[0].threads, finished, rolled_back, undo_of)
+        report = Report(batch_id, plans[0].target, plans[0].threads, finished, rolled_back, undo_of,
+                        journaled=self.journal.durable, interrupted=self._stop)
         return self._record(report, [p for p, _ in items])
 
     @staticmethod
@@ -892,53 +922,130 @@ class AttachEngine:
 
     # ------------------------------------------------------------------ journal
 
+    def _write_intent(self, batch_id: str, plans: Sequence[Plan], undo_of: str | None) -> None:
+        """The write-ahead record: every PID about to be written, with its identity (start
+        time, pidfs device and inode when the plan had them) and its source."""
+        tasks = []
+        for p in plans:
+            for v in p.verdicts:
+                if v.kind == "move" and v.pid is not None:
+                    ident = v.identity
+                    pidfs = [int(ident[0]), int(ident[1])] if ident and len(ident) >= 2 and all(
+                        isinstance(x, int) for x in ident[:2]) else None
+                    tasks.append({"pid": v.pid, "start_time": v.start_time, "pidfs": pidfs, "from": v.source,
+                                  "to": p.target.path})
+        p0 = plans[0]
+        self.journal.write_intent(batch_id, p0.hierarchy.name, p0.threads, undo_of, p0.target.path, tasks)
+
     def _record(self, report: Report, plans: Sequence[Plan]) -> Report:
-        when = _now()
+        """Outcomes and the close record, one write and one fsync. If that fails the batch
+        stays open in the journal, and the next writer recovers it from /proc."""
         rows = [{
-            "time": when, "batch": report.batch_id, "pid": o.pid, "start_time": o.start_time,
-            "hierarchy": p.hierarchy.name, "from": o.source, "to": o.target, "outcome": o.outcome,
-            "errno": o.errno, "threads": p.threads, "undo_of": report.undo_of,
+            "pid": o.pid, "start_time": o.start_time, "from": o.source, "to": o.target, "outcome": o.outcome,
+            "errno": o.errno, **({"input": o.text} if o.pid is None else {}),
         } for p, o in zip(plans, report.outcomes)]
+        warnings = list(self._notes)
+        self._notes.clear()
         try:
-            self.journal.append(rows)
-        except OSError as e:
-            msg = f"the journal {self.journal.path} could not be written ({os_error_text(e)})"
-            if any(o.outcome == "moved" for o in report.outcomes):
-                msg += "; this batch cannot be undone with ctrtui undo"  # else nothing moved: nothing to undo
-            self.warnings.append(msg)
-            return report.replace(warnings=report.warnings + (msg,))
-        if self.journal.warnings:
-            report = report.replace(warnings=report.warnings + tuple(self.journal.warnings))
+            self.journal.write_close(report.batch_id, rows, "interrupted" if report.interrupted else "done")
+        except JournalError as e:
+            why = f"{errno_name(e.errno)}: {os.strerror(e.errno)}" if e.errno else "error"
+            warnings.append(f"the outcomes of batch {report.batch_id} could not be written to {e.path} ({why}); "
+                            "its intent is there, so `ctrtui undo` finds the moved tasks through /proc")
+        else:
+            self.journal.maybe_rotate()
+        warnings.extend(self.journal.warnings)  # what reading it forgave (a torn line): told once
+        self.journal.warnings.clear()
+        if warnings:
+            report = report.replace(warnings=report.warnings + tuple(dict.fromkeys(warnings)))
         return report
+
+    def _same_pidfs(self, pid: int, thread: bool, pidfs: Sequence[int]) -> bool:
+        """False only when a pidfd on `pid` now has another pidfs inode than the one recorded
+        (another task); True when it matches or cannot be told (no pidfd, no pidfs)."""
+        try:
+            with self.backend.open_task(pid, thread=thread) as handle:
+                ident = getattr(handle, "identity", None)
+                got = ident() if ident is not None else None
+        except OSError:
+            return True  # e.g. a thread's TID in process mode: the start time decided
+        return got is None or tuple(got) == tuple(pidfs)
+
+    def _recover_open(self) -> None:
+        """Close every batch a dead process left open (no close record): read from /proc
+        which of its tasks sit in their `to` and are the same task (start time), record those
+        as moved (state `recovered`), so that undo moves exactly those back."""
+        for b in self.journal.open_batches():
+            rows = []
+            try:
+                h: Hierarchy | None = self.hierarchy(b.hierarchy)
+            except CtrtuiError:
+                h = None
+            there = 0
+            for t in b.tasks:
+                pid, start = t["pid"], t["start_time"]
+                state = self.backend.task_state(pid) if h is not None else None
+                same = state is not None and not state.zombie and (start is None or state.start_time == start)
+                if same and t["pidfs"] is not None:
+                    same = self._same_pidfs(pid, b.threads, t["pidfs"])
+                where = self._where(h, pid) if same and h is not None else None
+                moved = same and where == t["to"]
+                there += moved
+                rows.append({"pid": pid, "start_time": start, "from": t["from"], "to": t["to"],
+                             "outcome": "moved" if moved else "not-moved", "errno": None})
+            self.journal.write_close(b.id, rows, "recovered")
+            what = f"an undo of batch {b.undo_of}" if b.undo_of else f"moving to {display(b.hierarchy)}:{display(b.target)}"
+            self._notes.append(
+                f"batch {b.id} ({what}) was interrupted before its end (no close record): {there} of its "
+                f"{len(b.tasks)} tasks are where it put them" + (
+                    f"; `ctrtui undo {b.id}` moves them back" if there and not b.undo_of else ""))
 
     # ------------------------------------------------------------------ undo
 
-    def undo(self) -> Report | None:
-        """Move the journal's last batch back (hooks and the PID-reuse guard apply); None
-        when there is nothing to undo. A task that exited or was recycled is reported."""
-        found = self.journal.last_undoable()
-        if found is None:
-            return None
-        batch_id, rows = found
-        groups: dict[tuple[str, str, bool], list[dict]] = {}
-        for r in rows:
-            if r["outcome"] == "moved" and r["from"] is not None and r["pid"] is not None:
-                groups.setdefault((r["hierarchy"], r["from"], bool(r.get("threads"))), []).append(r)
-        plans = []
-        for (hier, back, threads), group in groups.items():
-            expected = {int(r["pid"]): int(r["start_time"]) for r in group if r.get("start_time") is not None}
-            plan = self.plan([int(r["pid"]) for r in group], CgroupRef(hier, back), threads, expected)
-            verdicts = []
-            for v, r in zip(plan.verdicts, group):
-                if v.kind == "move" and v.source is not None and v.source != r["to"]:
-                    v = v.replace(warnings=v.warnings + (
-                        f"PID {v.pid} is no longer where batch {batch_id} put it ({r['to']}) but in "
-                        f"{v.source}; it is moved back to {back} anyway.",))
-                verdicts.append(v)
-            plans.append(plan.replace(verdicts=tuple(verdicts)))
-        if not plans:
-            return None
-        return self._run(plans, False, batch_id)
+    def undo(self, batch: str | None = None) -> Report | None:
+        """Move back what the newest undoable batch (or the batch named `batch`) moved and
+        is not undone yet, through the same guard and hooks; None when there is nothing
+        left to undo (then `nothing_left` says why). The undo is itself a batch naming the
+        one it undoes; a PID counts as undone only once it really went back, so a refused
+        undo can be retried. A task that exited or was recycled is reported (and settled)."""
+        self.nothing_left = ""
+        with self.journal.locked():
+            self._recover_open()
+            found = self.journal.find_undoable(batch)
+            if found is None:
+                where = display(self.journal.path or "(memory)")
+                self.nothing_left = (f"batch {batch} has nothing left to undo" if batch else
+                                     f"the journal {where} has no batch left to undo")
+                if self._notes:
+                    self.warnings.extend(self._notes)
+                    self._notes.clear()
+                return None
+            try:
+                self.hierarchy(found.hierarchy)
+            except CtrtuiError:
+                raise CtrtuiError(f"batch {found.id} of the journal {display(self.journal.path or '(memory)')} moved tasks in "
+                                  f"the hierarchy '{display(found.hierarchy)}', which is not mounted now; mount it, or "
+                                  "undo another batch (`ctrtui log` lists them)") from None
+            groups: dict[str, list[dict]] = {}
+            for r in found.remaining():
+                if r["from"] is not None:
+                    groups.setdefault(r["from"], []).append(r)
+            plans = []
+            for back, group in groups.items():
+                expected = {r["pid"]: r["start_time"] for r in group if r["start_time"] is not None}
+                plan = self.plan([r["pid"] for r in group], CgroupRef(found.hierarchy, back), found.threads, expected)
+                verdicts = []
+                for v, r in zip(plan.verdicts, group):
+                    if v.kind == "move" and v.source is not None and v.source != r["to"]:
+                        v = v.replace(warnings=v.warnings + (
+                            f"PID {v.pid} is no longer where batch {found.id} put it ({display(r['to'])}) but in "
+                            f"{display(v.source)}; it is moved back to {display(back)} anyway.",))
+                    verdicts.append(v)
+                plans.append(plan.replace(verdicts=tuple(verdicts)))
+            if not plans:
+                self.nothing_left = f"batch {found.id} has no task whose cgroup before the move is known"
+                return None
+            return self._run(plans, False, found.id)
 
 
 class _Writers:

@@ -950,7 +950,14 @@ class CtrtuiApp(App):
 
     @work(thread=True, group="move", exit_on_error=False, name="move")
     def _apply(self, plan: Any) -> None:
-        self.post_message(self.BatchDone(self.engine.apply(plan), "Move"))
+        from ctrtui.engine.journal import JournalError
+
+        try:
+            report = self.engine.apply(plan)
+        except JournalError as exc:  # no journal, no move: the engine's own sentence
+            self.call_from_thread(self.notify, str(exc), title="Not moved", severity="error", timeout=12)
+            return
+        self.post_message(self.BatchDone(report, "Move"))
 
     def action_undo(self) -> None:
         if self._refuse_read_only():
@@ -959,7 +966,14 @@ class CtrtuiApp(App):
 
     @work(thread=True, group="move", exit_on_error=False, name="undo")
     def _undo(self) -> None:
-        self.post_message(self.BatchDone(self.engine.undo(), "Undo"))
+        from ctrtui.engine.journal import JournalError
+
+        try:
+            report = self.engine.undo()
+        except JournalError as exc:
+            self.call_from_thread(self.notify, str(exc), title="Not undone", severity="error", timeout=12)
+            return
+        self.post_message(self.BatchDone(report, "Undo"))
 
     def on_ctrtui_app_batch_done(self, event: BatchDone) -> None:
         if event.report is None:
