@@ -44,6 +44,7 @@ from ctrtui.model import (
     Snapshot,
     TaskInfo,
 )
+from ctrtui.sources import POLL_EXITS, TASK_PROBES, WRITE
 from ctrtui.sources.procfs import (
     ProcReader,
     parse_stat,
@@ -59,6 +60,8 @@ from ctrtui.sources.procfs import (
 TYPE_CHECKING = False  # typing is not imported at run time (~3 ms of every start)
 if TYPE_CHECKING:
     from typing import Iterable, Sequence
+
+    from ctrtui.sources.base import Probe, ProbeHeld, TaskHandle
 
 MEMBERSHIP_FILES = ("tasks", "cgroup.procs", "cgroup.threads")
 
@@ -335,12 +338,23 @@ class CgroupFS:
     """
 
     kind = "real"
+    identity = "local"
+    capabilities = frozenset({WRITE, TASK_PROBES, POLL_EXITS})
 
     def __init__(self, mountinfo: str = "/proc/self/mountinfo", proc: str = "/proc") -> None:
         self.mountinfo = mountinfo
         self.proc = proc
         self._hier: tuple[Hierarchy, ...] | None = None
         self._details = ProcReader(proc)
+
+    @property
+    def pid_max(self) -> int:
+        """`/proc/sys/kernel/pid_max` (32768 when it cannot be read: the kernel's default)."""
+        try:
+            value = int(read_bytes(f"{self.proc}/sys/kernel/pid_max"))
+        except (OSError, ValueError):
+            return 32768
+        return value if value > 0 else 32768
 
     # ---------------------------------------------------------------- discovery
 
@@ -792,6 +806,12 @@ class CgroupFS:
     def writer(self) -> Creds:
         """The process's own credentials (writes are made by this process)."""
         return Creds(os.getuid(), os.geteuid())
+
+    def write_access(self) -> str | None:
+        """`not root` unless this process's effective uid is 0: ctrtui moves tasks as root
+        (a delegated subtree a user owns is still moved with `ctrtui move`, where the
+        kernel judges each write)."""
+        return None if self.writer().euid == 0 else "not root"
 
 
 def _poll_exited(fds: Sequence[int]) -> set[int]:

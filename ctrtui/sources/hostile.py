@@ -64,7 +64,7 @@ HIERARCHIES = ("freezer", "pids", "unified", "name=[@click=app.quit]h")
 
 def hostile_world() -> SimKernel:
     """The hostile world: the same every time (see the module docstring)."""
-    k = SimKernel()
+    k = SimKernel(identity="demo:hostile")
     for uid, name in USERS.items():
         k.add_user(uid, name)
     k.add_hierarchy("freezer", 1, ["freezer"])

@@ -49,6 +49,7 @@ from array import array
 from types import MappingProxyType
 from typing import Iterable, Sequence
 
+from ctrtui.sources import WRITE
 from ctrtui.model import (
     find_hierarchy,
     EMPTY,
@@ -302,6 +303,10 @@ class SimTaskHandle:
         t = self._task
         return t is None or t.reaped
 
+    def identity(self) -> tuple[int, int] | None:
+        """None: the simulator has no pidfs, so the start time decides (as on kernels before 6.9)."""
+        return None
+
     def close(self) -> None:
         self._task = None
 
@@ -345,10 +350,15 @@ class SimKernel:
     """The simulated kernel and backend (see the module docstring for the builder API)."""
 
     kind = "demo"
+    capabilities = frozenset({WRITE})
+    """It writes; it has no batch probes nor one-call exit polls (the engine reads each
+    task with `task_state` + `task_cgroup` and asks each handle `alive()`)."""
 
     def __init__(self, pid_max: int = 32768, boot_time: float = 1_700_000_000.0,
-                 mode_2007: bool = False):
+                 mode_2007: bool = False, identity: str = "demo"):
         self.pid_max = pid_max
+        self.identity = identity
+        """The spec that names this world (`demo`, `demo:hostile`): see base.Reader.identity."""
         self.mode_2007 = mode_2007
         """Answer v1 writes as the 2007 containers patch did (see `_attach_write_2007`);
         for teaching only: today's kernel is what KERNEL.md and the real backend show."""
@@ -1026,6 +1036,11 @@ class SimKernel:
             return None
         return {name: h.where[pid].path for name, h in self._hiers.items()}
 
+    def task_cgroup(self, pid: int, hierarchy: str) -> str | None:
+        if pid not in self.tasks:
+            return None
+        return self._hier(hierarchy).where[pid].path
+
     def thread_ids(self, tgid: int) -> tuple[int, ...]:
         t = self.tasks.get(tgid)
         if t is None or t.tgid != tgid:
@@ -1053,6 +1068,10 @@ class SimKernel:
 
     def writer(self) -> Creds:
         return self._creds
+
+    def write_access(self) -> str | None:
+        """`not root` unless the simulated writer's effective uid is 0 (as `CgroupFS`)."""
+        return None if self._creds.euid == 0 else "not root"
 
 
 def _norm(path: str) -> str:

@@ -29,6 +29,7 @@ from textual.worker import Worker, WorkerState
 
 from ctrtui.model import CgroupRef, Hierarchy, HierarchySnapshot, Snapshot, TaskInfo
 from ctrtui.model.snapshot import diff_hierarchy
+from ctrtui.sources import read_only_reason
 from ctrtui.text import display, scrub
 from ctrtui.ui import heap
 from ctrtui.ui.safe import LiteralInput, content, lines
@@ -255,13 +256,8 @@ class CtrtuiApp(App):
         """Seconds between automatic refreshes."""
         self.read_only_reason: str | None = None
         """Why moves are refused (None: moves work)."""
-        try:
-            euid = os.geteuid() if getattr(backend, "kind", "real") == "real" else backend.writer().euid
-        except Exception:  # noqa: BLE001 - a backend that cannot say: trust the flag
-            euid = 0
-        if euid != 0:
-            self.read_only_reason = "not root"
-        elif read_only:
+        self.read_only_reason = read_only_reason(backend)  # the backend says whether it may write
+        if self.read_only_reason is None and read_only:
             self.read_only_reason = "--read-only"
         self.snapshot: Snapshot | None = None
         mounted = backend.hierarchies()
