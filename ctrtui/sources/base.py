@@ -42,9 +42,9 @@ from ctrtui.model import CgroupState, Creds, Hierarchy, Snapshot, TaskInfo
 from ctrtui.sources import CAPABILITIES, POLL_EXITS, TASK_PROBES, WRITE, read_only_reason
 
 __all__ = [
-    "Backend", "CAPABILITIES", "ExitPoller", "MembershipFile", "POLL_EXITS", "Probe", "ProbeHeld", "Reader",
-    "TASK_PROBES", "TaskHandle", "TaskProber", "WRITE", "Writer", "declared", "exit_poller", "membership_file",
-    "prober", "protocols_of", "read_only_reason", "writer_of",
+    "Backend", "CAPABILITIES", "ExitPoller", "MembershipFile", "POLL_EXITS", "PROTOCOLS", "Probe", "ProbeHeld",
+    "Reader", "TASK_PROBES", "TaskHandle", "TaskProber", "WRITE", "Writer", "contract_problems", "declared",
+    "exit_poller", "membership_file", "prober", "protocol_problems", "protocols_of", "read_only_reason", "writer_of",
 ]
 
 #: Which membership file a write goes to: (hierarchy version, thread mode) -> file name.
@@ -250,3 +250,87 @@ def prober(backend: Reader) -> TaskProber | None:
 def exit_poller(backend: Reader) -> ExitPoller | None:
     """The backend as an `ExitPoller` when it declares `POLL_EXITS`, else None."""
     return cast(ExitPoller, backend) if POLL_EXITS in backend.capabilities else None
+
+
+def _members(protocol: type) -> dict[str, object]:
+    """Name -> the protocol's own definition (a function, a property, or None for a data
+    member) of every member `protocol` and its protocol bases declare."""
+    out: dict[str, object] = {}
+    for klass in reversed(protocol.__mro__):
+        if klass is object or klass is Protocol or not getattr(klass, "_is_protocol", False):
+            continue
+        for name in getattr(klass, "__annotations__", {}):
+            out.setdefault(name, None)
+        for name, value in vars(klass).items():
+            if not name.startswith("_") or name in ("__enter__", "__exit__"):
+                if callable(value) or isinstance(value, property):
+                    out[name] = value
+    return out
+
+
+def protocol_problems(obj: object, protocol: type, label: str = "") -> list[str]:
+    """What keeps `obj` from implementing `protocol`, one sentence each: every member is
+    there; methods are callable and take the protocol's parameters (same names and kinds, in
+    order, same defaults; extra ones only with defaults)."""
+    import inspect
+
+    label = label or protocol.__name__
+    problems: list[str] = []
+    for name, spec in _members(protocol).items():
+        if not hasattr(obj, name):
+            problems.append(f"{label}: {name} is missing")
+            continue
+        if spec is None or isinstance(spec, property):
+            continue
+        got = getattr(obj, name)
+        if not callable(got):
+            problems.append(f"{label}: {name} is not callable")
+            continue
+        want = list(inspect.signature(spec).parameters.values())[1:]  # without self
+        have = list(inspect.signature(got).parameters.values())
+        for i, p in enumerate(want):
+            if p.kind is p.VAR_POSITIONAL:
+                continue
+            if i >= len(have) or have[i].name != p.name or have[i].kind != p.kind:
+                problems.append(f"{label}: {name}{inspect.signature(got)} does not take the parameters "
+                                f"{name}{inspect.signature(spec)} (without self)")
+                break
+            if p.default is not p.empty and have[i].default != p.default:
+                problems.append(f"{label}: {name}'s {p.name} must default to {p.default!r}")
+        else:
+            extra = [q.name for q in have[len(want):] if q.default is q.empty
+                     and q.kind not in (q.VAR_POSITIONAL, q.VAR_KEYWORD)]
+            if extra and not any(p.kind is p.VAR_POSITIONAL for p in want):
+                problems.append(f"{label}: {name} has required parameters the protocol does not pass: "
+                                f"{', '.join(extra)}")
+    return problems
+
+
+def contract_problems(backend: object) -> list[str]:
+    """What keeps `backend` from keeping the contract it declares, one sentence each (empty:
+    it keeps it). Checked: `kind` and `identity` are non-empty strings; `capabilities` is a
+    frozenset of known names; every member of `Reader` and of each declared capability's
+    Protocol is there, methods callable with the protocol's parameters (same names and
+    kinds, in order; extra ones only with defaults); `pid_max` an int above 300; no method of
+    an undeclared capability is present (it would go unused: the engine asks the set)."""
+    problems: list[str] = []
+    for name in ("kind", "identity"):
+        value = getattr(backend, name, None)
+        if not isinstance(value, str) or not value:
+            problems.append(f"{name} must be a non-empty string, not {value!r}")
+    caps = getattr(backend, "capabilities", None)
+    if not isinstance(caps, frozenset):
+        return problems + [f"capabilities must be a frozenset of {sorted(CAPABILITIES)}, not {caps!r}"]
+    problems += [f"unknown capability {c!r} declared" for c in sorted(caps - CAPABILITIES)]
+    wanted: list[tuple[str, type]] = [("Reader", Reader)] + [(c, PROTOCOLS[c]) for c in sorted(caps & CAPABILITIES)]
+    for label, protocol in wanted:
+        problems += protocol_problems(backend, protocol, label)
+    pid_max = getattr(backend, "pid_max", None)
+    if type(pid_max) is not int or pid_max <= 300:
+        problems.append(f"pid_max must be an int above 300, not {pid_max!r}")
+    for cap in sorted(CAPABILITIES - caps):
+        present = [n for n, spec in _members(PROTOCOLS[cap]).items() if spec is not None and hasattr(backend, n)]
+        if present:
+            problems.append(f"{', '.join(present)} present but capability {cap!r} not declared: declare it, or the "
+                            "engine never uses it")
+    return problems
