@@ -311,3 +311,21 @@ def test_find_hierarchy_prefers_the_exact_name_over_a_controller():
     assert find_hierarchy([both, cpuacct], "cpu") is both
     assert find_hierarchy([(both,)], "cpu", key=lambda t: t[0]) == (both,)
     assert find_hierarchy([both], "memory") is None
+
+
+# ---------------------------------------------------------------- systemd units
+
+
+def test_systemd_classifier():
+    from ctrtui.model import UNIT_KINDS, systemd_unit, unit_kind
+
+    assert UNIT_KINDS == ("service", "scope", "slice")
+    assert systemd_unit("/system.slice/cron.service") == "cron.service"
+    assert systemd_unit("/system.slice/cron.service/worker") == "cron.service"  # the deepest unit, not the leaf
+    assert systemd_unit("/user.slice/user-1000.slice/session-3.scope") == "session-3.scope"
+    assert systemd_unit("/system.slice") == "system.slice"
+    for path in ("/", "/isolated", "/services/web", "/a.servicex", "/slice"):
+        assert systemd_unit(path) is None, path
+    assert [unit_kind(p) for p in ("/system.slice/cron.service", "/u.slice/s-3.scope", "/system.slice",
+                                   "cron.service")] == ["service", "scope", "slice", "service"]
+    assert unit_kind("/system.slice/web") is None and unit_kind("/") is None and unit_kind("/x.sliced") is None

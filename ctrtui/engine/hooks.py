@@ -8,12 +8,12 @@ can be predicted, in the kernel's order; the kernel's own answer stays final.
 
 from __future__ import annotations
 
-from fnmatch import fnmatchcase
 from functools import lru_cache
 from typing import Any, Callable, Mapping, Protocol, runtime_checkable
 
 from ctrtui.errors import explain
 from ctrtui.model import CgroupRef, CgroupState, Creds, Hierarchy, TaskInfo, common_ancestor, parent_path
+from ctrtui.model.systemd import systemd_unit
 from ctrtui.model.value import Value
 from ctrtui.sources.base import membership_file
 
@@ -24,7 +24,6 @@ __all__ = [
 
 #: v2 controllers that may be enabled in a threaded subtree (the rest are domain controllers).
 THREADED_CONTROLLERS = frozenset({"cpu", "cpuset", "perf_event", "pids"})
-SYSTEMD_UNITS = ("*.service", "*.scope", "*.slice")
 
 
 class Refusal(Value):
@@ -374,8 +373,7 @@ class SystemdManaged(BuiltinHook):
 def _systemd_unit(path: str) -> str | None:
     """The innermost systemd unit named in a cgroup path, or None (cached: a batch asks
     about the same few paths for every PID)."""
-    units = [p for p in path.split("/") if any(fnmatchcase(p, u) for u in SYSTEMD_UNITS)]
-    return units[-1] if units else None
+    return systemd_unit(path)
 
 
 BUILTIN_HOOKS: tuple[type[BuiltinHook], ...] = (
