@@ -260,6 +260,28 @@ def test_snapshot_subtree_missing_and_names(fs, realworld):
 
 
 @real
+@pytest.mark.parametrize("hier", ["freezer", "unified"])
+def test_snapshot_lists_children_sorted_whatever_order_the_kernel_lists_them(fs, realworld, hier):
+    # kernfs lists a directory in the order of a hash of the names, not by name nor by
+    # creation: with a dozen children (made in reverse-sorted, then shuffled order) the
+    # kernel's own listing is out of order, and the snapshot must sort it
+    w = realworld
+    parent = w.mkdir(hier, "p")
+    names = ["zeta", "k10", "k9", "k1", "alpha", "Beta", "m-2", "m-10", "_x", "b.service", "a.slice", "0"]
+    for name in names:
+        w.mkdir(hier, f"p/{name}")
+    listed = [e for e in os.listdir(w.fs(hier, parent)) if os.path.isdir(os.path.join(w.fs(hier, parent), e))]
+    assert sorted(listed) == sorted(names)
+    assert listed != sorted(names), "the kernel listed them sorted: this test would not bite"
+    hs = fs.snapshot([hier], parent)[hier]
+    want = [f"{parent}/{n}" for n in sorted(names)]
+    assert list(hs[parent].children) == want
+    assert list(hs.containers) == [parent] + want  # pre-order follows the sorted children
+    whole = fs.snapshot([hier])[hier]
+    assert list(whole[parent].children) == want
+
+
+@real
 def test_v2_threaded_subtree_snapshot(fs, realworld):
     w = realworld
     dom = w.mkdir("unified", "dom")
