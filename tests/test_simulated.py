@@ -1,4 +1,4 @@
-"""SimKernel: every row of ../shared/KERNEL.md, the check order, the builder API and the
+"""SimKernel: every rule of docs/kernel.md, the check order, the builder API and the
 snapshot shapes. (The same scenarios against the real kernel: tests/test_conformance.py.)"""
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ def w(k: SimKernel, hier: str, path: str, data: bytes | str, file: str | None = 
 
 
 def ename(code: int) -> str:
-    """errno name as KERNEL.md writes it (Python calls 95 ENOTSUP)."""
+    """errno name as docs/kernel.md writes it (Python calls 95 ENOTSUP)."""
     return "EOPNOTSUPP" if code == errno.EOPNOTSUPP else errno.errorcode[code]
 
 

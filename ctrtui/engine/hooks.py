@@ -2,7 +2,7 @@
 
 Like a cgroup subsystem, a hook has `can_attach(ctx)`, asked before the write (it may veto
 with a `Refusal`, add a `Warning`, or say the task is `AlreadyThere`), and `attach(task, old,
-new)`, told after a verified move. The built-in hooks predict every refusal of KERNEL.md that
+new)`, told after a verified move. The built-in hooks predict every refusal of docs/kernel.md that
 can be predicted, in the kernel's order; the kernel's own answer stays final.
 """
 

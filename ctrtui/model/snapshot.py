@@ -2,7 +2,7 @@
 
 No I/O here. A `Snapshot` is built once by a backend (`ctrtui.sources`) and then only read:
 both UI panes and the command line render from one snapshot, so they always agree, the way
-the seed's `tasks` file builds its sorted array once per open.
+the kernel's v1 `tasks` file builds its sorted list once per open.
 
 Member lists are `array('i')` (4 bytes a PID) sorted ascending; treat them as read-only.
 """
