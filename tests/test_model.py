@@ -328,4 +328,6 @@ def test_systemd_classifier():
         assert systemd_unit(path) is None, path
     assert [unit_kind(p) for p in ("/system.slice/cron.service", "/u.slice/s-3.scope", "/system.slice",
                                    "cron.service")] == ["service", "scope", "slice", "service"]
+    assert unit_kind("/system.slice/org.freedesktop.login1.service") == "service"
+    assert systemd_unit("/system.slice/org.freedesktop.login1.service/x") == "org.freedesktop.login1.service"
     assert unit_kind("/system.slice/web") is None and unit_kind("/") is None and unit_kind("/x.sliced") is None

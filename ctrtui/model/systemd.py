@@ -19,9 +19,8 @@ def unit_kind(path: str) -> str | None:
     """The unit kind (`service`, `scope`, `slice`) of the cgroup at `path` (or of a bare
     cgroup name) when its own name is a unit's, else None. Only the last component counts:
     `/system.slice/web` is not a unit."""
-    name = path.rsplit("/", 1)[-1]
-    if name.endswith(_SUFFIXES):
-        return name.rsplit(".", 1)[1]
+    if path.endswith(_SUFFIXES):  # the last component's suffix is the path's
+        return path[path.rindex(".") + 1:]
     return None
 
 
