@@ -331,3 +331,78 @@ def test_systemd_classifier():
     assert unit_kind("/system.slice/org.freedesktop.login1.service") == "service"
     assert systemd_unit("/system.slice/org.freedesktop.login1.service/x") == "org.freedesktop.login1.service"
     assert unit_kind("/system.slice/web") is None and unit_kind("/") is None and unit_kind("/x.sliced") is None
+
+
+# ---------------------------------------------------------------- found by mutation testing
+
+
+def test_v2_hierarchy_answers_to_its_aliases_whatever_its_name():
+    v2 = Hierarchy("cgroup2-mount", 2, ("cpu",), "/mnt/cg2")
+    assert all(v2.matches(w) for w in ("cgroup2-mount", "unified", "cgroup2", "v2"))
+    assert not any(v2.matches(w) for w in ("V2", "UNIFIED", "cpu", "v1"))
+    assert FREEZER.matches("freezer") and not FREEZER.matches("unified")
+
+
+def test_recursive_count_of_a_subtree_counts_only_below_it():
+    hs = tree(root=((1, 2), (1,)), a=((10, 11, 12), (10, 12)), a__x=((20,), (20,)), b=((30, 31), (30,)))
+    assert hs.count("/a", recursive=True) == 3 and hs.count("/a", threads=True, recursive=True) == 4
+    assert hs.count("/b", recursive=True) == 1
+
+
+def test_a_diff_with_only_added_or_only_removed_cgroups_or_hierarchies_is_true():
+    from ctrtui.model import HierarchyDiff, SnapshotDiff
+
+    assert HierarchyDiff("h", added_cgroups=("/a",)) and HierarchyDiff("h", removed_cgroups=("/a",))
+    assert HierarchyDiff("h", changed_cgroups=frozenset({"/a"})) and not HierarchyDiff("h")
+    assert SnapshotDiff({}, added_hierarchies=("h",)) and SnapshotDiff({}, removed_hierarchies=("h",))
+    assert SnapshotDiff({"h": HierarchyDiff("h", added_cgroups=("/a",))}) and not SnapshotDiff({"h": HierarchyDiff("h")})
+
+
+def test_diff_looks_past_a_new_and_an_unchanged_cgroup():
+    """A cgroup that is new, or the very same Container object in both snapshots, comes
+    before a changed one in the walk: the changed one is still seen."""
+    same = Container("/a", (), a(10), a(10))
+    old = HierarchySnapshot.build(FREEZER, [Container("/", ("/a", "/z")), same, Container("/z", (), a(20), a(20))])
+    new = HierarchySnapshot.build(FREEZER, [Container("/", ("/a", "/b", "/z")), same,
+                                            Container("/b", (), a(30), a(30)), Container("/z", (), a(21), a(21))])
+    hd = diff(Snapshot((old,), 0), Snapshot((new,), 1)).get("freezer")
+    assert hd.name == "freezer"
+    assert hd.changed_cgroups == {"/b", "/z"}
+    assert hd.added_tasks == ((21, "/z"), (30, "/b")) and hd.removed_tasks == ((20, "/z"),)
+    assert diff(Snapshot((old,), 0), Snapshot((old,), 1)).get("freezer").name == "freezer"
+    from ctrtui.model import diff_hierarchy
+    assert diff_hierarchy(old, old).name == "freezer" and not diff_hierarchy(old, old)
+
+
+def test_a_diff_with_added_and_removed_hierarchies_pickles():
+    import pickle
+
+    d = diff(Snapshot((tree(FREEZER),), 0), Snapshot((tree(UNIFIED),), 1))
+    back = pickle.loads(pickle.dumps(d))
+    assert (back.added_hierarchies, back.removed_hierarchies) == (("unified",), ("freezer",))
+    assert back == d
+
+
+def test_value_subclasses_inherit_fields_and_compare_on_what_they_declare():
+    from ctrtui.model.value import Value
+
+    class Base(Value):
+        __slots__ = "a"  # a single field may be a bare string
+
+    class Point(Base):
+        __slots__ = ("b", "c")
+
+    class Keyed(Point):
+        __slots__ = ()
+        _compare = ("a",)
+
+    assert Base._fields == ("a",) and Point._fields == ("a", "b", "c") and Keyed._fields == ("a", "b", "c")
+    assert Point._compare == ("a", "b", "c") and Keyed._compare == ("a",)
+    assert Point(1, 2, 3) != Point(1, 2, 4) and Point(1, 2, 3) == Point(a=1, b=2, c=3)
+    assert Keyed(1, 2, 3) == Keyed(1, 9, 9) and hash(Keyed(1, 2, 3)) == hash(Keyed(1, 9, 9))
+    assert hash(Point(1, 2, 3)) == hash((1, 2, 3)) != hash(Point(1, 2, 4))
+    p = Point(1, 2, 3)
+    with pytest.raises(AttributeError, match="cannot delete field 'b': a Point is immutable"):
+        del p.b
+    with pytest.raises(AttributeError, match="cannot assign to field 'b': a Point is immutable"):
+        p.b = 5
