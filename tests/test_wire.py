@@ -115,6 +115,11 @@ def test_demo_world_pickles_and_travels():
     assert len(to_wire(snap, level=9)) <= len(to_wire(snap, level=1))
 
 
+def test_encoding_refuses_a_taken_at_without_a_json_form():
+    with pytest.raises(WireError, match="cannot be written"):
+        to_wire(Snapshot((), float("nan")))
+
+
 def test_encoding_refuses_a_child_that_is_not_a_direct_child():
     h = Hierarchy("freezer", 1, ("freezer",), "/sys/fs/cgroup/freezer")
     bad = Snapshot((HierarchySnapshot.build(h, [Container("/", ("/a/b",))]),), 0.0)

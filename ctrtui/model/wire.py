@@ -69,9 +69,12 @@ def to_wire(snapshot: Snapshot, level: int = 1) -> bytes:
             "mount": h.mount, "root": h.root, "hierarchy_id": h.hierarchy_id,
             "paths": paths, "children": children, "threads": nthreads, "procs": nprocs,
         })
-    header = json.dumps({"taken_at": snapshot.taken_at, "backend": snapshot.backend,
-                         "hierarchies": hiers}, separators=(",", ":"), ensure_ascii=False,
-                        allow_nan=False).encode()
+    try:
+        header = json.dumps({"taken_at": snapshot.taken_at, "backend": snapshot.backend,
+                             "hierarchies": hiers}, separators=(",", ":"), ensure_ascii=False,
+                            allow_nan=False).encode()
+    except ValueError as e:  # a NaN or infinite taken_at has no JSON form
+        raise WireError(f"snapshot cannot be written: {e}") from None
     if _SWAP:
         body.byteswap()
     payload = len(header).to_bytes(4, "big") + header + body.tobytes()
