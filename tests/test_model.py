@@ -406,3 +406,30 @@ def test_value_subclasses_inherit_fields_and_compare_on_what_they_declare():
         del p.b
     with pytest.raises(AttributeError, match="cannot assign to field 'b': a Point is immutable"):
         p.b = 5
+
+
+def test_model_odds_and_ends_found_by_mutation_testing():
+    from ctrtui.model import CgroupState
+
+    assert CgroupRef.parse("freezer:/a:b") == CgroupRef("freezer", "/a:b")  # the first colon splits
+    st = CgroupState("freezer", "/a", 1)
+    assert (st.hierarchy, st.path, st.version) == ("freezer", "/a", 1)
+    hs = tree(root=((1, 2), (1,)), a=((10, 11, 12), (10, 12)), a__x=((20,), (20,)))
+    assert hs.members("/a", recursive=True).typecode == "i"  # the model's PID arrays are signed 32-bit
+    with pytest.raises(KeyError, match="memory"):
+        Snapshot((hs,), 0.0)["memory"]
+
+
+def test_value_constructor_errors_name_the_class_and_the_argument():
+    from ctrtui.model.value import Value
+
+    class Pair(Value):
+        __slots__ = ("x", "y")
+
+    for args, kw, message in (
+            ((1, 2, 3), {}, r"Pair\(\) takes 2 arguments, 3 were given"),
+            ((1,), {"x": 2}, r"Pair\(\) got multiple values for argument 'x'"),
+            ((1, 2), {"z": 3}, r"Pair\(\) got an unexpected keyword argument 'z'"),
+            ((1,), {}, r"Pair\(\) missing required argument: 'y'")):
+        with pytest.raises(TypeError, match=message):
+            Pair(*args, **kw)

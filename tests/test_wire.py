@@ -153,6 +153,9 @@ def test_small_snapshot_layout_is_as_documented():
         "name": "freezer", "version": 1, "controllers": ["freezer"], "mount": "/sys/fs/cgroup/freezer",
         "root": "/", "hierarchy_id": 7, "paths": ["/", "/a"], "children": [["a"], []],
         "threads": [3, 1], "procs": [2, 1]}]}
+    payload = zlib.decompress(to_wire(SMALL)[6:])
+    header = payload[4:4 + int.from_bytes(payload[:4], "big")]
+    assert header == json.dumps(doc, separators=(",", ":"), ensure_ascii=False).encode()  # compact
     # threads of every cgroup, then procs of every cgroup; each list delta-encoded
     assert list(struct.unpack("<7i", body)) == [1, 4, 4, 7, 1, 4, 7]
 
@@ -171,7 +174,7 @@ def test_small_snapshot_layout_is_as_documented():
     (_pack({"taken_at": 1, "backend": None, "hierarchies": []}), "backend is not a string"),
     (_pack({"taken_at": 1, "backend": "x", "hierarchies": {}}), "hierarchies is not a list"),
     (_pack({"taken_at": 1, "backend": "x", "hierarchies": []}, b"\x01\x00\x00"), "whole number"),
-    (_pack({"taken_at": 1, "backend": "x", "hierarchies": []}, b"\x01\x00\x00\x00"), "left over"),
+    (_pack({"taken_at": 1, "backend": "x", "hierarchies": []}, b"\x01\x00\x00\x00"), "^malformed snapshot: 1 member values left over"),
     (_pack({"taken_at": 1, "backend": "x", "hierarchies": [3]}), "hierarchy 0 is not an object"),
 ])
 def test_bad_input_is_refused_with_a_reason(data, message):
