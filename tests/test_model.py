@@ -389,6 +389,11 @@ def test_value_subclasses_inherit_fields_and_compare_on_what_they_declare():
     class Base(Value):
         __slots__ = "a"  # a single field may be a bare string
 
+    class Named(Value):
+        __slots__ = "name"
+
+    assert Named._fields == ("name",) and Named("x").name == "x"
+
     class Point(Base):
         __slots__ = ("b", "c")
 
@@ -433,3 +438,11 @@ def test_value_constructor_errors_name_the_class_and_the_argument():
             ((1,), {}, r"Pair\(\) missing required argument: 'y'")):
         with pytest.raises(TypeError, match=message):
             Pair(*args, **kw)
+
+
+def test_defaults_and_build_order_of_several_roots():
+    h = Hierarchy("freezer", 1, ("freezer",), "/m")
+    assert (h.root, h.hierarchy_id) == ("/", 0) and Snapshot((), 0.0).backend == "real"
+    # a snapshot of cgroups whose parents are missing: each is a root, in path order
+    hs = HierarchySnapshot.build(FREEZER, [Container("/z/b", ()), Container("/a/c", ()), Container("/m", ())])
+    assert list(hs.containers) == ["/a/c", "/m", "/z/b"]
