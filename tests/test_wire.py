@@ -222,3 +222,71 @@ def test_bad_member_data_is_refused(values, message):
     with pytest.raises(WireError, match=message):
         from_wire(_pack(doc, struct.pack("<7i", *values)))
     assert from_wire(_pack(doc, struct.pack("<7i", 1, 4, 4, 7, 1, 4, 7))) == SMALL
+
+
+# ------------------------------------------------------------------ deltas (remote refresh)
+
+from ctrtui.model.wire import DELTA_MAGIC, apply_wire_delta, to_wire_delta  # noqa: E402
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(1, 40), st.integers(1, 200), st.integers(0, 2**16), st.floats(0, 1), st.booleans())
+def test_delta_round_trip_of_a_changing_world(cgroups, tasks, seed, churn, reshape):
+    k = generate_world(cgroups, tasks, seed=seed)
+    base = k.snapshot()
+    k.churn(churn, seed=seed)
+    if reshape:  # cgroups come and go too
+        k.mkdir("freezer", f"/new-{seed}")
+        k.mkdir("unified", f"/new-{seed}")
+    new = k.snapshot()
+    data = to_wire_delta(base, new)
+    assert data[:4] == DELTA_MAGIC
+    back = apply_wire_delta(from_wire(to_wire(base)), data)  # the reader's copy of the base
+    same(new, back)
+
+
+@given(SNAPSHOTS, SNAPSHOTS)
+def test_delta_between_any_two_built_snapshots(base, new):
+    same(new, apply_wire_delta(base, to_wire_delta(base, new)))
+
+
+def test_a_delta_carries_only_what_changed_and_reuses_the_base():
+    k = generate_world(400, 4000, seed=3)
+    base = k.snapshot()
+    k.churn(0.01, seed=3)
+    new = k.snapshot()
+    delta = to_wire_delta(base, new)
+    assert len(delta) * 5 < len(to_wire(new))
+    back = apply_wire_delta(base, delta)
+    same(new, back)
+    old_fz, new_fz = base["freezer"].containers, back["freezer"].containers
+    reused = [p for p in new_fz if new_fz[p] is old_fz.get(p)]
+    assert len(reused) > len(new_fz) * 0.8  # unchanged cgroups are the base's own objects
+    assert to_wire_delta(base, base) and apply_wire_delta(base, to_wire_delta(base, base)) == base
+
+
+def test_a_delta_against_another_base_is_refused():
+    k = generate_world(20, 100, seed=4)
+    a = k.snapshot()
+    k.tick(1.0)
+    k.mkdir("freezer", "/added")
+    c = k.snapshot()  # one cgroup more, nothing else changed
+    k.churn(0.5, seed=4)
+    b = k.snapshot()
+    other = Snapshot(a.hierarchies, a.taken_at + 1, a.backend)
+    with pytest.raises(WireError, match="ask for a whole snapshot"):
+        apply_wire_delta(other, to_wire_delta(a, b))
+    # the same taken_at but without a cgroup the delta says is unchanged
+    gutted = Snapshot(tuple(HierarchySnapshot(h.hierarchy, {}) for h in a.hierarchies), a.taken_at, a.backend)
+    with pytest.raises(WireError, match="does not have it"):
+        apply_wire_delta(gutted, to_wire_delta(a, c))         # the order is sent: a cgroup came
+    with pytest.raises(WireError, match="base snapshot does not have"):
+        apply_wire_delta(gutted, to_wire_delta(a, b))         # the order is the base's
+    with pytest.raises(WireError, match="base snapshot does not have"):
+        apply_wire_delta(Snapshot((), a.taken_at), to_wire_delta(a, b))
+    with pytest.raises(WireError, match="not a ctrtui snapshot delta"):
+        apply_wire_delta(a, to_wire(b))
+    with pytest.raises(WireError, match="delta wire version 7"):
+        apply_wire_delta(a, DELTA_MAGIC + b"\x00\x07" + to_wire_delta(a, b)[6:])
+    with pytest.raises(WireError, match="does not unpack"):
+        apply_wire_delta(a, DELTA_MAGIC + b"\x00\x01garbage")
