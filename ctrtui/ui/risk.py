@@ -11,25 +11,14 @@ from __future__ import annotations
 from typing import Any, Iterable
 
 from ctrtui.model import CgroupRef, Snapshot
+from ctrtui.model.systemd import systemd_unit
 from ctrtui.text import display
 
 #: More than this many tasks in one batch asks first.
 MANY_TASKS = 20
 
-#: Path components that systemd owns (a unit's cgroup).
-SYSTEMD_SUFFIXES = (".service", ".scope", ".slice")
-
 #: How many PIDs a sentence names before it says "and N more".
 _NAMED = 5
-
-
-def systemd_unit(path: str) -> str | None:
-    """The deepest systemd unit in a cgroup path (`/system.slice/cron.service` ->
-    `cron.service`), or None when no path component is a unit."""
-    for part in reversed([p for p in path.split("/") if p]):
-        if part.endswith(SYSTEMD_SUFFIXES):
-            return part
-    return None
 
 
 def _path_of(source: Any) -> str | None:
