@@ -847,7 +847,7 @@ class CtrtuiApp(App):
         if self.read_only_reason is None:
             return False
         why = ("started with --read-only" if self.read_only_reason == "--read-only"
-               else "ctrtui is not running as root")
+               else "ctrtui is not running as root" if self.read_only_reason == "not root" else self.read_only_reason)
         self.notify(f"Read-only: {why}, so nothing is moved. Restart as root without --read-only to move tasks.",
                     severity="warning", title="Read-only")
         return True
