@@ -89,4 +89,5 @@ def read_only_reason(backend: Reader) -> str | None:
     read-only; one with a writer says itself (`write_access()`)."""
     if WRITE not in backend.capabilities:
         return "this backend cannot move tasks"
-    return backend.write_access()  # type: ignore[attr-defined]  # declared WRITE: a base.Writer
+    reason: str | None = backend.write_access()  # type: ignore[attr-defined]  # it declares WRITE: a base.Writer
+    return reason

@@ -36,7 +36,8 @@ the kernel's errno; nothing here turns them into text (that is `ctrtui.errors`).
 
 from __future__ import annotations
 
-from typing import Iterable, Protocol, Sequence, TypeAlias, cast, runtime_checkable
+from collections.abc import Callable, Iterable, Sequence
+from typing import Protocol, TypeAlias, cast, runtime_checkable
 
 from ctrtui.model import CgroupState, Creds, Hierarchy, Snapshot, TaskInfo
 from ctrtui.sources import CAPABILITIES, POLL_EXITS, TASK_PROBES, WRITE, read_only_reason
@@ -252,10 +253,10 @@ def exit_poller(backend: Reader) -> ExitPoller | None:
     return cast(ExitPoller, backend) if POLL_EXITS in backend.capabilities else None
 
 
-def _members(protocol: type) -> dict[str, object]:
+def _members(protocol: type) -> dict[str, Callable[..., object] | property | None]:
     """Name -> the protocol's own definition (a function, a property, or None for a data
     member) of every member `protocol` and its protocol bases declare."""
-    out: dict[str, object] = {}
+    out: dict[str, Callable[..., object] | property | None] = {}
     for klass in reversed(protocol.__mro__):
         if klass is object or klass is Protocol or not getattr(klass, "_is_protocol", False):
             continue

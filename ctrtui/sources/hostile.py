@@ -76,7 +76,7 @@ def hostile_world() -> SimKernel:
     for h in HIERARCHIES:
         k.makedirs(h, "/hostile")
         k.makedirs(h, DEEP_LEAF)
-    for key, name in NAMES.items():
+    for name in NAMES.values():
         path = f"/hostile/{name}"
         where = {}
         for h in HIERARCHIES:

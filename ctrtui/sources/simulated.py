@@ -46,12 +46,10 @@ import random
 import threading
 import time
 from array import array
+from collections.abc import Iterable, Sequence
 from types import MappingProxyType
-from typing import Iterable, Sequence
 
-from ctrtui.sources import WRITE
 from ctrtui.model import (
-    find_hierarchy,
     EMPTY,
     PF_EXITING,
     PF_KTHREAD,
@@ -63,8 +61,10 @@ from ctrtui.model import (
     HierarchySnapshot,
     Snapshot,
     TaskInfo,
+    find_hierarchy,
     join_path,
 )
+from ctrtui.sources import WRITE
 
 HZ = 100
 """Clock ticks per second (USER_HZ), the unit of start times."""
@@ -161,7 +161,7 @@ class SimCgroup:
                  "dom", "nr_threaded_children", "subtree_control", "cpus", "mems",
                  "freezer", "pids_max", "snap")
 
-    def __init__(self, hier: "SimHierarchy", path: str, parent: "SimCgroup | None"):
+    def __init__(self, hier: SimHierarchy, path: str, parent: SimCgroup | None):
         self.hier, self.path, self.parent = hier, path, parent
         self.children: dict[str, SimCgroup] = {}
         self.tids: set[int] = set()
@@ -246,7 +246,7 @@ class SimCgroup:
             c = c.parent
         return False
 
-    def walk(self) -> Iterable["SimCgroup"]:
+    def walk(self) -> Iterable[SimCgroup]:
         """This cgroup and all below it, pre-order, children by name."""
         stack = [self]
         while stack:
@@ -266,7 +266,7 @@ class SimHierarchy:
         self.by_path: dict[str, SimCgroup] = {"/": self.root}
         self.where: dict[int, SimCgroup] = {}
         """TID -> its cgroup (zombies included, until reaped)."""
-        self.view: MappingProxyType | None = None
+        self.view: MappingProxyType[str, Container] | None = None
         """The last snapshot's path -> Container mapping (None: the tree changed since)."""
         self.dirty: set[SimCgroup] = set()
         """Cgroups whose Container changed since `view` was made."""
@@ -310,7 +310,7 @@ class SimTaskHandle:
     def close(self) -> None:
         self._task = None
 
-    def __enter__(self) -> "SimTaskHandle":
+    def __enter__(self) -> SimTaskHandle:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -321,7 +321,7 @@ class SimMembershipFile:
     """An open membership file: bound to the cgroup object (so a removed cgroup gives ENODEV)
     and to the credentials of whoever opened it (the kernel judges permission with those)."""
 
-    def __init__(self, kernel: "SimKernel", cg: SimCgroup, name: str, creds: Creds, write: bool):
+    def __init__(self, kernel: SimKernel, cg: SimCgroup, name: str, creds: Creds, write: bool):
         self._k, self.cgroup, self.name, self.creds = kernel, cg, name, creds
         self._write = write
         self.closed = False
@@ -339,7 +339,7 @@ class SimMembershipFile:
     def close(self) -> None:
         self.closed = True
 
-    def __enter__(self) -> "SimMembershipFile":
+    def __enter__(self) -> SimMembershipFile:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -679,7 +679,8 @@ class SimKernel:
         cg = self._cg(hier, path)
         if not cg.hier.v2:
             raise _err(errno.ENOENT, f"{hier}:{path}/cgroup.subtree_control")
-        enable, disable = set(), set()
+        enable: set[str] = set()
+        disable: set[str] = set()
         for word in change.split():
             if word[:1] not in "+-" or len(word) < 2:
                 raise _err(errno.EINVAL, word)
@@ -899,7 +900,7 @@ class SimKernel:
                 out.append(HierarchySnapshot(h.info, containers))
         return Snapshot(tuple(out), time.time(), "demo")
 
-    def _view(self, h: SimHierarchy) -> MappingProxyType:
+    def _view(self, h: SimHierarchy) -> MappingProxyType[str, Container]:
         """The path -> Container mapping of the whole of `h` (caller holds the cache lock):
         the last one when nothing changed, else a copy with the changed cgroups rebuilt,
         else (the tree changed) a new pre-order walk reusing every unchanged Container."""
@@ -925,13 +926,13 @@ class SimKernel:
             if c.threaded():   # cgroup.procs unreadable: the TGIDs of its threads
                 procs = array("i", sorted({tasks[t].tgid for t in tids})) if tids else EMPTY
             else:
-                p = self._v2_procs(c)
-                procs = array("i", sorted(p)) if p else EMPTY
+                listed = self._v2_procs(c)
+                procs = array("i", sorted(listed)) if listed else EMPTY
         elif not tids:
             procs = EMPTY
         else:
-            p = {tasks[t].tgid for t in tids}
-            procs = threads if p == tids else array("i", sorted(p))
+            tgids = {tasks[t].tgid for t in tids}
+            procs = threads if tgids == tids else array("i", sorted(tgids))
         kids = tuple(c.children[n].path for n in sorted(c.children))
         c.snap = Container(c.path, kids, threads, procs)
         return c.snap
