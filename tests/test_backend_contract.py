@@ -119,9 +119,14 @@ def test_task_handles_keep_their_protocol():
     with k.open_task(pid) as h:
         assert base.protocol_problems(h, base.TaskHandle) == []
         assert h.identity() is None and not h.reaped() and not h.exited()
-    with CgroupFS().open_task(os.getpid()) as h:  # a pidfd on this very process: nothing is moved
+    fs = CgroupFS()
+    with fs.open_task(os.getpid()) as h:  # a pidfd on this very process: nothing is moved
         assert base.protocol_problems(h, base.TaskHandle) == []
         assert h.alive() and not h.reaped()
+        sim = k.open_task(pid)
+        k.exit(pid)
+        # one poll for its own pidfds; a handle that is not a pidfd answers for itself
+        assert fs.tasks_exited([h, sim]) == [False, True]
 
 
 def test_task_cgroup_is_one_entry_of_task_cgroups():

@@ -61,7 +61,7 @@ TYPE_CHECKING = False  # typing is not imported at run time (~3 ms of every star
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
 
-    from ctrtui.sources.base import Probe, ProbeHeld
+    from ctrtui.sources.base import Backend, ExitPoller, Probe, ProbeHeld, TaskHandle, TaskProber
 
 
 MEMBERSHIP_FILES = ("tasks", "cgroup.procs", "cgroup.threads")
@@ -751,12 +751,13 @@ class CgroupFS:
         got = self.task_probe(pid, hierarchy)
         return None if got is None else (*got, None)
 
-    def tasks_exited(self, handles: Sequence[PidfdHandle]) -> list[bool]:
+    def tasks_exited(self, handles: Sequence[TaskHandle]) -> list[bool]:
         """For each handle: has its task exited (a zombie, or reaped)? One poll(2) of all
-        the pidfds (`PidfdHandle.exited` for each, in one system call). The handles are
-        this backend's own (`open_task`, `task_probes`): the engine passes no others."""
-        exited = _poll_exited([hd.fd for hd in handles if hd.fd is not None])
-        return [hd.fd is None or hd.fd in exited for hd in handles]
+        the pidfds (`PidfdHandle.exited` for each, in one system call); a handle that is
+        not this backend's pidfd answers for itself (`exited()`)."""
+        fds = [hd.fd for hd in handles if type(hd) is PidfdHandle and hd.fd is not None]
+        exited = _poll_exited(fds)
+        return [(hd.fd is None or hd.fd in exited) if type(hd) is PidfdHandle else hd.exited() for hd in handles]
 
     def thread_ids(self, tgid: int) -> tuple[int, ...]:
         """TIDs of the thread group, sorted; () when it is gone."""
@@ -855,3 +856,9 @@ def _first(d: str, names: tuple[str, ...]) -> str | None:
         if text is not None:
             return text
     return None
+
+
+if TYPE_CHECKING:
+    def _keeps_the_contract(fs: CgroupFS) -> tuple[Backend, TaskProber, ExitPoller]:
+        """mypy checks here that CgroupFS implements what it declares (see base.py)."""
+        return fs, fs, fs

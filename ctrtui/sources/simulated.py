@@ -1087,3 +1087,12 @@ def _descends(cg: SimCgroup, ancestor: SimCgroup) -> bool:
             return True
         c = c.parent
     return False
+
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from ctrtui.sources.base import Backend
+
+    def _keeps_the_contract(k: SimKernel) -> Backend:
+        """mypy checks here that SimKernel implements what it declares (see base.py)."""
+        return k
