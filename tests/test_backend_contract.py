@@ -408,3 +408,23 @@ def test_a_bad_backend_field_is_a_corrupt_line(tmp_path, bad):
     (tmp_path / "j.jsonl").write_text(json.dumps(rec) + "\n")
     with pytest.raises(JournalCorrupt, match="line 1: backend must be a non-empty string"):
         Journal(tmp_path / "j.jsonl").batches()
+
+
+@pytest.mark.real
+def test_the_engine_uses_only_what_the_real_backend_declares(realworld, tmp_path):
+    """On the real kernel too: a move and its undo through a backend that exposes only its
+    declared contract (the pidfd probes and the one-poll exit check included)."""
+    a, b = realworld.mkdir("freezer", "a"), realworld.mkdir("freezer", "b")
+    procs = [realworld.spawn_sleep() for _ in range(2)]
+    for p in procs:
+        realworld.put(p.pid, "freezer", a)
+    d = Declared(CgroupFS())
+    e = AttachEngine(d, policy=Policy(), journal=Journal(tmp_path / "j.jsonl"), load_entry_points=False)
+    report = e.apply(e.plan([p.pid for p in procs], CgroupRef("freezer", b)))
+    assert [o.outcome for o in report.outcomes] == ["moved", "moved"]
+    assert [realworld.cgroup_of(p.pid, "freezer") for p in procs] == [b, b]
+    assert e.undo() is not None
+    assert [realworld.cgroup_of(p.pid, "freezer") for p in procs] == [a, a]
+    assert {"task_probes", "tasks_exited", "open_membership", "pid_max", "identity"} <= d.asked
+    intent = json.loads(open(tmp_path / "j.jsonl").readline())
+    assert intent["backend"] == "local"
