@@ -428,3 +428,17 @@ def test_the_engine_uses_only_what_the_real_backend_declares(realworld, tmp_path
     assert {"task_probes", "tasks_exited", "open_membership", "pid_max", "identity"} <= d.asked
     intent = json.loads(open(tmp_path / "j.jsonl").readline())
     assert intent["backend"] == "local"
+
+
+def test_the_cli_refuses_another_backends_open_batch_in_one_line(tmp_path, capsys):
+    from ctrtui.cli import main
+
+    path = str(tmp_path / "j.jsonl")
+    j = Journal(path)
+    with j.locked():
+        j.write_intent("20260101T000000-aaaaaa", "freezer", False, None, "/b",
+                       [{"pid": 300, "start_time": 5, "pidfs": None, "from": "/a", "to": "/b"}], backend="local")
+    for argv in (["--demo", "--journal", path, "move", "1", "--to", "freezer:/"], ["--demo", "--journal", path, "undo"]):
+        assert main(argv) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and "made on the backend 'local', not on 'demo'" in err[0], err
