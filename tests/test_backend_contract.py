@@ -20,10 +20,10 @@ from ctrtui.sources import (
     TASK_PROBES,
     WRITE,
     BackendSpecError,
+    base,
     open_backend,
     read_only_reason,
 )
-from ctrtui.sources import base
 from ctrtui.sources.cgroupfs import CgroupFS
 from ctrtui.sources.demo import demo_world
 from ctrtui.sources.hostile import hostile_world
@@ -438,7 +438,8 @@ def test_the_cli_refuses_another_backends_open_batch_in_one_line(tmp_path, capsy
     with j.locked():
         j.write_intent("20260101T000000-aaaaaa", "freezer", False, None, "/b",
                        [{"pid": 300, "start_time": 5, "pidfs": None, "from": "/a", "to": "/b"}], backend="local")
-    for argv in (["--demo", "--journal", path, "move", "1", "--to", "freezer:/"], ["--demo", "--journal", path, "undo"]):
+    for argv in (["--demo", "--journal", path, "move", "1", "--to", "freezer:/"],
+                 ["--demo", "--journal", path, "undo"]):
         assert main(argv) == 2
         err = capsys.readouterr().err.strip().splitlines()
         assert len(err) == 1 and "made on the backend 'local', not on 'demo'" in err[0], err
