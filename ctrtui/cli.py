@@ -469,7 +469,9 @@ def cmd_log(args: argparse.Namespace) -> int:
 
     if args.limit < 0:
         raise UsageError(f"--limit must be 0 (all) or a positive number, not {args.limit}")
-    journal = Journal(args.journal or default_journal_path(_spec(args)))  # a spec names its backend's identity
+    from ctrtui.sources import identity_of
+
+    journal = Journal(args.journal or default_journal_path(identity_of(_spec(args))))
     batches = journal.batches(args.limit or None)
     _print_warnings(journal.warnings)
     rows = [b.as_dict() for b in batches]

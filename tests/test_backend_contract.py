@@ -21,6 +21,7 @@ from ctrtui.sources import (
     WRITE,
     BackendSpecError,
     base,
+    identity_of,
     open_backend,
     read_only_reason,
 )
@@ -249,6 +250,7 @@ def test_open_backend_by_spec():
     assert hostile.identity == "demo:hostile" and "freezer" in [h.name for h in hostile.hierarchies()]
     assert open_backend().identity == "local"
     assert set(SPECS) == {"local", "demo", "demo:hostile"}
+    assert [identity_of(s) for s in SPECS] == [open_backend(s).identity for s in SPECS]
 
 
 @pytest.mark.parametrize("spec, words", [
@@ -261,6 +263,8 @@ def test_open_backend_by_spec():
 def test_a_spec_that_names_no_backend_is_one_clear_error(spec, words):
     with pytest.raises(BackendSpecError) as e:
         open_backend(spec)
+    with pytest.raises(BackendSpecError, match="known backends"):
+        identity_of(spec)
     assert words in str(e.value) and "known backends: local, demo, demo:hostile" in str(e.value)
     assert isinstance(e.value, CtrtuiError) and "\x1b" not in str(e.value)
 

@@ -12,11 +12,13 @@ from ctrtui.errors import CtrtuiError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import NoReturn
+
     from ctrtui.sources.base import Backend, Reader
 
 __all__ = [
     "Backend", "BackendSpecError", "CAPABILITIES", "MembershipFile", "POLL_EXITS", "Reader", "SPECS", "TASK_PROBES",
-    "TaskHandle", "WRITE", "Writer", "membership_file", "open_backend", "read_only_reason",
+    "TaskHandle", "WRITE", "Writer", "identity_of", "membership_file", "open_backend", "read_only_reason",
 ]
 
 # The optional capabilities a backend declares in its `capabilities` set (see base.py):
@@ -55,6 +57,28 @@ class BackendSpecError(CtrtuiError):
     """A backend spec that names no backend this ctrtui can open (the message names it)."""
 
 
+def identity_of(spec: str) -> str:
+    """The identity of the backend `spec` names, without opening it (`ctrtui log` reads a
+    backend's journal without touching the backend): today each spec is its own identity.
+    `BackendSpecError` as `open_backend` for a spec it cannot open."""
+    if spec in SPECS:
+        return spec
+    _refuse(spec)
+
+
+def _refuse(spec: str) -> NoReturn:
+    """`BackendSpecError` naming `spec`: a later kind (SSH, a recording) or an unknown name."""
+    from ctrtui.text import display
+
+    known = ", ".join(SPECS)
+    if spec.startswith("ssh://"):
+        raise BackendSpecError(f"cannot open backend '{display(spec)}': {_LATER['ssh']}; known backends: {known}")
+    if spec.startswith("recording:") or spec.endswith((".json", ".jsonl")):
+        raise BackendSpecError(f"cannot open backend '{display(spec)}': {_LATER['recording']}; known backends: "
+                               f"{known}")
+    raise BackendSpecError(f"unknown backend '{display(spec)}'; known backends: {known}")
+
+
 def open_backend(spec: str = "local") -> Backend:
     """The backend a spec names: `local` (the real /sys/fs/cgroup), `demo` (the simulated
     demo world) or `demo:hostile` (the world of hostile names the escaping is tested on).
@@ -72,15 +96,7 @@ def open_backend(spec: str = "local") -> Backend:
         from ctrtui.sources.hostile import hostile_world
 
         return hostile_world()
-    from ctrtui.text import display
-
-    known = ", ".join(SPECS)
-    if spec.startswith("ssh://"):
-        raise BackendSpecError(f"cannot open backend '{display(spec)}': {_LATER['ssh']}; known backends: {known}")
-    if spec.startswith("recording:") or spec.endswith((".json", ".jsonl")):
-        raise BackendSpecError(f"cannot open backend '{display(spec)}': {_LATER['recording']}; known backends: "
-                               f"{known}")
-    raise BackendSpecError(f"unknown backend '{display(spec)}'; known backends: {known}")
+    _refuse(spec)
 
 
 def read_only_reason(backend: Reader) -> str | None:
