@@ -926,7 +926,7 @@ class CtrtuiApp(App):
 
     def confirm_and_apply(self, plan: Any) -> None:
         """Ask first when the move is risky, then apply it in a worker."""
-        from ctrtui.ui.risk import assess
+        from ctrtui.engine.risk import assess
 
         if self._refuse_read_only():
             return
