@@ -13,7 +13,8 @@ from textual.widgets import Input
 
 from ctrtui.sources.hostile import DEEP_LEAF, NAMES, PROCS, USERS, hostile_path, hostile_world
 from ctrtui.text import BIDI, display
-from ctrtui.ui.screens import ConfirmMove, FindPid, GoToCgroup, LineList, MoveLog, TargetPicker
+from ctrtui.ui.screens import ConfirmMove, FindPid, GoToCgroup, MoveLog, TargetPicker
+from ctrtui.ui.widgets.linelist import LineList
 from tests.uihelpers import goto, make_app, screen_text, settle
 
 pytestmark = pytest.mark.ui

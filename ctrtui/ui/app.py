@@ -788,7 +788,8 @@ class CtrtuiApp(App):
     # ------------------------------------------------------------------ navigation
 
     def action_go_to(self) -> None:
-        from ctrtui.ui.screens import GoToCgroup, matcher_for
+        from ctrtui.ui.fuzzy import matcher_for
+        from ctrtui.ui.screens import GoToCgroup
 
         hs = self.hs
         if hs is not None:
