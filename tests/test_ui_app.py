@@ -11,7 +11,7 @@ from textual.widgets import Input, Select
 
 from ctrtui.sources.demo import demo_world
 from ctrtui.ui.screens import ConfirmMove, FindPid, GoToCgroup, MoveLog, SwitchHierarchy, TargetPicker
-from ctrtui.ui.tasklist import TaskList
+from ctrtui.ui.widgets.tasklist import TaskList
 from tests.uihelpers import SIZE, cgroup_of, cut_put, goto, make_app, screen_text, settle
 
 pytestmark = pytest.mark.ui
@@ -249,7 +249,7 @@ async def test_cursor_keys_and_detail_line(world, tmp_path):
         text = screen_text(app)
         assert f"PID {last}" in text
         # its cgroup in every hierarchy, hierarchies sharing a path named together
-        from ctrtui.ui.detail import cgroup_groups
+        from ctrtui.ui.widgets.detail import cgroup_groups
 
         detail = str(app.query_one("#detail").content)
         assert cgroup_groups(world.task_cgroups(last)) in detail and "freezer" in detail
@@ -670,7 +670,7 @@ async def test_an_unusable_policy_starts_the_app_but_refuses_every_move_until_fi
     from ctrtui.engine import AttachEngine, Journal, Policy
     from ctrtui.model import CgroupRef
     from ctrtui.ui.app import CtrtuiApp
-    from ctrtui.ui.tree import CgroupTree
+    from ctrtui.ui.widgets.tree import CgroupTree
     from tests.uihelpers import notifications, start_drag, tree_offset
 
     f = tmp_path / "policy.toml"

@@ -10,7 +10,7 @@ from hypothesis import given, settings, strategies as st
 
 from ctrtui.model import diff
 from ctrtui.sources.demo import demo_world, generate_world
-from ctrtui.ui.tasklist import command_of, gather
+from ctrtui.ui.rows import command_of, gather
 from tests.uihelpers import SIZE, make_app, settle
 
 pytestmark = pytest.mark.ui
@@ -162,7 +162,7 @@ def test_filter_narrowing_equals_a_fresh_filter(steps):
     """Typing and deleting in any order gives what filtering the whole list gives."""
     from array import array
 
-    from ctrtui.ui.tasklist import TaskList
+    from ctrtui.ui.widgets.tasklist import TaskList
 
     k = demo_world()
     hs = k.snapshot().get("unified")
@@ -209,7 +209,7 @@ def test_diff_of_shared_containers_equals_diff_of_fresh_copies():
 
 
 def test_detail_line_groups_hierarchies_that_share_a_path():
-    from ctrtui.ui.detail import cgroup_groups
+    from ctrtui.ui.widgets.detail import cgroup_groups
 
     k = demo_world()
     pid = next(t.pid for t in k.tasks.values() if t.comm == "make")

@@ -10,9 +10,10 @@ from __future__ import annotations
 import os
 import threading
 from collections import deque
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 from rich.text import Text
 from textual import on, work
@@ -20,9 +21,7 @@ from textual.app import App, ComposeResult, ScreenError
 from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.containers import Horizontal, Vertical
-from textual.geometry import Size
 from textual.message import Message
-from textual.reactive import Reactive
 from textual.timer import Timer
 from textual.widgets import Footer, Input, Select, Tree
 from textual.worker import Worker, WorkerState
@@ -31,10 +30,12 @@ from ctrtui.model import CgroupRef, Hierarchy, HierarchySnapshot, Snapshot, Task
 from ctrtui.model.snapshot import diff_hierarchy
 from ctrtui.text import display, scrub
 from ctrtui.ui import heap
-from ctrtui.ui.safe import LiteralInput, content, lines
-from ctrtui.ui.detail import DetailLine, StatusBar, cgroup_summary, task_summary
-from ctrtui.ui.tasklist import TaskList
-from ctrtui.ui.tree import CgroupTree, Markers, needs_state
+from ctrtui.ui.safe import content, lines
+from ctrtui.ui.widgets.detail import DetailLine, cgroup_summary, task_summary
+from ctrtui.ui.widgets.filterbox import FilterBox
+from ctrtui.ui.widgets.status import StatusBar
+from ctrtui.ui.widgets.tasklist import TaskList
+from ctrtui.ui.widgets.tree import CgroupTree, Markers, needs_state
 
 MARKER_READ_LIMIT = 1000
 """On refresh, cgroup state for markers is re-read for up to this many built nodes; above
@@ -82,29 +83,6 @@ def plan_line(plan: Any, target: str) -> str:
     if refused:
         text += f" (PID {refused[0].pid}: {refused[0].reason})"
     return scrub(text)
-
-
-class FilterBox(LiteralInput):
-    """The filter field. `on_change` is called with each new value at once, so the task
-    list follows a keystroke in the same frame (the `Changed` message would reach it a
-    frame after the field has been redrawn)."""
-
-    virtual_size: Reactive[Size] = Reactive(Size(0, 0), layout=False)
-    """As `Widget.virtual_size`, but the text growing by a keystroke does not lay out the
-    whole screen (the field's size is fixed)."""
-
-    def __init__(self, *args: Any, on_change: Any = None, **kw: Any) -> None:
-        super().__init__(*args, **kw)
-        self.on_change = on_change
-
-    def watch_virtual_size(self, size: Size) -> None:
-        if self.is_mounted and self.container_size:
-            self._scroll_update(size)
-
-    def _watch_value(self, value: str) -> None:
-        super()._watch_value(value)
-        if self.on_change is not None:
-            self.on_change(value)
 
 
 class FirstSnapshot:

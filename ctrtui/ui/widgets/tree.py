@@ -9,9 +9,8 @@ is first expanded (a 10k-node Tree costs ~0.3 s to build; a lazy one costs what 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
-
-from typing import Iterable
 
 from rich.style import Style
 from rich.text import Text
@@ -90,7 +89,7 @@ class Markers:
     """v2 controllers enabled for the children (`cgroup.subtree_control`)."""
 
     @classmethod
-    def from_state(cls, state: CgroupState | None) -> "Markers":
+    def from_state(cls, state: CgroupState | None) -> Markers:
         if state is None:
             return cls()
         ctype = state.cgroup_type if state.cgroup_type not in (None, "domain") else None
