@@ -642,10 +642,10 @@ async def test_late_messages_while_closing_are_ignored(world, tmp_path):
         app.tasks.focus()
         await settle(pilot)
     assert not app._screen_stack  # closed: no screen left
-    app.on_task_list_cursor_moved(TaskList.CursorMoved(app.tasks.cursor_pid))
+    app._task_cursor_moved(TaskList.CursorMoved(app.tasks.cursor_pid))
     app.on_descendant_focus()
     app.action_help()
-    assert app._node_at(10, 10) is None
+    assert app.moves.node_at(10, 10) is None
 
 
 async def test_task_list_title_counts_in_singular_and_plural(world, tmp_path):

@@ -3,12 +3,14 @@ the move log's lines. Names are put in with `display()`, reasons and advice scru
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Sequence
 from typing import Any
 
 from textual.content import Content
 
+from ctrtui.engine import Plan, Report
 from ctrtui.model import CgroupRef
 from ctrtui.text import display, scrub
 
@@ -122,3 +124,46 @@ def plural(n: int, word: str) -> str:
     if n == 1:
         return f"1 {word}"
     return f"{n} {word}es" if word.endswith(("s", "ch", "sh", "x")) else f"{n} {word}s"
+
+
+def describe_error(exc: BaseException) -> str:
+    """An exception as one sentence for a person."""
+    if isinstance(exc, OSError) and exc.errno is not None:
+        from ctrtui.errors import errno_name
+
+        where = f" ({display(str(exc.filename))})" if exc.filename else ""
+        return f"{errno_name(exc.errno)}: {exc.strerror or os.strerror(exc.errno)}{where}"
+    return str(exc) or type(exc).__name__
+
+
+def report_text(report: Report, what: str = "Move") -> tuple[str, str]:
+    """(message, severity) for a finished batch: counts, then the first reasons. The message
+    is display text already (names escaped): notify it with `escaped=True`."""
+    counts = report.counts()
+    parts = [f"{counts.get(k, 0)} {label}" for k, label in (
+        ("moved", "moved"), ("already-there", "already there"), ("refused", "refused"),
+        ("not-moved", "not moved"), ("vanished", "vanished"), ("rolled-back", "rolled back"))
+        if counts.get(k, 0) or k in ("moved", "already-there", "refused", "not-moved")]
+    lines = [f"{what}: " + ", ".join(parts)]
+    bad = [o for o in report.outcomes if o.outcome not in ("moved", "already-there")]
+    for o in bad[:3]:
+        lines.append(scrub(f"PID {o.pid}: {o.reason}" + (f" {o.advice}" if o.advice else "")))
+    if len(bad) > 3:
+        lines.append(f"… and {len(bad) - 3} more (L shows the move log)")
+    return "\n".join(lines), ("information" if report.ok else "warning")
+
+
+def plan_line(plan: Plan, target: str) -> str:
+    """`drop on freezer:/a: 3 would move, 1 already there, 1 refused (reason)`, as display
+    text (names escaped)."""
+    c = plan.summary()
+    words = [f"{c.get('move', 0)} would move"]
+    if c.get("already-there"):
+        words.append(f"{c['already-there']} already there")
+    if c.get("refused"):
+        words.append(f"{c['refused']} refused")
+    text = f"{display(target)}: " + ", ".join(words)
+    refused = [v for v in plan.verdicts if v.kind == "refused"]
+    if refused:
+        text += f" (PID {refused[0].pid}: {refused[0].reason})"
+    return scrub(text)
