@@ -1,12 +1,16 @@
-"""The task list's rows as plain data: its columns, how a row's values are worded and
-sorted, what the filter searches, and the members of a cgroup or subtree gathered from a
-snapshot. No Textual here (the widget is `ctrtui.ui.widgets.tasklist.TaskList`)."""
+"""The task list's rows as plain data: its columns, how a row's values are worded, fitted to
+a width and sorted, what the filter searches, the sort and filter caches (`RowOrder`), and
+the members of a cgroup or subtree gathered from a snapshot. No Textual here (the widget is
+`ctrtui.ui.widgets.tasklist.TaskList`)."""
 
 from __future__ import annotations
 
 from array import array
-from collections.abc import Callable, Iterable
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+
+from rich.cells import cell_len, set_cell_size
 
 from ctrtui.model import EMPTY, Container, HierarchySnapshot, TaskInfo
 from ctrtui.text import display
@@ -134,3 +138,187 @@ def gather(hs: HierarchySnapshot, path: str, threads: bool, recursive: bool) -> 
 def matches(text: str, pid: int, info: TaskInfo | None) -> bool:
     """Filter: `text` (lower case) in the PID, the command line, comm or the user name."""
     return text in haystack(pid, info)
+
+
+FILTER_CACHE = 16
+"""Filter results kept per list (for backspace, and to narrow a growing query)."""
+
+
+class RowOrder:
+    """The sort and filter caches of one task list, which make repeated work cheap: each
+    column's order is kept until the rows change, each row's filter text is kept, and a
+    query that grows narrows the previous result instead of the whole list."""
+
+    def __init__(self) -> None:
+        self.src: array[int] = EMPTY
+        """The rows (sorted by PID) the caches were made for."""
+        self.canon: dict[str, array[int]] = {}
+        """Sort column -> `src` in that column's default direction."""
+        self.complete = False
+        """Every row of `src` has details (or is known to have none)."""
+        self.filtered: OrderedDict[tuple[str, str], array[int]] = OrderedDict()
+        """(sort, query) -> the matching rows of `canon[sort]`, most recent last."""
+        self.hay: dict[int, str] = {}
+        """PID -> its filter text (dropped when its details change)."""
+        self.absent: set[int] = set()
+        """PIDs asked for whose details did not come (exited): known to have none."""
+
+    def use(self, source: array[int]) -> None:
+        """The rows are `source` now (the caches of other rows are dropped)."""
+        if source is not self.src:
+            self.src = source
+            self.canon = {}
+            self.filtered.clear()
+            self.complete = False
+
+    def clear(self) -> None:
+        """Forget everything (details were dropped)."""
+        self.absent.clear()
+        self.hay.clear()
+        self.canon = {}
+        self.filtered.clear()
+        self.complete = False
+
+    def changed(self, pids: Iterable[int]) -> None:
+        """The details of `pids` changed: their filter text is made again."""
+        hay = self.hay
+        for pid in pids:
+            hay.pop(pid, None)
+
+    def take(self, asked: Sequence[int], infos: dict[int, TaskInfo], source: array[int],
+             orders: dict[str, array[int]], hay: dict[int, str]) -> None:
+        """What a worker computed for `source`: details of `asked` (those not in `infos` have
+        none), every column's order and every row's filter text."""
+        self.absent.update(p for p in asked if p not in infos)
+        self.hay.update(hay)
+        if source is self.src:
+            for key, order in orders.items():
+                self.canon.setdefault(key, order)
+
+    def missing(self, source: array[int], details: dict[int, TaskInfo]) -> list[int]:
+        """Rows of `source` whose details are not known yet."""
+        if self.complete:
+            return []
+        absent = self.absent
+        missing = [p for p in source if p not in details and p not in absent]
+        self.complete = not missing
+        return missing
+
+    def canonical(self, source: array[int], col: Column | None, key: str,
+                  details: dict[int, TaskInfo]) -> array[int]:
+        """`source` sorted by column `key` in its default direction (kept per column)."""
+        order = self.canon.get(key)
+        if order is None:
+            order = canonical_order(source, key, details.get, bool(col and col.descending))
+            self.canon[key] = order
+        return order
+
+    def matching(self, canon: array[int], sort: str, query: str, details: dict[int, TaskInfo]) -> array[int]:
+        """The rows of `canon` the filter `query` matches, narrowing the result of the
+        longest cached query it contains (a query that grew by a keystroke scans only the
+        last result; a backspace finds the earlier result in the cache)."""
+        text = query.lower()
+        cache = self.filtered
+        hit = cache.get((sort, text))
+        if hit is not None:
+            cache.move_to_end((sort, text))
+            return hit
+        rows, best = canon, -1
+        for (s, q), found in cache.items():
+            if s == sort and q in text and len(q) > best:
+                rows, best = found, len(q)
+        hay = self.hay
+        out: list[int] = []
+        append = out.append
+        for pid in rows:
+            h = hay.get(pid)
+            if h is None:
+                h = hay[pid] = haystack(pid, details.get(pid))
+            if text in h:
+                append(pid)
+        result = array("i", out)
+        cache[(sort, text)] = result
+        while len(cache) > FILTER_CACHE:
+            cache.popitem(last=False)
+        return result
+
+    def view(self, source: array[int], columns: Sequence[Column], sort: str, reverse: bool, query: str,
+             details: dict[int, TaskInfo]) -> array[int]:
+        """The rows in display order (every row's details known)."""
+        col = next((c for c in columns if c.key == sort), None)
+        canon = self.canonical(source, col, sort, details)
+        if query:
+            canon = self.matching(canon, sort, query, details)
+        default_reverse = bool(col and col.descending) and sort != "pid"
+        return array("i", reversed(canon)) if reverse != default_reverse else canon
+
+
+def row_cells(columns: Sequence[Column], pid: int, info: TaskInfo | None) -> list[tuple[str, Column]]:
+    """The shown text of each column for `pid` (names escaped with `display()`)."""
+    values = {
+        "pid": str(pid),
+        "tgid": str(info.tgid) if info else "",
+        "thr": str(info.threads) if info else "",
+        "user": display(info.user or str(info.uid)) if info else "",
+        "state": display(info.state) if info else "",
+        "cpu": f"{info.cpu_percent:.1f}" if info and info.cpu_percent is not None else "",
+        "rss": human_bytes(info.rss) if info else "",
+        "cmd": display(command_of(info)) if info else "…",
+    }
+    return [(values[c.key], c) for c in columns]
+
+
+def fit_line(cells: list[tuple[str, Column]], width: int, prefix: str) -> str:
+    """The row as exactly `width` cells (wide characters count two, combining ones none)."""
+    out = prefix
+    used = len(prefix)
+    for text, col in cells:
+        if col.width == 0:
+            room = max(0, width - used)
+            if text.isascii():
+                out += text[:room]
+                used += min(len(text), room)
+            else:
+                t = set_cell_size(text, min(room, cell_len(text)))
+                out += t
+                used += cell_len(t)
+        elif text.isascii():
+            t = text[: col.width]
+            out += (t.rjust(col.width) if col.right else t.ljust(col.width)) + " "
+            used += col.width + 1
+        else:
+            t = set_cell_size(text, col.width)  # cut or padded to the column's cells
+            if col.right:
+                t = set_cell_size(text, min(col.width, cell_len(text))).rjust(col.width)
+            out += t + " "
+            used += col.width + 1
+    if out.isascii():
+        return out[:width].ljust(width)
+    return set_cell_size(out, width)
+
+
+def header_line(columns: Sequence[Column], sort: str, reverse: bool, busy: str | None, width: int) -> str:
+    """The header row: column titles, an arrow on the sort column, `busy` at the end."""
+    cells = []
+    for col in columns:
+        title = col.title
+        if col.key == sort:
+            title += "▼" if reverse else "▲"
+        cells.append((title, col))
+    line = fit_line(cells, width, "  ")
+    if busy:
+        tag = f" {busy} "
+        line = line[: max(0, width - len(tag))] + tag
+    return line[:width]
+
+
+def column_at(columns: Sequence[Column], x: int) -> str | None:
+    """The column key under x (counted from the row's first cell, after the mark)."""
+    pos = 2
+    for col in columns:
+        if col.width == 0:
+            return col.key if x >= pos else None
+        if pos <= x < pos + col.width + 1:
+            return col.key
+        pos += col.width + 1
+    return None

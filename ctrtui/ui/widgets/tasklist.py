@@ -15,13 +15,12 @@ from __future__ import annotations
 import time
 from array import array
 from bisect import bisect_left
-from collections import Counter, OrderedDict
+from collections import Counter
 from collections.abc import Callable, Iterable
 
-from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
 from rich.style import Style
-from textual import events, work
+from textual import events, on, work
 from textual.binding import Binding
 from textual.cache import LRUCache
 from textual.content import Content
@@ -37,12 +36,15 @@ from ctrtui.ui import heap
 from ctrtui.ui.rows import (
     COLUMN_VALUE,
     Column,
+    RowOrder,
     canonical_order,
+    column_at,
     columns_for,
-    command_of,
+    fit_line,
     gather,
     haystack,
-    human_bytes,
+    header_line,
+    row_cells,
     subtree,
 )
 from ctrtui.ui.styles import CachedStyles
@@ -55,8 +57,6 @@ DETAIL_CHUNK = 5000
 """PIDs per `task_details` call when a sort or filter needs every row's details."""
 PREFETCH_PAGES = 1
 """Screens of rows above and below the visible ones whose details are fetched too."""
-FILTER_CACHE = 16
-"""Filter results kept per list (for backspace, and to narrow a growing query)."""
 
 
 class TaskList(CachedStyles, ScrollView, can_focus=True):
@@ -184,18 +184,8 @@ class TaskList(CachedStyles, ScrollView, can_focus=True):
         self._press: tuple[int, int, int] | None = None
         self._dragging: tuple[int, ...] | None = None
         self._last_cursor_pid: int | None = None
-        self._absent: set[int] = set()
-        """PIDs asked for whose details did not come (exited): known to have none."""
-        self._src: array = EMPTY
-        """The rows (sorted by PID) the caches below were made for."""
-        self._canon: dict[str, array] = {}
-        """Sort column -> `_src` in that column's default direction."""
-        self._complete = False
-        """Every row of `_src` has details (or is known to have none)."""
-        self._filtered: OrderedDict[tuple[str, str], array] = OrderedDict()
-        """(sort, query) -> the matching rows of `_canon[sort]`, most recent last."""
-        self._hay: dict[int, str] = {}
-        """PID -> its filter text (dropped when its details change)."""
+        self._order = RowOrder()
+        """Sort and filter caches of the rows (and the PIDs known to have no details)."""
         self._listings: Counter | None = None
         """Processes view of a subtree: TGID -> how many of its cgroups list it (a v1 TGID
         whose threads are spread is listed by several), kept to patch refreshes exactly."""
@@ -257,7 +247,7 @@ class TaskList(CachedStyles, ScrollView, can_focus=True):
         self.base = base
         self._generation += 1
         self._fresh.clear()
-        self._absent.clear()
+        self._order.absent.clear()
         if infos:
             self._absorb(infos)
             self._fresh.update(infos)
@@ -354,11 +344,7 @@ class TaskList(CachedStyles, ScrollView, can_focus=True):
         are known this runs here and now; else the missing details are fetched in a worker
         first (the list shows "sorting…"/"filtering…" meanwhile)."""
         source = self.rows_source()
-        if source is not self._src:
-            self._src = source
-            self._canon = {}
-            self._filtered.clear()
-            self._complete = False
+        self._order.use(source)
         if self.sort == "pid" and not self.filter:
             order = source if not self.reverse else array("i", reversed(source))
             self.busy = None
@@ -366,7 +352,7 @@ class TaskList(CachedStyles, ScrollView, can_focus=True):
             return
         token = (self._generation, self.sort, self.reverse, self.filter, len(source))
         self._view_token = token
-        missing = self._missing(source)
+        missing = self._order.missing(source, self.details)
         if not missing:
             self.busy = None
             self._set_shown(self._view(source))
@@ -379,65 +365,12 @@ class TaskList(CachedStyles, ScrollView, can_focus=True):
             self.refresh()
         self._compute_view(source, missing, token)
 
-    def _missing(self, source: array) -> list[int]:
-        """Rows of `source` whose details are not known yet."""
-        if self._complete:
-            return []
-        known, absent = self.details, self._absent
-        missing = [p for p in source if p not in known and p not in absent]
-        self._complete = not missing
-        return missing
-
     def _column(self, key: str) -> Column | None:
         return next((c for c in self.columns if c.key == key), None)
 
-    def _canonical(self, source: array) -> array:
-        """`source` sorted by the sort column in its default direction (kept per column)."""
-        key = self.sort
-        order = self._canon.get(key)
-        if order is None:
-            col = self._column(key)
-            order = canonical_order(source, key, self.details.get, bool(col and col.descending))
-            self._canon[key] = order
-        return order
-
-    def _matching(self, canon: array) -> array:
-        """The rows of `canon` the filter matches, narrowing the result of the longest
-        cached query it contains (a query that grew by a keystroke scans only the last
-        result; a backspace finds the earlier result in the cache)."""
-        text = self.filter.lower()
-        cache = self._filtered
-        hit = cache.get((self.sort, text))
-        if hit is not None:
-            cache.move_to_end((self.sort, text))
-            return hit
-        rows, best = canon, -1
-        for (sort, query), found in cache.items():
-            if sort == self.sort and query in text and len(query) > best:
-                rows, best = found, len(query)
-        hay, details = self._hay, self.details
-        out = []
-        append = out.append
-        for pid in rows:
-            h = hay.get(pid)
-            if h is None:
-                h = hay[pid] = haystack(pid, details.get(pid))
-            if text in h:
-                append(pid)
-        result = array("i", out)
-        cache[(self.sort, text)] = result
-        while len(cache) > FILTER_CACHE:
-            cache.popitem(last=False)
-        return result
-
-    def _view(self, source: array) -> array:
+    def _view(self, source: array[int]) -> array[int]:
         """The rows in display order (every row's details known)."""
-        canon = self._canonical(source)
-        if self.filter:
-            canon = self._matching(canon)
-        col = self._column(self.sort)
-        default_reverse = bool(col and col.descending) and self.sort != "pid"
-        return array("i", reversed(canon)) if self.reverse != default_reverse else canon
+        return self._order.view(source, self.columns, self.sort, self.reverse, self.filter, self.details)
 
     @work(thread=True, exclusive=True, group="task-view", exit_on_error=False)
     def _compute_view(self, source: array, missing: list[int], token: tuple) -> None:
@@ -457,15 +390,12 @@ class TaskList(CachedStyles, ScrollView, can_focus=True):
         hay = {p: haystack(p, get(p)) for p in source}
         self.post_message(self.ViewReady(missing, got, token, source, orders, hay))
 
-    def on_task_list_view_ready(self, event: ViewReady) -> None:
+    @on(ViewReady)
+    def _view_ready(self, event: ViewReady) -> None:
         event.stop()
         self._absorb(event.infos)
         self._fresh.update(event.infos)
-        self._absent.update(p for p in event.pids if p not in event.infos)
-        self._hay.update(event.hay)
-        if event.source is self._src:
-            for key, order in event.orders.items():
-                self._canon.setdefault(key, order)
+        self._order.take(event.pids, event.infos, event.source, event.orders, event.hay)
         if event.token == self._view_token:
             self.recompute()
         heap.settle(len(event.infos))
@@ -473,9 +403,7 @@ class TaskList(CachedStyles, ScrollView, can_focus=True):
     def _absorb(self, infos: dict[int, TaskInfo]) -> None:
         """Take in details: cached, and the filter text of those rows made again."""
         self.details.update(infos)
-        hay = self._hay
-        for pid in infos:
-            hay.pop(pid, None)
+        self._order.changed(infos)
         self._strips.clear()
 
     def _update_title(self) -> None:
@@ -681,7 +609,7 @@ class TaskList(CachedStyles, ScrollView, can_focus=True):
         and below (so the next page or cursor step finds them cached)."""
         self._fetch_scheduled = False
         if self.shown:
-            absent = self._absent
+            absent = self._order.absent
             self._want.update(p for p in self.visible_pids(PREFETCH_PAGES) if p not in absent)
         pids = tuple(sorted(self._want - self._inflight - self._fresh))
         self._want.clear()
@@ -699,7 +627,8 @@ class TaskList(CachedStyles, ScrollView, can_focus=True):
             raise
         self.post_message(self.DetailsLoaded(pids, infos, generation))
 
-    def on_task_list_details_loaded(self, event: DetailsLoaded) -> None:
+    @on(DetailsLoaded)
+    def _details_loaded(self, event: DetailsLoaded) -> None:
         event.stop()
         self._inflight.difference_update(event.pids)
         on_screen = set(self.visible_pids())
@@ -713,7 +642,7 @@ class TaskList(CachedStyles, ScrollView, can_focus=True):
             if pid not in event.infos and pid not in self.gone:
                 dropped = self.details.pop(pid, None) is not None or dropped
                 if event.generation == self._generation:
-                    self._absent.add(pid)
+                    self._order.absent.add(pid)
         if dropped:
             self._strips.clear()
         if dropped or any(p in on_screen for p in changed):
@@ -730,11 +659,7 @@ class TaskList(CachedStyles, ScrollView, can_focus=True):
             k = set(keep)
             self.details = {p: i for p, i in self.details.items() if p in k}
         self._fresh.clear()
-        self._absent.clear()
-        self._hay.clear()
-        self._canon = {}
-        self._filtered.clear()
-        self._complete = False
+        self._order.clear()
         self._strips.clear()
         self.refresh()
 
@@ -752,71 +677,13 @@ class TaskList(CachedStyles, ScrollView, can_focus=True):
         """A component's rich style, or the widget's own for "" (both cached)."""
         return self.get_component_rich_style(name) if name else self.rich_style
 
-    def _cells(self, pid: int, info: TaskInfo | None, width: int) -> list[tuple[str, Column]]:
-        cols = self.columns
-        values = {
-            "pid": str(pid),
-            "tgid": str(info.tgid) if info else "",
-            "thr": str(info.threads) if info else "",
-            "user": display(info.user or str(info.uid)) if info else "",
-            "state": display(info.state) if info else "",
-            "cpu": f"{info.cpu_percent:.1f}" if info and info.cpu_percent is not None else "",
-            "rss": human_bytes(info.rss) if info else "",
-            "cmd": display(command_of(info)) if info else "…",
-        }
-        return [(values[c.key], c) for c in cols]
-
-    def _line(self, cells: list[tuple[str, Column]], width: int, prefix: str) -> str:
-        """The row as exactly `width` cells (wide characters count two, combining ones none)."""
-        out = prefix
-        used = len(prefix)
-        for text, col in cells:
-            if col.width == 0:
-                room = max(0, width - used)
-                if text.isascii():
-                    out += text[:room]
-                    used += min(len(text), room)
-                else:
-                    t = set_cell_size(text, min(room, cell_len(text)))
-                    out += t
-                    used += cell_len(t)
-            elif text.isascii():
-                t = text[: col.width]
-                out += (t.rjust(col.width) if col.right else t.ljust(col.width)) + " "
-                used += col.width + 1
-            else:
-                t = set_cell_size(text, col.width)  # cut or padded to the column's cells
-                if col.right:
-                    t = set_cell_size(text, min(col.width, cell_len(text))).rjust(col.width)
-                out += t + " "
-                used += col.width + 1
-        if out.isascii():
-            return out[:width].ljust(width)
-        return set_cell_size(out, width)
-
     def header_text(self, width: int) -> str:
-        cells = []
-        for col in self.columns:
-            title = col.title
-            if col.key == self.sort:
-                title += "▼" if self.reverse else "▲"
-            cells.append((title, col))
-        line = self._line(cells, width, "  ")
-        if self.busy:
-            tag = f" {self.busy} "
-            line = line[: max(0, width - len(tag))] + tag
-        return line[:width]
+        """The header row as `width` cells: titles, the sort arrow, "sorting…" at the end."""
+        return header_line(self.columns, self.sort, self.reverse, self.busy, width)
 
     def column_at(self, x: int) -> str | None:
         """The column key under content x (header clicks)."""
-        pos = 2
-        for col in self.columns:
-            if col.width == 0:
-                return col.key if x >= pos else None
-            if pos <= x < pos + col.width + 1:
-                return col.key
-            pos += col.width + 1
-        return None
+        return column_at(self.columns, x)
 
     def render_line(self, y: int) -> Strip:
         width = self.size.width
@@ -843,7 +710,7 @@ class TaskList(CachedStyles, ScrollView, can_focus=True):
         key = (pid, look, width, self.threads, self.has_focus)
         strip = self._strips.get(key)
         if strip is None:
-            text = self._line(self._cells(pid, self.details.get(pid), width), width, "● " if marked else "  ")
+            text = fit_line(row_cells(self.columns, pid, self.details.get(pid)), width, "● " if marked else "  ")
             style = self._style("")
             if look[0]:
                 style += self._style(f"task-list--{look[0]}")

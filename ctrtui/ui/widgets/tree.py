@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from rich.style import Style
 from rich.text import Text
+from textual import on
 from textual.geometry import Size
 from textual.reactive import Reactive
 from textual.widgets import Tree
@@ -271,7 +272,9 @@ class CgroupTree(CachedStyles, Tree[str]):
             if ch in hs.containers and ch not in self.nodes:
                 self._new_node(node, ch)
 
-    def _on_tree_node_expanded(self, event: Tree.NodeExpanded[str]) -> None:
+    @on(Tree.NodeExpanded)
+    def _lazy_expanded(self, event: Tree.NodeExpanded[str]) -> None:
+        """A lazy node's children are built when it is first expanded."""
         if self.lazy:
             self._build_children(event.node)
 
