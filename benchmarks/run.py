@@ -180,6 +180,10 @@ def main(argv: list[str] | None = None) -> int:
     ctx.measure(("cli_start_vs_python",), real.cli_start_vs_python)
     print("real kernel", file=sys.stderr)
     run_real(ctx)
+    print("journal", file=sys.stderr)
+    from benchmarks import journal
+
+    ctx.measure(journal.UNDO_KEYS, journal.undo_figures)
     print("simulated world", file=sys.stderr)
     ctx.measure(("snapshot_bytes_per_task",), sim.snapshot_bytes_per_task)
     sim.run_ui(ctx)

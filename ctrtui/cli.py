@@ -74,6 +74,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _global_options(p, suppress=False)
     p.add_argument("--read-only", action="store_true", help="TUI: never move anything")
+    p.add_argument("--no-journal", action="store_true",
+                   help="TUI: move even when the journal cannot be written (such moves cannot be undone)")
     p.add_argument("--interval", type=float, default=2.0, metavar="SECONDS",
                    help="TUI: auto-refresh interval (default 2)")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
@@ -95,7 +97,14 @@ def build_parser() -> argparse.ArgumentParser:
     mv.add_argument("--dry-run", action="store_true", help="only say what would happen")
     mv.add_argument("--all-or-nothing", action="store_true",
                     help="if any PID cannot be moved, move none (those moved are moved back)")
-    sub.add_parser("undo", parents=[common, json_opt], help="move the last batch back")
+    mv.add_argument("--no-journal", action="store_true",
+                    help="move even when the journal cannot be written (the batch cannot be undone)")
+    undo = sub.add_parser("undo", parents=[common, json_opt],
+                          help="move back what the last undoable batch (or BATCH) moved")
+    undo.add_argument("batch", nargs="?", metavar="BATCH", help="a batch id, as `ctrtui log` shows it")
+    log = sub.add_parser("log", parents=[common, json_opt], help="the batches in the journal, newest first")
+    log.add_argument("-n", "--limit", type=int, default=20, metavar="N",
+                     help="show the newest N batches (default 20; 0: all)")
     return p
 
 
@@ -124,8 +133,23 @@ def _engine(args: argparse.Namespace, backend, broken_ok: bool = False):
         from ctrtui.engine.policy import default_policy_path
 
         policy = Policy.broken(str(e), args.policy or default_policy_path())
-    journal = Journal(args.journal or default_journal_path(backend.kind))
+    if getattr(args, "no_journal", False):
+        journal = Journal(None)  # kept in memory: the report says journaled: false
+    else:
+        journal = Journal(args.journal or default_journal_path(backend.kind), max_bytes=_journal_max())
     return AttachEngine(backend, policy=policy, journal=journal)
+
+
+def _journal_max() -> int:
+    """Rotation size of the journal: `CTRTUI_JOURNAL_MAX` (bytes) or the default 8 MiB."""
+    from ctrtui.engine.journal import DEFAULT_MAX_BYTES
+
+    text = os.environ.get("CTRTUI_JOURNAL_MAX", "")
+    if not text:
+        return DEFAULT_MAX_BYTES
+    if not text.isdigit() or int(text) < 4096:
+        raise UsageError(f"CTRTUI_JOURNAL_MAX must be a number of bytes (at least 4096), not {text!r}")
+    return int(text)
 
 
 def _resolve(backend, text: str):
@@ -305,12 +329,17 @@ def _row_text(pid: Any, outcome: str, errno: str | None, detail: str) -> str:
 
 
 def cmd_move(args: argparse.Namespace) -> int:
-    from ctrtui.model import CgroupRef
-
     _check_pid_words(args.pids)
     backend = _backend(args)
     h, path = _resolve(backend, args.target)
     engine = _engine(args, backend)
+    with _stop_on_signals(engine):  # from here on, SIGINT/SIGTERM stop the batch between two PIDs
+        return _move(args, engine, h, path)
+
+
+def _move(args: argparse.Namespace, engine, h, path: str) -> int:
+    from ctrtui.model import CgroupRef
+
     target = CgroupRef(h.name, path)
     plan = engine.plan(args.pids, target, threads=args.threads)
     if args.dry_run:
@@ -325,16 +354,46 @@ def cmd_move(args: argparse.Namespace) -> int:
         else:
             for r in rows:
                 print(_row_text(r["pid"] or r["input"], r["outcome"], r["errno"], _describe(r, target)))
-        return EXIT_OK if all(r["outcome"] != "refused" for r in rows) else EXIT_NOT_ALL
+        return EXIT_OK if plan.ok else EXIT_NOT_ALL
     report = engine.apply(plan, all_or_nothing=args.all_or_nothing)
     return _print_report(report, args.json)
 
 
+class _stop_on_signals:
+    """While a batch runs, SIGINT and SIGTERM ask the engine to stop before its next PID
+    (the batch is then reported, recorded as interrupted, and the exit status is 1)."""
+
+    def __init__(self, engine) -> None:
+        self.engine = engine
+        self.saved: dict = {}
+
+    def __enter__(self):
+        import signal
+
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            try:
+                self.saved[sig] = signal.signal(sig, self._handler)
+            except ValueError:  # not the main thread
+                pass
+        return self
+
+    def _handler(self, signum, frame) -> None:
+        import signal
+
+        self.engine.request_stop(signal.Signals(signum).name)
+
+    def __exit__(self, *exc) -> None:
+        import signal
+
+        for sig, old in self.saved.items():
+            signal.signal(sig, old)
+
+
 def _describe(r: dict, target) -> str:
     if r["outcome"] in ("moved", "would-move"):
-        text = f"{display(r['from']) or '?'} -> {display(target.path)}"
+        text = f"{display(r['from']) or '?'} -> {display(r.get('to_path') or target.path)}"
     elif r["outcome"] == "already-there":
-        text = f"already in {display(str(target))}"
+        text = f"already in {display(r['to'] if r.get('to_path') else str(target))}"
     else:
         text = r["reason"] or ""
         if r.get("advice"):
@@ -353,36 +412,76 @@ def _print_warnings(warnings) -> None:
 
 def _print_report(report, as_json: bool) -> int:
     _print_warnings(report.warnings)
+    hier = report.target.hierarchy
     rows = [{
         "pid": o.pid, "input": o.text, "outcome": o.outcome, "errno": o.errno, "hook": o.hook,
         "reason": o.reason, "advice": o.advice, "warnings": list(o.warnings),
-        "from": o.source, "to": str(report.target), "batch": report.batch_id,
+        # each PID's own destination (an undo sends PIDs back to several cgroups)
+        "from": o.source, "to": f"{hier}:{o.target}" if o.target else str(report.target),
+        "batch": report.batch_id, "undo_of": report.undo_of, "journaled": report.journaled,
+        "interrupted": report.interrupted,
     } for o in report.outcomes]
     if as_json:
         _print_json(rows)
     else:
         for r in rows:
+            r["to_path"] = r["to"].partition(":")[2]
             print(_row_text(r["pid"] if r["pid"] is not None else r["input"], r["outcome"], r["errno"],
                             _describe(r, report.target)))
         counts = report.counts()
         summary = ", ".join(f"{n} {k}" for k, n in counts.items() if n)
         print(f"batch {report.batch_id}: {summary or 'nothing to do'}"
-              + ("; rolled back (all-or-nothing)" if report.rolled_back else ""), file=sys.stderr)
-    return EXIT_OK if report.ok else EXIT_NOT_ALL
+              + (f" (undo of {report.undo_of})" if report.undo_of else "")
+              + ("; rolled back (all-or-nothing)" if report.rolled_back else "")
+              + (f"; interrupted by {report.interrupted}" if report.interrupted else "")
+              + ("" if report.journaled else "; not journaled (cannot be undone)"), file=sys.stderr)
+    return EXIT_OK if report.ok and not report.interrupted else EXIT_NOT_ALL
 
 
 def cmd_undo(args: argparse.Namespace) -> int:
     backend = _backend(args)
     engine = _engine(args, backend)
-    report = engine.undo()
+    with _stop_on_signals(engine):
+        return _undo(args, engine)
+
+
+def _undo(args: argparse.Namespace, engine) -> int:
+    report = engine.undo(args.batch)
     if report is None:
-        msg = f"nothing to undo: the journal {display(str(engine.journal.path))} has no batch left to undo"
+        msg = f"nothing to undo: {engine.nothing_left}"
         if args.json:
             _print_json([])
         _print_warnings(engine.warnings + engine.journal.warnings)
         print(f"ctrtui: {scrub(msg)}", file=sys.stderr)
         return EXIT_NOT_ALL
     return _print_report(report, args.json)
+
+
+def cmd_log(args: argparse.Namespace) -> int:
+    from ctrtui.engine import Journal, default_journal_path
+
+    if args.limit < 0:
+        raise UsageError(f"--limit must be 0 (all) or a positive number, not {args.limit}")
+    journal = Journal(args.journal or default_journal_path("demo" if args.demo else "real"))
+    batches = journal.batches(args.limit or None)
+    _print_warnings(journal.warnings)
+    rows = [b.as_dict() for b in batches]
+    if args.json:
+        _print_json(rows)
+        return EXIT_OK
+    if not rows:
+        print(f"the journal {display(journal.path)} has no batch", file=sys.stderr)
+        return EXIT_OK
+    print(f"{'BATCH':<22}  {'TIME (UTC)':<19}  {'STATE':<13}  {'MOVED':>5}  {'UNDONE':>6}  TARGET")
+    for r in rows:
+        what = f"{display(r['hierarchy'])}:{display(r['target'])}" if r["target"] else "?"
+        if r["undo_of"]:
+            what = f"undo of {r['undo_of']}"
+        when = r["time"][:19].replace("T", " ")
+        state = r["state"] + (" (interrupted)" if r["closed"] == "interrupted" else "")
+        print(f"{r['batch']:<22}  {when:<19}  {state:<13}  {r['counts'].get('moved', 0):>5}  {r['undone']:>6}  "
+              f"{what}")
+    return EXIT_OK
 
 
 def cmd_tui(args: argparse.Namespace) -> int:
@@ -397,7 +496,7 @@ def cmd_tui(args: argparse.Namespace) -> int:
 
 COMMANDS = {
     None: cmd_tui, "hierarchies": cmd_hierarchies, "ls": cmd_ls, "tasks": cmd_tasks,
-    "move": cmd_move, "undo": cmd_undo,
+    "move": cmd_move, "undo": cmd_undo, "log": cmd_log,
 }
 
 
@@ -428,8 +527,8 @@ def _plain_args(argv: Sequence[str]):
         return None
     from types import SimpleNamespace
 
-    args = SimpleNamespace(demo=flags["--demo"], policy=None, journal=None, read_only=False, interval=2.0,
-                           command=command, json=flags["--json"])
+    args = SimpleNamespace(demo=flags["--demo"], policy=None, journal=None, read_only=False, no_journal=False,
+                           interval=2.0, command=command, json=flags["--json"])
     if command != "hierarchies":
         args.cgroup = positionals[0] if positionals else None
     if command == "tasks":
@@ -561,7 +660,8 @@ def _run_command(command: Any, args: argparse.Namespace) -> int:
         print(f"ctrtui: permission denied reading {display(e.filename) or 'a cgroup file'}: run as root, "
               "or ask for read access to the cgroup filesystem", file=sys.stderr)
         return EXIT_USAGE
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:  # before a batch started (during one, the engine stops between PIDs)
+        print("ctrtui: interrupted", file=sys.stderr)
         return 130
 
 

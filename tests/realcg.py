@@ -295,6 +295,24 @@ class RealWorld:
 
         return self._popen(["sleep", str(seconds)], preexec_fn=drop)
 
+    def spawn_ids(self, ruid: int, euid: int, suid: int, gid: int = 65534) -> subprocess.Popen:
+        """A child python that set its real, effective and saved uid with setresuid(2) itself
+        and then sleeps (no exec after it: execve would copy the euid into the saved uid).
+        Returns once the ids are set."""
+        code = (
+            "import os, sys, time\n"
+            "os.setgroups([]); os.setresgid(*[int(sys.argv[4])] * 3)\n"
+            "os.setresuid(int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]))\n"
+            "print(*os.getresuid(), flush=True)\n"
+            "time.sleep(3600)\n"
+        )
+        p = self._popen([sys.executable, "-c", code, str(ruid), str(euid), str(suid), str(gid)],
+                        stdout=subprocess.PIPE)
+        line = p.stdout.readline()
+        if [int(x) for x in line.split()] != [ruid, euid, suid]:
+            raise RealCgroupError(f"the child could not set its uids to {ruid, euid, suid}: {line!r}")
+        return p
+
     def spawn_zombie(self) -> int:
         """A child that has exited and is not reaped (state Z) until clean-up. Returns its PID."""
         p = self._popen(["true"])

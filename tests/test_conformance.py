@@ -129,6 +129,27 @@ class SimWorld:
     def set_pids_max(self, hier: str, path: str, value: int) -> None:
         self.backend.set_pids_max(hier, path, value)
 
+    def set_cpuset(self, hier: str, path: str, cpus: str | None = None, mems: str | None = None) -> None:
+        self.backend.set_cpuset(hier, path, cpus=cpus, mems=mems)
+
+    def freeze_v2(self, path: str, frozen: bool) -> None:
+        self.backend.set_freeze("unified", path, frozen)
+
+    def spawn_ids(self, ruid: int, euid: int, suid: int) -> int:
+        return self.backend.spawn("ids", "python3", uid=ruid, euid=euid, suid=suid)
+
+    def write_as_ids(self, data: str, hier: str, path: str, file: str, ids: tuple[int, int, int]) -> int | str:
+        """Write as a writer with real, effective and saved uid `ids` (the simulated writer
+        has only uid and euid: the kernel judges the euid)."""
+        k = self.backend
+        k.set_writer(ids[0], ids[1])
+        try:
+            return k.write_pid(hier, path, file, data.encode())
+        except OSError as e:
+            return ename(e.errno)
+        finally:
+            k.set_writer(0, 0)
+
     def state(self, pid: int) -> str | None:
         t = self.backend.task_state(pid)
         return None if t is None else t.state
@@ -150,6 +171,7 @@ class RealWorldAdapter:
         self.rw = rw
         self.backend = CgroupFS()
         self._frozen: list[str] = []
+        self._frozen_v2: list[str] = []
 
     def top(self, hier: str) -> str:
         return self.rw.top(hier)
@@ -219,6 +241,11 @@ class RealWorldAdapter:
             time.sleep(0.01)
 
     def thaw_all(self) -> None:
+        for f in self._frozen_v2:
+            try:
+                _raw_write(f, b"0")
+            except OSError:
+                pass
         for f in self._frozen:
             try:
                 _raw_write(f, b"THAWED")
@@ -227,6 +254,25 @@ class RealWorldAdapter:
 
     def set_pids_max(self, hier: str, path: str, value: int) -> None:
         _raw_write(self.rw.fs(hier, path) + "/pids.max", str(value).encode())
+
+    def set_cpuset(self, hier: str, path: str, cpus: str | None = None, mems: str | None = None) -> None:
+        d = self.rw.fs(hier, path)
+        for key, value in (("cpus", cpus), ("mems", mems)):
+            if value is not None:
+                name = "cpuset." + key if os.path.exists(f"{d}/cpuset.{key}") else key
+                _raw_write(f"{d}/{name}", value.encode() or b"\n")
+
+    def freeze_v2(self, path: str, frozen: bool) -> None:
+        f = self.rw.fs("unified", path) + "/cgroup.freeze"
+        if frozen:
+            self._frozen_v2.append(f)
+        _raw_write(f, b"1" if frozen else b"0")
+
+    def spawn_ids(self, ruid: int, euid: int, suid: int) -> int:
+        return self.rw.spawn_ids(ruid, euid, suid).pid
+
+    def write_as_ids(self, data: str, hier: str, path: str, file: str, ids: tuple[int, int, int]) -> int | str:
+        return _write_as(self.rw.fs(hier, path) + "/" + file, data.encode(), ids[1], ids)
 
     def state(self, pid: int) -> str | None:
         return task_state_letter(pid)
@@ -247,9 +293,10 @@ def _raw_write(path: str, data: bytes) -> int:
         os.close(fd)
 
 
-def _write_as(path: str, data: bytes, uid: int) -> int | str:
-    """Open and write from a forked child that first dropped to `uid` (the kernel judges
-    permission with the credentials of whoever opened the file)."""
+def _write_as(path: str, data: bytes, uid: int, ids: tuple[int, int, int] | None = None) -> int | str:
+    """Open and write from a forked child that first dropped to `uid` (or to the real,
+    effective and saved uids `ids`; the kernel judges permission with the credentials of
+    whoever opened the file)."""
     r, w = os.pipe()
     child = os.fork()
     if child == 0:  # pragma: no cover - runs in the child
@@ -257,7 +304,7 @@ def _write_as(path: str, data: bytes, uid: int) -> int | str:
             os.close(r)
             os.setgroups([])
             os.setresgid(uid, uid, uid)
-            os.setresuid(uid, uid, uid)
+            os.setresuid(*(ids or (uid, uid, uid)))
             try:
                 fd = os.open(path, os.O_WRONLY)
                 try:
@@ -522,6 +569,113 @@ def test_empty_cpuset_enospc(world):
     assert {world.where(t, "cpuset") for t in tids} == {"/"}
     ok = world.mkdir("cpuset", "ok")
     assert world.write(str(tids[0]), "cpuset", ok, "cgroup.procs") > 0
+
+
+def _plan_one(world, pid: int, hier: str, path: str, writer_euid: int | None = None):
+    """The engine's verdict on `world.backend` (all built-in hooks), optionally as if a
+    writer with that euid asked (the facts of the task are the backend's own)."""
+    from ctrtui.engine import AttachEngine, Policy
+    from ctrtui.model import CgroupRef, Creds
+
+    backend = world.backend if writer_euid is None else _AsWriter(world.backend, writer_euid)
+    e = AttachEngine(backend, policy=Policy(), load_entry_points=False)
+    return e.plan([pid], CgroupRef(hier, path)).verdicts[0]
+
+
+class _AsWriter:
+    """A backend that reports another writer (for the hooks' view only; nothing is written)."""
+
+    def __init__(self, backend, euid: int) -> None:
+        self._b, self._euid = backend, euid
+
+    def __getattr__(self, name):
+        return getattr(self._b, name)
+
+    def writer(self):
+        from ctrtui.model import Creds
+
+        return Creds(self._euid, self._euid)
+
+
+@pytest.mark.parametrize("empty", ["cpus", "mems"])
+def test_cpuset_with_only_cpus_or_only_mems_empty_enospc(world, empty):
+    """Either one empty is enough for the cpuset controller to refuse (can_attach); the
+    engine's hook predicts it."""
+    cg = world.mkdir("cpuset", f"only-{empty}", cpuset_empty=True)
+    top = world.backend.cgroup_state("cpuset", world.top("cpuset"))
+    full = {"cpus": top.cpuset_cpus, "mems": top.cpuset_mems}
+    assert all(full.values())
+    world.set_cpuset("cpuset", cg, **{k: v for k, v in full.items() if k != empty})
+    st = world.backend.cgroup_state("cpuset", cg)
+    assert (st.cpuset_cpus == "", st.cpuset_mems == "") == (empty == "cpus", empty == "mems")
+    p = world.spawn_sleep()
+    v = _plan_one(world, p, "cpuset", cg)
+    assert (v.kind, v.errno, v.hook) == ("refused", "ENOSPC", "cpuset") and f"cpuset.{empty}" in v.reason
+    assert world.write(str(p), "cpuset", cg, "cgroup.procs") == "ENOSPC"
+    assert world.write(str(p), "cpuset", cg, "tasks") == "ENOSPC"
+    assert world.where(p, "cpuset") != cg
+
+
+@pytest.mark.parametrize("task_ids,ok", [
+    ((65533, 65533, 65534), True),    # only the task's saved uid is the writer's euid
+    ((65534, 65533, 65533), True),    # only its real uid
+    ((65533, 65534, 65533), False),   # only its effective uid: the kernel does not look at it
+])
+def test_v1_uid_rule_real_and_saved_uid_of_the_task(world, task_ids, ok):
+    """cgroup1_procs_write: a non-root writer may move a task whose real or saved uid is the
+    writer's euid. The engine reads the three uids and predicts the same."""
+    cg = world.mkdir("freezer", "uids")
+    world.chown("freezer", cg, 65534)
+    p = world.spawn_ids(*task_ids)
+    before = world.where(p, "freezer")
+    v = _plan_one(world, p, "freezer", cg, writer_euid=65534)
+    got = world.write_as_ids(str(p), "freezer", cg, "tasks", (65534, 65534, 65534))
+    if ok:
+        assert v.kind == "move" and got == len(str(p)) and world.where(p, "freezer") == cg
+    else:
+        assert (v.kind, v.errno, v.hook) == ("refused", "EACCES", "v1-permission") and got == "EACCES"
+        assert world.where(p, "freezer") == before
+
+
+def test_v1_uid_rule_ignores_the_writers_saved_uid(world):
+    """The writer's saved uid does not count either: only its euid (from the open)."""
+    cg = world.mkdir("freezer", "writer-suid")
+    world.chown("freezer", cg, 65533)
+    p = world.spawn_as(65534)
+    before = world.where(p, "freezer")
+    assert world.write_as_ids(str(p), "freezer", cg, "tasks", (65533, 65533, 65534)) == "EACCES"
+    assert world.where(p, "freezer") == before != cg
+    world.chown("freezer", cg, 65534)  # the control: the same task, a writer whose euid is its uid
+    assert world.write_as_ids(str(p), "freezer", cg, "tasks", (65533, 65534, 65533)) == len(str(p))
+    assert world.where(p, "freezer") == cg
+    v = _plan_one(world, p, "freezer", before, writer_euid=65533)
+    assert (v.kind, v.errno, v.hook) == ("refused", "EACCES", "v1-permission")
+
+
+def test_frozen_v2_cgroup_and_its_children(world):
+    """v2 freezer: cgroup.freeze=1 freezes the cgroup and its descendants; the state says
+    so for both (own cgroup.freeze, or cgroup.events `frozen 1`) and the engine warns."""
+    cold = world.mkdir("unified", "cold")
+    inner = world.mkdir("unified", "cold/inner")
+    p = world.spawn_sleep()
+    assert world.backend.cgroup_state("unified", inner).freezer_state == "0"
+    world.freeze_v2(cold, True)
+    deadline = time.monotonic() + 5
+    while (world.backend.cgroup_state("unified", inner).freezer_state != "1"
+           and time.monotonic() < deadline):
+        time.sleep(0.01)
+    for path in (cold, inner):
+        assert world.backend.cgroup_state("unified", path).freezer_state == "1"
+        v = _plan_one(world, p, "unified", path)
+        assert v.kind == "move" and any("frozen" in w and "thawed" in w for w in v.warnings), v.warnings
+    assert world.backend.cgroup_stats("unified", inner)["cgroup.freeze"] == "0"
+    world.freeze_v2(cold, False)
+    deadline = time.monotonic() + 5
+    while (world.backend.cgroup_state("unified", inner).freezer_state != "0"
+           and time.monotonic() < deadline):
+        time.sleep(0.01)
+    assert world.backend.cgroup_state("unified", inner).freezer_state == "0"
+    assert not _plan_one(world, p, "unified", inner).warnings
 
 
 def test_frozen_freezer_accepts(world):

@@ -57,7 +57,8 @@ def predicted_and_confirmed(k, pid, target, errno_name, hook, threads=False, ker
     nothing moved either way."""
     t = ref(target)
     v = engine(k).plan([pid], t, threads=threads).verdicts[0]
-    assert (v.kind, v.errno, v.hook) == ("refused", errno_name, hook), v
+    kind = "vanished" if errno_name == "ESRCH" else "refused"  # ESRCH: the task is gone
+    assert (v.kind, v.errno, v.hook) == (kind, errno_name, hook), v
     assert str(pid) in v.reason and t.path in v.reason and v.advice
     before = k.task_cgroups(pid)
     o = bypass(k).apply(bypass(k).plan([pid], t, threads=threads)).outcomes[0]
@@ -76,7 +77,7 @@ def test_process_mode_moves_every_thread(k):
     p = k.spawn("worker", threads=3)
     e = engine(k)
     plan = e.plan([p], ref("freezer:/a"))
-    assert isinstance(plan, Plan) and plan.ok and plan.summary() == {"move": 1, "already-there": 0, "refused": 0}
+    assert isinstance(plan, Plan) and plan.ok and plan.summary() == {"move": 1, "already-there": 0, "refused": 0, "vanished": 0}
     v = plan.verdicts[0]
     assert isinstance(v, Verdict) and v.source == "/" and v.start_time == k.task_state(p).start_time
     report = e.apply(plan)
@@ -171,12 +172,12 @@ def test_parse_refusals_never_reach_the_kernel(k):
     assert kinds[9] == ("move", None, None)
     assert [v.pid for v in plan.verdicts[:9]] == [None] * 9
     assert "octal" in plan.verdicts[0].reason and "writer itself" in plan.verdicts[6].reason
-    assert plan.summary() == {"move": 1, "already-there": 0, "refused": 9}
+    assert plan.summary() == {"move": 1, "already-there": 0, "refused": 9, "vanished": 0}
 
 
 def test_no_such_pid(k):
     v = engine(k).plan([4444], ref("freezer:/a")).verdicts[0]
-    assert (v.kind, v.errno, v.hook) == ("refused", "ESRCH", "alive") and "4444" in v.reason
+    assert (v.kind, v.errno, v.hook) == ("vanished", "ESRCH", "alive") and "4444" in v.reason
     o = bypass(k).apply(bypass(k).plan([4444], ref("freezer:/a"))).outcomes[0]
     assert (o.outcome, o.errno) == ("vanished", "ESRCH")
 
@@ -184,8 +185,8 @@ def test_no_such_pid(k):
 def test_zombie_is_refused_and_the_kernel_would_move_nothing(k):
     z = k.spawn("defunct")
     k.exit(z)
-    v, o = predicted_and_confirmed(k, z, "freezer:/a", "ESRCH", "alive", kernel_outcome="not-moved")
-    assert "zombie" in v.reason and "zombie" in o.reason
+    v, o = predicted_and_confirmed(k, z, "freezer:/a", "ESRCH", "alive", kernel_outcome="vanished")
+    assert "zombie" in v.reason and "exited" in o.reason and o.errno == "ESRCH"
 
 
 def test_exiting_task_is_refused_and_the_kernel_would_move_nothing(k):
@@ -309,8 +310,8 @@ def test_systemd_and_frozen_warnings(k):
 
 def test_default_hooks_in_kernel_order_with_policy(k):
     names = [h.name for h in engine(k).hooks]
-    assert names == ["target-exists", "file-access", "alive", "kernel-thread", "v1-permission",
-                     "v2-delegation", "v2-destination", "already-there", "cpuset", "policy",
+    assert names == ["target-exists", "alive", "kernel-thread", "already-there", "file-access", "v1-permission",
+                     "v2-delegation", "v2-destination", "cpuset", "policy",
                      "freezer", "systemd"]
     assert len(BUILTIN_HOOKS) == 11
     assert engine(k, hooks=[]).hooks == []
@@ -481,9 +482,10 @@ def test_a_batch_is_verified_alike_by_one_read_of_the_target_or_per_pid(k, verif
     k.set_exiting(k.thread_ids(group)[2])  # one thread of the group stays behind
     r = e.apply(plan)
     want = ["moved"] * 41
-    want[3], want[5], want[7] = "not-moved", "not-moved", "vanished"
+    want[3], want[5], want[7] = "not-moved", "vanished", "vanished"
     assert [o.outcome for o in r.outcomes] == want
-    assert "still in /b" in r.outcomes[3].reason and "zombie" in r.outcomes[5].reason
+    assert "still in /b" in r.outcomes[3].reason and "exited" in r.outcomes[5].reason
+    assert (r.outcomes[5].errno, r.outcomes[7].errno) == ("ESRCH", "ESRCH")
     assert [where(k, p, "freezer") for p in pids if where(k, p, "freezer") == "/a"] == ["/a"] * 37
     behind = r.outcomes[40].warnings
     assert len(behind) == 1 and f"{k.thread_ids(group)[2]} (/b)" in behind[0]
@@ -508,7 +510,7 @@ def test_recycled_pid_between_plan_and_apply_is_refused_never_moved(k):
     k.recycle(p, comm="intruder")
     r = e.apply(plan)
     o = r.outcomes[0]
-    assert (o.outcome, o.errno, o.hook) == ("refused", "ESRCH", "pid-reuse")
+    assert (o.outcome, o.errno, o.hook) == ("vanished", "ESRCH", "pid-reuse")
     assert "recycled" in o.reason and str(p) in o.reason
     assert where(k, p, "freezer") == "/"
 
@@ -519,10 +521,10 @@ def test_expected_start_from_the_snapshot_guards_the_plan(k):
     k.tick(1)
     k.recycle(p, comm="intruder")
     v = engine(k).plan([p], ref("freezer:/a"), expected_start={p: start}).verdicts[0]
-    assert (v.kind, v.errno, v.hook) == ("refused", "ESRCH", "pid-reuse") and "intruder" in v.reason
+    assert (v.kind, v.errno, v.hook) == ("vanished", "ESRCH", "pid-reuse") and "intruder" in v.reason
     # even with no hooks at all, apply's pidfd check catches it
     o = bypass(k).apply(bypass(k).plan([p], ref("freezer:/a"), expected_start={p: start})).outcomes[0]
-    assert (o.outcome, o.hook) == ("refused", "pid-reuse")
+    assert (o.outcome, o.hook) == ("vanished", "pid-reuse")
     assert where(k, p, "freezer") == "/"
 
 
@@ -533,8 +535,9 @@ def test_task_gone_or_dead_between_plan_and_apply(k):
     k.exit(gone, reap=True)
     k.exit(dead)
     r = e.apply(plan)
-    assert [o.outcome for o in r.outcomes] == ["vanished", "not-moved", "moved"]
-    assert not r.ok and r.counts()["vanished"] == 1
+    assert [o.outcome for o in r.outcomes] == ["vanished", "vanished", "moved"]
+    assert [o.errno for o in r.outcomes] == ["ESRCH", "ESRCH", None]
+    assert not r.ok and r.counts()["vanished"] == 2
 
 
 def test_duplicates_are_reported_not_dropped(k):
@@ -630,8 +633,8 @@ def test_undo_reports_exited_and_recycled_tasks_without_touching_them(k):
     k.recycle(b, comm="newcomer", cgroups={"freezer": "/a"})
     r = e.undo()
     by_pid = {o.pid: o for o in r.outcomes}
-    assert (by_pid[a].outcome, by_pid[a].errno) == ("refused", "ESRCH")
-    assert (by_pid[b].outcome, by_pid[b].hook) == ("refused", "pid-reuse")
+    assert (by_pid[a].outcome, by_pid[a].errno) == ("vanished", "ESRCH")
+    assert (by_pid[b].outcome, by_pid[b].hook) == ("vanished", "pid-reuse")
     assert by_pid[c].outcome == "moved"
     assert where(k, b, "freezer") == "/a"  # the newcomer was not touched
     assert where(k, c, "freezer") == "/"

@@ -112,22 +112,22 @@ def test_no_such_pid(realworld):
     p.kill()
     p.wait()
     v = engine().plan([p.pid], CgroupRef("freezer", a), expected_start={p.pid: started}).verdicts[0]
-    if v.hook == "pid-reuse":  # the PID was taken by another task meanwhile: still refused
-        assert v.errno == "ESRCH"
+    if v.hook == "pid-reuse":  # the PID was taken by another task meanwhile: gone all the same
+        assert (v.kind, v.errno) == ("vanished", "ESRCH")
         return
-    assert (v.kind, v.errno, v.hook) == ("refused", "ESRCH", "alive")
+    assert (v.kind, v.errno, v.hook) == ("vanished", "ESRCH", "alive")
     # without hooks: the pidfd cannot be opened (or the start time differs): never written
     _, o = one(bypass(), p.pid, CgroupRef("freezer", a), expected_start={p.pid: started})
-    assert o.errno == "ESRCH" and o.outcome in ("vanished", "refused")
+    assert (o.outcome, o.errno) == ("vanished", "ESRCH")
 
 
 def test_zombie_predicted_and_the_kernel_moves_nothing(realworld):
     a = realworld.mkdir("freezer", "a")
     z = realworld.spawn_zombie()
     v = engine().plan([z], CgroupRef("freezer", a)).verdicts[0]
-    assert (v.kind, v.errno, v.hook) == ("refused", "ESRCH", "alive") and "zombie" in v.reason
+    assert (v.kind, v.errno, v.hook) == ("vanished", "ESRCH", "alive") and "zombie" in v.reason
     _, o = one(bypass(), z, CgroupRef("freezer", a))
-    assert o.outcome == "not-moved" and "zombie" in o.reason
+    assert (o.outcome, o.errno) == ("vanished", "ESRCH") and "exited" in o.reason
     assert realworld.cgroup_of(z, "freezer") != a
 
 
@@ -252,12 +252,12 @@ def test_pid_reuse_is_refused_never_written(realworld):
     real_start = start_time(p.pid)
     e = engine()
     v = e.plan([p.pid], CgroupRef("freezer", a), expected_start={p.pid: real_start - 1}).verdicts[0]
-    assert (v.kind, v.errno, v.hook) == ("refused", "ESRCH", "pid-reuse") and "recycled" in v.reason
+    assert (v.kind, v.errno, v.hook) == ("vanished", "ESRCH", "pid-reuse") and "recycled" in v.reason
     # the same at apply time: the plan remembered another task than the pidfd finds
     plan = e.plan([p.pid], CgroupRef("freezer", a))
     stale = plan.replace(verdicts=(plan.verdicts[0].replace(start_time=real_start + 7),))
     o = e.apply(stale).outcomes[0]
-    assert (o.outcome, o.errno, o.hook) == ("refused", "ESRCH", "pid-reuse")
+    assert (o.outcome, o.errno, o.hook) == ("vanished", "ESRCH", "pid-reuse")
     assert realworld.cgroup_of(p.pid, "freezer") == "/"
 
 
@@ -274,7 +274,7 @@ def test_all_or_nothing_rolls_back_on_the_real_kernel(realworld):
     procs[2].wait()
     r = e.apply(plan, all_or_nothing=True)
     assert [o.outcome for o in r.outcomes[:2]] == ["rolled-back", "rolled-back"]
-    assert r.outcomes[2].outcome in ("vanished", "refused") and r.rolled_back and not r.ok
+    assert (r.outcomes[2].outcome, r.outcomes[2].errno) == ("vanished", "ESRCH") and r.rolled_back and not r.ok
     assert [realworld.cgroup_of(p.pid, "freezer") for p in procs[:2]] == [src, src]
     # plan-time refusal: nothing is written at all
     empty = realworld.mkdir("cpuset", "empty", cpuset_empty=True)
@@ -296,7 +296,9 @@ def test_undo_on_the_real_kernel(realworld, tmp_path):
     assert [realworld.cgroup_of(t, "freezer") for t in tids] == [src] * 3
     assert engine(journal=Journal(journal.path)).undo() is None
     rows = [json.loads(x) for x in open(journal.path)]
-    assert [(x["from"], x["to"], x["undo_of"]) for x in rows] == [(src, dst, None), (dst, src, r.batch_id)]
+    assert [(x["from"], x["to"], x["batch"]) for x in rows if x["kind"] == "outcome"] == [
+        (src, dst, r.batch_id), (dst, src, u.batch_id)]
+    assert [x["undo_of"] for x in rows if x["kind"] == "intent"] == [None, r.batch_id]
 
 
 def test_undo_does_not_touch_a_task_that_exited(realworld, tmp_path):
@@ -308,7 +310,7 @@ def test_undo_does_not_touch_a_task_that_exited(realworld, tmp_path):
     p.wait()
     time.sleep(0.01)
     u = e.undo()
-    assert u.outcomes[0].outcome == "refused" and u.outcomes[0].errno == "ESRCH"
+    assert u.outcomes[0].outcome == "vanished" and u.outcomes[0].errno == "ESRCH"
     assert u.outcomes[0].hook in ("alive", "pid-reuse")
 
 
@@ -330,8 +332,8 @@ def test_a_big_batch_on_the_real_kernel_is_verified_by_one_read_of_the_target(re
     sleeps[4].wait()  # reaped between plan and apply: its PID is free (or taken by a newcomer)
     r = e.apply(plan)
     got = [o.outcome for o in r.outcomes]
-    assert got[4] in ("vanished", "refused") and r.outcomes[4].errno == "ESRCH"
-    assert got[:4] + got[5:] == ["moved"] * 40 + ["not-moved"]
-    assert "zombie" in r.outcomes[-1].reason and r.outcomes[40].warnings == ()
+    assert got[4] == "vanished" and r.outcomes[4].errno == "ESRCH"
+    assert got[:4] + got[5:] == ["moved"] * 40 + ["vanished"]
+    assert "exited" in r.outcomes[-1].reason and r.outcomes[-1].errno == "ESRCH" and r.outcomes[40].warnings == ()
     assert {realworld.cgroup_of(p.pid, "freezer") for i, p in enumerate(sleeps) if i != 4} == {dst}
     assert [realworld.cgroup_of(t, "freezer") for t in tids] == [dst] * 3

@@ -658,6 +658,31 @@ async def test_task_list_title_counts_in_singular_and_plural(world, tmp_path):
         assert "· 3 processes" in app.tasks.border_title
 
 
+async def test_a_journal_that_cannot_be_written_refuses_the_move_with_its_sentence(world, tmp_path):
+    from ctrtui.engine import AttachEngine, Journal, Policy
+    from ctrtui.model import CgroupRef
+    from ctrtui.ui.app import CtrtuiApp
+
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    engine = AttachEngine(world, policy=Policy(), journal=Journal(blocker / "sub" / "journal.jsonl"),
+                          load_entry_points=False)
+    app = CtrtuiApp(world, engine, interval=3600.0, hierarchy="unified")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await goto(pilot, NGINX)
+        pid = app.tasks.shown[-1]
+        app.moves.apply(engine.plan([pid], CgroupRef("unified", SESSION)))
+        await settle(pilot)
+        assert cgroup_of(world, pid) == NGINX
+        refusal = [n for n in app.notices if n.startswith("Not moved:")]
+        assert len(refusal) == 1 and str(blocker / "sub") in refusal[0] and "nothing was moved" in refusal[0]
+        assert not app.reports and app.is_running
+        await pilot.press("u")
+        await settle(pilot)
+        assert any(n.startswith("Not undone:") and "nothing was moved" in n for n in app.notices)
+
+
 @pytest.mark.parametrize("how", ["cli", "engine"])
 async def test_an_unusable_policy_starts_the_app_but_refuses_every_move_until_fixed(world, tmp_path, how):
     """A policy rule naming no hierarchy: the tree is read, the status says moves are off,

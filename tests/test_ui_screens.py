@@ -353,9 +353,9 @@ async def test_move_log_newest_first_with_reasons(world):
     async with _pushed(screen) as (app, pilot, results):
         text = screen.query_one(LineList).plain
         assert text.index(f"Batch {second.batch_id}") < text.index(f"Batch {first.batch_id}")
-        assert f"-> cpu:/init.scope  1 moved, 2 refused" in text
+        assert f"-> cpu:/init.scope  1 moved, 1 refused, 1 vanished" in text
         assert f"moved         {cron}" in text and f"moved         {ssh}" in text
-        assert "refused       2: EINVAL" in text and "refused       31999: ESRCH" in text
+        assert "refused       2: EINVAL" in text and "vanished      31999: ESRCH" in text
         assert "PID 31999 does not exist" in text                              # reason
         assert "Refresh the task list and pick a running task." in text        # advice
         title = str(screen.query_one("#movelog-title").content)

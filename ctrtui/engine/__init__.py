@@ -5,13 +5,29 @@
     plan = engine.plan([1234, "5678"], CgroupRef("freezer", "/a"))
     report = engine.apply(plan)
     engine.undo()
+
+Hooks judge a whole plan at once (`HookBatch`, see `ctrtui.engine.hooks`); the older per-PID
+`can_attach(ctx)` hooks are still accepted.
 """
 
-from ctrtui.engine.engine import AttachEngine, Outcome, Plan, Report, Verdict, load_entry_point_hooks
+from ctrtui.engine.engine import (
+    OUTCOMES,
+    VERDICT_KINDS,
+    AttachEngine,
+    Outcome,
+    OutcomeKind,
+    Plan,
+    Report,
+    Verdict,
+    VerdictKind,
+    load_entry_point_hooks,
+)
 from ctrtui.engine.hooks import (
     AlreadyThere,
     BUILTIN_HOOKS,
+    BatchHook,
     Hook,
+    HookBatch,
     HookContext,
     HookWarning,
     Refusal,
@@ -26,5 +42,6 @@ __all__ = [
     "AttachEngine", "Plan", "Verdict", "Report", "Outcome", "Hook", "HookContext", "Refusal",
     "Warning", "HookWarning", "AlreadyThere", "BUILTIN_HOOKS", "builtin_hooks", "Journal",
     "default_journal_path", "Policy", "PolicyHook", "CgroupRule", "default_policy_path",
-    "PidParseError", "parse_pid", "kernel_parse", "load_entry_point_hooks",
+    "PidParseError", "parse_pid", "kernel_parse", "load_entry_point_hooks", "BatchHook", "HookBatch",
+    "VerdictKind", "OutcomeKind", "VERDICT_KINDS", "OUTCOMES",
 ]

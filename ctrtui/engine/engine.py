@@ -1,11 +1,15 @@
 """The attach engine: plan -> validate (hooks) -> write -> verify -> record.
 
-`plan()` parses every PID and asks every hook's `can_attach`, giving one `Verdict` per input
-item. `apply()` writes each accepted PID the way the kernel wants it (a pidfd first, the start
-time checked, one canonical decimal write), checks that the task is still alive and really sits
-in the target, tells every hook's `attach`, and journals the batch. Nothing is dropped or merged:
-one `Outcome` per input item, in order. `undo()` moves the journal's last batch back through the
-same engine.
+`plan()` parses every PID, reads each task's facts once (on the real kernel under a pidfd,
+which it keeps for `apply`), and lets each hook judge the whole batch (`ctrtui.engine.hooks`),
+giving one `Verdict` per input item. `apply()` writes each accepted PID the way the kernel
+wants it (under the task's pidfd, one canonical decimal write), checks that the task was not
+reaped before the write and had not exited after it, that it really sits in the target, and
+tells every hook's `attach`. The journal is written ahead: the batch's intent (every PID, its
+identity and source) is synced before the first write, its outcomes and close record after the
+last (see journal.py); no journal, no move (`JournalError`). Nothing is dropped or merged: one
+`Outcome` per input item, in order. `undo()` moves back, through the same engine, what the
+newest undoable batch moved and is not undone yet.
 """
 
 from __future__ import annotations
@@ -14,29 +18,57 @@ import errno as _errno
 import os
 import time
 
-from ctrtui.engine.hooks import AlreadyThere, BuiltinHook, HookContext, HookWarning, Refusal, builtin_hooks
-from ctrtui.engine.journal import Journal
+from typing import Literal, get_args  # hooks.py imports typing anyway
+
+from ctrtui.engine.hooks import (
+    AlreadyThere,
+    BuiltinHook,
+    HookBatch,
+    HookContext,
+    HookWarning,
+    Refusal,
+    builtin_hooks,
+    judge_of,
+)
+from ctrtui.engine.journal import Journal, JournalError
 from ctrtui.engine.parse import PidParseError, parse_pid, read_pid_max
 from ctrtui.engine.policy import Policy
-from ctrtui.errors import CtrtuiError, errno_name, explain, os_error_text
+from ctrtui.errors import CtrtuiError, errno_name, explain
 from ctrtui.model import CgroupRef, CgroupState, Hierarchy, TaskInfo, find_hierarchy
 from ctrtui.model.value import Value, set_field
 from ctrtui.sources.base import membership_file
+from ctrtui.text import display
 
-TYPE_CHECKING = False  # typing is not imported at run time (~2 ms of every `ctrtui move`)
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any, Mapping, Sequence
 
-__all__ = ["AttachEngine", "Outcome", "Plan", "Report", "Verdict", "load_entry_point_hooks"]
+__all__ = ["AttachEngine", "OUTCOMES", "Outcome", "OutcomeKind", "Plan", "Report", "VERDICT_KINDS", "Verdict",
+           "VerdictKind", "load_entry_point_hooks"]
 
-VERDICT_KINDS = ("move", "already-there", "refused")
-OUTCOMES = ("moved", "already-there", "refused", "vanished", "not-moved", "rolled-back")
+VerdictKind = Literal["move", "already-there", "refused", "vanished"]
+"""What the plan says of one input item: it would `move`; it is `already-there` (nothing to
+do); it is `refused` (a hook, the parser or the policy says no; `errno` says why); it
+`vanished` (the task is gone: it does not exist, has exited, or its PID now names another
+task; errno ESRCH)."""
+
+OutcomeKind = Literal["moved", "already-there", "refused", "vanished", "not-moved", "rolled-back"]
+"""What happened to one input item: `moved` (verified in the target); `already-there`;
+`refused` (by the plan, or the kernel's errno: hook `kernel`); `vanished` (the task was gone
+when the plan or the write looked, or exited during the move; errno ESRCH); `not-moved` (the
+kernel accepted the write and the task is still elsewhere, or an all-or-nothing batch did not
+try it); `rolled-back` (moved, then moved back by a failed all-or-nothing batch)."""
+
+VERDICT_KINDS: tuple[VerdictKind, ...] = get_args(VerdictKind)
+OUTCOMES: tuple[OutcomeKind, ...] = get_args(OutcomeKind)
+_ARRIVED = ("moved", "already-there")
+_MEMBERSHIP = {(version, threads): membership_file(version, threads) for version in (1, 2) for threads in (False, True)}
 ENTRY_POINT_GROUP = "ctrtui.hooks"
 _NOOP_ATTACH = BuiltinHook.attach
 
 
 class Verdict(Value):
-    """What the plan says of one input item. `kind`: move, already-there or refused; for a
+    """What the plan says of one input item. `kind`: a `VerdictKind`; for a
     refusal `errno` (name, or None when the kernel would not refuse but ctrtui does), `hook`
     (who decided), `reason` and `advice` are for people. `source`: the task's cgroup in the
     target's hierarchy when planned. `identity`: what the backend's `task_probe` said
@@ -48,7 +80,7 @@ class Verdict(Value):
                  "source", "task", "identity")
     text: str
     pid: int | None
-    kind: str
+    kind: VerdictKind
     errno: str | None
     hook: str | None
     reason: str
@@ -59,7 +91,7 @@ class Verdict(Value):
     task: TaskInfo | None
     identity: tuple | None
 
-    def __init__(self, text: str, pid: int | None, kind: str, errno: str | None = None, hook: str | None = None,
+    def __init__(self, text: str, pid: int | None, kind: VerdictKind, errno: str | None = None, hook: str | None = None,
                  reason: str = "", advice: str = "", warnings: tuple[str, ...] = (), start_time: int | None = None,
                  source: str | None = None, task: TaskInfo | None = None, identity: tuple | None = None) -> None:
         set_field(self, "text", text)
@@ -101,10 +133,10 @@ class Plan(Value):
 
     @property
     def ok(self) -> bool:
-        """No verdict is a refusal."""
-        return all(v.kind != "refused" for v in self.verdicts)
+        """Every item would end in the target (no verdict is refused or vanished)."""
+        return all(v.kind == "move" or v.kind == "already-there" for v in self.verdicts)
 
-    def summary(self) -> dict[str, int]:
+    def summary(self) -> dict[VerdictKind, int]:
         counts = dict.fromkeys(VERDICT_KINDS, 0)
         for v in self.verdicts:
             counts[v.kind] += 1
@@ -112,16 +144,14 @@ class Plan(Value):
 
 
 class Outcome(Value):
-    """What happened to one input item. `outcome`: moved, already-there, refused (by a hook,
-    or the kernel's errno: hook `kernel`), vanished, not-moved (the write succeeded but
-    nothing moved) or rolled-back (moved, then moved back by a failed all-or-nothing batch).
-    `target`: the target cgroup path (in the report's hierarchy)."""
+    """What happened to one input item. `outcome`: an `OutcomeKind` (moved, already-there,
+    refused, vanished, not-moved, rolled-back; see there). `target`: the target cgroup path (in the report's hierarchy)."""
 
     __slots__ = ("text", "pid", "outcome", "errno", "hook", "reason", "advice", "warnings", "source",
                  "target", "start_time")
     text: str
     pid: int | None
-    outcome: str
+    outcome: OutcomeKind
     errno: str | None
     hook: str | None
     reason: str
@@ -131,7 +161,7 @@ class Outcome(Value):
     target: str | None
     start_time: int | None
 
-    def __init__(self, text: str, pid: int | None, outcome: str, errno: str | None = None,
+    def __init__(self, text: str, pid: int | None, outcome: OutcomeKind, errno: str | None = None,
                  hook: str | None = None, reason: str = "", advice: str = "", warnings: tuple[str, ...] = (),
                  source: str | None = None, target: str | None = None, start_time: int | None = None) -> None:
         set_field(self, "text", text)
@@ -149,10 +179,14 @@ class Outcome(Value):
 
 class Report(Value):
     """The outcome of one applied batch, one `Outcome` per verdict in order. `warnings`:
-    problems of the batch as a whole (e.g. the journal could not be written)."""
+    problems of the batch as a whole (an interrupted batch recovered, outcomes that could not
+    be recorded). `journaled`: the batch's intent was written and synced to a journal file
+    before anything moved (False: `--no-journal`, or a journal kept in memory).
+    `interrupted`: the signal (e.g. "SIGINT") that stopped the batch between two PIDs."""
 
-    __slots__ = ("batch_id", "target", "threads", "outcomes", "rolled_back", "undo_of", "warnings")
-    _defaults = {"rolled_back": False, "undo_of": None, "warnings": ()}
+    __slots__ = ("batch_id", "target", "threads", "outcomes", "rolled_back", "undo_of", "warnings", "journaled",
+                 "interrupted")
+    _defaults = {"rolled_back": False, "undo_of": None, "warnings": (), "journaled": False, "interrupted": None}
     batch_id: str
     target: CgroupRef
     threads: bool
@@ -160,8 +194,10 @@ class Report(Value):
     rolled_back: bool
     undo_of: str | None
     warnings: tuple[str, ...]
+    journaled: bool
+    interrupted: str | None
 
-    def counts(self) -> dict[str, int]:
+    def counts(self) -> dict[OutcomeKind, int]:
         counts = dict.fromkeys(OUTCOMES, 0)
         for o in self.outcomes:
             counts[o.outcome] += 1
@@ -170,12 +206,13 @@ class Report(Value):
     @property
     def ok(self) -> bool:
         """Every PID ended in the target."""
-        return all(o.outcome in ("moved", "already-there") for o in self.outcomes)
+        return all(o.outcome in _ARRIVED for o in self.outcomes)
 
 
 def load_entry_point_hooks(warnings: list[str]) -> list[Any]:
     """Hooks from the `ctrtui.hooks` entry-point group: each names a hook object, a hook
-    class, or a factory returning a hook. A plugin that fails is reported in `warnings`."""
+    class, or a factory returning a hook (batch `judge` or per-PID `can_attach`, see
+    `ctrtui.engine.hooks`). A plugin that fails is reported in `warnings`."""
     if not _group_may_be_declared(ENTRY_POINT_GROUP):
         return []
     from importlib.metadata import entry_points
@@ -184,10 +221,13 @@ def load_entry_point_hooks(warnings: list[str]) -> list[Any]:
     for ep in entry_points(group=ENTRY_POINT_GROUP):
         try:
             obj = ep.load()
-            if isinstance(obj, type) or (callable(obj) and not hasattr(obj, "can_attach")):
+            if isinstance(obj, type) or (callable(obj) and not hasattr(obj, "can_attach")
+                                          and not hasattr(obj, "judge")):
                 obj = obj()
-            if not (callable(getattr(obj, "can_attach", None)) and callable(getattr(obj, "attach", None))):
-                raise TypeError("it is not a hook (a hook has name, can_attach(ctx) and attach(task, old, new))")
+            asks = callable(getattr(obj, "judge", None)) or callable(getattr(obj, "can_attach", None))
+            if not (asks and callable(getattr(obj, "attach", None))):
+                raise TypeError("it is not a hook (a hook has name, judge(batch) or can_attach(ctx), and "
+                                "attach(task, old, new))")
             if not getattr(obj, "name", None):
                 obj.name = ep.name
             hooks.append(obj)
@@ -244,12 +284,6 @@ def _section_has_entries(text: str, header: str) -> bool:
     return False
 
 
-def _now() -> str:
-    """UTC now as ISO 8601 with milliseconds (`2026-11-29T01:33:07.123+00:00`)."""
-    t = time.time()
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t)) + f".{int(t * 1000) % 1000:03d}+00:00"
-
-
 def _new_batch_id() -> str:
     return time.strftime("%Y%m%dT%H%M%S") + "-" + os.urandom(3).hex()
 
@@ -282,11 +316,23 @@ class AttachEngine:
             chosen = list(hooks) + ([policy.hook()] if policy else [])
         self.hooks: list[Any] = chosen
         self._pid_max: int | None = None
+        self._stop: str | None = None  # set by request_stop (a signal handler): stop between two PIDs
+        self._notes: list[str] = []  # what recovering open batches found, for the next report
+        self.nothing_left = ""  # why the last undo() found nothing to undo
         # Optional fast paths of a backend (CgroupFS has them; others get the protocol's calls).
         self._probe = getattr(backend, "task_probe", None)
+        self._probes = getattr(backend, "task_probes", None)
         self._task_cgroup = getattr(backend, "task_cgroup", None)
+        self._held: dict[tuple[int, int | None], Any] = {}  # (pid, start time) -> pidfd kept by plan()
+        self._nofile: int | None = None
 
     # ------------------------------------------------------------------ helpers
+
+    def request_stop(self, why: str) -> None:
+        """Stop the running batch cleanly before its next PID (safe from a signal handler):
+        the PIDs not yet written are reported not-moved, and the batch is closed as
+        interrupted. `why`: what stopped it, e.g. "SIGINT"."""
+        self._stop = why
 
     @property
     def pid_max(self) -> int:
@@ -310,38 +356,95 @@ class AttachEngine:
              expected_start: Mapping[int, int] | None = None) -> Plan:
         """One verdict per item of `pids` (ints or text as typed) for moving into `target`.
         `expected_start` (pid -> start time, e.g. from the snapshot the user looked at)
-        refuses a PID whose task has been replaced since."""
+        reports a PID whose task has been replaced since as vanished (hook `pid-reuse`).
+
+        The facts of every distinct PID are read once, then each hook judges the batch of
+        PIDs still undecided, in the hooks' order (see `ctrtui.engine.hooks`)."""
         h = self.hierarchy(target.hierarchy)
         target = CgroupRef(h.name, target.path)
         backend = self.backend
-        states: dict[str, CgroupState | None] = {}
-
-        def state(path: str) -> CgroupState | None:
-            if path not in states:
-                states[path] = backend.cgroup_state(h.name, path)
-            return states[path]
-
-        target_state = state(target.path)
-        writer = backend.writer()
-        hooks = [(hook, getattr(hook, "name", type(hook).__name__)) for hook in self.hooks]
-        verdicts = []
-        first_seen: dict[int, int] = {}
+        threads = bool(threads)
+        batch = HookBatch(backend, h, target, backend.cgroup_state(h.name, target.path), threads,
+                          backend.writer())
+        pid_max = self.pid_max
+        items: list[tuple[str, int | None, Any]] = []  # (text, pid, parse error)
+        pid: int | None
+        first: dict[int, int] = {}  # pid -> index of its first item
         for i, item in enumerate(pids):
             text = item if isinstance(item, str) else str(item)
             try:
-                pid = parse_pid(item, self.pid_max)
+                pid = parse_pid(item, pid_max)
             except PidParseError as e:
-                verdicts.append(Verdict(text, None, "refused", e.errno, "parse", e.reason, e.advice))
+                items.append((text, None, e))
                 continue
-            v = self._judge(pid, text, h, target, target_state, threads, writer, state, expected_start, hooks)
-            if pid in first_seen:
-                v = v.replace(warnings=v.warnings + (
-                    f"PID {pid} is listed more than once (first as item {first_seen[pid] + 1}); it is "
+            items.append((text, pid, None))
+            if pid not in first:
+                first[pid] = i
+        facts = self._facts_of(list(first), h)
+        judged = self._judge_batch(batch, first, items, facts, expected_start)
+        verdicts = []
+        for i, (text, pid, err) in enumerate(items):
+            if pid is None:
+                verdicts.append(Verdict(text, None, "refused", err.errno, "parse", err.reason, err.advice))
+                continue
+            v = judged[pid]
+            if first[pid] != i:
+                v = v.replace(text=text, warnings=v.warnings + (
+                    f"PID {pid} is listed more than once (first as item {first[pid] + 1}); it is "
                     "handled once, this item reports the same result.",))
-            else:
-                first_seen[pid] = i
+            elif v.text != text:
+                v = v.replace(text=text)
             verdicts.append(v)
-        return Plan(target, bool(threads), tuple(verdicts), h)
+        self._release_unused(judged)
+        return Plan(target, threads, tuple(verdicts), h)
+
+    def _facts_of(self, pids: list[int], h: Hierarchy) -> dict[int, tuple]:
+        """pid -> (facts, cgroup in `h`, identity) for each PID, read once; a task that does
+        not exist has (None, None, None). Where the backend reads a batch itself
+        (`task_probes`: the real kernel, each task under a pidfd, one check for all), the
+        pidfds are kept (`_held`, up to `hold_max`) so that apply writes under the very
+        handle the facts were read with; else one `_facts` per PID."""
+        many = self._probes
+        if many is None:
+            return {pid: self._facts(pid, h) for pid in pids}
+        keep = len(pids) <= self._hold_room()
+        out: dict[int, tuple] = {}
+        held = self._held
+        for pid, got in many(pids, h.name, keep=keep).items():
+            if got is None:
+                out[pid] = (None, None, None)
+                continue
+            info, where, ident, handle = got
+            out[pid] = (info, where, ident)
+            if handle is not None:
+                old = held.pop((pid, info.start_time), None)
+                if old is not None:
+                    old.close()
+                held[(pid, info.start_time)] = handle
+        return out
+
+    hold_max = 4096
+    """At most this many pidfds are kept between plan and apply (and never more than a
+    quarter of the open-file limit); a bigger plan reads its facts the same way and opens
+    each task's pidfd again when it writes."""
+
+    def _hold_room(self) -> int:
+        if self._nofile is None:
+            try:
+                import resource
+
+                soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+                self._nofile = soft // 4 if soft > 0 else 256
+            except (ImportError, OSError, ValueError):
+                self._nofile = 256
+        return max(0, min(self.hold_max, self._nofile) - len(self._held))
+
+    def release(self) -> None:
+        """Close every pidfd still kept from plans that were not applied (a plan stays
+        valid: apply then opens each task's pidfd again)."""
+        held, self._held = self._held, {}
+        for handle in held.values():
+            handle.close()
 
     def _facts(self, pid: int, h: Hierarchy) -> tuple[TaskInfo | None, str | None, tuple | None]:
         """(facts, cgroup in `h`, identity) of one task; (None, None, None) when it does not
@@ -361,66 +464,114 @@ class AttachEngine:
             return self._task_cgroup(pid, h.name)
         return (self.backend.task_cgroups(pid) or {}).get(h.name)
 
-    def _judge(self, pid: int, text: str, h: Hierarchy, target: CgroupRef, target_state: CgroupState | None,
-               threads: bool, writer: Any, state: Any, expected_start: Mapping[int, int] | None,
-               hooks: Sequence[tuple[Any, str]]) -> Verdict:
+    def _release_unused(self, judged: Mapping[int, Verdict]) -> None:
+        """Close the pidfds kept for PIDs this plan will not write (see `_facts_of`)."""
+        held = self._held
+        if not held:
+            return
+        for pid, v in judged.items():
+            if v.kind != "move" or v.task is None or v.task.pid != pid:
+                handle = held.pop((pid, v.task.start_time if v.task is not None else None), None)
+                if handle is not None:
+                    handle.close()
+
+    def _judge_batch(self, batch: HookBatch, first: Mapping[int, int], items: Sequence[tuple],
+                     facts: Mapping[int, tuple], expected_start: Mapping[int, int] | None) -> dict[int, Verdict]:
+        """pid -> Verdict for each distinct PID: the facts become one HookContext each, the
+        hooks judge the batch in order (each sees only the PIDs still undecided)."""
+        h, target, threads = batch.hierarchy, batch.target, batch.threads
         backend = self.backend
-        given, given_source, identity = self._facts(pid, h)
-        start = given.start_time if given else None
-        expected = expected_start.get(pid) if expected_start else None
-        if expected is not None and given is not None and given.start_time != expected:
-            return Verdict(text, pid, "refused", "ESRCH", "pid-reuse",
-                           f"PID {pid} was recycled: it is now a different task ({given.comm}, started at "
-                           f"tick {given.start_time}, not {expected}); it was not moved to {target}.",
-                           "Refresh the list; the task you picked has exited.", start_time=expected, task=given)
-        if expected is not None:
-            start = expected
-        judged, source = given, given_source
-        if given is not None and not threads and given.is_thread:
-            leader, leader_source, _ = self._facts(given.tgid, h)
-            if leader is not None:
-                judged, source = leader, leader_source
-        members: dict[int, str] = {}
-        if judged is not None:
-            if threads or judged.threads == 1:
-                # one thread: itself (a process that starts threads later starts them in
-                # its own cgroup, and a write moves the threads it has then)
-                if source is not None:
-                    members[judged.pid] = source
-            else:
-                for tid in backend.thread_ids(judged.tgid) or (judged.pid,):
-                    where = source if tid == judged.pid else self._where(h, tid)
-                    if where is not None:
-                        members[tid] = where
-        ctx = HookContext(backend, h, target, target_state, pid, judged, given, source, bool(threads),
-                          writer, members, state)
-        warnings: list[str] = []
-        if given is not None and not threads and given.is_thread:
-            warnings.append(f"PID {pid} is a thread of process {given.tgid}; in process mode the whole "
-                            "process moves.")
-        for hook, name in hooks:
+        out: dict[int, Verdict] = {}
+        pending: list[HookContext] = []
+        info: dict[int, tuple] = {}  # id(ctx) -> (text, start, identity, warnings)
+        leaders: dict[int, tuple] = {}
+        for pid in first:
+            text = items[first[pid]][0]
+            given, given_source, identity = facts[pid]
+            start = given.start_time if given is not None else None
+            expected = expected_start.get(pid) if expected_start else None
+            if expected is not None and given is not None and given.start_time != expected:
+                out[pid] = Verdict(text, pid, "vanished", "ESRCH", "pid-reuse",
+                                   f"PID {pid} was recycled: the task you picked has exited, and the PID now "
+                                   f"names another task ({given.comm}, started at tick {given.start_time}, not "
+                                   f"{expected}); nothing was moved to {target}.",
+                                   "Refresh the list.", start_time=expected, task=given)
+                continue
+            if expected is not None:
+                start = expected
+            task, source = given, given_source
+            warnings: list[str] = []
+            if given is not None and not threads and given.is_thread:
+                warnings.append(f"PID {pid} is a thread of process {given.tgid}; in process mode the whole "
+                                "process moves.")
+                if given.tgid not in leaders:
+                    leaders[given.tgid] = facts.get(given.tgid) or self._facts(given.tgid, h)
+                leader, leader_source, _ = leaders[given.tgid]
+                if leader is not None:
+                    task, source = leader, leader_source
+            members: dict[int, str] = {}
+            if task is not None:
+                if threads or task.threads == 1:
+                    # one thread: itself (a process that starts threads later starts them in
+                    # its own cgroup, and a write moves the threads it has then)
+                    if source is not None:
+                        members[task.pid] = source
+                else:
+                    for tid in backend.thread_ids(task.tgid) or (task.pid,):
+                        where = source if tid == task.pid else self._where(h, tid)
+                        if where is not None:
+                            members[tid] = where
+            ctx = HookContext(batch, pid, task, given, source, members)
+            info[id(ctx)] = (text, start, identity, warnings)
+            pending.append(ctx)
+        contexts = pending
+        decided: dict[int, tuple[str, Any]] = {}
+        for hook in self.hooks:
+            if not pending:
+                break
+            name = getattr(hook, "name", None) or type(hook).__name__
+            batch.items = pending
             try:
-                r = hook.can_attach(ctx)
+                answers = judge_of(hook)(batch)
+                answers = list(answers.items() if hasattr(answers, "items") else answers or ())
             except Exception as e:  # noqa: BLE001 - a failing hook refuses, it never crashes the plan
-                r = Refusal(None, f"The hook {name!r} failed while judging PID {pid} for {target} "
-                            f"({type(e).__name__}: {e}); PID {pid} was not moved.",
-                            f"Fix or remove the hook {name!r}.")
-            if r is None:
+                answers = [(ctx, Refusal(None, (
+                    f"The hook {name!r} failed while judging this batch for {target} ({type(e).__name__}: {e}); "
+                    f"PID {ctx.pid} was not moved."), f"Fix or remove the hook {name!r}.")) for ctx in pending]
+            final = False
+            for ctx, r in answers:
+                key = id(ctx)
+                if r is None or key not in info or key in decided:
+                    continue
+                if isinstance(r, HookWarning):
+                    info[key][3].append(r.message)
+                    continue
+                if not isinstance(r, (AlreadyThere, Refusal)):
+                    r = Refusal(None, f"The hook {name!r} gave an answer ctrtui does not understand ({r!r}) "
+                                f"for PID {ctx.pid}; it was not moved.", f"Fix the hook {name!r}.")
+                decided[key] = (name, r)
+                final = True
+            if final:
+                pending = [ctx for ctx in pending if id(ctx) not in decided]
+        batch.items = ()
+        for ctx in contexts:
+            text, start, identity, warnings = info[id(ctx)]
+            pid, task, source = ctx.pid, ctx.given, ctx.source
+            got = decided.get(id(ctx))
+            if got is None:
+                who = f"PID {pid}" + (f" ({task.comm})" if task else "")
+                out[pid] = Verdict(text, pid, "move", None, None, f"{who} would move from {source or '?'} to {target}.",
+                                   "", tuple(warnings), start, source, task, identity)
                 continue
-            if isinstance(r, HookWarning):
-                warnings.append(r.message)
-                continue
+            name, r = got
             if isinstance(r, AlreadyThere):
-                return Verdict(text, pid, "already-there", None, name, r.reason, "", tuple(warnings),
-                               start, source, given)
-            if not isinstance(r, Refusal):
-                r = Refusal(None, f"The hook {name!r} gave an answer ctrtui does not understand ({r!r}) "
-                            f"for PID {pid}; it was not moved.", f"Fix the hook {name!r}.")
-            return Verdict(text, pid, "refused", r.errno, name, r.reason, r.advice, tuple(warnings),
-                           start, source, given)
-        who = f"PID {pid}" + (f" ({given.comm})" if given else "")
-        reason = f"{who} would move from {source or '?'} to {target}."
-        return Verdict(text, pid, "move", None, None, reason, "", tuple(warnings), start, source, given, identity)
+                out[pid] = Verdict(text, pid, "already-there", None, name, r.reason, "", tuple(warnings), start,
+                                   source, task)
+            else:
+                kind: VerdictKind = "vanished" if r.errno == "ESRCH" else "refused"
+                out[pid] = Verdict(text, pid, kind, r.errno, name, r.reason, r.advice, tuple(warnings), start,
+                                   source, task)
+        return out
 
     # ------------------------------------------------------------------ apply
 
@@ -430,14 +581,24 @@ class AttachEngine:
         return self._run([plan], all_or_nothing, None)
 
     def _run(self, plans: Sequence[Plan], all_or_nothing: bool, undo_of: str | None) -> Report:
+        """Hold the journal, close any batch a dead process left open, write this batch's
+        intent (synced) and only then move. `JournalError` (nothing moved) when the journal
+        cannot be locked or written."""
+        with self.journal.locked():
+            self._recover_open()
+            return self._run_locked(plans, all_or_nothing, undo_of)
+
+    def _run_locked(self, plans: Sequence[Plan], all_or_nothing: bool, undo_of: str | None) -> Report:
         items = [(p, v) for p in plans for v in p.verdicts]
+        batch_id = _new_batch_id()
         outcomes: list[Outcome | None] = [None] * len(items)
-        first_refused = next((v for _, v in items if v.kind == "refused"), None)
+        first_refused = next((v for _, v in items if v.kind not in _ARRIVED and v.kind != "move"), None)
         rolled_back = False
         done: dict[tuple[str, int], int] = {}
+        self._write_intent(batch_id, plans, undo_of)  # before anything is written; JournalError: nothing moved
         if all_or_nothing and first_refused is not None:
-            why = (f"Not moved: the batch is all-or-nothing and '{first_refused.text}' was refused "
-                   f"({first_refused.reason})")
+            why = (f"Not moved: the batch is all-or-nothing and '{first_refused.text}' was "
+                   f"{first_refused.kind} ({first_refused.reason})")
             for i, (p, v) in enumerate(items):
                 if v.kind == "move":
                     outcomes[i] = self._outcome(p, v, "not-moved", reason=why, advice="Fix or drop the refused "
@@ -450,6 +611,7 @@ class AttachEngine:
             written: list[int] = []  # written and alive after the write: verified below
             repeats: list[tuple[int, int]] = []  # (item, the earlier item with the same PID)
             files = _Writers(self.backend)
+            guards: list[tuple[int, Any]] = []  # (item, its task's handle): written, checked after the loop
             try:
                 for i, (p, v) in enumerate(items):
                     key = (p.hierarchy.name, v.pid)
@@ -461,9 +623,20 @@ class AttachEngine:
                         outcomes[i] = self._outcome(p, v, "not-moved", reason=(
                             f"Not tried: the batch is all-or-nothing and PID {failed.pid} already failed "
                             f"({failed.outcome}: {failed.reason})"), advice="Fix that PID, then try again.")
+                    elif self._stop is not None:
+                        outcomes[i] = self._outcome(p, v, "not-moved", errno=None, hook=None, reason=(
+                            f"Not tried: ctrtui was interrupted ({self._stop}) before PID {v.pid} was written; "
+                            f"it stays in {v.source or 'its cgroup'}."), advice=(
+                            "Run the move again for the PIDs not moved, or `ctrtui undo` to move back those moved."))
+                        if failed is None:
+                            failed = outcomes[i]
+                    elif not all_or_nothing:
+                        o = self._write_guarded(p, v, files, guards, i)
+                        if o is not None:
+                            outcomes[i] = o
                     else:
                         o = self._write_one(p, v, files)
-                        if o is None and all_or_nothing:
+                        if o is None:
                             o = self._verify([(p, v)])[0]  # now: a failure stops the batch
                         if o is None:
                             written.append(i)
@@ -475,8 +648,15 @@ class AttachEngine:
                                 failed = o
                     if v.pid is not None and key not in done:
                         done[key] = i
+                for i, o in self._settle(guards, items):  # one look at every written task
+                    if o is None:
+                        written.append(i)
+                    else:
+                        outcomes[i] = o
             finally:
                 files.close()
+                for _, handle in guards:
+                    handle.close()
             for i, o in zip(written, self._verify([items[i] for i in written])):
                 outcomes[i] = o
             for i, first in repeats:
@@ -487,13 +667,16 @@ class AttachEngine:
                 for i in reversed(moved):
                     p, v = items[i]
                     outcomes[i] = self._roll_back(p, v, outcomes[i], failed)
+        if self._held:
+            self.release()  # kept for plans that were not applied: they open pidfds anew if they are
         finished = tuple(o for o in outcomes if o is not None)
-        report = Report(_new_batch_id(), plans[0].target, plans[0].threads, finished, rolled_back, undo_of)
+        report = Report(batch_id, plans[0].target, plans[0].threads, finished, rolled_back, undo_of,
+                        journaled=self.journal.durable, interrupted=self._stop)
         return self._record(report, [p for p, _ in items])
 
     @staticmethod
-    def _outcome(p: Plan, v: Verdict, outcome: str, **change: Any) -> Outcome:
-        fields = {"errno": v.errno, "hook": v.hook, "reason": v.reason, "advice": v.advice,
+    def _outcome(p: Plan, v: Verdict, outcome: OutcomeKind, **change: Any) -> Outcome:
+        fields: dict[str, Any] = {"errno": v.errno, "hook": v.hook, "reason": v.reason, "advice": v.advice,
                   "warnings": v.warnings, "source": v.source}
         fields.update(change)
         return Outcome(v.text, v.pid, outcome, target=p.target.path, start_time=v.start_time, **fields)
@@ -505,74 +688,121 @@ class AttachEngine:
         return self._outcome(p, v, first.outcome, errno=first.errno, hook=first.hook, advice=first.advice,
                              reason=f"Same PID as item {index + 1} of this batch: {first.reason}")
 
-    def _write_one(self, p: Plan, v: Verdict, files: "_Writers") -> Outcome | None:
-        """Write one accepted PID under the PID-reuse guard. Returns the outcome when it is
-        already known (refused, vanished, a zombie not moved), or None: written, and the task
-        was still alive after the write (then `_verify` says whether it moved)."""
+    def _write_one(self, p: Plan, v: Verdict, files: _Writers) -> Outcome | None:
+        """Write one accepted PID under the PID-reuse guard and check the guard at once.
+        Returns the outcome when it is already known (refused, vanished), or None: written,
+        and the task was still there after the write (then `_verify` says whether it moved)."""
+        guards: list[tuple[int, Any]] = []
+        o = self._write_guarded(p, v, files, guards, 0)
+        if o is not None:
+            return o
+        try:
+            return self._settle(guards, [(p, v)])[0][1]
+        finally:
+            guards[0][1].close()
+
+    def _write_guarded(self, p: Plan, v: Verdict, files: _Writers, guards: list[tuple[int, Any]],
+                       index: int) -> Outcome | None:
+        """Hold the planned task, write its PID, and add (index, handle) to `guards` for
+        `_settle`; or the outcome when the task is gone or the kernel refused the write."""
         got = self._hold(p, v)
         if isinstance(got, Outcome):
             return got
-        handle, same, alive_before = got
         pid, target = v.pid, p.target
-        fname = membership_file(p.hierarchy.version, p.threads)
+        fname = _MEMBERSHIP[p.hierarchy.version, p.threads]
         try:
-            try:
-                files.write(p.hierarchy.name, target.path, fname, str(pid).encode())
-            except OSError as e:
-                name = errno_name(e.errno or 0)
-                sentence, advice = explain(name, pid=pid, cgroup=target, file=fname)
-                return self._outcome(p, v, "refused", errno=name, hook="kernel", reason=sentence, advice=advice)
-            # Not reaped after the write, so the PID written was still this task's.
-            alive_after = not handle.exited() if same else handle.alive()
-        finally:
-            handle.close()
-        if not alive_before:
-            return self._outcome(p, v, "not-moved", errno=None, hook="kernel", advice=(
-                "Nothing to move; it disappears once its parent reaps it."), reason=(
-                f"PID {pid} had already exited (a zombie): the kernel accepted the write to {target} "
-                "and moved nothing."))
-        if not alive_after:
-            return self._outcome(p, v, "vanished", errno=None, hook=None, advice="", reason=(
-                f"PID {pid} exited while it was being moved to {target}."))
+            files.write(p.hierarchy.name, target.path, fname, str(pid).encode())
+        except OSError as e:
+            got.close()
+            name = errno_name(e.errno or 0)
+            if name == "ESRCH":
+                return self._gone(p, v, "before the kernel could move it to {target}")
+            sentence, advice = explain(name, pid=pid, cgroup=target, file=fname)
+            return self._outcome(p, v, "refused", errno=name, hook="kernel", reason=sentence, advice=advice)
+        guards.append((index, got))
         return None
 
-    def _hold(self, p: Plan, v: Verdict) -> Outcome | tuple[Any, bool, bool]:
+    def _settle(self, guards: Sequence[tuple[int, Any]],
+                items: Sequence[tuple[Plan, Verdict]]) -> list[tuple[int, Outcome | None]]:
+        """After the writes: was each written task still there? A held task that has not
+        exited (nor been reaped) after its write was the task its PID named when it was
+        written, so the write moved that very task (then None: `_verify` looks where it
+        is); one that has exited is `vanished`. One poll of every pidfd where the backend
+        can (`tasks_exited`), else each handle's `alive()`. The handles stay open."""
+        if not guards:
+            return []
+        many = getattr(self.backend, "tasks_exited", None)
+        handles = [hd for _, hd in guards]
+        gone = many(handles) if many is not None else [not hd.alive() for hd in handles]
+        out: list[tuple[int, Outcome | None]] = []
+        for (i, _), dead in zip(guards, gone):
+            if dead:
+                p, v = items[i]
+                out.append((i, self._gone(p, v, "before or right after its PID was written to {target}; it is "
+                                                "not there")))
+            else:
+                out.append((i, None))
+        return out
+
+    def _gone(self, p: Plan, v: Verdict, when: str) -> Outcome:
+        """`vanished` (errno ESRCH): the task is gone; `when` completes `PID N exited ...`."""
+        return self._outcome(p, v, "vanished", errno="ESRCH", hook=None, advice="Nothing to move; refresh the list.",
+                             reason=f"PID {v.pid} exited {when.format(target=p.target)}.")
+
+    def _hold(self, p: Plan, v: Verdict) -> Outcome | Any:
         """A handle on the planned task, or the outcome when there is none (it exited, or
-        the PID now names another task). Returns (handle, same, alive_before): `same` when
-        the handle carries the plan's identity (the same pidfs inode, never given to another
-        task), so its start time need not be read again."""
-        pid, target = v.pid, p.target
+        the PID now names another task: both `vanished`). The handle is the one the plan
+        held when there is one (`_held`); else a new pidfd, proved to hold the planned task
+        by the plan's identity (the same pidfs inode, never given to another task) or by
+        its start time."""
+        pid = v.pid
+        assert pid is not None
+        held = self._take_held(v)
+        if held is not None:
+            # Held since the plan: it cannot follow a recycled PID, but its task may have
+            # been reaped meanwhile and its PID given to another. Not reaped now, it still
+            # holds its PID, so the write that follows names it (as for a new pidfd); one
+            # that exits meanwhile is found by `_settle`.
+            if held.reaped():
+                held.close()
+                return self._gone(p, v, "before it could be moved to {target}; nothing was written")
+            return held
         try:
             handle = self.backend.open_task(pid, thread=v.task is not None and v.task.is_thread)
         except OSError as e:
             if e.errno == _errno.ESRCH:
-                return self._outcome(p, v, "vanished", errno="ESRCH", hook=None, advice="", reason=(
-                    f"PID {pid} exited before it could be moved to {target}; nothing was written."))
+                return self._gone(p, v, "before it could be moved to {target}; nothing was written")
             name = errno_name(e.errno or 0)
             return self._outcome(p, v, "refused", errno=name, hook="pid-reuse", reason=(
                 f"ctrtui could not open a pidfd on PID {pid} ({name}: {e.strerror}), so it cannot prove the "
-                f"PID still names the task you picked; it was not moved to {target}."),
+                f"PID still names the task you picked; it was not moved to {p.target}."),
                 advice="Refresh the list and try again.")
         try:
-            same = (v.identity is not None and v.identity[2] == v.start_time
-                    and getattr(handle, "identity", None) is not None and handle.identity() == v.identity[:2])
-            if same:
-                return handle, True, not handle.exited()
+            if (v.identity is not None and v.identity[2] == v.start_time
+                    and getattr(handle, "identity", None) is not None and handle.identity() == v.identity[:2]):
+                return handle
             now = handle.start_time()
             if now is None:
                 handle.close()
-                return self._outcome(p, v, "vanished", errno="ESRCH", hook=None, advice="", reason=(
-                    f"PID {pid} exited before it could be moved to {target}; nothing was written."))
+                return self._gone(p, v, "before it could be moved to {target}; nothing was written")
             if v.start_time is not None and now != v.start_time:
                 handle.close()
-                return self._outcome(p, v, "refused", errno="ESRCH", hook="pid-reuse", reason=(
-                    f"PID {pid} was recycled: it is now a different task (started at tick {now}, not "
-                    f"{v.start_time}); it was not moved to {target}."),
-                    advice="Refresh the list; the task you picked has exited.")
-            return handle, False, handle.alive()
+                return self._outcome(p, v, "vanished", errno="ESRCH", hook="pid-reuse", reason=(
+                    f"PID {pid} was recycled: the task you picked has exited, and the PID now names another "
+                    f"task (started at tick {now}, not {v.start_time}); nothing was moved to {p.target}."),
+                    advice="Refresh the list.")
+            return handle
         except BaseException:
             handle.close()
             raise
+
+    def _take_held(self, v: Verdict) -> Any:
+        """The handle the plan kept on this verdict's task, if any (see `_facts_of`): the
+        pidfd the task's facts were read under, so it holds the planned task and no other.
+        Taken once: a plan applied twice opens new pidfds the second time."""
+        if not self._held or v.pid is None or v.task is None or v.task.start_time != v.start_time:
+            return None
+        return self._held.pop((v.pid, v.start_time), None)
 
     def _verify(self, written: Sequence[tuple[Plan, Verdict]]) -> list[Outcome]:
         """Is each written task really in its target? For many PIDs into one target, one
@@ -582,11 +812,12 @@ class AttachEngine:
         for p, _ in written:
             count[id(p)] = count.get(id(p), 0) + 1
         members: dict[int, set[int] | None] = {}
+        tell = bool(self._attach_hooks())
         out = []
         for p, v in written:
             if id(p) not in members:
                 members[id(p)] = self._target_members(p) if count[id(p)] >= self.verify_batch else None
-            out.append(self._verify_one(p, v, members[id(p)]))
+            out.append(self._verify_one(p, v, members[id(p)], tell))
         return out
 
     verify_batch = 32
@@ -607,7 +838,7 @@ class AttachEngine:
             return None
         return set(map(int, data.split()))
 
-    def _verify_one(self, p: Plan, v: Verdict, members: set[int] | None) -> Outcome:
+    def _verify_one(self, p: Plan, v: Verdict, members: set[int] | None, tell: bool = True) -> Outcome:
         """Thread mode checks the thread; process mode checks the leader and reports any
         thread of the group left behind as a warning. `members`: the target's TIDs, if read."""
         h, target, pid = p.hierarchy, p.target, v.pid
@@ -620,8 +851,7 @@ class AttachEngine:
         if where != target.path:
             now = self.backend.task_state(pid)
             if now is None or now.zombie or (v.start_time is not None and now.start_time != v.start_time):
-                return self._outcome(p, v, "vanished", errno=None, hook=None, advice="", reason=(
-                    f"PID {pid} exited while it was being moved to {target}."))
+                return self._gone(p, v, "while it was being moved to {target}")
             return self._outcome(p, v, "not-moved", errno=None, hook="kernel", reason=(
                 f"The kernel accepted PID {pid} for {target}, but it is still in {where or '(gone)'} "
                 "(it was probably exiting)."), advice="Refresh and check the task.")
@@ -636,15 +866,18 @@ class AttachEngine:
                     behind.append(f"{tid} ({there})")
             if behind:
                 warnings.append(f"Threads of process {leader} still outside {target}: {', '.join(behind)}.")
-        self._tell_hooks(v.task, CgroupRef(h.name, v.source or "/"), target, warnings)
+        if tell:
+            self._tell_hooks(v.task, CgroupRef(h.name, v.source or "/"), target, warnings)
         who = f"PID {pid}" + (f" ({v.task.comm})" if v.task else "")
-        return self._outcome(p, v, "moved", errno=None, hook=None, advice="", warnings=tuple(warnings),
-                             reason=f"{who} moved from {v.source or '?'} to {target}.")
+        return Outcome(v.text, pid, "moved", None, None, f"{who} moved from {v.source or '?'} to {target}.", "",
+                       tuple(warnings), v.source, target.path, v.start_time)
+
+    def _attach_hooks(self) -> list[Any]:
+        """The hooks whose `attach` does something (the built-in ones do nothing)."""
+        return [hook for hook in self.hooks if type(hook).attach is not _NOOP_ATTACH]
 
     def _tell_hooks(self, task: TaskInfo | None, old: CgroupRef, new: CgroupRef, warnings: list[str]) -> None:
-        for hook in self.hooks:
-            if type(hook).attach is _NOOP_ATTACH:
-                continue  # a built-in hook: nothing to tell
+        for hook in self._attach_hooks():
             try:
                 hook.attach(task, old, new)
             except Exception as e:  # noqa: BLE001 - the move happened; say the hook failed
@@ -661,7 +894,7 @@ class AttachEngine:
                            f"stays in {p.target} although the all-or-nothing batch failed ({why}).",
                            advice="Move it back by hand.")
         fname = membership_file(h.version, p.threads)
-        gone = o.replace(outcome="vanished", advice="", reason=(
+        gone = o.replace(outcome="vanished", errno="ESRCH", advice="", reason=(
             f"PID {pid} was moved to {p.target} and exited before it could be moved back to "
             f"{back} (the all-or-nothing batch failed: {why})."))
         try:
@@ -689,52 +922,130 @@ class AttachEngine:
 
     # ------------------------------------------------------------------ journal
 
+    def _write_intent(self, batch_id: str, plans: Sequence[Plan], undo_of: str | None) -> None:
+        """The write-ahead record: every PID about to be written, with its identity (start
+        time, pidfs device and inode when the plan had them) and its source."""
+        tasks = []
+        for p in plans:
+            for v in p.verdicts:
+                if v.kind == "move" and v.pid is not None:
+                    ident = v.identity
+                    pidfs = [int(ident[0]), int(ident[1])] if ident and len(ident) >= 2 and all(
+                        isinstance(x, int) for x in ident[:2]) else None
+                    tasks.append({"pid": v.pid, "start_time": v.start_time, "pidfs": pidfs, "from": v.source,
+                                  "to": p.target.path})
+        p0 = plans[0]
+        self.journal.write_intent(batch_id, p0.hierarchy.name, p0.threads, undo_of, p0.target.path, tasks)
+
     def _record(self, report: Report, plans: Sequence[Plan]) -> Report:
-        when = _now()
+        """Outcomes and the close record, one write and one fsync. If that fails the batch
+        stays open in the journal, and the next writer recovers it from /proc."""
         rows = [{
-            "time": when, "batch": report.batch_id, "pid": o.pid, "start_time": o.start_time,
-            "hierarchy": p.hierarchy.name, "from": o.source, "to": o.target, "outcome": o.outcome,
-            "errno": o.errno, "threads": p.threads, "undo_of": report.undo_of,
+            "pid": o.pid, "start_time": o.start_time, "from": o.source, "to": o.target, "outcome": o.outcome,
+            "errno": o.errno, **({"input": o.text} if o.pid is None else {}),
         } for p, o in zip(plans, report.outcomes)]
+        warnings = list(self._notes)
+        self._notes.clear()
         try:
-            self.journal.append(rows)
-        except OSError as e:
-            msg = (f"the journal {self.journal.path} could not be written ({os_error_text(e)}); this batch "
-                   "cannot be undone with ctrtui undo")
-            self.warnings.append(msg)
-            return report.replace(warnings=report.warnings + (msg,))
-        if self.journal.warnings:
-            report = report.replace(warnings=report.warnings + tuple(self.journal.warnings))
+            self.journal.write_close(report.batch_id, rows, "interrupted" if report.interrupted else "done")
+        except JournalError as e:
+            why = f"{errno_name(e.errno)}: {os.strerror(e.errno)}" if e.errno else "error"
+            warnings.append(f"the outcomes of batch {report.batch_id} could not be written to {e.path} ({why}); "
+                            "its intent is there, so `ctrtui undo` finds the moved tasks through /proc")
+        else:
+            self.journal.maybe_rotate()
+        warnings.extend(self.journal.warnings)  # what reading it forgave (a torn line): told once
+        self.journal.warnings.clear()
+        if warnings:
+            report = report.replace(warnings=report.warnings + tuple(dict.fromkeys(warnings)))
         return report
+
+    def _same_pidfs(self, pid: int, thread: bool, pidfs: Sequence[int]) -> bool:
+        """False only when a pidfd on `pid` now has another pidfs inode than the one recorded
+        (another task); True when it matches or cannot be told (no pidfd, no pidfs)."""
+        try:
+            with self.backend.open_task(pid, thread=thread) as handle:
+                ident = getattr(handle, "identity", None)
+                got = ident() if ident is not None else None
+        except OSError:
+            return True  # e.g. a thread's TID in process mode: the start time decided
+        return got is None or tuple(got) == tuple(pidfs)
+
+    def _recover_open(self) -> None:
+        """Close every batch a dead process left open (no close record): read from /proc
+        which of its tasks sit in their `to` and are the same task (start time), record those
+        as moved (state `recovered`), so that undo moves exactly those back."""
+        for b in self.journal.open_batches():
+            rows = []
+            try:
+                h: Hierarchy | None = self.hierarchy(b.hierarchy)
+            except CtrtuiError:
+                h = None
+            there = 0
+            for t in b.tasks:
+                pid, start = t["pid"], t["start_time"]
+                state = self.backend.task_state(pid) if h is not None else None
+                same = state is not None and not state.zombie and (start is None or state.start_time == start)
+                if same and t["pidfs"] is not None:
+                    same = self._same_pidfs(pid, b.threads, t["pidfs"])
+                where = self._where(h, pid) if same and h is not None else None
+                moved = same and where == t["to"]
+                there += moved
+                rows.append({"pid": pid, "start_time": start, "from": t["from"], "to": t["to"],
+                             "outcome": "moved" if moved else "not-moved", "errno": None})
+            self.journal.write_close(b.id, rows, "recovered")
+            what = f"an undo of batch {b.undo_of}" if b.undo_of else f"moving to {display(b.hierarchy)}:{display(b.target)}"
+            self._notes.append(
+                f"batch {b.id} ({what}) was interrupted before its end (no close record): {there} of its "
+                f"{len(b.tasks)} tasks are where it put them" + (
+                    f"; `ctrtui undo {b.id}` moves them back" if there and not b.undo_of else ""))
 
     # ------------------------------------------------------------------ undo
 
-    def undo(self) -> Report | None:
-        """Move the journal's last batch back (hooks and the PID-reuse guard apply); None
-        when there is nothing to undo. A task that exited or was recycled is reported."""
-        found = self.journal.last_undoable()
-        if found is None:
-            return None
-        batch_id, rows = found
-        groups: dict[tuple[str, str, bool], list[dict]] = {}
-        for r in rows:
-            if r["outcome"] == "moved" and r["from"] is not None and r["pid"] is not None:
-                groups.setdefault((r["hierarchy"], r["from"], bool(r.get("threads"))), []).append(r)
-        plans = []
-        for (hier, back, threads), group in groups.items():
-            expected = {int(r["pid"]): int(r["start_time"]) for r in group if r.get("start_time") is not None}
-            plan = self.plan([int(r["pid"]) for r in group], CgroupRef(hier, back), threads, expected)
-            verdicts = []
-            for v, r in zip(plan.verdicts, group):
-                if v.kind == "move" and v.source is not None and v.source != r["to"]:
-                    v = v.replace(warnings=v.warnings + (
-                        f"PID {v.pid} is no longer where batch {batch_id} put it ({r['to']}) but in "
-                        f"{v.source}; it is moved back to {back} anyway.",))
-                verdicts.append(v)
-            plans.append(plan.replace(verdicts=tuple(verdicts)))
-        if not plans:
-            return None
-        return self._run(plans, False, batch_id)
+    def undo(self, batch: str | None = None) -> Report | None:
+        """Move back what the newest undoable batch (or the batch named `batch`) moved and
+        is not undone yet, through the same guard and hooks; None when there is nothing
+        left to undo (then `nothing_left` says why). The undo is itself a batch naming the
+        one it undoes; a PID counts as undone only once it really went back, so a refused
+        undo can be retried. A task that exited or was recycled is reported (and settled)."""
+        self.nothing_left = ""
+        with self.journal.locked():
+            self._recover_open()
+            found = self.journal.find_undoable(batch)
+            if found is None:
+                where = display(self.journal.path or "(memory)")
+                self.nothing_left = (f"batch {batch} has nothing left to undo" if batch else
+                                     f"the journal {where} has no batch left to undo")
+                if self._notes:
+                    self.warnings.extend(self._notes)
+                    self._notes.clear()
+                return None
+            try:
+                self.hierarchy(found.hierarchy)
+            except CtrtuiError:
+                raise CtrtuiError(f"batch {found.id} of the journal {display(self.journal.path or '(memory)')} moved tasks in "
+                                  f"the hierarchy '{display(found.hierarchy)}', which is not mounted now; mount it, or "
+                                  "undo another batch (`ctrtui log` lists them)") from None
+            groups: dict[str, list[dict]] = {}
+            for r in found.remaining():
+                if r["from"] is not None:
+                    groups.setdefault(r["from"], []).append(r)
+            plans = []
+            for back, group in groups.items():
+                expected = {r["pid"]: r["start_time"] for r in group if r["start_time"] is not None}
+                plan = self.plan([r["pid"] for r in group], CgroupRef(found.hierarchy, back), found.threads, expected)
+                verdicts = []
+                for v, r in zip(plan.verdicts, group):
+                    if v.kind == "move" and v.source is not None and v.source != r["to"]:
+                        v = v.replace(warnings=v.warnings + (
+                            f"PID {v.pid} is no longer where batch {found.id} put it ({display(r['to'])}) but in "
+                            f"{display(v.source)}; it is moved back to {display(back)} anyway.",))
+                    verdicts.append(v)
+                plans.append(plan.replace(verdicts=tuple(verdicts)))
+            if not plans:
+                self.nothing_left = f"batch {found.id} has no task whose cgroup before the move is known"
+                return None
+            return self._run(plans, False, found.id)
 
 
 class _Writers:
@@ -747,19 +1058,21 @@ class _Writers:
     def __init__(self, backend: Any) -> None:
         self.backend = backend
         self._files: dict[tuple[str, str, str], Any] = {}
+        self._write: dict[tuple[str, str, str], Any] = {}  # the files' bound `write`
 
     def write(self, hierarchy: str, path: str, filename: str, data: bytes) -> int:
         key = (hierarchy, path, filename)
-        f = self._files.get(key)
-        if f is None:
+        write = self._write.get(key)
+        if write is None:
             try:
                 f = self._files[key] = self.backend.open_membership(hierarchy, path, filename)
             except OSError:
                 return self.backend.write_pid(hierarchy, path, filename, data)
-        return f.write(data)
+            write = self._write[key] = f.write
+        return write(data)
 
     def close(self) -> None:
-        files, self._files = self._files, {}
+        files, self._files, self._write = self._files, {}, {}
         for f in files.values():
             try:
                 f.close()

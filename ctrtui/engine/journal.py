@@ -1,25 +1,86 @@
-"""The journal: one JSON line per PID of every applied batch, for undo and for the record.
+"""The journal: a write-ahead record of every batch of moves, for undo and for the record.
 
-Each line: `time` (UTC, ISO 8601), `batch`, `pid`, `start_time`, `hierarchy`, `from`, `to`,
-`outcome`, `errno`, `threads`, `undo_of` (the batch this one undid, or null). A batch is
-written with one write, then flushed and fsync'd. A crash mid-write leaves a torn last line:
-it is ignored with a warning (and cut off before the next append); any other line that is
-not a journal entry is an error naming the file and line.
+One JSON object per line, each with a `kind`:
+
+- `intent`, written and fsync'd *before the first write of a batch*: `batch` (id), `time`
+  (UTC, ISO 8601), `hierarchy`, `threads`, `undo_of` (the batch this one undoes, or null),
+  `target`, and `tasks`: for every PID about to be written its `pid`, `start_time` (clock
+  ticks since boot, the PID-reuse guard), `pidfs` (`[dev, inode]` of its pidfd where the
+  kernel gives one, else null), `from` (its cgroup in that hierarchy) and `to`.
+- `outcome`, one per input item, and then `close` (`state`: done, interrupted or recovered):
+  written together, with one write and one fsync, when the batch ends. A batch costs two
+  fsyncs whatever its size.
+- `header`, the first line of a rotated journal (`kept_bytes`: its size after rotation).
+
+A batch without its close record is *open*: its process died mid-batch (kill -9, power
+loss). The next writer (a move or an undo) takes the lock, reads /proc to see which of the
+open batch's tasks sit in their `to` and are the same task (same start time), and closes it
+with those as `moved` (state `recovered`); undo then moves exactly those back.
+
+Undo is bookkeeping, not deletion: an undo is a batch with `undo_of`. A PID of batch B counts
+as undone when an undo of B moved it back (or found it back already); a PID whose task is gone
+(vanished, ESRCH) is settled too; any other refusal leaves it undoable, so an undo can be
+retried once its cause is fixed.
+
+One writer at a time: every writer holds `flock` on `PATH.lock` for its whole batch (waiting
+at most `lock_timeout` seconds). If the journal cannot be opened, locked, written and synced,
+`JournalError` is raised and nothing is moved.
+
+Reading goes backwards from the end of the file, in blocks, and stops as soon as it has what
+it needs (the newest undoable batch, the last N batches): time and memory follow what is
+read, not the journal's length. Every line read is validated (types, ranges, absolute paths
+without `..`); a bad line is a `JournalCorrupt` naming file:line. A last line without its
+newline (a torn write) is forgiven with a warning and cut back to the last newline, whatever
+its length, by the next writer. Only that last unterminated piece is ever forgiven.
+
+Rotation: when a writer finds the file larger than `max_bytes` (default 8 MiB) plus what the
+last rotation kept, it rewrites it keeping every batch that is still undoable (open, or with
+PIDs left to undo), the undo batches that refer to them, and the batches written in the
+newest quarter of `max_bytes` (recent history for `ctrtui log`); the old file stays as
+`PATH.1`.
+
+Lines written by the journal of earlier versions (one line per PID, no `kind`) are read as
+the outcomes of closed batches.
 """
 
 from __future__ import annotations
 
+import errno as _errno
 import json
 import os
-from typing import Iterable, Mapping
+import re
+import _thread  # RLock without importing threading (~0.5 ms of every start)
+import stat
+import time
 
-from ctrtui.errors import CtrtuiError, os_error_text
+from ctrtui.errors import CtrtuiError, errno_name
 from ctrtui.text import display
 
-__all__ = ["Journal", "default_journal_path", "REQUIRED"]
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Callable, Iterator, Mapping, Sequence
 
+__all__ = ["Journal", "JournalError", "JournalCorrupt", "Batch", "default_journal_path", "DEFAULT_MAX_BYTES",
+           "KNOWN_OUTCOMES"]
+
+DEFAULT_MAX_BYTES = 8 * 1024 * 1024
+"""Rotate past this size (plus what the last rotation kept)."""
+DEFAULT_LOCK_TIMEOUT = 10.0
+"""Seconds a writer waits for another ctrtui's batch to finish before refusing."""
+BLOCK = 64 * 1024
+MAX_LINE = 64 * 1024 * 1024
+"""A longer line is corrupt (a 2,000-PID intent is ~200 KB)."""
+PID_LIMIT = 4194304
+"""The kernel's PID_MAX_LIMIT: no PID is larger on any machine."""
+
+KNOWN_OUTCOMES = frozenset({"moved", "already-there", "refused", "vanished", "not-moved", "rolled-back"})
+CLOSE_STATES = ("done", "interrupted", "recovered")
 REQUIRED = ("batch", "pid", "hierarchy", "from", "to", "outcome")
-"""Keys every journal line must have."""
+"""Keys of a line of the earlier, one-line-per-PID format."""
+
+_BATCH_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:+-]{0,79}\Z")
+_BATCH_FIELD = re.compile(rb'"batch": "([A-Za-z0-9._:+-]{1,80})"')
+_ERRNO_RE = re.compile(r"(E[A-Z0-9]{1,20}|errno [0-9]{1,6})\Z")
 
 
 def default_journal_path(kind: str = "real") -> str:
@@ -30,117 +91,751 @@ def default_journal_path(kind: str = "real") -> str:
     return os.path.join(base, "ctrtui", name)
 
 
-class Journal:
-    """An append-only JSON-lines journal at `path`, or kept in memory when `path` is None
-    (then undo works for the life of the object). `warnings` collects what was forgiven
-    (a torn last line)."""
+class JournalError(CtrtuiError):
+    """The journal cannot be opened, locked, written or synced, so nothing is moved. The
+    message is the one sentence to show (the CLI prints it and exits 2; the UI refuses the
+    move with it)."""
 
-    def __init__(self, path: str | None = None) -> None:
+    def __init__(self, path: str, action: str, err: OSError | None = None, detail: str = "") -> None:
         self.path = path
+        self.errno = err.errno if err is not None else None
+        why = detail or (f"{errno_name(err.errno)}: {err.strerror}" if err is not None and err.errno else str(err))
+        super().__init__(f"cannot {action} the journal {display(path)} ({why}); nothing was moved. Free space or fix "
+                         "its permissions, choose another file with --journal FILE, or move without a record "
+                         "with --no-journal")
+
+
+class JournalCorrupt(CtrtuiError):
+    """A line of the journal is not a valid record: the message names file:line."""
+
+
+class _Bad(Exception):
+    """A record that fails validation (message: what is wrong)."""
+
+
+# ---------------------------------------------------------------------- validation
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a number")
+
+
+def _loads(line: bytes) -> Any:
+    try:
+        return json.loads(line, parse_constant=_reject_constant)
+    except RecursionError:
+        raise _Bad("nested too deeply") from None
+    except ValueError as e:  # also UnicodeDecodeError
+        raise _Bad(f"not JSON ({e})") from None
+
+
+def _int(row: Mapping, key: str, lo: int, hi: int, null: bool = False) -> int | None:
+    v = row.get(key)
+    if v is None and null:
+        return None
+    if type(v) is not int or not lo <= v <= hi:
+        raise _Bad(f"{key} must be an integer {lo}..{hi}{' or null' if null else ''}, not {_short(v)}")
+    return v
+
+
+def _str(row: Mapping, key: str, null: bool = False, limit: int = 4096) -> str | None:
+    v = row.get(key)
+    if v is None and null:
+        return None
+    if type(v) is not str or not v or len(v) > limit or "\0" in v:
+        raise _Bad(f"{key} must be a non-empty string{' or null' if null else ''}, not {_short(v)}")
+    return v
+
+
+def _path(row: Mapping, key: str, null: bool = False) -> str | None:
+    v = _str(row, key, null)
+    if v is None:
+        return None
+    if not v.startswith("/") or any(part in (".", "..") for part in v.split("/")):
+        raise _Bad(f"{key} must be an absolute cgroup path without '.' or '..', not {_short(v)}")
+    return v
+
+
+def _batch_id(row: Mapping, key: str, null: bool = False) -> str | None:
+    v = row.get(key)
+    if v is None and null:
+        return None
+    if type(v) is not str or not _BATCH_RE.match(v):
+        raise _Bad(f"{key} must be a batch id, not {_short(v)}")
+    return v
+
+
+def _bool(row: Mapping, key: str) -> bool:
+    v = row.get(key, False)
+    if type(v) is not bool:
+        raise _Bad(f"{key} must be true or false, not {_short(v)}")
+    return v
+
+
+def _errno_field(row: Mapping) -> str | None:
+    v = row.get("errno")
+    if v is None:
+        return None
+    if type(v) is not str or not _ERRNO_RE.match(v):
+        raise _Bad(f"errno must be an errno name or null, not {_short(v)}")
+    return v
+
+
+def _time(row: Mapping) -> str:
+    v = row.get("time", "")
+    if type(v) is not str or len(v) > 64:
+        raise _Bad(f"time must be a string, not {_short(v)}")
+    return v
+
+
+def _short(v: Any) -> str:
+    try:
+        text = json.dumps(v)
+    except (TypeError, ValueError, RecursionError):
+        text = type(v).__name__
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _outcome_fields(row: Mapping) -> dict:
+    outcome = row.get("outcome")
+    if type(outcome) is not str or outcome not in KNOWN_OUTCOMES:
+        raise _Bad(f"outcome must be one of {', '.join(sorted(KNOWN_OUTCOMES))}, not {_short(outcome)}")
+    pid = _int(row, "pid", 1, PID_LIMIT, null=outcome == "refused")
+    return {"pid": pid, "start_time": _int(row, "start_time", 0, 2**63, null=True), "from": _path(row, "from", True),
+            "to": _path(row, "to", True), "outcome": outcome, "errno": _errno_field(row)}
+
+
+def validate(obj: Any) -> dict:
+    """The record as a clean dict, or `_Bad` saying what is wrong."""
+    if not isinstance(obj, dict):
+        raise _Bad(f"a record must be a JSON object, not {type(obj).__name__}")
+    kind = obj.get("kind")
+    if kind is None and all(k in obj for k in REQUIRED):  # the earlier one-line-per-PID format
+        rec = _outcome_fields(obj)
+        rec.update(kind="legacy", batch=_batch_id(obj, "batch"), hierarchy=_str(obj, "hierarchy", limit=255),
+                   threads=_bool(obj, "threads"), undo_of=_batch_id(obj, "undo_of", True), time=_time(obj))
+        return rec
+    if kind == "outcome":
+        rec = _outcome_fields(obj)
+        rec.update(kind=kind, batch=_batch_id(obj, "batch"))
+        return rec
+    if kind == "close":
+        state = obj.get("state")
+        if state not in CLOSE_STATES:
+            raise _Bad(f"state must be one of {', '.join(CLOSE_STATES)}, not {_short(state)}")
+        return {"kind": kind, "batch": _batch_id(obj, "batch"), "state": state, "time": _time(obj)}
+    if kind == "intent":
+        tasks = obj.get("tasks")
+        if not isinstance(tasks, list):
+            raise _Bad(f"tasks must be a list, not {_short(tasks)}")
+        clean = []
+        for t in tasks:
+            if not isinstance(t, dict):
+                raise _Bad(f"each task must be an object, not {_short(t)}")
+            pidfs = t.get("pidfs")
+            if pidfs is not None and not (isinstance(pidfs, list) and len(pidfs) == 2
+                                          and all(type(x) is int and 0 <= x < 2**64 for x in pidfs)):
+                raise _Bad(f"pidfs must be [device, inode] or null, not {_short(pidfs)}")
+            clean.append({"pid": _int(t, "pid", 1, PID_LIMIT), "start_time": _int(t, "start_time", 0, 2**63, True),
+                          "pidfs": pidfs, "from": _path(t, "from", True), "to": _path(t, "to")})
+        return {"kind": kind, "batch": _batch_id(obj, "batch"), "time": _time(obj),
+                "hierarchy": _str(obj, "hierarchy", limit=255), "threads": _bool(obj, "threads"),
+                "undo_of": _batch_id(obj, "undo_of", True), "target": _path(obj, "target"), "tasks": clean}
+    if kind == "header":
+        return {"kind": kind, "kept_bytes": _int(obj, "kept_bytes", 0, 2**63)}
+    raise _Bad(f"kind must be intent, outcome, close or header, not {_short(kind)}")
+
+
+# ---------------------------------------------------------------------- batches
+
+
+class Batch:
+    """One batch as the journal knows it. `state`: None while open (no close record), else
+    the close record's state. `tasks`: the intent's tasks; `outcomes`: the outcome rows."""
+
+    __slots__ = ("id", "time", "hierarchy", "threads", "undo_of", "target", "tasks", "outcomes", "state",
+                 "legacy", "settled", "undone", "offset")
+
+    def __init__(self, batch_id: str) -> None:
+        self.id = batch_id
+        self.time = ""
+        self.hierarchy = ""
+        self.threads = False
+        self.undo_of: str | None = None
+        self.target: str | None = None
+        self.tasks: list[dict] = []
+        self.outcomes: list[dict] = []
+        self.state: str | None = None
+        self.legacy = False
+        self.settled: set[tuple[int, int | None]] = set()  # (pid, start) undone or gone
+        self.undone: set[tuple[int, int | None]] = set()  # (pid, start) really back
+        self.offset = 0
+
+    @property
+    def open(self) -> bool:
+        return self.state is None
+
+    def moved(self) -> list[dict]:
+        """Outcome rows of the PIDs this batch moved."""
+        return [o for o in self.outcomes if o["outcome"] == "moved" and o["pid"] is not None]
+
+    def remaining(self) -> list[dict]:
+        """Moved rows not yet undone (nor gone); empty for an undo batch."""
+        if self.undo_of is not None or (self.target is None and not self.legacy):
+            return []  # an undo, or outcomes whose intent is missing: nothing known to undo
+        return [o for o in self.moved() if (o["pid"], o["start_time"]) not in self.settled]
+
+    def counts(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for o in self.outcomes:
+            counts[o["outcome"]] = counts.get(o["outcome"], 0) + 1
+        return counts
+
+    def status(self) -> str:
+        """open / done / partly undone / undone (an undo batch: open or done)."""
+        if self.state is None:
+            return "open"
+        if self.undo_of is not None:
+            return "done"
+        moved = self.moved()
+        left = self.remaining()
+        if not moved or len(left) == len(moved) and not self.undone:
+            return "done"
+        return "partly undone" if left else "undone"
+
+    def as_dict(self) -> dict:
+        return {"batch": self.id, "time": self.time, "hierarchy": self.hierarchy, "target": self.target,
+                "threads": self.threads, "undo_of": self.undo_of, "state": self.status(),
+                "closed": self.state, "tasks": len(self.tasks), "counts": self.counts(),
+                "undone": len(self.undone), "undoable": len(self.remaining())}
+
+
+def _settles(outcome: dict) -> str | None:
+    """What an undo's outcome row means for the PID it undoes: 'undone', 'gone' or None."""
+    if outcome["outcome"] in ("moved", "already-there"):
+        return "undone"
+    if outcome["outcome"] == "vanished" or outcome["errno"] == "ESRCH":
+        return "gone"
+    return None
+
+
+# ---------------------------------------------------------------------- the journal
+
+
+class Journal:
+    """The write-ahead journal at `path`, or kept in memory when `path` is None (then undo
+    works for the life of the object, and reports say `journaled: false`). `warnings`
+    collects what was forgiven (a torn last line)."""
+
+    def __init__(self, path: str | os.PathLike | None = None, max_bytes: int = DEFAULT_MAX_BYTES,
+                 lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> None:
+        self.path = os.fspath(path) if path is not None else None
+        self.max_bytes = max_bytes
+        self.lock_timeout = lock_timeout
         self.warnings: list[str] = []
-        self._memory: list[dict] = []
+        self._memory = bytearray()
+        self._mutex = _thread.RLock()
+        self._depth = 0
+        self._fd: int | None = None  # the journal, open for append while locked
+        self._lock_fd: int | None = None
 
     def __repr__(self) -> str:
         return f"Journal({self.path!r})"
 
+    @property
+    def durable(self) -> bool:
+        """True when batches are written to a file (False: in memory only)."""
+        return self.path is not None
+
+    def _warn(self, msg: str) -> None:
+        if msg not in self.warnings:
+            self.warnings.append(msg)
+
+    # ------------------------------------------------------------------ opening
+
+    def _open_regular(self, path: str, flags: int, action: str) -> int:
+        """Open without blocking (a FIFO must not hang us) and refuse what is not a regular file."""
+        try:
+            fd = os.open(path, flags | os.O_NONBLOCK | os.O_CLOEXEC, 0o644)
+        except OSError as e:
+            raise JournalError(path, action, e) from None
+        try:
+            st = os.fstat(fd)
+            if not stat.S_ISREG(st.st_mode):
+                raise JournalError(path, action, detail="not a regular file")
+            os.set_blocking(fd, True)
+        except BaseException:
+            os.close(fd)
+            raise
+        return fd
+
+    def locked(self) -> "_Locked":
+        """Context manager: hold the journal for a whole batch (re-entrant). Opens the
+        journal for writing, takes `flock` on `PATH.lock` (waiting up to `lock_timeout`
+        seconds) and cuts a torn last line. `JournalError` if any of it fails."""
+        return _Locked(self)
+
+    def _acquire(self) -> None:
+        self._mutex.acquire()
+        if self._depth:
+            self._depth += 1
+            return
+        try:
+            if self.path is not None:
+                self._open_for_writing()
+            self._depth = 1
+        except BaseException:
+            self._close_fds()
+            self._mutex.release()
+            raise
+
+    def _release(self) -> None:
+        try:
+            self._depth -= 1
+            if self._depth == 0:
+                self._close_fds()
+        finally:
+            self._mutex.release()
+
+    def _close_fds(self) -> None:
+        for fd in (self._fd, self._lock_fd):
+            if fd is not None:
+                try:
+                    os.close(fd)  # closing the lock file releases the flock
+                except OSError:
+                    pass
+        self._fd = self._lock_fd = None
+
+    def _open_for_writing(self) -> None:
+        import fcntl
+
+        path = self.path
+        assert path is not None
+        directory = os.path.dirname(path) or "."
+        try:
+            os.makedirs(directory, exist_ok=True)
+        except OSError as e:
+            raise JournalError(path, "create the directory of", e) from None
+        lock = path + ".lock"
+        self._lock_fd = self._open_regular(lock, os.O_RDWR | os.O_CREAT, "lock")
+        deadline = time.monotonic() + self.lock_timeout
+        while True:
+            try:
+                fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except OSError as e:
+                if e.errno not in (_errno.EWOULDBLOCK, _errno.EAGAIN, _errno.EINTR):
+                    raise JournalError(path, "lock", e) from None
+                if time.monotonic() >= deadline:
+                    raise JournalError(path, "lock", detail=(
+                        f"another ctrtui has held {lock} for more than {self.lock_timeout:g} s")) from None
+                time.sleep(0.02)
+        existed = os.path.exists(path)
+        self._fd = self._open_regular(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, "open")
+        if not existed:
+            _fsync_dir(directory)
+        self._cut_torn_tail(self._fd)
+
     # ------------------------------------------------------------------ writing
 
-    def append(self, entries: Iterable[Mapping]) -> None:
-        """Append entries (one line each) in one write, then flush and fsync."""
-        rows = [dict(e) for e in entries]
-        if not rows:
-            return
+    def _append(self, data: bytes, action: str) -> None:
+        """One write of whole lines, then fsync; JournalError on failure (a short write is
+        cut back so the file ends on a line boundary)."""
         if self.path is None:
-            self._memory.extend(rows)
+            self._memory += data
             return
-        data = "".join(json.dumps(r, sort_keys=True) + "\n" for r in rows).encode()
-        directory = os.path.dirname(self.path) or "."
-        os.makedirs(directory, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o644)
+        if self._fd is None:
+            raise RuntimeError("Journal: write outside locked()")
+        fd = self._fd
+        size = os.fstat(fd).st_size
         try:
-            self._cut_torn_tail(fd)
             view = memoryview(data)
             while view:
                 n = os.write(fd, view)
                 view = view[n:]
             os.fsync(fd)
-        finally:
-            os.close(fd)
+        except OSError as e:
+            try:
+                os.ftruncate(fd, size)
+            except OSError:
+                pass  # left torn: the next writer cuts it
+            raise JournalError(self.path, action, e) from None
+
+    def write_intent(self, batch_id: str, hierarchy: str, threads: bool, undo_of: str | None, target: str,
+                     tasks: Sequence[Mapping]) -> None:
+        """The write-ahead record of a batch, synced before the batch writes anything."""
+        rec = {"kind": "intent", "batch": batch_id, "time": now_iso(), "hierarchy": hierarchy,
+               "threads": bool(threads), "undo_of": undo_of, "target": target, "tasks": list(tasks)}
+        self._append(_dumps(rec), "write")
+
+    def write_close(self, batch_id: str, outcomes: Sequence[Mapping], state: str) -> None:
+        """The outcomes and the close record of a batch, in one write and one fsync."""
+        lines = [_dumps({"kind": "outcome", "batch": batch_id, **o}) for o in outcomes]
+        lines.append(_dumps({"kind": "close", "batch": batch_id, "time": now_iso(), "state": state}))
+        self._append(b"".join(lines), "write the outcomes to")
 
     def _cut_torn_tail(self, fd: int) -> None:
-        """A last line without its newline is a torn write: cut it off (or, when it is a
-        whole entry that only lost its newline, add the newline)."""
+        """A last line without its newline is a torn write: cut the file back to its last
+        newline, however long the torn piece (or, when it is a whole valid record that only
+        lost its newline, add the newline)."""
         size = os.fstat(fd).st_size
         if size == 0 or os.pread(fd, 1, size - 1) == b"\n":
             return
-        start = max(0, size - 65536)
-        tail = os.pread(fd, size - start, start)
-        cut = tail.rfind(b"\n") + 1  # 0 when the whole tail is one line
-        line = tail[cut:]
-        if self._parse(line) is not None:
-            os.write(fd, b"\n")
-            return
-        os.ftruncate(fd, start + cut)
-        self.warnings.append(f"{self.path}: cut off a torn last line ({len(line)} bytes) left by an "
-                             "interrupted write")
+        keep = _last_newline(lambda n, off: os.pread(fd, n, off), size) + 1
+        torn = size - keep
+        if torn <= MAX_LINE:
+            try:
+                validate(_loads(os.pread(fd, torn, keep)))
+                os.write(fd, b"\n")
+                return
+            except _Bad:
+                pass
+        os.ftruncate(fd, keep)
+        os.fsync(fd)
+        self._warn(f"{display(self.path)}: cut off a torn last line ({torn} bytes) left by an interrupted write")
 
     # ------------------------------------------------------------------ reading
 
-    @staticmethod
-    def _parse(line: bytes) -> dict | None:
+    def _reader(self) -> tuple[Callable[[int, int], bytes], int, Callable[[], None]]:
+        """(pread, size, close) over the journal as it is now."""
+        if self.path is None:
+            mem = bytes(self._memory)
+            return (lambda n, off: mem[off:off + n]), len(mem), (lambda: None)
+        if self._fd is not None:
+            fd = self._fd
+            return (lambda n, off: os.pread(fd, n, off)), os.fstat(fd).st_size, (lambda: None)
         try:
-            row = json.loads(line)
-        except ValueError:
-            return None
-        if not isinstance(row, dict) or any(k not in row for k in REQUIRED):
-            return None
-        return row
+            fd = os.open(self.path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        except FileNotFoundError:
+            return (lambda n, off: b""), 0, (lambda: None)
+        except OSError as e:
+            raise CtrtuiError(f"cannot read journal {display(self.path)}: {errno_name(e.errno or 0)} ({e.strerror}); fix "
+                              "its permissions, or give another file with --journal FILE") from None
+        try:
+            st = os.fstat(fd)
+            if not stat.S_ISREG(st.st_mode):
+                what = "a directory (EISDIR)" if stat.S_ISDIR(st.st_mode) else "not a regular file"
+                raise CtrtuiError(f"cannot read journal {display(self.path)}: it is {what}; give a regular file with "
+                                  "--journal FILE")
+        except BaseException:
+            os.close(fd)
+            raise
+        return (lambda n, off: os.pread(fd, n, off)), st.st_size, (lambda: os.close(fd))
+
+    def records(self) -> Iterator[tuple[int, dict]]:
+        """(offset, record) newest first, each validated; a torn last piece is skipped with a
+        warning. `JournalCorrupt` names file:line of the first bad line met."""
+        pread, size, close = self._reader()
+        try:
+            end = size
+            if size and pread(1, size - 1) != b"\n":
+                end = _last_newline(pread, size) + 1
+                self._warn(f"{display(self.path or 'journal')}: ignored a torn last line ({size - end} bytes, an "
+                           "interrupted write)")
+            for offset, line in _lines_backward(pread, end):
+                if not line.strip():
+                    continue
+                try:
+                    if len(line) > MAX_LINE:
+                        raise _Bad(f"line longer than {MAX_LINE} bytes")
+                    yield offset, validate(_loads(line))
+                except _Bad as e:
+                    no = _count_newlines(pread, offset) + 1
+                    raise JournalCorrupt(f"journal {display(self.path or '(memory)')} is corrupt at line {no}: {e}; move "
+                                         "the file away to start a new one") from None
+        finally:
+            close()
+
+    def _batches(self) -> Iterator[Batch]:
+        """Batches newest first, each complete (its intent, outcomes, close and every undo
+        after it accounted for) when yielded. Reads only as far back as it is iterated."""
+        building: dict[str, Batch] = {}
+        pending: dict[str, list[Batch]] = {}  # undo_of -> undo batches seen (newer)
+        legacy: Batch | None = None
+
+        def finish(b: Batch) -> Batch:
+            building.pop(b.id, None)
+            b.outcomes.reverse()
+            for u in pending.pop(b.id, ()):
+                for o in u.outcomes:
+                    if o["pid"] is None:
+                        continue
+                    what = _settles(o)
+                    if what:
+                        b.settled.add((o["pid"], o["start_time"]))
+                        if what == "undone":
+                            b.undone.add((o["pid"], o["start_time"]))
+            if b.undo_of is not None:
+                pending.setdefault(b.undo_of, []).append(b)
+            return b
+
+        for offset, rec in self.records():
+            kind = rec["kind"]
+            if kind == "header":
+                continue
+            bid = rec["batch"]
+            if legacy is not None and (kind != "legacy" or bid != legacy.id):
+                yield finish(legacy)
+                legacy = None
+            if kind == "legacy":
+                if legacy is None:
+                    legacy = building.get(bid) or Batch(bid)
+                    legacy.legacy, legacy.state = True, "done"
+                    legacy.hierarchy, legacy.threads, legacy.undo_of = rec["hierarchy"], rec["threads"], rec["undo_of"]
+                    legacy.time, legacy.target = rec["time"], rec["to"]
+                legacy.offset = offset
+                legacy.outcomes.append(rec)
+                continue
+            b = building.get(bid)
+            if b is None:
+                b = building[bid] = Batch(bid)
+            b.offset = offset
+            if kind == "close":
+                b.state = rec["state"]
+                b.time = b.time or rec["time"]
+            elif kind == "outcome":
+                b.outcomes.append(rec)
+            else:  # intent: the batch is complete
+                b.time, b.hierarchy, b.threads = rec["time"], rec["hierarchy"], rec["threads"]
+                b.undo_of, b.target, b.tasks = rec["undo_of"], rec["target"], rec["tasks"]
+                yield finish(b)
+        if legacy is not None:
+            yield finish(legacy)
+        for b in sorted(building.values(), key=lambda b: -b.offset):
+            yield finish(b)  # outcomes whose intent is missing: shown as they are
+
+    def open_batches(self) -> list[Batch]:
+        """Batches whose process died before their close record, oldest first. Every writer
+        closes the open batches before it writes, so they all lie after the last close
+        record: the scan stops there."""
+        found: dict[str, Batch] = {}
+        for _, rec in self.records():
+            kind = rec["kind"]
+            if kind in ("close", "legacy", "header"):
+                break
+            if kind == "intent":
+                b = Batch(rec["batch"])
+                b.time, b.hierarchy, b.threads = rec["time"], rec["hierarchy"], rec["threads"]
+                b.undo_of, b.target, b.tasks = rec["undo_of"], rec["target"], rec["tasks"]
+                found[b.id] = b
+        return list(reversed(found.values()))
+
+    def find_undoable(self, batch_id: str | None = None) -> Batch | None:
+        """The newest batch with PIDs left to undo, or the batch named `batch_id` (None when
+        it has nothing left to undo; CtrtuiError when the journal has no such batch)."""
+        for b in self._batches():
+            if batch_id is not None:
+                if b.id == batch_id:
+                    return b if b.remaining() or b.open else None
+                continue
+            if b.undo_of is None and (b.remaining() or b.open):
+                return b
+        if batch_id is not None:
+            raise CtrtuiError(f"the journal {display(self.path or '(memory)')} has no batch '{display(batch_id)}'; "
+                              "`ctrtui log` lists the batches")
+        return None
+
+    def batches(self, limit: int | None = None) -> list[Batch]:
+        """The newest `limit` batches (all when None), newest first."""
+        out = []
+        for b in self._batches():
+            out.append(b)
+            if limit is not None and len(out) >= limit:
+                break
+        return out
 
     def entries(self) -> list[dict]:
-        """Every entry, oldest first. A missing file is an empty journal."""
-        if self.path is None:
-            return list(self._memory)
-        try:
-            with open(self.path, "rb") as f:
-                data = f.read()
-        except FileNotFoundError:
-            return []
-        except OSError as e:
-            raise CtrtuiError(f"cannot read journal {self.path}: {os_error_text(e)}; fix its permissions, or give "
-                              "another file with --journal FILE") from None
-        lines = data.split(b"\n")
-        torn_possible = not data.endswith(b"\n")
-        out = []
-        for no, line in enumerate(lines, 1):
-            if not line.strip():
-                continue
-            row = self._parse(line)
-            if row is None:
-                if torn_possible and no == len(lines):
-                    msg = f"{self.path}: ignored a torn last line {no} (an interrupted write)"
-                    if msg not in self.warnings:
-                        self.warnings.append(msg)
-                    continue
-                raise CtrtuiError(f"journal {self.path} is corrupt at line {no}: not a journal entry "
-                                  f"('{display(line[:60])}'); move the file away to start a new one")
-            out.append(row)
-        return out
-
-    def batches(self) -> dict[str, list[dict]]:
-        """Entries grouped by batch id, batches in the order they were written."""
-        out: dict[str, list[dict]] = {}
-        for row in self.entries():
-            out.setdefault(str(row["batch"]), []).append(row)
-        return out
+        """Every record, oldest first (reads the whole journal: for tests and tools)."""
+        return [r for _, r in reversed(list(self.records()))]
 
     def last_undoable(self) -> tuple[str, list[dict]] | None:
-        """The newest batch that moved something, is not itself an undo, and was not undone."""
-        batches = self.batches()
-        undone = {row.get("undo_of") for rows in batches.values() for row in rows} - {None}
-        for batch_id in reversed(list(batches)):
-            rows = batches[batch_id]
-            if batch_id in undone or any(r.get("undo_of") for r in rows):
-                continue
-            if any(r["outcome"] == "moved" for r in rows):
-                return batch_id, rows
-        return None
+        """(batch id, rows left to undo) of the newest undoable batch, or None."""
+        b = self.find_undoable()
+        return None if b is None else (b.id, b.remaining())
+
+    # ------------------------------------------------------------------ rotation
+
+    def maybe_rotate(self) -> bool:
+        """Rotate when the file is past `max_bytes` (plus what the last rotation kept):
+        keep every batch still undoable, the undos that refer to them and the newest quarter
+        of `max_bytes`, in their order;
+        the old file stays as PATH.1. Call while locked. True when it rotated."""
+        if self.path is None or self._fd is None:
+            return False
+        fd = self._fd
+        size = os.fstat(fd).st_size
+        if size <= self.max_bytes:
+            return False
+        kept = 0
+        first = os.pread(fd, 256, 0)
+        if first.startswith(b'{"kind": "header"'):
+            try:
+                kept = validate(_loads(first.split(b"\n", 1)[0]))["kept_bytes"]
+            except _Bad:
+                kept = 0
+        if size <= self.max_bytes + kept:
+            return False
+        keep: set[str] = set()
+        undo_of: dict[str, str] = {}
+        recent = size - self.max_bytes // 4  # the newest batches stay too, for `ctrtui log`
+        for b in self._batches():
+            if b.offset >= recent:
+                keep.add(b.id)
+            if b.undo_of is not None:
+                undo_of[b.id] = b.undo_of
+            elif b.open or b.remaining():
+                keep.add(b.id)
+        keep |= {u for u, of in undo_of.items() if of in keep}
+        tmp = f"{self.path}.tmp{os.getpid()}"
+        try:
+            out = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o644)
+            try:
+                # the header's kept_bytes is padded so that it can be filled in in place
+                header = b'{"kind": "header", "time": "%s", "kept_bytes": 0%s}\n' % (now_iso().encode(), b" " * 20)
+                _write_all(out, header)
+                body: list[bytes] = []
+                total = kept = 0
+                with open(self.path, "rb") as src:
+                    for line in src:
+                        if not line.endswith(b"\n"):
+                            break
+                        # every line was validated by the scan above: only its batch id is needed
+                        m = _BATCH_FIELD.search(line)
+                        bid = m.group(1).decode() if m is not None else _loads(line).get("batch")
+                        if bid in keep:
+                            body.append(line)
+                            total += len(line)
+                            kept += len(line)
+                            if total > BLOCK:
+                                _write_all(out, b"".join(body))
+                                body.clear()
+                                total = 0
+                _write_all(out, b"".join(body))
+                filled = b'{"kind": "header", "time": "%s", "kept_bytes": %d' % (now_iso().encode(), kept)
+                os.pwrite(out, filled.ljust(len(header) - 2) + b"}\n", 0)
+                os.fsync(out)
+            finally:
+                os.close(out)
+            old = self.path + ".1"
+            try:
+                os.unlink(old)
+            except FileNotFoundError:
+                pass
+            try:
+                os.link(self.path, old)
+            except OSError:
+                pass  # no backup where hard links are refused; the kept batches are in the new file
+            os.replace(tmp, self.path)
+            _fsync_dir(os.path.dirname(self.path) or ".")
+        except OSError as e:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+            self._warn(f"{display(self.path)}: could not rotate the journal ({errno_name(e.errno or 0)}: {e.strerror}); "
+                       "it keeps growing")
+            return False
+        os.close(fd)
+        self._fd = self._open_regular(self.path, os.O_RDWR | os.O_APPEND, "open")
+        return True
+
+
+class _Locked:
+    __slots__ = ("journal",)
+
+    def __init__(self, journal: Journal) -> None:
+        self.journal = journal
+
+    def __enter__(self) -> Journal:
+        self.journal._acquire()
+        return self.journal
+
+    def __exit__(self, *exc: object) -> None:
+        self.journal._release()
+
+
+# ---------------------------------------------------------------------- helpers
+
+
+def now_iso() -> str:
+    """UTC now as ISO 8601 with milliseconds (`2026-11-29T01:33:07.123+00:00`)."""
+    t = time.time()
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t)) + f".{int(t * 1000) % 1000:03d}+00:00"
+
+
+def _dumps(rec: Mapping) -> bytes:
+    return (json.dumps(rec) + "\n").encode()  # default arguments: json's cached encoder (fast)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+def _read_all(path: str) -> bytes:
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def _fsync_dir(directory: str) -> None:
+    try:
+        fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _last_newline(pread: Callable[[int, int], bytes], size: int) -> int:
+    """Offset of the last b'\\n' before `size`, or -1: read backwards in blocks (constant memory)."""
+    pos = size
+    while pos > 0:
+        n = min(BLOCK, pos)
+        pos -= n
+        i = pread(n, pos).rfind(b"\n")
+        if i >= 0:
+            return pos + i
+    return -1
+
+
+def _count_newlines(pread: Callable[[int, int], bytes], end: int) -> int:
+    count, pos = 0, 0
+    while pos < end:
+        n = min(BLOCK * 16, end - pos)
+        count += pread(n, pos).count(b"\n")
+        pos += n
+    return count
+
+
+def _lines_backward(pread: Callable[[int, int], bytes], end: int) -> Iterator[tuple[int, bytes]]:
+    """(offset, line without its newline) of the lines in [0, end), newest first; `end` is 0
+    or just past a newline. Memory: one block plus the longest line."""
+    pos = end
+    carry = b""  # the start of a line that began before `pos`; it ends at pos + len(carry)
+    first = True
+    while pos > 0:
+        n = min(BLOCK, pos)
+        pos -= n
+        data = pread(n, pos) + carry
+        parts = data.split(b"\n")
+        if first:
+            parts.pop()  # the empty piece after the final newline
+            first = False
+        carry = parts[0]
+        offsets = []
+        off = pos + len(carry) + 1
+        for part in parts[1:]:
+            offsets.append(off)
+            off += len(part) + 1
+        for i in range(len(parts) - 1, 0, -1):
+            yield offsets[i - 1], parts[i]
+        if len(carry) > MAX_LINE + 1:
+            yield pos, carry  # too long: validation says so
+            return
+    if carry:
+        yield 0, carry

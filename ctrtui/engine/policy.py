@@ -456,6 +456,11 @@ class PolicyHook(BuiltinHook):
         self._empty = not policy  # a Policy is immutable
         self._problem: str | None | bool = False  # not checked against the hierarchies yet
 
+    def judge(self, batch):
+        if self._empty:
+            return ()  # nothing to protect: no call per PID
+        return super().judge(batch)
+
     def can_attach(self, ctx):
         if self._empty:
             return None

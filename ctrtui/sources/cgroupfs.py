@@ -227,6 +227,11 @@ class PidfdHandle:
             return False  # exists, but not ours to signal
         return False
 
+    def reaped(self) -> bool:
+        """True once the task is reaped: its PID is free (or another task's). One
+        pidfd_send_signal(2) of signal 0."""
+        return self._reaped()
+
     def start_time(self) -> int | None:
         """Start time (ticks) of the held task; None once it is reaped. Read first and
         checked after: a task not reaped after the read was not reaped during it, so the
@@ -548,7 +553,7 @@ class CgroupFS:
                 h.name, path, 2,
                 cgroup_type=_read_text(d + "/cgroup.type"),
                 subtree_control=tuple(sub.split()) if sub else (),
-                freezer_state=_read_text(d + "/cgroup.freeze"),
+                freezer_state=_v2_frozen(d),
                 writable=writable,
             )
         cpus = mems = freezer = None
@@ -662,6 +667,84 @@ class CgroupFS:
             return None
         return info, self.task_cgroup(pid, h.name), None
 
+    def task_probes(self, pids: Iterable[int], hierarchy: str, keep: bool = False) -> dict[int, tuple | None]:
+        """`task_probe` for many PIDs at once: pid -> `(facts, cgroup in hierarchy,
+        identity, handle)`, or None for a task that does not exist.
+
+        Each task is held by a pidfd while its files are read, and the pidfds are checked
+        once for the whole batch afterwards (one poll(2)): a task that has not exited then
+        was not reaped during its reads, so they were its own; one that has exited is
+        looked at again alone (`task_probe`). With `keep`, `handle` is the open
+        `PidfdHandle` of the task the facts belong to, for the caller to close (the engine
+        writes under it: no second pidfd_open); else None."""
+        h = self.hierarchy(hierarchy)
+        proc, line = self.proc, cgroup_line
+        got: dict[int, tuple | None] = {}
+        held: list[tuple[int, int, bytes, tuple | None, str | None]] = []
+        info_works = True
+        try:
+            for pid in pids:
+                if pid in got or pid <= 0:
+                    got.setdefault(pid, None)
+                    continue
+                try:
+                    fd = os.pidfd_open(pid)
+                except OSError as e:
+                    if e.errno == errno.ESRCH:
+                        got[pid] = None
+                        continue
+                    got[pid] = self._probe_alone(pid, h.name, keep)  # e.g. a non-leader TID
+                    continue
+                base = f"{proc}/{pid}/"
+                try:
+                    stat = read_single(base + "stat")
+                    ids = pidfd_creds(fd) if info_works else None
+                    if ids is None or ids[0] <= 0:
+                        info_works = False
+                        ids = parse_status(read_single(base + "status"))
+                    where = line(read_single(base + "cgroup"), h)
+                except (FileNotFoundError, ProcessLookupError, NotADirectoryError):
+                    os.close(fd)
+                    got[pid] = self._probe_alone(pid, h.name, keep)  # it went: look again, alone
+                    continue
+                except BaseException:
+                    os.close(fd)
+                    raise
+                got[pid] = None  # keeps the order of first sight; filled below
+                held.append((pid, fd, stat, ids, where))
+            exited = _poll_exited([fd for _, fd, _, _, _ in held])
+            pidfs = _pidfs()
+            while held:
+                pid, fd, stat, ids, where = held.pop()
+                handle = PidfdHandle(pid, fd, proc)
+                if fd in exited and handle._reaped():
+                    handle.close()  # reaped during the reads: they may belong to a newcomer
+                    got[pid] = self._probe_alone(pid, h.name, keep)
+                    continue
+                info, _ = task_info(pid, stat, ids)
+                ident = None
+                if pidfs:
+                    st = os.fstat(fd)
+                    ident = (st.st_dev, st.st_ino, info.start_time)
+                if not keep:
+                    handle.close()
+                    handle = None
+                got[pid] = (info, where, ident, handle)
+        finally:
+            for _, fd, _, _, _ in held:
+                os.close(fd)
+        return got
+
+    def _probe_alone(self, pid: int, hierarchy: str, keep: bool) -> tuple | None:
+        got = self.task_probe(pid, hierarchy)
+        return None if got is None else (*got, None)
+
+    def tasks_exited(self, handles: Sequence[PidfdHandle]) -> list[bool]:
+        """For each handle: has its task exited (a zombie, or reaped)? One poll(2) of all
+        the pidfds (`PidfdHandle.exited` for each, in one system call)."""
+        exited = _poll_exited([hd.fd for hd in handles if hd.fd is not None])
+        return [hd.fd is None or hd.fd in exited for hd in handles]
+
     def thread_ids(self, tgid: int) -> tuple[int, ...]:
         """TIDs of the thread group, sorted; () when it is gone."""
         try:
@@ -709,6 +792,27 @@ class CgroupFS:
     def writer(self) -> Creds:
         """The process's own credentials (writes are made by this process)."""
         return Creds(os.getuid(), os.geteuid())
+
+
+def _poll_exited(fds: Sequence[int]) -> set[int]:
+    """The pidfds among `fds` whose task has exited (POLLIN), in one poll(2)."""
+    if not fds:
+        return set()
+    p = select.poll()
+    for fd in fds:
+        p.register(fd, select.POLLIN)
+    return {fd for fd, ev in p.poll(0) if ev}
+
+
+def _v2_frozen(d: str) -> str | None:
+    """v2 freezer state of cgroup directory `d`: "1" when it is frozen -- its own
+    `cgroup.freeze` is 1, or `cgroup.events` says `frozen 1` (an ancestor froze it) --, else
+    its `cgroup.freeze` ("0"); None when there is no such file (the root)."""
+    own = _read_text(d + "/cgroup.freeze")
+    if own is None or own == "1":
+        return own
+    events = _read_text(d + "/cgroup.events") or ""
+    return "1" if "\nfrozen 1" in "\n" + events else own
 
 
 def _duplicates(lists: list[array]) -> set[int]:

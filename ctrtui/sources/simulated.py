@@ -294,6 +294,14 @@ class SimTaskHandle:
         t = self._task
         return t is not None and not t.dead and not t.reaped
 
+    def exited(self) -> bool:
+        """Exited (a zombie) or reaped, as a pidfd's POLLIN says."""
+        return not self.alive()
+
+    def reaped(self) -> bool:
+        t = self._task
+        return t is None or t.reaped
+
     def close(self) -> None:
         self._task = None
 
@@ -699,6 +707,14 @@ class SimKernel:
             raise _err(errno.EINVAL, state)
         cg.freezer = state
 
+    def set_freeze(self, hier: str, path: str, frozen: bool) -> None:
+        """v2 `cgroup.freeze` (1 or 0): the cgroup and everything below it freeze (the
+        root has no such file: ENOENT, like the kernel)."""
+        cg = self._cg(hier, path)
+        if not cg.hier.v2 or cg.parent is None:
+            raise _err(errno.ENOENT, f"{hier}:{path}/cgroup.freeze")
+        cg.freezer = "FROZEN" if frozen else "THAWED"
+
     def set_pids_max(self, hier: str, path: str, value: int | str) -> None:
         self._cg(hier, path).pids_max = str(value)
 
@@ -924,7 +940,7 @@ class SimKernel:
             subtree_control=tuple(sorted(cg.subtree_control)) if h.v2 else (),
             cpuset_cpus=cg.cpus if h.has("cpuset") else None,
             cpuset_mems=cg.mems if h.has("cpuset") else None,
-            freezer_state=(None if cg.parent is None else "0" if h.v2
+            freezer_state=(None if cg.parent is None else str(int(cg.frozen())) if h.v2
                            else self._freezer_state(cg) if h.has("freezer") else None),
             writable=writable,
         )
@@ -948,8 +964,8 @@ class SimKernel:
                 out["cgroup.type"] = cg.cgroup_type()
             out["cgroup.subtree_control"] = " ".join(sorted(cg.subtree_control))
             if cg.parent is not None:
-                out["cgroup.events"] = f"populated {int(n_tasks > 0)}\nfrozen 0"
-                out["cgroup.freeze"] = "0"
+                out["cgroup.events"] = f"populated {int(n_tasks > 0)}\nfrozen {int(cg.frozen())}"
+                out["cgroup.freeze"] = str(int(cg.freezer == "FROZEN"))
             usage = int(sum(self.tasks[t].cpu_time for d in cg.walk() for t in d.tids) * 1e6)
             out["cpu.stat"] = f"usage_usec {usage}\nuser_usec {usage // 2}\nsystem_usec {usage - usage // 2}"
             if "pids" in enabled and cg.parent is not None:
@@ -974,7 +990,7 @@ class SimKernel:
             return t.state
         if not t.kthread:
             for h in self._hiers.values():
-                if h.has("freezer") and h.where[t.pid].frozen():
+                if (h.v2 or h.has("freezer")) and h.where[t.pid].frozen():
                     return "D"
         return t.state
 

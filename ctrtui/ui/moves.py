@@ -9,7 +9,7 @@ Plans and batches run in workers (`plan`, `move`, `undo`); their results are mes
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -230,15 +230,27 @@ class Moves:
 
     def apply(self, plan: Plan) -> None:
         """Apply `plan` in a worker; `BatchDone` says how it went."""
-        self.app.run_worker(lambda: self.app.post_message(BatchDone(self.engine.apply(plan), "Move")),
+        self.app.run_worker(lambda: self._batch(lambda: self.engine.apply(plan), "Move", "Not moved"),
                             thread=True, group="move", exit_on_error=False, name="move")
 
     def undo(self) -> None:
         """`u`: move the last batch back (in a worker)."""
         if self.refused():
             return
-        self.app.run_worker(lambda: self.app.post_message(BatchDone(self.engine.undo(), "Undo")),
+        self.app.run_worker(lambda: self._batch(self.engine.undo, "Undo", "Not undone"),
                             thread=True, group="move", exit_on_error=False, name="undo")
+
+    def _batch(self, run: Callable[[], Report | None], what: str, refused: str) -> None:
+        """Run a batch (thread worker) and post its `BatchDone`; a journal that cannot be
+        written moves nothing, and the engine's sentence says why."""
+        from ctrtui.engine.journal import JournalError
+
+        try:
+            report = run()
+        except JournalError as exc:  # no journal, no move: the engine's own sentence
+            self.app.call_from_thread(self.app.notify, str(exc), title=refused, severity="error", timeout=12)
+            return
+        self.app.post_message(BatchDone(report, what))
 
     def batch_done(self, event: BatchDone) -> None:
         """Say how the batch went, keep its report for the move log, refresh."""

@@ -14,12 +14,12 @@ from ctrtui.engine import Plan, Report
 from ctrtui.model import CgroupRef
 from ctrtui.text import display, scrub
 
-KIND_STYLE = {"move": "$success", "already-there": "$text-muted", "refused": "bold $error"}
+KIND_STYLE = {"move": "$success", "already-there": "$text-muted", "refused": "bold $error", "vanished": "$warning"}
 _OUTCOME_STYLE = {
     "moved": "$success", "already-there": "$text-muted", "refused": "bold $error",
     "vanished": "$warning", "not-moved": "bold $warning", "rolled-back": "$warning",
 }
-KIND_WORDS = {"move": "would move", "already-there": "already there", "refused": "refused"}
+KIND_WORDS = {"move": "would move", "already-there": "already there", "refused": "refused", "vanished": "vanished"}
 
 
 def _who(pid: Any, task: Any, text: str | None = None) -> str:
@@ -54,13 +54,13 @@ def counts_content(counts: dict[str, int], words: dict[str, str], styles: dict[s
 def plan_lines(plan: Any) -> list[Content]:
     """The preview of a plan, one verdict per row: refused first (with errno, reason and
     advice), then would-move, then already-there. Nothing is left out."""
-    order = {"refused": 0, "move": 1, "already-there": 2}
+    order = {"refused": 0, "vanished": 0, "move": 1, "already-there": 2}
     lines: list[Content] = []
     for v in sorted(plan.verdicts, key=lambda v: order.get(v.kind, 3)):
         style = KIND_STYLE.get(v.kind, "")
         head = Content.styled(f"{KIND_WORDS.get(v.kind, v.kind):<14}", style)
         who = _who(v.pid, v.task, getattr(v, "text", None))
-        if v.kind == "refused":
+        if v.kind == "refused" or v.kind == "vanished":
             errno = display(v.errno or "refused by ctrtui")
             lines.append(Content.assemble(head, Content.styled(who, "bold"), ": ", Content.styled(errno, style)))
             if v.reason:
@@ -162,8 +162,10 @@ def plan_line(plan: Plan, target: str) -> str:
         words.append(f"{c['already-there']} already there")
     if c.get("refused"):
         words.append(f"{c['refused']} refused")
+    if c.get("vanished"):
+        words.append(f"{c['vanished']} vanished")
     text = f"{display(target)}: " + ", ".join(words)
-    refused = [v for v in plan.verdicts if v.kind == "refused"]
+    refused = [v for v in plan.verdicts if v.kind == "refused" or v.kind == "vanished"]
     if refused:
         text += f" (PID {refused[0].pid}: {refused[0].reason})"
     return scrub(text)

@@ -219,6 +219,8 @@ class TargetPicker(ModalScreen):
             if counts.get("refused"):
                 errnos = Counter(v.errno or "policy" for v in self.plan.verdicts if v.kind == "refused")
                 why.append(f"{counts['refused']} refused (" + ", ".join(f"{e} x{n}" if n > 1 else e for e, n in errnos.items()) + ")")
+            if counts.get("vanished"):
+                why.append(f"{counts['vanished']} vanished (the task is gone)")
             self._set_message(f"Nothing would move to {display(self.hierarchy)}:{display(path)}: " + ("; ".join(why) or "no tasks") +
                               ". Pick another cgroup or press escape.", error=True)
             return
