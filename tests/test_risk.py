@@ -8,10 +8,10 @@ import sys
 import pytest
 
 from ctrtui.engine import AttachEngine
+from ctrtui.engine.risk import MANY_TASKS, assess, systemd_unit
 from ctrtui.model import CgroupRef
 from ctrtui.sources.demo import demo_world
 from ctrtui.sources.simulated import SimKernel
-from ctrtui.engine.risk import MANY_TASKS, assess, systemd_unit
 
 
 def _engine(k) -> AttachEngine:

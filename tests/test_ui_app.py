@@ -64,7 +64,8 @@ async def test_tree_counts_and_markers(world, tmp_path):
         assert "kubepods.slice 0/10 kubepods +hugetlb" in screen_text(app)
         # own/recursive counts: nginx has 3 processes
         assert "nginx.service 3 service" in screen_text(app)
-        await goto(pilot, "/machine.slice/libpod-18549bc493f719529ca9d33ffaa3f3fd19a45c222671c03c9ef6d2b785d6b320.scope")
+        await goto(pilot,
+                   "/machine.slice/libpod-18549bc493f719529ca9d33ffaa3f3fd19a45c222671c03c9ef6d2b785d6b320.scope")
         assert "libpod-18549bc493f7….scope 1 libpod" in screen_text(app)
         pod = [p for p in app.hs.containers if p.endswith("-podb2460630_9b07_45e3_fb84_06baf99a5239.slice")][0]
         assert label(app, pod).endswith("kubepods")

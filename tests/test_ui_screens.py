@@ -353,7 +353,7 @@ async def test_move_log_newest_first_with_reasons(world):
     async with _pushed(screen) as (app, pilot, results):
         text = screen.query_one(LineList).plain
         assert text.index(f"Batch {second.batch_id}") < text.index(f"Batch {first.batch_id}")
-        assert f"-> cpu:/init.scope  1 moved, 1 refused, 1 vanished" in text
+        assert "-> cpu:/init.scope  1 moved, 1 refused, 1 vanished" in text
         assert f"moved         {cron}" in text and f"moved         {ssh}" in text
         assert "refused       2: EINVAL" in text and "vanished      31999: ESRCH" in text
         assert "PID 31999 does not exist" in text                              # reason
@@ -474,7 +474,7 @@ async def test_long_paths_that_differ_early_in_their_last_part_stay_distinct(wor
         await _settle(app, pilot)
         ol = app.screen.query_one(OptionList)
         prompts = [ol.get_option_at_index(i).prompt.plain.strip() for i in range(ol.option_count)]
-        shown = [s for s, p in zip(prompts, app.screen.query_one(FuzzyPaths).paths) if "/libpod" in p]
+        shown = [s for s, p in zip(prompts, app.screen.query_one(FuzzyPaths).paths, strict=False) if "/libpod" in p]
         assert len(shown) == 2 and shown[0] != shown[1], shown
         assert any("conmon" in s for s in shown) and all(s.endswith(".scope") for s in shown)
         width = ol.scrollable_content_region.width

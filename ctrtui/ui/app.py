@@ -22,6 +22,7 @@ from textual import on
 from textual.app import App, ComposeResult, ScreenError
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.notifications import SeverityLevel
 from textual.widget import Widget
 from textual.widgets import Footer, Input, Select, Tree
 from textual.worker import Worker, WorkerState
@@ -167,7 +168,7 @@ class CtrtuiApp(App[None]):
         yield Footer()
 
     @property
-    def tree(self) -> CgroupTree:
+    def tree(self) -> CgroupTree:  # type: ignore[override]  # DOMNode.tree is a debugging aid
         """The container tree (of the main screen, whatever screen is on top)."""
         tree = self._widgets["tree"]
         assert isinstance(tree, CgroupTree)
@@ -222,7 +223,7 @@ class CtrtuiApp(App[None]):
             taken_at=self.snapshot.taken_at if self.snapshot else None, paused=self.live.paused,
             busy=self.live.refreshing, hierarchy=self.hier, cut=len(cut.pids) if cut else 0)
 
-    def notify(self, message: str, *, title: str = "", severity: str = "information",  # type: ignore[override]
+    def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
                timeout: float | None = None, markup: bool = False, escaped: bool = False) -> None:
         """Show a notification and remember its text in `notices`. Always plain text (paths
         and reasons hold brackets), shown escaped line by line (`escaped`: the message is
@@ -232,7 +233,7 @@ class CtrtuiApp(App[None]):
             message = lines(message)
         title = scrub(title)
         self.notices.append(f"{title}: {message}" if title else message)
-        super().notify(message, title=title, severity=severity, timeout=timeout, markup=False)  # type: ignore[arg-type]
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=False)
 
     def focused_widget(self) -> Widget | None:
         """The focused widget, or None; also None while the app is closing and has no

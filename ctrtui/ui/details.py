@@ -101,8 +101,9 @@ class DetailFeed:
         """A worker read what the line needed: remember stats, draw if still wanted."""
         hier = path = ""
         if event.stats is not None:
-            _, hier, path, _ = event.key
-            assert isinstance(hier, str) and isinstance(path, str)
+            _, h, p, _ = event.key
+            assert isinstance(h, str) and isinstance(p, str)
+            hier, path = h, p
             self._stats[(hier, path)] = event.stats
             if len(self._stats) > STATS_KEPT:
                 self._stats.pop(next(iter(self._stats)))

@@ -260,7 +260,8 @@ class LiveView:
         """A lazy node was expanded: read its children's markers."""
         tree = self.app.tree
         if tree.lazy:
-            self.read_markers([c.data for c in event.node.children if c.data is not None and c.data not in tree.markers])
+            self.read_markers([c.data for c in event.node.children
+                               if c.data is not None and c.data not in tree.markers])
 
     def _post_markers(self, hier: str, paths: list[str]) -> None:
         out = {}

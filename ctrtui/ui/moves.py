@@ -39,8 +39,8 @@ class Cut:
 
 def policy_problem(engine: AttachEngine, mounted: Sequence[Hierarchy]) -> str | None:
     """Why the engine's policy cannot be used on `mounted` (None: it can)."""
-    policy = getattr(engine, "policy", None)
-    if policy is None or not hasattr(policy, "problem"):
+    policy = engine.policy
+    if policy is None:
         return None
     try:
         return policy.problem(mounted)

@@ -9,6 +9,7 @@ from array import array
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from rich.cells import cell_len, set_cell_size
 
@@ -81,14 +82,15 @@ its default direction (numbers biggest first) are a stable sort of the PID-sorte
 and the other direction is exactly that list reversed."""
 
 
-def canonical_order(source: array, key: str, get: Callable[[int], TaskInfo | None],
-                    descending: bool) -> array:
+def canonical_order(source: array[int], key: str, get: Callable[[int], TaskInfo | None],
+                    descending: bool) -> array[int]:
     """`source` (sorted by PID) sorted by column `key` in its default direction."""
     if key not in COLUMN_VALUE:
         return source
     value = COLUMN_VALUE[key]
     values = [value(p, get(p)) for p in source]
-    idx = sorted(range(len(values)), key=values.__getitem__, reverse=descending)
+    at: Callable[[int], Any] = values.__getitem__
+    idx = sorted(range(len(values)), key=at, reverse=descending)
     return array("i", [source[i] for i in idx])
 
 
@@ -119,7 +121,7 @@ def subtree(hs: HierarchySnapshot, path: str) -> Iterable[Container]:
         yield containers[key]
 
 
-def gather(hs: HierarchySnapshot, path: str, threads: bool, recursive: bool) -> array:
+def gather(hs: HierarchySnapshot, path: str, threads: bool, recursive: bool) -> array[int]:
     """Sorted members of `path` (with `recursive`, of its subtree) in `hs`: the same as
     `hs.members()`, gathered with C-level array copies and one sort: ~6-12 ms instead of
     ~30 ms for 100k tasks."""

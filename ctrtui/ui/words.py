@@ -5,24 +5,33 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import TypeVar
 
 from textual.content import Content
+from textual.notifications import SeverityLevel
 
 from ctrtui.engine import Plan, Report
-from ctrtui.model import CgroupRef
+from ctrtui.engine.engine import OutcomeKind, VerdictKind
+from ctrtui.model import CgroupRef, TaskInfo
 from ctrtui.text import display, scrub
 
-KIND_STYLE = {"move": "$success", "already-there": "$text-muted", "refused": "bold $error", "vanished": "$warning"}
-_OUTCOME_STYLE = {
+K = TypeVar("K", bound=str)
+"""A kind of verdict or of outcome."""
+
+KIND_STYLE: dict[VerdictKind, str] = {
+    "move": "$success", "already-there": "$text-muted", "refused": "bold $error", "vanished": "$warning",
+}
+_OUTCOME_STYLE: dict[OutcomeKind, str] = {
     "moved": "$success", "already-there": "$text-muted", "refused": "bold $error",
     "vanished": "$warning", "not-moved": "bold $warning", "rolled-back": "$warning",
 }
-KIND_WORDS = {"move": "would move", "already-there": "already there", "refused": "refused", "vanished": "vanished"}
+KIND_WORDS: dict[VerdictKind, str] = {
+    "move": "would move", "already-there": "already there", "refused": "refused", "vanished": "vanished",
+}
 
 
-def _who(pid: Any, task: Any, text: str | None = None) -> str:
+def _who(pid: int | None, task: TaskInfo | None, text: str | None = None) -> str:
     """`1234 (cron)`; an item that is not a PID shows as typed (`'abc'`)."""
     if pid is None:
         return f"'{display(text)}'" if text is not None else "?"
@@ -35,13 +44,13 @@ def _indented(text: str, indent: int, style: str = "$foreground") -> Content:
     return Content.assemble(" " * indent, Content.styled(scrub(text), style))
 
 
-def _source_text(source: Any) -> str:
+def _source_text(source: object) -> str:
     if source is None:
         return ""
     return display(source.path if isinstance(source, CgroupRef) else str(source))
 
 
-def counts_content(counts: dict[str, int], words: dict[str, str], styles: dict[str, str]) -> Content:
+def counts_content(counts: Mapping[K, int], words: Mapping[K, str], styles: Mapping[K, str]) -> Content:
     """`3 would move · 1 refused`, each part in its colour; zero counts are left out."""
     parts = [
         Content.styled(f"{counts[k]} {words.get(k, k)}", styles.get(k, ""))
@@ -51,7 +60,7 @@ def counts_content(counts: dict[str, int], words: dict[str, str], styles: dict[s
     return Content(", ").join(parts) if parts else Content.styled("nothing to do", "$text-muted")
 
 
-def plan_lines(plan: Any) -> list[Content]:
+def plan_lines(plan: Plan) -> list[Content]:
     """The preview of a plan, one verdict per row: refused first (with errno, reason and
     advice), then would-move, then already-there. Nothing is left out."""
     order = {"refused": 0, "vanished": 0, "move": 1, "already-there": 2}
@@ -71,7 +80,8 @@ def plan_lines(plan: Any) -> list[Content]:
             src = _source_text(v.source)
             tail = f"  from {src}" if src and v.kind == "move" else ""
             hook = getattr(v, "hook", None)
-            hook = f"  (said by {display(hook)})" if v.kind == "already-there" and hook not in (None, "already-there") else ""
+            said = v.kind == "already-there" and hook not in (None, "already-there")
+            hook = f"  (said by {display(hook)})" if said else ""
             lines.append(Content.assemble(head, who, Content.styled(tail + hook, "$text-muted")))
         for w in getattr(v, "warnings", ()) or ():
             lines.append(_indented(f"! {getattr(w, 'message', w)}", 4, "$warning"))
@@ -81,7 +91,7 @@ def plan_lines(plan: Any) -> list[Content]:
 _BATCH_TIME = re.compile(r"^(\d{4})(\d\d)(\d\d)T(\d\d)(\d\d)(\d\d)")
 
 
-def _report_time(report: Any) -> str:
+def _report_time(report: Report) -> str:
     """When the batch ran, from its id (`20250101T120304-ab12cd` -> `2025-01-01 12:03:04`)."""
     m = _BATCH_TIME.match(str(getattr(report, "batch_id", "")))
     if not m:
@@ -90,7 +100,7 @@ def _report_time(report: Any) -> str:
     return f"{y}-{mo}-{d} {h}:{mi}:{sec}"
 
 
-def report_lines(reports: Sequence[Any]) -> list[Content]:
+def report_lines(reports: Sequence[Report]) -> list[Content]:
     """Every outcome of `reports`, newest batch first, with batch id, time, target, counts,
     and for each PID that did not move its reason and advice."""
     lines: list[Content] = []
@@ -99,14 +109,16 @@ def report_lines(reports: Sequence[Any]) -> list[Content]:
         counts = report.counts()
         when = _report_time(report)
         head = display(f"Batch {report.batch_id}" + (f"  {when}" if when else "") + f"  -> {report.target}  ")
-        lines.append(Content.assemble(Content.styled(head, "bold $accent"), counts_content(counts, words, _OUTCOME_STYLE)))
+        lines.append(Content.assemble(Content.styled(head, "bold $accent"),
+                                      counts_content(counts, words, _OUTCOME_STYLE)))
         for o in report.outcomes:
             style = _OUTCOME_STYLE.get(o.outcome, "")
             src = _source_text(getattr(o, "source", None))
             tail = f"  from {src}" if src else ""
             errno = f": {display(o.errno)}" if getattr(o, "errno", None) else ""
             lines.append(Content.assemble(
-                "  ", Content.styled(f"{o.outcome.replace('-', ' '):<14}", style), _who(o.pid, None, getattr(o, "text", None)),
+                "  ", Content.styled(f"{o.outcome.replace('-', ' '):<14}", style),
+                _who(o.pid, None, getattr(o, "text", None)),
                 Content.styled(errno, style), Content.styled(tail, "$text-muted"),
             ))
             if o.outcome not in ("moved", "already-there"):
@@ -136,14 +148,15 @@ def describe_error(exc: BaseException) -> str:
     return str(exc) or type(exc).__name__
 
 
-def report_text(report: Report, what: str = "Move") -> tuple[str, str]:
+def report_text(report: Report, what: str = "Move") -> tuple[str, SeverityLevel]:
     """(message, severity) for a finished batch: counts, then the first reasons. The message
     is display text already (names escaped): notify it with `escaped=True`."""
     counts = report.counts()
-    parts = [f"{counts.get(k, 0)} {label}" for k, label in (
+    labels: tuple[tuple[OutcomeKind, str], ...] = (
         ("moved", "moved"), ("already-there", "already there"), ("refused", "refused"),
         ("not-moved", "not moved"), ("vanished", "vanished"), ("rolled-back", "rolled back"))
-        if counts.get(k, 0) or k in ("moved", "already-there", "refused", "not-moved")]
+    parts = [f"{counts.get(k, 0)} {label}" for k, label in labels
+             if counts.get(k, 0) or k in ("moved", "already-there", "refused", "not-moved")]
     lines = [f"{what}: " + ", ".join(parts)]
     bad = [o for o in report.outcomes if o.outcome not in ("moved", "already-there")]
     for o in bad[:3]:

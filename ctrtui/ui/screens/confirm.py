@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from textual import on
 from textual.app import ComposeResult
@@ -13,6 +12,7 @@ from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
+from ctrtui.engine import Plan
 from ctrtui.ui.safe import content, message
 from ctrtui.ui.widgets.linelist import LineList
 from ctrtui.ui.words import KIND_STYLE, KIND_WORDS, counts_content, plural
@@ -40,7 +40,7 @@ class ConfirmMove(ModalScreen[bool]):
         Binding("escape", "cancel", "Cancel", show=False),
     ]
 
-    def __init__(self, plan: Any, risks: Sequence[str], *, name: str | None = None) -> None:
+    def __init__(self, plan: Plan, risks: Sequence[str], *, name: str | None = None) -> None:
         super().__init__(name=name)
         self.plan = plan
         self.risks = list(risks)

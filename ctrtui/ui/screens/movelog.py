@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -11,18 +10,21 @@ from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Label
 
+from ctrtui.engine import Report
 from ctrtui.ui.widgets.linelist import LineList
 from ctrtui.ui.words import plural, report_lines
 
 
-class MoveLog(ModalScreen):
+class MoveLog(ModalScreen[None]):
     """Every outcome of this run, newest batch first, coloured by outcome, with the reason
     and advice for each PID that did not move. `escape`/`q` close it. It fills the terminal;
     being modal, the main screen's keys (m, x, p, u...) do not act behind it."""
 
     DEFAULT_CSS = """
     MoveLog { background: $background; align: left top; }
-    MoveLog #movelog-title { height: 1; text-style: bold; background: $primary; color: $text; padding: 0 1; width: 1fr; }
+    MoveLog #movelog-title {
+        height: 1; text-style: bold; background: $primary; color: $text; padding: 0 1; width: 1fr;
+    }
     MoveLog #movelog-lines { height: 1fr; padding: 0 1; }
     """
     BINDINGS = [
@@ -30,7 +32,7 @@ class MoveLog(ModalScreen):
         Binding("q", "close", "Close", show=False),
     ]
 
-    def __init__(self, reports: Sequence[Any], *, name: str | None = None) -> None:
+    def __init__(self, reports: Sequence[Report], *, name: str | None = None) -> None:
         super().__init__(name=name)
         self.reports = list(reports)
 

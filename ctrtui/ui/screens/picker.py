@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from typing import Any
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -20,6 +19,7 @@ from textual.timer import Timer
 from textual.widgets import Input, Label, OptionList, Static
 from textual.worker import get_current_worker
 
+from ctrtui.engine import AttachEngine, Plan
 from ctrtui.model import CgroupRef, Snapshot
 from ctrtui.text import display
 from ctrtui.ui.fuzzy import matcher_for
@@ -29,7 +29,7 @@ from ctrtui.ui.widgets.linelist import LineList
 from ctrtui.ui.words import KIND_STYLE, KIND_WORDS, counts_content, plan_lines, plural
 
 
-class TargetPicker(ModalScreen):
+class TargetPicker(ModalScreen[Plan | None]):
     """Pick the cgroup to move tasks into, seeing what would happen first.
 
     Dismisses with the previewed engine `Plan` on `enter` (only when at least one PID would
@@ -62,13 +62,13 @@ class TargetPicker(ModalScreen):
     class Planned(Message):
         """A preview plan (or the error planning raised) for `path`, from the worker."""
 
-        def __init__(self, path: str, plan: Any = None, error: str | None = None) -> None:
+        def __init__(self, path: str, plan: Plan | None = None, error: str | None = None) -> None:
             super().__init__()
             self.path = path
             self.plan = plan
             self.error = error
 
-    def __init__(self, engine: Any, snapshot: Snapshot, hierarchy: str, pids: Sequence[int],
+    def __init__(self, engine: AttachEngine, snapshot: Snapshot, hierarchy: str, pids: Sequence[int],
                  threads: bool = False, expected_start: dict[int, int] | None = None,
                  *, debounce: float = 0.12, name: str | None = None) -> None:
         super().__init__(name=name)
@@ -83,7 +83,7 @@ class TargetPicker(ModalScreen):
         self.threads = threads
         self.expected_start = expected_start
         self.debounce = debounce
-        self.plan: Any = None
+        self.plan: Plan | None = None
         """The plan previewed for `plan_path` (None until the first preview arrives)."""
         self.plan_path: str | None = None
         self._timer: Timer | None = None
@@ -178,6 +178,8 @@ class TargetPicker(ModalScreen):
             preview.set_lines([message(event.error, "$error")])
             self._apply_when_ready = False
             return
+        if event.plan is None:
+            return
         self.plan, self.plan_path = event.plan, event.path
         counts = event.plan.summary()
         self.query_one("#picker-counts", Static).update(counts_content(counts, KIND_WORDS, KIND_STYLE))
@@ -218,11 +220,12 @@ class TargetPicker(ModalScreen):
                 why.append(f"{counts['already-there']} already there")
             if counts.get("refused"):
                 errnos = Counter(v.errno or "policy" for v in self.plan.verdicts if v.kind == "refused")
-                why.append(f"{counts['refused']} refused (" + ", ".join(f"{e} x{n}" if n > 1 else e for e, n in errnos.items()) + ")")
+                why.append(f"{counts['refused']} refused ("
+                           + ", ".join(f"{e} x{n}" if n > 1 else e for e, n in errnos.items()) + ")")
             if counts.get("vanished"):
                 why.append(f"{counts['vanished']} vanished (the task is gone)")
-            self._set_message(f"Nothing would move to {display(self.hierarchy)}:{display(path)}: " + ("; ".join(why) or "no tasks") +
-                              ". Pick another cgroup or press escape.", error=True)
+            self._set_message(f"Nothing would move to {display(self.hierarchy)}:{display(path)}: "
+                              + ("; ".join(why) or "no tasks") + ". Pick another cgroup or press escape.", error=True)
             return
         self.dismiss(self.plan)
 

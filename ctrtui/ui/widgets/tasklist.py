@@ -17,6 +17,7 @@ from array import array
 from bisect import bisect_left
 from collections import Counter
 from collections.abc import Callable, Iterable
+from typing import Any
 
 from rich.segment import Segment
 from rich.style import Style
@@ -31,6 +32,7 @@ from textual.strip import Strip
 from textual.widget import Widget
 
 from ctrtui.model import EMPTY, HierarchyDiff, HierarchySnapshot, TaskInfo, contains, is_ancestor
+from ctrtui.sources.base import Backend
 from ctrtui.text import display, tail
 from ctrtui.ui import heap
 from ctrtui.ui.rows import (
@@ -133,8 +135,8 @@ class TaskList(CachedStyles, ScrollView, can_focus=True):
     class ViewReady(Message):
         """The details a sort/filter needed were fetched (internal)."""
 
-        def __init__(self, pids: list[int], infos: dict[int, TaskInfo], token: tuple, source: array,
-                     orders: dict[str, array], hay: dict[int, str]) -> None:
+        def __init__(self, pids: list[int], infos: dict[int, TaskInfo], token: tuple[object, ...], source: array[int],
+                     orders: dict[str, array[int]], hay: dict[int, str]) -> None:
             self.pids = pids
             self.infos = infos
             self.token = token
@@ -143,7 +145,7 @@ class TaskList(CachedStyles, ScrollView, can_focus=True):
             self.hay = hay
             super().__init__()
 
-    def __init__(self, backend, on_cursor: Callable[[int | None], None] | None = None, **kw) -> None:
+    def __init__(self, backend: Backend, on_cursor: Callable[[int | None], None] | None = None, **kw: Any) -> None:
         super().__init__(**kw)
         self.backend = backend
         """Where details come from (`task_details`)."""
@@ -157,9 +159,9 @@ class TaskList(CachedStyles, ScrollView, can_focus=True):
         """Threads view (TIDs, TGID column) instead of processes (TGIDs, THR column)."""
         self.recursive = False
         """Show the tasks of the whole subtree."""
-        self.base: array = EMPTY
+        self.base: array[int] = EMPTY
         """Members (sorted by PID) of the cgroup shown."""
-        self.shown: array = EMPTY
+        self.shown: array[int] = EMPTY
         """Rows in display order (filtered, sorted, with departed tasks still fading out)."""
         self.cursor = 0
         """Index of the cursor row in `shown`."""
@@ -180,16 +182,18 @@ class TaskList(CachedStyles, ScrollView, can_focus=True):
         self._want: set[int] = set()
         self._fetch_scheduled = False
         self._generation = 0
-        self._view_token: tuple = ()
+        self._view_token: tuple[object, ...] = ()
         self._press: tuple[int, int, int] | None = None
         self._dragging: tuple[int, ...] | None = None
         self._last_cursor_pid: int | None = None
+        self._announced: object = object()
+        """The PID the cursor was last announced on (a fresh object: none yet)."""
         self._order = RowOrder()
         """Sort and filter caches of the rows (and the PIDs known to have no details)."""
-        self._listings: Counter | None = None
+        self._listings: Counter[int] | None = None
         """Processes view of a subtree: TGID -> how many of its cgroups list it (a v1 TGID
         whose threads are spread is listed by several), kept to patch refreshes exactly."""
-        self._strips: LRUCache[tuple, Strip] = LRUCache(1024)
+        self._strips: LRUCache[tuple[object, ...], Strip] = LRUCache(1024)
         """Drawn rows: (pid, look, width, view, focus) -> Strip (cleared when details change)."""
 
     # ------------------------------------------------------------------ data in
@@ -218,18 +222,20 @@ class TaskList(CachedStyles, ScrollView, can_focus=True):
         patch = self._patch(old_hs, hs, diff) if same and diff is not None else None
         if patch is None:
             self._listings = None
+        came_went: tuple[set[int], set[int]] | None = None
         if patch is not None:
-            base, came, went = patch
+            base = patch[0]
+            came_went = (patch[1], patch[2])
         else:
             base = gather(hs, path, self.threads, self.recursive) if path is not None else EMPTY
-            came = went = None
             if same and base is not old and base == old:
                 base = old  # the same members: keep the list (and its sort caches) as it is
         now = time.monotonic()
-        if same and old is not base and (came is not None or old != base):
-            if came is None:
+        if same and old is not base and (came_went is not None or old != base):
+            if came_went is None:
                 before, after = set(old), set(base)
-                came, went = after - before, before - after
+                came_went = after - before, before - after
+            came, went = came_went
             for pid in came:
                 self.new[pid] = now + HIGHLIGHT_SECONDS
             for pid in went:
@@ -258,7 +264,7 @@ class TaskList(CachedStyles, ScrollView, can_focus=True):
         self.recompute()
 
     def _patch(self, old_hs: HierarchySnapshot | None, hs: HierarchySnapshot,
-               diff: HierarchyDiff) -> tuple[array, set[int], set[int]] | None:
+               diff: HierarchyDiff) -> tuple[array[int], set[int], set[int]] | None:
         """(members, came, went) of the shown subtree in `hs`, from the old members and the
         diff; None when it has to be gathered again (own members only: that is cheap)."""
         path = self.path
@@ -331,7 +337,7 @@ class TaskList(CachedStyles, ScrollView, can_focus=True):
         else:
             self.refresh()
 
-    def rows_source(self) -> array:
+    def rows_source(self) -> array[int]:
         """`base` plus the departed tasks still fading out, sorted by PID."""
         if not self.gone:
             return self.base
@@ -373,7 +379,7 @@ class TaskList(CachedStyles, ScrollView, can_focus=True):
         return self._order.view(source, self.columns, self.sort, self.reverse, self.filter, self.details)
 
     @work(thread=True, exclusive=True, group="task-view", exit_on_error=False)
-    def _compute_view(self, source: array, missing: list[int], token: tuple) -> None:
+    def _compute_view(self, source: array[int], missing: list[int], token: tuple[object, ...]) -> None:
         """Fetch the details a sort or filter needs (thread worker). With them, work out
         every column's order and every row's filter text while at it: the next `s` or
         filter keystroke then finds them ready instead of doing ~30 ms of work."""
@@ -428,7 +434,7 @@ class TaskList(CachedStyles, ScrollView, can_focus=True):
         room = max(12, (self.size.width or 80) - 4 - len(rest))
         self.border_title = Content(tail(where, room) + rest)
 
-    def _set_shown(self, order: array) -> None:
+    def _set_shown(self, order: array[int]) -> None:
         pid = self._last_cursor_pid
         self.shown = order
         if pid is not None:
@@ -491,7 +497,7 @@ class TaskList(CachedStyles, ScrollView, can_focus=True):
     @property
     def cursor_pid(self) -> int | None:
         if 0 <= self.cursor < len(self.shown):
-            return self.shown[self.cursor]
+            return int(self.shown[self.cursor])
         return None
 
     def is_live(self, pid: int) -> bool:
@@ -533,7 +539,7 @@ class TaskList(CachedStyles, ScrollView, can_focus=True):
 
     def _announce_cursor(self) -> None:
         pid = self.cursor_pid
-        if pid != getattr(self, "_announced", object()):
+        if pid != self._announced:
             self._announced = pid
             if self.on_cursor is not None:
                 self.on_cursor(pid)
@@ -708,20 +714,21 @@ class TaskList(CachedStyles, ScrollView, can_focus=True):
         look = ("gone" if pid in self.gone else "new" if pid in self.new else "",
                 marked, bool(self._dragging and pid in self._dragging), row == self.cursor)
         key = (pid, look, width, self.threads, self.has_focus)
-        strip = self._strips.get(key)
-        if strip is None:
-            text = fit_line(row_cells(self.columns, pid, self.details.get(pid)), width, "● " if marked else "  ")
-            style = self._style("")
-            if look[0]:
-                style += self._style(f"task-list--{look[0]}")
-            if marked:
-                style += self._style("task-list--marked")
-            if look[2]:
-                style += Style(italic=True)
-            if look[3]:
-                style += self._style("task-list--cursor")
-            strip = Strip([Segment(text, style)], width)
-            self._strips[key] = strip
+        cached = self._strips.get(key)
+        if cached is not None:
+            return cached
+        text = fit_line(row_cells(self.columns, pid, self.details.get(pid)), width, "● " if marked else "  ")
+        style = self._style("")
+        if look[0]:
+            style += self._style(f"task-list--{look[0]}")
+        if marked:
+            style += self._style("task-list--marked")
+        if look[2]:
+            style += Style(italic=True)
+        if look[3]:
+            style += self._style("task-list--cursor")
+        strip = Strip([Segment(text, style)], width)
+        self._strips[key] = strip
         return strip
 
     # ------------------------------------------------------------------ mouse: click, sort, drag

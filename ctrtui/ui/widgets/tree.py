@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from rich.style import Style
 from rich.text import Text
@@ -132,7 +133,7 @@ class CgroupTree(CachedStyles, Tree[str]):
     and its scrollbar instead of laying out the whole screen (~40 ms); showing or hiding
     the scrollbar still lays out."""
 
-    def __init__(self, **kw) -> None:
+    def __init__(self, **kw: Any) -> None:
         super().__init__("/", data="/", **kw)
         self.guide_depth = 2
         self.auto_expand = True
@@ -153,7 +154,7 @@ class CgroupTree(CachedStyles, Tree[str]):
         self._own: dict[str, int] = {}
         self._rec: dict[str, int] = {}
 
-    def process_label(self, label) -> Text:
+    def process_label(self, label: str | Text) -> Text:
         """A node's label is a cgroup name: plain text shown escaped, never markup (Tree
         would parse a str label as markup)."""
         if isinstance(label, str):
@@ -266,7 +267,7 @@ class CgroupTree(CachedStyles, Tree[str]):
         """Add the TreeNodes of `node`'s children when they are not there yet (lazy mode)."""
         hs = self.hs
         c = hs.get(node.data) if hs and node.data else None
-        if c is None or node.children:
+        if hs is None or c is None or node.children:
             return
         for ch in c.children:
             if ch in hs.containers and ch not in self.nodes:
@@ -323,7 +324,7 @@ class CgroupTree(CachedStyles, Tree[str]):
             if self.lazy and not pnode.children and pnode is not self.root and not pnode.is_expanded:
                 pnode.allow_expand = True
                 continue
-            siblings = hs[parent].children if parent in hs else ()
+            siblings = hs[parent].children if parent is not None and parent in hs else ()
             before = None
             for later in siblings[siblings.index(path) + 1:] if path in siblings else ():
                 if later in self.nodes:
@@ -342,7 +343,7 @@ class CgroupTree(CachedStyles, Tree[str]):
             self._count()
         if old_cursor is not None and old_cursor not in hs:
             lost = old_cursor
-            target = old_cursor
+            target: str | None = old_cursor
             while target is not None and target not in self.nodes:
                 target = parent_path(target)
             self.move_cursor(self.nodes.get(target or "", self.root))
@@ -399,9 +400,10 @@ class CgroupTree(CachedStyles, Tree[str]):
             self._build_children(node)
             if not node.is_expanded:
                 node.expand()
-            node = self.nodes.get(q)
-            if node is None:
+            child = self.nodes.get(q)
+            if child is None:
                 return None
+            node = child
         parent = node.parent
         while parent is not None:
             if not parent.is_expanded:
