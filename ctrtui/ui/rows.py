@@ -6,14 +6,14 @@ the members of a cgroup or subtree gathered from a snapshot. No Textual here (th
 from __future__ import annotations
 
 from array import array
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from rich.cells import cell_len, set_cell_size
 
-from ctrtui.model import EMPTY, Container, HierarchySnapshot, TaskInfo
+from ctrtui.model import EMPTY, Container, HierarchyDiff, HierarchySnapshot, TaskInfo, is_ancestor
 from ctrtui.text import display
 
 
@@ -324,3 +324,62 @@ def column_at(columns: Sequence[Column], x: int) -> str | None:
             return col.key
         pos += col.width + 1
     return None
+
+
+def patch_members(base: array[int], old_hs: HierarchySnapshot, hs: HierarchySnapshot, diff: HierarchyDiff,
+                  path: str, threads: bool, listings: Counter[int] | None,
+                  ) -> tuple[array[int], set[int], set[int], Counter[int] | None] | None:
+    """(members, came, went, listings) of the subtree `path` in `hs`, patched from its
+    members `base` in `old_hs` and the refresh's `diff`; None when the subtree's root is new
+    (gather it again). Processes view: `listings` counts for each TGID how many cgroups of
+    the subtree list it (a v1 TGID whose threads are spread is listed by several); it is
+    made once and kept up to date here (returned), so patches stay exact."""
+    if diff.added_cgroups and path in diff.added_cgroups:
+        return None
+    came: set[int] = set()
+    went: set[int] = set()
+    if threads:
+        for tid, cg in diff.added_tasks:
+            if is_ancestor(path, cg):
+                came.add(tid)
+        for tid, cg in diff.removed_tasks:
+            if is_ancestor(path, cg):
+                went.add(tid)
+        for tid, a, b in diff.moved_tasks:
+            ia, ib = is_ancestor(path, a), is_ancestor(path, b)
+            if ia != ib:
+                (came if ib else went).add(tid)
+    else:
+        # a TGID may be listed by several cgroups (v1 threads spread, v2 thread
+        # domains): it joins the list when its listings go from 0 to some, leaves
+        # when they drop to 0
+        counts = listings
+        if counts is None:
+            counts = Counter[int]()
+            for c in subtree(old_hs, path):
+                counts.update(c.procs)
+        changed = [p for p in diff.changed_cgroups if is_ancestor(path, p)]
+        changed += [p for p in diff.removed_cgroups if is_ancestor(path, p)]
+        for p in changed:
+            o, n = old_hs.get(p), hs.get(p)
+            op = set(o.procs) if o is not None else set()
+            np_ = set(n.procs) if n is not None else set()
+            for pid in np_ - op:
+                counts[pid] += 1
+                if counts[pid] == 1:
+                    came.add(pid)
+            for pid in op - np_:
+                counts[pid] -= 1
+                if counts[pid] <= 0:
+                    del counts[pid]
+                    went.add(pid)
+        both = came & went  # left one cgroup of the subtree, joined another
+        came -= both
+        went -= both
+        listings = counts
+    if not came and not went:
+        return base, came, went, listings
+    kept = [p for p in base if p not in went] if went else list(base)
+    kept.extend(came)
+    kept.sort()
+    return array("i", kept), came, went, listings

@@ -31,7 +31,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.widget import Widget
 
-from ctrtui.model import EMPTY, HierarchyDiff, HierarchySnapshot, TaskInfo, contains, is_ancestor
+from ctrtui.model import EMPTY, HierarchyDiff, HierarchySnapshot, TaskInfo, contains
 from ctrtui.sources.base import Backend
 from ctrtui.text import display, tail
 from ctrtui.ui import heap
@@ -46,22 +46,21 @@ from ctrtui.ui.rows import (
     gather,
     haystack,
     header_line,
+    patch_members,
     row_cells,
-    subtree,
 )
 from ctrtui.ui.styles import CachedStyles
+from ctrtui.ui.widgets.rowdrag import RowDrag
 
 HIGHLIGHT_SECONDS = 3.0
 """How long tasks that appeared or left stay highlighted after a refresh."""
-DRAG_THRESHOLD = 2
-"""Cells the pointer must travel with the button down before a press becomes a drag."""
 DETAIL_CHUNK = 5000
 """PIDs per `task_details` call when a sort or filter needs every row's details."""
 PREFETCH_PAGES = 1
 """Screens of rows above and below the visible ones whose details are fetched too."""
 
 
-class TaskList(CachedStyles, ScrollView, can_focus=True):
+class TaskList(CachedStyles, RowDrag, ScrollView, can_focus=True):
     """The sorted member list of one cgroup (or its subtree), with cursor and marks.
 
     Data comes down through `show()`; what the user does goes up as messages
@@ -106,22 +105,6 @@ class TaskList(CachedStyles, ScrollView, can_focus=True):
         def __init__(self, pid: int | None) -> None:
             self.pid = pid
             super().__init__()
-
-    class _Drag(Message):
-        """Dragged tasks and where the pointer is (`screen_x`, `screen_y`). Not sent itself:
-        an `@on` for it would catch both kinds below."""
-
-        def __init__(self, pids: tuple[int, ...], screen_x: int, screen_y: int) -> None:
-            self.pids = pids
-            self.screen_x = screen_x
-            self.screen_y = screen_y
-            super().__init__()
-
-    class DragMoved(_Drag):
-        """Tasks are being dragged; the pointer is at (`screen_x`, `screen_y`)."""
-
-    class DragDropped(_Drag):
-        """Dragged tasks were released at (`screen_x`, `screen_y`)."""
 
     class DetailsLoaded(Message):
         """A details worker finished (internal)."""
@@ -183,8 +166,6 @@ class TaskList(CachedStyles, ScrollView, can_focus=True):
         self._fetch_scheduled = False
         self._generation = 0
         self._view_token: tuple[object, ...] = ()
-        self._press: tuple[int, int, int] | None = None
-        self._dragging: tuple[int, ...] | None = None
         self._last_cursor_pid: int | None = None
         self._announced: object = object()
         """The PID the cursor was last announced on (a fresh object: none yet)."""
@@ -270,55 +251,10 @@ class TaskList(CachedStyles, ScrollView, can_focus=True):
         path = self.path
         if old_hs is None or path is None or not self.recursive:
             return None
-        if diff.added_cgroups and path in diff.added_cgroups:
-            return None
-        came: set[int] = set()
-        went: set[int] = set()
-        if self.threads:
-            for tid, cg in diff.added_tasks:
-                if is_ancestor(path, cg):
-                    came.add(tid)
-            for tid, cg in diff.removed_tasks:
-                if is_ancestor(path, cg):
-                    went.add(tid)
-            for tid, a, b in diff.moved_tasks:
-                ia, ib = is_ancestor(path, a), is_ancestor(path, b)
-                if ia != ib:
-                    (came if ib else went).add(tid)
-        else:
-            # a TGID may be listed by several cgroups (v1 threads spread, v2 thread
-            # domains): it joins the list when its listings go from 0 to some, leaves
-            # when they drop to 0
-            counts = self._listings
-            if counts is None:
-                counts = Counter()
-                for c in subtree(old_hs, path):
-                    counts.update(c.procs)
-            changed = [p for p in diff.changed_cgroups if is_ancestor(path, p)]
-            changed += [p for p in diff.removed_cgroups if is_ancestor(path, p)]
-            for p in changed:
-                o, n = old_hs.get(p), hs.get(p)
-                op = set(o.procs) if o is not None else set()
-                np_ = set(n.procs) if n is not None else set()
-                for pid in np_ - op:
-                    counts[pid] += 1
-                    if counts[pid] == 1:
-                        came.add(pid)
-                for pid in op - np_:
-                    counts[pid] -= 1
-                    if counts[pid] <= 0:
-                        del counts[pid]
-                        went.add(pid)
-            both = came & went  # left one cgroup of the subtree, joined another
-            came -= both
-            went -= both
-            self._listings = counts
-        if not came and not went:
-            return self.base, came, went
-        kept = [p for p in self.base if p not in went] if went else list(self.base)
-        kept.extend(came)
-        kept.sort()
-        return array("i", kept), came, went
+        patched = patch_members(self.base, old_hs, hs, diff, path, self.threads, self._listings)
+        if patched is not None and not self.threads:
+            self._listings = patched[3]
+        return patched[:3] if patched is not None else None
 
     def set_view(self, threads: bool | None = None, recursive: bool | None = None) -> None:
         """Switch threads/processes or subtree view for the same cgroup."""
@@ -752,36 +688,10 @@ class TaskList(CachedStyles, ScrollView, can_focus=True):
         self.move_cursor(row)
         pid = self.shown[row]
         if self.is_live(pid):
-            self._press = (event.screen_x, event.screen_y, pid)
+            self.press(event.screen_x, event.screen_y, pid)
 
-    def on_mouse_move(self, event: events.MouseMove) -> None:
-        if self._press is None:
-            return
-        x0, y0, pid = self._press
-        if self._dragging is None:
-            if abs(event.screen_x - x0) + abs(event.screen_y - y0) < DRAG_THRESHOLD:
-                return
-            live = [p for p in self.marks if self.is_live(p)]
-            self._dragging = tuple(sorted(live)) if pid in self.marks and live else (pid,)
-            self.capture_mouse()
-            self.refresh()
-        self.post_message(self.DragMoved(self._dragging, event.screen_x, event.screen_y))
-
-    def on_mouse_up(self, event: events.MouseUp) -> None:
-        dragging, self._press, self._dragging = self._dragging, None, None
-        if dragging is None:
-            return
-        self.release_mouse()
-        self.refresh()
-        self.post_message(self.DragDropped(dragging, event.screen_x, event.screen_y))
-
-    @property
-    def dragging(self) -> tuple[int, ...] | None:
-        """The PIDs being dragged, or None."""
-        return self._dragging
-
-    def cancel_drag(self) -> None:
-        if self._dragging is not None:
-            self.release_mouse()
-        self._press = self._dragging = None
-        self.refresh()
+    def drag_pids(self, pid: int) -> tuple[int, ...]:
+        """A drag from a marked row carries every live marked task; from another row, that
+        task alone."""
+        live = [p for p in self.marks if self.is_live(p)]
+        return tuple(sorted(live)) if pid in self.marks and live else (pid,)
