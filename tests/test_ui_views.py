@@ -61,6 +61,29 @@ def test_gather_is_members():
                         assert list(gather(hs, path, threads, recursive)) == list(hs.members(path, threads, recursive))
 
 
+@pytest.mark.parametrize("threads", [False, True])
+def test_patch_members_follows_a_churning_subtree_without_the_ui(threads):
+    """The pure patch of a subtree list from a refresh diff (listings carried from one patch
+    to the next) equals gathering the members again, refresh after refresh."""
+    from ctrtui.model.snapshot import diff_hierarchy
+    from ctrtui.ui.rows import patch_members
+
+    k = generate_world(200, 2000, seed=7)
+    for path in ("/", "/group-003"):
+        old = k.snapshot(["freezer"]).get("freezer")
+        base, listings = gather(old, path, threads, True), None
+        for seed in range(4):
+            k.churn(0.05, seed=seed, hierarchy="freezer")
+            k.spawn("new", cgroups={"freezer": path})
+            new = k.snapshot(["freezer"]).get("freezer")
+            patched = patch_members(base, old, new, diff_hierarchy(old, new), path, threads, listings)
+            assert patched is not None
+            base, came, went, listings = patched
+            assert list(base) == list(new.members(path, threads, True))
+            assert came and not came & went
+            old = new
+
+
 @pytest.fixture(scope="module")
 def mid():
     return generate_world(400, 6000, seed=2)
