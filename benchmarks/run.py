@@ -174,7 +174,7 @@ def main(argv: list[str] | None = None) -> int:
     ctx = Context(args.quick, args.runs, only)
     started = time.time()
     t0 = time.perf_counter()
-    from benchmarks import real, sim
+    from benchmarks import model, real, sim
 
     print("start-up", file=sys.stderr)
     ctx.measure(("cli_start_vs_python",), real.cli_start_vs_python)
@@ -187,6 +187,8 @@ def main(argv: list[str] | None = None) -> int:
     print("simulated world", file=sys.stderr)
     ctx.measure(("snapshot_bytes_per_task",), sim.snapshot_bytes_per_task)
     sim.run_ui(ctx)
+    print("model", file=sys.stderr)
+    model.run_model(ctx)
     if only:
         ctx.skip([k for k in KEYS if k not in only], "not asked for (--only)")
 

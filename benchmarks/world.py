@@ -1,6 +1,6 @@
 """The benchmark's real test world: `ctrtui-test-bench-<hex>` cgroups and own processes.
 
-Rules (DEVELOPERS.md / notes/PREAMBLE.md, never broken here): cgroups are created only as
+Rules (docs/testing.md, "Real cgroups in tests"; never broken here): cgroups are created only as
 `ctrtui-test-bench-<hex>` and only in the freezer and unified hierarchies; only processes
 started here are moved; everything is undone in `BenchWorld.cleanup()` (also on Ctrl-C,
 SIGTERM or an exception): own processes are moved back to each root, killed and reaped,

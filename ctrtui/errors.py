@@ -41,7 +41,7 @@ def errno_number(name: str) -> int | None:
 def explain(errno_name: str | None, *, pid: int | str | None, cgroup: object,
             file: str | None = None) -> tuple[str, str]:
     """What a refused write of `pid` into `cgroup` (via its membership `file`) means:
-    `(sentence, advice)`. Works for every errno KERNEL.md lists; others get a generic
+    `(sentence, advice)`. Works for every errno docs/kernel.md names; others get a generic
     sentence with the C library's text."""
     where = f"{cgroup}" + (f" ({file})" if file else "")
     p = f"PID {pid}"

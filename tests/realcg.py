@@ -1,6 +1,6 @@
 """Throwaway real cgroups and own processes for tests that touch the real kernel.
 
-Rules (DEVELOPERS.md, never break): cgroups are created only as `ctrtui-test-<hex>` and only
+Rules (docs/testing.md, "Real cgroups in tests"; never break): cgroups are created only as `ctrtui-test-<hex>` and only
 in the freezer, pids, cpu, cpuset and unified hierarchies; only processes started here are
 moved; everything is undone in `RealWorld.__exit__`, even when the test failed.
 

@@ -127,6 +127,49 @@ def test_cgroup_line_reads_only_its_hierarchy(hid, name, want):
     assert cgroup_line(data, Hierarchy("name=systemd", 1, ("name=systemd",), "/m", "/", 0)) == "/user.slice"
 
 
+def test_parse_mountinfo_odd_lines_fallbacks_and_order():
+    """Lines that are not cgroup mounts are skipped (not the end of the list); a hierarchy
+    that /proc/self/cgroup does not list gets its ID from /proc/cgroups; only controllers
+    /proc/cgroups knows count when it is given; unknown IDs sort last; escapes decoded."""
+    text = ("10 1 0:5 / /proc rw - proc proc rw\n"
+            "11 1 0:6 / /x rw no-separator-here\n"
+            "12 1 0:7 / /y rw - \n"
+            "13 1 0:8 - cgroup cgroup rw,cpu\n"
+            "14 1 0:9 / /z rw - cgroup cgroup\n"
+            "15 1 0:10 / /w rw - cgroup cgroup rw,xattr\n"
+            "20 1 0:40 / /mnt/blk rw - cgroup cgroup rw,blkio,weird_opt\n"
+            "21 1 0:41 / /mnt/cc rw - cgroup cgroup rw,cpu,cpuacct\n"
+            "22 1 0:42 / /mnt/named rw - cgroup cgroup rw,name=mine\n"
+            "23 1 0:43 / /mnt/u\\011v\\012w\\134x rw - cgroup2 cgroup2 rw,nsdelegate\n")
+    cgroups = ("#subsys_name\thierarchy\tnum_cgroups\tenabled\n"
+               "junk\n"
+               "blkio 8\n"                 # two fields are enough
+               "cpu\t2\t1\t1\ncpuacct\t2\t1\t1\n")
+    hs = parse_mountinfo(text, "2:cpu,cpuacct:/\n", cgroups)
+    assert [(h.name, h.hierarchy_id, h.controllers) for h in hs] == [
+        ("cpu,cpuacct", 2, ("cpu", "cpuacct")), ("blkio", 8, ("blkio",)),
+        ("name=mine", 0, ("name=mine",)), ("unified", 0, ())]
+    assert hs[-1].mount == "/mnt/u\tv\nw\\x" and hs[-1].controllers == ()
+    # no /proc/cgroups: options that are not controllers (listed, or key=value) are dropped
+    (h,) = parse_mountinfo("20 1 0:40 / /m rw - cgroup cgroup rw,release_agent=/bin/x,cpuset,noprefix\n")
+    assert (h.name, h.controllers, h.hierarchy_id) == ("cpuset", ("cpuset",), 0)
+    # several controllers matched as a set against /proc/self/cgroup, whatever their order
+    (h,) = parse_mountinfo("21 1 0:41 / /m rw - cgroup cgroup rw,cpuacct,cpu\n", "2:cpu,cpuacct:/\n")
+    assert (h.name, h.hierarchy_id) == ("cpu,cpuacct", 2)
+
+
+def test_parse_proc_cgroup_and_cgroup_line_edges():
+    got = parse_proc_cgroup("12:cpuset:/a:b c\n5:nosep\njunk:a:/b\n0::/\n")
+    assert got == {"cpuset": (12, "/a:b c"), "": (0, "/")}
+    # v2 on the first line; bytes that are not UTF-8 are replaced, never an error
+    data = b"0::/first\n4:name=x:/p\xffq\n"
+    assert cgroup_line(data, Hierarchy("unified", 2, (), "/u")) == "/first"
+    assert cgroup_line(data, Hierarchy("name=x", 1, ("name=x",), "/m", "/", 4)) == "/p\ufffdq"
+    assert cgroup_line(data, Hierarchy("name=x", 1, ("name=x",), "/m", "/", 0)) == "/p\ufffdq"
+    # a hierarchy with an unknown ID that the file does not list
+    assert cgroup_line(data, Hierarchy("name=absent", 1, ("name=absent",), "/m", "/", 0)) is None
+
+
 def test_fake_mountinfo_file_is_injectable(tmp_path):
     mi = tmp_path / "mountinfo"
     mi.write_text("60 1 0:50 / /nonexistent/u rw - cgroup2 cgroup2 rw\n")
@@ -257,6 +300,28 @@ def test_snapshot_subtree_missing_and_names(fs, realworld):
     assert len(snap["unified"].containers) == 0  # no such cgroup there
     with pytest.raises(ValueError):
         fs.snapshot(["pids"], "relative/path")
+
+
+@real
+@pytest.mark.parametrize("hier", ["freezer", "unified"])
+def test_snapshot_lists_children_sorted_whatever_order_the_kernel_lists_them(fs, realworld, hier):
+    # kernfs lists a directory in the order of a hash of the names, not by name nor by
+    # creation: with a dozen children (made in reverse-sorted, then shuffled order) the
+    # kernel's own listing is out of order, and the snapshot must sort it
+    w = realworld
+    parent = w.mkdir(hier, "p")
+    names = ["zeta", "k10", "k9", "k1", "alpha", "Beta", "m-2", "m-10", "_x", "b.service", "a.slice", "0"]
+    for name in names:
+        w.mkdir(hier, f"p/{name}")
+    listed = [e for e in os.listdir(w.fs(hier, parent)) if os.path.isdir(os.path.join(w.fs(hier, parent), e))]
+    assert sorted(listed) == sorted(names)
+    assert listed != sorted(names), "the kernel listed them sorted: this test would not bite"
+    hs = fs.snapshot([hier], parent)[hier]
+    want = [f"{parent}/{n}" for n in sorted(names)]
+    assert list(hs[parent].children) == want
+    assert list(hs.containers) == [parent] + want  # pre-order follows the sorted children
+    whole = fs.snapshot([hier])[hier]
+    assert list(whole[parent].children) == want
 
 
 @real

@@ -6,7 +6,7 @@ bytes to a membership file, ask where a task is). Both runs must give the same a
 write's return value or errno name, and where every task ends up. When they disagree the
 real kernel is right and SimKernel is fixed.
 
-Real runs follow DEVELOPERS.md: throwaway `ctrtui-test-*` cgroups in freezer, pids, cpu,
+Real runs follow docs/testing.md ("Real cgroups in tests"): throwaway `ctrtui-test-*` cgroups in freezer, pids, cpu,
 cpuset and unified only (tests.realcg.RealWorld), only PIDs this test started are written
 (plus kthreadd, PID 2, which the kernel refuses), always cleaned up. Writing `0` (the writer
 itself, i.e. pytest) and any decimal with a leading zero are never done on the real kernel.

@@ -4,7 +4,6 @@ worlds of the asked size, fast and deterministically."""
 from __future__ import annotations
 
 import errno
-import time
 
 import pytest
 
@@ -159,14 +158,9 @@ def test_generator_hierarchies_and_spread_threads():
     assert multi
 
 
-def test_generator_10k_100k_fast():
-    t = time.perf_counter()
+def test_generator_10k_100k():
+    """The size the benchmarks use (their figures: `generate_world_s`, `sim_snapshot_ms`)."""
     k = generate_world(10_000, 100_000)
-    built = time.perf_counter() - t
-    t = time.perf_counter()
     snap = k.snapshot()
-    took = time.perf_counter() - t
     assert len(snap["freezer"].containers) == 10_001
     assert snap["unified"].total() == 100_000
-    assert built < 5.0, built
-    assert took < 1.0, took

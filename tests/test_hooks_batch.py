@@ -11,6 +11,7 @@ from ctrtui.engine import (
     Refusal, builtin_hooks,
 )
 from ctrtui.engine.hooks import CpusetEmpty, judge_of
+from ctrtui.engine.journal import JournalError
 from ctrtui.engine.parse import PidParseError, parse_pid
 from ctrtui.model import CgroupRef
 from ctrtui.sources.simulated import SimKernel
@@ -256,11 +257,13 @@ def test_a_batch_with_nothing_moved_does_not_say_it_cannot_be_undone(k, tmp_path
     (ro / "missing-dir").write_text("a file where a directory should be")
     e = engine(k, journal=journal)
     r = e.apply(e.plan([4444, 4445], ref("freezer:/a")))
-    assert [o.outcome for o in r.outcomes] == ["vanished", "vanished"]
+    assert [o.outcome for o in r.outcomes] == ["vanished", "vanished"] and not r.journaled
     assert r.warnings and not any("cannot be undone" in w for w in r.warnings)
+    assert any("nothing was to be moved" in w for w in r.warnings)
     p = k.spawn("moves")
-    r = e.apply(e.plan([p], ref("freezer:/a")))
-    assert r.outcomes[0].outcome == "moved" and any("cannot be undone" in w for w in r.warnings)
+    with pytest.raises(JournalError):  # no journal, no move
+        e.apply(e.plan([p], ref("freezer:/a")))
+    assert where(k, p, "freezer") == "/"
 
 
 def test_all_or_nothing_stops_on_a_vanished_pid_too(k):

@@ -311,3 +311,138 @@ def test_find_hierarchy_prefers_the_exact_name_over_a_controller():
     assert find_hierarchy([both, cpuacct], "cpu") is both
     assert find_hierarchy([(both,)], "cpu", key=lambda t: t[0]) == (both,)
     assert find_hierarchy([both], "memory") is None
+
+
+# ---------------------------------------------------------------- systemd units
+
+
+def test_systemd_classifier():
+    from ctrtui.model import UNIT_KINDS, systemd_unit, unit_kind
+
+    assert UNIT_KINDS == ("service", "scope", "slice")
+    assert systemd_unit("/system.slice/cron.service") == "cron.service"
+    assert systemd_unit("/system.slice/cron.service/worker") == "cron.service"  # the deepest unit, not the leaf
+    assert systemd_unit("/user.slice/user-1000.slice/session-3.scope") == "session-3.scope"
+    assert systemd_unit("/system.slice") == "system.slice"
+    for path in ("/", "/isolated", "/services/web", "/a.servicex", "/slice"):
+        assert systemd_unit(path) is None, path
+    assert [unit_kind(p) for p in ("/system.slice/cron.service", "/u.slice/s-3.scope", "/system.slice",
+                                   "cron.service")] == ["service", "scope", "slice", "service"]
+    assert unit_kind("/system.slice/org.freedesktop.login1.service") == "service"
+    assert systemd_unit("/system.slice/org.freedesktop.login1.service/x") == "org.freedesktop.login1.service"
+    assert unit_kind("/system.slice/web") is None and unit_kind("/") is None and unit_kind("/x.sliced") is None
+
+
+# ---------------------------------------------------------------- found by mutation testing
+
+
+def test_v2_hierarchy_answers_to_its_aliases_whatever_its_name():
+    v2 = Hierarchy("cgroup2-mount", 2, ("cpu",), "/mnt/cg2")
+    assert all(v2.matches(w) for w in ("cgroup2-mount", "unified", "cgroup2", "v2"))
+    assert not any(v2.matches(w) for w in ("V2", "UNIFIED", "cpu", "v1"))
+    assert FREEZER.matches("freezer") and not FREEZER.matches("unified")
+
+
+def test_recursive_count_of_a_subtree_counts_only_below_it():
+    hs = tree(root=((1, 2), (1,)), a=((10, 11, 12), (10, 12)), a__x=((20,), (20,)), b=((30, 31), (30,)))
+    assert hs.count("/a", recursive=True) == 3 and hs.count("/a", threads=True, recursive=True) == 4
+    assert hs.count("/b", recursive=True) == 1
+
+
+def test_a_diff_with_only_added_or_only_removed_cgroups_or_hierarchies_is_true():
+    from ctrtui.model import HierarchyDiff, SnapshotDiff
+
+    assert HierarchyDiff("h", added_cgroups=("/a",)) and HierarchyDiff("h", removed_cgroups=("/a",))
+    assert HierarchyDiff("h", changed_cgroups=frozenset({"/a"})) and not HierarchyDiff("h")
+    assert SnapshotDiff({}, added_hierarchies=("h",)) and SnapshotDiff({}, removed_hierarchies=("h",))
+    assert SnapshotDiff({"h": HierarchyDiff("h", added_cgroups=("/a",))}) and not SnapshotDiff({"h": HierarchyDiff("h")})
+
+
+def test_diff_looks_past_a_new_and_an_unchanged_cgroup():
+    """A cgroup that is new, or the very same Container object in both snapshots, comes
+    before a changed one in the walk: the changed one is still seen."""
+    same = Container("/a", (), a(10), a(10))
+    old = HierarchySnapshot.build(FREEZER, [Container("/", ("/a", "/z")), same, Container("/z", (), a(20), a(20))])
+    new = HierarchySnapshot.build(FREEZER, [Container("/", ("/a", "/b", "/z")), same,
+                                            Container("/b", (), a(30), a(30)), Container("/z", (), a(21), a(21))])
+    hd = diff(Snapshot((old,), 0), Snapshot((new,), 1)).get("freezer")
+    assert hd.name == "freezer"
+    assert hd.changed_cgroups == {"/b", "/z"}
+    assert hd.added_tasks == ((21, "/z"), (30, "/b")) and hd.removed_tasks == ((20, "/z"),)
+    assert diff(Snapshot((old,), 0), Snapshot((old,), 1)).get("freezer").name == "freezer"
+    from ctrtui.model import diff_hierarchy
+    assert diff_hierarchy(old, old).name == "freezer" and not diff_hierarchy(old, old)
+
+
+def test_a_diff_with_added_and_removed_hierarchies_pickles():
+    import pickle
+
+    d = diff(Snapshot((tree(FREEZER),), 0), Snapshot((tree(UNIFIED),), 1))
+    back = pickle.loads(pickle.dumps(d))
+    assert (back.added_hierarchies, back.removed_hierarchies) == (("unified",), ("freezer",))
+    assert back == d
+
+
+def test_value_subclasses_inherit_fields_and_compare_on_what_they_declare():
+    from ctrtui.model.value import Value
+
+    class Base(Value):
+        __slots__ = "a"  # a single field may be a bare string
+
+    class Named(Value):
+        __slots__ = "name"
+
+    assert Named._fields == ("name",) and Named("x").name == "x"
+
+    class Point(Base):
+        __slots__ = ("b", "c")
+
+    class Keyed(Point):
+        __slots__ = ()
+        _compare = ("a",)
+
+    assert Base._fields == ("a",) and Point._fields == ("a", "b", "c") and Keyed._fields == ("a", "b", "c")
+    assert Point._compare == ("a", "b", "c") and Keyed._compare == ("a",)
+    assert Point(1, 2, 3) != Point(1, 2, 4) and Point(1, 2, 3) == Point(a=1, b=2, c=3)
+    assert Keyed(1, 2, 3) == Keyed(1, 9, 9) and hash(Keyed(1, 2, 3)) == hash(Keyed(1, 9, 9))
+    assert hash(Point(1, 2, 3)) == hash((1, 2, 3)) != hash(Point(1, 2, 4))
+    p = Point(1, 2, 3)
+    with pytest.raises(AttributeError, match="cannot delete field 'b': a Point is immutable"):
+        del p.b
+    with pytest.raises(AttributeError, match="cannot assign to field 'b': a Point is immutable"):
+        p.b = 5
+
+
+def test_model_odds_and_ends_found_by_mutation_testing():
+    from ctrtui.model import CgroupState
+
+    assert CgroupRef.parse("freezer:/a:b") == CgroupRef("freezer", "/a:b")  # the first colon splits
+    st = CgroupState("freezer", "/a", 1)
+    assert (st.hierarchy, st.path, st.version) == ("freezer", "/a", 1)
+    hs = tree(root=((1, 2), (1,)), a=((10, 11, 12), (10, 12)), a__x=((20,), (20,)))
+    assert hs.members("/a", recursive=True).typecode == "i"  # the model's PID arrays are signed 32-bit
+    with pytest.raises(KeyError, match="memory"):
+        Snapshot((hs,), 0.0)["memory"]
+
+
+def test_value_constructor_errors_name_the_class_and_the_argument():
+    from ctrtui.model.value import Value
+
+    class Pair(Value):
+        __slots__ = ("x", "y")
+
+    for args, kw, message in (
+            ((1, 2, 3), {}, r"Pair\(\) takes 2 arguments, 3 were given"),
+            ((1,), {"x": 2}, r"Pair\(\) got multiple values for argument 'x'"),
+            ((1, 2), {"z": 3}, r"Pair\(\) got an unexpected keyword argument 'z'"),
+            ((1,), {}, r"Pair\(\) missing required argument: 'y'")):
+        with pytest.raises(TypeError, match=message):
+            Pair(*args, **kw)
+
+
+def test_defaults_and_build_order_of_several_roots():
+    h = Hierarchy("freezer", 1, ("freezer",), "/m")
+    assert (h.root, h.hierarchy_id) == ("/", 0) and Snapshot((), 0.0).backend == "real"
+    # a snapshot of cgroups whose parents are missing: each is a root, in path order
+    hs = HierarchySnapshot.build(FREEZER, [Container("/z/b", ()), Container("/a/c", ()), Container("/m", ())])
+    assert list(hs.containers) == ["/a/c", "/m", "/z/b"]

@@ -7,8 +7,11 @@ from __future__ import annotations
 
 import json
 import os
+import pathlib
+import shutil
 import subprocess
 import sys
+import tempfile
 
 import pytest
 
@@ -17,13 +20,24 @@ pytestmark = pytest.mark.real
 NOBODY = 65534
 
 
-def ctrtui_as_nobody(tmp_path, *argv: str) -> tuple[int, list[dict], str]:
+@pytest.fixture
+def home():
+    """A home directory uid 65534 can reach (pytest's tmp_path sits below a root-only 0700
+    directory, where ctrtui as that user could read neither its policy nor its journal)."""
+    path = tempfile.mkdtemp(prefix="ctrtui-nobody-")
+    try:
+        os.chmod(path, 0o755)
+        os.chown(path, NOBODY, NOBODY)
+        yield pathlib.Path(path)
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def ctrtui_as_nobody(home, *argv: str) -> tuple[int, list[dict], str]:
     """`ctrtui ... --json` run as uid 65534 (a forked child of this test that dropped its
     credentials and calls the command line's `main`: no new interpreter, which uid 65534 may
-    not be allowed to execute), with a journal it may write. (exit status, rows, stderr)"""
-    home = tmp_path / "nobody"
-    home.mkdir(exist_ok=True)
-    os.chown(home, NOBODY, NOBODY)
+    not be allowed to execute), with a journal it may write in `home` (the `home` fixture).
+    (exit status, rows, stderr)"""
     out_r, out_w = os.pipe()
     err_r, err_w = os.pipe()
     child = os.fork()
@@ -37,6 +51,7 @@ def ctrtui_as_nobody(tmp_path, *argv: str) -> tuple[int, list[dict], str]:
             os.setresuid(NOBODY, NOBODY, NOBODY)
             os.environ["XDG_STATE_HOME"] = str(home / "state")
             os.environ["HOME"] = str(home)
+            os.environ["XDG_CONFIG_HOME"] = str(home / "config")
             sys.stdout = os.fdopen(out_w, "w")
             sys.stderr = os.fdopen(err_w, "w")
             from ctrtui.cli import main
@@ -62,26 +77,26 @@ def ctrtui_as_nobody(tmp_path, *argv: str) -> tuple[int, list[dict], str]:
 
 
 @pytest.mark.parametrize("hier", ["unified", "freezer"])
-def test_non_root_move_of_a_task_already_in_the_root_is_already_there(realworld, tmp_path, hier):
+def test_non_root_move_of_a_task_already_in_the_root_is_already_there(realworld, home, hier):
     mine = realworld.spawn_as(NOBODY)
     realworld.put(mine.pid, hier, "/")  # the hierarchy's root: not writable by uid 65534
     assert realworld.cgroup_of(mine.pid, hier) == "/"
-    rc, rows, err = ctrtui_as_nobody(tmp_path, "move", str(mine.pid), "--to", f"{hier}:/")
+    rc, rows, err = ctrtui_as_nobody(home, "move", str(mine.pid), "--to", f"{hier}:/")
     assert rc == 0, err
     assert [(r["outcome"], r["errno"]) for r in rows] == [("already-there", None)], rows
     # the same user, a task of its own that is NOT there: the kernel's permission rules apply
     cg = realworld.mkdir(hier, "away")
     realworld.put(mine.pid, hier, cg)
-    rc, rows, err = ctrtui_as_nobody(tmp_path, "move", str(mine.pid), "--to", f"{hier}:/")
+    rc, rows, err = ctrtui_as_nobody(home, "move", str(mine.pid), "--to", f"{hier}:/")
     assert rc == 1 and [(r["outcome"], r["errno"]) for r in rows] == [("refused", "EACCES")], rows
     assert realworld.cgroup_of(mine.pid, hier) == cg
 
 
-def test_root_and_non_root_say_the_same_of_a_task_already_there(realworld, tmp_path):
+def test_root_and_non_root_say_the_same_of_a_task_already_there(realworld, home, tmp_path):
     cg = realworld.mkdir("freezer", "here")
     mine = realworld.spawn_as(NOBODY)
     realworld.put(mine.pid, "freezer", cg)
-    rc, rows, _ = ctrtui_as_nobody(tmp_path, "move", str(mine.pid), "--to", f"freezer:{cg}")
+    rc, rows, _ = ctrtui_as_nobody(home, "move", str(mine.pid), "--to", f"freezer:{cg}")
     env = dict(os.environ, XDG_STATE_HOME=str(tmp_path / "state"))
     root = subprocess.run([sys.executable, "-m", "ctrtui", "move", str(mine.pid), "--to", f"freezer:{cg}",
                            "--json", "--journal", str(tmp_path / "root.jsonl")],
@@ -90,13 +105,13 @@ def test_root_and_non_root_say_the_same_of_a_task_already_there(realworld, tmp_p
     assert [r["outcome"] for r in rows] == [r["outcome"] for r in json.loads(root.stdout)] == ["already-there"]
 
 
-def test_gone_tasks_are_vanished_for_non_root_too(realworld, tmp_path):
+def test_gone_tasks_are_vanished_for_non_root_too(realworld, home):
     """A PID that does not exist and a zombie: `vanished` ESRCH, before any permission."""
     cg = realworld.mkdir("freezer", "gone")
     zombie = realworld.spawn_zombie()
     free = next(p for p in range(int(open("/proc/sys/kernel/pid_max").read()) - 1, 1000, -1)
                 if not os.path.exists(f"/proc/{p}"))
-    rc, rows, err = ctrtui_as_nobody(tmp_path, "move", str(free), str(zombie), "--to", f"freezer:{cg}")
+    rc, rows, err = ctrtui_as_nobody(home, "move", str(free), str(zombie), "--to", f"freezer:{cg}")
     assert rc == 1
     assert [(r["outcome"], r["errno"]) for r in rows] == [("vanished", "ESRCH")] * 2, rows
 

@@ -204,3 +204,36 @@ def _kernel() -> tuple[int, int]:
     """(major, minor) of the running kernel (PIDFD_GET_INFO came in 6.13)."""
     major, minor = os.uname().release.split(".")[:2]
     return int(major), int("".join(c for c in minor if c.isdigit()) or 0)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to start a task with distinct real, effective and saved uids")
+def test_pidfd_creds_tell_real_effective_and_saved_uid_apart():
+    """Each of the three uids read from its own slot (a task whose uids all differ), and a
+    pidfd of a reaped task answers None without switching the ioctl off for the next."""
+    from ctrtui.sources import procfs
+
+    if _kernel() < (6, 13):
+        pytest.skip("PIDFD_GET_INFO needs kernel 6.13")
+
+    gone = subprocess.Popen(["true"])
+    dead = os.pidfd_open(gone.pid)
+    gone.wait()  # reaped: the pidfd no longer has a task
+    # set after exec (an exec makes the saved uid the effective one)
+    code = ("import os, sys, time; os.setresgid(4001, 4002, 4003); os.setresuid(3001, 3002, 3003); "
+            "print('ready', flush=True); time.sleep(60)")
+    p = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    try:
+        assert p.stdout.readline().strip() == "ready"
+        assert procfs.pidfd_creds(dead) is None
+        fd = os.pidfd_open(p.pid)
+        try:
+            got = procfs.pidfd_creds(fd)
+        finally:
+            os.close(fd)
+        assert got == (p.pid, 3001, 3002, 3003)
+        with open(f"/proc/{p.pid}/status", "rb") as f:
+            assert parse_status(f.read()) == got
+    finally:
+        os.close(dead)
+        p.kill()
+        p.wait()

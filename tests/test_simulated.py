@@ -1,10 +1,9 @@
-"""SimKernel: every row of ../shared/KERNEL.md, the check order, the builder API and the
+"""SimKernel: every rule of docs/kernel.md, the check order, the builder API and the
 snapshot shapes. (The same scenarios against the real kernel: tests/test_conformance.py.)"""
 
 from __future__ import annotations
 
 import errno
-import time
 from array import array
 
 import pytest
@@ -28,7 +27,7 @@ def w(k: SimKernel, hier: str, path: str, data: bytes | str, file: str | None = 
 
 
 def ename(code: int) -> str:
-    """errno name as KERNEL.md writes it (Python calls 95 ENOTSUP)."""
+    """errno name as docs/kernel.md writes it (Python calls 95 ENOTSUP)."""
     return "EOPNOTSUPP" if code == errno.EOPNOTSUPP else errno.errorcode[code]
 
 
@@ -679,7 +678,8 @@ def test_snapshot_v2_procs_unsorted_read_sorted_snapshot(k):
     assert list(snap.procs) == sorted(ps) == list(snap.threads)
 
 
-def test_snapshot_of_large_world_is_fast():
+def test_snapshot_of_large_world():
+    """10,101 cgroups and 100,000 tasks (how long it takes: the benchmarks' `sim_snapshot_ms`)."""
     k = SimKernel(pid_max=4_194_304)
     k.add_hierarchy("freezer", 1)
     paths = []
@@ -689,11 +689,8 @@ def test_snapshot_of_large_world_is_fast():
             paths.append(k.mkdir("freezer", f"/g{i}/c{j}"))
     for n in range(100_000):
         k.spawn("w", cgroups={"freezer": paths[n % len(paths)]})
-    t = time.perf_counter()
     snap = k.snapshot()
-    took = time.perf_counter() - t
     assert snap["freezer"].total() == 100_000 and len(snap["freezer"].containers) == 10_101
-    assert took < 1.0, took
 
 
 def test_churn_moves_tasks(k):

@@ -569,17 +569,22 @@ async def test_worker_errors_become_notifications(world, tmp_path):
     app = make_app(backend, tmp_path)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
+        before = app.snapshot
         backend.fail = True
+        newcomer = world.spawn("newcomer", cgroups={"unified": NGINX})
         await pilot.press("r")
         await settle(pilot)
         assert any("EACCES" in n and "cgroup.procs" in n for n in app.notices)
+        assert app.snapshot is before  # a failed refresh keeps the last good snapshot on screen
         await goto(pilot, NGINX)
         assert any("ENODEV" in n for n in app.notices)
-        assert app.is_running
+        assert app.is_running and newcomer not in app.tasks.shown
         backend.fail = False
         await pilot.press("r")
         await settle(pilot)
-        assert app.snapshot is not None
+        # the refresh works again: a new snapshot, with the task that came meanwhile
+        assert app.snapshot is not before and app.snapshot.taken_at >= before.taken_at
+        assert newcomer in app.tasks.shown
 
 
 async def test_vanished_pid_move_reports_it(world, tmp_path):
@@ -750,3 +755,71 @@ async def test_an_unusable_policy_starts_the_app_but_refuses_every_move_until_fi
         assert "moves enabled" in screen_text(app) and "moves off" not in screen_text(app)
         assert engine.plan([pid], CgroupRef("unified", SESSION)).verdicts[0].kind == "move"
         assert engine.plan([pid], CgroupRef("unified", "/init.scope")).verdicts[0].hook == "policy"
+
+
+async def _put_and_confirm(pilot, target: str) -> None:
+    """`p` into `target` (the cursor moves there first), confirming if asked."""
+    app = pilot.app
+    await goto(pilot, target)
+    app.tree.focus()
+    await pilot.press("p")
+    await settle(pilot)
+    if isinstance(app.screen, ConfirmMove):
+        await pilot.press("y")
+        await settle(pilot)
+
+
+async def test_put_moves_in_the_view_of_the_cut_not_the_current_view(world, tmp_path):
+    """Cut in the processes view, put from the threads view: the whole thread group moves
+    (and the other way round: one cut thread moves alone)."""
+    for p in ("/cut-src", "/cut-dst", "/cut-dst2"):
+        world.mkdir("freezer", p)
+    pid = world.spawn("multi", threads=4, cgroups={"freezer": "/cut-src"})
+    tids = list(world.tasks[pid].group)
+    assert len(tids) == 4
+    app = make_app(world, tmp_path, hierarchy="freezer")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await goto(pilot, "/cut-src")
+        app.tasks.focus()
+        assert not app.threads and list(app.tasks.shown) == [pid]
+        await pilot.press("x")
+        assert app.cut is not None and app.cut.threads is False
+        await pilot.press("t")  # now the threads view
+        assert app.threads
+        await _put_and_confirm(pilot, "/cut-dst")
+        assert [cgroup_of(world, t, "freezer") for t in tids] == ["/cut-dst"] * 4
+
+        # a thread cut in the threads view, put from the processes view: that thread alone
+        await goto(pilot, "/cut-dst")
+        app.tasks.focus()
+        app.tasks.select_pid(tids[2])
+        await pilot.press("x")
+        assert app.cut.threads is True and app.cut.pids == [tids[2]]
+        await pilot.press("t")
+        assert not app.threads
+        await _put_and_confirm(pilot, "/cut-dst2")
+        assert [cgroup_of(world, t, "freezer") for t in tids] == ["/cut-dst", "/cut-dst", "/cut-dst2", "/cut-dst"]
+
+
+async def test_put_refuses_a_pid_recycled_since_the_cut(world, tmp_path):
+    """The start times seen at the cut go with the put: a PID that exited and was reused by
+    another process meanwhile is refused, and the newcomer stays where it is."""
+    app = make_app(world, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await goto(pilot, NGINX)
+        app.tasks.focus()
+        pid = app.tasks.shown[-1]
+        app.tasks.select_pid(pid)
+        await settle(pilot)
+        await pilot.press("x")
+        assert app.cut is not None and app.cut.starts.get(pid) == world.task_state(pid).start_time
+        world.recycle(pid, comm="newcomer", cgroups={"unified": "/system.slice/cron.service"})
+        assert world.task_state(pid).comm == "newcomer"
+        await goto(pilot, "/system.slice/ssh.service")
+        await pilot.press("p")
+        await settle(pilot)
+        assert not isinstance(app.screen, ConfirmMove)
+        assert any("Nothing to move" in n and f"PID {pid} was recycled" in n for n in app.notices), list(app.notices)
+        assert cgroup_of(world, pid) == "/system.slice/cron.service"

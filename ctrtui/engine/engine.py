@@ -584,9 +584,24 @@ class AttachEngine:
         """Hold the journal, close any batch a dead process left open, write this batch's
         intent (synced) and only then move. `JournalError` (nothing moved) when the journal
         cannot be locked or written."""
-        with self.journal.locked():
-            self._recover_open()
-            return self._run_locked(plans, all_or_nothing, undo_of)
+        try:
+            with self.journal.locked():
+                self._recover_open()
+                return self._run_locked(plans, all_or_nothing, undo_of)
+        except JournalError as e:
+            if any(v.kind == "move" for p in plans for v in p.verdicts):
+                raise  # no journal, no move
+            # Nothing would be written: the outcomes (all refused, vanished or already there)
+            # are reported all the same; there is nothing to undo, so nothing is lost.
+            kept, self.journal = self.journal, Journal(None)
+            try:
+                report = self._run_locked(plans, all_or_nothing, undo_of)
+            finally:
+                self.journal = kept
+            why = f"{errno_name(e.errno)}: {os.strerror(e.errno)}" if e.errno else "error"
+            note = (f"the journal {display(e.path)} could not be written ({why}); nothing was to be moved, "
+                    "so this batch is not recorded")
+            return report.replace(warnings=report.warnings + (note,))
 
     def _run_locked(self, plans: Sequence[Plan], all_or_nothing: bool, undo_of: str | None) -> Report:
         items = [(p, v) for p in plans for v in p.verdicts]

@@ -3,7 +3,7 @@
 Like a cgroup subsystem, a hook is asked before the write whether the move may happen
 (it may veto with a `Refusal`, add a `Warning`, or say the task is `AlreadyThere`), and its
 `attach(task, old, new)` is told after a verified move. The built-in hooks predict every
-refusal of the kernel's attach path that can be predicted; the kernel's own
+refusal of the kernel's attach path (docs/kernel.md) that can be predicted; the kernel's own
 answer stays final.
 
 Batch protocol (what the built-in hooks implement)
@@ -46,12 +46,12 @@ each accepted PID is written under a pidfd guard, verified in /proc, and journal
 
 from __future__ import annotations
 
-from fnmatch import fnmatchcase
 from functools import lru_cache
 from typing import Any, Callable, Iterable, Mapping, Protocol, Sequence, Union, runtime_checkable
 
 from ctrtui.errors import explain
 from ctrtui.model import CgroupRef, CgroupState, Creds, Hierarchy, TaskInfo, common_ancestor, parent_path
+from ctrtui.model.systemd import systemd_unit
 from ctrtui.model.value import Value
 from ctrtui.sources.base import membership_file
 
@@ -62,7 +62,6 @@ __all__ = [
 
 #: v2 controllers that may be enabled in a threaded subtree (the rest are domain controllers).
 THREADED_CONTROLLERS = frozenset({"cpu", "cpuset", "perf_event", "pids"})
-SYSTEMD_UNITS = ("*.service", "*.scope", "*.slice")
 
 
 class Refusal(Value):
@@ -590,8 +589,7 @@ class SystemdManaged(BuiltinHook):
 def _systemd_unit(path: str) -> str | None:
     """The innermost systemd unit named in a cgroup path, or None (cached: a batch asks
     about the same few paths for every PID)."""
-    units = [p for p in path.split("/") if any(fnmatchcase(p, u) for u in SYSTEMD_UNITS)]
-    return units[-1] if units else None
+    return systemd_unit(path)
 
 
 BUILTIN_HOOKS: tuple[type[BuiltinHook], ...] = (

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from ctrtui.engine.engine import Plan, Verdict
 from ctrtui.model import CgroupRef, Snapshot, TaskInfo
+from ctrtui.model.systemd import systemd_unit
 from ctrtui.text import display
 
 if TYPE_CHECKING:
@@ -22,20 +23,8 @@ if TYPE_CHECKING:
 #: More than this many tasks in one batch asks first.
 MANY_TASKS = 20
 
-#: Path components that systemd owns (a unit's cgroup).
-SYSTEMD_SUFFIXES = (".service", ".scope", ".slice")
-
 #: How many PIDs a sentence names before it says "and N more".
 _NAMED = 5
-
-
-def systemd_unit(path: str) -> str | None:
-    """The deepest systemd unit in a cgroup path (`/system.slice/cron.service` ->
-    `cron.service`), or None when no path component is a unit."""
-    for part in reversed([p for p in path.split("/") if p]):
-        if part.endswith(SYSTEMD_SUFFIXES):
-            return part
-    return None
 
 
 def _path_of(source: object) -> str | None:

@@ -2,7 +2,7 @@
 
 No I/O here. A `Snapshot` is built once by a backend (`ctrtui.sources`) and then only read:
 both UI panes and the command line render from one snapshot, so they always agree, the way
-the seed's `tasks` file builds its sorted array once per open.
+the kernel's v1 `tasks` file builds its sorted list once per open.
 
 Member lists are `array('i')` (4 bytes a PID) sorted ascending; treat them as read-only.
 """
@@ -190,6 +190,10 @@ class HierarchySnapshot(Value):
             stack.extend(reversed([ch for ch in c.children if ch in by_path]))
         return cls(hierarchy, MappingProxyType(ordered))
 
+    def __reduce__(self) -> tuple:
+        # A mappingproxy does not pickle: send a plain dict and wrap it again on arrival.
+        return (_hierarchy_snapshot, (self.hierarchy, dict(self.containers)))
+
     @property
     def name(self) -> str:
         return self.hierarchy.name
@@ -285,6 +289,11 @@ class Snapshot(Value):
         return h
 
 
+def _hierarchy_snapshot(hierarchy: Hierarchy, containers: dict[str, Container]) -> HierarchySnapshot:
+    """Unpickles a HierarchySnapshot (its containers arrive as a plain dict)."""
+    return HierarchySnapshot(hierarchy, MappingProxyType(containers))
+
+
 # ---------------------------------------------------------------------------- diff
 
 
@@ -337,6 +346,9 @@ class SnapshotDiff(Value):
         set_field(self, "hierarchies", hierarchies)
         set_field(self, "added_hierarchies", added_hierarchies)
         set_field(self, "removed_hierarchies", removed_hierarchies)
+
+    def __reduce__(self) -> tuple:
+        return (_snapshot_diff, (dict(self.hierarchies), self.added_hierarchies, self.removed_hierarchies))
 
     def __bool__(self) -> bool:
         return bool(self.added_hierarchies or self.removed_hierarchies
@@ -394,3 +406,9 @@ def diff(old: Snapshot, new: Snapshot) -> SnapshotDiff:
         tuple(n for n in new_by if n not in old_by),
         tuple(n for n in old_by if n not in new_by),
     )
+
+
+def _snapshot_diff(hierarchies: dict[str, HierarchyDiff], added: tuple[str, ...],
+                   removed: tuple[str, ...]) -> SnapshotDiff:
+    """Unpickles a SnapshotDiff (its per-hierarchy diffs arrive as a plain dict)."""
+    return SnapshotDiff(MappingProxyType(hierarchies), added, removed)

@@ -114,11 +114,7 @@ class CgroupRef(Value):
         hier, sep, path = text.partition(":")
         if not sep or not hier:
             raise ValueError(f"'{text}' is not a cgroup: write it as HIERARCHY:/path, e.g. freezer:/mygroup")
-        if not path:
-            path = "/"
-        if not path.startswith("/"):
-            path = "/" + path
-        parts = [p for p in path.split("/") if p]
+        parts = [p for p in path.split("/") if p]  # "" and "a/b" are made absolute below
         if any(p in (".", "..") for p in parts):
             raise ValueError(f"'{text}': '.' and '..' are not allowed in a cgroup path")
         return cls(hier, "/" + "/".join(parts))

@@ -1,6 +1,6 @@
 """The real backend: cgroup hierarchies under /sys/fs/cgroup (v1, v2 and hybrid).
 
-Discovery reads `/proc/self/mountinfo` (see KERNEL.md "Finding hierarchies"): every
+Discovery reads `/proc/self/mountinfo` (docs/kernel.md, "Finding the hierarchies"): every
 `cgroup` (v1) and `cgroup2` mount, deduplicated by the `major:minor` field (a hierarchy
 mounted twice is one hierarchy; the mount whose root is `/` wins). A v1 hierarchy's
 controllers come from the super options (`rw,cpu,cpuacct`, `rw,name=systemd`) and its name

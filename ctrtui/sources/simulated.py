@@ -1,4 +1,4 @@
-"""An in-memory kernel: cgroup hierarchies, tasks and the attach rules of ../shared/KERNEL.md.
+"""An in-memory kernel: cgroup hierarchies, tasks and the attach rules of docs/kernel.md.
 
 `SimKernel` implements the whole `Backend` protocol (kind `demo`) and answers every write
 exactly as kernel 6.18 does: same errno, same check order, same silent no-op for a zombie,
@@ -351,7 +351,7 @@ class SimKernel:
         self.pid_max = pid_max
         self.mode_2007 = mode_2007
         """Answer v1 writes as the 2007 containers patch did (see `_attach_write_2007`);
-        for teaching only: today's kernel is what KERNEL.md and the real backend show."""
+        for teaching only: today's kernel is what docs/kernel.md and the real backend show."""
         self._hiers: dict[str, SimHierarchy] = {}
         self.tasks: dict[int, SimTask] = {}
         """Every unreaped task by TID (zombies included)."""
@@ -761,7 +761,7 @@ class SimKernel:
         return bool(cg.mode & 0o002)
 
     def _attach_write(self, f: SimMembershipFile, data: bytes) -> int:
-        """One write to a membership file, checked in the kernel's order (KERNEL.md)."""
+        """One write to a membership file, checked in the kernel's order (docs/kernel.md, section 8)."""
         cg, h, creds = f.cgroup, f.cgroup.hier, f.creds
         where = f"{h.info.name}:{cg.path}/{f.name}"
         if self.mode_2007 and not h.v2:

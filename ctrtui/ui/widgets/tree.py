@@ -22,6 +22,7 @@ from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
 from ctrtui.model import CgroupState, HierarchySnapshot, parent_path
+from ctrtui.model.systemd import unit_kind
 from ctrtui.text import display
 from ctrtui.ui.styles import CachedStyles
 
@@ -69,15 +70,6 @@ def short_name(name: str) -> str:
     """A cgroup name with long hex ids cut to 12 characters and an ellipsis
     (`docker-0123…64 hex….scope` -> `docker-0123456789ab….scope`)."""
     return _LONG_ID.sub(lambda m: m.group(0)[:12] + "…", name)
-
-
-def unit_kind(path: str) -> str | None:
-    """The systemd unit kind of a cgroup named like a unit (`service`, `scope`, `slice`)."""
-    name = path.rsplit("/", 1)[-1]
-    for kind in ("service", "scope", "slice"):
-        if name.endswith("." + kind):
-            return kind
-    return None
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,332 @@
+"""The wire form of a `Snapshot`: bytes that travel (to another process, host or file) and
+come back as an equal snapshot. No I/O here; the format is described in `docs/wire.md`.
+
+    data = to_wire(snapshot)        # bytes
+    snapshot = from_wire(data)      # raises WireError on anything but a valid v1 document
+
+Layout (version 1): the 4 bytes `CTRW`, a 2-byte big-endian version, then one zlib stream
+holding a 4-byte big-endian header length, the header (UTF-8 JSON: the hierarchies, their
+cgroup paths in pre-order, each cgroup's child names and member counts) and the member
+arrays (32-bit little-endian integers, each cgroup's sorted list delta-encoded).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import zlib
+from array import array
+from itertools import accumulate
+from types import MappingProxyType
+
+from ctrtui.model.snapshot import Container, Hierarchy, HierarchySnapshot, Snapshot, join_path
+
+__all__ = ["DELTA_MAGIC", "MAGIC", "VERSION", "WireError", "apply_wire_delta", "from_wire", "to_wire",
+           "to_wire_delta"]
+
+MAGIC = b"CTRW"
+VERSION = 1
+_HEAD = len(MAGIC) + 2
+_SWAP = sys.byteorder != "little"
+
+
+class WireError(ValueError):
+    """The bytes are not a snapshot this version of ctrtui can read (the message says why)."""
+
+
+def _deltas(pids: array) -> array:
+    """A sorted array as its first value and then the gaps between neighbours."""
+    if len(pids) < 2:
+        return pids
+    out = array("i", pids)
+    out[1:] = array("i", map(int.__sub__, pids[1:], pids[:-1]))
+    return out
+
+
+def to_wire(snapshot: Snapshot, level: int = 1) -> bytes:
+    """The version-1 wire form of `snapshot` (zlib `level` 1 favours speed; 0-9 allowed)."""
+    hiers = []
+    body = array("i")
+    for hs in snapshot.hierarchies:
+        h = hs.hierarchy
+        paths, children, nthreads, nprocs = [], [], [], []
+        for path, c in hs.containers.items():
+            paths.append(path)
+            names = []
+            for ch in c.children:
+                name = ch.rsplit("/", 1)[-1]
+                if not name or join_path(path, name) != ch:
+                    raise WireError(f"cgroup {path!r} in {h.name}: child {ch!r} is not a direct child path")
+                names.append(name)
+            children.append(names)
+            nthreads.append(len(c.threads))
+            nprocs.append(len(c.procs))
+        for c in hs.containers.values():
+            body.extend(_deltas(c.threads))
+        for c in hs.containers.values():
+            body.extend(_deltas(c.procs))
+        hiers.append({
+            "name": h.name, "version": h.version, "controllers": list(h.controllers),
+            "mount": h.mount, "root": h.root, "hierarchy_id": h.hierarchy_id,
+            "paths": paths, "children": children, "threads": nthreads, "procs": nprocs,
+        })
+    try:
+        header = json.dumps({"taken_at": snapshot.taken_at, "backend": snapshot.backend,
+                             "hierarchies": hiers}, separators=(",", ":"), ensure_ascii=False,
+                            allow_nan=False).encode()
+    except ValueError as e:  # a NaN or infinite taken_at has no JSON form
+        raise WireError(f"snapshot cannot be written: {e}") from None
+    if _SWAP:
+        body.byteswap()
+    payload = len(header).to_bytes(4, "big") + header + body.tobytes()
+    return MAGIC + VERSION.to_bytes(2, "big") + zlib.compress(payload, level)
+
+
+def _check(cond: bool, what: str) -> None:
+    if not cond:
+        raise WireError(f"malformed snapshot: {what}")
+
+
+def _is_str_list(x: object) -> bool:
+    return isinstance(x, list) and all(isinstance(s, str) for s in x)
+
+
+def _is_count_list(x: object, n: int) -> bool:
+    return (isinstance(x, list) and len(x) == n
+            and all(type(v) is int and v >= 0 for v in x))
+
+
+def from_wire(data: bytes) -> Snapshot:
+    """The snapshot in `data` (as `to_wire` wrote it). Raises WireError when `data` is not
+    a ctrtui snapshot, has a version this code does not know, or is damaged."""
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise WireError(f"a wire snapshot is bytes, not {type(data).__name__}")
+    data = bytes(data)
+    if len(data) < _HEAD or data[:len(MAGIC)] != MAGIC:
+        raise WireError("not a ctrtui snapshot (it does not start with the bytes CTRW)")
+    version = int.from_bytes(data[len(MAGIC):_HEAD], "big")
+    if version != VERSION:
+        raise WireError(f"snapshot wire version {version} is not supported "
+                        f"(this ctrtui reads version {VERSION}); upgrade ctrtui on this side")
+    try:
+        payload = zlib.decompress(data[_HEAD:])
+    except zlib.error as e:
+        raise WireError(f"damaged snapshot: the compressed body does not unpack ({e})") from None
+    _check(len(payload) >= 4, "no header length")
+    hlen = int.from_bytes(payload[:4], "big")
+    _check(4 + hlen <= len(payload), "header longer than the data")
+    try:
+        doc = json.loads(payload[4:4 + hlen].decode())
+    except (UnicodeDecodeError, ValueError) as e:
+        raise WireError(f"malformed snapshot: the header is not JSON ({e})") from None
+    raw = payload[4 + hlen:]
+    _check(len(raw) % 4 == 0, "member data is not a whole number of 32-bit integers")
+    body = array("i")
+    body.frombytes(raw)
+    if _SWAP:
+        body.byteswap()
+    _check(isinstance(doc, dict), "header is not an object")
+    taken_at, backend, hiers = doc.get("taken_at"), doc.get("backend"), doc.get("hierarchies")
+    _check(type(taken_at) in (int, float), "taken_at is not a number")
+    _check(isinstance(backend, str), "backend is not a string")
+    _check(isinstance(hiers, list), "hierarchies is not a list")
+    if len(body) and min(body) <= 0:
+        raise WireError("malformed snapshot: member lists are not positive, strictly ascending PIDs")
+    pos = 0
+    out = []
+    for i, hd in enumerate(hiers):
+        _check(isinstance(hd, dict), f"hierarchy {i} is not an object")
+        name, ver, ctrls = hd.get("name"), hd.get("version"), hd.get("controllers")
+        mount, root, hid = hd.get("mount"), hd.get("root"), hd.get("hierarchy_id")
+        _check(isinstance(name, str), f"hierarchy {i} has no name")
+        _check(ver in (1, 2) and type(ver) is int, f"hierarchy {name!r}: version is not 1 or 2")
+        _check(_is_str_list(ctrls), f"hierarchy {name!r}: controllers is not a list of names")
+        _check(isinstance(mount, str) and isinstance(root, str), f"hierarchy {name!r}: mount or root is not a string")
+        _check(type(hid) is int, f"hierarchy {name!r}: hierarchy_id is not an integer")
+        paths, children = hd.get("paths"), hd.get("children")
+        _check(_is_str_list(paths) and all(p.startswith("/") for p in paths),
+               f"hierarchy {name!r}: paths is not a list of absolute cgroup paths")
+        _check(len(set(paths)) == len(paths), f"hierarchy {name!r}: a cgroup path appears twice")
+        n = len(paths)
+        _check(isinstance(children, list) and len(children) == n
+               and all(_is_str_list(c) and all(s and "/" not in s for s in c) for c in children),
+               f"hierarchy {name!r}: children is not a list of child names per cgroup")
+        nthreads, nprocs = hd.get("threads"), hd.get("procs")
+        _check(_is_count_list(nthreads, n) and _is_count_list(nprocs, n),
+               f"hierarchy {name!r}: member counts do not match the cgroups")
+        lists = []
+        try:
+            for counts in (nthreads, nprocs):
+                for k in counts:
+                    _check(pos + k <= len(body), f"hierarchy {name!r}: member data ends early")
+                    lists.append(array("i", accumulate(body[pos:pos + k])) if k > 1 else body[pos:pos + k])
+                    pos += k
+        except OverflowError:
+            raise WireError(f"malformed snapshot: hierarchy {name!r} has a PID beyond 32 bits") from None
+        containers = {
+            p: Container(p, tuple([join_path(p, ch) for ch in kids]), lists[j], lists[n + j])
+            for j, (p, kids) in enumerate(zip(paths, children))
+        }
+        h = Hierarchy(name, ver, tuple(ctrls), mount, root, hid)
+        out.append(HierarchySnapshot(h, MappingProxyType(containers)))
+    _check(pos == len(body), f"{len(body) - pos} member values left over after the last hierarchy")
+    return Snapshot(tuple(out), float(taken_at), backend)
+
+
+# ---------------------------------------------------------------------------- deltas
+
+DELTA_MAGIC = b"CTRD"
+
+
+def to_wire_delta(base: Snapshot, new: Snapshot, level: int = 1) -> bytes:
+    """The version-1 wire form of `new` as a change from `base` (a snapshot the reader
+    holds): per hierarchy only the cgroups whose children or members differ, and the cgroup
+    order only when cgroups came or went. `apply_wire_delta(base, data)` gives `new` back."""
+    old_by = {hs.name: hs for hs in base.hierarchies}
+    hiers = []
+    body = array("i")
+    for hs in new.hierarchies:
+        h = hs.hierarchy
+        entry: dict = {"name": h.name, "version": h.version, "controllers": list(h.controllers),
+                       "mount": h.mount, "root": h.root, "hierarchy_id": h.hierarchy_id}
+        old = old_by.get(hs.name)
+        oc = old.containers if old is not None else {}
+        paths = list(hs.containers)
+        entry["cgroups"] = len(paths)
+        if old is None or list(oc) != paths:
+            entry["paths"] = paths
+        changed = []
+        for i, (path, c) in enumerate(hs.containers.items()):
+            o = oc.get(path)
+            if o is not None and (o is c or (o.children == c.children and o.threads == c.threads
+                                             and o.procs == c.procs)):
+                continue
+            changed.append((i, path, c))
+        entry["changed"] = [i for i, _, _ in changed]
+        children = []
+        for _, path, c in changed:
+            names = []
+            for ch in c.children:
+                name = ch.rsplit("/", 1)[-1]
+                if not name or join_path(path, name) != ch:
+                    raise WireError(f"cgroup {path!r} in {h.name}: child {ch!r} is not a direct child path")
+                names.append(name)
+            children.append(names)
+        entry["children"] = children
+        entry["threads"] = [len(c.threads) for _, _, c in changed]
+        entry["procs"] = [len(c.procs) for _, _, c in changed]
+        for _, _, c in changed:
+            body.extend(_deltas(c.threads))
+        for _, _, c in changed:
+            body.extend(_deltas(c.procs))
+        hiers.append(entry)
+    try:
+        header = json.dumps({"base_taken_at": base.taken_at, "taken_at": new.taken_at,
+                             "backend": new.backend, "hierarchies": hiers},
+                            separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
+    except ValueError as e:
+        raise WireError(f"snapshot delta cannot be written: {e}") from None
+    if _SWAP:
+        body.byteswap()
+    payload = len(header).to_bytes(4, "big") + header + body.tobytes()
+    return DELTA_MAGIC + VERSION.to_bytes(2, "big") + zlib.compress(payload, level)
+
+
+def apply_wire_delta(base: Snapshot, data: bytes) -> Snapshot:
+    """The snapshot that `data` (from `to_wire_delta(base, new)`) describes, given the same
+    `base`. Unchanged cgroups are `base`'s own Container objects. Raises WireError when the
+    bytes are damaged, of another version, or made against another base."""
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise WireError(f"a wire snapshot delta is bytes, not {type(data).__name__}")
+    data = bytes(data)
+    if len(data) < _HEAD or data[:len(DELTA_MAGIC)] != DELTA_MAGIC:
+        raise WireError("not a ctrtui snapshot delta (it does not start with the bytes CTRD)")
+    version = int.from_bytes(data[len(DELTA_MAGIC):_HEAD], "big")
+    if version != VERSION:
+        raise WireError(f"snapshot delta wire version {version} is not supported "
+                        f"(this ctrtui reads version {VERSION}); upgrade ctrtui on this side")
+    try:
+        payload = zlib.decompress(data[_HEAD:])
+    except zlib.error as e:
+        raise WireError(f"damaged snapshot delta: the compressed body does not unpack ({e})") from None
+    _check(len(payload) >= 4, "no header length")
+    hlen = int.from_bytes(payload[:4], "big")
+    _check(4 + hlen <= len(payload), "header longer than the data")
+    try:
+        doc = json.loads(payload[4:4 + hlen].decode())
+    except (UnicodeDecodeError, ValueError) as e:
+        raise WireError(f"malformed snapshot delta: the header is not JSON ({e})") from None
+    raw = payload[4 + hlen:]
+    _check(len(raw) % 4 == 0, "member data is not a whole number of 32-bit integers")
+    body = array("i")
+    body.frombytes(raw)
+    if _SWAP:
+        body.byteswap()
+    _check(isinstance(doc, dict), "header is not an object")
+    if doc.get("base_taken_at") != base.taken_at:
+        raise WireError(f"this delta was made against the snapshot taken at {doc.get('base_taken_at')!r}, "
+                        f"not the one taken at {base.taken_at!r}: ask for a whole snapshot")
+    taken_at, backend, hiers = doc.get("taken_at"), doc.get("backend"), doc.get("hierarchies")
+    _check(type(taken_at) in (int, float), "taken_at is not a number")
+    _check(isinstance(backend, str), "backend is not a string")
+    _check(isinstance(hiers, list), "hierarchies is not a list")
+    if len(body) and min(body) <= 0:
+        raise WireError("malformed snapshot delta: member lists are not positive, strictly ascending PIDs")
+    old_by = {hs.name: hs for hs in base.hierarchies}
+    pos = 0
+    out = []
+    for i, hd in enumerate(hiers):
+        _check(isinstance(hd, dict), f"hierarchy {i} is not an object")
+        name, ver, ctrls = hd.get("name"), hd.get("version"), hd.get("controllers")
+        mount, root, hid = hd.get("mount"), hd.get("root"), hd.get("hierarchy_id")
+        _check(isinstance(name, str), f"hierarchy {i} has no name")
+        _check(ver in (1, 2) and type(ver) is int, f"hierarchy {name!r}: version is not 1 or 2")
+        _check(_is_str_list(ctrls), f"hierarchy {name!r}: controllers is not a list of names")
+        _check(isinstance(mount, str) and isinstance(root, str), f"hierarchy {name!r}: mount or root is not a string")
+        _check(type(hid) is int, f"hierarchy {name!r}: hierarchy_id is not an integer")
+        old = old_by.get(name)
+        oc = old.containers if old is not None else {}
+        if "paths" not in hd and (old is None or hd.get("cgroups") != len(oc)):
+            raise WireError(f"this delta refers to cgroups of {name} that the base snapshot does not have: "
+                            "ask for a whole snapshot")
+        paths = hd.get("paths", list(oc))
+        _check(hd.get("cgroups") == len(paths) if isinstance(paths, list) else False,
+               f"hierarchy {name!r}: the cgroup count does not match its paths")
+        _check(_is_str_list(paths) and all(p.startswith("/") for p in paths),
+               f"hierarchy {name!r}: paths is not a list of absolute cgroup paths")
+        _check(len(set(paths)) == len(paths), f"hierarchy {name!r}: a cgroup path appears twice")
+        changed, children = hd.get("changed"), hd.get("children")
+        _check(isinstance(changed, list) and all(type(j) is int and 0 <= j < len(paths) for j in changed)
+               and len(set(changed)) == len(changed), f"hierarchy {name!r}: changed is not a list of cgroup indexes")
+        n = len(changed)
+        _check(isinstance(children, list) and len(children) == n
+               and all(_is_str_list(c) and all(s and "/" not in s for s in c) for c in children),
+               f"hierarchy {name!r}: children is not a list of child names per changed cgroup")
+        nthreads, nprocs = hd.get("threads"), hd.get("procs")
+        _check(_is_count_list(nthreads, n) and _is_count_list(nprocs, n),
+               f"hierarchy {name!r}: member counts do not match the changed cgroups")
+        lists = []
+        try:
+            for counts in (nthreads, nprocs):
+                for k in counts:
+                    _check(pos + k <= len(body), f"hierarchy {name!r}: member data ends early")
+                    lists.append(array("i", accumulate(body[pos:pos + k])) if k > 1 else body[pos:pos + k])
+                    pos += k
+        except OverflowError:
+            raise WireError(f"malformed snapshot delta: hierarchy {name!r} has a PID beyond 32 bits") from None
+        fresh = {paths[j]: (j, m) for m, j in enumerate(changed)}
+        containers = {}
+        for p in paths:
+            if p in fresh:
+                _, m = fresh[p]
+                containers[p] = Container(p, tuple([join_path(p, ch) for ch in children[m]]), lists[m], lists[n + m])
+            else:
+                c = oc.get(p)
+                if c is None:
+                    raise WireError(f"this delta names cgroup {p!r} in {name} as unchanged, but the base "
+                                    "snapshot does not have it: ask for a whole snapshot")
+                containers[p] = c
+        h = Hierarchy(name, ver, tuple(ctrls), mount, root, hid)
+        out.append(HierarchySnapshot(h, MappingProxyType(containers)))
+    _check(pos == len(body), f"{len(body) - pos} member values left over after the last hierarchy")
+    return Snapshot(tuple(out), float(taken_at), backend)

@@ -1,0 +1,292 @@
+"""The snapshot travels: `ctrtui.model.wire` (docs/wire.md) and pickling give back an equal
+snapshot, members included, for hypothesis-built snapshots and generated worlds; damaged,
+foreign or newer-version bytes are refused with a WireError that says why."""
+
+from __future__ import annotations
+
+import json
+import pickle
+import struct
+import zlib
+from array import array
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from ctrtui.model import Container, Hierarchy, HierarchySnapshot, Snapshot, diff, join_path
+from ctrtui.model.wire import MAGIC, VERSION, WireError, from_wire, to_wire
+from ctrtui.sources.demo import demo_world, generate_world
+
+
+def facts(s: Snapshot):
+    """Everything a snapshot holds (Container equality ignores members, so compare these)."""
+    return (s.taken_at, s.backend, [
+        (h.hierarchy.to_dict(), [(p, c.children, c.threads.tolist(), c.procs.tolist())
+                                 for p, c in h.containers.items()])
+        for h in s.hierarchies])
+
+
+def same(a: Snapshot, b: Snapshot) -> None:
+    assert facts(a) == facts(b)
+    for h in b.hierarchies:
+        for c in h.containers.values():
+            assert isinstance(c.threads, array) and c.threads.typecode == "i"
+            assert isinstance(c.procs, array) and c.procs.typecode == "i"
+
+
+# ------------------------------------------------------------------ hypothesis-built snapshots
+
+NAMES = st.text(st.characters(blacklist_characters="/", blacklist_categories=("Cs",)), min_size=1, max_size=12)
+PIDS = st.sets(st.integers(1, 2**31 - 1), max_size=12).map(lambda s: array("i", sorted(s)))
+
+
+@st.composite
+def hierarchy_snapshots(draw, index: int = 0) -> HierarchySnapshot:
+    version = draw(st.sampled_from([1, 2]))
+    h = Hierarchy(draw(NAMES), version, tuple(draw(st.lists(NAMES, max_size=3))),
+                  "/sys/fs/cgroup/" + draw(NAMES), draw(st.sampled_from(["/", "/sub"])),
+                  0 if version == 2 else draw(st.integers(0, 2**31)))
+    root = draw(st.sampled_from(["/", "/a/b"]))
+    paths = [root]
+    kids: dict[str, list[str]] = {root: []}
+    for _ in range(draw(st.integers(0, 12))):
+        parent = draw(st.sampled_from(paths))
+        child = join_path(parent, draw(NAMES))
+        if child not in kids:
+            kids[parent].append(child)
+            kids[child] = []
+            paths.append(child)
+    missing = draw(st.booleans())  # a child named by its parent but not in the snapshot
+    containers = []
+    for p in paths:
+        children = tuple(sorted(kids[p]))
+        if missing and p == root:
+            children += (join_path(p, "gone"),) if join_path(p, "gone") not in kids else ()
+        containers.append(Container(p, children, draw(PIDS), draw(PIDS)))
+    return HierarchySnapshot.build(h, containers)
+
+
+SNAPSHOTS = st.builds(
+    lambda hs, t, b: Snapshot(tuple(hs), t, b),
+    st.lists(hierarchy_snapshots(), max_size=4),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.text(max_size=10),
+)
+
+
+@given(SNAPSHOTS)
+def test_wire_round_trip_of_built_snapshots(snap):
+    data = to_wire(snap)
+    assert data[:4] == MAGIC and int.from_bytes(data[4:6], "big") == VERSION
+    back = from_wire(data)
+    same(snap, back)
+    assert back == snap
+    assert from_wire(bytearray(data)) == snap and from_wire(memoryview(data)) == snap
+
+
+@given(SNAPSHOTS)
+def test_pickle_round_trip_of_built_snapshots(snap):
+    for proto in (2, pickle.HIGHEST_PROTOCOL):
+        same(snap, pickle.loads(pickle.dumps(snap, protocol=proto)))
+
+
+# ------------------------------------------------------------------ generated worlds
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(0, 60), st.integers(0, 300), st.integers(0, 2**16), st.floats(0, 1))
+def test_wire_and_pickle_round_trip_of_generated_worlds(cgroups, tasks, seed, churn):
+    k = generate_world(cgroups, tasks, seed=seed)
+    before = k.snapshot()
+    if tasks:
+        k.churn(churn, seed=seed)
+    snap = k.snapshot()
+    same(snap, from_wire(to_wire(snap)))
+    same(snap, pickle.loads(pickle.dumps(snap)))
+    d = diff(before, snap)
+    assert pickle.loads(pickle.dumps(d)) == d
+
+
+def test_demo_world_pickles_and_travels():
+    snap = demo_world().snapshot()
+    same(snap, pickle.loads(pickle.dumps(snap)))
+    same(snap, from_wire(to_wire(snap, level=9)))
+    assert len(to_wire(snap, level=9)) <= len(to_wire(snap, level=1))
+
+
+def test_encoding_refuses_a_taken_at_without_a_json_form():
+    with pytest.raises(WireError, match="cannot be written"):
+        to_wire(Snapshot((), float("nan")))
+
+
+def test_encoding_refuses_a_child_that_is_not_a_direct_child():
+    h = Hierarchy("freezer", 1, ("freezer",), "/sys/fs/cgroup/freezer")
+    bad = Snapshot((HierarchySnapshot.build(h, [Container("/", ("/a/b",))]),), 0.0)
+    with pytest.raises(WireError, match="not a direct child"):
+        to_wire(bad)
+
+
+# ------------------------------------------------------------------ refusals
+
+
+def _doc(snap: Snapshot) -> tuple[dict, bytes]:
+    payload = zlib.decompress(to_wire(snap)[6:])
+    n = int.from_bytes(payload[:4], "big")
+    return json.loads(payload[4:4 + n]), payload[4 + n:]
+
+
+def _pack(doc: object, body: bytes = b"", version: int = VERSION) -> bytes:
+    header = json.dumps(doc).encode()
+    return MAGIC + version.to_bytes(2, "big") + zlib.compress(len(header).to_bytes(4, "big") + header + body)
+
+
+SMALL = Snapshot((HierarchySnapshot.build(
+    Hierarchy("freezer", 1, ("freezer",), "/sys/fs/cgroup/freezer", "/", 7),
+    [Container("/", ("/a",), array("i", [1, 5, 9]), array("i", [1, 5])),
+     Container("/a", (), array("i", [7]), array("i", [7]))]),), 12.5, "demo")
+
+
+def test_small_snapshot_layout_is_as_documented():
+    doc, body = _doc(SMALL)
+    assert doc == {"taken_at": 12.5, "backend": "demo", "hierarchies": [{
+        "name": "freezer", "version": 1, "controllers": ["freezer"], "mount": "/sys/fs/cgroup/freezer",
+        "root": "/", "hierarchy_id": 7, "paths": ["/", "/a"], "children": [["a"], []],
+        "threads": [3, 1], "procs": [2, 1]}]}
+    payload = zlib.decompress(to_wire(SMALL)[6:])
+    header = payload[4:4 + int.from_bytes(payload[:4], "big")]
+    assert header == json.dumps(doc, separators=(",", ":"), ensure_ascii=False).encode()  # compact
+    # threads of every cgroup, then procs of every cgroup; each list delta-encoded
+    assert list(struct.unpack("<7i", body)) == [1, 4, 4, 7, 1, 4, 7]
+
+
+@pytest.mark.parametrize("data,message", [
+    (b"", "does not start with the bytes CTRW"),
+    (b"PK\x03\x04 not ours", "does not start with the bytes CTRW"),
+    (MAGIC + b"\x00\x02" + b"whatever", "version 2 is not supported"),
+    (MAGIC + b"\x00\x00", "version 0 is not supported"),
+    (MAGIC + b"\x00\x01" + b"not zlib", "compressed body does not unpack"),
+    (MAGIC + b"\x00\x01" + zlib.compress(b"\x00\x00"), "no header length"),
+    (MAGIC + b"\x00\x01" + zlib.compress(b"\x00\x00\x00\x09{}"), "header longer than the data"),
+    (MAGIC + b"\x00\x01" + zlib.compress(b"\x00\x00\x00\x02{x"), "header is not JSON"),
+    (_pack([]), "header is not an object"),
+    (_pack({"taken_at": "now", "backend": "x", "hierarchies": []}), "taken_at is not a number"),
+    (_pack({"taken_at": 1, "backend": None, "hierarchies": []}), "backend is not a string"),
+    (_pack({"taken_at": 1, "backend": "x", "hierarchies": {}}), "hierarchies is not a list"),
+    (_pack({"taken_at": 1, "backend": "x", "hierarchies": []}, b"\x01\x00\x00"), "whole number"),
+    (_pack({"taken_at": 1, "backend": "x", "hierarchies": []}, b"\x01\x00\x00\x00"), "^malformed snapshot: 1 member values left over"),
+    (_pack({"taken_at": 1, "backend": "x", "hierarchies": [3]}), "hierarchy 0 is not an object"),
+])
+def test_bad_input_is_refused_with_a_reason(data, message):
+    with pytest.raises(WireError, match=message):
+        from_wire(data)
+
+
+def test_not_bytes_is_refused():
+    with pytest.raises(WireError, match="bytes, not str"):
+        from_wire("CTRW")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("change,message", [
+    (lambda h: h.update(name=3), "has no name"),
+    (lambda h: h.update(version=3), "version is not 1 or 2"),
+    (lambda h: h.update(version=True), "version is not 1 or 2"),
+    (lambda h: h.update(controllers="freezer"), "controllers is not a list"),
+    (lambda h: h.update(mount=None), "mount or root"),
+    (lambda h: h.update(hierarchy_id=1.5), "hierarchy_id"),
+    (lambda h: h.update(paths=["/", "a"]), "absolute cgroup paths"),
+    (lambda h: h.update(paths=["/", "/"]), "appears twice"),
+    (lambda h: h.update(children=[["a"]]), "child names"),
+    (lambda h: h.update(children=[["a/b"], []]), "child names"),
+    (lambda h: h.update(children=[[""], []]), "child names"),
+    (lambda h: h.update(threads=[3]), "member counts"),
+    (lambda h: h.update(procs=[2, -1]), "member counts"),
+    (lambda h: h.update(threads=[3, 2]), "ends early"),
+    (lambda h: h.update(threads=[2, 1]), "left over"),
+])
+def test_damaged_header_is_refused_with_a_reason(change, message):
+    doc, body = _doc(SMALL)
+    change(doc["hierarchies"][0])
+    with pytest.raises(WireError, match=message):
+        from_wire(_pack(doc, body))
+
+
+@pytest.mark.parametrize("values,message", [
+    ([1, 4, 0, 7, 1, 4, 7], "strictly ascending"),       # a repeated PID (delta 0)
+    ([1, 4, -2, 7, 1, 4, 7], "strictly ascending"),      # a descending PID
+    ([0, 4, 4, 7, 1, 4, 7], "strictly ascending"),       # PID 0
+    ([2**31 - 1, 4, 4, 7, 1, 4, 7], "beyond 32 bits"),   # the sum overflows
+])
+def test_bad_member_data_is_refused(values, message):
+    doc, _ = _doc(SMALL)
+    with pytest.raises(WireError, match=message):
+        from_wire(_pack(doc, struct.pack("<7i", *values)))
+    assert from_wire(_pack(doc, struct.pack("<7i", 1, 4, 4, 7, 1, 4, 7))) == SMALL
+
+
+# ------------------------------------------------------------------ deltas (remote refresh)
+
+from ctrtui.model.wire import DELTA_MAGIC, apply_wire_delta, to_wire_delta  # noqa: E402
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(1, 40), st.integers(1, 200), st.integers(0, 2**16), st.floats(0, 1), st.booleans())
+def test_delta_round_trip_of_a_changing_world(cgroups, tasks, seed, churn, reshape):
+    k = generate_world(cgroups, tasks, seed=seed)
+    base = k.snapshot()
+    k.churn(churn, seed=seed)
+    if reshape:  # cgroups come and go too
+        k.mkdir("freezer", f"/new-{seed}")
+        k.mkdir("unified", f"/new-{seed}")
+    new = k.snapshot()
+    data = to_wire_delta(base, new)
+    assert data[:4] == DELTA_MAGIC
+    back = apply_wire_delta(from_wire(to_wire(base)), data)  # the reader's copy of the base
+    same(new, back)
+
+
+@given(SNAPSHOTS, SNAPSHOTS)
+def test_delta_between_any_two_built_snapshots(base, new):
+    same(new, apply_wire_delta(base, to_wire_delta(base, new)))
+
+
+def test_a_delta_carries_only_what_changed_and_reuses_the_base():
+    k = generate_world(400, 4000, seed=3)
+    base = k.snapshot()
+    k.churn(0.01, seed=3)
+    new = k.snapshot()
+    delta = to_wire_delta(base, new)
+    assert len(delta) * 5 < len(to_wire(new))
+    back = apply_wire_delta(base, delta)
+    same(new, back)
+    old_fz, new_fz = base["freezer"].containers, back["freezer"].containers
+    reused = [p for p in new_fz if new_fz[p] is old_fz.get(p)]
+    assert len(reused) > len(new_fz) * 0.8  # unchanged cgroups are the base's own objects
+    assert to_wire_delta(base, base) and apply_wire_delta(base, to_wire_delta(base, base)) == base
+
+
+def test_a_delta_against_another_base_is_refused():
+    k = generate_world(20, 100, seed=4)
+    a = k.snapshot()
+    k.tick(1.0)
+    k.mkdir("freezer", "/added")
+    c = k.snapshot()  # one cgroup more, nothing else changed
+    k.churn(0.5, seed=4)
+    b = k.snapshot()
+    other = Snapshot(a.hierarchies, a.taken_at + 1, a.backend)
+    with pytest.raises(WireError, match="ask for a whole snapshot"):
+        apply_wire_delta(other, to_wire_delta(a, b))
+    # the same taken_at but without a cgroup the delta says is unchanged
+    gutted = Snapshot(tuple(HierarchySnapshot(h.hierarchy, {}) for h in a.hierarchies), a.taken_at, a.backend)
+    with pytest.raises(WireError, match="does not have it"):
+        apply_wire_delta(gutted, to_wire_delta(a, c))         # the order is sent: a cgroup came
+    with pytest.raises(WireError, match="base snapshot does not have"):
+        apply_wire_delta(gutted, to_wire_delta(a, b))         # the order is the base's
+    with pytest.raises(WireError, match="base snapshot does not have"):
+        apply_wire_delta(Snapshot((), a.taken_at), to_wire_delta(a, b))
+    with pytest.raises(WireError, match="not a ctrtui snapshot delta"):
+        apply_wire_delta(a, to_wire(b))
+    with pytest.raises(WireError, match="delta wire version 7"):
+        apply_wire_delta(a, DELTA_MAGIC + b"\x00\x07" + to_wire_delta(a, b)[6:])
+    with pytest.raises(WireError, match="does not unpack"):
+        apply_wire_delta(a, DELTA_MAGIC + b"\x00\x01garbage")
