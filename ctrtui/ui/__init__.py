@@ -8,6 +8,7 @@ Modules:
 - `moves` — `Moves`: cut/put, the target picker, drag and drop, plan, confirm (with
   `ctrtui.engine.risk`), apply, undo, the move log.
 - `details` — `DetailFeed`: what the detail line shows and when it is read.
+- `navigate` — `Navigator`: switching hierarchy, go to a cgroup, find a PID.
 - `messages` — what the thread workers post back (`SnapshotTaken`, `Planned`, `BatchDone`…).
 - `commands` — the command palette's entries.
 - `widgets/` — one widget (or a small family) per module: `tree`, `tasklist`, `detail`,

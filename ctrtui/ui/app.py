@@ -30,13 +30,14 @@ from textual.worker import Worker, WorkerState
 from ctrtui.engine import AttachEngine
 from ctrtui.model import HierarchySnapshot, Snapshot
 from ctrtui.sources.base import Backend
-from ctrtui.text import display, scrub
+from ctrtui.text import scrub
 from ctrtui.ui import heap
 from ctrtui.ui.commands import CtrtuiCommands
 from ctrtui.ui.details import DetailFeed
 from ctrtui.ui.live import LiveView, default_hierarchy
 from ctrtui.ui.messages import BatchDone, DetailRead, MarkersRead, Planned, SnapshotTaken
 from ctrtui.ui.moves import Cut, Moves, policy_problem
+from ctrtui.ui.navigate import Navigator
 from ctrtui.ui.safe import content, lines
 from ctrtui.ui.widgets.detail import DetailLine
 from ctrtui.ui.widgets.filterbox import FilterBox
@@ -121,6 +122,8 @@ class CtrtuiApp(App[None]):
         """Marks, cut/put, drag, plan, confirm, apply, undo, move log."""
         self.details = DetailFeed(self, backend)
         """The detail line's content."""
+        self.navigator = Navigator(self)
+        """Hierarchy switching, go to cgroup, find PID."""
 
     # ------------------------------------------------------------------ state others read
 
@@ -296,7 +299,7 @@ class CtrtuiApp(App[None]):
         if hs is None or path is None:
             return
         if not (self.tasks.path == path and self.tasks.hs is hs):
-            self._show_tasks()
+            self.show_tasks()
         self.details.refresh()
         self.live.prefetch_markers(event)
 
@@ -325,7 +328,8 @@ class CtrtuiApp(App[None]):
     def _drag_dropped(self, event: TaskList.DragDropped) -> None:
         self.moves.drag_dropped(event)
 
-    def _show_tasks(self) -> None:
+    def show_tasks(self) -> None:
+        """Show the tasks of the tree's cursor cgroup."""
         hs = self.hs
         if hs is not None:
             self.tasks.show(hs, self.tree.cursor_path, self.threads, self.recursive)
@@ -348,36 +352,14 @@ class CtrtuiApp(App[None]):
             self.switch_hierarchy(event.value)
 
     def switch_hierarchy(self, name: str) -> None:
-        """Show the hierarchy `name` (no-op for an unknown one)."""
-        if name not in self.hierarchy_names:
-            self.notify(f"No hierarchy '{display(name)}' is mounted.", severity="warning")
-            return
-        self.hier = name
-        if self.hs is not None:
-            self.live.load()  # its last snapshot at once; a fresh one follows
-        else:
-            self.say(f"Taking a snapshot of {display(name)}…")
-        self.update_status()
-        self.action_refresh()
+        """Show the hierarchy `name` (see `Navigator.switch`)."""
+        self.navigator.switch(name)
 
     def action_cycle_hierarchy(self, step: int) -> None:
-        names = self.hierarchy_names
-        if not names:
-            return
-        i = names.index(self.hier) if self.hier in names else 0
-        self.switch_hierarchy(names[(i + step) % len(names)])
+        self.navigator.cycle(step)
 
     def action_switch_hierarchy(self) -> None:
-        from ctrtui.ui.screens import SwitchHierarchy
-
-        labels = {}
-        for n in self.hierarchy_names:
-            h = self.snapshot.get(n) if self.snapshot else None
-            if h is not None:
-                labels[n] = (f"{display(n)}  (v{h.hierarchy.version}, {len(h.containers)} cgroups, "
-                             f"{h.total(False)} procs)")
-        self.push_screen(SwitchHierarchy(self.hierarchy_names, self.hier, labels),
-                         lambda name: self.switch_hierarchy(name) if name else None)
+        self.navigator.choose_hierarchy()
 
     def action_toggle_threads(self) -> None:
         self.threads = not self.threads
@@ -433,59 +415,21 @@ class CtrtuiApp(App[None]):
             self.tasks.set_filter("")
             self.tasks.focus()
 
-    # ------------------------------------------------------------------ navigation
+    # ------------------------------------------------------------------ navigation (see Navigator)
 
     def action_go_to(self) -> None:
-        from ctrtui.ui.fuzzy import matcher_for
-        from ctrtui.ui.screens import GoToCgroup
-
-        hs = self.hs
-        if hs is not None:
-            self.push_screen(GoToCgroup(matcher_for(hs)), self.go_to)
+        self.navigator.ask_path()
 
     def go_to(self, path: str | None) -> None:
         """Select the cgroup `path` of the current hierarchy in the tree."""
-        if not path:
-            return
-        if self.tree.reveal(path) is None:
-            self.notify(f"{display(self.hier)}:{display(path)} is not in the snapshot (removed, or a typo?).",
-                        severity="warning")
-            return
-        self.tree.focus()
-        self._show_tasks()
+        self.navigator.go_to(path)
 
     def action_find_pid(self) -> None:
-        from ctrtui.ui.screens import FindPid
-
-        hs = self.hs
-
-        def exists(pid: int) -> bool:
-            return hs is not None and bool(hs.find(pid, False) or hs.find(pid, True))
-
-        self.push_screen(FindPid(exists, self.engine.pid_max if self.engine else None), self.find_pid)
+        self.navigator.ask_pid()
 
     def find_pid(self, pid: int | None) -> None:
         """Jump to the cgroup of `pid` in the current hierarchy and put the cursor on it."""
-        hs = self.hs
-        if pid is None or hs is None:
-            return
-        paths = hs.find(pid, self.threads)
-        if not paths:
-            other = hs.find(pid, not self.threads)
-            if other:
-                self.threads = not self.threads
-                self.tree.set_threads(self.threads)
-                self.tasks.set_view(threads=self.threads)
-                paths = other
-        if not paths:
-            self.notify(f"PID {pid} is in no cgroup of {display(self.hier)} in this snapshot: it does not exist "
-                        "(or exited). Press r to refresh.", severity="warning")
-            return
-        if self.tree.reveal(paths[0]) is None:
-            return
-        self._show_tasks()
-        self.tasks.select_pid(pid)
-        self.tasks.focus()
+        self.navigator.find_pid(pid)
 
     # ------------------------------------------------------------------ moves (see Moves)
 
