@@ -823,3 +823,23 @@ async def test_put_refuses_a_pid_recycled_since_the_cut(world, tmp_path):
         assert not isinstance(app.screen, ConfirmMove)
         assert any("Nothing to move" in n and f"PID {pid} was recycled" in n for n in app.notices), list(app.notices)
         assert cgroup_of(world, pid) == "/system.slice/cron.service"
+
+
+async def test_selecting_a_pid_far_down_scrolls_the_task_list_to_it(world, tmp_path):
+    """The task list keeps ScrollView's styles (its scrolling) whatever else it is built
+    from: putting the cursor on a PID far below the visible rows scrolls them to it."""
+    app = make_app(world, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await goto(pilot, "/")
+        app.tasks.focus()
+        await pilot.press("d")  # the whole subtree: more rows than fit
+        await settle(pilot)
+        tl = app.tasks
+        rows = tl.scrollable_content_region.height - 1
+        assert len(tl.shown) > 2 * rows
+        assert tl.select_pid(tl.shown[-1])
+        await settle(pilot)
+        top = int(tl.scroll_y)
+        assert top > 0 and top <= tl.cursor < top + rows, (top, tl.cursor, rows)
+        assert f"{tl.shown[-1]} " in screen_text(app)

@@ -17,7 +17,11 @@ DRAG_THRESHOLD = 2
 
 
 class RowDrag(Widget):
-    """The drag gesture of a list of task rows (a base of `TaskList`)."""
+    """The drag gesture of a list of task rows (a base of `TaskList`).
+
+    Put it after the widget's main base (`class TaskList(CachedStyles, ScrollView,
+    RowDrag)`): Textual takes a widget's inherited DEFAULT_CSS from its first DOMNode base
+    only, so `RowDrag` first would drop ScrollView's styles (its scrolling)."""
 
     class _Drag(Message):
         """Dragged tasks and where the pointer is (`screen_x`, `screen_y`). Not sent itself:

@@ -60,7 +60,7 @@ PREFETCH_PAGES = 1
 """Screens of rows above and below the visible ones whose details are fetched too."""
 
 
-class TaskList(CachedStyles, RowDrag, ScrollView, can_focus=True):
+class TaskList(CachedStyles, ScrollView, RowDrag, can_focus=True):
     """The sorted member list of one cgroup (or its subtree), with cursor and marks.
 
     Data comes down through `show()`; what the user does goes up as messages
