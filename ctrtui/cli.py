@@ -78,6 +78,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="TUI: move even when the journal cannot be written (such moves cannot be undone)")
     p.add_argument("--interval", type=float, default=2.0, metavar="SECONDS",
                    help="TUI: auto-refresh interval (default 2)")
+    p.add_argument("--hierarchy", metavar="NAME",
+                   help="TUI: open on this hierarchy (default: v2 with controllers, else the last one shown, "
+                        "else name=systemd)")
+    p.add_argument("--cgroup", metavar="HIERARCHY:/path", dest="start_cgroup",
+                   help="TUI: open on this cgroup (its hierarchy, the cgroup selected)")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
     sub.add_parser("hierarchies", parents=[common, json_opt],
@@ -499,8 +504,31 @@ def cmd_tui(args: argparse.Namespace) -> int:
     from ctrtui.ui.app import run
 
     # the backend says whether it may write (ui.app asks it: ctrtui.sources.read_only_reason)
-    run(backend, engine, interval=args.interval, read_only=args.read_only)
+    hierarchy, cgroup = _start(args, backend)
+    run(backend, engine, interval=args.interval, read_only=args.read_only, hierarchy=hierarchy, cgroup=cgroup)
     return EXIT_OK
+
+
+def _start(args: argparse.Namespace, backend) -> tuple[str | None, str | None]:
+    """(hierarchy, cgroup path) the TUI opens on from `--hierarchy` / `--cgroup`; a
+    UsageError (exit 2) names an unknown hierarchy or cgroup."""
+    from ctrtui.model import find_hierarchy
+
+    if getattr(args, "start_cgroup", None):
+        h, path = _resolve(backend, args.start_cgroup)
+        asked = find_hierarchy(backend.hierarchies(), args.hierarchy) if args.hierarchy else None
+        if args.hierarchy and (asked is None or asked.name != h.name):
+            raise UsageError(f"--hierarchy {display(args.hierarchy)} and --cgroup {display(args.start_cgroup)} "
+                             "name different hierarchies; give one of them")
+        return h.name, path
+    if getattr(args, "hierarchy", None):
+        hiers = backend.hierarchies()
+        h = find_hierarchy(hiers, args.hierarchy)
+        if h is None:
+            known = ", ".join(display(x.name) for x in hiers) or "none are mounted"
+            raise UsageError(f"unknown hierarchy '{display(args.hierarchy)}'; known hierarchies: {known}")
+        return h.name, None
+    return None, None
 
 
 COMMANDS = {

@@ -34,7 +34,7 @@ from ctrtui.text import scrub
 from ctrtui.ui import heap
 from ctrtui.ui.commands import CtrtuiCommands
 from ctrtui.ui.details import DetailFeed
-from ctrtui.ui.live import LiveView, default_hierarchy
+from ctrtui.ui.live import LiveView
 from ctrtui.ui.messages import BatchDone, DetailRead, MarkersRead, Planned, SnapshotTaken
 from ctrtui.ui.moves import Cut, Moves, policy_problem
 from ctrtui.ui.navigate import Navigator
@@ -84,7 +84,7 @@ class CtrtuiApp(App[None]):
     ]
 
     def __init__(self, backend: Backend, engine: AttachEngine, interval: float = 2.0, read_only: bool = False,
-                 hierarchy: str | None = None) -> None:
+                 hierarchy: str | None = None, cgroup: str | None = None, remember_start: bool = False) -> None:
         super().__init__()
         self.backend = backend
         self.engine = engine
@@ -100,10 +100,14 @@ class CtrtuiApp(App[None]):
         """Why the policy cannot be used (it could not be read, or is invalid): every move is
         refused with this sentence until the file is fixed. None: the policy is fine."""
         self.hierarchy_names: list[str] = [h.name for h in mounted]
-        self.hier: str = hierarchy or default_hierarchy(mounted)
-        """The hierarchy shown."""
-        self.auto_hierarchy = hierarchy is None
-        """No hierarchy was asked for: the first snapshot may pick a better one to show."""
+        from ctrtui.ui import start
+
+        self.remember_start = remember_start
+        """Remember the hierarchy shown at the end, for the next start (`ctrtui.ui.start`)."""
+        self.hier: str = start.start_hierarchy(mounted, hierarchy, start.remembered() if remember_start else None)
+        """The hierarchy shown (at first: `ctrtui.ui.start`'s rule)."""
+        self.start_path: str | None = cgroup
+        """A cgroup of `hier` to select once the first snapshot is shown (`--cgroup`)."""
         self.threads = False
         """Threads view instead of processes."""
         self.recursive = False
@@ -206,6 +210,10 @@ class CtrtuiApp(App[None]):
         self.live.start()
 
     def on_unmount(self) -> None:
+        if self.remember_start and self.hier:
+            from ctrtui.ui.start import remember
+
+            remember(self.hier)
         heap.release()
 
     def update_status(self) -> None:
@@ -444,6 +452,9 @@ class CtrtuiApp(App[None]):
         self.moves.show_log()
 
 
-def run(backend: Backend, engine: AttachEngine, interval: float = 2.0, read_only: bool = False) -> None:
-    """Entry used by the command line (`ctrtui`, `ctrtui --demo`)."""
-    CtrtuiApp(backend, engine, interval=interval, read_only=read_only).run()
+def run(backend: Backend, engine: AttachEngine, interval: float = 2.0, read_only: bool = False,
+        hierarchy: str | None = None, cgroup: str | None = None) -> None:
+    """Entry used by the command line (`ctrtui`, `ctrtui --demo`): opens on `hierarchy`
+    (and selects `cgroup` in it), else where `ctrtui.ui.start` says; remembers the last one."""
+    CtrtuiApp(backend, engine, interval=interval, read_only=read_only, hierarchy=hierarchy, cgroup=cgroup,
+              remember_start=True).run()

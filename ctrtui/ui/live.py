@@ -11,13 +11,13 @@ refreshes never overlap; pausing stops the timer.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from textual.timer import Timer
 from textual.widgets import Select, Tree
 
-from ctrtui.model import Hierarchy, Snapshot, TaskInfo
+from ctrtui.model import Snapshot, TaskInfo
 from ctrtui.model.snapshot import diff_hierarchy
 from ctrtui.sources.base import Backend
 from ctrtui.text import display
@@ -53,29 +53,6 @@ class FirstSnapshot:
             self.error = exc
         finally:
             self.done.set()
-
-
-def default_hierarchy(hs: Sequence[Hierarchy]) -> str:
-    """Of the mounted `hs`: the v2 hierarchy when it carries real controllers, else
-    name=systemd, else the first one."""
-    for h in hs:
-        if h.version == 2 and set(h.controllers) & {"cpu", "memory", "pids", "io"}:
-            return h.name
-    for h in hs:
-        if h.name == "name=systemd":
-            return h.name
-    return hs[0].name if hs else ""
-
-
-def best_hierarchy(snap: Snapshot, current_name: str) -> str | None:
-    """With the first snapshot: keep a v2 hierarchy with real controllers, else show the
-    one with the most cgroups (name=systemd first among equals): a flat hierarchy with
-    only a root is the least informative start."""
-    current = snap.get(current_name)
-    if current is not None and current.hierarchy.version == 2 and len(current.containers) > 1:
-        return current_name
-    ranked = sorted(snap.hierarchies, key=lambda h: (-len(h.containers), h.name != "name=systemd"))
-    return ranked[0].name if ranked else None
 
 
 def merge(old: Snapshot | None, new: Snapshot, names: list[str]) -> Snapshot:
@@ -179,8 +156,6 @@ class LiveView:
         if names != app.hierarchy_names:
             app.hierarchy_names = names
             app.query_one("#hierarchy", Select).set_options([(content(n), n) for n in names])
-        if old is None and app.auto_hierarchy:
-            app.hier = best_hierarchy(new, app.hier) or app.hier
         if app.hier not in names:
             if app.hier:
                 app.notify(f"Hierarchy {display(app.hier)} is gone; "
@@ -194,6 +169,9 @@ class LiveView:
             app.say("No cgroup hierarchy is mounted (nothing in /proc/self/mountinfo).")
         elif before is None or tree.hs is not before:
             self.load(event.infos)
+            if app.start_path is not None:  # --cgroup HIER:/path: once, on the first load
+                path, app.start_path = app.start_path, None
+                app.navigator.go_to(path)
         elif hs is not before:
             hd = diff_hierarchy(before, hs)
             lost = tree.update(hs, hd.added_cgroups, hd.removed_cgroups, changed=hd.changed_cgroups)
