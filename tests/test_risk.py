@@ -105,12 +105,15 @@ def test_name_systemd_hierarchy_warns(demo):
     assert any("name=systemd hierarchy is systemd's own record" in r for r in risks), risks
 
 
-def test_v1_move_says_which_hierarchies_stay(demo):
+def test_v1_move_says_which_hierarchies_stay_as_a_note_not_a_risk(demo):
+    from ctrtui.engine.risk import hierarchy_note
+    from ctrtui.model import CgroupRef
+
     cron = _pid_of(demo, "cron")
     risks = _assess(demo, [cron], "cpu:/system.slice/ssh.service")
-    cross = [r for r in risks if r.startswith("Only the cpu hierarchy changes")]
-    assert len(cross) == 1, risks
-    text = cross[0]
+    assert not [r for r in risks if "hierarchy changes" in r], risks  # no dialog for a fact
+    text = hierarchy_note(CgroupRef("cpu", "/system.slice/ssh.service"), demo.snapshot())
+    assert text is not None and text.startswith("Only the cpu hierarchy changes")
     for other in ("cpuacct", "memory", "freezer", "name=systemd", "unified"):
         assert other in text
     # the same path exists in the other systemd-laid-out hierarchies: say so
@@ -120,9 +123,14 @@ def test_v1_move_says_which_hierarchies_stay(demo):
 
 
 def test_v2_move_has_no_cross_hierarchy_sentence(plain):
+    from ctrtui.engine.risk import hierarchy_note
+    from ctrtui.model import CgroupRef
+
     k, pid = plain
     k.add_hierarchy("freezer", 1)
     assert _assess(k, [pid], "unified:/b") == []
+    assert hierarchy_note(CgroupRef("unified", "/b"), k.snapshot()) is None
+    assert hierarchy_note(CgroupRef("freezer", "/"), k.snapshot()) is not None
 
 
 def test_thread_mode_split_asks_and_whole_group_does_not():

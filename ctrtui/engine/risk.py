@@ -64,8 +64,9 @@ def assess(plan: Plan, snapshot: Snapshot, backend: Backend) -> list[str]:
     """Sentences for every risky part of `plan`; empty when it may go ahead without asking.
 
     Risky: PID 1; kernel threads; more than MANY_TASKS tasks at once; a systemd unit as a
-    source or the target (systemd may move them back); a v1 hierarchy (the tasks' other
-    hierarchies stay as they were); thread mode splitting a process across cgroups.
+    source or the target (systemd may move them back); thread mode splitting a process
+    across cgroups. That a v1 move leaves the other hierarchies as they are is no risk but
+    a fact to show before the move (`hierarchy_note`, in the target picker's preview).
     """
     moves: list[tuple[int, Verdict]] = [(v.pid, v) for v in plan.verdicts if v.kind == "move" and v.pid is not None]
     if not moves:
@@ -136,23 +137,6 @@ def assess(plan: Plan, snapshot: Snapshot, backend: Backend) -> list[str]:
             f"and stops accounting {them} to that unit."
         )
 
-    # Cross-hierarchy: a v1 hierarchy moves only its own membership.
-    if hier is not None and hier.hierarchy.version == 1:
-        others = [h for h in snapshot.hierarchies if h.name != hier.name]
-        if others:
-            sentence = (
-                f"Only the {display(hier.name)} hierarchy changes: in {_join(display(h.name) for h in others)} "
-                f"these tasks stay in the cgroups they are in now (cgroup v1 hierarchies are "
-                f"independent)."
-            )
-            same = [display(h.name) for h in others if target.path != "/" and target.path in h]
-            if same:
-                sentence += (
-                    f" {_join(same)} {'has' if len(same) == 1 else 'have'} a {display(target.path)} too; "
-                    f"move there separately if that is what you meant."
-                )
-            risks.append(sentence)
-
     # Thread mode splitting a process across cgroups.
     if plan.threads:
         staying_put = {v.pid for v in plan.verdicts if v.kind == "already-there" and v.pid is not None}
@@ -172,3 +156,28 @@ def assess(plan: Plan, snapshot: Snapshot, backend: Backend) -> list[str]:
                     f"{len(left)} stay where they are, so one process ends up in several cgroups."
                 )
     return risks
+
+
+def hierarchy_note(target: CgroupRef, snapshot: Snapshot) -> str | None:
+    """What a move into a v1 hierarchy leaves as it is, as a sentence (None for v2, or when
+    no other hierarchy is mounted): only that hierarchy's membership changes; the tasks stay
+    in their cgroups of every other hierarchy, and another hierarchy holding the same path
+    is named (the user may have meant that one too). Shown before the move, never asked."""
+    hier = snapshot.get(target.hierarchy)
+    if hier is None or hier.hierarchy.version != 1:
+        return None
+    others = [h for h in snapshot.hierarchies if h.name != hier.name]
+    if not others:
+        return None
+    sentence = (
+        f"Only the {display(hier.name)} hierarchy changes: in {_join(display(h.name) for h in others)} "
+        f"these tasks stay in the cgroups they are in now (cgroup v1 hierarchies are "
+        f"independent)."
+    )
+    same = [display(h.name) for h in others if target.path != "/" and target.path in h]
+    if same:
+        sentence += (
+            f" {_join(same)} {'has' if len(same) == 1 else 'have'} a {display(target.path)} too; "
+            f"move there separately if that is what you meant."
+        )
+    return sentence

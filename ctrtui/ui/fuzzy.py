@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from itertools import compress
 
-from ctrtui.model import HierarchySnapshot
+from ctrtui.model import HierarchySnapshot, Snapshot
 from ctrtui.text import display
 
 _WORD = re.compile(r"[^/\-_.@: ]+")
@@ -171,3 +171,79 @@ def matcher_for(hierarchy: HierarchySnapshot) -> FuzzyMatcher:
     m = FuzzyMatcher(hierarchy.containers.keys())
     _MATCHERS[:] = [(hierarchy, m)]
     return m
+
+
+_BY_NAME: dict[str, tuple[object, FuzzyMatcher]] = {}
+
+
+def _ref_matcher(hs: HierarchySnapshot) -> FuzzyMatcher:
+    """A matcher over `HIER:/path` of every cgroup of `hs`, reused while that snapshot of the
+    hierarchy is the one known (one per hierarchy)."""
+    hit = _BY_NAME.get(hs.name)
+    if hit is not None and hit[0] is hs:
+        return hit[1]
+    prefix = hs.name + ":"
+    m = FuzzyMatcher(prefix + p for p in hs.containers)
+    _BY_NAME[hs.name] = (hs, m)
+    return m
+
+
+def split_ref(item: str, names: Iterable[str]) -> tuple[str, str]:
+    """`HIER:/path` -> (HIER, /path), HIER being the longest of `names` that starts `item`
+    followed by `:/` (so a `:` in a hierarchy name or a path cannot mislead)."""
+    best = max((n for n in names if item.startswith(n + ":/")), key=len, default=None)
+    if best is None:
+        hier, _, path = item.partition(":")
+        return hier, path
+    return best, item[len(best) + 1:]
+
+
+class RefMatcher:
+    """Fuzzy search over the cgroups of every hierarchy of a snapshot, as `HIER:/path`: the
+    matches of hierarchy `first` (the one shown) come first, then those of the others in
+    the snapshot's order, each ranked as `FuzzyMatcher` ranks. Same interface as
+    `FuzzyMatcher` for `FuzzyPaths` (`search`, `shown`, `size`)."""
+
+    def __init__(self, snapshot: Snapshot, first: str | None = None) -> None:
+        hiers = list(snapshot.hierarchies)
+        hiers.sort(key=lambda h: h.name != first)  # stable: the shown one first
+        self.names = [h.name for h in hiers]
+        self._matchers = [_ref_matcher(h) for h in hiers]
+        self.size = sum(m.size for m in self._matchers)
+
+    def ref(self, item: str) -> tuple[str, str]:
+        """(hierarchy, path) of a found `item`."""
+        return split_ref(item, self.names)
+
+    def search(self, query: str, limit: int = 100) -> tuple[list[str], int]:
+        out: list[str] = []
+        total = 0
+        for m in self._matchers:
+            found, n = m.search(query, max(limit - len(out), 1))
+            total += n
+            if len(out) < limit:
+                out.extend(found[:limit - len(out)])
+        return out, total
+
+    positions = staticmethod(FuzzyMatcher.positions)
+    shown = staticmethod(FuzzyMatcher.shown)
+
+
+class RefCounts:
+    """Recursive task counts keyed by `HIER:/path`, computed per hierarchy when first asked
+    (the picker's gutter: most hierarchies are never looked at)."""
+
+    def __init__(self, snapshot: Snapshot, threads: bool) -> None:
+        self.snapshot = snapshot
+        self.threads = threads
+        self._names = snapshot.names()
+        self._by_hier: dict[str, dict[str, int]] = {}
+
+    def get(self, item: str, default: int | None = None) -> int | None:
+        hier, path = split_ref(item, self._names)
+        counts = self._by_hier.get(hier)
+        if counts is None:
+            hs = self.snapshot.get(hier)
+            counts = hs.recursive_counts(self.threads) if hs is not None else {}
+            self._by_hier[hier] = counts
+        return counts.get(path, default)

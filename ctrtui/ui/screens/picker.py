@@ -1,5 +1,5 @@
-"""The target picker: fuzzy-search every cgroup path of one hierarchy and see, for the
-highlighted path, the engine's plan (per PID: would move / already there / refused with the
+"""The target picker: fuzzy-search the cgroups of every hierarchy (`HIER:/path`, the shown
+hierarchy's first) and see, for the highlighted one, the engine's plan (per PID: would move / already there / refused with the
 errno, the reason and what to do). Planning runs in an exclusive thread worker, debounced,
 so typing stays smooth."""
 
@@ -22,7 +22,8 @@ from textual.worker import get_current_worker
 from ctrtui.engine import AttachEngine, Plan
 from ctrtui.model import CgroupRef, Snapshot
 from ctrtui.text import display
-from ctrtui.ui.fuzzy import matcher_for
+from ctrtui.engine.risk import hierarchy_note
+from ctrtui.ui.fuzzy import RefCounts, RefMatcher
 from ctrtui.ui.safe import content, message
 from ctrtui.ui.widgets.fuzzypaths import LIST_BINDINGS, FuzzyPaths
 from ctrtui.ui.widgets.linelist import LineList
@@ -34,6 +35,9 @@ class TargetPicker(ModalScreen[Plan | None]):
 
     Dismisses with the previewed engine `Plan` on `enter` (only when at least one PID would
     move), or None on `escape`. Refused PIDs are always listed with errno, reason, advice.
+    Targets are searched in every hierarchy; a target in another hierarchy than the one the
+    tasks were picked in moves them in that hierarchy, and the preview says so (as it says
+    what a v1 move leaves as it is: `ctrtui.engine.risk.hierarchy_note`).
     """
 
     DEFAULT_CSS = """
@@ -48,6 +52,7 @@ class TargetPicker(ModalScreen[Plan | None]):
     TargetPicker #picker-right { width: 1fr; height: 1fr; border-left: solid $primary-muted; padding-left: 1; }
     TargetPicker #picker-target { height: auto; text-style: bold; }
     TargetPicker #picker-counts { height: 1; }
+    TargetPicker #picker-note { height: auto; max-height: 6; color: $text-muted; }
     TargetPicker #picker-preview { height: 1fr; background: $panel; }
     TargetPicker #picker-message { height: auto; color: $warning; }
     TargetPicker #picker-message.error { color: $error; text-style: bold; }
@@ -85,7 +90,9 @@ class TargetPicker(ModalScreen[Plan | None]):
         self.debounce = debounce
         self.plan: Plan | None = None
         """The plan previewed for `plan_path` (None until the first preview arrives)."""
-        self.plan_path: str | None = None
+        self.plan_item: str | None = None
+        """The `HIER:/path` the plan is for."""
+        self.matcher = RefMatcher(snapshot, hs.name)
         self._timer: Timer | None = None
         self._apply_when_ready = False
 
@@ -93,13 +100,15 @@ class TargetPicker(ModalScreen[Plan | None]):
         n = len(self.pids)
         kind = "thread" if self.threads else "process"
         with Vertical(id="picker"):
-            yield Label(message(f"Move {plural(n, kind)} in {display(self.hierarchy)} to..."), id="picker-title")
+            yield Label(message(f"Move {plural(n, kind)} (seen in {display(self.hierarchy)}) to..."),
+                        id="picker-title")
             with Horizontal(id="picker-body"):
-                yield FuzzyPaths(matcher_for(self.hier), self.hier.recursive_counts(self.threads),
-                                  id="picker-left")
+                yield FuzzyPaths(self.matcher, RefCounts(self.snapshot, self.threads),  # type: ignore[arg-type]
+                                 placeholder="type to search cgroups of every hierarchy", id="picker-left")
                 with Vertical(id="picker-right"):
                     yield Static("", id="picker-target")
                     yield Static("", id="picker-counts")
+                    yield Static("", id="picker-note")
                     yield LineList(hang=14, id="picker-preview")
                     yield Static("", id="picker-message")
             yield Label("type to search  up/down choose  enter move  esc cancel", id="picker-help")
@@ -114,9 +123,32 @@ class TargetPicker(ModalScreen[Plan | None]):
         return self.query_one(FuzzyPaths)
 
     @property
+    def target(self) -> CgroupRef | None:
+        """The highlighted cgroup."""
+        item = self.fuzzy.highlighted
+        return CgroupRef(*self.matcher.ref(item)) if item is not None else None
+
+    @property
     def target_path(self) -> str | None:
-        """The highlighted cgroup path."""
-        return self.fuzzy.highlighted
+        """The highlighted cgroup's path (in `target.hierarchy`)."""
+        target = self.target
+        return target.path if target is not None else None
+
+    @property
+    def plan_path(self) -> str | None:
+        """The path the shown plan is for."""
+        return self.matcher.ref(self.plan_item)[1] if self.plan_item is not None else None
+
+    def note(self, target: CgroupRef) -> str:
+        """What the preview says of the hierarchy a move into `target` changes."""
+        words = []
+        if target.hierarchy != self.hierarchy:
+            words.append(f"Moves in {display(target.hierarchy)}, not in {display(self.hierarchy)} (the "
+                         "hierarchy shown).")
+        v1 = hierarchy_note(target, self.snapshot)
+        if v1:
+            words.append(v1)
+        return " ".join(words)
 
     def action_list(self, action: str) -> None:
         self.fuzzy.move(action)
@@ -132,55 +164,58 @@ class TargetPicker(ModalScreen[Plan | None]):
     def _schedule(self) -> None:
         """Plan the highlighted target after a short pause in typing (also on a new
         highlight or choice in the list)."""
-        path = self.target_path
+        item = self.fuzzy.highlighted
         self._apply_when_ready = False
         self._set_message("")
         if self._timer is not None:
             self._timer.stop()
             self._timer = None
-        if path is None:
-            self.plan, self.plan_path = None, None
+        if item is None:
+            self.plan, self.plan_item = None, None
             self.query_one("#picker-target", Static).update(Content("No cgroup matches."))
             self.query_one("#picker-counts", Static).update(Content(""))
+            self._set_static("#picker-note", Content(""))
             self.query_one("#picker-preview", LineList).set_lines([])
             return
-        if path == self.plan_path:
+        if item == self.plan_item:
             return
-        self._set_static("#picker-target", Content.assemble("-> ", content(f"{self.hierarchy}:{path}", "bold")))
+        target = CgroupRef(*self.matcher.ref(item))
+        self._set_static("#picker-target", Content.assemble("-> ", content(str(target), "bold")))
+        self._set_static("#picker-note", message(self.note(target)))
         self._set_static("#picker-counts", Content.styled("planning...", "$text-muted"))
-        self._timer = self.set_timer(self.debounce, lambda: self._timer_fired(path))
+        self._timer = self.set_timer(self.debounce, lambda: self._timer_fired(item))
 
-    def _timer_fired(self, path: str) -> None:
+    def _timer_fired(self, item: str) -> None:
         self._timer = None
-        self._plan(path)
+        self._plan(item)
 
     @work(thread=True, exclusive=True, group="target-preview", exit_on_error=False)
-    def _plan(self, path: str) -> None:
+    def _plan(self, item: str) -> None:
         worker = get_current_worker()
         try:
-            plan = self.engine.plan(self.pids, CgroupRef(self.hierarchy, path), threads=self.threads,
+            plan = self.engine.plan(self.pids, CgroupRef(*self.matcher.ref(item)), threads=self.threads,
                                     expected_start=self.expected_start)
         except Exception as exc:  # shown in the preview, never a crash
             if not worker.is_cancelled:
-                self.post_message(self.Planned(path, error=f"{type(exc).__name__}: {exc}"))
+                self.post_message(self.Planned(item, error=f"{type(exc).__name__}: {exc}"))
             return
         if not worker.is_cancelled:
-            self.post_message(self.Planned(path, plan))
+            self.post_message(self.Planned(item, plan))
 
     @on(Planned)
     def _show_plan(self, event: Planned) -> None:
-        if event.path != self.target_path:
+        if event.path != self.fuzzy.highlighted:
             return  # the highlight moved on meanwhile
         preview = self.query_one("#picker-preview", LineList)
         if event.error:
-            self.plan, self.plan_path = None, None
+            self.plan, self.plan_item = None, None
             self.query_one("#picker-counts", Static).update(Content.styled("could not plan", "bold $error"))
             preview.set_lines([message(event.error, "$error")])
             self._apply_when_ready = False
             return
         if event.plan is None:
             return
-        self.plan, self.plan_path = event.plan, event.path
+        self.plan, self.plan_item = event.plan, event.path
         counts = event.plan.summary()
         self.query_one("#picker-counts", Static).update(counts_content(counts, KIND_WORDS, KIND_STYLE))
         preview.set_lines(plan_lines(event.plan))
@@ -201,17 +236,17 @@ class TargetPicker(ModalScreen[Plan | None]):
 
     def action_apply(self) -> None:
         """Dismiss with the plan of the highlighted target, if anything would move."""
-        path = self.target_path
-        if path is None:
+        item = self.fuzzy.highlighted
+        if item is None:
             self._set_message("No cgroup matches; change the search.", error=True)
             return
-        if self.plan is None or self.plan_path != path:
+        if self.plan is None or self.plan_item != item:
             self._apply_when_ready = True
             self._set_message("Planning... the move starts when the preview is ready.")
             if self._timer is not None:  # skip the rest of the debounce
                 self._timer.stop()
                 self._timer = None
-                self._plan(path)
+                self._plan(item)
             return
         counts = self.plan.summary()
         if not counts.get("move"):
@@ -224,7 +259,7 @@ class TargetPicker(ModalScreen[Plan | None]):
                            + ", ".join(f"{e} x{n}" if n > 1 else e for e, n in errnos.items()) + ")")
             if counts.get("vanished"):
                 why.append(f"{counts['vanished']} vanished (the task is gone)")
-            self._set_message(f"Nothing would move to {display(self.hierarchy)}:{display(path)}: "
+            self._set_message(f"Nothing would move to {display(item)}: "
                               + ("; ".join(why) or "no tasks") + ". Pick another cgroup or press escape.", error=True)
             return
         self.dismiss(self.plan)

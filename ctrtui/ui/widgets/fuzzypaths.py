@@ -29,6 +29,22 @@ def highlight(query: str, text: str, style: str = "bold underline $accent") -> C
     return Content(text, spans)
 
 
+def shorten(prompt: Content, room: int) -> Content:
+    """A long path drawn in `room` cells: its end kept (it says the most), cut at a `/` where
+    one is near, with one `…` for what is left out (never `...` next to a dot of the name);
+    the start of a long last part is kept too (libpod-<id>.scope vs libpod-conmon-<id>.scope)."""
+    p = prompt.plain
+    start = p.rfind("/") + 1
+    if len(p) - start + 2 > room:  # the last part alone does not fit: its head and its tail
+        head = (room - 3) // 2
+        return Content.assemble("…/", prompt[start:start + head], "…", prompt[len(p) - (room - 3 - head):])
+    cut = len(p) - room + 1  # keep p[cut:] after "…"
+    slash = p.find("/", cut)
+    if slash != -1:
+        cut = slash  # "…/ssh.service", not "….slice/ssh.service"
+    return Content.assemble("…", prompt[cut:])
+
+
 class FuzzyPaths(Vertical):
     """An Input over an OptionList of the best matching paths (shared by TargetPicker
     and GoToCgroup). `up`/`down`/`pageup`/`pagedown` in the Input move the highlight."""
@@ -73,20 +89,15 @@ class FuzzyPaths(Vertical):
         for path in paths:
             p = self.matcher.shown(path)
             prompt = highlight(query, p)
-            if len(p) > room > 10:  # keep the end of a long path, it says the most
-                start = p.rfind("/") + 1  # ...but the start of its last part too, when that is long:
-                if len(p) - start + 4 > room:  # libpod-<id>.scope vs libpod-conmon-<id>.scope
-                    head = (room - 5) // 2
-                    prompt = Content.assemble(".../", prompt[start:start + head], "…",
-                                              prompt[len(p) - (room - 5 - head):])
-                else:
-                    prompt = Content.assemble("...", prompt[len(p) - room + 3:])
+            if len(p) > room > 10:
+                prompt = shorten(prompt, room)
             n = self.counts.get(path)
             gutter = Content.styled(f"{n:>5} " if n else "      ", "$text-muted")
             options.append(Option(Content.assemble(gutter, prompt)))
         ol.set_options(options)
         ol.highlighted = 0 if options else None
-        shown = f"{len(paths)} of {total} matches" if total > len(paths) else f"{total} matches"
+        word = "match" if total == 1 else "matches"
+        shown = f"{len(paths)} of {total} {word}" if total > len(paths) else f"{total} {word}"
         tasks = "  (left: tasks inside)" if self.counts else ""
         self.query_one(".fuzzy-count", Label).update(Content(f"{shown} in {self.matcher.size} cgroups{tasks}"),
                                                      layout=False)
