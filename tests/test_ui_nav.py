@@ -91,3 +91,88 @@ def test_cli_start_options_are_checked(capsys):
     assert "no cgroup freezer:/nope" in capsys.readouterr().err
     assert main(["--demo", "--hierarchy", "cpu", "--cgroup", "freezer:/"]) == 2
     assert "different hierarchies" in capsys.readouterr().err
+
+
+async def _open(world, tmp_path, size, hierarchy="name=systemd", read_only=False):
+    app = make_app(world, tmp_path, hierarchy=hierarchy, read_only=read_only)
+    return app
+
+
+@pytest.mark.parametrize("size", SIZES)
+async def test_move_into_another_hierarchy_in_six_keys(world, tmp_path, size):
+    """From name=systemd, one task into a freezer cgroup: m, four letters, enter."""
+    from ctrtui.ui.screens import ConfirmMove, TargetPicker
+    from tests.uihelpers import goto
+
+    world.mkdir("freezer", "/jail")
+    app = make_app(world, tmp_path, hierarchy="name=systemd")
+    async with app.run_test(size=size) as pilot:
+        await settle(pilot)
+        await goto(pilot, NGINX)
+        app.tasks.focus()
+        pid = app.tasks.cursor_pid
+        assert pid is not None and world.task_cgroups(pid)["freezer"] == "/"
+        keys = ["m", "j", "a", "i", "l", "enter"]
+        assert len(keys) <= 6
+        await pilot.press(*keys)
+        await settle(pilot)
+        assert not isinstance(app.screen, ConfirmMove | TargetPicker)
+        assert world.task_cgroups(pid)["freezer"] == "/jail"
+        assert world.task_cgroups(pid)["name=systemd"] == NGINX  # only freezer changed
+        assert app.hier == "name=systemd"
+
+
+@pytest.mark.parametrize("size", SIZES)
+async def test_picker_lists_every_hierarchy_shown_one_first_and_says_which_changes(world, tmp_path, size):
+    from ctrtui.ui.screens import TargetPicker
+    from tests.uihelpers import goto, screen_text
+
+    app = make_app(world, tmp_path, hierarchy="cpu")
+    async with app.run_test(size=size) as pilot:
+        await settle(pilot)
+        await goto(pilot, NGINX)
+        app.tasks.focus()
+        await pilot.press("m")
+        await settle(pilot)
+        picker = app.screen
+        assert isinstance(picker, TargetPicker)
+        await pilot.press(*"nginx")
+        await settle(pilot)
+        items = picker.fuzzy.paths
+        hiers = [picker.matcher.ref(i)[0] for i in items]
+        assert hiers[0] == "cpu" and {"pids", "unified", "freezer"} <= set(hiers) or "unified" in hiers
+        first_other = next(i for i, h in enumerate(hiers) if h != "cpu")
+        assert all(h == "cpu" for h in hiers[:first_other])  # the shown hierarchy's matches first
+        assert picker.target == picker.target.__class__("cpu", NGINX)
+        text = screen_text(app)
+        assert "Only the cpu hierarchy changes" in " ".join(text.split())  # in the preview, wrapped
+        await pilot.press(*["down"] * first_other)
+        await settle(pilot)
+        assert picker.target.hierarchy != "cpu"
+        note = str(app.screen.query_one("#picker-note").content)
+        assert f"Moves in {picker.target.hierarchy}, not in cpu" in note
+
+
+@pytest.mark.parametrize("size", SIZES)
+async def test_go_to_and_find_pid_reach_every_hierarchy(world, tmp_path, size):
+    from ctrtui.ui.screens import GoToCgroup
+
+    world.mkdir("freezer", "/jail")
+    app = make_app(world, tmp_path, hierarchy="name=systemd")
+    async with app.run_test(size=size) as pilot:
+        await settle(pilot)
+        await pilot.press("g")
+        await settle(pilot)
+        assert isinstance(app.screen, GoToCgroup)
+        await pilot.press(*"jail", "enter")
+        await settle(pilot)
+        assert app.hier == "freezer" and app.tree.cursor_path == "/jail"
+        pid = app.tasks.shown[0] if len(app.tasks.shown) else None
+        assert pid is None  # /jail is empty
+        # f PID: the current hierarchy first, any PID of the snapshot found
+        app.switch_hierarchy("cpu")
+        await settle(pilot)
+        nginx = world.snapshot().get("name=systemd").get(NGINX).procs[0]
+        await pilot.press("f", *str(nginx), "enter")
+        await settle(pilot)
+        assert app.hier == "cpu" and app.tasks.cursor_pid == nginx

@@ -56,14 +56,26 @@ class Navigator:
                         lambda name: self.switch(name) if name else None)
 
     def ask_path(self) -> None:
-        """Ask for a cgroup path (fuzzy search) to go to."""
-        from ctrtui.ui.fuzzy import matcher_for
+        """Ask for a cgroup (fuzzy search over every hierarchy, the shown one's first) to go to."""
+        from ctrtui.ui.fuzzy import RefMatcher
         from ctrtui.ui.screens import GoToCgroup
 
         app = self.app
-        hs = app.hs
-        if hs is not None:
-            app.push_screen(GoToCgroup(matcher_for(hs)), self.go_to)
+        if app.snapshot is not None and app.hs is not None:
+            matcher = RefMatcher(app.snapshot, app.hier)
+
+            def chosen(item: str | None) -> None:
+                if item:
+                    self.go_to_ref(*matcher.ref(item))
+
+            app.push_screen(GoToCgroup(matcher), chosen)
+
+    def go_to_ref(self, hierarchy: str, path: str) -> None:
+        """Show `hierarchy` (switching to it when another one is shown) and select `path`."""
+        app = self.app
+        if hierarchy != app.hier:
+            self.switch(hierarchy)
+        self.go_to(path)
 
     def go_to(self, path: str | None) -> None:
         """Select the cgroup `path` of the current hierarchy in the tree."""
@@ -85,9 +97,19 @@ class Navigator:
         hs = app.hs
 
         def exists(pid: int) -> bool:
-            return hs is not None and bool(hs.find(pid, False) or hs.find(pid, True))
+            return hs is not None and bool(hs.find(pid, False) or hs.find(pid, True)) or self._elsewhere(pid) is not None
 
         app.push_screen(FindPid(exists, app.engine.pid_max if app.engine else None), self.find_pid)
+
+    def _elsewhere(self, pid: int) -> str | None:
+        """A hierarchy other than the shown one whose snapshot holds `pid` (None: none)."""
+        app = self.app
+        if app.snapshot is None:
+            return None
+        for hs in app.snapshot.hierarchies:
+            if hs.name != app.hier and (hs.find(pid, False) or hs.find(pid, True)):
+                return hs.name
+        return None
 
     def find_pid(self, pid: int | None) -> None:
         """Jump to the cgroup of `pid` in the current hierarchy and put the cursor on it
@@ -105,7 +127,12 @@ class Navigator:
                 app.tasks.set_view(threads=app.threads)
                 paths = other
         if not paths:
-            app.notify(f"PID {pid} is in no cgroup of {display(app.hier)} in this snapshot: it does not exist "
+            other_hier = self._elsewhere(pid)
+            if other_hier is not None:  # known in another hierarchy's snapshot: show it there
+                self.switch(other_hier)
+                self.find_pid(pid)
+                return
+            app.notify(f"PID {pid} is in no cgroup of any hierarchy in this snapshot: it does not exist "
                        "(or exited). Press r to refresh.", severity="warning")
             return
         if app.tree.reveal(paths[0]) is None:

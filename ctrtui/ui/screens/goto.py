@@ -11,13 +11,14 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label, OptionList
 
-from ctrtui.ui.fuzzy import FuzzyMatcher
+from ctrtui.ui.fuzzy import FuzzyMatcher, RefMatcher
 from ctrtui.ui.safe import content
 from ctrtui.ui.widgets.fuzzypaths import LIST_BINDINGS, FuzzyPaths
 
 
 class GoToCgroup(ModalScreen[str | None]):
-    """Fuzzy search over cgroup paths; `enter` returns the highlighted path, `escape` None."""
+    """Fuzzy search over cgroup paths (of one hierarchy, or `HIER:/path` of every one with a
+    `RefMatcher`); `enter` returns the highlighted item, `escape` None."""
 
     DEFAULT_CSS = """
     GoToCgroup { align: center middle; }
@@ -32,16 +33,16 @@ class GoToCgroup(ModalScreen[str | None]):
         *LIST_BINDINGS,
     ]
 
-    def __init__(self, paths: Iterable[str] | FuzzyMatcher, title: str = "Go to cgroup",
+    def __init__(self, paths: Iterable[str] | FuzzyMatcher | RefMatcher, title: str = "Go to cgroup",
                  *, name: str | None = None) -> None:
         super().__init__(name=name)
-        self.matcher = paths if isinstance(paths, FuzzyMatcher) else FuzzyMatcher(paths)
+        self.matcher = paths if isinstance(paths, FuzzyMatcher | RefMatcher) else FuzzyMatcher(paths)
         self.title_text = title
 
     def compose(self) -> ComposeResult:
         with Vertical(id="goto"):
             yield Label(content(self.title_text), id="goto-title")
-            yield FuzzyPaths(self.matcher)
+            yield FuzzyPaths(self.matcher)  # type: ignore[arg-type]  # RefMatcher: the same interface
 
     def on_mount(self) -> None:
         self.query_one("#fuzzy-input", Input).focus()

@@ -52,12 +52,22 @@ class TargetPicker(ModalScreen[Plan | None]):
     TargetPicker #picker-right { width: 1fr; height: 1fr; border-left: solid $primary-muted; padding-left: 1; }
     TargetPicker #picker-target { height: auto; text-style: bold; }
     TargetPicker #picker-counts { height: 1; }
-    TargetPicker #picker-note { height: auto; max-height: 6; color: $text-muted; }
+    TargetPicker #picker-note { height: auto; color: $text-muted; }
     TargetPicker #picker-preview { height: 1fr; background: $panel; }
     TargetPicker #picker-message { height: auto; color: $warning; }
     TargetPicker #picker-message.error { color: $error; text-style: bold; }
     TargetPicker #picker-help { height: 1; color: $text-muted; }
+    TargetPicker.narrow > #picker { width: 100%; height: 100%; }
+    TargetPicker.narrow #picker-body { layout: vertical; }
+    TargetPicker.narrow #fuzzy-input { border: none; height: 1; padding: 0 1; }
+    TargetPicker.narrow #picker-help { display: none; }
+    TargetPicker.narrow #picker-left { width: 100%; height: 1fr; min-height: 4; padding-right: 0; }
+    TargetPicker.narrow #picker-right {
+        width: 100%; height: auto; max-height: 70%; border-left: none; border-top: solid $primary-muted; padding-left: 0;
+    }
     """
+    NARROW = 100
+    """Below this many columns the list and the preview are stacked, not side by side."""
     BINDINGS = [
         Binding("escape", "cancel", "Cancel", tooltip="Close without moving anything"),
         Binding("enter", "apply", "Move", tooltip="Move the tasks into the highlighted cgroup"),
@@ -113,7 +123,11 @@ class TargetPicker(ModalScreen[Plan | None]):
                     yield Static("", id="picker-message")
             yield Label("type to search  up/down choose  enter move  esc cancel", id="picker-help")
 
+    def on_resize(self) -> None:
+        self.set_class(self.app.size.width < self.NARROW, "narrow")
+
     def on_mount(self) -> None:
+        self.set_class(self.app.size.width < self.NARROW, "narrow")
         self.query_one("#fuzzy-input", Input).focus()
         self.query_one("#picker-preview", LineList).can_focus = False
         self._schedule()
