@@ -97,7 +97,8 @@ class Navigator:
         hs = app.hs
 
         def exists(pid: int) -> bool:
-            return hs is not None and bool(hs.find(pid, False) or hs.find(pid, True)) or self._elsewhere(pid) is not None
+            here = hs is not None and bool(hs.find(pid, False) or hs.find(pid, True))
+            return here or self._elsewhere(pid) is not None
 
         app.push_screen(FindPid(exists, app.engine.pid_max if app.engine else None), self.find_pid)
 

@@ -1,6 +1,6 @@
 """The target picker: fuzzy-search the cgroups of every hierarchy (`HIER:/path`, the shown
-hierarchy's first) and see, for the highlighted one, the engine's plan (per PID: would move / already there / refused with the
-errno, the reason and what to do). Planning runs in an exclusive thread worker, debounced,
+hierarchy's first) and see, for the highlighted one, the engine's plan (per PID: would move /
+already there / refused with the errno, the reason and what to do). Planning runs in an exclusive thread worker, debounced,
 so typing stays smooth."""
 
 from __future__ import annotations
@@ -20,9 +20,9 @@ from textual.widgets import Input, Label, OptionList, Static
 from textual.worker import get_current_worker
 
 from ctrtui.engine import AttachEngine, Plan
+from ctrtui.engine.risk import hierarchy_note
 from ctrtui.model import CgroupRef, Snapshot
 from ctrtui.text import display
-from ctrtui.engine.risk import hierarchy_note
 from ctrtui.ui.fuzzy import RefCounts, RefMatcher
 from ctrtui.ui.safe import content, message
 from ctrtui.ui.widgets.fuzzypaths import LIST_BINDINGS, FuzzyPaths
@@ -63,7 +63,8 @@ class TargetPicker(ModalScreen[Plan | None]):
     TargetPicker.narrow #picker-help { display: none; }
     TargetPicker.narrow #picker-left { width: 100%; height: 1fr; min-height: 4; padding-right: 0; }
     TargetPicker.narrow #picker-right {
-        width: 100%; height: auto; max-height: 70%; border-left: none; border-top: solid $primary-muted; padding-left: 0;
+        width: 100%; height: auto; max-height: 70%; padding-left: 0;
+        border-left: none; border-top: solid $primary-muted;
     }
     """
     NARROW = 100
