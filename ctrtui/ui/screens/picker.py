@@ -1,7 +1,7 @@
 """The target picker: fuzzy-search the cgroups of every hierarchy (`HIER:/path`, the shown
 hierarchy's first) and see, for the highlighted one, the engine's plan (per PID: would move /
-already there / refused with the errno, the reason and what to do). Planning runs in an exclusive thread worker, debounced,
-so typing stays smooth."""
+already there / refused with the errno, the reason and what to do). Planning runs in an
+exclusive thread worker, debounced, so typing stays smooth."""
 
 from __future__ import annotations
 
