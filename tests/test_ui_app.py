@@ -416,7 +416,8 @@ async def test_read_only_refuses_moves_and_says_why(world, tmp_path):
         await pilot.press("p")
         await settle(pilot)
         assert cgroup_of(world, pid) == NGINX
-        assert sum("Read-only" in n and "--read-only" in n for n in app.notices) == 3
+        assert app.cut is None  # x refuses like p (issue 10)
+        assert sum("Read-only" in n and "--read-only" in n for n in app.notices) == 4
 
 
 async def test_read_only_when_writer_is_not_root(world, tmp_path):

@@ -176,3 +176,60 @@ async def test_go_to_and_find_pid_reach_every_hierarchy(world, tmp_path, size):
         await pilot.press("f", *str(nginx), "enter")
         await settle(pilot)
         assert app.hier == "cpu" and app.tasks.cursor_pid == nginx
+
+
+def _footer_keys(app) -> dict[str, bool]:
+    """Footer key -> enabled, as drawn."""
+    from textual.widgets._footer import FooterKey
+
+    return {k.key: not k.has_class("-disabled") for k in app.screen.query(FooterKey)}
+
+
+@pytest.mark.parametrize("size", SIZES)
+async def test_read_only_shows_move_keys_disabled_and_refuses_x_with_the_reason(world, tmp_path, size):
+    from tests.uihelpers import goto, notifications
+
+    app = make_app(world, tmp_path, hierarchy="unified", read_only=True)
+    async with app.run_test(size=size) as pilot:
+        await settle(pilot)
+        await goto(pilot, NGINX)
+        app.tasks.focus()
+        await settle(pilot)
+        keys = _footer_keys(app)
+        for k in ("m", "x", "p", "u"):
+            assert keys.get(k, False) is False, keys  # hidden (no room) or shown disabled
+        assert any(keys.get(k) is False for k in ("m", "x")) or size[0] < 100
+        await pilot.press("x")
+        await settle(pilot)
+        assert app.cut is None
+        said = notifications(app)[-1]
+        assert said.startswith("Read-only: ctrtui was started with --read-only, so nothing is moved.")
+        assert "root" not in said
+        await pilot.press("m")
+        await settle(pilot)
+        assert notifications(app)[-1] == said and len(app.screen_stack) == 1
+
+
+async def test_read_only_reason_is_the_real_one(world, tmp_path):
+    """Not root, the backend's own reason, a journal that cannot be written: each as it is."""
+    from ctrtui.engine import AttachEngine, Journal, Policy
+    from ctrtui.ui.app import CtrtuiApp
+    from ctrtui.ui.moves import read_only_words
+
+    assert read_only_words("not root") == ("Read-only: ctrtui is not running as root, so nothing is moved. "
+                                           "Restart it as root (e.g. sudo ctrtui) to move tasks.")
+    assert "--read-only" not in read_only_words("not root")
+    (tmp_path / "file").write_text("")
+    engine = AttachEngine(world, policy=Policy(), journal=Journal(tmp_path / "file" / "journal.jsonl"),
+                          load_entry_points=False)
+    app = CtrtuiApp(world, engine, interval=3600, hierarchy="unified")
+    assert app.read_only_reason is not None and app.read_only_reason.startswith("the journal ")
+    assert "ENOTDIR" in app.read_only_reason
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await pilot.press("u")
+        await settle(pilot)
+        from tests.uihelpers import notifications
+
+        said = notifications(app)[-1]
+        assert said.startswith("Read-only: the journal ") and "--journal FILE" in said

@@ -36,7 +36,7 @@ from ctrtui.ui.commands import CtrtuiCommands
 from ctrtui.ui.details import DetailFeed
 from ctrtui.ui.live import LiveView
 from ctrtui.ui.messages import BatchDone, DetailRead, MarkersRead, Planned, SnapshotTaken
-from ctrtui.ui.moves import Cut, Moves, policy_problem
+from ctrtui.ui.moves import Cut, Moves, journal_problem, policy_problem
 from ctrtui.ui.navigate import Navigator
 from ctrtui.ui.safe import content, lines
 from ctrtui.ui.widgets.detail import DetailLine
@@ -93,6 +93,10 @@ class CtrtuiApp(App[None]):
         self.read_only_reason = read_only_reason(backend)  # the backend says whether it may write
         if self.read_only_reason is None and read_only:
             self.read_only_reason = "--read-only"
+        if self.read_only_reason is None:
+            self.read_only_reason = journal_problem(engine)
+        self._dispatching = 0
+        """Inside `run_action` (a key being handled), not drawing the footer: see check_action."""
         self.snapshot: Snapshot | None = None
         """The last snapshot of every mounted hierarchy (the shown one is the freshest)."""
         mounted = backend.hierarchies()
@@ -123,6 +127,27 @@ class CtrtuiApp(App[None]):
         """The detail line's content."""
         self.navigator = Navigator(self)
         """Hierarchy switching, go to cgroup, find PID."""
+
+    # ------------------------------------------------------------------ read-only in the footer
+
+    MOVING_ACTIONS = frozenset({"move", "cut", "put", "undo"})
+    """Actions that move tasks: shown disabled in the footer while moves are off."""
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Moves off (read-only, or a policy that cannot be used): the move keys are shown
+        disabled in the footer; pressed, they still run, to say why (`Moves.refused`)."""
+        if (action in self.MOVING_ACTIONS and not self._dispatching
+                and (self.read_only_reason is not None or self.policy_error is not None)):
+            return None
+        return True
+
+    async def run_action(self, action: object, default_namespace: object = None,
+                         namespaces: object = None) -> bool:
+        self._dispatching += 1
+        try:
+            return await super().run_action(action, default_namespace, namespaces)  # type: ignore[arg-type]
+        finally:
+            self._dispatching -= 1
 
     # ------------------------------------------------------------------ state others read
 

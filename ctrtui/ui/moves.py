@@ -37,6 +37,60 @@ class Cut:
     starts: dict[int, int] = field(default_factory=dict)
 
 
+def journal_problem(engine: AttachEngine) -> str | None:
+    """Why the engine's journal cannot be written, found before any move (None: it can, or
+    there is none: `--no-journal`). The engine would refuse every batch with its own
+    sentence; the UI says so from the start, as read-only."""
+    import errno
+    import os
+
+    path = engine.journal.path
+    if path is None:
+        return None
+    probe = path
+    while not os.path.lexists(probe):
+        parent = os.path.dirname(probe)
+        if parent == probe:
+            return None
+        probe = parent
+    if probe != path and not os.path.isdir(probe):
+        return f"the journal {display(path)} cannot be written (ENOTDIR: {display(probe)} is not a directory)"
+    mode = os.W_OK if probe == path else os.W_OK | os.X_OK
+    if os.access(probe, mode):
+        return None
+    try:
+        os.stat(probe)
+        code = errno.errorcode.get(errno.EROFS if _read_only_fs(probe) else errno.EACCES, "EACCES")
+    except OSError as exc:
+        code = errno.errorcode.get(exc.errno or 0, "error")
+    return f"the journal {display(path)} cannot be written ({code})"
+
+
+def _read_only_fs(path: str) -> bool:
+    import os
+
+    try:
+        return bool(os.statvfs(path).f_flag & os.ST_RDONLY)
+    except OSError:
+        return False
+
+
+#: Why moves are off, and what to do, per reason the app knows by name.
+_READ_ONLY_WORDS = {
+    "--read-only": ("ctrtui was started with --read-only", "Restart it without --read-only to move tasks."),
+    "not root": ("ctrtui is not running as root", "Restart it as root (e.g. sudo ctrtui) to move tasks."),
+}
+
+
+def read_only_words(reason: str) -> str:
+    """The sentence refusing a move for `reason` (`app.read_only_reason`): the reason as it
+    is, and what to do only when there is something to do."""
+    why, todo = _READ_ONLY_WORDS.get(reason, (reason, ""))
+    if reason.startswith("the journal "):
+        todo = "Fix its directory or give another with --journal FILE (or --no-journal) to move tasks."
+    return f"Read-only: {why}, so nothing is moved." + (f" {todo}" if todo else "")
+
+
 def policy_problem(engine: AttachEngine, mounted: Sequence[Hierarchy]) -> str | None:
     """Why the engine's policy cannot be used on `mounted` (None: it can)."""
     policy = engine.policy
@@ -91,6 +145,7 @@ class Moves:
         hook.set_policy(policy)
         app.policy_error = None
         app.update_status()
+        app.refresh_bindings()
         app.notify(f"The policy {policy.source or '(none)'} can be used again: moves are on.", title="Policy")
         return True
 
@@ -108,10 +163,7 @@ class Moves:
             return True
         if app.read_only_reason is None:
             return False
-        why = ("started with --read-only" if app.read_only_reason == "--read-only"
-               else "ctrtui is not running as root" if app.read_only_reason == "not root" else app.read_only_reason)
-        app.notify(f"Read-only: {why}, so nothing is moved. Restart as root without --read-only to move tasks.",
-                   severity="warning", title="Read-only")
+        app.notify(read_only_words(app.read_only_reason), severity="warning", title="Read-only")
         return True
 
     # ------------------------------------------------------------------ m, x, p
@@ -147,6 +199,8 @@ class Moves:
     def cut_selection(self) -> None:
         """`x`: remember the selection (with the start times seen) for `p`."""
         app = self.app
+        if self.refused():
+            return
         pids = self._selection()
         if not pids:
             return
