@@ -233,3 +233,29 @@ async def test_read_only_reason_is_the_real_one(world, tmp_path):
 
         said = notifications(app)[-1]
         assert said.startswith("Read-only: the journal ") and "--journal FILE" in said
+
+
+@pytest.mark.parametrize("size", SIZES)
+async def test_panes_share_the_width_and_the_footer_keeps_help_and_quit(world, tmp_path, size):
+    from textual.widgets._footer import FooterKey
+
+    from ctrtui.ui.layout import COMMAND_MIN, TREE_MIN
+    from tests.uihelpers import goto, screen_text
+
+    app = make_app(world, tmp_path, hierarchy="unified")
+    async with app.run_test(size=size) as pilot:
+        await settle(pilot)
+        await goto(pilot, NGINX)
+        stacked = app.query_one("#main").has_class("stacked")
+        assert stacked == (size[0] < 87)
+        left = app.query_one("#left").size.width
+        header = app.tasks.header_text(app.tasks.size.width)
+        command = len(header) - header.index("COMMAND")
+        if stacked:
+            assert left == size[0] and app.tasks.size.width == size[0]
+        else:
+            assert TREE_MIN <= left <= 80 and command >= COMMAND_MIN, (left, command)
+        footer = [k.key for k in app.screen.query(FooterKey)]
+        assert footer[:2] == ["question_mark", "q"], footer
+        text = screen_text(app).splitlines()[-1]
+        assert "? Keys" in text and "q Quit" in text

@@ -23,7 +23,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.notifications import SeverityLevel
 from textual.widget import Widget
-from textual.widgets import Footer, Input, Select, Tree
+from textual.widgets import Input, Select, Tree
 from textual.worker import Worker, WorkerState
 
 from ctrtui.engine import AttachEngine
@@ -179,6 +179,8 @@ class CtrtuiApp(App[None]):
     # ------------------------------------------------------------------ layout
 
     def compose(self) -> ComposeResult:
+        from ctrtui.ui.widgets.footer import KeysFooter
+
         yield StatusBar(id="status")
         with Horizontal(id="main"):
             with Vertical(id="left"):
@@ -192,7 +194,7 @@ class CtrtuiApp(App[None]):
                                 on_change=self._filter_typed, id="filter")
                 yield TaskList(self.backend, on_cursor=self._cursor_moved, id="tasks")
         yield DetailLine("taking the first snapshot…", id="detail")
-        yield Footer()
+        yield KeysFooter()
 
     @property
     def tree(self) -> CgroupTree:  # type: ignore[override]  # DOMNode.tree is a debugging aid
@@ -226,6 +228,7 @@ class CtrtuiApp(App[None]):
             "status": self.query_one(StatusBar), "detail": self.query_one(DetailLine),
             "filter": self.query_one("#filter", FilterBox),
         }
+        self.fit_panes()
         self.tree.focus()
         if self.policy_error is not None and self.read_only_reason is None:
             self.moves.policy_notice()
@@ -233,6 +236,24 @@ class CtrtuiApp(App[None]):
         self.live.refreshing = True
         self.update_status()
         self.live.start()
+
+    def on_resize(self) -> None:
+        self.fit_panes()
+
+    def fit_panes(self) -> None:
+        """Share the width between tree and task list (`ctrtui.ui.layout`): the tree gives
+        way so COMMAND keeps its room; too narrow for both, the panes are stacked."""
+        from ctrtui.ui.layout import tree_width
+        from ctrtui.ui.rows import columns_for
+
+        try:
+            main, left = self.query_one("#main"), self.query_one("#left")
+        except Exception:  # noqa: BLE001 - not composed yet, or closing
+            return
+        fixed = 2 + sum(c.width + 1 for c in columns_for(self.threads) if c.width) + 1
+        width = tree_width(self.size.width, fixed)
+        main.set_class(width is None, "stacked")
+        left.styles.width = "100%" if width is None else width
 
     def on_unmount(self) -> None:
         if self.remember_start and self.hier:
@@ -393,6 +414,7 @@ class CtrtuiApp(App[None]):
         self.threads = not self.threads
         self.tree.set_threads(self.threads)
         self.tasks.set_view(threads=self.threads)
+        self.fit_panes()
         self.notify("Threads view: TIDs, TGID column" if self.threads else "Processes view: TGIDs, THR column",
                     timeout=2)
 
