@@ -259,3 +259,30 @@ async def test_panes_share_the_width_and_the_footer_keeps_help_and_quit(world, t
         assert footer[:2] == ["question_mark", "q"], footer
         text = screen_text(app).splitlines()[-1]
         assert "? Keys" in text and "q Quit" in text
+
+
+@pytest.mark.parametrize("size", SIZES)
+async def test_cursor_goes_to_the_next_task_after_a_move_and_follows_an_undo(world, tmp_path, size):
+    from tests.uihelpers import cgroup_of, goto
+
+    world.mkdir("freezer", "/jail")
+    app = make_app(world, tmp_path, hierarchy="freezer")
+    async with app.run_test(size=size) as pilot:
+        await settle(pilot)
+        await goto(pilot, "/")
+        app.tasks.focus()
+        nginx = world.snapshot().get("name=systemd").get(NGINX).procs
+        assert app.tasks.select_pid(nginx[1])
+        await settle(pilot)
+        pid = app.tasks.cursor_pid
+        after = int(app.tasks.shown[app.tasks.cursor + 1])
+        await pilot.press("m", *"jail", "enter")
+        await settle(pilot)
+        assert cgroup_of(world, pid, "freezer") == "/jail"
+        assert app.tasks.cursor_pid == after  # the next task, not the departed one
+        assert app.tasks.selection() == [after]
+        await pilot.press("u")
+        await settle(pilot)
+        assert cgroup_of(world, pid, "freezer") == "/"
+        assert app.tasks.cursor_pid == pid  # the task that came back
+        assert app.tasks.selection() == [pid]

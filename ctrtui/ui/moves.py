@@ -316,11 +316,33 @@ class Moves:
         text, severity = report_text(event.report, event.what)
         app.notify(text, title=event.what, severity=severity, timeout=8, escaped=True)
         tasks = app.tasks
+        self._place_cursor(event)
         moved = [o.pid for o in event.report.outcomes]
         tasks.forget_details(keep=[p for p in tasks.details if p not in moved])
         tasks.marks.difference_update(o.pid for o in event.report.outcomes
                                       if o.outcome == "moved" and o.pid is not None)
         app.action_refresh()
+
+    def _place_cursor(self, event: BatchDone) -> None:
+        """Where the cursor goes after a batch: after an undo, on the task that came back to
+        the shown cgroup; after a move out of it, on the next task that stays (not on the
+        departed one, still fading out, which an immediate `m` would not find)."""
+        app, tasks, report = self.app, self.app.tasks, event.report
+        if report is None:
+            return
+        moved = [o for o in report.outcomes if o.outcome == "moved" and o.pid is not None]
+        if not moved:
+            return
+        if event.what == "Undo":
+            back = [o.pid for o in moved if report.target.hierarchy == app.hier and o.target == tasks.path]
+            if back and back[0] is not None:
+                tasks.follow(back[0])
+            return
+        if tasks.cursor_pid in {o.pid for o in moved} and not (report.target.hierarchy == app.hier and
+                                                                 moved[0].target == tasks.path):
+            nxt = tasks.next_live(o.pid for o in moved if o.pid is not None)
+            if nxt is not None:
+                tasks.follow(nxt)
 
     def show_log(self) -> None:
         """`L`: every outcome of this run."""

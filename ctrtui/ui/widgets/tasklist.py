@@ -166,6 +166,8 @@ class TaskList(CachedStyles, ScrollView, RowDrag, can_focus=True):
         self._fetch_scheduled = False
         self._generation = 0
         self._view_token: tuple[object, ...] = ()
+        self.awaited: int | None = None
+        """A PID the cursor goes to when it arrives in the shown cgroup (`follow`)."""
         self._last_cursor_pid: int | None = None
         self._announced: object = object()
         """The PID the cursor was last announced on (a fresh object: none yet)."""
@@ -230,6 +232,7 @@ class TaskList(CachedStyles, ScrollView, RowDrag, can_focus=True):
             self.marks.clear()
             self.cursor = 0
             self._last_cursor_pid = None
+            self.awaited = None
         unchanged = same and base is old
         self.base = base
         self._generation += 1
@@ -372,6 +375,9 @@ class TaskList(CachedStyles, ScrollView, RowDrag, can_focus=True):
 
     def _set_shown(self, order: array[int]) -> None:
         pid = self._last_cursor_pid
+        if self.awaited is not None and self.is_live(self.awaited):  # it came (back): the cursor follows it
+            pid, self.awaited = self.awaited, None
+            self._last_cursor_pid = pid
         self.shown = order
         if pid is not None:
             idx = self.index_of(pid)
@@ -462,6 +468,26 @@ class TaskList(CachedStyles, ScrollView, RowDrag, can_focus=True):
             return True
         self.move_cursor(idx)
         return True
+
+    def follow(self, pid: int) -> None:
+        """Put the cursor on `pid` now when it is listed, else as soon as it arrives in this
+        cgroup (an undo brings it back with the next refresh), unless another cgroup is
+        shown first."""
+        if self.is_live(pid) and self.select_pid(pid):
+            self.awaited = None
+        else:
+            self.awaited = pid
+
+    def next_live(self, leaving: Iterable[int]) -> int | None:
+        """The task the cursor should go to when the tasks `leaving` go: the next one below
+        the cursor that stays, else the nearest above (None: none stays)."""
+        gone = set(leaving)
+        shown = self.shown
+        for i in [*range(self.cursor + 1, len(shown)), *range(self.cursor - 1, -1, -1)]:
+            pid = int(shown[i])
+            if pid not in gone and self.is_live(pid):
+                return pid
+        return None
 
     def move_cursor(self, index: int) -> None:
         if not self.shown:
