@@ -286,3 +286,38 @@ async def test_cursor_goes_to_the_next_task_after_a_move_and_follows_an_undo(wor
         assert cgroup_of(world, pid, "freezer") == "/"
         assert app.tasks.cursor_pid == pid  # the task that came back
         assert app.tasks.selection() == [pid]
+
+
+@pytest.mark.parametrize("size", SIZES)
+@pytest.mark.parametrize("focus", ["tree", "tasks"])
+async def test_help_lists_every_key_grouped_by_pane_whatever_has_focus(world, tmp_path, size, focus):
+    from ctrtui.ui.screens.keys import KeysHelp
+    from tests.uihelpers import screen_text
+
+    app = make_app(world, tmp_path, hierarchy="unified", read_only=True)
+    async with app.run_test(size=size) as pilot:
+        await settle(pilot)
+        getattr(app, focus).focus()
+        await pilot.press("question_mark")
+        await settle(pilot)
+        help_screen = app.screen
+        assert isinstance(help_screen, KeysHelp)
+        text = help_screen.plain
+        for title in ("Everywhere", "Cgroup tree (left pane)", "Task list (right pane)"):
+            assert title in text
+        tree_part = text.split("Cgroup tree (left pane)")[1].split("Task list (right pane)")[0]
+        list_part = text.split("Task list (right pane)")[1]
+        for needle in ("Mark or unmark", "Mark every task", "Unmark every task", "Sort by the next column",
+                       "Reverse the sort order"):
+            assert needle in list_part
+        assert "enter" in tree_part or "space" in tree_part
+        for needle in ("Move the selection", "Take a new snapshot", "Go to a cgroup", "Jump to a PID's cgroup",
+                       "Leave ctrtui", "Threads view"):
+            assert needle in text
+        assert "(off: --read-only)" in text
+        assert "(off" not in text.split("Move the selection")[0].splitlines()[-1]  # the line itself is after
+        shown = screen_text(app)
+        assert "Keys (esc, ? or q closes)" in shown
+        await pilot.press("question_mark")
+        await settle(pilot)
+        assert not isinstance(app.screen, KeysHelp)

@@ -425,14 +425,16 @@ class CtrtuiApp(App[None]):
                     else "Showing the cgroup's own tasks", timeout=2)
 
     def action_help(self) -> None:
-        try:
-            screen = self.screen
-        except ScreenError:
+        """Every key, grouped by pane, whatever has focus (`ctrtui.ui.screens.keys`)."""
+        from ctrtui.ui.screens.keys import KeysHelp, bindings_of, key_lines
+
+        if self.closing():
             return
-        if screen.query("HelpPanel"):
-            self.action_hide_help_panel()
-        else:
-            self.action_show_help_panel()
+        off = self.MOVING_ACTIONS if (self.read_only_reason or self.policy_error) else frozenset()
+        reason = self.read_only_reason or "the policy file cannot be used"
+        groups = [("Everywhere", bindings_of(type(self))), ("Cgroup tree (left pane)", bindings_of(CgroupTree)),
+                  ("Task list (right pane)", bindings_of(TaskList))]
+        self.push_screen(KeysHelp(key_lines(groups, self.get_key_display, off, reason)))
 
     # ------------------------------------------------------------------ filter
 
