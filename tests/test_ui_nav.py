@@ -321,3 +321,65 @@ async def test_help_lists_every_key_grouped_by_pane_whatever_has_focus(world, tm
         await pilot.press("question_mark")
         await settle(pilot)
         assert not isinstance(app.screen, KeysHelp)
+
+
+async def test_dialogs_open_at_once_the_first_time_too(world, tmp_path, capsys):
+    """A v1 move asks nothing (the note is in the picker's preview); a risky one still asks.
+    Time from the key to each dialog's first paint is printed (never asserted: timing fails
+    no test; the figures are in benchmarks/RESULTS.md)."""
+    import time
+
+    from ctrtui.ui.screens import ConfirmMove, TargetPicker
+    from ctrtui.ui.screens.keys import KeysHelp
+    from tests.uihelpers import cgroup_of, goto
+
+    painted: dict[str, float] = {}
+
+    def watch(cls):
+        orig = cls._compositor_refresh
+
+        def first_paint(self):  # the screen's first update written to the terminal
+            painted.setdefault(cls.__name__, time.perf_counter())
+            return orig(self)
+        return orig, first_paint
+
+    patched = {cls: watch(cls) for cls in (TargetPicker, ConfirmMove, KeysHelp)}
+    for cls, (_, new) in patched.items():
+        cls._compositor_refresh = new
+    try:
+        app = make_app(world, tmp_path, hierarchy="cpu")
+        async with app.run_test(size=(140, 40)) as pilot:
+            await settle(pilot)
+            await goto(pilot, NGINX)
+            app.tasks.focus()
+            figures = {}
+            for key, cls in (("m", TargetPicker), ("question_mark", KeysHelp)):
+                t0 = time.perf_counter()
+                await pilot.press(key)
+                await settle(pilot)
+                assert isinstance(app.screen, cls)
+                figures[cls.__name__] = (painted[cls.__name__] - t0) * 1000
+                await pilot.press("escape")
+                await settle(pilot)
+            pid = app.tasks.cursor_pid
+            await pilot.press("m", *"ssh", "enter")  # v1 (cpu), a systemd unit on both sides: asks
+            await settle(pilot)
+            assert isinstance(app.screen, ConfirmMove)
+            assert not any("hierarchy changes" in r for r in app.screen.risks)  # the note is not asked
+            await pilot.press("n")
+            await settle(pilot)
+            assert cgroup_of(world, pid, "cpu") == NGINX
+            world.mkdir("freezer", "/batch")
+            app.switch_hierarchy("freezer")
+            await settle(pilot)
+            await goto(pilot, "/")
+            app.tasks.select_pid(pid)
+            await pilot.press("m", *"batch", "enter")  # v1 from freezer:/ (no unit), no risk: no dialog
+            await settle(pilot)
+            assert not isinstance(app.screen, ConfirmMove)
+            assert cgroup_of(world, pid, "freezer") == "/batch"
+    finally:
+        for cls in patched:
+            del cls._compositor_refresh
+    with capsys.disabled():
+        print("\nfirst open, key to first paint: " + ", ".join(f"{k} {v:.0f} ms" for k, v in figures.items()))
