@@ -691,7 +691,7 @@ async def test_a_journal_that_cannot_be_written_refuses_the_move_with_its_senten
         assert app.read_only_reason is not None and app.read_only_reason.startswith("the journal ")
         await pilot.press("u")
         await settle(pilot)
-        assert any(n.startswith("Read-only: the journal ") and "ENOTDIR" in n for n in app.notices)
+        assert any("Read-only: the journal " in n and "ENOTDIR" in n for n in app.notices), app.notices
 
 
 @pytest.mark.parametrize("how", ["cli", "engine"])
@@ -745,7 +745,7 @@ async def test_an_unusable_policy_starts_the_app_but_refuses_every_move_until_fi
         await settle(pilot)
         assert cgroup_of(world, pid) == NGINX
         refusals = [n for n in app.notices if sentence in n and "'freezr'" in n]
-        assert len(refusals) == 1 + 4, app.notices  # at start, then m, p, the drop, u
+        assert len(refusals) == 1 + 5, app.notices  # at start, then m, x (issue 10), p, the drop, u
         # The engine itself refuses too: nothing goes through unprotected.
         v = engine.plan([pid], CgroupRef("unified", SESSION)).verdicts[0]
         assert (v.kind, v.errno, v.hook) == ("refused", "EPERM", "policy") and sentence in v.reason
