@@ -52,20 +52,48 @@ def _global_options(parser: argparse.ArgumentParser, suppress: bool) -> None:
                         help="journal of moves, used by undo (default: in the XDG state dir)")
 
 
+def _subcommand_options(parser: argparse.ArgumentParser) -> None:
+    """What every subcommand takes: the global options (given after it) and `--json`."""
+    _global_options(parser, suppress=True)
+    parser.add_argument("--json", action="store_true", help="print JSON instead of text")
+
+
+def _columns() -> int:
+    """The help's width, as `shutil.get_terminal_size` finds it (COLUMNS, else the terminal on
+    stdout, else 80), without importing shutil (~1.5 ms with the compressors it imports)."""
+    try:
+        return int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        pass
+    try:
+        return os.get_terminal_size(sys.__stdout__.fileno()).columns or 80  # type: ignore[union-attr]
+    except (AttributeError, ValueError, OSError):
+        return 80
+
+
 def build_parser() -> argparse.ArgumentParser:
+    """The one parser of every command line. Built on each start, so kept cheap (~3 ms here:
+    benchmarks/RESULTS.md): the subcommands take their options directly rather than from
+    parent parsers, the subparsers' `prog` is given rather than formatted from a usage line,
+    and the help formatter is told its width (`_columns`)."""
     import argparse
+
+    class Formatter(argparse.HelpFormatter):
+        def __init__(self, prog: str, indent_increment: int = 2, max_help_position: int = 24,
+                     width: int | None = None) -> None:
+            super().__init__(prog, indent_increment, max_help_position,
+                             width if width is not None else _columns() - 2)
 
     class Parser(argparse.ArgumentParser):
         """argparse quotes what was typed in its errors (`unrecognized arguments: ...`) as it
         is: clean it of control characters first (its subcommand parsers are of this class)."""
 
-        def error(self, message: str):  # type: ignore[override]
-            super().error(scrub(message))
+        def __init__(self, *args: Any, **kw: Any) -> None:
+            kw.setdefault("formatter_class", Formatter)
+            super().__init__(*args, **kw)
 
-    common = argparse.ArgumentParser(add_help=False)
-    _global_options(common, suppress=True)
-    json_opt = argparse.ArgumentParser(add_help=False)
-    json_opt.add_argument("--json", action="store_true", help="print JSON instead of text")
+        def error(self, message: str):  # type: ignore[no-untyped-def]
+            super().error(scrub(message))
 
     p = Parser(
         prog="ctrtui",
@@ -78,18 +106,20 @@ def build_parser() -> argparse.ArgumentParser:
                    help="TUI: move even when the journal cannot be written (such moves cannot be undone)")
     p.add_argument("--interval", type=float, default=2.0, metavar="SECONDS",
                    help="TUI: auto-refresh interval (default 2)")
-    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", prog="ctrtui")
 
-    sub.add_parser("hierarchies", parents=[common, json_opt],
-                   help="every mounted hierarchy with its cgroup and task counts")
-    ls = sub.add_parser("ls", parents=[common, json_opt],
-                        help="the cgroup tree with own and recursive task counts")
+    hier = sub.add_parser("hierarchies", help="every mounted hierarchy with its cgroup and task counts")
+    _subcommand_options(hier)
+    ls = sub.add_parser("ls", help="the cgroup tree with own and recursive task counts")
+    _subcommand_options(ls)
     ls.add_argument("cgroup", nargs="?", metavar="HIERARCHY:/path",
                     help="a hierarchy (freezer, cpu,cpuacct, name=systemd, unified) and path")
-    tasks = sub.add_parser("tasks", parents=[common, json_opt], help="the sorted member list of a cgroup")
+    tasks = sub.add_parser("tasks", help="the sorted member list of a cgroup")
+    _subcommand_options(tasks)
     tasks.add_argument("cgroup", metavar="HIERARCHY:/path")
     tasks.add_argument("--threads", action="store_true", help="list threads (TIDs), not processes")
-    mv = sub.add_parser("move", parents=[common, json_opt], help="move PIDs into a cgroup")
+    mv = sub.add_parser("move", help="move PIDs into a cgroup")
+    _subcommand_options(mv)
     mv.add_argument("pids", nargs="+", metavar="PID")
     mv.add_argument("--to", required=True, metavar="HIERARCHY:/path", dest="target")
     mv.add_argument("--threads", action="store_true",
@@ -99,10 +129,11 @@ def build_parser() -> argparse.ArgumentParser:
                     help="if any PID cannot be moved, move none (those moved are moved back)")
     mv.add_argument("--no-journal", action="store_true",
                     help="move even when the journal cannot be written (the batch cannot be undone)")
-    undo = sub.add_parser("undo", parents=[common, json_opt],
-                          help="move back what the last undoable batch (or BATCH) moved")
+    undo = sub.add_parser("undo", help="move back what the last undoable batch (or BATCH) moved")
+    _subcommand_options(undo)
     undo.add_argument("batch", nargs="?", metavar="BATCH", help="a batch id, as `ctrtui log` shows it")
-    log = sub.add_parser("log", parents=[common, json_opt], help="the batches in the journal, newest first")
+    log = sub.add_parser("log", help="the batches in the journal, newest first")
+    _subcommand_options(log)
     log.add_argument("-n", "--limit", type=int, default=20, metavar="N",
                      help="show the newest N batches (default 20; 0: all)")
     return p
@@ -500,42 +531,6 @@ COMMANDS = {
 }
 
 
-#: The read-only subcommands `_plain_args` parses: (fewest, most) positionals, own flags.
-_PLAIN = {"hierarchies": (0, 0, ("--json",)), "ls": (0, 1, ("--json",)), "tasks": (1, 1, ("--json", "--threads"))}
-
-
-def _plain_args(argv: Sequence[str]):
-    """The arguments of a plain `hierarchies`, `ls` or `tasks` command line -- the
-    subcommand first, then only its flags (`--json`, `--demo`, `tasks --threads`) and
-    positionals -- as argparse would give them, without building the argparse parser (that
-    costs ~7 ms of a ~30 ms start). None for every other command line: argparse parses it
-    (and explains what is wrong with it)."""
-    if not argv or argv[0] not in _PLAIN:
-        return None
-    command = argv[0]
-    fewest, most, own = _PLAIN[command]
-    flags = dict.fromkeys(own + ("--demo",), False)
-    positionals = []
-    for word in argv[1:]:
-        if word in flags:
-            flags[word] = True
-        elif word.startswith("-"):
-            return None  # help, another option, an abbreviation, `--`, `--x=y`: argparse's job
-        else:
-            positionals.append(word)
-    if not fewest <= len(positionals) <= most:
-        return None
-    from types import SimpleNamespace
-
-    args = SimpleNamespace(demo=flags["--demo"], policy=None, journal=None, read_only=False, no_journal=False,
-                           interval=2.0, command=command, json=flags["--json"])
-    if command != "hierarchies":
-        args.cgroup = positionals[0] if positionals else None
-    if command == "tasks":
-        args.threads = flags["--threads"]
-    return args
-
-
 # ----------------------------------------------------------------------------- output errors
 
 
@@ -667,7 +662,7 @@ def _run_command(command: Any, args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     words = sys.argv[1:] if argv is None else list(argv)
-    args = _plain_args(words) or build_parser().parse_args(words)
+    args = build_parser().parse_args(words)
     if not args.interval > 0:  # also NaN
         print("ctrtui: --interval must be a positive number of seconds", file=sys.stderr)
         return EXIT_USAGE

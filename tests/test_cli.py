@@ -285,27 +285,40 @@ def test_real_ls_text_reads_only_threads_and_says_the_same_as_the_json(realworld
         (top, 0, 0, 3, 2), (a, 2, 1, 3, 2), (b, 1, 1, 1, 1)]
 
 
-@pytest.mark.parametrize("argv", [
-    ["hierarchies"], ["hierarchies", "--json"], ["hierarchies", "--demo", "--json", "--json"],
-    ["ls"], ["ls", "freezer:/a"], ["ls", "--json", "unified"], ["ls", "cpu,cpuacct:/x y", "--demo"], ["ls", ""],
-    ["tasks", "freezer:/"], ["tasks", "--threads", "freezer:/", "--json"], ["tasks", "--demo", "pids:/a"],
+@pytest.mark.parametrize("argv, expected", [
+    (["hierarchies"], {"command": "hierarchies", "json": False, "demo": False, "policy": None, "journal": None}),
+    (["hierarchies", "--demo", "--json", "--json"], {"command": "hierarchies", "json": True, "demo": True}),
+    (["ls", "cpu,cpuacct:/x y", "--demo"], {"command": "ls", "cgroup": "cpu,cpuacct:/x y", "demo": True}),
+    (["--demo", "ls"], {"command": "ls", "cgroup": None, "demo": True}),
+    (["--policy", "a.toml", "ls", "--policy", "b.toml"], {"policy": "b.toml"}),
+    (["--policy", "a.toml", "tasks", "freezer:/"], {"policy": "a.toml", "cgroup": "freezer:/", "threads": False}),
+    (["tasks", "--threads", "freezer:/", "--json"], {"threads": True, "json": True}),
+    (["ls", "--demo=hostile"], {"demo": "hostile"}),
+    (["move", "1", "2", "--to", "pids:/", "--dry-run"],
+     {"pids": ["1", "2"], "target": "pids:/", "dry_run": True, "threads": False, "all_or_nothing": False}),
+    (["log"], {"limit": 20}),
+    ([], {"command": None, "interval": 2.0, "read_only": False, "no_journal": False}),
 ])
-def test_plain_subcommands_skip_argparse_and_parse_the_same(argv):
-    from ctrtui.cli import _plain_args, build_parser
+def test_one_parser_for_every_command_line(argv, expected):
+    """Global options are taken before and after the subcommand (the later one wins), with
+    the same defaults either way."""
+    from ctrtui.cli import build_parser
 
-    fast = _plain_args(argv)
-    assert fast is not None and vars(fast) == vars(build_parser().parse_args(argv))
+    got = vars(build_parser().parse_args(argv))
+    assert {k: got[k] for k in expected} == expected
+    assert {"demo", "policy", "journal", "interval", "read_only", "command"} <= got.keys()
 
 
-@pytest.mark.parametrize("argv", [
-    [], ["--demo", "ls"], ["ls", "--help"], ["ls", "--js"], ["ls", "a", "b"], ["tasks"], ["tasks", "--threads"],
-    ["hierarchies", "x"], ["ls", "--policy", "p.toml"], ["ls", "--journal=j"], ["ls", "--", "-x"], ["move", "1"],
-    ["ls", "--threads"], ["ls", "-h"], ["undo"],
-])
-def test_every_other_command_line_goes_to_argparse(argv):
-    from ctrtui.cli import _plain_args
-
-    assert _plain_args(argv) is None
+def test_help_is_as_wide_as_columns_says(capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "60")
+    with pytest.raises(SystemExit):
+        main(["move", "--help"])
+    out = capsys.readouterr().out
+    assert "--all-or-nothing" in out and max(map(len, out.splitlines())) <= 60
+    monkeypatch.setenv("COLUMNS", "200")
+    with pytest.raises(SystemExit):
+        main(["move", "--help"])
+    assert max(map(len, capsys.readouterr().out.splitlines())) > 60
 
 
 def test_a_torn_journal_line_is_forgiven_with_a_warning_on_stderr(capsys, tmp_path):
