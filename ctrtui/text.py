@@ -24,6 +24,10 @@ plain text (never markup).
 
 from __future__ import annotations
 
+TYPE_CHECKING = False  # typing and re are not imported at run time (start-up)
+if TYPE_CHECKING:
+    import re
+
 __all__ = ["BIDI", "display", "display_bytes", "fit", "parse", "parse_bytes", "scrub", "tail"]
 
 BIDI = frozenset([0x061C, 0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A)])
@@ -89,10 +93,10 @@ def display_bytes(raw: bytes) -> str:
     return display(raw)
 
 
-_ESCAPE = None
+_ESCAPE: re.Pattern[str] | None = None
 
 
-def _escape_re():
+def _escape_re() -> re.Pattern[str]:
     global _ESCAPE
     if _ESCAPE is None:
         import re

@@ -11,6 +11,10 @@ fields, a readable repr, pickling and copying.
 
 from __future__ import annotations
 
+TYPE_CHECKING = False  # typing is not imported at run time (~3 ms of every start)
+if TYPE_CHECKING:
+    from typing import Any, Self
+
 __all__ = ["Value", "set_field"]
 
 set_field = object.__setattr__
@@ -66,17 +70,17 @@ class Value:
     def __delattr__(self, name: str) -> None:
         raise AttributeError(f"cannot delete field {name!r}: a {type(self).__name__} is immutable")
 
-    def _key(self) -> tuple:
-        return tuple([getattr(self, n) for n in self._compare])  # type: ignore[union-attr]
+    def _key(self) -> tuple[object, ...]:
+        return tuple([getattr(self, n) for n in self._compare or ()])
 
     def __eq__(self, other: object) -> bool:
-        if other.__class__ is self.__class__:
-            return self._key() == other._key()  # type: ignore[attr-defined]
+        if isinstance(other, Value) and other.__class__ is self.__class__:
+            return self._key() == other._key()
         return NotImplemented
 
     def __ne__(self, other: object) -> bool:
-        if other.__class__ is self.__class__:
-            return self._key() != other._key()  # type: ignore[attr-defined]
+        if isinstance(other, Value) and other.__class__ is self.__class__:
+            return self._key() != other._key()
         return NotImplemented
 
     def __hash__(self) -> int:
@@ -86,14 +90,14 @@ class Value:
         inner = ", ".join(f"{n}={getattr(self, n)!r}" for n in self._fields)
         return f"{type(self).__name__}({inner})"
 
-    def __reduce__(self) -> tuple:
+    def __reduce__(self) -> tuple[Any, ...]:
         return (type(self), tuple([getattr(self, n) for n in self._fields]))
 
     def to_dict(self) -> dict[str, object]:
         """Field name -> value (not recursive)."""
         return {n: getattr(self, n) for n in self._fields}
 
-    def replace(self, **changes: object) -> "Value":
+    def replace(self, **changes: object) -> Self:
         """A copy with some fields changed (what `dataclasses.replace` did)."""
         values = {n: getattr(self, n) for n in self._fields}
         unknown = set(changes) - set(values)
