@@ -41,7 +41,14 @@ from ctrtui.text import display
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any, Mapping, Sequence
+    from typing import Any, Callable, Mapping, Sequence
+
+    from ctrtui.engine.journal import Record
+
+    Identity = tuple[object, ...]
+    """What identifies the task a probe read (on the real kernel: pidfs device, inode, start time)."""
+    Facts = tuple[TaskInfo | None, str | None, Identity | None]
+    """(a task's facts, its cgroup in the plan's hierarchy, its identity); all None: no such task."""
 
 __all__ = ["AttachEngine", "OUTCOMES", "Outcome", "OutcomeKind", "Plan", "Report", "VERDICT_KINDS", "Verdict",
            "VerdictKind", "load_entry_point_hooks"]
@@ -89,11 +96,11 @@ class Verdict(Value):
     start_time: int | None
     source: str | None
     task: TaskInfo | None
-    identity: tuple | None
+    identity: Identity | None
 
     def __init__(self, text: str, pid: int | None, kind: VerdictKind, errno: str | None = None, hook: str | None = None,
                  reason: str = "", advice: str = "", warnings: tuple[str, ...] = (), start_time: int | None = None,
-                 source: str | None = None, task: TaskInfo | None = None, identity: tuple | None = None) -> None:
+                 source: str | None = None, task: TaskInfo | None = None, identity: Identity | None = None) -> None:
         set_field(self, "text", text)
         set_field(self, "pid", pid)
         set_field(self, "kind", kind)
@@ -186,7 +193,6 @@ class Report(Value):
 
     __slots__ = ("batch_id", "target", "threads", "outcomes", "rolled_back", "undo_of", "warnings", "journaled",
                  "interrupted")
-    _defaults = {"rolled_back": False, "undo_of": None, "warnings": (), "journaled": False, "interrupted": None}
     batch_id: str
     target: CgroupRef
     threads: bool
@@ -196,6 +202,19 @@ class Report(Value):
     warnings: tuple[str, ...]
     journaled: bool
     interrupted: str | None
+
+    def __init__(self, batch_id: str, target: CgroupRef, threads: bool, outcomes: tuple[Outcome, ...],
+                 rolled_back: bool = False, undo_of: str | None = None, warnings: tuple[str, ...] = (),
+                 journaled: bool = False, interrupted: str | None = None) -> None:
+        set_field(self, "batch_id", batch_id)
+        set_field(self, "target", target)
+        set_field(self, "threads", threads)
+        set_field(self, "outcomes", outcomes)
+        set_field(self, "rolled_back", rolled_back)
+        set_field(self, "undo_of", undo_of)
+        set_field(self, "warnings", warnings)
+        set_field(self, "journaled", journaled)
+        set_field(self, "interrupted", interrupted)
 
     def counts(self) -> dict[OutcomeKind, int]:
         counts = dict.fromkeys(OUTCOMES, 0)
@@ -284,6 +303,19 @@ def _section_has_entries(text: str, header: str) -> bool:
     return False
 
 
+class _Same:
+    """`_outcome`'s default for a field that may also be given as None: the verdict's own."""
+
+
+_SAME = _Same()
+
+
+def _decided(o: Outcome | None) -> Outcome:
+    """An outcome the batch has decided (its slot is filled by then)."""
+    assert o is not None
+    return o
+
+
 def _new_batch_id() -> str:
     return time.strftime("%Y%m%dT%H%M%S") + "-" + os.urandom(3).hex()
 
@@ -343,7 +375,7 @@ class AttachEngine:
 
     def hierarchy(self, word: str) -> Hierarchy:
         """The hierarchy named `word` (its name or one of its controllers); CtrtuiError if none."""
-        hiers = self.backend.hierarchies()
+        hiers: Sequence[Hierarchy] = self.backend.hierarchies()
         h = find_hierarchy(hiers, word)
         if h is not None:
             return h
@@ -367,7 +399,7 @@ class AttachEngine:
         batch = HookBatch(backend, h, target, backend.cgroup_state(h.name, target.path), threads,
                           backend.writer())
         pid_max = self.pid_max
-        items: list[tuple[str, int | None, Any]] = []  # (text, pid, parse error)
+        items: list[tuple[str, int | None, PidParseError | None]] = []  # (text, pid, parse error)
         pid: int | None
         first: dict[int, int] = {}  # pid -> index of its first item
         for i, item in enumerate(pids):
@@ -385,6 +417,7 @@ class AttachEngine:
         verdicts = []
         for i, (text, pid, err) in enumerate(items):
             if pid is None:
+                assert err is not None  # no PID: the parser said why
                 verdicts.append(Verdict(text, None, "refused", err.errno, "parse", err.reason, err.advice))
                 continue
             v = judged[pid]
@@ -398,7 +431,7 @@ class AttachEngine:
         self._release_unused(judged)
         return Plan(target, threads, tuple(verdicts), h)
 
-    def _facts_of(self, pids: list[int], h: Hierarchy) -> dict[int, tuple]:
+    def _facts_of(self, pids: list[int], h: Hierarchy) -> dict[int, Facts]:
         """pid -> (facts, cgroup in `h`, identity) for each PID, read once; a task that does
         not exist has (None, None, None). Where the backend reads a batch itself
         (`task_probes`: the real kernel, each task under a pidfd, one check for all), the
@@ -408,7 +441,7 @@ class AttachEngine:
         if many is None:
             return {pid: self._facts(pid, h) for pid in pids}
         keep = len(pids) <= self._hold_room()
-        out: dict[int, tuple] = {}
+        out: dict[int, Facts] = {}
         held = self._held
         for pid, got in many(pids, h.name, keep=keep).items():
             if got is None:
@@ -446,14 +479,14 @@ class AttachEngine:
         for handle in held.values():
             handle.close()
 
-    def _facts(self, pid: int, h: Hierarchy) -> tuple[TaskInfo | None, str | None, tuple | None]:
+    def _facts(self, pid: int, h: Hierarchy) -> Facts:
         """(facts, cgroup in `h`, identity) of one task; (None, None, None) when it does not
         exist. One `task_probe` where the backend has it (the real kernel: three /proc reads
         under a pidfd), else `task_state` + `task_cgroups`."""
         if self._probe is not None:
-            got = self._probe(pid, h.name)
+            got: Facts | None = self._probe(pid, h.name)
             return got if got is not None else (None, None, None)
-        info = self.backend.task_state(pid)
+        info: TaskInfo | None = self.backend.task_state(pid)
         if info is None:
             return None, None, None
         return info, self._where(h, pid), None
@@ -461,8 +494,10 @@ class AttachEngine:
     def _where(self, h: Hierarchy, pid: int) -> str | None:
         """The task's cgroup in `h` now; None when it is gone."""
         if self._task_cgroup is not None:
-            return self._task_cgroup(pid, h.name)
-        return (self.backend.task_cgroups(pid) or {}).get(h.name)
+            where: str | None = self._task_cgroup(pid, h.name)
+            return where
+        cgroups: Mapping[str, str] | None = self.backend.task_cgroups(pid)
+        return (cgroups or {}).get(h.name)
 
     def _release_unused(self, judged: Mapping[int, Verdict]) -> None:
         """Close the pidfds kept for PIDs this plan will not write (see `_facts_of`)."""
@@ -475,16 +510,17 @@ class AttachEngine:
                 if handle is not None:
                     handle.close()
 
-    def _judge_batch(self, batch: HookBatch, first: Mapping[int, int], items: Sequence[tuple],
-                     facts: Mapping[int, tuple], expected_start: Mapping[int, int] | None) -> dict[int, Verdict]:
+    def _judge_batch(self, batch: HookBatch, first: Mapping[int, int],
+                     items: Sequence[tuple[str, int | None, PidParseError | None]], facts: Mapping[int, Facts],
+                     expected_start: Mapping[int, int] | None) -> dict[int, Verdict]:
         """pid -> Verdict for each distinct PID: the facts become one HookContext each, the
         hooks judge the batch in order (each sees only the PIDs still undecided)."""
         h, target, threads = batch.hierarchy, batch.target, batch.threads
         backend = self.backend
         out: dict[int, Verdict] = {}
         pending: list[HookContext] = []
-        info: dict[int, tuple] = {}  # id(ctx) -> (text, start, identity, warnings)
-        leaders: dict[int, tuple] = {}
+        info: dict[int, tuple[str, int | None, Identity | None, list[str]]] = {}  # id(ctx) -> (text, start, identity, warnings)
+        leaders: dict[int, Facts] = {}
         for pid in first:
             text = items[first[pid]][0]
             given, given_source, identity = facts[pid]
@@ -609,7 +645,7 @@ class AttachEngine:
         outcomes: list[Outcome | None] = [None] * len(items)
         first_refused = next((v for _, v in items if v.kind not in _ARRIVED and v.kind != "move"), None)
         rolled_back = False
-        done: dict[tuple[str, int], int] = {}
+        done: dict[tuple[str, int | None], int] = {}
         self._write_intent(batch_id, plans, undo_of)  # before anything is written; JournalError: nothing moved
         if all_or_nothing and first_refused is not None:
             why = (f"Not moved: the batch is all-or-nothing and '{first_refused.text}' was "
@@ -676,12 +712,12 @@ class AttachEngine:
                 outcomes[i] = o
             for i, first in repeats:
                 p, v = items[i]
-                outcomes[i] = self._duplicate(p, v, outcomes[first], first)  # type: ignore[arg-type]
+                outcomes[i] = self._duplicate(p, v, _decided(outcomes[first]), first)
             if all_or_nothing and failed is not None and moved:
                 rolled_back = True
                 for i in reversed(moved):
                     p, v = items[i]
-                    outcomes[i] = self._roll_back(p, v, outcomes[i], failed)
+                    outcomes[i] = self._roll_back(p, v, _decided(outcomes[i]), failed)
         if self._held:
             self.release()  # kept for plans that were not applied: they open pidfds anew if they are
         finished = tuple(o for o in outcomes if o is not None)
@@ -690,11 +726,12 @@ class AttachEngine:
         return self._record(report, [p for p, _ in items])
 
     @staticmethod
-    def _outcome(p: Plan, v: Verdict, outcome: OutcomeKind, **change: Any) -> Outcome:
-        fields: dict[str, Any] = {"errno": v.errno, "hook": v.hook, "reason": v.reason, "advice": v.advice,
-                  "warnings": v.warnings, "source": v.source}
-        fields.update(change)
-        return Outcome(v.text, v.pid, outcome, target=p.target.path, start_time=v.start_time, **fields)
+    def _outcome(p: Plan, v: Verdict, outcome: OutcomeKind, *, errno: str | None | _Same = _SAME,
+                 hook: str | None | _Same = _SAME, reason: str | None = None, advice: str | None = None) -> Outcome:
+        """The verdict's item as an outcome; what is given replaces the verdict's own."""
+        return Outcome(v.text, v.pid, outcome, v.errno if isinstance(errno, _Same) else errno,
+                       v.hook if isinstance(hook, _Same) else hook, v.reason if reason is None else reason,
+                       v.advice if advice is None else advice, v.warnings, v.source, p.target.path, v.start_time)
 
     def _duplicate(self, p: Plan, v: Verdict, first: Outcome, index: int) -> Outcome:
         if first.outcome in ("moved", "already-there"):
@@ -944,9 +981,8 @@ class AttachEngine:
         for p in plans:
             for v in p.verdicts:
                 if v.kind == "move" and v.pid is not None:
-                    ident = v.identity
-                    pidfs = [int(ident[0]), int(ident[1])] if ident and len(ident) >= 2 and all(
-                        isinstance(x, int) for x in ident[:2]) else None
+                    dev, ino = v.identity[:2] if v.identity and len(v.identity) >= 2 else (None, None)
+                    pidfs = [int(dev), int(ino)] if isinstance(dev, int) and isinstance(ino, int) else None
                     tasks.append({"pid": v.pid, "start_time": v.start_time, "pidfs": pidfs, "from": v.source,
                                   "to": p.target.path})
         p0 = plans[0]
@@ -1041,7 +1077,7 @@ class AttachEngine:
                 raise CtrtuiError(f"batch {found.id} of the journal {display(self.journal.path or '(memory)')} moved tasks in "
                                   f"the hierarchy '{display(found.hierarchy)}', which is not mounted now; mount it, or "
                                   "undo another batch (`ctrtui log` lists them)") from None
-            groups: dict[str, list[dict]] = {}
+            groups: dict[str, list[Record]] = {}
             for r in found.remaining():
                 if r["from"] is not None:
                     groups.setdefault(r["from"], []).append(r)
@@ -1072,8 +1108,8 @@ class _Writers:
 
     def __init__(self, backend: Any) -> None:
         self.backend = backend
-        self._files: dict[tuple[str, str, str], Any] = {}
-        self._write: dict[tuple[str, str, str], Any] = {}  # the files' bound `write`
+        self._files: dict[tuple[str, str, str], Any] = {}  # the backend's open membership files
+        self._write: dict[tuple[str, str, str], Callable[[bytes], int]] = {}  # the files' bound `write`
 
     def write(self, hierarchy: str, path: str, filename: str, data: bytes) -> int:
         key = (hierarchy, path, filename)
@@ -1082,7 +1118,8 @@ class _Writers:
             try:
                 f = self._files[key] = self.backend.open_membership(hierarchy, path, filename)
             except OSError:
-                return self.backend.write_pid(hierarchy, path, filename, data)
+                written: int = self.backend.write_pid(hierarchy, path, filename, data)
+                return written
             write = self._write[key] = f.write
         return write(data)
 
