@@ -12,19 +12,26 @@ import sys
 TYPE_CHECKING = False  # typing is not imported at run time (~3 ms of every start)
 if TYPE_CHECKING:
     import argparse
-    from typing import Any, Sequence
+    from types import FrameType
+    from typing import Any, Callable, Sequence, TextIO
+
+    from ctrtui.engine import AttachEngine, Report
+    from ctrtui.model import CgroupRef, Hierarchy, Snapshot
+    from ctrtui.sources.base import Backend
+
+    Command = Callable[[argparse.Namespace], int]
 
 EXIT_OK, EXIT_NOT_ALL, EXIT_USAGE = 0, 1, 2
 
 
-def display(text) -> str:
+def display(text: object) -> str:
     """A name (path, comm, user, command line) as it may be printed: see ctrtui.text."""
     from ctrtui.text import display as show
 
     return show(text if isinstance(text, (str, bytes)) or text is None else str(text))
 
 
-def scrub(text) -> str:
+def scrub(text: object) -> str:
     """A message (names in it put with `display`) as it may be printed: see ctrtui.text."""
     from ctrtui.text import scrub as clean
 
@@ -142,13 +149,14 @@ def build_parser() -> argparse.ArgumentParser:
 # ----------------------------------------------------------------------------- helpers
 
 
-def _backend(args: argparse.Namespace):
+def _backend(args: argparse.Namespace) -> Backend:
     from ctrtui.sources import open_backend
 
-    return open_backend(demo=args.demo)
+    backend: Backend = open_backend(demo=args.demo)
+    return backend
 
 
-def _engine(args: argparse.Namespace, backend, broken_ok: bool = False):
+def _engine(args: argparse.Namespace, backend: Backend, broken_ok: bool = False) -> AttachEngine:
     """The engine of `move`, `undo` and the UI. A policy that cannot be read or is invalid
     (checked against the backend's hierarchies) is a CtrtuiError (exit 2) -- or, with
     `broken_ok` (the UI), a policy that refuses every move with that sentence."""
@@ -183,7 +191,7 @@ def _journal_max() -> int:
     return int(text)
 
 
-def _resolve(backend, text: str):
+def _resolve(backend: Backend, text: str) -> tuple[Hierarchy, str]:
     """`HIERARCHY:/path` (or a bare `HIERARCHY`) -> (Hierarchy, path); UsageError naming the
     culprit otherwise. The path may be written as ctrtui shows it (`\\x1b` for ESC, `\\xff`
     for a byte that is not UTF-8, `\\\\` for a backslash: see ctrtui.text); a path that only
@@ -202,6 +210,7 @@ def _resolve(backend, text: str):
         known = ", ".join(display(h.name) for h in hiers) or "none are mounted"
         raise UsageError(f"unknown hierarchy '{display(word)}' in '{display(text)}'; known hierarchies: {known}")
     candidates = []
+    problem: str | None
     try:
         exact = CgroupRef.parse(h.name + ":" + parse(ref.path)).path
     except ValueError as e:
@@ -223,7 +232,7 @@ def _resolve(backend, text: str):
     raise UsageError(f"no cgroup {display(h.name)}:{display(path)} (no such directory {display(h.fs_path(path))})")
 
 
-def _still_there(snap, h, path: str) -> None:
+def _still_there(snap: Snapshot, h: Hierarchy, path: str) -> None:
     """A cgroup found by `_resolve` but gone from the snapshot was removed in between: say so
     (exit 2) instead of printing an empty list as if it were there and empty."""
     if path not in snap[h.name]:
@@ -245,7 +254,7 @@ def _print_json(obj: Any) -> None:
 def cmd_hierarchies(args: argparse.Namespace) -> int:
     backend = _backend(args)
     snap = backend.snapshot()
-    rows = []
+    rows: list[dict[str, Any]] = []  # JSON objects
     for hs in snap.hierarchies:
         h = hs.hierarchy
         rows.append({
@@ -269,7 +278,7 @@ def cmd_hierarchies(args: argparse.Namespace) -> int:
 def cmd_ls(args: argparse.Namespace) -> int:
     backend = _backend(args)
     # The text shows thread counts only: the real backend can then leave cgroup.procs unread.
-    kw = {"procs": False} if not args.json and backend.kind == "real" else {}
+    kw: dict[str, Any] = {"procs": False} if not args.json and backend.kind == "real" else {}
     if args.cgroup:
         h, path = _resolve(backend, args.cgroup)
         snap = backend.snapshot([h.name], subtree=path, **kw)
@@ -278,7 +287,7 @@ def cmd_ls(args: argparse.Namespace) -> int:
         path = None
         snap = backend.snapshot(**kw)
     out = sys.stdout
-    rows = []
+    rows: list[dict[str, Any]] = []  # JSON objects
     lines: list[str] = []
     for hs in snap.hierarchies:
         threads_rec = hs.recursive_counts(threads=True)
@@ -315,7 +324,7 @@ def cmd_tasks(args: argparse.Namespace) -> int:
     _still_there(snap, h, path)
     pids = list(snap[h.name].members(path, threads=args.threads))
     details = backend.task_details(pids)
-    rows = []
+    rows: list[dict[str, Any]] = []  # JSON objects
     for pid in pids:
         t = details.get(pid)
         rows.append({
@@ -368,13 +377,13 @@ def cmd_move(args: argparse.Namespace) -> int:
         return _move(args, engine, h, path)
 
 
-def _move(args: argparse.Namespace, engine, h, path: str) -> int:
+def _move(args: argparse.Namespace, engine: AttachEngine, h: Hierarchy, path: str) -> int:
     from ctrtui.model import CgroupRef
 
     target = CgroupRef(h.name, path)
     plan = engine.plan(args.pids, target, threads=args.threads)
     if args.dry_run:
-        rows = []
+        rows: list[dict[str, Any]] = []  # JSON objects
         for v in plan.verdicts:
             kind = "would-move" if v.kind == "move" else v.kind
             rows.append({"pid": v.pid, "input": v.text, "outcome": kind, "errno": v.errno, "hook": v.hook,
@@ -394,11 +403,11 @@ class _stop_on_signals:
     """While a batch runs, SIGINT and SIGTERM ask the engine to stop before its next PID
     (the batch is then reported, recorded as interrupted, and the exit status is 1)."""
 
-    def __init__(self, engine) -> None:
+    def __init__(self, engine: AttachEngine) -> None:
         self.engine = engine
-        self.saved: dict = {}
+        self.saved: dict[int, Any] = {}  # signal -> its handler before (what signal.signal returned)
 
-    def __enter__(self):
+    def __enter__(self) -> _stop_on_signals:
         import signal
 
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -408,19 +417,19 @@ class _stop_on_signals:
                 pass
         return self
 
-    def _handler(self, signum, frame) -> None:
+    def _handler(self, signum: int, frame: FrameType | None) -> None:
         import signal
 
         self.engine.request_stop(signal.Signals(signum).name)
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         import signal
 
         for sig, old in self.saved.items():
             signal.signal(sig, old)
 
 
-def _describe(r: dict, target) -> str:
+def _describe(r: dict[str, Any], target: CgroupRef) -> str:
     if r["outcome"] in ("moved", "would-move"):
         text = f"{display(r['from']) or '?'} -> {display(r.get('to_path') or target.path)}"
     elif r["outcome"] == "already-there":
@@ -434,17 +443,17 @@ def _describe(r: dict, target) -> str:
     return text
 
 
-def _print_warnings(warnings) -> None:
+def _print_warnings(warnings: Sequence[str]) -> None:
     """Warnings of a batch or of the engine (a torn journal line forgiven, a journal that could
     not be written, a hook plugin not loaded) go to stderr, in text and JSON mode alike."""
     for w in dict.fromkeys(warnings):
         print(f"ctrtui: warning: {scrub(w)}", file=sys.stderr)
 
 
-def _print_report(report, as_json: bool) -> int:
+def _print_report(report: Report, as_json: bool) -> int:
     _print_warnings(report.warnings)
     hier = report.target.hierarchy
-    rows = [{
+    rows: list[dict[str, Any]] = [{
         "pid": o.pid, "input": o.text, "outcome": o.outcome, "errno": o.errno, "hook": o.hook,
         "reason": o.reason, "advice": o.advice, "warnings": list(o.warnings),
         # each PID's own destination (an undo sends PIDs back to several cgroups)
@@ -476,7 +485,7 @@ def cmd_undo(args: argparse.Namespace) -> int:
         return _undo(args, engine)
 
 
-def _undo(args: argparse.Namespace, engine) -> int:
+def _undo(args: argparse.Namespace, engine: AttachEngine) -> int:
     report = engine.undo(args.batch)
     if report is None:
         msg = f"nothing to undo: {engine.nothing_left}"
@@ -541,7 +550,7 @@ class _Guarded:
     status still reports what it did (a move's outcomes are decided before its report is
     printed). `main` then says so in one line and picks the exit status."""
 
-    def __init__(self, stream: Any) -> None:
+    def __init__(self, stream: TextIO | _ClosedStream) -> None:
         self.stream = stream
         self.error: OSError | None = None
 
@@ -596,9 +605,12 @@ def _silence_stdout() -> None:
     """After stdout failed: point fd 1 at /dev/null, so the interpreter's own flush of what
     is still buffered succeeds at exit instead of printing `Exception ignored ... BrokenPipeError`
     (what the Python documentation recommends for SIGPIPE)."""
+    stdout = sys.__stdout__
+    if stdout is None:
+        return
     try:
         null = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(null, sys.__stdout__.fileno())
+        os.dup2(null, stdout.fileno())
         os.close(null)
     except (OSError, AttributeError, ValueError):
         pass
@@ -611,7 +623,7 @@ def _output_failed(err: OSError) -> str:
             "incomplete (check that stdout is open, has room and is read to the end)")
 
 
-def _run_guarded(command: Any, args: argparse.Namespace) -> int:
+def _run_guarded(command: Command, args: argparse.Namespace) -> int:
     """Run a subcommand with stdout and stderr guarded (see `_Guarded`); the exit status:
 
     - the command's own status (0, 1 when any PID did not end in the target, 2 bad usage);
@@ -643,7 +655,7 @@ def _run_guarded(command: Any, args: argparse.Namespace) -> int:
     return max(rc, EXIT_NOT_ALL)
 
 
-def _run_command(command: Any, args: argparse.Namespace) -> int:
+def _run_command(command: Command, args: argparse.Namespace) -> int:
     from ctrtui.errors import CtrtuiError
 
     try:
