@@ -12,8 +12,9 @@ import sys
 TYPE_CHECKING = False  # typing is not imported at run time (~3 ms of every start)
 if TYPE_CHECKING:
     import argparse
+    from collections.abc import Callable, Sequence
     from types import FrameType
-    from typing import Any, Callable, Sequence, TextIO
+    from typing import Any, TextIO
 
     from ctrtui.engine import AttachEngine, Report
     from ctrtui.model import CgroupRef, Hierarchy, Snapshot
@@ -238,7 +239,8 @@ def _still_there(snap: Snapshot, h: Hierarchy, path: str) -> None:
     if path not in snap[h.name]:
         name, where = display(h.name), display(path)
         raise UsageError(f"cgroup {name}:{where} was removed while ctrtui was reading it "
-                         f"({display(h.fs_path(path))} no longer exists); run `ctrtui ls {name}:/` to see what is there now")
+                         f"({display(h.fs_path(path))} no longer exists); run `ctrtui ls {name}:/` to see what is "
+                         "there now")
 
 
 def _print_json(obj: Any) -> None:

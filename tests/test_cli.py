@@ -534,8 +534,9 @@ def test_move_to_a_full_device_reports_outcomes_and_the_lost_output(tmp_path):
     ('[protect]\ncommands = ["/usr/sbin/sshd"]\n', "protect.commands[0]"),
     ("[protect]\npids = " + "[" * 5000 + "]" * 5000 + "\n", "nested too deeply"),
 ])
-@pytest.mark.parametrize("command", [["move", "1", "--to", "freezer:/"], ["move", "1", "--to", "freezer:/", "--dry-run"],
-                                     ["undo"]])
+@pytest.mark.parametrize("command", [
+    ["move", "1", "--to", "freezer:/"], ["move", "1", "--to", "freezer:/", "--dry-run"], ["undo"],
+])
 def test_an_unusable_policy_is_one_line_and_exit_2_before_anything_moves(capsys, tmp_path, text, words, command):
     f = tmp_path / "policy.toml"
     f.write_text(text)
@@ -568,7 +569,8 @@ def test_a_default_policy_in_a_directory_the_user_cannot_search_is_exit_2(tmp_pa
 
         # The child drops to uid 65534 itself, after importing what it needs (the interpreter
         # may sit where that user cannot read).
-        code = ("import argparse, json, locale, tomllib, ctrtui.cli, ctrtui.engine, ctrtui.sources, ctrtui.sources.demo\n"
+        code = ("import argparse, json, locale, tomllib\n"
+                "import ctrtui.cli, ctrtui.engine, ctrtui.sources, ctrtui.sources.demo\n"
                 "ctrtui.cli.build_parser(); ctrtui.sources.open_backend(demo=True)\n"
                 "import os, sys\n"
                 "os.setgroups([]); os.setresgid(65534, 65534, 65534); os.setresuid(65534, 65534, 65534)\n"
@@ -602,7 +604,8 @@ def test_real_a_long_command_name_is_protected_by_its_program_name(realworld, tm
     assert r.returncode == 1, r.stderr
     rows = {row["pid"]: row for row in json.loads(r.stdout)}
     assert open(f"/proc/{long.pid}/comm").read().strip() == "ctrtui-test-lon"
-    assert (rows[long.pid]["outcome"], rows[long.pid]["errno"], rows[long.pid]["hook"]) == ("refused", "EPERM", "policy")
+    row = rows[long.pid]
+    assert (row["outcome"], row["errno"], row["hook"]) == ("refused", "EPERM", "policy")
     assert "program name 'ctrtui-test-long-sleeper'" in rows[long.pid]["reason"]
     assert rows[short.pid]["outcome"] == "moved"
     assert realworld.cgroup_of(long.pid, "freezer") == "/"

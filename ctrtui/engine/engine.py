@@ -17,7 +17,6 @@ from __future__ import annotations
 import errno as _errno
 import os
 import time
-
 from typing import Literal, get_args  # hooks.py imports typing anyway
 
 from ctrtui.engine.hooks import (
@@ -34,14 +33,15 @@ from ctrtui.engine.journal import Journal, JournalError
 from ctrtui.engine.parse import PidParseError, parse_pid, read_pid_max
 from ctrtui.engine.policy import Policy
 from ctrtui.errors import CtrtuiError, errno_name, explain
-from ctrtui.model import CgroupRef, CgroupState, Hierarchy, TaskInfo, find_hierarchy
+from ctrtui.model import CgroupRef, Hierarchy, TaskInfo, find_hierarchy
 from ctrtui.model.value import Value, set_field
 from ctrtui.sources.base import membership_file
 from ctrtui.text import display
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any, Callable, Mapping, Sequence
+    from collections.abc import Callable, Mapping, Sequence
+    from typing import Any
 
     from ctrtui.engine.journal import Record
 
@@ -152,7 +152,8 @@ class Plan(Value):
 
 class Outcome(Value):
     """What happened to one input item. `outcome`: an `OutcomeKind` (moved, already-there,
-    refused, vanished, not-moved, rolled-back; see there). `target`: the target cgroup path (in the report's hierarchy)."""
+    refused, vanished, not-moved, rolled-back; see there). `target`: the target cgroup path (in the
+    report's hierarchy)."""
 
     __slots__ = ("text", "pid", "outcome", "errno", "hook", "reason", "advice", "warnings", "source",
                  "target", "start_time")
@@ -519,7 +520,8 @@ class AttachEngine:
         backend = self.backend
         out: dict[int, Verdict] = {}
         pending: list[HookContext] = []
-        info: dict[int, tuple[str, int | None, Identity | None, list[str]]] = {}  # id(ctx) -> (text, start, identity, warnings)
+        # id(ctx) -> (text, start, identity, warnings)
+        info: dict[int, tuple[str, int | None, Identity | None, list[str]]] = {}
         leaders: dict[int, Facts] = {}
         for pid in first:
             text = items[first[pid]][0]
@@ -708,7 +710,7 @@ class AttachEngine:
                 files.close()
                 for _, handle in guards:
                     handle.close()
-            for i, o in zip(written, self._verify([items[i] for i in written])):
+            for i, o in zip(written, self._verify([items[i] for i in written]), strict=True):
                 outcomes[i] = o
             for i, first in repeats:
                 p, v = items[i]
@@ -787,7 +789,7 @@ class AttachEngine:
         handles = [hd for _, hd in guards]
         gone = many(handles) if many is not None else [not hd.alive() for hd in handles]
         out: list[tuple[int, Outcome | None]] = []
-        for (i, _), dead in zip(guards, gone):
+        for (i, _), dead in zip(guards, gone, strict=True):
             if dead:
                 p, v = items[i]
                 out.append((i, self._gone(p, v, "before or right after its PID was written to {target}; it is "
@@ -994,7 +996,7 @@ class AttachEngine:
         rows = [{
             "pid": o.pid, "start_time": o.start_time, "from": o.source, "to": o.target, "outcome": o.outcome,
             "errno": o.errno, **({"input": o.text} if o.pid is None else {}),
-        } for p, o in zip(plans, report.outcomes)]
+        } for p, o in zip(plans, report.outcomes, strict=False)]
         warnings = list(self._notes)
         self._notes.clear()
         try:
@@ -1045,7 +1047,8 @@ class AttachEngine:
                 rows.append({"pid": pid, "start_time": start, "from": t["from"], "to": t["to"],
                              "outcome": "moved" if moved else "not-moved", "errno": None})
             self.journal.write_close(b.id, rows, "recovered")
-            what = f"an undo of batch {b.undo_of}" if b.undo_of else f"moving to {display(b.hierarchy)}:{display(b.target)}"
+            what = (f"an undo of batch {b.undo_of}" if b.undo_of
+                    else f"moving to {display(b.hierarchy)}:{display(b.target)}")
             self._notes.append(
                 f"batch {b.id} ({what}) was interrupted before its end (no close record): {there} of its "
                 f"{len(b.tasks)} tasks are where it put them" + (
@@ -1074,7 +1077,8 @@ class AttachEngine:
             try:
                 self.hierarchy(found.hierarchy)
             except CtrtuiError:
-                raise CtrtuiError(f"batch {found.id} of the journal {display(self.journal.path or '(memory)')} moved tasks in "
+                raise CtrtuiError(f"batch {found.id} of the journal {display(self.journal.path or '(memory)')} "
+                                  "moved tasks in "
                                   f"the hierarchy '{display(found.hierarchy)}', which is not mounted now; mount it, or "
                                   "undo another batch (`ctrtui log` lists them)") from None
             groups: dict[str, list[Record]] = {}
@@ -1086,7 +1090,7 @@ class AttachEngine:
                 expected = {r["pid"]: r["start_time"] for r in group if r["start_time"] is not None}
                 plan = self.plan([r["pid"] for r in group], CgroupRef(found.hierarchy, back), found.threads, expected)
                 verdicts = []
-                for v, r in zip(plan.verdicts, group):
+                for v, r in zip(plan.verdicts, group, strict=True):
                     if v.kind == "move" and v.source is not None and v.source != r["to"]:
                         v = v.replace(warnings=v.warnings + (
                             f"PID {v.pid} is no longer where batch {found.id} put it ({display(r['to'])}) but in "

@@ -46,8 +46,9 @@ each accepted PID is written under a pidfd guard, verified in /proc, and journal
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import lru_cache
-from typing import Any, Callable, Iterable, Mapping, Protocol, Sequence, Union, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from ctrtui.errors import explain
 from ctrtui.model import CgroupRef, CgroupState, Creds, Hierarchy, TaskInfo, common_ancestor, parent_path
@@ -103,7 +104,7 @@ class AlreadyThere(Value):
         set_field(self, "reason", reason)
 
 
-Answer = Union[Refusal, HookWarning, AlreadyThere, None]
+Answer = Refusal | HookWarning | AlreadyThere | None
 """What a hook says of one PID."""
 
 Judged = Iterable[tuple["HookContext", Answer]]

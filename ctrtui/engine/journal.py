@@ -45,11 +45,11 @@ the outcomes of closed batches.
 
 from __future__ import annotations
 
+import _thread  # RLock without importing threading (~0.5 ms of every start)
 import errno as _errno
 import json
 import os
 import re
-import _thread  # RLock without importing threading (~0.5 ms of every start)
 import stat
 import time
 
@@ -58,7 +58,8 @@ from ctrtui.text import display
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any, Callable, Iterator, Mapping, Sequence
+    from collections.abc import Callable, Iterator, Mapping, Sequence
+    from typing import Any
 
     Record = dict[str, Any]
     """One JSON object of the journal (a record, a task or outcome row): its values are JSON
@@ -373,7 +374,7 @@ class Journal:
             raise
         return fd
 
-    def locked(self) -> "_Locked":
+    def locked(self) -> _Locked:
         """Context manager: hold the journal for a whole batch (re-entrant). Opens the
         journal for writing, takes `flock` on `PATH.lock` (waiting up to `lock_timeout`
         seconds) and cuts a torn last line. `JournalError` if any of it fails."""
@@ -513,7 +514,8 @@ class Journal:
         except FileNotFoundError:
             return (lambda n, off: b""), 0, (lambda: None)
         except OSError as e:
-            raise CtrtuiError(f"cannot read journal {display(self.path)}: {errno_name(e.errno or 0)} ({e.strerror}); fix "
+            raise CtrtuiError(f"cannot read journal {display(self.path)}: {errno_name(e.errno or 0)} "
+                              f"({e.strerror}); fix "
                               "its permissions, or give another file with --journal FILE") from None
         try:
             st = os.fstat(fd)
@@ -545,7 +547,8 @@ class Journal:
                     yield offset, validate(_loads(line))
                 except _Bad as e:
                     no = _count_newlines(pread, offset) + 1
-                    raise JournalCorrupt(f"journal {display(self.path or '(memory)')} is corrupt at line {no}: {e}; move "
+                    raise JournalCorrupt(f"journal {display(self.path or '(memory)')} is corrupt at line {no}: "
+                                         f"{e}; move "
                                          "the file away to start a new one") from None
         finally:
             close()
@@ -736,7 +739,8 @@ class Journal:
                 os.unlink(tmp)
             except OSError:
                 pass
-            self._warn(f"{display(self.path)}: could not rotate the journal ({errno_name(e.errno or 0)}: {e.strerror}); "
+            self._warn(f"{display(self.path)}: could not rotate the journal "
+                       f"({errno_name(e.errno or 0)}: {e.strerror}); "
                        "it keeps growing")
             return False
         os.close(fd)

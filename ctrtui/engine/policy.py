@@ -30,8 +30,9 @@ from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Callable, Iterable
 from fnmatch import fnmatchcase
-from typing import Any, Callable, Iterable, Union
+from typing import Any
 
 from ctrtui.engine.hooks import Answer, BuiltinHook, HookBatch, HookContext, Judged, Refusal
 from ctrtui.errors import CtrtuiError, os_error_text
@@ -59,7 +60,7 @@ for it); any other word must name a mounted hierarchy."""
 
 V2_WORDS = ("unified", "cgroup2", "v2")
 
-Mounted = Union[Iterable[Hierarchy], Callable[[], Iterable[Hierarchy]]]
+Mounted = Iterable[Hierarchy] | Callable[[], Iterable[Hierarchy]]
 """The mounted hierarchies a policy is checked against, or a callable giving them (called only
 when a rule names a hierarchy)."""
 
@@ -138,7 +139,7 @@ class Policy(Value):
         return cls._decode(data, path, hierarchies)
 
     @classmethod
-    def broken(cls, error: str, source: str | None = None) -> "Policy":
+    def broken(cls, error: str, source: str | None = None) -> Policy:
         """A policy that refuses every move with `error` (the sentence saying why the policy
         could not be used): what runs when the UI starts with an unusable policy."""
         return cls(source=source, error=error)
@@ -152,7 +153,7 @@ class Policy(Value):
         return cls.from_toml(text, path, hierarchies)
 
     @classmethod
-    def from_toml(cls, text: str, source: str = "<policy>", hierarchies: Any = None) -> "Policy":
+    def from_toml(cls, text: str, source: str = "<policy>", hierarchies: Any = None) -> Policy:
         """Parse policy TOML; CtrtuiError naming `source` and what is wrong. `hierarchies`:
         as for `load`."""
         import tomllib  # only when there is a policy file (~2 ms of every start otherwise)
@@ -247,8 +248,8 @@ class Policy(Value):
             for t in tasks:
                 if fnmatchcase(t.comm, pat):
                     return Refusal("EPERM", f"{ctx.subject} is protected by the policy{where} (its command "
-                                   f"'{display(t.comm)}' matches protect.commands '{display(pat)}'); it was not moved to "
-                                   f"{ctx.target}.", advice)
+                                   f"'{display(t.comm)}' matches protect.commands '{display(pat)}'); it was not "
+                                   f"moved to {ctx.target}.", advice)
         if long:
             for t in tasks:
                 name = program_name(t.comm, _cmdline(ctx.backend, t))
@@ -271,7 +272,7 @@ class Policy(Value):
                                f"(rule {rule}); {ctx.subject} was not moved.", advice)
         return None
 
-    def hook(self) -> "PolicyHook":
+    def hook(self) -> PolicyHook:
         return PolicyHook(self)
 
 

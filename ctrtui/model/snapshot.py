@@ -17,7 +17,8 @@ from ctrtui.model.value import Value, set_field
 
 TYPE_CHECKING = False  # typing is not imported at run time: it costs every start ~3 ms
 if TYPE_CHECKING:
-    from typing import Any, Callable, Iterable, Iterator, Mapping, TypeVar
+    from collections.abc import Callable, Iterable, Iterator, Mapping
+    from typing import Any, TypeVar
 
     T = TypeVar("T")
 
@@ -60,7 +61,7 @@ def common_ancestor(a: str, b: str) -> str:
     pa = [p for p in a.split("/") if p]
     pb = [p for p in b.split("/") if p]
     common: list[str] = []
-    for x, y in zip(pa, pb):
+    for x, y in zip(pa, pb, strict=False):
         if x != y:
             break
         common.append(x)
@@ -185,7 +186,7 @@ class HierarchySnapshot(Value):
         set_field(self, "containers", containers)
 
     @classmethod
-    def build(cls, hierarchy: Hierarchy, containers: Iterable[Container]) -> "HierarchySnapshot":
+    def build(cls, hierarchy: Hierarchy, containers: Iterable[Container]) -> HierarchySnapshot:
         """Build from containers in any order; they are put in depth-first pre-order."""
         by_path = {c.path: c for c in containers}
         ordered: dict[str, Container] = {}

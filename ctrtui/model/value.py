@@ -36,7 +36,7 @@ class Value:
         name = type(self).__name__
         if len(args) > len(fields):
             raise TypeError(f"{name}() takes {len(fields)} arguments, {len(args)} were given")
-        values = dict(zip(fields, args))
+        values = dict(zip(fields, args, strict=False))
         for k, v in kw.items():
             if k in values:
                 raise TypeError(f"{name}() got multiple values for argument {k!r}")
