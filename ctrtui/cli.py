@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     import argparse
     from collections.abc import Callable, Sequence
     from types import FrameType
-    from typing import Any, TextIO
+    from typing import Any, NoReturn, TextIO
 
     from ctrtui.engine import AttachEngine, Report
     from ctrtui.model import CgroupRef, Hierarchy, Snapshot
@@ -80,27 +80,53 @@ def _columns() -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The one parser of every command line. Built on each start, so kept cheap (~3 ms here:
+    """The one parser of every command line. Built on each start, so kept cheap (~2 ms here:
     benchmarks/RESULTS.md): the subcommands take their options directly rather than from
-    parent parsers, the subparsers' `prog` is given rather than formatted from a usage line,
-    and the help formatter is told its width (`_columns`)."""
+    parent parsers and add them only when one is parsed or its help is shown (`define`), the
+    subparsers' `prog` is given rather than formatted from a usage line, and the help
+    formatter is told its width once (`_columns`)."""
     import argparse
+
+    width = _columns() - 2  # what argparse's HelpFormatter takes from the terminal by default
 
     class Formatter(argparse.HelpFormatter):
         def __init__(self, prog: str, indent_increment: int = 2, max_help_position: int = 24,
-                     width: int | None = None) -> None:
-            super().__init__(prog, indent_increment, max_help_position,
-                             width if width is not None else _columns() - 2)
+                     width: int | None = width) -> None:
+            super().__init__(prog, indent_increment, max_help_position, width)
 
     class Parser(argparse.ArgumentParser):
         """argparse quotes what was typed in its errors (`unrecognized arguments: ...`) as it
-        is: clean it of control characters first (its subcommand parsers are of this class)."""
+        is: clean it of control characters first (its subcommand parsers are of this class).
+        `define` adds a subcommand's arguments the first time it is parsed or its usage or
+        help is formatted, so a command line pays for its own subcommand only."""
 
-        def __init__(self, *args: Any, **kw: Any) -> None:
+        def __init__(self, *args: Any, define: Callable[[argparse.ArgumentParser], None] | None = None,
+                     **kw: Any) -> None:
             kw.setdefault("formatter_class", Formatter)
             super().__init__(*args, **kw)
+            self._define = define
 
-        def error(self, message: str):  # type: ignore[no-untyped-def]
+        def _defined(self) -> None:
+            define, self._define = self._define, None
+            if define is not None:
+                define(self)
+
+        if TYPE_CHECKING:  # the same signature (argparse's is overloaded on the namespace's type)
+            parse_known_args = argparse.ArgumentParser.parse_known_args
+        else:
+            def parse_known_args(self, args=None, namespace=None):
+                self._defined()
+                return super().parse_known_args(args, namespace)
+
+        def format_usage(self) -> str:
+            self._defined()
+            return super().format_usage()
+
+        def format_help(self) -> str:
+            self._defined()
+            return super().format_help()
+
+        def error(self, message: str) -> NoReturn:
             super().error(scrub(message))
 
     p = Parser(
@@ -116,34 +142,44 @@ def build_parser() -> argparse.ArgumentParser:
                    help="TUI: auto-refresh interval (default 2)")
     sub = p.add_subparsers(dest="command", metavar="COMMAND", prog="ctrtui")
 
-    hier = sub.add_parser("hierarchies", help="every mounted hierarchy with its cgroup and task counts")
-    _subcommand_options(hier)
-    ls = sub.add_parser("ls", help="the cgroup tree with own and recursive task counts")
-    _subcommand_options(ls)
-    ls.add_argument("cgroup", nargs="?", metavar="HIERARCHY:/path",
-                    help="a hierarchy (freezer, cpu,cpuacct, name=systemd, unified) and path")
-    tasks = sub.add_parser("tasks", help="the sorted member list of a cgroup")
-    _subcommand_options(tasks)
-    tasks.add_argument("cgroup", metavar="HIERARCHY:/path")
-    tasks.add_argument("--threads", action="store_true", help="list threads (TIDs), not processes")
-    mv = sub.add_parser("move", help="move PIDs into a cgroup")
-    _subcommand_options(mv)
-    mv.add_argument("pids", nargs="+", metavar="PID")
-    mv.add_argument("--to", required=True, metavar="HIERARCHY:/path", dest="target")
-    mv.add_argument("--threads", action="store_true",
-                    help="move only the given threads (v1 tasks / v2 cgroup.threads), not whole processes")
-    mv.add_argument("--dry-run", action="store_true", help="only say what would happen")
-    mv.add_argument("--all-or-nothing", action="store_true",
-                    help="if any PID cannot be moved, move none (those moved are moved back)")
-    mv.add_argument("--no-journal", action="store_true",
-                    help="move even when the journal cannot be written (the batch cannot be undone)")
-    undo = sub.add_parser("undo", help="move back what the last undoable batch (or BATCH) moved")
-    _subcommand_options(undo)
-    undo.add_argument("batch", nargs="?", metavar="BATCH", help="a batch id, as `ctrtui log` shows it")
-    log = sub.add_parser("log", help="the batches in the journal, newest first")
-    _subcommand_options(log)
-    log.add_argument("-n", "--limit", type=int, default=20, metavar="N",
-                     help="show the newest N batches (default 20; 0: all)")
+    def ls(ls: argparse.ArgumentParser) -> None:
+        _subcommand_options(ls)
+        ls.add_argument("cgroup", nargs="?", metavar="HIERARCHY:/path",
+                        help="a hierarchy (freezer, cpu,cpuacct, name=systemd, unified) and path")
+
+    def tasks(tasks: argparse.ArgumentParser) -> None:
+        _subcommand_options(tasks)
+        tasks.add_argument("cgroup", metavar="HIERARCHY:/path")
+        tasks.add_argument("--threads", action="store_true", help="list threads (TIDs), not processes")
+
+    def move(mv: argparse.ArgumentParser) -> None:
+        _subcommand_options(mv)
+        mv.add_argument("pids", nargs="+", metavar="PID")
+        mv.add_argument("--to", required=True, metavar="HIERARCHY:/path", dest="target")
+        mv.add_argument("--threads", action="store_true",
+                        help="move only the given threads (v1 tasks / v2 cgroup.threads), not whole processes")
+        mv.add_argument("--dry-run", action="store_true", help="only say what would happen")
+        mv.add_argument("--all-or-nothing", action="store_true",
+                        help="if any PID cannot be moved, move none (those moved are moved back)")
+        mv.add_argument("--no-journal", action="store_true",
+                        help="move even when the journal cannot be written (the batch cannot be undone)")
+
+    def undo(undo: argparse.ArgumentParser) -> None:
+        _subcommand_options(undo)
+        undo.add_argument("batch", nargs="?", metavar="BATCH", help="a batch id, as `ctrtui log` shows it")
+
+    def log(log: argparse.ArgumentParser) -> None:
+        _subcommand_options(log)
+        log.add_argument("-n", "--limit", type=int, default=20, metavar="N",
+                         help="show the newest N batches (default 20; 0: all)")
+
+    sub.add_parser("hierarchies", define=_subcommand_options,
+                   help="every mounted hierarchy with its cgroup and task counts")
+    sub.add_parser("ls", define=ls, help="the cgroup tree with own and recursive task counts")
+    sub.add_parser("tasks", define=tasks, help="the sorted member list of a cgroup")
+    sub.add_parser("move", define=move, help="move PIDs into a cgroup")
+    sub.add_parser("undo", define=undo, help="move back what the last undoable batch (or BATCH) moved")
+    sub.add_parser("log", define=log, help="the batches in the journal, newest first")
     return p
 
 

@@ -309,6 +309,31 @@ def test_one_parser_for_every_command_line(argv, expected):
     assert {"demo", "policy", "journal", "interval", "read_only", "command"} <= got.keys()
 
 
+@pytest.mark.parametrize("command, own", [
+    ("hierarchies", "--json"), ("ls", "HIERARCHY:/path"), ("tasks", "--threads"), ("move", "--all-or-nothing"),
+    ("undo", "BATCH"), ("log", "--limit"),
+])
+def test_each_subcommand_has_its_own_help_and_usage(capsys, command, own):
+    """A subcommand's arguments are added when it is used: its help and its usage errors show them."""
+    with pytest.raises(SystemExit) as e:
+        main([command, "--help"])
+    out = capsys.readouterr().out
+    assert e.value.code == 0 and out.startswith(f"usage: ctrtui {command} ")
+    assert own in out and "--policy FILE" in out and "--journal FILE" in out
+
+
+@pytest.mark.parametrize("argv, usage", [
+    (["log", "--limit", "x"], "usage: ctrtui log [-h] [--demo] [--policy FILE] [--journal FILE] [--json] [-n N]"),
+    (["tasks"], "usage: ctrtui tasks [-h] [--demo] [--policy FILE] [--journal FILE] [--json] [--threads]"),
+])
+def test_a_subcommand_error_shows_its_own_usage(capsys, monkeypatch, argv, usage):
+    monkeypatch.setenv("COLUMNS", "200")
+    with pytest.raises(SystemExit) as e:
+        main(argv)
+    err = capsys.readouterr().err
+    assert e.value.code == 2 and err.startswith(usage), err
+
+
 def test_help_is_as_wide_as_columns_says(capsys, monkeypatch):
     monkeypatch.setenv("COLUMNS", "60")
     with pytest.raises(SystemExit):
