@@ -259,8 +259,10 @@ def load_entry_point_hooks(warnings: list[str]) -> list[Any]:
 def _group_may_be_declared(group: str) -> bool:
     """False only when no installed distribution can declare an entry point in `group`.
 
-    `importlib.metadata` costs ~35 ms a start here (its import, ~17 ms, and parsing every
-    distribution's metadata), and almost always finds nothing. This looks the way it does --
+    `importlib.metadata.entry_points(group=...)` adds ~18 ms to a start here against this scan
+    (its import and parsing every distribution's metadata; `python -m benchmarks.stdlib`,
+    benchmarks/RESULTS.md: more than the 5 ms issue 9 allows a standard piece), and almost
+    always finds nothing. This looks the way it does --
     every `*.dist-info`/`*.egg-info` directory on `sys.path` -- but only for a `[group]`
     section with an entry in `entry_points.txt`. Anything it cannot look into the same way (a
     zip on sys.path, a meta path finder with its own `find_distributions`) answers True, and

@@ -1,13 +1,14 @@
 """The base of the model's immutable value classes.
 
-The model's classes used to be `@dataclass(frozen=True, slots=True)`. Importing `dataclasses`
-(which imports `inspect`) and creating a dozen such classes, each with generated and
-`exec`-compiled methods, took ~15 ms of every `ctrtui` start (a third of `ctrtui hierarchies`;
-`python -X importtime`). Plain classes with `__slots__` and a hand-written `__init__` are
-compiled once into the `.pyc` and cost nothing to create. Behaviour is what the dataclasses
-gave: keyword or positional construction, immutability, equality and hash over the compared
-fields, a readable repr, pickling and copying.
-"""
+Why not `@dataclass(frozen=True, slots=True)` (issue 9 asked for dataclasses unless they cost
+more than 5 ms of start-up): importing `dataclasses` (which imports `inspect`) and creating
+the model's eleven classes, each with generated and `exec`-compiled methods, adds ~11 ms to
+every `ctrtui` start, and the engine's ten value classes ~14 ms more to the commands that
+build an engine (`python -m benchmarks.stdlib`; figures in benchmarks/RESULTS.md). Plain
+classes with `__slots__` and a hand-written `__init__` are compiled once into the `.pyc` and
+cost nothing to create. Behaviour is what the dataclasses gave: keyword or positional
+construction, immutability, equality and hash over the compared fields, a readable repr,
+pickling and copying, and `replace(**changes)` for `dataclasses.replace`."""
 
 from __future__ import annotations
 
