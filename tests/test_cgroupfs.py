@@ -161,11 +161,12 @@ def test_parse_mountinfo_odd_lines_fallbacks_and_order():
 def test_parse_proc_cgroup_and_cgroup_line_edges():
     got = parse_proc_cgroup("12:cpuset:/a:b c\n5:nosep\njunk:a:/b\n0::/\n")
     assert got == {"cpuset": (12, "/a:b c"), "": (0, "/")}
-    # v2 on the first line; bytes that are not UTF-8 are replaced, never an error
+    # v2 on the first line; bytes that are not UTF-8 are kept (surrogateescape: the path can
+    # be opened again and is shown escaped), never an error
     data = b"0::/first\n4:name=x:/p\xffq\n"
     assert cgroup_line(data, Hierarchy("unified", 2, (), "/u")) == "/first"
-    assert cgroup_line(data, Hierarchy("name=x", 1, ("name=x",), "/m", "/", 4)) == "/p\ufffdq"
-    assert cgroup_line(data, Hierarchy("name=x", 1, ("name=x",), "/m", "/", 0)) == "/p\ufffdq"
+    assert cgroup_line(data, Hierarchy("name=x", 1, ("name=x",), "/m", "/", 4)) == "/p\udcffq"
+    assert cgroup_line(data, Hierarchy("name=x", 1, ("name=x",), "/m", "/", 0)) == "/p\udcffq"
     # a hierarchy with an unknown ID that the file does not list
     assert cgroup_line(data, Hierarchy("name=absent", 1, ("name=absent",), "/m", "/", 0)) is None
 
