@@ -153,7 +153,7 @@ class Policy(Value):
         return cls.from_toml(text, path, hierarchies)
 
     @classmethod
-    def from_toml(cls, text: str, source: str = "<policy>", hierarchies: Any = None) -> Policy:
+    def from_toml(cls, text: str, source: str = "<policy>", hierarchies: Mounted | None = None) -> Policy:
         """Parse policy TOML; CtrtuiError naming `source` and what is wrong. `hierarchies`:
         as for `load`."""
         import tomllib  # only when there is a policy file (~2 ms of every start otherwise)
