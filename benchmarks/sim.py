@@ -246,7 +246,7 @@ async def _press(app, rec: Screen, keys: KeysSeen, key: str) -> tuple[float, flo
 def _pause_status_clock(app) -> list:
     """Pause the app's 1-second status refresh (the snapshot-age clock) so its ticks are
     not taken for a key's screen update. Returns the paused timers (resume them after)."""
-    paused = [t for t in list(app._timers) if getattr(t, "_callback", None) == app._update_status]
+    paused = [t for t in list(app._timers) if getattr(t, "_callback", None) == app.update_status]
     for t in paused:
         t.pause()
     return paused

@@ -30,7 +30,7 @@ sys.path.insert(0, str(ROOT))
 
 from ctrtui.sources.demo import demo_world  # noqa: E402
 from ctrtui.ui.screens import ConfirmMove, MoveLog, TargetPicker  # noqa: E402
-from ctrtui.ui.tree import CgroupTree  # noqa: E402
+from ctrtui.ui.widgets.tree import CgroupTree  # noqa: E402
 from tests.uihelpers import goto, make_app, start_drag, tree_offset  # noqa: E402
 from tests.uihelpers import settle as settle_now  # noqa: E402
 

@@ -13,7 +13,8 @@ from textual.widgets import Input
 
 from ctrtui.sources.hostile import DEEP_LEAF, NAMES, PROCS, USERS, hostile_path, hostile_world
 from ctrtui.text import BIDI, display
-from ctrtui.ui.screens import ConfirmMove, FindPid, GoToCgroup, LineList, MoveLog, TargetPicker
+from ctrtui.ui.screens import ConfirmMove, FindPid, GoToCgroup, MoveLog, TargetPicker
+from ctrtui.ui.widgets.linelist import LineList
 from tests.uihelpers import goto, make_app, screen_text, settle
 
 pytestmark = pytest.mark.ui
@@ -164,9 +165,9 @@ async def test_task_rows_and_detail_line_show_escaped_text(tmp_path):
         await goto(pilot, hostile_path("osc"))
         app.tasks.focus()
         await settle(pilot)
-        assert_shows(app, "[/] [@click=app.quit]quit \\x1b]0;PWNED\\x07", "[b]eve[/b]", "/bin/by\\xfftes \\\\x1b literal",
-                     "/usr/bin/\\u202egnp.exe --flag \\u009b2J")
-        for i, (comm, cmd, uid) in enumerate(PROCS):
+        assert_shows(app, "[/] [@click=app.quit]quit \\x1b]0;PWNED\\x07", "[b]eve[/b]",
+                     "/bin/by\\xfftes \\\\x1b literal", "/usr/bin/\\u202egnp.exe --flag \\u009b2J")
+        for i, (_comm, cmd, uid) in enumerate(PROCS):
             app.tasks.move_cursor(i)
             await settle(pilot)
             detail = app.query_one("#detail").content
@@ -316,7 +317,8 @@ async def test_move_confirm_log_and_notification_show_escaped_names(tmp_path):
         await pilot.press("escape")
         app.go_to("/hostile/gone-\x1b]0;PWNED\x07")
         await settle(pilot)
-        assert app.notices[-1] == "unified:/hostile/gone-\\x1b]0;PWNED\\x07 is not in the snapshot (removed, or a typo?)."
+        assert app.notices[-1] == ("unified:/hostile/gone-\\x1b]0;PWNED\\x07 is not in the snapshot "
+                                   "(removed, or a typo?).")
         clean_segments(app)
 
 

@@ -1,4 +1,4 @@
-"""ctrtui.ui.risk: which planned moves ask first, on the simulated kernel and the demo world."""
+"""ctrtui.engine.risk: which planned moves ask first, on the simulated kernel and the demo world."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ import sys
 import pytest
 
 from ctrtui.engine import AttachEngine
+from ctrtui.engine.risk import MANY_TASKS, assess, systemd_unit
 from ctrtui.model import CgroupRef
 from ctrtui.sources.demo import demo_world
 from ctrtui.sources.simulated import SimKernel
-from ctrtui.ui.risk import MANY_TASKS, assess, systemd_unit
 
 
 def _engine(k) -> AttachEngine:
@@ -142,5 +142,5 @@ def test_thread_mode_split_asks_and_whole_group_does_not():
 
 
 def test_risk_imports_no_textual():
-    code = "import sys, ctrtui.ui.risk; sys.exit('textual' in sys.modules)"
+    code = "import sys, ctrtui.engine.risk; sys.exit('textual' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0

@@ -11,7 +11,7 @@ from textual.widgets import Input, Select
 
 from ctrtui.sources.demo import demo_world
 from ctrtui.ui.screens import ConfirmMove, FindPid, GoToCgroup, MoveLog, SwitchHierarchy, TargetPicker
-from ctrtui.ui.tasklist import TaskList
+from ctrtui.ui.widgets.tasklist import TaskList
 from tests.uihelpers import SIZE, cgroup_of, cut_put, goto, make_app, screen_text, settle
 
 pytestmark = pytest.mark.ui
@@ -64,7 +64,8 @@ async def test_tree_counts_and_markers(world, tmp_path):
         assert "kubepods.slice 0/10 kubepods +hugetlb" in screen_text(app)
         # own/recursive counts: nginx has 3 processes
         assert "nginx.service 3 service" in screen_text(app)
-        await goto(pilot, "/machine.slice/libpod-18549bc493f719529ca9d33ffaa3f3fd19a45c222671c03c9ef6d2b785d6b320.scope")
+        await goto(pilot,
+                   "/machine.slice/libpod-18549bc493f719529ca9d33ffaa3f3fd19a45c222671c03c9ef6d2b785d6b320.scope")
         assert "libpod-18549bc493f7….scope 1 libpod" in screen_text(app)
         pod = [p for p in app.hs.containers if p.endswith("-podb2460630_9b07_45e3_fb84_06baf99a5239.slice")][0]
         assert label(app, pod).endswith("kubepods")
@@ -249,7 +250,7 @@ async def test_cursor_keys_and_detail_line(world, tmp_path):
         text = screen_text(app)
         assert f"PID {last}" in text
         # its cgroup in every hierarchy, hierarchies sharing a path named together
-        from ctrtui.ui.detail import cgroup_groups
+        from ctrtui.ui.widgets.detail import cgroup_groups
 
         detail = str(app.query_one("#detail").content)
         assert cgroup_groups(world.task_cgroups(last)) in detail and "freezer" in detail
@@ -647,10 +648,10 @@ async def test_late_messages_while_closing_are_ignored(world, tmp_path):
         app.tasks.focus()
         await settle(pilot)
     assert not app._screen_stack  # closed: no screen left
-    app.on_task_list_cursor_moved(TaskList.CursorMoved(app.tasks.cursor_pid))
+    app._task_cursor_moved(TaskList.CursorMoved(app.tasks.cursor_pid))
     app.on_descendant_focus()
     app.action_help()
-    assert app._node_at(10, 10) is None
+    assert app.moves.node_at(10, 10) is None
 
 
 async def test_task_list_title_counts_in_singular_and_plural(world, tmp_path):
@@ -677,7 +678,7 @@ async def test_a_journal_that_cannot_be_written_refuses_the_move_with_its_senten
         await settle(pilot)
         await goto(pilot, NGINX)
         pid = app.tasks.shown[-1]
-        app._apply(engine.plan([pid], CgroupRef("unified", SESSION)))
+        app.moves.apply(engine.plan([pid], CgroupRef("unified", SESSION)))
         await settle(pilot)
         assert cgroup_of(world, pid) == NGINX
         refusal = [n for n in app.notices if n.startswith("Not moved:")]
@@ -700,7 +701,7 @@ async def test_an_unusable_policy_starts_the_app_but_refuses_every_move_until_fi
     from ctrtui.engine import AttachEngine, Journal, Policy
     from ctrtui.model import CgroupRef
     from ctrtui.ui.app import CtrtuiApp
-    from ctrtui.ui.tree import CgroupTree
+    from ctrtui.ui.widgets.tree import CgroupTree
     from tests.uihelpers import notifications, start_drag, tree_offset
 
     f = tmp_path / "policy.toml"
@@ -822,3 +823,23 @@ async def test_put_refuses_a_pid_recycled_since_the_cut(world, tmp_path):
         assert not isinstance(app.screen, ConfirmMove)
         assert any("Nothing to move" in n and f"PID {pid} was recycled" in n for n in app.notices), list(app.notices)
         assert cgroup_of(world, pid) == "/system.slice/cron.service"
+
+
+async def test_selecting_a_pid_far_down_scrolls_the_task_list_to_it(world, tmp_path):
+    """The task list keeps ScrollView's styles (its scrolling) whatever else it is built
+    from: putting the cursor on a PID far below the visible rows scrolls them to it."""
+    app = make_app(world, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await goto(pilot, "/")
+        app.tasks.focus()
+        await pilot.press("d")  # the whole subtree: more rows than fit
+        await settle(pilot)
+        tl = app.tasks
+        rows = tl.scrollable_content_region.height - 1
+        assert len(tl.shown) > 2 * rows
+        assert tl.select_pid(tl.shown[-1])
+        await settle(pilot)
+        top = int(tl.scroll_y)
+        assert top > 0 and top <= tl.cursor < top + rows, (top, tl.cursor, rows)
+        assert f"{tl.shown[-1]} " in screen_text(app)

@@ -8,8 +8,8 @@ import pytest
 
 from ctrtui.sources.demo import demo_world
 from ctrtui.ui.screens import ConfirmMove
-from ctrtui.ui.tasklist import TaskList
-from ctrtui.ui.tree import CgroupTree
+from ctrtui.ui.widgets.tasklist import TaskList
+from ctrtui.ui.widgets.tree import CgroupTree
 from tests.uihelpers import SIZE, cgroup_of, goto, make_app, row_offset, screen_text, settle, start_drag, tree_offset
 
 pytestmark = pytest.mark.ui

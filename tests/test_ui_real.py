@@ -8,7 +8,7 @@ import pytest
 
 from ctrtui.sources.cgroupfs import CgroupFS
 from ctrtui.ui.screens import ConfirmMove, TargetPicker
-from ctrtui.ui.tree import CgroupTree
+from ctrtui.ui.widgets.tree import CgroupTree
 from tests.uihelpers import SIZE, goto, make_app, settle, start_drag, tree_offset
 
 pytestmark = [pytest.mark.real, pytest.mark.ui]

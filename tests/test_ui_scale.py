@@ -9,7 +9,7 @@ import time
 import pytest
 
 from ctrtui.sources.demo import generate_world
-from ctrtui.ui.tree import LAZY_LIMIT
+from ctrtui.ui.widgets.tree import LAZY_LIMIT
 from tests.uihelpers import SIZE, make_app, screen_text, settle
 
 pytestmark = pytest.mark.ui

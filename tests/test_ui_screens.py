@@ -18,16 +18,16 @@ from textual.widgets import Input
 from ctrtui.engine import AttachEngine, Plan
 from ctrtui.model import CgroupRef
 from ctrtui.sources.demo import demo_world
+from ctrtui.ui.fuzzy import FuzzyMatcher
 from ctrtui.ui.screens import (
     ConfirmMove,
     FindPid,
-    FuzzyMatcher,
     GoToCgroup,
-    LineList,
     MoveLog,
     SwitchHierarchy,
     TargetPicker,
 )
+from ctrtui.ui.widgets.linelist import LineList
 
 pytestmark = pytest.mark.ui
 
@@ -117,11 +117,22 @@ def test_matcher_keeps_paths_that_differ_only_in_case():
     assert m.search("a")[1] == 2
 
 
+def test_the_matcher_imports_no_textual():
+    """The matcher is pure logic: importing it loads no Textual (so it can move below ui)."""
+    import subprocess
+    import sys
+
+    code = "import sys, ctrtui.ui.fuzzy; sys.exit('textual' in sys.modules or 'rich' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code]).returncode == 0
+
+
 def test_matcher_positions_highlight_what_matched():
     assert FuzzyMatcher.positions("cron", "/system.slice/cron.service") == [14, 15, 16, 17]
     assert FuzzyMatcher.positions("crn", "/acron") == [2, 3, 5]
     assert FuzzyMatcher.positions("", "/a") == []
-    content = FuzzyMatcher(PATHS).highlight("cron", "/acron")
+    from ctrtui.ui.widgets.fuzzypaths import highlight
+
+    content = highlight("cron", "/acron")
     assert isinstance(content, Content) and content.plain == "/acron"
     assert [(s.start, s.end) for s in content.spans] == [(2, 6)]
 
@@ -342,7 +353,7 @@ async def test_move_log_newest_first_with_reasons(world):
     async with _pushed(screen) as (app, pilot, results):
         text = screen.query_one(LineList).plain
         assert text.index(f"Batch {second.batch_id}") < text.index(f"Batch {first.batch_id}")
-        assert f"-> cpu:/init.scope  1 moved, 1 refused, 1 vanished" in text
+        assert "-> cpu:/init.scope  1 moved, 1 refused, 1 vanished" in text
         assert f"moved         {cron}" in text and f"moved         {ssh}" in text
         assert "refused       2: EINVAL" in text and "vanished      31999: ESRCH" in text
         assert "PID 31999 does not exist" in text                              # reason
@@ -451,7 +462,7 @@ async def test_long_paths_that_differ_early_in_their_last_part_stay_distinct(wor
     kept only the end of each path would show the same text twice."""
     from textual.widgets import OptionList
 
-    from ctrtui.ui.screens import _FuzzyPaths
+    from ctrtui.ui.widgets.fuzzypaths import FuzzyPaths
 
     k, engine, snap = world
     paths = list(snap["unified"].containers)
@@ -463,7 +474,7 @@ async def test_long_paths_that_differ_early_in_their_last_part_stay_distinct(wor
         await _settle(app, pilot)
         ol = app.screen.query_one(OptionList)
         prompts = [ol.get_option_at_index(i).prompt.plain.strip() for i in range(ol.option_count)]
-        shown = [s for s, p in zip(prompts, app.screen.query_one(_FuzzyPaths).paths) if "/libpod" in p]
+        shown = [s for s, p in zip(prompts, app.screen.query_one(FuzzyPaths).paths, strict=False) if "/libpod" in p]
         assert len(shown) == 2 and shown[0] != shown[1], shown
         assert any("conmon" in s for s in shown) and all(s.endswith(".scope") for s in shown)
         width = ol.scrollable_content_region.width

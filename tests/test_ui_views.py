@@ -6,11 +6,12 @@ hierarchy refreshed alone; and a key's effects land in the same frame (detail li
 from __future__ import annotations
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ctrtui.model import diff
 from ctrtui.sources.demo import demo_world, generate_world
-from ctrtui.ui.tasklist import command_of, gather
+from ctrtui.ui.rows import command_of, gather
 from tests.uihelpers import SIZE, make_app, settle
 
 pytestmark = pytest.mark.ui
@@ -58,6 +59,29 @@ def test_gather_is_members():
                 for threads in (False, True):
                     for recursive in (False, True):
                         assert list(gather(hs, path, threads, recursive)) == list(hs.members(path, threads, recursive))
+
+
+@pytest.mark.parametrize("threads", [False, True])
+def test_patch_members_follows_a_churning_subtree_without_the_ui(threads):
+    """The pure patch of a subtree list from a refresh diff (listings carried from one patch
+    to the next) equals gathering the members again, refresh after refresh."""
+    from ctrtui.model.snapshot import diff_hierarchy
+    from ctrtui.ui.rows import patch_members
+
+    k = generate_world(200, 2000, seed=7)
+    for path in ("/", "/group-003"):
+        old = k.snapshot(["freezer"]).get("freezer")
+        base, listings = gather(old, path, threads, True), None
+        for seed in range(4):
+            k.churn(0.05, seed=seed, hierarchy="freezer")
+            k.spawn("new", cgroups={"freezer": path})
+            new = k.snapshot(["freezer"]).get("freezer")
+            patched = patch_members(base, old, new, diff_hierarchy(old, new), path, threads, listings)
+            assert patched is not None
+            base, came, went, listings = patched
+            assert list(base) == list(new.members(path, threads, True))
+            assert came and not came & went
+            old = new
 
 
 @pytest.fixture(scope="module")
@@ -162,7 +186,7 @@ def test_filter_narrowing_equals_a_fresh_filter(steps):
     """Typing and deleting in any order gives what filtering the whole list gives."""
     from array import array
 
-    from ctrtui.ui.tasklist import TaskList
+    from ctrtui.ui.widgets.tasklist import TaskList
 
     k = demo_world()
     hs = k.snapshot().get("unified")
@@ -202,14 +226,14 @@ def test_diff_of_shared_containers_equals_diff_of_fresh_copies():
         fresh = k.snapshot()
         for name in ("freezer", "unified"):
             a, b, c = old.get(name), new.get(name), fresh.get(name)
-            assert any(x is y for x, y in zip(a.containers.values(), b.containers.values()))
-            assert not any(x is y for x, y in zip(a.containers.values(), c.containers.values()))
+            assert any(x is y for x, y in zip(a.containers.values(), b.containers.values(), strict=False))
+            assert not any(x is y for x, y in zip(a.containers.values(), c.containers.values(), strict=False))
             assert diff_hierarchy(a, b) == diff_hierarchy(a, c)
         old = fresh
 
 
 def test_detail_line_groups_hierarchies_that_share_a_path():
-    from ctrtui.ui.detail import cgroup_groups
+    from ctrtui.ui.widgets.detail import cgroup_groups
 
     k = demo_world()
     pid = next(t.pid for t in k.tasks.values() if t.comm == "make")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from ctrtui.engine import AttachEngine, Journal, Policy
 from ctrtui.ui.app import CtrtuiApp
-from ctrtui.ui.tasklist import TaskList
+from ctrtui.ui.widgets.tasklist import TaskList
 
 SIZE = (120, 36)
 """Terminal size of every UI test."""

@@ -1,1 +1,44 @@
-"""The Textual terminal UI (the only package that imports textual)."""
+"""The Textual terminal UI (the only package that imports textual).
+
+Modules:
+
+- `app` — `CtrtuiApp`: composition, bindings, the state every part reads, thin actions.
+- `live` — `LiveView`: the refresh cycle (snapshot worker, merge, diff, patch, markers,
+  auto-refresh timer, pause).
+- `moves` — `Moves`: cut/put, the target picker, drag and drop, plan, confirm (with
+  `ctrtui.engine.risk`), apply, undo, the move log.
+- `details` — `DetailFeed`: what the detail line shows and when it is read.
+- `navigate` — `Navigator`: switching hierarchy, go to a cgroup, find a PID.
+- `messages` — what the thread workers post back (`SnapshotTaken`, `Planned`, `BatchDone`…).
+- `commands` — the command palette's entries.
+- `widgets/` — one widget (or a small family) per module: `tree`, `tasklist`, `detail`,
+  `status`, `filterbox`, `linelist`, `fuzzypaths`.
+- `screens/` — one modal screen per module: `picker`, `confirm`, `movelog`, `goto`,
+  `findpid`, `switch`.
+- `rows`, `fuzzy` — pure logic without Textual: the task list's columns, sort and filter
+  text, members of a subtree; the fuzzy path matcher.
+- `words` — how plans, reports and errors are worded on screen.
+- `safe`, `styles`, `heap` — escaping of untrusted text into Content/Text, cached component
+  styles, giving memory back after a big load.
+
+Handler style: messages are handled by `@on(MessageClass[, selector])` methods with private
+names, never by `on_<namespace>_<message>` naming; Textual's own events (mount, resize,
+mouse, focus) keep their `on_<event>` methods. Workers are started by the object whose job
+they are (`app.run_worker(..., thread=True, group=..., exit_on_error=False)`) and post their
+results as messages; one `@on(Worker.StateChanged)` handler in the app turns any worker
+failure into a notification (and re-arms the refresh after a failed snapshot).
+
+The path of one keypress-move (`x` in the task list, `p` in the tree): `CtrtuiApp.action_cut`
+-> `Moves.cut_selection` remembers PIDs and start times; `action_put` -> `Moves.put` ->
+a `plan` worker (`AttachEngine.plan`) -> `Planned` -> `Moves.planned` ->
+`confirm_and_apply` (`ctrtui.engine.risk.assess`; `ConfirmMove` when it finds risks) ->
+a `move` worker (`AttachEngine.apply`) -> `BatchDone` -> `Moves.batch_done` (notification,
+move log) -> `action_refresh`.
+
+The path of one refresh: the timer (`LiveView.arm`) or `r` -> `LiveView.refresh` -> a
+`snapshot` worker (`Backend.snapshot` of the shown hierarchy, `task_details` of the rows on
+screen) -> `SnapshotTaken` -> `LiveView.snapshot_taken`: merged with the other hierarchies'
+last snapshots, diffed (`diff_hierarchy`), `CgroupTree.update` and `TaskList.show(diff=…)`
+patch the panes, markers of new cgroups are read in a `markers` worker, the detail line is
+drawn again, the next refresh is armed.
+"""

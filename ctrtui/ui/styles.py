@@ -16,7 +16,7 @@ class CachedStyles:
     line it draws: 50 tree lines cost ~30 ms of style lookups alone. Put it first among
     the bases: `class X(CachedStyles, Tree)`."""
 
-    def _style_cache(self) -> dict:
+    def _style_cache(self) -> dict[object, Any]:
         cache = self.__dict__.get("_cached_styles")
         if cache is None:
             cache = self.__dict__["_cached_styles"] = {}
@@ -38,7 +38,7 @@ class CachedStyles:
     def rich_style(self) -> Style:
         key = ("rich", self.get_pseudo_class_state())  # type: ignore[attr-defined]
         cache = self._style_cache()
-        style = cache.get(key)
+        style: Style | None = cache.get(key)
         if style is None:
             style = cache[key] = super().rich_style  # type: ignore[misc]
         return style

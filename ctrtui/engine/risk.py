@@ -1,18 +1,24 @@
 """Which planned moves must ask first, in sentences a person reads before pressing `y`.
 
-Pure logic on an engine `Plan`, a `Snapshot` and a `Backend` (read-only calls only); no
-Textual here, so the command line can ask the same questions.
+Pure logic on an engine `Plan`, a `Snapshot` and a `Backend` (read-only calls only: task
+state and thread IDs); no Textual here, so the command line can ask the same questions. The
+terminal UI asks before applying a plan for which `assess` returns sentences.
 
 Only PIDs the plan would really move count: a refused or already-there PID carries no risk.
 """
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
-from ctrtui.model import CgroupRef, Snapshot
+from ctrtui.engine.engine import Plan, Verdict
+from ctrtui.model import CgroupRef, Snapshot, TaskInfo
 from ctrtui.model.systemd import systemd_unit
 from ctrtui.text import display
+
+if TYPE_CHECKING:
+    from ctrtui.sources.base import Backend
 
 #: More than this many tasks in one batch asks first.
 MANY_TASKS = 20
@@ -21,7 +27,7 @@ MANY_TASKS = 20
 _NAMED = 5
 
 
-def _path_of(source: Any) -> str | None:
+def _path_of(source: object) -> str | None:
     """A verdict's source cgroup as a path (it may be a CgroupRef, `hier:/path` or `/path`)."""
     if source is None:
         return None
@@ -54,30 +60,29 @@ def _tasks(n: int) -> str:
     return f"{n} task" if n == 1 else f"{n} tasks"
 
 
-def assess(plan: Any, snapshot: Snapshot, backend: Any) -> list[str]:
+def assess(plan: Plan, snapshot: Snapshot, backend: Backend) -> list[str]:
     """Sentences for every risky part of `plan`; empty when it may go ahead without asking.
 
     Risky: PID 1; kernel threads; more than MANY_TASKS tasks at once; a systemd unit as a
     source or the target (systemd may move them back); a v1 hierarchy (the tasks' other
     hierarchies stay as they were); thread mode splitting a process across cgroups.
     """
-    moves = [v for v in plan.verdicts if v.kind == "move" and isinstance(v.pid, int)]
+    moves: list[tuple[int, Verdict]] = [(v.pid, v) for v in plan.verdicts if v.kind == "move" and v.pid is not None]
     if not moves:
         return []
     target: CgroupRef = plan.target
     risks: list[str] = []
 
-    tasks = {}
-    for v in moves:
-        task = v.task if v.task is not None else backend.task_state(v.pid)
-        tasks[v.pid] = task
+    tasks: dict[int, TaskInfo | None] = {}
+    for pid, v in moves:
+        tasks[pid] = v.task if v.task is not None else backend.task_state(pid)
 
     def comm(pid: int) -> str:
         t = tasks.get(pid)
         return t.comm if t is not None else ""
 
     # PID 1 (or one of its threads).
-    init = [v.pid for v in moves if v.pid == 1 or (tasks[v.pid] is not None and tasks[v.pid].tgid == 1)]
+    init = [pid for pid, _ in moves if pid == 1 or ((t := tasks[pid]) is not None and t.tgid == 1)]
     if init:
         who = "PID 1" if init == [1] else f"PID 1's thread(s) {_join(str(p) for p in init)}"
         risks.append(
@@ -86,7 +91,7 @@ def assess(plan: Any, snapshot: Snapshot, backend: Any) -> list[str]:
         )
 
     # Kernel threads.
-    kthreads = [(v.pid, comm(v.pid)) for v in moves if tasks[v.pid] is not None and tasks[v.pid].kthread]
+    kthreads = [(pid, comm(pid)) for pid, _ in moves if (t := tasks[pid]) is not None and t.kthread]
     if kthreads:
         risks.append(
             f"{_tasks(len(kthreads)).replace('task', 'kernel thread')} would move: "
@@ -106,8 +111,8 @@ def assess(plan: Any, snapshot: Snapshot, backend: Any) -> list[str]:
     hier_name = hier.name if hier is not None else target.hierarchy
     if hier_name == "name=systemd" or "name=systemd" in target.hierarchy:
         risks.append(
-            f"The name=systemd hierarchy is systemd's own record of which unit owns which "
-            f"process; moving tasks in it confuses systemd about the units they belong to."
+            "The name=systemd hierarchy is systemd's own record of which unit owns which "
+            "process; moving tasks in it confuses systemd about the units they belong to."
         )
     unit = systemd_unit(target.path)
     if unit:
@@ -116,11 +121,11 @@ def assess(plan: Any, snapshot: Snapshot, backend: Any) -> list[str]:
             f"tasks back or out when it reloads or restarts the unit."
         )
     by_unit: dict[str, list[tuple[int, str]]] = {}
-    for v in moves:
-        src = _path_of(getattr(v, "source", None))
+    for pid, v in moves:
+        src = _path_of(v.source)
         src_unit = systemd_unit(src) if src else None
         if src_unit and src_unit != unit:
-            by_unit.setdefault(src_unit, []).append((v.pid, comm(v.pid)))
+            by_unit.setdefault(src_unit, []).append((pid, comm(pid)))
     for src_unit, items in by_unit.items():
         if len(items) == 1:
             who, them = f"PID {_name_pids(items)}", "it"
@@ -150,12 +155,12 @@ def assess(plan: Any, snapshot: Snapshot, backend: Any) -> list[str]:
 
     # Thread mode splitting a process across cgroups.
     if plan.threads:
-        staying_put = {v.pid for v in plan.verdicts if v.kind == "already-there" and isinstance(v.pid, int)}
-        moving = {v.pid for v in moves}
+        staying_put = {v.pid for v in plan.verdicts if v.kind == "already-there" and v.pid is not None}
+        moving = {pid for pid, _ in moves}
         groups: dict[int, list[int]] = {}
-        for v in moves:
-            t = tasks[v.pid]
-            groups.setdefault(t.tgid if t is not None else v.pid, []).append(v.pid)
+        for pid, _ in moves:
+            t = tasks[pid]
+            groups.setdefault(t.tgid if t is not None else pid, []).append(pid)
         for tgid, tids in sorted(groups.items()):
             all_tids = set(backend.thread_ids(tgid))
             left = all_tids - moving - staying_put

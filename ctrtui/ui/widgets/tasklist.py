@@ -15,166 +15,52 @@ from __future__ import annotations
 import time
 from array import array
 from bisect import bisect_left
-from dataclasses import dataclass
-from collections import Counter, OrderedDict
-from typing import Callable, Iterable
+from collections import Counter
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from rich.segment import Segment
 from rich.style import Style
-from textual import events, work
+from textual import events, on, work
 from textual.binding import Binding
+from textual.cache import LRUCache
+from textual.content import Content
 from textual.geometry import Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
-from textual.cache import LRUCache
 from textual.strip import Strip
 from textual.widget import Widget
 
-from rich.cells import cell_len, set_cell_size
-from textual.content import Content
-
-from ctrtui.model import EMPTY, Container, HierarchyDiff, HierarchySnapshot, TaskInfo, contains, is_ancestor
+from ctrtui.model import EMPTY, HierarchyDiff, HierarchySnapshot, TaskInfo, contains
+from ctrtui.sources.base import Backend
 from ctrtui.text import display, tail
 from ctrtui.ui import heap
+from ctrtui.ui.rows import (
+    COLUMN_VALUE,
+    Column,
+    RowOrder,
+    canonical_order,
+    column_at,
+    columns_for,
+    fit_line,
+    gather,
+    haystack,
+    header_line,
+    patch_members,
+    row_cells,
+)
 from ctrtui.ui.styles import CachedStyles
+from ctrtui.ui.widgets.rowdrag import RowDrag
 
 HIGHLIGHT_SECONDS = 3.0
 """How long tasks that appeared or left stay highlighted after a refresh."""
-DRAG_THRESHOLD = 2
-"""Cells the pointer must travel with the button down before a press becomes a drag."""
 DETAIL_CHUNK = 5000
 """PIDs per `task_details` call when a sort or filter needs every row's details."""
 PREFETCH_PAGES = 1
 """Screens of rows above and below the visible ones whose details are fetched too."""
-FILTER_CACHE = 16
-"""Filter results kept per list (for backspace, and to narrow a growing query)."""
 
 
-@dataclass(frozen=True)
-class Column:
-    """One column of the list."""
-
-    key: str
-    title: str
-    width: int
-    right: bool = False
-    descending: bool = False
-    """Sorting by it starts with the biggest value (cpu, rss, threads)."""
-
-
-def columns_for(threads: bool) -> tuple[Column, ...]:
-    """The columns of the threads view (TGID) or the processes view (thread count)."""
-    second = Column("tgid", "TGID", 7, True) if threads else Column("thr", "THR", 5, True, True)
-    return (
-        Column("pid", "PID", 7, True),
-        second,
-        Column("user", "USER", 10),
-        Column("state", "S", 2),
-        Column("cpu", "CPU%", 6, True, True),
-        Column("rss", "RSS", 7, True, True),
-        Column("cmd", "COMMAND", 0),
-    )
-
-
-def human_bytes(n: int | None) -> str:
-    """`12345678` -> `11.8M`."""
-    if n is None:
-        return ""
-    if n == 0:
-        return "0"
-    value = float(n)
-    for unit in ("B", "K", "M", "G", "T"):
-        if value < 1024 or unit == "T":
-            return f"{value:.0f}{unit}" if unit == "B" or value >= 100 else f"{value:.1f}{unit}"
-        value /= 1024
-    return str(n)
-
-
-def command_of(info: TaskInfo | None) -> str:
-    """The cmdline, or `[comm]` for a task without one (kernel threads, zombies)."""
-    if info is None:
-        return ""
-    return info.cmdline if info.cmdline else f"[{info.comm}]"
-
-
-def _num(v: float | int | None) -> float:
-    return float("-inf") if v is None else float(v)
-
-
-COLUMN_VALUE: dict[str, Callable[[int, TaskInfo | None], object]] = {
-    "tgid": lambda pid, i: i.tgid if i else pid,
-    "thr": lambda pid, i: i.threads if i else 0,
-    "user": lambda pid, i: (i.user or str(i.uid)) if i else "",
-    "state": lambda pid, i: i.state if i else "",
-    "cpu": lambda pid, i: _num(i.cpu_percent if i else None),
-    "rss": lambda pid, i: _num(i.rss if i else None),
-    "cmd": lambda pid, i: command_of(i).lower(),
-}
-"""The value a column sorts by, for (pid, details). Ties keep PID order: a column's rows in
-its default direction (numbers biggest first) are a stable sort of the PID-sorted members,
-and the other direction is exactly that list reversed."""
-
-
-def canonical_order(source: array, key: str, get: Callable[[int], TaskInfo | None],
-                    descending: bool) -> array:
-    """`source` (sorted by PID) sorted by column `key` in its default direction."""
-    if key not in COLUMN_VALUE:
-        return source
-    value = COLUMN_VALUE[key]
-    values = [value(p, get(p)) for p in source]
-    idx = sorted(range(len(values)), key=values.__getitem__, reverse=descending)
-    return array("i", [source[i] for i in idx])
-
-
-def haystack(pid: int, info: TaskInfo | None) -> str:
-    """What the filter searches, lower case: PID, command line, comm and user, one per line
-    (a query never spans two fields: it holds no newline)."""
-    if info is None:
-        return str(pid)
-    fields = (command_of(info).lower(), (info.comm or "").lower(), (info.user or str(info.uid)).lower())
-    hay = "\n".join((str(pid), *fields))
-    shown = "\n".join(display(f) for f in fields)
-    # what is typed is literal: it finds the exact text, or the text as it is shown
-    # (`\x1b` for an ESC, `\\` for a backslash), whichever the person copied
-    return hay if shown == hay[hay.index("\n") + 1:] else hay + "\n" + shown
-
-
-def subtree(hs: HierarchySnapshot, path: str) -> Iterable[Container]:
-    """The container `path` and all below it: a contiguous run of the pre-ordered mapping."""
-    containers = hs.containers
-    if path == hs.root_path:
-        yield from containers.values()
-        return
-    keys = list(containers)
-    prefix = path + "/"
-    for key in keys[keys.index(path):]:
-        if key != path and not key.startswith(prefix):
-            break
-        yield containers[key]
-
-
-def gather(hs: HierarchySnapshot, path: str, threads: bool, recursive: bool) -> array:
-    """Sorted members of `path` (with `recursive`, of its subtree) in `hs`: the same as
-    `hs.members()`, gathered with C-level array copies and one sort: ~6-12 ms instead of
-    ~30 ms for 100k tasks."""
-    c = hs.get(path)
-    if c is None:
-        return EMPTY
-    if not recursive or not c.children:
-        return c.members(threads)
-    buf = array("i")
-    for sub in subtree(hs, path):
-        buf.extend(sub.members(threads))
-    # a TID is in one cgroup of a hierarchy; a TGID may be listed by several
-    return array("i", sorted(buf if threads else set(buf)))
-
-
-def matches(text: str, pid: int, info: TaskInfo | None) -> bool:
-    """Filter: `text` (lower case) in the PID, the command line, comm or the user name."""
-    return text in haystack(pid, info)
-
-
-class TaskList(CachedStyles, ScrollView, can_focus=True):
+class TaskList(CachedStyles, ScrollView, RowDrag, can_focus=True):
     """The sorted member list of one cgroup (or its subtree), with cursor and marks.
 
     Data comes down through `show()`; what the user does goes up as messages
@@ -220,22 +106,6 @@ class TaskList(CachedStyles, ScrollView, can_focus=True):
             self.pid = pid
             super().__init__()
 
-    class _Drag(Message):
-        """Dragged tasks and where the pointer is (`screen_x`, `screen_y`). Not sent itself:
-        an `@on` for it would catch both kinds below."""
-
-        def __init__(self, pids: tuple[int, ...], screen_x: int, screen_y: int) -> None:
-            self.pids = pids
-            self.screen_x = screen_x
-            self.screen_y = screen_y
-            super().__init__()
-
-    class DragMoved(_Drag):
-        """Tasks are being dragged; the pointer is at (`screen_x`, `screen_y`)."""
-
-    class DragDropped(_Drag):
-        """Dragged tasks were released at (`screen_x`, `screen_y`)."""
-
     class DetailsLoaded(Message):
         """A details worker finished (internal)."""
 
@@ -248,8 +118,8 @@ class TaskList(CachedStyles, ScrollView, can_focus=True):
     class ViewReady(Message):
         """The details a sort/filter needed were fetched (internal)."""
 
-        def __init__(self, pids: list[int], infos: dict[int, TaskInfo], token: tuple, source: array,
-                     orders: dict[str, array], hay: dict[int, str]) -> None:
+        def __init__(self, pids: list[int], infos: dict[int, TaskInfo], token: tuple[object, ...], source: array[int],
+                     orders: dict[str, array[int]], hay: dict[int, str]) -> None:
             self.pids = pids
             self.infos = infos
             self.token = token
@@ -258,7 +128,7 @@ class TaskList(CachedStyles, ScrollView, can_focus=True):
             self.hay = hay
             super().__init__()
 
-    def __init__(self, backend, on_cursor: Callable[[int | None], None] | None = None, **kw) -> None:
+    def __init__(self, backend: Backend, on_cursor: Callable[[int | None], None] | None = None, **kw: Any) -> None:
         super().__init__(**kw)
         self.backend = backend
         """Where details come from (`task_details`)."""
@@ -272,9 +142,9 @@ class TaskList(CachedStyles, ScrollView, can_focus=True):
         """Threads view (TIDs, TGID column) instead of processes (TGIDs, THR column)."""
         self.recursive = False
         """Show the tasks of the whole subtree."""
-        self.base: array = EMPTY
+        self.base: array[int] = EMPTY
         """Members (sorted by PID) of the cgroup shown."""
-        self.shown: array = EMPTY
+        self.shown: array[int] = EMPTY
         """Rows in display order (filtered, sorted, with departed tasks still fading out)."""
         self.cursor = 0
         """Index of the cursor row in `shown`."""
@@ -295,26 +165,16 @@ class TaskList(CachedStyles, ScrollView, can_focus=True):
         self._want: set[int] = set()
         self._fetch_scheduled = False
         self._generation = 0
-        self._view_token: tuple = ()
-        self._press: tuple[int, int, int] | None = None
-        self._dragging: tuple[int, ...] | None = None
+        self._view_token: tuple[object, ...] = ()
         self._last_cursor_pid: int | None = None
-        self._absent: set[int] = set()
-        """PIDs asked for whose details did not come (exited): known to have none."""
-        self._src: array = EMPTY
-        """The rows (sorted by PID) the caches below were made for."""
-        self._canon: dict[str, array] = {}
-        """Sort column -> `_src` in that column's default direction."""
-        self._complete = False
-        """Every row of `_src` has details (or is known to have none)."""
-        self._filtered: OrderedDict[tuple[str, str], array] = OrderedDict()
-        """(sort, query) -> the matching rows of `_canon[sort]`, most recent last."""
-        self._hay: dict[int, str] = {}
-        """PID -> its filter text (dropped when its details change)."""
-        self._listings: Counter | None = None
+        self._announced: object = object()
+        """The PID the cursor was last announced on (a fresh object: none yet)."""
+        self._order = RowOrder()
+        """Sort and filter caches of the rows (and the PIDs known to have no details)."""
+        self._listings: Counter[int] | None = None
         """Processes view of a subtree: TGID -> how many of its cgroups list it (a v1 TGID
         whose threads are spread is listed by several), kept to patch refreshes exactly."""
-        self._strips: LRUCache[tuple, Strip] = LRUCache(1024)
+        self._strips: LRUCache[tuple[object, ...], Strip] = LRUCache(1024)
         """Drawn rows: (pid, look, width, view, focus) -> Strip (cleared when details change)."""
 
     # ------------------------------------------------------------------ data in
@@ -343,18 +203,20 @@ class TaskList(CachedStyles, ScrollView, can_focus=True):
         patch = self._patch(old_hs, hs, diff) if same and diff is not None else None
         if patch is None:
             self._listings = None
+        came_went: tuple[set[int], set[int]] | None = None
         if patch is not None:
-            base, came, went = patch
+            base = patch[0]
+            came_went = (patch[1], patch[2])
         else:
             base = gather(hs, path, self.threads, self.recursive) if path is not None else EMPTY
-            came = went = None
             if same and base is not old and base == old:
                 base = old  # the same members: keep the list (and its sort caches) as it is
         now = time.monotonic()
-        if same and old is not base and (came is not None or old != base):
-            if came is None:
+        if same and old is not base and (came_went is not None or old != base):
+            if came_went is None:
                 before, after = set(old), set(base)
-                came, went = after - before, before - after
+                came_went = after - before, before - after
+            came, went = came_went
             for pid in came:
                 self.new[pid] = now + HIGHLIGHT_SECONDS
             for pid in went:
@@ -372,7 +234,7 @@ class TaskList(CachedStyles, ScrollView, can_focus=True):
         self.base = base
         self._generation += 1
         self._fresh.clear()
-        self._absent.clear()
+        self._order.absent.clear()
         if infos:
             self._absorb(infos)
             self._fresh.update(infos)
@@ -383,61 +245,16 @@ class TaskList(CachedStyles, ScrollView, can_focus=True):
         self.recompute()
 
     def _patch(self, old_hs: HierarchySnapshot | None, hs: HierarchySnapshot,
-               diff: HierarchyDiff) -> tuple[array, set[int], set[int]] | None:
+               diff: HierarchyDiff) -> tuple[array[int], set[int], set[int]] | None:
         """(members, came, went) of the shown subtree in `hs`, from the old members and the
         diff; None when it has to be gathered again (own members only: that is cheap)."""
         path = self.path
         if old_hs is None or path is None or not self.recursive:
             return None
-        if diff.added_cgroups and path in diff.added_cgroups:
-            return None
-        came: set[int] = set()
-        went: set[int] = set()
-        if self.threads:
-            for tid, cg in diff.added_tasks:
-                if is_ancestor(path, cg):
-                    came.add(tid)
-            for tid, cg in diff.removed_tasks:
-                if is_ancestor(path, cg):
-                    went.add(tid)
-            for tid, a, b in diff.moved_tasks:
-                ia, ib = is_ancestor(path, a), is_ancestor(path, b)
-                if ia != ib:
-                    (came if ib else went).add(tid)
-        else:
-            # a TGID may be listed by several cgroups (v1 threads spread, v2 thread
-            # domains): it joins the list when its listings go from 0 to some, leaves
-            # when they drop to 0
-            counts = self._listings
-            if counts is None:
-                counts = Counter()
-                for c in subtree(old_hs, path):
-                    counts.update(c.procs)
-            changed = [p for p in diff.changed_cgroups if is_ancestor(path, p)]
-            changed += [p for p in diff.removed_cgroups if is_ancestor(path, p)]
-            for p in changed:
-                o, n = old_hs.get(p), hs.get(p)
-                op = set(o.procs) if o is not None else set()
-                np_ = set(n.procs) if n is not None else set()
-                for pid in np_ - op:
-                    counts[pid] += 1
-                    if counts[pid] == 1:
-                        came.add(pid)
-                for pid in op - np_:
-                    counts[pid] -= 1
-                    if counts[pid] <= 0:
-                        del counts[pid]
-                        went.add(pid)
-            both = came & went  # left one cgroup of the subtree, joined another
-            came -= both
-            went -= both
-            self._listings = counts
-        if not came and not went:
-            return self.base, came, went
-        kept = [p for p in self.base if p not in went] if went else list(self.base)
-        kept.extend(came)
-        kept.sort()
-        return array("i", kept), came, went
+        patched = patch_members(self.base, old_hs, hs, diff, path, self.threads, self._listings)
+        if patched is not None and not self.threads:
+            self._listings = patched[3]
+        return patched[:3] if patched is not None else None
 
     def set_view(self, threads: bool | None = None, recursive: bool | None = None) -> None:
         """Switch threads/processes or subtree view for the same cgroup."""
@@ -456,7 +273,7 @@ class TaskList(CachedStyles, ScrollView, can_focus=True):
         else:
             self.refresh()
 
-    def rows_source(self) -> array:
+    def rows_source(self) -> array[int]:
         """`base` plus the departed tasks still fading out, sorted by PID."""
         if not self.gone:
             return self.base
@@ -469,11 +286,7 @@ class TaskList(CachedStyles, ScrollView, can_focus=True):
         are known this runs here and now; else the missing details are fetched in a worker
         first (the list shows "sorting…"/"filtering…" meanwhile)."""
         source = self.rows_source()
-        if source is not self._src:
-            self._src = source
-            self._canon = {}
-            self._filtered.clear()
-            self._complete = False
+        self._order.use(source)
         if self.sort == "pid" and not self.filter:
             order = source if not self.reverse else array("i", reversed(source))
             self.busy = None
@@ -481,7 +294,7 @@ class TaskList(CachedStyles, ScrollView, can_focus=True):
             return
         token = (self._generation, self.sort, self.reverse, self.filter, len(source))
         self._view_token = token
-        missing = self._missing(source)
+        missing = self._order.missing(source, self.details)
         if not missing:
             self.busy = None
             self._set_shown(self._view(source))
@@ -494,68 +307,15 @@ class TaskList(CachedStyles, ScrollView, can_focus=True):
             self.refresh()
         self._compute_view(source, missing, token)
 
-    def _missing(self, source: array) -> list[int]:
-        """Rows of `source` whose details are not known yet."""
-        if self._complete:
-            return []
-        known, absent = self.details, self._absent
-        missing = [p for p in source if p not in known and p not in absent]
-        self._complete = not missing
-        return missing
-
     def _column(self, key: str) -> Column | None:
         return next((c for c in self.columns if c.key == key), None)
 
-    def _canonical(self, source: array) -> array:
-        """`source` sorted by the sort column in its default direction (kept per column)."""
-        key = self.sort
-        order = self._canon.get(key)
-        if order is None:
-            col = self._column(key)
-            order = canonical_order(source, key, self.details.get, bool(col and col.descending))
-            self._canon[key] = order
-        return order
-
-    def _matching(self, canon: array) -> array:
-        """The rows of `canon` the filter matches, narrowing the result of the longest
-        cached query it contains (a query that grew by a keystroke scans only the last
-        result; a backspace finds the earlier result in the cache)."""
-        text = self.filter.lower()
-        cache = self._filtered
-        hit = cache.get((self.sort, text))
-        if hit is not None:
-            cache.move_to_end((self.sort, text))
-            return hit
-        rows, best = canon, -1
-        for (sort, query), found in cache.items():
-            if sort == self.sort and query in text and len(query) > best:
-                rows, best = found, len(query)
-        hay, details = self._hay, self.details
-        out = []
-        append = out.append
-        for pid in rows:
-            h = hay.get(pid)
-            if h is None:
-                h = hay[pid] = haystack(pid, details.get(pid))
-            if text in h:
-                append(pid)
-        result = array("i", out)
-        cache[(self.sort, text)] = result
-        while len(cache) > FILTER_CACHE:
-            cache.popitem(last=False)
-        return result
-
-    def _view(self, source: array) -> array:
+    def _view(self, source: array[int]) -> array[int]:
         """The rows in display order (every row's details known)."""
-        canon = self._canonical(source)
-        if self.filter:
-            canon = self._matching(canon)
-        col = self._column(self.sort)
-        default_reverse = bool(col and col.descending) and self.sort != "pid"
-        return array("i", reversed(canon)) if self.reverse != default_reverse else canon
+        return self._order.view(source, self.columns, self.sort, self.reverse, self.filter, self.details)
 
     @work(thread=True, exclusive=True, group="task-view", exit_on_error=False)
-    def _compute_view(self, source: array, missing: list[int], token: tuple) -> None:
+    def _compute_view(self, source: array[int], missing: list[int], token: tuple[object, ...]) -> None:
         """Fetch the details a sort or filter needs (thread worker). With them, work out
         every column's order and every row's filter text while at it: the next `s` or
         filter keystroke then finds them ready instead of doing ~30 ms of work."""
@@ -572,15 +332,12 @@ class TaskList(CachedStyles, ScrollView, can_focus=True):
         hay = {p: haystack(p, get(p)) for p in source}
         self.post_message(self.ViewReady(missing, got, token, source, orders, hay))
 
-    def on_task_list_view_ready(self, event: ViewReady) -> None:
+    @on(ViewReady)
+    def _view_ready(self, event: ViewReady) -> None:
         event.stop()
         self._absorb(event.infos)
         self._fresh.update(event.infos)
-        self._absent.update(p for p in event.pids if p not in event.infos)
-        self._hay.update(event.hay)
-        if event.source is self._src:
-            for key, order in event.orders.items():
-                self._canon.setdefault(key, order)
+        self._order.take(event.pids, event.infos, event.source, event.orders, event.hay)
         if event.token == self._view_token:
             self.recompute()
         heap.settle(len(event.infos))
@@ -588,9 +345,7 @@ class TaskList(CachedStyles, ScrollView, can_focus=True):
     def _absorb(self, infos: dict[int, TaskInfo]) -> None:
         """Take in details: cached, and the filter text of those rows made again."""
         self.details.update(infos)
-        hay = self._hay
-        for pid in infos:
-            hay.pop(pid, None)
+        self._order.changed(infos)
         self._strips.clear()
 
     def _update_title(self) -> None:
@@ -615,7 +370,7 @@ class TaskList(CachedStyles, ScrollView, can_focus=True):
         room = max(12, (self.size.width or 80) - 4 - len(rest))
         self.border_title = Content(tail(where, room) + rest)
 
-    def _set_shown(self, order: array) -> None:
+    def _set_shown(self, order: array[int]) -> None:
         pid = self._last_cursor_pid
         self.shown = order
         if pid is not None:
@@ -678,7 +433,7 @@ class TaskList(CachedStyles, ScrollView, can_focus=True):
     @property
     def cursor_pid(self) -> int | None:
         if 0 <= self.cursor < len(self.shown):
-            return self.shown[self.cursor]
+            return int(self.shown[self.cursor])
         return None
 
     def is_live(self, pid: int) -> bool:
@@ -720,7 +475,7 @@ class TaskList(CachedStyles, ScrollView, can_focus=True):
 
     def _announce_cursor(self) -> None:
         pid = self.cursor_pid
-        if pid != getattr(self, "_announced", object()):
+        if pid != self._announced:
             self._announced = pid
             if self.on_cursor is not None:
                 self.on_cursor(pid)
@@ -796,7 +551,7 @@ class TaskList(CachedStyles, ScrollView, can_focus=True):
         and below (so the next page or cursor step finds them cached)."""
         self._fetch_scheduled = False
         if self.shown:
-            absent = self._absent
+            absent = self._order.absent
             self._want.update(p for p in self.visible_pids(PREFETCH_PAGES) if p not in absent)
         pids = tuple(sorted(self._want - self._inflight - self._fresh))
         self._want.clear()
@@ -814,7 +569,8 @@ class TaskList(CachedStyles, ScrollView, can_focus=True):
             raise
         self.post_message(self.DetailsLoaded(pids, infos, generation))
 
-    def on_task_list_details_loaded(self, event: DetailsLoaded) -> None:
+    @on(DetailsLoaded)
+    def _details_loaded(self, event: DetailsLoaded) -> None:
         event.stop()
         self._inflight.difference_update(event.pids)
         on_screen = set(self.visible_pids())
@@ -828,7 +584,7 @@ class TaskList(CachedStyles, ScrollView, can_focus=True):
             if pid not in event.infos and pid not in self.gone:
                 dropped = self.details.pop(pid, None) is not None or dropped
                 if event.generation == self._generation:
-                    self._absent.add(pid)
+                    self._order.absent.add(pid)
         if dropped:
             self._strips.clear()
         if dropped or any(p in on_screen for p in changed):
@@ -845,11 +601,7 @@ class TaskList(CachedStyles, ScrollView, can_focus=True):
             k = set(keep)
             self.details = {p: i for p, i in self.details.items() if p in k}
         self._fresh.clear()
-        self._absent.clear()
-        self._hay.clear()
-        self._canon = {}
-        self._filtered.clear()
-        self._complete = False
+        self._order.clear()
         self._strips.clear()
         self.refresh()
 
@@ -867,71 +619,13 @@ class TaskList(CachedStyles, ScrollView, can_focus=True):
         """A component's rich style, or the widget's own for "" (both cached)."""
         return self.get_component_rich_style(name) if name else self.rich_style
 
-    def _cells(self, pid: int, info: TaskInfo | None, width: int) -> list[tuple[str, Column]]:
-        cols = self.columns
-        values = {
-            "pid": str(pid),
-            "tgid": str(info.tgid) if info else "",
-            "thr": str(info.threads) if info else "",
-            "user": display(info.user or str(info.uid)) if info else "",
-            "state": display(info.state) if info else "",
-            "cpu": f"{info.cpu_percent:.1f}" if info and info.cpu_percent is not None else "",
-            "rss": human_bytes(info.rss) if info else "",
-            "cmd": display(command_of(info)) if info else "…",
-        }
-        return [(values[c.key], c) for c in cols]
-
-    def _line(self, cells: list[tuple[str, Column]], width: int, prefix: str) -> str:
-        """The row as exactly `width` cells (wide characters count two, combining ones none)."""
-        out = prefix
-        used = len(prefix)
-        for text, col in cells:
-            if col.width == 0:
-                room = max(0, width - used)
-                if text.isascii():
-                    out += text[:room]
-                    used += min(len(text), room)
-                else:
-                    t = set_cell_size(text, min(room, cell_len(text)))
-                    out += t
-                    used += cell_len(t)
-            elif text.isascii():
-                t = text[: col.width]
-                out += (t.rjust(col.width) if col.right else t.ljust(col.width)) + " "
-                used += col.width + 1
-            else:
-                t = set_cell_size(text, col.width)  # cut or padded to the column's cells
-                if col.right:
-                    t = set_cell_size(text, min(col.width, cell_len(text))).rjust(col.width)
-                out += t + " "
-                used += col.width + 1
-        if out.isascii():
-            return out[:width].ljust(width)
-        return set_cell_size(out, width)
-
     def header_text(self, width: int) -> str:
-        cells = []
-        for col in self.columns:
-            title = col.title
-            if col.key == self.sort:
-                title += "▼" if self.reverse else "▲"
-            cells.append((title, col))
-        line = self._line(cells, width, "  ")
-        if self.busy:
-            tag = f" {self.busy} "
-            line = line[: max(0, width - len(tag))] + tag
-        return line[:width]
+        """The header row as `width` cells: titles, the sort arrow, "sorting…" at the end."""
+        return header_line(self.columns, self.sort, self.reverse, self.busy, width)
 
     def column_at(self, x: int) -> str | None:
         """The column key under content x (header clicks)."""
-        pos = 2
-        for col in self.columns:
-            if col.width == 0:
-                return col.key if x >= pos else None
-            if pos <= x < pos + col.width + 1:
-                return col.key
-            pos += col.width + 1
-        return None
+        return column_at(self.columns, x)
 
     def render_line(self, y: int) -> Strip:
         width = self.size.width
@@ -956,20 +650,21 @@ class TaskList(CachedStyles, ScrollView, can_focus=True):
         look = ("gone" if pid in self.gone else "new" if pid in self.new else "",
                 marked, bool(self._dragging and pid in self._dragging), row == self.cursor)
         key = (pid, look, width, self.threads, self.has_focus)
-        strip = self._strips.get(key)
-        if strip is None:
-            text = self._line(self._cells(pid, self.details.get(pid), width), width, "● " if marked else "  ")
-            style = self._style("")
-            if look[0]:
-                style += self._style(f"task-list--{look[0]}")
-            if marked:
-                style += self._style("task-list--marked")
-            if look[2]:
-                style += Style(italic=True)
-            if look[3]:
-                style += self._style("task-list--cursor")
-            strip = Strip([Segment(text, style)], width)
-            self._strips[key] = strip
+        cached = self._strips.get(key)
+        if cached is not None:
+            return cached
+        text = fit_line(row_cells(self.columns, pid, self.details.get(pid)), width, "● " if marked else "  ")
+        style = self._style("")
+        if look[0]:
+            style += self._style(f"task-list--{look[0]}")
+        if marked:
+            style += self._style("task-list--marked")
+        if look[2]:
+            style += Style(italic=True)
+        if look[3]:
+            style += self._style("task-list--cursor")
+        strip = Strip([Segment(text, style)], width)
+        self._strips[key] = strip
         return strip
 
     # ------------------------------------------------------------------ mouse: click, sort, drag
@@ -993,36 +688,10 @@ class TaskList(CachedStyles, ScrollView, can_focus=True):
         self.move_cursor(row)
         pid = self.shown[row]
         if self.is_live(pid):
-            self._press = (event.screen_x, event.screen_y, pid)
+            self.press(event.screen_x, event.screen_y, pid)
 
-    def on_mouse_move(self, event: events.MouseMove) -> None:
-        if self._press is None:
-            return
-        x0, y0, pid = self._press
-        if self._dragging is None:
-            if abs(event.screen_x - x0) + abs(event.screen_y - y0) < DRAG_THRESHOLD:
-                return
-            live = [p for p in self.marks if self.is_live(p)]
-            self._dragging = tuple(sorted(live)) if pid in self.marks and live else (pid,)
-            self.capture_mouse()
-            self.refresh()
-        self.post_message(self.DragMoved(self._dragging, event.screen_x, event.screen_y))
-
-    def on_mouse_up(self, event: events.MouseUp) -> None:
-        dragging, self._press, self._dragging = self._dragging, None, None
-        if dragging is None:
-            return
-        self.release_mouse()
-        self.refresh()
-        self.post_message(self.DragDropped(dragging, event.screen_x, event.screen_y))
-
-    @property
-    def dragging(self) -> tuple[int, ...] | None:
-        """The PIDs being dragged, or None."""
-        return self._dragging
-
-    def cancel_drag(self) -> None:
-        if self._dragging is not None:
-            self.release_mouse()
-        self._press = self._dragging = None
-        self.refresh()
+    def drag_pids(self, pid: int) -> tuple[int, ...]:
+        """A drag from a marked row carries every live marked task; from another row, that
+        task alone."""
+        live = [p for p in self.marks if self.is_live(p)]
+        return tuple(sorted(live)) if pid in self.marks and live else (pid,)

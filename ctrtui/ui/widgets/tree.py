@@ -9,12 +9,13 @@ is first expanded (a 10k-node Tree costs ~0.3 s to build; a lazy one costs what 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
-
-from typing import Iterable
+from typing import Any
 
 from rich.style import Style
 from rich.text import Text
+from textual import on
 from textual.geometry import Size
 from textual.reactive import Reactive
 from textual.widgets import Tree
@@ -82,7 +83,7 @@ class Markers:
     """v2 controllers enabled for the children (`cgroup.subtree_control`)."""
 
     @classmethod
-    def from_state(cls, state: CgroupState | None) -> "Markers":
+    def from_state(cls, state: CgroupState | None) -> Markers:
         if state is None:
             return cls()
         ctype = state.cgroup_type if state.cgroup_type not in (None, "domain") else None
@@ -124,7 +125,7 @@ class CgroupTree(CachedStyles, Tree[str]):
     and its scrollbar instead of laying out the whole screen (~40 ms); showing or hiding
     the scrollbar still lays out."""
 
-    def __init__(self, **kw) -> None:
+    def __init__(self, **kw: Any) -> None:
         super().__init__("/", data="/", **kw)
         self.guide_depth = 2
         self.auto_expand = True
@@ -145,7 +146,7 @@ class CgroupTree(CachedStyles, Tree[str]):
         self._own: dict[str, int] = {}
         self._rec: dict[str, int] = {}
 
-    def process_label(self, label) -> Text:
+    def process_label(self, label: str | Text) -> Text:
         """A node's label is a cgroup name: plain text shown escaped, never markup (Tree
         would parse a str label as markup)."""
         if isinstance(label, str):
@@ -258,13 +259,15 @@ class CgroupTree(CachedStyles, Tree[str]):
         """Add the TreeNodes of `node`'s children when they are not there yet (lazy mode)."""
         hs = self.hs
         c = hs.get(node.data) if hs and node.data else None
-        if c is None or node.children:
+        if hs is None or c is None or node.children:
             return
         for ch in c.children:
             if ch in hs.containers and ch not in self.nodes:
                 self._new_node(node, ch)
 
-    def _on_tree_node_expanded(self, event: Tree.NodeExpanded[str]) -> None:
+    @on(Tree.NodeExpanded)
+    def _lazy_expanded(self, event: Tree.NodeExpanded[str]) -> None:
+        """A lazy node's children are built when it is first expanded."""
         if self.lazy:
             self._build_children(event.node)
 
@@ -313,7 +316,7 @@ class CgroupTree(CachedStyles, Tree[str]):
             if self.lazy and not pnode.children and pnode is not self.root and not pnode.is_expanded:
                 pnode.allow_expand = True
                 continue
-            siblings = hs[parent].children if parent in hs else ()
+            siblings = hs[parent].children if parent is not None and parent in hs else ()
             before = None
             for later in siblings[siblings.index(path) + 1:] if path in siblings else ():
                 if later in self.nodes:
@@ -332,7 +335,7 @@ class CgroupTree(CachedStyles, Tree[str]):
             self._count()
         if old_cursor is not None and old_cursor not in hs:
             lost = old_cursor
-            target = old_cursor
+            target: str | None = old_cursor
             while target is not None and target not in self.nodes:
                 target = parent_path(target)
             self.move_cursor(self.nodes.get(target or "", self.root))
@@ -389,9 +392,10 @@ class CgroupTree(CachedStyles, Tree[str]):
             self._build_children(node)
             if not node.is_expanded:
                 node.expand()
-            node = self.nodes.get(q)
-            if node is None:
+            child = self.nodes.get(q)
+            if child is None:
                 return None
+            node = child
         parent = node.parent
         while parent is not None:
             if not parent.is_expanded:

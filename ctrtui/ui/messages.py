@@ -1,0 +1,74 @@
+"""The messages the app's thread workers post back to the UI thread (attributes go down,
+messages come up). Each is handled by one `@on(...)` method of `CtrtuiApp`, which hands it
+to the object that owns the job (`LiveView`, `Moves`, `DetailFeed`)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from rich.text import Text
+from textual.message import Message
+
+from ctrtui.engine import Plan, Report
+from ctrtui.model import Snapshot, TaskInfo
+
+if TYPE_CHECKING:
+    from ctrtui.ui.widgets.tree import Markers
+
+DetailKey = tuple[object, ...]
+"""What the detail line shows: `("task", pid, taken_at, known)` or
+`("cgroup", hierarchy, path, taken_at)`."""
+
+
+class SnapshotTaken(Message):
+    """A snapshot worker finished: `snapshot` holds the hierarchies it took (the shown one, or
+    all), `names` every mounted hierarchy, `infos` fresh details of the rows that were on
+    screen."""
+
+    def __init__(self, snapshot: Snapshot, names: list[str], infos: dict[int, TaskInfo]) -> None:
+        self.snapshot = snapshot
+        self.names = names
+        self.infos = infos
+        super().__init__()
+
+
+class MarkersRead(Message):
+    """Cgroup state for tree markers was read."""
+
+    def __init__(self, hierarchy: str, markers: dict[str, Markers]) -> None:
+        self.hierarchy = hierarchy
+        self.markers = markers
+        super().__init__()
+
+
+class DetailRead(Message):
+    """What the detail line needed was read: a task's text, or a cgroup's stats."""
+
+    def __init__(self, key: DetailKey, text: Text | None, stats: dict[str, str] | None = None) -> None:
+        self.key = key
+        self.text = text
+        self.stats = stats
+        super().__init__()
+
+    def can_replace(self, message: Message) -> bool:
+        """A newer read of the same line makes an older one that is still queued useless."""
+        return isinstance(message, DetailRead) and message.key == self.key
+
+
+class Planned(Message):
+    """The engine planned a put, a drop or a drag hover; `purpose` says which."""
+
+    def __init__(self, plan: Plan, target: str, purpose: str) -> None:
+        self.plan = plan
+        self.target = target
+        self.purpose = purpose
+        super().__init__()
+
+
+class BatchDone(Message):
+    """A move or undo batch finished (`report` None: nothing to undo)."""
+
+    def __init__(self, report: Report | None, what: str) -> None:
+        self.report = report
+        self.what = what
+        super().__init__()

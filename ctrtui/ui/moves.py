@@ -1,0 +1,335 @@
+"""Moving tasks from the UI, as an object of its own (`Moves`): mark, cut and put, drag and
+drop, the target picker, plan, confirm, apply, undo, and the move log.
+
+Every way of moving ends in `confirm_and_apply`: refused when read-only or when the policy
+cannot be used, asked first when `ctrtui.engine.risk.assess` finds risks, then applied in a
+thread worker; the engine's `Report` comes back as a `BatchDone` and is kept for the move log.
+Plans and batches run in workers (`plan`, `move`, `undo`); their results are messages.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from rich.text import Text
+
+from ctrtui.engine import AttachEngine, Plan, Report
+from ctrtui.model import CgroupRef, Hierarchy
+from ctrtui.sources.base import Backend
+from ctrtui.text import display
+from ctrtui.ui.messages import BatchDone, Planned
+from ctrtui.ui.words import describe_error, plan_line, report_text
+
+if TYPE_CHECKING:
+    from ctrtui.ui.app import CtrtuiApp
+    from ctrtui.ui.widgets.tasklist import TaskList
+
+
+@dataclass
+class Cut:
+    """Tasks remembered by `x`, waiting for `p`."""
+
+    hierarchy: str
+    pids: list[int]
+    threads: bool
+    starts: dict[int, int] = field(default_factory=dict)
+
+
+def policy_problem(engine: AttachEngine, mounted: Sequence[Hierarchy]) -> str | None:
+    """Why the engine's policy cannot be used on `mounted` (None: it can)."""
+    policy = engine.policy
+    if policy is None:
+        return None
+    try:
+        return policy.problem(mounted)
+    except Exception as exc:  # noqa: BLE001 - a policy that cannot even be checked protects nothing
+        return f"the policy could not be checked ({describe_error(exc)})"
+
+
+class Moves:
+    """Everything that moves tasks, for the app: it keys the actions (`m`, `x`, `p`, `u`,
+    `L`, a drag) to the engine and shows the outcomes."""
+
+    def __init__(self, app: CtrtuiApp, backend: Backend, engine: AttachEngine) -> None:
+        self.app = app
+        self.backend = backend
+        self.engine = engine
+        self.reports: list[Report] = []
+        """Every batch report of this run, oldest first (the move log)."""
+        self.cut: Cut | None = None
+        """What `x` remembered for `p`."""
+        self.drag_target: str | None = None
+        """`hierarchy:path` under the pointer during a drag (None: none)."""
+
+    # ------------------------------------------------------------------ may we move?
+
+    def policy_fixed(self) -> bool:
+        """Read the broken policy's file again; when it is usable now, the engine uses it
+        (moves are on again) and True."""
+        from ctrtui.engine.policy import Policy, default_policy_path
+        from ctrtui.errors import CtrtuiError
+
+        app, engine = self.app, self.engine
+        old = engine.policy
+        hook = next((h for h in engine.hooks if getattr(h, "name", None) == "policy"), None)
+        if hook is None or not hasattr(hook, "set_policy"):
+            return False
+        hiers = self.backend.hierarchies
+        try:
+            if old.source is None or old.source == default_policy_path():
+                policy = Policy.load_default(hiers)
+            else:
+                policy = Policy.load(old.source, hiers)
+        except CtrtuiError as exc:
+            app.policy_error = str(exc)
+            return False
+        except OSError:
+            return False
+        engine.policy = policy
+        hook.set_policy(policy)
+        app.policy_error = None
+        app.update_status()
+        app.notify(f"The policy {policy.source or '(none)'} can be used again: moves are on.", title="Policy")
+        return True
+
+    def policy_notice(self) -> None:
+        self.app.notify(f"No task is moved while the policy cannot be used: {self.app.policy_error}. Fix the policy "
+                        "file (or move it away to run without a policy), then try again.",
+                        severity="error", title="Moves are off", timeout=12)
+
+    def refused(self) -> bool:
+        """Refuse a move (m, p, drop, undo) with a notification saying why: read-only, or a
+        policy that cannot be used (read again first: once fixed, moves are on)."""
+        app = self.app
+        if app.read_only_reason is None and app.policy_error is not None and not self.policy_fixed():
+            self.policy_notice()
+            return True
+        if app.read_only_reason is None:
+            return False
+        why = ("started with --read-only" if app.read_only_reason == "--read-only"
+               else "ctrtui is not running as root")
+        app.notify(f"Read-only: {why}, so nothing is moved. Restart as root without --read-only to move tasks.",
+                   severity="warning", title="Read-only")
+        return True
+
+    # ------------------------------------------------------------------ m, x, p
+
+    def _starts(self, pids: Iterable[int]) -> dict[int, int]:
+        """Start times the UI saw for `pids` (the PID-reuse guard compares against them)."""
+        d = self.app.tasks.details
+        return {p: d[p].start_time for p in pids if p in d}
+
+    def _selection(self) -> list[int]:
+        pids = self.app.tasks.selection()
+        if not pids:
+            self.app.notify("No task selected: put the cursor on a task in the list, or mark some with space.",
+                            severity="warning")
+        return pids
+
+    def pick(self) -> None:
+        """`m`: the target picker for the selection; its plan is confirmed and applied."""
+        from ctrtui.ui.screens import TargetPicker
+
+        app = self.app
+        if self.refused() or app.snapshot is None:
+            return
+        pids = self._selection()
+        if pids:
+            app.push_screen(TargetPicker(self.engine, app.snapshot, app.hier, pids, app.threads, self._starts(pids)),
+                            self._picked)
+
+    def _picked(self, plan: Plan | None) -> None:
+        if plan is not None:
+            self.confirm_and_apply(plan)
+
+    def cut_selection(self) -> None:
+        """`x`: remember the selection (with the start times seen) for `p`."""
+        app = self.app
+        pids = self._selection()
+        if not pids:
+            return
+        self.cut = Cut(app.hier, pids, app.threads, self._starts(pids))
+        what = "thread" if app.threads else "task"
+        app.notify(f"Cut {len(pids)} {what}{'s' if len(pids) != 1 else ''}: highlight a cgroup in the tree "
+                   "and press p to put them there.", timeout=4)
+        app.update_status()
+
+    def put(self) -> None:
+        """`p`: plan moving the cut tasks into the highlighted cgroup."""
+        app = self.app
+        if self.refused():
+            return
+        if self.cut is None:
+            app.notify("Nothing is cut: select tasks and press x first.", severity="warning")
+            return
+        path = app.tree.cursor_path
+        if path is None:
+            return
+        self._plan(self.cut.pids, CgroupRef(app.hier, path), self.cut.threads, self.cut.starts, "put")
+
+    def _plan(self, pids: list[int], target: CgroupRef, threads: bool, starts: dict[int, int], purpose: str) -> None:
+        def plan() -> None:
+            p = self.engine.plan(pids, target, threads=threads, expected_start=starts)
+            self.app.post_message(Planned(p, str(target), purpose))
+
+        self.app.run_worker(plan, thread=True, exclusive=True, group="plan", exit_on_error=False, name="plan")
+
+    def planned(self, event: Planned) -> None:
+        """A plan came back: a drag shows it on the tree, a put or drop goes on."""
+        app = self.app
+        if event.purpose == "drag":
+            if event.target == self.drag_target and app.tasks.dragging:
+                line = app.tree.nodes.get(event.target.split(":", 1)[1])
+                app.tree.show_drop(line.line if line is not None else -1, bool(event.plan.accepted))
+                app.say(Text("drop on " + plan_line(event.plan, event.target),
+                             "bold green" if event.plan.accepted else "bold red"))
+            return
+        if not event.plan.accepted:
+            app.notify("Nothing to move into " + plan_line(event.plan, event.target), severity="warning",
+                       title="Not moved", timeout=8, escaped=True)
+            return
+        if event.purpose == "put":
+            self.cut = None
+            app.update_status()
+        self.confirm_and_apply(event.plan)
+
+    # ------------------------------------------------------------------ confirm, apply, undo
+
+    def confirm_and_apply(self, plan: Plan) -> None:
+        """Ask first when the move is risky, then apply it in a worker."""
+        from ctrtui.engine.risk import assess
+
+        app = self.app
+        if self.refused():
+            return
+        if not plan.accepted:
+            app.notify("Nothing to move: " + plan_line(plan, str(plan.target)),
+                       severity="warning", title="Not moved", timeout=8, escaped=True)
+            return
+        if app.snapshot is None:
+            risks = ["No snapshot was taken yet, so this move could not be checked for risks."]
+        else:
+            try:
+                risks = assess(plan, app.snapshot, self.backend)
+            except Exception as exc:  # noqa: BLE001 - assessing must not crash; ask instead
+                risks = [f"Could not check this move for risks ({describe_error(exc)})."]
+        if risks:
+            from ctrtui.ui.screens import ConfirmMove
+
+            def answered(ok: bool | None) -> None:
+                if ok:
+                    self.apply(plan)
+                else:
+                    app.notify("Move cancelled: nothing moved.", timeout=3)
+
+            app.push_screen(ConfirmMove(plan, risks), answered)
+        else:
+            self.apply(plan)
+
+    def apply(self, plan: Plan) -> None:
+        """Apply `plan` in a worker; `BatchDone` says how it went."""
+        self.app.run_worker(lambda: self._batch(lambda: self.engine.apply(plan), "Move", "Not moved"),
+                            thread=True, group="move", exit_on_error=False, name="move")
+
+    def undo(self) -> None:
+        """`u`: move the last batch back (in a worker)."""
+        if self.refused():
+            return
+        self.app.run_worker(lambda: self._batch(self.engine.undo, "Undo", "Not undone"),
+                            thread=True, group="move", exit_on_error=False, name="undo")
+
+    def _batch(self, run: Callable[[], Report | None], what: str, refused: str) -> None:
+        """Run a batch (thread worker) and post its `BatchDone`; a journal that cannot be
+        written moves nothing, and the engine's sentence says why."""
+        from ctrtui.engine.journal import JournalError
+
+        try:
+            report = run()
+        except JournalError as exc:  # no journal, no move: the engine's own sentence
+            self.app.call_from_thread(self.app.notify, str(exc), title=refused, severity="error", timeout=12)
+            return
+        self.app.post_message(BatchDone(report, what))
+
+    def batch_done(self, event: BatchDone) -> None:
+        """Say how the batch went, keep its report for the move log, refresh."""
+        app = self.app
+        if event.report is None:
+            app.notify("Nothing to undo: no batch of moves is left in the journal.", severity="warning")
+            return
+        self.reports.append(event.report)
+        text, severity = report_text(event.report, event.what)
+        app.notify(text, title=event.what, severity=severity, timeout=8, escaped=True)
+        tasks = app.tasks
+        moved = [o.pid for o in event.report.outcomes]
+        tasks.forget_details(keep=[p for p in tasks.details if p not in moved])
+        tasks.marks.difference_update(o.pid for o in event.report.outcomes
+                                      if o.outcome == "moved" and o.pid is not None)
+        app.action_refresh()
+
+    def show_log(self) -> None:
+        """`L`: every outcome of this run."""
+        from ctrtui.ui.screens import MoveLog
+
+        self.app.push_screen(MoveLog(list(self.reports)))
+
+    # ------------------------------------------------------------------ drag and drop
+
+    def node_at(self, x: int, y: int) -> tuple[str, int] | None:
+        """(path, line) of the tree node under screen cell (x, y), or None."""
+        app = self.app
+        try:
+            screen = app.screen
+            widget, _ = screen.get_widget_at(x, y)
+        except Exception:  # noqa: BLE001 - outside every widget, or no screen (closing)
+            return None
+        if widget is not app.tree:
+            return None
+        line = screen.get_style_at(x, y).meta.get("line")
+        if line is None:
+            return None
+        node = app.tree.get_node_at_line(line)
+        if node is None or node.data is None:
+            return None
+        return node.data, line
+
+    def drag_moved(self, event: TaskList.DragMoved) -> None:
+        """The pointer moved during a drag: show the cgroup under it and what a drop would do."""
+        app = self.app
+        hit = self.node_at(event.screen_x, event.screen_y)
+        if hit is None:
+            if self.drag_target is not None or app.tree.drop_line != -1:
+                app.tree.show_drop(-1, False)
+            self.drag_target = None
+            n = len(event.pids)
+            app.say(Text(f"dragging {n} task{'s' if n != 1 else ''}: drop on a cgroup in the tree "
+                         "(esc cancels)", "bold"))
+            return
+        path, line = hit
+        target = f"{app.hier}:{path}"
+        if target != self.drag_target:
+            self.drag_target = target
+            app.tree.show_drop(line, True)
+            app.say(Text(f"drop on {display(target)}: checking…", "bold"))
+            self._plan(list(event.pids), CgroupRef(app.hier, path), app.threads, self._starts(event.pids), "drag")
+
+    def drag_dropped(self, event: TaskList.DragDropped) -> None:
+        """The tasks were dropped: on a cgroup, plan the move (then confirm and apply)."""
+        app = self.app
+        hit = self.node_at(event.screen_x, event.screen_y)
+        self.end_drag()
+        app.details.refresh()
+        if hit is None:
+            app.notify("Dropped outside the cgroup tree: nothing moved.", severity="warning", timeout=4)
+            return
+        if self.refused():
+            return
+        path, _ = hit
+        self._plan(list(event.pids), CgroupRef(app.hier, path), app.threads, self._starts(event.pids), "drop")
+
+    def end_drag(self) -> None:
+        """Forget the drop target (the detail line is drawn again)."""
+        self.drag_target = None
+        self.app.tree.show_drop(-1, False)
+        self.app.details.key = None

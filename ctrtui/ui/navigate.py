@@ -1,0 +1,115 @@
+"""Finding one's way in the main screen (`Navigator`): switching hierarchy, going to a
+cgroup by path, jumping to a PID's cgroup and row. The app's actions (`[`, `]`, `g`, `f`, the
+palette's "Switch hierarchy…") hand over to it."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ctrtui.text import display
+
+if TYPE_CHECKING:
+    from ctrtui.ui.app import CtrtuiApp
+
+
+class Navigator:
+    """Moves the view of the main screen: which hierarchy, which cgroup, which row."""
+
+    def __init__(self, app: CtrtuiApp) -> None:
+        self.app = app
+
+    def switch(self, name: str) -> None:
+        """Show the hierarchy `name` (no-op for an unknown one)."""
+        app = self.app
+        if name not in app.hierarchy_names:
+            app.notify(f"No hierarchy '{display(name)}' is mounted.", severity="warning")
+            return
+        app.hier = name
+        if app.hs is not None:
+            app.live.load()  # its last snapshot at once; a fresh one follows
+        else:
+            app.say(f"Taking a snapshot of {display(name)}…")
+        app.update_status()
+        app.action_refresh()
+
+    def cycle(self, step: int) -> None:
+        """Show the next (`step` 1) or previous (-1) mounted hierarchy."""
+        app = self.app
+        names = app.hierarchy_names
+        if not names:
+            return
+        i = names.index(app.hier) if app.hier in names else 0
+        self.switch(names[(i + step) % len(names)])
+
+    def choose_hierarchy(self) -> None:
+        """Ask which hierarchy to show (with its version and counts)."""
+        from ctrtui.ui.screens import SwitchHierarchy
+
+        app = self.app
+        labels = {}
+        for n in app.hierarchy_names:
+            h = app.snapshot.get(n) if app.snapshot else None
+            if h is not None:
+                labels[n] = (f"{display(n)}  (v{h.hierarchy.version}, {len(h.containers)} cgroups, "
+                             f"{h.total(False)} procs)")
+        app.push_screen(SwitchHierarchy(app.hierarchy_names, app.hier, labels),
+                        lambda name: self.switch(name) if name else None)
+
+    def ask_path(self) -> None:
+        """Ask for a cgroup path (fuzzy search) to go to."""
+        from ctrtui.ui.fuzzy import matcher_for
+        from ctrtui.ui.screens import GoToCgroup
+
+        app = self.app
+        hs = app.hs
+        if hs is not None:
+            app.push_screen(GoToCgroup(matcher_for(hs)), self.go_to)
+
+    def go_to(self, path: str | None) -> None:
+        """Select the cgroup `path` of the current hierarchy in the tree."""
+        app = self.app
+        if not path:
+            return
+        if app.tree.reveal(path) is None:
+            app.notify(f"{display(app.hier)}:{display(path)} is not in the snapshot (removed, or a typo?).",
+                       severity="warning")
+            return
+        app.tree.focus()
+        app.show_tasks()
+
+    def ask_pid(self) -> None:
+        """Ask for a PID to jump to."""
+        from ctrtui.ui.screens import FindPid
+
+        app = self.app
+        hs = app.hs
+
+        def exists(pid: int) -> bool:
+            return hs is not None and bool(hs.find(pid, False) or hs.find(pid, True))
+
+        app.push_screen(FindPid(exists, app.engine.pid_max if app.engine else None), self.find_pid)
+
+    def find_pid(self, pid: int | None) -> None:
+        """Jump to the cgroup of `pid` in the current hierarchy and put the cursor on it
+        (switching to the threads view when `pid` is a thread)."""
+        app = self.app
+        hs = app.hs
+        if pid is None or hs is None:
+            return
+        paths = hs.find(pid, app.threads)
+        if not paths:
+            other = hs.find(pid, not app.threads)
+            if other:
+                app.threads = not app.threads
+                app.tree.set_threads(app.threads)
+                app.tasks.set_view(threads=app.threads)
+                paths = other
+        if not paths:
+            app.notify(f"PID {pid} is in no cgroup of {display(app.hier)} in this snapshot: it does not exist "
+                       "(or exited). Press r to refresh.", severity="warning")
+            return
+        if app.tree.reveal(paths[0]) is None:
+            return
+        app.show_tasks()
+        app.tasks.select_pid(pid)
+        app.tasks.focus()

@@ -1,0 +1,233 @@
+"""The target picker: fuzzy-search every cgroup path of one hierarchy and see, for the
+highlighted path, the engine's plan (per PID: would move / already there / refused with the
+errno, the reason and what to do). Planning runs in an exclusive thread worker, debounced,
+so typing stays smooth."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.content import Content
+from textual.message import Message
+from textual.screen import ModalScreen
+from textual.timer import Timer
+from textual.widgets import Input, Label, OptionList, Static
+from textual.worker import get_current_worker
+
+from ctrtui.engine import AttachEngine, Plan
+from ctrtui.model import CgroupRef, Snapshot
+from ctrtui.text import display
+from ctrtui.ui.fuzzy import matcher_for
+from ctrtui.ui.safe import content, message
+from ctrtui.ui.widgets.fuzzypaths import LIST_BINDINGS, FuzzyPaths
+from ctrtui.ui.widgets.linelist import LineList
+from ctrtui.ui.words import KIND_STYLE, KIND_WORDS, counts_content, plan_lines, plural
+
+
+class TargetPicker(ModalScreen[Plan | None]):
+    """Pick the cgroup to move tasks into, seeing what would happen first.
+
+    Dismisses with the previewed engine `Plan` on `enter` (only when at least one PID would
+    move), or None on `escape`. Refused PIDs are always listed with errno, reason, advice.
+    """
+
+    DEFAULT_CSS = """
+    TargetPicker { align: center middle; }
+    TargetPicker > #picker {
+        width: 94%; height: 90%;
+        border: round $primary; background: $panel; padding: 0 1;
+    }
+    TargetPicker #picker-title { text-style: bold; width: 1fr; height: 1; }
+    TargetPicker #picker-body { height: 1fr; }
+    TargetPicker #picker-left { width: 45%; height: 1fr; padding-right: 1; }
+    TargetPicker #picker-right { width: 1fr; height: 1fr; border-left: solid $primary-muted; padding-left: 1; }
+    TargetPicker #picker-target { height: auto; text-style: bold; }
+    TargetPicker #picker-counts { height: 1; }
+    TargetPicker #picker-preview { height: 1fr; background: $panel; }
+    TargetPicker #picker-message { height: auto; color: $warning; }
+    TargetPicker #picker-message.error { color: $error; text-style: bold; }
+    TargetPicker #picker-help { height: 1; color: $text-muted; }
+    """
+    BINDINGS = [
+        Binding("escape", "cancel", "Cancel", tooltip="Close without moving anything"),
+        Binding("enter", "apply", "Move", tooltip="Move the tasks into the highlighted cgroup"),
+        *LIST_BINDINGS,
+    ]
+
+    class Planned(Message):
+        """A preview plan (or the error planning raised) for `path`, from the worker."""
+
+        def __init__(self, path: str, plan: Plan | None = None, error: str | None = None) -> None:
+            super().__init__()
+            self.path = path
+            self.plan = plan
+            self.error = error
+
+    def __init__(self, engine: AttachEngine, snapshot: Snapshot, hierarchy: str, pids: Sequence[int],
+                 threads: bool = False, expected_start: dict[int, int] | None = None,
+                 *, debounce: float = 0.12, name: str | None = None) -> None:
+        super().__init__(name=name)
+        self.engine = engine
+        self.snapshot = snapshot
+        hs = snapshot.get(hierarchy)
+        if hs is None:
+            raise KeyError(f"no hierarchy {hierarchy!r} in the snapshot")
+        self.hier = hs
+        self.hierarchy = hs.name
+        self.pids = list(pids)
+        self.threads = threads
+        self.expected_start = expected_start
+        self.debounce = debounce
+        self.plan: Plan | None = None
+        """The plan previewed for `plan_path` (None until the first preview arrives)."""
+        self.plan_path: str | None = None
+        self._timer: Timer | None = None
+        self._apply_when_ready = False
+
+    def compose(self) -> ComposeResult:
+        n = len(self.pids)
+        kind = "thread" if self.threads else "process"
+        with Vertical(id="picker"):
+            yield Label(message(f"Move {plural(n, kind)} in {display(self.hierarchy)} to..."), id="picker-title")
+            with Horizontal(id="picker-body"):
+                yield FuzzyPaths(matcher_for(self.hier), self.hier.recursive_counts(self.threads),
+                                  id="picker-left")
+                with Vertical(id="picker-right"):
+                    yield Static("", id="picker-target")
+                    yield Static("", id="picker-counts")
+                    yield LineList(hang=14, id="picker-preview")
+                    yield Static("", id="picker-message")
+            yield Label("type to search  up/down choose  enter move  esc cancel", id="picker-help")
+
+    def on_mount(self) -> None:
+        self.query_one("#fuzzy-input", Input).focus()
+        self.query_one("#picker-preview", LineList).can_focus = False
+        self._schedule()
+
+    @property
+    def fuzzy(self) -> FuzzyPaths:
+        return self.query_one(FuzzyPaths)
+
+    @property
+    def target_path(self) -> str | None:
+        """The highlighted cgroup path."""
+        return self.fuzzy.highlighted
+
+    def action_list(self, action: str) -> None:
+        self.fuzzy.move(action)
+
+    @on(Input.Submitted)
+    def _submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.action_apply()
+
+    @on(OptionList.OptionHighlighted)
+    @on(OptionList.OptionSelected)
+    @on(Input.Changed)
+    def _schedule(self) -> None:
+        """Plan the highlighted target after a short pause in typing (also on a new
+        highlight or choice in the list)."""
+        path = self.target_path
+        self._apply_when_ready = False
+        self._set_message("")
+        if self._timer is not None:
+            self._timer.stop()
+            self._timer = None
+        if path is None:
+            self.plan, self.plan_path = None, None
+            self.query_one("#picker-target", Static).update(Content("No cgroup matches."))
+            self.query_one("#picker-counts", Static).update(Content(""))
+            self.query_one("#picker-preview", LineList).set_lines([])
+            return
+        if path == self.plan_path:
+            return
+        self._set_static("#picker-target", Content.assemble("-> ", content(f"{self.hierarchy}:{path}", "bold")))
+        self._set_static("#picker-counts", Content.styled("planning...", "$text-muted"))
+        self._timer = self.set_timer(self.debounce, lambda: self._timer_fired(path))
+
+    def _timer_fired(self, path: str) -> None:
+        self._timer = None
+        self._plan(path)
+
+    @work(thread=True, exclusive=True, group="target-preview", exit_on_error=False)
+    def _plan(self, path: str) -> None:
+        worker = get_current_worker()
+        try:
+            plan = self.engine.plan(self.pids, CgroupRef(self.hierarchy, path), threads=self.threads,
+                                    expected_start=self.expected_start)
+        except Exception as exc:  # shown in the preview, never a crash
+            if not worker.is_cancelled:
+                self.post_message(self.Planned(path, error=f"{type(exc).__name__}: {exc}"))
+            return
+        if not worker.is_cancelled:
+            self.post_message(self.Planned(path, plan))
+
+    @on(Planned)
+    def _show_plan(self, event: Planned) -> None:
+        if event.path != self.target_path:
+            return  # the highlight moved on meanwhile
+        preview = self.query_one("#picker-preview", LineList)
+        if event.error:
+            self.plan, self.plan_path = None, None
+            self.query_one("#picker-counts", Static).update(Content.styled("could not plan", "bold $error"))
+            preview.set_lines([message(event.error, "$error")])
+            self._apply_when_ready = False
+            return
+        if event.plan is None:
+            return
+        self.plan, self.plan_path = event.plan, event.path
+        counts = event.plan.summary()
+        self.query_one("#picker-counts", Static).update(counts_content(counts, KIND_WORDS, KIND_STYLE))
+        preview.set_lines(plan_lines(event.plan))
+        if self._apply_when_ready:
+            self._apply_when_ready = False
+            self.action_apply()
+
+    def _set_static(self, selector: str, shown: Content) -> None:
+        """Update a Static only when its content changes (each update costs a layout)."""
+        widget = self.query_one(selector, Static)
+        if str(widget.content) != str(shown):
+            widget.update(shown)
+
+    def _set_message(self, text: str, error: bool = False) -> None:
+        """Show `text` (a message: names in it put with `display()`) under the preview."""
+        self._set_static("#picker-message", message(text))
+        self.query_one("#picker-message", Static).set_class(error, "error")
+
+    def action_apply(self) -> None:
+        """Dismiss with the plan of the highlighted target, if anything would move."""
+        path = self.target_path
+        if path is None:
+            self._set_message("No cgroup matches; change the search.", error=True)
+            return
+        if self.plan is None or self.plan_path != path:
+            self._apply_when_ready = True
+            self._set_message("Planning... the move starts when the preview is ready.")
+            if self._timer is not None:  # skip the rest of the debounce
+                self._timer.stop()
+                self._timer = None
+                self._plan(path)
+            return
+        counts = self.plan.summary()
+        if not counts.get("move"):
+            why = []
+            if counts.get("already-there"):
+                why.append(f"{counts['already-there']} already there")
+            if counts.get("refused"):
+                errnos = Counter(v.errno or "policy" for v in self.plan.verdicts if v.kind == "refused")
+                why.append(f"{counts['refused']} refused ("
+                           + ", ".join(f"{e} x{n}" if n > 1 else e for e, n in errnos.items()) + ")")
+            if counts.get("vanished"):
+                why.append(f"{counts['vanished']} vanished (the task is gone)")
+            self._set_message(f"Nothing would move to {display(self.hierarchy)}:{display(path)}: "
+                              + ("; ".join(why) or "no tasks") + ". Pick another cgroup or press escape.", error=True)
+            return
+        self.dismiss(self.plan)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
