@@ -18,6 +18,10 @@ if TYPE_CHECKING:
 
 __all__ = ["Value", "set_field"]
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Self
+
 set_field = object.__setattr__
 """Sets a field of a new value in its `__init__` (the only place a value is written)."""
 
