@@ -18,10 +18,6 @@ if TYPE_CHECKING:
 
 __all__ = ["Value", "set_field"]
 
-TYPE_CHECKING = False
-if TYPE_CHECKING:
-    from typing import Self
-
 set_field = object.__setattr__
 """Sets a field of a new value in its `__init__` (the only place a value is written)."""
 
