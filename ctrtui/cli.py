@@ -589,7 +589,7 @@ def cmd_tui(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _start(args: argparse.Namespace, backend) -> tuple[str | None, str | None]:
+def _start(args: argparse.Namespace, backend: Backend) -> tuple[str | None, str | None]:
     """(hierarchy, cgroup path) the TUI opens on from `--hierarchy` / `--cgroup`; a
     UsageError (exit 2) names an unknown hierarchy or cgroup."""
     from ctrtui.model import find_hierarchy
@@ -603,11 +603,11 @@ def _start(args: argparse.Namespace, backend) -> tuple[str | None, str | None]:
         return h.name, path
     if getattr(args, "hierarchy", None):
         hiers = backend.hierarchies()
-        h = find_hierarchy(hiers, args.hierarchy)
-        if h is None:
+        found = find_hierarchy(hiers, args.hierarchy)
+        if found is None:
             known = ", ".join(display(x.name) for x in hiers) or "none are mounted"
             raise UsageError(f"unknown hierarchy '{display(args.hierarchy)}'; known hierarchies: {known}")
-        return h.name, None
+        return found.name, None
     return None, None
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -23,11 +23,10 @@ def bindings_of(cls: type[DOMNode]) -> list[Binding]:
     return [b for bindings in merged.key_to_bindings.values() for b in bindings]
 
 
-def key_lines(groups: Iterable[Group], key_display: object, off: frozenset[str] = frozenset(),
+def key_lines(groups: Iterable[Group], shown: Callable[[Binding], str], off: frozenset[str] = frozenset(),
               off_reason: str = "") -> list[Content]:
-    """One title line per group, then one line per action: its keys and what it does
-    (`off`: actions shown as off, with `off_reason`)."""
-    shown = key_display if callable(key_display) else (lambda b: b.key)
+    """One title line per group, then one line per action: its keys as `shown` draws them
+    and what it does (`off`: actions shown as off, with `off_reason`)."""
     out: list[Content] = []
     for title, bindings in groups:
         if out:
