@@ -12,11 +12,12 @@ Modules:
 - `messages` — what the thread workers post back (`SnapshotTaken`, `Planned`, `BatchDone`…).
 - `commands` — the command palette's entries.
 - `widgets/` — one widget (or a small family) per module: `tree`, `tasklist`, `detail`,
-  `status`, `filterbox`, `linelist`, `fuzzypaths`.
+  `status`, `filterbox`, `linelist`, `fuzzypaths`, `footer` (`?` and `q` first).
 - `screens/` — one modal screen per module: `picker`, `confirm`, `movelog`, `goto`,
-  `findpid`, `switch`.
-- `rows`, `fuzzy` — pure logic without Textual: the task list's columns, sort and filter
-  text, members of a subtree; the fuzzy path matcher.
+  `findpid`, `switch`, `keys` (every key, grouped by pane).
+- `rows`, `fuzzy`, `start`, `layout` — pure logic without Textual: the task list's columns,
+  sort and filter text, members of a subtree; the fuzzy path matcher (one hierarchy, or
+  `HIER:/path` of all: `RefMatcher`); where the UI opens; how the panes share the width.
 - `words` — how plans, reports and errors are worded on screen.
 - `safe`, `styles`, `heap` — escaping of untrusted text into Content/Text, cached component
   styles, giving memory back after a big load.
