@@ -383,3 +383,24 @@ async def test_dialogs_open_at_once_the_first_time_too(world, tmp_path, capsys):
             del cls._compositor_refresh
     with capsys.disabled():
         print("\nfirst open, key to first paint: " + ", ".join(f"{k} {v:.0f} ms" for k, v in figures.items()))
+
+
+@pytest.mark.parametrize("size", SIZES)
+async def test_picker_refusal_wraps_instead_of_being_cut(world, tmp_path, size):
+    from tests.uihelpers import goto, screen_text
+
+    app = make_app(world, tmp_path, hierarchy="unified")
+    async with app.run_test(size=size) as pilot:
+        await settle(pilot)
+        await goto(pilot, "/")
+        app.tasks.focus()
+        assert app.tasks.select_pid(2)  # kthreadd: the kernel refuses every move of it
+        await settle(pilot)
+        await pilot.press("m", *"ssh")
+        await settle(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        lines = [ln.strip(" │") for ln in screen_text(app).splitlines()]
+        text = " ".join(" ".join(lines).split())
+        assert ("Nothing would move to unified:/system.slice/ssh.service: 1 refused (EINVAL). "
+                "Pick another cgroup or press escape.") in text
