@@ -404,3 +404,38 @@ async def test_picker_refusal_wraps_instead_of_being_cut(world, tmp_path, size):
         text = " ".join(" ".join(lines).split())
         assert ("Nothing would move to unified:/system.slice/ssh.service: 1 refused (EINVAL). "
                 "Pick another cgroup or press escape.") in text
+
+
+def test_a_long_path_keeps_its_hierarchy_and_one_ellipsis():
+    from textual.content import Content
+
+    from ctrtui.ui.widgets.fuzzypaths import shorten
+
+    p = "/system.slice/system-getty.slice/ssh.service"
+    cut = shorten(Content(p), 20).plain
+    assert cut == "…/ssh.service" and "...." not in cut and len(cut) <= 20
+    long_last = "/a/libpod-conmon-0123456789abcdef0123456789abcdef.scope"
+    cut = shorten(Content(long_last), 30).plain
+    assert cut.startswith("…/libpod-co") and cut.endswith(".scope") and len(cut) <= 30
+
+
+@pytest.mark.parametrize("size", SIZES)
+async def test_picker_rows_keep_the_hierarchy_of_long_paths(world, tmp_path, size):
+    from tests.uihelpers import goto
+
+    app = make_app(world, tmp_path, hierarchy="freezer")
+    async with app.run_test(size=size) as pilot:
+        await settle(pilot)
+        await goto(pilot, "/")
+        app.tasks.focus()
+        await pilot.press("m", *"kube")
+        await settle(pilot)
+        from textual.widgets import OptionList
+
+        ol = app.screen.query_one("#fuzzy-options", OptionList)
+        prompts = [str(ol.get_option_at_index(i).prompt) for i in range(ol.option_count)]
+        assert prompts
+        for item, prompt in zip(app.screen.fuzzy.paths, prompts, strict=True):
+            hier = app.screen.matcher.ref(item)[0]
+            assert prompt.split()[-1].startswith(hier + ":"), (item, prompt)
+            assert "...." not in prompt

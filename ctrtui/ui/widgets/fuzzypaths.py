@@ -90,7 +90,13 @@ class FuzzyPaths(Vertical):
             p = self.matcher.shown(path)
             prompt = highlight(query, p)
             if len(p) > room > 10:
-                prompt = shorten(prompt, room)
+                # `HIER:` of a `HIER:/path` stays whole: which hierarchy is the first thing to see
+                ref = getattr(self.matcher, "ref", None)
+                keep = len(self.matcher.shown(ref(path)[0])) + 1 if ref is not None else 0
+                if room - keep > 10:
+                    prompt = Content.assemble(prompt[:keep], shorten(prompt[keep:], room - keep))
+                else:
+                    prompt = shorten(prompt, room)
             n = self.counts.get(path)
             gutter = Content.styled(f"{n:>5} " if n else "      ", "$text-muted")
             options.append(Option(Content.assemble(gutter, prompt)))
