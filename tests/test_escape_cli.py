@@ -136,14 +136,15 @@ def test_argparse_errors_quote_what_was_typed_without_control_characters(capsys)
 
 def test_risk_sentences_show_names_as_they_are_shown(_world):
     from ctrtui.engine import AttachEngine, Journal, Policy
-    from ctrtui.engine.risk import assess
+    from ctrtui.engine.risk import assess, hierarchy_note
     from ctrtui.model import CgroupRef
 
     engine = AttachEngine(_world, policy=Policy(), journal=Journal("/dev/null"), load_entry_points=False)
     pid = next(iter(_world.snapshot(["freezer"])["freezer"][hostile_path("osc")].procs))
-    plan = engine.plan([str(pid)], CgroupRef("freezer", hostile_path("backslash")))
+    target = CgroupRef("freezer", hostile_path("backslash"))
+    plan = engine.plan([str(pid)], target)
     risks = assess(plan, _world.snapshot(), _world)
-    joined = " ".join(risks)
+    joined = " ".join([*risks, hierarchy_note(target, _world.snapshot()) or ""])  # the v1 note is shown too
     assert display(hostile_path("backslash")) in joined  # back\\x1b-slash: doubled, as in the tree
     assert "name=[@click=app.quit]h" in joined
     assert_clean(joined)
