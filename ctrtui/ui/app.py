@@ -95,6 +95,8 @@ class CtrtuiApp(App[None]):
             self.read_only_reason = "--read-only"
         if self.read_only_reason is None:
             self.read_only_reason = journal_problem(engine)
+        self._warm = False
+        """The dialogs were made ready after the first snapshot (`_warm_dialogs`)."""
         self._dispatching = 0
         """Inside `run_action` (a key being handled), not drawing the footer: see check_action."""
         self.snapshot: Snapshot | None = None
@@ -322,6 +324,22 @@ class CtrtuiApp(App[None]):
     @on(SnapshotTaken)
     def _snapshot_taken(self, event: SnapshotTaken) -> None:
         self.live.snapshot_taken(event)
+        if not self._warm and self.snapshot is not None:
+            self._warm = True
+            self.call_after_refresh(self._warm_dialogs)
+
+    def _warm_dialogs(self) -> None:
+        """After the first paint: import the dialogs and index every hierarchy's paths for
+        the picker and go-to (in a worker), so the first `m`, `g` or `?` opens as fast as
+        the next ones."""
+        import ctrtui.ui.screens  # noqa: F401 - imported now rather than on the first key
+        import ctrtui.ui.screens.keys  # noqa: F401
+        from ctrtui.ui.fuzzy import RefMatcher
+
+        snapshot = self.snapshot
+        if snapshot is not None:
+            self.run_worker(lambda: RefMatcher(snapshot, self.hier), thread=True, group="warm",
+                            exit_on_error=False, name="warm")
 
     @on(MarkersRead)
     def _markers_read(self, event: MarkersRead) -> None:
