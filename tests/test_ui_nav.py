@@ -439,3 +439,69 @@ async def test_picker_rows_keep_the_hierarchy_of_long_paths(world, tmp_path, siz
             hier = app.screen.matcher.ref(item)[0]
             assert prompt.split()[-1].startswith(hier + ":"), (item, prompt)
             assert "...." not in prompt
+
+
+@pytest.mark.parametrize("size", SIZES)
+async def test_process_tree_toggles_with_threads_under_their_process(world, tmp_path, size):
+    from tests.uihelpers import goto, screen_text
+
+    app = make_app(world, tmp_path, hierarchy="name=systemd")
+    async with app.run_test(size=size) as pilot:
+        await settle(pilot)
+        await goto(pilot, NGINX)
+        app.tasks.focus()
+        master, w1, w2 = app.tasks.shown
+        app.tasks.set_sort("pid", reverse=True)
+        await settle(pilot)
+        assert list(app.tasks.shown) == [w2, w1, master]
+        await pilot.press("v")
+        await settle(pilot)
+        assert app.tasks.tree_view
+        assert list(app.tasks.shown) == [master, w2, w1]  # the parent first, its children in sort order
+        assert app.tasks._tree_prefix == {master: "", w2: "├─ ", w1: "└─ "}
+        text = screen_text(app)
+        assert "└─ nginx: worker" in text or size[0] < 87  # narrow: COMMAND may be cut
+        pg = "/system.slice/postgresql@15-main.service"
+        await goto(pilot, pg)
+        app.tasks.focus()
+        await pilot.press("t")  # threads: each under its process
+        await settle(pilot)
+        procs = world.snapshot().get("name=systemd").get(pg).procs
+        world_tids = sorted(t for p in procs for t in world.thread_ids(p))
+        assert len(world_tids) > len(procs)
+        assert sorted(app.tasks.shown) == world_tids
+        shown = list(app.tasks.shown)
+        for tid in world_tids:
+            leader = world.task_state(tid).tgid
+            if tid != leader:  # a thread right under its process (after its leader), drawn as a child
+                assert shown.index(tid) > shown.index(leader) and app.tasks._tree_prefix[tid].endswith("─ ")
+        await pilot.press("v")
+        await settle(pilot)
+        assert not app.tasks.tree_view and list(app.tasks.shown) == sorted(world_tids, reverse=True)
+
+
+def test_process_tree_order_and_drawing():
+    from ctrtui.model import TaskInfo
+    from ctrtui.ui.rows import process_tree
+
+    def t(pid, tgid, ppid):
+        return TaskInfo(pid, tgid, "x", "S", 0, 0, 0, 0, ppid=ppid)
+
+    d = {1: t(1, 1, 0), 10: t(10, 10, 1), 11: t(11, 11, 10), 12: t(12, 10, 1), 20: t(20, 20, 1),
+         30: t(30, 30, 99), 40: t(40, 40, 41), 41: t(41, 41, 40)}
+    order, prefix = process_tree([1, 10, 11, 12, 20, 30, 40, 41], d)
+    assert list(order) == [1, 10, 11, 12, 20, 30, 40, 41]
+    assert [prefix.get(p) for p in order] == ["", "├─ ", "│  ├─ ", "│  └─ ", "└─ ", "", None, None]
+    assert set(order) == set(d)  # a parent loop (40 <-> 41) is kept, flat
+
+
+def test_simulated_and_real_tasks_have_a_parent():
+    import os
+
+    from ctrtui.sources.procfs import read_task
+
+    got = read_task(os.getpid())
+    assert got is not None and got[0].ppid == os.getppid()
+    w = demo_world()
+    master, worker, _ = w.snapshot().get("name=systemd").get(NGINX).procs
+    assert w.task_state(worker).ppid == master and w.task_state(1).ppid == 0

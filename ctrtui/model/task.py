@@ -30,11 +30,12 @@ class TaskInfo(Value):
     The first group is cheap (`/proc/PID/stat` + `status`) and is what the engine's hooks
     use; `state` is one letter as in `/proc/PID/stat` (R S D T t Z X I ...). The details
     (cmdline, user, cpu_percent, rss: resident set size in bytes) are filled by
-    `task_details()` for rows on screen.
+    `task_details()` for rows on screen. `ppid`: the parent process (`/proc/PID/stat` field
+    4; 0 for PID 1 and kthreadd), the same for every thread of a process.
     """
 
     __slots__ = ("pid", "tgid", "comm", "state", "uid", "euid", "suid", "start_time", "flags",
-                 "threads", "cmdline", "user", "cpu_percent", "rss")
+                 "threads", "cmdline", "user", "cpu_percent", "rss", "ppid")
     pid: int
     tgid: int
     comm: str
@@ -49,10 +50,12 @@ class TaskInfo(Value):
     user: str | None
     cpu_percent: float | None
     rss: int | None
+    ppid: int
 
     def __init__(self, pid: int, tgid: int, comm: str, state: str, uid: int, euid: int, suid: int,
                  start_time: int, flags: int = 0, threads: int = 1, cmdline: str | None = None,
-                 user: str | None = None, cpu_percent: float | None = None, rss: int | None = None) -> None:
+                 user: str | None = None, cpu_percent: float | None = None, rss: int | None = None,
+                 ppid: int = 0) -> None:
         set_field(self, "pid", pid)
         set_field(self, "tgid", tgid)
         set_field(self, "comm", comm)
@@ -67,6 +70,7 @@ class TaskInfo(Value):
         set_field(self, "user", user)
         set_field(self, "cpu_percent", cpu_percent)
         set_field(self, "rss", rss)
+        set_field(self, "ppid", ppid)
 
     @property
     def ref(self) -> TaskRef:

@@ -138,7 +138,8 @@ def task_info(pid: int, stat: bytes, ids: tuple[int, int, int, int]) -> tuple[Ta
     stat fields."""
     comm, f = parse_stat(stat)
     tgid, uid, euid, suid = ids
-    info = TaskInfo(pid, tgid, comm, f[0].decode(), uid, euid, suid, int(f[19]), int(f[6]), int(f[17]))
+    info = TaskInfo(pid, tgid, comm, f[0].decode(), uid, euid, suid, int(f[19]), int(f[6]), int(f[17]),
+                    ppid=int(f[1]))
     return info, f
 
 

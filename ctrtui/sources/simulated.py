@@ -133,7 +133,7 @@ class SimTask:
 
     __slots__ = ("pid", "tgid", "comm", "cmdline", "state", "uid", "euid", "suid",
                  "start_time", "flags", "rss", "cpu", "cpu_time", "no_migration",
-                 "dead", "reaped", "group")
+                 "dead", "reaped", "group", "ppid")
 
     def __init__(self, pid: int, tgid: int, comm: str, cmdline: str, state: str, uid: int,
                  euid: int, suid: int, start_time: int, flags: int, rss: int, cpu: float):
@@ -148,6 +148,8 @@ class SimTask:
         self.reaped = False
         self.group: list[int] = [pid]
         """On the leader: every live TID of the thread group, leader first."""
+        self.ppid = 0
+        """The parent process (every thread of a process has its leader's)."""
 
     @property
     def kthread(self) -> bool:
@@ -550,6 +552,8 @@ class SimKernel:
                          uid if euid is None else euid, uid if suid is None else suid,
                          self.ticks(), flags, rss, cpu)
         leader.no_migration = kthread and comm == "kthreadd"
+        # the kernel's parents: init and kthreadd have none, kernel threads kthreadd, the rest init
+        leader.ppid = parent if parent is not None else (0 if pid in (1, 2) else 2 if kthread else 1)
         self._insert(leader, place)
         for _ in range(threads - 1):
             self.add_thread(pid)
@@ -572,6 +576,7 @@ class SimKernel:
         t = SimTask(tid, tgid, (comm or leader.comm)[:15], leader.cmdline, leader.state,
                     leader.uid, leader.euid, leader.suid, self.ticks(),
                     leader.flags & ~PF_EXITING, 0, 0.0)
+        t.ppid = leader.ppid
         self._insert(t, {h: h.where[tgid] for h in self._hiers.values()})
         leader.group.append(tid)
         return tid
@@ -1010,7 +1015,7 @@ class SimKernel:
         info = TaskInfo(
             pid=t.pid, tgid=t.tgid, comm=t.comm, state=self._state_letter(t), uid=t.uid,
             euid=t.euid, suid=t.suid, start_time=t.start_time, flags=t.flags,
-            threads=len(leader.group) if not leader.dead else 1)
+            threads=len(leader.group) if not leader.dead else 1, ppid=t.ppid)
         if not details:
             return info
         life = max(self._uptime - t.start_time / HZ, 1e-9)

@@ -383,3 +383,39 @@ def patch_members(base: array[int], old_hs: HierarchySnapshot, hs: HierarchySnap
     kept.extend(came)
     kept.sort()
     return array("i", kept), came, went, listings
+
+
+def process_tree(order: Sequence[int], details: dict[int, TaskInfo]) -> tuple[array[int], dict[int, str]]:
+    """`order` (the sorted rows) as a parent/child tree, as systemd-cgls draws a cgroup's
+    processes: each task under its parent when the parent is listed too (else at the top
+    level), siblings in `order`'s order, a thread under its process. Returns the rows in
+    tree order and, per row, the drawing that goes before its command (`├─ `, `└─ `, `│  `)."""
+    listed = set(order)
+
+    def parent(pid: int) -> int | None:
+        info = details.get(pid)
+        if info is None:
+            return None
+        up = info.tgid if info.tgid != pid else info.ppid  # a thread hangs under its process
+        return up if up in listed and up != pid else None
+
+    children: dict[int | None, list[int]] = {}
+    for pid in order:
+        children.setdefault(parent(pid), []).append(pid)
+    out: list[int] = []
+    prefix: dict[int, str] = {}
+    seen: set[int] = set()
+    stack: list[tuple[int, str, bool, bool]] = [(p, "", i == len(children.get(None, [])) - 1, True)
+                                                for i, p in enumerate(children.get(None, []))][::-1]
+    while stack:
+        pid, indent, last, top = stack.pop()
+        if pid in seen:  # a parent loop (PID reuse between two reads): drawn once
+            continue
+        seen.add(pid)
+        out.append(pid)
+        prefix[pid] = "" if top else indent + ("└─ " if last else "├─ ")
+        below = indent if top else indent + ("   " if last else "│  ")
+        kids = children.get(pid, [])
+        stack.extend((k, below, i == len(kids) - 1, False) for i, k in reversed(list(enumerate(kids))))
+    out.extend(p for p in order if p not in seen)  # only in a loop with no root: kept, flat
+    return array("i", out), prefix

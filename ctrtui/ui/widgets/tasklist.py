@@ -47,6 +47,7 @@ from ctrtui.ui.rows import (
     haystack,
     header_line,
     patch_members,
+    process_tree,
     row_cells,
 )
 from ctrtui.ui.styles import CachedStyles
@@ -73,6 +74,8 @@ class TaskList(CachedStyles, ScrollView, RowDrag, can_focus=True):
         Binding("A", "clear_marks", "Clear marks", show=False, tooltip="Unmark every task", id="clear-marks"),
         Binding("s", "cycle_sort", "Sort", tooltip="Sort by the next column", id="sort"),
         Binding("S", "reverse_sort", "Reverse", show=False, tooltip="Reverse the sort order", id="reverse-sort"),
+        Binding("v", "toggle_tree", "Tree", show=False,
+                tooltip="Sorted list or process tree (parent/child, threads under their process)", id="task-tree"),
         Binding("up,k", "cursor(-1)", "Up", show=False, tooltip="Cursor to the previous task", id="task-up"),
         Binding("down,j", "cursor(1)", "Down", show=False, tooltip="Cursor to the next task", id="task-down"),
         Binding("pageup", "page(-1)", "Page up", show=False, tooltip="One screen up", id="task-page-up"),
@@ -166,6 +169,10 @@ class TaskList(CachedStyles, ScrollView, RowDrag, can_focus=True):
         self._fetch_scheduled = False
         self._generation = 0
         self._view_token: tuple[object, ...] = ()
+        self.tree_view = False
+        """Rows as a parent/child tree (`rows.process_tree`) instead of a sorted list."""
+        self._tree_prefix: dict[int, str] = {}
+        """Per row in tree view: the drawing before its command."""
         self.awaited: int | None = None
         """A PID the cursor goes to when it arrives in the shown cgroup (`follow`)."""
         self._last_cursor_pid: int | None = None
@@ -290,7 +297,7 @@ class TaskList(CachedStyles, ScrollView, RowDrag, can_focus=True):
         first (the list shows "sorting…"/"filtering…" meanwhile)."""
         source = self.rows_source()
         self._order.use(source)
-        if self.sort == "pid" and not self.filter:
+        if self.sort == "pid" and not self.filter and not self.tree_view:
             order = source if not self.reverse else array("i", reversed(source))
             self.busy = None
             self._set_shown(order)
@@ -298,6 +305,9 @@ class TaskList(CachedStyles, ScrollView, RowDrag, can_focus=True):
         token = (self._generation, self.sort, self.reverse, self.filter, len(source))
         self._view_token = token
         missing = self._order.missing(source, self.details)
+        if self.tree_view and not missing:  # the tree needs every row's parent
+            absent = self._order.absent  # gone before their details were read: not asked again
+            missing = [p for p in source if p not in self.details and p not in absent]
         if not missing:
             self.busy = None
             self._set_shown(self._view(source))
@@ -315,7 +325,12 @@ class TaskList(CachedStyles, ScrollView, RowDrag, can_focus=True):
 
     def _view(self, source: array[int]) -> array[int]:
         """The rows in display order (every row's details known)."""
-        return self._order.view(source, self.columns, self.sort, self.reverse, self.filter, self.details)
+        order = self._order.view(source, self.columns, self.sort, self.reverse, self.filter, self.details)
+        if not self.tree_view:
+            return order
+        tree, self._tree_prefix = process_tree(order, self.details)
+        self._strips.clear()
+        return tree
 
     @work(thread=True, exclusive=True, group="task-view", exit_on_error=False)
     def _compute_view(self, source: array[int], missing: list[int], token: tuple[object, ...]) -> None:
@@ -555,6 +570,14 @@ class TaskList(CachedStyles, ScrollView, RowDrag, can_focus=True):
     def action_reverse_sort(self) -> None:
         self.set_sort(self.sort, not self.reverse)
 
+    def action_toggle_tree(self) -> None:
+        """Sorted list <-> process tree (siblings keep the sort)."""
+        self.tree_view = not self.tree_view
+        self._tree_prefix = {}
+        self._strips.clear()
+        self.recompute()
+        self.notify("Process tree: each task under its parent" if self.tree_view else "Sorted list", timeout=2)
+
     # ------------------------------------------------------------------ details
 
     def _need(self, pid: int) -> None:
@@ -679,7 +702,10 @@ class TaskList(CachedStyles, ScrollView, RowDrag, can_focus=True):
         cached = self._strips.get(key)
         if cached is not None:
             return cached
-        text = fit_line(row_cells(self.columns, pid, self.details.get(pid)), width, "● " if marked else "  ")
+        cells = row_cells(self.columns, pid, self.details.get(pid))
+        if self.tree_view and self._tree_prefix.get(pid):
+            cells = [(self._tree_prefix[pid] + t if c.key == "cmd" else t, c) for t, c in cells]
+        text = fit_line(cells, width, "● " if marked else "  ")
         style = self._style("")
         if look[0]:
             style += self._style(f"task-list--{look[0]}")
