@@ -14,6 +14,9 @@ if TYPE_CHECKING:
     import argparse
     from typing import Any, Sequence
 
+    from ctrtui.engine import AttachEngine, Plan, Report
+    from ctrtui.model import Hierarchy
+
 EXIT_OK, EXIT_NOT_ALL, EXIT_USAGE = 0, 1, 2
 
 
@@ -332,7 +335,7 @@ def cmd_move(args: argparse.Namespace) -> int:
         return _move(args, engine, h, path)
 
 
-def _move(args: argparse.Namespace, engine, h, path: str) -> int:
+def _move(args: argparse.Namespace, engine: AttachEngine, h: Hierarchy, path: str) -> int:
     from ctrtui.model import CgroupRef
     from ctrtui.report import plan_rows, risk_line, row_line
 
@@ -353,7 +356,7 @@ def _move(args: argparse.Namespace, engine, h, path: str) -> int:
     return _print_report(report, args.json, risks)
 
 
-def _risks(engine, plan) -> list[str]:
+def _risks(engine: AttachEngine, plan: Plan) -> list[str]:
     """What the terminal UI would ask about before applying `plan` (`ctrtui.engine.risk`):
     PID 1, kernel threads, many tasks, systemd units, a v1 hierarchy, a split process. The
     command line never asks (a script must not hang): it prints them with the report, on
@@ -410,7 +413,7 @@ def _print_warnings(warnings) -> None:
         print(f"ctrtui: warning: {scrub(w)}", file=sys.stderr)
 
 
-def _print_report(report, as_json: bool, risks: Sequence[str] = ()) -> int:
+def _print_report(report: Report, as_json: bool, risks: Sequence[str] = ()) -> int:
     from ctrtui.report import batch_line, report_rows, risk_line, row_line
 
     _print_warnings(report.warnings)
