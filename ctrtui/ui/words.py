@@ -12,20 +12,9 @@ from textual.notifications import SeverityLevel
 
 from ctrtui.engine import Plan, Report
 from ctrtui.engine.engine import OutcomeKind, VerdictKind
-from ctrtui.report import (
-    VERDICT_WORDS,
-    Line,
-    count_parts,
-    describe_error,
-    notice,
-    plan_line,
-    plan_parts,
-    plural,
-    report_parts,
-)
+from ctrtui.report import VERDICT_WORDS, Line, count_parts, notice, plan_parts, report_parts
 
-__all__ = ["KIND_STYLE", "KIND_WORDS", "content_of", "counts_content", "describe_error", "plan_line", "plan_lines",
-           "plural", "report_lines", "report_text"]
+__all__ = ["KIND_STYLE", "KIND_WORDS", "content_of", "counts_content", "plan_lines", "report_lines", "report_text"]
 
 K = TypeVar("K", bound=str)
 """A kind of verdict or of outcome."""

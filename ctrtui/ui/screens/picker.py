@@ -20,13 +20,13 @@ from textual.worker import get_current_worker
 
 from ctrtui.engine import AttachEngine, Plan
 from ctrtui.model import CgroupRef, Snapshot
-from ctrtui.report import nothing_would_move
+from ctrtui.report import nothing_would_move, plural
 from ctrtui.text import display
 from ctrtui.ui.fuzzy import matcher_for
 from ctrtui.ui.safe import content, message
 from ctrtui.ui.widgets.fuzzypaths import LIST_BINDINGS, FuzzyPaths
 from ctrtui.ui.widgets.linelist import LineList
-from ctrtui.ui.words import KIND_STYLE, KIND_WORDS, counts_content, plan_lines, plural
+from ctrtui.ui.words import KIND_STYLE, KIND_WORDS, counts_content, plan_lines
 
 
 class TargetPicker(ModalScreen[Plan | None]):
