@@ -18,7 +18,8 @@ Modules:
 - `rows`, `fuzzy`, `start`, `layout` — pure logic without Textual: the task list's columns,
   sort and filter text, members of a subtree; the fuzzy path matcher (one hierarchy, or
   `HIER:/path` of all: `RefMatcher`); where the UI opens; how the panes share the width.
-- `words` — how plans, reports and errors are worded on screen.
+- `words` — plans, reports and errors on screen: the words of `ctrtui.report` (shared with
+  the command line) as styled Content.
 - `safe`, `styles`, `heap` — escaping of untrusted text into Content/Text, cached component
   styles, giving memory back after a big load.
 
