@@ -81,3 +81,39 @@ async def test_real_moves_by_keypress_drag_and_undo(realworld, tmp_path):
         assert len(app.reports) == 4
         assert all(r.ok for r in app.reports)
     assert (tmp_path / "journal.jsonl").exists()
+
+
+async def test_real_move_into_another_hierarchy_from_name_systemd_and_undo(realworld, tmp_path):
+    """Issue 10: from name=systemd, `f PID enter` then `m`, a few letters, `enter` moves the
+    test's own sleep into a freezer cgroup (freezer only: its name=systemd cgroup stays),
+    and `u` moves it back; the cursor follows it back."""
+    import secrets
+
+    def systemd_cgroup(pid: int) -> str:
+        with open(f"/proc/{pid}/cgroup") as f:  # read only: tests never write name=systemd
+            return next(line.split(":", 2)[2].strip() for line in f if ":name=systemd:" in line)
+
+    name = "nav" + secrets.token_hex(3)
+    target = realworld.mkdir("freezer", name)
+    sleep = realworld.spawn_sleep()
+    pid = sleep.pid
+    freezer_before = realworld.cgroup_of(pid, "freezer")
+    systemd_before = systemd_cgroup(pid)
+    assert freezer_before != target and systemd_before is not None
+
+    app = make_app(CgroupFS(), tmp_path, hierarchy="name=systemd")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("r")  # the sleep started after the first snapshot? take a fresh one
+        await settle(pilot)
+        await pilot.press("f", *str(pid), "enter")
+        await settle(pilot)
+        assert app.hier == "name=systemd" and app.tasks.cursor_pid == pid
+        await pilot.press("m", *name, "enter")
+        await settle(pilot)
+        await confirm_if_asked(pilot)
+        assert realworld.cgroup_of(pid, "freezer") == target
+        assert systemd_cgroup(pid) == systemd_before  # only freezer changed
+        await pilot.press("u")
+        await settle(pilot)
+        assert realworld.cgroup_of(pid, "freezer") == freezer_before
