@@ -102,6 +102,10 @@ def build_parser() -> argparse.ArgumentParser:
     undo = sub.add_parser("undo", parents=[common, json_opt],
                           help="move back what the last undoable batch (or BATCH) moved")
     undo.add_argument("batch", nargs="?", metavar="BATCH", help="a batch id, as `ctrtui log` shows it")
+    for op, words in (("mkdir", "create a cgroup (its parent must exist)"), ("rmdir", "remove an empty cgroup"),
+                      ("freeze", "freeze a cgroup (v1 freezer.state, v2 cgroup.freeze)"), ("thaw", "thaw a cgroup")):
+        one = sub.add_parser(op, parents=[common, json_opt], help=f"{words}; journaled, undone by `ctrtui undo`")
+        one.add_argument("cgroup", metavar="HIERARCHY:/path")
     log = sub.add_parser("log", parents=[common, json_opt], help="the batches in the journal, newest first")
     log.add_argument("-n", "--limit", type=int, default=20, metavar="N",
                      help="show the newest N batches (default 20; 0: all)")
@@ -453,7 +457,13 @@ def cmd_undo(args: argparse.Namespace) -> int:
 
 
 def _undo(args: argparse.Namespace, engine) -> int:
-    report = engine.undo(args.batch)
+    from ctrtui.engine.ops import OpResult, undo_any
+
+    report = undo_any(engine, args.batch)
+    if isinstance(report, OpResult):
+        from ctrtui.cliops import print_op
+
+        return print_op(report, args.json)
     if report is None:
         msg = f"nothing to undo: {engine.nothing_left}"
         if args.json:
@@ -484,6 +494,12 @@ def cmd_log(args: argparse.Namespace) -> int:
     print(f"{'BATCH':<22}  {'TIME (UTC)':<19}  {'STATE':<13}  {'MOVED':>5}  {'UNDONE':>6}  TARGET")
     for r in rows:
         what = f"{display(r['hierarchy'])}:{display(r['target'])}" if r["target"] else "?"
+        if r["op"]:  # a cgroup op (mkdir, rmdir, freeze, thaw)
+            what = f"{r['op']} {what}" + (f" (undo of {r['undo_of']})" if r["undo_of"] else "")
+            state = r["state"] + (f" ({r['errno']})" if r["errno"] else "")
+            when = r["time"][:19].replace("T", " ")
+            print(f"{r['batch']:<22}  {when:<19}  {state:<13}  {'-':>5}  {r['undone']:>6}  {what}")
+            continue
         if r["undo_of"]:
             what = f"undo of {r['undo_of']}"
         when = r["time"][:19].replace("T", " ")
@@ -507,6 +523,15 @@ COMMANDS = {
     None: cmd_tui, "hierarchies": cmd_hierarchies, "ls": cmd_ls, "tasks": cmd_tasks,
     "move": cmd_move, "undo": cmd_undo, "log": cmd_log,
 }
+
+
+def _cmd_op(args: argparse.Namespace) -> int:
+    from ctrtui.cliops import cmd_op
+
+    return cmd_op(args)
+
+
+COMMANDS.update(dict.fromkeys(("mkdir", "rmdir", "freeze", "thaw"), _cmd_op))
 
 
 #: The read-only subcommands `_plain_args` parses: (fewest, most) positionals, own flags.

@@ -151,3 +151,12 @@ def test_an_op_of_another_backend_is_not_undone(k, tmp_path):
         e.journal.write_op_close("20260101T000000-cccccc", "done")
     with pytest.raises(CtrtuiError, match="made on the backend 'local'"):
         undo_any(e)
+
+
+def test_undo_of_a_mkdir_whose_cgroup_is_gone_is_settled(k, tmp_path):
+    e = engine(k, tmp_path / "j.jsonl")
+    made = CgroupOps(e).run("mkdir", CgroupRef("freezer", "/a/new"))
+    k.rmdir("freezer", "/a/new")  # someone else removed it
+    r = undo_any(e)
+    assert r.ok and r.undo_of == made.batch_id and any("already gone" in w for w in r.warnings)
+    assert undo_any(e) is None

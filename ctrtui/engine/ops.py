@@ -68,7 +68,7 @@ class OpRefusal:
         return f"OpRefusal({self.errno!r}, {self.reason!r})"
 
     def text(self) -> str:
-        return " ".join(x for x in (self.reason, self.advice) if x)
+        return f"{self.reason}. {self.advice}" if self.advice else self.reason
 
 
 class OpResult:
@@ -230,13 +230,14 @@ class CgroupOps:
             self.engine._recover_open()
             return self._run_locked(op, ref, undo_of)
 
-    def _run_locked(self, op: str, ref: CgroupRef, undo_of: str | None) -> OpResult:
+    def _run_locked(self, op: str, ref: CgroupRef, undo_of: str | None, ask: bool = True) -> OpResult:
         from ctrtui.engine.engine import _new_batch_id
 
         batch = _new_batch_id()
         self.journal.write_op(batch, op, ref.hierarchy, ref.path, undo_of, backend=self.backend.identity)
         try:
-            self._ask(op, ref)
+            if ask:
+                self._ask(op, ref)
         except OSError as e:
             name = errno_name(e.errno or 0)
             self.journal.write_op_close(batch, "refused", name)
@@ -287,6 +288,15 @@ class CgroupOps:
         ref = CgroupRef(batch.hierarchy, batch.target)
         op = opposite(batch.op)
         refusal = self.check(op, ref)
+        if refusal is not None and (op, refusal.errno) in (("rmdir", "ENOENT"), ("mkdir", "EEXIST")):
+            # already as the undo would leave it: recorded as done (like a task found back already)
+            with self.journal.locked():
+                self.engine._recover_open()
+                result = self._run_locked(op, ref, batch.id, ask=False)
+            note = f"{display(ref.hierarchy)}:{display(ref.path)} was already " + (
+                "gone" if op == "rmdir" else "there") + "; nothing was asked of the kernel"
+            result.warnings += (note,)
+            return result
         if refusal is not None:
             if batch.op == "mkdir" and refusal.errno == "EBUSY":
                 refusal = OpRefusal("EBUSY", f"batch {batch.id} created {display(ref.hierarchy)}:{display(ref.path)}, "
@@ -294,6 +304,7 @@ class CgroupOps:
                                     "removed", refusal.advice)
             return OpResult(op, ref, "refused", refusal, predicted=True, undo_of=batch.id)
         with self.journal.locked():
+            self.engine._recover_open()
             return self._run_locked(op, CgroupRef(self.engine.hierarchy(batch.hierarchy).name, batch.target),
                                     batch.id)
 
