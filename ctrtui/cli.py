@@ -73,6 +73,9 @@ def build_parser() -> argparse.ArgumentParser:
         "With no subcommand, opens the terminal UI.",
     )
     _global_options(p, suppress=False)
+    from ctrtui import __version__
+
+    p.add_argument("--version", action="version", version=f"ctrtui {__version__}")
     p.add_argument("--read-only", action="store_true", help="TUI: never move anything")
     p.add_argument("--no-journal", action="store_true",
                    help="TUI: move even when the journal cannot be written (such moves cannot be undone)")
@@ -700,6 +703,10 @@ def _run_command(command: Any, args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    if "_ARGCOMPLETE" in os.environ:  # the shell asks for completions (ctrtui/completion.py)
+        from ctrtui.completion import complete
+
+        complete(build_parser())
     words = sys.argv[1:] if argv is None else list(argv)
     args = _plain_args(words) or build_parser().parse_args(words)
     if not args.interval > 0:  # also NaN
