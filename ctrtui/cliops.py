@@ -11,22 +11,37 @@ from __future__ import annotations
 
 import sys
 
-from ctrtui.cli import EXIT_NOT_ALL, EXIT_OK, UsageError, _backend, _engine, _print_json, _print_warnings, _resolve, \
-    display, scrub
+from ctrtui.cli import (
+    EXIT_NOT_ALL,
+    EXIT_OK,
+    UsageError,
+    _backend,
+    _engine,
+    _print_json,
+    _print_warnings,
+    _resolve,
+    display,
+    scrub,
+)
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import argparse
+    from typing import Any
+
+    from ctrtui.engine.ops import OpResult
+    from ctrtui.model import Hierarchy
 
 
-def _target(backend, text: str, op: str):
+def _target(backend: Any, text: str, op: str) -> tuple[Hierarchy, str]:
     """(Hierarchy, path) of the cgroup `text` names. For mkdir the cgroup must not exist yet:
     its parent is resolved instead (and must exist)."""
     from ctrtui.model import CgroupRef
     from ctrtui.model.snapshot import join_path
 
     if op != "mkdir":
-        return _resolve(backend, text)
+        found: tuple[Hierarchy, str] = _resolve(backend, text)
+        return found
     try:
         ref = CgroupRef.parse(text)
     except ValueError as e:
@@ -50,7 +65,7 @@ def cmd_op(args: argparse.Namespace) -> int:
     return print_op(result, args.json)
 
 
-def print_op(result, as_json: bool) -> int:
+def print_op(result: OpResult, as_json: bool) -> int:
     """Print what an op did (JSON: one object); 0 done, 1 refused."""
     _print_warnings(result.warnings)
     if as_json:

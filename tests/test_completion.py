@@ -41,7 +41,8 @@ def test_hierarchy_and_path_completed_from_the_demo_world(tmp_path):
     assert complete(tmp_path, "ctrtui tasks --demo unified:/sys") == ["unified:/system.slice/"]
     below = complete(tmp_path, "ctrtui freeze --demo unified:/system.slice/ng")
     assert below == ["unified:/system.slice/nginx.service"]
-    assert "unified:/system.slice/nginx.service" in complete(tmp_path, "ctrtui move 1 --demo --to unified:/system.slice/")
+    offered = complete(tmp_path, "ctrtui move 1 --demo --to unified:/system.slice/")
+    assert "unified:/system.slice/nginx.service" in offered
 
 
 def test_zsh_gets_the_same_candidates(tmp_path):

@@ -98,7 +98,7 @@ class OpResult:
         code = f" ({r.errno})" if r.errno else ""
         return f"{what}{self.op} {where} refused{code}: {r.text()}"
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         r = self.refusal
         return {"op": self.op, "cgroup": f"{self.ref.hierarchy}:{self.ref.path}", "outcome": self.outcome,
                 "errno": r.errno if r else None, "reason": r.reason if r else None, "advice": r.advice if r else None,

@@ -17,7 +17,8 @@ if TYPE_CHECKING:
     from ctrtui.sources.base import Backend, Reader
 
 __all__ = [
-    "Backend", "BackendSpecError", "CAPABILITIES", "CGROUP_ADMIN", "MembershipFile", "POLL_EXITS", "Reader", "SPECS", "TASK_PROBES",
+    "Backend", "BackendSpecError", "CAPABILITIES",
+    "CGROUP_ADMIN", "MembershipFile", "POLL_EXITS", "Reader", "SPECS", "TASK_PROBES",
     "TaskHandle", "WRITE", "Writer", "identity_of", "membership_file", "open_backend", "read_only_reason",
 ]
 

@@ -43,9 +43,10 @@ from ctrtui.model import CgroupState, Creds, Hierarchy, Snapshot, TaskInfo
 from ctrtui.sources import CAPABILITIES, CGROUP_ADMIN, POLL_EXITS, TASK_PROBES, WRITE, read_only_reason
 
 __all__ = [
-    "Backend", "CAPABILITIES", "CGROUP_ADMIN", "CgroupAdmin", "ExitPoller", "MembershipFile", "POLL_EXITS", "PROTOCOLS", "Probe", "ProbeHeld",
-    "Reader", "TASK_PROBES", "TaskHandle", "TaskProber", "WRITE", "Writer", "contract_problems", "declared",
-    "admin_of", "exit_poller", "membership_file", "prober", "protocol_problems", "protocols_of", "read_only_reason", "writer_of",
+    "Backend", "CAPABILITIES", "CGROUP_ADMIN", "CgroupAdmin", "ExitPoller", "MembershipFile", "POLL_EXITS",
+    "PROTOCOLS", "Probe", "ProbeHeld", "Reader", "TASK_PROBES", "TaskHandle", "TaskProber", "WRITE", "Writer",
+    "admin_of", "contract_problems", "declared", "exit_poller", "membership_file", "prober", "protocol_problems",
+    "protocols_of", "read_only_reason", "writer_of",
 ]
 
 #: Which membership file a write goes to: (hierarchy version, thread mode) -> file name.

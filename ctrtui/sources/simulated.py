@@ -351,8 +351,9 @@ class SimKernel:
 
     kind = "demo"
     capabilities = frozenset({WRITE, CGROUP_ADMIN})
-    """It writes (tasks, and cgroups: mkdir, rmdir, freeze); it has no batch probes nor one-call exit polls (the engine reads each
-    task with `task_state` + `task_cgroup` and asks each handle `alive()`)."""
+    """It writes (tasks; cgroups: mkdir, rmdir, freeze); it has no batch probes nor one-call
+    exit polls (the engine reads each task with `task_state` + `task_cgroup` and asks each
+    handle `alive()`)."""
 
     def __init__(self, pid_max: int = 32768, boot_time: float = 1_700_000_000.0,
                  mode_2007: bool = False, identity: str = "demo"):
