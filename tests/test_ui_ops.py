@@ -54,7 +54,7 @@ async def test_n_checks_the_name_as_typed_creates_and_u_removes(world, tmp_path,
         await pilot.press("enter")
         await settle(pilot)
         assert world.cgroup_state("unified", SLICE + "/web") is not None
-        assert any(n.startswith("Mkdir") and "created" in n for n in app.notices)
+        assert any(n.startswith("New cgroup") and "created" in n for n in app.notices)
         assert SLICE + "/web" in app.hs
         await pilot.press("u")
         await settle(pilot)
@@ -130,9 +130,10 @@ async def test_z_freezes_and_thaws_after_asking_and_u_undoes(world, tmp_path):
         assert sum(n.startswith("Undo") for n in app.notices) == 2
 
 
-async def test_N_moves_the_selection_into_a_new_cgroup_here_and_u_undoes_both(world, tmp_path):
+@pytest.mark.parametrize("size", [SIZE, (80, 24)])
+async def test_N_moves_the_selection_into_a_new_cgroup_here_and_u_undoes_both(world, tmp_path, size):
     app = make_app(world, tmp_path)
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(size=size) as pilot:
         await settle(pilot)
         await goto(pilot, NGINX)
         app.tasks.focus()
@@ -140,6 +141,8 @@ async def test_N_moves_the_selection_into_a_new_cgroup_here_and_u_undoes_both(wo
         await pilot.press("N")
         await settle(pilot)
         assert isinstance(app.screen, NewCgroup) and "Move 1 task into a new cgroup" in screen_text(app)
+        title = app.screen.query_one("#newcg-title")  # wraps at 80 columns: the cgroup is not cut off
+        assert title.size.height == (2 if size[0] == 80 else 1)
         await pilot.press(*"worker")
         await pilot.press("enter")
         await settle(pilot)

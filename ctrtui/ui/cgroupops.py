@@ -27,6 +27,9 @@ if TYPE_CHECKING:
     from ctrtui.ui.app import CtrtuiApp
 
 
+_TITLES = {"mkdir": "New cgroup", "rmdir": "Remove cgroup", "freeze": "Freeze", "thaw": "Thaw"}
+
+
 class CgroupActions:
     """The app's `n`, `D`, `z` and `N`."""
 
@@ -155,7 +158,7 @@ class CgroupActions:
         """Say how an op (or the undo of one) went, and refresh."""
         app = self.app
         self.results.append(result)
-        title = "Undo" if result.undo_of else result.op.capitalize()
+        title = "Undo" if result.undo_of else _TITLES[result.op]
         text = result.sentence() + "".join(f"\n{w}" for w in result.warnings)
         app.notify(text, title=title, severity="information" if result.ok else "error", timeout=8)
         if result.ok and then is not None:

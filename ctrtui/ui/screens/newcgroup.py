@@ -10,7 +10,7 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.content import Content
 from textual.screen import ModalScreen
-from textual.widgets import Input, Label, Static
+from textual.widgets import Input, Static
 
 from ctrtui.ui.safe import LiteralInput, content, message
 
@@ -25,7 +25,7 @@ class NewCgroup(ModalScreen[str | None]):
     NewCgroup > #newcg {
         width: 80%; max-width: 90; height: auto; border: round $primary; background: $panel; padding: 0 1;
     }
-    NewCgroup #newcg-title { text-style: bold; height: auto; }
+    NewCgroup #newcg-title { text-style: bold; height: auto; width: 100%; }
     NewCgroup #newcg-message { height: auto; color: $error; }
     NewCgroup #newcg-message.ok { color: $success; }
     """
@@ -38,7 +38,7 @@ class NewCgroup(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="newcg"):
-            yield Label(content(self.title_text), id="newcg-title")
+            yield Static(content(self.title_text), id="newcg-title")  # wraps: nothing is cut
             yield LiteralInput(placeholder="name of the new cgroup", id="newcg-input")
             yield Static(message("enter: create · escape: cancel"), id="newcg-message")
 
