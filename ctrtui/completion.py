@@ -96,6 +96,9 @@ def _cgroup_actions(parser: argparse.ArgumentParser) -> list[argparse.Action]:
     """Every argument of `parser` and its subparsers whose metavar is `HIERARCHY:/path`."""
     import argparse
 
+    defined = getattr(parser, "_defined", None)
+    if defined is not None:  # cli.build_parser adds a subcommand's arguments on first use
+        defined()
     found = []
     for action in parser._actions:
         if action.metavar == "HIERARCHY:/path":
