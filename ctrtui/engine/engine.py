@@ -1037,8 +1037,8 @@ class AttachEngine:
             if b.op is not None:  # a cgroup op (engine/ops.py): look whether the change was made
                 from ctrtui.engine.ops import recover_op
 
-                state, note = recover_op(self.backend, b)
-                self.journal.write_op_close(b.id, state)
+                closed, note = recover_op(self.backend, b)
+                self.journal.write_op_close(b.id, closed)
                 self._notes.append(note)
                 continue
             rows = []
