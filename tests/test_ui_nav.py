@@ -62,6 +62,7 @@ async def test_opens_on_the_same_hierarchy_every_run_and_remembers(world, tmp_pa
         assert app.hier == "name=systemd"  # the demo is hybrid: v2 has no real controller
         app.switch_hierarchy("freezer")
         await settle(pilot)
+        assert start.remembered() == "freezer"  # at once, not only on a clean quit
     assert start.remembered() == "freezer"
     again = CtrtuiApp(world, make_engine(world, tmp_path), interval=3600, remember_start=True)
     async with again.run_test(size=(100, 30)) as pilot:

@@ -25,6 +25,10 @@ class Navigator:
             app.notify(f"No hierarchy '{display(name)}' is mounted.", severity="warning")
             return
         app.hier = name
+        if app.remember_start:  # at once: a terminal closed under ctrtui (SIGHUP) still remembers
+            from ctrtui.ui.start import remember
+
+            remember(name)
         if app.hs is not None:
             app.live.load()  # its last snapshot at once; a fresh one follows
         else:
