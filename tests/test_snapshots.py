@@ -104,9 +104,9 @@ def svg_screen(svg: str) -> list[str]:
     return [lines.get(y, "").rstrip() for y in range(max(lines, default=-1) + 1)]
 
 
-def compare(name: str, svg: str) -> None:
+def compare(name: str, svg: str, note: str = "") -> None:
     """Compare `svg` with the committed tests/snapshots/`name`.svg (or write it, when
-    updating); fail with a diff and the path of the new SVG."""
+    updating); fail with a diff, `note` and the path of the new SVG."""
     svg = normalise(svg)
     path = SNAPSHOTS / f"{name}.svg"
     if UPDATE:
@@ -129,8 +129,9 @@ def compare(name: str, svg: str) -> None:
     if not diff:  # the same text: colours, styles or layout of the SVG changed
         diff = ["(the text is the same; the SVG differs)"] + list(difflib.unified_diff(
             old.splitlines(), svg.splitlines(), "committed svg", "this run's svg", lineterm="", n=0))[:60]
+        diff = [line if len(line) < 200 else line[:199] + "…" for line in diff]
     pytest.fail(f"snapshot {name} differs from {path}\n" + "\n".join(diff[:120])
-                + f"\nthis run's SVG: {new_path}\nif the change is intended, regenerate:\n  {UPDATE_COMMAND}",
+                + (f"\n{note}" if note else "") + f"\nthis run's SVG: {new_path}\nif the change is intended, regenerate:\n  {UPDATE_COMMAND}",
                 pytrace=False)
 
 
@@ -208,7 +209,7 @@ async def go_to(pilot, world) -> None:
     await pilot.press("g")
     await wait_for(pilot, lambda: isinstance(pilot.app.screen, GoToCgroup), "the go-to screen")
     await pilot.press(*"cron")
-    await pilot.pause(0.2)
+    await wait_for(pilot, lambda: pilot.app.screen.query_one(Input).value == "cron", "`cron` typed")
 
 
 async def find_pid(pilot, world) -> None:
@@ -216,7 +217,9 @@ async def find_pid(pilot, world) -> None:
     await main_screen(pilot, world)
     await pilot.press("f")
     await wait_for(pilot, lambda: isinstance(pilot.app.screen, FindPid), "the find-PID screen")
-    await pilot.press(*str(comm_pid(world, "vim")))
+    pid = str(comm_pid(world, "vim"))
+    await pilot.press(*pid)
+    await wait_for(pilot, lambda: pilot.app.screen.query_one(Input).value == pid, "the PID typed")
 
 
 async def help_panel(pilot, world) -> None:
@@ -261,7 +264,8 @@ async def test_snapshot(scene, size, pinned, tmp_path):
         app.clear_notifications()
         await settle(pilot)
         svg = app.export_screenshot()
-    compare(f"{scene}-{size[0]}x{size[1]}", svg)
+        note = f"focused: {app.screen.focused!r} on {app.screen!r}"
+    compare(f"{scene}-{size[0]}x{size[1]}", svg, note)
 
 
 def test_normalise_and_screen_text():
