@@ -104,6 +104,25 @@ def svg_screen(svg: str) -> list[str]:
     return [lines.get(y, "").rstrip() for y in range(max(lines, default=-1) + 1)]
 
 
+def svg_changes(old: str, new: str, limit: int = 20) -> list[str]:
+    """Where two SVGs differ: for each changed line (at most `limit`), its number and both
+    versions around the first differing column (Rich writes a whole screen's backgrounds
+    on one long line)."""
+    out: list[str] = []
+    a, b = old.splitlines(), new.splitlines()
+    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
+        for k in range(max(i2 - i1, j2 - j1) if tag != "equal" else 0):
+            x = a[i1 + k] if i1 + k < i2 else ""
+            y = b[j1 + k] if j1 + k < j2 else ""
+            at = len(os.path.commonprefix([x, y]))
+            start = max(0, at - 60)
+            out += [f"svg line {i1 + k + 1}, column {at + 1}:", "- " + x[start:start + 160],
+                    "+ " + y[start:start + 160]]
+            if len(out) >= 3 * limit:
+                return out
+    return out
+
+
 def compare(name: str, svg: str, note: str = "") -> None:
     """Compare `svg` with the committed tests/snapshots/`name`.svg (or write it, when
     updating); fail with a diff, `note` and the path of the new SVG."""
@@ -115,8 +134,7 @@ def compare(name: str, svg: str, note: str = "") -> None:
             path.write_text(svg, encoding="utf-8")
         return
     if not path.exists():
-        pytest.fail(f"no committed snapshot {path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path};"
-                    f" make it with:\n  {UPDATE_COMMAND}", pytrace=False)
+        pytest.fail(f"no committed snapshot {path}; make it with:\n  {UPDATE_COMMAND}", pytrace=False)
     old = path.read_text(encoding="utf-8")
     if old == svg:
         return
@@ -127,12 +145,10 @@ def compare(name: str, svg: str, note: str = "") -> None:
     diff = list(difflib.unified_diff(svg_screen(old), svg_screen(svg), "committed screen", "this run's screen",
                                      lineterm="", n=1))
     if not diff:  # the same text: colours, styles or layout of the SVG changed
-        diff = ["(the text is the same; the SVG differs)"] + list(difflib.unified_diff(
-            old.splitlines(), svg.splitlines(), "committed svg", "this run's svg", lineterm="", n=0))[:60]
-        diff = [line if len(line) < 200 else line[:199] + "…" for line in diff]
+        diff = ["(the text is the same; the SVG differs: committed -, this run +)", *svg_changes(old, svg)]
     pytest.fail(f"snapshot {name} differs from {path}\n" + "\n".join(diff[:120])
-                + (f"\n{note}" if note else "") + f"\nthis run's SVG: {new_path}\nif the change is intended, regenerate:\n  {UPDATE_COMMAND}",
-                pytrace=False)
+                + (f"\n{note}" if note else "") + f"\nthis run's SVG: {new_path}"
+                + f"\nif the change is intended, regenerate:\n  {UPDATE_COMMAND}", pytrace=False)
 
 
 # ---------------------------------------------------------------------- driving
