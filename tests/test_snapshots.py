@@ -239,10 +239,13 @@ async def find_pid(pilot, world) -> None:
 
 
 async def help_panel(pilot, world) -> None:
-    """The keys panel (`?`) over the main screen, the task list focused."""
+    """The keys screen (`?`: every key, grouped by pane) over the main screen, the task list
+    focused."""
+    from ctrtui.ui.screens.keys import KeysHelp
+
     await main_screen(pilot, world)
     await pilot.press("question_mark")
-    await wait_for(pilot, lambda: bool(pilot.app.screen.query("HelpPanel")), "the help panel")
+    await wait_for(pilot, lambda: isinstance(pilot.app.screen, KeysHelp), "the keys screen")
 
 
 async def hostile(pilot, world) -> None:
