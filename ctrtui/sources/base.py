@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Iterable, Protocol, Sequence, runtime_checkable
 
-from ctrtui.model import CgroupState, Creds, Hierarchy, Snapshot, TaskInfo
+from ctrtui.model import CgroupState, Container, Creds, Hierarchy, Snapshot, TaskInfo
 
 #: Which membership file a write goes to: (hierarchy version, thread mode) -> file name.
 MEMBERSHIP_FILE = {
@@ -75,6 +75,11 @@ class Backend(Protocol):
     def snapshot(self, names: Sequence[str] | None = None, subtree: str | None = None) -> Snapshot:
         """A new immutable snapshot of the hierarchies named (default: all); with `subtree`,
         only that cgroup path and below in each (its ancestors are not included)."""
+
+    def read_cgroups(self, hierarchy: str, paths: Iterable[str]) -> dict[str, Container | None]:
+        """Each named cgroup of `hierarchy` alone, without walking below it: its child
+        list and members, as a snapshot would hold them; None for one that does not exist.
+        The UI's cheap per-tick read of what is on screen."""
 
     def cgroup_state(self, hierarchy: str, path: str) -> CgroupState | None:
         """Fresh facts about one cgroup for the hooks; None when it does not exist."""

@@ -573,17 +573,25 @@ class TaskList(CachedStyles, ScrollView, RowDrag, can_focus=True):
     def _details_loaded(self, event: DetailsLoaded) -> None:
         event.stop()
         self._inflight.difference_update(event.pids)
+        self._take_details(event.pids, event.infos, event.generation)
+
+    def take_details(self, infos: dict[int, TaskInfo]) -> None:
+        """Fresh details of rows on screen read with a refresh tick: what changed is
+        redrawn, nothing else (an idle list draws nothing)."""
+        self._take_details(tuple(infos), infos, self._generation)
+
+    def _take_details(self, pids: tuple[int, ...], infos: dict[int, TaskInfo], generation: int) -> None:
         on_screen = set(self.visible_pids())
-        changed = {p: i for p, i in event.infos.items() if self.details.get(p) != i}
+        changed = {p: i for p, i in infos.items() if self.details.get(p) != i}
         if changed:
             self._absorb(changed)
-        if event.generation == self._generation:
-            self._fresh.update(event.pids)
+        if generation == self._generation:
+            self._fresh.update(pids)
         dropped = False
-        for pid in event.pids:
-            if pid not in event.infos and pid not in self.gone:
+        for pid in pids:
+            if pid not in infos and pid not in self.gone:
                 dropped = self.details.pop(pid, None) is not None or dropped
-                if event.generation == self._generation:
+                if generation == self._generation:
                     self._order.absent.add(pid)
         if dropped:
             self._strips.clear()
