@@ -243,11 +243,15 @@ class LiveView:
         if self._timer is not None:
             self._timer.stop()
             self._timer = None
-        if not self.paused and self.interval > 0:
+        live = not self.paused and self.interval > 0
+        self.app.tasks.highlight_grace = self.interval if live else 0.0
+        if live:
             self._timer = self.app.set_timer(self.interval, self.tick)
 
     def toggle_pause(self) -> None:
         self.paused = not self.paused
+        if self.paused:
+            self.app.tasks.highlight_grace = 0.0
         if self.paused and self._timer is not None:
             self._timer.stop()
             self._timer = None
@@ -331,8 +335,10 @@ class LiveView:
             tree.update(new_hs, changed=hd.changed_cgroups)
             app.tasks.show(new_hs, tree.cursor_path, app.threads, app.recursive, diff=hd, infos=event.infos)
             app.details.refresh()
-        elif event.infos:
-            app.tasks.take_details(event.infos)
+        else:
+            app.tasks.expire_highlights()
+            if event.infos:
+                app.tasks.take_details(event.infos)
         app.update_status()
         self.arm()
 
