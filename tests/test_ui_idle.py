@@ -221,3 +221,20 @@ async def test_status_bar_says_how_old_the_counts_are(tmp_path):
         app.update_status()
         await pilot.pause()
         assert "snapshot 9s ago" in screen_text(app)
+
+
+async def test_changed_details_redraw_their_row(tmp_path):
+    world = demo_world()
+    app = make_app(world, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await goto(pilot, SESSION)
+        app.tasks.focus()
+        pid = app.tasks.shown[1]
+        await settle(pilot)
+        info = app.tasks.details[pid]
+        assert "renamedtask" not in screen_text(app)
+        app.tasks.take_details({pid: info.replace(cmdline="renamedtask --x"), app.tasks.shown[0]: app.tasks.details[app.tasks.shown[0]]})
+        await pilot.pause()
+        assert "renamedtask" in screen_text(app)
+        assert app.tasks.details[pid].cmdline == "renamedtask --x"

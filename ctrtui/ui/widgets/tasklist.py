@@ -25,7 +25,7 @@ from textual import events, on, work
 from textual.binding import Binding
 from textual.cache import LRUCache
 from textual.content import Content
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
@@ -597,8 +597,24 @@ class TaskList(CachedStyles, ScrollView, RowDrag, can_focus=True):
 
     def take_details(self, infos: dict[int, TaskInfo]) -> None:
         """Fresh details of rows on screen read with a refresh tick: what changed is
-        redrawn, nothing else (an idle list draws nothing)."""
-        self._take_details(tuple(infos), infos, self._generation)
+        redrawn, nothing else: only the lines of the rows whose details changed (an idle
+        list draws nothing)."""
+        changed = {p: i for p, i in infos.items() if self.details.get(p) != i}
+        self._fresh.update(infos)
+        if not changed:
+            return
+        self.details.update(changed)
+        self._order.changed(changed)
+        for key in [k for k in self._strips.keys() if k[0] in changed]:
+            self._strips.discard(key)
+        top, rows, width = int(self.scroll_y), self.scrollable_content_region.height - 1, self.size.width
+        for pid in changed:
+            row = self.index_of(pid)
+            if row is not None and 0 <= row - top < rows:
+                self.refresh(Region(0, row - top + 1, width, 1))  # below the header line
+        if self.cursor_pid in changed:
+            self._announced = object()
+            self._announce_cursor()
 
     def _take_details(self, pids: tuple[int, ...], infos: dict[int, TaskInfo], generation: int) -> None:
         on_screen = set(self.visible_pids())
