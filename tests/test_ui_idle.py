@@ -126,16 +126,18 @@ async def test_a_change_in_the_shown_cgroup_appears_at_the_next_tick(tmp_path):
 
 async def test_the_timer_ticks_at_the_interval(tmp_path):
     world = demo_world()
-    app = make_app(world, tmp_path, interval=0.1)
+    backend = Counting(world)
+    app = make_app(backend, tmp_path, interval=0.1)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         await goto(pilot, SESSION)
+        backend.clear()
         born = world.spawn("born", cgroups={"unified": SESSION})
         deadline = time.monotonic() + 5  # a bound for a loaded machine, not a timing check
         while born not in app.tasks.shown and time.monotonic() < deadline:
             await pilot.pause(0.05)
         assert born in app.tasks.shown
-        assert app.live._full_due - time.monotonic() > 0.1  # that was a tick, not a whole read
+        assert backend.reads  # the timer's ticks read what is shown
 
 
 async def test_a_change_elsewhere_waits_for_r_or_the_whole_read(big_world, tmp_path):
@@ -173,20 +175,51 @@ def test_the_whole_read_period_follows_its_cost():
     assert live.full_period() == FULL_MAX
 
 
-async def test_a_new_cgroup_on_screen_makes_a_whole_read(tmp_path):
-    world = demo_world()
+async def test_cgroups_that_come_and_go_on_screen_cost_only_their_subtree(big_world, tmp_path):
+    world = big_world
     backend = Counting(world)
     app = make_app(backend, tmp_path)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         await goto(pilot, SESSION)
+        app.tree.nodes[SESSION].expand()
+        await settle(pilot)
         world.mkdir("unified", SESSION + "/sub")
+        world.mkdir("unified", SESSION + "/sub/leaf")
+        pid = world.spawn("inleaf", cgroups={"unified": SESSION + "/sub/leaf"})
         backend.clear()
         await tick(pilot)
-        assert len(backend.snapshots) == 1
-        assert SESSION + "/sub" in app.hs
-        app.tree.reveal(SESSION + "/sub")
+        # no whole read: the new child's subtree only
+        assert [(s[1], s[2]) for s in backend.snapshots] == [(SESSION + "/sub", 2)]
+        assert SESSION + "/sub/leaf" in app.hs and pid in app.hs[SESSION + "/sub/leaf"].procs
         assert SESSION + "/sub" in app.tree.nodes
+        assert app.tree.recursive_count(SESSION + "/sub") == 1
+        assert list(app.hs.containers).index(SESSION + "/sub") > list(app.hs.containers).index(SESSION)
+        # it goes again (its task leaves first)
+        world.exit(pid, reap=True)
+        world.rmdir("unified", SESSION + "/sub/leaf")
+        world.rmdir("unified", SESSION + "/sub")
+        backend.clear()
+        await tick(pilot)
+        assert backend.snapshots == []
+        assert SESSION + "/sub" not in app.hs and SESSION + "/sub/leaf" not in app.hs
+        assert SESSION + "/sub" not in app.tree.nodes
+        assert app.tree.cursor_path == SESSION
+
+
+async def test_the_shown_cgroup_gone_moves_the_cursor_to_its_parent(tmp_path):
+    world = demo_world()
+    world.mkdir("unified", "/system.slice/tmp-job")
+    backend = Counting(world)
+    app = make_app(backend, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await goto(pilot, "/system.slice/tmp-job")
+        world.rmdir("unified", "/system.slice/tmp-job")
+        backend.clear()
+        await tick(pilot)
+        assert app.tree.cursor_path == "/system.slice" and app.tasks.path == "/system.slice"
+        assert any("tmp-job was removed" in n for n in app.notices)
 
 
 async def test_nothing_changed_draws_nothing(tmp_path):

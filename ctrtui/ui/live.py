@@ -11,8 +11,10 @@ a walk of the whole tree every tick):
   Cgroups whose members did not change keep their Container; when nothing changed nothing
   is drawn. The tree's own counts of the rows in view are patched at once; recursive
   counts and the rows out of view lag until the next whole-tree read.
-- When a cgroup on screen appeared, went or got other children, the whole hierarchy is
-  read at once (the shape on screen must be right).
+- When a cgroup on screen got other children, the tick reads the new children's
+  subtrees (only those) and drops the removed ones' from the snapshot: the shape on screen
+  is right at the next tick, at the cost of what changed. Only a read that cannot be
+  patched in (the cursor's cgroup gone, say) makes the whole hierarchy read at once.
 - The whole shown hierarchy is read again every `full_period()` seconds: at least
   `FULL_TICKS` intervals, and longer when a whole read costs more, so that whole reads
   stay within `FULL_BUDGET` of one core (a 10,000-cgroup tree whose read costs 0.3 s of
@@ -41,7 +43,7 @@ from textual.widgets import Select, Tree
 from types import MappingProxyType
 
 from ctrtui.model import Container, Hierarchy, HierarchySnapshot, Snapshot, TaskInfo
-from ctrtui.model.snapshot import diff_hierarchy
+from ctrtui.model.snapshot import diff_hierarchy, parent_path
 from ctrtui.sources.base import Backend
 from ctrtui.text import display
 from ctrtui.ui import heap
@@ -116,6 +118,42 @@ def merge(old: Snapshot | None, new: Snapshot, names: list[str]) -> Snapshot:
     by_name = {h.name: h for h in old.hierarchies} if old is not None else {}
     by_name.update((h.name, h) for h in new.hierarchies)
     return Snapshot(tuple(by_name[n] for n in names if n in by_name), new.taken_at, new.backend)
+
+
+def reshape(hs: HierarchySnapshot, read: dict[str, Container | None]
+            ) -> tuple[dict[str, Container], dict[str, Container], set[str]] | None:
+    """What a tick's read changes in `hs`: (cgroups whose members or children changed, new
+    cgroups, removed paths with everything below them), or None when the read cannot be
+    patched in (a cgroup read is gone but no parent read says so, or a new one's parent
+    was not read): then the whole hierarchy is read."""
+    changed: dict[str, Container] = {}
+    added: dict[str, Container] = {}
+    removed: set[str] = set()
+    for p, c in read.items():
+        parent = parent_path(p)
+        pc = read.get(parent) if parent is not None else None
+        old = hs.get(p)
+        if c is None:
+            if pc is None or p in pc.children:
+                return None
+            continue  # gone, and its parent's new child list says so
+        if old is None:
+            if pc is None or p not in pc.children:
+                return None
+            added[p] = c
+            continue
+        if c.children != old.children:
+            kept = set(c.children)
+            for ch in old.children:
+                if ch not in kept:
+                    removed.update(x.path for x in hs.walk(ch))
+            changed[p] = c
+        elif c.threads != old.threads or c.procs != old.procs:
+            changed[p] = c
+    for p in list(changed):
+        if p in removed:
+            del changed[p]
+    return changed, dict(sorted(added.items(), key=lambda kv: kv[0].count("/"))), removed
 
 
 class LiveView:
@@ -205,7 +243,8 @@ class LiveView:
         paths = self.shown_paths()
         subtree = app.tree.cursor_path if app.recursive else None
         pids = app.tasks.visible_pids()
-        app.run_worker(lambda: self._read_shown(app.hier, paths, subtree, pids), thread=True, exclusive=True,
+        hier, hs = app.hier, app.hs
+        app.run_worker(lambda: self._read_shown(hier, hs, paths, subtree, pids), thread=True, exclusive=True,
                        group="snapshot", exit_on_error=False, name="snapshot")
 
     def shown_paths(self) -> list[str]:
@@ -223,12 +262,19 @@ class LiveView:
                 out[node.data] = None
         return list(out)
 
-    def _read_shown(self, hier: str, paths: list[str], subtree: str | None, pids: list[int]) -> None:
+    def _read_shown(self, hier: str, before: HierarchySnapshot, paths: list[str], subtree: str | None,
+                    pids: list[int]) -> None:
         taken = time.time()
-        read = self.backend.read_cgroups(hier, paths)
+        backend = self.backend
+        read = backend.read_cgroups(hier, paths)
         if subtree is not None:  # the task list shows the subtree: all of it is on screen
-            snap = self.backend.snapshot([hier], subtree=subtree)
-            for hs in snap.hierarchies[:1]:
+            for hs in backend.snapshot([hier], subtree=subtree).hierarchies[:1]:
+                read.update(hs.containers)
+        # a cgroup on screen got a new child: read the new child's subtree (only that)
+        new = [ch for p, c in read.items() if c is not None and p in before
+               for ch in c.children if ch not in before and ch not in read]
+        for child in new:
+            for hs in backend.snapshot([hier], subtree=child).hierarchies[:1]:
                 read.update(hs.containers)
         infos = self.backend.task_details(pids) if pids else {}
         self.app.post_message(ShownRead(hier, read, infos, taken))
@@ -306,34 +352,43 @@ class LiveView:
 
     def shown_read(self, event: ShownRead) -> None:
         """A tick's read of what is on screen: patch the cgroups whose members changed into
-        the snapshot and the panes; draw nothing when nothing did. A cgroup on screen that
-        is gone, new or has other children makes the whole hierarchy read now."""
+        the snapshot and the panes, with new and removed cgroups (`reshape`); draw nothing
+        when nothing changed. A read that cannot be patched in makes the whole hierarchy
+        read now."""
         app = self.app
         hs, snap = app.hs, app.snapshot
         if hs is None or snap is None or event.hierarchy != app.hier:
             self.arm()
             return
-        changed: dict[str, Container] = {}
-        for p, c in event.containers.items():
-            old = hs.get(p)
-            if c is None or old is None or c.children != old.children:
-                self.refresh()  # the shape on screen changed: read the whole tree now
-                return
-            if c.threads != old.threads or c.procs != old.procs:
-                changed[p] = c
+        shape = reshape(hs, event.containers)
+        if shape is None:
+            self.refresh()  # not a shape the read can patch (a cgroup on screen is gone): read it all
+            return
+        changed, added, removed = shape
         self.read_at = event.taken_at
-        if changed:
-            containers = dict(hs.containers)
-            containers.update(changed)
-            new_hs = HierarchySnapshot(hs.hierarchy, MappingProxyType(containers))
+        if changed or added or removed:
+            if added or removed:  # a new mapping, in pre-order (as long as the tree, but rare)
+                merged = {p: c for p, c in hs.containers.items() if p not in removed}
+                merged.update(changed)
+                merged.update(added)
+                new_hs = HierarchySnapshot.build(hs.hierarchy, merged.values())
+            else:
+                containers = dict(hs.containers)
+                containers.update(changed)
+                new_hs = HierarchySnapshot(hs.hierarchy, MappingProxyType(containers))
             app.snapshot = Snapshot(tuple(new_hs if h is hs else h for h in snap.hierarchies),
                                     event.taken_at, snap.backend)
-            # the diff of the changed cgroups alone: the rest are the same objects
-            hd = diff_hierarchy(HierarchySnapshot(hs.hierarchy, {p: hs[p] for p in changed}),
-                                HierarchySnapshot(hs.hierarchy, changed))
+            # the diff of the cgroups read alone: the rest are the same objects
+            hd = diff_hierarchy(HierarchySnapshot(hs.hierarchy, {p: hs[p] for p in [*changed, *removed] if p in hs}),
+                                HierarchySnapshot(hs.hierarchy, {**changed, **added}))
             tree = app.tree
-            tree.update(new_hs, changed=hd.changed_cgroups)
+            lost = tree.update(new_hs, hd.added_cgroups, hd.removed_cgroups, changed=hd.changed_cgroups)
+            if lost is not None:
+                app.notify(f"{display(app.hier)}:{display(lost)} was removed; showing "
+                           f"{display(tree.cursor_path)} instead.", severity="warning")
             app.tasks.show(new_hs, tree.cursor_path, app.threads, app.recursive, diff=hd, infos=event.infos)
+            if hd.added_cgroups:
+                self.read_markers([p for p in hd.added_cgroups if p in tree.nodes])
             app.details.refresh()
         else:
             app.tasks.expire_highlights()
