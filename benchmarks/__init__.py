@@ -8,12 +8,13 @@ the simulated generator.
 from __future__ import annotations
 
 #: key -> (bound, unit): a figure meets its target when it is <= the bound (written as the
-#: issue's table writes it: `1.0`, `16 ms`). Keys are issue 4's table, then the journal's (issue 7), then issue 9's, then issue 12's.
+#: issue's table writes it: `1.0`, `16 ms`). Keys are issue 4's table, then the journal's (issue 7),
+#: then issue 9's, then issue 12's.
 TARGETS: dict[str, tuple[float, str]] = {
     "snapshot_vs_floor": (1.2, ""),
     "ls_vs_systemd_cgls": (1.0, ""),
     "ls_vs_lscgroup": (1.0, ""),
-    "cli_start_vs_python": (2.0, ""),
+    "cli_start_vs_python": (1.5, ""),  # issue 9: with argparse as the one parser
     "move_1000_vs_raw": (2.0, ""),
     "move_1000_vs_cgclassify": (1.5, ""),
     "first_paint_s": (0.5, " s"),

@@ -267,7 +267,8 @@ async def test_changed_details_redraw_their_row(tmp_path):
         await settle(pilot)
         info = app.tasks.details[pid]
         assert "renamedtask" not in screen_text(app)
-        app.tasks.take_details({pid: info.replace(cmdline="renamedtask --x"), app.tasks.shown[0]: app.tasks.details[app.tasks.shown[0]]})
+        first = app.tasks.shown[0]
+        app.tasks.take_details({pid: info.replace(cmdline="renamedtask --x"), first: app.tasks.details[first]})
         await pilot.pause()
         assert "renamedtask" in screen_text(app)
         assert app.tasks.details[pid].cmdline == "renamedtask --x"

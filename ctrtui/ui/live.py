@@ -35,12 +35,11 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterable, Sequence
+from types import MappingProxyType
 from typing import TYPE_CHECKING
 
 from textual.timer import Timer
 from textual.widgets import Select, Tree
-
-from types import MappingProxyType
 
 from ctrtui.model import Container, Hierarchy, HierarchySnapshot, Snapshot, TaskInfo
 from ctrtui.model.snapshot import diff_hierarchy, parent_path
