@@ -42,7 +42,7 @@ from textual.timer import Timer
 from textual.widgets import Select, Tree
 
 from ctrtui.model import Container, Hierarchy, HierarchySnapshot, Snapshot, TaskInfo
-from ctrtui.model.snapshot import diff_hierarchy, parent_path
+from ctrtui.model.snapshot import diff_hierarchy, is_ancestor, parent_path
 from ctrtui.sources.base import Backend
 from ctrtui.text import display
 from ctrtui.ui import heap
@@ -388,7 +388,9 @@ class LiveView:
             app.tasks.show(new_hs, tree.cursor_path, app.threads, app.recursive, diff=hd, infos=event.infos)
             if hd.added_cgroups:
                 self.read_markers([p for p in hd.added_cgroups if p in tree.nodes])
-            app.details.refresh()
+            cursor = tree.cursor_path
+            if cursor is not None and any(is_ancestor(cursor, p) for p in (*changed, *added, *removed)):
+                app.details.refresh()  # the detail line tells of the cursor's cgroup and subtree
         else:
             app.tasks.expire_highlights()
             if event.infos:
