@@ -46,7 +46,7 @@ import random
 import threading
 import time
 from array import array
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from types import MappingProxyType
 
 from ctrtui.model import (
@@ -373,6 +373,10 @@ class SimKernel:
         """The task `0` means in a write (the writing process itself)."""
         self.users: dict[int, str] = {0: "root"}
         self.next_hierarchy_id = 1
+        self.clock: Callable[[], float] = time.monotonic
+        """Seconds on a monotonic clock: CPU time accrues on it between ticks (tests set
+        their own; see `cgroup_stats`)."""
+        self._clock0 = self.clock()
         self._cache_lock = threading.Lock()
         """Guards the snapshot caches (a snapshot may run in a thread while tasks move)."""
 
@@ -729,6 +733,11 @@ class SimKernel:
     def set_pids_max(self, hier: str, path: str, value: int | str) -> None:
         self._cg(hier, path).pids_max = str(value)
 
+    def set_clock(self, clock: Callable[[], float]) -> None:
+        """Accrue CPU time between ticks on `clock` from now on (tests: a clock they move)."""
+        self.clock = clock
+        self._clock0 = clock()
+
     def tick(self, seconds: float) -> None:
         """Advance the clock; running tasks use their share of CPU."""
         self._uptime += seconds
@@ -960,14 +969,35 @@ class SimKernel:
     def _freezer_state(cg: SimCgroup) -> str:
         return "FROZEN" if cg.frozen() else "THAWED"
 
+    IO_READ_PER_CPU_SECOND = 3 << 20
+    """Simulated IO: bytes a task reads per second of CPU it uses (writes: a third)."""
+
+    def _usage(self, tids: Iterable[int]) -> tuple[int, float, int]:
+        """Tasks, CPU seconds used and resident bytes of `tids`, in one pass. CPU time
+        accrues between ticks too, at each task's share, on `clock` (the wall clock by
+        default): two readings a second apart show each task's share, as on a machine."""
+        tasks = self.tasks
+        since = max(0.0, self.clock() - self._clock0)
+        n = rss = 0
+        cpu = 0.0
+        for t in tids:
+            task = tasks[t]
+            n += 1
+            cpu += task.cpu_time
+            if task.cpu and not task.dead:
+                cpu += task.cpu / 100.0 * since
+            rss += task.rss
+        return n, cpu, rss
+
     def cgroup_stats(self, hierarchy: str, path: str) -> dict[str, str]:
         try:
             cg = self._cg(hierarchy, path)
         except (OSError, KeyError):
             return {}
         h = cg.hier
-        subtree = cg.walk if h.v2 or h.has("pids") else None  # only these files count tasks
-        n_tasks = sum(len(d.tids) for d in subtree()) if subtree is not None else 0
+        n_tasks, cpu, rss = self._usage(t for d in cg.walk() for t in d.tids)
+        io_r = int(cpu * self.IO_READ_PER_CPU_SECOND)
+        io_w = io_r // 3
         out: dict[str, str] = {}
         if h.v2:
             enabled = set(h.info.controllers) if cg.parent is None else cg.parent.subtree_control
@@ -977,13 +1007,15 @@ class SimKernel:
             if cg.parent is not None:
                 out["cgroup.events"] = f"populated {int(n_tasks > 0)}\nfrozen {int(cg.frozen())}"
                 out["cgroup.freeze"] = str(int(cg.freezer == "FROZEN"))
-            usage = int(sum(self.tasks[t].cpu_time for d in cg.walk() for t in d.tids) * 1e6)
+            usage = int(cpu * 1e6)
             out["cpu.stat"] = f"usage_usec {usage}\nuser_usec {usage // 2}\nsystem_usec {usage - usage // 2}"
             if "pids" in enabled and cg.parent is not None:
                 out["pids.current"] = str(n_tasks)
                 out["pids.max"] = cg.pids_max
             if "memory" in enabled and cg.parent is not None:
-                out["memory.current"] = str(sum(self.tasks[t].rss for d in cg.walk() for t in d.tids))
+                out["memory.current"] = str(rss)
+            if "io" in enabled and cg.parent is not None:
+                out["io.stat"] = f"8:0 rbytes={io_r} wbytes={io_w} rios={io_r >> 12} wios={io_w >> 12} dbytes=0 dios=0"
             return out
         if h.has("freezer") and cg.parent is not None:
             out["freezer.state"] = self._freezer_state(cg)
@@ -993,7 +1025,13 @@ class SimKernel:
             out["pids.current"] = str(n_tasks)
             out["pids.max"] = cg.pids_max
         if h.has("cpuacct"):
-            out["cpuacct.usage"] = str(int(sum(self.tasks[t].cpu_time for d in cg.walk() for t in d.tids) * 1e9))
+            out["cpuacct.usage"] = str(int(cpu * 1e9))
+        if h.has("memory"):
+            out["memory.usage_in_bytes"] = str(rss)
+        if h.has("blkio"):
+            out["blkio.throttle.io_service_bytes"] = (
+                f"8:0 Read {io_r}\n8:0 Write {io_w}\n8:0 Sync {io_w}\n8:0 Async {io_r}\n"
+                f"8:0 Discard 0\n8:0 Total {io_r + io_w}\nTotal {io_r + io_w}")
         return out
 
     def _state_letter(self, t: SimTask) -> str:
