@@ -204,6 +204,7 @@ class LiveView:
             self.read_markers(self._marker_paths(hd.added_cgroups))
             app.details.refresh()
         app.update_status()
+        app.stats.refresh()  # the tree's figures and the meters, read in their own worker
         self.arm()
 
     def load(self, infos: dict[int, TaskInfo] | None = None) -> None:
@@ -220,6 +221,7 @@ class LiveView:
         app.tasks.show(hs, app.tree.cursor_path, app.threads, app.recursive, infos=infos)
         self.read_markers(app.tree.built_paths())
         app.details.refresh()
+        app.stats.refresh()
         app.call_after_refresh(heap.settle, len(hs.containers))  # after the paint, not before
 
     # ------------------------------------------------------------------ markers

@@ -1,0 +1,72 @@
+"""The figures the main screen shows besides the snapshot: the tree's cgroup columns and
+the machine's meters, each read in a thread worker when the panes refresh.
+
+`StatsFeed.refresh()` is the one hook the refresh cycle calls (and the tree's `c`/`o`):
+it reads the figures of the tree lines shown (only when the columns are on) with a
+`StatsSampler`, which keeps each cgroup's previous reading so rates come out, and the
+meters with psutil. One read runs at a time; a refresh asked for meanwhile runs after it.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ctrtui.sources.base import Backend
+from ctrtui.sources.meters import read_meters
+from ctrtui.sources.stats import StatsSampler
+from ctrtui.ui.messages import MetersRead, StatsRead
+
+if TYPE_CHECKING:
+    from ctrtui.ui.app import CtrtuiApp
+
+STATS_READ_LIMIT = 1000
+"""At most this many cgroups' files are read per refresh (the lines on screen first)."""
+
+
+class StatsFeed:
+    """Reads cgroup figures and system meters off the UI thread and hands them to the
+    tree and the meters line."""
+
+    def __init__(self, app: CtrtuiApp, backend: Backend, meters: bool = True) -> None:
+        self.app = app
+        self.sampler = StatsSampler(backend)
+        self.meters = meters
+        """Read the machine's meters (psutil) too."""
+        self.read_meters = read_meters
+        """How the meters are read (tests give fixed ones)."""
+        self._busy = False
+        self._again = False
+
+    def refresh(self) -> None:
+        """Read what is shown now, in a worker (or right after the read under way)."""
+        if self._busy:
+            self._again = True
+            return
+        app = self.app
+        tree = app.tree
+        hier = app.hier
+        paths = tree.shown_paths(STATS_READ_LIMIT) if tree.columns and tree.hs is not None else []
+        if not paths and not self.meters:
+            return
+        self._busy = True
+        app.run_worker(lambda: self._read(hier, paths), thread=True, group="stats",
+                       exit_on_error=False, name="cgroup figures")
+
+    def _read(self, hier: str, paths: list[str]) -> None:
+        try:
+            if self.meters:
+                self.app.post_message(MetersRead(self.read_meters()))
+            if paths:
+                self.app.post_message(StatsRead(hier, self.sampler.sample(hier, paths)))
+        finally:
+            self._busy = False
+            if self._again:
+                self._again = False
+                try:
+                    self.app.call_from_thread(self.refresh)
+                except RuntimeError:  # the app is closing
+                    pass
+
+    def stats_read(self, event: StatsRead) -> None:
+        if event.hierarchy == self.app.hier:
+            self.app.tree.set_figures(event.figures)
