@@ -159,7 +159,7 @@ class SimCgroup:
 
     __slots__ = ("hier", "path", "parent", "children", "tids", "removed", "owner", "mode",
                  "dom", "nr_threaded_children", "subtree_control", "cpus", "mems",
-                 "freezer", "pids_max", "snap")
+                 "freezer", "pids_max", "snap", "agg")
 
     def __init__(self, hier: SimHierarchy, path: str, parent: SimCgroup | None):
         self.hier, self.path, self.parent = hier, path, parent
@@ -180,6 +180,9 @@ class SimCgroup:
         self.pids_max = "max"
         self.snap: Container | None = None
         """This cgroup's snapshot Container while its members and children are unchanged."""
+        self.agg: tuple[float, int, float, float, int] | None = None
+        """Sums over its own tasks for the stats files, while its members are unchanged:
+        (uptime when summed, tasks, CPU seconds, CPU share %, resident bytes)."""
 
     @property
     def name(self) -> str:
@@ -417,6 +420,7 @@ class SimKernel:
         rebuilt by the next snapshot."""
         with self._cache_lock:
             cg.snap = None
+            cg.agg = None
             cg.hier.dirty.add(cg)
             dom = cg.dom
             if dom is not cg:
@@ -972,22 +976,39 @@ class SimKernel:
     IO_READ_PER_CPU_SECOND = 3 << 20
     """Simulated IO: bytes a task reads per second of CPU it uses (writes: a third)."""
 
-    def _usage(self, tids: Iterable[int]) -> tuple[int, float, int]:
-        """Tasks, CPU seconds used and resident bytes of `tids`, in one pass. CPU time
+    def _usage(self, cg: SimCgroup) -> tuple[int, float, int]:
+        """Tasks, CPU seconds used and resident bytes of `cg` and its descendants. CPU time
         accrues between ticks too, at each task's share, on `clock` (the wall clock by
-        default): two readings a second apart show each task's share, as on a machine."""
+        default): two readings a second apart show each task's share, as on a machine. Each
+        cgroup's own sums are kept until its members change (or the clock ticks), so a
+        subtree costs its cgroups, not its tasks."""
         tasks = self.tasks
         since = max(0.0, self.clock() - self._clock0)
+        up = self._uptime
         n = rss = 0
-        cpu = 0.0
-        for t in tids:
-            task = tasks[t]
-            n += 1
-            cpu += task.cpu_time
-            if task.cpu and not task.dead:
-                cpu += task.cpu / 100.0 * since
-            rss += task.rss
-        return n, cpu, rss
+        cpu = share = 0.0
+        with self._cache_lock:
+            stack = [cg]
+            while stack:
+                c = stack.pop()
+                stack.extend(c.children.values())
+                agg = c.agg
+                if agg is None or agg[0] != up:
+                    an = arss = 0
+                    acpu = ashare = 0.0
+                    for t in c.tids:
+                        task = tasks[t]
+                        an += 1
+                        acpu += task.cpu_time
+                        if task.cpu and not task.dead:
+                            ashare += task.cpu
+                        arss += task.rss
+                    agg = c.agg = (up, an, acpu, ashare, arss)
+                n += agg[1]
+                cpu += agg[2]
+                share += agg[3]
+                rss += agg[4]
+        return n, cpu + share / 100.0 * since, rss
 
     def cgroup_stats(self, hierarchy: str, path: str) -> dict[str, str]:
         try:
@@ -995,7 +1016,8 @@ class SimKernel:
         except (OSError, KeyError):
             return {}
         h = cg.hier
-        n_tasks, cpu, rss = self._usage(t for d in cg.walk() for t in d.tids)
+        counted = h.v2 or any(h.has(c) for c in ("pids", "cpuacct", "memory", "blkio"))
+        n_tasks, cpu, rss = self._usage(cg) if counted else (0, 0.0, 0)
         io_r = int(cpu * self.IO_READ_PER_CPU_SECOND)
         io_w = io_r // 3
         out: dict[str, str] = {}
