@@ -104,3 +104,28 @@ def test_demo_world_figures_are_deterministic():
     assert a["/"] is not None and a["/"] > 50          # the demo's trainer alone uses 85 %
     assert a["/system.slice"] == pytest.approx(sum(v for p, v in a.items()
                                                    if p.count("/") == 2 and p.startswith("/system.slice/")))
+
+
+def test_simulated_sums_follow_moves_new_cgroups_and_exits():
+    """The simulated kernel keeps subtree sums between readings: each must still be right
+    after a move, a mkdir, an exit and a tick."""
+    k = SimKernel()
+    k.add_hierarchy("pids", 1, ["pids"])
+    k.add_hierarchy("memory", 1, ["memory"])
+    for h in ("pids", "memory"):
+        k.makedirs(h, "/a/b")
+    p = k.spawn("x", cgroups={"pids": "/a/b", "memory": "/a/b"}, rss=1 << 20)
+    q = k.spawn("y", cgroups={"pids": "/a", "memory": "/a"}, rss=2 << 20)
+
+    def mem(path: str) -> int:
+        return int(k.cgroup_stats("memory", path)["memory.usage_in_bytes"])
+
+    assert (mem("/"), mem("/a"), mem("/a/b")) == (3 << 20, 3 << 20, 1 << 20)
+    k.write_pid("memory", "/", "cgroup.procs", str(p).encode())
+    assert k.task_cgroups(p)["memory"] == "/"
+    assert (mem("/"), mem("/a"), mem("/a/b")) == (3 << 20, 2 << 20, 0)
+    k.makedirs("memory", "/a/c")
+    assert mem("/a/c") == 0 and mem("/a") == 2 << 20
+    k.exit(q, reap=True)
+    assert mem("/a") == 0 and mem("/") == 1 << 20
+    assert k.cgroup_stats("pids", "/a")["pids.current"] == "1"     # p is still in pids:/a/b

@@ -159,7 +159,7 @@ class SimCgroup:
 
     __slots__ = ("hier", "path", "parent", "children", "tids", "removed", "owner", "mode",
                  "dom", "nr_threaded_children", "subtree_control", "cpus", "mems",
-                 "freezer", "pids_max", "snap", "agg")
+                 "freezer", "pids_max", "snap", "agg", "sub")
 
     def __init__(self, hier: SimHierarchy, path: str, parent: SimCgroup | None):
         self.hier, self.path, self.parent = hier, path, parent
@@ -183,6 +183,9 @@ class SimCgroup:
         self.agg: tuple[float, int, float, float, int] | None = None
         """Sums over its own tasks for the stats files, while its members are unchanged:
         (uptime when summed, tasks, CPU seconds, CPU share %, resident bytes)."""
+        self.sub: tuple[float, int, float, float, int] | None = None
+        """The same sums over it and every cgroup below it (None: to be summed again; when
+        set, every descendant's is set too)."""
 
     @property
     def name(self) -> str:
@@ -421,6 +424,7 @@ class SimKernel:
         with self._cache_lock:
             cg.snap = None
             cg.agg = None
+            self._unsum(cg)
             cg.hier.dirty.add(cg)
             dom = cg.dom
             if dom is not cg:
@@ -434,6 +438,17 @@ class SimKernel:
             h.view = None
             if cg is not None:
                 cg.snap = None
+                self._unsum(cg)
+            else:
+                for c in h.root.walk():
+                    c.sub = None
+
+    @staticmethod
+    def _unsum(cg: SimCgroup | None) -> None:
+        """`cg`'s subtree sums and its ancestors' are stale."""
+        while cg is not None and cg.sub is not None:
+            cg.sub = None
+            cg = cg.parent
 
     def forget_snapshots(self) -> None:
         """Drop every cached Container: the next snapshot builds all member arrays anew
@@ -979,36 +994,50 @@ class SimKernel:
     def _usage(self, cg: SimCgroup) -> tuple[int, float, int]:
         """Tasks, CPU seconds used and resident bytes of `cg` and its descendants. CPU time
         accrues between ticks too, at each task's share, on `clock` (the wall clock by
-        default): two readings a second apart show each task's share, as on a machine. Each
-        cgroup's own sums are kept until its members change (or the clock ticks), so a
-        subtree costs its cgroups, not its tasks."""
-        tasks = self.tasks
+        default): two readings a second apart show each task's share, as on a machine. The
+        sums of each cgroup (own, and with its subtree) are kept until its members or its
+        subtree change (or the clock ticks), so a reading costs what changed since the last."""
         since = max(0.0, self.clock() - self._clock0)
-        up = self._uptime
-        n = rss = 0
-        cpu = share = 0.0
         with self._cache_lock:
-            stack = [cg]
-            while stack:
-                c = stack.pop()
-                stack.extend(c.children.values())
-                agg = c.agg
-                if agg is None or agg[0] != up:
-                    an = arss = 0
-                    acpu = ashare = 0.0
-                    for t in c.tids:
-                        task = tasks[t]
-                        an += 1
-                        acpu += task.cpu_time
-                        if task.cpu and not task.dead:
-                            ashare += task.cpu
-                        arss += task.rss
-                    agg = c.agg = (up, an, acpu, ashare, arss)
-                n += agg[1]
-                cpu += agg[2]
-                share += agg[3]
-                rss += agg[4]
+            _, n, cpu, share, rss = self._sub(cg, self._uptime)
         return n, cpu + share / 100.0 * since, rss
+
+    def _sub(self, top: SimCgroup, up: float) -> tuple[float, int, float, float, int]:
+        """`top`'s subtree sums, summing again (children first, without recursion: a tree
+        may be deep) only where they are stale."""
+        tasks = self.tasks
+        stack: list[tuple[SimCgroup, bool]] = [(top, False)]
+        while stack:
+            c, children_done = stack.pop()
+            sub = c.sub
+            if sub is not None and sub[0] == up:
+                continue
+            if not children_done:
+                stack.append((c, True))
+                stack.extend((child, False) for child in c.children.values())
+                continue
+            agg = c.agg
+            if agg is None or agg[0] != up:
+                an = arss = 0
+                acpu = ashare = 0.0
+                for t in c.tids:
+                    task = tasks[t]
+                    an += 1
+                    acpu += task.cpu_time
+                    if task.cpu and not task.dead:
+                        ashare += task.cpu
+                    arss += task.rss
+                agg = c.agg = (up, an, acpu, ashare, arss)
+            _, n, cpu, share, rss = agg
+            for child in c.children.values():
+                _, cn, ccpu, cshare, crss = child.sub  # type: ignore[misc]  # summed just before
+                n += cn
+                cpu += ccpu
+                share += cshare
+                rss += crss
+            c.sub = (up, n, cpu, share, rss)
+        assert top.sub is not None
+        return top.sub
 
     def cgroup_stats(self, hierarchy: str, path: str) -> dict[str, str]:
         try:

@@ -388,13 +388,14 @@ class CgroupTree(CachedStyles, Tree[str]):
                 expandable = self._expandable(path)
                 if node.allow_expand != expandable and node is not self.root:
                     node.allow_expand = expandable
-        if added and self.sort_column is not None:
-            self.sort_siblings(invalidate=False)
         relabel = None
         if changed is not None and not added and not removed and (threads is None or threads == self.threads):
             relabel = self._recount(changed)
         else:
             self._count()
+        if self.sort_column is not None and (added or self.sort_column == "tasks"):
+            if self.sort_siblings(invalidate=False):
+                relabel = None  # lines moved: draw them all again
         if old_cursor is not None and old_cursor not in hs:
             lost = old_cursor
             target: str | None = old_cursor
@@ -488,8 +489,13 @@ class CgroupTree(CachedStyles, Tree[str]):
                     timeout=2)
 
     def set_figures(self, figures: dict[str, Figures]) -> None:
-        """Figures read in a worker: redraw, and sort again when sorted by one of them."""
-        self.figures.update(figures)
+        """Figures read in a worker: redraw (only when one changed), and sort again when
+        sorted by one of them."""
+        old = self.figures
+        changed = any(old.get(p) != f for p, f in figures.items())
+        if not changed:
+            return
+        old.update(figures)
         present = set(self.present)
         for f in figures.values():
             for c, v in (("cpu", f.cpu), ("memory", f.memory), ("read", f.read), ("write", f.write),
@@ -529,8 +535,9 @@ class CgroupTree(CachedStyles, Tree[str]):
         kids[:] = new
         return True
 
-    def sort_siblings(self, invalidate: bool = True) -> None:
-        """Sort the children of every expanded node (what is on screen) by the sort column."""
+    def sort_siblings(self, invalidate: bool = True) -> bool:
+        """Sort the children of every expanded node (what is on screen) by the sort column;
+        True when an order changed."""
         changed = False
         for node in list(self.nodes.values()):
             if node.is_expanded and node._children:
@@ -538,6 +545,7 @@ class CgroupTree(CachedStyles, Tree[str]):
         if (changed or self.columns) and invalidate:
             self._invalidate()
             self._tree_lines  # noqa: B018 - the cursor line follows its node now
+        return changed
 
     def _layout_changed(self) -> None:
         if self.on_layout is not None:
