@@ -292,7 +292,7 @@ class CtrtuiApp(App[None]):
 
     @on(CgroupTree.ColumnsChanged)
     def _columns_changed(self) -> None:
-        self.stats.refresh()
+        self.stats.refresh(meters=False)
 
     @on(DetailRead)
     def _detail_read(self, event: DetailRead) -> None:
@@ -323,7 +323,7 @@ class CtrtuiApp(App[None]):
     def _node_expanded(self, event: Tree.NodeExpanded[str]) -> None:
         self.live.expanded(event)
         if self.tree.columns:
-            self.stats.refresh()
+            self.stats.refresh(meters=False)
 
     def _cursor_moved(self, pid: int | None) -> None:
         """The task list's cursor moved (called at once, in the same frame)."""

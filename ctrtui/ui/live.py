@@ -138,6 +138,8 @@ class LiveView:
         pids = [] if first else app.tasks.visible_pids()
         app.run_worker(lambda: self._take(only, pids), thread=True, exclusive=True, group="snapshot",
                        exit_on_error=False, name="snapshot")
+        if not first:  # the tree's figures and the meters, read beside the snapshot in their own worker
+            app.stats.refresh()
 
     def _take(self, only: str | None, pids: list[int]) -> None:
         names = [h.name for h in self.backend.hierarchies()]
@@ -204,7 +206,6 @@ class LiveView:
             self.read_markers(self._marker_paths(hd.added_cgroups))
             app.details.refresh()
         app.update_status()
-        app.stats.refresh()  # the tree's figures and the meters, read in their own worker
         self.arm()
 
     def load(self, infos: dict[int, TaskInfo] | None = None) -> None:

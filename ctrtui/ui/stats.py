@@ -1,8 +1,9 @@
 """The figures the main screen shows besides the snapshot: the tree's cgroup columns and
 the machine's meters, each read in a thread worker when the panes refresh.
 
-`StatsFeed.refresh()` is the one hook the refresh cycle calls (and the tree's `c`/`o`):
-it reads the figures of the tree lines shown (only when the columns are on) with a
+`StatsFeed.refresh()` is the one hook the refresh cycle calls as it starts a snapshot (so
+both are read side by side), and when a hierarchy is shown, a node opens or the tree's
+`c`/`o` are pressed: it reads the figures of the tree lines shown (only when the columns are on) with a
 `StatsSampler`, which keeps each cgroup's previous reading so rates come out, and the
 meters with psutil. One read runs at a time; a refresh asked for meanwhile runs after it.
 """
@@ -37,8 +38,9 @@ class StatsFeed:
         self._busy = False
         self._again = False
 
-    def refresh(self) -> None:
-        """Read what is shown now, in a worker (or right after the read under way)."""
+    def refresh(self, meters: bool = True) -> None:
+        """Read what is shown now, in a worker (or right after the read under way); with
+        `meters` (a timed refresh), the meters too (not when a node opened)."""
         if self._busy:
             self._again = True
             return
@@ -46,15 +48,16 @@ class StatsFeed:
         tree = app.tree
         hier = app.hier
         paths = tree.shown_paths(STATS_READ_LIMIT) if tree.columns and tree.hs is not None else []
-        if not paths and not self.meters:
+        meters = meters and self.meters
+        if not paths and not meters:
             return
         self._busy = True
-        app.run_worker(lambda: self._read(hier, paths), thread=True, group="stats",
+        app.run_worker(lambda: self._read(hier, paths, meters), thread=True, group="stats",
                        exit_on_error=False, name="cgroup figures")
 
-    def _read(self, hier: str, paths: list[str]) -> None:
+    def _read(self, hier: str, paths: list[str], meters: bool) -> None:
         try:
-            if self.meters:
+            if meters:
                 self.app.post_message(MetersRead(self.read_meters()))
             if paths:
                 self.app.post_message(StatsRead(hier, self.sampler.sample(hier, paths)))

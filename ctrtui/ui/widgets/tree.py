@@ -96,7 +96,7 @@ class Markers:
         return cls(ctype, fs in ("FROZEN", "FREEZING", "1"), tuple(state.subtree_control))
 
 
-COLUMN_WIDTHS = {"tasks": 6, "cpu": 6, "memory": 7, "read": 8, "write": 9, "pids": 8, "frozen": 7}
+COLUMN_WIDTHS = {"tasks": 7, "cpu": 6, "memory": 8, "read": 9, "write": 10, "pids": 9, "frozen": 8}
 """Cells of each figure column in the tree, its leading space included."""
 
 NAME_MIN = 20
