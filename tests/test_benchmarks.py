@@ -52,7 +52,7 @@ def test_quick_run_writes_every_key(tmp_path):
         else:
             assert isinstance(value, (int, float)) and value >= 0, (key, value)
             assert key not in doc["skipped"]
-    for key, line in zip(KEYS, p.stdout.splitlines()[2:]):
+    for key, line in zip(KEYS, p.stdout.splitlines()[2:], strict=False):
         assert line.startswith(key), line  # the printed table lists every key in order
     meta = doc["meta"]
     assert meta["quick"] is True and meta["runs"] >= 3
@@ -61,3 +61,18 @@ def test_quick_run_writes_every_key(tmp_path):
     for mount in find_mounts().values():
         assert not os.path.exists(os.path.join(mount, world["name"])), f"{world['name']} left in {mount}"
     assert world["freezer_cgroups"] == 1 + 20 + 400 + 2
+
+
+def test_stdlib_costs_runs_and_reports_each_piece(tmp_path):
+    """`python -m benchmarks.stdlib` (what argparse, dataclasses and importlib.metadata would
+    cost the start-up) runs every process it compares and writes each difference."""
+    out = tmp_path / "stdlib.json"
+    p = subprocess.run([sys.executable, "-m", "benchmarks.stdlib", "--runs", "1", "--json", str(out)],
+                       cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stderr[-3000:]
+    doc = json.loads(out.read_text())
+    from benchmarks.stdlib import PAIRS, commands
+
+    assert set(doc["median_ms"]) == set(commands()) and all(v > 0 for v in doc["median_ms"].values())
+    assert set(doc["extra_ms"]) == {what for what, _, _ in PAIRS}
+    assert all(len(s) == 1 for s in doc["samples_ms"].values())

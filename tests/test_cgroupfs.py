@@ -12,8 +12,8 @@ import time
 
 import pytest
 
-from ctrtui.sources import Backend, MembershipFile, TaskHandle
 from ctrtui.model import Hierarchy
+from ctrtui.sources import Backend, MembershipFile, TaskHandle
 from ctrtui.sources.cgroupfs import CgroupFS, cgroup_line, parse_mountinfo, parse_proc_cgroup
 from tests.realcg import REAL_OK, REAL_WHY, task_state_letter
 
@@ -227,7 +227,7 @@ def test_discovery_of_this_machines_ten_hierarchies(fs):
     assert by["name=systemd"].controllers == ("name=systemd",)
     assert by["cpu"].controllers == ("cpu",)
     assert "hugetlb" in by["unified"].controllers
-    cgroups = {l.split()[0]: int(l.split()[1]) for l in open("/proc/cgroups") if not l.startswith("#")}
+    cgroups = {ln.split()[0]: int(ln.split()[1]) for ln in open("/proc/cgroups") if not ln.startswith("#")}
     for name in ("cpu", "cpuacct", "cpuset", "memory", "devices", "freezer", "blkio", "pids"):
         assert by[name].hierarchy_id == cgroups[name]
 
@@ -680,7 +680,8 @@ def test_task_probe_reads_one_task_under_a_pidfd(fs, realworld):
         assert zh.exited()
     sleep.kill()
     sleep.wait()
-    assert fs.task_probe(sleep.pid, "freezer") is None or fs.task_probe(sleep.pid, "freezer")[0].start_time != plain.start_time
+    probe = fs.task_probe(sleep.pid, "freezer")
+    assert probe is None or probe[0].start_time != plain.start_time
 
 
 def test_writer_creds(fs):
