@@ -67,7 +67,7 @@ def test_ls_stats_on_the_real_kernel(capsys):
             f.write("FROZEN")
         try:
             got = {}
-            for h, cg in cgs.items():
+            for h in cgs:
                 rc, out, _ = run(capsys, "ls", f"{h}:{w.top(h)}", "--stats", "--json", "--sample", "0.1")
                 assert rc == 0
                 got[h] = {r["path"]: r for r in json.loads(out)}
