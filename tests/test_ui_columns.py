@@ -156,3 +156,23 @@ async def test_meters_line_fits_and_columns_leave_names_room(tmp_path, size):
         width = tree.scrollable_content_region.width
         assert width - tree.columns_width() >= 20        # names keep 20 cells
         assert len(_line_text(app, "/system.slice")) <= tree.size.width
+
+
+@pytest.mark.asyncio
+async def test_a_highlighted_node_has_its_childrens_figures_before_it_opens(tmp_path):
+    k, clock, app = _world_app(tmp_path, hierarchy="memory")
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("c")
+        await settle(pilot)
+        tree = app.tree
+        node = tree.nodes["/system.slice"]
+        assert not node.is_expanded
+        kids = list(k.snapshot(["memory"]).get("memory")["/system.slice"].children)
+        assert kids and not any(p in tree.figures for p in kids)
+        tree.move_cursor(node)
+        await settle(pilot)
+        assert all(tree.figures[p].memory is not None for p in kids)   # read before `space`
+        await pilot.press("space")
+        await settle(pilot)
+        assert node.is_expanded
+        assert _line_text(app, kids[0]).split()[-1].endswith(("B", "K", "M", "G"))

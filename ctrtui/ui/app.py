@@ -318,12 +318,12 @@ class CtrtuiApp(App[None]):
             self.show_tasks()
         self.details.refresh()
         self.live.prefetch_markers(event)
+        self.stats.prefetch(path)
 
     @on(Tree.NodeExpanded, "#tree")
     def _node_expanded(self, event: Tree.NodeExpanded[str]) -> None:
         self.live.expanded(event)
-        if self.tree.columns:
-            self.stats.refresh(meters=False)
+        self.stats.expanded(event.node.data)
 
     def _cursor_moved(self, pid: int | None) -> None:
         """The task list's cursor moved (called at once, in the same frame)."""

@@ -70,6 +70,31 @@ class StatsFeed:
                 except RuntimeError:  # the app is closing
                     pass
 
+    def prefetch(self, path: str | None) -> None:
+        """The cursor is on `path`: read its children's figures now (those not read yet),
+        so that opening it draws them at once instead of in a second frame."""
+        app = self.app
+        tree = app.tree
+        hs = tree.hs
+        if not tree.columns or hs is None or path is None:
+            return
+        c = hs.get(path)
+        todo = [p for p in (c.children if c is not None else ()) if p not in tree.figures][:STATS_READ_LIMIT]
+        if not todo:
+            return
+        hier = app.hier
+        app.run_worker(lambda: app.post_message(StatsRead(hier, self.sampler.sample(hier, todo))),
+                       thread=True, exclusive=True, group="stats-prefetch", exit_on_error=False,
+                       name="cgroup figures")
+
+    def expanded(self, path: str | None) -> None:
+        """A node opened: read its children's figures unless the prefetch has them."""
+        tree = self.app.tree
+        hs = tree.hs
+        c = hs.get(path) if hs is not None and path is not None else None
+        if tree.columns and c is not None and any(p not in tree.figures for p in c.children):
+            self.refresh(meters=False)
+
     def stats_read(self, event: StatsRead) -> None:
         if event.hierarchy == self.app.hier:
             self.app.tree.set_figures(event.figures)

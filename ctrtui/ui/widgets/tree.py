@@ -492,7 +492,7 @@ class CgroupTree(CachedStyles, Tree[str]):
         """Figures read in a worker: redraw (only when one changed), and sort again when
         sorted by one of them."""
         old = self.figures
-        changed = any(old.get(p) != f for p, f in figures.items())
+        changed = [p for p, f in figures.items() if old.get(p) != f]
         if not changed:
             return
         old.update(figures)
@@ -507,7 +507,7 @@ class CgroupTree(CachedStyles, Tree[str]):
             self._layout_changed()
         if self.sort_column not in (None, "tasks"):
             self.sort_siblings()
-        elif self.columns:
+        elif self.columns and any(p in self.nodes for p in changed):  # not for lines not built yet
             self.refresh()
 
     def _sort_key(self, column: str) -> Callable[[TreeNode[str]], tuple[float, str]]:
