@@ -11,7 +11,7 @@ refreshes never overlap; pausing stops the timer.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING
 
 from textual.timer import Timer
@@ -136,15 +136,18 @@ class LiveView:
         first = app.snapshot is None
         only = None if first else app.hier
         pids = [] if first else app.tasks.visible_pids()
-        app.run_worker(lambda: self._take(only, pids), thread=True, exclusive=True, group="snapshot",
+        stats = None if first else app.stats.job()  # the tree's figures and the meters
+        app.run_worker(lambda: self._take(only, pids, stats), thread=True, exclusive=True, group="snapshot",
                        exit_on_error=False, name="snapshot")
-        if not first:  # the tree's figures and the meters, read beside the snapshot in their own worker
-            app.stats.refresh()
 
-    def _take(self, only: str | None, pids: list[int]) -> None:
-        names = [h.name for h in self.backend.hierarchies()]
-        snap = self.backend.snapshot([only] if only in names else None)
-        infos = self.backend.task_details(pids) if pids else {}
+    def _take(self, only: str | None, pids: list[int], stats: Callable[[], None] | None = None) -> None:
+        try:
+            names = [h.name for h in self.backend.hierarchies()]
+            snap = self.backend.snapshot([only] if only in names else None)
+            infos = self.backend.task_details(pids) if pids else {}
+        finally:
+            if stats is not None:
+                stats()  # posts its figures first: the patch below then draws them in the same frame
         self.app.post_message(SnapshotTaken(snap, names, infos))
 
     def failed(self) -> None:

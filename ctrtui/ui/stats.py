@@ -1,15 +1,17 @@
 """The figures the main screen shows besides the snapshot: the tree's cgroup columns and
 the machine's meters, each read in a thread worker when the panes refresh.
 
-`StatsFeed.refresh()` is the one hook the refresh cycle calls as it starts a snapshot (so
-both are read side by side), and when a hierarchy is shown, a node opens or the tree's
-`c`/`o` are pressed: it reads the figures of the tree lines shown (only when the columns are on) with a
+`StatsFeed.job()` is the one hook of the refresh cycle: the snapshot worker runs it after
+its snapshot, so both arrive together and are drawn in one frame. `StatsFeed.refresh()`
+reads in a worker of its own when a hierarchy is shown, a node opens or the tree's `c`/`o`
+are pressed. Either reads the figures of the tree lines shown (only when the columns are on) with a
 `StatsSampler`, which keeps each cgroup's previous reading so rates come out, and the
 meters with psutil. One read runs at a time; a refresh asked for meanwhile runs after it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from ctrtui.sources.base import Backend
@@ -54,6 +56,17 @@ class StatsFeed:
         self._busy = True
         app.run_worker(lambda: self._read(hier, paths, meters), thread=True, group="stats",
                        exit_on_error=False, name="cgroup figures")
+
+    def job(self) -> Callable[[], None] | None:
+        """What a refresh reads, as a function for the snapshot worker to call after its
+        snapshot (one thread, one frame for both), or None when a read is under way."""
+        if self._busy:
+            return None
+        tree = self.app.tree
+        hier = self.app.hier
+        paths = tree.shown_paths(STATS_READ_LIMIT) if tree.columns and tree.hs is not None else []
+        self._busy = True
+        return lambda: self._read(hier, paths, self.meters)
 
     def _read(self, hier: str, paths: list[str], meters: bool) -> None:
         try:
