@@ -54,6 +54,7 @@ def test_ls_stats_bad_sample_is_one_line_exit_2(capsys):
     assert rc == 2 and out == "" and err.count("\n") == 1 and "--sample" in err
 
 
+@pytest.mark.real
 @pytest.mark.skipif(not REAL_OK, reason=REAL_WHY)
 def test_ls_stats_on_the_real_kernel(capsys):
     with RealWorld() as w:

@@ -13,6 +13,8 @@ from ctrtui.ui.widgets.heading import ColumnHeading
 from ctrtui.ui.widgets.meters import MetersBar
 from tests.uihelpers import SIZE, make_app, settle
 
+pytestmark = pytest.mark.ui
+
 FIXED = Meters((12.0, 88.0), 3 << 30, 24 << 30, 1 << 29, 2 << 30, (0.5, 0.25, 0.125), 93784.0)
 
 
