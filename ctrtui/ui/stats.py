@@ -11,6 +11,7 @@ meters with psutil. One read runs at a time; a refresh asked for meanwhile runs 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -21,6 +22,9 @@ from ctrtui.ui.messages import MetersRead, StatsRead
 
 if TYPE_CHECKING:
     from ctrtui.ui.app import CtrtuiApp
+
+BUSY_LIMIT = 5.0
+"""Seconds after which a read that never ended no longer holds the next one back."""
 
 STATS_READ_LIMIT = 1000
 """At most this many cgroups' files are read per refresh (the lines on screen first)."""
@@ -38,12 +42,22 @@ class StatsFeed:
         self.read_meters = read_meters
         """How the meters are read (tests give fixed ones)."""
         self._busy = False
+        self._busy_since = 0.0
         self._again = False
+
+    def _is_busy(self) -> bool:
+        """A read is under way (one handed to a snapshot worker that was replaced before it
+        ran never ends: after `BUSY_LIMIT` seconds it no longer counts)."""
+        return self._busy and time.monotonic() - self._busy_since < BUSY_LIMIT
+
+    def _start(self) -> None:
+        self._busy = True
+        self._busy_since = time.monotonic()
 
     def refresh(self, meters: bool = True) -> None:
         """Read what is shown now, in a worker (or right after the read under way); with
         `meters` (a timed refresh), the meters too (not when a node opened)."""
-        if self._busy:
+        if self._is_busy():
             self._again = True
             return
         app = self.app
@@ -53,19 +67,19 @@ class StatsFeed:
         meters = meters and self.meters
         if not paths and not meters:
             return
-        self._busy = True
+        self._start()
         app.run_worker(lambda: self._read(hier, paths, meters), thread=True, group="stats",
                        exit_on_error=False, name="cgroup figures")
 
     def job(self) -> Callable[[], None] | None:
         """What a refresh reads, as a function for the snapshot worker to call after its
         snapshot (one thread, one frame for both), or None when a read is under way."""
-        if self._busy:
+        if self._is_busy():
             return None
         tree = self.app.tree
         hier = self.app.hier
         paths = tree.shown_paths(STATS_READ_LIMIT) if tree.columns and tree.hs is not None else []
-        self._busy = True
+        self._start()
         return lambda: self._read(hier, paths, self.meters)
 
     def _read(self, hier: str, paths: list[str], meters: bool) -> None:
