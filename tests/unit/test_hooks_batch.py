@@ -15,7 +15,7 @@ from ctrtui.engine.journal import JournalError
 from ctrtui.engine.parse import PidParseError, parse_pid
 from ctrtui.model import CgroupRef
 from ctrtui.sources.simulated import SimKernel
-from tests.test_engine import engine, k, ref, where  # noqa: F401 - k: the same small hybrid machine
+from tests.unit.test_engine import engine, k, ref, where  # noqa: F401 - k: the same small hybrid machine
 
 
 class CountingKernel(SimKernel):
