@@ -18,6 +18,7 @@ import pytest
 
 from tests.realcg import REAL_OK, REAL_WHY, RealWorld
 
+TESTS = Path(__file__).resolve().parent
 TIERS = {"unit": (), "ui": ("ui",), "real": ("real",)}
 
 
@@ -32,11 +33,11 @@ def realworld():
         yield world
 
 
-def tier_of(path: Path, rootpath: Path) -> str | None:
-    """The tier (`unit`, `ui`, `real`) of a test file: the directory under `<rootdir>/tests/`
-    it lives in; None when it lives anywhere else."""
+def tier_of(path: Path) -> str | None:
+    """The tier (`unit`, `ui`, `real`) of a test file: the directory under `tests/` (this
+    file's directory) it lives in; None when it lives anywhere else."""
     try:
-        parts = path.relative_to(rootpath / "tests").parts
+        parts = path.resolve().relative_to(TESTS).parts
     except ValueError:
         return None
     return parts[0] if len(parts) > 1 and parts[0] in TIERS else None
@@ -67,7 +68,7 @@ def pytest_pycollect_makeitem(collector, name, obj):
     for item in items:
         if not isinstance(item, pytest.Function):
             continue
-        tier = tier_of(item.path, item.config.rootpath)
+        tier = tier_of(item.path)
         problem = tier_problem(item, tier)
         if problem:
             raise collector.CollectError(f"{item.nodeid}: {problem}.")

@@ -2,7 +2,7 @@
 
 A backend is where snapshots come from and where writes go: `cgroupfs.CgroupFS` (the real
 `/sys/fs/cgroup`) and `simulated.SimKernel` (an in-memory kernel with the same rules and
-errnos). Both pass the same conformance tests (tests/test_conformance.py).
+errnos). Both pass the same conformance tests (tests/real/test_conformance.py).
 
 Errors from the kernel (or the simulated kernel) surface as `OSError` with `.errno` set to
 the kernel's errno; nothing here turns them into text (that is `ctrtui.errors`).
