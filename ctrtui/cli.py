@@ -111,10 +111,17 @@ def build_parser() -> argparse.ArgumentParser:
 # ----------------------------------------------------------------------------- helpers
 
 
+def _spec(args: argparse.Namespace) -> str:
+    """The backend spec the options name: `--demo` -> `demo`, `--demo=hostile` ->
+    `demo:hostile`, neither -> `local` (see ctrtui.sources.open_backend)."""
+    demo = args.demo
+    return "demo:hostile" if demo == "hostile" else "demo" if demo else "local"
+
+
 def _backend(args: argparse.Namespace):
     from ctrtui.sources import open_backend
 
-    return open_backend(demo=args.demo)
+    return open_backend(_spec(args))
 
 
 def _engine(args: argparse.Namespace, backend, broken_ok: bool = False):
@@ -136,7 +143,7 @@ def _engine(args: argparse.Namespace, backend, broken_ok: bool = False):
     if getattr(args, "no_journal", False):
         journal = Journal(None)  # kept in memory: the report says journaled: false
     else:
-        journal = Journal(args.journal or default_journal_path(backend.kind), max_bytes=_journal_max())
+        journal = Journal(args.journal or default_journal_path(backend.identity), max_bytes=_journal_max())
     return AttachEngine(backend, policy=policy, journal=journal)
 
 
@@ -311,11 +318,11 @@ def cmd_tasks(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _check_pid_words(words: Sequence[str]) -> None:
-    """Bad PID text is bad usage: exit 2 naming the culprit, before anything moves."""
-    from ctrtui.engine.parse import PidParseError, parse_pid, read_pid_max
+def _check_pid_words(words: Sequence[str], pid_max: int) -> None:
+    """Bad PID text is bad usage: exit 2 naming the culprit, before anything moves.
+    `pid_max`: the backend's (PIDs are its system's)."""
+    from ctrtui.engine.parse import PidParseError, parse_pid
 
-    pid_max = read_pid_max()
     for w in words:
         try:
             parse_pid(w, pid_max)
@@ -329,8 +336,8 @@ def _row_text(pid: Any, outcome: str, errno: str | None, detail: str) -> str:
 
 
 def cmd_move(args: argparse.Namespace) -> int:
-    _check_pid_words(args.pids)
     backend = _backend(args)
+    _check_pid_words(args.pids, backend.pid_max)
     h, path = _resolve(backend, args.target)
     engine = _engine(args, backend)
     with _stop_on_signals(engine):  # from here on, SIGINT/SIGTERM stop the batch between two PIDs
@@ -462,7 +469,9 @@ def cmd_log(args: argparse.Namespace) -> int:
 
     if args.limit < 0:
         raise UsageError(f"--limit must be 0 (all) or a positive number, not {args.limit}")
-    journal = Journal(args.journal or default_journal_path("demo" if args.demo else "real"))
+    from ctrtui.sources import identity_of
+
+    journal = Journal(args.journal or default_journal_path(identity_of(_spec(args))))
     batches = journal.batches(args.limit or None)
     _print_warnings(journal.warnings)
     rows = [b.as_dict() for b in batches]
@@ -487,10 +496,10 @@ def cmd_log(args: argparse.Namespace) -> int:
 def cmd_tui(args: argparse.Namespace) -> int:
     backend = _backend(args)
     engine = _engine(args, backend, broken_ok=True)
-    read_only = args.read_only or (backend.kind == "real" and os.geteuid() != 0)
     from ctrtui.ui.app import run
 
-    run(backend, engine, interval=args.interval, read_only=read_only)
+    # the backend says whether it may write (ui.app asks it: ctrtui.sources.read_only_reason)
+    run(backend, engine, interval=args.interval, read_only=args.read_only)
     return EXIT_OK
 
 

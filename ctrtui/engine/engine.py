@@ -30,13 +30,13 @@ from ctrtui.engine.hooks import (
     builtin_hooks,
     judge_of,
 )
-from ctrtui.engine.journal import Journal, JournalError
-from ctrtui.engine.parse import PidParseError, parse_pid, read_pid_max
+from ctrtui.engine.journal import Batch, Journal, JournalError, JournalMismatch
+from ctrtui.engine.parse import PidParseError, parse_pid
 from ctrtui.engine.policy import Policy
 from ctrtui.errors import CtrtuiError, errno_name, explain
 from ctrtui.model import CgroupRef, CgroupState, Hierarchy, TaskInfo, find_hierarchy
 from ctrtui.model.value import Value, set_field
-from ctrtui.sources.base import membership_file
+from ctrtui.sources.base import exit_poller, membership_file, prober
 from ctrtui.text import display
 
 TYPE_CHECKING = False
@@ -319,10 +319,11 @@ class AttachEngine:
         self._stop: str | None = None  # set by request_stop (a signal handler): stop between two PIDs
         self._notes: list[str] = []  # what recovering open batches found, for the next report
         self.nothing_left = ""  # why the last undo() found nothing to undo
-        # Optional fast paths of a backend (CgroupFS has them; others get the protocol's calls).
-        self._probe = getattr(backend, "task_probe", None)
-        self._probes = getattr(backend, "task_probes", None)
-        self._task_cgroup = getattr(backend, "task_cgroup", None)
+        # Optional fast paths a backend declares (CgroupFS has them; others get the contract's calls).
+        probe = prober(backend)
+        self._probe = probe.task_probe if probe is not None else None
+        self._probes = probe.task_probes if probe is not None else None
+        self._exits = exit_poller(backend)
         self._held: dict[tuple[int, int | None], Any] = {}  # (pid, start time) -> pidfd kept by plan()
         self._nofile: int | None = None
 
@@ -337,8 +338,7 @@ class AttachEngine:
     @property
     def pid_max(self) -> int:
         if self._pid_max is None:
-            value = getattr(self.backend, "pid_max", None)
-            self._pid_max = int(value) if value else read_pid_max()
+            self._pid_max = int(self.backend.pid_max)
         return self._pid_max
 
     def hierarchy(self, word: str) -> Hierarchy:
@@ -460,9 +460,7 @@ class AttachEngine:
 
     def _where(self, h: Hierarchy, pid: int) -> str | None:
         """The task's cgroup in `h` now; None when it is gone."""
-        if self._task_cgroup is not None:
-            return self._task_cgroup(pid, h.name)
-        return (self.backend.task_cgroups(pid) or {}).get(h.name)
+        return self.backend.task_cgroup(pid, h.name)
 
     def _release_unused(self, judged: Mapping[int, Verdict]) -> None:
         """Close the pidfds kept for PIDs this plan will not write (see `_facts_of`)."""
@@ -589,8 +587,8 @@ class AttachEngine:
                 self._recover_open()
                 return self._run_locked(plans, all_or_nothing, undo_of)
         except JournalError as e:
-            if any(v.kind == "move" for p in plans for v in p.verdicts):
-                raise  # no journal, no move
+            if isinstance(e, JournalMismatch) or any(v.kind == "move" for p in plans for v in p.verdicts):
+                raise  # no journal, no move; another backend's open batch: said, never hidden
             # Nothing would be written: the outcomes (all refused, vanished or already there)
             # are reported all the same; there is nothing to undo, so nothing is lost.
             kept, self.journal = self.journal, Journal(None)
@@ -746,9 +744,8 @@ class AttachEngine:
         can (`tasks_exited`), else each handle's `alive()`. The handles stay open."""
         if not guards:
             return []
-        many = getattr(self.backend, "tasks_exited", None)
         handles = [hd for _, hd in guards]
-        gone = many(handles) if many is not None else [not hd.alive() for hd in handles]
+        gone = self._exits.tasks_exited(handles) if self._exits is not None else [not hd.alive() for hd in handles]
         out: list[tuple[int, Outcome | None]] = []
         for (i, _), dead in zip(guards, gone):
             if dead:
@@ -794,7 +791,7 @@ class AttachEngine:
                 advice="Refresh the list and try again.")
         try:
             if (v.identity is not None and v.identity[2] == v.start_time
-                    and getattr(handle, "identity", None) is not None and handle.identity() == v.identity[:2]):
+                    and handle.identity() == v.identity[:2]):
                 return handle
             now = handle.start_time()
             if now is None:
@@ -950,7 +947,8 @@ class AttachEngine:
                     tasks.append({"pid": v.pid, "start_time": v.start_time, "pidfs": pidfs, "from": v.source,
                                   "to": p.target.path})
         p0 = plans[0]
-        self.journal.write_intent(batch_id, p0.hierarchy.name, p0.threads, undo_of, p0.target.path, tasks)
+        self.journal.write_intent(batch_id, p0.hierarchy.name, p0.threads, undo_of, p0.target.path, tasks,
+                                  backend=self.backend.identity)
 
     def _record(self, report: Report, plans: Sequence[Plan]) -> Report:
         """Outcomes and the close record, one write and one fsync. If that fails the batch
@@ -980,17 +978,23 @@ class AttachEngine:
         (another task); True when it matches or cannot be told (no pidfd, no pidfs)."""
         try:
             with self.backend.open_task(pid, thread=thread) as handle:
-                ident = getattr(handle, "identity", None)
-                got = ident() if ident is not None else None
+                got = handle.identity()
         except OSError:
             return True  # e.g. a thread's TID in process mode: the start time decided
         return got is None or tuple(got) == tuple(pidfs)
+
+    def _ours(self, batch: Batch, action: str) -> None:
+        """`JournalMismatch` (nothing moved) unless `batch` was made on this engine's backend
+        (a batch of an earlier version, which names none, is taken as this backend's)."""
+        if batch.backend is not None and batch.backend != self.backend.identity:
+            raise JournalMismatch(self.journal.path, batch, self.backend.identity, action)
 
     def _recover_open(self) -> None:
         """Close every batch a dead process left open (no close record): read from /proc
         which of its tasks sit in their `to` and are the same task (start time), record those
         as moved (state `recovered`), so that undo moves exactly those back."""
         for b in self.journal.open_batches():
+            self._ours(b, "recover")
             rows = []
             try:
                 h: Hierarchy | None = self.hierarchy(b.hierarchy)
@@ -1035,6 +1039,7 @@ class AttachEngine:
                     self.warnings.extend(self._notes)
                     self._notes.clear()
                 return None
+            self._ours(found, "undo")
             try:
                 self.hierarchy(found.hierarchy)
             except CtrtuiError:

@@ -2,8 +2,10 @@
 
 One JSON object per line, each with a `kind`:
 
-- `intent`, written and fsync'd *before the first write of a batch*: `batch` (id), `time`
-  (UTC, ISO 8601), `hierarchy`, `threads`, `undo_of` (the batch this one undoes, or null),
+- `intent`, written and fsync'd *before the first write of a batch*: `batch` (id), `backend`
+  (the identity of the backend the batch moves tasks on: `local`, `demo`, ...; absent in
+  lines of earlier versions), `time` (UTC, ISO 8601), `hierarchy`, `threads`, `undo_of`
+  (the batch this one undoes, or null),
   `target`, and `tasks`: for every PID about to be written its `pid`, `start_time` (clock
   ticks since boot, the PID-reuse guard), `pidfs` (`[dev, inode]` of its pidfd where the
   kernel gives one, else null), `from` (its cgroup in that hierarchy) and `to`.
@@ -41,6 +43,12 @@ newest quarter of `max_bytes` (recent history for `ctrtui log`); the old file st
 
 Lines written by the journal of earlier versions (one line per PID, no `kind`) are read as
 the outcomes of closed batches.
+
+One journal belongs to one backend: the default file is chosen by the backend's identity
+(`default_journal_path`), and the engine refuses to undo or recover a batch whose `backend`
+names another one (`JournalMismatch`), so a journal given to two backends with `--journal`
+never moves one's tasks by the other's record. Intents without `backend` (earlier versions,
+when the file alone told the backend) are taken as the reading backend's.
 """
 
 from __future__ import annotations
@@ -60,8 +68,8 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any, Callable, Iterator, Mapping, Sequence
 
-__all__ = ["Journal", "JournalError", "JournalCorrupt", "Batch", "default_journal_path", "DEFAULT_MAX_BYTES",
-           "KNOWN_OUTCOMES"]
+__all__ = ["Journal", "JournalError", "JournalCorrupt", "JournalMismatch", "Batch", "default_journal_path",
+           "DEFAULT_MAX_BYTES", "KNOWN_OUTCOMES"]
 
 DEFAULT_MAX_BYTES = 8 * 1024 * 1024
 """Rotate past this size (plus what the last rotation kept)."""
@@ -83,11 +91,21 @@ _BATCH_FIELD = re.compile(rb'"batch": "([A-Za-z0-9._:+-]{1,80})"')
 _ERRNO_RE = re.compile(r"(E[A-Z0-9]{1,20}|errno [0-9]{1,6})\Z")
 
 
-def default_journal_path(kind: str = "real") -> str:
-    """`$XDG_STATE_HOME/ctrtui/journal.jsonl` for the real backend; the demo (simulated)
-    backend gets its own file, `demo-journal.jsonl`, so it never undoes real moves."""
+_UNSAFE_IN_NAME = re.compile(r"[^A-Za-z0-9@._+-]+")
+
+
+def default_journal_path(identity: str = "local") -> str:
+    """The journal of the backend whose identity is `identity`, in `$XDG_STATE_HOME/ctrtui/`:
+    `journal.jsonl` for `local` (the real /sys/fs/cgroup; `real`, its kind, is taken as
+    `local` too), `IDENTITY-journal.jsonl` for every other backend, with each run of
+    characters other than letters, digits and `@._+-` written `-` (`demo` ->
+    `demo-journal.jsonl`, `demo:hostile` -> `demo-hostile-journal.jsonl`): each backend has
+    its own file, so none ever finds another's batches there."""
     base = os.environ.get("XDG_STATE_HOME") or os.path.join(os.path.expanduser("~"), ".local", "state")
-    name = "journal.jsonl" if kind == "real" else f"{kind}-journal.jsonl"
+    if identity in ("local", "real"):
+        name = "journal.jsonl"
+    else:
+        name = f"{_UNSAFE_IN_NAME.sub('-', identity).strip('-.') or 'backend'}-journal.jsonl"
     return os.path.join(base, "ctrtui", name)
 
 
@@ -107,6 +125,28 @@ class JournalError(CtrtuiError):
 
 class JournalCorrupt(CtrtuiError):
     """A line of the journal is not a valid record: the message names file:line."""
+
+
+class JournalMismatch(JournalError):
+    """A batch of the journal was made on another backend than the one asked to undo or
+    recover it: refused, nothing is moved (a `JournalError`, so every caller that stops a
+    move on a journal it cannot use stops on this too)."""
+
+    def __init__(self, path: str | None, batch: Batch, backend: str, action: str) -> None:
+        CtrtuiError.__init__(self, batch_mismatch(path, batch, backend, action))
+        self.path = path or "(memory)"
+        self.errno = None
+
+
+def batch_mismatch(path: str | None, batch: Batch, backend: str, action: str) -> str:
+    """The sentence refusing to `action` (undo, recover) `batch` on `backend`."""
+    where = display(path or "(memory)")
+    theirs, mine = display(batch.backend or "?"), display(backend)
+    what = "it is open (interrupted) and only that backend can tell where its tasks are now" if action == "recover" \
+        else "ctrtui undoes a batch only on the backend it moved tasks on"
+    return (f"batch {batch.id} of the journal {where} was made on the backend '{theirs}', not on '{mine}'; {what}, "
+            f"so nothing was moved. Run ctrtui on '{theirs}' to {action} it, or give '{mine}' its own journal "
+            "with --journal FILE")
 
 
 class _Bad(Exception):
@@ -238,7 +278,8 @@ def validate(obj: Any) -> dict:
                 raise _Bad(f"pidfs must be [device, inode] or null, not {_short(pidfs)}")
             clean.append({"pid": _int(t, "pid", 1, PID_LIMIT), "start_time": _int(t, "start_time", 0, 2**63, True),
                           "pidfs": pidfs, "from": _path(t, "from", True), "to": _path(t, "to")})
-        return {"kind": kind, "batch": _batch_id(obj, "batch"), "time": _time(obj),
+        return {"kind": kind, "batch": _batch_id(obj, "batch"), "backend": _str(obj, "backend", True, limit=255),
+                "time": _time(obj),
                 "hierarchy": _str(obj, "hierarchy", limit=255), "threads": _bool(obj, "threads"),
                 "undo_of": _batch_id(obj, "undo_of", True), "target": _path(obj, "target"), "tasks": clean}
     if kind == "header":
@@ -253,11 +294,13 @@ class Batch:
     """One batch as the journal knows it. `state`: None while open (no close record), else
     the close record's state. `tasks`: the intent's tasks; `outcomes`: the outcome rows."""
 
-    __slots__ = ("id", "time", "hierarchy", "threads", "undo_of", "target", "tasks", "outcomes", "state",
+    __slots__ = ("id", "backend", "time", "hierarchy", "threads", "undo_of", "target", "tasks", "outcomes", "state",
                  "legacy", "settled", "undone", "offset")
 
     def __init__(self, batch_id: str) -> None:
         self.id = batch_id
+        self.backend: str | None = None
+        """Identity of the backend it moved tasks on; None for records of earlier versions."""
         self.time = ""
         self.hierarchy = ""
         self.threads = False
@@ -304,7 +347,8 @@ class Batch:
         return "partly undone" if left else "undone"
 
     def as_dict(self) -> dict:
-        return {"batch": self.id, "time": self.time, "hierarchy": self.hierarchy, "target": self.target,
+        return {"batch": self.id, "backend": self.backend, "time": self.time, "hierarchy": self.hierarchy,
+                "target": self.target,
                 "threads": self.threads, "undo_of": self.undo_of, "state": self.status(),
                 "closed": self.state, "tasks": len(self.tasks), "counts": self.counts(),
                 "undone": len(self.undone), "undoable": len(self.remaining())}
@@ -462,9 +506,11 @@ class Journal:
             raise JournalError(self.path, action, e) from None
 
     def write_intent(self, batch_id: str, hierarchy: str, threads: bool, undo_of: str | None, target: str,
-                     tasks: Sequence[Mapping]) -> None:
-        """The write-ahead record of a batch, synced before the batch writes anything."""
-        rec = {"kind": "intent", "batch": batch_id, "time": now_iso(), "hierarchy": hierarchy,
+                     tasks: Sequence[Mapping], backend: str | None = None) -> None:
+        """The write-ahead record of a batch, synced before the batch writes anything.
+        `backend`: the identity of the backend it moves tasks on."""
+        rec = {"kind": "intent", "batch": batch_id, **({"backend": backend} if backend else {}), "time": now_iso(),
+               "hierarchy": hierarchy,
                "threads": bool(threads), "undo_of": undo_of, "target": target, "tasks": list(tasks)}
         self._append(_dumps(rec), "write")
 
@@ -597,7 +643,7 @@ class Journal:
                 b.outcomes.append(rec)
             else:  # intent: the batch is complete
                 b.time, b.hierarchy, b.threads = rec["time"], rec["hierarchy"], rec["threads"]
-                b.undo_of, b.target, b.tasks = rec["undo_of"], rec["target"], rec["tasks"]
+                b.undo_of, b.target, b.tasks, b.backend = rec["undo_of"], rec["target"], rec["tasks"], rec["backend"]
                 yield finish(b)
         if legacy is not None:
             yield finish(legacy)
@@ -616,7 +662,7 @@ class Journal:
             if kind == "intent":
                 b = Batch(rec["batch"])
                 b.time, b.hierarchy, b.threads = rec["time"], rec["hierarchy"], rec["threads"]
-                b.undo_of, b.target, b.tasks = rec["undo_of"], rec["target"], rec["tasks"]
+                b.undo_of, b.target, b.tasks, b.backend = rec["undo_of"], rec["target"], rec["tasks"], rec["backend"]
                 found[b.id] = b
         return list(reversed(found.values()))
 

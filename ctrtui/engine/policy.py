@@ -367,11 +367,8 @@ def _cmdline(backend: Any, task: Any) -> str | None:
     """The command line of `task`'s process (its thread group), as the backend reads it."""
     if task.cmdline is not None:
         return task.cmdline
-    details = getattr(backend, "task_details", None)
-    if details is None:
-        return None
     try:
-        got = details([task.tgid]).get(task.tgid)
+        got = backend.task_details([task.tgid]).get(task.tgid)  # part of every backend's Reader
     except OSError:
         return None
     return got.cmdline if got is not None else None

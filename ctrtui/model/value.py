@@ -13,6 +13,10 @@ from __future__ import annotations
 
 __all__ = ["Value", "set_field"]
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Self
+
 set_field = object.__setattr__
 """Sets a field of a new value in its `__init__` (the only place a value is written)."""
 
@@ -93,7 +97,7 @@ class Value:
         """Field name -> value (not recursive)."""
         return {n: getattr(self, n) for n in self._fields}
 
-    def replace(self, **changes: object) -> "Value":
+    def replace(self, **changes: object) -> Self:
         """A copy with some fields changed (what `dataclasses.replace` did)."""
         values = {n: getattr(self, n) for n in self._fields}
         unknown = set(changes) - set(values)

@@ -1,17 +1,51 @@
-"""Where snapshots come from and where writes go (see base.Backend).
+"""Where snapshots come from and where writes go: the backends (see `base` for the contract,
+docs/backends.md for the whole story).
 
-The protocol classes of `base` are loaded on first use: they need `typing`, which the
-command line's fast paths (`ctrtui hierarchies`, `ls`, `tasks`) do not otherwise import.
+`open_backend(spec)` opens a backend by name. This module stays free of `typing`: the
+command line's fast paths (`ctrtui hierarchies`, `ls`, `tasks`) import it, and the protocol
+classes of `base` (which need `typing`) are loaded on first use.
 """
 
 from __future__ import annotations
 
-__all__ = ["Backend", "MembershipFile", "TaskHandle", "membership_file", "open_backend"]
+from ctrtui.errors import CtrtuiError
 
-_FROM_BASE = ("Backend", "MembershipFile", "TaskHandle", "membership_file")
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import NoReturn
+
+    from ctrtui.sources.base import Backend, Reader
+
+__all__ = [
+    "Backend", "BackendSpecError", "CAPABILITIES", "MembershipFile", "POLL_EXITS", "Reader", "SPECS", "TASK_PROBES",
+    "TaskHandle", "WRITE", "Writer", "identity_of", "membership_file", "open_backend", "read_only_reason",
+]
+
+# The optional capabilities a backend declares in its `capabilities` set (see base.py):
+WRITE = "write"
+"""It writes: it implements `base.Writer` (membership writes, pidfds, credentials)."""
+TASK_PROBES = "task-probes"
+"""It reads a task's facts under a handle on it: `base.TaskProber`."""
+POLL_EXITS = "poll-exits"
+"""It tells which of many held tasks exited in one call: `base.ExitPoller`."""
+CAPABILITIES = frozenset({WRITE, TASK_PROBES, POLL_EXITS})
+
+SPECS = {
+    "local": "the real cgroup hierarchies of this machine (/sys/fs/cgroup)",
+    "demo": "the simulated demo world",
+    "demo:hostile": "a simulated world of hostile names (for trying the escaping)",
+}
+"""The specs `open_backend` opens, with what each is."""
+
+_LATER = {
+    "ssh": "remote hosts over SSH are not supported yet",
+    "recording": "recorded snapshots are not supported yet",
+}
+
+_FROM_BASE = ("Backend", "MembershipFile", "Reader", "TaskHandle", "Writer", "membership_file")
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> object:
     if name in _FROM_BASE:
         from ctrtui.sources import base
 
@@ -19,17 +53,57 @@ def __getattr__(name: str):
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-def open_backend(demo: bool | str = False):
-    """The real /sys/fs/cgroup backend, or with `demo` the simulated demo world (a `Backend`);
-    `demo="hostile"` is the world of hostile names the escaping is tested on."""
-    if demo == "hostile":
-        from ctrtui.sources.hostile import hostile_world
+class BackendSpecError(CtrtuiError):
+    """A backend spec that names no backend this ctrtui can open (the message names it)."""
 
-        return hostile_world()
-    if demo:
+
+def identity_of(spec: str) -> str:
+    """The identity of the backend `spec` names, without opening it (`ctrtui log` reads a
+    backend's journal without touching the backend): today each spec is its own identity.
+    `BackendSpecError` as `open_backend` for a spec it cannot open."""
+    if spec in SPECS:
+        return spec
+    _refuse(spec)
+
+
+def _refuse(spec: str) -> NoReturn:
+    """`BackendSpecError` naming `spec`: a later kind (SSH, a recording) or an unknown name."""
+    from ctrtui.text import display
+
+    known = ", ".join(SPECS)
+    if spec.startswith("ssh://"):
+        raise BackendSpecError(f"cannot open backend '{display(spec)}': {_LATER['ssh']}; known backends: {known}")
+    if spec.startswith("recording:") or spec.endswith((".json", ".jsonl")):
+        raise BackendSpecError(f"cannot open backend '{display(spec)}': {_LATER['recording']}; known backends: "
+                               f"{known}")
+    raise BackendSpecError(f"unknown backend '{display(spec)}'; known backends: {known}")
+
+
+def open_backend(spec: str = "local") -> Backend:
+    """The backend a spec names: `local` (the real /sys/fs/cgroup), `demo` (the simulated
+    demo world) or `demo:hostile` (the world of hostile names the escaping is tested on).
+    `ssh://[user@]host[:port]` and recording files are recognised and refused until they are
+    built. Any other spec: `BackendSpecError` naming it and the known ones."""
+    if spec == "local":
+        from ctrtui.sources.cgroupfs import CgroupFS
+
+        return CgroupFS()
+    if spec == "demo":
         from ctrtui.sources.demo import demo_world
 
         return demo_world()
-    from ctrtui.sources.cgroupfs import CgroupFS
+    if spec == "demo:hostile":
+        from ctrtui.sources.hostile import hostile_world
 
-    return CgroupFS()
+        return hostile_world()
+    _refuse(spec)
+
+
+def read_only_reason(backend: Reader) -> str | None:
+    """Why no move may be made through `backend` (a few words, e.g. `not root`), or None
+    when moves may be made: a backend without a writer (it does not declare `WRITE`) is
+    read-only; one with a writer says itself (`write_access()`)."""
+    if WRITE not in backend.capabilities:
+        return "this backend cannot move tasks"
+    reason: str | None = backend.write_access()  # type: ignore[attr-defined]  # it declares WRITE: a base.Writer
+    return reason

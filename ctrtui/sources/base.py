@@ -1,8 +1,34 @@
-"""The one small protocol every backend implements.
+"""The backend contract: what every backend reads, what a writing one writes, and the
+optional capabilities a backend declares.
 
 A backend is where snapshots come from and where writes go: `cgroupfs.CgroupFS` (the real
 `/sys/fs/cgroup`) and `simulated.SimKernel` (an in-memory kernel with the same rules and
-errnos). Both pass the same conformance tests (tests/real/test_conformance.py).
+errnos; the demo and hostile worlds are SimKernels). Both pass the same conformance tests
+(tests/real/test_conformance.py) and the contract tests (tests/unit/test_backend_contract.py).
+`ctrtui.sources.open_backend(spec)` opens one by name; docs/backends.md tells the whole story.
+
+The contract has three parts:
+
+- `Reader`: what every backend answers (hierarchies, snapshots, facts of tasks and cgroups,
+  `pid_max`), and who it is (`identity`, `kind`, `capabilities`).
+- `Writer`: membership writes (`open_membership`, `write_pid`), the pidfd guard
+  (`open_task`), the writer's credentials (`writer()`) and whether it may write at all
+  (`write_access()`). A backend that writes declares `WRITE`; `Backend` is both.
+- Optional capabilities, each a small Protocol of its own (`TaskProber`, `ExitPoller`):
+  faster or stronger ways to do what the Reader and Writer already allow, which the engine
+  uses when a backend declares them and does without otherwise.
+
+Why declared, and why as a set of names (`capabilities: frozenset[str]`) rather than found
+with `getattr`/`hasattr` or with `isinstance` on runtime-checkable Protocols: a probe finds
+whatever happens to carry the name (a wrapper that forwards every attribute, a helper method
+named alike) and says nothing about its signature; `isinstance` on a Protocol only checks that
+the names exist and costs a scan of the members on each call. A declared set is what the
+backend promises: the conformance test holds it to that promise (every declared capability's
+members exist, are callable and take the protocol's parameters; no undeclared capability's
+members are present), the engine asks one set membership once, and the set is plain strings,
+so a backend on another host can send its own in a handshake and a recording can say it has
+none. Each capability is a separate Protocol, so that code using one is typed against exactly
+what it needs (`prober(backend)` returns a `TaskProber` or None).
 
 Errors from the kernel (or the simulated kernel) surface as `OSError` with `.errno` set to
 the kernel's errno; nothing here turns them into text (that is `ctrtui.errors`).
@@ -10,9 +36,17 @@ the kernel's errno; nothing here turns them into text (that is `ctrtui.errors`).
 
 from __future__ import annotations
 
-from typing import Iterable, Protocol, Sequence, runtime_checkable
+from collections.abc import Callable, Iterable, Sequence
+from typing import Protocol, TypeAlias, cast, runtime_checkable
 
 from ctrtui.model import CgroupState, Creds, Hierarchy, Snapshot, TaskInfo
+from ctrtui.sources import CAPABILITIES, POLL_EXITS, TASK_PROBES, WRITE, read_only_reason
+
+__all__ = [
+    "Backend", "CAPABILITIES", "ExitPoller", "MembershipFile", "POLL_EXITS", "PROTOCOLS", "Probe", "ProbeHeld",
+    "Reader", "TASK_PROBES", "TaskHandle", "TaskProber", "WRITE", "Writer", "contract_problems", "declared",
+    "exit_poller", "membership_file", "prober", "protocol_problems", "protocols_of", "read_only_reason", "writer_of",
+]
 
 #: Which membership file a write goes to: (hierarchy version, thread mode) -> file name.
 MEMBERSHIP_FILE = {
@@ -42,9 +76,19 @@ class TaskHandle(Protocol):
     def alive(self) -> bool:
         """True while the referenced task has not exited (a zombie counts as exited)."""
 
+    def exited(self) -> bool:
+        """True once the task has exited (a zombie, or reaped), as a pidfd's POLLIN says."""
+
+    def reaped(self) -> bool:
+        """True once the task is reaped: its PID is free (or already another task's)."""
+
+    def identity(self) -> tuple[int, int] | None:
+        """(device, inode) naming the task for the life of the system where the backend
+        has such a name (pidfs, Linux 6.9+), else None: then the start time decides."""
+
     def close(self) -> None: ...
 
-    def __enter__(self) -> "TaskHandle": ...
+    def __enter__(self) -> TaskHandle: ...
 
     def __exit__(self, *exc: object) -> None: ...
 
@@ -65,9 +109,23 @@ class MembershipFile(Protocol):
 
 
 @runtime_checkable
-class Backend(Protocol):
+class Reader(Protocol):
+    """What every backend answers."""
+
     kind: str
-    """`real` or `demo`."""
+    """What sort of backend it is: `real` or `demo` (snapshots carry it as `backend`)."""
+
+    identity: str
+    """Which system it is, as its spec names it (`local`, `demo`, `demo:hostile`, later
+    `ssh:user@host:port`): the journal is chosen by it and its records carry it, so one
+    backend never undoes another's batch."""
+
+    capabilities: frozenset[str]
+    """The optional capabilities it implements (`WRITE`, `TASK_PROBES`, `POLL_EXITS`)."""
+
+    @property
+    def pid_max(self) -> int:
+        """The system's pid_max: every PID is below it."""
 
     def hierarchies(self) -> tuple[Hierarchy, ...]:
         """Every mounted hierarchy, v1 and v2, deduplicated, in a stable order."""
@@ -96,8 +154,24 @@ class Backend(Protocol):
         """Hierarchy name -> cgroup path of the task, as in `/proc/PID/cgroup`; None when
         the task does not exist."""
 
+    def task_cgroup(self, pid: int, hierarchy: str) -> str | None:
+        """`task_cgroups(pid)[hierarchy]` (the hierarchy by name or controller), reading
+        only what that needs; None when the task does not exist."""
+
     def thread_ids(self, tgid: int) -> tuple[int, ...]:
         """The TIDs of a thread group (sorted; empty when it is gone)."""
+
+
+@runtime_checkable
+class Writer(Protocol):
+    """What a backend that writes (declares `WRITE`) does."""
+
+    def write_access(self) -> str | None:
+        """Why moves must not be made through this backend (a few words, shown as
+        `READ-ONLY (...)`: e.g. `not root`), or None when they may."""
+
+    def writer(self) -> Creds:
+        """Credentials the writes are made with."""
 
     def open_task(self, pid: int, thread: bool = False) -> TaskHandle:
         """A handle on the task (pidfd). Raises OSError(ESRCH) when there is none."""
@@ -111,5 +185,153 @@ class Backend(Protocol):
         as the kernel takes it: open (EACCES/ENOENT here), one unbuffered write (the
         kernel's errno), close. Returns what write() returned."""
 
-    def writer(self) -> Creds:
-        """Credentials the writes are made with."""
+
+@runtime_checkable
+class Backend(Reader, Writer, Protocol):
+    """A backend that reads and writes: what the engine works on."""
+
+
+Probe: TypeAlias = tuple[TaskInfo, str | None, tuple[int, int, int] | None]
+"""(facts, cgroup in the hierarchy asked, identity: pidfs device, inode, start time)."""
+ProbeHeld: TypeAlias = tuple[TaskInfo, str | None, tuple[int, int, int] | None, TaskHandle | None]
+"""A `Probe` plus the handle the facts were read under (kept only when asked)."""
+
+
+@runtime_checkable
+class TaskProber(Protocol):
+    """Capability `TASK_PROBES`: the facts the engine's plan needs of a task, read under
+    a handle on it so that they are provably its own (the real kernel: a pidfd around
+    three /proc reads), one task or a batch at a time."""
+
+    def task_probe(self, pid: int, hierarchy: str) -> Probe | None:
+        """(facts, cgroup in `hierarchy`, identity) of one task; None when there is none."""
+
+    def task_probes(self, pids: Iterable[int], hierarchy: str, keep: bool = False) -> dict[int, ProbeHeld | None]:
+        """`task_probe` for many PIDs: pid -> (facts, cgroup, identity, handle) or None.
+        With `keep`, `handle` is the open handle the facts were read under (the caller
+        closes it); else None."""
+
+
+@runtime_checkable
+class ExitPoller(Protocol):
+    """Capability `POLL_EXITS`: which of many held tasks have exited, in one call (the
+    real kernel: one poll(2) of all the pidfds) instead of one `alive()` per handle."""
+
+    def tasks_exited(self, handles: Sequence[TaskHandle]) -> list[bool]:
+        """For each handle: has its task exited (a zombie, or reaped)?"""
+
+
+PROTOCOLS: dict[str, type] = {WRITE: Writer, TASK_PROBES: TaskProber, POLL_EXITS: ExitPoller}
+"""Capability name -> the Protocol a backend declaring it implements."""
+assert set(PROTOCOLS) == CAPABILITIES
+
+
+def protocols_of(backend: Reader) -> list[type]:
+    """The Protocols `backend` says it implements: `Reader`, then one per declared capability."""
+    return [Reader] + [PROTOCOLS[c] for c in sorted(backend.capabilities) if c in PROTOCOLS]
+
+
+def declared(backend: Reader, capability: str) -> bool:
+    """True when `backend` declares `capability` (one of `CAPABILITIES`)."""
+    if capability not in CAPABILITIES:
+        raise ValueError(f"unknown backend capability {capability!r}; known: {', '.join(sorted(CAPABILITIES))}")
+    return capability in backend.capabilities
+
+
+def writer_of(backend: Reader) -> Writer | None:
+    """The backend as a `Writer` when it declares `WRITE`, else None."""
+    return cast(Writer, backend) if WRITE in backend.capabilities else None
+
+
+def prober(backend: Reader) -> TaskProber | None:
+    """The backend as a `TaskProber` when it declares `TASK_PROBES`, else None."""
+    return cast(TaskProber, backend) if TASK_PROBES in backend.capabilities else None
+
+
+def exit_poller(backend: Reader) -> ExitPoller | None:
+    """The backend as an `ExitPoller` when it declares `POLL_EXITS`, else None."""
+    return cast(ExitPoller, backend) if POLL_EXITS in backend.capabilities else None
+
+
+def _members(protocol: type) -> dict[str, Callable[..., object] | property | None]:
+    """Name -> the protocol's own definition (a function, a property, or None for a data
+    member) of every member `protocol` and its protocol bases declare."""
+    out: dict[str, Callable[..., object] | property | None] = {}
+    for klass in reversed(protocol.__mro__):
+        if klass is object or klass is Protocol or not getattr(klass, "_is_protocol", False):
+            continue
+        for name in getattr(klass, "__annotations__", {}):
+            out.setdefault(name, None)
+        for name, value in vars(klass).items():
+            if not name.startswith("_") or name in ("__enter__", "__exit__"):
+                if callable(value) or isinstance(value, property):
+                    out[name] = value
+    return out
+
+
+def protocol_problems(obj: object, protocol: type, label: str = "") -> list[str]:
+    """What keeps `obj` from implementing `protocol`, one sentence each: every member is
+    there; methods are callable and take the protocol's parameters (same names and kinds, in
+    order, same defaults; extra ones only with defaults)."""
+    import inspect
+
+    label = label or protocol.__name__
+    problems: list[str] = []
+    for name, spec in _members(protocol).items():
+        if not hasattr(obj, name):
+            problems.append(f"{label}: {name} is missing")
+            continue
+        if spec is None or isinstance(spec, property):
+            continue
+        got = getattr(obj, name)
+        if not callable(got):
+            problems.append(f"{label}: {name} is not callable")
+            continue
+        want = list(inspect.signature(spec).parameters.values())[1:]  # without self
+        have = list(inspect.signature(got).parameters.values())
+        for i, p in enumerate(want):
+            if p.kind is p.VAR_POSITIONAL:
+                continue
+            if i >= len(have) or have[i].name != p.name or have[i].kind != p.kind:
+                problems.append(f"{label}: {name}{inspect.signature(got)} does not take the parameters "
+                                f"{name}{inspect.signature(spec)} (without self)")
+                break
+            if p.default is not p.empty and have[i].default != p.default:
+                problems.append(f"{label}: {name}'s {p.name} must default to {p.default!r}")
+        else:
+            extra = [q.name for q in have[len(want):] if q.default is q.empty
+                     and q.kind not in (q.VAR_POSITIONAL, q.VAR_KEYWORD)]
+            if extra and not any(p.kind is p.VAR_POSITIONAL for p in want):
+                problems.append(f"{label}: {name} has required parameters the protocol does not pass: "
+                                f"{', '.join(extra)}")
+    return problems
+
+
+def contract_problems(backend: object) -> list[str]:
+    """What keeps `backend` from keeping the contract it declares, one sentence each (empty:
+    it keeps it). Checked: `kind` and `identity` are non-empty strings; `capabilities` is a
+    frozenset of known names; every member of `Reader` and of each declared capability's
+    Protocol is there, methods callable with the protocol's parameters (same names and
+    kinds, in order; extra ones only with defaults); `pid_max` an int above 300; no method of
+    an undeclared capability is present (it would go unused: the engine asks the set)."""
+    problems: list[str] = []
+    for name in ("kind", "identity"):
+        value = getattr(backend, name, None)
+        if not isinstance(value, str) or not value:
+            problems.append(f"{name} must be a non-empty string, not {value!r}")
+    caps = getattr(backend, "capabilities", None)
+    if not isinstance(caps, frozenset):
+        return problems + [f"capabilities must be a frozenset of {sorted(CAPABILITIES)}, not {caps!r}"]
+    problems += [f"unknown capability {c!r} declared" for c in sorted(caps - CAPABILITIES)]
+    wanted: list[tuple[str, type]] = [("Reader", Reader)] + [(c, PROTOCOLS[c]) for c in sorted(caps & CAPABILITIES)]
+    for label, protocol in wanted:
+        problems += protocol_problems(backend, protocol, label)
+    pid_max = getattr(backend, "pid_max", None)
+    if type(pid_max) is not int or pid_max <= 300:
+        problems.append(f"pid_max must be an int above 300, not {pid_max!r}")
+    for cap in sorted(CAPABILITIES - caps):
+        present = [n for n, spec in _members(PROTOCOLS[cap]).items() if spec is not None and hasattr(backend, n)]
+        if present:
+            problems.append(f"{', '.join(present)} present but capability {cap!r} not declared: declare it, or the "
+                            "engine never uses it")
+    return problems

@@ -31,10 +31,6 @@ from array import array
 from types import MappingProxyType
 
 from ctrtui.model import (
-    find_hierarchy,
-    contains,
-    is_ancestor,
-    sorted_pids,
     EMPTY,
     CgroupState,
     Container,
@@ -43,7 +39,12 @@ from ctrtui.model import (
     HierarchySnapshot,
     Snapshot,
     TaskInfo,
+    contains,
+    find_hierarchy,
+    is_ancestor,
+    sorted_pids,
 )
+from ctrtui.sources import POLL_EXITS, TASK_PROBES, WRITE
 from ctrtui.sources.procfs import (
     ProcReader,
     parse_stat,
@@ -58,7 +59,10 @@ from ctrtui.sources.procfs import (
 
 TYPE_CHECKING = False  # typing is not imported at run time (~3 ms of every start)
 if TYPE_CHECKING:
-    from typing import Iterable, Sequence
+    from collections.abc import Iterable, Sequence
+
+    from ctrtui.sources.base import Backend, ExitPoller, Probe, ProbeHeld, TaskHandle, TaskProber
+
 
 MEMBERSHIP_FILES = ("tasks", "cgroup.procs", "cgroup.threads")
 
@@ -280,7 +284,7 @@ class PidfdHandle:
             fd, self.fd = self.fd, None
             os.close(fd)
 
-    def __enter__(self) -> "PidfdHandle":
+    def __enter__(self) -> PidfdHandle:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -318,7 +322,7 @@ class FdMembership:
             fd, self.fd = self.fd, None
             os.close(fd)
 
-    def __enter__(self) -> "FdMembership":
+    def __enter__(self) -> FdMembership:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -335,12 +339,23 @@ class CgroupFS:
     """
 
     kind = "real"
+    identity = "local"
+    capabilities = frozenset({WRITE, TASK_PROBES, POLL_EXITS})
 
     def __init__(self, mountinfo: str = "/proc/self/mountinfo", proc: str = "/proc") -> None:
         self.mountinfo = mountinfo
         self.proc = proc
         self._hier: tuple[Hierarchy, ...] | None = None
         self._details = ProcReader(proc)
+
+    @property
+    def pid_max(self) -> int:
+        """`/proc/sys/kernel/pid_max` (32768 when it cannot be read: the kernel's default)."""
+        try:
+            value = int(read_bytes(f"{self.proc}/sys/kernel/pid_max"))
+        except (OSError, ValueError):
+            return 32768
+        return value if value > 0 else 32768
 
     # ---------------------------------------------------------------- discovery
 
@@ -364,7 +379,7 @@ class CgroupFS:
     def hierarchy(self, word: str) -> Hierarchy:
         """The hierarchy named `word` (its name or one of its controllers); KeyError if none."""
         for refresh in (False, True):
-            h = find_hierarchy(self.hierarchies() if refresh else self._known(), word)
+            h: Hierarchy | None = find_hierarchy(self.hierarchies() if refresh else self._known(), word)
             if h is not None:
                 return h
         raise KeyError(f"no cgroup hierarchy named {word!r} is mounted")
@@ -456,7 +471,7 @@ class CgroupFS:
                 kids.sort()
                 prefix = path if path != "/" else ""
                 children = tuple([prefix + "/" + k for k in kids])
-                push(zip(reversed(children), [d + "/" + k for k in reversed(kids)]))
+                push(zip(reversed(children), [d + "/" + k for k in reversed(kids)], strict=True))
             else:
                 children = ()
             out[path] = Container(path, children, threads, procs)
@@ -475,13 +490,11 @@ class CgroupFS:
             return None
         return tgid if tgid >= 0 else None
 
-    def _tgids(self, threads: array) -> array:
+    def _tgids(self, threads: array[int]) -> array[int]:
         """Processes of a v2 threaded cgroup (whose cgroup.procs cannot be read): the
         TGIDs of its threads, as v1 would list them (a TGID is listed where any of its
         threads is)."""
-        tg = {self._tgid(t) for t in threads}
-        tg.discard(None)
-        return sorted_pids(tg)
+        return sorted_pids({tgid for tgid in map(self._tgid, threads) if tgid is not None})
 
     def _reconcile(self, h: Hierarchy, out: dict[str, Container], derived: set[str]) -> None:
         """A TID listed in two cgroups moved during the walk: keep it only where
@@ -518,7 +531,7 @@ class CgroupFS:
         cg = self.task_cgroups(pid)
         return None if cg is None else cg.get(h.name)
 
-    def _procs_left(self, procs: array, threads: array, dropped: set[int]) -> array:
+    def _procs_left(self, procs: array[int], threads: array[int], dropped: set[int]) -> array[int]:
         """v1: drop the TGID of each dropped thread unless another of its threads is still here."""
         gone = set()
         for t in dropped:
@@ -625,7 +638,7 @@ class CgroupFS:
                 return None
             raise
 
-    def task_probe(self, pid: int, hierarchy: str) -> tuple[TaskInfo, str | None, tuple | None] | None:
+    def task_probe(self, pid: int, hierarchy: str) -> Probe | None:
         """What the engine's plan needs of one task, read consistently: `(facts, its cgroup
         in `hierarchy`, identity)`; None when there is no such task.
 
@@ -662,12 +675,12 @@ class CgroupFS:
                 handle.close()
             info, _ = task_info(pid, stat, ids)
             return info, where, (None if ident is None else (*ident, info.start_time))
-        info = self.task_state(pid)
-        if info is None:
+        plain = self.task_state(pid)
+        if plain is None:
             return None
-        return info, self.task_cgroup(pid, h.name), None
+        return plain, self.task_cgroup(pid, h.name), None
 
-    def task_probes(self, pids: Iterable[int], hierarchy: str, keep: bool = False) -> dict[int, tuple | None]:
+    def task_probes(self, pids: Iterable[int], hierarchy: str, keep: bool = False) -> dict[int, ProbeHeld | None]:
         """`task_probe` for many PIDs at once: pid -> `(facts, cgroup in hierarchy,
         identity, handle)`, or None for a task that does not exist.
 
@@ -679,8 +692,8 @@ class CgroupFS:
         writes under it: no second pidfd_open); else None."""
         h = self.hierarchy(hierarchy)
         proc, line = self.proc, cgroup_line
-        got: dict[int, tuple | None] = {}
-        held: list[tuple[int, int, bytes, tuple | None, str | None]] = []
+        got: dict[int, ProbeHeld | None] = {}
+        held: list[tuple[int, int, bytes, tuple[int, int, int, int], str | None]] = []
         info_works = True
         try:
             for pid in pids:
@@ -728,22 +741,23 @@ class CgroupFS:
                     ident = (st.st_dev, st.st_ino, info.start_time)
                 if not keep:
                     handle.close()
-                    handle = None
-                got[pid] = (info, where, ident, handle)
+                got[pid] = (info, where, ident, handle if keep else None)
         finally:
             for _, fd, _, _, _ in held:
                 os.close(fd)
         return got
 
-    def _probe_alone(self, pid: int, hierarchy: str, keep: bool) -> tuple | None:
+    def _probe_alone(self, pid: int, hierarchy: str, keep: bool) -> ProbeHeld | None:
         got = self.task_probe(pid, hierarchy)
         return None if got is None else (*got, None)
 
-    def tasks_exited(self, handles: Sequence[PidfdHandle]) -> list[bool]:
+    def tasks_exited(self, handles: Sequence[TaskHandle]) -> list[bool]:
         """For each handle: has its task exited (a zombie, or reaped)? One poll(2) of all
-        the pidfds (`PidfdHandle.exited` for each, in one system call)."""
-        exited = _poll_exited([hd.fd for hd in handles if hd.fd is not None])
-        return [hd.fd is None or hd.fd in exited for hd in handles]
+        the pidfds (`PidfdHandle.exited` for each, in one system call); a handle that is
+        not this backend's pidfd answers for itself (`exited()`)."""
+        fds = [hd.fd for hd in handles if type(hd) is PidfdHandle and hd.fd is not None]
+        exited = _poll_exited(fds)
+        return [(hd.fd is None or hd.fd in exited) if type(hd) is PidfdHandle else hd.exited() for hd in handles]
 
     def thread_ids(self, tgid: int) -> tuple[int, ...]:
         """TIDs of the thread group, sorted; () when it is gone."""
@@ -793,6 +807,12 @@ class CgroupFS:
         """The process's own credentials (writes are made by this process)."""
         return Creds(os.getuid(), os.geteuid())
 
+    def write_access(self) -> str | None:
+        """`not root` unless this process's effective uid is 0: ctrtui moves tasks as root
+        (a delegated subtree a user owns is still moved with `ctrtui move`, where the
+        kernel judges each write)."""
+        return None if self.writer().euid == 0 else "not root"
+
 
 def _poll_exited(fds: Sequence[int]) -> set[int]:
     """The pidfds among `fds` whose task has exited (POLLIN), in one poll(2)."""
@@ -815,7 +835,7 @@ def _v2_frozen(d: str) -> str | None:
     return "1" if "\nfrozen 1" in "\n" + events else own
 
 
-def _duplicates(lists: list[array]) -> set[int]:
+def _duplicates(lists: list[array[int]]) -> set[int]:
     """The PIDs found in more than one of `lists` (first a cheap count: usually none)."""
     seen: set[int] = set()
     for a in lists:
@@ -836,3 +856,9 @@ def _first(d: str, names: tuple[str, ...]) -> str | None:
         if text is not None:
             return text
     return None
+
+
+if TYPE_CHECKING:
+    def _keeps_the_contract(fs: CgroupFS) -> tuple[Backend, TaskProber, ExitPoller]:
+        """mypy checks here that CgroupFS implements what it declares (see base.py)."""
+        return fs, fs, fs

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import math
 import random
-from typing import Sequence
+from collections.abc import Sequence
 
 from ctrtui.sources.simulated import SimKernel
 
@@ -221,7 +221,7 @@ def demo_world(seed: int = 0) -> SimKernel:
     # -- user sessions
     k.tick(3600 * 20)
     k.set_last_pid(2200)
-    for uid, name in ((1000, "alice"), (1001, "bob")):
+    for uid in (1000, 1001):  # alice, bob
         us = f"/user.slice/user-{uid}.slice"
         mgr = d.unit(f"{us}/user@{uid}.service/init.scope")
         d.proc(mgr, "systemd", "/lib/systemd/systemd --user", uid, 1, 10)

@@ -64,7 +64,7 @@ HIERARCHIES = ("freezer", "pids", "unified", "name=[@click=app.quit]h")
 
 def hostile_world() -> SimKernel:
     """The hostile world: the same every time (see the module docstring)."""
-    k = SimKernel()
+    k = SimKernel(identity="demo:hostile")
     for uid, name in USERS.items():
         k.add_user(uid, name)
     k.add_hierarchy("freezer", 1, ["freezer"])
@@ -76,7 +76,7 @@ def hostile_world() -> SimKernel:
     for h in HIERARCHIES:
         k.makedirs(h, "/hostile")
         k.makedirs(h, DEEP_LEAF)
-    for key, name in NAMES.items():
+    for name in NAMES.values():
         path = f"/hostile/{name}"
         where = {}
         for h in HIERARCHIES:

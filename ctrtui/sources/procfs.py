@@ -24,7 +24,7 @@ from ctrtui.model import TaskInfo
 
 TYPE_CHECKING = False  # typing is not imported at run time (~3 ms of every start)
 if TYPE_CHECKING:
-    from typing import Iterable
+    from collections.abc import Iterable
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")

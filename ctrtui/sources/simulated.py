@@ -46,11 +46,10 @@ import random
 import threading
 import time
 from array import array
+from collections.abc import Iterable, Sequence
 from types import MappingProxyType
-from typing import Iterable, Sequence
 
 from ctrtui.model import (
-    find_hierarchy,
     EMPTY,
     PF_EXITING,
     PF_KTHREAD,
@@ -62,8 +61,10 @@ from ctrtui.model import (
     HierarchySnapshot,
     Snapshot,
     TaskInfo,
+    find_hierarchy,
     join_path,
 )
+from ctrtui.sources import WRITE
 
 HZ = 100
 """Clock ticks per second (USER_HZ), the unit of start times."""
@@ -160,7 +161,7 @@ class SimCgroup:
                  "dom", "nr_threaded_children", "subtree_control", "cpus", "mems",
                  "freezer", "pids_max", "snap")
 
-    def __init__(self, hier: "SimHierarchy", path: str, parent: "SimCgroup | None"):
+    def __init__(self, hier: SimHierarchy, path: str, parent: SimCgroup | None):
         self.hier, self.path, self.parent = hier, path, parent
         self.children: dict[str, SimCgroup] = {}
         self.tids: set[int] = set()
@@ -245,7 +246,7 @@ class SimCgroup:
             c = c.parent
         return False
 
-    def walk(self) -> Iterable["SimCgroup"]:
+    def walk(self) -> Iterable[SimCgroup]:
         """This cgroup and all below it, pre-order, children by name."""
         stack = [self]
         while stack:
@@ -265,7 +266,7 @@ class SimHierarchy:
         self.by_path: dict[str, SimCgroup] = {"/": self.root}
         self.where: dict[int, SimCgroup] = {}
         """TID -> its cgroup (zombies included, until reaped)."""
-        self.view: MappingProxyType | None = None
+        self.view: MappingProxyType[str, Container] | None = None
         """The last snapshot's path -> Container mapping (None: the tree changed since)."""
         self.dirty: set[SimCgroup] = set()
         """Cgroups whose Container changed since `view` was made."""
@@ -302,10 +303,14 @@ class SimTaskHandle:
         t = self._task
         return t is None or t.reaped
 
+    def identity(self) -> tuple[int, int] | None:
+        """None: the simulator has no pidfs, so the start time decides (as on kernels before 6.9)."""
+        return None
+
     def close(self) -> None:
         self._task = None
 
-    def __enter__(self) -> "SimTaskHandle":
+    def __enter__(self) -> SimTaskHandle:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -316,7 +321,7 @@ class SimMembershipFile:
     """An open membership file: bound to the cgroup object (so a removed cgroup gives ENODEV)
     and to the credentials of whoever opened it (the kernel judges permission with those)."""
 
-    def __init__(self, kernel: "SimKernel", cg: SimCgroup, name: str, creds: Creds, write: bool):
+    def __init__(self, kernel: SimKernel, cg: SimCgroup, name: str, creds: Creds, write: bool):
         self._k, self.cgroup, self.name, self.creds = kernel, cg, name, creds
         self._write = write
         self.closed = False
@@ -334,7 +339,7 @@ class SimMembershipFile:
     def close(self) -> None:
         self.closed = True
 
-    def __enter__(self) -> "SimMembershipFile":
+    def __enter__(self) -> SimMembershipFile:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -345,10 +350,15 @@ class SimKernel:
     """The simulated kernel and backend (see the module docstring for the builder API)."""
 
     kind = "demo"
+    capabilities = frozenset({WRITE})
+    """It writes; it has no batch probes nor one-call exit polls (the engine reads each
+    task with `task_state` + `task_cgroup` and asks each handle `alive()`)."""
 
     def __init__(self, pid_max: int = 32768, boot_time: float = 1_700_000_000.0,
-                 mode_2007: bool = False):
+                 mode_2007: bool = False, identity: str = "demo"):
         self.pid_max = pid_max
+        self.identity = identity
+        """The spec that names this world (`demo`, `demo:hostile`): see base.Reader.identity."""
         self.mode_2007 = mode_2007
         """Answer v1 writes as the 2007 containers patch did (see `_attach_write_2007`);
         for teaching only: today's kernel is what docs/kernel.md and the real backend show."""
@@ -669,7 +679,8 @@ class SimKernel:
         cg = self._cg(hier, path)
         if not cg.hier.v2:
             raise _err(errno.ENOENT, f"{hier}:{path}/cgroup.subtree_control")
-        enable, disable = set(), set()
+        enable: set[str] = set()
+        disable: set[str] = set()
         for word in change.split():
             if word[:1] not in "+-" or len(word) < 2:
                 raise _err(errno.EINVAL, word)
@@ -889,7 +900,7 @@ class SimKernel:
                 out.append(HierarchySnapshot(h.info, containers))
         return Snapshot(tuple(out), time.time(), "demo")
 
-    def _view(self, h: SimHierarchy) -> MappingProxyType:
+    def _view(self, h: SimHierarchy) -> MappingProxyType[str, Container]:
         """The path -> Container mapping of the whole of `h` (caller holds the cache lock):
         the last one when nothing changed, else a copy with the changed cgroups rebuilt,
         else (the tree changed) a new pre-order walk reusing every unchanged Container."""
@@ -915,13 +926,13 @@ class SimKernel:
             if c.threaded():   # cgroup.procs unreadable: the TGIDs of its threads
                 procs = array("i", sorted({tasks[t].tgid for t in tids})) if tids else EMPTY
             else:
-                p = self._v2_procs(c)
-                procs = array("i", sorted(p)) if p else EMPTY
+                listed = self._v2_procs(c)
+                procs = array("i", sorted(listed)) if listed else EMPTY
         elif not tids:
             procs = EMPTY
         else:
-            p = {tasks[t].tgid for t in tids}
-            procs = threads if p == tids else array("i", sorted(p))
+            tgids = {tasks[t].tgid for t in tids}
+            procs = threads if tgids == tids else array("i", sorted(tgids))
         kids = tuple(c.children[n].path for n in sorted(c.children))
         c.snap = Container(c.path, kids, threads, procs)
         return c.snap
@@ -1026,6 +1037,11 @@ class SimKernel:
             return None
         return {name: h.where[pid].path for name, h in self._hiers.items()}
 
+    def task_cgroup(self, pid: int, hierarchy: str) -> str | None:
+        if pid not in self.tasks:
+            return None
+        return self._hier(hierarchy).where[pid].path
+
     def thread_ids(self, tgid: int) -> tuple[int, ...]:
         t = self.tasks.get(tgid)
         if t is None or t.tgid != tgid:
@@ -1054,6 +1070,10 @@ class SimKernel:
     def writer(self) -> Creds:
         return self._creds
 
+    def write_access(self) -> str | None:
+        """`not root` unless the simulated writer's effective uid is 0 (as `CgroupFS`)."""
+        return None if self._creds.euid == 0 else "not root"
+
 
 def _norm(path: str) -> str:
     parts = [p for p in path.split("/") if p]
@@ -1067,3 +1087,12 @@ def _descends(cg: SimCgroup, ancestor: SimCgroup) -> bool:
             return True
         c = c.parent
     return False
+
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from ctrtui.sources.base import Backend
+
+    def _keeps_the_contract(k: SimKernel) -> Backend:
+        """mypy checks here that SimKernel implements what it declares (see base.py)."""
+        return k

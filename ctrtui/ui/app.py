@@ -13,7 +13,6 @@ worker error into a notification, so nothing that goes wrong on the machine cras
 
 from __future__ import annotations
 
-import os
 from collections import deque
 from typing import TYPE_CHECKING
 
@@ -29,6 +28,7 @@ from textual.worker import Worker, WorkerState
 
 from ctrtui.engine import AttachEngine
 from ctrtui.model import HierarchySnapshot, Snapshot
+from ctrtui.sources import read_only_reason
 from ctrtui.sources.base import Backend
 from ctrtui.text import scrub
 from ctrtui.ui import heap
@@ -90,13 +90,8 @@ class CtrtuiApp(App[None]):
         self.engine = engine
         self.read_only_reason: str | None = None
         """Why moves are refused (None: moves work)."""
-        try:
-            euid = os.geteuid() if getattr(backend, "kind", "real") == "real" else backend.writer().euid
-        except Exception:  # noqa: BLE001 - a backend that cannot say: trust the flag
-            euid = 0
-        if euid != 0:
-            self.read_only_reason = "not root"
-        elif read_only:
+        self.read_only_reason = read_only_reason(backend)  # the backend says whether it may write
+        if self.read_only_reason is None and read_only:
             self.read_only_reason = "--read-only"
         self.snapshot: Snapshot | None = None
         """The last snapshot of every mounted hierarchy (the shown one is the freshest)."""
@@ -220,7 +215,7 @@ class CtrtuiApp(App[None]):
             return
         cut = self.moves.cut
         status.show_status(
-            backend=getattr(self.backend, "kind", "?"),
+            backend=self.backend.kind,
             read_only=self.read_only_reason or ("moves off: the policy file cannot be used"
                                                 if self.policy_error else None),
             taken_at=self.snapshot.taken_at if self.snapshot else None, paused=self.live.paused,

@@ -109,7 +109,7 @@ class Moves:
         if app.read_only_reason is None:
             return False
         why = ("started with --read-only" if app.read_only_reason == "--read-only"
-               else "ctrtui is not running as root")
+               else "ctrtui is not running as root" if app.read_only_reason == "not root" else app.read_only_reason)
         app.notify(f"Read-only: {why}, so nothing is moved. Restart as root without --read-only to move tasks.",
                    severity="warning", title="Read-only")
         return True

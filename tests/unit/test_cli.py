@@ -459,7 +459,7 @@ def test_a_default_policy_in_a_directory_the_user_cannot_search_is_exit_2(tmp_pa
         # The child drops to uid 65534 itself, after importing what it needs (the interpreter
         # may sit where that user cannot read).
         code = ("import argparse, json, locale, tomllib, ctrtui.cli, ctrtui.engine, ctrtui.sources, ctrtui.sources.demo\n"
-                "ctrtui.cli.build_parser(); ctrtui.sources.open_backend(demo=True)\n"
+                "ctrtui.cli.build_parser(); ctrtui.sources.open_backend('demo')\n"
                 "import os, sys\n"
                 "os.setgroups([]); os.setresgid(65534, 65534, 65534); os.setresuid(65534, 65534, 65534)\n"
                 "sys.exit(ctrtui.cli.main(['--demo', 'move', '1', '--to', 'freezer:/']))\n")

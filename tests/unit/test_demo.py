@@ -25,7 +25,7 @@ def _err(k, hier, path, pid, file="cgroup.procs"):
 
 
 def test_open_backend_demo():
-    k = open_backend(demo=True)
+    k = open_backend("demo")
     assert k.kind == "demo" and k.snapshot().backend == "demo"
 
 

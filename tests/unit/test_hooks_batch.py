@@ -14,6 +14,7 @@ from ctrtui.engine.hooks import CpusetEmpty, judge_of
 from ctrtui.engine.journal import JournalError
 from ctrtui.engine.parse import PidParseError, parse_pid
 from ctrtui.model import CgroupRef
+from ctrtui.sources import POLL_EXITS, TASK_PROBES, WRITE
 from ctrtui.sources.simulated import SimKernel
 from tests.unit.test_engine import engine, k, ref, where  # noqa: F401 - k: the same small hybrid machine
 
@@ -32,9 +33,9 @@ class CountingKernel(SimKernel):
         self._count("task_state")
         return super().task_state(pid)
 
-    def task_cgroups(self, pid):
-        self._count("task_cgroups")
-        return super().task_cgroups(pid)
+    def task_cgroup(self, pid, hierarchy):
+        self._count("task_cgroup")
+        return super().task_cgroup(pid, hierarchy)
 
     def cgroup_state(self, hierarchy, path):
         self._count(f"cgroup_state {path}")
@@ -93,7 +94,7 @@ def test_each_hook_is_asked_once_per_plan_with_every_undecided_pid():
     plan = e.plan(pids + [pids[0]], ref("freezer:/a"))
     assert first.batches == [pids] and second.batches == [[p for p in pids if p != pids[3]]]
     # facts read once per distinct PID (the duplicate is not read again); the target once
-    assert k.reads["task_state"] == 50 and k.reads["task_cgroups"] == 50
+    assert k.reads["task_state"] == 50 and k.reads["task_cgroup"] == 50
     assert k.reads["cgroup_state /a"] == 1
     kinds = [v.kind for v in plan.verdicts]
     assert kinds.count("refused") == 1 and plan.verdicts[3].hook == "spy"
@@ -325,7 +326,10 @@ def test_v1_uid_rule_uses_the_tasks_real_and_saved_uid(k, ids, writer, ok):
 
 class ProbingKernel(SimKernel):
     """A SimKernel with the batch probe of the real backend: the facts of each task and a
-    handle on it, kept for apply when asked."""
+    handle on it, kept for apply when asked. It declares them: the engine uses what a
+    backend declares, not what it happens to have."""
+
+    capabilities = frozenset({WRITE, TASK_PROBES, POLL_EXITS})
 
     def __init__(self) -> None:
         super().__init__()
@@ -334,6 +338,10 @@ class ProbingKernel(SimKernel):
     def open_task(self, pid, thread=False):
         self.opened += 1
         return super().open_task(pid, thread)
+
+    def task_probe(self, pid, hierarchy):
+        got = self.task_probes([pid], hierarchy)[pid]
+        return None if got is None else got[:3]
 
     def task_probes(self, pids, hierarchy, keep=False):
         out = {}
