@@ -289,7 +289,7 @@ def test_cli_and_ui_no_longer_ask_geteuid():
     process's uid for it."""
     from pathlib import Path
 
-    root = Path(__file__).resolve().parent.parent / "ctrtui"
+    root = Path(__file__).resolve().parents[2] / "ctrtui"
     files = [root / "cli.py", *sorted((root / "ui").rglob("*.py"))]
     assert len(files) > 10
     for path in files:
