@@ -173,7 +173,7 @@ def scenario_movefloor(quick: bool, prof: cProfile.Profile) -> None:
         w.build()
         target = w.procs_file("freezer", w.move_b)
         rows = []
-        for i in range(5):
+        for _ in range(5):
             w.move_sleeps(w.move_a)
             rows.append(guarded_floor(w.sleep_pids, target))
         median = {k: statistics.median(r[k] for r in rows) for k in rows[0]}

@@ -11,11 +11,10 @@ import shutil
 import sys
 import tempfile
 import time
-from typing import Callable
+from collections.abc import Callable
 
 from benchmarks.timing import Skip, alternate, process_timer
 from benchmarks.world import BenchWorld
-
 
 #: Environment for the whole-process runs: without PYTHONDONTWRITEBYTECODE (set in some
 #: sandboxes), so ctrtui's modules are byte-compiled once (in the warm-up run) as on any
@@ -196,7 +195,8 @@ def move_1000_vs_raw(ctx, world: BenchWorld) -> float:
                          ctx.runs)
     ctx.meta_for("move_1000_vs_raw", pair.meta("engine", "raw"), pids=len(pids),
                  note="AttachEngine(CgroupFS(), journal=Journal(tmp)).plan(pids, freezer:move-b, "
-                      "threads=False) + .apply(plan) (the engine is built before the clock starts: hook discovery is a once-per-process cost, counted in move_1000_vs_cgclassify), vs a Python "
+                      "threads=False) + .apply(plan) (the engine is built before the clock starts: hook discovery is a "
+                      "once-per-process cost, counted in move_1000_vs_cgclassify), vs a Python "
                       "loop of os.open/os.write/os.close on cgroup.procs; all PIDs moved back "
                       "to move-a (untimed) before every run, then 0.1 s idle so neither side "
                       "inherits the set-up's warm cgroup write lock (see SETTLE_S)")

@@ -30,7 +30,7 @@ import shlex
 import sys
 import time
 import traceback
-from typing import Callable
+from collections.abc import Callable
 
 from benchmarks import KEYS, met, target_text
 from benchmarks.timing import Skip
@@ -197,7 +197,8 @@ def main(argv: list[str] | None = None) -> int:
     doc["skipped"] = ctx.skipped
     doc["meta"] = {
         "date": datetime.datetime.fromtimestamp(started).astimezone().isoformat(timespec="seconds"),
-        "command": shlex.join([os.path.relpath(sys.executable)] + ["-m", "benchmarks"] + list(argv if argv is not None else sys.argv[1:])),
+        "command": shlex.join([os.path.relpath(sys.executable), "-m", "benchmarks"]
+                              + list(argv if argv is not None else sys.argv[1:])),
         "quick": ctx.quick, "runs": ctx.runs, "seconds": round(time.perf_counter() - t0, 1),
         "machine": machine(), "world": ctx.world,
         "targets": {k: target_text(k) for k in KEYS},

@@ -16,7 +16,7 @@ import tempfile
 import time
 import tracemalloc
 
-from benchmarks.timing import Skip, percentile
+from benchmarks.timing import percentile
 
 UI_KEYS = ("first_paint_s", "first_paint_vs_textual", "key_latency_ms_p50",
            "key_latency_ms_p95", "refresh_ms")

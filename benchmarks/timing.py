@@ -5,8 +5,8 @@ from __future__ import annotations
 import statistics
 import subprocess
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
 
 
 class Skip(Exception):

@@ -160,7 +160,7 @@ class BenchWorld:
 
     # ------------------------------------------------------------------ life cycle
 
-    def __enter__(self) -> "BenchWorld":
+    def __enter__(self) -> BenchWorld:
         for sig in (signal.SIGTERM, signal.SIGHUP):
             self._old_handlers[sig] = signal.signal(sig, self._on_signal)
         return self

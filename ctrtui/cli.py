@@ -12,19 +12,27 @@ import sys
 TYPE_CHECKING = False  # typing is not imported at run time (~3 ms of every start)
 if TYPE_CHECKING:
     import argparse
-    from typing import Any, Sequence
+    from collections.abc import Callable, Sequence
+    from types import FrameType
+    from typing import Any, NoReturn, TextIO
+
+    from ctrtui.engine import AttachEngine, Report
+    from ctrtui.model import CgroupRef, Hierarchy, Snapshot
+    from ctrtui.sources.base import Backend
+
+    Command = Callable[[argparse.Namespace], int]
 
 EXIT_OK, EXIT_NOT_ALL, EXIT_USAGE = 0, 1, 2
 
 
-def display(text) -> str:
+def display(text: object) -> str:
     """A name (path, comm, user, command line) as it may be printed: see ctrtui.text."""
     from ctrtui.text import display as show
 
     return show(text if isinstance(text, (str, bytes)) or text is None else str(text))
 
 
-def scrub(text) -> str:
+def scrub(text: object) -> str:
     """A message (names in it put with `display`) as it may be printed: see ctrtui.text."""
     from ctrtui.text import scrub as clean
 
@@ -52,20 +60,74 @@ def _global_options(parser: argparse.ArgumentParser, suppress: bool) -> None:
                         help="journal of moves, used by undo (default: in the XDG state dir)")
 
 
+def _subcommand_options(parser: argparse.ArgumentParser) -> None:
+    """What every subcommand takes: the global options (given after it) and `--json`."""
+    _global_options(parser, suppress=True)
+    parser.add_argument("--json", action="store_true", help="print JSON instead of text")
+
+
+def _columns() -> int:
+    """The help's width, as `shutil.get_terminal_size` finds it (COLUMNS, else the terminal on
+    stdout, else 80), without importing shutil (~1.5 ms with the compressors it imports)."""
+    try:
+        return int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        pass
+    try:
+        return os.get_terminal_size(sys.__stdout__.fileno()).columns or 80  # type: ignore[union-attr]
+    except (AttributeError, ValueError, OSError):
+        return 80
+
+
 def build_parser() -> argparse.ArgumentParser:
+    """The one parser of every command line. Built on each start, so kept cheap (~2 ms here:
+    benchmarks/RESULTS.md): the subcommands take their options directly rather than from
+    parent parsers and add them only when one is parsed or its help is shown (`define`), the
+    subparsers' `prog` is given rather than formatted from a usage line, and the help
+    formatter is told its width once (`_columns`)."""
     import argparse
+
+    width = _columns() - 2  # what argparse's HelpFormatter takes from the terminal by default
+
+    class Formatter(argparse.HelpFormatter):
+        def __init__(self, prog: str, indent_increment: int = 2, max_help_position: int = 24,
+                     width: int | None = width) -> None:
+            super().__init__(prog, indent_increment, max_help_position, width)
 
     class Parser(argparse.ArgumentParser):
         """argparse quotes what was typed in its errors (`unrecognized arguments: ...`) as it
-        is: clean it of control characters first (its subcommand parsers are of this class)."""
+        is: clean it of control characters first (its subcommand parsers are of this class).
+        `define` adds a subcommand's arguments the first time it is parsed or its usage or
+        help is formatted, so a command line pays for its own subcommand only."""
 
-        def error(self, message: str):  # type: ignore[override]
+        def __init__(self, *args: Any, define: Callable[[argparse.ArgumentParser], None] | None = None,
+                     **kw: Any) -> None:
+            kw.setdefault("formatter_class", Formatter)
+            super().__init__(*args, **kw)
+            self._define = define
+
+        def _defined(self) -> None:
+            define, self._define = self._define, None
+            if define is not None:
+                define(self)
+
+        if TYPE_CHECKING:  # the same signature (argparse's is overloaded on the namespace's type)
+            parse_known_args = argparse.ArgumentParser.parse_known_args
+        else:
+            def parse_known_args(self, args=None, namespace=None):
+                self._defined()
+                return super().parse_known_args(args, namespace)
+
+        def format_usage(self) -> str:
+            self._defined()
+            return super().format_usage()
+
+        def format_help(self) -> str:
+            self._defined()
+            return super().format_help()
+
+        def error(self, message: str) -> NoReturn:
             super().error(scrub(message))
-
-    common = argparse.ArgumentParser(add_help=False)
-    _global_options(common, suppress=True)
-    json_opt = argparse.ArgumentParser(add_help=False)
-    json_opt.add_argument("--json", action="store_true", help="print JSON instead of text")
 
     p = Parser(
         prog="ctrtui",
@@ -78,33 +140,46 @@ def build_parser() -> argparse.ArgumentParser:
                    help="TUI: move even when the journal cannot be written (such moves cannot be undone)")
     p.add_argument("--interval", type=float, default=2.0, metavar="SECONDS",
                    help="TUI: auto-refresh interval (default 2)")
-    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", prog="ctrtui")
 
-    sub.add_parser("hierarchies", parents=[common, json_opt],
+    def ls(ls: argparse.ArgumentParser) -> None:
+        _subcommand_options(ls)
+        ls.add_argument("cgroup", nargs="?", metavar="HIERARCHY:/path",
+                        help="a hierarchy (freezer, cpu,cpuacct, name=systemd, unified) and path")
+
+    def tasks(tasks: argparse.ArgumentParser) -> None:
+        _subcommand_options(tasks)
+        tasks.add_argument("cgroup", metavar="HIERARCHY:/path")
+        tasks.add_argument("--threads", action="store_true", help="list threads (TIDs), not processes")
+
+    def move(mv: argparse.ArgumentParser) -> None:
+        _subcommand_options(mv)
+        mv.add_argument("pids", nargs="+", metavar="PID")
+        mv.add_argument("--to", required=True, metavar="HIERARCHY:/path", dest="target")
+        mv.add_argument("--threads", action="store_true",
+                        help="move only the given threads (v1 tasks / v2 cgroup.threads), not whole processes")
+        mv.add_argument("--dry-run", action="store_true", help="only say what would happen")
+        mv.add_argument("--all-or-nothing", action="store_true",
+                        help="if any PID cannot be moved, move none (those moved are moved back)")
+        mv.add_argument("--no-journal", action="store_true",
+                        help="move even when the journal cannot be written (the batch cannot be undone)")
+
+    def undo(undo: argparse.ArgumentParser) -> None:
+        _subcommand_options(undo)
+        undo.add_argument("batch", nargs="?", metavar="BATCH", help="a batch id, as `ctrtui log` shows it")
+
+    def log(log: argparse.ArgumentParser) -> None:
+        _subcommand_options(log)
+        log.add_argument("-n", "--limit", type=int, default=20, metavar="N",
+                         help="show the newest N batches (default 20; 0: all)")
+
+    sub.add_parser("hierarchies", define=_subcommand_options,
                    help="every mounted hierarchy with its cgroup and task counts")
-    ls = sub.add_parser("ls", parents=[common, json_opt],
-                        help="the cgroup tree with own and recursive task counts")
-    ls.add_argument("cgroup", nargs="?", metavar="HIERARCHY:/path",
-                    help="a hierarchy (freezer, cpu,cpuacct, name=systemd, unified) and path")
-    tasks = sub.add_parser("tasks", parents=[common, json_opt], help="the sorted member list of a cgroup")
-    tasks.add_argument("cgroup", metavar="HIERARCHY:/path")
-    tasks.add_argument("--threads", action="store_true", help="list threads (TIDs), not processes")
-    mv = sub.add_parser("move", parents=[common, json_opt], help="move PIDs into a cgroup")
-    mv.add_argument("pids", nargs="+", metavar="PID")
-    mv.add_argument("--to", required=True, metavar="HIERARCHY:/path", dest="target")
-    mv.add_argument("--threads", action="store_true",
-                    help="move only the given threads (v1 tasks / v2 cgroup.threads), not whole processes")
-    mv.add_argument("--dry-run", action="store_true", help="only say what would happen")
-    mv.add_argument("--all-or-nothing", action="store_true",
-                    help="if any PID cannot be moved, move none (those moved are moved back)")
-    mv.add_argument("--no-journal", action="store_true",
-                    help="move even when the journal cannot be written (the batch cannot be undone)")
-    undo = sub.add_parser("undo", parents=[common, json_opt],
-                          help="move back what the last undoable batch (or BATCH) moved")
-    undo.add_argument("batch", nargs="?", metavar="BATCH", help="a batch id, as `ctrtui log` shows it")
-    log = sub.add_parser("log", parents=[common, json_opt], help="the batches in the journal, newest first")
-    log.add_argument("-n", "--limit", type=int, default=20, metavar="N",
-                     help="show the newest N batches (default 20; 0: all)")
+    sub.add_parser("ls", define=ls, help="the cgroup tree with own and recursive task counts")
+    sub.add_parser("tasks", define=tasks, help="the sorted member list of a cgroup")
+    sub.add_parser("move", define=move, help="move PIDs into a cgroup")
+    sub.add_parser("undo", define=undo, help="move back what the last undoable batch (or BATCH) moved")
+    sub.add_parser("log", define=log, help="the batches in the journal, newest first")
     return p
 
 
@@ -118,13 +193,13 @@ def _spec(args: argparse.Namespace) -> str:
     return "demo:hostile" if demo == "hostile" else "demo" if demo else "local"
 
 
-def _backend(args: argparse.Namespace):
+def _backend(args: argparse.Namespace) -> Backend:
     from ctrtui.sources import open_backend
 
     return open_backend(_spec(args))
 
 
-def _engine(args: argparse.Namespace, backend, broken_ok: bool = False):
+def _engine(args: argparse.Namespace, backend: Backend, broken_ok: bool = False) -> AttachEngine:
     """The engine of `move`, `undo` and the UI. A policy that cannot be read or is invalid
     (checked against the backend's hierarchies) is a CtrtuiError (exit 2) -- or, with
     `broken_ok` (the UI), a policy that refuses every move with that sentence."""
@@ -159,7 +234,7 @@ def _journal_max() -> int:
     return int(text)
 
 
-def _resolve(backend, text: str):
+def _resolve(backend: Backend, text: str) -> tuple[Hierarchy, str]:
     """`HIERARCHY:/path` (or a bare `HIERARCHY`) -> (Hierarchy, path); UsageError naming the
     culprit otherwise. The path may be written as ctrtui shows it (`\\x1b` for ESC, `\\xff`
     for a byte that is not UTF-8, `\\\\` for a backslash: see ctrtui.text); a path that only
@@ -178,6 +253,7 @@ def _resolve(backend, text: str):
         known = ", ".join(display(h.name) for h in hiers) or "none are mounted"
         raise UsageError(f"unknown hierarchy '{display(word)}' in '{display(text)}'; known hierarchies: {known}")
     candidates = []
+    problem: str | None
     try:
         exact = CgroupRef.parse(h.name + ":" + parse(ref.path)).path
     except ValueError as e:
@@ -199,13 +275,14 @@ def _resolve(backend, text: str):
     raise UsageError(f"no cgroup {display(h.name)}:{display(path)} (no such directory {display(h.fs_path(path))})")
 
 
-def _still_there(snap, h, path: str) -> None:
+def _still_there(snap: Snapshot, h: Hierarchy, path: str) -> None:
     """A cgroup found by `_resolve` but gone from the snapshot was removed in between: say so
     (exit 2) instead of printing an empty list as if it were there and empty."""
     if path not in snap[h.name]:
         name, where = display(h.name), display(path)
         raise UsageError(f"cgroup {name}:{where} was removed while ctrtui was reading it "
-                         f"({display(h.fs_path(path))} no longer exists); run `ctrtui ls {name}:/` to see what is there now")
+                         f"({display(h.fs_path(path))} no longer exists); run `ctrtui ls {name}:/` to see what is "
+                         "there now")
 
 
 def _print_json(obj: Any) -> None:
@@ -220,8 +297,11 @@ def _print_json(obj: Any) -> None:
 
 def cmd_hierarchies(args: argparse.Namespace) -> int:
     backend = _backend(args)
-    snap = backend.snapshot()
-    rows = []
+    # The text shows thread counts only: the real backend can then leave cgroup.procs unread
+    # (as `ls` does; ~1 ms of a start on this machine's ~60 cgroups).
+    kw: dict[str, Any] = {"procs": False} if not args.json and backend.kind == "real" else {}
+    snap = backend.snapshot(**kw)
+    rows: list[dict[str, Any]] = []  # JSON objects
     for hs in snap.hierarchies:
         h = hs.hierarchy
         rows.append({
@@ -245,7 +325,7 @@ def cmd_hierarchies(args: argparse.Namespace) -> int:
 def cmd_ls(args: argparse.Namespace) -> int:
     backend = _backend(args)
     # The text shows thread counts only: the real backend can then leave cgroup.procs unread.
-    kw = {"procs": False} if not args.json and backend.kind == "real" else {}
+    kw: dict[str, Any] = {"procs": False} if not args.json and backend.kind == "real" else {}
     if args.cgroup:
         h, path = _resolve(backend, args.cgroup)
         snap = backend.snapshot([h.name], subtree=path, **kw)
@@ -254,7 +334,7 @@ def cmd_ls(args: argparse.Namespace) -> int:
         path = None
         snap = backend.snapshot(**kw)
     out = sys.stdout
-    rows = []
+    rows: list[dict[str, Any]] = []  # JSON objects
     lines: list[str] = []
     for hs in snap.hierarchies:
         threads_rec = hs.recursive_counts(threads=True)
@@ -291,7 +371,7 @@ def cmd_tasks(args: argparse.Namespace) -> int:
     _still_there(snap, h, path)
     pids = list(snap[h.name].members(path, threads=args.threads))
     details = backend.task_details(pids)
-    rows = []
+    rows: list[dict[str, Any]] = []  # JSON objects
     for pid in pids:
         t = details.get(pid)
         rows.append({
@@ -344,13 +424,13 @@ def cmd_move(args: argparse.Namespace) -> int:
         return _move(args, engine, h, path)
 
 
-def _move(args: argparse.Namespace, engine, h, path: str) -> int:
+def _move(args: argparse.Namespace, engine: AttachEngine, h: Hierarchy, path: str) -> int:
     from ctrtui.model import CgroupRef
 
     target = CgroupRef(h.name, path)
     plan = engine.plan(args.pids, target, threads=args.threads)
     if args.dry_run:
-        rows = []
+        rows: list[dict[str, Any]] = []  # JSON objects
         for v in plan.verdicts:
             kind = "would-move" if v.kind == "move" else v.kind
             rows.append({"pid": v.pid, "input": v.text, "outcome": kind, "errno": v.errno, "hook": v.hook,
@@ -370,11 +450,11 @@ class _stop_on_signals:
     """While a batch runs, SIGINT and SIGTERM ask the engine to stop before its next PID
     (the batch is then reported, recorded as interrupted, and the exit status is 1)."""
 
-    def __init__(self, engine) -> None:
+    def __init__(self, engine: AttachEngine) -> None:
         self.engine = engine
-        self.saved: dict = {}
+        self.saved: dict[int, Any] = {}  # signal -> its handler before (what signal.signal returned)
 
-    def __enter__(self):
+    def __enter__(self) -> _stop_on_signals:
         import signal
 
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -384,19 +464,19 @@ class _stop_on_signals:
                 pass
         return self
 
-    def _handler(self, signum, frame) -> None:
+    def _handler(self, signum: int, frame: FrameType | None) -> None:
         import signal
 
         self.engine.request_stop(signal.Signals(signum).name)
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         import signal
 
         for sig, old in self.saved.items():
             signal.signal(sig, old)
 
 
-def _describe(r: dict, target) -> str:
+def _describe(r: dict[str, Any], target: CgroupRef) -> str:
     if r["outcome"] in ("moved", "would-move"):
         text = f"{display(r['from']) or '?'} -> {display(r.get('to_path') or target.path)}"
     elif r["outcome"] == "already-there":
@@ -410,17 +490,17 @@ def _describe(r: dict, target) -> str:
     return text
 
 
-def _print_warnings(warnings) -> None:
+def _print_warnings(warnings: Sequence[str]) -> None:
     """Warnings of a batch or of the engine (a torn journal line forgiven, a journal that could
     not be written, a hook plugin not loaded) go to stderr, in text and JSON mode alike."""
     for w in dict.fromkeys(warnings):
         print(f"ctrtui: warning: {scrub(w)}", file=sys.stderr)
 
 
-def _print_report(report, as_json: bool) -> int:
+def _print_report(report: Report, as_json: bool) -> int:
     _print_warnings(report.warnings)
     hier = report.target.hierarchy
-    rows = [{
+    rows: list[dict[str, Any]] = [{
         "pid": o.pid, "input": o.text, "outcome": o.outcome, "errno": o.errno, "hook": o.hook,
         "reason": o.reason, "advice": o.advice, "warnings": list(o.warnings),
         # each PID's own destination (an undo sends PIDs back to several cgroups)
@@ -452,7 +532,7 @@ def cmd_undo(args: argparse.Namespace) -> int:
         return _undo(args, engine)
 
 
-def _undo(args: argparse.Namespace, engine) -> int:
+def _undo(args: argparse.Namespace, engine: AttachEngine) -> int:
     report = engine.undo(args.batch)
     if report is None:
         msg = f"nothing to undo: {engine.nothing_left}"
@@ -509,42 +589,6 @@ COMMANDS = {
 }
 
 
-#: The read-only subcommands `_plain_args` parses: (fewest, most) positionals, own flags.
-_PLAIN = {"hierarchies": (0, 0, ("--json",)), "ls": (0, 1, ("--json",)), "tasks": (1, 1, ("--json", "--threads"))}
-
-
-def _plain_args(argv: Sequence[str]):
-    """The arguments of a plain `hierarchies`, `ls` or `tasks` command line -- the
-    subcommand first, then only its flags (`--json`, `--demo`, `tasks --threads`) and
-    positionals -- as argparse would give them, without building the argparse parser (that
-    costs ~7 ms of a ~30 ms start). None for every other command line: argparse parses it
-    (and explains what is wrong with it)."""
-    if not argv or argv[0] not in _PLAIN:
-        return None
-    command = argv[0]
-    fewest, most, own = _PLAIN[command]
-    flags = dict.fromkeys(own + ("--demo",), False)
-    positionals = []
-    for word in argv[1:]:
-        if word in flags:
-            flags[word] = True
-        elif word.startswith("-"):
-            return None  # help, another option, an abbreviation, `--`, `--x=y`: argparse's job
-        else:
-            positionals.append(word)
-    if not fewest <= len(positionals) <= most:
-        return None
-    from types import SimpleNamespace
-
-    args = SimpleNamespace(demo=flags["--demo"], policy=None, journal=None, read_only=False, no_journal=False,
-                           interval=2.0, command=command, json=flags["--json"])
-    if command != "hierarchies":
-        args.cgroup = positionals[0] if positionals else None
-    if command == "tasks":
-        args.threads = flags["--threads"]
-    return args
-
-
 # ----------------------------------------------------------------------------- output errors
 
 
@@ -555,7 +599,7 @@ class _Guarded:
     status still reports what it did (a move's outcomes are decided before its report is
     printed). `main` then says so in one line and picks the exit status."""
 
-    def __init__(self, stream: Any) -> None:
+    def __init__(self, stream: TextIO | _ClosedStream) -> None:
         self.stream = stream
         self.error: OSError | None = None
 
@@ -610,9 +654,12 @@ def _silence_stdout() -> None:
     """After stdout failed: point fd 1 at /dev/null, so the interpreter's own flush of what
     is still buffered succeeds at exit instead of printing `Exception ignored ... BrokenPipeError`
     (what the Python documentation recommends for SIGPIPE)."""
+    stdout = sys.__stdout__
+    if stdout is None:
+        return
     try:
         null = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(null, sys.__stdout__.fileno())
+        os.dup2(null, stdout.fileno())
         os.close(null)
     except (OSError, AttributeError, ValueError):
         pass
@@ -625,7 +672,7 @@ def _output_failed(err: OSError) -> str:
             "incomplete (check that stdout is open, has room and is read to the end)")
 
 
-def _run_guarded(command: Any, args: argparse.Namespace) -> int:
+def _run_guarded(command: Command, args: argparse.Namespace) -> int:
     """Run a subcommand with stdout and stderr guarded (see `_Guarded`); the exit status:
 
     - the command's own status (0, 1 when any PID did not end in the target, 2 bad usage);
@@ -657,7 +704,7 @@ def _run_guarded(command: Any, args: argparse.Namespace) -> int:
     return max(rc, EXIT_NOT_ALL)
 
 
-def _run_command(command: Any, args: argparse.Namespace) -> int:
+def _run_command(command: Command, args: argparse.Namespace) -> int:
     from ctrtui.errors import CtrtuiError
 
     try:
@@ -676,7 +723,7 @@ def _run_command(command: Any, args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     words = sys.argv[1:] if argv is None else list(argv)
-    args = _plain_args(words) or build_parser().parse_args(words)
+    args = build_parser().parse_args(words)
     if not args.interval > 0:  # also NaN
         print("ctrtui: --interval must be a positive number of seconds", file=sys.stderr)
         return EXIT_USAGE

@@ -16,13 +16,18 @@ wipes the screen, an `ESC]0;…BEL` renames the window) or be read as markup by 
 
 Everything else (letters of any script, wide CJK, combining marks, brackets, `@`) is kept as
 it is. Messages (sentences quoting names) go through `scrub()`, which escapes the same
-characters but leaves backslashes alone: a message puts each name in with `display()`. `parse()` reads a shown form back into the exact name, so a name can be typed as it
+characters but leaves backslashes alone: a message puts each name in with `display()`.
+`parse()` reads a shown form back into the exact name, so a name can be typed as it
 is shown (`ctrtui move PID --to 'freezer:/x\\x1b[2J'`). This module imports nothing of
 Textual or Rich: the CLI uses it too; the UI wraps its result in `Content`/`Text` built from
 plain text (never markup).
 """
 
 from __future__ import annotations
+
+TYPE_CHECKING = False  # typing and re are not imported at run time (start-up)
+if TYPE_CHECKING:
+    import re
 
 __all__ = ["BIDI", "display", "display_bytes", "fit", "parse", "parse_bytes", "scrub", "tail"]
 
@@ -89,10 +94,10 @@ def display_bytes(raw: bytes) -> str:
     return display(raw)
 
 
-_ESCAPE = None
+_ESCAPE: re.Pattern[str] | None = None
 
 
-def _escape_re():
+def _escape_re() -> re.Pattern[str]:
     global _ESCAPE
     if _ESCAPE is None:
         import re

@@ -135,7 +135,7 @@ class RealWorld:
 
     # ------------------------------------------------------------------ context manager
 
-    def __enter__(self) -> "RealWorld":
+    def __enter__(self) -> RealWorld:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -340,7 +340,7 @@ class RealWorld:
                     p.kill()
                 p.wait(timeout=5)
             except (OSError, subprocess.TimeoutExpired) as e:
-                warnings.warn(f"realcg: could not kill/reap own child {p.pid}: {e}")
+                warnings.warn(f"realcg: could not kill/reap own child {p.pid}: {e}", stacklevel=2)
             if p.stdout:
                 p.stdout.close()
         self._procs.clear()
@@ -354,7 +354,7 @@ class RealWorld:
             self._write(root, str(pid).encode())
         except OSError as e:
             if e.errno != errno.ESRCH:
-                warnings.warn(f"realcg: could not move own PID {pid} back to the {word} root: {e}")
+                warnings.warn(f"realcg: could not move own PID {pid} back to the {word} root: {e}", stacklevel=2)
 
     def _members(self, d: str) -> set[int]:
         pids: set[int] = set()
@@ -381,7 +381,7 @@ class RealWorld:
                     break
                 except OSError as e:
                     if e.errno != errno.EBUSY or time.monotonic() > deadline:
-                        warnings.warn(f"realcg: could not remove {d}: {e}")
+                        warnings.warn(f"realcg: could not remove {d}: {e}", stacklevel=2)
                         break
                     # Something a test put there is still inside: only tasks tests moved
                     # can be in a ctrtui-test cgroup, so send them back to the root.

@@ -23,8 +23,8 @@ from ctrtui.engine.engine import (
     load_entry_point_hooks,
 )
 from ctrtui.engine.hooks import (
-    AlreadyThere,
     BUILTIN_HOOKS,
+    AlreadyThere,
     BatchHook,
     Hook,
     HookBatch,

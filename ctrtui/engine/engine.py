@@ -17,7 +17,6 @@ from __future__ import annotations
 import errno as _errno
 import os
 import time
-
 from typing import Literal, get_args  # hooks.py imports typing anyway
 
 from ctrtui.engine.hooks import (
@@ -34,14 +33,22 @@ from ctrtui.engine.journal import Batch, Journal, JournalError, JournalMismatch
 from ctrtui.engine.parse import PidParseError, parse_pid
 from ctrtui.engine.policy import Policy
 from ctrtui.errors import CtrtuiError, errno_name, explain
-from ctrtui.model import CgroupRef, CgroupState, Hierarchy, TaskInfo, find_hierarchy
+from ctrtui.model import CgroupRef, Hierarchy, TaskInfo, find_hierarchy
 from ctrtui.model.value import Value, set_field
 from ctrtui.sources.base import exit_poller, membership_file, prober
 from ctrtui.text import display
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any, Mapping, Sequence
+    from collections.abc import Callable, Mapping, Sequence
+    from typing import Any
+
+    from ctrtui.engine.journal import Record
+
+    Identity = tuple[object, ...]
+    """What identifies the task a probe read (on the real kernel: pidfs device, inode, start time)."""
+    Facts = tuple[TaskInfo | None, str | None, Identity | None]
+    """(a task's facts, its cgroup in the plan's hierarchy, its identity); all None: no such task."""
 
 __all__ = ["AttachEngine", "OUTCOMES", "Outcome", "OutcomeKind", "Plan", "Report", "VERDICT_KINDS", "Verdict",
            "VerdictKind", "load_entry_point_hooks"]
@@ -89,11 +96,11 @@ class Verdict(Value):
     start_time: int | None
     source: str | None
     task: TaskInfo | None
-    identity: tuple | None
+    identity: Identity | None
 
     def __init__(self, text: str, pid: int | None, kind: VerdictKind, errno: str | None = None, hook: str | None = None,
                  reason: str = "", advice: str = "", warnings: tuple[str, ...] = (), start_time: int | None = None,
-                 source: str | None = None, task: TaskInfo | None = None, identity: tuple | None = None) -> None:
+                 source: str | None = None, task: TaskInfo | None = None, identity: Identity | None = None) -> None:
         set_field(self, "text", text)
         set_field(self, "pid", pid)
         set_field(self, "kind", kind)
@@ -145,7 +152,8 @@ class Plan(Value):
 
 class Outcome(Value):
     """What happened to one input item. `outcome`: an `OutcomeKind` (moved, already-there,
-    refused, vanished, not-moved, rolled-back; see there). `target`: the target cgroup path (in the report's hierarchy)."""
+    refused, vanished, not-moved, rolled-back; see there). `target`: the target cgroup path (in the
+    report's hierarchy)."""
 
     __slots__ = ("text", "pid", "outcome", "errno", "hook", "reason", "advice", "warnings", "source",
                  "target", "start_time")
@@ -186,7 +194,6 @@ class Report(Value):
 
     __slots__ = ("batch_id", "target", "threads", "outcomes", "rolled_back", "undo_of", "warnings", "journaled",
                  "interrupted")
-    _defaults = {"rolled_back": False, "undo_of": None, "warnings": (), "journaled": False, "interrupted": None}
     batch_id: str
     target: CgroupRef
     threads: bool
@@ -196,6 +203,19 @@ class Report(Value):
     warnings: tuple[str, ...]
     journaled: bool
     interrupted: str | None
+
+    def __init__(self, batch_id: str, target: CgroupRef, threads: bool, outcomes: tuple[Outcome, ...],
+                 rolled_back: bool = False, undo_of: str | None = None, warnings: tuple[str, ...] = (),
+                 journaled: bool = False, interrupted: str | None = None) -> None:
+        set_field(self, "batch_id", batch_id)
+        set_field(self, "target", target)
+        set_field(self, "threads", threads)
+        set_field(self, "outcomes", outcomes)
+        set_field(self, "rolled_back", rolled_back)
+        set_field(self, "undo_of", undo_of)
+        set_field(self, "warnings", warnings)
+        set_field(self, "journaled", journaled)
+        set_field(self, "interrupted", interrupted)
 
     def counts(self) -> dict[OutcomeKind, int]:
         counts = dict.fromkeys(OUTCOMES, 0)
@@ -239,8 +259,10 @@ def load_entry_point_hooks(warnings: list[str]) -> list[Any]:
 def _group_may_be_declared(group: str) -> bool:
     """False only when no installed distribution can declare an entry point in `group`.
 
-    `importlib.metadata` costs ~35 ms a start here (its import, ~17 ms, and parsing every
-    distribution's metadata), and almost always finds nothing. This looks the way it does --
+    `importlib.metadata.entry_points(group=...)` adds ~18 ms to a start here against this scan
+    (its import and parsing every distribution's metadata; `python -m benchmarks.stdlib`,
+    benchmarks/RESULTS.md: more than the 5 ms issue 9 allows a standard piece), and almost
+    always finds nothing. This looks the way it does --
     every `*.dist-info`/`*.egg-info` directory on `sys.path` -- but only for a `[group]`
     section with an entry in `entry_points.txt`. Anything it cannot look into the same way (a
     zip on sys.path, a meta path finder with its own `find_distributions`) answers True, and
@@ -282,6 +304,19 @@ def _section_has_entries(text: str, header: str) -> bool:
                 if rest and not rest.startswith(("#", ";")):
                     return True
     return False
+
+
+class _Same:
+    """`_outcome`'s default for a field that may also be given as None: the verdict's own."""
+
+
+_SAME = _Same()
+
+
+def _decided(o: Outcome | None) -> Outcome:
+    """An outcome the batch has decided (its slot is filled by then)."""
+    assert o is not None
+    return o
 
 
 def _new_batch_id() -> str:
@@ -343,7 +378,7 @@ class AttachEngine:
 
     def hierarchy(self, word: str) -> Hierarchy:
         """The hierarchy named `word` (its name or one of its controllers); CtrtuiError if none."""
-        hiers = self.backend.hierarchies()
+        hiers: Sequence[Hierarchy] = self.backend.hierarchies()
         h = find_hierarchy(hiers, word)
         if h is not None:
             return h
@@ -367,7 +402,7 @@ class AttachEngine:
         batch = HookBatch(backend, h, target, backend.cgroup_state(h.name, target.path), threads,
                           backend.writer())
         pid_max = self.pid_max
-        items: list[tuple[str, int | None, Any]] = []  # (text, pid, parse error)
+        items: list[tuple[str, int | None, PidParseError | None]] = []  # (text, pid, parse error)
         pid: int | None
         first: dict[int, int] = {}  # pid -> index of its first item
         for i, item in enumerate(pids):
@@ -385,6 +420,7 @@ class AttachEngine:
         verdicts = []
         for i, (text, pid, err) in enumerate(items):
             if pid is None:
+                assert err is not None  # no PID: the parser said why
                 verdicts.append(Verdict(text, None, "refused", err.errno, "parse", err.reason, err.advice))
                 continue
             v = judged[pid]
@@ -398,7 +434,7 @@ class AttachEngine:
         self._release_unused(judged)
         return Plan(target, threads, tuple(verdicts), h)
 
-    def _facts_of(self, pids: list[int], h: Hierarchy) -> dict[int, tuple]:
+    def _facts_of(self, pids: list[int], h: Hierarchy) -> dict[int, Facts]:
         """pid -> (facts, cgroup in `h`, identity) for each PID, read once; a task that does
         not exist has (None, None, None). Where the backend reads a batch itself
         (`task_probes`: the real kernel, each task under a pidfd, one check for all), the
@@ -408,7 +444,7 @@ class AttachEngine:
         if many is None:
             return {pid: self._facts(pid, h) for pid in pids}
         keep = len(pids) <= self._hold_room()
-        out: dict[int, tuple] = {}
+        out: dict[int, Facts] = {}
         held = self._held
         for pid, got in many(pids, h.name, keep=keep).items():
             if got is None:
@@ -446,21 +482,22 @@ class AttachEngine:
         for handle in held.values():
             handle.close()
 
-    def _facts(self, pid: int, h: Hierarchy) -> tuple[TaskInfo | None, str | None, tuple | None]:
+    def _facts(self, pid: int, h: Hierarchy) -> Facts:
         """(facts, cgroup in `h`, identity) of one task; (None, None, None) when it does not
         exist. One `task_probe` where the backend has it (the real kernel: three /proc reads
         under a pidfd), else `task_state` + `task_cgroups`."""
         if self._probe is not None:
-            got = self._probe(pid, h.name)
+            got: Facts | None = self._probe(pid, h.name)
             return got if got is not None else (None, None, None)
-        info = self.backend.task_state(pid)
+        info: TaskInfo | None = self.backend.task_state(pid)
         if info is None:
             return None, None, None
         return info, self._where(h, pid), None
 
     def _where(self, h: Hierarchy, pid: int) -> str | None:
         """The task's cgroup in `h` now; None when it is gone."""
-        return self.backend.task_cgroup(pid, h.name)
+        where: str | None = self.backend.task_cgroup(pid, h.name)
+        return where
 
     def _release_unused(self, judged: Mapping[int, Verdict]) -> None:
         """Close the pidfds kept for PIDs this plan will not write (see `_facts_of`)."""
@@ -473,16 +510,18 @@ class AttachEngine:
                 if handle is not None:
                     handle.close()
 
-    def _judge_batch(self, batch: HookBatch, first: Mapping[int, int], items: Sequence[tuple],
-                     facts: Mapping[int, tuple], expected_start: Mapping[int, int] | None) -> dict[int, Verdict]:
+    def _judge_batch(self, batch: HookBatch, first: Mapping[int, int],
+                     items: Sequence[tuple[str, int | None, PidParseError | None]], facts: Mapping[int, Facts],
+                     expected_start: Mapping[int, int] | None) -> dict[int, Verdict]:
         """pid -> Verdict for each distinct PID: the facts become one HookContext each, the
         hooks judge the batch in order (each sees only the PIDs still undecided)."""
         h, target, threads = batch.hierarchy, batch.target, batch.threads
         backend = self.backend
         out: dict[int, Verdict] = {}
         pending: list[HookContext] = []
-        info: dict[int, tuple] = {}  # id(ctx) -> (text, start, identity, warnings)
-        leaders: dict[int, tuple] = {}
+        # id(ctx) -> (text, start, identity, warnings)
+        info: dict[int, tuple[str, int | None, Identity | None, list[str]]] = {}
+        leaders: dict[int, Facts] = {}
         for pid in first:
             text = items[first[pid]][0]
             given, given_source, identity = facts[pid]
@@ -607,7 +646,7 @@ class AttachEngine:
         outcomes: list[Outcome | None] = [None] * len(items)
         first_refused = next((v for _, v in items if v.kind not in _ARRIVED and v.kind != "move"), None)
         rolled_back = False
-        done: dict[tuple[str, int], int] = {}
+        done: dict[tuple[str, int | None], int] = {}
         self._write_intent(batch_id, plans, undo_of)  # before anything is written; JournalError: nothing moved
         if all_or_nothing and first_refused is not None:
             why = (f"Not moved: the batch is all-or-nothing and '{first_refused.text}' was "
@@ -670,16 +709,16 @@ class AttachEngine:
                 files.close()
                 for _, handle in guards:
                     handle.close()
-            for i, o in zip(written, self._verify([items[i] for i in written])):
+            for i, o in zip(written, self._verify([items[i] for i in written]), strict=True):
                 outcomes[i] = o
             for i, first in repeats:
                 p, v = items[i]
-                outcomes[i] = self._duplicate(p, v, outcomes[first], first)  # type: ignore[arg-type]
+                outcomes[i] = self._duplicate(p, v, _decided(outcomes[first]), first)
             if all_or_nothing and failed is not None and moved:
                 rolled_back = True
                 for i in reversed(moved):
                     p, v = items[i]
-                    outcomes[i] = self._roll_back(p, v, outcomes[i], failed)
+                    outcomes[i] = self._roll_back(p, v, _decided(outcomes[i]), failed)
         if self._held:
             self.release()  # kept for plans that were not applied: they open pidfds anew if they are
         finished = tuple(o for o in outcomes if o is not None)
@@ -688,11 +727,12 @@ class AttachEngine:
         return self._record(report, [p for p, _ in items])
 
     @staticmethod
-    def _outcome(p: Plan, v: Verdict, outcome: OutcomeKind, **change: Any) -> Outcome:
-        fields: dict[str, Any] = {"errno": v.errno, "hook": v.hook, "reason": v.reason, "advice": v.advice,
-                  "warnings": v.warnings, "source": v.source}
-        fields.update(change)
-        return Outcome(v.text, v.pid, outcome, target=p.target.path, start_time=v.start_time, **fields)
+    def _outcome(p: Plan, v: Verdict, outcome: OutcomeKind, *, errno: str | None | _Same = _SAME,
+                 hook: str | None | _Same = _SAME, reason: str | None = None, advice: str | None = None) -> Outcome:
+        """The verdict's item as an outcome; what is given replaces the verdict's own."""
+        return Outcome(v.text, v.pid, outcome, v.errno if isinstance(errno, _Same) else errno,
+                       v.hook if isinstance(hook, _Same) else hook, v.reason if reason is None else reason,
+                       v.advice if advice is None else advice, v.warnings, v.source, p.target.path, v.start_time)
 
     def _duplicate(self, p: Plan, v: Verdict, first: Outcome, index: int) -> Outcome:
         if first.outcome in ("moved", "already-there"):
@@ -747,7 +787,7 @@ class AttachEngine:
         handles = [hd for _, hd in guards]
         gone = self._exits.tasks_exited(handles) if self._exits is not None else [not hd.alive() for hd in handles]
         out: list[tuple[int, Outcome | None]] = []
-        for (i, _), dead in zip(guards, gone):
+        for (i, _), dead in zip(guards, gone, strict=True):
             if dead:
                 p, v = items[i]
                 out.append((i, self._gone(p, v, "before or right after its PID was written to {target}; it is "
@@ -941,9 +981,8 @@ class AttachEngine:
         for p in plans:
             for v in p.verdicts:
                 if v.kind == "move" and v.pid is not None:
-                    ident = v.identity
-                    pidfs = [int(ident[0]), int(ident[1])] if ident and len(ident) >= 2 and all(
-                        isinstance(x, int) for x in ident[:2]) else None
+                    dev, ino = v.identity[:2] if v.identity and len(v.identity) >= 2 else (None, None)
+                    pidfs = [int(dev), int(ino)] if isinstance(dev, int) and isinstance(ino, int) else None
                     tasks.append({"pid": v.pid, "start_time": v.start_time, "pidfs": pidfs, "from": v.source,
                                   "to": p.target.path})
         p0 = plans[0]
@@ -956,7 +995,7 @@ class AttachEngine:
         rows = [{
             "pid": o.pid, "start_time": o.start_time, "from": o.source, "to": o.target, "outcome": o.outcome,
             "errno": o.errno, **({"input": o.text} if o.pid is None else {}),
-        } for p, o in zip(plans, report.outcomes)]
+        } for p, o in zip(plans, report.outcomes, strict=False)]
         warnings = list(self._notes)
         self._notes.clear()
         try:
@@ -1013,7 +1052,8 @@ class AttachEngine:
                 rows.append({"pid": pid, "start_time": start, "from": t["from"], "to": t["to"],
                              "outcome": "moved" if moved else "not-moved", "errno": None})
             self.journal.write_close(b.id, rows, "recovered")
-            what = f"an undo of batch {b.undo_of}" if b.undo_of else f"moving to {display(b.hierarchy)}:{display(b.target)}"
+            what = (f"an undo of batch {b.undo_of}" if b.undo_of
+                    else f"moving to {display(b.hierarchy)}:{display(b.target)}")
             self._notes.append(
                 f"batch {b.id} ({what}) was interrupted before its end (no close record): {there} of its "
                 f"{len(b.tasks)} tasks are where it put them" + (
@@ -1043,10 +1083,11 @@ class AttachEngine:
             try:
                 self.hierarchy(found.hierarchy)
             except CtrtuiError:
-                raise CtrtuiError(f"batch {found.id} of the journal {display(self.journal.path or '(memory)')} moved tasks in "
+                raise CtrtuiError(f"batch {found.id} of the journal {display(self.journal.path or '(memory)')} "
+                                  "moved tasks in "
                                   f"the hierarchy '{display(found.hierarchy)}', which is not mounted now; mount it, or "
                                   "undo another batch (`ctrtui log` lists them)") from None
-            groups: dict[str, list[dict]] = {}
+            groups: dict[str, list[Record]] = {}
             for r in found.remaining():
                 if r["from"] is not None:
                     groups.setdefault(r["from"], []).append(r)
@@ -1055,7 +1096,7 @@ class AttachEngine:
                 expected = {r["pid"]: r["start_time"] for r in group if r["start_time"] is not None}
                 plan = self.plan([r["pid"] for r in group], CgroupRef(found.hierarchy, back), found.threads, expected)
                 verdicts = []
-                for v, r in zip(plan.verdicts, group):
+                for v, r in zip(plan.verdicts, group, strict=True):
                     if v.kind == "move" and v.source is not None and v.source != r["to"]:
                         v = v.replace(warnings=v.warnings + (
                             f"PID {v.pid} is no longer where batch {found.id} put it ({display(r['to'])}) but in "
@@ -1077,8 +1118,8 @@ class _Writers:
 
     def __init__(self, backend: Any) -> None:
         self.backend = backend
-        self._files: dict[tuple[str, str, str], Any] = {}
-        self._write: dict[tuple[str, str, str], Any] = {}  # the files' bound `write`
+        self._files: dict[tuple[str, str, str], Any] = {}  # the backend's open membership files
+        self._write: dict[tuple[str, str, str], Callable[[bytes], int]] = {}  # the files' bound `write`
 
     def write(self, hierarchy: str, path: str, filename: str, data: bytes) -> int:
         key = (hierarchy, path, filename)
@@ -1087,7 +1128,8 @@ class _Writers:
             try:
                 f = self._files[key] = self.backend.open_membership(hierarchy, path, filename)
             except OSError:
-                return self.backend.write_pid(hierarchy, path, filename, data)
+                written: int = self.backend.write_pid(hierarchy, path, filename, data)
+                return written
             write = self._write[key] = f.write
         return write(data)
 

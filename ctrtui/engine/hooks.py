@@ -46,18 +46,19 @@ each accepted PID is written under a pidfd guard, verified in /proc, and journal
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import lru_cache
-from typing import Any, Callable, Iterable, Mapping, Protocol, Sequence, Union, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from ctrtui.errors import explain
 from ctrtui.model import CgroupRef, CgroupState, Creds, Hierarchy, TaskInfo, common_ancestor, parent_path
 from ctrtui.model.systemd import systemd_unit
-from ctrtui.model.value import Value
+from ctrtui.model.value import Value, set_field
 from ctrtui.sources.base import membership_file
 
 __all__ = [
     "AlreadyThere", "Answer", "BUILTIN_HOOKS", "BatchHook", "Hook", "HookBatch", "HookContext", "HookWarning",
-    "Refusal", "Warning", "THREADED_CONTROLLERS", "builtin_hooks", "judge_of",
+    "Judged", "Refusal", "Warning", "THREADED_CONTROLLERS", "builtin_hooks", "judge_of",
 ]
 
 #: v2 controllers that may be enabled in a threaded subtree (the rest are domain controllers).
@@ -70,10 +71,14 @@ class Refusal(Value):
     errno ESRCH means the task is gone (the plan calls it `vanished`)."""
 
     __slots__ = ("errno", "reason", "advice")
-    _defaults = {"advice": ""}
     errno: str | None
     reason: str
     advice: str
+
+    def __init__(self, errno: str | None, reason: str, advice: str = "") -> None:
+        set_field(self, "errno", errno)
+        set_field(self, "reason", reason)
+        set_field(self, "advice", advice)
 
 
 class HookWarning(Value):
@@ -81,6 +86,9 @@ class HookWarning(Value):
 
     __slots__ = ("message",)
     message: str
+
+    def __init__(self, message: str) -> None:
+        set_field(self, "message", message)
 
 
 Warning = HookWarning  # noqa: A001 - the name hooks return, as the engine's API documents it
@@ -92,9 +100,15 @@ class AlreadyThere(Value):
     __slots__ = ("reason",)
     reason: str
 
+    def __init__(self, reason: str) -> None:
+        set_field(self, "reason", reason)
 
-Answer = Union[Refusal, HookWarning, AlreadyThere, None]
+
+Answer = Refusal | HookWarning | AlreadyThere | None
 """What a hook says of one PID."""
+
+Judged = Iterable[tuple["HookContext", Answer]]
+"""What a batch `judge` returns: (context, answer) for the PIDs it has something to say about."""
 
 
 class HookBatch:
@@ -248,7 +262,7 @@ class BatchHook(Protocol):
 def judge_of(hook: Any) -> Callable[[HookBatch], Iterable[tuple[HookContext, Answer]]]:
     """The batch `judge` of any hook: its own, or its per-PID `can_attach` asked for each
     item (an exception refuses that PID alone, naming the hook)."""
-    judge = getattr(hook, "judge", None)
+    judge: Callable[[HookBatch], Judged] | None = getattr(hook, "judge", None)
     if callable(judge):
         return judge
     can_attach = hook.can_attach
@@ -313,7 +327,7 @@ class TargetExists(BuiltinHook):
 
     name = "target-exists"
 
-    def judge(self, batch):
+    def judge(self, batch: HookBatch) -> Judged:
         if batch.target_state is not None:
             return ()
         return _all(batch, lambda ctx: ctx.refuse(
@@ -326,7 +340,7 @@ class Alive(BuiltinHook):
 
     name = "alive"
 
-    def judge(self, batch):
+    def judge(self, batch: HookBatch) -> Judged:
         out = []
         for ctx in batch.items:
             t = ctx.task
@@ -356,7 +370,7 @@ class AlreadyThereHook(BuiltinHook):
 
     name = "already-there"
 
-    def judge(self, batch):
+    def judge(self, batch: HookBatch) -> Judged:
         path = batch.target.path
         out = []
         for ctx in batch.items:
@@ -374,7 +388,7 @@ class FileAccess(BuiltinHook):
 
     name = "file-access"
 
-    def judge(self, batch):
+    def judge(self, batch: HookBatch) -> Judged:
         st = batch.target_state
         if st is None or batch.file in st.writable:
             return ()
@@ -390,7 +404,7 @@ class KernelThread(BuiltinHook):
 
     name = "kernel-thread"
 
-    def judge(self, batch):
+    def judge(self, batch: HookBatch) -> Judged:
         out = []
         for ctx in batch.items:
             t = ctx.task
@@ -398,7 +412,7 @@ class KernelThread(BuiltinHook):
                 out.append((ctx, self.check(ctx)))
         return out
 
-    def check(self, ctx):
+    def check(self, ctx: HookContext) -> Answer:
         t = ctx.task
         if t is None or not t.kthread:
             return None
@@ -421,7 +435,7 @@ class V1Permission(BuiltinHook):
 
     name = "v1-permission"
 
-    def judge(self, batch):
+    def judge(self, batch: HookBatch) -> Judged:
         euid = batch.writer.euid
         if batch.version != 1 or euid == 0:
             return ()
@@ -443,7 +457,7 @@ class V2Delegation(BuiltinHook):
 
     name = "v2-delegation"
 
-    def judge(self, batch):
+    def judge(self, batch: HookBatch) -> Judged:
         if batch.version != 2:
             return ()
         target = batch.target.path
@@ -457,14 +471,14 @@ class V2Delegation(BuiltinHook):
                 ca = common_ancestor(src, target)
                 st = batch.state(ca)
                 ancestor[src] = ca if st is not None and "cgroup.procs" not in st.writable else None
-            ca = ancestor[src]
-            if ca is not None:
+            forbidding = ancestor[src]
+            if forbidding is not None:
                 out.append((ctx, ctx.refuse("EACCES", (
                     f"{ctx.subject} would move from {src} to {target}, and the writer "
-                    f"(uid {batch.writer.euid}) may not write cgroup.procs of their common ancestor {ca}: "
+                    f"(uid {batch.writer.euid}) may not write cgroup.procs of their common ancestor {forbidding}: "
                     "cgroup v2 delegation forbids it."),
                     f"Run as root, or move tasks only inside a subtree delegated to you (write access "
-                    f"to {ca}/cgroup.procs).")))
+                    f"to {forbidding}/cgroup.procs).")))
         return out
 
 
@@ -487,7 +501,7 @@ class V2Destination(BuiltinHook):
 
     name = "v2-destination"
 
-    def judge(self, batch):
+    def judge(self, batch: HookBatch) -> Judged:
         if batch.version != 2 or batch.target_state is None:
             return ()
         st, path, target = batch.target_state, batch.target.path, batch.target
@@ -527,7 +541,7 @@ class CpusetEmpty(BuiltinHook):
 
     name = "cpuset"
 
-    def judge(self, batch):
+    def judge(self, batch: HookBatch) -> Judged:
         st = batch.target_state
         if batch.version != 1 or "cpuset" not in batch.hierarchy.controllers or st is None:
             return ()
@@ -549,7 +563,7 @@ class FrozenTarget(BuiltinHook):
 
     name = "freezer"
 
-    def judge(self, batch):
+    def judge(self, batch: HookBatch) -> Judged:
         st = batch.target_state
         if st is None:
             return ()
@@ -570,7 +584,7 @@ class SystemdManaged(BuiltinHook):
 
     name = "systemd"
 
-    def judge(self, batch):
+    def judge(self, batch: HookBatch) -> Judged:
         target_unit = _systemd_unit(batch.target.path)
         out = []
         for ctx in batch.items:

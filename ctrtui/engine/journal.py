@@ -53,11 +53,11 @@ when the file alone told the backend) are taken as the reading backend's.
 
 from __future__ import annotations
 
+import _thread  # RLock without importing threading (~0.5 ms of every start)
 import errno as _errno
 import json
 import os
 import re
-import _thread  # RLock without importing threading (~0.5 ms of every start)
 import stat
 import time
 
@@ -66,7 +66,12 @@ from ctrtui.text import display
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any, Callable, Iterator, Mapping, Sequence
+    from collections.abc import Callable, Iterator, Mapping, Sequence
+    from typing import Any
+
+    Record = dict[str, Any]
+    """One JSON object of the journal (a record, a task or outcome row): its values are JSON
+    values, checked by `validate` where they are read."""
 
 __all__ = ["Journal", "JournalError", "JournalCorrupt", "JournalMismatch", "Batch", "default_journal_path",
            "DEFAULT_MAX_BYTES", "KNOWN_OUTCOMES"]
@@ -169,7 +174,7 @@ def _loads(line: bytes) -> Any:
         raise _Bad(f"not JSON ({e})") from None
 
 
-def _int(row: Mapping, key: str, lo: int, hi: int, null: bool = False) -> int | None:
+def _int(row: Mapping[str, object], key: str, lo: int, hi: int, null: bool = False) -> int | None:
     v = row.get(key)
     if v is None and null:
         return None
@@ -178,7 +183,7 @@ def _int(row: Mapping, key: str, lo: int, hi: int, null: bool = False) -> int | 
     return v
 
 
-def _str(row: Mapping, key: str, null: bool = False, limit: int = 4096) -> str | None:
+def _str(row: Mapping[str, object], key: str, null: bool = False, limit: int = 4096) -> str | None:
     v = row.get(key)
     if v is None and null:
         return None
@@ -187,7 +192,7 @@ def _str(row: Mapping, key: str, null: bool = False, limit: int = 4096) -> str |
     return v
 
 
-def _path(row: Mapping, key: str, null: bool = False) -> str | None:
+def _path(row: Mapping[str, object], key: str, null: bool = False) -> str | None:
     v = _str(row, key, null)
     if v is None:
         return None
@@ -196,7 +201,7 @@ def _path(row: Mapping, key: str, null: bool = False) -> str | None:
     return v
 
 
-def _batch_id(row: Mapping, key: str, null: bool = False) -> str | None:
+def _batch_id(row: Mapping[str, object], key: str, null: bool = False) -> str | None:
     v = row.get(key)
     if v is None and null:
         return None
@@ -205,14 +210,14 @@ def _batch_id(row: Mapping, key: str, null: bool = False) -> str | None:
     return v
 
 
-def _bool(row: Mapping, key: str) -> bool:
+def _bool(row: Mapping[str, object], key: str) -> bool:
     v = row.get(key, False)
     if type(v) is not bool:
         raise _Bad(f"{key} must be true or false, not {_short(v)}")
     return v
 
 
-def _errno_field(row: Mapping) -> str | None:
+def _errno_field(row: Mapping[str, object]) -> str | None:
     v = row.get("errno")
     if v is None:
         return None
@@ -221,7 +226,7 @@ def _errno_field(row: Mapping) -> str | None:
     return v
 
 
-def _time(row: Mapping) -> str:
+def _time(row: Mapping[str, object]) -> str:
     v = row.get("time", "")
     if type(v) is not str or len(v) > 64:
         raise _Bad(f"time must be a string, not {_short(v)}")
@@ -236,7 +241,7 @@ def _short(v: Any) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
-def _outcome_fields(row: Mapping) -> dict:
+def _outcome_fields(row: Mapping[str, object]) -> Record:
     outcome = row.get("outcome")
     if type(outcome) is not str or outcome not in KNOWN_OUTCOMES:
         raise _Bad(f"outcome must be one of {', '.join(sorted(KNOWN_OUTCOMES))}, not {_short(outcome)}")
@@ -245,7 +250,7 @@ def _outcome_fields(row: Mapping) -> dict:
             "to": _path(row, "to", True), "outcome": outcome, "errno": _errno_field(row)}
 
 
-def validate(obj: Any) -> dict:
+def validate(obj: object) -> Record:
     """The record as a clean dict, or `_Bad` saying what is wrong."""
     if not isinstance(obj, dict):
         raise _Bad(f"a record must be a JSON object, not {type(obj).__name__}")
@@ -306,8 +311,8 @@ class Batch:
         self.threads = False
         self.undo_of: str | None = None
         self.target: str | None = None
-        self.tasks: list[dict] = []
-        self.outcomes: list[dict] = []
+        self.tasks: list[Record] = []
+        self.outcomes: list[Record] = []
         self.state: str | None = None
         self.legacy = False
         self.settled: set[tuple[int, int | None]] = set()  # (pid, start) undone or gone
@@ -318,11 +323,11 @@ class Batch:
     def open(self) -> bool:
         return self.state is None
 
-    def moved(self) -> list[dict]:
+    def moved(self) -> list[Record]:
         """Outcome rows of the PIDs this batch moved."""
         return [o for o in self.outcomes if o["outcome"] == "moved" and o["pid"] is not None]
 
-    def remaining(self) -> list[dict]:
+    def remaining(self) -> list[Record]:
         """Moved rows not yet undone (nor gone); empty for an undo batch."""
         if self.undo_of is not None or (self.target is None and not self.legacy):
             return []  # an undo, or outcomes whose intent is missing: nothing known to undo
@@ -346,7 +351,7 @@ class Batch:
             return "done"
         return "partly undone" if left else "undone"
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> Record:
         return {"batch": self.id, "backend": self.backend, "time": self.time, "hierarchy": self.hierarchy,
                 "target": self.target,
                 "threads": self.threads, "undo_of": self.undo_of, "state": self.status(),
@@ -354,7 +359,7 @@ class Batch:
                 "undone": len(self.undone), "undoable": len(self.remaining())}
 
 
-def _settles(outcome: dict) -> str | None:
+def _settles(outcome: Mapping[str, object]) -> str | None:
     """What an undo's outcome row means for the PID it undoes: 'undone', 'gone' or None."""
     if outcome["outcome"] in ("moved", "already-there"):
         return "undone"
@@ -371,7 +376,7 @@ class Journal:
     works for the life of the object, and reports say `journaled: false`). `warnings`
     collects what was forgiven (a torn last line)."""
 
-    def __init__(self, path: str | os.PathLike | None = None, max_bytes: int = DEFAULT_MAX_BYTES,
+    def __init__(self, path: str | os.PathLike[str] | None = None, max_bytes: int = DEFAULT_MAX_BYTES,
                  lock_timeout: float = DEFAULT_LOCK_TIMEOUT) -> None:
         self.path = os.fspath(path) if path is not None else None
         self.max_bytes = max_bytes
@@ -413,7 +418,7 @@ class Journal:
             raise
         return fd
 
-    def locked(self) -> "_Locked":
+    def locked(self) -> _Locked:
         """Context manager: hold the journal for a whole batch (re-entrant). Opens the
         journal for writing, takes `flock` on `PATH.lock` (waiting up to `lock_timeout`
         seconds) and cuts a torn last line. `JournalError` if any of it fails."""
@@ -506,7 +511,7 @@ class Journal:
             raise JournalError(self.path, action, e) from None
 
     def write_intent(self, batch_id: str, hierarchy: str, threads: bool, undo_of: str | None, target: str,
-                     tasks: Sequence[Mapping], backend: str | None = None) -> None:
+                     tasks: Sequence[Mapping[str, object]], backend: str | None = None) -> None:
         """The write-ahead record of a batch, synced before the batch writes anything.
         `backend`: the identity of the backend it moves tasks on."""
         rec = {"kind": "intent", "batch": batch_id, **({"backend": backend} if backend else {}), "time": now_iso(),
@@ -514,7 +519,7 @@ class Journal:
                "threads": bool(threads), "undo_of": undo_of, "target": target, "tasks": list(tasks)}
         self._append(_dumps(rec), "write")
 
-    def write_close(self, batch_id: str, outcomes: Sequence[Mapping], state: str) -> None:
+    def write_close(self, batch_id: str, outcomes: Sequence[Mapping[str, object]], state: str) -> None:
         """The outcomes and the close record of a batch, in one write and one fsync."""
         lines = [_dumps({"kind": "outcome", "batch": batch_id, **o}) for o in outcomes]
         lines.append(_dumps({"kind": "close", "batch": batch_id, "time": now_iso(), "state": state}))
@@ -555,7 +560,8 @@ class Journal:
         except FileNotFoundError:
             return (lambda n, off: b""), 0, (lambda: None)
         except OSError as e:
-            raise CtrtuiError(f"cannot read journal {display(self.path)}: {errno_name(e.errno or 0)} ({e.strerror}); fix "
+            raise CtrtuiError(f"cannot read journal {display(self.path)}: {errno_name(e.errno or 0)} "
+                              f"({e.strerror}); fix "
                               "its permissions, or give another file with --journal FILE") from None
         try:
             st = os.fstat(fd)
@@ -568,7 +574,7 @@ class Journal:
             raise
         return (lambda n, off: os.pread(fd, n, off)), st.st_size, (lambda: os.close(fd))
 
-    def records(self) -> Iterator[tuple[int, dict]]:
+    def records(self) -> Iterator[tuple[int, Record]]:
         """(offset, record) newest first, each validated; a torn last piece is skipped with a
         warning. `JournalCorrupt` names file:line of the first bad line met."""
         pread, size, close = self._reader()
@@ -587,7 +593,8 @@ class Journal:
                     yield offset, validate(_loads(line))
                 except _Bad as e:
                     no = _count_newlines(pread, offset) + 1
-                    raise JournalCorrupt(f"journal {display(self.path or '(memory)')} is corrupt at line {no}: {e}; move "
+                    raise JournalCorrupt(f"journal {display(self.path or '(memory)')} is corrupt at line {no}: "
+                                         f"{e}; move "
                                          "the file away to start a new one") from None
         finally:
             close()
@@ -690,11 +697,11 @@ class Journal:
                 break
         return out
 
-    def entries(self) -> list[dict]:
+    def entries(self) -> list[Record]:
         """Every record, oldest first (reads the whole journal: for tests and tools)."""
         return [r for _, r in reversed(list(self.records()))]
 
-    def last_undoable(self) -> tuple[str, list[dict]] | None:
+    def last_undoable(self) -> tuple[str, list[Record]] | None:
         """(batch id, rows left to undo) of the newest undoable batch, or None."""
         b = self.find_undoable()
         return None if b is None else (b.id, b.remaining())
@@ -778,7 +785,8 @@ class Journal:
                 os.unlink(tmp)
             except OSError:
                 pass
-            self._warn(f"{display(self.path)}: could not rotate the journal ({errno_name(e.errno or 0)}: {e.strerror}); "
+            self._warn(f"{display(self.path)}: could not rotate the journal "
+                       f"({errno_name(e.errno or 0)}: {e.strerror}); "
                        "it keeps growing")
             return False
         os.close(fd)
@@ -809,7 +817,7 @@ def now_iso() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t)) + f".{int(t * 1000) % 1000:03d}+00:00"
 
 
-def _dumps(rec: Mapping) -> bytes:
+def _dumps(rec: Mapping[str, object]) -> bytes:
     return (json.dumps(rec) + "\n").encode()  # default arguments: json's cached encoder (fast)
 
 

@@ -130,7 +130,8 @@ def _why_not(text: str, pid_max: int) -> _Why | None:
     if core[:1] in "+-":
         rest = core[1:]
         if core[0] == "-" and rest and rest.isascii() and rest.isdigit():
-            return _Why("EINVAL", f"'{display(core)}' is not a PID: PIDs are never negative.", "Give a positive PID, e.g. 1234.")
+            return _Why("EINVAL", f"'{display(core)}' is not a PID: PIDs are never negative.",
+                        "Give a positive PID, e.g. 1234.")
         hint = f" (the kernel would read it as {kernel})" if kernel else ""
         return _Why(None if kernel else "EINVAL", f"'{display(core)}' is not a PID: no sign is allowed{hint}.",
                     f"Write the digits only{', e.g. ' + str(kernel) if kernel else ''}.")
@@ -145,7 +146,8 @@ def _why_not(text: str, pid_max: int) -> _Why | None:
         advice = "Write the PID in decimal without leading zeros" + (f", e.g. {meant}." if meant.isdigit() else ".")
         return _Why(None if kernel is not None else "EINVAL", f"'{display(core)}' is not a PID ctrtui accepts: "
                     f"it has a leading zero, and {note}.", advice)
-    return _Why("EINVAL", f"'{display(text)}' is not a PID: only decimal digits are allowed.", "Give a PID in decimal, e.g. 1234.")
+    return _Why("EINVAL", f"'{display(text)}' is not a PID: only decimal digits are allowed.",
+                "Give a PID in decimal, e.g. 1234.")
 
 
 def parse_pid(item: int | str, pid_max: int | None = None) -> int:

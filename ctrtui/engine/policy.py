@@ -30,13 +30,14 @@ from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Callable, Iterable
 from fnmatch import fnmatchcase
 from typing import Any
 
-from ctrtui.engine.hooks import BuiltinHook, Refusal
+from ctrtui.engine.hooks import Answer, BuiltinHook, HookBatch, HookContext, Judged, Refusal
 from ctrtui.errors import CtrtuiError, os_error_text
-from ctrtui.model import Hierarchy
-from ctrtui.model.value import Value
+from ctrtui.model import Hierarchy, TaskInfo
+from ctrtui.model.value import Value, set_field
 from ctrtui.text import display
 
 __all__ = ["CgroupRule", "Policy", "PolicyHook", "default_policy_path", "program_name"]
@@ -59,6 +60,10 @@ for it); any other word must name a mounted hierarchy."""
 
 V2_WORDS = ("unified", "cgroup2", "v2")
 
+Mounted = Iterable[Hierarchy] | Callable[[], Iterable[Hierarchy]]
+"""The mounted hierarchies a policy is checked against, or a callable giving them (called only
+when a rule names a hierarchy)."""
+
 
 def default_policy_path() -> str:
     """`$XDG_CONFIG_HOME/ctrtui/policy.toml` (`~/.config/ctrtui/policy.toml`)."""
@@ -71,10 +76,14 @@ class CgroupRule(Value):
     whose path matches `pattern`, in `hierarchy` (None: every hierarchy)."""
 
     __slots__ = ("pattern", "hierarchy", "direction")
-    _defaults = {"hierarchy": None, "direction": "both"}
     pattern: str
     hierarchy: str | None
     direction: str
+
+    def __init__(self, pattern: str, hierarchy: str | None = None, direction: str = "both") -> None:
+        set_field(self, "pattern", pattern)
+        set_field(self, "hierarchy", hierarchy)
+        set_field(self, "direction", direction)
 
     def matches(self, hierarchy: Hierarchy, path: str) -> bool:
         if self.hierarchy is not None and not _names(hierarchy, self.hierarchy):
@@ -91,7 +100,6 @@ class Policy(Value):
     `source`: the file it was read from (None: built in code)."""
 
     __slots__ = ("pids", "commands", "cgroups", "source", "error")
-    _defaults = {"pids": frozenset(), "commands": (), "cgroups": (), "source": None, "error": None}
     pids: frozenset[int]
     commands: tuple[str, ...]
     cgroups: tuple[CgroupRule, ...]
@@ -100,18 +108,27 @@ class Policy(Value):
     """Set (by `broken`) when the policy could not be read or is invalid: then every move is
     refused with this sentence, never allowed unprotected."""
 
+    def __init__(self, pids: frozenset[int] = frozenset(), commands: tuple[str, ...] = (),
+                 cgroups: tuple[CgroupRule, ...] = (), source: str | None = None, error: str | None = None) -> None:
+        set_field(self, "pids", pids)
+        set_field(self, "commands", commands)
+        set_field(self, "cgroups", cgroups)
+        set_field(self, "source", source)
+        set_field(self, "error", error)
+
     # ------------------------------------------------------------------ loading
 
     @classmethod
-    def load(cls, path: str, hierarchies: Any = None) -> "Policy":
+    def load(cls, path: str, hierarchies: Mounted | None = None) -> Policy:
         """Read a policy file; CtrtuiError naming the file when it cannot be read or is invalid.
         `hierarchies` (the mounted ones, or a callable giving them): also check that every
         rule's hierarchy exists."""
         data = _read(path, default=False)
+        assert data is not None  # not the default path: a missing file raised
         return cls._decode(data, path, hierarchies)
 
     @classmethod
-    def load_default(cls, hierarchies: Any = None) -> "Policy":
+    def load_default(cls, hierarchies: Mounted | None = None) -> Policy:
         """The policy at the default path, or an empty one when there is no such file. A file
         that is there but cannot be read (a dangling symlink, a directory the user may not
         search, not a regular file) is a CtrtuiError, never "no policy"."""
@@ -122,13 +139,13 @@ class Policy(Value):
         return cls._decode(data, path, hierarchies)
 
     @classmethod
-    def broken(cls, error: str, source: str | None = None) -> "Policy":
+    def broken(cls, error: str, source: str | None = None) -> Policy:
         """A policy that refuses every move with `error` (the sentence saying why the policy
         could not be used): what runs when the UI starts with an unusable policy."""
         return cls(source=source, error=error)
 
     @classmethod
-    def _decode(cls, data: bytes, path: str, hierarchies: Any) -> "Policy":
+    def _decode(cls, data: bytes, path: str, hierarchies: Mounted | None) -> Policy:
         try:
             text = data.decode("utf-8")
         except UnicodeDecodeError as e:
@@ -136,7 +153,7 @@ class Policy(Value):
         return cls.from_toml(text, path, hierarchies)
 
     @classmethod
-    def from_toml(cls, text: str, source: str = "<policy>", hierarchies: Any = None) -> "Policy":
+    def from_toml(cls, text: str, source: str = "<policy>", hierarchies: Mounted | None = None) -> Policy:
         """Parse policy TOML; CtrtuiError naming `source` and what is wrong. `hierarchies`:
         as for `load`."""
         import tomllib  # only when there is a policy file (~2 ms of every start otherwise)
@@ -179,19 +196,18 @@ class Policy(Value):
                 raise CtrtuiError(problem)
         return policy
 
-    def problem(self, hierarchies: Any, text: str | None = None) -> str | None:
+    def problem(self, hierarchies: Mounted, text: str | None = None) -> str | None:
         """Why this policy cannot protect anything as written (the `broken` sentence, or a rule
         naming a hierarchy that is neither mounted nor a kernel controller), None when it is
         fine. `hierarchies`: the mounted ones, or a callable giving them (called only when a
         rule names a hierarchy). `text`: the file's text, to name the line."""
         if self.error:
             return self.error
-        named = [(i, r) for i, r in enumerate(self.cgroups) if r.hierarchy is not None]
+        named = [(i, r.hierarchy) for i, r in enumerate(self.cgroups) if r.hierarchy is not None]
         if not named:
             return None
         hs = tuple(hierarchies() if callable(hierarchies) else hierarchies)
-        for i, rule in named:
-            word = rule.hierarchy
+        for i, word in named:
             if any(_names(h, word) for h in hs) or all(w in CONTROLLERS or w in V2_WORDS for w in word.split(",")):
                 continue
             mounted = ", ".join(h.name for h in hs) or "none"
@@ -211,7 +227,7 @@ class Policy(Value):
         return Refusal("EPERM", f"No task is moved while the policy cannot be used: {problem}.",
                        "Fix the policy file (or move it away to run without a policy), then try again.")
 
-    def check(self, ctx: Any) -> Refusal | None:
+    def check(self, ctx: HookContext) -> Refusal | None:
         """A Refusal (errno EPERM) naming the rule when the move in `ctx` is protected."""
         if self.error:
             return self.refusal(self.error)
@@ -232,8 +248,8 @@ class Policy(Value):
             for t in tasks:
                 if fnmatchcase(t.comm, pat):
                     return Refusal("EPERM", f"{ctx.subject} is protected by the policy{where} (its command "
-                                   f"'{display(t.comm)}' matches protect.commands '{display(pat)}'); it was not moved to "
-                                   f"{ctx.target}.", advice)
+                                   f"'{display(t.comm)}' matches protect.commands '{display(pat)}'); it was not "
+                                   f"moved to {ctx.target}.", advice)
         if long:
             for t in tasks:
                 name = program_name(t.comm, _cmdline(ctx.backend, t))
@@ -256,16 +272,16 @@ class Policy(Value):
                                f"(rule {rule}); {ctx.subject} was not moved.", advice)
         return None
 
-    def hook(self) -> "PolicyHook":
+    def hook(self) -> PolicyHook:
         return PolicyHook(self)
 
 
 def _rule(item: object, source: str, i: int) -> CgroupRule:
     where = f"policy file {source}: protect.cgroups[{i}]"
     if isinstance(item, str):
-        hier, sep, pattern = item.partition(":")
-        if sep and not hier.startswith("/"):
-            item = {"pattern": pattern, "hierarchy": hier}
+        head, sep, tail = item.partition(":")
+        if sep and not head.startswith("/"):
+            item = {"pattern": tail, "hierarchy": head}
         else:
             item = {"pattern": item}
     if not isinstance(item, dict):
@@ -363,7 +379,7 @@ def program_name(comm: str, cmdline: str | None) -> str | None:
     return names[0]
 
 
-def _cmdline(backend: Any, task: Any) -> str | None:
+def _cmdline(backend: Any, task: TaskInfo) -> str | None:
     """The command line of `task`'s process (its thread group), as the backend reads it."""
     if task.cmdline is not None:
         return task.cmdline
@@ -451,18 +467,20 @@ class PolicyHook(BuiltinHook):
         """Use `policy` from now on (the UI, once a broken policy file has been fixed)."""
         self.policy = policy
         self._empty = not policy  # a Policy is immutable
-        self._problem: str | None | bool = False  # not checked against the hierarchies yet
+        self._checked = False  # against the hierarchies: not yet
+        self._problem: str | None = None
 
-    def judge(self, batch):
+    def judge(self, batch: HookBatch) -> Judged:
         if self._empty:
             return ()  # nothing to protect: no call per PID
         return super().judge(batch)
 
-    def can_attach(self, ctx):
+    def can_attach(self, ctx: HookContext) -> Answer:
         if self._empty:
             return None
-        if self._problem is False:  # once: a rule naming no hierarchy of this backend refuses all
+        if not self._checked:  # once: a rule naming no hierarchy of this backend refuses all
             self._problem = self.policy.problem(ctx.backend.hierarchies)
+            self._checked = True
         if self._problem:
             return self.policy.refusal(self._problem)
         return self.policy.check(ctx)

@@ -17,17 +17,20 @@ from ctrtui.model.value import Value, set_field
 
 TYPE_CHECKING = False  # typing is not imported at run time: it costs every start ~3 ms
 if TYPE_CHECKING:
-    from typing import Iterable, Iterator, Mapping
+    from collections.abc import Callable, Iterable, Iterator, Mapping
+    from typing import Any, TypeVar
 
-EMPTY: array = array("i")
+    T = TypeVar("T")
+
+EMPTY: array[int] = array("i")
 
 
-def sorted_pids(values: Iterable[int]) -> array:
+def sorted_pids(values: Iterable[int]) -> array[int]:
     """A sorted, deduplicated `array('i')` of PIDs."""
     return array("i", sorted(set(values)))
 
 
-def contains(pids: array, pid: int) -> bool:
+def contains(pids: array[int], pid: int) -> bool:
     """True when `pid` is in the sorted array `pids` (binary search)."""
     i = bisect_left(pids, pid)
     return i < len(pids) and pids[i] == pid
@@ -58,7 +61,7 @@ def common_ancestor(a: str, b: str) -> str:
     pa = [p for p in a.split("/") if p]
     pb = [p for p in b.split("/") if p]
     common: list[str] = []
-    for x, y in zip(pa, pb):
+    for x, y in zip(pa, pb, strict=False):
         if x != y:
             break
         common.append(x)
@@ -110,12 +113,12 @@ class Hierarchy(Value):
         return self.mount if rel == "/" else self.mount + rel
 
 
-def find_hierarchy(items, word: str, key=None):
+def find_hierarchy(items: Iterable[T], word: str, key: Callable[[T], Hierarchy] | None = None) -> T | None:
     """The item naming the hierarchy `word`: the one whose name is `word`, else the first
     with `word` as one of its controllers (`cpuacct` selects `cpu,cpuacct`). `key` maps an
     item to its `Hierarchy` (default: the item is one). None when nothing matches."""
     items = tuple(items)
-    hier = key or (lambda h: h)
+    hier = key or _itself
     for it in items:
         if hier(it).name == word:
             return it
@@ -123,6 +126,12 @@ def find_hierarchy(items, word: str, key=None):
         if hier(it).matches(word):
             return it
     return None
+
+
+def _itself(item: object) -> Hierarchy:
+    if not isinstance(item, Hierarchy):
+        raise TypeError(f"find_hierarchy: {item!r} is not a Hierarchy (pass key= to say where its Hierarchy is)")
+    return item
 
 
 class Container(Value):
@@ -138,11 +147,11 @@ class Container(Value):
     _compare = ("path", "children")
     path: str
     children: tuple[str, ...]
-    threads: array
-    procs: array
+    threads: array[int]
+    procs: array[int]
 
-    def __init__(self, path: str, children: tuple[str, ...], threads: array = EMPTY,
-                 procs: array = EMPTY) -> None:
+    def __init__(self, path: str, children: tuple[str, ...], threads: array[int] = EMPTY,
+                 procs: array[int] = EMPTY) -> None:
         set_field(self, "path", path)
         set_field(self, "children", children)
         set_field(self, "threads", threads)
@@ -160,7 +169,7 @@ class Container(Value):
     def depth(self) -> int:
         return 0 if self.path == "/" else self.path.count("/")
 
-    def members(self, threads: bool = False) -> array:
+    def members(self, threads: bool = False) -> array[int]:
         return self.threads if threads else self.procs
 
 
@@ -177,7 +186,7 @@ class HierarchySnapshot(Value):
         set_field(self, "containers", containers)
 
     @classmethod
-    def build(cls, hierarchy: Hierarchy, containers: Iterable[Container]) -> "HierarchySnapshot":
+    def build(cls, hierarchy: Hierarchy, containers: Iterable[Container]) -> HierarchySnapshot:
         """Build from containers in any order; they are put in depth-first pre-order."""
         by_path = {c.path: c for c in containers}
         ordered: dict[str, Container] = {}
@@ -190,7 +199,7 @@ class HierarchySnapshot(Value):
             stack.extend(reversed([ch for ch in c.children if ch in by_path]))
         return cls(hierarchy, MappingProxyType(ordered))
 
-    def __reduce__(self) -> tuple:
+    def __reduce__(self) -> tuple[Any, ...]:
         # A mappingproxy does not pickle: send a plain dict and wrap it again on arrival.
         return (_hierarchy_snapshot, (self.hierarchy, dict(self.containers)))
 
@@ -222,7 +231,7 @@ class HierarchySnapshot(Value):
             yield c
             stack.extend(self.containers[ch] for ch in reversed(c.children) if ch in self.containers)
 
-    def members(self, path: str, threads: bool = False, recursive: bool = False) -> array:
+    def members(self, path: str, threads: bool = False, recursive: bool = False) -> array[int]:
         """Sorted members of `path`; with `recursive`, of its whole subtree."""
         c = self.containers.get(path)
         if c is None:
@@ -347,7 +356,7 @@ class SnapshotDiff(Value):
         set_field(self, "added_hierarchies", added_hierarchies)
         set_field(self, "removed_hierarchies", removed_hierarchies)
 
-    def __reduce__(self) -> tuple:
+    def __reduce__(self) -> tuple[Any, ...]:
         return (_snapshot_diff, (dict(self.hierarchies), self.added_hierarchies, self.removed_hierarchies))
 
     def __bool__(self) -> bool:

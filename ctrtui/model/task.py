@@ -109,7 +109,7 @@ class CgroupRef(Value):
         return f"{self.hierarchy}:{self.path}"
 
     @classmethod
-    def parse(cls, text: str) -> "CgroupRef":
+    def parse(cls, text: str) -> CgroupRef:
         """Parse `HIERARCHY:/path`. Raises ValueError with a sentence for a person."""
         hier, sep, path = text.partition(":")
         if not sep or not hier:

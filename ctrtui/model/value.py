@@ -1,21 +1,22 @@
 """The base of the model's immutable value classes.
 
-The model's classes used to be `@dataclass(frozen=True, slots=True)`. Importing `dataclasses`
-(which imports `inspect`) and creating a dozen such classes, each with generated and
-`exec`-compiled methods, took ~15 ms of every `ctrtui` start (a third of `ctrtui hierarchies`;
-`python -X importtime`). Plain classes with `__slots__` and a hand-written `__init__` are
-compiled once into the `.pyc` and cost nothing to create. Behaviour is what the dataclasses
-gave: keyword or positional construction, immutability, equality and hash over the compared
-fields, a readable repr, pickling and copying.
-"""
+Why not `@dataclass(frozen=True, slots=True)` (issue 9 asked for dataclasses unless they cost
+more than 5 ms of start-up): importing `dataclasses` (which imports `inspect`) and creating
+the model's eleven classes, each with generated and `exec`-compiled methods, adds ~11 ms to
+every `ctrtui` start, and the engine's ten value classes ~14 ms more to the commands that
+build an engine (`python -m benchmarks.stdlib`; figures in benchmarks/RESULTS.md). Plain
+classes with `__slots__` and a hand-written `__init__` are compiled once into the `.pyc` and
+cost nothing to create. Behaviour is what the dataclasses gave: keyword or positional
+construction, immutability, equality and hash over the compared fields, a readable repr,
+pickling and copying, and `replace(**changes)` for `dataclasses.replace`."""
 
 from __future__ import annotations
 
-__all__ = ["Value", "set_field"]
-
-TYPE_CHECKING = False
+TYPE_CHECKING = False  # typing is not imported at run time (~3 ms of every start)
 if TYPE_CHECKING:
-    from typing import Self
+    from typing import Any, Self
+
+__all__ = ["Value", "set_field"]
 
 set_field = object.__setattr__
 """Sets a field of a new value in its `__init__` (the only place a value is written)."""
@@ -36,7 +37,7 @@ class Value:
         name = type(self).__name__
         if len(args) > len(fields):
             raise TypeError(f"{name}() takes {len(fields)} arguments, {len(args)} were given")
-        values = dict(zip(fields, args))
+        values = dict(zip(fields, args, strict=False))
         for k, v in kw.items():
             if k in values:
                 raise TypeError(f"{name}() got multiple values for argument {k!r}")
@@ -70,17 +71,17 @@ class Value:
     def __delattr__(self, name: str) -> None:
         raise AttributeError(f"cannot delete field {name!r}: a {type(self).__name__} is immutable")
 
-    def _key(self) -> tuple:
-        return tuple([getattr(self, n) for n in self._compare])  # type: ignore[union-attr]
+    def _key(self) -> tuple[object, ...]:
+        return tuple([getattr(self, n) for n in self._compare or ()])
 
     def __eq__(self, other: object) -> bool:
-        if other.__class__ is self.__class__:
-            return self._key() == other._key()  # type: ignore[attr-defined]
+        if isinstance(other, Value) and other.__class__ is self.__class__:
+            return self._key() == other._key()
         return NotImplemented
 
     def __ne__(self, other: object) -> bool:
-        if other.__class__ is self.__class__:
-            return self._key() != other._key()  # type: ignore[attr-defined]
+        if isinstance(other, Value) and other.__class__ is self.__class__:
+            return self._key() != other._key()
         return NotImplemented
 
     def __hash__(self) -> int:
@@ -90,7 +91,7 @@ class Value:
         inner = ", ".join(f"{n}={getattr(self, n)!r}" for n in self._fields)
         return f"{type(self).__name__}({inner})"
 
-    def __reduce__(self) -> tuple:
+    def __reduce__(self) -> tuple[Any, ...]:
         return (type(self), tuple([getattr(self, n) for n in self._fields]))
 
     def to_dict(self) -> dict[str, object]:

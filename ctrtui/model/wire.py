@@ -34,7 +34,7 @@ class WireError(ValueError):
     """The bytes are not a snapshot this version of ctrtui can read (the message says why)."""
 
 
-def _deltas(pids: array) -> array:
+def _deltas(pids: array[int]) -> array[int]:
     """A sorted array as its first value and then the gaps between neighbours."""
     if len(pids) < 2:
         return pids
@@ -165,7 +165,7 @@ def from_wire(data: bytes) -> Snapshot:
             raise WireError(f"malformed snapshot: hierarchy {name!r} has a PID beyond 32 bits") from None
         containers = {
             p: Container(p, tuple([join_path(p, ch) for ch in kids]), lists[j], lists[n + j])
-            for j, (p, kids) in enumerate(zip(paths, children))
+            for j, (p, kids) in enumerate(zip(paths, children, strict=False))
         }
         h = Hierarchy(name, ver, tuple(ctrls), mount, root, hid)
         out.append(HierarchySnapshot(h, MappingProxyType(containers)))
@@ -187,7 +187,7 @@ def to_wire_delta(base: Snapshot, new: Snapshot, level: int = 1) -> bytes:
     body = array("i")
     for hs in new.hierarchies:
         h = hs.hierarchy
-        entry: dict = {"name": h.name, "version": h.version, "controllers": list(h.controllers),
+        entry: dict[str, object] = {"name": h.name, "version": h.version, "controllers": list(h.controllers),
                        "mount": h.mount, "root": h.root, "hierarchy_id": h.hierarchy_id}
         old = old_by.get(hs.name)
         oc = old.containers if old is not None else {}

@@ -43,7 +43,7 @@ def test_quick_run_writes_every_key(tmp_path):
         else:
             assert isinstance(value, (int, float)) and value >= 0, (key, value)
             assert key not in doc["skipped"]
-    for key, line in zip(KEYS, p.stdout.splitlines()[2:]):
+    for key, line in zip(KEYS, p.stdout.splitlines()[2:], strict=False):
         assert line.startswith(key), line  # the printed table lists every key in order
     meta = doc["meta"]
     assert meta["quick"] is True and meta["runs"] >= 3
@@ -52,3 +52,4 @@ def test_quick_run_writes_every_key(tmp_path):
     for mount in find_mounts().values():
         assert not os.path.exists(os.path.join(mount, world["name"])), f"{world['name']} left in {mount}"
     assert world["freezer_cgroups"] == 1 + 20 + 400 + 2
+

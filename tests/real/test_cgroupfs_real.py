@@ -76,7 +76,7 @@ def test_discovery_of_this_machines_ten_hierarchies(fs):
     assert by["name=systemd"].controllers == ("name=systemd",)
     assert by["cpu"].controllers == ("cpu",)
     assert "hugetlb" in by["unified"].controllers
-    cgroups = {l.split()[0]: int(l.split()[1]) for l in open("/proc/cgroups") if not l.startswith("#")}
+    cgroups = {ln.split()[0]: int(ln.split()[1]) for ln in open("/proc/cgroups") if not ln.startswith("#")}
     for name in ("cpu", "cpuacct", "cpuset", "memory", "devices", "freezer", "blkio", "pids"):
         assert by[name].hierarchy_id == cgroups[name]
 
@@ -529,4 +529,5 @@ def test_task_probe_reads_one_task_under_a_pidfd(fs, realworld):
         assert zh.exited()
     sleep.kill()
     sleep.wait()
-    assert fs.task_probe(sleep.pid, "freezer") is None or fs.task_probe(sleep.pid, "freezer")[0].start_time != plain.start_time
+    probe = fs.task_probe(sleep.pid, "freezer")
+    assert probe is None or probe[0].start_time != plain.start_time

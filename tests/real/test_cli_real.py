@@ -145,7 +145,8 @@ def test_real_a_long_command_name_is_protected_by_its_program_name(realworld, tm
     assert r.returncode == 1, r.stderr
     rows = {row["pid"]: row for row in json.loads(r.stdout)}
     assert open(f"/proc/{long.pid}/comm").read().strip() == "ctrtui-test-lon"
-    assert (rows[long.pid]["outcome"], rows[long.pid]["errno"], rows[long.pid]["hook"]) == ("refused", "EPERM", "policy")
+    row = rows[long.pid]
+    assert (row["outcome"], row["errno"], row["hook"]) == ("refused", "EPERM", "policy")
     assert "program name 'ctrtui-test-long-sleeper'" in rows[long.pid]["reason"]
     assert rows[short.pid]["outcome"] == "moved"
     assert realworld.cgroup_of(long.pid, "freezer") == "/"

@@ -574,7 +574,7 @@ def _plan_one(world, pid: int, hier: str, path: str, writer_euid: int | None = N
     """The engine's verdict on `world.backend` (all built-in hooks), optionally as if a
     writer with that euid asked (the facts of the task are the backend's own)."""
     from ctrtui.engine import AttachEngine, Policy
-    from ctrtui.model import CgroupRef, Creds
+    from ctrtui.model import CgroupRef
 
     backend = world.backend if writer_euid is None else _AsWriter(world.backend, writer_euid)
     e = AttachEngine(backend, policy=Policy(), load_entry_points=False)

@@ -166,10 +166,10 @@ def test_concurrent_moves_serialize_and_two_undos_undo_two_batches(realworld, tm
     cgs = [realworld.mkdir("freezer", f"c{i}") for i in range(4)]
     groups = [[realworld.spawn_sleep().pid for _ in range(30)] for _ in range(4)]
     procs = [start("move", *map(str, g), "--to", f"freezer:{cg}", "--json", journal=journal)
-             for g, cg in zip(groups, cgs)]
+             for g, cg in zip(groups, cgs, strict=True)]
     outs = [p.communicate(timeout=60) for p in procs]
     assert [p.returncode for p in procs] == [0] * 4, [o[1] for o in outs]
-    for g, cg in zip(groups, cgs):
+    for g, cg in zip(groups, cgs, strict=True):
         assert all(realworld.cgroup_of(pid, "freezer") == cg for pid in g)
     log = json.loads(ctrtui("log", "--json", journal=journal).stdout)
     assert len(log) == 4 and all(b["state"] == "done" for b in log)

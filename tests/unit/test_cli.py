@@ -206,27 +206,65 @@ def test_python_dash_m_works():
 # ------------------------------------------------------------------- parsing the command line
 
 
-@pytest.mark.parametrize("argv", [
-    ["hierarchies"], ["hierarchies", "--json"], ["hierarchies", "--demo", "--json", "--json"],
-    ["ls"], ["ls", "freezer:/a"], ["ls", "--json", "unified"], ["ls", "cpu,cpuacct:/x y", "--demo"], ["ls", ""],
-    ["tasks", "freezer:/"], ["tasks", "--threads", "freezer:/", "--json"], ["tasks", "--demo", "pids:/a"],
+@pytest.mark.parametrize("argv, expected", [
+    (["hierarchies"], {"command": "hierarchies", "json": False, "demo": False, "policy": None, "journal": None}),
+    (["hierarchies", "--demo", "--json", "--json"], {"command": "hierarchies", "json": True, "demo": True}),
+    (["ls", "cpu,cpuacct:/x y", "--demo"], {"command": "ls", "cgroup": "cpu,cpuacct:/x y", "demo": True}),
+    (["--demo", "ls"], {"command": "ls", "cgroup": None, "demo": True}),
+    (["--policy", "a.toml", "ls", "--policy", "b.toml"], {"policy": "b.toml"}),
+    (["--policy", "a.toml", "tasks", "freezer:/"], {"policy": "a.toml", "cgroup": "freezer:/", "threads": False}),
+    (["tasks", "--threads", "freezer:/", "--json"], {"threads": True, "json": True}),
+    (["ls", "--demo=hostile"], {"demo": "hostile"}),
+    (["move", "1", "2", "--to", "pids:/", "--dry-run"],
+     {"pids": ["1", "2"], "target": "pids:/", "dry_run": True, "threads": False, "all_or_nothing": False}),
+    (["log"], {"limit": 20}),
+    ([], {"command": None, "interval": 2.0, "read_only": False, "no_journal": False}),
 ])
-def test_plain_subcommands_skip_argparse_and_parse_the_same(argv):
-    from ctrtui.cli import _plain_args, build_parser
+def test_one_parser_for_every_command_line(argv, expected):
+    """Global options are taken before and after the subcommand (the later one wins), with
+    the same defaults either way."""
+    from ctrtui.cli import build_parser
 
-    fast = _plain_args(argv)
-    assert fast is not None and vars(fast) == vars(build_parser().parse_args(argv))
+    got = vars(build_parser().parse_args(argv))
+    assert {k: got[k] for k in expected} == expected
+    assert {"demo", "policy", "journal", "interval", "read_only", "command"} <= got.keys()
 
 
-@pytest.mark.parametrize("argv", [
-    [], ["--demo", "ls"], ["ls", "--help"], ["ls", "--js"], ["ls", "a", "b"], ["tasks"], ["tasks", "--threads"],
-    ["hierarchies", "x"], ["ls", "--policy", "p.toml"], ["ls", "--journal=j"], ["ls", "--", "-x"], ["move", "1"],
-    ["ls", "--threads"], ["ls", "-h"], ["undo"],
+@pytest.mark.parametrize("command, own", [
+    ("hierarchies", "--json"), ("ls", "HIERARCHY:/path"), ("tasks", "--threads"), ("move", "--all-or-nothing"),
+    ("undo", "BATCH"), ("log", "--limit"),
 ])
-def test_every_other_command_line_goes_to_argparse(argv):
-    from ctrtui.cli import _plain_args
+def test_each_subcommand_has_its_own_help_and_usage(capsys, command, own):
+    """A subcommand's arguments are added when it is used: its help and its usage errors show them."""
+    with pytest.raises(SystemExit) as e:
+        main([command, "--help"])
+    out = capsys.readouterr().out
+    assert e.value.code == 0 and out.startswith(f"usage: ctrtui {command} ")
+    assert own in out and "--policy FILE" in out and "--journal FILE" in out
 
-    assert _plain_args(argv) is None
+
+@pytest.mark.parametrize("argv, usage", [
+    (["log", "--limit", "x"], "usage: ctrtui log [-h] [--demo] [--policy FILE] [--journal FILE] [--json] [-n N]"),
+    (["tasks"], "usage: ctrtui tasks [-h] [--demo] [--policy FILE] [--journal FILE] [--json] [--threads]"),
+])
+def test_a_subcommand_error_shows_its_own_usage(capsys, monkeypatch, argv, usage):
+    monkeypatch.setenv("COLUMNS", "200")
+    with pytest.raises(SystemExit) as e:
+        main(argv)
+    err = capsys.readouterr().err
+    assert e.value.code == 2 and err.startswith(usage), err
+
+
+def test_help_is_as_wide_as_columns_says(capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "60")
+    with pytest.raises(SystemExit):
+        main(["move", "--help"])
+    out = capsys.readouterr().out
+    assert "--all-or-nothing" in out and max(map(len, out.splitlines())) <= 60
+    monkeypatch.setenv("COLUMNS", "200")
+    with pytest.raises(SystemExit):
+        main(["move", "--help"])
+    assert max(map(len, capsys.readouterr().out.splitlines())) > 60
 
 
 def test_a_torn_journal_line_is_forgiven_with_a_warning_on_stderr(capsys, tmp_path):
@@ -424,8 +462,9 @@ def test_move_to_a_full_device_reports_outcomes_and_the_lost_output(tmp_path):
     ('[protect]\ncommands = ["/usr/sbin/sshd"]\n', "protect.commands[0]"),
     ("[protect]\npids = " + "[" * 5000 + "]" * 5000 + "\n", "nested too deeply"),
 ])
-@pytest.mark.parametrize("command", [["move", "1", "--to", "freezer:/"], ["move", "1", "--to", "freezer:/", "--dry-run"],
-                                     ["undo"]])
+@pytest.mark.parametrize("command", [
+    ["move", "1", "--to", "freezer:/"], ["move", "1", "--to", "freezer:/", "--dry-run"], ["undo"],
+])
 def test_an_unusable_policy_is_one_line_and_exit_2_before_anything_moves(capsys, tmp_path, text, words, command):
     f = tmp_path / "policy.toml"
     f.write_text(text)
@@ -458,7 +497,8 @@ def test_a_default_policy_in_a_directory_the_user_cannot_search_is_exit_2(tmp_pa
 
         # The child drops to uid 65534 itself, after importing what it needs (the interpreter
         # may sit where that user cannot read).
-        code = ("import argparse, json, locale, tomllib, ctrtui.cli, ctrtui.engine, ctrtui.sources, ctrtui.sources.demo\n"
+        code = ("import argparse, json, locale, tomllib\n"
+                "import ctrtui.cli, ctrtui.engine, ctrtui.sources, ctrtui.sources.demo\n"
                 "ctrtui.cli.build_parser(); ctrtui.sources.open_backend('demo')\n"
                 "import os, sys\n"
                 "os.setgroups([]); os.setresgid(65534, 65534, 65534); os.setresuid(65534, 65534, 65534)\n"

@@ -8,7 +8,15 @@ import errno
 import pytest
 
 from ctrtui.engine import (
-    AttachEngine, HookWarning, Journal, Outcome, Plan, Policy, Refusal, Report, Verdict,
+    AttachEngine,
+    HookWarning,
+    Journal,
+    Outcome,
+    Plan,
+    Policy,
+    Refusal,
+    Report,
+    Verdict,
 )
 from ctrtui.engine.hooks import BUILTIN_HOOKS
 from ctrtui.model import CgroupRef
@@ -21,6 +29,10 @@ def ref(text: str) -> CgroupRef:
 
 @pytest.fixture
 def k() -> SimKernel:
+    return hybrid_machine()
+
+
+def hybrid_machine() -> SimKernel:
     """A small hybrid machine: v1 freezer, cpuset, name=systemd; v2 unified."""
     k = SimKernel()
     k.add_hierarchy("freezer", 1, ["freezer"])
@@ -77,7 +89,8 @@ def test_process_mode_moves_every_thread(k):
     p = k.spawn("worker", threads=3)
     e = engine(k)
     plan = e.plan([p], ref("freezer:/a"))
-    assert isinstance(plan, Plan) and plan.ok and plan.summary() == {"move": 1, "already-there": 0, "refused": 0, "vanished": 0}
+    assert isinstance(plan, Plan) and plan.ok
+    assert plan.summary() == {"move": 1, "already-there": 0, "refused": 0, "vanished": 0}
     v = plan.verdicts[0]
     assert isinstance(v, Verdict) and v.source == "/" and v.start_time == k.task_state(p).start_time
     report = e.apply(plan)

@@ -136,8 +136,8 @@ def test_argparse_errors_quote_what_was_typed_without_control_characters(capsys)
 
 def test_risk_sentences_show_names_as_they_are_shown(_world):
     from ctrtui.engine import AttachEngine, Journal, Policy
-    from ctrtui.model import CgroupRef
     from ctrtui.engine.risk import assess
+    from ctrtui.model import CgroupRef
 
     engine = AttachEngine(_world, policy=Policy(), journal=Journal("/dev/null"), load_entry_points=False)
     pid = next(iter(_world.snapshot(["freezer"])["freezer"][hostile_path("osc")].procs))

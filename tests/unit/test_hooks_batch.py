@@ -7,8 +7,16 @@ from __future__ import annotations
 import pytest
 
 from ctrtui.engine import (
-    OUTCOMES, VERDICT_KINDS, AlreadyThere, AttachEngine, HookBatch, HookContext, HookWarning, Journal, Policy,
-    Refusal, builtin_hooks,
+    OUTCOMES,
+    VERDICT_KINDS,
+    AlreadyThere,
+    AttachEngine,
+    HookBatch,
+    HookWarning,
+    Journal,
+    Policy,
+    Refusal,
+    builtin_hooks,
 )
 from ctrtui.engine.hooks import CpusetEmpty, judge_of
 from ctrtui.engine.journal import JournalError
@@ -16,7 +24,13 @@ from ctrtui.engine.parse import PidParseError, parse_pid
 from ctrtui.model import CgroupRef
 from ctrtui.sources import POLL_EXITS, TASK_PROBES, WRITE
 from ctrtui.sources.simulated import SimKernel
-from tests.unit.test_engine import engine, k, ref, where  # noqa: F401 - k: the same small hybrid machine
+from tests.unit.test_engine import engine, hybrid_machine, ref, where
+
+
+@pytest.fixture
+def k() -> SimKernel:
+    """The same small hybrid machine as test_engine's."""
+    return hybrid_machine()
 
 
 class CountingKernel(SimKernel):

@@ -355,7 +355,8 @@ def test_a_diff_with_only_added_or_only_removed_cgroups_or_hierarchies_is_true()
     assert HierarchyDiff("h", added_cgroups=("/a",)) and HierarchyDiff("h", removed_cgroups=("/a",))
     assert HierarchyDiff("h", changed_cgroups=frozenset({"/a"})) and not HierarchyDiff("h")
     assert SnapshotDiff({}, added_hierarchies=("h",)) and SnapshotDiff({}, removed_hierarchies=("h",))
-    assert SnapshotDiff({"h": HierarchyDiff("h", added_cgroups=("/a",))}) and not SnapshotDiff({"h": HierarchyDiff("h")})
+    assert SnapshotDiff({"h": HierarchyDiff("h", added_cgroups=("/a",))})
+    assert not SnapshotDiff({"h": HierarchyDiff("h")})
 
 
 def test_diff_looks_past_a_new_and_an_unchanged_cgroup():

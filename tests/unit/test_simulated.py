@@ -7,7 +7,8 @@ import errno
 from array import array
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from ctrtui.model import PF_EXITING, PF_KTHREAD, Creds, Snapshot
 from ctrtui.sources.base import Backend, MembershipFile, TaskHandle
@@ -836,7 +837,7 @@ def test_2007_parse_errors_are_eio_and_junk_is_ignored(k2007):
 def test_2007_leading_zero_is_decimal(k2007):
     k = k2007
     p = k.spawn("sleep")
-    assert w(k, "freezer", "/a", "0%d" % p) > 0
+    assert w(k, "freezer", "/a", f"0{p}") > 0
     assert where(k, p) == "/a"
 
 

@@ -4,10 +4,12 @@ import json
 import unicodedata
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from ctrtui import text
 from ctrtui.text import display, parse, parse_bytes, scrub, tail
+
 
 #: What may never appear in a shown form: C0, DEL, C1, surrogates, line separators, bidi.
 def _unsafe(c: str) -> bool:

@@ -174,7 +174,8 @@ def test_small_snapshot_layout_is_as_documented():
     (_pack({"taken_at": 1, "backend": None, "hierarchies": []}), "backend is not a string"),
     (_pack({"taken_at": 1, "backend": "x", "hierarchies": {}}), "hierarchies is not a list"),
     (_pack({"taken_at": 1, "backend": "x", "hierarchies": []}, b"\x01\x00\x00"), "whole number"),
-    (_pack({"taken_at": 1, "backend": "x", "hierarchies": []}, b"\x01\x00\x00\x00"), "^malformed snapshot: 1 member values left over"),
+    (_pack({"taken_at": 1, "backend": "x", "hierarchies": []}, b"\x01\x00\x00\x00"),
+     "^malformed snapshot: 1 member values left over"),
     (_pack({"taken_at": 1, "backend": "x", "hierarchies": [3]}), "hierarchy 0 is not an object"),
 ])
 def test_bad_input_is_refused_with_a_reason(data, message):
