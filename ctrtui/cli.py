@@ -16,8 +16,8 @@ if TYPE_CHECKING:
     from types import FrameType
     from typing import Any, NoReturn, TextIO
 
-    from ctrtui.engine import AttachEngine, Report
-    from ctrtui.model import CgroupRef, Hierarchy, Snapshot
+    from ctrtui.engine import AttachEngine, Plan, Report
+    from ctrtui.model import Hierarchy, Snapshot
     from ctrtui.sources.base import Backend
 
     Command = Callable[[argparse.Namespace], int]
@@ -410,11 +410,6 @@ def _check_pid_words(words: Sequence[str], pid_max: int) -> None:
             raise UsageError(str(e)) from None
 
 
-def _row_text(pid: Any, outcome: str, errno: str | None, detail: str) -> str:
-    tag = outcome + (f" {errno}" if errno else "")
-    return scrub(f"{str(pid):>7}  {tag:<22} {detail}")
-
-
 def cmd_move(args: argparse.Namespace) -> int:
     backend = _backend(args)
     _check_pid_words(args.pids, backend.pid_max)
@@ -426,24 +421,43 @@ def cmd_move(args: argparse.Namespace) -> int:
 
 def _move(args: argparse.Namespace, engine: AttachEngine, h: Hierarchy, path: str) -> int:
     from ctrtui.model import CgroupRef
+    from ctrtui.report import plan_rows, risk_line, row_line
 
     target = CgroupRef(h.name, path)
     plan = engine.plan(args.pids, target, threads=args.threads)
+    risks = _risks(engine, plan)
     if args.dry_run:
-        rows: list[dict[str, Any]] = []  # JSON objects
-        for v in plan.verdicts:
-            kind = "would-move" if v.kind == "move" else v.kind
-            rows.append({"pid": v.pid, "input": v.text, "outcome": kind, "errno": v.errno, "hook": v.hook,
-                         "reason": v.reason, "advice": v.advice, "warnings": list(v.warnings),
-                         "from": v.source, "to": str(target)})
+        for risk in risks:
+            print(risk_line(risk), file=sys.stderr)
+        rows = plan_rows(plan, risks)
         if args.json:
             _print_json(rows)
         else:
             for r in rows:
-                print(_row_text(r["pid"] or r["input"], r["outcome"], r["errno"], _describe(r, target)))
+                print(row_line(r))
         return EXIT_OK if plan.ok else EXIT_NOT_ALL
     report = engine.apply(plan, all_or_nothing=args.all_or_nothing)
-    return _print_report(report, args.json)
+    return _print_report(report, args.json, risks)
+
+
+def _risks(engine: AttachEngine, plan: Plan) -> list[str]:
+    """What the terminal UI would ask about before applying `plan` (`ctrtui.engine.risk`):
+    PID 1, kernel threads, many tasks, systemd units, a v1 hierarchy, a split process. The
+    command line never asks (a script must not hang): it prints them with the report, on
+    stderr, and `--json` carries them in each row's `risks`."""
+    if not plan.accepted:
+        return []  # nothing would move: nothing is at risk
+    from ctrtui.engine.risk import assess
+    from ctrtui.report import describe_error
+
+    backend = engine.backend
+    try:
+        # every hierarchy, only from the target down: what assess reads (the target's
+        # hierarchy, the others' names and whether the target path exists in them)
+        snapshot = backend.snapshot(subtree=plan.target.path)
+        return assess(plan, snapshot, backend)
+    except Exception as exc:  # noqa: BLE001 - assessing must not stop a move; say so instead
+        return [f"Could not check this move for risks ({describe_error(exc)})."]
 
 
 class _stop_on_signals:
@@ -476,20 +490,6 @@ class _stop_on_signals:
             signal.signal(sig, old)
 
 
-def _describe(r: dict[str, Any], target: CgroupRef) -> str:
-    if r["outcome"] in ("moved", "would-move"):
-        text = f"{display(r['from']) or '?'} -> {display(r.get('to_path') or target.path)}"
-    elif r["outcome"] == "already-there":
-        text = f"already in {display(r['to'] if r.get('to_path') else str(target))}"
-    else:
-        text = r["reason"] or ""
-        if r.get("advice"):
-            text += f" -- {r['advice']}"
-    for w in r.get("warnings") or ():
-        text += f"  [warning: {w}]"
-    return text
-
-
 def _print_warnings(warnings: Sequence[str]) -> None:
     """Warnings of a batch or of the engine (a torn journal line forgiven, a journal that could
     not be written, a hook plugin not loaded) go to stderr, in text and JSON mode alike."""
@@ -497,31 +497,19 @@ def _print_warnings(warnings: Sequence[str]) -> None:
         print(f"ctrtui: warning: {scrub(w)}", file=sys.stderr)
 
 
-def _print_report(report: Report, as_json: bool) -> int:
+def _print_report(report: Report, as_json: bool, risks: Sequence[str] = ()) -> int:
+    from ctrtui.report import batch_line, report_rows, risk_line, row_line
+
     _print_warnings(report.warnings)
-    hier = report.target.hierarchy
-    rows: list[dict[str, Any]] = [{
-        "pid": o.pid, "input": o.text, "outcome": o.outcome, "errno": o.errno, "hook": o.hook,
-        "reason": o.reason, "advice": o.advice, "warnings": list(o.warnings),
-        # each PID's own destination (an undo sends PIDs back to several cgroups)
-        "from": o.source, "to": f"{hier}:{o.target}" if o.target else str(report.target),
-        "batch": report.batch_id, "undo_of": report.undo_of, "journaled": report.journaled,
-        "interrupted": report.interrupted,
-    } for o in report.outcomes]
+    for risk in risks:
+        print(risk_line(risk), file=sys.stderr)
+    rows = report_rows(report, risks)
     if as_json:
         _print_json(rows)
     else:
         for r in rows:
-            r["to_path"] = r["to"].partition(":")[2]
-            print(_row_text(r["pid"] if r["pid"] is not None else r["input"], r["outcome"], r["errno"],
-                            _describe(r, report.target)))
-        counts = report.counts()
-        summary = ", ".join(f"{n} {k}" for k, n in counts.items() if n)
-        print(f"batch {report.batch_id}: {summary or 'nothing to do'}"
-              + (f" (undo of {report.undo_of})" if report.undo_of else "")
-              + ("; rolled back (all-or-nothing)" if report.rolled_back else "")
-              + (f"; interrupted by {report.interrupted}" if report.interrupted else "")
-              + ("" if report.journaled else "; not journaled (cannot be undone)"), file=sys.stderr)
+            print(row_line(r))
+        print(batch_line(report), file=sys.stderr)
     return EXIT_OK if report.ok and not report.interrupted else EXIT_NOT_ALL
 
 
@@ -561,15 +549,10 @@ def cmd_log(args: argparse.Namespace) -> int:
     if not rows:
         print(f"the journal {display(journal.path)} has no batch", file=sys.stderr)
         return EXIT_OK
-    print(f"{'BATCH':<22}  {'TIME (UTC)':<19}  {'STATE':<13}  {'MOVED':>5}  {'UNDONE':>6}  TARGET")
-    for r in rows:
-        what = f"{display(r['hierarchy'])}:{display(r['target'])}" if r["target"] else "?"
-        if r["undo_of"]:
-            what = f"undo of {r['undo_of']}"
-        when = r["time"][:19].replace("T", " ")
-        state = r["state"] + (" (interrupted)" if r["closed"] == "interrupted" else "")
-        print(f"{r['batch']:<22}  {when:<19}  {state:<13}  {r['counts'].get('moved', 0):>5}  {r['undone']:>6}  "
-              f"{what}")
+    from ctrtui.report import log_lines
+
+    for line in log_lines(rows):
+        print(line)
     return EXIT_OK
 
 

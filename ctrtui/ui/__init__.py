@@ -17,7 +17,8 @@ Modules:
   `findpid`, `switch`.
 - `rows`, `fuzzy` — pure logic without Textual: the task list's columns, sort and filter
   text, members of a subtree; the fuzzy path matcher.
-- `words` — how plans, reports and errors are worded on screen.
+- `words` — plans, reports and errors on screen: the words of `ctrtui.report` (shared with
+  the command line) as styled Content.
 - `safe`, `styles`, `heap` — escaping of untrusted text into Content/Text, cached component
   styles, giving memory back after a big load.
 

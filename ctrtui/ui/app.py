@@ -28,6 +28,7 @@ from textual.worker import Worker, WorkerState
 
 from ctrtui.engine import AttachEngine
 from ctrtui.model import HierarchySnapshot, Snapshot
+from ctrtui.report import describe_error
 from ctrtui.sources import read_only_reason
 from ctrtui.sources.base import Backend
 from ctrtui.text import scrub
@@ -44,7 +45,6 @@ from ctrtui.ui.widgets.filterbox import FilterBox
 from ctrtui.ui.widgets.status import StatusBar
 from ctrtui.ui.widgets.tasklist import TaskList
 from ctrtui.ui.widgets.tree import CgroupTree
-from ctrtui.ui.words import describe_error
 
 if TYPE_CHECKING:
     from ctrtui.engine import Report

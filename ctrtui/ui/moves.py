@@ -17,10 +17,11 @@ from rich.text import Text
 
 from ctrtui.engine import AttachEngine, Plan, Report
 from ctrtui.model import CgroupRef, Hierarchy
+from ctrtui.report import describe_error, plan_line
 from ctrtui.sources.base import Backend
 from ctrtui.text import display
 from ctrtui.ui.messages import BatchDone, Planned
-from ctrtui.ui.words import describe_error, plan_line, report_text
+from ctrtui.ui.words import report_text
 
 if TYPE_CHECKING:
     from ctrtui.ui.app import CtrtuiApp

@@ -513,3 +513,95 @@ def test_a_default_policy_in_a_directory_the_user_cannot_search_is_exit_2(tmp_pa
 
         shutil.rmtree(base)
 
+
+# ------------------------------------------------------------------- risks: what the UI would ask first
+
+
+def _expected_risks(pids: list[int], target: str) -> list[str]:
+    """What the UI's confirm would say of this move on a fresh demo world: assess() on a
+    whole snapshot (the command line reads only the target's subtree of each hierarchy)."""
+    from ctrtui.engine import AttachEngine
+    from ctrtui.engine.risk import assess
+    from ctrtui.model import CgroupRef
+    from ctrtui.sources.demo import demo_world
+
+    world = demo_world()
+    plan = AttachEngine(world, load_entry_points=False).plan(pids, CgroupRef.parse(target))
+    return assess(plan, world.snapshot(), world)
+
+
+def _risk_lines(err: str) -> list[str]:
+    return [line for line in err.splitlines() if line.startswith("ctrtui: risk: ")]
+
+
+@pytest.mark.parametrize("dry_run", [True, False])
+def test_moving_pid_1_prints_the_risks_the_ui_asks_about(capsys, dry_run):
+    expected = _expected_risks([1], "unified:/")
+    assert any(r.startswith("PID 1 (systemd) would move to unified:/") for r in expected), expected
+    assert any("would leave the systemd unit init.scope" in r for r in expected), expected
+    extra = ["--dry-run"] if dry_run else []
+    rc, out, err = run(capsys, "--demo", "move", "1", "--to", "unified:/", *extra)
+    assert rc == 0
+    assert _risk_lines(err) == ["ctrtui: risk: " + r for r in expected], err
+    assert len(out.splitlines()) == 1 and out.split()[:2] == ["1", "would-move" if dry_run else "moved"]
+    rc, rows, err = run_json(capsys, "--demo", "move", "1", "--to", "unified:/", *extra)
+    assert rc == 0 and [r["risks"] for r in rows] == [expected]
+    assert _risk_lines(err) == ["ctrtui: risk: " + r for r in expected]  # stderr in JSON mode too
+
+
+def test_moving_into_a_systemd_unit_says_systemd_may_move_them(capsys):
+    cron = _demo_pid(capsys, "cron")
+    expected = _expected_risks([cron], "unified:/system.slice/nginx.service")
+    rc, rows, err = run_json(capsys, "--demo", "move", str(cron), "--to", "unified:/system.slice/nginx.service")
+    assert rc == 0 and rows[0]["outcome"] == "moved"
+    risks = rows[0]["risks"]
+    assert risks == expected
+    assert any("belongs to the systemd unit nginx.service" in r for r in risks), risks
+    assert any("would leave the systemd unit cron.service" in r for r in risks), risks
+    assert len(_risk_lines(err)) == len(risks)
+
+
+def test_moving_more_than_20_tasks_at_once_says_so(capsys):
+    from ctrtui.engine.risk import MANY_TASKS
+    from ctrtui.sources.demo import demo_world
+
+    snap = demo_world().snapshot(["unified"])["unified"]
+    pids = sorted(p for path, c in snap.containers.items() if path.startswith("/system.slice/") for p in c.procs)
+    assert len(pids) > MANY_TASKS
+    rc, rows, err = run_json(capsys, "--demo", "move", *map(str, pids), "--to", "unified:/", "--dry-run")
+    moved = sum(r["outcome"] == "would-move" for r in rows)  # the plan's count (a few may exit meanwhile)
+    assert moved > MANY_TASKS
+    many = [r for r in rows[0]["risks"] if "tasks would move at once" in r]
+    assert many == [f"{moved} tasks would move at once to unified:/ (more than {MANY_TASKS}); "
+                    "check the list before going on."], rows[0]["risks"]
+    assert all(r["risks"] == rows[0]["risks"] for r in rows)
+    assert "ctrtui: risk: " + many[0] in err.splitlines()
+    rc, out, err = run(capsys, "--demo", "move", *map(str, pids), "--to", "unified:/")
+    assert "ctrtui: risk: " + many[0] in err.splitlines()
+
+
+def test_a_move_that_moves_nothing_and_an_undo_have_no_risks(capsys, tmp_path):
+    rc, rows, err = run_json(capsys, "--demo", "move", "1", "--to", "freezer:/")  # already there
+    assert rc == 0 and rows[0]["outcome"] == "already-there" and rows[0]["risks"] == []
+    assert not _risk_lines(err)
+    rc, out, err = run(capsys, "--demo", "move", "1", "--to", "freezer:/")
+    assert rc == 0 and "risk" not in err
+    # an undo is not assessed (the UI does not ask before one either): its rows say so
+    j = str(tmp_path / "j.jsonl")
+    rc, rows, err = run_json(capsys, "--demo", "move", "--journal", j, "--to", "pids:/", "492")
+    assert rc == 0 and rows[0]["risks"]
+    rc, rows, err = run_json(capsys, "--demo", "undo", "--journal", j)
+    assert rc == 0 and rows and all(r["risks"] == [] for r in rows) and not _risk_lines(err)
+
+
+def test_risks_that_cannot_be_checked_are_said_and_the_move_goes_on(capsys, monkeypatch):
+    from ctrtui.engine import risk
+
+    def broken(plan, snapshot, backend):
+        raise OSError(5, "Input/output error", "/sys/fs/cgroup/unified")
+
+    monkeypatch.setattr(risk, "assess", broken)
+    rc, out, err = run(capsys, "--demo", "move", "1", "--to", "unified:/")
+    assert rc == 0 and out.split()[:2] == ["1", "moved"]
+    assert _risk_lines(err) == ["ctrtui: risk: Could not check this move for risks "
+                                "(EIO: Input/output error (/sys/fs/cgroup/unified))."], err

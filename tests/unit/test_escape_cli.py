@@ -147,3 +147,18 @@ def test_risk_sentences_show_names_as_they_are_shown(_world):
     assert display(hostile_path("backslash")) in joined  # back\\x1b-slash: doubled, as in the tree
     assert "name=[@click=app.quit]h" in joined
     assert_clean(joined)
+
+
+@pytest.mark.parametrize("key", sorted(NAMES))
+def test_risks_quoting_a_hostile_target_are_escaped(capsys, _world, key):
+    """`ctrtui move` prints the UI confirm's risks on stderr; those that quote the target
+    (moving PID 1) show its name escaped, as the rows do."""
+    target = "freezer:" + display(hostile_path(key))
+    rc, out, err = run(capsys, "move", "1", "--to", target, "--dry-run")
+    assert rc == 0, err
+    assert_clean(out, err)
+    risks = [line for line in err.splitlines() if line.startswith("ctrtui: risk: PID 1 ")]
+    assert len(risks) == 1 and f"would move to {target}:" in risks[0], err
+    rc, out, err = run(capsys, "move", "1", "--to", target, "--dry-run", "--json")
+    assert rc == 0
+    assert any(f"would move to {target}:" in r for r in json.loads(out)[0]["risks"])

@@ -13,9 +13,10 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
 from ctrtui.engine import Plan
+from ctrtui.report import plural
 from ctrtui.ui.safe import content, message
 from ctrtui.ui.widgets.linelist import LineList
-from ctrtui.ui.words import KIND_STYLE, KIND_WORDS, counts_content, plural
+from ctrtui.ui.words import KIND_STYLE, KIND_WORDS, counts_content
 
 
 class ConfirmMove(ModalScreen[bool]):

@@ -11,8 +11,9 @@ from textual.screen import ModalScreen
 from textual.widgets import Footer, Label
 
 from ctrtui.engine import Report
+from ctrtui.report import plural
 from ctrtui.ui.widgets.linelist import LineList
-from ctrtui.ui.words import plural, report_lines
+from ctrtui.ui.words import report_lines
 
 
 class MoveLog(ModalScreen[None]):

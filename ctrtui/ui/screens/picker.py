@@ -5,7 +5,6 @@ so typing stays smooth."""
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Sequence
 
 from textual import on, work
@@ -21,12 +20,13 @@ from textual.worker import get_current_worker
 
 from ctrtui.engine import AttachEngine, Plan
 from ctrtui.model import CgroupRef, Snapshot
+from ctrtui.report import nothing_would_move, plural
 from ctrtui.text import display
 from ctrtui.ui.fuzzy import matcher_for
 from ctrtui.ui.safe import content, message
 from ctrtui.ui.widgets.fuzzypaths import LIST_BINDINGS, FuzzyPaths
 from ctrtui.ui.widgets.linelist import LineList
-from ctrtui.ui.words import KIND_STYLE, KIND_WORDS, counts_content, plan_lines, plural
+from ctrtui.ui.words import KIND_STYLE, KIND_WORDS, counts_content, plan_lines
 
 
 class TargetPicker(ModalScreen[Plan | None]):
@@ -213,19 +213,8 @@ class TargetPicker(ModalScreen[Plan | None]):
                 self._timer = None
                 self._plan(path)
             return
-        counts = self.plan.summary()
-        if not counts.get("move"):
-            why = []
-            if counts.get("already-there"):
-                why.append(f"{counts['already-there']} already there")
-            if counts.get("refused"):
-                errnos = Counter(v.errno or "policy" for v in self.plan.verdicts if v.kind == "refused")
-                why.append(f"{counts['refused']} refused ("
-                           + ", ".join(f"{e} x{n}" if n > 1 else e for e, n in errnos.items()) + ")")
-            if counts.get("vanished"):
-                why.append(f"{counts['vanished']} vanished (the task is gone)")
-            self._set_message(f"Nothing would move to {display(self.hierarchy)}:{display(path)}: "
-                              + ("; ".join(why) or "no tasks") + ". Pick another cgroup or press escape.", error=True)
+        if not self.plan.summary().get("move"):
+            self._set_message(nothing_would_move(self.plan) + ". Pick another cgroup or press escape.", error=True)
             return
         self.dismiss(self.plan)
 
