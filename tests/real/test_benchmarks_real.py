@@ -1,5 +1,6 @@
-"""The benchmark suite's quick run on the real kernel: `python -m benchmarks --quick --json FILE`
-runs, writes every figure key (a value or a skip reason), and leaves no cgroup behind (its
+"""The benchmark suite on the real kernel: `python -m benchmarks --quick --json FILE` runs,
+writes every figure key (a value or a skip reason), and leaves no cgroup behind;
+`python -m benchmarks.stdlib` (which times `ctrtui hierarchies` on this machine) runs (the
 helpers alone: tests/unit/test_benchmarks.py).
 
 Timing never fails a test: only the shape of the output and the clean-up are checked.
@@ -53,3 +54,17 @@ def test_quick_run_writes_every_key(tmp_path):
         assert not os.path.exists(os.path.join(mount, world["name"])), f"{world['name']} left in {mount}"
     assert world["freezer_cgroups"] == 1 + 20 + 400 + 2
 
+
+def test_stdlib_costs_runs_and_reports_each_piece(tmp_path):
+    """`python -m benchmarks.stdlib` (what argparse, dataclasses and importlib.metadata would
+    cost the start-up) runs every process it compares and writes each difference."""
+    out = tmp_path / "stdlib.json"
+    p = subprocess.run([sys.executable, "-m", "benchmarks.stdlib", "--runs", "1", "--json", str(out)],
+                       cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stderr[-3000:]
+    doc = json.loads(out.read_text())
+    from benchmarks.stdlib import PAIRS, commands
+
+    assert set(doc["median_ms"]) == set(commands()) and all(v > 0 for v in doc["median_ms"].values())
+    assert set(doc["extra_ms"]) == {what for what, _, _ in PAIRS}
+    assert all(len(s) == 1 for s in doc["samples_ms"].values())
