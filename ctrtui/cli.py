@@ -135,6 +135,9 @@ def build_parser() -> argparse.ArgumentParser:
         "With no subcommand, opens the terminal UI.",
     )
     _global_options(p, suppress=False)
+    from ctrtui import __version__
+
+    p.add_argument("--version", action="version", version=f"ctrtui {__version__}")
     p.add_argument("--read-only", action="store_true", help="TUI: never move anything")
     p.add_argument("--no-journal", action="store_true",
                    help="TUI: move even when the journal cannot be written (such moves cannot be undone)")
@@ -179,6 +182,14 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("tasks", define=tasks, help="the sorted member list of a cgroup")
     sub.add_parser("move", define=move, help="move PIDs into a cgroup")
     sub.add_parser("undo", define=undo, help="move back what the last undoable batch (or BATCH) moved")
+    def op(one: argparse.ArgumentParser) -> None:
+        _subcommand_options(one)
+        one.add_argument("cgroup", metavar="HIERARCHY:/path")
+
+    for name, words in (("mkdir", "create a cgroup (its parent must exist)"), ("rmdir", "remove an empty cgroup"),
+                        ("freeze", "freeze a cgroup (v1 freezer.state, v2 cgroup.freeze)"),
+                        ("thaw", "thaw a cgroup")):
+        sub.add_parser(name, define=op, help=f"{words}; journaled, undone by `ctrtui undo`")
     sub.add_parser("log", define=log, help="the batches in the journal, newest first")
     return p
 
@@ -521,7 +532,13 @@ def cmd_undo(args: argparse.Namespace) -> int:
 
 
 def _undo(args: argparse.Namespace, engine: AttachEngine) -> int:
-    report = engine.undo(args.batch)
+    from ctrtui.engine.ops import OpResult, undo_any
+
+    report = undo_any(engine, args.batch)
+    if isinstance(report, OpResult):
+        from ctrtui.cliops import print_op
+
+        return print_op(report, args.json)
     if report is None:
         msg = f"nothing to undo: {engine.nothing_left}"
         if args.json:
@@ -570,6 +587,15 @@ COMMANDS = {
     None: cmd_tui, "hierarchies": cmd_hierarchies, "ls": cmd_ls, "tasks": cmd_tasks,
     "move": cmd_move, "undo": cmd_undo, "log": cmd_log,
 }
+
+
+def _cmd_op(args: argparse.Namespace) -> int:
+    from ctrtui.cliops import cmd_op
+
+    return cmd_op(args)
+
+
+COMMANDS.update(dict.fromkeys(("mkdir", "rmdir", "freeze", "thaw"), _cmd_op))
 
 
 # ----------------------------------------------------------------------------- output errors
@@ -705,6 +731,10 @@ def _run_command(command: Command, args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    if "_ARGCOMPLETE" in os.environ:  # the shell asks for completions (ctrtui/completion.py)
+        from ctrtui.completion import complete
+
+        complete(build_parser())
     words = sys.argv[1:] if argv is None else list(argv)
     args = build_parser().parse_args(words)
     if not args.interval > 0:  # also NaN

@@ -306,9 +306,14 @@ def log_lines(rows: Iterable[Mapping[str, Any]]) -> list[str]:
     lines = [f"{'BATCH':<22}  {'TIME (UTC)':<19}  {'STATE':<13}  {'MOVED':>5}  {'UNDONE':>6}  TARGET"]
     for r in rows:
         what = f"{display(r['hierarchy'])}:{display(r['target'])}" if r["target"] else "?"
+        when = r["time"][:19].replace("T", " ")
+        if r.get("op"):  # a cgroup op (engine/ops.py: mkdir, rmdir, freeze, thaw)
+            what = f"{r['op']} {what}" + (f" (undo of {r['undo_of']})" if r["undo_of"] else "")
+            state = r["state"] + (f" ({r['errno']})" if r.get("errno") else "")
+            lines.append(f"{r['batch']:<22}  {when:<19}  {state:<13}  {'-':>5}  {r['undone']:>6}  {what}")
+            continue
         if r["undo_of"]:
             what = f"undo of {r['undo_of']}"
-        when = r["time"][:19].replace("T", " ")
         state = r["state"] + (" (interrupted)" if r["closed"] == "interrupted" else "")
         lines.append(f"{r['batch']:<22}  {when:<19}  {state:<13}  {r['counts'].get('moved', 0):>5}  "
                      f"{r['undone']:>6}  {what}")

@@ -1034,6 +1034,13 @@ class AttachEngine:
         as moved (state `recovered`), so that undo moves exactly those back."""
         for b in self.journal.open_batches():
             self._ours(b, "recover")
+            if b.op is not None:  # a cgroup op (engine/ops.py): look whether the change was made
+                from ctrtui.engine.ops import recover_op
+
+                closed, note = recover_op(self.backend, b)
+                self.journal.write_op_close(b.id, closed)
+                self._notes.append(note)
+                continue
             rows = []
             try:
                 h: Hierarchy | None = self.hierarchy(b.hierarchy)
@@ -1080,6 +1087,9 @@ class AttachEngine:
                     self._notes.clear()
                 return None
             self._ours(found, "undo")
+            if found.op is not None:
+                raise CtrtuiError(f"batch {found.id} is a cgroup {found.op}, not a move: undo it with `ctrtui undo` "
+                                  "(ctrtui.engine.ops.undo_any)")
             try:
                 self.hierarchy(found.hierarchy)
             except CtrtuiError:

@@ -13,6 +13,13 @@ One JSON object per line, each with a `kind`:
   written together, with one write and one fsync, when the batch ends. A batch costs two
   fsyncs whatever its size.
 - `header`, the first line of a rotated journal (`kept_bytes`: its size after rotation).
+- `op`, the write-ahead record of a batch that changes a cgroup rather than moving tasks
+  (engine/ops.py): `batch`, `backend`, `time`, `op` (`mkdir`, `rmdir`, `freeze`, `thaw`),
+  `hierarchy`, `path` and `undo_of`; written and fsync'd before the kernel is asked, then
+  closed by a `close` record whose `state` is `done`, `refused` (with `errno`: the kernel
+  said no, nothing changed), `recovered` (its process died; the next writer found the change
+  made) or `interrupted` (found not made). An op batch is undone by the opposite op (mkdir
+  by rmdir, freeze by thaw, and back), written as an op batch with `undo_of`.
 
 A batch without its close record is *open*: its process died mid-batch (kill -9, power
 loss). The next writer (a move or an undo) takes the lock, reads /proc to see which of the
@@ -87,7 +94,9 @@ PID_LIMIT = 4194304
 """The kernel's PID_MAX_LIMIT: no PID is larger on any machine."""
 
 KNOWN_OUTCOMES = frozenset({"moved", "already-there", "refused", "vanished", "not-moved", "rolled-back"})
-CLOSE_STATES = ("done", "interrupted", "recovered")
+CLOSE_STATES = ("done", "interrupted", "recovered", "refused")
+OPS = ("mkdir", "rmdir", "freeze", "thaw")
+"""The cgroup operations an `op` record names (engine/ops.py)."""
 REQUIRED = ("batch", "pid", "hierarchy", "from", "to", "outcome")
 """Keys of a line of the earlier, one-line-per-PID format."""
 
@@ -268,7 +277,17 @@ def validate(obj: object) -> Record:
         state = obj.get("state")
         if state not in CLOSE_STATES:
             raise _Bad(f"state must be one of {', '.join(CLOSE_STATES)}, not {_short(state)}")
-        return {"kind": kind, "batch": _batch_id(obj, "batch"), "state": state, "time": _time(obj)}
+        rec = {"kind": kind, "batch": _batch_id(obj, "batch"), "state": state, "time": _time(obj)}
+        if "errno" in obj:
+            rec["errno"] = _errno_field(obj)
+        return rec
+    if kind == "op":
+        op = obj.get("op")
+        if op not in OPS:
+            raise _Bad(f"op must be one of {', '.join(OPS)}, not {_short(op)}")
+        return {"kind": kind, "batch": _batch_id(obj, "batch"), "backend": _str(obj, "backend", True, limit=255),
+                "time": _time(obj), "op": op, "hierarchy": _str(obj, "hierarchy", limit=255),
+                "path": _path(obj, "path"), "undo_of": _batch_id(obj, "undo_of", True)}
     if kind == "intent":
         tasks = obj.get("tasks")
         if not isinstance(tasks, list):
@@ -289,7 +308,7 @@ def validate(obj: object) -> Record:
                 "undo_of": _batch_id(obj, "undo_of", True), "target": _path(obj, "target"), "tasks": clean}
     if kind == "header":
         return {"kind": kind, "kept_bytes": _int(obj, "kept_bytes", 0, 2**63)}
-    raise _Bad(f"kind must be intent, outcome, close or header, not {_short(kind)}")
+    raise _Bad(f"kind must be intent, op, outcome, close or header, not {_short(kind)}")
 
 
 # ---------------------------------------------------------------------- batches
@@ -300,7 +319,7 @@ class Batch:
     the close record's state. `tasks`: the intent's tasks; `outcomes`: the outcome rows."""
 
     __slots__ = ("id", "backend", "time", "hierarchy", "threads", "undo_of", "target", "tasks", "outcomes", "state",
-                 "legacy", "settled", "undone", "offset")
+                 "legacy", "settled", "undone", "offset", "op", "errno", "op_undone")
 
     def __init__(self, batch_id: str) -> None:
         self.id = batch_id
@@ -318,6 +337,20 @@ class Batch:
         self.settled: set[tuple[int, int | None]] = set()  # (pid, start) undone or gone
         self.undone: set[tuple[int, int | None]] = set()  # (pid, start) really back
         self.offset = 0
+        self.op: str | None = None
+        """For a cgroup op batch (engine/ops.py): mkdir, rmdir, freeze or thaw; `target` is its path."""
+        self.errno: str | None = None
+        """The errno an op batch was refused with."""
+        self.op_undone = False
+        """An op batch that a later op batch undid."""
+
+    def undoable(self) -> bool:
+        """True while there is something to undo: a move batch with PIDs left (or open), an
+        op batch done (or found done) and not undone yet."""
+        if self.op is not None:
+            return self.undo_of is None and (self.state in ("done", "recovered") and not self.op_undone
+                                             or self.state is None)
+        return bool(self.remaining()) or self.open
 
     @property
     def open(self) -> bool:
@@ -343,6 +376,10 @@ class Batch:
         """open / done / partly undone / undone (an undo batch: open or done)."""
         if self.state is None:
             return "open"
+        if self.op is not None:
+            if self.state in ("refused", "interrupted"):
+                return self.state
+            return "undone" if self.op_undone else "done"
         if self.undo_of is not None:
             return "done"
         moved = self.moved()
@@ -356,7 +393,8 @@ class Batch:
                 "target": self.target,
                 "threads": self.threads, "undo_of": self.undo_of, "state": self.status(),
                 "closed": self.state, "tasks": len(self.tasks), "counts": self.counts(),
-                "undone": len(self.undone), "undoable": len(self.remaining())}
+                "undone": len(self.undone) + self.op_undone, "undoable": len(self.remaining()) + (
+                    self.op is not None and self.undoable()), "op": self.op, "errno": self.errno}
 
 
 def _settles(outcome: Mapping[str, object]) -> str | None:
@@ -519,6 +557,21 @@ class Journal:
                "threads": bool(threads), "undo_of": undo_of, "target": target, "tasks": list(tasks)}
         self._append(_dumps(rec), "write")
 
+    def write_op(self, batch_id: str, op: str, hierarchy: str, path: str, undo_of: str | None,
+                 backend: str | None = None) -> None:
+        """The write-ahead record of a cgroup op batch (mkdir, rmdir, freeze, thaw), synced
+        before the kernel is asked."""
+        rec = {"kind": "op", "batch": batch_id, **({"backend": backend} if backend else {}), "time": now_iso(),
+               "op": op, "hierarchy": hierarchy, "path": path, "undo_of": undo_of}
+        self._append(_dumps(rec), "write")
+
+    def write_op_close(self, batch_id: str, state: str, errno: str | None = None) -> None:
+        """The close record of an op batch: done, refused (with the kernel's errno), recovered
+        or interrupted."""
+        rec = {"kind": "close", "batch": batch_id, "time": now_iso(), "state": state,
+               **({"errno": errno} if errno else {})}
+        self._append(_dumps(rec), "write the outcome to")
+
     def write_close(self, batch_id: str, outcomes: Sequence[Mapping[str, object]], state: str) -> None:
         """The outcomes and the close record of a batch, in one write and one fsync."""
         lines = [_dumps({"kind": "outcome", "batch": batch_id, **o}) for o in outcomes]
@@ -609,6 +662,9 @@ class Journal:
         def finish(b: Batch) -> Batch:
             building.pop(b.id, None)
             b.outcomes.reverse()
+            for u in pending.get(b.id, ()) if b.op is not None else ():
+                if u.op is not None and u.state in ("done", "recovered"):
+                    b.op_undone = True
             for u in pending.pop(b.id, ()):
                 for o in u.outcomes:
                     if o["pid"] is None:
@@ -645,7 +701,12 @@ class Journal:
             b.offset = offset
             if kind == "close":
                 b.state = rec["state"]
+                b.errno = rec.get("errno")
                 b.time = b.time or rec["time"]
+            elif kind == "op":
+                b.time, b.hierarchy, b.op, b.target = rec["time"], rec["hierarchy"], rec["op"], rec["path"]
+                b.undo_of, b.backend = rec["undo_of"], rec["backend"]
+                yield finish(b)
             elif kind == "outcome":
                 b.outcomes.append(rec)
             else:  # intent: the batch is complete
@@ -671,6 +732,11 @@ class Journal:
                 b.time, b.hierarchy, b.threads = rec["time"], rec["hierarchy"], rec["threads"]
                 b.undo_of, b.target, b.tasks, b.backend = rec["undo_of"], rec["target"], rec["tasks"], rec["backend"]
                 found[b.id] = b
+            elif kind == "op":
+                b = Batch(rec["batch"])
+                b.time, b.hierarchy, b.op, b.target = rec["time"], rec["hierarchy"], rec["op"], rec["path"]
+                b.undo_of, b.backend = rec["undo_of"], rec["backend"]
+                found[b.id] = b
         return list(reversed(found.values()))
 
     def find_undoable(self, batch_id: str | None = None) -> Batch | None:
@@ -679,9 +745,9 @@ class Journal:
         for b in self._batches():
             if batch_id is not None:
                 if b.id == batch_id:
-                    return b if b.remaining() or b.open else None
+                    return b if b.undoable() else None
                 continue
-            if b.undo_of is None and (b.remaining() or b.open):
+            if b.undo_of is None and b.undoable():
                 return b
         if batch_id is not None:
             raise CtrtuiError(f"the journal {display(self.path or '(memory)')} has no batch '{display(batch_id)}'; "
@@ -736,7 +802,7 @@ class Journal:
                 keep.add(b.id)
             if b.undo_of is not None:
                 undo_of[b.id] = b.undo_of
-            elif b.open or b.remaining():
+            elif b.undoable():
                 keep.add(b.id)
         keep |= {u for u, of in undo_of.items() if of in keep}
         tmp = f"{self.path}.tmp{os.getpid()}"

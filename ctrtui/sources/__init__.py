@@ -17,7 +17,8 @@ if TYPE_CHECKING:
     from ctrtui.sources.base import Backend, Reader
 
 __all__ = [
-    "Backend", "BackendSpecError", "CAPABILITIES", "MembershipFile", "POLL_EXITS", "Reader", "SPECS", "TASK_PROBES",
+    "Backend", "BackendSpecError", "CAPABILITIES",
+    "CGROUP_ADMIN", "MembershipFile", "POLL_EXITS", "Reader", "SPECS", "TASK_PROBES",
     "TaskHandle", "WRITE", "Writer", "identity_of", "membership_file", "open_backend", "read_only_reason",
 ]
 
@@ -28,7 +29,9 @@ TASK_PROBES = "task-probes"
 """It reads a task's facts under a handle on it: `base.TaskProber`."""
 POLL_EXITS = "poll-exits"
 """It tells which of many held tasks exited in one call: `base.ExitPoller`."""
-CAPABILITIES = frozenset({WRITE, TASK_PROBES, POLL_EXITS})
+CGROUP_ADMIN = "cgroup-admin"
+"""It creates, removes, freezes and thaws cgroups: `base.CgroupAdmin`."""
+CAPABILITIES = frozenset({WRITE, TASK_PROBES, POLL_EXITS, CGROUP_ADMIN})
 
 SPECS = {
     "local": "the real cgroup hierarchies of this machine (/sys/fs/cgroup)",

@@ -40,12 +40,13 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Protocol, TypeAlias, cast, runtime_checkable
 
 from ctrtui.model import CgroupState, Creds, Hierarchy, Snapshot, TaskInfo
-from ctrtui.sources import CAPABILITIES, POLL_EXITS, TASK_PROBES, WRITE, read_only_reason
+from ctrtui.sources import CAPABILITIES, CGROUP_ADMIN, POLL_EXITS, TASK_PROBES, WRITE, read_only_reason
 
 __all__ = [
-    "Backend", "CAPABILITIES", "ExitPoller", "MembershipFile", "POLL_EXITS", "PROTOCOLS", "Probe", "ProbeHeld",
-    "Reader", "TASK_PROBES", "TaskHandle", "TaskProber", "WRITE", "Writer", "contract_problems", "declared",
-    "exit_poller", "membership_file", "prober", "protocol_problems", "protocols_of", "read_only_reason", "writer_of",
+    "Backend", "CAPABILITIES", "CGROUP_ADMIN", "CgroupAdmin", "ExitPoller", "MembershipFile", "POLL_EXITS",
+    "PROTOCOLS", "Probe", "ProbeHeld", "Reader", "TASK_PROBES", "TaskHandle", "TaskProber", "WRITE", "Writer",
+    "admin_of", "contract_problems", "declared", "exit_poller", "membership_file", "prober", "protocol_problems",
+    "protocols_of", "read_only_reason", "writer_of",
 ]
 
 #: Which membership file a write goes to: (hierarchy version, thread mode) -> file name.
@@ -221,7 +222,28 @@ class ExitPoller(Protocol):
         """For each handle: has its task exited (a zombie, or reaped)?"""
 
 
-PROTOCOLS: dict[str, type] = {WRITE: Writer, TASK_PROBES: TaskProber, POLL_EXITS: ExitPoller}
+@runtime_checkable
+class CgroupAdmin(Protocol):
+    """Capability `CGROUP_ADMIN`: create, remove, freeze and thaw cgroups, with the kernel's
+    errnos (mkdir: EEXIST for a name taken by a cgroup or an interface file, `.` and `..`
+    included; EINVAL for a name holding a newline; ENOENT for a missing parent; ENAMETOOLONG
+    for a path of PATH_MAX bytes or more. rmdir: EBUSY while it holds tasks or children;
+    ENOENT when it is gone; EBUSY for the root. Freezing: ENOENT where the cgroup has no
+    freezer file: the root, or a v1 hierarchy without the freezer controller). What ctrtui
+    allows on top of the kernel (a name of at most 255 bytes) is the engine's (engine/ops.py)."""
+
+    def make_cgroup(self, hierarchy: str, path: str) -> None:
+        """mkdir(2) of the cgroup `path` (its parent must exist)."""
+
+    def remove_cgroup(self, hierarchy: str, path: str) -> None:
+        """rmdir(2) of the cgroup `path`."""
+
+    def set_frozen(self, hierarchy: str, path: str, frozen: bool) -> None:
+        """Freeze (True) or thaw (False): v1 `freezer.state` FROZEN/THAWED, v2 `cgroup.freeze` 1/0."""
+
+
+PROTOCOLS: dict[str, type] = {WRITE: Writer, TASK_PROBES: TaskProber, POLL_EXITS: ExitPoller,
+                              CGROUP_ADMIN: CgroupAdmin}
 """Capability name -> the Protocol a backend declaring it implements."""
 assert set(PROTOCOLS) == CAPABILITIES
 
@@ -251,6 +273,11 @@ def prober(backend: Reader) -> TaskProber | None:
 def exit_poller(backend: Reader) -> ExitPoller | None:
     """The backend as an `ExitPoller` when it declares `POLL_EXITS`, else None."""
     return cast(ExitPoller, backend) if POLL_EXITS in backend.capabilities else None
+
+
+def admin_of(backend: Reader) -> CgroupAdmin | None:
+    """The backend as a `CgroupAdmin` when it declares `CGROUP_ADMIN`, else None."""
+    return cast(CgroupAdmin, backend) if CGROUP_ADMIN in backend.capabilities else None
 
 
 def _members(protocol: type) -> dict[str, Callable[..., object] | property | None]:

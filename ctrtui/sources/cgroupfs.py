@@ -44,7 +44,7 @@ from ctrtui.model import (
     is_ancestor,
     sorted_pids,
 )
-from ctrtui.sources import POLL_EXITS, TASK_PROBES, WRITE
+from ctrtui.sources import CGROUP_ADMIN, POLL_EXITS, TASK_PROBES, WRITE
 from ctrtui.sources.procfs import (
     ProcReader,
     parse_stat,
@@ -61,7 +61,7 @@ TYPE_CHECKING = False  # typing is not imported at run time (~3 ms of every star
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
 
-    from ctrtui.sources.base import Backend, ExitPoller, Probe, ProbeHeld, TaskHandle, TaskProber
+    from ctrtui.sources.base import Backend, CgroupAdmin, ExitPoller, Probe, ProbeHeld, TaskHandle, TaskProber
 
 
 MEMBERSHIP_FILES = ("tasks", "cgroup.procs", "cgroup.threads")
@@ -340,7 +340,7 @@ class CgroupFS:
 
     kind = "real"
     identity = "local"
-    capabilities = frozenset({WRITE, TASK_PROBES, POLL_EXITS})
+    capabilities = frozenset({WRITE, TASK_PROBES, POLL_EXITS, CGROUP_ADMIN})
 
     def __init__(self, mountinfo: str = "/proc/self/mountinfo", proc: str = "/proc") -> None:
         self.mountinfo = mountinfo
@@ -803,6 +803,39 @@ class CgroupFS:
         finally:
             os.close(fd)
 
+    def _admin_dir(self, hierarchy: str, path: str) -> str:
+        h, d = self._dir(hierarchy, path)
+        if not is_ancestor(h.root, path):
+            raise FileNotFoundError(errno.ENOENT, f"{h.name}:{path} lies outside the mounted part of the hierarchy")
+        return d
+
+    def make_cgroup(self, hierarchy: str, path: str) -> None:
+        """mkdir(2): the kernel's errnos (EEXIST, EINVAL for a newline, ENOENT, ENAMETOOLONG)."""
+        os.mkdir(self._admin_dir(hierarchy, path))
+
+    def remove_cgroup(self, hierarchy: str, path: str) -> None:
+        """rmdir(2): EBUSY while the cgroup holds tasks or children (and for the root)."""
+        if path == "/":
+            raise OSError(errno.EBUSY, "the root cgroup cannot be removed")
+        os.rmdir(self._admin_dir(hierarchy, path))
+
+    def set_frozen(self, hierarchy: str, path: str, frozen: bool) -> None:
+        """One write to v1 `freezer.state` (FROZEN/THAWED) or v2 `cgroup.freeze` (1/0);
+        ENOENT where there is no such file (the root, a v1 hierarchy without freezer)."""
+        h = self.hierarchy(hierarchy)
+        d = self._admin_dir(hierarchy, path)
+        if h.version == 2:
+            name, data = "cgroup.freeze", b"1" if frozen else b"0"
+        else:
+            name, data = "freezer.state", b"FROZEN" if frozen else b"THAWED"
+        if h.version == 1 and "freezer" not in h.controllers:
+            raise FileNotFoundError(errno.ENOENT, f"{h.name} has no freezer controller: no {name}")
+        fd = os.open(d + "/" + name, _O_WRONLY)
+        try:
+            os.write(fd, data)
+        finally:
+            os.close(fd)
+
     def writer(self) -> Creds:
         """The process's own credentials (writes are made by this process)."""
         return Creds(os.getuid(), os.geteuid())
@@ -859,6 +892,6 @@ def _first(d: str, names: tuple[str, ...]) -> str | None:
 
 
 if TYPE_CHECKING:
-    def _keeps_the_contract(fs: CgroupFS) -> tuple[Backend, TaskProber, ExitPoller]:
+    def _keeps_the_contract(fs: CgroupFS) -> tuple[Backend, TaskProber, ExitPoller, CgroupAdmin]:
         """mypy checks here that CgroupFS implements what it declares (see base.py)."""
-        return fs, fs, fs
+        return fs, fs, fs, fs

@@ -64,7 +64,7 @@ from ctrtui.model import (
     find_hierarchy,
     join_path,
 )
-from ctrtui.sources import WRITE
+from ctrtui.sources import CGROUP_ADMIN, WRITE
 
 HZ = 100
 """Clock ticks per second (USER_HZ), the unit of start times."""
@@ -350,9 +350,10 @@ class SimKernel:
     """The simulated kernel and backend (see the module docstring for the builder API)."""
 
     kind = "demo"
-    capabilities = frozenset({WRITE})
-    """It writes; it has no batch probes nor one-call exit polls (the engine reads each
-    task with `task_state` + `task_cgroup` and asks each handle `alive()`)."""
+    capabilities = frozenset({WRITE, CGROUP_ADMIN})
+    """It writes (tasks; cgroups: mkdir, rmdir, freeze); it has no batch probes nor one-call
+    exit polls (the engine reads each task with `task_state` + `task_cgroup` and asks each
+    handle `alive()`)."""
 
     def __init__(self, pid_max: int = 32768, boot_time: float = 1_700_000_000.0,
                  mode_2007: bool = False, identity: str = "demo"):
@@ -1070,9 +1071,66 @@ class SimKernel:
     def writer(self) -> Creds:
         return self._creds
 
+    # ---------------------------------------------------------------- cgroup admin (CgroupAdmin)
+
+    def make_cgroup(self, hierarchy: str, path: str) -> None:
+        """mkdir(2) as the kernel answers it: EINVAL for a newline in the name, EEXIST for a
+        name a cgroup or an interface file of the parent already has (`.` and `..`
+        included), ENOENT for a missing parent, ENAMETOOLONG for a path of PATH_MAX (4096)
+        bytes or more under the mount. Longer names than 255 bytes are taken, as kernfs does."""
+        h = self._hier(hierarchy)
+        if not path.startswith("/") or path == "/":
+            raise _err(errno.EEXIST, f"{hierarchy}:{path}")
+        ppath, name = path.rsplit("/", 1)
+        if len(h.info.fs_path(path).encode("utf-8", "surrogateescape")) >= 4096:
+            raise _err(errno.ENAMETOOLONG, f"{hierarchy}:{path}")
+        parent = h.by_path.get(_norm(ppath or "/"))
+        if parent is None:
+            raise _err(errno.ENOENT, f"{hierarchy}:{ppath}")
+        if name in (".", "..") or name in parent.children or name in _interface_files(h, parent.parent is None):
+            raise _err(errno.EEXIST, f"{hierarchy}:{path}")
+        if "\n" in name:
+            raise _err(errno.EINVAL, f"{hierarchy}:{path}: a newline in a cgroup name")
+        self.mkdir(hierarchy, path)
+
+    def remove_cgroup(self, hierarchy: str, path: str) -> None:
+        """rmdir(2): EBUSY while it holds tasks or children, and for the root; ENOENT when gone."""
+        self.rmdir(hierarchy, path)
+
+    def set_frozen(self, hierarchy: str, path: str, frozen: bool) -> None:
+        """v1 `freezer.state` FROZEN/THAWED, v2 `cgroup.freeze` 1/0; ENOENT without the file."""
+        if self._hier(hierarchy).v2:
+            self.set_freeze(hierarchy, path, frozen)
+        else:
+            self.set_freezer(hierarchy, path, "FROZEN" if frozen else "THAWED")
+
     def write_access(self) -> str | None:
         """`not root` unless the simulated writer's effective uid is 0 (as `CgroupFS`)."""
         return None if self._creds.euid == 0 else "not root"
+
+
+_V1_FILES = frozenset({"tasks", "cgroup.procs", "cgroup.clone_children", "notify_on_release"})
+_V1_ROOT_FILES = frozenset({"release_agent", "cgroup.sane_behavior"})
+_V2_FILES = frozenset({"cgroup.procs", "cgroup.threads", "cgroup.type", "cgroup.controllers", "cgroup.subtree_control",
+                       "cgroup.events", "cgroup.freeze", "cgroup.kill", "cgroup.max.depth", "cgroup.max.descendants",
+                       "cgroup.stat", "cgroup.pressure", "cpu.stat", "cpu.pressure", "io.pressure", "memory.pressure"})
+_CONTROLLER_FILES = {
+    "freezer": ("freezer.state", "freezer.self_freezing", "freezer.parent_freezing"),
+    "pids": ("pids.current", "pids.max", "pids.events", "pids.peak"),
+    "cpuset": ("cpuset.cpus", "cpuset.mems", "cpuset.effective_cpus", "cpuset.effective_mems", "cpuset.cpu_exclusive",
+               "cpuset.mem_exclusive"),
+    "cpu": ("cpu.shares", "cpu.cfs_period_us", "cpu.cfs_quota_us", "cpu.stat", "cpu.weight", "cpu.max"),
+    "cpuacct": ("cpuacct.usage", "cpuacct.stat", "cpuacct.usage_percpu"),
+    "memory": ("memory.current", "memory.max", "memory.usage_in_bytes", "memory.limit_in_bytes", "memory.stat"),
+}
+
+
+def _interface_files(h: SimHierarchy, root: bool) -> frozenset[str]:
+    """The file names a cgroup directory of `h` holds (a child cannot take one: EEXIST)."""
+    names = set(_V2_FILES if h.v2 else _V1_FILES | (_V1_ROOT_FILES if root else frozenset()))
+    for c in h.info.controllers:
+        names.update(_CONTROLLER_FILES.get(c, ()))
+    return frozenset(names)
 
 
 def _norm(path: str) -> str:
@@ -1091,8 +1149,8 @@ def _descends(cg: SimCgroup, ancestor: SimCgroup) -> bool:
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from ctrtui.sources.base import Backend
+    from ctrtui.sources.base import Backend, CgroupAdmin
 
-    def _keeps_the_contract(k: SimKernel) -> Backend:
+    def _keeps_the_contract(k: SimKernel) -> tuple[Backend, CgroupAdmin]:
         """mypy checks here that SimKernel implements what it declares (see base.py)."""
-        return k
+        return k, k

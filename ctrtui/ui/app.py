@@ -33,6 +33,7 @@ from ctrtui.sources import read_only_reason
 from ctrtui.sources.base import Backend
 from ctrtui.text import scrub
 from ctrtui.ui import heap
+from ctrtui.ui.cgroupops import CgroupActions
 from ctrtui.ui.commands import CtrtuiCommands
 from ctrtui.ui.details import DetailFeed
 from ctrtui.ui.live import LiveView, default_hierarchy
@@ -81,6 +82,14 @@ class CtrtuiApp(App[None]):
         Binding("right_square_bracket", "cycle_hierarchy(1)", "Next hierarchy", show=False,
                 tooltip="Show the next hierarchy", id="next-hierarchy"),
         Binding("escape", "escape", "Cancel", show=False, tooltip="Cancel a drag, close the filter", id="escape"),
+        Binding("n", "new_cgroup", "New cgroup", show=False,
+                tooltip="Make a child of the highlighted cgroup (asks its name)", id="new-cgroup"),
+        Binding("N", "new_cgroup_move", "Move to new", show=False,
+                tooltip="Move the selection into a new child of the highlighted cgroup", id="new-cgroup-move"),
+        Binding("D", "remove_cgroup", "Remove cgroup", show=False,
+                tooltip="Remove the highlighted cgroup if it is empty (asks first)", id="remove-cgroup"),
+        Binding("z", "freeze", "Freeze/thaw", show=False,
+                tooltip="Freeze the highlighted cgroup, or thaw it (asks first)", id="freeze"),
     ]
 
     def __init__(self, backend: Backend, engine: AttachEngine, interval: float = 2.0, read_only: bool = False,
@@ -119,6 +128,8 @@ class CtrtuiApp(App[None]):
         """The detail line's content."""
         self.navigator = Navigator(self)
         """Hierarchy switching, go to cgroup, find PID."""
+        self.cgroup_ops = CgroupActions(self)
+        """Create, remove, freeze and thaw cgroups (n, D, z, N)."""
 
     # ------------------------------------------------------------------ state others read
 
@@ -442,6 +453,20 @@ class CtrtuiApp(App[None]):
 
     def action_move_log(self) -> None:
         self.moves.show_log()
+
+    # ------------------------------------------------------------------ cgroup ops (see CgroupActions)
+
+    def action_new_cgroup(self) -> None:
+        self.cgroup_ops.new()
+
+    def action_new_cgroup_move(self) -> None:
+        self.cgroup_ops.new_and_move()
+
+    def action_remove_cgroup(self) -> None:
+        self.cgroup_ops.remove()
+
+    def action_freeze(self) -> None:
+        self.cgroup_ops.freeze()
 
 
 def run(backend: Backend, engine: AttachEngine, interval: float = 2.0, read_only: bool = False) -> None:

@@ -238,18 +238,30 @@ class Moves:
         """`u`: move the last batch back (in a worker)."""
         if self.refused():
             return
-        self.app.run_worker(lambda: self._batch(self.engine.undo, "Undo", "Not undone"),
+        from ctrtui.engine.ops import undo_any
+
+        # the newest batch, a move or a cgroup op (mkdir, rmdir, freeze, thaw: ui/cgroupops.py)
+        self.app.run_worker(lambda: self._batch(lambda: undo_any(self.engine), "Undo", "Not undone"),
                             thread=True, group="move", exit_on_error=False, name="undo")
 
     def _batch(self, run: Callable[[], Report | None], what: str, refused: str) -> None:
         """Run a batch (thread worker) and post its `BatchDone`; a journal that cannot be
-        written moves nothing, and the engine's sentence says why."""
+        written moves nothing, and the engine's sentence says why. An undone cgroup op goes
+        to `CgroupActions.done`."""
         from ctrtui.engine.journal import JournalError
+        from ctrtui.engine.ops import OpResult
+        from ctrtui.errors import CtrtuiError
 
         try:
             report = run()
         except JournalError as exc:  # no journal, no move: the engine's own sentence
             self.app.call_from_thread(self.app.notify, str(exc), title=refused, severity="error", timeout=12)
+            return
+        except CtrtuiError as exc:  # e.g. an undo of another backend's op batch
+            self.app.call_from_thread(self.app.notify, str(exc), title=refused, severity="error", timeout=12)
+            return
+        if isinstance(report, OpResult):
+            self.app.call_from_thread(self.app.cgroup_ops.done, report)
             return
         self.app.post_message(BatchDone(report, what))
 
@@ -257,7 +269,8 @@ class Moves:
         """Say how the batch went, keep its report for the move log, refresh."""
         app = self.app
         if event.report is None:
-            app.notify("Nothing to undo: no batch of moves is left in the journal.", severity="warning")
+            app.notify("Nothing to undo: no batch of moves or cgroup changes is left in the journal.",
+                       severity="warning")
             return
         self.reports.append(event.report)
         text, severity = report_text(event.report, event.what)

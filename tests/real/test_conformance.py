@@ -769,3 +769,67 @@ def test_state_and_stats_keys(world, hier):
         assert keys == expect_keys, path
     assert b.cgroup_state(hier, cg + "/nope") is None
     assert b.cgroup_stats(hier, cg + "/nope") == {}
+
+
+# ----------------------------------------------------------------------------- cgroup admin
+
+
+def _admin(call, *args) -> str:
+    try:
+        call(*args)
+        return "ok"
+    except OSError as e:
+        return ename(e.errno)
+
+
+@pytest.mark.parametrize("hier", ["freezer", "pids", "unified"])
+def test_mkdir_and_rmdir_errnos(world, hier):
+    """mkdir/rmdir through the backend's CgroupAdmin give the kernel's errnos: EEXIST for a
+    taken name (a cgroup, an interface file), EINVAL for a newline, ENOENT for a missing
+    parent, EBUSY for a cgroup with a child or a task, ENAMETOOLONG at PATH_MAX."""
+    b = world.backend
+    top = world.top(hier)
+    assert _admin(b.make_cgroup, hier, top + "/new") == "ok"
+    assert b.cgroup_state(hier, top + "/new") is not None
+    assert _admin(b.make_cgroup, hier, top + "/new") == "EEXIST"
+    assert _admin(b.make_cgroup, hier, top + "/cgroup.procs") == "EEXIST"
+    assert _admin(b.make_cgroup, hier, top + "/tasks") == ("ok" if hier == "unified" else "EEXIST")
+    assert _admin(b.make_cgroup, hier, top + "/a\nb") == "EINVAL"
+    assert _admin(b.make_cgroup, hier, top + "/missing/child") == "ENOENT"
+    assert _admin(b.make_cgroup, hier, top + "/" + "x" * 300) == "ok"  # kernfs takes names past NAME_MAX
+    assert _admin(b.make_cgroup, hier, top + "/" + "y" * 4095) == "ENAMETOOLONG"
+    assert _admin(b.make_cgroup, hier, top + "/new/child") == "ok"
+    assert _admin(b.remove_cgroup, hier, top + "/new") == "EBUSY"  # a child
+    assert _admin(b.remove_cgroup, hier, top + "/new/child") == "ok"
+    p = world.spawn_sleep()
+    world.put(p, hier, top + "/new")
+    assert _admin(b.remove_cgroup, hier, top + "/new") == "EBUSY"  # a task
+    world.put(p, hier, top)
+    assert _admin(b.remove_cgroup, hier, top + "/new") == "ok"
+    assert b.cgroup_state(hier, top + "/new") is None
+    assert _admin(b.remove_cgroup, hier, top + "/new") == "ENOENT"
+    assert _admin(b.remove_cgroup, hier, "/") == "EBUSY"
+    assert _admin(b.remove_cgroup, hier, top + "/" + "x" * 300) == "ok"
+
+
+@pytest.mark.parametrize("hier, frozen, thawed", [("freezer", "FROZEN", "THAWED"), ("unified", "1", "0")])
+def test_freeze_and_thaw(world, hier, frozen, thawed):
+    """set_frozen writes v1 freezer.state FROZEN/THAWED or v2 cgroup.freeze 1/0; a task
+    inside stops (state D or S, not running); the root and a v1 hierarchy without the
+    freezer have no such file (ENOENT). Always thawed at the end (the fixture too)."""
+    b = world.backend
+    cg = world.mkdir(hier, "ice")
+    p = world.spawn_sleep()
+    world.put(p, hier, cg)
+    try:
+        assert _admin(b.set_frozen, hier, cg, True) == "ok"
+        deadline = time.monotonic() + 5
+        while b.cgroup_state(hier, cg).freezer_state != frozen and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert b.cgroup_state(hier, cg).freezer_state == frozen
+        assert _admin(b.set_frozen, hier, cg, True) == "ok"  # again: nothing changes
+    finally:
+        assert _admin(b.set_frozen, hier, cg, False) == "ok"
+    assert b.cgroup_state(hier, cg).freezer_state == thawed
+    assert _admin(b.set_frozen, hier, "/", True) == "ENOENT"
+    assert _admin(b.set_frozen, "pids", world.top("pids"), True) == "ENOENT"

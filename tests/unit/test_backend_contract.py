@@ -15,6 +15,7 @@ from ctrtui.errors import CtrtuiError
 from ctrtui.model import CgroupRef
 from ctrtui.sources import (
     CAPABILITIES,
+    CGROUP_ADMIN,
     POLL_EXITS,
     SPECS,
     TASK_PROBES,
@@ -63,11 +64,12 @@ def test_every_backend_keeps_the_contract_it_declares(make):
     assert base.writer_of(b) is b
     assert (base.prober(b) is b) == (TASK_PROBES in b.capabilities)
     assert (base.exit_poller(b) is b) == (POLL_EXITS in b.capabilities)
+    assert (base.admin_of(b) is b) == (CGROUP_ADMIN in b.capabilities)
 
 
 def test_the_real_backend_declares_its_fast_paths_and_the_simulator_none():
-    assert CgroupFS.capabilities == {WRITE, TASK_PROBES, POLL_EXITS}
-    assert SimKernel.capabilities == {WRITE}
+    assert CgroupFS.capabilities == {WRITE, TASK_PROBES, POLL_EXITS, CGROUP_ADMIN}
+    assert SimKernel.capabilities == {WRITE, CGROUP_ADMIN}
     assert CgroupFS().identity == "local" and CgroupFS().kind == "real"
     assert demo_world().identity == "demo" and hostile_world().identity == "demo:hostile"
 
@@ -90,13 +92,13 @@ def test_contract_problems_finds_what_is_wrong():
             return 0
 
     class Unknown(SimKernel):
-        capabilities = frozenset({WRITE, "teleport"})
+        capabilities = frozenset({WRITE, CGROUP_ADMIN, "teleport"})
 
     class NotASet(SimKernel):
         capabilities = [WRITE]
 
     class Missing(SimKernel):
-        capabilities = frozenset({WRITE, TASK_PROBES})  # declares probes it does not have
+        capabilities = frozenset({WRITE, CGROUP_ADMIN, TASK_PROBES})  # declares probes it does not have
 
     assert any("tasks_exited present but capability 'poll-exits' not declared" in p
                for p in base.contract_problems(Undeclared()))
@@ -189,7 +191,8 @@ class Prober(SimKernel):
 
     def __init__(self, declare: bool) -> None:
         super().__init__()
-        self.capabilities = frozenset({WRITE, TASK_PROBES, POLL_EXITS}) if declare else frozenset({WRITE})
+        self.capabilities = (frozenset({WRITE, CGROUP_ADMIN, TASK_PROBES, POLL_EXITS}) if declare
+                             else frozenset({WRITE, CGROUP_ADMIN}))
         self.used: list[str] = []
 
     def task_probe(self, pid, hierarchy):

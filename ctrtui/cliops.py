@@ -1,0 +1,78 @@
+"""The command line's cgroup ops: `ctrtui mkdir | rmdir | freeze | thaw HIERARCHY:/path`.
+
+Each is checked first (engine/ops.py `CgroupOps.check`: the name rules, an empty cgroup to
+remove, a hierarchy with a freezer), journaled and undoable with `ctrtui undo`, like a move.
+Exit codes as `ctrtui move`: 0 done, 1 refused (by the kernel, or predicted: the kernel would
+refuse), 2 bad usage (an unknown hierarchy, a missing cgroup to remove or freeze, a path the
+command line cannot take).
+"""
+
+from __future__ import annotations
+
+import sys
+
+from ctrtui.cli import (
+    EXIT_NOT_ALL,
+    EXIT_OK,
+    UsageError,
+    _backend,
+    _engine,
+    _print_json,
+    _print_warnings,
+    _resolve,
+    display,
+    scrub,
+)
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import argparse
+    from typing import Any
+
+    from ctrtui.engine.ops import OpResult
+    from ctrtui.model import Hierarchy
+
+
+def _target(backend: Any, text: str, op: str) -> tuple[Hierarchy, str]:
+    """(Hierarchy, path) of the cgroup `text` names. For mkdir the cgroup must not exist yet:
+    its parent is resolved instead (and must exist)."""
+    from ctrtui.model import CgroupRef
+    from ctrtui.model.snapshot import join_path
+
+    if op != "mkdir":
+        found: tuple[Hierarchy, str] = _resolve(backend, text)
+        return found
+    try:
+        ref = CgroupRef.parse(text)
+    except ValueError as e:
+        raise UsageError(str(e)) from None
+    if ref.path == "/":
+        raise UsageError(f"'{display(text)}': give the new cgroup's path, e.g. {display(ref.hierarchy)}:/parent/name")
+    parent, name = ref.path.rsplit("/", 1)
+    h, ppath = _resolve(backend, f"{ref.hierarchy}:{parent or '/'}")
+    return h, join_path(ppath, name)
+
+
+def cmd_op(args: argparse.Namespace) -> int:
+    from ctrtui.engine.ops import CgroupOps
+    from ctrtui.model import CgroupRef
+
+    op = args.command
+    backend = _backend(args)
+    engine = _engine(args, backend)
+    h, path = _target(backend, args.cgroup, op)
+    result = CgroupOps(engine).run(op, CgroupRef(h.name, path))
+    return print_op(result, args.json)
+
+
+def print_op(result: OpResult, as_json: bool) -> int:
+    """Print what an op did (JSON: one object); 0 done, 1 refused."""
+    _print_warnings(result.warnings)
+    if as_json:
+        _print_json(result.as_dict())
+    else:
+        line = result.sentence()
+        if result.ok and result.batch_id:
+            line += f" (batch {result.batch_id}" + ("" if result.journaled else ", not journaled") + ")"
+        print(scrub(line), file=sys.stdout if result.ok else sys.stderr)
+    return EXIT_OK if result.ok else EXIT_NOT_ALL

@@ -1,0 +1,168 @@
+"""Create, remove, freeze and thaw cgroups from the UI (`CgroupActions`), and the short
+flow "move the selection into a new cgroup here".
+
+- `n`: a child of the highlighted cgroup; its name is asked in `NewCgroup`, which checks the
+  name rules as you type (engine/ops.py `name_problem`). Enter creates it.
+- `D`: remove the highlighted cgroup, asked first (`ConfirmOp`); refused with the reason when
+  it holds tasks or children (the kernel would say EBUSY).
+- `z`: freeze the highlighted cgroup, or thaw it when it is frozen, asked first.
+- `N`: the selected tasks go into a new child of the highlighted cgroup: the name is asked,
+  the cgroup is created, and the move is planned and applied as any other (asked first only
+  when risky). Two batches in the journal: `u` moves the tasks back, `u` again removes it.
+
+Each op runs in a thread worker through `CgroupOps` (journaled, undone by `u` like a move:
+`Moves.undo` undoes the newest batch, a move or an op), then the view refreshes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from ctrtui.engine.ops import CgroupOps, OpResult, child_ref, name_problem
+from ctrtui.model import CgroupRef
+from ctrtui.text import display
+
+if TYPE_CHECKING:
+    from ctrtui.ui.app import CtrtuiApp
+
+
+_TITLES = {"mkdir": "New cgroup", "rmdir": "Remove cgroup", "freeze": "Freeze", "thaw": "Thaw"}
+
+
+class CgroupActions:
+    """The app's `n`, `D`, `z` and `N`."""
+
+    def __init__(self, app: CtrtuiApp) -> None:
+        self.app = app
+        self.ops = CgroupOps(app.engine)
+        self.results: list[OpResult] = []
+        """Every op of this run, oldest first."""
+
+    def _here(self) -> CgroupRef | None:
+        path = self.app.tree.cursor_path
+        if path is None or self.app.moves.refused():
+            return None
+        return CgroupRef(self.app.hier, path)
+
+    def _taken(self, parent: CgroupRef) -> set[str]:
+        hs = self.app.hs
+        c = hs.get(parent.path) if hs is not None else None
+        return {p.rsplit("/", 1)[1] for p in c.children} if c is not None else set()
+
+    def _ask_name(self, parent: CgroupRef, title: str, then: Callable[[CgroupRef], None]) -> None:
+        from ctrtui.ui.screens.newcgroup import NewCgroup
+
+        taken = self._taken(parent)
+
+        def picked(name: str | None) -> None:
+            if name is not None:
+                then(child_ref(parent, name))
+
+        self.app.push_screen(NewCgroup(title, lambda name: name_problem(name, taken)), picked)
+
+    # ------------------------------------------------------------------ n, D, z
+
+    def new(self) -> None:
+        """`n`: ask the name of a new child of the highlighted cgroup, then create it."""
+        here = self._here()
+        if here is not None:
+            where = f"{display(here.hierarchy)}:{display(here.path)}"
+            self._ask_name(here, f"New cgroup under {where}", lambda ref: self.run("mkdir", ref))
+
+    def remove(self) -> None:
+        """`D`: remove the highlighted cgroup (asked first; refused at once when not empty)."""
+        here = self._here()
+        if here is None:
+            return
+        refusal = self.ops.check("rmdir", here)
+        where = f"{display(here.hierarchy)}:{display(here.path)}"
+        if refusal is not None:
+            self.app.notify(f"Cannot remove {where}: {refusal.text()}", title="Not removed", severity="warning",
+                            timeout=8)
+            return
+        self._confirm(f"Remove the empty cgroup {where}?", "u undoes it (makes it again, empty).", "Remove",
+                      lambda: self.run("rmdir", here))
+
+    def freeze(self) -> None:
+        """`z`: freeze the highlighted cgroup, or thaw it when frozen (asked first)."""
+        here = self._here()
+        if here is None:
+            return
+        frozen = self.ops.frozen(here)
+        op = "thaw" if frozen else "freeze"
+        refusal = self.ops.check(op, here)
+        where = f"{display(here.hierarchy)}:{display(here.path)}"
+        if refusal is not None:
+            self.app.notify(f"Cannot {op} {where}: {refusal.text()}", title="Not changed", severity="warning",
+                            timeout=8)
+            return
+        if op == "freeze":
+            self._confirm(f"Freeze {where}?", "Every task in it and below it stops until it is thawed (z again, "
+                          "or u). A task moved out thaws.", "Freeze", lambda: self.run("freeze", here))
+        else:
+            self._confirm(f"Thaw {where}?", "Its tasks run again; u freezes it again.", "Thaw",
+                          lambda: self.run("thaw", here))
+
+    def _confirm(self, question: str, detail: str, yes: str, then: Callable[[], None]) -> None:
+        from ctrtui.ui.screens.confirmop import ConfirmOp
+
+        def answered(ok: bool | None) -> None:
+            if ok:
+                then()
+            else:
+                self.app.notify("Cancelled: nothing changed.", timeout=3)
+
+        self.app.push_screen(ConfirmOp(question, detail, yes), answered)
+
+    # ------------------------------------------------------------------ N: move into a new cgroup
+
+    def new_and_move(self) -> None:
+        """`N`: the selection into a new child of the highlighted cgroup."""
+        app = self.app
+        here = self._here()
+        if here is None:
+            return
+        pids = app.moves._selection()
+        if not pids:
+            return
+        starts = app.moves._starts(pids)
+        threads = app.threads
+        what = f"{len(pids)} {'thread' if threads else 'task'}{'s' * (len(pids) != 1)}"
+        where = f"{display(here.hierarchy)}:{display(here.path)}"
+
+        def made(ref: CgroupRef) -> None:
+            self.run("mkdir", ref, then=lambda: app.moves._plan(pids, ref, threads, starts, "new"))
+
+        self._ask_name(here, f"Move {what} into a new cgroup under {where}", made)
+
+    # ------------------------------------------------------------------ run
+
+    def run(self, op: str, ref: CgroupRef, then: Callable[[], None] | None = None) -> None:
+        """Run `op` on `ref` in a worker; `done` says how it went (and calls `then` on success)."""
+        from ctrtui.engine.journal import JournalError
+
+        app = self.app
+
+        def work() -> None:
+            try:
+                result = self.ops.run(op, ref)
+            except JournalError as exc:  # no journal, no change: the engine's own sentence
+                app.call_from_thread(app.notify, str(exc), title="Not changed", severity="error", timeout=12)
+                return
+            app.call_from_thread(self.done, result, then)
+
+        app.run_worker(work, thread=True, group="move", exit_on_error=False, name=op)
+
+    def done(self, result: OpResult, then: Callable[[], None] | None = None) -> None:
+        """Say how an op (or the undo of one) went, and refresh."""
+        app = self.app
+        self.results.append(result)
+        title = "Undo" if result.undo_of else _TITLES[result.op]
+        text = result.sentence() + "".join(f"\n{w}" for w in result.warnings)
+        app.notify(text, title=title, severity="information" if result.ok else "error", timeout=8)
+        if result.ok and then is not None:
+            then()
+        app.action_refresh()
+        if result.ok and result.op in ("freeze", "thaw") and result.ref.hierarchy == app.hier:
+            app.live.read_markers([result.ref.path])

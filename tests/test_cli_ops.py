@@ -1,0 +1,138 @@
+"""`ctrtui mkdir | rmdir | freeze | thaw HIERARCHY:/path [--json]`, their journal records, `log`
+and `undo`: on the demo world, and on the real kernel in `ctrtui-test-*` cgroups only (freezer,
+pids, cpu, cpuset, unified; never the memory hierarchy), with only this test's own processes,
+thawed and removed at the end."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from ctrtui.cli import main
+
+
+@pytest.fixture(autouse=True)
+def _isolated_dirs(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+
+
+def run(capsys, *argv: str) -> tuple[int, str, str]:
+    rc = main(list(argv))
+    out, err = capsys.readouterr()
+    return rc, out, err
+
+
+def test_demo_mkdir_json_and_exit_codes(capsys):
+    rc, out, err = run(capsys, "mkdir", "freezer:/new", "--demo", "--json")
+    assert rc == 0, err
+    got = json.loads(out)
+    assert got["op"] == "mkdir" and got["outcome"] == "done" and got["cgroup"] == "freezer:/new" and got["journaled"]
+    rc, out, err = run(capsys, "rmdir", "freezer:/", "--demo")
+    assert rc == 1 and "refused (EBUSY)" in err and "root" in err
+    rc, out, err = run(capsys, "freeze", "pids:/", "--demo", "--json")
+    assert rc == 1 and json.loads(out)["errno"] == "ENOENT"
+    rc, out, err = run(capsys, "log", "--demo")
+    assert "mkdir freezer:/new" in out and rc == 0
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["mkdir", "nope:/x"], "unknown hierarchy 'nope'"),
+    (["mkdir", "freezer:/"], "give the new cgroup's path"),
+    (["mkdir", "freezer:/no/such/x"], "no cgroup freezer:/no/such"),
+    (["mkdir", "freezer:/a/../b"], "'.' and '..' are not allowed"),
+    (["rmdir", "freezer:/nonexistent"], "no cgroup freezer:/nonexistent"),
+    (["freeze"], "the following arguments are required"),
+])
+def test_bad_usage_is_one_line_and_exit_2(capsys, argv, words):
+    try:
+        rc = main(argv + ["--demo"])
+    except SystemExit as e:
+        rc = e.code
+    out, err = capsys.readouterr()
+    assert rc == 2 and words in err and "Traceback" not in err
+
+
+# ------------------------------------------------------------------- the real kernel
+
+
+def ctrtui(*argv: str, journal) -> subprocess.CompletedProcess:
+    env = dict(os.environ, XDG_STATE_HOME=str(journal.parent / "state"))
+    return subprocess.run([sys.executable, "-m", "ctrtui", *argv, "--journal", str(journal)],
+                          capture_output=True, text=True, env=env, timeout=60)
+
+
+@pytest.mark.parametrize("hier", ["freezer", "pids", "cpu", "cpuset", "unified"])
+def test_real_mkdir_rmdir_and_undo(realworld, tmp_path, hier):
+    j = tmp_path / "journal.jsonl"
+    top = realworld.top(hier)
+    new = f"{hier}:{top}/made"
+    disk = realworld.fs(hier, top + "/made")
+    r = ctrtui("mkdir", new, "--json", journal=j)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["outcome"] == "done" and os.path.isdir(disk)
+    r = ctrtui("mkdir", new, journal=j)
+    assert r.returncode == 1 and "EEXIST" in r.stderr
+    r = ctrtui("mkdir", f"{hier}:{top}/cgroup.procs", "--json", journal=j)  # only the kernel knows this name
+    assert r.returncode == 1 and json.loads(r.stdout)["errno"] == "EEXIST" and not json.loads(r.stdout)["predicted"]
+    r = ctrtui("mkdir", f"{hier}:{top}/{'x' * 256}", journal=j)
+    assert r.returncode == 1 and "at most 255 bytes" in r.stderr
+    if hier == "cpuset":  # a new cpuset has no CPUs: no task may enter; a child keeps it busy
+        os.mkdir(disk + "/child")
+        busy = "1 child cgroup"
+    else:
+        p = realworld.spawn_sleep()
+        realworld.put(p.pid, hier, top + "/made")
+        busy = "1 task"
+    r = ctrtui("rmdir", new, "--json", journal=j)  # predicted: the kernel would say EBUSY
+    assert r.returncode == 1 and json.loads(r.stdout)["errno"] == "EBUSY" and os.path.isdir(disk)
+    r = ctrtui("undo", journal=j)  # the mkdir's undo: refused while it is not empty
+    assert r.returncode == 1 and "no longer empty" in r.stderr and busy in r.stderr and os.path.isdir(disk)
+    if hier == "cpuset":
+        os.rmdir(disk + "/child")
+    else:
+        realworld.put(p.pid, hier, top)
+    r = ctrtui("undo", "--json", journal=j)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["op"] == "rmdir" and not os.path.exists(disk)
+    other = realworld.mkdir(hier, "other")
+    r = ctrtui("rmdir", f"{hier}:{other}", journal=j)  # an empty cgroup: removed, then made again by undo
+    assert r.returncode == 0, r.stderr
+    assert not os.path.exists(realworld.fs(hier, other))
+    r = ctrtui("undo", journal=j)
+    assert r.returncode == 0 and os.path.isdir(realworld.fs(hier, other))
+    r = ctrtui("log", "--json", journal=j)
+    ops = [(b["op"], b["state"]) for b in json.loads(r.stdout)]
+    assert ops == [("mkdir", "done"), ("rmdir", "undone"), ("rmdir", "done"), ("mkdir", "refused"),
+                   ("mkdir", "undone")]
+
+
+@pytest.mark.parametrize("hier, frozen", [("freezer", "FROZEN"), ("unified", "1")])
+def test_real_freeze_thaw_and_undo(realworld, tmp_path, hier, frozen):
+    j = tmp_path / "journal.jsonl"
+    cg = realworld.mkdir(hier, "ice")
+    p = realworld.spawn_sleep()
+    realworld.put(p.pid, hier, cg)
+    state = os.path.join(realworld.fs(hier, cg), "freezer.state" if hier == "freezer" else "cgroup.freeze")
+    try:
+        r = ctrtui("freeze", f"{hier}:{cg}", journal=j)
+        assert r.returncode == 0, r.stderr
+        assert "frozen" in r.stdout
+        assert open(state).read().strip() in (frozen, "FREEZING")
+        r = ctrtui("undo", "--json", journal=j)
+        assert r.returncode == 0, r.stderr
+        assert json.loads(r.stdout)["op"] == "thaw"
+        assert open(state).read().strip() in ("THAWED", "0")
+        r = ctrtui("thaw", f"{hier}:{cg}", journal=j)
+        assert r.returncode == 0
+        r = ctrtui("undo", journal=j)  # the thaw's undo freezes again
+        assert r.returncode == 0 and open(state).read().strip() in (frozen, "FREEZING")
+    finally:
+        with open(state, "w") as f:
+            f.write("THAWED" if hier == "freezer" else "0")
+    r = ctrtui("freeze", f"pids:{realworld.top('pids')}", journal=j)
+    assert r.returncode == 1 and "has no freezer" in r.stderr
