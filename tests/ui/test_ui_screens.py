@@ -479,3 +479,27 @@ async def test_long_paths_that_differ_early_in_their_last_part_stay_distinct(wor
         assert any("conmon" in s for s in shown) and all(s.endswith(".scope") for s in shown)
         width = ol.scrollable_content_region.width
         assert all(len(s) <= width for s in shown)
+
+
+async def test_line_list_rows_follow_a_focus_change():
+    """The rows' background follows the focus tint when focus leaves the list (the row cache
+    used to keep the focused background: the confirm dialog's risks list, drawn while it
+    had focus for a moment, stayed tinted after the Move button took it)."""
+    from textual.widgets import Button
+
+    class Two(App):
+        def compose(self):
+            yield LineList([Content("a risk, one sentence")], id="lines")
+            yield Button("Move", id="move")
+
+    app = Two()
+    async with app.run_test(size=(40, 6)) as pilot:
+        lines = app.query_one(LineList)
+        lines.focus()
+        await pilot.pause()
+        focused_bg = next(iter(lines.render_line(0))).style.bgcolor
+        app.query_one(Button).focus()
+        await pilot.pause()
+        blurred_bg = next(iter(lines.render_line(0))).style.bgcolor
+        assert blurred_bg != focused_bg
+        assert blurred_bg == lines.get_visual_style().rich_style.bgcolor

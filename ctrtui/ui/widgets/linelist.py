@@ -92,6 +92,11 @@ class LineList(ScrollView, can_focus=True):
     def on_resize(self) -> None:
         self._reflow()
 
+    def notify_style_update(self) -> None:
+        """Styles changed (focus, hover, theme): the cached rows carry the old background."""
+        super().notify_style_update()
+        self._strips.clear()
+
     def render_line(self, y: int) -> Strip:
         index = self.scroll_offset.y + y
         width = self.scrollable_content_region.width
