@@ -8,7 +8,8 @@ the simulated generator.
 from __future__ import annotations
 
 #: key -> (bound, unit): a figure meets its target when it is <= the bound (written as the
-#: issue's table writes it: `1.0`, `16 ms`). Keys are issue 4's table, then the journal's (issue 7), then issue 9's.
+#: issue's table writes it: `1.0`, `16 ms`). Keys are issue 4's table, then the journal's (issue 7),
+#: then issue 9's, then issue 12's.
 TARGETS: dict[str, tuple[float, str]] = {
     "snapshot_vs_floor": (1.2, ""),
     "ls_vs_systemd_cgls": (1.0, ""),
@@ -36,6 +37,13 @@ TARGETS: dict[str, tuple[float, str]] = {
     "wire_bytes_per_task": (16, " B"),
     "wire_encode_ms": (250, " ms"),
     "wire_decode_ms": (250, " ms"),
+    # issue 12: the TUI left alone (read-only, default settings), htop -d 20 beside it
+    "idle_small_pct": (0.5, " %"),
+    "idle_small_vs_htop": (5.0, ""),
+    "idle_small_rss_mb": (64, " MB"),
+    "idle_10k_pct": (2.0, " %"),
+    "idle_10k_vs_htop": (20.0, ""),
+    "idle_10k_rss_mb": (64, " MB"),
 }
 KEYS: tuple[str, ...] = tuple(TARGETS)
 

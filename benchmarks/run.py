@@ -160,6 +160,30 @@ def run_real(ctx: Context) -> None:
         print(f"bench: WARNING: left behind {left}", file=sys.stderr)
 
 
+def run_idle_big(ctx: Context) -> None:
+    """The idle TUI on a tree of empty cgroups (the bench world's shape without its tasks:
+    10,000 freezer leaves, 441 with --quick), built for it and always removed."""
+    from dataclasses import replace
+
+    from benchmarks import idle
+    from benchmarks.world import FULL, QUICK, BenchWorld, WorldUnavailable
+
+    if not ctx.wanted(*idle.BIG_KEYS):
+        return
+    size = replace(QUICK if ctx.quick else FULL, threads=0, procs=0, v2_groups=0, v2_per_group=0)
+    try:
+        world = BenchWorld(size)
+    except WorldUnavailable as e:
+        ctx.skip(idle.BIG_KEYS, str(e))
+        return
+    with world:
+        world.build()
+        ctx.measure(idle.BIG_KEYS, idle.idle_big, world)
+    left = [d for d in (world.fs(w, world.top) for w in ("freezer", "unified")) if os.path.exists(d)]
+    if left:
+        print(f"bench: WARNING: left behind {left}", file=sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.split("\n\n")[0])
     p.add_argument("--quick", action="store_true",
@@ -178,8 +202,14 @@ def main(argv: list[str] | None = None) -> int:
 
     print("start-up", file=sys.stderr)
     ctx.measure(("cli_start_vs_python",), real.cli_start_vs_python)
+    print("idle TUI, the machine's own tree", file=sys.stderr)
+    from benchmarks import idle
+
+    ctx.measure(idle.SMALL_KEYS, idle.idle_small)
     print("real kernel", file=sys.stderr)
     run_real(ctx)
+    print("idle TUI, a tree of empty cgroups", file=sys.stderr)
+    run_idle_big(ctx)
     print("journal", file=sys.stderr)
     from benchmarks import journal
 

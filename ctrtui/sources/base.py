@@ -39,7 +39,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from typing import Protocol, TypeAlias, cast, runtime_checkable
 
-from ctrtui.model import CgroupState, Creds, Hierarchy, Snapshot, TaskInfo
+from ctrtui.model import CgroupState, Container, Creds, Hierarchy, Snapshot, TaskInfo
 from ctrtui.sources import CAPABILITIES, CGROUP_ADMIN, POLL_EXITS, TASK_PROBES, WRITE, read_only_reason
 
 __all__ = [
@@ -134,6 +134,11 @@ class Reader(Protocol):
     def snapshot(self, names: Sequence[str] | None = None, subtree: str | None = None) -> Snapshot:
         """A new immutable snapshot of the hierarchies named (default: all); with `subtree`,
         only that cgroup path and below in each (its ancestors are not included)."""
+
+    def read_cgroups(self, hierarchy: str, paths: Iterable[str]) -> dict[str, Container | None]:
+        """Each named cgroup of `hierarchy` alone, without walking below it: its child
+        list and members, as a snapshot would hold them; None for one that does not exist.
+        The UI's cheap per-tick read of what is on screen."""
 
     def cgroup_state(self, hierarchy: str, path: str) -> CgroupState | None:
         """Fresh facts about one cgroup for the hooks; None when it does not exist."""

@@ -901,6 +901,17 @@ class SimKernel:
                 out.append(HierarchySnapshot(h.info, containers))
         return Snapshot(tuple(out), time.time(), "demo")
 
+    def read_cgroups(self, hierarchy: str, paths: Iterable[str]) -> dict[str, Container | None]:
+        """Each named cgroup alone (its child list and members), None for one that does
+        not exist: what the UI re-reads at each tick instead of a whole snapshot."""
+        h = self._hier(hierarchy)
+        out: dict[str, Container | None] = {}
+        with self._cache_lock:
+            for p in paths:
+                c = h.by_path.get(_norm(p))
+                out[p] = None if c is None else c.snap or self._container(c)
+        return out
+
     def _view(self, h: SimHierarchy) -> MappingProxyType[str, Container]:
         """The path -> Container mapping of the whole of `h` (caller holds the cache lock):
         the last one when nothing changed, else a copy with the changed cgroups rebuilt,

@@ -37,7 +37,7 @@ from ctrtui.ui.cgroupops import CgroupActions
 from ctrtui.ui.commands import CtrtuiCommands
 from ctrtui.ui.details import DetailFeed
 from ctrtui.ui.live import LiveView, default_hierarchy
-from ctrtui.ui.messages import BatchDone, DetailRead, MarkersRead, Planned, SnapshotTaken
+from ctrtui.ui.messages import BatchDone, DetailRead, MarkersRead, Planned, ShownRead, SnapshotTaken
 from ctrtui.ui.moves import Cut, Moves, policy_problem
 from ctrtui.ui.navigate import Navigator
 from ctrtui.ui.safe import content, lines
@@ -230,7 +230,8 @@ class CtrtuiApp(App[None]):
             read_only=self.read_only_reason or ("moves off: the policy file cannot be used"
                                                 if self.policy_error else None),
             taken_at=self.snapshot.taken_at if self.snapshot else None, paused=self.live.paused,
-            busy=self.live.refreshing, hierarchy=self.hier, cut=len(cut.pids) if cut else 0)
+            busy=self.live.refreshing, hierarchy=self.hier, cut=len(cut.pids) if cut else 0,
+            read_at=self.live.read_at, tree_at=self.live.tree_at, interval=self.live.interval)
 
     def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
                timeout: float | None = None, markup: bool = False, escaped: bool = False) -> None:
@@ -279,6 +280,10 @@ class CtrtuiApp(App[None]):
     @on(SnapshotTaken)
     def _snapshot_taken(self, event: SnapshotTaken) -> None:
         self.live.snapshot_taken(event)
+
+    @on(ShownRead)
+    def _shown_read(self, event: ShownRead) -> None:
+        self.live.shown_read(event)
 
     @on(MarkersRead)
     def _markers_read(self, event: MarkersRead) -> None:

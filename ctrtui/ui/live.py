@@ -1,5 +1,27 @@
 """The live refresh cycle of the main screen, as an object of its own (`LiveView`).
 
+The refresh rule (issue 12: a TUI left open must cost what is shown and what changed, not
+a walk of the whole tree every tick):
+
+- At each tick (`interval`, default 2 s) only what is on screen is read, in a worker: the
+  tree's cursor cgroup and the tree rows in view, each alone (`Backend.read_cgroups`: its
+  child list and its members, two or three files whatever lies below it), the cursor's
+  whole subtree only when the task list shows the subtree, and the details of the task
+  rows in view. The cursor cgroup's task list is therefore never older than one interval.
+  Cgroups whose members did not change keep their Container; when nothing changed nothing
+  is drawn. The tree's own counts of the rows in view are patched at once; recursive
+  counts and the rows out of view lag until the next whole-tree read.
+- When a cgroup on screen got other children, the tick reads the new children's
+  subtrees (only those) and drops the removed ones' from the snapshot: the shape on screen
+  is right at the next tick, at the cost of what changed. Only a read that cannot be
+  patched in (the cursor's cgroup gone, say) makes the whole hierarchy read at once.
+- The whole shown hierarchy is read again every `full_period()` seconds: at least
+  `FULL_TICKS` intervals, and longer when a whole read costs more, so that whole reads
+  stay within `FULL_BUDGET` of one core (a 10,000-cgroup tree whose read costs 0.3 s of
+  CPU is read every 60 s). `r`, a move and switching hierarchy read it at once.
+  The status bar says how old the tree's counts are (in 10 s steps, so the 1 Hz status tick
+  redraws nothing most seconds).
+
 A snapshot is taken in a thread worker (the first one starts with the app object, see
 `FirstSnapshot`) and comes back as a `SnapshotTaken` message; it is merged with the last
 known snapshot of the hierarchies not taken, diffed against the shown one, and the tree and
@@ -11,18 +33,20 @@ refreshes never overlap; pausing stops the timer.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterable, Sequence
+from types import MappingProxyType
 from typing import TYPE_CHECKING
 
 from textual.timer import Timer
 from textual.widgets import Select, Tree
 
-from ctrtui.model import Hierarchy, Snapshot, TaskInfo
-from ctrtui.model.snapshot import diff_hierarchy
+from ctrtui.model import Container, Hierarchy, HierarchySnapshot, Snapshot, TaskInfo
+from ctrtui.model.snapshot import diff_hierarchy, is_ancestor, parent_path
 from ctrtui.sources.base import Backend
 from ctrtui.text import display
 from ctrtui.ui import heap
-from ctrtui.ui.messages import MarkersRead, SnapshotTaken
+from ctrtui.ui.messages import MarkersRead, ShownRead, SnapshotTaken
 from ctrtui.ui.safe import content
 from ctrtui.ui.widgets.tree import Markers, needs_state
 
@@ -32,6 +56,16 @@ if TYPE_CHECKING:
 MARKER_READ_LIMIT = 1000
 """On refresh, cgroup state for markers is re-read for up to this many built nodes; above
 it only cgroups that appeared are read (the rest keep their markers)."""
+
+FULL_TICKS = 15
+"""The whole shown hierarchy is read at most every this many intervals (30 s by default)."""
+FULL_BUDGET = 0.005
+"""...and at most this share of one core goes to whole reads (the last one's CPU time
+divided by this is the shortest period between two)."""
+FULL_MAX = 300.0
+"""...but never less often than this (seconds)."""
+SHOWN_LIMIT = 200
+"""At most this many tree rows are re-read per tick (a very tall terminal)."""
 
 
 class FirstSnapshot:
@@ -85,6 +119,42 @@ def merge(old: Snapshot | None, new: Snapshot, names: list[str]) -> Snapshot:
     return Snapshot(tuple(by_name[n] for n in names if n in by_name), new.taken_at, new.backend)
 
 
+def reshape(hs: HierarchySnapshot, read: dict[str, Container | None]
+            ) -> tuple[dict[str, Container], dict[str, Container], set[str]] | None:
+    """What a tick's read changes in `hs`: (cgroups whose members or children changed, new
+    cgroups, removed paths with everything below them), or None when the read cannot be
+    patched in (a cgroup read is gone but no parent read says so, or a new one's parent
+    was not read): then the whole hierarchy is read."""
+    changed: dict[str, Container] = {}
+    added: dict[str, Container] = {}
+    removed: set[str] = set()
+    for p, c in read.items():
+        parent = parent_path(p)
+        pc = read.get(parent) if parent is not None else None
+        old = hs.get(p)
+        if c is None:
+            if pc is None or p in pc.children:
+                return None
+            continue  # gone, and its parent's new child list says so
+        if old is None:
+            if pc is None or p not in pc.children:
+                return None
+            added[p] = c
+            continue
+        if c.children != old.children:
+            kept = set(c.children)
+            for ch in old.children:
+                if ch not in kept:
+                    removed.update(x.path for x in hs.walk(ch))
+            changed[p] = c
+        elif c.threads != old.threads or c.procs != old.procs:
+            changed[p] = c
+    for p in list(changed):
+        if p in removed:
+            del changed[p]
+    return changed, dict(sorted(added.items(), key=lambda kv: kv[0].count("/"))), removed
+
+
 class LiveView:
     """Keeps the main screen's snapshot fresh: takes snapshots in a worker, patches the tree
     and the task list from the diff, reads markers, and re-arms the auto-refresh timer.
@@ -103,6 +173,15 @@ class LiveView:
         self.refreshing = False
         """A snapshot worker is running (the status bar says so)."""
         self._timer: Timer | None = None
+        self.tree_at: float | None = None
+        """`time.time()` of the last whole read of the shown hierarchy (tree counts' age)."""
+        self.read_at: float | None = None
+        """`time.time()` of the last read of what is shown (a tick or a whole read)."""
+        self.full_cost = 0.0
+        """CPU seconds the last whole read took (worker and patch)."""
+        self.full_ticks = FULL_TICKS
+        self._full_due = 0.0  # time.monotonic() when the next whole read is due
+        self._full_hier: str | None = None  # the hierarchy the last whole read was of
         self.first: FirstSnapshot | None = FirstSnapshot(backend)
         """The first snapshot, taken while Textual starts (None once used)."""
 
@@ -127,10 +206,16 @@ class LiveView:
         assert first.result is not None
         self.app.post_message(SnapshotTaken(first.result[0], first.result[1], {}))
 
+    def full_period(self) -> float:
+        """Seconds between two whole reads of the shown hierarchy (see the module doc)."""
+        return max(self.interval, min(FULL_MAX, max(self.full_ticks * self.interval,
+                                                    self.full_cost / FULL_BUDGET)))
+
     def refresh(self) -> None:
-        """Take a new snapshot in a worker; the panes are patched when it arrives. Only the
-        shown hierarchy is taken (all of them the first time, to pick the one to show and
-        for the risk checks); the others are refreshed when they are switched to."""
+        """Take a new snapshot of the whole shown hierarchy in a worker (`r`, moves, a new
+        hierarchy); the panes are patched when it arrives. All hierarchies are taken the
+        first time, to pick the one to show and for the risk checks; the others are
+        refreshed when they are switched to."""
         self.refreshing = True
         app = self.app
         first = app.snapshot is None
@@ -140,10 +225,58 @@ class LiveView:
                        exit_on_error=False, name="snapshot")
 
     def _take(self, only: str | None, pids: list[int]) -> None:
+        t0 = time.thread_time()
         names = [h.name for h in self.backend.hierarchies()]
         snap = self.backend.snapshot([only] if only in names else None)
         infos = self.backend.task_details(pids) if pids else {}
-        self.app.post_message(SnapshotTaken(snap, names, infos))
+        self.app.post_message(SnapshotTaken(snap, names, infos, time.thread_time() - t0))
+
+    def tick(self) -> None:
+        """The auto-refresh timer fired: read what is on screen, or the whole hierarchy
+        when that is due (or nothing is shown yet)."""
+        app = self.app
+        if (app.snapshot is None or app.hs is None or self._full_hier != app.hier
+                or time.monotonic() >= self._full_due):
+            self.refresh()
+            return
+        paths = self.shown_paths()
+        subtree = app.tree.cursor_path if app.recursive else None
+        pids = app.tasks.visible_pids()
+        hier, hs = app.hier, app.hs
+        app.run_worker(lambda: self._read_shown(hier, hs, paths, subtree, pids), thread=True, exclusive=True,
+                       group="snapshot", exit_on_error=False, name="snapshot")
+
+    def shown_paths(self) -> list[str]:
+        """The cgroups a tick re-reads: the tree's cursor and the rows in view."""
+        tree = self.app.tree
+        out: dict[str, None] = {}
+        if tree.cursor_path is not None:
+            out[tree.cursor_path] = None
+        top = int(tree.scroll_y)
+        for line in range(top, top + min(SHOWN_LIMIT, max(1, tree.scrollable_content_region.height))):
+            node = tree.get_node_at_line(line)
+            if node is None:
+                break
+            if node.data is not None:
+                out[node.data] = None
+        return list(out)
+
+    def _read_shown(self, hier: str, before: HierarchySnapshot, paths: list[str], subtree: str | None,
+                    pids: list[int]) -> None:
+        taken = time.time()
+        backend = self.backend
+        read = backend.read_cgroups(hier, paths)
+        if subtree is not None:  # the task list shows the subtree: all of it is on screen
+            for hs in backend.snapshot([hier], subtree=subtree).hierarchies[:1]:
+                read.update(hs.containers)
+        # a cgroup on screen got a new child: read the new child's subtree (only that)
+        new = [ch for p, c in read.items() if c is not None and p in before
+               for ch in c.children if ch not in before and ch not in read]
+        for child in new:
+            for hs in backend.snapshot([hier], subtree=child).hierarchies[:1]:
+                read.update(hs.containers)
+        infos = self.backend.task_details(pids) if pids else {}
+        self.app.post_message(ShownRead(hier, read, infos, taken))
 
     def failed(self) -> None:
         """A snapshot worker failed (the app has said why): try again at the next tick."""
@@ -155,11 +288,15 @@ class LiveView:
         if self._timer is not None:
             self._timer.stop()
             self._timer = None
-        if not self.paused and self.interval > 0:
-            self._timer = self.app.set_timer(self.interval, self.app.action_refresh)
+        live = not self.paused and self.interval > 0
+        self.app.tasks.highlight_grace = self.interval if live else 0.0
+        if live:
+            self._timer = self.app.set_timer(self.interval, self.tick)
 
     def toggle_pause(self) -> None:
         self.paused = not self.paused
+        if self.paused:
+            self.app.tasks.highlight_grace = 0.0
         if self.paused and self._timer is not None:
             self._timer.stop()
             self._timer = None
@@ -170,6 +307,7 @@ class LiveView:
 
     def snapshot_taken(self, event: SnapshotTaken) -> None:
         """Merge, diff and patch the panes (or load them, for a new hierarchy)."""
+        t0 = time.thread_time()
         app = self.app
         old = app.snapshot
         new = merge(old, event.snapshot, event.names)
@@ -203,6 +341,60 @@ class LiveView:
             app.tasks.show(hs, tree.cursor_path, app.threads, app.recursive, diff=hd, infos=event.infos)
             self.read_markers(self._marker_paths(hd.added_cgroups))
             app.details.refresh()
+        if app.hier in event.snapshot.names():
+            self._full_hier = app.hier
+            self.tree_at = self.read_at = event.snapshot.taken_at
+            self.full_cost = event.cost + time.thread_time() - t0
+            self._full_due = time.monotonic() + self.full_period()
+        app.update_status()
+        self.arm()
+
+    def shown_read(self, event: ShownRead) -> None:
+        """A tick's read of what is on screen: patch the cgroups whose members changed into
+        the snapshot and the panes, with new and removed cgroups (`reshape`); draw nothing
+        when nothing changed. A read that cannot be patched in makes the whole hierarchy
+        read now."""
+        app = self.app
+        hs, snap = app.hs, app.snapshot
+        if hs is None or snap is None or event.hierarchy != app.hier:
+            self.arm()
+            return
+        shape = reshape(hs, event.containers)
+        if shape is None:
+            self.refresh()  # not a shape the read can patch (a cgroup on screen is gone): read it all
+            return
+        changed, added, removed = shape
+        self.read_at = event.taken_at
+        if changed or added or removed:
+            if added or removed:  # a new mapping, in pre-order (as long as the tree, but rare)
+                merged = {p: c for p, c in hs.containers.items() if p not in removed}
+                merged.update(changed)
+                merged.update(added)
+                new_hs = HierarchySnapshot.build(hs.hierarchy, merged.values())
+            else:
+                containers = dict(hs.containers)
+                containers.update(changed)
+                new_hs = HierarchySnapshot(hs.hierarchy, MappingProxyType(containers))
+            app.snapshot = Snapshot(tuple(new_hs if h is hs else h for h in snap.hierarchies),
+                                    event.taken_at, snap.backend)
+            # the diff of the cgroups read alone: the rest are the same objects
+            hd = diff_hierarchy(HierarchySnapshot(hs.hierarchy, {p: hs[p] for p in [*changed, *removed] if p in hs}),
+                                HierarchySnapshot(hs.hierarchy, {**changed, **added}))
+            tree = app.tree
+            lost = tree.update(new_hs, hd.added_cgroups, hd.removed_cgroups, changed=hd.changed_cgroups)
+            if lost is not None:
+                app.notify(f"{display(app.hier)}:{display(lost)} was removed; showing "
+                           f"{display(tree.cursor_path)} instead.", severity="warning")
+            app.tasks.show(new_hs, tree.cursor_path, app.threads, app.recursive, diff=hd, infos=event.infos)
+            if hd.added_cgroups:
+                self.read_markers([p for p in hd.added_cgroups if p in tree.nodes])
+            cursor = tree.cursor_path
+            if cursor is not None and any(is_ancestor(cursor, p) for p in (*changed, *added, *removed)):
+                app.details.refresh()  # the detail line tells of the cursor's cgroup and subtree
+        else:
+            app.tasks.expire_highlights()
+            if event.infos:
+                app.tasks.take_details(event.infos)
         app.update_status()
         self.arm()
 

@@ -10,7 +10,7 @@ from rich.text import Text
 from textual.message import Message
 
 from ctrtui.engine import Plan, Report
-from ctrtui.model import Snapshot, TaskInfo
+from ctrtui.model import Container, Snapshot, TaskInfo
 
 if TYPE_CHECKING:
     from ctrtui.ui.widgets.tree import Markers
@@ -25,10 +25,27 @@ class SnapshotTaken(Message):
     all), `names` every mounted hierarchy, `infos` fresh details of the rows that were on
     screen."""
 
-    def __init__(self, snapshot: Snapshot, names: list[str], infos: dict[int, TaskInfo]) -> None:
+    def __init__(self, snapshot: Snapshot, names: list[str], infos: dict[int, TaskInfo],
+                 cost: float = 0.0) -> None:
         self.snapshot = snapshot
         self.names = names
         self.infos = infos
+        self.cost = cost
+        """CPU seconds the worker spent taking it (for the whole-tree period)."""
+        super().__init__()
+
+
+class ShownRead(Message):
+    """A tick's cheap read came back (ui/live.py): the cgroups on screen in `hierarchy`,
+    path -> Container (None: gone), and fresh details of the rows on screen; `taken_at`:
+    `time.time()` when it was read."""
+
+    def __init__(self, hierarchy: str, containers: dict[str, Container | None],
+                 infos: dict[int, TaskInfo], taken_at: float) -> None:
+        self.hierarchy = hierarchy
+        self.containers = containers
+        self.infos = infos
+        self.taken_at = taken_at
         super().__init__()
 
 

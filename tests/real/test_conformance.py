@@ -771,6 +771,30 @@ def test_state_and_stats_keys(world, hier):
     assert b.cgroup_stats(hier, cg + "/nope") == {}
 
 
+@pytest.mark.parametrize("hier", ["freezer", "unified"])
+def test_read_cgroups_matches_the_snapshot(world, hier):
+    """`read_cgroups` (the UI's per-tick read) gives each cgroup as a snapshot holds it:
+    child list and members, without walking below; None for a cgroup that is gone."""
+    a = world.mkdir(hier, "a")
+    world.mkdir(hier, "a/z")
+    world.mkdir(hier, "a/b")
+    b = world.mkdir(hier, "b")
+    tids = world.spawn_threads(2)
+    leader, t1, t2 = tids
+    assert world.write(str(leader), hier, a) > 0
+    top = world.top(hier)
+    snap = world.backend.snapshot([hier], subtree=top)[hier]
+    read = world.backend.read_cgroups(hier, [a, b, top, a + "/gone"])
+    assert set(read) == {a, b, top, a + "/gone"} and read[a + "/gone"] is None
+    for p in (a, b, top):
+        c, s = read[p], snap[p]
+        assert c is not None and c.path == p
+        assert c.children == s.children, p
+        assert list(c.threads) == list(s.threads) and list(c.procs) == list(s.procs), p
+    assert read[a].children == (a + "/b", a + "/z") and sorted(read[a].threads) == sorted(tids)
+    assert list(read[a].procs) == [leader] and len(read[b].threads) == 0
+
+
 # ----------------------------------------------------------------------------- cgroup admin
 
 

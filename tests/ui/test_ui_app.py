@@ -514,21 +514,24 @@ async def test_auto_refresh_and_pause(world, tmp_path):
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         await goto(pilot, SESSION)
-        first = app.snapshot
+        first, read = app.snapshot, app.live.read_at
+        born = world.spawn("born", cgroups={"unified": SESSION})
         await pilot.pause(0.4)
         await settle(pilot)
-        assert app.snapshot is not first  # refreshed by itself
+        assert app.snapshot is not first and born in app.tasks.shown  # refreshed by itself
+        assert app.live.read_at > read
         await pilot.press("P")
         await settle(pilot)
         assert app.paused and "paused" in screen_text(app)
-        paused_at = app.snapshot
+        paused_at, read = app.snapshot, app.live.read_at
+        late = world.spawn("late", cgroups={"unified": SESSION})
         await pilot.pause(0.4)
         await settle(pilot)
-        assert app.snapshot is paused_at
+        assert app.snapshot is paused_at and app.live.read_at == read and late not in app.tasks.shown
         await pilot.press("P")
         await pilot.pause(0.4)
         await settle(pilot)
-        assert not app.paused and app.snapshot is not paused_at
+        assert not app.paused and app.snapshot is not paused_at and late in app.tasks.shown
 
 
 async def test_help_panel_toggles(world, tmp_path):

@@ -1,4 +1,8 @@
-"""The status bar at the top: backend, read-only or not, snapshot age, live or paused."""
+"""The status bar at the top: backend, read-only or not, snapshot age, live or paused.
+
+It is redrawn by a 1 Hz timer, so what it shows changes as seldom as it can: while the
+refresh keeps up, the age of what is shown is left out (`● live` says it) and the age of the
+tree's counts goes in 10 s steps; a text equal to the one on screen draws nothing."""
 
 from __future__ import annotations
 
@@ -20,8 +24,12 @@ class StatusBar(Static):
     _shown: object = None
 
     def show_status(self, *, backend: str, read_only: str | None, taken_at: float | None,
-                    paused: bool, busy: bool, hierarchy: str | None, cut: int = 0) -> None:
-        """Redraw from the app's state (`read_only` is the reason, None when moves work)."""
+                    paused: bool, busy: bool, hierarchy: str | None, cut: int = 0,
+                    read_at: float | None = None, tree_at: float | None = None,
+                    interval: float = 0.0) -> None:
+        """Redraw from the app's state (`read_only` is the reason, None when moves work).
+        `read_at`: when what is shown was last read (default `taken_at`); `tree_at`: when
+        the whole tree (its counts) was; `interval`: the auto-refresh interval."""
         text = Text()
         text.append("ctrtui", "bold")
         text.append(f"  {backend}")
@@ -31,11 +39,16 @@ class StatusBar(Static):
             text.append(f"  READ-ONLY ({read_only})", "bold reverse")
         else:
             text.append("  moves enabled")
-        if taken_at is None:
+        now = time.time()
+        read_at = read_at if read_at is not None else taken_at
+        if read_at is None:
             text.append("  no snapshot yet")
         else:
-            age = max(0.0, time.time() - taken_at)
-            text.append(f"  snapshot {age:.0f}s ago")
+            age = max(0.0, now - read_at)
+            if paused or interval <= 0 or age > interval + 1.5:
+                text.append(f"  snapshot {age:.0f}s ago")
+        if tree_at is not None and read_at is not None and read_at - tree_at >= 10:
+            text.append(f"  counts {age_text(now - tree_at)} old")
         if busy:
             text.append("  refreshing…", "italic")
         if cut:
@@ -44,3 +57,10 @@ class StatusBar(Static):
         if text != self._shown:
             self._shown = text
             self.update(text, layout=False)  # one line, always: no layout needed
+
+
+def age_text(seconds: float) -> str:
+    """An age in coarse steps: `10s`, `20s` … `50s`, then whole minutes (`3m`)."""
+    if seconds < 60:
+        return f"{int(max(0.0, seconds) // 10) * 10}s"
+    return f"{int(seconds // 60)}m"

@@ -25,7 +25,7 @@ from textual import events, on, work
 from textual.binding import Binding
 from textual.cache import LRUCache
 from textual.content import Content
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
@@ -160,6 +160,9 @@ class TaskList(CachedStyles, ScrollView, RowDrag, can_focus=True):
         """PID -> time until which it shows as new."""
         self.gone: dict[int, float] = {}
         """PID -> time until which a departed task still shows (struck out)."""
+        self.highlight_grace = 0.0
+        """Extra seconds a highlight's own expiry waits: the auto-refresh interval while it
+        runs, so the tick due meanwhile ends it in its own repaint (one repaint, not two)."""
         self._fresh: set[int] = set()
         self._inflight: set[int] = set()
         self._want: set[int] = set()
@@ -198,6 +201,7 @@ class TaskList(CachedStyles, ScrollView, RowDrag, can_focus=True):
         if recursive is not None:
             self.recursive = recursive
         same = path == self.path and self.hs is not None and hs.name == self.hs.name
+        purged = same and self._purge_highlights()  # drawn with this refresh, not on their own
         old, old_hs = self.base, self.hs
         self.hs, self.path = hs, path
         patch = self._patch(old_hs, hs, diff) if same and diff is not None else None
@@ -223,7 +227,7 @@ class TaskList(CachedStyles, ScrollView, RowDrag, can_focus=True):
                 self.gone[pid] = now + HIGHLIGHT_SECONDS
                 self.marks.discard(pid)
             if came or went:
-                self.set_timer(HIGHLIGHT_SECONDS + 0.05, self._expire)
+                self.set_timer(HIGHLIGHT_SECONDS + self.highlight_grace + 0.05, self._expire)
         elif not same:
             self.new.clear()
             self.gone.clear()
@@ -238,7 +242,7 @@ class TaskList(CachedStyles, ScrollView, RowDrag, can_focus=True):
         if infos:
             self._absorb(infos)
             self._fresh.update(infos)
-        if unchanged and self.shown is not EMPTY and not self.busy:
+        if unchanged and not purged and self.shown is not EMPTY and not self.busy:
             self._update_title()
             self.refresh()
             return
@@ -263,15 +267,31 @@ class TaskList(CachedStyles, ScrollView, RowDrag, can_focus=True):
             self.path = None  # not "the same list": no highlights
             self.show(self.hs, path, threads, recursive)
 
-    def _expire(self) -> None:
+    def _purge_highlights(self) -> bool:
+        """Forget highlights whose time is up (nothing is drawn here); True when a
+        departed task stopped fading out (the rows change)."""
         now = time.monotonic()
         had_gone = any(t <= now for t in self.gone.values())
-        self.new = {p: t for p, t in self.new.items() if t > now}
-        self.gone = {p: t for p, t in self.gone.items() if t > now}
         if had_gone:
+            self.gone = {p: t for p, t in self.gone.items() if t > now}
+        if any(t <= now for t in self.new.values()):
+            self.new = {p: t for p, t in self.new.items() if t > now}
+        return had_gone
+
+    def _expire(self) -> None:
+        """End the highlights whose time is up, if a refresh has not done it already (then
+        nothing is drawn)."""
+        now = time.monotonic()
+        if not any(t <= now for t in self.new.values()) and not any(t <= now for t in self.gone.values()):
+            return
+        if self._purge_highlights():
             self.recompute()
         else:
             self.refresh()
+
+    def expire_highlights(self) -> None:
+        """A refresh tick found nothing new: end the highlights that are due in this frame."""
+        self._expire()
 
     def rows_source(self) -> array[int]:
         """`base` plus the departed tasks still fading out, sorted by PID."""
@@ -573,17 +593,41 @@ class TaskList(CachedStyles, ScrollView, RowDrag, can_focus=True):
     def _details_loaded(self, event: DetailsLoaded) -> None:
         event.stop()
         self._inflight.difference_update(event.pids)
+        self._take_details(event.pids, event.infos, event.generation)
+
+    def take_details(self, infos: dict[int, TaskInfo]) -> None:
+        """Fresh details of rows on screen read with a refresh tick: what changed is
+        redrawn, nothing else: only the lines of the rows whose details changed (an idle
+        list draws nothing)."""
+        changed = {p: i for p, i in infos.items() if self.details.get(p) != i}
+        self._fresh.update(infos)
+        if not changed:
+            return
+        self.details.update(changed)
+        self._order.changed(changed)
+        for key in [k for k in self._strips.keys() if k[0] in changed]:
+            self._strips.discard(key)
+        top, rows, width = int(self.scroll_y), self.scrollable_content_region.height - 1, self.size.width
+        for pid in changed:
+            row = self.index_of(pid)
+            if row is not None and 0 <= row - top < rows:
+                self.refresh(Region(0, row - top + 1, width, 1))  # below the header line
+        if self.cursor_pid in changed:
+            self._announced = object()
+            self._announce_cursor()
+
+    def _take_details(self, pids: tuple[int, ...], infos: dict[int, TaskInfo], generation: int) -> None:
         on_screen = set(self.visible_pids())
-        changed = {p: i for p, i in event.infos.items() if self.details.get(p) != i}
+        changed = {p: i for p, i in infos.items() if self.details.get(p) != i}
         if changed:
             self._absorb(changed)
-        if event.generation == self._generation:
-            self._fresh.update(event.pids)
+        if generation == self._generation:
+            self._fresh.update(pids)
         dropped = False
-        for pid in event.pids:
-            if pid not in event.infos and pid not in self.gone:
+        for pid in pids:
+            if pid not in infos and pid not in self.gone:
                 dropped = self.details.pop(pid, None) is not None or dropped
-                if event.generation == self._generation:
+                if generation == self._generation:
                     self._order.absent.add(pid)
         if dropped:
             self._strips.clear()

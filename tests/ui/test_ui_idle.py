@@ -1,0 +1,274 @@
+"""The refresh rule of issue 12 (ctrtui/ui/live.py), on the simulated kernel: a tick reads
+only what is on screen (a collapsed subtree of 10,000 cgroups is never walked by a tick), a
+change in the shown cgroup appears at the next tick, a change elsewhere after `r` or at the
+next whole read, the shape changing on screen makes a whole read at once, nothing is
+drawn when nothing changed, and the status bar says how old the counts are."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from ctrtui.sources.demo import demo_world
+from ctrtui.ui.live import FULL_TICKS
+from tests.uihelpers import SIZE, goto, make_app, screen_text, settle
+
+SESSION = "/user.slice/user-1000.slice/session-3.scope"
+BIG = "/big.slice"
+
+
+class Counting:
+    """A backend that counts what the UI reads: whole snapshots (with the cgroups each
+    returned) and the cgroups read one by one."""
+
+    def __init__(self, inner):
+        self.inner = inner
+        self.snapshots: list[tuple[object, object, int]] = []
+        self.reads: list[list[str]] = []
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+    def snapshot(self, names=None, subtree=None):
+        snap = self.inner.snapshot(names, subtree)
+        self.snapshots.append((names, subtree, sum(len(h.containers) for h in snap.hierarchies)))
+        return snap
+
+    def read_cgroups(self, hierarchy, paths):
+        paths = list(paths)
+        self.reads.append(paths)
+        return self.inner.read_cgroups(hierarchy, paths)
+
+    def clear(self) -> None:
+        self.snapshots.clear()
+        self.reads.clear()
+
+
+@pytest.fixture(scope="module")
+def big_world():
+    """The demo world plus a collapsed 100 x 100 subtree (10,000 cgroups) in unified."""
+    w = demo_world()
+    w.mkdir("unified", BIG)
+    for g in range(100):
+        w.mkdir("unified", f"{BIG}/g{g:02d}")
+        for c in range(100):
+            w.mkdir("unified", f"{BIG}/g{g:02d}/c{c:02d}")
+    return w
+
+
+async def tick(pilot) -> None:
+    """What the auto-refresh timer does, now."""
+    pilot.app.live.tick()
+    await settle(pilot)
+
+
+async def test_a_tick_reads_only_what_is_shown(big_world, tmp_path):
+    backend = Counting(big_world)
+    app = make_app(backend, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await goto(pilot, SESSION)
+        assert not app.tree.nodes[BIG].is_expanded
+        assert len(app.hs.containers) > 10_000
+        rows = app.tree.scrollable_content_region.height
+        backend.clear()
+        for _ in range(5):
+            await tick(pilot)
+        assert backend.snapshots == []  # no walk of the hierarchy at all
+        assert len(backend.reads) == 5
+        for paths in backend.reads:
+            assert SESSION in paths  # the shown cgroup, every tick
+            assert len(paths) <= rows + 1
+            shown = {n.data for n in app.tree.nodes.values()}
+            assert set(paths) <= shown
+            assert not any(p.startswith(BIG + "/") for p in paths)  # the collapsed subtree
+        # r reads the whole hierarchy, once
+        await pilot.press("r")
+        await settle(pilot)
+        assert len(backend.snapshots) == 1 and backend.snapshots[0][2] > 10_000
+
+
+async def test_the_subtree_view_reads_the_shown_subtree_only(big_world, tmp_path):
+    backend = Counting(big_world)
+    app = make_app(backend, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await goto(pilot, "/user.slice")
+        await pilot.press("d")  # the task list shows the subtree: all of it is on screen
+        await settle(pilot)
+        assert app.recursive
+        backend.clear()
+        await tick(pilot)
+        assert [(s[1], s[2] < 20) for s in backend.snapshots] == [("/user.slice", True)]
+
+
+async def test_a_change_in_the_shown_cgroup_appears_at_the_next_tick(tmp_path):
+    world = demo_world()
+    backend = Counting(world)
+    app = make_app(backend, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await goto(pilot, SESSION)
+        shown = list(app.tasks.shown)
+        count = app.tree._own[SESSION]
+        born = world.spawn("born", cgroups={"unified": SESSION})
+        world.exit(shown[-1], reap=True)
+        backend.clear()
+        await tick(pilot)
+        assert backend.snapshots == []
+        assert born in app.tasks.shown and born in app.tasks.new  # arrival highlighted
+        assert shown[-1] in app.tasks.gone  # departure highlighted
+        assert app.tree._own[SESSION] == count  # one came, one went
+        assert app.snapshot.get("unified")[SESSION].procs is not None
+        assert born in app.snapshot.get("unified")[SESSION].procs
+
+
+async def test_the_timer_ticks_at_the_interval(tmp_path):
+    world = demo_world()
+    backend = Counting(world)
+    app = make_app(backend, tmp_path, interval=0.1)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await goto(pilot, SESSION)
+        backend.clear()
+        born = world.spawn("born", cgroups={"unified": SESSION})
+        deadline = time.monotonic() + 5  # a bound for a loaded machine, not a timing check
+        while born not in app.tasks.shown and time.monotonic() < deadline:
+            await pilot.pause(0.05)
+        assert born in app.tasks.shown
+        assert backend.reads  # the timer's ticks read what is shown
+
+
+async def test_a_change_elsewhere_waits_for_r_or_the_whole_read(big_world, tmp_path):
+    world = demo_world()
+    world.mkdir("unified", "/far.slice")
+    world.mkdir("unified", "/far.slice/deep")
+    app = make_app(world, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await goto(pilot, SESSION)
+        far = world.spawn("far", cgroups={"unified": "/far.slice/deep"})
+        await tick(pilot)
+        assert app.tree.recursive_count("/far.slice") == 0  # out of view: lags
+        assert far not in app.hs["/far.slice/deep"].procs
+        await pilot.press("r")
+        await settle(pilot)
+        assert app.tree.recursive_count("/far.slice") == 1
+        # the whole hierarchy is read again after FULL_TICKS intervals at the latest
+        far2 = world.spawn("far2", cgroups={"unified": "/far.slice/deep"})
+        app.live._full_due = time.monotonic()  # the period has passed
+        await tick(pilot)
+        assert far2 in app.hs["/far.slice/deep"].procs
+        assert app.tree.recursive_count("/far.slice") == 2
+
+
+def test_the_whole_read_period_follows_its_cost():
+    from ctrtui.ui.live import FULL_BUDGET, FULL_MAX, LiveView
+
+    live = LiveView.__new__(LiveView)
+    live.interval, live.full_ticks, live.full_cost = 2.0, FULL_TICKS, 0.001
+    assert live.full_period() == FULL_TICKS * 2.0
+    live.full_cost = 0.3  # a big tree: whole reads stay within the budget
+    assert live.full_period() == pytest.approx(0.3 / FULL_BUDGET)
+    live.full_cost = 100.0
+    assert live.full_period() == FULL_MAX
+
+
+async def test_cgroups_that_come_and_go_on_screen_cost_only_their_subtree(big_world, tmp_path):
+    world = big_world
+    backend = Counting(world)
+    app = make_app(backend, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await goto(pilot, SESSION)
+        app.tree.nodes[SESSION].expand()
+        await settle(pilot)
+        world.mkdir("unified", SESSION + "/sub")
+        world.mkdir("unified", SESSION + "/sub/leaf")
+        pid = world.spawn("inleaf", cgroups={"unified": SESSION + "/sub/leaf"})
+        backend.clear()
+        await tick(pilot)
+        # no whole read: the new child's subtree only
+        assert [(s[1], s[2]) for s in backend.snapshots] == [(SESSION + "/sub", 2)]
+        assert SESSION + "/sub/leaf" in app.hs and pid in app.hs[SESSION + "/sub/leaf"].procs
+        assert SESSION + "/sub" in app.tree.nodes
+        assert app.tree.recursive_count(SESSION + "/sub") == 1
+        assert list(app.hs.containers).index(SESSION + "/sub") > list(app.hs.containers).index(SESSION)
+        # it goes again (its task leaves first)
+        world.exit(pid, reap=True)
+        world.rmdir("unified", SESSION + "/sub/leaf")
+        world.rmdir("unified", SESSION + "/sub")
+        backend.clear()
+        await tick(pilot)
+        assert backend.snapshots == []
+        assert SESSION + "/sub" not in app.hs and SESSION + "/sub/leaf" not in app.hs
+        assert SESSION + "/sub" not in app.tree.nodes
+        assert app.tree.cursor_path == SESSION
+
+
+async def test_the_shown_cgroup_gone_moves_the_cursor_to_its_parent(tmp_path):
+    world = demo_world()
+    world.mkdir("unified", "/system.slice/tmp-job")
+    backend = Counting(world)
+    app = make_app(backend, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await goto(pilot, "/system.slice/tmp-job")
+        world.rmdir("unified", "/system.slice/tmp-job")
+        backend.clear()
+        await tick(pilot)
+        assert app.tree.cursor_path == "/system.slice" and app.tasks.path == "/system.slice"
+        assert any("tmp-job was removed" in n for n in app.notices)
+
+
+async def test_nothing_changed_draws_nothing(tmp_path):
+    world = demo_world()
+    app = make_app(world, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await goto(pilot, SESSION)
+        await tick(pilot)
+        snap, base, read = app.snapshot, app.tasks.base, app.live.read_at
+        updates = app.tree._updates
+        await tick(pilot)
+        assert app.snapshot is snap and app.tasks.base is base  # no patch at all
+        assert app.tree._updates == updates
+        assert app.live.read_at > read  # but it was read
+
+
+async def test_status_bar_says_how_old_the_counts_are(tmp_path):
+    world = demo_world()
+    app = make_app(world, tmp_path, interval=2.0)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        app.live._timer.stop()
+        now = time.time()
+        app.live.read_at = now
+        app.live.tree_at = now - 25
+        app.update_status()
+        await pilot.pause()
+        text = screen_text(app)
+        assert "counts 20s old" in text and "snapshot" not in text.split("\n")[0]
+        app.live.read_at = now - 9  # the reads stopped keeping up: the age is shown
+        app.update_status()
+        await pilot.pause()
+        assert "snapshot 9s ago" in screen_text(app)
+
+
+async def test_changed_details_redraw_their_row(tmp_path):
+    world = demo_world()
+    app = make_app(world, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await goto(pilot, SESSION)
+        app.tasks.focus()
+        pid = app.tasks.shown[1]
+        await settle(pilot)
+        info = app.tasks.details[pid]
+        assert "renamedtask" not in screen_text(app)
+        first = app.tasks.shown[0]
+        app.tasks.take_details({pid: info.replace(cmdline="renamedtask --x"), first: app.tasks.details[first]})
+        await pilot.pause()
+        assert "renamedtask" in screen_text(app)
+        assert app.tasks.details[pid].cmdline == "renamedtask --x"
