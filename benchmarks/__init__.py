@@ -37,6 +37,11 @@ TARGETS: dict[str, tuple[float, str]] = {
     "wire_bytes_per_task": (16, " B"),
     "wire_encode_ms": (250, " ms"),
     "wire_decode_ms": (250, " ms"),
+    # issue 10: the same key and refresh figures of a trivial Textual app, measured in the same
+    # run as ctrtui's (columns on): the machine's own floor, so a slow machine shows as one
+    "textual_key_ms_p50": (16, " ms"),
+    "textual_key_ms_p95": (50, " ms"),
+    "textual_refresh_ms": (100, " ms"),
     # issue 12: the TUI left alone (read-only, default settings), htop -d 20 beside it
     "idle_small_pct": (0.5, " %"),
     "idle_small_vs_htop": (5.0, ""),

@@ -19,7 +19,8 @@ import tracemalloc
 from benchmarks.timing import percentile
 
 UI_KEYS = ("first_paint_s", "first_paint_vs_textual", "key_latency_ms_p50",
-           "key_latency_ms_p95", "refresh_ms")
+           "key_latency_ms_p95", "refresh_ms", "textual_key_ms_p50", "textual_key_ms_p95",
+           "textual_refresh_ms")
 CGROUPS, TASKS, SEED = 10_000, 100_000, 1
 SIZE = (160, 50)
 QUIET = 0.05
@@ -136,6 +137,53 @@ def _trivial_app():
             yield Static("hello", id="hello")
 
     return Trivial()
+
+
+def _trivial_keys_app():
+    """The reference for key latency and refresh: a Textual app whose keys change one line
+    (`down`) and redraw a screenful of text (`r`, its "refresh")."""
+    from textual.app import App
+    from textual.binding import Binding
+    from textual.widgets import Static
+
+    class TrivialKeys(App):
+        BINDINGS = [Binding("down", "step", "Step"), Binding("r", "redraw", "Redraw")]
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.n = 0
+
+        def compose(self):
+            yield Static("0", id="hello")
+            yield Static("", id="page")
+
+        def action_step(self) -> None:
+            self.n += 1
+            self.query_one("#hello", Static).update(str(self.n))
+
+        def action_redraw(self) -> None:
+            self.n += 1
+            self.query_one("#page", Static).update(
+                "\n".join(f"{self.n:>8} {i:>6} " + "x" * (SIZE[0] - 20) for i in range(SIZE[1] - 2)))
+
+    return TrivialKeys()
+
+
+async def _interact_trivial(reps: int) -> dict:
+    """The trivial app's key latency (`down`) and refresh (`r`), measured as ctrtui's are."""
+    app = _trivial_keys_app()
+    rec = Screen(app)
+    seen = KeysSeen(app)
+    out: dict = {"noop": [], "key": [], "refresh": []}
+    async with app.run_test(size=SIZE):
+        await settle(app, rec, time.perf_counter(), timeout=60)
+        for _ in range(reps):
+            out["noop"].append(await _press(app, rec, seen, "f19"))
+        for _ in range(reps):
+            out["key"].append(await _press(app, rec, seen, "down"))
+        for _ in range(reps):
+            out["refresh"].append(await _press(app, rec, seen, "r"))
+    return out
 
 
 def _trivial_ready(app) -> bool:
@@ -262,6 +310,13 @@ async def _interact(kernel, journal: str, reps: int) -> dict:
         if not _panes_ready(app):
             raise RuntimeError("the app did not show its panes")
         tasks, tree = app.tasks, app.tree
+        # the cgroup columns on (issue 10): every refresh and expand also reads their figures
+        tree.focus()
+        await pilot.press("c")
+        await settle(app, rec, time.perf_counter(), timeout=60)
+        if not tree.columns:
+            raise RuntimeError("c did not turn the tree's columns on")
+        out["columns"] = list(tree.shown_columns())
         clock = _pause_status_clock(app)
         out["status_clock_paused"] = len(clock)
         # the whole world in the task list: root + include-descendants view
@@ -365,6 +420,7 @@ async def _ui(ctx) -> dict:
                 else:
                     into.append(await _first_paint(_trivial_app, _trivial_ready))
         inter = await _interact(kernel, journal, reps)
+        trivial_inter = await _interact_trivial(reps)
     parts = _refresh_parts(kernel, runs)
     noop = statistics.median(s for s, _ in inter["samples"].pop("noop"))
     lat = {k: [max(0.0, s - noop) for s, _ in v] for k, v in inter["samples"].items()}
@@ -393,7 +449,19 @@ async def _ui(ctx) -> dict:
                  tasks_moved=inter["moved_per_refresh"], parts_median_ms=parts,
                  note="SimKernel.churn(0.01) then `r`: snapshot in the worker, diff, panes patched, "
                       "until the screen settled")
+    t_noop = statistics.median(s for s, _ in trivial_inter["noop"])
+    t_key = [max(0.0, s - t_noop) for s, _ in trivial_inter["key"]]
+    t_refresh = [max(0.0, s - t_noop) for s, _ in trivial_inter["refresh"]]
+    ctx.meta_for("textual_key_ms_p50", noop_ms=round(t_noop, 2), samples_ms=[round(x, 2) for x in t_key],
+                 note="a trivial Textual app (two Statics) in the same run and the same way: `down` "
+                      "changes one line; minus its own no-op key")
+    ctx.meta_for("textual_refresh_ms", samples_ms=[round(x, 2) for x in t_refresh],
+                 note="the trivial app's `r` redraws a screenful of text: the floor of a refresh here")
+    ctx.meta_for("refresh_ms", columns=inter["columns"])
     return {
+        "textual_key_ms_p50": percentile(t_key, 50),
+        "textual_key_ms_p95": percentile(t_key, 95),
+        "textual_refresh_ms": statistics.median(t_refresh),
         "first_paint_s": fp,
         "first_paint_vs_textual": fp / tv,
         "key_latency_ms_p50": percentile(everything, 50),

@@ -149,6 +149,11 @@ def build_parser() -> argparse.ArgumentParser:
         _subcommand_options(ls)
         ls.add_argument("cgroup", nargs="?", metavar="HIERARCHY:/path",
                         help="a hierarchy (freezer, cpu,cpuacct, name=systemd, unified) and path")
+        ls.add_argument("--stats", action="store_true",
+                        help="figures per cgroup as systemd-cgtop shows them: tasks, %%CPU, memory, "
+                        "IO per second, pids, frozen (rates from two readings --sample apart)")
+        ls.add_argument("--sample", type=float, default=STATS_SAMPLE, metavar="SECONDS", dest="stats_interval",
+                        help=f"with --stats: seconds between the two readings (default {STATS_SAMPLE})")
 
     def tasks(tasks: argparse.ArgumentParser) -> None:
         _subcommand_options(tasks)
@@ -335,6 +340,8 @@ def cmd_hierarchies(args: argparse.Namespace) -> int:
 
 def cmd_ls(args: argparse.Namespace) -> int:
     backend = _backend(args)
+    if args.stats:
+        return _ls_stats(backend, args)
     # The text shows thread counts only: the real backend can then leave cgroup.procs unread.
     kw: dict[str, Any] = {"procs": False} if not args.json and backend.kind == "real" else {}
     if args.cgroup:
@@ -372,6 +379,62 @@ def cmd_ls(args: argparse.Namespace) -> int:
         if lines:
             out.write("cgroup  own tasks (with descendants)\n")
         out.write("\n".join(lines) + ("\n" if lines else ""))
+    return EXIT_OK
+
+
+STATS_SAMPLE = 0.5
+"""`ls --stats`: seconds between the two readings that rates are computed from."""
+
+
+def _middle(text: str, width: int) -> str:
+    """`text` cut to `width` in the middle with an ellipsis, as systemd-cgtop cuts paths."""
+    if len(text) <= width:
+        return text
+    head = (width - 1) // 3
+    return text[:head] + "…" + text[len(text) - (width - 1 - head):]
+
+
+def _ls_stats(backend: Backend, args: argparse.Namespace) -> int:
+    """`ls --stats`: every cgroup (of HIERARCHY:/path and below, or of every hierarchy) with
+    its figures, as systemd-cgtop's columns. Tasks are processes, with descendants."""
+    from ctrtui.model.cgstats import COLUMNS, HEADINGS, as_json, cell
+    from ctrtui.sources.stats import StatsSampler
+
+    interval = args.stats_interval
+    if not (interval == interval and 0 <= interval <= 60):  # NaN too
+        raise UsageError(f"--sample {interval}: give seconds between 0 and 60")
+    if args.cgroup:
+        h, path = _resolve(backend, args.cgroup)
+        snap = backend.snapshot([h.name], subtree=path)
+        _still_there(snap, h, path)
+    else:
+        path = None
+        snap = backend.snapshot()
+    walks = [(hs, [c.path for c in hs.walk(path if path is not None else hs.root_path)])
+             for hs in snap.hierarchies]
+    sampler = StatsSampler(backend)
+    for hs, paths in walks:
+        sampler.sample(hs.name, paths)
+    if interval:
+        import time
+
+        time.sleep(interval)
+    figs = {hs.name: sampler.sample(hs.name, paths) for hs, paths in walks}
+    rows = []
+    for hs, paths in walks:
+        rec = hs.recursive_counts(threads=False)
+        for p in paths:
+            rows.append((hs.name, p, rec.get(p), figs[hs.name].get(p)))
+    if args.json:
+        _print_json([{"hierarchy": h, "path": p, **as_json(n, f)} for h, p, n, f in rows])
+        return EXIT_OK
+    labels = [_middle(display(f"{h}:{p}"), 60) for h, p, _, _ in rows]
+    w = max([len("Path"), *map(len, labels)])
+    widths = {"tasks": 6, "cpu": 6, "memory": 8, "read": 8, "write": 8, "pids": 9, "frozen": 6}
+    out = [f"{'Path':<{w}}" + "".join(f" {HEADINGS[c]:>{widths[c]}}" for c in COLUMNS)]
+    for label, (_, _, n, f) in zip(labels, rows, strict=True):
+        out.append(f"{label:<{w}}" + "".join(f" {cell(c, n, f):>{widths[c]}}" for c in COLUMNS))
+    sys.stdout.write("\n".join(out) + "\n")
     return EXIT_OK
 
 

@@ -146,8 +146,10 @@ class Reader(Protocol):
     def cgroup_stats(self, hierarchy: str, path: str) -> dict[str, str]:
         """Stats files that exist for that cgroup, file name -> stripped text (v2
         cgroup.type, cgroup.subtree_control, cgroup.events, pids.current/max,
-        memory.current, cpu.stat; v1 freezer.state, cpuset.cpus/mems, pids.current/max,
-        cpuacct.usage). Unreadable files are left out. Missing cgroup -> {}."""
+        memory.current, cpu.stat, io.stat; v1 freezer.state, cpuset.cpus/mems,
+        pids.current/max, cpuacct.usage, memory.usage_in_bytes,
+        blkio.throttle.io_service_bytes). Only read, never written. Unreadable files are
+        left out. Missing cgroup -> {}."""
 
     def task_state(self, pid: int) -> TaskInfo | None:
         """Cheap facts of one task (no details); None when no such task exists."""

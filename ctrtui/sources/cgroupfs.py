@@ -620,9 +620,10 @@ class CgroupFS:
                            freezer_state=freezer, writable=writable)
 
     _STATS_V2 = ("cgroup.type", "cgroup.subtree_control", "cgroup.events", "cgroup.freeze",
-                 "pids.current", "pids.max", "memory.current", "cpu.stat")
+                 "pids.current", "pids.max", "memory.current", "cpu.stat", "io.stat")
     _STATS_V1 = ("freezer.state", "cpuset.cpus", "cpuset.mems", "pids.current", "pids.max",
-                 "cpuacct.usage")
+                 "cpuacct.usage", "memory.usage_in_bytes", "blkio.throttle.io_service_bytes")
+    """Only ever read (opened O_RDONLY by `_read_text`): the memory hierarchy included."""
 
     def cgroup_stats(self, hierarchy: str, path: str) -> dict[str, str]:
         """The stats files that exist and can be read, name -> stripped text; {} when the

@@ -46,7 +46,7 @@ import random
 import threading
 import time
 from array import array
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from types import MappingProxyType
 
 from ctrtui.model import (
@@ -159,7 +159,7 @@ class SimCgroup:
 
     __slots__ = ("hier", "path", "parent", "children", "tids", "removed", "owner", "mode",
                  "dom", "nr_threaded_children", "subtree_control", "cpus", "mems",
-                 "freezer", "pids_max", "snap")
+                 "freezer", "pids_max", "snap", "agg", "sub")
 
     def __init__(self, hier: SimHierarchy, path: str, parent: SimCgroup | None):
         self.hier, self.path, self.parent = hier, path, parent
@@ -180,6 +180,12 @@ class SimCgroup:
         self.pids_max = "max"
         self.snap: Container | None = None
         """This cgroup's snapshot Container while its members and children are unchanged."""
+        self.agg: tuple[float, int, float, float, int] | None = None
+        """Sums over its own tasks for the stats files, while its members are unchanged:
+        (uptime when summed, tasks, CPU seconds, CPU share %, resident bytes)."""
+        self.sub: tuple[float, int, float, float, int] | None = None
+        """The same sums over it and every cgroup below it (None: to be summed again; when
+        set, every descendant's is set too)."""
 
     @property
     def name(self) -> str:
@@ -374,6 +380,10 @@ class SimKernel:
         """The task `0` means in a write (the writing process itself)."""
         self.users: dict[int, str] = {0: "root"}
         self.next_hierarchy_id = 1
+        self.clock: Callable[[], float] = time.monotonic
+        """Seconds on a monotonic clock: CPU time accrues on it between ticks (tests set
+        their own; see `cgroup_stats`)."""
+        self._clock0 = self.clock()
         self._cache_lock = threading.Lock()
         """Guards the snapshot caches (a snapshot may run in a thread while tasks move)."""
 
@@ -414,6 +424,8 @@ class SimKernel:
         rebuilt by the next snapshot."""
         with self._cache_lock:
             cg.snap = None
+            cg.agg = None
+            self._unsum(cg)
             cg.hier.dirty.add(cg)
             dom = cg.dom
             if dom is not cg:
@@ -427,6 +439,17 @@ class SimKernel:
             h.view = None
             if cg is not None:
                 cg.snap = None
+                self._unsum(cg)
+            else:
+                for c in h.root.walk():
+                    c.sub = None
+
+    @staticmethod
+    def _unsum(cg: SimCgroup | None) -> None:
+        """`cg`'s subtree sums and its ancestors' are stale."""
+        while cg is not None and cg.sub is not None:
+            cg.sub = None
+            cg = cg.parent
 
     def forget_snapshots(self) -> None:
         """Drop every cached Container: the next snapshot builds all member arrays anew
@@ -730,6 +753,11 @@ class SimKernel:
     def set_pids_max(self, hier: str, path: str, value: int | str) -> None:
         self._cg(hier, path).pids_max = str(value)
 
+    def set_clock(self, clock: Callable[[], float]) -> None:
+        """Accrue CPU time between ticks on `clock` from now on (tests: a clock they move)."""
+        self.clock = clock
+        self._clock0 = clock()
+
     def tick(self, seconds: float) -> None:
         """Advance the clock; running tasks use their share of CPU."""
         self._uptime += seconds
@@ -972,14 +1000,67 @@ class SimKernel:
     def _freezer_state(cg: SimCgroup) -> str:
         return "FROZEN" if cg.frozen() else "THAWED"
 
+    IO_READ_PER_CPU_SECOND = 3 << 20
+    """Simulated IO: bytes a task reads per second of CPU it uses (writes: a third)."""
+
+    def _usage(self, cg: SimCgroup) -> tuple[int, float, int]:
+        """Tasks, CPU seconds used and resident bytes of `cg` and its descendants. CPU time
+        accrues between ticks too, at each task's share, on `clock` (the wall clock by
+        default): two readings a second apart show each task's share, as on a machine. The
+        sums of each cgroup (own, and with its subtree) are kept until its members or its
+        subtree change (or the clock ticks), so a reading costs what changed since the last."""
+        since = max(0.0, self.clock() - self._clock0)
+        with self._cache_lock:
+            _, n, cpu, share, rss = self._sub(cg, self._uptime)
+        return n, cpu + share / 100.0 * since, rss
+
+    def _sub(self, top: SimCgroup, up: float) -> tuple[float, int, float, float, int]:
+        """`top`'s subtree sums, summing again (children first, without recursion: a tree
+        may be deep) only where they are stale."""
+        tasks = self.tasks
+        stack: list[tuple[SimCgroup, bool]] = [(top, False)]
+        while stack:
+            c, children_done = stack.pop()
+            sub = c.sub
+            if sub is not None and sub[0] == up:
+                continue
+            if not children_done:
+                stack.append((c, True))
+                stack.extend((child, False) for child in c.children.values())
+                continue
+            agg = c.agg
+            if agg is None or agg[0] != up:
+                an = arss = 0
+                acpu = ashare = 0.0
+                for t in c.tids:
+                    task = tasks[t]
+                    an += 1
+                    acpu += task.cpu_time
+                    if task.cpu and not task.dead:
+                        ashare += task.cpu
+                    arss += task.rss
+                agg = c.agg = (up, an, acpu, ashare, arss)
+            _, n, cpu, share, rss = agg
+            for child in c.children.values():
+                _, cn, ccpu, cshare, crss = child.sub  # type: ignore[misc]  # summed just before
+                n += cn
+                cpu += ccpu
+                share += cshare
+                rss += crss
+            c.sub = (up, n, cpu, share, rss)
+        assert top.sub is not None
+        return top.sub
+
     def cgroup_stats(self, hierarchy: str, path: str) -> dict[str, str]:
         try:
             cg = self._cg(hierarchy, path)
         except (OSError, KeyError):
             return {}
         h = cg.hier
-        subtree = cg.walk if h.v2 or h.has("pids") else None  # only these files count tasks
-        n_tasks = sum(len(d.tids) for d in subtree()) if subtree is not None else 0
+        counted = h.v2 or any(h.has(c) for c in ("pids", "cpuacct", "memory", "blkio"))
+        n_tasks, cpu, rss = self._usage(cg) if counted else (0, 0.0, 0)
+        io_r = int(cpu * self.IO_READ_PER_CPU_SECOND)
+        io_w = io_r // 3
         out: dict[str, str] = {}
         if h.v2:
             enabled = set(h.info.controllers) if cg.parent is None else cg.parent.subtree_control
@@ -989,13 +1070,15 @@ class SimKernel:
             if cg.parent is not None:
                 out["cgroup.events"] = f"populated {int(n_tasks > 0)}\nfrozen {int(cg.frozen())}"
                 out["cgroup.freeze"] = str(int(cg.freezer == "FROZEN"))
-            usage = int(sum(self.tasks[t].cpu_time for d in cg.walk() for t in d.tids) * 1e6)
+            usage = int(cpu * 1e6)
             out["cpu.stat"] = f"usage_usec {usage}\nuser_usec {usage // 2}\nsystem_usec {usage - usage // 2}"
             if "pids" in enabled and cg.parent is not None:
                 out["pids.current"] = str(n_tasks)
                 out["pids.max"] = cg.pids_max
             if "memory" in enabled and cg.parent is not None:
-                out["memory.current"] = str(sum(self.tasks[t].rss for d in cg.walk() for t in d.tids))
+                out["memory.current"] = str(rss)
+            if "io" in enabled and cg.parent is not None:
+                out["io.stat"] = f"8:0 rbytes={io_r} wbytes={io_w} rios={io_r >> 12} wios={io_w >> 12} dbytes=0 dios=0"
             return out
         if h.has("freezer") and cg.parent is not None:
             out["freezer.state"] = self._freezer_state(cg)
@@ -1005,7 +1088,13 @@ class SimKernel:
             out["pids.current"] = str(n_tasks)
             out["pids.max"] = cg.pids_max
         if h.has("cpuacct"):
-            out["cpuacct.usage"] = str(int(sum(self.tasks[t].cpu_time for d in cg.walk() for t in d.tids) * 1e9))
+            out["cpuacct.usage"] = str(int(cpu * 1e9))
+        if h.has("memory"):
+            out["memory.usage_in_bytes"] = str(rss)
+        if h.has("blkio"):
+            out["blkio.throttle.io_service_bytes"] = (
+                f"8:0 Read {io_r}\n8:0 Write {io_w}\n8:0 Sync {io_w}\n8:0 Async {io_r}\n"
+                f"8:0 Discard 0\n8:0 Total {io_r + io_w}\nTotal {io_r + io_w}")
         return out
 
     def _state_letter(self, t: SimTask) -> str:

@@ -37,12 +37,24 @@ from ctrtui.ui.cgroupops import CgroupActions
 from ctrtui.ui.commands import CtrtuiCommands
 from ctrtui.ui.details import DetailFeed
 from ctrtui.ui.live import LiveView, default_hierarchy
-from ctrtui.ui.messages import BatchDone, DetailRead, MarkersRead, Planned, ShownRead, SnapshotTaken
+from ctrtui.ui.messages import (
+    BatchDone,
+    DetailRead,
+    MarkersRead,
+    MetersRead,
+    Planned,
+    ShownRead,
+    SnapshotTaken,
+    StatsRead,
+)
 from ctrtui.ui.moves import Cut, Moves, policy_problem
 from ctrtui.ui.navigate import Navigator
 from ctrtui.ui.safe import content, lines
+from ctrtui.ui.stats import StatsFeed
 from ctrtui.ui.widgets.detail import DetailLine
 from ctrtui.ui.widgets.filterbox import FilterBox
+from ctrtui.ui.widgets.heading import ColumnHeading
+from ctrtui.ui.widgets.meters import MetersBar
 from ctrtui.ui.widgets.status import StatusBar
 from ctrtui.ui.widgets.tasklist import TaskList
 from ctrtui.ui.widgets.tree import CgroupTree
@@ -128,6 +140,8 @@ class CtrtuiApp(App[None]):
         """The detail line's content."""
         self.navigator = Navigator(self)
         """Hierarchy switching, go to cgroup, find PID."""
+        self.stats = StatsFeed(self, backend)
+        """The tree's figure columns and the meters line, read at each refresh."""
         self.cgroup_ops = CgroupActions(self)
         """Create, remove, freeze and thaw cgroups (n, D, z, N)."""
 
@@ -161,6 +175,8 @@ class CtrtuiApp(App[None]):
     # ------------------------------------------------------------------ layout
 
     def compose(self) -> ComposeResult:
+        # the meters are this machine's: on another backend (the demo) the line says so
+        yield MetersBar(label="" if self.backend.identity == "local" else "real host: ", id="meters")
         yield StatusBar(id="status")
         with Horizontal(id="main"):
             with Vertical(id="left"):
@@ -168,7 +184,9 @@ class CtrtuiApp(App[None]):
                              value=self.hier if self.hier else Select.BLANK,
                              allow_blank=not self.hierarchy_names, id="hierarchy", prompt="hierarchy",
                              compact=True)
-                yield CgroupTree(id="tree")
+                tree = CgroupTree(id="tree")
+                yield ColumnHeading(tree, id="tree-heading")
+                yield tree
             with Vertical(id="right"):
                 yield FilterBox(placeholder="filter: PID, command or user (enter: keep, esc: clear)",
                                 on_change=self._filter_typed, id="filter")
@@ -289,6 +307,18 @@ class CtrtuiApp(App[None]):
     def _markers_read(self, event: MarkersRead) -> None:
         self.live.markers_read(event)
 
+    @on(StatsRead)
+    def _stats_read(self, event: StatsRead) -> None:
+        self.stats.stats_read(event)
+
+    @on(MetersRead)
+    def _meters_read(self, event: MetersRead) -> None:
+        self.query_one(MetersBar).show(event.meters)
+
+    @on(CgroupTree.ColumnsChanged)
+    def _columns_changed(self) -> None:
+        self.stats.refresh(meters=False)
+
     @on(DetailRead)
     def _detail_read(self, event: DetailRead) -> None:
         self.details.read(event)
@@ -313,10 +343,12 @@ class CtrtuiApp(App[None]):
             self.show_tasks()
         self.details.refresh()
         self.live.prefetch_markers(event)
+        self.stats.prefetch(path)
 
     @on(Tree.NodeExpanded, "#tree")
     def _node_expanded(self, event: Tree.NodeExpanded[str]) -> None:
         self.live.expanded(event)
+        self.stats.expanded(event.node.data)
 
     def _cursor_moved(self, pid: int | None) -> None:
         """The task list's cursor moved (called at once, in the same frame)."""

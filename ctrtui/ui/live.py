@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 
@@ -221,14 +221,19 @@ class LiveView:
         first = app.snapshot is None
         only = None if first else app.hier
         pids = [] if first else app.tasks.visible_pids()
-        app.run_worker(lambda: self._take(only, pids), thread=True, exclusive=True, group="snapshot",
+        stats = None if first else app.stats.job()  # the tree's figures and the meters
+        app.run_worker(lambda: self._take(only, pids, stats), thread=True, exclusive=True, group="snapshot",
                        exit_on_error=False, name="snapshot")
 
-    def _take(self, only: str | None, pids: list[int]) -> None:
+    def _take(self, only: str | None, pids: list[int], stats: Callable[[], None] | None = None) -> None:
         t0 = time.thread_time()
-        names = [h.name for h in self.backend.hierarchies()]
-        snap = self.backend.snapshot([only] if only in names else None)
-        infos = self.backend.task_details(pids) if pids else {}
+        try:
+            names = [h.name for h in self.backend.hierarchies()]
+            snap = self.backend.snapshot([only] if only in names else None)
+            infos = self.backend.task_details(pids) if pids else {}
+        finally:
+            if stats is not None:
+                stats()  # posts its figures first: the patch below then draws them in the same frame
         self.app.post_message(SnapshotTaken(snap, names, infos, time.thread_time() - t0))
 
     def tick(self) -> None:
@@ -243,8 +248,9 @@ class LiveView:
         subtree = app.tree.cursor_path if app.recursive else None
         pids = app.tasks.visible_pids()
         hier, hs = app.hier, app.hs
-        app.run_worker(lambda: self._read_shown(hier, hs, paths, subtree, pids), thread=True, exclusive=True,
-                       group="snapshot", exit_on_error=False, name="snapshot")
+        stats = app.stats.job()  # the tree's figures and the meters, read by the same worker
+        app.run_worker(lambda: self._read_shown(hier, hs, paths, subtree, pids, stats), thread=True,
+                       exclusive=True, group="snapshot", exit_on_error=False, name="snapshot")
 
     def shown_paths(self) -> list[str]:
         """The cgroups a tick re-reads: the tree's cursor and the rows in view."""
@@ -262,7 +268,9 @@ class LiveView:
         return list(out)
 
     def _read_shown(self, hier: str, before: HierarchySnapshot, paths: list[str], subtree: str | None,
-                    pids: list[int]) -> None:
+                    pids: list[int], stats: Callable[[], None] | None = None) -> None:
+        if stats is not None:
+            stats()
         taken = time.time()
         backend = self.backend
         read = backend.read_cgroups(hier, paths)
@@ -412,6 +420,7 @@ class LiveView:
         app.tasks.show(hs, app.tree.cursor_path, app.threads, app.recursive, infos=infos)
         self.read_markers(app.tree.built_paths())
         app.details.refresh()
+        app.stats.refresh()
         app.call_after_refresh(heap.settle, len(hs.containers))  # after the paint, not before
 
     # ------------------------------------------------------------------ markers

@@ -13,6 +13,8 @@ from ctrtui.engine import Plan, Report
 from ctrtui.model import Container, Snapshot, TaskInfo
 
 if TYPE_CHECKING:
+    from ctrtui.model.cgstats import Figures
+    from ctrtui.sources.meters import Meters
     from ctrtui.ui.widgets.tree import Markers
 
 DetailKey = tuple[object, ...]
@@ -55,6 +57,23 @@ class MarkersRead(Message):
     def __init__(self, hierarchy: str, markers: dict[str, Markers]) -> None:
         self.hierarchy = hierarchy
         self.markers = markers
+        super().__init__()
+
+
+class StatsRead(Message):
+    """Figures of the cgroups shown in the tree were read (`ui/stats.py`)."""
+
+    def __init__(self, hierarchy: str, figures: dict[str, Figures]) -> None:
+        self.hierarchy = hierarchy
+        self.figures = figures
+        super().__init__()
+
+
+class MetersRead(Message):
+    """The machine's meters were read (`ui/stats.py`)."""
+
+    def __init__(self, meters: Meters) -> None:
+        self.meters = meters
         super().__init__()
 
 

@@ -11,7 +11,8 @@ After an intended change of the UI, regenerate them and look at the diff before 
     CTRTUI_UPDATE_SNAPSHOTS=1 .venv/bin/python -m pytest -q -p no:cacheprovider tests/ui/test_snapshots.py
 
 What varies from run to run is pinned here, not in the app: the wall clock (snapshot time
-and the status bar's "snapshot Ns ago"), batch ids (which carry the time and random hex),
+and the status bar's "snapshot Ns ago"), the meters line (this machine's) and the simulated
+kernel's CPU clock, batch ids (which carry the time and random hex),
 the blinking input cursor, animations, notifications (their timeouts race a loaded
 machine), and the terminal size. Rich names the SVG's CSS classes after a hash of the
 whole screen; that prefix is replaced by a fixed one so a change shows as the lines that
@@ -59,6 +60,10 @@ class _Clock:
     def time(self) -> float:
         return CLOCK
 
+    def monotonic(self) -> float:
+        """The simulated kernel's CPU clock: stopped, so CPU figures are the same every run."""
+        return CLOCK
+
     def __getattr__(self, name: str):
         return getattr(time, name)
 
@@ -68,10 +73,15 @@ def pinned(monkeypatch):
     """Pin what varies between runs (see the module docstring)."""
     import ctrtui.engine.engine as engine_mod
     import ctrtui.sources.simulated as simulated_mod
+    import ctrtui.ui.stats as stats_mod
     import ctrtui.ui.widgets.status as status_mod
+    from ctrtui.sources.meters import Meters
 
     monkeypatch.setattr(simulated_mod, "time", _Clock())
     monkeypatch.setattr(status_mod, "time", _Clock())
+    # the meters line shows this machine's meters: pinned to fixed ones
+    monkeypatch.setattr(stats_mod, "read_meters",
+                        lambda: Meters((12.0, 48.0), 3 << 30, 16 << 30, 0, 2 << 30, (0.5, 0.25, 0.12), 93784.0))
     counter = itertools.count(1)
     monkeypatch.setattr(engine_mod, "_new_batch_id", lambda: f"20270115T0800{next(counter):02d}-000000")
     monkeypatch.setattr(Input, "_toggle_cursor", lambda self: None)  # the cursor stays shown

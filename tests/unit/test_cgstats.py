@@ -1,0 +1,131 @@
+"""Cgroup figures (model/cgstats.py), the sampler (sources/stats.py) and the simulated
+kernel's stats files: rates from two readings, deterministic on a clock the test moves."""
+
+from __future__ import annotations
+
+import pytest
+
+from ctrtui.model.cgstats import Figures, Reading, cell, figures, fmt_bytes, parse_reading, sort_value
+from ctrtui.sources.demo import demo_world
+from ctrtui.sources.simulated import SimKernel
+from ctrtui.sources.stats import StatsSampler, sample_twice
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_v2_reading_and_rates_from_two_readings():
+    a = parse_reading({"cpu.stat": "usage_usec 1000000\nuser_usec 1", "memory.current": "4096",
+                       "io.stat": "8:0 rbytes=100 wbytes=50 rios=1\n8:16 rbytes=900 wbytes=50",
+                       "pids.current": "3", "pids.max": "max", "cgroup.events": "populated 1\nfrozen 0"}, 10.0)
+    assert a == Reading(10.0, 1_000_000, 4096, 1000, 100, 3, "max", False)
+    b = parse_reading({"cpu.stat": "usage_usec 1500000", "memory.current": "8192",
+                       "io.stat": "8:0 rbytes=3100 wbytes=1100", "pids.current": "4", "pids.max": "10",
+                       "cgroup.events": "populated 1\nfrozen 1"}, 12.0)
+    f = figures(a, b)
+    assert f.cpu == pytest.approx(25.0)          # 0.5 s of CPU in 2 s
+    assert f.read == pytest.approx(1050.0) and f.write == pytest.approx(500.0)
+    assert (f.memory, f.pids, f.pids_max, f.frozen) == (8192, 4, "10", True)
+    assert figures(None, b).cpu is None and figures(None, b).memory == 8192
+    assert figures(b, a).cpu is None            # time went backwards: no rate
+    assert figures(parse_reading({"cpu.stat": "usage_usec 9"}, 1.0),
+                   parse_reading({"cpu.stat": "usage_usec 5"}, 2.0)).cpu is None  # counter reset
+
+
+def test_v1_reading():
+    r = parse_reading({"cpuacct.usage": "2500000000", "memory.usage_in_bytes": "1048576",
+                       "blkio.throttle.io_service_bytes": "8:0 Read 10\n8:0 Write 20\n8:0 Total 30\n"
+                                                          "8:16 Read 1\n8:16 Write 2\nTotal 33",
+                       "freezer.state": "FROZEN", "cpu.stat": "nr_periods 0\nnr_throttled 0"}, 0.0)
+    assert (r.cpu_usec, r.memory, r.io_read, r.io_write, r.frozen) == (2_500_000, 1048576, 11, 22, True)
+    assert parse_reading({"freezer.state": "THAWED"}, 0).frozen is False
+    assert parse_reading({"cpu.stat": "garbage", "memory.current": "x"}, 0) == Reading(0)
+
+
+def test_cells_and_sort_values():
+    f = Figures(cpu=12.345, memory=3 << 20, read=1536.0, write=None, pids=5, pids_max="max", frozen=False)
+    assert [cell(c, 7, f) for c in ("tasks", "cpu", "memory", "read", "write", "pids", "frozen")] == \
+        ["7", "12.3", "3.0M", "1.5K", "-", "5", "no"]
+    assert cell("pids", 1, Figures(pids=5, pids_max="64")) == "5/64"
+    assert cell("cpu", None, None) == "-" and cell("tasks", None, None) == "-"
+    assert fmt_bytes(512) == "512B" and fmt_bytes(5 << 30) == "5.0G"
+    assert sort_value("cpu", 1, f) > sort_value("cpu", 1, Figures(cpu=1.0)) > sort_value("cpu", 1, None)
+    with pytest.raises(ValueError):
+        cell("nope", 1, f)
+
+
+def test_sampler_rates_on_the_simulated_kernel_are_the_tasks_shares():
+    k = SimKernel()
+    clock = Clock()
+    k.set_clock(clock)
+    for h, ctrls in (("cpuacct", ["cpuacct"]), ("blkio", ["blkio"]), ("memory", ["memory"])):
+        k.add_hierarchy(h, 1, ctrls)
+    k.add_hierarchy("unified", 2, ["cpu", "memory", "io", "pids"])
+    for h in ("cpuacct", "blkio", "memory", "unified"):
+        k.makedirs(h, "/a")
+    k.set_subtree_control("unified", "/", "+memory +io +pids")
+    where = {h: "/a" for h in ("cpuacct", "blkio", "memory", "unified")}
+    k.spawn("busy", cgroups=where, cpu=40.0, rss=10 << 20)
+    k.spawn("idle", cgroups=where, cpu=0.0, rss=2 << 20)
+    s = StatsSampler(k, clock)
+    assert s.sample("cpuacct", ["/a"])["/a"].cpu is None      # one reading: no rate yet
+    clock.now += 2.0
+    assert s.sample("cpuacct", ["/a"])["/a"].cpu == pytest.approx(40.0)
+    f = sample_twice(s, "blkio", ["/a"], 1.0, sleep=lambda dt: setattr(clock, "now", clock.now + dt))["/a"]
+    assert f.read == pytest.approx(0.4 * k.IO_READ_PER_CPU_SECOND, rel=1e-6)
+    assert f.write == pytest.approx(f.read / 3, rel=1e-3)
+    assert s.sample("memory", ["/a"])["/a"].memory == 12 << 20
+    assert s.sample("cpuacct", ["/nope"]) == {}
+    s.sample("unified", ["/a"])
+    clock.now += 0.5
+    u = s.sample("unified", ["/a"])["/a"]
+    assert (u.cpu, u.memory, u.pids, u.frozen) == (pytest.approx(40.0), 12 << 20, 2, False)
+    assert u.read == pytest.approx(0.4 * k.IO_READ_PER_CPU_SECOND, rel=1e-6)
+
+
+def test_demo_world_figures_are_deterministic():
+    """Two runs of the demo world give the same CPU % for every cgroup shown."""
+    def run() -> dict[str, float | None]:
+        k = demo_world()
+        clock = Clock()
+        k.set_clock(clock)
+        s = StatsSampler(k, clock)
+        paths = list(k.snapshot(["cpuacct"]).get("cpuacct").containers)
+        s.sample("cpuacct", paths)
+        clock.now += 1.0
+        return {p: f.cpu for p, f in s.sample("cpuacct", paths).items()}
+    a, b = run(), run()
+    assert a == b
+    assert a["/"] is not None and a["/"] > 50          # the demo's trainer alone uses 85 %
+    assert a["/system.slice"] == pytest.approx(sum(v for p, v in a.items()
+                                                   if p.count("/") == 2 and p.startswith("/system.slice/")))
+
+
+def test_simulated_sums_follow_moves_new_cgroups_and_exits():
+    """The simulated kernel keeps subtree sums between readings: each must still be right
+    after a move, a mkdir, an exit and a tick."""
+    k = SimKernel()
+    k.add_hierarchy("pids", 1, ["pids"])
+    k.add_hierarchy("memory", 1, ["memory"])
+    for h in ("pids", "memory"):
+        k.makedirs(h, "/a/b")
+    p = k.spawn("x", cgroups={"pids": "/a/b", "memory": "/a/b"}, rss=1 << 20)
+    q = k.spawn("y", cgroups={"pids": "/a", "memory": "/a"}, rss=2 << 20)
+
+    def mem(path: str) -> int:
+        return int(k.cgroup_stats("memory", path)["memory.usage_in_bytes"])
+
+    assert (mem("/"), mem("/a"), mem("/a/b")) == (3 << 20, 3 << 20, 1 << 20)
+    k.write_pid("memory", "/", "cgroup.procs", str(p).encode())
+    assert k.task_cgroups(p)["memory"] == "/"
+    assert (mem("/"), mem("/a"), mem("/a/b")) == (3 << 20, 2 << 20, 0)
+    k.makedirs("memory", "/a/c")
+    assert mem("/a/c") == 0 and mem("/a") == 2 << 20
+    k.exit(q, reap=True)
+    assert mem("/a") == 0 and mem("/") == 1 << 20
+    assert k.cgroup_stats("pids", "/a")["pids.current"] == "1"     # p is still in pids:/a/b
