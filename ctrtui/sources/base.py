@@ -4,7 +4,7 @@ optional capabilities a backend declares.
 A backend is where snapshots come from and where writes go: `cgroupfs.CgroupFS` (the real
 `/sys/fs/cgroup`) and `simulated.SimKernel` (an in-memory kernel with the same rules and
 errnos; the demo and hostile worlds are SimKernels). Both pass the same conformance tests
-(tests/test_conformance.py) and the contract tests (tests/test_backend_contract.py).
+(tests/real/test_conformance.py) and the contract tests (tests/unit/test_backend_contract.py).
 `ctrtui.sources.open_backend(spec)` opens one by name; docs/backends.md tells the whole story.
 
 The contract has three parts:

@@ -3,8 +3,8 @@
 `SimKernel` implements the whole `Backend` protocol (kind `demo`) and answers every write
 exactly as kernel 6.18 does: same errno, same check order, same silent no-op for a zombie,
 same thread-vs-process effect of `tasks` / `cgroup.procs` / `cgroup.threads`, same v1 uid
-rule and v2 delegation rule. The conformance suite (tests/test_conformance.py) runs the same
-scenarios here and on the real kernel.
+rule and v2 delegation rule. The conformance suite (tests/real/test_conformance.py) runs the same
+scenarios here (tests/unit/test_conformance_sim.py) and on the real kernel.
 
 Builder API (for tests, the demo world and the generator; every call is cheap):
 

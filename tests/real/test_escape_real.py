@@ -16,7 +16,7 @@ import pytest
 
 from ctrtui.sources.cgroupfs import CgroupFS
 from ctrtui.text import display
-from tests.test_escape_ui import RecordingDriver, assert_driver_output_clean, clean_segments
+from tests.ui.test_escape_ui import RecordingDriver, assert_driver_output_clean, clean_segments
 from tests.uihelpers import goto, make_app, screen_text, settle
 
 pytestmark = pytest.mark.real

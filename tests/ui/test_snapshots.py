@@ -2,13 +2,13 @@
 
 Each test drives the app with Pilot to one screen, exports it as SVG (Textual's
 `export_screenshot`, what `save_screenshot` writes) and compares it with the SVG committed in
-`tests/snapshots/NAME-WxH.svg`. A mismatch fails with the screen's text, old against new,
-as a diff (or, when only colours or styles changed, a diff of the SVG itself), and writes the
+`tests/ui/snapshots/NAME-WxH.svg`. A mismatch fails with the screen's text, old against
+new, as a diff (or, when only colours or styles changed, a diff of the SVG itself), and writes the
 new SVG to a temporary directory whose path the failure names.
 
 After an intended change of the UI, regenerate them and look at the diff before committing:
 
-    CTRTUI_UPDATE_SNAPSHOTS=1 .venv/bin/python -m pytest -q -p no:cacheprovider tests/test_snapshots.py
+    CTRTUI_UPDATE_SNAPSHOTS=1 .venv/bin/python -m pytest -q -p no:cacheprovider tests/ui/test_snapshots.py
 
 What varies from run to run is pinned here, not in the app: the wall clock (snapshot time
 and the status bar's "snapshot Ns ago"), the meters line (this machine's) and the simulated
@@ -44,7 +44,8 @@ pytestmark = pytest.mark.ui
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"
 UPDATE = os.environ.get("CTRTUI_UPDATE_SNAPSHOTS", "") not in ("", "0")
-UPDATE_COMMAND = "CTRTUI_UPDATE_SNAPSHOTS=1 .venv/bin/python -m pytest -q -p no:cacheprovider tests/test_snapshots.py"
+UPDATE_COMMAND = ("CTRTUI_UPDATE_SNAPSHOTS=1 .venv/bin/python -m pytest -q -p no:cacheprovider "
+                  "tests/ui/test_snapshots.py")
 SIZES = [(140, 40), (80, 24)]
 CLOCK = 1_800_000_000.0
 """The pinned wall clock (2027-01-15 08:00 UTC): snapshots are taken at it and aged against it."""
@@ -134,7 +135,7 @@ def svg_changes(old: str, new: str, limit: int = 20) -> list[str]:
 
 
 def compare(name: str, svg: str, note: str = "") -> None:
-    """Compare `svg` with the committed tests/snapshots/`name`.svg (or write it, when
+    """Compare `svg` with the committed tests/ui/snapshots/`name`.svg (or write it, when
     updating); fail with a diff, `note` and the path of the new SVG."""
     svg = normalise(svg)
     path = SNAPSHOTS / f"{name}.svg"

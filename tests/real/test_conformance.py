@@ -1,10 +1,11 @@
 """Conformance: the same scenarios on the simulated kernel and on the real one.
 
-Every test takes the `world` fixture, parametrized `sim` / `real`, and is written once
-against the small `World` adapter below (make cgroups, start own processes, write some
-bytes to a membership file, ask where a task is). Both runs must give the same answer: the
-write's return value or errno name, and where every task ends up. When they disagree the
-real kernel is right and SimKernel is fixed.
+Every test takes the `world` fixture and is written once against the small `World` adapter
+below (make cgroups, start own processes, write some bytes to a membership file, ask where a
+task is). Here `world` is the real kernel (`real`); tests/unit/test_conformance_sim.py runs
+the very same test functions with `world` = SimKernel (`sim`), in the fast unit tier. Both
+runs must give the same answer: the write's return value or errno name, and where every
+task ends up. When they disagree the real kernel is right and SimKernel is fixed.
 
 Real runs follow docs/testing.md ("Real cgroups in tests"): throwaway `ctrtui-test-*` cgroups in freezer, pids, cpu,
 cpuset and unified only (tests.realcg.RealWorld), only PIDs this test started are written
@@ -323,12 +324,10 @@ def _write_as(path: str, data: bytes, uid: int, ids: tuple[int, int, int] | None
     return int(out) if out.isdigit() else out
 
 
-@pytest.fixture(params=["sim", "real"])
+@pytest.fixture(params=["real"])
 def world(request):
-    """The World adapter: `sim` (SimKernel) or `real` (the kernel, in ctrtui-test-* cgroups)."""
-    if request.param == "sim":
-        yield SimWorld()
-        return
+    """The World adapter over the kernel, in ctrtui-test-* cgroups (`real`). The same scenarios
+    run on SimKernel (`sim`) in the unit tier: tests/unit/test_conformance_sim.py."""
     if not REAL_OK:
         pytest.skip(REAL_WHY)
     with RealWorld() as rw:

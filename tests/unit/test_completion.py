@@ -14,7 +14,7 @@ import pytest
 
 import ctrtui
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def complete(tmp_path, line: str, shell: str = "bash") -> list[str]:

@@ -1,5 +1,5 @@
 """SimKernel: every rule of docs/kernel.md, the check order, the builder API and the
-snapshot shapes. (The same scenarios against the real kernel: tests/test_conformance.py.)"""
+snapshot shapes. (The same scenarios against the real kernel: tests/real/test_conformance.py.)"""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
-"""`ctrtui mkdir | rmdir | freeze | thaw HIERARCHY:/path [--json]`, their journal records, `log`
-and `undo`: on the demo world, and on the real kernel in `ctrtui-test-*` cgroups only (freezer,
-pids, cpu, cpuset, unified; never the memory hierarchy), with only this test's own processes,
-thawed and removed at the end."""
+"""`ctrtui mkdir | rmdir | freeze | thaw HIERARCHY:/path`, their journal records and `undo` on
+the real kernel, in `ctrtui-test-*` cgroups only (freezer, pids, cpu, cpuset, unified; never
+the memory hierarchy), with only this test's own processes, thawed and removed at the end (the
+demo world: tests/unit/test_cli_ops.py)."""
 
 from __future__ import annotations
 
@@ -12,52 +12,11 @@ import sys
 
 import pytest
 
-from ctrtui.cli import main
-
 
 @pytest.fixture(autouse=True)
 def _isolated_dirs(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
-
-
-def run(capsys, *argv: str) -> tuple[int, str, str]:
-    rc = main(list(argv))
-    out, err = capsys.readouterr()
-    return rc, out, err
-
-
-def test_demo_mkdir_json_and_exit_codes(capsys):
-    rc, out, err = run(capsys, "mkdir", "freezer:/new", "--demo", "--json")
-    assert rc == 0, err
-    got = json.loads(out)
-    assert got["op"] == "mkdir" and got["outcome"] == "done" and got["cgroup"] == "freezer:/new" and got["journaled"]
-    rc, out, err = run(capsys, "rmdir", "freezer:/", "--demo")
-    assert rc == 1 and "refused (EBUSY)" in err and "root" in err
-    rc, out, err = run(capsys, "freeze", "pids:/", "--demo", "--json")
-    assert rc == 1 and json.loads(out)["errno"] == "ENOENT"
-    rc, out, err = run(capsys, "log", "--demo")
-    assert "mkdir freezer:/new" in out and rc == 0
-
-
-@pytest.mark.parametrize("argv, words", [
-    (["mkdir", "nope:/x"], "unknown hierarchy 'nope'"),
-    (["mkdir", "freezer:/"], "give the new cgroup's path"),
-    (["mkdir", "freezer:/no/such/x"], "no cgroup freezer:/no/such"),
-    (["mkdir", "freezer:/a/../b"], "'.' and '..' are not allowed"),
-    (["rmdir", "freezer:/nonexistent"], "no cgroup freezer:/nonexistent"),
-    (["freeze"], "the following arguments are required"),
-])
-def test_bad_usage_is_one_line_and_exit_2(capsys, argv, words):
-    try:
-        rc = main(argv + ["--demo"])
-    except SystemExit as e:
-        rc = e.code
-    out, err = capsys.readouterr()
-    assert rc == 2 and words in err and "Traceback" not in err
-
-
-# ------------------------------------------------------------------- the real kernel
 
 
 def ctrtui(*argv: str, journal) -> subprocess.CompletedProcess:

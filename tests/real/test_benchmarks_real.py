@@ -1,5 +1,7 @@
-"""The benchmark suite keeps working: `python -m benchmarks --quick --json FILE` runs, writes
-every figure key (a value or a skip reason), and leaves no cgroup behind.
+"""The benchmark suite on the real kernel: `python -m benchmarks --quick --json FILE` runs,
+writes every figure key (a value or a skip reason), and leaves no cgroup behind;
+`python -m benchmarks.stdlib` (which times `ctrtui hierarchies` on this machine) runs (the
+helpers alone: tests/unit/test_benchmarks.py).
 
 Timing never fails a test: only the shape of the output and the clean-up are checked.
 """
@@ -13,20 +15,10 @@ import sys
 
 import pytest
 
-from benchmarks import KEYS, TARGETS, met, target_text
-from benchmarks.timing import Pair, percentile
+from benchmarks import KEYS
 from benchmarks.world import WorldUnavailable, check_real, find_mounts
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def test_percentile_and_targets():
-    assert percentile([3.0, 1.0, 2.0], 50) == 2.0
-    assert percentile([1.0, 2.0, 3.0, 4.0, 5.0], 95) == pytest.approx(4.8)
-    assert Pair([2.0, 4.0, 6.0], [1.0, 2.0, 3.0]).ratio == 2.0
-    assert met("refresh_ms", 100.0) and not met("refresh_ms", 100.5)
-    assert target_text("refresh_ms") == "<= 100 ms" and target_text("ls_vs_lscgroup") == "<= 1.0"
-    assert len(KEYS) == 33 and set(KEYS) == set(TARGETS)
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 @pytest.mark.real

@@ -1,4 +1,5 @@
-"""ctrtui.sources.cgroupfs: discovery (fake mountinfo + this machine) and the real kernel.
+"""ctrtui.sources.cgroupfs on this machine: discovery and the real kernel (the parsers on fake
+text: tests/unit/test_cgroupfs.py).
 
 Real tests use the `realworld` fixture (tests/realcg.py): throwaway `ctrtui-test-*` cgroups
 in freezer/pids/cpu/cpuset/unified and only processes they start themselves.
@@ -12,9 +13,8 @@ import time
 
 import pytest
 
-from ctrtui.model import Hierarchy
-from ctrtui.sources import Backend, MembershipFile, TaskHandle
-from ctrtui.sources.cgroupfs import CgroupFS, cgroup_line, parse_mountinfo, parse_proc_cgroup
+from ctrtui.sources import MembershipFile, TaskHandle
+from ctrtui.sources.cgroupfs import CgroupFS, parse_proc_cgroup
 from tests.realcg import REAL_OK, REAL_WHY, task_state_letter
 
 real = pytest.mark.real
@@ -31,158 +31,7 @@ def errno_of(fn, *args) -> int:
     return e.value.errno
 
 
-# ---------------------------------------------------------------- parse_mountinfo (fake text)
-
-MOUNTINFO = """\
-22 1 8:1 / / rw,relatime - ext4 /dev/sda1 rw
-31 23 0:28 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=755
-32 31 0:29 / /sys/fs/cgroup/cpu,cpuacct rw,nosuid - cgroup cgroup rw,cpu,cpuacct
-33 31 0:31 / /sys/fs/cgroup/memory rw,nosuid - cgroup cgroup rw,memory
-34 31 0:37 / /sys/fs/cgroup/systemd rw,nosuid - cgroup cgroup rw,xattr,name=systemd
-35 31 0:34 / /sys/fs/cgroup/freezer rw,nosuid - cgroup cgroup rw,freezer
-36 31 0:38 / /sys/fs/cgroup/unified rw,nosuid - cgroup2 cgroup2 rw,nsdelegate
-50 22 0:34 / /mnt/freezer\\040again rw - cgroup cgroup rw,freezer
-51 22 0:40 /kube /mnt/pids rw - cgroup cgroup rw,pids,clone_children
-52 22 0:38 /sub /mnt/unified2 rw - cgroup2 cgroup2 rw
-53 22 0:41 / /mnt/x rw - cgroup cgroup rw,noprefix,cpuset,release_agent=/bin/true
-"""
-
-SELF_CGROUP = """\
-12:cpuset:/
-9:name=systemd:/user.slice
-7:pids:/kube/a
-5:freezer:/
-4:memory:/m
-2:cpu,cpuacct:/
-0::/user.slice
-"""
-
-CGROUPS = """\
-#subsys_name	hierarchy	num_cgroups	enabled
-cpuset	12	1	1
-cpu	2	1	1
-cpuacct	2	1	1
-memory	4	3	1
-freezer	5	1	1
-pids	7	2	1
-"""
-
-
-def test_parse_mountinfo_dedupes_names_and_orders():
-    hs = parse_mountinfo(MOUNTINFO, SELF_CGROUP, CGROUPS)
-    assert [h.name for h in hs] == ["cpu,cpuacct", "memory", "freezer", "pids", "name=systemd", "cpuset", "unified"]
-    by = {h.name: h for h in hs}
-    assert [h.hierarchy_id for h in hs] == [2, 4, 5, 7, 9, 12, 0]
-    assert by["cpu,cpuacct"].controllers == ("cpu", "cpuacct")
-    assert by["name=systemd"].controllers == ("name=systemd",) and by["name=systemd"].version == 1
-    # freezer mounted twice (same 0:34): one hierarchy, the first mount kept
-    assert by["freezer"].mount == "/sys/fs/cgroup/freezer"
-    # mount root (field 4) kept; fs_path maps hierarchy paths under it
-    assert by["pids"].root == "/kube" and by["pids"].fs_path("/kube/a") == "/mnt/pids/a"
-    # cgroup2 mounted twice: one, the mount of the root wins over the /sub bind mount
-    assert by["unified"].version == 2 and by["unified"].mount == "/sys/fs/cgroup/unified"
-    assert by["unified"].root == "/"
-    # options that are not controllers are not taken for controllers
-    assert by["cpuset"].controllers == ("cpuset",)
-
-
-def test_parse_mountinfo_without_helpers_and_escapes():
-    text = ("60 1 0:50 / /mnt/a\\040b rw - cgroup cgroup rw,xattr,name=mine\n"
-            "61 1 0:51 / /mnt/c rw - cgroup cgroup rw,cpu,cpuacct\n"
-            "62 1 0:52 / /mnt/u rw - cgroup2 none rw\n")
-    hs = parse_mountinfo(text)
-    assert [(h.name, h.mount, h.hierarchy_id) for h in hs] == [
-        ("name=mine", "/mnt/a b", 0), ("cpu,cpuacct", "/mnt/c", 0), ("unified", "/mnt/u", 0)]
-
-
-def test_parse_mountinfo_prefers_root_mount_of_a_hierarchy():
-    text = ("70 1 0:60 /sub /mnt/sub rw - cgroup cgroup rw,freezer\n"
-            "71 1 0:60 / /mnt/full rw - cgroup cgroup rw,freezer\n")
-    (h,) = parse_mountinfo(text, "5:freezer:/\n")
-    assert (h.mount, h.root, h.hierarchy_id) == ("/mnt/full", "/", 5)
-
-
-def test_parse_proc_cgroup():
-    got = parse_proc_cgroup(SELF_CGROUP + "3:net_cls,net_prio:/../outside\n")
-    assert got["cpu,cpuacct"] == (2, "/")
-    assert got["name=systemd"] == (9, "/user.slice")
-    assert got[""] == (0, "/user.slice")
-    assert got["net_cls,net_prio"] == (3, "/../outside")
-
-
-@pytest.mark.parametrize("hid,name,want", [
-    (12, "cpuset", "/"), (9, "name=systemd", "/user.slice"), (7, "pids", "/kube/a"),
-    (2, "cpu,cpuacct", "/"), (3, "net_cls", None), (1, "x", None),
-])
-def test_cgroup_line_reads_only_its_hierarchy(hid, name, want):
-    data = SELF_CGROUP.encode()
-    h = Hierarchy(name, 1, tuple(name.split(",")), "/m", "/", hid)
-    assert cgroup_line(data, h) == want
-    assert cgroup_line(data, Hierarchy("unified", 2, (), "/u")) == "/user.slice"
-    # last line without a newline, a path with colons, spaces and an outside-namespace path
-    odd = b"12:cpuset:/a:b c\n0::/../out"
-    assert cgroup_line(odd, Hierarchy("cpuset", 1, ("cpuset",), "/m", "/", 12)) == "/a:b c"
-    assert cgroup_line(odd, Hierarchy("unified", 2, (), "/u")) == "/../out"
-    # a v1 hierarchy whose ID is unknown (0) is found by its controllers
-    assert cgroup_line(data, Hierarchy("name=systemd", 1, ("name=systemd",), "/m", "/", 0)) == "/user.slice"
-
-
-def test_parse_mountinfo_odd_lines_fallbacks_and_order():
-    """Lines that are not cgroup mounts are skipped (not the end of the list); a hierarchy
-    that /proc/self/cgroup does not list gets its ID from /proc/cgroups; only controllers
-    /proc/cgroups knows count when it is given; unknown IDs sort last; escapes decoded."""
-    text = ("10 1 0:5 / /proc rw - proc proc rw\n"
-            "11 1 0:6 / /x rw no-separator-here\n"
-            "12 1 0:7 / /y rw - \n"
-            "13 1 0:8 - cgroup cgroup rw,cpu\n"
-            "14 1 0:9 / /z rw - cgroup cgroup\n"
-            "15 1 0:10 / /w rw - cgroup cgroup rw,xattr\n"
-            "20 1 0:40 / /mnt/blk rw - cgroup cgroup rw,blkio,weird_opt\n"
-            "21 1 0:41 / /mnt/cc rw - cgroup cgroup rw,cpu,cpuacct\n"
-            "22 1 0:42 / /mnt/named rw - cgroup cgroup rw,name=mine\n"
-            "23 1 0:43 / /mnt/u\\011v\\012w\\134x rw - cgroup2 cgroup2 rw,nsdelegate\n")
-    cgroups = ("#subsys_name\thierarchy\tnum_cgroups\tenabled\n"
-               "junk\n"
-               "blkio 8\n"                 # two fields are enough
-               "cpu\t2\t1\t1\ncpuacct\t2\t1\t1\n")
-    hs = parse_mountinfo(text, "2:cpu,cpuacct:/\n", cgroups)
-    assert [(h.name, h.hierarchy_id, h.controllers) for h in hs] == [
-        ("cpu,cpuacct", 2, ("cpu", "cpuacct")), ("blkio", 8, ("blkio",)),
-        ("name=mine", 0, ("name=mine",)), ("unified", 0, ())]
-    assert hs[-1].mount == "/mnt/u\tv\nw\\x" and hs[-1].controllers == ()
-    # no /proc/cgroups: options that are not controllers (listed, or key=value) are dropped
-    (h,) = parse_mountinfo("20 1 0:40 / /m rw - cgroup cgroup rw,release_agent=/bin/x,cpuset,noprefix\n")
-    assert (h.name, h.controllers, h.hierarchy_id) == ("cpuset", ("cpuset",), 0)
-    # several controllers matched as a set against /proc/self/cgroup, whatever their order
-    (h,) = parse_mountinfo("21 1 0:41 / /m rw - cgroup cgroup rw,cpuacct,cpu\n", "2:cpu,cpuacct:/\n")
-    assert (h.name, h.hierarchy_id) == ("cpu,cpuacct", 2)
-
-
-def test_parse_proc_cgroup_and_cgroup_line_edges():
-    got = parse_proc_cgroup("12:cpuset:/a:b c\n5:nosep\njunk:a:/b\n0::/\n")
-    assert got == {"cpuset": (12, "/a:b c"), "": (0, "/")}
-    # v2 on the first line; bytes that are not UTF-8 are kept (surrogateescape: the path can
-    # be opened again and is shown escaped), never an error
-    data = b"0::/first\n4:name=x:/p\xffq\n"
-    assert cgroup_line(data, Hierarchy("unified", 2, (), "/u")) == "/first"
-    assert cgroup_line(data, Hierarchy("name=x", 1, ("name=x",), "/m", "/", 4)) == "/p\udcffq"
-    assert cgroup_line(data, Hierarchy("name=x", 1, ("name=x",), "/m", "/", 0)) == "/p\udcffq"
-    # a hierarchy with an unknown ID that the file does not list
-    assert cgroup_line(data, Hierarchy("name=absent", 1, ("name=absent",), "/m", "/", 0)) is None
-
-
-def test_fake_mountinfo_file_is_injectable(tmp_path):
-    mi = tmp_path / "mountinfo"
-    mi.write_text("60 1 0:50 / /nonexistent/u rw - cgroup2 cgroup2 rw\n")
-    hs = CgroupFS(mountinfo=str(mi)).hierarchies()
-    assert [(h.name, h.version, h.controllers) for h in hs] == [("unified", 2, ())]
-
-
 # ---------------------------------------------------------------- discovery on this machine
-
-
-def test_backend_protocol(fs):
-    assert isinstance(fs, Backend) and fs.kind == "real"
 
 
 @pytest.mark.skipif(not os.path.exists("/proc/self/mountinfo"), reason="no /proc")
@@ -682,8 +531,3 @@ def test_task_probe_reads_one_task_under_a_pidfd(fs, realworld):
     sleep.wait()
     probe = fs.task_probe(sleep.pid, "freezer")
     assert probe is None or probe[0].start_time != plain.start_time
-
-
-def test_writer_creds(fs):
-    c = fs.writer()
-    assert (c.uid, c.euid) == (os.getuid(), os.geteuid())

@@ -24,7 +24,7 @@ from ctrtui.engine.parse import PidParseError, parse_pid
 from ctrtui.model import CgroupRef
 from ctrtui.sources import POLL_EXITS, TASK_PROBES, WRITE
 from ctrtui.sources.simulated import SimKernel
-from tests.test_engine import engine, hybrid_machine, ref, where
+from tests.unit.test_engine import engine, hybrid_machine, ref, where
 
 
 @pytest.fixture
