@@ -12,11 +12,7 @@ import sys
 
 import pytest
 
-
-@pytest.fixture(autouse=True)
-def _isolated_dirs(tmp_path, monkeypatch):
-    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+from tests.clihelpers import isolated_dirs, run  # noqa: F401 - isolated_dirs is autouse
 
 
 def ctrtui(*argv: str, journal) -> subprocess.CompletedProcess:

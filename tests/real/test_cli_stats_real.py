@@ -8,20 +8,8 @@ import os
 
 import pytest
 
-from ctrtui.cli import main
+from tests.clihelpers import isolated_dirs, run  # noqa: F401 - isolated_dirs is autouse
 from tests.realcg import REAL_OK, REAL_WHY, RealWorld
-
-
-@pytest.fixture(autouse=True)
-def _isolated_dirs(tmp_path, monkeypatch):
-    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
-
-
-def run(capsys, *argv: str) -> tuple[int, str, str]:
-    rc = main(list(argv))
-    out, err = capsys.readouterr()
-    return rc, out, err
 
 
 @pytest.mark.real

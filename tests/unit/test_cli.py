@@ -11,19 +11,7 @@ import sys
 import pytest
 
 from ctrtui.cli import main
-
-
-@pytest.fixture(autouse=True)
-def _isolated_dirs(tmp_path, monkeypatch):
-    """Journals and policies of these tests never touch the user's real state dir."""
-    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
-
-
-def run(capsys, *argv: str) -> tuple[int, str, str]:
-    rc = main(list(argv))
-    out, err = capsys.readouterr()
-    return rc, out, err
+from tests.clihelpers import isolated_dirs, run  # noqa: F401 - isolated_dirs is autouse
 
 
 def run_json(capsys, *argv: str):
