@@ -21,6 +21,10 @@ from types import MappingProxyType
 
 from ctrtui.model.snapshot import Container, Hierarchy, HierarchySnapshot, Snapshot, join_path
 
+TYPE_CHECKING = False  # typing is not imported at run time
+if TYPE_CHECKING:
+    from typing import Any
+
 __all__ = ["DELTA_MAGIC", "MAGIC", "VERSION", "WireError", "apply_wire_delta", "from_wire", "to_wire",
            "to_wire_delta"]
 
@@ -96,35 +100,43 @@ def _is_count_list(x: object, n: int) -> bool:
             and all(type(v) is int and v >= 0 for v in x))
 
 
-def from_wire(data: bytes) -> Snapshot:
-    """The snapshot in `data` (as `to_wire` wrote it). Raises WireError when `data` is not
-    a ctrtui snapshot, has a version this code does not know, or is damaged."""
+def _unpack(data: bytes, magic: bytes, what: str) -> tuple[Any, array[int]]:
+    """The JSON header and the member integers of a wire `what` ("snapshot" or "snapshot
+    delta") that starts with `magic`; WireError when it is not one, of another version, or
+    damaged. The full form and the delta share this framing."""
     if not isinstance(data, (bytes, bytearray, memoryview)):
-        raise WireError(f"a wire snapshot is bytes, not {type(data).__name__}")
+        raise WireError(f"a wire {what} is bytes, not {type(data).__name__}")
     data = bytes(data)
-    if len(data) < _HEAD or data[:len(MAGIC)] != MAGIC:
-        raise WireError("not a ctrtui snapshot (it does not start with the bytes CTRW)")
-    version = int.from_bytes(data[len(MAGIC):_HEAD], "big")
+    if len(data) < _HEAD or data[:len(magic)] != magic:
+        raise WireError(f"not a ctrtui {what} (it does not start with the bytes {magic.decode()})")
+    version = int.from_bytes(data[len(magic):_HEAD], "big")
     if version != VERSION:
-        raise WireError(f"snapshot wire version {version} is not supported "
+        raise WireError(f"{what} wire version {version} is not supported "
                         f"(this ctrtui reads version {VERSION}); upgrade ctrtui on this side")
     try:
         payload = zlib.decompress(data[_HEAD:])
     except zlib.error as e:
-        raise WireError(f"damaged snapshot: the compressed body does not unpack ({e})") from None
+        raise WireError(f"damaged {what}: the compressed body does not unpack ({e})") from None
     _check(len(payload) >= 4, "no header length")
     hlen = int.from_bytes(payload[:4], "big")
     _check(4 + hlen <= len(payload), "header longer than the data")
     try:
         doc = json.loads(payload[4:4 + hlen].decode())
     except (UnicodeDecodeError, ValueError) as e:
-        raise WireError(f"malformed snapshot: the header is not JSON ({e})") from None
+        raise WireError(f"malformed {what}: the header is not JSON ({e})") from None
     raw = payload[4 + hlen:]
     _check(len(raw) % 4 == 0, "member data is not a whole number of 32-bit integers")
     body = array("i")
     body.frombytes(raw)
     if _SWAP:
         body.byteswap()
+    return doc, body
+
+
+def from_wire(data: bytes) -> Snapshot:
+    """The snapshot in `data` (as `to_wire` wrote it). Raises WireError when `data` is not
+    a ctrtui snapshot, has a version this code does not know, or is damaged."""
+    doc, body = _unpack(data, MAGIC, "snapshot")
     _check(isinstance(doc, dict), "header is not an object")
     taken_at, backend, hiers = doc.get("taken_at"), doc.get("backend"), doc.get("hierarchies")
     _check(type(taken_at) in (int, float), "taken_at is not a number")
@@ -236,32 +248,7 @@ def apply_wire_delta(base: Snapshot, data: bytes) -> Snapshot:
     """The snapshot that `data` (from `to_wire_delta(base, new)`) describes, given the same
     `base`. Unchanged cgroups are `base`'s own Container objects. Raises WireError when the
     bytes are damaged, of another version, or made against another base."""
-    if not isinstance(data, (bytes, bytearray, memoryview)):
-        raise WireError(f"a wire snapshot delta is bytes, not {type(data).__name__}")
-    data = bytes(data)
-    if len(data) < _HEAD or data[:len(DELTA_MAGIC)] != DELTA_MAGIC:
-        raise WireError("not a ctrtui snapshot delta (it does not start with the bytes CTRD)")
-    version = int.from_bytes(data[len(DELTA_MAGIC):_HEAD], "big")
-    if version != VERSION:
-        raise WireError(f"snapshot delta wire version {version} is not supported "
-                        f"(this ctrtui reads version {VERSION}); upgrade ctrtui on this side")
-    try:
-        payload = zlib.decompress(data[_HEAD:])
-    except zlib.error as e:
-        raise WireError(f"damaged snapshot delta: the compressed body does not unpack ({e})") from None
-    _check(len(payload) >= 4, "no header length")
-    hlen = int.from_bytes(payload[:4], "big")
-    _check(4 + hlen <= len(payload), "header longer than the data")
-    try:
-        doc = json.loads(payload[4:4 + hlen].decode())
-    except (UnicodeDecodeError, ValueError) as e:
-        raise WireError(f"malformed snapshot delta: the header is not JSON ({e})") from None
-    raw = payload[4 + hlen:]
-    _check(len(raw) % 4 == 0, "member data is not a whole number of 32-bit integers")
-    body = array("i")
-    body.frombytes(raw)
-    if _SWAP:
-        body.byteswap()
+    doc, body = _unpack(data, DELTA_MAGIC, "snapshot delta")
     _check(isinstance(doc, dict), "header is not an object")
     if doc.get("base_taken_at") != base.taken_at:
         raise WireError(f"this delta was made against the snapshot taken at {doc.get('base_taken_at')!r}, "
