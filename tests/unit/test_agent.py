@@ -218,3 +218,20 @@ def test_the_bundle_imports_nothing_third_party_and_is_complete():
             if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("ctrtui"):
                 assert node.module in sources, f"{name} needs {node.module} at import"
     assert bundle() is b  # built once per process
+
+
+def test_hostile_names_come_back_exactly_and_the_answers_stay_one_ascii_line():
+    from ctrtui.sources.hostile import hostile_world
+
+    world = hostile_world()
+    agent = Agent(world)
+    answer = agent.handle(1, "snapshot", {})
+    line = encode(answer)
+    assert line.isascii() and line.count(b"\n") == 1
+    snap = from_wire(base64.b64decode(json.loads(line)["result"]["full"]))
+    want = world.snapshot()
+    assert [list(hs.containers) for hs in snap.hierarchies] == [list(hs.containers) for hs in want.hierarchies]
+    names = [p for hs in want.hierarchies for p in hs.containers if "\x1b" in p or "\udcff" in p]
+    assert names
+    got = agent.handle(2, "read_cgroups", {"hierarchy": "freezer", "paths": names[:3]})
+    assert json.loads(encode(got))["result"].keys() == set(names[:3])
