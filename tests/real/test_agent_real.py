@@ -258,3 +258,45 @@ def test_remote_command_is_an_argv_with_the_one_line_stub():
     assert "\n" not in STUB and "'" in STUB and '"' not in STUB
     out = subprocess.run([sys.executable, "-c", STUB], input=b"", capture_output=True, timeout=30)
     assert out.returncode == 0 and out.stdout.startswith(b'{"ctrtui": "stub", "stub": 1')
+
+
+ROOT = str(Path(__file__).resolve().parents[2])
+_RUN = ("import sys; sys.path.insert(0, sys.argv[1]); from ctrtui.cli import main; "
+        "sys.exit(main(sys.argv[2:]))")
+SAME_OUTPUT = [
+    ["hierarchies", "--demo"], ["hierarchies", "--demo", "--json"], ["ls", "--demo"], ["ls", "--demo", "--json"],
+    ["ls", "--demo=hostile"], ["tasks", "--demo", "freezer:/"], ["tasks", "--demo=hostile", "freezer:/", "--json"],
+    ["move", "--demo", "1", "2", "--to", "freezer:/system.slice", "--dry-run", "--json"],
+    ["move", "--demo", "2", "--to", "cpu:/", "--json"], ["mkdir", "--demo", "freezer:/x"],
+    ["freeze", "--demo", "freezer:/system.slice", "--json"], ["rmdir", "--demo", "freezer:/nope"],
+    ["log", "--demo"], ["undo", "--demo"], ["tasks", "--demo", "freezer:/a/../b"],
+]
+
+
+def _cli(python: str, argv: list[str], tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ, XDG_STATE_HOME=str(tmp_path / python.replace("/", "_")), COLUMNS="100")
+    return subprocess.run([python, "-I", "-S", "-c", _RUN, ROOT, *argv], capture_output=True, text=True,
+                          env=env, timeout=60)
+
+
+def test_the_travelling_command_line_says_the_same_under_python39(tmp_path):
+    """The engine, the sources and the reports run on 3.9 as on this Python: the demo world's
+    commands print byte for byte the same (only the batch ids and times differ)."""
+    import re
+
+    py = _need(PY39)
+    stamp = re.compile(r"\d{8}T\d{6}-[0-9a-f]{6}|\d{4}-\d\d-\d\d \d\d:\d\d:\d\d|\"(time|created)\": [0-9.]+")
+    for argv in SAME_OUTPUT:
+        old, new = _cli(py, argv, tmp_path), _cli(sys.executable, argv, tmp_path)
+        assert "Traceback" not in old.stderr, (argv, old.stderr)
+        assert (old.returncode, stamp.sub("T", old.stdout), stamp.sub("T", old.stderr)) == (
+            new.returncode, stamp.sub("T", new.stdout), stamp.sub("T", new.stderr)), argv
+
+
+def test_a_policy_file_under_python39_is_refused_in_one_sentence(tmp_path):
+    py = _need(PY39)
+    policy = tmp_path / "policy.toml"
+    policy.write_text('[protect]\npids = [1]\n')
+    r = _cli(py, ["move", "--demo", "2", "--to", "cpu:/", "--policy", str(policy)], tmp_path)
+    assert r.returncode == 2 and r.stdout == ""
+    assert r.stderr.count("\n") == 1 and "needs Python 3.11" in r.stderr and "3.9.18" in r.stderr, r.stderr
