@@ -111,6 +111,7 @@ class AgentChannel:
         self._broken: HostError | None = None
         self._closed = False
         self._handshake = True
+        self._closing = False  # close() from another thread is ending a call in flight
         self._limit = timeout
 
     # ------------------------------------------------------------------ opening
@@ -234,8 +235,16 @@ class AgentChannel:
 
     def close(self) -> None:
         """Say `bye`, give the agent a moment to leave, then make sure the subprocess is gone.
-        Idempotent; never raises."""
-        with self._lock:
+        Idempotent; never raises. A call in flight in another thread is ended (it raises a
+        `dropped` HostError) rather than waited for."""
+        if not self._lock.acquire(blocking=False):
+            self._closing = True
+            try:
+                self._proc.kill()  # the call in flight sees EOF, raises, and lets go of the lock
+            except OSError:
+                pass
+            self._lock.acquire()
+        try:
             if self._closed:
                 return
             self._closed = True
@@ -254,6 +263,8 @@ class AgentChannel:
             except subprocess.TimeoutExpired:
                 pass
             self._kill()
+        finally:
+            self._lock.release()
 
     def __enter__(self) -> AgentChannel:
         return self
@@ -397,6 +408,8 @@ class AgentChannel:
             rc = None
         stderr = self._stderr.decode("utf-8", "replace")
         self._kill()
+        if self._closing:
+            raise HostError(self.name, "dropped", f"the connection was closed while waiting for {what}")
         if self._handshake:
             kind, message, hint = _classify(rc, stderr)
             raise HostError(self.name, kind, message, hint)

@@ -300,3 +300,23 @@ def test_a_policy_file_under_python39_is_refused_in_one_sentence(tmp_path):
     r = _cli(py, ["move", "--demo", "2", "--to", "cpu:/", "--policy", str(policy)], tmp_path)
     assert r.returncode == 2 and r.stdout == ""
     assert r.stderr.count("\n") == 1 and "needs Python 3.11" in r.stderr and "3.9.18" in r.stderr, r.stderr
+
+
+def test_close_from_another_thread_ends_a_call_in_flight(local_agent):
+    errors: list[BaseException] = []
+
+    def slow() -> None:
+        try:
+            local_agent.cli("ls", {"stats": True, "stats_interval": 30.0}, timeout=60)
+        except BaseException as e:  # noqa: BLE001 - kept for the assertion below
+            errors.append(e)
+
+    caller = threading.Thread(target=slow)
+    caller.start()
+    time.sleep(0.5)
+    t = time.monotonic()
+    local_agent.close()
+    caller.join(10)
+    assert not caller.is_alive() and time.monotonic() - t < 10
+    assert len(errors) == 1 and isinstance(errors[0], HostError) and errors[0].kind == "dropped"
+    assert _gone(local_agent.hello["pid"])
