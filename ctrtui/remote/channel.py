@@ -295,7 +295,7 @@ class AgentChannel:
     def _json(self, line: bytes, what: str) -> dict[str, Any]:
         try:
             value = json.loads(line.decode("utf-8"), parse_constant=_refuse_constant)
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):
             raise HostError(self.name, "protocol", f"{what} is not a JSON line: {_shown(line)}") from None
         if not isinstance(value, dict):
             raise HostError(self.name, "protocol", f"{what} is not a JSON object: {_shown(line)}")
