@@ -55,6 +55,10 @@ def _classify(returncode: int | None, stderr: str) -> tuple[str, str, str]:
     own reading of its failures when the transport module is there, else a plain one."""
     import importlib
 
+    if returncode is not None and returncode < 0:  # the local subprocess (ssh, or the stub) was killed
+        lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+        said = f" ({lines[-1]})" if lines else ""
+        return "agent-died", f"the connection's process was killed by signal {-returncode}{said}", ""
     ssh: Any
     try:
         ssh = importlib.import_module("ctrtui.remote.ssh")  # the transport (another module's work)
@@ -73,8 +77,6 @@ def _classify(returncode: int | None, stderr: str) -> tuple[str, str, str]:
     if returncode == 127 or "not found" in last or "No such file or directory" in last:
         return ("python-missing", last or "the host has no such Python interpreter",
                 "install python3 (3.9 or newer) on the host, or name its interpreter with --python")
-    if returncode is not None and returncode < 0:
-        return "agent-died", last or f"the agent was killed by signal {-returncode}", ""
     return "agent-died", last or f"the agent exited with status {returncode} before it answered", ""
 
 
