@@ -34,6 +34,14 @@ _HANDSHAKE_NOISE = 200
 """Lines before the stub's that are skipped (a login script that prints); more: protocol error."""
 
 
+_HELLO: dict[str, tuple[type, ...]] = {
+    "version": (str,), "hostname": (str,), "python": (str,), "uid": (int,), "euid": (int,),
+    "user": (str, type(None)), "writable": (bool,), "why_read_only": (str, type(None)),
+}
+"""The hello's fields (besides `protocol`) and their types: anything else is a protocol error
+(the values are still hostile text: shown with ctrtui.text.display)."""
+
+
 class CliResult(NamedTuple):
     """What a command run on the host (`AgentChannel.cli`) did: its exit status and output."""
 
@@ -173,7 +181,8 @@ class AgentChannel:
             self.mode = "bundle"
             head = json.dumps({"use": "bundle", "size": len(b.data), "sha256": b.sha256}).encode() + b"\n"
             self._send(head + b.data, deadline)
-        hello = self._json(self._line(deadline, "the agent's hello"), "the agent's hello")
+        line = self._line(deadline, "the agent's hello")
+        hello = self._json(line, "the agent's hello")
         if hello.get("ctrtui") == "stub":
             self._fail("agent-died", f"the agent on the host could not start: {hello.get('message') or hello}")
         if hello.get("protocol") != PROTOCOL:
@@ -181,6 +190,9 @@ class AgentChannel:
                        f"(ctrtui {hello.get('version')!r}), this ctrtui speaks protocol {PROTOCOL} "
                        f"(ctrtui {__version__})",
                        "use the same ctrtui version on both sides, or remove ctrtui from the host (it is then sent)")
+        for key, types in _HELLO.items():
+            if type(hello.get(key)) not in types:
+                self._fail("protocol", f"the agent's hello has no proper '{key}' ({_shown(line)})")
         self.hello = hello
         self._handshake = False
 

@@ -149,11 +149,18 @@ FAKE_STUB = ('import json, sys, time\n'
              'sys.stdin.readline()\n')
 
 
+HELLO = {"protocol": 1, "version": __version__, "hostname": "fake", "python": "3.11.0", "uid": 0, "euid": 0,
+         "user": "root", "pid": 0, "writable": True, "why_read_only": None}
+
+
+def _fake(hello: dict, then: str) -> list[str]:
+    """A stand-in agent: the stub's line, reads the answer, writes `hello`, then runs `then`."""
+    return [sys.executable, "-c", FAKE_STUB % __version__
+            + f"sys.stdout.write(json.dumps({hello!r}) + '\\n'); sys.stdout.flush()\n" + then]
+
+
 def test_an_agent_that_never_answers_times_out_and_is_killed():
-    script = FAKE_STUB % __version__ + (
-        'sys.stdout.write(json.dumps({"protocol": 1, "version": "x", "pid": 0}) + "\\n"); sys.stdout.flush()\n'
-        'time.sleep(120)\n')
-    ch = AgentChannel.open([sys.executable, "-c", script], name="mute", timeout=10)
+    ch = AgentChannel.open(_fake(HELLO, "time.sleep(120)\n"), name="mute", timeout=10)
     t = time.monotonic()
     with pytest.raises(HostError) as e:
         ch.call("pid_max", timeout=0.5)
@@ -218,12 +225,30 @@ def test_a_subprocess_that_ends_before_the_handshake(script, kind, words):
 
 
 def test_a_protocol_version_mismatch_is_one_version_error():
-    script = FAKE_STUB % __version__ + (
-        'sys.stdout.write(json.dumps({"protocol": 99, "version": "9.9"}) + "\\n"); sys.stdout.flush()\n'
-        'sys.stdin.read()\n')
     with pytest.raises(HostError) as e:
-        AgentChannel.open([sys.executable, "-c", script], name="future", timeout=10)
+        AgentChannel.open(_fake({**HELLO, "protocol": 99, "version": "9.9"}, "sys.stdin.read()\n"), name="future",
+                          timeout=10)
     assert e.value.kind == "version" and "99" in str(e.value) and "protocol 1" in str(e.value)
+
+
+@pytest.mark.parametrize("change", [{"writable": "yes"}, {"euid": "0"}, {"hostname": None}, {"user": 5}],
+                         ids=["writable", "euid", "hostname", "user"])
+def test_a_malformed_hello_is_one_protocol_error(change):
+    with pytest.raises(HostError) as e:
+        AgentChannel.open(_fake({**HELLO, **change}, "sys.stdin.read()\n"), name="odd", timeout=10)
+    assert e.value.kind == "protocol" and next(iter(change)) in str(e.value)
+
+
+def test_answers_out_of_order_or_not_json_break_the_channel():
+    for then, words in (("sys.stdin.readline(); print('{\"id\": 7, \"ok\": true}', flush=True); time.sleep(60)\n",
+                         "request 7"),
+                        ("sys.stdin.readline(); print('\\x1b[2J', flush=True); time.sleep(60)\n", "not a JSON")):
+        ch = AgentChannel.open(_fake(HELLO, then), name="liar", timeout=10)
+        with pytest.raises(HostError) as e:
+            ch.call("pid_max")
+        assert e.value.kind == "protocol" and words in str(e.value) and "\x1b" not in str(e.value)
+        assert _gone(ch.pid)
+        ch.close()
 
 
 def test_a_login_script_that_prints_before_the_stub_is_skipped():
