@@ -369,3 +369,32 @@ def test_python_m_ctrtui_agent_serves_and_leaves_at_eof():
     lines = [json.loads(line) for line in out.stdout.splitlines()]
     assert out.returncode == 0 and lines[0]["protocol"] == 1
     assert lines[1] == {"id": 1, "ok": True, "result": CgroupFS().pid_max}
+
+
+def test_a_hook_plugin_is_loaded_under_python39_too(tmp_path):
+    """importlib.metadata.entry_points() takes no `group=` before 3.10: the engine still finds
+    an installed hook plugin there, and the plugin still refuses."""
+    py = _need(PY39)
+    info = tmp_path / "realplug-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: realplug\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text("[ctrtui.hooks]\nguard = realplug:Hook\n")
+    (tmp_path / "realplug.py").write_text(
+        "from ctrtui.engine import Refusal\n"
+        "class Hook:\n"
+        "    def can_attach(self, ctx):\n"
+        "        return Refusal('EPERM', 'real plugin refuses PID %d' % ctx.pid, 'Uninstall it.')\n"
+        "    def attach(self, task, old, new):\n"
+        "        pass\n")
+    from ctrtui.sources.demo import demo_world
+
+    world = demo_world()
+    procs = [p for c in world.snapshot(["cpu"])["cpu"].containers.values() for p in c.procs]
+    pid = next(p for p, t in sorted(world.task_details(procs).items()) if t.uid == 1000)  # a user's task
+    script = ("import sys; sys.path[:0] = sys.argv[1:3]; from ctrtui.cli import main; "
+              "sys.exit(main(sys.argv[3:]))")
+    r = subprocess.run([py, "-I", "-S", "-c", script, ROOT, str(tmp_path), "move", "--demo", str(pid), "--to",
+                        "cpu:/system.slice", "--dry-run"], capture_output=True, text=True, timeout=60,
+                       env=dict(os.environ, XDG_STATE_HOME=str(tmp_path / "state")))
+    assert "Traceback" not in r.stderr, r.stderr
+    assert r.returncode == 1 and f"real plugin refuses PID {pid}" in r.stdout, (r.stdout, r.stderr)
