@@ -398,3 +398,23 @@ def test_a_hook_plugin_is_loaded_under_python39_too(tmp_path):
                        env=dict(os.environ, XDG_STATE_HOME=str(tmp_path / "state")))
     assert "Traceback" not in r.stderr, r.stderr
     assert r.returncode == 1 and f"real plugin refuses PID {pid}" in r.stdout, (r.stdout, r.stderr)
+
+
+def test_every_module_of_the_bundle_imports_under_python39():
+    """Each travelling module, even those the tests above reach only lazily, compiles and
+    imports on 3.9 without site-packages (a runtime `X | Y`, a 3.10 keyword argument at module
+    level, a 3.10 syntax would fail here)."""
+    from ctrtui.remote.bundle import bundle
+
+    py = _need(PY39)
+    script = ("import importlib, sys; sys.path.insert(0, sys.argv[1]); bad = []\n"
+              "for name in sys.argv[2:]:\n"
+              "    try:\n"
+              "        importlib.import_module(name)\n"
+              "    except Exception as e:\n"
+              "        bad.append('%s: %s: %s' % (name, type(e).__name__, e))\n"
+              "print('\\n'.join(bad)); sys.exit(1) if bad else None\n")
+    modules = [m for m in bundle().modules if not m.endswith(".__main__")]  # that one runs the agent
+    r = subprocess.run([py, "-I", "-S", "-c", script + "print(len(sys.argv) - 2)\n", ROOT, *modules],
+                       capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+    assert r.returncode == 0 and r.stdout.split() == [str(len(modules))], r.stdout + r.stderr
