@@ -418,3 +418,22 @@ def test_every_module_of_the_bundle_imports_under_python39():
     r = subprocess.run([py, "-I", "-S", "-c", script + "print(len(sys.argv) - 2)\n", ROOT, *modules],
                        capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
     assert r.returncode == 0 and r.stdout.split() == [str(len(modules))], r.stdout + r.stderr
+
+
+def _cpu_ticks(pid: int) -> tuple[int, int, str]:
+    """(utime + stime in clock ticks, threads, state) of a process, from /proc/PID/stat."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12]), int(fields[17]), fields[0]
+
+
+def test_an_idle_agent_does_nothing_between_requests(local_agent):
+    """No timer, no polling: between two requests the agent is one sleeping thread that uses no
+    CPU (counted in clock ticks, not timed)."""
+    pid = local_agent.hello["pid"]
+    local_agent.call("snapshot")  # warmed up
+    before = _cpu_ticks(pid)
+    time.sleep(1.5)
+    after = _cpu_ticks(pid)
+    assert after[1] == 1 and after[2] == "S"
+    assert after[0] - before[0] <= 1  # at most one tick of rounding
