@@ -234,6 +234,8 @@ def run_cli(command: str, options: dict[str, Any]) -> dict[str, object]:
     sys.stdout, sys.stderr = out, err
     try:
         rc = cli._run_command(cli.COMMANDS[command], ns)
+    except SystemExit as e:  # nothing of the command line should exit; if it does, the agent stays
+        rc = e.code if isinstance(e.code, int) else 2
     finally:
         sys.stdout, sys.stderr = saved
     return {"exit": rc, "stdout": out.getvalue(), "stderr": err.getvalue()}

@@ -254,3 +254,16 @@ def test_a_refresh_of_the_10k_cgroup_world_sends_a_diff_not_the_tree():
     sizes = [len(encode(a)) for a in (full, unchanged, churned)]
     assert "delta" in unchanged["result"] and "delta" in churned["result"]
     assert sizes[0] > 500_000 and sizes[1] < 1_000 and sizes[2] < sizes[0] / 5, sizes
+
+
+def test_a_command_that_exits_does_not_take_the_agent_with_it(monkeypatch):
+    from ctrtui import cli
+
+    def leaves(args):
+        print("partial")
+        raise SystemExit(4)
+
+    monkeypatch.setitem(cli.COMMANDS, "hierarchies", leaves)
+    got = talk([{"id": 1, "op": "cli", "args": {"command": "hierarchies", "options": {}}}, {"id": 2, "op": "pid_max"}])
+    assert got[1]["result"] == {"exit": 4, "stdout": "partial\n", "stderr": ""}
+    assert got[2]["ok"] is True
