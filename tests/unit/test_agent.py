@@ -267,3 +267,15 @@ def test_a_command_that_exits_does_not_take_the_agent_with_it(monkeypatch):
     got = talk([{"id": 1, "op": "cli", "args": {"command": "hierarchies", "options": {}}}, {"id": 2, "op": "pid_max"}])
     assert got[1]["result"] == {"exit": 4, "stdout": "partial\n", "stderr": ""}
     assert got[2]["ok"] is True
+
+
+def test_a_bug_costs_one_internal_answer_and_the_agent_goes_on(monkeypatch):
+    from ctrtui import cli
+
+    def broken(args):
+        raise RuntimeError("oops \x1b[2J")
+
+    monkeypatch.setitem(cli.COMMANDS, "hierarchies", broken)
+    got = talk([{"id": 1, "op": "cli", "args": {"command": "hierarchies", "options": {}}}, {"id": 2, "op": "pid_max"}])
+    assert got[1]["error"]["kind"] == "internal" and "RuntimeError" in got[1]["error"]["message"]
+    assert got[2]["ok"] is True
