@@ -210,7 +210,7 @@ class SshHost:
             deadline = time.monotonic() + 5
             left = kids
             while left and time.monotonic() < deadline:
-                left = [pid for pid in left if os.path.exists(f"/proc/{pid}") and _state(pid) not in ("Z", None)]
+                left = [pid for pid in left if not gone(pid)]
                 if left:
                     time.sleep(0.01)
         else:
@@ -219,6 +219,11 @@ class SshHost:
         self.cgroups = []
         if left:
             raise SshdError(f"sshd {self.name}: processes {left} outlived the kill")
+
+
+def gone(pid: int) -> bool:
+    """True when process `pid` has exited (gone, or a zombie waiting to be reaped)."""
+    return _state(pid) in (None, "Z")
 
 
 def _state(pid: int) -> str | None:
@@ -417,12 +422,14 @@ class SshLab:
                     raise _PortTaken(said)
                 raise SshdError(f"sshd on {host.address}:{host.port} exited with status "
                                 f"{host.proc.returncode}: {said[-2000:]}")
-            try:
-                with socket.create_connection((host.address, host.port), timeout=1) as s:
-                    if s.recv(64).startswith(b"SSH-"):
-                        return
-            except OSError:
-                pass
+            # Its own log line first: a banner alone could come from another server on the port.
+            if f"Server listening on {host.address} port {host.port}." in host.stderr_text():
+                try:
+                    with socket.create_connection((host.address, host.port), timeout=1) as s:
+                        if s.recv(64).startswith(b"SSH-"):
+                            return
+                except OSError:
+                    pass
             if time.monotonic() > deadline:
                 raise SshdError(f"sshd on {host.address}:{host.port} did not answer within {timeout} s: "
                                 f"{host.stderr_text()[-2000:]}")
