@@ -84,10 +84,8 @@ def parse_host(text: str) -> HostSpec:
         user, _, rest = text.rpartition("@")
         if not user:
             raise _bad(text, "the user name before '@' is empty")
-        if not _USER.fullmatch(user):
-            why = ("the user name starts with '-'" if user.startswith("-")
-                   else f"the user name '{display(user)}' has a character a user name cannot have")
-            raise _bad(text, why)
+        if not _USER.fullmatch(user):  # (a leading '-' was refused above)
+            raise _bad(text, f"the user name '{display(user)}' has a character a user name cannot have")
     port: int | None = None
     if rest.startswith("["):
         inside, sep, after = rest[1:].partition("]")
@@ -188,22 +186,23 @@ def ssh_argv(spec: HostSpec, remote_command: list[str], *, connect_timeout: floa
     return [*argv, "--", spec.host, shlex.join(remote_command)]
 
 
-#: What to do about each kind of failure ssh can report (`HostError.hint`).
+#: What to do about each kind of failure ssh can report (`HostError.hint`; it follows the
+#: message after a semicolon, hence the small letter).
 HINTS: dict[str, str] = {
-    "unreachable": "Check the host name and port, that the host is up and that its sshd is running "
+    "unreachable": "check the host name and port, that the host is up and that its sshd is running "
                    "(try `ssh HOST true`).",
-    "timeout": "The host did not answer in time: check that it is up and that nothing filters the port, "
+    "timeout": "the host did not answer in time: check that it is up and that nothing filters the port, "
                "or raise --timeout.",
     "auth": "ssh could not log in without a prompt: load the key into ssh-agent or name it in the ssh config "
             "(IdentityFile), and check the user; ctrtui never asks for a password.",
-    "host-key": "Check the host's key fingerprint with its administrator; if the key changed on purpose, "
+    "host-key": "check the host's key fingerprint with its administrator; if the key changed on purpose, "
                 "remove the old one (ssh-keygen -R HOST) and connect once with ssh to accept the new one.",
-    "python-missing": "Install python3 (3.9 or newer) on the host, or name its interpreter with --python.",
+    "python-missing": "install python3 (3.9 or newer) on the host, or name its interpreter with --python.",
     "sudo-password": "sudo wants a password, which ctrtui never types: allow this user passwordless sudo "
                      "(NOPASSWD) for python3, or log in as root, or drop --sudo to look without changing.",
-    "dropped": "The connection went away; contact the host again (an interrupted move is in the host's "
+    "dropped": "the connection went away; contact the host again (an interrupted move is in the host's "
                "journal: `ctrtui log --host HOST`).",
-    "agent-died": "The remote side stopped before it answered; run the same ssh command by hand to see why.",
+    "agent-died": "the remote side stopped before it answered; run the same ssh command by hand to see why.",
 }
 
 
