@@ -309,7 +309,6 @@ class SshLab:
         self.config = os.path.join(self.dir, "ssh_config")
         _write(self.config, _client_config(self.key, self.known_hosts))
         self.hosts: list[SshHost] = []
-        self._silent: list[socket.socket] = []
         self._used: set[str] = set()
         self._lock = threading.Lock()
         os.makedirs(PRIVSEP_DIR, mode=0o755, exist_ok=True)
@@ -517,7 +516,7 @@ class SshLab:
     # ------------------------------------------------------------------ clean-up
 
     def close(self) -> None:
-        """Stop every host, close the fault sockets, remove the temp dir. Raises SshdError
+        """Stop every host, remove the temp dir. Raises SshdError
         (after stopping everything) when a host left a process behind."""
         problems: list[str] = []
         for host in self.hosts:
@@ -526,8 +525,6 @@ class SshLab:
             except Exception as e:  # keep stopping the others
                 problems.append(str(e))
         self.hosts.clear()
-        for s in self._silent:
-            s.close()
         shutil.rmtree(self.dir, ignore_errors=True)
         if problems:
             raise SshdError("; ".join(problems))
