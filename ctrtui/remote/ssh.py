@@ -187,22 +187,22 @@ def ssh_argv(spec: HostSpec, remote_command: list[str], *, connect_timeout: floa
 
 
 #: What to do about each kind of failure ssh can report (`HostError.hint`; it follows the
-#: message after a semicolon, hence the small letter).
+#: message after a semicolon, hence the small letter and no final period).
 HINTS: dict[str, str] = {
     "unreachable": "check the host name and port, that the host is up and that its sshd is running "
-                   "(try `ssh HOST true`).",
+                   "(try `ssh HOST true`)",
     "timeout": "the host did not answer in time: check that it is up and that nothing filters the port, "
-               "or raise --timeout.",
+               "or raise --timeout",
     "auth": "ssh could not log in without a prompt: load the key into ssh-agent or name it in the ssh config "
-            "(IdentityFile), and check the user; ctrtui never asks for a password.",
+            "(IdentityFile), and check the user; ctrtui never asks for a password",
     "host-key": "check the host's key fingerprint with its administrator; if the key changed on purpose, "
-                "remove the old one (ssh-keygen -R HOST) and connect once with ssh to accept the new one.",
-    "python-missing": "install python3 (3.9 or newer) on the host, or name its interpreter with --python.",
+                "remove the old one (ssh-keygen -R HOST) and connect once with ssh to accept the new one",
+    "python-missing": "install python3 (3.9 or newer) on the host, or put one first on the remote user's PATH",
     "sudo-password": "sudo wants a password, which ctrtui never types: allow this user passwordless sudo "
-                     "(NOPASSWD) for python3, or log in as root, or drop --sudo to look without changing.",
+                     "(NOPASSWD) for python3, or log in as root, or drop --sudo to look without changing",
     "dropped": "the connection went away; contact the host again (an interrupted move is in the host's "
-               "journal: `ctrtui log --host HOST`).",
-    "agent-died": "the remote side stopped before it answered; run the same ssh command by hand to see why.",
+               "journal: `ctrtui log --host HOST`)",
+    "agent-died": "the remote side stopped before it answered; run the same ssh command by hand to see why",
 }
 
 
@@ -254,7 +254,7 @@ def describe_failure(returncode: int | None, stderr: str) -> tuple[str, str, str
     kind, message = _classify(returncode, stderr)
     if kind == "sudo-missing":  # not a kind of its own: --sudo cannot work on this host
         return "usage", message, ("sudo is not installed on the host: log in as a user that may read and "
-                                  "write its cgroups (root) instead of using --sudo.")
+                                  "write its cgroups (root) instead of using --sudo")
     return kind, message, hint_for(kind)
 
 

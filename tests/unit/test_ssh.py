@@ -259,5 +259,5 @@ def test_classified_messages_are_scrubbed():
 def test_every_kind_has_a_hint():
     for kind in ("unreachable", "timeout", "auth", "host-key", "python-missing", "sudo-password", "dropped",
                  "agent-died"):
-        assert hint_for(kind).endswith(".")
+        assert hint_for(kind) and hint_for(kind)[0].islower() and not hint_for(kind).endswith(".")
     assert hint_for("no such kind") == ""
