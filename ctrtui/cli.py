@@ -920,7 +920,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.interval > 0:  # also NaN
         print("ctrtui: --interval must be a positive number of seconds", file=sys.stderr)
         return EXIT_USAGE
-    args.host = [*(args.host or ()), *getattr(args, "host_after", None) or ()]
+    args.host = [*(args.host or ()), *(getattr(args, "host_after", None) or ())]
     if args.command is None:  # the terminal UI owns the terminal: no guard
         return _run_command(cmd_tui, args)
     if args.host or args.hosts:  # the hosts decide (ctrtui.clihosts), `local` alone included

@@ -81,7 +81,10 @@ def host_specs(args: argparse.Namespace) -> list[HostSpec]:
             specs.extend(read_hosts_file(args.hosts))
         except ValueError as e:
             raise UsageError(f"--hosts {e}") from None
-    return list({s.name: s for s in reversed(specs)}.values())[::-1]  # the first of each name, in order
+    once: dict[str, HostSpec] = {}
+    for s in specs:
+        once.setdefault(s.name, s)  # the first of each name, in order
+    return list(once.values())
 
 
 def connect_options(args: argparse.Namespace) -> ConnectOptions:
@@ -96,7 +99,10 @@ def connect_options(args: argparse.Namespace) -> ConnectOptions:
         raise UsageError(f"--timeout {timeout}: give the seconds to wait for a host, more than 0 and at most 3600")
     python = args.remote_python or "python3"
     config = args.ssh_config or os.environ.get("CTRTUI_SSH_CONFIG") or None
-    return ConnectOptions(sudo=bool(args.sudo), python=python, timeout=timeout, ssh_config=config)
+    try:
+        return ConnectOptions(sudo=bool(args.sudo), python=python, timeout=timeout, ssh_config=config)
+    except ValueError as e:
+        raise UsageError(f"--remote-python {display(python)}: {e}") from None
 
 
 def _jobs(args: argparse.Namespace) -> int:
@@ -288,7 +294,8 @@ def _many_hosts(args: argparse.Namespace, specs: Sequence[HostSpec], results: Se
                 if isinstance(value, HostError):
                     result = value
                 elif value is not None:
-                    mine = [{"host": spec.name, **_without_host(v)} for v in (value if isinstance(value, list) else [value])]
+                    listed = value if isinstance(value, list) else [value]
+                    mine = [{"host": spec.name, **_without_host(v)} for v in listed]
                     if table is not None:
                         try:
                             table(mine)  # a host's rows that cannot be drawn are its error, not everyone's
