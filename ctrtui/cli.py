@@ -731,6 +731,12 @@ def cmd_log(args: argparse.Namespace) -> int:
 
 
 def cmd_tui(args: argparse.Namespace) -> int:
+    if args.host or args.hosts:
+        from ctrtui.clihosts import tui_hosts
+
+        if tui_hosts(args) is not None:
+            raise UsageError("the terminal UI does not open remote hosts yet; use the subcommands with --host "
+                             "(ctrtui ls --host HOST), or --host local")
     backend = _backend(args)
     engine = _engine(args, backend, broken_ok=True)
     from ctrtui.ui.app import run
@@ -921,14 +927,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("ctrtui: --interval must be a positive number of seconds", file=sys.stderr)
         return EXIT_USAGE
     args.host = [*(args.host or ()), *(getattr(args, "host_after", None) or ())]
+    if args.sudo and not (args.host or args.hosts):
+        print("ctrtui: --sudo applies to remote hosts (--host); to act as root on this machine, run ctrtui "
+              "itself with sudo", file=sys.stderr)
+        return EXIT_USAGE
     if args.command is None:  # the terminal UI owns the terminal: no guard
         return _run_command(cmd_tui, args)
     if args.host or args.hosts:  # the hosts decide (ctrtui.clihosts), `local` alone included
         return _run_guarded(_cmd_hosts, args)
-    if args.sudo:
-        print("ctrtui: --sudo applies to remote hosts (--host); to act as root on this machine, run ctrtui "
-              "itself with sudo", file=sys.stderr)
-        return EXIT_USAGE
     return _run_guarded(COMMANDS[args.command], args)
 
 

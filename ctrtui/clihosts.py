@@ -163,22 +163,15 @@ def _refuse_local_files(args: argparse.Namespace) -> None:
 def cmd_hosts(args: argparse.Namespace, local: Callable[[argparse.Namespace], int]) -> int:
     """`args.command` on the hosts of `--host`/`--hosts`; `local`: the command as it runs here,
     used when the only host is the word `local`."""
-    from ctrtui.remote.fleet import LOCAL
-
-    specs = host_specs(args)
-    if [s.name for s in specs] == [LOCAL]:
-        if args.sudo:
-            raise UsageError("--sudo applies to remote hosts; to act as root on this machine, run ctrtui "
-                             "itself with sudo")
+    hosts = tui_hosts(args)
+    if hosts is None:
         return local(args)
-    _refuse_local_files(args)
+    specs, connect, jobs = hosts
     command = args.command
     if command in SINGLE_HOST and len(specs) > 1:
         raise UsageError(f"`{command}` takes one --host: a PID and a batch name something different on each "
                          f"host (run it once per host)")
     options = cli_options(args)
-    connect = connect_options(args)
-    jobs = _jobs(args)
     table = _table_of(args) if len(specs) > 1 and not args.json else None
     if table is not None:
         options["json"] = True  # drawn here, so the columns line up across hosts
@@ -189,6 +182,22 @@ def cmd_hosts(args: argparse.Namespace, local: Callable[[argparse.Namespace], in
     if len(specs) == 1:
         return _one_host(specs[0], results[0])
     return _many_hosts(args, specs, results, table)
+
+
+def tui_hosts(args: argparse.Namespace) -> tuple[list[HostSpec], ConnectOptions, int] | None:
+    """The terminal UI's hosts: None when the only one is `local` (this machine, as without
+    --host), else (the hosts, how to reach them, how many at once), checked as the
+    subcommands check them (UsageError)."""
+    from ctrtui.remote.fleet import LOCAL
+
+    specs = host_specs(args)
+    if [s.name for s in specs] == [LOCAL]:
+        if args.sudo:
+            raise UsageError("--sudo applies to remote hosts; to act as root on this machine, run ctrtui "
+                             "itself with sudo")
+        return None
+    _refuse_local_files(args)
+    return specs, connect_options(args), _jobs(args)
 
 
 def _table_of(args: argparse.Namespace) -> Callable[[Sequence[dict[str, Any]]], list[str]] | None:

@@ -175,6 +175,20 @@ def test_bad_input_is_one_line_and_exit_2_before_any_host_is_contacted(capsys, f
     assert f.channels == {}
 
 
+@pytest.mark.parametrize("argv, words", [
+    (["--host", "web1"], "the terminal UI does not open remote hosts yet"),
+    (["--host", "web1", "--journal", "j"], "--journal names a file on this machine"),
+    (["--host", "bad host"], "is not a host"),
+    (["--sudo"], "--sudo applies to remote hosts"),
+    (["--host", "local", "--sudo"], "--sudo applies to remote hosts"),
+])
+def test_the_terminal_ui_checks_its_hosts(capsys, fleet, argv, words):
+    f = fleet()
+    rc, out, err = run(capsys, *argv)
+    assert rc == 2 and words in err and len(err.splitlines()) == 1
+    assert f.channels == {}
+
+
 def test_local_alone_is_this_machine_as_without_host(capsys, fleet):
     f = fleet()
     for argv in (["hierarchies"], ["ls", "freezer:/"], ["tasks", "freezer:/", "--json"]):
