@@ -428,7 +428,7 @@ def stats_lines(rows: Sequence[dict[str, Any]]) -> list[str]:
     w = max([len("Path"), *map(len, labels)])
     widths = STATS_WIDTHS
     out = [f"{'Path':<{w}}" + "".join(f" {HEADINGS[c]:>{widths[c]}}" for c in COLUMNS)]
-    for label, r in zip(labels, rows, strict=True):
+    for label, r in zip(labels, rows):
         f = Figures(cpu=r["cpu_percent"], memory=r["memory_bytes"], read=r["io_read_bytes_per_s"],
                     write=r["io_write_bytes_per_s"], pids=r["pids_current"], pids_max=r["pids_max"],
                     frozen=r["frozen"])

@@ -177,7 +177,7 @@ def from_wire(data: bytes) -> Snapshot:
             raise WireError(f"malformed snapshot: hierarchy {name!r} has a PID beyond 32 bits") from None
         containers = {
             p: Container(p, tuple([join_path(p, ch) for ch in kids]), lists[j], lists[n + j])
-            for j, (p, kids) in enumerate(zip(paths, children, strict=False))
+            for j, (p, kids) in enumerate(zip(paths, children))
         }
         h = Hierarchy(name, ver, tuple(ctrls), mount, root, hid)
         out.append(HierarchySnapshot(h, MappingProxyType(containers)))

@@ -189,6 +189,22 @@ def _give_up(host: _Host, timeout: float) -> HostError:
 def run_cli(specs: Sequence[HostSpec], command: str, args: dict[str, Any], options: ConnectOptions, *,
             jobs: int = DEFAULT_JOBS, extra: float = 0.0, connect: Connect | None = None,
             ) -> list[CliResult | HostError]:
-    """`ctrtui COMMAND` with `args` (the `cli` op's options) on every host: see `each_host`."""
-    return each_host(specs, lambda channel: channel.cli(command, args), options, jobs=jobs, extra=extra,
-                     connect=connect)
+    """`ctrtui COMMAND` with `args` (the `cli` op's options) on every host: see `each_host`.
+    The agent refusing the request as bad (`bad-request`: e.g. a PID above that host's
+    pid_max, which this side cannot know) is that host's usage error: exit 2, the agent's
+    sentence on stderr, as the command line says it."""
+    from ctrtui.remote.errors import RemoteOpError
+
+    wait = float(options.timeout) + extra
+
+    def work(channel: AgentChannel) -> CliResult:
+        try:
+            return channel.cli(command, args, timeout=wait)
+        except RemoteOpError as e:
+            if e.kind != "bad-request":
+                raise
+            from ctrtui.remote.channel import CliResult
+
+            return CliResult(2, "", f"ctrtui: {e.message}\n")
+
+    return each_host(specs, work, options, jobs=jobs, extra=extra, connect=connect)

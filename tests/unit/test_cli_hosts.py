@@ -59,7 +59,7 @@ class Channel:
     def __init__(self, name, answer):
         self.name, self.answer, self.sent, self.closed = name, answer, [], False
 
-    def cli(self, command, options):
+    def cli(self, command, options, timeout=None):
         self.sent.append((command, options))
         if self.answer is None:
             return demo_answer(command, options)

@@ -34,8 +34,8 @@ class FakeChannel:
     closed: threading.Event = field(default_factory=threading.Event)
     calls: list = field(default_factory=list)
 
-    def cli(self, command, options):
-        self.calls.append((command, options))
+    def cli(self, command, options, timeout=None):
+        self.calls.append((command, options, timeout))
         if self.delay:
             self.closed.wait(self.delay)  # a hanging call ends when the channel is closed (as ssh's does)
         if self.raises is not None:
@@ -157,9 +157,18 @@ def test_failures_are_each_hosts_own_outcome():
 
 def test_run_cli_sends_the_command_and_its_options():
     hosts = Hosts(a={"answer": "answer"})
-    out = run_cli(specs("a"), "ls", {"cgroup": None, "json": True}, Options(), connect=hosts)
+    out = run_cli(specs("a"), "ls", {"cgroup": None, "json": True}, Options(timeout=3), extra=2, connect=hosts)
     assert out == ["answer"]
-    assert hosts.channels["a"].calls == [("ls", {"cgroup": None, "json": True})]
+    assert hosts.channels["a"].calls == [("ls", {"cgroup": None, "json": True}, 5.0)]  # the call may take the extra
+
+
+def test_run_cli_a_request_the_agent_finds_bad_is_that_hosts_usage_error():
+    why = "PID 40000 is not below pid_max (32768) on this host."
+    hosts = Hosts(a={"raises": RemoteOpError("a", "cli", "bad-request", why)},
+                  b={"raises": RemoteOpError("b", "cli", "read-only", "moving needs root")})
+    out = run_cli(specs("a", "b"), "move", {}, Options(), connect=hosts)
+    assert (out[0].exit, out[0].stdout, out[0].stderr) == (2, "", f"ctrtui: {why}\n")
+    assert isinstance(out[1], HostError) and out[1].kind == "read-only"
 
 
 def test_no_hosts_no_work():
