@@ -238,7 +238,8 @@ def _checked(spec: HostSpec, result: Any) -> Any:
 def host_line(e: HostError) -> str:
     """`HOST: <sentence> (<hint>)`: one line for a host that could not be used."""
     line = f"{display(e.host)}: {scrub(e.message)}"
-    return line + (f" ({scrub(e.hint)})" if e.hint else "")
+    hint = scrub(e.hint).rstrip(".")
+    return line + (f" ({hint})" if hint else "")
 
 
 def _one_host(spec: HostSpec, result: Any) -> int:
@@ -338,6 +339,8 @@ def _with_host_column(table: Callable[[Sequence[dict[str, Any]]], list[str]], ro
     then one line per row)."""
     if not rows and command == "hierarchies":
         return table(rows)  # a sentence ("no cgroup hierarchy is mounted"), not a table
+    if not rows and command == "log":
+        return []  # as the local `log` with no batch: nothing on stdout
     lines = table(rows)
     if len(lines) != len(rows) + 1:
         return [scrub(line) for line in lines]

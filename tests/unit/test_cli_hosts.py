@@ -101,7 +101,7 @@ def fleet(monkeypatch):
 
 def dead(name="dead"):
     return HostError(name, "unreachable", "ssh: connect to host dead port 22: Connection refused",
-                     "check the host name and port")
+                     "check the host name and port.")
 
 
 # ------------------------------------------------------------------- options
@@ -283,7 +283,7 @@ def test_several_hosts_json_is_one_array_with_a_host_field(capsys, fleet):
     assert all(next(iter(i)) == "host" for i in items)  # the host first
     assert [{k: v for k, v in i.items() if k != "host"} for i in items[:n]] == local_rows
     assert items[n] == {"host": "c", "error": {"kind": "unreachable", "message": dead().message,
-                                               "hint": "check the host name and port"}}
+                                               "hint": "check the host name and port."}}
     assert err == "c: ssh: connect to host dead port 22: Connection refused (check the host name and port)\n"
 
 
@@ -394,3 +394,10 @@ def test_the_stats_drawn_from_their_json_rows_are_the_local_text(capsys, world):
     w = local[0].index("Tasks") + len("Tasks")
     assert drawn[0] == local[0]
     assert [line[:w] for line in drawn] == [line[:w] for line in local]
+
+
+def test_a_log_with_no_batch_on_any_host_prints_nothing(capsys, fleet):
+    fleet()
+    _, local_out, _ = run(capsys, "--demo", "log")
+    rc, out, err = run(capsys, "log", "--host", "a", "--host", "b")
+    assert rc == 0 and out == local_out == ""
