@@ -197,7 +197,7 @@ HINTS: dict[str, str] = {
             "(IdentityFile), and check the user; ctrtui never asks for a password",
     "host-key": "check the host's key fingerprint with its administrator; if the key changed on purpose, "
                 "remove the old one (ssh-keygen -R HOST) and connect once with ssh to accept the new one",
-    "python-missing": "install python3 (3.9 or newer) on the host, or put one first on the remote user's PATH",
+    "python-missing": "install python3 (3.9 or newer) on the host, or name its interpreter with --remote-python",
     "sudo-password": "sudo wants a password, which ctrtui never types: allow this user passwordless sudo "
                      "(NOPASSWD) for python3, or log in as root, or drop --sudo to look without changing",
     "dropped": "the connection went away; contact the host again (an interrupted move is in the host's "
