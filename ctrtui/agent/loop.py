@@ -17,6 +17,8 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any, BinaryIO
 
+    from ctrtui.agent.ops import Agent
+
 MAX_LINE = 256 * 1024 * 1024
 """The longest line either side reads (bytes, newline included): longer is a protocol error."""
 
@@ -69,10 +71,12 @@ def _redirect() -> None:
     sys.stdout = sys.stderr
 
 
-def serve(infile: BinaryIO | None = None, outfile: BinaryIO | None = None, isolate: bool = True) -> int:
+def serve(infile: BinaryIO | None = None, outfile: BinaryIO | None = None, isolate: bool = True,
+          agent: Agent | None = None) -> int:
     """Answer requests until EOF, a broken output or `bye`; returns 0 (the exit status).
     `infile`/`outfile` default to copies of fds 0 and 1 (with `isolate`) or to sys.stdin and
-    sys.stdout's binary streams (without)."""
+    sys.stdout's binary streams (without). `agent`: what answers (tests give one on a
+    simulated kernel); default an `ops.Agent` on this host's real cgroups."""
     from ctrtui.agent.ops import Agent
 
     if isolate:
@@ -94,7 +98,8 @@ def serve(infile: BinaryIO | None = None, outfile: BinaryIO | None = None, isola
 
     if not send(hello()):
         return 0
-    agent = Agent()
+    if agent is None:
+        agent = Agent()
     while True:
         try:
             line = fin.readline(MAX_LINE)

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from typing import Any
 
     from ctrtui.model import CgroupState, Container, Hierarchy, TaskInfo
-    from ctrtui.sources.cgroupfs import CgroupFS
+    from ctrtui.sources.base import Reader
 
     Check = Callable[[str, Any], Any]
 
@@ -272,13 +272,13 @@ class Agent:
     """One connection's state: the backend (opened on first use) and the last snapshot sent
     (the base of the next delta)."""
 
-    def __init__(self, backend: CgroupFS | None = None) -> None:
-        self._backend = backend
+    def __init__(self, backend: Reader | None = None) -> None:
+        self._backend = backend  # a CgroupFS (tests: a simulated kernel)
         self._last: Any = None  # the last Snapshot sent
         self._token = 0
 
     @property
-    def backend(self) -> CgroupFS:
+    def backend(self) -> Reader:
         if self._backend is None:
             from ctrtui.sources.cgroupfs import CgroupFS
 

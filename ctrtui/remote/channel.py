@@ -175,7 +175,8 @@ class AgentChannel:
             self._fail("agent-died", f"the agent on the host could not start: {hello.get('message') or hello}")
         if hello.get("protocol") != PROTOCOL:
             self._fail("version", f"the agent on the host speaks protocol {hello.get('protocol')!r} "
-                       f"(ctrtui {hello.get('version')!r}), this ctrtui speaks {PROTOCOL} (ctrtui {__version__})",
+                       f"(ctrtui {hello.get('version')!r}), this ctrtui speaks protocol {PROTOCOL} "
+                       f"(ctrtui {__version__})",
                        "use the same ctrtui version on both sides, or remove ctrtui from the host (it is then sent)")
         self.hello = hello
         self._handshake = False

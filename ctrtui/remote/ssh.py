@@ -84,10 +84,8 @@ def parse_host(text: str) -> HostSpec:
         user, _, rest = text.rpartition("@")
         if not user:
             raise _bad(text, "the user name before '@' is empty")
-        if not _USER.fullmatch(user):
-            why = ("the user name starts with '-'" if user.startswith("-")
-                   else f"the user name '{display(user)}' has a character a user name cannot have")
-            raise _bad(text, why)
+        if not _USER.fullmatch(user):  # (a leading '-' was refused above)
+            raise _bad(text, f"the user name '{display(user)}' has a character a user name cannot have")
     port: int | None = None
     if rest.startswith("["):
         inside, sep, after = rest[1:].partition("]")
@@ -188,22 +186,23 @@ def ssh_argv(spec: HostSpec, remote_command: list[str], *, connect_timeout: floa
     return [*argv, "--", spec.host, shlex.join(remote_command)]
 
 
-#: What to do about each kind of failure ssh can report (`HostError.hint`).
+#: What to do about each kind of failure ssh can report (`HostError.hint`; it follows the
+#: message after a semicolon, hence the small letter and no final period).
 HINTS: dict[str, str] = {
-    "unreachable": "Check the host name and port, that the host is up and that its sshd is running "
-                   "(try `ssh HOST true`).",
-    "timeout": "The host did not answer in time: check that it is up and that nothing filters the port, "
-               "or raise --timeout.",
+    "unreachable": "check the host name and port, that the host is up and that its sshd is running "
+                   "(try `ssh HOST true`)",
+    "timeout": "the host did not answer in time: check that it is up and that nothing filters the port, "
+               "or raise --timeout",
     "auth": "ssh could not log in without a prompt: load the key into ssh-agent or name it in the ssh config "
-            "(IdentityFile), and check the user; ctrtui never asks for a password.",
-    "host-key": "Check the host's key fingerprint with its administrator; if the key changed on purpose, "
-                "remove the old one (ssh-keygen -R HOST) and connect once with ssh to accept the new one.",
-    "python-missing": "Install python3 (3.9 or newer) on the host, or name its interpreter with --python.",
+            "(IdentityFile), and check the user; ctrtui never asks for a password",
+    "host-key": "check the host's key fingerprint with its administrator; if the key changed on purpose, "
+                "remove the old one (ssh-keygen -R HOST) and connect once with ssh to accept the new one",
+    "python-missing": "install python3 (3.9 or newer) on the host, or name its interpreter with --remote-python",
     "sudo-password": "sudo wants a password, which ctrtui never types: allow this user passwordless sudo "
-                     "(NOPASSWD) for python3, or log in as root, or drop --sudo to look without changing.",
-    "dropped": "The connection went away; contact the host again (an interrupted move is in the host's "
-               "journal: `ctrtui log --host HOST`).",
-    "agent-died": "The remote side stopped before it answered; run the same ssh command by hand to see why.",
+                     "(NOPASSWD) for python3, or log in as root, or drop --sudo to look without changing",
+    "dropped": "the connection went away; contact the host again (an interrupted move is in the host's "
+               "journal: `ctrtui log --host HOST`)",
+    "agent-died": "the remote side stopped before it answered; run the same ssh command by hand to see why",
 }
 
 
@@ -240,7 +239,8 @@ def _lines(stderr: str) -> list[str]:
 
 
 def classify_failure(returncode: int | None, stderr: str) -> tuple[str, str]:
-    """What an ssh that failed (exit status `returncode`, None when it was killed) said:
+    """What an ssh that failed (exit status `returncode` as Popen gives it: negative when a
+    signal killed it here, None when unknown) said:
     `(kind, message)`. The kind is one of HostError's; the message is ssh's own line (for a
     changed host key its summary lines), scrubbed, so a person reads exactly what ssh
     said. `describe_failure` adds what to do. Falls back to the last non-empty stderr line
@@ -255,12 +255,14 @@ def describe_failure(returncode: int | None, stderr: str) -> tuple[str, str, str
     kind, message = _classify(returncode, stderr)
     if kind == "sudo-missing":  # not a kind of its own: --sudo cannot work on this host
         return "usage", message, ("sudo is not installed on the host: log in as a user that may read and "
-                                  "write its cgroups (root) instead of using --sudo.")
+                                  "write its cgroups (root) instead of using --sudo")
     return kind, message, hint_for(kind)
 
 
 def _classify(returncode: int | None, stderr: str) -> tuple[str, str]:
     lines = _lines(stderr)
+    if returncode is not None and returncode < 0:  # killed by a signal here: ssh itself (or a local agent)
+        return "dropped", scrub(lines[-1] if lines else f"killed by signal {-returncode} before the host answered")
     remote = returncode is not None and returncode != 255
     if remote:
         for kind, pattern in _REMOTE_FAILURES:

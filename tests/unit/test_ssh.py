@@ -236,6 +236,8 @@ Host key verification failed.
     (255, "something ssh never said before\nlast words\n\n", "unreachable", "last words"),
     (255, "", "unreachable", "ssh exited with status 255 without a word."),
     (None, "", "dropped", "ssh was stopped before it said anything."),
+    (-9, "", "dropped", "killed by signal 9 before the host answered"),
+    (-15, "Killed by signal 15.\n", "dropped", "Killed by signal 15."),
     (3, "", "agent-died", "the remote command exited with status 3 without a word."),
 ])
 def test_classify_failure_passes_on_ssh_s_own_line(rc, stderr, kind, message):
@@ -259,5 +261,5 @@ def test_classified_messages_are_scrubbed():
 def test_every_kind_has_a_hint():
     for kind in ("unreachable", "timeout", "auth", "host-key", "python-missing", "sudo-password", "dropped",
                  "agent-died"):
-        assert hint_for(kind).endswith(".")
+        assert hint_for(kind) and hint_for(kind)[0].islower() and not hint_for(kind).endswith(".")
     assert hint_for("no such kind") == ""
