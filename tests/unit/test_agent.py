@@ -238,3 +238,19 @@ def test_hostile_names_come_back_exactly_and_the_answers_stay_one_ascii_line():
     assert names
     got = agent.handle(2, "read_cgroups", {"hierarchy": "freezer", "paths": names[:3]})
     assert json.loads(encode(got))["result"].keys() == set(names[:3])
+
+
+def test_a_refresh_of_the_10k_cgroup_world_sends_a_diff_not_the_tree():
+    """Issue 11's figure, in bytes on the wire (answer lines as sent): the generated world of
+    10,000 cgroups and 100,000 tasks, whole, then unchanged, then after 1% of its tasks moved."""
+    from ctrtui.sources.demo import generate_world
+
+    world = generate_world()
+    agent = Agent(world)
+    full = agent.handle(1, "snapshot", {})
+    unchanged = agent.handle(2, "snapshot", {"base": full["result"]["token"]})
+    world.churn(0.01, seed=1)
+    churned = agent.handle(3, "snapshot", {"base": unchanged["result"]["token"]})
+    sizes = [len(encode(a)) for a in (full, unchanged, churned)]
+    assert "delta" in unchanged["result"] and "delta" in churned["result"]
+    assert sizes[0] > 500_000 and sizes[1] < 1_000 and sizes[2] < sizes[0] / 5, sizes
