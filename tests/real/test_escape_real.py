@@ -91,8 +91,9 @@ def test_real_hostile_cgroup_and_process_through_the_cli(realworld, tmp_path):
     p = ctrtui(tmp_path, "ls", shown, "--json")
     assert json.loads(p.stdout)[0]["path"] == dst  # the exact name, 0xff as \udcff
 
-    # refused: the move of a PID that does not exist names the hostile target, escaped
-    p = ctrtui(tmp_path, "move", "32767", "--to", shown)
+    # refused: the move of a PID that does not exist names the hostile target, escaped (a free
+    # PID found now, never a fixed number: another process may hold it, and must not be moved)
+    p = ctrtui(tmp_path, "move", str(_free_pid()), "--to", shown)
     assert p.returncode == 1 and display(dst).encode() in p.stdout
 
     p = ctrtui(tmp_path, "undo")
@@ -102,6 +103,13 @@ def test_real_hostile_cgroup_and_process_through_the_cli(realworld, tmp_path):
     # the shown name that does not exist is a clean usage error
     p = ctrtui(tmp_path, "tasks", shown + "\\x1b")
     assert p.returncode == 2 and b"no cgroup" in p.stderr
+
+
+def _free_pid() -> int:
+    """A PID no task holds right now, from the top of the PID space down."""
+    with open("/proc/sys/kernel/pid_max") as f:
+        top = int(f.read())
+    return next(p for p in range(top - 1, 300, -1) if not os.path.exists(f"/proc/{p}"))
 
 
 async def test_real_hostile_names_in_the_ui_reach_no_terminal(realworld, tmp_path):
