@@ -271,7 +271,10 @@ class CtrtuiApp(App[None]):
         tasks.backend = link.backend
         tasks.marks.clear()
         tasks.forget_details()
-        self.query_one("#hierarchy", Select).set_options([(content(n), n) for n in names])
+        if names:  # else the first snapshot sets them
+            select: Select[str] = self.query_one("#hierarchy", Select)
+            with select.prevent(Select.Changed):
+                select.set_options([(content(n), n) for n in names])
         if self.hs is not None:
             self.live.load()
             self.live.loaded()
@@ -373,7 +376,7 @@ class CtrtuiApp(App[None]):
         with Horizontal(id="main"):
             with Vertical(id="left"):
                 yield Select([(content(n), n) for n in self.hierarchy_names],
-                             value=self.hier if self.hier else Select.BLANK,
+                             value=self.hier if self.hier else Select.NULL,
                              allow_blank=not self.hierarchy_names, id="hierarchy", prompt="hierarchy",
                              compact=True)
                 tree = CgroupTree(id="tree")

@@ -169,7 +169,9 @@ class HostFeed:
         if not views:
             return hits, problems
         with ThreadPoolExecutor(max_workers=min(POOL, len(views)), thread_name_prefix="ctrtui find") as pool:
-            futures = [(v, pool.submit(call_with_timeout, partial(find_on, v, query), v.timeout,
+            shown = self.app.hier
+            futures = [(v, pool.submit(call_with_timeout, partial(find_on, v, query, shown if v is self.current
+                                                                  else v.hier or shown), v.timeout,
                                        f"host {display(v.name)}")) for v in views]
             for v, fut in futures:
                 try:
@@ -179,17 +181,21 @@ class HostFeed:
         return hits[:FIND_LIMIT], problems
 
 
-def find_on(view: HostView, query: str) -> list[Hit]:
+def find_on(view: HostView, query: str, prefer: str | None = None) -> list[Hit]:
     """`query` on one host (blocking): a PID's cgroup, or every task whose command line holds
-    `query` (case-insensitive), with its cgroup in the hierarchy shown on that host."""
+    `query` (case-insensitive), with its cgroup in the hierarchy `prefer` (the one shown there,
+    or the one shown now) when the host has it, else the one it would open on."""
+    from ctrtui.ui.start import start_hierarchy
+
     backend = view.backend
     if backend is None:
         return []
     query = query.strip()
-    hiers = [h.name for h in backend.hierarchies()]
+    mounted = backend.hierarchies()
+    hiers = [h.name for h in mounted]
     if not hiers:
         return []
-    shown = view.hier if view.hier in hiers else None
+    shown = start_hierarchy(mounted, prefer)
     if query.isdigit():
         pid = int(query)
         cgroups = backend.task_cgroups(pid)

@@ -399,9 +399,19 @@ class RemoteMover:
             out[pid] = info.start_time if info is not None else None
         return out
 
+    def _bad(self, exc: ValueError) -> CtrtuiError:
+        return CtrtuiError(f"host {display(self.host)} answered a row that cannot be read ({exc})")
+
     def plan(self, pids: Iterable[int | str], target: CgroupRef, threads: bool = False,
              expected_start: Mapping[int, int] | None = None) -> Plan:
         """`move --dry-run --json` on the host, as a `Plan` (nothing is written)."""
+        try:
+            return self._plan(pids, target, threads, expected_start)
+        except ValueError as exc:
+            raise self._bad(exc) from None
+
+    def _plan(self, pids: Iterable[int | str], target: CgroupRef, threads: bool,
+              expected_start: Mapping[int, int] | None) -> Plan:
         words = [str(p) for p in pids]
         hierarchy = self._hierarchy(target.hierarchy)
         _, rows = self._run("move", {"pids": words, "target": str(target), "threads": bool(threads),
@@ -434,6 +444,12 @@ class RemoteMover:
 
     def apply(self, plan: Plan, all_or_nothing: bool = False) -> Report:
         """`move --json` of the plan's accepted PIDs on the host, as a `Report`."""
+        try:
+            return self._apply(plan, all_or_nothing)
+        except ValueError as exc:
+            raise self._bad(exc) from None
+
+    def _apply(self, plan: Plan, all_or_nothing: bool) -> Report:
         accepted = [v for v in plan.accepted if v.pid is not None]
         starts = self._starts(v.pid for v in accepted if v.pid is not None)
         gone = [v for v in accepted if v.pid is not None and v.start_time is not None
@@ -482,6 +498,12 @@ class RemoteMover:
         """`undo --json` on the host: the report of the undone batch, None when nothing is
         left to undo, or a sentence when the host undid something other than a move (a
         cgroup op: its words are the host's)."""
+        try:
+            return self._undo()
+        except ValueError as exc:
+            raise self._bad(exc) from None
+
+    def _undo(self) -> Report | str | None:
         answer, rows = self._run("undo", {"batch": None, "json": True})
         if not rows:
             return None

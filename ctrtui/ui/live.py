@@ -309,7 +309,9 @@ class LiveView:
         names = new.names()
         if names != app.hierarchy_names:
             app.hierarchy_names = names
-            app.query_one("#hierarchy", Select).set_options([(content(n), n) for n in names])
+            select: Select[str] = app.query_one("#hierarchy", Select)
+            with select.prevent(Select.Changed):  # the app chooses what is shown, not the new options
+                select.set_options([(content(n), n) for n in names])
         if not app.hier and names:  # a host shown for the first time: `ctrtui.ui.start`'s rule
             from ctrtui.ui.start import start_hierarchy
 
