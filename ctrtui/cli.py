@@ -437,7 +437,7 @@ def _ls_stats(backend: Backend, args: argparse.Namespace) -> int:
     w = max([len("Path"), *map(len, labels)])
     widths = {"tasks": 6, "cpu": 6, "memory": 8, "read": 8, "write": 8, "pids": 9, "frozen": 6}
     out = [f"{'Path':<{w}}" + "".join(f" {HEADINGS[c]:>{widths[c]}}" for c in COLUMNS)]
-    for label, (_, _, n, f) in zip(labels, rows, strict=True):
+    for label, (_, _, n, f) in zip(labels, rows):
         out.append(f"{label:<{w}}" + "".join(f" {cell(c, n, f):>{widths[c]}}" for c in COLUMNS))
     sys.stdout.write("\n".join(out) + "\n")
     return EXIT_OK
