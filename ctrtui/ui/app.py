@@ -117,7 +117,7 @@ class CtrtuiApp(App[None]):
 
     def __init__(self, backend: Backend | None, engine: AttachEngine | None, interval: float = 2.0,
                  read_only: bool = False, hierarchy: str | None = None, cgroup: str | None = None,
-                 remember_start: bool = False, hosts: Sequence[HostView] | None = None) -> None:
+                 remember_start: bool = False, hosts: Sequence[HostView] | None = None, jobs: int = 8) -> None:
         """One machine (`backend` and its `engine`), or several `hosts` (`ctrtui.ui.hosts`;
         `backend` and `engine` then unused): the first host already reached is shown at once,
         the others are reached in the background (`HostFeed`)."""
@@ -128,7 +128,7 @@ class CtrtuiApp(App[None]):
             hosts = [local_host(backend.identity, backend, engine)]
         self.read_only_flag = read_only
         """`--read-only`: no move on any host."""
-        self.hostfeed = HostFeed(self, hosts)
+        self.hostfeed = HostFeed(self, hosts, jobs)
         """The hosts, the one shown, their states (`ctrtui.ui.hostfeed`)."""
         first = next((v for v in hosts if v.link is not None), None)
         link = first.link if first is not None else placeholder(len(hosts))
@@ -459,6 +459,7 @@ class CtrtuiApp(App[None]):
             from ctrtui.ui.start import remember
 
             remember(self.hier)
+        self.hostfeed.close_all()
         heap.release()
 
     def update_status(self) -> None:
@@ -768,6 +769,19 @@ class CtrtuiApp(App[None]):
 
     def action_freeze(self) -> None:
         self.cgroup_ops.freeze()
+
+
+def run_hosts(specs: Sequence[object], options: object, *, jobs: int = 8,
+              local: tuple[Backend, AttachEngine] | None = None, interval: float = 2.0, read_only: bool = False,
+              hierarchy: str | None = None) -> None:
+    """Entry used by the command line with `--host`/`--hosts`: one view per host (`local`:
+    this machine, with `local`'s backend and engine), reached in the background, at most
+    `jobs` at once; the first to answer is shown (`ctrtui.ui.hostfeed`)."""
+    from ctrtui.ui.hosts import remote_host
+
+    views = [local_host("local", *local) if getattr(spec, "name", None) == "local" and local is not None
+             else remote_host(spec, options) for spec in specs]
+    CtrtuiApp(None, None, interval=interval, read_only=read_only, hierarchy=hierarchy, hosts=views, jobs=jobs).run()
 
 
 def run(backend: Backend, engine: AttachEngine, interval: float = 2.0, read_only: bool = False,

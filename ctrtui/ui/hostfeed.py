@@ -10,6 +10,8 @@ first host to answer is shown at once (the first paint never waits for the other
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -46,8 +48,11 @@ class Hit:
 class HostFeed:
     """The app's hosts: which one is shown, their states, and the workers that reach them."""
 
-    def __init__(self, app: CtrtuiApp, views: Sequence[HostView]) -> None:
+    def __init__(self, app: CtrtuiApp, views: Sequence[HostView], jobs: int = POOL) -> None:
         self.app = app
+        self.gate = threading.BoundedSemaphore(max(1, jobs))
+        """At most `jobs` hosts are being reached at once (the others wait their turn; a
+        host's timeout counts from its turn)."""
         self.views: list[HostView] = list(views)
         """Every host, in the order given."""
         self.current: HostView | None = None
@@ -78,7 +83,10 @@ class HostFeed:
 
         def reach() -> None:
             try:
-                link = view.reach()
+                with self.gate:
+                    link = view.reach()
+                    if link.pid_max is None:
+                        link.pid_max = link.backend.pid_max
                 rtt = view.measure_link(link)
             except Exception as exc:  # noqa: BLE001 - a host that cannot be used is a state, not a crash
                 self.app.post_message(HostChanged(view, error=exc))
@@ -102,8 +110,9 @@ class HostFeed:
 
     def probe(self, view: HostView) -> None:
         """Measure one round trip to `view` in a worker."""
-        if view.link is None or view.state == DEAD:
-            return
+        if view.link is None or view.state == DEAD or view.extra.get("probing"):
+            return  # not reached, dead (r reconnects it), or the last probe is still out
+        view.extra["probing"] = True
 
         def measure() -> None:
             try:
@@ -111,9 +120,11 @@ class HostFeed:
             except Exception as exc:  # noqa: BLE001 - a host that stopped answering is a state
                 self.app.post_message(HostChanged(view, error=exc))
                 return
+            finally:
+                view.extra["probing"] = False
             self.app.post_message(HostChanged(view, rtt_ms=rtt))
 
-        self.app.run_worker(measure, thread=True, group=f"probe-{self.views.index(view)}", exclusive=True,
+        self.app.run_worker(measure, thread=True, group=f"probe-{self.views.index(view)}",
                             exit_on_error=False, name=f"probe {view.name}")
 
     def probe_all(self) -> None:
@@ -156,6 +167,17 @@ class HostFeed:
         view.failed(error)
         self.app.hosts_changed()
         return was == DEAD
+
+    def close_all(self, wait: float = 2.0) -> None:
+        """Let go of every host's connection (each in a thread of its own, waited for at
+        most `wait` seconds in all: a dead host does not hold the exit)."""
+        threads = [threading.Thread(target=v.close, daemon=True, name=f"ctrtui close {v.name}")
+                   for v in self.views if v.link is not None and not v.local]
+        for t in threads:
+            t.start()
+        deadline = time.monotonic() + wait
+        for t in threads:
+            t.join(max(0.0, deadline - time.monotonic()))
 
     # ------------------------------------------------------------------ find on every host
 

@@ -37,7 +37,7 @@ from ctrtui.text import display, scrub
 
 __all__ = [
     "CONNECTING", "DEAD", "HostView", "Link", "NoHost", "OK", "PROBE_TIMEOUT", "RemoteMover", "SLOW", "SLOW_MS",
-    "call_with_timeout", "host_line", "local_host", "parse_rows", "placeholder",
+    "call_with_timeout", "channel_link", "host_line", "local_host", "parse_rows", "placeholder", "remote_host",
 ]
 
 CONNECTING = "connecting"
@@ -61,24 +61,36 @@ class HostTimeout(CtrtuiError):
     """A host did not answer within its timeout (the message names the host and the time)."""
 
 
-def call_with_timeout(fn: Callable[[], Any], timeout: float, what: str) -> Any:
+def call_with_timeout(fn: Callable[[], Any], timeout: float, what: str,
+                      late: Callable[[Any], None] | None = None) -> Any:
     """`fn()` run in a daemon thread, waited for at most `timeout` seconds: its result, or
     its exception re-raised, or `HostTimeout` naming `what` when it did not finish in time
-    (the thread is left to finish on its own: a hung call never holds the caller)."""
+    (the thread is left to finish on its own: a hung call never holds the caller). `late`
+    gets a result that comes after the caller gave up (to close a connection nobody holds)."""
     done = threading.Event()
+    lock = threading.Lock()
     box: dict[str, Any] = {}
 
     def run() -> None:
         try:
-            box["result"] = fn()
+            result = fn()
         except BaseException as exc:  # noqa: BLE001 - handed to the caller
             box["error"] = exc
-        finally:
             done.set()
+            return
+        with lock:
+            abandoned = "gave-up" in box
+            box["result"] = result
+            done.set()
+        if abandoned and late is not None:
+            late(result)
 
     threading.Thread(target=run, name=f"ctrtui {what}", daemon=True).start()
     if not done.wait(timeout):
-        raise HostTimeout(f"{what} did not answer within {timeout:g} s")
+        with lock:
+            if not done.is_set():
+                box["gave-up"] = True
+                raise HostTimeout(f"{what} did not answer within {timeout:g} s")
     if "error" in box:
         raise box["error"]
     return box.get("result")
@@ -89,7 +101,11 @@ def reason_of(exc: BaseException) -> str:
     sentence, else the error's words), scrubbed."""
     from ctrtui.report import describe_error
 
-    text = str(exc) if getattr(exc, "kind", None) and getattr(exc, "host", None) is not None else describe_error(exc)
+    if getattr(exc, "kind", None) and isinstance(getattr(exc, "message", None), str):  # HostError: the name is
+        hint = getattr(exc, "hint", "")                                               # shown beside it already
+        text = f"{exc.message}; {hint}" if isinstance(hint, str) and hint else exc.message  # type: ignore[attr-defined]
+    else:
+        text = describe_error(exc)
     return scrub(text.strip().splitlines()[0] if text.strip() else type(exc).__name__)[:TEXT_LIMIT]
 
 
@@ -162,7 +178,8 @@ class HostView:
             if self.link is None:
                 raise CtrtuiError(f"host {display(self.name)} cannot be reached again")
             return self.link
-        return call_with_timeout(self.connect, self.timeout, f"host {display(self.name)}")  # type: ignore[no-any-return]
+        return call_with_timeout(self.connect, self.timeout, f"host {display(self.name)}",  # type: ignore[no-any-return]
+                                 late=_close_link)
 
     def measure(self) -> float:
         """One round trip to the host (blocking, bounded): milliseconds."""
@@ -200,12 +217,58 @@ class HostView:
                 pass
 
 
+def _close_link(link: object) -> None:
+    """A connection made after its host was given up: nobody holds it, close it."""
+    close = getattr(link, "close", None)
+    if callable(close):
+        try:
+            close()
+        except Exception:  # noqa: BLE001 - it is going anyway
+            pass
+
+
 def local_host(name: str, backend: Reader, engine: AttachEngine, read_only: str | None = None,
                policy_error: str | None = None) -> HostView:
     """A host already there (this machine, or an in-process world): connected, state ok."""
     view = HostView(name, local=True)
     view.connected(Link(backend, engine, read_only, policy_error), None)
     return view
+
+
+def channel_link(channel: Any, name: str) -> Link:
+    """The `Link` of a host reached through its agent's `channel` (`ctrtui.remote.channel`):
+    a `RemoteReader`, moves through the host's `cli` op, read-only when the agent says so
+    (its words, scrubbed), round trips measured with the cheapest request (`pid_max`).
+    Blocking (reads pid_max): called in the connecting worker."""
+    from ctrtui.remote.reader import RemoteReader
+
+    reader = RemoteReader(channel)
+    hello = channel.hello if isinstance(getattr(channel, "hello", None), dict) else {}
+    read_only = None
+    if hello.get("writable") is not True:
+        why = hello.get("why_read_only")
+        read_only = scrub(why)[:200] if isinstance(why, str) and why.strip() else "the host's agent may not write"
+    return Link(reader, RemoteMover(name, channel.cli, reader), read_only=read_only,
+                probe=lambda: channel.call("pid_max"), close=channel.close, pid_max=reader.pid_max)
+
+
+def remote_host(spec: Any, options: Any) -> HostView:
+    """A host to reach over ssh (`spec`: a `ctrtui.remote.ssh.HostSpec`; `options`: its
+    `ConnectOptions`): not connected yet; `connect` opens the channel (the transport keeps
+    `options.timeout`, the view's timeout is the backstop a second later)."""
+    name = spec.name
+
+    def connect() -> Link:
+        from ctrtui.remote.connect import connect as ssh_connect
+
+        channel = ssh_connect(spec, options)
+        try:
+            return channel_link(channel, name)
+        except BaseException:
+            channel.close()
+            raise
+
+    return HostView(name, connect=connect, timeout=float(options.timeout) + 1.0)
 
 
 class NoHost:
