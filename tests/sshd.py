@@ -16,8 +16,9 @@ only authorized key, listening only on one 127.0.0.x address and a free port: se
 are several sshd on different addresses. A host's sessions get their own `$HOME` (an empty
 dir of the host), so root's shell start-up files are not read and each host has its own
 `$XDG_STATE_HOME` (and so its own ctrtui journal). `start_host(cgroup_namespace=True)` starts
-that sshd inside `ctrtui-test-*` cgroups and a new cgroup namespace: its sessions see those
-cgroups as `/`, so two hosts see different cgroups.
+that sshd inside `ctrtui-test-*` cgroups, a new cgroup namespace rooted there and a private
+mount namespace where those hierarchies are mounted again (under the host's temp dir), as in
+a container: its sessions see those cgroups as `/`, so two hosts see different cgroups.
 
 Faults: `closed_port()` (a loopback port nothing listens on: connection refused),
 `silent_host()` (accepts TCP and never speaks: the banner exchange times out),
@@ -36,6 +37,7 @@ import contextlib
 import errno
 import os
 import random
+import shlex
 import shutil
 import signal
 import socket
@@ -240,14 +242,23 @@ def _state(pid: int) -> str | None:
 _NS_HIERARCHIES = ("freezer", "pids", "cpu", "cpuset", "unified")
 
 
-def _cgroup_dirs() -> dict[str, str]:
-    """Mount point of each hierarchy a namespaced host gets a cgroup of its own in."""
-    from tests.realcg import REAL_OK, RealWorld
+def _cgroup_mounts() -> dict[str, tuple[str, str]]:
+    """Mount point and `mount` arguments of each hierarchy a namespaced host gets a cgroup of
+    its own in (word -> (mount point, "-t TYPE -o OPTIONS" as a list joined by spaces))."""
+    from tests.realcg import _MOUNTS, REAL_OK
 
     if not REAL_OK:
-        return {}
-    world = RealWorld()
-    return {word: world.mount(word) for word in _NS_HIERARCHIES}
+        raise SshdError("a host in its own cgroup namespace needs the real cgroup hierarchies (tests/realcg.py)")
+    out = {}
+    for word in _NS_HIERARCHIES:
+        m = _MOUNTS[word]
+        how = "-t cgroup2" if m.version == 2 else "-t cgroup -o " + ",".join(m.controllers)
+        out[word] = (m.mount, how)
+    return out
+
+
+def _cgroup_dirs() -> dict[str, str]:
+    return {word: mount for word, (mount, _) in _cgroup_mounts().items()}
 
 
 def _make_cgroups(name: str) -> list[str]:
@@ -387,12 +398,7 @@ class SshLab:
         host.log = os.path.join(d, "sshd.log")
         argv = [SSHD, "-D", "-e", "-f", config]
         if cgroup_namespace:
-            host.cgroups = _make_cgroups(f"ctrtui-test-sshd-{os.urandom(4).hex()}")
-            procs = [os.path.join(c, "cgroup.procs") for c in host.cgroups]
-            # A shell that moves itself into the host's cgroups, then becomes the sshd in a new
-            # cgroup namespace (rooted at those cgroups): all its sessions see them as '/'.
-            script = 'for f in "$@"; do echo $$ > "$f" || exit 1; done; exec unshare --cgroup -- ' + " ".join(argv)
-            argv = ["sh", "-c", script, "sh", *procs]
+            argv = self._namespaced(host, argv)
         with open(host.log, "wb") as log:
             try:
                 host.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
@@ -410,6 +416,28 @@ class SshLab:
             f.write(_known_hosts_line(address, port, host.host_pubkey))
         self.hosts.append(host)
         return host
+
+    @staticmethod
+    def _namespaced(host: SshHost, argv: list[str]) -> list[str]:
+        """`argv` (the sshd) run in the host's own `ctrtui-test-sshd-*` cgroups and in a new
+        cgroup namespace rooted there, with a private mount namespace in which those
+        hierarchies are mounted again under the host's own dir (`DIR/cgroup/WORD`): seen from
+        the host's sessions, the mounts' root is their namespace's root, as in a container.
+        The original mounts stay (their root shows as `/..` there; ctrtui prefers a mount
+        whose root is `/`). Nothing is mounted outside the new mount namespace, which goes
+        away with its last process (the sshd and its sessions)."""
+        host.cgroups = _make_cgroups(f"ctrtui-test-sshd-{os.urandom(4).hex()}")
+        procs = [os.path.join(c, "cgroup.procs") for c in host.cgroups]
+        mounts = []
+        for word, (_, how) in _cgroup_mounts().items():
+            target = os.path.join(host.dir, "cgroup", word)
+            os.makedirs(target)
+            mounts.append(f"mount {how} ctrtui-test {shlex.quote(target)}")
+        inner = " && ".join([*mounts, "exec " + shlex.join(argv)])
+        # The shell moves itself into the host's cgroups, then unshare starts the namespaces.
+        script = ('for f in "$@"; do echo $$ > "$f" || exit 1; done; '
+                  "exec unshare --cgroup --mount --propagation private -- sh -c " + shlex.quote(inner))
+        return ["sh", "-c", script, "sh", *procs]
 
     def _wait_ready(self, host: SshHost, timeout: float) -> None:
         deadline = time.monotonic() + timeout

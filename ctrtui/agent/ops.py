@@ -275,7 +275,9 @@ class Agent:
     def __init__(self, backend: Reader | None = None) -> None:
         self._backend = backend  # a CgroupFS (tests: a simulated kernel)
         self._last: Any = None  # the last Snapshot sent
-        self._token = 0
+        import os
+
+        self._token = int.from_bytes(os.urandom(4), "big")  # its name; another agent's names differ
 
     @property
     def backend(self) -> Reader:
@@ -293,6 +295,8 @@ class Agent:
             req = decode(line)
         except (ValueError, UnicodeDecodeError) as e:
             return error_answer(None, "protocol", f"a request is not a JSON line ({e})"), False
+        except RecursionError:
+            return error_answer(None, "protocol", "a request nests arrays or objects too deeply to read"), False
         if not isinstance(req, dict):
             return error_answer(None, "protocol", f"a request must be a JSON object, not {_kind(req)}"), False
         rid = req.get("id")

@@ -31,18 +31,24 @@ def say(d):
 if v < (3, 9):
     say({"ctrtui": "stub", "error": "python-too-old", "python": py})
     sys.exit(3)
-import hashlib, importlib.util, zlib
+import importlib.util
+have = None
 try:
-    from importlib.metadata import version
-    have = version("ctrtui")
+    spec = importlib.util.find_spec("ctrtui")
+    with open(spec.origin) as f:
+        for line in f:
+            if line.startswith("__version__ ="):
+                have = line.split("=", 1)[1].strip().strip("\"'")
+                break
 except Exception:
-    have = None
+    pass
 i = os.fdopen(os.dup(0), "rb")
 say({"ctrtui": "stub", "stub": 1, "python": py, "installed": have})
 m = json.loads(i.readline() or b"null")
 if not isinstance(m, dict) or m.get("use") not in ("bundle", "installed"):
     sys.exit(0)
 if m["use"] == "bundle":
+    import hashlib, zlib
     n = m["size"]
     data = i.read(n)
     if len(data) != n or hashlib.sha256(data).hexdigest() != m["sha256"]:

@@ -34,6 +34,14 @@ _HANDSHAKE_NOISE = 200
 """Lines before the stub's that are skipped (a login script that prints); more: protocol error."""
 
 
+_HELLO: dict[str, tuple[type, ...]] = {
+    "version": (str,), "hostname": (str,), "python": (str,), "uid": (int,), "euid": (int,),
+    "user": (str, type(None)), "writable": (bool,), "why_read_only": (str, type(None)),
+}
+"""The hello's fields (besides `protocol`) and their types: anything else is a protocol error
+(the values are still hostile text: shown with ctrtui.text.display)."""
+
+
 class CliResult(NamedTuple):
     """What a command run on the host (`AgentChannel.cli`) did: its exit status and output."""
 
@@ -55,6 +63,10 @@ def _classify(returncode: int | None, stderr: str) -> tuple[str, str, str]:
     own reading of its failures when the transport module is there, else a plain one."""
     import importlib
 
+    if returncode is not None and returncode < 0:  # the local subprocess (ssh, or the stub) was killed
+        lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+        said = f" ({lines[-1]})" if lines else ""
+        return "agent-died", f"the connection's process was killed by signal {-returncode}{said}", ""
     ssh: Any
     try:
         ssh = importlib.import_module("ctrtui.remote.ssh")  # the transport (another module's work)
@@ -73,8 +85,6 @@ def _classify(returncode: int | None, stderr: str) -> tuple[str, str, str]:
     if returncode == 127 or "not found" in last or "No such file or directory" in last:
         return ("python-missing", last or "the host has no such Python interpreter",
                 "install python3 (3.9 or newer) on the host, or name its interpreter with --python")
-    if returncode is not None and returncode < 0:
-        return "agent-died", last or f"the agent was killed by signal {-returncode}", ""
     return "agent-died", last or f"the agent exited with status {returncode} before it answered", ""
 
 
@@ -111,6 +121,7 @@ class AgentChannel:
         self._broken: HostError | None = None
         self._closed = False
         self._handshake = True
+        self._closing = False  # close() from another thread is ending a call in flight
         self._limit = timeout
 
     # ------------------------------------------------------------------ opening
@@ -170,7 +181,8 @@ class AgentChannel:
             self.mode = "bundle"
             head = json.dumps({"use": "bundle", "size": len(b.data), "sha256": b.sha256}).encode() + b"\n"
             self._send(head + b.data, deadline)
-        hello = self._json(self._line(deadline, "the agent's hello"), "the agent's hello")
+        line = self._line(deadline, "the agent's hello")
+        hello = self._json(line, "the agent's hello")
         if hello.get("ctrtui") == "stub":
             self._fail("agent-died", f"the agent on the host could not start: {hello.get('message') or hello}")
         if hello.get("protocol") != PROTOCOL:
@@ -178,6 +190,9 @@ class AgentChannel:
                        f"(ctrtui {hello.get('version')!r}), this ctrtui speaks protocol {PROTOCOL} "
                        f"(ctrtui {__version__})",
                        "use the same ctrtui version on both sides, or remove ctrtui from the host (it is then sent)")
+        for key, types in _HELLO.items():
+            if type(hello.get(key)) not in types:
+                self._fail("protocol", f"the agent's hello has no proper '{key}' ({_shown(line)})")
         self.hello = hello
         self._handshake = False
 
@@ -234,8 +249,16 @@ class AgentChannel:
 
     def close(self) -> None:
         """Say `bye`, give the agent a moment to leave, then make sure the subprocess is gone.
-        Idempotent; never raises."""
-        with self._lock:
+        Idempotent; never raises. A call in flight in another thread is ended (it raises a
+        `dropped` HostError) rather than waited for."""
+        if not self._lock.acquire(blocking=False):
+            self._closing = True
+            try:
+                self._proc.kill()  # the call in flight sees EOF, raises, and lets go of the lock
+            except OSError:
+                pass
+            self._lock.acquire()
+        try:
             if self._closed:
                 return
             self._closed = True
@@ -254,6 +277,8 @@ class AgentChannel:
             except subprocess.TimeoutExpired:
                 pass
             self._kill()
+        finally:
+            self._lock.release()
 
     def __enter__(self) -> AgentChannel:
         return self
@@ -284,7 +309,7 @@ class AgentChannel:
     def _json(self, line: bytes, what: str) -> dict[str, Any]:
         try:
             value = json.loads(line.decode("utf-8"), parse_constant=_refuse_constant)
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):
             raise HostError(self.name, "protocol", f"{what} is not a JSON line: {_shown(line)}") from None
         if not isinstance(value, dict):
             raise HostError(self.name, "protocol", f"{what} is not a JSON object: {_shown(line)}")
@@ -397,6 +422,8 @@ class AgentChannel:
             rc = None
         stderr = self._stderr.decode("utf-8", "replace")
         self._kill()
+        if self._closing:
+            raise HostError(self.name, "dropped", f"the connection was closed while waiting for {what}")
         if self._handshake:
             kind, message, hint = _classify(rc, stderr)
             raise HostError(self.name, kind, message, hint)

@@ -197,7 +197,7 @@ HINTS: dict[str, str] = {
             "(IdentityFile), and check the user; ctrtui never asks for a password",
     "host-key": "check the host's key fingerprint with its administrator; if the key changed on purpose, "
                 "remove the old one (ssh-keygen -R HOST) and connect once with ssh to accept the new one",
-    "python-missing": "install python3 (3.9 or newer) on the host, or put one first on the remote user's PATH",
+    "python-missing": "install python3 (3.9 or newer) on the host, or name its interpreter with --remote-python",
     "sudo-password": "sudo wants a password, which ctrtui never types: allow this user passwordless sudo "
                      "(NOPASSWD) for python3, or log in as root, or drop --sudo to look without changing",
     "dropped": "the connection went away; contact the host again (an interrupted move is in the host's "
@@ -239,7 +239,8 @@ def _lines(stderr: str) -> list[str]:
 
 
 def classify_failure(returncode: int | None, stderr: str) -> tuple[str, str]:
-    """What an ssh that failed (exit status `returncode`, None when it was killed) said:
+    """What an ssh that failed (exit status `returncode` as Popen gives it: negative when a
+    signal killed it here, None when unknown) said:
     `(kind, message)`. The kind is one of HostError's; the message is ssh's own line (for a
     changed host key its summary lines), scrubbed, so a person reads exactly what ssh
     said. `describe_failure` adds what to do. Falls back to the last non-empty stderr line
@@ -260,6 +261,8 @@ def describe_failure(returncode: int | None, stderr: str) -> tuple[str, str, str
 
 def _classify(returncode: int | None, stderr: str) -> tuple[str, str]:
     lines = _lines(stderr)
+    if returncode is not None and returncode < 0:  # killed by a signal here: ssh itself (or a local agent)
+        return "dropped", scrub(lines[-1] if lines else f"killed by signal {-returncode} before the host answered")
     remote = returncode is not None and returncode != 255
     if remote:
         for kind, pattern in _REMOTE_FAILURES:

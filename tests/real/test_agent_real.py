@@ -149,11 +149,18 @@ FAKE_STUB = ('import json, sys, time\n'
              'sys.stdin.readline()\n')
 
 
+HELLO = {"protocol": 1, "version": __version__, "hostname": "fake", "python": "3.11.0", "uid": 0, "euid": 0,
+         "user": "root", "pid": 0, "writable": True, "why_read_only": None}
+
+
+def _fake(hello: dict, then: str) -> list[str]:
+    """A stand-in agent: the stub's line, reads the answer, writes `hello`, then runs `then`."""
+    return [sys.executable, "-c", FAKE_STUB % __version__
+            + f"sys.stdout.write(json.dumps({hello!r}) + '\\n'); sys.stdout.flush()\n" + then]
+
+
 def test_an_agent_that_never_answers_times_out_and_is_killed():
-    script = FAKE_STUB % __version__ + (
-        'sys.stdout.write(json.dumps({"protocol": 1, "version": "x", "pid": 0}) + "\\n"); sys.stdout.flush()\n'
-        'time.sleep(120)\n')
-    ch = AgentChannel.open([sys.executable, "-c", script], name="mute", timeout=10)
+    ch = AgentChannel.open(_fake(HELLO, "time.sleep(120)\n"), name="mute", timeout=10)
     t = time.monotonic()
     with pytest.raises(HostError) as e:
         ch.call("pid_max", timeout=0.5)
@@ -207,24 +214,41 @@ def test_the_agent_leaves_at_eof_and_on_close(local_agent):
     ("import sys; sys.stderr.write('bash: line 1: python3: command not found\\n'); sys.exit(127)",
      "python-missing", "command not found"),
     ("import sys; sys.stderr.write('boom \\x1b[2J gone\\n'); sys.exit(1)", "agent-died", "boom \\x1b[2J gone"),
-    ("import os, signal; os.kill(os.getpid(), signal.SIGKILL)", None, ""),
-])
+    ("import os, signal; os.kill(os.getpid(), signal.SIGKILL)", "agent-died", "signal 9"),
+], ids=["python-missing", "stderr-said", "killed"])
 def test_a_subprocess_that_ends_before_the_handshake(script, kind, words):
     with pytest.raises(HostError) as e:
         AgentChannel.open([sys.executable, "-c", script], name="bad", timeout=10)
-    if kind is not None:
-        assert e.value.kind == kind
+    assert e.value.kind == kind
     text = str(e.value)
     assert words in text and "\x1b" not in text and "\n" not in text
 
 
 def test_a_protocol_version_mismatch_is_one_version_error():
-    script = FAKE_STUB % __version__ + (
-        'sys.stdout.write(json.dumps({"protocol": 99, "version": "9.9"}) + "\\n"); sys.stdout.flush()\n'
-        'sys.stdin.read()\n')
     with pytest.raises(HostError) as e:
-        AgentChannel.open([sys.executable, "-c", script], name="future", timeout=10)
+        AgentChannel.open(_fake({**HELLO, "protocol": 99, "version": "9.9"}, "sys.stdin.read()\n"), name="future",
+                          timeout=10)
     assert e.value.kind == "version" and "99" in str(e.value) and "protocol 1" in str(e.value)
+
+
+@pytest.mark.parametrize("change", [{"writable": "yes"}, {"euid": "0"}, {"hostname": None}, {"user": 5}],
+                         ids=["writable", "euid", "hostname", "user"])
+def test_a_malformed_hello_is_one_protocol_error(change):
+    with pytest.raises(HostError) as e:
+        AgentChannel.open(_fake({**HELLO, **change}, "sys.stdin.read()\n"), name="odd", timeout=10)
+    assert e.value.kind == "protocol" and next(iter(change)) in str(e.value)
+
+
+def test_answers_out_of_order_or_not_json_break_the_channel():
+    for then, words in (("sys.stdin.readline(); print('{\"id\": 7, \"ok\": true}', flush=True); time.sleep(60)\n",
+                         "request 7"),
+                        ("sys.stdin.readline(); print('\\x1b[2J', flush=True); time.sleep(60)\n", "not a JSON")):
+        ch = AgentChannel.open(_fake(HELLO, then), name="liar", timeout=10)
+        with pytest.raises(HostError) as e:
+            ch.call("pid_max")
+        assert e.value.kind == "protocol" and words in str(e.value) and "\x1b" not in str(e.value)
+        assert _gone(ch.pid)
+        ch.close()
 
 
 def test_a_login_script_that_prints_before_the_stub_is_skipped():
@@ -300,3 +324,33 @@ def test_a_policy_file_under_python39_is_refused_in_one_sentence(tmp_path):
     r = _cli(py, ["move", "--demo", "2", "--to", "cpu:/", "--policy", str(policy)], tmp_path)
     assert r.returncode == 2 and r.stdout == ""
     assert r.stderr.count("\n") == 1 and "needs Python 3.11" in r.stderr and "3.9.18" in r.stderr, r.stderr
+
+
+def test_close_from_another_thread_ends_a_call_in_flight(local_agent):
+    errors: list[BaseException] = []
+
+    def slow() -> None:
+        try:
+            local_agent.cli("ls", {"stats": True, "stats_interval": 30.0}, timeout=60)
+        except BaseException as e:  # noqa: BLE001 - kept for the assertion below
+            errors.append(e)
+
+    caller = threading.Thread(target=slow)
+    caller.start()
+    time.sleep(0.5)
+    t = time.monotonic()
+    local_agent.close()
+    caller.join(10)
+    assert not caller.is_alive() and time.monotonic() - t < 10
+    assert len(errors) == 1 and isinstance(errors[0], HostError) and errors[0].kind == "dropped"
+    assert _gone(local_agent.hello["pid"])
+
+
+def test_the_stub_ignores_a_ctrtui_in_the_current_directory():
+    """`python -c` puts the current directory first on sys.path; the stub drops it, so a
+    `ctrtui` (or `json`) there cannot stand in for the real one: here the repository's own
+    checkout is the current directory, and Python 3.9 without ctrtui installed says so."""
+    py = _need(PY39)
+    out = subprocess.run([py, "-c", STUB], input=b"", capture_output=True, cwd=ROOT, timeout=30)
+    assert out.returncode == 0
+    assert out.stdout.startswith(b'{"ctrtui": "stub", "stub": 1, "python": "3.9.18", "installed": null}')

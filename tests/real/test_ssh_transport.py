@@ -84,6 +84,12 @@ def test_a_host_in_its_own_cgroup_namespace_sees_other_cgroups(sshlab, sshhost):
         assert freezer == ["/"]  # the namespace is rooted at the host's own ctrtui-test cgroup
         with open(os.path.join(ns.cgroups[0], "cgroup.procs")) as f:
             assert int(f.read().split()[0]) == ns.proc.pid  # the sshd itself sits in it
+        # its own mounts of the hierarchies, rooted at its namespace's root, seen only there
+        mounts = run(ns.spec, ["cat", "/proc/self/mountinfo"], sshlab.config).stdout
+        own = os.path.join(ns.dir, "cgroup", "freezer")
+        assert [line.split()[3] for line in mounts.splitlines() if line.split()[4] == own] == ["/"]
+        with open("/proc/self/mountinfo") as f:
+            assert ns.dir not in f.read()
     finally:
         ns.stop()
     assert not any(os.path.exists(d) for d in ns.cgroups or [])

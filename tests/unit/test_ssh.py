@@ -236,6 +236,8 @@ Host key verification failed.
     (255, "something ssh never said before\nlast words\n\n", "unreachable", "last words"),
     (255, "", "unreachable", "ssh exited with status 255 without a word."),
     (None, "", "dropped", "ssh was stopped before it said anything."),
+    (-9, "", "dropped", "killed by signal 9 before the host answered"),
+    (-15, "Killed by signal 15.\n", "dropped", "Killed by signal 15."),
     (3, "", "agent-died", "the remote command exited with status 3 without a word."),
 ])
 def test_classify_failure_passes_on_ssh_s_own_line(rc, stderr, kind, message):
