@@ -244,7 +244,8 @@ class AgentChannel:
         r = self.call("cli", {"command": command, "options": options}, timeout=timeout)
         if (not isinstance(r, dict) or type(r.get("exit")) is not int or not isinstance(r.get("stdout"), str)
                 or not isinstance(r.get("stderr"), str)):
-            raise self._protocol("the answer to 'cli' is not {exit, stdout, stderr}")
+            with self._lock:
+                raise self._protocol("the answer to 'cli' is not {exit, stdout, stderr}")
         return CliResult(r["exit"], r["stdout"], r["stderr"])
 
     def close(self) -> None:

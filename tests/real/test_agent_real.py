@@ -249,6 +249,12 @@ def test_answers_out_of_order_or_not_json_break_the_channel():
         assert e.value.kind == "protocol" and words in str(e.value) and "\x1b" not in str(e.value)
         assert _gone(ch.pid)
         ch.close()
+    then = "sys.stdin.readline(); print('{\"id\": 1, \"ok\": true, \"result\": {\"exit\": \"0\"}}', flush=True)\n"
+    ch = AgentChannel.open(_fake(HELLO, then + "time.sleep(60)\n"), name="liar", timeout=10)
+    with pytest.raises(HostError) as e:
+        ch.cli("ls", {})
+    assert e.value.kind == "protocol" and "cli" in str(e.value) and _gone(ch.pid)
+    ch.close()
 
 
 def test_a_login_script_that_prints_before_the_stub_is_skipped():
