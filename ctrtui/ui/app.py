@@ -271,6 +271,7 @@ class CtrtuiApp(App[None]):
         tasks.backend = link.backend
         tasks.marks.clear()
         tasks.forget_details()
+        tasks.path = None  # another host's list: not "the same list" (no fading rows, no highlights)
         if names:  # else the first snapshot sets them
             select: Select[str] = self.query_one("#hierarchy", Select)
             with select.prevent(Select.Changed):
