@@ -288,3 +288,22 @@ async def test_the_switcher_fits_small_and_large_terminals(tmp_path, size):
         text = screen_text(app)
         assert "\x1b" not in "".join(app.screen.lines)
         assert "a-very-long-host-name.example.org:2222\\x1b[31m" in text or "a-very-long-host-name" in text
+
+
+def test_the_command_line_opens_the_ui_on_its_hosts(tmp_path, monkeypatch):
+    from ctrtui.cli import main
+
+    seen = []
+    monkeypatch.setattr(CtrtuiApp, "run", lambda self, *a, **kw: seen.append(self))
+    import ctrtui.cli
+
+    monkeypatch.setattr(ctrtui.cli, "_backend", lambda args: demo_world())  # `local`, without the real kernel
+    assert main(["--host", "local", "--host", "root@127.0.0.9:2222", "--hierarchy", "freezer",
+                 "--timeout", "3"]) == 0
+    (app,) = seen
+    local, remote = app.hostfeed.views
+    assert (local.name, local.local, local.state) == ("local", True, OK)
+    assert local.backend.kind == "demo"  # `local` is this machine's backend, as without --host
+    assert (remote.name, remote.local, remote.link) == ("root@127.0.0.9:2222", False, None)
+    assert remote.timeout == 4.0  # the transport's own timeout, and the backstop a second later
+    assert app.host is local and app.asked_hierarchy == "freezer"
