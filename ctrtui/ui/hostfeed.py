@@ -128,8 +128,11 @@ class HostFeed:
                             exit_on_error=False, name=f"probe {view.name}")
 
     def probe_all(self) -> None:
+        """Probe every remote host; the shown one only when no read of it is under way (its
+        channel answers one request at a time: a probe behind a big snapshot would measure
+        the snapshot, not the host)."""
         for view in self.views:
-            if not view.local:
+            if not view.local and not (view is self.current and self.app.live.refreshing):
                 self.probe(view)
 
     def changed(self, event: HostChanged) -> None:
