@@ -12,6 +12,7 @@ The same through a real sshd is the transport's (tests/real/test_ssh_*.py)."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -360,3 +361,11 @@ def test_the_stub_ignores_a_ctrtui_in_the_current_directory():
     out = subprocess.run([py, "-c", STUB], input=b"", capture_output=True, cwd=ROOT, timeout=30)
     assert out.returncode == 0
     assert out.stdout.startswith(b'{"ctrtui": "stub", "stub": 1, "python": "3.9.18", "installed": null}')
+
+
+def test_python_m_ctrtui_agent_serves_and_leaves_at_eof():
+    out = subprocess.run([sys.executable, "-m", "ctrtui.agent"], input=b'{"id": 1, "op": "pid_max"}\n',
+                         capture_output=True, timeout=60)
+    lines = [json.loads(line) for line in out.stdout.splitlines()]
+    assert out.returncode == 0 and lines[0]["protocol"] == 1
+    assert lines[1] == {"id": 1, "ok": True, "result": CgroupFS().pid_max}
