@@ -52,6 +52,9 @@ TARGETS: dict[str, tuple[float, str]] = {
     # issue 11: remote hosts over ssh (real sshd on loopback addresses)
     "remote_ls_10k_ratio": (3.0, ""),
     "fleet_50_hosts_s": (15.0, " s"),
+    # issue 11: the terminal UI on remote hosts (first paint never waits for the other hosts)
+    "tui_first_paint_1_host_s": (2.0, " s"),
+    "tui_first_paint_10_hosts_s": (2.0, " s"),
 }
 KEYS: tuple[str, ...] = tuple(TARGETS)
 
