@@ -259,7 +259,9 @@ class CtrtuiApp(App[None]):
         self.moves.cut = None
         self.details.key = None
         self.cgroup_ops.use(link.mover)
-        self.snapshot = view.snapshot if view is not old else None
+        # its last snapshot at once; not when something waits for this host's state (a find's
+        # hit), nor on a reconnect: then the fresh one
+        self.snapshot = view.snapshot if view is not old and then is None else None
         names = self.snapshot.names() if self.snapshot is not None else []
         self.hierarchy_names = names
         self.hier = view.hier if view.hier in names else ""

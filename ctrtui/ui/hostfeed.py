@@ -161,11 +161,13 @@ class HostFeed:
         """A worker reading the shown host failed with `error`: when it is a host's error
         (the connection dropped, the agent died, a timeout), the host is shown as dead and
         True (the app then says so once)."""
+        from ctrtui.remote.errors import HostError
+
         view = self.current
-        if view is None or view.local or not hasattr(error, "kind"):
-            return False
-        if getattr(error, "kind", None) in ("bad-request", "read-only", "usage"):
-            return False
+        if view is None or view.local or not isinstance(error, HostError):
+            return False  # not the host's failure (a RemoteOpError: the host answered, and said no)
+        if view.state == CONNECTING:
+            return True  # being reconnected: the read failed on the connection let go
         was = view.state
         view.failed(error)
         self.app.hosts_changed()

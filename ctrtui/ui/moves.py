@@ -330,11 +330,16 @@ class Moves:
             self.app.call_from_thread(self.app.notify, str(exc), title=refused, severity="error", timeout=12)
             return
         except Exception as exc:
-            if not hasattr(exc, "kind"):  # not a host's error (ctrtui.remote.errors.HostError): a bug
+            from ctrtui.remote.errors import HostError, RemoteOpError
+
+            if isinstance(exc, RemoteOpError):  # the host answered, and said no
+                self.app.call_from_thread(self.app.notify, str(exc), title=refused, severity="error", timeout=12)
+                return
+            if not isinstance(exc, HostError):  # not a host's error: a bug, reported as one
                 raise
             # the connection went mid-batch: the host's write-ahead journal keeps the record
-            self.app.call_from_thread(self.app.notify, f"{exc} The host's journal keeps what was done; "
-                                      "reconnect (H, then r) and look, or undo (u).", title=refused,
+            self.app.call_from_thread(self.app.notify, f"{exc}. The host's journal keeps what was done: "
+                                      "reconnect (H, then r), then look or undo (u).", title=refused,
                                       severity="error", timeout=15)
             return
         if isinstance(report, OpResult):

@@ -11,6 +11,7 @@ import time
 
 import pytest
 
+from ctrtui.remote.errors import HostError
 from ctrtui.sources.demo import demo_world
 from ctrtui.ui.app import CtrtuiApp
 from ctrtui.ui.hosts import DEAD, OK, HostView, local_host
@@ -21,14 +22,6 @@ from tests.hostfakes import FakeHost
 from tests.uihelpers import SIZE, make_engine, screen_text, settle
 
 ONLY_B = "/only-on-beta"
-
-
-class HostDown(Exception):
-    """What `ctrtui.remote.errors.HostError` is to the UI: a host, a kind, one sentence."""
-
-    def __init__(self, host: str, kind: str, message: str) -> None:
-        super().__init__(message)
-        self.host, self.kind, self.message = host, kind, message
 
 
 def _beta_world():
@@ -183,7 +176,7 @@ async def test_a_dead_host_and_a_hanging_one_never_block_the_others(tmp_path):
     hang = threading.Event()
 
     def refused():
-        raise HostDown("gamma", "unreachable", "ssh: connect to host 127.0.0.9 port 22: Connection refused")
+        raise HostError("gamma", "unreachable", "ssh: connect to host 127.0.0.9 port 22: Connection refused")
 
     def never():
         hang.wait(30)
@@ -264,7 +257,7 @@ async def test_a_host_dying_while_shown_is_marked_dead_once(tmp_path):
         reader = hosts[1].backend
 
         def dropped(*args, **kw):
-            raise HostDown("beta", "dropped", "the connection to beta dropped")
+            raise HostError("beta", "dropped", "the connection to beta dropped")
 
         reader.snapshot = dropped  # type: ignore[method-assign]
         reader.hierarchies = dropped  # type: ignore[method-assign]
@@ -307,3 +300,35 @@ def test_the_command_line_opens_the_ui_on_its_hosts(tmp_path, monkeypatch):
     assert (remote.name, remote.local, remote.link) == ("root@127.0.0.9:2222", False, None)
     assert remote.timeout == 4.0  # the transport's own timeout, and the backstop a second later
     assert app.host is local and app.asked_hierarchy == "freezer"
+
+
+async def test_a_connection_dropped_mid_batch_says_the_hosts_journal_keeps_it(tmp_path):
+    b, bpid = _beta_world()
+    beta = FakeHost("beta", b, tmp_path)
+    real_cli = beta.cli
+
+    def dropping(command, options):
+        if command == "move" and not options["dry_run"]:
+            raise HostError("beta", "dropped", "the connection dropped before the agent answered")
+        return real_cli(command, options)
+
+    beta.cli = dropping  # type: ignore[method-assign]
+    app = _app([beta.view()])
+    async with app.run_test(size=SIZE) as pilot:
+        from tests.uihelpers import goto
+
+        await _until(pilot, lambda: app.hs is not None)
+        await goto(pilot, ONLY_B)
+        app.tasks.focus()
+        await pilot.press("x")
+        await goto(pilot, "/init.scope")
+        await pilot.press("p")
+        await settle(pilot)
+        from ctrtui.ui.screens import ConfirmMove
+
+        if isinstance(app.screen, ConfirmMove):
+            await pilot.press("y")
+        await _until(pilot, lambda: any("journal keeps" in n for n in app.notices))
+        assert not app.reports
+        note = next(n for n in app.notices if "journal keeps" in n)
+        assert note.startswith("Not moved: beta: the connection dropped") and "reconnect (H, then r)" in note
