@@ -473,7 +473,9 @@ class CtrtuiApp(App[None]):
         cut = self.moves.cut
         host = self.host
         status.show_status(
-            host=(host.name if host is not None else "connecting…") if self.hostfeed.many else None,
+            # named unless this machine alone is shown (as before there were hosts)
+            host=((host.name if host is not None else "connecting…")
+                  if self.hostfeed.many or host is None or not host.local else None),
             host_state=host.state if host is not None and host.state != "ok" else None,
             backend=self.backend.kind,
             read_only=self.read_only_reason or ("moves off: the policy file cannot be used"

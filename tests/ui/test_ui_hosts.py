@@ -241,7 +241,7 @@ async def test_a_read_only_remote_host_says_why(tmp_path):
     async with app.run_test(size=SIZE) as pilot:
         await _until(pilot, lambda: app.hs is not None)
         assert "READ-ONLY (not root; start with --sudo to move tasks)" in _status(app)
-        assert "host" not in _status(app).split("READ-ONLY")[0].replace("ctrtui", "")  # one host: not named
+        assert _status(app).startswith("ctrtui  host ro  remote")  # one remote host: named all the same
         app.tasks.focus()
         await pilot.press("m")
         await settle(pilot)
