@@ -218,7 +218,10 @@ def _table_of(args: argparse.Namespace) -> Callable[[Sequence[dict[str, Any]]], 
 def _lines(text: str) -> list[str]:
     """A host's output as lines, each made safe to print (a host's text is hostile: it may
     hold any control character)."""
-    return [scrub(line) for line in text.splitlines()]
+    lines = text.split("\n")  # only \n ends a line: \r, \x85, \u2028 and the like are shown escaped
+    if lines[-1] == "":
+        lines.pop()
+    return [scrub(line) for line in lines]
 
 
 def _checked(spec: HostSpec, result: Any) -> Any:

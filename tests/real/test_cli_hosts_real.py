@@ -145,3 +145,24 @@ def test_the_oldest_python_runs_the_agent(sshlab, sshhost, state):
     r = ctrtui(sshlab, "hierarchies", "--host", sshhost.name, "--remote-python", PY39, state=state)
     assert r.returncode == 0, r.stderr
     assert r.stdout.splitlines()[0].split()[:2] == ["NAME", "V"]
+
+
+def test_two_hosts_that_differ_each_show_their_own_rows(sshlab, sshhost, realworld, state):
+    # a host in its own cgroup namespace sees its ctrtui-test-* cgroups as the freezer's root
+    other = sshlab.start_host(cgroup_namespace=True)
+    try:
+        top = realworld.top("freezer")
+        a, b = sshhost.name, other.name
+        r = ctrtui(sshlab, "ls", "freezer:/", "--json", "--host", a, "--host", b, state=state)
+        assert r.returncode == 0, r.stderr
+        items = json.loads(r.stdout)
+        mine = {h: [i["path"] for i in items if i["host"] == h] for h in (a, b)}
+        assert top in mine[a] and top not in mine[b]
+        assert mine[b] == ["/"]  # nothing below its root: the namespace's cgroups have no children
+        r = ctrtui(sshlab, "ls", "freezer:/", "--host", a, "--host", b, state=state)
+        assert r.returncode == 0, r.stderr
+        rows = r.stdout.splitlines()[1:]  # (other tests may add cgroups to this host's tree meanwhile)
+        assert [line.split()[0] for line in rows].count(b) == 1
+        assert any(line.split()[0] == a and line.split()[1] == top.rsplit("/", 1)[1] for line in rows)
+    finally:
+        sshlab.stop_host(other)

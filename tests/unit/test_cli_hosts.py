@@ -201,10 +201,11 @@ def test_local_alone_is_this_machine_as_without_host(capsys, fleet):
 
 
 def test_one_host_prints_what_the_host_printed_scrubbed(capsys, fleet):
-    fleet(web1=SimpleNamespace(exit=1, stdout="moved 1\x1b[2J\nline two\n", stderr="ctrtui: \x1b]0;pwned\x07 no\n"))
+    fleet(web1=SimpleNamespace(exit=1, stdout="moved 1\x1b[2J\nline\rtwo\u2028\x85\n",
+                               stderr="ctrtui: \x1b]0;pwned\x07 no\n"))
     rc, out, err = run(capsys, "freeze", "freezer:/x", "--host", "web1")
     assert rc == 1
-    assert out == "moved 1\\x1b[2J\nline two\n"
+    assert out == "moved 1\\x1b[2J\nline\\x0dtwo\\u2028\\u0085\n"
     assert err == "ctrtui: \\x1b]0;pwned\\x07 no\n"
 
 
