@@ -91,6 +91,8 @@ def cli_argv(command: str, options: dict[str, Any], journal: Path) -> list[str]:
     elif command == "undo":
         if options.get("batch"):
             argv.append(options["batch"])
+    elif command in ("mkdir", "rmdir", "freeze", "thaw"):
+        argv.append(options["cgroup"])
     if options.get("json"):
         argv.append("--json")
     return argv
@@ -110,17 +112,18 @@ class FakeHost:
 
     def cli(self, command: str, options: dict[str, Any]) -> CliResult:
         import ctrtui.cli as cli
+        import ctrtui.cliops as cliops
 
         self.commands.append((command, dict(options)))
         out, err = io.StringIO(), io.StringIO()
         with _CLI_LOCK:
-            saved = cli._backend
-            cli._backend = lambda args: self.world  # type: ignore[assignment]
+            saved = cli._backend, cliops._backend
+            cli._backend = cliops._backend = lambda args: self.world  # type: ignore[assignment]
             try:
                 with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
                     rc = cli.main(cli_argv(command, options, self.journal))
             finally:
-                cli._backend = saved  # type: ignore[assignment]
+                cli._backend, cliops._backend = saved  # type: ignore[assignment]
         return CliResult(rc, out.getvalue(), err.getvalue())
 
     def link(self) -> Link:

@@ -23,6 +23,7 @@ from ctrtui.engine import AttachEngine
 from ctrtui.engine.ops import CgroupOps, OpResult, child_ref, name_problem
 from ctrtui.model import CgroupRef
 from ctrtui.text import display
+from ctrtui.ui.hosts import RemoteMover, RemoteOps
 
 if TYPE_CHECKING:
     from ctrtui.ui.app import CtrtuiApp
@@ -36,25 +37,22 @@ class CgroupActions:
 
     def __init__(self, app: CtrtuiApp) -> None:
         self.app = app
-        self.ops: CgroupOps | None = CgroupOps(app.engine) if isinstance(app.engine, AttachEngine) else None
-        """The shown host's cgroup ops (None: a remote host, whose engine is its own)."""
+        self.ops: CgroupOps | RemoteOps | None = None
+        """The shown host's cgroup ops: this machine's engine's, or a remote host's own ctrtui's."""
+        self.use(app.engine)
         self.results: list[OpResult] = []
         """Every op of this run, oldest first."""
 
     def use(self, engine: object) -> None:
         """Work on another host's cgroups from now on (`CtrtuiApp.use_host`)."""
-        self.ops = CgroupOps(engine) if isinstance(engine, AttachEngine) else None
+        self.ops = (CgroupOps(engine) if isinstance(engine, AttachEngine)
+                    else RemoteOps(engine) if isinstance(engine, RemoteMover) else None)
 
     def _here(self) -> CgroupRef | None:
         path = self.app.tree.cursor_path
         if path is None or self.app.moves.refused():
             return None
         if self.ops is None:
-            host = self.app.host
-            name = display(host.name) if host is not None else "HOST"
-            self.app.notify("Making, removing, freezing and thawing cgroups of a remote host is not done from the "
-                            f"terminal UI: use `ctrtui mkdir|rmdir|freeze|thaw --host {name} HIER:/path`.",
-                            severity="warning", title="Not on a remote host", timeout=8)
             return None
         return CgroupRef(self.app.hier, path)
 

@@ -4,7 +4,7 @@
 A host is a name, a `Reader` (where its snapshots come from: the local backend, or a
 `RemoteReader` over SSH) and a mover (what plans, applies and undoes moves on it: the local
 `AttachEngine`, or the host's own ctrtui reached through the agent's `cli` op, since pidfds
-and the journal cannot cross machines). The UI shows one host at a time (its hierarchies,
+and the journal cannot cross machines; cgroup ops likewise: `RemoteOps`). The UI shows one host at a time (its hierarchies,
 tree and task list, exactly as with one machine); the host switcher
 (`ctrtui.ui.screens.hosts`) lists them all with their state and switches between them; the
 "find across hosts" screen asks every connected host at once. See docs/architecture.md,
@@ -30,6 +30,7 @@ from typing import Any, Protocol
 
 from ctrtui.engine import AttachEngine, Plan, Report
 from ctrtui.engine.engine import OUTCOMES, VERDICT_KINDS, Outcome, Verdict
+from ctrtui.engine.ops import OPS, OpRefusal, OpResult
 from ctrtui.errors import CtrtuiError
 from ctrtui.model import CgroupRef, Hierarchy, Snapshot
 from ctrtui.sources.base import Reader
@@ -340,6 +341,69 @@ def host_line(view: HostView) -> str:
     return "  ".join(words)
 
 
+# ---------------------------------------------------------------------------- remote cgroup ops
+
+
+_OP_OUTCOMES = ("done", "refused")
+
+
+def op_result(obj: Mapping[str, Any], ref: CgroupRef | None, host: str) -> OpResult:
+    """The `OpResult` a host's `ctrtui mkdir|rmdir|freeze|thaw --json` (or the undo of one)
+    printed: one object, every field checked and scrubbed (CtrtuiError when it lies)."""
+    try:
+        op = _text(obj.get("op"), "op", optional=False)
+        if op not in OPS:
+            raise ValueError(f"the op {display(op)} is not one of {', '.join(OPS)}")
+        outcome = obj.get("outcome")
+        if outcome not in _OP_OUTCOMES:
+            raise ValueError("the outcome is neither done nor refused")
+        if ref is None:
+            hier, sep, path = (_text(obj.get("cgroup"), "cgroup", optional=False) or "").partition(":")
+            if not sep or not path.startswith("/"):
+                raise ValueError("the cgroup is not HIERARCHY:/path")
+            ref = CgroupRef(hier, path)
+        refusal = None
+        if outcome == "refused":
+            refusal = OpRefusal(_text(obj.get("errno"), "errno"), _text(obj.get("reason"), "reason") or "refused",
+                                _text(obj.get("advice"), "advice") or "")
+        return OpResult(op, ref, outcome, refusal, predicted=obj.get("predicted") is True,
+                        batch_id=_text(obj.get("batch"), "batch"), undo_of=_text(obj.get("undo_of"), "undo_of"),
+                        journaled=obj.get("journaled") is True, warnings=_strings(obj.get("warnings"), "warnings"))
+    except ValueError as exc:
+        raise CtrtuiError(f"host {display(host)} answered an op that cannot be read ({exc})") from None
+
+
+class RemoteOps:
+    """Create, remove, freeze and thaw cgroups of a remote host, through its own ctrtui
+    (`ctrtui mkdir|rmdir|freeze|thaw HIER:/path --json` by the agent's `cli` op): the host
+    checks, journals (its own journal: `u` undoes there) and asks its kernel. The same
+    interface as `ctrtui.engine.ops.CgroupOps` for `ctrtui.ui.cgroupops.CgroupActions`."""
+
+    def __init__(self, mover: RemoteMover) -> None:
+        self.mover = mover
+
+    def check(self, op: str, ref: CgroupRef) -> OpRefusal | None:
+        """Nothing is predicted here: the host checks, and a refusal comes back with the result."""
+        if op not in OPS:
+            raise ValueError(f"unknown cgroup op {op!r}")
+        return None
+
+    def frozen(self, ref: CgroupRef) -> bool | None:
+        """As `CgroupOps.frozen`, read from the host (one request)."""
+        state = self.mover.reader.cgroup_state(ref.hierarchy, ref.path)
+        if state is None or state.freezer_state is None:
+            return None
+        return state.freezer_state in ("FROZEN", "FREEZING", "1")
+
+    def run(self, op: str, ref: CgroupRef, undo_of: str | None = None) -> OpResult:
+        if op not in OPS:
+            raise ValueError(f"unknown cgroup op {op!r}")
+        _, obj = self.mover._run(op, {"cgroup": f"{ref.hierarchy}:{ref.path}", "json": True}, one_object=True)
+        if not isinstance(obj, dict):
+            raise CtrtuiError(f"host {display(self.mover.host)} answered `{op}` with no outcome")
+        return op_result(obj, ref, self.mover.host)
+
+
 # ---------------------------------------------------------------------------- remote moves
 
 
@@ -439,7 +503,9 @@ class RemoteMover:
                 return h
         raise CtrtuiError(f"host {display(self.host)} has no hierarchy {display(name)}")
 
-    def _run(self, command: str, options: dict[str, Any]) -> tuple[CliAnswer, list[dict[str, Any]]]:
+    def _run(self, command: str, options: dict[str, Any], one_object: bool = False) -> tuple[CliAnswer, Any]:
+        """Run `command` on the host: (its answer, its JSON rows, or with `one_object` also
+        one JSON object). A usage error or a host failure is a CtrtuiError with its words."""
         answer = self.cli(command, options)
         exit_code = getattr(answer, "exit", None)
         stdout, stderr = getattr(answer, "stdout", ""), getattr(answer, "stderr", "")
@@ -450,6 +516,11 @@ class RemoteMover:
             why = _first_line(stderr) or f"exit status {exit_code}"
             raise CtrtuiError(f"{command} on host {display(self.host)} failed: {why}")
         try:
+            if one_object and stdout.strip().startswith("{"):
+                obj = json.loads(stdout)
+                if not isinstance(obj, dict):
+                    raise ValueError(f"host {display(self.host)} answered JSON that is not an object")
+                return answer, obj
             rows = parse_rows(stdout, self.host) if stdout.strip() else []
         except ValueError as exc:
             raise CtrtuiError(f"{exc} to `{command}`; {_first_line(stderr)}".rstrip("; ")) from None
@@ -557,23 +628,22 @@ class RemoteMover:
             interrupted = _text(row.get("interrupted"), "interrupted") or interrupted
         return out, batch, undo_of, journaled, interrupted
 
-    def undo(self) -> Report | str | None:
+    def undo(self) -> Report | OpResult | None:
         """`undo --json` on the host: the report of the undone batch, None when nothing is
-        left to undo, or a sentence when the host undid something other than a move (a
-        cgroup op: its words are the host's)."""
+        left to undo, or the `OpResult` when the host undid a cgroup op (mkdir, rmdir, freeze,
+        thaw)."""
         try:
             return self._undo()
         except ValueError as exc:
             raise self._bad(exc) from None
 
-    def _undo(self) -> Report | str | None:
-        answer, rows = self._run("undo", {"batch": None, "json": True})
+    def _undo(self) -> Report | OpResult | None:
+        answer, out = self._run("undo", {"batch": None, "json": True}, one_object=True)
+        if isinstance(out, dict):  # a cgroup op was undone: one object, as `ctrtui mkdir --json` prints
+            return op_result(out, None, self.host)
+        rows = out
         if not rows:
             return None
-        if any("op" in r for r in rows):
-            r = rows[0]
-            return (f"Undone on host {display(self.host)}: {_text(r.get('op'), 'op') or 'a cgroup op'} of "
-                    f"{display(_text(r.get('cgroup'), 'cgroup') or '?')} ({_text(r.get('outcome'), 'outcome') or '?'})")
         first = rows[0]
         to = _text(first.get("to"), "to") or ""
         hier, _, path = to.partition(":")

@@ -345,10 +345,6 @@ class Moves:
         if isinstance(report, OpResult):
             self.app.call_from_thread(self.app.cgroup_ops.done, report)
             return
-        if isinstance(report, str):  # a remote host undid something that is not a move
-            self.app.call_from_thread(self.app.notify, report, title=what, timeout=8)
-            self.app.call_from_thread(self.app.action_refresh)
-            return
         assert report is None or isinstance(report, Report)
         self.app.post_message(BatchDone(report, what))
 

@@ -332,3 +332,25 @@ async def test_a_connection_dropped_mid_batch_says_the_hosts_journal_keeps_it(tm
         assert not app.reports
         note = next(n for n in app.notices if "journal keeps" in n)
         assert note.startswith("Not moved: beta: the connection dropped") and "reconnect (H, then r)" in note
+
+
+async def test_cgroup_ops_on_a_remote_host_go_through_its_own_ctrtui(tmp_path):
+    b, bpid = _beta_world()
+    beta = FakeHost("beta", b, tmp_path)
+    app = _app([beta.view()])
+    async with app.run_test(size=SIZE) as pilot:
+        from tests.uihelpers import goto
+
+        await _until(pilot, lambda: app.hs is not None)
+        await goto(pilot, ONLY_B)
+        await pilot.press("n")
+        await settle(pilot)
+        await pilot.press(*"made-here", "enter")
+        await _until(pilot, lambda: f"{ONLY_B}/made-here" in (app.hs or {}))
+        assert b.task_cgroups(bpid)["unified"] == ONLY_B
+        assert f"{ONLY_B}/made-here" in b.snapshot(["unified"]).get("unified")
+        assert ("mkdir", {"cgroup": f"unified:{ONLY_B}/made-here", "json": True}) in beta.commands
+        await pilot.press("u")  # the host's journal: the mkdir is undone there
+        await _until(pilot, lambda: f"{ONLY_B}/made-here" not in (app.hs or {}))
+        assert f"{ONLY_B}/made-here" not in b.snapshot(["unified"]).get("unified")
+        assert beta.commands[-1][0] == "undo"

@@ -10,6 +10,7 @@ import time
 
 import pytest
 
+from ctrtui.engine.ops import OpResult
 from ctrtui.errors import CtrtuiError
 from ctrtui.model import CgroupRef
 from ctrtui.sources.demo import demo_world
@@ -21,6 +22,7 @@ from ctrtui.ui.hosts import (
     HostTimeout,
     HostView,
     RemoteMover,
+    RemoteOps,
     call_with_timeout,
     host_line,
     parse_rows,
@@ -124,10 +126,37 @@ def test_strings_a_host_answers_are_scrubbed():
     assert "\x1b" not in v.reason and "\x07" not in v.reason and "\x9b" not in v.warnings[0]
 
 
-def test_an_undo_of_a_cgroup_op_is_a_sentence():
-    answer = '[{"op": "mkdir", "cgroup": "unified:/x", "outcome": "done"}]'
+def test_an_undo_of_a_cgroup_op_is_its_op_result():
+    answer = '{"op": "rmdir", "cgroup": "unified:/x", "outcome": "done", "batch": "b2", "undo_of": "b1"}'
     said = _mover(CliResult(0, answer, "")).undo()
-    assert isinstance(said, str) and "mkdir" in said
+    assert isinstance(said, OpResult)
+    assert (said.op, said.ref, said.ok, said.undo_of) == ("rmdir", CgroupRef("unified", "/x"), True, "b1")
+
+
+@pytest.mark.parametrize("answer", ['{"op": "rm -rf", "cgroup": "unified:/x", "outcome": "done"}',
+                                    '{"op": "mkdir", "cgroup": "/x", "outcome": "done"}',
+                                    '{"op": "mkdir", "cgroup": "unified:/x", "outcome": "maybe"}',
+                                    '{"op": "mkdir", "cgroup": "unified:/x", "outcome": "done", "batch": 7}'])
+def test_an_op_answer_that_lies_is_an_error(answer):
+    with pytest.raises(CtrtuiError, match="answered an op that cannot be read"):
+        _mover(CliResult(0, answer, "")).undo()
+
+
+def test_cgroup_ops_through_the_hosts_cli(tmp_path):
+    world = demo_world()
+    host = FakeHost("beta", world, tmp_path)
+    ops = RemoteOps(RemoteMover("beta", host.cli, host.reader))
+    ref = CgroupRef("freezer", "/ctrtui-new")
+    made = ops.run("mkdir", ref)
+    assert made.ok and made.journaled and made.batch_id
+    assert "/ctrtui-new" in world.snapshot(["freezer"]).get("freezer")
+    assert ops.frozen(ref) is False
+    assert ops.run("freeze", ref).ok and ops.frozen(ref) is True
+    again = ops.run("mkdir", ref)  # the host refuses: its own errno and words
+    assert not again.ok and again.refusal is not None and again.refusal.errno == "EEXIST"
+    assert host.commands[-1] == ("mkdir", {"cgroup": "freezer:/ctrtui-new", "json": True})
+    undone = RemoteMover("beta", host.cli, host.reader).undo()  # the freeze, from the host's journal
+    assert isinstance(undone, OpResult) and undone.op == "thaw" and ops.frozen(ref) is False
 
 
 def test_parse_rows_names_the_host_escaped():
