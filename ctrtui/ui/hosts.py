@@ -4,8 +4,9 @@
 A host is a name, a `Reader` (where its snapshots come from: the local backend, or a
 `RemoteReader` over SSH) and a mover (what plans, applies and undoes moves on it: the local
 `AttachEngine`, or the host's own ctrtui reached through the agent's `cli` op, since pidfds
-and the journal cannot cross machines; cgroup ops likewise: `RemoteOps`). The UI shows one host at a time (its hierarchies,
-tree and task list, exactly as with one machine); the host switcher
+and the journal cannot cross machines; cgroup ops likewise: `RemoteOps`). The UI shows one
+host at a time (its hierarchies, tree and task list, exactly as with one machine); the host
+switcher
 (`ctrtui.ui.screens.hosts`) lists them all with their state and switches between them; the
 "find across hosts" screen asks every connected host at once. See docs/architecture.md,
 "Hosts in the terminal UI", for why a switcher and not a tree level.
