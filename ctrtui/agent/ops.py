@@ -234,6 +234,8 @@ def run_cli(command: str, options: dict[str, Any]) -> dict[str, object]:
     sys.stdout, sys.stderr = out, err
     try:
         rc = cli._run_command(cli.COMMANDS[command], ns)
+    except SystemExit as e:  # nothing of the command line should exit; if it does, the agent stays
+        rc = e.code if isinstance(e.code, int) else 2
     finally:
         sys.stdout, sys.stderr = saved
     return {"exit": rc, "stdout": out.getvalue(), "stderr": err.getvalue()}
@@ -335,13 +337,17 @@ class Agent:
 
     # ------------------------------------------------------------------ helpers
 
-    def _pid(self, name: str, v: Any) -> int:
+    def _pid(self) -> Check:
+        """The check of a PID of this host (pid_max read once per request, not per PID)."""
         pid_max = self.backend.pid_max
-        if type(v) is not int:
-            raise _bad(f"'{name}' must be a PID (an integer), not {_kind(v)}")
-        if not 0 < v < pid_max:
-            raise _bad(f"'{name}' {v} is not a PID on this host: PIDs run from 1 to {pid_max - 1} (pid_max)")
-        return v
+
+        def check(name: str, v: Any) -> int:
+            if type(v) is not int:
+                raise _bad(f"'{name}' must be a PID (an integer), not {_kind(v)}")
+            if not 0 < v < pid_max:
+                raise _bad(f"'{name}' {v} is not a PID on this host: PIDs run from 1 to {pid_max - 1} (pid_max)")
+            return v
+        return check
 
     def _hierarchy(self, name: str, v: Any) -> str:
         from ctrtui.model import find_hierarchy
@@ -398,24 +404,24 @@ class Agent:
         return self.backend.cgroup_stats(self._hierarchy("hierarchy", a["hierarchy"]), a["path"])
 
     def op_task_state(self, args: Any) -> dict[str, object] | None:
-        a = _args("task_state", args, {"pid": self._pid}, ("pid",))
+        a = _args("task_state", args, {"pid": self._pid()}, ("pid",))
         t = self.backend.task_state(a["pid"])
         return None if t is None else task_dict(t)
 
     def op_task_details(self, args: Any) -> dict[str, object]:
-        a = _args("task_details", args, {"pids": _list(self._pid)}, ("pids",))
+        a = _args("task_details", args, {"pids": _list(self._pid())}, ("pids",))
         return {str(pid): task_dict(t) for pid, t in self.backend.task_details(a["pids"]).items()}
 
     def op_task_cgroups(self, args: Any) -> dict[str, str] | None:
-        a = _args("task_cgroups", args, {"pid": self._pid}, ("pid",))
+        a = _args("task_cgroups", args, {"pid": self._pid()}, ("pid",))
         return self.backend.task_cgroups(a["pid"])
 
     def op_task_cgroup(self, args: Any) -> str | None:
-        a = _args("task_cgroup", args, {"pid": self._pid, "hierarchy": _word}, ("pid", "hierarchy"))
+        a = _args("task_cgroup", args, {"pid": self._pid(), "hierarchy": _word}, ("pid", "hierarchy"))
         return self.backend.task_cgroup(a["pid"], self._hierarchy("hierarchy", a["hierarchy"]))
 
     def op_thread_ids(self, args: Any) -> list[int]:
-        a = _args("thread_ids", args, {"tgid": self._pid}, ("tgid",))
+        a = _args("thread_ids", args, {"tgid": self._pid()}, ("tgid",))
         return list(self.backend.thread_ids(a["tgid"]))
 
     # ------------------------------------------------------------------ cli

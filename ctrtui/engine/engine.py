@@ -235,10 +235,15 @@ def load_entry_point_hooks(warnings: list[str]) -> list[Any]:
     `ctrtui.engine.hooks`). A plugin that fails is reported in `warnings`."""
     if not _group_may_be_declared(ENTRY_POINT_GROUP):
         return []
+    import sys
     from importlib.metadata import entry_points
 
+    if sys.version_info >= (3, 10):
+        eps = entry_points(group=ENTRY_POINT_GROUP)
+    else:  # Python 3.9 (the agent on an older host, docs/remote.md): no `group=`, a dict of groups
+        eps = entry_points().get(ENTRY_POINT_GROUP, [])
     hooks = []
-    for ep in entry_points(group=ENTRY_POINT_GROUP):
+    for ep in eps:
         try:
             obj = ep.load()
             if isinstance(obj, type) or (callable(obj) and not hasattr(obj, "can_attach")

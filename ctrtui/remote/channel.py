@@ -149,6 +149,7 @@ class AgentChannel:
     def _shake(self) -> None:
         from ctrtui import __version__
         from ctrtui.agent import PROTOCOL
+        from ctrtui.agent.stub import STUB_VERSION
 
         self._limit = self.timeout
         deadline = time.monotonic() + self.timeout
@@ -169,8 +170,9 @@ class AgentChannel:
                        "install a newer python3 on the host, or name one with --python")
         if error is not None:
             self._fail("agent-died", f"the stub on the host failed: {stub.get('message') or error}")
-        if stub.get("stub") != 1:
-            self._fail("version", f"the host's stub speaks version {stub.get('stub')!r}, this ctrtui version 1")
+        if stub.get("stub") != STUB_VERSION:
+            self._fail("version", f"the host's stub speaks version {stub.get('stub')!r}, this ctrtui version "
+                       f"{STUB_VERSION}")
         if stub.get("installed") == __version__:
             self.mode = "installed"
             self._send(b'{"use":"installed"}\n', deadline)
@@ -244,7 +246,8 @@ class AgentChannel:
         r = self.call("cli", {"command": command, "options": options}, timeout=timeout)
         if (not isinstance(r, dict) or type(r.get("exit")) is not int or not isinstance(r.get("stdout"), str)
                 or not isinstance(r.get("stderr"), str)):
-            raise self._protocol("the answer to 'cli' is not {exit, stdout, stderr}")
+            with self._lock:
+                raise self._protocol("the answer to 'cli' is not {exit, stdout, stderr}")
         return CliResult(r["exit"], r["stdout"], r["stderr"])
 
     def close(self) -> None:

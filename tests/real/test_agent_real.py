@@ -12,6 +12,7 @@ The same through a real sshd is the transport's (tests/real/test_ssh_*.py)."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -249,6 +250,12 @@ def test_answers_out_of_order_or_not_json_break_the_channel():
         assert e.value.kind == "protocol" and words in str(e.value) and "\x1b" not in str(e.value)
         assert _gone(ch.pid)
         ch.close()
+    then = "sys.stdin.readline(); print('{\"id\": 1, \"ok\": true, \"result\": {\"exit\": \"0\"}}', flush=True)\n"
+    ch = AgentChannel.open(_fake(HELLO, then + "time.sleep(60)\n"), name="liar", timeout=10)
+    with pytest.raises(HostError) as e:
+        ch.cli("ls", {})
+    assert e.value.kind == "protocol" and "cli" in str(e.value) and _gone(ch.pid)
+    ch.close()
 
 
 def test_a_login_script_that_prints_before_the_stub_is_skipped():
@@ -354,3 +361,79 @@ def test_the_stub_ignores_a_ctrtui_in_the_current_directory():
     out = subprocess.run([py, "-c", STUB], input=b"", capture_output=True, cwd=ROOT, timeout=30)
     assert out.returncode == 0
     assert out.stdout.startswith(b'{"ctrtui": "stub", "stub": 1, "python": "3.9.18", "installed": null}')
+
+
+def test_python_m_ctrtui_agent_serves_and_leaves_at_eof():
+    out = subprocess.run([sys.executable, "-m", "ctrtui.agent"], input=b'{"id": 1, "op": "pid_max"}\n',
+                         capture_output=True, timeout=60)
+    lines = [json.loads(line) for line in out.stdout.splitlines()]
+    assert out.returncode == 0 and lines[0]["protocol"] == 1
+    assert lines[1] == {"id": 1, "ok": True, "result": CgroupFS().pid_max}
+
+
+def test_a_hook_plugin_is_loaded_under_python39_too(tmp_path):
+    """importlib.metadata.entry_points() takes no `group=` before 3.10: the engine still finds
+    an installed hook plugin there, and the plugin still refuses."""
+    py = _need(PY39)
+    info = tmp_path / "realplug-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: realplug\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text("[ctrtui.hooks]\nguard = realplug:Hook\n")
+    (tmp_path / "realplug.py").write_text(
+        "from ctrtui.engine import Refusal\n"
+        "class Hook:\n"
+        "    def can_attach(self, ctx):\n"
+        "        return Refusal('EPERM', 'real plugin refuses PID %d' % ctx.pid, 'Uninstall it.')\n"
+        "    def attach(self, task, old, new):\n"
+        "        pass\n")
+    from ctrtui.sources.demo import demo_world
+
+    world = demo_world()
+    procs = [p for c in world.snapshot(["cpu"])["cpu"].containers.values() for p in c.procs]
+    pid = next(p for p, t in sorted(world.task_details(procs).items()) if t.uid == 1000)  # a user's task
+    script = ("import sys; sys.path[:0] = sys.argv[1:3]; from ctrtui.cli import main; "
+              "sys.exit(main(sys.argv[3:]))")
+    r = subprocess.run([py, "-I", "-S", "-c", script, ROOT, str(tmp_path), "move", "--demo", str(pid), "--to",
+                        "cpu:/system.slice", "--dry-run"], capture_output=True, text=True, timeout=60,
+                       env=dict(os.environ, XDG_STATE_HOME=str(tmp_path / "state")))
+    assert "Traceback" not in r.stderr, r.stderr
+    assert r.returncode == 1 and f"real plugin refuses PID {pid}" in r.stdout, (r.stdout, r.stderr)
+
+
+def test_every_module_of_the_bundle_imports_under_python39():
+    """Each travelling module, even those the tests above reach only lazily, compiles and
+    imports on 3.9 without site-packages (a runtime `X | Y`, a 3.10 keyword argument at module
+    level, a 3.10 syntax would fail here)."""
+    from ctrtui.remote.bundle import bundle
+
+    py = _need(PY39)
+    script = ("import importlib, sys; sys.path.insert(0, sys.argv[1]); bad = []\n"
+              "for name in sys.argv[2:]:\n"
+              "    try:\n"
+              "        importlib.import_module(name)\n"
+              "    except Exception as e:\n"
+              "        bad.append('%s: %s: %s' % (name, type(e).__name__, e))\n"
+              "print('\\n'.join(bad)); sys.exit(1) if bad else None\n")
+    modules = [m for m in bundle().modules if not m.endswith(".__main__")]  # that one runs the agent
+    r = subprocess.run([py, "-I", "-S", "-c", script + "print(len(sys.argv) - 2)\n", ROOT, *modules],
+                       capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+    assert r.returncode == 0 and r.stdout.split() == [str(len(modules))], r.stdout + r.stderr
+
+
+def _cpu_ticks(pid: int) -> tuple[int, int, str]:
+    """(utime + stime in clock ticks, threads, state) of a process, from /proc/PID/stat."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12]), int(fields[17]), fields[0]
+
+
+def test_an_idle_agent_does_nothing_between_requests(local_agent):
+    """No timer, no polling: between two requests the agent is one sleeping thread that uses no
+    CPU (counted in clock ticks, not timed)."""
+    pid = local_agent.hello["pid"]
+    local_agent.call("snapshot")  # warmed up
+    before = _cpu_ticks(pid)
+    time.sleep(1.5)
+    after = _cpu_ticks(pid)
+    assert after[1] == 1 and after[2] == "S"
+    assert after[0] - before[0] <= 1  # at most one tick of rounding

@@ -238,3 +238,44 @@ def test_hostile_names_come_back_exactly_and_the_answers_stay_one_ascii_line():
     assert names
     got = agent.handle(2, "read_cgroups", {"hierarchy": "freezer", "paths": names[:3]})
     assert json.loads(encode(got))["result"].keys() == set(names[:3])
+
+
+def test_a_refresh_of_the_10k_cgroup_world_sends_a_diff_not_the_tree():
+    """Issue 11's figure, in bytes on the wire (answer lines as sent): the generated world of
+    10,000 cgroups and 100,000 tasks, whole, then unchanged, then after 1% of its tasks moved."""
+    from ctrtui.sources.demo import generate_world
+
+    world = generate_world()
+    agent = Agent(world)
+    full = agent.handle(1, "snapshot", {})
+    unchanged = agent.handle(2, "snapshot", {"base": full["result"]["token"]})
+    world.churn(0.01, seed=1)
+    churned = agent.handle(3, "snapshot", {"base": unchanged["result"]["token"]})
+    sizes = [len(encode(a)) for a in (full, unchanged, churned)]
+    assert "delta" in unchanged["result"] and "delta" in churned["result"]
+    assert sizes[0] > 500_000 and sizes[1] < 1_000 and sizes[2] < sizes[0] / 5, sizes
+
+
+def test_a_command_that_exits_does_not_take_the_agent_with_it(monkeypatch):
+    from ctrtui import cli
+
+    def leaves(args):
+        print("partial")
+        raise SystemExit(4)
+
+    monkeypatch.setitem(cli.COMMANDS, "hierarchies", leaves)
+    got = talk([{"id": 1, "op": "cli", "args": {"command": "hierarchies", "options": {}}}, {"id": 2, "op": "pid_max"}])
+    assert got[1]["result"] == {"exit": 4, "stdout": "partial\n", "stderr": ""}
+    assert got[2]["ok"] is True
+
+
+def test_a_bug_costs_one_internal_answer_and_the_agent_goes_on(monkeypatch):
+    from ctrtui import cli
+
+    def broken(args):
+        raise RuntimeError("oops \x1b[2J")
+
+    monkeypatch.setitem(cli.COMMANDS, "hierarchies", broken)
+    got = talk([{"id": 1, "op": "cli", "args": {"command": "hierarchies", "options": {}}}, {"id": 2, "op": "pid_max"}])
+    assert got[1]["error"]["kind"] == "internal" and "RuntimeError" in got[1]["error"]["message"]
+    assert got[2]["ok"] is True
