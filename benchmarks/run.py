@@ -127,11 +127,11 @@ def table(ctx: Context) -> str:
 
 
 def run_real(ctx: Context) -> None:
-    from benchmarks import real
+    from benchmarks import real, remote
     from benchmarks.world import FULL, QUICK, BenchWorld, WorldUnavailable
 
     real_keys = ("snapshot_vs_floor", "ls_vs_systemd_cgls", "ls_vs_lscgroup",
-                 "move_1000_vs_raw", "move_1000_vs_cgclassify")
+                 "move_1000_vs_raw", "move_1000_vs_cgclassify", *remote.LS_KEYS)
     if not ctx.wanted(*real_keys):
         return
     size = QUICK if ctx.quick else FULL
@@ -155,6 +155,7 @@ def run_real(ctx: Context) -> None:
         ctx.measure(("ls_vs_lscgroup",), real.ls_vs_lscgroup, world)
         ctx.measure(("move_1000_vs_raw",), real.move_1000_vs_raw, world)
         ctx.measure(("move_1000_vs_cgclassify",), real.move_1000_vs_cgclassify, world)
+        ctx.measure(remote.LS_KEYS, remote.remote_ls_10k_ratio, world)
     left = [d for d in (world.fs(w, world.top) for w in ("freezer", "unified")) if os.path.exists(d)]
     if left:
         print(f"bench: WARNING: left behind {left}", file=sys.stderr)
@@ -208,6 +209,10 @@ def main(argv: list[str] | None = None) -> int:
     ctx.measure(idle.SMALL_KEYS, idle.idle_small)
     print("real kernel", file=sys.stderr)
     run_real(ctx)
+    print("remote hosts (sshd on loopback)", file=sys.stderr)
+    from benchmarks import remote
+
+    ctx.measure(remote.FLEET_KEYS, remote.fleet_50_hosts_s)
     print("idle TUI, a tree of empty cgroups", file=sys.stderr)
     run_idle_big(ctx)
     print("journal", file=sys.stderr)

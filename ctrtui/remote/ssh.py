@@ -272,7 +272,7 @@ def _classify(returncode: int | None, stderr: str) -> tuple[str, str]:
         if returncode in (126, 127):  # the shell's "cannot execute" / "not found"
             return "python-missing", scrub(lines[-1] if lines else
                                            f"the remote shell could not run python (exit status {returncode})")
-    for kind, pattern in _SSH_FAILURES:
+    for kind, pattern in () if remote else _SSH_FAILURES:  # the remote command ran: ssh itself did not fail
         hits = [line for line in lines if pattern.search(line)]
         if not hits:
             continue
@@ -285,7 +285,7 @@ def _classify(returncode: int | None, stderr: str) -> tuple[str, str]:
     if lines:
         return ("agent-died" if remote else "unreachable"), scrub(lines[-1])
     if returncode is None:
-        return "dropped", "ssh was stopped before it said anything."
+        return "dropped", "ssh was stopped before it said anything"
     if remote:
-        return "agent-died", f"the remote command exited with status {returncode} without a word."
-    return "unreachable", f"ssh exited with status {returncode} without a word."
+        return "agent-died", f"the remote command exited with status {returncode} without a word"
+    return "unreachable", f"ssh exited with status {returncode} without a word"

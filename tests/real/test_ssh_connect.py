@@ -190,3 +190,26 @@ def test_the_agent_killed_on_the_host_is_one_host_error(sshlab):
         ch.close()
     finally:
         host.stop()
+
+
+def test_a_host_that_stops_answering_mid_session_is_a_timeout_not_a_hang(sshlab):
+    host = sshlab.start_host()
+    ch = connect(host.spec, opts(sshlab))
+    agent = ch.hello["pid"]
+    try:
+        assert ch.call("pid_max") > 0
+        os.kill(agent, signal.SIGSTOP)  # the agent on the host freezes: the connection stays up
+        started = time.monotonic()
+        with pytest.raises(HostError) as e:
+            ch.call("hierarchies", timeout=2)
+        took = time.monotonic() - started
+        assert e.value.kind == "timeout" and "2 s" in e.value.message
+        assert took < HANG
+        print(f"frozen agent: HostError after {took:.2f} s (call timeout 2 s)")
+        with pytest.raises(HostError):  # the channel is done with that host
+            ch.call("pid_max")
+    finally:
+        os.kill(agent, signal.SIGCONT)
+        ch.close()
+        host.stop()
+    assert gone(agent)

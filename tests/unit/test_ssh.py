@@ -234,11 +234,12 @@ Host key verification failed.
     (127, "bash: line 1: sudo: command not found\n", "usage", "bash: line 1: sudo: command not found"),
     (1, "This account is currently not available.\n", "agent-died", "This account is currently not available."),
     (255, "something ssh never said before\nlast words\n\n", "unreachable", "last words"),
-    (255, "", "unreachable", "ssh exited with status 255 without a word."),
-    (None, "", "dropped", "ssh was stopped before it said anything."),
+    (255, "", "unreachable", "ssh exited with status 255 without a word"),
+    (None, "", "dropped", "ssh was stopped before it said anything"),
     (-9, "", "dropped", "killed by signal 9 before the host answered"),
     (-15, "Killed by signal 15.\n", "dropped", "Killed by signal 15."),
-    (3, "", "agent-died", "the remote command exited with status 3 without a word."),
+    (3, "", "agent-died", "the remote command exited with status 3 without a word"),
+    (1, "Traceback ...\nOSError: Connection timed out\n", "agent-died", "OSError: Connection timed out"),
 ])
 def test_classify_failure_passes_on_ssh_s_own_line(rc, stderr, kind, message):
     assert classify_failure(rc, stderr) == (kind, message)
