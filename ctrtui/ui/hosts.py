@@ -6,9 +6,8 @@ A host is a name, a `Reader` (where its snapshots come from: the local backend, 
 `AttachEngine`, or the host's own ctrtui reached through the agent's `cli` op, since pidfds
 and the journal cannot cross machines; cgroup ops likewise: `RemoteOps`). The UI shows one
 host at a time (its hierarchies, tree and task list, exactly as with one machine); the host
-switcher
-(`ctrtui.ui.screens.hosts`) lists them all with their state and switches between them; the
-"find across hosts" screen asks every connected host at once. See docs/architecture.md,
+switcher (`ctrtui.ui.screens.hosts`) lists them all with their state and switches between
+them; the "find across hosts" screen asks every connected host at once. See docs/architecture.md,
 "Hosts in the terminal UI", for why a switcher and not a tree level.
 
 Everything that contacts a host runs in a thread and is bounded by a per-host timeout
