@@ -52,6 +52,11 @@ TARGETS: dict[str, tuple[float, str]] = {
     # issue 11: remote hosts over ssh (real sshd on loopback addresses)
     "remote_ls_10k_ratio": (3.0, ""),
     "fleet_50_hosts_s": (15.0, " s"),
+    # issue 11: a refresh of a remote host's 10k-cgroup tree over the agent's channel sends a delta
+    "refresh_bytes_full_10k": (1_000_000, " B"),
+    "refresh_bytes_unchanged_10k": (1024, " B"),
+    "refresh_bytes_churn_10k": (8192, " B"),
+    "refresh_churn_vs_full": (0.1, ""),
 }
 KEYS: tuple[str, ...] = tuple(TARGETS)
 
