@@ -237,6 +237,9 @@ def main(argv: list[str] | None = None) -> int:
     from benchmarks import remote
 
     ctx.measure(remote.FLEET_KEYS, remote.fleet_50_hosts_s)
+    from benchmarks import tuihosts
+
+    ctx.measure(tuihosts.KEYS, tuihosts.tui_first_paint)
     print("idle TUI, a tree of empty cgroups", file=sys.stderr)
     run_idle_big(ctx)
     print("remote host: bytes per refresh", file=sys.stderr)

@@ -734,9 +734,9 @@ def cmd_tui(args: argparse.Namespace) -> int:
     if args.host or args.hosts:
         from ctrtui.clihosts import tui_hosts
 
-        if tui_hosts(args) is not None:
-            raise UsageError("the terminal UI does not open remote hosts yet; use the subcommands with --host "
-                             "(ctrtui ls --host HOST), or --host local")
+        hosts = tui_hosts(args)
+        if hosts is not None:
+            return _tui_hosts(args, *hosts)
     backend = _backend(args)
     engine = _engine(args, backend, broken_ok=True)
     from ctrtui.ui.app import run
@@ -744,6 +744,24 @@ def cmd_tui(args: argparse.Namespace) -> int:
     # the backend says whether it may write (ui.app asks it: ctrtui.sources.read_only_reason)
     hierarchy, cgroup = _start(args, backend)
     run(backend, engine, interval=args.interval, read_only=args.read_only, hierarchy=hierarchy, cgroup=cgroup)
+    return EXIT_OK
+
+
+def _tui_hosts(args: argparse.Namespace, specs: Sequence[Any], options: Any, jobs: int) -> int:
+    """The terminal UI on several hosts (ctrtui/ui/hostfeed.py): each is reached in the
+    background, the first to answer is shown; `local` among them is this machine, as without
+    --host. `--cgroup` names one machine's cgroup: with hosts, `--hierarchy` only."""
+    if getattr(args, "start_cgroup", None):
+        raise UsageError("--cgroup names a cgroup of one machine; with --host give --hierarchy NAME (each host "
+                         "opens on it when it has it)")
+    local = None
+    if any(s.name == "local" for s in specs):
+        backend = _backend(args)
+        local = (backend, _engine(args, backend, broken_ok=True))
+    from ctrtui.ui.app import run_hosts
+
+    run_hosts(specs, options, jobs=jobs, local=local, interval=args.interval, read_only=args.read_only,
+              hierarchy=getattr(args, "hierarchy", None))
     return EXIT_OK
 
 

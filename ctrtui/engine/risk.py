@@ -1,6 +1,6 @@
 """Which planned moves must ask first, in sentences a person reads before pressing `y`.
 
-Pure logic on an engine `Plan`, a `Snapshot` and a `Backend` (read-only calls only: task
+Pure logic on an engine `Plan`, a `Snapshot` and a `Reader` (read-only calls only: task
 state and thread IDs); no Textual here, so the command line can ask the same questions. The
 terminal UI asks before applying a plan for which `assess` returns sentences.
 
@@ -18,7 +18,7 @@ from ctrtui.model.systemd import systemd_unit
 from ctrtui.text import display
 
 if TYPE_CHECKING:
-    from ctrtui.sources.base import Backend
+    from ctrtui.sources.base import Reader
 
 #: More than this many tasks in one batch asks first.
 MANY_TASKS = 20
@@ -60,7 +60,7 @@ def _tasks(n: int) -> str:
     return f"{n} task" if n == 1 else f"{n} tasks"
 
 
-def assess(plan: Plan, snapshot: Snapshot, backend: Backend) -> list[str]:
+def assess(plan: Plan, snapshot: Snapshot, backend: Reader) -> list[str]:
     """Sentences for every risky part of `plan`; empty when it may go ahead without asking.
 
     Risky: PID 1; kernel threads; more than MANY_TASKS tasks at once; a systemd unit as a

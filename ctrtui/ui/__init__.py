@@ -10,11 +10,16 @@ Modules:
 - `details` — `DetailFeed`: what the detail line shows and when it is read.
 - `navigate` — `Navigator`: switching hierarchy, go to a cgroup, find a PID.
 - `messages` — what the thread workers post back (`SnapshotTaken`, `Planned`, `BatchDone`…).
+- `hosts`, `hostfeed` — several hosts (`ctrtui --host`): what a host is to the UI (`HostView`,
+  `Link`: a Reader and a mover; `RemoteMover` moves through the host's own ctrtui), and the
+  hosts of one session reached, probed and switched in thread workers (docs/architecture.md,
+  "Hosts in the terminal UI").
 - `commands` — the command palette's entries.
 - `widgets/` — one widget (or a small family) per module: `tree`, `tasklist`, `detail`,
   `status`, `filterbox`, `linelist`, `fuzzypaths`, `footer` (`?` and `q` first).
 - `screens/` — one modal screen per module: `picker`, `confirm`, `movelog`, `goto`,
-  `findpid`, `switch`, `keys` (every key, grouped by pane).
+  `findpid`, `switch`, `keys` (every key, grouped by pane), `hosts` (the host switcher),
+  `findhosts` (find a PID or a command on every host).
 - `rows`, `fuzzy`, `start`, `layout` — pure logic without Textual: the task list's columns,
   sort and filter text, members of a subtree; the fuzzy path matcher (one hierarchy, or
   `HIER:/path` of all: `RefMatcher`); where the UI opens; how the panes share the width.

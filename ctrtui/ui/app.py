@@ -14,6 +14,7 @@ worker error into a notification, so nothing that goes wrong on the machine cras
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from rich.text import Text
@@ -30,16 +31,19 @@ from ctrtui.engine import AttachEngine
 from ctrtui.model import HierarchySnapshot, Snapshot
 from ctrtui.report import describe_error
 from ctrtui.sources import read_only_reason
-from ctrtui.sources.base import Backend
-from ctrtui.text import scrub
+from ctrtui.sources.base import Backend, Reader
+from ctrtui.text import display, scrub
 from ctrtui.ui import heap
 from ctrtui.ui.cgroupops import CgroupActions
 from ctrtui.ui.commands import CtrtuiCommands
 from ctrtui.ui.details import DetailFeed
+from ctrtui.ui.hostfeed import HostFeed
+from ctrtui.ui.hosts import HostView, Link, RemoteMover, local_host, placeholder
 from ctrtui.ui.live import LiveView
 from ctrtui.ui.messages import (
     BatchDone,
     DetailRead,
+    HostChanged,
     MarkersRead,
     MetersRead,
     Planned,
@@ -60,7 +64,10 @@ from ctrtui.ui.widgets.tasklist import TaskList
 from ctrtui.ui.widgets.tree import CgroupTree
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from ctrtui.engine import Report
+    from ctrtui.ui.hostfeed import Hit
 
 __all__ = ["CtrtuiApp", "describe_error", "run"]
 
@@ -102,28 +109,47 @@ class CtrtuiApp(App[None]):
                 tooltip="Remove the highlighted cgroup if it is empty (asks first)", id="remove-cgroup"),
         Binding("z", "freeze", "Freeze/thaw", show=False,
                 tooltip="Freeze the highlighted cgroup, or thaw it (asks first)", id="freeze"),
+        Binding("H", "hosts", "Hosts", show=False,
+                tooltip="Every host with its state: switch to one, or reconnect it", id="hosts"),
+        Binding("F", "find_hosts", "Find on hosts", show=False,
+                tooltip="Find a PID or a command on every connected host and jump to it", id="find-hosts"),
     ]
 
-    def __init__(self, backend: Backend, engine: AttachEngine, interval: float = 2.0, read_only: bool = False,
-                 hierarchy: str | None = None, cgroup: str | None = None, remember_start: bool = False) -> None:
+    def __init__(self, backend: Backend | None, engine: AttachEngine | None, interval: float = 2.0,
+                 read_only: bool = False, hierarchy: str | None = None, cgroup: str | None = None,
+                 remember_start: bool = False, hosts: Sequence[HostView] | None = None, jobs: int = 8) -> None:
+        """One machine (`backend` and its `engine`), or several `hosts` (`ctrtui.ui.hosts`;
+        `backend` and `engine` then unused): the first host already reached is shown at once,
+        the others are reached in the background (`HostFeed`)."""
         super().__init__()
-        self.backend = backend
-        self.engine = engine
+        if hosts is None:
+            if backend is None or engine is None:
+                raise ValueError("CtrtuiApp needs a backend and its engine, or hosts")
+            hosts = [local_host(backend.identity, backend, engine)]
+        self.read_only_flag = read_only
+        """`--read-only`: no move on any host."""
+        self.hostfeed = HostFeed(self, hosts, jobs)
+        """The hosts, the one shown, their states (`ctrtui.ui.hostfeed`)."""
+        first = next((v for v in hosts if v.link is not None), None)
+        link = first.link if first is not None else placeholder(len(hosts))
+        assert link is not None
+        self.hostfeed.current = first
+        self.backend: Reader = link.backend
+        """The shown host's reader (its moves go through `engine`)."""
+        self.engine: AttachEngine | RemoteMover = link.mover
+        """The shown host's mover: the local `AttachEngine`, or a remote host's `RemoteMover`."""
         self.read_only_reason: str | None = None
         """Why moves are refused (None: moves work)."""
-        self.read_only_reason = read_only_reason(backend)  # the backend says whether it may write
-        if self.read_only_reason is None and read_only:
-            self.read_only_reason = "--read-only"
-        if self.read_only_reason is None:
-            self.read_only_reason = journal_problem(engine)
+        self.read_only_reason = self.read_only_of(link)
         self._warm = False
         """The dialogs were made ready after the first snapshot (`_warm_dialogs`)."""
         self._dispatching = 0
         """Inside `run_action` (a key being handled), not drawing the footer: see check_action."""
         self.snapshot: Snapshot | None = None
         """The last snapshot of every mounted hierarchy (the shown one is the freshest)."""
-        mounted = backend.hierarchies()
-        self.policy_error: str | None = policy_problem(engine, mounted)
+        mounted = self.backend.hierarchies() if first is None or first.local else ()
+        self.policy_error: str | None = (policy_problem(self.engine, mounted) if isinstance(self.engine, AttachEngine)
+                                         else None)
         """Why the policy cannot be used (it could not be read, or is invalid): every move is
         refused with this sentence until the file is fixed. None: the policy is fine."""
         self.hierarchy_names: list[str] = [h.name for h in mounted]
@@ -133,6 +159,8 @@ class CtrtuiApp(App[None]):
         """Remember the hierarchy shown at the end, for the next start (`ctrtui.ui.start`)."""
         self.hier: str = start.start_hierarchy(mounted, hierarchy, start.remembered() if remember_start else None)
         """The hierarchy shown (at first: `ctrtui.ui.start`'s rule)."""
+        self.asked_hierarchy = hierarchy
+        """`--hierarchy`: where a host reached later opens too (when it has it)."""
         self.start_path: str | None = cgroup
         """A cgroup of `hier` to select once the first snapshot is shown (`--cgroup`)."""
         self.threads = False
@@ -142,15 +170,15 @@ class CtrtuiApp(App[None]):
         self.notices: deque[str] = deque(maxlen=200)
         """Text of the notifications shown (newest last), for the move log and tests."""
         self._widgets: dict[str, Widget] = {}
-        self.live = LiveView(self, backend, interval)
+        self.live = LiveView(self, self.backend, interval, take_first=first is not None)
         """The refresh cycle."""
-        self.moves = Moves(self, backend, engine)
+        self.moves = Moves(self, self.backend, self.engine)
         """Marks, cut/put, drag, plan, confirm, apply, undo, move log."""
-        self.details = DetailFeed(self, backend)
+        self.details = DetailFeed(self, self.backend)
         """The detail line's content."""
         self.navigator = Navigator(self)
         """Hierarchy switching, go to cgroup, find PID."""
-        self.stats = StatsFeed(self, backend)
+        self.stats = StatsFeed(self, self.backend)
         """The tree's figure columns and the meters line, read at each refresh."""
         self.cgroup_ops = CgroupActions(self)
         """Create, remove, freeze and thaw cgroups (n, D, z, N)."""
@@ -177,6 +205,140 @@ class CtrtuiApp(App[None]):
             return await super().run_action(action, default_namespace, namespaces)  # type: ignore[arg-type]
         finally:
             self._dispatching -= 1
+
+    # ------------------------------------------------------------------ hosts (see HostFeed)
+
+    def read_only_of(self, link: Link) -> str | None:
+        """Why moves are off on the host of `link` (None: they work): the host says so (a
+        remote agent that is not root), `--read-only`, the local backend's own word, or a
+        journal that cannot be written."""
+        reason = link.read_only
+        local = isinstance(link.mover, AttachEngine)
+        if reason is None and local:
+            reason = read_only_reason(link.backend)  # the backend says whether it may write
+        if reason is None and self.read_only_flag:
+            reason = "--read-only"
+        if reason is None and local:
+            assert isinstance(link.mover, AttachEngine)
+            reason = journal_problem(link.mover)
+        return reason
+
+    @property
+    def host(self) -> HostView | None:
+        """The host shown (None until one is reached)."""
+        return self.hostfeed.current
+
+    @property
+    def pid_max(self) -> int | None:
+        """The shown host's pid_max (None: not known yet)."""
+        host = self.host
+        if host is not None and host.link is not None and host.link.pid_max is not None:
+            return host.link.pid_max
+        return self.engine.pid_max if isinstance(self.engine, AttachEngine) else None
+
+    def use_host(self, view: HostView, then: Callable[[], None] | None = None) -> None:
+        """Show the host `view` (reached): its last snapshot at once when it was shown
+        before, else the panes wait for its first one. Cut tasks and marks are the last
+        host's and are dropped; the move log is each host's own. `then` runs once the
+        host's snapshot is on screen (a find across hosts jumps to its hit)."""
+        link = view.link
+        if link is None:
+            return
+        old = self.hostfeed.current
+        if old is not None and old is not view:
+            old.snapshot, old.hier = self.snapshot, self.hier
+            old.extra["reports"] = self.moves.reports
+        self.hostfeed.current = view
+        self.backend = link.backend
+        self.engine = link.mover
+        self.read_only_reason = self.read_only_of(link)
+        self.policy_error = link.policy_error
+        self.live.backend = self.details.backend = self.moves.backend = link.backend
+        self.moves.engine = link.mover
+        self.moves.reports = view.extra.get("reports", []) if view is not old else self.moves.reports
+        self.moves.cut = None
+        self.details.key = None
+        self.cgroup_ops.use(link.mover)
+        # its last snapshot at once; not when something waits for this host's state (a find's
+        # hit), nor on a reconnect: then the fresh one
+        self.snapshot = view.snapshot if view is not old and then is None else None
+        names = self.snapshot.names() if self.snapshot is not None else []
+        self.hierarchy_names = names
+        self.hier = view.hier if view.hier in names else ""
+        self.live.after_load = then
+        if not self._widgets:
+            return
+        self.stats.use(link.backend)
+        tasks = self.tasks
+        tasks.backend = link.backend
+        tasks.marks.clear()
+        tasks.forget_details()
+        tasks.path = None  # another host's list: not "the same list" (no fading rows, no highlights)
+        if names:  # else the first snapshot sets them
+            select: Select[str] = self.query_one("#hierarchy", Select)
+            with select.prevent(Select.Changed):
+                select.set_options([(content(n), n) for n in names])
+        if self.hs is not None:
+            self.live.load()
+            self.live.loaded()
+        else:
+            self.query_one("#main").display = False
+            self.say(f"Taking the first snapshot of host {display(view.name)}…")
+        self.update_status()
+        self.refresh_bindings()
+        self.live.refresh()
+
+    def hosts_changed(self) -> None:
+        """A host's state changed: the host switcher, when open, shows it."""
+        from ctrtui.ui.screens.hosts import HostSwitcher
+
+        if self._screen_stack and isinstance(self.screen, HostSwitcher):
+            self.screen.show_hosts()
+
+    def action_hosts(self) -> None:
+        """`H`: every host with its state; enter shows one, `r` reconnects it."""
+        from ctrtui.ui.screens.hosts import HostSwitcher
+
+        if self.closing():
+            return
+        feed = self.hostfeed
+
+        def chosen(view: HostView | None) -> None:
+            if view is not None and view is not feed.current:
+                if view.link is None:
+                    self.notify(f"Host {display(view.name)} is not connected: {view.reason or 'connecting…'}",
+                                severity="warning")
+                    return
+                self.use_host(view)
+
+        self.push_screen(HostSwitcher(feed), chosen)
+
+    def action_find_hosts(self) -> None:
+        """`F`: find a PID or a command on every connected host; enter jumps to the hit."""
+        from ctrtui.ui.screens.findhosts import FindOnHosts
+
+        if self.closing():
+            return
+        self.push_screen(FindOnHosts(self.hostfeed), self.jump_to_hit)
+
+    def jump_to_hit(self, hit: Hit | None) -> None:
+        """Show the host of `hit` (switching to it), its hierarchy, the task's cgroup and row."""
+        if hit is None:
+            return
+        view = self.hostfeed.view(hit.host)
+        if view is None or view.link is None:
+            return
+
+        def there() -> None:
+            if hit.hierarchy != self.hier and hit.hierarchy in self.hierarchy_names:
+                self.navigator.switch(hit.hierarchy)
+            self.navigator.find_pid(hit.pid)
+
+        if view is self.hostfeed.current and self.hs is not None:
+            there()
+        else:
+            view.hier = hit.hierarchy
+            self.use_host(view, then=there)
 
     # ------------------------------------------------------------------ state others read
 
@@ -211,12 +373,13 @@ class CtrtuiApp(App[None]):
         from ctrtui.ui.widgets.footer import KeysFooter
 
         # the meters are this machine's: on another backend (the demo) the line says so
-        yield MetersBar(label="" if self.backend.identity == "local" else "real host: ", id="meters")
+        yield MetersBar(label=("this machine: " if self.hostfeed.many or not (self.host and self.host.local)
+                               else "" if self.backend.identity == "local" else "real host: "), id="meters")
         yield StatusBar(id="status")
         with Horizontal(id="main"):
             with Vertical(id="left"):
                 yield Select([(content(n), n) for n in self.hierarchy_names],
-                             value=self.hier if self.hier else Select.BLANK,
+                             value=self.hier if self.hier else Select.NULL,
                              allow_blank=not self.hierarchy_names, id="hierarchy", prompt="hierarchy",
                              compact=True)
                 tree = CgroupTree(id="tree")
@@ -266,9 +429,15 @@ class CtrtuiApp(App[None]):
         if self.policy_error is not None and self.read_only_reason is None:
             self.moves.policy_notice()
         self.set_interval(1.0, self.update_status)
-        self.live.refreshing = True
+        if self.host is None:  # no host reached yet: the first one to answer is shown (HostFeed)
+            self.query_one("#main").display = False
+            n = len(self.hostfeed.views)
+            self.say(f"Connecting to {n} host{'s' if n != 1 else ''}…")
+        else:
+            self.live.refreshing = True
+            self.live.start()
         self.update_status()
-        self.live.start()
+        self.hostfeed.start()
 
     def on_resize(self) -> None:
         self.fit_panes()
@@ -293,6 +462,7 @@ class CtrtuiApp(App[None]):
             from ctrtui.ui.start import remember
 
             remember(self.hier)
+        self.hostfeed.close_all()
         heap.release()
 
     def update_status(self) -> None:
@@ -301,7 +471,12 @@ class CtrtuiApp(App[None]):
         if not isinstance(status, StatusBar):
             return
         cut = self.moves.cut
+        host = self.host
         status.show_status(
+            # named unless this machine alone is shown (as before there were hosts)
+            host=((host.name if host is not None else "connecting…")
+                  if self.hostfeed.many or host is None or not host.local else None),
+            host_state=host.state if host is not None and host.state != "ok" else None,
             backend=self.backend.kind,
             read_only=self.read_only_reason or ("moves off: the policy file cannot be used"
                                                 if self.policy_error else None),
@@ -348,13 +523,27 @@ class CtrtuiApp(App[None]):
         if event.state != WorkerState.ERROR:
             return
         worker = event.worker
-        self.notify(describe_error(worker.error) if worker.error is not None else "unknown error",
-                    title=f"{worker.name or worker.group} failed", severity="error", timeout=8)
+        group = worker.group or ""
+        if group.startswith(("host-", "probe-")):
+            return  # HostFeed's workers catch their own errors; a late one changes nothing
+        if worker.error is None or not self.hostfeed.failed(worker.error):  # said once per dead host
+            self.notify(describe_error(worker.error) if worker.error is not None else "unknown error",
+                        title=f"{worker.name or worker.group} failed", severity="error", timeout=8)
         if worker.group == "snapshot":
             self.live.failed()
 
+    def _stale(self, source: object) -> bool:
+        """A read of a backend no longer shown (a host left behind): dropped."""
+        return source is not None and source is not self.backend
+
+    @on(HostChanged)
+    def _host_changed(self, event: HostChanged) -> None:
+        self.hostfeed.changed(event)
+
     @on(SnapshotTaken)
     def _snapshot_taken(self, event: SnapshotTaken) -> None:
+        if self._stale(event.source):
+            return
         self.live.snapshot_taken(event)
         if not self._warm and self.snapshot is not None:
             self._warm = True
@@ -375,11 +564,14 @@ class CtrtuiApp(App[None]):
 
     @on(ShownRead)
     def _shown_read(self, event: ShownRead) -> None:
+        if self._stale(event.source):
+            return
         self.live.shown_read(event)
 
     @on(MarkersRead)
     def _markers_read(self, event: MarkersRead) -> None:
-        self.live.markers_read(event)
+        if not self._stale(event.source):
+            self.live.markers_read(event)
 
     @on(StatsRead)
     def _stats_read(self, event: StatsRead) -> None:
@@ -395,7 +587,8 @@ class CtrtuiApp(App[None]):
 
     @on(DetailRead)
     def _detail_read(self, event: DetailRead) -> None:
-        self.details.read(event)
+        if not self._stale(event.source):
+            self.details.read(event)
 
     @on(Planned)
     def _planned(self, event: Planned) -> None:
@@ -581,6 +774,19 @@ class CtrtuiApp(App[None]):
 
     def action_freeze(self) -> None:
         self.cgroup_ops.freeze()
+
+
+def run_hosts(specs: Sequence[object], options: object, *, jobs: int = 8,
+              local: tuple[Backend, AttachEngine] | None = None, interval: float = 2.0, read_only: bool = False,
+              hierarchy: str | None = None) -> None:
+    """Entry used by the command line with `--host`/`--hosts`: one view per host (`local`:
+    this machine, with `local`'s backend and engine), reached in the background, at most
+    `jobs` at once; the first to answer is shown (`ctrtui.ui.hostfeed`)."""
+    from ctrtui.ui.hosts import remote_host
+
+    views = [local_host("local", *local) if getattr(spec, "name", None) == "local" and local is not None
+             else remote_host(spec, options) for spec in specs]
+    CtrtuiApp(None, None, interval=interval, read_only=read_only, hierarchy=hierarchy, hosts=views, jobs=jobs).run()
 
 
 def run(backend: Backend, engine: AttachEngine, interval: float = 2.0, read_only: bool = False,

@@ -19,9 +19,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from ctrtui.engine import AttachEngine
 from ctrtui.engine.ops import CgroupOps, OpResult, child_ref, name_problem
 from ctrtui.model import CgroupRef
 from ctrtui.text import display
+from ctrtui.ui.hosts import RemoteMover, RemoteOps
 
 if TYPE_CHECKING:
     from ctrtui.ui.app import CtrtuiApp
@@ -35,13 +37,22 @@ class CgroupActions:
 
     def __init__(self, app: CtrtuiApp) -> None:
         self.app = app
-        self.ops = CgroupOps(app.engine)
+        self.ops: CgroupOps | RemoteOps | None = None
+        """The shown host's cgroup ops: this machine's engine's, or a remote host's own ctrtui's."""
+        self.use(app.engine)
         self.results: list[OpResult] = []
         """Every op of this run, oldest first."""
+
+    def use(self, engine: object) -> None:
+        """Work on another host's cgroups from now on (`CtrtuiApp.use_host`)."""
+        self.ops = (CgroupOps(engine) if isinstance(engine, AttachEngine)
+                    else RemoteOps(engine) if isinstance(engine, RemoteMover) else None)
 
     def _here(self) -> CgroupRef | None:
         path = self.app.tree.cursor_path
         if path is None or self.app.moves.refused():
+            return None
+        if self.ops is None:
             return None
         return CgroupRef(self.app.hier, path)
 
@@ -75,6 +86,7 @@ class CgroupActions:
         here = self._here()
         if here is None:
             return
+        assert self.ops is not None  # _here says so
         refusal = self.ops.check("rmdir", here)
         where = f"{display(here.hierarchy)}:{display(here.path)}"
         if refusal is not None:
@@ -89,6 +101,7 @@ class CgroupActions:
         here = self._here()
         if here is None:
             return
+        assert self.ops is not None  # _here says so
         frozen = self.ops.frozen(here)
         op = "thaw" if frozen else "freeze"
         refusal = self.ops.check(op, here)
@@ -143,10 +156,13 @@ class CgroupActions:
         from ctrtui.engine.journal import JournalError
 
         app = self.app
+        ops = self.ops
+        if ops is None:
+            return
 
         def work() -> None:
             try:
-                result = self.ops.run(op, ref)
+                result = ops.run(op, ref)
             except JournalError as exc:  # no journal, no change: the engine's own sentence
                 app.call_from_thread(app.notify, str(exc), title="Not changed", severity="error", timeout=12)
                 return

@@ -16,6 +16,8 @@ class CtrtuiCommands(Provider):
         ("Move selected to…", "move", "Pick a target cgroup for the marked tasks (or the cursor row)"),
         ("Undo last move", "undo", "Move the last batch back where it came from"),
         ("Switch hierarchy…", "switch_hierarchy", "Show another mounted hierarchy"),
+        ("Switch host…", "hosts", "Every host with its state: show one, or reconnect it"),
+        ("Find on every host…", "find_hosts", "Find a PID or a command on every connected host"),
         ("Cut selected tasks", "cut", "Remember the selection; p in the tree puts it there"),
         ("Put cut tasks here", "put", "Move the cut tasks into the highlighted cgroup"),
         ("Move log", "move_log", "Every outcome of every batch of this run"),

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from rich.text import Text
 
-from ctrtui.sources.base import Backend
+from ctrtui.sources.base import Reader
 from ctrtui.ui.messages import DetailKey, DetailRead
 from ctrtui.ui.widgets.detail import cgroup_summary, task_summary
 
@@ -27,7 +27,7 @@ class DetailFeed:
     """Facts about the focused task (task list focused) or cgroup (otherwise) for the detail
     line; a drag owns the line while it lasts (`Moves` says so with `hold`)."""
 
-    def __init__(self, app: CtrtuiApp, backend: Backend) -> None:
+    def __init__(self, app: CtrtuiApp, backend: Reader) -> None:
         self.app = app
         self.backend = backend
         self.key: DetailKey | None = None
@@ -82,20 +82,21 @@ class DetailFeed:
         return width if width > 0 else None
 
     def _read(self, key: DetailKey) -> None:
-        self.app.run_worker(lambda: self._post(key), thread=True, exclusive=True, group="detail",
+        backend = self.backend
+        self.app.run_worker(lambda: self._post(key, backend), thread=True, exclusive=True, group="detail",
                             exit_on_error=False, name="details")
 
-    def _post(self, key: DetailKey) -> None:
+    def _post(self, key: DetailKey, backend: Reader) -> None:
         if key[0] == "task":
             pid = key[1]
             assert isinstance(pid, int)
-            info = self.backend.task_details([pid]).get(pid)
-            self.app.post_message(DetailRead(key, task_summary(pid, info, self.backend.task_cgroups(pid),
-                                                               self.width())))
+            info = backend.task_details([pid]).get(pid)
+            self.app.post_message(DetailRead(key, task_summary(pid, info, backend.task_cgroups(pid),
+                                                               self.width()), source=backend))
         else:
             _, hier, path, _ = key
             assert isinstance(hier, str) and isinstance(path, str)
-            self.app.post_message(DetailRead(key, None, self.backend.cgroup_stats(hier, path)))
+            self.app.post_message(DetailRead(key, None, backend.cgroup_stats(hier, path), source=backend))
 
     def read(self, event: DetailRead) -> None:
         """A worker read what the line needed: remember stats, draw if still wanted."""

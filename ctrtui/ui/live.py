@@ -4,7 +4,7 @@ The refresh rule (issue 12: a TUI left open must cost what is shown and what cha
 a walk of the whole tree every tick):
 
 - At each tick (`interval`, default 2 s) only what is on screen is read, in a worker: the
-  tree's cursor cgroup and the tree rows in view, each alone (`Backend.read_cgroups`: its
+  tree's cursor cgroup and the tree rows in view, each alone (`Reader.read_cgroups`: its
   child list and its members, two or three files whatever lies below it), the cursor's
   whole subtree only when the task list shows the subtree, and the details of the task
   rows in view. The cursor cgroup's task list is therefore never older than one interval.
@@ -43,7 +43,7 @@ from textual.widgets import Select, Tree
 
 from ctrtui.model import Container, HierarchySnapshot, Snapshot, TaskInfo
 from ctrtui.model.snapshot import diff_hierarchy, is_ancestor, parent_path
-from ctrtui.sources.base import Backend
+from ctrtui.sources.base import Reader
 from ctrtui.text import display
 from ctrtui.ui import heap
 from ctrtui.ui.messages import MarkersRead, ShownRead, SnapshotTaken
@@ -73,13 +73,14 @@ class FirstSnapshot:
     object, so it is read while Textual starts up rather than after (with a small world or
     a fast backend it is there by the time the screen is mounted: one paint, with content)."""
 
-    def __init__(self, backend: Backend) -> None:
+    def __init__(self, backend: Reader) -> None:
         self.result: tuple[Snapshot, list[str]] | None = None
         self.error: BaseException | None = None
         self.done = threading.Event()
+        self.backend = backend
         threading.Thread(target=self._take, args=(backend,), name="ctrtui first snapshot", daemon=True).start()
 
-    def _take(self, backend: Backend) -> None:
+    def _take(self, backend: Reader) -> None:
         try:
             names = [h.name for h in backend.hierarchies()]
             self.result = (backend.snapshot(None), names)
@@ -140,7 +141,7 @@ class LiveView:
     the view choices (hierarchy, threads, subtree) stay on the app, which every part reads.
     """
 
-    def __init__(self, app: CtrtuiApp, backend: Backend, interval: float) -> None:
+    def __init__(self, app: CtrtuiApp, backend: Reader, interval: float, take_first: bool = True) -> None:
         self.app = app
         self.backend = backend
         self.interval = interval
@@ -159,8 +160,10 @@ class LiveView:
         self.full_ticks = FULL_TICKS
         self._full_due = 0.0  # time.monotonic() when the next whole read is due
         self._full_hier: str | None = None  # the hierarchy the last whole read was of
-        self.first: FirstSnapshot | None = FirstSnapshot(backend)
+        self.first: FirstSnapshot | None = FirstSnapshot(backend) if take_first else None
         """The first snapshot, taken while Textual starts (None once used)."""
+        self.after_load: Callable[[], None] | None = None
+        """Run once, when the next hierarchy is loaded (after a switch of host)."""
 
     # ------------------------------------------------------------------ start, refresh
 
@@ -169,7 +172,7 @@ class LiveView:
         self.refreshing = True
         first, self.first = self.first, None
         if first is not None and first.done.is_set() and first.error is None and first.result is not None:
-            self.snapshot_taken(SnapshotTaken(first.result[0], first.result[1], {}))
+            self.snapshot_taken(SnapshotTaken(first.result[0], first.result[1], {}, source=first.backend))
         elif first is not None:
             self.app.run_worker(lambda: self._wait_first(first), thread=True, exclusive=True, group="snapshot",
                                 exit_on_error=False, name="snapshot")
@@ -181,7 +184,7 @@ class LiveView:
         if first.error is not None:
             raise first.error
         assert first.result is not None
-        self.app.post_message(SnapshotTaken(first.result[0], first.result[1], {}))
+        self.app.post_message(SnapshotTaken(first.result[0], first.result[1], {}, source=first.backend))
 
     def full_period(self) -> float:
         """Seconds between two whole reads of the shown hierarchy (see the module doc)."""
@@ -199,19 +202,22 @@ class LiveView:
         only = None if first else app.hier
         pids = [] if first else app.tasks.visible_pids()
         stats = None if first else app.stats.job()  # the tree's figures and the meters
-        app.run_worker(lambda: self._take(only, pids, stats), thread=True, exclusive=True, group="snapshot",
+        backend = self.backend
+        app.run_worker(lambda: self._take(only, pids, stats, backend), thread=True, exclusive=True, group="snapshot",
                        exit_on_error=False, name="snapshot")
 
-    def _take(self, only: str | None, pids: list[int], stats: Callable[[], None] | None = None) -> None:
+    def _take(self, only: str | None, pids: list[int], stats: Callable[[], None] | None = None,
+              backend: Reader | None = None) -> None:
+        backend = backend or self.backend
         t0 = time.thread_time()
         try:
-            names = [h.name for h in self.backend.hierarchies()]
-            snap = self.backend.snapshot([only] if only in names else None)
-            infos = self.backend.task_details(pids) if pids else {}
+            names = [h.name for h in backend.hierarchies()]
+            snap = backend.snapshot([only] if only in names else None)
+            infos = backend.task_details(pids) if pids else {}
         finally:
             if stats is not None:
                 stats()  # posts its figures first: the patch below then draws them in the same frame
-        self.app.post_message(SnapshotTaken(snap, names, infos, time.thread_time() - t0))
+        self.app.post_message(SnapshotTaken(snap, names, infos, time.thread_time() - t0, source=backend))
 
     def tick(self) -> None:
         """The auto-refresh timer fired: read what is on screen, or the whole hierarchy
@@ -226,7 +232,8 @@ class LiveView:
         pids = app.tasks.visible_pids()
         hier, hs = app.hier, app.hs
         stats = app.stats.job()  # the tree's figures and the meters, read by the same worker
-        app.run_worker(lambda: self._read_shown(hier, hs, paths, subtree, pids, stats), thread=True,
+        backend = self.backend
+        app.run_worker(lambda: self._read_shown(hier, hs, paths, subtree, pids, stats, backend), thread=True,
                        exclusive=True, group="snapshot", exit_on_error=False, name="snapshot")
 
     def shown_paths(self) -> list[str]:
@@ -245,11 +252,12 @@ class LiveView:
         return list(out)
 
     def _read_shown(self, hier: str, before: HierarchySnapshot, paths: list[str], subtree: str | None,
-                    pids: list[int], stats: Callable[[], None] | None = None) -> None:
+                    pids: list[int], stats: Callable[[], None] | None = None,
+                    backend: Reader | None = None) -> None:
         if stats is not None:
             stats()
         taken = time.time()
-        backend = self.backend
+        backend = backend or self.backend
         read = backend.read_cgroups(hier, paths)
         if subtree is not None:  # the task list shows the subtree: all of it is on screen
             for hs in backend.snapshot([hier], subtree=subtree).hierarchies[:1]:
@@ -260,8 +268,8 @@ class LiveView:
         for child in new:
             for hs in backend.snapshot([hier], subtree=child).hierarchies[:1]:
                 read.update(hs.containers)
-        infos = self.backend.task_details(pids) if pids else {}
-        self.app.post_message(ShownRead(hier, read, infos, taken))
+        infos = backend.task_details(pids) if pids else {}
+        self.app.post_message(ShownRead(hier, read, infos, taken, source=backend))
 
     def failed(self) -> None:
         """A snapshot worker failed (the app has said why): try again at the next tick."""
@@ -301,7 +309,13 @@ class LiveView:
         names = new.names()
         if names != app.hierarchy_names:
             app.hierarchy_names = names
-            app.query_one("#hierarchy", Select).set_options([(content(n), n) for n in names])
+            select: Select[str] = app.query_one("#hierarchy", Select)
+            with select.prevent(Select.Changed):  # the app chooses what is shown, not the new options
+                select.set_options([(content(n), n) for n in names])
+        if not app.hier and names:  # a host shown for the first time: `ctrtui.ui.start`'s rule
+            from ctrtui.ui.start import start_hierarchy
+
+            app.hier = start_hierarchy([h.hierarchy for h in new.hierarchies], app.asked_hierarchy)
         if app.hier not in names:
             if app.hier:
                 app.notify(f"Hierarchy {display(app.hier)} is gone; "
@@ -318,6 +332,7 @@ class LiveView:
             if app.start_path is not None:  # --cgroup HIER:/path: once, on the first load
                 path, app.start_path = app.start_path, None
                 app.navigator.go_to(path)
+            self.loaded()
         elif hs is not before:
             hd = diff_hierarchy(before, hs)
             lost = tree.update(hs, hd.added_cgroups, hd.removed_cgroups, changed=hd.changed_cgroups)
@@ -390,6 +405,7 @@ class LiveView:
         hs = app.hs
         if hs is None:
             return
+        app.query_one("#main").display = True
         select: Select[str] = app.query_one("#hierarchy", Select)
         if select.value != app.hier:
             with select.prevent(Select.Changed):
@@ -400,6 +416,12 @@ class LiveView:
         app.details.refresh()
         app.stats.refresh()
         app.call_after_refresh(heap.settle, len(hs.containers))  # after the paint, not before
+
+    def loaded(self) -> None:
+        """A hierarchy was loaded: run what waited for it (`after_load`), once."""
+        then, self.after_load = self.after_load, None
+        if then is not None:
+            then()
 
     # ------------------------------------------------------------------ markers
 
@@ -415,8 +437,8 @@ class LiveView:
         hs = self.app.hs
         if hs is None or not paths or not needs_state(hs.hierarchy.version, hs.hierarchy.controllers):
             return
-        hier = self.app.hier
-        self.app.run_worker(lambda: self._post_markers(hier, paths), thread=True, group="markers",
+        hier, backend = self.app.hier, self.backend
+        self.app.run_worker(lambda: self._post_markers(hier, paths, backend), thread=True, group="markers",
                             exit_on_error=False, name="cgroup state")
 
     def prefetch_markers(self, event: Tree.NodeHighlighted[str]) -> None:
@@ -431,8 +453,8 @@ class LiveView:
             c = hs.get(node.data)
             todo = [p for p in (c.children if c else ()) if p not in tree.markers][:MARKER_READ_LIMIT]
             if todo:
-                hier = app.hier
-                app.run_worker(lambda: self._post_markers(hier, todo), thread=True, exclusive=True,
+                hier, backend = app.hier, self.backend
+                app.run_worker(lambda: self._post_markers(hier, todo, backend), thread=True, exclusive=True,
                                group="marker-prefetch", exit_on_error=False, name="cgroup state")
 
     def expanded(self, event: Tree.NodeExpanded[str]) -> None:
@@ -442,14 +464,15 @@ class LiveView:
             self.read_markers([c.data for c in event.node.children
                                if c.data is not None and c.data not in tree.markers])
 
-    def _post_markers(self, hier: str, paths: list[str]) -> None:
+    def _post_markers(self, hier: str, paths: list[str], backend: Reader | None = None) -> None:
+        backend = backend or self.backend
         out = {}
         for p in paths:
             try:
-                out[p] = Markers.from_state(self.backend.cgroup_state(hier, p))
+                out[p] = Markers.from_state(backend.cgroup_state(hier, p))
             except OSError:
                 continue  # removed or unreadable: no markers, the diff will catch up
-        self.app.post_message(MarkersRead(hier, out))
+        self.app.post_message(MarkersRead(hier, out, source=backend))
 
     def markers_read(self, event: MarkersRead) -> None:
         if event.hierarchy == self.app.hier:

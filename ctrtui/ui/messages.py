@@ -1,6 +1,9 @@
 """The messages the app's thread workers post back to the UI thread (attributes go down,
 messages come up). Each is handled by one `@on(...)` method of `CtrtuiApp`, which hands it
-to the object that owns the job (`LiveView`, `Moves`, `DetailFeed`)."""
+to the object that owns the job (`LiveView`, `Moves`, `DetailFeed`).
+
+Reads carry their `source` (the backend they were read from): after a switch to another host
+(`ctrtui.ui.hosts`) a late read of the host left behind is dropped, never drawn."""
 
 from __future__ import annotations
 
@@ -28,8 +31,10 @@ class SnapshotTaken(Message):
     screen."""
 
     def __init__(self, snapshot: Snapshot, names: list[str], infos: dict[int, TaskInfo],
-                 cost: float = 0.0) -> None:
+                 cost: float = 0.0, source: object = None) -> None:
         self.snapshot = snapshot
+        self.source = source
+        """The backend it was read from (a message from a host no longer shown is dropped)."""
         self.names = names
         self.infos = infos
         self.cost = cost
@@ -43,8 +48,9 @@ class ShownRead(Message):
     `time.time()` when it was read."""
 
     def __init__(self, hierarchy: str, containers: dict[str, Container | None],
-                 infos: dict[int, TaskInfo], taken_at: float) -> None:
+                 infos: dict[int, TaskInfo], taken_at: float, source: object = None) -> None:
         self.hierarchy = hierarchy
+        self.source = source
         self.containers = containers
         self.infos = infos
         self.taken_at = taken_at
@@ -54,8 +60,9 @@ class ShownRead(Message):
 class MarkersRead(Message):
     """Cgroup state for tree markers was read."""
 
-    def __init__(self, hierarchy: str, markers: dict[str, Markers]) -> None:
+    def __init__(self, hierarchy: str, markers: dict[str, Markers], source: object = None) -> None:
         self.hierarchy = hierarchy
+        self.source = source
         self.markers = markers
         super().__init__()
 
@@ -63,8 +70,9 @@ class MarkersRead(Message):
 class StatsRead(Message):
     """Figures of the cgroups shown in the tree were read (`ui/stats.py`)."""
 
-    def __init__(self, hierarchy: str, figures: dict[str, Figures]) -> None:
+    def __init__(self, hierarchy: str, figures: dict[str, Figures], source: object = None) -> None:
         self.hierarchy = hierarchy
+        self.source = source
         self.figures = figures
         super().__init__()
 
@@ -80,8 +88,10 @@ class MetersRead(Message):
 class DetailRead(Message):
     """What the detail line needed was read: a task's text, or a cgroup's stats."""
 
-    def __init__(self, key: DetailKey, text: Text | None, stats: dict[str, str] | None = None) -> None:
+    def __init__(self, key: DetailKey, text: Text | None, stats: dict[str, str] | None = None,
+                 source: object = None) -> None:
         self.key = key
+        self.source = source
         self.text = text
         self.stats = stats
         super().__init__()
@@ -107,4 +117,18 @@ class BatchDone(Message):
     def __init__(self, report: Report | None, what: str) -> None:
         self.report = report
         self.what = what
+        super().__init__()
+
+
+class HostChanged(Message):
+    """A host was reached, answered a probe, or failed (`ctrtui.ui.hostfeed`): `view` is the
+    host (`ctrtui.ui.hosts.HostView`); `link` the connection made (a connect), `rtt_ms` the
+    round trip measured, `error` why it failed."""
+
+    def __init__(self, view: object, link: object = None, rtt_ms: float | None = None,
+                 error: BaseException | None = None) -> None:
+        self.view = view
+        self.link = link
+        self.rtt_ms = rtt_ms
+        self.error = error
         super().__init__()

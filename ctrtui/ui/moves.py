@@ -18,13 +18,14 @@ from rich.text import Text
 from ctrtui.engine import AttachEngine, Plan, Report
 from ctrtui.model import CgroupRef, Hierarchy
 from ctrtui.report import describe_error, plan_line
-from ctrtui.sources.base import Backend
+from ctrtui.sources.base import Reader
 from ctrtui.text import display
 from ctrtui.ui.messages import BatchDone, Planned
 from ctrtui.ui.words import report_text
 
 if TYPE_CHECKING:
     from ctrtui.ui.app import CtrtuiApp
+    from ctrtui.ui.hosts import RemoteMover
     from ctrtui.ui.widgets.tasklist import TaskList
 
 
@@ -107,7 +108,7 @@ class Moves:
     """Everything that moves tasks, for the app: it keys the actions (`m`, `x`, `p`, `u`,
     `L`, a drag) to the engine and shows the outcomes."""
 
-    def __init__(self, app: CtrtuiApp, backend: Backend, engine: AttachEngine) -> None:
+    def __init__(self, app: CtrtuiApp, backend: Reader, engine: AttachEngine | RemoteMover) -> None:
         self.app = app
         self.backend = backend
         self.engine = engine
@@ -127,6 +128,8 @@ class Moves:
         from ctrtui.errors import CtrtuiError
 
         app, engine = self.app, self.engine
+        if not isinstance(engine, AttachEngine):  # a remote host's policy is its own
+            return False
         old = engine.policy
         hook = next((h for h in engine.hooks if getattr(h, "name", None) == "policy"), None)
         if hook is None or not hasattr(hook, "set_policy"):
@@ -159,6 +162,12 @@ class Moves:
         """Refuse a move (m, p, drop, undo) with a notification saying why: read-only, or a
         policy that cannot be used (read again first: once fixed, moves are on)."""
         app = self.app
+        if app.host is None or app.snapshot is None:
+            host = app.host
+            app.notify("Nothing is moved before a snapshot is on screen" + (
+                f": the first one of host {display(host.name)} is being taken." if host is not None
+                else ": no host is reached yet."), severity="warning", title="Not yet")
+            return True
         if app.read_only_reason is None and app.policy_error is not None and not self.policy_fixed():
             self.policy_notice()
             return True
@@ -293,12 +302,18 @@ class Moves:
         if self.refused():
             return
         from ctrtui.engine.ops import undo_any
+        from ctrtui.ui.hosts import RemoteMover
 
+        engine = self.engine
+        if isinstance(engine, RemoteMover):  # the host's own journal, through its own ctrtui
+            self.app.run_worker(lambda: self._batch(engine.undo, "Undo", "Not undone"),
+                                thread=True, group="move", exit_on_error=False, name="undo")
+            return
         # the newest batch, a move or a cgroup op (mkdir, rmdir, freeze, thaw: ui/cgroupops.py)
-        self.app.run_worker(lambda: self._batch(lambda: undo_any(self.engine), "Undo", "Not undone"),
+        self.app.run_worker(lambda: self._batch(lambda: undo_any(engine), "Undo", "Not undone"),
                             thread=True, group="move", exit_on_error=False, name="undo")
 
-    def _batch(self, run: Callable[[], Report | None], what: str, refused: str) -> None:
+    def _batch(self, run: Callable[[], object], what: str, refused: str) -> None:
         """Run a batch (thread worker) and post its `BatchDone`; a journal that cannot be
         written moves nothing, and the engine's sentence says why. An undone cgroup op goes
         to `CgroupActions.done`."""
@@ -314,9 +329,23 @@ class Moves:
         except CtrtuiError as exc:  # e.g. an undo of another backend's op batch
             self.app.call_from_thread(self.app.notify, str(exc), title=refused, severity="error", timeout=12)
             return
+        except Exception as exc:
+            from ctrtui.remote.errors import HostError, RemoteOpError
+
+            if isinstance(exc, RemoteOpError):  # the host answered, and said no
+                self.app.call_from_thread(self.app.notify, str(exc), title=refused, severity="error", timeout=12)
+                return
+            if not isinstance(exc, HostError):  # not a host's error: a bug, reported as one
+                raise
+            # the connection went mid-batch: the host's write-ahead journal keeps the record
+            self.app.call_from_thread(self.app.notify, f"{exc}. The host's journal keeps what was done: "
+                                      "reconnect (H, then r), then look or undo (u).", title=refused,
+                                      severity="error", timeout=15)
+            return
         if isinstance(report, OpResult):
             self.app.call_from_thread(self.app.cgroup_ops.done, report)
             return
+        assert report is None or isinstance(report, Report)
         self.app.post_message(BatchDone(report, what))
 
     def batch_done(self, event: BatchDone) -> None:

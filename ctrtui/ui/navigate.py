@@ -104,7 +104,7 @@ class Navigator:
             here = hs is not None and bool(hs.find(pid, False) or hs.find(pid, True))
             return here or self._elsewhere(pid) is not None
 
-        app.push_screen(FindPid(exists, app.engine.pid_max if app.engine else None), self.find_pid)
+        app.push_screen(FindPid(exists, app.pid_max), self.find_pid)
 
     def _elsewhere(self, pid: int) -> str | None:
         """A hierarchy other than the shown one whose snapshot holds `pid` (None: none)."""

@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from ctrtui.sources.base import Backend
+from ctrtui.sources.base import Reader
 from ctrtui.sources.meters import read_meters
 from ctrtui.sources.stats import StatsSampler
 from ctrtui.ui.messages import MetersRead, StatsRead
@@ -34,7 +34,7 @@ class StatsFeed:
     """Reads cgroup figures and system meters off the UI thread and hands them to the
     tree and the meters line."""
 
-    def __init__(self, app: CtrtuiApp, backend: Backend, meters: bool = True) -> None:
+    def __init__(self, app: CtrtuiApp, backend: Reader, meters: bool = True) -> None:
         self.app = app
         self.sampler = StatsSampler(backend)
         self.meters = meters
@@ -68,7 +68,8 @@ class StatsFeed:
         if not paths and not meters:
             return
         self._start()
-        app.run_worker(lambda: self._read(hier, paths, meters), thread=True, group="stats",
+        sampler = self.sampler
+        app.run_worker(lambda: self._read(hier, paths, meters, sampler), thread=True, group="stats",
                        exit_on_error=False, name="cgroup figures")
 
     def job(self) -> Callable[[], None] | None:
@@ -80,14 +81,16 @@ class StatsFeed:
         hier = self.app.hier
         paths = tree.shown_paths(STATS_READ_LIMIT) if tree.columns and tree.hs is not None else []
         self._start()
-        return lambda: self._read(hier, paths, self.meters)
+        sampler = self.sampler
+        return lambda: self._read(hier, paths, self.meters, sampler)
 
-    def _read(self, hier: str, paths: list[str], meters: bool) -> None:
+    def _read(self, hier: str, paths: list[str], meters: bool, sampler: StatsSampler | None = None) -> None:
+        sampler = sampler or self.sampler
         try:
             if meters:
                 self.app.post_message(MetersRead(self.read_meters()))
             if paths:
-                self.app.post_message(StatsRead(hier, self.sampler.sample(hier, paths)))
+                self.app.post_message(StatsRead(hier, sampler.sample(hier, paths), source=sampler))
         finally:
             self._busy = False
             if self._again:
@@ -109,8 +112,8 @@ class StatsFeed:
         todo = [p for p in (c.children if c is not None else ()) if p not in tree.figures][:STATS_READ_LIMIT]
         if not todo:
             return
-        hier = app.hier
-        app.run_worker(lambda: app.post_message(StatsRead(hier, self.sampler.sample(hier, todo))),
+        hier, sampler = app.hier, self.sampler
+        app.run_worker(lambda: app.post_message(StatsRead(hier, sampler.sample(hier, todo), source=sampler)),
                        thread=True, exclusive=True, group="stats-prefetch", exit_on_error=False,
                        name="cgroup figures")
 
@@ -122,6 +125,13 @@ class StatsFeed:
         if tree.columns and c is not None and any(p not in tree.figures for p in c.children):
             self.refresh(meters=False)
 
+    def use(self, backend: Reader) -> None:
+        """Read another host's figures from now on (a read under way for the last one is dropped)."""
+        self.sampler = StatsSampler(backend)
+        self.app.tree.figures = {}
+
     def stats_read(self, event: StatsRead) -> None:
+        if event.source is not None and event.source is not self.sampler:
+            return  # read from a host no longer shown
         if event.hierarchy == self.app.hier:
             self.app.tree.set_figures(event.figures)

@@ -176,7 +176,7 @@ def test_bad_input_is_one_line_and_exit_2_before_any_host_is_contacted(capsys, f
 
 
 @pytest.mark.parametrize("argv, words", [
-    (["--host", "web1"], "the terminal UI does not open remote hosts yet"),
+    (["--host", "web1", "--cgroup", "unified:/x"], "--cgroup names a cgroup of one machine"),
     (["--host", "web1", "--journal", "j"], "--journal names a file on this machine"),
     (["--host", "bad host"], "is not a host"),
     (["--sudo"], "--sudo applies to remote hosts"),

@@ -24,6 +24,7 @@ from ctrtui.model import CgroupRef, Snapshot
 from ctrtui.report import nothing_would_move, plural
 from ctrtui.text import display
 from ctrtui.ui.fuzzy import RefCounts, RefMatcher
+from ctrtui.ui.hosts import Mover
 from ctrtui.ui.safe import content, message
 from ctrtui.ui.widgets.fuzzypaths import LIST_BINDINGS, FuzzyPaths
 from ctrtui.ui.widgets.linelist import LineList
@@ -84,7 +85,7 @@ class TargetPicker(ModalScreen[Plan | None]):
             self.plan = plan
             self.error = error
 
-    def __init__(self, engine: AttachEngine, snapshot: Snapshot, hierarchy: str, pids: Sequence[int],
+    def __init__(self, engine: AttachEngine | Mover, snapshot: Snapshot, hierarchy: str, pids: Sequence[int],
                  threads: bool = False, expected_start: dict[int, int] | None = None,
                  *, debounce: float = 0.12, name: str | None = None) -> None:
         super().__init__(name=name)

@@ -1,4 +1,5 @@
-"""The status bar at the top: backend, read-only or not, snapshot age, live or paused.
+"""The status bar at the top: the host (when there are several), backend, read-only or not,
+snapshot age, live or paused.
 
 It is redrawn by a 1 Hz timer, so what it shows changes as seldom as it can: while the
 refresh keeps up, the age of what is shown is left out (`● live` says it) and the age of the
@@ -11,7 +12,7 @@ import time
 from rich.text import Text
 from textual.widgets import Static
 
-from ctrtui.text import display
+from ctrtui.text import display, scrub
 
 
 class StatusBar(Static):
@@ -26,17 +27,22 @@ class StatusBar(Static):
     def show_status(self, *, backend: str, read_only: str | None, taken_at: float | None,
                     paused: bool, busy: bool, hierarchy: str | None, cut: int = 0,
                     read_at: float | None = None, tree_at: float | None = None,
-                    interval: float = 0.0) -> None:
+                    interval: float = 0.0, host: str | None = None, host_state: str | None = None) -> None:
         """Redraw from the app's state (`read_only` is the reason, None when moves work).
         `read_at`: when what is shown was last read (default `taken_at`); `tree_at`: when
-        the whole tree (its counts) was; `interval`: the auto-refresh interval."""
+        the whole tree (its counts) was; `interval`: the auto-refresh interval. `host`: the
+        host shown, named when there are several (`host_state`: when it is not ok)."""
         text = Text()
         text.append("ctrtui", "bold")
+        if host is not None:
+            text.append(f"  host {display(host)}", "bold")
+            if host_state:
+                text.append(f" ({display(host_state)})", "bold reverse" if host_state == "dead" else "italic")
         text.append(f"  {backend}")
         if hierarchy:
             text.append(f"  [{display(hierarchy)}]")
         if read_only:
-            text.append(f"  READ-ONLY ({read_only})", "bold reverse")
+            text.append(f"  READ-ONLY ({scrub(read_only)})", "bold reverse")
         else:
             text.append("  moves enabled")
         now = time.time()

@@ -32,7 +32,7 @@ from textual.strip import Strip
 from textual.widget import Widget
 
 from ctrtui.model import EMPTY, HierarchyDiff, HierarchySnapshot, TaskInfo, contains
-from ctrtui.sources.base import Backend
+from ctrtui.sources.base import Reader
 from ctrtui.text import display, tail
 from ctrtui.ui import heap
 from ctrtui.ui.rows import (
@@ -131,7 +131,7 @@ class TaskList(CachedStyles, ScrollView, RowDrag, can_focus=True):
             self.hay = hay
             super().__init__()
 
-    def __init__(self, backend: Backend, on_cursor: Callable[[int | None], None] | None = None, **kw: Any) -> None:
+    def __init__(self, backend: Reader, on_cursor: Callable[[int | None], None] | None = None, **kw: Any) -> None:
         super().__init__(**kw)
         self.backend = backend
         """Where details come from (`task_details`)."""

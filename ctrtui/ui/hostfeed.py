@@ -1,0 +1,254 @@
+"""The hosts of one UI session, kept current (`HostFeed`): connecting in the background,
+measuring round trips, reconnecting, switching the shown host, finding a PID or a command on
+every host at once.
+
+Every contact with a host runs in a thread worker of its own (group `host-N`), bounded by
+the host's timeout (`ctrtui.ui.hosts.call_with_timeout`), and comes back as a `HostChanged`
+message: a host that hangs holds only its own worker, never the UI nor the other hosts. The
+first host to answer is shown at once (the first paint never waits for the others).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from functools import partial
+from typing import TYPE_CHECKING
+
+from ctrtui.text import display
+from ctrtui.ui.hosts import CONNECTING, DEAD, HostView, Link, call_with_timeout, reason_of
+from ctrtui.ui.messages import HostChanged
+
+if TYPE_CHECKING:
+    from ctrtui.ui.app import CtrtuiApp
+
+PROBE_PERIOD = 10.0
+"""Seconds between two round-trip probes of every connected host."""
+FIND_LIMIT = 200
+"""At most this many hits of a find across hosts are listed."""
+POOL = 16
+"""At most this many hosts are asked at the same time by a find."""
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One task found on one host: where it is (the hierarchy shown there, or the first one
+    the task is in) and what it runs (scrubbed when shown)."""
+
+    host: str
+    pid: int
+    comm: str
+    hierarchy: str
+    path: str
+
+
+class HostFeed:
+    """The app's hosts: which one is shown, their states, and the workers that reach them."""
+
+    def __init__(self, app: CtrtuiApp, views: Sequence[HostView], jobs: int = POOL) -> None:
+        self.app = app
+        self.gate = threading.BoundedSemaphore(max(1, jobs))
+        """At most `jobs` hosts are being reached at once (the others wait their turn; a
+        host's timeout counts from its turn)."""
+        self.views: list[HostView] = list(views)
+        """Every host, in the order given."""
+        self.current: HostView | None = None
+        """The host shown (None until one is reached)."""
+
+    @property
+    def many(self) -> bool:
+        """More than one host: the status bar names the shown one."""
+        return len(self.views) > 1
+
+    def view(self, name: str) -> HostView | None:
+        return next((v for v in self.views if v.name == name), None)
+
+    # ------------------------------------------------------------------ connect, probe
+
+    def start(self) -> None:
+        """Reach every host not reached yet (each in its own worker) and arm the probes."""
+        for view in self.views:
+            if view.link is None and view.state == CONNECTING:
+                self.connect(view)
+        if self.many or any(not v.local for v in self.views):
+            self.app.set_interval(PROBE_PERIOD, self.probe_all)
+
+    def connect(self, view: HostView) -> None:
+        """Reach `view` in a thread worker; `HostChanged` says how it went."""
+        view.state, view.reason = CONNECTING, None
+        view.attempts += 1
+
+        def reach() -> None:
+            try:
+                with self.gate:
+                    link = view.reach()
+                    if link.pid_max is None:
+                        link.pid_max = link.backend.pid_max
+                rtt = view.measure_link(link)
+            except Exception as exc:  # noqa: BLE001 - a host that cannot be used is a state, not a crash
+                self.app.post_message(HostChanged(view, error=exc))
+                return
+            self.app.post_message(HostChanged(view, link=link, rtt_ms=rtt))
+
+        self.app.run_worker(reach, thread=True, group=f"host-{self.views.index(view)}", exit_on_error=False,
+                            name=f"connect {view.name}")
+
+    def reconnect(self, view: HostView) -> None:
+        """Let go of `view`'s connection and reach it again (the switcher's `r`)."""
+        if view.local:
+            self.probe(view)
+            return
+        old = view.link
+        view.link = None
+        if old is not None and old.close is not None:
+            self.app.run_worker(old.close, thread=True, group="host-close", exit_on_error=False, name="close")
+        self.connect(view)
+        self.app.update_status()
+
+    def probe(self, view: HostView) -> None:
+        """Measure one round trip to `view` in a worker."""
+        if view.link is None or view.state == DEAD or view.extra.get("probing"):
+            return  # not reached, dead (r reconnects it), or the last probe is still out
+        view.extra["probing"] = True
+
+        def measure() -> None:
+            try:
+                rtt = view.measure()
+            except Exception as exc:  # noqa: BLE001 - a host that stopped answering is a state
+                self.app.post_message(HostChanged(view, error=exc))
+                return
+            finally:
+                view.extra["probing"] = False
+            self.app.post_message(HostChanged(view, rtt_ms=rtt))
+
+        self.app.run_worker(measure, thread=True, group=f"probe-{self.views.index(view)}",
+                            exit_on_error=False, name=f"probe {view.name}")
+
+    def probe_all(self) -> None:
+        """Probe every remote host; the shown one only when no read of it is under way (its
+        channel answers one request at a time: a probe behind a big snapshot would measure
+        the snapshot, not the host)."""
+        for view in self.views:
+            if not view.local and not (view is self.current and self.app.live.refreshing):
+                self.probe(view)
+
+    def changed(self, event: HostChanged) -> None:
+        """A connect or probe came back: update the host, show it if none is shown yet."""
+        view = event.view
+        if not isinstance(view, HostView) or view not in self.views:
+            return
+        app = self.app
+        if event.error is not None:
+            view.failed(event.error)
+            if view is self.current:
+                app.notify(f"Host {display(view.name)} is not answering: {view.reason}", severity="error",
+                           title="Host dead", timeout=8)
+        elif isinstance(event.link, Link):
+            view.connected(event.link, event.rtt_ms)
+            if self.current is None or self.current.link is None:
+                app.use_host(view)
+            elif view is self.current:
+                app.use_host(view)  # reconnected: read it again
+        elif event.rtt_ms is not None:
+            view.answered(event.rtt_ms)
+        app.update_status()
+        app.hosts_changed()
+
+    def failed(self, error: BaseException) -> bool:
+        """A worker reading the shown host failed with `error`: when it is a host's error
+        (the connection dropped, the agent died, a timeout), the host is shown as dead and
+        True (the app then says so once)."""
+        from ctrtui.remote.errors import HostError
+
+        view = self.current
+        if view is None or view.local or not isinstance(error, HostError):
+            return False  # not the host's failure (a RemoteOpError: the host answered, and said no)
+        if view.state == CONNECTING:
+            return True  # being reconnected: the read failed on the connection let go
+        was = view.state
+        view.failed(error)
+        self.app.hosts_changed()
+        return was == DEAD
+
+    def close_all(self, wait: float = 2.0) -> None:
+        """Let go of every host's connection (each in a thread of its own, waited for at
+        most `wait` seconds in all: a dead host does not hold the exit)."""
+        threads = [threading.Thread(target=v.close, daemon=True, name=f"ctrtui close {v.name}")
+                   for v in self.views if v.link is not None and not v.local]
+        for t in threads:
+            t.start()
+        deadline = time.monotonic() + wait
+        for t in threads:
+            t.join(max(0.0, deadline - time.monotonic()))
+
+    # ------------------------------------------------------------------ find on every host
+
+    def find(self, query: str) -> tuple[list[Hit], list[str]]:
+        """Ask every reached host (in parallel, each bounded by its timeout) for `query`: a
+        PID (digits) or a piece of a command line; (hits, one sentence per host that could
+        not be asked). Blocking: call it in a thread worker."""
+        views = [v for v in self.views if v.usable]
+        problems = [f"{display(v.name)}: {v.reason or 'not connected'}" for v in self.views if not v.usable]
+        hits: list[Hit] = []
+        if not views:
+            return hits, problems
+        with ThreadPoolExecutor(max_workers=min(POOL, len(views)), thread_name_prefix="ctrtui find") as pool:
+            shown = self.app.hier
+            futures = [(v, pool.submit(call_with_timeout, partial(find_on, v, query, shown if v is self.current
+                                                                  else v.hier or shown), v.timeout,
+                                       f"host {display(v.name)}")) for v in views]
+            for v, fut in futures:
+                try:
+                    hits.extend(fut.result())
+                except Exception as exc:  # noqa: BLE001 - one host's failure is one line, not the end
+                    problems.append(f"{display(v.name)}: {reason_of(exc)}")
+        return hits[:FIND_LIMIT], problems
+
+
+def find_on(view: HostView, query: str, prefer: str | None = None) -> list[Hit]:
+    """`query` on one host (blocking): a PID's cgroup, or every task whose command line holds
+    `query` (case-insensitive), with its cgroup in the hierarchy `prefer` (the one shown there,
+    or the one shown now) when the host has it, else the one it would open on."""
+    from ctrtui.ui.start import start_hierarchy
+
+    backend = view.backend
+    if backend is None:
+        return []
+    query = query.strip()
+    mounted = backend.hierarchies()
+    hiers = [h.name for h in mounted]
+    if not hiers:
+        return []
+    shown = start_hierarchy(mounted, prefer)
+    if query.isdigit():
+        pid = int(query)
+        cgroups = backend.task_cgroups(pid)
+        if not cgroups:
+            return []
+        hier = shown if shown in cgroups else next((h for h in hiers if h in cgroups), None)
+        if hier is None:
+            return []
+        info = backend.task_details([pid]).get(pid)
+        return [Hit(view.name, pid, info.comm if info is not None else "", hier, cgroups[hier])]
+    hier = shown or hiers[0]
+    snap = backend.snapshot([hier])
+    hs = snap.get(hier)
+    if hs is None:
+        return []
+    where: dict[int, str] = {}
+    for c in hs.containers.values():
+        for pid in c.procs:
+            where.setdefault(pid, c.path)
+    infos = backend.task_details(sorted(where))
+    needle = query.casefold()
+    out = []
+    for pid, info in infos.items():
+        text = info.cmdline or info.comm
+        if needle in (text or "").casefold() or needle in (info.comm or "").casefold():
+            out.append(Hit(view.name, pid, text or info.comm or "", hier, where.get(pid, "/")))
+            if len(out) >= FIND_LIMIT:
+                break
+    return out

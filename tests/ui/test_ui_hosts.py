@@ -1,0 +1,356 @@
+"""Several hosts in the terminal UI (ctrtui/ui/hosts.py, hostfeed.py, screens/hosts.py,
+screens/findhosts.py), with in-process hosts: `alpha` is a local demo world (its own engine),
+`beta` a demo world reached as a remote host is (a Reader without WRITE, moves through the
+host's command line: tests/hostfakes.py), with a cgroup and a task of its own; dead and
+hanging hosts are stand-ins whose connect raises or never returns."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from ctrtui.remote.errors import HostError
+from ctrtui.sources.demo import demo_world
+from ctrtui.ui.app import CtrtuiApp
+from ctrtui.ui.hosts import DEAD, OK, HostView, local_host
+from ctrtui.ui.screens.findhosts import FindOnHosts
+from ctrtui.ui.screens.hosts import HostSwitcher
+from tests.clihelpers import isolated_dirs  # noqa: F401 - autouse: journals in tmp
+from tests.hostfakes import FakeHost
+from tests.uihelpers import SIZE, make_engine, screen_text, settle
+
+ONLY_B = "/only-on-beta"
+
+
+def _beta_world():
+    world = demo_world()
+    world.makedirs("unified", ONLY_B)
+    pid = world.spawn("betaonly", "betaonly --serve", uid=0, cgroups={"unified": ONLY_B})
+    return world, pid
+
+
+def _hosts(tmp_path, *extra: HostView):
+    a = demo_world()
+    alpha = local_host("alpha", a, make_engine(a, tmp_path / "a"))
+    b, bpid = _beta_world()
+    beta = FakeHost("beta", b, tmp_path)
+    return [alpha, beta.view(), *extra], a, b, bpid, beta
+
+
+def _app(hosts) -> CtrtuiApp:
+    return CtrtuiApp(None, None, interval=3600.0, hierarchy="unified", hosts=hosts)
+
+
+async def _until(pilot, cond, seconds: float = 10.0) -> None:
+    """Let the app run until `cond()` (hosts are reached in threads of their own)."""
+    deadline = time.monotonic() + seconds
+    while not cond():
+        assert time.monotonic() < deadline, "timed out waiting"
+        await settle(pilot, rounds=1)
+        await pilot.pause(0.02)
+
+
+def _status(app) -> str:
+    return str(app.query_one("#status").content)
+
+
+async def test_status_names_the_host_and_the_switcher_lists_every_host(tmp_path):
+    hosts, a, b, bpid, _ = _hosts(tmp_path)
+    app = _app(hosts)
+    async with app.run_test(size=SIZE) as pilot:
+        await _until(pilot, lambda: hosts[1].state == OK and app.hs is not None)
+        assert app.host is hosts[0] and app.backend is a
+        assert "host alpha" in _status(app)
+        assert ONLY_B not in app.hs
+
+        await pilot.press("H")
+        await settle(pilot)
+        assert isinstance(app.screen, HostSwitcher)
+        lines = app.screen.lines
+        assert lines[0].startswith("▶ alpha  ok")
+        assert lines[1].startswith("  beta  ok") and lines[1].endswith(" ms")
+
+        await pilot.press("down", "enter")
+        await _until(pilot, lambda: app.host is hosts[1] and app.hs is not None and ONLY_B in app.hs)
+        assert "host beta" in _status(app)
+        assert app.backend is hosts[1].backend
+        assert app.query_one("#main").display
+
+        # back to alpha: its last snapshot at once (no wait), its own tree
+        await pilot.press("H")
+        await settle(pilot)
+        await pilot.press("up", "enter")
+        await settle(pilot)
+        assert app.host is hosts[0] and app.hs is not None and ONLY_B not in app.hs
+        assert "host alpha" in _status(app)
+
+
+async def test_find_across_hosts_jumps_to_the_hit_on_its_host(tmp_path):
+    hosts, a, b, bpid, _ = _hosts(tmp_path)
+    app = _app(hosts)
+    async with app.run_test(size=SIZE) as pilot:
+        await _until(pilot, lambda: hosts[1].state == OK and app.hs is not None)
+        await pilot.press("F")
+        await settle(pilot)
+        assert isinstance(app.screen, FindOnHosts)
+        screen = app.screen
+        await pilot.press(*"betaonly", "enter")
+        await _until(pilot, lambda: screen.hits)
+        assert [(h.host, h.pid, h.hierarchy, h.path) for h in screen.hits] == [("beta", bpid, "unified", ONLY_B)]
+        assert "1 hit for betaonly" in str(screen.query_one("#findhosts-status").content)
+
+        await pilot.press("enter")
+        await _until(pilot, lambda: app.host is hosts[1] and app.tasks.cursor_pid == bpid)
+        assert app.tree.cursor_path == ONLY_B
+        assert "host beta" in _status(app)
+
+
+async def test_find_a_pid_on_every_host_lists_one_hit_per_host(tmp_path):
+    hosts, a, b, bpid, _ = _hosts(tmp_path)
+    app = _app(hosts)
+    async with app.run_test(size=SIZE) as pilot:
+        await _until(pilot, lambda: hosts[1].state == OK and app.hs is not None)
+        await pilot.press("F")
+        await settle(pilot)
+        screen = app.screen
+        await pilot.press("1", "enter")  # PID 1 is on both demo worlds
+        await _until(pilot, lambda: screen.hits)
+        assert sorted(h.host for h in screen.hits) == ["alpha", "beta"]
+        assert all(h.pid == 1 for h in screen.hits)
+
+
+async def test_picker_offers_only_the_tasks_own_host_and_moves_there(tmp_path):
+    hosts, a, b, bpid, beta = _hosts(tmp_path)
+    app = _app(hosts)
+    async with app.run_test(size=SIZE) as pilot:
+        await _until(pilot, lambda: hosts[1].state == OK and app.hs is not None)
+        from tests.uihelpers import goto
+
+        # on alpha: the picker is built from alpha's snapshot; beta's own cgroup is not there
+        await goto(pilot, "/init.scope")
+        app.tasks.focus()
+        await pilot.press("m")
+        await settle(pilot)
+        picker = app.screen
+        assert picker.snapshot is app.snapshot and app.snapshot is not hosts[1].snapshot
+        items, _ = picker.matcher.search("only-on-beta", 10_000)
+        assert not any(i.endswith(ONLY_B) for i in items)
+        assert picker.matcher.size == sum(len(h.containers) for h in a.snapshot().hierarchies)
+        await pilot.press("escape")
+        await settle(pilot)
+
+        # on beta: its own cgroup is offered, and a move goes through beta's command line
+        app.use_host(hosts[1])
+        await _until(pilot, lambda: app.host is hosts[1] and app.hs is not None and ONLY_B in app.hs)
+        await goto(pilot, ONLY_B)
+        app.tasks.focus()
+        assert app.tasks.cursor_pid == bpid
+        await pilot.press("m")
+        await settle(pilot)
+        picker = app.screen
+        items, _ = picker.matcher.search("only-on-beta", 10_000)
+        assert any(i.endswith(ONLY_B) for i in items)
+        await pilot.press(*"unified:/system.slice")
+        await _until(pilot, lambda: picker.plan is not None and picker.plan.target.path == "/system.slice")
+        await pilot.press("enter")
+        await settle(pilot)
+        from ctrtui.ui.screens import ConfirmMove
+
+        if isinstance(app.screen, ConfirmMove):  # risks are checked on the host's own snapshot
+            await pilot.press("y")
+        await _until(pilot, lambda: app.reports)
+        assert b.task_cgroups(bpid)["unified"] == "/system.slice"
+        assert any(c == "move" and not o["dry_run"] for c, o in beta.commands)
+        assert app.reports[-1].outcomes[0].outcome == "moved"
+
+        # u undoes on beta, through beta's own journal
+        await pilot.press("u")
+        await _until(pilot, lambda: len(app.reports) == 2)
+        assert b.task_cgroups(bpid)["unified"] == ONLY_B
+        assert beta.commands[-1][0] == "undo"
+
+
+async def test_a_dead_host_and_a_hanging_one_never_block_the_others(tmp_path):
+    hang = threading.Event()
+
+    def refused():
+        raise HostError("gamma", "unreachable", "ssh: connect to host 127.0.0.9 port 22: Connection refused")
+
+    def never():
+        hang.wait(30)
+        raise AssertionError("not reached")
+
+    gamma = HostView("gamma", connect=refused, timeout=5)
+    delta = HostView("delta", connect=never, timeout=0.5)
+    hosts, a, b, bpid, _ = _hosts(tmp_path, gamma, delta)
+    app = _app(hosts)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            # alpha is shown and works while delta hangs
+            await _until(pilot, lambda: app.hs is not None and gamma.state == DEAD)
+            assert delta.state != DEAD or delta.reason
+            await pilot.press("r")
+            await settle(pilot, rounds=1)
+            await _until(pilot, lambda: delta.state == DEAD)
+            assert "Connection refused" in (gamma.reason or "")
+            assert "did not answer within 0.5 s" in (delta.reason or "")
+            await pilot.press("H")
+            await settle(pilot)
+            lines = app.screen.lines
+            assert any(line.startswith("  gamma  dead: ssh: connect to host") for line in lines)
+            assert any(line.startswith("  delta  dead: host delta did not answer") for line in lines)
+            # choosing a dead host says why, and stays
+            await pilot.press("down", "down", "enter")
+            await settle(pilot)
+            assert app.host is hosts[0]
+            assert any("gamma" in n and "not connected" in n for n in app.notices)
+    finally:
+        hang.set()
+
+
+async def test_first_paint_does_not_wait_for_hosts(tmp_path):
+    slow_go = threading.Event()
+    b, bpid = _beta_world()
+    beta = FakeHost("beta", b, tmp_path)
+
+    def slow_link():
+        slow_go.wait(10)
+        return beta.link()
+
+    hosts = [HostView("beta", connect=slow_link, timeout=20), FakeHost("eps", demo_world(), tmp_path).view()]
+    hosts[0].name = "beta"
+    app = _app(hosts)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        # nothing reached yet: the screen is up, says so, and keys work
+        text = screen_text(app)
+        assert "Connecting to 2 hosts" in text or app.host is hosts[1]
+        await _until(pilot, lambda: app.host is hosts[1] and app.hs is not None)  # the first to answer is shown
+        assert "host eps" in _status(app)
+        slow_go.set()
+        await _until(pilot, lambda: hosts[0].state == OK)
+        assert app.host is hosts[1]  # a late host does not take the screen away
+
+
+async def test_a_read_only_remote_host_says_why(tmp_path):
+    b, bpid = _beta_world()
+    ro = FakeHost("ro", b, tmp_path, read_only="not root; start with --sudo to move tasks")
+    app = _app([ro.view()])
+    async with app.run_test(size=SIZE) as pilot:
+        await _until(pilot, lambda: app.hs is not None)
+        assert "READ-ONLY (not root; start with --sudo to move tasks)" in _status(app)
+        assert _status(app).startswith("ctrtui  host ro  remote")  # one remote host: named all the same
+        app.tasks.focus()
+        await pilot.press("m")
+        await settle(pilot)
+        assert any("not root; start with --sudo" in n for n in app.notices)
+        assert not ro.commands
+
+
+async def test_a_host_dying_while_shown_is_marked_dead_once(tmp_path):
+    hosts, a, b, bpid, beta = _hosts(tmp_path)
+    app = _app(hosts[1:])  # beta alone
+    async with app.run_test(size=SIZE) as pilot:
+        await _until(pilot, lambda: app.hs is not None)
+        reader = hosts[1].backend
+
+        def dropped(*args, **kw):
+            raise HostError("beta", "dropped", "the connection to beta dropped")
+
+        reader.snapshot = dropped  # type: ignore[method-assign]
+        reader.hierarchies = dropped  # type: ignore[method-assign]
+        await pilot.press("r")
+        await settle(pilot)
+        await pilot.press("r")
+        await settle(pilot)
+        assert hosts[1].state == DEAD and hosts[1].reason == "the connection to beta dropped"
+        assert sum("dropped" in n for n in app.notices) == 1
+
+
+@pytest.mark.parametrize("size", [(80, 24), (140, 40)])
+async def test_the_switcher_fits_small_and_large_terminals(tmp_path, size):
+    name = "a-very-long-host-name.example.org:2222\x1b[31m"
+    hosts, *_ = _hosts(tmp_path, HostView(name, connect=lambda: (_ for _ in ()).throw(OSError(113, "No route"))))
+    app = _app(hosts)
+    async with app.run_test(size=size) as pilot:
+        await _until(pilot, lambda: hosts[2].state == DEAD and app.hs is not None)
+        await pilot.press("H")
+        await settle(pilot)
+        text = screen_text(app)
+        assert "\x1b" not in "".join(app.screen.lines)
+        assert "a-very-long-host-name.example.org:2222\\x1b[31m" in text or "a-very-long-host-name" in text
+
+
+def test_the_command_line_opens_the_ui_on_its_hosts(tmp_path, monkeypatch):
+    from ctrtui.cli import main
+
+    seen = []
+    monkeypatch.setattr(CtrtuiApp, "run", lambda self, *a, **kw: seen.append(self))
+    import ctrtui.cli
+
+    monkeypatch.setattr(ctrtui.cli, "_backend", lambda args: demo_world())  # `local`, without the real kernel
+    assert main(["--host", "local", "--host", "root@127.0.0.9:2222", "--hierarchy", "freezer",
+                 "--timeout", "3"]) == 0
+    (app,) = seen
+    local, remote = app.hostfeed.views
+    assert (local.name, local.local, local.state) == ("local", True, OK)
+    assert local.backend.kind == "demo"  # `local` is this machine's backend, as without --host
+    assert (remote.name, remote.local, remote.link) == ("root@127.0.0.9:2222", False, None)
+    assert remote.timeout == 4.0  # the transport's own timeout, and the backstop a second later
+    assert app.host is local and app.asked_hierarchy == "freezer"
+
+
+async def test_a_connection_dropped_mid_batch_says_the_hosts_journal_keeps_it(tmp_path):
+    b, bpid = _beta_world()
+    beta = FakeHost("beta", b, tmp_path)
+    real_cli = beta.cli
+
+    def dropping(command, options):
+        if command == "move" and not options["dry_run"]:
+            raise HostError("beta", "dropped", "the connection dropped before the agent answered")
+        return real_cli(command, options)
+
+    beta.cli = dropping  # type: ignore[method-assign]
+    app = _app([beta.view()])
+    async with app.run_test(size=SIZE) as pilot:
+        from tests.uihelpers import goto
+
+        await _until(pilot, lambda: app.hs is not None)
+        await goto(pilot, ONLY_B)
+        app.tasks.focus()
+        await pilot.press("x")
+        await goto(pilot, "/init.scope")
+        await pilot.press("p")
+        await settle(pilot)
+        from ctrtui.ui.screens import ConfirmMove
+
+        if isinstance(app.screen, ConfirmMove):
+            await pilot.press("y")
+        await _until(pilot, lambda: any("journal keeps" in n for n in app.notices))
+        assert not app.reports
+        note = next(n for n in app.notices if "journal keeps" in n)
+        assert note.startswith("Not moved: beta: the connection dropped") and "reconnect (H, then r)" in note
+
+
+async def test_cgroup_ops_on_a_remote_host_go_through_its_own_ctrtui(tmp_path):
+    b, bpid = _beta_world()
+    beta = FakeHost("beta", b, tmp_path)
+    app = _app([beta.view()])
+    async with app.run_test(size=SIZE) as pilot:
+        from tests.uihelpers import goto
+
+        await _until(pilot, lambda: app.hs is not None)
+        await goto(pilot, ONLY_B)
+        await pilot.press("n")
+        await settle(pilot)
+        await pilot.press(*"made-here", "enter")
+        await _until(pilot, lambda: f"{ONLY_B}/made-here" in (app.hs or {}))
+        assert b.task_cgroups(bpid)["unified"] == ONLY_B
+        assert f"{ONLY_B}/made-here" in b.snapshot(["unified"]).get("unified")
+        assert ("mkdir", {"cgroup": f"unified:{ONLY_B}/made-here", "json": True}) in beta.commands
+        await pilot.press("u")  # the host's journal: the mkdir is undone there
+        await _until(pilot, lambda: f"{ONLY_B}/made-here" not in (app.hs or {}))
+        assert f"{ONLY_B}/made-here" not in b.snapshot(["unified"]).get("unified")
+        assert beta.commands[-1][0] == "undo"
