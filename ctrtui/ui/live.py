@@ -246,8 +246,6 @@ class LiveView:
 
     def _read_shown(self, hier: str, before: HierarchySnapshot, paths: list[str], subtree: str | None,
                     pids: list[int], stats: Callable[[], None] | None = None) -> None:
-        if stats is not None:
-            stats()
         taken = time.time()
         backend = self.backend
         read = backend.read_cgroups(hier, paths)
@@ -261,6 +259,8 @@ class LiveView:
             for hs in backend.snapshot([hier], subtree=child).hierarchies[:1]:
                 read.update(hs.containers)
         infos = self.backend.task_details(pids) if pids else {}
+        if stats is not None:  # its messages go just before ours: both are drawn in one frame
+            stats()
         self.app.post_message(ShownRead(hier, read, infos, taken))
 
     def failed(self) -> None:

@@ -28,6 +28,7 @@ from textual.content import Content
 from textual.geometry import Region, Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
+from textual.scrollbar import ScrollBar
 from textual.strip import Strip
 from textual.widget import Widget
 
@@ -241,7 +242,7 @@ class TaskList(CachedStyles, ScrollView, RowDrag, can_focus=True):
                 self.gone[pid] = now + HIGHLIGHT_SECONDS
                 self.marks.discard(pid)
             if came or went:
-                self.set_timer(HIGHLIGHT_SECONDS + self.highlight_grace + 0.05, self._expire)
+                self.set_timer(HIGHLIGHT_SECONDS + self.highlight_grace + 0.05, self._expire_late)
         elif not same:
             self.new.clear()
             self.gone.clear()
@@ -293,16 +294,23 @@ class TaskList(CachedStyles, ScrollView, RowDrag, can_focus=True):
             self.new = {p: t for p, t in self.new.items() if t > now}
         return had_gone
 
-    def _expire(self) -> None:
+    def _expire(self, overdue: float = 0.0) -> None:
         """End the highlights whose time is up, if a refresh has not done it already (then
-        nothing is drawn)."""
-        now = time.monotonic()
+        nothing is drawn). `overdue`: only if one has been due for that long."""
+        now = time.monotonic() - overdue
         if not any(t <= now for t in self.new.values()) and not any(t <= now for t in self.gone.values()):
             return
         if self._purge_highlights():
             self.recompute()
         else:
             self._repaint()
+
+    def _expire_late(self) -> None:
+        """A highlight's own timer: ends the highlights the refresh ticks did not end in
+        time (paused, or a slow tick). Those that came with a later tick and are just due
+        are left to the next tick: this timer fires between two ticks, and ending them
+        here would draw the list a second time in that interval."""
+        self._expire(self.highlight_grace)
 
     def expire_highlights(self) -> None:
         """A refresh tick found nothing new: end the highlights that are due in this frame."""
@@ -469,11 +477,36 @@ class TaskList(CachedStyles, ScrollView, RowDrag, can_focus=True):
         if not self.is_mounted or not self.container_size:
             self.virtual_size = size
             return
+        old = self.virtual_size
         self.set_reactive(Widget.virtual_size, size)
-        self._scroll_update(size)  # draws the scrollbar
+        if self._same_scrollbar(old.height, size.height):
+            self.vertical_scrollbar.set_reactive(ScrollBar.window_virtual_size, size.height)
+        else:
+            self._scroll_update(size)  # shows, hides or draws the scrollbar
         if self.scroll_y > self.max_scroll_y:
             self.scroll_to(y=self.max_scroll_y, animate=False, immediate=True)
         self._repaint()
+
+    def _same_scrollbar(self, old: int, new: int) -> bool:
+        """The vertical scrollbar looks the same for `new` lines as for `old` (both too few
+        to show it, or both drawn alike: the thumb moves in eighths of a cell, so 1,000 or
+        1,001 rows draw the same bar). Then it is not drawn again: a bar drawn anew costs
+        a frame of its own (~2 ms here) at each refresh tick where a task came or went."""
+        height = self.container_size.height
+        shown = self.show_vertical_scrollbar
+        if (old > height) != shown or (new > height) != shown:
+            return False  # it shows or hides: that is `_scroll_update`'s
+        if not shown:
+            return True
+        bar = self.vertical_scrollbar
+        window = bar.window_size if bar.window_size < old else 0
+
+        def drawn(lines: int) -> list[Segment]:
+            return list(bar.renderer.render_bar(size=bar.size.height, virtual_size=lines, window_size=window,
+                                                position=bar.position, thickness=bar.thickness,
+                                                vertical=True).segments)
+
+        return window > 0 and drawn(old) == drawn(new)
 
     def index_of(self, pid: int) -> int | None:
         """Row index of `pid` in `shown`, or None."""
