@@ -36,7 +36,7 @@ from ctrtui.ui import heap
 from ctrtui.ui.cgroupops import CgroupActions
 from ctrtui.ui.commands import CtrtuiCommands
 from ctrtui.ui.details import DetailFeed
-from ctrtui.ui.live import LiveView
+from ctrtui.ui.live import TICK_BUDGET, LiveView
 from ctrtui.ui.messages import (
     BatchDone,
     DetailRead,
@@ -307,7 +307,8 @@ class CtrtuiApp(App[None]):
                                                 if self.policy_error else None),
             taken_at=self.snapshot.taken_at if self.snapshot else None, paused=self.live.paused,
             busy=self.live.refreshing, hierarchy=self.hier, cut=len(cut.pids) if cut else 0,
-            read_at=self.live.read_at, tree_at=self.live.tree_at, interval=self.live.interval)
+            read_at=self.live.read_at, tree_at=self.live.tree_at, interval=self.live.paced(),
+            stretched=self.live.paced() > self.live.interval, budget=TICK_BUDGET)
 
     def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
                timeout: float | None = None, markup: bool = False, escaped: bool = False) -> None:

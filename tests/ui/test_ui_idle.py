@@ -421,3 +421,62 @@ async def test_the_scrollbar_is_drawn_again_only_when_it_looks_different(tmp_pat
         assert len(app.tasks.shown) < 100
         assert calls  # a much shorter list: a longer thumb
         await full_repaint_matches(pilot)
+
+
+def test_the_interval_stretches_past_the_cpu_budget_and_no_further():
+    from ctrtui.ui.live import COST_WEIGHT, STRETCH_MAX, TICK_BUDGET, LiveView
+
+    live = LiveView.__new__(LiveView)
+    live.interval, live.tick_cost = 2.0, None
+    assert live.paced() == 2.0  # nothing measured yet
+    live.paid(0.001)  # 1 ms a tick: 0.05 % of a core, well within
+    assert live.tick_cost == 0.001 and live.paced() == 2.0
+    live.paid(0.041)  # one dear tick moves the mean by a quarter of the difference
+    assert live.tick_cost == pytest.approx(0.001 + 0.04 * COST_WEIGHT)
+    assert live.paced() == pytest.approx(live.tick_cost / TICK_BUDGET)  # 11 ms a tick: 3.7 s
+    for _ in range(50):
+        live.paid(1.0)  # a tick costs a second of CPU: stretched, but only so far
+    assert live.paced() == 2.0 * STRETCH_MAX
+    for _ in range(50):
+        live.paid(0.0005)  # cheap again: back to the interval asked for
+    assert live.paced() == 2.0
+    live.interval = 0.0  # no auto-refresh: nothing to pace
+    assert live.paced() == 0.0
+
+
+async def test_a_stretched_interval_is_used_and_said(tmp_path):
+    from ctrtui.ui.live import STRETCH_MAX, TICK_BUDGET
+
+    world = demo_world()
+    app = make_app(world, tmp_path, interval=0.1)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await goto(pilot, SESSION)
+        live = app.live
+        assert live.tick_cost is not None and live.tick_cost > 0  # the ticks measure themselves
+        live.paid = lambda cost: None  # the mean stays where the test puts it
+        live.tick_cost = 0.1 * TICK_BUDGET / 2
+        app.update_status()
+        await pilot.pause()
+        assert "every" not in screen_text(app).split("\n")[1]  # within the budget: nothing said
+        live.tick_cost = 0.1 * 3 * TICK_BUDGET  # three intervals' worth of budget a tick
+        live.arm()
+        assert app.tasks.highlight_grace == pytest.approx(0.3)
+        assert live._timer is not None and live._timer._interval == pytest.approx(0.3)
+        app.update_status()
+        await pilot.pause()
+        status = screen_text(app).split("\n")[1]
+        assert "● live every 1s (refresh budget 0.3% CPU)" in status, status
+        # the shown cgroup's changes still come, within the stretched interval
+        born = world.spawn("born", cgroups={"unified": SESSION})
+        deadline = time.monotonic() + 5  # a bound for a loaded machine, not a timing check
+        while born not in app.tasks.shown and time.monotonic() < deadline:
+            await pilot.pause(0.05)
+        assert born in app.tasks.shown
+        live.tick_cost = 1000.0
+        live.arm()
+        assert live._timer._interval == pytest.approx(0.1 * STRETCH_MAX)
+        await pilot.press("P")
+        app.update_status()
+        await pilot.pause()
+        assert "every" not in screen_text(app).split("\n")[1]  # paused: no interval to tell
