@@ -21,6 +21,7 @@ from textual import on
 from textual.app import App, ComposeResult, ScreenError
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.driver import Driver
 from textual.notifications import SeverityLevel
 from textual.widget import Widget
 from textual.widgets import Input, Select, Tree
@@ -294,6 +295,18 @@ class CtrtuiApp(App[None]):
 
             remember(self.hier)
         heap.release()
+
+    def get_driver_class(self) -> type[Driver]:
+        """Textual's choice, except that its Linux driver is replaced by one whose input
+        thread sleeps until input comes instead of waking ten times a second (ui/driver.py)."""
+        chosen = super().get_driver_class()
+        from textual.drivers.linux_driver import LinuxDriver
+
+        if chosen is LinuxDriver:
+            from ctrtui.ui.driver import QuietLinuxDriver
+
+            return QuietLinuxDriver
+        return chosen
 
     def update_status(self) -> None:
         """Redraw the status bar from the app's state."""
