@@ -30,7 +30,9 @@ a walk of the whole tree every tick):
   time, then `time.process_time()` from the patch until its frame is drawn) into a running
   mean, and the next tick comes after `paced()` seconds: the interval, or longer when a tick
   costs more than `TICK_BUDGET` (0.3 % of a core) over the interval, at most `STRETCH_MAX`
-  intervals (10 s by default). The shown cgroup's changes appear within that stretched
+  intervals (10 s by default); it comes back down once the cost falls below `EASE` of it,
+  so a cost hovering at the budget does not flip it (and the status bar) at every tick.
+  The shown cgroup's changes appear within that stretched
   interval, and the status bar says it whenever it is longer than the interval asked for
   (`● live every 3s (refresh budget 0.3% CPU)`). Whole reads are not counted: they have
   their own budget (`FULL_BUDGET`).
@@ -86,6 +88,9 @@ STRETCH_MAX = 5.0
 """...but never beyond this many intervals (10 s by default)."""
 COST_WEIGHT = 0.25
 """Weight of the newest tick in the running mean of a tick's cost."""
+EASE = 0.8
+"""A stretched interval comes back down only when the budget allows this share of it (so
+a cost hovering at the budget does not flip the interval, and the status bar, every tick)."""
 
 
 class FirstSnapshot:
@@ -179,6 +184,7 @@ class LiveView:
         self.full_ticks = FULL_TICKS
         self.tick_cost: float | None = None
         """Running mean of the CPU seconds one tick costs (None: none measured yet)."""
+        self._pace = interval  # see paced()
         self._full_due = 0.0  # time.monotonic() when the next whole read is due
         self._full_hier: str | None = None  # the hierarchy the last whole read was of
         self.first: FirstSnapshot | None = FirstSnapshot(backend)
@@ -210,14 +216,16 @@ class LiveView:
         take more than `TICK_BUDGET` of a core (a busy machine, where the cgroup on screen
         changes at every tick), at most `STRETCH_MAX` times. The shown cgroup's changes
         appear within this; the status bar says when it is longer than the interval."""
-        if self.interval <= 0 or self.tick_cost is None:
-            return self.interval
-        return min(self.interval * STRETCH_MAX, max(self.interval, self.tick_cost / TICK_BUDGET))
+        return self._pace if self.interval > 0 else self.interval
 
     def paid(self, cost: float) -> None:
-        """A tick cost `cost` CPU seconds: into the running mean."""
+        """A tick cost `cost` CPU seconds: into the running mean, and the pace from it (up
+        at once, down only below `EASE` of it)."""
         mean = self.tick_cost
-        self.tick_cost = cost if mean is None else mean + (cost - mean) * COST_WEIGHT
+        self.tick_cost = mean = cost if mean is None else mean + (cost - mean) * COST_WEIGHT
+        wanted = mean / TICK_BUDGET
+        if wanted > self._pace or wanted < self._pace * EASE:
+            self._pace = min(self.interval * STRETCH_MAX, max(self.interval, wanted))
 
     def _paid(self, worker: float, start: float) -> None:
         """After the tick's frame: what it cost since its patch began, plus its worker."""

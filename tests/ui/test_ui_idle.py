@@ -427,7 +427,7 @@ def test_the_interval_stretches_past_the_cpu_budget_and_no_further():
     from ctrtui.ui.live import COST_WEIGHT, STRETCH_MAX, TICK_BUDGET, LiveView
 
     live = LiveView.__new__(LiveView)
-    live.interval, live.tick_cost = 2.0, None
+    live.interval, live.tick_cost, live._pace = 2.0, None, 2.0
     assert live.paced() == 2.0  # nothing measured yet
     live.paid(0.001)  # 1 ms a tick: 0.05 % of a core, well within
     assert live.tick_cost == 0.001 and live.paced() == 2.0
@@ -437,6 +437,18 @@ def test_the_interval_stretches_past_the_cpu_budget_and_no_further():
     for _ in range(50):
         live.paid(1.0)  # a tick costs a second of CPU: stretched, but only so far
     assert live.paced() == 2.0 * STRETCH_MAX
+
+    def settle_at(ticks_worth: float) -> float:  # the mean at `ticks_worth` intervals of budget
+        live.tick_cost = None
+        live.paid(ticks_worth * 2.0 * TICK_BUDGET)
+        return live.paced()
+
+    assert settle_at(4.5) == 10.0  # a little cheaper: the pace stays (EASE), no flip
+    assert settle_at(3.5) == pytest.approx(7.0)  # below EASE of it: down
+    assert settle_at(3.75) == pytest.approx(7.5)  # dearer: up at once
+    assert settle_at(1.02) == pytest.approx(2.04)  # just over the interval
+    assert settle_at(0.98) == pytest.approx(2.04)  # just under: still 2.04 (and said so)
+    assert settle_at(0.5) == 2.0  # well under: back to the interval
     for _ in range(50):
         live.paid(0.0005)  # cheap again: back to the interval asked for
     assert live.paced() == 2.0
@@ -454,12 +466,18 @@ async def test_a_stretched_interval_is_used_and_said(tmp_path):
         await goto(pilot, SESSION)
         live = app.live
         assert live.tick_cost is not None and live.tick_cost > 0  # the ticks measure themselves
-        live.paid = lambda cost: None  # the mean stays where the test puts it
-        live.tick_cost = 0.1 * TICK_BUDGET / 2
+        pay = live.paid
+
+        def costs(seconds: float) -> None:  # ticks cost this from now on (measured ones are ignored)
+            live.tick_cost = None
+            pay(seconds)
+
+        live.paid = lambda cost: None
+        costs(0.1 * TICK_BUDGET / 2)
         app.update_status()
         await pilot.pause()
         assert "every" not in screen_text(app).split("\n")[1]  # within the budget: nothing said
-        live.tick_cost = 0.1 * 3 * TICK_BUDGET  # three intervals' worth of budget a tick
+        costs(0.1 * 3 * TICK_BUDGET)  # three intervals' worth of budget a tick
         live.arm()
         assert app.tasks.highlight_grace == pytest.approx(0.3)
         assert live._timer is not None and live._timer._interval == pytest.approx(0.3)
@@ -473,7 +491,7 @@ async def test_a_stretched_interval_is_used_and_said(tmp_path):
         while born not in app.tasks.shown and time.monotonic() < deadline:
             await pilot.pause(0.05)
         assert born in app.tasks.shown
-        live.tick_cost = 1000.0
+        costs(1000.0)
         live.arm()
         assert live._timer._interval == pytest.approx(0.1 * STRETCH_MAX)
         await pilot.press("P")
