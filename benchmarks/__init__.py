@@ -9,7 +9,7 @@ from __future__ import annotations
 
 #: key -> (bound, unit): a figure meets its target when it is <= the bound (written as the
 #: issue's table writes it: `1.0`, `16 ms`). Keys are issue 4's table, then the journal's (issue 7),
-#: then issue 9's, then issue 12's.
+#: then issue 9's, then issue 12's, then issue 11's.
 TARGETS: dict[str, tuple[float, str]] = {
     "snapshot_vs_floor": (1.2, ""),
     "ls_vs_systemd_cgls": (1.0, ""),
@@ -49,6 +49,14 @@ TARGETS: dict[str, tuple[float, str]] = {
     "idle_10k_pct": (2.0, " %"),
     "idle_10k_vs_htop": (20.0, ""),
     "idle_10k_rss_mb": (64, " MB"),
+    # issue 11: remote hosts over ssh (real sshd on loopback addresses)
+    "remote_ls_10k_ratio": (3.0, ""),
+    "fleet_50_hosts_s": (15.0, " s"),
+    # issue 11: a refresh of a remote host's 10k-cgroup tree over the agent's channel sends a delta
+    "refresh_bytes_full_10k": (1_000_000, " B"),
+    "refresh_bytes_unchanged_10k": (1024, " B"),
+    "refresh_bytes_churn_10k": (8192, " B"),
+    "refresh_churn_vs_full": (0.1, ""),
 }
 KEYS: tuple[str, ...] = tuple(TARGETS)
 

@@ -127,11 +127,11 @@ def table(ctx: Context) -> str:
 
 
 def run_real(ctx: Context) -> None:
-    from benchmarks import real
+    from benchmarks import real, remote
     from benchmarks.world import FULL, QUICK, BenchWorld, WorldUnavailable
 
     real_keys = ("snapshot_vs_floor", "ls_vs_systemd_cgls", "ls_vs_lscgroup",
-                 "move_1000_vs_raw", "move_1000_vs_cgclassify")
+                 "move_1000_vs_raw", "move_1000_vs_cgclassify", *remote.LS_KEYS)
     if not ctx.wanted(*real_keys):
         return
     size = QUICK if ctx.quick else FULL
@@ -155,6 +155,7 @@ def run_real(ctx: Context) -> None:
         ctx.measure(("ls_vs_lscgroup",), real.ls_vs_lscgroup, world)
         ctx.measure(("move_1000_vs_raw",), real.move_1000_vs_raw, world)
         ctx.measure(("move_1000_vs_cgclassify",), real.move_1000_vs_cgclassify, world)
+        ctx.measure(remote.LS_KEYS, remote.remote_ls_10k_ratio, world)
     left = [d for d in (world.fs(w, world.top) for w in ("freezer", "unified")) if os.path.exists(d)]
     if left:
         print(f"bench: WARNING: left behind {left}", file=sys.stderr)
@@ -184,6 +185,30 @@ def run_idle_big(ctx: Context) -> None:
         print(f"bench: WARNING: left behind {left}", file=sys.stderr)
 
 
+def run_remote_refresh(ctx: Context) -> None:
+    """Bytes per refresh of a remote host's tree (issue 11): the bench world's 10,000 freezer
+    leaves (441 with --quick) and 100 of its own sleeps to churn, built for it and removed."""
+    from dataclasses import replace
+
+    from benchmarks import remote
+    from benchmarks.world import FULL, QUICK, BenchWorld, WorldUnavailable
+
+    if not ctx.wanted(*remote.REFRESH_KEYS):
+        return
+    size = replace(QUICK if ctx.quick else FULL, threads=0, procs=100, v2_groups=1, v2_per_group=1)
+    try:
+        world = BenchWorld(size)
+    except WorldUnavailable as e:
+        ctx.skip(remote.REFRESH_KEYS, str(e))
+        return
+    with world:
+        world.build()
+        ctx.measure(remote.REFRESH_KEYS, remote.refresh_bytes, world)
+    left = [d for d in (world.fs(w, world.top) for w in ("freezer", "unified")) if os.path.exists(d)]
+    if left:
+        print(f"bench: WARNING: left behind {left}", file=sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.split("\n\n")[0])
     p.add_argument("--quick", action="store_true",
@@ -208,8 +233,14 @@ def main(argv: list[str] | None = None) -> int:
     ctx.measure(idle.SMALL_KEYS, idle.idle_small)
     print("real kernel", file=sys.stderr)
     run_real(ctx)
+    print("remote hosts (sshd on loopback)", file=sys.stderr)
+    from benchmarks import remote
+
+    ctx.measure(remote.FLEET_KEYS, remote.fleet_50_hosts_s)
     print("idle TUI, a tree of empty cgroups", file=sys.stderr)
     run_idle_big(ctx)
+    print("remote host: bytes per refresh", file=sys.stderr)
+    run_remote_refresh(ctx)
     print("journal", file=sys.stderr)
     from benchmarks import journal
 

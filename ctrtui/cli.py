@@ -17,12 +17,14 @@ if TYPE_CHECKING:
     from typing import Any, NoReturn, TextIO
 
     from ctrtui.engine import AttachEngine, Plan, Report
-    from ctrtui.model import Hierarchy, Snapshot
+    from ctrtui.model import CgroupRef, Hierarchy, Snapshot
     from ctrtui.sources.base import Backend
 
     Command = Callable[[argparse.Namespace], int]
 
 EXIT_OK, EXIT_NOT_ALL, EXIT_USAGE = 0, 1, 2
+HOST_TIMEOUT, HOST_JOBS = 10.0, 8
+"""`--timeout` and `--jobs` unless given (ctrtui.remote.fleet)."""
 
 
 def display(text: object) -> str:
@@ -58,6 +60,22 @@ def _global_options(parser: argparse.ArgumentParser, suppress: bool) -> None:
                         help="policy file (TOML) of protected PIDs, commands and cgroups")
     parser.add_argument("--journal", metavar="FILE", default=d,
                         help="journal of moves, used by undo (default: in the XDG state dir)")
+    # Remote hosts (docs/hosts.md). `--host` given before and after the subcommand adds up
+    # (the two lists have their own dests; `main` joins them).
+    parser.add_argument("--host", action="append", metavar="[USER@]HOST[:PORT]", default=d,
+                        dest="host_after" if suppress else "host",
+                        help="run on this host through ssh (repeatable; `local`: this machine)")
+    parser.add_argument("--hosts", metavar="FILE", default=d, help="the hosts of FILE too (one per line)")
+    parser.add_argument("--sudo", action="store_true", default=argparse.SUPPRESS if suppress else False,
+                        help="run ctrtui on the hosts with `sudo -n` (remote moves need root)")
+    parser.add_argument("--remote-python", metavar="PATH", default=d,
+                        help="the hosts' Python (default python3)")
+    parser.add_argument("--ssh-config", metavar="FILE", default=d,
+                        help="ssh config file for the hosts (default: $CTRTUI_SSH_CONFIG, else ssh's own)")
+    parser.add_argument("--timeout", type=float, metavar="SECONDS", default=d,
+                        help=f"give up on a host silent for SECONDS (default {HOST_TIMEOUT:g})")
+    parser.add_argument("--jobs", type=int, metavar="N", default=d,
+                        help=f"contact at most N hosts at once (default {HOST_JOBS})")
 
 
 def _subcommand_options(parser: argparse.ArgumentParser) -> None:
@@ -255,6 +273,18 @@ def _journal_max() -> int:
     return int(text)
 
 
+def cgroup_ref(text: str) -> CgroupRef:
+    """`HIERARCHY:/path` (or a bare `HIERARCHY`) as typed, checked for its form only (what
+    any host would refuse); UsageError otherwise. Which hierarchies and cgroups exist is the
+    backend's to say (`_resolve`)."""
+    from ctrtui.model import CgroupRef
+
+    try:
+        return CgroupRef.parse(text if ":" in text else text + ":/")
+    except ValueError as e:
+        raise UsageError(str(e)) from None
+
+
 def _resolve(backend: Backend, text: str) -> tuple[Hierarchy, str]:
     """`HIERARCHY:/path` (or a bare `HIERARCHY`) -> (Hierarchy, path); UsageError naming the
     culprit otherwise. The path may be written as ctrtui shows it (`\\x1b` for ESC, `\\xff`
@@ -263,10 +293,7 @@ def _resolve(backend: Backend, text: str) -> tuple[Hierarchy, str]:
     from ctrtui.model import CgroupRef, find_hierarchy
     from ctrtui.text import parse
 
-    try:
-        ref = CgroupRef.parse(text if ":" in text else text + ":/")
-    except ValueError as e:
-        raise UsageError(str(e)) from None
+    ref = cgroup_ref(text)
     word = ref.hierarchy
     hiers = backend.hierarchies()
     h = find_hierarchy(hiers, word)
@@ -333,14 +360,80 @@ def cmd_hierarchies(args: argparse.Namespace) -> int:
     if args.json:
         _print_json(rows)
         return EXIT_OK
-    if not rows:
-        print("no cgroup hierarchy is mounted")
-        return EXIT_OK
-    w = max(len(r["name"]) for r in rows)
-    print(f"{'NAME':<{w}}  V  {'CGROUPS':>7}  {'TASKS':>7}  MOUNT")
-    for r in rows:
-        print(display(f"{r['name']:<{w}}  {r['version']}  {r['cgroups']:>7}  {r['tasks']:>7}  {r['mount']}"))
+    print("\n".join(hierarchies_lines(rows)))
     return EXIT_OK
+
+
+# The text of the listings, from their JSON rows: one header line, then one line per row
+# (what `ctrtui.clihosts` relies on to add a HOST column to the rows of several hosts).
+
+
+def hierarchies_lines(rows: Sequence[dict[str, Any]]) -> list[str]:
+    """`ctrtui hierarchies` from its JSON rows."""
+    if not rows:
+        return ["no cgroup hierarchy is mounted"]
+    w = max(len(r["name"]) for r in rows)
+    lines = [f"{'NAME':<{w}}  V  {'CGROUPS':>7}  {'TASKS':>7}  MOUNT"]
+    for r in rows:
+        lines.append(display(f"{r['name']:<{w}}  {r['version']}  {r['cgroups']:>7}  {r['tasks']:>7}  {r['mount']}"))
+    return lines
+
+
+def tasks_lines(rows: Sequence[dict[str, Any]]) -> list[str]:
+    """`ctrtui tasks` from its JSON rows."""
+    from ctrtui.text import fit
+
+    lines = [f"{'PID':>7} {'TGID':>7} {'USER':<10} S  COMM"]
+    for r in rows:
+        if r["tgid"] is None:
+            lines.append(f"{r['pid']:>7} {'-':>7} {'-':<10} -  (exited)")
+        else:
+            user = fit(display(r["user"]), 10)
+            lines.append(f"{r['pid']:>7} {r['tgid']:>7} {user} {display(r['state'])}  {display(r['comm'])}")
+    return lines
+
+
+LS_HEADER = "cgroup  own tasks (with descendants)"
+
+
+def ls_lines(rows: Sequence[dict[str, Any]]) -> list[str]:
+    """`ctrtui ls` from its JSON rows (`cmd_ls` writes the same text without building them):
+    the first row of each hierarchy (of each host, when the rows carry one) is where its
+    walk started, shown whole; the rows below it are indented by their depth."""
+    lines: list[str] = []
+    group: tuple[Any, str] | None = None
+    start, base = "/", 0
+    for r in rows:
+        p = r["path"]
+        if (r.get("host"), r["hierarchy"]) != group:
+            group = (r.get("host"), r["hierarchy"])
+            start = p
+            base = 0 if start == "/" else start.count("/")
+        if p == start:
+            label = f"{r['hierarchy']}:{p}"
+        else:
+            label = "  " * (p.count("/") - base) + p[p.rfind("/") + 1:]
+        lines.append(display(f"{label}  {r['tasks']} ({r['tasks_recursive']})"))
+    return [LS_HEADER, *lines] if lines else []
+
+
+STATS_WIDTHS = {"tasks": 6, "cpu": 6, "memory": 8, "read": 8, "write": 8, "pids": 9, "frozen": 6}
+
+
+def stats_lines(rows: Sequence[dict[str, Any]]) -> list[str]:
+    """`ctrtui ls --stats` from its JSON rows (`as_json` of each cgroup's figures)."""
+    from ctrtui.model.cgstats import COLUMNS, HEADINGS, Figures, cell
+
+    labels = [_middle(display(f"{r['hierarchy']}:{r['path']}"), 60) for r in rows]
+    w = max([len("Path"), *map(len, labels)])
+    widths = STATS_WIDTHS
+    out = [f"{'Path':<{w}}" + "".join(f" {HEADINGS[c]:>{widths[c]}}" for c in COLUMNS)]
+    for label, r in zip(labels, rows):
+        f = Figures(cpu=r["cpu_percent"], memory=r["memory_bytes"], read=r["io_read_bytes_per_s"],
+                    write=r["io_write_bytes_per_s"], pids=r["pids_current"], pids_max=r["pids_max"],
+                    frozen=r["frozen"])
+        out.append(f"{label:<{w}}" + "".join(f" {cell(c, r['tasks'], f):>{widths[c]}}" for c in COLUMNS))
+    return out
 
 
 def cmd_ls(args: argparse.Namespace) -> int:
@@ -382,7 +475,7 @@ def cmd_ls(args: argparse.Namespace) -> int:
         _print_json(rows)
     else:
         if lines:
-            out.write("cgroup  own tasks (with descendants)\n")
+            out.write(LS_HEADER + "\n")
         out.write("\n".join(lines) + ("\n" if lines else ""))
     return EXIT_OK
 
@@ -399,15 +492,20 @@ def _middle(text: str, width: int) -> str:
     return text[:head] + "…" + text[len(text) - (width - 1 - head):]
 
 
+def check_sample(interval: float) -> float:
+    """`ls --sample SECONDS`, or UsageError."""
+    if not (interval == interval and 0 <= interval <= 60):  # NaN too
+        raise UsageError(f"--sample {interval}: give seconds between 0 and 60")
+    return interval
+
+
 def _ls_stats(backend: Backend, args: argparse.Namespace) -> int:
     """`ls --stats`: every cgroup (of HIERARCHY:/path and below, or of every hierarchy) with
     its figures, as systemd-cgtop's columns. Tasks are processes, with descendants."""
-    from ctrtui.model.cgstats import COLUMNS, HEADINGS, as_json, cell
+    from ctrtui.model.cgstats import as_json
     from ctrtui.sources.stats import StatsSampler
 
-    interval = args.stats_interval
-    if not (interval == interval and 0 <= interval <= 60):  # NaN too
-        raise UsageError(f"--sample {interval}: give seconds between 0 and 60")
+    interval = check_sample(args.stats_interval)
     if args.cgroup:
         h, path = _resolve(backend, args.cgroup)
         snap = backend.snapshot([h.name], subtree=path)
@@ -429,17 +527,11 @@ def _ls_stats(backend: Backend, args: argparse.Namespace) -> int:
     for hs, paths in walks:
         rec = hs.recursive_counts(threads=False)
         for p in paths:
-            rows.append((hs.name, p, rec.get(p), figs[hs.name].get(p)))
+            rows.append({"hierarchy": hs.name, "path": p, **as_json(rec.get(p), figs[hs.name].get(p))})
     if args.json:
-        _print_json([{"hierarchy": h, "path": p, **as_json(n, f)} for h, p, n, f in rows])
+        _print_json(rows)
         return EXIT_OK
-    labels = [_middle(display(f"{h}:{p}"), 60) for h, p, _, _ in rows]
-    w = max([len("Path"), *map(len, labels)])
-    widths = {"tasks": 6, "cpu": 6, "memory": 8, "read": 8, "write": 8, "pids": 9, "frozen": 6}
-    out = [f"{'Path':<{w}}" + "".join(f" {HEADINGS[c]:>{widths[c]}}" for c in COLUMNS)]
-    for label, (_, _, n, f) in zip(labels, rows, strict=True):
-        out.append(f"{label:<{w}}" + "".join(f" {cell(c, n, f):>{widths[c]}}" for c in COLUMNS))
-    sys.stdout.write("\n".join(out) + "\n")
+    sys.stdout.write("\n".join(stats_lines(rows)) + "\n")
     return EXIT_OK
 
 
@@ -465,15 +557,7 @@ def cmd_tasks(args: argparse.Namespace) -> int:
     if args.json:
         _print_json(rows)
         return EXIT_OK
-    print(f"{'PID':>7} {'TGID':>7} {'USER':<10} S  COMM")
-    for r in rows:
-        if r["tgid"] is None:
-            print(f"{r['pid']:>7} {'-':>7} {'-':<10} -  (exited)")
-        else:
-            from ctrtui.text import fit
-
-            user = fit(display(r["user"]), 10)
-            print(f"{r['pid']:>7} {r['tgid']:>7} {user} {display(r['state'])}  {display(r['comm'])}")
+    print("\n".join(tasks_lines(rows)))
     return EXIT_OK
 
 
@@ -617,11 +701,16 @@ def _undo(args: argparse.Namespace, engine: AttachEngine) -> int:
     return _print_report(report, args.json)
 
 
+def check_limit(limit: int) -> None:
+    """`log --limit N`, or UsageError."""
+    if limit < 0:
+        raise UsageError(f"--limit must be 0 (all) or a positive number, not {limit}")
+
+
 def cmd_log(args: argparse.Namespace) -> int:
     from ctrtui.engine import Journal, default_journal_path
 
-    if args.limit < 0:
-        raise UsageError(f"--limit must be 0 (all) or a positive number, not {args.limit}")
+    check_limit(args.limit)
     from ctrtui.sources import identity_of
 
     journal = Journal(args.journal or default_journal_path(identity_of(_spec(args))))
@@ -642,6 +731,12 @@ def cmd_log(args: argparse.Namespace) -> int:
 
 
 def cmd_tui(args: argparse.Namespace) -> int:
+    if args.host or args.hosts:
+        from ctrtui.clihosts import tui_hosts
+
+        if tui_hosts(args) is not None:
+            raise UsageError("the terminal UI does not open remote hosts yet; use the subcommands with --host "
+                             "(ctrtui ls --host HOST), or --host local")
     backend = _backend(args)
     engine = _engine(args, backend, broken_ok=True)
     from ctrtui.ui.app import run
@@ -831,9 +926,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.interval > 0:  # also NaN
         print("ctrtui: --interval must be a positive number of seconds", file=sys.stderr)
         return EXIT_USAGE
+    args.host = [*(args.host or ()), *(getattr(args, "host_after", None) or ())]
+    if args.sudo and not (args.host or args.hosts):
+        print("ctrtui: --sudo applies to remote hosts (--host); to act as root on this machine, run ctrtui "
+              "itself with sudo", file=sys.stderr)
+        return EXIT_USAGE
     if args.command is None:  # the terminal UI owns the terminal: no guard
         return _run_command(cmd_tui, args)
+    if args.host or args.hosts:  # the hosts decide (ctrtui.clihosts), `local` alone included
+        return _run_guarded(_cmd_hosts, args)
     return _run_guarded(COMMANDS[args.command], args)
+
+
+def _cmd_hosts(args: argparse.Namespace) -> int:
+    from ctrtui.clihosts import cmd_hosts
+
+    return cmd_hosts(args, COMMANDS[args.command])
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -30,24 +30,32 @@ if TYPE_CHECKING:
     from typing import Any
 
     from ctrtui.engine.ops import OpResult
-    from ctrtui.model import Hierarchy
+    from ctrtui.model import CgroupRef, Hierarchy
 
 
-def _target(backend: Any, text: str, op: str) -> tuple[Hierarchy, str]:
-    """(Hierarchy, path) of the cgroup `text` names. For mkdir the cgroup must not exist yet:
-    its parent is resolved instead (and must exist)."""
+def new_cgroup_ref(text: str) -> CgroupRef:
+    """The cgroup `mkdir` is to create, checked for its form only (it must name a path
+    below the root); UsageError otherwise."""
     from ctrtui.model import CgroupRef
-    from ctrtui.model.snapshot import join_path
 
-    if op != "mkdir":
-        found: tuple[Hierarchy, str] = _resolve(backend, text)
-        return found
     try:
         ref = CgroupRef.parse(text)
     except ValueError as e:
         raise UsageError(str(e)) from None
     if ref.path == "/":
         raise UsageError(f"'{display(text)}': give the new cgroup's path, e.g. {display(ref.hierarchy)}:/parent/name")
+    return ref
+
+
+def _target(backend: Any, text: str, op: str) -> tuple[Hierarchy, str]:
+    """(Hierarchy, path) of the cgroup `text` names. For mkdir the cgroup must not exist yet:
+    its parent is resolved instead (and must exist)."""
+    from ctrtui.model.snapshot import join_path
+
+    if op != "mkdir":
+        found: tuple[Hierarchy, str] = _resolve(backend, text)
+        return found
+    ref = new_cgroup_ref(text)
     parent, name = ref.path.rsplit("/", 1)
     h, ppath = _resolve(backend, f"{ref.hierarchy}:{parent or '/'}")
     return h, join_path(ppath, name)

@@ -235,10 +235,15 @@ def load_entry_point_hooks(warnings: list[str]) -> list[Any]:
     `ctrtui.engine.hooks`). A plugin that fails is reported in `warnings`."""
     if not _group_may_be_declared(ENTRY_POINT_GROUP):
         return []
+    import sys
     from importlib.metadata import entry_points
 
+    if sys.version_info >= (3, 10):
+        eps = entry_points(group=ENTRY_POINT_GROUP)
+    else:  # Python 3.9 (the agent on an older host, docs/remote.md): no `group=`, a dict of groups
+        eps = entry_points().get(ENTRY_POINT_GROUP, [])
     hooks = []
-    for ep in entry_points(group=ENTRY_POINT_GROUP):
+    for ep in eps:
         try:
             obj = ep.load()
             if isinstance(obj, type) or (callable(obj) and not hasattr(obj, "can_attach")
@@ -709,7 +714,7 @@ class AttachEngine:
                 files.close()
                 for _, handle in guards:
                     handle.close()
-            for i, o in zip(written, self._verify([items[i] for i in written]), strict=True):
+            for i, o in zip(written, self._verify([items[i] for i in written])):
                 outcomes[i] = o
             for i, first in repeats:
                 p, v = items[i]
@@ -787,7 +792,7 @@ class AttachEngine:
         handles = [hd for _, hd in guards]
         gone = self._exits.tasks_exited(handles) if self._exits is not None else [not hd.alive() for hd in handles]
         out: list[tuple[int, Outcome | None]] = []
-        for (i, _), dead in zip(guards, gone, strict=True):
+        for (i, _), dead in zip(guards, gone):
             if dead:
                 p, v = items[i]
                 out.append((i, self._gone(p, v, "before or right after its PID was written to {target}; it is "
@@ -995,7 +1000,7 @@ class AttachEngine:
         rows = [{
             "pid": o.pid, "start_time": o.start_time, "from": o.source, "to": o.target, "outcome": o.outcome,
             "errno": o.errno, **({"input": o.text} if o.pid is None else {}),
-        } for p, o in zip(plans, report.outcomes, strict=False)]
+        } for p, o in zip(plans, report.outcomes)]
         warnings = list(self._notes)
         self._notes.clear()
         try:
@@ -1106,7 +1111,7 @@ class AttachEngine:
                 expected = {r["pid"]: r["start_time"] for r in group if r["start_time"] is not None}
                 plan = self.plan([r["pid"] for r in group], CgroupRef(found.hierarchy, back), found.threads, expected)
                 verdicts = []
-                for v, r in zip(plan.verdicts, group, strict=True):
+                for v, r in zip(plan.verdicts, group):
                     if v.kind == "move" and v.source is not None and v.source != r["to"]:
                         v = v.replace(warnings=v.warnings + (
                             f"PID {v.pid} is no longer where batch {found.id} put it ({display(r['to'])}) but in "

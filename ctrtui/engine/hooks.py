@@ -48,13 +48,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import lru_cache
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from ctrtui.errors import explain
 from ctrtui.model import CgroupRef, CgroupState, Creds, Hierarchy, TaskInfo, common_ancestor, parent_path
 from ctrtui.model.systemd import systemd_unit
 from ctrtui.model.value import Value, set_field
 from ctrtui.sources.base import membership_file
+
+if TYPE_CHECKING:  # typing.TypeAlias is Python 3.10+
+    from typing import TypeAlias
 
 __all__ = [
     "AlreadyThere", "Answer", "BUILTIN_HOOKS", "BatchHook", "Hook", "HookBatch", "HookContext", "HookWarning",
@@ -104,7 +107,8 @@ class AlreadyThere(Value):
         set_field(self, "reason", reason)
 
 
-Answer = Refusal | HookWarning | AlreadyThere | None
+# A string: `X | Y` of classes is not a runtime expression on Python 3.9 (this module travels).
+Answer: TypeAlias = "Refusal | HookWarning | AlreadyThere | None"
 """What a hook says of one PID."""
 
 Judged = Iterable[tuple["HookContext", Answer]]

@@ -32,13 +32,16 @@ import os
 import stat
 from collections.abc import Callable, Iterable
 from fnmatch import fnmatchcase
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ctrtui.engine.hooks import Answer, BuiltinHook, HookBatch, HookContext, Judged, Refusal
 from ctrtui.errors import CtrtuiError, os_error_text
 from ctrtui.model import Hierarchy, TaskInfo
 from ctrtui.model.value import Value, set_field
 from ctrtui.text import display
+
+if TYPE_CHECKING:  # typing.TypeAlias is Python 3.10+
+    from typing import TypeAlias
 
 __all__ = ["CgroupRule", "Policy", "PolicyHook", "default_policy_path", "program_name"]
 
@@ -60,7 +63,7 @@ for it); any other word must name a mounted hierarchy."""
 
 V2_WORDS = ("unified", "cgroup2", "v2")
 
-Mounted = Iterable[Hierarchy] | Callable[[], Iterable[Hierarchy]]
+Mounted: TypeAlias = "Iterable[Hierarchy] | Callable[[], Iterable[Hierarchy]]"  # a string: 3.9 has no runtime `|`
 """The mounted hierarchies a policy is checked against, or a callable giving them (called only
 when a rule names a hierarchy)."""
 
@@ -156,8 +159,15 @@ class Policy(Value):
     def from_toml(cls, text: str, source: str = "<policy>", hierarchies: Mounted | None = None) -> Policy:
         """Parse policy TOML; CtrtuiError naming `source` and what is wrong. `hierarchies`:
         as for `load`."""
-        import tomllib  # only when there is a policy file (~2 ms of every start otherwise)
+        try:
+            import tomllib  # only when there is a policy file (~2 ms of every start otherwise)
+        except ImportError:  # Python 3.9 or 3.10: the agent on an older host (docs/remote.md)
+            import sys
 
+            version = ".".join(map(str, sys.version_info[:3]))
+            raise CtrtuiError(f"policy file {source} cannot be read: reading TOML needs Python 3.11 or newer "
+                              f"(tomllib) and this is Python {version}; nothing is moved without the policy it "
+                              "sets: run ctrtui with Python 3.11+ here, or remove or rename the policy file") from None
         try:
             doc = tomllib.loads(text)
         except tomllib.TOMLDecodeError as e:

@@ -15,7 +15,12 @@ Write summed over devices), `pids.current`/`pids.max`, `freezer.state`.
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
+
+# `slots=` is Python 3.10+; this module travels to 3.9 hosts (docs/remote.md), where the
+# dataclasses go without __slots__ (same behaviour, a little more memory).
+_SLOTS: dict[str, bool] = {"slots": True} if sys.version_info >= (3, 10) else {}
 
 COLUMNS = ("tasks", "cpu", "memory", "read", "write", "pids", "frozen")
 """The figure columns, in the order shown (cgtop's, plus pids and frozen)."""
@@ -24,7 +29,7 @@ HEADINGS = {"tasks": "Tasks", "cpu": "%CPU", "memory": "Memory", "read": "Input/
             "write": "Output/s", "pids": "Pids", "frozen": "Frozen"}
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, **_SLOTS)
 class Reading:
     """One cgroup's counters at one moment (`at`, seconds on a monotonic clock). None: the
     file is not there (controller not enabled, v1 hierarchy without it, the root)."""
@@ -39,7 +44,7 @@ class Reading:
     frozen: bool | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, **_SLOTS)
 class Figures:
     """What a cgroup's columns show. Rates are None until a second reading."""
 

@@ -61,7 +61,7 @@ def common_ancestor(a: str, b: str) -> str:
     pa = [p for p in a.split("/") if p]
     pb = [p for p in b.split("/") if p]
     common: list[str] = []
-    for x, y in zip(pa, pb, strict=False):
+    for x, y in zip(pa, pb):
         if x != y:
             break
         common.append(x)

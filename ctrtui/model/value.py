@@ -37,7 +37,7 @@ class Value:
         name = type(self).__name__
         if len(args) > len(fields):
             raise TypeError(f"{name}() takes {len(fields)} arguments, {len(args)} were given")
-        values = dict(zip(fields, args, strict=False))
+        values = dict(zip(fields, args))
         for k, v in kw.items():
             if k in values:
                 raise TypeError(f"{name}() got multiple values for argument {k!r}")

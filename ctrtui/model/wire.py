@@ -47,6 +47,20 @@ def _deltas(pids: array[int]) -> array[int]:
     return out
 
 
+def _header(doc: dict[str, object], what: str) -> bytes:
+    """The JSON header: UTF-8, compact. A name that is not UTF-8 (its bytes read with
+    surrogateescape, e.g. U+DCFF for byte 0xff) has no UTF-8 form: then the whole header is
+    written ASCII-only, such names as `\\udcff` escapes, which JSON reads back as they were."""
+    try:
+        text = json.dumps(doc, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    except ValueError as e:  # a NaN or infinite taken_at has no JSON form
+        raise WireError(f"{what} cannot be written: {e}") from None
+    try:
+        return text.encode()
+    except UnicodeEncodeError:
+        return json.dumps(doc, separators=(",", ":"), ensure_ascii=True, allow_nan=False).encode()
+
+
 def to_wire(snapshot: Snapshot, level: int = 1) -> bytes:
     """The version-1 wire form of `snapshot` (zlib `level` 1 favours speed; 0-9 allowed)."""
     hiers = []
@@ -74,12 +88,7 @@ def to_wire(snapshot: Snapshot, level: int = 1) -> bytes:
             "mount": h.mount, "root": h.root, "hierarchy_id": h.hierarchy_id,
             "paths": paths, "children": children, "threads": nthreads, "procs": nprocs,
         })
-    try:
-        header = json.dumps({"taken_at": snapshot.taken_at, "backend": snapshot.backend,
-                             "hierarchies": hiers}, separators=(",", ":"), ensure_ascii=False,
-                            allow_nan=False).encode()
-    except ValueError as e:  # a NaN or infinite taken_at has no JSON form
-        raise WireError(f"snapshot cannot be written: {e}") from None
+    header = _header({"taken_at": snapshot.taken_at, "backend": snapshot.backend, "hierarchies": hiers}, "snapshot")
     if _SWAP:
         body.byteswap()
     payload = len(header).to_bytes(4, "big") + header + body.tobytes()
@@ -177,7 +186,7 @@ def from_wire(data: bytes) -> Snapshot:
             raise WireError(f"malformed snapshot: hierarchy {name!r} has a PID beyond 32 bits") from None
         containers = {
             p: Container(p, tuple([join_path(p, ch) for ch in kids]), lists[j], lists[n + j])
-            for j, (p, kids) in enumerate(zip(paths, children, strict=False))
+            for j, (p, kids) in enumerate(zip(paths, children))
         }
         h = Hierarchy(name, ver, tuple(ctrls), mount, root, hid)
         out.append(HierarchySnapshot(h, MappingProxyType(containers)))
@@ -232,12 +241,8 @@ def to_wire_delta(base: Snapshot, new: Snapshot, level: int = 1) -> bytes:
         for _, _, c in changed:
             body.extend(_deltas(c.procs))
         hiers.append(entry)
-    try:
-        header = json.dumps({"base_taken_at": base.taken_at, "taken_at": new.taken_at,
-                             "backend": new.backend, "hierarchies": hiers},
-                            separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
-    except ValueError as e:
-        raise WireError(f"snapshot delta cannot be written: {e}") from None
+    header = _header({"base_taken_at": base.taken_at, "taken_at": new.taken_at, "backend": new.backend,
+                      "hierarchies": hiers}, "snapshot delta")
     if _SWAP:
         body.byteswap()
     payload = len(header).to_bytes(4, "big") + header + body.tobytes()

@@ -37,10 +37,13 @@ the kernel's errno; nothing here turns them into text (that is `ctrtui.errors`).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from typing import Protocol, TypeAlias, cast, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, cast, runtime_checkable
 
 from ctrtui.model import CgroupState, Container, Creds, Hierarchy, Snapshot, TaskInfo
 from ctrtui.sources import CAPABILITIES, CGROUP_ADMIN, POLL_EXITS, TASK_PROBES, WRITE, read_only_reason
+
+if TYPE_CHECKING:  # typing.TypeAlias is Python 3.10+; this module travels to 3.9 hosts (docs/remote.md)
+    from typing import TypeAlias
 
 __all__ = [
     "Backend", "CAPABILITIES", "CGROUP_ADMIN", "CgroupAdmin", "ExitPoller", "MembershipFile", "POLL_EXITS",
@@ -199,9 +202,10 @@ class Backend(Reader, Writer, Protocol):
     """A backend that reads and writes: what the engine works on."""
 
 
-Probe: TypeAlias = tuple[TaskInfo, str | None, tuple[int, int, int] | None]
+# The aliases are strings: `str | None` is not a runtime expression on Python 3.9.
+Probe: TypeAlias = "tuple[TaskInfo, str | None, tuple[int, int, int] | None]"
 """(facts, cgroup in the hierarchy asked, identity: pidfs device, inode, start time)."""
-ProbeHeld: TypeAlias = tuple[TaskInfo, str | None, tuple[int, int, int] | None, TaskHandle | None]
+ProbeHeld: TypeAlias = "tuple[TaskInfo, str | None, tuple[int, int, int] | None, TaskHandle | None]"
 """A `Probe` plus the handle the facts were read under (kept only when asked)."""
 
 

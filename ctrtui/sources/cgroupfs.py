@@ -471,7 +471,7 @@ class CgroupFS:
                 kids.sort()
                 prefix = path if path != "/" else ""
                 children = tuple([prefix + "/" + k for k in kids])
-                push(zip(reversed(children), [d + "/" + k for k in reversed(kids)], strict=True))
+                push(zip(reversed(children), [d + "/" + k for k in reversed(kids)]))
             else:
                 children = ()
             out[path] = Container(path, children, threads, procs)

@@ -231,16 +231,21 @@ def test_each_subcommand_has_its_own_help_and_usage(capsys, command, own):
     assert own in out and "--policy FILE" in out and "--journal FILE" in out
 
 
-@pytest.mark.parametrize("argv, usage", [
-    (["log", "--limit", "x"], "usage: ctrtui log [-h] [--demo] [--policy FILE] [--journal FILE] [--json] [-n N]"),
-    (["tasks"], "usage: ctrtui tasks [-h] [--demo] [--policy FILE] [--journal FILE] [--json] [--threads]"),
+GLOBAL_USAGE = ("[-h] [--demo] [--policy FILE] [--journal FILE] [--host [USER@]HOST[:PORT]] [--hosts FILE] [--sudo] "
+                "[--remote-python PATH] [--ssh-config FILE] [--timeout SECONDS] [--jobs N]")
+
+
+@pytest.mark.parametrize("argv, usage, own", [
+    (["log", "--limit", "x"], f"usage: ctrtui log {GLOBAL_USAGE}", "[--json] [-n N]"),
+    (["tasks"], f"usage: ctrtui tasks {GLOBAL_USAGE}", "[--json] [--threads]"),
 ])
-def test_a_subcommand_error_shows_its_own_usage(capsys, monkeypatch, argv, usage):
+def test_a_subcommand_error_shows_its_own_usage(capsys, monkeypatch, argv, usage, own):
     monkeypatch.setenv("COLUMNS", "200")
     with pytest.raises(SystemExit) as e:
         main(argv)
     err = capsys.readouterr().err
     assert e.value.code == 2 and err.startswith(usage), err
+    assert own in err.split("\n", 2)[1], err
 
 
 def test_help_is_as_wide_as_columns_says(capsys, monkeypatch):

@@ -115,6 +115,22 @@ def test_demo_world_pickles_and_travels():
     assert len(to_wire(snap, level=9)) <= len(to_wire(snap, level=1))
 
 
+def test_names_that_are_not_utf8_travel_whole_and_as_deltas():
+    from ctrtui.model.wire import apply_wire_delta, to_wire_delta
+    from ctrtui.sources.hostile import hostile_world
+
+    world = hostile_world()
+    snap = world.snapshot()
+    assert any("\udcff" in p for hs in snap.hierarchies for p in hs.containers)  # byte 0xff, surrogateescape
+    data = to_wire(snap)
+    same(snap, from_wire(data))
+    header = zlib.decompress(data[6:])[4:]
+    assert b"\\udcff" in header  # escaped in the (then ASCII-only) header
+    world.spawn("late")
+    new = world.snapshot()
+    same(new, apply_wire_delta(snap, to_wire_delta(snap, new)))
+
+
 def test_encoding_refuses_a_taken_at_without_a_json_form():
     with pytest.raises(WireError, match="cannot be written"):
         to_wire(Snapshot((), float("nan")))

@@ -1,0 +1,357 @@
+"""The command line across hosts: `ctrtui COMMAND --host H [--host H2 ...] [--hosts FILE]`.
+
+Each host runs the command itself, through the agent's `cli` op (ctrtui.remote.fleet): the
+engine, the pidfd guard, the policy and the journal are the host's own, and so is the
+wording. What is typed is checked here first with the same code the local command line uses
+(a bad PID word or cgroup is refused at once, exit 2, before any host is contacted); the
+host checks it again. Everything a host sends back is hostile text: scrubbed before it
+reaches the terminal, re-encoded when it is JSON.
+
+Output (docs/hosts.md):
+- one host: what the host printed, stdout to stdout and stderr to stderr, and its exit code;
+- several hosts: the listings (hierarchies, ls, ls --stats, tasks, log) are one table with a
+  first column HOST (the hosts are asked for JSON and the table drawn here, so the columns
+  line up across hosts); sentences (mkdir, rmdir, freeze, thaw, and every host's stderr) are
+  prefixed `HOST: `; `--json` prints one array: each item of each host's list, or its one
+  object, with a `host` field first, and `{"host": H, "error": {...}}` for a host that could
+  not be used, in the order the hosts were given;
+- a host that could not be used: `HOST: <sentence> (<hint>)` on stderr.
+Exit code: 3 (EXIT_HOST) when any host could not be used, else the highest exit code of the
+hosts (2 a host found the input wrong, 1 something was refused, 0 all done).
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+
+from ctrtui.cli import (
+    HOST_JOBS,
+    HOST_TIMEOUT,
+    UsageError,
+    _check_pid_words,
+    _print_json,
+    cgroup_ref,
+    check_limit,
+    check_sample,
+    display,
+    hierarchies_lines,
+    ls_lines,
+    scrub,
+    stats_lines,
+    tasks_lines,
+)
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import argparse
+    from collections.abc import Callable, Sequence
+    from typing import Any
+
+    from ctrtui.remote.connect import ConnectOptions
+    from ctrtui.remote.errors import HostError
+    from ctrtui.remote.fleet import Connect
+    from ctrtui.remote.ssh import HostSpec
+
+PID_MAX_LIMIT = 4 * 1024 * 1024
+"""The largest pid_max of any Linux (PIDs below it): PID words are checked against it here;
+the host checks them against its own pid_max."""
+
+CONNECT: Connect | None = None
+"""How hosts are reached (None: ctrtui.remote.fleet's default: ssh, or this machine for
+`local`). Tests put a fake here."""
+
+OPS = ("mkdir", "rmdir", "freeze", "thaw")
+SINGLE_HOST = ("move", "undo")
+
+
+def host_specs(args: argparse.Namespace) -> list[HostSpec]:
+    """The hosts of `--host` (in the order given) then of `--hosts FILE`, each once;
+    UsageError (one sentence) for a word that is not a host or a file that cannot be read."""
+    from ctrtui.remote.ssh import parse_host, read_hosts_file
+
+    specs: list[HostSpec] = []
+    for word in args.host or ():
+        try:
+            specs.append(parse_host(word))
+        except ValueError as e:
+            raise UsageError(f"--host: {e}") from None
+    if args.hosts:
+        try:
+            specs.extend(read_hosts_file(args.hosts))
+        except ValueError as e:
+            raise UsageError(f"--hosts {e}") from None
+    once: dict[str, HostSpec] = {}
+    for s in specs:
+        once.setdefault(s.name, s)  # the first of each name, in order
+    return list(once.values())
+
+
+def connect_options(args: argparse.Namespace) -> ConnectOptions:
+    """How to reach the hosts, from `--sudo`, `--remote-python`, `--ssh-config`, `--timeout`
+    (checked: UsageError)."""
+    import os
+
+    from ctrtui.remote.connect import ConnectOptions
+
+    timeout = HOST_TIMEOUT if args.timeout is None else args.timeout
+    if not (math.isfinite(timeout) and 0 < timeout <= 3600):
+        raise UsageError(f"--timeout {timeout}: give the seconds to wait for a host, more than 0 and at most 3600")
+    python = args.remote_python or "python3"
+    config = args.ssh_config or os.environ.get("CTRTUI_SSH_CONFIG") or None
+    try:
+        return ConnectOptions(sudo=bool(args.sudo), python=python, timeout=timeout, ssh_config=config)
+    except ValueError as e:
+        raise UsageError(f"--remote-python {display(python)}: {e}") from None
+
+
+def _jobs(args: argparse.Namespace) -> int:
+    jobs = HOST_JOBS if args.jobs is None else args.jobs
+    if jobs < 1:
+        raise UsageError(f"--jobs {jobs}: give how many hosts to contact at once, at least 1")
+    return int(jobs)
+
+
+def cli_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The `cli` op's options of `args.command` (argparse dest names, typed), after the checks
+    the local command line makes of the same words (UsageError, exit 2, nothing sent)."""
+    command = args.command
+    o: dict[str, Any] = {"json": bool(args.json)}
+    if command == "ls":
+        if args.cgroup is not None:
+            cgroup_ref(args.cgroup)
+        if args.stats:
+            check_sample(args.stats_interval)
+        o.update(cgroup=args.cgroup, stats=bool(args.stats), stats_interval=float(args.stats_interval))
+    elif command == "tasks":
+        cgroup_ref(args.cgroup)
+        o.update(cgroup=args.cgroup, threads=bool(args.threads))
+    elif command == "move":
+        _check_pid_words(args.pids, PID_MAX_LIMIT)
+        cgroup_ref(args.target)
+        o.update(pids=list(args.pids), target=args.target, threads=bool(args.threads), dry_run=bool(args.dry_run),
+                 all_or_nothing=bool(args.all_or_nothing), no_journal=bool(args.no_journal))
+    elif command == "undo":
+        o.update(batch=args.batch)
+    elif command == "log":
+        check_limit(args.limit)
+        o.update(limit=int(args.limit))
+    elif command in OPS:
+        if command == "mkdir":
+            from ctrtui.cliops import new_cgroup_ref
+
+            new_cgroup_ref(args.cgroup)
+        else:
+            cgroup_ref(args.cgroup)
+        o.update(cgroup=args.cgroup)
+    elif command != "hierarchies":
+        raise UsageError(f"`{command}` cannot run on remote hosts")
+    return o
+
+
+def _refuse_local_files(args: argparse.Namespace) -> None:
+    for flag, value in (("--policy", args.policy), ("--journal", args.journal)):
+        if value:
+            raise UsageError(f"{flag} names a file on this machine; on remote hosts each host uses its own "
+                             "policy and journal (in its XDG config and state dirs): leave out "
+                             f"{flag}, or --host")
+    if args.demo:
+        raise UsageError("--demo is the simulated world of this machine and cannot be combined with remote hosts "
+                         "(--host)")
+
+
+def cmd_hosts(args: argparse.Namespace, local: Callable[[argparse.Namespace], int]) -> int:
+    """`args.command` on the hosts of `--host`/`--hosts`; `local`: the command as it runs here,
+    used when the only host is the word `local`."""
+    hosts = tui_hosts(args)
+    if hosts is None:
+        return local(args)
+    specs, connect, jobs = hosts
+    command = args.command
+    if command in SINGLE_HOST and len(specs) > 1:
+        raise UsageError(f"`{command}` takes one --host: a PID and a batch name something different on each "
+                         f"host (run it once per host)")
+    options = cli_options(args)
+    table = _table_of(args) if len(specs) > 1 and not args.json else None
+    if table is not None:
+        options["json"] = True  # drawn here, so the columns line up across hosts
+    extra = options["stats_interval"] if options.get("stats") else 0.0
+    from ctrtui.remote.fleet import run_cli
+
+    results = run_cli(specs, command, options, connect, jobs=jobs, extra=extra, connect=CONNECT)
+    if len(specs) == 1:
+        return _one_host(specs[0], results[0])
+    return _many_hosts(args, specs, results, table)
+
+
+def tui_hosts(args: argparse.Namespace) -> tuple[list[HostSpec], ConnectOptions, int] | None:
+    """The terminal UI's hosts: None when the only one is `local` (this machine, as without
+    --host), else (the hosts, how to reach them, how many at once), checked as the
+    subcommands check them (UsageError)."""
+    from ctrtui.remote.fleet import LOCAL
+
+    specs = host_specs(args)
+    if [s.name for s in specs] == [LOCAL]:
+        if args.sudo:
+            raise UsageError("--sudo applies to remote hosts; to act as root on this machine, run ctrtui "
+                             "itself with sudo")
+        return None
+    _refuse_local_files(args)
+    return specs, connect_options(args), _jobs(args)
+
+
+def _table_of(args: argparse.Namespace) -> Callable[[Sequence[dict[str, Any]]], list[str]] | None:
+    """The text of a listing from its JSON rows, or None when the command's text is sentences."""
+    command = args.command
+    if command == "ls":
+        return stats_lines if args.stats else ls_lines
+    if command == "log":
+        from ctrtui.report import log_lines
+
+        return log_lines
+    return {"hierarchies": hierarchies_lines, "tasks": tasks_lines}.get(command)
+
+
+# ----------------------------------------------------------------------------- output
+
+
+def _lines(text: str) -> list[str]:
+    """A host's output as lines, each made safe to print (a host's text is hostile: it may
+    hold any control character)."""
+    lines = text.split("\n")  # only \n ends a line: \r, \x85, \u2028 and the like are shown escaped
+    if lines[-1] == "":
+        lines.pop()
+    return [scrub(line) for line in lines]
+
+
+def _checked(spec: HostSpec, result: Any) -> Any:
+    """A host's answer, or a HostError when it is not what the `cli` op answers."""
+    from ctrtui.remote.errors import HostError
+
+    code = getattr(result, "exit", None)
+    out, err = getattr(result, "stdout", None), getattr(result, "stderr", None)
+    if isinstance(result, HostError):
+        return result
+    if type(code) is not int or not 0 <= code <= 255 or not isinstance(out, str) or not isinstance(err, str):
+        return HostError(spec.name, "protocol", "the host's answer to the command was not an exit code and "
+                         "its output", "the host may run another ctrtui version; try again, or report it")
+    return result
+
+
+def host_line(e: HostError) -> str:
+    """`HOST: <sentence> (<hint>)`: one line for a host that could not be used."""
+    line = f"{display(e.host)}: {scrub(e.message)}"
+    hint = scrub(e.hint).rstrip(".")
+    return line + (f" ({hint})" if hint else "")
+
+
+def _one_host(spec: HostSpec, result: Any) -> int:
+    from ctrtui.remote.errors import EXIT_HOST, HostError
+
+    result = _checked(spec, result)
+    if isinstance(result, HostError):
+        print(host_line(result), file=sys.stderr)
+        return EXIT_HOST
+    for line in _lines(result.stdout):
+        print(line)
+    for line in _lines(result.stderr):
+        print(line, file=sys.stderr)
+    code: int = result.exit
+    return code
+
+
+def _parse_json(spec: HostSpec, text: str) -> Any:
+    """The JSON a host printed (None when it printed nothing), or a HostError."""
+    import json
+
+    from ctrtui.remote.errors import HostError
+
+    if not text.strip():
+        return None
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return HostError(spec.name, "protocol", "the host printed something that is not JSON for --json",
+                         "the host may run another ctrtui version")
+    if isinstance(value, dict) or (isinstance(value, list) and all(isinstance(v, dict) for v in value)):
+        return value
+    return HostError(spec.name, "protocol", "the host's JSON was neither a list of objects nor an object",
+                     "the host may run another ctrtui version")
+
+
+def _without_host(item: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in item.items() if k != "host"}  # the host's own "host" must not pass for ours
+
+
+def _error_item(e: HostError) -> dict[str, Any]:
+    return {"host": e.host, "error": {"kind": e.kind, "message": e.message, "hint": e.hint}}
+
+
+def _many_hosts(args: argparse.Namespace, specs: Sequence[HostSpec], results: Sequence[Any],
+                table: Callable[[Sequence[dict[str, Any]]], list[str]] | None) -> int:
+    from ctrtui.remote.errors import EXIT_HOST, HostError
+
+    failed = False
+    codes = [0]
+    items: list[dict[str, Any]] = []  # --json: the one array
+    rows: list[dict[str, Any]] = []  # a listing's rows, each with its host
+    sentences: list[str] = []  # stdout of commands whose text is sentences, prefixed
+    for spec, raw in zip(specs, results, strict=True):
+        name = display(spec.name)
+        result = _checked(spec, raw)
+        if not isinstance(result, HostError):
+            for line in _lines(result.stderr):
+                print(f"{name}: {line}", file=sys.stderr)
+            if args.json or table is not None:
+                value = _parse_json(spec, result.stdout)
+                if isinstance(value, HostError):
+                    result = value
+                elif value is not None:
+                    listed = value if isinstance(value, list) else [value]
+                    mine = [{"host": spec.name, **_without_host(v)} for v in listed]
+                    if table is not None:
+                        try:
+                            table(mine)  # a host's rows that cannot be drawn are its error, not everyone's
+                        except (KeyError, TypeError, ValueError, AttributeError, IndexError):
+                            result = HostError(spec.name, "protocol", "the host's rows are not what this "
+                                               "ctrtui draws", "the host may run another ctrtui version")
+                    if not isinstance(result, HostError):
+                        (rows if table is not None else items).extend(mine)
+            else:
+                sentences.extend(f"{name}: {line}" for line in _lines(result.stdout))
+        if isinstance(result, HostError):
+            failed = True
+            print(host_line(result), file=sys.stderr)
+            items.append(_error_item(result))
+            continue
+        codes.append(result.exit)
+    if args.json:
+        _print_json(items)
+    elif table is not None:
+        for line in _with_host_column(table, rows, args.command):
+            print(line)
+    else:
+        for line in sentences:
+            print(line)
+    return EXIT_HOST if failed else max(codes)
+
+
+def _with_host_column(table: Callable[[Sequence[dict[str, Any]]], list[str]], rows: Sequence[dict[str, Any]],
+                      command: str) -> list[str]:
+    """The listing of every host's rows with a first column HOST (its lines are one header,
+    then one line per row)."""
+    if not rows and command == "hierarchies":
+        return table(rows)  # a sentence ("no cgroup hierarchy is mounted"), not a table
+    if not rows and command == "log":
+        return []  # as the local `log` with no batch: nothing on stdout
+    lines = table(rows)
+    if len(lines) != len(rows) + 1:
+        return [scrub(line) for line in lines]
+    hosts = [display(r["host"]) for r in rows]
+    w = max([len("HOST"), *map(len, hosts)])
+    out = [f"{'HOST':<{w}}  {lines[0]}"]
+    out.extend(scrub(f"{host:<{w}}  {line}") for host, line in zip(hosts, lines[1:], strict=True))
+    return out
+
+
+__all__ = ["CONNECT", "cli_options", "cmd_hosts", "connect_options", "host_line", "host_specs"]

@@ -1,0 +1,475 @@
+"""The local end of the protocol: a subprocess (ssh running the stub on a host, or the stub run
+directly in tests) spoken to in JSON lines over its stdin/stdout (docs/remote.md).
+
+`AgentChannel.open(argv, name=..., timeout=...)` starts `argv`, does the handshake (the stub's
+line, `installed` or the bundle, the agent's hello) and returns a channel; `call` sends one
+request and waits for its answer; `cli` runs a command of the command line on the host;
+`close` says `bye` and makes sure the subprocess is gone.
+
+No threads: every wait is a `selectors` wait on the subprocess's pipes with a deadline, so a
+host that never answers costs a `timeout` HostError (and the subprocess, killed) once the
+timeout has passed, never a hang. stderr is read all along (a full stderr pipe would block the
+other side) and its last lines kept for the error messages.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import selectors
+import subprocess
+import threading
+import time
+from typing import Any, NamedTuple
+
+from ctrtui.remote.errors import HostError, RemoteOpError
+
+__all__ = ["AgentChannel", "CliResult", "MAX_LINE", "remote_command"]
+
+MAX_LINE = 256 * 1024 * 1024
+"""The longest line read from the agent (bytes): longer is a protocol error."""
+_STDERR_KEEP = 16384
+"""How much of the subprocess's stderr is kept (its end), for error messages."""
+_HANDSHAKE_NOISE = 200
+"""Lines before the stub's that are skipped (a login script that prints); more: protocol error."""
+
+
+_HELLO: dict[str, tuple[type, ...]] = {
+    "version": (str,), "hostname": (str,), "python": (str,), "uid": (int,), "euid": (int,),
+    "user": (str, type(None)), "writable": (bool,), "why_read_only": (str, type(None)),
+}
+"""The hello's fields (besides `protocol`) and their types: anything else is a protocol error
+(the values are still hostile text: shown with ctrtui.text.display)."""
+
+
+class CliResult(NamedTuple):
+    """What a command run on the host (`AgentChannel.cli`) did: its exit status and output."""
+
+    exit: int
+    stdout: str
+    stderr: str
+
+
+def remote_command(python: str = "python3", sudo: bool = False) -> list[str]:
+    """The command run on the host: `[sudo -n --] PYTHON -c STUB` (an argv: whoever runs it
+    through a shell quotes every word)."""
+    from ctrtui.agent.stub import STUB
+
+    return (["sudo", "-n", "--"] if sudo else []) + [python, "-c", STUB]
+
+
+def _classify(returncode: int | None, stderr: str) -> tuple[str, str, str]:
+    """(kind, message, hint) of a subprocess that ended before the handshake was done: ssh's
+    own reading of its failures when the transport module is there, else a plain one."""
+    import importlib
+
+    if returncode is not None and returncode < 0:  # the local subprocess (ssh, or the stub) was killed
+        lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+        said = f" ({lines[-1]})" if lines else ""
+        return "agent-died", f"the connection's process was killed by signal {-returncode}{said}", ""
+    ssh: Any
+    try:
+        ssh = importlib.import_module("ctrtui.remote.ssh")  # the transport (another module's work)
+    except ImportError:
+        ssh = None
+    describe = getattr(ssh, "describe_failure", None)
+    if describe is not None:
+        kind, message, hint = describe(returncode, stderr)
+        return str(kind), str(message), str(hint)
+    classify = getattr(ssh, "classify_failure", None)
+    if classify is not None:
+        kind, message = classify(returncode, stderr)
+        return str(kind), str(message), ""
+    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    last = lines[-1] if lines else ""
+    if returncode == 127 or "not found" in last or "No such file or directory" in last:
+        return ("python-missing", last or "the host has no such Python interpreter",
+                "install python3 (3.9 or newer) on the host, or name its interpreter with --python")
+    return "agent-died", last or f"the agent exited with status {returncode} before it answered", ""
+
+
+class AgentChannel:
+    """A connection to one host's agent. Safe to share between threads (one call at a time)."""
+
+    name: str
+    hello: dict[str, Any]
+    mode: str
+    bytes_sent: int
+    bytes_received: int
+
+    def __init__(self, proc: subprocess.Popen[bytes], name: str, timeout: float) -> None:
+        self.name = name
+        self.timeout = timeout
+        self.hello = {}
+        self.mode = ""  # "installed" or "bundle", once the handshake is done
+        self.bytes_sent = 0
+        self.bytes_received = 0
+        self._proc = proc
+        assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
+        self._in = proc.stdin.fileno()
+        self._out = proc.stdout.fileno()
+        self._errfd: int | None = proc.stderr.fileno()
+        for fd in (self._in, self._out, self._errfd):
+            os.set_blocking(fd, False)
+        self._sel = selectors.DefaultSelector()
+        self._sel.register(self._out, selectors.EVENT_READ)
+        self._sel.register(self._errfd, selectors.EVENT_READ)
+        self._buf = bytearray()
+        self._stderr = bytearray()
+        self._lock = threading.Lock()
+        self._next_id = 1
+        self._broken: HostError | None = None
+        self._closed = False
+        self._handshake = True
+        self._closing = False  # close() from another thread is ending a call in flight
+        self._limit = timeout
+
+    # ------------------------------------------------------------------ opening
+
+    @classmethod
+    def open(cls, argv: list[str], *, name: str, timeout: float = 10.0) -> AgentChannel:
+        """Start `argv` (the stub on the host) and do the handshake; the channel, or HostError
+        (the subprocess is gone then)."""
+        try:
+            proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                    bufsize=0, close_fds=True)
+        except OSError as e:
+            from ctrtui.errors import os_error_text
+
+            raise HostError(name, "unreachable", f"could not start {argv[0]}: {os_error_text(e)}",
+                            "check that the ssh program is installed (or set CTRTUI_SSH)") from None
+        channel = cls(proc, name, timeout)
+        try:
+            channel._shake()
+        except BaseException:
+            channel._kill()
+            raise
+        return channel
+
+    def _shake(self) -> None:
+        from ctrtui import __version__
+        from ctrtui.agent import PROTOCOL
+        from ctrtui.agent.stub import STUB_VERSION
+
+        self._limit = self.timeout
+        deadline = time.monotonic() + self.timeout
+        noise: list[str] = []
+        while True:
+            line = self._line(deadline, "the host's Python to start")
+            if line.startswith(b'{"ctrtui"'):
+                break
+            noise.append(line.decode("utf-8", "replace").strip())
+            if len(noise) > _HANDSHAKE_NOISE:
+                self._fail("protocol", "the host printed something other than ctrtui's stub: "
+                           + (noise[0][:200] if noise else ""), "check the remote user's login scripts")
+        stub = self._json(line, "the stub's first line")
+        error = stub.get("error")
+        python = stub.get("python")
+        if error == "python-too-old":
+            self._fail("python-too-old", f"the host's Python is {python}, and ctrtui's agent needs Python 3.9 or newer",
+                       "install a newer python3 on the host, or name one with --python")
+        if error is not None:
+            self._fail("agent-died", f"the stub on the host failed: {stub.get('message') or error}")
+        if stub.get("stub") != STUB_VERSION:
+            self._fail("version", f"the host's stub speaks version {stub.get('stub')!r}, this ctrtui version "
+                       f"{STUB_VERSION}")
+        if stub.get("installed") == __version__:
+            self.mode = "installed"
+            self._send(b'{"use":"installed"}\n', deadline)
+        else:
+            from ctrtui.remote.bundle import bundle
+
+            b = bundle()
+            self.mode = "bundle"
+            head = json.dumps({"use": "bundle", "size": len(b.data), "sha256": b.sha256}).encode() + b"\n"
+            self._send(head + b.data, deadline)
+        line = self._line(deadline, "the agent's hello")
+        hello = self._json(line, "the agent's hello")
+        if hello.get("ctrtui") == "stub":
+            self._fail("agent-died", f"the agent on the host could not start: {hello.get('message') or hello}")
+        if hello.get("protocol") != PROTOCOL:
+            self._fail("version", f"the agent on the host speaks protocol {hello.get('protocol')!r} "
+                       f"(ctrtui {hello.get('version')!r}), this ctrtui speaks protocol {PROTOCOL} "
+                       f"(ctrtui {__version__})",
+                       "use the same ctrtui version on both sides, or remove ctrtui from the host (it is then sent)")
+        for key, types in _HELLO.items():
+            if type(hello.get(key)) not in types:
+                self._fail("protocol", f"the agent's hello has no proper '{key}' ({_shown(line)})")
+        self.hello = hello
+        self._handshake = False
+
+    # ------------------------------------------------------------------ calls
+
+    def call(self, op: str, args: dict[str, Any] | None = None, *, timeout: float | None = None) -> Any:
+        """Send one request and wait (at most `timeout`, default the channel's) for its answer:
+        its result; RemoteOpError when the agent answered with an error; HostError when the
+        host cannot be used any more (dropped, agent-died, timeout, protocol)."""
+        with self._lock:
+            if self._broken is not None:
+                raise self._broken
+            if self._closed:
+                raise HostError(self.name, "dropped", "the connection to the host was closed")
+            self._limit = self.timeout if timeout is None else timeout
+            deadline = time.monotonic() + self._limit
+            rid = self._next_id
+            self._next_id += 1
+            request = {"id": rid, "op": op, "args": args or {}}
+            try:
+                data = (json.dumps(request, ensure_ascii=True, separators=(",", ":"), allow_nan=False)
+                        + "\n").encode("ascii")
+            except (TypeError, ValueError) as e:
+                raise ValueError(f"request {op!r} cannot be sent as JSON: {e}") from None
+            try:
+                self._send(data, deadline)
+                answer = self._json(self._line(deadline, f"the answer to '{op}'"), f"the answer to '{op}'")
+            except HostError as e:
+                self._broken = e
+                self._kill()
+                raise
+            if answer.get("id") != rid:
+                err = answer.get("error") if isinstance(answer.get("error"), dict) else {}
+                self._broken = HostError(self.name, "protocol", f"the agent answered request {answer.get('id')!r} "
+                                         f"while {rid} was asked ({(err or {}).get('message', '')})")
+                self._kill()
+                raise self._broken
+            if answer.get("ok") is True:
+                return answer.get("result")
+            err = answer.get("error")
+            if not isinstance(err, dict):
+                err = {}
+            errno = err.get("errno")
+            raise RemoteOpError(self.name, op, str(err.get("kind") or "internal"), str(err.get("message") or ""),
+                                errno if isinstance(errno, str) else None)
+
+    def cli(self, command: str, options: dict[str, Any], *, timeout: float | None = None) -> CliResult:
+        """Run `ctrtui COMMAND` on the host with `options` (argparse dest names -> values)."""
+        r = self.call("cli", {"command": command, "options": options}, timeout=timeout)
+        if (not isinstance(r, dict) or type(r.get("exit")) is not int or not isinstance(r.get("stdout"), str)
+                or not isinstance(r.get("stderr"), str)):
+            with self._lock:
+                raise self._protocol("the answer to 'cli' is not {exit, stdout, stderr}")
+        return CliResult(r["exit"], r["stdout"], r["stderr"])
+
+    def close(self) -> None:
+        """Say `bye`, give the agent a moment to leave, then make sure the subprocess is gone.
+        Idempotent; never raises. A call in flight in another thread is ended (it raises a
+        `dropped` HostError) rather than waited for."""
+        if not self._lock.acquire(blocking=False):
+            self._closing = True
+            try:
+                self._proc.kill()  # the call in flight sees EOF, raises, and lets go of the lock
+            except OSError:
+                pass
+            self._lock.acquire()
+        try:
+            if self._closed:
+                return
+            self._closed = True
+            if self._broken is None and self._proc.poll() is None:
+                try:
+                    self._send(b'{"id":0,"op":"bye","args":{}}\n', time.monotonic() + 1.0)
+                except HostError:
+                    pass
+            try:
+                if self._proc.stdin is not None:
+                    self._proc.stdin.close()  # EOF: the agent leaves even if it did not read the bye
+            except OSError:
+                pass
+            try:
+                self._proc.wait(timeout=2.0)
+            except subprocess.TimeoutExpired:
+                pass
+            self._kill()
+        finally:
+            self._lock.release()
+
+    def __enter__(self) -> AgentChannel:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def pid(self) -> int:
+        """The local subprocess's PID (ssh's, or the stub's in tests)."""
+        return self._proc.pid
+
+    def stderr_tail(self, lines: int = 5) -> str:
+        """The last lines the subprocess wrote to stderr (raw: scrub before showing)."""
+        text = self._stderr.decode("utf-8", "replace")
+        return "\n".join(text.splitlines()[-lines:])
+
+    # ------------------------------------------------------------------ plumbing
+
+    def _protocol(self, what: str) -> HostError:
+        self._broken = HostError(self.name, "protocol", f"the agent broke the protocol: {what}")
+        self._kill()
+        return self._broken
+
+    def _fail(self, kind: str, message: str, hint: str = "") -> None:
+        raise HostError(self.name, kind, message, hint)
+
+    def _json(self, line: bytes, what: str) -> dict[str, Any]:
+        try:
+            value = json.loads(line.decode("utf-8"), parse_constant=_refuse_constant)
+        except (ValueError, UnicodeDecodeError, RecursionError):
+            raise HostError(self.name, "protocol", f"{what} is not a JSON line: {_shown(line)}") from None
+        if not isinstance(value, dict):
+            raise HostError(self.name, "protocol", f"{what} is not a JSON object: {_shown(line)}")
+        return value
+
+    def _line(self, deadline: float, what: str) -> bytes:
+        """The next line from the agent (newline included)."""
+        start = 0
+        while True:
+            i = self._buf.find(b"\n", start)
+            if i >= 0:
+                line = bytes(self._buf[:i + 1])
+                del self._buf[:i + 1]
+                return line
+            if len(self._buf) > MAX_LINE:
+                raise HostError(self.name, "protocol", f"a line from the agent is longer than {MAX_LINE} bytes")
+            start = len(self._buf)
+            self._pump(deadline, what, None)
+
+    def _send(self, data: bytes, deadline: float) -> None:
+        view = memoryview(data)
+        while view:
+            view = view[self._pump(deadline, "the host to read what was sent", view):]
+
+    def _pump(self, deadline: float, what: str, out: memoryview | None) -> int:
+        """Wait until the agent's stdout has data (read into the buffer), its stderr has data
+        (kept), or, with `out`, its stdin takes some of `out` (returns how much). HostError on
+        timeout, EOF on stdout, or a closed stdin."""
+        if out is not None:
+            self._sel.register(self._in, selectors.EVENT_WRITE)
+        try:
+            while True:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    self._timeout(what)
+                events = self._sel.select(left)
+                if not events:
+                    continue  # the loop's check raises the timeout
+                wrote = 0
+                for key, _ in events:
+                    fd = key.fd
+                    if fd == self._in and out is not None:
+                        try:
+                            wrote = os.write(fd, out[:1 << 16])
+                        except BlockingIOError:
+                            continue
+                        except OSError:  # EPIPE: the other side closed its stdin (it exited)
+                            self._gone(what)
+                        self.bytes_sent += wrote
+                    elif fd == self._errfd:
+                        self._read_stderr()
+                    elif fd == self._out:
+                        try:
+                            data = os.read(fd, 1 << 20)
+                        except BlockingIOError:
+                            continue
+                        if not data:
+                            self._gone(what)
+                        self.bytes_received += len(data)
+                        self._buf += data
+                        if out is None:
+                            return 0
+                if out is not None and wrote:
+                    return wrote
+        finally:
+            if out is not None:
+                try:
+                    self._sel.unregister(self._in)
+                except (KeyError, ValueError, OSError, AttributeError, RuntimeError):
+                    pass  # the selector was closed: the subprocess is gone
+
+    def _read_stderr(self) -> None:
+        if self._errfd is None:
+            return
+        try:
+            data = os.read(self._errfd, 1 << 16)
+        except BlockingIOError:
+            return
+        except OSError:
+            data = b""
+        if not data:
+            try:
+                self._sel.unregister(self._errfd)
+            except (KeyError, ValueError, OSError, AttributeError, RuntimeError):
+                pass
+            self._errfd = None
+            return
+        self._stderr += data
+        if len(self._stderr) > _STDERR_KEEP:
+            del self._stderr[:-_STDERR_KEEP]
+
+    def _timeout(self, what: str) -> None:
+        self._kill()
+        raise HostError(self.name, "timeout", f"no answer within {self._limit:g} s while waiting for {what}",
+                        "check that the host is up and not overloaded, or raise --timeout")
+
+    def _gone(self, what: str) -> None:
+        """The agent's stdout ended (or its stdin closed): collect its exit and stderr, then
+        raise the HostError that says what happened."""
+        end = time.monotonic() + 2.0
+        if self._errfd is not None:  # the rest of stderr, to its EOF
+            with selectors.DefaultSelector() as sel:
+                sel.register(self._errfd, selectors.EVENT_READ)
+                while self._errfd is not None and time.monotonic() < end:
+                    if sel.select(max(0.0, end - time.monotonic())):
+                        self._read_stderr()
+        try:
+            rc: int | None = self._proc.wait(timeout=max(0.1, end - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            rc = None
+        stderr = self._stderr.decode("utf-8", "replace")
+        self._kill()
+        if self._closing:
+            raise HostError(self.name, "dropped", f"the connection was closed while waiting for {what}")
+        if self._handshake:
+            kind, message, hint = _classify(rc, stderr)
+            raise HostError(self.name, kind, message, hint)
+        lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+        said = f" ({lines[-1]})" if lines else ""
+        if rc == 255 or rc is None:
+            raise HostError(self.name, "dropped", f"the connection was lost while waiting for {what}{said}",
+                            "contact the host again; an interrupted move is in the host's journal "
+                            "(ctrtui log on that host)")
+        how = f"was killed by signal {-rc}" if rc < 0 else f"exited with status {rc}"
+        raise HostError(self.name, "agent-died", f"the agent on the host {how} while waiting for {what}{said}",
+                        "contact the host again; an interrupted move is in the host's journal")
+
+    def _kill(self) -> None:
+        """Make sure the subprocess is gone and every pipe closed (idempotent)."""
+        proc = self._proc
+        if proc.poll() is None:
+            try:
+                proc.kill()
+            except OSError:
+                pass
+        try:
+            proc.wait(timeout=5.0)
+        except subprocess.TimeoutExpired:
+            pass
+        for stream in (proc.stdin, proc.stdout, proc.stderr):
+            try:
+                if stream is not None:
+                    stream.close()
+            except OSError:
+                pass
+        try:
+            self._sel.close()
+        except (OSError, ValueError, RuntimeError):
+            pass
+
+
+def _refuse_constant(name: str) -> object:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _shown(line: bytes) -> str:
+    from ctrtui.text import display
+
+    text = line.decode("utf-8", "replace").strip()
+    return display(text[:200] + ("..." if len(text) > 200 else ""))

@@ -1,0 +1,439 @@
+"""The remote protocol end to end without ssh: `AgentChannel.open([python, "-c", STUB])` runs the
+agent as a local subprocess, on this machine's real cgroups.
+
+- under this interpreter (ctrtui installed: the agent is imported from it);
+- under Python 3.9 with no site-packages (`-I -S`: ctrtui absent, so the bundle travels and is
+  imported from memory), doing what a fleet does: hello, hierarchies, snapshots whole and as
+  deltas, `ls`, `tasks`, `move` and `undo` of its own sleep processes in `ctrtui-test-*` cgroups;
+- a Python older than 3.9 gets one `python-too-old` HostError;
+- the faults: an agent that never answers (timeout, killed), one that dies mid-call, one that
+  exits before the handshake, a protocol version mismatch; the agent leaves at EOF.
+The same through a real sshd is the transport's (tests/real/test_ssh_*.py)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from ctrtui import __version__
+from ctrtui.agent.stub import STUB
+from ctrtui.remote import AgentChannel, HostError, RemoteOpError, RemoteReader, remote_command
+from ctrtui.sources.base import Reader, contract_problems, protocol_problems
+from ctrtui.sources.cgroupfs import CgroupFS
+from tests.clihelpers import isolated_dirs  # noqa: F401 - isolated_dirs is autouse
+
+PYENV = Path("/root/.pyenv/versions")
+PY39 = PYENV / "3.9.18/bin/python3"
+TOO_OLD = [PYENV / v / "bin/python3" for v in ("3.8.18", "3.6.15", "3.7.16")]
+
+
+def _need(path: Path) -> str:
+    if not os.access(path, os.X_OK):
+        pytest.skip(f"no interpreter at {path} (the pyenv Pythons of the compatibility tests are not installed)")
+    return str(path)
+
+
+def _gone(pid: int, within: float = 5.0) -> bool:
+    """True once `pid` no longer exists (or is a zombie of ours reaped by now)."""
+    end = time.monotonic() + within
+    while time.monotonic() < end:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                if f.read().rsplit(")", 1)[1].split()[0] == "Z":
+                    return True
+        except FileNotFoundError:
+            return True
+        time.sleep(0.02)
+    return False
+
+
+@pytest.fixture
+def local_agent():
+    channel = AgentChannel.open(remote_command(sys.executable), name="here", timeout=30)
+    yield channel
+    channel.close()
+
+
+def test_the_agent_under_this_python_uses_the_installed_ctrtui(local_agent):
+    ch = local_agent
+    assert ch.mode == "installed" and ch.hello["version"] == __version__ and ch.hello["euid"] == os.geteuid()
+    assert ch.hello["writable"] is (os.geteuid() == 0)
+    assert ch.call("pid_max") == CgroupFS().pid_max
+    reader = RemoteReader(ch)
+    assert contract_problems(reader) == [] and protocol_problems(reader, Reader) == []
+    assert reader.identity == "ssh://here" and reader.kind == "remote" and reader.capabilities == frozenset()
+    assert reader.hierarchies() == CgroupFS().hierarchies()
+    assert ch.bytes_sent > 0 and ch.bytes_received > 0
+
+
+def test_an_unknown_op_is_a_remote_op_error_and_the_channel_goes_on(local_agent):
+    with pytest.raises(RemoteOpError) as e:
+        local_agent.call("task_state", {"pid": 10 ** 9})
+    assert e.value.kind == "bad-request" and "pid_max" in str(e.value)
+    with pytest.raises(RemoteOpError) as e:
+        local_agent.call("launch")
+    assert e.value.kind == "bad-request"
+    assert local_agent.call("pid_max") > 300
+
+
+def test_python39_without_site_packages_runs_the_bundle_on_real_cgroups(realworld, tmp_path):
+    py = _need(PY39)
+    threads = threading.active_count()
+    ch = AgentChannel.open([py, "-I", "-S", "-c", STUB], name="py39", timeout=60)
+    try:
+        assert ch.mode == "bundle" and ch.hello["python"] == "3.9.18" and ch.hello["protocol"] == 1
+        bundle_bytes = ch.bytes_sent
+        reader = RemoteReader(ch)
+        assert reader.hierarchies() == CgroupFS().hierarchies()
+
+        cg = realworld.mkdir("freezer", "remote")
+        p = realworld.spawn_sleep()
+        first = reader.snapshot(["freezer"])
+        assert cg in first["freezer"] and p.pid not in first["freezer"][cg].procs
+        realworld.put(p.pid, "freezer", cg)
+        second = reader.snapshot(["freezer"])
+        assert list(second["freezer"][cg].procs) == [p.pid]
+        assert (reader.full_snapshots, reader.delta_snapshots) == (1, 1)
+        realworld.put(p.pid, "freezer", "/")
+
+        ls = ch.cli("ls", {"cgroup": f"freezer:{cg}", "json": True})
+        assert ls.exit == 0 and f'"path": "{cg}"' in ls.stdout, ls
+        target = realworld.mkdir("freezer", "remote/to")
+        moved = ch.cli("move", {"pids": [str(p.pid)], "target": f"freezer:{target}", "json": True})
+        assert moved.exit == 0, moved.stderr
+        assert realworld.cgroup_of(p.pid, "freezer") == target
+        tasks = ch.cli("tasks", {"cgroup": f"freezer:{target}"})
+        assert tasks.exit == 0 and str(p.pid) in tasks.stdout and "sleep" in tasks.stdout
+        undone = ch.cli("undo", {})
+        assert undone.exit == 0, undone.stderr
+        assert realworld.cgroup_of(p.pid, "freezer") == "/"
+        # the journal is the host's own (here: the test's XDG_STATE_HOME)
+        assert (Path(os.environ["XDG_STATE_HOME"]) / "ctrtui").is_dir()
+        log = ch.cli("log", {"json": True})
+        assert log.exit == 0 and log.stdout.count('"batch"') >= 2
+        # a cgroup the command line cannot find: its own wording, exit 2
+        missing = ch.cli("tasks", {"cgroup": f"freezer:{cg}/nope"})
+        assert missing.exit == 2 and "no cgroup" in missing.stderr
+        assert ch.bytes_sent > bundle_bytes > 10_000
+    finally:
+        ch.close()
+    agent = ch.hello["pid"]
+    assert _gone(agent)
+    assert threading.active_count() == threads
+
+
+@pytest.mark.parametrize("path", TOO_OLD, ids=lambda p: p.parts[-3])
+def test_a_python_older_than_39_is_one_clear_error(path):
+    py = _need(path)
+    t = time.monotonic()
+    with pytest.raises(HostError) as e:
+        AgentChannel.open([py, "-c", STUB], name="old", timeout=30)
+    assert e.value.kind == "python-too-old"
+    version = path.parts[-3]
+    text = str(e.value)
+    assert text.startswith("old: ") and version in text and "3.9" in text and "\n" not in text
+    assert time.monotonic() - t < 30
+
+
+FAKE_STUB = ('import json, sys, time\n'
+             'sys.stdout.write(json.dumps({"ctrtui": "stub", "stub": 1, "python": "3.11.0", "installed": %r})'
+             ' + "\\n")\n'
+             'sys.stdout.flush()\n'
+             'sys.stdin.readline()\n')
+
+
+HELLO = {"protocol": 1, "version": __version__, "hostname": "fake", "python": "3.11.0", "uid": 0, "euid": 0,
+         "user": "root", "pid": 0, "writable": True, "why_read_only": None}
+
+
+def _fake(hello: dict, then: str) -> list[str]:
+    """A stand-in agent: the stub's line, reads the answer, writes `hello`, then runs `then`."""
+    return [sys.executable, "-c", FAKE_STUB % __version__
+            + f"sys.stdout.write(json.dumps({hello!r}) + '\\n'); sys.stdout.flush()\n" + then]
+
+
+def test_an_agent_that_never_answers_times_out_and_is_killed():
+    ch = AgentChannel.open(_fake(HELLO, "time.sleep(120)\n"), name="mute", timeout=10)
+    t = time.monotonic()
+    with pytest.raises(HostError) as e:
+        ch.call("pid_max", timeout=0.5)
+    took = time.monotonic() - t
+    assert e.value.kind == "timeout" and "0.5 s" in str(e.value)
+    assert took < 5  # the timeout, plus the kill
+    assert _gone(ch.pid)
+    with pytest.raises(HostError) as again:  # the channel stays broken, quickly
+        ch.call("pid_max")
+    assert again.value.kind == "timeout"
+    ch.close()
+    ch.close()
+
+
+def test_a_host_that_never_starts_times_out_in_the_handshake():
+    t = time.monotonic()
+    with pytest.raises(HostError) as e:
+        AgentChannel.open([sys.executable, "-c", "import time; time.sleep(120)"], name="asleep", timeout=0.5)
+    assert e.value.kind == "timeout" and time.monotonic() - t < 5
+
+
+def test_an_agent_killed_mid_call_is_agent_died(local_agent):
+    pid = local_agent.hello["pid"]
+    killer = threading.Timer(0.5, os.kill, (pid, signal.SIGKILL))
+    killer.start()
+    t = time.monotonic()
+    try:
+        with pytest.raises(HostError) as e:
+            local_agent.cli("ls", {"stats": True, "stats_interval": 20.0}, timeout=60)
+    finally:
+        killer.cancel()
+    assert e.value.kind == "agent-died" and "signal 9" in str(e.value)
+    assert time.monotonic() - t < 15
+    with pytest.raises(HostError):
+        local_agent.call("pid_max")
+
+
+def test_the_agent_leaves_at_eof_and_on_close(local_agent):
+    pid = local_agent.hello["pid"]
+    proc = local_agent._proc
+    assert proc.stdin is not None
+    proc.stdin.close()  # the connection goes: EOF on the agent's stdin
+    assert proc.wait(timeout=10) == 0
+    assert _gone(pid)
+    ch = AgentChannel.open(remote_command(sys.executable), name="again", timeout=30)
+    ch.close()
+    assert _gone(ch.hello["pid"])
+
+
+@pytest.mark.parametrize(("script", "kind", "words"), [
+    ("import sys; sys.stderr.write('bash: line 1: python3: command not found\\n'); sys.exit(127)",
+     "python-missing", "command not found"),
+    ("import sys; sys.stderr.write('boom \\x1b[2J gone\\n'); sys.exit(1)", "agent-died", "boom \\x1b[2J gone"),
+    ("import os, signal; os.kill(os.getpid(), signal.SIGKILL)", "agent-died", "signal 9"),
+], ids=["python-missing", "stderr-said", "killed"])
+def test_a_subprocess_that_ends_before_the_handshake(script, kind, words):
+    with pytest.raises(HostError) as e:
+        AgentChannel.open([sys.executable, "-c", script], name="bad", timeout=10)
+    assert e.value.kind == kind
+    text = str(e.value)
+    assert words in text and "\x1b" not in text and "\n" not in text
+
+
+def test_a_protocol_version_mismatch_is_one_version_error():
+    with pytest.raises(HostError) as e:
+        AgentChannel.open(_fake({**HELLO, "protocol": 99, "version": "9.9"}, "sys.stdin.read()\n"), name="future",
+                          timeout=10)
+    assert e.value.kind == "version" and "99" in str(e.value) and "protocol 1" in str(e.value)
+
+
+@pytest.mark.parametrize("change", [{"writable": "yes"}, {"euid": "0"}, {"hostname": None}, {"user": 5}],
+                         ids=["writable", "euid", "hostname", "user"])
+def test_a_malformed_hello_is_one_protocol_error(change):
+    with pytest.raises(HostError) as e:
+        AgentChannel.open(_fake({**HELLO, **change}, "sys.stdin.read()\n"), name="odd", timeout=10)
+    assert e.value.kind == "protocol" and next(iter(change)) in str(e.value)
+
+
+def test_answers_out_of_order_or_not_json_break_the_channel():
+    for then, words in (("sys.stdin.readline(); print('{\"id\": 7, \"ok\": true}', flush=True); time.sleep(60)\n",
+                         "request 7"),
+                        ("sys.stdin.readline(); print('\\x1b[2J', flush=True); time.sleep(60)\n", "not a JSON")):
+        ch = AgentChannel.open(_fake(HELLO, then), name="liar", timeout=10)
+        with pytest.raises(HostError) as e:
+            ch.call("pid_max")
+        assert e.value.kind == "protocol" and words in str(e.value) and "\x1b" not in str(e.value)
+        assert _gone(ch.pid)
+        ch.close()
+    then = "sys.stdin.readline(); print('{\"id\": 1, \"ok\": true, \"result\": {\"exit\": \"0\"}}', flush=True)\n"
+    ch = AgentChannel.open(_fake(HELLO, then + "time.sleep(60)\n"), name="liar", timeout=10)
+    with pytest.raises(HostError) as e:
+        ch.cli("ls", {})
+    assert e.value.kind == "protocol" and "cli" in str(e.value) and _gone(ch.pid)
+    ch.close()
+
+
+def test_a_login_script_that_prints_before_the_stub_is_skipped():
+    argv = ["/bin/sh", "-c", 'echo "Welcome to host"; exec "$0" "$@"', *remote_command(sys.executable)]
+    with AgentChannel.open(argv, name="chatty", timeout=30) as ch:
+        assert ch.call("pid_max") > 300
+
+
+def test_nothing_is_left_of_a_subprocess_the_handshake_refused():
+    before = set(os.listdir("/proc"))
+    for _ in range(3):
+        with pytest.raises(HostError):
+            AgentChannel.open([sys.executable, "-c", "print('garbage {'); import time; time.sleep(60)"],
+                              name="x", timeout=0.5)
+    time.sleep(0.2)
+    mine = [p for p in set(os.listdir("/proc")) - before if p.isdigit() and _parent(int(p)) == os.getpid()]
+    assert mine == []
+
+
+def _parent(pid: int) -> int | None:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return int(f.read().rsplit(")", 1)[1].split()[1])
+    except (FileNotFoundError, ProcessLookupError, ValueError):
+        return None
+
+
+def test_remote_command_is_an_argv_with_the_one_line_stub():
+    assert remote_command() == ["python3", "-c", STUB]
+    assert remote_command("/usr/bin/python3.9", sudo=True)[:4] == ["sudo", "-n", "--", "/usr/bin/python3.9"]
+    assert "\n" not in STUB and "'" in STUB and '"' not in STUB
+    out = subprocess.run([sys.executable, "-c", STUB], input=b"", capture_output=True, timeout=30)
+    assert out.returncode == 0 and out.stdout.startswith(b'{"ctrtui": "stub", "stub": 1')
+
+
+ROOT = str(Path(__file__).resolve().parents[2])
+_RUN = ("import sys; sys.path.insert(0, sys.argv[1]); from ctrtui.cli import main; "
+        "sys.exit(main(sys.argv[2:]))")
+SAME_OUTPUT = [
+    ["hierarchies", "--demo"], ["hierarchies", "--demo", "--json"], ["ls", "--demo"], ["ls", "--demo", "--json"],
+    ["ls", "--demo=hostile"], ["tasks", "--demo", "freezer:/"], ["tasks", "--demo=hostile", "freezer:/", "--json"],
+    ["move", "--demo", "1", "2", "--to", "freezer:/system.slice", "--dry-run", "--json"],
+    ["move", "--demo", "2", "--to", "cpu:/", "--json"], ["mkdir", "--demo", "freezer:/x"],
+    ["freeze", "--demo", "freezer:/system.slice", "--json"], ["rmdir", "--demo", "freezer:/nope"],
+    ["log", "--demo"], ["undo", "--demo"], ["tasks", "--demo", "freezer:/a/../b"],
+]
+
+
+def _cli(python: str, argv: list[str], tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ, XDG_STATE_HOME=str(tmp_path / python.replace("/", "_")), COLUMNS="100")
+    return subprocess.run([python, "-I", "-S", "-c", _RUN, ROOT, *argv], capture_output=True, text=True,
+                          env=env, timeout=60)
+
+
+def test_the_travelling_command_line_says_the_same_under_python39(tmp_path):
+    """The engine, the sources and the reports run on 3.9 as on this Python: the demo world's
+    commands print byte for byte the same (only the batch ids and times differ)."""
+    import re
+
+    py = _need(PY39)
+    stamp = re.compile(r"\d{8}T\d{6}-[0-9a-f]{6}|\d{4}-\d\d-\d\d \d\d:\d\d:\d\d|\"(time|created)\": [0-9.]+")
+    for argv in SAME_OUTPUT:
+        old, new = _cli(py, argv, tmp_path), _cli(sys.executable, argv, tmp_path)
+        assert "Traceback" not in old.stderr, (argv, old.stderr)
+        assert (old.returncode, stamp.sub("T", old.stdout), stamp.sub("T", old.stderr)) == (
+            new.returncode, stamp.sub("T", new.stdout), stamp.sub("T", new.stderr)), argv
+
+
+def test_a_policy_file_under_python39_is_refused_in_one_sentence(tmp_path):
+    py = _need(PY39)
+    policy = tmp_path / "policy.toml"
+    policy.write_text('[protect]\npids = [1]\n')
+    r = _cli(py, ["move", "--demo", "2", "--to", "cpu:/", "--policy", str(policy)], tmp_path)
+    assert r.returncode == 2 and r.stdout == ""
+    assert r.stderr.count("\n") == 1 and "needs Python 3.11" in r.stderr and "3.9.18" in r.stderr, r.stderr
+
+
+def test_close_from_another_thread_ends_a_call_in_flight(local_agent):
+    errors: list[BaseException] = []
+
+    def slow() -> None:
+        try:
+            local_agent.cli("ls", {"stats": True, "stats_interval": 30.0}, timeout=60)
+        except BaseException as e:  # noqa: BLE001 - kept for the assertion below
+            errors.append(e)
+
+    caller = threading.Thread(target=slow)
+    caller.start()
+    time.sleep(0.5)
+    t = time.monotonic()
+    local_agent.close()
+    caller.join(10)
+    assert not caller.is_alive() and time.monotonic() - t < 10
+    assert len(errors) == 1 and isinstance(errors[0], HostError) and errors[0].kind == "dropped"
+    assert _gone(local_agent.hello["pid"])
+
+
+def test_the_stub_ignores_a_ctrtui_in_the_current_directory():
+    """`python -c` puts the current directory first on sys.path; the stub drops it, so a
+    `ctrtui` (or `json`) there cannot stand in for the real one: here the repository's own
+    checkout is the current directory, and Python 3.9 without ctrtui installed says so."""
+    py = _need(PY39)
+    out = subprocess.run([py, "-c", STUB], input=b"", capture_output=True, cwd=ROOT, timeout=30)
+    assert out.returncode == 0
+    assert out.stdout.startswith(b'{"ctrtui": "stub", "stub": 1, "python": "3.9.18", "installed": null}')
+
+
+def test_python_m_ctrtui_agent_serves_and_leaves_at_eof():
+    out = subprocess.run([sys.executable, "-m", "ctrtui.agent"], input=b'{"id": 1, "op": "pid_max"}\n',
+                         capture_output=True, timeout=60)
+    lines = [json.loads(line) for line in out.stdout.splitlines()]
+    assert out.returncode == 0 and lines[0]["protocol"] == 1
+    assert lines[1] == {"id": 1, "ok": True, "result": CgroupFS().pid_max}
+
+
+def test_a_hook_plugin_is_loaded_under_python39_too(tmp_path):
+    """importlib.metadata.entry_points() takes no `group=` before 3.10: the engine still finds
+    an installed hook plugin there, and the plugin still refuses."""
+    py = _need(PY39)
+    info = tmp_path / "realplug-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: realplug\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text("[ctrtui.hooks]\nguard = realplug:Hook\n")
+    (tmp_path / "realplug.py").write_text(
+        "from ctrtui.engine import Refusal\n"
+        "class Hook:\n"
+        "    def can_attach(self, ctx):\n"
+        "        return Refusal('EPERM', 'real plugin refuses PID %d' % ctx.pid, 'Uninstall it.')\n"
+        "    def attach(self, task, old, new):\n"
+        "        pass\n")
+    from ctrtui.sources.demo import demo_world
+
+    world = demo_world()
+    procs = [p for c in world.snapshot(["cpu"])["cpu"].containers.values() for p in c.procs]
+    pid = next(p for p, t in sorted(world.task_details(procs).items()) if t.uid == 1000)  # a user's task
+    script = ("import sys; sys.path[:0] = sys.argv[1:3]; from ctrtui.cli import main; "
+              "sys.exit(main(sys.argv[3:]))")
+    r = subprocess.run([py, "-I", "-S", "-c", script, ROOT, str(tmp_path), "move", "--demo", str(pid), "--to",
+                        "cpu:/system.slice", "--dry-run"], capture_output=True, text=True, timeout=60,
+                       env=dict(os.environ, XDG_STATE_HOME=str(tmp_path / "state")))
+    assert "Traceback" not in r.stderr, r.stderr
+    assert r.returncode == 1 and f"real plugin refuses PID {pid}" in r.stdout, (r.stdout, r.stderr)
+
+
+def test_every_module_of_the_bundle_imports_under_python39():
+    """Each travelling module, even those the tests above reach only lazily, compiles and
+    imports on 3.9 without site-packages (a runtime `X | Y`, a 3.10 keyword argument at module
+    level, a 3.10 syntax would fail here)."""
+    from ctrtui.remote.bundle import bundle
+
+    py = _need(PY39)
+    script = ("import importlib, sys; sys.path.insert(0, sys.argv[1]); bad = []\n"
+              "for name in sys.argv[2:]:\n"
+              "    try:\n"
+              "        importlib.import_module(name)\n"
+              "    except Exception as e:\n"
+              "        bad.append('%s: %s: %s' % (name, type(e).__name__, e))\n"
+              "print('\\n'.join(bad)); sys.exit(1) if bad else None\n")
+    modules = [m for m in bundle().modules if not m.endswith(".__main__")]  # that one runs the agent
+    r = subprocess.run([py, "-I", "-S", "-c", script + "print(len(sys.argv) - 2)\n", ROOT, *modules],
+                       capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
+    assert r.returncode == 0 and r.stdout.split() == [str(len(modules))], r.stdout + r.stderr
+
+
+def _cpu_ticks(pid: int) -> tuple[int, int, str]:
+    """(utime + stime in clock ticks, threads, state) of a process, from /proc/PID/stat."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12]), int(fields[17]), fields[0]
+
+
+def test_an_idle_agent_does_nothing_between_requests(local_agent):
+    """No timer, no polling: between two requests the agent is one sleeping thread that uses no
+    CPU (counted in clock ticks, not timed)."""
+    pid = local_agent.hello["pid"]
+    local_agent.call("snapshot")  # warmed up
+    before = _cpu_ticks(pid)
+    time.sleep(1.5)
+    after = _cpu_ticks(pid)
+    assert after[1] == 1 and after[2] == "S"
+    assert after[0] - before[0] <= 1  # at most one tick of rounding

@@ -1,0 +1,281 @@
+"""The agent's side of the remote protocol, in-process on the simulated kernel: every request is
+checked (one error answer each, and the agent goes on), snapshots go whole then as deltas, the
+`cli` op refuses what it must before anything runs, and the bundle that travels imports nothing
+third-party. The agent over a real pipe, on real cgroups and under Python 3.9, is in
+tests/real/test_agent_real.py."""
+
+from __future__ import annotations
+
+import ast
+import base64
+import io
+import json
+
+import pytest
+
+from ctrtui.agent import PROTOCOL, ops
+from ctrtui.agent.loop import MAX_LINE, encode, serve
+from ctrtui.agent.ops import Agent
+from ctrtui.model.wire import apply_wire_delta, from_wire
+from ctrtui.sources.demo import demo_world
+
+
+def talk(lines: list[bytes | str | dict], agent: Agent | None = None) -> list[dict]:
+    """Feed `lines` to `serve` (no isolation) and return every line it wrote, decoded."""
+    raw = b"".join(x if isinstance(x, bytes) else (x if isinstance(x, str) else json.dumps(x)).encode() + b"\n"
+                   for x in lines)
+    out = io.BytesIO()
+    rc = serve(io.BytesIO(raw), out, isolate=False, agent=agent or Agent(demo_world()))
+    assert rc == 0
+    return [json.loads(line) for line in out.getvalue().splitlines()]
+
+
+def test_hello_first_then_answers_in_order_and_stops_at_eof():
+    got = talk([{"id": 1, "op": "pid_max"}, {"id": 2, "op": "hierarchies"}])
+    hello, a1, a2 = got
+    assert hello["protocol"] == PROTOCOL and type(hello["euid"]) is int and "writable" in hello
+    assert a1 == {"id": 1, "ok": True, "result": demo_world().pid_max}
+    assert a2["id"] == 2 and [h["name"] for h in a2["result"]] == [h.name for h in demo_world().hierarchies()]
+
+
+def test_bye_ends_the_loop_without_reading_further():
+    got = talk([{"id": 1, "op": "bye"}, {"id": 2, "op": "pid_max"}])
+    assert got[1:] == [{"id": 1, "ok": True, "result": None}]
+
+
+BAD = [
+    (b"this is not json\n", None, "protocol"),
+    (b"\xff\xfe\n", None, "protocol"),
+    (b"[1, 2]\n", None, "protocol"),
+    (b"[" * 200_000 + b"]" * 200_000 + b"\n", None, "protocol"),
+    (b'{"id": 1e400, "op": "pid_max"}\n', None, "protocol"),
+    (b'{"id": ' + b"9" * 5000 + b', "op": "pid_max"}\n', None, "protocol"),
+    (b'{"id": 1, "op": "pid_max", "args": {}, "x": NaN}\n', None, "protocol"),
+    ({"op": "pid_max"}, None, "protocol"),
+    ({"id": "7", "op": "pid_max"}, None, "protocol"),
+    ({"id": True, "op": "pid_max"}, None, "protocol"),
+    ({"id": 3, "op": "pid_max", "extra": 1}, 3, "bad-request"),
+    ({"id": 4, "op": "format_disk"}, 4, "bad-request"),
+    ({"id": 5, "op": ["pid_max"]}, 5, "bad-request"),
+    ({"id": 6, "op": "pid_max", "args": {"x": 1}}, 6, "bad-request"),
+    ({"id": 7, "op": "pid_max", "args": [1]}, 7, "bad-request"),
+    ({"id": 8, "op": "task_state", "args": {"pid": "1"}}, 8, "bad-request"),
+    ({"id": 9, "op": "task_state", "args": {"pid": 10 ** 12}}, 9, "bad-request"),
+    ({"id": 10, "op": "task_state", "args": {"pid": 0}}, 10, "bad-request"),
+    ({"id": 11, "op": "task_state", "args": {"pid": -5}}, 11, "bad-request"),
+    ({"id": 12, "op": "task_state", "args": {"pid": True}}, 12, "bad-request"),
+    ({"id": 13, "op": "task_details", "args": {"pids": [1, 2, 99999999]}}, 13, "bad-request"),
+    ({"id": 14, "op": "task_state", "args": {}}, 14, "bad-request"),
+    ({"id": 15, "op": "cgroup_state", "args": {"hierarchy": "freezer", "path": "/../../etc"}}, 15, "bad-request"),
+    ({"id": 16, "op": "cgroup_state", "args": {"hierarchy": "freezer", "path": "relative"}}, 16, "bad-request"),
+    ({"id": 17, "op": "cgroup_stats", "args": {"hierarchy": "freezer", "path": "/a/./b"}}, 17, "bad-request"),
+    ({"id": 18, "op": "read_cgroups", "args": {"hierarchy": "freezer", "paths": ["/", "/x/.."]}}, 18, "bad-request"),
+    ({"id": 19, "op": "read_cgroups", "args": {"hierarchy": "../freezer", "paths": ["/"]}}, 19, "bad-request"),
+    ({"id": 20, "op": "cgroup_state", "args": {"hierarchy": "freezer", "path": "/a\u0000b"}}, 20, "bad-request"),
+    ({"id": 21, "op": "snapshot", "args": {"subtree": "/.."}}, 21, "bad-request"),
+    ({"id": 22, "op": "snapshot", "args": {"base": "1"}}, 22, "bad-request"),
+    ({"id": 23, "op": "snapshot", "args": {"names": "freezer"}}, 23, "bad-request"),
+    ({"id": 24, "op": "cgroup_state", "args": {"hierarchy": "nosuch", "path": "/"}}, 24, "not-found"),
+    ({"id": 25, "op": "cli", "args": {"command": "rm", "options": {}}}, 25, "bad-request"),
+    ({"id": 26, "op": "cli", "args": {"command": "ls", "options": {"recursive": True}}}, 26, "bad-request"),
+    ({"id": 27, "op": "cli", "args": {"command": "ls", "options": {"json": "yes"}}}, 27, "bad-request"),
+    ({"id": 28, "op": "cli", "args": {"command": "ls", "options": {"cgroup": "freezer:/a/../.."}}}, 28, "bad-request"),
+    ({"id": 29, "op": "cli", "args": {"command": "tasks", "options": {"cgroup": "freezer:/a/\\x2e\\x2e/b"}}},
+     29, "bad-request"),
+    ({"id": 30, "op": "cli", "args": {"command": "tasks", "options": {"cgroup": "no colon/.."}}}, 30, "bad-request"),
+    ({"id": 31, "op": "cli", "args": {"command": "tasks", "options": {}}}, 31, "bad-request"),
+    ({"id": 32, "op": "cli", "args": {"command": "move", "options": {"pids": ["99999999"], "target": "freezer:/"}}},
+     32, "bad-request"),
+    ({"id": 33, "op": "cli", "args": {"command": "move", "options": {"pids": [1], "target": "freezer:/"}}},
+     33, "bad-request"),
+    ({"id": 34, "op": "cli", "args": {"command": "move", "options": {"pids": ["0x10"], "target": "freezer:/"}}},
+     34, "bad-request"),
+    ({"id": 35, "op": "cli", "args": {"command": "log", "options": {"limit": -1}}}, 35, "bad-request"),
+    ({"id": 36, "op": "cli", "args": {"command": "log", "options": {"limit": 2.5}}}, 36, "bad-request"),
+    ({"id": 37, "op": "cli", "args": {"command": "ls", "options": {"stats_interval": 1e9}}}, 37, "bad-request"),
+    ({"id": 38, "op": "cli", "args": {"command": "ls"}, "x": 1}, 38, "bad-request"),
+    ({"id": 39, "op": "cli", "args": {"command": "ls", "options": {}, "sudo": True}}, 39, "bad-request"),
+    ({"id": 40, "op": "cli", "args": {"command": "undo", "options": {"batch": "x" * 1000}}}, 40, "bad-request"),
+]
+
+
+@pytest.mark.parametrize(("line", "rid", "kind"), BAD, ids=[str(i) for i in range(len(BAD))])
+def test_each_bad_request_gets_one_error_and_the_agent_goes_on(line, rid, kind):
+    got = talk([line, {"id": 99, "op": "pid_max"}])
+    assert len(got) == 3, got  # hello, one error, the next answer
+    err = got[1]
+    assert err["id"] == rid and err["ok"] is False and err["error"]["kind"] == kind, err
+    message = err["error"]["message"]
+    assert isinstance(message, str) and message and "\n" not in message and "Traceback" not in message
+    assert got[2] == {"id": 99, "ok": True, "result": demo_world().pid_max}
+
+
+def test_an_over_long_line_is_one_protocol_error(monkeypatch):
+    monkeypatch.setattr("ctrtui.agent.loop.MAX_LINE", 1000)
+    got = talk([b"x" * 5000 + b"\n", {"id": 1, "op": "pid_max"}])
+    assert got[1]["error"]["kind"] == "protocol" and "longer than 1000" in got[1]["error"]["message"]
+    assert got[2]["ok"] is True
+    assert MAX_LINE == 256 * 1024 * 1024
+
+
+def test_snapshot_whole_then_delta_against_the_named_base_else_whole():
+    world = demo_world()
+    agent = Agent(world)
+    first = agent.handle(1, "snapshot", {})["result"]
+    base = from_wire(base64.b64decode(first["full"]))
+    assert [h.name for h in base.hierarchies] == [h.name for h in world.hierarchies()]
+    pid = world.spawn("newcomer")
+    second = agent.handle(2, "snapshot", {"base": first["token"]})["result"]
+    assert "delta" in second and "full" not in second and second["token"] != first["token"]
+    new = apply_wire_delta(base, base64.b64decode(second["delta"]))
+    def has(snap):
+        return any(pid in c.procs for hs in snap.hierarchies for c in hs.containers.values())
+
+    assert has(new) and not has(base)
+    assert len(second["delta"]) < len(first["full"]) / 3  # one cgroup changed per hierarchy, not all of them
+    # a base the agent does not hold (an old token): a whole snapshot again
+    third = agent.handle(3, "snapshot", {"base": first["token"]})["result"]
+    assert "full" in third and "delta" not in third
+
+
+def test_reader_ops_answer_like_the_backend():
+    world = demo_world()
+    agent = Agent(world)
+    pid = next(iter(world.snapshot(["freezer"])["freezer"]["/"].procs))
+    t = agent.handle(1, "task_state", {"pid": pid})["result"]
+    assert t["pid"] == pid and t == world.task_state(pid).to_dict()
+    assert agent.handle(2, "task_cgroup", {"pid": pid, "hierarchy": "freezer"})["result"] == "/"
+    assert agent.handle(3, "task_cgroups", {"pid": pid})["result"] == world.task_cgroups(pid)
+    got = agent.handle(4, "read_cgroups", {"hierarchy": "freezer", "paths": ["/", "/no-such"]})["result"]
+    assert got["/no-such"] is None and got["/"]["procs"] == world.read_cgroups("freezer", ["/"])["/"].procs.tolist()
+    state = agent.handle(5, "cgroup_state", {"hierarchy": "freezer", "path": "/"})["result"]
+    assert state["hierarchy"] == "freezer" and isinstance(state["writable"], list)
+    assert agent.handle(6, "task_state", {"pid": world.pid_max - 1})["result"] is None
+
+
+def test_write_commands_are_refused_when_not_root(monkeypatch):
+    monkeypatch.setattr("os.geteuid", lambda: 1000)
+    agent = Agent(demo_world())
+    for command, options in (("move", {"pids": ["1"], "target": "freezer:/"}), ("undo", {}),
+                             ("mkdir", {"cgroup": "freezer:/x"}), ("rmdir", {"cgroup": "freezer:/x"}),
+                             ("freeze", {"cgroup": "freezer:/x"}), ("thaw", {"cgroup": "freezer:/x"})):
+        err = agent.handle(1, "cli", {"command": command, "options": options})["error"]
+        assert err["kind"] == "read-only" and "--sudo" in err["message"] and "not root" in err["message"], err
+
+
+def test_cli_namespace_is_the_parsers_defaults_plus_the_options_on_the_real_backend():
+    ns = ops._namespace("move", {"pids": ["12"], "target": "freezer:/a", "dry_run": True})
+    assert ns.command == "move" and ns.pids == ["12"] and ns.target == "freezer:/a" and ns.dry_run is True
+    assert ns.threads is False and ns.all_or_nothing is False and ns.no_journal is False and ns.json is False
+    assert ns.demo is False and ns.policy is None and ns.journal is None
+    ls = ops._namespace("ls", {})
+    assert ls.cgroup is None and ls.stats is False and ls.stats_interval > 0
+    assert ops._namespace("log", {}).limit == 20
+    # every command of the spec, with exactly the parser's dests (a renamed option fails here)
+    for command, (spec, _) in ops.CLI_OPTIONS.items():
+        ns = vars(ops._namespace(command, {}))
+        assert set(spec) <= set(ns), (command, set(spec) - set(ns))
+
+
+def test_encode_is_one_ascii_line_even_for_non_utf8_names():
+    line = encode({"path": "/a\udcffb\x1b[2J"})
+    assert line.endswith(b"\n") and line.count(b"\n") == 1 and line.isascii()
+    assert json.loads(line)["path"] == "/a\udcffb\x1b[2J"
+
+
+# ----------------------------------------------------------------------------- the bundle
+
+THIRD_PARTY = ("textual", "rich", "psutil", "argcomplete")
+
+
+def _imports(tree: ast.AST) -> list[str]:
+    out = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            out += [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            out.append(node.module)
+    return out
+
+
+def test_the_bundle_imports_nothing_third_party_and_is_complete():
+    import sys
+    import zlib
+
+    from ctrtui.remote.bundle import bundle
+
+    b = bundle()
+    sources = json.loads(zlib.decompress(b.data))
+    assert set(sources) == set(b.modules) and "ctrtui.agent" in sources and "ctrtui.agent.ops" in sources
+    stays = ("ctrtui.sources.meters", "ctrtui.sources.simulated", "ctrtui.ui", "ctrtui.remote", "ctrtui.completion")
+    assert not [m for m in sources if m.startswith(stays)]
+    stdlib = sys.stdlib_module_names
+    for name, src in sources.items():
+        tree = ast.parse(src, name)
+        for imported in _imports(tree):
+            top = imported.split(".")[0]
+            assert top not in THIRD_PARTY, f"{name} imports {imported}"
+            assert top == "ctrtui" or top in stdlib or top == "__future__", f"{name} imports {imported}"
+        # what a module imports when it is loaded (its top level) travels with it
+        for node in tree.body:
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("ctrtui"):
+                assert node.module in sources, f"{name} needs {node.module} at import"
+    assert bundle() is b  # built once per process
+
+
+def test_hostile_names_come_back_exactly_and_the_answers_stay_one_ascii_line():
+    from ctrtui.sources.hostile import hostile_world
+
+    world = hostile_world()
+    agent = Agent(world)
+    answer = agent.handle(1, "snapshot", {})
+    line = encode(answer)
+    assert line.isascii() and line.count(b"\n") == 1
+    snap = from_wire(base64.b64decode(json.loads(line)["result"]["full"]))
+    want = world.snapshot()
+    assert [list(hs.containers) for hs in snap.hierarchies] == [list(hs.containers) for hs in want.hierarchies]
+    names = [p for hs in want.hierarchies for p in hs.containers if "\x1b" in p or "\udcff" in p]
+    assert names
+    got = agent.handle(2, "read_cgroups", {"hierarchy": "freezer", "paths": names[:3]})
+    assert json.loads(encode(got))["result"].keys() == set(names[:3])
+
+
+def test_a_refresh_of_the_10k_cgroup_world_sends_a_diff_not_the_tree():
+    """Issue 11's figure, in bytes on the wire (answer lines as sent): the generated world of
+    10,000 cgroups and 100,000 tasks, whole, then unchanged, then after 1% of its tasks moved."""
+    from ctrtui.sources.demo import generate_world
+
+    world = generate_world()
+    agent = Agent(world)
+    full = agent.handle(1, "snapshot", {})
+    unchanged = agent.handle(2, "snapshot", {"base": full["result"]["token"]})
+    world.churn(0.01, seed=1)
+    churned = agent.handle(3, "snapshot", {"base": unchanged["result"]["token"]})
+    sizes = [len(encode(a)) for a in (full, unchanged, churned)]
+    assert "delta" in unchanged["result"] and "delta" in churned["result"]
+    assert sizes[0] > 500_000 and sizes[1] < 1_000 and sizes[2] < sizes[0] / 5, sizes
+
+
+def test_a_command_that_exits_does_not_take_the_agent_with_it(monkeypatch):
+    from ctrtui import cli
+
+    def leaves(args):
+        print("partial")
+        raise SystemExit(4)
+
+    monkeypatch.setitem(cli.COMMANDS, "hierarchies", leaves)
+    got = talk([{"id": 1, "op": "cli", "args": {"command": "hierarchies", "options": {}}}, {"id": 2, "op": "pid_max"}])
+    assert got[1]["result"] == {"exit": 4, "stdout": "partial\n", "stderr": ""}
+    assert got[2]["ok"] is True
+
+
+def test_a_bug_costs_one_internal_answer_and_the_agent_goes_on(monkeypatch):
+    from ctrtui import cli
+
+    def broken(args):
+        raise RuntimeError("oops \x1b[2J")
+
+    monkeypatch.setitem(cli.COMMANDS, "hierarchies", broken)
+    got = talk([{"id": 1, "op": "cli", "args": {"command": "hierarchies", "options": {}}}, {"id": 2, "op": "pid_max"}])
+    assert got[1]["error"]["kind"] == "internal" and "RuntimeError" in got[1]["error"]["message"]
+    assert got[2]["ok"] is True
