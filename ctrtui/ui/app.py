@@ -22,6 +22,7 @@ from textual import on
 from textual.app import App, ComposeResult, ScreenError
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.driver import Driver
 from textual.notifications import SeverityLevel
 from textual.widget import Widget
 from textual.widgets import Input, Select, Tree
@@ -39,7 +40,7 @@ from ctrtui.ui.commands import CtrtuiCommands
 from ctrtui.ui.details import DetailFeed
 from ctrtui.ui.hostfeed import HostFeed
 from ctrtui.ui.hosts import HostView, Link, RemoteMover, local_host, placeholder
-from ctrtui.ui.live import LiveView
+from ctrtui.ui.live import TICK_BUDGET, LiveView
 from ctrtui.ui.messages import (
     BatchDone,
     DetailRead,
@@ -465,6 +466,18 @@ class CtrtuiApp(App[None]):
         self.hostfeed.close_all()
         heap.release()
 
+    def get_driver_class(self) -> type[Driver]:
+        """Textual's choice, except that its Linux driver is replaced by one whose input
+        thread sleeps until input comes instead of waking ten times a second (ui/driver.py)."""
+        chosen = super().get_driver_class()
+        from textual.drivers.linux_driver import LinuxDriver
+
+        if chosen is LinuxDriver:
+            from ctrtui.ui.driver import QuietLinuxDriver
+
+            return QuietLinuxDriver
+        return chosen
+
     def update_status(self) -> None:
         """Redraw the status bar from the app's state."""
         status = self._widgets.get("status")
@@ -482,7 +495,8 @@ class CtrtuiApp(App[None]):
                                                 if self.policy_error else None),
             taken_at=self.snapshot.taken_at if self.snapshot else None, paused=self.live.paused,
             busy=self.live.refreshing, hierarchy=self.hier, cut=len(cut.pids) if cut else 0,
-            read_at=self.live.read_at, tree_at=self.live.tree_at, interval=self.live.interval)
+            read_at=self.live.read_at, tree_at=self.live.tree_at, interval=self.live.paced(),
+            stretched=self.live.paced() > self.live.interval, budget=TICK_BUDGET)
 
     def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
                timeout: float | None = None, markup: bool = False, escaped: bool = False) -> None:

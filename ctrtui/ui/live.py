@@ -21,6 +21,21 @@ a walk of the whole tree every tick):
   CPU is read every 60 s). `r`, a move and switching hierarchy read it at once.
   The status bar says how old the tree's counts are (in 10 s steps, so the 1 Hz status tick
   redraws nothing most seconds).
+- What a tick draws is what changed on screen: the task list draws the lines whose row, look
+  or details changed (`TaskList._repaint`), the title line alone when only the count did,
+  and the scrollbar only when its drawing changed; the tree draws the lines whose counts
+  changed. On a busy machine the cgroup shown (a root holding every process) changes at
+  nearly every tick, so this, not the reading, is most of what an idle UI costs.
+- The ticks keep within a CPU budget: each one measures what it cost (the worker's CPU
+  time, then `time.process_time()` from the patch until its frame is drawn) into a running
+  mean, and the next tick comes after `paced()` seconds: the interval, or longer when a tick
+  costs more than `TICK_BUDGET` (0.3 % of a core) over the interval, at most `STRETCH_MAX`
+  intervals (10 s by default); it comes back down once the cost falls below `EASE` of it,
+  so a cost hovering at the budget does not flip it (and the status bar) at every tick.
+  The shown cgroup's changes appear within that stretched
+  interval, and the status bar says it whenever it is longer than the interval asked for
+  (`● live every 3s (refresh budget 0.3% CPU)`). Whole reads are not counted: they have
+  their own budget (`FULL_BUDGET`).
 
 A snapshot is taken in a thread worker (the first one starts with the app object, see
 `FirstSnapshot`) and comes back as a `SnapshotTaken` message; it is merged with the last
@@ -66,6 +81,16 @@ FULL_MAX = 300.0
 """...but never less often than this (seconds)."""
 SHOWN_LIMIT = 200
 """At most this many tree rows are re-read per tick (a very tall terminal)."""
+TICK_BUDGET = 0.003
+"""Share of one core the refresh ticks may take: their reads, the patch and the frame it
+draws (see `LiveView.paced`). Past it the interval stretches."""
+STRETCH_MAX = 5.0
+"""...but never beyond this many intervals (10 s by default)."""
+COST_WEIGHT = 0.25
+"""Weight of the newest tick in the running mean of a tick's cost."""
+EASE = 0.8
+"""A stretched interval comes back down only when the budget allows this share of it (so
+a cost hovering at the budget does not flip the interval, and the status bar, every tick)."""
 
 
 class FirstSnapshot:
@@ -158,6 +183,9 @@ class LiveView:
         self.full_cost = 0.0
         """CPU seconds the last whole read took (worker and patch)."""
         self.full_ticks = FULL_TICKS
+        self.tick_cost: float | None = None
+        """Running mean of the CPU seconds one tick costs (None: none measured yet)."""
+        self._pace = interval  # see paced()
         self._full_due = 0.0  # time.monotonic() when the next whole read is due
         self._full_hier: str | None = None  # the hierarchy the last whole read was of
         self.first: FirstSnapshot | None = FirstSnapshot(backend) if take_first else None
@@ -185,6 +213,26 @@ class LiveView:
             raise first.error
         assert first.result is not None
         self.app.post_message(SnapshotTaken(first.result[0], first.result[1], {}, source=first.backend))
+
+    def paced(self) -> float:
+        """Seconds from one tick to the next: the interval, stretched when the ticks would
+        take more than `TICK_BUDGET` of a core (a busy machine, where the cgroup on screen
+        changes at every tick), at most `STRETCH_MAX` times. The shown cgroup's changes
+        appear within this; the status bar says when it is longer than the interval."""
+        return self._pace if self.interval > 0 else self.interval
+
+    def paid(self, cost: float) -> None:
+        """A tick cost `cost` CPU seconds: into the running mean, and the pace from it (up
+        at once, down only below `EASE` of it)."""
+        mean = self.tick_cost
+        self.tick_cost = mean = cost if mean is None else mean + (cost - mean) * COST_WEIGHT
+        wanted = mean / TICK_BUDGET
+        if wanted > self._pace or wanted < self._pace * EASE:
+            self._pace = min(self.interval * STRETCH_MAX, max(self.interval, wanted))
+
+    def _paid(self, worker: float, start: float) -> None:
+        """After the tick's frame: what it cost since its patch began, plus its worker."""
+        self.paid(worker + max(0.0, time.process_time() - start))
 
     def full_period(self) -> float:
         """Seconds between two whole reads of the shown hierarchy (see the module doc)."""
@@ -254,8 +302,7 @@ class LiveView:
     def _read_shown(self, hier: str, before: HierarchySnapshot, paths: list[str], subtree: str | None,
                     pids: list[int], stats: Callable[[], None] | None = None,
                     backend: Reader | None = None) -> None:
-        if stats is not None:
-            stats()
+        t0 = time.thread_time()
         taken = time.time()
         backend = backend or self.backend
         read = backend.read_cgroups(hier, paths)
@@ -269,7 +316,9 @@ class LiveView:
             for hs in backend.snapshot([hier], subtree=child).hierarchies[:1]:
                 read.update(hs.containers)
         infos = backend.task_details(pids) if pids else {}
-        self.app.post_message(ShownRead(hier, read, infos, taken, source=backend))
+        if stats is not None:  # its messages go just before ours: both are drawn in one frame
+            stats()
+        self.app.post_message(ShownRead(hier, read, infos, taken, time.thread_time() - t0, source=backend))
 
     def failed(self) -> None:
         """A snapshot worker failed (the app has said why): try again at the next tick."""
@@ -282,9 +331,10 @@ class LiveView:
             self._timer.stop()
             self._timer = None
         live = not self.paused and self.interval > 0
-        self.app.tasks.highlight_grace = self.interval if live else 0.0
+        pace = self.paced()
+        self.app.tasks.highlight_grace = pace if live else 0.0
         if live:
-            self._timer = self.app.set_timer(self.interval, self.tick)
+            self._timer = self.app.set_timer(pace, self.tick)
 
     def toggle_pause(self) -> None:
         self.paused = not self.paused
@@ -354,8 +404,10 @@ class LiveView:
         """A tick's read of what is on screen: patch the cgroups whose members changed into
         the snapshot and the panes, with new and removed cgroups (`reshape`); draw nothing
         when nothing changed. A read that cannot be patched in makes the whole hierarchy
-        read now."""
+        read now. What the tick cost (its worker, this patch and the frame it draws) is
+        measured once the frame is drawn (`paced`)."""
         app = self.app
+        app.call_after_refresh(self._paid, event.cost, time.process_time())
         hs, snap = app.hs, app.snapshot
         if hs is None or snap is None or event.hierarchy != app.hier:
             self.arm()

@@ -45,15 +45,17 @@ class SnapshotTaken(Message):
 class ShownRead(Message):
     """A tick's cheap read came back (ui/live.py): the cgroups on screen in `hierarchy`,
     path -> Container (None: gone), and fresh details of the rows on screen; `taken_at`:
-    `time.time()` when it was read."""
+    `time.time()` when it was read; `cost`: CPU seconds the worker spent."""
 
     def __init__(self, hierarchy: str, containers: dict[str, Container | None],
-                 infos: dict[int, TaskInfo], taken_at: float, source: object = None) -> None:
+                 infos: dict[int, TaskInfo], taken_at: float, cost: float = 0.0,
+                 source: object = None) -> None:
         self.hierarchy = hierarchy
         self.source = source
         self.containers = containers
         self.infos = infos
         self.taken_at = taken_at
+        self.cost = cost
         super().__init__()
 
 

@@ -272,3 +272,229 @@ async def test_changed_details_redraw_their_row(tmp_path):
         await pilot.pause()
         assert "renamedtask" in screen_text(app)
         assert app.tasks.details[pid].cmdline == "renamedtask --x"
+
+
+class Drawn:
+    """Counts the lines a widget draws (`render_line` calls, by line)."""
+
+    def __init__(self, widget):
+        self.lines: list[int] = []
+        inner = widget.render_line
+
+        def render_line(y):
+            self.lines.append(y)
+            return inner(y)
+
+        widget.render_line = render_line
+
+
+async def full_repaint_matches(pilot) -> None:
+    """What is on screen equals what drawing the task list and the tree anew gives (the
+    partial redraws left no stale line)."""
+    app = pilot.app
+    await pilot.pause()
+    before = screen_text(app)
+    app.tasks._strips.clear()
+    app.tasks.refresh()
+    app.tree.refresh()
+    await pilot.pause()
+    assert screen_text(app) == before
+
+
+async def test_a_task_coming_below_the_screen_draws_the_title_not_the_rows(tmp_path):
+    world = demo_world()
+    app = make_app(world, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await goto(pilot, "/")
+        await tick(pilot)
+        rows = app.tasks.size.height - 1
+        n = len(app.tasks.shown)
+        assert n > rows  # the list is longer than the screen
+        drawn = Drawn(app.tasks)
+        born = world.spawn("late", cgroups={"unified": "/"}, pid=30000)
+        await tick(pilot)
+        assert born in app.tasks.shown and app.tasks.shown[-1] == born  # below the screen
+        assert f"{n + 1} processes" in screen_text(app)  # the title says so
+        assert drawn.lines == []  # no row, not even the header, was drawn again
+        await full_repaint_matches(pilot)
+
+
+async def test_rows_that_move_are_drawn_again_and_only_they(tmp_path):
+    world = demo_world()
+    app = make_app(world, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await goto(pilot, "/")
+        await tick(pilot)
+        shown = list(app.tasks.shown)
+        rows = app.tasks.size.height - 1
+        drawn = Drawn(app.tasks)
+        # a task leaves from the middle of the screen: it stays, struck out (no row moves)
+        world.exit(shown[10], reap=True)
+        await tick(pilot)
+        assert shown[10] in app.tasks.gone
+        assert drawn.lines == [11]  # its line alone (line 0 is the header)
+        await full_repaint_matches(pilot)
+        # it stops fading out (ended by the tick that finds it due): the rows below move up
+        for pid in app.tasks.gone:
+            app.tasks.gone[pid] = 0.0
+        drawn.lines.clear()
+        await tick(pilot)
+        assert not app.tasks.gone and shown[10] not in app.tasks.shown
+        assert sorted(set(drawn.lines)) == list(range(11, rows + 1))  # not the header, not above
+        await full_repaint_matches(pilot)
+        # a row's details change: that row alone
+        pid = app.tasks.shown[4]
+        drawn.lines.clear()
+        app.tasks.take_details({pid: app.tasks.details[pid].replace(cmdline="renamed --now")})
+        await pilot.pause()
+        assert drawn.lines == [5]
+        await full_repaint_matches(pilot)
+
+
+async def test_a_highlights_own_timer_leaves_the_just_due_ones_to_the_next_tick(tmp_path):
+    world = demo_world()
+    app = make_app(world, tmp_path, interval=2.0)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await goto(pilot, "/")
+        tasks = app.tasks
+        assert tasks.highlight_grace == 2.0
+        pid, other = tasks.shown[3], tasks.shown[4]
+        now = time.monotonic()
+        tasks.new = {pid: now - 0.5, other: now + 1}  # due half a second ago: the next tick ends it
+        tasks._expire_late()
+        assert pid in tasks.new
+        tasks.new[pid] = now - 2.5  # overdue: no tick ended it (they stopped)
+        tasks._expire_late()
+        assert pid not in tasks.new and other in tasks.new
+        await pilot.press("P")  # paused: no tick will come, the timer ends what is due
+        assert tasks.highlight_grace == 0.0
+        tasks.new = {pid: time.monotonic() - 0.01}
+        tasks._expire_late()
+        assert not tasks.new
+
+
+async def test_a_count_changing_draws_its_tree_lines_only(tmp_path):
+    world = demo_world()
+    app = make_app(world, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await goto(pilot, SESSION)
+        await tick(pilot)
+        tree = app.tree
+        visible = sum(1 for y in range(tree.size.height) if tree.get_node_at_line(y) is not None)
+        assert visible >= 10
+        drawn = Drawn(tree)
+        world.spawn("born", cgroups={"unified": SESSION})
+        await tick(pilot)
+        lines = set(drawn.lines)
+        assert tree.nodes[SESSION].line in lines
+        assert 0 < len(lines) <= SESSION.count("/") + 1  # the cgroup and its ancestors
+        await full_repaint_matches(pilot)
+
+
+async def test_the_scrollbar_is_drawn_again_only_when_it_looks_different(tmp_path):
+    world = demo_world()
+    many = [world.spawn("many", cgroups={"unified": "/system.slice"}) for _ in range(1000)]
+    app = make_app(world, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await goto(pilot, "/system.slice")
+        await tick(pilot)
+        bar = app.tasks.vertical_scrollbar
+        assert app.tasks.show_vertical_scrollbar
+        calls = []
+        inner = bar.refresh
+        bar.refresh = lambda *a, **k: (calls.append(a), inner(*a, **k))[1]
+        world.spawn("one more", cgroups={"unified": "/system.slice"})
+        await tick(pilot)
+        assert calls == []  # 1,00x or 1,00x+1 rows: the same bar
+        assert bar.window_virtual_size == app.tasks.virtual_size.height  # but it knows
+        for pid in many[40:]:
+            world.exit(pid, reap=True)
+        await tick(pilot)
+        for pid in app.tasks.gone:
+            app.tasks.gone[pid] = 0.0  # done fading out: the list is 50-odd rows long now
+        await tick(pilot)
+        assert len(app.tasks.shown) < 100
+        assert calls  # a much shorter list: a longer thumb
+        await full_repaint_matches(pilot)
+
+
+def test_the_interval_stretches_past_the_cpu_budget_and_no_further():
+    from ctrtui.ui.live import COST_WEIGHT, STRETCH_MAX, TICK_BUDGET, LiveView
+
+    live = LiveView.__new__(LiveView)
+    live.interval, live.tick_cost, live._pace = 2.0, None, 2.0
+    assert live.paced() == 2.0  # nothing measured yet
+    live.paid(0.001)  # 1 ms a tick: 0.05 % of a core, well within
+    assert live.tick_cost == 0.001 and live.paced() == 2.0
+    live.paid(0.041)  # one dear tick moves the mean by a quarter of the difference
+    assert live.tick_cost == pytest.approx(0.001 + 0.04 * COST_WEIGHT)
+    assert live.paced() == pytest.approx(live.tick_cost / TICK_BUDGET)  # 11 ms a tick: 3.7 s
+    for _ in range(50):
+        live.paid(1.0)  # a tick costs a second of CPU: stretched, but only so far
+    assert live.paced() == 2.0 * STRETCH_MAX
+
+    def settle_at(ticks_worth: float) -> float:  # the mean at `ticks_worth` intervals of budget
+        live.tick_cost = None
+        live.paid(ticks_worth * 2.0 * TICK_BUDGET)
+        return live.paced()
+
+    assert settle_at(4.5) == 10.0  # a little cheaper: the pace stays (EASE), no flip
+    assert settle_at(3.5) == pytest.approx(7.0)  # below EASE of it: down
+    assert settle_at(3.75) == pytest.approx(7.5)  # dearer: up at once
+    assert settle_at(1.02) == pytest.approx(2.04)  # just over the interval
+    assert settle_at(0.98) == pytest.approx(2.04)  # just under: still 2.04 (and said so)
+    assert settle_at(0.5) == 2.0  # well under: back to the interval
+    for _ in range(50):
+        live.paid(0.0005)  # cheap again: back to the interval asked for
+    assert live.paced() == 2.0
+    live.interval = 0.0  # no auto-refresh: nothing to pace
+    assert live.paced() == 0.0
+
+
+async def test_a_stretched_interval_is_used_and_said(tmp_path):
+    from ctrtui.ui.live import STRETCH_MAX, TICK_BUDGET
+
+    world = demo_world()
+    app = make_app(world, tmp_path, interval=0.1)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await goto(pilot, SESSION)
+        live = app.live
+        assert live.tick_cost is not None and live.tick_cost > 0  # the ticks measure themselves
+        pay = live.paid
+
+        def costs(seconds: float) -> None:  # ticks cost this from now on (measured ones are ignored)
+            live.tick_cost = None
+            pay(seconds)
+
+        live.paid = lambda cost: None
+        costs(0.1 * TICK_BUDGET / 2)
+        app.update_status()
+        await pilot.pause()
+        assert "every" not in screen_text(app).split("\n")[1]  # within the budget: nothing said
+        costs(0.1 * 3 * TICK_BUDGET)  # three intervals' worth of budget a tick
+        live.arm()
+        assert app.tasks.highlight_grace == pytest.approx(0.3)
+        assert live._timer is not None and live._timer._interval == pytest.approx(0.3)
+        app.update_status()
+        await pilot.pause()
+        status = screen_text(app).split("\n")[1]
+        assert "● live every 1s (refresh budget 0.3% CPU)" in status, status
+        # the shown cgroup's changes still come, within the stretched interval
+        born = world.spawn("born", cgroups={"unified": SESSION})
+        deadline = time.monotonic() + 5  # a bound for a loaded machine, not a timing check
+        while born not in app.tasks.shown and time.monotonic() < deadline:
+            await pilot.pause(0.05)
+        assert born in app.tasks.shown
+        costs(1000.0)
+        live.arm()
+        assert live._timer._interval == pytest.approx(0.1 * STRETCH_MAX)
+        await pilot.press("P")
+        app.update_status()
+        await pilot.pause()
+        assert "every" not in screen_text(app).split("\n")[1]  # paused: no interval to tell

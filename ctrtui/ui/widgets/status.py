@@ -7,6 +7,7 @@ tree's counts goes in 10 s steps; a text equal to the one on screen draws nothin
 
 from __future__ import annotations
 
+import math
 import time
 
 from rich.text import Text
@@ -27,11 +28,14 @@ class StatusBar(Static):
     def show_status(self, *, backend: str, read_only: str | None, taken_at: float | None,
                     paused: bool, busy: bool, hierarchy: str | None, cut: int = 0,
                     read_at: float | None = None, tree_at: float | None = None,
-                    interval: float = 0.0, host: str | None = None, host_state: str | None = None) -> None:
+                    interval: float = 0.0, stretched: bool = False, budget: float = 0.0,
+                    host: str | None = None, host_state: str | None = None) -> None:
         """Redraw from the app's state (`read_only` is the reason, None when moves work).
         `read_at`: when what is shown was last read (default `taken_at`); `tree_at`: when
-        the whole tree (its counts) was; `interval`: the auto-refresh interval. `host`: the
-        host shown, named when there are several (`host_state`: when it is not ok)."""
+        the whole tree (its counts) was; `interval`: seconds between two refresh ticks;
+        `stretched`: that is longer than asked, to keep the ticks within `budget` (a share
+        of one core): the bar then says both. `host`: the host shown, named when there are
+        several (`host_state`: when it is not ok)."""
         text = Text()
         text.append("ctrtui", "bold")
         if host is not None:
@@ -60,6 +64,8 @@ class StatusBar(Static):
         if cut:
             text.append(f"  {cut} cut (p puts)", "italic")
         text.append("  ❚❚ paused" if paused else "  ● live", "bold")
+        if stretched and not paused:
+            text.append(f" every {math.ceil(interval)}s (refresh budget {budget * 100:.1f}% CPU)", "italic")
         if text != self._shown:
             self._shown = text
             self.update(text, layout=False)  # one line, always: no layout needed

@@ -28,6 +28,7 @@ from textual.content import Content
 from textual.geometry import Region, Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
+from textual.scrollbar import ScrollBar
 from textual.strip import Strip
 from textual.widget import Widget
 
@@ -187,7 +188,12 @@ class TaskList(CachedStyles, ScrollView, RowDrag, can_focus=True):
         """Processes view of a subtree: TGID -> how many of its cgroups list it (a v1 TGID
         whose threads are spread is listed by several), kept to patch refreshes exactly."""
         self._strips: LRUCache[tuple[object, ...], Strip] = LRUCache(1024)
-        """Drawn rows: (pid, look, width, view, focus) -> Strip (cleared when details change)."""
+        """Drawn rows: (pid, look, width, view, focus) -> Strip (a row's are dropped when its
+        details change; all are when what every row looks like changes)."""
+        self._painted: dict[int, tuple[object, ...]] = {}
+        """Line on screen -> the key (`_line_key`) it was last drawn with (see `_repaint`)."""
+        self._title: object = None
+        """The border title last set (`_update_title` sets it again only when it changed)."""
 
     # ------------------------------------------------------------------ data in
 
@@ -236,7 +242,7 @@ class TaskList(CachedStyles, ScrollView, RowDrag, can_focus=True):
                 self.gone[pid] = now + HIGHLIGHT_SECONDS
                 self.marks.discard(pid)
             if came or went:
-                self.set_timer(HIGHLIGHT_SECONDS + self.highlight_grace + 0.05, self._expire)
+                self.set_timer(HIGHLIGHT_SECONDS + self.highlight_grace + 0.05, self._expire_late)
         elif not same:
             self.new.clear()
             self.gone.clear()
@@ -249,12 +255,12 @@ class TaskList(CachedStyles, ScrollView, RowDrag, can_focus=True):
         self._generation += 1
         self._fresh.clear()
         self._order.absent.clear()
-        if infos:
-            self._absorb(infos)
+        if infos:  # a tick's fresh details: only the rows whose details changed are drawn again
+            self._absorb({p: i for p, i in infos.items() if self.details.get(p) != i})
             self._fresh.update(infos)
         if unchanged and not purged and self.shown is not EMPTY and not self.busy:
             self._update_title()
-            self.refresh()
+            self._repaint()
             return
         self.recompute()
 
@@ -288,16 +294,23 @@ class TaskList(CachedStyles, ScrollView, RowDrag, can_focus=True):
             self.new = {p: t for p, t in self.new.items() if t > now}
         return had_gone
 
-    def _expire(self) -> None:
+    def _expire(self, overdue: float = 0.0) -> None:
         """End the highlights whose time is up, if a refresh has not done it already (then
-        nothing is drawn)."""
-        now = time.monotonic()
+        nothing is drawn). `overdue`: only if one has been due for that long."""
+        now = time.monotonic() - overdue
         if not any(t <= now for t in self.new.values()) and not any(t <= now for t in self.gone.values()):
             return
         if self._purge_highlights():
             self.recompute()
         else:
-            self.refresh()
+            self._repaint()
+
+    def _expire_late(self) -> None:
+        """A highlight's own timer: ends the highlights the refresh ticks did not end in
+        time (paused, or a slow tick). Those that came with a later tick and are just due
+        are left to the next tick: this timer fires between two ticks, and ending them
+        here would draw the list a second time in that interval."""
+        self._expire(self.highlight_grace)
 
     def expire_highlights(self) -> None:
         """A refresh tick found nothing new: end the highlights that are due in this frame."""
@@ -337,7 +350,7 @@ class TaskList(CachedStyles, ScrollView, RowDrag, can_focus=True):
             self._set_shown(source)
         else:
             self._update_title()
-            self.refresh()
+            self._repaint()
         self._compute_view(source, missing, token)
 
     def _column(self, key: str) -> Column | None:
@@ -381,10 +394,18 @@ class TaskList(CachedStyles, ScrollView, RowDrag, can_focus=True):
         heap.settle(len(event.infos))
 
     def _absorb(self, infos: dict[int, TaskInfo]) -> None:
-        """Take in details: cached, and the filter text of those rows made again."""
+        """Take in details: cached, the filter text of those rows made again, their drawn
+        rows dropped (only theirs: `_repaint` then draws those lines and no other)."""
+        if not infos:
+            return
         self.details.update(infos)
         self._order.changed(infos)
-        self._strips.clear()
+        self._forget_strips(infos)
+
+    def _forget_strips(self, pids: dict[int, Any] | set[int]) -> None:
+        """Drop the drawn rows of `pids`."""
+        for key in [k for k in self._strips.keys() if k[0] in pids]:
+            self._strips.discard(key)
 
     def _update_title(self) -> None:
         """The line above the header: which cgroup, how many rows, marks, filter."""
@@ -406,7 +427,26 @@ class TaskList(CachedStyles, ScrollView, RowDrag, can_focus=True):
         rest = below + " · " + " · ".join(parts)
         # the title is plain text (names are never markup); a long path keeps its end
         room = max(12, (self.size.width or 80) - 4 - len(rest))
-        self.border_title = Content(tail(where, room) + rest)
+        self._set_title(tail(where, room) + rest)
+
+    def _set_title(self, title: str) -> None:
+        """Set the border title when it changed, drawing the border line alone: setting
+        `border_title` repaints the whole widget (every row), which a count going from 97
+        to 98 on each refresh tick does not need."""
+        if title == self._title:
+            return
+        self._title = title
+        full = not self.is_mounted or not self._painted
+        self.refresh = lambda *a, **k: self  # type: ignore[method-assign]  # the setter's repaint of it all
+        try:
+            self.border_title = Content(title)
+        finally:
+            del self.refresh  # the class's own again
+        if full:
+            self.refresh()
+        else:
+            x, y = self.content_offset
+            self.refresh(Region(-x, -y, self.outer_size.width, 1))  # the top border line
 
     def _set_shown(self, order: array[int]) -> None:
         pid = self._last_cursor_pid
@@ -424,7 +464,7 @@ class TaskList(CachedStyles, ScrollView, RowDrag, can_focus=True):
         self._set_rows(len(order))
         self._scroll_cursor_into_view()
         self._update_title()
-        self.refresh()
+        self._repaint()
         self._announce_cursor()
 
     def _set_rows(self, rows: int) -> None:
@@ -437,11 +477,36 @@ class TaskList(CachedStyles, ScrollView, RowDrag, can_focus=True):
         if not self.is_mounted or not self.container_size:
             self.virtual_size = size
             return
+        old = self.virtual_size
         self.set_reactive(Widget.virtual_size, size)
-        self._scroll_update(size)
+        if self._same_scrollbar(old.height, size.height):
+            self.vertical_scrollbar.set_reactive(ScrollBar.window_virtual_size, size.height)
+        else:
+            self._scroll_update(size)  # shows, hides or draws the scrollbar
         if self.scroll_y > self.max_scroll_y:
             self.scroll_to(y=self.max_scroll_y, animate=False, immediate=True)
-        self.refresh()
+        self._repaint()
+
+    def _same_scrollbar(self, old: int, new: int) -> bool:
+        """The vertical scrollbar looks the same for `new` lines as for `old` (both too few
+        to show it, or both drawn alike: the thumb moves in eighths of a cell, so 1,000 or
+        1,001 rows draw the same bar). Then it is not drawn again: a bar drawn anew costs
+        a frame of its own (~2 ms here) at each refresh tick where a task came or went."""
+        height = self.container_size.height
+        shown = self.show_vertical_scrollbar
+        if (old > height) != shown or (new > height) != shown:
+            return False  # it shows or hides: that is `_scroll_update`'s
+        if not shown:
+            return True
+        bar = self.vertical_scrollbar
+        window = bar.window_size if bar.window_size < old else 0
+
+        def drawn(lines: int) -> list[Segment]:
+            return list(bar.renderer.render_bar(size=bar.size.height, virtual_size=lines, window_size=window,
+                                                position=bar.position, thickness=bar.thickness,
+                                                vertical=True).segments)
+
+        return window > 0 and drawn(old) == drawn(new)
 
     def index_of(self, pid: int) -> int | None:
         """Row index of `pid` in `shown`, or None."""
@@ -617,11 +682,13 @@ class TaskList(CachedStyles, ScrollView, RowDrag, can_focus=True):
 
     def _fetch_wanted(self) -> None:
         """Fetch details of the rows painted without fresh ones, and of the screens above
-        and below (so the next page or cursor step finds them cached)."""
+        and below that have none (so the next page or cursor step finds them cached; a row
+        scrolled into view with older details gets fresh ones as it is drawn: re-reading
+        two screens of rows off screen at every refresh tick would double what a tick reads)."""
         self._fetch_scheduled = False
         if self.shown:
-            absent = self._order.absent
-            self._want.update(p for p in self.visible_pids(PREFETCH_PAGES) if p not in absent)
+            absent, details = self._order.absent, self.details
+            self._want.update(p for p in self.visible_pids(PREFETCH_PAGES) if p not in absent and p not in details)
         pids = tuple(sorted(self._want - self._inflight - self._fresh))
         self._want.clear()
         if pids:
@@ -652,36 +719,28 @@ class TaskList(CachedStyles, ScrollView, RowDrag, can_focus=True):
         self._fresh.update(infos)
         if not changed:
             return
-        self.details.update(changed)
-        self._order.changed(changed)
-        for key in [k for k in self._strips.keys() if k[0] in changed]:
-            self._strips.discard(key)
-        top, rows, width = int(self.scroll_y), self.scrollable_content_region.height - 1, self.size.width
-        for pid in changed:
-            row = self.index_of(pid)
-            if row is not None and 0 <= row - top < rows:
-                self.refresh(Region(0, row - top + 1, width, 1))  # below the header line
+        self._absorb(changed)
+        self._repaint()
         if self.cursor_pid in changed:
             self._announced = object()
             self._announce_cursor()
 
     def _take_details(self, pids: tuple[int, ...], infos: dict[int, TaskInfo], generation: int) -> None:
-        on_screen = set(self.visible_pids())
         changed = {p: i for p, i in infos.items() if self.details.get(p) != i}
-        if changed:
-            self._absorb(changed)
+        self._absorb(changed)
         if generation == self._generation:
             self._fresh.update(pids)
-        dropped = False
+        dropped = set()
         for pid in pids:
             if pid not in infos and pid not in self.gone:
-                dropped = self.details.pop(pid, None) is not None or dropped
+                if self.details.pop(pid, None) is not None:
+                    dropped.add(pid)
                 if generation == self._generation:
                     self._order.absent.add(pid)
         if dropped:
-            self._strips.clear()
-        if dropped or any(p in on_screen for p in changed):
-            self.refresh()
+            self._forget_strips(dropped)
+        if dropped or changed:
+            self._repaint()  # the lines of those rows on screen, if any
         if self.cursor_pid in changed:
             self._announced = object()
             self._announce_cursor()
@@ -720,29 +779,59 @@ class TaskList(CachedStyles, ScrollView, RowDrag, can_focus=True):
         """The column key under content x (header clicks)."""
         return column_at(self.columns, x)
 
+    def _line_key(self, y: int, width: int) -> tuple[object, ...]:
+        """What line `y` shows: the header's text, a blank line, or a row's key in `_strips`
+        ((pid, look, width, view, focus)); a line is drawn again only when it changed."""
+        if y == 0:
+            return ("header", self.header_text(width), self.busy)
+        row = int(self.scroll_y) + y - 1
+        if row >= len(self.shown):
+            return ("blank", width)
+        pid = self.shown[row]
+        look = ("gone" if pid in self.gone else "new" if pid in self.new else "",
+                pid in self.marks, bool(self._dragging and pid in self._dragging), row == self.cursor)
+        return (pid, look, width, self.threads, self.has_focus)
+
+    def _repaint(self) -> None:
+        """Draw again the lines whose key changed since they were drawn, or whose row's
+        drawing was dropped (its details changed), and no other: a refresh tick that adds a
+        task below the screen draws the title and the scrollbar, not 38 unchanged rows.
+        Anything that changes every row's look (style, width, view) drops `_strips`, and
+        Textual's own repaints (scrolling, resizing) draw every line."""
+        if not self.is_mounted or not self._painted:
+            self.refresh()
+            return
+        width = self.size.width
+        painted, strips = self._painted, self._strips
+        for y in range(self.size.height):
+            key = self._line_key(y, width)
+            if key != painted.get(y) or (isinstance(key[0], int) and key not in strips):
+                self.refresh(Region(0, y, width, 1))
+
     def render_line(self, y: int) -> Strip:
         width = self.size.width
+        key = self._line_key(y, width)
+        self._painted[y] = key
         if y == 0:
             if not self._fetch_scheduled:  # once per paint: keep the rows around fetched
                 self._fetch_scheduled = True
                 self.call_later(self._fetch_wanted)
             style = self._style("task-list--header")
-            text = self.header_text(width)
+            text = str(key[1])
             strip = Strip([Segment(text, style)], width)
             if self.busy:
                 busy = self._style("task-list--busy")
                 cut = len(text) - len(self.busy) - 2
                 strip = Strip([Segment(text[:cut], style), Segment(text[cut:], style + busy)], width)
             return strip
-        row = int(self.scroll_y) + y - 1
-        if row >= len(self.shown):
+        if key[0] == "blank":
             return Strip.blank(width, self._style(""))
-        pid = self.shown[row]
+        pid = key[0]
+        assert isinstance(pid, int)
         self._need(pid)
-        marked = pid in self.marks
-        look = ("gone" if pid in self.gone else "new" if pid in self.new else "",
-                marked, bool(self._dragging and pid in self._dragging), row == self.cursor)
-        key = (pid, look, width, self.threads, self.has_focus)
+        look = key[1]
+        assert isinstance(look, tuple)
+        marked = look[1]
         cached = self._strips.get(key)
         if cached is not None:
             return cached

@@ -406,12 +406,13 @@ class CgroupTree(CachedStyles, Tree[str]):
             self._invalidate()
             self._tree_lines  # noqa: B018 - lines and scrollbar now, in this frame
         elif relabel:  # same shape: only the lines whose counts changed are drawn again
-            nodes = self.nodes
+            nodes, top, height = self.nodes, self.scroll_offset.y, self.size.height
             for p in relabel:
                 node = nodes.get(p)
                 if node is not None:
                     node._updates += 1  # what Tree's line cache keys on (TreeNode.refresh does it too)
-            self.refresh()
+                    if 0 <= node.line - top < height:  # on screen (-1: inside a collapsed node)
+                        self._refresh_line(node.line)  # that line's region alone
         return lost
 
     def set_threads(self, threads: bool) -> None:
