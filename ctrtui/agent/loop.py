@@ -54,12 +54,51 @@ def hello() -> dict[str, object]:
     except (ImportError, KeyError):
         user = None
     writable = euid == 0
+    opened, journal_problem = open_batches()
     return {
         "protocol": PROTOCOL, "version": __version__, "hostname": socket.gethostname(),
         "python": platform.python_version(), "uid": os.getuid(), "euid": euid, "user": user,
         "pid": os.getpid(), "writable": writable,
         "why_read_only": None if writable else "not root: connect with --sudo to change this host",
+        "open_batches": opened, "journal_problem": journal_problem,
     }
+
+
+def open_batches(path: str | None = None) -> tuple[list[dict[str, object]], str | None]:
+    """The batches this host's journal (the one `ctrtui move` uses here) holds open: their
+    process, or the connection that drove it, ended before their close record. The next
+    `move` or `undo` on this host recovers them; the hello says so at once, so that the first
+    contact after a dropped connection reports it. ([], None) while another ctrtui holds the
+    journal (its batch is at work, not left open) or when there is no journal; ([], sentence)
+    when it cannot be read."""
+    import errno
+    import fcntl
+
+    from ctrtui.engine.journal import Journal, default_journal_path
+
+    path = path or default_journal_path()
+    if not os.path.exists(path):
+        return [], None
+    try:
+        fd = os.open(path + ".lock", os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError:
+        fd = None  # no lock file: no writer ever held it
+    try:
+        if fd is not None:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            except OSError as e:
+                if e.errno in (errno.EWOULDBLOCK, errno.EAGAIN):
+                    return [], None  # a batch is being written right now
+                raise
+        found = Journal(path).open_batches()
+    except Exception as e:  # noqa: BLE001 - the hello must come whatever the journal holds
+        return [], f"the journal {path} could not be read: {e}"
+    finally:
+        if fd is not None:
+            os.close(fd)
+    return [{"batch": b.id, "time": b.time, "op": b.op or "move", "hierarchy": b.hierarchy, "target": b.target,
+             "tasks": len(b.tasks), "undo_of": b.undo_of} for b in found], None
 
 
 def _redirect() -> None:

@@ -23,6 +23,7 @@ import time
 from typing import Any, NamedTuple
 
 from ctrtui.remote.errors import HostError, RemoteOpError
+from ctrtui.text import display, scrub
 
 __all__ = ["AgentChannel", "CliResult", "MAX_LINE", "remote_command"]
 
@@ -197,6 +198,37 @@ class AgentChannel:
                 self._fail("protocol", f"the agent's hello has no proper '{key}' ({_shown(line)})")
         self.hello = hello
         self._handshake = False
+
+    def left_open(self, how: str | None = None) -> list[str]:
+        """One sentence for each batch the host's journal holds open (the hello's
+        `open_batches`): its ctrtui, or the connection that drove it, ended mid-batch. The
+        host's journal kept the intent; the next `move` or `undo` there records what the batch
+        really did, and `undo` moves it back. `how`: how to reach this host on the command line
+        (`--host NAME`), for the advice. Malformed entries are left out (hostile text)."""
+        got = self.hello.get("open_batches") if isinstance(getattr(self, "hello", None), dict) else None
+        if not isinstance(got, list):
+            return []
+        how = how or f"--host {self.name}"
+        out = []
+        for b in got[:20]:
+            if not isinstance(b, dict):
+                continue
+            batch, op, target, hier = b.get("batch"), b.get("op"), b.get("target"), b.get("hierarchy")
+            tasks, when = b.get("tasks"), b.get("time")
+            if not (isinstance(batch, str) and isinstance(op, str) and isinstance(hier, str)
+                    and (target is None or isinstance(target, str)) and type(tasks) is int
+                    and isinstance(when, str)):
+                continue
+            what = (f"a move of {tasks} task{'s' if tasks != 1 else ''}" if op == "move" else f"a {display(op)}")
+            where = f" to {display(hier)}:{display(target)}" if target else ""
+            batch = display(batch)
+            out.append(scrub(
+                f"batch {batch} ({what}{where}, started {display(when)}) was left open on this host: its "
+                f"ctrtui, or the connection to it, ended mid-batch; the host's journal keeps it. "
+                f"`ctrtui log {how}` shows it, `ctrtui undo {how} {batch}` moves back what it moved"))
+        if len(got) > 20:
+            out.append(f"{len(got) - 20} more batches are open on this host (`ctrtui log {scrub(how)}`)")
+        return out
 
     # ------------------------------------------------------------------ calls
 
@@ -435,10 +467,11 @@ class AgentChannel:
         if rc == 255 or rc is None:
             raise HostError(self.name, "dropped", f"the connection was lost while waiting for {what}{said}",
                             "contact the host again; an interrupted move is in the host's journal "
-                            "(ctrtui log on that host)")
+                            f"(`ctrtui log --host {self.name}`)")
         how = f"was killed by signal {-rc}" if rc < 0 else f"exited with status {rc}"
         raise HostError(self.name, "agent-died", f"the agent on the host {how} while waiting for {what}{said}",
-                        "contact the host again; an interrupted move is in the host's journal")
+                        "contact the host again; an interrupted move is in the host's journal "
+                        f"(`ctrtui log --host {self.name}`)")
 
     def _kill(self) -> None:
         """Make sure the subprocess is gone and every pipe closed (idempotent)."""

@@ -78,8 +78,9 @@ def _ssh_channel() -> type[AgentChannel]:
                 except HostError as e:
                     rc = self._proc.returncode
                     if e.kind == "agent-died" and rc is not None and rc < 0:
+                        hint = hint_for("dropped").replace("--host HOST", f"--host {self.name}")
                         raise HostError(self.name, "dropped", f"ssh was killed by signal {-rc} while waiting for "
-                                        f"{what}: the connection to the host is gone", hint_for("dropped")) from None
+                                        f"{what}: the connection to the host is gone", hint) from None
                     raise
 
         _SSH_CHANNEL = SshChannel

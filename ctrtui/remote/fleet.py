@@ -198,13 +198,17 @@ def run_cli(specs: Sequence[HostSpec], command: str, args: dict[str, Any], optio
     wait = float(options.timeout) + extra
 
     def work(channel: AgentChannel) -> CliResult:
+        from ctrtui.remote.channel import CliResult
+
+        # the first contact after a dropped connection says what it left open (the host's journal)
+        left = getattr(channel, "left_open", None)
+        notes = "".join(f"ctrtui: note: {line}\n" for line in (left() if callable(left) else []))
         try:
-            return channel.cli(command, args, timeout=wait)
+            got = channel.cli(command, args, timeout=wait)
         except RemoteOpError as e:
             if e.kind != "bad-request":
                 raise
-            from ctrtui.remote.channel import CliResult
-
-            return CliResult(2, "", f"ctrtui: {e.message}\n")
+            return CliResult(2, "", f"{notes}ctrtui: {e.message}\n")
+        return got._replace(stderr=notes + got.stderr) if notes else got
 
     return each_host(specs, work, options, jobs=jobs, extra=extra, connect=connect)

@@ -148,6 +148,8 @@ class HostFeed:
                            title="Host dead", timeout=8)
         elif isinstance(event.link, Link):
             view.connected(event.link, event.rtt_ms)
+            for note in event.link.notes:  # e.g. a batch a dropped connection left open there
+                app.notify(f"{display(view.name)}: {note}", severity="warning", title="Open batch", timeout=15)
             if self.current is None or self.current.link is None:
                 app.use_host(view)
             elif view is self.current:

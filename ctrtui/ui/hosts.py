@@ -137,6 +137,9 @@ class Link:
     close: Callable[[], None] | None = None
     pid_max: int | None = None
     """The host's pid_max, read when it was reached (None: ask the mover)."""
+    notes: tuple[str, ...] = ()
+    """What the host said when it was reached that a person must hear (batches its journal
+    holds open), one sentence each, already scrubbed."""
 
 
 @dataclass(eq=False)
@@ -249,8 +252,11 @@ def channel_link(channel: Any, name: str) -> Link:
     if hello.get("writable") is not True:
         why = hello.get("why_read_only")
         read_only = scrub(why)[:200] if isinstance(why, str) and why.strip() else "the host's agent may not write"
+    left = getattr(channel, "left_open", None)
+    notes = tuple(left(f"--host {name}")) if callable(left) else ()
     return Link(reader, RemoteMover(name, channel.cli, reader), read_only=read_only,
-                probe=lambda: channel.call("pid_max"), close=channel.close, pid_max=reader.pid_max)
+                probe=lambda: channel.call("pid_max"), close=channel.close, pid_max=reader.pid_max,
+                notes=notes)
 
 
 def remote_host(spec: Any, options: Any) -> HostView:

@@ -354,3 +354,21 @@ async def test_cgroup_ops_on_a_remote_host_go_through_its_own_ctrtui(tmp_path):
         await _until(pilot, lambda: f"{ONLY_B}/made-here" not in (app.hs or {}))
         assert f"{ONLY_B}/made-here" not in b.snapshot(["unified"]).get("unified")
         assert beta.commands[-1][0] == "undo"
+
+
+async def test_a_host_whose_journal_holds_an_open_batch_says_so_when_reached(tmp_path):
+    """The first contact after a dropped connection: the batch its journal holds open is
+    one warning, with what to do, shown escaped (the host's words are hostile)."""
+    from dataclasses import replace
+
+    b, _ = _beta_world()
+    host = FakeHost("gamma", b, tmp_path)
+    note = "batch B1\x1b[2J (a move of 3 tasks to freezer:/x, started T) was left open on this host"
+    view = HostView("gamma", connect=lambda: replace(host.link(), notes=(note,)), timeout=5.0)
+    app = _app([view])
+    async with app.run_test(size=SIZE) as pilot:
+        await _until(pilot, lambda: app.hs is not None)
+        await settle(pilot)
+        said = [n for n in app.notices if "was left open on this host" in n]
+        assert len(said) == 1 and said[0].startswith("Open batch: gamma: batch B1\\x1b[2J (a move of 3 tasks")
+        assert "\x1b" not in said[0]

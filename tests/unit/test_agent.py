@@ -279,3 +279,38 @@ def test_a_bug_costs_one_internal_answer_and_the_agent_goes_on(monkeypatch):
     got = talk([{"id": 1, "op": "cli", "args": {"command": "hierarchies", "options": {}}}, {"id": 2, "op": "pid_max"}])
     assert got[1]["error"]["kind"] == "internal" and "RuntimeError" in got[1]["error"]["message"]
     assert got[2]["ok"] is True
+
+
+def test_the_hello_lists_the_batches_the_hosts_journal_holds_open(tmp_path):
+    """What a dropped connection left open is in the first line the next contact reads;
+    nothing while another ctrtui holds the journal (its batch is at work, not left open)."""
+    import fcntl
+    import os
+
+    from ctrtui.agent.loop import open_batches
+    from ctrtui.engine.journal import Journal
+
+    path = str(tmp_path / "journal.jsonl")
+    assert open_batches(path) == ([], None)  # no journal yet
+    j = Journal(path)
+    with j.locked():
+        j.write_intent("20261130T080000-aaaaaa", "freezer", False, None, "/a",
+                       [{"pid": 10, "start_time": 5, "to": "/a"}])
+        j.write_close("20261130T080000-aaaaaa", [], "done")
+        j.write_intent("20261130T080001-bbbbbb", "freezer", True, None, "/b",
+                       [{"pid": 11, "start_time": 6, "to": "/b"}, {"pid": 12, "start_time": 7, "to": "/b"}])
+        assert open_batches(path) == ([], None)  # held by a writer: at work
+    found, problem = open_batches(path)
+    assert problem is None
+    assert found == [{"batch": "20261130T080001-bbbbbb", "time": found[0]["time"], "op": "move",
+                      "hierarchy": "freezer", "target": "/b", "tasks": 2, "undo_of": None}]
+    fd = os.open(path + ".lock", os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        assert open_batches(path) == ([], None)  # another process's batch in progress
+    finally:
+        os.close(fd)
+    with open(path, "ab") as f:
+        f.write(b'{"kind": "intent", "batch": 3}\n')
+    found, problem = open_batches(path)
+    assert found == [] and problem and "could not be read" in problem

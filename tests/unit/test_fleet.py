@@ -178,3 +178,55 @@ def test_no_hosts_no_work():
 def test_jobs_must_be_positive():
     with pytest.raises(ValueError, match="at least 1"):
         each_host(specs("a"), work, Options(), jobs=0, connect=Hosts())
+
+
+class NotingChannel(FakeChannel):
+    """A channel whose host's journal holds open batches (the hello's `open_batches`)."""
+
+    def left_open(self, how=None):
+        return ["batch B1 (a move of 3 tasks to freezer:/x, started T) was left open on this host"]
+
+
+def test_run_cli_says_first_what_the_hosts_journal_left_open():
+    from ctrtui.remote.channel import CliResult
+
+    def connect(spec, options):
+        return NotingChannel(spec.name, answer=CliResult(0, "out\n", "err\n"))
+
+    out = run_cli(specs("a"), "log", {}, Options(), connect=connect)
+    assert out[0].stdout == "out\n"
+    assert out[0].stderr == ("ctrtui: note: batch B1 (a move of 3 tasks to freezer:/x, started T) was left open "
+                             "on this host\nerr\n")
+
+
+def _channel_with(open_batches):
+    from ctrtui.remote.channel import AgentChannel
+
+    ch = AgentChannel.__new__(AgentChannel)  # only what left_open reads: its name and hello
+    ch.name = "web1"
+    ch.hello = {"open_batches": open_batches}
+    return ch
+
+
+def test_left_open_words_each_open_batch_and_what_to_do():
+    lines = _channel_with([
+        {"batch": "20261130T080000-abcdef", "time": "2026-11-30T08:00:00Z", "op": "move", "hierarchy": "freezer",
+         "target": "/a", "tasks": 2000, "undo_of": None},
+        {"batch": "20261130T080001-abcdef", "time": "2026-11-30T08:00:01Z", "op": "mkdir", "hierarchy": "pids",
+         "target": "/n", "tasks": 0, "undo_of": None},
+    ]).left_open()
+    assert len(lines) == 2
+    assert lines[0].startswith("batch 20261130T080000-abcdef (a move of 2000 tasks to freezer:/a, started ")
+    assert "`ctrtui undo --host web1 20261130T080000-abcdef`" in lines[0] and "`ctrtui log --host web1`" in lines[0]
+    assert lines[1].startswith("batch 20261130T080001-abcdef (a mkdir to pids:/n,")
+
+
+def test_left_open_takes_a_hostile_hello_as_text_and_drops_what_is_malformed():
+    evil = {"batch": "\x1b[2Jb", "time": "t\x07", "op": "move", "hierarchy": "freezer", "target": "/x\x1b]0;t\x07",
+            "tasks": 1, "undo_of": None}
+    lines = _channel_with([evil, {"batch": 1}, "no", {**evil, "tasks": "3"}, None]).left_open()
+    assert len(lines) == 1
+    assert "\x1b" not in lines[0] and "\x07" not in lines[0] and "\\x1b[2Jb" in lines[0]
+    assert _channel_with("not a list").left_open() == [] and _channel_with(None).left_open() == []
+    many = _channel_with([{**evil, "batch": f"b{i}"} for i in range(25)]).left_open()
+    assert len(many) == 21 and many[-1].startswith("5 more batches are open")
