@@ -85,7 +85,7 @@ def _classify(returncode: int | None, stderr: str) -> tuple[str, str, str]:
     last = lines[-1] if lines else ""
     if returncode == 127 or "not found" in last or "No such file or directory" in last:
         return ("python-missing", last or "the host has no such Python interpreter",
-                "install python3 (3.9 or newer) on the host, or name its interpreter with --python")
+                "install python3 (3.9 or newer) on the host, or name its interpreter with --remote-python")
     return "agent-died", last or f"the agent exited with status {returncode} before it answered", ""
 
 
@@ -168,7 +168,7 @@ class AgentChannel:
         python = stub.get("python")
         if error == "python-too-old":
             self._fail("python-too-old", f"the host's Python is {python}, and ctrtui's agent needs Python 3.9 or newer",
-                       "install a newer python3 on the host, or name one with --python")
+                       "install a newer python3 on the host, or name one with --remote-python")
         if error is not None:
             self._fail("agent-died", f"the stub on the host failed: {stub.get('message') or error}")
         if stub.get("stub") != STUB_VERSION:

@@ -41,7 +41,9 @@ SPECS = {
 """The specs `open_backend` opens, with what each is."""
 
 _LATER = {
-    "ssh": "remote hosts over SSH are not supported yet",
+    "ssh": ("a remote host is not opened as a backend here: the engine, its pidfd guard and its journal must run "
+            "on the host that owns the tasks; use --host [USER@]HOST[:PORT] (docs/hosts.md), which runs "
+            "ctrtui's agent there"),
     "recording": "recorded snapshots are not supported yet",
 }
 
@@ -85,8 +87,10 @@ def _refuse(spec: str) -> NoReturn:
 def open_backend(spec: str = "local") -> Backend:
     """The backend a spec names: `local` (the real /sys/fs/cgroup), `demo` (the simulated
     demo world) or `demo:hostile` (the world of hostile names the escaping is tested on).
-    `ssh://[user@]host[:port]` and recording files are recognised and refused until they are
-    built. Any other spec: `BackendSpecError` naming it and the known ones."""
+    `ssh://[user@]host[:port]` is recognised and refused with a pointer to `--host` (a remote
+    host is read through `ctrtui.remote.RemoteReader` and changed by its own agent, never
+    written from here); recording files are recognised and refused until they are built. Any
+    other spec: `BackendSpecError` naming it and the known ones."""
     if spec == "local":
         from ctrtui.sources.cgroupfs import CgroupFS
 

@@ -243,7 +243,7 @@ def test_open_backend_by_spec():
 
 
 @pytest.mark.parametrize("spec, words", [
-    ("ssh://root@db1:2222", "remote hosts over SSH are not supported yet"),
+    ("ssh://root@db1:2222", "use --host [USER@]HOST[:PORT]"),
     ("recording:/tmp/x.json", "recorded snapshots are not supported yet"),
     ("snapshots.jsonl", "recorded snapshots are not supported yet"),
     ("Local", "unknown backend 'Local'"),
