@@ -161,52 +161,43 @@ def run_real(ctx: Context) -> None:
         print(f"bench: WARNING: left behind {left}", file=sys.stderr)
 
 
-def run_idle_big(ctx: Context) -> None:
-    """The idle TUI on a tree of empty cgroups (the bench world's shape without its tasks:
-    10,000 freezer leaves, 441 with --quick), built for it and always removed."""
+def _in_own_world(ctx: Context, keys: tuple[str, ...], fn: Callable[..., object], **size: int) -> None:
+    """Measure `keys` with `fn(ctx, world)` in a bench world of the full (or --quick) shape
+    changed by `size`, built for it and always removed."""
     from dataclasses import replace
 
-    from benchmarks import idle
     from benchmarks.world import FULL, QUICK, BenchWorld, WorldUnavailable
 
-    if not ctx.wanted(*idle.BIG_KEYS):
+    if not ctx.wanted(*keys):
         return
-    size = replace(QUICK if ctx.quick else FULL, threads=0, procs=0, v2_groups=0, v2_per_group=0)
     try:
-        world = BenchWorld(size)
+        world = BenchWorld(replace(QUICK if ctx.quick else FULL, **size))
     except WorldUnavailable as e:
-        ctx.skip(idle.BIG_KEYS, str(e))
+        ctx.skip(keys, str(e))
         return
     with world:
         world.build()
-        ctx.measure(idle.BIG_KEYS, idle.idle_big, world)
+        ctx.measure(keys, fn, world)
     left = [d for d in (world.fs(w, world.top) for w in ("freezer", "unified")) if os.path.exists(d)]
     if left:
         print(f"bench: WARNING: left behind {left}", file=sys.stderr)
+
+
+def run_idle_big(ctx: Context) -> None:
+    """The idle TUI on a tree of empty cgroups (the bench world's shape without its tasks:
+    10,000 freezer leaves, 441 with --quick)."""
+    from benchmarks import idle
+
+    _in_own_world(ctx, idle.BIG_KEYS, idle.idle_big, threads=0, procs=0, v2_groups=0, v2_per_group=0)
 
 
 def run_remote_refresh(ctx: Context) -> None:
     """Bytes per refresh of a remote host's tree (issue 11): the bench world's 10,000 freezer
-    leaves (441 with --quick) and 100 of its own sleeps to churn, built for it and removed."""
-    from dataclasses import replace
-
+    leaves (441 with --quick) and 100 of its own sleeps to churn."""
     from benchmarks import remote
-    from benchmarks.world import FULL, QUICK, BenchWorld, WorldUnavailable
 
-    if not ctx.wanted(*remote.REFRESH_KEYS):
-        return
-    size = replace(QUICK if ctx.quick else FULL, threads=0, procs=100, v2_groups=1, v2_per_group=1)
-    try:
-        world = BenchWorld(size)
-    except WorldUnavailable as e:
-        ctx.skip(remote.REFRESH_KEYS, str(e))
-        return
-    with world:
-        world.build()
-        ctx.measure(remote.REFRESH_KEYS, remote.refresh_bytes, world)
-    left = [d for d in (world.fs(w, world.top) for w in ("freezer", "unified")) if os.path.exists(d)]
-    if left:
-        print(f"bench: WARNING: left behind {left}", file=sys.stderr)
+    _in_own_world(ctx, remote.REFRESH_KEYS, remote.refresh_bytes, threads=0, procs=100, v2_groups=1,
+                  v2_per_group=1)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -19,25 +19,13 @@ own client config). The figures are the headless app's, as `first_paint_s` (benc
 from __future__ import annotations
 
 import asyncio
-import os
 import statistics
-import sys
 import time
 
+from benchmarks.remote import _lab
 from benchmarks.timing import Skip
 
 KEYS = ("tui_first_paint_1_host_s", "tui_first_paint_10_hosts_s")
-
-
-def _lab():
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    if root not in sys.path:
-        sys.path.insert(0, root)
-    from tests.sshd import SSHD_OK, SSHD_WHY, SshLab
-
-    if not SSHD_OK:
-        raise Skip(SSHD_WHY)
-    return SshLab()
 
 
 def _ready(app) -> bool:
