@@ -98,9 +98,12 @@ class AgentChannel:
     bytes_sent: int
     bytes_received: int
 
-    def __init__(self, proc: subprocess.Popen[bytes], name: str, timeout: float) -> None:
+    def __init__(self, proc: subprocess.Popen[bytes], name: str, timeout: float, transport: str | None = None) -> None:
         self.name = name
         self.timeout = timeout
+        self.transport = transport
+        """The local program that carries the connection (`ssh`), None when the subprocess is
+        the agent itself: a transport killed here means the connection went, not the agent."""
         self.hello = {}
         self.mode = ""  # "installed" or "bundle", once the handshake is done
         self.bytes_sent = 0
@@ -128,9 +131,10 @@ class AgentChannel:
     # ------------------------------------------------------------------ opening
 
     @classmethod
-    def open(cls, argv: list[str], *, name: str, timeout: float = 10.0) -> AgentChannel:
+    def open(cls, argv: list[str], *, name: str, timeout: float = 10.0, transport: str | None = None) -> AgentChannel:
         """Start `argv` (the stub on the host) and do the handshake; the channel, or HostError
-        (the subprocess is gone then)."""
+        (the subprocess is gone then). `transport`: the program `argv` runs when it only
+        carries the connection (`ssh`)."""
         try:
             proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                     bufsize=0, close_fds=True)
@@ -139,7 +143,7 @@ class AgentChannel:
 
             raise HostError(name, "unreachable", f"could not start {argv[0]}: {os_error_text(e)}",
                             "check that the ssh program is installed (or set CTRTUI_SSH)") from None
-        channel = cls(proc, name, timeout)
+        channel = cls(proc, name, timeout, transport)
         try:
             channel._shake()
         except BaseException:
@@ -205,7 +209,7 @@ class AgentChannel:
         host's journal kept the intent; the next `move` or `undo` there records what the batch
         really did, and `undo` moves it back. `how`: how to reach this host on the command line
         (`--host NAME`), for the advice. Malformed entries are left out (hostile text)."""
-        got = self.hello.get("open_batches") if isinstance(getattr(self, "hello", None), dict) else None
+        got = self.hello.get("open_batches")
         if not isinstance(got, list):
             return []
         how = how or f"--host {self.name}"
@@ -464,14 +468,14 @@ class AgentChannel:
             raise HostError(self.name, kind, message, hint)
         lines = [line.strip() for line in stderr.splitlines() if line.strip()]
         said = f" ({lines[-1]})" if lines else ""
+        hint = f"contact the host again; an interrupted move is in the host's journal (`ctrtui log --host {self.name}`)"
         if rc == 255 or rc is None:
-            raise HostError(self.name, "dropped", f"the connection was lost while waiting for {what}{said}",
-                            "contact the host again; an interrupted move is in the host's journal "
-                            f"(`ctrtui log --host {self.name}`)")
+            raise HostError(self.name, "dropped", f"the connection was lost while waiting for {what}{said}", hint)
+        if rc < 0 and self.transport is not None:  # killed here: the connection went, not the agent
+            raise HostError(self.name, "dropped", f"{self.transport} was killed by signal {-rc} while waiting for "
+                            f"{what}: the connection to the host is gone", hint)
         how = f"was killed by signal {-rc}" if rc < 0 else f"exited with status {rc}"
-        raise HostError(self.name, "agent-died", f"the agent on the host {how} while waiting for {what}{said}",
-                        "contact the host again; an interrupted move is in the host's journal "
-                        f"(`ctrtui log --host {self.name}`)")
+        raise HostError(self.name, "agent-died", f"the agent on the host {how} while waiting for {what}{said}", hint)
 
     def _kill(self) -> None:
         """Make sure the subprocess is gone and every pipe closed (idempotent)."""

@@ -14,7 +14,7 @@ import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from ctrtui.remote.ssh import HostSpec, default_ssh, default_ssh_config, hint_for, ssh_argv
+from ctrtui.remote.ssh import HostSpec, default_ssh, default_ssh_config, ssh_argv
 
 if TYPE_CHECKING:
     from ctrtui.remote.channel import AgentChannel
@@ -50,41 +50,12 @@ def connect(spec: HostSpec, options: ConnectOptions | None = None) -> AgentChann
     ssh's ConnectTimeout is a second shorter than the whole timeout (at least 1 s), so a
     host that does not answer is reported in ssh's own words ("Connection timed out during
     banner exchange") rather than as the channel's deadline."""
-    from ctrtui.remote.channel import remote_command
+    from ctrtui.remote.channel import AgentChannel, remote_command
 
     options = options or ConnectOptions()
     argv = ssh_argv(spec, remote_command(python=options.python, sudo=options.sudo),
                     connect_timeout=ssh_connect_timeout(options.timeout), config=options.ssh_config, ssh=options.ssh)
-    return _ssh_channel().open(argv, name=spec.name, timeout=options.timeout)
-
-
-_SSH_CHANNEL: type[AgentChannel] | None = None
-
-
-def _ssh_channel() -> type[AgentChannel]:
-    """`AgentChannel` whose subprocess is ssh (made on first use: the channel module is
-    imported only when a host is contacted). When ssh was killed (a signal, locally), the
-    connection is what went away: the channel's error says `dropped`, not that the agent
-    on the host died."""
-    global _SSH_CHANNEL
-    if _SSH_CHANNEL is None:
-        from ctrtui.remote.channel import AgentChannel
-        from ctrtui.remote.errors import HostError
-
-        class SshChannel(AgentChannel):
-            def _gone(self, what: str) -> None:
-                try:
-                    super()._gone(what)
-                except HostError as e:
-                    rc = self._proc.returncode
-                    if e.kind == "agent-died" and rc is not None and rc < 0:
-                        hint = hint_for("dropped").replace("--host HOST", f"--host {self.name}")
-                        raise HostError(self.name, "dropped", f"ssh was killed by signal {-rc} while waiting for "
-                                        f"{what}: the connection to the host is gone", hint) from None
-                    raise
-
-        _SSH_CHANNEL = SshChannel
-    return _SSH_CHANNEL
+    return AgentChannel.open(argv, name=spec.name, timeout=options.timeout, transport="ssh")
 
 
 def ssh_connect_timeout(timeout: float) -> int:

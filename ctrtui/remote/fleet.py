@@ -201,8 +201,7 @@ def run_cli(specs: Sequence[HostSpec], command: str, args: dict[str, Any], optio
         from ctrtui.remote.channel import CliResult
 
         # the first contact after a dropped connection says what it left open (the host's journal)
-        left = getattr(channel, "left_open", None)
-        notes = "".join(f"ctrtui: note: {line}\n" for line in (left() if callable(left) else []))
+        notes = "".join(f"ctrtui: note: {line}\n" for line in channel.left_open())
         try:
             got = channel.cli(command, args, timeout=wait)
         except RemoteOpError as e:

@@ -252,8 +252,7 @@ def channel_link(channel: Any, name: str) -> Link:
     if hello.get("writable") is not True:
         why = hello.get("why_read_only")
         read_only = scrub(why)[:200] if isinstance(why, str) and why.strip() else "the host's agent may not write"
-    left = getattr(channel, "left_open", None)
-    notes = tuple(left(f"--host {name}")) if callable(left) else ()
+    notes = tuple(channel.left_open(f"--host {name}"))
     return Link(reader, RemoteMover(name, channel.cli, reader), read_only=read_only,
                 probe=lambda: channel.call("pid_max"), close=channel.close, pid_max=reader.pid_max,
                 notes=notes)

@@ -18,7 +18,8 @@ def opened(monkeypatch):
     """AgentChannel.open replaced by a recorder of its arguments."""
     calls = []
 
-    def fake_open(argv, *, name, timeout=10.0):
+    def fake_open(argv, *, name, timeout=10.0, transport=None):
+        assert transport == "ssh"  # a killed ssh is a dropped connection, not a dead agent
         calls.append((argv, name, timeout))
         return "channel"
 

@@ -45,6 +45,9 @@ class FakeChannel:
     def close(self):
         self.closed.set()
 
+    def left_open(self, how=None):
+        return []  # the host's journal holds no open batch
+
 
 class Hosts:
     """A fake `connect`: each host name -> how its connect and its channel behave."""
