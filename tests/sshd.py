@@ -34,7 +34,6 @@ Nothing here contacts any address outside 127.0.0.0/8.
 from __future__ import annotations
 
 import contextlib
-import errno
 import os
 import random
 import shlex
@@ -49,6 +48,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from ctrtui.remote.ssh import HostSpec, parse_host
+from tests.realcg import rmdir_tree
 
 SSHD = "/usr/sbin/sshd"
 SSH = shutil.which("ssh") or "/usr/bin/ssh"
@@ -285,21 +285,8 @@ def _remove_cgroups(dirs: list[str]) -> None:
     """Remove the namespaced host's cgroups (and any child a test made inside), deepest
     first; a task still inside (a session that just exited) is waited for briefly."""
     for top in dirs:
-        if not os.path.isdir(top):
-            continue
-        subdirs = sorted((dp for dp, _, _ in os.walk(top)), key=lambda d: d.count("/"), reverse=True)
-        for d in subdirs:
-            deadline = time.monotonic() + 5
-            while True:
-                try:
-                    os.rmdir(d)
-                    break
-                except FileNotFoundError:
-                    break
-                except OSError as e:
-                    if e.errno != errno.EBUSY or time.monotonic() > deadline:
-                        raise SshdError(f"cannot remove the test cgroup {d}: {e}") from None
-                    time.sleep(0.01)
+        for d, e in rmdir_tree(top, wait=5):
+            raise SshdError(f"cannot remove the test cgroup {d}: {e}")
 
 
 # ---------------------------------------------------------------------- the lab
