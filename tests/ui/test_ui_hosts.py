@@ -87,17 +87,23 @@ async def test_status_names_the_host_and_the_switcher_lists_every_host(tmp_path)
         assert "host alpha" in _status(app)
 
 
+async def _find(pilot, app, hosts, query: str) -> FindOnHosts:
+    """Once beta is reached: `F`, type `query`, `enter`; the find screen once it has hits."""
+    await _until(pilot, lambda: hosts[1].state == OK and app.hs is not None)
+    await pilot.press("F")
+    await settle(pilot)
+    screen = app.screen
+    assert isinstance(screen, FindOnHosts)
+    await pilot.press(*query, "enter")
+    await _until(pilot, lambda: screen.hits)
+    return screen
+
+
 async def test_find_across_hosts_jumps_to_the_hit_on_its_host(tmp_path):
     hosts, a, b, bpid, _ = _hosts(tmp_path)
     app = _app(hosts)
     async with app.run_test(size=SIZE) as pilot:
-        await _until(pilot, lambda: hosts[1].state == OK and app.hs is not None)
-        await pilot.press("F")
-        await settle(pilot)
-        assert isinstance(app.screen, FindOnHosts)
-        screen = app.screen
-        await pilot.press(*"betaonly", "enter")
-        await _until(pilot, lambda: screen.hits)
+        screen = await _find(pilot, app, hosts, "betaonly")
         assert [(h.host, h.pid, h.hierarchy, h.path) for h in screen.hits] == [("beta", bpid, "unified", ONLY_B)]
         assert "1 hit for betaonly" in str(screen.query_one("#findhosts-status").content)
 
@@ -111,12 +117,7 @@ async def test_find_a_pid_on_every_host_lists_one_hit_per_host(tmp_path):
     hosts, a, b, bpid, _ = _hosts(tmp_path)
     app = _app(hosts)
     async with app.run_test(size=SIZE) as pilot:
-        await _until(pilot, lambda: hosts[1].state == OK and app.hs is not None)
-        await pilot.press("F")
-        await settle(pilot)
-        screen = app.screen
-        await pilot.press("1", "enter")  # PID 1 is on both demo worlds
-        await _until(pilot, lambda: screen.hits)
+        screen = await _find(pilot, app, hosts, "1")  # PID 1 is on both demo worlds
         assert sorted(h.host for h in screen.hits) == ["alpha", "beta"]
         assert all(h.pid == 1 for h in screen.hits)
 
