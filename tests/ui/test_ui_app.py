@@ -33,6 +33,17 @@ def label(app, path: str) -> str:
     return app.tree.render_label(node, Style(), Style()).plain
 
 
+
+async def select_last_nginx_task(pilot, app) -> int:
+    """Once the app has its first snapshot: the nginx cgroup shown, the task list focused and
+    its last task selected; that task's PID."""
+    await settle(pilot)
+    await goto(pilot, NGINX)
+    app.tasks.focus()
+    pid = app.tasks.shown[-1]
+    app.tasks.select_pid(pid)
+    return pid
+
 async def test_opens_with_tree_list_status_and_footer(world, tmp_path):
     app = make_app(world, tmp_path)
     async with app.run_test(size=SIZE) as pilot:
@@ -261,11 +272,7 @@ async def test_cursor_keys_and_detail_line(world, tmp_path):
 async def test_keypress_move_through_picker_and_undo(world, tmp_path):
     app = make_app(world, tmp_path)
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        await goto(pilot, NGINX)
-        app.tasks.focus()
-        pid = app.tasks.shown[-1]
-        app.tasks.select_pid(pid)
+        pid = await select_last_nginx_task(pilot, app)
         await pilot.press("m")
         await settle(pilot)
         picker = app.screen
@@ -596,11 +603,7 @@ async def test_worker_errors_become_notifications(world, tmp_path):
 async def test_vanished_pid_move_reports_it(world, tmp_path):
     app = make_app(world, tmp_path)
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        await goto(pilot, NGINX)
-        app.tasks.focus()
-        pid = app.tasks.shown[-1]
-        app.tasks.select_pid(pid)
+        pid = await select_last_nginx_task(pilot, app)
         await pilot.press("x")
         world.exit(pid, reap=True)  # gone before the put
         await goto(pilot, "/system.slice/ssh.service")
@@ -815,11 +818,7 @@ async def test_put_refuses_a_pid_recycled_since_the_cut(world, tmp_path):
     another process meanwhile is refused, and the newcomer stays where it is."""
     app = make_app(world, tmp_path)
     async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
-        await goto(pilot, NGINX)
-        app.tasks.focus()
-        pid = app.tasks.shown[-1]
-        app.tasks.select_pid(pid)
+        pid = await select_last_nginx_task(pilot, app)
         await settle(pilot)
         await pilot.press("x")
         assert app.cut is not None and app.cut.starts.get(pid) == world.task_state(pid).start_time
