@@ -33,7 +33,6 @@ def label(app, path: str) -> str:
     return app.tree.render_label(node, Style(), Style()).plain
 
 
-
 async def select_last_nginx_task(pilot, app) -> int:
     """Once the app has its first snapshot: the nginx cgroup shown, the task list focused and
     its last task selected; that task's PID."""
