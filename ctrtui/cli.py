@@ -578,11 +578,11 @@ def cmd_move(args: argparse.Namespace) -> int:
     _check_pid_words(args.pids, backend.pid_max)
     h, path = _resolve(backend, args.target)
     engine = _engine(args, backend)
-    with _stop_on_signals(engine):  # from here on, SIGINT/SIGTERM stop the batch between two PIDs
-        return _move(args, engine, h, path)
+    with _stop_on_signals(engine) as stop:  # from here on, SIGINT/SIGTERM stop the batch between two PIDs
+        return _move(args, engine, h, path, stop)
 
 
-def _move(args: argparse.Namespace, engine: AttachEngine, h: Hierarchy, path: str) -> int:
+def _move(args: argparse.Namespace, engine: AttachEngine, h: Hierarchy, path: str, stop: _stop_on_signals) -> int:
     from ctrtui.model import CgroupRef
     from ctrtui.report import plan_rows, risk_line, row_line
 
@@ -600,6 +600,7 @@ def _move(args: argparse.Namespace, engine: AttachEngine, h: Hierarchy, path: st
                 print(row_line(r))
         return EXIT_OK if plan.ok else EXIT_NOT_ALL
     report = engine.apply(plan, all_or_nothing=args.all_or_nothing)
+    stop.restore()  # the batch is closed in the journal: a signal may end the process while it prints
     return _print_report(report, args.json, risks)
 
 
@@ -625,7 +626,10 @@ def _risks(engine: AttachEngine, plan: Plan) -> list[str]:
 
 class _stop_on_signals:
     """While a batch runs, SIGINT and SIGTERM ask the engine to stop before its next PID
-    (the batch is then reported, recorded as interrupted, and the exit status is 1)."""
+    (the batch is then reported, recorded as interrupted, and the exit status is 1).
+    `restore` (called once the batch's close record is written, before its report is
+    printed) gives both signals their handlers back: a report blocked on a full pipe must
+    not make the process deaf to them."""
 
     def __init__(self, engine: AttachEngine) -> None:
         self.engine = engine
@@ -646,11 +650,15 @@ class _stop_on_signals:
 
         self.engine.request_stop(signal.Signals(signum).name)
 
-    def __exit__(self, *exc: object) -> None:
+    def restore(self) -> None:
         import signal
 
-        for sig, old in self.saved.items():
+        while self.saved:
+            sig, old = self.saved.popitem()
             signal.signal(sig, old)
+
+    def __exit__(self, *exc: object) -> None:
+        self.restore()
 
 
 def _print_warnings(warnings: Sequence[str]) -> None:
@@ -679,14 +687,15 @@ def _print_report(report: Report, as_json: bool, risks: Sequence[str] = ()) -> i
 def cmd_undo(args: argparse.Namespace) -> int:
     backend = _backend(args)
     engine = _engine(args, backend)
-    with _stop_on_signals(engine):
-        return _undo(args, engine)
+    with _stop_on_signals(engine) as stop:
+        return _undo(args, engine, stop)
 
 
-def _undo(args: argparse.Namespace, engine: AttachEngine) -> int:
+def _undo(args: argparse.Namespace, engine: AttachEngine, stop: _stop_on_signals) -> int:
     from ctrtui.engine.ops import OpResult, undo_any
 
     report = undo_any(engine, args.batch)
+    stop.restore()  # closed in the journal: the report below may block on a full pipe
     if isinstance(report, OpResult):
         from ctrtui.cliops import print_op
 
@@ -934,7 +943,61 @@ def _run_command(command: Command, args: argparse.Namespace) -> int:
         return 130
 
 
+_PRIOR_SIGINT: list[Any] = []
+"""SIGINT's handler before `main` held it (restored when `main` returns: tests call main in-process)."""
+
+
+def _interrupted_early(signum: int, frame: FrameType | None) -> None:
+    """Ctrl-C in a command of this machine outside a batch (while Python imports argparse or
+    the backend, while it reads or prints; a batch holds SIGINT itself until its close record
+    is written): nothing is left half-done that the journal does not cover, so ctrtui ends at
+    once with the shell's status for an interrupt, 130, and prints nothing (no traceback, no
+    `Exception ignored` from an import lock's callback)."""
+    os._exit(130)
+
+
+def _hold_interrupt() -> None:
+    import signal
+
+    try:
+        prior = signal.signal(signal.SIGINT, _interrupted_early)
+    except ValueError:  # not the main thread (a test calling main from a thread): leave it alone
+        return
+    if not _PRIOR_SIGINT:
+        _PRIOR_SIGINT.append(prior)
+
+
+def _release_interrupt() -> None:
+    """Ctrl-C raises KeyboardInterrupt again (Python's own handler): for the terminal UI
+    (whose terminal must be restored) and the hosts' commands (whose ssh sessions close)."""
+    import signal
+
+    if _PRIOR_SIGINT:
+        try:
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+        except ValueError:
+            pass
+
+
+def _restore_interrupt() -> None:
+    import signal
+
+    if _PRIOR_SIGINT:
+        try:
+            signal.signal(signal.SIGINT, _PRIOR_SIGINT.pop())
+        except ValueError:
+            pass
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    _hold_interrupt()  # first of all: a Ctrl-C while the imports below run must not print a traceback
+    try:
+        return _main(argv)
+    finally:
+        _restore_interrupt()
+
+
+def _main(argv: Sequence[str] | None) -> int:
     if "_ARGCOMPLETE" in os.environ:  # the shell asks for completions (ctrtui/completion.py)
         from ctrtui.completion import complete
 
@@ -950,8 +1013,10 @@ def main(argv: Sequence[str] | None = None) -> int:
               "itself with sudo", file=sys.stderr)
         return EXIT_USAGE
     if args.command is None:  # the terminal UI owns the terminal: no guard
+        _release_interrupt()
         return _run_command(cmd_tui, args)
     if args.host or args.hosts:  # the hosts decide (ctrtui.clihosts), `local` alone included
+        _release_interrupt()
         return _run_guarded(_cmd_hosts, args)
     return _run_guarded(COMMANDS[args.command], args)
 

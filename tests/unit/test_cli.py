@@ -490,7 +490,7 @@ def test_a_default_policy_in_a_directory_the_user_cannot_search_is_exit_2(tmp_pa
 
         # The child drops to uid 65534 itself, after importing what it needs (the interpreter
         # may sit where that user cannot read).
-        code = ("import argparse, json, locale, tomllib\n"
+        code = ("import argparse, json, locale, signal, tomllib\n"
                 "import ctrtui.cli, ctrtui.engine, ctrtui.sources, ctrtui.sources.demo\n"
                 "ctrtui.cli.build_parser(); ctrtui.sources.open_backend('demo')\n"
                 "import os, sys\n"
