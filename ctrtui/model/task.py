@@ -132,10 +132,16 @@ class CgroupState(Value):
     v1 cpuset hierarchy (empty string when empty); `freezer_state`: v1 `freezer.state`
     (THAWED, FREEZING, FROZEN) or v2 `1`/`0` from cgroup.freeze; `writable`: membership files
     (`tasks`, `cgroup.procs`, `cgroup.threads`) the writer may open for writing.
+    `freezer_state` says whether the cgroup is frozen, by itself or by an ancestor;
+    `self_frozen` whether it is frozen by its own setting (v2 `cgroup.freeze` 1, v1
+    `freezer.self_freezing` 1), None without a freezer; `cgroup_id`: its identity, the
+    inode number of its directory (on v2 the cgroup id the kernel gives it; never reused
+    while the machine runs), None when the backend cannot tell: a cgroup removed and made
+    again under the same name has another one.
     """
 
     __slots__ = ("hierarchy", "path", "version", "cgroup_type", "subtree_control", "cpuset_cpus",
-                 "cpuset_mems", "freezer_state", "writable")
+                 "cpuset_mems", "freezer_state", "writable", "self_frozen", "cgroup_id")
     hierarchy: str
     path: str
     version: int
@@ -145,11 +151,14 @@ class CgroupState(Value):
     cpuset_mems: str | None
     freezer_state: str | None
     writable: frozenset[str]
+    self_frozen: bool | None
+    cgroup_id: int | None
 
     def __init__(self, hierarchy: str, path: str, version: int, cgroup_type: str | None = None,
                  subtree_control: tuple[str, ...] = (), cpuset_cpus: str | None = None,
                  cpuset_mems: str | None = None, freezer_state: str | None = None,
-                 writable: frozenset[str] = frozenset()) -> None:
+                 writable: frozenset[str] = frozenset(), self_frozen: bool | None = None,
+                 cgroup_id: int | None = None) -> None:
         set_field(self, "hierarchy", hierarchy)
         set_field(self, "path", path)
         set_field(self, "version", version)
@@ -159,6 +168,8 @@ class CgroupState(Value):
         set_field(self, "cpuset_mems", cpuset_mems)
         set_field(self, "freezer_state", freezer_state)
         set_field(self, "writable", writable)
+        set_field(self, "self_frozen", self_frozen)
+        set_field(self, "cgroup_id", cgroup_id)
 
 
 class Creds(Value):

@@ -26,6 +26,7 @@ import errno
 import os
 import select
 import signal
+import stat
 import time
 from array import array
 from types import MappingProxyType
@@ -596,7 +597,13 @@ class CgroupFS:
         the open; a v2 threaded cgroup's `cgroup.procs` counts as writable when its mode
         allows (the kernel still refuses to read it)."""
         h, d = self._dir(hierarchy, path)
-        if not is_ancestor(h.root, path) or not os.path.isdir(d):
+        if not is_ancestor(h.root, path):
+            return None
+        try:
+            st = os.stat(d)
+        except OSError:
+            return None
+        if not stat.S_ISDIR(st.st_mode):
             return None
         writable = frozenset(
             f for f in MEMBERSHIP_FILES
@@ -609,15 +616,19 @@ class CgroupFS:
                 subtree_control=tuple(sub.split()) if sub else (),
                 freezer_state=_v2_frozen(d),
                 writable=writable,
+                self_frozen=_flag(d + "/cgroup.freeze"),
+                cgroup_id=st.st_ino,
             )
         cpus = mems = freezer = None
         if "cpuset" in h.controllers:
             cpus = _first(d, ("cpuset.cpus", "cpus"))
             mems = _first(d, ("cpuset.mems", "mems"))
+        self_frozen = None
         if "freezer" in h.controllers:
             freezer = _read_text(d + "/freezer.state")
+            self_frozen = _flag(d + "/freezer.self_freezing")
         return CgroupState(h.name, path, 1, cpuset_cpus=cpus, cpuset_mems=mems,
-                           freezer_state=freezer, writable=writable)
+                           freezer_state=freezer, writable=writable, self_frozen=self_frozen, cgroup_id=st.st_ino)
 
     _STATS_V2 = ("cgroup.type", "cgroup.subtree_control", "cgroup.events", "cgroup.freeze",
                  "pids.current", "pids.max", "memory.current", "cpu.stat", "io.stat")
@@ -897,6 +908,13 @@ def _poll_exited(fds: Sequence[int]) -> set[int]:
     for fd in fds:
         p.register(fd, select.POLLIN)
     return {fd for fd, ev in p.poll(0) if ev}
+
+
+def _flag(path: str) -> bool | None:
+    """A file holding 0 or 1 (`cgroup.freeze`, `freezer.self_freezing`): True for 1; None
+    when it cannot be read (the root has no such file)."""
+    text = _read_text(path)
+    return None if text is None else text == "1"
 
 
 def _v2_frozen(d: str) -> str | None:

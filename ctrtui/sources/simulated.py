@@ -41,6 +41,7 @@ size of the world. `forget_snapshots()` drops these caches.
 from __future__ import annotations
 
 import errno
+import itertools
 import os
 import random
 import threading
@@ -156,15 +157,23 @@ class SimTask:
         return bool(self.flags & PF_KTHREAD)
 
 
+_INODES = itertools.count(2)
+"""Inode numbers of simulated cgroup directories, as kernfs hands them out: one counter,
+never reused."""
+
+
 class SimCgroup:
     """One cgroup directory of one hierarchy."""
 
     __slots__ = ("hier", "path", "parent", "children", "tids", "removed", "owner", "mode",
                  "dom", "nr_threaded_children", "subtree_control", "cpus", "mems",
-                 "freezer", "pids_max", "snap", "agg", "sub")
+                 "freezer", "pids_max", "snap", "agg", "sub", "ino")
 
     def __init__(self, hier: SimHierarchy, path: str, parent: SimCgroup | None):
         self.hier, self.path, self.parent = hier, path, parent
+        self.ino = next(_INODES)
+        """Its directory's inode number (kernfs: never reused, so a cgroup made again under
+        the same name has another one)."""
         self.children: dict[str, SimCgroup] = {}
         self.tids: set[int] = set()
         """Live TIDs in this cgroup (what `tasks` / `cgroup.threads` list)."""
@@ -999,6 +1008,8 @@ class SimKernel:
             freezer_state=(None if cg.parent is None else str(int(cg.frozen())) if h.v2
                            else self._freezer_state(cg) if h.has("freezer") else None),
             writable=writable,
+            self_frozen=None if cg.parent is None or not (h.v2 or h.has("freezer")) else cg.freezer == "FROZEN",
+            cgroup_id=cg.ino,
         )
 
     @staticmethod

@@ -677,6 +677,32 @@ def test_frozen_v2_cgroup_and_its_children(world):
     assert not _plan_one(world, p, "unified", inner).warnings
 
 
+@pytest.mark.parametrize("hier", ["freezer", "unified"])
+def test_own_freeze_setting_and_identity(world, hier):
+    """A child of a frozen cgroup is frozen but not by its own setting (v2 `cgroup.freeze`,
+    v1 `freezer.self_freezing`); a cgroup removed and made again under the same name has
+    another identity (its directory's inode)."""
+    b = world.backend
+    cold = world.mkdir(hier, "own")
+    inner = world.mkdir(hier, "own/inner")
+    assert (b.cgroup_state(hier, cold).self_frozen, b.cgroup_state(hier, inner).self_frozen) == (False, False)
+    b.set_frozen(hier, cold, True)
+    try:
+        deadline = time.monotonic() + 5
+        while b.cgroup_state(hier, inner).freezer_state not in ("1", "FROZEN") and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert b.cgroup_state(hier, inner).freezer_state in ("1", "FROZEN")
+        assert (b.cgroup_state(hier, cold).self_frozen, b.cgroup_state(hier, inner).self_frozen) == (True, False)
+    finally:
+        b.set_frozen(hier, cold, False)
+    first = b.cgroup_state(hier, inner).cgroup_id
+    assert isinstance(first, int) and first != b.cgroup_state(hier, cold).cgroup_id
+    world.rmdir(hier, inner)
+    again = world.mkdir(hier, "own/inner")
+    assert again == inner and b.cgroup_state(hier, inner).cgroup_id not in (None, first)
+    assert b.cgroup_state(hier, "/").self_frozen is None
+
+
 def test_frozen_freezer_accepts(world):
     cold, warm = world.mkdir("freezer", "cold"), world.mkdir("freezer", "warm")
     world.set_freezer("freezer", cold, "FROZEN")
