@@ -19,7 +19,11 @@ One JSON object per line, each with a `kind`:
   closed by a `close` record whose `state` is `done`, `refused` (with `errno`: the kernel
   said no, nothing changed), `recovered` (its process died; the next writer found the change
   made) or `interrupted` (found not made). An op batch is undone by the opposite op (mkdir
-  by rmdir, freeze by thaw, and back), written as an op batch with `undo_of`.
+  by rmdir, freeze by thaw, and back), written as an op batch with `undo_of`. `cgroup_id`
+  (absent in lines of earlier versions) is the cgroup's identity, its directory's inode
+  number: in the `op` record of an rmdir, freeze or thaw (the cgroup it acts on), in the
+  `close` record of a mkdir (the cgroup it made); undo refuses to act on another cgroup made
+  at the same path since.
 
 A batch without its close record is *open*: its process died mid-batch (kill -9, power
 loss). The next writer (a move or an undo) takes the lock, reads /proc to see which of the
@@ -280,6 +284,8 @@ def validate(obj: object) -> Record:
         rec = {"kind": kind, "batch": _batch_id(obj, "batch"), "state": state, "time": _time(obj)}
         if "errno" in obj:
             rec["errno"] = _errno_field(obj)
+        if "cgroup_id" in obj:
+            rec["cgroup_id"] = _int(obj, "cgroup_id", 0, 2**64 - 1, True)
         return rec
     if kind == "op":
         op = obj.get("op")
@@ -287,7 +293,8 @@ def validate(obj: object) -> Record:
             raise _Bad(f"op must be one of {', '.join(OPS)}, not {_short(op)}")
         return {"kind": kind, "batch": _batch_id(obj, "batch"), "backend": _str(obj, "backend", True, limit=255),
                 "time": _time(obj), "op": op, "hierarchy": _str(obj, "hierarchy", limit=255),
-                "path": _path(obj, "path"), "undo_of": _batch_id(obj, "undo_of", True)}
+                "path": _path(obj, "path"), "undo_of": _batch_id(obj, "undo_of", True),
+                "cgroup_id": _int(obj, "cgroup_id", 0, 2**64 - 1, True) if "cgroup_id" in obj else None}
     if kind == "intent":
         tasks = obj.get("tasks")
         if not isinstance(tasks, list):
@@ -319,7 +326,7 @@ class Batch:
     the close record's state. `tasks`: the intent's tasks; `outcomes`: the outcome rows."""
 
     __slots__ = ("id", "backend", "time", "hierarchy", "threads", "undo_of", "target", "tasks", "outcomes", "state",
-                 "legacy", "settled", "undone", "offset", "op", "errno", "op_undone")
+                 "legacy", "settled", "undone", "offset", "op", "errno", "op_undone", "cgroup_id")
 
     def __init__(self, batch_id: str) -> None:
         self.id = batch_id
@@ -343,6 +350,8 @@ class Batch:
         """The errno an op batch was refused with."""
         self.op_undone = False
         """An op batch that a later op batch undid."""
+        self.cgroup_id: int | None = None
+        """For an op batch: the identity (directory inode) of the cgroup it acted on or made."""
 
     def undoable(self) -> bool:
         """True while there is something to undo: a move batch with PIDs left (or open), an
@@ -558,18 +567,20 @@ class Journal:
         self._append(_dumps(rec), "write")
 
     def write_op(self, batch_id: str, op: str, hierarchy: str, path: str, undo_of: str | None,
-                 backend: str | None = None) -> None:
+                 backend: str | None = None, cgroup_id: int | None = None) -> None:
         """The write-ahead record of a cgroup op batch (mkdir, rmdir, freeze, thaw), synced
-        before the kernel is asked."""
+        before the kernel is asked. `cgroup_id`: the identity of the cgroup it acts on."""
         rec = {"kind": "op", "batch": batch_id, **({"backend": backend} if backend else {}), "time": now_iso(),
-               "op": op, "hierarchy": hierarchy, "path": path, "undo_of": undo_of}
+               "op": op, "hierarchy": hierarchy, "path": path, "undo_of": undo_of,
+               **({"cgroup_id": cgroup_id} if cgroup_id is not None else {})}
         self._append(_dumps(rec), "write")
 
-    def write_op_close(self, batch_id: str, state: str, errno: str | None = None) -> None:
+    def write_op_close(self, batch_id: str, state: str, errno: str | None = None,
+                       cgroup_id: int | None = None) -> None:
         """The close record of an op batch: done, refused (with the kernel's errno), recovered
-        or interrupted."""
+        or interrupted. `cgroup_id`: the identity of the cgroup a mkdir made."""
         rec = {"kind": "close", "batch": batch_id, "time": now_iso(), "state": state,
-               **({"errno": errno} if errno else {})}
+               **({"errno": errno} if errno else {}), **({"cgroup_id": cgroup_id} if cgroup_id is not None else {})}
         self._append(_dumps(rec), "write the outcome to")
 
     def write_close(self, batch_id: str, outcomes: Sequence[Mapping[str, object]], state: str) -> None:
@@ -702,10 +713,13 @@ class Journal:
             if kind == "close":
                 b.state = rec["state"]
                 b.errno = rec.get("errno")
+                b.cgroup_id = rec.get("cgroup_id")
                 b.time = b.time or rec["time"]
             elif kind == "op":
                 b.time, b.hierarchy, b.op, b.target = rec["time"], rec["hierarchy"], rec["op"], rec["path"]
                 b.undo_of, b.backend = rec["undo_of"], rec["backend"]
+                if b.cgroup_id is None:  # the close record's (a mkdir's) comes first, read backwards
+                    b.cgroup_id = rec["cgroup_id"]
                 yield finish(b)
             elif kind == "outcome":
                 b.outcomes.append(rec)
@@ -735,7 +749,7 @@ class Journal:
             elif kind == "op":
                 b = Batch(rec["batch"])
                 b.time, b.hierarchy, b.op, b.target = rec["time"], rec["hierarchy"], rec["op"], rec["path"]
-                b.undo_of, b.backend = rec["undo_of"], rec["backend"]
+                b.undo_of, b.backend, b.cgroup_id = rec["undo_of"], rec["backend"], rec["cgroup_id"]
                 found[b.id] = b
         return list(reversed(found.values()))
 

@@ -13,6 +13,16 @@ rmdir, thaw for a freeze, freeze for a thaw) written as an op batch naming the o
 The undo of a mkdir is refused, with the reason, once the cgroup holds tasks or children
 (the kernel would say EBUSY); the undo of an rmdir once the name is taken again (EEXIST).
 
+Each op records the identity of its cgroup (`CgroupState.cgroup_id`, the directory's inode:
+in the `op` record for rmdir, freeze and thaw, in the `close` record for the cgroup a mkdir
+made), and undo refuses, like the PID-reuse guard of moves, when the cgroup at that path now
+is another one (removed and made again under the same name). A freeze or thaw that would
+change nothing (judged on the cgroup's own setting, `CgroupState.self_frozen`) is the
+outcome `already-frozen` / `already-thawed`: nothing asked, nothing journaled, so no undo
+ever sets a state its batch did not change; an undo whose cgroup was set back since is
+recorded as done without asking. A thaw of a cgroup frozen only by an ancestor is refused
+(it would change nothing), naming the ancestor.
+
 What is checked before the kernel is asked (`check`), so the UI can say it while the user
 types: the name rules (`name_problem`: not empty, no `/`, not `.` or `..`, no newline, at most
 255 bytes, not a name the parent already has), that the parent exists, that a cgroup to
@@ -40,7 +50,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-__all__ = ["NAME_MAX", "OPS", "OpResult", "OpRefusal", "CgroupOps", "name_problem", "opposite", "undo_any",
+__all__ = ["ALREADY", "NAME_MAX", "OPS", "OpResult", "OpRefusal", "CgroupOps", "name_problem", "opposite", "undo_any",
            "recover_op"]
 
 NAME_MAX = 255
@@ -48,6 +58,10 @@ NAME_MAX = 255
 OPS = ("mkdir", "rmdir", "freeze", "thaw")
 _OPPOSITE = {"mkdir": "rmdir", "rmdir": "mkdir", "freeze": "thaw", "thaw": "freeze"}
 _DONE = {"mkdir": "created", "rmdir": "removed", "freeze": "frozen", "thaw": "thawed"}
+ALREADY = {"freeze": "already-frozen", "thaw": "already-thawed"}
+"""The outcome of a freeze or thaw that would change nothing: nothing is asked of the
+kernel, nothing is journaled, the exit status is 0."""
+_FROZEN = ("FROZEN", "FREEZING", "1")
 
 
 def opposite(op: str) -> str:
@@ -72,8 +86,10 @@ class OpRefusal:
 
 
 class OpResult:
-    """What `CgroupOps.run` did: `outcome` is `done` or `refused` (then `refusal` says why;
-    `predicted` when ctrtui refused before asking the kernel, which it then was not asked)."""
+    """What `CgroupOps.run` did: `outcome` is `done`, `refused` (then `refusal` says why;
+    `predicted` when ctrtui refused before asking the kernel, which it then was not asked),
+    or `already-frozen` / `already-thawed` (a freeze or thaw that would change nothing:
+    nothing asked, nothing journaled)."""
 
     __slots__ = ("op", "ref", "outcome", "refusal", "predicted", "batch_id", "undo_of", "journaled", "warnings")
 
@@ -85,12 +101,14 @@ class OpResult:
 
     @property
     def ok(self) -> bool:
-        return self.outcome == "done"
+        return self.outcome == "done" or self.outcome in ALREADY.values()
 
     def sentence(self) -> str:
         """One line for a person: what was done, or what was refused and why."""
         where = f"{display(self.ref.hierarchy)}:{display(self.ref.path)}"
         what = f"undo of {self.undo_of}: " if self.undo_of else ""
+        if self.outcome in ALREADY.values():
+            return f"{what}{where} is {self.outcome.replace('-', ' ')}; nothing was changed"
         if self.ok:
             return f"{what}{where} {_DONE[self.op]}"
         r = self.refusal
@@ -189,7 +207,35 @@ class CgroupOps:
         if h.version == 1 and "freezer" not in h.controllers:
             return OpRefusal("ENOENT", f"the hierarchy {display(h.name)} has no freezer (no freezer.state)",
                              "Freeze in the freezer hierarchy, or in the v2 one.")
+        if op == "thaw" and state.self_frozen is False and state.freezer_state in _FROZEN:
+            by = self._frozen_ancestor(h.name, ref.path)
+            return OpRefusal(None, f"{where} is not frozen by itself but by its ancestor "
+                             f"{display(h.name)}:{display(by or '?')}: thawing it would change nothing",
+                             "Thaw that ancestor (it thaws everything below it that is not frozen itself).")
         return None
+
+    def _frozen_ancestor(self, hierarchy: str, path: str) -> str | None:
+        """The nearest ancestor of `path` frozen by its own setting."""
+        p = parent_path(path)
+        while p is not None:
+            st = self.backend.cgroup_state(hierarchy, p)
+            if st is not None and st.self_frozen:
+                return p
+            p = parent_path(p)
+        return None
+
+    def already(self, op: str, ref: CgroupRef) -> str | None:
+        """`already-frozen` / `already-thawed` when a freeze / thaw of `ref` would change
+        nothing: judged on the cgroup's own setting (what the op writes); where the backend
+        does not tell it, on whether the cgroup is frozen. None otherwise (also for mkdir and
+        rmdir, whose no-ops the kernel refuses: EEXIST, ENOENT)."""
+        if op not in ALREADY:
+            return None
+        state = self.backend.cgroup_state(ref.hierarchy, ref.path)
+        if state is None or state.freezer_state is None:
+            return None
+        frozen = state.self_frozen if state.self_frozen is not None else state.freezer_state in _FROZEN
+        return ALREADY[op] if frozen == (op == "freeze") else None
 
     def busy(self, hierarchy: str, path: str) -> str:
         """What keeps the cgroup from being removed ("2 tasks and 1 child cgroup"), or ""."""
@@ -213,7 +259,7 @@ class CgroupOps:
         state = self.backend.cgroup_state(ref.hierarchy, ref.path)
         if state is None or state.freezer_state is None:
             return None
-        return state.freezer_state in ("FROZEN", "FREEZING", "1")
+        return state.freezer_state in _FROZEN
 
     # ------------------------------------------------------------------ run
 
@@ -226,6 +272,9 @@ class CgroupOps:
             return OpResult(op, ref, "refused", refusal, predicted=True, undo_of=undo_of)
         h = self.engine.hierarchy(ref.hierarchy)
         ref = CgroupRef(h.name, ref.path)
+        already = self.already(op, ref)
+        if already is not None:  # a no-op: nothing to ask, nothing for undo to reverse
+            return OpResult(op, ref, already, undo_of=undo_of, warnings=self._warnings())
         with self.journal.locked():
             self.engine._recover_open()
             return self._run_locked(op, ref, undo_of)
@@ -234,7 +283,9 @@ class CgroupOps:
         from ctrtui.engine.engine import _new_batch_id
 
         batch = _new_batch_id()
-        self.journal.write_op(batch, op, ref.hierarchy, ref.path, undo_of, backend=self.backend.identity)
+        acted_on = None if op == "mkdir" else self._identity(ref)
+        self.journal.write_op(batch, op, ref.hierarchy, ref.path, undo_of, backend=self.backend.identity,
+                              cgroup_id=acted_on)
         try:
             if ask:
                 self._ask(op, ref)
@@ -243,9 +294,15 @@ class CgroupOps:
             self.journal.write_op_close(batch, "refused", name)
             return OpResult(op, ref, "refused", OpRefusal(name, self._explain(op, ref, e)), batch_id=batch,
                             undo_of=undo_of, journaled=self.journal.durable, warnings=self._warnings())
-        self.journal.write_op_close(batch, "done")
+        self.journal.write_op_close(batch, "done", cgroup_id=self._identity(ref) if op == "mkdir" else None)
         return OpResult(op, ref, "done", batch_id=batch, undo_of=undo_of, journaled=self.journal.durable,
                         warnings=self._warnings())
+
+    def _identity(self, ref: CgroupRef) -> int | None:
+        """The identity (directory inode) of the cgroup at `ref` now; None when it is not
+        there or the backend cannot tell."""
+        state = self.backend.cgroup_state(ref.hierarchy, ref.path)
+        return None if state is None else state.cgroup_id
 
     def _warnings(self) -> tuple[str, ...]:
         notes = tuple(self.engine._notes) + tuple(self.journal.warnings)
@@ -287,6 +344,18 @@ class CgroupOps:
         self.engine._ours(batch, "undo")
         ref = CgroupRef(batch.hierarchy, batch.target)
         op = opposite(batch.op)
+        other = self._another(batch, ref)
+        if other is not None:
+            return OpResult(op, ref, "refused", other, predicted=True, undo_of=batch.id)
+        if op in ALREADY and self.already(op, ref) is not None:
+            # its own setting is as the undo would leave it (someone set it since): recorded as
+            # done without asking, so the undo never sets a state the batch did not change
+            with self.journal.locked():
+                self.engine._recover_open()
+                result = self._run_locked(op, ref, batch.id, ask=False)
+            result.warnings += (f"{display(ref.hierarchy)}:{display(ref.path)} was "
+                                f"{ALREADY[op].replace('-', ' ')}; nothing was asked of the kernel",)
+            return result
         refusal = self.check(op, ref)
         if refusal is not None and (op, refusal.errno) in (("rmdir", "ENOENT"), ("mkdir", "EEXIST")):
             # already as the undo would leave it: recorded as done (like a task found back already)
@@ -309,6 +378,24 @@ class CgroupOps:
                                     batch.id)
 
 
+    def _another(self, batch: Any, ref: CgroupRef) -> OpRefusal | None:
+        """The refusal when the cgroup at the batch's path is not the one the batch made or
+        acted on (removed, and another made under the same name since); None when it is the
+        same, is gone, or either identity is unknown (batches of earlier versions)."""
+        if batch.cgroup_id is None or batch.op == "rmdir":
+            return None  # an rmdir's undo makes a new cgroup: there is none to compare
+        now = self._identity(ref)
+        if now is None or now == batch.cgroup_id:
+            return None
+        did = "created" if batch.op == "mkdir" else "froze" if batch.op == "freeze" else "thawed"
+        return OpRefusal(None, f"{display(ref.hierarchy)}:{display(ref.path)} is another cgroup now: batch {batch.id} "
+                         f"{did} the one with id {batch.cgroup_id}, which was removed; the one there now (id {now}) "
+                         "was made since, and the undo does not touch it",
+                         "Nothing was changed. If the new one should go too, act on it by hand (ctrtui rmdir, "
+                         "ctrtui thaw); an older batch is undone by naming it: ctrtui undo BATCH (ctrtui log lists "
+                         "them).")
+
+
 def recover_op(backend: Any, batch: Any) -> tuple[str, str]:
     """(close state, note) for an op batch its process left open: `recovered` when the
     change is found made (the directory there or gone, the freezer as asked), else
@@ -319,7 +406,7 @@ def recover_op(backend: Any, batch: Any) -> tuple[str, str]:
     elif batch.op == "rmdir":
         made = state is None
     else:
-        frozen = state is not None and state.freezer_state in ("FROZEN", "FREEZING", "1")
+        frozen = state is not None and state.freezer_state in _FROZEN
         made = frozen == (batch.op == "freeze")
     where = f"{display(batch.hierarchy)}:{display(batch.target)}"
     verdict = "was made" if made else "was not made"

@@ -349,7 +349,7 @@ def host_line(view: HostView) -> str:
 # ---------------------------------------------------------------------------- remote cgroup ops
 
 
-_OP_OUTCOMES = ("done", "refused")
+_OP_OUTCOMES = ("done", "refused", "already-frozen", "already-thawed")
 
 
 def op_result(obj: Mapping[str, Any], ref: CgroupRef | None, host: str) -> OpResult:
@@ -361,7 +361,7 @@ def op_result(obj: Mapping[str, Any], ref: CgroupRef | None, host: str) -> OpRes
             raise ValueError(f"the op {display(op)} is not one of {', '.join(OPS)}")
         outcome = obj.get("outcome")
         if outcome not in _OP_OUTCOMES:
-            raise ValueError("the outcome is neither done nor refused")
+            raise ValueError("the outcome is none of " + ", ".join(_OP_OUTCOMES))
         if ref is None:
             hier, sep, path = (_text(obj.get("cgroup"), "cgroup", optional=False) or "").partition(":")
             if not sep or not path.startswith("/"):

@@ -82,12 +82,66 @@ def test_real_freeze_thaw_and_undo(realworld, tmp_path, hier, frozen):
         assert r.returncode == 0, r.stderr
         assert json.loads(r.stdout)["op"] == "thaw"
         assert open(state).read().strip() in ("THAWED", "0")
+        r = ctrtui("thaw", f"{hier}:{cg}", journal=j)  # thawed already: nothing for an undo to freeze
+        assert r.returncode == 0 and "already thawed" in r.stdout
+        r = ctrtui("undo", journal=j)
+        assert r.returncode == 1 and "nothing to undo" in r.stderr and open(state).read().strip() in ("THAWED", "0")
+        with open(state, "w") as f:  # frozen by hand: a thaw changes it, and its undo freezes again
+            f.write("FROZEN" if hier == "freezer" else "1")
         r = ctrtui("thaw", f"{hier}:{cg}", journal=j)
-        assert r.returncode == 0
-        r = ctrtui("undo", journal=j)  # the thaw's undo freezes again
+        assert r.returncode == 0 and "thawed (batch" in r.stdout
+        r = ctrtui("undo", journal=j)
         assert r.returncode == 0 and open(state).read().strip() in (frozen, "FREEZING")
     finally:
         with open(state, "w") as f:
             f.write("THAWED" if hier == "freezer" else "0")
     r = ctrtui("freeze", f"pids:{realworld.top('pids')}", journal=j)
     assert r.returncode == 1 and "has no freezer" in r.stderr
+
+
+@pytest.mark.parametrize("hier", ["freezer", "unified"])
+def test_undo_of_a_mkdir_refuses_a_cgroup_made_again_at_its_path(realworld, tmp_path, hier):
+    """The kernel gives a cgroup made again under the same name another inode: ctrtui's mkdir
+    recorded the first one's, and its undo leaves the second alone, saying why."""
+    j = tmp_path / "journal.jsonl"
+    top = realworld.top(hier)
+    disk = realworld.fs(hier, top + "/again")
+    r = ctrtui("mkdir", f"{hier}:{top}/again", journal=j)
+    assert r.returncode == 0, r.stderr
+    first = os.stat(disk).st_ino
+    os.rmdir(disk)
+    os.mkdir(disk)  # someone else's now, under the same name
+    second = os.stat(disk).st_ino
+    assert second != first
+    r = ctrtui("undo", "--json", journal=j)
+    got = json.loads(r.stdout)
+    assert r.returncode == 1 and got["outcome"] == "refused" and got["predicted"], r.stderr
+    reason = got["reason"]
+    assert "is another cgroup now" in reason and f"id {first}" in reason and f"id {second}" in reason
+    assert os.path.isdir(disk)
+    os.rmdir(disk)
+    r = ctrtui("undo", journal=j)  # once that one is gone too, the mkdir is settled
+    assert r.returncode == 0 and "already gone" in r.stderr, r.stderr
+
+
+@pytest.mark.parametrize("hier", ["freezer", "unified"])
+def test_real_no_op_freeze_and_thaw(realworld, tmp_path, hier):
+    """A thaw of a thawed cgroup and a freeze of a frozen one change nothing and journal
+    nothing; a thaw of a cgroup frozen by its parent only is refused naming the parent."""
+    j = tmp_path / "journal.jsonl"
+    cg = realworld.mkdir(hier, "still")
+    child = realworld.mkdir(hier, "still/kid")
+    state = os.path.join(realworld.fs(hier, cg), "freezer.state" if hier == "freezer" else "cgroup.freeze")
+    try:
+        r = ctrtui("thaw", f"{hier}:{cg}", "--json", journal=j)
+        assert r.returncode == 0 and json.loads(r.stdout)["outcome"] == "already-thawed", r.stderr
+        assert ctrtui("freeze", f"{hier}:{cg}", journal=j).returncode == 0
+        r = ctrtui("freeze", f"{hier}:{cg}", journal=j)
+        assert r.returncode == 0 and "already frozen; nothing was changed" in r.stdout, r.stderr
+        r = ctrtui("thaw", f"{hier}:{child}", journal=j)
+        assert r.returncode == 1 and f"by its ancestor {hier}:{cg}" in r.stderr, r.stderr
+        r = ctrtui("log", "--json", journal=j)
+        assert [b["op"] for b in json.loads(r.stdout)] == ["freeze"]
+    finally:
+        with open(state, "w") as f:
+            f.write("THAWED" if hier == "freezer" else "0")

@@ -130,6 +130,26 @@ async def test_z_freezes_and_thaws_after_asking_and_u_undoes(world, tmp_path):
         assert sum(n.startswith("Undo") for n in app.notices) == 2
 
 
+async def test_z_on_a_cgroup_frozen_meanwhile_says_already_frozen_and_u_has_nothing_to_undo(world, tmp_path):
+    """Someone froze nginx while the question was on screen: the answer is a notice that
+    nothing changed, and nothing is left for `u` to thaw."""
+    app = make_app(world, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await goto(pilot, NGINX)
+        await pilot.press("z")
+        await settle(pilot)
+        assert isinstance(app.screen, ConfirmOp) and "Freeze" in screen_text(app)
+        world.set_frozen("unified", NGINX, True)  # by someone else
+        await pilot.press("y")
+        await settle(pilot)
+        assert any("is already frozen; nothing was changed" in n for n in app.notices), app.notices
+        await pilot.press("u")
+        await settle(pilot)
+        assert world.cgroup_state("unified", NGINX).freezer_state == "1"
+        assert any("Nothing to undo" in n or "nothing to undo" in n for n in app.notices), app.notices
+
+
 @pytest.mark.parametrize("size", [SIZE, (80, 24)])
 async def test_N_moves_the_selection_into_a_new_cgroup_here_and_u_undoes_both(world, tmp_path, size):
     app = make_app(world, tmp_path)

@@ -39,3 +39,26 @@ def test_bad_usage_is_one_line_and_exit_2(capsys, argv, words):
         rc = e.code
     out, err = capsys.readouterr()
     assert rc == 2 and words in err and "Traceback" not in err
+
+
+def _frozen_demo_cgroup() -> str:
+    """The demo world's paused container (docker pause): frozen in the freezer hierarchy."""
+    from ctrtui.sources import open_backend
+
+    b = open_backend("demo")
+    snap = b.snapshot(["freezer"])["freezer"]
+    [path] = [c.path for c in snap.walk() if (st := b.cgroup_state("freezer", c.path)) and st.freezer_state == "FROZEN"]
+    return path
+
+
+def test_thaw_of_a_thawed_and_freeze_of_a_frozen_cgroup_say_so_exit_0_and_journal_nothing(capsys):
+    rc, out, err = run(capsys, "thaw", "freezer:/system.slice", "--demo")
+    assert (rc, out, err) == (0, "freezer:/system.slice is already thawed; nothing was changed\n", "")
+    frozen = _frozen_demo_cgroup()
+    rc, out, err = run(capsys, "freeze", f"freezer:{frozen}", "--demo", "--json")
+    got = json.loads(out)
+    assert rc == 0 and got["outcome"] == "already-frozen" and got["batch"] is None and not got["journaled"]
+    rc, out, err = run(capsys, "log", "--demo", "--json")
+    assert json.loads(out) == []
+    rc, out, err = run(capsys, "undo", "--demo")
+    assert rc == 1 and "nothing to undo" in err

@@ -160,3 +160,124 @@ def test_undo_of_a_mkdir_whose_cgroup_is_gone_is_settled(k, tmp_path):
     r = undo_any(e)
     assert r.ok and r.undo_of == made.batch_id and any("already gone" in w for w in r.warnings)
     assert undo_any(e) is None
+
+
+# ------------------------------------------------------------------ no-op freeze and thaw
+
+
+@pytest.mark.parametrize("hier", ["freezer", "unified"])
+def test_a_freeze_or_thaw_that_changes_nothing_says_so_and_journals_nothing(k, tmp_path, hier):
+    e = engine(k, tmp_path / "j.jsonl")
+    ops = CgroupOps(e)
+    ref = CgroupRef(hier, "/a")
+    r = ops.run("thaw", ref)  # never frozen
+    assert r.ok and r.outcome == "already-thawed" and r.batch_id is None and not r.journaled
+    assert r.sentence() == f"{hier}:/a is already thawed; nothing was changed"
+    assert r.as_dict()["outcome"] == "already-thawed"
+    assert e.journal.batches() == [] and undo_any(e) is None
+    assert ops.run("freeze", ref).outcome == "done"
+    again = ops.run("freeze", ref)
+    assert again.ok and again.outcome == "already-frozen" and again.batch_id is None
+    assert [b.op for b in e.journal.batches()] == ["freeze"]
+    assert undo_any(e).op == "thaw" and ops.frozen(ref) is False  # the one real change, undone
+    assert undo_any(e) is None  # and the no-op left nothing that would freeze it again
+
+
+@pytest.mark.parametrize("hier", ["freezer", "unified"])
+def test_undo_never_sets_a_state_its_batch_did_not_change(k, tmp_path, hier):
+    """The batch froze /a; someone thawed it since: the undo asks nothing (it would not
+    thaw anything), is recorded as done, and says so."""
+    e = engine(k, tmp_path / "j.jsonl")
+    ops = CgroupOps(e)
+    ref = CgroupRef(hier, "/a")
+    froze = ops.run("freeze", ref)
+    k.set_frozen(hier, "/a", False)  # by hand
+    writes: list[tuple[str, str, bool]] = []
+    real = k.set_frozen
+    k.set_frozen = lambda h, p, f: (writes.append((h, p, f)), real(h, p, f))[1]  # type: ignore[method-assign]
+    r = undo_any(e)
+    assert r.ok and r.undo_of == froze.batch_id and writes == []
+    assert any("was already thawed; nothing was asked" in w for w in r.warnings)
+    assert undo_any(e) is None and ops.frozen(ref) is False
+
+
+@pytest.mark.parametrize("hier", ["freezer", "unified"])
+def test_thawing_a_cgroup_frozen_only_by_its_ancestor_is_refused_naming_the_ancestor(k, tmp_path, hier):
+    e = engine(k, tmp_path / "j.jsonl")
+    ops = CgroupOps(e)
+    k.mkdir(hier, "/a/b")
+    assert ops.run("freeze", CgroupRef(hier, "/a")).outcome == "done"
+    r = ops.run("thaw", CgroupRef(hier, "/a/b"))
+    assert not r.ok and r.predicted and f"by its ancestor {hier}:/a" in r.sentence() and "Thaw that" in r.sentence()
+    # freezing it is a change of its own setting: done, and undone by a thaw of its own
+    assert ops.run("freeze", CgroupRef(hier, "/a/b")).outcome == "done"
+    assert undo_any(e).op == "thaw" and k.cgroup_state(hier, "/a/b").self_frozen is False
+    assert ops.frozen(CgroupRef(hier, "/a/b")) is True  # still, by /a
+
+
+# ------------------------------------------------------------------ the cgroup's identity
+
+
+@pytest.mark.parametrize("op", ["mkdir", "freeze", "thaw"])
+def test_undo_refuses_another_cgroup_made_at_the_batch_s_path(k, tmp_path, op):
+    """The batch made (or froze, or thawed) /a/x; it was removed and another made under the
+    same name: the undo touches nothing and says which cgroup and what to do."""
+    e = engine(k, tmp_path / "j.jsonl")
+    ops = CgroupOps(e)
+    ref = CgroupRef("freezer", "/a/x")
+    if op != "mkdir":
+        k.mkdir("freezer", "/a/x")
+        if op == "thaw":
+            k.set_frozen("freezer", "/a/x", True)
+    done = ops.run(op, ref)
+    assert done.outcome == "done"
+    first = k.cgroup_state("freezer", "/a/x").cgroup_id
+    k.set_frozen("freezer", "/a/x", False)
+    k.rmdir("freezer", "/a/x")
+    k.mkdir("freezer", "/a/x")  # someone else's, under the same name
+    k.set_frozen("freezer", "/a/x", op == "freeze")  # so that the undo would change it
+    second = k.cgroup_state("freezer", "/a/x").cgroup_id
+    assert second != first
+    r = undo_any(e)
+    assert not r.ok and r.predicted and r.undo_of == done.batch_id
+    text = r.sentence()
+    assert "freezer:/a/x is another cgroup now" in text and f"id {first}" in text and f"id {second}" in text
+    assert "Nothing was changed" in text and "ctrtui undo BATCH" in text
+    assert k.cgroup_state("freezer", "/a/x") is not None and ops.frozen(ref) is (op == "freeze")
+    assert [b.op for b in e.journal.batches()] == [op]  # the refusal journaled nothing
+
+
+def test_op_records_carry_the_cgroup_s_identity(k, tmp_path):
+    path = tmp_path / "j.jsonl"
+    e = engine(k, path)
+    ops = CgroupOps(e)
+    ref = CgroupRef("unified", "/a/x")
+    ops.run("mkdir", ref)
+    made = k.cgroup_state("unified", "/a/x").cgroup_id
+    ops.run("freeze", ref)
+    lines = [json.loads(x) for x in path.read_text().splitlines()]
+    assert [(x["kind"], x.get("cgroup_id")) for x in lines] == [("op", None), ("close", made), ("op", made),
+                                                                 ("close", None)]
+    assert [b.cgroup_id for b in Journal(str(path)).batches()] == [made, made]
+    assert isinstance(made, int) and made > 0
+
+
+def test_a_batch_without_an_identity_is_undone_as_before(k, tmp_path):
+    """Batches of earlier versions have no cgroup_id: the undo cannot compare, and does."""
+    path = tmp_path / "j.jsonl"
+    e = engine(k, path)
+    k.mkdir("freezer", "/a/old")
+    with e.journal.locked():
+        e.journal.write_op("20260101T000000-dddddd", "mkdir", "freezer", "/a/old", None, backend="demo")
+        e.journal.write_op_close("20260101T000000-dddddd", "done")
+    r = undo_any(e)
+    assert r.ok and r.op == "rmdir" and k.cgroup_state("freezer", "/a/old") is None
+
+
+@pytest.mark.parametrize("value", [-1, "7", 2**64, 1.5])
+def test_a_bad_cgroup_id_is_a_corrupt_line(tmp_path, value):
+    path = tmp_path / "j.jsonl"
+    path.write_text(json.dumps({"kind": "op", "batch": "b1", "op": "freeze", "hierarchy": "freezer", "path": "/a",
+                                "cgroup_id": value}) + "\n")
+    with pytest.raises(JournalCorrupt, match="cgroup_id must be"):
+        Journal(str(path)).batches()
