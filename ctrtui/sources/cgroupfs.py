@@ -454,10 +454,16 @@ class CgroupFS:
                 else:
                     pdata = b""
             except OSError as e:
-                if e.errno in _GONE:
-                    vanished.add(path)  # removed during the walk
+                if e.errno != errno.ENAMETOOLONG:
+                    if e.errno in _GONE:
+                        vanished.add(path)  # removed during the walk
+                        continue
+                    raise
+                deep = _read_deep(d, tname, want_procs)  # deeper than PATH_MAX: through directory fds
+                if deep is None:
+                    vanished.add(path)
                     continue
-                raise
+                kids, tdata, pdata = deep
             if v1:
                 threads = array("i", map(int, tdata.split())) if tdata else empty
                 procs = array("i", map(int, pdata.split())) if pdata else empty
@@ -510,10 +516,17 @@ class CgroupFS:
                         raise
                     pdata = None  # a v2 threaded cgroup: derived from its threads
             except OSError as e:
-                if e.errno in _GONE:
+                if e.errno != errno.ENAMETOOLONG:
+                    if e.errno in _GONE:
+                        out[path] = None
+                        continue
+                    raise
+                deep = _read_deep(d, tname, True)  # deeper than PATH_MAX: through directory fds
+                if deep is None:
                     out[path] = None
                     continue
-                raise
+                kids, tdata, pdata = deep
+                kids.sort()
             if v1:
                 threads = array("i", map(int, tdata.split())) if tdata else EMPTY
                 procs = array("i", map(int, pdata.split())) if pdata else EMPTY
@@ -599,10 +612,23 @@ class CgroupFS:
         h, d = self._dir(hierarchy, path)
         if not is_ancestor(h.root, path):
             return None
+        dfd = None
+        if _too_long(d):  # deeper than PATH_MAX: its files through a directory fd
+            try:
+                dfd = _open_deep(d)
+            except OSError:
+                return None
+            d = f"/proc/self/fd/{dfd}"
         try:
-            st = os.stat(d)
+            return self._state(h, path, d, os.stat(d))
         except OSError:
             return None
+        finally:
+            if dfd is not None:
+                os.close(dfd)
+
+    @staticmethod
+    def _state(h: Hierarchy, path: str, d: str, st: os.stat_result) -> CgroupState | None:
         if not stat.S_ISDIR(st.st_mode):
             return None
         writable = frozenset(
@@ -643,10 +669,21 @@ class CgroupFS:
         out: dict[str, str] = {}
         if not is_ancestor(h.root, path):
             return out
-        for name in self._STATS_V2 if h.version == 2 else self._STATS_V1:
-            text = _read_text(d + "/" + name)
-            if text is not None:
-                out[name] = text
+        dfd = None
+        if _too_long(d):  # deeper than PATH_MAX: its files through a directory fd
+            try:
+                dfd = _open_deep(d)
+            except OSError:
+                return out
+            d = f"/proc/self/fd/{dfd}"
+        try:
+            for name in self._STATS_V2 if h.version == 2 else self._STATS_V1:
+                text = _read_text(d + "/" + name)
+                if text is not None:
+                    out[name] = text
+        finally:
+            if dfd is not None:
+                os.close(dfd)
         return out
 
     # ---------------------------------------------------------------- tasks
@@ -928,10 +965,71 @@ def _v2_frozen(d: str) -> str | None:
     return "1" if "\nfrozen 1" in "\n" + events else own
 
 
-def _read_members(path: str) -> bytes:
+def _too_long(d: str) -> bool:
+    """Whether a path to a file in directory `d` may exceed PATH_MAX (4096 bytes with its
+    NUL; the longest file name read there has 31 bytes)."""
+    return len(os.fsencode(d)) + 33 >= 4096
+
+
+_DEEP_CHUNK = 3072
+"""Bytes of path `_open_deep` resolves per openat(2): well below PATH_MAX (4096)."""
+
+
+def _open_deep(d: str) -> int:
+    """A read-only fd of the directory `d`, whose path may be longer than PATH_MAX (anyone
+    with a delegated subtree can make one with mkdirat): opened a few components at a time,
+    each relative to the last (O_PATH on the way)."""
+    parts = [p for p in d.split("/") if p]
+    fd = os.open("/", os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        i = 0
+        while i < len(parts):
+            chunk, size = [parts[i]], len(os.fsencode(parts[i]))
+            i += 1
+            while i < len(parts) and size + 1 + len(os.fsencode(parts[i])) <= _DEEP_CHUNK:
+                chunk.append(parts[i])
+                size += 1 + len(os.fsencode(parts[i]))
+                i += 1
+            nfd = os.open("/".join(chunk), os.O_PATH | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=fd)
+            os.close(fd)
+            fd = nfd
+        nfd = os.open(".", _O_RDONLY | os.O_DIRECTORY, dir_fd=fd)
+    finally:
+        os.close(fd)
+    return nfd
+
+
+def _read_deep(d: str, tname: str, want_procs: bool) -> tuple[list[str], bytes, bytes | None] | None:
+    """What the walk reads of one cgroup (child names, threads file, `cgroup.procs` or None
+    where it cannot be read: a v2 threaded cgroup; b"" when not wanted), for a directory
+    whose path is longer than PATH_MAX: through a directory fd. None when it is gone."""
+    try:
+        dfd = _open_deep(d)
+        try:
+            with os.scandir(dfd) as it:
+                kids = [e.name for e in it if e.is_dir(follow_symlinks=False)]
+            tdata = _read_members(tname.lstrip("/"), dfd)
+            pdata: bytes | None = b""
+            if want_procs:
+                try:
+                    pdata = _read_members("cgroup.procs", dfd)
+                except OSError as e:
+                    if e.errno != errno.EOPNOTSUPP:
+                        raise
+                    pdata = None
+        finally:
+            os.close(dfd)
+    except OSError as e:
+        if e.errno in _GONE:
+            return None
+        raise
+    return kids, tdata, pdata
+
+
+def _read_members(path: str, dir_fd: int | None = None) -> bytes:
     """A membership file, read as the walk reads it (a first read shorter than
-    `_SHORT_READ` has met EOF)."""
-    fd = os.open(path, _O_RDONLY)
+    `_SHORT_READ` has met EOF); `path` relative to `dir_fd` when given."""
+    fd = os.open(path, _O_RDONLY, dir_fd=dir_fd)
     try:
         data = os.read(fd, _READ_SIZE)
         if len(data) >= _SHORT_READ:
