@@ -835,9 +835,16 @@ class AttachEngine:
                 f"PID still names the task you picked; it was not moved to {p.target}."),
                 advice="Refresh the list and try again.")
         try:
-            if (v.identity is not None and v.identity[2] == v.start_time
-                    and handle.identity() == v.identity[:2]):
-                return handle
+            if v.identity is not None and v.identity[2] == v.start_time:
+                got = handle.identity()
+                if got == v.identity[:2]:
+                    return handle
+                if got is not None:  # a pidfs inode is never given to another task: this is one
+                    handle.close()
+                    return self._outcome(p, v, "vanished", errno="ESRCH", hook="pid-reuse", reason=(
+                        f"PID {pid} was recycled: the task you picked has exited, and the PID now names another "
+                        f"task (pidfs inode {got[1]}, not {v.identity[1]}); nothing was moved to {p.target}."),
+                        advice="Refresh the list.")
             now = handle.start_time()
             if now is None:
                 handle.close()
