@@ -209,9 +209,8 @@ class CgroupOps:
                              "Freeze in the freezer hierarchy, or in the v2 one.")
         if op == "thaw" and state.self_frozen is False and state.freezer_state in _FROZEN:
             by = self._frozen_ancestor(h.name, ref.path)
-            return OpRefusal(None, f"{where} is not frozen by itself but by its ancestor "
-                             f"{display(h.name)}:{display(by or '?')}: thawing it would change nothing",
-                             "Thaw that ancestor (it thaws everything below it that is not frozen itself).")
+            return OpRefusal(None, f"it is frozen by its ancestor {display(h.name)}:{display(by or '?')}, not by "
+                             "itself: thawing it would change nothing", "Thaw that ancestor.")
         return None
 
     def _frozen_ancestor(self, hierarchy: str, path: str) -> str | None:

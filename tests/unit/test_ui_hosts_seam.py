@@ -157,6 +157,9 @@ def test_cgroup_ops_through_the_hosts_cli(tmp_path):
     assert host.commands[-1] == ("mkdir", {"cgroup": "freezer:/ctrtui-new", "json": True})
     undone = RemoteMover("beta", host.cli, host.reader).undo()  # the freeze, from the host's journal
     assert isinstance(undone, OpResult) and undone.op == "thaw" and ops.frozen(ref) is False
+    same = ops.run("thaw", ref)  # thawed already: the host says so, and journals nothing
+    assert same.ok and same.outcome == "already-thawed" and same.batch_id is None
+    assert "already thawed; nothing was changed" in same.sentence()
 
 
 def test_parse_rows_names_the_host_escaped():
