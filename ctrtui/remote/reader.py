@@ -117,7 +117,13 @@ class RemoteReader:
             raise self._bad("cgroup_state lists hold something other than names")
         d["subtree_control"] = tuple(d["subtree_control"])
         d["writable"] = frozenset(d["writable"])
-        return CgroupState(**d)
+        # fields an earlier agent does not send: None when absent, checked when present
+        own, ident = got.get("self_frozen"), got.get("cgroup_id")
+        if own is not None and type(own) is not bool:
+            raise self._bad(f"cgroup_state's self_frozen is {type(own).__name__}")
+        if ident is not None and not (type(ident) is int and 0 <= ident < 2**64):
+            raise self._bad("cgroup_state's cgroup_id is not an inode number")
+        return CgroupState(**d, self_frozen=own, cgroup_id=ident)
 
     def cgroup_stats(self, hierarchy: str, path: str) -> dict[str, str]:
         got = self.channel.call("cgroup_stats", {"hierarchy": hierarchy, "path": path})

@@ -116,6 +116,10 @@ MALFORMED = [
     ("task_state", {"pid": 1}), ("task_state", [1]), ("task_details", {"1": {"pid": "1"}}),
     ("thread_ids", [1, -2]), ("thread_ids", [2 ** 40]), ("task_cgroups", {"freezer": 1}), ("task_cgroup", 5),
     ("cgroup_stats", {"a": 1}), ("cgroup_state", {"hierarchy": "freezer"}),
+    *[("cgroup_state", {"hierarchy": "freezer", "path": "/", "version": 1, "cgroup_type": None,
+                        "subtree_control": [], "cpuset_cpus": None, "cpuset_mems": None, "freezer_state": None,
+                        "writable": [], **bad}) for bad in ({"self_frozen": 1}, {"cgroup_id": -1},
+                                                           {"cgroup_id": 2 ** 64}, {"cgroup_id": "7"})],
     ("read_cgroups", {"/": {"children": [], "threads": [0], "procs": []}}), ("read_cgroups", ["/"]),
 ]
 
