@@ -22,6 +22,7 @@ shown (`ctrtui.ui.safe`).
 from __future__ import annotations
 
 import json
+import shlex
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -252,7 +253,7 @@ def channel_link(channel: Any, name: str) -> Link:
     if hello.get("writable") is not True:
         why = hello.get("why_read_only")
         read_only = scrub(why)[:200] if isinstance(why, str) and why.strip() else "the host's agent may not write"
-    notes = tuple(channel.left_open(f"--host {name}"))
+    notes = tuple(channel.left_open(f"--host {shlex.quote(name)}"))
     return Link(reader, RemoteMover(name, channel.cli, reader), read_only=read_only,
                 probe=lambda: channel.call("pid_max"), close=channel.close, pid_max=reader.pid_max,
                 notes=notes)
