@@ -67,14 +67,22 @@ def flood(chunk: bytes, lines: int | None = None) -> None:
 
 def bomb() -> str:
     """A whole-snapshot wire form (ctrtui.model.wire) that announces no member and carries
-    1 GiB of zeros, base64: about 1.4 MB."""
+    1 GiB of zeros, base64: about 1.4 MB. Made in a moment: one MiB of zeros is compressed
+    once, after a full flush (so the block stands alone), repeated, and the stream ends with
+    the Adler-32 of everything it unpacks to, so it is a valid zlib stream."""
     header = json.dumps({"taken_at": 1.0, "backend": "real", "hierarchies": []}).encode()
-    z = zlib.compressobj(9)
-    parts = [z.compress(len(header).to_bytes(4, "big") + header)]
+    start = len(header).to_bytes(4, "big") + header
     zeros = bytes(MIB)
-    parts.extend(z.compress(zeros) for _ in range(1024))
-    parts.append(z.flush())
-    return base64.b64encode(b"CTRW\x00\x01" + b"".join(parts)).decode()
+    z = zlib.compressobj(9)
+    head = z.compress(start) + z.flush(zlib.Z_FULL_FLUSH)
+    block = z.compress(zeros) + z.flush(zlib.Z_FULL_FLUSH)
+    assert z.compress(zeros) + z.flush(zlib.Z_FULL_FLUSH) == block
+    end = z.flush()[:-4]  # the last (empty) block, without the checksum of what this object saw
+    check = zlib.adler32(start)
+    for _ in range(1024):
+        check = zlib.adler32(zeros, check)
+    stream = head + block * 1024 + end + check.to_bytes(4, "big")
+    return base64.b64encode(b"CTRW\x00\x01" + stream).decode()
 
 
 def answer(attack: str, request: dict) -> None:
