@@ -99,6 +99,9 @@ def answer(attack: str, request: dict) -> None:
         return
     if op == "pid_max":
         say({"id": rid, "ok": True, "result": 4194304})
+    elif op == "hierarchies":  # what a RemoteReader asks first (the terminal UI)
+        h = {k: v for k, v in HIERARCHIES[0].items() if k not in ("cgroups", "tasks")}
+        say({"id": rid, "ok": True, "result": [{**h, "root": "/", "hierarchy_id": 3}]})
     elif op == "snapshot":
         say({"id": rid, "ok": True, "result": {"token": 1, "full": bomb()}})
     elif op == "cli":
