@@ -222,7 +222,8 @@ class AgentChannel:
                        f"(ctrtui {__version__})",
                        "use the same ctrtui version on both sides, or remove ctrtui from the host (it is then sent)")
         for key, types in _HELLO.items():
-            if type(hello.get(key)) not in types:
+            value = hello.get(key)
+            if type(value) not in types or (type(value) is int and not 0 <= value < 2 ** 32):
                 self._fail("protocol", f"the agent's hello has no proper '{key}' ({_shown(line)})")
         self.hello = hello
         self._handshake = False

@@ -229,8 +229,9 @@ def test_a_protocol_version_mismatch_is_one_version_error():
     assert e.value.kind == "version" and "99" in str(e.value) and "protocol 1" in str(e.value)
 
 
-@pytest.mark.parametrize("change", [{"writable": "yes"}, {"euid": "0"}, {"hostname": None}, {"user": 5}],
-                         ids=["writable", "euid", "hostname", "user"])
+@pytest.mark.parametrize("change", [{"writable": "yes"}, {"euid": "0"}, {"hostname": None}, {"user": 5},
+                                    {"uid": 10 ** 400}, {"euid": -1}],
+                         ids=["writable", "euid", "hostname", "user", "huge-uid", "negative-euid"])
 def test_a_malformed_hello_is_one_protocol_error(change):
     with pytest.raises(HostError) as e:
         AgentChannel.open(fake_agent({**HELLO, **change}, "sys.stdin.read()\n"), name="odd", timeout=10)
