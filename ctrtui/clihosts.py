@@ -260,58 +260,21 @@ def _one_host(spec: HostSpec, result: Any) -> int:
     return code
 
 
-JSON_DEPTH = 8
-"""How deep the JSON a host prints may nest (a listing is a list of objects, whose fields hold
-at most a list or an object of plain values)."""
-JSON_CONTAINERS = 262144
-"""The most lists and objects it may hold (counted as `[` and `{` before it is parsed)."""
-JSON_INT = 2 ** 63
-"""Its integers lie in -JSON_INT < x < JSON_INT; its floats are finite and below that too."""
-
-
-def _no_constant(name: str) -> object:
-    raise ValueError(f"{name} is not a JSON number")
-
-
-def _json_problem(value: Any) -> str | None:
-    """Why a host's JSON value cannot be taken as it is (too deep, a number no ctrtui prints),
-    or None. Iterative: a deep value cannot make this raise RecursionError."""
-    stack = [(value, 0)]
-    while stack:
-        v, depth = stack.pop()
-        if isinstance(v, (list, dict)):
-            if depth >= JSON_DEPTH:
-                return f"it nests deeper than {JSON_DEPTH} levels"
-            stack.extend((x, depth + 1) for x in (v.values() if isinstance(v, dict) else v))
-        elif type(v) is int and not -JSON_INT < v < JSON_INT:
-            return "it holds an integer beyond 64 bits"
-        elif type(v) is float and not (math.isfinite(v) and -JSON_INT < v < JSON_INT):
-            return "it holds a number beyond 64 bits"
-    return None
-
-
 def _parse_json(spec: HostSpec, text: str) -> Any:
     """The JSON a host printed (None when it printed nothing), or a HostError: it must be a
-    list of objects or an object, nest at most JSON_DEPTH deep, hold at most JSON_CONTAINERS
-    lists and objects and only numbers of 64 bits."""
-    import json
-
+    list of objects or an object, within ctrtui.remote.hostjson's bounds (depth, lists and
+    objects, 64-bit numbers)."""
+    from ctrtui.remote import hostjson
     from ctrtui.remote.errors import HostError
 
     if not text.strip():
         return None
     hint = "the host may run another ctrtui version"
-    if text.count("[") + text.count("{") > JSON_CONTAINERS:
-        return HostError(spec.name, "protocol", f"the host's JSON holds more than {JSON_CONTAINERS} lists and "
-                         "objects", hint)
     try:
-        value = json.loads(text, parse_constant=_no_constant)
-    except (ValueError, RecursionError):
-        return HostError(spec.name, "protocol", "the host printed something that is not JSON for --json, or JSON "
-                         "nested too deep to read", hint)
-    problem = _json_problem(value)
-    if problem is not None:
-        return HostError(spec.name, "protocol", f"the host's JSON cannot be taken as it is: {problem}", hint)
+        value = hostjson.loads(text)
+    except ValueError as e:
+        return HostError(spec.name, "protocol", f"the host printed something for --json that cannot be read: {e}",
+                         hint)
     if isinstance(value, dict) or (isinstance(value, list) and all(isinstance(v, dict) for v in value)):
         return value
     return HostError(spec.name, "protocol", "the host's JSON was neither a list of objects nor an object", hint)

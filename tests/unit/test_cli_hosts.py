@@ -373,7 +373,7 @@ STATS_ROW = {"hierarchy": "freezer", "path": "/", "tasks": 3, "tasks_recursive":
 
 
 @pytest.mark.parametrize(("argv", "stdout", "words"), [
-    (["hierarchies"], "[" * 100000 + "]" * 100000, "not JSON for --json, or JSON nested too deep"),
+    (["hierarchies"], "[" * 100000 + "]" * 100000, "cannot be read: it is not JSON, or JSON nested too deep"),
     (["hierarchies", "--json"], "[{\"a\": " + "[" * 900 + "]" * 900 + "}]", "nests deeper than 8"),
     (["ls", "--stats"], json.dumps([{**STATS_ROW, "memory_bytes": 10 ** 400}]), "integer beyond 64 bits"),
     (["ls", "--stats", "--json"], json.dumps([{**STATS_ROW, "cpu_percent": 10 ** 300 * 1.0}]), "beyond 64 bits"),
