@@ -465,8 +465,8 @@ class AgentChannel:
         self._kill()
         self._buf = bytearray()
         if self._handshake:
-            raise HostError(self.name, "protocol", f"the host sent more than {self._cap} bytes without a line of "
-                            f"ctrtui's while waiting for {what}",
+            raise HostError(self.name, "protocol", f"the host sent more than {self._cap} bytes before ctrtui's agent "
+                            f"said hello, while waiting for {what}",
                             "check the remote user's login scripts, or whether this host runs ctrtui's stub")
         raise HostError(self.name, "protocol", f"the agent's answer is longer than {self._cap} bytes while "
                         f"waiting for {what}", "the host's ctrtui is not this one, or it is not ctrtui")

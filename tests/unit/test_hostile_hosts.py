@@ -62,8 +62,8 @@ def _one_sentence(p: subprocess.CompletedProcess[str], host: str, words: str) ->
 
 
 @pytest.mark.parametrize(("host", "words"), [
-    ("flood", "sent more than 1048576 bytes without a line of ctrtui's while waiting for the host to read"),
-    ("noise", "sent more than 1048576 bytes without a line of ctrtui's while waiting for the host's Python"),
+    ("flood", "sent more than 1048576 bytes before ctrtui's agent said hello, while waiting for the host to read"),
+    ("noise", "sent more than 1048576 bytes before ctrtui's agent said hello, while waiting for the host's Python"),
     ("bigline", "answer is longer than 16777216 bytes"),
     ("crowded", "holds more than 262144 JSON lists and objects"),
     ("order", "answered request 7 while 1 was asked"),
