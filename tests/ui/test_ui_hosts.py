@@ -406,3 +406,20 @@ async def test_a_host_sending_numbers_no_kernel_gives_leaves_the_ui_up(tmp_path)
         assert " ?" in text  # the rss column
         assert "7" * 100 not in text  # the pids figure, cut
         del screen
+
+
+def test_the_detail_line_and_rows_format_any_number_a_host_sends():
+    """The pieces the Pilot test above goes through, each alone: a 400-digit memory.current
+    (and cpu.stat usage) is left out of the detail line, an rss beyond 2^64 is `?`, and long
+    texts are cut."""
+    from ctrtui.ui.rows import human_bytes
+    from ctrtui.ui.widgets.detail import cgroup_summary, figure
+
+    stats = {"memory.current": "9" * 400, "cpu.stat": "usage_usec " + "9" * 400, "pids.current": "7" * 5000,
+             "cpuacct.usage": "²"}
+    text = cgroup_summary("unified", "/x", (), stats, 1, 1, 1).plain
+    assert "memory" not in text and "cpu " not in text and "7" * 100 not in text and "pids 777" in text
+    assert [human_bytes(n) for n in (10 ** 400, -1, 2 ** 64)] == ["?", "?", "?"]
+    assert human_bytes(2 ** 64 - 1) == "16777216T" and human_bytes(1536) == "1.5K"
+    assert [figure(t) for t in ("12", " 12\n", "1" * 21, "²", "", "-1", str(2 ** 64))] == [12, 12, None, None, None,
+                                                                                             None, None]
