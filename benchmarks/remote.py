@@ -10,6 +10,9 @@ contacted, nothing under `~/.ssh` is read or written.
 - `fleet_50_hosts_s`: `ctrtui hierarchies --hosts FILE` across 50 sshd on 50 loopback
   addresses (the default pool of `--jobs`), the median wall time (quick: 10 hosts).
 - `refresh_bytes_*`: what a refresh of a host's 10k-cgroup tree costs on the wire (below).
+- `hostile_flood_rss_mb`, `hostile_bomb_rss_mb`: the peak RSS of ctrtui against a malicious
+  host (issue 16), played by a fake ssh (tests/hostile_ssh.py, no network): one that floods
+  while the bundle is being sent, one whose snapshot answer is a zlib bomb (`hostile_rss`).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from __future__ import annotations
 import os
 import random
 import statistics
+import subprocess
 import sys
 import time
 
@@ -28,6 +32,14 @@ REFRESH_KEYS = ("refresh_bytes_full_10k", "refresh_bytes_unchanged_10k", "refres
                 "refresh_churn_vs_full")
 FLEET_KEYS = ("fleet_50_hosts_s",)
 LS_KEYS = ("remote_ls_10k_ratio",)
+HOSTILE_KEYS = ("hostile_flood_rss_mb", "hostile_bomb_rss_mb")
+
+
+def _root() -> str:
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    if root not in sys.path:
+        sys.path.insert(0, root)
+    return root
 
 
 def _lab():
@@ -148,3 +160,86 @@ def refresh_bytes(ctx: object, world: object) -> dict[str, float]:
                  unchanged=unchanged, churn=churn, moved_per_refresh=len(world.sleep_pids))  # type: ignore[attr-defined]
     return {"refresh_bytes_full_10k": full, "refresh_bytes_unchanged_10k": med_u,
             "refresh_bytes_churn_10k": med_c, "refresh_churn_vs_full": med_c / full}
+
+
+_BOMB = """
+from ctrtui.remote import HostError, RemoteReader
+from ctrtui.remote.connect import ConnectOptions, connect
+from ctrtui.remote.ssh import parse_host
+ch = connect(parse_host("bomb"), ConnectOptions(timeout=%r))
+try:
+    RemoteReader(ch).snapshot()
+except HostError as e:
+    raise SystemExit(str(e))
+finally:
+    ch.close()
+"""
+
+
+def _peak(cmd: list[str], env: dict[str, str], timeout: float) -> tuple[float, float, int, str]:
+    """Run `cmd`: (peak RSS in MB, wall seconds, exit status, last stderr line). The peak is
+    wait4's ru_maxrss: the child's own, or that of a child of its that it waited for (the
+    fake ssh, which streams and stays small), never this process's."""
+    import threading
+
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            env=env)
+    assert proc.stderr is not None
+    killer = threading.Timer(timeout * 3 + 30, proc.kill)  # a backstop: the command has its own timeout
+    killer.start()
+    try:
+        said = proc.stderr.read()  # until the child ends (and closes it)
+        _, status, usage = os.wait4(proc.pid, 0)
+    finally:
+        killer.cancel()
+        proc.stderr.close()
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    wall = time.perf_counter() - t0
+    lines = said.decode(errors="replace").strip().splitlines()
+    return usage.ru_maxrss / 1024, wall, proc.returncode, lines[-1] if lines else ""
+
+
+def hostile_rss(ctx) -> dict[str, float]:
+    """Peak RSS (MB) of ctrtui against a malicious host (issue 16; target: under 128 MB and
+    the command ends within its timeout), the worst of `runs` runs each:
+
+    - `hostile_flood_rss_mb`: `ctrtui hierarchies --host flood --timeout 10`, the host asking
+      for the bundle, then never reading and writing to stdout without end (it cost about
+      1 GiB in seconds before the channel's buffer had one cap in every path);
+    - `hostile_bomb_rss_mb`: a child Python that connects to `--host bomb` and asks a
+      `RemoteReader` for a snapshot, as the UI does on every refresh: the answer is 1.4 MB of
+      base64 whose zlib stream unpacks to 1 GiB (1.5 GiB RSS before the wire reader unpacked
+      only what the header announces). `ctrtui hierarchies --host` itself reads no snapshot.
+
+    The host is tests/hostile_ssh.py behind `CTRTUI_SSH` (no network, no sshd)."""
+    import tempfile
+
+    _root()
+    from tests.agentfakes import fake_ssh
+
+    timeout = 10.0
+    runs = 1 if getattr(ctx, "quick", False) else 3
+    out: dict[str, float] = {}
+    with tempfile.TemporaryDirectory(prefix="ctrtui-bench-hostile-") as d:
+        from pathlib import Path
+
+        env = dict(ENV, CTRTUI_SSH=fake_ssh(Path(d)), XDG_STATE_HOME=os.path.join(d, "state"),
+                   XDG_CONFIG_HOME=os.path.join(d, "config"))
+        cases = {
+            "hostile_flood_rss_mb": ctrtui_command() + ["hierarchies", "--host", "flood", "--timeout", str(timeout)],
+            "hostile_bomb_rss_mb": [sys.executable, "-c", _BOMB % timeout],
+        }
+        for key, cmd in cases.items():
+            peaks, walls, said = [], [], ""
+            for _ in range(runs):
+                peak, wall, code, said = _peak(cmd, env, timeout)
+                if code == 0:
+                    raise RuntimeError(f"{key}: the hostile host was not refused ({said})")
+                peaks.append(peak)
+                walls.append(wall)
+            out[key] = max(peaks)
+            ctx.meta_for(key, peaks_mb=[round(p, 1) for p in peaks], wall_s=[round(w, 2) for w in walls],
+                         timeout_s=timeout, ended_within_timeout=max(walls) < timeout, said=said[:300],
+                         note="peak RSS of the child (wait4 ru_maxrss), the worst of the runs")
+    return out

@@ -228,6 +228,8 @@ def main(argv: list[str] | None = None) -> int:
     from benchmarks import remote
 
     ctx.measure(remote.FLEET_KEYS, remote.fleet_50_hosts_s)
+    print("hostile hosts (a fake ssh)", file=sys.stderr)
+    ctx.measure(remote.HOSTILE_KEYS, remote.hostile_rss)
     from benchmarks import tuihosts
 
     ctx.measure(tuihosts.KEYS, tuihosts.tui_first_paint)

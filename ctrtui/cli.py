@@ -372,7 +372,7 @@ def hierarchies_lines(rows: Sequence[dict[str, Any]]) -> list[str]:
     """`ctrtui hierarchies` from its JSON rows."""
     if not rows:
         return ["no cgroup hierarchy is mounted"]
-    w = max(len(r["name"]) for r in rows)
+    w = min(max(len(r["name"]) for r in rows), 40)  # a longer name (a host's) widens its own row only
     lines = [f"{'NAME':<{w}}  V  {'CGROUPS':>7}  {'TASKS':>7}  MOUNT"]
     for r in rows:
         lines.append(display(f"{r['name']:<{w}}  {r['version']}  {r['cgroups']:>7}  {r['tasks']:>7}  {r['mount']}"))

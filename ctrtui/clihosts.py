@@ -261,22 +261,23 @@ def _one_host(spec: HostSpec, result: Any) -> int:
 
 
 def _parse_json(spec: HostSpec, text: str) -> Any:
-    """The JSON a host printed (None when it printed nothing), or a HostError."""
-    import json
-
+    """The JSON a host printed (None when it printed nothing), or a HostError: it must be a
+    list of objects or an object, within ctrtui.remote.hostjson's bounds (depth, lists and
+    objects, 64-bit numbers)."""
+    from ctrtui.remote import hostjson
     from ctrtui.remote.errors import HostError
 
     if not text.strip():
         return None
+    hint = "the host may run another ctrtui version"
     try:
-        value = json.loads(text)
-    except ValueError:
-        return HostError(spec.name, "protocol", "the host printed something that is not JSON for --json",
-                         "the host may run another ctrtui version")
+        value = hostjson.loads(text)
+    except ValueError as e:
+        return HostError(spec.name, "protocol", f"the host printed something for --json that cannot be read: {e}",
+                         hint)
     if isinstance(value, dict) or (isinstance(value, list) and all(isinstance(v, dict) for v in value)):
         return value
-    return HostError(spec.name, "protocol", "the host's JSON was neither a list of objects nor an object",
-                     "the host may run another ctrtui version")
+    return HostError(spec.name, "protocol", "the host's JSON was neither a list of objects nor an object", hint)
 
 
 def _without_host(item: dict[str, Any]) -> dict[str, Any]:
@@ -312,7 +313,8 @@ def _many_hosts(args: argparse.Namespace, specs: Sequence[HostSpec], results: Se
                     if table is not None:
                         try:
                             table(mine)  # a host's rows that cannot be drawn are its error, not everyone's
-                        except (KeyError, TypeError, ValueError, AttributeError, IndexError):
+                        except (KeyError, TypeError, ValueError, AttributeError, IndexError, ArithmeticError,
+                                RecursionError):
                             result = HostError(spec.name, "protocol", "the host's rows are not what this "
                                                "ctrtui draws", "the host may run another ctrtui version")
                     if not isinstance(result, HostError):

@@ -1,12 +1,19 @@
-"""The stub: the few lines the local side runs on a host with `PYTHON -c STUB` (through ssh, or as
-a local subprocess in tests). It must parse on any Python 2.7 or 3.x, so that a Python older than
+"""The stub: the few lines the local side runs on a host with `PYTHON -E -s -c STUB` (through ssh,
+or as a local subprocess in tests). It must parse on any Python 2.7 or 3.x, so that a Python older than
 ctrtui supports still answers with one JSON line saying so; everything newer than 2.7 is only
 used after the version check. docs/remote.md describes the exchange.
 
 `STUB_SOURCE` is the readable program; `STUB` is what is sent: one line (no quotes, no newline:
 it passes through any remote login shell as one word once `shlex` has quoted it) that inflates
 and runs `STUB_SOURCE`. Before anything else it drops the current directory from `sys.path`, so a
-file in the remote user's home directory cannot stand in for a module the stub imports.
+file in the remote user's home directory cannot stand in for a module the stub imports (and the
+interpreter runs with `-E -s`: no PYTHON* variables, no user site-packages).
+
+An installed ctrtui is offered (`installed`) only when root would not run code another user
+can change: as root, its package directory, every file in it and every directory up to `/`
+(as named and as resolved) must be owned by root and not group- or other-writable (a directory
+above the package may be, with the sticky bit, as /tmp: no one else can rename or remove what
+root owns there); otherwise the bundle travels.
 """
 
 from __future__ import annotations
@@ -32,9 +39,30 @@ if v < (3, 9):
     say({"ctrtui": "stub", "error": "python-too-old", "python": py})
     sys.exit(3)
 import importlib.util
+def trusted(spec):
+    if os.geteuid() != 0:
+        return True
+    top = os.path.dirname(spec.origin)
+    paths = [top]
+    for d, dirs, files in os.walk(top):
+        paths.extend(os.path.join(d, n) for n in dirs + files)
+    for p in (top, os.path.realpath(top)):
+        while True:
+            paths.append(p)
+            up = os.path.dirname(p)
+            if up == p:
+                break
+            p = up
+    for p in paths:
+        st = os.stat(p)
+        if st.st_uid != 0 or (st.st_mode & 0o022 and not (p != top and st.st_mode & 0o1000)):
+            return False
+    return True
 have = None
 try:
     spec = importlib.util.find_spec("ctrtui")
+    if not trusted(spec):
+        raise ImportError("not root's own")
     with open(spec.origin) as f:
         for line in f:
             if line.startswith("__version__ ="):

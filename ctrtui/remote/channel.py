@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import selectors
+import shlex
 import subprocess
 import threading
 import time
@@ -25,15 +27,33 @@ from typing import Any, NamedTuple
 from ctrtui.remote.errors import HostError, RemoteOpError
 from ctrtui.text import display, scrub
 
-__all__ = ["AgentChannel", "CliResult", "MAX_LINE", "remote_command"]
+__all__ = ["ANSWER_LIMITS", "AgentChannel", "CliResult", "HANDSHAKE_LIMIT", "MAX_CONTAINERS", "MAX_LINE",
+           "remote_command"]
 
-MAX_LINE = 256 * 1024 * 1024
-"""The longest line read from the agent (bytes): longer is a protocol error."""
+MIB = 1024 * 1024
+MAX_LINE = 4 * MIB
+"""The longest answer (bytes, one line) of an op without a limit of its own in ANSWER_LIMITS."""
+ANSWER_LIMITS = {"snapshot": 64 * MIB, "cli": 16 * MIB, "read_cgroups": 16 * MIB, "task_details": 8 * MIB}
+"""The longest answer to these ops (bytes): a snapshot is one base64 text (its unpacking is
+bounded by ctrtui.model.wire); a command's output and a cgroup's member lists can be long."""
+HANDSHAKE_LIMIT = 1 * MIB
+"""The most the host may have sent and we not yet read as a line, until its hello is read:
+the stub's line, the hello and a login script's lines are short; a host that floods (also
+while the bundle is being sent) is a protocol error once it passes this."""
+MAX_CONTAINERS = 262144
+"""The most JSON arrays and objects (`[` and `{`, counted in the raw line, so also inside
+texts) one answer may hold: an empty list costs 64 bytes in memory for its 3 on the wire."""
 _STDERR_KEEP = 16384
 """How much of the subprocess's stderr is kept (its end), for error messages."""
 _HANDSHAKE_NOISE = 200
 """Lines before the stub's that are skipped (a login script that prints); more: protocol error."""
+_NOISE_SHOWN = 200
+"""How much of a login script's line is kept, to be quoted in the error."""
 
+
+BATCH_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:+-]{0,79}\Z")
+"""A batch id as the journal writes them (ctrtui.engine.journal's own pattern): only such an
+id from a host is put into a suggested command (quoted even so)."""
 
 _HELLO: dict[str, tuple[type, ...]] = {
     "version": (str,), "hostname": (str,), "python": (str,), "uid": (int,), "euid": (int,),
@@ -52,11 +72,13 @@ class CliResult(NamedTuple):
 
 
 def remote_command(python: str = "python3", sudo: bool = False) -> list[str]:
-    """The command run on the host: `[sudo -n --] PYTHON -c STUB` (an argv: whoever runs it
-    through a shell quotes every word)."""
+    """The command run on the host: `[sudo -n --] PYTHON -E -s -c STUB` (an argv: whoever runs
+    it through a shell quotes every word). `-E` ignores the PYTHON* variables and `-s` the
+    user's site-packages: where sudo keeps HOME, the invoking user's `.pth` files would
+    otherwise run as root before any of ctrtui's code."""
     from ctrtui.agent.stub import STUB
 
-    return (["sudo", "-n", "--"] if sudo else []) + [python, "-c", STUB]
+    return (["sudo", "-n", "--"] if sudo else []) + [python, "-E", "-s", "-c", STUB]
 
 
 def _classify(returncode: int | None, stderr: str) -> tuple[str, str, str]:
@@ -127,6 +149,7 @@ class AgentChannel:
         self._handshake = True
         self._closing = False  # close() from another thread is ending a call in flight
         self._limit = timeout
+        self._cap = HANDSHAKE_LIMIT  # the most the buffer may hold (bytes): HostError beyond
 
     # ------------------------------------------------------------------ opening
 
@@ -157,13 +180,14 @@ class AgentChannel:
         from ctrtui.agent.stub import STUB_VERSION
 
         self._limit = self.timeout
+        self._cap = HANDSHAKE_LIMIT
         deadline = time.monotonic() + self.timeout
         noise: list[str] = []
         while True:
             line = self._line(deadline, "the host's Python to start")
             if line.startswith(b'{"ctrtui"'):
                 break
-            noise.append(line.decode("utf-8", "replace").strip())
+            noise.append(line[:_NOISE_SHOWN].decode("utf-8", "replace").strip())
             if len(noise) > _HANDSHAKE_NOISE:
                 self._fail("protocol", "the host printed something other than ctrtui's stub: "
                            + (noise[0][:200] if noise else ""), "check the remote user's login scripts")
@@ -198,7 +222,8 @@ class AgentChannel:
                        f"(ctrtui {__version__})",
                        "use the same ctrtui version on both sides, or remove ctrtui from the host (it is then sent)")
         for key, types in _HELLO.items():
-            if type(hello.get(key)) not in types:
+            value = hello.get(key)
+            if type(value) not in types or (type(value) is int and not 0 <= value < 2 ** 32):
                 self._fail("protocol", f"the agent's hello has no proper '{key}' ({_shown(line)})")
         self.hello = hello
         self._handshake = False
@@ -212,8 +237,9 @@ class AgentChannel:
         got = self.hello.get("open_batches")
         if not isinstance(got, list):
             return []
-        how = how or f"--host {self.name}"
+        how = how or f"--host {shlex.quote(self.name)}"
         out = []
+        odd = 0  # entries whose batch id is not one the journal writes
         for b in got[:20]:
             if not isinstance(b, dict):
                 continue
@@ -221,15 +247,24 @@ class AgentChannel:
             tasks, when = b.get("tasks"), b.get("time")
             if not (isinstance(batch, str) and isinstance(op, str) and isinstance(hier, str)
                     and (target is None or isinstance(target, str)) and type(tasks) is int
-                    and isinstance(when, str)):
+                    and 0 <= tasks < 2 ** 31 and isinstance(when, str)):
                 continue
-            what = (f"a move of {tasks} task{'s' if tasks != 1 else ''}" if op == "move" else f"a {display(op)}")
-            where = f" to {display(hier)}:{display(target)}" if target else ""
-            batch = display(batch)
+            if not BATCH_ID.match(batch):  # never put in a command, nor shown
+                odd += 1
+                continue
+            what = (f"a move of {tasks} task{'s' if tasks != 1 else ''}" if op == "move"
+                    else f"a {display(op[:40])}")
+            where = f" to {display(hier[:255])}:{display(target[:4096])}" if target else ""
+            batch = shlex.quote(batch)
+            when = display(when[:40])
             out.append(scrub(
-                f"batch {batch} ({what}{where}, started {display(when)}) was left open on this host: its "
+                f"batch {batch} ({what}{where}, started {when}) was left open on this host: its "
                 f"ctrtui, or the connection to it, ended mid-batch; the host's journal keeps it. "
                 f"`ctrtui log {how}` shows it, `ctrtui undo {how} {batch}` moves back what it moved"))
+        if odd:
+            some = f"{odd} open batches on this host have ids" if odd != 1 else "1 open batch on this host has an id"
+            out.append(f"{some} that ctrtui's journal never writes: not shown (`ctrtui log {scrub(how)}` lists "
+                       "the host's batches as its journal holds them)")
         if len(got) > 20:
             out.append(f"{len(got) - 20} more batches are open on this host (`ctrtui log {scrub(how)}`)")
         return out
@@ -246,6 +281,7 @@ class AgentChannel:
             if self._closed:
                 raise HostError(self.name, "dropped", "the connection to the host was closed")
             self._limit = self.timeout if timeout is None else timeout
+            self._cap = ANSWER_LIMITS.get(op, MAX_LINE)
             deadline = time.monotonic() + self._limit
             rid = self._next_id
             self._next_id += 1
@@ -346,6 +382,9 @@ class AgentChannel:
         raise HostError(self.name, kind, message, hint)
 
     def _json(self, line: bytes, what: str) -> dict[str, Any]:
+        if line.count(b"[") + line.count(b"{") > MAX_CONTAINERS:
+            raise HostError(self.name, "protocol", f"{what} holds more than {MAX_CONTAINERS} JSON lists and "
+                            "objects", "the host's ctrtui is not this one, or it is not ctrtui")
         try:
             value = json.loads(line.decode("utf-8"), parse_constant=_refuse_constant)
         except (ValueError, UnicodeDecodeError, RecursionError):
@@ -363,8 +402,6 @@ class AgentChannel:
                 line = bytes(self._buf[:i + 1])
                 del self._buf[:i + 1]
                 return line
-            if len(self._buf) > MAX_LINE:
-                raise HostError(self.name, "protocol", f"a line from the agent is longer than {MAX_LINE} bytes")
             start = len(self._buf)
             self._pump(deadline, what, None)
 
@@ -401,14 +438,16 @@ class AgentChannel:
                     elif fd == self._errfd:
                         self._read_stderr()
                     elif fd == self._out:
-                        try:
-                            data = os.read(fd, 1 << 20)
+                        try:  # one byte past the cap at most: the cap holds in every path
+                            data = os.read(fd, max(1, min(1 << 20, self._cap + 1 - len(self._buf))))
                         except BlockingIOError:
                             continue
                         if not data:
                             self._gone(what)
                         self.bytes_received += len(data)
                         self._buf += data
+                        if len(self._buf) > self._cap:
+                            self._too_much(what)
                         if out is None:
                             return 0
                 if out is not None and wrote:
@@ -419,6 +458,18 @@ class AgentChannel:
                     self._sel.unregister(self._in)
                 except (KeyError, ValueError, OSError, AttributeError, RuntimeError):
                     pass  # the selector was closed: the subprocess is gone
+
+    def _too_much(self, what: str) -> None:
+        """The host sent more than the buffer may hold (a line longer than the cap, or output
+        while it should be reading what we send): a protocol error; the subprocess is killed."""
+        self._kill()
+        self._buf = bytearray()
+        if self._handshake:
+            raise HostError(self.name, "protocol", f"the host sent more than {self._cap} bytes before ctrtui's agent "
+                            f"said hello, while waiting for {what}",
+                            "check the remote user's login scripts, or whether this host runs ctrtui's stub")
+        raise HostError(self.name, "protocol", f"the agent's answer is longer than {self._cap} bytes while "
+                        f"waiting for {what}", "the host's ctrtui is not this one, or it is not ctrtui")
 
     def _read_stderr(self) -> None:
         if self._errfd is None:

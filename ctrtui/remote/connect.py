@@ -1,8 +1,8 @@
 """Contact one host: ssh to it, start the agent there, and hand back the open channel.
 
 `connect(spec, options)` builds the ssh argv (`ctrtui.remote.ssh.ssh_argv`) around the
-agent's bootstrap command (`ctrtui.remote.channel.remote_command`: `[sudo -n --] PYTHON -c
-STUB`) and opens an `AgentChannel` on it. Whatever goes wrong comes out as one `HostError`
+agent's bootstrap command (`ctrtui.remote.channel.remote_command`: `[sudo -n --] PYTHON -E -s
+-c STUB`) and opens an `AgentChannel` on it. Whatever goes wrong comes out as one `HostError`
 for that host: when ssh itself (or the remote shell, or sudo) failed before the agent said
 hello, the channel passes on its own words, classified by `ctrtui.remote.ssh.describe_failure`
 (unreachable, timeout, auth, host-key, python-missing, sudo-password).

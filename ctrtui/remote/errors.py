@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from ctrtui.text import scrub
 
+MAX_MESSAGE = 2000
+"""The longest message (and hint) kept, in characters: they may quote what a host sent."""
+
 __all__ = ["EXIT_HOST", "HOST_KINDS", "HostError", "RemoteOpError"]
 
 EXIT_HOST = 3
@@ -29,8 +32,8 @@ class HostError(Exception):
     def __init__(self, host: str, kind: str, message: str, hint: str = "") -> None:
         self.host = host
         self.kind = kind
-        self.message = scrub(message)
-        self.hint = scrub(hint)
+        self.message = scrub(_bounded(message))
+        self.hint = scrub(_bounded(hint))
         super().__init__(host, kind, self.message, self.hint)
 
     def __str__(self) -> str:
@@ -56,9 +59,13 @@ class RemoteOpError(Exception):
         self.host = host
         self.op = op
         self.kind = kind
-        self.message = scrub(message)
-        self.errno = errno
+        self.message = scrub(_bounded(message))
+        self.errno = errno if errno is None else scrub(_bounded(errno, 40))
         super().__init__(host, op, kind, self.message, errno)
 
     def __str__(self) -> str:
         return f"{scrub(self.host)}: {self.message}"
+
+
+def _bounded(text: str, limit: int = MAX_MESSAGE) -> str:
+    return text if len(text) <= limit else text[:limit] + "..."

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import math
 import threading
 from array import array
 from collections.abc import Iterable, Sequence
@@ -26,6 +27,20 @@ from ctrtui.remote.errors import HostError
 __all__ = ["RemoteReader"]
 
 _INT32 = 2 ** 31 - 1
+_U32 = 2 ** 32 - 1
+_U63 = 2 ** 63 - 1
+_TASK_RANGES: dict[str, tuple[int, int]] = {
+    "uid": (0, _U32), "euid": (0, _U32), "suid": (0, _U32), "start_time": (0, _U63), "flags": (0, _U63),
+    "threads": (0, _INT32), "rss": (0, _U63), "ppid": (0, _INT32),
+}
+"""The range of each integer of a task (a model value holds nothing a kernel cannot give:
+an `rss` of 10**400 would crash whatever formats it)."""
+_TEXT_LIMITS = {"comm": 64, "state": 16, "user": 256, "cgroup_type": 64, "cpuset_cpus": 4096,
+                "cpuset_mems": 4096, "freezer_state": 64}
+"""The longest texts a host may give for these fields (characters)."""
+MAX_STATS = 64
+"""The most files a `cgroup_stats` answer may hold, each text at most MAX_STAT_TEXT characters."""
+MAX_STAT_TEXT = 65536
 _TASK_FIELDS: dict[str, tuple[type, ...]] = {
     "pid": (int,), "tgid": (int,), "comm": (str,), "state": (str,), "uid": (int,), "euid": (int,),
     "suid": (int,), "start_time": (int,), "flags": (int,), "threads": (int,), "cmdline": (str, type(None)),
@@ -64,7 +79,7 @@ class RemoteReader:
         if self._pid_max is None:
             value = self.channel.call("pid_max")
             if type(value) is not int or not 300 < value <= 2 ** 22 + 1:
-                raise self._bad(f"pid_max is {value!r}")
+                raise self._bad(f"pid_max is {_short(value)}")
             self._pid_max = value
         return self._pid_max
 
@@ -115,6 +130,8 @@ class RemoteReader:
         d = self._fields(got, _STATE_FIELDS, "cgroup_state")
         if not all(isinstance(s, str) for s in d["subtree_control"] + d["writable"]):
             raise self._bad("cgroup_state lists hold something other than names")
+        if d["version"] not in (1, 2):
+            raise self._bad(f"cgroup_state's version is {_short(d['version'])}")
         d["subtree_control"] = tuple(d["subtree_control"])
         d["writable"] = frozenset(d["writable"])
         # fields an earlier agent does not send: None when absent, checked when present
@@ -129,6 +146,8 @@ class RemoteReader:
         got = self.channel.call("cgroup_stats", {"hierarchy": hierarchy, "path": path})
         if not isinstance(got, dict) or not all(isinstance(v, str) for v in got.values()):
             raise self._bad("cgroup_stats is not an object of texts")
+        if len(got) > MAX_STATS or not all(len(k) <= 255 and len(v) <= MAX_STAT_TEXT for k, v in got.items()):
+            raise self._bad(f"cgroup_stats holds more than {MAX_STATS} files or a text longer than {MAX_STAT_TEXT}")
         return got
 
     def task_state(self, pid: int) -> TaskInfo | None:
@@ -177,16 +196,23 @@ class RemoteReader:
         if not isinstance(got, dict) or not set(spec) <= set(got):
             raise self._bad(f"{what} does not have the fields {', '.join(spec)}")
         for k, types in spec.items():
-            if type(got[k]) not in types:
-                raise self._bad(f"{what}'s {k} is {type(got[k]).__name__}")
+            v = got[k]
+            if type(v) not in types:
+                raise self._bad(f"{what}'s {k} is {type(v).__name__}")
+            if type(v) is float and not (math.isfinite(v) and 0 <= v < 1e9):
+                raise self._bad(f"{what}'s {k} is {_short(v)}, not a figure a host can have")
+            if type(v) is str and len(v) > _TEXT_LIMITS.get(k, 65536):
+                raise self._bad(f"{what}'s {k} is {len(v)} characters long")
         return {k: got[k] for k in spec}  # fields a later agent may add are left out
 
     def _hierarchy(self, h: Any) -> Hierarchy:
         spec: dict[str, tuple[type, ...]] = {"name": (str,), "version": (int,), "controllers": (list,),
                                              "mount": (str,), "root": (str,), "hierarchy_id": (int,)}
         d = self._fields(h, spec, "a hierarchy")
-        if d["version"] not in (1, 2) or not all(isinstance(c, str) for c in d["controllers"]):
-            raise self._bad(f"hierarchy {d['name']!r} has version {d['version']!r} or bad controllers")
+        if (d["version"] not in (1, 2) or not all(isinstance(c, str) for c in d["controllers"])
+                or not 0 <= d["hierarchy_id"] <= _INT32):
+            raise self._bad(f"hierarchy {_short(d['name'])} has version {_short(d['version'])}, bad controllers or "
+                            "a hierarchy_id beyond 32 bits")
         d["controllers"] = tuple(d["controllers"])
         return Hierarchy(**d)
 
@@ -206,9 +232,24 @@ class RemoteReader:
     def _task(self, got: Any) -> TaskInfo:
         d = self._fields(got, _TASK_FIELDS, "a task")
         if not 0 < d["pid"] <= _INT32 or not 0 < d["tgid"] <= _INT32:
-            raise self._bad(f"a task has PID {d['pid']} / TGID {d['tgid']}")
+            raise self._bad(f"a task has PID {_short(d['pid'])} / TGID {_short(d['tgid'])}")
+        for k, (lo, hi) in _TASK_RANGES.items():
+            v = d[k]
+            if type(v) is int and not lo <= v <= hi:
+                raise self._bad(f"task {d['pid']} has {k} {_short(v)}, outside {lo}..{hi}")
         return TaskInfo(**d)
 
     def close(self) -> None:
         """Close the channel (the agent leaves)."""
         self.channel.close()
+
+
+def _short(value: Any) -> str:
+    """A value a host sent, for a message: its repr, at most 60 characters (a 400-digit
+    number, a deep list or a long text is cut, never expanded whole)."""
+    if isinstance(value, (list, dict)):
+        return f"a {type(value).__name__} of {len(value)}"
+    if type(value) is int and not -10 ** 30 < value < 10 ** 30:
+        return f"a {len(str(abs(value)))}-digit number"
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."

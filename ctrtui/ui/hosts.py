@@ -21,7 +21,7 @@ shown (`ctrtui.ui.safe`).
 
 from __future__ import annotations
 
-import json
+import shlex
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -252,7 +252,7 @@ def channel_link(channel: Any, name: str) -> Link:
     if hello.get("writable") is not True:
         why = hello.get("why_read_only")
         read_only = scrub(why)[:200] if isinstance(why, str) and why.strip() else "the host's agent may not write"
-    notes = tuple(channel.left_open(f"--host {name}"))
+    notes = tuple(channel.left_open(f"--host {shlex.quote(name)}"))
     return Link(reader, RemoteMover(name, channel.cli, reader), read_only=read_only,
                 probe=lambda: channel.call("pid_max"), close=channel.close, pid_max=reader.pid_max,
                 notes=notes)
@@ -451,10 +451,12 @@ def _strings(value: object, what: str) -> tuple[str, ...]:
 def parse_rows(stdout: str, host: str) -> list[dict[str, Any]]:
     """The JSON rows a host's `ctrtui move/undo --json` printed (a list of objects), or
     ValueError saying what is wrong (the host's text is never trusted to be what it claims)."""
+    from ctrtui.remote import hostjson
+
     try:
-        rows = json.loads(stdout)
-    except ValueError:
-        raise ValueError(f"host {display(host)} answered text that is not JSON") from None
+        rows = hostjson.loads(stdout)
+    except ValueError as e:
+        raise ValueError(f"host {display(host)} answered text that cannot be read: {e}") from None
     if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
         raise ValueError(f"host {display(host)} answered JSON that is not a list of rows")
     return rows
@@ -522,7 +524,9 @@ class RemoteMover:
             raise CtrtuiError(f"{command} on host {display(self.host)} failed: {why}")
         try:
             if one_object and stdout.strip().startswith("{"):
-                obj = json.loads(stdout)
+                from ctrtui.remote import hostjson
+
+                obj = hostjson.loads(stdout)
                 if not isinstance(obj, dict):
                     raise ValueError(f"host {display(self.host)} answered JSON that is not an object")
                 return answer, obj

@@ -44,11 +44,14 @@ def columns_for(threads: bool) -> tuple[Column, ...]:
 
 
 def human_bytes(n: int | None) -> str:
-    """`12345678` -> `11.8M`."""
+    """`12345678` -> `11.8M`; `?` for what no kernel gives (negative, 2^64 or more: a
+    remote host's number, which float() could not even hold)."""
     if n is None:
         return ""
     if n == 0:
         return "0"
+    if not 0 < n < 2 ** 64:
+        return "?"
     value = float(n)
     for unit in ("B", "K", "M", "G", "T"):
         if value < 1024 or unit == "T":
@@ -65,7 +68,12 @@ def command_of(info: TaskInfo | None) -> str:
 
 
 def _num(v: float | int | None) -> float:
-    return float("-inf") if v is None else float(v)
+    if v is None:
+        return float("-inf")
+    try:
+        return float(v)
+    except OverflowError:  # an int beyond a float: only a hostile host sends one
+        return float("inf") if v > 0 else float("-inf")
 
 
 COLUMN_VALUE: dict[str, Callable[[int, TaskInfo | None], object]] = {

@@ -373,3 +373,53 @@ async def test_a_host_whose_journal_holds_an_open_batch_says_so_when_reached(tmp
         said = [n for n in app.notices if "was left open on this host" in n]
         assert len(said) == 1 and said[0].startswith("Open batch: gamma: batch B1\\x1b[2J (a move of 3 tasks")
         assert "\x1b" not in said[0]
+
+
+async def test_a_host_sending_numbers_no_kernel_gives_leaves_the_ui_up(tmp_path):
+    """Issue 16: an rss of 10**400 (task_details) crashed the row drawing with an
+    OverflowError, a 400-digit memory.current the detail line. A host's reader that lets them
+    through (RemoteReader refuses them: tests/unit/test_remote_reader.py) must still leave
+    the UI up, the figures shown as `?` or left out."""
+    hosts, a, b, bpid, beta = _hosts(tmp_path)
+    reader = beta.reader
+    details, stats = reader.task_details, reader.cgroup_stats
+
+    def huge_details(pids):
+        return {pid: t.replace(rss=10 ** 400) for pid, t in details(pids).items()}
+
+    def huge_stats(hierarchy, path):
+        return {**stats(hierarchy, path), "memory.current": "9" * 400, "pids.current": "7" * 5000}
+
+    reader.task_details = huge_details  # type: ignore[method-assign]
+    reader.cgroup_stats = huge_stats  # type: ignore[method-assign]
+    app = _app(hosts)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await _find(pilot, app, hosts, "betaonly")
+        await pilot.press("enter")
+        await _until(pilot, lambda: app.host is hosts[1] and app.tasks.cursor_pid == bpid)
+        await pilot.press("tab")
+        await settle(pilot)
+        await pilot.press("r")
+        await settle(pilot)
+        text = screen_text(app)
+        assert app.is_running and "betaonly" in text
+        assert " ?" in text  # the rss column
+        assert "7" * 100 not in text  # the pids figure, cut
+        del screen
+
+
+def test_the_detail_line_and_rows_format_any_number_a_host_sends():
+    """The pieces the Pilot test above goes through, each alone: a 400-digit memory.current
+    (and cpu.stat usage) is left out of the detail line, an rss beyond 2^64 is `?`, and long
+    texts are cut."""
+    from ctrtui.ui.rows import human_bytes
+    from ctrtui.ui.widgets.detail import cgroup_summary, figure
+
+    stats = {"memory.current": "9" * 400, "cpu.stat": "usage_usec " + "9" * 400, "pids.current": "7" * 5000,
+             "cpuacct.usage": "²"}
+    text = cgroup_summary("unified", "/x", (), stats, 1, 1, 1).plain
+    assert "memory" not in text and "cpu " not in text and "7" * 100 not in text and "pids 777" in text
+    assert [human_bytes(n) for n in (10 ** 400, -1, 2 ** 64)] == ["?", "?", "?"]
+    assert human_bytes(2 ** 64 - 1) == "16777216T" and human_bytes(1536) == "1.5K"
+    assert [figure(t) for t in ("12", " 12\n", "1" * 21, "²", "", "-1", str(2 ** 64))] == [12, 12, None, None, None,
+                                                                                             None, None]

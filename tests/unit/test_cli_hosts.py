@@ -367,6 +367,43 @@ def test_hostile_values_in_a_hosts_rows_are_escaped(capsys, fleet):
     assert "x\\x1b]0;t\\x07" in out
 
 
+STATS_ROW = {"hierarchy": "freezer", "path": "/", "tasks": 3, "tasks_recursive": 3, "cpu_percent": None,
+             "memory_bytes": None, "io_read_bytes_per_s": None, "io_write_bytes_per_s": None, "pids_current": None,
+             "pids_max": None, "frozen": None}
+
+
+@pytest.mark.parametrize(("argv", "stdout", "words"), [
+    (["hierarchies"], "[" * 100000 + "]" * 100000, "cannot be read: it is not JSON, or JSON nested too deep"),
+    (["hierarchies", "--json"], "[{\"a\": " + "[" * 900 + "]" * 900 + "}]", "nests deeper than 8"),
+    (["ls", "--stats"], json.dumps([{**STATS_ROW, "memory_bytes": 10 ** 400}]), "integer beyond 64 bits"),
+    (["ls", "--stats", "--json"], json.dumps([{**STATS_ROW, "cpu_percent": 10 ** 300 * 1.0}]), "beyond 64 bits"),
+    (["tasks", "freezer:/"], "[" + "{}," * 300000 + "{}]", "more than 262144 lists and objects"),
+], ids=["deep", "deep-json", "huge-int", "huge-float", "crowded"])
+def test_a_hosts_json_too_deep_too_big_or_with_huge_numbers_is_that_hosts_error(capsys, fleet, argv, stdout, words):
+    """Issue 16: with two hosts, deep JSON was a RecursionError traceback and a 400-digit
+    memory figure an OverflowError traceback; now it is one sentence for that host, exit 3,
+    and the other host's rows are all there."""
+    fleet(a=SimpleNamespace(exit=0, stdout=stdout, stderr=""))
+    rc, out, err = run(capsys, *argv, "--host", "a", "--host", "b")
+    assert rc == 3
+    assert err.startswith("a: the host") and words in err and len(err.splitlines()) == 1
+    if "--json" in argv:
+        items = json.loads(out)
+        assert items[0]["host"] == "a" and "error" in items[0] and {i["host"] for i in items[1:]} == {"b"}
+    else:
+        assert {line.split()[0] for line in out.splitlines()[1:]} == {"b"}
+
+
+def test_one_hosts_long_name_does_not_pad_every_row(capsys, fleet):
+    rows = [{"name": "n" * 100000, "version": 1, "cgroups": 1, "tasks": 1, "mount": "/m"}]
+    fleet(a=SimpleNamespace(exit=0, stdout=json.dumps(rows), stderr=""))
+    rc, out, err = run(capsys, "hierarchies", "--host", "a", "--host", "b")
+    assert rc == 0, err
+    lines = out.splitlines()
+    assert max(len(line) for line in lines if line.startswith("b ")) < 200
+    assert len(out) < 100000 + 10000
+
+
 # ------------------------------------------------------------------- the renderers are the local text
 
 

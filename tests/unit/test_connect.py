@@ -46,7 +46,7 @@ def test_connect_with_sudo_python_config_and_program(opened):
     assert timeout == 0.5
     assert argv[:2] == ["/usr/bin/ssh", "-T"] and "ConnectTimeout=1" in argv
     assert argv[argv.index("-F") + 1] == "/lab/cfg"
-    assert shlex.split(argv[-1])[:5] == ["sudo", "-n", "--", "/opt/py3/bin/python3", "-c"]
+    assert shlex.split(argv[-1])[:7] == ["sudo", "-n", "--", "/opt/py3/bin/python3", "-E", "-s", "-c"]
 
 
 def test_options_take_ssh_and_its_config_from_the_environment_when_made(monkeypatch):

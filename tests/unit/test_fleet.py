@@ -225,11 +225,44 @@ def test_left_open_words_each_open_batch_and_what_to_do():
 
 
 def test_left_open_takes_a_hostile_hello_as_text_and_drops_what_is_malformed():
-    evil = {"batch": "\x1b[2Jb", "time": "t\x07", "op": "move", "hierarchy": "freezer", "target": "/x\x1b]0;t\x07",
+    evil = {"batch": "b0", "time": "t\x07", "op": "move", "hierarchy": "freezer", "target": "/x\x1b]0;t\x07",
             "tasks": 1, "undo_of": None}
     lines = _channel_with([evil, {"batch": 1}, "no", {**evil, "tasks": "3"}, None]).left_open()
     assert len(lines) == 1
-    assert "\x1b" not in lines[0] and "\x07" not in lines[0] and "\\x1b[2Jb" in lines[0]
+    assert "\x1b" not in lines[0] and "\x07" not in lines[0] and "/x\\x1b]0;t\\x07" in lines[0]
     assert _channel_with("not a list").left_open() == [] and _channel_with(None).left_open() == []
     many = _channel_with([{**evil, "batch": f"b{i}"} for i in range(25)]).left_open()
     assert len(many) == 21 and many[-1].startswith("5 more batches are open")
+
+
+@pytest.mark.parametrize("batch", ["b1$(touch${IFS}/tmp/x)", "b1`id`", "b1;reboot", "-rf", "b1 b2", "\x1b[2Jb",
+                                   "b" * 81, ""])
+def test_a_batch_id_from_a_host_is_never_put_in_a_command_unless_it_is_one(batch):
+    """Issue 16: a hello's batch id `b1$(touch${IFS}/tmp/x)` was printed inside the suggested
+    `ctrtui undo --host H ...`: copied and pasted, the host chose a command to run here. Only
+    an id of the journal's own pattern is named, and everything in the command is quoted."""
+    good = {"batch": "20261130T080000-abcdef", "time": "T", "op": "move", "hierarchy": "freezer", "target": "/a",
+            "tasks": 1, "undo_of": None}
+    lines = _channel_with([{**good, "batch": batch}, good]).left_open()
+    assert len(lines) == 2 and "20261130T080000-abcdef" in lines[0]
+    assert lines[1].startswith("1 open batch on this host has an id that ctrtui's journal never writes: not shown")
+    assert batch not in "".join(lines) or batch == ""
+    text = "".join(lines)
+    assert "$(" not in text and "`id`" not in text and ";reboot" not in text
+
+
+def test_the_suggested_command_quotes_the_host_and_the_batch():
+    import shlex
+
+    from ctrtui.engine.journal import _BATCH_RE
+    from ctrtui.remote.channel import BATCH_ID
+
+    assert BATCH_ID.pattern == _BATCH_RE.pattern  # the journal's own pattern, not another
+    ch = _channel_with([{"batch": "b1:2+x", "time": "T", "op": "move", "hierarchy": "freezer", "target": "/a",
+                         "tasks": 1, "undo_of": None}])
+    [line] = ch.left_open("--host root@h:22")
+    command = line.split("`ctrtui undo ", 1)[1].split("`", 1)[0]
+    assert shlex.split(command) == ["--host", "root@h:22", "b1:2+x"]
+    ch.name = "h$(x)"  # not a host name parse_host accepts; quoted all the same
+    [line] = ch.left_open()
+    assert "`ctrtui undo --host 'h$(x)' b1:2+x`" in line

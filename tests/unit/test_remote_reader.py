@@ -137,3 +137,45 @@ def test_a_malformed_answer_is_a_protocol_error(reader, op, result):
     with pytest.raises(HostError) as e:
         calls[op]()
     assert e.value.kind == "protocol" and str(e.value).startswith("sim: the agent's answer is malformed")
+
+
+def _task(world, **change):
+    pid = world.snapshot()["freezer"]["/"].procs[0]
+    answer = json.loads(encode(Agent(world).handle(1, "task_details", {"pids": [pid]})))["result"]
+    return {str(pid): {**answer[str(pid)], **change}}
+
+
+HOSTILE_NUMBERS = [
+    ("task_details", {"rss": 10 ** 400}, "rss a 401-digit number"), ("task_details", {"rss": -1}, "rss -1"),
+    ("task_details", {"uid": 2 ** 32}, "uid 4294967296"), ("task_details", {"start_time": 2 ** 63}, "start_time"),
+    ("task_details", {"cpu_percent": float("inf")}, "cpu_percent is inf"),
+    ("task_details", {"comm": "x" * 100000}, "comm is 100000 characters long"),
+    ("hierarchies", None, "hierarchy_id beyond 32 bits"), ("cgroup_state", None, "version is 7"),
+    ("cgroup_stats", {str(i): "1" for i in range(100)}, "more than 64 files"),
+    ("cgroup_stats", {"memory.current": "9" * 100000}, "a text longer than"),
+    ("pid_max", 10 ** 400, "pid_max is a 401-digit number"),
+]
+
+
+@pytest.mark.parametrize(("op", "change", "words"), HOSTILE_NUMBERS,
+                         ids=[f"{op}-{i}" for i, (op, _, _) in enumerate(HOSTILE_NUMBERS)])
+def test_numbers_and_texts_no_host_can_have_are_a_protocol_error(reader, world, op, change, words):
+    """A value becomes a model value only within what a kernel can give (issue 16: an rss of
+    10**400 crashed the UI's row drawing); the sentence names it in a few characters."""
+    if op == "task_details":
+        reader.channel.override[op] = _task(world, **change)
+    elif op == "hierarchies":
+        reader.channel.override[op] = [{"name": "x", "version": 1, "controllers": [], "mount": "/", "root": "/",
+                                        "hierarchy_id": 2 ** 40}]
+    elif op == "cgroup_state":
+        reader.channel.override[op] = {"hierarchy": "freezer", "path": "/", "version": 7, "cgroup_type": None,
+                                       "subtree_control": [], "cpuset_cpus": None, "cpuset_mems": None,
+                                       "freezer_state": None, "writable": []}
+    else:
+        reader.channel.override[op] = change
+    calls = {"task_details": lambda: reader.task_details([1]), "hierarchies": reader.hierarchies,
+             "cgroup_state": lambda: reader.cgroup_state("freezer", "/"), "pid_max": lambda: reader.pid_max,
+             "cgroup_stats": lambda: reader.cgroup_stats("freezer", "/")}
+    with pytest.raises(HostError) as e:
+        calls[op]()
+    assert e.value.kind == "protocol" and words in str(e.value) and len(str(e.value)) < 300

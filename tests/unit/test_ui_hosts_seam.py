@@ -104,7 +104,12 @@ def _mover(*answers: CliResult) -> RemoteMover:
 
 @pytest.mark.parametrize("stdout", ["not json", '{"a": 1}', "[1, 2]", '[{"outcome": "teleported", "pid": 5}]',
                                     '[{"outcome": "would-move", "pid": "5"}]',
-                                    '[{"outcome": "would-move", "pid": 5, "input": 7}]'])
+                                    '[{"outcome": "would-move", "pid": 5, "input": 7}]',
+                                    "[" * 100000 + "]" * 100000,
+                                    '[{"outcome": "would-move", "pid": 5, "w": ' + "[" * 900 + "]" * 900 + "}]",
+                                    '[{"outcome": "would-move", "pid": 5, "n": 1' + "0" * 400 + "}]"],
+                         ids=["text", "object", "numbers", "outcome", "pid-text", "input-number", "deep", "deep-row",
+                              "huge-int"])
 def test_hostile_answers_are_errors_not_crashes(stdout):
     mover = _mover(CliResult(0, stdout, ""))
     with pytest.raises(CtrtuiError) as err:

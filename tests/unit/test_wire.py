@@ -75,6 +75,7 @@ SNAPSHOTS = st.builds(
 )
 
 
+@settings(deadline=None)  # as above
 @given(SNAPSHOTS)
 def test_wire_round_trip_of_built_snapshots(snap):
     data = to_wire(snap)
@@ -262,6 +263,7 @@ def test_delta_round_trip_of_a_changing_world(cgroups, tasks, seed, churn, resha
     same(new, back)
 
 
+@settings(deadline=None)  # timing never fails a test: a loaded machine took over hypothesis's 200 ms
 @given(SNAPSHOTS, SNAPSHOTS)
 def test_delta_between_any_two_built_snapshots(base, new):
     same(new, apply_wire_delta(base, to_wire_delta(base, new)))
@@ -307,3 +309,65 @@ def test_a_delta_against_another_base_is_refused():
         apply_wire_delta(a, DELTA_MAGIC + b"\x00\x07" + to_wire_delta(a, b)[6:])
     with pytest.raises(WireError, match="does not unpack"):
         apply_wire_delta(a, DELTA_MAGIC + b"\x00\x01garbage")
+
+
+# ------------------------------------------------------------------ hostile senders (issue 16)
+
+
+def _bomb(doc: dict, zeros: int) -> bytes:
+    """`doc`'s header, then `zeros` bytes more than it announces, compressed: about 1 KB per MB."""
+    header = json.dumps(doc).encode()
+    z = zlib.compressobj(9)
+    parts = [z.compress(len(header).to_bytes(4, "big") + header)]
+    chunk = bytes(1 << 20)
+    for _ in range(zeros >> 20):
+        parts.append(z.compress(chunk))
+    parts.append(z.flush())
+    return MAGIC + VERSION.to_bytes(2, "big") + b"".join(parts)
+
+
+def test_a_zlib_bomb_is_refused_before_it_unpacks():
+    data = _bomb({"taken_at": 1, "backend": "x", "hierarchies": []}, 1 << 30)  # 1 GiB of zeros
+    assert len(data) < 2 * 1024 * 1024
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        with pytest.raises(WireError, match="more member data than its header announces"):
+            from_wire(data)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 16 * 1024 * 1024  # what was unpacked: the header and a few bytes, not the GiB
+
+
+def test_a_header_length_is_checked_before_anything_is_unpacked():
+    with pytest.raises(WireError, match="header would be 2147483648 bytes"):
+        from_wire(MAGIC + VERSION.to_bytes(2, "big") + zlib.compress((1 << 31).to_bytes(4, "big") + b"{}"))
+
+
+@pytest.mark.parametrize("doc,message", [
+    ({"taken_at": 10 ** 400, "backend": "x", "hierarchies": []}, "taken_at is not a number"),
+    ({"taken_at": 1e400, "backend": "x", "hierarchies": []}, "taken_at is not a number"),
+    ({"taken_at": 1, "backend": "x", "hierarchies": [{"threads": [1 << 23], "procs": []}]}, "more than a host"),
+    ({"taken_at": 1, "backend": "x", "hierarchies": [{"threads": [1 << 22], "procs": [1 << 22]}] * 5},
+     "members in all"),
+], ids=["huge-int-time", "infinite-time", "members-of-a-hierarchy", "members-in-all"])
+def test_numbers_beyond_what_a_host_can_have_are_refused(doc, message):
+    header = json.dumps(doc).replace("Infinity", "1e400").encode()
+    with pytest.raises(WireError, match=message):
+        from_wire(MAGIC + VERSION.to_bytes(2, "big") + zlib.compress(len(header).to_bytes(4, "big") + header))
+
+
+def test_a_deep_or_crowded_header_is_a_wire_error():
+    for header in (b"[" * 100000 + b"]" * 100000, b"[" + b"[]," * 600000 + b"[]]"):
+        with pytest.raises(WireError, match="not JSON|lists and objects"):
+            from_wire(MAGIC + VERSION.to_bytes(2, "big") + zlib.compress(len(header).to_bytes(4, "big") + header))
+
+
+def test_bytes_after_the_stream_and_a_truncated_stream_are_refused():
+    good = to_wire(SMALL)
+    with pytest.raises(WireError, match="follow the compressed body"):
+        from_wire(good + b"junk")
+    with pytest.raises(WireError, match="ends early|does not unpack"):
+        from_wire(good[:-3])

@@ -11,15 +11,32 @@ from ctrtui.text import display, tail
 from ctrtui.ui.rows import command_of, human_bytes
 
 
+def figure(text: str) -> int | None:
+    """The counter in a cgroup file's text (`memory.current`, a `cpu.stat` value): ASCII
+    digits, at most 20 of them, below 2^64; None for anything else (a remote host's file is
+    hostile text: a 400-digit number would overflow whatever formats it)."""
+    text = text.strip()
+    if not (0 < len(text) <= 20 and text.isascii() and text.isdigit()):
+        return None
+    value = int(text)
+    return value if value < 2 ** 64 else None
+
+
+def _shown(text: str, limit: int = 40) -> str:
+    """A cgroup file's text as the detail line quotes it: at most `limit` characters."""
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
 def _cpu_seconds(stats: dict[str, str]) -> float | None:
     """CPU time used, from v2 `cpu.stat` usage_usec or v1 `cpuacct.usage` (ns)."""
     for line in stats.get("cpu.stat", "").splitlines():
         name, _, value = line.partition(" ")
-        if name == "usage_usec" and value.strip().isdigit():
-            return int(value) / 1e6
-    usage = stats.get("cpuacct.usage", "")
-    if usage.isdigit():
-        return int(usage) / 1e9
+        usec = figure(value) if name == "usage_usec" else None
+        if usec is not None:
+            return usec / 1e6
+    usage = figure(stats.get("cpuacct.usage", ""))
+    if usage is not None:
+        return usage / 1e9
     return None
 
 
@@ -37,23 +54,24 @@ def cgroup_summary(hierarchy: str, path: str, controllers: tuple[str, ...], stat
         text.append(f"  controllers: {','.join(controllers)}")
     figures = []
     if "cgroup.type" in stats:
-        figures.append(f"type {stats['cgroup.type']}")
+        figures.append(f"type {_shown(stats['cgroup.type'])}")
     if stats.get("cgroup.subtree_control"):
-        figures.append(f"children get +{stats['cgroup.subtree_control'].replace(' ', ',')}")
+        figures.append(f"children get +{_shown(stats['cgroup.subtree_control'], 200).replace(' ', ',')}")
     if "pids.current" in stats:
-        figures.append(f"pids {stats['pids.current']}/{stats.get('pids.max', '?')}")
-    if stats.get("memory.current", "").isdigit():
-        figures.append(f"memory {human_bytes(int(stats['memory.current']))}")
+        figures.append(f"pids {_shown(stats['pids.current'])}/{_shown(stats.get('pids.max', '?'))}")
+    memory = figure(stats.get("memory.current", ""))
+    if memory is not None:
+        figures.append(f"memory {human_bytes(memory)}")
     cpu = _cpu_seconds(stats)
     if cpu is not None:
         figures.append(f"cpu {cpu:.1f}s")
     if "freezer.state" in stats:
-        figures.append(f"freezer {stats['freezer.state']}")
+        figures.append(f"freezer {_shown(stats['freezer.state'])}")
     for line in stats.get("cgroup.events", "").splitlines():
         if line.startswith("frozen ") and line.endswith("1"):
             figures.append("frozen")
     if "cpuset.cpus" in stats:
-        cpus, mems = stats["cpuset.cpus"], stats.get("cpuset.mems", "")
+        cpus, mems = _shown(stats["cpuset.cpus"], 200), _shown(stats.get("cpuset.mems", ""), 200)
         figures.append(f"cpus {cpus or '(empty)'} mems {mems or '(empty)'}")
     if figures:
         text.append("\n" + display(" · ".join(figures)))
