@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from rich.text import Text
-from textual import on
+from textual import events, on
 from textual.app import App, ComposeResult, ScreenError
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -440,12 +440,14 @@ class CtrtuiApp(App[None]):
         self.update_status()
         self.hostfeed.start()
 
-    def on_resize(self) -> None:
-        self.fit_panes()
+    def on_resize(self, event: events.Resize) -> None:
+        # the event's size: `self.size` still holds the size before this resize
+        self.fit_panes(event.size.width)
 
-    def fit_panes(self) -> None:
+    def fit_panes(self, width: int | None = None) -> None:
         """Share the width between tree and task list (`ctrtui.ui.layout`): the tree gives
-        way so COMMAND keeps its room; too narrow for both, the panes are stacked."""
+        way so COMMAND keeps its room; too narrow for both, the panes are stacked.
+        `width`: the terminal's (a resize's new size), else the app's current size."""
         from ctrtui.ui.layout import tree_width
         from ctrtui.ui.rows import columns_for
 
@@ -454,9 +456,9 @@ class CtrtuiApp(App[None]):
         except Exception:  # noqa: BLE001 - not composed yet, or closing
             return
         fixed = 2 + sum(c.width + 1 for c in columns_for(self.threads) if c.width) + 1
-        width = tree_width(self.size.width, fixed)
-        main.set_class(width is None, "stacked")
-        left.styles.width = "100%" if width is None else width
+        tree = tree_width(self.size.width if width is None else width, fixed)
+        main.set_class(tree is None, "stacked")
+        left.styles.width = "100%" if tree is None else tree
 
     def on_unmount(self) -> None:
         if self.remember_start and self.hier:

@@ -506,3 +506,30 @@ def test_simulated_and_real_tasks_have_a_parent():
     w = demo_world()
     master, worker, _ = w.snapshot().get("name=systemd").get(NGINX).procs
     assert w.task_state(worker).ppid == master and w.task_state(1).ppid == 0
+
+
+async def test_the_panes_follow_every_resize_of_a_running_app(world, tmp_path):
+    """Each resize lays out for the new size at once, not for the one before it: stacked below
+    87 columns, side by side with COMMAND shown above (issue 17)."""
+    from ctrtui.ui.layout import COMMAND_MIN, TREE_MIN
+    from tests.uihelpers import goto
+
+    app = make_app(world, tmp_path, hierarchy="unified")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await goto(pilot, NGINX)
+        for width, height in [(80, 24), (140, 40), (80, 24), (60, 20)]:
+            if app.size != (width, height):
+                await pilot.resize_terminal(width, height)
+                await settle(pilot)
+            assert app.size == (width, height)
+            stacked = app.query_one("#main").has_class("stacked")
+            assert stacked == (width < 87), (width, stacked)
+            left = app.query_one("#left").size.width
+            header = app.tasks.header_text(app.tasks.size.width)
+            assert "COMMAND" in header, (width, header)
+            command = len(header) - header.index("COMMAND")
+            if stacked:
+                assert left == width and app.tasks.size.width == width, (width, left)
+            else:
+                assert TREE_MIN <= left <= 80 and command >= COMMAND_MIN, (width, left, command)
