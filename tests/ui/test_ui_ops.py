@@ -169,3 +169,15 @@ async def test_read_only_refuses_n_D_z_and_N(world, tmp_path):
             assert not isinstance(app.screen, (NewCgroup, ConfirmOp))
         assert sum("Read-only" in n for n in app.notices) == 4
         assert world.cgroup_state("unified", NGINX).freezer_state == "0"
+        # each key's refusal is about what that key does, not about moving tasks
+        said = [n.split(": ", 1)[1] for n in app.notices if n.startswith("Read-only")]
+        started = "ctrtui was started with --read-only"
+        assert said == [
+            f"Read-only: {started}, so no cgroup is created. Restart it without --read-only to create cgroups.",
+            f"Read-only: {started}, so no cgroup is removed. Restart it without --read-only to remove cgroups.",
+            f"Read-only: {started}, so no cgroup is frozen or thawed. "
+            "Restart it without --read-only to freeze or thaw cgroups.",
+            f"Read-only: {started}, so no cgroup is created and nothing is moved. "
+            "Restart it without --read-only to move tasks into a new cgroup.",
+        ]
+
