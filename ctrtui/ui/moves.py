@@ -266,15 +266,15 @@ class Moves:
             app.notify("Nothing to move into " + plan_line(event.plan, event.target), severity="warning",
                        title="Not moved", timeout=8, escaped=True)
             return
-        if event.purpose == "put":
-            self.cut = None
-            app.update_status()
-        self.confirm_and_apply(event.plan)
+        # the cut is kept until the batch is applied: a "no" at the confirmation keeps it for the next p
+        self.confirm_and_apply(event.plan, put=event.purpose == "put")
 
     # ------------------------------------------------------------------ confirm, apply, undo
 
-    def confirm_and_apply(self, plan: Plan) -> None:
-        """Ask first when the move is risky, then apply it in a worker."""
+    def confirm_and_apply(self, plan: Plan, put: bool = False) -> None:
+        """Ask first when the move is risky, then apply it in a worker. `put`: the plan is
+        the cut's (`p`), which is forgotten once the batch is applied, and kept when the
+        answer is no."""
         from ctrtui.engine.risk import assess
 
         app = self.app
@@ -296,13 +296,21 @@ class Moves:
 
             def answered(ok: bool | None) -> None:
                 if ok:
-                    self.apply(plan)
+                    self._apply_put(plan, put)
                 else:
-                    app.notify("Move cancelled: nothing moved.", timeout=3)
+                    app.notify("Move cancelled: nothing moved." + (" The cut is kept: p puts it, x cuts anew."
+                                                                   if put and self.cut is not None else ""),
+                               timeout=4)
 
             app.push_screen(ConfirmMove(plan, risks), answered)
         else:
-            self.apply(plan)
+            self._apply_put(plan, put)
+
+    def _apply_put(self, plan: Plan, put: bool) -> None:
+        if put:
+            self.cut = None
+            self.app.update_status()
+        self.apply(plan)
 
     def apply(self, plan: Plan) -> None:
         """Apply `plan` in a worker; `BatchDone` says how it went."""
