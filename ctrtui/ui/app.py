@@ -498,7 +498,8 @@ class CtrtuiApp(App[None]):
             taken_at=self.snapshot.taken_at if self.snapshot else None, paused=self.live.paused,
             busy=self.live.refreshing, hierarchy=self.hier, cut=len(cut.pids) if cut else 0,
             read_at=self.live.read_at, tree_at=self.live.tree_at, interval=self.live.paced(),
-            stretched=self.live.paced() > self.live.interval, budget=TICK_BUDGET)
+            stretched=self.live.paced() > self.live.interval, budget=TICK_BUDGET,
+            marked=len(self.tasks.marks) if "tasks" in self._widgets else 0)
 
     def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
                timeout: float | None = None, markup: bool = False, escaped: bool = False) -> None:
@@ -645,6 +646,10 @@ class CtrtuiApp(App[None]):
 
     def on_descendant_focus(self) -> None:
         self.details.refresh()
+
+    @on(TaskList.MarksChanged)
+    def _marks_changed(self) -> None:
+        self.update_status()
 
     @on(TaskList.DragMoved)
     def _drag_moved(self, event: TaskList.DragMoved) -> None:
