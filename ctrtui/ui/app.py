@@ -647,6 +647,31 @@ class CtrtuiApp(App[None]):
     def on_descendant_focus(self) -> None:
         self.details.refresh()
 
+    def on_key(self, event: events.Key) -> None:
+        """A key of one pane pressed where it cannot act (focus on the hierarchy switcher, or
+        on the other pane): say where it works rather than doing nothing. Runs before the
+        app's own binding check, so only keys that no binding of the focus chain takes."""
+        if len(self.screen_stack) != 1 or not self._widgets or event.key in self.screen.active_bindings:
+            return
+        where = self.pane_of_key(event.key)
+        if where is not None:
+            self.notify(where, severity="warning", timeout=4)
+
+    def pane_of_key(self, key: str) -> str | None:
+        """A sentence saying which pane `key` works in (None: no pane binds it)."""
+        from ctrtui.ui.screens.keys import bindings_of
+
+        focused = self.focused_widget()
+        for cls, pane in ((CgroupTree, "the cgroup tree"), (TaskList, "the task list")):
+            if isinstance(focused, cls):
+                continue
+            binding = next((b for b in bindings_of(cls) if key in b.key.split(",") and b.description
+                            and not b.action.startswith(("cursor", "page", "edge", "scroll"))), None)
+            if binding is not None:
+                return (f"{self.get_key_display(binding)} ({binding.description}) works in {pane}: tab moves the "
+                        "focus there (or click it).")
+        return None
+
     @on(TaskList.MarksChanged)
     def _marks_changed(self) -> None:
         self.update_status()

@@ -533,3 +533,41 @@ async def test_the_panes_follow_every_resize_of_a_running_app(world, tmp_path):
                 assert left == width and app.tasks.size.width == width, (width, left)
             else:
                 assert TREE_MIN <= left <= 80 and command >= COMMAND_MIN, (width, left, command)
+
+
+async def test_a_pane_key_pressed_where_it_cannot_act_says_where_it_works(world, tmp_path):
+    """Focus on the hierarchy switcher: `c` (the tree's) and `a` (the task list's) say which
+    pane they work in instead of doing nothing silently; where they work, they act."""
+    from textual.widgets import Select
+
+    from tests.uihelpers import goto, notifications
+
+    app = make_app(world, tmp_path, hierarchy="unified")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await goto(pilot, NGINX)
+        app.query_one("#hierarchy", Select).focus()
+        await settle(pilot)
+        await pilot.press("c")
+        await settle(pilot)
+        said = notifications(app)[-1]
+        assert said.startswith("c (Columns) works in the cgroup tree"), said
+        assert "tab" in said
+        await pilot.press("a")
+        await settle(pilot)
+        said = notifications(app)[-1]
+        assert said.startswith("a (Mark all) works in the task list"), said
+        assert not app.tasks.marks and app.hier == "unified" and not app.tree.columns
+        n = len(notifications(app))
+        app.tasks.focus()
+        await pilot.press("a")  # where it works: it acts, and says nothing
+        await settle(pilot)
+        assert app.tasks.marks and len(notifications(app)) == n
+        app.tree.focus()
+        await pilot.press("s")  # the task list's sort, pressed in the tree
+        await settle(pilot)
+        assert notifications(app)[-1].startswith("s (Sort) works in the task list")
+        n = len(notifications(app))
+        await pilot.press("j", "k", "end")  # moving keys of the other pane are not worth a word
+        await settle(pilot)
+        assert len(notifications(app)) == n
