@@ -634,6 +634,21 @@ async def test_vanished_pid_move_reports_it(world, tmp_path):
         assert app.is_running
 
 
+async def test_palette_says_go_to_searches_every_hierarchy(world, tmp_path):
+    """`g` searches the cgroups of every hierarchy (the shown one's first): the palette
+    says so, not "of the current hierarchy"."""
+    app = make_app(world, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("ctrl+p")
+        await settle(pilot)
+        await pilot.press(*"go to cgroup")
+        await pilot.pause(0.3)
+        text = screen_text(app)
+        assert "Jump to a cgroup of any hierarchy by path, the shown one's first" in text, text
+        assert "current hierarchy" not in text
+
+
 async def test_palette_entries_name_real_actions_and_run(world, tmp_path):
     from ctrtui.ui.app import CtrtuiCommands
 
