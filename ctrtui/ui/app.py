@@ -158,7 +158,8 @@ class CtrtuiApp(App[None]):
 
         self.remember_start = remember_start
         """Remember the hierarchy shown at the end, for the next start (`ctrtui.ui.start`)."""
-        self.hier: str = start.start_hierarchy(mounted, hierarchy, start.remembered() if remember_start else None)
+        self.hier: str = start.start_hierarchy(mounted, hierarchy, start.remembered(self.backend.identity)
+                                               if remember_start else None)
         """The hierarchy shown (at first: `ctrtui.ui.start`'s rule)."""
         self.asked_hierarchy = hierarchy
         """`--hierarchy`: where a host reached later opens too (when it has it)."""
@@ -464,7 +465,7 @@ class CtrtuiApp(App[None]):
         if self.remember_start and self.hier:
             from ctrtui.ui.start import remember
 
-            remember(self.hier)
+            remember(self.hier, self.backend.identity)
         self.hostfeed.close_all()
         heap.release()
 

@@ -52,6 +52,31 @@ def test_remembered_in_the_xdg_state_dir(state_home):
     assert start.remembered() == "freezer"
 
 
+def test_one_remembered_hierarchy_per_backend(state_home):
+    assert start.last_file("local") == state_home / "ctrtui" / "last-hierarchy"
+    assert start.last_file("demo") == state_home / "ctrtui" / "last-hierarchy-demo"
+    assert start.last_file("demo:hostile") == state_home / "ctrtui" / "last-hierarchy-demo-hostile"
+    assert start.last_file("../x/y").parent == state_home / "ctrtui"
+    start.remember("freezer", "local")
+    start.remember("pids", "demo")
+    assert start.remembered("local") == "freezer" and start.remembered("demo") == "pids"
+
+
+async def test_a_demo_session_does_not_decide_where_the_real_machine_opens(world, tmp_path, state_home):
+    from ctrtui.ui.app import CtrtuiApp
+    from tests.uihelpers import make_engine
+
+    start.remember("cpu")  # left there by the last session on this machine
+    app = CtrtuiApp(world, make_engine(world, tmp_path), interval=3600, remember_start=True)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        assert app.hier == "name=systemd"  # the demo's own: nothing remembered for it yet
+        app.switch_hierarchy("freezer")
+        await settle(pilot)
+    assert (state_home / "ctrtui" / "last-hierarchy").read_text() == "cpu\n"
+    assert (state_home / "ctrtui" / "last-hierarchy-demo").read_text() == "freezer\n"
+
+
 async def test_opens_on_the_same_hierarchy_every_run_and_remembers(world, tmp_path):
     from ctrtui.ui.app import CtrtuiApp
     from tests.uihelpers import make_engine
@@ -62,8 +87,8 @@ async def test_opens_on_the_same_hierarchy_every_run_and_remembers(world, tmp_pa
         assert app.hier == "name=systemd"  # the demo is hybrid: v2 has no real controller
         app.switch_hierarchy("freezer")
         await settle(pilot)
-        assert start.remembered() == "freezer"  # at once, not only on a clean quit
-    assert start.remembered() == "freezer"
+        assert start.remembered("demo") == "freezer"  # at once, not only on a clean quit
+    assert start.remembered("demo") == "freezer"
     again = CtrtuiApp(world, make_engine(world, tmp_path), interval=3600, remember_start=True)
     async with again.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
