@@ -39,7 +39,7 @@ from ctrtui.ui.cgroupops import CgroupActions
 from ctrtui.ui.commands import CtrtuiCommands
 from ctrtui.ui.details import DetailFeed
 from ctrtui.ui.hostfeed import HostFeed
-from ctrtui.ui.hosts import HostView, Link, RemoteMover, local_host, placeholder
+from ctrtui.ui.hosts import DEAD, OK, HostView, Link, RemoteMover, local_host, placeholder
 from ctrtui.ui.live import TICK_BUDGET, LiveView
 from ctrtui.ui.messages import (
     BatchDone,
@@ -433,8 +433,7 @@ class CtrtuiApp(App[None]):
         self.set_interval(1.0, self.update_status)
         if self.host is None:  # no host reached yet: the first one to answer is shown (HostFeed)
             self.query_one("#main").display = False
-            n = len(self.hostfeed.views)
-            self.say(f"Connecting to {n} host{'s' if n != 1 else ''}…")
+            self.say(self.hostfeed.waiting())
         else:
             self.live.refreshing = True
             self.live.start()
@@ -487,15 +486,21 @@ class CtrtuiApp(App[None]):
         if not isinstance(status, StatusBar):
             return
         cut = self.moves.cut
-        host = self.host
+        host, feed = self.host, self.hostfeed
+        name: str | None = host.name if host is not None else "connecting…"
+        state = (None if host is None or host.state == OK else feed.unreachable(host) if host.state == DEAD
+                 else host.state)
+        read_only = self.read_only_reason or ("moves off: the policy file cannot be used" if self.policy_error
+                                              else None)
+        dead = [v for v in feed.views if v.state == DEAD]
+        if host is None and dead and len(dead) == len(feed.views):  # none could be reached: say so, not "connecting"
+            name, state = ((dead[0].name, feed.unreachable(dead[0])) if len(dead) == 1
+                           else (f"none of {len(dead)}", "unreachable (r retries them; H lists them)"))
+            read_only = "no host reached"
         status.show_status(
             # named unless this machine alone is shown (as before there were hosts)
-            host=((host.name if host is not None else "connecting…")
-                  if self.hostfeed.many or host is None or not host.local else None),
-            host_state=host.state if host is not None and host.state != "ok" else None,
-            backend=self.backend.kind,
-            read_only=self.read_only_reason or ("moves off: the policy file cannot be used"
-                                                if self.policy_error else None),
+            host=name if feed.many or host is None or not host.local else None,
+            host_state=state, backend=self.backend.kind, read_only=read_only,
             taken_at=self.snapshot.taken_at if self.snapshot else None, paused=self.live.paused,
             busy=self.live.refreshing, hierarchy=self.hier, cut=len(cut.pids) if cut else 0,
             read_at=self.live.read_at, tree_at=self.live.tree_at, interval=self.live.paced(),
@@ -694,7 +699,20 @@ class CtrtuiApp(App[None]):
     # ------------------------------------------------------------------ refresh
 
     def action_refresh(self) -> None:
-        """Take a new snapshot now (the panes are patched when it arrives)."""
+        """Take a new snapshot now (the panes are patched when it arrives); while no host is
+        shown, or the shown one is dead, reach the dead hosts again instead."""
+        host = self.host
+        if host is None or (host.state == DEAD and not host.local):
+            retried = self.hostfeed.retry_dead() if host is None else [host]
+            if host is not None:
+                self.hostfeed.reconnect(host)
+            if retried:
+                names = ", ".join(display(v.name) for v in retried)
+                self.notify(f"Reaching {names} again…", timeout=3)
+                if host is None:
+                    self.say(self.hostfeed.waiting())
+            self.update_status()
+            return
         self.live.refresh()
 
     def action_toggle_pause(self) -> None:

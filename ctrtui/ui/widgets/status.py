@@ -35,13 +35,16 @@ class StatusBar(Static):
         the whole tree (its counts) was; `interval`: seconds between two refresh ticks;
         `stretched`: that is longer than asked, to keep the ticks within `budget` (a share
         of one core): the bar then says both. `host`: the host shown, named when there are
-        several (`host_state`: when it is not ok). `marked`: how many tasks are marked."""
+        several (`host_state`: when it is not ok; `unreachable: why ...` for a dead host, already
+        scrubbed). `marked`: how many tasks are marked."""
         text = Text()
         text.append("ctrtui", "bold")
         if host is not None:
             text.append(f"  host {display(host)}", "bold")
-            if host_state:
-                text.append(f" ({display(host_state)})", "bold reverse" if host_state == "dead" else "italic")
+            if host_state and host_state.startswith("unreachable"):  # a dead host: why, and what to do
+                text.append(f" {scrub(host_state)}", "bold reverse")
+            elif host_state:
+                text.append(f" ({scrub(host_state)})", "italic")
         text.append(f"  {backend}")
         if hierarchy:
             text.append(f"  [{display(hierarchy)}]")
