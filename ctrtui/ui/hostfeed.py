@@ -168,11 +168,12 @@ class HostFeed:
                 f" ({len(dead)} unreachable so far: H lists them)" if dead else "")
         if n == 1:
             view = dead[0]
-            return (f"Host {display(view.name)} is unreachable: {view.reason or 'no reason given'}. r retries now, "
-                    "H picks another host; it is also retried by itself, every few seconds and then every minute.")
-        return (f"None of the {n} hosts could be reached ("
+            return (f"Host {display(view.name)} is unreachable (r retries now, H picks another host): "
+                    f"{view.reason or 'no reason given'}. It is also tried again by itself, every few seconds, "
+                    "then every minute.")
+        return (f"None of the {n} hosts could be reached (r retries them now, H lists them): "
                 + "; ".join(f"{display(v.name)}: {v.reason or 'no reason given'}" for v in dead)
-                + "). r retries them now, H lists them; they are also retried by themselves.")
+                + ". They are also tried again by themselves.")
 
     def probe(self, view: HostView) -> None:
         """Measure one round trip to `view` in a worker."""

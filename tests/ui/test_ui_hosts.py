@@ -418,8 +418,8 @@ async def test_a_sole_dead_host_says_so_and_r_retries_it_at_once(tmp_path, monke
         assert status.startswith("ctrtui  host dead\\x1b[31m unreachable (r retries, H hosts): ssh: connect to host "
                                  "127.0.0.1 port 9: Connection refused [bold]\\x1b[2J (tried again in 60 s)"), status
         assert "connecting" not in status.casefold()
-        assert ("Host dead\\x1b[31m is unreachable: ssh: connect to host 127.0.0.1 port 9: Connection refused "
-                "[bold]\\x1b[2J. r retries now, H picks another host") in text, text
+        assert ("Host dead\\x1b[31m is unreachable (r retries now, H picks another host): ssh: connect to host "
+                "127.0.0.1 port 9: Connection refused [bold]\\x1b[2J. It is also tried again by itself") in text, text
         assert len(tries) == 1
         await pilot.press("r")  # at once: the next try by itself is a minute away
         await _until(pilot, lambda: len(tries) == 2 and view.state == DEAD)
@@ -472,3 +472,28 @@ async def test_a_shown_host_that_dies_is_retried_in_the_background(tmp_path, mon
         await _until(pilot, lambda: view.state == OK and view.attempts >= 2)
         await _until(pilot, lambda: "unreachable" not in _status(app))
         await settle(pilot)
+
+
+async def test_when_no_host_could_be_reached_the_screen_names_each_and_why(tmp_path, monkeypatch):
+    import ctrtui.ui.hostfeed as hostfeed
+
+    monkeypatch.setattr(hostfeed, "RETRY_DELAYS", (600.0,))
+
+    def refused(name):
+        def connect():
+            raise HostError(name, "unreachable", f"ssh: connect to host {name} port 22: Connection refused")
+        return connect
+
+    views = [HostView(n, connect=refused(n), timeout=5) for n in ("gamma", "delta")]
+    app = _app(views)
+    async with app.run_test(size=(140, 40)) as pilot:
+        await _until(pilot, lambda: all(v.state == DEAD for v in views))
+        await settle(pilot)
+        assert _status(app).startswith("ctrtui  host none of 2 unreachable (r retries them; H lists them)")
+        text = " ".join(screen_text(app).split())
+        assert ("None of the 2 hosts could be reached (r retries them now, H lists them): gamma: ssh: connect to "
+                "host gamma port 22: Connection refused; delta: ssh: connect to host delta port 22") in text, text
+        await pilot.press("r")
+        await _until(pilot, lambda: all(v.attempts == 2 for v in views) and all(v.state == DEAD for v in views))
+        await settle(pilot)
+        assert "Reaching gamma, delta again…" in app.notices
