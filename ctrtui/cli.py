@@ -320,6 +320,8 @@ def _resolve(backend: Backend, text: str) -> tuple[Hierarchy, str]:
     if problem is not None:
         raise UsageError(problem)
     path = candidates[0]
+    if backend.kind == "demo":  # a simulated world: none of its cgroups is a directory of this machine
+        raise UsageError(f"no cgroup {display(h.name)}:{display(path)} in the demo world")
     raise UsageError(f"no cgroup {display(h.name)}:{display(path)} (no such directory {display(h.fs_path(path))})")
 
 

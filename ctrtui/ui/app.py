@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from rich.text import Text
-from textual import on
+from textual import events, on
 from textual.app import App, ComposeResult, ScreenError
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -39,7 +39,7 @@ from ctrtui.ui.cgroupops import CgroupActions
 from ctrtui.ui.commands import CtrtuiCommands
 from ctrtui.ui.details import DetailFeed
 from ctrtui.ui.hostfeed import HostFeed
-from ctrtui.ui.hosts import HostView, Link, RemoteMover, local_host, placeholder
+from ctrtui.ui.hosts import DEAD, OK, HostView, Link, RemoteMover, local_host, placeholder
 from ctrtui.ui.live import TICK_BUDGET, LiveView
 from ctrtui.ui.messages import (
     BatchDone,
@@ -158,7 +158,8 @@ class CtrtuiApp(App[None]):
 
         self.remember_start = remember_start
         """Remember the hierarchy shown at the end, for the next start (`ctrtui.ui.start`)."""
-        self.hier: str = start.start_hierarchy(mounted, hierarchy, start.remembered() if remember_start else None)
+        self.hier: str = start.start_hierarchy(mounted, hierarchy, start.remembered(self.backend.identity)
+                                               if remember_start else None)
         """The hierarchy shown (at first: `ctrtui.ui.start`'s rule)."""
         self.asked_hierarchy = hierarchy
         """`--hierarchy`: where a host reached later opens too (when it has it)."""
@@ -432,20 +433,21 @@ class CtrtuiApp(App[None]):
         self.set_interval(1.0, self.update_status)
         if self.host is None:  # no host reached yet: the first one to answer is shown (HostFeed)
             self.query_one("#main").display = False
-            n = len(self.hostfeed.views)
-            self.say(f"Connecting to {n} host{'s' if n != 1 else ''}…")
+            self.say(self.hostfeed.waiting())
         else:
             self.live.refreshing = True
             self.live.start()
         self.update_status()
         self.hostfeed.start()
 
-    def on_resize(self) -> None:
-        self.fit_panes()
+    def on_resize(self, event: events.Resize) -> None:
+        # the event's size: `self.size` still holds the size before this resize
+        self.fit_panes(event.size.width)
 
-    def fit_panes(self) -> None:
+    def fit_panes(self, width: int | None = None) -> None:
         """Share the width between tree and task list (`ctrtui.ui.layout`): the tree gives
-        way so COMMAND keeps its room; too narrow for both, the panes are stacked."""
+        way so COMMAND keeps its room; too narrow for both, the panes are stacked.
+        `width`: the terminal's (a resize's new size), else the app's current size."""
         from ctrtui.ui.layout import tree_width
         from ctrtui.ui.rows import columns_for
 
@@ -454,15 +456,15 @@ class CtrtuiApp(App[None]):
         except Exception:  # noqa: BLE001 - not composed yet, or closing
             return
         fixed = 2 + sum(c.width + 1 for c in columns_for(self.threads) if c.width) + 1
-        width = tree_width(self.size.width, fixed)
-        main.set_class(width is None, "stacked")
-        left.styles.width = "100%" if width is None else width
+        tree = tree_width(self.size.width if width is None else width, fixed)
+        main.set_class(tree is None, "stacked")
+        left.styles.width = "100%" if tree is None else tree
 
     def on_unmount(self) -> None:
         if self.remember_start and self.hier:
             from ctrtui.ui.start import remember
 
-            remember(self.hier)
+            remember(self.hier, self.backend.identity)
         self.hostfeed.close_all()
         heap.release()
 
@@ -484,19 +486,26 @@ class CtrtuiApp(App[None]):
         if not isinstance(status, StatusBar):
             return
         cut = self.moves.cut
-        host = self.host
+        host, feed = self.host, self.hostfeed
+        name: str | None = host.name if host is not None else "connecting…"
+        state = (None if host is None or host.state == OK else feed.unreachable(host) if host.state == DEAD
+                 else host.state)
+        read_only = self.read_only_reason or ("moves off: the policy file cannot be used" if self.policy_error
+                                              else None)
+        dead = [v for v in feed.views if v.state == DEAD]
+        if host is None and dead and len(dead) == len(feed.views):  # none could be reached: say so, not "connecting"
+            name, state = ((dead[0].name, feed.unreachable(dead[0])) if len(dead) == 1
+                           else (f"none of {len(dead)}", "unreachable (r retries them; H lists them)"))
+            read_only = "no host reached"
         status.show_status(
             # named unless this machine alone is shown (as before there were hosts)
-            host=((host.name if host is not None else "connecting…")
-                  if self.hostfeed.many or host is None or not host.local else None),
-            host_state=host.state if host is not None and host.state != "ok" else None,
-            backend=self.backend.kind,
-            read_only=self.read_only_reason or ("moves off: the policy file cannot be used"
-                                                if self.policy_error else None),
+            host=name if feed.many or host is None or not host.local else None,
+            host_state=state, backend=self.backend.kind, read_only=read_only,
             taken_at=self.snapshot.taken_at if self.snapshot else None, paused=self.live.paused,
             busy=self.live.refreshing, hierarchy=self.hier, cut=len(cut.pids) if cut else 0,
             read_at=self.live.read_at, tree_at=self.live.tree_at, interval=self.live.paced(),
-            stretched=self.live.paced() > self.live.interval, budget=TICK_BUDGET)
+            stretched=self.live.paced() > self.live.interval, budget=TICK_BUDGET,
+            marked=len(self.tasks.marks) if "tasks" in self._widgets else 0)
 
     def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
                timeout: float | None = None, markup: bool = False, escaped: bool = False) -> None:
@@ -644,6 +653,35 @@ class CtrtuiApp(App[None]):
     def on_descendant_focus(self) -> None:
         self.details.refresh()
 
+    def on_key(self, event: events.Key) -> None:
+        """A key of one pane pressed where it cannot act (focus on the hierarchy switcher, or
+        on the other pane): say where it works rather than doing nothing. Runs before the
+        app's own binding check, so only keys that no binding of the focus chain takes."""
+        if len(self.screen_stack) != 1 or not self._widgets or event.key in self.screen.active_bindings:
+            return
+        where = self.pane_of_key(event.key)
+        if where is not None:
+            self.notify(where, severity="warning", timeout=4)
+
+    def pane_of_key(self, key: str) -> str | None:
+        """A sentence saying which pane `key` works in (None: no pane binds it)."""
+        from ctrtui.ui.screens.keys import bindings_of
+
+        focused = self.focused_widget()
+        for cls, pane in ((CgroupTree, "the cgroup tree"), (TaskList, "the task list")):
+            if isinstance(focused, cls):
+                continue
+            binding = next((b for b in bindings_of(cls) if key in b.key.split(",") and b.description
+                            and not b.action.startswith(("cursor", "page", "edge", "scroll"))), None)
+            if binding is not None:
+                return (f"{self.get_key_display(binding)} ({binding.description}) works in {pane}: tab moves the "
+                        "focus there (or click it).")
+        return None
+
+    @on(TaskList.MarksChanged)
+    def _marks_changed(self) -> None:
+        self.update_status()
+
     @on(TaskList.DragMoved)
     def _drag_moved(self, event: TaskList.DragMoved) -> None:
         self.moves.drag_moved(event)
@@ -661,7 +699,20 @@ class CtrtuiApp(App[None]):
     # ------------------------------------------------------------------ refresh
 
     def action_refresh(self) -> None:
-        """Take a new snapshot now (the panes are patched when it arrives)."""
+        """Take a new snapshot now (the panes are patched when it arrives); while no host is
+        shown, or the shown one is dead, reach the dead hosts again instead."""
+        host = self.host
+        if host is None or (host.state == DEAD and not host.local):
+            retried = self.hostfeed.retry_dead() if host is None else [host]
+            if host is not None:
+                self.hostfeed.reconnect(host)
+            if retried:
+                names = ", ".join(display(v.name) for v in retried)
+                self.notify(f"Reaching {names} again…", timeout=3)
+                if host is None:
+                    self.say(self.hostfeed.waiting())
+            self.update_status()
+            return
         self.live.refresh()
 
     def action_toggle_pause(self) -> None:

@@ -48,9 +48,10 @@ class CgroupActions:
         self.ops = (CgroupOps(engine) if isinstance(engine, AttachEngine)
                     else RemoteOps(engine) if isinstance(engine, RemoteMover) else None)
 
-    def _here(self) -> CgroupRef | None:
+    def _here(self, doing: str) -> CgroupRef | None:
+        """The highlighted cgroup, unless `doing` (a key of `moves.REFUSED`) is refused."""
         path = self.app.tree.cursor_path
-        if path is None or self.app.moves.refused():
+        if path is None or self.app.moves.refused(doing):
             return None
         if self.ops is None:
             return None
@@ -76,14 +77,14 @@ class CgroupActions:
 
     def new(self) -> None:
         """`n`: ask the name of a new child of the highlighted cgroup, then create it."""
-        here = self._here()
+        here = self._here("mkdir")
         if here is not None:
             where = f"{display(here.hierarchy)}:{display(here.path)}"
             self._ask_name(here, f"New cgroup under {where}", lambda ref: self.run("mkdir", ref))
 
     def remove(self) -> None:
         """`D`: remove the highlighted cgroup (asked first; refused at once when not empty)."""
-        here = self._here()
+        here = self._here("rmdir")
         if here is None:
             return
         assert self.ops is not None  # _here says so
@@ -98,7 +99,7 @@ class CgroupActions:
 
     def freeze(self) -> None:
         """`z`: freeze the highlighted cgroup, or thaw it when frozen (asked first)."""
-        here = self._here()
+        here = self._here("freeze")
         if here is None:
             return
         assert self.ops is not None  # _here says so
@@ -133,7 +134,7 @@ class CgroupActions:
     def new_and_move(self) -> None:
         """`N`: the selection into a new child of the highlighted cgroup."""
         app = self.app
-        here = self._here()
+        here = self._here("new-move")
         if here is None:
             return
         pids = app.moves._selection()

@@ -5,11 +5,14 @@ every host at once.
 Every contact with a host runs in a thread worker of its own (group `host-N`), bounded by
 the host's timeout (`ctrtui.ui.hosts.call_with_timeout`), and comes back as a `HostChanged`
 message: a host that hangs holds only its own worker, never the UI nor the other hosts. The
-first host to answer is shown at once (the first paint never waits for the others).
+first host to answer is shown at once (the first paint never waits for the others). A host
+that is dead (it could not be reached, or stopped answering) is tried again by itself after
+`RETRY_DELAYS` (2, 4, 8 ... 60 s), and at once on `r`.
 """
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections.abc import Sequence
@@ -31,6 +34,9 @@ FIND_LIMIT = 200
 """At most this many hits of a find across hosts are listed."""
 POOL = 16
 """At most this many hosts are asked at the same time by a find."""
+RETRY_DELAYS = (2.0, 4.0, 8.0, 16.0, 32.0, 60.0)
+"""Seconds before a dead host is tried again by itself: the first, second... retry; the last
+repeats."""
 
 
 @dataclass(frozen=True)
@@ -97,7 +103,9 @@ class HostFeed:
                             name=f"connect {view.name}")
 
     def reconnect(self, view: HostView) -> None:
-        """Let go of `view`'s connection and reach it again (the switcher's `r`)."""
+        """Let go of `view`'s connection and reach it again (the switcher's `r`, the main
+        screen's `r` on a dead host, a retry that is due)."""
+        self._cancel_retry(view)
         if view.local:
             self.probe(view)
             return
@@ -107,6 +115,65 @@ class HostFeed:
             self.app.run_worker(old.close, thread=True, group="host-close", exit_on_error=False, name="close")
         self.connect(view)
         self.app.update_status()
+
+    def retry_dead(self) -> list[HostView]:
+        """Reach every dead host again now (`r` while no host is shown); the hosts retried."""
+        dead = [v for v in self.views if v.state == DEAD and not v.local]
+        for view in dead:
+            self.reconnect(view)
+        return dead
+
+    def _schedule_retry(self, view: HostView) -> None:
+        """Try the dead `view` again by itself after its next delay of `RETRY_DELAYS`."""
+        if view.local or self.app.closing():
+            return
+        self._cancel_retry(view)
+        n = view.extra.get("retries", 0)
+        delay = RETRY_DELAYS[min(n, len(RETRY_DELAYS) - 1)]
+        view.extra["retries"] = n + 1
+        view.extra["retry_at"] = time.monotonic() + delay
+        view.extra["retry"] = self.app.set_timer(delay, partial(self._retry_due, view), name=f"retry {view.name}")
+
+    def _cancel_retry(self, view: HostView) -> None:
+        timer = view.extra.pop("retry", None)
+        view.extra.pop("retry_at", None)
+        if timer is not None:
+            timer.stop()
+
+    def _retry_due(self, view: HostView) -> None:
+        view.extra.pop("retry", None)
+        view.extra.pop("retry_at", None)
+        if view.state == DEAD and view in self.views and not self.app.closing():
+            self.reconnect(view)
+
+    def retry_in(self, view: HostView) -> float | None:
+        """Seconds until `view` is tried again by itself (None: no retry is due)."""
+        at = view.extra.get("retry_at")
+        return max(0.0, at - time.monotonic()) if isinstance(at, float) else None
+
+    def unreachable(self, view: HostView) -> str:
+        """What the status bar says of the dead `view`: the keys first (they stay in view on a
+        narrow terminal), then why (`view.reason`, scrubbed already) and the next retry."""
+        due = self.retry_in(view)
+        return (f"unreachable (r retries, H hosts): {view.reason or 'no reason given'}"
+                + (f" (tried again in {math.ceil(due)} s)" if due is not None else ""))
+
+    def waiting(self) -> str:
+        """What the main area says while no host is shown: connecting, or why none could be
+        reached and what to do."""
+        dead = [v for v in self.views if v.state == DEAD]
+        n = len(self.views)
+        if not dead or len(dead) < n:
+            return f"Connecting to {n} host{'s' if n != 1 else ''}…" + (
+                f" ({len(dead)} unreachable so far: H lists them)" if dead else "")
+        if n == 1:
+            view = dead[0]
+            return (f"Host {display(view.name)} is unreachable (r retries now, H picks another host): "
+                    f"{view.reason or 'no reason given'}. It is also tried again by itself, every few seconds, "
+                    "then every minute.")
+        return (f"None of the {n} hosts could be reached (r retries them now, H lists them): "
+                + "; ".join(f"{display(v.name)}: {v.reason or 'no reason given'}" for v in dead)
+                + ". They are also tried again by themselves.")
 
     def probe(self, view: HostView) -> None:
         """Measure one round trip to `view` in a worker."""
@@ -143,10 +210,15 @@ class HostFeed:
         app = self.app
         if event.error is not None:
             view.failed(event.error)
+            self._schedule_retry(view)
             if view is self.current:
                 app.notify(f"Host {display(view.name)} is not answering: {view.reason}", severity="error",
                            title="Host dead", timeout=8)
+            elif self.current is None:
+                app.say(self.waiting())
         elif isinstance(event.link, Link):
+            view.extra.pop("retries", None)
+            self._cancel_retry(view)
             view.connected(event.link, event.rtt_ms)
             for note in event.link.notes:  # e.g. a batch a dropped connection left open there
                 app.notify(f"{display(view.name)}: {note}", severity="warning", title="Open batch", timeout=15)
@@ -172,6 +244,9 @@ class HostFeed:
             return True  # being reconnected: the read failed on the connection let go
         was = view.state
         view.failed(error)
+        if was != DEAD:
+            self._schedule_retry(view)
+        self.app.update_status()
         self.app.hosts_changed()
         return was == DEAD
 

@@ -79,18 +79,29 @@ def _read_only_fs(path: str) -> bool:
 
 #: Why moves are off, and what to do, per reason the app knows by name.
 _READ_ONLY_WORDS = {
-    "--read-only": ("ctrtui was started with --read-only", "Restart it without --read-only to move tasks."),
-    "not root": ("ctrtui is not running as root", "Restart it as root (e.g. sudo ctrtui) to move tasks."),
+    "--read-only": ("ctrtui was started with --read-only", "Restart it without --read-only"),
+    "not root": ("ctrtui is not running as root", "Restart it as root (e.g. sudo ctrtui)"),
+}
+
+#: What is refused, per kind of key: (what does not happen, what the advice enables).
+REFUSED = {
+    "move": ("nothing is moved", "move tasks"),
+    "mkdir": ("no cgroup is created", "create cgroups"),
+    "rmdir": ("no cgroup is removed", "remove cgroups"),
+    "freeze": ("no cgroup is frozen or thawed", "freeze or thaw cgroups"),
+    "new-move": ("no cgroup is created and nothing is moved", "move tasks into a new cgroup"),
 }
 
 
-def read_only_words(reason: str) -> str:
-    """The sentence refusing a move for `reason` (`app.read_only_reason`): the reason as it
-    is, and what to do only when there is something to do."""
+def read_only_words(reason: str, doing: str = "move") -> str:
+    """The sentence refusing `doing` (a key of `REFUSED`: a move, or a cgroup op) for
+    `reason` (`app.read_only_reason`): the reason as it is, and what to do only when there
+    is something to do."""
+    nothing, to = REFUSED[doing]
     why, todo = _READ_ONLY_WORDS.get(reason, (reason, ""))
     if reason.startswith("the journal "):
-        todo = "Fix its directory or give another with --journal FILE (or --no-journal) to move tasks."
-    return f"Read-only: {why}, so nothing is moved." + (f" {todo}" if todo else "")
+        todo = "Fix its directory or give another with --journal FILE (or --no-journal)"
+    return f"Read-only: {why}, so {nothing}." + (f" {todo} to {to}." if todo else "")
 
 
 def policy_problem(engine: AttachEngine, mounted: Sequence[Hierarchy]) -> str | None:
@@ -158,9 +169,10 @@ class Moves:
                         "file (or move it away to run without a policy), then try again.",
                         severity="error", title="Moves are off", timeout=12)
 
-    def refused(self) -> bool:
-        """Refuse a move (m, p, drop, undo) with a notification saying why: read-only, or a
-        policy that cannot be used (read again first: once fixed, moves are on)."""
+    def refused(self, doing: str = "move") -> bool:
+        """Refuse a move (m, p, drop, undo) or a cgroup op (`doing`: a key of `REFUSED`)
+        with a notification saying why: read-only, or a policy that cannot be used (read
+        again first: once fixed, moves are on)."""
         app = self.app
         if app.host is None or app.snapshot is None:
             host = app.host
@@ -173,7 +185,7 @@ class Moves:
             return True
         if app.read_only_reason is None:
             return False
-        app.notify(read_only_words(app.read_only_reason), severity="warning", title="Read-only")
+        app.notify(read_only_words(app.read_only_reason, doing), severity="warning", title="Read-only")
         return True
 
     # ------------------------------------------------------------------ m, x, p
@@ -254,15 +266,15 @@ class Moves:
             app.notify("Nothing to move into " + plan_line(event.plan, event.target), severity="warning",
                        title="Not moved", timeout=8, escaped=True)
             return
-        if event.purpose == "put":
-            self.cut = None
-            app.update_status()
-        self.confirm_and_apply(event.plan)
+        # the cut is kept until the batch is applied: a "no" at the confirmation keeps it for the next p
+        self.confirm_and_apply(event.plan, put=event.purpose == "put")
 
     # ------------------------------------------------------------------ confirm, apply, undo
 
-    def confirm_and_apply(self, plan: Plan) -> None:
-        """Ask first when the move is risky, then apply it in a worker."""
+    def confirm_and_apply(self, plan: Plan, put: bool = False) -> None:
+        """Ask first when the move is risky, then apply it in a worker. `put`: the plan is
+        the cut's (`p`), which is forgotten once the batch is applied, and kept when the
+        answer is no."""
         from ctrtui.engine.risk import assess
 
         app = self.app
@@ -284,13 +296,21 @@ class Moves:
 
             def answered(ok: bool | None) -> None:
                 if ok:
-                    self.apply(plan)
+                    self._apply_put(plan, put)
                 else:
-                    app.notify("Move cancelled: nothing moved.", timeout=3)
+                    app.notify("Move cancelled: nothing moved." + (" The cut is kept: p puts it, x cuts anew."
+                                                                   if put and self.cut is not None else ""),
+                               timeout=4)
 
             app.push_screen(ConfirmMove(plan, risks), answered)
         else:
-            self.apply(plan)
+            self._apply_put(plan, put)
+
+    def _apply_put(self, plan: Plan, put: bool) -> None:
+        if put:
+            self.cut = None
+            self.app.update_status()
+        self.apply(plan)
 
     def apply(self, plan: Plan) -> None:
         """Apply `plan` in a worker; `BatchDone` says how it went."""

@@ -28,7 +28,7 @@ class Navigator:
         if app.remember_start:  # at once: a terminal closed under ctrtui (SIGHUP) still remembers
             from ctrtui.ui.start import remember
 
-            remember(name)
+            remember(name, app.backend.identity)
         if app.hs is not None:
             app.live.load()  # its last snapshot at once; a fresh one follows
         else:

@@ -4,8 +4,9 @@ The rule, in order (documented in the README):
 
 1. `--cgroup HIER:/path` or `--hierarchy NAME`: that one.
 2. The v2 (unified) hierarchy when it carries real controllers (cpu, memory, pids or io).
-3. The hierarchy shown when the UI was last left, remembered in
-   `$XDG_STATE_HOME/ctrtui/last-hierarchy` (default `~/.local/state/ctrtui/`), if it is
+3. The hierarchy shown when the UI was last left on the same backend, remembered in
+   `$XDG_STATE_HOME/ctrtui/last-hierarchy` for this machine (default
+   `~/.local/state/ctrtui/`), `last-hierarchy-demo` for the demo (`last_file`), if it is
    still mounted.
 4. `name=systemd`, else the first mounted hierarchy.
 
@@ -16,6 +17,7 @@ Plain Python, no Textual.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -31,25 +33,30 @@ def state_dir() -> Path:
     return root / "ctrtui"
 
 
-def _last_file() -> Path:
-    return state_dir() / "last-hierarchy"
+def last_file(backend: str = "local") -> Path:
+    """Where the hierarchy last shown on `backend` (a backend's identity: `local`, `demo`,
+    `demo:hostile`) is remembered: one file per backend, so a demo session never decides
+    where the real machine opens. This machine's keeps its old name, `last-hierarchy`."""
+    if backend == "local":
+        return state_dir() / "last-hierarchy"
+    return state_dir() / ("last-hierarchy-" + (re.sub(r"[^A-Za-z0-9_.-]+", "-", backend).strip(".-") or "-"))
 
 
-def remembered() -> str | None:
-    """The hierarchy remembered from the last run (None: none, or unreadable)."""
+def remembered(backend: str = "local") -> str | None:
+    """The hierarchy remembered from the last run on `backend` (None: none, or unreadable)."""
     try:
-        text = _last_file().read_text("utf-8", "surrogateescape").strip()
+        text = last_file(backend).read_text("utf-8", "surrogateescape").strip()
     except (OSError, ValueError):
         return None
     return text or None
 
 
-def remember(name: str) -> None:
-    """Remember `name` as the hierarchy last shown (best effort: a state dir that cannot be
-    written changes nothing but the next start)."""
+def remember(name: str, backend: str = "local") -> None:
+    """Remember `name` as the hierarchy last shown on `backend` (best effort: a state dir
+    that cannot be written changes nothing but the next start)."""
     if not name or "\n" in name:
         return
-    path = _last_file()
+    path = last_file(backend)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(path.name + f".{os.getpid()}.tmp")

@@ -379,6 +379,28 @@ async def test_move_confirm_cancel_moves_nothing(world, tmp_path):
         assert any("cancelled" in n for n in app.notices)
 
 
+async def test_a_put_answered_no_keeps_the_cut_for_the_next_put(world, tmp_path):
+    app = make_app(world, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        pid = await cut_put(pilot, NGINX, SESSION)
+        assert isinstance(app.screen, ConfirmMove)
+        await pilot.press("n")
+        await settle(pilot)
+        assert cgroup_of(world, pid) == NGINX
+        assert app.cut is not None and app.cut.pids == [pid]
+        assert "1 cut" in screen_text(app)
+        assert "The cut is kept" in app.notices[-1]
+        await pilot.press("p")
+        await settle(pilot)
+        assert not any("Nothing is cut" in n for n in app.notices)
+        assert isinstance(app.screen, ConfirmMove)
+        await pilot.press("y")
+        await settle(pilot)
+        assert cgroup_of(world, pid) == SESSION
+        assert app.cut is None and "1 cut" not in screen_text(app)
+
+
 async def test_undo_with_nothing_to_undo(world, tmp_path):
     app = make_app(world, tmp_path)
     async with app.run_test(size=SIZE) as pilot:
@@ -610,6 +632,21 @@ async def test_vanished_pid_move_reports_it(world, tmp_path):
         await settle(pilot)
         assert any("Nothing to move" in n and f"PID {pid}" in n for n in app.notices)
         assert app.is_running
+
+
+async def test_palette_says_go_to_searches_every_hierarchy(world, tmp_path):
+    """`g` searches the cgroups of every hierarchy (the shown one's first): the palette
+    says so, not "of the current hierarchy"."""
+    app = make_app(world, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("ctrl+p")
+        await settle(pilot)
+        await pilot.press(*"go to cgroup")
+        await pilot.pause(0.3)
+        text = screen_text(app)
+        assert "Jump to a cgroup of any hierarchy by path, the shown one's first" in text, text
+        assert "current hierarchy" not in text
 
 
 async def test_palette_entries_name_real_actions_and_run(world, tmp_path):

@@ -250,7 +250,10 @@ async def test_a_read_only_remote_host_says_why(tmp_path):
         assert not ro.commands
 
 
-async def test_a_host_dying_while_shown_is_marked_dead_once(tmp_path):
+async def test_a_host_dying_while_shown_is_marked_dead_once(tmp_path, monkeypatch):
+    import ctrtui.ui.hostfeed as hostfeed
+
+    monkeypatch.setattr(hostfeed, "RETRY_DELAYS", (600.0,))  # no retry by itself during the test
     hosts, a, b, bpid, beta = _hosts(tmp_path)
     app = _app(hosts[1:])  # beta alone
     async with app.run_test(size=SIZE) as pilot:
@@ -264,10 +267,15 @@ async def test_a_host_dying_while_shown_is_marked_dead_once(tmp_path):
         reader.hierarchies = dropped  # type: ignore[method-assign]
         await pilot.press("r")
         await settle(pilot)
-        await pilot.press("r")
+        app.live.refresh()  # a later read of the dead host fails too: not said again
         await settle(pilot)
         assert hosts[1].state == DEAD and hosts[1].reason == "the connection to beta dropped"
         assert sum("dropped" in n for n in app.notices) == 1
+        attempts = hosts[1].attempts
+        await pilot.press("r")  # on a dead host: reach it again
+        await settle(pilot)
+        assert hosts[1].attempts == attempts + 1
+        assert any(n == "Reaching beta again…" for n in app.notices)
 
 
 @pytest.mark.parametrize("size", [(80, 24), (140, 40)])
@@ -423,3 +431,119 @@ def test_the_detail_line_and_rows_format_any_number_a_host_sends():
     assert human_bytes(2 ** 64 - 1) == "16777216T" and human_bytes(1536) == "1.5K"
     assert [figure(t) for t in ("12", " 12\n", "1" * 21, "²", "", "-1", str(2 ** 64))] == [12, 12, None, None, None,
                                                                                              None, None]
+
+
+def _sole_dead_host(tmp_path):
+    """A host whose connect is refused (ssh's words, with markup and an escape in them) until
+    `up` is set; `tries`: when it was tried."""
+    b, _ = _beta_world()
+    beta = FakeHost("dead\x1b[31m", b, tmp_path)
+    tries: list[float] = []
+    up = threading.Event()
+
+    def connect():
+        tries.append(time.monotonic())
+        if not up.is_set():
+            raise HostError("dead", "unreachable", "ssh: connect to host 127.0.0.1 port 9: Connection refused "
+                            "[bold]\x1b[2J")
+        return beta.link()
+
+    return HostView("dead\x1b[31m", connect=connect, timeout=5), tries, up
+
+
+async def test_a_sole_dead_host_says_so_and_r_retries_it_at_once(tmp_path, monkeypatch):
+    """`ctrtui --host DEAD`: the status bar and the main area say the host is unreachable in
+    ssh's words (escaped) as soon as that is known, and offer r and H; `r` tries it again at
+    once (never a snapshot of no host at all)."""
+    import ctrtui.ui.hostfeed as hostfeed
+
+    monkeypatch.setattr(hostfeed, "RETRY_DELAYS", (60.0,))
+    view, tries, up = _sole_dead_host(tmp_path)
+    app = _app([view])
+    async with app.run_test(size=(140, 40)) as pilot:
+        await _until(pilot, lambda: view.state == DEAD)
+        await settle(pilot)
+        status, text = _status(app), " ".join(screen_text(app).split())
+        assert "\x1b" not in status + text
+        assert status.startswith("ctrtui  host dead\\x1b[31m unreachable (r retries, H hosts): ssh: connect to host "
+                                 "127.0.0.1 port 9: Connection refused [bold]\\x1b[2J (tried again in 60 s)"), status
+        assert "connecting" not in status.casefold()
+        assert ("Host dead\\x1b[31m is unreachable (r retries now, H picks another host): ssh: connect to host "
+                "127.0.0.1 port 9: Connection refused [bold]\\x1b[2J. It is also tried again by itself") in text, text
+        assert len(tries) == 1
+        await pilot.press("r")  # at once: the next try by itself is a minute away
+        await _until(pilot, lambda: len(tries) == 2 and view.state == DEAD)
+        await settle(pilot)
+        assert "No cgroup hierarchy is mounted" not in screen_text(app)
+        assert not any("No cgroup hierarchy" in note for note in app.notices)
+        assert "unreachable (r retries, H hosts)" in _status(app)
+        up.set()
+        await pilot.press("r")
+        await _until(pilot, lambda: app.host is view and app.hs is not None)
+        await settle(pilot)
+        assert "unreachable" not in _status(app) and len(tries) == 3
+
+
+async def test_a_dead_host_is_retried_by_itself_with_a_growing_delay(tmp_path, monkeypatch):
+    import ctrtui.ui.hostfeed as hostfeed
+
+    monkeypatch.setattr(hostfeed, "RETRY_DELAYS", (0.2, 0.8, 0.2))
+    view, tries, up = _sole_dead_host(tmp_path)
+    app = _app([view])
+    async with app.run_test(size=SIZE) as pilot:
+        await _until(pilot, lambda: len(tries) >= 3)
+        assert tries[1] - tries[0] >= 0.2 and tries[2] - tries[1] >= 0.8
+        up.set()  # no key pressed: a try by itself reaches it and shows it
+        await _until(pilot, lambda: app.host is view and app.hs is not None)
+        await settle(pilot)
+        assert "unreachable" not in _status(app)
+
+
+async def test_a_shown_host_that_dies_is_retried_in_the_background(tmp_path, monkeypatch):
+    import ctrtui.ui.hostfeed as hostfeed
+
+    monkeypatch.setattr(hostfeed, "RETRY_DELAYS", (0.2,))
+    hosts, a, b, bpid, beta = _hosts(tmp_path)
+    view = hosts[1]
+    app = _app([view])  # beta alone
+    async with app.run_test(size=SIZE) as pilot:
+        await _until(pilot, lambda: app.hs is not None)
+        reader = view.backend
+        saved = reader.snapshot, reader.hierarchies
+
+        def dropped(*args, **kw):
+            raise HostError("beta", "dropped", "the connection to beta dropped")
+
+        reader.snapshot = reader.hierarchies = dropped  # type: ignore[method-assign]
+        await pilot.press("r")
+        await _until(pilot, lambda: view.state == DEAD)
+        assert "beta unreachable (r retries, H hosts): the connection to beta dropped" in _status(app)
+        reader.snapshot, reader.hierarchies = saved  # type: ignore[method-assign]
+        await _until(pilot, lambda: view.state == OK and view.attempts >= 2)
+        await _until(pilot, lambda: "unreachable" not in _status(app))
+        await settle(pilot)
+
+
+async def test_when_no_host_could_be_reached_the_screen_names_each_and_why(tmp_path, monkeypatch):
+    import ctrtui.ui.hostfeed as hostfeed
+
+    monkeypatch.setattr(hostfeed, "RETRY_DELAYS", (600.0,))
+
+    def refused(name):
+        def connect():
+            raise HostError(name, "unreachable", f"ssh: connect to host {name} port 22: Connection refused")
+        return connect
+
+    views = [HostView(n, connect=refused(n), timeout=5) for n in ("gamma", "delta")]
+    app = _app(views)
+    async with app.run_test(size=(140, 40)) as pilot:
+        await _until(pilot, lambda: all(v.state == DEAD for v in views))
+        await settle(pilot)
+        assert _status(app).startswith("ctrtui  host none of 2 unreachable (r retries them; H lists them)")
+        text = " ".join(screen_text(app).split())
+        assert ("None of the 2 hosts could be reached (r retries them now, H lists them): gamma: ssh: connect to "
+                "host gamma port 22: Connection refused; delta: ssh: connect to host delta port 22") in text, text
+        await pilot.press("r")
+        await _until(pilot, lambda: all(v.attempts == 2 for v in views) and all(v.state == DEAD for v in views))
+        await settle(pilot)
+        assert "Reaching gamma, delta again…" in app.notices

@@ -52,6 +52,31 @@ def test_remembered_in_the_xdg_state_dir(state_home):
     assert start.remembered() == "freezer"
 
 
+def test_one_remembered_hierarchy_per_backend(state_home):
+    assert start.last_file("local") == state_home / "ctrtui" / "last-hierarchy"
+    assert start.last_file("demo") == state_home / "ctrtui" / "last-hierarchy-demo"
+    assert start.last_file("demo:hostile") == state_home / "ctrtui" / "last-hierarchy-demo-hostile"
+    assert start.last_file("../x/y").parent == state_home / "ctrtui"
+    start.remember("freezer", "local")
+    start.remember("pids", "demo")
+    assert start.remembered("local") == "freezer" and start.remembered("demo") == "pids"
+
+
+async def test_a_demo_session_does_not_decide_where_the_real_machine_opens(world, tmp_path, state_home):
+    from ctrtui.ui.app import CtrtuiApp
+    from tests.uihelpers import make_engine
+
+    start.remember("cpu")  # left there by the last session on this machine
+    app = CtrtuiApp(world, make_engine(world, tmp_path), interval=3600, remember_start=True)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        assert app.hier == "name=systemd"  # the demo's own: nothing remembered for it yet
+        app.switch_hierarchy("freezer")
+        await settle(pilot)
+    assert (state_home / "ctrtui" / "last-hierarchy").read_text() == "cpu\n"
+    assert (state_home / "ctrtui" / "last-hierarchy-demo").read_text() == "freezer\n"
+
+
 async def test_opens_on_the_same_hierarchy_every_run_and_remembers(world, tmp_path):
     from ctrtui.ui.app import CtrtuiApp
     from tests.uihelpers import make_engine
@@ -62,8 +87,8 @@ async def test_opens_on_the_same_hierarchy_every_run_and_remembers(world, tmp_pa
         assert app.hier == "name=systemd"  # the demo is hybrid: v2 has no real controller
         app.switch_hierarchy("freezer")
         await settle(pilot)
-        assert start.remembered() == "freezer"  # at once, not only on a clean quit
-    assert start.remembered() == "freezer"
+        assert start.remembered("demo") == "freezer"  # at once, not only on a clean quit
+    assert start.remembered("demo") == "freezer"
     again = CtrtuiApp(world, make_engine(world, tmp_path), interval=3600, remember_start=True)
     async with again.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
@@ -89,7 +114,8 @@ def test_cli_start_options_are_checked(capsys):
     assert main(["--demo", "--hierarchy", "nope"]) == 2
     assert "unknown hierarchy 'nope'" in capsys.readouterr().err
     assert main(["--demo", "--cgroup", "freezer:/nope"]) == 2
-    assert "no cgroup freezer:/nope" in capsys.readouterr().err
+    # the simulated world's own terms, not a path of the real machine
+    assert capsys.readouterr().err == "ctrtui: no cgroup freezer:/nope in the demo world\n"
     assert main(["--demo", "--hierarchy", "cpu", "--cgroup", "freezer:/"]) == 2
     assert "different hierarchies" in capsys.readouterr().err
 
@@ -506,3 +532,68 @@ def test_simulated_and_real_tasks_have_a_parent():
     w = demo_world()
     master, worker, _ = w.snapshot().get("name=systemd").get(NGINX).procs
     assert w.task_state(worker).ppid == master and w.task_state(1).ppid == 0
+
+
+async def test_the_panes_follow_every_resize_of_a_running_app(world, tmp_path):
+    """Each resize lays out for the new size at once, not for the one before it: stacked below
+    87 columns, side by side with COMMAND shown above (issue 17)."""
+    from ctrtui.ui.layout import COMMAND_MIN, TREE_MIN
+    from tests.uihelpers import goto
+
+    app = make_app(world, tmp_path, hierarchy="unified")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await goto(pilot, NGINX)
+        for width, height in [(80, 24), (140, 40), (80, 24), (60, 20)]:
+            if app.size != (width, height):
+                await pilot.resize_terminal(width, height)
+                await settle(pilot)
+            assert app.size == (width, height)
+            stacked = app.query_one("#main").has_class("stacked")
+            assert stacked == (width < 87), (width, stacked)
+            left = app.query_one("#left").size.width
+            header = app.tasks.header_text(app.tasks.size.width)
+            assert "COMMAND" in header, (width, header)
+            command = len(header) - header.index("COMMAND")
+            if stacked:
+                assert left == width and app.tasks.size.width == width, (width, left)
+            else:
+                assert TREE_MIN <= left <= 80 and command >= COMMAND_MIN, (width, left, command)
+
+
+async def test_a_pane_key_pressed_where_it_cannot_act_says_where_it_works(world, tmp_path):
+    """Focus on the hierarchy switcher: `c` (the tree's) and `a` (the task list's) say which
+    pane they work in instead of doing nothing silently; where they work, they act."""
+    from textual.widgets import Select
+
+    from tests.uihelpers import goto, notifications
+
+    app = make_app(world, tmp_path, hierarchy="unified")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await goto(pilot, NGINX)
+        app.query_one("#hierarchy", Select).focus()
+        await settle(pilot)
+        await pilot.press("c")
+        await settle(pilot)
+        said = notifications(app)[-1]
+        assert said.startswith("c (Columns) works in the cgroup tree"), said
+        assert "tab" in said
+        await pilot.press("a")
+        await settle(pilot)
+        said = notifications(app)[-1]
+        assert said.startswith("a (Mark all) works in the task list"), said
+        assert not app.tasks.marks and app.hier == "unified" and not app.tree.columns
+        n = len(notifications(app))
+        app.tasks.focus()
+        await pilot.press("a")  # where it works: it acts, and says nothing
+        await settle(pilot)
+        assert app.tasks.marks and len(notifications(app)) == n
+        app.tree.focus()
+        await pilot.press("s")  # the task list's sort, pressed in the tree
+        await settle(pilot)
+        assert notifications(app)[-1].startswith("s (Sort) works in the task list")
+        n = len(notifications(app))
+        await pilot.press("j", "k", "end")  # moving keys of the other pane are not worth a word
+        await settle(pilot)
+        assert len(notifications(app)) == n

@@ -189,3 +189,62 @@ async def test_read_only_refuses_n_D_z_and_N(world, tmp_path):
             assert not isinstance(app.screen, (NewCgroup, ConfirmOp))
         assert sum("Read-only" in n for n in app.notices) == 4
         assert world.cgroup_state("unified", NGINX).freezer_state == "0"
+        # each key's refusal is about what that key does, not about moving tasks
+        said = [n.split(": ", 1)[1] for n in app.notices if n.startswith("Read-only")]
+        started = "ctrtui was started with --read-only"
+        assert said == [
+            f"Read-only: {started}, so no cgroup is created. Restart it without --read-only to create cgroups.",
+            f"Read-only: {started}, so no cgroup is removed. Restart it without --read-only to remove cgroups.",
+            f"Read-only: {started}, so no cgroup is frozen or thawed. "
+            "Restart it without --read-only to freeze or thaw cgroups.",
+            f"Read-only: {started}, so no cgroup is created and nothing is moved. "
+            "Restart it without --read-only to move tasks into a new cgroup.",
+        ]
+
+
+async def test_N_takes_the_marks_made_before_the_tree_cursor_went_to_the_parent(world, tmp_path):
+    """The README's flow: mark tasks, put the tree cursor on the parent, press N. The marks
+    are PIDs kept while the tree cursor moves, and the status bar counts them."""
+    app = make_app(world, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await goto(pilot, NGINX)
+        app.tasks.focus()
+        pids = list(app.tasks.shown[:2])
+        await pilot.press("space", "space")
+        assert sorted(app.tasks.marks) == sorted(pids)
+        app.tree.focus()
+        for _ in range(10):  # the tree cursor up to the parent, key by key
+            if app.tree.cursor_path == SLICE:
+                break
+            await pilot.press("up")
+            await settle(pilot)
+        assert app.tree.cursor_path == SLICE and app.tasks.path == SLICE
+        assert app.tasks.selection() == sorted(pids)
+        assert "2 marked" in str(app.query_one("#status").content)
+        assert "2 marked (0 here)" in app.tasks.border_title
+        await pilot.press("N")
+        await settle(pilot)
+        assert isinstance(app.screen, NewCgroup), app.notices
+        assert "Move 2 tasks into a new cgroup under unified:/system.slice" in screen_text(app)
+        await pilot.press(*"web", "enter")
+        await settle(pilot)
+        if isinstance(app.screen, ConfirmMove):
+            await pilot.press("y")
+            await settle(pilot)
+        assert [cgroup_of(world, p) for p in pids] == [SLICE + "/web"] * 2
+        assert not app.tasks.marks  # moved: no longer marked
+
+
+async def test_marks_go_with_a_switch_of_hierarchy(world, tmp_path):
+    app = make_app(world, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await goto(pilot, NGINX)
+        app.tasks.focus()
+        await pilot.press("space")
+        assert app.tasks.marks
+        app.tree.focus()
+        await pilot.press("right_square_bracket")
+        await settle(pilot)
+        assert app.hier != "unified" and not app.tasks.marks and app.tasks.selection() != []

@@ -29,19 +29,22 @@ class StatusBar(Static):
                     paused: bool, busy: bool, hierarchy: str | None, cut: int = 0,
                     read_at: float | None = None, tree_at: float | None = None,
                     interval: float = 0.0, stretched: bool = False, budget: float = 0.0,
-                    host: str | None = None, host_state: str | None = None) -> None:
+                    host: str | None = None, host_state: str | None = None, marked: int = 0) -> None:
         """Redraw from the app's state (`read_only` is the reason, None when moves work).
         `read_at`: when what is shown was last read (default `taken_at`); `tree_at`: when
         the whole tree (its counts) was; `interval`: seconds between two refresh ticks;
         `stretched`: that is longer than asked, to keep the ticks within `budget` (a share
         of one core): the bar then says both. `host`: the host shown, named when there are
-        several (`host_state`: when it is not ok)."""
+        several (`host_state`: when it is not ok; `unreachable: why ...` for a dead host, already
+        scrubbed). `marked`: how many tasks are marked."""
         text = Text()
         text.append("ctrtui", "bold")
         if host is not None:
             text.append(f"  host {display(host)}", "bold")
-            if host_state:
-                text.append(f" ({display(host_state)})", "bold reverse" if host_state == "dead" else "italic")
+            if host_state and host_state.startswith("unreachable"):  # a dead host: why, and what to do
+                text.append(f" {scrub(host_state)}", "bold reverse")
+            elif host_state:
+                text.append(f" ({scrub(host_state)})", "italic")
         text.append(f"  {backend}")
         if hierarchy:
             text.append(f"  [{display(hierarchy)}]")
@@ -61,6 +64,8 @@ class StatusBar(Static):
             text.append(f"  counts {age_text(now - tree_at)} old")
         if busy:
             text.append("  refreshing…", "italic")
+        if marked:
+            text.append(f"  {marked} marked", "italic")
         if cut:
             text.append(f"  {cut} cut (p puts)", "italic")
         text.append("  ❚❚ paused" if paused else "  ● live", "bold")

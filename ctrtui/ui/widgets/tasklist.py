@@ -110,6 +110,9 @@ class TaskList(CachedStyles, ScrollView, RowDrag, can_focus=True):
             self.pid = pid
             super().__init__()
 
+    class MarksChanged(Message):
+        """Tasks were marked or unmarked by a key (the status bar counts them)."""
+
     class DetailsLoaded(Message):
         """A details worker finished (internal)."""
 
@@ -153,6 +156,9 @@ class TaskList(CachedStyles, ScrollView, RowDrag, can_focus=True):
         self.cursor = 0
         """Index of the cursor row in `shown`."""
         self.marks: set[int] = set()
+        """Marked PIDs of the hierarchy shown: kept while the tree cursor moves (as a cut
+        is), so tasks marked in one cgroup can be moved from another (`N` on their parent);
+        dropped with a switch of hierarchy, of threads/processes, or when they are gone."""
         self.details: dict[int, TaskInfo] = {}
         """PID -> details (possibly from an earlier refresh)."""
         self.sort = "pid"
@@ -246,12 +252,15 @@ class TaskList(CachedStyles, ScrollView, RowDrag, can_focus=True):
         elif not same:
             self.new.clear()
             self.gone.clear()
-            self.marks.clear()
+            if old_hs is None or old_hs.name != hs.name:
+                self.marks.clear()
             self.cursor = 0
             self._last_cursor_pid = None
             self.awaited = None
         unchanged = same and base is old
         self.base = base
+        if self.marks:
+            self._prune_marks()
         self._generation += 1
         self._fresh.clear()
         self._order.absent.clear()
@@ -421,7 +430,8 @@ class TaskList(CachedStyles, ScrollView, RowDrag, can_focus=True):
             fading = sum(1 for p in self.gone if self.index_of(p) is not None)
             parts.append(f"{len(self.shown) - fading} match '{display(self.filter)}'")
         if self.marks:
-            parts.append(f"{len(self.marks)} marked")
+            here = self.marked_here()
+            parts.append(f"{len(self.marks)} marked" + (f" ({here} here)" if here != len(self.marks) else ""))
         if self.busy:
             parts.append(self.busy)
         rest = below + " · " + " · ".join(parts)
@@ -546,10 +556,29 @@ class TaskList(CachedStyles, ScrollView, RowDrag, can_focus=True):
         """A current member (not a departed one still fading out)."""
         return contains(self.base, pid)
 
+    def _prune_marks(self) -> None:
+        """Forget marks of tasks no longer in the hierarchy shown (those of the list shown
+        are looked up in it; any others in one pass over the snapshot)."""
+        away = {p for p in self.marks if not self.is_live(p)}
+        if not away or self.hs is None:
+            return
+        found: set[int] = set()
+        for c in self.hs.containers.values():
+            found |= away.intersection(c.members(self.threads))
+            if len(found) == len(away):
+                return
+        self.marks -= away - found
+
+    def marked_here(self) -> int:
+        """How many marked tasks the list shown holds."""
+        return sum(1 for p in self.marks if self.is_live(p))
+
     def selection(self) -> list[int]:
-        """The marked tasks (sorted), else the task under the cursor; never departed ones."""
+        """The marked tasks (sorted; those of other cgroups of the hierarchy too), else the
+        task under the cursor; never departed ones."""
         if self.marks:
-            return sorted(p for p in self.marks if self.is_live(p))
+            self._prune_marks()
+            return sorted(self.marks)
         pid = self.cursor_pid
         return [pid] if pid is not None and self.is_live(pid) else []
 
@@ -635,18 +664,20 @@ class TaskList(CachedStyles, ScrollView, RowDrag, can_focus=True):
         else:
             self.marks.add(pid)
         self.move_cursor(self.cursor + 1)
-        self._update_title()
-        self.refresh()
+        self._marks_changed()
 
     def action_mark_all(self) -> None:
         self.marks.update(p for p in self.shown if self.is_live(p))
-        self._update_title()
-        self.refresh()
+        self._marks_changed()
 
     def action_clear_marks(self) -> None:
         self.marks.clear()
+        self._marks_changed()
+
+    def _marks_changed(self) -> None:
         self._update_title()
         self.refresh()
+        self.post_message(self.MarksChanged())
 
     def action_cycle_sort(self) -> None:
         keys = [c.key for c in self.columns]
@@ -876,7 +907,6 @@ class TaskList(CachedStyles, ScrollView, RowDrag, can_focus=True):
             self.press(event.screen_x, event.screen_y, pid)
 
     def drag_pids(self, pid: int) -> tuple[int, ...]:
-        """A drag from a marked row carries every live marked task; from another row, that
-        task alone."""
-        live = [p for p in self.marks if self.is_live(p)]
-        return tuple(sorted(live)) if pid in self.marks and live else (pid,)
+        """A drag from a marked row carries every marked task (`selection`); from another
+        row, that task alone."""
+        return tuple(self.selection()) if pid in self.marks else (pid,)
