@@ -20,6 +20,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from ctrtui.model import CgroupState, Container, Hierarchy, Snapshot, TaskInfo
+from ctrtui.model.cgstats import MAX_STATS_TEXT, STATS_FILES
 from ctrtui.remote.channel import AgentChannel
 from ctrtui.remote.errors import HostError
 
@@ -123,6 +124,9 @@ class RemoteReader:
         got = self.channel.call("cgroup_stats", {"hierarchy": hierarchy, "path": path})
         if not isinstance(got, dict) or not all(isinstance(v, str) for v in got.values()):
             raise self._bad("cgroup_stats is not an object of texts")
+        if any(k not in STATS_FILES or len(v) > MAX_STATS_TEXT for k, v in got.items()):
+            raise self._bad("cgroup_stats names a file no backend reads, or one longer than "
+                            f"{MAX_STATS_TEXT} characters")
         return got
 
     def task_state(self, pid: int) -> TaskInfo | None:
