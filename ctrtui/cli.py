@@ -506,6 +506,13 @@ def check_sample(interval: float) -> float:
     return interval
 
 
+def check_sort(column: str) -> str:
+    """`ls --stats --sort COLUMN`, or UsageError."""
+    if column not in STATS_SORT:
+        raise UsageError(f"--sort {display(column)}: give one of {', '.join(STATS_SORT)}")
+    return column
+
+
 def _ls_stats(backend: Backend, args: argparse.Namespace) -> int:
     """`ls --stats`: every cgroup (of HIERARCHY:/path and below, or of every hierarchy) with
     its figures, as systemd-cgtop's columns. Tasks are processes, with descendants."""
@@ -514,8 +521,8 @@ def _ls_stats(backend: Backend, args: argparse.Namespace) -> int:
 
     interval = check_sample(args.stats_interval)
     order = args.stats_sort
-    if order is not None and order not in STATS_SORT:
-        raise UsageError(f"--sort {display(order)}: give one of {', '.join(STATS_SORT)}")
+    if order is not None:
+        check_sort(order)
     if args.cgroup:
         h, path = _resolve(backend, args.cgroup)
         snap = backend.snapshot([h.name], subtree=path)
