@@ -174,7 +174,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="a hierarchy (freezer, cpu,cpuacct, name=systemd, unified) and path")
         ls.add_argument("--stats", action="store_true",
                         help="figures per cgroup as systemd-cgtop shows them: tasks, %%CPU, memory, "
-                        "IO per second, pids, frozen (rates from two readings --sample apart)")
+                        "IO per second, pids, frozen, swap, pressure (rates from two readings --sample apart)")
         ls.add_argument("--sample", type=float, default=STATS_SAMPLE, metavar="SECONDS", dest="stats_interval",
                         help=f"with --stats: seconds between the two readings (default {STATS_SAMPLE}; "
                         "0: one reading, rates left at -)")
