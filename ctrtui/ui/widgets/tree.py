@@ -136,7 +136,7 @@ class CgroupTree(CachedStyles, Tree[str]):
 
     BINDINGS = [
         Binding("c", "toggle_columns", "Columns", tooltip="Show or hide the cgroup figures (tasks, CPU, "
-                "memory, IO, pids, frozen)", id="columns"),
+                "memory, IO, pids, frozen, swap, pressure)", id="columns"),
         Binding("o", "cycle_column_sort", "Order", show=False,
                 tooltip="Sort sibling cgroups by the next column (largest first), then by name",
                 id="column-sort"),
