@@ -63,6 +63,8 @@ TARGETS: dict[str, tuple[float, str]] = {
     # issue 16: a malicious host (a fake ssh) costs the machine running ctrtui little memory
     "hostile_flood_rss_mb": (128, " MB"),
     "hostile_bomb_rss_mb": (128, " MB"),
+    # issue 20: the root row's machine figures (/proc) cost each refresh of a tree showing it
+    "stats_root_ms": (1.0, " ms"),
 }
 KEYS: tuple[str, ...] = tuple(TARGETS)
 

@@ -50,6 +50,36 @@ def cli_start_vs_python(ctx) -> float:
     return pair.ratio
 
 
+# ------------------------------------------------------------------ stats
+
+
+def stats_root_ms(ctx) -> float:
+    """One `cgroup_stats` of the freezer root (v1: its figures are all the machine's /proc
+    files: meminfo, loadavg, stat, pressure/*), median of many, in ms. Read only, no world."""
+    from ctrtui.sources.cgroupfs import CgroupFS
+
+    fs = CgroupFS()
+    names = [h.name for h in fs.hierarchies()]
+    if "freezer" not in names:
+        raise Skip("no v1 freezer hierarchy on this machine")
+    n = 200 if ctx.quick else 1000
+
+    def timed(fn: Callable[[], object]) -> float:
+        times = []
+        for _ in range(n):
+            t0 = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - t0)
+        return sorted(times)[n // 2] * 1000
+
+    root = timed(lambda: fs.cgroup_stats("freezer", "/"))
+    proc = timed(lambda: fs._machine_stats({}))
+    ctx.meta_for("stats_root_ms", reads=n, machine_files_ms=round(proc, 4),
+                 files=sorted(fs.cgroup_stats("freezer", "/")),
+                 note="the /proc part is what the root row's machine figures cost per refresh")
+    return root
+
+
 # ------------------------------------------------------------------ snapshot
 
 

@@ -218,6 +218,7 @@ def main(argv: list[str] | None = None) -> int:
 
     print("start-up", file=sys.stderr)
     ctx.measure(("cli_start_vs_python",), real.cli_start_vs_python)
+    ctx.measure(("stats_root_ms",), real.stats_root_ms)
     print("idle TUI, the machine's own tree", file=sys.stderr)
     from benchmarks import idle
 

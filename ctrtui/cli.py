@@ -174,9 +174,13 @@ def build_parser() -> argparse.ArgumentParser:
                         help="a hierarchy (freezer, cpu,cpuacct, name=systemd, unified) and path")
         ls.add_argument("--stats", action="store_true",
                         help="figures per cgroup as systemd-cgtop shows them: tasks, %%CPU, memory, "
-                        "IO per second, pids, frozen (rates from two readings --sample apart)")
+                        "IO per second, pids, frozen, swap, pressure (rates from two readings --sample apart)")
         ls.add_argument("--sample", type=float, default=STATS_SAMPLE, metavar="SECONDS", dest="stats_interval",
-                        help=f"with --stats: seconds between the two readings (default {STATS_SAMPLE})")
+                        help=f"with --stats: seconds between the two readings (default {STATS_SAMPLE}; "
+                        "0: one reading, rates left at -)")
+        ls.add_argument("--sort", metavar="COLUMN", dest="stats_sort",
+                        help="with --stats: cgroups of each hierarchy largest first by COLUMN ("
+                        f"{', '.join(STATS_SORT)})")
 
     def tasks(tasks: argparse.ArgumentParser) -> None:
         _subcommand_options(tasks)
@@ -419,21 +423,20 @@ def ls_lines(rows: Sequence[dict[str, Any]]) -> list[str]:
     return [LS_HEADER, *lines] if lines else []
 
 
-STATS_WIDTHS = {"tasks": 6, "cpu": 6, "memory": 8, "read": 8, "write": 8, "pids": 9, "frozen": 6}
+STATS_WIDTHS = {"tasks": 6, "cpu": 6, "memory": 8, "read": 8, "write": 8, "pids": 9, "frozen": 6,
+                "swap": 7, "cpu_some": 7, "memory_some": 7, "memory_full": 7, "io_some": 7, "io_full": 7}
 
 
 def stats_lines(rows: Sequence[dict[str, Any]]) -> list[str]:
     """`ctrtui ls --stats` from its JSON rows (`as_json` of each cgroup's figures)."""
-    from ctrtui.model.cgstats import COLUMNS, HEADINGS, Figures, cell
+    from ctrtui.model.cgstats import COLUMNS, HEADINGS, cell, from_json
 
     labels = [_middle(display(f"{r['hierarchy']}:{r['path']}"), 60) for r in rows]
     w = max([len("Path"), *map(len, labels)])
     widths = STATS_WIDTHS
     out = [f"{'Path':<{w}}" + "".join(f" {HEADINGS[c]:>{widths[c]}}" for c in COLUMNS)]
     for label, r in zip(labels, rows):
-        f = Figures(cpu=r["cpu_percent"], memory=r["memory_bytes"], read=r["io_read_bytes_per_s"],
-                    write=r["io_write_bytes_per_s"], pids=r["pids_current"], pids_max=r["pids_max"],
-                    frozen=r["frozen"])
+        f = from_json(r)
         out.append(f"{label:<{w}}" + "".join(f" {cell(c, r['tasks'], f):>{widths[c]}}" for c in COLUMNS))
     return out
 
@@ -485,6 +488,10 @@ def cmd_ls(args: argparse.Namespace) -> int:
 STATS_SAMPLE = 0.5
 """`ls --stats`: seconds between the two readings that rates are computed from."""
 
+STATS_SORT = ("tasks", "cpu", "memory", "read", "write", "pids", "swap",
+              "cpu_some", "memory_some", "memory_full", "io_some", "io_full")
+"""`ls --stats --sort COLUMN`: the columns (of `model.cgstats.COLUMNS`) it can sort by."""
+
 
 def _middle(text: str, width: int) -> str:
     """`text` cut to `width` in the middle with an ellipsis, as systemd-cgtop cuts paths."""
@@ -501,13 +508,23 @@ def check_sample(interval: float) -> float:
     return interval
 
 
+def check_sort(column: str) -> str:
+    """`ls --stats --sort COLUMN`, or UsageError."""
+    if column not in STATS_SORT:
+        raise UsageError(f"--sort {display(column)}: give one of {', '.join(STATS_SORT)}")
+    return column
+
+
 def _ls_stats(backend: Backend, args: argparse.Namespace) -> int:
     """`ls --stats`: every cgroup (of HIERARCHY:/path and below, or of every hierarchy) with
     its figures, as systemd-cgtop's columns. Tasks are processes, with descendants."""
-    from ctrtui.model.cgstats import as_json
+    from ctrtui.model.cgstats import as_json, sort_value
     from ctrtui.sources.stats import StatsSampler
 
     interval = check_sample(args.stats_interval)
+    order = args.stats_sort
+    if order is not None:
+        check_sort(order)
     if args.cgroup:
         h, path = _resolve(backend, args.cgroup)
         snap = backend.snapshot([h.name], subtree=path)
@@ -518,16 +535,19 @@ def _ls_stats(backend: Backend, args: argparse.Namespace) -> int:
     walks = [(hs, [c.path for c in hs.walk(path if path is not None else hs.root_path)])
              for hs in snap.hierarchies]
     sampler = StatsSampler(backend)
-    for hs, paths in walks:
-        sampler.sample(hs.name, paths)
-    if interval:
+    if interval:  # 0: one reading, the rates stay unknown (`-`, null)
         import time
 
+        for hs, paths in walks:
+            sampler.sample(hs.name, paths)
         time.sleep(interval)
     figs = {hs.name: sampler.sample(hs.name, paths) for hs, paths in walks}
     rows = []
     for hs, paths in walks:
         rec = hs.recursive_counts(threads=False)
+        if order is not None:
+            got = figs[hs.name]
+            paths = sorted(paths, key=lambda p: (-sort_value(order, rec.get(p), got.get(p)), p))
         for p in paths:
             rows.append({"hierarchy": hs.name, "path": p, **as_json(rec.get(p), figs[hs.name].get(p))})
     if args.json:

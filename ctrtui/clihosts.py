@@ -34,6 +34,7 @@ from ctrtui.cli import (
     cgroup_ref,
     check_limit,
     check_sample,
+    check_sort,
     display,
     hierarchies_lines,
     ls_lines,
@@ -123,6 +124,9 @@ def cli_options(args: argparse.Namespace) -> dict[str, Any]:
         if args.stats:
             check_sample(args.stats_interval)
         o.update(cgroup=args.cgroup, stats=bool(args.stats), stats_interval=float(args.stats_interval))
+        if args.stats_sort is not None:
+            check_sort(args.stats_sort)
+            o.update(stats_sort=args.stats_sort)
     elif command == "tasks":
         cgroup_ref(args.cgroup)
         o.update(cgroup=args.cgroup, threads=bool(args.threads))

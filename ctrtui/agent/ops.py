@@ -182,7 +182,8 @@ _ON_CGROUP: dict[str, Check] = {"cgroup": _cgroup, "json": _bool}
 
 CLI_OPTIONS: dict[str, tuple[dict[str, Check], tuple[str, ...]]] = {
     "hierarchies": ({"json": _bool}, ()),
-    "ls": ({"cgroup": _optional(_cgroup), "stats": _bool, "stats_interval": _float(0.0, 60.0), "json": _bool}, ()),
+    "ls": ({"cgroup": _optional(_cgroup), "stats": _bool, "stats_interval": _float(0.0, 60.0),
+            "stats_sort": _optional(_word), "json": _bool}, ()),
     "tasks": ({"cgroup": _cgroup, "threads": _bool, "json": _bool}, ("cgroup",)),
     "move": ({"pids": _list(lambda n, v: _str(n, v, 64), 100_000), "target": _cgroup, "threads": _bool,
               "dry_run": _bool, "all_or_nothing": _bool, "no_journal": _bool, "json": _bool}, ("pids", "target")),

@@ -10,7 +10,19 @@ cgroup was removed and made again) it is None, shown `-`.
 Files read, where they exist: v2 `cpu.stat` (usage_usec), `memory.current`, `io.stat`
 (rbytes, wbytes summed over devices), `pids.current`/`pids.max`, `cgroup.events` (frozen);
 v1 `cpuacct.usage` (ns), `memory.usage_in_bytes`, `blkio.throttle.io_service_bytes` (Read,
-Write summed over devices), `pids.current`/`pids.max`, `freezer.state`.
+Write summed over devices), `pids.current`/`pids.max`, `freezer.state`. Pressure (PSI, the
+`some`/`full` avg10 percentages) from v2 `cpu.pressure`, `memory.pressure`, `io.pressure`, and
+swap from v2 `memory.swap.current`.
+
+The root cgroup has none of the per-cgroup memory and pids files; as systemd-cgtop, its row
+shows the machine's figures, from the files a backend adds for "/" under their /proc names:
+`/proc/meminfo` (memory: MemTotal - MemAvailable; swap: SwapTotal - SwapFree), `/proc/loadavg`
+(pids: every task, its `running/total` field), `/proc/stat` (CPU: its `cpu` line, used only
+where the root has no usage counter of its own) and `/proc/pressure/{cpu,memory,io}` (where
+the root has no `*.pressure` of its own: v1 hierarchies).
+
+Every number is range-checked: a file from another host (through the agent) or a kernel
+that writes something odd gives `-`, never a wrong figure.
 """
 
 from __future__ import annotations
@@ -22,11 +34,39 @@ from dataclasses import dataclass
 # dataclasses go without __slots__ (same behaviour, a little more memory).
 _SLOTS: dict[str, bool] = {"slots": True} if sys.version_info >= (3, 10) else {}
 
-COLUMNS = ("tasks", "cpu", "memory", "read", "write", "pids", "frozen")
-"""The figure columns, in the order shown (cgtop's, plus pids and frozen)."""
+COLUMNS = ("tasks", "cpu", "memory", "read", "write", "pids", "frozen",
+           "swap", "cpu_some", "memory_some", "memory_full", "io_some", "io_full")
+"""The figure columns, in the order shown (cgtop's, plus pids and frozen, then swap and the
+pressure avg10 percentages): a narrow tree shows the first ones that fit."""
 
 HEADINGS = {"tasks": "Tasks", "cpu": "%CPU", "memory": "Memory", "read": "Input/s",
-            "write": "Output/s", "pids": "Pids", "frozen": "Frozen"}
+            "write": "Output/s", "pids": "Pids", "frozen": "Frozen", "swap": "Swap",
+            "cpu_some": "CPUsome", "memory_some": "MEMsome", "memory_full": "MEMfull",
+            "io_some": "IOsome", "io_full": "IOfull"}
+
+PRESSURE = {"cpu_some": ("cpu", "some"), "memory_some": ("memory", "some"),
+            "memory_full": ("memory", "full"), "io_some": ("io", "some"), "io_full": ("io", "full")}
+"""Pressure columns: (resource, line) of `<resource>.pressure` whose avg10 they show."""
+
+MAX_COUNTER = 1 << 64
+"""Counters the kernel keeps in 64 bits: anything larger is not one (read as absent)."""
+
+USER_HZ = 100
+"""Ticks per second of /proc/stat: fixed at 100 in the kernel's ABI for user space."""
+
+PROC_FILES = ("/proc/meminfo", "/proc/loadavg", "/proc/stat",
+              "/proc/pressure/cpu", "/proc/pressure/memory", "/proc/pressure/io")
+"""Names under which a backend adds the machine's figures to the root cgroup's stats."""
+
+STATS_FILES = frozenset({
+    "cgroup.type", "cgroup.subtree_control", "cgroup.events", "cgroup.freeze", "pids.current", "pids.max",
+    "memory.current", "cpu.stat", "io.stat", "memory.swap.current", "cpu.pressure", "memory.pressure",
+    "io.pressure", "freezer.state", "cpuset.cpus", "cpuset.mems", "cpuacct.usage", "memory.usage_in_bytes",
+    "blkio.throttle.io_service_bytes", *PROC_FILES})
+"""Every name a backend's `cgroup_stats` may give (a host's agent answering others is broken)."""
+
+MAX_STATS_TEXT = 1 << 16
+"""Characters of one stats file that are believed (io.stat of a host with many disks fits)."""
 
 
 @dataclass(frozen=True, **_SLOTS)
@@ -42,6 +82,9 @@ class Reading:
     pids: int | None = None
     pids_max: str | None = None
     frozen: bool | None = None
+    swap: int | None = None
+    pressure: tuple[float | None, ...] = (None,) * len(PRESSURE)
+    """avg10 of each of `PRESSURE`, in its order."""
 
 
 @dataclass(frozen=True, **_SLOTS)
@@ -57,15 +100,77 @@ class Figures:
     pids: int | None = None
     pids_max: str | None = None
     frozen: bool | None = None
+    swap: int | None = None
+    pressure: tuple[float | None, ...] = (None,) * len(PRESSURE)
+    """Percent of the last 10 s some (or all) tasks stalled on CPU, memory, IO: each of
+    `PRESSURE`, in its order (not a rate: one reading is enough)."""
 
 
 def _int(text: str | None) -> int | None:
+    """A counter: a decimal integer in 0..2**64-1 (anything else: None)."""
     if text is None:
         return None
-    try:
-        return int(text.strip())
-    except ValueError:
+    text = text.strip()
+    if not (0 < len(text) <= 20 and text.isascii() and text.isdigit()):
         return None
+    n = int(text)
+    return n if n < MAX_COUNTER else None
+
+
+def parse_pressure(text: str) -> dict[str, float]:
+    """`some`/`full` -> avg10 of a PSI file (`some avg10=0.28 avg60=... total=...`); a line
+    that is malformed, or a percentage outside 0..100, is left out."""
+    out: dict[str, float] = {}
+    for line in text.splitlines()[:4]:
+        parts = line.split()
+        if len(parts) < 2 or parts[0] not in ("some", "full") or not parts[1].startswith("avg10="):
+            continue
+        v = parts[1][6:]
+        if not (0 < len(v) <= 8 and v.replace(".", "", 1).isdigit() and v.isascii()):
+            continue
+        f = float(v)
+        if 0.0 <= f <= 100.0:
+            out[parts[0]] = f
+    return out
+
+
+def parse_meminfo(text: str) -> dict[str, int]:
+    """`Name: N kB` lines of /proc/meminfo -> bytes (malformed lines left out)."""
+    out: dict[str, int] = {}
+    for line in text.splitlines()[:100]:
+        parts = line.split()
+        if len(parts) == 3 and parts[0].endswith(":") and parts[2] == "kB":
+            n = _int(parts[1])
+            if n is not None and n < MAX_COUNTER >> 10:
+                out[parts[0][:-1]] = n << 10
+    return out
+
+
+def _used(info: dict[str, int], total: str, free: str) -> int | None:
+    """`total - free` of meminfo, None when either is missing or free is the larger."""
+    t, f = info.get(total), info.get(free)
+    return None if t is None or f is None or f > t else t - f
+
+
+def _loadavg_tasks(text: str) -> int | None:
+    """Every task of the machine: the `total` of /proc/loadavg's `running/total` field."""
+    parts = text.split()
+    if len(parts) < 4 or parts[3].count("/") != 1:
+        return None
+    return _int(parts[3].split("/")[1])
+
+
+def _proc_stat_usec(text: str) -> int | None:
+    """CPU time of the whole machine from /proc/stat's `cpu` line, in microseconds, as
+    systemd-cgtop sums it for the root: user, nice, system, irq, softirq, guest, guest_nice."""
+    parts = text.split("\n", 1)[0].split()
+    if len(parts) < 8 or parts[0] != "cpu":
+        return None
+    ticks = [_int(x) for x in parts[1:11]]
+    if any(t is None for t in ticks[:7]):
+        return None
+    total = sum(t or 0 for i, t in enumerate(ticks) if i in (0, 1, 2, 5, 6, 8, 9))
+    return total * (1_000_000 // USER_HZ) if total < MAX_COUNTER // 10**4 else None
 
 
 def _keyed(text: str, key: str) -> int | None:
@@ -123,8 +228,23 @@ def parse_reading(files: dict[str, str], at: float) -> Reading:
     elif "freezer.state" in files:
         frozen = files["freezer.state"].strip() in ("FROZEN", "FREEZING")
     pmax = files.get("pids.max")
-    return Reading(at, cpu, memory, io_read, io_write, _int(files.get("pids.current")),
-                   pmax.strip() if pmax is not None else None, frozen)
+    pids = _int(files.get("pids.current"))
+    swap = _int(files.get("memory.swap.current"))
+    if "/proc/meminfo" in files:  # the root: the machine's memory, as cgtop
+        info = parse_meminfo(files["/proc/meminfo"])
+        memory = _used(info, "MemTotal", "MemAvailable")
+        swap = _used(info, "SwapTotal", "SwapFree")
+    if pids is None and "/proc/loadavg" in files:
+        pids = _loadavg_tasks(files["/proc/loadavg"])
+    if cpu is None and "/proc/stat" in files:
+        cpu = _proc_stat_usec(files["/proc/stat"])
+    parsed: dict[str, dict[str, float]] = {}
+    for res in ("cpu", "memory", "io"):
+        text = files.get(res + ".pressure", files.get("/proc/pressure/" + res))
+        parsed[res] = parse_pressure(text) if text is not None else {}
+    pressure = tuple(parsed[res].get(line) for res, line in PRESSURE.values())
+    return Reading(at, cpu, memory, io_read, io_write, pids, pmax.strip() if pmax is not None else None,
+                   frozen, swap, pressure)
 
 
 def _rate(a: int | None, b: int | None, dt: float) -> float | None:
@@ -143,7 +263,8 @@ def figures(before: Reading | None, after: Reading) -> Figures:
         cpu = None if usec is None else usec / 1e6 * 100.0
         rd = _rate(before.io_read, after.io_read, dt)
         wr = _rate(before.io_write, after.io_write, dt)
-    return Figures(cpu, after.memory, rd, wr, after.pids, after.pids_max, after.frozen)
+    return Figures(cpu, after.memory, rd, wr, after.pids, after.pids_max, after.frozen, after.swap,
+                   after.pressure)
 
 
 # ---------------------------------------------------------------------- formatting
@@ -180,7 +301,21 @@ def cell(column: str, tasks: int | None, f: Figures | None) -> str:
         return f"{f.pids}/{f.pids_max}" if f.pids_max not in (None, "max") else str(f.pids)
     if column == "frozen":
         return "-" if f.frozen is None else ("yes" if f.frozen else "no")
+    if column == "swap":
+        return fmt_bytes(f.swap)
+    if column in PRESSURE:
+        v = value(column, f)
+        return "-" if v is None else f"{v:.2f}"
     raise ValueError(f"unknown column {column!r}")
+
+
+def value(column: str, f: Figures) -> float | None:
+    """The number behind a figure column (not `tasks`), None when not available."""
+    if column in PRESSURE:
+        return f.pressure[list(PRESSURE).index(column)]
+    v = {"cpu": f.cpu, "memory": f.memory, "read": f.read, "write": f.write, "pids": f.pids,
+         "frozen": None if f.frozen is None else float(f.frozen), "swap": f.swap}.get(column)
+    return None if v is None else float(v)
 
 
 def sort_value(column: str, tasks: int | None, f: Figures | None) -> float:
@@ -189,9 +324,8 @@ def sort_value(column: str, tasks: int | None, f: Figures | None) -> float:
         return -1.0 if tasks is None else float(tasks)
     if f is None:
         return -1.0
-    v = {"cpu": f.cpu, "memory": f.memory, "read": f.read, "write": f.write, "pids": f.pids,
-         "frozen": None if f.frozen is None else float(f.frozen)}.get(column)
-    return -1.0 if v is None else float(v)
+    v = value(column, f)
+    return -1.0 if v is None else v
 
 
 def as_json(tasks: int | None, f: Figures | None) -> dict[str, object]:
@@ -201,4 +335,23 @@ def as_json(tasks: int | None, f: Figures | None) -> dict[str, object]:
             "memory_bytes": f.memory,
             "io_read_bytes_per_s": None if f.read is None else round(f.read, 1),
             "io_write_bytes_per_s": None if f.write is None else round(f.write, 1),
-            "pids_current": f.pids, "pids_max": f.pids_max, "frozen": f.frozen}
+            "pids_current": f.pids, "pids_max": f.pids_max, "frozen": f.frozen,
+            "swap_bytes": f.swap,
+            **{f"{c}_avg10": v for c, v in zip(PRESSURE, f.pressure)}}
+
+
+def from_json(row: dict[str, object]) -> Figures:
+    """The `Figures` of an `as_json` row (the command line prints its text from these)."""
+    def num(key: str) -> float | None:
+        v = row.get(key)
+        return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else None
+
+    def whole(key: str) -> int | None:
+        v = row.get(key)
+        return v if isinstance(v, int) and not isinstance(v, bool) else None
+
+    pmax, frozen = row.get("pids_max"), row.get("frozen")
+    return Figures(num("cpu_percent"), whole("memory_bytes"), num("io_read_bytes_per_s"),
+                   num("io_write_bytes_per_s"), whole("pids_current"),
+                   pmax if isinstance(pmax, str) else None, frozen if isinstance(frozen, bool) else None,
+                   whole("swap_bytes"), tuple(num(f"{c}_avg10") for c in PRESSURE))

@@ -21,6 +21,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from ctrtui.model import CgroupState, Container, Hierarchy, Snapshot, TaskInfo
+from ctrtui.model.cgstats import MAX_STATS_TEXT, STATS_FILES
 from ctrtui.remote.channel import AgentChannel
 from ctrtui.remote.errors import HostError
 
@@ -146,8 +147,10 @@ class RemoteReader:
         got = self.channel.call("cgroup_stats", {"hierarchy": hierarchy, "path": path})
         if not isinstance(got, dict) or not all(isinstance(v, str) for v in got.values()):
             raise self._bad("cgroup_stats is not an object of texts")
-        if len(got) > MAX_STATS or not all(len(k) <= 255 and len(v) <= MAX_STAT_TEXT for k, v in got.items()):
-            raise self._bad(f"cgroup_stats holds more than {MAX_STATS} files or a text longer than {MAX_STAT_TEXT}")
+        if len(got) > MAX_STATS or any(k not in STATS_FILES or len(v) > min(MAX_STAT_TEXT, MAX_STATS_TEXT)
+                                       for k, v in got.items()):
+            raise self._bad(f"cgroup_stats holds more than {MAX_STATS} files, names a file no backend reads, or "
+                            f"holds a text longer than {min(MAX_STAT_TEXT, MAX_STATS_TEXT)} characters")
         return got
 
     def task_state(self, pid: int) -> TaskInfo | None:

@@ -151,8 +151,11 @@ class Reader(Protocol):
         cgroup.type, cgroup.subtree_control, cgroup.events, pids.current/max,
         memory.current, cpu.stat, io.stat; v1 freezer.state, cpuset.cpus/mems,
         pids.current/max, cpuacct.usage, memory.usage_in_bytes,
-        blkio.throttle.io_service_bytes). Only read, never written. Unreadable files are
-        left out. Missing cgroup -> {}."""
+        blkio.throttle.io_service_bytes; v2 memory.swap.current, cpu/memory/io.pressure).
+        The root ("/") also has the machine's figures under `model.cgstats.PROC_FILES`
+        names (/proc/meminfo, /proc/loadavg, /proc/stat, /proc/pressure/*: those its own
+        files lack). Only read, never written. Unreadable files are left out. Missing
+        cgroup -> {}."""
 
     def task_state(self, pid: int) -> TaskInfo | None:
         """Cheap facts of one task (no details); None when no such task exists."""

@@ -657,14 +657,15 @@ class CgroupFS:
                            freezer_state=freezer, writable=writable, self_frozen=self_frozen, cgroup_id=st.st_ino)
 
     _STATS_V2 = ("cgroup.type", "cgroup.subtree_control", "cgroup.events", "cgroup.freeze",
-                 "pids.current", "pids.max", "memory.current", "cpu.stat", "io.stat")
+                 "pids.current", "pids.max", "memory.current", "cpu.stat", "io.stat",
+                 "memory.swap.current", "cpu.pressure", "memory.pressure", "io.pressure")
     _STATS_V1 = ("freezer.state", "cpuset.cpus", "cpuset.mems", "pids.current", "pids.max",
                  "cpuacct.usage", "memory.usage_in_bytes", "blkio.throttle.io_service_bytes")
     """Only ever read (opened O_RDONLY by `_read_text`): the memory hierarchy included."""
 
     def cgroup_stats(self, hierarchy: str, path: str) -> dict[str, str]:
         """The stats files that exist and can be read, name -> stripped text; {} when the
-        cgroup does not exist."""
+        cgroup does not exist. The root's have the machine's /proc figures too."""
         h, d = self._dir(hierarchy, path)
         out: dict[str, str] = {}
         if not is_ancestor(h.root, path):
@@ -684,7 +685,30 @@ class CgroupFS:
         finally:
             if dfd is not None:
                 os.close(dfd)
+        if path == "/" and os.path.isdir(d):
+            self._machine_stats(out)
         return out
+
+    _MEMINFO = ("MemTotal:", "MemAvailable:", "SwapTotal:", "SwapFree:")
+
+    def _machine_stats(self, out: dict[str, str]) -> None:
+        """The root's figures as systemd-cgtop takes them, from the machine's /proc files
+        (named as in `model.cgstats.PROC_FILES`; only the lines used are kept)."""
+        meminfo = _read_text(self.proc + "/meminfo")
+        if meminfo is not None:
+            out["/proc/meminfo"] = "\n".join(
+                line for line in meminfo.splitlines() if line.startswith(self._MEMINFO))
+        loadavg = _read_text(self.proc + "/loadavg")
+        if loadavg is not None:
+            out["/proc/loadavg"] = loadavg
+        stat = _read_text(self.proc + "/stat")
+        if stat is not None:
+            out["/proc/stat"] = stat.split("\n", 1)[0]
+        for res in ("cpu", "memory", "io"):
+            if res + ".pressure" not in out:
+                text = _read_text(f"{self.proc}/pressure/{res}")
+                if text is not None:
+                    out["/proc/pressure/" + res] = text
 
     # ---------------------------------------------------------------- tasks
 

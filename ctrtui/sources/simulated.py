@@ -395,6 +395,12 @@ class SimKernel:
         """Seconds on a monotonic clock: CPU time accrues on it between ticks (tests set
         their own; see `cgroup_stats`)."""
         self._clock0 = self.clock()
+        self.psi = True
+        """Built with pressure stall information: every v2 cgroup has `cpu.pressure`,
+        `memory.pressure`, `io.pressure`, and /proc/pressure/* exist (the v1 roots show them)."""
+        self.mem_total = 16 << 30
+        self.swap_total = 2 << 30
+        """The machine's memory and swap (the root's /proc/meminfo)."""
         self._cache_lock = threading.Lock()
         """Guards the snapshot caches (a snapshot may run in a thread while tasks move)."""
 
@@ -1019,8 +1025,9 @@ class SimKernel:
     IO_READ_PER_CPU_SECOND = 3 << 20
     """Simulated IO: bytes a task reads per second of CPU it uses (writes: a third)."""
 
-    def _usage(self, cg: SimCgroup) -> tuple[int, float, int]:
-        """Tasks, CPU seconds used and resident bytes of `cg` and its descendants. CPU time
+    def _usage(self, cg: SimCgroup) -> tuple[int, float, int, float]:
+        """Tasks, CPU seconds used, resident bytes and CPU share (% of one CPU) of `cg` and
+        its descendants. CPU time
         accrues between ticks too, at each task's share, on `clock` (the wall clock by
         default): two readings a second apart show each task's share, as on a machine. The
         sums of each cgroup (own, and with its subtree) are kept until its members or its
@@ -1028,7 +1035,7 @@ class SimKernel:
         since = max(0.0, self.clock() - self._clock0)
         with self._cache_lock:
             _, n, cpu, share, rss = self._sub(cg, self._uptime)
-        return n, cpu + share / 100.0 * since, rss
+        return n, cpu + share / 100.0 * since, rss, share
 
     def _sub(self, top: SimCgroup, up: float) -> tuple[float, int, float, float, int]:
         """`top`'s subtree sums, summing again (children first, without recursion: a tree
@@ -1074,11 +1081,17 @@ class SimKernel:
             return {}
         h = cg.hier
         counted = h.v2 or any(h.has(c) for c in ("pids", "cpuacct", "memory", "blkio"))
-        n_tasks, cpu, rss = self._usage(cg) if counted else (0, 0.0, 0)
+        root = cg.parent is None
+        n_tasks, cpu, rss, share = self._usage(cg) if counted or root or h.v2 else (0, 0.0, 0, 0.0)
         io_r = int(cpu * self.IO_READ_PER_CPU_SECOND)
         io_w = io_r // 3
         out: dict[str, str] = {}
+        if root:
+            self._machine_stats(out, cpu, rss, share, v1=not h.v2)
         if h.v2:
+            if self.psi:
+                for res, (some, full) in self._pressure(rss, share).items():
+                    out[res + ".pressure"] = self._psi_text(some, full, cpu)
             enabled = set(h.info.controllers) if cg.parent is None else cg.parent.subtree_control
             if cg.parent is not None:
                 out["cgroup.type"] = cg.cgroup_type()
@@ -1093,6 +1106,7 @@ class SimKernel:
                 out["pids.max"] = cg.pids_max
             if "memory" in enabled and cg.parent is not None:
                 out["memory.current"] = str(rss)
+                out["memory.swap.current"] = str(self._swapped(rss))
             if "io" in enabled and cg.parent is not None:
                 out["io.stat"] = f"8:0 rbytes={io_r} wbytes={io_w} rios={io_r >> 12} wios={io_w >> 12} dbytes=0 dios=0"
             return out
@@ -1112,6 +1126,44 @@ class SimKernel:
                 f"8:0 Read {io_r}\n8:0 Write {io_w}\n8:0 Sync {io_w}\n8:0 Async {io_r}\n"
                 f"8:0 Discard 0\n8:0 Total {io_r + io_w}\nTotal {io_r + io_w}")
         return out
+
+    @staticmethod
+    def _swapped(rss: int) -> int:
+        """Simulated swap use: a sixteenth of what is resident, in whole pages."""
+        return (rss >> 4) & ~4095
+
+    def _pressure(self, rss: int, share: float) -> dict[str, tuple[float, float]]:
+        """Simulated PSI avg10 (some, full) per resource, from the CPU share (% of one CPU)
+        and resident bytes of the tasks: more of them, more stalls."""
+        cpu = min(99.0, share / 4)
+        mem = min(99.0, rss / self.mem_total * 10)
+        io = min(99.0, share / 20)
+        return {"cpu": (cpu, 0.0 if cpu < 1 else cpu / 5), "memory": (mem, mem / 4), "io": (io, io / 2)}
+
+    @staticmethod
+    def _psi_text(some: float, full: float, cpu_seconds: float) -> str:
+        return "\n".join(f"{kind} avg10={v:.2f} avg60={v:.2f} avg300={v:.2f} total={int(cpu_seconds * v * 1e4)}"
+                         for kind, v in (("some", some), ("full", full)))
+
+    def _machine_stats(self, out: dict[str, str], cpu: float, rss: int, share: float, v1: bool) -> None:
+        """The root's /proc figures (as `CgroupFS.cgroup_stats` adds them; the v2 root has
+        pressure files of its own)."""
+        kb = 1 << 10
+        used = min(rss, self.mem_total)
+        swapped = min(self._swapped(rss), self.swap_total)
+        out["/proc/meminfo"] = (f"MemTotal: {self.mem_total // kb} kB\n"
+                                f"MemAvailable: {(self.mem_total - used) // kb} kB\n"
+                                f"SwapTotal: {self.swap_total // kb} kB\n"
+                                f"SwapFree: {(self.swap_total - swapped) // kb} kB")
+        live = [t for t in self.tasks.values() if not t.dead]
+        running = sum(1 for t in live if t.state == "R") or 1
+        out["/proc/loadavg"] = f"0.52 0.58 0.59 {running}/{len(live)} {self._last_pid}"
+        ticks = int(cpu * HZ)
+        user, system = ticks * 4 // 5, ticks - ticks * 4 // 5
+        out["/proc/stat"] = f"cpu  {user} 0 {system} {int(self._uptime * HZ) * 2} 0 0 0 0 0 0"
+        if v1 and self.psi:
+            for res, (some, full) in self._pressure(rss, share).items():
+                out["/proc/pressure/" + res] = self._psi_text(some, full, cpu)
 
     def _state_letter(self, t: SimTask) -> str:
         if t.dead:

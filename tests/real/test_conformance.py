@@ -769,9 +769,14 @@ def test_task_handle_and_facts(world):
 
 @pytest.mark.parametrize("hier", ["cpu", "cpuset", "freezer", "pids", "unified"])
 def test_state_and_stats_keys(world, hier):
-    """The same stats files and cgroup facts for a fresh cgroup and for the root."""
+    """The same stats files and cgroup facts for a fresh cgroup and for the root (which has
+    the machine's /proc figures too, pressure from its own files on v2)."""
     b = world.backend
     cg = world.mkdir(hier, "a")
+    psi = b.psi if world.kind == "sim" else os.path.isfile("/proc/pressure/cpu")
+    own_psi = {"cpu.pressure", "memory.pressure", "io.pressure"} if psi else set()
+    machine = {"/proc/meminfo", "/proc/loadavg", "/proc/stat"}
+    proc_psi = {"/proc/pressure/cpu", "/proc/pressure/memory", "/proc/pressure/io"} if psi else set()
     for path in ("/", cg):
         st = b.cgroup_state(hier, path)
         facts = (st.version, st.cgroup_type, st.subtree_control, st.freezer_state, st.writable)
@@ -784,14 +789,14 @@ def test_state_and_stats_keys(world, hier):
         assert facts == expect, path
         keys = set(b.cgroup_stats(hier, path))
         expect_keys = {
-            ("unified", "/"): {"cgroup.subtree_control", "cpu.stat"},
+            ("unified", "/"): {"cgroup.subtree_control", "cpu.stat"} | own_psi | machine,
             ("unified", cg): {"cgroup.type", "cgroup.subtree_control", "cgroup.events",
-                              "cgroup.freeze", "cpu.stat"},
+                              "cgroup.freeze", "cpu.stat"} | own_psi,
             ("freezer", cg): {"freezer.state"},
-            ("cpuset", "/"): {"cpuset.cpus", "cpuset.mems"},
+            ("cpuset", "/"): {"cpuset.cpus", "cpuset.mems"} | machine | proc_psi,
             ("cpuset", cg): {"cpuset.cpus", "cpuset.mems"},
             ("pids", cg): {"pids.current", "pids.max"},
-        }.get((hier, path), set())
+        }.get((hier, path), machine | proc_psi if path == "/" else set())
         assert keys == expect_keys, path
     assert b.cgroup_state(hier, cg + "/nope") is None
     assert b.cgroup_stats(hier, cg + "/nope") == {}

@@ -178,3 +178,36 @@ async def test_a_highlighted_node_has_its_childrens_figures_before_it_opens(tmp_
         await settle(pilot)
         assert node.is_expanded
         assert _line_text(app, kids[0]).split()[-1].endswith(("B", "K", "M", "G"))
+
+
+@pytest.mark.asyncio
+async def test_pressure_columns_on_v2_where_there_is_room_the_roots_machine_figures_bring_none(tmp_path):
+    k, clock, app = _world_app(tmp_path, hierarchy="unified")
+    async with app.run_test(size=(200, 30)) as pilot:
+        await pilot.press("c")
+        await _two_readings(pilot, clock)
+        tree = app.tree
+        heading = tree.heading().plain
+        psi = ("cpu_some", "memory_some", "memory_full", "io_some", "io_full")
+        assert set(psi) <= tree.present                  # every v2 cgroup has pressure files
+        shown = tree.shown_columns()
+        assert shown[:4] == ("tasks", "cpu", "frozen", "cpu_some")     # as many as fit, in order
+        assert all(HEADINGS[c] in heading for c in shown)
+        some = tree.figures["/user.slice"].pressure[0]
+        cells = _line_text(app, "/user.slice").split()[-len(shown):]
+        assert some and cells[3] == f"{some:.2f}"
+        # the root has the machine's memory and pids (/proc), no v2 cgroup here has them: no column
+        assert tree.figures["/"].memory and tree.figures["/"].pids
+        assert "Memory" not in heading and "Pids" not in heading
+        await pilot.press("o", "o", "o", "o")         # tasks, %CPU, Frozen, then CPU pressure
+        await _two_readings(pilot, clock)
+        assert tree.sort_column == "cpu_some" and "▼CPUsome" in tree.heading().plain
+        got = [tree.figures[n.data].pressure[0] for n in tree.root.children]
+        assert got == sorted(got, reverse=True) and got[0] > got[-1]
+    k, clock, app = _world_app(tmp_path, hierarchy="cpuacct")
+    async with app.run_test(size=(200, 30)) as pilot:
+        await pilot.press("c")
+        await _two_readings(pilot, clock)
+        tree = app.tree
+        assert tree.figures["/"].pressure[0] is not None          # /proc/pressure for the v1 root
+        assert "cpu_some" not in tree.present                    # ... and no v1 cgroup has any

@@ -10,6 +10,7 @@ import os
 import pytest
 
 from ctrtui.model import Hierarchy
+from ctrtui.model.cgstats import PROC_FILES, STATS_FILES
 from ctrtui.sources import Backend
 from ctrtui.sources.cgroupfs import CgroupFS, cgroup_line, parse_mountinfo, parse_proc_cgroup
 
@@ -176,3 +177,42 @@ def test_backend_protocol(fs):
 def test_writer_creds(fs):
     c = fs.writer()
     assert (c.uid, c.euid) == (os.getuid(), os.geteuid())
+
+
+def test_stats_of_fake_files_pressure_swap_and_the_roots_proc_figures(tmp_path):
+    """cgroup_stats on a fake v2 and v1 mount and a fake /proc: pressure and swap files of a
+    cgroup, and the machine's /proc files (only the lines used) for each root only."""
+    u, f, proc = tmp_path / "u", tmp_path / "f", tmp_path / "proc"
+    psi = "some avg10=1.00 avg60=0.00 avg300=0.00 total=5\nfull avg10=0.50 avg60=0.00 avg300=0.00 total=2"
+    (u / "a").mkdir(parents=True)
+    (f / "b").mkdir(parents=True)
+    (proc / "pressure").mkdir(parents=True)
+    for d in (u, u / "a"):
+        for res in ("cpu", "memory", "io"):
+            (d / f"{res}.pressure").write_text(psi + "\n")
+        (d / "cpu.stat").write_text("usage_usec 5\n")
+    (u / "a" / "memory.swap.current").write_text("4096\n")
+    (f / "b" / "freezer.state").write_text("THAWED\n")
+    (proc / "meminfo").write_text("MemTotal: 100 kB\nMemFree: 1 kB\nMemAvailable: 40 kB\nBuffers: 1 kB\n"
+                                  "SwapTotal: 8 kB\nSwapFree: 8 kB\n")
+    (proc / "loadavg").write_text("0.00 0.01 0.05 1/77 123\n")
+    (proc / "stat").write_text("cpu  1 2 3 4 5 6 7 8 9 10\ncpu0 1 2 3 4 5 6 7 8 9 10\nintr 99\n")
+    for res in ("cpu", "memory", "io"):
+        (proc / "pressure" / res).write_text(psi.replace("1.00", "7.00") + "\n")
+    mi = tmp_path / "mountinfo"
+    mi.write_text(f"60 1 0:50 / {u} rw - cgroup2 cgroup2 rw\n61 1 0:51 / {f} rw - cgroup cgroup rw,freezer\n")
+    fs = CgroupFS(mountinfo=str(mi), proc=str(proc))
+    machine = {"/proc/meminfo": "MemTotal: 100 kB\nMemAvailable: 40 kB\nSwapTotal: 8 kB\nSwapFree: 8 kB",
+               "/proc/loadavg": "0.00 0.01 0.05 1/77 123", "/proc/stat": "cpu  1 2 3 4 5 6 7 8 9 10"}
+    assert fs.cgroup_stats("unified", "/a") == {
+        "cpu.stat": "usage_usec 5", "memory.swap.current": "4096",
+        "cpu.pressure": psi, "memory.pressure": psi, "io.pressure": psi}
+    root = fs.cgroup_stats("unified", "/")
+    assert root == {"cpu.stat": "usage_usec 5", "cpu.pressure": psi, "memory.pressure": psi,
+                    "io.pressure": psi, **machine}            # its own pressure files, not /proc's
+    assert fs.cgroup_stats("freezer", "/b") == {"freezer.state": "THAWED"}
+    v1 = fs.cgroup_stats("freezer", "/")
+    assert v1 == {**machine, **{f"/proc/pressure/{r}": psi.replace("1.00", "7.00") for r in ("cpu", "memory", "io")}}
+    assert fs.cgroup_stats("freezer", "/gone") == {}
+    # what a host's agent may answer (remote/reader.py checks) holds every file read here
+    assert {*CgroupFS._STATS_V2, *CgroupFS._STATS_V1, *PROC_FILES} <= STATS_FILES

@@ -5,7 +5,19 @@ from __future__ import annotations
 
 import pytest
 
-from ctrtui.model.cgstats import Figures, Reading, cell, figures, fmt_bytes, parse_reading, sort_value
+from ctrtui.model.cgstats import (
+    Figures,
+    Reading,
+    as_json,
+    cell,
+    figures,
+    fmt_bytes,
+    from_json,
+    parse_meminfo,
+    parse_pressure,
+    parse_reading,
+    sort_value,
+)
 from ctrtui.sources.demo import demo_world
 from ctrtui.sources.simulated import SimKernel
 from ctrtui.sources.stats import StatsSampler, sample_twice
@@ -129,3 +141,97 @@ def test_simulated_sums_follow_moves_new_cgroups_and_exits():
     k.exit(q, reap=True)
     assert mem("/a") == 0 and mem("/") == 1 << 20
     assert k.cgroup_stats("pids", "/a")["pids.current"] == "1"     # p is still in pids:/a/b
+
+
+# ---------------------------------------------------------------- pressure, swap, the root's /proc figures
+
+PSI = "some avg10=1.25 avg60=0.50 avg300=0.10 total=123\nfull avg10=0.75 avg60=0.00 avg300=0.00 total=9"
+MEMINFO = "MemTotal:       1000 kB\nMemFree: 10 kB\nMemAvailable:    600 kB\nSwapTotal: 300 kB\nSwapFree: 100 kB"
+
+
+def test_pressure_lines_are_parsed_and_range_checked():
+    assert parse_pressure(PSI) == {"some": 1.25, "full": 0.75}
+    assert parse_pressure("some avg10=0.00 avg60=0.00 avg300=0.00 total=0") == {"some": 0.0}
+    for bad in ("some avg10=100.01 avg60=0", "some avg10=-1.00", "some avg10=nan", "some avg10=1e3",
+                "some avg10=1.2.3", "some avg60=1.00 avg10=2.00", "other avg10=1.00", "some",
+                "some avg10=" + "9" * 40, "some avg10=１.00", ""):
+        assert parse_pressure(bad) == {}, bad
+    r = parse_reading({"cpu.pressure": PSI, "memory.pressure": PSI.replace("1.25", "3.50"),
+                       "io.pressure": "some avg10=2.00 avg60=0 avg300=0 total=1"}, 0.0)
+    assert r.pressure == (1.25, 3.5, 0.75, 2.0, None)      # io has no full line: unknown, not 0
+    f = figures(None, r)
+    assert [cell(c, 1, f) for c in ("cpu_some", "memory_some", "memory_full", "io_some", "io_full")] == \
+        ["1.25", "3.50", "0.75", "2.00", "-"]
+    assert sort_value("memory_some", 1, f) > sort_value("cpu_some", 1, f) > sort_value("io_full", 1, f)
+
+
+def test_swap_of_a_cgroup_and_of_the_machine():
+    assert parse_reading({"memory.swap.current": "8192"}, 0).swap == 8192
+    assert parse_reading({"memory.swap.current": "-1"}, 0).swap is None
+    assert parse_reading({"memory.swap.current": str(1 << 64)}, 0).swap is None   # not a 64-bit counter
+    assert parse_meminfo(MEMINFO) == {"MemTotal": 1000 << 10, "MemFree": 10 << 10, "MemAvailable": 600 << 10,
+                                      "SwapTotal": 300 << 10, "SwapFree": 100 << 10}
+    root = parse_reading({"/proc/meminfo": MEMINFO}, 0)
+    assert (root.memory, root.swap) == (400 << 10, 200 << 10)        # MemTotal - MemAvailable, as cgtop
+    assert fmt_bytes(root.swap) == "200.0K" and cell("swap", 1, figures(None, root)) == "200.0K"
+    # available above total, a line without kB, a missing field: not a figure
+    assert parse_reading({"/proc/meminfo": "MemTotal: 1 kB\nMemAvailable: 2 kB"}, 0).memory is None
+    assert parse_reading({"/proc/meminfo": "MemTotal: 1000 MB\nMemAvailable: 2 kB"}, 0).memory is None
+    assert parse_reading({"/proc/meminfo": "MemTotal: 1000 kB"}, 0).memory is None
+
+
+def test_the_root_row_takes_the_machine_figures_where_it_has_none_of_its_own():
+    proc = {"/proc/meminfo": MEMINFO, "/proc/loadavg": "0.10 0.20 0.30 3/250 4242",
+            "/proc/stat": "cpu  100 20 30 5000 7 1 2 0 3 4", "/proc/pressure/cpu": PSI}
+    a = parse_reading(proc, 10.0)
+    assert (a.pids, a.cpu_usec) == (250, (100 + 20 + 30 + 1 + 2 + 3 + 4) * 10_000)  # idle, iowait, steal left out
+    assert a.pressure[0] == 1.25
+    b = parse_reading({**proc, "/proc/stat": "cpu  150 20 30 5000 7 1 2 0 3 4"}, 11.0)
+    assert figures(a, b).cpu == pytest.approx(50.0)        # 50 ticks of 10 ms in one second
+    # its own counters first: a v1 cpuacct root, a v2 root's cpu.stat and pressure files
+    own = parse_reading({**proc, "cpuacct.usage": "7000", "cpu.pressure": "some avg10=9.00 avg60=0"}, 0)
+    assert (own.cpu_usec, own.pressure[0]) == (7, 9.0)
+    for bad in ("0.1 0.2 0.3 3-250 1", "0.1 0.2", "0.1 0.2 0.3 3/x 1", "0.1 0.2 0.3 3/250/7 1"):
+        assert parse_reading({"/proc/loadavg": bad}, 0).pids is None, bad
+    for bad in ("intr 1 2 3 4 5 6 7", "cpu 1 2 x 4 5 6 7", "cpu 1 2 3", "cpu0 1 2 3 4 5 6 7"):
+        assert parse_reading({"/proc/stat": bad}, 0).cpu_usec is None, bad
+    assert parse_reading({"/proc/stat": "cpu 1 2 3 4 5 6 7"}, 0).cpu_usec == (1 + 2 + 3 + 6 + 7) * 10_000
+
+
+def test_json_carries_the_new_figures_and_back():
+    f = Figures(cpu=1.5, memory=10, read=None, write=2.0, pids=3, pids_max="9", frozen=True, swap=4096,
+                pressure=(1.0, None, 0.5, 2.25, 0.0))
+    row = as_json(7, f)
+    assert {k: row[k] for k in ("swap_bytes", "cpu_some_avg10", "memory_some_avg10", "memory_full_avg10",
+                                "io_some_avg10", "io_full_avg10")} == \
+        {"swap_bytes": 4096, "cpu_some_avg10": 1.0, "memory_some_avg10": None, "memory_full_avg10": 0.5,
+         "io_some_avg10": 2.25, "io_full_avg10": 0.0}
+    assert from_json(row) == f
+    assert as_json(None, None)["swap_bytes"] is None and from_json({}) == Figures()
+
+
+def test_simulated_kernel_models_pressure_swap_and_the_machine():
+    k = SimKernel()
+    k.add_hierarchy("freezer", 1, ["freezer"])
+    k.add_hierarchy("unified", 2, ["cpu", "memory", "io", "pids"])
+    k.set_subtree_control("unified", "/", "+memory +io")
+    for h in ("freezer", "unified"):
+        k.makedirs(h, "/busy")
+        k.makedirs(h, "/idle")
+    k.spawn("busy", cgroups={"freezer": "/busy", "unified": "/busy"}, cpu=80.0, rss=2 << 30)
+    k.spawn("idle", cgroups={"freezer": "/idle", "unified": "/idle"}, cpu=0.0, rss=200 << 20)
+    s = StatsSampler(k)
+    u = s.sample("unified", ["/", "/busy", "/idle"])
+    assert u["/busy"].pressure[0] > u["/idle"].pressure[0] == 0.0       # CPU pressure follows the share
+    assert u["/busy"].pressure[1] > u["/idle"].pressure[1] > 0.0        # memory pressure the resident bytes
+    assert u["/busy"].swap == 128 << 20 and u["/idle"].swap == 200 << 16   # a sixteenth of what is resident
+    assert all(v is not None for v in u["/"].pressure)
+    assert u["/"].memory == (2 << 30) + (200 << 20) and u["/"].swap == u["/busy"].swap + u["/idle"].swap
+    assert u["/"].pids == 2
+    stats = k.cgroup_stats("unified", "/")
+    assert "/proc/pressure/cpu" not in stats and "cpu.pressure" in stats  # the v2 root has its own
+    fz = s.sample("freezer", ["/", "/busy"])
+    assert fz["/"].pressure == u["/"].pressure and fz["/busy"].pressure == (None,) * 5   # /proc/pressure, v1
+    k.psi = False
+    assert not any(name.endswith("pressure") or "/pressure/" in name
+                   for h in ("freezer", "unified") for p in ("/", "/busy") for name in k.cgroup_stats(h, p))

@@ -40,6 +40,8 @@ def argv_of(command: str, options: dict) -> list[str]:
             argv += ["--to", value]
         elif key == "stats_interval":
             argv += ["--sample", str(value)]
+        elif key == "stats_sort":
+            argv += ["--sort", value]
         elif key == "limit":
             argv += ["--limit", str(value)]
         else:
@@ -225,6 +227,15 @@ def test_one_host_that_cannot_be_used_is_one_line_and_exit_3(capsys, fleet):
     assert rc == EXIT_HOST == 3
     assert out == ""
     assert err == "web1: ssh: connect to host dead port 22: Connection refused (check the host name and port)\n"
+
+
+def test_ls_stats_sort_goes_to_the_host_and_a_bad_one_is_refused_here(capsys, fleet):
+    f = fleet(a=SimpleNamespace(exit=0, stdout="", stderr=""))
+    run(capsys, "ls", "--stats", "--sample", "0", "--sort", "io_some", "--host", "a")
+    assert f.sent == [("ls", {"json": False, "cgroup": None, "stats": True, "stats_interval": 0.0,
+                              "stats_sort": "io_some"})]
+    rc, out, err = run(capsys, "ls", "--stats", "--sort", "load", "--host", "a")
+    assert rc == 2 and out == "" and "--sort load" in err and len(f.sent) == 1
 
 
 def test_an_answer_that_is_not_an_exit_code_and_output_is_a_protocol_error(capsys, fleet):

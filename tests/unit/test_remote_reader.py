@@ -58,6 +58,7 @@ def test_it_keeps_the_reader_contract(reader, world):
 
 
 def test_answers_are_the_backends_own(reader, world):
+    world.set_clock(lambda: 0.0)        # the root's CPU figures accrue on the clock: stopped
     snap = world.snapshot()
     pid = snap["freezer"]["/"].procs[0]
     assert reader.task_state(pid) == world.task_state(pid)
@@ -122,6 +123,19 @@ MALFORMED = [
                                                            {"cgroup_id": 2 ** 64}, {"cgroup_id": "7"})],
     ("read_cgroups", {"/": {"children": [], "threads": [0], "procs": []}}), ("read_cgroups", ["/"]),
 ]
+
+
+def test_stats_of_files_no_backend_reads_or_too_long_are_a_protocol_error(reader):
+    """A host's agent answers only the stats files a backend reads, each bounded (the model
+    parses them line by line: a huge answer would cost each refresh)."""
+    for bad in ({"/etc/shadow": "root:x"}, {"cpu.pressure": "some avg10=1.00 " + "x" * (1 << 16)},
+                {"memory.swap.current": "1", "../cpu.stat": "usage_usec 1"}):
+        reader.channel.override["cgroup_stats"] = bad
+        with pytest.raises(HostError) as e:
+            reader.cgroup_stats("unified", "/")
+        assert e.value.kind == "protocol" and "cgroup_stats names a file" in str(e.value)
+    reader.channel.override["cgroup_stats"] = {"cpu.pressure": "some avg10=1.00", "/proc/meminfo": "MemTotal: 1 kB"}
+    assert reader.cgroup_stats("unified", "/") == {"cpu.pressure": "some avg10=1.00", "/proc/meminfo": "MemTotal: 1 kB"}
 
 
 @pytest.mark.parametrize(("op", "result"), MALFORMED, ids=[f"{op}-{i}" for i, (op, _) in enumerate(MALFORMED)])

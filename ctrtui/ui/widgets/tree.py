@@ -26,7 +26,7 @@ from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
 from ctrtui.model import CgroupState, HierarchySnapshot, parent_path
-from ctrtui.model.cgstats import COLUMNS, HEADINGS, Figures, cell, sort_value
+from ctrtui.model.cgstats import COLUMNS, HEADINGS, Figures, cell, sort_value, value
 from ctrtui.model.systemd import unit_kind
 from ctrtui.text import display
 from ctrtui.ui.styles import CachedStyles
@@ -96,7 +96,8 @@ class Markers:
         return cls(ctype, fs in ("FROZEN", "FREEZING", "1"), tuple(state.subtree_control))
 
 
-COLUMN_WIDTHS = {"tasks": 7, "cpu": 6, "memory": 8, "read": 9, "write": 10, "pids": 9, "frozen": 8}
+COLUMN_WIDTHS = {"tasks": 7, "cpu": 6, "memory": 8, "read": 9, "write": 10, "pids": 9, "frozen": 8,
+                 "swap": 8, "cpu_some": 8, "memory_some": 8, "memory_full": 8, "io_some": 7, "io_full": 7}
 """Cells of each figure column in the tree, its leading space included."""
 
 NAME_MIN = 20
@@ -135,7 +136,7 @@ class CgroupTree(CachedStyles, Tree[str]):
 
     BINDINGS = [
         Binding("c", "toggle_columns", "Columns", tooltip="Show or hide the cgroup figures (tasks, CPU, "
-                "memory, IO, pids, frozen)", id="columns"),
+                "memory, IO, pids, frozen, swap, pressure)", id="columns"),
         Binding("o", "cycle_column_sort", "Order", show=False,
                 tooltip="Sort sibling cgroups by the next column (largest first), then by name",
                 id="column-sort"),
@@ -498,10 +499,11 @@ class CgroupTree(CachedStyles, Tree[str]):
             return
         old.update(figures)
         present = set(self.present)
-        for f in figures.values():
-            for c, v in (("cpu", f.cpu), ("memory", f.memory), ("read", f.read), ("write", f.write),
-                         ("pids", f.pids), ("frozen", f.frozen)):
-                if v is not None:
+        for p, f in figures.items():
+            if p == "/":
+                continue  # the machine's figures (cgtop's root row) bring no column of their own
+            for c in COLUMNS[1:]:
+                if value(c, f) is not None:
                     present.add(c)
         if present != self.present:
             self.present = frozenset(present)
