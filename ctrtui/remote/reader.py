@@ -147,10 +147,11 @@ class RemoteReader:
         got = self.channel.call("cgroup_stats", {"hierarchy": hierarchy, "path": path})
         if not isinstance(got, dict) or not all(isinstance(v, str) for v in got.values()):
             raise self._bad("cgroup_stats is not an object of texts")
-        if len(got) > MAX_STATS or any(k not in STATS_FILES or len(v) > min(MAX_STAT_TEXT, MAX_STATS_TEXT)
-                                       for k, v in got.items()):
-            raise self._bad(f"cgroup_stats holds more than {MAX_STATS} files, names a file no backend reads, or "
-                            f"holds a text longer than {min(MAX_STAT_TEXT, MAX_STATS_TEXT)} characters")
+        if len(got) > MAX_STATS or not all(len(v) <= MAX_STAT_TEXT for v in got.values()):
+            raise self._bad(f"cgroup_stats holds more than {MAX_STATS} files or a text longer than {MAX_STAT_TEXT}")
+        if any(k not in STATS_FILES or len(v) > MAX_STATS_TEXT for k, v in got.items()):
+            raise self._bad("cgroup_stats names a file no backend reads, or one longer than "
+                            f"{MAX_STATS_TEXT} characters")
         return got
 
     def task_state(self, pid: int) -> TaskInfo | None:
