@@ -133,7 +133,8 @@ def test_stats_of_files_no_backend_reads_or_too_long_are_a_protocol_error(reader
         reader.channel.override["cgroup_stats"] = bad
         with pytest.raises(HostError) as e:
             reader.cgroup_stats("unified", "/")
-        assert e.value.kind == "protocol" and "cgroup_stats names a file" in str(e.value)
+        assert e.value.kind == "protocol"
+        assert ("longer than" if "x" * 100 in str(bad) else "cgroup_stats names a file") in str(e.value)
     reader.channel.override["cgroup_stats"] = {"cpu.pressure": "some avg10=1.00", "/proc/meminfo": "MemTotal: 1 kB"}
     assert reader.cgroup_stats("unified", "/") == {"cpu.pressure": "some avg10=1.00", "/proc/meminfo": "MemTotal: 1 kB"}
 
