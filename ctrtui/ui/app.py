@@ -22,6 +22,7 @@ from textual import events, on
 from textual.app import App, ComposeResult, ScreenError
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.css.query import NoMatches
 from textual.driver import Driver
 from textual.notifications import SeverityLevel
 from textual.widget import Widget
@@ -567,7 +568,13 @@ class CtrtuiApp(App[None]):
     def _snapshot_taken(self, event: SnapshotTaken) -> None:
         if self._stale(event.source):
             return
-        self.live.snapshot_taken(event)
+        try:
+            self.live.snapshot_taken(event)
+        except NoMatches:
+            # A snapshot that lands while the app closes finds its panes gone: nothing to show.
+            if not self._tearing_down():
+                raise
+            return
         if not self._warm and self.snapshot is not None:
             self._warm = True
             self.call_after_refresh(self._warm_dialogs)
@@ -602,7 +609,15 @@ class CtrtuiApp(App[None]):
 
     @on(MetersRead)
     def _meters_read(self, event: MetersRead) -> None:
-        self.query_one(MetersBar).show(event.meters)
+        try:
+            self.query_one(MetersBar).show(event.meters)
+        except NoMatches:
+            pass  # read as the app closed, its bar already gone: nothing to show
+
+    def _tearing_down(self) -> bool:
+        """True while the app closes: a worker's message may still arrive after the screen's
+        widgets are gone (seen when a test exits as a host's first snapshot lands)."""
+        return bool(self._closing or self._closed or not self.screen_stack or not self.screen.is_attached)
 
     @on(CgroupTree.ColumnsChanged)
     def _columns_changed(self) -> None:

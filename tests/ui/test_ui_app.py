@@ -886,3 +886,20 @@ async def test_selecting_a_pid_far_down_scrolls_the_task_list_to_it(world, tmp_p
         top = int(tl.scroll_y)
         assert top > 0 and top <= tl.cursor < top + rows, (top, tl.cursor, rows)
         assert f"{tl.shown[-1]} " in screen_text(app)
+
+
+async def test_a_reading_that_lands_after_its_widget_is_gone_is_dropped(world, tmp_path):
+    """A worker's meters reading can arrive while the app closes, after the meters bar was
+    removed (seen as a NoMatches crash when a test exited as a host's first snapshot landed):
+    it is dropped, the app stays up."""
+    from ctrtui.sources.meters import read_meters
+    from ctrtui.ui.messages import MetersRead
+    from ctrtui.ui.widgets.meters import MetersBar
+
+    app = make_app(world, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await app.query_one(MetersBar).remove()
+        app.post_message(MetersRead(read_meters()))
+        await settle(pilot)
+        assert app.is_running and app.return_code is None
