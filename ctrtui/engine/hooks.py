@@ -497,11 +497,30 @@ def _dom(ctx: HookContext | HookBatch, path: str) -> str:
     return path
 
 
+def _domain_children(batch: HookBatch) -> tuple[list[str], list[str]]:
+    """The target's non-threaded children, (populated, empty), as full paths; both empty
+    when the target already holds tasks (then it already is a thread root)."""
+    name, path = batch.hierarchy.name, batch.target.path
+    own = batch.backend.read_cgroups(name, [path]).get(path)
+    if own is None or len(own.threads):
+        return [], []
+    busy, empty = [], []
+    for child in own.children:
+        st = batch.state(child)
+        if st is None or st.cgroup_type == "threaded":
+            continue
+        events = batch.backend.cgroup_stats(name, child).get("cgroup.events", "")
+        (busy if "populated 1" in events.splitlines() else empty).append(child)
+    return busy, empty
+
+
 class V2Destination(BuiltinHook):
     """v2 destination rules (cgroup_migrate_vet_dst): EOPNOTSUPP for a `domain invalid`
     target or a thread leaving its threaded domain; EBUSY for an inner cgroup with domain
-    controllers in its subtree_control (no internal processes). The target's rules are
-    judged once for the batch."""
+    controllers in its subtree_control (no internal processes), or with threaded ones only
+    while a domain child is populated (it cannot become a thread root then); a warning when
+    the move makes the target a thread root, so its empty domain children turn `domain
+    invalid`. The target's rules are judged once for the batch."""
 
     name = "v2-destination"
 
@@ -521,15 +540,35 @@ class V2Destination(BuiltinHook):
                 f"{target} enables {', '.join(domain_ctrls)} for its children (cgroup.subtree_control), "
                 f"and cgroup v2 allows no processes in such an inner cgroup; {ctx.subject} was not moved."),
                 "Move it into a leaf cgroup below, or disable those controllers in cgroup.subtree_control."))
+        out: list[tuple[HookContext, Answer]] = []
+        if not is_root and st.cgroup_type == "domain" and st.subtree_control:
+            # threaded controllers only: the target may hold tasks only by becoming a thread
+            # root (cgroup_can_be_thread_root), which a populated domain child forbids
+            busy, empty = _domain_children(batch)
+            if busy:
+                names = ", ".join(busy)
+                return _all(batch, lambda ctx: ctx.refuse("EBUSY", (
+                    f"{target} enables {', '.join(st.subtree_control)} for its children and its child "
+                    f"{names} holds tasks, so it cannot become a thread root and cgroup v2 allows no "
+                    f"processes in it; {ctx.subject} was not moved."),
+                    "Move it into a leaf cgroup below, or empty its children first."))
+            if empty:
+                names = ", ".join(empty)
+                out = _all(batch, lambda ctx: HookWarning(
+                    f"Moving {ctx.subject} into {target} makes it a thread root (it enables "
+                    f"{', '.join(st.subtree_control)} for its children): its child cgroup "
+                    f"{names} becomes 'domain invalid' and can hold no task until made threaded."))
         if not batch.threads:
-            return ()
-        out = []
+            return out
+        warned = {id(c): i for i, (c, _) in enumerate(out)}
         dst_dom = None
         for ctx in batch.items:
             if ctx.source is not None and ctx.source != path:
                 src_dom = _dom(batch, ctx.source)
                 dst_dom = dst_dom or _dom(batch, path)
                 if src_dom != dst_dom:
+                    if id(ctx) in warned:  # the refusal replaces the warning
+                        out[warned[id(ctx)]] = (ctx, None)
                     out.append((ctx, ctx.refuse("EOPNOTSUPP", (
                         f"Thread {ctx.subject} is in {ctx.source} (threaded domain {src_dom}); cgroup.threads "
                         f"moves a thread only inside its own threaded domain, and {target} belongs to "

@@ -205,7 +205,10 @@ class SimCgroup:
             return False
         if self.nr_threaded_children:
             return True
-        return self.mixable() and bool(self.subtree_control & THREADED_CONTROLLERS)
+        # cgroup_is_thread_root(): a domain that holds tasks and enables a threaded
+        # controller for its children -- the root, or any cgroup a task was just moved into
+        # (its domain children become `domain invalid` then)
+        return bool(self.tids) and bool(self.subtree_control & THREADED_CONTROLLERS)
 
     def valid_domain(self) -> bool:
         if self.threaded():
@@ -720,13 +723,17 @@ class SimKernel:
         enable -= cg.subtree_control
         if disable & {c for ch in cg.children.values() for c in ch.subtree_control}:
             raise _err(errno.EBUSY, f"{hier}:{path}: a child still enables it")
-        if enable:
+        if enable:  # cgroup_vet_subtree_control_enable()
             if not cg.dom.valid_domain():
                 raise _err(errno.EOPNOTSUPP, f"{hier}:{path}")
-            if not cg.mixable() and enable - THREADED_CONTROLLERS:
-                if cg.thread_root() or cg.threaded():
-                    raise _err(errno.EOPNOTSUPP, f"{hier}:{path}")
-                if cg.tids:
+            if not cg.mixable():
+                if enable - THREADED_CONTROLLERS:
+                    if cg.thread_root() or cg.threaded():
+                        raise _err(errno.EOPNOTSUPP, f"{hier}:{path}")
+                    busy = bool(cg.tids)
+                else:  # threaded controllers only: fine inside a (prospective) thread subtree
+                    busy = not (cg.can_be_thread_root() or cg.threaded()) and bool(cg.tids)
+                if busy:
                     raise _err(errno.EBUSY, f"{hier}:{path}: no internal processes")
         cg.subtree_control = (cg.subtree_control | enable) - disable
 
