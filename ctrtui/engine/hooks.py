@@ -64,6 +64,8 @@ __all__ = [
     "Judged", "Refusal", "Warning", "THREADED_CONTROLLERS", "builtin_hooks", "judge_of",
 ]
 
+#: The words of the warning that a move turns the target into a thread root (risk.py asks on it).
+MAKES_THREAD_ROOT = "makes it a thread root"
 #: v2 controllers that may be enabled in a threaded subtree (the rest are domain controllers).
 THREADED_CONTROLLERS = frozenset({"cpu", "cpuset", "perf_event", "pids"})
 
@@ -555,7 +557,7 @@ class V2Destination(BuiltinHook):
             if empty:
                 names = ", ".join(empty)
                 out = _all(batch, lambda ctx: HookWarning(
-                    f"Moving {ctx.subject} into {target} makes it a thread root (it enables "
+                    f"Moving {ctx.subject} into {target} {MAKES_THREAD_ROOT} (it enables "
                     f"{', '.join(st.subtree_control)} for its children): its child cgroup "
                     f"{names} becomes 'domain invalid' and can hold no task until made threaded."))
         if not batch.threads:

@@ -852,7 +852,8 @@ def test_state_and_stats_keys(world, hier):
         assert facts == expect, path
         keys = set(b.cgroup_stats(hier, path))
         expect_keys = {
-            ("unified", "/"): {"cgroup.subtree_control", "cpu.stat"} | ({"io.stat"} & keys if "io" in root_ctl else set()),
+            ("unified", "/"): {"cgroup.subtree_control", "cpu.stat"}
+            | ({"io.stat"} & keys if "io" in root_ctl else set()),
             ("unified", cg): {"cgroup.type", "cgroup.subtree_control", "cgroup.events",
                               "cgroup.freeze", "cpu.stat"},
             ("freezer", cg): {"freezer.state"},
