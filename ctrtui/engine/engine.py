@@ -366,6 +366,7 @@ class AttachEngine:
         self._exits = exit_poller(backend)
         self._held: dict[tuple[int, int | None], Any] = {}  # (pid, start time) -> pidfd kept by plan()
         self._nofile: int | None = None
+        self._thread_guards: dict[int, str] = {}  # TID -> how apply held it (`guard: ...` in the report)
 
     # ------------------------------------------------------------------ helpers
 
@@ -648,6 +649,7 @@ class AttachEngine:
     def _run_locked(self, plans: Sequence[Plan], all_or_nothing: bool, undo_of: str | None) -> Report:
         items = [(p, v) for p in plans for v in p.verdicts]
         batch_id = _new_batch_id()
+        self._thread_guards.clear()
         outcomes: list[Outcome | None] = [None] * len(items)
         first_refused = next((v for _, v in items if v.kind not in _ARRIVED and v.kind != "move"), None)
         rolled_back = False
@@ -778,6 +780,9 @@ class AttachEngine:
             sentence, advice = explain(name, pid=pid, cgroup=target, file=fname)
             return self._outcome(p, v, "refused", errno=name, hook="kernel", reason=sentence, advice=advice)
         guards.append((index, got))
+        guard = getattr(got, "guard", None)  # the real kernel's handles say how they hold a task
+        if guard and pid is not None and v.task is not None and v.task.is_thread:  # and the report names it for a thread
+            self._thread_guards[pid] = guard
         return None
 
     def _settle(self, guards: Sequence[tuple[int, Any]],
@@ -926,7 +931,9 @@ class AttachEngine:
         if tell:
             self._tell_hooks(v.task, CgroupRef(h.name, v.source or "/"), target, warnings)
         who = f"PID {pid}" + (f" ({v.task.comm})" if v.task else "")
-        return Outcome(v.text, pid, "moved", None, None, f"{who} moved from {v.source or '?'} to {target}.", "",
+        guard = self._thread_guards.get(pid)
+        how = f" (guard: {guard})" if guard else ""
+        return Outcome(v.text, pid, "moved", None, None, f"{who} moved from {v.source or '?'} to {target}{how}.", "",
                        tuple(warnings), v.source, target.path, v.start_time)
 
     def _attach_hooks(self) -> list[Any]:

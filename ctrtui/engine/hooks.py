@@ -506,7 +506,8 @@ def _domain_children(batch: HookBatch) -> tuple[list[str], list[str]]:
     own = batch.backend.read_cgroups(name, [path]).get(path)
     if own is None or len(own.threads):
         return [], []
-    busy, empty = [], []
+    busy: list[str] = []
+    empty: list[str] = []
     for child in own.children:
         st = batch.state(child)
         if st is None or st.cgroup_type == "threaded":

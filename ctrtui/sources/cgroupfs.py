@@ -214,10 +214,12 @@ class PidfdHandle:
     that still answers `alive()` after a write proves the write hit this very task.
     """
 
-    def __init__(self, pid: int, fd: int, proc: str = "/proc") -> None:
+    def __init__(self, pid: int, fd: int, proc: str = "/proc", guard: str = "pidfd") -> None:
         self.pid = pid
         self.fd: int | None = fd
         self._proc = proc
+        self.guard = guard
+        """How the task is held, as reports name it: `pidfd`, or `pidfd-thread` (PIDFD_THREAD)."""
 
     def _reaped(self) -> bool:
         """True once the task is reaped (its PID may already belong to another task)."""
@@ -295,6 +297,125 @@ class PidfdHandle:
             self.close()
         except OSError:
             pass
+
+
+class ThreadGuard:
+    """A non-leader thread held without PIDFD_THREAD (kernels before 6.9): the pidfd of its
+    thread group, so the group -- and with it every /proc/TGID/task entry -- cannot be
+    another's, plus the thread's start time from /proc/TGID/task/TID/stat, read when opened
+    and again at every question. A TID is freed as soon as its thread exits, so another
+    thread may get it; one of the same group with the very same start tick would not be
+    told apart (a pidfd-thread guard would), which the report says by naming the guard."""
+
+    guard = "tgid-pidfd+starttime"
+
+    def __init__(self, tid: int, tgid: int, fd: int, proc: str = "/proc") -> None:
+        self.pid = tid
+        self.tgid = tgid
+        self.fd: int | None = fd
+        self._proc = proc
+        self._start: int | None = None
+        try:
+            fields = self._fields()
+        except BaseException:
+            self.close()
+            raise
+        if fields is None:
+            self.close()
+            raise OSError(errno.ESRCH, f"thread {tid} is not a thread of process {tgid} (it exited)")
+        self._start = int(fields[19])
+
+    def _group_reaped(self) -> bool:
+        if self.fd is None:
+            return True
+        try:
+            signal.pidfd_send_signal(self.fd, 0)
+        except ProcessLookupError:
+            return True
+        except PermissionError:
+            return False
+        return False
+
+    def _fields(self) -> list[bytes] | None:
+        """The thread's stat fields, None when it is gone (or the group was reaped meanwhile)."""
+        try:
+            stat = read_bytes(f"{self._proc}/{self.tgid}/task/{self.pid}/stat")
+        except OSError:
+            return None
+        if self._group_reaped():
+            return None
+        return parse_stat(stat)[1]
+
+    def _same(self) -> list[bytes] | None:
+        f = self._fields()
+        return f if f is not None and int(f[19]) == self._start else None
+
+    def start_time(self) -> int | None:
+        """The start time of the thread now holding the TID in the group (another than the
+        one opened when it differs); None once it is gone."""
+        f = self._fields()
+        return None if f is None else int(f[19])
+
+    def alive(self) -> bool:
+        f = self._same()
+        return f is not None and f[0] not in (b"Z", b"X")
+
+    def exited(self) -> bool:
+        return not self.alive()
+
+    def reaped(self) -> bool:
+        """True once the thread is gone (its TID may already be another's)."""
+        return self._same() is None
+
+    _reaped = reaped
+
+    def identity(self) -> tuple[int, int] | None:
+        return None
+
+    def close(self) -> None:
+        if self.fd is not None:
+            fd, self.fd = self.fd, None
+            os.close(fd)
+
+    def __enter__(self) -> ThreadGuard:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except OSError:
+            pass
+
+
+def _probe_pidfd_thread() -> bool:
+    """Can this kernel open a pidfd on a thread (PIDFD_THREAD, Linux 6.9+)? Asked of a thread
+    of our own: EINVAL (an unknown flag) means no."""
+    import threading
+
+    ready, done = threading.Event(), threading.Event()
+    tids: list[int] = []
+
+    def wait() -> None:
+        tids.append(threading.get_native_id())
+        ready.set()
+        done.wait()
+
+    t = threading.Thread(target=wait, name="ctrtui-pidfd-probe", daemon=True)
+    t.start()
+    try:
+        ready.wait()
+        try:
+            fd = os.pidfd_open(tids[0], os.O_EXCL)
+        except OSError:
+            return False  # EINVAL: the kernel does not know the flag
+        os.close(fd)
+        return True
+    finally:
+        done.set()
+        t.join()
 
 
 class FdMembership:
@@ -702,7 +823,7 @@ class CgroupFS:
             try:
                 try:
                     stat = read_single(base + "stat")
-                    ids = pidfd_creds(handle.fd) if handle.fd is not None else None
+                    ids = pidfd_creds(handle.fd) if type(handle) is PidfdHandle and handle.fd is not None else None
                     if ids is None or ids[0] <= 0:
                         ids = parse_status(read_single(base + "status"))
                     where = cgroup_line(read_single(base + "cgroup"), h)
@@ -808,20 +929,46 @@ class CgroupFS:
         except OSError:
             return ()
 
-    def open_task(self, pid: int, thread: bool = False) -> PidfdHandle:
+    def open_task(self, pid: int, thread: bool = False) -> PidfdHandle | ThreadGuard:
         """A pidfd on the task; `thread` asks for PIDFD_THREAD (`os.O_EXCL`, kernel 6.9+),
         needed for a non-leader TID (tried automatically when a plain pidfd_open of a TID
-        is refused: EINVAL on older kernels, ENOENT on 6.x). Raises OSError(ESRCH) when
-        there is no such task."""
+        is refused: EINVAL on older kernels, ENOENT on 6.x). A kernel without PIDFD_THREAD
+        (probed once: `thread_pidfds`) holds a thread by a `ThreadGuard` instead. Raises
+        OSError(ESRCH) when there is no such task."""
         if pid <= 0:
             raise OSError(errno.ESRCH, f"no task with PID {pid}")
+        if thread and not self.thread_pidfds():
+            return self._open_thread(pid)
         try:
             fd = os.pidfd_open(pid, os.O_EXCL if thread else 0)
         except OSError as e:
             if e.errno not in (errno.EINVAL, errno.ENOENT) or thread:
                 raise
+            if not self.thread_pidfds():
+                return self._open_thread(pid)
             fd = os.pidfd_open(pid, os.O_EXCL)
-        return PidfdHandle(pid, fd, self.proc)
+            thread = True
+        return PidfdHandle(pid, fd, self.proc, "pidfd-thread" if thread else "pidfd")
+
+    pidfd_thread: bool | None = None
+    """Whether the kernel opens pidfds on threads (PIDFD_THREAD): probed once, on first need
+    (`thread_pidfds`); tests set it to force either guard."""
+
+    def thread_pidfds(self) -> bool:
+        if self.pidfd_thread is None:
+            self.pidfd_thread = _probe_pidfd_thread()
+        return self.pidfd_thread
+
+    def _open_thread(self, tid: int) -> PidfdHandle | ThreadGuard:
+        """Hold thread `tid` without PIDFD_THREAD: its group's pidfd and its start time
+        (a leader gets its own plain pidfd). ESRCH when there is no such thread."""
+        try:
+            tgid = parse_status(read_bytes(f"{self.proc}/{tid}/status"))[0]
+        except (OSError, ValueError):
+            raise OSError(errno.ESRCH, f"no task with PID {tid}") from None
+        if tgid == tid or tgid <= 0:
+            return PidfdHandle(tid, os.pidfd_open(tid, 0), self.proc)
+        return ThreadGuard(tid, tgid, os.pidfd_open(tgid, 0), self.proc)
 
     # ---------------------------------------------------------------- writes
 
