@@ -674,6 +674,82 @@ def test_undo_warns_when_the_task_was_moved_elsewhere_since(k):
     assert r.outcomes[0].outcome == "moved" and "no longer where" in r.outcomes[0].warnings[0]
 
 
+def _batch_states(j: Journal) -> dict[str, str]:
+    return {b.id: b.status() for b in j.batches()}
+
+
+def test_undo_when_systemd_removed_the_origin(k, tmp_path):
+    """logind removed the session scope a task was moved out of: undo says, in its own
+    words, where the task is, that its origin is gone and which `ctrtui move` would place
+    it elsewhere; the batch is settled once (`log`: cannot be undone: origin gone, the undo
+    itself `refused`, not `done`), and a bare undo skips it, saying so, for the older one."""
+    scope = "/user.slice/user-1000.slice/session-3.scope"
+    k.makedirs("unified", scope)
+    older = k.spawn("cron", cgroups={"unified": "/a"})
+    p = k.spawn("sleep", cgroups={"unified": scope})
+    j = Journal(str(tmp_path / "j.jsonl"))
+    e = engine(k, journal=j)
+    b0 = e.apply(e.plan([older], ref("unified:/b"))).batch_id
+    b1 = e.apply(e.plan([p], ref("unified:/b"))).batch_id
+    k.rmdir("unified", scope)
+    r = e.undo(b1)
+    o = r.outcomes[0]
+    assert (o.outcome, o.errno) == ("refused", "ENOENT"), o
+    assert "cannot go back" in o.reason and scope in o.reason and "unified:/b" in o.reason
+    assert f"ctrtui move {p} --to 'unified:/user.slice/user-1000.slice'" in o.advice
+    assert "create" not in o.advice
+    states = _batch_states(j)
+    assert states[b1] == "cannot be undone: origin gone" and states[r.batch_id] == "refused"
+    # tried again: nothing is written, and the words say why
+    n = len(j.batches())
+    assert e.undo(b1) is None and "cannot be undone" in e.nothing_left and len(j.batches()) == n
+    # a bare undo undoes the older batch (b1 is settled; a fresh journal reader agrees)
+    r0 = engine(k, journal=Journal(j.path)).undo()
+    assert r0.undo_of == b0 and where(k, older, "unified") == "/a"
+
+
+def test_bare_undo_skips_a_batch_whose_origin_is_gone_saying_which(k, tmp_path):
+    k.makedirs("unified", "/system.slice/getty@tty1.service")
+    older = k.spawn("cron", cgroups={"unified": "/a"})
+    p = k.spawn("agetty", cgroups={"unified": "/system.slice/getty@tty1.service"})
+    j = Journal(str(tmp_path / "j.jsonl"))
+    e = engine(k, journal=j)
+    b0 = e.apply(e.plan([older], ref("unified:/b"))).batch_id
+    b1 = e.apply(e.plan([p], ref("unified:/b"))).batch_id
+    k.rmdir("unified", "/system.slice/getty@tty1.service")
+    r = e.undo()
+    assert r.undo_of == b0 and r.outcomes[0].outcome == "moved"
+    said = [w for w in r.warnings if f"batch {b1} was skipped: it cannot be undone" in w]
+    assert said and "getty@tty1.service" in said[0], r.warnings
+    assert _batch_states(j)[b1] == "cannot be undone: origin gone"
+    assert where(k, p, "unified") == "/b"
+    assert e.undo() is None  # nothing left: b1 is not chosen for ever
+
+
+def test_undo_of_a_dead_task_whose_origin_is_gone_is_vanished(k, tmp_path):
+    k.makedirs("unified", "/user.slice/session-4.scope")
+    p = k.spawn("sleep", cgroups={"unified": "/user.slice/session-4.scope"})
+    j = Journal(str(tmp_path / "j.jsonl"))
+    e = engine(k, journal=j)
+    b = e.apply(e.plan([p], ref("unified:/b"))).batch_id
+    k.rmdir("unified", "/user.slice/session-4.scope")
+    k.exit(p, reap=True)
+    r = e.undo(b)
+    assert (r.outcomes[0].outcome, r.outcomes[0].errno) == ("vanished", "ESRCH"), r.outcomes[0]
+    assert _batch_states(j)[b] == "cannot be undone: tasks gone"
+
+
+def test_a_batch_in_which_every_pid_was_refused_is_not_done(k, tmp_path):
+    j = Journal(str(tmp_path / "j.jsonl"))
+    e = engine(k, journal=j)
+    r = e.apply(e.plan([2], ref("freezer:/a")))  # kthreadd: refused
+    assert [o.outcome for o in r.outcomes] == ["refused"]
+    assert _batch_states(j)[r.batch_id] == "refused"
+    p = k.spawn("sleep")
+    r = e.apply(e.plan([2, p], ref("freezer:/a")))
+    assert _batch_states(j)[r.batch_id] == "done"
+
+
 def test_nothing_to_undo(k):
     assert engine(k).undo() is None
     e = engine(k)
