@@ -154,6 +154,33 @@ def parse_mountinfo(text: str, self_cgroup: str = "", cgroups: str = "") -> list
     return v1 + [h for h in found if h.version == 2]
 
 
+def _find_ns_root(mount: str, depth: int, own: str, version: int) -> str | None:
+    """The directory `depth` levels below `mount` whose cgroup `own` (a path relative to it)
+    lists this process; None when none does (or more than one could, which cannot be)."""
+    me = os.getpid()
+    level = [mount]
+    for _ in range(depth):
+        below: list[str] = []
+        for d in level:
+            try:
+                with os.scandir(d) as it:
+                    below.extend(e.path for e in it if e.is_dir(follow_symlinks=False))
+            except OSError:
+                continue
+        level = below
+    rel = "" if own == "/" else own
+    files = ("cgroup.procs", "cgroup.threads") if version == 2 else ("tasks",)
+    found = []
+    for d in level:
+        for name in files:
+            text = _read_text(d + rel + "/" + name)
+            if text is not None:
+                if str(me) in text.split():
+                    found.append(d)
+                break
+    return found[0] if len(found) == 1 else None
+
+
 def _read_text(path: str) -> str | None:
     try:
         return read_bytes(path).decode("utf-8", "replace").strip()
@@ -468,6 +495,7 @@ class CgroupFS:
         self.proc = proc
         self._hier: tuple[Hierarchy, ...] | None = None
         self._details = ProcReader(proc)
+        self._ns_roots: dict[tuple[str, str], str | None] = {}  # (mount, root) -> our namespace's root dir
 
     @property
     def pid_max(self) -> int:
@@ -487,12 +515,33 @@ class CgroupFS:
         cgroups = _read_text(f"{self.proc}/cgroups") or ""
         found = []
         for h in parse_mountinfo(text, self_cg, cgroups):
+            if h.root.startswith("/.."):
+                h = self._in_namespace(h, self_cg)
             if h.version == 2:
                 ctrls = _read_text(h.mount + "/cgroup.controllers")
                 h = h.replace(controllers=tuple(ctrls.split()) if ctrls else ())
             found.append(h)
         self._hier = tuple(found)
         return self._hier
+
+    def _in_namespace(self, h: Hierarchy, self_cgroup: str) -> Hierarchy:
+        """A hierarchy mounted above the root of our cgroup namespace: mountinfo gives its
+        root relative to that root (`/../..`: two levels up), and every path we read
+        (/proc/PID/cgroup) is relative to it. The namespace's root is the directory that
+        many levels below the mount in which our own cgroup lists us; the hierarchy is then
+        taken as mounted there, at root `/`. Unresolved (the mount is not above us only, or
+        we are not found) it is left as it is."""
+        parts = h.root.split("/")[1:]
+        if not parts or any(p != ".." for p in parts):
+            return h
+        key = (h.mount, h.root)
+        if key not in self._ns_roots:
+            mine = parse_proc_cgroup(self_cgroup)
+            own = (mine.get("") if h.version == 2 else next(
+                (v for k, v in mine.items() if k and set(k.split(",")) == set(h.controllers)), None))
+            self._ns_roots[key] = None if own is None else _find_ns_root(h.mount, len(parts), own[1], h.version)
+        where = self._ns_roots[key]
+        return h if where is None else h.replace(mount=where, root="/")
 
     def _known(self) -> tuple[Hierarchy, ...]:
         return self._hier if self._hier is not None else self.hierarchies()

@@ -268,3 +268,28 @@ def test_pidfd_thread_probe_on_this_kernel():
             assert type(h) is PidfdHandle and h.guard == "pidfd-thread" and h.alive()
     finally:
         t.end()
+
+
+def test_a_mount_above_our_cgroup_namespace_is_resolved(tmp_path):
+    """mountinfo root `/../..`: the mount shows the hierarchy two levels above our cgroup
+    namespace's root; CgroupFS takes the directory two levels down whose cgroup (ours,
+    relative to it) lists this process as the namespace's root. Fake files, no cgroup read."""
+    mnt = tmp_path / "cgroup"
+    for d in ("system.slice/a.service", "user.slice/ns/inner", "user.slice/other/inner"):
+        (mnt / d).mkdir(parents=True)
+    (mnt / "system.slice/a.service/cgroup.procs").write_text("1\n")
+    (mnt / "user.slice/other/inner/cgroup.procs").write_text("7\n")
+    (mnt / "user.slice/ns/inner/cgroup.procs").write_text(f"3\n{os.getpid()}\n")
+    proc = tmp_path / "proc"
+    (proc / "self").mkdir(parents=True)
+    (proc / "self/cgroup").write_text("0::/inner\n")
+    (proc / "cgroups").write_text("")
+    info = tmp_path / "mountinfo"
+    info.write_text(f"41 31 0:38 /../.. {mnt} rw,relatime - cgroup2 cgroup2 rw,nsdelegate\n")
+    (h,) = CgroupFS(str(info), str(proc)).hierarchies()
+    assert (h.name, h.mount, h.root) == ("unified", str(mnt / "user.slice/ns"), "/")
+    assert h.fs_path("/inner") == str(mnt / "user.slice/ns/inner")
+    # not found (we are listed nowhere): left as mountinfo says
+    (mnt / "user.slice/ns/inner/cgroup.procs").write_text("3\n")
+    (h,) = CgroupFS(str(info), str(proc)).hierarchies()
+    assert (h.mount, h.root) == (str(mnt), "/../..")
