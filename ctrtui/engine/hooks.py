@@ -582,13 +582,20 @@ class V2Destination(BuiltinHook):
 
 
 class CpusetEmpty(BuiltinHook):
-    """v1 cpuset ENOSPC: the target has no CPUs, or no memory nodes (either one empty is
-    enough). Judged once for the batch."""
+    """cpuset ENOSPC: a v1 target without CPUs, or without memory nodes (either one empty
+    is enough); a v2 target whose effective CPUs are empty (a partition whose CPUs all went
+    to child partitions). Judged once for the batch."""
 
     name = "cpuset"
 
     def judge(self, batch: HookBatch) -> Judged:
         st = batch.target_state
+        if batch.version == 2 and st is not None and st.cpuset_cpus is not None and not st.cpuset_cpus.strip():
+            return _all(batch, lambda ctx: ctx.refuse("ENOSPC", (
+                f"{batch.target} has no CPU left (cpuset.cpus.effective is empty: a cpuset partition whose CPUs "
+                f"all went to its child partitions), so the cpuset controller refuses {ctx.subject}."),
+                "Move it into one of its child partitions, or give the cgroup back a CPU (cpuset.cpus of its "
+                "child partitions, or cpuset.cpus.partition 'member')."))
         if batch.version != 1 or "cpuset" not in batch.hierarchy.controllers or st is None:
             return ()
         empty = [n for n, v in (("cpuset.cpus", st.cpuset_cpus), ("cpuset.mems", st.cpuset_mems))

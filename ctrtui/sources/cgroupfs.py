@@ -776,6 +776,7 @@ class CgroupFS:
             return CgroupState(
                 h.name, path, 2,
                 cgroup_type=_read_text(d + "/cgroup.type"),
+                cpuset_cpus=_read_text(d + "/cpuset.cpus.effective"),  # None without the cpuset controller
                 subtree_control=tuple(sub.split()) if sub else (),
                 freezer_state=_v2_frozen(d),
                 writable=writable,

@@ -160,7 +160,7 @@ class SimCgroup:
     """One cgroup directory of one hierarchy."""
 
     __slots__ = ("hier", "path", "parent", "children", "tids", "removed", "owner", "mode",
-                 "dom", "nr_threaded_children", "subtree_control", "cpus", "mems",
+                 "dom", "nr_threaded_children", "subtree_control", "cpus", "mems", "partition",
                  "freezer", "pids_max", "snap", "agg", "sub")
 
     def __init__(self, hier: SimHierarchy, path: str, parent: SimCgroup | None):
@@ -178,6 +178,8 @@ class SimCgroup:
         self.subtree_control: set[str] = set()
         self.cpus = ""
         self.mems = ""
+        self.partition = "member"
+        """v2 `cpuset.cpus.partition`: `member` or `root` (a partition root: its CPUs are its own)."""
         self.freezer = "THAWED"
         self.pids_max = "max"
         self.snap: Container | None = None
@@ -391,6 +393,8 @@ class SimKernel:
         self._clock0 = self.clock()
         self._cache_lock = threading.Lock()
         """Guards the snapshot caches (a snapshot may run in a thread while tasks move)."""
+        self.ncpus = 2
+        """CPUs of the machine (v2 cpuset: the root's `cpuset.cpus.effective` is 0-(ncpus-1))."""
 
     # ================================================================ builder
     def add_user(self, uid: int, name: str) -> None:
@@ -738,13 +742,37 @@ class SimKernel:
         cg.subtree_control = (cg.subtree_control | enable) - disable
 
     def set_cpuset(self, hier: str, path: str, cpus: str | None = None, mems: str | None = None) -> None:
+        """v1 `cpuset.cpus`/`cpuset.mems`; v2 `cpuset.cpus` of a cgroup whose parent enables
+        cpuset (the kernel's own checks of what is written are not modelled)."""
         cg = self._cg(hier, path)
-        if not cg.hier.has("cpuset"):
+        if not (cg.hier.has("cpuset") or cg.hier.v2 and _cpuset_on(cg)):
             raise _err(errno.ENOENT, f"{hier}:{path}/cpuset.cpus")
         if cpus is not None:
             cg.cpus = cpus
         if mems is not None:
             cg.mems = mems
+
+    def set_partition(self, hier: str, path: str, value: str) -> None:
+        """v2 `cpuset.cpus.partition` (`root` or `member`). A partition root's CPUs (its
+        `cpuset.cpus`, which its parent -- the root cgroup or a partition root -- must have
+        left) are its own: its parent's effective CPUs lose them. Unlike the kernel, which
+        then marks the partition `root invalid`, this refuses (EINVAL) a partition that
+        would leave a parent holding tasks without CPUs, or that its parent cannot give."""
+        cg = self._cg(hier, path)
+        if not cg.hier.v2 or not _cpuset_on(cg):
+            raise _err(errno.ENOENT, f"{hier}:{path}/cpuset.cpus.partition")
+        if value not in ("root", "member"):
+            raise _err(errno.EINVAL, value)
+        if value == "root":
+            parent = cg.parent
+            assert parent is not None
+            want = _cpu_set(cg.cpus)
+            left = _effective_cpus(self, parent)
+            if (parent.parent is not None and parent.partition != "root") or not want or not want <= left:
+                raise _err(errno.EINVAL, f"{hier}:{path}: the parent cannot give CPUs {cg.cpus or '(none)'}")
+            if want == left and parent.tids:
+                raise _err(errno.EINVAL, f"{hier}:{path}: the parent holds tasks and would have no CPU left")
+        cg.partition = value
 
     def set_freezer(self, hier: str, path: str, state: str) -> None:
         cg = self._cg(hier, path)
@@ -896,6 +924,8 @@ class SimKernel:
             return
         if h.has("cpuset") and (not cg.cpus.strip() or not cg.mems.strip()):
             raise _err(errno.ENOSPC, where)
+        if h.v2 and _cpuset_on(cg) and not _effective_cpus(self, cg):  # a partition that gave all its CPUs away
+            raise _err(errno.ENOSPC, where)
         for t in movers:
             self._move(h, t, cg)
 
@@ -1001,7 +1031,8 @@ class SimKernel:
             hierarchy=h.info.name, path=cg.path, version=h.info.version,
             cgroup_type=cg.cgroup_type() if h.v2 and cg.parent is not None else None,  # no file on the root
             subtree_control=tuple(sorted(cg.subtree_control)) if h.v2 else (),
-            cpuset_cpus=cg.cpus if h.has("cpuset") else None,
+            cpuset_cpus=(cg.cpus if h.has("cpuset") else  # v2: cpuset.cpus.effective
+                         _cpu_text(_effective_cpus(self, cg)) if h.v2 and _cpuset_on(cg) else None),
             cpuset_mems=cg.mems if h.has("cpuset") else None,
             freezer_state=(None if cg.parent is None else str(int(cg.frozen())) if h.v2
                            else self._freezer_state(cg) if h.has("freezer") else None),
@@ -1235,6 +1266,54 @@ _CONTROLLER_FILES = {
     "cpuacct": ("cpuacct.usage", "cpuacct.stat", "cpuacct.usage_percpu"),
     "memory": ("memory.current", "memory.max", "memory.usage_in_bytes", "memory.limit_in_bytes", "memory.stat"),
 }
+
+
+def _cpuset_on(cg: SimCgroup) -> bool:
+    """v2: the cgroup has cpuset files (its parent enables cpuset; the root, when the
+    hierarchy has the controller)."""
+    if cg.parent is None:
+        return "cpuset" in cg.hier.info.controllers
+    return "cpuset" in cg.parent.subtree_control
+
+
+def _cpu_set(text: str) -> set[int]:
+    """`0-2,5` -> {0, 1, 2, 5}."""
+    out: set[int] = set()
+    for part in text.replace(" ", "").split(","):
+        if part:
+            lo, _, hi = part.partition("-")
+            out.update(range(int(lo), int(hi or lo) + 1))
+    return out
+
+
+def _cpu_text(cpus: set[int]) -> str:
+    """{0, 1, 2, 5} -> `0-2,5` (the kernel's list form; empty: "")."""
+    runs: list[str] = []
+    for n in sorted(cpus):
+        if runs and int(runs[-1].rsplit("-", 1)[-1]) == n - 1:
+            runs[-1] = runs[-1].split("-")[0] + f"-{n}"
+        else:
+            runs.append(str(n))
+    return ",".join(runs)
+
+
+def _available_cpus(k: SimKernel, cg: SimCgroup) -> set[int]:
+    """The CPUs `cg` may use before it gives any to child partitions."""
+    if cg.parent is None:
+        return set(range(k.ncpus))
+    if cg.partition == "root":
+        return _cpu_set(cg.cpus) & _available_cpus(k, cg.parent)
+    parent = _effective_cpus(k, cg.parent)
+    return (_cpu_set(cg.cpus) & parent) or parent
+
+
+def _effective_cpus(k: SimKernel, cg: SimCgroup) -> set[int]:
+    """v2 `cpuset.cpus.effective`: what it may use, less what its child partitions took."""
+    given: set[int] = set()
+    for c in cg.children.values():
+        if c.partition == "root" and not c.removed:
+            given |= _cpu_set(c.cpus)
+    return _available_cpus(k, cg) - given
 
 
 def _interface_files(h: SimHierarchy, root: bool) -> frozenset[str]:

@@ -147,6 +147,21 @@ class SimWorld:
         except OSError as e:
             return ename(e.errno)
 
+    def need_cpus(self, n: int) -> None:
+        if self.backend.ncpus < n:
+            pytest.skip(f"the simulated machine has {self.backend.ncpus} CPUs, this needs {n}")
+
+    def cpuset_v2(self, path: str, name: str, value: str) -> int | str:
+        """Write v2 `cpuset.cpus` or `cpuset.cpus.partition` of a cgroup."""
+        try:
+            if name == "cpuset.cpus":
+                self.backend.set_cpuset("unified", path, cpus=value)
+            else:
+                self.backend.set_partition("unified", path, value)
+            return len(value)
+        except OSError as e:
+            return ename(e.errno)
+
     def set_type(self, hier: str, path: str) -> int | str:
         try:
             self.backend.set_type(hier, path, "threaded")
@@ -270,6 +285,32 @@ class RealWorldAdapter:
             return _raw_write(self.rw.fs("unified", path) + "/cgroup.subtree_control", change.encode())
         except OSError as e:
             return ename(e.errno)
+
+    def need_cpus(self, n: int) -> None:
+        try:
+            with open(self.rw.fs("unified", "/") + "/cpuset.cpus.effective") as f:
+                text = f.read().strip()
+        except OSError:
+            pytest.skip("the v2 root has no cpuset.cpus.effective here")
+        count = sum(int(b) - int(a) + 1 for a, _, b in (p.partition("-") if "-" in p else (p, "", p)
+                                                        for p in text.split(",") if p))
+        if count < n:
+            pytest.skip(f"the v2 root has {count} CPUs, this needs {n}")
+
+    def cpuset_v2(self, path: str, name: str, value: str) -> int | str:
+        """Write v2 `cpuset.cpus` or `cpuset.cpus.partition` of one of our cgroups (a
+        partition's CPUs go back to the root when the test removes it)."""
+        f = self.rw.fs("unified", path) + "/" + name
+        try:
+            n = _raw_write(f, value.encode())
+        except OSError as e:
+            return ename(e.errno)
+        if name == "cpuset.cpus.partition":
+            with open(f) as fh:
+                state = fh.read().strip()
+            if state != value:  # the kernel accepts the write and marks it invalid
+                return state
+        return n
 
     def set_type(self, hier: str, path: str) -> int | str:
         try:
@@ -606,6 +647,32 @@ def test_v2_threaded_controllers_only_with_populated_or_empty_children(world):
     assert (v.kind, v.errno, v.hook) == ("refused", "EOPNOTSUPP", "v2-destination"), v
     assert world.write(str(q), "unified", c) == "EOPNOTSUPP"
     assert world.where(q, "unified") == "/"
+
+
+def test_v2_cpuset_partition_without_cpus_enospc(world):
+    """A v2 cpuset partition whose CPUs all went to a child partition has no effective CPU
+    left and takes no task: ENOSPC, predicted by the cpuset hook; its child partition
+    takes it. Needs a v2 root enabling cpuset and two CPUs (CPU 1 is lent to the test's
+    partitions and goes back when they are removed)."""
+    world.need_v2_controllers("cpuset")
+    world.need_cpus(2)
+    top = world.top("unified")  # a partition root holding CPU 1 (the root keeps the others)
+    assert world.cpuset_v2(top, "cpuset.cpus", "1") == 1
+    assert world.cpuset_v2(top, "cpuset.cpus.partition", "root") == 4
+    assert world.subtree_control(top, "+cpuset") == len("+cpuset")
+    c = world.mkdir("unified", "C")  # its child partition takes CPU 1: none is left to the top
+    assert world.cpuset_v2(c, "cpuset.cpus", "1") == 1
+    assert world.cpuset_v2(c, "cpuset.cpus.partition", "root") == 4
+    assert world.backend.cgroup_state("unified", top).cpuset_cpus == ""
+    assert world.backend.cgroup_state("unified", c).cpuset_cpus == "1"
+    r = world.spawn_sleep()
+    v = _predict(world, r, f"unified:{top}")
+    assert (v.kind, v.errno, v.hook) == ("refused", "ENOSPC", "cpuset"), v
+    assert world.write(str(r), "unified", top) == "ENOSPC"
+    assert world.where(r, "unified") == "/"
+    assert _predict(world, r, f"unified:{c}").kind == "move"
+    assert world.write(str(r), "unified", c) == len(str(r))
+    assert world.where(r, "unified") == c
 
 
 # ================================================================ permission
