@@ -597,16 +597,35 @@ class CpusetEmpty(BuiltinHook):
                 "Move it into one of its child partitions, or give the cgroup back a CPU (cpuset.cpus of its "
                 "child partitions, or cpuset.cpus.partition 'member')."))
         if batch.version != 1 or "cpuset" not in batch.hierarchy.controllers or st is None:
-            return ()
+            return self._scheduler(batch)
         empty = [n for n, v in (("cpuset.cpus", st.cpuset_cpus), ("cpuset.mems", st.cpuset_mems))
                  if v is not None and not v.strip()]
         if not empty:
-            return ()
+            return self._scheduler(batch)
         names = " and ".join(empty)
         return _all(batch, lambda ctx: ctx.refuse("ENOSPC", (
             f"{batch.target} has an empty {names}, so {ctx.subject} could not run there "
             "and the cpuset controller refuses it."),
             f"Write CPUs and memory nodes into {names} of {batch.target} first."))
+
+    @staticmethod
+    def _scheduler(batch: HookBatch) -> Judged:
+        """EPERM before Linux 6.6: cpuset's attach check also asks the scheduler's permission
+        (security_task_setscheduler), which a writer without CAP_SYS_NICE lacks for a task
+        holding capabilities it has not (a root task). No safe probe tells a running kernel's
+        rule, so it is predicted only where the backend says the kernel has it
+        (`cpuset_setscheduler_check`: the simulator's flag; None on the real kernel)."""
+        st = batch.target_state
+        involved = ("cpuset" in batch.hierarchy.controllers if batch.version == 1
+                    else st is not None and st.cpuset_cpus is not None)
+        if not involved or batch.writer.euid == 0 or not getattr(batch.backend, "cpuset_setscheduler_check", None):
+            return ()
+        return [(ctx, ctx.refuse("EPERM", (
+            f"{ctx.subject} runs as root (it holds capabilities the writer, uid {batch.writer.euid}, has not), and "
+            f"this kernel's cpuset controller asks the scheduler's permission to move it into {batch.target} "
+            "(before Linux 6.6), which the writer lacks without CAP_SYS_NICE."),
+            "Run as root, or leave root's tasks where they are.")) for ctx in batch.items
+            if ctx.task is not None and ctx.task.euid == 0]
 
 
 class FrozenTarget(BuiltinHook):

@@ -1000,6 +1000,12 @@ class CgroupFS:
             thread = True
         return PidfdHandle(pid, fd, self.proc, "pidfd-thread" if thread else "pidfd")
 
+    cpuset_setscheduler_check: bool | None = None
+    """Whether cpuset's attach check also asks security_task_setscheduler (kernels before 6.6:
+    EPERM for a root task moved by a writer without CAP_SYS_NICE). None: unknown -- no safe
+    probe exists (it would take moving a privileged task as an unprivileged writer), so the
+    engine does not predict it here and the kernel's answer stands."""
+
     pidfd_thread: bool | None = None
     """Whether the kernel opens pidfds on threads (PIDFD_THREAD): probed once, on first need
     (`thread_pidfds`); tests set it to force either guard."""

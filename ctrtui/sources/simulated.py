@@ -394,6 +394,11 @@ class SimKernel:
         self._cache_lock = threading.Lock()
         """Guards the snapshot caches (a snapshot may run in a thread while tasks move)."""
         self.ncpus = 2
+        self.cpuset_setscheduler_check = False
+        """Kernels before 6.6: cpuset's attach check also asks security_task_setscheduler, so a
+        non-root writer cannot move a root task (one with capabilities it lacks) into or
+        between cpusets: EPERM. Off: today's kernel. No safe probe tells a running kernel's
+        rule; the engine's cpuset hook predicts it where a backend sets this."""
         """CPUs of the machine (v2 cpuset: the root's `cpuset.cpus.effective` is 0-(ncpus-1))."""
 
     # ================================================================ builder
@@ -886,7 +891,7 @@ class SimKernel:
                 raise _err(errno.EOPNOTSUPP, where)
         group = [self.tasks[t] for t in task.group] if threadgroup else [task]
         self._attach(h, cg, [t for t in group if not t.dead and not t.flags & PF_EXITING
-                             and h.where.get(t.pid) is not cg], where)
+                             and h.where.get(t.pid) is not cg], where, creds)
         return len(data)
 
     def _attach_write_2007(self, f: SimMembershipFile, data: bytes, where: str) -> int:
@@ -917,7 +922,8 @@ class SimKernel:
         self._attach(h, cg, [t for t in group if h.where.get(t.pid) is not cg], where)
         return len(data)
 
-    def _attach(self, h: SimHierarchy, cg: SimCgroup, movers: list[SimTask], where: str) -> None:
+    def _attach(self, h: SimHierarchy, cg: SimCgroup, movers: list[SimTask], where: str,
+                creds: Creds | None = None) -> None:
         """The cpuset check and the move, when anything moves at all: a v1 cpuset without
         cpus or mems refuses with ENOSPC."""
         if not movers:
@@ -926,6 +932,9 @@ class SimKernel:
             raise _err(errno.ENOSPC, where)
         if h.v2 and _cpuset_on(cg) and not _effective_cpus(self, cg):  # a partition that gave all its CPUs away
             raise _err(errno.ENOSPC, where)
+        if (self.cpuset_setscheduler_check and creds is not None and creds.euid != 0
+                and (h.has("cpuset") or h.v2 and _cpuset_on(cg)) and any(t.euid == 0 for t in movers)):
+            raise _err(errno.EPERM, where)  # before 6.6: security_task_setscheduler, no CAP_SYS_NICE
         for t in movers:
             self._move(h, t, cg)
 

@@ -147,6 +147,10 @@ class SimWorld:
         except OSError as e:
             return ename(e.errno)
 
+    def cpuset_asks_the_scheduler(self) -> bool:
+        """Whether this kernel's cpuset attach check asks security_task_setscheduler (before 6.6)."""
+        return self.backend.cpuset_setscheduler_check
+
     def need_cpus(self, n: int) -> None:
         if self.backend.ncpus < n:
             pytest.skip(f"the simulated machine has {self.backend.ncpus} CPUs, this needs {n}")
@@ -285,6 +289,12 @@ class RealWorldAdapter:
             return _raw_write(self.rw.fs("unified", path) + "/cgroup.subtree_control", change.encode())
         except OSError as e:
             return ename(e.errno)
+
+    def cpuset_asks_the_scheduler(self) -> bool:
+        """Whether this kernel's cpuset attach check asks security_task_setscheduler: before
+        6.6 (the test reads the version; ctrtui itself does not predict it on a real kernel)."""
+        release = tuple(int(x) for x in os.uname().release.split("-")[0].split(".")[:2])
+        return release < (6, 6)
 
     def need_cpus(self, n: int) -> None:
         try:
@@ -673,6 +683,27 @@ def test_v2_cpuset_partition_without_cpus_enospc(world):
     assert _predict(world, r, f"unified:{c}").kind == "move"
     assert world.write(str(r), "unified", c) == len(str(r))
     assert world.where(r, "unified") == c
+
+
+def test_v2_cpuset_move_of_a_root_task_by_a_delegated_writer(world):
+    """v2 checks no uid: a writer owning the common ancestor may move a root task between
+    two cpusets of its subtree -- but before 6.6 cpuset's attach check also asks the
+    scheduler's permission, which an unprivileged writer lacks for a root task: EPERM."""
+    world.need_v2_controllers("cpuset")
+    top = world.top("unified")
+    assert world.subtree_control(top, "+cpuset") == len("+cpuset")
+    d = world.mkdir("unified", "d")
+    x, y = world.mkdir("unified", "d/x"), world.mkdir("unified", "d/y")
+    assert world.subtree_control(d, "+cpuset") == len("+cpuset")
+    for cg in (d, x, y):
+        world.chown("unified", cg, 65534)
+    r = world.spawn_sleep()
+    world.put(r, "unified", x)
+    got = world.write(str(r), "unified", y, as_uid=65534)
+    if world.cpuset_asks_the_scheduler():
+        assert (got, world.where(r, "unified")) == ("EPERM", x)
+    else:
+        assert (got, world.where(r, "unified")) == (len(str(r)), y)
 
 
 # ================================================================ permission

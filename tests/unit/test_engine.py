@@ -299,6 +299,33 @@ def test_v1_empty_cpuset(k):
     assert e.apply(e.plan([p], ref("cpuset:/full"))).outcomes[0].outcome == "moved"
 
 
+@pytest.mark.parametrize("before_6_6", [False, True])
+def test_v2_cpuset_setscheduler_check_before_6_6(before_6_6):
+    """Before 6.6 cpuset's attach check asks the scheduler's permission too: a delegated,
+    unprivileged writer may not move a root task between cpusets (EPERM), though v2 checks
+    no uid. The simulator's flag stands for that kernel; the cpuset hook predicts it only
+    where the backend says so (no safe probe of a running kernel exists)."""
+    k = SimKernel()
+    k.add_hierarchy("unified", 2, ["cpuset", "pids"])
+    k.set_subtree_control("unified", "/", "+cpuset")
+    for path in ("/d", "/d/x", "/d/y"):
+        k.mkdir("unified", path)
+        k.chown("unified", path, 1000)
+    k.set_subtree_control("unified", "/d", "+cpuset")  # /d/x and /d/y are two cpusets
+    k.cpuset_setscheduler_check = before_6_6
+    root_task = k.spawn("sshd", cgroups={"unified": "/d/x"})
+    mine = k.spawn("sleep", uid=1000, cgroups={"unified": "/d/x"})
+    k.set_writer(1000, 1000)
+    if before_6_6:
+        v, _ = predicted_and_confirmed(k, root_task, "unified:/d/y", "EPERM", "cpuset")
+        assert "6.6" in v.reason
+    else:
+        e = engine(k)
+        assert e.apply(e.plan([root_task], ref("unified:/d/y"))).outcomes[0].outcome == "moved"
+    e = engine(k)
+    assert e.apply(e.plan([mine], ref("unified:/d/y"))).outcomes[0].outcome == "moved"
+
+
 def test_refusal_order_follows_the_kernel(k):
     """A missing task in a missing cgroup: the kernel fails the open first (ENOENT)."""
     v = engine(k).plan([4444], ref("freezer:/nope")).verdicts[0]
