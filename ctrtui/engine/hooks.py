@@ -457,6 +457,43 @@ class V1Permission(BuiltinHook):
         return out
 
 
+def _outside(path: str | None) -> bool:
+    """A cgroup path outside the reader's cgroup namespace (/proc/PID/cgroup says `/../x`)."""
+    return path is not None and (path == "/.." or path.startswith("/../"))
+
+
+class CgroupNamespace(BuiltinHook):
+    """A task outside the writer's cgroup namespace (its path reads `/../...`). A v2
+    hierarchy mounted with `nsdelegate` (systemd's default) makes a namespace a delegation
+    boundary: the kernel refuses with ENOENT (cgroup_procs_write_permission). Without it
+    the kernel would move the task, but ctrtui could not name where it came from, so it
+    could not undo the move: it refuses it itself."""
+
+    name = "cgroup-namespace"
+
+    def judge(self, batch: HookBatch) -> Judged:
+        out = []
+        delegate = None
+        for ctx in batch.items:
+            if not _outside(ctx.source):
+                continue
+            if delegate is None:
+                probe = getattr(batch.backend, "ns_delegate", None)
+                delegate = bool(probe(batch.hierarchy.name)) if callable(probe) and batch.version == 2 else False
+            where = f"{ctx.subject} is in {ctx.source}, outside this cgroup namespace"
+            if delegate:
+                out.append((ctx, ctx.refuse("ENOENT", (
+                    f"{where}; cgroup v2 here is mounted with nsdelegate, so a namespace is a delegation boundary "
+                    f"and the kernel cannot see it to move it to {batch.target}."),
+                    "Move it from the host (outside the cgroup namespace), or pick a task of this namespace.")))
+            else:
+                out.append((ctx, Refusal(None, (
+                    f"{where}: ctrtui cannot name the cgroup it would come from, so the move to {batch.target} "
+                    "could not be undone; it was not moved."),
+                    "Move it from the host (outside the cgroup namespace), or pick a task of this namespace.")))
+        return out
+
+
 class V2Delegation(BuiltinHook):
     """v2 EACCES: the writer must be able to write the cgroup.procs of the common ancestor
     of source and target (cgroup_procs_write_permission). One check per source cgroup."""
@@ -471,7 +508,7 @@ class V2Delegation(BuiltinHook):
         out = []
         for ctx in batch.items:
             src = ctx.source
-            if src is None:
+            if src is None or _outside(src):
                 continue
             if src not in ancestor:
                 ca = common_ancestor(src, target)
@@ -490,6 +527,8 @@ class V2Delegation(BuiltinHook):
 
 def _dom(ctx: HookContext | HookBatch, path: str) -> str:
     """The threaded domain of `path`: itself, or its nearest non-threaded ancestor."""
+    if _outside(path):
+        return path
     p: str | None = path
     while p is not None:
         st = ctx.state(p)
@@ -679,12 +718,13 @@ def _systemd_unit(path: str) -> str | None:
 
 
 BUILTIN_HOOKS: tuple[type[BuiltinHook], ...] = (
-    TargetExists, Alive, KernelThread, AlreadyThereHook, FileAccess, V1Permission, V2Delegation,
+    TargetExists, Alive, KernelThread, AlreadyThereHook, FileAccess, V1Permission, CgroupNamespace, V2Delegation,
     V2Destination, CpusetEmpty, FrozenTarget, SystemdManaged,
 )
 """The kernel's order, but for one deliberate change. The kernel opens the membership file
 (ENOENT; EACCES), looks the task up (ESRCH), refuses kernel threads (EINVAL), checks the
-writer's permission (v1 uid rule, v2 delegation: EACCES), vets the v2 destination
+writer's permission (v1 uid rule; a task outside a nsdelegate cgroup namespace: ENOENT; v2
+delegation: EACCES), vets the v2 destination
 (EOPNOTSUPP, EBUSY), lets the subsystems veto (cpuset ENOSPC), and moves nothing when the
 task is already there. Here what depends on the target and the task alone comes first --
 the target exists, the task is alive (else `vanished`), it is not a kernel thread that may

@@ -543,6 +543,18 @@ class CgroupFS:
         where = self._ns_roots[key]
         return h if where is None else h.replace(mount=where, root="/")
 
+    def ns_delegate(self, hierarchy: str) -> bool:
+        """Whether the v2 hierarchy is mounted with `nsdelegate` (a cgroup namespace is then
+        a delegation boundary: a task outside it cannot be moved, ENOENT)."""
+        if self.hierarchy(hierarchy).version != 2:
+            return False
+        for line in read_bytes(self.mountinfo).decode("utf-8", "replace").splitlines():
+            _, sep, right = line.partition(" - ")
+            rf = right.split()
+            if sep and len(rf) >= 3 and rf[0] == "cgroup2":
+                return "nsdelegate" in rf[2].split(",")
+        return False
+
     def _known(self) -> tuple[Hierarchy, ...]:
         return self._hier if self._hier is not None else self.hierarchies()
 

@@ -578,3 +578,52 @@ def test_inside_a_cgroup_namespace_over_the_hosts_mount(realworld):
     assert (got["mount"], got["hroot"], got["self"]) == (realworld.fs("unified", ns), "/", "/")
     assert got["inner"] and got["paths"] == ["/", "/inner"]
     assert got["sleep"] == "/inner"
+
+
+_OUTSIDE = r"""
+import ctypes, json, os, sys
+pid = int(sys.stdin.readline())
+if ctypes.CDLL(None, use_errno=True).unshare(0x02000000) != 0:  # CLONE_NEWCGROUP
+    print(json.dumps({"error": os.strerror(ctypes.get_errno())}), flush=True)
+    sys.exit()
+from ctrtui.engine import AttachEngine, Policy
+from ctrtui.model import CgroupRef
+from ctrtui.sources.cgroupfs import CgroupFS
+b = CgroupFS()
+v = AttachEngine(b, policy=Policy(), load_entry_points=False).plan([pid], CgroupRef("unified", "/inner")).verdicts[0]
+out = {"seen": b.task_cgroup(pid, "unified"), "verdict": [v.kind, v.errno, v.hook]}
+out["nsdelegate"] = b.ns_delegate("unified")
+try:
+    b.write_pid("unified", "/inner", "cgroup.procs", str(pid).encode())
+    out["kernel"] = "moved"
+except OSError as e:
+    out["kernel"] = e.errno
+print(json.dumps(out), flush=True)
+"""
+
+
+def test_a_task_outside_our_cgroup_namespace(realworld):
+    """Seen from inside a cgroup namespace, a task outside it reads `/../...`. Here cgroup2 is
+    mounted without nsdelegate, so the kernel lets root move it in; ctrtui, which could not
+    name where it came from (nor undo it), refuses it itself (hook cgroup-namespace). With
+    nsdelegate (systemd's mount) the kernel says ENOENT, and ctrtui predicts it."""
+    import json
+    import subprocess
+    import sys
+
+    ns, other = realworld.mkdir("unified", "ns"), realworld.mkdir("unified", "other")
+    inner = realworld.mkdir("unified", "ns/inner")
+    sleep = realworld.spawn_sleep()
+    realworld.put(sleep.pid, "unified", other)
+    child = realworld._popen([sys.executable, "-c", _OUTSIDE], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                             text=True)
+    realworld.put(child.pid, "unified", ns)
+    out, _ = child.communicate(f"{sleep.pid}\n", timeout=60)
+    got = json.loads(out)
+    assert got.get("seen") == "/../other", got
+    if got["nsdelegate"]:  # systemd's mount: a namespace is a delegation boundary
+        assert got["verdict"] == ["refused", "ENOENT", "cgroup-namespace"]
+        assert got["kernel"] == errno.ENOENT and realworld.cgroup_of(sleep.pid, "unified") == other
+    else:
+        assert got["verdict"] == ["refused", None, "cgroup-namespace"]
+        assert got["kernel"] == "moved" and realworld.cgroup_of(sleep.pid, "unified") == inner

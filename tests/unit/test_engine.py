@@ -326,6 +326,53 @@ def test_v2_cpuset_setscheduler_check_before_6_6(before_6_6):
     assert e.apply(e.plan([mine], ref("unified:/d/y"))).outcomes[0].outcome == "moved"
 
 
+class _InNamespace(SimKernel):
+    """A simulated kernel read from inside a cgroup namespace rooted at /ns of `unified`:
+    a task outside it reads `/../...`, as /proc/PID/cgroup shows it there."""
+
+    def __init__(self, nsdelegate: bool) -> None:
+        super().__init__()
+        self.nsdelegate = nsdelegate
+
+    def ns_delegate(self, hierarchy: str) -> bool:
+        return self.nsdelegate
+
+    def _rel(self, path: str | None) -> str | None:
+        if path is None or path == "/ns" or path.startswith("/ns/"):
+            return None if path is None else path[3:] or "/"
+        return "/.." + path
+
+    def cgroup_state(self, hierarchy: str, path: str):
+        if hierarchy == "unified" and not path.startswith("/.."):
+            path = "/ns" + (path if path != "/" else "")
+        return super().cgroup_state(hierarchy, path)
+
+    def task_cgroup(self, pid: int, hierarchy: str) -> str | None:
+        where = super().task_cgroup(pid, hierarchy)
+        return self._rel(where) if hierarchy == "unified" else where
+
+    def task_cgroups(self, pid: int) -> dict[str, str] | None:
+        got = super().task_cgroups(pid)
+        return None if got is None else {h: (self._rel(p) or p) if h == "unified" else p for h, p in got.items()}
+
+
+@pytest.mark.parametrize("nsdelegate,errno_name", [(True, "ENOENT"), (False, None)])
+def test_a_task_outside_the_cgroup_namespace(nsdelegate, errno_name):
+    """With nsdelegate the kernel refuses a task outside the writer's cgroup namespace
+    (ENOENT); without it the kernel would move it, but ctrtui could not say where it came
+    from (nor undo it), so it refuses itself. A task inside moves."""
+    k = _InNamespace(nsdelegate)
+    k.add_hierarchy("unified", 2, ["pids"])
+    k.makedirs("unified", "/ns/inner")
+    k.mkdir("unified", "/system.slice")
+    outside = k.spawn("cron", cgroups={"unified": "/system.slice"})
+    inside = k.spawn("sleep", cgroups={"unified": "/ns"})
+    v = engine(k).plan([outside], ref("unified:/inner")).verdicts[0]
+    assert (v.kind, v.errno, v.hook) == ("refused", errno_name, "cgroup-namespace"), v
+    assert "outside this cgroup namespace" in v.reason and "/../system.slice" in v.reason and v.advice
+    assert engine(k).plan([inside], ref("unified:/inner")).verdicts[0].kind == "move"
+
+
 def test_refusal_order_follows_the_kernel(k):
     """A missing task in a missing cgroup: the kernel fails the open first (ENOENT)."""
     v = engine(k).plan([4444], ref("freezer:/nope")).verdicts[0]
@@ -351,9 +398,9 @@ def test_systemd_and_frozen_warnings(k):
 def test_default_hooks_in_kernel_order_with_policy(k):
     names = [h.name for h in engine(k).hooks]
     assert names == ["target-exists", "alive", "kernel-thread", "already-there", "file-access", "v1-permission",
-                     "v2-delegation", "v2-destination", "cpuset", "policy",
+                     "cgroup-namespace", "v2-delegation", "v2-destination", "cpuset", "policy",
                      "freezer", "systemd"]
-    assert len(BUILTIN_HOOKS) == 11
+    assert len(BUILTIN_HOOKS) == 12
     assert engine(k, hooks=[]).hooks == []
 
 
