@@ -353,8 +353,9 @@ class Moves:
         app = self.app
         if event.report is None:
             why = scrub(getattr(self.engine, "nothing_left", "") or "")  # e.g. a batch whose origin is gone
-            app.notify("Nothing to undo: " + (why or "no batch of moves or cgroup changes is left in the journal")
-                       + ".", severity="warning", timeout=12 if why else 5, escaped=True)
+            app.notify("Nothing to undo: " + (why.rstrip(".") or "no batch of moves or cgroup changes is left in "
+                                              "the journal") + ".", severity="warning", timeout=12 if why else 5,
+                       escaped=True)
             return
         self.reports.append(event.report)
         text, severity = report_text(event.report, event.what)
