@@ -630,3 +630,24 @@ def test_undo_and_log_when_systemd_removed_the_origin(capsys, tmp_path, monkeypa
         assert rc == 1 and "cannot be undone" in err and "ENOENT" not in err, err
     rc, log, _ = run_json(capsys, "log", "--journal", j)
     assert len(log) == 2  # tried again: no new batch
+
+
+def test_move_warns_before_it_makes_a_thread_root(capsys, tmp_path, monkeypatch):
+    """/p enables only threaded controllers and has an empty child: `move --dry-run` (and
+    its --json) says, before anything happens, that the move turns /p/c 'domain invalid'."""
+    from ctrtui import cli as cli_module
+    from ctrtui.sources.simulated import SimKernel
+
+    k = SimKernel()
+    k.add_hierarchy("unified", 2, ["cpu", "pids"])
+    k.set_subtree_control("unified", "/", "+cpu +pids")
+    k.makedirs("unified", "/p/c")
+    k.set_subtree_control("unified", "/p", "+cpu +pids")
+    p = k.spawn("sleep")
+    monkeypatch.setattr(cli_module, "_backend", lambda args: k)
+    j = str(tmp_path / "j.jsonl")
+    rc, out, err = run(capsys, "move", "--dry-run", "--journal", j, "--to", "unified:/p", str(p))
+    assert rc == 0 and "thread root" in out + err and "/p/c becomes 'domain invalid'" in out + err, (out, err)
+    rc, rows, _ = run_json(capsys, "move", "--dry-run", "--journal", j, "--to", "unified:/p", str(p))
+    assert any("domain invalid" in w for w in rows[0]["warnings"]), rows
+    assert k.task_cgroup(p, "unified") == "/"
