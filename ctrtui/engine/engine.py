@@ -996,7 +996,7 @@ class AttachEngine:
                 if v.kind == "move" and v.pid is not None:
                     dev, ino = v.identity[:2] if v.identity and len(v.identity) >= 2 else (None, None)
                     pidfs = [int(dev), int(ino)] if isinstance(dev, int) and isinstance(ino, int) else None
-                    tasks.append({"pid": v.pid, "start_time": v.start_time, "pidfs": pidfs, "from": v.source,
+                    tasks.append({"pid": v.pid, "start_time": v.start_time, "pidfs": pidfs, "from": _nameable(v.source),
                                   "to": p.target.path})
         p0 = plans[0]
         self.journal.write_intent(batch_id, p0.hierarchy.name, p0.threads, undo_of, p0.target.path, tasks,
@@ -1006,7 +1006,7 @@ class AttachEngine:
         """Outcomes and the close record, one write and one fsync. If that fails the batch
         stays open in the journal, and the next writer recovers it from /proc."""
         rows = [{
-            "pid": o.pid, "start_time": o.start_time, "from": o.source, "to": o.target, "outcome": o.outcome,
+            "pid": o.pid, "start_time": o.start_time, "from": _nameable(o.source), "to": o.target, "outcome": o.outcome,
             "errno": o.errno, **({"input": o.text} if o.pid is None else {}),
         } for p, o in zip(plans, report.outcomes)]
         warnings = list(self._notes)
@@ -1236,6 +1236,12 @@ class AttachEngine:
             near = parent_path(near)
         return (f"To place it elsewhere: ctrtui move {pid} --to '{display(origin.hierarchy)}:{display(near or '/')}' "
                 "(or another cgroup).")
+
+
+def _nameable(path: str | None) -> str | None:
+    """A cgroup path the journal can record, or None: a task outside the writer's cgroup
+    namespace reads `/../x`, which names no cgroup here (undo then has no origin for it)."""
+    return None if path is None or path == "/.." or path.startswith("/../") else path
 
 
 class _Writers:

@@ -327,25 +327,29 @@ def test_v2_cpuset_setscheduler_check_before_6_6(before_6_6):
 
 
 class _InNamespace(SimKernel):
-    """A simulated kernel read from inside a cgroup namespace rooted at /ns of `unified`:
-    a task outside it reads `/../...`, as /proc/PID/cgroup shows it there."""
+    """A simulated kernel read from inside a cgroup namespace rooted at /ns of `unified`
+    (once `inside` is set, after the set-up): cgroup paths are relative to /ns, and a task
+    outside it reads `/../...`, as /proc/PID/cgroup shows it there."""
 
     def __init__(self, nsdelegate: bool) -> None:
         super().__init__()
         self.nsdelegate = nsdelegate
+        self.inside = False
+
+    def _cg(self, hier: str, path: str):
+        if self.inside and hier == "unified":
+            path = "/ns" + (path if path != "/" else "")
+        return super()._cg(hier, path)
 
     def ns_delegate(self, hierarchy: str) -> bool:
         return self.nsdelegate
 
     def _rel(self, path: str | None) -> str | None:
+        if not self.inside:
+            return path
         if path is None or path == "/ns" or path.startswith("/ns/"):
             return None if path is None else path[3:] or "/"
         return "/.." + path
-
-    def cgroup_state(self, hierarchy: str, path: str):
-        if hierarchy == "unified" and not path.startswith("/.."):
-            path = "/ns" + (path if path != "/" else "")
-        return super().cgroup_state(hierarchy, path)
 
     def task_cgroup(self, pid: int, hierarchy: str) -> str | None:
         where = super().task_cgroup(pid, hierarchy)
@@ -367,10 +371,28 @@ def test_a_task_outside_the_cgroup_namespace(nsdelegate, errno_name):
     k.mkdir("unified", "/system.slice")
     outside = k.spawn("cron", cgroups={"unified": "/system.slice"})
     inside = k.spawn("sleep", cgroups={"unified": "/ns"})
+    k.inside = True
     v = engine(k).plan([outside], ref("unified:/inner")).verdicts[0]
     assert (v.kind, v.errno, v.hook) == ("refused", errno_name, "cgroup-namespace"), v
     assert "outside this cgroup namespace" in v.reason and "/../system.slice" in v.reason and v.advice
     assert engine(k).plan([inside], ref("unified:/inner")).verdicts[0].kind == "move"
+
+
+def test_a_task_from_outside_the_namespace_moved_without_hooks_keeps_the_journal_readable(tmp_path):
+    """Hooks bypassed, the kernel (without nsdelegate) moves a task from outside the
+    namespace: its origin `/../system.slice` names no cgroup here, so the journal records
+    none (a path with `..` would make the journal unreadable)."""
+    k = _InNamespace(False)
+    k.add_hierarchy("unified", 2, ["pids"])
+    k.makedirs("unified", "/ns/inner")
+    k.mkdir("unified", "/system.slice")
+    outside = k.spawn("cron", cgroups={"unified": "/system.slice"})
+    k.inside = True
+    j = Journal(str(tmp_path / "j.jsonl"))
+    e = AttachEngine(k, hooks=[], journal=j)
+    assert e.apply(e.plan([outside], ref("unified:/inner"))).outcomes[0].outcome == "moved"
+    (b,) = Journal(j.path).batches()
+    assert b.moved()[0]["from"] is None and b.tasks[0]["from"] is None
 
 
 def test_refusal_order_follows_the_kernel(k):
