@@ -315,6 +315,8 @@ def log_lines(rows: Iterable[Mapping[str, Any]]) -> list[str]:
         if r["undo_of"]:
             what = f"undo of {r['undo_of']}"
         state = r["state"] + (" (interrupted)" if r["closed"] == "interrupted" else "")
+        if state.startswith("cannot be undone: "):  # the why after the target, to keep the columns
+            what, state = f"{what} ({state})", "not undoable"
         lines.append(f"{r['batch']:<22}  {when:<19}  {state:<13}  {r['counts'].get('moved', 0):>5}  "
                      f"{r['undone']:>6}  {what}")
     return lines

@@ -33,7 +33,7 @@ from ctrtui.engine.journal import Batch, Journal, JournalError, JournalMismatch
 from ctrtui.engine.parse import PidParseError, parse_pid
 from ctrtui.engine.policy import Policy
 from ctrtui.errors import CtrtuiError, errno_name, explain
-from ctrtui.model import CgroupRef, Hierarchy, TaskInfo, find_hierarchy
+from ctrtui.model import CgroupRef, Hierarchy, TaskInfo, find_hierarchy, parent_path
 from ctrtui.model.value import Value, set_field
 from ctrtui.sources.base import exit_poller, membership_file, prober
 from ctrtui.text import display
@@ -359,6 +359,7 @@ class AttachEngine:
         self._stop: str | None = None  # set by request_stop (a signal handler): stop between two PIDs
         self._notes: list[str] = []  # what recovering open batches found, for the next report
         self.nothing_left = ""  # why the last undo() found nothing to undo
+        self.skipped: list[str] = []  # the batches the last bare undo skipped (they cannot be undone), and why
         # Optional fast paths a backend declares (CgroupFS has them; others get the contract's calls).
         probe = prober(backend)
         self._probe = probe.task_probe if probe is not None else None
@@ -366,6 +367,7 @@ class AttachEngine:
         self._exits = exit_poller(backend)
         self._held: dict[tuple[int, int | None], Any] = {}  # (pid, start time) -> pidfd kept by plan()
         self._nofile: int | None = None
+        self._thread_guards: dict[int, str] = {}  # TID -> how apply held it (`guard: ...` in the report)
 
     # ------------------------------------------------------------------ helpers
 
@@ -648,6 +650,7 @@ class AttachEngine:
     def _run_locked(self, plans: Sequence[Plan], all_or_nothing: bool, undo_of: str | None) -> Report:
         items = [(p, v) for p in plans for v in p.verdicts]
         batch_id = _new_batch_id()
+        self._thread_guards.clear()
         outcomes: list[Outcome | None] = [None] * len(items)
         first_refused = next((v for _, v in items if v.kind not in _ARRIVED and v.kind != "move"), None)
         rolled_back = False
@@ -778,6 +781,9 @@ class AttachEngine:
             sentence, advice = explain(name, pid=pid, cgroup=target, file=fname)
             return self._outcome(p, v, "refused", errno=name, hook="kernel", reason=sentence, advice=advice)
         guards.append((index, got))
+        guard = getattr(got, "guard", None)  # the real kernel's handles say how they hold a task,
+        if guard and pid is not None and v.task is not None and v.task.is_thread:  # a thread's report names it
+            self._thread_guards[pid] = guard
         return None
 
     def _settle(self, guards: Sequence[tuple[int, Any]],
@@ -933,7 +939,9 @@ class AttachEngine:
         if tell:
             self._tell_hooks(v.task, CgroupRef(h.name, v.source or "/"), target, warnings)
         who = f"PID {pid}" + (f" ({v.task.comm})" if v.task else "")
-        return Outcome(v.text, pid, "moved", None, None, f"{who} moved from {v.source or '?'} to {target}.", "",
+        guard = self._thread_guards.get(pid)
+        how = f" (guard: {guard})" if guard else ""
+        return Outcome(v.text, pid, "moved", None, None, f"{who} moved from {v.source or '?'} to {target}{how}.", "",
                        tuple(warnings), v.source, target.path, v.start_time)
 
     def _attach_hooks(self) -> list[Any]:
@@ -995,7 +1003,7 @@ class AttachEngine:
                 if v.kind == "move" and v.pid is not None:
                     dev, ino = v.identity[:2] if v.identity and len(v.identity) >= 2 else (None, None)
                     pidfs = [int(dev), int(ino)] if isinstance(dev, int) and isinstance(ino, int) else None
-                    tasks.append({"pid": v.pid, "start_time": v.start_time, "pidfs": pidfs, "from": v.source,
+                    tasks.append({"pid": v.pid, "start_time": v.start_time, "pidfs": pidfs, "from": _nameable(v.source),
                                   "to": p.target.path})
         p0 = plans[0]
         self.journal.write_intent(batch_id, p0.hierarchy.name, p0.threads, undo_of, p0.target.path, tasks,
@@ -1005,13 +1013,16 @@ class AttachEngine:
         """Outcomes and the close record, one write and one fsync. If that fails the batch
         stays open in the journal, and the next writer recovers it from /proc."""
         rows = [{
-            "pid": o.pid, "start_time": o.start_time, "from": o.source, "to": o.target, "outcome": o.outcome,
+            "pid": o.pid, "start_time": o.start_time, "from": _nameable(o.source), "to": o.target, "outcome": o.outcome,
             "errno": o.errno, **({"input": o.text} if o.pid is None else {}),
         } for p, o in zip(plans, report.outcomes)]
         warnings = list(self._notes)
         self._notes.clear()
+        nothing = not any(o.outcome in _ARRIVED for o in report.outcomes)
+        refused = nothing and any(o.outcome == "refused" for o in report.outcomes)
+        state = "interrupted" if report.interrupted else "refused" if refused else "done"
         try:
-            self.journal.write_close(report.batch_id, rows, "interrupted" if report.interrupted else "done")
+            self.journal.write_close(report.batch_id, rows, state)
         except JournalError as e:
             why = f"{errno_name(e.errno)}: {os.strerror(e.errno)}" if e.errno else "error"
             warnings.append(f"the outcomes of batch {report.batch_id} could not be written to {e.path} ({why}); "
@@ -1089,11 +1100,21 @@ class AttachEngine:
         self.nothing_left = ""
         with self.journal.locked():
             self._recover_open()
-            found = self.journal.find_undoable(batch)
-            if found is None:
+            found = self.choose_undoable(batch)
+            if found is not None and found.op is None and found.origin_lost() and self._lost(found):
+                self.nothing_left = (  # told already, and recorded once: not written again
+                    f"batch {found.id} cannot be undone: the cgroups its tasks came from are gone "
+                    f"({self._origins_shown(found)}); `ctrtui log` says `cannot be undone: origin gone`, and "
+                    "`ctrtui move` places its tasks elsewhere")
+                found = None
+            elif found is None:
                 where = display(self.journal.path or "(memory)")
                 self.nothing_left = (f"batch {batch} has nothing left to undo" if batch else
                                      f"the journal {where} has no batch left to undo")
+                if self.skipped:  # said here, not again among the warnings
+                    self.nothing_left += "; " + "; ".join(self.skipped)
+                    self._notes = [n for n in self._notes if n not in self.skipped]
+            if found is None:
                 if self._notes:
                     self.warnings.extend(self._notes)
                     self._notes.clear()
@@ -1109,26 +1130,125 @@ class AttachEngine:
                                   "moved tasks in "
                                   f"the hierarchy '{display(found.hierarchy)}', which is not mounted now; mount it, or "
                                   "undo another batch (`ctrtui log` lists them)") from None
-            groups: dict[str, list[Record]] = {}
-            for r in found.remaining():
-                if r["from"] is not None:
-                    groups.setdefault(r["from"], []).append(r)
-            plans = []
-            for back, group in groups.items():
-                expected = {r["pid"]: r["start_time"] for r in group if r["start_time"] is not None}
-                plan = self.plan([r["pid"] for r in group], CgroupRef(found.hierarchy, back), found.threads, expected)
-                verdicts = []
-                for v, r in zip(plan.verdicts, group):
-                    if v.kind == "move" and v.source is not None and v.source != r["to"]:
-                        v = v.replace(warnings=v.warnings + (
-                            f"PID {v.pid} is no longer where batch {found.id} put it ({display(r['to'])}) but in "
-                            f"{display(v.source)}; it is moved back to {display(back)} anyway.",))
-                    verdicts.append(v)
-                plans.append(plan.replace(verdicts=tuple(verdicts)))
+            plans = self._undo_plans(found)
             if not plans:
                 self.nothing_left = f"batch {found.id} has no task whose cgroup before the move is known"
                 return None
             return self._run(plans, False, found.id)
+
+    def choose_undoable(self, batch: str | None = None) -> Batch | None:
+        """The batch an undo takes: the one named, else the newest with something left to
+        undo -- skipping, and saying which (in the next report's warnings), each batch none of
+        whose tasks can go back because every cgroup they came from is gone. Such a batch is
+        recorded once as a refused undo (`ctrtui log`: cannot be undone: origin gone)."""
+        self.skipped = []
+        if batch is not None:
+            return self.journal.find_undoable(batch)
+        skipped: set[str] = set()
+        while True:
+            b = next((c for c in self.journal.undoable_batches() if c.id not in skipped), None)
+            if b is None or b.op is not None or not self._lost(b):
+                return b
+            skipped.add(b.id)
+            self._skip_lost(b)
+
+    def _origins(self, b: Batch) -> set[str]:
+        return {r["from"] for r in b.remaining() if r["from"] is not None}
+
+    def _origins_shown(self, b: Batch) -> str:
+        origins = sorted(self._origins(b))
+        more = f" and {len(origins) - 3} more" if len(origins) > 3 else ""
+        return ", ".join(f"{display(b.hierarchy)}:{display(o)}" for o in origins[:3]) + more
+
+    def _lost(self, b: Batch) -> bool:
+        """Every cgroup the batch's remaining tasks came from is gone (a batch of this
+        backend, in a hierarchy mounted now)."""
+        if b.backend is not None and b.backend != self.backend.identity:
+            return False
+        try:
+            self.hierarchy(b.hierarchy)
+        except CtrtuiError:
+            return False
+        origins = self._origins(b)
+        return bool(origins) and all(self.backend.cgroup_state(b.hierarchy, o) is None for o in origins)
+
+    def _skip_lost(self, b: Batch) -> None:
+        """Record (once) that `b` cannot be undone, and say so in the next report."""
+        earlier = list(self._notes)  # what recovery said goes to the undo that is made
+        self._notes.clear()
+        if not b.origin_lost():
+            self._run(self._undo_plans(b), False, b.id)
+        h = self.hierarchy(b.hierarchy)
+        alive = [(r, where) for r in b.remaining() if (where := self._where(h, r["pid"])) is not None]
+        if alive:
+            r, where = alive[0]
+            why = (f"; PID {r['pid']} stays in {display(b.hierarchy)}:{display(where)}. "
+                   + self._elsewhere(r["pid"], CgroupRef(b.hierarchy, r["from"] or "/"))
+                   + (f" ({len(alive) - 1} more such PIDs: `ctrtui undo {b.id}` lists them)" if len(alive) > 1 else ""))
+        else:
+            why = "; its tasks have exited"
+        note = (f"batch {b.id} was skipped: it cannot be undone, the cgroups its tasks came from are gone "
+                f"({self._origins_shown(b)}){why}")
+        self._notes[:0] = earlier
+        self.skipped.append(note)
+        if not any(n.startswith(f"batch {b.id} was skipped") for n in self._notes):
+            self._notes.append(note)
+
+    def _undo_plans(self, found: Batch) -> list[Plan]:
+        """One plan per cgroup the batch's remaining tasks came from, worded for an undo."""
+        groups: dict[str, list[Record]] = {}
+        for r in found.remaining():
+            if r["from"] is not None:
+                groups.setdefault(r["from"], []).append(r)
+        plans = []
+        for back, group in groups.items():
+            expected = {r["pid"]: r["start_time"] for r in group if r["start_time"] is not None}
+            target = CgroupRef(found.hierarchy, back)
+            plan = self.plan([r["pid"] for r in group], target, found.threads, expected)
+            verdicts = []
+            for v, r in zip(plan.verdicts, group):
+                if v.kind == "move" and v.source is not None and v.source != r["to"]:
+                    v = v.replace(warnings=v.warnings + (
+                        f"PID {v.pid} is no longer where batch {found.id} put it ({display(r['to'])}) but in "
+                        f"{display(v.source)}; it is moved back to {display(back)} anyway.",))
+                elif v.kind == "refused" and v.hook == "target-exists":
+                    v = self._origin_gone(found, v, target)
+                verdicts.append(v)
+            plans.append(plan.replace(verdicts=tuple(verdicts)))
+        return plans
+
+    def _origin_gone(self, found: Batch, v: Verdict, origin: CgroupRef) -> Verdict:
+        """An undo whose target -- the cgroup the task came from -- is gone (systemd removes a
+        unit's cgroup when the unit stops, logind a session's scope when it ends): a task that
+        has exited is `vanished` whatever else is wrong; a live one is told where it is and
+        how to place it elsewhere, in undo's words."""
+        pid, t = v.pid, v.task
+        shown = f"{display(origin.hierarchy)}:{display(origin.path)}"
+        if t is None or t.zombie:
+            return v.replace(kind="vanished", errno="ESRCH", hook="alive", reason=(
+                f"PID {pid} has exited: there is nothing to move back to {shown} (which is gone too)."),
+                advice="Nothing to undo for it.")
+        now = f"{display(origin.hierarchy)}:{display(v.source)}" if v.source else "its cgroup"
+        who = f"PID {pid}" + (f" ({display(t.comm)})" if t.comm else "")
+        return v.replace(reason=(
+            f"{who} cannot go back: {shown}, where batch {found.id} took it from, is gone (systemd or logind "
+            f"removes a unit's or session's cgroup when it ends). It stays in {now}."),
+            advice=self._elsewhere(pid, origin))
+
+    def _elsewhere(self, pid: int | None, origin: CgroupRef) -> str:
+        """The `ctrtui move` that places a task whose origin is gone in the origin's nearest
+        ancestor that still exists."""
+        near = parent_path(origin.path)
+        while near is not None and near != "/" and self.backend.cgroup_state(origin.hierarchy, near) is None:
+            near = parent_path(near)
+        return (f"To place it elsewhere: ctrtui move {pid} --to '{display(origin.hierarchy)}:{display(near or '/')}' "
+                "(or another cgroup).")
+
+
+def _nameable(path: str | None) -> str | None:
+    """A cgroup path the journal can record, or None: a task outside the writer's cgroup
+    namespace reads `/../x`, which names no cgroup here (undo then has no origin for it)."""
+    return None if path is None or path == "/.." or path.startswith("/../") else path
 
 
 class _Writers:

@@ -64,6 +64,8 @@ __all__ = [
     "Judged", "Refusal", "Warning", "THREADED_CONTROLLERS", "builtin_hooks", "judge_of",
 ]
 
+#: The words of the warning that a move turns the target into a thread root (risk.py asks on it).
+MAKES_THREAD_ROOT = "makes it a thread root"
 #: v2 controllers that may be enabled in a threaded subtree (the rest are domain controllers).
 THREADED_CONTROLLERS = frozenset({"cpu", "cpuset", "perf_event", "pids"})
 
@@ -455,6 +457,43 @@ class V1Permission(BuiltinHook):
         return out
 
 
+def _outside(path: str | None) -> bool:
+    """A cgroup path outside the reader's cgroup namespace (/proc/PID/cgroup says `/../x`)."""
+    return path is not None and (path == "/.." or path.startswith("/../"))
+
+
+class CgroupNamespace(BuiltinHook):
+    """A task outside the writer's cgroup namespace (its path reads `/../...`). A v2
+    hierarchy mounted with `nsdelegate` (systemd's default) makes a namespace a delegation
+    boundary: the kernel refuses with ENOENT (cgroup_procs_write_permission). Without it
+    the kernel would move the task, but ctrtui could not name where it came from, so it
+    could not undo the move: it refuses it itself."""
+
+    name = "cgroup-namespace"
+
+    def judge(self, batch: HookBatch) -> Judged:
+        out = []
+        delegate = None
+        for ctx in batch.items:
+            if not _outside(ctx.source):
+                continue
+            if delegate is None:
+                probe = getattr(batch.backend, "ns_delegate", None)
+                delegate = bool(probe(batch.hierarchy.name)) if callable(probe) and batch.version == 2 else False
+            where = f"{ctx.subject} is in {ctx.source}, outside this cgroup namespace"
+            if delegate:
+                out.append((ctx, ctx.refuse("ENOENT", (
+                    f"{where}; cgroup v2 here is mounted with nsdelegate, so a namespace is a delegation boundary "
+                    f"and the kernel cannot see it to move it to {batch.target}."),
+                    "Move it from the host (outside the cgroup namespace), or pick a task of this namespace.")))
+            else:
+                out.append((ctx, Refusal(None, (
+                    f"{where}: ctrtui cannot name the cgroup it would come from, so the move to {batch.target} "
+                    "could not be undone; it was not moved."),
+                    "Move it from the host (outside the cgroup namespace), or pick a task of this namespace.")))
+        return out
+
+
 class V2Delegation(BuiltinHook):
     """v2 EACCES: the writer must be able to write the cgroup.procs of the common ancestor
     of source and target (cgroup_procs_write_permission). One check per source cgroup."""
@@ -469,7 +508,7 @@ class V2Delegation(BuiltinHook):
         out = []
         for ctx in batch.items:
             src = ctx.source
-            if src is None:
+            if src is None or _outside(src):
                 continue
             if src not in ancestor:
                 ca = common_ancestor(src, target)
@@ -488,6 +527,8 @@ class V2Delegation(BuiltinHook):
 
 def _dom(ctx: HookContext | HookBatch, path: str) -> str:
     """The threaded domain of `path`: itself, or its nearest non-threaded ancestor."""
+    if _outside(path):
+        return path
     p: str | None = path
     while p is not None:
         st = ctx.state(p)
@@ -497,11 +538,31 @@ def _dom(ctx: HookContext | HookBatch, path: str) -> str:
     return path
 
 
+def _domain_children(batch: HookBatch) -> tuple[list[str], list[str]]:
+    """The target's non-threaded children, (populated, empty), as full paths; both empty
+    when the target already holds tasks (then it already is a thread root)."""
+    name, path = batch.hierarchy.name, batch.target.path
+    own = batch.backend.read_cgroups(name, [path]).get(path)
+    if own is None or len(own.threads):
+        return [], []
+    busy: list[str] = []
+    empty: list[str] = []
+    for child in own.children:
+        st = batch.state(child)
+        if st is None or st.cgroup_type == "threaded":
+            continue
+        events = batch.backend.cgroup_stats(name, child).get("cgroup.events", "")
+        (busy if "populated 1" in events.splitlines() else empty).append(child)
+    return busy, empty
+
+
 class V2Destination(BuiltinHook):
     """v2 destination rules (cgroup_migrate_vet_dst): EOPNOTSUPP for a `domain invalid`
     target or a thread leaving its threaded domain; EBUSY for an inner cgroup with domain
-    controllers in its subtree_control (no internal processes). The target's rules are
-    judged once for the batch."""
+    controllers in its subtree_control (no internal processes), or with threaded ones only
+    while a domain child is populated (it cannot become a thread root then); a warning when
+    the move makes the target a thread root, so its empty domain children turn `domain
+    invalid`. The target's rules are judged once for the batch."""
 
     name = "v2-destination"
 
@@ -521,15 +582,35 @@ class V2Destination(BuiltinHook):
                 f"{target} enables {', '.join(domain_ctrls)} for its children (cgroup.subtree_control), "
                 f"and cgroup v2 allows no processes in such an inner cgroup; {ctx.subject} was not moved."),
                 "Move it into a leaf cgroup below, or disable those controllers in cgroup.subtree_control."))
+        out: list[tuple[HookContext, Answer]] = []
+        if not is_root and st.cgroup_type == "domain" and st.subtree_control:
+            # threaded controllers only: the target may hold tasks only by becoming a thread
+            # root (cgroup_can_be_thread_root), which a populated domain child forbids
+            busy, empty = _domain_children(batch)
+            if busy:
+                names = ", ".join(busy)
+                return _all(batch, lambda ctx: ctx.refuse("EBUSY", (
+                    f"{target} enables {', '.join(st.subtree_control)} for its children and its child "
+                    f"{names} holds tasks, so it cannot become a thread root and cgroup v2 allows no "
+                    f"processes in it; {ctx.subject} was not moved."),
+                    "Move it into a leaf cgroup below, or empty its children first."))
+            if empty:
+                names = ", ".join(empty)
+                out = _all(batch, lambda ctx: HookWarning(
+                    f"Moving {ctx.subject} into {target} {MAKES_THREAD_ROOT} (it enables "
+                    f"{', '.join(st.subtree_control)} for its children): its child cgroup "
+                    f"{names} becomes 'domain invalid' and can hold no task until made threaded."))
         if not batch.threads:
-            return ()
-        out = []
+            return out
+        warned = {id(c): i for i, (c, _) in enumerate(out)}
         dst_dom = None
         for ctx in batch.items:
             if ctx.source is not None and ctx.source != path:
                 src_dom = _dom(batch, ctx.source)
                 dst_dom = dst_dom or _dom(batch, path)
                 if src_dom != dst_dom:
+                    if id(ctx) in warned:  # the refusal replaces the warning
+                        out[warned[id(ctx)]] = (ctx, None)
                     out.append((ctx, ctx.refuse("EOPNOTSUPP", (
                         f"Thread {ctx.subject} is in {ctx.source} (threaded domain {src_dom}); cgroup.threads "
                         f"moves a thread only inside its own threaded domain, and {target} belongs to "
@@ -540,24 +621,50 @@ class V2Destination(BuiltinHook):
 
 
 class CpusetEmpty(BuiltinHook):
-    """v1 cpuset ENOSPC: the target has no CPUs, or no memory nodes (either one empty is
-    enough). Judged once for the batch."""
+    """cpuset ENOSPC: a v1 target without CPUs, or without memory nodes (either one empty
+    is enough); a v2 target whose effective CPUs are empty (a partition whose CPUs all went
+    to child partitions). Judged once for the batch."""
 
     name = "cpuset"
 
     def judge(self, batch: HookBatch) -> Judged:
         st = batch.target_state
+        if batch.version == 2 and st is not None and st.cpuset_cpus is not None and not st.cpuset_cpus.strip():
+            return _all(batch, lambda ctx: ctx.refuse("ENOSPC", (
+                f"{batch.target} has no CPU left (cpuset.cpus.effective is empty: a cpuset partition whose CPUs "
+                f"all went to its child partitions), so the cpuset controller refuses {ctx.subject}."),
+                "Move it into one of its child partitions, or give the cgroup back a CPU (cpuset.cpus of its "
+                "child partitions, or cpuset.cpus.partition 'member')."))
         if batch.version != 1 or "cpuset" not in batch.hierarchy.controllers or st is None:
-            return ()
+            return self._scheduler(batch)
         empty = [n for n, v in (("cpuset.cpus", st.cpuset_cpus), ("cpuset.mems", st.cpuset_mems))
                  if v is not None and not v.strip()]
         if not empty:
-            return ()
+            return self._scheduler(batch)
         names = " and ".join(empty)
         return _all(batch, lambda ctx: ctx.refuse("ENOSPC", (
             f"{batch.target} has an empty {names}, so {ctx.subject} could not run there "
             "and the cpuset controller refuses it."),
             f"Write CPUs and memory nodes into {names} of {batch.target} first."))
+
+    @staticmethod
+    def _scheduler(batch: HookBatch) -> Judged:
+        """EPERM before Linux 6.6: cpuset's attach check also asks the scheduler's permission
+        (security_task_setscheduler), which a writer without CAP_SYS_NICE lacks for a task
+        holding capabilities it has not (a root task). No safe probe tells a running kernel's
+        rule, so it is predicted only where the backend says the kernel has it
+        (`cpuset_setscheduler_check`: the simulator's flag; None on the real kernel)."""
+        st = batch.target_state
+        involved = ("cpuset" in batch.hierarchy.controllers if batch.version == 1
+                    else st is not None and st.cpuset_cpus is not None)
+        if not involved or batch.writer.euid == 0 or not getattr(batch.backend, "cpuset_setscheduler_check", None):
+            return ()
+        return [(ctx, ctx.refuse("EPERM", (
+            f"{ctx.subject} runs as root (it holds capabilities the writer, uid {batch.writer.euid}, has not), and "
+            f"this kernel's cpuset controller asks the scheduler's permission to move it into {batch.target} "
+            "(before Linux 6.6), which the writer lacks without CAP_SYS_NICE."),
+            "Run as root, or leave root's tasks where they are.")) for ctx in batch.items
+            if ctx.task is not None and ctx.task.euid == 0]
 
 
 class FrozenTarget(BuiltinHook):
@@ -611,12 +718,13 @@ def _systemd_unit(path: str) -> str | None:
 
 
 BUILTIN_HOOKS: tuple[type[BuiltinHook], ...] = (
-    TargetExists, Alive, KernelThread, AlreadyThereHook, FileAccess, V1Permission, V2Delegation,
+    TargetExists, Alive, KernelThread, AlreadyThereHook, FileAccess, V1Permission, CgroupNamespace, V2Delegation,
     V2Destination, CpusetEmpty, FrozenTarget, SystemdManaged,
 )
 """The kernel's order, but for one deliberate change. The kernel opens the membership file
 (ENOENT; EACCES), looks the task up (ESRCH), refuses kernel threads (EINVAL), checks the
-writer's permission (v1 uid rule, v2 delegation: EACCES), vets the v2 destination
+writer's permission (v1 uid rule; a task outside a nsdelegate cgroup namespace: ENOENT; v2
+delegation: EACCES), vets the v2 destination
 (EOPNOTSUPP, EBUSY), lets the subsystems veto (cpuset ENOSPC), and moves nothing when the
 task is already there. Here what depends on the target and the task alone comes first --
 the target exists, the task is alive (else `vanished`), it is not a kernel thread that may

@@ -32,8 +32,12 @@ with those as `moved` (state `recovered`); undo then moves exactly those back.
 
 Undo is bookkeeping, not deletion: an undo is a batch with `undo_of`. A PID of batch B counts
 as undone when an undo of B moved it back (or found it back already); a PID whose task is gone
-(vanished, ESRCH) is settled too; any other refusal leaves it undoable, so an undo can be
-retried once its cause is fixed.
+(vanished, ESRCH) is settled too; a refusal leaves it undoable, so an undo can be retried
+once its cause is fixed. One refused with ENOENT found the cgroup it came from gone (systemd
+removes a unit's cgroup, logind a session's scope): while that is the newest word on each PID
+left, the batch shows `cannot be undone: origin gone`, and the engine neither picks it for a
+bare undo nor records the same refusal again while the cgroup stays gone. A batch in which
+nothing moved and some PID was refused closes `refused`, not `done`.
 
 One writer at a time: every writer holds `flock` on `PATH.lock` for its whole batch (waiting
 at most `lock_timeout` seconds). If the journal cannot be opened, locked, written and synced,
@@ -326,7 +330,7 @@ class Batch:
     the close record's state. `tasks`: the intent's tasks; `outcomes`: the outcome rows."""
 
     __slots__ = ("id", "backend", "time", "hierarchy", "threads", "undo_of", "target", "tasks", "outcomes", "state",
-                 "legacy", "settled", "undone", "offset", "op", "errno", "op_undone", "cgroup_id")
+                 "legacy", "settled", "undone", "offset", "op", "errno", "op_undone", "cgroup_id", "origin_gone")
 
     def __init__(self, batch_id: str) -> None:
         self.id = batch_id
@@ -343,6 +347,7 @@ class Batch:
         self.legacy = False
         self.settled: set[tuple[int, int | None]] = set()  # (pid, start) undone or gone
         self.undone: set[tuple[int, int | None]] = set()  # (pid, start) really back
+        self.origin_gone: set[tuple[int, int | None]] = set()  # (pid, start): the last undo found its origin gone
         self.offset = 0
         self.op: str | None = None
         """For a cgroup op batch (engine/ops.py): mkdir, rmdir, freeze or thaw; `target` is its path."""
@@ -352,6 +357,11 @@ class Batch:
         """An op batch that a later op batch undid."""
         self.cgroup_id: int | None = None
         """For an op batch: the identity (directory inode) of the cgroup it acted on or made."""
+
+    def origin_lost(self) -> bool:
+        """The last undo found the cgroup of every PID left gone."""
+        left = self.remaining()
+        return bool(left) and all((o["pid"], o["start_time"]) in self.origin_gone for o in left)
 
     def undoable(self) -> bool:
         """True while there is something to undo: a move batch with PIDs left (or open), an
@@ -382,20 +392,30 @@ class Batch:
         return counts
 
     def status(self) -> str:
-        """open / done / partly undone / undone (an undo batch: open or done)."""
+        """open / done / refused (the kernel or a hook refused every PID) / partly undone /
+        undone / cannot be undone: origin gone (an undo found the cgroups its tasks came from
+        removed, e.g. by systemd or logind) / cannot be undone: tasks gone (they exited)."""
         if self.state is None:
             return "open"
         if self.op is not None:
             if self.state in ("refused", "interrupted"):
                 return self.state
             return "undone" if self.op_undone else "done"
+        if self.state == "refused":
+            return "refused"
         if self.undo_of is not None:
             return "done"
         moved = self.moved()
         left = self.remaining()
+        if moved and not self.undone and self.origin_lost():
+            return "cannot be undone: origin gone"
         if not moved or len(left) == len(moved) and not self.undone:
             return "done"
-        return "partly undone" if left else "undone"
+        if left:
+            return "partly undone"
+        if not self.undone:  # nothing went back: every task exited
+            return "cannot be undone: tasks gone"
+        return "undone"
 
     def as_dict(self) -> Record:
         return {"batch": self.id, "backend": self.backend, "time": self.time, "hierarchy": self.hierarchy,
@@ -407,11 +427,15 @@ class Batch:
 
 
 def _settles(outcome: Mapping[str, object]) -> str | None:
-    """What an undo's outcome row means for the PID it undoes: 'undone', 'gone' or None."""
+    """What an undo's outcome row means for the PID it undoes: 'undone' or 'gone' (the task
+    exited) settle it; 'origin-gone' (ENOENT: the cgroup it came from, the undo's target, was
+    gone) and None (refused otherwise) leave it undoable, to be retried once fixed."""
     if outcome["outcome"] in ("moved", "already-there"):
         return "undone"
     if outcome["outcome"] == "vanished" or outcome["errno"] == "ESRCH":
         return "gone"
+    if outcome["outcome"] == "refused" and outcome["errno"] == "ENOENT":
+        return "origin-gone"
     return None
 
 
@@ -676,15 +700,21 @@ class Journal:
             for u in pending.get(b.id, ()) if b.op is not None else ():
                 if u.op is not None and u.state in ("done", "recovered"):
                     b.op_undone = True
-            for u in pending.pop(b.id, ()):
+            seen: set[tuple[int, int | None]] = set()
+            for u in pending.pop(b.id, ()):  # newest first
                 for o in u.outcomes:
                     if o["pid"] is None:
                         continue
+                    key = (o["pid"], o["start_time"])
                     what = _settles(o)
-                    if what:
-                        b.settled.add((o["pid"], o["start_time"]))
+                    if what == "origin-gone":
+                        if key not in seen:  # what the newest attempt found
+                            b.origin_gone.add(key)
+                    elif what:
+                        b.settled.add(key)
                         if what == "undone":
-                            b.undone.add((o["pid"], o["start_time"]))
+                            b.undone.add(key)
+                    seen.add(key)
             if b.undo_of is not None:
                 pending.setdefault(b.undo_of, []).append(b)
             return b
@@ -756,17 +786,22 @@ class Journal:
     def find_undoable(self, batch_id: str | None = None) -> Batch | None:
         """The newest batch with PIDs left to undo, or the batch named `batch_id` (None when
         it has nothing left to undo; CtrtuiError when the journal has no such batch)."""
+        if batch_id is None:
+            return next(self.undoable_batches(), None)
         for b in self._batches():
-            if batch_id is not None:
-                if b.id == batch_id:
-                    return b if b.undoable() else None
-                continue
-            if b.undo_of is None and b.undoable():
-                return b
+            if b.id == batch_id:
+                return b if b.undoable() else None
         if batch_id is not None:
             raise CtrtuiError(f"the journal {display(self.path or '(memory)')} has no batch '{display(batch_id)}'; "
                               "`ctrtui log` lists the batches")
         return None
+
+    def undoable_batches(self) -> Iterator[Batch]:
+        """The batches with something left to undo, newest first (read only as far back as
+        iterated): a bare undo takes the first it can undo."""
+        for b in self._batches():
+            if b.undo_of is None and b.undoable():
+                yield b
 
     def batches(self, limit: int | None = None) -> list[Batch]:
         """The newest `limit` batches (all when None), newest first."""

@@ -420,7 +420,7 @@ def undo_any(engine: Any, batch: str | None = None) -> Any:
     left to undo (then `engine.nothing_left` says why)."""
     with engine.journal.locked():
         engine._recover_open()
-        found = engine.journal.find_undoable(batch)
+        found = engine.choose_undoable(batch)  # skips batches whose tasks cannot go back, saying which
         if found is not None and found.op is not None:
             return CgroupOps(engine).undo(found)
         return engine.undo(batch)

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from ctrtui.engine.engine import Plan, Verdict
+from ctrtui.engine.hooks import MAKES_THREAD_ROOT
 from ctrtui.model import CgroupRef, Snapshot, TaskInfo
 from ctrtui.model.systemd import systemd_unit
 from ctrtui.text import display
@@ -65,7 +66,8 @@ def assess(plan: Plan, snapshot: Snapshot, backend: Reader) -> list[str]:
 
     Risky: PID 1; kernel threads; more than MANY_TASKS tasks at once; a systemd unit as a
     source or the target (systemd may move them back); thread mode splitting a process
-    across cgroups. That a v1 move leaves the other hierarchies as they are is no risk but
+    across cgroups; a v2 target the move turns into a thread root (its domain children
+    become `domain invalid`). That a v1 move leaves the other hierarchies as they are is no risk but
     a fact to show before the move (`hierarchy_note`, in the target picker's preview).
     """
     moves: list[tuple[int, Verdict]] = [(v.pid, v) for v in plan.verdicts if v.kind == "move" and v.pid is not None]
@@ -136,6 +138,11 @@ def assess(plan: Plan, snapshot: Snapshot, backend: Reader) -> list[str]:
             f"{who} would leave the systemd unit {display(src_unit)}: systemd may move {them} back, "
             f"and stops accounting {them} to that unit."
         )
+
+    # A v2 target that the move turns into a thread root: its domain children turn 'domain invalid'.
+    retyped = next((w for _, v in moves for w in v.warnings if MAKES_THREAD_ROOT in w), None)
+    if retyped is not None:
+        risks.append(retyped)
 
     # Thread mode splitting a process across cgroups.
     if plan.threads:

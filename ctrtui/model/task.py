@@ -129,7 +129,8 @@ class CgroupState(Value):
 
     `cgroup_type`: v2 `cgroup.type` (domain, threaded, domain threaded, domain invalid);
     `subtree_control`: v2 controllers enabled for the children; `cpuset_cpus`/`cpuset_mems`:
-    v1 cpuset hierarchy (empty string when empty); `freezer_state`: v1 `freezer.state`
+    v1 cpuset hierarchy (empty string when empty), and `cpuset_cpus` in v2 the
+    `cpuset.cpus.effective` of a cgroup with the cpuset controller; `freezer_state`: v1 `freezer.state`
     (THAWED, FREEZING, FROZEN) or v2 `1`/`0` from cgroup.freeze; `writable`: membership files
     (`tasks`, `cgroup.procs`, `cgroup.threads`) the writer may open for writing.
     `freezer_state` says whether the cgroup is frozen, by itself or by an ancestor;

@@ -155,6 +155,33 @@ def parse_mountinfo(text: str, self_cgroup: str = "", cgroups: str = "") -> list
     return v1 + [h for h in found if h.version == 2]
 
 
+def _find_ns_root(mount: str, depth: int, own: str, version: int) -> str | None:
+    """The directory `depth` levels below `mount` whose cgroup `own` (a path relative to it)
+    lists this process; None when none does (or more than one could, which cannot be)."""
+    me = os.getpid()
+    level = [mount]
+    for _ in range(depth):
+        below: list[str] = []
+        for d in level:
+            try:
+                with os.scandir(d) as it:
+                    below.extend(e.path for e in it if e.is_dir(follow_symlinks=False))
+            except OSError:
+                continue
+        level = below
+    rel = "" if own == "/" else own
+    files = ("cgroup.procs", "cgroup.threads") if version == 2 else ("tasks",)
+    found = []
+    for d in level:
+        for name in files:
+            text = _read_text(d + rel + "/" + name)
+            if text is not None:
+                if str(me) in text.split():
+                    found.append(d)
+                break
+    return found[0] if len(found) == 1 else None
+
+
 def _read_text(path: str) -> str | None:
     try:
         return read_bytes(path).decode("utf-8", "replace").strip()
@@ -215,10 +242,12 @@ class PidfdHandle:
     that still answers `alive()` after a write proves the write hit this very task.
     """
 
-    def __init__(self, pid: int, fd: int, proc: str = "/proc") -> None:
+    def __init__(self, pid: int, fd: int, proc: str = "/proc", guard: str = "pidfd") -> None:
         self.pid = pid
         self.fd: int | None = fd
         self._proc = proc
+        self.guard = guard
+        """How the task is held, as reports name it: `pidfd`, or `pidfd-thread` (PIDFD_THREAD)."""
 
     def _reaped(self) -> bool:
         """True once the task is reaped (its PID may already belong to another task)."""
@@ -298,6 +327,125 @@ class PidfdHandle:
             pass
 
 
+class ThreadGuard:
+    """A non-leader thread held without PIDFD_THREAD (kernels before 6.9): the pidfd of its
+    thread group, so the group -- and with it every /proc/TGID/task entry -- cannot be
+    another's, plus the thread's start time from /proc/TGID/task/TID/stat, read when opened
+    and again at every question. A TID is freed as soon as its thread exits, so another
+    thread may get it; one of the same group with the very same start tick would not be
+    told apart (a pidfd-thread guard would), which the report says by naming the guard."""
+
+    guard = "tgid-pidfd+starttime"
+
+    def __init__(self, tid: int, tgid: int, fd: int, proc: str = "/proc") -> None:
+        self.pid = tid
+        self.tgid = tgid
+        self.fd: int | None = fd
+        self._proc = proc
+        self._start: int | None = None
+        try:
+            fields = self._fields()
+        except BaseException:
+            self.close()
+            raise
+        if fields is None:
+            self.close()
+            raise OSError(errno.ESRCH, f"thread {tid} is not a thread of process {tgid} (it exited)")
+        self._start = int(fields[19])
+
+    def _group_reaped(self) -> bool:
+        if self.fd is None:
+            return True
+        try:
+            signal.pidfd_send_signal(self.fd, 0)
+        except ProcessLookupError:
+            return True
+        except PermissionError:
+            return False
+        return False
+
+    def _fields(self) -> list[bytes] | None:
+        """The thread's stat fields, None when it is gone (or the group was reaped meanwhile)."""
+        try:
+            stat = read_bytes(f"{self._proc}/{self.tgid}/task/{self.pid}/stat")
+        except OSError:
+            return None
+        if self._group_reaped():
+            return None
+        return parse_stat(stat)[1]
+
+    def _same(self) -> list[bytes] | None:
+        f = self._fields()
+        return f if f is not None and int(f[19]) == self._start else None
+
+    def start_time(self) -> int | None:
+        """The start time of the thread now holding the TID in the group (another than the
+        one opened when it differs); None once it is gone."""
+        f = self._fields()
+        return None if f is None else int(f[19])
+
+    def alive(self) -> bool:
+        f = self._same()
+        return f is not None and f[0] not in (b"Z", b"X")
+
+    def exited(self) -> bool:
+        return not self.alive()
+
+    def reaped(self) -> bool:
+        """True once the thread is gone (its TID may already be another's)."""
+        return self._same() is None
+
+    _reaped = reaped
+
+    def identity(self) -> tuple[int, int] | None:
+        return None
+
+    def close(self) -> None:
+        if self.fd is not None:
+            fd, self.fd = self.fd, None
+            os.close(fd)
+
+    def __enter__(self) -> ThreadGuard:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except OSError:
+            pass
+
+
+def _probe_pidfd_thread() -> bool:
+    """Can this kernel open a pidfd on a thread (PIDFD_THREAD, Linux 6.9+)? Asked of a thread
+    of our own: EINVAL (an unknown flag) means no."""
+    import threading
+
+    ready, done = threading.Event(), threading.Event()
+    tids: list[int] = []
+
+    def wait() -> None:
+        tids.append(threading.get_native_id())
+        ready.set()
+        done.wait()
+
+    t = threading.Thread(target=wait, name="ctrtui-pidfd-probe", daemon=True)
+    t.start()
+    try:
+        ready.wait()
+        try:
+            fd = os.pidfd_open(tids[0], os.O_EXCL)
+        except OSError:
+            return False  # EINVAL: the kernel does not know the flag
+        os.close(fd)
+        return True
+    finally:
+        done.set()
+        t.join()
+
+
 class FdMembership:
     """An open membership file (a raw fd: permission was judged at open by the kernel)."""
 
@@ -348,6 +496,7 @@ class CgroupFS:
         self.proc = proc
         self._hier: tuple[Hierarchy, ...] | None = None
         self._details = ProcReader(proc)
+        self._ns_roots: dict[tuple[str, str], str | None] = {}  # (mount, root) -> our namespace's root dir
 
     @property
     def pid_max(self) -> int:
@@ -367,12 +516,45 @@ class CgroupFS:
         cgroups = _read_text(f"{self.proc}/cgroups") or ""
         found = []
         for h in parse_mountinfo(text, self_cg, cgroups):
+            if h.root.startswith("/.."):
+                h = self._in_namespace(h, self_cg)
             if h.version == 2:
                 ctrls = _read_text(h.mount + "/cgroup.controllers")
                 h = h.replace(controllers=tuple(ctrls.split()) if ctrls else ())
             found.append(h)
         self._hier = tuple(found)
         return self._hier
+
+    def _in_namespace(self, h: Hierarchy, self_cgroup: str) -> Hierarchy:
+        """A hierarchy mounted above the root of our cgroup namespace: mountinfo gives its
+        root relative to that root (`/../..`: two levels up), and every path we read
+        (/proc/PID/cgroup) is relative to it. The namespace's root is the directory that
+        many levels below the mount in which our own cgroup lists us; the hierarchy is then
+        taken as mounted there, at root `/`. Unresolved (the mount is not above us only, or
+        we are not found) it is left as it is."""
+        parts = h.root.split("/")[1:]
+        if not parts or any(p != ".." for p in parts):
+            return h
+        key = (h.mount, h.root)
+        if key not in self._ns_roots:
+            mine = parse_proc_cgroup(self_cgroup)
+            own = (mine.get("") if h.version == 2 else next(
+                (v for k, v in mine.items() if k and set(k.split(",")) == set(h.controllers)), None))
+            self._ns_roots[key] = None if own is None else _find_ns_root(h.mount, len(parts), own[1], h.version)
+        where = self._ns_roots[key]
+        return h if where is None else h.replace(mount=where, root="/")
+
+    def ns_delegate(self, hierarchy: str) -> bool:
+        """Whether the v2 hierarchy is mounted with `nsdelegate` (a cgroup namespace is then
+        a delegation boundary: a task outside it cannot be moved, ENOENT)."""
+        if self.hierarchy(hierarchy).version != 2:
+            return False
+        for line in read_bytes(self.mountinfo).decode("utf-8", "replace").splitlines():
+            _, sep, right = line.partition(" - ")
+            rf = right.split()
+            if sep and len(rf) >= 3 and rf[0] == "cgroup2":
+                return "nsdelegate" in rf[2].split(",")
+        return False
 
     def _known(self) -> tuple[Hierarchy, ...]:
         return self._hier if self._hier is not None else self.hierarchies()
@@ -639,6 +821,7 @@ class CgroupFS:
             return CgroupState(
                 h.name, path, 2,
                 cgroup_type=_read_text(d + "/cgroup.type"),
+                cpuset_cpus=_read_text(d + "/cpuset.cpus.effective"),  # None without the cpuset controller
                 subtree_control=tuple(sub.split()) if sub else (),
                 freezer_state=_v2_frozen(d),
                 writable=writable,
@@ -774,7 +957,7 @@ class CgroupFS:
             try:
                 try:
                     stat = read_single(base + "stat")
-                    ids = pidfd_creds(handle.fd) if handle.fd is not None else None
+                    ids = pidfd_creds(handle.fd) if type(handle) is PidfdHandle and handle.fd is not None else None
                     if ids is None or ids[0] <= 0:
                         ids = parse_status(read_single(base + "status"))
                     where = cgroup_line(read_single(base + "cgroup"), h)
@@ -880,20 +1063,52 @@ class CgroupFS:
         except OSError:
             return ()
 
-    def open_task(self, pid: int, thread: bool = False) -> PidfdHandle:
+    def open_task(self, pid: int, thread: bool = False) -> PidfdHandle | ThreadGuard:
         """A pidfd on the task; `thread` asks for PIDFD_THREAD (`os.O_EXCL`, kernel 6.9+),
         needed for a non-leader TID (tried automatically when a plain pidfd_open of a TID
-        is refused: EINVAL on older kernels, ENOENT on 6.x). Raises OSError(ESRCH) when
-        there is no such task."""
+        is refused: EINVAL on older kernels, ENOENT on 6.x). A kernel without PIDFD_THREAD
+        (probed once: `thread_pidfds`) holds a thread by a `ThreadGuard` instead. Raises
+        OSError(ESRCH) when there is no such task."""
         if pid <= 0:
             raise OSError(errno.ESRCH, f"no task with PID {pid}")
+        if thread and not self.thread_pidfds():
+            return self._open_thread(pid)
         try:
             fd = os.pidfd_open(pid, os.O_EXCL if thread else 0)
         except OSError as e:
             if e.errno not in (errno.EINVAL, errno.ENOENT) or thread:
                 raise
+            if not self.thread_pidfds():
+                return self._open_thread(pid)
             fd = os.pidfd_open(pid, os.O_EXCL)
-        return PidfdHandle(pid, fd, self.proc)
+            thread = True
+        return PidfdHandle(pid, fd, self.proc, "pidfd-thread" if thread else "pidfd")
+
+    cpuset_setscheduler_check: bool | None = None
+    """Whether cpuset's attach check also asks security_task_setscheduler (kernels before 6.6:
+    EPERM for a root task moved by a writer without CAP_SYS_NICE). None: unknown -- no safe
+    probe exists (it would take moving a privileged task as an unprivileged writer), so the
+    engine does not predict it here and the kernel's answer stands."""
+
+    pidfd_thread: bool | None = None
+    """Whether the kernel opens pidfds on threads (PIDFD_THREAD): probed once, on first need
+    (`thread_pidfds`); tests set it to force either guard."""
+
+    def thread_pidfds(self) -> bool:
+        if self.pidfd_thread is None:
+            self.pidfd_thread = _probe_pidfd_thread()
+        return self.pidfd_thread
+
+    def _open_thread(self, tid: int) -> PidfdHandle | ThreadGuard:
+        """Hold thread `tid` without PIDFD_THREAD: its group's pidfd and its start time
+        (a leader gets its own plain pidfd). ESRCH when there is no such thread."""
+        try:
+            tgid = parse_status(read_bytes(f"{self.proc}/{tid}/status"))[0]
+        except (OSError, ValueError):
+            raise OSError(errno.ESRCH, f"no task with PID {tid}") from None
+        if tgid == tid or tgid <= 0:
+            return PidfdHandle(tid, os.pidfd_open(tid, 0), self.proc)
+        return ThreadGuard(tid, tgid, os.pidfd_open(tgid, 0), self.proc)
 
     # ---------------------------------------------------------------- writes
 

@@ -166,7 +166,7 @@ class SimCgroup:
     """One cgroup directory of one hierarchy."""
 
     __slots__ = ("hier", "path", "parent", "children", "tids", "removed", "owner", "mode",
-                 "dom", "nr_threaded_children", "subtree_control", "cpus", "mems",
+                 "dom", "nr_threaded_children", "subtree_control", "cpus", "mems", "partition",
                  "freezer", "pids_max", "snap", "agg", "sub", "ino")
 
     def __init__(self, hier: SimHierarchy, path: str, parent: SimCgroup | None):
@@ -187,6 +187,8 @@ class SimCgroup:
         self.subtree_control: set[str] = set()
         self.cpus = ""
         self.mems = ""
+        self.partition = "member"
+        """v2 `cpuset.cpus.partition`: `member` or `root` (a partition root: its CPUs are its own)."""
         self.freezer = "THAWED"
         self.pids_max = "max"
         self.snap: Container | None = None
@@ -214,7 +216,10 @@ class SimCgroup:
             return False
         if self.nr_threaded_children:
             return True
-        return self.mixable() and bool(self.subtree_control & THREADED_CONTROLLERS)
+        # cgroup_is_thread_root(): a domain that holds tasks and enables a threaded
+        # controller for its children -- the root, or any cgroup a task was just moved into
+        # (its domain children become `domain invalid` then)
+        return bool(self.tids) and bool(self.subtree_control & THREADED_CONTROLLERS)
 
     def valid_domain(self) -> bool:
         if self.threaded():
@@ -403,6 +408,13 @@ class SimKernel:
         """The machine's memory and swap (the root's /proc/meminfo)."""
         self._cache_lock = threading.Lock()
         """Guards the snapshot caches (a snapshot may run in a thread while tasks move)."""
+        self.ncpus = 2
+        self.cpuset_setscheduler_check = False
+        """Kernels before 6.6: cpuset's attach check also asks security_task_setscheduler, so a
+        non-root writer cannot move a root task (one with capabilities it lacks) into or
+        between cpusets: EPERM. Off: today's kernel. No safe probe tells a running kernel's
+        rule; the engine's cpuset hook predicts it where a backend sets this."""
+        """CPUs of the machine (v2 cpuset: the root's `cpuset.cpus.effective` is 0-(ncpus-1))."""
 
     # ================================================================ builder
     def add_user(self, uid: int, name: str) -> None:
@@ -735,24 +747,52 @@ class SimKernel:
         enable -= cg.subtree_control
         if disable & {c for ch in cg.children.values() for c in ch.subtree_control}:
             raise _err(errno.EBUSY, f"{hier}:{path}: a child still enables it")
-        if enable:
+        if enable:  # cgroup_vet_subtree_control_enable()
             if not cg.dom.valid_domain():
                 raise _err(errno.EOPNOTSUPP, f"{hier}:{path}")
-            if not cg.mixable() and enable - THREADED_CONTROLLERS:
-                if cg.thread_root() or cg.threaded():
-                    raise _err(errno.EOPNOTSUPP, f"{hier}:{path}")
-                if cg.tids:
+            if not cg.mixable():
+                if enable - THREADED_CONTROLLERS:
+                    if cg.thread_root() or cg.threaded():
+                        raise _err(errno.EOPNOTSUPP, f"{hier}:{path}")
+                    busy = bool(cg.tids)
+                else:  # threaded controllers only: fine inside a (prospective) thread subtree
+                    busy = not (cg.can_be_thread_root() or cg.threaded()) and bool(cg.tids)
+                if busy:
                     raise _err(errno.EBUSY, f"{hier}:{path}: no internal processes")
         cg.subtree_control = (cg.subtree_control | enable) - disable
 
     def set_cpuset(self, hier: str, path: str, cpus: str | None = None, mems: str | None = None) -> None:
+        """v1 `cpuset.cpus`/`cpuset.mems`; v2 `cpuset.cpus` of a cgroup whose parent enables
+        cpuset (the kernel's own checks of what is written are not modelled)."""
         cg = self._cg(hier, path)
-        if not cg.hier.has("cpuset"):
+        if not (cg.hier.has("cpuset") or cg.hier.v2 and _cpuset_on(cg)):
             raise _err(errno.ENOENT, f"{hier}:{path}/cpuset.cpus")
         if cpus is not None:
             cg.cpus = cpus
         if mems is not None:
             cg.mems = mems
+
+    def set_partition(self, hier: str, path: str, value: str) -> None:
+        """v2 `cpuset.cpus.partition` (`root` or `member`). A partition root's CPUs (its
+        `cpuset.cpus`, which its parent -- the root cgroup or a partition root -- must have
+        left) are its own: its parent's effective CPUs lose them. Unlike the kernel, which
+        then marks the partition `root invalid`, this refuses (EINVAL) a partition that
+        would leave a parent holding tasks without CPUs, or that its parent cannot give."""
+        cg = self._cg(hier, path)
+        if not cg.hier.v2 or not _cpuset_on(cg):
+            raise _err(errno.ENOENT, f"{hier}:{path}/cpuset.cpus.partition")
+        if value not in ("root", "member"):
+            raise _err(errno.EINVAL, value)
+        if value == "root":
+            parent = cg.parent
+            assert parent is not None
+            want = _cpu_set(cg.cpus)
+            left = _effective_cpus(self, parent)
+            if (parent.parent is not None and parent.partition != "root") or not want or not want <= left:
+                raise _err(errno.EINVAL, f"{hier}:{path}: the parent cannot give CPUs {cg.cpus or '(none)'}")
+            if want == left and parent.tids:
+                raise _err(errno.EINVAL, f"{hier}:{path}: the parent holds tasks and would have no CPU left")
+        cg.partition = value
 
     def set_freezer(self, hier: str, path: str, state: str) -> None:
         cg = self._cg(hier, path)
@@ -866,7 +906,7 @@ class SimKernel:
                 raise _err(errno.EOPNOTSUPP, where)
         group = [self.tasks[t] for t in task.group] if threadgroup else [task]
         self._attach(h, cg, [t for t in group if not t.dead and not t.flags & PF_EXITING
-                             and h.where.get(t.pid) is not cg], where)
+                             and h.where.get(t.pid) is not cg], where, creds)
         return len(data)
 
     def _attach_write_2007(self, f: SimMembershipFile, data: bytes, where: str) -> int:
@@ -897,13 +937,19 @@ class SimKernel:
         self._attach(h, cg, [t for t in group if h.where.get(t.pid) is not cg], where)
         return len(data)
 
-    def _attach(self, h: SimHierarchy, cg: SimCgroup, movers: list[SimTask], where: str) -> None:
+    def _attach(self, h: SimHierarchy, cg: SimCgroup, movers: list[SimTask], where: str,
+                creds: Creds | None = None) -> None:
         """The cpuset check and the move, when anything moves at all: a v1 cpuset without
         cpus or mems refuses with ENOSPC."""
         if not movers:
             return
         if h.has("cpuset") and (not cg.cpus.strip() or not cg.mems.strip()):
             raise _err(errno.ENOSPC, where)
+        if h.v2 and _cpuset_on(cg) and not _effective_cpus(self, cg):  # a partition that gave all its CPUs away
+            raise _err(errno.ENOSPC, where)
+        if (self.cpuset_setscheduler_check and creds is not None and creds.euid != 0
+                and (h.has("cpuset") or h.v2 and _cpuset_on(cg)) and any(t.euid == 0 for t in movers)):
+            raise _err(errno.EPERM, where)  # before 6.6: security_task_setscheduler, no CAP_SYS_NICE
         for t in movers:
             self._move(h, t, cg)
 
@@ -1009,7 +1055,8 @@ class SimKernel:
             hierarchy=h.info.name, path=cg.path, version=h.info.version,
             cgroup_type=cg.cgroup_type() if h.v2 and cg.parent is not None else None,  # no file on the root
             subtree_control=tuple(sorted(cg.subtree_control)) if h.v2 else (),
-            cpuset_cpus=cg.cpus if h.has("cpuset") else None,
+            cpuset_cpus=(cg.cpus if h.has("cpuset") else  # v2: cpuset.cpus.effective
+                         _cpu_text(_effective_cpus(self, cg)) if h.v2 and _cpuset_on(cg) else None),
             cpuset_mems=cg.mems if h.has("cpuset") else None,
             freezer_state=(None if cg.parent is None else str(int(cg.frozen())) if h.v2
                            else self._freezer_state(cg) if h.has("freezer") else None),
@@ -1291,6 +1338,54 @@ _CONTROLLER_FILES = {
     "cpuacct": ("cpuacct.usage", "cpuacct.stat", "cpuacct.usage_percpu"),
     "memory": ("memory.current", "memory.max", "memory.usage_in_bytes", "memory.limit_in_bytes", "memory.stat"),
 }
+
+
+def _cpuset_on(cg: SimCgroup) -> bool:
+    """v2: the cgroup has cpuset files (its parent enables cpuset; the root, when the
+    hierarchy has the controller)."""
+    if cg.parent is None:
+        return "cpuset" in cg.hier.info.controllers
+    return "cpuset" in cg.parent.subtree_control
+
+
+def _cpu_set(text: str) -> set[int]:
+    """`0-2,5` -> {0, 1, 2, 5}."""
+    out: set[int] = set()
+    for part in text.replace(" ", "").split(","):
+        if part:
+            lo, _, hi = part.partition("-")
+            out.update(range(int(lo), int(hi or lo) + 1))
+    return out
+
+
+def _cpu_text(cpus: set[int]) -> str:
+    """{0, 1, 2, 5} -> `0-2,5` (the kernel's list form; empty: "")."""
+    runs: list[str] = []
+    for n in sorted(cpus):
+        if runs and int(runs[-1].rsplit("-", 1)[-1]) == n - 1:
+            runs[-1] = runs[-1].split("-")[0] + f"-{n}"
+        else:
+            runs.append(str(n))
+    return ",".join(runs)
+
+
+def _available_cpus(k: SimKernel, cg: SimCgroup) -> set[int]:
+    """The CPUs `cg` may use before it gives any to child partitions."""
+    if cg.parent is None:
+        return set(range(k.ncpus))
+    if cg.partition == "root":
+        return _cpu_set(cg.cpus) & _available_cpus(k, cg.parent)
+    parent = _effective_cpus(k, cg.parent)
+    return (_cpu_set(cg.cpus) & parent) or parent
+
+
+def _effective_cpus(k: SimKernel, cg: SimCgroup) -> set[int]:
+    """v2 `cpuset.cpus.effective`: what it may use, less what its child partitions took."""
+    given: set[int] = set()
+    for c in cg.children.values():
+        if c.partition == "root" and not c.removed:
+            given |= _cpu_set(c.cpus)
+    return _available_cpus(k, cg) - given
 
 
 def _interface_files(h: SimHierarchy, root: bool) -> frozenset[str]:

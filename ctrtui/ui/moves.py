@@ -19,7 +19,7 @@ from ctrtui.engine import AttachEngine, Plan, Report
 from ctrtui.model import CgroupRef, Hierarchy
 from ctrtui.report import describe_error, plan_line
 from ctrtui.sources.base import Reader
-from ctrtui.text import display
+from ctrtui.text import display, scrub
 from ctrtui.ui.messages import BatchDone, Planned
 from ctrtui.ui.words import report_text
 
@@ -372,8 +372,10 @@ class Moves:
         """Say how the batch went, keep its report for the move log, refresh."""
         app = self.app
         if event.report is None:
-            app.notify("Nothing to undo: no batch of moves or cgroup changes is left in the journal.",
-                       severity="warning")
+            why = scrub(getattr(self.engine, "nothing_left", "") or "")  # e.g. a batch whose origin is gone
+            app.notify("Nothing to undo: " + (why.rstrip(".") or "no batch of moves or cgroup changes is left in "
+                                              "the journal") + ".", severity="warning", timeout=12 if why else 5,
+                       escaped=True)
             return
         self.reports.append(event.report)
         text, severity = report_text(event.report, event.what)

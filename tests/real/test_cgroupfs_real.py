@@ -531,3 +531,99 @@ def test_task_probe_reads_one_task_under_a_pidfd(fs, realworld):
     sleep.wait()
     probe = fs.task_probe(sleep.pid, "freezer")
     assert probe is None or probe[0].start_time != plain.start_time
+
+
+_IN_NAMESPACE = r"""
+import ctypes, json, os, subprocess, sys
+sys.stdin.readline()  # moved into its cgroup by the test first
+if ctypes.CDLL(None, use_errno=True).unshare(0x02000000) != 0:  # CLONE_NEWCGROUP
+    print(json.dumps({"error": os.strerror(ctypes.get_errno())}), flush=True)
+    sys.exit()
+from ctrtui.sources.cgroupfs import CgroupFS
+out = {"root": next(line.split()[3] for line in open("/proc/self/mountinfo") if " - cgroup2 " in line)}
+b = CgroupFS()
+h = b.hierarchy("unified")
+out["mount"], out["hroot"], out["self"] = h.mount, h.root, b.task_cgroup(os.getpid(), "unified")
+out["inner"] = b.cgroup_state("unified", "/inner") is not None
+out["paths"] = sorted(b.snapshot(["unified"])["unified"].containers)
+s = subprocess.Popen(["sleep", "300"])
+try:
+    b.write_pid("unified", "/inner", "cgroup.procs", str(s.pid).encode())
+    out["sleep"] = b.task_cgroup(s.pid, "unified")
+    b.write_pid("unified", "/", "cgroup.procs", str(s.pid).encode())
+finally:
+    s.kill()
+    s.wait()
+print(json.dumps(out), flush=True)
+"""
+
+
+def test_inside_a_cgroup_namespace_over_the_hosts_mount(realworld):
+    """In a cgroup namespace whose /sys/fs/cgroup is still the host's mount, mountinfo gives
+    the mount's root relative to the namespace's root (`/../..`); CgroupFS finds the
+    namespace's root below the mount and reads and writes cgroups there, as the kernel lets
+    a task of the namespace do."""
+    import json
+    import subprocess
+    import sys
+
+    ns = realworld.mkdir("unified", "ns")
+    realworld.mkdir("unified", "ns/inner")
+    child = realworld._popen([sys.executable, "-c", _IN_NAMESPACE], stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, text=True)
+    realworld.put(child.pid, "unified", ns)
+    out, _ = child.communicate("go\n", timeout=60)
+    got = json.loads(out)
+    assert got.get("root") == "/../..", got
+    assert (got["mount"], got["hroot"], got["self"]) == (realworld.fs("unified", ns), "/", "/")
+    assert got["inner"] and got["paths"] == ["/", "/inner"]
+    assert got["sleep"] == "/inner"
+
+
+_OUTSIDE = r"""
+import ctypes, json, os, sys
+pid = int(sys.stdin.readline())
+if ctypes.CDLL(None, use_errno=True).unshare(0x02000000) != 0:  # CLONE_NEWCGROUP
+    print(json.dumps({"error": os.strerror(ctypes.get_errno())}), flush=True)
+    sys.exit()
+from ctrtui.engine import AttachEngine, Policy
+from ctrtui.model import CgroupRef
+from ctrtui.sources.cgroupfs import CgroupFS
+b = CgroupFS()
+v = AttachEngine(b, policy=Policy(), load_entry_points=False).plan([pid], CgroupRef("unified", "/inner")).verdicts[0]
+out = {"seen": b.task_cgroup(pid, "unified"), "verdict": [v.kind, v.errno, v.hook]}
+out["nsdelegate"] = b.ns_delegate("unified")
+try:
+    b.write_pid("unified", "/inner", "cgroup.procs", str(pid).encode())
+    out["kernel"] = "moved"
+except OSError as e:
+    out["kernel"] = e.errno
+print(json.dumps(out), flush=True)
+"""
+
+
+def test_a_task_outside_our_cgroup_namespace(realworld):
+    """Seen from inside a cgroup namespace, a task outside it reads `/../...`. Here cgroup2 is
+    mounted without nsdelegate, so the kernel lets root move it in; ctrtui, which could not
+    name where it came from (nor undo it), refuses it itself (hook cgroup-namespace). With
+    nsdelegate (systemd's mount) the kernel says ENOENT, and ctrtui predicts it."""
+    import json
+    import subprocess
+    import sys
+
+    ns, other = realworld.mkdir("unified", "ns"), realworld.mkdir("unified", "other")
+    inner = realworld.mkdir("unified", "ns/inner")
+    sleep = realworld.spawn_sleep()
+    realworld.put(sleep.pid, "unified", other)
+    child = realworld._popen([sys.executable, "-c", _OUTSIDE], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                             text=True)
+    realworld.put(child.pid, "unified", ns)
+    out, _ = child.communicate(f"{sleep.pid}\n", timeout=60)
+    got = json.loads(out)
+    assert got.get("seen") == "/../other", got
+    if got["nsdelegate"]:  # systemd's mount: a namespace is a delegation boundary
+        assert got["verdict"] == ["refused", "ENOENT", "cgroup-namespace"]
+        assert got["kernel"] == errno.ENOENT and realworld.cgroup_of(sleep.pid, "unified") == other
+    else:
+        assert got["verdict"] == ["refused", None, "cgroup-namespace"]
+        assert got["kernel"] == "moved" and realworld.cgroup_of(sleep.pid, "unified") == inner

@@ -21,6 +21,8 @@ import time
 
 import pytest
 
+from ctrtui.engine import AttachEngine, Policy
+from ctrtui.model import CgroupRef
 from ctrtui.sources.cgroupfs import CgroupFS
 from ctrtui.sources.simulated import SimKernel
 from tests.realcg import REAL_OK, REAL_WHY, RealWorld, task_state_letter
@@ -31,16 +33,30 @@ def ename(code: int) -> str:
 
 
 
+GUEST_V2_CONTROLLERS = ("cpuset", "cpu", "io", "memory", "hugetlb", "pids", "rdma", "misc")
+"""The v2 root's cgroup.controllers of a Debian 12 guest (systemd 252, pure v2, kernel 6.1)."""
+GUEST_V2_ENABLED = "+cpuset +cpu +io +memory +pids"
+"""What its systemd enables in the root's cgroup.subtree_control."""
+
+
 class SimWorld:
-    """The World adapter over a SimKernel laid out like this machine's allowed hierarchies."""
+    """The World adapter over a SimKernel. Layout `hybrid` is this machine's allowed
+    hierarchies (v1 freezer, pids, cpu, cpuset; v2 `unified` without controllers); `v2` is
+    a pure v2 guest like Debian 12 (only `unified`, with GUEST_V2_CONTROLLERS, the root
+    enabling GUEST_V2_ENABLED). A scenario asking for what its layout lacks skips."""
 
     kind = "sim"
 
-    def __init__(self) -> None:
+    def __init__(self, layout: str = "hybrid") -> None:
+        self.layout = layout
         k = self.backend = SimKernel()
-        for name in ("cpu", "cpuset", "freezer", "pids"):
-            k.add_hierarchy(name, 1, [name])
-        k.add_hierarchy("unified", 2, ["hugetlb"])
+        if layout == "v2":
+            k.add_hierarchy("unified", 2, GUEST_V2_CONTROLLERS)
+            k.set_subtree_control("unified", "/", GUEST_V2_ENABLED)
+        else:
+            for name in ("cpu", "cpuset", "freezer", "pids"):
+                k.add_hierarchy(name, 1, [name])
+            k.add_hierarchy("unified", 2, ["hugetlb"])
         k.spawn("systemd", "/sbin/init", pid=1)
         k.spawn("kthreadd", kthread=True, pid=2)
         k.set_last_pid(1000)
@@ -50,6 +66,8 @@ class SimWorld:
 
     def top(self, hier: str) -> str:
         path = "/" + self.top_name
+        if self.layout == "v2" and hier != "unified":
+            pytest.skip(f"the simulated pure-v2 layout has no {hier} hierarchy")
         if hier not in self._tops:
             self._tops.add(hier)
             self._make(hier, path, False)
@@ -113,6 +131,40 @@ class SimWorld:
     def kill(self, pid: int) -> None:
         """The process dies and stays a zombie (its parent does not reap it yet)."""
         self.backend.exit(pid)
+
+    def need_v2_controllers(self, *names: str) -> None:
+        """Skip unless the v2 root enables `names` for its children (so a test cgroup may)."""
+        root = self.backend.cgroup_state("unified", "/")
+        missing = [n for n in names if root is None or n not in root.subtree_control]
+        if missing:
+            pytest.skip(f"the simulated {self.layout} layout's v2 root enables no {', '.join(missing)} "
+                        "(the pure-v2 layout runs this)")
+
+    def subtree_control(self, path: str, change: str) -> int | str:
+        try:
+            self.backend.set_subtree_control("unified", path, change)
+            return len(change)
+        except OSError as e:
+            return ename(e.errno)
+
+    def cpuset_asks_the_scheduler(self) -> bool:
+        """Whether this kernel's cpuset attach check asks security_task_setscheduler (before 6.6)."""
+        return self.backend.cpuset_setscheduler_check
+
+    def need_cpus(self, n: int) -> None:
+        if self.backend.ncpus < n:
+            pytest.skip(f"the simulated machine has {self.backend.ncpus} CPUs, this needs {n}")
+
+    def cpuset_v2(self, path: str, name: str, value: str) -> int | str:
+        """Write v2 `cpuset.cpus` or `cpuset.cpus.partition` of a cgroup."""
+        try:
+            if name == "cpuset.cpus":
+                self.backend.set_cpuset("unified", path, cpus=value)
+            else:
+                self.backend.set_partition("unified", path, value)
+            return len(value)
+        except OSError as e:
+            return ename(e.errno)
 
     def set_type(self, hier: str, path: str) -> int | str:
         try:
@@ -218,6 +270,57 @@ class RealWorldAdapter:
         while time.monotonic() < deadline and (
                 task_state_letter(pid) != "Z" or os.listdir(f"/proc/{pid}/task") != [str(pid)]):
             time.sleep(0.005)
+
+    def need_v2_controllers(self, *names: str) -> None:
+        """Skip unless the v2 root enables `names` for its children; the root is not ours,
+        so it is never changed here."""
+        try:
+            with open(self.rw.fs("unified", "/") + "/cgroup.subtree_control") as f:
+                enabled = f.read().split()
+        except OSError as e:
+            pytest.skip(f"cannot read the v2 root's cgroup.subtree_control ({ename(e.errno or 0)})")
+        missing = [n for n in names if n not in enabled]
+        if missing:
+            pytest.skip(f"the v2 root here enables no {', '.join(missing)} for its children (on a hybrid "
+                        "host those controllers are bound to v1); the pure-v2 guest and the simulator run this")
+
+    def subtree_control(self, path: str, change: str) -> int | str:
+        try:
+            return _raw_write(self.rw.fs("unified", path) + "/cgroup.subtree_control", change.encode())
+        except OSError as e:
+            return ename(e.errno)
+
+    def cpuset_asks_the_scheduler(self) -> bool:
+        """Whether this kernel's cpuset attach check asks security_task_setscheduler: before
+        6.6 (the test reads the version; ctrtui itself does not predict it on a real kernel)."""
+        release = tuple(int(x) for x in os.uname().release.split("-")[0].split(".")[:2])
+        return release < (6, 6)
+
+    def need_cpus(self, n: int) -> None:
+        try:
+            with open(self.rw.fs("unified", "/") + "/cpuset.cpus.effective") as f:
+                text = f.read().strip()
+        except OSError:
+            pytest.skip("the v2 root has no cpuset.cpus.effective here")
+        count = sum(int(b) - int(a) + 1 for a, _, b in (p.partition("-") if "-" in p else (p, "", p)
+                                                        for p in text.split(",") if p))
+        if count < n:
+            pytest.skip(f"the v2 root has {count} CPUs, this needs {n}")
+
+    def cpuset_v2(self, path: str, name: str, value: str) -> int | str:
+        """Write v2 `cpuset.cpus` or `cpuset.cpus.partition` of one of our cgroups (a
+        partition's CPUs go back to the root when the test removes it)."""
+        f = self.rw.fs("unified", path) + "/" + name
+        try:
+            n = _raw_write(f, value.encode())
+        except OSError as e:
+            return ename(e.errno)
+        if name == "cpuset.cpus.partition":
+            with open(f) as fh:
+                state = fh.read().strip()
+            if state != value:  # the kernel accepts the write and marks it invalid
+                return state
+        return n
 
     def set_type(self, hier: str, path: str) -> int | str:
         try:
@@ -516,6 +619,93 @@ def test_v2_threaded_subtree_and_domain_invalid(world):
     assert world.set_type("unified", e_) == "EOPNOTSUPP"
 
 
+def _predict(world, pid: int, target: str, threads: bool = False):
+    """The engine's plan for one PID (its built-in hooks on the world's backend, no write)."""
+    e = AttachEngine(world.backend, policy=Policy(), load_entry_points=False)
+    return e.plan([pid], CgroupRef.parse(target), threads=threads).verdicts[0]
+
+
+def test_v2_threaded_controllers_only_with_populated_or_empty_children(world):
+    """P enables only threaded controllers (+cpu +pids). With a populated domain child P
+    cannot become a thread root, so no internal processes applies: EBUSY (seen on a Debian
+    12 guest). With only empty children the move succeeds and makes P a thread root: P turns
+    `domain threaded`, its child `domain invalid`, which then takes no task (EOPNOTSUPP).
+    The engine predicts the EBUSY, and warns of the type change before the move."""
+    world.need_v2_controllers("cpu", "pids")
+    top = world.top("unified")
+    assert world.subtree_control(top, "+cpu +pids") == len("+cpu +pids")
+    p, c = world.mkdir("unified", "P"), world.mkdir("unified", "P/C")
+    assert world.subtree_control(p, "+cpu +pids") == len("+cpu +pids")
+    q, r = world.spawn_sleep(), world.spawn_sleep()
+    world.put(q, "unified", c)
+    v = _predict(world, r, f"unified:{p}")
+    assert (v.kind, v.errno, v.hook) == ("refused", "EBUSY", "v2-destination"), v
+    assert c in v.reason
+    assert world.write(str(r), "unified", p) == "EBUSY"
+    assert world.where(r, "unified") == "/"
+    # the child empty: predicted with a warning, then the kernel turns the types
+    world.put(q, "unified", "/")
+    assert [world.backend.cgroup_state("unified", x).cgroup_type for x in (p, c)] == ["domain", "domain"]
+    v = _predict(world, r, f"unified:{p}")
+    assert v.kind == "move", v
+    assert any("domain invalid" in w and c in w for w in v.warnings), v.warnings
+    assert world.write(str(r), "unified", p) == len(str(r))
+    assert world.where(r, "unified") == p
+    assert [world.backend.cgroup_state("unified", x).cgroup_type for x in (p, c)] == [
+        "domain threaded", "domain invalid"]
+    v = _predict(world, q, f"unified:{c}")
+    assert (v.kind, v.errno, v.hook) == ("refused", "EOPNOTSUPP", "v2-destination"), v
+    assert world.write(str(q), "unified", c) == "EOPNOTSUPP"
+    assert world.where(q, "unified") == "/"
+
+
+def test_v2_cpuset_partition_without_cpus_enospc(world):
+    """A v2 cpuset partition whose CPUs all went to a child partition has no effective CPU
+    left and takes no task: ENOSPC, predicted by the cpuset hook; its child partition
+    takes it. Needs a v2 root enabling cpuset and two CPUs (CPU 1 is lent to the test's
+    partitions and goes back when they are removed)."""
+    world.need_v2_controllers("cpuset")
+    world.need_cpus(2)
+    top = world.top("unified")  # a partition root holding CPU 1 (the root keeps the others)
+    assert world.cpuset_v2(top, "cpuset.cpus", "1") == 1
+    assert world.cpuset_v2(top, "cpuset.cpus.partition", "root") == 4
+    assert world.subtree_control(top, "+cpuset") == len("+cpuset")
+    c = world.mkdir("unified", "C")  # its child partition takes CPU 1: none is left to the top
+    assert world.cpuset_v2(c, "cpuset.cpus", "1") == 1
+    assert world.cpuset_v2(c, "cpuset.cpus.partition", "root") == 4
+    assert world.backend.cgroup_state("unified", top).cpuset_cpus == ""
+    assert world.backend.cgroup_state("unified", c).cpuset_cpus == "1"
+    r = world.spawn_sleep()
+    v = _predict(world, r, f"unified:{top}")
+    assert (v.kind, v.errno, v.hook) == ("refused", "ENOSPC", "cpuset"), v
+    assert world.write(str(r), "unified", top) == "ENOSPC"
+    assert world.where(r, "unified") == "/"
+    assert _predict(world, r, f"unified:{c}").kind == "move"
+    assert world.write(str(r), "unified", c) == len(str(r))
+    assert world.where(r, "unified") == c
+
+
+def test_v2_cpuset_move_of_a_root_task_by_a_delegated_writer(world):
+    """v2 checks no uid: a writer owning the common ancestor may move a root task between
+    two cpusets of its subtree -- but before 6.6 cpuset's attach check also asks the
+    scheduler's permission, which an unprivileged writer lacks for a root task: EPERM."""
+    world.need_v2_controllers("cpuset")
+    top = world.top("unified")
+    assert world.subtree_control(top, "+cpuset") == len("+cpuset")
+    d = world.mkdir("unified", "d")
+    x, y = world.mkdir("unified", "d/x"), world.mkdir("unified", "d/y")
+    assert world.subtree_control(d, "+cpuset") == len("+cpuset")
+    for cg in (d, x, y):
+        world.chown("unified", cg, 65534)
+    r = world.spawn_sleep()
+    world.put(r, "unified", x)
+    got = world.write(str(r), "unified", y, as_uid=65534)
+    if world.cpuset_asks_the_scheduler():
+        assert (got, world.where(r, "unified")) == ("EPERM", x)
+    else:
+        assert (got, world.where(r, "unified")) == (len(str(r)), y)
+
+
 # ================================================================ permission
 
 
@@ -758,7 +948,7 @@ def test_task_handle_and_facts(world):
         assert h.start_time() is not None       # ... but is not reaped yet
         assert b.task_state(leader).state == "Z"
         assert b.thread_ids(leader) == (leader,)       # the zombie leader only
-        assert b.task_cgroups(leader)["freezer"] == "/"
+        assert b.task_cgroups(leader)["unified"] == "/"
     finally:
         h.close()
     with pytest.raises(OSError) as e:
@@ -777,11 +967,13 @@ def test_state_and_stats_keys(world, hier):
     own_psi = {"cpu.pressure", "memory.pressure", "io.pressure"} if psi else set()
     machine = {"/proc/meminfo", "/proc/loadavg", "/proc/stat"}
     proc_psi = {"/proc/pressure/cpu", "/proc/pressure/memory", "/proc/pressure/io"} if psi else set()
+    # what the v2 root enables for its children: nothing on a hybrid host, systemd's choice on a pure v2 one
+    root_ctl = b.cgroup_state("unified", "/").subtree_control
     for path in ("/", cg):
         st = b.cgroup_state(hier, path)
         facts = (st.version, st.cgroup_type, st.subtree_control, st.freezer_state, st.writable)
         expect = {
-            ("unified", "/"): (2, None, (), None, {"cgroup.procs", "cgroup.threads"}),
+            ("unified", "/"): (2, None, root_ctl, None, {"cgroup.procs", "cgroup.threads"}),
             ("unified", cg): (2, "domain", (), "0", {"cgroup.procs", "cgroup.threads"}),
             ("freezer", "/"): (1, None, (), None, {"tasks", "cgroup.procs"}),
             ("freezer", cg): (1, None, (), "THAWED", {"tasks", "cgroup.procs"}),
@@ -789,7 +981,8 @@ def test_state_and_stats_keys(world, hier):
         assert facts == expect, path
         keys = set(b.cgroup_stats(hier, path))
         expect_keys = {
-            ("unified", "/"): {"cgroup.subtree_control", "cpu.stat"} | own_psi | machine,
+            ("unified", "/"): {"cgroup.subtree_control", "cpu.stat"} | own_psi | machine
+            | ({"io.stat"} & keys if "io" in root_ctl else set()),
             ("unified", cg): {"cgroup.type", "cgroup.subtree_control", "cgroup.events",
                               "cgroup.freeze", "cpu.stat"} | own_psi,
             ("freezer", cg): {"freezer.state"},

@@ -72,6 +72,28 @@ def test_v1_pids_thread_mode_moves_one_thread(realworld):
     assert [realworld.cgroup_of(t, "pids") for t in tids] == [c] * 3
 
 
+@pytest.mark.parametrize("pidfd_thread,guard", [(True, "pidfd-thread"), (False, "tgid-pidfd+starttime")])
+def test_thread_moves_with_and_without_pidfd_thread(realworld, pidfd_thread, guard):
+    """Kernels before 6.9 cannot open a pidfd on a thread (PIDFD_THREAD): the guard then holds
+    the thread group's pidfd and checks the thread's start time. Both guards, forced on this
+    kernel, move a thread (thread mode) and a whole process named by a non-leader TID, and
+    the report says which guard held the thread."""
+    b, c = realworld.mkdir("pids", "b"), realworld.mkdir("pids", "c")
+    p, tids = realworld.spawn_threads(2)
+    backend = CgroupFS()
+    backend.pidfd_thread = pidfd_thread
+    e = AttachEngine(backend, policy=Policy(), load_entry_points=False)
+    v, o = one(e, tids[1], CgroupRef("pids", b), threads=True)
+    assert (v.kind, o.outcome) == ("move", "moved"), o
+    assert f"(guard: {guard})" in o.reason
+    assert [realworld.cgroup_of(t, "pids") for t in tids] == ["/", b, "/"]
+    v, o = one(e, tids[2], CgroupRef("pids", c))
+    assert o.outcome == "moved" and f"(guard: {guard})" in o.reason, o
+    assert [realworld.cgroup_of(t, "pids") for t in tids] == [c] * 3
+    v, o = one(e, p.pid, CgroupRef("pids", b))  # the leader: its own pidfd, no guard named
+    assert o.outcome == "moved" and "guard:" not in o.reason
+
+
 def test_v2_unified_process_move_and_thread_across_domains(realworld):
     a = realworld.mkdir("unified", "a")
     b = realworld.mkdir("unified", "b")

@@ -410,6 +410,26 @@ async def test_undo_with_nothing_to_undo(world, tmp_path):
         assert any("Nothing to undo" in n for n in app.notices)
 
 
+async def test_undo_says_a_batch_whose_origin_is_gone_cannot_be_undone(world, tmp_path):
+    """logind removed the scope a task was moved out of: `u` says that batch cannot be
+    undone and why, instead of a bare "nothing to undo"."""
+    from ctrtui.model import CgroupRef
+
+    world.makedirs("unified", "/user.slice/session-9.scope")
+    p = world.spawn("sleep", cgroups={"unified": "/user.slice/session-9.scope"})
+    app = make_app(world, tmp_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        e = app.engine
+        batch = e.apply(e.plan([p], CgroupRef("unified", "/system.slice"))).batch_id
+        world.rmdir("unified", "/user.slice/session-9.scope")
+        await pilot.press("u")
+        await settle(pilot)
+        note = next(n for n in app.notices if "Nothing to undo" in n)
+        assert f"batch {batch} was skipped: it cannot be undone" in note and "session-9.scope" in note, note
+        assert f"ctrtui move {p} --to" in note
+
+
 async def test_move_log_screen(world, tmp_path):
     app = make_app(world, tmp_path)
     async with app.run_test(size=SIZE) as pilot:

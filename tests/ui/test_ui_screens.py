@@ -92,6 +92,15 @@ def test_matcher_subsequence_and_case():
     assert m.search("ssh svc")[0][0] == "/system.slice/ssh.service"  # spaces are ignored
 
 
+def test_matcher_finds_systemd_escapes_typed_as_systemd_shows_them():
+    """Go-to and the picker search the shown form: a templated unit is typed with one
+    backslash, as systemd-cgls shows it, and drawn that way."""
+    unit = "/system.slice/system-serial\\x2dgetty.slice"
+    m = FuzzyMatcher([*PATHS, unit])
+    paths, _ = m.search("serial\\x2dgetty")
+    assert paths == [unit] and FuzzyMatcher.shown(unit) == unit
+
+
 def test_matcher_ranks_segment_starts_and_consecutive_first():
     m = FuzzyMatcher(PATHS)
     paths, _ = m.search("cron")

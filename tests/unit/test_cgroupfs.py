@@ -6,6 +6,7 @@ tests/real/test_cgroupfs_real.py.
 from __future__ import annotations
 
 import os
+import time
 
 import pytest
 
@@ -216,3 +217,119 @@ def test_stats_of_fake_files_pressure_swap_and_the_roots_proc_figures(tmp_path):
     assert fs.cgroup_stats("freezer", "/gone") == {}
     # what a host's agent may answer (remote/reader.py checks) holds every file read here
     assert {*CgroupFS._STATS_V2, *CgroupFS._STATS_V1, *PROC_FILES} <= STATS_FILES
+
+
+class _OwnThread:
+    """A thread of this process that waits until told to end (its TID: `tid`)."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self._ready, self._done = threading.Event(), threading.Event()
+        self.tid = 0
+        self._t = threading.Thread(target=self._run, daemon=True)
+        self._t.start()
+        self._ready.wait()
+
+    def _run(self) -> None:
+        import threading
+
+        self.tid = threading.get_native_id()
+        self._ready.set()
+        self._done.wait()
+
+    def end(self) -> None:
+        self._done.set()
+        self._t.join()
+
+
+def _before_6_9(monkeypatch) -> None:
+    """pidfd_open as a kernel without PIDFD_THREAD answers: the flag is EINVAL, and a plain
+    pidfd_open of a non-leader TID is EINVAL too (ENOENT on 6.x before 6.9)."""
+    import errno as _errno
+    import os as _os
+
+    real = _os.pidfd_open
+
+    def pidfd_open(pid: int, flags: int = 0) -> int:
+        if flags & _os.O_EXCL or (pid != _os.getpid() and _os.path.exists(f"/proc/{_os.getpid()}/task/{pid}")):
+            raise OSError(_errno.EINVAL, "Invalid argument")
+        return real(pid, flags)
+
+    monkeypatch.setattr(_os, "pidfd_open", pidfd_open)
+
+
+def test_thread_guard_without_pidfd_thread(monkeypatch):
+    """Before 6.9 a thread cannot get a pidfd: the probe says so (EINVAL on a thread of our
+    own), and a thread is held by its group's pidfd plus its start time instead of being
+    refused; it reports the thread gone once it exits."""
+    from ctrtui.sources.cgroupfs import CgroupFS, PidfdHandle, ThreadGuard, _probe_pidfd_thread
+
+    t = _OwnThread()
+    try:
+        _before_6_9(monkeypatch)
+        assert _probe_pidfd_thread() is False
+        b = CgroupFS()
+        assert b.thread_pidfds() is False
+        for thread in (True, False):  # thread mode, and a non-leader TID named as a process
+            with b.open_task(t.tid, thread=thread) as h:
+                assert isinstance(h, ThreadGuard) and h.guard == "tgid-pidfd+starttime"
+                with open(f"/proc/{os.getpid()}/task/{t.tid}/stat") as f:
+                    stat = f.read()
+                assert h.start_time() == int(stat[stat.rfind(")") + 2:].split()[19])
+                assert h.alive() and not h.exited() and not h.reaped() and h.identity() is None
+        with b.open_task(os.getpid(), thread=True) as h:  # the leader keeps its own pidfd
+            assert type(h) is PidfdHandle and h.guard == "pidfd"
+        h = b.open_task(t.tid, thread=True)
+    finally:
+        t.end()
+    try:
+        deadline = time.monotonic() + 5
+        while h.alive() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert not h.alive() and h.exited() and h.reaped() and h.start_time() is None
+    finally:
+        h.close()
+
+
+def test_pidfd_thread_probe_on_this_kernel():
+    """On 6.9+ (this project's machines run 6.18) the probe finds PIDFD_THREAD and a thread
+    gets a pidfd of its own."""
+    from ctrtui.sources.cgroupfs import CgroupFS, PidfdHandle
+
+    release = tuple(int(x) for x in os.uname().release.split("-")[0].split(".")[:2])
+    if release < (6, 9):
+        pytest.skip(f"kernel {os.uname().release} has no PIDFD_THREAD (6.9+)")
+    b = CgroupFS()
+    t = _OwnThread()
+    try:
+        assert b.thread_pidfds() is True
+        with b.open_task(t.tid, thread=True) as h:
+            assert type(h) is PidfdHandle and h.guard == "pidfd-thread" and h.alive()
+    finally:
+        t.end()
+
+
+def test_a_mount_above_our_cgroup_namespace_is_resolved(tmp_path):
+    """mountinfo root `/../..`: the mount shows the hierarchy two levels above our cgroup
+    namespace's root; CgroupFS takes the directory two levels down whose cgroup (ours,
+    relative to it) lists this process as the namespace's root. Fake files, no cgroup read."""
+    mnt = tmp_path / "cgroup"
+    for d in ("system.slice/a.service", "user.slice/ns/inner", "user.slice/other/inner"):
+        (mnt / d).mkdir(parents=True)
+    (mnt / "system.slice/a.service/cgroup.procs").write_text("1\n")
+    (mnt / "user.slice/other/inner/cgroup.procs").write_text("7\n")
+    (mnt / "user.slice/ns/inner/cgroup.procs").write_text(f"3\n{os.getpid()}\n")
+    proc = tmp_path / "proc"
+    (proc / "self").mkdir(parents=True)
+    (proc / "self/cgroup").write_text("0::/inner\n")
+    (proc / "cgroups").write_text("")
+    info = tmp_path / "mountinfo"
+    info.write_text(f"41 31 0:38 /../.. {mnt} rw,relatime - cgroup2 cgroup2 rw,nsdelegate\n")
+    (h,) = CgroupFS(str(info), str(proc)).hierarchies()
+    assert (h.name, h.mount, h.root) == ("unified", str(mnt / "user.slice/ns"), "/")
+    assert h.fs_path("/inner") == str(mnt / "user.slice/ns/inner")
+    # not found (we are listed nowhere): left as mountinfo says
+    (mnt / "user.slice/ns/inner/cgroup.procs").write_text("3\n")
+    (h,) = CgroupFS(str(info), str(proc)).hierarchies()
+    assert (h.mount, h.root) == (str(mnt), "/../..")

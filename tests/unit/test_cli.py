@@ -598,3 +598,56 @@ def test_risks_that_cannot_be_checked_are_said_and_the_move_goes_on(capsys, monk
     assert rc == 0 and out.split()[:2] == ["1", "moved"]
     assert _risk_lines(err) == ["ctrtui: risk: Could not check this move for risks "
                                 "(EIO: Input/output error (/sys/fs/cgroup/unified))."], err
+
+
+def test_undo_and_log_when_systemd_removed_the_origin(capsys, tmp_path, monkeypatch):
+    """logind removed the scope a task was moved out of: a bare undo skips that batch saying
+    why, `log` says it cannot be undone (not `undone`), and undoing it by name again neither
+    writes a new batch nor advises creating the cgroup."""
+    from ctrtui import cli as cli_module
+    from ctrtui.sources.simulated import SimKernel
+
+    scope = "/user.slice/user-1000.slice/session-3.scope"
+    k = SimKernel()
+    k.add_hierarchy("unified", 2, ["pids"])
+    k.makedirs("unified", scope)
+    k.mkdir("unified", "/b")
+    p = k.spawn("sleep", cgroups={"unified": scope})
+    monkeypatch.setattr(cli_module, "_backend", lambda args: k)
+    j = str(tmp_path / "j.jsonl")
+    rc, rows, _ = run_json(capsys, "move", "--journal", j, "--to", "unified:/b", str(p))
+    batch = rows[0]["batch"]
+    k.rmdir("unified", scope)
+    rc, out, err = run(capsys, "undo", "--journal", j)
+    assert rc == 1 and f"batch {batch} was skipped: it cannot be undone" in err and scope in err, err
+    assert f"ctrtui move {p} --to 'unified:/user.slice/user-1000.slice'" in err and "create" not in err
+    rc, log, _ = run_json(capsys, "log", "--journal", j)
+    assert [b["state"] for b in log] == ["refused", "cannot be undone: origin gone"]
+    rc, out, _ = run(capsys, "log", "--journal", j)
+    assert "not undoable" in out and "(cannot be undone: origin gone)" in out and " undone " not in out
+    for argv in (("undo", batch), ("undo",)):
+        rc, out, err = run(capsys, *argv, "--journal", j)
+        assert rc == 1 and "cannot be undone" in err and "ENOENT" not in err, err
+    rc, log, _ = run_json(capsys, "log", "--journal", j)
+    assert len(log) == 2  # tried again: no new batch
+
+
+def test_move_warns_before_it_makes_a_thread_root(capsys, tmp_path, monkeypatch):
+    """/p enables only threaded controllers and has an empty child: `move --dry-run` (and
+    its --json) says, before anything happens, that the move turns /p/c 'domain invalid'."""
+    from ctrtui import cli as cli_module
+    from ctrtui.sources.simulated import SimKernel
+
+    k = SimKernel()
+    k.add_hierarchy("unified", 2, ["cpu", "pids"])
+    k.set_subtree_control("unified", "/", "+cpu +pids")
+    k.makedirs("unified", "/p/c")
+    k.set_subtree_control("unified", "/p", "+cpu +pids")
+    p = k.spawn("sleep")
+    monkeypatch.setattr(cli_module, "_backend", lambda args: k)
+    j = str(tmp_path / "j.jsonl")
+    rc, out, err = run(capsys, "move", "--dry-run", "--journal", j, "--to", "unified:/p", str(p))
+    assert rc == 0 and "thread root" in out + err and "/p/c becomes 'domain invalid'" in out + err, (out, err)
+    rc, rows, _ = run_json(capsys, "move", "--dry-run", "--journal", j, "--to", "unified:/p", str(p))
+    assert any("domain invalid" in w for w in rows[0]["warnings"]), rows
+    assert k.task_cgroup(p, "unified") == "/"

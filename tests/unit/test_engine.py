@@ -299,6 +299,102 @@ def test_v1_empty_cpuset(k):
     assert e.apply(e.plan([p], ref("cpuset:/full"))).outcomes[0].outcome == "moved"
 
 
+@pytest.mark.parametrize("before_6_6", [False, True])
+def test_v2_cpuset_setscheduler_check_before_6_6(before_6_6):
+    """Before 6.6 cpuset's attach check asks the scheduler's permission too: a delegated,
+    unprivileged writer may not move a root task between cpusets (EPERM), though v2 checks
+    no uid. The simulator's flag stands for that kernel; the cpuset hook predicts it only
+    where the backend says so (no safe probe of a running kernel exists)."""
+    k = SimKernel()
+    k.add_hierarchy("unified", 2, ["cpuset", "pids"])
+    k.set_subtree_control("unified", "/", "+cpuset")
+    for path in ("/d", "/d/x", "/d/y"):
+        k.mkdir("unified", path)
+        k.chown("unified", path, 1000)
+    k.set_subtree_control("unified", "/d", "+cpuset")  # /d/x and /d/y are two cpusets
+    k.cpuset_setscheduler_check = before_6_6
+    root_task = k.spawn("sshd", cgroups={"unified": "/d/x"})
+    mine = k.spawn("sleep", uid=1000, cgroups={"unified": "/d/x"})
+    k.set_writer(1000, 1000)
+    if before_6_6:
+        v, _ = predicted_and_confirmed(k, root_task, "unified:/d/y", "EPERM", "cpuset")
+        assert "6.6" in v.reason
+    else:
+        e = engine(k)
+        assert e.apply(e.plan([root_task], ref("unified:/d/y"))).outcomes[0].outcome == "moved"
+    e = engine(k)
+    assert e.apply(e.plan([mine], ref("unified:/d/y"))).outcomes[0].outcome == "moved"
+
+
+class _InNamespace(SimKernel):
+    """A simulated kernel read from inside a cgroup namespace rooted at /ns of `unified`
+    (once `inside` is set, after the set-up): cgroup paths are relative to /ns, and a task
+    outside it reads `/../...`, as /proc/PID/cgroup shows it there."""
+
+    def __init__(self, nsdelegate: bool) -> None:
+        super().__init__()
+        self.nsdelegate = nsdelegate
+        self.inside = False
+
+    def _cg(self, hier: str, path: str):
+        if self.inside and hier == "unified":
+            path = "/ns" + (path if path != "/" else "")
+        return super()._cg(hier, path)
+
+    def ns_delegate(self, hierarchy: str) -> bool:
+        return self.nsdelegate
+
+    def _rel(self, path: str | None) -> str | None:
+        if not self.inside:
+            return path
+        if path is None or path == "/ns" or path.startswith("/ns/"):
+            return None if path is None else path[3:] or "/"
+        return "/.." + path
+
+    def task_cgroup(self, pid: int, hierarchy: str) -> str | None:
+        where = super().task_cgroup(pid, hierarchy)
+        return self._rel(where) if hierarchy == "unified" else where
+
+    def task_cgroups(self, pid: int) -> dict[str, str] | None:
+        got = super().task_cgroups(pid)
+        return None if got is None else {h: (self._rel(p) or p) if h == "unified" else p for h, p in got.items()}
+
+
+@pytest.mark.parametrize("nsdelegate,errno_name", [(True, "ENOENT"), (False, None)])
+def test_a_task_outside_the_cgroup_namespace(nsdelegate, errno_name):
+    """With nsdelegate the kernel refuses a task outside the writer's cgroup namespace
+    (ENOENT); without it the kernel would move it, but ctrtui could not say where it came
+    from (nor undo it), so it refuses itself. A task inside moves."""
+    k = _InNamespace(nsdelegate)
+    k.add_hierarchy("unified", 2, ["pids"])
+    k.makedirs("unified", "/ns/inner")
+    k.mkdir("unified", "/system.slice")
+    outside = k.spawn("cron", cgroups={"unified": "/system.slice"})
+    inside = k.spawn("sleep", cgroups={"unified": "/ns"})
+    k.inside = True
+    v = engine(k).plan([outside], ref("unified:/inner")).verdicts[0]
+    assert (v.kind, v.errno, v.hook) == ("refused", errno_name, "cgroup-namespace"), v
+    assert "outside this cgroup namespace" in v.reason and "/../system.slice" in v.reason and v.advice
+    assert engine(k).plan([inside], ref("unified:/inner")).verdicts[0].kind == "move"
+
+
+def test_a_task_from_outside_the_namespace_moved_without_hooks_keeps_the_journal_readable(tmp_path):
+    """Hooks bypassed, the kernel (without nsdelegate) moves a task from outside the
+    namespace: its origin `/../system.slice` names no cgroup here, so the journal records
+    none (a path with `..` would make the journal unreadable)."""
+    k = _InNamespace(False)
+    k.add_hierarchy("unified", 2, ["pids"])
+    k.makedirs("unified", "/ns/inner")
+    k.mkdir("unified", "/system.slice")
+    outside = k.spawn("cron", cgroups={"unified": "/system.slice"})
+    k.inside = True
+    j = Journal(str(tmp_path / "j.jsonl"))
+    e = AttachEngine(k, hooks=[], journal=j)
+    assert e.apply(e.plan([outside], ref("unified:/inner"))).outcomes[0].outcome == "moved"
+    (b,) = Journal(j.path).batches()
+    assert b.moved()[0]["from"] is None and b.tasks[0]["from"] is None
+
+
 def test_refusal_order_follows_the_kernel(k):
     """A missing task in a missing cgroup: the kernel fails the open first (ENOENT)."""
     v = engine(k).plan([4444], ref("freezer:/nope")).verdicts[0]
@@ -324,9 +420,9 @@ def test_systemd_and_frozen_warnings(k):
 def test_default_hooks_in_kernel_order_with_policy(k):
     names = [h.name for h in engine(k).hooks]
     assert names == ["target-exists", "alive", "kernel-thread", "already-there", "file-access", "v1-permission",
-                     "v2-delegation", "v2-destination", "cpuset", "policy",
+                     "cgroup-namespace", "v2-delegation", "v2-destination", "cpuset", "policy",
                      "freezer", "systemd"]
-    assert len(BUILTIN_HOOKS) == 11
+    assert len(BUILTIN_HOOKS) == 12
     assert engine(k, hooks=[]).hooks == []
 
 
@@ -672,6 +768,82 @@ def test_undo_warns_when_the_task_was_moved_elsewhere_since(k):
     k.place(p, "freezer", "/b")
     r = e.undo()
     assert r.outcomes[0].outcome == "moved" and "no longer where" in r.outcomes[0].warnings[0]
+
+
+def _batch_states(j: Journal) -> dict[str, str]:
+    return {b.id: b.status() for b in j.batches()}
+
+
+def test_undo_when_systemd_removed_the_origin(k, tmp_path):
+    """logind removed the session scope a task was moved out of: undo says, in its own
+    words, where the task is, that its origin is gone and which `ctrtui move` would place
+    it elsewhere; the batch is settled once (`log`: cannot be undone: origin gone, the undo
+    itself `refused`, not `done`), and a bare undo skips it, saying so, for the older one."""
+    scope = "/user.slice/user-1000.slice/session-3.scope"
+    k.makedirs("unified", scope)
+    older = k.spawn("cron", cgroups={"unified": "/a"})
+    p = k.spawn("sleep", cgroups={"unified": scope})
+    j = Journal(str(tmp_path / "j.jsonl"))
+    e = engine(k, journal=j)
+    b0 = e.apply(e.plan([older], ref("unified:/b"))).batch_id
+    b1 = e.apply(e.plan([p], ref("unified:/b"))).batch_id
+    k.rmdir("unified", scope)
+    r = e.undo(b1)
+    o = r.outcomes[0]
+    assert (o.outcome, o.errno) == ("refused", "ENOENT"), o
+    assert "cannot go back" in o.reason and scope in o.reason and "unified:/b" in o.reason
+    assert f"ctrtui move {p} --to 'unified:/user.slice/user-1000.slice'" in o.advice
+    assert "create" not in o.advice
+    states = _batch_states(j)
+    assert states[b1] == "cannot be undone: origin gone" and states[r.batch_id] == "refused"
+    # tried again: nothing is written, and the words say why
+    n = len(j.batches())
+    assert e.undo(b1) is None and "cannot be undone" in e.nothing_left and len(j.batches()) == n
+    # a bare undo undoes the older batch (b1 is settled; a fresh journal reader agrees)
+    r0 = engine(k, journal=Journal(j.path)).undo()
+    assert r0.undo_of == b0 and where(k, older, "unified") == "/a"
+
+
+def test_bare_undo_skips_a_batch_whose_origin_is_gone_saying_which(k, tmp_path):
+    k.makedirs("unified", "/system.slice/getty@tty1.service")
+    older = k.spawn("cron", cgroups={"unified": "/a"})
+    p = k.spawn("agetty", cgroups={"unified": "/system.slice/getty@tty1.service"})
+    j = Journal(str(tmp_path / "j.jsonl"))
+    e = engine(k, journal=j)
+    b0 = e.apply(e.plan([older], ref("unified:/b"))).batch_id
+    b1 = e.apply(e.plan([p], ref("unified:/b"))).batch_id
+    k.rmdir("unified", "/system.slice/getty@tty1.service")
+    r = e.undo()
+    assert r.undo_of == b0 and r.outcomes[0].outcome == "moved"
+    said = [w for w in r.warnings if f"batch {b1} was skipped: it cannot be undone" in w]
+    assert said and "getty@tty1.service" in said[0], r.warnings
+    assert _batch_states(j)[b1] == "cannot be undone: origin gone"
+    assert where(k, p, "unified") == "/b"
+    assert e.undo() is None  # nothing left: b1 is not chosen for ever
+
+
+def test_undo_of_a_dead_task_whose_origin_is_gone_is_vanished(k, tmp_path):
+    k.makedirs("unified", "/user.slice/session-4.scope")
+    p = k.spawn("sleep", cgroups={"unified": "/user.slice/session-4.scope"})
+    j = Journal(str(tmp_path / "j.jsonl"))
+    e = engine(k, journal=j)
+    b = e.apply(e.plan([p], ref("unified:/b"))).batch_id
+    k.rmdir("unified", "/user.slice/session-4.scope")
+    k.exit(p, reap=True)
+    r = e.undo(b)
+    assert (r.outcomes[0].outcome, r.outcomes[0].errno) == ("vanished", "ESRCH"), r.outcomes[0]
+    assert _batch_states(j)[b] == "cannot be undone: tasks gone"
+
+
+def test_a_batch_in_which_every_pid_was_refused_is_not_done(k, tmp_path):
+    j = Journal(str(tmp_path / "j.jsonl"))
+    e = engine(k, journal=j)
+    r = e.apply(e.plan([2], ref("freezer:/a")))  # kthreadd: refused
+    assert [o.outcome for o in r.outcomes] == ["refused"]
+    assert _batch_states(j)[r.batch_id] == "refused"
+    p = k.spawn("sleep")
+    r = e.apply(e.plan([2, p], ref("freezer:/a")))
+    assert _batch_states(j)[r.batch_id] == "done"
 
 
 def test_nothing_to_undo(k):

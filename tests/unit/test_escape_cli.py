@@ -99,7 +99,9 @@ def test_deep_and_literal_backslash_and_bad_escapes(capsys, _world):
     rc1, out1, _ = run(capsys, "tasks", "pids:/hostile/back\\\\x1b-slash")
     rc2, out2, _ = run(capsys, "tasks", "pids:/hostile/back\\x1b-slash")
     assert rc1 == rc2 == 0 and out1 == out2 and "PID" in out1
-    for bad, why in (("pids:/hostile/a\\q", "starts no escape"), ("pids:/hostile/\\x2e\\x2e", "'..'"),
+    # a backslash that starts none of ctrtui's escapes is itself (`\x2e` is no '.': a name of its own)
+    for bad, why in (("pids:/hostile/a\\q", "no cgroup"), ("pids:/hostile/\\x2e\\x2e", "no cgroup"),
+                     ("pids:/hostile/..", "'..'"),
                      ("pids:/hostile/a\\x00", "NUL"), ("pids:/hostile/wipe-\x1b[2X", "no cgroup")):
         rc, out, err = run(capsys, "tasks", bad)
         assert rc == 2 and why in err, err
@@ -163,3 +165,16 @@ def test_risks_quoting_a_hostile_target_are_escaped(capsys, _world, key):
     rc, out, err = run(capsys, "move", "1", "--to", target, "--dry-run", "--json")
     assert rc == 0
     assert any(f"would move to {target}:" in r for r in json.loads(out)[0]["risks"])
+
+
+def test_systemd_escapes_shown_and_typed_as_systemd_shows_them(capsys, _world):
+    """A templated unit's cgroup (`system-serial\\x2dgetty.slice`) is listed with one
+    backslash, as systemd-cgls and systemctl show it, and is found typed that way."""
+    unit = "system-serial\\x2dgetty.slice"
+    _world.mkdir("unified", "/" + unit)
+    rc, out, err = run(capsys, "ls", "unified:/")
+    assert rc == 0 and f"  {unit}  " in out and "\\\\x2d" not in out, out
+    rc, out, err = run(capsys, "tasks", "unified:/" + unit)
+    assert rc == 0, err
+    rc, out, err = run(capsys, "ls", "--json", "unified:/")
+    assert rc == 0 and "/" + unit in [row["path"] for row in json.loads(out)]  # the exact name

@@ -188,10 +188,12 @@ def test_a_refused_undo_keeps_the_batch_and_a_retry_works(k, tmp_path):
     e = engine(k, tmp_path / "j.jsonl")
     moved = e.apply(e.plan([p], CgroupRef("freezer", "/a")))
     k.rmdir("freezer", "/z")
-    u = e.undo()
+    u = e.undo(moved.batch_id)
     assert u.outcomes[0].outcome == "refused" and u.outcomes[0].errno == "ENOENT" and where(k, p) == "/a"
-    assert Journal(str(tmp_path / "j.jsonl")).batches()[1].status() == "done"
-    k.mkdir("freezer", "/z")
+    states = [b.status() for b in Journal(str(tmp_path / "j.jsonl")).batches()]
+    assert states == ["refused", "cannot be undone: origin gone"]
+    assert e.undo() is None and f"batch {moved.batch_id} was skipped" in e.nothing_left
+    k.mkdir("freezer", "/z")  # the cause fixed: the undo works
     u = e.undo()
     assert u.undo_of == moved.batch_id and u.outcomes[0].outcome == "moved" and where(k, p) == "/z"
     assert e.undo() is None and "no batch left" in e.nothing_left

@@ -152,3 +152,16 @@ def test_thread_mode_split_asks_and_whole_group_does_not():
 def test_risk_imports_no_textual():
     code = "import sys, ctrtui.engine.risk; sys.exit('textual' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0
+
+
+def test_a_move_that_makes_a_thread_root_asks_first(plain):
+    """/p enables only the threaded pids controller and has an empty child: the move makes
+    /p a thread root and its child 'domain invalid', so the confirm screen says so."""
+    k, pid = plain
+    k.set_subtree_control("unified", "/", "+pids")
+    k.makedirs("unified", "/p/c")
+    k.set_subtree_control("unified", "/p", "+pids")
+    risks = _assess(k, [pid], "unified:/p")
+    assert any("domain invalid" in r and "/p/c" in r and str(pid) in r for r in risks), risks
+    k.set_subtree_control("unified", "/p", "-pids")
+    assert _assess(k, [pid], "unified:/p") == []
