@@ -32,7 +32,7 @@ from ctrtui.engine.hooks import (
 from ctrtui.engine.journal import Batch, Journal, JournalError, JournalMismatch
 from ctrtui.engine.parse import PidParseError, parse_pid
 from ctrtui.engine.policy import Policy
-from ctrtui.errors import CtrtuiError, errno_name, explain
+from ctrtui.errors import CtrtuiError, errno_name, explain, look_again
 from ctrtui.model import CgroupRef, Hierarchy, TaskInfo, find_hierarchy
 from ctrtui.model.value import Value, set_field
 from ctrtui.sources.base import exit_poller, membership_file, prober
@@ -335,7 +335,8 @@ class AttachEngine:
     hooks; an explicit list is used as given (`hooks=[]` leaves every decision to the kernel),
     plus the policy hook when a non-empty `policy` is passed too. `policy=None` with default hooks reads
     the policy file at its default path, if there is one. `journal=None` keeps the journal in
-    memory. Problems of plugins are in `warnings`.
+    memory. Problems of plugins are in `warnings`. `front` (`cli`, or `ui` set by the terminal
+    UI) picks the words of advice where the front ends differ (`ctrtui.errors.look_again`).
     """
 
     def __init__(self, backend: Any, hooks: Sequence[Any] | None = None, policy: Policy | None = None,
@@ -359,6 +360,7 @@ class AttachEngine:
         self._stop: str | None = None  # set by request_stop (a signal handler): stop between two PIDs
         self._notes: list[str] = []  # what recovering open batches found, for the next report
         self.nothing_left = ""  # why the last undo() found nothing to undo
+        self.front = "cli"  # whose words advice takes: "cli" or "ui" (the terminal UI sets it)
         # Optional fast paths a backend declares (CgroupFS has them; others get the contract's calls).
         probe = prober(backend)
         self._probe = probe.task_probe if probe is not None else None
@@ -406,6 +408,7 @@ class AttachEngine:
         threads = bool(threads)
         batch = HookBatch(backend, h, target, backend.cgroup_state(h.name, target.path), threads,
                           backend.writer())
+        batch.front = self.front
         pid_max = self.pid_max
         items: list[tuple[str, int | None, PidParseError | None]] = []  # (text, pid, parse error)
         pid: int | None
@@ -537,7 +540,7 @@ class AttachEngine:
                                    f"PID {pid} was recycled: the task you picked has exited, and the PID now "
                                    f"names another task ({given.comm}, started at tick {given.start_time}, not "
                                    f"{expected}); nothing was moved to {target}.",
-                                   "Refresh the list.", start_time=expected, task=given)
+                                   look_again(self.front, "recycled", pid), start_time=expected, task=given)
                 continue
             if expected is not None:
                 start = expected
@@ -775,7 +778,7 @@ class AttachEngine:
             name = errno_name(e.errno or 0)
             if name == "ESRCH":
                 return self._gone(p, v, "before the kernel could move it to {target}")
-            sentence, advice = explain(name, pid=pid, cgroup=target, file=fname)
+            sentence, advice = explain(name, pid=pid, cgroup=target, file=fname, front=self.front)
             return self._outcome(p, v, "refused", errno=name, hook="kernel", reason=sentence, advice=advice)
         guards.append((index, got))
         return None
@@ -803,7 +806,7 @@ class AttachEngine:
 
     def _gone(self, p: Plan, v: Verdict, when: str) -> Outcome:
         """`vanished` (errno ESRCH): the task is gone; `when` completes `PID N exited ...`."""
-        return self._outcome(p, v, "vanished", errno="ESRCH", hook=None, advice="Nothing to move; refresh the list.",
+        return self._outcome(p, v, "vanished", errno="ESRCH", hook=None, advice=look_again(self.front, "exited", v.pid),
                              reason=f"PID {v.pid} exited {when.format(target=p.target)}.")
 
     def _hold(self, p: Plan, v: Verdict) -> Outcome | Any:
@@ -847,7 +850,7 @@ class AttachEngine:
                 return self._outcome(p, v, "vanished", errno="ESRCH", hook="pid-reuse", reason=(
                     f"PID {pid} was recycled: the task you picked has exited, and the PID now names another "
                     f"task (started at tick {now}, not {v.start_time}); nothing was moved to {p.target}."),
-                    advice="Refresh the list.")
+                    advice=look_again(self.front, "recycled", pid))
             return handle
         except BaseException:
             handle.close()

@@ -609,6 +609,11 @@ async def test_vanished_pid_move_reports_it(world, tmp_path):
         await pilot.press("p")
         await settle(pilot)
         assert any("Nothing to move" in n and f"PID {pid}" in n for n in app.notices)
+        # the app's engine advises in the UI's words (the command line's are its own)
+        from ctrtui.model import CgroupRef
+
+        plan = app.engine.plan([pid], CgroupRef("unified", "/system.slice/ssh.service"))
+        assert [v.advice for v in plan.verdicts] == ["Refresh the task list and pick a running task."]
         assert app.is_running
 
 

@@ -106,6 +106,16 @@ def test_move_demo_refusal_exit_1_with_errno_and_reason(capsys):
         assert {"pid", "outcome", "errno", "reason"} <= r.keys()
 
 
+def test_move_of_a_vanished_pid_advises_in_the_command_line_words(capsys):
+    # the terminal UI's "Refresh the task list" means nothing here: the CLI names ps and `ctrtui tasks`
+    for argv in (["move", "31999", "--to", "freezer:/"], ["move", "31999", "--to", "freezer:/", "--dry-run"]):
+        rc, rows, _ = run_json(capsys, "--demo", *argv)
+        assert rc == 1
+        assert (rows[0]["outcome"], rows[0]["errno"]) == ("vanished", "ESRCH")
+        assert rows[0]["advice"] == ("Nothing to move; check the PID with `ps -p 31999` or "
+                                     "`ctrtui tasks HIER:/path`, and give the PID of a running task.")
+
+
 def test_move_text_output_one_line_per_pid(capsys):
     pid = _demo_pid(capsys, "nginx")
     rc, out, err = run(capsys, "--demo", "move", str(pid), "2", "--to", "unified:/")
