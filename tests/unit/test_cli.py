@@ -116,6 +116,46 @@ def test_move_of_a_vanished_pid_advises_in_the_command_line_words(capsys):
                                      "`ctrtui tasks HIER:/path`, and give the PID of a running task.")
 
 
+@pytest.mark.parametrize("to, said", [
+    # the hierarchy left out: the path is looked for in every hierarchy
+    ("/isolated", "ctrtui: '/isolated' is not a hierarchy: cgroups are named HIERARCHY:/path; "
+                  "did you mean cpuset:/isolated?\n"),
+    ("isolated", "ctrtui: 'isolated' is not a hierarchy: cgroups are named HIERARCHY:/path; "
+                 "did you mean cpuset:/isolated?\n"),
+    ("/init.scope", "ctrtui: '/init.scope' is not a hierarchy: cgroups are named HIERARCHY:/path; "
+                    "did you mean unified:/init.scope? (/init.scope is in 8 hierarchies: cpu, cpuacct, memory, "
+                    "devices, blkio, pids, name=systemd and unified)\n"),
+    ("/nope", "ctrtui: '/nope' is not a hierarchy: cgroups are named HIERARCHY:/path, and no hierarchy has a "
+              "cgroup /nope; known hierarchies: cpu, cpuacct, cpuset, memory, devices, freezer, blkio, pids, "
+              "name=systemd, unified\n"),
+    # a hierarchy misspelt: its path is looked for too
+    ("cpusett:/isolated", "ctrtui: unknown hierarchy 'cpusett' in 'cpusett:/isolated': cgroups are named "
+                          "HIERARCHY:/path; did you mean cpuset:/isolated?\n"),
+    ("nope:/nope", "ctrtui: unknown hierarchy 'nope' in 'nope:/nope': cgroups are named HIERARCHY:/path; "
+                   "known hierarchies: cpu, cpuacct, cpuset, memory, devices, freezer, blkio, pids, name=systemd, "
+                   "unified\n"),
+])
+def test_a_target_without_its_hierarchy_says_how_cgroups_are_named_and_what_was_meant(capsys, to, said):
+    rc, out, err = run(capsys, "--demo", "move", "1", "--to", to, "--dry-run")
+    assert (rc, out, err) == (2, "", said)
+
+
+def test_a_path_in_two_hierarchies_lists_both():
+    from ctrtui.cli import UsageError, _resolve
+    from ctrtui.sources.simulated import SimKernel
+
+    k = SimKernel()
+    k.add_hierarchy("freezer", 1, ["freezer"])
+    k.add_hierarchy("pids", 1, ["pids"])
+    k.add_hierarchy("unified", 2, [])
+    k.mkdir("freezer", "/a")
+    k.mkdir("unified", "/a")
+    with pytest.raises(UsageError) as e:
+        _resolve(k, "/a")
+    assert str(e.value) == ("'/a' is not a hierarchy: cgroups are named HIERARCHY:/path; "
+                            "did you mean freezer:/a or unified:/a?")
+
+
 def test_move_text_output_one_line_per_pid(capsys):
     pid = _demo_pid(capsys, "nginx")
     rc, out, err = run(capsys, "--demo", "move", str(pid), "2", "--to", "unified:/")
