@@ -474,9 +474,10 @@ def stats_lines(rows: Sequence[dict[str, Any]]) -> list[str]:
     widths = STATS_WIDTHS
     out = [f"{'Path':<{w}}" + "".join(f" {HEADINGS[c]:>{widths[c]}}" for c in COLUMNS)]
     for label, r in zip(labels, rows):
+        pmax = r["pids_max"]  # a number, or null: no limit (what else a host may send is not one)
         f = Figures(cpu=r["cpu_percent"], memory=r["memory_bytes"], read=r["io_read_bytes_per_s"],
-                    write=r["io_write_bytes_per_s"], pids=r["pids_current"], pids_max=r["pids_max"],
-                    frozen=r["frozen"])
+                    write=r["io_write_bytes_per_s"], pids=r["pids_current"],
+                    pids_max=pmax if type(pmax) is int else None, frozen=r["frozen"])
         out.append(f"{label:<{w}}" + "".join(f" {cell(c, r['tasks'], f):>{widths[c]}}" for c in COLUMNS))
     return out
 

@@ -40,7 +40,8 @@ class Reading:
     io_read: int | None = None
     io_write: int | None = None
     pids: int | None = None
-    pids_max: str | None = None
+    pids_max: int | None = None
+    """`pids.max` as a number; None for `max` (no limit), or when there is no such file."""
     frozen: bool | None = None
 
 
@@ -55,7 +56,8 @@ class Figures:
     """IO bytes read per second."""
     write: float | None = None
     pids: int | None = None
-    pids_max: str | None = None
+    pids_max: int | None = None
+    """The limit on `pids`; None for no limit (`max`) or no pids.max file."""
     frozen: bool | None = None
 
 
@@ -122,9 +124,8 @@ def parse_reading(files: dict[str, str], at: float) -> Reading:
         frozen = None if f is None else bool(f)
     elif "freezer.state" in files:
         frozen = files["freezer.state"].strip() in ("FROZEN", "FREEZING")
-    pmax = files.get("pids.max")
     return Reading(at, cpu, memory, io_read, io_write, _int(files.get("pids.current")),
-                   pmax.strip() if pmax is not None else None, frozen)
+                   _int(files.get("pids.max")), frozen)  # `max` (no limit) is None
 
 
 def _rate(a: int | None, b: int | None, dt: float) -> float | None:
@@ -177,7 +178,7 @@ def cell(column: str, tasks: int | None, f: Figures | None) -> str:
     if column == "pids":
         if f.pids is None:
             return "-"
-        return f"{f.pids}/{f.pids_max}" if f.pids_max not in (None, "max") else str(f.pids)
+        return f"{f.pids}/{'max' if f.pids_max is None else f.pids_max}"  # as pids.max says no limit
     if column == "frozen":
         return "-" if f.frozen is None else ("yes" if f.frozen else "no")
     raise ValueError(f"unknown column {column!r}")
@@ -195,7 +196,8 @@ def sort_value(column: str, tasks: int | None, f: Figures | None) -> float:
 
 
 def as_json(tasks: int | None, f: Figures | None) -> dict[str, object]:
-    """The figures as plain JSON values (None where not available)."""
+    """The figures as plain JSON values (None where not available; `pids_max` None also when
+    there is no limit, `max`)."""
     f = f or Figures()
     return {"tasks": tasks, "cpu_percent": None if f.cpu is None else round(f.cpu, 2),
             "memory_bytes": f.memory,
