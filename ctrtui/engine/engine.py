@@ -809,6 +809,24 @@ class AttachEngine:
         return self._outcome(p, v, "vanished", errno="ESRCH", hook=None, advice=look_again(self.front, "exited", v.pid),
                              reason=f"PID {v.pid} exited {when.format(target=p.target)}.")
 
+    @staticmethod
+    def _elsewhere(p: Plan, v: Verdict, where: str | None, exiting: bool) -> str:
+        """Why a task the kernel accepted is not in the target: it is exiting (PF_EXITING: the
+        kernel moves nothing), or it is alive in `where`, put there (or back) by someone else
+        while the batch ran."""
+        said = f"The kernel accepted PID {v.pid} for {p.target}, but"
+        if where is None:
+            return f"{said} its cgroup could not be read afterwards (it was probably exiting)."
+        now = f"{display(p.hierarchy.name)}:{display(where)}"
+        if exiting:
+            return f"{said} it is still in {now}: it is exiting, and the kernel moves nothing that exits."
+        if where == v.source:
+            return (f"{said} it is still (or again) in {now}, where it came from, and alive: the kernel did not "
+                    f"move it, or something else (systemd, a container runtime, another ctrtui) moved it back "
+                    f"while the batch ran.")
+        return (f"{said} it is in {now} now, and alive: something else (systemd, a container runtime, another "
+                f"ctrtui) moved it there while the batch ran.")
+
     def _hold(self, p: Plan, v: Verdict) -> Outcome | Any:
         """A handle on the planned task, or the outcome when there is none (it exited, or
         the PID now names another task: both `vanished`). The handle is the one the plan
@@ -912,9 +930,10 @@ class AttachEngine:
             now = self.backend.task_state(pid)
             if now is None or now.zombie or (v.start_time is not None and now.start_time != v.start_time):
                 return self._gone(p, v, "while it was being moved to {target}")
-            return self._outcome(p, v, "not-moved", errno=None, hook="kernel", reason=(
-                f"The kernel accepted PID {pid} for {target}, but it is still in {where or '(gone)'} "
-                "(it was probably exiting)."), advice="Refresh and check the task.")
+            return self._outcome(p, v, "not-moved", errno=None, hook="kernel", reason=self._elsewhere(
+                p, v, where, exiting=bool(now.flags & 0x4)), advice=(
+                "Refresh and check the task." if self.front == "ui" else
+                f"Check where it is with `cat /proc/{pid}/cgroup` and what moves it before moving it again."))
         warnings = list(v.warnings)
         if not p.threads and (v.task is None or v.task.threads != 1):
             behind = []
