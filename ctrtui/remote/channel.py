@@ -223,13 +223,21 @@ class AgentChannel:
                     and (target is None or isinstance(target, str)) and type(tasks) is int
                     and isinstance(when, str)):
                 continue
-            what = (f"a move of {tasks} task{'s' if tasks != 1 else ''}" if op == "move" else f"a {display(op)}")
-            where = f" to {display(hier)}:{display(target)}" if target else ""
+            undo_of = b.get("undo_of")
+            n = f"{tasks} task{'s' if tasks != 1 else ''}"
+            if op == "move" and isinstance(undo_of, str):  # an undo: it moved tasks back
+                what, again = f"an undo of batch {display(undo_of)}, moving {n} back", display(undo_of)
+            else:
+                what, again = (f"a move of {n}" if op == "move" else f"a {display(op)}"), display(batch)
+            # an undo's intent names the first of the cgroups it moves tasks back to: leave it out
+            where = f" to {display(hier)}:{display(target)}" if target and not isinstance(undo_of, str) else ""
             batch = display(batch)
+            todo = (f"`ctrtui undo {how} {again}` finishes the undo" if isinstance(undo_of, str)
+                    else f"`ctrtui undo {how} {again}` moves back what it moved")
             out.append(scrub(
                 f"batch {batch} ({what}{where}, started {display(when)}) was left open on this host: its "
                 f"ctrtui, or the connection to it, ended mid-batch; the host's journal keeps it. "
-                f"`ctrtui log {how}` shows it, `ctrtui undo {how} {batch}` moves back what it moved"))
+                f"`ctrtui log {how}` shows it, {todo}"))
         if len(got) > 20:
             out.append(f"{len(got) - 20} more batches are open on this host (`ctrtui log {scrub(how)}`)")
         return out
@@ -468,7 +476,8 @@ class AgentChannel:
             raise HostError(self.name, kind, message, hint)
         lines = [line.strip() for line in stderr.splitlines() if line.strip()]
         said = f" ({lines[-1]})" if lines else ""
-        hint = f"contact the host again; an interrupted move is in the host's journal (`ctrtui log --host {self.name}`)"
+        hint = (f"contact the host again; a move or undo it cut off is in the host's journal "
+                f"(`ctrtui log --host {self.name}`)")
         if rc == 255 or rc is None:
             raise HostError(self.name, "dropped", f"the connection was lost while waiting for {what}{said}", hint)
         if rc < 0 and self.transport is not None:  # killed here: the connection went, not the agent

@@ -219,7 +219,7 @@ HINTS: dict[str, str] = {
     "python-missing": "install python3 (3.9 or newer) on the host, or name its interpreter with --remote-python",
     "sudo-password": "sudo wants a password, which ctrtui never types: allow this user passwordless sudo "
                      "(NOPASSWD) for python3, or log in as root, or drop --sudo to look without changing",
-    "dropped": "the connection went away; contact the host again (an interrupted move is in the host's "
+    "dropped": "the connection went away; contact the host again (a move or undo it cut off is in the host's "
                "journal: `ctrtui log --host HOST`)",
     "agent-died": "the remote side stopped before it answered; run the same ssh command by hand to see why",
 }
