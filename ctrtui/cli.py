@@ -762,7 +762,14 @@ def cmd_log(args: argparse.Namespace) -> int:
     journal = Journal(args.journal or default_journal_path(identity_of(_spec(args))))
     batches = journal.batches(args.limit or None)
     _print_warnings(journal.warnings)
-    rows = [b.as_dict() for b in batches]
+    rows = [{**b.as_dict(), "writer_pid": None} for b in batches]
+    if rows and rows[0]["state"] == "open" and journal.path is not None:
+        # the newest batch, open while a writer holds the lock, is that writer's: at work, not cut by a crash
+        from ctrtui.engine.journal import lock_holder
+
+        holder = lock_holder(journal.path)
+        if holder is not None:
+            rows[0]["state"], rows[0]["writer_pid"] = "running", holder or None
     if args.json:
         _print_json(rows)
         return EXIT_OK

@@ -377,6 +377,34 @@ def test_log_and_undo_by_batch_and_journaled_in_json(capsys, tmp_path):
     assert rc == 2 and "--limit" in err
 
 
+def test_log_says_running_and_which_process_while_a_writer_holds_the_batch(capsys, tmp_path):
+    """An open batch whose writer holds the journal's lock is at work (`running (pid N)`); once
+    that process is gone without closing it, it is `open` (cut by a crash)."""
+    j = str(tmp_path / "j.jsonl")
+    batch = "20261207T000000-abcdef"
+    task = {"pid": 492, "start_time": 1, "pidfs": None, "from": "/system.slice/ssh.service", "to": "/"}
+    code = (f"import sys\nfrom ctrtui.engine.journal import Journal\nj = Journal({j!r})\nwith j.locked():\n"
+            f"    j.write_intent({batch!r}, 'pids', False, None, '/', [{task!r}], backend='demo')\n"
+            f"    print('ready', flush=True)\n    sys.stdin.readline()\n")
+    writer = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert writer.stdout.readline() == "ready\n"
+        rc, rows, _ = run_json(capsys, "--demo", "log", "--journal", j)
+        assert rc == 0 and [(r["batch"], r["state"], r["writer_pid"]) for r in rows] == [
+            (batch, "running", writer.pid)]
+        rc, out, _ = run(capsys, "--demo", "log", "--journal", j)
+        assert out.splitlines()[1].split()[:5] == [batch, *rows[0]["time"][:19].split("T"), "running",
+                                                   "(pid"] and f"running (pid {writer.pid})  " in out
+    finally:
+        writer.stdin.close()
+        writer.wait(timeout=30)
+        writer.stdout.close()
+    rc, rows, _ = run_json(capsys, "--demo", "log", "--journal", j)
+    assert [(r["batch"], r["state"], r["writer_pid"]) for r in rows] == [(batch, "open", None)]
+    rc, out, _ = run(capsys, "--demo", "log", "--journal", j)
+    assert out.splitlines()[1].split()[3] == "open"
+
+
 def test_no_journal_moves_without_a_record_and_says_so(capsys, tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("x")
