@@ -156,6 +156,18 @@ def test_a_path_in_two_hierarchies_lists_both():
                             "did you mean freezer:/a or unified:/a?")
 
 
+def test_a_v1_move_says_its_risk_on_stderr_and_in_json_as_the_readme_promises(capsys):
+    pid = _demo_pid(capsys, "sshd")   # in pids:/system.slice/ssh.service
+    rc, rows, err = run_json(capsys, "--demo", "move", str(pid), "--to", "pids:/", "--dry-run")
+    said = ("Only the pids hierarchy changes: in cpu, cpuacct, cpuset, memory, devices, freezer, blkio, "
+            "name=systemd and unified these tasks stay in the cgroups they are in now (cgroup v1 hierarchies are "
+            "independent).")
+    assert rc == 0 and rows[0]["outcome"] == "would-move" and said in rows[0]["risks"]
+    assert f"ctrtui: risk: {said}\n" in err
+    rc, rows, err = run_json(capsys, "--demo", "move", str(pid), "--to", "unified:/", "--dry-run")
+    assert not [r for r in rows[0]["risks"] if "hierarchy changes" in r]   # v2: nothing stays behind
+
+
 def test_move_text_output_one_line_per_pid(capsys):
     pid = _demo_pid(capsys, "nginx")
     rc, out, err = run(capsys, "--demo", "move", str(pid), "2", "--to", "unified:/")
