@@ -302,8 +302,7 @@ def _resolve(backend: Backend, text: str) -> tuple[Hierarchy, str]:
     hiers = backend.hierarchies()
     h = find_hierarchy(hiers, word)
     if h is None:
-        known = ", ".join(display(h.name) for h in hiers) or "none are mounted"
-        raise UsageError(f"unknown hierarchy '{display(word)}' in '{display(text)}'; known hierarchies: {known}")
+        raise UsageError(_unknown_hierarchy(backend, hiers, text, word, ref.path))
     candidates = []
     problem: str | None
     try:
@@ -327,6 +326,52 @@ def _resolve(backend: Backend, text: str) -> tuple[Hierarchy, str]:
     if backend.kind == "demo":  # a simulated world: none of its cgroups is a directory of this machine
         raise UsageError(f"no cgroup {display(h.name)}:{display(path)} in the demo world")
     raise UsageError(f"no cgroup {display(h.name)}:{display(path)} (no such directory {display(h.fs_path(path))})")
+
+
+def _unknown_hierarchy(backend: Backend, hiers: Sequence[Hierarchy], text: str, word: str, path: str) -> str:
+    """Why `text` names no hierarchy, and the cgroups it may have meant: the path typed
+    (`/a`, or `a` with the hierarchy left out; the path after an unknown `HIER:`) in every
+    hierarchy that has it, as `did you mean freezer:/a or unified:/a?`."""
+    from ctrtui.model import CgroupRef
+    from ctrtui.text import parse
+
+    if ":" not in text:  # `--to /a` or `--to a`: the hierarchy was left out
+        path = text if text.startswith("/") else "/" + text
+        lead = f"'{display(text)}' is not a hierarchy"
+    else:
+        lead = f"unknown hierarchy '{display(word)}' in '{display(text)}'"
+    lead += ": cgroups are named HIERARCHY:/path"
+    paths = [path]
+    try:
+        exact = CgroupRef.parse("x:" + parse(path)).path  # as typed back from the shown form
+    except ValueError:
+        exact = None
+    if exact is not None and "\0" not in exact and exact != path:
+        paths.insert(0, exact)
+    found: list[tuple[Hierarchy, str]] = []
+    for h in hiers:
+        for p in paths:
+            try:
+                there = backend.cgroup_state(h.name, p) is not None
+            except (OSError, ValueError):
+                there = False
+            if there:
+                found.append((h, p))
+                break
+
+    def join(words: list[str], last: str = "or") -> str:
+        return f"{', '.join(words[:-1])} {last} {words[-1]}" if len(words) > 1 else words[0]
+
+    if 0 < len(found) <= 3:
+        return f"{lead}; did you mean {join([f'{display(h.name)}:{display(p)}' for h, p in found])}?"
+    if found:  # a path systemd lays out in every hierarchy: the v2 one first, the others named
+        h, p = next(((h, p) for h, p in found if h.version == 2), found[0])
+        return (f"{lead}; did you mean {display(h.name)}:{display(p)}? ({display(p)} is in "
+                f"{len(found)} hierarchies: {join([display(h.name) for h, _ in found], 'and')})")
+    known = ", ".join(display(h.name) for h in hiers) or "none are mounted"
+    if ":" not in text:
+        return f"{lead}, and no hierarchy has a cgroup {display(path)}; known hierarchies: {known}"
+    return f"{lead}; known hierarchies: {known}"
 
 
 def _still_there(snap: Snapshot, h: Hierarchy, path: str) -> None:
@@ -747,7 +792,14 @@ def cmd_log(args: argparse.Namespace) -> int:
     journal = Journal(args.journal or default_journal_path(identity_of(_spec(args))))
     batches = journal.batches(args.limit or None)
     _print_warnings(journal.warnings)
-    rows = [b.as_dict() for b in batches]
+    rows = [{**b.as_dict(), "writer_pid": None} for b in batches]
+    if rows and rows[0]["state"] == "open" and journal.path is not None:
+        # the newest batch, open while a writer holds the lock, is that writer's: at work, not cut by a crash
+        from ctrtui.engine.journal import lock_holder
+
+        holder = lock_holder(journal.path)
+        if holder is not None:
+            rows[0]["state"], rows[0]["writer_pid"] = "running", holder or None
     if args.json:
         _print_json(rows)
         return EXIT_OK

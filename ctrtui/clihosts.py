@@ -173,8 +173,8 @@ def cmd_hosts(args: argparse.Namespace, local: Callable[[argparse.Namespace], in
     specs, connect, jobs = hosts
     command = args.command
     if command in SINGLE_HOST and len(specs) > 1:
-        raise UsageError(f"`{command}` takes one --host: a PID and a batch name something different on each "
-                         f"host (run it once per host)")
+        raise UsageError(f"`move` and `undo` take one host: a PID or a batch id means something different on "
+                         f"each host (run `{command}` once per host)")
     options = cli_options(args)
     table = _table_of(args) if len(specs) > 1 and not args.json else None
     if table is not None:

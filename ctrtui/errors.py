@@ -11,7 +11,7 @@ from __future__ import annotations
 import errno as _errno
 import os
 
-__all__ = ["CtrtuiError", "errno_name", "errno_number", "explain", "os_error_text"]
+__all__ = ["CtrtuiError", "errno_name", "errno_number", "explain", "look_again", "os_error_text"]
 
 # Python's errorcode picks the alias the C library lists first; use the kernel's names.
 _PREFERRED = {_errno.EOPNOTSUPP: "EOPNOTSUPP", _errno.EDEADLK: "EDEADLK", _errno.EAGAIN: "EAGAIN"}
@@ -38,18 +38,34 @@ def errno_number(name: str) -> int | None:
     return value if isinstance(value, int) else None
 
 
+def look_again(front: str, why: str, pid: int | str | None) -> str:
+    """What to do about a task that is gone (the outcome `vanished`), in the words of the
+    front end `front` (`cli`, `ui`; another reads as `cli`): the terminal UI refreshes its
+    task list; the command line has ps and `ctrtui tasks`. `why`: `gone` (no such task),
+    `exited` (it exited while being moved), `recycled` (the PID names another task now)."""
+    if front == "ui":
+        return {"gone": "Refresh the task list and pick a running task.",
+                "exited": "Nothing to move; refresh the list.",
+                "recycled": "Refresh the list."}[why]
+    check = f"check the PID with `ps -p {pid}` or `ctrtui tasks HIER:/path`"
+    return {"gone": f"Nothing to move; {check}, and give the PID of a running task.",
+            "exited": f"Nothing to move; {check}.",
+            "recycled": f"Nothing was moved; {check}, and give the PID again if that is the task you mean."}[why]
+
+
 def explain(errno_name: str | None, *, pid: int | str | None, cgroup: object,
-            file: str | None = None) -> tuple[str, str]:
+            file: str | None = None, front: str = "cli") -> tuple[str, str]:
     """What a refused write of `pid` into `cgroup` (via its membership `file`) means:
     `(sentence, advice)`. Works for every errno docs/kernel.md names; others get a generic
-    sentence with the C library's text."""
+    sentence with the C library's text. `front`: whose words the advice takes where the
+    front ends differ (`look_again`)."""
     where = f"{cgroup}" + (f" ({file})" if file else "")
     p = f"PID {pid}"
     name = errno_name or "error"
     table: dict[str, tuple[str, str]] = {
         "ESRCH": (
             f"{p} does not exist any more (it exited, or never existed), so it was not moved to {cgroup}.",
-            "Refresh the task list and pick a running task.",
+            look_again(front, "gone", pid),
         ),
         "EINVAL": (
             f"The kernel refused {p} for {where}: it is a kernel thread that may not leave its "

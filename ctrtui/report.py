@@ -303,20 +303,27 @@ def risk_line(risk: str) -> str:
 
 def log_lines(rows: Iterable[Mapping[str, Any]]) -> list[str]:
     """`ctrtui log`: a header, then one line per batch (rows of `Batch.as_dict()`)."""
-    lines = [f"{'BATCH':<22}  {'TIME (UTC)':<19}  {'STATE':<13}  {'MOVED':>5}  {'UNDONE':>6}  TARGET"]
+    def running(r: Mapping[str, Any]) -> Mapping[str, Any]:
+        """A batch whose writer holds the journal's lock: `running (pid N)`, the process at work."""
+        pid = r.get("writer_pid")
+        return {**r, "state": f"running (pid {pid if type(pid) is int else 'unknown'})"}
+
+    rows = [running(r) if r["state"] == "running" else r for r in rows]
+    w = max([13, *(len(r["state"]) for r in rows if not r["state"].startswith("cannot be undone: "))])
+    lines = [f"{'BATCH':<22}  {'TIME (UTC)':<19}  {'STATE':<{w}}  {'MOVED':>5}  {'UNDONE':>6}  TARGET"]
     for r in rows:
         what = f"{display(r['hierarchy'])}:{display(r['target'])}" if r["target"] else "?"
         when = r["time"][:19].replace("T", " ")
         if r.get("op"):  # a cgroup op (engine/ops.py: mkdir, rmdir, freeze, thaw)
             what = f"{r['op']} {what}" + (f" (undo of {r['undo_of']})" if r["undo_of"] else "")
             state = r["state"] + (f" ({r['errno']})" if r.get("errno") else "")
-            lines.append(f"{r['batch']:<22}  {when:<19}  {state:<13}  {'-':>5}  {r['undone']:>6}  {what}")
+            lines.append(f"{r['batch']:<22}  {when:<19}  {state:<{w}}  {'-':>5}  {r['undone']:>6}  {what}")
             continue
         if r["undo_of"]:
             what = f"undo of {r['undo_of']}"
         state = r["state"] + (" (interrupted)" if r["closed"] == "interrupted" else "")
         if state.startswith("cannot be undone: "):  # the why after the target, to keep the columns
             what, state = f"{what} ({state})", "not undoable"
-        lines.append(f"{r['batch']:<22}  {when:<19}  {state:<13}  {r['counts'].get('moved', 0):>5}  "
+        lines.append(f"{r['batch']:<22}  {when:<19}  {state:<{w}}  {r['counts'].get('moved', 0):>5}  "
                      f"{r['undone']:>6}  {what}")
     return lines

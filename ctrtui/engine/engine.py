@@ -32,7 +32,7 @@ from ctrtui.engine.hooks import (
 from ctrtui.engine.journal import Batch, Journal, JournalError, JournalMismatch
 from ctrtui.engine.parse import PidParseError, parse_pid
 from ctrtui.engine.policy import Policy
-from ctrtui.errors import CtrtuiError, errno_name, explain
+from ctrtui.errors import CtrtuiError, errno_name, explain, look_again
 from ctrtui.model import CgroupRef, Hierarchy, TaskInfo, find_hierarchy, parent_path
 from ctrtui.model.value import Value, set_field
 from ctrtui.sources.base import exit_poller, membership_file, prober
@@ -335,7 +335,8 @@ class AttachEngine:
     hooks; an explicit list is used as given (`hooks=[]` leaves every decision to the kernel),
     plus the policy hook when a non-empty `policy` is passed too. `policy=None` with default hooks reads
     the policy file at its default path, if there is one. `journal=None` keeps the journal in
-    memory. Problems of plugins are in `warnings`.
+    memory. Problems of plugins are in `warnings`. `front` (`cli`, or `ui` set by the terminal
+    UI) picks the words of advice where the front ends differ (`ctrtui.errors.look_again`).
     """
 
     def __init__(self, backend: Any, hooks: Sequence[Any] | None = None, policy: Policy | None = None,
@@ -360,6 +361,7 @@ class AttachEngine:
         self._notes: list[str] = []  # what recovering open batches found, for the next report
         self.nothing_left = ""  # why the last undo() found nothing to undo
         self.skipped: list[str] = []  # the batches the last bare undo skipped (they cannot be undone), and why
+        self.front = "cli"  # whose words advice takes: "cli" or "ui" (the terminal UI sets it)
         # Optional fast paths a backend declares (CgroupFS has them; others get the contract's calls).
         probe = prober(backend)
         self._probe = probe.task_probe if probe is not None else None
@@ -408,6 +410,7 @@ class AttachEngine:
         threads = bool(threads)
         batch = HookBatch(backend, h, target, backend.cgroup_state(h.name, target.path), threads,
                           backend.writer())
+        batch.front = self.front
         pid_max = self.pid_max
         items: list[tuple[str, int | None, PidParseError | None]] = []  # (text, pid, parse error)
         pid: int | None
@@ -539,7 +542,7 @@ class AttachEngine:
                                    f"PID {pid} was recycled: the task you picked has exited, and the PID now "
                                    f"names another task ({given.comm}, started at tick {given.start_time}, not "
                                    f"{expected}); nothing was moved to {target}.",
-                                   "Refresh the list.", start_time=expected, task=given)
+                                   look_again(self.front, "recycled", pid), start_time=expected, task=given)
                 continue
             if expected is not None:
                 start = expected
@@ -778,7 +781,7 @@ class AttachEngine:
             name = errno_name(e.errno or 0)
             if name == "ESRCH":
                 return self._gone(p, v, "before the kernel could move it to {target}")
-            sentence, advice = explain(name, pid=pid, cgroup=target, file=fname)
+            sentence, advice = explain(name, pid=pid, cgroup=target, file=fname, front=self.front)
             return self._outcome(p, v, "refused", errno=name, hook="kernel", reason=sentence, advice=advice)
         guards.append((index, got))
         guard = getattr(got, "guard", None)  # the real kernel's handles say how they hold a task,
@@ -809,8 +812,26 @@ class AttachEngine:
 
     def _gone(self, p: Plan, v: Verdict, when: str) -> Outcome:
         """`vanished` (errno ESRCH): the task is gone; `when` completes `PID N exited ...`."""
-        return self._outcome(p, v, "vanished", errno="ESRCH", hook=None, advice="Nothing to move; refresh the list.",
+        return self._outcome(p, v, "vanished", errno="ESRCH", hook=None, advice=look_again(self.front, "exited", v.pid),
                              reason=f"PID {v.pid} exited {when.format(target=p.target)}.")
+
+    @staticmethod
+    def _elsewhere(p: Plan, v: Verdict, where: str | None, exiting: bool) -> str:
+        """Why a task the kernel accepted is not in the target: it is exiting (PF_EXITING: the
+        kernel moves nothing), or it is alive in `where`, put there (or back) by someone else
+        while the batch ran."""
+        said = f"The kernel accepted PID {v.pid} for {p.target}, but"
+        if where is None:
+            return f"{said} its cgroup could not be read afterwards (it was probably exiting)."
+        now = f"{display(p.hierarchy.name)}:{display(where)}"
+        if exiting:
+            return f"{said} it is still in {now}: it is exiting, and the kernel moves nothing that exits."
+        if where == v.source:
+            return (f"{said} it is still (or again) in {now}, where it came from, and alive: the kernel did not "
+                    f"move it, or something else (systemd, a container runtime, another ctrtui) moved it back "
+                    f"while the batch ran.")
+        return (f"{said} it is in {now} now, and alive: something else (systemd, a container runtime, another "
+                f"ctrtui) moved it there while the batch ran.")
 
     def _hold(self, p: Plan, v: Verdict) -> Outcome | Any:
         """A handle on the planned task, or the outcome when there is none (it exited, or
@@ -860,7 +881,7 @@ class AttachEngine:
                 return self._outcome(p, v, "vanished", errno="ESRCH", hook="pid-reuse", reason=(
                     f"PID {pid} was recycled: the task you picked has exited, and the PID now names another "
                     f"task (started at tick {now}, not {v.start_time}); nothing was moved to {p.target}."),
-                    advice="Refresh the list.")
+                    advice=look_again(self.front, "recycled", pid))
             return handle
         except BaseException:
             handle.close()
@@ -922,9 +943,10 @@ class AttachEngine:
             now = self.backend.task_state(pid)
             if now is None or now.zombie or (v.start_time is not None and now.start_time != v.start_time):
                 return self._gone(p, v, "while it was being moved to {target}")
-            return self._outcome(p, v, "not-moved", errno=None, hook="kernel", reason=(
-                f"The kernel accepted PID {pid} for {target}, but it is still in {where or '(gone)'} "
-                "(it was probably exiting)."), advice="Refresh and check the task.")
+            return self._outcome(p, v, "not-moved", errno=None, hook="kernel", reason=self._elsewhere(
+                p, v, where, exiting=bool(now.flags & 0x4)), advice=(
+                "Refresh and check the task." if self.front == "ui" else
+                f"Check where it is with `cat /proc/{pid}/cgroup` and what moves it before moving it again."))
         warnings = list(v.warnings)
         if not p.threads and (v.task is None or v.task.threads != 1):
             behind = []

@@ -125,7 +125,7 @@ class HookBatch:
     each cgroup at most once per plan."""
 
     __slots__ = ("backend", "hierarchy", "target", "target_state", "threads", "writer", "items", "_state",
-                 "_cache", "file")
+                 "_cache", "file", "front")
     backend: Any
     hierarchy: Hierarchy
     target: CgroupRef
@@ -134,6 +134,8 @@ class HookBatch:
     writer: Creds
     items: Sequence[HookContext]
     file: str
+    front: str
+    """Whose words advice takes where the front ends differ (`AttachEngine.front`)."""
 
     def __init__(self, backend: Any, hierarchy: Hierarchy, target: CgroupRef, target_state: CgroupState | None,
                  threads: bool, writer: Creds, items: Sequence[HookContext] = (),
@@ -148,6 +150,7 @@ class HookBatch:
         self._state = state
         self._cache: dict[str, CgroupState | None] = {target.path: target_state}
         self.file = membership_file(hierarchy.version, threads)
+        self.front = "cli"
 
     def __repr__(self) -> str:
         return f"HookBatch(target={self.target}, threads={self.threads}, items={len(self.items)})"
@@ -237,7 +240,8 @@ class HookContext:
 
     def refuse(self, errno: str, reason: str | None = None, advice: str | None = None) -> Refusal:
         """A refusal worded by `ctrtui.errors.explain`, with `reason`/`advice` overriding."""
-        sentence, hint = explain(errno, pid=self.pid, cgroup=self.batch.target, file=self.batch.file)
+        sentence, hint = explain(errno, pid=self.pid, cgroup=self.batch.target, file=self.batch.file,
+                                 front=self.batch.front)
         return Refusal(errno, reason or sentence, advice or hint)
 
 

@@ -1008,3 +1008,52 @@ def _lines_backward(pread: Callable[[int, int], bytes], end: int) -> Iterator[tu
             return
     if carry:
         yield 0, carry
+
+
+def lock_holder(path: str) -> int | None:
+    """Who holds the writer lock of the journal `path` (`flock` on PATH.lock) now: None when
+    no writer does (or there is no lock file); else the holder's PID as /proc/locks names it,
+    or 0 when it does not (a holder in another PID namespace). Where /proc/locks names another
+    device than stat (overlayfs, btrfs subvolumes), the one write lock on that inode number
+    is taken as the holder's. Only read: the lock file is probed with a shared lock, taken
+    without waiting and let go at once, and /proc/locks asks nothing of the holder (any
+    version of ctrtui, or another tool)."""
+    import fcntl
+
+    try:
+        fd = os.open(path + ".lock", os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError:
+        return None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            return None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            return None  # free (closing lets go of the shared lock)
+        except OSError as e:
+            if e.errno not in (_errno.EWOULDBLOCK, _errno.EAGAIN):
+                return None
+        try:
+            with open("/proc/locks", "rb") as f:
+                text = f.read(1 << 22)
+        except OSError:
+            return 0
+        dev, by_inode = (os.major(st.st_dev), os.minor(st.st_dev), st.st_ino), []
+        for line in text.split(b"\n"):
+            # `1: FLOCK  ADVISORY  WRITE 1234 fe:00:5678 0 EOF` (a waiter's line has `->`)
+            parts = line.split()
+            if len(parts) < 6 or parts[1] != b"FLOCK" or parts[3] != b"WRITE" or not parts[4].isdigit():
+                continue
+            try:
+                major, minor, ino = parts[5].split(b":")
+                key = (int(major, 16), int(minor, 16), int(ino))
+            except ValueError:
+                continue
+            if key == dev:
+                return int(parts[4])
+            if key[2] == st.st_ino:
+                by_inode.append(int(parts[4]))
+        return by_inode[0] if len(by_inode) == 1 else 0
+    finally:
+        os.close(fd)

@@ -319,7 +319,7 @@ class CgroupOps:
             b.set_frozen(ref.hierarchy, ref.path, op == "freeze")
 
     def _explain(self, op: str, ref: CgroupRef, e: OSError) -> str:
-        where = f"{ref.hierarchy}:{display(ref.path)}"
+        where = f"{display(ref.hierarchy)}:{display(ref.path)}"
         code = e.errno
         if code == _errno.EBUSY:
             busy = self.busy(ref.hierarchy, ref.path)
@@ -329,10 +329,32 @@ class CgroupOps:
         if code == _errno.ENOENT:
             return f"{where} (or its parent) does not exist"
         if code in (_errno.EACCES, _errno.EPERM):
-            return f"permission denied on {where}: run as root, or ask for the cgroup to be delegated to you"
+            return self._denied(op, ref)
         if code == _errno.ENAMETOOLONG:
             return f"{where}: the path is too long for the kernel (PATH_MAX)"
         return f"{where}: {os.strerror(code or 0)}"
+
+    def _denied(self, op: str, ref: CgroupRef) -> str:
+        """Permission denied, naming what could not be written: for mkdir and rmdir the
+        parent cgroup's directory (a cgroup is made or removed in its parent), for freeze and
+        thaw the cgroup's own freezer file."""
+        try:
+            who = f"uid {self.backend.writer().euid}"
+        except (AttributeError, OSError):
+            who = "this user"
+        where = f"{display(ref.hierarchy)}:{display(ref.path)}"
+        parent = parent_path(ref.path)
+        if op in ("mkdir", "rmdir") and parent is not None:
+            up = f"{display(ref.hierarchy)}:{display(parent)}"
+            done = "made in it" if op == "mkdir" else "removed from it"
+            return (f"permission denied: {who} may not write the parent cgroup {up}, so {where} cannot be {done}; "
+                    f"run as root, or have {up} delegated to this user (its directory owned by it)")
+        try:
+            v2 = self.engine.hierarchy(ref.hierarchy).version == 2
+        except CtrtuiError:
+            v2 = False
+        return (f"permission denied: {who} may not write {where}/{'cgroup.freeze' if v2 else 'freezer.state'}; "
+                "run as root, or have that file delegated to this user (owned by it)")
 
     # ------------------------------------------------------------------ undo
 

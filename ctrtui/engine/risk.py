@@ -2,8 +2,11 @@
 
 Pure logic on an engine `Plan`, a `Snapshot` and a `Reader` (read-only calls only: task
 state and thread IDs); no Textual here, so the command line can ask the same questions. The
-terminal UI asks before applying a plan for which `assess` returns sentences.
+terminal UI asks before applying a plan for which `assess` returns sentences; `ctrtui move`
+prints them (`ctrtui: risk: ...`) and `--json` lists them in each row's `risks`.
 
+`RISKS` names every kind of risk in the words of the README's list ("Risky means: ..."), which
+tests/unit/test_risk.py reads and checks against `assess_kinds`, so the two cannot drift.
 Only PIDs the plan would really move count: a refused or already-there PID carries no risk.
 """
 
@@ -26,6 +29,18 @@ MANY_TASKS = 20
 
 #: How many PIDs a sentence names before it says "and N more".
 _NAMED = 5
+
+#: Every kind of risk `assess` says, in the README's words (its list after "Risky means:").
+RISKS: dict[str, str] = {
+    "pid-1": "PID 1",
+    "kernel-threads": "kernel threads",
+    "many": f"more than {MANY_TASKS} tasks at once",
+    "systemd-unit": "a systemd unit as source or target",
+    "name=systemd": "the `name=systemd` hierarchy",
+    "v1": "a v1 hierarchy (the tasks' other hierarchies stay as they are)",
+    "thread-split": "a process split across cgroups by `--threads`",
+    "thread-root": "a v2 target the move turns into a thread root (its domain children become `domain invalid`)",
+}
 
 
 def _path_of(source: object) -> str | None:
@@ -62,19 +77,31 @@ def _tasks(n: int) -> str:
 
 
 def assess(plan: Plan, snapshot: Snapshot, backend: Reader) -> list[str]:
-    """Sentences for every risky part of `plan`; empty when it may go ahead without asking.
+    """Sentences for every risky part of `plan`; empty when it may go ahead without asking
+    (the kinds: `RISKS`, `assess_kinds`)."""
+    return [sentence for _, sentence in assess_kinds(plan, snapshot, backend)]
+
+
+def assess_kinds(plan: Plan, snapshot: Snapshot, backend: Reader) -> list[tuple[str, str]]:
+    """`(kind, sentence)` for every risky part of `plan` (a kind of `RISKS`).
 
     Risky: PID 1; kernel threads; more than MANY_TASKS tasks at once; a systemd unit as a
-    source or the target (systemd may move them back); thread mode splitting a process
+    source or the target (systemd may move them back); the name=systemd hierarchy (systemd's
+    own record); a v1 hierarchy, where only that hierarchy's membership changes and the
+    tasks stay in their cgroups of every other one (`hierarchy_note`: a person who thinks of
+    "the task's cgroup" expects it to move everywhere); thread mode splitting a process
     across cgroups; a v2 target the move turns into a thread root (its domain children
-    become `domain invalid`). That a v1 move leaves the other hierarchies as they are is no risk but
-    a fact to show before the move (`hierarchy_note`, in the target picker's preview).
+    become `domain invalid`).
     """
     moves: list[tuple[int, Verdict]] = [(v.pid, v) for v in plan.verdicts if v.kind == "move" and v.pid is not None]
     if not moves:
         return []
     target: CgroupRef = plan.target
-    risks: list[str] = []
+    risks: list[tuple[str, str]] = []
+
+    def say(kind: str, sentence: str) -> None:
+        assert kind in RISKS, kind  # a new kind goes in RISKS and in the README's list
+        risks.append((kind, sentence))
 
     tasks: dict[int, TaskInfo | None] = {}
     for pid, v in moves:
@@ -88,7 +115,7 @@ def assess(plan: Plan, snapshot: Snapshot, backend: Reader) -> list[str]:
     init = [pid for pid, _ in moves if pid == 1 or ((t := tasks[pid]) is not None and t.tgid == 1)]
     if init:
         who = "PID 1" if init == [1] else f"PID 1's thread(s) {_join(str(p) for p in init)}"
-        risks.append(
+        say("pid-1",
             f"{who} ({display(comm(init[0])) or 'init'}) would move to {display(str(target))}: it is the init process "
             f"every other process depends on, and its cgroup limits apply to it."
         )
@@ -96,7 +123,7 @@ def assess(plan: Plan, snapshot: Snapshot, backend: Reader) -> list[str]:
     # Kernel threads.
     kthreads = [(pid, comm(pid)) for pid, _ in moves if (t := tasks[pid]) is not None and t.kthread]
     if kthreads:
-        risks.append(
+        say("kernel-threads",
             f"{_tasks(len(kthreads)).replace('task', 'kernel thread')} would move: "
             f"{_name_pids(kthreads)}. Kernel threads do kernel work; moving them changes which "
             f"limits that work runs under, and most tools do not expect it."
@@ -104,7 +131,7 @@ def assess(plan: Plan, snapshot: Snapshot, backend: Reader) -> list[str]:
 
     # Many tasks at once.
     if len(moves) > MANY_TASKS:
-        risks.append(
+        say("many",
             f"{len(moves)} tasks would move at once to {display(str(target))} (more than {MANY_TASKS}); "
             f"check the list before going on."
         )
@@ -113,13 +140,16 @@ def assess(plan: Plan, snapshot: Snapshot, backend: Reader) -> list[str]:
     hier = snapshot.get(target.hierarchy)
     hier_name = hier.name if hier is not None else target.hierarchy
     if hier_name == "name=systemd" or "name=systemd" in target.hierarchy:
-        risks.append(
+        say("name=systemd",
             "The name=systemd hierarchy is systemd's own record of which unit owns which "
             "process; moving tasks in it confuses systemd about the units they belong to."
         )
+    note = hierarchy_note(target, snapshot)
+    if note is not None:
+        say("v1", note)
     unit = systemd_unit(target.path)
     if unit:
-        risks.append(
+        say("systemd-unit",
             f"The target {display(str(target))} belongs to the systemd unit {display(unit)}: systemd may move these "
             f"tasks back or out when it reloads or restarts the unit."
         )
@@ -134,7 +164,7 @@ def assess(plan: Plan, snapshot: Snapshot, backend: Reader) -> list[str]:
             who, them = f"PID {_name_pids(items)}", "it"
         else:
             who, them = f"{len(items)} tasks ({_name_pids(items)})", "them"
-        risks.append(
+        say("systemd-unit",
             f"{who} would leave the systemd unit {display(src_unit)}: systemd may move {them} back, "
             f"and stops accounting {them} to that unit."
         )
@@ -142,7 +172,7 @@ def assess(plan: Plan, snapshot: Snapshot, backend: Reader) -> list[str]:
     # A v2 target that the move turns into a thread root: its domain children turn 'domain invalid'.
     retyped = next((w for _, v in moves for w in v.warnings if MAKES_THREAD_ROOT in w), None)
     if retyped is not None:
-        risks.append(retyped)
+        say("thread-root", retyped)
 
     # Thread mode splitting a process across cgroups.
     if plan.threads:
@@ -157,7 +187,7 @@ def assess(plan: Plan, snapshot: Snapshot, backend: Reader) -> list[str]:
             left = all_tids - moving - staying_put
             if left:
                 name = display(comm(tgid) or comm(tids[0]))
-                risks.append(
+                say("thread-split",
                     f"Thread mode splits process {tgid}{f' ({name})' if name else ''}: "
                     f"{len(tids)} of its {len(all_tids)} threads move to {display(str(target))}, "
                     f"{len(left)} stay where they are, so one process ends up in several cgroups."
@@ -169,7 +199,8 @@ def hierarchy_note(target: CgroupRef, snapshot: Snapshot) -> str | None:
     """What a move into a v1 hierarchy leaves as it is, as a sentence (None for v2, or when
     no other hierarchy is mounted): only that hierarchy's membership changes; the tasks stay
     in their cgroups of every other hierarchy, and another hierarchy holding the same path
-    is named (the user may have meant that one too). Shown before the move, never asked."""
+    is named (the user may have meant that one too). Shown in the target picker's preview,
+    and a risk of the move (`assess`: the UI asks, `move` says it)."""
     hier = snapshot.get(target.hierarchy)
     if hier is None or hier.hierarchy.version != 1:
         return None

@@ -80,7 +80,8 @@ class Reading:
     io_read: int | None = None
     io_write: int | None = None
     pids: int | None = None
-    pids_max: str | None = None
+    pids_max: int | None = None
+    """`pids.max` as a number; None for `max` (no limit), or when there is no such file."""
     frozen: bool | None = None
     swap: int | None = None
     pressure: tuple[float | None, ...] = (None,) * len(PRESSURE)
@@ -98,7 +99,8 @@ class Figures:
     """IO bytes read per second."""
     write: float | None = None
     pids: int | None = None
-    pids_max: str | None = None
+    pids_max: int | None = None
+    """The limit on `pids`; None for no limit (`max`) or no pids.max file."""
     frozen: bool | None = None
     swap: int | None = None
     pressure: tuple[float | None, ...] = (None,) * len(PRESSURE)
@@ -227,7 +229,7 @@ def parse_reading(files: dict[str, str], at: float) -> Reading:
         frozen = None if f is None else bool(f)
     elif "freezer.state" in files:
         frozen = files["freezer.state"].strip() in ("FROZEN", "FREEZING")
-    pmax = files.get("pids.max")
+    pmax = _int(files.get("pids.max"))  # `max` (no limit) is None
     pids = _int(files.get("pids.current"))
     swap = _int(files.get("memory.swap.current"))
     if "/proc/meminfo" in files:  # the root: the machine's memory, as cgtop
@@ -243,7 +245,7 @@ def parse_reading(files: dict[str, str], at: float) -> Reading:
         text = files.get(res + ".pressure", files.get("/proc/pressure/" + res))
         parsed[res] = parse_pressure(text) if text is not None else {}
     pressure = tuple(parsed[res].get(line) for res, line in PRESSURE.values())
-    return Reading(at, cpu, memory, io_read, io_write, pids, pmax.strip() if pmax is not None else None,
+    return Reading(at, cpu, memory, io_read, io_write, pids, pmax,
                    frozen, swap, pressure)
 
 
@@ -298,7 +300,7 @@ def cell(column: str, tasks: int | None, f: Figures | None) -> str:
     if column == "pids":
         if f.pids is None:
             return "-"
-        return f"{f.pids}/{f.pids_max}" if f.pids_max not in (None, "max") else str(f.pids)
+        return f"{f.pids}/{'max' if f.pids_max is None else f.pids_max}"  # as pids.max says no limit
     if column == "frozen":
         return "-" if f.frozen is None else ("yes" if f.frozen else "no")
     if column == "swap":
@@ -329,7 +331,8 @@ def sort_value(column: str, tasks: int | None, f: Figures | None) -> float:
 
 
 def as_json(tasks: int | None, f: Figures | None) -> dict[str, object]:
-    """The figures as plain JSON values (None where not available)."""
+    """The figures as plain JSON values (None where not available; `pids_max` None also when
+    there is no limit, `max`)."""
     f = f or Figures()
     return {"tasks": tasks, "cpu_percent": None if f.cpu is None else round(f.cpu, 2),
             "memory_bytes": f.memory,
@@ -350,8 +353,8 @@ def from_json(row: dict[str, object]) -> Figures:
         v = row.get(key)
         return v if isinstance(v, int) and not isinstance(v, bool) else None
 
-    pmax, frozen = row.get("pids_max"), row.get("frozen")
+    frozen = row.get("frozen")
     return Figures(num("cpu_percent"), whole("memory_bytes"), num("io_read_bytes_per_s"),
                    num("io_write_bytes_per_s"), whole("pids_current"),
-                   pmax if isinstance(pmax, str) else None, frozen if isinstance(frozen, bool) else None,
+                   whole("pids_max"), frozen if isinstance(frozen, bool) else None,
                    whole("swap_bytes"), tuple(num(f"{c}_avg10") for c in PRESSURE))

@@ -249,18 +249,28 @@ class AgentChannel:
                     and (target is None or isinstance(target, str)) and type(tasks) is int
                     and 0 <= tasks < 2 ** 31 and isinstance(when, str)):
                 continue
+            undo_of = b.get("undo_of")
+            if undo_of is not None and not (isinstance(undo_of, str) and BATCH_ID.match(undo_of)):
+                undo_of = None  # not an id the journal writes: never put in a command
             if not BATCH_ID.match(batch):  # never put in a command, nor shown
                 odd += 1
                 continue
-            what = (f"a move of {tasks} task{'s' if tasks != 1 else ''}" if op == "move"
-                    else f"a {display(op[:40])}")
-            where = f" to {display(hier[:255])}:{display(target[:4096])}" if target else ""
+            n = f"{tasks} task{'s' if tasks != 1 else ''}"
+            if op == "move" and isinstance(undo_of, str):  # an undo: it moved tasks back
+                what, again = f"an undo of batch {undo_of}, moving {n} back", shlex.quote(undo_of)
+            else:
+                what, again = (f"a move of {n}" if op == "move" else f"a {display(op[:40])}"), shlex.quote(batch)
+            # an undo's intent names the first of the cgroups it moves tasks back to: leave it out
+            where = (f" to {display(hier[:255])}:{display(target[:4096])}"
+                     if target and not isinstance(undo_of, str) else "")
             batch = shlex.quote(batch)
             when = display(when[:40])
+            todo = (f"`ctrtui undo {how} {again}` finishes the undo" if isinstance(undo_of, str)
+                    else f"`ctrtui undo {how} {again}` moves back what it moved")
             out.append(scrub(
                 f"batch {batch} ({what}{where}, started {when}) was left open on this host: its "
                 f"ctrtui, or the connection to it, ended mid-batch; the host's journal keeps it. "
-                f"`ctrtui log {how}` shows it, `ctrtui undo {how} {batch}` moves back what it moved"))
+                f"`ctrtui log {how}` shows it, {todo}"))
         if odd:
             some = f"{odd} open batches on this host have ids" if odd != 1 else "1 open batch on this host has an id"
             out.append(f"{some} that ctrtui's journal never writes: not shown (`ctrtui log {scrub(how)}` lists "
@@ -519,7 +529,8 @@ class AgentChannel:
             raise HostError(self.name, kind, message, hint)
         lines = [line.strip() for line in stderr.splitlines() if line.strip()]
         said = f" ({lines[-1]})" if lines else ""
-        hint = f"contact the host again; an interrupted move is in the host's journal (`ctrtui log --host {self.name}`)"
+        hint = (f"contact the host again; a move or undo it cut off is in the host's journal "
+                f"(`ctrtui log --host {self.name}`)")
         if rc == 255 or rc is None:
             raise HostError(self.name, "dropped", f"the connection was lost while waiting for {what}{said}", hint)
         if rc < 0 and self.transport is not None:  # killed here: the connection went, not the agent

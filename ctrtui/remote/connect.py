@@ -14,7 +14,8 @@ import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from ctrtui.remote.ssh import HostSpec, default_ssh, default_ssh_config, ssh_argv
+from ctrtui.remote.errors import HostError
+from ctrtui.remote.ssh import HINTS, HostSpec, default_ssh, default_ssh_config, ssh_argv, try_command, unreachable_hint
 
 if TYPE_CHECKING:
     from ctrtui.remote.channel import AgentChannel
@@ -49,13 +50,21 @@ def connect(spec: HostSpec, options: ConnectOptions | None = None) -> AgentChann
 
     ssh's ConnectTimeout is a second shorter than the whole timeout (at least 1 s), so a
     host that does not answer is reported in ssh's own words ("Connection timed out during
-    banner exchange") rather than as the channel's deadline."""
+    banner exchange") rather than as the channel's deadline. When ssh could not reach the
+    host, the hint names the ssh command to try by hand, with this host's port and user and
+    the ssh config and program in use (`--ssh-config`, `CTRTUI_SSH_CONFIG`, `CTRTUI_SSH`)."""
     from ctrtui.remote.channel import AgentChannel, remote_command
 
     options = options or ConnectOptions()
     argv = ssh_argv(spec, remote_command(python=options.python, sudo=options.sudo),
                     connect_timeout=ssh_connect_timeout(options.timeout), config=options.ssh_config, ssh=options.ssh)
-    return AgentChannel.open(argv, name=spec.name, timeout=options.timeout, transport="ssh")
+    try:
+        return AgentChannel.open(argv, name=spec.name, timeout=options.timeout, transport="ssh")
+    except HostError as e:
+        if e.kind != "unreachable" or e.hint != HINTS["unreachable"]:
+            raise
+        hint = unreachable_hint(try_command(spec, options.ssh_config, options.ssh))
+        raise HostError(e.host, e.kind, e.message, hint) from None
 
 
 def ssh_connect_timeout(timeout: float) -> int:

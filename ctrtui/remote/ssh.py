@@ -28,6 +28,7 @@ from ctrtui.text import display, scrub
 
 __all__ = [
     "HINTS", "HostSpec", "classify_failure", "default_ssh", "default_ssh_config", "describe_failure", "hint_for",
+    "try_command", "unreachable_hint",
     "parse_host", "read_hosts_file", "ssh_argv",
 ]
 
@@ -186,11 +187,29 @@ def ssh_argv(spec: HostSpec, remote_command: list[str], *, connect_timeout: floa
     return [*argv, "--", spec.host, shlex.join(remote_command)]
 
 
+def try_command(spec: HostSpec, config: str | None = None, ssh: str | None = None) -> str:
+    """The ssh command, shell-quoted, that tries the connection `ssh_argv` makes by hand: the
+    same program, ssh config (`-F`), port and user, running `true` on the host."""
+    argv = [ssh or default_ssh()]
+    if config:
+        argv += ["-F", config]
+    if spec.port is not None:
+        argv += ["-p", str(spec.port)]
+    if spec.user is not None:
+        argv += ["-l", spec.user]
+    return shlex.join([*argv, "--", spec.host, "true"])
+
+
+def unreachable_hint(command: str = "ssh HOST true") -> str:
+    """What to do when ssh could not reach the host; `command`: `try_command`'s, to run by hand."""
+    return f"check the host name and port, that the host is up and that its sshd is running (try `{command}`)"
+
+
 #: What to do about each kind of failure ssh can report (`HostError.hint`; it follows the
-#: message after a semicolon, hence the small letter and no final period).
+#: message after a semicolon, hence the small letter and no final period). `connect` puts
+#: the host's own ssh command (`try_command`) in the unreachable one.
 HINTS: dict[str, str] = {
-    "unreachable": "check the host name and port, that the host is up and that its sshd is running "
-                   "(try `ssh HOST true`)",
+    "unreachable": unreachable_hint(),
     "timeout": "the host did not answer in time: check that it is up and that nothing filters the port, "
                "or raise --timeout",
     "auth": "ssh could not log in without a prompt: load the key into ssh-agent or name it in the ssh config "
@@ -200,7 +219,7 @@ HINTS: dict[str, str] = {
     "python-missing": "install python3 (3.9 or newer) on the host, or name its interpreter with --remote-python",
     "sudo-password": "sudo wants a password, which ctrtui never types: allow this user passwordless sudo "
                      "(NOPASSWD) for python3, or log in as root, or drop --sudo to look without changing",
-    "dropped": "the connection went away; contact the host again (an interrupted move is in the host's "
+    "dropped": "the connection went away; contact the host again (a move or undo it cut off is in the host's "
                "journal: `ctrtui log --host HOST`)",
     "agent-died": "the remote side stopped before it answered; run the same ssh command by hand to see why",
 }

@@ -127,6 +127,7 @@ class CtrtuiApp(App[None]):
         if hosts is None:
             if backend is None or engine is None:
                 raise ValueError("CtrtuiApp needs a backend and its engine, or hosts")
+            engine.front = "ui"  # its advice in the UI's words ("Refresh the task list ...")
             hosts = [local_host(backend.identity, backend, engine)]
         self.read_only_flag = read_only
         """`--read-only`: no move on any host."""

@@ -145,3 +145,58 @@ def test_real_no_op_freeze_and_thaw(realworld, tmp_path, hier):
     finally:
         with open(state, "w") as f:
             f.write("THAWED" if hier == "freezer" else "0")
+
+
+@pytest.fixture
+def nobody():
+    """A command line that runs ctrtui as uid/gid 65534 (setpriv), with state and config dirs
+    of its own (in a directory it can reach, removed afterwards), or a skip saying why not."""
+    import shutil
+    import tempfile
+
+    setpriv = shutil.which("setpriv")
+    if setpriv is None:
+        pytest.skip("setpriv is not installed (Debian: util-linux)")
+    home = tempfile.mkdtemp(prefix="ctrtui-test-nobody-")  # pytest's tmp_path is closed to other users
+    try:
+        os.chmod(home, 0o777)
+        repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+        argv = [setpriv, "--reuid", "65534", "--regid", "65534", "--clear-groups", "env", "-i", "PATH=/usr/bin:/bin",
+                f"PYTHONPATH={repo}", f"HOME={home}", f"XDG_STATE_HOME={home}/state",
+                f"XDG_CONFIG_HOME={home}/config"]
+        said = ""
+        for python in (sys.executable, "/usr/bin/python3"):
+            probe = subprocess.run([*argv, python, "-c", "import ctrtui.cli"], capture_output=True, text=True,
+                                   timeout=60)
+            if probe.returncode == 0:
+                yield [*argv, python, "-m", "ctrtui"]
+                return
+            said = probe.stderr.strip()[-200:]
+        pytest.skip(f"uid 65534 cannot run ctrtui from {repo} with {sys.executable} or /usr/bin/python3 ({said})")
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
+
+
+def test_a_non_root_mkdir_rmdir_and_freeze_name_what_they_could_not_write(realworld, nobody):
+    top = realworld.top("freezer")      # made by root: uid 65534 may not write it
+    parent = realworld.mkdir("freezer", "p")
+
+    def refused(*argv: str) -> str:
+        r = subprocess.run([*nobody, *argv], capture_output=True, text=True, timeout=60)
+        assert (r.returncode, r.stdout) == (1, ""), r
+        return r.stderr
+
+    err = refused("mkdir", f"freezer:{parent}/x")
+    assert err == (f"mkdir freezer:{parent}/x refused (EACCES): permission denied: uid 65534 may not write the "
+                   f"parent cgroup freezer:{parent}, so freezer:{parent}/x cannot be made in it; run as root, or "
+                   f"have freezer:{parent} delegated to this user (its directory owned by it)\n")
+    assert not os.path.exists(realworld.fs("freezer", parent + "/x"))
+    err = refused("rmdir", f"freezer:{parent}")
+    assert err == (f"rmdir freezer:{parent} refused (EACCES): permission denied: uid 65534 may not write the "
+                   f"parent cgroup freezer:{top}, so freezer:{parent} cannot be removed from it; run as root, or "
+                   f"have freezer:{top} delegated to this user (its directory owned by it)\n")
+    assert os.path.isdir(realworld.fs("freezer", parent))
+    err = refused("freeze", f"freezer:{parent}")
+    assert err == (f"freeze freezer:{parent} refused (EACCES): permission denied: uid 65534 may not write "
+                   f"freezer:{parent}/freezer.state; run as root, or have that file delegated to this user "
+                   "(owned by it)\n")

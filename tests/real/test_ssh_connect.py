@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -16,7 +17,7 @@ import pytest
 
 from ctrtui.remote.connect import ConnectOptions, connect
 from ctrtui.remote.errors import HostError
-from ctrtui.remote.ssh import ssh_argv
+from ctrtui.remote.ssh import ssh_argv, try_command
 from tests.sshd import gone
 
 SYSTEM_PY = "/usr/bin/python3"
@@ -99,6 +100,13 @@ def test_a_stopped_sshd_is_unreachable(sshlab):
     host.stop()
     e = failure(host.spec, opts(sshlab, timeout=5))
     assert e.kind == "unreachable" and e.message.endswith("Connection refused") and "sshd is running" in e.hint
+    # the hint's command is the one that really reproduces it: the lab's ssh config, its port and user
+    options = opts(sshlab, timeout=5)
+    command = e.hint.rsplit("(try `", 1)[1].removesuffix("`)")
+    assert command == try_command(host.spec, options.ssh_config, options.ssh)
+    assert "-F" in shlex.split(command)
+    tried = subprocess.run(shlex.split(command), capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL)
+    assert tried.returncode == 255 and "Connection refused" in tried.stderr
 
 
 def test_a_wrong_key_is_auth(sshlab, sshhost):

@@ -78,6 +78,11 @@ async def test_the_ui_on_two_real_hosts_and_a_dead_one(sshlab, sshhost, realworl
             await pilot.press("x")
             await goto(pilot, dst)
             await pilot.press("p")
+            from ctrtui.ui.screens import ConfirmMove
+
+            await _until(pilot, lambda: isinstance(app.screen, ConfirmMove))  # a v1 move asks first
+            assert any("Only the freezer hierarchy changes" in r for r in app.screen.risks)
+            await pilot.press("y")
             await _until(pilot, lambda: app.reports or any("Not moved" in n for n in app.notices))
             assert app.reports and app.reports[-1].outcomes[0].outcome == "moved", list(app.notices)
             assert realworld.cgroup_of(sleep.pid, "freezer") == dst

@@ -651,6 +651,11 @@ async def test_vanished_pid_move_reports_it(world, tmp_path):
         await pilot.press("p")
         await settle(pilot)
         assert any("Nothing to move" in n and f"PID {pid}" in n for n in app.notices)
+        # the app's engine advises in the UI's words (the command line's are its own)
+        from ctrtui.model import CgroupRef
+
+        plan = app.engine.plan([pid], CgroupRef("unified", "/system.slice/ssh.service"))
+        assert [v.advice for v in plan.verdicts] == ["Refresh the task list and pick a running task."]
         assert app.is_running
 
 
@@ -834,6 +839,35 @@ async def _put_and_confirm(pilot, target: str) -> None:
     if isinstance(app.screen, ConfirmMove):
         await pilot.press("y")
         await settle(pilot)
+
+
+async def test_a_v1_move_asks_first_saying_the_other_hierarchies_stay(world, tmp_path):
+    """The README's risk list: a move in a v1 hierarchy leaves the task's other hierarchies as
+    they are, so the UI asks (with the sentence `move` prints) before it moves anything."""
+    from ctrtui.engine.risk import hierarchy_note
+    from ctrtui.model import CgroupRef
+
+    for p in ("/v1-src", "/v1-dst"):
+        world.mkdir("freezer", p)
+    pid = world.spawn("plain", cgroups={"freezer": "/v1-src"})
+    app = make_app(world, tmp_path, hierarchy="freezer")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await goto(pilot, "/v1-src")
+        app.tasks.focus()
+        assert list(app.tasks.shown) == [pid]
+        await pilot.press("x")
+        await goto(pilot, "/v1-dst")
+        app.tree.focus()
+        await pilot.press("p")
+        await settle(pilot)
+        assert isinstance(app.screen, ConfirmMove)
+        assert app.screen.risks == [hierarchy_note(CgroupRef("freezer", "/v1-dst"), world.snapshot())]
+        assert app.screen.risks[0].startswith("Only the freezer hierarchy changes: in cpu, cpuacct")
+        assert cgroup_of(world, pid, "freezer") == "/v1-src"       # nothing moved before the answer
+        await pilot.press("y")
+        await settle(pilot)
+        assert cgroup_of(world, pid, "freezer") == "/v1-dst"
 
 
 async def test_put_moves_in_the_view_of_the_cut_not_the_current_view(world, tmp_path):

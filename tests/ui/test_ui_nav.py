@@ -126,8 +126,9 @@ async def _open(world, tmp_path, size, hierarchy="name=systemd", read_only=False
 
 
 @pytest.mark.parametrize("size", SIZES)
-async def test_move_into_another_hierarchy_in_six_keys(world, tmp_path, size):
-    """From name=systemd, one task into a freezer cgroup: m, four letters, enter."""
+async def test_move_into_another_hierarchy_in_seven_keys(world, tmp_path, size):
+    """From name=systemd, one task into a freezer cgroup: m, four letters, enter, and y to the
+    question every v1 move asks (the task's other hierarchies stay as they are)."""
     from ctrtui.ui.screens import ConfirmMove, TargetPicker
     from tests.uihelpers import goto
 
@@ -140,9 +141,15 @@ async def test_move_into_another_hierarchy_in_six_keys(world, tmp_path, size):
         pid = app.tasks.cursor_pid
         assert pid is not None and world.task_cgroups(pid)["freezer"] == "/"
         keys = ["m", "j", "a", "i", "l", "enter"]
-        assert len(keys) <= 6
         await pilot.press(*keys)
         await settle(pilot)
+        assert isinstance(app.screen, ConfirmMove)
+        assert [r[:36] for r in app.screen.risks] == ["Only the freezer hierarchy changes: "]
+        assert world.task_cgroups(pid)["freezer"] == "/"   # nothing moved before the answer
+        keys.append("y")
+        await pilot.press("y")
+        await settle(pilot)
+        assert len(keys) <= 7
         assert not isinstance(app.screen, ConfirmMove | TargetPicker)
         assert world.task_cgroups(pid)["freezer"] == "/jail"
         assert world.task_cgroups(pid)["name=systemd"] == NGINX  # only freezer changed
@@ -290,6 +297,7 @@ async def test_panes_share_the_width_and_the_footer_keeps_help_and_quit(world, t
 
 @pytest.mark.parametrize("size", SIZES)
 async def test_cursor_goes_to_the_next_task_after_a_move_and_follows_an_undo(world, tmp_path, size):
+    from ctrtui.ui.screens import ConfirmMove
     from tests.uihelpers import cgroup_of, goto
 
     world.mkdir("freezer", "/jail")
@@ -304,6 +312,9 @@ async def test_cursor_goes_to_the_next_task_after_a_move_and_follows_an_undo(wor
         pid = app.tasks.cursor_pid
         after = int(app.tasks.shown[app.tasks.cursor + 1])
         await pilot.press("m", *"jail", "enter")
+        await settle(pilot)
+        assert isinstance(app.screen, ConfirmMove)  # a v1 move asks first
+        await pilot.press("y")
         await settle(pilot)
         assert cgroup_of(world, pid, "freezer") == "/jail"
         assert app.tasks.cursor_pid == after  # the next task, not the departed one
@@ -351,7 +362,7 @@ async def test_help_lists_every_key_grouped_by_pane_whatever_has_focus(world, tm
 
 
 async def test_dialogs_open_at_once_the_first_time_too(world, tmp_path, capsys):
-    """A v1 move asks nothing (the note is in the picker's preview); a risky one still asks.
+    """A risky move asks (a v1 one says its other hierarchies stay as they are), at once.
     Time from the key to each dialog's first paint is printed (never asserted: timing fails
     no test; the figures are in benchmarks/RESULTS.md)."""
     import time
@@ -392,7 +403,8 @@ async def test_dialogs_open_at_once_the_first_time_too(world, tmp_path, capsys):
             await pilot.press("m", *"ssh", "enter")  # v1 (cpu), a systemd unit on both sides: asks
             await settle(pilot)
             assert isinstance(app.screen, ConfirmMove)
-            assert not any("hierarchy changes" in r for r in app.screen.risks)  # the note is not asked
+            assert any("Only the cpu hierarchy changes" in r for r in app.screen.risks)
+            assert any("belongs to the systemd unit ssh.service" in r for r in app.screen.risks)
             await pilot.press("n")
             await settle(pilot)
             assert cgroup_of(world, pid, "cpu") == NGINX
@@ -401,9 +413,12 @@ async def test_dialogs_open_at_once_the_first_time_too(world, tmp_path, capsys):
             await settle(pilot)
             await goto(pilot, "/")
             app.tasks.select_pid(pid)
-            await pilot.press("m", *"batch", "enter")  # v1 from freezer:/ (no unit), no risk: no dialog
+            await pilot.press("m", *"batch", "enter")  # v1 from freezer:/ (no unit): that risk alone
             await settle(pilot)
-            assert not isinstance(app.screen, ConfirmMove)
+            assert isinstance(app.screen, ConfirmMove)
+            assert [r[:35] for r in app.screen.risks] == ["Only the freezer hierarchy changes:"]
+            await pilot.press("y")
+            await settle(pilot)
             assert cgroup_of(world, pid, "freezer") == "/batch"
     finally:
         for cls in patched:

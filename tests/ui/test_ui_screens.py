@@ -66,7 +66,9 @@ async def _type(pilot, text: str) -> None:
 @pytest.fixture
 def world():
     k = demo_world()
-    return k, AttachEngine(k, load_entry_points=False), k.snapshot()
+    engine = AttachEngine(k, load_entry_points=False)
+    engine.front = "ui"  # as the app sets it: the reports shown here advise in the UI's words
+    return k, engine, k.snapshot()
 
 
 def _pid(k, comm: str) -> int:

@@ -35,14 +35,16 @@ def test_v2_reading_and_rates_from_two_readings():
     a = parse_reading({"cpu.stat": "usage_usec 1000000\nuser_usec 1", "memory.current": "4096",
                        "io.stat": "8:0 rbytes=100 wbytes=50 rios=1\n8:16 rbytes=900 wbytes=50",
                        "pids.current": "3", "pids.max": "max", "cgroup.events": "populated 1\nfrozen 0"}, 10.0)
-    assert a == Reading(10.0, 1_000_000, 4096, 1000, 100, 3, "max", False)
+    assert a == Reading(10.0, 1_000_000, 4096, 1000, 100, 3, None, False)   # pids.max `max`: no limit
     b = parse_reading({"cpu.stat": "usage_usec 1500000", "memory.current": "8192",
                        "io.stat": "8:0 rbytes=3100 wbytes=1100", "pids.current": "4", "pids.max": "10",
                        "cgroup.events": "populated 1\nfrozen 1"}, 12.0)
     f = figures(a, b)
     assert f.cpu == pytest.approx(25.0)          # 0.5 s of CPU in 2 s
     assert f.read == pytest.approx(1050.0) and f.write == pytest.approx(500.0)
-    assert (f.memory, f.pids, f.pids_max, f.frozen) == (8192, 4, "10", True)
+    assert (f.memory, f.pids, f.pids_max, f.frozen) == (8192, 4, 10, True)
+    assert (as_json(1, f)["pids_current"], as_json(1, f)["pids_max"]) == (4, 10)     # numbers, as README says
+    assert (as_json(1, figures(None, a))["pids_current"], as_json(1, figures(None, a))["pids_max"]) == (3, None)
     assert figures(None, b).cpu is None and figures(None, b).memory == 8192
     assert figures(b, a).cpu is None            # time went backwards: no rate
     assert figures(parse_reading({"cpu.stat": "usage_usec 9"}, 1.0),
@@ -60,10 +62,11 @@ def test_v1_reading():
 
 
 def test_cells_and_sort_values():
-    f = Figures(cpu=12.345, memory=3 << 20, read=1536.0, write=None, pids=5, pids_max="max", frozen=False)
+    f = Figures(cpu=12.345, memory=3 << 20, read=1536.0, write=None, pids=5, pids_max=None, frozen=False)
     assert [cell(c, 7, f) for c in ("tasks", "cpu", "memory", "read", "write", "pids", "frozen")] == \
-        ["7", "12.3", "3.0M", "1.5K", "-", "5", "no"]
-    assert cell("pids", 1, Figures(pids=5, pids_max="64")) == "5/64"
+        ["7", "12.3", "3.0M", "1.5K", "-", "5/max", "no"]       # current/max, as README shows it
+    assert cell("pids", 1, Figures(pids=5, pids_max=64)) == "5/64"
+    assert cell("pids", 1, Figures(pids=None, pids_max=64)) == "-"
     assert cell("cpu", None, None) == "-" and cell("tasks", None, None) == "-"
     assert fmt_bytes(512) == "512B" and fmt_bytes(5 << 30) == "5.0G"
     assert sort_value("cpu", 1, f) > sort_value("cpu", 1, Figures(cpu=1.0)) > sort_value("cpu", 1, None)

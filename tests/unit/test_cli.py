@@ -106,6 +106,68 @@ def test_move_demo_refusal_exit_1_with_errno_and_reason(capsys):
         assert {"pid", "outcome", "errno", "reason"} <= r.keys()
 
 
+def test_move_of_a_vanished_pid_advises_in_the_command_line_words(capsys):
+    # the terminal UI's "Refresh the task list" means nothing here: the CLI names ps and `ctrtui tasks`
+    for argv in (["move", "31999", "--to", "freezer:/"], ["move", "31999", "--to", "freezer:/", "--dry-run"]):
+        rc, rows, _ = run_json(capsys, "--demo", *argv)
+        assert rc == 1
+        assert (rows[0]["outcome"], rows[0]["errno"]) == ("vanished", "ESRCH")
+        assert rows[0]["advice"] == ("Nothing to move; check the PID with `ps -p 31999` or "
+                                     "`ctrtui tasks HIER:/path`, and give the PID of a running task.")
+
+
+@pytest.mark.parametrize("to, said", [
+    # the hierarchy left out: the path is looked for in every hierarchy
+    ("/isolated", "ctrtui: '/isolated' is not a hierarchy: cgroups are named HIERARCHY:/path; "
+                  "did you mean cpuset:/isolated?\n"),
+    ("isolated", "ctrtui: 'isolated' is not a hierarchy: cgroups are named HIERARCHY:/path; "
+                 "did you mean cpuset:/isolated?\n"),
+    ("/init.scope", "ctrtui: '/init.scope' is not a hierarchy: cgroups are named HIERARCHY:/path; "
+                    "did you mean unified:/init.scope? (/init.scope is in 8 hierarchies: cpu, cpuacct, memory, "
+                    "devices, blkio, pids, name=systemd and unified)\n"),
+    ("/nope", "ctrtui: '/nope' is not a hierarchy: cgroups are named HIERARCHY:/path, and no hierarchy has a "
+              "cgroup /nope; known hierarchies: cpu, cpuacct, cpuset, memory, devices, freezer, blkio, pids, "
+              "name=systemd, unified\n"),
+    # a hierarchy misspelt: its path is looked for too
+    ("cpusett:/isolated", "ctrtui: unknown hierarchy 'cpusett' in 'cpusett:/isolated': cgroups are named "
+                          "HIERARCHY:/path; did you mean cpuset:/isolated?\n"),
+    ("nope:/nope", "ctrtui: unknown hierarchy 'nope' in 'nope:/nope': cgroups are named HIERARCHY:/path; "
+                   "known hierarchies: cpu, cpuacct, cpuset, memory, devices, freezer, blkio, pids, name=systemd, "
+                   "unified\n"),
+])
+def test_a_target_without_its_hierarchy_says_how_cgroups_are_named_and_what_was_meant(capsys, to, said):
+    rc, out, err = run(capsys, "--demo", "move", "1", "--to", to, "--dry-run")
+    assert (rc, out, err) == (2, "", said)
+
+
+def test_a_path_in_two_hierarchies_lists_both():
+    from ctrtui.cli import UsageError, _resolve
+    from ctrtui.sources.simulated import SimKernel
+
+    k = SimKernel()
+    k.add_hierarchy("freezer", 1, ["freezer"])
+    k.add_hierarchy("pids", 1, ["pids"])
+    k.add_hierarchy("unified", 2, [])
+    k.mkdir("freezer", "/a")
+    k.mkdir("unified", "/a")
+    with pytest.raises(UsageError) as e:
+        _resolve(k, "/a")
+    assert str(e.value) == ("'/a' is not a hierarchy: cgroups are named HIERARCHY:/path; "
+                            "did you mean freezer:/a or unified:/a?")
+
+
+def test_a_v1_move_says_its_risk_on_stderr_and_in_json_as_the_readme_promises(capsys):
+    pid = _demo_pid(capsys, "sshd")   # in pids:/system.slice/ssh.service
+    rc, rows, err = run_json(capsys, "--demo", "move", str(pid), "--to", "pids:/", "--dry-run")
+    said = ("Only the pids hierarchy changes: in cpu, cpuacct, cpuset, memory, devices, freezer, blkio, "
+            "name=systemd and unified these tasks stay in the cgroups they are in now (cgroup v1 hierarchies are "
+            "independent).")
+    assert rc == 0 and rows[0]["outcome"] == "would-move" and said in rows[0]["risks"]
+    assert f"ctrtui: risk: {said}\n" in err
+    rc, rows, err = run_json(capsys, "--demo", "move", str(pid), "--to", "unified:/", "--dry-run")
+    assert not [r for r in rows[0]["risks"] if "hierarchy changes" in r]   # v2: nothing stays behind
+
+
 def test_move_text_output_one_line_per_pid(capsys):
     pid = _demo_pid(capsys, "nginx")
     rc, out, err = run(capsys, "--demo", "move", str(pid), "2", "--to", "unified:/")
@@ -325,6 +387,34 @@ def test_log_and_undo_by_batch_and_journaled_in_json(capsys, tmp_path):
     assert rc == 2 and "no batch 'nope'" in err
     rc, out, err = run(capsys, "--demo", "log", "-n", "-1", "--journal", j)
     assert rc == 2 and "--limit" in err
+
+
+def test_log_says_running_and_which_process_while_a_writer_holds_the_batch(capsys, tmp_path):
+    """An open batch whose writer holds the journal's lock is at work (`running (pid N)`); once
+    that process is gone without closing it, it is `open` (cut by a crash)."""
+    j = str(tmp_path / "j.jsonl")
+    batch = "20261207T000000-abcdef"
+    task = {"pid": 492, "start_time": 1, "pidfs": None, "from": "/system.slice/ssh.service", "to": "/"}
+    code = (f"import sys\nfrom ctrtui.engine.journal import Journal\nj = Journal({j!r})\nwith j.locked():\n"
+            f"    j.write_intent({batch!r}, 'pids', False, None, '/', [{task!r}], backend='demo')\n"
+            f"    print('ready', flush=True)\n    sys.stdin.readline()\n")
+    writer = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert writer.stdout.readline() == "ready\n"
+        rc, rows, _ = run_json(capsys, "--demo", "log", "--journal", j)
+        assert rc == 0 and [(r["batch"], r["state"], r["writer_pid"]) for r in rows] == [
+            (batch, "running", writer.pid)]
+        rc, out, _ = run(capsys, "--demo", "log", "--journal", j)
+        assert out.splitlines()[1].split()[:5] == [batch, *rows[0]["time"][:19].split("T"), "running",
+                                                   "(pid"] and f"running (pid {writer.pid})  " in out
+    finally:
+        writer.stdin.close()
+        writer.wait(timeout=30)
+        writer.stdout.close()
+    rc, rows, _ = run_json(capsys, "--demo", "log", "--journal", j)
+    assert [(r["batch"], r["state"], r["writer_pid"]) for r in rows] == [(batch, "open", None)]
+    rc, out, _ = run(capsys, "--demo", "log", "--journal", j)
+    assert out.splitlines()[1].split()[3] == "open"
 
 
 def test_no_journal_moves_without_a_record_and_says_so(capsys, tmp_path):

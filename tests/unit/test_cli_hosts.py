@@ -154,8 +154,12 @@ def test_connect_options_come_from_the_command_line(capsys, fleet, monkeypatch):
     (["ls", "--host", "a", "--demo"], "--demo"),
     (["ls", "--host", "a", "--journal", "j.jsonl"], "--journal names a file on this machine"),
     (["undo", "--host", "a", "--policy", "p.toml"], "--policy names a file on this machine"),
-    (["move", "1", "--to", "freezer:/", "--host", "a", "--host", "b"], "`move` takes one --host"),
-    (["undo", "--host", "a", "--host", "b"], "`undo` takes one --host"),
+    (["move", "1", "--to", "freezer:/", "--host", "a", "--host", "b"],
+     "ctrtui: `move` and `undo` take one host: a PID or a batch id means something different on each host "
+     "(run `move` once per host)\n"),
+    (["undo", "--host", "a", "--host", "b"],
+     "ctrtui: `move` and `undo` take one host: a PID or a batch id means something different on each host "
+     "(run `undo` once per host)\n"),
     (["move", "12x", "--to", "freezer:/", "--host", "a"], "12x"),
     (["move", "0", "--to", "freezer:/", "--host", "a"], "0"),
     (["move", "5000000", "--to", "freezer:/", "--host", "a"], "5000000"),

@@ -100,6 +100,15 @@ def test_ls_stats_bad_sort_is_one_line_exit_2(capsys):
     assert rc == 2 and out == "" and err.count("\n") == 1 and "--sort" in err and "memory_some" in err
 
 
+def test_ls_stats_pids_are_current_over_max_and_no_limit_is_null_in_json(capsys):
+    rc, out, _ = run(capsys, "--demo", "ls", "pids:/init.scope", "--stats", "--sample", "0")
+    assert rc == 0
+    assert out.splitlines()[1].split() == ["pids:/init.scope", "1", "-", "-", "-", "-", "1/max", "-"]
+    rc, out, _ = run(capsys, "--demo", "ls", "pids:/init.scope", "--stats", "--json", "--sample", "0")
+    row = json.loads(out)[0]
+    assert (row["pids_current"], row["pids_max"]) == (1, None)   # pids.max `max`: null, never the string
+
+
 def test_ls_stats_bad_sample_is_one_line_exit_2(capsys):
     rc, out, err = run(capsys, "--demo", "ls", "--stats", "--sample", "-1")
     assert rc == 2 and out == "" and err.count("\n") == 1 and "--sample" in err

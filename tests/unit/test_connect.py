@@ -78,3 +78,26 @@ def test_a_missing_ssh_program_is_a_host_error(monkeypatch):
     with pytest.raises(HostError) as e:
         connect(parse_host("root@127.0.0.2:1"), ConnectOptions(ssh="/nonexistent/ssh", timeout=2))
     assert e.value.host == "root@127.0.0.2:1" and "ENOENT" in e.value.message
+
+
+def test_an_unreachable_host_hints_the_ssh_command_that_reproduces_it(monkeypatch):
+    from ctrtui.remote.ssh import HINTS
+
+    def refused(argv, *, name, timeout=10.0, transport=None):
+        raise HostError(name, "unreachable", "ssh: connect to host 127.0.0.9 port 2222: Connection refused",
+                        HINTS["unreachable"])
+
+    monkeypatch.setattr(channel.AgentChannel, "open", staticmethod(refused))
+    spec = parse_host("root@127.0.0.9:2222")
+    with pytest.raises(HostError) as e:
+        connect(spec, ConnectOptions(ssh_config="/lab/my cfg", ssh="/opt/ssh"))
+    assert str(e.value) == (
+        "root@127.0.0.9:2222: ssh: connect to host 127.0.0.9 port 2222: Connection refused; check the host "
+        "name and port, that the host is up and that its sshd is running "
+        "(try `/opt/ssh -F '/lab/my cfg' -p 2222 -l root -- 127.0.0.9 true`)")
+    # without a config, port or user: the plain command
+    monkeypatch.delenv("CTRTUI_SSH_CONFIG", raising=False)
+    monkeypatch.delenv("CTRTUI_SSH", raising=False)
+    with pytest.raises(HostError) as e:
+        connect(parse_host("web1"), ConnectOptions())
+    assert e.value.hint.endswith("(try `ssh -- web1 true`)")

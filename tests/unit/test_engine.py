@@ -206,7 +206,37 @@ def test_exiting_task_is_refused_and_the_kernel_would_move_nothing(k):
     p = k.spawn("dying", threads=2)
     k.set_exiting(p)
     v, o = predicted_and_confirmed(k, p, "freezer:/a", "ESRCH", "alive", kernel_outcome="not-moved")
-    assert "exiting" in v.reason and "still in /" in o.reason
+    assert "exiting" in v.reason
+    assert o.reason == (f"The kernel accepted PID {p} for freezer:/a, but it is still in freezer:/: it is exiting, "
+                        "and the kernel moves nothing that exits.")
+
+
+@pytest.mark.parametrize("front", ["cli", "ui"])
+def test_a_task_moved_away_by_someone_else_during_the_batch_is_reported_where_it_is_now(k, front):
+    """Another process moves the task out of the target between the write and the check: it is
+    alive and elsewhere, not "probably exiting"."""
+    pid = k.spawn("busy", cgroups={"freezer": "/b"})
+    k.mkdir("freezer", "/c")
+    write, racing = k._attach_write, []
+
+    def and_someone_moves_it(f, data):
+        n = write(f, data)
+        if not racing:
+            racing.append(1)
+            k.write_pid("freezer", "/c", "cgroup.procs", str(pid).encode())  # "systemd" moves it on
+        return n
+
+    k._attach_write = and_someone_moves_it
+    e = bypass(k)
+    e.front = front
+    o = e.apply(e.plan([pid], ref("freezer:/a"))).outcomes[0]
+    assert (o.outcome, o.errno) == ("not-moved", None)
+    assert o.reason == (f"The kernel accepted PID {pid} for freezer:/a, but it is in freezer:/c now, and alive: "
+                        "something else (systemd, a container runtime, another ctrtui) moved it there while the "
+                        "batch ran.")
+    assert o.advice == ("Refresh and check the task." if front == "ui" else
+                        f"Check where it is with `cat /proc/{pid}/cgroup` and what moves it before moving it again.")
+    assert where(k, pid, "freezer") == "/c"
 
 
 def test_kthreadd_and_pinned_kernel_threads(k):
@@ -593,7 +623,7 @@ def test_a_batch_is_verified_alike_by_one_read_of_the_target_or_per_pid(k, verif
     want = ["moved"] * 41
     want[3], want[5], want[7] = "not-moved", "vanished", "vanished"
     assert [o.outcome for o in r.outcomes] == want
-    assert "still in /b" in r.outcomes[3].reason and "exited" in r.outcomes[5].reason
+    assert "still in freezer:/b: it is exiting" in r.outcomes[3].reason and "exited" in r.outcomes[5].reason
     assert (r.outcomes[5].errno, r.outcomes[7].errno) == ("ESRCH", "ESRCH")
     assert [where(k, p, "freezer") for p in pids if where(k, p, "freezer") == "/a"] == ["/a"] * 37
     behind = r.outcomes[40].warnings

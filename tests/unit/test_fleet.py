@@ -224,6 +224,18 @@ def test_left_open_words_each_open_batch_and_what_to_do():
     assert lines[1].startswith("batch 20261130T080001-abcdef (a mkdir to pids:/n,")
 
 
+def test_left_open_says_an_undo_cut_off_is_an_undo_and_how_to_finish_it():
+    [line] = _channel_with([
+        {"batch": "20261130T080002-abcdef", "time": "2026-11-30T08:00:02Z", "op": "move", "hierarchy": "freezer",
+         "target": "/", "tasks": 3, "undo_of": "20261130T080000-abcdef"},
+    ]).left_open()
+    assert line == (
+        "batch 20261130T080002-abcdef (an undo of batch 20261130T080000-abcdef, moving 3 tasks back, started "
+        "2026-11-30T08:00:02Z) was left open on this host: its ctrtui, or the connection to it, ended "
+        "mid-batch; the host's journal keeps it. `ctrtui log --host web1` shows it, "
+        "`ctrtui undo --host web1 20261130T080000-abcdef` finishes the undo")
+
+
 def test_left_open_takes_a_hostile_hello_as_text_and_drops_what_is_malformed():
     evil = {"batch": "b0", "time": "t\x07", "op": "move", "hierarchy": "freezer", "target": "/x\x1b]0;t\x07",
             "tasks": 1, "undo_of": None}

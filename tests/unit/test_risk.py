@@ -105,14 +105,14 @@ def test_name_systemd_hierarchy_warns(demo):
     assert any("name=systemd hierarchy is systemd's own record" in r for r in risks), risks
 
 
-def test_v1_move_says_which_hierarchies_stay_as_a_note_not_a_risk(demo):
+def test_v1_move_says_which_hierarchies_stay_and_is_a_risk(demo):
     from ctrtui.engine.risk import hierarchy_note
     from ctrtui.model import CgroupRef
 
     cron = _pid_of(demo, "cron")
     risks = _assess(demo, [cron], "cpu:/system.slice/ssh.service")
-    assert not [r for r in risks if "hierarchy changes" in r], risks  # no dialog for a fact
     text = hierarchy_note(CgroupRef("cpu", "/system.slice/ssh.service"), demo.snapshot())
+    assert text in risks, risks  # said by `move`, asked by the UI (README: "a v1 hierarchy")
     assert text is not None and text.startswith("Only the cpu hierarchy changes")
     for other in ("cpuacct", "memory", "freezer", "name=systemd", "unified"):
         assert other in text
@@ -165,3 +165,99 @@ def test_a_move_that_makes_a_thread_root_asks_first(plain):
     assert any("domain invalid" in r and "/p/c" in r and str(pid) in r for r in risks), risks
     k.set_subtree_control("unified", "/p", "-pids")
     assert _assess(k, [pid], "unified:/p") == []
+
+
+# ------------------------------------------------------------------ the README's list
+
+
+def _readme_risks() -> list[str]:
+    """The README's list of risks: the entries after "Risky means:" up to the sentence's end."""
+    import re
+    from pathlib import Path
+
+    text = " ".join((Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8").split())
+    found = re.search(r"Risky means: (.*?)\. Risks never change", text)
+    assert found, "the README has no 'Risky means: ...' list"
+    entries, depth, word = [], 0, ""
+    for ch in found.group(1) + ",":
+        depth += {"(": 1, ")": -1}.get(ch, 0)
+        if ch == "," and depth == 0:
+            entries.append(word.strip())
+            word = ""
+        else:
+            word += ch
+    return entries
+
+
+def _v1_world():
+    """Two v1 hierarchies and the v2 one; a task in freezer:/a."""
+    k = SimKernel()
+    k.add_hierarchy("freezer", 1, ["freezer"])
+    k.add_hierarchy("pids", 1, ["pids"])
+    k.add_hierarchy("unified", 2, [])
+    for h in ("freezer", "unified"):
+        k.mkdir(h, "/a")
+        k.mkdir(h, "/b")
+    k.set_last_pid(1000)
+    return k, k.spawn("sleep", "sleep 100", cgroups={"freezer": "/a", "unified": "/a"})
+
+
+def _kinds(k, pids, target: str, threads: bool = False) -> list[str]:
+    from ctrtui.engine.risk import assess_kinds
+
+    plan = _engine(k).plan(pids, CgroupRef.parse(target), threads=threads)
+    return [kind for kind, _ in assess_kinds(plan, k.snapshot(), k)]
+
+
+def _scenario(kind: str) -> list[str]:
+    """The kinds `assess_kinds` finds for a move that has the risk `kind` (a key of RISKS)."""
+    if kind == "pid-1":
+        return _kinds(demo_world(), [1], "unified:/")
+    if kind == "kernel-threads":
+        k = demo_world()
+        return _kinds(k, [_pid_of(k, "rcu_preempt")], "cpu:/system.slice")
+    if kind == "many":
+        k, _ = _v1_world()
+        return _kinds(k, [k.spawn("sleep", cgroups={"unified": "/a"}) for _ in range(MANY_TASKS + 1)], "unified:/b")
+    if kind == "systemd-unit":
+        k = demo_world()
+        return _kinds(k, [_pid_of(k, "cron")], "unified:/system.slice/ssh.service")
+    if kind == "name=systemd":
+        k = demo_world()
+        return _kinds(k, [_pid_of(k, "cron")], "name=systemd:/")
+    if kind == "v1":
+        k, pid = _v1_world()
+        return _kinds(k, [pid], "freezer:/b")
+    if kind == "thread-split":
+        k, _ = _v1_world()
+        pid = k.spawn("worker", threads=3, cgroups={"freezer": "/a"})
+        return _kinds(k, [k.thread_ids(pid)[1]], "freezer:/b", threads=True)
+    if kind == "thread-root":
+        k = SimKernel()
+        k.add_hierarchy("unified", 2, ["pids"])
+        k.set_last_pid(1000)
+        pid = k.spawn("sleep", "sleep 100")
+        k.set_subtree_control("unified", "/", "+pids")
+        k.makedirs("unified", "/p/c")
+        k.set_subtree_control("unified", "/p", "+pids")
+        return _kinds(k, [pid], "unified:/p")
+    raise AssertionError(f"no scenario for the risk {kind!r}: add one here")
+
+
+def test_the_readme_lists_every_risk_assess_says_and_no_other():
+    from ctrtui.engine.risk import RISKS
+
+    assert _readme_risks() == list(RISKS.values())
+    for kind in RISKS:
+        assert kind in _scenario(kind), kind
+
+
+def test_a_v1_move_is_a_risk_only_where_other_hierarchies_are_mounted():
+    k, pid = _v1_world()
+    assert _kinds(k, [pid], "freezer:/b") == ["v1"]       # the one risk of an ordinary v1 move
+    assert _kinds(k, [pid], "unified:/b") == []            # v2: nothing stays behind
+    alone = SimKernel()
+    alone.add_hierarchy("freezer", 1, ["freezer"])
+    alone.mkdir("freezer", "/b")
+    alone.set_last_pid(1000)
+    assert _kinds(alone, [alone.spawn("sleep")], "freezer:/b") == []   # no other hierarchy to leave as it is
