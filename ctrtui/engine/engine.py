@@ -1205,7 +1205,7 @@ class AttachEngine:
         if alive:
             r, where = alive[0]
             why = (f"; PID {r['pid']} stays in {display(b.hierarchy)}:{display(where)}. "
-                   + self._elsewhere(r["pid"], CgroupRef(b.hierarchy, r["from"] or "/"))
+                   + self._place_elsewhere(r["pid"], CgroupRef(b.hierarchy, r["from"] or "/"))
                    + (f" ({len(alive) - 1} more such PIDs: `ctrtui undo {b.id}` lists them)" if len(alive) > 1 else ""))
         else:
             why = "; its tasks have exited"
@@ -1255,9 +1255,9 @@ class AttachEngine:
         return v.replace(reason=(
             f"{who} cannot go back: {shown}, where batch {found.id} took it from, is gone (systemd or logind "
             f"removes a unit's or session's cgroup when it ends). It stays in {now}."),
-            advice=self._elsewhere(pid, origin))
+            advice=self._place_elsewhere(pid, origin))
 
-    def _elsewhere(self, pid: int | None, origin: CgroupRef) -> str:
+    def _place_elsewhere(self, pid: int | None, origin: CgroupRef) -> str:
         """The `ctrtui move` that places a task whose origin is gone in the origin's nearest
         ancestor that still exists."""
         near = parent_path(origin.path)

@@ -202,7 +202,7 @@ def test_the_root_row_takes_the_machine_figures_where_it_has_none_of_its_own():
 
 
 def test_json_carries_the_new_figures_and_back():
-    f = Figures(cpu=1.5, memory=10, read=None, write=2.0, pids=3, pids_max="9", frozen=True, swap=4096,
+    f = Figures(cpu=1.5, memory=10, read=None, write=2.0, pids=3, pids_max=9, frozen=True, swap=4096,
                 pressure=(1.0, None, 0.5, 2.25, 0.0))
     row = as_json(7, f)
     assert {k: row[k] for k in ("swap_bytes", "cpu_some_avg10", "memory_some_avg10", "memory_full_avg10",
