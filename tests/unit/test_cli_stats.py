@@ -103,7 +103,7 @@ def test_ls_stats_bad_sort_is_one_line_exit_2(capsys):
 def test_ls_stats_pids_are_current_over_max_and_no_limit_is_null_in_json(capsys):
     rc, out, _ = run(capsys, "--demo", "ls", "pids:/init.scope", "--stats", "--sample", "0")
     assert rc == 0
-    assert out.splitlines()[1].split() == ["pids:/init.scope", "1", "-", "-", "-", "-", "1/max", "-"]
+    assert out.splitlines()[1].split() == ["pids:/init.scope", "1", "-", "-", "-", "-", "1/max", "-", *"-" * 6]
     rc, out, _ = run(capsys, "--demo", "ls", "pids:/init.scope", "--stats", "--json", "--sample", "0")
     row = json.loads(out)[0]
     assert (row["pids_current"], row["pids_max"]) == (1, None)   # pids.max `max`: null, never the string
