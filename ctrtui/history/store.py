@@ -172,14 +172,17 @@ def _scan(buf: Any, size: int) -> tuple[list[tuple[int, bytes, float, int]], int
 
 
 class _Events:
-    """One hierarchy's task changes from one sample to the next: pid -> new cgroup path
-    (None: gone from the hierarchy), for threads and for processes."""
+    """One hierarchy's task changes from one sample to the next. `threads`: tid -> its new
+    cgroup path (None: gone from the hierarchy; a thread is in one cgroup of a hierarchy).
+    `procs`: (tgid, path, listed) -- a process is listed in every cgroup holding one of its
+    threads (v1, v2 threaded), so its changes are per cgroup: now listed there, or no longer
+    (a removed cgroup's lists go with it)."""
 
     __slots__ = ("threads", "procs")
 
     def __init__(self) -> None:
         self.threads: dict[int, str | None] = {}
-        self.procs: dict[int, str | None] = {}
+        self.procs: list[tuple[int, str, bool]] = []
 
 
 def _events(old: HierarchySnapshot | None, new: HierarchySnapshot) -> _Events:
@@ -187,28 +190,31 @@ def _events(old: HierarchySnapshot | None, new: HierarchySnapshot) -> _Events:
     cgroups whose member lists changed (unchanged ones are one C-level comparison)."""
     ev = _Events()
     oc = old.containers if old is not None else {}
-    for attr, out in (("threads", ev.threads), ("procs", ev.procs)):
-        gone: dict[int, str] = {}
-        for p, c in new.containers.items():
-            o = oc.get(p)
-            a = getattr(c, attr)
-            if o is None:
-                out.update(dict.fromkeys(a, p))
-                continue
-            if o is c:
-                continue
-            b = getattr(o, attr)
-            if a == b:
-                continue
-            sa, sb = set(a), set(b)
+    out = ev.threads
+    gone: dict[int, str] = {}
+    for p, c in new.containers.items():
+        o = oc.get(p)
+        if o is None:
+            out.update(dict.fromkeys(c.threads, p))
+            ev.procs.extend((pid, p, True) for pid in c.procs)
+            continue
+        if o is c:
+            continue
+        if c.threads != o.threads:
+            sa, sb = set(c.threads), set(o.threads)
             out.update(dict.fromkeys(sa - sb, p))
             gone.update(dict.fromkeys(sb - sa, p))
-        for p, o in oc.items():
-            if p not in new.containers:
-                gone.update(dict.fromkeys(getattr(o, attr), p))
-        for pid in gone:
-            if pid not in out:
-                out[pid] = None
+        if c.procs != o.procs:
+            sa, sb = set(c.procs), set(o.procs)
+            ev.procs.extend((pid, p, True) for pid in sa - sb)
+            ev.procs.extend((pid, p, False) for pid in sb - sa)
+    for p, o in oc.items():
+        if p not in new.containers:
+            gone.update(dict.fromkeys(o.threads, p))
+    for tid in gone:
+        if tid not in out:
+            out[tid] = None
+    ev.procs.sort()
     return ev
 
 
@@ -408,6 +414,7 @@ class Recorder:
         heads: list[dict[str, Any]] = []
         body: list[bytes] = []
         born: dict[int, list[Any]] = {}
+        gone_tids: set[int] = set()
         for hs in snap.hierarchies:
             old = old_by.get(hs.name)
             ids = self._ids.setdefault(hs.name, {})
@@ -433,18 +440,22 @@ class Recorder:
             self._next[hs.name] = nxt
             ev = _events(old, hs)
             tp = sorted(ev.threads)
-            pp = sorted(ev.procs)
+            pp = ev.procs
             body.append(struct.pack(">II", len(tp), len(pp)))
             body.append(_ints(tp))
             body.append(_ints(-1 if ev.threads[x] is None else ids[ev.threads[x]] for x in tp))  # type: ignore[index]
-            body.append(_ints(pp))
-            body.append(_ints(-1 if ev.procs[x] is None else ids[ev.procs[x]] for x in pp))  # type: ignore[index]
+            body.append(_ints(pid for pid, _, _ in pp))
+            body.append(_ints(ids[p] if listed else -2 - ids.get(p, -1) for _, p, listed in pp))
             for tid in tp:
-                if ev.threads[tid] is not None and tid not in self._tasks:
+                if ev.threads[tid] is None:
+                    gone_tids.add(tid)
+                elif tid not in self._tasks:
                     s, g, c = tasks.get(tid, (0, 0, ""))
                     self._tasks[tid] = s
                     born[tid] = [tid, s, g, c]
             heads.append(head)
+        for tid in gone_tids - born.keys():
+            self._tasks.pop(tid, None)  # exited: the same PID seen again is a new task
         gone = [name for name in old_by if snap.get(name) is None]
         doc: dict[str, Any] = {"h": heads}
         if gone:
@@ -525,16 +536,16 @@ def _load_json(data: bytes | memoryview, what: str) -> Any:
 
 
 class _State:
-    """A hierarchy's members as a reader rebuilds them: cgroup id -> path, and tid/pid ->
-    cgroup id."""
+    """A hierarchy's members as a reader rebuilds them: cgroup id -> path, tid -> cgroup
+    id, and cgroup id -> the TGIDs it lists."""
 
-    __slots__ = ("hierarchy", "paths", "tids", "pids", "order")
+    __slots__ = ("hierarchy", "paths", "tids", "procs")
 
     def __init__(self, hierarchy: Hierarchy) -> None:
         self.hierarchy = hierarchy
         self.paths: dict[int, str] = {}
         self.tids: dict[int, int] = {}
-        self.pids: dict[int, int] = {}
+        self.procs: dict[int, set[int]] = {}
 
 
 class Recording:
@@ -696,18 +707,23 @@ class Recording:
                 old = st
                 st = _State(h)
                 if old is not None:
-                    st.paths, st.tids, st.pids = old.paths, old.tids, old.pids
+                    st.paths, st.tids, st.procs = old.paths, old.tids, old.procs
                 states[head["name"]] = st
             for cid, path in head.get("add", ()):
                 st.paths[cid] = path
             for cid in head.get("del", ()):
                 st.paths.pop(cid, None)
-            for arr, cgs, where in ((tids, tcg, st.tids), (pids, pcg, st.pids)):
-                for pid, cid in zip(arr, cgs, strict=True):
-                    if cid < 0:
-                        where.pop(pid, None)
-                    else:
-                        where[pid] = cid
+                st.procs.pop(cid, None)
+            for tid, cid in zip(tids, tcg, strict=True):
+                if cid < 0:
+                    st.tids.pop(tid, None)
+                else:
+                    st.tids[tid] = cid
+            for pid, cid in zip(pids, pcg, strict=True):
+                if cid >= 0:
+                    st.procs.setdefault(cid, set()).add(pid)
+                elif cid <= -2:
+                    st.procs.get(-2 - cid, set()).discard(pid)
         for row in doc.get("tasks", ()):
             tasks[row[0]] = row
 
@@ -846,7 +862,7 @@ def _states_of(snap: Snapshot) -> dict[str, _State]:
         for cid, (p, c) in enumerate(hs.containers.items()):
             st.paths[cid] = p
             st.tids.update(dict.fromkeys(c.threads, cid))
-            st.pids.update(dict.fromkeys(c.procs, cid))
+            st.procs[cid] = set(c.procs)
         states[hs.name] = st
     return states
 
@@ -856,13 +872,9 @@ def _build(states: Mapping[str, _State], t: float) -> Snapshot:
     out = []
     for st in states.values():
         members_t: dict[int, list[int]] = {cid: [] for cid in st.paths}
-        members_p: dict[int, list[int]] = {cid: [] for cid in st.paths}
         for tid, cid in st.tids.items():
             if cid in members_t:
                 members_t[cid].append(tid)
-        for pid, cid in st.pids.items():
-            if cid in members_p:
-                members_p[cid].append(pid)
         by_path = {p: cid for cid, p in st.paths.items()}
         kids: dict[str, list[str]] = {p: [] for p in by_path}
         roots = []
@@ -879,7 +891,7 @@ def _build(states: Mapping[str, _State], t: float) -> Snapshot:
             cid = by_path[p]
             children = tuple(sorted(kids[p]))
             containers[p] = Container(p, children, array("i", sorted(members_t[cid])),
-                                      array("i", sorted(members_p[cid])))
+                                      array("i", sorted(st.procs.get(cid, ()))))
             stack.extend(reversed(children))
         out.append(HierarchySnapshot(st.hierarchy, MappingProxyType(containers)))
     return Snapshot(tuple(out), t, "history")
