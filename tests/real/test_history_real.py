@@ -63,7 +63,8 @@ def test_where_follows_own_processes_through_real_cgroups(realworld, tmp_path, c
     assert rows[0]["start_time"] == rows[2]["start_time"] > 0
     rc, out, _ = run(capsys, "where", str(p.pid), "--from", str(d), "--json")
     assert rc == 0 and json.loads(out) == rows
-    at = time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(times[1])) + f".{int(times[1] * 1e6) % 1_000_000:06d}"
+    t = times[1] + 0.02  # between the second sample and the third (0.05 s later at least)
+    at = time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(t)) + f".{int(t * 1e6) % 1_000_000:06d}"
     rc, out, _ = run(capsys, "tasks", f"{name}:{b}", "--at", at, "--from", str(d), "--json")
     assert rc == 0 and [(t["pid"], t["comm"]) for t in json.loads(out)] == [(p.pid, "sleep")]
 
