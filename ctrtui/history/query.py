@@ -97,7 +97,8 @@ class RecordedWorld:
         return True if hs is not None and path in hs else None
 
     def task_details(self, pids: Iterable[int]) -> dict[int, TaskInfo]:
-        return {p: task_info(self._tasks[p]) for p in pids if p in self._tasks}
+        rows = {p: self._tasks.get(p) for p in pids}
+        return {p: task_info(row) for p, row in rows.items() if row is not None}
 
     def task_state(self, pid: int) -> TaskInfo | None:
         row = self._tasks.get(pid)

@@ -85,6 +85,13 @@ def _ints(values: Iterable[int]) -> bytes:
     return a.tobytes()
 
 
+def _longs(values: Iterable[int]) -> bytes:
+    a = array("q", values)
+    if _SWAP:
+        a.byteswap()
+    return a.tobytes()
+
+
 def _json(doc: object) -> bytes:
     return json.dumps(doc, **_JSON_KW).encode()
 
@@ -151,21 +158,27 @@ def _check_version(head: bytes, path: str) -> None:
 
 def _scan(buf: Any, size: int) -> tuple[list[tuple[int, bytes, float, int]], int]:
     """Every whole record of a file (offset of its payload, kind, time, payload length) and
-    where the good part ends: the first record that is cut short, of an unknown kind, too
-    long or whose checksum is wrong ends it (a torn tail). Only the 17-byte record headers are
-    read, and the checksums."""
+    where the good part ends: the first record that is cut short, of an unknown kind or too
+    long ends it, and so does a last record whose checksum is wrong (a torn tail: a write cut
+    by a crash). Only the 17-byte record headers are read, and the last record's checksum;
+    the others' are checked when a reader decodes them (`_File.payload`)."""
     out = []
     pos = len(FILE_HEADER)
     while pos + _REC.size <= size:
-        kind, n, t, crc = _REC.unpack_from(buf, pos)
+        kind, n, t, _ = _REC.unpack_from(buf, pos)
         start = pos + _REC.size
         if kind not in KINDS or n > MAX_RECORD or start + n > size or t != t:
             break
-        if zlib.crc32(buf[start:start + n]) != crc:
-            break
         out.append((start, kind, t, n))
         pos = start + n
+    while out and not _crc_ok(buf, out[-1]):
+        pos = out.pop()[0] - _REC.size
     return out, pos
+
+
+def _crc_ok(buf: Any, record: tuple[int, bytes, float, int]) -> bool:
+    start, _, _, n = record
+    return bool(zlib.crc32(buf[start:start + n]) == _U32.unpack_from(buf, start - 4)[0])
 
 
 # ---------------------------------------------------------------------------- writing
@@ -191,23 +204,31 @@ def _events(old: HierarchySnapshot | None, new: HierarchySnapshot) -> _Events:
     ev = _Events()
     oc = old.containers if old is not None else {}
     out = ev.threads
+    procs = ev.procs
     gone: dict[int, str] = {}
+    get = oc.get
     for p, c in new.containers.items():
-        o = oc.get(p)
-        if o is None:
-            out.update(dict.fromkeys(c.threads, p))
-            ev.procs.extend((pid, p, True) for pid in c.procs)
-            continue
+        o = get(p)
         if o is c:
             continue
-        if c.threads != o.threads:
-            sa, sb = set(c.threads), set(o.threads)
-            out.update(dict.fromkeys(sa - sb, p))
-            gone.update(dict.fromkeys(sb - sa, p))
-        if c.procs != o.procs:
-            sa, sb = set(c.procs), set(o.procs)
-            ev.procs.extend((pid, p, True) for pid in sa - sb)
-            ev.procs.extend((pid, p, False) for pid in sb - sa)
+        if o is None:
+            out.update(dict.fromkeys(c.threads, p))
+            procs.extend((pid, p, True) for pid in c.procs)
+            continue
+        ct, ot = c.threads, o.threads
+        if ct != ot:
+            sa, sb = set(ct), set(ot)
+            for tid in sa - sb:
+                out[tid] = p
+            for tid in sb - sa:
+                gone[tid] = p
+        cp, op = c.procs, o.procs
+        if cp != op:
+            sa, sb = set(cp), set(op)
+            for pid in sa - sb:
+                procs.append((pid, p, True))
+            for pid in sb - sa:
+                procs.append((pid, p, False))
     for p, o in oc.items():
         if p not in new.containers:
             gone.update(dict.fromkeys(o.threads, p))
@@ -242,8 +263,9 @@ class Recorder:
         self._since_full = 0
         self._ids: dict[str, dict[str, int]] = {}
         self._next: dict[str, int] = {}
-        self._tasks: dict[int, int] = {}  # tid -> start time, of the tasks in the last sample
+        self._tasks: dict[int, tuple[int, int, str]] = {}  # tid -> (start time, tgid, comm), of the last sample
         self._batches: set[str] = set()
+        self._cache: tuple[Snapshot, Snapshot, dict[str, _Events]] | None = None
         self.bytes_written = 0
         self.samples = 0
 
@@ -379,6 +401,7 @@ class Recorder:
             if self._since_full >= self.full_every:
                 self._full(snap, tasks, t)
         self._prev = snap
+        self._cache = None
         self.samples += 1
         if self.fsync and self._fd is not None:
             os.fdatasync(self._fd)
@@ -390,20 +413,35 @@ class Recorder:
         if self._prev is None or not snap.hierarchies:
             return sorted({t for hs in snap.hierarchies for c in hs.containers.values() for t in c.threads})
         new: set[int] = set()
-        old_by = {hs.name: hs for hs in self._prev.hierarchies}
-        for hs in snap.hierarchies:
-            for tid, where in _events(old_by.get(hs.name), hs).threads.items():
+        for ev in self._events_of(snap).values():
+            for tid, where in ev.threads.items():
                 if where is not None and tid not in self._tasks:
                     new.add(tid)
         return sorted(new)
 
+    def _events_of(self, snap: Snapshot) -> dict[str, _Events]:
+        """Each hierarchy's changes from the last sample to `snap`, worked out once per
+        sample (new_tasks asks first, then the delta)."""
+        assert self._prev is not None
+        cached = self._cache
+        if cached is not None and cached[0] is self._prev and cached[1] is snap:
+            return cached[2]
+        old_by = {hs.name: hs for hs in self._prev.hierarchies}
+        evs = {hs.name: _events(old_by.get(hs.name), hs) for hs in snap.hierarchies}
+        self._cache = (self._prev, snap, evs)
+        return evs
+
     def _full(self, snap: Snapshot, tasks: Mapping[int, tuple[int, int, str]], t: float) -> None:
         wire = to_wire(snap)
-        known = {tid: (s, g, c) for tid, (s, g, c) in tasks.items()}
         live = {tid for hs in snap.hierarchies for c in hs.containers.values() for tid in c.threads}
-        self._tasks = {tid: known[tid][0] if tid in known else self._tasks.get(tid, 0) for tid in live}
-        table = [[tid, self._tasks[tid], *(known[tid][1:] if tid in known else (0, ""))] for tid in sorted(live)]
-        self._record(b"F", t, _U32.pack(len(wire)) + wire + zlib.compress(_json(table), 1))
+        old = self._tasks
+        unknown = (0, 0, "")
+        self._tasks = {tid: tasks.get(tid) or old.get(tid) or unknown for tid in live}
+        order = sorted(live)
+        rows = [self._tasks[tid] for tid in order]
+        table = (_U32.pack(len(order)) + _ints(order) + _longs(r[0] for r in rows) + _ints(r[1] for r in rows)
+                 + b"\0".join(r[2].encode("utf-8", "surrogateescape").replace(b"\0", b"") for r in rows))
+        self._record(b"F", t, _U32.pack(len(wire)) + wire + zlib.compress(table, 1))
         self._ids = {hs.name: {p: i for i, p in enumerate(hs.containers)} for hs in snap.hierarchies}
         self._next = {hs.name: len(hs.containers) for hs in snap.hierarchies}
         self._since_full = 0
@@ -411,6 +449,7 @@ class Recorder:
     def _delta(self, snap: Snapshot, tasks: Mapping[int, tuple[int, int, str]], t: float) -> None:
         assert self._prev is not None
         old_by = {hs.name: hs for hs in self._prev.hierarchies}
+        evs = self._events_of(snap)
         heads: list[dict[str, Any]] = []
         body: list[bytes] = []
         born: dict[int, list[Any]] = {}
@@ -438,7 +477,7 @@ class Recorder:
                 if dels:
                     head["del"] = dels
             self._next[hs.name] = nxt
-            ev = _events(old, hs)
+            ev = evs[hs.name]
             tp = sorted(ev.threads)
             pp = ev.procs
             body.append(struct.pack(">II", len(tp), len(pp)))
@@ -451,7 +490,7 @@ class Recorder:
                     gone_tids.add(tid)
                 elif tid not in self._tasks:
                     s, g, c = tasks.get(tid, (0, 0, ""))
-                    self._tasks[tid] = s
+                    self._tasks[tid] = (s, g, c)
                     born[tid] = [tid, s, g, c]
             heads.append(head)
         for tid in gone_tids - born.keys():
@@ -517,8 +556,12 @@ class _File:
         self.records, end = _scan(self.buf, size) if size else ([], 0)
         self.torn = size - end if size else 0
 
-    def payload(self, i: int) -> memoryview:
+    def payload(self, i: int, verify: bool = True) -> memoryview:
+        """Record `i`'s payload, its checksum checked (`_Bad` when wrong) unless not
+        `verify` (`where`'s bisecting, whose every read is bounds-checked anyway)."""
         start, _, _, n = self.records[i]
+        if verify and not _crc_ok(self.buf, self.records[i]):
+            raise _Bad("its checksum is wrong (the bytes changed after they were written)")
         return memoryview(self.buf)[start:start + n]
 
 
@@ -533,6 +576,50 @@ def _load_json(data: bytes | memoryview, what: str) -> Any:
         return json.loads(bytes(data))
     except (ValueError, RecursionError) as e:
         raise _Bad(f"{what} is not JSON ({e})") from None
+
+
+class _Tasks:
+    """A full snapshot's task table (tid -> [tid, start time, tgid, comm]): sorted arrays
+    looked up by bisection, and the tasks the deltas after it added."""
+
+    def __init__(self, tids: array[int], starts: array[int], tgids: array[int], comms: list[bytes]) -> None:
+        self.tids, self.starts, self.tgids, self.comms = tids, starts, tgids, comms
+        self.born: dict[int, list[Any]] = {}
+
+    @classmethod
+    def decode(cls, raw: bytes) -> _Tasks:
+        if len(raw) < 4:
+            raise _Bad("its task table has no count")
+        n = _U32.unpack_from(raw, 0)[0]
+        end = 4 + 16 * n
+        if n > PID_LIMIT or len(raw) < end:
+            raise _Bad("its task table is shorter than its count")
+        tids, starts, tgids = array("i"), array("q"), array("i")
+        tids.frombytes(raw[4:4 + 4 * n])
+        starts.frombytes(raw[4 + 4 * n:4 + 12 * n])
+        tgids.frombytes(raw[4 + 12 * n:end])
+        if _SWAP:
+            for a in (tids, starts, tgids):
+                a.byteswap()
+        comms = raw[end:].split(b"\0") if n else []
+        if len(comms) != n:
+            raise _Bad("its task table's names do not match its count")
+        if n and (min(tids) <= 0 or any(b <= a for a, b in zip(tids, tids[1:], strict=False)) or min(starts) < 0):
+            raise _Bad("its task table is not ascending positive TIDs with their start times")
+        return cls(tids, starts, tgids, comms)
+
+    def get(self, tid: int) -> list[Any] | None:
+        row = self.born.get(tid)
+        if row is not None:
+            return row
+        j = bisect_left(self.tids, tid)
+        if j < len(self.tids) and self.tids[j] == tid:
+            comm = self.comms[j][:64].decode("utf-8", "surrogateescape")
+            return [tid, self.starts[j], self.tgids[j], comm]
+        return None
+
+    def __contains__(self, tid: int) -> bool:
+        return self.get(tid) is not None
 
 
 class _State:
@@ -605,9 +692,9 @@ class Recording:
 
     # -- snapshots
 
-    def _full(self, f: _File, i: int) -> tuple[Snapshot, dict[int, list[Any]]]:
-        data = f.payload(i)
+    def _full(self, f: _File, i: int) -> tuple[Snapshot, _Tasks]:
         try:
+            data = f.payload(i)
             if len(data) < 4:
                 raise _Bad("a full snapshot without its length")
             n = _U32.unpack_from(data, 0)[0]
@@ -618,19 +705,20 @@ class Recording:
             raw = z.decompress(bytes(data[4 + n:]), MAX_TASKS_TABLE)
             if z.unconsumed_tail:
                 raise _Bad(f"its task table unpacks to more than {MAX_TASKS_TABLE} bytes")
-            table = _load_json(raw, "the task table")
-            tasks = _check_tasks(table)
+            if not z.eof:
+                raise _Bad("its task table ends early")
+            tasks = _Tasks.decode(raw)
         except (WireError, zlib.error, _Bad) as e:
             raise self._corrupt(f, i, str(e)) from None
         return snap, tasks
 
-    def _delta(self, f: _File, i: int, parsed: dict[str, Any] | None = None
+    def _delta(self, f: _File, i: int, parsed: dict[str, Any] | None = None, verify: bool = True
                ) -> tuple[dict[str, Any], list[tuple[memoryview, ...]]]:
         """A delta's header and, per hierarchy in it, (tids, tid cgroups, pids, pid cgroups)
         as int views into the mapped file (nothing copied). `parsed`: its header, already
         read and checked (the same bytes as the delta before: the steady state)."""
-        data = f.payload(i)
         try:
+            data = f.payload(i, verify)
             if len(data) < 4:
                 raise _Bad("a delta without its header length")
             n = _U32.unpack_from(data, 0)[0]
@@ -674,7 +762,7 @@ class Recording:
                                f"(it holds {_fmt(first)} to {_fmt(last)})")
         return best
 
-    def state_at(self, at: float) -> tuple[dict[str, _State], dict[int, list[Any]], float]:
+    def state_at(self, at: float) -> tuple[dict[str, _State], _Tasks, float]:
         """Every hierarchy's members at the last sample at or before `at`, the tasks' table
         (tid -> [tid, start, tgid, comm]) and the sample's time."""
         k = self._sample_index(at)
@@ -692,7 +780,7 @@ class Recording:
                 self._apply(f, i, states, tasks)
         return states, tasks, self.index[k][3]
 
-    def _apply(self, f: _File, i: int, states: dict[str, _State], tasks: dict[int, list[Any]]) -> None:
+    def _apply(self, f: _File, i: int, states: dict[str, _State], tasks: _Tasks) -> None:
         doc, views = self._delta(f, i)
         for name in doc.get("gone", ()):
             states.pop(name, None)
@@ -714,20 +802,23 @@ class Recording:
             for cid in head.get("del", ()):
                 st.paths.pop(cid, None)
                 st.procs.pop(cid, None)
-            for tid, cid in zip(tids, tcg, strict=True):
-                if cid < 0:
-                    st.tids.pop(tid, None)
-                else:
-                    st.tids[tid] = cid
+            if len(tcg) and min(tcg) >= 0:  # moves and new tasks only (the common case): at C speed
+                st.tids.update(zip(tids, tcg, strict=True))
+            else:
+                for tid, cid in zip(tids, tcg, strict=True):
+                    if cid < 0:
+                        st.tids.pop(tid, None)
+                    else:
+                        st.tids[tid] = cid
             for pid, cid in zip(pids, pcg, strict=True):
                 if cid >= 0:
                     st.procs.setdefault(cid, set()).add(pid)
                 elif cid <= -2:
                     st.procs.get(-2 - cid, set()).discard(pid)
         for row in doc.get("tasks", ()):
-            tasks[row[0]] = row
+            tasks.born[row[0]] = row
 
-    def snapshot_at(self, at: float) -> tuple[Snapshot, dict[int, list[Any]]]:
+    def snapshot_at(self, at: float) -> tuple[Snapshot, _Tasks]:
         """The recorded snapshot at the last sample at or before `at`, and its task table."""
         states, tasks, t = self.state_at(at)
         return _build(states, t), tasks
@@ -801,10 +892,10 @@ class Recording:
             if kind == b"F":
                 prev_t = t
                 continue
-            raw = f.payload(i)
+            raw = f.payload(i, verify=False)
             doc_bytes_len = _U32.unpack_from(raw, 0)[0] if len(raw) >= 4 else 0
             jb = bytes(raw[4:4 + doc_bytes_len])
-            doc, views = self._delta(f, i, cache[1] if cache is not None and cache[0] == jb else None)
+            doc, views = self._delta(f, i, cache[1] if cache is not None and cache[0] == jb else None, verify=False)
             cache = (jb, doc)
             for name in doc.get("gone", ()):
                 paths.pop(name, None)
@@ -898,6 +989,7 @@ def _build(states: Mapping[str, _State], t: float) -> Snapshot:
 
 
 def _check_tasks(table: object) -> dict[int, list[Any]]:
+    """The tasks a delta adds: [[tid, start time, tgid, comm], ...]."""
     if not isinstance(table, list):
         raise _Bad("the task table is not a list")
     out = {}
