@@ -35,8 +35,8 @@ def define(parser: argparse.ArgumentParser) -> None:
                             help="seconds between samples (default 5)")
         parser.add_argument("--max-size", default="1G", metavar="SIZE", dest="max_size",
                             help="keep at most SIZE bytes (K, M, G suffixes; default 1G): the oldest go first")
-        parser.add_argument("--full-every", type=int, default=120, metavar="N", dest="full_every",
-                            help="a full snapshot every N samples, deltas in between (default 120)")
+        parser.add_argument("--full-every", type=int, default=60, metavar="N", dest="full_every",
+                            help="a full snapshot every N samples, deltas in between (default 60)")
         parser.add_argument("--hierarchy", action="append", metavar="NAME", dest="record_hierarchy",
                             help="record only this hierarchy (repeatable)")
         parser.add_argument("--cgroup", metavar="HIERARCHY:/path", dest="record_cgroup",

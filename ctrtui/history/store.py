@@ -51,8 +51,8 @@ MAX_TASKS_TABLE = 64 * 1024 * 1024
 PID_LIMIT = 4194304
 SUFFIX = ".ctrh"
 DEFAULT_MAX_SIZE = 1 << 30
-DEFAULT_FULL_EVERY = 120
-"""A full snapshot every this many samples (10 minutes at 5 s): the most deltas a reader
+DEFAULT_FULL_EVERY = 60
+"""A full snapshot every this many samples (5 minutes at 5 s): the most deltas a reader
 applies to answer `--at`."""
 _SWAP = sys.byteorder != "little"
 _U32 = struct.Struct(">I")
