@@ -624,15 +624,28 @@ class _Tasks:
 
 class _State:
     """A hierarchy's members as a reader rebuilds them: cgroup id -> path, tid -> cgroup
-    id, and cgroup id -> the TGIDs it lists."""
+    id, and cgroup id -> the TGIDs it lists (filled from `base` when a delta first touches
+    the cgroup). `base`: the full snapshot's Containers by id, reused for every cgroup no
+    delta touched (`dirty`) while no cgroup came or went (`reshaped`)."""
 
-    __slots__ = ("hierarchy", "paths", "tids", "procs")
+    __slots__ = ("hierarchy", "paths", "tids", "procs", "base", "dirty", "reshaped")
 
     def __init__(self, hierarchy: Hierarchy) -> None:
         self.hierarchy = hierarchy
         self.paths: dict[int, str] = {}
         self.tids: dict[int, int] = {}
         self.procs: dict[int, set[int]] = {}
+        self.base: dict[int, Container] = {}
+        self.dirty: set[int] = set()
+        self.reshaped = False
+
+    def procs_of(self, cid: int) -> set[int]:
+        s = self.procs.get(cid)
+        if s is None:
+            c = self.base.get(cid)
+            s = self.procs[cid] = set(c.procs) if c is not None else set()
+            self.dirty.add(cid)
+        return s
 
 
 class Recording:
@@ -795,26 +808,34 @@ class Recording:
                 old = st
                 st = _State(h)
                 if old is not None:
-                    st.paths, st.tids, st.procs = old.paths, old.tids, old.procs
+                    st.paths, st.tids, st.procs, st.base = old.paths, old.tids, old.procs, old.base
+                    st.dirty = old.dirty
+                st.reshaped = True
                 states[head["name"]] = st
             for cid, path in head.get("add", ()):
                 st.paths[cid] = path
+                st.reshaped = True
             for cid in head.get("del", ()):
                 st.paths.pop(cid, None)
                 st.procs.pop(cid, None)
+                st.reshaped = True
+            where = st.tids
+            st.dirty.update(map(where.get, tids))  # type: ignore[arg-type]  # the cgroups the tasks left (None: new)
+            st.dirty.update(tcg)  # and those they entered
             if len(tcg) and min(tcg) >= 0:  # moves and new tasks only (the common case): at C speed
-                st.tids.update(zip(tids, tcg, strict=True))
+                where.update(zip(tids, tcg, strict=True))
             else:
                 for tid, cid in zip(tids, tcg, strict=True):
                     if cid < 0:
-                        st.tids.pop(tid, None)
+                        where.pop(tid, None)
                     else:
-                        st.tids[tid] = cid
+                        where[tid] = cid
+            procs_of = st.procs_of
             for pid, cid in zip(pids, pcg, strict=True):
                 if cid >= 0:
-                    st.procs.setdefault(cid, set()).add(pid)
+                    procs_of(cid).add(pid)
                 elif cid <= -2:
-                    st.procs.get(-2 - cid, set()).discard(pid)
+                    procs_of(-2 - cid).discard(pid)
         for row in doc.get("tasks", ()):
             tasks.born[row[0]] = row
 
@@ -953,7 +974,7 @@ def _states_of(snap: Snapshot) -> dict[str, _State]:
         for cid, (p, c) in enumerate(hs.containers.items()):
             st.paths[cid] = p
             st.tids.update(dict.fromkeys(c.threads, cid))
-            st.procs[cid] = set(c.procs)
+            st.base[cid] = c
         states[hs.name] = st
     return states
 
@@ -962,6 +983,9 @@ def _build(states: Mapping[str, _State], t: float) -> Snapshot:
     """The Snapshot of rebuilt states: cgroups in pre-order, children sorted by name."""
     out = []
     for st in states.values():
+        if not st.reshaped:  # the full snapshot's cgroups: only those a delta touched are new
+            out.append(_rebuilt(st))
+            continue
         members_t: dict[int, list[int]] = {cid: [] for cid in st.paths}
         for tid, cid in st.tids.items():
             if cid in members_t:
@@ -981,11 +1005,32 @@ def _build(states: Mapping[str, _State], t: float) -> Snapshot:
             p = stack.pop()
             cid = by_path[p]
             children = tuple(sorted(kids[p]))
-            containers[p] = Container(p, children, array("i", sorted(members_t[cid])),
-                                      array("i", sorted(st.procs.get(cid, ()))))
+            procs = st.procs.get(cid)
+            if procs is None:
+                base = st.base.get(cid)
+                procs = set(base.procs) if base is not None else set()
+            containers[p] = Container(p, children, array("i", sorted(members_t[cid])), array("i", sorted(procs)))
             stack.extend(reversed(children))
         out.append(HierarchySnapshot(st.hierarchy, MappingProxyType(containers)))
     return Snapshot(tuple(out), t, "history")
+
+
+def _rebuilt(st: _State) -> HierarchySnapshot:
+    """A hierarchy whose cgroups are the full snapshot's: its Containers, except those a
+    delta touched, rebuilt from the members."""
+    dirty = st.dirty
+    dirty.discard(None)  # a task new to the hierarchy left no cgroup (map(get) gave None)
+    members: dict[int, list[int]] = {cid: [] for cid in dirty}
+    if dirty:
+        for tid, cid in st.tids.items():
+            if cid in members:
+                members[cid].append(tid)
+    containers: dict[str, Container] = {}
+    for cid, c in st.base.items():
+        if cid in dirty:
+            c = Container(c.path, c.children, array("i", sorted(members[cid])), array("i", sorted(st.procs_of(cid))))
+        containers[c.path] = c
+    return HierarchySnapshot(st.hierarchy, MappingProxyType(containers))
 
 
 def _check_tasks(table: object) -> dict[int, list[Any]]:
