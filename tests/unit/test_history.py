@@ -385,3 +385,25 @@ def test_bad_record_options_are_usage_errors(capsys, tmp_path):
                         (["--interval", "0"], "between 0.05"), (["--full-every", "0"], "at least 1")):
         rc, _, err = run(capsys, "--demo", "record", "--to", str(tmp_path / "h"), *argv)
         assert rc == 2 and words in err, (argv, err)
+
+
+def test_a_changed_record_in_the_middle_is_reported_when_read(tmp_path):
+    """Only the last record's checksum is checked on opening (a torn tail); one in the
+    middle is checked when it is decoded, and named."""
+    k = small_world()
+    d = tmp_path / "h"
+    with Recorder(str(d), fsync=False) as rec:
+        for n in range(3):
+            k.spawn(f"x{n}", cgroups={"unified": "/a"})
+            take(rec, k, T0 + 5 * n)
+    path = d / files(d)[0]
+    r = Recording(str(d))
+    start, kind, _, n = r.files[0].records[1]
+    data = bytearray(path.read_bytes())
+    data[start + n - 1] ^= 0x01  # the last byte of the first delta's member data
+    path.write_bytes(bytes(data))
+    r = Recording(str(d))
+    assert r.times == [T0, T0 + 5, T0 + 10]
+    r.snapshot_at(T0)  # before it: fine
+    with pytest.raises(HistoryError, match=r"damaged at record 2: its checksum is wrong"):
+        r.snapshot_at(T0 + 5)
