@@ -407,3 +407,19 @@ def test_a_changed_record_in_the_middle_is_reported_when_read(tmp_path):
     r.snapshot_at(T0)  # before it: fine
     with pytest.raises(HistoryError, match=r"damaged at record 2: its checksum is wrong"):
         r.snapshot_at(T0 + 5)
+
+
+def test_record_only_the_hierarchies_or_the_subtree_asked_for(tmp_path, capsys):
+    d = str(tmp_path / "h")
+    rc, _, err = run(capsys, "--demo", "record", "--to", d, "--hierarchy", "freezer", "--samples", "1")
+    assert rc == 0, err
+    snap, _ = Recording(d).snapshot_at(time.time())
+    assert [hs.name for hs in snap.hierarchies] == ["freezer"]
+    d2 = str(tmp_path / "h2")
+    rc, _, err = run(capsys, "--demo", "record", "--to", d2, "--cgroup", "unified:/system.slice", "--samples", "1")
+    assert rc == 0, err
+    snap, _ = Recording(d2).snapshot_at(time.time())
+    assert [hs.name for hs in snap.hierarchies] == ["unified"]
+    assert min(snap["unified"].containers) == "/system.slice" and len(snap["unified"].containers) > 1
+    rc, _, err = run(capsys, "--demo", "record", "--to", d2, "--hierarchy", "nope", "--samples", "1")
+    assert rc == 2 and "unknown hierarchy 'nope'" in err
