@@ -96,6 +96,14 @@ def machine(ctx) -> dict[str, float]:
             "record_mb_per_h_machine": _per_hour(fulls[0], sum(deltas) / len(deltas))}
 
 
+def _world(ctx):
+    """The generated world: 10,000 cgroups and 100,000 tasks in freezer and unified (with
+    --quick, a smoke test: 1,000 and 10,000)."""
+    from ctrtui.sources.demo import generate_world
+
+    return generate_world(1_000, 10_000) if ctx.quick else generate_world()
+
+
 def _churn(k, rng: random.Random, tids: list[int], homes: list[str], n: int) -> None:
     for tid in rng.sample(tids, n):
         path = homes[rng.randrange(len(homes))]
@@ -105,9 +113,8 @@ def _churn(k, rng: random.Random, tids: list[int], homes: list[str], n: int) -> 
 
 def world_10k(ctx) -> dict[str, float]:
     from ctrtui.history import Recorder
-    from ctrtui.sources.demo import generate_world
 
-    k = generate_world()  # 10,000 cgroups, 100,000 tasks, freezer and unified
+    k = _world(ctx)
     snap = k.snapshot()
     homes = [p for p in snap["unified"].containers if p.count("/") == 2]
     tids = sorted(t for c in snap["unified"].containers.values() for t in c.threads if t != 1)
@@ -137,9 +144,8 @@ def world_10k(ctx) -> dict[str, float]:
 def day_10k(ctx) -> dict[str, float]:
     """24 hours of the 10k world at 5 s, written synthetically (see the module's doc)."""
     from ctrtui.history import Recorder, Recording
-    from ctrtui.sources.demo import generate_world
 
-    k = generate_world()
+    k = _world(ctx)
     s0 = k.snapshot()
     homes = [p for p in s0["unified"].containers if p.count("/") == 2]
     tids = sorted(t for c in s0["unified"].containers.values() for t in c.threads if t != 1)
