@@ -9,7 +9,7 @@ from __future__ import annotations
 
 #: key -> (bound, unit): a figure meets its target when it is <= the bound (written as the
 #: issue's table writes it: `1.0`, `16 ms`). Keys are issue 4's table, then the journal's (issue 7),
-#: then issue 9's, then issue 12's, then issue 11's, then issue 16's.
+#: then issue 9's, then issue 12's, then issue 11's, then issue 16's, 20's and 21's.
 TARGETS: dict[str, tuple[float, str]] = {
     "snapshot_vs_floor": (1.2, ""),
     "ls_vs_systemd_cgls": (1.0, ""),
@@ -65,6 +65,13 @@ TARGETS: dict[str, tuple[float, str]] = {
     "hostile_bomb_rss_mb": (128, " MB"),
     # issue 20: the root row's machine figures (/proc) cost each refresh of a tree showing it
     "stats_root_ms": (1.0, " ms"),
+    # issue 21: the history recorder (ctrtui record) and questions asked of a day's recording
+    "record_cpu_pct_machine": (0.5, " %"),
+    "record_mb_per_h_machine": (50, " MB"),
+    "record_cpu_pct_10k": (0.5, " %"),
+    "record_mb_per_h_10k": (50, " MB"),
+    "where_24h_10k_s": (1.0, " s"),
+    "ls_at_24h_10k_s": (1.0, " s"),
 }
 KEYS: tuple[str, ...] = tuple(TARGETS)
 

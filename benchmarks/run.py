@@ -242,6 +242,10 @@ def main(argv: list[str] | None = None) -> int:
     from benchmarks import journal
 
     ctx.measure(journal.UNDO_KEYS, journal.undo_figures)
+    print("history (ctrtui record)", file=sys.stderr)
+    from benchmarks import history
+
+    history.run(ctx)
     print("simulated world", file=sys.stderr)
     ctx.measure(("snapshot_bytes_per_task",), sim.snapshot_bytes_per_task)
     sim.run_ui(ctx)

@@ -181,11 +181,13 @@ def build_parser() -> argparse.ArgumentParser:
         ls.add_argument("--sort", metavar="COLUMN", dest="stats_sort",
                         help="with --stats: cgroups of each hierarchy largest first by COLUMN ("
                         f"{', '.join(STATS_SORT)})")
+        _history_options(ls)
 
     def tasks(tasks: argparse.ArgumentParser) -> None:
         _subcommand_options(tasks)
         tasks.add_argument("cgroup", metavar="HIERARCHY:/path")
         tasks.add_argument("--threads", action="store_true", help="list threads (TIDs), not processes")
+        _history_options(tasks)
 
     def move(mv: argparse.ArgumentParser) -> None:
         _subcommand_options(mv)
@@ -223,7 +225,30 @@ def build_parser() -> argparse.ArgumentParser:
                         ("thaw", "thaw a cgroup")):
         sub.add_parser(name, define=op, help=f"{words}; journaled, undone by `ctrtui undo`")
     sub.add_parser("log", define=log, help="the batches in the journal, newest first")
+    _history_parsers(sub)
     return p
+
+
+def _history_options(parser: argparse.ArgumentParser) -> None:
+    """`--at TIME` and `--from FILE|DIR`: answer from a recording (`ctrtui record`)."""
+    parser.add_argument("--at", metavar="TIME", help="as recorded at TIME (ISO 8601, HH:MM[:SS] today, -5m, "
+                        "'3m ago', or a batch id) by `ctrtui record`")
+    parser.add_argument("--from", metavar="FILE|DIR", dest="history_from",
+                        help="the recording to read (default: the one `ctrtui record` writes)")
+
+
+def _history_parsers(sub: Any) -> None:
+    """The history subcommands (ctrtui/clihistory.py, imported only when one is used)."""
+
+    def define(parser: argparse.ArgumentParser) -> None:
+        from ctrtui.clihistory import define
+
+        _subcommand_options(parser)
+        define(parser)
+
+    sub.add_parser("record", define=define, help="record which task is in which cgroup, every few seconds")
+    sub.add_parser("where", define=define, help="every cgroup PID was in, by the recording, and who moved it")
+    sub.add_parser("diff", define=define, help="what changed between two recorded times")
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -237,6 +262,10 @@ def _spec(args: argparse.Namespace) -> str:
 
 
 def _backend(args: argparse.Namespace) -> Backend:
+    if getattr(args, "at", None) is not None:  # ls/tasks --at: the recorded world, read-only
+        from ctrtui.clihistory import recorded_world
+
+        return recorded_world(args)  # type: ignore[return-value]
     from ctrtui.sources import open_backend
 
     return open_backend(_spec(args))
@@ -883,6 +912,15 @@ def _cmd_op(args: argparse.Namespace) -> int:
 
 
 COMMANDS.update(dict.fromkeys(("mkdir", "rmdir", "freeze", "thaw"), _cmd_op))
+
+
+def _cmd_history(args: argparse.Namespace) -> int:
+    from ctrtui.clihistory import COMMANDS as history
+
+    return history[args.command](args)
+
+
+COMMANDS.update(dict.fromkeys(("record", "where", "diff"), _cmd_history))
 
 
 # ----------------------------------------------------------------------------- output errors

@@ -1,0 +1,217 @@
+"""History figures (issue 21): what `ctrtui record` costs, and how fast a recording answers.
+
+- `record_cpu_pct_machine`, `record_mb_per_h_machine`: the recorder on this machine's whole
+  tree (CgroupFS, every hierarchy), samples 5 s apart: its CPU time per sample (snapshot,
+  start times of new tasks, the record written) divided by the 5 s interval, and the bytes an
+  hour holds (720 samples: 12 full snapshots, the rest deltas of the size measured).
+- `record_cpu_pct_10k`, `record_mb_per_h_10k`: the same on the generated 10,000-cgroup,
+  100,000-task world (two hierarchies) with 1 % of the tasks (1,000 threads) moved between
+  samples; the churn script's own cost is not counted.
+- `where_24h_10k_s`: `ctrtui where PID --json` (a whole process: start-up, reading, the JSON
+  printed) over 24 hours of that world at 5 s (17,280 samples, a full snapshot every 60),
+  for a PID moved at every sample (the worst case). The file is written synthetically: two
+  real deltas of the recorder (1,000 tasks there, then back) alternate, with their times
+  shifted, and the real full snapshot.
+- `ls_at_24h_10k_s`: `ctrtui ls --at T` (a whole process, its 20,000 lines printed) in the
+  same file, the slowest of several times, among them the sample just before a full
+  snapshot (59 deltas to apply).
+
+Figures only; nothing here passes or fails.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import time
+
+from benchmarks.timing import Skip
+
+KEYS = ("record_cpu_pct_machine", "record_mb_per_h_machine", "record_cpu_pct_10k", "record_mb_per_h_10k",
+        "where_24h_10k_s", "ls_at_24h_10k_s")
+INTERVAL = 5.0
+PER_HOUR = int(3600 / INTERVAL)
+FULL_EVERY = 60
+
+
+def _per_hour(full_bytes: float, delta_bytes: float) -> float:
+    fulls = PER_HOUR / FULL_EVERY
+    return (fulls * full_bytes + (PER_HOUR - fulls) * delta_bytes) / 1e6
+
+
+def _sizes(directory: str) -> tuple[list[int], list[int]]:
+    """Bytes of the full snapshots and of the deltas (with their 17-byte headers) recorded."""
+    from ctrtui.history import Recording
+
+    fulls, deltas = [], []
+    for f in Recording(directory).files:
+        for _, kind, _, n in f.records:
+            (fulls if kind == b"F" else deltas if kind == b"D" else []).append(n + 17)
+    return fulls, deltas
+
+
+def _sample(rec, backend, parts: list[tuple[float, float]] | None = None) -> float:
+    """CPU seconds of one sample: the backend's read (snapshot, new tasks' facts) and the
+    recorder's own work (the changes, the record written), each added to `parts`."""
+    t0 = time.process_time()
+    snap = backend.snapshot()
+    t1 = time.process_time()
+    new = rec.new_tasks(snap)
+    t2 = time.process_time()
+    details = backend.task_details(new) if new else {}
+    t3 = time.process_time()
+    rec.sample(snap, {t: (i.start_time, i.tgid, i.comm[:64]) for t, i in details.items()})
+    t4 = time.process_time()
+    if parts is not None:
+        parts.append(((t1 - t0) + (t3 - t2), (t2 - t1) + (t4 - t3)))
+    return t4 - t0
+
+
+def machine(ctx) -> dict[str, float]:
+    from ctrtui.history import Recorder
+    from ctrtui.sources.cgroupfs import CgroupFS
+
+    fs = CgroupFS()
+    if not fs.hierarchies():
+        raise Skip("no cgroup hierarchy is mounted")
+    n = 2 if ctx.quick else 7
+    with tempfile.TemporaryDirectory() as tmp:
+        cpu = []
+        with Recorder(os.path.join(tmp, "h"), full_every=FULL_EVERY) as rec:
+            for i in range(n):
+                if i:
+                    time.sleep(INTERVAL)
+                cpu.append(_sample(rec, fs))
+        fulls, deltas = _sizes(os.path.join(tmp, "h"))
+    per = sorted(cpu[1:])[len(cpu[1:]) // 2]  # deltas only: the full snapshot is once per 10 minutes
+    ctx.meta_for("record_cpu_pct_machine", samples=n, cpu_ms_per_delta_sample=round(per * 1000, 2),
+                 cpu_ms_full_sample=round(cpu[0] * 1000, 2), interval_s=INTERVAL)
+    ctx.meta_for("record_mb_per_h_machine", full_bytes=fulls[0], delta_bytes_mean=sum(deltas) / len(deltas))
+    full_share = cpu[0] / FULL_EVERY
+    return {"record_cpu_pct_machine": (per + full_share) / INTERVAL * 100,
+            "record_mb_per_h_machine": _per_hour(fulls[0], sum(deltas) / len(deltas))}
+
+
+def _world(ctx):
+    """The generated world: 10,000 cgroups and 100,000 tasks in freezer and unified (with
+    --quick, a smoke test: 1,000 and 10,000)."""
+    from ctrtui.sources.demo import generate_world
+
+    return generate_world(1_000, 10_000) if ctx.quick else generate_world()
+
+
+def _churn(k, rng: random.Random, tids: list[int], homes: list[str], n: int) -> None:
+    for tid in rng.sample(tids, n):
+        path = homes[rng.randrange(len(homes))]
+        for h in ("freezer", "unified"):
+            k.place(tid, h, path)
+
+
+def world_10k(ctx) -> dict[str, float]:
+    from ctrtui.history import Recorder
+
+    k = _world(ctx)
+    snap = k.snapshot()
+    homes = [p for p in snap["unified"].containers if p.count("/") == 2]
+    tids = sorted(t for c in snap["unified"].containers.values() for t in c.threads if t != 1)
+    rng = random.Random(21)
+    n = 4 if ctx.quick else 12
+    churn = len(tids) // 100
+    with tempfile.TemporaryDirectory() as tmp:
+        cpu: list[float] = []
+        parts: list[tuple[float, float]] = []
+        with Recorder(os.path.join(tmp, "h"), full_every=FULL_EVERY) as rec:
+            for i in range(n):
+                if i:
+                    _churn(k, rng, tids, homes, churn)
+                cpu.append(_sample(rec, k, parts))
+        fulls, deltas = _sizes(os.path.join(tmp, "h"))
+    per = sorted(cpu[1:])[len(cpu[1:]) // 2]
+    ctx.meta_for("record_cpu_pct_10k", samples=n, moved_per_sample=churn, cpu_ms_per_delta_sample=round(per * 1000, 1),
+                 cpu_ms_full_sample=round(cpu[0] * 1000, 1), interval_s=INTERVAL,
+                 backend_read_ms=round(sorted(b for b, _ in parts[1:])[len(parts[1:]) // 2] * 1000, 1),
+                 recorder_own_ms=round(sorted(r for _, r in parts[1:])[len(parts[1:]) // 2] * 1000, 1),
+                 note="the figure includes the simulated kernel's own snapshot (the backend's read)")
+    ctx.meta_for("record_mb_per_h_10k", full_bytes=fulls[0], delta_bytes_mean=round(sum(deltas) / len(deltas)))
+    return {"record_cpu_pct_10k": (per + cpu[0] / FULL_EVERY) / INTERVAL * 100,
+            "record_mb_per_h_10k": _per_hour(fulls[0], sum(deltas) / len(deltas))}
+
+
+def day_10k(ctx) -> dict[str, float]:
+    """24 hours of the 10k world at 5 s, written synthetically (see the module's doc)."""
+    from ctrtui.history import Recorder, Recording
+
+    k = _world(ctx)
+    s0 = k.snapshot()
+    homes = [p for p in s0["unified"].containers if p.count("/") == 2]
+    tids = sorted(t for c in s0["unified"].containers.values() for t in c.threads if t != 1)
+    rng = random.Random(24)
+    moved = rng.sample(tids, len(tids) // 100)
+    back = {t: s0["unified"].find(t, threads=True)[0] for t in moved}
+    for t in moved:
+        p = homes[rng.randrange(len(homes))]
+        for h in ("freezer", "unified"):
+            k.place(t, h, p)
+    s1 = k.snapshot()
+    samples = 1440 if ctx.quick else 17280  # --quick: 2 hours, not 24
+    t0 = 1_765_000_000.0
+    with tempfile.TemporaryDirectory() as tmp:
+        d = os.path.join(tmp, "h")
+        built = time.perf_counter()
+        with Recorder(d, full_every=FULL_EVERY, fsync=False, max_size=1 << 40) as rec:
+            details = k.task_details(rec.new_tasks(s0))
+            rec.sample(s0, {t: (i.start_time, i.tgid, i.comm) for t, i in details.items()}, t=t0)
+            rec.sample(s1, t=t0 + INTERVAL)
+            rec.sample(s0, t=t0 + 2 * INTERVAL)
+            path = rec._file
+            r = Recording(d)
+            f = r.files[0]
+            full = bytes(f.payload(0))
+            there, home = bytes(f.payload(1)), bytes(f.payload(2))
+            for j in range(3, samples):
+                t = t0 + j * INTERVAL
+                payload = there if j % 2 else home
+                rec._record(b"D", t, payload)
+                if j % FULL_EVERY == 0:  # j even: the state just reached is s0's, whose full snapshot this is
+                    rec._record(b"F", t, full)
+        built = time.perf_counter() - built
+        size = os.path.getsize(path)
+        pid = moved[0]
+        answer = back[pid]
+        del k, s0, s1, r, f, full, there, home, back, moved, tids  # the commands run in processes of their own
+        runs = 3 if ctx.quick else 5
+        env = {**os.environ, "XDG_STATE_HOME": os.path.join(tmp, "state")}
+        where_times = []
+        for _ in range(runs):
+            w0 = time.perf_counter()
+            out = subprocess.run([sys.executable, "-m", "ctrtui", "where", str(pid), "--from", d, "--json"],
+                                 capture_output=True, text=True, env=env, check=True).stdout
+            where_times.append(time.perf_counter() - w0)
+        rows = json.loads(out)
+        end = t0 + samples * INTERVAL
+        ats = [t0 + (samples // FULL_EVERY // 2 * FULL_EVERY - 1) * INTERVAL, (t0 + end) / 2 + 17, end - 60, t0 + 3]
+        at_times = []
+        for at in ats:
+            iso = time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(at)) + f".{int(at * 1e6) % 1_000_000:06d}"
+            a0 = time.perf_counter()
+            subprocess.run([sys.executable, "-m", "ctrtui", "ls", "--at", iso, "--from", d], env=env, check=True,
+                           stdout=subprocess.DEVNULL)
+            at_times.append(time.perf_counter() - a0)
+        assert len(rows) >= samples - 2, len(rows)
+        assert answer in {r["cgroup"] for r in rows}
+    ctx.meta_for("where_24h_10k_s", samples=samples, hours=samples * INTERVAL / 3600, file_bytes=size,
+                 rows=len(rows), built_s=round(built, 1),
+                 runs=[round(x, 3) for x in where_times])
+    ctx.meta_for("ls_at_24h_10k_s", times=[round(x, 3) for x in at_times], file_bytes=size)
+    return {"where_24h_10k_s": sorted(where_times)[len(where_times) // 2], "ls_at_24h_10k_s": max(at_times)}
+
+
+def run(ctx) -> None:
+    ctx.measure(KEYS[:2], machine)
+    ctx.measure(KEYS[2:4], world_10k)
+    ctx.measure(KEYS[4:], day_10k)
+

@@ -1,0 +1,92 @@
+"""The recorder's loop (`ctrtui record`): sample, record, sleep, until SIGINT or SIGTERM."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+from ctrtui.history.store import Recorder, batch_record
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+    from typing import Any
+
+    from ctrtui.sources.base import Backend
+
+__all__ = ["JournalFeed", "record"]
+
+
+class JournalFeed:
+    """The journal's closed batches as `J` records keep them, read again only when the
+    journal file changed (size, time or inode)."""
+
+    def __init__(self, path: str | None, limit: int = 200) -> None:
+        self.path = path
+        self.limit = limit
+        self._seen: tuple[int, int, int] | None = None
+        self.warnings: list[str] = []
+
+    def batches(self) -> list[dict[str, Any]]:
+        if self.path is None:
+            return []
+        try:
+            st = os.stat(self.path)
+        except OSError:
+            return []
+        key = (st.st_size, st.st_mtime_ns, st.st_ino)
+        if key == self._seen:
+            return []
+        from ctrtui.engine.journal import Journal
+        from ctrtui.errors import CtrtuiError
+
+        try:
+            found = Journal(self.path).batches(self.limit)
+        except CtrtuiError as e:
+            if str(e) not in self.warnings:
+                self.warnings.append(str(e))
+            return []
+        self._seen = key
+        out = []
+        for b in reversed(found):
+            r = batch_record(b)
+            if r is not None:
+                out.append(r)
+        return out
+
+
+_STOP = (signal.SIGINT, signal.SIGTERM)
+
+
+def record(backend: Backend, directory: str, interval: float, max_size: int, full_every: int,
+           names: Sequence[str] | None = None, subtree: str | None = None, journal: str | None = None,
+           samples: int | None = None, say: Callable[[str], None] | None = None) -> Recorder:
+    """Record until SIGINT or SIGTERM (or `samples` samples). The signals are blocked while
+    a sample is taken and written, and waited for between samples, so a stop never tears a
+    record."""
+    feed = JournalFeed(journal)
+    rec = Recorder(directory, max_size=max_size, full_every=full_every)
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP)
+    try:
+        with rec:
+            for w in rec.warnings:
+                if say:
+                    say(w)
+            n = 0
+            while samples is None or n < samples:
+                began = time.monotonic()
+                snap = backend.snapshot(names, subtree)
+                new = rec.new_tasks(snap)
+                details = backend.task_details(new) if new else {}
+                tasks = {tid: (t.start_time, t.tgid, t.comm[:64]) for tid, t in details.items()}
+                rec.sample(snap, tasks, feed.batches())
+                n += 1
+                if samples is not None and n >= samples:
+                    break
+                wait = max(0.0, interval - (time.monotonic() - began))
+                if signal.sigtimedwait(_STOP, wait) is not None:
+                    break
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+    return rec
