@@ -422,4 +422,4 @@ def test_record_only_the_hierarchies_or_the_subtree_asked_for(tmp_path, capsys):
     assert [hs.name for hs in snap.hierarchies] == ["unified"]
     assert min(snap["unified"].containers) == "/system.slice" and len(snap["unified"].containers) > 1
     rc, _, err = run(capsys, "--demo", "record", "--to", d2, "--hierarchy", "nope", "--samples", "1")
-    assert rc == 2 and "unknown hierarchy 'nope'" in err
+    assert rc == 2 and "'nope' is not a hierarchy" in err
