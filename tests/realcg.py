@@ -108,11 +108,12 @@ def _layout(mounts: dict[str, _Mount]) -> str:
     return "hybrid"
 
 
-def _v2_controllers(mounts: dict[str, _Mount]) -> frozenset[str]:
-    """The controllers the v2 hierarchy's root offers (its `cgroup.controllers`)."""
+def _v2_enabled(mounts: dict[str, _Mount]) -> frozenset[str]:
+    """The controllers the v2 hierarchy's root enables for its children (its
+    `cgroup.subtree_control`)."""
     unified = mounts.get("unified")
     try:
-        return frozenset(_read(unified.mount + "/cgroup.controllers").split()) if unified else frozenset()
+        return frozenset(_read(unified.mount + "/cgroup.subtree_control").split()) if unified else frozenset()
     except OSError:
         return frozenset()
 
@@ -135,8 +136,9 @@ REAL_OK, REAL_WHY, _MOUNTS = _check()
 """True when real-cgroup tests can run; else REAL_WHY says why they skip."""
 LAYOUT = _layout(_MOUNTS)
 """`v2` (pure cgroup v2, no v1 hierarchy) or `hybrid`: see `_layout`."""
-V2_CONTROLLERS = _v2_controllers(_MOUNTS)
-"""The controllers of the v2 root (`cgroup.controllers`); empty on this CI machine's hybrid layout."""
+V2_ENABLED = _v2_enabled(_MOUNTS)
+"""The controllers the v2 root enables below it (`cgroup.subtree_control`): none on the CI
+machine's hybrid layout; cpu, cpuset, io, memory and pids on the lab's systemd guest."""
 
 
 class RealCgroupError(Exception):
