@@ -132,3 +132,17 @@ def test_mkdir_freeze_thaw_rmdir(way, guest, scratch):
     mine = [(b["op"], b["target"]) for b in way.json("log") if b["state"] == "done"
             and (b["target"] or "").startswith(top) and b["op"]]
     assert mine == [("rmdir", f"{top}/new"), ("mkdir", f"{top}/new"), ("thaw", top), ("freeze", top)], mine
+
+
+def test_the_guest_is_a_systemd_host_with_pure_v2_controllers_and_a_delegated_user(guest):
+    """What the lab promises (tests/lab/guest.py): systemd as PID 1, cgroup v2 alone at
+    /sys/fs/cgroup enabling cpu, cpuset, io, memory and pids, and user `lab`'s manager owning
+    its delegated subtree."""
+    out = guest.ssh("cat /proc/1/comm; findmnt -n -t cgroup -o TARGET | wc -l; findmnt -n -t cgroup2 -o TARGET; "
+                    "cat /sys/fs/cgroup/cgroup.subtree_control; "
+                    "stat -c '%U %U' /sys/fs/cgroup/user.slice/user-1000.slice/user@1000.service "
+                    "/sys/fs/cgroup/user.slice/user-1000.slice/user@1000.service/cgroup.procs | tr '\\n' ' '").stdout
+    comm, v1, v2, enabled, owners = out.splitlines()
+    assert (comm, v1, v2) == ("systemd", "0", "/sys/fs/cgroup"), out
+    assert set(enabled.split()) >= CONTROLLERS, enabled
+    assert owners.split() == ["lab"] * 4, owners
