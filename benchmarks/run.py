@@ -238,6 +238,19 @@ def main(argv: list[str] | None = None) -> int:
     run_idle_big(ctx)
     print("remote host: bytes per refresh", file=sys.stderr)
     run_remote_refresh(ctx)
+    print("the lab: a qemu guest, systemd and pure cgroup v2", file=sys.stderr)
+    from benchmarks import lab
+
+    if ctx.quick and not (only and only & set(lab.KEYS)):
+        ctx.skip(lab.KEYS, "not in --quick (the guest boots and installs for minutes under TCG): "
+                           "run without --quick, or --only " + ",".join(lab.KEYS))
+    else:
+        ctx.measure(lab.KEYS, lab.lab_figures)
+    for key in lab.ASKED_KEYS:
+        if only and key in only:
+            ctx.measure((key,), getattr(lab, key))
+        else:
+            ctx.skip((key,), f"not measured unless asked for (it takes minutes): --only {key}")
     print("journal", file=sys.stderr)
     from benchmarks import journal
 

@@ -4,10 +4,11 @@ Tiers (docs/testing.md): a test's directory decides its markers. Every test live
 `tests/unit/` (no marker: the model, the parsers, the engine on the simulated kernel, the
 command line on the demo world), `tests/ui/` (marked `ui`: Pilot on the demo world) or
 `tests/real/` (marked `real`: it touches the real /sys/fs/cgroup; a real test that also
-drives the UI adds `ui` by its own `pytestmark`). The collection hook below applies those
-markers and refuses, as a collection error, a test that would break the rule, so
-`pytest tests/unit` and `pytest -m "not real and not ui"` select the same tests by
-construction (tests/unit/test_tiers.py checks it).
+drives the UI adds `ui` by its own `pytestmark`) or `tests/lab/` (marked `lab`: it boots a
+qemu guest, Debian 12 with systemd and pure cgroup v2, and runs ctrtui there). The
+collection hook below applies those markers and refuses, as a collection error, a test that
+would break the rule, so `pytest tests/unit` and `pytest -m "not real and not ui and not
+lab"` select the same tests by construction (tests/unit/test_tiers.py checks it).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import pytest
 from tests.realcg import REAL_OK, REAL_WHY, RealWorld
 
 TESTS = Path(__file__).resolve().parent
-TIERS = {"unit": (), "ui": ("ui",), "real": ("real",)}
+TIERS = {"unit": (), "ui": ("ui",), "real": ("real",), "lab": ("lab",)}
 
 
 @pytest.fixture
@@ -34,7 +35,7 @@ def realworld():
 
 
 def tier_of(path: Path) -> str | None:
-    """The tier (`unit`, `ui`, `real`) of a test file: the directory under `tests/` (this
+    """The tier (`unit`, `ui`, `real`, `lab`) of a test file: the directory under `tests/` (this
     file's directory) it lives in; None when it lives anywhere else."""
     try:
         parts = path.resolve().relative_to(TESTS).parts
@@ -47,7 +48,10 @@ def tier_problem(item: pytest.Function, tier: str | None) -> str | None:
     """Why `item` may not live in `tier` (a sentence), or None when it may."""
     if tier is None:
         return ("every test lives in a tier: tests/unit/ (no marker), tests/ui/ (Pilot on the demo "
-                "world, marked ui) or tests/real/ (the real /sys/fs/cgroup, marked real); move this file there")
+                "world, marked ui), tests/real/ (the real /sys/fs/cgroup, marked real) or tests/lab/ (a qemu "
+                "guest, marked lab); move this file there")
+    if tier != "lab" and item.get_closest_marker("lab"):
+        return "it is marked `lab` outside tests/lab/; move it to a file under tests/lab/"
     if tier != "real":
         if "realworld" in item.fixturenames:
             return ("it uses the `realworld` fixture (the real /sys/fs/cgroup) outside tests/real/; "

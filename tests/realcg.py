@@ -97,11 +97,33 @@ def _find_mounts() -> dict[str, _Mount]:
     return found
 
 
+def _layout(mounts: dict[str, _Mount]) -> str:
+    """`v2` when cgroup v2 is the only hierarchy (mounted at /sys/fs/cgroup, no v1 one of the
+    allowed words: a systemd host in its default set-up, e.g. the lab's guest), else `hybrid`
+    (v1 hierarchies beside v2, as on the CI machine)."""
+    unified = mounts.get("unified")
+    if unified is not None and unified.mount == "/sys/fs/cgroup" and all(
+            m.version == 2 for m in mounts.values()):
+        return "v2"
+    return "hybrid"
+
+
+def _v2_enabled(mounts: dict[str, _Mount]) -> frozenset[str]:
+    """The controllers the v2 hierarchy's root enables for its children (its
+    `cgroup.subtree_control`)."""
+    unified = mounts.get("unified")
+    try:
+        return frozenset(_read(unified.mount + "/cgroup.subtree_control").split()) if unified else frozenset()
+    except OSError:
+        return frozenset()
+
+
 def _check() -> tuple[bool, str, dict[str, _Mount]]:
     if os.geteuid() != 0:
         return False, "real-cgroup tests need root (euid 0) to create cgroups and move tasks", {}
     mounts = _find_mounts()
-    for word in ALLOWED:
+    # on a pure v2 host only the unified hierarchy is needed (v1 scenarios skip, saying so)
+    for word in ("unified",) if _layout(mounts) == "v2" else ALLOWED:
         m = mounts.get(word)
         if m is None:
             return False, f"the {word} cgroup hierarchy is not mounted", mounts
@@ -112,6 +134,11 @@ def _check() -> tuple[bool, str, dict[str, _Mount]]:
 
 REAL_OK, REAL_WHY, _MOUNTS = _check()
 """True when real-cgroup tests can run; else REAL_WHY says why they skip."""
+LAYOUT = _layout(_MOUNTS)
+"""`v2` (pure cgroup v2, no v1 hierarchy) or `hybrid`: see `_layout`."""
+V2_ENABLED = _v2_enabled(_MOUNTS)
+"""The controllers the v2 root enables below it (`cgroup.subtree_control`): none on the CI
+machine's hybrid layout; cpu, cpuset, io, memory and pids on the lab's systemd guest."""
 
 
 class RealCgroupError(Exception):
@@ -151,6 +178,9 @@ class RealWorld:
                     return m
             raise RealCgroupError(
                 f"tests may only create cgroups in {', '.join(ALLOWED)}; {hier!r} is not allowed")
+        if hier not in _MOUNTS and LAYOUT == "v2":
+            import pytest  # only a test asks for a v1 hierarchy on a pure v2 host
+            pytest.skip(f"this host has pure cgroup v2 (no v1 {hier} hierarchy): a v1 scenario")
         return _MOUNTS[hier]
 
     def hierarchy_id(self, hier: str) -> int:

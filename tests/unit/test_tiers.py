@@ -1,7 +1,8 @@
 """The tiers (tests/conftest.py, docs/testing.md): the directory a test lives in and its
-markers agree, so `pytest tests/unit` is `pytest -m "not real and not ui"`, `tests/real` is
-`-m real` and `tests/ui` is `-m "ui and not real"`, and a test that breaks the rule is a
-collection error that says which rule and where to move it.
+markers agree, so `pytest tests/unit` is `pytest -m "not real and not ui and not lab"`,
+`tests/real` is `-m real`, `tests/ui` is `-m "ui and not real"` and `tests/lab` is `-m lab`,
+and a test that breaks the rule is a collection error that says which rule and where to move
+it.
 
 Checked by collecting (never running) in a child Python, so this process's own collection
 is not disturbed.
@@ -46,21 +47,23 @@ def collect(selections: dict[str, list[str]], cwd: str = ROOT) -> dict[str, tupl
 
 def test_each_tier_is_exactly_its_markers():
     got = collect({
-        "all": ["tests"], "unit": ["tests/unit"], "ui": ["tests/ui"], "real": ["tests/real"],
-        "not real and not ui": ["-m", "not real and not ui", "tests"],
+        "all": ["tests"], "unit": ["tests/unit"], "ui": ["tests/ui"], "real": ["tests/real"], "lab": ["tests/lab"],
+        "not real and not ui": ["-m", "not real and not ui and not lab", "tests"],
         "real marker": ["-m", "real", "tests"], "ui and not real": ["-m", "ui and not real", "tests"],
+        "lab marker": ["-m", "lab", "tests"],
     })
     assert {name: rc for name, (rc, _, _) in got.items()} == dict.fromkeys(got, 0), got
     ids = {name: ids for name, (_, ids, _) in got.items()}
     assert all(len(v) == len(set(v)) for v in ids.values())
     every = set(ids["all"])
-    assert len(ids["unit"]) > 500 and ids["ui"] and ids["real"]  # each tier has its tests
+    assert len(ids["unit"]) > 500 and ids["ui"] and ids["real"] and ids["lab"]  # each tier has its tests
     assert set(ids["unit"]) == set(ids["not real and not ui"])
     assert set(ids["real"]) == set(ids["real marker"])
     assert set(ids["ui"]) == set(ids["ui and not real"])
-    assert set(ids["unit"]) | set(ids["ui"]) | set(ids["real"]) == every  # no test outside a tier
-    assert len(ids["unit"]) + len(ids["ui"]) + len(ids["real"]) == len(every)
-    for tier in ("unit", "ui", "real"):
+    assert set(ids["lab"]) == set(ids["lab marker"])
+    assert set(ids["unit"]) | set(ids["ui"]) | set(ids["real"]) | set(ids["lab"]) == every  # no test outside a tier
+    assert len(ids["unit"]) + len(ids["ui"]) + len(ids["real"]) + len(ids["lab"]) == len(every)
+    for tier in ("unit", "ui", "real", "lab"):
         assert all(i.startswith(f"tests/{tier}/") for i in ids[tier]), tier
 
 
@@ -68,7 +71,7 @@ def _tree(root, files: dict[str, str]) -> None:
     """A project in `root` whose tests/conftest.py is this project's (its hook and the
     `realworld` fixture), plus the given test files."""
     (root / "pytest.ini").write_text("[pytest]\nasyncio_default_fixture_loop_scope = function\n"
-                                     "markers =\n    real: r\n    ui: u\n")
+                                     "markers =\n    real: r\n    ui: u\n    lab: l\n")
     (root / "tests").mkdir()
     (root / "tests" / "conftest.py").write_text(open(os.path.join(ROOT, "tests", "conftest.py")).read())
     for path, text in files.items():
@@ -83,11 +86,14 @@ def test_the_directory_applies_the_marker_and_a_real_test_may_drive_the_ui_too(t
         "tests/ui/test_i.py": "def test_i():\n    pass\n",
         "tests/real/test_r.py": "def test_r():\n    pass\n",
         "tests/real/test_ri.py": "pytestmark = pytest.mark.ui\n\ndef test_ri(realworld):\n    pass\n",
+        "tests/lab/test_l.py": "def test_l():\n    pass\n",
     })
     got = collect({"real": ["-m", "real", str(tmp_path)], "ui": ["-m", "ui", str(tmp_path)],
-                   "neither": ["-m", "not real and not ui", str(tmp_path)]}, cwd=str(tmp_path))
+                   "lab": ["-m", "lab", str(tmp_path)],
+                   "neither": ["-m", "not real and not ui and not lab", str(tmp_path)]}, cwd=str(tmp_path))
     names = {k: sorted(i.rsplit("::", 1)[1] for i in ids) for k, (rc, ids, _) in got.items()}
-    assert names == {"real": ["test_r", "test_ri"], "ui": ["test_i", "test_ri"], "neither": ["test_u"]}
+    assert names == {"real": ["test_r", "test_ri"], "ui": ["test_i", "test_ri"], "lab": ["test_l"],
+                     "neither": ["test_u"]}
     assert {rc for rc, _, _ in got.values()} == {0}
 
 
@@ -104,6 +110,12 @@ def test_a_test_in_the_wrong_tier_is_a_collection_error_that_says_where_it_belon
                                "is marked `real` outside tests/real/"),
         "tests/unit/test_e.py": ("class TestE:\n    @pytest.mark.ui\n    def test_e(self):\n        pass\n",
                                  "is marked `ui` outside tests/ui/ and tests/real/"),
+        "tests/unit/test_h.py": ("@pytest.mark.lab\ndef test_h():\n    pass\n",
+                                 "is marked `lab` outside tests/lab/"),
+        "tests/lab/test_i.py": ("def test_i(realworld):\n    pass\n",
+                                "uses the `realworld` fixture (the real /sys/fs/cgroup) outside tests/real/"),
+        "tests/lab/test_j.py": ("pytestmark = pytest.mark.ui\n\ndef test_j():\n    pass\n",
+                                "is marked `ui` outside tests/ui/ and tests/real/"),
         "tests/test_f.py": ("def test_f():\n    pass\n", "every test lives in a tier"),
         "tests/other/test_g.py": ("def test_g():\n    pass\n", "every test lives in a tier"),
     }
