@@ -37,8 +37,8 @@ never give two writers; after the lock it checks that the name still leads to th
 locked (a rotation replaces it). Only the user's own files are used (engine/owned.py): a
 journal that is a symbolic link, is not owned by the effective user, is writable by group or
 others, has another name (a hard link), or lies under a directory someone else could change
-is refused (`JournalNotOwned`) before anything is read or written. If the journal cannot be opened, locked, written and synced,
-`JournalError` is raised and nothing is moved.
+is refused (`JournalNotOwned`) before anything is read or written. If the journal cannot be
+opened, locked, written and synced, `JournalError` is raised and nothing is moved.
 
 Reading goes backwards from the end of the file, in blocks, and stops as soon as it has what
 it needs (the newest undoable batch, the last N batches): time and memory follow what is

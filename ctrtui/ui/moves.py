@@ -46,9 +46,15 @@ def journal_problem(engine: AttachEngine) -> str | None:
     import errno
     import os
 
+    from ctrtui.engine.journal import JournalNotOwned
+
     path = engine.journal.path
     if path is None:
         return None
+    try:
+        engine.journal.check_owned()  # a link, someone else's file or directory: said as it is
+    except JournalNotOwned as e:
+        return str(e)
     probe = path
     while not os.path.lexists(probe):
         parent = os.path.dirname(probe)
