@@ -314,6 +314,8 @@ def log_lines(rows: Iterable[Mapping[str, Any]]) -> list[str]:
             continue
         if r["undo_of"]:
             what = f"undo of {r['undo_of']}"
+        if r.get("version", 1) > 1 and not r["target"]:  # a newer ctrtui's batch (Batch.unknown)
+            what = f"? (written by a newer ctrtui: record version {r['version']})"
         state = r["state"] + (" (interrupted)" if r["closed"] == "interrupted" else "")
         lines.append(f"{r['batch']:<22}  {when:<19}  {state:<13}  {r['counts'].get('moved', 0):>5}  "
                      f"{r['undone']:>6}  {what}")
