@@ -49,9 +49,18 @@ its length, by the next writer. Only that last unterminated piece is ever forgiv
 
 Rotation: when a writer finds the file larger than `max_bytes` (default 8 MiB) plus what the
 last rotation kept, it rewrites it keeping every batch that is still undoable (open, or with
-PIDs left to undo), the undo batches that refer to them, and the batches written in the
-newest quarter of `max_bytes` (recent history for `ctrtui log`); the old file stays as
-`PATH.1`.
+PIDs left to undo), the undo batches that refer to them, every batch of a newer version,
+and the newest batches, whole, until they reach back past the newest quarter of
+`max_bytes` (recent history for `ctrtui log`; the newest batch whatever its size); the old
+file stays as `PATH.1`. The new file is written as `PATH.tmpPID` (O_EXCL|O_NOFOLLOW) and
+locked before it takes the name; a temp file whose process is gone is removed by the next
+writer.
+
+Every record carries `version` (`VERSION`; none means 1). The writer checks each record
+with the reader's own `validate` (and `MAX_LINE`) before writing it: a record the reader
+would refuse is `JournalLimit`, nothing written and nothing done. A record of a newer
+version is read as `unknown`: its batch shows as "unknown to this version", is never undone
+or recovered by this version, and the rest of the journal is read as usual.
 
 Lines written by the journal of earlier versions (one line per PID, no `kind`) are read as
 the outcomes of closed batches.
@@ -229,7 +238,7 @@ def _str(row: Mapping[str, object], key: str, null: bool = False, limit: int = 4
     if v is None and null:
         return None
     if type(v) is str and len(v) > limit:
-        raise _Bad(f"{key} is {len(v)} characters long, more than a record may hold ({limit})")
+        raise _Bad(f"{key} must be a non-empty string of at most {limit} characters, not one of {len(v)}")
     if type(v) is not str or not v or "\0" in v:
         raise _Bad(f"{key} must be a non-empty string{' or null' if null else ''}, not {_short(v)}")
     return v
