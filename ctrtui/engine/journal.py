@@ -244,12 +244,21 @@ def _str(row: Mapping[str, object], key: str, null: bool = False, limit: int = 4
     return v
 
 
+_GOOD_PATHS: set[str] = set()
+"""Paths already found valid (a batch names the same few cgroups for every task): checked once."""
+
+
 def _path(row: Mapping[str, object], key: str, null: bool = False) -> str | None:
+    v = row.get(key)
+    if type(v) is str and v in _GOOD_PATHS:
+        return v
     v = _str(row, key, null, limit=PATH_LIMIT)
     if v is None:
         return None
     if not v.startswith("/") or any(part in (".", "..") for part in v.split("/")):
         raise _Bad(f"{key} must be an absolute cgroup path without '.' or '..', not {_short(v)}")
+    if len(_GOOD_PATHS) < 4096 and len(v) <= 512:  # bounded: at most ~2 MB
+        _GOOD_PATHS.add(v)
     return v
 
 
