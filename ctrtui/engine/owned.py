@@ -85,17 +85,16 @@ def _check_st(st: os.stat_result, path: str, what: str, option: str) -> None:
                        f"{_fix(path, euid, option)}")
 
 
-def check_dir(directory: str, what: str, path: str, option: str = "") -> None:
+def check_dir(directory: str, what: str, path: str, option: str = "", env: str = "XDG_STATE_HOME") -> None:
     """`NotOwned` unless every directory from `/` down to `directory` (those that exist; the
     rest ctrtui makes itself) is owned by the effective user or root and not writable by
     group or others (or has the sticky bit). `path`, `what`: the file it is for, named in
-    the sentence."""
+    the sentence; `env`: the variable that moves it elsewhere."""
     problem = _dir_problem(os.path.abspath(directory), os.geteuid(), 0)
     if problem is not None:
         raise NotOwned(path, f"the {what} {display(path)} lies under {problem}, so someone else could replace it; "
-                       "ctrtui keeps its state only where no one but you (or root) can change it: "
-                       + (f"give another file with {option}, or " if option else "")
-                       + "set XDG_STATE_HOME (XDG_CONFIG_HOME for the policy) to a directory of yours")
+                       f"set {env} to a directory of yours"
+                       + (f", or give another file with {option}" if option else ""))
 
 
 def _dir_problem(path: str, euid: int, links: int) -> str | None:
@@ -154,12 +153,13 @@ def check_file(path: str, what: str, option: str = "") -> bool:
     return True
 
 
-def open_owned(path: str, flags: int, what: str, option: str = "", mode: int = 0o600) -> int:
+def open_owned(path: str, flags: int, what: str, option: str = "", mode: int = 0o600,
+               env: str = "XDG_STATE_HOME") -> int:
     """`os.open(path, flags | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)` after `check_dir`, then
     `check_fd` (the file opened is the one checked); `NotOwned` for a link or a file that is
     not the user's, OSError as `os.open` raises it. O_NONBLOCK keeps a FIFO from hanging us;
     the fd is made blocking again."""
-    check_dir(os.path.dirname(path) or ".", what, path, option)
+    check_dir(os.path.dirname(path) or ".", what, path, option, env)
     try:
         fd = os.open(path, flags | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, mode)
     except OSError as e:

@@ -407,7 +407,8 @@ def _read(path: str, default: bool) -> bytes | None:
     what = ("check the permissions of the file and of every directory above it, or give another file with "
             "--policy" if default else "check the path given to --policy and its permissions")
     try:
-        fd = open_owned(path, os.O_RDONLY, "policy file", "--policy FILE")  # no link; a FIFO must not block
+        # no link, the user's own file, and a FIFO must not block
+        fd = open_owned(path, os.O_RDONLY, "policy file", "--policy FILE", env="XDG_CONFIG_HOME")
     except NotOwned as e:
         if default and not os.path.lexists(path):
             return None  # no file, in a directory that is not the user's: no policy, nothing to trust

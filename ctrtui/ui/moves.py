@@ -94,7 +94,7 @@ def read_only_words(reason: str) -> str:
     """The sentence refusing a move for `reason` (`app.read_only_reason`): the reason as it
     is, and what to do only when there is something to do."""
     why, todo = _READ_ONLY_WORDS.get(reason, (reason, ""))
-    if reason.startswith("the journal "):
+    if reason.startswith("the journal ") and "--journal" not in reason:  # else the reason says what to do
         todo = "Fix its directory or give another with --journal FILE (or --no-journal) to move tasks."
     return f"Read-only: {why}, so nothing is moved." + (f" {todo}" if todo else "")
 
