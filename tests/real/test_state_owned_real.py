@@ -72,6 +72,15 @@ def test_a_lock_link_planted_by_another_user_makes_no_file_and_moves_nothing(rea
     assert realworld.cgroup_of(s.pid, "freezer") != a
 
 
+def test_a_link_of_roots_into_another_users_tree_is_judged_by_that_tree(tmp_path, dirs):
+    env, state, mine = dirs
+    link = mine / "state"  # root's own link, in root's own directory, to nobody's state tree
+    link.symlink_to(state.parent)
+    r = ctrtui("--demo", "move", "1", "--to", "freezer:/", env=dict(env, XDG_STATE_HOME=str(link)))
+    assert r.returncode == 2 and f"{state.parent.parent}, a directory owned by uid 65534" in one_line(r.stderr)
+    assert os.listdir(state) == []
+
+
 def test_a_journal_link_to_a_file_of_roots_is_never_cut(realworld, dirs):
     env, state, mine = dirs
     secret = mine / "secret"
