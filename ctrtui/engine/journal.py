@@ -551,7 +551,7 @@ class Journal:
         try:
             if check_file(self.path, "journal", "--journal FILE"):
                 st = os.lstat(self.path)
-                if st.st_nlink > 1:
+                if st.st_nlink > 1 and not self._backup_link_only(st):
                     raise NotOwned(self.path, _names_sentence(self.path, st.st_nlink))
         except NotOwned as e:
             raise JournalNotOwned(self.path, str(e), writing=False) from None
@@ -645,17 +645,24 @@ class Journal:
             self._warn(f"{display(path)}: removed {display(os.path.basename(gone))}, left by a rotation that was "
                        "stopped half-way")
 
-    def _heal_backup_link(self, st: os.stat_result) -> bool:
-        """A rotation killed between linking `PATH.1` and replacing PATH leaves both names on
-        one file: drop the `.1` name (the file is all there under PATH). True when that was
-        the only other name."""
+    def _backup_link_only(self, st: os.stat_result) -> bool:
+        """True when the journal's only other name is `PATH.1`: what a rotation killed
+        between linking `PATH.1` and replacing PATH leaves (the next writer drops it)."""
         assert self.path is not None
-        old = self.path + ".1"
         try:
-            o = os.lstat(old)
-            if st.st_nlink != 2 or (o.st_dev, o.st_ino) != (st.st_dev, st.st_ino):
-                return False
-            os.unlink(old)
+            o = os.lstat(self.path + ".1")
+        except OSError:
+            return False
+        return st.st_nlink == 2 and (o.st_dev, o.st_ino) == (st.st_dev, st.st_ino)
+
+    def _heal_backup_link(self, st: os.stat_result) -> bool:
+        """Drop the `.1` name of a journal a killed rotation left with two names (the file is
+        all there under PATH). True when that was the only other name."""
+        assert self.path is not None
+        if not self._backup_link_only(st):
+            return False
+        try:
+            os.unlink(self.path + ".1")
         except OSError:
             return False
         return True

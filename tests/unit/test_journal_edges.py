@@ -290,6 +290,7 @@ def test_a_killed_rotation_leaves_nothing_forever(k, tmp_path):
         alive = tmp_path / f"j.jsonl.tmp{sleeper.pid}"  # a rotation at work in another process
         alive.write_bytes(b"")
         os.link(path, str(path) + ".1")  # killed between the backup link and the rename
+        e.journal.check_owned()  # what the UI asks at start: not a second name of its own
         r = e.apply(e.plan([k.spawn("b")], CgroupRef("freezer", "/b")))
         assert r.ok
         assert not stale.exists() and alive.exists() and not os.path.exists(str(path) + ".1")
