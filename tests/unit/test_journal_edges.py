@@ -2,7 +2,7 @@
 the newest batches whole, every limit of the reader checked before a record is written,
 record versions, two names of one journal (a symbolic link, a hard link), a dangling link,
 stale rotation temp files. On the simulated kernel; what needs a file of another user is in
-tests/real/test_state_owned_real.py."""
+tests/real/test_owned_real.py."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """ctrtui/engine/owned.py: which directories and files count as the user's alone, without
-another user (those cases, which need chown, are in tests/real/test_state_owned_real.py)."""
+another user (those cases, which need chown, are in tests/real/test_owned_real.py)."""
 
 from __future__ import annotations
 
