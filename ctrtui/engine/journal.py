@@ -425,10 +425,17 @@ class Batch:
         return [o for o in self.outcomes if o["outcome"] == "moved" and o["pid"] is not None]
 
     def remaining(self) -> list[Record]:
-        """Moved rows not yet undone (nor gone); empty for an undo batch."""
+        """Moved rows not yet undone (nor gone), each task once; empty for an undo batch."""
         if self.undo_of is not None or (self.target is None and not self.legacy):
             return []  # an undo, or outcomes whose intent is missing: nothing known to undo
-        return [o for o in self.moved() if (o["pid"], o["start_time"]) not in self.settled]
+        seen = set(self.settled)  # each task once: a recovery of an earlier version wrote repeats
+        left = []
+        for o in self.moved():
+            key = (o["pid"], o["start_time"])
+            if key not in seen:
+                seen.add(key)
+                left.append(o)
+        return left
 
     def counts(self) -> dict[str, int]:
         counts: dict[str, int] = {}

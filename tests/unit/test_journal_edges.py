@@ -87,6 +87,25 @@ def test_an_intent_of_an_earlier_version_with_repeats_is_recovered_once_per_task
     assert len(u.outcomes) == 2 and all(where(k, p) == "/" for p in pids)
 
 
+def test_repeated_moved_rows_of_an_earlier_recovery_are_undone_once_per_task(k, tmp_path):
+    path = tmp_path / "j.jsonl"
+    pids = [k.spawn(f"t{i}") for i in range(2)]
+    starts = {p: k.task_state(p).start_time for p in pids}
+    tasks = [{"pid": p, "start_time": starts[p], "pidfs": None, "from": "/", "to": "/a"} for p in pids] * 5
+    rows = [{"kind": "intent", "batch": "old-1", "time": "t", "hierarchy": "freezer", "threads": False,
+             "undo_of": None, "target": "/a", "tasks": tasks}]
+    rows += [{"kind": "outcome", "batch": "old-1", "pid": t["pid"], "start_time": t["start_time"], "from": "/",
+              "to": "/a", "outcome": "moved", "errno": None} for t in tasks]  # as a recovery wrote them
+    rows.append({"kind": "close", "batch": "old-1", "time": "t", "state": "recovered"})
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    for p in pids:
+        k.place(p, "freezer", "/a")
+    assert len(Journal(str(path)).find_undoable().remaining()) == 2
+    u = engine(k, path).undo()
+    assert sorted(o.pid for o in u.outcomes) == sorted(pids) and all(where(k, p) == "/" for p in pids)
+    assert Journal(str(path)).batches()[1].status() == "undone"
+
+
 # ---------------------------------------------------------------------- rotation
 
 
