@@ -458,7 +458,7 @@ class Batch:
             return "done"
         moved = self.moved()
         left = self.remaining()
-        if not moved or len(left) == len(moved) and not self.undone:
+        if not moved or len(left) == len({(o["pid"], o["start_time"]) for o in moved}) and not self.undone:
             return "done"
         return "partly undone" if left else "undone"
 
