@@ -78,12 +78,61 @@ def test_stale_temp_files_of_dead_processes_are_removed_and_no_others(tmp_path):
     sleeper = subprocess.Popen(["sleep", "60"])
     try:
         names = {f"journal.jsonl.tmp{p.pid}": True, f"journal.jsonl.tmp{sleeper.pid}": False,
-                 f"journal.jsonl.tmp{os.getpid()}": False, "journal.jsonl.tmpx1": False, "other.tmp1": False}
+                 f"journal.jsonl.tmp{os.getpid()}": False, "journal.jsonl.tmpx1": False, "other.tmp1": False,
+                 "journal.jsonl.tmp0": False}  # PID 0 is never a process of ours
         for name in names:
             (tmp_path / name).write_text("")
+        (tmp_path / "journal.jsonl.tmp1").mkdir()  # not a regular file: left alone whatever its PID
         removed = remove_stale_temps(path)
         assert removed == [str(tmp_path / f"journal.jsonl.tmp{p.pid}")]
         assert {n: not (tmp_path / n).exists() for n in names} == names
+        assert (tmp_path / "journal.jsonl.tmp1").is_dir()
+        assert sleeper.poll() is None  # asked whether it lives (signal 0), nothing sent
     finally:
         sleeper.kill()
         sleeper.wait()
+
+
+def test_a_file_of_another_user_is_refused_and_root_owned_directories_are_trusted(tmp_path, monkeypatch):
+    f = tmp_path / "journal.jsonl"
+    f.write_text("")
+    os.chmod(f, 0o600)
+    assert check_file(str(f), "journal", "--journal FILE") is True
+    monkeypatch.setattr(os, "geteuid", lambda: 4242)  # the files here are root's: another user's, seen from 4242
+    check_dir(str(tmp_path), "journal", str(f))  # directories of root are trusted by every user
+    with pytest.raises(NotOwned) as info:
+        check_file(str(f), "journal", "--journal FILE")
+    assert info.value.path == str(f)
+    assert str(info.value) == (f"the journal {f} is owned by uid 0 (root), not by you (uid 4242), and ctrtui uses "
+                               f"only files its user owns; make it yours (chown 4242 {f}; chmod go-w {f}), remove "
+                               "it, or give another with --journal FILE")
+    with pytest.raises(NotOwned, match="set XDG_STATE_HOME to a directory of yours$"):
+        read_owned(str(f), "state file", 10)
+
+
+def test_read_owned_reads_up_to_its_limit_exactly(tmp_path):
+    f = tmp_path / "f"
+    f.write_bytes(b"x" * 70000)  # more than one read
+    os.chmod(f, 0o600)
+    assert read_owned(str(f), "state file", 70000) == b"x" * 70000
+    with pytest.raises(ValueError, match=f"the state file {f} is more than 69999 bytes"):
+        read_owned(str(f), "state file", 69999)
+    assert read_owned(str(tmp_path / "missing"), "state file", 1) is None
+
+
+def test_a_failed_replace_leaves_no_temp_file(tmp_path, monkeypatch):
+    target = tmp_path / "last-hierarchy"
+    target.mkdir()  # a directory where the file goes: rename(2) refuses
+    with pytest.raises(NotOwned, match="is a directory"):
+        write_owned(str(target), b"x\n", "state file")
+    target.rmdir()
+    (tmp_path / "sub").mkdir()
+    target = tmp_path / "sub" / "f"
+    os.mkdir(target)
+    os.chmod(target, 0o700)
+    import ctrtui.engine.owned as owned
+
+    monkeypatch.setattr(owned, "check_file", lambda *a, **k: True)  # past the checks, to the rename itself
+    with pytest.raises(IsADirectoryError):
+        write_owned(str(target), b"x\n", "state file")
+    assert sorted(os.listdir(tmp_path / "sub")) == ["f"]
