@@ -198,15 +198,22 @@ def read_owned(path: str, what: str, limit: int, option: str = "") -> bytes | No
 
 
 def make_dir(directory: str) -> None:
-    """Make `directory` and what is missing above it; the last one only for the user
-    (0700), the others as the umask says. OSError as `os.makedirs` raises it."""
-    parent = os.path.dirname(directory)
-    if parent and parent != directory:
-        os.makedirs(parent, exist_ok=True)
-    try:
-        os.mkdir(directory, 0o700)
-    except FileExistsError:
-        pass
+    """Make `directory` and what is missing above it, each only for the user (0700, as the
+    XDG base directory spec asks), whatever the umask lets others have: a directory ctrtui
+    made must pass its own checks. OSError as `os.mkdir` raises it."""
+    missing = []
+    d = os.path.abspath(directory)
+    while not os.path.lexists(d):
+        missing.append(d)
+        parent = os.path.dirname(d)
+        if parent == d:
+            break
+        d = parent
+    for d in reversed(missing):
+        try:
+            os.mkdir(d, 0o700)
+        except FileExistsError:
+            pass
 
 
 def temp_name(path: str) -> str:

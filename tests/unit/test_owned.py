@@ -136,3 +136,44 @@ def test_a_failed_replace_leaves_no_temp_file(tmp_path, monkeypatch):
     with pytest.raises(IsADirectoryError):
         write_owned(str(target), b"x\n", "state file")
     assert sorted(os.listdir(tmp_path / "sub")) == ["f"]
+
+
+def test_every_open_checks_the_directories_and_only_write_bits_count(tmp_path):
+    from ctrtui.engine.journal import Journal
+    from ctrtui.errors import CtrtuiError
+
+    loose = tmp_path / "loose"
+    loose.mkdir()
+    f = loose / "journal.jsonl"
+    f.write_text("")
+    os.chmod(f, 0o601)  # others may execute, not write: fine
+    os.close(open_owned(str(f), os.O_RDONLY, "journal"))
+    os.chmod(loose, 0o757)
+    with pytest.raises(NotOwned, match=f"lies under {loose}, a directory writable by group or others"):
+        open_owned(str(f), os.O_RDONLY, "journal")
+    with pytest.raises(CtrtuiError, match="writable by group or others"):
+        Journal(str(f)).batches()  # the reader opens through open_owned alone
+    os.chmod(loose, 0o755)
+    os.chmod(f, 0o602)
+    with pytest.raises(NotOwned, match=r"mode 0602"):
+        open_owned(str(f), os.O_RDONLY, "journal")
+
+
+def test_what_ctrtui_creates_is_for_its_user_only(tmp_path, monkeypatch):
+    from ctrtui.engine import AttachEngine, Journal, Policy, default_journal_path
+    from ctrtui.model import CgroupRef
+    from ctrtui.sources.simulated import SimKernel
+
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    old = os.umask(0o002)  # a permissive umask: the journal and its directory stay the user's
+    try:
+        k = SimKernel()
+        k.add_hierarchy("freezer", 1, ["freezer"])
+        k.mkdir("freezer", "/a")
+        e = AttachEngine(k, policy=Policy(), journal=Journal(default_journal_path()), load_entry_points=False)
+        e.apply(e.plan([k.spawn("a")], CgroupRef("freezer", "/a")))
+    finally:
+        os.umask(old)
+    journal = tmp_path / "state" / "ctrtui" / "journal.jsonl"
+    assert (journal.stat().st_mode & 0o777) == 0o600
+    assert (journal.parent.stat().st_mode & 0o777) == (journal.parent.parent.stat().st_mode & 0o777) == 0o700
