@@ -218,3 +218,31 @@ def test_the_ui_is_read_only_with_the_sentence_when_the_state_dir_is_another_use
     reason = journal_problem(engine)
     assert reason is not None and "uid 65534" in reason and str(state.parent) in reason
     assert read_only_words(reason).startswith("Read-only: the journal ")
+
+
+def test_a_user_other_than_root_keeps_state_in_a_directory_of_their_own(tmp_path):
+    base = tempfile.mkdtemp(prefix="ctrtui-test-owned-")  # tmp_path's parents are root's 0700
+    try:
+        os.chmod(base, 0o755)
+        state = os.path.join(base, "state")
+        os.mkdir(state, 0o700)
+        os.chown(state, NOBODY, NOBODY)
+        # The child drops to uid 65534 itself, after importing what it needs (the interpreter
+        # may sit where that user cannot read).
+        code = ("import argparse, json, locale, tomllib, pwd, signal, fcntl, errno, re, stat, time, _thread\n"
+                "import ctrtui.cli, ctrtui.engine, ctrtui.sources, ctrtui.sources.demo, ctrtui.report\n"
+                "ctrtui.cli.build_parser(); ctrtui.sources.open_backend('demo')\n"
+                "import os, sys\n"
+                "os.setgroups([]); os.setresgid(65534, 65534, 65534); os.setresuid(65534, 65534, 65534)\n"
+                "rc = ctrtui.cli.main(['--demo', 'move', '1', '--to', 'freezer:/'])\n"
+                "sys.exit(rc or ctrtui.cli.main(['--demo', 'log']))\n")
+        env = dict(os.environ, XDG_STATE_HOME=state, XDG_CONFIG_HOME=os.path.join(base, "config"))
+        r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)
+        assert r.returncode == 0, r.stderr
+        journal = os.path.join(state, "ctrtui", "demo-journal.jsonl")
+        st = os.stat(journal)
+        assert (st.st_uid, st.st_mode & 0o777) == (NOBODY, 0o600) and "done" in r.stdout
+    finally:
+        import shutil
+
+        shutil.rmtree(base)

@@ -37,6 +37,16 @@ def test_a_link_on_the_way_is_judged_by_the_directories_it_leads_to(tmp_path):
     assert check_file(str(link / "ctrtui" / "journal.jsonl"), "journal") is False  # fine, and not there yet
 
 
+def test_below_a_link_every_directory_is_still_checked(tmp_path):
+    good = tmp_path / "good"
+    (good / "loose" / "ctrtui").mkdir(parents=True)
+    os.chmod(good / "loose", 0o777)
+    link = tmp_path / "link"
+    link.symlink_to(good)  # a fine link to a fine directory, with a loose one below it
+    with pytest.raises(NotOwned, match=f"{link}/loose, a directory writable by group or others"):
+        check_file(str(link / "loose" / "ctrtui" / "journal.jsonl"), "journal")
+
+
 def test_the_file_itself_never_a_link_nor_loose(tmp_path):
     real = tmp_path / "real"
     real.write_text("x\n")
