@@ -631,9 +631,9 @@ class AttachEngine:
                 self._recover_open()
                 return self._run_locked(plans, all_or_nothing, undo_of)
         except JournalError as e:
-            if isinstance(e, (JournalMismatch, JournalNotOwned)) or any(v.kind == "move" for p in plans
-                                                                         for v in p.verdicts):
-                raise  # no journal, no move; another backend's open batch, state not the user's: said, never hidden
+            if isinstance(e, (JournalMismatch, JournalNotOwned)) or any(
+                    v.kind == "move" for p in plans for v in p.verdicts):
+                raise  # no journal, no move; another backend's open batch; state not the user's: said, never hidden
             # Nothing would be written: the outcomes (all refused, vanished or already there)
             # are reported all the same; there is nothing to undo, so nothing is lost.
             kept, self.journal = self.journal, Journal(None)
