@@ -321,6 +321,8 @@ def log_lines(rows: Iterable[Mapping[str, Any]]) -> list[str]:
             continue
         if r["undo_of"]:
             what = f"undo of {r['undo_of']}"
+        if r.get("version", 1) > 1 and not r["target"]:  # a newer ctrtui's batch (Batch.unknown)
+            what = f"? (written by a newer ctrtui: record version {r['version']})"
         state = r["state"] + (" (interrupted)" if r["closed"] == "interrupted" else "")
         if state.startswith("cannot be undone: "):  # the why after the target, to keep the columns
             what, state = f"{what} ({state})", "not undoable"

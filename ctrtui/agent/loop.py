@@ -71,32 +71,18 @@ def open_batches(path: str | None = None) -> tuple[list[dict[str, object]], str 
     contact after a dropped connection reports it. ([], None) while another ctrtui holds the
     journal (its batch is at work, not left open) or when there is no journal; ([], sentence)
     when it cannot be read."""
-    import errno
-    import fcntl
-
     from ctrtui.engine.journal import Journal, default_journal_path
 
     path = path or default_journal_path()
     if not os.path.exists(path):
         return [], None
     try:
-        fd = os.open(path + ".lock", os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
-    except OSError:
-        fd = None  # no lock file: no writer ever held it
-    try:
-        if fd is not None:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-            except OSError as e:
-                if e.errno in (errno.EWOULDBLOCK, errno.EAGAIN):
-                    return [], None  # a batch is being written right now
-                raise
-        found = Journal(path).open_batches()
+        journal = Journal(path)
+        if journal.busy():
+            return [], None  # a batch is being written right now
+        found = journal.open_batches()
     except Exception as e:  # noqa: BLE001 - the hello must come whatever the journal holds
         return [], f"the journal {path} could not be read: {e}"
-    finally:
-        if fd is not None:
-            os.close(fd)
     return [{"batch": b.id, "time": b.time, "op": b.op or "move", "hierarchy": b.hierarchy, "target": b.target,
              "tasks": len(b.tasks), "undo_of": b.undo_of} for b in found], None
 

@@ -29,7 +29,7 @@ from ctrtui.engine.hooks import (
     builtin_hooks,
     judge_of,
 )
-from ctrtui.engine.journal import Batch, Journal, JournalError, JournalMismatch
+from ctrtui.engine.journal import Batch, Journal, JournalError, JournalMismatch, JournalNotOwned
 from ctrtui.engine.parse import PidParseError, parse_pid
 from ctrtui.engine.policy import Policy
 from ctrtui.errors import CtrtuiError, errno_name, explain, look_again
@@ -636,8 +636,9 @@ class AttachEngine:
                 self._recover_open()
                 return self._run_locked(plans, all_or_nothing, undo_of)
         except JournalError as e:
-            if isinstance(e, JournalMismatch) or any(v.kind == "move" for p in plans for v in p.verdicts):
-                raise  # no journal, no move; another backend's open batch: said, never hidden
+            if isinstance(e, (JournalMismatch, JournalNotOwned)) or any(
+                    v.kind == "move" for p in plans for v in p.verdicts):
+                raise  # no journal, no move; another backend's open batch; state not the user's: said, never hidden
             # Nothing would be written: the outcomes (all refused, vanished or already there)
             # are reported all the same; there is nothing to undo, so nothing is lost.
             kept, self.journal = self.journal, Journal(None)
@@ -1018,11 +1019,14 @@ class AttachEngine:
 
     def _write_intent(self, batch_id: str, plans: Sequence[Plan], undo_of: str | None) -> None:
         """The write-ahead record: every PID about to be written, with its identity (start
-        time, pidfs device and inode when the plan had them) and its source."""
+        time, pidfs device and inode when the plan had them) and its source. Each task once:
+        a PID given twice is written once (the repeat is reported `already-there`)."""
         tasks = []
+        seen: set[tuple[str, int]] = set()  # (hierarchy, pid), as the batch itself judges repeats
         for p in plans:
             for v in p.verdicts:
-                if v.kind == "move" and v.pid is not None:
+                if v.kind == "move" and v.pid is not None and (p.hierarchy.name, v.pid) not in seen:
+                    seen.add((p.hierarchy.name, v.pid))
                     dev, ino = v.identity[:2] if v.identity and len(v.identity) >= 2 else (None, None)
                     pidfs = [int(dev), int(ino)] if isinstance(dev, int) and isinstance(ino, int) else None
                     tasks.append({"pid": v.pid, "start_time": v.start_time, "pidfs": pidfs, "from": _nameable(v.source),
@@ -1092,7 +1096,8 @@ class AttachEngine:
             except CtrtuiError:
                 h = None
             there = 0
-            for t in b.tasks:
+            tasks = list({t["pid"]: t for t in b.tasks[::-1]}.values())  # each PID once (older intents repeat)
+            for t in tasks:
                 pid, start = t["pid"], t["start_time"]
                 state = self.backend.task_state(pid) if h is not None else None
                 same = state is not None and not state.zombie and (start is None or state.start_time == start)
@@ -1108,7 +1113,7 @@ class AttachEngine:
                     else f"moving to {display(b.hierarchy)}:{display(b.target)}")
             self._notes.append(
                 f"batch {b.id} ({what}) was interrupted before its end (no close record): {there} of its "
-                f"{len(b.tasks)} tasks are where it put them" + (
+                f"{len(tasks)} tasks are where it put them" + (
                     f"; `ctrtui undo {b.id}` moves them back" if there and not b.undo_of else ""))
 
     # ------------------------------------------------------------------ undo

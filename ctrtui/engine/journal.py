@@ -39,9 +39,14 @@ left, the batch shows `cannot be undone: origin gone`, and the engine neither pi
 bare undo nor records the same refusal again while the cgroup stays gone. A batch in which
 nothing moved and some PID was refused closes `refused`, not `done`.
 
-One writer at a time: every writer holds `flock` on `PATH.lock` for its whole batch (waiting
-at most `lock_timeout` seconds). If the journal cannot be opened, locked, written and synced,
-`JournalError` is raised and nothing is moved.
+One writer at a time: every writer holds `flock` on the journal file itself for its whole
+batch (waiting at most `lock_timeout` seconds), so two names of one file (a hard link) can
+never give two writers; after the lock it checks that the name still leads to the file it
+locked (a rotation replaces it). Only the user's own files are used (engine/owned.py): a
+journal that is a symbolic link, is not owned by the effective user, is writable by group or
+others, has another name (a hard link), or lies under a directory someone else could change
+is refused (`JournalNotOwned`) before anything is read or written. If the journal cannot be
+opened, locked, written and synced, `JournalError` is raised and nothing is moved.
 
 Reading goes backwards from the end of the file, in blocks, and stops as soon as it has what
 it needs (the newest undoable batch, the last N batches): time and memory follow what is
@@ -52,9 +57,18 @@ its length, by the next writer. Only that last unterminated piece is ever forgiv
 
 Rotation: when a writer finds the file larger than `max_bytes` (default 8 MiB) plus what the
 last rotation kept, it rewrites it keeping every batch that is still undoable (open, or with
-PIDs left to undo), the undo batches that refer to them, and the batches written in the
-newest quarter of `max_bytes` (recent history for `ctrtui log`); the old file stays as
-`PATH.1`.
+PIDs left to undo), the undo batches that refer to them, every batch of a newer version,
+and the newest batches, whole, until they reach back past the newest quarter of
+`max_bytes` (recent history for `ctrtui log`; the newest batch whatever its size); the old
+file stays as `PATH.1`. The new file is written as `PATH.tmpPID` (O_EXCL|O_NOFOLLOW) and
+locked before it takes the name; a temp file whose process is gone is removed by the next
+writer.
+
+Every record carries `version` (`VERSION`; none means 1). The writer checks each record
+with the reader's own `validate` (and `MAX_LINE`) before writing it: a record the reader
+would refuse is `JournalLimit`, nothing written and nothing done. A record of a newer
+version is read as `unknown`: its batch shows as "unknown to this version", is never undone
+or recovered by this version, and the rest of the journal is read as usual.
 
 Lines written by the journal of earlier versions (one line per PID, no `kind`) are read as
 the outcomes of closed batches.
@@ -73,9 +87,9 @@ import errno as _errno
 import json
 import os
 import re
-import stat
 import time
 
+from ctrtui.engine.owned import NotOwned, check_dir, check_file, make_dir, open_owned, remove_stale_temps, temp_name
 from ctrtui.errors import CtrtuiError, errno_name
 from ctrtui.text import display
 
@@ -100,6 +114,11 @@ MAX_LINE = 64 * 1024 * 1024
 """A longer line is corrupt (a 2,000-PID intent is ~200 KB)."""
 PID_LIMIT = 4194304
 """The kernel's PID_MAX_LIMIT: no PID is larger on any machine."""
+PATH_LIMIT = 4096
+"""The longest cgroup path (characters) a record may hold: the kernel's PATH_MAX."""
+VERSION = 1
+"""The record version this ctrtui writes and reads (`version`; a record without it is
+version 1). A record of a newer version makes its batch unknown to this one."""
 
 KNOWN_OUTCOMES = frozenset({"moved", "already-there", "refused", "vanished", "not-moved", "rolled-back"})
 CLOSE_STATES = ("done", "interrupted", "recovered", "refused")
@@ -143,6 +162,28 @@ class JournalError(CtrtuiError):
         super().__init__(f"cannot {action} the journal {display(path)} ({why}); nothing was moved. Free space or fix "
                          "its permissions, choose another file with --journal FILE, or move without a record "
                          "with --no-journal")
+
+
+class JournalNotOwned(JournalError):
+    """The journal, or a directory above it, is not the user's alone (engine/owned.py), or
+    the journal has another name (a hard link): refused before anything is read or written."""
+
+    def __init__(self, path: str, sentence: str, writing: bool = True) -> None:
+        CtrtuiError.__init__(self, ("nothing was moved: " if writing else "") + sentence)
+        self.path = path
+        self.errno = None
+
+
+class JournalLimit(JournalError):
+    """A record the journal's reader would refuse (a path longer than it reads back, a line
+    too long): not written, and the batch does nothing."""
+
+    def __init__(self, path: str | None, why: str) -> None:
+        CtrtuiError.__init__(self, f"cannot write the journal {display(path or '(memory)')}: its reader would "
+                             f"refuse this record ({why}), so it was not written and nothing was done; shorten "
+                             "what is too long")
+        self.path = path or "(memory)"
+        self.errno = None
 
 
 class JournalCorrupt(CtrtuiError):
@@ -204,17 +245,28 @@ def _str(row: Mapping[str, object], key: str, null: bool = False, limit: int = 4
     v = row.get(key)
     if v is None and null:
         return None
-    if type(v) is not str or not v or len(v) > limit or "\0" in v:
+    if type(v) is str and len(v) > limit:
+        raise _Bad(f"{key} must be a non-empty string of at most {limit} characters, not one of {len(v)}")
+    if type(v) is not str or not v or "\0" in v:
         raise _Bad(f"{key} must be a non-empty string{' or null' if null else ''}, not {_short(v)}")
     return v
 
 
+_GOOD_PATHS: set[str] = set()
+"""Paths already found valid (a batch names the same few cgroups for every task): checked once."""
+
+
 def _path(row: Mapping[str, object], key: str, null: bool = False) -> str | None:
-    v = _str(row, key, null)
+    v = row.get(key)
+    if type(v) is str and v in _GOOD_PATHS:
+        return v
+    v = _str(row, key, null, limit=PATH_LIMIT)
     if v is None:
         return None
     if not v.startswith("/") or any(part in (".", "..") for part in v.split("/")):
         raise _Bad(f"{key} must be an absolute cgroup path without '.' or '..', not {_short(v)}")
+    if len(_GOOD_PATHS) < 4096 and len(v) <= 512:  # bounded: at most ~2 MB
+        _GOOD_PATHS.add(v)
     return v
 
 
@@ -271,6 +323,13 @@ def validate(obj: object) -> Record:
     """The record as a clean dict, or `_Bad` saying what is wrong."""
     if not isinstance(obj, dict):
         raise _Bad(f"a record must be a JSON object, not {type(obj).__name__}")
+    version = obj.get("version", 1)
+    if type(version) is not int or not 1 <= version < 2**31:
+        raise _Bad(f"version must be a positive integer, not {_short(version)}")
+    if version > VERSION:  # a newer ctrtui's: its batch is unknown to this one, the rest is read
+        bid = obj.get("batch")
+        return {"kind": "unknown", "version": version,
+                "batch": bid if type(bid) is str and _BATCH_RE.match(bid) else None}
     kind = obj.get("kind")
     if kind is None and all(k in obj for k in REQUIRED):  # the earlier one-line-per-PID format
         rec = _outcome_fields(obj)
@@ -330,7 +389,7 @@ class Batch:
     the close record's state. `tasks`: the intent's tasks; `outcomes`: the outcome rows."""
 
     __slots__ = ("id", "backend", "time", "hierarchy", "threads", "undo_of", "target", "tasks", "outcomes", "state",
-                 "legacy", "settled", "undone", "offset", "op", "errno", "op_undone", "cgroup_id", "origin_gone")
+                 "legacy", "settled", "undone", "offset", "op", "errno", "op_undone", "cgroup_id", "origin_gone", "unknown")
 
     def __init__(self, batch_id: str) -> None:
         self.id = batch_id
@@ -357,6 +416,9 @@ class Batch:
         """An op batch that a later op batch undid."""
         self.cgroup_id: int | None = None
         """For an op batch: the identity (directory inode) of the cgroup it acted on or made."""
+        self.unknown: int | None = None
+        """The record version of a batch written by a newer ctrtui (None: known): shown, never
+        undone or recovered by this one."""
 
     def origin_lost(self) -> bool:
         """The last undo found the cgroup of every PID left gone."""
@@ -366,6 +428,8 @@ class Batch:
     def undoable(self) -> bool:
         """True while there is something to undo: a move batch with PIDs left (or open), an
         op batch done (or found done) and not undone yet."""
+        if self.unknown is not None:
+            return False
         if self.op is not None:
             return self.undo_of is None and (self.state in ("done", "recovered") and not self.op_undone
                                              or self.state is None)
@@ -380,10 +444,17 @@ class Batch:
         return [o for o in self.outcomes if o["outcome"] == "moved" and o["pid"] is not None]
 
     def remaining(self) -> list[Record]:
-        """Moved rows not yet undone (nor gone); empty for an undo batch."""
+        """Moved rows not yet undone (nor gone), each task once; empty for an undo batch."""
         if self.undo_of is not None or (self.target is None and not self.legacy):
             return []  # an undo, or outcomes whose intent is missing: nothing known to undo
-        return [o for o in self.moved() if (o["pid"], o["start_time"]) not in self.settled]
+        seen = set(self.settled)  # each task once: a recovery of an earlier version wrote repeats
+        left = []
+        for o in self.moved():
+            key = (o["pid"], o["start_time"])
+            if key not in seen:
+                seen.add(key)
+                left.append(o)
+        return left
 
     def counts(self) -> dict[str, int]:
         counts: dict[str, int] = {}
@@ -395,6 +466,8 @@ class Batch:
         """open / done / refused (the kernel or a hook refused every PID) / partly undone /
         undone / cannot be undone: origin gone (an undo found the cgroups its tasks came from
         removed, e.g. by systemd or logind) / cannot be undone: tasks gone (they exited)."""
+        if self.unknown is not None:
+            return "unknown to this version"
         if self.state is None:
             return "open"
         if self.op is not None:
@@ -409,7 +482,7 @@ class Batch:
         left = self.remaining()
         if moved and not self.undone and self.origin_lost():
             return "cannot be undone: origin gone"
-        if not moved or len(left) == len(moved) and not self.undone:
+        if not moved or len(left) == len({(o["pid"], o["start_time"]) for o in moved}) and not self.undone:
             return "done"
         if left:
             return "partly undone"
@@ -423,7 +496,8 @@ class Batch:
                 "threads": self.threads, "undo_of": self.undo_of, "state": self.status(),
                 "closed": self.state, "tasks": len(self.tasks), "counts": self.counts(),
                 "undone": len(self.undone) + self.op_undone, "undoable": len(self.remaining()) + (
-                    self.op is not None and self.undoable()), "op": self.op, "errno": self.errno}
+                    self.op is not None and self.undoable()), "op": self.op, "errno": self.errno,
+                "version": self.unknown or VERSION}
 
 
 def _settles(outcome: Mapping[str, object]) -> str | None:
@@ -474,24 +548,58 @@ class Journal:
     # ------------------------------------------------------------------ opening
 
     def _open_regular(self, path: str, flags: int, action: str) -> int:
-        """Open without blocking (a FIFO must not hang us) and refuse what is not a regular file."""
+        """Open without following a link and without blocking (a FIFO must not hang us);
+        refuse what is not a regular file of the user's (engine/owned.py) in a directory only
+        the user can change."""
         try:
-            fd = os.open(path, flags | os.O_NONBLOCK | os.O_CLOEXEC, 0o644)
+            return open_owned(path, flags, "journal", "--journal FILE")
+        except NotOwned as e:
+            raise JournalNotOwned(path, str(e), writing=bool(flags & (os.O_WRONLY | os.O_RDWR))) from None
         except OSError as e:
             raise JournalError(path, action, e) from None
+
+    def busy(self) -> bool:
+        """True while a writer holds the journal (a batch at work, not left open); False when
+        it is free or there is no file. `JournalNotOwned` or OSError when it cannot be opened."""
+        import fcntl
+
+        if self.path is None:
+            return False
         try:
-            st = os.fstat(fd)
-            if not stat.S_ISREG(st.st_mode):
-                raise JournalError(path, action, detail="not a regular file")
-            os.set_blocking(fd, True)
-        except BaseException:
-            os.close(fd)
+            fd = open_owned(self.path, os.O_RDONLY, "journal", "--journal FILE")
+        except FileNotFoundError:
+            return False
+        except NotOwned as e:
+            raise JournalNotOwned(self.path, str(e), writing=False) from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except OSError as e:
+            if e.errno in (_errno.EWOULDBLOCK, _errno.EAGAIN):
+                return True
             raise
-        return fd
+        finally:
+            os.close(fd)
+        return False
+
+    def check_owned(self) -> None:
+        """`JournalNotOwned` when the journal (or a directory above it) is not the user's
+        alone, or the journal has another name; nothing when it is fine or does not exist
+        yet. For a front end that says so before any move (the UI's read-only reason)."""
+        if self.path is None:
+            return
+        try:
+            if check_file(self.path, "journal", "--journal FILE"):
+                st = os.lstat(self.path)
+                if st.st_nlink > 1 and not self._backup_link_only(st):
+                    raise NotOwned(self.path, _names_sentence(self.path, st.st_nlink))
+        except NotOwned as e:
+            raise JournalNotOwned(self.path, str(e), writing=False) from None
+        except OSError:
+            pass  # the open says what is wrong
 
     def locked(self) -> _Locked:
         """Context manager: hold the journal for a whole batch (re-entrant). Opens the
-        journal for writing, takes `flock` on `PATH.lock` (waiting up to `lock_timeout`
+        journal for writing, takes `flock` on the file itself (waiting up to `lock_timeout`
         seconds) and cuts a torn last line. `JournalError` if any of it fails."""
         return _Locked(self)
 
@@ -527,34 +635,76 @@ class Journal:
         self._fd = self._lock_fd = None
 
     def _open_for_writing(self) -> None:
+        """Open the journal, lock the file itself (so two names of one file, a symlink
+        refused or a hard link, never give two writers), make sure the name still leads to
+        the locked file (a rotation may have replaced it meanwhile), cut a torn tail and
+        remove the temporary files of rotations that were killed."""
         import fcntl
 
         path = self.path
         assert path is not None
         directory = os.path.dirname(path) or "."
         try:
-            os.makedirs(directory, exist_ok=True)
+            check_dir(directory, "journal", path, "--journal FILE")
+            make_dir(directory)
+        except NotOwned as e:
+            raise JournalNotOwned(path, str(e)) from None
         except OSError as e:
             raise JournalError(path, "create the directory of", e) from None
-        lock = path + ".lock"
-        self._lock_fd = self._open_regular(lock, os.O_RDWR | os.O_CREAT, "lock")
         deadline = time.monotonic() + self.lock_timeout
         while True:
+            existed = os.path.lexists(path)
+            fd = self._fd = self._open_regular(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, "open")
+            if not existed:
+                _fsync_dir(directory)
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except OSError as e:
+                    if e.errno not in (_errno.EWOULDBLOCK, _errno.EAGAIN, _errno.EINTR):
+                        raise JournalError(path, "lock", e) from None
+                    if time.monotonic() >= deadline:
+                        raise JournalError(path, "lock", detail=(
+                            f"another ctrtui has held it for more than {self.lock_timeout:g} s")) from None
+                    time.sleep(0.02)
+            st = os.fstat(fd)
             try:
-                fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                now = os.lstat(path)
+            except OSError:
+                now = None
+            if now is not None and (now.st_dev, now.st_ino) == (st.st_dev, st.st_ino):
                 break
-            except OSError as e:
-                if e.errno not in (_errno.EWOULDBLOCK, _errno.EAGAIN, _errno.EINTR):
-                    raise JournalError(path, "lock", e) from None
-                if time.monotonic() >= deadline:
-                    raise JournalError(path, "lock", detail=(
-                        f"another ctrtui has held {lock} for more than {self.lock_timeout:g} s")) from None
-                time.sleep(0.02)
-        existed = os.path.exists(path)
-        self._fd = self._open_regular(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, "open")
-        if not existed:
-            _fsync_dir(directory)
-        self._cut_torn_tail(self._fd)
+            os.close(fd)  # rotated (or replaced) while we waited: lock the file the name leads to now
+            self._fd = None
+        if st.st_nlink > 1 and not self._heal_backup_link(st):
+            raise JournalNotOwned(path, _names_sentence(path, st.st_nlink))
+        self._cut_torn_tail(fd)
+        for gone in remove_stale_temps(path):
+            self._warn(f"{display(path)}: removed {display(os.path.basename(gone))}, left by a rotation that was "
+                       "stopped half-way")
+
+    def _backup_link_only(self, st: os.stat_result) -> bool:
+        """True when the journal's only other name is `PATH.1`: what a rotation killed
+        between linking `PATH.1` and replacing PATH leaves (the next writer drops it)."""
+        assert self.path is not None
+        try:
+            o = os.lstat(self.path + ".1")
+        except OSError:
+            return False
+        return st.st_nlink == 2 and (o.st_dev, o.st_ino) == (st.st_dev, st.st_ino)
+
+    def _heal_backup_link(self, st: os.stat_result) -> bool:
+        """Drop the `.1` name of a journal a killed rotation left with two names (the file is
+        all there under PATH). True when that was the only other name."""
+        assert self.path is not None
+        if not self._backup_link_only(st):
+            return False
+        try:
+            os.unlink(self.path + ".1")
+        except OSError:
+            return False
+        return True
 
     # ------------------------------------------------------------------ writing
 
@@ -581,36 +731,56 @@ class Journal:
                 pass  # left torn: the next writer cuts it
             raise JournalError(self.path, action, e) from None
 
+    def _line(self, rec: Record) -> bytes:
+        """`rec` as a line, or `JournalLimit` when the reader would refuse it: the writer and
+        the reader check the same rules (`validate`, `MAX_LINE`), before anything is written."""
+        try:
+            validate(rec)
+            line = _dumps(rec)
+            if len(line) > MAX_LINE:
+                raise _Bad(f"the record is {len(line)} bytes long, more than a line may hold ({MAX_LINE})")
+        except _Bad as e:
+            raise JournalLimit(self.path, str(e)) from None
+        return line
+
     def write_intent(self, batch_id: str, hierarchy: str, threads: bool, undo_of: str | None, target: str,
                      tasks: Sequence[Mapping[str, object]], backend: str | None = None) -> None:
         """The write-ahead record of a batch, synced before the batch writes anything.
-        `backend`: the identity of the backend it moves tasks on."""
-        rec = {"kind": "intent", "batch": batch_id, **({"backend": backend} if backend else {}), "time": now_iso(),
-               "hierarchy": hierarchy,
+        `backend`: the identity of the backend it moves tasks on. `JournalLimit` (nothing
+        written) for a record its reader would refuse."""
+        rec = {"kind": "intent", "version": VERSION, "batch": batch_id, **({"backend": backend} if backend else {}),
+               "time": now_iso(), "hierarchy": hierarchy,
                "threads": bool(threads), "undo_of": undo_of, "target": target, "tasks": list(tasks)}
-        self._append(_dumps(rec), "write")
+        self._append(self._line(rec), "write")
 
     def write_op(self, batch_id: str, op: str, hierarchy: str, path: str, undo_of: str | None,
                  backend: str | None = None, cgroup_id: int | None = None) -> None:
         """The write-ahead record of a cgroup op batch (mkdir, rmdir, freeze, thaw), synced
         before the kernel is asked. `cgroup_id`: the identity of the cgroup it acts on."""
-        rec = {"kind": "op", "batch": batch_id, **({"backend": backend} if backend else {}), "time": now_iso(),
-               "op": op, "hierarchy": hierarchy, "path": path, "undo_of": undo_of,
+        rec = {"kind": "op", "version": VERSION, "batch": batch_id, **({"backend": backend} if backend else {}),
+               "time": now_iso(), "op": op, "hierarchy": hierarchy, "path": path, "undo_of": undo_of,
                **({"cgroup_id": cgroup_id} if cgroup_id is not None else {})}
-        self._append(_dumps(rec), "write")
+        self._append(self._line(rec), "write")
 
     def write_op_close(self, batch_id: str, state: str, errno: str | None = None,
                        cgroup_id: int | None = None) -> None:
         """The close record of an op batch: done, refused (with the kernel's errno), recovered
         or interrupted. `cgroup_id`: the identity of the cgroup a mkdir made."""
-        rec = {"kind": "close", "batch": batch_id, "time": now_iso(), "state": state,
-               **({"errno": errno} if errno else {}), **({"cgroup_id": cgroup_id} if cgroup_id is not None else {})}
-        self._append(_dumps(rec), "write the outcome to")
+        rec = {"kind": "close", "version": VERSION, "batch": batch_id, "time": now_iso(), "state": state,
+               **({"errno": errno if _ERRNO_RE.match(errno) else None} if errno else {}),
+               **({"cgroup_id": cgroup_id} if cgroup_id is not None else {})}
+        self._append(self._line(rec), "write the outcome to")
 
     def write_close(self, batch_id: str, outcomes: Sequence[Mapping[str, object]], state: str) -> None:
         """The outcomes and the close record of a batch, in one write and one fsync."""
-        lines = [_dumps({"kind": "outcome", "batch": batch_id, **o}) for o in outcomes]
-        lines.append(_dumps({"kind": "close", "batch": batch_id, "time": now_iso(), "state": state}))
+        lines = []
+        for o in outcomes:
+            e = o.get("errno")
+            if e is not None and not (type(e) is str and _ERRNO_RE.match(e)):
+                o = {**o, "errno": None}  # a hook's odd errno: the reader would refuse the line
+            lines.append(self._line({"kind": "outcome", "version": VERSION, "batch": batch_id, **o}))
+        lines.append(self._line({"kind": "close", "version": VERSION, "batch": batch_id, "time": now_iso(),
+                                 "state": state}))
         self._append(b"".join(lines), "write the outcomes to")
 
     def _cut_torn_tail(self, fd: int) -> None:
@@ -644,23 +814,17 @@ class Journal:
             fd = self._fd
             return (lambda n, off: os.pread(fd, n, off)), os.fstat(fd).st_size, (lambda: None)
         try:
-            fd = os.open(self.path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+            fd = open_owned(self.path, os.O_RDONLY, "journal", "--journal FILE")
         except FileNotFoundError:
             return (lambda n, off: b""), 0, (lambda: None)
+        except NotOwned as e:
+            raise JournalNotOwned(self.path, str(e), writing=False) from None
         except OSError as e:
             raise CtrtuiError(f"cannot read journal {display(self.path)}: {errno_name(e.errno or 0)} "
                               f"({e.strerror}); fix "
                               "its permissions, or give another file with --journal FILE") from None
-        try:
-            st = os.fstat(fd)
-            if not stat.S_ISREG(st.st_mode):
-                what = "a directory (EISDIR)" if stat.S_ISDIR(st.st_mode) else "not a regular file"
-                raise CtrtuiError(f"cannot read journal {display(self.path)}: it is {what}; give a regular file with "
-                                  "--journal FILE")
-        except BaseException:
-            os.close(fd)
-            raise
-        return (lambda n, off: os.pread(fd, n, off)), st.st_size, (lambda: os.close(fd))
+        size = os.fstat(fd).st_size
+        return (lambda n, off: os.pread(fd, n, off)), size, (lambda: os.close(fd))
 
     def records(self) -> Iterator[tuple[int, Record]]:
         """(offset, record) newest first, each validated; a torn last piece is skipped with a
@@ -693,6 +857,7 @@ class Journal:
         building: dict[str, Batch] = {}
         pending: dict[str, list[Batch]] = {}  # undo_of -> undo batches seen (newer)
         legacy: Batch | None = None
+        unknown: set[str] = set()  # batches a record of a newer version was met for
 
         def finish(b: Batch) -> Batch:
             building.pop(b.id, None)
@@ -727,6 +892,13 @@ class Journal:
             if legacy is not None and (kind != "legacy" or bid != legacy.id):
                 yield finish(legacy)
                 legacy = None
+            if kind == "unknown" or bid in unknown:
+                if kind == "unknown" and bid is not None and bid not in unknown:
+                    unknown.add(bid)  # shown where its newest record is; its other records are its own
+                    u = building.pop(bid, None) or Batch(bid)
+                    u.unknown, u.offset = rec["version"], offset
+                    yield u
+                continue
             if kind == "legacy":
                 if legacy is None:
                     legacy = building.get(bid) or Batch(bid)
@@ -765,11 +937,12 @@ class Journal:
     def open_batches(self) -> list[Batch]:
         """Batches whose process died before their close record, oldest first. Every writer
         closes the open batches before it writes, so they all lie after the last close
-        record: the scan stops there."""
+        record: the scan stops there, and at a record of a newer ctrtui (which closed what was
+        open before it wrote; its own open batches are not this version's to recover)."""
         found: dict[str, Batch] = {}
         for _, rec in self.records():
             kind = rec["kind"]
-            if kind in ("close", "legacy", "header"):
+            if kind in ("close", "legacy", "header", "unknown"):
                 break
             if kind == "intent":
                 b = Batch(rec["batch"])
@@ -790,6 +963,11 @@ class Journal:
             return next(self.undoable_batches(), None)
         for b in self._batches():
             if b.id == batch_id:
+                if b.unknown is not None:
+                    raise CtrtuiError(f"batch {b.id} of the journal {display(self.path or '(memory)')} was "
+                                      f"written by a newer ctrtui (record version {b.unknown}; this one knows "
+                                      f"up to {VERSION}), so this version cannot tell what it did; undo it with "
+                                      "that version")
                 return b if b.undoable() else None
         if batch_id is not None:
             raise CtrtuiError(f"the journal {display(self.path or '(memory)')} has no batch '{display(batch_id)}'; "
@@ -800,6 +978,11 @@ class Journal:
         """The batches with something left to undo, newest first (read only as far back as
         iterated): a bare undo takes the first it can undo."""
         for b in self._batches():
+            if b.unknown is not None:
+                self._warn(f"batch {b.id} of the journal {display(self.path or '(memory)')} was written by a newer "
+                           f"ctrtui (record version {b.unknown}); this version leaves it alone (undo it with that "
+                           "version)")
+                continue
             if b.undo_of is None and b.undoable():
                 yield b
 
@@ -824,12 +1007,15 @@ class Journal:
     # ------------------------------------------------------------------ rotation
 
     def maybe_rotate(self) -> bool:
-        """Rotate when the file is past `max_bytes` (plus what the last rotation kept):
-        keep every batch still undoable, the undos that refer to them and the newest quarter
-        of `max_bytes`, in their order;
-        the old file stays as PATH.1. Call while locked. True when it rotated."""
+        """Rotate when the file is past `max_bytes` (plus what the last rotation kept): keep
+        every batch still undoable, the undos that refer to them, every batch of a newer
+        ctrtui, and the newest batches, whole, until they fill a quarter of `max_bytes` (the
+        newest one whatever its size), in their order; the old file stays as PATH.1. Call
+        while locked: the new file is locked before it takes the name. True when it rotated."""
         if self.path is None or self._fd is None:
             return False
+        import fcntl
+
         fd = self._fd
         size = os.fstat(fd).st_size
         if size <= self.max_bytes:
@@ -838,52 +1024,52 @@ class Journal:
         first = os.pread(fd, 256, 0)
         if first.startswith(b'{"kind": "header"'):
             try:
-                kept = validate(_loads(first.split(b"\n", 1)[0]))["kept_bytes"]
+                kept = validate(_loads(first.split(b"\n", 1)[0])).get("kept_bytes") or 0
             except _Bad:
                 kept = 0
         if size <= self.max_bytes + kept:
             return False
         keep: set[str] = set()
         undo_of: dict[str, str] = {}
-        recent = size - self.max_bytes // 4  # the newest batches stay too, for `ctrtui log`
+        recent: int | None = size - self.max_bytes // 4  # the newest batches stay too, for `ctrtui log`
         for b in self._batches():
-            if b.offset >= recent:
-                keep.add(b.id)
+            if recent is not None:
+                keep.add(b.id)  # whole: the newest history is counted in batches
+                if b.offset <= recent:
+                    recent = None  # this one reaches back past the quarter: the last kept for history
             if b.undo_of is not None:
                 undo_of[b.id] = b.undo_of
-            elif b.undoable():
+            elif b.undoable() or b.unknown is not None:
                 keep.add(b.id)
         keep |= {u for u, of in undo_of.items() if of in keep}
-        tmp = f"{self.path}.tmp{os.getpid()}"
+        tmp = temp_name(self.path)
+        out: int | None = None
         try:
-            out = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o644)
-            try:
-                # the header's kept_bytes is padded so that it can be filled in in place
-                header = b'{"kind": "header", "time": "%s", "kept_bytes": 0%s}\n' % (now_iso().encode(), b" " * 20)
-                _write_all(out, header)
-                body: list[bytes] = []
-                total = kept = 0
-                with open(self.path, "rb") as src:
-                    for line in src:
-                        if not line.endswith(b"\n"):
-                            break
-                        # every line was validated by the scan above: only its batch id is needed
-                        m = _BATCH_FIELD.search(line)
-                        bid = m.group(1).decode() if m is not None else _loads(line).get("batch")
-                        if bid in keep:
-                            body.append(line)
-                            total += len(line)
-                            kept += len(line)
-                            if total > BLOCK:
-                                _write_all(out, b"".join(body))
-                                body.clear()
-                                total = 0
-                _write_all(out, b"".join(body))
-                filled = b'{"kind": "header", "time": "%s", "kept_bytes": %d' % (now_iso().encode(), kept)
-                os.pwrite(out, filled.ljust(len(header) - 2) + b"}\n", 0)
-                os.fsync(out)
-            finally:
-                os.close(out)
+            out = os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+            fcntl.flock(out, fcntl.LOCK_EX | fcntl.LOCK_NB)  # new, so ours at once; held when it takes the name
+            # the header's kept_bytes is padded so that it can be filled in in place
+            header = b'{"kind": "header", "version": %d, "time": "%s", "kept_bytes": 0%s}\n' % (
+                VERSION, now_iso().encode(), b" " * 20)
+            _write_all(out, header)
+            body: list[bytes] = []
+            total = kept = 0
+            for line in _lines_forward(lambda n, off: os.pread(fd, n, off), size):
+                # every line was validated by the scan above: only its batch id is needed
+                m = _BATCH_FIELD.search(line)
+                bid = m.group(1).decode() if m is not None else _loads(line).get("batch")
+                if bid in keep:
+                    body.append(line)
+                    total += len(line)
+                    kept += len(line)
+                    if total > BLOCK:
+                        _write_all(out, b"".join(body))
+                        body.clear()
+                        total = 0
+            _write_all(out, b"".join(body))
+            filled = b'{"kind": "header", "version": %d, "time": "%s", "kept_bytes": %d' % (
+                VERSION, now_iso().encode(), kept)
+            os.pwrite(out, filled.ljust(len(header) - 2) + b"}\n", 0)  # before O_APPEND, which pwrite obeys
+            os.fsync(out)
             old = self.path + ".1"
             try:
                 os.unlink(old)
@@ -896,16 +1082,19 @@ class Journal:
             os.replace(tmp, self.path)
             _fsync_dir(os.path.dirname(self.path) or ".")
         except OSError as e:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
+            if out is not None:
+                os.close(out)
+                try:
+                    os.unlink(tmp)
+                except OSError:
+                    pass
             self._warn(f"{display(self.path)}: could not rotate the journal "
                        f"({errno_name(e.errno or 0)}: {e.strerror}); "
                        "it keeps growing")
             return False
+        fcntl.fcntl(out, fcntl.F_SETFL, fcntl.fcntl(out, fcntl.F_GETFL) | os.O_APPEND)
+        self._fd = out  # locked above: a writer waiting on the old file finds the name moved and waits here
         os.close(fd)
-        self._fd = self._open_regular(self.path, os.O_RDWR | os.O_APPEND, "open")
         return True
 
 
@@ -960,6 +1149,27 @@ def _fsync_dir(directory: str) -> None:
         os.close(fd)
 
 
+def _names_sentence(path: str, links: int) -> str:
+    return (f"the journal {display(path)} has {links} names (hard links), and two names of one journal would give "
+            "two writers and two histories; keep one name (find the others with `find / -xdev -samefile "
+            f"{display(path)}` and remove them), or give another file with --journal FILE")
+
+
+def _lines_forward(pread: Callable[[int, int], bytes], end: int) -> Iterator[bytes]:
+    """The whole lines (each with its newline) in [0, end), oldest first: what a torn last
+    piece leaves out is not a line."""
+    pos, carry = 0, b""
+    while pos < end:
+        data = carry + pread(min(BLOCK * 16, end - pos), pos)
+        if not data or len(data) == len(carry):
+            break
+        pos += len(data) - len(carry)
+        lines = data.split(b"\n")
+        carry = lines.pop()
+        for line in lines:
+            yield line + b"\n"
+
+
 def _last_newline(pread: Callable[[int, int], bytes], size: int) -> int:
     """Offset of the last b'\\n' before `size`, or -1: read backwards in blocks (constant memory)."""
     pos = size
@@ -1011,17 +1221,17 @@ def _lines_backward(pread: Callable[[int, int], bytes], end: int) -> Iterator[tu
 
 
 def lock_holder(path: str) -> int | None:
-    """Who holds the writer lock of the journal `path` (`flock` on PATH.lock) now: None when
-    no writer does (or there is no lock file); else the holder's PID as /proc/locks names it,
+    """Who holds the writer lock of the journal `path` (`flock` on the journal file itself)
+    now: None when no writer does (or there is no journal); else the holder's PID as /proc/locks names it,
     or 0 when it does not (a holder in another PID namespace). Where /proc/locks names another
     device than stat (overlayfs, btrfs subvolumes), the one write lock on that inode number
-    is taken as the holder's. Only read: the lock file is probed with a shared lock, taken
+    is taken as the holder's. Only read: the journal is probed with a shared lock, taken
     without waiting and let go at once, and /proc/locks asks nothing of the holder (any
     version of ctrtui, or another tool)."""
     import fcntl
 
     try:
-        fd = os.open(path + ".lock", os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC)
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC)
     except OSError:
         return None
     try:

@@ -29,12 +29,12 @@ the second word when the first is the interpreter of a script whose name comm st
 from __future__ import annotations
 
 import os
-import stat
 from collections.abc import Callable, Iterable
 from fnmatch import fnmatchcase
 from typing import TYPE_CHECKING, Any
 
 from ctrtui.engine.hooks import Answer, BuiltinHook, HookBatch, HookContext, Judged, Refusal
+from ctrtui.engine.owned import NotOwned, open_owned
 from ctrtui.errors import CtrtuiError, os_error_text
 from ctrtui.model import Hierarchy, TaskInfo
 from ctrtui.model.value import Value, set_field
@@ -407,7 +407,12 @@ def _read(path: str, default: bool) -> bytes | None:
     what = ("check the permissions of the file and of every directory above it, or give another file with "
             "--policy" if default else "check the path given to --policy and its permissions")
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)  # a FIFO must not block
+        # no link, the user's own file, and a FIFO must not block
+        fd = open_owned(path, os.O_RDONLY, "policy file", "--policy FILE", env="XDG_CONFIG_HOME")
+    except NotOwned as e:
+        if default and not os.path.lexists(path):
+            return None  # no file, in a directory that is not the user's: no policy, nothing to trust
+        raise CtrtuiError(str(e)) from None
     except FileNotFoundError as e:
         if default:
             dangling = _dangling_link(path)
@@ -425,10 +430,7 @@ def _read(path: str, default: bool) -> bytes | None:
     except OSError as e:
         raise CtrtuiError(f"cannot read policy file {path}: {os_error_text(e)}; {what}") from None
     try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            kind = "a directory" if stat.S_ISDIR(st.st_mode) else "not a regular file"
-            raise CtrtuiError(f"cannot read policy file {path}: it is {kind}; give a TOML file")
+        st = os.fstat(fd)  # a regular file of the user's (open_owned checked it)
         if st.st_size > MAX_POLICY_BYTES:
             raise CtrtuiError(f"policy file {path} is {st.st_size} bytes, more than a policy can be "
                               f"({MAX_POLICY_BYTES}); give the right file")

@@ -46,9 +46,15 @@ def journal_problem(engine: AttachEngine) -> str | None:
     import errno
     import os
 
+    from ctrtui.engine.journal import JournalNotOwned
+
     path = engine.journal.path
     if path is None:
         return None
+    try:
+        engine.journal.check_owned()  # a link, someone else's file or directory: said as it is
+    except JournalNotOwned as e:
+        return str(e)
     probe = path
     while not os.path.lexists(probe):
         parent = os.path.dirname(probe)
@@ -99,7 +105,7 @@ def read_only_words(reason: str, doing: str = "move") -> str:
     is something to do."""
     nothing, to = REFUSED[doing]
     why, todo = _READ_ONLY_WORDS.get(reason, (reason, ""))
-    if reason.startswith("the journal "):
+    if reason.startswith("the journal ") and "--journal" not in reason:  # else the reason says what to do
         todo = "Fix its directory or give another with --journal FILE (or --no-journal)"
     return f"Read-only: {why}, so {nothing}." + (f" {todo} to {to}." if todo else "")
 

@@ -7,7 +7,7 @@ The rule, in order (documented in the README):
 3. The hierarchy shown when the UI was last left on the same backend, remembered in
    `$XDG_STATE_HOME/ctrtui/last-hierarchy` for this machine (default
    `~/.local/state/ctrtui/`), `last-hierarchy-demo` for the demo (`last_file`), if it is
-   still mounted.
+   still mounted (and the file is the user's own: engine/owned.py).
 4. `name=systemd`, else the first mounted hierarchy.
 
 The start never depends on the snapshot (so key sequences are repeatable from run to run).
@@ -43,26 +43,41 @@ def last_file(backend: str = "local") -> Path:
 
 
 def remembered(backend: str = "local") -> str | None:
-    """The hierarchy remembered from the last run on `backend` (None: none, or unreadable)."""
+    """The hierarchy remembered from the last run on `backend` (None: none, unreadable, or
+    not a file of the user's alone: a link, someone else's, in a directory others can
+    change)."""
+    return read_remembered(last_file(backend))
+
+
+def read_remembered(path: Path) -> str | None:
+    """The hierarchy remembered in `path` (see `remembered`)."""
+    from ctrtui.engine.owned import NotOwned, read_owned
+
     try:
-        text = last_file(backend).read_text("utf-8", "surrogateescape").strip()
-    except (OSError, ValueError):
+        data = read_owned(str(path), "state file", 4096)
+    except (NotOwned, OSError, ValueError):
         return None
+    text = (data or b"").decode("utf-8", "surrogateescape").strip()
     return text or None
 
 
 def remember(name: str, backend: str = "local") -> None:
     """Remember `name` as the hierarchy last shown on `backend` (best effort: a state dir
     that cannot be written changes nothing but the next start)."""
+    write_remembered(last_file(backend), name)
+
+
+def write_remembered(path: Path, name: str) -> None:
+    """Write `name` to `path` through a temporary file made with O_EXCL|O_NOFOLLOW, only
+    when `path` and its directories are the user's alone (ctrtui/engine/owned.py); else,
+    or when it cannot be written, nothing."""
+    from ctrtui.engine.owned import NotOwned, write_owned
+
     if not name or "\n" in name:
         return
-    path = last_file(backend)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
-        tmp.write_text(name + "\n", "utf-8", "surrogateescape")
-        os.replace(tmp, path)
-    except OSError:
+        write_owned(str(path), name.encode("utf-8", "surrogateescape") + b"\n", "state file")
+    except (NotOwned, OSError, UnicodeError):
         pass
 
 

@@ -304,7 +304,7 @@ def test_the_hello_lists_the_batches_the_hosts_journal_holds_open(tmp_path):
     assert problem is None
     assert found == [{"batch": "20261130T080001-bbbbbb", "time": found[0]["time"], "op": "move",
                       "hierarchy": "freezer", "target": "/b", "tasks": 2, "undo_of": None}]
-    fd = os.open(path + ".lock", os.O_RDONLY)
+    fd = os.open(path, os.O_RDONLY)  # the journal file itself is what a writer locks
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         assert open_batches(path) == ([], None)  # another process's batch in progress
