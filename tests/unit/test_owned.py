@@ -92,11 +92,13 @@ def test_stale_temp_files_of_dead_processes_are_removed_and_no_others(tmp_path):
                  "journal.jsonl.tmp0": False}  # PID 0 is never a process of ours
         for name in names:
             (tmp_path / name).write_text("")
-        (tmp_path / "journal.jsonl.tmp1").mkdir()  # not a regular file: left alone whatever its PID
+        q = subprocess.Popen(["true"])
+        q.wait()
+        (tmp_path / f"journal.jsonl.tmp{q.pid}").mkdir()  # its process is gone too, but it is no regular file
         removed = remove_stale_temps(path)
         assert removed == [str(tmp_path / f"journal.jsonl.tmp{p.pid}")]
         assert {n: not (tmp_path / n).exists() for n in names} == names
-        assert (tmp_path / "journal.jsonl.tmp1").is_dir()
+        assert (tmp_path / f"journal.jsonl.tmp{q.pid}").is_dir()
         assert sleeper.poll() is None  # asked whether it lives (signal 0), nothing sent
     finally:
         sleeper.kill()
