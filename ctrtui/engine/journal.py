@@ -87,6 +87,7 @@ import errno as _errno
 import json
 import os
 import re
+import stat
 import time
 
 from ctrtui.engine.owned import NotOwned, check_dir, check_file, make_dir, open_owned, remove_stale_temps, temp_name
