@@ -390,7 +390,8 @@ class Batch:
     the close record's state. `tasks`: the intent's tasks; `outcomes`: the outcome rows."""
 
     __slots__ = ("id", "backend", "time", "hierarchy", "threads", "undo_of", "target", "tasks", "outcomes", "state",
-                 "legacy", "settled", "undone", "offset", "op", "errno", "op_undone", "cgroup_id", "origin_gone", "unknown")
+                 "legacy", "settled", "undone", "offset", "op", "errno", "op_undone", "cgroup_id", "origin_gone",
+                 "unknown")
 
     def __init__(self, batch_id: str) -> None:
         self.id = batch_id
