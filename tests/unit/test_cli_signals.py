@@ -100,7 +100,7 @@ def _started(p: subprocess.Popen) -> bytes:
 def test_an_early_ctrl_c_prints_no_traceback_and_exits_130(tmp_path, delay_ms):
     """SIGINT at several early moments of `ctrtui --demo ls` (while argparse, the demo world
     and the backend are imported and built, or while it lists): exit 130 and nothing on
-    stderr, or exit 0 when the listing was done already."""
+    stderr (or death by SIGINT, as it ends), or exit 0 when the listing was done already."""
     p = subprocess.Popen([sys.executable, "-X", "importtime", "-m", "ctrtui", "--demo", "ls"],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_env(tmp_path))
     try:
@@ -114,5 +114,7 @@ def test_an_early_ctrl_c_prints_no_traceback_and_exits_130(tmp_path, delay_ms):
             p.wait()
     said = [line for line in (seen + err).decode(errors="replace").splitlines() if not line.startswith("import time:")]
     assert "Traceback" not in "\n".join(said) and not any("KeyboardInterrupt" in line for line in said), said
-    assert p.returncode in (0, 130), (p.returncode, said)
+    # 130, or killed by SIGINT itself (what a shell also reads as Ctrl-C) when it lands as the
+    # process ends, once the handlers are given back; 0 when the listing was done already
+    assert p.returncode in (0, 130, -signal.SIGINT), (p.returncode, said)
     assert said == [], said
