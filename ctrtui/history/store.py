@@ -23,6 +23,7 @@ from array import array
 from bisect import bisect_left
 from types import MappingProxyType
 
+from ctrtui.engine.owned import NotOwned, check_dir, make_dir
 from ctrtui.errors import CtrtuiError, errno_name
 from ctrtui.model.snapshot import Container, Hierarchy, HierarchySnapshot, Snapshot, parent_path
 from ctrtui.model.task import TaskInfo
@@ -101,10 +102,12 @@ def _json(doc: object) -> bytes:
 
 def _check_dir(path: str, create: bool) -> None:
     """The recording directory: made 0700 when missing (`create`); refused when it is a
-    symbolic link, not a directory, or not owned by this user (or root)."""
+    symbolic link, not a directory, not owned by this user (or root), or when it or a
+    directory above it could be changed by someone else (ctrtui/engine/owned.py, the rule of
+    the journal's directory)."""
     if create:
         try:
-            os.makedirs(path, mode=0o700, exist_ok=True)
+            make_dir(path)
         except OSError as e:
             raise _oserror(e, "create the recording directory", path) from None
     try:
@@ -122,6 +125,10 @@ def _check_dir(path: str, create: bool) -> None:
     if st.st_uid not in (os.geteuid(), 0):
         raise HistoryError(f"{display(path)} belongs to uid {st.st_uid}, not to you: a recording is read and "
                            "written only in your own directory")
+    try:
+        check_dir(path, "recording directory", path, "--from DIR")
+    except NotOwned as e:
+        raise HistoryError(str(e)) from None
 
 
 def _open_file(path: str, flags: int, what: str) -> int:
@@ -140,6 +147,9 @@ def _open_file(path: str, flags: int, what: str) -> int:
             raise HistoryError(f"cannot {what} {display(path)}: it is not a regular file")
         if st.st_uid not in (os.geteuid(), 0):
             raise HistoryError(f"cannot {what} {display(path)}: it belongs to uid {st.st_uid}, not to you")
+        if st.st_mode & 0o022:
+            raise HistoryError(f"cannot {what} {display(path)}: group or others may write it (mode "
+                               f"{stat.S_IMODE(st.st_mode):04o}); chmod go-w it")
         os.set_blocking(fd, True)
     except BaseException:
         os.close(fd)

@@ -330,6 +330,23 @@ def test_a_symlinked_recording_is_refused(tmp_path):
         Recording(str(real))
 
 
+def test_a_recording_others_could_change_is_refused(tmp_path):
+    """As the journal's: a recording directory below one that others may write (no sticky
+    bit), or a file of it that group or others may write, is refused with one sentence."""
+    loose = tmp_path / "loose"
+    loose.mkdir()
+    loose.chmod(0o777)
+    with pytest.raises(HistoryError, match="someone else could replace it"):
+        Recorder(str(loose / "rec")).open()
+    real = tmp_path / "real"
+    with Recorder(str(real), fsync=False) as rec:
+        take(rec, small_world(), T0)
+    Recording(str(real))
+    (real / files(real)[0]).chmod(0o666)
+    with pytest.raises(HistoryError, match="group or others may write it"):
+        Recording(str(real))
+
+
 # ------------------------------------------------------------------- time words
 
 
