@@ -657,12 +657,20 @@ class CpusetEmpty(BuiltinHook):
         (security_task_setscheduler), which a writer without CAP_SYS_NICE lacks for a task
         holding capabilities it has not (a root task). No safe probe tells a running kernel's
         rule, so it is predicted only where the backend says the kernel has it
-        (`cpuset_setscheduler_check`: the simulator's flag; None on the real kernel)."""
+        (`cpuset_setscheduler_check`: the simulator's flag); where the backend cannot tell
+        (None, the real kernel) the move is predicted with a warning that names the EPERM."""
         st = batch.target_state
         involved = ("cpuset" in batch.hierarchy.controllers if batch.version == 1
                     else st is not None and st.cpuset_cpus is not None)
-        if not involved or batch.writer.euid == 0 or not getattr(batch.backend, "cpuset_setscheduler_check", None):
+        rule = getattr(batch.backend, "cpuset_setscheduler_check", None)
+        if not involved or batch.writer.euid == 0 or rule is False:
             return ()
+        if rule is None:
+            return [(ctx, HookWarning(
+                f"{ctx.subject} runs as root (it holds capabilities the writer, uid {batch.writer.euid}, has not): "
+                f"a kernel before Linux 6.6 refuses to move it into {batch.target} with EPERM (its cpuset "
+                "controller asks the scheduler's permission, which the writer lacks without CAP_SYS_NICE); "
+                "newer kernels allow it.")) for ctx in batch.items if ctx.task is not None and ctx.task.euid == 0]
         return [(ctx, ctx.refuse("EPERM", (
             f"{ctx.subject} runs as root (it holds capabilities the writer, uid {batch.writer.euid}, has not), and "
             f"this kernel's cpuset controller asks the scheduler's permission to move it into {batch.target} "

@@ -356,6 +356,31 @@ def test_v2_cpuset_setscheduler_check_before_6_6(before_6_6):
     assert e.apply(e.plan([mine], ref("unified:/d/y"))).outcomes[0].outcome == "moved"
 
 
+def test_v2_cpuset_setscheduler_rule_unknown_warns():
+    """Where the backend cannot tell the kernel's rule (the real kernel: None), the plan for
+    an unprivileged writer moving a root task between cpusets says the move may be refused
+    EPERM before Linux 6.6 (a Debian 12 guest, 6.1, refuses it); its own task, no warning."""
+    k = SimKernel()
+    k.add_hierarchy("unified", 2, ["cpuset", "pids"])
+    k.set_subtree_control("unified", "/", "+cpuset")
+    for path in ("/d", "/d/x", "/d/y"):
+        k.mkdir("unified", path)
+        k.chown("unified", path, 1000)
+    k.set_subtree_control("unified", "/d", "+cpuset")
+    k.cpuset_setscheduler_check = None  # type: ignore[assignment]  # as the real backend says
+    root_task = k.spawn("sshd", cgroups={"unified": "/d/x"})
+    mine = k.spawn("sleep", uid=1000, cgroups={"unified": "/d/x"})
+    k.set_writer(1000, 1000)
+    v = engine(k).plan([root_task], ref("unified:/d/y")).verdicts[0]
+    assert v.kind == "move", v
+    assert [w for w in v.warnings if "EPERM" in w and "6.6" in w and "CAP_SYS_NICE" in w], v.warnings
+    v = engine(k).plan([mine], ref("unified:/d/y")).verdicts[0]
+    assert v.kind == "move" and not [w for w in v.warnings if "EPERM" in w], v.warnings
+    k.set_writer(0, 0)
+    v = engine(k).plan([root_task], ref("unified:/d/y")).verdicts[0]
+    assert v.kind == "move" and not [w for w in v.warnings if "EPERM" in w], v.warnings
+
+
 class _InNamespace(SimKernel):
     """A simulated kernel read from inside a cgroup namespace rooted at /ns of `unified`
     (once `inside` is set, after the set-up): cgroup paths are relative to /ns, and a task
