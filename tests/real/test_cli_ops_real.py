@@ -159,7 +159,7 @@ def nobody():
         pytest.skip("setpriv is not installed (Debian: util-linux)")
     home = tempfile.mkdtemp(prefix="ctrtui-test-nobody-")  # pytest's tmp_path is closed to other users
     try:
-        os.chmod(home, 0o777)
+        os.chown(home, 65534, 65534)  # the user's own home: ctrtui keeps state only where nobody else can write
         repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
         argv = [setpriv, "--reuid", "65534", "--regid", "65534", "--clear-groups", "env", "-i", "PATH=/usr/bin:/bin",
                 f"PYTHONPATH={repo}", f"HOME={home}", f"XDG_STATE_HOME={home}/state",
