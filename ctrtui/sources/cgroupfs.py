@@ -30,6 +30,7 @@ import stat
 import time
 from array import array
 from types import MappingProxyType
+from typing import TypeVar
 
 from ctrtui.model import (
     EMPTY,
@@ -235,7 +236,34 @@ def cgroup_line(data: bytes, h: Hierarchy) -> str | None:
     return data[start:end if end >= 0 else len(data)].decode("utf-8", "surrogateescape")
 
 
-class PidfdHandle:
+class _HeldFd:
+    """What both handles share: the pidfd they hold (`fd`, None once closed), closed once,
+    at the latest when the handle is collected."""
+
+    fd: int | None
+
+    def close(self) -> None:
+        if self.fd is not None:
+            fd, self.fd = self.fd, None
+            os.close(fd)
+
+    def __enter__(self: _H) -> _H:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except OSError:
+            pass
+
+
+_H = TypeVar("_H", bound=_HeldFd)
+
+
+class PidfdHandle(_HeldFd):
     """A task held by a pidfd: it cannot follow a recycled PID.
 
     A PID is freed only when its task is reaped, and a pidfd notices the reap; so a handle
@@ -309,25 +337,9 @@ class PidfdHandle:
         st = os.fstat(self.fd)
         return st.st_dev, st.st_ino
 
-    def close(self) -> None:
-        if self.fd is not None:
-            fd, self.fd = self.fd, None
-            os.close(fd)
-
-    def __enter__(self) -> PidfdHandle:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def __del__(self) -> None:
-        try:
-            self.close()
-        except OSError:
-            pass
 
 
-class ThreadGuard:
+class ThreadGuard(_HeldFd):
     """A non-leader thread held without PIDFD_THREAD (kernels before 6.9): the pidfd of its
     thread group, so the group -- and with it every /proc/TGID/task entry -- cannot be
     another's, plus the thread's start time from /proc/TGID/task/TID/stat, read when opened
@@ -400,22 +412,6 @@ class ThreadGuard:
     def identity(self) -> tuple[int, int] | None:
         return None
 
-    def close(self) -> None:
-        if self.fd is not None:
-            fd, self.fd = self.fd, None
-            os.close(fd)
-
-    def __enter__(self) -> ThreadGuard:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def __del__(self) -> None:
-        try:
-            self.close()
-        except OSError:
-            pass
 
 
 def _probe_pidfd_thread() -> bool:
