@@ -29,6 +29,8 @@ import signal
 import stat
 import time
 from array import array
+from collections.abc import Iterator
+from contextlib import contextmanager
 from types import MappingProxyType
 from typing import TypeVar
 
@@ -790,20 +792,13 @@ class CgroupFS:
         h, d = self._dir(hierarchy, path)
         if not is_ancestor(h.root, path):
             return None
-        dfd = None
-        if _too_long(d):  # deeper than PATH_MAX: its files through a directory fd
+        with _reachable(d) as at:
+            if at is None:
+                return None
             try:
-                dfd = _open_deep(d)
+                return self._state(h, path, at, os.stat(at))
             except OSError:
                 return None
-            d = f"/proc/self/fd/{dfd}"
-        try:
-            return self._state(h, path, d, os.stat(d))
-        except OSError:
-            return None
-        finally:
-            if dfd is not None:
-                os.close(dfd)
 
     @staticmethod
     def _state(h: Hierarchy, path: str, d: str, st: os.stat_result) -> CgroupState | None:
@@ -849,21 +844,13 @@ class CgroupFS:
         out: dict[str, str] = {}
         if not is_ancestor(h.root, path):
             return out
-        dfd = None
-        if _too_long(d):  # deeper than PATH_MAX: its files through a directory fd
-            try:
-                dfd = _open_deep(d)
-            except OSError:
+        with _reachable(d) as at:
+            if at is None:
                 return out
-            d = f"/proc/self/fd/{dfd}"
-        try:
             for name in self._STATS_V2 if h.version == 2 else self._STATS_V1:
-                text = _read_text(d + "/" + name)
+                text = _read_text(at + "/" + name)
                 if text is not None:
                     out[name] = text
-        finally:
-            if dfd is not None:
-                os.close(dfd)
         if path == "/" and os.path.isdir(d):
             self._machine_stats(out)
         return out
@@ -1208,6 +1195,25 @@ def _too_long(d: str) -> bool:
 
 _DEEP_CHUNK = 3072
 """Bytes of path `_open_deep` resolves per openat(2): well below PATH_MAX (4096)."""
+
+
+@contextmanager
+def _reachable(d: str) -> Iterator[str | None]:
+    """A path by which the files of directory `d` can be opened: `d` itself, or, for a
+    cgroup deeper than PATH_MAX, `/proc/self/fd/N` of a directory fd opened on it (closed
+    on leaving); None when that directory cannot be opened (it is gone)."""
+    if not _too_long(d):
+        yield d
+        return
+    try:
+        dfd = _open_deep(d)
+    except OSError:
+        yield None
+        return
+    try:
+        yield f"/proc/self/fd/{dfd}"
+    finally:
+        os.close(dfd)
 
 
 def _open_deep(d: str) -> int:
