@@ -416,8 +416,9 @@ def _still_there(snap: Snapshot, h: Hierarchy, path: str) -> None:
 def _print_json(obj: Any) -> None:
     import json  # only --json needs it (~1.5 ms of every start otherwise)
 
-    json.dump(obj, sys.stdout, indent=1)
-    sys.stdout.write("\n")
+    # One write of the whole text: json.dump's one write per token through the guarded
+    # stdout took 1.7x as long (35,000 rows: 292 ms against 171 ms)
+    sys.stdout.write(json.dumps(obj, indent=1) + "\n")
 
 
 # ----------------------------------------------------------------------------- commands
