@@ -244,6 +244,19 @@ class _HeldFd:
 
     fd: int | None
 
+    def _fd_reaped(self) -> bool:
+        """True once the task the pidfd holds is reaped (closed: True). One
+        pidfd_send_signal(2) of signal 0."""
+        if self.fd is None:
+            return True
+        try:
+            signal.pidfd_send_signal(self.fd, 0)
+        except ProcessLookupError:
+            return True
+        except PermissionError:
+            return False  # exists, but not ours to signal
+        return False
+
     def close(self) -> None:
         if self.fd is not None:
             fd, self.fd = self.fd, None
@@ -281,15 +294,7 @@ class PidfdHandle(_HeldFd):
 
     def _reaped(self) -> bool:
         """True once the task is reaped (its PID may already belong to another task)."""
-        if self.fd is None:
-            return True
-        try:
-            signal.pidfd_send_signal(self.fd, 0)
-        except ProcessLookupError:
-            return True
-        except PermissionError:
-            return False  # exists, but not ours to signal
-        return False
+        return self._fd_reaped()
 
     def reaped(self) -> bool:
         """True once the task is reaped: its PID is free (or another task's). One
@@ -368,15 +373,7 @@ class ThreadGuard(_HeldFd):
         self._start = int(fields[19])
 
     def _group_reaped(self) -> bool:
-        if self.fd is None:
-            return True
-        try:
-            signal.pidfd_send_signal(self.fd, 0)
-        except ProcessLookupError:
-            return True
-        except PermissionError:
-            return False
-        return False
+        return self._fd_reaped()
 
     def _fields(self) -> list[bytes] | None:
         """The thread's stat fields, None when it is gone (or the group was reaped meanwhile)."""
