@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 
 from ctrtui.model import PF_EXITING, PF_KTHREAD, Creds, Snapshot
 from ctrtui.sources.base import Backend, MembershipFile, TaskHandle
-from ctrtui.sources.simulated import SimKernel, kstrtoint
+from ctrtui.sources.simkernel.rules import kstrtoint
+from ctrtui.sources.simulated import SimKernel
 
 
 def w(k: SimKernel, hier: str, path: str, data: bytes | str, file: str | None = None):
