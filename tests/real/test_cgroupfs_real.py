@@ -14,7 +14,8 @@ import time
 import pytest
 
 from ctrtui.sources import MembershipFile, TaskHandle
-from ctrtui.sources.cgroupfs import CgroupFS, parse_proc_cgroup
+from ctrtui.sources.cgroupfs import CgroupFS
+from ctrtui.sources.mounts import parse_proc_cgroup
 from tests.realcg import REAL_OK, REAL_WHY, task_state_letter
 
 real = pytest.mark.real

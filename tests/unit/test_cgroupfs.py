@@ -1,5 +1,5 @@
-"""ctrtui.sources.cgroupfs: the parsers (mountinfo, /proc/PID/cgroup) on fake text, and what
-needs no cgroup at all. Discovery on this machine and the real kernel:
+"""ctrtui.sources.cgroupfs, mounts and pidfd: the parsers (mountinfo, /proc/PID/cgroup) on
+fake text, and what needs no cgroup at all. Discovery on this machine and the real kernel:
 tests/real/test_cgroupfs_real.py.
 """
 
@@ -13,7 +13,8 @@ import pytest
 from ctrtui.model import Hierarchy
 from ctrtui.model.cgstats import PROC_FILES, STATS_FILES
 from ctrtui.sources import Backend
-from ctrtui.sources.cgroupfs import CgroupFS, cgroup_line, parse_mountinfo, parse_proc_cgroup
+from ctrtui.sources.cgroupfs import CgroupFS
+from ctrtui.sources.mounts import cgroup_line, parse_mountinfo, parse_proc_cgroup
 
 
 @pytest.fixture
@@ -263,12 +264,13 @@ def test_thread_guard_without_pidfd_thread(monkeypatch):
     """Before 6.9 a thread cannot get a pidfd: the probe says so (EINVAL on a thread of our
     own), and a thread is held by its group's pidfd plus its start time instead of being
     refused; it reports the thread gone once it exits."""
-    from ctrtui.sources.cgroupfs import CgroupFS, PidfdHandle, ThreadGuard, _probe_pidfd_thread
+    from ctrtui.sources.cgroupfs import CgroupFS
+    from ctrtui.sources.pidfd import PidfdHandle, ThreadGuard, probe_pidfd_thread
 
     t = _OwnThread()
     try:
         _before_6_9(monkeypatch)
-        assert _probe_pidfd_thread() is False
+        assert probe_pidfd_thread() is False
         b = CgroupFS()
         assert b.thread_pidfds() is False
         for thread in (True, False):  # thread mode, and a non-leader TID named as a process
@@ -295,7 +297,8 @@ def test_thread_guard_without_pidfd_thread(monkeypatch):
 def test_pidfd_thread_probe_on_this_kernel():
     """On 6.9+ (this project's machines run 6.18) the probe finds PIDFD_THREAD and a thread
     gets a pidfd of its own."""
-    from ctrtui.sources.cgroupfs import CgroupFS, PidfdHandle
+    from ctrtui.sources.cgroupfs import CgroupFS
+    from ctrtui.sources.pidfd import PidfdHandle
 
     release = tuple(int(x) for x in os.uname().release.split("-")[0].split(".")[:2])
     if release < (6, 9):
