@@ -103,8 +103,21 @@ def demo_world(seed: int = 0) -> SimKernel:
         k.add_hierarchy(name, 1, [name])
     k.add_hierarchy("unified", 2, ["hugetlb"])
     d = _Demo(k, rng)
+    _boot(d)
+    sshd, containerd_u = _system_services(d)
+    _threaded_subtree(d)
+    _containers(d, containerd_u)
+    _kubepods(d)
+    k.mkdir("cpuset", "/isolated")   # an admin's cpuset that was never configured: empty cpus and mems
+    ctrtui = _sessions(d, sshd)
+    k.set_writer(0, 0, pid=ctrtui)
+    k.tick(300)
+    return k
 
-    # -- boot: systemd, kthreadd and its kernel threads
+
+def _boot(d: _Demo) -> None:
+    """systemd (PID 1), kthreadd (PID 2) and its kernel threads."""
+    k = d.k
     init = d.unit("/init.scope")
     k.spawn("systemd", "/sbin/init", cgroups=init, rss=12 * MB, pid=1)
     k.set_last_pid(1)
@@ -114,7 +127,11 @@ def demo_world(seed: int = 0) -> SimKernel:
         k.tick(0.01)
         k.spawn(comm, kthread=True, no_setaffinity=nsa, state=state)
 
-    # -- system services
+
+def _system_services(d: _Demo) -> tuple[int, dict[str, str]]:
+    """The services of system.slice; returns sshd's PID and containerd's unit (for the
+    containers' shims)."""
+    k = d.k
     k.tick(2.0)
     k.set_last_pid(180)
     sysd = [("systemd-journald", "/lib/systemd/systemd-journald", 0, 1, 48),
@@ -154,8 +171,13 @@ def demo_world(seed: int = 0) -> SimKernel:
     kubelet = d.unit("/system.slice/kubelet.service")
     d.proc(kubelet, "kubelet", "/usr/bin/kubelet --config=/var/lib/kubelet/config.yaml "
            "--container-runtime-endpoint=unix:///run/containerd/containerd.sock", 0, 16, 110, cpu=1.8)
+    return sshd, containerd_u
 
-    # -- a threaded subtree in v2: mediaserver.service is the thread domain
+
+def _threaded_subtree(d: _Demo) -> None:
+    """A threaded subtree in v2: mediaserver.service is the thread domain of `workers` and
+    `io`, and its domain child `sidecar` is `domain invalid`."""
+    k = d.k
     media = "/system.slice/mediaserver.service"
     media_u = d.unit(media)
     for sub in ("workers", "io", "sidecar"):
@@ -169,7 +191,11 @@ def demo_world(seed: int = 0) -> SimKernel:
         k.tasks[tid].comm = f"{'worker' if sub == 'workers' else 'io'}-{i}"
         k.write_pid("unified", f"{media}/{sub}", "cgroup.threads", str(tid).encode())
 
-    # -- docker containers (systemd cgroup driver), each also in cpuset and freezer
+
+def _containers(d: _Demo, containerd_u: dict[str, str]) -> None:
+    """Docker containers (systemd cgroup driver), each also in cpuset and freezer (the
+    redis one paused), and a podman (libpod) container."""
+    k = d.k
     for image, comm, cmd, uid, th, rss, cpu in (
             ("nginx", "nginx", "nginx: master process nginx -g daemon off;", 0, 1, 8, 0.0),
             ("redis", "redis-server", "redis-server *:6379", 999, 5, 40, 0.5),
@@ -198,7 +224,11 @@ def demo_world(seed: int = 0) -> SimKernel:
            f"/usr/bin/conmon --api-version 1 -c {pid_} -u {pid_} -r /usr/bin/crun", 0, 2, 2)
     d.proc(d.unit(f"/machine.slice/libpod-{pid_}.scope"), "httpd", "httpd -DFOREGROUND", 0, 1, 12)
 
-    # -- kubepods: burstable, besteffort and guaranteed pods (cri-containerd)
+
+def _kubepods(d: _Demo) -> None:
+    """Kubepods: burstable, besteffort and guaranteed pods (cri-containerd), and
+    `hugetlb` enabled in /kubepods.slice (a move into it: EBUSY)."""
+    k = d.k
     for qos in ("burstable", "besteffort", None):
         parent = "/kubepods.slice" + (f"/kubepods-{qos}.slice" if qos else "")
         for app, cmd, uid, th in (("coredns", "/coredns -conf /etc/coredns/Corefile", 65534, 9),
@@ -215,10 +245,11 @@ def demo_world(seed: int = 0) -> SimKernel:
     k.set_subtree_control("unified", "/", "+hugetlb")
     k.set_subtree_control("unified", "/kubepods.slice", "+hugetlb")
 
-    # -- an admin's cpuset that was never configured: empty cpus and mems
-    k.mkdir("cpuset", "/isolated")
 
-    # -- user sessions
+def _sessions(d: _Demo, sshd: int) -> int:
+    """alice's and bob's sessions and user managers (bob's `git` a zombie); returns the PID
+    of the `ctrtui` alice started with sudo (the writer)."""
+    k = d.k
     k.tick(3600 * 20)
     k.set_last_pid(2200)
     for uid in (1000, 1001):  # alice, bob
@@ -251,10 +282,7 @@ def demo_world(seed: int = 0) -> SimKernel:
     zombie = d.proc(bob_s, "git", "git fetch --all", 1001, 1, 9, parent=bb)
     k.exit(zombie)
     d.proc(bob_s, "sleep", "sleep infinity", 65534, 1, 1, parent=bb)
-
-    k.set_writer(0, 0, pid=ctrtui)
-    k.tick(300)
-    return k
+    return ctrtui
 
 
 def _ancestors(path: str) -> list[str]:
