@@ -110,7 +110,9 @@ def read_only_reason(backend: Reader) -> str | None:
     """Why no move may be made through `backend` (a few words, e.g. `not root`), or None
     when moves may be made: a backend without a writer (it does not declare `WRITE`) is
     read-only; one with a writer says itself (`write_access()`)."""
-    if WRITE not in backend.capabilities:
+    from ctrtui.sources.base import writer_of  # only the UI asks: typing is loaded there anyway
+
+    writer = writer_of(backend)
+    if writer is None:
         return "this backend cannot move tasks"
-    reason: str | None = backend.write_access()  # type: ignore[attr-defined]  # it declares WRITE: a base.Writer
-    return reason
+    return writer.write_access()
