@@ -121,7 +121,7 @@ MAX_MEMBERS = 1 << 25
 """The most member integers (TIDs and TGIDs, all hierarchies) a snapshot may announce."""
 
 
-def _announced(doc: Any) -> tuple[int, str | None]:
+def _announced(doc: object) -> tuple[int, str | None]:
     """How many member integers the header announces (its `threads` and `procs` counts that
     are counts), and why that is too many (None when it is not)."""
     hiers = doc.get("hierarchies") if isinstance(doc, dict) else None
