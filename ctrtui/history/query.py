@@ -6,7 +6,8 @@ from __future__ import annotations
 import re
 import time
 
-from ctrtui.history.store import HistoryError, Recording, task_info
+from ctrtui.history.reader import Recording
+from ctrtui.history.records import HistoryError, task_info
 from ctrtui.model.snapshot import Hierarchy, Snapshot, diff
 from ctrtui.text import display
 

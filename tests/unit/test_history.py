@@ -18,8 +18,8 @@ import pytest
 from ctrtui.engine import AttachEngine, Journal, Policy
 from ctrtui.history import HistoryError, Recorder, Recording
 from ctrtui.history.query import RecordedWorld, diff_rows, parse_time
+from ctrtui.history.records import FILE_HEADER, MAGIC
 from ctrtui.history.run import JournalFeed
-from ctrtui.history.store import FILE_HEADER, MAGIC
 from ctrtui.model import CgroupRef
 from ctrtui.sources.demo import generate_world
 from ctrtui.sources.simulated import SimKernel
