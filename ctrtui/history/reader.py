@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
     from typing import Any
 
-__all__ = ["MemberState", "Recording"]
+__all__ = ["MemberState", "Recording", "build_snapshot", "states_of"]
 
 
 class MemberState:
@@ -63,13 +63,13 @@ class Recording(RecordIndex):
             raise self.corrupt(self.index[k][0], 0, "it does not start with a full snapshot")
         f, i, _, _ = self.index[start]
         snap, tasks = self.full(f, i)
-        states = _states_of(snap)
+        states = states_of(snap)
         for f, i, kind, _t in self.index[start + 1:k + 1]:
             if kind == b"D":
-                self._apply(f, i, states, tasks)
+                self.apply_delta(f, i, states, tasks)
         return states, tasks, self.index[k][3]
 
-    def _apply(self, f: RecordFile, i: int, states: dict[str, MemberState], tasks: TaskTable) -> None:
+    def apply_delta(self, f: RecordFile, i: int, states: dict[str, MemberState], tasks: TaskTable) -> None:
         doc, views = self.delta(f, i)
         for name in doc.get("gone", ()):
             states.pop(name, None)
@@ -133,7 +133,7 @@ class Recording(RecordIndex):
         return task_trail(self, pid, since, until)
 
 
-def _states_of(snap: Snapshot) -> dict[str, MemberState]:
+def states_of(snap: Snapshot) -> dict[str, MemberState]:
     states = {}
     for hs in snap.hierarchies:
         st = MemberState(hs.hierarchy)
