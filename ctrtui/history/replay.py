@@ -53,6 +53,7 @@ class RecordedBackend:
         self._tasks: TaskTable | None = None
         self._snap: Snapshot | None = None
         self._located: dict[int, dict[str, str]] | None = None
+        self._base: tuple[int, Snapshot, TaskTable] | None = None
         self.jump(self._times[-1] if at is None else at)
 
     # -- the position
@@ -111,8 +112,7 @@ class RecordedBackend:
         else:
             if start < 0:
                 raise self.rec.corrupt(self.rec.index[k][0], 0, "it does not start with a full snapshot")
-            f, i, _, _ = self.rec.index[start]
-            snap, self._tasks = self.rec.full(f, i)
+            snap, self._tasks = self._full(start)
             self._states = states_of(snap)
             for f, i, kind, _ in self.rec.index[start + 1:k + 1]:
                 if kind == b"D":
@@ -120,6 +120,17 @@ class RecordedBackend:
         self._pos = pos
         self._snap = build_snapshot(self._states, self.rec.index[k][3])
         self._located = None
+
+    def _full(self, start: int) -> tuple[Snapshot, TaskTable]:
+        """The full snapshot at index `start` and a task table of its own (the deltas
+        applied after it add to the table): decoded once, kept for the steps back that
+        start from it again."""
+        if self._base is None or self._base[0] != start:
+            f, i, _, _ = self.rec.index[start]
+            snap, table = self.rec.full(f, i)
+            self._base = (start, snap, table)
+        _, snap, table = self._base
+        return snap, TaskTable(table.tids, table.starts, table.tgids, table.comms)
 
     # -- the Reader protocol
 
