@@ -39,7 +39,7 @@ if TYPE_CHECKING:
 
     from ctrtui.model.snapshot import Snapshot
 
-__all__ = ["IndexEntry", "RecordFile", "RecordIndex", "when"]
+__all__ = ["IndexEntry", "Members", "RecordFile", "RecordIndex", "when"]
 
 Members = tuple[memoryview, memoryview, memoryview, memoryview]
 """One hierarchy's member changes in a delta: TIDs, their cgroup ids, TGIDs, their cgroup ids."""
