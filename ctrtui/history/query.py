@@ -1,21 +1,21 @@
-"""Questions asked of a recording: TIME as typed, the recorded world as a read-only backend
-(for `ls --at`, `tasks --at`), `where PID`, `diff T1 T2`."""
+"""Questions asked of a recording: TIME as typed and `diff T1 T2` (the recorded world as
+a read-only backend is ctrtui/history/replay.py; `where PID` ctrtui/history/where.py)."""
 
 from __future__ import annotations
 
 import re
 import time
 
-from ctrtui.history.store import HistoryError, Recording, task_info
-from ctrtui.model.snapshot import Hierarchy, Snapshot, diff
+from ctrtui.history.reader import Recording
+from ctrtui.history.records import HistoryError
+from ctrtui.history.replay import RecordedBackend as RecordedWorld  # moved: ctrtui.history.replay
+from ctrtui.model.snapshot import diff
 from ctrtui.text import display
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Sequence
     from typing import Any
 
-    from ctrtui.model.task import TaskInfo
 
 __all__ = ["RecordedWorld", "diff_rows", "parse_time"]
 
@@ -56,57 +56,6 @@ def parse_time(text: str, rec: Recording | None = None, now: float | None = None
                 return float(b["time"]) + 1.0  # the first sample after the batch shows what it did
     raise HistoryError(f"time {display(text)}: give an ISO 8601 time (2026-12-07T03:12), HH:MM[:SS] today, "
                        "-5m or '3m ago', or a batch id the recording holds")
-
-
-class RecordedWorld:
-    """The recorded world at one time as a read-only backend: what `ls` and `tasks` read
-    (hierarchies, snapshot, task details). Nothing can be written."""
-
-    kind = "history"
-    identity = "history"
-    read_only = True
-
-    def __init__(self, rec: Recording, at: float) -> None:
-        self._snap, self._tasks = rec.snapshot_at(at)
-        self.pid_max = 4194304
-
-    def hierarchies(self) -> tuple[Hierarchy, ...]:
-        return tuple(hs.hierarchy for hs in self._snap.hierarchies)
-
-    def snapshot(self, names: Sequence[str] | None = None, subtree: str | None = None, **_: Any) -> Snapshot:
-        snap = self._snap
-        if names is None and subtree is None:
-            return snap
-        from types import MappingProxyType
-
-        from ctrtui.model.snapshot import HierarchySnapshot, is_ancestor
-
-        out = []
-        for hs in snap.hierarchies:
-            if names is not None and hs.name not in names:
-                continue
-            cs = hs.containers
-            if subtree is not None:
-                cs = MappingProxyType({p: c for p, c in cs.items() if is_ancestor(subtree, p)})
-            out.append(HierarchySnapshot(hs.hierarchy, cs))
-        return Snapshot(tuple(out), snap.taken_at, snap.backend)
-
-    def cgroup_state(self, hierarchy: str, path: str) -> object | None:
-        """Something (not None) when the cgroup was there at that time: what `_resolve` asks."""
-        hs = self._snap.get(hierarchy)
-        return True if hs is not None and path in hs else None
-
-    def task_details(self, pids: Iterable[int]) -> dict[int, TaskInfo]:
-        rows = {p: self._tasks.get(p) for p in pids}
-        return {p: task_info(row) for p, row in rows.items() if row is not None}
-
-    def task_state(self, pid: int) -> TaskInfo | None:
-        row = self._tasks.get(pid)
-        return task_info(row) if row is not None else None
-
-    @property
-    def taken_at(self) -> float:
-        return self._snap.taken_at
 
 
 def diff_rows(rec: Recording, t1: float, t2: float) -> list[dict[str, Any]]:

@@ -6,7 +6,8 @@ import os
 import signal
 import time
 
-from ctrtui.history.store import Recorder, batch_record
+from ctrtui.history.records import batch_record
+from ctrtui.history.writer import Recorder
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

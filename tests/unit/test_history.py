@@ -17,9 +17,10 @@ import pytest
 
 from ctrtui.engine import AttachEngine, Journal, Policy
 from ctrtui.history import HistoryError, Recorder, Recording
-from ctrtui.history.query import RecordedWorld, diff_rows, parse_time
+from ctrtui.history.query import diff_rows, parse_time
+from ctrtui.history.records import FILE_HEADER, MAGIC
+from ctrtui.history.replay import RecordedBackend
 from ctrtui.history.run import JournalFeed
-from ctrtui.history.store import FILE_HEADER, MAGIC
 from ctrtui.model import CgroupRef
 from ctrtui.sources.demo import generate_world
 from ctrtui.sources.simulated import SimKernel
@@ -281,7 +282,7 @@ def test_hostile_names_are_kept_and_shown_escaped(tmp_path, capsys):
     r = Recording(str(d))
     snap, _ = r.snapshot_at(T0 + 5)
     assert list(snap["unified"][bad + "/x\n"].threads) == [pid]
-    assert RecordedWorld(r, T0).task_state(pid).comm == "\x1b]0;pwn\x07"
+    assert RecordedBackend(r, T0).task_state(pid).comm == "\x1b]0;pwn\x07"
     rc, out, _ = run(capsys, "where", str(pid), "--from", str(d))
     assert rc == 0 and "\x1b" not in out and "\n/x" not in out
     assert "unified:/evil\\x1b[31m\\xff[b]/x\\x0a" in out

@@ -1,0 +1,226 @@
+"""Reading a recording's records: its files mapped read-only, every record indexed by its
+17-byte header alone (a seek from one to the next), and one record decoded on demand (a full
+snapshot with its task table, a delta's header and member arrays as views into the mapped
+file, the journal batches), every length checked first (docs/history.md, "Reading rules")."""
+
+from __future__ import annotations
+
+import mmap
+import os
+import stat
+import struct
+import time
+import zlib
+
+from ctrtui.history.files import check_directory, list_files, open_file
+from ctrtui.history.records import (
+    FILE_HEADER,
+    MAX_TASKS_TABLE,
+    PID_LIMIT,
+    U32,
+    Damaged,
+    HistoryError,
+    Record,
+    TaskTable,
+    check_batch,
+    check_delta_doc,
+    check_version,
+    crc_ok,
+    int32_view,
+    load_json,
+    scan,
+)
+from ctrtui.model.wire import WireError, from_wire
+from ctrtui.text import display
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    from ctrtui.model.snapshot import Snapshot
+
+__all__ = ["IndexEntry", "Members", "RecordFile", "RecordIndex", "when"]
+
+Members = tuple[memoryview, memoryview, memoryview, memoryview]
+"""One hierarchy's member changes in a delta: TIDs, their cgroup ids, TGIDs, their cgroup ids."""
+
+
+class RecordFile:
+    """One recording file, mapped read-only: its records' index."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        fd = open_file(path, os.O_RDONLY, "read the recording")
+        try:
+            size = os.fstat(fd).st_size
+            head = os.pread(fd, len(FILE_HEADER), 0)
+            self.buf: Any = b""
+            if size:
+                check_version(head, path)
+                self.buf = mmap.mmap(fd, size, prot=mmap.PROT_READ)
+        finally:
+            os.close(fd)
+        self.size = size
+        self.records: list[Record] = []
+        end = 0
+        if size:
+            self.records, end = scan(self.buf, size)
+        self.torn = size - end if size else 0
+
+    def payload(self, i: int, verify: bool = True) -> memoryview:
+        """Record `i`'s payload, its checksum checked (`Damaged` when wrong) unless not
+        `verify` (`where`'s bisecting, whose every read is bounds-checked anyway)."""
+        start, _, _, n = self.records[i]
+        if verify and not crc_ok(self.buf, self.records[i]):
+            raise Damaged("its checksum is wrong (the bytes changed after they were written)")
+        return memoryview(self.buf)[start:start + n]
+
+
+IndexEntry = tuple[RecordFile, int, bytes, float]
+"""A record of a recording: its file, its number there, its kind, its time."""
+
+
+def when(t: float) -> str:
+    """A time as the sentences about a recording show it (local time)."""
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(t))
+
+
+class RecordIndex:
+    """A recording (a directory, or one file of it), read-only, indexed by its records'
+    headers; decodes one record when asked."""
+
+    def __init__(self, place: str) -> None:
+        self.place = place
+        try:
+            st = os.lstat(place)
+        except OSError:
+            st = None
+        if st is not None and stat.S_ISREG(st.st_mode):
+            paths = [place]
+        else:
+            check_directory(place, create=False)
+            paths = list_files(place)
+        self.files = [RecordFile(p) for p in paths]
+        self.warnings = [f"{display(f.path)}: ignored a torn tail of {f.torn} bytes (an interrupted write)"
+                         for f in self.files if f.torn]
+        self.index: list[IndexEntry] = [(f, i, kind, t) for f in self.files
+                                        for i, (_, kind, t, _) in enumerate(f.records)]
+        self._batches: list[dict[str, Any]] | None = None
+
+    def corrupt(self, f: RecordFile, i: int, why: str) -> HistoryError:
+        """The sentence for a record that breaks a rule."""
+        return HistoryError(f"recording {display(f.path)} is damaged at record {i + 1}: {why}; move the file away "
+                            "to read the rest")
+
+    @property
+    def times(self) -> list[float]:
+        """The samples' times, oldest first (a sample written as a delta and a full snapshot counts twice)."""
+        return [t for _, _, kind, t in self.index if kind != b"J"]
+
+    def span(self) -> tuple[float, float]:
+        """The first and the last sample's time; HistoryError when there is none."""
+        ts = self.times
+        if not ts:
+            raise HistoryError(f"the recording at {display(self.place)} holds no sample yet")
+        return ts[0], ts[-1]
+
+    def batches(self) -> list[dict[str, Any]]:
+        """Every journal batch the recording holds, oldest first, each checked."""
+        if self._batches is None:
+            out: dict[str, dict[str, Any]] = {}
+            for f, i, kind, _ in self.index:
+                if kind != b"J":
+                    continue
+                try:
+                    doc = load_json(f.payload(i), "the batch list")
+                    for b in doc if isinstance(doc, list) else ():
+                        b = check_batch(b)
+                        out.setdefault(b["batch"], b)
+                except Damaged as e:
+                    raise self.corrupt(f, i, str(e)) from None
+            self._batches = sorted(out.values(), key=lambda b: b["time"] or 0.0)
+        return self._batches
+
+    def full(self, f: RecordFile, i: int) -> tuple[Snapshot, TaskTable]:
+        """A full snapshot record: the snapshot and its task table."""
+        try:
+            data = f.payload(i)
+            if len(data) < 4:
+                raise Damaged("a full snapshot without its length")
+            n = U32.unpack_from(data, 0)[0]
+            if n > len(data) - 4:
+                raise Damaged("a full snapshot longer than its record")
+            snap = from_wire(bytes(data[4:4 + n]))
+            z = zlib.decompressobj()
+            raw = z.decompress(bytes(data[4 + n:]), MAX_TASKS_TABLE)
+            if z.unconsumed_tail:
+                raise Damaged(f"its task table unpacks to more than {MAX_TASKS_TABLE} bytes")
+            if not z.eof:
+                raise Damaged("its task table ends early")
+            tasks = TaskTable.decode(raw)
+        except (WireError, zlib.error, Damaged) as e:
+            raise self.corrupt(f, i, str(e)) from None
+        return snap, tasks
+
+    def delta(self, f: RecordFile, i: int, parsed: dict[str, Any] | None = None, verify: bool = True
+              ) -> tuple[dict[str, Any], list[Members]]:
+        """A delta's header and, per hierarchy in it, (tids, tid cgroups, pids, pid cgroups)
+        as int views into the mapped file (nothing copied). `parsed`: its header, already
+        read and checked (the same bytes as the delta before: the steady state)."""
+        try:
+            data = f.payload(i, verify)
+            if len(data) < 4:
+                raise Damaged("a delta without its header length")
+            n = U32.unpack_from(data, 0)[0]
+            if n > len(data) - 4:
+                raise Damaged("a delta header longer than its record")
+            doc = parsed if parsed is not None else check_delta_doc(load_json(data[4:4 + n], "the delta header"))
+            views, pos = _members(data, 4 + n, len(doc["h"]))
+            if pos != len(data):
+                raise Damaged(f"{len(data) - pos} bytes left over after its member changes")
+        except (Damaged, TypeError) as e:
+            raise self.corrupt(f, i, str(e)) from None
+        return doc, views
+
+    def sample_index(self, at: float) -> int:
+        """The index (in self.index) of the last sample at or before `at`."""
+        best = -1
+        for k, (_, _, kind, t) in enumerate(self.index):
+            if kind == b"J":
+                continue
+            if t > at:
+                break
+            best = k
+        if best < 0:
+            first, last = self.span()
+            raise HistoryError(f"the recording starts at {when(first)}: nothing is recorded at {when(at)} "
+                               f"(it holds {when(first)} to {when(last)})")
+        return best
+
+    def full_before(self, k: int) -> int:
+        """The index of the full snapshot a sample's state starts from: the last `F` at or
+        before index `k` in the same file; -1 when that file has none before it."""
+        f0 = self.index[k][0]
+        start = k
+        while start >= 0 and not (self.index[start][0] is f0 and self.index[start][2] == b"F"):
+            start -= 1
+        return start if start >= 0 and self.index[start][0] is f0 else -1
+
+
+def _members(data: memoryview, pos: int, count: int) -> tuple[list[Members], int]:
+    """`count` hierarchies' member arrays from `pos` on, and where they end."""
+    views: list[Members] = []
+    for _ in range(count):
+        if pos + 8 > len(data):
+            raise Damaged("its member changes end early")
+        nt, np_ = struct.unpack_from(">II", data, pos)
+        pos += 8
+        need = 8 * (nt + np_)
+        if nt > PID_LIMIT or np_ > PID_LIMIT or pos + need > len(data):
+            raise Damaged("its member changes are longer than the record")
+        parts = []
+        for k in (nt, nt, np_, np_):
+            parts.append(int32_view(data[pos:pos + 4 * k]))
+            pos += 4 * k
+        views.append((parts[0], parts[1], parts[2], parts[3]))
+    return views, pos

@@ -1,0 +1,154 @@
+"""`where PID`: every cgroup one task was in, read from a recording's records without
+rebuilding the world (the full snapshots looked up once per file, the deltas' sorted TID
+arrays bisected in place), and the ctrtui batch behind each change."""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+
+from ctrtui.history.records import U32
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    from ctrtui.history.index import Members, RecordFile, RecordIndex
+
+__all__ = ["task_trail", "which_batch"]
+
+
+def task_trail(rec: RecordIndex, pid: int, since: float | None = None,
+               until: float | None = None) -> list[dict[str, Any]]:
+    """Every cgroup (per hierarchy) the task with `pid` was in from `since` to `until`:
+    rows {hierarchy, cgroup, pid, start_time, entered, left, batch (the ctrtui batch that
+    moved it there, or None), left_batch}. A PID whose start time changes is another task:
+    its rows carry the other start time. Reads only the headers and bisects the deltas' PID
+    arrays."""
+    first, last = rec.span()
+    lo = first if since is None else since
+    hi = last if until is None else until
+    k0 = rec.sample_index(max(lo, first))
+    start = rec.full_before(k0)
+    if start < 0:
+        raise rec.corrupt(rec.index[k0][0], 0, "it does not start with a full snapshot")
+    trail = _Trail(rec, pid)
+    for f, i, kind, t in rec.index[start:]:
+        if t > hi:
+            break
+        if kind == b"F":
+            trail.full(f, i, t)
+        elif kind == b"D":
+            trail.delta(f, i, t)
+    return [r for r in trail.rows if r["left"] is None or r["left"] >= lo]
+
+
+class _Trail:
+    """The rows of one PID as the records are read in order: those still open (the task's
+    cgroup now, per hierarchy), the cgroup ids of the file being read, the task's start time."""
+
+    def __init__(self, rec: RecordIndex, pid: int) -> None:
+        self.rec = rec
+        self.pid = pid
+        self.rows: list[dict[str, Any]] = []
+        self.open_rows: dict[str, dict[str, Any]] = {}
+        self.prev_t: float | None = None
+        self.batches = rec.batches()
+        self.paths: dict[str, dict[int, str]] = {}
+        self.start_time: int | None = None
+        self.file: RecordFile | None = None
+        self.header: tuple[bytes, dict[str, Any]] | None = None
+
+    def enter(self, hier: str, path: str | None, t: float, start: int | None, attributed: bool) -> None:
+        """The task is in `path` of `hier` from `t` on (None: in none); `attributed`: the
+        change was seen between two samples (not the first look at the task)."""
+        old = self.open_rows.pop(hier, None)
+        batch = None
+        if attributed and path is not None:
+            batch = which_batch(self.batches, hier, self.pid, path, self.prev_t, t)
+        if old is not None:
+            old["left"] = t
+            old["left_batch"] = batch
+        if path is not None:
+            row = {"hierarchy": hier, "cgroup": path, "pid": self.pid, "start_time": start,
+                   "entered": t if attributed else None, "left": None, "batch": batch, "left_batch": None}
+            self.rows.append(row)
+            self.open_rows[hier] = row
+
+    def full(self, f: RecordFile, i: int, t: float) -> None:
+        """A full snapshot: read only as the first record of a file (the cgroup ids start
+        again there); later ones repeat what the deltas said."""
+        if self.file is f:
+            self.prev_t = t
+            return
+        self.file = f
+        snap, tasks = self.rec.full(f, i)
+        self.paths = {hs.name: dict(enumerate(hs.containers)) for hs in snap.hierarchies}
+        task = tasks.get(self.pid)
+        st = task[1] if task is not None else None
+        if st != self.start_time and self.start_time is not None and st is not None:  # reborn
+            for h in list(self.open_rows):
+                self.enter(h, None, t, None, True)
+        self.start_time = st
+        for hs in snap.hierarchies:
+            places = hs.find(self.pid, threads=True)
+            path = places[0] if places else None
+            cur = self.open_rows.get(hs.name)
+            if (cur["cgroup"] if cur else None) != path:
+                self.enter(hs.name, path, t, self.start_time, self.prev_t is not None)
+        for h in [h for h in self.open_rows if snap.get(h) is None]:
+            self.enter(h, None, t, None, True)
+        self.prev_t = t
+
+    def delta(self, f: RecordFile, i: int, t: float) -> None:
+        """A delta: the task's new cgroup in each hierarchy where its TID is listed."""
+        doc, views = self._read_delta(f, i)
+        for name in doc.get("gone", ()):
+            self.paths.pop(name, None)
+            if name in self.open_rows:
+                self.enter(name, None, t, None, True)
+        for row in doc.get("tasks", ()):
+            if row[0] == self.pid:
+                if self.start_time is not None and row[1] != self.start_time:
+                    for h in list(self.open_rows):
+                        if self.open_rows[h]["start_time"] == self.start_time:
+                            self.enter(h, None, t, None, True)
+                self.start_time = row[1]
+        for head, (tids, tcg, _, _) in zip(doc["h"], views, strict=True):
+            table = self.paths.setdefault(head["name"], {})
+            for cid, path in head.get("add", ()):
+                table[cid] = path
+            j = bisect_left(tids, self.pid)
+            if j < len(tids) and tids[j] == self.pid:
+                cid = tcg[j]
+                self.enter(head["name"], table.get(cid) if cid >= 0 else None, t, self.start_time, True)
+            for cid in head.get("del", ()):
+                table.pop(cid, None)
+        self.prev_t = t
+
+    def _read_delta(self, f: RecordFile, i: int) -> tuple[dict[str, Any], list[Members]]:
+        """The delta, its JSON header parsed again only when its bytes differ from the one
+        before (the steady state repeats it)."""
+        raw = f.payload(i, verify=False)
+        n = U32.unpack_from(raw, 0)[0] if len(raw) >= 4 else 0
+        jb = bytes(raw[4:4 + n])
+        cached = self.header
+        doc, views = self.rec.delta(f, i, cached[1] if cached is not None and cached[0] == jb else None,
+                                    verify=False)
+        self.header = (jb, doc)
+        return doc, views
+
+
+def which_batch(batches: list[dict[str, Any]], hier: str, pid: int, path: str | None, t0: float | None,
+                t1: float) -> str | None:
+    """The ctrtui batch that moved `pid` into `path` of `hier` between the samples at `t0`
+    and `t1` (a second of slack each side for the clocks), or None."""
+    lo = (t0 if t0 is not None else t1) - 1.0
+    found = None
+    for b in batches:
+        when = b["time"]
+        if when is None or when < lo or when > t1 + 1.0 or b["hierarchy"] != hier:
+            continue
+        for row in b["pids"]:
+            if row[0] == pid and row[3] == path:
+                found = b["batch"]
+    return found
