@@ -207,7 +207,8 @@ def test_the_bundle_imports_nothing_third_party_and_is_complete():
     b = bundle()
     sources = json.loads(zlib.decompress(b.data))
     assert set(sources) == set(b.modules) and "ctrtui.agent" in sources and "ctrtui.agent.ops" in sources
-    stays = ("ctrtui.sources.meters", "ctrtui.sources.simulated", "ctrtui.ui", "ctrtui.remote", "ctrtui.completion")
+    stays = ("ctrtui.sources.meters", "ctrtui.sources.simulated", "ctrtui.ui", "ctrtui.remote", "ctrtui.cli.completion",
+             "ctrtui.cli.hosts", "ctrtui.cli.entry")
     assert not [m for m in sources if m.startswith(stays)]
     stdlib = sys.stdlib_module_names
     for name, src in sources.items():
@@ -221,6 +222,35 @@ def test_the_bundle_imports_nothing_third_party_and_is_complete():
             if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("ctrtui"):
                 assert node.module in sources, f"{name} needs {node.module} at import"
     assert bundle() is b  # built once per process
+
+
+NEVER_ON_A_HOST = {
+    # the history commands and `ls/tasks --at` (the agent's `cli` op takes neither)
+    "ctrtui.cli.history", "ctrtui.history", "ctrtui.history.query", "ctrtui.history.store",
+    # the simulated worlds of `--demo` (refused with hosts)
+    "ctrtui.sources.demo", "ctrtui.sources.hostile",
+}
+
+
+def test_what_the_bundle_imports_inside_functions_travels_too():
+    """An import inside a function runs on the host when that function does: every module of
+    ours a travelling module imports anywhere travels, or is one the agent never reaches."""
+    import zlib
+
+    from ctrtui.remote.bundle import bundle
+
+    sources = json.loads(zlib.decompress(bundle().data))
+    missing = set()
+    for name, src in sources.items():
+        for node in ast.walk(ast.parse(src, name)):
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("ctrtui"):
+                wanted = [node.module, *(f"{node.module}.{a.name}" for a in node.names)]
+                if not any(m in sources for m in wanted) and node.module not in NEVER_ON_A_HOST:
+                    missing.add((name, node.module))
+            elif isinstance(node, ast.Import):
+                missing |= {(name, a.name) for a in node.names if a.name.startswith("ctrtui")
+                            and a.name not in sources and a.name not in NEVER_ON_A_HOST}
+    assert not missing, sorted(missing)
 
 
 def test_hostile_names_come_back_exactly_and_the_answers_stay_one_ascii_line():
@@ -257,25 +287,25 @@ def test_a_refresh_of_the_10k_cgroup_world_sends_a_diff_not_the_tree():
 
 
 def test_a_command_that_exits_does_not_take_the_agent_with_it(monkeypatch):
-    from ctrtui import cli
+    from ctrtui.cli import commands
 
     def leaves(args):
         print("partial")
         raise SystemExit(4)
 
-    monkeypatch.setitem(cli.COMMANDS, "hierarchies", leaves)
+    monkeypatch.setitem(commands.COMMANDS, "hierarchies", leaves)
     got = talk([{"id": 1, "op": "cli", "args": {"command": "hierarchies", "options": {}}}, {"id": 2, "op": "pid_max"}])
     assert got[1]["result"] == {"exit": 4, "stdout": "partial\n", "stderr": ""}
     assert got[2]["ok"] is True
 
 
 def test_a_bug_costs_one_internal_answer_and_the_agent_goes_on(monkeypatch):
-    from ctrtui import cli
+    from ctrtui.cli import commands
 
     def broken(args):
         raise RuntimeError("oops \x1b[2J")
 
-    monkeypatch.setitem(cli.COMMANDS, "hierarchies", broken)
+    monkeypatch.setitem(commands.COMMANDS, "hierarchies", broken)
     got = talk([{"id": 1, "op": "cli", "args": {"command": "hierarchies", "options": {}}}, {"id": 2, "op": "pid_max"}])
     assert got[1]["error"]["kind"] == "internal" and "RuntimeError" in got[1]["error"]["message"]
     assert got[2]["ok"] is True
