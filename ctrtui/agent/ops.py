@@ -293,7 +293,7 @@ class Agent:
 
     def handle_line(self, line: bytes) -> tuple[dict[str, object], bool]:
         """The answer to one request line, and whether it was `bye` (then stop)."""
-        from ctrtui.agent.loop import decode, error_answer
+        from ctrtui.agent.lines import decode, error_answer
 
         try:
             req = decode(line)
@@ -315,7 +315,7 @@ class Agent:
         return self.handle(rid, op, req.get("args")), False
 
     def handle(self, rid: int, op: Any, args: Any) -> dict[str, object]:
-        from ctrtui.agent.loop import error_answer
+        from ctrtui.agent.lines import error_answer
 
         method = _OPS.get(op) if isinstance(op, str) else None
         if method is None:
@@ -455,7 +455,7 @@ class Agent:
                     raise _bad(str(e)) from None
         writes = command in WRITE_COMMANDS and not (command == "move" and options.get("dry_run"))
         if writes and os.geteuid() != 0:
-            from ctrtui.agent.loop import hello
+            from ctrtui.agent.lines import hello
 
             who = hello()["user"] or f"uid {os.geteuid()}"
             raise OpError("read-only", f"'{command}' would change this host, and the agent runs as {who}, not root: "

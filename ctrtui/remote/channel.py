@@ -76,7 +76,7 @@ def remote_command(python: str = "python3", sudo: bool = False) -> list[str]:
     it through a shell quotes every word). `-E` ignores the PYTHON* variables and `-s` the
     user's site-packages: where sudo keeps HOME, the invoking user's `.pth` files would
     otherwise run as root before any of ctrtui's code."""
-    from ctrtui.agent.stub import STUB
+    from ctrtui.remote.stub import STUB
 
     return (["sudo", "-n", "--"] if sudo else []) + [python, "-E", "-s", "-c", STUB]
 
@@ -176,8 +176,8 @@ class AgentChannel:
 
     def _shake(self) -> None:
         from ctrtui import __version__
-        from ctrtui.agent import PROTOCOL
-        from ctrtui.agent.stub import STUB_VERSION
+        from ctrtui.remote.stub import STUB_VERSION
+        from ctrtui.service import PROTOCOL
 
         self._limit = self.timeout
         self._cap = HANDSHAKE_LIMIT

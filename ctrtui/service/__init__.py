@@ -9,3 +9,8 @@ and the agent) asks of ctrtui, as typed operations returning model and engine va
 
 Nothing is imported here: a front end imports the module it needs, when it needs it.
 """
+
+PROTOCOL = 1
+"""The version of the agent's protocol (docs/remote.md), here where both ends read it (the
+agent, ctrtui/agent/loop.py; the local side, ctrtui/remote/channel.py): bumped on every
+change the other side could not read."""

@@ -26,8 +26,8 @@ from pathlib import Path
 import pytest
 
 from ctrtui import __version__
-from ctrtui.agent.stub import STUB
 from ctrtui.remote import AgentChannel, HostError, RemoteOpError, RemoteReader, remote_command
+from ctrtui.remote.stub import STUB
 from ctrtui.sources.base import Reader, contract_problems, protocol_problems
 from ctrtui.sources.cgroupfs import CgroupFS
 from tests.agentfakes import gone

@@ -13,10 +13,12 @@ import json
 
 import pytest
 
-from ctrtui.agent import PROTOCOL, ops
-from ctrtui.agent.loop import MAX_LINE, encode, serve
+from ctrtui.agent import ops
+from ctrtui.agent.lines import encode
+from ctrtui.agent.loop import MAX_LINE, serve
 from ctrtui.agent.ops import Agent
 from ctrtui.model.wire import apply_wire_delta, from_wire
+from ctrtui.service import PROTOCOL
 from ctrtui.sources.demo import demo_world
 
 
@@ -317,7 +319,7 @@ def test_the_hello_lists_the_batches_the_hosts_journal_holds_open(tmp_path):
     import fcntl
     import os
 
-    from ctrtui.agent.loop import open_batches
+    from ctrtui.agent.lines import open_batches
     from ctrtui.engine.journal import Journal
 
     path = str(tmp_path / "journal.jsonl")
