@@ -234,6 +234,48 @@ NEVER_ON_A_HOST = {
 }
 
 
+def _source_of(module: str) -> str:
+    import zlib
+
+    from ctrtui.remote.bundle import bundle
+
+    return str(json.loads(zlib.decompress(bundle().data))[module])
+
+
+def test_the_import_contract_checks_exactly_what_travels():
+    """pyproject's contract on what travels names the modules `ctrtui.remote.bundle` sends
+    (TRAVELLING less EXCLUDED), no more and no fewer: the list is the bundle's, and the
+    contract is held to it."""
+    import tomllib
+    from pathlib import Path
+
+    from ctrtui.remote.bundle import EXCLUDED, bundle
+
+    config = tomllib.loads((Path(__file__).resolve().parents[2] / "pyproject.toml").read_text())
+    (contract,) = [c for c in config["tool"]["importlinter"]["contracts"] if c["name"].startswith("what travels")]
+    checked = contract["source_modules"]
+    sent = set(bundle().modules) - {"ctrtui"}
+
+    def covered(module: str) -> bool:
+        return any(module == c or module.startswith(c + ".") for c in checked)
+
+    # a package whose modules are checked one by one (ctrtui.cli) sends its __init__ too: it
+    # must import nothing, so that the contract leaves nothing unchecked
+    parents = {m for m in sent if not covered(m) and any(c.startswith(m + ".") for c in checked)}
+    for m in parents:
+        tree = ast.parse(_source_of(m))
+        assert not [n for n in ast.walk(tree) if isinstance(n, (ast.Import, ast.ImportFrom))], m
+    assert [m for m in sorted(sent - parents) if not covered(m)] == []
+    assert [c for c in checked if not any(m == c or m.startswith(c + ".") for m in sent)] == []
+    # what a checked package holds but does not send is only what EXCLUDED names
+    import ctrtui
+
+    root = Path(ctrtui.__file__).parent
+    held = {f"ctrtui.{'.'.join(f.relative_to(root).with_suffix('').parts)}".removesuffix(".__init__")
+            for f in root.rglob("*.py")}
+    assert {m for m in held if covered(m)} - sent <= set(EXCLUDED)
+
+
 def test_what_the_bundle_imports_inside_functions_travels_too():
     """An import inside a function runs on the host when that function does: every module of
     ours a travelling module imports anywhere travels, or is one the agent never reaches."""
