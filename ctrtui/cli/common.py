@@ -119,7 +119,7 @@ def service_of(args: argparse.Namespace, backend: Backend | None = None, writes:
                            journal=not getattr(args, "no_journal", False), journal_max=journal_max,
                            broken_policy_ok=broken_ok)
     if writes:
-        service.engine  # noqa: B018 - built now: its policy is read and checked here
+        service.prepare_writes()
     return service
 
 

@@ -50,7 +50,7 @@ def cmd_move(args: argparse.Namespace) -> int:
     service = common.service_of(args)
     check_pid_words(args.pids, service.pid_max)
     h, path = resolve(service, args.target)
-    service.engine  # noqa: B018 - built now: a policy that cannot be read is said before anything moves
+    service.prepare_writes()  # a policy that cannot be read is said before anything moves
     with StopOnSignals(service) as stop:  # from here on, SIGINT/SIGTERM stop the batch between two PIDs
         return _move(args, service, h, path, stop)
 

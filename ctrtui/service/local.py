@@ -133,6 +133,10 @@ class LocalService:
 
     # ------------------------------------------------------------------ moves
 
+    def prepare_writes(self) -> None:
+        """The engine is built now (see `engine`)."""
+        self.engine  # noqa: B018 - the property builds it
+
     def plan(self, pids: Sequence[int | str], target: CgroupRef, threads: bool = False) -> Plan:
         return self.engine.plan(pids, target, threads=threads)
 

@@ -2,7 +2,7 @@
 engine values. `LocalService` (ctrtui/service/local.py) is this machine's.
 
 Reading: `hierarchies`, `cgroup_state`, `snapshot`, `task_details`, `stats`.
-Planning and applying: `plan`, `risks`, `apply`, `request_stop`.
+Planning and applying: `prepare_writes`, `plan`, `risks`, `apply`, `request_stop`.
 Undoing and the log: `undo`, `log`.
 Cgroup ops: `cgroup_op` (mkdir, rmdir, freeze, thaw).
 """
@@ -56,6 +56,12 @@ class Service(Protocol):
     def stats(self, walks: Mapping[str, Sequence[str]], interval: float) -> dict[str, dict[str, Figures]]:
         """Figures of the cgroups `walks` names (hierarchy -> paths): two readings `interval`
         seconds apart (rates over that time), or one reading when it is 0 (rates unknown)."""
+        ...
+
+    def prepare_writes(self) -> None:
+        """Get ready to change the served system now (its policy read and checked, its
+        journal opened), so that what stands in the way is said before anything is done:
+        CtrtuiError."""
         ...
 
     def plan(self, pids: Sequence[int | str], target: CgroupRef, threads: bool = False) -> Plan:

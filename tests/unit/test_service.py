@@ -97,7 +97,7 @@ def test_a_broken_policy_raises_or_refuses_every_move(tmp_path):
     bad.write_text("[[[ not toml")
     strict = LocalService(k, policy_path=str(bad), journal=False)
     with pytest.raises(CtrtuiError):
-        strict.engine  # noqa: B018
+        strict.prepare_writes()
     lenient = LocalService(k, policy_path=str(bad), journal=False, broken_policy_ok=True)
     plan = lenient.plan([pid], CgroupRef("freezer", "/b"))
     assert not plan.accepted and _where(k, pid) == "/a"
