@@ -130,3 +130,47 @@ def test_the_command_line_calls_the_service_not_the_engine():
         assert not (calls & GOING_AROUND), f"{path.name} calls {calls & GOING_AROUND}"
         assert not (imported & GOING_AROUND - {"AttachEngine"}), f"{path.name} imports {imported & GOING_AROUND}"
         assert "undo_any" not in used, path.name
+
+
+def test_the_log_marks_an_open_batch_held_by_a_writer_as_running(tmp_path):
+    """The newest batch, open while a writer holds the journal's lock, is that writer's at
+    work (`running`, its PID); open with no holder it was cut off (`open`); a holder in
+    another PID namespace (0) is running with no PID to name."""
+    from ctrtui.engine.journal import Batch
+    from ctrtui.service.values import BatchLog
+
+    def open_batch() -> Batch:
+        b = Batch("20261207T120000-aaaaaa")
+        b.hierarchy, b.target = "freezer", "/b"
+        return b
+
+    assert BatchLog((open_batch(),), "/j", None).rows()[0]["state"] == "open"
+    row = BatchLog((open_batch(),), "/j", 4242).rows()[0]
+    assert (row["state"], row["writer_pid"]) == ("running", 4242)
+    row = BatchLog((open_batch(),), "/j", 0).rows()[0]
+    assert (row["state"], row["writer_pid"]) == ("running", None)
+    done = open_batch()
+    done.state = "done"
+    assert BatchLog((done,), "/j", 4242).rows()[0]["state"] != "running"
+
+
+def test_risks_that_cannot_be_assessed_are_said_not_raised(tmp_path, monkeypatch):
+    k, pid = _world()
+    s = _service(tmp_path, k)
+    plan = s.plan([pid], CgroupRef("freezer", "/b"))
+
+    def broken(*a, **kw):
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(k, "snapshot", broken)
+    (risk,) = s.risks(plan)
+    assert risk.startswith("Could not check this move for risks") and "EIO" in risk
+
+
+def test_stats_give_rates_only_from_two_readings():
+    from ctrtui.sources.demo import demo_world
+
+    s = LocalService(demo_world())
+    once = s.stats({"freezer": ["/"]}, 0)["freezer"]["/"]
+    twice = s.stats({"freezer": ["/"]}, 0.05)["freezer"]["/"]
+    assert once.cpu is None and twice.cpu is not None and once.memory == twice.memory
