@@ -4,7 +4,7 @@ Scenarios (each the in-process part of a figure; the real ones build the same
 `ctrtui-test-bench-*` world as the suite and clean it up):
 
     move      AttachEngine plan + apply of the world's sleeps   (move_1000_vs_*)
-    ls        ctrtui.cli.main(["ls", "freezer:/<bench>"])      (ls_vs_*)
+    ls        ctrtui.main.main(["ls", "freezer:/<bench>"])      (ls_vs_*)
     snapshot  CgroupFS().snapshot(["freezer"], subtree)        (snapshot_vs_floor)
     refresh   SimKernel churn 1% + the app's refresh path       (refresh_ms)
     keys      the key-latency session on the 10k/100k world     (key_latency_ms_*)
@@ -56,7 +56,7 @@ def scenario_move(quick: bool, prof: cProfile.Profile) -> None:
 
 
 def scenario_ls(quick: bool, prof: cProfile.Profile) -> None:
-    from ctrtui.cli import main
+    from ctrtui.main import main
 
     with _real(quick) as w:
         w.build()

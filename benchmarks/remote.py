@@ -117,10 +117,10 @@ def refresh_bytes(ctx: object, world: object) -> dict[str, float]:
     processes (100 of them) move to other leaves with raw writes, so every refresh carries 100
     departures and 100 arrivals in the tree.
     """
-    from ctrtui.agent.stub import STUB
     from ctrtui.remote.channel import AgentChannel
     from ctrtui.remote.errors import HostError
     from ctrtui.remote.reader import RemoteReader
+    from ctrtui.remote.stub import STUB
 
     try:
         channel = AgentChannel.open([sys.executable, "-c", STUB], name="bench", timeout=60)

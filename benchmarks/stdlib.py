@@ -4,7 +4,7 @@
 run in turn (the order rotates each round), medians in ms. Each piece is measured as the
 difference between two processes that differ only by it:
 
-- argparse: `ctrtui.cli` imported, against importing it and parsing `hierarchies` with the
+- argparse: `ctrtui.cli.parser` imported, against importing it and parsing `hierarchies` with the
   one parser (`build_parser`), as `ctrtui hierarchies` does;
 - dataclasses: `ctrtui.model` imported, against importing it and making the model's value
   classes again as `@dataclass(frozen=True, slots=True)` classes with the same fields (what
@@ -52,9 +52,9 @@ def commands() -> dict[str, list[str]]:
     return {
         "python -c pass": [py, "-c", "pass"],
         "ctrtui hierarchies": ctrtui_command() + ["hierarchies"],
-        "import ctrtui.cli": [py, "-c", "import ctrtui.cli"],
+        "import ctrtui.cli.parser": [py, "-c", "import ctrtui.cli.parser"],
         "+ build_parser().parse_args(['hierarchies'])": [
-            py, "-c", "import ctrtui.cli as c; c.build_parser().parse_args(['hierarchies'])"],
+            py, "-c", "import ctrtui.cli.parser as c; c.build_parser().parse_args(['hierarchies'])"],
         "import ctrtui.model": [py, "-c", "import ctrtui.model"],
         "+ the model's 11 classes as dataclasses": [
             py, "-c", _AS_DATACLASSES.format(module="ctrtui.model", modules=MODEL, least=11)],
@@ -83,7 +83,8 @@ def measure(runs: int) -> dict[str, list[float]]:
 
 
 PAIRS = (
-    ("argparse (one parser for `hierarchies`)", "import ctrtui.cli", "+ build_parser().parse_args(['hierarchies'])"),
+    ("argparse (one parser for `hierarchies`)", "import ctrtui.cli.parser",
+     "+ build_parser().parse_args(['hierarchies'])"),
     ("dataclasses for the model", "import ctrtui.model", "+ the model's 11 classes as dataclasses"),
     ("dataclasses for the engine's values", "import ctrtui.engine", "+ the engine's value classes as dataclasses"),
     ("importlib.metadata instead of the scan", "+ load_entry_point_hooks (the scan)",

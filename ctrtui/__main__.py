@@ -5,9 +5,9 @@ import signal
 import sys
 
 # Before anything is imported: a Ctrl-C while Python loads the command line ends it with the
-# shell's status for an interrupt and no traceback (ctrtui.cli.main takes over from here).
+# shell's status for an interrupt and no traceback (ctrtui.main takes over from here).
 signal.signal(signal.SIGINT, lambda signum, frame: os._exit(130))
 
-from ctrtui.cli import main  # noqa: E402 - after the handler, on purpose
+from ctrtui.main import main  # noqa: E402 - after the handler, on purpose
 
 sys.exit(main())

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from ctrtui.cli import main
+from ctrtui.main import main
 
 
 @pytest.fixture(autouse=True)

@@ -19,7 +19,7 @@ from typing import Any
 from ctrtui.ui.hosts import HostView, Link, RemoteMover
 
 _CLI_LOCK = threading.Lock()
-"""The CLI in-process swaps sys.stdout and ctrtui.cli._backend: one call at a time."""
+"""The CLI in-process swaps sys.stdout and ctrtui.cli.common.backend_of: one call at a time."""
 
 
 class ReaderOnly:
@@ -100,7 +100,7 @@ def cli_argv(command: str, options: dict[str, Any], journal: Path) -> list[str]:
 
 class FakeHost:
     """A simulated world reached as a remote host would be: `ReaderOnly` + `RemoteMover`
-    whose `cli` runs `ctrtui.cli.main` in-process on the world (journal in `state`)."""
+    whose `cli` runs `ctrtui.main.main` in-process on the world (journal in `state`)."""
 
     def __init__(self, name: str, world: Any, state: Path, read_only: str | None = None) -> None:
         self.name = name
@@ -111,19 +111,19 @@ class FakeHost:
         self.commands: list[tuple[str, dict[str, Any]]] = []
 
     def cli(self, command: str, options: dict[str, Any]) -> CliResult:
-        import ctrtui.cli as cli
-        import ctrtui.cliops as cliops
+        from ctrtui.cli import common
+        from ctrtui.main import main
 
         self.commands.append((command, dict(options)))
         out, err = io.StringIO(), io.StringIO()
         with _CLI_LOCK:
-            saved = cli._backend, cliops._backend
-            cli._backend = cliops._backend = lambda args: self.world  # type: ignore[assignment]
+            saved = common.backend_of
+            common.backend_of = lambda args: self.world  # type: ignore[assignment]
             try:
                 with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-                    rc = cli.main(cli_argv(command, options, self.journal))
+                    rc = main(cli_argv(command, options, self.journal))
             finally:
-                cli._backend, cliops._backend = saved  # type: ignore[assignment]
+                common.backend_of = saved  # type: ignore[assignment]
         return CliResult(rc, out.getvalue(), err.getvalue())
 
     def link(self) -> Link:

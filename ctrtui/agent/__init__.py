@@ -2,7 +2,7 @@
 
 This package travels: when ctrtui is not installed on the host (or another version is), the
 local side sends it, with the domain code it needs (model, sources, engine, cli), over the same
-ssh channel, and the stub (`ctrtui.agent.stub.STUB`) imports it from memory; nothing is written
+ssh channel, and the stub (`ctrtui.remote.stub.STUB`, sent by the local side) imports it from memory; nothing is written
 on the host. So it imports only the standard library and those modules, and runs on Python 3.9.
 docs/remote.md describes the protocol.
 
@@ -12,10 +12,7 @@ docs/remote.md describes the protocol.
 
 from __future__ import annotations
 
-__all__ = ["PROTOCOL", "serve"]
-
-PROTOCOL = 1
-"""The protocol's version: bumped on every change the other side could not read."""
+__all__ = ["serve"]
 
 
 def serve(infile: object = None, outfile: object = None, isolate: bool = True) -> int:

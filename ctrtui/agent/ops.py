@@ -203,13 +203,13 @@ def _namespace(command: str, options: dict[str, Any]) -> argparse.Namespace:
     own policy and journal."""
     import argparse
 
-    from ctrtui.cli import build_parser
+    from ctrtui.cli.parser import build_parser
 
     parser = build_parser()
     ns = parser.parse_args([])
     subs = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
     sub = subs[0].choices[command]
-    sub.format_usage()  # defines the subcommand's arguments (cli.build_parser adds them on first use)
+    sub.format_usage()  # defines the subcommand's arguments (build_parser adds them on first use)
     for action in sub._actions:
         if action.dest != "help" and action.default is not argparse.SUPPRESS:
             setattr(ns, action.dest, action.default)
@@ -227,14 +227,15 @@ def run_cli(command: str, options: dict[str, Any]) -> dict[str, object]:
     import io
     import sys
 
-    from ctrtui import cli
+    from ctrtui.cli.commands import COMMANDS
+    from ctrtui.cli.guard import run_command
 
     ns = _namespace(command, options)
     out, err = io.StringIO(), io.StringIO()
     saved = sys.stdout, sys.stderr
     sys.stdout, sys.stderr = out, err
     try:
-        rc = cli._run_command(cli.COMMANDS[command], ns)
+        rc = run_command(COMMANDS[command], ns)
     except SystemExit as e:  # nothing of the command line should exit; if it does, the agent stays
         rc = e.code if isinstance(e.code, int) else 2
     finally:
@@ -292,7 +293,7 @@ class Agent:
 
     def handle_line(self, line: bytes) -> tuple[dict[str, object], bool]:
         """The answer to one request line, and whether it was `bye` (then stop)."""
-        from ctrtui.agent.loop import decode, error_answer
+        from ctrtui.agent.lines import decode, error_answer
 
         try:
             req = decode(line)
@@ -314,7 +315,7 @@ class Agent:
         return self.handle(rid, op, req.get("args")), False
 
     def handle(self, rid: int, op: Any, args: Any) -> dict[str, object]:
-        from ctrtui.agent.loop import error_answer
+        from ctrtui.agent.lines import error_answer
 
         method = _OPS.get(op) if isinstance(op, str) else None
         if method is None:
@@ -454,7 +455,7 @@ class Agent:
                     raise _bad(str(e)) from None
         writes = command in WRITE_COMMANDS and not (command == "move" and options.get("dry_run"))
         if writes and os.geteuid() != 0:
-            from ctrtui.agent.loop import hello
+            from ctrtui.agent.lines import hello
 
             who = hello()["user"] or f"uid {os.geteuid()}"
             raise OpError("read-only", f"'{command}' would change this host, and the agent runs as {who}, not root: "

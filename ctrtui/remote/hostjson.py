@@ -1,5 +1,5 @@
 """JSON a host printed (`ctrtui ... --json` run there), read with bounds: the command line
-across hosts (ctrtui.clihosts) and the terminal UI's moves on a host (ctrtui.ui.hosts) take
+across hosts (ctrtui.cli.hosts) and the terminal UI's moves on a host (ctrtui.ui.hosts) take
 its rows from here. `loads(text)` is the value, or ValueError with a sentence: text that is
 not JSON (NaN and Infinity included), more than MAX_CONTAINERS lists and objects (counted
 before parsing: an empty list costs 64 bytes for its 3 on the wire), nesting deeper than

@@ -69,6 +69,8 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from ctrtui.engine import Report
+    from ctrtui.remote.connect import ConnectOptions
+    from ctrtui.remote.ssh import HostSpec
     from ctrtui.ui.hostfeed import Hit
 
 __all__ = ["CtrtuiApp", "describe_error", "run"]
@@ -857,7 +859,7 @@ class CtrtuiApp(App[None]):
         self.cgroup_ops.freeze()
 
 
-def run_hosts(specs: Sequence[object], options: object, *, jobs: int = 8,
+def run_hosts(specs: Sequence[HostSpec], options: ConnectOptions, *, jobs: int = 8,
               local: tuple[Backend, AttachEngine] | None = None, interval: float = 2.0, read_only: bool = False,
               hierarchy: str | None = None) -> None:
     """Entry used by the command line with `--host`/`--hosts`: one view per host (`local`:
@@ -865,7 +867,7 @@ def run_hosts(specs: Sequence[object], options: object, *, jobs: int = 8,
     `jobs` at once; the first to answer is shown (`ctrtui.ui.hostfeed`)."""
     from ctrtui.ui.hosts import remote_host
 
-    views = [local_host("local", *local) if getattr(spec, "name", None) == "local" and local is not None
+    views = [local_host("local", *local) if spec.name == "local" and local is not None
              else remote_host(spec, options) for spec in specs]
     CtrtuiApp(None, None, interval=interval, read_only=read_only, hierarchy=hierarchy, hosts=views, jobs=jobs).run()
 

@@ -26,7 +26,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ctrtui.engine import AttachEngine, Plan, Report
 from ctrtui.engine.engine import OUTCOMES, VERDICT_KINDS, Outcome, Verdict
@@ -35,6 +35,10 @@ from ctrtui.errors import CtrtuiError
 from ctrtui.model import CgroupRef, Hierarchy, Snapshot
 from ctrtui.sources.base import Reader
 from ctrtui.text import display, scrub
+
+if TYPE_CHECKING:
+    from ctrtui.remote.connect import ConnectOptions
+    from ctrtui.remote.ssh import HostSpec
 
 __all__ = [
     "CONNECTING", "DEAD", "HostView", "Link", "NoHost", "OK", "PROBE_TIMEOUT", "RemoteMover", "SLOW", "SLOW_MS",
@@ -258,10 +262,10 @@ def channel_link(channel: Any, name: str) -> Link:
                 notes=notes)
 
 
-def remote_host(spec: Any, options: Any) -> HostView:
-    """A host to reach over ssh (`spec`: a `ctrtui.remote.ssh.HostSpec`; `options`: its
-    `ConnectOptions`): not connected yet; `connect` opens the channel (the transport keeps
-    `options.timeout`, the view's timeout is the backstop a second later)."""
+def remote_host(spec: HostSpec, options: ConnectOptions) -> HostView:
+    """A host to reach over ssh, with its `ConnectOptions`: not connected yet; `connect` opens
+    the channel (the transport keeps `options.timeout`, the view's timeout is the backstop a
+    second later)."""
     name = spec.name
 
     def connect() -> Link:

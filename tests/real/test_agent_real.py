@@ -26,8 +26,8 @@ from pathlib import Path
 import pytest
 
 from ctrtui import __version__
-from ctrtui.agent.stub import STUB
 from ctrtui.remote import AgentChannel, HostError, RemoteOpError, RemoteReader, remote_command
+from ctrtui.remote.stub import STUB
 from ctrtui.sources.base import Reader, contract_problems, protocol_problems
 from ctrtui.sources.cgroupfs import CgroupFS
 from tests.agentfakes import gone
@@ -167,7 +167,7 @@ def test_a_login_script_that_prints_before_the_stub_is_skipped():
 
 
 ROOT = str(Path(__file__).resolve().parents[2])
-_RUN = ("import sys; sys.path.insert(0, sys.argv[1]); from ctrtui.cli import main; "
+_RUN = ("import sys; sys.path.insert(0, sys.argv[1]); from ctrtui.main import main; "
         "sys.exit(main(sys.argv[2:]))")
 SAME_OUTPUT = [
     ["hierarchies", "--demo"], ["hierarchies", "--demo", "--json"], ["ls", "--demo"], ["ls", "--demo", "--json"],
@@ -266,7 +266,7 @@ def test_a_hook_plugin_is_loaded_under_python39_too(tmp_path):
     world = demo_world()
     procs = [p for c in world.snapshot(["cpu"])["cpu"].containers.values() for p in c.procs]
     pid = next(p for p, t in sorted(world.task_details(procs).items()) if t.uid == 1000)  # a user's task
-    script = ("import sys; sys.path[:0] = sys.argv[1:3]; from ctrtui.cli import main; "
+    script = ("import sys; sys.path[:0] = sys.argv[1:3]; from ctrtui.main import main; "
               "sys.exit(main(sys.argv[3:]))")
     r = subprocess.run([py, "-I", "-S", "-c", script, ROOT, str(tmp_path), "move", "--demo", str(pid), "--to",
                         "cpu:/system.slice", "--dry-run"], capture_output=True, text=True, timeout=60,

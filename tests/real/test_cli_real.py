@@ -98,17 +98,17 @@ def test_real_ls_text_reads_only_threads_and_says_the_same_as_the_json(realworld
 
 @pytest.mark.parametrize("command", ["tasks", "ls"])
 def test_a_cgroup_removed_between_lookup_and_read_is_exit_2_naming_it(realworld, capsys, monkeypatch, command):
-    import ctrtui.cli as cli
+    from ctrtui.cli import listing
 
     cg = realworld.mkdir("pids", "gone")
-    resolve = cli._resolve
+    resolve = listing.resolve
 
     def resolve_then_rmdir(*a, **kw):
         found = resolve(*a, **kw)
         os.rmdir(realworld.fs("pids", cg))  # removed by someone else after the lookup
         return found
 
-    monkeypatch.setattr(cli, "_resolve", resolve_then_rmdir)
+    monkeypatch.setattr(listing, "resolve", resolve_then_rmdir)
     rc, out, err = run(capsys, command, f"pids:{cg}")
     assert rc == 2 and out == ""
     assert f"pids:{cg}" in err and "removed" in err and "Traceback" not in err

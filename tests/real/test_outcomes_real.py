@@ -54,7 +54,7 @@ def ctrtui_as_nobody(home, *argv: str) -> tuple[int, list[dict], str]:
             os.environ["XDG_CONFIG_HOME"] = str(home / "config")
             sys.stdout = os.fdopen(out_w, "w")
             sys.stderr = os.fdopen(err_w, "w")
-            from ctrtui.cli import main
+            from ctrtui.main import main
 
             code = main([*argv, "--json", "--journal", str(home / "j.jsonl")])
         except SystemExit as e:

@@ -230,12 +230,13 @@ def test_a_user_other_than_root_keeps_state_in_a_directory_of_their_own(tmp_path
         # The child drops to uid 65534 itself, after importing what it needs (the interpreter
         # may sit where that user cannot read).
         code = ("import argparse, json, locale, tomllib, pwd, signal, fcntl, errno, re, stat, time, _thread\n"
-                "import ctrtui.cli, ctrtui.engine, ctrtui.sources, ctrtui.sources.demo, ctrtui.report\n"
-                "ctrtui.cli.build_parser(); ctrtui.sources.open_backend('demo')\n"
+                "import ctrtui.main, ctrtui.cli.parser, ctrtui.engine, ctrtui.sources, ctrtui.sources.demo\n"
+                "import ctrtui.report\n"
+                "ctrtui.cli.parser.build_parser(); ctrtui.sources.open_backend('demo')\n"
                 "import os, sys\n"
                 "os.setgroups([]); os.setresgid(65534, 65534, 65534); os.setresuid(65534, 65534, 65534)\n"
-                "rc = ctrtui.cli.main(['--demo', 'move', '1', '--to', 'freezer:/'])\n"
-                "sys.exit(rc or ctrtui.cli.main(['--demo', 'log']))\n")
+                "rc = ctrtui.main.main(['--demo', 'move', '1', '--to', 'freezer:/'])\n"
+                "sys.exit(rc or ctrtui.main.main(['--demo', 'log']))\n")
         env = dict(os.environ, XDG_STATE_HOME=state, XDG_CONFIG_HOME=os.path.join(base, "config"))
         r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)
         assert r.returncode == 0, r.stderr

@@ -758,7 +758,7 @@ async def test_an_unusable_policy_starts_the_app_but_refuses_every_move_until_fi
     `engine`: an engine given the policy unchecked (the app checks it against the hierarchies)."""
     from types import SimpleNamespace
 
-    from ctrtui.cli import _engine
+    from ctrtui.cli.common import engine_of
     from ctrtui.engine import AttachEngine, Journal, Policy
     from ctrtui.model import CgroupRef
     from ctrtui.ui.app import CtrtuiApp
@@ -769,7 +769,7 @@ async def test_an_unusable_policy_starts_the_app_but_refuses_every_move_until_fi
     f.write_text('[protect]\ncgroups = ["freezr:/system.slice/*"]\n')
     if how == "cli":
         args = SimpleNamespace(policy=str(f), journal=str(tmp_path / "journal.jsonl"))
-        engine = _engine(args, world, broken_ok=True)
+        engine = engine_of(args, world, broken_ok=True)
     else:
         engine = AttachEngine(world, policy=Policy.load(str(f)), journal=Journal(tmp_path / "journal.jsonl"),
                               load_entry_points=False)

@@ -293,13 +293,13 @@ async def test_the_switcher_fits_small_and_large_terminals(tmp_path, size):
 
 
 def test_the_command_line_opens_the_ui_on_its_hosts(tmp_path, monkeypatch):
-    from ctrtui.cli import main
+    from ctrtui.main import main
 
     seen = []
     monkeypatch.setattr(CtrtuiApp, "run", lambda self, *a, **kw: seen.append(self))
-    import ctrtui.cli
+    from ctrtui.cli import common
 
-    monkeypatch.setattr(ctrtui.cli, "_backend", lambda args: demo_world())  # `local`, without the real kernel
+    monkeypatch.setattr(common, "backend_of", lambda args: demo_world())  # `local`, without the real kernel
     assert main(["--host", "local", "--host", "root@127.0.0.9:2222", "--hierarchy", "freezer",
                  "--timeout", "3"]) == 0
     (app,) = seen

@@ -109,7 +109,7 @@ async def test_cgroup_option_opens_on_that_cgroup(world, tmp_path, size):
 
 
 def test_cli_start_options_are_checked(capsys):
-    from ctrtui.cli import main
+    from ctrtui.main import main
 
     assert main(["--demo", "--hierarchy", "nope"]) == 2
     assert "unknown hierarchy 'nope'" in capsys.readouterr().err

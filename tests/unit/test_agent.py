@@ -13,10 +13,12 @@ import json
 
 import pytest
 
-from ctrtui.agent import PROTOCOL, ops
-from ctrtui.agent.loop import MAX_LINE, encode, serve
+from ctrtui.agent import ops
+from ctrtui.agent.lines import encode
+from ctrtui.agent.loop import MAX_LINE, serve
 from ctrtui.agent.ops import Agent
 from ctrtui.model.wire import apply_wire_delta, from_wire
+from ctrtui.service import PROTOCOL
 from ctrtui.sources.demo import demo_world
 
 
@@ -207,7 +209,8 @@ def test_the_bundle_imports_nothing_third_party_and_is_complete():
     b = bundle()
     sources = json.loads(zlib.decompress(b.data))
     assert set(sources) == set(b.modules) and "ctrtui.agent" in sources and "ctrtui.agent.ops" in sources
-    stays = ("ctrtui.sources.meters", "ctrtui.sources.simulated", "ctrtui.ui", "ctrtui.remote", "ctrtui.completion")
+    stays = ("ctrtui.sources.meters", "ctrtui.sources.simulated", "ctrtui.ui", "ctrtui.remote", "ctrtui.cli.completion",
+             "ctrtui.cli.hosts", "ctrtui.cli.entry")
     assert not [m for m in sources if m.startswith(stays)]
     stdlib = sys.stdlib_module_names
     for name, src in sources.items():
@@ -221,6 +224,77 @@ def test_the_bundle_imports_nothing_third_party_and_is_complete():
             if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("ctrtui"):
                 assert node.module in sources, f"{name} needs {node.module} at import"
     assert bundle() is b  # built once per process
+
+
+NEVER_ON_A_HOST = {
+    # the history commands and `ls/tasks --at` (the agent's `cli` op takes neither)
+    "ctrtui.cli.history", "ctrtui.history", "ctrtui.history.query", "ctrtui.history.store",
+    # the simulated worlds of `--demo` (refused with hosts)
+    "ctrtui.sources.demo", "ctrtui.sources.hostile",
+}
+
+
+def _source_of(module: str) -> str:
+    import zlib
+
+    from ctrtui.remote.bundle import bundle
+
+    return str(json.loads(zlib.decompress(bundle().data))[module])
+
+
+def test_the_import_contract_checks_exactly_what_travels():
+    """pyproject's contract on what travels names the modules `ctrtui.remote.bundle` sends
+    (TRAVELLING less EXCLUDED), no more and no fewer: the list is the bundle's, and the
+    contract is held to it."""
+    import tomllib
+    from pathlib import Path
+
+    from ctrtui.remote.bundle import EXCLUDED, bundle
+
+    config = tomllib.loads((Path(__file__).resolve().parents[2] / "pyproject.toml").read_text())
+    (contract,) = [c for c in config["tool"]["importlinter"]["contracts"] if c["name"].startswith("what travels")]
+    checked = contract["source_modules"]
+    sent = set(bundle().modules) - {"ctrtui"}
+
+    def covered(module: str) -> bool:
+        return any(module == c or module.startswith(c + ".") for c in checked)
+
+    # a package whose modules are checked one by one (ctrtui.cli) sends its __init__ too: it
+    # must import nothing, so that the contract leaves nothing unchecked
+    parents = {m for m in sent if not covered(m) and any(c.startswith(m + ".") for c in checked)}
+    for m in parents:
+        tree = ast.parse(_source_of(m))
+        assert not [n for n in ast.walk(tree) if isinstance(n, (ast.Import, ast.ImportFrom))], m
+    assert [m for m in sorted(sent - parents) if not covered(m)] == []
+    assert [c for c in checked if not any(m == c or m.startswith(c + ".") for m in sent)] == []
+    # what a checked package holds but does not send is only what EXCLUDED names
+    import ctrtui
+
+    root = Path(ctrtui.__file__).parent
+    held = {f"ctrtui.{'.'.join(f.relative_to(root).with_suffix('').parts)}".removesuffix(".__init__")
+            for f in root.rglob("*.py")}
+    assert {m for m in held if covered(m)} - sent <= set(EXCLUDED)
+
+
+def test_what_the_bundle_imports_inside_functions_travels_too():
+    """An import inside a function runs on the host when that function does: every module of
+    ours a travelling module imports anywhere travels, or is one the agent never reaches."""
+    import zlib
+
+    from ctrtui.remote.bundle import bundle
+
+    sources = json.loads(zlib.decompress(bundle().data))
+    missing = set()
+    for name, src in sources.items():
+        for node in ast.walk(ast.parse(src, name)):
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("ctrtui"):
+                wanted = [node.module, *(f"{node.module}.{a.name}" for a in node.names)]
+                if not any(m in sources for m in wanted) and node.module not in NEVER_ON_A_HOST:
+                    missing.add((name, node.module))
+            elif isinstance(node, ast.Import):
+                missing |= {(name, a.name) for a in node.names if a.name.startswith("ctrtui")
+                            and a.name not in sources and a.name not in NEVER_ON_A_HOST}
+    assert not missing, sorted(missing)
 
 
 def test_hostile_names_come_back_exactly_and_the_answers_stay_one_ascii_line():
@@ -257,25 +331,25 @@ def test_a_refresh_of_the_10k_cgroup_world_sends_a_diff_not_the_tree():
 
 
 def test_a_command_that_exits_does_not_take_the_agent_with_it(monkeypatch):
-    from ctrtui import cli
+    from ctrtui.cli import commands
 
     def leaves(args):
         print("partial")
         raise SystemExit(4)
 
-    monkeypatch.setitem(cli.COMMANDS, "hierarchies", leaves)
+    monkeypatch.setitem(commands.COMMANDS, "hierarchies", leaves)
     got = talk([{"id": 1, "op": "cli", "args": {"command": "hierarchies", "options": {}}}, {"id": 2, "op": "pid_max"}])
     assert got[1]["result"] == {"exit": 4, "stdout": "partial\n", "stderr": ""}
     assert got[2]["ok"] is True
 
 
 def test_a_bug_costs_one_internal_answer_and_the_agent_goes_on(monkeypatch):
-    from ctrtui import cli
+    from ctrtui.cli import commands
 
     def broken(args):
         raise RuntimeError("oops \x1b[2J")
 
-    monkeypatch.setitem(cli.COMMANDS, "hierarchies", broken)
+    monkeypatch.setitem(commands.COMMANDS, "hierarchies", broken)
     got = talk([{"id": 1, "op": "cli", "args": {"command": "hierarchies", "options": {}}}, {"id": 2, "op": "pid_max"}])
     assert got[1]["error"]["kind"] == "internal" and "RuntimeError" in got[1]["error"]["message"]
     assert got[2]["ok"] is True
@@ -287,7 +361,7 @@ def test_the_hello_lists_the_batches_the_hosts_journal_holds_open(tmp_path):
     import fcntl
     import os
 
-    from ctrtui.agent.loop import open_batches
+    from ctrtui.agent.lines import open_batches
     from ctrtui.engine.journal import Journal
 
     path = str(tmp_path / "journal.jsonl")

@@ -259,13 +259,14 @@ def test_a_spec_that_names_no_backend_is_one_clear_error(spec, words):
 
 
 def test_the_cli_maps_its_flags_to_specs():
-    from ctrtui.cli import _spec, build_parser
+    from ctrtui.cli.common import backend_spec
+    from ctrtui.cli.parser import build_parser
 
     p = build_parser()
-    assert _spec(p.parse_args([])) == "local"
-    assert _spec(p.parse_args(["--demo"])) == "demo"
-    assert _spec(p.parse_args(["--demo=hostile"])) == "demo:hostile"
-    assert _spec(p.parse_args(["hierarchies", "--demo=hostile"])) == "demo:hostile"
+    assert backend_spec(p.parse_args([])) == "local"
+    assert backend_spec(p.parse_args(["--demo"])) == "demo"
+    assert backend_spec(p.parse_args(["--demo=hostile"])) == "demo:hostile"
+    assert backend_spec(p.parse_args(["hierarchies", "--demo=hostile"])) == "demo:hostile"
 
 
 # ----------------------------------------------------------------------------- read-only
@@ -293,7 +294,7 @@ def test_cli_and_ui_no_longer_ask_geteuid():
     from pathlib import Path
 
     root = Path(__file__).resolve().parents[2] / "ctrtui"
-    files = [root / "cli.py", *sorted((root / "ui").rglob("*.py"))]
+    files = [*sorted((root / "cli").glob("*.py")), root / "main.py", *sorted((root / "ui").rglob("*.py"))]
     assert len(files) > 10
     for path in files:
         assert "geteuid" not in path.read_text(), path
@@ -390,7 +391,7 @@ def test_a_bad_backend_field_is_a_corrupt_line(tmp_path, bad):
 
 
 def test_the_cli_refuses_another_backends_open_batch_in_one_line(tmp_path, capsys):
-    from ctrtui.cli import main
+    from ctrtui.main import main
 
     path = str(tmp_path / "j.jsonl")
     j = Journal(path)

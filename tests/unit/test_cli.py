@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from ctrtui.cli import main
+from ctrtui.main import main
 from tests.clihelpers import isolated_dirs, run  # noqa: F401 - isolated_dirs is autouse
 
 
@@ -141,7 +141,7 @@ def test_a_target_without_its_hierarchy_says_how_cgroups_are_named_and_what_was_
 
 
 def test_a_path_in_two_hierarchies_lists_both():
-    from ctrtui.cli import UsageError, _resolve
+    from ctrtui.cli.common import UsageError, resolve
     from ctrtui.sources.simulated import SimKernel
 
     k = SimKernel()
@@ -151,7 +151,7 @@ def test_a_path_in_two_hierarchies_lists_both():
     k.mkdir("freezer", "/a")
     k.mkdir("unified", "/a")
     with pytest.raises(UsageError) as e:
-        _resolve(k, "/a")
+        resolve(k, "/a")
     assert str(e.value) == ("'/a' is not a hierarchy: cgroups are named HIERARCHY:/path; "
                             "did you mean freezer:/a or unified:/a?")
 
@@ -247,7 +247,7 @@ def test_python_dash_m_works():
                          capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout)
-    code = ("import sys; from ctrtui.cli import main; main(['--demo', 'hierarchies']); "
+    code = ("import sys; from ctrtui.main import main; main(['--demo', 'hierarchies']); "
             "print(sorted(m for m in ('textual', 'psutil') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip().splitlines()[-1] == "[]"
@@ -273,7 +273,7 @@ def test_python_dash_m_works():
 def test_one_parser_for_every_command_line(argv, expected):
     """Global options are taken before and after the subcommand (the later one wins), with
     the same defaults either way."""
-    from ctrtui.cli import build_parser
+    from ctrtui.cli.parser import build_parser
 
     got = vars(build_parser().parse_args(argv))
     assert {k: got[k] for k in expected} == expected
@@ -484,7 +484,7 @@ def test_a_full_stderr_changes_neither_the_output_nor_the_status(tmp_path):
 
 
 def test_a_closed_stdout_is_held_by_dev_null_so_no_file_opened_later_takes_fd_1(tmp_path):
-    code = ("import os, sys\nfrom ctrtui.cli import main\nrc = main(['--demo', 'move', '1', '--to', 'freezer:/'])\n"
+    code = ("import os, sys\nfrom ctrtui.main import main\nrc = main(['--demo', 'move', '1', '--to', 'freezer:/'])\n"
             "print(rc, os.readlink('/proc/self/fd/1'), file=sys.stderr)\n")
     env = dict(os.environ, XDG_STATE_HOME=str(tmp_path / "state"), XDG_CONFIG_HOME=str(tmp_path / "config"))
     p = subprocess.run(["bash", "-c", '"$@" >&-', "sh", sys.executable, "-c", code], capture_output=True,
@@ -581,11 +581,11 @@ def test_a_default_policy_in_a_directory_the_user_cannot_search_is_exit_2(tmp_pa
         # The child drops to uid 65534 itself, after importing what it needs (the interpreter
         # may sit where that user cannot read).
         code = ("import argparse, json, locale, signal, tomllib\n"
-                "import ctrtui.cli, ctrtui.engine, ctrtui.sources, ctrtui.sources.demo\n"
-                "ctrtui.cli.build_parser(); ctrtui.sources.open_backend('demo')\n"
+                "import ctrtui.main, ctrtui.cli.parser, ctrtui.engine, ctrtui.sources, ctrtui.sources.demo\n"
+                "ctrtui.cli.parser.build_parser(); ctrtui.sources.open_backend('demo')\n"
                 "import os, sys\n"
                 "os.setgroups([]); os.setresgid(65534, 65534, 65534); os.setresuid(65534, 65534, 65534)\n"
-                "sys.exit(ctrtui.cli.main(['--demo', 'move', '1', '--to', 'freezer:/']))\n")
+                "sys.exit(ctrtui.main.main(['--demo', 'move', '1', '--to', 'freezer:/']))\n")
         env = dict(os.environ, XDG_CONFIG_HOME=cfg, XDG_STATE_HOME=os.path.join(base, "state"))
         p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)
         assert p.returncode == 2, p.stderr
@@ -694,7 +694,7 @@ def test_undo_and_log_when_systemd_removed_the_origin(capsys, tmp_path, monkeypa
     """logind removed the scope a task was moved out of: a bare undo skips that batch saying
     why, `log` says it cannot be undone (not `undone`), and undoing it by name again neither
     writes a new batch nor advises creating the cgroup."""
-    from ctrtui import cli as cli_module
+    from ctrtui.cli import common as cli_module
     from ctrtui.sources.simulated import SimKernel
 
     scope = "/user.slice/user-1000.slice/session-3.scope"
@@ -703,7 +703,7 @@ def test_undo_and_log_when_systemd_removed_the_origin(capsys, tmp_path, monkeypa
     k.makedirs("unified", scope)
     k.mkdir("unified", "/b")
     p = k.spawn("sleep", cgroups={"unified": scope})
-    monkeypatch.setattr(cli_module, "_backend", lambda args: k)
+    monkeypatch.setattr(cli_module, "backend_of", lambda args: k)
     j = str(tmp_path / "j.jsonl")
     rc, rows, _ = run_json(capsys, "move", "--journal", j, "--to", "unified:/b", str(p))
     batch = rows[0]["batch"]
@@ -725,7 +725,7 @@ def test_undo_and_log_when_systemd_removed_the_origin(capsys, tmp_path, monkeypa
 def test_move_warns_before_it_makes_a_thread_root(capsys, tmp_path, monkeypatch):
     """/p enables only threaded controllers and has an empty child: `move --dry-run` (and
     its --json) says, before anything happens, that the move turns /p/c 'domain invalid'."""
-    from ctrtui import cli as cli_module
+    from ctrtui.cli import common as cli_module
     from ctrtui.sources.simulated import SimKernel
 
     k = SimKernel()
@@ -734,7 +734,7 @@ def test_move_warns_before_it_makes_a_thread_root(capsys, tmp_path, monkeypatch)
     k.makedirs("unified", "/p/c")
     k.set_subtree_control("unified", "/p", "+cpu +pids")
     p = k.spawn("sleep")
-    monkeypatch.setattr(cli_module, "_backend", lambda args: k)
+    monkeypatch.setattr(cli_module, "backend_of", lambda args: k)
     j = str(tmp_path / "j.jsonl")
     rc, out, err = run(capsys, "move", "--dry-run", "--journal", j, "--to", "unified:/p", str(p))
     assert rc == 0 and "thread root" in out + err and "/p/c becomes 'domain invalid'" in out + err, (out, err)

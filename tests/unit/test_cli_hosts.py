@@ -1,4 +1,4 @@
-"""The command line across hosts (ctrtui.clihosts) with fake hosts: each fake host runs the
+"""The command line across hosts (ctrtui/cli/hosts.py) with fake hosts: each fake host runs the
 real command line on the demo world in-process (`ctrtui --demo COMMAND ...` built from the
 `cli` op's options), or answers what the test tells it (hostile text, a failure, an exit
 code). Through real sshd: tests/real/test_cli_hosts_real.py."""
@@ -14,8 +14,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from ctrtui import clihosts
-from ctrtui.cli import hierarchies_lines, ls_lines, stats_lines, tasks_lines
+from ctrtui.cli import hosts as clihosts
+from ctrtui.cli.listing import hierarchies_lines, ls_lines, stats_lines, tasks_lines
 from ctrtui.remote.errors import EXIT_HOST, HostError
 from ctrtui.report import log_lines
 from tests.clihelpers import isolated_dirs, run  # noqa: F401 - isolated_dirs is autouse
@@ -50,7 +50,7 @@ def argv_of(command: str, options: dict) -> list[str]:
 
 
 def demo_answer(command: str, options: dict) -> SimpleNamespace:
-    from ctrtui.cli import main
+    from ctrtui.main import main
 
     with _RUN, contextlib.redirect_stdout(io.StringIO()) as out, contextlib.redirect_stderr(io.StringIO()) as err:
         code = main(argv_of(command, options))

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from ctrtui.cli import main
+from ctrtui.main import main
 from tests.clihelpers import isolated_dirs, run  # noqa: F401 - isolated_dirs is autouse
 
 

@@ -83,16 +83,16 @@ def test_a_move_blocked_printing_its_report_dies_on_sigterm(tmp_path, argv):
 
 
 def _started(p: subprocess.Popen) -> bytes:
-    """Read the child's stderr (`-X importtime`) until ctrtui.cli is imported: from there on,
+    """Read the child's stderr (`-X importtime`) until ctrtui.main is imported: from there on,
     SIGINT is ctrtui's to handle (`python -m ctrtui` holds it before that import); what was
     read."""
     assert p.stderr is not None
     seen = b""
     while True:
         line = p.stderr.readline()
-        assert line, f"the child ended before it imported ctrtui.cli: {seen[-2000:]!r}"
+        assert line, f"the child ended before it imported ctrtui.main: {seen[-2000:]!r}"
         seen += line
-        if line.rstrip().endswith(b"| ctrtui.cli"):
+        if line.rstrip().endswith(b"| ctrtui.main"):
             return seen
 
 

@@ -60,7 +60,7 @@ def test_hostile_names_are_offered_escaped(tmp_path):
 
 
 def test_a_normal_run_never_imports_argcomplete():
-    code = ("import sys, io, contextlib\nfrom ctrtui.cli import main\n"
+    code = ("import sys, io, contextlib\nfrom ctrtui.main import main\n"
             "with contextlib.redirect_stdout(io.StringIO()): main(['hierarchies', '--demo'])\n"
             "print('argcomplete' in sys.modules)")
     env = {k: v for k, v in os.environ.items() if k != "_ARGCOMPLETE"}

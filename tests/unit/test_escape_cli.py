@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from ctrtui import cli
-from ctrtui.cli import main
+from ctrtui.cli import common
+from ctrtui.main import main
 from ctrtui.sources.hostile import DEEP_LEAF, NAMES, USERS, hostile_path, hostile_world
 from ctrtui.text import display
 
@@ -20,7 +20,7 @@ def _world(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
     world = hostile_world()
-    monkeypatch.setattr(cli, "_backend", lambda args: world)
+    monkeypatch.setattr(common, "backend_of", lambda args: world)
     return world
 
 

@@ -23,8 +23,8 @@ import time
 
 import pytest
 
-from ctrtui.agent.stub import STUB
 from ctrtui.remote import AgentChannel, HostError, remote_command
+from ctrtui.remote.stub import STUB
 from tests.agentfakes import HELLO, fake_agent, fake_ssh, gone, parent_of
 from tests.clihelpers import isolated_dirs  # noqa: F401 - isolated_dirs is autouse
 

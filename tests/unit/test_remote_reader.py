@@ -10,7 +10,7 @@ import json
 
 import pytest
 
-from ctrtui.agent.loop import encode
+from ctrtui.agent.lines import encode
 from ctrtui.agent.ops import Agent
 from ctrtui.remote import HostError, RemoteOpError, RemoteReader
 from ctrtui.sources.base import Reader, contract_problems, protocol_problems

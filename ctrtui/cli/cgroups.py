@@ -11,26 +11,25 @@ from __future__ import annotations
 
 import sys
 
-from ctrtui.cli import (
+from ctrtui.cli import common
+from ctrtui.cli.common import (
     EXIT_NOT_ALL,
     EXIT_OK,
     UsageError,
-    _backend,
-    _engine,
-    _print_json,
-    _print_warnings,
-    _resolve,
     display,
+    print_json,
+    print_warnings,
+    resolve,
     scrub,
 )
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import argparse
-    from typing import Any
 
     from ctrtui.engine.ops import OpResult
     from ctrtui.model import CgroupRef, Hierarchy
+    from ctrtui.service.protocol import Service
 
 
 def new_cgroup_ref(text: str) -> CgroupRef:
@@ -47,37 +46,35 @@ def new_cgroup_ref(text: str) -> CgroupRef:
     return ref
 
 
-def _target(backend: Any, text: str, op: str) -> tuple[Hierarchy, str]:
+def _target(service: Service, text: str, op: str) -> tuple[Hierarchy, str]:
     """(Hierarchy, path) of the cgroup `text` names. For mkdir the cgroup must not exist yet:
     its parent is resolved instead (and must exist)."""
     from ctrtui.model.snapshot import join_path
 
     if op != "mkdir":
-        found: tuple[Hierarchy, str] = _resolve(backend, text)
+        found: tuple[Hierarchy, str] = resolve(service, text)
         return found
     ref = new_cgroup_ref(text)
     parent, name = ref.path.rsplit("/", 1)
-    h, ppath = _resolve(backend, f"{ref.hierarchy}:{parent or '/'}")
+    h, ppath = resolve(service, f"{ref.hierarchy}:{parent or '/'}")
     return h, join_path(ppath, name)
 
 
 def cmd_op(args: argparse.Namespace) -> int:
-    from ctrtui.engine.ops import CgroupOps
     from ctrtui.model import CgroupRef
 
     op = args.command
-    backend = _backend(args)
-    engine = _engine(args, backend)
-    h, path = _target(backend, args.cgroup, op)
-    result = CgroupOps(engine).run(op, CgroupRef(h.name, path))
+    service = common.service_of(args, writes=True)
+    h, path = _target(service, args.cgroup, op)
+    result = service.cgroup_op(op, CgroupRef(h.name, path))
     return print_op(result, args.json)
 
 
 def print_op(result: OpResult, as_json: bool) -> int:
     """Print what an op did (JSON: one object); 0 done, 1 refused."""
-    _print_warnings(result.warnings)
+    print_warnings(result.warnings)
     if as_json:
-        _print_json(result.as_dict())
+        print_json(result.as_dict())
     else:
         line = result.sentence()
         if result.ok and result.batch_id:

@@ -5,7 +5,7 @@ Installed by one line in the shell's rc file (README: "Shell completion"):
     eval "$(register-python-argcomplete ctrtui)"                # bash
     eval "$(register-python-argcomplete --shell zsh ctrtui)"    # zsh (after compinit)
 
-The shell then runs `ctrtui` with `_ARGCOMPLETE` in the environment; `ctrtui.cli.main` sees
+The shell then runs `ctrtui` with `_ARGCOMPLETE` in the environment; `ctrtui.cli.entry.run` sees
 it before anything else and calls `complete()`, which builds the argparse parser, hangs the
 `HIERARCHY:/path` completer on every cgroup argument and lets argcomplete answer (it exits).
 argcomplete (~7 ms to import) is imported only then: a normal run never loads it, so
@@ -97,7 +97,7 @@ def _cgroup_actions(parser: argparse.ArgumentParser) -> list[argparse.Action]:
     import argparse
 
     defined = getattr(parser, "_defined", None)
-    if defined is not None:  # cli.build_parser adds a subcommand's arguments on first use
+    if defined is not None:  # cli.parser.build_parser adds a subcommand's arguments on first use
         defined()
     found = []
     for action in parser._actions:

@@ -25,23 +25,9 @@ from __future__ import annotations
 import math
 import sys
 
-from ctrtui.cli import (
-    HOST_JOBS,
-    HOST_TIMEOUT,
-    UsageError,
-    _check_pid_words,
-    _print_json,
-    cgroup_ref,
-    check_limit,
-    check_sample,
-    check_sort,
-    display,
-    hierarchies_lines,
-    ls_lines,
-    scrub,
-    stats_lines,
-    tasks_lines,
-)
+from ctrtui.cli.common import HOST_JOBS, HOST_TIMEOUT, UsageError, cgroup_ref, display, print_json, scrub
+from ctrtui.cli.listing import check_sample, check_sort, hierarchies_lines, ls_lines, stats_lines, tasks_lines
+from ctrtui.cli.moves import check_limit, check_pid_words
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -131,7 +117,7 @@ def cli_options(args: argparse.Namespace) -> dict[str, Any]:
         cgroup_ref(args.cgroup)
         o.update(cgroup=args.cgroup, threads=bool(args.threads))
     elif command == "move":
-        _check_pid_words(args.pids, PID_MAX_LIMIT)
+        check_pid_words(args.pids, PID_MAX_LIMIT)
         cgroup_ref(args.target)
         o.update(pids=list(args.pids), target=args.target, threads=bool(args.threads), dry_run=bool(args.dry_run),
                  all_or_nothing=bool(args.all_or_nothing), no_journal=bool(args.no_journal))
@@ -142,7 +128,7 @@ def cli_options(args: argparse.Namespace) -> dict[str, Any]:
         o.update(limit=int(args.limit))
     elif command in OPS:
         if command == "mkdir":
-            from ctrtui.cliops import new_cgroup_ref
+            from ctrtui.cli.cgroups import new_cgroup_ref
 
             new_cgroup_ref(args.cgroup)
         else:
@@ -332,7 +318,7 @@ def _many_hosts(args: argparse.Namespace, specs: Sequence[HostSpec], results: Se
             continue
         codes.append(result.exit)
     if args.json:
-        _print_json(items)
+        print_json(items)
     elif table is not None:
         for line in _with_host_column(table, rows, args.command):
             print(line)

@@ -1,11 +1,13 @@
 """The command line's history commands: `record`, `where`, `diff`, and `ls`/`tasks --at`
-(ctrtui/history does the work; this module parses and prints)."""
+(ctrtui/history does the work; this module parses and prints; the recorded world of
+`--at` is opened in ctrtui/cli/common.py)."""
 
 from __future__ import annotations
 
 import sys
 
-from ctrtui.cli import EXIT_OK, UsageError, _spec
+from ctrtui.cli import common
+from ctrtui.cli.common import EXIT_OK, UsageError, print_json, recording_of, resolve
 from ctrtui.text import display
 
 TYPE_CHECKING = False
@@ -13,21 +15,10 @@ if TYPE_CHECKING:
     import argparse
     from collections.abc import Callable
 
-    from ctrtui.history.query import RecordedWorld
-    from ctrtui.history.store import Recording
 
-__all__ = ["COMMANDS", "define", "recorded_world"]
+__all__ = ["COMMANDS", "define", "parse_size"]
 
 _SIZE_UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
-
-
-def _print_json(obj: object) -> None:
-    """As cli's, but the text is made first and written once: `json.dump` to stdout writes
-    each token on its own (1.2 million writes for the 35,000 rows of a day's `where`, 1.8 s
-    of 2.6)."""
-    import json
-
-    sys.stdout.write(json.dumps(obj, indent=1) + "\n")
 
 
 def _history_from(parser: argparse.ArgumentParser) -> None:
@@ -62,28 +53,6 @@ def define(parser: argparse.ArgumentParser) -> None:
         _history_from(parser)
 
 
-def _place(args: argparse.Namespace) -> str:
-    from ctrtui.history import default_history_dir
-
-    return getattr(args, "history_from", None) or default_history_dir(_spec(args))
-
-
-def _recording(args: argparse.Namespace) -> Recording:
-    from ctrtui.history import Recording
-
-    rec = Recording(_place(args))
-    for w in rec.warnings:
-        print(f"ctrtui: warning: {w}", file=sys.stderr)
-    return rec
-
-
-def recorded_world(args: argparse.Namespace) -> RecordedWorld:
-    from ctrtui.history.query import RecordedWorld, parse_time
-
-    rec = _recording(args)
-    return RecordedWorld(rec, parse_time(args.at, rec))
-
-
 def parse_size(text: str) -> int:
     t = text.strip().lower().rstrip("ib").rstrip("b") if text.strip().lower().endswith(("ib", "b")) else \
         text.strip().lower()
@@ -98,7 +67,6 @@ def parse_size(text: str) -> int:
 
 
 def cmd_record(args: argparse.Namespace) -> int:
-    from ctrtui.cli import _backend, _resolve
     from ctrtui.engine.journal import default_journal_path
     from ctrtui.history import default_history_dir
     from ctrtui.history.run import record
@@ -111,16 +79,17 @@ def cmd_record(args: argparse.Namespace) -> int:
     if args.samples is not None and args.samples < 1:
         raise UsageError("--samples must be at least 1")
     max_size = parse_size(args.max_size)
-    backend = _backend(args)
+    service = common.service_of(args)
+    backend = service.backend
     names: list[str] | None = None
     subtree = None
     if args.record_cgroup:
-        h, subtree = _resolve(backend, args.record_cgroup)
+        h, subtree = resolve(service, args.record_cgroup)
         names = [h.name]
     elif args.record_hierarchy:
         names = []
         for word in args.record_hierarchy:
-            h, _ = _resolve(backend, word)
+            h, _ = resolve(service, word)
             names.append(h.name)
     directory = args.history_to or default_history_dir(backend.identity)
     journal = args.journal or default_journal_path(backend.identity)
@@ -129,7 +98,7 @@ def cmd_record(args: argparse.Namespace) -> int:
     rec = record(backend, directory, interval, max_size, args.full_every, names, subtree, journal,
                  samples=args.samples, say=lambda w: print(f"ctrtui: warning: {w}", file=sys.stderr))
     if args.json:
-        _print_json({"directory": directory, "samples": rec.samples, "bytes": rec.bytes_written})
+        print_json({"directory": directory, "samples": rec.samples, "bytes": rec.bytes_written})
     else:
         print(f"recorded {rec.samples} samples ({rec.bytes_written} bytes) into {display(directory)}")
     return EXIT_OK
@@ -149,12 +118,12 @@ def cmd_where(args: argparse.Namespace) -> int:
     if not args.pid.isdigit() or not 0 < int(args.pid) <= 4194304:
         raise UsageError(f"PID {display(args.pid)}: give a number between 1 and 4194304")
     pid = int(args.pid)
-    rec = _recording(args)
+    rec = recording_of(args)
     since = parse_time(args.since, rec) if args.since else None
     until = parse_time(args.until, rec) if args.until else None
     rows = rec.where(pid, since, until)
     if args.json:
-        _print_json(rows)
+        print_json(rows)
         return EXIT_OK
     if not rows:
         print(f"PID {pid} is not in the recording in that time")
@@ -171,10 +140,10 @@ def cmd_where(args: argparse.Namespace) -> int:
 def cmd_diff(args: argparse.Namespace) -> int:
     from ctrtui.history.query import diff_rows, parse_time
 
-    rec = _recording(args)
+    rec = recording_of(args)
     rows = diff_rows(rec, parse_time(args.t1, rec), parse_time(args.t2, rec))
     if args.json:
-        _print_json(rows)
+        print_json(rows)
         return EXIT_OK
     for r in rows:
         if "pid" in r and "from" in r:

@@ -1,4 +1,5 @@
-"""The stub: the few lines the local side runs on a host with `PYTHON -E -s -c STUB` (through ssh,
+"""The stub: the few lines the local side (ctrtui/remote/channel.py) runs on a host with
+`PYTHON -E -s -c STUB` (through ssh,
 or as a local subprocess in tests). It must parse on any Python 2.7 or 3.x, so that a Python older than
 ctrtui supports still answers with one JSON line saying so; everything newer than 2.7 is only
 used after the version check. docs/remote.md describes the exchange.

@@ -1,0 +1,16 @@
+"""The service layer: what every front end (the command line, and in time the terminal UI
+and the agent) asks of ctrtui, as typed operations returning model and engine values.
+
+- protocol.py: `Service`, the operations (reading, planning, applying, undoing, the log,
+  cgroup ops), as a `typing.Protocol`;
+- local.py: `LocalService`, the service of this machine (a backend, the attach engine with
+  its policy and journal, the cgroup ops);
+- values.py: the values only the service returns (`Undone`, `BatchLog`).
+
+Nothing is imported here: a front end imports the module it needs, when it needs it.
+"""
+
+PROTOCOL = 1
+"""The version of the agent's protocol (docs/remote.md), here where both ends read it (the
+agent, ctrtui/agent/loop.py; the local side, ctrtui/remote/channel.py): bumped on every
+change the other side could not read."""

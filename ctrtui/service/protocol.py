@@ -1,0 +1,93 @@
+"""`Service`: every operation a front end asks of ctrtui, typed, each returning model and
+engine values. `LocalService` (ctrtui/service/local.py) is this machine's.
+
+Reading: `hierarchies`, `cgroup_state`, `snapshot`, `task_details`, `stats`.
+Planning and applying: `prepare_writes`, `plan`, `risks`, `apply`, `request_stop`.
+Undoing and the log: `undo`, `log`.
+Cgroup ops: `cgroup_op` (mkdir, rmdir, freeze, thaw).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Protocol
+
+from ctrtui.engine import Plan, Report
+from ctrtui.engine.ops import OpResult
+from ctrtui.model import CgroupRef, CgroupState, Hierarchy, Snapshot, TaskInfo
+from ctrtui.model.cgstats import Figures
+from ctrtui.service.values import BatchLog, Undone
+
+__all__ = ["Service"]
+
+
+class Service(Protocol):
+    """What a front end may ask. Errors: `CtrtuiError` (one sentence: a policy that cannot be
+    read, a journal that cannot be opened), `OSError` of a read the kernel refused."""
+
+    @property
+    def kind(self) -> str:
+        """What is served: `real` (a machine's /sys/fs/cgroup), `demo`, `history`, ..."""
+        ...
+
+    @property
+    def pid_max(self) -> int:
+        """The served system's pid_max (PIDs are below it)."""
+        ...
+
+    def hierarchies(self) -> tuple[Hierarchy, ...]:
+        """Every mounted hierarchy."""
+        ...
+
+    def cgroup_state(self, hierarchy: str, path: str) -> CgroupState | None:
+        """The cgroup's state; None when it does not exist."""
+        ...
+
+    def snapshot(self, names: Sequence[str] | None = None, subtree: str | None = None,
+                 procs: bool = True) -> Snapshot:
+        """The tree of the hierarchies `names` (None: all), from `subtree` down (None: the
+        root); `procs=False`: process lists may be left unread (thread lists only)."""
+        ...
+
+    def task_details(self, pids: Iterable[int]) -> dict[int, TaskInfo]:
+        """What is known of each PID that still exists."""
+        ...
+
+    def stats(self, walks: Mapping[str, Sequence[str]], interval: float) -> dict[str, dict[str, Figures]]:
+        """Figures of the cgroups `walks` names (hierarchy -> paths): two readings `interval`
+        seconds apart (rates over that time), or one reading when it is 0 (rates unknown)."""
+        ...
+
+    def prepare_writes(self) -> None:
+        """Get ready to change the served system now (its policy read and checked, its
+        journal opened), so that what stands in the way is said before anything is done:
+        CtrtuiError."""
+        ...
+
+    def plan(self, pids: Sequence[int | str], target: CgroupRef, threads: bool = False) -> Plan:
+        """What moving `pids` into `target` would do, judged by the hooks and the policy."""
+        ...
+
+    def risks(self, plan: Plan) -> list[str]:
+        """The sentences a front end should show (or ask about) before applying `plan`."""
+        ...
+
+    def apply(self, plan: Plan, all_or_nothing: bool = False) -> Report:
+        """Move what `plan` accepted: written, verified, journaled."""
+        ...
+
+    def request_stop(self, why: str) -> None:
+        """Stop the running batch before its next PID (safe from a signal handler)."""
+        ...
+
+    def undo(self, batch: str | None = None) -> Undone:
+        """Undo the newest undoable batch (or `batch`), a move or a cgroup op."""
+        ...
+
+    def log(self, limit: int | None = None) -> BatchLog:
+        """The newest `limit` batches of the journal (None: all)."""
+        ...
+
+    def cgroup_op(self, op: str, ref: CgroupRef) -> OpResult:
+        """`mkdir`, `rmdir`, `freeze` or `thaw` of `ref`: checked, journaled, undoable."""
+        ...
