@@ -10,18 +10,7 @@ Hooks judge a whole plan at once (`HookBatch`, see `ctrtui.engine.hooks`); the o
 `can_attach(ctx)` hooks are still accepted.
 """
 
-from ctrtui.engine.engine import (
-    OUTCOMES,
-    VERDICT_KINDS,
-    AttachEngine,
-    Outcome,
-    OutcomeKind,
-    Plan,
-    Report,
-    Verdict,
-    VerdictKind,
-    load_entry_point_hooks,
-)
+from ctrtui.engine.engine import AttachEngine
 from ctrtui.engine.hooks import (
     BUILTIN_HOOKS,
     AlreadyThere,
@@ -36,7 +25,9 @@ from ctrtui.engine.hooks import (
 )
 from ctrtui.engine.journal import Journal, default_journal_path
 from ctrtui.engine.parse import PidParseError, kernel_parse, parse_pid
+from ctrtui.engine.plugins import load_entry_point_hooks
 from ctrtui.engine.policy import CgroupRule, Policy, PolicyHook, default_policy_path
+from ctrtui.engine.values import OUTCOMES, VERDICT_KINDS, Outcome, OutcomeKind, Plan, Report, Verdict, VerdictKind
 
 __all__ = [
     "AttachEngine", "Plan", "Verdict", "Report", "Outcome", "Hook", "HookContext", "Refusal",

@@ -15,8 +15,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from ctrtui.engine.engine import Plan, Verdict
 from ctrtui.engine.hooks import MAKES_THREAD_ROOT
+from ctrtui.engine.values import Plan, Verdict
 from ctrtui.model import CgroupRef, Snapshot, TaskInfo
 from ctrtui.model.systemd import systemd_unit
 from ctrtui.text import display

@@ -595,26 +595,33 @@ def test_entry_point_hooks_load_and_broken_plugins_are_reported(k, monkeypatch, 
     assert AttachEngine(k, policy=Policy(), load_entry_points=False).warnings == []
 
 
-def test_entry_points_are_scanned_only_when_a_distribution_declares_the_group(k, monkeypatch, tmp_path):
-    import importlib.metadata as md
+def test_a_distribution_declaring_no_hook_gives_none_and_a_zipped_one_is_found(k, monkeypatch, tmp_path):
+    """Discovery is importlib.metadata's: an empty `[ctrtui.hooks]` section (ctrtui's own
+    pyproject declares one) and other groups give no hook and no warning; a plugin in a zip
+    on sys.path (its dist-info inside) is found and judges like any other."""
+    import zipfile
 
-    from ctrtui.engine.engine import _group_may_be_declared
-
-    def forbidden(**kw):
-        raise AssertionError("importlib.metadata was asked although no distribution declares ctrtui.hooks")
-
-    # an empty [ctrtui.hooks] section (ctrtui's own pyproject declares one) and other groups
-    _dist(tmp_path, "quiet", "[console_scripts]\nq = quiet:main\n\n[ctrtui.hooks]\n# none yet\n")
-    monkeypatch.syspath_prepend(str(tmp_path))
-    monkeypatch.setattr(md, "entry_points", forbidden)
-    assert not _group_may_be_declared("ctrtui.hooks") and _group_may_be_declared("console_scripts")
+    quiet = tmp_path / "quiet"
+    quiet.mkdir()
+    _dist(quiet, "quiet", "[console_scripts]\nq = quiet:main\n\n[ctrtui.hooks]\n# none yet\n")
+    monkeypatch.syspath_prepend(str(quiet))
     e = AttachEngine(k, policy=Policy())
-    assert e.warnings == [] and "plugin" not in [h.name for h in e.hooks]
-    # a zip on sys.path cannot be looked into cheaply: importlib.metadata decides
-    zipped = tmp_path / "x.zip"
-    zipped.write_bytes(b"PK\x05\x06" + b"\0" * 18)
+    assert e.warnings == [] and not {"q", "quiet"} & {h.name for h in e.hooks}
+    zipped = tmp_path / "zipplug.zip"
+    with zipfile.ZipFile(zipped, "w") as z:
+        z.writestr("zipplug-1.0.dist-info/METADATA", "Metadata-Version: 2.1\nName: zipplug\nVersion: 1.0\n")
+        z.writestr("zipplug-1.0.dist-info/entry_points.txt", "[ctrtui.hooks]\nzipped = zipplug:Hook\n")
+        z.writestr("zipplug.py", "from ctrtui.engine import Refusal\n"
+                                 "class Hook:\n"
+                                 "    def can_attach(self, ctx):\n"
+                                 "        return Refusal('EPERM', f'zipped plugin refuses PID {ctx.pid}', 'Rm.')\n"
+                                 "    def attach(self, task, old, new):\n"
+                                 "        pass\n")
     monkeypatch.syspath_prepend(str(zipped))
-    assert _group_may_be_declared("ctrtui.hooks")
+    e = AttachEngine(k, policy=Policy())
+    assert e.warnings == [] and "zipped" in [h.name for h in e.hooks]
+    v = e.plan([k.spawn("sleep")], ref("freezer:/a")).verdicts[0]
+    assert (v.kind, v.hook) == ("refused", "zipped") and "zipped plugin" in v.reason
 
 
 def test_an_installed_hook_plugin_is_loaded_for_real(k, monkeypatch, tmp_path):
