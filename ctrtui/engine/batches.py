@@ -12,7 +12,9 @@ import os
 import time
 from typing import TYPE_CHECKING, Any
 
-from ctrtui.engine.journal import Batch, Journal, JournalError, JournalMismatch
+from ctrtui.engine.journal import Journal, JournalError
+from ctrtui.engine.journalerrors import JournalMismatch
+from ctrtui.engine.records import Batch
 from ctrtui.engine.values import ARRIVED, Plan, Report
 from ctrtui.errors import errno_name
 from ctrtui.model import find_hierarchy
@@ -21,7 +23,7 @@ from ctrtui.text import display
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from ctrtui.engine.journal import Record
+    from ctrtui.engine.records import Record
 
 __all__ = ["FROZEN_STATES", "ensure_ours", "nameable", "new_batch_id", "record", "recover_op", "recover_open",
            "write_intent"]

@@ -18,7 +18,8 @@ from ctrtui.engine import batches
 from ctrtui.engine.apply import Mover
 from ctrtui.engine.batches import record, recover_open, write_intent
 from ctrtui.engine.hooks import builtin_hooks
-from ctrtui.engine.journal import Journal, JournalError, JournalMismatch, JournalNotOwned
+from ctrtui.engine.journal import Journal
+from ctrtui.engine.journalerrors import JournalError, JournalMismatch, JournalNotOwned
 from ctrtui.engine.planning import FactReader, make_plan
 from ctrtui.engine.plugins import ENTRY_POINT_GROUP as ENTRY_POINT_GROUP  # moved: ctrtui.engine.plugins
 from ctrtui.engine.plugins import load_entry_point_hooks
@@ -39,7 +40,7 @@ from ctrtui.text import display
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
-    from ctrtui.engine.journal import Batch
+    from ctrtui.engine.records import Batch
 
 __all__ = ["AttachEngine", "OUTCOMES", "Outcome", "OutcomeKind", "Plan", "Report", "VERDICT_KINDS", "Verdict",
            "VerdictKind", "load_entry_point_hooks", "ENTRY_POINT_GROUP"]

@@ -19,7 +19,8 @@ from ctrtui.text import display
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
-    from ctrtui.engine.journal import Batch, Journal, Record
+    from ctrtui.engine.journal import Journal
+    from ctrtui.engine.records import Batch, Record
     from ctrtui.engine.values import Plan, Report, Verdict
     from ctrtui.model import Hierarchy
 

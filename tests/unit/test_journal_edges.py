@@ -18,7 +18,8 @@ from hypothesis import strategies as st
 from ctrtui.engine import AttachEngine, Journal, Policy
 from ctrtui.engine.batches import write_intent
 from ctrtui.engine.cgroupops import CgroupOps
-from ctrtui.engine.journal import VERSION, JournalError, JournalLimit, JournalNotOwned
+from ctrtui.engine.journalerrors import JournalError, JournalLimit, JournalNotOwned
+from ctrtui.engine.records import VERSION
 from ctrtui.errors import CtrtuiError
 from ctrtui.model import CgroupRef
 from ctrtui.sources.simulated import SimKernel
