@@ -10,9 +10,9 @@ Hooks judge a whole plan at once (`HookBatch`, see `ctrtui.engine.hooks`); the o
 `can_attach(ctx)` hooks are still accepted.
 """
 
+from ctrtui.engine.builtinhooks import BUILTIN_HOOKS, builtin_hooks
 from ctrtui.engine.engine import AttachEngine
 from ctrtui.engine.hooks import (
-    BUILTIN_HOOKS,
     AlreadyThere,
     BatchHook,
     Hook,
@@ -21,7 +21,6 @@ from ctrtui.engine.hooks import (
     HookWarning,
     Refusal,
     Warning,
-    builtin_hooks,
 )
 from ctrtui.engine.journal import Journal, default_journal_path
 from ctrtui.engine.parse import PidParseError, kernel_parse, parse_pid

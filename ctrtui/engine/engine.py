@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from ctrtui.engine import batches
 from ctrtui.engine.apply import Mover
 from ctrtui.engine.batches import record, recover_open, write_intent
-from ctrtui.engine.hooks import builtin_hooks
+from ctrtui.engine.builtinhooks import builtin_hooks
 from ctrtui.engine.journal import Journal
 from ctrtui.engine.journalerrors import JournalError, JournalMismatch, JournalNotOwned
 from ctrtui.engine.planning import FactReader, make_plan

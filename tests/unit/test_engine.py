@@ -18,7 +18,7 @@ from ctrtui.engine import (
     Report,
     Verdict,
 )
-from ctrtui.engine.hooks import BUILTIN_HOOKS
+from ctrtui.engine.builtinhooks import BUILTIN_HOOKS
 from ctrtui.model import CgroupRef
 from ctrtui.sources.simulated import SimKernel
 

@@ -18,7 +18,8 @@ from ctrtui.engine import (
     Refusal,
     builtin_hooks,
 )
-from ctrtui.engine.hooks import CpusetEmpty, judge_of
+from ctrtui.engine.builtinhooks import CpusetEmpty
+from ctrtui.engine.hooks import judge_of
 from ctrtui.engine.journal import JournalError
 from ctrtui.engine.parse import PidParseError, parse_pid
 from ctrtui.model import CgroupRef
