@@ -50,11 +50,12 @@ class AttachEngine:
     """Every move goes through here (UI, CLI and undo alike).
 
     `hooks=None` uses the built-in hooks, the policy hook and the `ctrtui.hooks` entry-point
-    hooks; an explicit list is used as given (`hooks=[]` leaves every decision to the kernel),
-    plus the policy hook when a non-empty `policy` is passed too. `policy=None` with default hooks reads
-    the policy file at its default path, if there is one. `journal=None` keeps the journal in
-    memory. Problems of plugins are in `warnings`. `front` (`cli`, or `ui` set by the terminal
-    UI) picks the words of advice where the front ends differ (`ctrtui.errors.look_again`).
+    hooks (discovered when first needed: `hooks`); an explicit list is used as given
+    (`hooks=[]` leaves every decision to the kernel), plus the policy hook when a non-empty
+    `policy` is passed too. `policy=None` with default hooks reads the policy file at its
+    default path, if there is one. `journal=None` keeps the journal in memory. Problems of
+    plugins are in `warnings`. `front` (`cli`, or `ui` set by the terminal UI) picks the
+    words of advice where the front ends differ (`ctrtui.errors.look_again`).
     """
 
     verify_batch = 32
@@ -67,18 +68,18 @@ class AttachEngine:
         self.backend = backend
         self.warnings: list[str] = []
         self.journal = journal if journal is not None else Journal(None)
+        self._plugins_at: int | None = None  # where the entry-point hooks go, until they are discovered
         if hooks is None:
             self.policy = policy if policy is not None else Policy.load_default()
             chosen: list[Any] = builtin_hooks()
             after = next(i for i, h in enumerate(chosen) if h.name == "cpuset") + 1
-            extra = [self.policy.hook()]
+            chosen.insert(after, self.policy.hook())
             if load_entry_points:
-                extra += load_entry_point_hooks(self.warnings)
-            chosen[after:after] = extra
+                self._plugins_at = after + 1
         else:
             self.policy = policy if policy is not None else Policy()
             chosen = list(hooks) + ([policy.hook()] if policy else [])
-        self.hooks: list[Any] = chosen
+        self._hooks: list[Any] = chosen
         self.reader = FactReader(backend)  # reads tasks' facts; keeps a plan's pidfds for apply
         self._pid_max: int | None = None
         self._stop: str | None = None  # set by request_stop (a signal handler): stop between two PIDs
@@ -86,6 +87,23 @@ class AttachEngine:
         self.nothing_left = ""  # why the last undo() found nothing to undo
         self.skipped: list[str] = []  # the batches the last bare undo skipped (they cannot be undone), and why
         self.front = "cli"  # whose words advice takes: "cli" or "ui" (the terminal UI sets it)
+
+    @property
+    def hooks(self) -> list[Any]:
+        """The hooks in the order they judge. The `ctrtui.hooks` entry-point hooks are
+        discovered the first time the hooks are needed (a plan, or this list asked for), not
+        when the engine is made: an engine that never plans (the cgroup ops, an undo with
+        nothing to undo, the UI until its first move) never pays for importlib.metadata.
+        What a plugin's failure says goes to `warnings` then."""
+        if self._plugins_at is not None:
+            at, self._plugins_at = self._plugins_at, None
+            self._hooks[at:at] = load_entry_point_hooks(self.warnings)
+        return self._hooks
+
+    @hooks.setter
+    def hooks(self, hooks: list[Any]) -> None:
+        self._plugins_at = None
+        self._hooks = hooks
 
     def request_stop(self, why: str) -> None:
         """Stop the running batch cleanly before its next PID (safe from a signal handler):

@@ -606,7 +606,7 @@ def test_a_distribution_declaring_no_hook_gives_none_and_a_zipped_one_is_found(k
     _dist(quiet, "quiet", "[console_scripts]\nq = quiet:main\n\n[ctrtui.hooks]\n# none yet\n")
     monkeypatch.syspath_prepend(str(quiet))
     e = AttachEngine(k, policy=Policy())
-    assert e.warnings == [] and not {"q", "quiet"} & {h.name for h in e.hooks}
+    assert not {"q", "quiet"} & {h.name for h in e.hooks} and e.warnings == []
     zipped = tmp_path / "zipplug.zip"
     with zipfile.ZipFile(zipped, "w") as z:
         z.writestr("zipplug-1.0.dist-info/METADATA", "Metadata-Version: 2.1\nName: zipplug\nVersion: 1.0\n")
@@ -619,9 +619,33 @@ def test_a_distribution_declaring_no_hook_gives_none_and_a_zipped_one_is_found(k
                                  "        pass\n")
     monkeypatch.syspath_prepend(str(zipped))
     e = AttachEngine(k, policy=Policy())
-    assert e.warnings == [] and "zipped" in [h.name for h in e.hooks]
+    assert "zipped" in [h.name for h in e.hooks] and e.warnings == []
     v = e.plan([k.spawn("sleep")], ref("freezer:/a")).verdicts[0]
     assert (v.kind, v.hook) == ("refused", "zipped") and "zipped plugin" in v.reason
+
+
+def test_plugins_are_discovered_when_first_needed_and_once(k, monkeypatch):
+    """Making an engine asks importlib.metadata nothing (the cgroup ops and an undo with
+    nothing to undo never plan); the first plan discovers the plugins, in the policy hook's
+    place order, once; a broken plugin is said in `warnings` then."""
+    import importlib.metadata as md
+
+    asked = []
+
+    def entry_points(group):
+        asked.append(group)
+        return [FakeEP("bad", exc=ImportError("nope"))]
+
+    monkeypatch.setattr(md, "entry_points", entry_points)
+    e = AttachEngine(k, policy=Policy())
+    assert asked == [] and e.warnings == []
+    p = k.spawn("sleep")
+    e.plan([p], ref("freezer:/a"))
+    e.plan([p], ref("freezer:/a"))
+    assert asked == ["ctrtui.hooks"] and len(e.warnings) == 1 and "'bad'" in e.warnings[0]
+    names = [h.name for h in e.hooks]
+    assert names.index("policy") == names.index("cpuset") + 1
+    assert AttachEngine(k, policy=Policy(), load_entry_points=False).hooks and asked == ["ctrtui.hooks"]
 
 
 def test_an_installed_hook_plugin_is_loaded_for_real(k, monkeypatch, tmp_path):
