@@ -90,9 +90,16 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a number")
 
 
+_DECODER = json.JSONDecoder(parse_constant=_reject_constant)
+"""One decoder for every line: `json.loads(..., parse_constant=...)` makes a new one per call
+(a seventh of a rotation's time)."""
+
+
 def loads(line: bytes) -> Any:
+    """The JSON value of one journal line, as `json.loads` reads bytes (UTF-8, -16 or -32),
+    NaN and Infinity refused; `BadRecord` when it is not JSON."""
     try:
-        return json.loads(line, parse_constant=_reject_constant)
+        return _DECODER.decode(line.decode(json.detect_encoding(line), "surrogatepass"))
     except RecursionError:
         raise BadRecord("nested too deeply") from None
     except ValueError as e:  # also UnicodeDecodeError
@@ -181,9 +188,13 @@ def _outcome_fields(row: Mapping[str, object]) -> Record:
     outcome = row.get("outcome")
     if type(outcome) is not str or outcome not in KNOWN_OUTCOMES:
         raise BadRecord(f"outcome must be one of {', '.join(sorted(KNOWN_OUTCOMES))}, not {_short(outcome)}")
-    pid = _int(row, "pid", 1, PID_LIMIT, null=outcome == "refused")
-    return {"pid": pid, "start_time": _int(row, "start_time", 0, 2**63, null=True), "from": _path(row, "from", True),
-            "to": _path(row, "to", True), "outcome": outcome, "errno": _errno_field(row)}
+    pid, start = row.get("pid"), row.get("start_time")
+    if type(pid) is not int or not 1 <= pid <= PID_LIMIT:  # the common case is checked here, the rest by _int
+        pid = _int(row, "pid", 1, PID_LIMIT, null=outcome == "refused")
+    if start is not None and (type(start) is not int or not 0 <= start <= 2**63):
+        start = _int(row, "start_time", 0, 2**63, null=True)
+    return {"pid": pid, "start_time": start, "from": _path(row, "from", True), "to": _path(row, "to", True),
+            "outcome": outcome, "errno": _errno_field(row) if row.get("errno") is not None else None}
 
 
 def validate(obj: object) -> Record:
