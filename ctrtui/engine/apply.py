@@ -364,7 +364,8 @@ class Mover:
                     behind.append(f"{tid} ({there})")
             if behind:
                 warnings.append(f"Threads of process {leader} still outside {target}: {', '.join(behind)}.")
-        self._tell_hooks(v.task, CgroupRef(h.name, v.source or "/"), target, warnings)
+        if self._attach_hooks:  # the built-in hooks' attach does nothing: no refs made for them
+            self._tell_hooks(v.task, CgroupRef(h.name, v.source or "/"), target, warnings)
         who = f"PID {pid}" + (f" ({v.task.comm})" if v.task else "")
         guard = self._thread_guards.get(pid)
         how = f" (guard: {guard})" if guard else ""
