@@ -624,7 +624,29 @@ def test_a_distribution_declaring_no_hook_gives_none_and_a_zipped_one_is_found(k
     assert (v.kind, v.hook) == ("refused", "zipped") and "zipped plugin" in v.reason
 
 
-def test_plugins_are_discovered_when_first_needed_and_once(k, monkeypatch):
+def test_entry_points_are_scanned_only_when_a_distribution_declares_the_group(k, monkeypatch, tmp_path):
+    import importlib.metadata as md
+
+    from ctrtui.engine.plugins import group_may_be_declared
+
+    def forbidden(**kw):
+        raise AssertionError("importlib.metadata was asked although no distribution declares ctrtui.hooks")
+
+    # an empty [ctrtui.hooks] section (ctrtui's own pyproject declares one) and other groups
+    _dist(tmp_path, "quiet", "[console_scripts]\nq = quiet:main\n\n[ctrtui.hooks]\n# none yet\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(md, "entry_points", forbidden)
+    assert not group_may_be_declared("ctrtui.hooks") and group_may_be_declared("console_scripts")
+    e = AttachEngine(k, policy=Policy())
+    assert "plugin" not in [h.name for h in e.hooks] and e.warnings == []
+    # a zip on sys.path cannot be looked into cheaply: importlib.metadata decides
+    zipped = tmp_path / "x.zip"
+    zipped.write_bytes(b"PK\x05\x06" + b"\0" * 18)
+    monkeypatch.syspath_prepend(str(zipped))
+    assert group_may_be_declared("ctrtui.hooks")
+
+
+def test_plugins_are_discovered_when_first_needed_and_once(k, monkeypatch, tmp_path):
     """Making an engine asks importlib.metadata nothing (the cgroup ops and an undo with
     nothing to undo never plan); the first plan discovers the plugins, in the policy hook's
     place order, once; a broken plugin is said in `warnings` then."""
@@ -637,6 +659,7 @@ def test_plugins_are_discovered_when_first_needed_and_once(k, monkeypatch):
         return [FakeEP("bad", exc=ImportError("nope"))]
 
     monkeypatch.setattr(md, "entry_points", entry_points)
+    monkeypatch.syspath_prepend(str(_dist(tmp_path, "bad", "[ctrtui.hooks]\nbad = bad:Hook\n")))
     e = AttachEngine(k, policy=Policy())
     assert asked == [] and e.warnings == []
     p = k.spawn("sleep")

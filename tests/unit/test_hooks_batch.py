@@ -185,6 +185,7 @@ def test_entry_point_style_batch_hook_is_accepted(k, monkeypatch):
             return BatchSpy
 
     monkeypatch.setattr(md, "entry_points", lambda group: [EP()] if group == "ctrtui.hooks" else [])
+    monkeypatch.setattr("ctrtui.engine.plugins.group_may_be_declared", lambda group: True)
     e = AttachEngine(k, policy=Policy())
     assert e.warnings == [] and "spy" in [h.name for h in e.hooks]
     e.plan([k.spawn("x")], ref("freezer:/a"))
