@@ -11,10 +11,10 @@ difference between two processes that differ only by it:
   the model would cost built from dataclasses; their defaults left out, so a lower bound);
   the same for the engine's value classes (Plan, Verdict, Outcome, Report, ...) on top of
   `ctrtui.engine`, for the commands that build an engine;
-- entry points: `ctrtui.engine` imported, against importing it and discovering the hooks
-  with `load_entry_point_hooks` (since issue 19 `importlib.metadata.entry_points(group=
-  "ctrtui.hooks")`, done when an engine first needs its hooks; issue 9 had a hand-written
-  scan of the distributions' `entry_points.txt` instead).
+- entry points: `load_entry_point_hooks` (`ctrtui.engine.plugins`: a pre-check that reads only
+  the installed distributions' `entry_points.txt`, then `importlib.metadata` only when one
+  declares a `ctrtui.hooks` entry), against `importlib.metadata.entry_points(group=
+  "ctrtui.hooks")` always.
 
 Issue 9 takes the standard piece unless it costs more than 5 ms of start-up;
 benchmarks/RESULTS.md has the figures and what was decided.
@@ -61,8 +61,11 @@ def commands() -> dict[str, list[str]]:
         "import ctrtui.engine": [py, "-c", "import ctrtui.engine"],
         "+ the engine's value classes as dataclasses": [
             py, "-c", _AS_DATACLASSES.format(module="ctrtui.engine", modules=ENGINE, least=10)],
-        "+ load_entry_point_hooks (importlib.metadata)": [
+        "+ load_entry_point_hooks (the scan)": [
             py, "-c", "import ctrtui.engine as e; e.load_entry_point_hooks([])"],
+        "+ importlib.metadata.entry_points(group=...)": [
+            py, "-c", "import ctrtui.engine; from importlib.metadata import entry_points; "
+                      "entry_points(group='ctrtui.hooks')"],
     }
 
 
@@ -83,8 +86,8 @@ PAIRS = (
     ("argparse (one parser for `hierarchies`)", "import ctrtui.cli", "+ build_parser().parse_args(['hierarchies'])"),
     ("dataclasses for the model", "import ctrtui.model", "+ the model's 11 classes as dataclasses"),
     ("dataclasses for the engine's values", "import ctrtui.engine", "+ the engine's value classes as dataclasses"),
-    ("discovering the entry-point hooks (importlib.metadata)", "import ctrtui.engine",
-     "+ load_entry_point_hooks (importlib.metadata)"),
+    ("importlib.metadata instead of the scan", "+ load_entry_point_hooks (the scan)",
+     "+ importlib.metadata.entry_points(group=...)"),
 )
 
 
