@@ -11,10 +11,10 @@ difference between two processes that differ only by it:
   the model would cost built from dataclasses; their defaults left out, so a lower bound);
   the same for the engine's value classes (Plan, Verdict, Outcome, Report, ...) on top of
   `ctrtui.engine`, for the commands that build an engine;
-- entry points: `load_entry_point_hooks` (the engine's scan, which reads only the installed
-  distributions' `entry_points.txt` and calls `importlib.metadata` only when one declares a
-  `ctrtui.hooks` entry), against `importlib.metadata.entry_points(group="ctrtui.hooks")`
-  always.
+- entry points: `load_entry_point_hooks` (`ctrtui.engine.plugins`: a pre-check that reads only
+  the installed distributions' `entry_points.txt`, then `importlib.metadata` only when one
+  declares a `ctrtui.hooks` entry), against `importlib.metadata.entry_points(group=
+  "ctrtui.hooks")` always.
 
 Issue 9 takes the standard piece unless it costs more than 5 ms of start-up;
 benchmarks/RESULTS.md has the figures and what was decided.
@@ -44,7 +44,7 @@ assert len(seen) >= {least}, len(seen)
 """
 
 MODEL = ("ctrtui.model.task", "ctrtui.model.snapshot")
-ENGINE = ("ctrtui.engine.engine", "ctrtui.engine.hooks", "ctrtui.engine.policy", "ctrtui.engine.parse")
+ENGINE = ("ctrtui.engine.values", "ctrtui.engine.hooks", "ctrtui.engine.policy", "ctrtui.engine.parse")
 
 
 def commands() -> dict[str, list[str]]:

@@ -12,11 +12,11 @@ Only PIDs the plan would really move count: a refused or already-there PID carri
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING
 
-from ctrtui.engine.engine import Plan, Verdict
 from ctrtui.engine.hooks import MAKES_THREAD_ROOT
+from ctrtui.engine.values import Plan, Verdict
 from ctrtui.model import CgroupRef, Snapshot, TaskInfo
 from ctrtui.model.systemd import systemd_unit
 from ctrtui.text import display
@@ -96,102 +96,111 @@ def assess_kinds(plan: Plan, snapshot: Snapshot, backend: Reader) -> list[tuple[
     moves: list[tuple[int, Verdict]] = [(v.pid, v) for v in plan.verdicts if v.kind == "move" and v.pid is not None]
     if not moves:
         return []
-    target: CgroupRef = plan.target
-    risks: list[tuple[str, str]] = []
-
-    def say(kind: str, sentence: str) -> None:
-        assert kind in RISKS, kind  # a new kind goes in RISKS and in the README's list
-        risks.append((kind, sentence))
-
     tasks: dict[int, TaskInfo | None] = {}
     for pid, v in moves:
         tasks[pid] = v.task if v.task is not None else backend.task_state(pid)
+    risks = (_task_risks(plan.target, moves, tasks) + _systemd_risks(plan.target, moves, tasks, snapshot)
+             + _thread_risks(plan, moves, tasks, backend))
+    for kind, _ in risks:
+        assert kind in RISKS, kind  # a new kind goes in RISKS and in the README's list
+    return risks
 
-    def comm(pid: int) -> str:
-        t = tasks.get(pid)
-        return t.comm if t is not None else ""
 
-    # PID 1 (or one of its threads).
+def _comm(tasks: Mapping[int, TaskInfo | None], pid: int) -> str:
+    t = tasks.get(pid)
+    return t.comm if t is not None else ""
+
+
+def _task_risks(target: CgroupRef, moves: list[tuple[int, Verdict]],
+                tasks: Mapping[int, TaskInfo | None]) -> list[tuple[str, str]]:
+    """PID 1 (or one of its threads), kernel threads, many tasks at once."""
+    risks = []
     init = [pid for pid, _ in moves if pid == 1 or ((t := tasks[pid]) is not None and t.tgid == 1)]
     if init:
         who = "PID 1" if init == [1] else f"PID 1's thread(s) {_join(str(p) for p in init)}"
-        say("pid-1",
-            f"{who} ({display(comm(init[0])) or 'init'}) would move to {display(str(target))}: it is the init process "
-            f"every other process depends on, and its cgroup limits apply to it."
-        )
-
-    # Kernel threads.
-    kthreads = [(pid, comm(pid)) for pid, _ in moves if (t := tasks[pid]) is not None and t.kthread]
+        risks.append(("pid-1",
+            f"{who} ({display(_comm(tasks, init[0])) or 'init'}) would move to {display(str(target))}: it is the init "
+            f"process every other process depends on, and its cgroup limits apply to it."
+        ))
+    kthreads = [(pid, _comm(tasks, pid)) for pid, _ in moves if (t := tasks[pid]) is not None and t.kthread]
     if kthreads:
-        say("kernel-threads",
+        risks.append(("kernel-threads",
             f"{_tasks(len(kthreads)).replace('task', 'kernel thread')} would move: "
             f"{_name_pids(kthreads)}. Kernel threads do kernel work; moving them changes which "
             f"limits that work runs under, and most tools do not expect it."
-        )
-
-    # Many tasks at once.
+        ))
     if len(moves) > MANY_TASKS:
-        say("many",
+        risks.append(("many",
             f"{len(moves)} tasks would move at once to {display(str(target))} (more than {MANY_TASKS}); "
             f"check the list before going on."
-        )
+        ))
+    return risks
 
-    # systemd-managed target or sources.
+
+def _systemd_risks(target: CgroupRef, moves: list[tuple[int, Verdict]], tasks: Mapping[int, TaskInfo | None],
+                   snapshot: Snapshot) -> list[tuple[str, str]]:
+    """The name=systemd hierarchy, a v1 hierarchy, a systemd unit as the target or a source."""
+    risks = []
     hier = snapshot.get(target.hierarchy)
     hier_name = hier.name if hier is not None else target.hierarchy
     if hier_name == "name=systemd" or "name=systemd" in target.hierarchy:
-        say("name=systemd",
+        risks.append(("name=systemd",
             "The name=systemd hierarchy is systemd's own record of which unit owns which "
             "process; moving tasks in it confuses systemd about the units they belong to."
-        )
+        ))
     note = hierarchy_note(target, snapshot)
     if note is not None:
-        say("v1", note)
+        risks.append(("v1", note))
     unit = systemd_unit(target.path)
     if unit:
-        say("systemd-unit",
+        risks.append(("systemd-unit",
             f"The target {display(str(target))} belongs to the systemd unit {display(unit)}: systemd may move these "
             f"tasks back or out when it reloads or restarts the unit."
-        )
+        ))
     by_unit: dict[str, list[tuple[int, str]]] = {}
     for pid, v in moves:
         src = _path_of(v.source)
         src_unit = systemd_unit(src) if src else None
         if src_unit and src_unit != unit:
-            by_unit.setdefault(src_unit, []).append((pid, comm(pid)))
+            by_unit.setdefault(src_unit, []).append((pid, _comm(tasks, pid)))
     for src_unit, items in by_unit.items():
         if len(items) == 1:
             who, them = f"PID {_name_pids(items)}", "it"
         else:
             who, them = f"{len(items)} tasks ({_name_pids(items)})", "them"
-        say("systemd-unit",
+        risks.append(("systemd-unit",
             f"{who} would leave the systemd unit {display(src_unit)}: systemd may move {them} back, "
             f"and stops accounting {them} to that unit."
-        )
+        ))
+    return risks
 
-    # A v2 target that the move turns into a thread root: its domain children turn 'domain invalid'.
+
+def _thread_risks(plan: Plan, moves: list[tuple[int, Verdict]], tasks: Mapping[int, TaskInfo | None],
+                  backend: Reader) -> list[tuple[str, str]]:
+    """A v2 target the move turns into a thread root (its domain children turn 'domain
+    invalid'); thread mode splitting a process across cgroups."""
+    risks = []
     retyped = next((w for _, v in moves for w in v.warnings if MAKES_THREAD_ROOT in w), None)
     if retyped is not None:
-        say("thread-root", retyped)
-
-    # Thread mode splitting a process across cgroups.
-    if plan.threads:
-        staying_put = {v.pid for v in plan.verdicts if v.kind == "already-there" and v.pid is not None}
-        moving = {pid for pid, _ in moves}
-        groups: dict[int, list[int]] = {}
-        for pid, _ in moves:
-            t = tasks[pid]
-            groups.setdefault(t.tgid if t is not None else pid, []).append(pid)
-        for tgid, tids in sorted(groups.items()):
-            all_tids = set(backend.thread_ids(tgid))
-            left = all_tids - moving - staying_put
-            if left:
-                name = display(comm(tgid) or comm(tids[0]))
-                say("thread-split",
-                    f"Thread mode splits process {tgid}{f' ({name})' if name else ''}: "
-                    f"{len(tids)} of its {len(all_tids)} threads move to {display(str(target))}, "
-                    f"{len(left)} stay where they are, so one process ends up in several cgroups."
-                )
+        risks.append(("thread-root", retyped))
+    if not plan.threads:
+        return risks
+    staying_put = {v.pid for v in plan.verdicts if v.kind == "already-there" and v.pid is not None}
+    moving = {pid for pid, _ in moves}
+    groups: dict[int, list[int]] = {}
+    for pid, _ in moves:
+        t = tasks[pid]
+        groups.setdefault(t.tgid if t is not None else pid, []).append(pid)
+    for tgid, tids in sorted(groups.items()):
+        all_tids = set(backend.thread_ids(tgid))
+        left = all_tids - moving - staying_put
+        if left:
+            name = display(_comm(tasks, tgid) or _comm(tasks, tids[0]))
+            risks.append(("thread-split",
+                f"Thread mode splits process {tgid}{f' ({name})' if name else ''}: "
+                f"{len(tids)} of its {len(all_tids)} threads move to {display(str(plan.target))}, "
+                f"{len(left)} stay where they are, so one process ends up in several cgroups."
+            ))
     return risks
 
 

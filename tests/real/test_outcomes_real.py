@@ -128,7 +128,7 @@ def test_apply_writes_under_the_pidfds_the_plan_read_with(realworld):
     fs = CgroupFS()
     e = AttachEngine(fs, policy=Policy(), load_entry_points=False)
     plan = e.plan([p.pid for p in sleeps], CgroupRef("freezer", cg))
-    assert all(v.kind == "move" for v in plan.verdicts) and len(e._held) == 5
+    assert all(v.kind == "move" for v in plan.verdicts) and len(e.reader.held) == 5
     sleeps[2].kill()
     sleeps[2].wait()
 
@@ -140,7 +140,7 @@ def test_apply_writes_under_the_pidfds_the_plan_read_with(realworld):
     assert [(o.outcome, o.errno) for o in r.outcomes] == [("moved", None)] * 2 + [("vanished", "ESRCH")] + [
         ("moved", None)] * 2
     assert [realworld.cgroup_of(p.pid, "freezer") for i, p in enumerate(sleeps) if i != 2] == [cg] * 4
-    assert not e._held
+    assert not e.reader.held
 
 
 def test_task_probes_reads_a_batch_like_task_probe_one_by_one(realworld):

@@ -71,7 +71,7 @@ class _Clock:
 @pytest.fixture
 def pinned(monkeypatch):
     """Pin what varies between runs (see the module docstring)."""
-    import ctrtui.engine.engine as engine_mod
+    import ctrtui.engine.batches as batches_mod
     import ctrtui.sources.simulated as simulated_mod
     import ctrtui.ui.stats as stats_mod
     import ctrtui.ui.widgets.status as status_mod
@@ -83,7 +83,7 @@ def pinned(monkeypatch):
     monkeypatch.setattr(stats_mod, "read_meters",
                         lambda: Meters((12.0, 48.0), 3 << 30, 16 << 30, 0, 2 << 30, (0.5, 0.25, 0.12), 93784.0))
     counter = itertools.count(1)
-    monkeypatch.setattr(engine_mod, "_new_batch_id", lambda: f"20270115T0800{next(counter):02d}-000000")
+    monkeypatch.setattr(batches_mod, "new_batch_id", lambda: f"20270115T0800{next(counter):02d}-000000")
     monkeypatch.setattr(Input, "_toggle_cursor", lambda self: None)  # the cursor stays shown
     monkeypatch.delenv("NO_COLOR", raising=False)
 

@@ -18,7 +18,7 @@ from ctrtui.engine import (
     Report,
     Verdict,
 )
-from ctrtui.engine.hooks import BUILTIN_HOOKS
+from ctrtui.engine.builtinhooks import BUILTIN_HOOKS
 from ctrtui.model import CgroupRef
 from ctrtui.sources.simulated import SimKernel
 
@@ -595,10 +595,39 @@ def test_entry_point_hooks_load_and_broken_plugins_are_reported(k, monkeypatch, 
     assert AttachEngine(k, policy=Policy(), load_entry_points=False).warnings == []
 
 
+def test_a_distribution_declaring_no_hook_gives_none_and_a_zipped_one_is_found(k, monkeypatch, tmp_path):
+    """Discovery is importlib.metadata's: an empty `[ctrtui.hooks]` section (ctrtui's own
+    pyproject declares one) and other groups give no hook and no warning; a plugin in a zip
+    on sys.path (its dist-info inside) is found and judges like any other."""
+    import zipfile
+
+    quiet = tmp_path / "quiet"
+    quiet.mkdir()
+    _dist(quiet, "quiet", "[console_scripts]\nq = quiet:main\n\n[ctrtui.hooks]\n# none yet\n")
+    monkeypatch.syspath_prepend(str(quiet))
+    e = AttachEngine(k, policy=Policy())
+    assert not {"q", "quiet"} & {h.name for h in e.hooks} and e.warnings == []
+    zipped = tmp_path / "zipplug.zip"
+    with zipfile.ZipFile(zipped, "w") as z:
+        z.writestr("zipplug-1.0.dist-info/METADATA", "Metadata-Version: 2.1\nName: zipplug\nVersion: 1.0\n")
+        z.writestr("zipplug-1.0.dist-info/entry_points.txt", "[ctrtui.hooks]\nzipped = zipplug:Hook\n")
+        z.writestr("zipplug.py", "from ctrtui.engine import Refusal\n"
+                                 "class Hook:\n"
+                                 "    def can_attach(self, ctx):\n"
+                                 "        return Refusal('EPERM', f'zipped plugin refuses PID {ctx.pid}', 'Rm.')\n"
+                                 "    def attach(self, task, old, new):\n"
+                                 "        pass\n")
+    monkeypatch.syspath_prepend(str(zipped))
+    e = AttachEngine(k, policy=Policy())
+    assert "zipped" in [h.name for h in e.hooks] and e.warnings == []
+    v = e.plan([k.spawn("sleep")], ref("freezer:/a")).verdicts[0]
+    assert (v.kind, v.hook) == ("refused", "zipped") and "zipped plugin" in v.reason
+
+
 def test_entry_points_are_scanned_only_when_a_distribution_declares_the_group(k, monkeypatch, tmp_path):
     import importlib.metadata as md
 
-    from ctrtui.engine.engine import _group_may_be_declared
+    from ctrtui.engine.plugins import group_may_be_declared
 
     def forbidden(**kw):
         raise AssertionError("importlib.metadata was asked although no distribution declares ctrtui.hooks")
@@ -607,14 +636,39 @@ def test_entry_points_are_scanned_only_when_a_distribution_declares_the_group(k,
     _dist(tmp_path, "quiet", "[console_scripts]\nq = quiet:main\n\n[ctrtui.hooks]\n# none yet\n")
     monkeypatch.syspath_prepend(str(tmp_path))
     monkeypatch.setattr(md, "entry_points", forbidden)
-    assert not _group_may_be_declared("ctrtui.hooks") and _group_may_be_declared("console_scripts")
+    assert not group_may_be_declared("ctrtui.hooks") and group_may_be_declared("console_scripts")
     e = AttachEngine(k, policy=Policy())
-    assert e.warnings == [] and "plugin" not in [h.name for h in e.hooks]
+    assert "plugin" not in [h.name for h in e.hooks] and e.warnings == []
     # a zip on sys.path cannot be looked into cheaply: importlib.metadata decides
     zipped = tmp_path / "x.zip"
     zipped.write_bytes(b"PK\x05\x06" + b"\0" * 18)
     monkeypatch.syspath_prepend(str(zipped))
-    assert _group_may_be_declared("ctrtui.hooks")
+    assert group_may_be_declared("ctrtui.hooks")
+
+
+def test_plugins_are_discovered_when_first_needed_and_once(k, monkeypatch, tmp_path):
+    """Making an engine asks importlib.metadata nothing (the cgroup ops and an undo with
+    nothing to undo never plan); the first plan discovers the plugins, in the policy hook's
+    place order, once; a broken plugin is said in `warnings` then."""
+    import importlib.metadata as md
+
+    asked = []
+
+    def entry_points(group):
+        asked.append(group)
+        return [FakeEP("bad", exc=ImportError("nope"))]
+
+    monkeypatch.setattr(md, "entry_points", entry_points)
+    monkeypatch.syspath_prepend(str(_dist(tmp_path, "bad", "[ctrtui.hooks]\nbad = bad:Hook\n")))
+    e = AttachEngine(k, policy=Policy())
+    assert asked == [] and e.warnings == []
+    p = k.spawn("sleep")
+    e.plan([p], ref("freezer:/a"))
+    e.plan([p], ref("freezer:/a"))
+    assert asked == ["ctrtui.hooks"] and len(e.warnings) == 1 and "'bad'" in e.warnings[0]
+    names = [h.name for h in e.hooks]
+    assert names.index("policy") == names.index("cpuset") + 1
+    assert AttachEngine(k, policy=Policy(), load_entry_points=False).hooks and asked == ["ctrtui.hooks"]
 
 
 def test_an_installed_hook_plugin_is_loaded_for_real(k, monkeypatch, tmp_path):

@@ -18,7 +18,8 @@ from ctrtui.engine import (
     Refusal,
     builtin_hooks,
 )
-from ctrtui.engine.hooks import CpusetEmpty, judge_of
+from ctrtui.engine.builtinhooks import CpusetEmpty
+from ctrtui.engine.hooks import judge_of
 from ctrtui.engine.journal import JournalError
 from ctrtui.engine.parse import PidParseError, parse_pid
 from ctrtui.model import CgroupRef
@@ -184,7 +185,7 @@ def test_entry_point_style_batch_hook_is_accepted(k, monkeypatch):
             return BatchSpy
 
     monkeypatch.setattr(md, "entry_points", lambda group: [EP()] if group == "ctrtui.hooks" else [])
-    monkeypatch.setattr("ctrtui.engine.engine._group_may_be_declared", lambda group: True)
+    monkeypatch.setattr("ctrtui.engine.plugins.group_may_be_declared", lambda group: True)
     e = AttachEngine(k, policy=Policy())
     assert e.warnings == [] and "spy" in [h.name for h in e.hooks]
     e.plan([k.spawn("x")], ref("freezer:/a"))
@@ -197,7 +198,7 @@ def test_entry_point_style_batch_hook_is_accepted(k, monkeypatch):
 def test_kinds_are_literal_types_with_their_tuples():
     from typing import get_args
 
-    from ctrtui.engine.engine import OutcomeKind, VerdictKind
+    from ctrtui.engine.values import OutcomeKind, VerdictKind
 
     assert VERDICT_KINDS == get_args(VerdictKind) == ("move", "already-there", "refused", "vanished")
     assert OUTCOMES == get_args(OutcomeKind)
@@ -384,9 +385,9 @@ def test_apply_writes_under_the_handles_the_plan_read_the_facts_with():
     pids = [k.spawn(f"t{i}") for i in range(5)]
     e = AttachEngine(k, policy=Policy(), load_entry_points=False)
     plan = e.plan(pids, ref("freezer:/a"))
-    assert len(e._held) == 5
+    assert len(e.reader.held) == 5
     r = e.apply(plan)
-    assert r.ok and k.opened == 0 and not e._held  # no second open: the plan's handles were used
+    assert r.ok and k.opened == 0 and not e.reader.held  # no second open: the plan's handles were used
     # applied again, the same plan opens new handles (each held one is used once)
     e.apply(plan)
     assert k.opened == 5
@@ -412,14 +413,14 @@ def test_pidfds_are_kept_only_up_to_a_limit_and_released():
     k = _probing()
     pids = [k.spawn(f"t{i}") for i in range(4)]
     e = AttachEngine(k, policy=Policy(), load_entry_points=False)
-    e.hold_max = 3
+    e.reader.hold_max = 3
     plan = e.plan(pids, ref("freezer:/a"))       # too many: none kept, apply opens each
-    assert not e._held
+    assert not e.reader.held
     assert e.apply(plan).ok and k.opened == 4
     small = e.plan(pids[:2], ref("freezer:/a"))  # already there: nothing to write, nothing kept
-    assert not e._held and [v.kind for v in small.verdicts] == ["already-there"] * 2
+    assert not e.reader.held and [v.kind for v in small.verdicts] == ["already-there"] * 2
     p = k.spawn("new")
     e.plan([p], ref("freezer:/a"))
-    assert len(e._held) == 1
+    assert len(e.reader.held) == 1
     e.release()
-    assert not e._held
+    assert not e.reader.held

@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ctrtui.engine import AttachEngine, Journal, Policy, default_journal_path
+from ctrtui.engine.batches import write_intent
 from ctrtui.engine.journal import JournalCorrupt, JournalError
 from ctrtui.errors import CtrtuiError
 from ctrtui.model import CgroupRef
@@ -253,7 +254,7 @@ def test_an_open_batch_is_recovered_from_the_kernel_and_undo_moves_exactly_its_m
     new = [k.spawn(f"n{i}") for i in range(6)]
     plan = e.plan(new, CgroupRef("freezer", "/b"))
     with e.journal.locked():  # what a process killed after 3 writes leaves behind
-        e._write_intent("crashed-1", [plan], None)
+        write_intent(e.journal, e.backend, "crashed-1", [plan], None)
     for pid in new[:3]:
         k.place(pid, "freezer", "/b")
     k.recycle(new[2], same_start_time=False)  # the third moved task exited; its PID reused
@@ -273,7 +274,7 @@ def test_the_next_move_reports_an_open_batch(k, tmp_path):
     p, q = k.spawn("a"), k.spawn("b")
     plan = e.plan([p], CgroupRef("freezer", "/a"))
     with e.journal.locked():
-        e._write_intent("crashed-2", [plan], None)
+        write_intent(e.journal, e.backend, "crashed-2", [plan], None)
     k.place(p, "freezer", "/a")
     r = e.apply(e.plan([q], CgroupRef("freezer", "/b")))
     assert any("crashed-2" in w and "ctrtui undo crashed-2" in w for w in r.warnings)

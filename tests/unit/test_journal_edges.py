@@ -16,8 +16,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ctrtui.engine import AttachEngine, Journal, Policy
-from ctrtui.engine.journal import VERSION, JournalError, JournalLimit, JournalNotOwned
-from ctrtui.engine.ops import CgroupOps
+from ctrtui.engine.batches import write_intent
+from ctrtui.engine.cgroupops import CgroupOps
+from ctrtui.engine.journalerrors import JournalError, JournalLimit, JournalNotOwned
+from ctrtui.engine.records import VERSION
 from ctrtui.errors import CtrtuiError
 from ctrtui.model import CgroupRef
 from ctrtui.sources.simulated import SimKernel
@@ -64,7 +66,7 @@ def test_recovery_after_a_kill_counts_tasks_not_repeats_and_undoes_each_once(k, 
     pids = [k.spawn(f"t{i}") for i in range(3)]
     plan = e.plan(pids * 10, CgroupRef("freezer", "/a"))
     with e.journal.locked():  # what a process killed after two writes leaves behind
-        e._write_intent("crashed-1", [plan], None)
+        write_intent(e.journal, e.backend, "crashed-1", [plan], None)
     for pid in pids[:2]:
         k.place(pid, "freezer", "/a")
     u = e.undo()

@@ -1,4 +1,4 @@
-"""Cgroup ops (engine/ops.py) on the simulated kernel: the name rules, mkdir/rmdir/freeze/
+"""Cgroup ops (engine/cgroupops.py) on the simulated kernel: the name rules, mkdir/rmdir/freeze/
 thaw predicted, journaled and undone, the journal's `op` records validated and recovered."""
 
 from __future__ import annotations
@@ -8,8 +8,8 @@ import json
 import pytest
 
 from ctrtui.engine import AttachEngine, Journal, Policy
+from ctrtui.engine.cgroupops import NAME_MAX, CgroupOps, name_problem, undo_any
 from ctrtui.engine.journal import JournalCorrupt
-from ctrtui.engine.ops import NAME_MAX, CgroupOps, name_problem, undo_any
 from ctrtui.errors import CtrtuiError
 from ctrtui.model import CgroupRef
 from ctrtui.sources.simulated import SimKernel
