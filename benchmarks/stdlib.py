@@ -31,12 +31,12 @@ from benchmarks.real import ENV, ctrtui_command
 from benchmarks.timing import run_process
 
 _AS_DATACLASSES = """
-import dataclasses, sys
+import dataclasses, importlib
 import {module}
 from ctrtui.model.value import Value
 seen = set()
-for name in {modules}:
-    for obj in vars(sys.modules[name]).values():
+for name in {modules}:  # the engine's package imports its modules on first use: import them here
+    for obj in vars(importlib.import_module(name)).values():
         if isinstance(obj, type) and issubclass(obj, Value) and obj is not Value and obj not in seen:
             seen.add(obj)
             dataclasses.make_dataclass(obj.__name__, list(obj._fields), frozen=True, slots=True)
