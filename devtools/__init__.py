@@ -1,5 +1,6 @@
 """Tools shared by the tests, the benchmarks and the scripts, and by nothing of the product:
-real sshd servers on loopback (`sshd`), fake agents and a hostile `ssh` (`agentfakes`,
+driving the terminal UI with Pilot (`pilot`) and waiting on its state (`waiting`), real sshd
+servers on loopback (`sshd`), fake agents and a hostile `ssh` (`agentfakes`,
 `hostile_ssh`), the lab's qemu guest (`labguest`), and removing throwaway cgroup trees
 (`cgroupdirs`).
 
