@@ -5,6 +5,8 @@ cgroups: tests/unit/test_hostile_hosts.py) and the real agent's (tests/real/test
   answer, writes `hello`, then runs the code `then`;
 - `HELLO`: a proper hello;
 - `gone(pid)`, `parent_of(pid)`: whether a subprocess is gone, whose child it is;
+- `sleeping_in_a_timer(pid)`: whether an agent is inside a call that samples over time (a
+  request in flight, its answer not back yet), for the tests that act on such a call;
 - `fake_ssh(dir)`: an `ssh` program (for `CTRTUI_SSH`) that plays the malicious host its
   host name names (devtools/hostile_ssh.py).
 """
@@ -64,3 +66,21 @@ def fake_ssh(directory: Path) -> str:
     os.chmod(path, 0o755)
     return str(path)
 
+
+def sleeping_in_a_timer(pid: int) -> bool:
+    """A thread of process `pid` sleeps in a timer (`time.sleep`: the kernel's
+    `hrtimer_nanosleep`), not in a read: an agent doing so is inside a call that samples
+    over time (`ls --stats`), so the request has reached it and the answer cannot be back
+    before the sample ends. An idle agent sleeps reading its input instead."""
+    try:
+        tids = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return False
+    for tid in tids:
+        try:
+            with open(f"/proc/{pid}/task/{tid}/wchan") as f:
+                if "nanosleep" in f.read():
+                    return True
+        except OSError:
+            continue
+    return False
