@@ -93,12 +93,22 @@ def _reject_constant(name: str) -> Any:
 _DECODER = json.JSONDecoder(parse_constant=_reject_constant)
 """One decoder for every line: `json.loads(..., parse_constant=...)` makes a new one per call
 (a seventh of a rotation's time)."""
+_RAW_DECODE = _DECODER.raw_decode
 
 
 def loads(line: bytes) -> Any:
     """The JSON value of one journal line, as `json.loads` reads bytes (UTF-8, -16 or -32),
     NaN and Infinity refused; `BadRecord` when it is not JSON."""
     try:
+        if line[:2] == b'{"':  # what every line written starts with: UTF-8 (detect_encoding's answer)
+            text = line.decode("utf-8", "surrogatepass")
+            try:  # the decoder's own framing (skip blanks, refuse extra data) only when needed
+                obj, end = _RAW_DECODE(text)
+                if end == len(text):
+                    return obj
+            except ValueError:
+                pass
+            return _DECODER.decode(text)
         return _DECODER.decode(line.decode(json.detect_encoding(line), "surrogatepass"))
     except RecursionError:
         raise BadRecord("nested too deeply") from None
@@ -144,12 +154,21 @@ def _path(row: Mapping[str, object], key: str, null: bool = False) -> str | None
     return v
 
 
+_GOOD_BATCH_IDS: set[str] = set()
+"""Batch ids already found valid (every line of a batch names it): checked once."""
+
+
 def _batch_id(row: Mapping[str, object], key: str, null: bool = False) -> str | None:
     v = row.get(key)
+    if type(v) is str and v in _GOOD_BATCH_IDS:
+        return v
     if v is None and null:
         return None
     if type(v) is not str or not BATCH_ID_RE.match(v):
         raise BadRecord(f"{key} must be a batch id, not {_short(v)}")
+    if len(_GOOD_BATCH_IDS) >= 4096:  # bounded: the newest are the ones read again
+        _GOOD_BATCH_IDS.clear()
+    _GOOD_BATCH_IDS.add(v)
     return v
 
 

@@ -1,13 +1,17 @@
-"""The journal's outcome lines written column by column (`ctrtui.engine.records.outcome_lines`)
-are the bytes the row-by-row path writes, and only rows the reader accepts take that way (a
-refused input's row, pid null, goes row by row)."""
+"""The journal's fast paths give what the plain ones give: the outcome lines written column by
+column (`ctrtui.engine.records.outcome_lines`) are the bytes the row-by-row path writes, and
+only rows the reader accepts take that way (a refused input's row, pid null, goes row by
+row); a line read (`loads`) is the value, or the refusal, of json's own framing."""
 
 from __future__ import annotations
 
+import json
 import random
 
+import pytest
+
 from ctrtui.engine.journal import Journal
-from ctrtui.engine.records import VERSION, BadRecord, dumps, outcome_lines, validate
+from ctrtui.engine.records import _DECODER, VERSION, BadRecord, dumps, loads, outcome_lines, validate
 
 _VALUES = {
     "pid": [1, 4194304, 0, -1, 4194305, None, True, 1.5, "7", 2**70],
@@ -68,3 +72,29 @@ def test_write_close_writes_the_same_journal_either_way() -> None:
         j.write_close("b-1", rows, "done")
         lines = bytes(j._memory).splitlines(keepends=True)
         assert lines[:-1] == [dumps({"kind": "outcome", "version": VERSION, "batch": "b-1", **r}) for r in rows]
+
+
+def _reference(line: bytes) -> object:
+    try:
+        return _DECODER.decode(line.decode(json.detect_encoding(line), "surrogatepass"))
+    except RecursionError:
+        raise BadRecord("nested too deeply") from None
+    except ValueError as e:
+        raise BadRecord(f"not JSON ({e})") from None
+
+
+@pytest.mark.parametrize("line", [
+    b'{"kind": "outcome", "pid": 1}', b'{"a": 1} ', b'{"a": 1}\n', b'{"a": 1}{"b": 2}', b'{"a": 1', b'{"a": NaN}',
+    b'{"a": "\xc3\xa9\\ud800"}', b'{"a": "\xff"}', b'{"a": 1} x', b' {"a": 1}', b'{"', b'{"a": [' * 3000,
+    '{"a": 1}'.encode("utf-16"), '{"a": 1}'.encode("utf-16-le"), b"\xef\xbb\xbf{\"a\": 1}", b"[1, 2]", b"",
+    b'{"a": Infinity}', b'{"a": -Infinity} ',
+])
+def test_loads_reads_a_line_as_json_does(line: bytes) -> None:
+    try:
+        want: object = _reference(line)
+    except BadRecord as e:
+        with pytest.raises(BadRecord) as got:
+            loads(line)
+        assert str(got.value) == str(e)
+    else:
+        assert loads(line) == want
