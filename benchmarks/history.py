@@ -11,9 +11,11 @@
   reads the start time of every task once per start of the recorder.
 - `where_24h_10k_s`: `ctrtui where PID --json` (a whole process: start-up, reading, the JSON
   printed) over 24 hours of that world at 5 s (17,280 samples, a full snapshot every 60),
-  for a PID moved at every sample (the worst case). The file is written synthetically: two
-  real deltas of the recorder (1,000 tasks there, then back) alternate, with their times
-  shifted, and the real full snapshot.
+  for a PID moved at every sample (the worst case). The recording is written synthetically:
+  two real deltas of the recorder (1,000 tasks there, then back) alternate, with their times
+  shifted, and the real full snapshot; in files of an eighth of the default `--max-size`
+  each (~8 files, each starting with a full snapshot), as the recorder splits them. The
+  meta's `absent_pid_s`: the same for a PID in no file.
 - `ls_at_24h_10k_s`: `ctrtui ls --at T` (a whole process, its 20,000 lines printed) in the
   same file, the slowest of several times, among them the sample just before a full
   snapshot (59 deltas to apply).
@@ -159,7 +161,8 @@ def _steady_full(directory: str, k, rng: random.Random, tids: list[int], homes: 
 
 def day_10k(ctx) -> dict[str, float]:
     """24 hours of the 10k world at 5 s, written synthetically (see the module's doc)."""
-    from ctrtui.history import Recorder, Recording
+    from ctrtui.history import DEFAULT_MAX_SIZE, Recorder, Recording
+    from ctrtui.history.records import PID_LIMIT
 
     k = _world(ctx)
     s0 = k.snapshot()
@@ -178,12 +181,11 @@ def day_10k(ctx) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as tmp:
         d = os.path.join(tmp, "h")
         built = time.perf_counter()
-        with Recorder(d, full_every=FULL_EVERY, fsync=False, max_size=1 << 40) as rec:
+        with Recorder(d, full_every=FULL_EVERY, fsync=False, max_size=DEFAULT_MAX_SIZE) as rec:
             details = k.task_details(rec.new_tasks(s0))
             rec.sample(s0, {t: (i.start_time, i.tgid, i.comm) for t, i in details.items()}, t=t0)
             rec.sample(s1, t=t0 + INTERVAL)
             rec.sample(s0, t=t0 + 2 * INTERVAL)
-            path = rec._file
             r = Recording(d)
             f = r.files[0]
             full = bytes(f.payload(0))
@@ -192,10 +194,16 @@ def day_10k(ctx) -> dict[str, float]:
                 t = t0 + j * INTERVAL
                 payload = there if j % 2 else home
                 rec._record(b"D", t, payload)
-                if j % FULL_EVERY == 0:  # j even: the state just reached is s0's, whose full snapshot this is
+                # j even: the state just reached is s0's, whose full snapshot this is. A new
+                # file when this one holds an eighth of the default --max-size, as sample() does
+                if j % 2 == 0 and rec._size >= DEFAULT_MAX_SIZE // 8:
+                    rec._new_file(t)
+                    rec._record(b"F", t, full)
+                elif j % FULL_EVERY == 0:
                     rec._record(b"F", t, full)
         built = time.perf_counter() - built
-        size = os.path.getsize(path)
+        size = sum(os.path.getsize(os.path.join(d, n)) for n in os.listdir(d))
+        nfiles = len(os.listdir(d))
         pid = moved[0]
         answer = back[pid]
         del k, s0, s1, r, f, full, there, home, back, moved, tids  # the commands run in processes of their own
@@ -208,6 +216,12 @@ def day_10k(ctx) -> dict[str, float]:
                                  capture_output=True, text=True, env=env, check=True).stdout
             where_times.append(time.perf_counter() - w0)
         rows = json.loads(out)
+        absent_times = []  # a PID in no file: each file's full snapshot read through its task table alone
+        for _ in range(runs):
+            w0 = time.perf_counter()
+            subprocess.run([sys.executable, "-m", "ctrtui", "where", str(PID_LIMIT), "--from", d, "--json"],
+                           capture_output=True, env=env, check=True)
+            absent_times.append(time.perf_counter() - w0)
         end = t0 + samples * INTERVAL
         ats = [t0 + (samples // FULL_EVERY // 2 * FULL_EVERY - 1) * INTERVAL, (t0 + end) / 2 + 17, end - 60, t0 + 3]
         at_times = []
@@ -220,8 +234,10 @@ def day_10k(ctx) -> dict[str, float]:
         assert len(rows) >= samples - 2, len(rows)
         assert answer in {r["cgroup"] for r in rows}
     ctx.meta_for("where_24h_10k_s", samples=samples, hours=samples * INTERVAL / 3600, file_bytes=size,
-                 rows=len(rows), built_s=round(built, 1),
-                 runs=[round(x, 3) for x in where_times])
+                 files=nfiles, rows=len(rows), built_s=round(built, 1),
+                 runs=[round(x, 3) for x in where_times],
+                 absent_pid_s=sorted(absent_times)[len(absent_times) // 2],
+                 note="the PID is in every file (moved at every sample): each file's full snapshot is decoded")
     ctx.meta_for("ls_at_24h_10k_s", times=[round(x, 3) for x in at_times], file_bytes=size)
     return {"where_24h_10k_s": sorted(where_times)[len(where_times) // 2], "ls_at_24h_10k_s": max(at_times)}
 

@@ -10,7 +10,8 @@ difference between two processes that differ only by it:
   classes again as `@dataclass(frozen=True, slots=True)` classes with the same fields (what
   the model would cost built from dataclasses; their defaults left out, so a lower bound);
   the same for the engine's value classes (Plan, Verdict, Outcome, Report, ...) on top of
-  `ctrtui.engine`, for the commands that build an engine;
+  the engine modules that hold them (the package imports its modules on first use), for the
+  commands that build an engine;
 - entry points: `load_entry_point_hooks` (`ctrtui.engine.plugins`: a pre-check that reads only
   the installed distributions' `entry_points.txt`, then `importlib.metadata` only when one
   declares a `ctrtui.hooks` entry), against `importlib.metadata.entry_points(group=
@@ -35,7 +36,7 @@ import dataclasses, importlib
 import {module}
 from ctrtui.model.value import Value
 seen = set()
-for name in {modules}:  # the engine's package imports its modules on first use: import them here
+for name in {modules}:
     for obj in vars(importlib.import_module(name)).values():
         if isinstance(obj, type) and issubclass(obj, Value) and obj is not Value and obj not in seen:
             seen.add(obj)
@@ -58,7 +59,9 @@ def commands() -> dict[str, list[str]]:
         "import ctrtui.model": [py, "-c", "import ctrtui.model"],
         "+ the model's 11 classes as dataclasses": [
             py, "-c", _AS_DATACLASSES.format(module="ctrtui.model", modules=MODEL, least=11)],
-        "import ctrtui.engine": [py, "-c", "import ctrtui.engine"],
+        # the package imports a module when one of its names is first asked for: both sides
+        # import the modules that hold the value classes
+        "import ctrtui.engine": [py, "-c", f"import importlib; [importlib.import_module(m) for m in {ENGINE!r}]"],
         "+ the engine's value classes as dataclasses": [
             py, "-c", _AS_DATACLASSES.format(module="ctrtui.engine", modules=ENGINE, least=10)],
         "+ load_entry_point_hooks (the scan)": [

@@ -21,7 +21,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, NamedTuple, TypeVar
 
-from ctrtui.engine.engine import OutcomeKind, Plan, Report, VerdictKind
+from ctrtui.engine.values import OutcomeKind, Plan, Report, VerdictKind
 from ctrtui.model import CgroupRef, TaskInfo
 from ctrtui.text import display, scrub
 

@@ -248,11 +248,110 @@ def still_there(snap: Snapshot, h: Hierarchy, path: str) -> None:
 
 
 def print_json(obj: Any) -> None:
-    import json  # only --json needs it (~1.5 ms of every start otherwise)
-
     # One write of the whole text: json.dump's one write per token through the guarded
     # stdout took 1.7x as long (35,000 rows: 292 ms against 171 ms)
-    sys.stdout.write(json.dumps(obj, indent=1) + "\n")
+    sys.stdout.write(json_text(obj) + "\n")
+
+
+def json_text(obj: Any) -> str:
+    """`json.dumps(obj, indent=1)`, the same text, made faster. With `indent` the json module
+    falls back to its pure-Python encoder (0.4-0.5 s for `where --json`'s 35,000 rows); here
+    a list of rows (dicts with the same str keys in the same order, each value a str, int,
+    float, bool or None: what the commands print) is encoded by the C encoder in one call,
+    its items split on a separator that an ASCII-escaped JSON text cannot otherwise hold,
+    and laid out row by row from one template. The rest of the nesting is walked by one
+    plain function; anything else goes the json module's own way."""
+    import json  # only --json needs it (~1.5 ms of every start otherwise)
+
+    out: list[str] = []
+    try:
+        _encode(obj, "\n", out, json.encoder.encode_basestring_ascii)
+    except _NotPlain:
+        return json.dumps(obj, indent=1)
+    return "".join(out)
+
+
+class _NotPlain(Exception):
+    """A value `_encode` leaves to the json module."""
+
+
+_CONSTANTS = {None: "null", True: "true", False: "false"}
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+_ITEM = "\x01"
+"""The C encoder's item separator for rows: ensure_ascii escapes every control character
+inside strings, so in its text this character is only ever a separator."""
+
+
+def _float_text(f: float) -> str:
+    if f != f:
+        return "NaN"
+    if f in (float("inf"), float("-inf")):
+        return "Infinity" if f > 0 else "-Infinity"
+    return float.__repr__(f)
+
+
+def _rows_text(rows: list[Any], nl: str, esc: Any) -> str | None:
+    """The indented text of `rows` when it is a list of flat rows of one shape, else None."""
+    import itertools
+    import json
+
+    if len(rows) < 2 or set(map(type, rows)) != {dict}:
+        return None
+    shapes = set(map(tuple, rows))
+    if len(shapes) != 1:
+        return None
+    keys = shapes.pop()
+    if not keys or set(map(type, keys)) != {str}:
+        return None
+    if not set(map(type, itertools.chain.from_iterable(map(dict.values, rows)))) <= _SCALARS:
+        return None
+    text = json.JSONEncoder(separators=(_ITEM, ":")).encode(list(map(list, map(dict.values, rows))))
+    items = text[2:-2].split("]" + _ITEM + "[")
+    inner = nl + " "
+    template = "{" + ",".join(inner + " " + esc(k).replace("%", "%%") + ": %s" for k in keys) + inner + "}"
+    laid = [template % tuple(item.split(_ITEM)) for item in items]
+    return "[" + inner + ("," + inner).join(laid) + nl + "]"
+
+
+def _encode(o: Any, nl: str, out: list[str], esc: Any) -> None:
+    """Appends the JSON text of `o` to `out`; `nl` is a newline and the indent of `o`'s line."""
+    t = type(o)
+    if t is str:
+        out.append(esc(o))
+    elif o is None or o is True or o is False:
+        out.append(_CONSTANTS[o])
+    elif t is int:
+        out.append(int.__repr__(o))
+    elif t is float:
+        out.append(_float_text(o))
+    elif t is dict:
+        if not o:
+            out.append("{}")
+            return
+        inner, sep = nl + " ", "{"
+        for k, v in o.items():
+            if type(k) is not str:
+                raise _NotPlain
+            out.append(sep + inner + esc(k) + ": ")
+            sep = ","
+            _encode(v, inner, out, esc)
+        out.append(nl + "}")
+    elif t is list or t is tuple:
+        rows = _rows_text(o, nl, esc) if t is list else None
+        if rows is not None:
+            out.append(rows)
+            return
+        if not o:
+            out.append("[]")
+            return
+        inner, sep = nl + " ", "["
+        for v in o:
+            out.append(sep + inner)
+            sep = ","
+            _encode(v, inner, out, esc)
+        out.append(nl + "]")
+    else:
+        raise _NotPlain
 
 
 # ----------------------------------------------------------------------------- commands

@@ -72,6 +72,7 @@ from ctrtui.engine.records import (
     dumps,
     loads,
     now_iso,
+    outcome_lines,
     validate,
 )
 from ctrtui.engine.records import KNOWN_OUTCOMES as KNOWN_OUTCOMES  # moved: ctrtui.engine.records
@@ -196,12 +197,15 @@ class Journal(JournalFile):
 
     def write_close(self, batch_id: str, outcomes: Sequence[Mapping[str, object]], state: str) -> None:
         """The outcomes and the close record of a batch, in one write and one fsync."""
-        lines = []
+        rows = []
         for o in outcomes:
             e = o.get("errno")
             if e is not None and not (type(e) is str and ERRNO_RE.match(e)):
                 o = {**o, "errno": None}  # a hook's odd errno: the reader would refuse the line
-            lines.append(self._line({"kind": "outcome", "version": VERSION, "batch": batch_id, **o}))
+            rows.append(o)
+        fast = outcome_lines(batch_id, rows)  # the common case, checked column by column
+        lines = [fast] if fast is not None else [
+            self._line({"kind": "outcome", "version": VERSION, "batch": batch_id, **o}) for o in rows]
         lines.append(self._line({"kind": "close", "version": VERSION, "batch": batch_id, "time": now_iso(),
                                  "state": state}))
         self._append(b"".join(lines), "write the outcomes to")

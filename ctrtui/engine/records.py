@@ -46,7 +46,7 @@ import time
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Mapping, Sequence
     from typing import Any
 
     Record = dict[str, Any]
@@ -54,7 +54,7 @@ if TYPE_CHECKING:
     values, checked by `validate` where they are read."""
 
 __all__ = ["BATCH_FIELD", "BATCH_ID_RE", "BLOCK", "Batch", "BadRecord", "CLOSE_STATES", "ERRNO_RE", "KNOWN_OUTCOMES",
-           "MAX_LINE", "OPS", "VERSION", "dumps", "loads", "now_iso", "validate"]
+           "MAX_LINE", "OPS", "VERSION", "dumps", "loads", "now_iso", "outcome_lines", "validate"]
 
 BLOCK = 64 * 1024
 MAX_LINE = 64 * 1024 * 1024
@@ -93,12 +93,22 @@ def _reject_constant(name: str) -> Any:
 _DECODER = json.JSONDecoder(parse_constant=_reject_constant)
 """One decoder for every line: `json.loads(..., parse_constant=...)` makes a new one per call
 (a seventh of a rotation's time)."""
+_RAW_DECODE = _DECODER.raw_decode
 
 
 def loads(line: bytes) -> Any:
     """The JSON value of one journal line, as `json.loads` reads bytes (UTF-8, -16 or -32),
     NaN and Infinity refused; `BadRecord` when it is not JSON."""
     try:
+        if line[:2] == b'{"':  # what every line written starts with: UTF-8 (detect_encoding's answer)
+            text = line.decode("utf-8", "surrogatepass")
+            try:  # the decoder's own framing (skip blanks, refuse extra data) only when needed
+                obj, end = _RAW_DECODE(text)
+                if end == len(text):
+                    return obj
+            except ValueError:
+                pass
+            return _DECODER.decode(text)
         return _DECODER.decode(line.decode(json.detect_encoding(line), "surrogatepass"))
     except RecursionError:
         raise BadRecord("nested too deeply") from None
@@ -144,12 +154,21 @@ def _path(row: Mapping[str, object], key: str, null: bool = False) -> str | None
     return v
 
 
+_GOOD_BATCH_IDS: set[str] = set()
+"""Batch ids already found valid (every line of a batch names it): checked once."""
+
+
 def _batch_id(row: Mapping[str, object], key: str, null: bool = False) -> str | None:
     v = row.get(key)
+    if type(v) is str and v in _GOOD_BATCH_IDS:
+        return v
     if v is None and null:
         return None
     if type(v) is not str or not BATCH_ID_RE.match(v):
         raise BadRecord(f"{key} must be a batch id, not {_short(v)}")
+    if len(_GOOD_BATCH_IDS) >= 4096:  # bounded: the newest are the ones read again
+        _GOOD_BATCH_IDS.clear()
+    _GOOD_BATCH_IDS.add(v)
     return v
 
 
@@ -387,3 +406,51 @@ def now_iso() -> str:
 
 def dumps(rec: Mapping[str, object]) -> bytes:
     return (json.dumps(rec) + "\n").encode()  # default arguments: json's cached encoder (fast)
+
+
+OUTCOME_ROW = ("pid", "start_time", "from", "to", "outcome", "errno")
+"""The fields of an outcome row as the engine writes them (`outcome_lines`' shape)."""
+_ITEM = "\x01"
+"""The C encoder's item separator in `outcome_lines`: ensure_ascii escapes every control
+character inside strings, so in its text this character is only ever a separator."""
+
+
+def outcome_lines(batch_id: str, rows: Sequence[Mapping[str, object]]) -> bytes | None:
+    """The outcome records of `rows` (each `OUTCOME_ROW`, in that order) as lines, the same
+    bytes as `dumps` of each `{"kind": "outcome", "version": VERSION, "batch": batch_id, **row}`,
+    when the rows pass `validate`'s rules checked column by column (each distinct path,
+    outcome and errno once) and are encoded by the C encoder in one call. None when a row
+    has another shape or breaks a rule: the caller then checks row by row, which words the
+    refusal. A 1,000-row batch: 4.7 -> ~1.5 ms."""
+    if not rows or type(batch_id) is not str or not BATCH_ID_RE.match(batch_id):
+        return None
+    try:
+        if set(map(type, rows)) != {dict} or set(map(tuple, rows)) != {OUTCOME_ROW}:
+            return None
+        values = [list(r.values()) for r in rows]
+        columns = list(zip(*values, strict=True))
+        # the types of every value (a set of values would take True for 1), then each distinct value
+        if set(map(type, columns[0])) != {int} or not set(map(type, columns[1])) <= {int, type(None)}:
+            return None
+        pids, starts, sources, targets, outcomes, errnos = (set(c) for c in columns)
+    except TypeError:  # an unhashable value: the row-by-row check words it
+        return None
+    if not (1 <= min(pids) and max(pids) <= PID_LIMIT):
+        return None
+    starts.discard(None)
+    if starts and not (0 <= min(starts) and max(starts) <= 2**63):
+        return None
+    if not outcomes <= KNOWN_OUTCOMES or not all(e is None or type(e) is str and ERRNO_RE.match(e) for e in errnos):
+        return None
+    try:
+        for path in sources | targets:
+            _path({"path": path}, "path", True)
+    except BadRecord:
+        return None
+    text = json.JSONEncoder(separators=(_ITEM, ": ")).encode(values)
+    head = f'{{"kind": "outcome", "version": {VERSION}, "batch": {json.dumps(batch_id)}, '
+    template = head.replace("%", "%%") + ", ".join(f'"{k}": %s' for k in OUTCOME_ROW) + "}\n"
+    lines = [template % tuple(item.split(_ITEM)) for item in text[2:-2].split("]" + _ITEM + "[")]
+    if max(map(len, lines)) > MAX_LINE:
+        return None
+    return "".join(lines).encode()

@@ -143,6 +143,25 @@ class RecordIndex:
 
     def full(self, f: RecordFile, i: int) -> tuple[Snapshot, TaskTable]:
         """A full snapshot record: the snapshot and its task table."""
+        snap, tasks = self._full(f, i, snapshot=True, table=True)
+        assert snap is not None and tasks is not None
+        return snap, tasks
+
+    def full_tasks(self, f: RecordFile, i: int) -> TaskTable:
+        """A full snapshot record's task table alone (its snapshot left encoded): every TID
+        of the snapshot, so a TID not in it is in no cgroup there."""
+        tasks = self._full(f, i, snapshot=False, table=True)[1]
+        assert tasks is not None
+        return tasks
+
+    def full_snapshot(self, f: RecordFile, i: int) -> Snapshot:
+        """A full snapshot record's snapshot alone (its task table not unpacked)."""
+        snap = self._full(f, i, snapshot=True, table=False)[0]
+        assert snap is not None
+        return snap
+
+    def _full(self, f: RecordFile, i: int, snapshot: bool, table: bool) -> tuple[Snapshot | None, TaskTable | None]:
+        snap = tasks = None
         try:
             data = f.payload(i)
             if len(data) < 4:
@@ -150,14 +169,16 @@ class RecordIndex:
             n = U32.unpack_from(data, 0)[0]
             if n > len(data) - 4:
                 raise Damaged("a full snapshot longer than its record")
-            snap = from_wire(bytes(data[4:4 + n]))
-            z = zlib.decompressobj()
-            raw = z.decompress(bytes(data[4 + n:]), MAX_TASKS_TABLE)
-            if z.unconsumed_tail:
-                raise Damaged(f"its task table unpacks to more than {MAX_TASKS_TABLE} bytes")
-            if not z.eof:
-                raise Damaged("its task table ends early")
-            tasks = TaskTable.decode(raw)
+            if snapshot:
+                snap = from_wire(bytes(data[4:4 + n]))
+            if table:
+                z = zlib.decompressobj()
+                raw = z.decompress(bytes(data[4 + n:]), MAX_TASKS_TABLE)
+                if z.unconsumed_tail:
+                    raise Damaged(f"its task table unpacks to more than {MAX_TASKS_TABLE} bytes")
+                if not z.eof:
+                    raise Damaged("its task table ends early")
+                tasks = TaskTable.decode(raw)
         except (WireError, zlib.error, Damaged) as e:
             raise self.corrupt(f, i, str(e)) from None
         return snap, tasks

@@ -57,6 +57,11 @@ class _Trail:
         self.start_time: int | None = None
         self.file: RecordFile | None = None
         self.header: tuple[bytes, dict[str, Any]] | None = None
+        self.pending: tuple[RecordFile, int] | None = None
+        """The file's first full snapshot, not decoded yet: the task was in none of its
+        cgroups, and `paths` is made from it (and `edits`) only if a delta lists the task."""
+        self.edits: list[tuple[str, str, int, str]] = []
+        """What the deltas read since `pending` did to `paths`: (op, hierarchy, id, path)."""
 
     def enter(self, hier: str, path: str | None, t: float, start: int | None, attributed: bool) -> None:
         """The task is in `path` of `hier` from `t` on (None: in none); `attributed`: the
@@ -81,7 +86,16 @@ class _Trail:
             self.prev_t = t
             return
         self.file = f
-        snap, tasks = self.rec.full(f, i)
+        self.pending, self.edits = None, []
+        tasks = self.rec.full_tasks(f, i)
+        if tasks.get(self.pid) is None:  # in no cgroup there: the snapshot can wait
+            for h in list(self.open_rows):
+                self.enter(h, None, t, None, True)
+            self.start_time = None
+            self.pending, self.paths = (f, i), {}
+            self.prev_t = t
+            return
+        snap = self.rec.full_snapshot(f, i)
         self.paths = {hs.name: dict(enumerate(hs.containers)) for hs in snap.hierarchies}
         task = tasks.get(self.pid)
         st = task[1] if task is not None else None
@@ -103,7 +117,7 @@ class _Trail:
         """A delta: the task's new cgroup in each hierarchy where its TID is listed."""
         doc, views = self._read_delta(f, i)
         for name in doc.get("gone", ()):
-            self.paths.pop(name, None)
+            self._edit("gone", name, 0, "")
             if name in self.open_rows:
                 self.enter(name, None, t, None, True)
         for row in doc.get("tasks", ()):
@@ -114,16 +128,40 @@ class _Trail:
                             self.enter(h, None, t, None, True)
                 self.start_time = row[1]
         for head, (tids, tcg, _, _) in zip(doc["h"], views, strict=True):
-            table = self.paths.setdefault(head["name"], {})
+            name = head["name"]
             for cid, path in head.get("add", ()):
-                table[cid] = path
+                self._edit("add", name, cid, path)
             j = bisect_left(tids, self.pid)
             if j < len(tids) and tids[j] == self.pid:
                 cid = tcg[j]
-                self.enter(head["name"], table.get(cid) if cid >= 0 else None, t, self.start_time, True)
+                if self.pending is not None:
+                    self._decode_pending()
+                path = self.paths.get(name, {}).get(cid) if cid >= 0 else None
+                self.enter(name, path, t, self.start_time, True)
             for cid in head.get("del", ()):
-                table.pop(cid, None)
+                self._edit("del", name, cid, "")
         self.prev_t = t
+
+    def _edit(self, op: str, name: str, cid: int, path: str) -> None:
+        """A delta's change to the cgroup ids: made, or kept for when `pending` is decoded."""
+        if self.pending is not None:
+            self.edits.append((op, name, cid, path))
+        elif op == "gone":
+            self.paths.pop(name, None)
+        elif op == "add":
+            self.paths.setdefault(name, {})[cid] = path
+        else:
+            self.paths.setdefault(name, {}).pop(cid, None)
+
+    def _decode_pending(self) -> None:
+        """The file's first full snapshot decoded after all (a delta lists the task), and
+        the deltas' changes to its cgroup ids since then made, in order."""
+        assert self.pending is not None
+        snap = self.rec.full_snapshot(*self.pending)
+        self.paths = {hs.name: dict(enumerate(hs.containers)) for hs in snap.hierarchies}
+        self.pending, edits, self.edits = None, self.edits, []
+        for op, name, cid, path in edits:
+            self._edit(op, name, cid, path)
 
     def _read_delta(self, f: RecordFile, i: int) -> tuple[dict[str, Any], list[Members]]:
         """The delta, its JSON header parsed again only when its bytes differ from the one

@@ -441,3 +441,46 @@ def test_record_only_the_hierarchies_or_the_subtree_asked_for(tmp_path, capsys):
     assert min(snap["unified"].containers) == "/system.slice" and len(snap["unified"].containers) > 1
     rc, _, err = run(capsys, "--demo", "record", "--to", d2, "--hierarchy", "nope", "--samples", "1")
     assert rc == 2 and "'nope' is not a hierarchy" in err
+
+
+def test_where_reads_a_files_full_snapshot_only_when_the_task_is_in_that_file(tmp_path, monkeypatch):
+    """One file per day: a task absent from a file's first full snapshot is looked for in
+    its deltas without decoding that snapshot, and a delta that lists it (in a cgroup made
+    after the snapshot) still names the right cgroups."""
+    from ctrtui.history.index import RecordIndex
+
+    day = 86400.0
+    k = small_world()
+    k.spawn("bystander", cgroups={"unified": "/a", "freezer": "/a"})
+    with Recorder(str(tmp_path / "h"), fsync=False) as rec:
+        take(rec, k, T0)
+        take(rec, k, T0 + 5)
+        take(rec, k, T0 + day)  # a new day: a new file, its full snapshot without the task
+        k.mkdir("unified", "/e")
+        k.rmdir("unified", "/c")
+        take(rec, k, T0 + day + 3)  # the cgroups change before the task is seen
+        pid = k.spawn("late", cgroups={"unified": "/e", "freezer": "/b"})
+        take(rec, k, T0 + day + 5)
+        k.place(pid, "unified", "/a")
+        take(rec, k, T0 + day + 10)
+        take(rec, k, T0 + 2 * day)  # a third file, the task in its full snapshot
+        k.exit(pid, reap=True)
+        take(rec, k, T0 + 2 * day + 5)
+    assert len(files(tmp_path / "h")) == 3
+    decoded: list[int] = []
+    real = RecordIndex.full_snapshot
+
+    def counted(self, f, i):
+        decoded.append(i)
+        return real(self, f, i)
+
+    monkeypatch.setattr(RecordIndex, "full_snapshot", counted)
+    r = Recording(str(tmp_path / "h"))
+    rows = sorted((x["hierarchy"], x["cgroup"], x["entered"], x["left"]) for x in r.where(pid))
+    assert rows == [("freezer", "/b", T0 + day + 5, T0 + 2 * day + 5),
+                    ("unified", "/a", T0 + day + 10, T0 + 2 * day + 5),
+                    ("unified", "/e", T0 + day + 5, T0 + day + 10)]
+    assert len(decoded) == 2  # the second file's (when a delta listed the task) and the third's
+    decoded.clear()
+    assert r.where(pid + 1000) == []
+    assert decoded == []  # a task in no file: no snapshot decoded
