@@ -27,6 +27,7 @@ import sys
 import zlib
 
 from ctrtui import __version__
+from ctrtui.service import PROTOCOL
 
 MIB = 1024 * 1024
 HIERARCHIES = [{"name": "freezer", "version": 1, "controllers": ["freezer"], "mount": "/sys/fs/cgroup/freezer",
@@ -34,7 +35,7 @@ HIERARCHIES = [{"name": "freezer", "version": 1, "controllers": ["freezer"], "mo
 STATS = [{"hierarchy": "freezer", "path": "/", "tasks": 3, "tasks_recursive": 3, "cpu_percent": None,
           "memory_bytes": None, "io_read_bytes_per_s": None, "io_write_bytes_per_s": None, "pids_current": None,
           "pids_max": None, "frozen": None}]
-HELLO = {"protocol": 1, "version": __version__, "hostname": "fake", "python": "3.11.0", "uid": 0, "euid": 0,
+HELLO = {"protocol": PROTOCOL, "version": __version__, "hostname": "fake", "python": "3.11.0", "uid": 0, "euid": 0,
          "user": "root", "pid": os.getpid(), "writable": True, "why_read_only": None, "open_batches": [],
          "journal_problem": None}
 INJECTED = "b1$(touch${IFS}/tmp/ctrtui-test-injected)"

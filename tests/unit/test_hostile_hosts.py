@@ -23,8 +23,10 @@ import time
 
 import pytest
 
+from ctrtui import __version__
 from ctrtui.remote import AgentChannel, HostError, remote_command
 from ctrtui.remote.stub import STUB
+from ctrtui.service import PROTOCOL
 from tests.agentfakes import HELLO, fake_agent, fake_ssh, gone, parent_of
 from tests.clihelpers import isolated_dirs  # noqa: F401 - isolated_dirs is autouse
 
@@ -226,7 +228,31 @@ def test_a_protocol_version_mismatch_is_one_version_error():
     with pytest.raises(HostError) as e:
         AgentChannel.open(fake_agent({**HELLO, "protocol": 99, "version": "9.9"}, "sys.stdin.read()\n"), name="future",
                           timeout=10)
-    assert e.value.kind == "version" and "99" in str(e.value) and "protocol 1" in str(e.value)
+    assert e.value.kind == "version" and "99" in str(e.value) and f"protocol {PROTOCOL}" in str(e.value)
+
+
+def test_an_agent_of_the_older_protocol_is_one_version_error_saying_what_to_do():
+    """docs/remote.md, "Versions": an agent of protocol 1 (ctrtui's `cli` op era) is never
+    spoken to: one sentence naming both protocols and what to do, the subprocess gone."""
+    with pytest.raises(HostError) as e:
+        AgentChannel.open(fake_agent({**HELLO, "protocol": 1, "version": __version__}, "sys.stdin.read()\n"),
+                          name="old", timeout=10)
+    text = str(e.value)
+    assert e.value.kind == "version" and "speaks protocol 1" in text and f"this ctrtui speaks protocol {PROTOCOL}" \
+        in text and "use the same ctrtui version on both sides" in text and "\n" not in text
+
+
+def test_an_older_local_side_meeting_this_agent_is_one_version_error(monkeypatch):
+    """The other way round: a local side of protocol 1 reads this agent's hello and stops with
+    the same one sentence (its check is the one in ctrtui/remote/channel.py, reading PROTOCOL)."""
+    import ctrtui.service
+
+    monkeypatch.setattr(ctrtui.service, "PROTOCOL", 1)
+    with pytest.raises(HostError) as e:
+        AgentChannel.open(fake_agent({**HELLO, "protocol": PROTOCOL}, "sys.stdin.read()\n"), name="new",
+                          timeout=10)
+    assert e.value.kind == "version" and f"speaks protocol {PROTOCOL}" in str(e.value) \
+        and "this ctrtui speaks protocol 1" in str(e.value)
 
 
 @pytest.mark.parametrize("change", [{"writable": "yes"}, {"euid": "0"}, {"hostname": None}, {"user": 5},
