@@ -2,13 +2,15 @@
 types, PIDs in range, cgroup paths absolute and without `.`/`..`) before anything is read or
 written; a request that fails a check gets one `bad-request` error and the agent goes on.
 
-Two families of ops (docs/remote.md):
+Three families of ops (docs/remote.md), the checks of their arguments in ctrtui/agent/checks.py:
 
 - the reader proxy (`pid_max`, `hierarchies`, `snapshot`, `read_cgroups`, `cgroup_state`,
   `cgroup_stats`, `task_state`, `task_details`, `task_cgroups`, `task_cgroup`, `thread_ids`):
   the host's real backend (`CgroupFS`) read for the local side's `RemoteReader`; snapshots
   go in the wire form (`ctrtui.model.wire`), base64, as a delta against the last one sent
   when the local side names it as its base;
+- the service calls (`plan`, `apply`, `undo`, ...: ctrtui/agent/calls.py, `ServiceCalls`):
+  the host's `LocalService`, its values encoded by ctrtui/service/codec.py;
 - `cli`: a command of ctrtui's command line run here as `ctrtui COMMAND ...` would run on
   this host (the real backend, the host's policy and journal), its output captured.
 """
