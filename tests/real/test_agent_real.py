@@ -28,6 +28,7 @@ import pytest
 from ctrtui import __version__
 from ctrtui.remote import AgentChannel, HostError, RemoteOpError, RemoteReader, remote_command
 from ctrtui.remote.stub import STUB
+from ctrtui.service import PROTOCOL
 from ctrtui.sources.base import Reader, contract_problems, protocol_problems
 from ctrtui.sources.cgroupfs import CgroupFS
 from tests.agentfakes import gone
@@ -78,7 +79,7 @@ def test_python39_without_site_packages_runs_the_bundle_on_real_cgroups(realworl
     threads = threading.active_count()
     ch = AgentChannel.open([py, "-I", "-S", "-c", STUB], name="py39", timeout=60)
     try:
-        assert ch.mode == "bundle" and ch.hello["python"] == "3.9.18" and ch.hello["protocol"] == 1
+        assert ch.mode == "bundle" and ch.hello["python"] == "3.9.18" and ch.hello["protocol"] == PROTOCOL
         bundle_bytes = ch.bytes_sent
         reader = RemoteReader(ch)
         assert reader.hierarchies() == CgroupFS().hierarchies()
@@ -117,6 +118,44 @@ def test_python39_without_site_packages_runs_the_bundle_on_real_cgroups(realworl
     agent = ch.hello["pid"]
     assert gone(agent)
     assert threading.active_count() == threads
+
+
+def test_remote_service_moves_and_undoes_through_the_bundle_under_python39(realworld):
+    """`RemoteService` against the agent of the bundle on Python 3.9 (the codec and the
+    service calls travel): the host's engine plans under pidfds it keeps between the `plan`
+    and the `apply` requests, writes, journals in the host's XDG state dir, undoes; a cgroup
+    op and stats go the same way; the values come back as a LocalService gives them."""
+    from ctrtui.model import CgroupRef
+    from ctrtui.remote.service import RemoteService
+
+    py = _need(PY39)
+    ch = AgentChannel.open([py, "-I", "-S", "-c", STUB], name="py39", timeout=60)
+    try:
+        assert ch.mode == "bundle"
+        service = RemoteService(ch)
+        src = realworld.mkdir("freezer", "svc")
+        dst = realworld.mkdir("freezer", "svc/to")
+        p = realworld.spawn_sleep()
+        realworld.put(p.pid, "freezer", src)
+        service.prepare_writes()
+        plan = service.plan([p.pid], CgroupRef("freezer", dst))
+        assert [(v.kind, v.source) for v in plan.verdicts] == [("move", src)] and plan.verdicts[0].task is not None
+        assert isinstance(service.risks(plan), list)
+        report = service.apply(plan)
+        assert report.ok and report.journaled and realworld.cgroup_of(p.pid, "freezer") == dst, report
+        assert [r["batch"] for r in service.log(1).rows()] == [report.batch_id]
+        undone = service.undo()
+        assert undone.report is not None and undone.report.undo_of == report.batch_id
+        assert realworld.cgroup_of(p.pid, "freezer") == src
+        frozen = service.cgroup_op("freeze", CgroupRef("freezer", dst))
+        assert frozen.ok and frozen.journaled, frozen.sentence()
+        figs = service.stats({"freezer": [src, dst]}, 0)
+        assert figs["freezer"][dst].frozen is True and figs["freezer"][src].frozen is False
+        assert service.undo().op is not None  # the freeze, undone: thawed
+        assert service.stats({"freezer": [dst]}, 0)["freezer"][dst].frozen is False
+    finally:
+        ch.close()
+    assert gone(ch.hello["pid"])
 
 
 @pytest.mark.parametrize("path", TOO_OLD, ids=lambda p: p.parts[-3])
@@ -242,7 +281,7 @@ def test_python_m_ctrtui_agent_serves_and_leaves_at_eof():
     out = subprocess.run([sys.executable, "-m", "ctrtui.agent"], input=b'{"id": 1, "op": "pid_max"}\n',
                          capture_output=True, timeout=60)
     lines = [json.loads(line) for line in out.stdout.splitlines()]
-    assert out.returncode == 0 and lines[0]["protocol"] == 1
+    assert out.returncode == 0 and lines[0]["protocol"] == PROTOCOL
     assert lines[1] == {"id": 1, "ok": True, "result": CgroupFS().pid_max}
 
 

@@ -18,6 +18,7 @@ import pytest
 from ctrtui.remote.connect import ConnectOptions, connect
 from ctrtui.remote.errors import HostError
 from ctrtui.remote.ssh import ssh_argv, try_command
+from ctrtui.service import PROTOCOL
 from tests.sshd import gone
 
 SYSTEM_PY = "/usr/bin/python3"
@@ -50,7 +51,7 @@ def test_hello_over_ssh_with_ctrtui_sent_over_the_channel(sshlab, sshhost, pytho
     assert probe.returncode == 1 and "No module named 'ctrtui'" in probe.stderr
     with connect(sshhost.spec, opts(sshlab, python=python)) as ch:
         assert ch.mode == "bundle" and ch.name == sshhost.name
-        assert ch.hello["protocol"] == 1 and ch.hello["euid"] == 0 and ch.hello["writable"] is True
+        assert ch.hello["protocol"] == PROTOCOL and ch.hello["euid"] == 0 and ch.hello["writable"] is True
         version = subprocess.run([python, "-c", "import platform; print(platform.python_version())"],
                                  capture_output=True, text=True, timeout=HANG).stdout.strip()
         assert ch.hello["python"] == version
