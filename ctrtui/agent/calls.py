@@ -38,8 +38,10 @@ if TYPE_CHECKING:
 
 __all__ = ["CALLS", "KEPT_PLANS", "MAX_PIDS", "ServiceCalls"]
 
-MAX_PIDS = 100_000
-"""The most PID words one plan takes (as `ctrtui move` through the agent always took)."""
+MAX_PIDS = 50_000
+"""The most PID words one plan takes: its answer holds 4 JSON lists and objects a PID (the
+verdict, its warnings, the task, its identity), and the local side reads at most
+`ctrtui.remote.channel.MAX_CONTAINERS` (262,144) in one answer."""
 KEPT_PLANS = 16
 """How many of its latest plans the agent keeps for `apply` (one connection's)."""
 SIDE = "the local side"

@@ -114,7 +114,7 @@ def test_stats_are_one_or_two_readings():
     ("plan", {"pids": [], "target": {"hierarchy": "freezer", "path": "/a/../.."}}),
     ("plan", {"pids": ["99999999"], "target": B}),
     ("plan", {"pids": [-1], "target": B}),
-    ("plan", {"pids": ["1"] * 100_001, "target": B}),
+    ("plan", {"pids": ["1"] * 50_001, "target": B}),
     ("plan", {"pids": [1], "target": "freezer:/b"}),
     ("plan", {"pids": [1], "target": {**B, "extra": 1}}),
     ("plan", {"pids": [1]}),
@@ -163,3 +163,34 @@ def test_a_policy_that_cannot_be_read_is_one_refused_sentence(tmp_path):
     assert err["kind"] == "refused" and "policy" in err["message"] and "\n" not in err["message"]
     err = _err(Agent(k), "plan", {"pids": [p1], "target": B})
     assert err["kind"] == "refused"
+
+
+def test_the_largest_plan_and_its_report_fit_what_the_local_side_reads():
+    """A plan of MAX_PIDS tasks (each verdict as big as a real one: its task's facts, its
+    identity, a warning) and its report stay within the channel's bounds for their answers
+    (ANSWER_LIMITS bytes, MAX_CONTAINERS lists and objects): the agent takes no more PIDs
+    than the local side can read back."""
+    import json
+
+    from ctrtui.agent.calls import MAX_PIDS
+    from ctrtui.engine.engine import Outcome, Report
+    from ctrtui.model import CgroupRef
+    from ctrtui.remote.channel import ANSWER_LIMITS, MAX_CONTAINERS
+
+    k, (p1, _) = _world()
+    plan = codec.decode_plan(_ok(Agent(k), "plan", {"pids": [p1], "target": B}), SIDE)
+    big = plan.verdicts[0].replace(pid=4_194_303, text="4194303", start_time=2 ** 62, warnings=("w" * 200,),
+                                   identity=(2 ** 63, 2 ** 63, 2 ** 62), source="/" + "s" * 60)
+    assert big.task is not None
+    empty = json.dumps(codec.encode_plan(plan.replace(verdicts=())))
+    verdict = json.dumps(codec.encode_plan(plan.replace(verdicts=(big,))))[len(empty) - 2:]  # one verdict's JSON
+    assert len(empty) + len(verdict) * MAX_PIDS <= ANSWER_LIMITS["plan"]
+
+    def containers(text: str) -> int:
+        return text.count("[") + text.count("{")
+
+    assert containers(verdict) == 4 and containers(empty) + containers(verdict) * MAX_PIDS <= MAX_CONTAINERS
+    outcome = Outcome("4194303", 4_194_303, "moved", warnings=("w" * 200,), source="/" + "s" * 60,
+                      target="/" + "t" * 60, start_time=2 ** 62)
+    report = json.dumps(codec.encode_report(Report("b", CgroupRef("freezer", "/b"), False, (outcome,) * MAX_PIDS)))
+    assert len(report) <= ANSWER_LIMITS["apply"] and report.count("[") + report.count("{") <= MAX_CONTAINERS
