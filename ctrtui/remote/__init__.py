@@ -7,7 +7,7 @@ docs/remote.md describes the protocol. The names most code needs:
   `remote_command(python, sudo)` is what runs on the host;
 - `RemoteReader` (`reader`): a host as a `ctrtui.sources.base.Reader`;
 - `HostError`, `RemoteOpError`, `EXIT_HOST` (`errors`);
-- `each_host`, `run_cli` (`fleet`): many hosts at once, bounded, each with its timeout.
+- `each_host` (`fleet`): many hosts at once, bounded, each with its timeout.
 """
 
 from __future__ import annotations

@@ -21,12 +21,12 @@ TRAVELLING = ("ctrtui", "ctrtui.agent", "ctrtui.model", "ctrtui.sources", "ctrtu
 """The modules and packages (with every module in them) that travel."""
 
 EXCLUDED = ("ctrtui.sources.meters", "ctrtui.sources.simulated", "ctrtui.sources.demo", "ctrtui.sources.hostile",
-            "ctrtui.cli.entry", "ctrtui.cli.hosts", "ctrtui.cli.history", "ctrtui.cli.completion")
+            "ctrtui.cli.entry", "ctrtui.cli.hosts", "ctrtui.cli.capture", "ctrtui.cli.history", "ctrtui.cli.completion")
 """Modules inside a travelling package that stay here: `meters` imports psutil; the simulated
 kernel and its worlds are never used by the agent (it reads the host's real cgroups), and
 leaving them out makes the bundle a sixth smaller; of the command line, the agent runs the
-commands only (ctrtui.cli.commands), never the dispatch, the commands across hosts, the
-history commands or the shell completion."""
+commands only (ctrtui.cli.commands), never the dispatch, the commands across hosts (and
+their per-host output), the history commands or the shell completion."""
 
 
 class Bundle:

@@ -93,7 +93,8 @@ class _Fields:
     def integer(self, name: str, lo: int = 0, hi: int = MAX_INT - 1, optional: bool = False) -> Any:
         v = self.get(name, (int, type(None)) if optional else (int,))
         if v is not None and not lo <= v <= hi:
-            raise self.bad(f"has '{name}' {v}, outside {lo}..{hi}")
+            shown = v if v.bit_length() <= 64 else f"an integer of {v.bit_length()} bits"
+            raise self.bad(f"has '{name}' {shown}, outside {lo}..{hi}")
         return v
 
     def number(self, name: str, optional: bool = False) -> Any:
