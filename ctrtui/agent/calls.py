@@ -54,9 +54,11 @@ class ServiceCalls:
     `--no-journal`) and the plans it made lately. `hierarchy(name, word)`: the name of the
     hierarchy mounted here that a request's word names (OpError: none)."""
 
-    def __init__(self, backend: Callable[[], Reader], hierarchy: Callable[[str, Any], str]) -> None:
+    def __init__(self, backend: Callable[[], Reader], hierarchy: Callable[[str, Any], str],
+                 journal_path: str | None = None) -> None:
         self._backend = backend
         self._hierarchy = hierarchy
+        self._journal_path = journal_path  # None: the host's default (in-process worlds of tests name theirs)
         self._services: dict[bool, LocalService] = {}
         self._plans: list[tuple[bool, Plan]] = []
 
@@ -68,7 +70,8 @@ class ServiceCalls:
         if journal not in self._services:
             from ctrtui.service.local import LocalService
 
-            self._services[journal] = LocalService(self.backend, journal=journal)  # type: ignore[arg-type]
+            self._services[journal] = LocalService(self.backend, journal=journal,  # type: ignore[arg-type]
+                                                   journal_path=self._journal_path)
         return self._services[journal]
 
     def _ref(self, name: str, v: Any) -> CgroupRef:

@@ -140,10 +140,10 @@ class Agent:
     (the base of the next delta), and the host's service with its latest plans
     (`ServiceCalls`, ctrtui/agent/calls.py)."""
 
-    def __init__(self, backend: Reader | None = None) -> None:
+    def __init__(self, backend: Reader | None = None, journal_path: str | None = None) -> None:
         from ctrtui.agent.calls import ServiceCalls
 
-        self.calls = ServiceCalls(lambda: self.backend, self._hierarchy)
+        self.calls = ServiceCalls(lambda: self.backend, self._hierarchy, journal_path)
         self._backend = backend  # a CgroupFS (tests: a simulated kernel)
         self._last: Any = None  # the last Snapshot sent
         import os
