@@ -33,9 +33,6 @@ from ctrtui.service import PROTOCOL
 MIB = 1024 * 1024
 HIERARCHIES = [{"name": "freezer", "version": 1, "controllers": ["freezer"], "mount": "/sys/fs/cgroup/freezer",
                 "cgroups": 3, "tasks": 12}]
-STATS = [{"hierarchy": "freezer", "path": "/", "tasks": 3, "tasks_recursive": 3, "cpu_percent": None,
-          "memory_bytes": None, "io_read_bytes_per_s": None, "io_write_bytes_per_s": None, "pids_current": None,
-          "pids_max": None, "frozen": None}]
 HELLO = {"protocol": PROTOCOL, "version": __version__, "hostname": "fake", "python": "3.11.0", "uid": 0, "euid": 0,
          "user": "root", "pid": os.getpid(), "writable": True, "why_read_only": None, "open_batches": [],
          "journal_problem": None}
@@ -131,17 +128,6 @@ def answer(attack: str, request: dict) -> None:
                    "frozen": False, "swap": None, "pressure": [None] * 5}
         say({"id": rid, "ok": True, "result": {h: {p: figures for p in paths}
                                                for h, paths in (args.get("walks") or {}).items()}})
-    elif op == "cli":
-        rows = STATS if args.get("command") == "ls" else HIERARCHIES
-        if attack == "hugeint":
-            rows = [{**rows[0], "memory_bytes": 10 ** 400}]
-        if attack == "deep":
-            out = "[" * 100000 + "]" * 100000
-        elif args.get("options", {}).get("json"):
-            out = json.dumps(rows)
-        else:
-            out = "".join(f"{r.get('name', r.get('path'))}\n" for r in rows)
-        say({"id": rid, "ok": True, "result": {"exit": 0, "stdout": out, "stderr": ""}})
     else:
         say({"id": rid, "ok": False, "error": {"kind": "bad-request", "message": f"no op {op}", "errno": None}})
 

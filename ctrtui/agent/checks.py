@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
     Check = Callable[[str, Any], Any]
 
-__all__ = ["MAX_ITEMS", "MAX_PATH", "OpError", "args", "bad", "bool_", "cgroup", "float_", "int_", "kind", "list_",
+__all__ = ["MAX_ITEMS", "MAX_PATH", "OpError", "args", "bad", "bool_", "float_", "int_", "kind", "list_",
            "optional", "path", "str_", "word"]
 
 MAX_PATH = 16384
@@ -96,30 +96,6 @@ def path(name: str, v: Any) -> str:
 
         raise bad(f"'{name}' must be an absolute cgroup path without '.' or '..', not '{display(path)}'")
     return path
-
-
-def cgroup(name: str, v: Any) -> str:
-    """`HIERARCHY:/path` (or a bare `HIERARCHY`) as the command line takes it: one that
-    `CgroupRef.parse` accepts, with no `.`/`..` component as typed nor once its escapes
-    (`\\x2e`) are read."""
-    from ctrtui.model import CgroupRef
-    from ctrtui.text import display, parse
-
-    text = str_(name, v)
-    try:
-        ref = CgroupRef.parse(text if ":" in text else text + ":/")
-    except ValueError as e:
-        raise bad(f"'{name}': {e}") from None
-    word(name, ref.hierarchy)
-    _, _, typed = text.partition(":")
-    try:
-        unescaped = parse(typed)
-    except ValueError:
-        unescaped = typed
-    for path in (typed, unescaped):
-        if any(p in (".", "..") for p in path.split("/")):
-            raise bad(f"'{name}': '.' and '..' are not allowed in a cgroup path ('{display(text)}')")
-    return text
 
 
 def optional(check: Check) -> Check:

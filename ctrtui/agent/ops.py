@@ -2,7 +2,7 @@
 types, PIDs in range, cgroup paths absolute and without `.`/`..`) before anything is read or
 written; a request that fails a check gets one `bad-request` error and the agent goes on.
 
-Three families of ops (docs/remote.md), the checks of their arguments in ctrtui/agent/checks.py:
+Two families of ops (docs/remote.md), the checks of their arguments in ctrtui/agent/checks.py:
 
 - the reader proxy (`pid_max`, `hierarchies`, `snapshot`, `read_cgroups`, `cgroup_state`,
   `cgroup_stats`, `task_state`, `task_details`, `task_cgroups`, `task_cgroup`, `thread_ids`):
@@ -10,9 +10,7 @@ Three families of ops (docs/remote.md), the checks of their arguments in ctrtui/
   go in the wire form (`ctrtui.model.wire`), base64, as a delta against the last one sent
   when the local side names it as its base;
 - the service calls (`plan`, `apply`, `undo`, ...: ctrtui/agent/calls.py, `ServiceCalls`):
-  the host's `LocalService`, its values encoded by ctrtui/service/codec.py;
-- `cli`: a command of ctrtui's command line run here as `ctrtui COMMAND ...` would run on
-  this host (the real backend, the host's policy and journal), its output captured.
+  the host's `LocalService`, its values encoded by ctrtui/service/codec.py.
 """
 
 from __future__ import annotations
@@ -25,7 +23,6 @@ from ctrtui.agent.checks import OpError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    import argparse
     from collections.abc import Callable
     from typing import Any
 
@@ -33,78 +30,7 @@ if TYPE_CHECKING:
     from ctrtui.model import CgroupState, Container, Hierarchy, TaskInfo
     from ctrtui.sources.base import Reader
 
-__all__ = ["Agent", "OpError", "CLI_OPTIONS", "WRITE_COMMANDS"]
-
-# ----------------------------------------------------------------------------- the cli op
-
-WRITE_COMMANDS = frozenset({"move", "undo", "mkdir", "rmdir", "freeze", "thaw"})
-"""The commands that change the host: refused (`read-only`) unless the agent runs as root."""
-
-_ON_CGROUP: dict[str, Check] = {"cgroup": ck.cgroup, "json": ck.bool_}
-
-CLI_OPTIONS: dict[str, tuple[dict[str, Check], tuple[str, ...]]] = {
-    "hierarchies": ({"json": ck.bool_}, ()),
-    "ls": ({"cgroup": ck.optional(ck.cgroup), "stats": ck.bool_, "stats_interval": ck.float_(0.0, 60.0),
-            "stats_sort": ck.optional(ck.word), "json": ck.bool_}, ()),
-    "tasks": ({"cgroup": ck.cgroup, "threads": ck.bool_, "json": ck.bool_}, ("cgroup",)),
-    "move": ({"pids": ck.list_(lambda n, v: ck.str_(n, v, 64), 100_000), "target": ck.cgroup, "threads": ck.bool_,
-              "dry_run": ck.bool_, "all_or_nothing": ck.bool_, "no_journal": ck.bool_, "json": ck.bool_},
-             ("pids", "target")),
-    "undo": ({"batch": ck.optional(lambda n, v: ck.str_(n, v, 200)), "no_journal": ck.bool_, "json": ck.bool_}, ()),
-    "log": ({"limit": ck.int_(0, ck.MAX_ITEMS), "json": ck.bool_}, ()),
-    "mkdir": (_ON_CGROUP, ("cgroup",)),
-    "rmdir": (_ON_CGROUP, ("cgroup",)),
-    "freeze": (_ON_CGROUP, ("cgroup",)),
-    "thaw": (_ON_CGROUP, ("cgroup",)),
-}
-"""Command -> (option name (argparse `dest`) -> check, required options)."""
-
-
-def _namespace(command: str, options: dict[str, Any]) -> argparse.Namespace:
-    """The Namespace `ctrtui COMMAND ...` would be parsed into: the parser's defaults (its
-    top level and the subcommand's), then `options`; always the real backend, the host's
-    own policy and journal."""
-    import argparse
-
-    from ctrtui.cli.parser import build_parser
-
-    parser = build_parser()
-    ns = parser.parse_args([])
-    subs = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
-    sub = subs[0].choices[command]
-    sub.format_usage()  # defines the subcommand's arguments (build_parser adds them on first use)
-    for action in sub._actions:
-        if action.dest != "help" and action.default is not argparse.SUPPRESS:
-            setattr(ns, action.dest, action.default)
-    for k, v in options.items():
-        setattr(ns, k, v)
-    ns.command = command
-    ns.demo = False
-    ns.policy = None
-    ns.journal = None
-    return ns
-
-
-def run_cli(command: str, options: dict[str, Any]) -> dict[str, object]:
-    """Run `ctrtui COMMAND` here with `options` (checked already); its exit status and output."""
-    import io
-    import sys
-
-    from ctrtui.cli.commands import COMMANDS
-    from ctrtui.cli.guard import run_command
-
-    ns = _namespace(command, options)
-    out, err = io.StringIO(), io.StringIO()
-    saved = sys.stdout, sys.stderr
-    sys.stdout, sys.stderr = out, err
-    try:
-        rc = run_command(COMMANDS[command], ns)
-    except SystemExit as e:  # nothing of the command line should exit; if it does, the agent stays
-        rc = e.code if isinstance(e.code, int) else 2
-    finally:
-        sys.stdout, sys.stderr = saved
-    return {"exit": rc, "stdout": out.getvalue(), "stderr": err.getvalue()}
-
+__all__ = ["Agent", "OpError"]
 
 # ----------------------------------------------------------------------------- values
 
@@ -292,42 +218,6 @@ class Agent:
     def op_thread_ids(self, args: Any) -> list[int]:
         a = ck.args("thread_ids", args, {"tgid": self._pid()}, ("tgid",))
         return list(self.backend.thread_ids(a["tgid"]))
-
-    # ------------------------------------------------------------------ cli
-
-    def op_cli(self, args: Any) -> dict[str, object]:
-        import os
-
-        if not isinstance(args, dict):
-            raise ck.bad(f"the arguments of 'cli' must be an object, not {ck.kind(args)}")
-        unknown = sorted(set(args) - {"command", "options"})
-        if unknown:
-            raise ck.bad(f"'cli' takes no argument {unknown[0]!r} (it takes: command, options)")
-        command = args.get("command")
-        if not isinstance(command, str) or command not in CLI_OPTIONS:
-            from ctrtui.text import display
-
-            shown = display(command) if isinstance(command, str) else ck.kind(command)
-            raise ck.bad(f"unknown command '{shown}' (known: {', '.join(sorted(CLI_OPTIONS))})")
-        spec, required = CLI_OPTIONS[command]
-        options = ck.args(command, args.get("options"), spec, required)
-        if command == "move":
-            from ctrtui.engine.parse import PidParseError, parse_pid
-
-            pid_max = self.backend.pid_max
-            for w in options["pids"]:
-                try:
-                    parse_pid(w, pid_max)
-                except PidParseError as e:
-                    raise ck.bad(str(e)) from None
-        writes = command in WRITE_COMMANDS and not (command == "move" and options.get("dry_run"))
-        if writes and os.geteuid() != 0:
-            from ctrtui.agent.lines import hello
-
-            who = hello()["user"] or f"uid {os.geteuid()}"
-            raise OpError("read-only", f"'{command}' would change this host, and the agent runs as {who}, not root: "
-                          "connect with --sudo to change it")
-        return run_cli(command, options)
 
 
 def _call(name: str) -> Callable[[Agent, Any], Any]:

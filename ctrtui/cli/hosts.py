@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import math
 import sys
+from typing import NamedTuple
 
 from ctrtui.cli.common import HOST_JOBS, HOST_TIMEOUT, UsageError, cgroup_ref, display, print_json, scrub
 from ctrtui.cli.listing import check_sample, check_sort, hierarchies_lines, ls_lines, stats_lines, tasks_lines
@@ -102,6 +103,14 @@ def _jobs(args: argparse.Namespace) -> int:
     return int(jobs)
 
 
+class HostOutput(NamedTuple):
+    """What the command printed for one host, and its exit status."""
+
+    exit: int
+    stdout: str
+    stderr: str
+
+
 def check_words(args: argparse.Namespace) -> None:
     """The checks the local command line makes of what `args.command` was given, made before
     any host is contacted (UsageError, exit 2); each host's own (its pid_max, its cgroups)
@@ -164,15 +173,14 @@ def cmd_hosts(args: argparse.Namespace, local: Callable[[argparse.Namespace], in
                            connect=CONNECT)[0]
         return _one_host(result)
     from ctrtui.cli.capture import captured, per_thread_output
-    from ctrtui.remote.channel import CliResult
 
     table = _table_of(args) if not args.json else None
     mine = argparse.Namespace(**vars(args))
     if table is not None:
         mine.json = True  # drawn here, so the columns line up across hosts
 
-    def output(channel: AgentChannel) -> CliResult:
-        return CliResult(*captured(lambda: _run_on(channel, mine, local)))
+    def output(channel: AgentChannel) -> HostOutput:
+        return HostOutput(*captured(lambda: _run_on(channel, mine, local)))
 
     with per_thread_output():
         results = each_host(specs, output, connect, jobs=jobs, extra=extra, connect=CONNECT)
@@ -233,20 +241,6 @@ def _lines(text: str) -> list[str]:
     return [scrub(line) for line in lines]
 
 
-def _checked(spec: HostSpec, result: Any) -> Any:
-    """A host's answer, or a HostError when it is not what the `cli` op answers."""
-    from ctrtui.remote.errors import HostError
-
-    code = getattr(result, "exit", None)
-    out, err = getattr(result, "stdout", None), getattr(result, "stderr", None)
-    if isinstance(result, HostError):
-        return result
-    if type(code) is not int or not 0 <= code <= 255 or not isinstance(out, str) or not isinstance(err, str):
-        return HostError(spec.name, "protocol", "the host's answer to the command was not an exit code and "
-                         "its output", "the host may run another ctrtui version; try again, or report it")
-    return result
-
-
 def host_line(e: HostError) -> str:
     """`HOST: <sentence> (<hint>)`: one line for a host that could not be used."""
     line = f"{display(e.host)}: {scrub(e.message)}"
@@ -285,10 +279,6 @@ def _parse_json(spec: HostSpec, text: str) -> Any:
     return HostError(spec.name, "protocol", "the host's JSON was neither a list of objects nor an object", hint)
 
 
-def _without_host(item: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in item.items() if k != "host"}  # the host's own "host" must not pass for ours
-
-
 def _error_item(e: HostError) -> dict[str, Any]:
     return {"host": e.host, "error": {"kind": e.kind, "message": e.message, "hint": e.hint}}
 
@@ -304,7 +294,7 @@ def _many_hosts(args: argparse.Namespace, specs: Sequence[HostSpec], results: Se
     sentences: list[str] = []  # stdout of commands whose text is sentences, prefixed
     for spec, raw in zip(specs, results, strict=True):
         name = display(spec.name)
-        result = _checked(spec, raw)
+        result = raw
         if not isinstance(result, HostError):
             for line in _lines(result.stderr):
                 print(f"{name}: {line}", file=sys.stderr)
@@ -314,7 +304,7 @@ def _many_hosts(args: argparse.Namespace, specs: Sequence[HostSpec], results: Se
                     result = value
                 elif value is not None:
                     listed = value if isinstance(value, list) else [value]
-                    mine = [{"host": spec.name, **_without_host(v)} for v in listed]
+                    mine = [{"host": spec.name, **v} for v in listed]
                     if table is not None:
                         try:
                             table(mine)  # a host's rows that cannot be drawn are its error, not everyone's

@@ -252,7 +252,7 @@ def local_host(name: str, backend: Reader, engine: AttachEngine, read_only: str 
 
 def channel_link(channel: Any, name: str) -> Link:
     """The `Link` of a host reached through its agent's `channel` (`ctrtui.remote.channel`):
-    a `RemoteReader`, moves through the host's `cli` op, read-only when the agent says so
+    a `RemoteReader`, moves through the host's `RemoteService`, read-only when the agent says so
     (its words, scrubbed), round trips measured with the cheapest request (`pid_max`).
     Blocking (reads pid_max): called in the connecting worker."""
     from ctrtui.remote.reader import RemoteReader

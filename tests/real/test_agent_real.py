@@ -4,7 +4,7 @@ agent as a local subprocess, on this machine's real cgroups.
 - under this interpreter (ctrtui installed: the agent is imported from it);
 - under Python 3.9 with no site-packages (`-I -S`: ctrtui absent, so the bundle travels and is
   imported from memory), doing what a fleet does: hello, hierarchies, snapshots whole and as
-  deltas, `ls`, `tasks`, `move` and `undo` of its own sleep processes in `ctrtui-test-*` cgroups;
+  deltas, a move, its undo and the log of its own sleep processes in `ctrtui-test-*` cgroups;
 - a Python older than 3.9 gets one `python-too-old` HostError;
 - the faults of a real agent: one killed mid-call, one closed from another thread; the agent
   leaves at EOF. The faults of a fake agent (one that never answers, exits before the
@@ -94,24 +94,25 @@ def test_python39_without_site_packages_runs_the_bundle_on_real_cgroups(realworl
         assert (reader.full_snapshots, reader.delta_snapshots) == (1, 1)
         realworld.put(p.pid, "freezer", "/")
 
-        ls = ch.cli("ls", {"cgroup": f"freezer:{cg}", "json": True})
-        assert ls.exit == 0 and f'"path": "{cg}"' in ls.stdout, ls
+        # the command line's commands, run here against the host's service (as `--host` runs them)
+        from ctrtui.model import CgroupRef
+        from ctrtui.remote.service import RemoteService
+
+        service = RemoteService(ch, reader)
         target = realworld.mkdir("freezer", "remote/to")
-        moved = ch.cli("move", {"pids": [str(p.pid)], "target": f"freezer:{target}", "json": True})
-        assert moved.exit == 0, moved.stderr
+        report = service.apply(service.plan([p.pid], CgroupRef("freezer", target)))
+        assert report.ok, report
         assert realworld.cgroup_of(p.pid, "freezer") == target
-        tasks = ch.cli("tasks", {"cgroup": f"freezer:{target}"})
-        assert tasks.exit == 0 and str(p.pid) in tasks.stdout and "sleep" in tasks.stdout
-        undone = ch.cli("undo", {})
-        assert undone.exit == 0, undone.stderr
+        assert p.pid in service.task_details([p.pid])
+        undone = service.undo()
+        assert undone.report is not None and undone.report.ok
         assert realworld.cgroup_of(p.pid, "freezer") == "/"
         # the journal is the host's own (here: the test's XDG_STATE_HOME)
         assert (Path(os.environ["XDG_STATE_HOME"]) / "ctrtui").is_dir()
-        log = ch.cli("log", {"json": True})
-        assert log.exit == 0 and log.stdout.count('"batch"') >= 2
-        # a cgroup the command line cannot find: its own wording, exit 2
-        missing = ch.cli("tasks", {"cgroup": f"freezer:{cg}/nope"})
-        assert missing.exit == 2 and "no cgroup" in missing.stderr
+        assert len(service.log().rows()) >= 2
+        # a plan into a cgroup the host does not have: the host's engine says so
+        missing = service.plan([p.pid], CgroupRef("freezer", f"{cg}/nope"))
+        assert [v.kind for v in missing.verdicts] == ["refused"], missing
         assert ch.bytes_sent > bundle_bytes > 10_000
     finally:
         ch.close()
@@ -178,7 +179,7 @@ def test_an_agent_killed_mid_call_is_agent_died(local_agent):
     t = time.monotonic()
     try:
         with pytest.raises(HostError) as e:
-            local_agent.cli("ls", {"stats": True, "stats_interval": 20.0}, timeout=60)
+            local_agent.call("stats", {"walks": {"freezer": ["/"]}, "interval": 20.0}, timeout=60)
     finally:
         killer.cancel()
     assert e.value.kind == "agent-died" and "signal 9" in str(e.value)
@@ -252,7 +253,7 @@ def test_close_from_another_thread_ends_a_call_in_flight(local_agent):
 
     def slow() -> None:
         try:
-            local_agent.cli("ls", {"stats": True, "stats_interval": 30.0}, timeout=60)
+            local_agent.call("stats", {"walks": {"freezer": ["/"]}, "interval": 30.0}, timeout=60)
         except BaseException as e:  # noqa: BLE001 - kept for the assertion below
             errors.append(e)
 

@@ -274,12 +274,6 @@ def test_answers_out_of_order_or_not_json_break_the_channel():
         assert e.value.kind == "protocol" and words in str(e.value) and "\x1b" not in str(e.value)
         assert gone(ch.pid)
         ch.close()
-    then = "sys.stdin.readline(); print('{\"id\": 1, \"ok\": true, \"result\": {\"exit\": \"0\"}}', flush=True)\n"
-    ch = AgentChannel.open(fake_agent(HELLO, then + "time.sleep(60)\n"), name="liar", timeout=10)
-    with pytest.raises(HostError) as e:
-        ch.cli("ls", {})
-    assert e.value.kind == "protocol" and "cli" in str(e.value) and gone(ch.pid)
-    ch.close()
 
 
 def test_nothing_is_left_of_a_subprocess_the_handshake_refused():
