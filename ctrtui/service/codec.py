@@ -41,7 +41,7 @@ __all__ = [
 
 MAX_INT = 2 ** 63
 """Integers lie in 0 <= x < MAX_INT (times, sizes, counters), floats are finite and below it:
-the bound of ctrtui/remote/hostjson.py, which takes it from here."""
+the same bound as ctrtui/remote/hostjson.py's (tests/unit/test_codec.py holds them equal)."""
 MAX_TEXT = 65536
 """The longest text of one field (characters): a cgroup path, a reason, a command line."""
 MAX_ITEMS = 1_000_000
