@@ -351,8 +351,7 @@ class HostService(Protocol):
 
 
 class NoService:
-    """The service behind `NoHost`: nothing to read, and every change refused with one
-    sentence (no host is reached yet)."""
+    """The service behind `NoHost`: nothing to read, every change refused (no host yet)."""
 
     pid_max = NoHost.pid_max
 
@@ -446,8 +445,7 @@ class RemoteMover:
     before a batch is applied (such a PID is left out of the batch, reported vanished); the
     host's engine guards the rest with its pidfds."""
 
-    policy = None
-    hooks: tuple[object, ...] = ()
+    policy, hooks = None, ()
 
     class _NoJournal:
         path = None
@@ -481,10 +479,12 @@ class RemoteMover:
 
     def apply(self, plan: Plan, all_or_nothing: bool = False) -> Report:
         """The host applies `plan`, less its PIDs whose task has changed since it was planned."""
+        checked = [v.pid for v in plan.verdicts if v.kind == "move" and v.pid is not None and v.start_time is not None]
+        now = self.service.task_details(checked) if checked else {}  # one request for the whole batch
         verdicts = []
         for v in plan.verdicts:
             if v.kind == "move" and v.pid is not None and v.start_time is not None:
-                info = self.service.task_details([v.pid]).get(v.pid)
+                info = now.get(v.pid)
                 if info is None or info.start_time != v.start_time:
                     v = v.replace(kind="vanished", errno="ESRCH", hook="ui",
                                   reason=f"PID {v.pid} exited (or names another task) since it was planned")
