@@ -252,12 +252,14 @@ class AgentChannel(AgentPipes):
                 raise self._broken
             if answer.get("ok") is True:
                 return answer.get("result")
-            err = answer.get("error")
-            if not isinstance(err, dict):
-                err = {}
-            errno = err.get("errno")
-            raise RemoteOpError(self.name, op, str(err.get("kind") or "internal"), str(err.get("message") or ""),
-                                errno if isinstance(errno, str) else None)
+            from ctrtui.service.codec import CodecError, decode_error
+
+            try:
+                kind, message, errno = decode_error(answer.get("error"), "the host")
+            except CodecError as e:  # the channel goes on: the answer was a line of its own
+                raise HostError(self.name, "protocol", f"{e} (to '{op}')",
+                                "the host may run another ctrtui version; use the same one on both sides") from None
+            raise RemoteOpError(self.name, op, kind, message, errno)
 
     def close(self) -> None:
         """Say `bye`, give the agent a moment to leave, then make sure the subprocess is gone.

@@ -54,7 +54,8 @@ ERROR_KINDS = ("bad-request", "read-only", "not-found", "os-error", "refused", "
 """What an error answer's `kind` may be: `refused` is a `CtrtuiError` of the host's service
 (a policy that cannot be read, a journal that cannot be opened: its sentence)."""
 OP_OUTCOMES = ("done", "refused", *ALREADY.values())
-_ERRNO = re.compile(r"E[A-Z0-9]{1,30}\Z")
+_ERRNO = re.compile(r"(E[A-Z0-9]{1,30}|errno [0-9]{1,10})\Z")
+"""An errno name, or what ctrtui.errors.errno_name says of a number it has no name for."""
 
 
 class CodecError(ValueError):
@@ -409,4 +410,4 @@ def encode_error(kind: str, message: str, errno: str | None = None) -> dict[str,
 def decode_error(obj: object, side: str) -> tuple[str, str, str | None]:
     """(kind, message, errno name or None) of an error answer."""
     f = _Fields(obj, "an error", side)
-    return f.choice("kind", ERROR_KINDS), f.text("message", limit=4096), f.errno()
+    return f.choice("kind", ERROR_KINDS), f.text("message"), f.errno()

@@ -85,7 +85,7 @@ paths = st.lists(st.text(alphabet=st.characters(blacklist_characters="/\0"), min
                  max_size=3).map(lambda parts: "/" + "/".join(parts))
 pids = st.none() | st.integers(1, 2 ** 22)
 u63 = st.integers(0, 2 ** 63 - 1)
-errnos = st.none() | st.sampled_from(["ESRCH", "EPERM", "EBUSY", "E2BIG"])
+errnos = st.none() | st.sampled_from(["ESRCH", "EPERM", "EBUSY", "E2BIG", "errno 1234"])  # errno_name's forms
 refs = st.builds(CgroupRef, st.sampled_from(["freezer", "unified", "cpu,cpuacct"]), paths)
 tasks = st.builds(TaskInfo, pid=st.integers(1, 2 ** 22), tgid=st.integers(1, 2 ** 22),
                   comm=st.text(alphabet=no_nul, max_size=15),
@@ -145,6 +145,7 @@ def test_errors_come_back_and_an_unknown_kind_is_refused():
         codec.decode_error({**err, "kind": "oops"}, SIDE)
     with pytest.raises(CodecError):
         codec.decode_error({**err, "errno": "not an errno"}, SIDE)
+    assert codec.decode_error({**err, "errno": "errno 1234"}, SIDE)[2] == "errno 1234"  # errno_name of a number
 
 
 def test_infinite_figures_and_cpu_travel_as_unknown():

@@ -140,3 +140,20 @@ def test_a_malformed_answer_is_one_protocol_error_naming_the_host(op, answer):
         calls[op]()
     assert e.value.kind == "protocol" and str(e.value).startswith("beta: the host answered ")
     assert "\n" not in str(e.value)
+
+
+@pytest.mark.parametrize("error", [None, "no", {"kind": "exploded", "message": "x", "errno": None},
+                                   {"kind": "bad-request", "message": 5, "errno": None},
+                                   {"kind": "os-error", "message": "x", "errno": "rm -rf /"}])
+def test_a_malformed_error_answer_is_one_protocol_error_and_the_channel_goes_on(error):
+    """What the agent says went wrong crosses through the codec too (`decode_error`)."""
+    from ctrtui.remote.channel import AgentChannel
+    from tests.agentfakes import HELLO, fake_agent
+
+    answer = {"id": 1, "ok": False, "error": error}
+    then = f"sys.stdin.readline(); print(json.dumps({answer!r}), flush=True)\nsys.stdin.read()\n"
+    with AgentChannel.open(fake_agent(HELLO, then), name="odd", timeout=10) as ch:
+        with pytest.raises(HostError) as e:
+            ch.call("log")
+        assert e.value.kind == "protocol" and "the host answered an error that cannot be read" in str(e.value)
+        assert ch._broken is None  # a malformed answer, not a broken channel
