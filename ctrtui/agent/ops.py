@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from ctrtui.model import CgroupState, Container, Hierarchy, TaskInfo
     from ctrtui.sources.base import Reader
 
-__all__ = ["Agent", "OpError"]
+__all__ = ["Agent"]
 
 # ----------------------------------------------------------------------------- values
 
