@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 
 from ctrtui import __version__
+from ctrtui.service import PROTOCOL
 
 FAKE_STUB = ('import json, sys, time\n'
              'sys.stdout.write(json.dumps({"ctrtui": "stub", "stub": 1, "python": "3.11.0", "installed": %r})'
@@ -26,7 +27,7 @@ FAKE_STUB = ('import json, sys, time\n'
              'sys.stdout.flush()\n'
              'sys.stdin.readline()\n')
 
-HELLO = {"protocol": 1, "version": __version__, "hostname": "fake", "python": "3.11.0", "uid": 0, "euid": 0,
+HELLO = {"protocol": PROTOCOL, "version": __version__, "hostname": "fake", "python": "3.11.0", "uid": 0, "euid": 0,
          "user": "root", "pid": 0, "writable": True, "why_read_only": None}
 
 

@@ -3,14 +3,15 @@
 command and plays the attack named by HOST (its part before a `.`, so `flood.1` and
 `flood.2` are two hosts playing the same):
 
-- `good`: a well-behaved agent (installed ctrtui), canned answers to `hierarchies` and `ls --stats`;
+- `good`: a well-behaved agent (installed ctrtui) of a small simulated world: `hierarchies`,
+  `snapshot` and `stats` (what `ctrtui hierarchies` and `ls --stats` ask of a host);
 - `flood`: asks for the bundle, then never reads and writes to stdout without end;
 - `noise`: a login script printing lines of 100 MiB before the stub's line;
-- `bigline`: a 32 MiB answer of `[],` (longer than any answer may be);
+- `bigline`: a 72 MiB answer of `[],` (longer than any answer may be);
 - `crowded`: an 8 MiB answer of `[],` (short enough, but 2.8 million lists);
 - `bomb`: a `snapshot` answer whose 1 MB zlib stream unpacks to 1 GiB;
-- `hugeint`: `ls --stats` rows with a 400-digit memory figure;
-- `deep`: `--json` output nested 100,000 deep;
+- `hugeint`: `stats` figures with a 400-digit memory figure;
+- `deep`: every answer after the hello nested 100,000 deep;
 - `inject`: a hello whose open batch has the id ``b1$(touch${IFS}/tmp/x)``;
 - `order`: answers a request it was not asked.
 
@@ -27,14 +28,12 @@ import sys
 import zlib
 
 from ctrtui import __version__
+from ctrtui.service import PROTOCOL
 
 MIB = 1024 * 1024
 HIERARCHIES = [{"name": "freezer", "version": 1, "controllers": ["freezer"], "mount": "/sys/fs/cgroup/freezer",
                 "cgroups": 3, "tasks": 12}]
-STATS = [{"hierarchy": "freezer", "path": "/", "tasks": 3, "tasks_recursive": 3, "cpu_percent": None,
-          "memory_bytes": None, "io_read_bytes_per_s": None, "io_write_bytes_per_s": None, "pids_current": None,
-          "pids_max": None, "frozen": None}]
-HELLO = {"protocol": 1, "version": __version__, "hostname": "fake", "python": "3.11.0", "uid": 0, "euid": 0,
+HELLO = {"protocol": PROTOCOL, "version": __version__, "hostname": "fake", "python": "3.11.0", "uid": 0, "euid": 0,
          "user": "root", "pid": os.getpid(), "writable": True, "why_read_only": None, "open_batches": [],
          "journal_problem": None}
 INJECTED = "b1$(touch${IFS}/tmp/ctrtui-test-injected)"
@@ -85,6 +84,22 @@ def bomb() -> str:
     return base64.b64encode(b"CTRW\x00\x01" + stream).decode()
 
 
+def world() -> str:
+    """The good host's world as a snapshot's wire form: the freezer hierarchy of HIERARCHIES,
+    its root and two cgroups, three tasks."""
+    from array import array
+
+    from ctrtui.model import Container, Hierarchy, HierarchySnapshot, Snapshot
+    from ctrtui.model.wire import to_wire
+
+    h = {k: v for k, v in HIERARCHIES[0].items() if k not in ("cgroups", "tasks")}
+    hier = Hierarchy(h["name"], h["version"], tuple(h["controllers"]), h["mount"], "/", 3)
+    containers = {"/": Container("/", ("/a", "/b"), array("i", [1, 2, 3]), array("i", [1, 2, 3])),
+                  "/a": Container("/a", (), array("i"), array("i")), "/b": Container("/b", (), array("i"), array("i"))}
+    snap = Snapshot((HierarchySnapshot(hier, containers),), 0.0, "remote")
+    return base64.b64encode(to_wire(snap)).decode()
+
+
 def answer(attack: str, request: dict) -> None:
     rid, op, args = request.get("id"), request.get("op"), request.get("args") or {}
     if op == "bye":
@@ -93,8 +108,11 @@ def answer(attack: str, request: dict) -> None:
     if attack == "order":
         say({"id": 7, "ok": True, "result": None})
         return
+    if attack == "deep":
+        write(b'{"id": %d, "ok": true, "result": ' % rid + b"[" * 100000 + b"]" * 100000 + b"}\n")
+        return
     if attack in ("bigline", "crowded"):
-        n = (32 if attack == "bigline" else 8) * MIB // 3
+        n = (72 if attack == "bigline" else 8) * MIB // 3
         write(b'{"id": %d, "ok": true, "result": [' % rid + b"[]," * n + b"[]]}\n")
         return
     if op == "pid_max":
@@ -103,18 +121,13 @@ def answer(attack: str, request: dict) -> None:
         h = {k: v for k, v in HIERARCHIES[0].items() if k not in ("cgroups", "tasks")}
         say({"id": rid, "ok": True, "result": [{**h, "root": "/", "hierarchy_id": 3}]})
     elif op == "snapshot":
-        say({"id": rid, "ok": True, "result": {"token": 1, "full": bomb()}})
-    elif op == "cli":
-        rows = STATS if args.get("command") == "ls" else HIERARCHIES
-        if attack == "hugeint":
-            rows = [{**rows[0], "memory_bytes": 10 ** 400}]
-        if attack == "deep":
-            out = "[" * 100000 + "]" * 100000
-        elif args.get("options", {}).get("json"):
-            out = json.dumps(rows)
-        else:
-            out = "".join(f"{r.get('name', r.get('path'))}\n" for r in rows)
-        say({"id": rid, "ok": True, "result": {"exit": 0, "stdout": out, "stderr": ""}})
+        say({"id": rid, "ok": True, "result": {"token": 1, "full": bomb() if attack == "bomb" else world()}})
+    elif op == "stats":
+        memory = 10 ** 400 if attack == "hugeint" else 4096
+        figures = {"cpu": None, "memory": memory, "read": None, "write": None, "pids": 3, "pids_max": None,
+                   "frozen": False, "swap": None, "pressure": [None] * 5}
+        say({"id": rid, "ok": True, "result": {h: {p: figures for p in paths}
+                                               for h, paths in (args.get("walks") or {}).items()}})
     else:
         say({"id": rid, "ok": False, "error": {"kind": "bad-request", "message": f"no op {op}", "errno": None}})
 

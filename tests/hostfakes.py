@@ -1,7 +1,7 @@
 """In-process stand-ins for remote hosts (for the unit and Pilot tests of ctrtui/ui/hosts.py):
 a read-only view of a simulated world (what a `RemoteReader` is: a Reader without WRITE) and
-a `cli` that runs the real command line in-process on that world, as the agent's `cli` op
-runs it on the host (same argv, same JSON, same journal rules, output captured).
+a channel answered by the real agent in-process on that world (its service calls: the host's
+engine, journal and rules, through the protocol's JSON).
 
     host = FakeHost("beta", world, tmp_path)     # world: a SimKernel (demo_world())
     view = host.view()                            # a HostView that connects in a worker
@@ -9,17 +9,15 @@ runs it on the host (same argv, same JSON, same journal rules, output captured).
 
 from __future__ import annotations
 
-import contextlib
-import io
+import json
 import threading
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ctrtui.agent.lines import encode
+from ctrtui.agent.ops import Agent
+from ctrtui.remote.errors import RemoteOpError
 from ctrtui.ui.hosts import HostView, Link, RemoteMover
-
-_CLI_LOCK = threading.Lock()
-"""The CLI in-process swaps sys.stdout and ctrtui.cli.common.backend_of: one call at a time."""
 
 
 class ReaderOnly:
@@ -73,34 +71,11 @@ class ReaderOnly:
         return self._call("thread_ids", tgid)
 
 
-@dataclass
-class CliResult:
-    exit: int
-    stdout: str
-    stderr: str
-
-
-def cli_argv(command: str, options: dict[str, Any], journal: Path) -> list[str]:
-    """The argv `ctrtui COMMAND ...` the agent would run for `options` (argparse dest names)."""
-    argv = [command, "--journal", str(journal)]
-    if command == "move":
-        argv += [*options["pids"], "--to", options["target"]]
-        for flag in ("threads", "dry_run", "all_or_nothing", "no_journal"):
-            if options.get(flag):
-                argv.append("--" + flag.replace("_", "-"))
-    elif command == "undo":
-        if options.get("batch"):
-            argv.append(options["batch"])
-    elif command in ("mkdir", "rmdir", "freeze", "thaw"):
-        argv.append(options["cgroup"])
-    if options.get("json"):
-        argv.append("--json")
-    return argv
-
-
 class FakeHost:
-    """A simulated world reached as a remote host would be: `ReaderOnly` + `RemoteMover`
-    whose `cli` runs `ctrtui.main.main` in-process on the world (journal in `state`)."""
+    """A simulated world reached as a remote host would be: `ReaderOnly` for reading, and a
+    `RemoteService` whose channel is this object: each request goes to an `Agent` on the
+    world through the protocol's JSON (the host's journal in `state`). `commands`: the
+    service calls made, (op, args)."""
 
     def __init__(self, name: str, world: Any, state: Path, read_only: str | None = None) -> None:
         self.name = name
@@ -108,27 +83,25 @@ class FakeHost:
         self.journal = state / f"{name}-journal.jsonl"
         self.reader = ReaderOnly(world, name)
         self.read_only = read_only
+        self.timeout = 10.0
+        self.agent = Agent(world, journal_path=str(self.journal))
         self.commands: list[tuple[str, dict[str, Any]]] = []
+        self._lock = threading.Lock()  # one request at a time, as over a real channel
 
-    def cli(self, command: str, options: dict[str, Any]) -> CliResult:
-        from ctrtui.cli import common
-        from ctrtui.main import main
-
-        self.commands.append((command, dict(options)))
-        out, err = io.StringIO(), io.StringIO()
-        with _CLI_LOCK:
-            saved = common.backend_of
-            common.backend_of = lambda args: self.world  # type: ignore[assignment]
-            try:
-                with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-                    rc = main(cli_argv(command, options, self.journal))
-            finally:
-                common.backend_of = saved  # type: ignore[assignment]
-        return CliResult(rc, out.getvalue(), err.getvalue())
+    def call(self, op: str, args: dict[str, Any] | None = None, *, timeout: float | None = None) -> Any:
+        with self._lock:
+            self.commands.append((op, json.loads(json.dumps(args or {}))))
+            answer = json.loads(encode(self.agent.handle(len(self.commands), op, self.commands[-1][1])))
+        if answer["ok"]:
+            return answer["result"]
+        err = answer["error"]
+        raise RemoteOpError(self.name, op, err["kind"], err["message"], err["errno"])
 
     def link(self) -> Link:
-        return Link(self.reader, RemoteMover(self.name, self.cli, self.reader), read_only=self.read_only,
-                    pid_max=self.reader.pid_max)
+        from ctrtui.remote.service import RemoteService
+
+        mover = RemoteMover(self.name, RemoteService(self, self.reader))  # type: ignore[arg-type]
+        return Link(self.reader, mover, undo=mover.undo, read_only=self.read_only, pid_max=self.reader.pid_max)
 
     def view(self, timeout: float = 5.0) -> HostView:
         return HostView(self.name, connect=self.link, timeout=timeout)

@@ -7,7 +7,8 @@ on the host. So it imports only the standard library and those modules, and runs
 docs/remote.md describes the protocol.
 
 - `serve()`: the loop (JSON lines, requests answered in order, one at a time; exits at EOF).
-- `ops.Agent`: the requests it answers, each validated before anything is read or written.
+- `ops.Agent`: the requests it answers, each validated before anything is read or written
+  (`checks`); its service calls (`calls.ServiceCalls`): the host's `LocalService`.
 """
 
 from __future__ import annotations

@@ -80,4 +80,8 @@ def open_batches(path: str | None = None) -> tuple[list[dict[str, object]], str 
 
 
 def error_answer(rid: object, kind: str, message: str, errno: str | None = None) -> dict[str, object]:
-    return {"id": rid, "ok": False, "error": {"kind": kind, "message": message, "errno": errno}}
+    """An error answer: its error encoded as ctrtui/service/codec.py says (the local side
+    decodes it with the same module)."""
+    from ctrtui.service.codec import encode_error
+
+    return {"id": rid, "ok": False, "error": encode_error(kind, message, errno)}

@@ -2,246 +2,35 @@
 types, PIDs in range, cgroup paths absolute and without `.`/`..`) before anything is read or
 written; a request that fails a check gets one `bad-request` error and the agent goes on.
 
-Two families of ops (docs/remote.md):
+Two families of ops (docs/remote.md), the checks of their arguments in ctrtui/agent/checks.py:
 
 - the reader proxy (`pid_max`, `hierarchies`, `snapshot`, `read_cgroups`, `cgroup_state`,
   `cgroup_stats`, `task_state`, `task_details`, `task_cgroups`, `task_cgroup`, `thread_ids`):
   the host's real backend (`CgroupFS`) read for the local side's `RemoteReader`; snapshots
   go in the wire form (`ctrtui.model.wire`), base64, as a delta against the last one sent
   when the local side names it as its base;
-- `cli`: a command of ctrtui's command line run here as `ctrtui COMMAND ...` would run on
-  this host (the real backend, the host's policy and journal), its output captured.
+- the service calls (`plan`, `apply`, `undo`, ...: ctrtui/agent/calls.py, `ServiceCalls`):
+  the host's `LocalService`, its values encoded by ctrtui/service/codec.py.
 """
 
 from __future__ import annotations
 
 import math
 
+from ctrtui.agent import checks as ck
+from ctrtui.agent.calls import CALLS
+from ctrtui.agent.checks import OpError
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    import argparse
     from collections.abc import Callable
     from typing import Any
 
+    from ctrtui.agent.checks import Check
     from ctrtui.model import CgroupState, Container, Hierarchy, TaskInfo
     from ctrtui.sources.base import Reader
 
-    Check = Callable[[str, Any], Any]
-
-__all__ = ["Agent", "OpError", "CLI_OPTIONS", "WRITE_COMMANDS"]
-
-MAX_PATH = 16384
-"""The longest cgroup path or `HIERARCHY:/path` text accepted (characters)."""
-MAX_ITEMS = 1_000_000
-"""The longest list accepted (PIDs, paths, hierarchy names)."""
-
-
-class OpError(Exception):
-    """A request answered with `{"ok": false}`: `kind` (`bad-request`, `read-only`,
-    `not-found`, `os-error`, `internal`), a sentence, the errno name when there is one."""
-
-    def __init__(self, kind: str, message: str, errno: str | None = None) -> None:
-        super().__init__(message)
-        self.kind = kind
-        self.message = message
-        self.errno = errno
-
-
-def _bad(message: str) -> OpError:
-    return OpError("bad-request", message)
-
-
-# ----------------------------------------------------------------------------- checks
-
-
-def _bool(name: str, v: Any) -> bool:
-    if type(v) is not bool:
-        raise _bad(f"'{name}' must be true or false, not {_kind(v)}")
-    return v
-
-
-def _int(lo: int, hi: int) -> Check:
-    def check(name: str, v: Any) -> int:
-        if type(v) is not int:
-            raise _bad(f"'{name}' must be an integer, not {_kind(v)}")
-        if not lo <= v <= hi:
-            raise _bad(f"'{name}' must be between {lo} and {hi}, not {v}")
-        return v
-    return check
-
-
-def _float(lo: float, hi: float) -> Check:
-    def check(name: str, v: Any) -> float:
-        if type(v) not in (int, float) or not math.isfinite(v):
-            raise _bad(f"'{name}' must be a number, not {_kind(v)}")
-        if not lo < v <= hi:
-            raise _bad(f"'{name}' must be above {lo} and at most {hi}, not {v}")
-        return float(v)
-    return check
-
-
-def _str(name: str, v: Any, limit: int = MAX_PATH) -> str:
-    if not isinstance(v, str):
-        raise _bad(f"'{name}' must be a string, not {_kind(v)}")
-    if len(v) > limit:
-        raise _bad(f"'{name}' is longer than {limit} characters")
-    if "\0" in v:
-        raise _bad(f"'{name}' holds a NUL character")
-    return v
-
-
-def _word(name: str, v: Any) -> str:
-    """A hierarchy name or controller (`freezer`, `cpu,cpuacct`, `name=systemd`, `unified`)."""
-    word = _str(name, v, 255)
-    if not word or "/" in word or any(ord(c) < 32 for c in word):
-        from ctrtui.text import display
-
-        raise _bad(f"'{name}' is not a hierarchy name: '{display(word)}'")
-    return word
-
-
-def _path(name: str, v: Any) -> str:
-    """A cgroup path inside a hierarchy: absolute, no `.` or `..` component."""
-    path = _str(name, v)
-    if not path.startswith("/") or any(p in (".", "..") for p in path.split("/")):
-        from ctrtui.text import display
-
-        raise _bad(f"'{name}' must be an absolute cgroup path without '.' or '..', not '{display(path)}'")
-    return path
-
-
-def _cgroup(name: str, v: Any) -> str:
-    """`HIERARCHY:/path` (or a bare `HIERARCHY`) as the command line takes it: one that
-    `CgroupRef.parse` accepts, with no `.`/`..` component as typed nor once its escapes
-    (`\\x2e`) are read."""
-    from ctrtui.model import CgroupRef
-    from ctrtui.text import display, parse
-
-    text = _str(name, v)
-    try:
-        ref = CgroupRef.parse(text if ":" in text else text + ":/")
-    except ValueError as e:
-        raise _bad(f"'{name}': {e}") from None
-    _word(name, ref.hierarchy)
-    _, _, typed = text.partition(":")
-    try:
-        unescaped = parse(typed)
-    except ValueError:
-        unescaped = typed
-    for path in (typed, unescaped):
-        if any(p in (".", "..") for p in path.split("/")):
-            raise _bad(f"'{name}': '.' and '..' are not allowed in a cgroup path ('{display(text)}')")
-    return text
-
-
-def _optional(check: Check) -> Check:
-    def opt(name: str, v: Any) -> Any:
-        return None if v is None else check(name, v)
-    return opt
-
-
-def _list(check: Check, limit: int = MAX_ITEMS) -> Check:
-    def many(name: str, v: Any) -> list[Any]:
-        if not isinstance(v, list):
-            raise _bad(f"'{name}' must be a list, not {_kind(v)}")
-        if len(v) > limit:
-            raise _bad(f"'{name}' has more than {limit} items")
-        return [check(f"{name}[{i}]", x) for i, x in enumerate(v)]
-    return many
-
-
-def _kind(v: Any) -> str:
-    return {type(None): "null", bool: "true/false", int: "an integer", float: "a number", str: "a string",
-            list: "a list", dict: "an object"}.get(type(v), type(v).__name__)
-
-
-def _args(op: str, args: Any, spec: dict[str, Check], required: tuple[str, ...] = ()) -> dict[str, Any]:
-    """`args` checked against `spec` (name -> check): unknown names refused, required present."""
-    if args is None:
-        args = {}
-    if not isinstance(args, dict):
-        raise _bad(f"the arguments of '{op}' must be an object, not {_kind(args)}")
-    unknown = sorted(set(args) - set(spec))
-    if unknown:
-        from ctrtui.text import display
-
-        known = ", ".join(sorted(spec)) or "none"
-        raise _bad(f"'{op}' takes no argument '{display(unknown[0])}' (it takes: {known})")
-    missing = [n for n in required if n not in args]
-    if missing:
-        raise _bad(f"'{op}' needs the argument '{missing[0]}'")
-    return {k: spec[k](k, v) for k, v in args.items()}
-
-
-# ----------------------------------------------------------------------------- the cli op
-
-WRITE_COMMANDS = frozenset({"move", "undo", "mkdir", "rmdir", "freeze", "thaw"})
-"""The commands that change the host: refused (`read-only`) unless the agent runs as root."""
-
-_ON_CGROUP: dict[str, Check] = {"cgroup": _cgroup, "json": _bool}
-
-CLI_OPTIONS: dict[str, tuple[dict[str, Check], tuple[str, ...]]] = {
-    "hierarchies": ({"json": _bool}, ()),
-    "ls": ({"cgroup": _optional(_cgroup), "stats": _bool, "stats_interval": _float(0.0, 60.0),
-            "stats_sort": _optional(_word), "json": _bool}, ()),
-    "tasks": ({"cgroup": _cgroup, "threads": _bool, "json": _bool}, ("cgroup",)),
-    "move": ({"pids": _list(lambda n, v: _str(n, v, 64), 100_000), "target": _cgroup, "threads": _bool,
-              "dry_run": _bool, "all_or_nothing": _bool, "no_journal": _bool, "json": _bool}, ("pids", "target")),
-    "undo": ({"batch": _optional(lambda n, v: _str(n, v, 200)), "no_journal": _bool, "json": _bool}, ()),
-    "log": ({"limit": _int(0, MAX_ITEMS), "json": _bool}, ()),
-    "mkdir": (_ON_CGROUP, ("cgroup",)),
-    "rmdir": (_ON_CGROUP, ("cgroup",)),
-    "freeze": (_ON_CGROUP, ("cgroup",)),
-    "thaw": (_ON_CGROUP, ("cgroup",)),
-}
-"""Command -> (option name (argparse `dest`) -> check, required options)."""
-
-
-def _namespace(command: str, options: dict[str, Any]) -> argparse.Namespace:
-    """The Namespace `ctrtui COMMAND ...` would be parsed into: the parser's defaults (its
-    top level and the subcommand's), then `options`; always the real backend, the host's
-    own policy and journal."""
-    import argparse
-
-    from ctrtui.cli.parser import build_parser
-
-    parser = build_parser()
-    ns = parser.parse_args([])
-    subs = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
-    sub = subs[0].choices[command]
-    sub.format_usage()  # defines the subcommand's arguments (build_parser adds them on first use)
-    for action in sub._actions:
-        if action.dest != "help" and action.default is not argparse.SUPPRESS:
-            setattr(ns, action.dest, action.default)
-    for k, v in options.items():
-        setattr(ns, k, v)
-    ns.command = command
-    ns.demo = False
-    ns.policy = None
-    ns.journal = None
-    return ns
-
-
-def run_cli(command: str, options: dict[str, Any]) -> dict[str, object]:
-    """Run `ctrtui COMMAND` here with `options` (checked already); its exit status and output."""
-    import io
-    import sys
-
-    from ctrtui.cli.commands import COMMANDS
-    from ctrtui.cli.guard import run_command
-
-    ns = _namespace(command, options)
-    out, err = io.StringIO(), io.StringIO()
-    saved = sys.stdout, sys.stderr
-    sys.stdout, sys.stderr = out, err
-    try:
-        rc = run_command(COMMANDS[command], ns)
-    except SystemExit as e:  # nothing of the command line should exit; if it does, the agent stays
-        rc = e.code if isinstance(e.code, int) else 2
-    finally:
-        sys.stdout, sys.stderr = saved
-    return {"exit": rc, "stdout": out.getvalue(), "stderr": err.getvalue()}
-
+__all__ = ["Agent"]
 
 # ----------------------------------------------------------------------------- values
 
@@ -273,10 +62,14 @@ def state_dict(s: CgroupState) -> dict[str, object]:
 
 
 class Agent:
-    """One connection's state: the backend (opened on first use) and the last snapshot sent
-    (the base of the next delta)."""
+    """One connection's state: the backend (opened on first use), the last snapshot sent
+    (the base of the next delta), and the host's service with its latest plans
+    (`ServiceCalls`, ctrtui/agent/calls.py)."""
 
-    def __init__(self, backend: Reader | None = None) -> None:
+    def __init__(self, backend: Reader | None = None, journal_path: str | None = None) -> None:
+        from ctrtui.agent.calls import ServiceCalls
+
+        self.calls = ServiceCalls(lambda: self.backend, self._hierarchy, journal_path)
         self._backend = backend  # a CgroupFS (tests: a simulated kernel)
         self._last: Any = None  # the last Snapshot sent
         import os
@@ -302,7 +95,7 @@ class Agent:
         except RecursionError:
             return error_answer(None, "protocol", "a request nests arrays or objects too deeply to read"), False
         if not isinstance(req, dict):
-            return error_answer(None, "protocol", f"a request must be a JSON object, not {_kind(req)}"), False
+            return error_answer(None, "protocol", f"a request must be a JSON object, not {ck.kind(req)}"), False
         rid = req.get("id")
         if type(rid) is not int or not 0 <= rid < 2 ** 53:
             return error_answer(None, "protocol", "a request needs an 'id': an integer from 0 to 2**53"), False
@@ -321,7 +114,7 @@ class Agent:
         if method is None:
             from ctrtui.text import display
 
-            shown = display(op) if isinstance(op, str) else _kind(op)
+            shown = display(op) if isinstance(op, str) else ck.kind(op)
             return error_answer(rid, "bad-request", f"unknown op '{shown}' (known: {', '.join(sorted(_OPS))}, bye)")
         try:
             result = method(self, args)
@@ -345,9 +138,9 @@ class Agent:
 
         def check(name: str, v: Any) -> int:
             if type(v) is not int:
-                raise _bad(f"'{name}' must be a PID (an integer), not {_kind(v)}")
+                raise ck.bad(f"'{name}' must be a PID (an integer), not {ck.kind(v)}")
             if not 0 < v < pid_max:
-                raise _bad(f"'{name}' {v} is not a PID on this host: PIDs run from 1 to {pid_max - 1} (pid_max)")
+                raise ck.bad(f"'{name}' {v} is not a PID on this host: PIDs run from 1 to {pid_max - 1} (pid_max)")
             return v
         return check
 
@@ -355,7 +148,7 @@ class Agent:
         from ctrtui.model import find_hierarchy
         from ctrtui.text import display
 
-        word = _word(name, v)
+        word = ck.word(name, v)
         h = find_hierarchy(self.backend.hierarchies(), word)
         if h is None:
             raise OpError("not-found", f"no cgroup hierarchy '{display(word)}' is mounted on this host")
@@ -364,11 +157,11 @@ class Agent:
     # ------------------------------------------------------------------ reader ops
 
     def op_pid_max(self, args: Any) -> int:
-        _args("pid_max", args, {})
+        ck.args("pid_max", args, {})
         return self.backend.pid_max
 
     def op_hierarchies(self, args: Any) -> list[dict[str, object]]:
-        _args("hierarchies", args, {})
+        ck.args("hierarchies", args, {})
         return [hierarchy_dict(h) for h in self.backend.hierarchies()]
 
     def op_snapshot(self, args: Any) -> dict[str, object]:
@@ -376,8 +169,8 @@ class Agent:
 
         from ctrtui.model.wire import to_wire, to_wire_delta
 
-        a = _args("snapshot", args, {"names": _optional(_list(_word, 1000)), "subtree": _optional(_path),
-                                      "base": _optional(_int(0, 2 ** 53))})
+        a = ck.args("snapshot", args, {"names": ck.optional(ck.list_(ck.word, 1000)), "subtree": ck.optional(ck.path),
+                                      "base": ck.optional(ck.int_(0, 2 ** 53))})
         names = a.get("names")
         if names is not None:
             names = [self._hierarchy(f"names[{i}]", w) for i, w in enumerate(names)]
@@ -392,78 +185,48 @@ class Agent:
         return {"token": self._token, key: base64.b64encode(data).decode("ascii")}
 
     def op_read_cgroups(self, args: Any) -> dict[str, object]:
-        a = _args("read_cgroups", args, {"hierarchy": _word, "paths": _list(_path)}, ("hierarchy", "paths"))
+        a = ck.args("read_cgroups", args, {"hierarchy": ck.word, "paths": ck.list_(ck.path)}, ("hierarchy", "paths"))
         got = self.backend.read_cgroups(self._hierarchy("hierarchy", a["hierarchy"]), a["paths"])
         return {p: None if c is None else container_dict(c) for p, c in got.items()}
 
     def op_cgroup_state(self, args: Any) -> dict[str, object] | None:
-        a = _args("cgroup_state", args, {"hierarchy": _word, "path": _path}, ("hierarchy", "path"))
+        a = ck.args("cgroup_state", args, {"hierarchy": ck.word, "path": ck.path}, ("hierarchy", "path"))
         s = self.backend.cgroup_state(self._hierarchy("hierarchy", a["hierarchy"]), a["path"])
         return None if s is None else state_dict(s)
 
     def op_cgroup_stats(self, args: Any) -> dict[str, str]:
-        a = _args("cgroup_stats", args, {"hierarchy": _word, "path": _path}, ("hierarchy", "path"))
+        a = ck.args("cgroup_stats", args, {"hierarchy": ck.word, "path": ck.path}, ("hierarchy", "path"))
         return self.backend.cgroup_stats(self._hierarchy("hierarchy", a["hierarchy"]), a["path"])
 
     def op_task_state(self, args: Any) -> dict[str, object] | None:
-        a = _args("task_state", args, {"pid": self._pid()}, ("pid",))
+        a = ck.args("task_state", args, {"pid": self._pid()}, ("pid",))
         t = self.backend.task_state(a["pid"])
         return None if t is None else task_dict(t)
 
     def op_task_details(self, args: Any) -> dict[str, object]:
-        a = _args("task_details", args, {"pids": _list(self._pid())}, ("pids",))
+        a = ck.args("task_details", args, {"pids": ck.list_(self._pid())}, ("pids",))
         return {str(pid): task_dict(t) for pid, t in self.backend.task_details(a["pids"]).items()}
 
     def op_task_cgroups(self, args: Any) -> dict[str, str] | None:
-        a = _args("task_cgroups", args, {"pid": self._pid()}, ("pid",))
+        a = ck.args("task_cgroups", args, {"pid": self._pid()}, ("pid",))
         return self.backend.task_cgroups(a["pid"])
 
     def op_task_cgroup(self, args: Any) -> str | None:
-        a = _args("task_cgroup", args, {"pid": self._pid(), "hierarchy": _word}, ("pid", "hierarchy"))
+        a = ck.args("task_cgroup", args, {"pid": self._pid(), "hierarchy": ck.word}, ("pid", "hierarchy"))
         return self.backend.task_cgroup(a["pid"], self._hierarchy("hierarchy", a["hierarchy"]))
 
     def op_thread_ids(self, args: Any) -> list[int]:
-        a = _args("thread_ids", args, {"tgid": self._pid()}, ("tgid",))
+        a = ck.args("thread_ids", args, {"tgid": self._pid()}, ("tgid",))
         return list(self.backend.thread_ids(a["tgid"]))
 
-    # ------------------------------------------------------------------ cli
 
-    def op_cli(self, args: Any) -> dict[str, object]:
-        import os
-
-        if not isinstance(args, dict):
-            raise _bad(f"the arguments of 'cli' must be an object, not {_kind(args)}")
-        unknown = sorted(set(args) - {"command", "options"})
-        if unknown:
-            raise _bad(f"'cli' takes no argument {unknown[0]!r} (it takes: command, options)")
-        command = args.get("command")
-        if not isinstance(command, str) or command not in CLI_OPTIONS:
-            from ctrtui.text import display
-
-            shown = display(command) if isinstance(command, str) else _kind(command)
-            raise _bad(f"unknown command '{shown}' (known: {', '.join(sorted(CLI_OPTIONS))})")
-        spec, required = CLI_OPTIONS[command]
-        options = _args(command, args.get("options"), spec, required)
-        if command == "move":
-            from ctrtui.engine.parse import PidParseError, parse_pid
-
-            pid_max = self.backend.pid_max
-            for w in options["pids"]:
-                try:
-                    parse_pid(w, pid_max)
-                except PidParseError as e:
-                    raise _bad(str(e)) from None
-        writes = command in WRITE_COMMANDS and not (command == "move" and options.get("dry_run"))
-        if writes and os.geteuid() != 0:
-            from ctrtui.agent.lines import hello
-
-            who = hello()["user"] or f"uid {os.geteuid()}"
-            raise OpError("read-only", f"'{command}' would change this host, and the agent runs as {who}, not root: "
-                          "connect with --sudo to change it")
-        return run_cli(command, options)
+def _call(name: str) -> Callable[[Agent, Any], Any]:
+    """What answers the service call `name`: the agent's `ServiceCalls`."""
+    return lambda agent, args: getattr(agent.calls, "op_" + name)(args)
 
 
 _OPS: dict[str, Callable[[Agent, Any], Any]] = {
-    name[3:]: getattr(Agent, name) for name in dir(Agent) if name.startswith("op_")
+    **{name[3:]: getattr(Agent, name) for name in dir(Agent) if name.startswith("op_")},
+    **{name: _call(name) for name in CALLS},
 }
 """Op name -> the method that answers it."""

@@ -64,7 +64,7 @@ def cmd_op(args: argparse.Namespace) -> int:
     from ctrtui.model import CgroupRef
 
     op = args.command
-    service = common.service_of(args, writes=True)
+    service = common.command_service(args, writes=True)
     h, path = _target(service, args.cgroup, op)
     result = service.cgroup_op(op, CgroupRef(h.name, path))
     return print_op(result, args.json)

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "EXIT_NOT_ALL", "EXIT_OK", "EXIT_USAGE", "HOST_JOBS", "HOST_TIMEOUT", "StopOnSignals", "UsageError",
-    "backend_of", "backend_spec", "cgroup_ref", "display", "engine_of", "journal_max", "print_json",
+    "backend_of", "backend_spec", "cgroup_ref", "command_service", "display", "engine_of", "journal_max", "print_json",
     "print_warnings", "recorded_world", "recording_of", "recording_place", "resolve", "scrub", "service_of",
     "still_there", "unknown_hierarchy",
 ]
@@ -121,6 +121,19 @@ def service_of(args: argparse.Namespace, backend: Backend | None = None, writes:
     if writes:
         service.prepare_writes()
     return service
+
+
+def command_service(args: argparse.Namespace, writes: bool = False) -> Service:
+    """The service a command runs against: a remote host's (`args.service`, a
+    `ctrtui.remote.service.RemoteService` the commands across hosts put there: the same
+    command code, run here, against that host) or this machine's (`service_of`). `writes`:
+    ready to change it now (`Service.prepare_writes`: what stands in the way is said first)."""
+    given: Service | None = getattr(args, "service", None)
+    if given is None:
+        return service_of(args, writes=writes)
+    if writes:
+        given.prepare_writes()
+    return given
 
 
 def engine_of(args: argparse.Namespace, backend: Backend, broken_ok: bool = False) -> AttachEngine:

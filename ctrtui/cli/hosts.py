@@ -1,17 +1,19 @@
 """The command line across hosts: `ctrtui COMMAND --host H [--host H2 ...] [--hosts FILE]`.
 
-Each host runs the command itself, through the agent's `cli` op (ctrtui.remote.fleet): the
-engine, the pidfd guard, the policy and the journal are the host's own, and so is the
-wording. What is typed is checked here first with the same code the local command line uses
-(a bad PID word or cgroup is refused at once, exit 2, before any host is contacted); the
-host checks it again. Everything a host sends back is hostile text: scrubbed before it
-reaches the terminal, re-encoded when it is JSON.
+The command runs here, the same command code as without --host, once per host against that
+host's `RemoteService` (ctrtui/remote/service.py): it reads through the host's agent, and the
+host's engine, pidfd guard, policy and journal plan, move, undo and record there; the wording
+is this machine's, so one host's output is what the command prints locally. What is typed is
+checked here first with the same code the local command line uses (a bad PID word or cgroup
+is refused at once, exit 2, before any host is contacted); each host's values come back
+checked by the codec (ctrtui/service/codec.py) and are escaped where they are printed.
 
 Output (docs/hosts.md):
-- one host: what the host printed, stdout to stdout and stderr to stderr, and its exit code;
+- one host: what the command prints, stdout to stdout and stderr to stderr, and its exit code;
 - several hosts: the listings (hierarchies, ls, ls --stats, tasks, log) are one table with a
-  first column HOST (the hosts are asked for JSON and the table drawn here, so the columns
-  line up across hosts); sentences (mkdir, rmdir, freeze, thaw, and every host's stderr) are
+  first column HOST (each host's run prints JSON, kept apart per host by
+  ctrtui/cli/capture.py, and the table is drawn from every host's rows, so the columns line
+  up across hosts); sentences (mkdir, rmdir, freeze, thaw, and every host's stderr) are
   prefixed `HOST: `; `--json` prints one array: each item of each host's list, or its one
   object, with a `host` field first, and `{"host": H, "error": {...}}` for a host that could
   not be used, in the order the hosts were given;
@@ -22,8 +24,10 @@ hosts (2 a host found the input wrong, 1 something was refused, 0 all done).
 
 from __future__ import annotations
 
+import argparse
 import math
 import sys
+from typing import NamedTuple
 
 from ctrtui.cli.common import HOST_JOBS, HOST_TIMEOUT, UsageError, cgroup_ref, display, print_json, scrub
 from ctrtui.cli.listing import check_sample, check_sort, hierarchies_lines, ls_lines, stats_lines, tasks_lines
@@ -31,10 +35,10 @@ from ctrtui.cli.moves import check_limit, check_pid_words
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    import argparse
     from collections.abc import Callable, Sequence
     from typing import Any
 
+    from ctrtui.remote.channel import AgentChannel
     from ctrtui.remote.connect import ConnectOptions
     from ctrtui.remote.errors import HostError
     from ctrtui.remote.fleet import Connect
@@ -99,33 +103,33 @@ def _jobs(args: argparse.Namespace) -> int:
     return int(jobs)
 
 
-def cli_options(args: argparse.Namespace) -> dict[str, Any]:
-    """The `cli` op's options of `args.command` (argparse dest names, typed), after the checks
-    the local command line makes of the same words (UsageError, exit 2, nothing sent)."""
+class HostOutput(NamedTuple):
+    """What the command printed for one host, and its exit status."""
+
+    exit: int
+    stdout: str
+    stderr: str
+
+
+def check_words(args: argparse.Namespace) -> None:
+    """The checks the local command line makes of what `args.command` was given, made before
+    any host is contacted (UsageError, exit 2); each host's own (its pid_max, its cgroups)
+    come when the command runs against it."""
     command = args.command
-    o: dict[str, Any] = {"json": bool(args.json)}
     if command == "ls":
         if args.cgroup is not None:
             cgroup_ref(args.cgroup)
         if args.stats:
             check_sample(args.stats_interval)
-        o.update(cgroup=args.cgroup, stats=bool(args.stats), stats_interval=float(args.stats_interval))
         if args.stats_sort is not None:
             check_sort(args.stats_sort)
-            o.update(stats_sort=args.stats_sort)
     elif command == "tasks":
         cgroup_ref(args.cgroup)
-        o.update(cgroup=args.cgroup, threads=bool(args.threads))
     elif command == "move":
         check_pid_words(args.pids, PID_MAX_LIMIT)
         cgroup_ref(args.target)
-        o.update(pids=list(args.pids), target=args.target, threads=bool(args.threads), dry_run=bool(args.dry_run),
-                 all_or_nothing=bool(args.all_or_nothing), no_journal=bool(args.no_journal))
-    elif command == "undo":
-        o.update(batch=args.batch)
     elif command == "log":
         check_limit(args.limit)
-        o.update(limit=int(args.limit))
     elif command in OPS:
         if command == "mkdir":
             from ctrtui.cli.cgroups import new_cgroup_ref
@@ -133,10 +137,8 @@ def cli_options(args: argparse.Namespace) -> dict[str, Any]:
             new_cgroup_ref(args.cgroup)
         else:
             cgroup_ref(args.cgroup)
-        o.update(cgroup=args.cgroup)
-    elif command != "hierarchies":
+    elif command not in ("hierarchies", "undo"):
         raise UsageError(f"`{command}` cannot run on remote hosts")
-    return o
 
 
 def _refuse_local_files(args: argparse.Namespace) -> None:
@@ -151,8 +153,9 @@ def _refuse_local_files(args: argparse.Namespace) -> None:
 
 
 def cmd_hosts(args: argparse.Namespace, local: Callable[[argparse.Namespace], int]) -> int:
-    """`args.command` on the hosts of `--host`/`--hosts`; `local`: the command as it runs here,
-    used when the only host is the word `local`."""
+    """`args.command` on the hosts of `--host`/`--hosts`: `local`, the command as it runs
+    here, run here once per host against that host's `RemoteService` (alone when the only
+    host is the word `local`)."""
     hosts = tui_hosts(args)
     if hosts is None:
         return local(args)
@@ -161,17 +164,41 @@ def cmd_hosts(args: argparse.Namespace, local: Callable[[argparse.Namespace], in
     if command in SINGLE_HOST and len(specs) > 1:
         raise UsageError(f"`move` and `undo` take one host: a PID or a batch id means something different on "
                          f"each host (run `{command}` once per host)")
-    options = cli_options(args)
-    table = _table_of(args) if len(specs) > 1 and not args.json else None
-    if table is not None:
-        options["json"] = True  # drawn here, so the columns line up across hosts
-    extra = options["stats_interval"] if options.get("stats") else 0.0
-    from ctrtui.remote.fleet import run_cli
+    check_words(args)
+    extra = float(args.stats_interval) if command == "ls" and args.stats else 0.0
+    from ctrtui.remote.fleet import each_host
 
-    results = run_cli(specs, command, options, connect, jobs=jobs, extra=extra, connect=CONNECT)
     if len(specs) == 1:
-        return _one_host(specs[0], results[0])
+        result = each_host(specs, lambda channel: _run_on(channel, args, local), connect, jobs=jobs, extra=extra,
+                           connect=CONNECT)[0]
+        return _one_host(result)
+    from ctrtui.cli.capture import captured, per_thread_output
+
+    table = _table_of(args) if not args.json else None
+    mine = argparse.Namespace(**vars(args))
+    if table is not None:
+        mine.json = True  # drawn here, so the columns line up across hosts
+
+    def output(channel: AgentChannel) -> HostOutput:
+        return HostOutput(*captured(lambda: _run_on(channel, mine, local)))
+
+    with per_thread_output():
+        results = each_host(specs, output, connect, jobs=jobs, extra=extra, connect=CONNECT)
     return _many_hosts(args, specs, results, table)
+
+
+def _run_on(channel: AgentChannel, args: argparse.Namespace, local: Callable[[argparse.Namespace], int]) -> int:
+    """The command `local` run here against the host of `channel` (`RemoteService`: the
+    host's engine, pidfds, policy and journal do the work there), after a note for each batch
+    the host's journal holds open (the first contact after a dropped connection)."""
+    from ctrtui.cli.guard import run_command
+    from ctrtui.remote.service import RemoteService
+
+    for line in channel.left_open():
+        print(f"ctrtui: note: {line}", file=sys.stderr)
+    on_host = argparse.Namespace(**vars(args))
+    on_host.service = RemoteService(channel, journal=not getattr(args, "no_journal", False))
+    return run_command(local, on_host)
 
 
 def tui_hosts(args: argparse.Namespace) -> tuple[list[HostSpec], ConnectOptions, int] | None:
@@ -214,20 +241,6 @@ def _lines(text: str) -> list[str]:
     return [scrub(line) for line in lines]
 
 
-def _checked(spec: HostSpec, result: Any) -> Any:
-    """A host's answer, or a HostError when it is not what the `cli` op answers."""
-    from ctrtui.remote.errors import HostError
-
-    code = getattr(result, "exit", None)
-    out, err = getattr(result, "stdout", None), getattr(result, "stderr", None)
-    if isinstance(result, HostError):
-        return result
-    if type(code) is not int or not 0 <= code <= 255 or not isinstance(out, str) or not isinstance(err, str):
-        return HostError(spec.name, "protocol", "the host's answer to the command was not an exit code and "
-                         "its output", "the host may run another ctrtui version; try again, or report it")
-    return result
-
-
 def host_line(e: HostError) -> str:
     """`HOST: <sentence> (<hint>)`: one line for a host that could not be used."""
     line = f"{display(e.host)}: {scrub(e.message)}"
@@ -235,19 +248,15 @@ def host_line(e: HostError) -> str:
     return line + (f" ({hint})" if hint else "")
 
 
-def _one_host(spec: HostSpec, result: Any) -> int:
+def _one_host(result: int | HostError) -> int:
+    """The exit status of the command on one host (its output is printed already), or the
+    one line of a host that could not be used, and EXIT_HOST."""
     from ctrtui.remote.errors import EXIT_HOST, HostError
 
-    result = _checked(spec, result)
     if isinstance(result, HostError):
         print(host_line(result), file=sys.stderr)
         return EXIT_HOST
-    for line in _lines(result.stdout):
-        print(line)
-    for line in _lines(result.stderr):
-        print(line, file=sys.stderr)
-    code: int = result.exit
-    return code
+    return result
 
 
 def _parse_json(spec: HostSpec, text: str) -> Any:
@@ -270,10 +279,6 @@ def _parse_json(spec: HostSpec, text: str) -> Any:
     return HostError(spec.name, "protocol", "the host's JSON was neither a list of objects nor an object", hint)
 
 
-def _without_host(item: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in item.items() if k != "host"}  # the host's own "host" must not pass for ours
-
-
 def _error_item(e: HostError) -> dict[str, Any]:
     return {"host": e.host, "error": {"kind": e.kind, "message": e.message, "hint": e.hint}}
 
@@ -289,7 +294,7 @@ def _many_hosts(args: argparse.Namespace, specs: Sequence[HostSpec], results: Se
     sentences: list[str] = []  # stdout of commands whose text is sentences, prefixed
     for spec, raw in zip(specs, results, strict=True):
         name = display(spec.name)
-        result = _checked(spec, raw)
+        result = raw
         if not isinstance(result, HostError):
             for line in _lines(result.stderr):
                 print(f"{name}: {line}", file=sys.stderr)
@@ -299,7 +304,7 @@ def _many_hosts(args: argparse.Namespace, specs: Sequence[HostSpec], results: Se
                     result = value
                 elif value is not None:
                     listed = value if isinstance(value, list) else [value]
-                    mine = [{"host": spec.name, **_without_host(v)} for v in listed]
+                    mine = [{"host": spec.name, **v} for v in listed]
                     if table is not None:
                         try:
                             table(mine)  # a host's rows that cannot be drawn are its error, not everyone's
@@ -346,4 +351,4 @@ def _with_host_column(table: Callable[[Sequence[dict[str, Any]]], list[str]], ro
     return out
 
 
-__all__ = ["CONNECT", "cli_options", "cmd_hosts", "connect_options", "host_line", "host_specs"]
+__all__ = ["CONNECT", "check_words", "cmd_hosts", "connect_options", "host_line", "host_specs"]

@@ -25,7 +25,7 @@ __all__ = [
 
 
 def cmd_hierarchies(args: argparse.Namespace) -> int:
-    service = common.service_of(args)
+    service = common.command_service(args)
     # The text shows thread counts only: the real backend can then leave cgroup.procs unread
     # (as `ls` does; ~1 ms of a start on this machine's ~60 cgroups).
     snap = service.snapshot(procs=args.json)
@@ -116,7 +116,7 @@ def stats_lines(rows: Sequence[dict[str, Any]]) -> list[str]:
 
 
 def cmd_ls(args: argparse.Namespace) -> int:
-    service = common.service_of(args)
+    service = common.command_service(args)
     if args.stats:
         return _ls_stats(service, args)
     # The text shows thread counts only: the real backend can then leave cgroup.procs unread.
@@ -224,7 +224,7 @@ def _ls_stats(service: Service, args: argparse.Namespace) -> int:
 
 
 def cmd_tasks(args: argparse.Namespace) -> int:
-    service = common.service_of(args)
+    service = common.command_service(args)
     h, path = resolve(service, args.cgroup)
     snap = service.snapshot([h.name], subtree=path)
     still_there(snap, h, path)

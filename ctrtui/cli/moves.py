@@ -47,7 +47,7 @@ def check_pid_words(words: Sequence[str], pid_max: int) -> None:
 
 
 def cmd_move(args: argparse.Namespace) -> int:
-    service = common.service_of(args)
+    service = common.command_service(args)
     check_pid_words(args.pids, service.pid_max)
     h, path = resolve(service, args.target)
     service.prepare_writes()  # a policy that cannot be read is said before anything moves
@@ -97,7 +97,7 @@ def print_report(report: Report, as_json: bool, risks: Sequence[str] = ()) -> in
 
 
 def cmd_undo(args: argparse.Namespace) -> int:
-    service = common.service_of(args, writes=True)
+    service = common.command_service(args, writes=True)
     with StopOnSignals(service) as stop:
         undone = service.undo(args.batch)
         stop.restore()  # closed in the journal: the report below may block on a full pipe
@@ -123,7 +123,7 @@ def check_limit(limit: int) -> None:
 
 def cmd_log(args: argparse.Namespace) -> int:
     check_limit(args.limit)
-    log = common.service_of(args).log(args.limit or None)
+    log = common.command_service(args).log(args.limit or None)
     print_warnings(log.warnings)
     rows = log.rows()
     if args.json:

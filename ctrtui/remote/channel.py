@@ -3,8 +3,7 @@ directly in tests) spoken to in JSON lines over its stdin/stdout (docs/remote.md
 
 `AgentChannel.open(argv, name=..., timeout=...)` starts `argv`, does the handshake (the stub's
 line, `installed` or the bundle, the agent's hello) and returns a channel; `call` sends one
-request and waits for its answer; `cli` runs a command of the command line on the host;
-`close` says `bye` and makes sure the subprocess is gone.
+request and waits for its answer; `close` says `bye` and makes sure the subprocess is gone.
 
 No threads: every wait is a `selectors` wait on the subprocess's pipes with a deadline
 (`AgentPipes`, ctrtui/remote/pipes.py), so a host that never answers costs a `timeout`
@@ -21,21 +20,24 @@ import shlex
 import subprocess
 import threading
 import time
-from typing import Any, NamedTuple
+from typing import Any
 
 from ctrtui.remote.errors import HostError, RemoteOpError
 from ctrtui.remote.pipes import AgentPipes
 from ctrtui.text import display, scrub
 
-__all__ = ["ANSWER_LIMITS", "AgentChannel", "CliResult", "HANDSHAKE_LIMIT", "MAX_CONTAINERS", "MAX_LINE",
+__all__ = ["ANSWER_LIMITS", "AgentChannel", "HANDSHAKE_LIMIT", "MAX_CONTAINERS", "MAX_LINE",
            "remote_command"]
 
 MIB = 1024 * 1024
 MAX_LINE = 4 * MIB
 """The longest answer (bytes, one line) of an op without a limit of its own in ANSWER_LIMITS."""
-ANSWER_LIMITS = {"snapshot": 64 * MIB, "cli": 16 * MIB, "read_cgroups": 16 * MIB, "task_details": 8 * MIB}
+ANSWER_LIMITS = {"snapshot": 64 * MIB, "read_cgroups": 16 * MIB, "task_details": 8 * MIB,
+                 "plan": 64 * MIB, "apply": 32 * MIB, "undo": 32 * MIB, "log": 16 * MIB, "stats": 16 * MIB}
 """The longest answer to these ops (bytes): a snapshot is one base64 text (its unpacking is
-bounded by ctrtui.model.wire); a command's output and a cgroup's member lists can be long."""
+bounded by ctrtui.model.wire); a cgroup's member lists can be long; a
+plan carries each task's facts (about 450 bytes a PID, up to ctrtui.agent.calls.MAX_PIDS), a
+report about 220 bytes a PID."""
 HANDSHAKE_LIMIT = 1 * MIB
 """The most the host may have sent and we not yet read as a line, until its hello is read:
 the stub's line, the hello and a login script's lines are short; a host that floods (also
@@ -59,14 +61,6 @@ _HELLO: dict[str, tuple[type, ...]] = {
 }
 """The hello's fields (besides `protocol`) and their types: anything else is a protocol error
 (the values are still hostile text: shown with ctrtui.text.display)."""
-
-
-class CliResult(NamedTuple):
-    """What a command run on the host (`AgentChannel.cli`) did: its exit status and output."""
-
-    exit: int
-    stdout: str
-    stderr: str
 
 
 def remote_command(python: str = "python3", sudo: bool = False) -> list[str]:
@@ -258,21 +252,14 @@ class AgentChannel(AgentPipes):
                 raise self._broken
             if answer.get("ok") is True:
                 return answer.get("result")
-            err = answer.get("error")
-            if not isinstance(err, dict):
-                err = {}
-            errno = err.get("errno")
-            raise RemoteOpError(self.name, op, str(err.get("kind") or "internal"), str(err.get("message") or ""),
-                                errno if isinstance(errno, str) else None)
+            from ctrtui.service.codec import CodecError, decode_error
 
-    def cli(self, command: str, options: dict[str, Any], *, timeout: float | None = None) -> CliResult:
-        """Run `ctrtui COMMAND` on the host with `options` (argparse dest names -> values)."""
-        r = self.call("cli", {"command": command, "options": options}, timeout=timeout)
-        if (not isinstance(r, dict) or type(r.get("exit")) is not int or not isinstance(r.get("stdout"), str)
-                or not isinstance(r.get("stderr"), str)):
-            with self._lock:
-                raise self._protocol("the answer to 'cli' is not {exit, stdout, stderr}")
-        return CliResult(r["exit"], r["stdout"], r["stderr"])
+            try:
+                kind, message, errno = decode_error(answer.get("error"), "the host")
+            except CodecError as e:  # the channel goes on: the answer was a line of its own
+                raise HostError(self.name, "protocol", f"{e} (to '{op}')",
+                                "the host may run another ctrtui version; use the same one on both sides") from None
+            raise RemoteOpError(self.name, op, kind, message, errno)
 
     def close(self) -> None:
         """Say `bye`, give the agent a moment to leave, then make sure the subprocess is gone.

@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from ctrtui.remote.errors import HostError
 
 if TYPE_CHECKING:
-    from ctrtui.remote.channel import AgentChannel, CliResult
+    from ctrtui.remote.channel import AgentChannel
     from ctrtui.remote.connect import ConnectOptions
     from ctrtui.remote.ssh import HostSpec
 
@@ -184,30 +184,3 @@ def _give_up(host: _Host, timeout: float) -> HostError:
         threading.Thread(target=_close, args=(channel,), daemon=True, name="ctrtui-host-close").start()
     return HostError(host.spec.name, "timeout", f"the host did not answer within {timeout:g} seconds",
                      _HINTS["timeout"])
-
-
-def run_cli(specs: Sequence[HostSpec], command: str, args: dict[str, Any], options: ConnectOptions, *,
-            jobs: int = DEFAULT_JOBS, extra: float = 0.0, connect: Connect | None = None,
-            ) -> list[CliResult | HostError]:
-    """`ctrtui COMMAND` with `args` (the `cli` op's options) on every host: see `each_host`.
-    The agent refusing the request as bad (`bad-request`: e.g. a PID above that host's
-    pid_max, which this side cannot know) is that host's usage error: exit 2, the agent's
-    sentence on stderr, as the command line says it."""
-    from ctrtui.remote.errors import RemoteOpError
-
-    wait = float(options.timeout) + extra
-
-    def work(channel: AgentChannel) -> CliResult:
-        from ctrtui.remote.channel import CliResult
-
-        # the first contact after a dropped connection says what it left open (the host's journal)
-        notes = "".join(f"ctrtui: note: {line}\n" for line in channel.left_open())
-        try:
-            got = channel.cli(command, args, timeout=wait)
-        except RemoteOpError as e:
-            if e.kind != "bad-request":
-                raise
-            return CliResult(2, "", f"{notes}ctrtui: {e.message}\n")
-        return got._replace(stderr=notes + got.stderr) if notes else got
-
-    return each_host(specs, work, options, jobs=jobs, extra=extra, connect=connect)

@@ -1,9 +1,9 @@
-"""JSON a host printed (`ctrtui ... --json` run there), read with bounds: the command line
-across hosts (ctrtui.cli.hosts) and the terminal UI's moves on a host (ctrtui.ui.hosts) take
-its rows from here. `loads(text)` is the value, or ValueError with a sentence: text that is
-not JSON (NaN and Infinity included), more than MAX_CONTAINERS lists and objects (counted
-before parsing: an empty list costs 64 bytes for its 3 on the wire), nesting deeper than
-MAX_DEPTH, or a number beyond 64 bits. Never RecursionError, never a number that would
+"""JSON read with bounds: the command line across several hosts (ctrtui.cli.hosts) reads back
+each host's `--json` rows, printed here by the command run against that host's service, to
+draw one table or one array. `loads(text)` is the value, or ValueError with a sentence: text
+that is not JSON (NaN and Infinity included), more than MAX_CONTAINERS lists and objects
+(counted before parsing: an empty list costs 64 bytes for its 3 on the wire), nesting deeper
+than MAX_DEPTH, or a number beyond 64 bits. Never RecursionError, never a number that would
 overflow whatever formats it.
 """
 

@@ -38,7 +38,7 @@ class BatchLog:
     memory), the PID of the writer holding its lock now (`holder`: None when none does, 0
     when the holder is in another PID namespace) and the warnings reading it gave."""
 
-    __slots__ = ("batches", "path", "holder", "warnings")
+    __slots__ = ("batches", "path", "holder", "warnings", "_rows")
 
     def __init__(self, batches: tuple[Batch, ...], path: str | None, holder: int | None,
                  warnings: tuple[str, ...] = ()) -> None:
@@ -46,11 +46,22 @@ class BatchLog:
         self.path = path
         self.holder = holder
         self.warnings = warnings
+        self._rows: list[dict[str, Any]] | None = None
+
+    @classmethod
+    def of_rows(cls, rows: list[dict[str, Any]], path: str | None, warnings: tuple[str, ...] = ()) -> BatchLog:
+        """The log of another host's journal, as its `rows()` came over the protocol
+        (ctrtui/service/codec.py): no `Batch` objects, the rows as they were."""
+        log = cls((), path, None, warnings)
+        log._rows = rows
+        return log
 
     def rows(self) -> list[dict[str, Any]]:
         """The batches as `ctrtui log --json` prints them: each batch's record, plus
         `writer_pid`; the newest batch, open while a writer holds the lock, is that writer's
         (`running`), not one cut by a crash."""
+        if self._rows is not None:
+            return [dict(r) for r in self._rows]
         rows = [{**b.as_dict(), "writer_pid": None} for b in self.batches]
         if rows and rows[0]["state"] == "open" and self.holder is not None:
             rows[0]["state"], rows[0]["writer_pid"] = "running", self.holder or None

@@ -11,7 +11,7 @@ Modules:
 - `navigate` — `Navigator`: switching hierarchy, go to a cgroup, find a PID.
 - `messages` — what the thread workers post back (`SnapshotTaken`, `Planned`, `BatchDone`…).
 - `hosts`, `hostfeed` — several hosts (`ctrtui --host`): what a host is to the UI (`HostView`,
-  `Link`: a Reader and a mover; `RemoteMover` moves through the host's own ctrtui), and the
+  `Link`: a Reader and a mover; `RemoteMover` moves through the host's `RemoteService`), and the
   hosts of one session reached, probed and switched in thread workers (docs/architecture.md,
   "Hosts in the terminal UI").
 - `commands` — the command palette's entries.

@@ -178,7 +178,7 @@ class CtrtuiApp(App[None]):
         self._widgets: dict[str, Widget] = {}
         self.live = LiveView(self, self.backend, interval, take_first=first is not None)
         """The refresh cycle."""
-        self.moves = Moves(self, self.backend, self.engine)
+        self.moves = Moves(self, self.backend, self.engine, link.undo)
         """Marks, cut/put, drag, plan, confirm, apply, undo, move log."""
         self.details = DetailFeed(self, self.backend)
         """The detail line's content."""
@@ -260,7 +260,7 @@ class CtrtuiApp(App[None]):
         self.read_only_reason = self.read_only_of(link)
         self.policy_error = link.policy_error
         self.live.backend = self.details.backend = self.moves.backend = link.backend
-        self.moves.engine = link.mover
+        self.moves.engine, self.moves.undo_newest = link.mover, link.undo
         self.moves.reports = view.extra.get("reports", []) if view is not old else self.moves.reports
         self.moves.cut = None
         self.details.key = None

@@ -3,8 +3,8 @@
 
 A host is a name, a `Reader` (where its snapshots come from: the local backend, or a
 `RemoteReader` over SSH) and a mover (what plans, applies and undoes moves on it: the local
-`AttachEngine`, or the host's own ctrtui reached through the agent's `cli` op, since pidfds
-and the journal cannot cross machines; cgroup ops likewise: `RemoteOps`). The UI shows one
+`AttachEngine`, or the host's own engine through its `RemoteService` (the agent's service
+calls), since pidfds and the journal cannot cross machines; cgroup ops likewise: `RemoteOps`). The UI shows one
 host at a time (its hierarchies, tree and task list, exactly as with one machine); the host
 switcher (`ctrtui.ui.screens.hosts`) lists them all with their state and switches between
 them; the "find across hosts" screen asks every connected host at once. See docs/architecture.md,
@@ -14,9 +14,9 @@ Everything that contacts a host runs in a thread and is bounded by a per-host ti
 (`call_with_timeout`): a dead or slow host is shown as such and never blocks the UI or the
 other hosts.
 
-What a remote host answers is hostile text: every string taken from its JSON is checked for
-its type and scrubbed of control characters here (`_text`), and is escaped again where it is
-shown (`ctrtui.ui.safe`).
+What a remote host answers is hostile: every value is checked for its type and range by the
+codec (ctrtui/service/codec.py) before it becomes a `Plan`, `Report` or `OpResult`, and every
+text is escaped where it is shown (`ctrtui.ui.safe`).
 """
 
 from __future__ import annotations
@@ -29,20 +29,20 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ctrtui.engine import AttachEngine, Plan, Report
-from ctrtui.engine.engine import OUTCOMES, VERDICT_KINDS, Outcome, Verdict
 from ctrtui.engine.ops import OPS, OpRefusal, OpResult
 from ctrtui.errors import CtrtuiError
-from ctrtui.model import CgroupRef, Hierarchy, Snapshot
+from ctrtui.model import CgroupRef, CgroupState, Hierarchy, Snapshot, TaskInfo
 from ctrtui.sources.base import Reader
 from ctrtui.text import display, scrub
 
 if TYPE_CHECKING:
     from ctrtui.remote.connect import ConnectOptions
     from ctrtui.remote.ssh import HostSpec
+    from ctrtui.service.values import Undone
 
 __all__ = [
     "CONNECTING", "DEAD", "HostView", "Link", "NoHost", "OK", "PROBE_TIMEOUT", "RemoteMover", "SLOW", "SLOW_MS",
-    "call_with_timeout", "channel_link", "host_line", "local_host", "parse_rows", "placeholder", "remote_host",
+    "call_with_timeout", "channel_link", "host_line", "local_host", "placeholder", "remote_host",
 ]
 
 CONNECTING = "connecting"
@@ -144,6 +144,11 @@ class Link:
     notes: tuple[str, ...] = ()
     """What the host said when it was reached that a person must hear (batches its journal
     holds open), one sentence each, already scrubbed."""
+    undo: Callable[[], Report | OpResult | None] = lambda: None
+    """`u`: move back the host's newest undoable batch, a move or a cgroup op: its report,
+    the op's result, or None when nothing is left (its mover's `nothing_left` says why). The
+    same for every host: this machine's engine (`local_host`), a remote host's service
+    (`RemoteMover.undo`)."""
 
 
 @dataclass(eq=False)
@@ -238,14 +243,16 @@ def _close_link(link: object) -> None:
 def local_host(name: str, backend: Reader, engine: AttachEngine, read_only: str | None = None,
                policy_error: str | None = None) -> HostView:
     """A host already there (this machine, or an in-process world): connected, state ok."""
+    from ctrtui.engine.ops import undo_any
+
     view = HostView(name, local=True)
-    view.connected(Link(backend, engine, read_only, policy_error), None)
+    view.connected(Link(backend, engine, read_only, policy_error, undo=lambda: undo_any(engine)), None)
     return view
 
 
 def channel_link(channel: Any, name: str) -> Link:
     """The `Link` of a host reached through its agent's `channel` (`ctrtui.remote.channel`):
-    a `RemoteReader`, moves through the host's `cli` op, read-only when the agent says so
+    a `RemoteReader`, moves through the host's `RemoteService`, read-only when the agent says so
     (its words, scrubbed), round trips measured with the cheapest request (`pid_max`).
     Blocking (reads pid_max): called in the connecting worker."""
     from ctrtui.remote.reader import RemoteReader
@@ -257,7 +264,10 @@ def channel_link(channel: Any, name: str) -> Link:
         why = hello.get("why_read_only")
         read_only = scrub(why)[:200] if isinstance(why, str) and why.strip() else "the host's agent may not write"
     notes = tuple(channel.left_open(f"--host {shlex.quote(name)}"))
-    return Link(reader, RemoteMover(name, channel.cli, reader), read_only=read_only,
+    from ctrtui.remote.service import RemoteService
+
+    mover = RemoteMover(name, RemoteService(channel, reader))
+    return Link(reader, mover, undo=mover.undo, read_only=read_only,
                 probe=lambda: channel.call("pid_max"), close=channel.close, pid_max=reader.pid_max,
                 notes=notes)
 
@@ -321,14 +331,54 @@ class NoHost:
         return ()
 
 
-def _no_cli(command: str, options: dict[str, Any]) -> CliAnswer:
-    raise CtrtuiError("no host is connected yet")
+class HostService(Protocol):
+    """What `RemoteMover` and `RemoteOps` ask of a host's service (`RemoteService` is one)."""
+
+    @property
+    def pid_max(self) -> int: ...
+
+    def cgroup_state(self, hierarchy: str, path: str) -> CgroupState | None: ...
+
+    def task_details(self, pids: Iterable[int]) -> dict[int, TaskInfo]: ...
+
+    def plan(self, pids: Sequence[int | str], target: CgroupRef, threads: bool = False) -> Plan: ...
+
+    def apply(self, plan: Plan, all_or_nothing: bool = False) -> Report: ...
+
+    def undo(self, batch: str | None = None) -> Undone: ...
+
+    def cgroup_op(self, op: str, ref: CgroupRef) -> OpResult: ...
+
+
+class NoService:
+    """The service behind `NoHost`: nothing to read, every change refused (no host yet)."""
+
+    pid_max = NoHost.pid_max
+
+    def cgroup_state(self, hierarchy: str, path: str) -> CgroupState | None:
+        return None
+
+    def task_details(self, pids: Iterable[int]) -> dict[int, TaskInfo]:
+        return {}
+
+    def plan(self, pids: Sequence[int | str], target: CgroupRef, threads: bool = False) -> Plan:
+        raise CtrtuiError("no host is connected yet")
+
+    def apply(self, plan: Plan, all_or_nothing: bool = False) -> Report:
+        raise CtrtuiError("no host is connected yet")
+
+    def undo(self, batch: str | None = None) -> Undone:
+        raise CtrtuiError("no host is connected yet")
+
+    def cgroup_op(self, op: str, ref: CgroupRef) -> OpResult:
+        raise CtrtuiError("no host is connected yet")
 
 
 def placeholder(hosts: int) -> Link:
     """What the app shows until one of its `hosts` is reached: nothing, read-only."""
     reader = NoHost()
-    return Link(reader, RemoteMover("", _no_cli, reader),
+    mover = RemoteMover("", NoService())
+    return Link(reader, mover, undo=mover.undo,
                 read_only=f"connecting to {hosts} host{'s' if hosts != 1 else ''}")
 
 
@@ -353,40 +403,11 @@ def host_line(view: HostView) -> str:
 # ---------------------------------------------------------------------------- remote cgroup ops
 
 
-_OP_OUTCOMES = ("done", "refused", "already-frozen", "already-thawed")
-
-
-def op_result(obj: Mapping[str, Any], ref: CgroupRef | None, host: str) -> OpResult:
-    """The `OpResult` a host's `ctrtui mkdir|rmdir|freeze|thaw --json` (or the undo of one)
-    printed: one object, every field checked and scrubbed (CtrtuiError when it lies)."""
-    try:
-        op = _text(obj.get("op"), "op", optional=False)
-        if op not in OPS:
-            raise ValueError(f"the op {display(op)} is not one of {', '.join(OPS)}")
-        outcome = obj.get("outcome")
-        if outcome not in _OP_OUTCOMES:
-            raise ValueError("the outcome is none of " + ", ".join(_OP_OUTCOMES))
-        if ref is None:
-            hier, sep, path = (_text(obj.get("cgroup"), "cgroup", optional=False) or "").partition(":")
-            if not sep or not path.startswith("/"):
-                raise ValueError("the cgroup is not HIERARCHY:/path")
-            ref = CgroupRef(hier, path)
-        refusal = None
-        if outcome == "refused":
-            refusal = OpRefusal(_text(obj.get("errno"), "errno"), _text(obj.get("reason"), "reason") or "refused",
-                                _text(obj.get("advice"), "advice") or "")
-        return OpResult(op, ref, outcome, refusal, predicted=obj.get("predicted") is True,
-                        batch_id=_text(obj.get("batch"), "batch"), undo_of=_text(obj.get("undo_of"), "undo_of"),
-                        journaled=obj.get("journaled") is True, warnings=_strings(obj.get("warnings"), "warnings"))
-    except ValueError as exc:
-        raise CtrtuiError(f"host {display(host)} answered an op that cannot be read ({exc})") from None
-
-
 class RemoteOps:
-    """Create, remove, freeze and thaw cgroups of a remote host, through its own ctrtui
-    (`ctrtui mkdir|rmdir|freeze|thaw HIER:/path --json` by the agent's `cli` op): the host
-    checks, journals (its own journal: `u` undoes there) and asks its kernel. The same
-    interface as `ctrtui.engine.ops.CgroupOps` for `ctrtui.ui.cgroupops.CgroupActions`."""
+    """Create, remove, freeze and thaw cgroups of a remote host, through its `Service`
+    (`RemoteService.cgroup_op`): the host checks, journals (its own journal: `u` undoes
+    there) and asks its kernel. The same interface as `ctrtui.engine.ops.CgroupOps` for
+    `ctrtui.ui.cgroupops.CgroupActions`."""
 
     def __init__(self, mover: RemoteMover) -> None:
         self.mover = mover
@@ -399,7 +420,7 @@ class RemoteOps:
 
     def frozen(self, ref: CgroupRef) -> bool | None:
         """As `CgroupOps.frozen`, read from the host (one request)."""
-        state = self.mover.reader.cgroup_state(ref.hierarchy, ref.path)
+        state = self.mover.service.cgroup_state(ref.hierarchy, ref.path)
         if state is None or state.freezer_state is None:
             return None
         return state.freezer_state in ("FROZEN", "FREEZING", "1")
@@ -407,91 +428,24 @@ class RemoteOps:
     def run(self, op: str, ref: CgroupRef, undo_of: str | None = None) -> OpResult:
         if op not in OPS:
             raise ValueError(f"unknown cgroup op {op!r}")
-        _, obj = self.mover._run(op, {"cgroup": f"{ref.hierarchy}:{ref.path}", "json": True}, one_object=True)
-        if not isinstance(obj, dict):
-            raise CtrtuiError(f"host {display(self.mover.host)} answered `{op}` with no outcome")
-        return op_result(obj, ref, self.mover.host)
+        return self.mover.service.cgroup_op(op, ref)
 
 
 # ---------------------------------------------------------------------------- remote moves
 
 
-class CliAnswer(Protocol):
-    """What the agent's `cli` op returns (`ctrtui.remote.channel.CliResult`)."""
-
-    exit: int
-    stdout: str
-    stderr: str
-
-
-_MOVE_OPTIONS = ("pids", "target", "threads", "dry_run", "all_or_nothing", "no_journal", "json")
-
-
-def _text(value: object, what: str, optional: bool = True) -> str | None:
-    """A string field of a host's answer: None (when allowed), else a str, scrubbed and cut."""
-    if value is None and optional:
-        return None
-    if not isinstance(value, str):
-        raise ValueError(f"{what} is not a string")
-    return scrub(value)[:TEXT_LIMIT]
-
-
-def _pid(value: object) -> int | None:
-    if value is None:
-        return None
-    if type(value) is not int or not 0 < value < 1 << 31:
-        raise ValueError("a pid is not a positive integer")
-    return value
-
-
-def _strings(value: object, what: str) -> tuple[str, ...]:
-    if value is None:
-        return ()
-    if not isinstance(value, list):
-        raise ValueError(f"{what} is not a list")
-    return tuple(_text(v, what, optional=False) or "" for v in value[:100])
-
-
-def parse_rows(stdout: str, host: str) -> list[dict[str, Any]]:
-    """The JSON rows a host's `ctrtui move/undo --json` printed (a list of objects), or
-    ValueError saying what is wrong (the host's text is never trusted to be what it claims)."""
-    from ctrtui.remote import hostjson
-
-    try:
-        rows = hostjson.loads(stdout)
-    except ValueError as e:
-        raise ValueError(f"host {display(host)} answered text that cannot be read: {e}") from None
-    if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
-        raise ValueError(f"host {display(host)} answered JSON that is not a list of rows")
-    return rows
-
-
-def _first_line(text: str) -> str:
-    for line in text.splitlines():
-        line = line.strip()
-        if line and not line.startswith("ctrtui: risk:") and not line.startswith("ctrtui: warning:"):
-            return scrub(line.removeprefix("ctrtui: "))[:TEXT_LIMIT]
-    return ""
-
-
-def _warnings(stderr: str) -> tuple[str, ...]:
-    return tuple(scrub(line.strip().removeprefix("ctrtui: warning: "))[:TEXT_LIMIT]
-                 for line in stderr.splitlines() if line.strip().startswith("ctrtui: warning: "))[:20]
-
-
 class RemoteMover:
-    """Moves on a remote host, through the host's own ctrtui (the agent's `cli` op): the
-    plan is `move --dry-run --json`, the batch `move --json`, the undo `undo --json`; the
-    host's engine plans again, holds the pidfds, writes its own journal. The JSON answers
-    become the same `Plan` and `Report` the local engine gives, so the picker, the confirm
-    screen, the notifications and the move log draw them alike.
+    """Moves on a remote host, through its `Service` (`ctrtui.remote.service.RemoteService`):
+    the host's engine plans (holding the pidfds), writes, verifies and journals; `Plan`,
+    `Report` and `OpResult` come back as the local engine gives them, so the picker, the
+    confirm screen, the notifications and the move log draw them alike.
 
-    The start times the UI saw are compared with the host's own `task_state` just before a
-    batch is sent (a PID that now names another task is reported vanished and not sent);
-    the host's engine guards the rest with its pidfds."""
+    What the UI adds: the start times it saw are compared with the plan's (a PID that now
+    names another task is shown vanished), and again with the host's own `task_state` just
+    before a batch is applied (such a PID is left out of the batch, reported vanished); the
+    host's engine guards the rest with its pidfds."""
 
-    policy = None
-    hooks: tuple[object, ...] = ()
+    policy, hooks = None, ()
 
     class _NoJournal:
         path = None
@@ -499,168 +453,48 @@ class RemoteMover:
 
     journal = _NoJournal()
 
-    def __init__(self, host: str, cli: Callable[[str, dict[str, Any]], CliAnswer], reader: Reader) -> None:
+    def __init__(self, host: str, service: HostService) -> None:
         self.host = host
-        self.cli = cli
-        self.reader = reader
+        self.service = service
+        self.nothing_left = ""
+        """Why the last `undo` found nothing to undo (the host's words)."""
 
     @property
     def pid_max(self) -> int:
-        return self.reader.pid_max
-
-    def _hierarchy(self, name: str) -> Hierarchy:
-        for h in self.reader.hierarchies():
-            if h.name == name:
-                return h
-        raise CtrtuiError(f"host {display(self.host)} has no hierarchy {display(name)}")
-
-    def _run(self, command: str, options: dict[str, Any], one_object: bool = False) -> tuple[CliAnswer, Any]:
-        """Run `command` on the host: (its answer, its JSON rows, or with `one_object` also
-        one JSON object). A usage error or a host failure is a CtrtuiError with its words."""
-        answer = self.cli(command, options)
-        exit_code = getattr(answer, "exit", None)
-        stdout, stderr = getattr(answer, "stdout", ""), getattr(answer, "stderr", "")
-        if not isinstance(stdout, str) or not isinstance(stderr, str) or type(exit_code) is not int:
-            raise CtrtuiError(f"host {display(self.host)} answered `{command}` with something that is not a "
-                              "command's outcome")
-        if exit_code not in (0, 1):
-            why = _first_line(stderr) or f"exit status {exit_code}"
-            raise CtrtuiError(f"{command} on host {display(self.host)} failed: {why}")
-        try:
-            if one_object and stdout.strip().startswith("{"):
-                from ctrtui.remote import hostjson
-
-                obj = hostjson.loads(stdout)
-                if not isinstance(obj, dict):
-                    raise ValueError(f"host {display(self.host)} answered JSON that is not an object")
-                return answer, obj
-            rows = parse_rows(stdout, self.host) if stdout.strip() else []
-        except ValueError as exc:
-            raise CtrtuiError(f"{exc} to `{command}`; {_first_line(stderr)}".rstrip("; ")) from None
-        return answer, rows
-
-    def _starts(self, pids: Iterable[int]) -> dict[int, int | None]:
-        out: dict[int, int | None] = {}
-        for pid in pids:
-            info = self.reader.task_state(pid)
-            out[pid] = info.start_time if info is not None else None
-        return out
-
-    def _bad(self, exc: ValueError) -> CtrtuiError:
-        return CtrtuiError(f"host {display(self.host)} answered a row that cannot be read ({exc})")
+        return self.service.pid_max
 
     def plan(self, pids: Iterable[int | str], target: CgroupRef, threads: bool = False,
              expected_start: Mapping[int, int] | None = None) -> Plan:
-        """`move --dry-run --json` on the host, as a `Plan` (nothing is written)."""
-        try:
-            return self._plan(pids, target, threads, expected_start)
-        except ValueError as exc:
-            raise self._bad(exc) from None
-
-    def _plan(self, pids: Iterable[int | str], target: CgroupRef, threads: bool,
-              expected_start: Mapping[int, int] | None) -> Plan:
-        words = [str(p) for p in pids]
-        hierarchy = self._hierarchy(target.hierarchy)
-        _, rows = self._run("move", {"pids": words, "target": str(target), "threads": bool(threads),
-                                     "dry_run": True, "all_or_nothing": False, "no_journal": False, "json": True})
-        if len(rows) != len(words):
-            raise CtrtuiError(f"host {display(self.host)} answered {len(rows)} rows for {len(words)} PIDs")
-        starts = self._starts(p for p in (_pid(r.get("pid")) for r in rows) if p is not None)
+        """The host's plan (nothing is written), its PIDs whose task is not the one shown
+        turned vanished."""
+        plan = self.service.plan([str(p) for p in pids], target, threads=bool(threads))
         verdicts = []
-        for row in rows:
-            v = self._verdict(row, starts)
+        for v in plan.verdicts:
             expected = (expected_start or {}).get(v.pid) if v.pid is not None else None
-            if v.kind == "move" and v.pid is not None and expected is not None and starts.get(v.pid) != expected:
+            if v.kind == "move" and expected is not None and v.start_time != expected:
                 v = v.replace(kind="vanished", errno="ESRCH", hook="ui", reason=f"PID {v.pid} now names "
                               "another task (or it exited) since it was shown", advice="Refresh (r) and pick again.")
             verdicts.append(v)
-        return Plan(target, bool(threads), tuple(verdicts), hierarchy)
-
-    def _verdict(self, row: Mapping[str, Any], starts: Mapping[int, int | None]) -> Verdict:
-        kind = row.get("outcome")
-        kind = "move" if kind == "would-move" else kind
-        if kind not in VERDICT_KINDS:
-            raise CtrtuiError(f"host {display(self.host)} answered an unknown verdict {display(str(kind))}")
-        pid = _pid(row.get("pid"))
-        return Verdict(_text(row.get("input"), "input", optional=False) or "", pid, kind,
-                       errno=_text(row.get("errno"), "errno"), hook=_text(row.get("hook"), "hook"),
-                       reason=_text(row.get("reason"), "reason") or "", advice=_text(row.get("advice"), "advice") or "",
-                       warnings=_strings(row.get("warnings"), "warnings"),
-                       start_time=starts.get(pid) if pid is not None else None,
-                       source=_text(row.get("from"), "from"))
+        return plan.replace(verdicts=tuple(verdicts))
 
     def apply(self, plan: Plan, all_or_nothing: bool = False) -> Report:
-        """`move --json` of the plan's accepted PIDs on the host, as a `Report`."""
-        try:
-            return self._apply(plan, all_or_nothing)
-        except ValueError as exc:
-            raise self._bad(exc) from None
-
-    def _apply(self, plan: Plan, all_or_nothing: bool) -> Report:
-        accepted = [v for v in plan.accepted if v.pid is not None]
-        starts = self._starts(v.pid for v in accepted if v.pid is not None)
-        gone = [v for v in accepted if v.pid is not None and v.start_time is not None
-                and starts.get(v.pid) != v.start_time]
-        send = [v for v in accepted if v not in gone]
-        outcomes: list[Outcome] = [Outcome(v.text, v.pid, "vanished", errno="ESRCH", hook="ui",
-                                           reason=f"PID {v.pid} exited (or names another task) since it was planned",
-                                           source=v.source, target=plan.target.path) for v in gone]
-        batch, undo_of, journaled, interrupted = "", None, False, None
-        warnings: tuple[str, ...] = ()
-        if send:
-            answer, rows = self._run("move", {
-                "pids": [str(v.pid) for v in send], "target": str(plan.target), "threads": plan.threads,
-                "dry_run": False, "all_or_nothing": bool(all_or_nothing), "no_journal": False, "json": True})
-            warnings = _warnings(answer.stderr)
-            got, batch, undo_of, journaled, interrupted = self._outcomes(rows, plan.target)
-            outcomes = got + outcomes
-        return Report(batch or "(none)", plan.target, plan.threads, tuple(outcomes), undo_of=undo_of,
-                      warnings=warnings, journaled=journaled, interrupted=interrupted)
-
-    def _outcomes(self, rows: Sequence[Mapping[str, Any]], target: CgroupRef
-                  ) -> tuple[list[Outcome], str, str | None, bool, str | None]:
-        out = []
-        batch, undo_of, journaled, interrupted = "", None, False, None
-        for row in rows:
-            kind = row.get("outcome")
-            if kind not in OUTCOMES:
-                raise CtrtuiError(f"host {display(self.host)} answered an unknown outcome {display(str(kind))}")
-            to = _text(row.get("to"), "to") or str(target)
-            hier, _, path = to.partition(":")
-            if hier != target.hierarchy:
-                path = target.path
-            out.append(Outcome(_text(row.get("input"), "input", optional=False) or "", _pid(row.get("pid")), kind,
-                               errno=_text(row.get("errno"), "errno"), hook=_text(row.get("hook"), "hook"),
-                               reason=_text(row.get("reason"), "reason") or "",
-                               advice=_text(row.get("advice"), "advice") or "",
-                               warnings=_strings(row.get("warnings"), "warnings"),
-                               source=_text(row.get("from"), "from"), target=path or None))
-            batch = _text(row.get("batch"), "batch") or batch
-            undo_of = _text(row.get("undo_of"), "undo_of") or undo_of
-            journaled = journaled or row.get("journaled") is True
-            interrupted = _text(row.get("interrupted"), "interrupted") or interrupted
-        return out, batch, undo_of, journaled, interrupted
+        """The host applies `plan`, less its PIDs whose task has changed since it was planned."""
+        checked = [v.pid for v in plan.verdicts if v.kind == "move" and v.pid is not None and v.start_time is not None]
+        now = self.service.task_details(checked) if checked else {}  # one request for the whole batch
+        verdicts = []
+        for v in plan.verdicts:
+            if v.kind == "move" and v.pid is not None and v.start_time is not None:
+                info = now.get(v.pid)
+                if info is None or info.start_time != v.start_time:
+                    v = v.replace(kind="vanished", errno="ESRCH", hook="ui",
+                                  reason=f"PID {v.pid} exited (or names another task) since it was planned")
+            verdicts.append(v)
+        return self.service.apply(plan.replace(verdicts=tuple(verdicts)), all_or_nothing=all_or_nothing)
 
     def undo(self) -> Report | OpResult | None:
-        """`undo --json` on the host: the report of the undone batch, None when nothing is
-        left to undo, or the `OpResult` when the host undid a cgroup op (mkdir, rmdir, freeze,
-        thaw)."""
-        try:
-            return self._undo()
-        except ValueError as exc:
-            raise self._bad(exc) from None
-
-    def _undo(self) -> Report | OpResult | None:
-        answer, out = self._run("undo", {"batch": None, "json": True}, one_object=True)
-        if isinstance(out, dict):  # a cgroup op was undone: one object, as `ctrtui mkdir --json` prints
-            return op_result(out, None, self.host)
-        rows = out
-        if not rows:
-            return None
-        first = rows[0]
-        to = _text(first.get("to"), "to") or ""
-        hier, _, path = to.partition(":")
-        target = CgroupRef(hier or "?", path or "/")
-        outcomes, batch, undo_of, journaled, interrupted = self._outcomes(rows, target)
-        return Report(batch or "(none)", target, False, tuple(outcomes), undo_of=undo_of,
-                      warnings=_warnings(answer.stderr), journaled=journaled, interrupted=interrupted)
+        """The host undoes its newest undoable batch: the report of an undone move, the
+        `OpResult` of an undone cgroup op, or None when nothing is left to undo (then
+        `nothing_left` says why)."""
+        undone = self.service.undo()
+        self.nothing_left = undone.nothing_left
+        return undone.report if undone.report is not None else undone.op

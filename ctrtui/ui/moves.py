@@ -24,6 +24,7 @@ from ctrtui.ui.messages import BatchDone, Planned
 from ctrtui.ui.words import report_text
 
 if TYPE_CHECKING:
+    from ctrtui.engine.ops import OpResult
     from ctrtui.ui.app import CtrtuiApp
     from ctrtui.ui.hosts import RemoteMover
     from ctrtui.ui.widgets.tasklist import TaskList
@@ -125,10 +126,13 @@ class Moves:
     """Everything that moves tasks, for the app: it keys the actions (`m`, `x`, `p`, `u`,
     `L`, a drag) to the engine and shows the outcomes."""
 
-    def __init__(self, app: CtrtuiApp, backend: Reader, engine: AttachEngine | RemoteMover) -> None:
+    def __init__(self, app: CtrtuiApp, backend: Reader, engine: AttachEngine | RemoteMover,
+                 undo: Callable[[], Report | OpResult | None]) -> None:
         self.app = app
         self.backend = backend
         self.engine = engine
+        self.undo_newest = undo
+        """The shown host's undo (`Link.undo`): the same call for every host."""
         self.reports: list[Report] = []
         """Every batch report of this run, oldest first (the move log)."""
         self.cut: Cut | None = None
@@ -327,16 +331,9 @@ class Moves:
         """`u`: move the last batch back (in a worker)."""
         if self.refused():
             return
-        from ctrtui.engine.ops import undo_any
-        from ctrtui.ui.hosts import RemoteMover
-
-        engine = self.engine
-        if isinstance(engine, RemoteMover):  # the host's own journal, through its own ctrtui
-            self.app.run_worker(lambda: self._batch(engine.undo, "Undo", "Not undone"),
-                                thread=True, group="move", exit_on_error=False, name="undo")
-            return
-        # the newest batch, a move or a cgroup op (mkdir, rmdir, freeze, thaw: ui/cgroupops.py)
-        self.app.run_worker(lambda: self._batch(lambda: undo_any(engine), "Undo", "Not undone"),
+        # the newest batch, a move or a cgroup op (mkdir, rmdir, freeze, thaw: ui/cgroupops.py),
+        # in the shown host's journal
+        self.app.run_worker(lambda: self._batch(self.undo_newest, "Undo", "Not undone"),
                             thread=True, group="move", exit_on_error=False, name="undo")
 
     def _batch(self, run: Callable[[], object], what: str, refused: str) -> None:

@@ -4,7 +4,7 @@ agent as a local subprocess, on this machine's real cgroups.
 - under this interpreter (ctrtui installed: the agent is imported from it);
 - under Python 3.9 with no site-packages (`-I -S`: ctrtui absent, so the bundle travels and is
   imported from memory), doing what a fleet does: hello, hierarchies, snapshots whole and as
-  deltas, `ls`, `tasks`, `move` and `undo` of its own sleep processes in `ctrtui-test-*` cgroups;
+  deltas, a move, its undo and the log of its own sleep processes in `ctrtui-test-*` cgroups;
 - a Python older than 3.9 gets one `python-too-old` HostError;
 - the faults of a real agent: one killed mid-call, one closed from another thread; the agent
   leaves at EOF. The faults of a fake agent (one that never answers, exits before the
@@ -28,6 +28,7 @@ import pytest
 from ctrtui import __version__
 from ctrtui.remote import AgentChannel, HostError, RemoteOpError, RemoteReader, remote_command
 from ctrtui.remote.stub import STUB
+from ctrtui.service import PROTOCOL
 from ctrtui.sources.base import Reader, contract_problems, protocol_problems
 from ctrtui.sources.cgroupfs import CgroupFS
 from devtools.agentfakes import sleeping_in_a_timer
@@ -79,7 +80,7 @@ def test_python39_without_site_packages_runs_the_bundle_on_real_cgroups(realworl
     threads = threading.active_count()
     ch = AgentChannel.open([py, "-I", "-S", "-c", STUB], name="py39", timeout=60)
     try:
-        assert ch.mode == "bundle" and ch.hello["python"] == "3.9.18" and ch.hello["protocol"] == 1
+        assert ch.mode == "bundle" and ch.hello["python"] == "3.9.18" and ch.hello["protocol"] == PROTOCOL
         bundle_bytes = ch.bytes_sent
         reader = RemoteReader(ch)
         assert reader.hierarchies() == CgroupFS().hierarchies()
@@ -94,30 +95,69 @@ def test_python39_without_site_packages_runs_the_bundle_on_real_cgroups(realworl
         assert (reader.full_snapshots, reader.delta_snapshots) == (1, 1)
         realworld.put(p.pid, "freezer", "/")
 
-        ls = ch.cli("ls", {"cgroup": f"freezer:{cg}", "json": True})
-        assert ls.exit == 0 and f'"path": "{cg}"' in ls.stdout, ls
+        # the command line's commands, run here against the host's service (as `--host` runs them)
+        from ctrtui.model import CgroupRef
+        from ctrtui.remote.service import RemoteService
+
+        service = RemoteService(ch, reader)
         target = realworld.mkdir("freezer", "remote/to")
-        moved = ch.cli("move", {"pids": [str(p.pid)], "target": f"freezer:{target}", "json": True})
-        assert moved.exit == 0, moved.stderr
+        report = service.apply(service.plan([p.pid], CgroupRef("freezer", target)))
+        assert report.ok, report
         assert realworld.cgroup_of(p.pid, "freezer") == target
-        tasks = ch.cli("tasks", {"cgroup": f"freezer:{target}"})
-        assert tasks.exit == 0 and str(p.pid) in tasks.stdout and "sleep" in tasks.stdout
-        undone = ch.cli("undo", {})
-        assert undone.exit == 0, undone.stderr
+        assert p.pid in service.task_details([p.pid])
+        undone = service.undo()
+        assert undone.report is not None and undone.report.ok
         assert realworld.cgroup_of(p.pid, "freezer") == "/"
         # the journal is the host's own (here: the test's XDG_STATE_HOME)
         assert (Path(os.environ["XDG_STATE_HOME"]) / "ctrtui").is_dir()
-        log = ch.cli("log", {"json": True})
-        assert log.exit == 0 and log.stdout.count('"batch"') >= 2
-        # a cgroup the command line cannot find: its own wording, exit 2
-        missing = ch.cli("tasks", {"cgroup": f"freezer:{cg}/nope"})
-        assert missing.exit == 2 and "no cgroup" in missing.stderr
+        assert len(service.log().rows()) >= 2
+        # a plan into a cgroup the host does not have: the host's engine says so
+        missing = service.plan([p.pid], CgroupRef("freezer", f"{cg}/nope"))
+        assert [v.kind for v in missing.verdicts] == ["refused"], missing
         assert ch.bytes_sent > bundle_bytes > 10_000
     finally:
         ch.close()
     agent = ch.hello["pid"]
     assert gone(agent)
     assert threading.active_count() == threads
+
+
+def test_remote_service_moves_and_undoes_through_the_bundle_under_python39(realworld):
+    """`RemoteService` against the agent of the bundle on Python 3.9 (the codec and the
+    service calls travel): the host's engine plans under pidfds it keeps between the `plan`
+    and the `apply` requests, writes, journals in the host's XDG state dir, undoes; a cgroup
+    op and stats go the same way; the values come back as a LocalService gives them."""
+    from ctrtui.model import CgroupRef
+    from ctrtui.remote.service import RemoteService
+
+    py = _need(PY39)
+    ch = AgentChannel.open([py, "-I", "-S", "-c", STUB], name="py39", timeout=60)
+    try:
+        assert ch.mode == "bundle"
+        service = RemoteService(ch)
+        src = realworld.mkdir("freezer", "svc")
+        dst = realworld.mkdir("freezer", "svc/to")
+        p = realworld.spawn_sleep()
+        realworld.put(p.pid, "freezer", src)
+        service.prepare_writes()
+        plan = service.plan([p.pid], CgroupRef("freezer", dst))
+        assert [(v.kind, v.source) for v in plan.verdicts] == [("move", src)] and plan.verdicts[0].task is not None
+        assert isinstance(service.risks(plan), list)
+        report = service.apply(plan)
+        assert report.ok and report.journaled and realworld.cgroup_of(p.pid, "freezer") == dst, report
+        assert [r["batch"] for r in service.log(1).rows()] == [report.batch_id]
+        undone = service.undo()
+        assert undone.report is not None and undone.report.undo_of == report.batch_id
+        assert realworld.cgroup_of(p.pid, "freezer") == src
+        frozen = service.cgroup_op("freeze", CgroupRef("freezer", dst))
+        assert frozen.ok and frozen.journaled, frozen.sentence()
+        figs = service.stats({"freezer": [src, dst]}, 0)
+        assert figs["freezer"][dst].frozen is True and figs["freezer"][src].frozen is False
+        assert service.undo().op is not None  # the freeze, undone: thawed
+        assert service.stats({"freezer": [dst]}, 0)["freezer"][dst].frozen is False
+    finally:
+        ch.close()
+    assert gone(ch.hello["pid"])
 
 
 @pytest.mark.parametrize("path", TOO_OLD, ids=lambda p: p.parts[-3])
@@ -140,7 +180,7 @@ def test_an_agent_killed_mid_call_is_agent_died(local_agent):
     t = time.monotonic()
     try:
         with pytest.raises(HostError) as e:
-            local_agent.cli("ls", {"stats": True, "stats_interval": 20.0}, timeout=60)
+            local_agent.call("stats", {"walks": {"freezer": ["/"]}, "interval": 20.0}, timeout=60)
     finally:
         killer.cancel()
     assert e.value.kind == "agent-died" and "signal 9" in str(e.value)
@@ -214,7 +254,7 @@ def test_close_from_another_thread_ends_a_call_in_flight(local_agent):
 
     def slow() -> None:
         try:
-            local_agent.cli("ls", {"stats": True, "stats_interval": 30.0}, timeout=60)
+            local_agent.call("stats", {"walks": {"freezer": ["/"]}, "interval": 30.0}, timeout=60)
         except BaseException as e:  # noqa: BLE001 - kept for the assertion below
             errors.append(e)
 
@@ -246,7 +286,7 @@ def test_python_m_ctrtui_agent_serves_and_leaves_at_eof():
     out = subprocess.run([sys.executable, "-m", "ctrtui.agent"], input=b'{"id": 1, "op": "pid_max"}\n',
                          capture_output=True, timeout=60)
     lines = [json.loads(line) for line in out.stdout.splitlines()]
-    assert out.returncode == 0 and lines[0]["protocol"] == 1
+    assert out.returncode == 0 and lines[0]["protocol"] == PROTOCOL
     assert lines[1] == {"id": 1, "ok": True, "result": CgroupFS().pid_max}
 
 

@@ -18,6 +18,7 @@ import pytest
 from ctrtui.remote.connect import ConnectOptions, connect
 from ctrtui.remote.errors import HostError
 from ctrtui.remote.ssh import ssh_argv, try_command
+from ctrtui.service import PROTOCOL
 from devtools.agentfakes import sleeping_in_a_timer
 from tests.sshd import gone
 
@@ -51,7 +52,7 @@ def test_hello_over_ssh_with_ctrtui_sent_over_the_channel(sshlab, sshhost, pytho
     assert probe.returncode == 1 and "No module named 'ctrtui'" in probe.stderr
     with connect(sshhost.spec, opts(sshlab, python=python)) as ch:
         assert ch.mode == "bundle" and ch.name == sshhost.name
-        assert ch.hello["protocol"] == 1 and ch.hello["euid"] == 0 and ch.hello["writable"] is True
+        assert ch.hello["protocol"] == PROTOCOL and ch.hello["euid"] == 0 and ch.hello["writable"] is True
         version = subprocess.run([python, "-c", "import platform; print(platform.python_version())"],
                                  capture_output=True, text=True, timeout=HANG).stdout.strip()
         assert ch.hello["python"] == version
@@ -64,28 +65,30 @@ def test_hello_over_ssh_with_ctrtui_sent_over_the_channel(sshlab, sshhost, pytho
         time.sleep(0.02)
 
 
-def test_cli_hierarchies_on_the_host_is_what_ctrtui_says_here(sshlab, sshhost):
+def test_the_hosts_hierarchies_are_what_ctrtui_says_here(sshlab, sshhost):
+    from ctrtui.remote.service import RemoteService
+
     with connect(sshhost.spec, opts(sshlab, python=PY39)) as ch:
-        there = ch.cli("hierarchies", {"json": True})
+        there = RemoteService(ch).hierarchies()
     here = subprocess.run([sys.executable, "-m", "ctrtui", "hierarchies", "--json"],
                           capture_output=True, text=True, timeout=HANG)
-    assert (there.exit, there.stderr) == (0, "")
     assert here.returncode == 0, here.stderr
-    assert [h["name"] for h in json.loads(there.stdout)] == [h["name"] for h in json.loads(here.stdout)]
+    assert [h.name for h in there] == [h["name"] for h in json.loads(here.stdout)]
 
 
 def test_two_hosts_see_different_cgroups(sshlab, sshhost):
     ns = sshlab.start_host(cgroup_namespace=True)
     try:
-        args = {"cgroup": "freezer:/", "stats": False, "stats_interval": 1.0, "json": True}
+        from ctrtui.remote.service import RemoteService
+
         with connect(sshhost.spec, opts(sshlab)) as plain, connect(ns.spec, opts(sshlab)) as inside:
-            a = json.loads(plain.cli("ls", args).stdout)
-            b = json.loads(inside.cli("ls", args).stdout)
+            a = RemoteService(plain).snapshot(["freezer"])["freezer"]
+            b = RemoteService(inside).snapshot(["freezer"])["freezer"]
             pid = inside.hello["pid"]
             mine = inside.call("task_cgroups", {"pid": pid})
-        assert [row["path"] for row in b] == ["/"]  # the namespaced host: only its own cgroup, as its root
-        assert len(a) > len(b)
-        assert b[0]["procs"] < a[0]["procs"]
+        assert list(b.containers) == ["/"]  # the namespaced host: only its own cgroup, as its root
+        assert len(a.containers) > len(b.containers)
+        assert len(b["/"].procs) < len(a["/"].procs)
         assert mine["freezer"] == "/"
     finally:
         ns.stop()
@@ -159,9 +162,8 @@ def test_killing_ssh_mid_call_is_dropped_and_leaves_nothing_on_the_host(sshlab):
 
         def call() -> None:
             try:
-                # a call that takes its time on the host: ls with stats samples for 5 s
-                result.append(ch.cli("ls", {"cgroup": None, "stats": True, "stats_interval": 5.0, "json": True},
-                                     timeout=HANG))
+                # a call that takes its time on the host: stats sampled over 5 s
+                result.append(ch.call("stats", {"walks": {"freezer": ["/"]}, "interval": 5.0}, timeout=HANG))
             except HostError as e:
                 result.append(e)
 
@@ -177,7 +179,7 @@ def test_killing_ssh_mid_call_is_dropped_and_leaves_nothing_on_the_host(sshlab):
         assert not t.is_alive()
         [e] = result
         assert isinstance(e, HostError) and e.kind == "dropped", e
-        assert e.message == ("ssh was killed by signal 9 while waiting for the answer to 'cli': "
+        assert e.message == ("ssh was killed by signal 9 while waiting for the answer to 'stats': "
                              "the connection to the host is gone")
         with pytest.raises(HostError) as again:
             ch.call("pid_max")

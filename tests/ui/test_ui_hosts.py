@@ -1,7 +1,7 @@
 """Several hosts in the terminal UI (ctrtui/ui/hosts.py, hostfeed.py, screens/hosts.py,
 screens/findhosts.py), with in-process hosts: `alpha` is a local demo world (its own engine),
 `beta` a demo world reached as a remote host is (a Reader without WRITE, moves through the
-host's command line: tests/hostfakes.py), with a cgroup and a task of its own; dead and
+host's agent in-process: tests/hostfakes.py), with a cgroup and a task of its own; dead and
 hanging hosts are stand-ins whose connect raises or never returns."""
 
 from __future__ import annotations
@@ -160,7 +160,7 @@ async def test_picker_offers_only_the_tasks_own_host_and_moves_there(pilot_app, 
             await pilot.press("y")
         await _until(pilot, lambda: app.reports)
         assert b.task_cgroups(bpid)["unified"] == "/system.slice"
-        assert any(c == "move" and not o["dry_run"] for c, o in beta.commands)
+        assert any(c == "apply" for c, _ in beta.commands)
         assert app.reports[-1].outcomes[0].outcome == "moved"
 
         # u undoes on beta, through beta's own journal
@@ -311,14 +311,14 @@ def test_the_command_line_opens_the_ui_on_its_hosts(tmp_path, monkeypatch):
 async def test_a_connection_dropped_mid_batch_says_the_hosts_journal_keeps_it(pilot_app, tmp_path):
     b, bpid = _beta_world()
     beta = FakeHost("beta", b, tmp_path)
-    real_cli = beta.cli
+    real_call = beta.call
 
-    def dropping(command, options):
-        if command == "move" and not options["dry_run"]:
+    def dropping(op, args=None, *, timeout=None):
+        if op == "apply":
             raise HostError("beta", "dropped", "the connection dropped before the agent answered")
-        return real_cli(command, options)
+        return real_call(op, args, timeout=timeout)
 
-    beta.cli = dropping  # type: ignore[method-assign]
+    beta.call = dropping  # type: ignore[method-assign]
     app = _app([beta.view()])
     async with pilot_app(app=app, ready=None) as (app, pilot):
         from devtools.pilot import goto
@@ -340,7 +340,7 @@ async def test_a_connection_dropped_mid_batch_says_the_hosts_journal_keeps_it(pi
         assert note.startswith("Not moved: beta: the connection dropped") and "reconnect (H, then r)" in note
 
 
-async def test_cgroup_ops_on_a_remote_host_go_through_its_own_ctrtui(pilot_app, tmp_path):
+async def test_cgroup_ops_on_a_remote_host_go_through_its_service(pilot_app, tmp_path):
     b, bpid = _beta_world()
     beta = FakeHost("beta", b, tmp_path)
     app = _app([beta.view()])
@@ -355,7 +355,8 @@ async def test_cgroup_ops_on_a_remote_host_go_through_its_own_ctrtui(pilot_app, 
         await _until(pilot, lambda: f"{ONLY_B}/made-here" in (app.hs or {}))
         assert b.task_cgroups(bpid)["unified"] == ONLY_B
         assert f"{ONLY_B}/made-here" in b.snapshot(["unified"]).get("unified")
-        assert ("mkdir", {"cgroup": f"unified:{ONLY_B}/made-here", "json": True}) in beta.commands
+        assert ("cgroup_op", {"op": "mkdir", "cgroup": {"hierarchy": "unified", "path": f"{ONLY_B}/made-here"}}) \
+            in beta.commands
         await pilot.press("u")  # the host's journal: the mkdir is undone there
         await _until(pilot, lambda: f"{ONLY_B}/made-here" not in (app.hs or {}))
         assert f"{ONLY_B}/made-here" not in b.snapshot(["unified"]).get("unified")

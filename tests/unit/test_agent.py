@@ -13,7 +13,6 @@ import json
 
 import pytest
 
-from ctrtui.agent import ops
 from ctrtui.agent.lines import encode
 from ctrtui.agent.loop import MAX_LINE, serve
 from ctrtui.agent.ops import Agent
@@ -78,26 +77,18 @@ BAD = [
     ({"id": 22, "op": "snapshot", "args": {"base": "1"}}, 22, "bad-request"),
     ({"id": 23, "op": "snapshot", "args": {"names": "freezer"}}, 23, "bad-request"),
     ({"id": 24, "op": "cgroup_state", "args": {"hierarchy": "nosuch", "path": "/"}}, 24, "not-found"),
-    ({"id": 25, "op": "cli", "args": {"command": "rm", "options": {}}}, 25, "bad-request"),
-    ({"id": 26, "op": "cli", "args": {"command": "ls", "options": {"recursive": True}}}, 26, "bad-request"),
-    ({"id": 27, "op": "cli", "args": {"command": "ls", "options": {"json": "yes"}}}, 27, "bad-request"),
-    ({"id": 28, "op": "cli", "args": {"command": "ls", "options": {"cgroup": "freezer:/a/../.."}}}, 28, "bad-request"),
-    ({"id": 29, "op": "cli", "args": {"command": "tasks", "options": {"cgroup": "freezer:/a/\\x1b/../b"}}},
-     29, "bad-request"),
-    ({"id": 30, "op": "cli", "args": {"command": "tasks", "options": {"cgroup": "no colon/.."}}}, 30, "bad-request"),
-    ({"id": 31, "op": "cli", "args": {"command": "tasks", "options": {}}}, 31, "bad-request"),
-    ({"id": 32, "op": "cli", "args": {"command": "move", "options": {"pids": ["99999999"], "target": "freezer:/"}}},
-     32, "bad-request"),
-    ({"id": 33, "op": "cli", "args": {"command": "move", "options": {"pids": [1], "target": "freezer:/"}}},
-     33, "bad-request"),
-    ({"id": 34, "op": "cli", "args": {"command": "move", "options": {"pids": ["0x10"], "target": "freezer:/"}}},
-     34, "bad-request"),
-    ({"id": 35, "op": "cli", "args": {"command": "log", "options": {"limit": -1}}}, 35, "bad-request"),
-    ({"id": 36, "op": "cli", "args": {"command": "log", "options": {"limit": 2.5}}}, 36, "bad-request"),
-    ({"id": 37, "op": "cli", "args": {"command": "ls", "options": {"stats_interval": 1e9}}}, 37, "bad-request"),
-    ({"id": 38, "op": "cli", "args": {"command": "ls"}, "x": 1}, 38, "bad-request"),
-    ({"id": 39, "op": "cli", "args": {"command": "ls", "options": {}, "sudo": True}}, 39, "bad-request"),
-    ({"id": 40, "op": "cli", "args": {"command": "undo", "options": {"batch": "x" * 1000}}}, 40, "bad-request"),
+    # protocol 1's `cli` op is gone: an older local side asking it gets one sentence, the agent goes on
+    ({"id": 25, "op": "cli", "args": {"command": "ls", "options": {}}}, 25, "bad-request"),
+    ({"id": 26, "op": "plan", "args": {"pids": ["0x10"], "target": {"hierarchy": "freezer", "path": "/"}}},
+     26, "bad-request"),
+    ({"id": 27, "op": "plan", "args": {"pids": [1], "target": {"hierarchy": "freezer", "path": "/a/../.."}}},
+     27, "bad-request"),
+    ({"id": 28, "op": "log", "args": {"limit": 2.5}}, 28, "bad-request"),
+    ({"id": 29, "op": "undo", "args": {"batch": "x" * 1000}}, 29, "bad-request"),
+    ({"id": 30, "op": "stats", "args": {"walks": {"freezer": ["/"]}, "interval": 1e9}}, 30, "bad-request"),
+    ({"id": 31, "op": "cgroup_op", "args": {"op": "mkdir", "cgroup": {"hierarchy": "nosuch", "path": "/x"}}},
+     31, "not-found"),
+    ({"id": 32, "op": "apply", "args": {"plan": {}}, "x": 1}, 32, "bad-request"),
 ]
 
 
@@ -155,28 +146,11 @@ def test_reader_ops_answer_like_the_backend():
     assert agent.handle(6, "task_state", {"pid": world.pid_max - 1})["result"] is None
 
 
-def test_write_commands_are_refused_when_not_root(monkeypatch):
-    monkeypatch.setattr("os.geteuid", lambda: 1000)
-    agent = Agent(demo_world())
-    for command, options in (("move", {"pids": ["1"], "target": "freezer:/"}), ("undo", {}),
-                             ("mkdir", {"cgroup": "freezer:/x"}), ("rmdir", {"cgroup": "freezer:/x"}),
-                             ("freeze", {"cgroup": "freezer:/x"}), ("thaw", {"cgroup": "freezer:/x"})):
-        err = agent.handle(1, "cli", {"command": command, "options": options})["error"]
-        assert err["kind"] == "read-only" and "--sudo" in err["message"] and "not root" in err["message"], err
-
-
-def test_cli_namespace_is_the_parsers_defaults_plus_the_options_on_the_real_backend():
-    ns = ops._namespace("move", {"pids": ["12"], "target": "freezer:/a", "dry_run": True})
-    assert ns.command == "move" and ns.pids == ["12"] and ns.target == "freezer:/a" and ns.dry_run is True
-    assert ns.threads is False and ns.all_or_nothing is False and ns.no_journal is False and ns.json is False
-    assert ns.demo is False and ns.policy is None and ns.journal is None
-    ls = ops._namespace("ls", {})
-    assert ls.cgroup is None and ls.stats is False and ls.stats_interval > 0
-    assert ops._namespace("log", {}).limit == 20
-    # every command of the spec, with exactly the parser's dests (a renamed option fails here)
-    for command, (spec, _) in ops.CLI_OPTIONS.items():
-        ns = vars(ops._namespace(command, {}))
-        assert set(spec) <= set(ns), (command, set(spec) - set(ns))
+def test_the_cli_op_of_protocol_1_is_one_unknown_op_naming_the_service_calls():
+    err = Agent(demo_world()).handle(1, "cli", {"command": "ls", "options": {}})["error"]
+    assert err["kind"] == "bad-request" and err["message"].startswith("unknown op 'cli' (known: ")
+    known = err["message"].partition("(known: ")[2].rstrip(")").split(", ")
+    assert {"plan", "apply", "undo", "log", "cgroup_op", "stats", "snapshot", "bye"} <= set(known)
 
 
 def test_encode_is_one_ascii_line_even_for_non_utf8_names():
@@ -273,8 +247,8 @@ def test_the_import_contract_checks_exactly_what_travels():
     root = Path(ctrtui.__file__).parent
     held = {f"ctrtui.{'.'.join(f.relative_to(root).with_suffix('').parts)}".removesuffix(".__init__")
             for f in root.rglob("*.py")}
-    kept = {m for m in held if covered(m)} - sent
-    assert [m for m in sorted(kept) if not any(m == e or m.startswith(e + ".") for e in EXCLUDED)] == []
+    left_here = {m for m in held if covered(m)} - sent
+    assert [m for m in sorted(left_here) if not any(m == e or m.startswith(e + ".") for e in EXCLUDED)] == []
 
 
 def test_what_the_bundle_imports_inside_functions_travels_too():
@@ -331,27 +305,14 @@ def test_a_refresh_of_the_10k_cgroup_world_sends_a_diff_not_the_tree():
     assert sizes[0] > 500_000 and sizes[1] < 1_000 and sizes[2] < sizes[0] / 5, sizes
 
 
-def test_a_command_that_exits_does_not_take_the_agent_with_it(monkeypatch):
-    from ctrtui.cli import commands
-
-    def leaves(args):
-        print("partial")
-        raise SystemExit(4)
-
-    monkeypatch.setitem(commands.COMMANDS, "hierarchies", leaves)
-    got = talk([{"id": 1, "op": "cli", "args": {"command": "hierarchies", "options": {}}}, {"id": 2, "op": "pid_max"}])
-    assert got[1]["result"] == {"exit": 4, "stdout": "partial\n", "stderr": ""}
-    assert got[2]["ok"] is True
-
-
 def test_a_bug_costs_one_internal_answer_and_the_agent_goes_on(monkeypatch):
-    from ctrtui.cli import commands
+    from ctrtui.service.local import LocalService
 
-    def broken(args):
+    def broken(self, limit=None):
         raise RuntimeError("oops \x1b[2J")
 
-    monkeypatch.setitem(commands.COMMANDS, "hierarchies", broken)
-    got = talk([{"id": 1, "op": "cli", "args": {"command": "hierarchies", "options": {}}}, {"id": 2, "op": "pid_max"}])
+    monkeypatch.setattr(LocalService, "log", broken)
+    got = talk([{"id": 1, "op": "log", "args": {}}, {"id": 2, "op": "pid_max"}])
     assert got[1]["error"]["kind"] == "internal" and "RuntimeError" in got[1]["error"]["message"]
     assert got[2]["ok"] is True
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import pytest
 
 from ctrtui.remote.errors import HostError, RemoteOpError
-from ctrtui.remote.fleet import each_host, run_cli
+from ctrtui.remote.fleet import each_host
 from ctrtui.remote.ssh import HostSpec, parse_host
 
 HANG = 60.0  # what a hanging host waits for; a fleet that waited for it would take this long
@@ -158,22 +158,6 @@ def test_failures_are_each_hosts_own_outcome():
     assert hosts.channels["ro"].closed.is_set() and hosts.channels["bug"].closed.is_set()
 
 
-def test_run_cli_sends_the_command_and_its_options():
-    hosts = Hosts(a={"answer": "answer"})
-    out = run_cli(specs("a"), "ls", {"cgroup": None, "json": True}, Options(timeout=3), extra=2, connect=hosts)
-    assert out == ["answer"]
-    assert hosts.channels["a"].calls == [("ls", {"cgroup": None, "json": True}, 5.0)]  # the call may take the extra
-
-
-def test_run_cli_a_request_the_agent_finds_bad_is_that_hosts_usage_error():
-    why = "PID 40000 is not below pid_max (32768) on this host."
-    hosts = Hosts(a={"raises": RemoteOpError("a", "cli", "bad-request", why)},
-                  b={"raises": RemoteOpError("b", "cli", "read-only", "moving needs root")})
-    out = run_cli(specs("a", "b"), "move", {}, Options(), connect=hosts)
-    assert (out[0].exit, out[0].stdout, out[0].stderr) == (2, "", f"ctrtui: {why}\n")
-    assert isinstance(out[1], HostError) and out[1].kind == "read-only"
-
-
 def test_no_hosts_no_work():
     assert each_host([], work, Options(), connect=Hosts()) == []
 
@@ -181,25 +165,6 @@ def test_no_hosts_no_work():
 def test_jobs_must_be_positive():
     with pytest.raises(ValueError, match="at least 1"):
         each_host(specs("a"), work, Options(), jobs=0, connect=Hosts())
-
-
-class NotingChannel(FakeChannel):
-    """A channel whose host's journal holds open batches (the hello's `open_batches`)."""
-
-    def left_open(self, how=None):
-        return ["batch B1 (a move of 3 tasks to freezer:/x, started T) was left open on this host"]
-
-
-def test_run_cli_says_first_what_the_hosts_journal_left_open():
-    from ctrtui.remote.channel import CliResult
-
-    def connect(spec, options):
-        return NotingChannel(spec.name, answer=CliResult(0, "out\n", "err\n"))
-
-    out = run_cli(specs("a"), "log", {}, Options(), connect=connect)
-    assert out[0].stdout == "out\n"
-    assert out[0].stderr == ("ctrtui: note: batch B1 (a move of 3 tasks to freezer:/x, started T) was left open "
-                             "on this host\nerr\n")
 
 
 def _channel_with(open_batches):

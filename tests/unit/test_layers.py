@@ -55,6 +55,16 @@ assert s.cgroup_op("mkdir", CgroupRef("freezer", "/new")).ok
 assert s.undo().op is not None and s.undo().report is not None and s.log().rows()
 s.stats({"freezer": ["/"]}, 0)
 """,
+    "ctrtui.agent": """
+from ctrtui.agent.ops import Agent
+from ctrtui.sources.demo import demo_world
+agent = Agent(demo_world(), journal_path=JOURNAL)
+target = {"hierarchy": "freezer", "path": "/kubepods.slice"}
+plan = agent.handle(1, "plan", {"pids": [1], "target": target})["result"]
+assert agent.handle(2, "apply", {"plan": plan})["ok"]
+assert agent.handle(3, "undo", {})["result"]["report"] is not None
+assert agent.handle(4, "log", {})["ok"]
+""",
     "ctrtui.cli": """
 from ctrtui.cli.entry import run
 for argv in (["ls"], ["tasks", "freezer:/"], ["ls", "--stats", "--sample", "0"], ["hierarchies", "--json"],

@@ -1,6 +1,6 @@
 """The hosts seam of the terminal UI without Textual (ctrtui/ui/hosts.py): `RemoteMover`
-against a host that runs the real command line in-process (tests/hostfakes.py), its
-defensive reading of what a host answers, `call_with_timeout`, `HostView` states and the
+against a host whose agent runs in-process (tests/hostfakes.py), what a host's hostile
+answers become (one HostError, or values escaped where shown), `call_with_timeout`, `HostView` states and the
 switcher's words."""
 
 from __future__ import annotations
@@ -10,9 +10,12 @@ import time
 
 import pytest
 
+from ctrtui.engine import Report
 from ctrtui.engine.ops import OpResult
-from ctrtui.errors import CtrtuiError
 from ctrtui.model import CgroupRef
+from ctrtui.remote.errors import HostError
+from ctrtui.remote.service import RemoteService
+from ctrtui.report import plan_line
 from ctrtui.sources.demo import demo_world
 from ctrtui.ui.hosts import (
     CONNECTING,
@@ -25,10 +28,9 @@ from ctrtui.ui.hosts import (
     RemoteOps,
     call_with_timeout,
     host_line,
-    parse_rows,
 )
 from tests.clihelpers import isolated_dirs  # noqa: F401 - autouse: the host's journal in tmp
-from tests.hostfakes import CliResult, FakeHost, ReaderOnly
+from tests.hostfakes import FakeHost, ReaderOnly
 
 
 def _sleeper(world, where="/system.slice"):
@@ -36,18 +38,22 @@ def _sleeper(world, where="/system.slice"):
     return world.spawn("sleep", "sleep 1000", uid=0, cgroups={"unified": where})
 
 
-def test_plan_apply_undo_through_the_hosts_cli(tmp_path):
+def _host(tmp_path, world=None) -> tuple[FakeHost, RemoteMover]:
+    host = FakeHost("beta", world if world is not None else demo_world(), tmp_path)
+    return host, RemoteMover("beta", RemoteService(host, host.reader))  # type: ignore[arg-type]
+
+
+def test_plan_apply_undo_through_the_hosts_service(tmp_path):
     world = demo_world()
     pid = _sleeper(world)
-    host = FakeHost("beta", world, tmp_path)
-    mover = RemoteMover("beta", host.cli, host.reader)
+    host, mover = _host(tmp_path, world)
     target = CgroupRef("unified", "/system.slice/own-target")
 
     plan = mover.plan([pid], target)
     assert [v.kind for v in plan.verdicts] == ["move"]
     assert plan.verdicts[0].source == "/system.slice"
-    assert world.task_cgroups(pid)["unified"] == "/system.slice"  # a dry run: nothing moved
-    assert host.commands[-1][1]["dry_run"] is True
+    assert world.task_cgroups(pid)["unified"] == "/system.slice"  # a plan: nothing moved
+    assert [op for op, _ in host.commands] == ["plan"]
 
     report = mover.apply(plan)
     assert [o.outcome for o in report.outcomes] == ["moved"]
@@ -56,101 +62,102 @@ def test_plan_apply_undo_through_the_hosts_cli(tmp_path):
     assert host.journal.exists()  # the host's own journal
 
     back = mover.undo()
-    assert back is not None and not isinstance(back, str)
-    assert back.undo_of == report.batch_id
+    assert isinstance(back, Report) and back.undo_of == report.batch_id
     assert [o.outcome for o in back.outcomes] == ["moved"]
     assert world.task_cgroups(pid)["unified"] == "/system.slice"
+    assert mover.undo() is None and mover.nothing_left  # the host says why
 
 
 def test_a_refusal_comes_back_with_its_errno_and_reason(tmp_path):
-    world = demo_world()
-    host = FakeHost("beta", world, tmp_path)
-    mover = RemoteMover("beta", host.cli, host.reader)
+    _, mover = _host(tmp_path)
     plan = mover.plan([2], CgroupRef("unified", "/system.slice"))  # kthreadd: the kernel refuses
     assert plan.verdicts[0].kind == "refused"
     assert plan.verdicts[0].errno
     assert plan.verdicts[0].reason
 
 
-def test_a_pid_reused_since_it_was_shown_is_not_sent(tmp_path):
+def test_a_pid_reused_since_it_was_shown_is_not_moved(tmp_path):
     world = demo_world()
     pid = _sleeper(world)
-    host = FakeHost("beta", world, tmp_path)
-    mover = RemoteMover("beta", host.cli, host.reader)
+    host, mover = _host(tmp_path, world)
     seen = world.task_state(pid).start_time
     plan = mover.plan([pid], CgroupRef("unified", "/system.slice/own-target"), expected_start={pid: seen + 1})
-    assert plan.verdicts[0].kind == "vanished"
+    assert plan.verdicts[0].kind == "vanished" and plan.verdicts[0].hook == "ui"
 
     plan = mover.plan([pid], CgroupRef("unified", "/system.slice/own-target"), expected_start={pid: seen})
     world.recycle(pid)  # the PID now names another task
     report = mover.apply(plan)
     assert [o.outcome for o in report.outcomes] == ["vanished"]
-    assert not any(c == "move" and not o["dry_run"] for c, o in host.commands)  # never sent
+    assert world.task_cgroups(pid)["unified"] != "/system.slice/own-target"  # the new task was not moved
 
 
-class _Answers:
-    """A host whose `cli` answers what the test says (hostile text included)."""
+class _Liar:
+    """A host's channel that answers `op` with what the test says (hostile values included)."""
 
-    def __init__(self, *answers: CliResult) -> None:
-        self.answers = list(answers)
+    name, timeout = "h\x1b[31mostile", 10.0
 
-    def __call__(self, command, options):
-        return self.answers.pop(0)
+    def __init__(self, op: str, answer: object) -> None:
+        self.op, self.answer = op, answer
 
-
-def _mover(*answers: CliResult) -> RemoteMover:
-    return RemoteMover("h\x1b[31mostile", _Answers(*answers), ReaderOnly(demo_world(), "h"))
-
-
-@pytest.mark.parametrize("stdout", ["not json", '{"a": 1}', "[1, 2]", '[{"outcome": "teleported", "pid": 5}]',
-                                    '[{"outcome": "would-move", "pid": "5"}]',
-                                    '[{"outcome": "would-move", "pid": 5, "input": 7}]',
-                                    "[" * 100000 + "]" * 100000,
-                                    '[{"outcome": "would-move", "pid": 5, "w": ' + "[" * 900 + "]" * 900 + "}]",
-                                    '[{"outcome": "would-move", "pid": 5, "n": 1' + "0" * 400 + "}]"],
-                         ids=["text", "object", "numbers", "outcome", "pid-text", "input-number", "deep", "deep-row",
-                              "huge-int"])
-def test_hostile_answers_are_errors_not_crashes(stdout):
-    mover = _mover(CliResult(0, stdout, ""))
-    with pytest.raises(CtrtuiError) as err:
-        mover.plan(["5"], CgroupRef("unified", "/"))
-    assert "\x1b" not in str(err.value)
+    def call(self, op, args=None, *, timeout=None):
+        assert op == self.op, op
+        return self.answer
 
 
-def test_a_failed_command_says_the_hosts_first_line():
-    mover = _mover(CliResult(2, "", "ctrtui: risk: x\nctrtui: unknown cgroup 'unified:/nope'\n"))
-    with pytest.raises(CtrtuiError, match="unknown cgroup"):
-        mover.plan(["5"], CgroupRef("unified", "/nope"))
+def _mover(op: str, answer: object) -> RemoteMover:
+    liar = _Liar(op, answer)
+    return RemoteMover(liar.name, RemoteService(liar, ReaderOnly(demo_world(), "h")))  # type: ignore[arg-type]
 
 
-def test_strings_a_host_answers_are_scrubbed():
-    row = ('[{"outcome": "refused", "pid": 5, "input": "5", "errno": "EPERM", "hook": "k", '
-           '"reason": "no\\u001b]0;pwned\\u0007 way", "advice": "", "warnings": ["w\\u009b"], "from": "/a"}]')
-    plan = _mover(CliResult(1, row, "")).plan(["5"], CgroupRef("unified", "/"))
-    v = plan.verdicts[0]
-    assert "\x1b" not in v.reason and "\x07" not in v.reason and "\x9b" not in v.warnings[0]
+@pytest.mark.parametrize("answer", [None, "text", [1, 2], {"verdicts": []},
+                                    {"target": {"hierarchy": "unified", "path": "/"}, "verdicts": [{"pid": "5"}]}],
+                         ids=["null", "text", "numbers", "no-target", "pid-text"])
+def test_hostile_answers_are_one_host_error_not_crashes(answer):
+    with pytest.raises(HostError) as err:
+        _mover("plan", answer).plan(["5"], CgroupRef("unified", "/"))
+    assert err.value.kind == "protocol" and "\x1b" not in str(err.value)
+
+
+def test_a_refusal_of_the_host_comes_back_as_its_sentence(tmp_path):
+    _, mover = _host(tmp_path)
+    with pytest.raises(HostError, match="no cgroup hierarchy 'nope'"):
+        mover.plan(["5"], CgroupRef("nope", "/"))
+
+
+def test_texts_a_host_answers_come_back_as_they_are_and_are_escaped_where_shown():
+    verdict = {"text": "5", "pid": 5, "kind": "refused", "errno": "EPERM", "hook": "k",
+               "reason": "no\x1b]0;pwned\x07 way", "advice": "", "warnings": ["w\x9b"], "start_time": None,
+               "source": "/a", "task": None, "identity": None}
+    plan = {"target": {"hierarchy": "unified", "path": "/"}, "threads": False, "created": 1.0,
+            "hierarchy": {"name": "unified", "version": 2, "controllers": [], "mount": "/m", "root": "/",
+                          "hierarchy_id": 0}, "verdicts": [verdict]}
+    got = _mover("plan", plan).plan(["5"], CgroupRef("unified", "/"))
+    assert got.verdicts[0].reason == "no\x1b]0;pwned\x07 way"  # the value, as the host gave it
+    line = plan_line(got, "unified:/")  # and escaped where it is shown
+    assert "pwned" in line and "\x1b" not in line and "\x07" not in line
 
 
 def test_an_undo_of_a_cgroup_op_is_its_op_result():
-    answer = '{"op": "rmdir", "cgroup": "unified:/x", "outcome": "done", "batch": "b2", "undo_of": "b1"}'
-    said = _mover(CliResult(0, answer, "")).undo()
+    op = {"op": "rmdir", "ref": {"hierarchy": "unified", "path": "/x"}, "outcome": "done", "refusal": None,
+          "predicted": False, "batch_id": "b2", "undo_of": "b1", "journaled": True, "warnings": []}
+    said = _mover("undo", {"report": None, "op": op, "nothing_left": "", "warnings": []}).undo()
     assert isinstance(said, OpResult)
     assert (said.op, said.ref, said.ok, said.undo_of) == ("rmdir", CgroupRef("unified", "/x"), True, "b1")
 
 
-@pytest.mark.parametrize("answer", ['{"op": "rm -rf", "cgroup": "unified:/x", "outcome": "done"}',
-                                    '{"op": "mkdir", "cgroup": "/x", "outcome": "done"}',
-                                    '{"op": "mkdir", "cgroup": "unified:/x", "outcome": "maybe"}',
-                                    '{"op": "mkdir", "cgroup": "unified:/x", "outcome": "done", "batch": 7}'])
-def test_an_op_answer_that_lies_is_an_error(answer):
-    with pytest.raises(CtrtuiError, match="answered an op that cannot be read"):
-        _mover(CliResult(0, answer, "")).undo()
+@pytest.mark.parametrize("op", [{"op": "rm -rf"}, {"op": "mkdir", "ref": "unified:/x"}, {"outcome": "maybe"},
+                                {"batch_id": 7}])
+def test_an_op_answer_that_lies_is_an_error(op):
+    good = {"op": "rmdir", "ref": {"hierarchy": "unified", "path": "/x"}, "outcome": "done", "refusal": None,
+            "predicted": False, "batch_id": "b2", "undo_of": "b1", "journaled": True, "warnings": []}
+    with pytest.raises(HostError, match="answered a cgroup op's result that cannot be read"):
+        _mover("undo", {"report": None, "op": {**good, **op}, "nothing_left": "", "warnings": []}).undo()
 
 
-def test_cgroup_ops_through_the_hosts_cli(tmp_path):
+def test_cgroup_ops_through_the_hosts_service(tmp_path):
     world = demo_world()
-    host = FakeHost("beta", world, tmp_path)
-    ops = RemoteOps(RemoteMover("beta", host.cli, host.reader))
+    host, mover = _host(tmp_path, world)
+    ops = RemoteOps(mover)
     ref = CgroupRef("freezer", "/ctrtui-new")
     made = ops.run("mkdir", ref)
     assert made.ok and made.journaled and made.batch_id
@@ -159,18 +166,13 @@ def test_cgroup_ops_through_the_hosts_cli(tmp_path):
     assert ops.run("freeze", ref).ok and ops.frozen(ref) is True
     again = ops.run("mkdir", ref)  # the host refuses: its own errno and words
     assert not again.ok and again.refusal is not None and again.refusal.errno == "EEXIST"
-    assert host.commands[-1] == ("mkdir", {"cgroup": "freezer:/ctrtui-new", "json": True})
-    undone = RemoteMover("beta", host.cli, host.reader).undo()  # the freeze, from the host's journal
+    assert host.commands[-1] == ("cgroup_op", {"op": "mkdir", "cgroup": {"hierarchy": "freezer",
+                                                                        "path": "/ctrtui-new"}})
+    undone = mover.undo()  # the freeze, from the host's journal
     assert isinstance(undone, OpResult) and undone.op == "thaw" and ops.frozen(ref) is False
     same = ops.run("thaw", ref)  # thawed already: the host says so, and journals nothing
     assert same.ok and same.outcome == "already-thawed" and same.batch_id is None
     assert "already thawed; nothing was changed" in same.sentence()
-
-
-def test_parse_rows_names_the_host_escaped():
-    with pytest.raises(ValueError) as err:
-        parse_rows("nope", "a\x1bb")
-    assert "\x1b" not in str(err.value)
 
 
 def test_call_with_timeout():
