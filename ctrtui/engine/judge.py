@@ -8,7 +8,7 @@ the plan) and makes one `Verdict` per PID.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ctrtui.engine.hooks import AlreadyThere, HookBatch, HookContext, HookWarning, Refusal, judge_of
 from ctrtui.engine.values import Verdict, VerdictKind
@@ -18,18 +18,29 @@ if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
     from ctrtui.engine.parse import PidParseError
-    from ctrtui.engine.planning import FactReader
     from ctrtui.engine.values import Facts, Identity
+    from ctrtui.model import Hierarchy
 
     Item = tuple[str, int | None, PidParseError | None]
     """One input item of a plan: (its text as given, its PID, or the parser's error)."""
     _Known = tuple[str, int | None, Identity | None, list[str]]
     """What the judge keeps of a context: (text, start time, identity, warnings)."""
 
-__all__ = ["judge_batch"]
+__all__ = ["FactSource", "judge_batch"]
 
 
-def judge_batch(hooks: Sequence[Any], reader: FactReader, batch: HookBatch, first: Mapping[int, int],
+class FactSource(Protocol):
+    """What the judge reads besides the facts it is given (the plan step's `FactReader`):
+    a thread's process leader, a thread's own cgroup, a process's threads."""
+
+    backend: Any
+
+    def facts(self, pid: int, h: Hierarchy) -> Facts: ...
+
+    def where(self, h: Hierarchy, pid: int) -> str | None: ...
+
+
+def judge_batch(hooks: Sequence[Any], reader: FactSource, batch: HookBatch, first: Mapping[int, int],
                 items: Sequence[Item], facts: Mapping[int, Facts],
                 expected_start: Mapping[int, int] | None) -> dict[int, Verdict]:
     """pid -> Verdict for each distinct PID (`first`: pid -> index of its first item): the
@@ -44,7 +55,7 @@ def judge_batch(hooks: Sequence[Any], reader: FactReader, batch: HookBatch, firs
     return out
 
 
-def _contexts(reader: FactReader, batch: HookBatch, first: Mapping[int, int], items: Sequence[Item],
+def _contexts(reader: FactSource, batch: HookBatch, first: Mapping[int, int], items: Sequence[Item],
               facts: Mapping[int, Facts], expected_start: Mapping[int, int] | None, out: dict[int, Verdict],
               known: dict[int, _Known]) -> list[HookContext]:
     """One HookContext per distinct PID still to judge; a PID whose task is not the one the
