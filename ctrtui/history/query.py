@@ -24,6 +24,10 @@ _CLOCK = re.compile(r"(\d{1,2}):(\d{2})(?::(\d{2}(?:\.\d+)?))?\Z")
 _UNIT = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
+_BATCH_ID = re.compile(r"[0-9]{8}T[0-9]{6}-[0-9a-f]{6}\Z")
+"""The form of the batch ids ctrtui writes (ctrtui.engine.batches.new_batch_id)."""
+
+
 def parse_time(text: str, rec: Recording | None = None, now: float | None = None) -> float:
     """TIME as typed: ISO 8601 (`2026-12-07T03:12`, a zone or local time), `HH:MM[:SS]`
     today (local time), `now`, `-5m` / `3m ago` (s, m, h, d), or a batch id of the journal (the
@@ -46,14 +50,19 @@ def parse_time(text: str, rec: Recording | None = None, now: float | None = None
             raise HistoryError(f"time {display(text)}: not a time of day")
         day = time.localtime(now)
         return time.mktime((day.tm_year, day.tm_mon, day.tm_mday, h, mi, 0, 0, 0, -1)) + sec
-    try:
-        return datetime.fromisoformat(s).timestamp()
-    except ValueError:
-        pass
+    # A batch id first: ctrtui's ids (20261207T203514-a1b2c3) whose random part is all digits
+    # also read as an ISO time with a zone offset (-22:30:90).
     if rec is not None and len(s) <= 80:
         for b in rec.batches():
             if b["batch"] == s and b["time"] is not None:
                 return float(b["time"]) + 1.0  # the first sample after the batch shows what it did
+    if _BATCH_ID.match(s):
+        raise HistoryError(f"time {display(text)}: no batch of that id in the recording (`ctrtui log` lists "
+                           "the journal's batches)")
+    try:
+        return datetime.fromisoformat(s).timestamp()
+    except ValueError:
+        pass
     raise HistoryError(f"time {display(text)}: give an ISO 8601 time (2026-12-07T03:12), HH:MM[:SS] today, "
                        "-5m or '3m ago', or a batch id the recording holds")
 

@@ -484,3 +484,17 @@ def test_where_reads_a_files_full_snapshot_only_when_the_task_is_in_that_file(tm
     decoded.clear()
     assert r.where(pid + 1000) == []
     assert decoded == []  # a task in no file: no snapshot decoded
+
+
+def test_a_batch_id_of_digits_is_a_batch_not_an_iso_time(tmp_path):
+    """`20261207T203514-223090` also reads as an ISO time with the zone -22:30:90: a batch id the
+    recording holds is the batch; one it does not hold is refused, never taken for a time."""
+    k = small_world()
+    with Recorder(str(tmp_path / "h"), fsync=False) as rec:
+        take(rec, k, T0)
+        take(rec, k, T0 + 10, [{"batch": "20261207T203514-223090", "time": T0 + 4, "hierarchy": "unified",
+                               "pids": []}])
+    r = Recording(str(tmp_path / "h"))
+    assert parse_time("20261207T203514-223090", r) == T0 + 5
+    with pytest.raises(HistoryError, match="no batch of that id"):
+        parse_time("20261207T203514-123456", r)
