@@ -151,9 +151,10 @@ def valid_unit_name(name: str, suffix: str = "") -> bool:
 
 
 def unit_object_path(unit: str) -> str:
-    """The D-Bus object path of a unit, as systemd escapes it (bus_label_escape)."""
-    label = "".join(c if c.isascii() and c.isalnum() else "".join(f"_{b:02x}" for b in c.encode())
-                    for c in unit)
+    """The D-Bus object path of a unit, as systemd escapes it (bus_label_escape: ASCII letters
+    stay, digits too except first, every other byte is `_xx`)."""
+    label = "".join(c if c.isascii() and (c.isalpha() or (i and c.isdigit()))
+                    else "".join(f"_{b:02x}" for b in c.encode()) for i, c in enumerate(unit))
     return f"{MANAGER}/unit/{label}"
 
 
@@ -234,6 +235,8 @@ ADVICE = {
     "non-delegated": "systemd moves running tasks only into a delegated unit (Delegate=yes) or a cgroup below "
                      "one; start a new scope for them instead, or write the cgroup directly (--via kernel), after "
                      "which they live and die with that unit",
+    "unrecognized option": "this busctl has no --json (systemd older than 240, e.g. RHEL 8's 239); the systemd "
+                           "route needs systemd 240 or newer: write the cgroup directly (--via kernel)",
     "org.freedesktop.systemd1.UnitExists": "a unit of that name is loaded already; choose another name",
     "org.freedesktop.DBus.Error.UnixProcessIdUnknown": "the task has exited; look again (ctrtui tasks) and "
                                                        "give the PIDs that still run",
@@ -316,6 +319,18 @@ class Systemd:
         (delegate,) = self.properties(unit_object_path(unit), iface, ["Delegate"],
                                       f"the Delegate property of {display(unit)}")
         return Placement(unit, kind, sub, delegate is True)
+
+    def control_group(self, unit: str) -> str:
+        """The cgroup path of a loaded `unit` (its `ControlGroup` property, relative to
+        systemd's hierarchy root; "" when it has none), e.g. of a scope just started."""
+        kind = UNIT_SUFFIXES.get(unit[unit.rfind("."):]) if "." in unit else None
+        if kind is None or not valid_unit_name(unit):
+            raise SystemdError(f"{display(unit)!r} is not the name of a unit that has a cgroup.")
+        (cg,) = self.properties(unit_object_path(unit), "org.freedesktop.systemd1." + kind, ["ControlGroup"],
+                                f"the cgroup of {display(unit)}")
+        if not isinstance(cg, str) or (cg and not cg.startswith("/")) or len(cg) > 4096:
+            raise SystemdError(f"busctl's answer for the cgroup of {display(unit)} is not a cgroup path.")
+        return cg
 
     def attach_processes_to_unit(self, unit: str, subcgroup: str, pids: Sequence[int]) -> None:
         """systemd moves `pids` into `unit`'s cgroup, or the cgroup `subcgroup` below it

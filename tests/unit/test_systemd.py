@@ -23,6 +23,7 @@ from ctrtui.sources.systemd import (
     valid_unit_name,
 )
 from ctrtui.sources.systemd_props import INFINITY, PropertyError, parse_properties, parse_property
+from ctrtui.sources.systemd_risks import ACTIONS, FACTS, KINDS, PLACED_BY, REFUSALS, risk_for, risk_kind
 
 FAKE = textwrap.dedent("""\
     #!{python}
@@ -105,6 +106,7 @@ def test_unit_names_and_object_paths():
     assert unit_object_path("cron.service") == "/org/freedesktop/systemd1/unit/cron_2eservice"
     assert unit_object_path("a-b@1.scope") == "/org/freedesktop/systemd1/unit/a_2db_401_2escope"
     assert unit_object_path("é.scope").endswith("/_c3_a9_2escope")
+    assert unit_object_path("1a2.scope").endswith("/_31a2_2escope")  # a leading digit is escaped
 
 
 def test_placement_reads_delegate_from_the_units_own_interface(fake):
@@ -317,3 +319,64 @@ V1 = ("30 23 0:26 / /sys/fs/cgroup/systemd rw shared:4 - cgroup cgroup rw,xattr,
 def test_detect(tmp_path, comm, mounts, booted, expect):
     got = detect(*_tree(tmp_path, comm, mounts, booted))
     assert got[:3] == expect[:3] and expect[3] in got.reason
+
+
+def test_an_old_busctl_without_json_says_which_systemd_is_needed(fake):
+    fake.answer({"err": "busctl: unrecognized option '--json=short'\n", "rc": 1})
+    with pytest.raises(SystemdError, match="systemd 240 or newer") as e:
+        Systemd().version()
+    assert "--via kernel" in str(e.value)
+
+
+def test_risk_kind_maps_units_to_the_measured_kinds():
+    assert risk_kind("service", False) == "service" and risk_kind("scope", True) == "delegated-scope"
+    assert risk_kind("service", True) == "delegated-service" and risk_kind("slice", False) == "slice"
+    assert risk_kind("socket", False) == "service" and risk_kind("slice", True) == "delegated-service"
+
+
+def test_every_fact_has_its_three_actions_and_refusals_name_who_refused():
+    assert set(FACTS) == {(k, p) for k in KINDS for p in PLACED_BY} - {("new-scope", "kernel")}
+    for key, row in FACTS.items():
+        assert tuple(row) == ACTIONS and set(row.values()) <= {"killed", "left", "moved", "not-applicable", "refused"}
+        assert (set(row.values()) == {"refused"}) == (key in REFUSALS)
+
+
+@pytest.mark.parametrize("key", sorted(FACTS))
+def test_the_risk_wording_follows_the_facts(key):
+    kind, placed = key
+    row, text = FACTS[key], risk_for(kind, placed, "w\x1b[2J.service")
+    assert text.endswith(".") and "\x1b" not in text
+    if key in REFUSALS:
+        assert ("not delegated" if placed == "systemd" else "EBUSY") in text
+        return
+    assert "w\\x1b[2J.service" in text
+    for action, outcome in row.items():
+        said = {"killed": "kills the task", "left": "where it is", "not-applicable": "does not apply"}[outcome]
+        assert f"systemctl {action}" in text and said in text
+
+
+def test_an_unmeasured_kind_is_said_to_be_unmeasured():
+    assert "has not measured" in risk_for("automount", "kernel", "x.automount")
+
+
+def test_docs_table_is_the_facts():
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "systemd.md").read_text()
+    rows = {}
+    for line in doc.splitlines():
+        cells = [c.strip(" `") for c in line.strip().strip("|").split("|")]
+        if len(cells) == 5 and (cells[0], cells[1]) in FACTS:
+            rows[(cells[0], cells[1])] = dict(zip(ACTIONS, cells[2:], strict=True))
+    assert rows == FACTS
+
+
+def test_control_group_of_a_unit(fake):
+    fake.answer({"match": "Scope ControlGroup", "out": '{"type":"s","data":"/batch.slice/w.scope"}\n'},
+                {"match": "Scope ControlGroup", "out": '{"type":"s","data":"relative\\u001b"}\n'})
+    sd = Systemd()
+    assert sd.control_group("w.scope") == "/batch.slice/w.scope"
+    with pytest.raises(SystemdError, match="not a cgroup path"):
+        sd.control_group("w.scope")
+    with pytest.raises(SystemdError, match="not the name of a unit that has a cgroup"):
+        sd.control_group("x.timer")
+    assert fake.calls()[0][4:] == ["org.freedesktop.systemd1", "/org/freedesktop/systemd1/unit/w_2escope",
+                                   "org.freedesktop.systemd1.Scope", "ControlGroup"]
