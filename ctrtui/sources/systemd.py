@@ -104,7 +104,7 @@ class ScopeStarted(NamedTuple):
 def detect(proc: str = "/proc", run: str = "/run") -> Detection:
     """Whether systemd is PID 1 here and manages the cgroup hierarchy, from `/run/systemd/system`
     (what sd_booted() checks), `/proc/1/comm` and the cgroup mounts in `/proc/self/mountinfo`."""
-    from ctrtui.sources.cgroupfs import parse_mountinfo
+    from ctrtui.sources.mounts import parse_mountinfo
 
     if not os.path.isdir(os.path.join(run, "systemd", "system")):
         return Detection(False, "", "", "systemd is not the init system here (no /run/systemd/system).")
