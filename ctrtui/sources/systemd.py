@@ -28,6 +28,7 @@ import time
 from collections.abc import Iterable, Mapping, Sequence
 from typing import NamedTuple, Union
 
+from ctrtui.model.systemd import UNIT_SUFFIXES, unit_place  # moved: ctrtui.model.systemd
 from ctrtui.sources.systemd_props import PropertyError, UnitProperty, parse_properties
 from ctrtui.text import display, scrub
 
@@ -37,10 +38,6 @@ __all__ = ["UNIT_SUFFIXES", "Detection", "Placement", "PropertyError", "ScopeSta
 DEST = "org.freedesktop.systemd1"
 MANAGER = "/org/freedesktop/systemd1"
 MANAGER_IFACE = "org.freedesktop.systemd1.Manager"
-#: Unit kinds that own a cgroup, by suffix (a socket, mount or swap has one while its
-#: command runs); their D-Bus interface is `org.freedesktop.systemd1.<Kind>`.
-UNIT_SUFFIXES = {".service": "Service", ".scope": "Scope", ".slice": "Slice", ".socket": "Socket",
-                 ".mount": "Mount", ".swap": "Swap"}
 #: At most this much of busctl's stdout and stderr is read; more is an error.
 MAX_ANSWER = 1 << 20
 MAX_STDERR = 64 << 10
@@ -123,25 +120,6 @@ def detect(proc: str = "/proc", run: str = "/run") -> Detection:
                 return Detection(True, want, h.mount, "")
     return Detection(False, "", "", "systemd is PID 1 but neither a cgroup v2 nor a name=systemd hierarchy "
                                     "is mounted.")
-
-
-def _cg_unescape(name: str) -> str:
-    """A cgroup directory name back to the unit name systemd escaped it from (cg_escape puts
-    `_` before a name that starts with `_` or `.`, or reads as a kernel file)."""
-    return name[1:] if name.startswith("_") else name
-
-
-def unit_place(path: str) -> tuple[str, str, str] | None:
-    """(unit, kind, subcgroup) of the nearest unit at or above the cgroup `path` (relative to
-    systemd's hierarchy root): `/system.slice/x.scope/a/b` -> (`x.scope`, `scope`, `a/b`).
-    None when no component names a unit (the root, or a cgroup made by hand at the top)."""
-    parts = [p for p in path.split("/") if p]
-    for i in range(len(parts) - 1, -1, -1):
-        name = _cg_unescape(parts[i])
-        for suffix in UNIT_SUFFIXES:
-            if name.endswith(suffix) and len(name) > len(suffix):
-                return name, suffix[1:], "/".join(parts[i + 1:])
-    return None
 
 
 def valid_unit_name(name: str, suffix: str = "") -> bool:

@@ -13,13 +13,13 @@ from pathlib import Path
 
 import pytest
 
+from ctrtui.model.systemd import systemd_unit, unit_kind, unit_place
 from ctrtui.sources.systemd import (
     MAX_ANSWER,
     Systemd,
     SystemdError,
     detect,
     unit_object_path,
-    unit_place,
     valid_unit_name,
 )
 from ctrtui.sources.systemd_props import INFINITY, PropertyError, parse_properties, parse_property
@@ -97,6 +97,9 @@ def test_unit_place_is_the_nearest_unit_unescaped():
     assert unit_place("/system.slice/dev-sda.swap") == ("dev-sda.swap", "swap", "")
     assert unit_place("/") is None and unit_place("/ctrtui-test-x/y") is None
     assert unit_place("/.service") is None  # a suffix alone names nothing
+    # the model's classifiers are built on it: one answer for the engine, the risks, the tree and the client
+    assert systemd_unit("/system.slice/_cpu.service/x") == "cpu.service" and unit_kind("/x/dev-sda.swap") == "swap"
+    assert unit_kind("/system.slice/x.scope/a") is None and systemd_unit("/ctrtui-test-x/y") is None
 
 
 def test_unit_names_and_object_paths():
