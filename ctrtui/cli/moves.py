@@ -63,7 +63,7 @@ def _move(args: argparse.Namespace, service: Service, h: Hierarchy, path: str, s
     from ctrtui.report import plan_rows, risk_line, row_line
 
     target = CgroupRef(h.name, path)
-    plan = service.plan(args.pids, target, threads=args.threads)
+    plan = service.plan(args.pids, target, threads=args.threads, via=getattr(args, "via", "auto"))
     risks = service.risks(plan)
     if args.dry_run:
         for risk in risks:

@@ -19,8 +19,18 @@ if TYPE_CHECKING:  # `X | None` at run time needs Python 3.10; the engine runs o
     Facts = tuple[TaskInfo | None, str | None, Identity | None]
     """(a task's facts, its cgroup in the plan's hierarchy, its identity); all None: no such task."""
 
-__all__ = ["ARRIVED", "OUTCOMES", "VERDICT_KINDS", "Outcome", "OutcomeKind", "Plan", "Report", "Verdict",
-           "VerdictKind"]
+__all__ = ["ARRIVED", "OUTCOMES", "ROUTES", "VERDICT_KINDS", "VIAS", "Outcome", "OutcomeKind", "Plan", "Report",
+           "Route", "Verdict", "VerdictKind", "Via"]
+
+Route = Literal["kernel", "systemd"]
+"""How a plan's tasks reach the target: a `kernel` write of the membership file, or through
+`systemd` (AttachProcessesToUnit), for a target in a delegated unit of a systemd host."""
+ROUTES: tuple[Route, ...] = get_args(Route)
+Via = Literal["auto", "kernel"]
+"""The route a person asked for: `auto` (systemd's where systemd takes the tasks, and a move
+systemd would refuse is refused) or `kernel` (`--via kernel`: the write, whoever owns the
+target, with its risk said)."""
+VIAS: tuple[Via, ...] = get_args(Via)
 
 VerdictKind = Literal["move", "already-there", "refused", "vanished"]
 """What the plan says of one input item: it would `move`; it is `already-there` (nothing to
@@ -84,22 +94,26 @@ class Verdict(Value):
 
 class Plan(Value):
     """One verdict per input item, same order, for moving into `target`. `created`:
-    `time.time()` when planned."""
+    `time.time()` when planned. `route`: how the accepted PIDs go there, `kernel` (a write
+    to the membership file) or `systemd` (AttachProcessesToUnit: the target lies in a
+    delegated unit of a systemd host, see ctrtui.engine.systemdroute)."""
 
-    __slots__ = ("target", "threads", "verdicts", "hierarchy", "created")
+    __slots__ = ("target", "threads", "verdicts", "hierarchy", "created", "route")
     target: CgroupRef
     threads: bool
     verdicts: tuple[Verdict, ...]
     hierarchy: Hierarchy
     created: float
+    route: Route
 
     def __init__(self, target: CgroupRef, threads: bool, verdicts: tuple[Verdict, ...], hierarchy: Hierarchy,
-                 created: float | None = None) -> None:
+                 created: float | None = None, route: Route = "kernel") -> None:
         set_field(self, "target", target)
         set_field(self, "threads", threads)
         set_field(self, "verdicts", verdicts)
         set_field(self, "hierarchy", hierarchy)
         set_field(self, "created", time.time() if created is None else created)
+        set_field(self, "route", route)
 
     @property
     def accepted(self) -> tuple[Verdict, ...]:

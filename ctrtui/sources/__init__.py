@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Backend", "BackendSpecError", "CAPABILITIES",
-    "CGROUP_ADMIN", "MembershipFile", "POLL_EXITS", "Reader", "SPECS", "TASK_PROBES",
+    "CGROUP_ADMIN", "MembershipFile", "POLL_EXITS", "Reader", "SPECS", "SYSTEMD_UNITS", "TASK_PROBES",
     "TaskHandle", "WRITE", "Writer", "identity_of", "membership_file", "open_backend", "read_only_reason",
 ]
 
@@ -31,12 +31,16 @@ POLL_EXITS = "poll-exits"
 """It tells which of many held tasks exited in one call: `base.ExitPoller`."""
 CGROUP_ADMIN = "cgroup-admin"
 """It creates, removes, freezes and thaws cgroups: `base.CgroupAdmin`."""
-CAPABILITIES = frozenset({WRITE, TASK_PROBES, POLL_EXITS, CGROUP_ADMIN})
+SYSTEMD_UNITS = "systemd-units"
+"""systemd is PID 1 and manages a hierarchy: it tells which unit owns a cgroup, whether it is
+delegated, and moves running tasks into a delegated unit: `base.SystemdUnits`."""
+CAPABILITIES = frozenset({WRITE, TASK_PROBES, POLL_EXITS, CGROUP_ADMIN, SYSTEMD_UNITS})
 
 SPECS = {
     "local": "the real cgroup hierarchies of this machine (/sys/fs/cgroup)",
     "demo": "the simulated demo world",
     "demo:hostile": "a simulated world of hostile names (for trying the escaping)",
+    "demo:systemd": "the demo world with systemd as PID 1 managing it (user managers and docker scopes delegated)",
 }
 """The specs `open_backend` opens, with what each is."""
 
@@ -99,6 +103,10 @@ def open_backend(spec: str = "local") -> Backend:
         from ctrtui.sources.demo import demo_world
 
         return demo_world()
+    if spec == "demo:systemd":
+        from ctrtui.sources.demo import demo_world
+
+        return demo_world(systemd=True)
     if spec == "demo:hostile":
         from ctrtui.sources.hostile import hostile_world
 

@@ -1,0 +1,160 @@
+"""The systemd route of moves on the simulated systemd host (`SystemdSimKernel`, `--demo=systemd`):
+a delegated unit takes tasks through systemd (AttachProcessesToUnit), journaled with the route and
+undone by writing them back; a unit that is not delegated is refused as systemd refuses it unless
+the kernel write is asked for (`via="kernel"`, `--via kernel`), with the risk the lab measured; a
+slice's own cgroup is refused (EBUSY). No guest, no bus: tests/lab/ runs the same on systemd 252."""
+
+from __future__ import annotations
+
+import json
+import pathlib
+
+import pytest
+
+from ctrtui.engine import AttachEngine, Journal, Policy
+from ctrtui.engine.records import BadRecord, validate
+from ctrtui.engine.risk import assess
+from ctrtui.model import CgroupRef
+from ctrtui.sources.simkernel.systemd import SystemdSimKernel
+from ctrtui.sources.simulated import SimKernel
+from tests.clihelpers import isolated_dirs, run  # noqa: F401 - isolated_dirs is autouse
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+PATHS = ("/a", "/system.slice", "/system.slice/cron.service", "/system.slice/box.scope",
+         "/system.slice/box.scope/sub")
+
+
+def world(cls: type[SimKernel] = SystemdSimKernel) -> SimKernel:
+    """unified (v2, no controllers: the kernel itself would take a task anywhere, so what is
+    refused here is the systemd route's prediction) and name=systemd; box.scope delegated."""
+    k = cls()
+    k.add_hierarchy("name=systemd", 1, ["name=systemd"])
+    k.add_hierarchy("unified", 2, [])
+    for path in PATHS:
+        k.makedirs("unified", path)
+    if isinstance(k, SystemdSimKernel):
+        k.play_systemd(("unified", "name=systemd"), delegated=("box.scope",))
+    return k
+
+
+def engine(k: SimKernel, tmp_path: pathlib.Path) -> AttachEngine:
+    return AttachEngine(k, policy=Policy(), journal=Journal(str(tmp_path / "j.jsonl")), load_entry_points=False)
+
+
+def ref(text: str) -> CgroupRef:
+    return CgroupRef.parse(text)
+
+
+def where(k: SimKernel, pid: int) -> str | None:
+    return k.task_cgroup(pid, "unified")
+
+
+def test_a_delegated_unit_takes_the_task_through_systemd_journaled_and_undone_by_the_kernel(tmp_path):
+    k = world()
+    assert isinstance(k, SystemdSimKernel)
+    pid = k.spawn("job", cgroups={"unified": "/a"})
+    e = engine(k, tmp_path)
+    plan = e.plan([pid], ref("unified:/system.slice/box.scope/sub"))
+    assert plan.route == "systemd" and plan.verdicts[0].kind == "move"
+    risks = assess(plan, k.snapshot(), k)
+    assert any("systemctl stop of box.scope kills the task: it now lives and dies with that unit" in r
+               for r in risks), risks
+    r = e.apply(plan)
+    assert [o.outcome for o in r.outcomes] == ["moved"] and k.attach_calls == 1
+    assert where(k, pid) == "/system.slice/box.scope/sub"
+    intent = [json.loads(line) for line in open(tmp_path / "j.jsonl") if '"intent"' in line][-1]
+    assert intent["route"] == "systemd", intent
+    back = e.undo()
+    assert back is not None and [o.outcome for o in back.outcomes] == ["moved"]
+    assert where(k, pid) == "/a" and k.attach_calls == 1  # written back by the kernel: systemd has no detach
+    undo_intent = [json.loads(line) for line in open(tmp_path / "j.jsonl") if '"intent"' in line][-1]
+    assert "route" not in undo_intent
+
+
+def test_a_unit_not_delegated_is_refused_as_systemd_refuses_it_unless_the_kernel_write_is_asked(tmp_path):
+    k = world()
+    pid = k.spawn("job", cgroups={"unified": "/a"})
+    e = engine(k, tmp_path)
+    v = e.plan([pid], ref("unified:/system.slice/cron.service")).verdicts[0]
+    assert (v.kind, v.hook, v.errno) == ("refused", "systemd-route", None)
+    assert "cron.service is a service that is not delegated" in v.reason
+    assert "Process migration not available on non-delegated units" in v.reason
+    assert "--scope NAME" in v.advice and "--via kernel" in v.advice and "lives and dies with that unit" in v.advice
+    plan = e.plan([pid], ref("unified:/system.slice/cron.service"), via="kernel")
+    assert plan.route == "kernel" and plan.verdicts[0].kind == "move"
+    risks = assess(plan, k.snapshot(), k)
+    assert ("The target unified:/system.slice/cron.service belongs to the systemd unit cron.service: systemctl "
+            "stop or systemctl restart of cron.service kills the task: it now lives and dies with that unit; "
+            "systemctl daemon-reload leaves it where it is.") in risks, risks
+    assert [o.outcome for o in e.apply(plan).outcomes] == ["moved"]
+    assert where(k, pid) == "/system.slice/cron.service"
+    back = e.undo()  # back to /a: the undo is a kernel write, not refused
+    assert back is not None and [o.outcome for o in back.outcomes] == ["moved"] and where(k, pid) == "/a"
+
+
+def test_a_slice_own_cgroup_is_refused_ebusy_even_by_the_kernel_route(tmp_path):
+    k = world()
+    pid = k.spawn("job", cgroups={"unified": "/a"})
+    e = engine(k, tmp_path)
+    for via in ("auto", "kernel"):
+        v = e.plan([pid], ref("unified:/system.slice"), via=via).verdicts[0]
+        assert (v.kind, v.hook, v.errno) == ("refused", "systemd-route", "EBUSY"), via
+        assert "system.slice's own cgroup" in v.reason and "keeps no tasks of its own" in v.reason
+        assert f"ctrtui move {pid} --scope NAME --slice system.slice" in v.advice
+
+
+def test_thread_mode_and_other_hosts_stay_kernel_writes(tmp_path):
+    k = world()
+    pid = k.spawn("job", threads=2, cgroups={"unified": "/a"})
+    k.set_type("unified", "/system.slice/box.scope/sub", "threaded")
+    assert engine(k, tmp_path).plan([pid], ref("unified:/system.slice/box.scope/sub"), threads=True).route == "kernel"
+    plain = world(SimKernel)  # not a systemd host: the path alone says nothing of delegation
+    p2 = plain.spawn("job", cgroups={"unified": "/a"})
+    plan = engine(plain, tmp_path).plan([p2], ref("unified:/system.slice/cron.service"))
+    assert plan.route == "kernel" and plan.verdicts[0].kind == "move"
+
+
+def test_systemd_refusing_at_apply_time_is_a_refused_outcome_with_its_words(tmp_path):
+    k = world()
+    assert isinstance(k, SystemdSimKernel)
+    pid = k.spawn("job", cgroups={"unified": "/a"})
+    e = engine(k, tmp_path)
+    plan = e.plan([pid], ref("unified:/system.slice/box.scope"))
+    assert plan.route == "systemd"
+    k.play_systemd(("unified",), delegated=())  # Delegate= changed between plan and apply
+    o = e.apply(plan).outcomes[0]
+    assert (o.outcome, o.hook) == ("refused", "systemd")
+    assert "Process migration not available on non-delegated units" in o.reason and "--via kernel" in o.advice
+    assert where(k, pid) == "/a"
+
+
+def test_the_route_in_the_journal_is_checked():
+    base = {"kind": "intent", "batch": "b1", "time": "2026-12-07T20:00:00Z", "hierarchy": "unified",
+            "threads": False, "undo_of": None, "target": "/x", "tasks": []}
+    assert "route" not in validate(base) and validate({**base, "route": "kernel"}).get("route") is None
+    assert validate({**base, "route": "systemd"})["route"] == "systemd"
+    with pytest.raises(BadRecord, match="route must be kernel or systemd"):
+        validate({**base, "route": "dbus\x1b[31m"})
+
+
+def test_the_command_line_on_the_simulated_systemd_host(capsys):
+    from ctrtui.sources.demo import demo_world
+
+    (cron,) = demo_world(systemd=True).snapshot(["unified"])["unified"].containers["/system.slice/cron.service"].procs
+    rc, out, err = run(capsys, "--demo=systemd", "move", str(cron), "--to", "unified:/system.slice/nginx.service",
+                       "--json")
+    row = json.loads(out)[0]
+    assert rc == 1 and (row["outcome"], row["hook"]) == ("refused", "systemd-route"), row
+    rc, out, err = run(capsys, "--demo=systemd", "move", str(cron), "--to", "unified:/system.slice/nginx.service",
+                       "--via", "kernel", "--json")
+    row = json.loads(out)[0]
+    assert rc == 0 and row["outcome"] == "moved", row
+    assert any("nginx.service kills the task: it now lives and dies with that unit" in r for r in row["risks"])
+    rc, out, err = run(capsys, "--demo", "move", str(cron), "--to", "unified:/system.slice/nginx.service", "--json")
+    assert rc == 0 and json.loads(out)[0]["outcome"] == "moved"  # the plain demo: no systemd plays PID 1
+
+
+def test_the_old_wording_is_gone():
+    """The lab: systemd never moved a task back (docs/systemd.md)."""
+    texts = [p.read_text() for p in (ROOT / "ctrtui").rglob("*.py")] + [(ROOT / "README.md").read_text()]
+    assert not [t for t in texts if "may move these tasks back" in t or "systemd may move" in t]
