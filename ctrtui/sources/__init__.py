@@ -40,7 +40,7 @@ SPECS = {
     "local": "the real cgroup hierarchies of this machine (/sys/fs/cgroup)",
     "demo": "the simulated demo world",
     "demo:hostile": "a simulated world of hostile names (for trying the escaping)",
-    "demo:systemd": "the demo world with systemd as PID 1 managing it (user managers and docker scopes delegated)",
+    "demo:systemd": "the demo world with systemd as PID 1 managing it (user managers, docker scopes delegated)",
 }
 """The specs `open_backend` opens, with what each is."""
 
@@ -89,16 +89,17 @@ def _refuse(spec: str) -> NoReturn:
 
 
 def open_backend(spec: str = "local") -> Backend:
-    """The backend a spec names: `local` (the real /sys/fs/cgroup), `demo` (the simulated
+    """The backend a spec names: `local` (the real /sys/fs/cgroup; on a host where systemd
+    manages it, with systemd's route of moves: sources/systemdhost.py), `demo` (the simulated
     demo world) or `demo:hostile` (the world of hostile names the escaping is tested on).
     `ssh://[user@]host[:port]` is recognised and refused with a pointer to `--host` (a remote
     host is read through `ctrtui.remote.RemoteReader` and changed by its own agent, never
     written from here); recording files are recognised and refused until they are built. Any
     other spec: `BackendSpecError` naming it and the known ones."""
     if spec == "local":
-        from ctrtui.sources.cgroupfs import CgroupFS
+        from ctrtui.sources.systemdhost import local_backend
 
-        return CgroupFS()
+        return local_backend()
     if spec == "demo":
         from ctrtui.sources.demo import demo_world
 

@@ -158,3 +158,60 @@ def test_the_old_wording_is_gone():
     """The lab: systemd never moved a task back (docs/systemd.md)."""
     texts = [p.read_text() for p in (ROOT / "ctrtui").rglob("*.py")] + [(ROOT / "README.md").read_text()]
     assert not [t for t in texts if "may move these tasks back" in t or "systemd may move" in t]
+
+
+class FakeSystemd:
+    """What SystemdCgroupFS asks of the D-Bus client, answered from a set of delegated units."""
+
+    def __init__(self, delegated: set[str]) -> None:
+        self.delegated = delegated
+        self.asked: list[str] = []
+        self.attached: list[tuple[str, str, list[int]]] = []
+
+    def placement(self, path):
+        from ctrtui.model.systemd import unit_place
+        from ctrtui.sources.systemd import Placement
+
+        self.asked.append(path)
+        unit, kind, sub = unit_place(path)
+        return Placement(unit, kind, sub, unit in self.delegated)
+
+    def attach_processes_to_unit(self, unit, sub, pids):
+        self.attached.append((unit, sub, list(pids)))
+
+
+def test_the_real_backend_on_a_systemd_host_asks_systemd_and_keeps_the_contract():
+    from ctrtui.sources import base
+    from ctrtui.sources.systemd import Detection, SystemdError
+    from ctrtui.sources.systemdhost import SystemdCgroupFS
+
+    sd = FakeSystemd({"box.scope"})
+    b = SystemdCgroupFS(Detection(True, "unified", "/sys/fs/cgroup/unified", ""), systemd=sd)  # type: ignore[arg-type]
+    assert base.contract_problems(b) == [] and base.systemd_units(b) is b
+    assert b.unit_placement("freezer", "/system.slice/box.scope") is None  # systemd's hierarchy only
+    assert b.unit_placement("unified", "/ctrtui-test-x") is None and sd.asked == []  # no unit: systemd not asked
+    p = b.unit_placement("unified", "/system.slice/box.scope/sub")
+    assert p is not None and (p.unit, p.subcgroup, p.delegated) == ("box.scope", "sub", True)
+    b.unit_placement("unified", "/system.slice/box.scope")  # Delegate is reused a while
+    assert sd.asked == ["/system.slice/box.scope/sub"]
+    b.attach_to_unit("unified", "/system.slice/box.scope/sub", [4242])
+    assert sd.attached == [("box.scope", "sub", [4242])]
+    assert not b.unit_placement("unified", "/system.slice/cron.service").delegated
+    with pytest.raises(SystemdError, match="No systemd unit owns unified:/ctrtui-test-x"):
+        b.attach_to_unit("unified", "/ctrtui-test-x", [4242])
+
+
+def test_local_backend_is_the_plain_one_where_systemd_is_not_pid_1(tmp_path):
+    from ctrtui.sources.cgroupfs import CgroupFS
+    from ctrtui.sources.systemdhost import SystemdCgroupFS, local_backend
+
+    (tmp_path / "proc" / "1").mkdir(parents=True)
+    (tmp_path / "proc" / "1" / "comm").write_text("systemd\n")
+    (tmp_path / "proc" / "self").mkdir()
+    (tmp_path / "proc" / "self" / "mountinfo").write_text(
+        "30 23 0:26 / /sys/fs/cgroup rw,nosuid shared:4 - cgroup2 cgroup2 rw,nsdelegate\n")
+    b = local_backend(proc=str(tmp_path / "proc"), run=str(tmp_path / "run"))
+    assert type(b) is CgroupFS  # no /run/systemd/system: systemd is not the init system
+    (tmp_path / "run" / "systemd" / "system").mkdir(parents=True)
+    b = local_backend(proc=str(tmp_path / "proc"), run=str(tmp_path / "run"))
+    assert isinstance(b, SystemdCgroupFS) and b.detection.hierarchy == "unified"
