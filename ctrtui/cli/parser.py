@@ -177,7 +177,14 @@ def _tasks(tasks: argparse.ArgumentParser) -> None:
 def _move(mv: argparse.ArgumentParser) -> None:
     subcommand_options(mv)
     mv.add_argument("pids", nargs="+", metavar="PID")
-    mv.add_argument("--to", required=True, metavar="HIERARCHY:/path", dest="target")
+    to = mv.add_mutually_exclusive_group(required=True)
+    to.add_argument("--to", metavar="HIERARCHY:/path", dest="target")
+    to.add_argument("--scope", metavar="NAME",
+                    help="into a new transient scope NAME.scope systemd starts for the running tasks (a systemd host)")
+    mv.add_argument("--slice", metavar="SLICE", help="with --scope: the slice of the new scope (default: "
+                    "systemd's, system.slice for root)")
+    mv.add_argument("-p", "--property", action="append", default=[], metavar="PROPERTY=VALUE", dest="properties",
+                    help="with --scope: a property of the new scope, as systemd-run -p (CPUWeight=50, MemoryMax=1G)")
     mv.add_argument("--threads", action="store_true",
                     help="move only the given threads (v1 tasks / v2 cgroup.threads), not whole processes")
     mv.add_argument("--dry-run", action="store_true", help="only say what would happen")

@@ -19,7 +19,7 @@ from ctrtui.engine.values import ARRIVED, Outcome, OutcomeKind, Plan, Verdict
 from ctrtui.errors import errno_name, explain, look_again
 from ctrtui.model import CgroupRef, TaskInfo
 from ctrtui.sources.base import exit_poller, membership_file, systemd_units
-from ctrtui.sources.systemd import SystemdError
+from ctrtui.sources.systemd import PropertyError, SystemdError
 from ctrtui.text import display
 
 if TYPE_CHECKING:
@@ -77,6 +77,7 @@ class Mover:
         self._exits = exit_poller(backend)
         self._attach_hooks = [hook for hook in hooks if type(hook).attach is not _NOOP_ATTACH]
         self._thread_guards: dict[int, str] = {}  # TID -> how apply held it (`guard: ...` in the report)
+        self._scopes: dict[int, SystemdError | None] = {}  # id(plan) -> its new scope's refusal, None: started
 
     def run(self, items: Items, all_or_nothing: bool) -> tuple[tuple[Outcome, ...], bool]:
         """(one outcome per item, in order; whether a failed all-or-nothing batch was rolled
@@ -192,7 +193,9 @@ class Mover:
         pid, target = v.pid, p.target
         fname = _MEMBERSHIP[p.hierarchy.version, p.threads]
         try:
-            if p.route == "systemd" and pid is not None:
+            if p.route == "scope":
+                self._start_scope(p)
+            elif p.route == "systemd" and pid is not None:
                 self._through_systemd(p, pid)
             else:
                 files.write(p.hierarchy.name, target.path, fname, str(pid).encode())
@@ -213,6 +216,26 @@ class Mover:
         if guard and pid is not None and v.task is not None and v.task.is_thread:  # a thread's report names it
             self._thread_guards[pid] = guard
         return None
+
+    def _start_scope(self, p: Plan) -> None:
+        """systemd starts the plan's new scope holding all its accepted PIDs, at the first
+        PID's turn (each PID's hold comes first, as for a write); its answer (the cgroup, or
+        the refusal) stands for every PID of the plan, and `_verify` checks each arrived."""
+        key = id(p)
+        if key not in self._scopes:
+            units, req = systemd_units(self.backend), p.scope
+            try:
+                if units is None or req is None:
+                    raise SystemdError(f"A new scope for {display(str(p.target))} needs systemd as PID 1, and the "
+                                       "backend no longer says it is; plan the move again.")
+                pids = [v.pid for v in p.accepted if v.pid is not None]
+                units.start_scope(req.name, pids, req.slice, req.properties)
+                self._scopes[key] = None
+            except (SystemdError, PropertyError) as e:
+                self._scopes[key] = SystemdError(str(e))
+        err = self._scopes[key]
+        if err is not None:
+            raise err
 
     def _through_systemd(self, p: Plan, pid: int) -> None:
         """systemd moves the process `pid` into the plan's target (AttachProcessesToUnit; the

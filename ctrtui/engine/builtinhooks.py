@@ -28,6 +28,7 @@ from ctrtui.engine.unitrisk import source_unit_risk, target_unit_risk
 from ctrtui.model import common_ancestor, parent_path
 from ctrtui.model.systemd import systemd_unit
 from ctrtui.sources.base import systemd_units
+from ctrtui.sources.systemd_risks import risk_for
 
 __all__ = ["BUILTIN_HOOKS", "builtin_hooks", "CpusetEmpty"]
 
@@ -43,7 +44,7 @@ class TargetExists(BuiltinHook):
     name = "target-exists"
 
     def judge(self, batch: HookBatch) -> Judged:
-        if batch.target_state is not None:
+        if batch.target_state is not None or batch.via == "scope":  # a new scope's cgroup is systemd's to make
             return ()
         return _all(batch, lambda ctx: ctx.refuse(
             "ENOENT", f"{batch.target} does not exist; {ctx.subject} was not moved."))
@@ -415,7 +416,8 @@ class SystemdManaged(BuiltinHook):
 
     def judge(self, batch: HookBatch) -> Judged:
         target = batch.target.path
-        into = target_unit_risk(batch.hierarchy.name, batch.version, target, systemd_units(batch.backend))
+        into = (risk_for("new-scope", "systemd", _systemd_unit(target) or "") if batch.via == "scope" else
+                target_unit_risk(batch.hierarchy.name, batch.version, target, systemd_units(batch.backend)))
         out = []
         for ctx in batch.items:
             src = ctx.source

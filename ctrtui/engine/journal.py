@@ -169,8 +169,8 @@ class Journal(JournalFile):
     def write_intent(self, batch_id: str, hierarchy: str, threads: bool, undo_of: str | None, target: str,
                      tasks: Sequence[Mapping[str, object]], backend: str | None = None, route: str = "kernel") -> None:
         """The write-ahead record of a batch, synced before the batch writes anything.
-        `backend`: the identity of the backend it moves tasks on; `route`: `systemd` when
-        systemd moves them (recorded only then). `JournalLimit` (nothing written) for a
+        `backend`: the identity of the backend it moves tasks on; `route`: `systemd` or
+        `scope` when systemd moves them (recorded only then). `JournalLimit` (nothing written) for a
         record its reader would refuse."""
         rec = {"kind": "intent", "version": VERSION, "batch": batch_id, **({"backend": backend} if backend else {}),
                "time": now_iso(), "hierarchy": hierarchy,

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
     from ctrtui.engine.judge import Item
-    from ctrtui.engine.values import Facts, Via
+    from ctrtui.engine.values import Facts, ScopeRequest, Via
     from ctrtui.model import CgroupRef, Hierarchy, TaskInfo
 
 __all__ = ["FactReader", "make_plan"]
@@ -126,7 +126,7 @@ class FactReader:
 
 def make_plan(reader: FactReader, hooks: Sequence[Any], pids: Sequence[int | str], h: Hierarchy, target: CgroupRef,
               threads: bool, pid_max: int, front: str, expected_start: Mapping[int, int] | None,
-              via: Via = "auto") -> Plan:
+              via: Via = "auto", scope: ScopeRequest | None = None) -> Plan:
     """One verdict per item of `pids` for moving into `target` (in `h`): the facts of every
     distinct PID are read once, then each hook judges the batch of PIDs still undecided, in
     the hooks' order. A PID given twice is judged once; its repeat reports the same. `via`:
@@ -166,4 +166,4 @@ def make_plan(reader: FactReader, hooks: Sequence[Any], pids: Sequence[int | str
             v = v.replace(text=text)
         verdicts.append(v)
     reader.release_unused(judged)
-    return Plan(target, threads, tuple(verdicts), h, route=route_of(batch))
+    return Plan(target, threads, tuple(verdicts), h, route=route_of(batch), scope=scope)

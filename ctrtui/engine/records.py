@@ -9,7 +9,8 @@ One JSON object per line, each with a `kind`:
   `target`, and `tasks`: for every PID about to be written its `pid`, `start_time` (clock
   ticks since boot, the PID-reuse guard), `pidfs` (`[dev, inode]` of its pidfd where the
   kernel gives one, else null), `from` (its cgroup in that hierarchy) and `to`; `route`
-  `systemd` when systemd moved them (AttachProcessesToUnit; absent for a kernel write).
+  `systemd` when systemd moved them (AttachProcessesToUnit), `scope` when systemd started a
+  new transient scope for them (the target; StartTransientUnit), absent for a kernel write.
 - `outcome`, one per input item, and then `close` (`state`: done, interrupted or recovered):
   written together, with one write and one fsync, when the batch ends. A batch costs two
   fsyncs whatever its size.
@@ -201,9 +202,9 @@ def _outcome_fields(row: Mapping[str, object]) -> Record:
 def _route(row: Mapping[str, object]) -> dict[str, str]:
     """An intent's `route` (`systemd`), or nothing for a kernel write (no key)."""
     route = row.get("route", "kernel")
-    if route not in ("kernel", "systemd"):
-        raise BadRecord(f"route must be kernel or systemd, not {_short(route)}")
-    return {"route": "systemd"} if route == "systemd" else {}
+    if route not in ("kernel", "systemd", "scope"):
+        raise BadRecord(f"route must be kernel, systemd or scope, not {_short(route)}")
+    return {} if route == "kernel" else {"route": str(route)}
 
 
 def validate(obj: object) -> Record:

@@ -186,6 +186,8 @@ def _into_unit(plan: Plan, backend: Reader) -> str | None:
     write), or by systemd itself (route `systemd`: a delegated unit)."""
     units = systemd_units(backend)
     h = plan.hierarchy
+    if plan.route == "scope" and plan.scope is not None:
+        return risk_for("new-scope", "systemd", plan.scope.name)
     if plan.route == "systemd" and units is not None:
         place = units.unit_placement(h.name, plan.target.path)
         if place is not None:

@@ -10,7 +10,9 @@ What the lab showed (docs/systemd.md, ctrtui/sources/systemd_risks.py):
   on non-delegated units"), so the hook refuses the move too, unless the person asked for the
   kernel write (`--via kernel`), after which the task lives and dies with that unit;
 - a slice's own cgroup: the kernel refuses a task there (EBUSY: a slice enables controllers
-  for its children and so keeps no tasks of its own).
+  for its children and so keeps no tasks of its own);
+- a new transient scope (`move --scope NAME`, route `scope`): systemd starts it holding the
+  tasks (StartTransientUnit); a name already loaded is refused (UnitExists).
 
 Thread mode and a v1 hierarchy stay kernel writes: systemd attaches whole processes, and
 only its own hierarchy knows units.
@@ -43,6 +45,8 @@ def placement_of(batch: HookBatch) -> Placement | None:
 def route_of(batch: HookBatch) -> Route:
     """`systemd` when the target lies in a delegated unit, the batch moves processes and the
     kernel write was not asked for; else `kernel`."""
+    if batch.via == "scope":
+        return "scope"
     if batch.via == "kernel" or batch.threads:
         return "kernel"
     place = placement_of(batch)
@@ -57,6 +61,8 @@ class SystemdRoute(BuiltinHook):
     name = "systemd-route"
 
     def judge(self, batch: HookBatch) -> Judged:
+        if batch.via == "scope":
+            return self._new_scope(batch)
         place = placement_of(batch)
         if place is None or place.attachable:
             return ()
@@ -77,4 +83,16 @@ class SystemdRoute(BuiltinHook):
                               f"{place.kind} that is not delegated. {why}",
                               f"Start a new scope for it (ctrtui move {ctx.pid} --scope NAME), or write the cgroup "
                               f"directly with --via kernel: {after[:1].lower()}{after[1:]}"))
+                for ctx in batch.items]
+
+    @staticmethod
+    def _new_scope(batch: HookBatch) -> Judged:
+        """A new scope: refused where its cgroup exists already (a unit of that name is loaded:
+        systemd's UnitExists)."""
+        if batch.target_state is None:
+            return ()
+        unit = display(batch.target.path.rsplit("/", 1)[-1])
+        return [(ctx, Refusal(None, f"systemd would refuse a new scope {unit} for {ctx.subject}: a unit of that name "
+                              f"is loaded already ({display(str(batch.target))} exists).",
+                              "Choose another name (systemctl list-units --all shows the taken ones)."))
                 for ctx in batch.items]

@@ -11,7 +11,7 @@ is delegated is systemd's to say (its `Delegate` property), not the path's.
 
 from __future__ import annotations
 
-__all__ = ["UNIT_KINDS", "UNIT_SUFFIXES", "systemd_unit", "unit_kind", "unit_place"]
+__all__ = ["UNIT_KINDS", "UNIT_SUFFIXES", "slice_path", "systemd_unit", "unit_kind", "unit_place"]
 
 #: The systemd unit kinds the tree marks, as the suffix of the cgroup's name.
 UNIT_KINDS = ("service", "scope", "slice")
@@ -53,3 +53,13 @@ def systemd_unit(path: str) -> str | None:
     `cron.service`), or None when no component of the path is a unit."""
     found = unit_place(path)
     return found[0] if found is not None else None
+
+
+def slice_path(slice: str) -> str:
+    """The cgroup of a slice unit, as systemd nests slices by the dashes of their names:
+    `a-b.slice` -> `/a.slice/a-b.slice`; `-.slice` (the root slice) -> `/`."""
+    stem = slice[:-len(".slice")] if slice.endswith(".slice") else slice
+    if stem in ("", "-"):
+        return "/"
+    parts = stem.split("-")
+    return "".join("/" + "-".join(parts[:i + 1]) + ".slice" for i in range(len(parts)))

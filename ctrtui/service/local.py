@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 
     from ctrtui.engine import AttachEngine, Journal, Plan, Report
     from ctrtui.engine.ops import OpResult
-    from ctrtui.engine.values import Via
+    from ctrtui.engine.values import ScopeRequest, Via
     from ctrtui.model import CgroupRef, CgroupState, Hierarchy, Snapshot, TaskInfo
     from ctrtui.model.cgstats import Figures
     from ctrtui.service.values import BatchLog, Undone
@@ -140,6 +140,9 @@ class LocalService:
 
     def plan(self, pids: Sequence[int | str], target: CgroupRef, threads: bool = False, via: Via = "auto") -> Plan:
         return self.engine.plan(pids, target, threads=threads, via=via)
+
+    def plan_scope(self, pids: Sequence[int | str], scope: ScopeRequest) -> Plan:
+        return self.engine.plan_scope(pids, scope)
 
     def risks(self, plan: Plan) -> list[str]:
         """What the terminal UI would ask about before applying `plan` (`ctrtui.engine.risk`):

@@ -274,6 +274,14 @@ class SystemdUnits(Protocol):
         """systemd moves the processes `pids` into the cgroup `path` (a delegated unit's or
         one below it). systemd's refusal raises `ctrtui.sources.systemd.SystemdError`."""
 
+    def systemd_hierarchy(self) -> str:
+        """The name of the hierarchy systemd manages (`unified` or `name=systemd`)."""
+
+    def start_scope(self, name: str, pids: Sequence[int], slice: str | None, properties: Sequence[str]) -> str:
+        """systemd starts the transient scope `name` holding the running processes `pids`, in
+        `slice` (None: its default), with `properties` (`PROP=VALUE`); its cgroup path in
+        `systemd_hierarchy()`. A refusal raises SystemdError (PropertyError for a property)."""
+
 
 PROTOCOLS: dict[str, type] = {WRITE: Writer, TASK_PROBES: TaskProber, POLL_EXITS: ExitPoller,
                               CGROUP_ADMIN: CgroupAdmin, SYSTEMD_UNITS: SystemdUnits}

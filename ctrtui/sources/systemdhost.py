@@ -66,6 +66,13 @@ class SystemdCgroupFS(CgroupFS):
         self._delegate.pop(place.unit, None)  # the next question asks systemd again
         self.systemd.attach_processes_to_unit(place.unit, place.subcgroup, pids)
 
+    def systemd_hierarchy(self) -> str:
+        return self.detection.hierarchy
+
+    def start_scope(self, name: str, pids: Sequence[int], slice: str | None, properties: Sequence[str]) -> str:
+        self.systemd.start_transient_scope(name, pids, slice=slice, properties=list(properties))
+        return self.systemd.control_group(name)
+
 
 def local_backend(mountinfo: str = "/proc/self/mountinfo", proc: str = "/proc", run: str = "/run") -> CgroupFS:
     """This machine's cgroups: a `SystemdCgroupFS` where systemd is PID 1 and manages a

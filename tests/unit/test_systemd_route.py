@@ -133,7 +133,7 @@ def test_the_route_in_the_journal_is_checked():
             "threads": False, "undo_of": None, "target": "/x", "tasks": []}
     assert "route" not in validate(base) and validate({**base, "route": "kernel"}).get("route") is None
     assert validate({**base, "route": "systemd"})["route"] == "systemd"
-    with pytest.raises(BadRecord, match="route must be kernel or systemd"):
+    with pytest.raises(BadRecord, match="route must be kernel, systemd or scope"):
         validate({**base, "route": "dbus\x1b[31m"})
 
 
@@ -215,3 +215,68 @@ def test_local_backend_is_the_plain_one_where_systemd_is_not_pid_1(tmp_path):
     (tmp_path / "run" / "systemd" / "system").mkdir(parents=True)
     b = local_backend(proc=str(tmp_path / "proc"), run=str(tmp_path / "run"))
     assert isinstance(b, SystemdCgroupFS) and b.detection.hierarchy == "unified"
+
+
+# ----------------------------------------------------------------------------- a new transient scope
+
+
+def test_a_new_scope_takes_running_tasks_journaled_and_undone(tmp_path):
+    from ctrtui.engine.values import ScopeRequest
+
+    k = world()
+    assert isinstance(k, SystemdSimKernel)
+    a, b = k.spawn("job", cgroups={"unified": "/a"}), k.spawn("job2", cgroups={"unified": "/a"})
+    e = engine(k, tmp_path)
+    plan = e.plan_scope([a, b], ScopeRequest("work.scope", "batch-jobs.slice", ("CPUWeight=50",)))
+    assert plan.route == "scope" and plan.target == ref("unified:/batch.slice/batch-jobs.slice/work.scope")
+    assert [v.kind for v in plan.verdicts] == ["move", "move"] and k.scope_calls == 0  # a plan asks nothing
+    risks = assess(plan, k.snapshot(), k)
+    assert any("systemctl stop of work.scope kills the task: it now lives and dies with that unit" in r
+               for r in risks), risks
+    r = e.apply(plan)
+    assert [o.outcome for o in r.outcomes] == ["moved", "moved"] and k.scope_calls == 1  # one scope for both
+    assert where(k, a) == where(k, b) == "/batch.slice/batch-jobs.slice/work.scope"
+    intent = [json.loads(line) for line in open(tmp_path / "j.jsonl") if '"intent"' in line][-1]
+    assert intent["route"] == "scope" and intent["target"] == "/batch.slice/batch-jobs.slice/work.scope"
+    back = e.undo()
+    assert back is not None and [o.outcome for o in back.outcomes] == ["moved", "moved"]
+    assert where(k, a) == where(k, b) == "/a" and k.scope_calls == 1
+    # the name is taken now (the emptied scope is systemd's to collect): predicted refused
+    v = e.plan_scope([a], ScopeRequest("work.scope", "batch-jobs.slice")).verdicts[0]
+    assert (v.kind, v.hook) == ("refused", "systemd-route") and "a unit of that name is loaded already" in v.reason
+
+
+@pytest.mark.parametrize(("argv", "said"), [
+    (["--scope", "work"], "'work' is not a scope name systemd accepts"),
+    (["--scope", "w.scope", "--slice", "x"], "'x' is not a slice name systemd accepts"),
+    (["--scope", "w.scope", "-p", "Colour=red"], "Colour"),
+    (["--scope", "w.scope", "-p", "CPUWeight=100000"], "CPUWeight"),
+    (["--to", "unified:/", "--slice", "x.slice"], "--slice and -p/--property go with --scope NAME"),
+])
+def test_what_systemd_would_refuse_about_a_new_scope_is_one_sentence(capsys, argv, said):
+    rc, out, err = run(capsys, "--demo=systemd", "move", "1234", *argv, "--dry-run")
+    assert rc == 2 and said in err and "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+
+
+def test_a_new_scope_on_the_command_line(capsys):
+    from ctrtui.sources.demo import demo_world
+
+    (cron,) = demo_world(systemd=True).snapshot(["unified"])["unified"].containers["/system.slice/cron.service"].procs
+    rc, out, err = run(capsys, "--demo", "move", str(cron), "--scope", "w.scope", "--dry-run")
+    assert rc == 2 and "a new scope needs systemd as PID 1" in err, err  # the plain demo: no systemd
+    rc, out, err = run(capsys, "--demo=systemd", "move", str(cron), "--scope", "w.scope", "-p", "MemoryMax=1G",
+                       "--dry-run", "--json")
+    (row,) = json.loads(out)
+    assert rc == 0 and row["outcome"] == "would-move" and row["to"] == "unified:/system.slice/w.scope", row
+    assert any("systemctl stop of w.scope kills the task" in r for r in row["risks"]), row
+    rc, out, err = run(capsys, "--demo=systemd", "move", str(cron), "--scope", "w.scope", "--json")
+    (row,) = json.loads(out)
+    assert rc == 0 and (row["outcome"], row["from"]) == ("moved", "/system.slice/cron.service"), (row, err)
+
+
+def test_slice_path_nests_slices_by_their_dashes():
+    from ctrtui.model.systemd import slice_path
+
+    assert slice_path("system.slice") == "/system.slice"
+    assert slice_path("batch-jobs-night.slice") == "/batch.slice/batch-jobs.slice/batch-jobs-night.slice"
+    assert slice_path("-.slice") == "/"

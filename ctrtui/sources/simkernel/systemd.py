@@ -16,16 +16,18 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from ctrtui.model.systemd import unit_place
+from ctrtui.model.systemd import slice_path, unit_place
 from ctrtui.sources import CGROUP_ADMIN, SYSTEMD_UNITS, WRITE
 from ctrtui.sources.simulated import SimKernel
 from ctrtui.sources.systemd import ADVICE, Placement, SystemdError
+from ctrtui.sources.systemd_props import parse_properties
 from ctrtui.text import display
 
 __all__ = ["SystemdSimKernel"]
 
 _NOT_DELEGATED = "Process migration not available on non-delegated units."
 _INVALID_ARGS = "org.freedesktop.DBus.Error.InvalidArgs"
+_EXISTS = "org.freedesktop.systemd1.UnitExists"
 
 
 class SystemdSimKernel(SimKernel):
@@ -40,6 +42,7 @@ class SystemdSimKernel(SimKernel):
         self.managed: frozenset[str] = frozenset()
         self.delegated: frozenset[str] = frozenset()
         self.attach_calls = 0  # AttachProcessesToUnit calls answered (tests count the route)
+        self.scope_calls = 0  # StartTransientUnit calls answered
 
     def play_systemd(self, managed: Iterable[str] = ("unified",), delegated: Iterable[str] = ()) -> None:
         """systemd manages the hierarchies `managed`; the units `delegated` are delegated."""
@@ -68,6 +71,25 @@ class SystemdSimKernel(SimKernel):
                                f"({_INVALID_ARGS}). To do: {ADVICE['non-delegated']}.", _INVALID_ARGS, _NOT_DELEGATED)
         for pid in pids:
             self.write_pid(hierarchy, path, "cgroup.procs", str(pid).encode())
+
+    def systemd_hierarchy(self) -> str:
+        return "unified" if "unified" in self.managed else min(self.managed, default="unified")
+
+    def start_scope(self, name: str, pids: Sequence[int], slice: str | None, properties: Sequence[str]) -> str:
+        """As systemd: the properties checked, a name taken refused (UnitExists), the slice's
+        cgroups made as needed, then each PID written into the scope's cgroup."""
+        self.scope_calls += 1
+        parse_properties(list(properties))
+        h = self.systemd_hierarchy()
+        path = slice_path(slice or "system.slice").rstrip("/") + "/" + name
+        if self.cgroup_state(h, path) is not None:
+            raise SystemdError(f"A new scope {display(name)} failed: systemd says \"Unit {display(name)} already "
+                               f"exists\" (org.freedesktop.systemd1.UnitExists). To do: {ADVICE[_EXISTS]}.",
+                               _EXISTS, f"Unit {name} already exists.")
+        self.makedirs(h, path)
+        for pid in pids:
+            self.write_pid(h, path, "cgroup.procs", str(pid).encode())
+        return path
 
 
 TYPE_CHECKING = False
