@@ -13,6 +13,8 @@ docstring) every figure in the guest is an emulated machine's, ~10-50x slower th
 - `lab_scope_vs_systemd_run`: that scope of a running task (in process, as the engine will
   call it) ÷ `systemd-run --scope --quiet --collect sleep 0` (a whole process: a new task in a
   new scope, what a user types), alternated; the whole-process Python form is in the meta.
+- `lab_move_scope_vs_systemd_run`: the whole `ctrtui move PID --scope NAME --json` of a running
+  `sleep` (the installed command, with its journal) ÷ that systemd-run, alternated with it.
 - `lab_build_cached_s`: finding the cached image (the second CI run on a machine).
 - `lab_boot_s`: from starting qemu on a fresh overlay to the guest's sshd answering.
 - `lab_build_cold_s` (asked for only: `--only lab_build_cold_s`): a build from nothing
@@ -35,7 +37,7 @@ from pathlib import Path
 from benchmarks.timing import Skip
 
 KEYS = ("lab_ls_vs_systemd_cgls", "lab_build_cached_s", "lab_boot_s", "lab_dbus_attach_ms", "lab_dbus_scope_ms",
-        "lab_scope_vs_systemd_run")
+        "lab_scope_vs_systemd_run", "lab_move_scope_vs_systemd_run")
 ASKED_KEYS = ("lab_build_cold_s", "lab_tier_s")
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -67,7 +69,10 @@ def sh(*a):
     subprocess.run(a, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 anchor = subprocess.Popen(["systemd-run", "--quiet", "--collect", "--scope", "-p", "Delegate=yes",
                            f"--unit={tag}-d.scope", "sleep", "infinity"])
-victims, units, out = [], [f"{tag}-d.scope"], {"attach": [], "scope": [], "systemd_run": [], "scope_process": []}
+victims, units = [], [f"{tag}-d.scope"]
+out = {"attach": [], "scope": [], "systemd_run": [], "scope_process": [], "move_scope": []}
+xdg = "/tmp/" + tag  # the command's own XDG dirs (its journal), removed at the end
+env = dict(os.environ, XDG_STATE_HOME=xdg + "/state", XDG_CONFIG_HOME=xdg + "/config", NO_COLOR="1")
 try:
     while sd.placement(f"/system.slice/{tag}-d.scope").delegated is not True:
         time.sleep(0.1)
@@ -97,9 +102,19 @@ try:
         sh(py, "-c", "from ctrtui.sources.systemd import Systemd; "
                      f"Systemd().start_transient_scope({name!r}, [{v.pid}])")
         return time.perf_counter() - t
-    scope(); systemd_run(); scope_process()
+    def move_scope():
+        v = subprocess.Popen(["sleep", "1000"]); victims.append(v)
+        name = f"{tag}-{len(victims)}.scope"; units.append(name)
+        t = time.perf_counter()
+        p = subprocess.run([os.path.join(os.path.dirname(py), "ctrtui"), "move", str(v.pid), "--scope", name, "--json"],
+                           stdin=subprocess.DEVNULL, capture_output=True, text=True, env=env)
+        took = time.perf_counter() - t
+        assert p.returncode == 0 and json.loads(p.stdout)[0]["outcome"] == "moved", p.stdout + p.stderr
+        return took
+    scope(); systemd_run(); scope_process(); move_scope()
     for i in range(runs):
-        order = (scope, systemd_run, scope_process) if i % 2 == 0 else (systemd_run, scope_process, scope)
+        order = ((scope, systemd_run, scope_process, move_scope) if i % 2 == 0
+                 else (systemd_run, move_scope, scope_process, scope))
         for f in order:
             out[f.__name__].append(f())
 finally:
@@ -108,6 +123,7 @@ finally:
     anchor.kill(); anchor.wait()
     for u in units:
         sh("systemctl", "stop", u)
+    sh("rm", "-rf", xdg)
 out["calls"] = sd.calls
 print(json.dumps(out))
 """
@@ -162,7 +178,7 @@ def _systemd_figures(ctx, accel: str, t: dict) -> dict[str, float]:
     """The systemd keys from SYSTEMD_TIMER's timings (seconds), and their meta."""
     import statistics
 
-    med = {k: statistics.median(t[k]) for k in ("attach", "scope", "systemd_run", "scope_process")}
+    med = {k: statistics.median(t[k]) for k in ("attach", "scope", "systemd_run", "scope_process", "move_scope")}
     note = ("in the guest under TCG when accel is tcg: an emulated machine, many times slower than the host; "
             "each busctl run is a process start there")
     ctx.meta_for("lab_dbus_attach_ms", accel=accel, attach_s=[round(x, 4) for x in t["attach"]],
@@ -174,8 +190,14 @@ def _systemd_figures(ctx, accel: str, t: dict) -> dict[str, float]:
                  whole_process_vs_systemd_run=round(med["scope_process"] / med["systemd_run"], 3),
                  note="ctrtui: StartTransientUnit of a running sleep with the job waited for, in process; "
                       "systemd-run --scope sleep 0: a whole process; whole process: python -c of the same call")
+    ctx.meta_for("lab_move_scope_vs_systemd_run", accel=accel, move_scope_s=[round(x, 4) for x in t["move_scope"]],
+                 systemd_run_scope_median_s=round(med["systemd_run"], 4),
+                 note="ctrtui move PID --scope NAME --json, the whole command (interpreter, imports, plan, journal, "
+                      "StartTransientUnit with its job waited for, verify) of a running sleep, ÷ systemd-run --scope "
+                      "sleep 0 (a new task in a new scope); " + note)
     return {"lab_dbus_attach_ms": med["attach"] * 1000, "lab_dbus_scope_ms": med["scope"] * 1000,
-            "lab_scope_vs_systemd_run": med["scope"] / med["systemd_run"]}
+            "lab_scope_vs_systemd_run": med["scope"] / med["systemd_run"],
+            "lab_move_scope_vs_systemd_run": med["move_scope"] / med["systemd_run"]}
 
 
 def lab_build_cold_s(ctx) -> float:
