@@ -79,10 +79,12 @@ class SystemdRoute(BuiltinHook):
         kind = risk_kind(place.kind, False)
         why = risk_for(kind, "systemd", place.unit)
         after = risk_for(kind, "kernel", place.unit)
+        # the command line's words; elsewhere (the terminal UI) the whole command to type
+        kernel = "with --via kernel" if batch.front == "cli" else f"(ctrtui move PID --to {target} --via kernel)"
         return [(ctx, Refusal(None, f"systemd would refuse to move {ctx.subject} into {target}: {unit} is a "
                               f"{place.kind} that is not delegated. {why}",
                               f"Start a new scope for it (ctrtui move {ctx.pid} --scope NAME), or write the cgroup "
-                              f"directly with --via kernel: {after[:1].lower()}{after[1:]}"))
+                              f"directly {kernel.replace('PID', str(ctx.pid))}: {after[:1].lower()}{after[1:]}"))
                 for ctx in batch.items]
 
     @staticmethod

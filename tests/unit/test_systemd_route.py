@@ -80,6 +80,9 @@ def test_a_unit_not_delegated_is_refused_as_systemd_refuses_it_unless_the_kernel
     assert "cron.service is a service that is not delegated" in v.reason
     assert "Process migration not available on non-delegated units" in v.reason
     assert "--scope NAME" in v.advice and "--via kernel" in v.advice and "lives and dies with that unit" in v.advice
+    e.front = "ui"  # the terminal UI cannot write it yet: the whole command to type
+    v = e.plan([pid], ref("unified:/system.slice/cron.service")).verdicts[0]
+    assert f"(ctrtui move {pid} --to unified:/system.slice/cron.service --via kernel)" in v.advice, v.advice
     plan = e.plan([pid], ref("unified:/system.slice/cron.service"), via="kernel")
     assert plan.route == "kernel" and plan.verdicts[0].kind == "move"
     risks = assess(plan, k.snapshot(), k)
