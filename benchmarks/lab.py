@@ -74,7 +74,8 @@ out = {"attach": [], "scope": [], "systemd_run": [], "scope_process": [], "move_
 xdg = "/tmp/" + tag  # the command's own XDG dirs (its journal), removed at the end
 env = dict(os.environ, XDG_STATE_HOME=xdg + "/state", XDG_CONFIG_HOME=xdg + "/config", NO_COLOR="1")
 try:
-    while sd.placement(f"/system.slice/{tag}-d.scope").delegated is not True:
+    while (sd.placement(f"/system.slice/{tag}-d.scope").delegated is not True
+           or not os.path.isdir(f"/sys/fs/cgroup/system.slice/{tag}-d.scope")):  # loaded before its cgroup is made
         time.sleep(0.1)
     for sub in ("a", "b"):
         os.mkdir(f"/sys/fs/cgroup/system.slice/{tag}-d.scope/{sub}")
