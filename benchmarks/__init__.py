@@ -78,6 +78,15 @@ TARGETS: dict[str, tuple[float, str]] = {
     "lab_ls_vs_systemd_cgls": (1.0, ""),
     "lab_build_cached_s": (1.0, " s"),
     "lab_boot_s": (60.0, " s"),
+    # issue 20: systemd over D-Bus in the lab's guest (TCG): one AttachProcessesToUnit (a busctl
+    # run), a transient scope with its job waited for, and that scope of a running task beside
+    # systemd-run --scope of a new one
+    "lab_dbus_attach_ms": (500, " ms"),
+    "lab_dbus_scope_ms": (1000, " ms"),
+    "lab_scope_vs_systemd_run": (1.5, ""),
+    # the whole `ctrtui move --scope` command beside systemd-run --scope (TCG: an interpreter
+    # start alone is ~0.35 s there, systemd-run ~0.5 s)
+    "lab_move_scope_vs_systemd_run": (6.0, ""),
     "lab_build_cold_s": (300.0, " s"),
     "lab_tier_s": (600.0, " s"),
 }

@@ -61,9 +61,9 @@ class UsageError(Exception):
 
 def backend_spec(args: argparse.Namespace) -> str:
     """The backend spec the options name: `--demo` -> `demo`, `--demo=hostile` ->
-    `demo:hostile`, neither -> `local` (see ctrtui.sources.open_backend)."""
+    `demo:hostile`, `--demo=systemd` -> `demo:systemd`, neither -> `local` (see ctrtui.sources.open_backend)."""
     demo = args.demo
-    return "demo:hostile" if demo == "hostile" else "demo" if demo else "local"
+    return f"demo:{demo}" if demo in ("hostile", "systemd") else "demo" if demo else "local"
 
 
 def backend_of(args: argparse.Namespace) -> Backend:

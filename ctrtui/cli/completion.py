@@ -73,7 +73,7 @@ def cgroup_candidates(prefix: str, spec: str = "local") -> list[str]:
 
 def _completer(prefix: str, parsed_args: argparse.Namespace | None = None, **_: Any) -> list[str]:
     demo = getattr(parsed_args, "demo", False)
-    spec = "demo:hostile" if demo == "hostile" else "demo" if demo else "local"
+    spec = f"demo:{demo}" if demo in ("hostile", "systemd") else "demo" if demo else "local"
     try:
         return cgroup_candidates(prefix, spec)
     except Exception:  # noqa: BLE001 - a completion must never print a traceback into the shell

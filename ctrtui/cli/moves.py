@@ -49,21 +49,36 @@ def check_pid_words(words: Sequence[str], pid_max: int) -> None:
 def cmd_move(args: argparse.Namespace) -> int:
     service = common.command_service(args)
     check_pid_words(args.pids, service.pid_max)
-    h, path = resolve(service, args.target)
+    if getattr(args, "scope", None) is None:
+        if getattr(args, "slice", None) is not None or getattr(args, "properties", None):
+            raise UsageError("--slice and -p/--property go with --scope NAME (a new transient scope)")
+        h, path = resolve(service, args.target)
+    else:
+        h, path = None, ""
     service.prepare_writes()  # a policy that cannot be read is said before anything moves
     with StopOnSignals(service) as stop:  # from here on, SIGINT/SIGTERM stop the batch between two PIDs
         return _move(args, service, h, path, stop)
 
 
-def _move(args: argparse.Namespace, service: Service, h: Hierarchy, path: str, stop: StopOnSignals) -> int:
+def _move(args: argparse.Namespace, service: Service, h: Hierarchy | None, path: str, stop: StopOnSignals) -> int:
     """The plan, its risks (`Service.risks`: the command line never asks, a script must not
     hang; it prints them with the report, on stderr, and `--json` carries them in each row's
     `risks`), then the report, or the plan alone with `--dry-run`."""
     from ctrtui.model import CgroupRef
     from ctrtui.report import plan_rows, risk_line, row_line
 
-    target = CgroupRef(h.name, path)
-    plan = service.plan(args.pids, target, threads=args.threads)
+    if h is None:  # --scope NAME: a new transient scope (what systemd would refuse first: one sentence)
+        from ctrtui.engine.values import ScopeRequest
+        from ctrtui.errors import CtrtuiError
+
+        if args.threads or getattr(args, "via", "auto") != "auto":
+            raise UsageError("--scope moves whole processes through systemd: drop --threads and --via")
+        try:
+            plan = service.plan_scope(args.pids, ScopeRequest(args.scope, args.slice, tuple(args.properties)))
+        except CtrtuiError as e:
+            raise UsageError(str(e)) from None
+    else:
+        plan = service.plan(args.pids, CgroupRef(h.name, path), threads=args.threads, via=getattr(args, "via", "auto"))
     risks = service.risks(plan)
     if args.dry_run:
         for risk in risks:

@@ -31,6 +31,10 @@ def _global_options(parser: argparse.ArgumentParser, suppress: bool) -> None:
     # option string argparse matches whole, before it would split `--demo=...` at the `=`)
     parser.add_argument("--demo=hostile", dest="demo", action="store_const", const="hostile",
                         default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    # `--demo=systemd`, not in the usage line either: the demo world with systemd as PID 1 managing it
+    # (the systemd route of moves; README "systemd hosts")
+    parser.add_argument("--demo=systemd", dest="demo", action="store_const", const="systemd",
+                        default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     parser.add_argument("--policy", metavar="FILE", default=d,
                         help="policy file (TOML) of protected PIDs, commands and cgroups")
     parser.add_argument("--journal", metavar="FILE", default=d,
@@ -173,10 +177,21 @@ def _tasks(tasks: argparse.ArgumentParser) -> None:
 def _move(mv: argparse.ArgumentParser) -> None:
     subcommand_options(mv)
     mv.add_argument("pids", nargs="+", metavar="PID")
-    mv.add_argument("--to", required=True, metavar="HIERARCHY:/path", dest="target")
+    to = mv.add_mutually_exclusive_group(required=True)
+    to.add_argument("--to", metavar="HIERARCHY:/path", dest="target")
+    to.add_argument("--scope", metavar="NAME",
+                    help="into a new transient scope NAME.scope systemd starts for the running tasks (a systemd host)")
+    mv.add_argument("--slice", metavar="SLICE", help="with --scope: the slice of the new scope (default: "
+                    "systemd's, system.slice for root)")
+    mv.add_argument("-p", "--property", action="append", default=[], metavar="PROPERTY=VALUE", dest="properties",
+                    help="with --scope: a property of the new scope, as systemd-run -p (CPUWeight=50, MemoryMax=1G)")
     mv.add_argument("--threads", action="store_true",
                     help="move only the given threads (v1 tasks / v2 cgroup.threads), not whole processes")
     mv.add_argument("--dry-run", action="store_true", help="only say what would happen")
+    mv.add_argument("--via", choices=("auto", "kernel"), default="auto",
+                    help="kernel: write the cgroup even where systemd would refuse the move (a unit not delegated), "
+                         "the task then lives and dies with that unit; auto (default): through systemd where it "
+                         "takes the tasks")
     mv.add_argument("--all-or-nothing", action="store_true",
                     help="if any PID cannot be moved, move none (those moved are moved back)")
     mv.add_argument("--no-journal", action="store_true",

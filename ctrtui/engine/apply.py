@@ -1,7 +1,8 @@
 """The apply step: write each accepted PID, check it arrived, roll back a failed all-or-nothing batch.
 
 `Mover.run` writes each accepted PID the way the kernel wants it (under the task's pidfd, one
-canonical decimal write to the membership file, each file opened once per batch), checks that
+canonical decimal write to the membership file, each file opened once per batch), or, for a
+plan whose `route` is `systemd`, asks systemd to move it (AttachProcessesToUnit), checks that
 the task was not reaped before the write and had not exited after it (`_settle`), that it
 really sits in the target (`_verify`), and tells every hook's `attach`. Nothing is dropped
 or merged: one `Outcome` per input item, in order. The journal is the engine's business
@@ -17,7 +18,8 @@ from ctrtui.engine.hooks import BuiltinHook
 from ctrtui.engine.values import ARRIVED, Outcome, OutcomeKind, Plan, Verdict
 from ctrtui.errors import errno_name, explain, look_again
 from ctrtui.model import CgroupRef, TaskInfo
-from ctrtui.sources.base import exit_poller, membership_file
+from ctrtui.sources.base import exit_poller, membership_file, systemd_units
+from ctrtui.sources.systemd import PropertyError, SystemdError
 from ctrtui.text import display
 
 if TYPE_CHECKING:
@@ -75,6 +77,7 @@ class Mover:
         self._exits = exit_poller(backend)
         self._attach_hooks = [hook for hook in hooks if type(hook).attach is not _NOOP_ATTACH]
         self._thread_guards: dict[int, str] = {}  # TID -> how apply held it (`guard: ...` in the report)
+        self._scopes: dict[int, SystemdError | None] = {}  # id(plan) -> its new scope's refusal, None: started
 
     def run(self, items: Items, all_or_nothing: bool) -> tuple[tuple[Outcome, ...], bool]:
         """(one outcome per item, in order; whether a failed all-or-nothing batch was rolled
@@ -190,7 +193,17 @@ class Mover:
         pid, target = v.pid, p.target
         fname = _MEMBERSHIP[p.hierarchy.version, p.threads]
         try:
-            files.write(p.hierarchy.name, target.path, fname, str(pid).encode())
+            if p.route == "scope":
+                self._start_scope(p)
+            elif p.route == "systemd" and pid is not None:
+                self._through_systemd(p, pid)
+            else:
+                files.write(p.hierarchy.name, target.path, fname, str(pid).encode())
+        except SystemdError as e:
+            got.close()
+            return self._outcome(p, v, "refused", errno=None, hook="systemd", reason=str(e), advice=(
+                f"Look again (ctrtui tasks); the kernel write stays possible with --via kernel, after which "
+                f"PID {pid} lives and dies with the unit."))
         except OSError as e:
             got.close()
             name = errno_name(e.errno or 0)
@@ -203,6 +216,35 @@ class Mover:
         if guard and pid is not None and v.task is not None and v.task.is_thread:  # a thread's report names it
             self._thread_guards[pid] = guard
         return None
+
+    def _start_scope(self, p: Plan) -> None:
+        """systemd starts the plan's new scope holding all its accepted PIDs, at the first
+        PID's turn (each PID's hold comes first, as for a write); its answer (the cgroup, or
+        the refusal) stands for every PID of the plan, and `_verify` checks each arrived."""
+        key = id(p)
+        if key not in self._scopes:
+            units, req = systemd_units(self.backend), p.scope
+            try:
+                if units is None or req is None:
+                    raise SystemdError(f"A new scope for {display(str(p.target))} needs systemd as PID 1, and the "
+                                       "backend no longer says it is; plan the move again.")
+                pids = [v.pid for v in p.accepted if v.pid is not None]
+                units.start_scope(req.name, pids, req.slice, req.properties)
+                self._scopes[key] = None
+            except (SystemdError, PropertyError) as e:
+                self._scopes[key] = SystemdError(str(e))
+        err = self._scopes[key]
+        if err is not None:
+            raise err
+
+    def _through_systemd(self, p: Plan, pid: int) -> None:
+        """systemd moves the process `pid` into the plan's target (AttachProcessesToUnit; the
+        plan's route says the target lies in a delegated unit)."""
+        units = systemd_units(self.backend)
+        if units is None:
+            raise SystemdError(f"PID {pid} was to move into {display(str(p.target))} through systemd, but the "
+                               "backend no longer says systemd manages it; plan the move again.")
+        units.attach_to_unit(p.hierarchy.name, p.target.path, [pid])
 
     def _settle(self, guards: Sequence[tuple[int, Any]], items: Sequence[tuple[Plan, Verdict]]
                 ) -> list[tuple[int, Outcome | None]]:

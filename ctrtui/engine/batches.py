@@ -66,7 +66,7 @@ def write_intent(journal: Journal, backend: Any, batch_id: str, plans: Sequence[
                               "to": p.target.path})
     p0 = plans[0]
     journal.write_intent(batch_id, p0.hierarchy.name, p0.threads, undo_of, p0.target.path, tasks,
-                         backend=backend.identity)
+                         backend=backend.identity, route=p0.route)
 
 
 def record(journal: Journal, report: Report, notes: list[str]) -> Report:

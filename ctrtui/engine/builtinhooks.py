@@ -23,8 +23,12 @@ from ctrtui.engine.hooks import (
     Judged,
     Refusal,
 )
+from ctrtui.engine.systemdroute import SystemdRoute
+from ctrtui.engine.unitrisk import source_unit_risk, target_unit_risk
 from ctrtui.model import common_ancestor, parent_path
 from ctrtui.model.systemd import systemd_unit
+from ctrtui.sources.base import systemd_units
+from ctrtui.sources.systemd_risks import risk_for
 
 __all__ = ["BUILTIN_HOOKS", "builtin_hooks", "CpusetEmpty"]
 
@@ -40,7 +44,7 @@ class TargetExists(BuiltinHook):
     name = "target-exists"
 
     def judge(self, batch: HookBatch) -> Judged:
-        if batch.target_state is not None:
+        if batch.target_state is not None or batch.via == "scope":  # a new scope's cgroup is systemd's to make
             return ()
         return _all(batch, lambda ctx: ctx.refuse(
             "ENOENT", f"{batch.target} does not exist; {ctx.subject} was not moved."))
@@ -405,22 +409,26 @@ class FrozenTarget(BuiltinHook):
 
 class SystemdManaged(BuiltinHook):
     """A warning when the source or target lies in a systemd unit (*.service, *.scope,
-    *.slice): systemd may move the task back."""
+    *.slice, ...): what leaving the source unit means, or what systemd then does to the
+    task in the target unit (ctrtui.engine.unitrisk: what the lab measured)."""
 
     name = "systemd"
 
     def judge(self, batch: HookBatch) -> Judged:
-        target_unit = _systemd_unit(batch.target.path)
+        target = batch.target.path
+        into = (risk_for("new-scope", "systemd", _systemd_unit(target) or "") if batch.via == "scope" else
+                target_unit_risk(batch.hierarchy.name, batch.version, target, systemd_units(batch.backend)))
         out = []
         for ctx in batch.items:
             src = ctx.source
             unit = _systemd_unit(src) if src else None
-            if unit:
+            leaving = source_unit_risk(src, target) if src and unit else None
+            if leaving:
                 out.append((ctx, HookWarning(f"The source {src} is managed by systemd (unit {unit}): "
-                                             f"systemd may move {ctx.subject} back.")))
-            elif target_unit:
-                out.append((ctx, HookWarning(f"The target {batch.target.path} is managed by systemd (unit "
-                                             f"{target_unit}): systemd may move {ctx.subject} back.")))
+                                             f"moving {ctx.subject} out, {leaving}.")))
+            elif into and (unit is None or unit != _systemd_unit(target)):
+                out.append((ctx, HookWarning(f"The target {target} is managed by systemd (unit "
+                                             f"{_systemd_unit(target)}): {into}")))
         return out
 
 
@@ -433,7 +441,7 @@ def _systemd_unit(path: str) -> str | None:
 
 BUILTIN_HOOKS: tuple[type[BuiltinHook], ...] = (
     TargetExists, Alive, KernelThread, AlreadyThereHook, FileAccess, V1Permission, CgroupNamespace, V2Delegation,
-    V2Destination, CpusetEmpty, FrozenTarget, SystemdManaged,
+    V2Destination, CpusetEmpty, SystemdRoute, FrozenTarget, SystemdManaged,
 )
 """The kernel's order, but for one deliberate change. The kernel opens the membership file
 (ENOENT; EACCES), looks the task up (ESRCH), refuses kernel threads (EINVAL), checks the
@@ -444,8 +452,10 @@ task is already there. Here what depends on the target and the task alone comes 
 the target exists, the task is alive (else `vanished`), it is not a kernel thread that may
 not move, it is not already there -- and only then who writes (the open's EACCES, the uid
 rule, delegation): a task that is already there needs no write, so it is `already-there`
-for root and non-root alike. Then the v2 destination, cpuset, and the warnings (frozen
-target, systemd). The engine puts the policy hook and entry-point hooks after `cpuset`."""
+for root and non-root alike. Then the v2 destination, cpuset, what systemd would refuse on
+a systemd host (`systemd-route`: a slice's own cgroup, a unit not delegated unless the
+kernel write is asked for), and the warnings (frozen target, systemd). The engine puts the
+policy hook and entry-point hooks after `cpuset`."""
 
 
 def builtin_hooks() -> list[BuiltinHook]:

@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
     from ctrtui.engine.records import Batch
+    from ctrtui.engine.values import ScopeRequest, Via
 
 __all__ = ["AttachEngine", "OUTCOMES", "Outcome", "OutcomeKind", "Plan", "Report", "VERDICT_KINDS", "Verdict",
            "VerdictKind", "load_entry_point_hooks", "ENTRY_POINT_GROUP"]
@@ -127,16 +128,30 @@ class AttachEngine:
         raise CtrtuiError(f"unknown hierarchy '{word}'; known hierarchies: {known}")
 
     def plan(self, pids: Sequence[int | str], target: CgroupRef, threads: bool = False,
-             expected_start: Mapping[int, int] | None = None) -> Plan:
+             expected_start: Mapping[int, int] | None = None, via: Via = "auto") -> Plan:
         """One verdict per item of `pids` (ints or text as typed) for moving into `target`.
         `expected_start` (pid -> start time, e.g. from the snapshot the user looked at)
         reports a PID whose task has been replaced since as vanished (hook `pid-reuse`).
 
         The facts of every distinct PID are read once, then each hook judges the batch of
-        PIDs still undecided, in the hooks' order (see `ctrtui.engine.hooks`)."""
+        PIDs still undecided, in the hooks' order (see `ctrtui.engine.hooks`). `via`: `auto`
+        (systemd's route where it applies, and what systemd would refuse is refused) or
+        `kernel` (the membership-file write, asked for: see ctrtui.engine.systemdroute)."""
         h = self.hierarchy(target.hierarchy)
         return make_plan(self.reader, self.hooks, pids, h, CgroupRef(h.name, target.path), bool(threads),
-                         self.pid_max, self.front, expected_start)
+                         self.pid_max, self.front, expected_start, via)
+
+    def plan_scope(self, pids: Sequence[int | str], scope: ScopeRequest) -> Plan:
+        """One verdict per item of `pids` for a new transient scope (`scope`) systemd starts
+        for them (route `scope`): the target is the scope's cgroup to be, in the hierarchy
+        systemd manages, judged by the hooks like any move. What systemd would refuse before
+        anything is asked is `CtrtuiError`, one sentence: not a systemd host, a name or slice
+        systemd does not accept, a property it would refuse."""
+        from ctrtui.engine.scopecheck import scope_target
+
+        h, path = scope_target(self.backend, scope, self.hierarchy)
+        return make_plan(self.reader, self.hooks, pids, h, CgroupRef(h.name, path), False, self.pid_max, self.front,
+                         None, "scope", scope)
 
     def release(self) -> None:
         """Close every pidfd still kept from plans that were not applied (a plan stays

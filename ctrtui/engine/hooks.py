@@ -124,7 +124,7 @@ class HookBatch:
     each cgroup at most once per plan."""
 
     __slots__ = ("backend", "hierarchy", "target", "target_state", "threads", "writer", "items", "_state",
-                 "_cache", "file", "front")
+                 "_cache", "file", "front", "via")
     backend: Any
     hierarchy: Hierarchy
     target: CgroupRef
@@ -135,6 +135,8 @@ class HookBatch:
     file: str
     front: str
     """Whose words advice takes where the front ends differ (`AttachEngine.front`)."""
+    via: str
+    """The route asked for (`auto` or `kernel`: ctrtui.engine.values.Via)."""
 
     def __init__(self, backend: Any, hierarchy: Hierarchy, target: CgroupRef, target_state: CgroupState | None,
                  threads: bool, writer: Creds, items: Sequence[HookContext] = (),
@@ -150,6 +152,7 @@ class HookBatch:
         self._cache: dict[str, CgroupState | None] = {target.path: target_state}
         self.file = membership_file(hierarchy.version, threads)
         self.front = "cli"
+        self.via = "auto"
 
     def __repr__(self) -> str:
         return f"HookBatch(target={self.target}, threads={self.threads}, items={len(self.items)})"

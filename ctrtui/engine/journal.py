@@ -168,13 +168,15 @@ class Journal(JournalFile):
         return line
 
     def write_intent(self, batch_id: str, hierarchy: str, threads: bool, undo_of: str | None, target: str,
-                     tasks: Sequence[Mapping[str, object]], backend: str | None = None) -> None:
+                     tasks: Sequence[Mapping[str, object]], backend: str | None = None, route: str = "kernel") -> None:
         """The write-ahead record of a batch, synced before the batch writes anything.
-        `backend`: the identity of the backend it moves tasks on. `JournalLimit` (nothing
-        written) for a record its reader would refuse."""
+        `backend`: the identity of the backend it moves tasks on; `route`: `systemd` or
+        `scope` when systemd moves them (recorded only then). `JournalLimit` (nothing written) for a
+        record its reader would refuse."""
         rec = {"kind": "intent", "version": VERSION, "batch": batch_id, **({"backend": backend} if backend else {}),
                "time": now_iso(), "hierarchy": hierarchy,
-               "threads": bool(threads), "undo_of": undo_of, "target": target, "tasks": list(tasks)}
+               "threads": bool(threads), "undo_of": undo_of, "target": target, "tasks": list(tasks),
+               **({"route": route} if route != "kernel" else {})}
         self._append(self._line(rec), "write")
 
     def write_op(self, batch_id: str, op: str, hierarchy: str, path: str, undo_of: str | None,

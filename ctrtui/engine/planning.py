@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from ctrtui.engine.hooks import HookBatch
 from ctrtui.engine.judge import judge_batch
 from ctrtui.engine.parse import PidParseError, parse_pid
+from ctrtui.engine.systemdroute import route_of
 from ctrtui.engine.values import Plan, Verdict
 from ctrtui.sources.base import prober
 
@@ -19,7 +20,7 @@ if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
     from ctrtui.engine.judge import Item
-    from ctrtui.engine.values import Facts
+    from ctrtui.engine.values import Facts, ScopeRequest, Via
     from ctrtui.model import CgroupRef, Hierarchy, TaskInfo
 
 __all__ = ["FactReader", "make_plan"]
@@ -124,13 +125,17 @@ class FactReader:
 
 
 def make_plan(reader: FactReader, hooks: Sequence[Any], pids: Sequence[int | str], h: Hierarchy, target: CgroupRef,
-              threads: bool, pid_max: int, front: str, expected_start: Mapping[int, int] | None) -> Plan:
+              threads: bool, pid_max: int, front: str, expected_start: Mapping[int, int] | None,
+              via: Via = "auto", scope: ScopeRequest | None = None) -> Plan:
     """One verdict per item of `pids` for moving into `target` (in `h`): the facts of every
     distinct PID are read once, then each hook judges the batch of PIDs still undecided, in
-    the hooks' order. A PID given twice is judged once; its repeat reports the same."""
+    the hooks' order. A PID given twice is judged once; its repeat reports the same. `via`:
+    the route asked for (the plan's `route` is systemd's where it applies, see
+    ctrtui.engine.systemdroute)."""
     backend = reader.backend
     batch = HookBatch(backend, h, target, backend.cgroup_state(h.name, target.path), threads, backend.writer())
     batch.front = front
+    batch.via = via
     items: list[Item] = []  # (text, pid, parse error)
     pid: int | None
     first: dict[int, int] = {}  # pid -> index of its first item
@@ -161,4 +166,4 @@ def make_plan(reader: FactReader, hooks: Sequence[Any], pids: Sequence[int | str
             v = v.replace(text=text)
         verdicts.append(v)
     reader.release_unused(judged)
-    return Plan(target, threads, tuple(verdicts), h)
+    return Plan(target, threads, tuple(verdicts), h, route=route_of(batch), scope=scope)

@@ -8,7 +8,9 @@ One JSON object per line, each with a `kind`:
   (the batch this one undoes, or null),
   `target`, and `tasks`: for every PID about to be written its `pid`, `start_time` (clock
   ticks since boot, the PID-reuse guard), `pidfs` (`[dev, inode]` of its pidfd where the
-  kernel gives one, else null), `from` (its cgroup in that hierarchy) and `to`.
+  kernel gives one, else null), `from` (its cgroup in that hierarchy) and `to`; `route`
+  `systemd` when systemd moved them (AttachProcessesToUnit), `scope` when systemd started a
+  new transient scope for them (the target; StartTransientUnit), absent for a kernel write.
 - `outcome`, one per input item, and then `close` (`state`: done, interrupted or recovered):
   written together, with one write and one fsync, when the batch ends. A batch costs two
   fsyncs whatever its size.
@@ -216,6 +218,14 @@ def _outcome_fields(row: Mapping[str, object]) -> Record:
             "outcome": outcome, "errno": _errno_field(row) if row.get("errno") is not None else None}
 
 
+def _route(row: Mapping[str, object]) -> dict[str, str]:
+    """An intent's `route` (`systemd`), or nothing for a kernel write (no key)."""
+    route = row.get("route", "kernel")
+    if route not in ("kernel", "systemd", "scope"):
+        raise BadRecord(f"route must be kernel, systemd or scope, not {_short(route)}")
+    return {} if route == "kernel" else {"route": str(route)}
+
+
 def validate(obj: object) -> Record:
     """The record as a clean dict, or `BadRecord` saying what is wrong."""
     if not isinstance(obj, dict):
@@ -272,7 +282,8 @@ def validate(obj: object) -> Record:
         return {"kind": kind, "batch": _batch_id(obj, "batch"), "backend": _str(obj, "backend", True, limit=255),
                 "time": _time(obj),
                 "hierarchy": _str(obj, "hierarchy", limit=255), "threads": _bool(obj, "threads"),
-                "undo_of": _batch_id(obj, "undo_of", True), "target": _path(obj, "target"), "tasks": clean}
+                "undo_of": _batch_id(obj, "undo_of", True), "target": _path(obj, "target"), "tasks": clean,
+                **_route(obj)}
     if kind == "header":
         return {"kind": kind, "kept_bytes": _int(obj, "kept_bytes", 0, 2**63)}
     raise BadRecord(f"kind must be intent, op, outcome, close or header, not {_short(kind)}")

@@ -16,9 +16,12 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING
 
 from ctrtui.engine.hooks import MAKES_THREAD_ROOT
+from ctrtui.engine.unitrisk import source_unit_risk, target_unit_risk
 from ctrtui.engine.values import Plan, Verdict
 from ctrtui.model import CgroupRef, Snapshot, TaskInfo
 from ctrtui.model.systemd import systemd_unit
+from ctrtui.sources.base import systemd_units
+from ctrtui.sources.systemd_risks import risk_for, risk_kind
 from ctrtui.text import display
 
 if TYPE_CHECKING:
@@ -35,7 +38,7 @@ RISKS: dict[str, str] = {
     "pid-1": "PID 1",
     "kernel-threads": "kernel threads",
     "many": f"more than {MANY_TASKS} tasks at once",
-    "systemd-unit": "a systemd unit as source or target",
+    "systemd-unit": "a systemd unit as source or target (a task written into a unit dies with `systemctl stop` of it)",
     "name=systemd": "the `name=systemd` hierarchy",
     "v1": "a v1 hierarchy (the tasks' other hierarchies stay as they are)",
     "thread-split": "a process split across cgroups by `--threads`",
@@ -86,7 +89,8 @@ def assess_kinds(plan: Plan, snapshot: Snapshot, backend: Reader) -> list[tuple[
     """`(kind, sentence)` for every risky part of `plan` (a kind of `RISKS`).
 
     Risky: PID 1; kernel threads; more than MANY_TASKS tasks at once; a systemd unit as a
-    source or the target (systemd may move them back); the name=systemd hierarchy (systemd's
+    source or the target (what systemd then does to the task, as the lab measured it:
+    ctrtui.engine.unitrisk); the name=systemd hierarchy (systemd's
     own record); a v1 hierarchy, where only that hierarchy's membership changes and the
     tasks stay in their cgroups of every other one (`hierarchy_note`: a person who thinks of
     "the task's cgroup" expects it to move everywhere); thread mode splitting a process
@@ -99,7 +103,7 @@ def assess_kinds(plan: Plan, snapshot: Snapshot, backend: Reader) -> list[tuple[
     tasks: dict[int, TaskInfo | None] = {}
     for pid, v in moves:
         tasks[pid] = v.task if v.task is not None else backend.task_state(pid)
-    risks = (_task_risks(plan.target, moves, tasks) + _systemd_risks(plan.target, moves, tasks, snapshot)
+    risks = (_task_risks(plan.target, moves, tasks) + _systemd_risks(plan, moves, tasks, snapshot, backend)
              + _thread_risks(plan, moves, tasks, backend))
     for kind, _ in risks:
         assert kind in RISKS, kind  # a new kind goes in RISKS and in the README's list
@@ -137,10 +141,13 @@ def _task_risks(target: CgroupRef, moves: list[tuple[int, Verdict]],
     return risks
 
 
-def _systemd_risks(target: CgroupRef, moves: list[tuple[int, Verdict]], tasks: Mapping[int, TaskInfo | None],
-                   snapshot: Snapshot) -> list[tuple[str, str]]:
-    """The name=systemd hierarchy, a v1 hierarchy, a systemd unit as the target or a source."""
+def _systemd_risks(plan: Plan, moves: list[tuple[int, Verdict]], tasks: Mapping[int, TaskInfo | None],
+                   snapshot: Snapshot, backend: Reader) -> list[tuple[str, str]]:
+    """The name=systemd hierarchy, a v1 hierarchy, a systemd unit as the target or a source.
+    A move systemd makes itself (route `systemd`) is no hand placement: systemd knows the
+    task is in the unit, and the risk says what that means."""
     risks = []
+    target = plan.target
     hier = snapshot.get(target.hierarchy)
     hier_name = hier.name if hier is not None else target.hierarchy
     if hier_name == "name=systemd" or "name=systemd" in target.hierarchy:
@@ -152,16 +159,15 @@ def _systemd_risks(target: CgroupRef, moves: list[tuple[int, Verdict]], tasks: M
     if note is not None:
         risks.append(("v1", note))
     unit = systemd_unit(target.path)
-    if unit:
-        risks.append(("systemd-unit",
-            f"The target {display(str(target))} belongs to the systemd unit {display(unit)}: systemd may move these "
-            f"tasks back or out when it reloads or restarts the unit."
-        ))
+    into = _into_unit(plan, backend)
+    if unit and into:
+        risks.append(("systemd-unit", f"The target {display(str(target))} belongs to the systemd unit "
+                      f"{display(unit)}: {into}"))
     by_unit: dict[str, list[tuple[int, str]]] = {}
     for pid, v in moves:
         src = _path_of(v.source)
         src_unit = systemd_unit(src) if src else None
-        if src_unit and src_unit != unit:
+        if src and src_unit and source_unit_risk(src, target.path):
             by_unit.setdefault(src_unit, []).append((pid, _comm(tasks, pid)))
     for src_unit, items in by_unit.items():
         if len(items) == 1:
@@ -169,10 +175,24 @@ def _systemd_risks(target: CgroupRef, moves: list[tuple[int, Verdict]], tasks: M
         else:
             who, them = f"{len(items)} tasks ({_name_pids(items)})", "them"
         risks.append(("systemd-unit",
-            f"{who} would leave the systemd unit {display(src_unit)}: systemd may move {them} back, "
-            f"and stops accounting {them} to that unit."
+            f"{who} would leave the systemd unit {display(src_unit)}: systemd stops accounting {them} to that "
+            f"unit, and systemctl stop of it no longer reaches {them}."
         ))
     return risks
+
+
+def _into_unit(plan: Plan, backend: Reader) -> str | None:
+    """What systemd does to a task in the plan's target unit: placed by hand (a kernel
+    write), or by systemd itself (route `systemd`: a delegated unit)."""
+    units = systemd_units(backend)
+    h = plan.hierarchy
+    if plan.route == "scope" and plan.scope is not None:
+        return risk_for("new-scope", "systemd", plan.scope.name)
+    if plan.route == "systemd" and units is not None:
+        place = units.unit_placement(h.name, plan.target.path)
+        if place is not None:
+            return risk_for(risk_kind(place.kind, place.delegated), "systemd", place.unit)
+    return target_unit_risk(h.name, h.version, plan.target.path, units)
 
 
 def _thread_risks(plan: Plan, moves: list[tuple[int, Verdict]], tasks: Mapping[int, TaskInfo | None],

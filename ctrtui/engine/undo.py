@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
     from ctrtui.engine.journal import Journal
     from ctrtui.engine.records import Batch, Record
-    from ctrtui.engine.values import Plan, Report, Verdict
+    from ctrtui.engine.values import Plan, Report, Verdict, Via
     from ctrtui.model import Hierarchy
 
 __all__ = ["UndoSide", "choose_undoable", "undo"]
@@ -40,7 +40,7 @@ class UndoSide(Protocol):
     def hierarchy(self, word: str) -> Hierarchy: ...
 
     def plan(self, pids: Sequence[int | str], target: CgroupRef, threads: bool = False,
-             expected_start: Mapping[int, int] | None = None) -> Plan: ...
+             expected_start: Mapping[int, int] | None = None, via: Via = "auto") -> Plan: ...
 
     def run_plans(self, plans: Sequence[Plan], all_or_nothing: bool, undo_of: str | None) -> Report: ...
 
@@ -153,7 +153,9 @@ def _skip_lost(eng: UndoSide, b: Batch) -> None:
 
 
 def _undo_plans(eng: UndoSide, found: Batch) -> list[Plan]:
-    """One plan per cgroup the batch's remaining tasks came from, worded for an undo."""
+    """One plan per cgroup the batch's remaining tasks came from, worded for an undo. The
+    tasks are written back by the kernel whatever route brought them (`via="kernel"`):
+    systemd has no "detach", and the cgroup they came from is where they were before."""
     groups: dict[str, list[Record]] = {}
     for r in found.remaining():
         if r["from"] is not None:
@@ -162,7 +164,7 @@ def _undo_plans(eng: UndoSide, found: Batch) -> list[Plan]:
     for back, group in groups.items():
         expected = {r["pid"]: r["start_time"] for r in group if r["start_time"] is not None}
         target = CgroupRef(found.hierarchy, back)
-        plan = eng.plan([r["pid"] for r in group], target, found.threads, expected)
+        plan = eng.plan([r["pid"] for r in group], target, found.threads, expected, via="kernel")
         verdicts = []
         for v, r in zip(plan.verdicts, group):
             if v.kind == "move" and v.source is not None and v.source != r["to"]:

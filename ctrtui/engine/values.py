@@ -19,8 +19,19 @@ if TYPE_CHECKING:  # `X | None` at run time needs Python 3.10; the engine runs o
     Facts = tuple[TaskInfo | None, str | None, Identity | None]
     """(a task's facts, its cgroup in the plan's hierarchy, its identity); all None: no such task."""
 
-__all__ = ["ARRIVED", "OUTCOMES", "VERDICT_KINDS", "Outcome", "OutcomeKind", "Plan", "Report", "Verdict",
-           "VerdictKind"]
+__all__ = ["ARRIVED", "OUTCOMES", "ROUTES", "VERDICT_KINDS", "VIAS", "Outcome", "OutcomeKind", "Plan", "Report",
+           "Route", "ScopeRequest", "Verdict", "VerdictKind", "Via"]
+
+Route = Literal["kernel", "systemd", "scope"]
+"""How a plan's tasks reach the target: a `kernel` write of the membership file, through
+`systemd` (AttachProcessesToUnit), for a target in a delegated unit of a systemd host, or in
+a new transient `scope` systemd starts for them (StartTransientUnit: `Plan.scope`)."""
+ROUTES: tuple[Route, ...] = get_args(Route)
+Via = Literal["auto", "kernel", "scope"]
+"""The route a person asked for: `auto` (systemd's where systemd takes the tasks, and a move
+systemd would refuse is refused), `kernel` (`--via kernel`: the write, whoever owns the
+target, with its risk said) or `scope` (`move --scope NAME`: a new transient scope)."""
+VIAS: tuple[Via, ...] = get_args(Via)
 
 VerdictKind = Literal["move", "already-there", "refused", "vanished"]
 """What the plan says of one input item: it would `move`; it is `already-there` (nothing to
@@ -82,24 +93,46 @@ class Verdict(Value):
         set_field(self, "identity", identity)
 
 
+class ScopeRequest(Value):
+    """A new transient scope for running tasks (`move --scope NAME [--slice SLICE] [-p P=V]`):
+    its unit `name` (`*.scope`), its `slice` (None: systemd's default, system.slice for root)
+    and `properties` as `systemd-run -p` takes them (checked by systemd_props.parse_properties)."""
+
+    __slots__ = ("name", "slice", "properties")
+    name: str
+    slice: str | None
+    properties: tuple[str, ...]
+
+    def __init__(self, name: str, slice: str | None = None, properties: tuple[str, ...] = ()) -> None:
+        set_field(self, "name", name)
+        set_field(self, "slice", slice)
+        set_field(self, "properties", tuple(properties))
+
+
 class Plan(Value):
     """One verdict per input item, same order, for moving into `target`. `created`:
-    `time.time()` when planned."""
+    `time.time()` when planned. `route`: how the accepted PIDs go there, `kernel` (a write
+    to the membership file) or `systemd` (AttachProcessesToUnit: the target lies in a
+    delegated unit of a systemd host, see ctrtui.engine.systemdroute)."""
 
-    __slots__ = ("target", "threads", "verdicts", "hierarchy", "created")
+    __slots__ = ("target", "threads", "verdicts", "hierarchy", "created", "route", "scope")
     target: CgroupRef
     threads: bool
     verdicts: tuple[Verdict, ...]
     hierarchy: Hierarchy
     created: float
+    route: Route
+    scope: ScopeRequest | None
 
     def __init__(self, target: CgroupRef, threads: bool, verdicts: tuple[Verdict, ...], hierarchy: Hierarchy,
-                 created: float | None = None) -> None:
+                 created: float | None = None, route: Route = "kernel", scope: ScopeRequest | None = None) -> None:
         set_field(self, "target", target)
         set_field(self, "threads", threads)
         set_field(self, "verdicts", verdicts)
         set_field(self, "hierarchy", hierarchy)
         set_field(self, "created", time.time() if created is None else created)
+        set_field(self, "route", route)
+        set_field(self, "scope", scope)
 
     @property
     def accepted(self) -> tuple[Verdict, ...]:

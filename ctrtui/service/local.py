@@ -14,6 +14,7 @@ if TYPE_CHECKING:
 
     from ctrtui.engine import AttachEngine, Journal, Plan, Report
     from ctrtui.engine.ops import OpResult
+    from ctrtui.engine.values import ScopeRequest, Via
     from ctrtui.model import CgroupRef, CgroupState, Hierarchy, Snapshot, TaskInfo
     from ctrtui.model.cgstats import Figures
     from ctrtui.service.values import BatchLog, Undone
@@ -137,8 +138,11 @@ class LocalService:
         """The engine is built now (see `engine`)."""
         self.engine  # noqa: B018 - the property builds it
 
-    def plan(self, pids: Sequence[int | str], target: CgroupRef, threads: bool = False) -> Plan:
-        return self.engine.plan(pids, target, threads=threads)
+    def plan(self, pids: Sequence[int | str], target: CgroupRef, threads: bool = False, via: Via = "auto") -> Plan:
+        return self.engine.plan(pids, target, threads=threads, via=via)
+
+    def plan_scope(self, pids: Sequence[int | str], scope: ScopeRequest) -> Plan:
+        return self.engine.plan_scope(pids, scope)
 
     def risks(self, plan: Plan) -> list[str]:
         """What the terminal UI would ask about before applying `plan` (`ctrtui.engine.risk`):

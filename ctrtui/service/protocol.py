@@ -14,6 +14,7 @@ from typing import Protocol
 
 from ctrtui.engine import Plan, Report
 from ctrtui.engine.ops import OpResult
+from ctrtui.engine.values import ScopeRequest, Via
 from ctrtui.model import CgroupRef, CgroupState, Hierarchy, Snapshot, TaskInfo
 from ctrtui.model.cgstats import Figures
 from ctrtui.service.values import BatchLog, Undone
@@ -64,8 +65,16 @@ class Service(Protocol):
         CtrtuiError."""
         ...
 
-    def plan(self, pids: Sequence[int | str], target: CgroupRef, threads: bool = False) -> Plan:
-        """What moving `pids` into `target` would do, judged by the hooks and the policy."""
+    def plan(self, pids: Sequence[int | str], target: CgroupRef, threads: bool = False, via: Via = "auto") -> Plan:
+        """What moving `pids` into `target` would do, judged by the hooks and the policy.
+        `via`: `auto` (through systemd where it takes the tasks, and what systemd would
+        refuse is refused) or `kernel` (the membership-file write, asked for)."""
+        ...
+
+    def plan_scope(self, pids: Sequence[int | str], scope: ScopeRequest) -> Plan:
+        """What moving `pids` into a new transient scope systemd starts for them would do
+        (`scope`: its name, slice and properties); `CtrtuiError` for what systemd would refuse
+        before it is asked (not a systemd host, a bad name, slice or property)."""
         ...
 
     def risks(self, plan: Plan) -> list[str]:

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Backend", "BackendSpecError", "CAPABILITIES",
-    "CGROUP_ADMIN", "MembershipFile", "POLL_EXITS", "Reader", "SPECS", "TASK_PROBES",
+    "CGROUP_ADMIN", "MembershipFile", "POLL_EXITS", "Reader", "SPECS", "SYSTEMD_UNITS", "TASK_PROBES",
     "TaskHandle", "WRITE", "Writer", "identity_of", "membership_file", "open_backend", "read_only_reason",
 ]
 
@@ -31,12 +31,16 @@ POLL_EXITS = "poll-exits"
 """It tells which of many held tasks exited in one call: `base.ExitPoller`."""
 CGROUP_ADMIN = "cgroup-admin"
 """It creates, removes, freezes and thaws cgroups: `base.CgroupAdmin`."""
-CAPABILITIES = frozenset({WRITE, TASK_PROBES, POLL_EXITS, CGROUP_ADMIN})
+SYSTEMD_UNITS = "systemd-units"
+"""systemd is PID 1 and manages a hierarchy: it tells which unit owns a cgroup, whether it is
+delegated, and moves running tasks into a delegated unit: `base.SystemdUnits`."""
+CAPABILITIES = frozenset({WRITE, TASK_PROBES, POLL_EXITS, CGROUP_ADMIN, SYSTEMD_UNITS})
 
 SPECS = {
     "local": "the real cgroup hierarchies of this machine (/sys/fs/cgroup)",
     "demo": "the simulated demo world",
     "demo:hostile": "a simulated world of hostile names (for trying the escaping)",
+    "demo:systemd": "the demo world with systemd as PID 1 managing it (user managers, docker scopes delegated)",
 }
 """The specs `open_backend` opens, with what each is."""
 
@@ -85,20 +89,25 @@ def _refuse(spec: str) -> NoReturn:
 
 
 def open_backend(spec: str = "local") -> Backend:
-    """The backend a spec names: `local` (the real /sys/fs/cgroup), `demo` (the simulated
+    """The backend a spec names: `local` (the real /sys/fs/cgroup; on a host where systemd
+    manages it, with systemd's route of moves: sources/systemdhost.py), `demo` (the simulated
     demo world) or `demo:hostile` (the world of hostile names the escaping is tested on).
     `ssh://[user@]host[:port]` is recognised and refused with a pointer to `--host` (a remote
     host is read through `ctrtui.remote.RemoteReader` and changed by its own agent, never
     written from here); recording files are recognised and refused until they are built. Any
     other spec: `BackendSpecError` naming it and the known ones."""
     if spec == "local":
-        from ctrtui.sources.cgroupfs import CgroupFS
+        from ctrtui.sources.systemdhost import local_backend
 
-        return CgroupFS()
+        return local_backend()
     if spec == "demo":
         from ctrtui.sources.demo import demo_world
 
         return demo_world()
+    if spec == "demo:systemd":
+        from ctrtui.sources.demo import demo_world
+
+        return demo_world(systemd=True)
     if spec == "demo:hostile":
         from ctrtui.sources.hostile import hostile_world
 

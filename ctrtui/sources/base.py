@@ -40,16 +40,18 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Protocol, cast, runtime_checkable
 
 from ctrtui.model import CgroupState, Container, Creds, Hierarchy, Snapshot, TaskInfo
-from ctrtui.sources import CAPABILITIES, CGROUP_ADMIN, POLL_EXITS, TASK_PROBES, WRITE, read_only_reason
+from ctrtui.sources import CAPABILITIES, CGROUP_ADMIN, POLL_EXITS, SYSTEMD_UNITS, TASK_PROBES, WRITE, read_only_reason
 
 if TYPE_CHECKING:  # typing.TypeAlias is Python 3.10+; this module travels to 3.9 hosts (docs/remote.md)
     from typing import TypeAlias
 
+    from ctrtui.sources.systemd import Placement
+
 __all__ = [
     "Backend", "CAPABILITIES", "CGROUP_ADMIN", "CgroupAdmin", "ExitPoller", "MembershipFile", "POLL_EXITS",
-    "PROTOCOLS", "Probe", "ProbeHeld", "Reader", "TASK_PROBES", "TaskHandle", "TaskProber", "WRITE", "Writer",
-    "admin_of", "contract_problems", "declared", "exit_poller", "membership_file", "prober", "protocol_problems",
-    "protocols_of", "read_only_reason", "writer_of",
+    "PROTOCOLS", "Probe", "ProbeHeld", "Reader", "SYSTEMD_UNITS", "SystemdUnits", "TASK_PROBES", "TaskHandle",
+    "TaskProber", "WRITE", "Writer", "admin_of", "contract_problems", "declared", "exit_poller", "membership_file",
+    "prober", "protocol_problems", "protocols_of", "read_only_reason", "systemd_units", "writer_of",
 ]
 
 #: Which membership file a write goes to: (hierarchy version, thread mode) -> file name.
@@ -256,8 +258,33 @@ class CgroupAdmin(Protocol):
         """Freeze (True) or thaw (False): v1 `freezer.state` FROZEN/THAWED, v2 `cgroup.freeze` 1/0."""
 
 
+@runtime_checkable
+class SystemdUnits(Protocol):
+    """Capability `SYSTEMD_UNITS`: systemd is PID 1 and manages a hierarchy (v2, or
+    `name=systemd` on v1). It says which unit owns a cgroup there and whether the unit is
+    delegated, and moves running processes into a delegated unit (or a cgroup below it) the
+    way systemd expects (`AttachProcessesToUnit`), so that systemd knows they are there."""
+
+    def unit_placement(self, hierarchy: str, path: str) -> Placement | None:
+        """The unit owning the cgroup `path` of `hierarchy`, its kind, the subcgroup below its
+        own cgroup and whether it is delegated; None where systemd does not manage
+        `hierarchy` or no unit owns `path`."""
+
+    def attach_to_unit(self, hierarchy: str, path: str, pids: Sequence[int]) -> None:
+        """systemd moves the processes `pids` into the cgroup `path` (a delegated unit's or
+        one below it). systemd's refusal raises `ctrtui.sources.systemd.SystemdError`."""
+
+    def systemd_hierarchy(self) -> str:
+        """The name of the hierarchy systemd manages (`unified` or `name=systemd`)."""
+
+    def start_scope(self, name: str, pids: Sequence[int], slice: str | None, properties: Sequence[str]) -> str:
+        """systemd starts the transient scope `name` holding the running processes `pids`, in
+        `slice` (None: its default), with `properties` (`PROP=VALUE`); its cgroup path in
+        `systemd_hierarchy()`. A refusal raises SystemdError (PropertyError for a property)."""
+
+
 PROTOCOLS: dict[str, type] = {WRITE: Writer, TASK_PROBES: TaskProber, POLL_EXITS: ExitPoller,
-                              CGROUP_ADMIN: CgroupAdmin}
+                              CGROUP_ADMIN: CgroupAdmin, SYSTEMD_UNITS: SystemdUnits}
 """Capability name -> the Protocol a backend declaring it implements."""
 assert set(PROTOCOLS) == CAPABILITIES
 
@@ -292,6 +319,11 @@ def exit_poller(backend: Reader) -> ExitPoller | None:
 def admin_of(backend: Reader) -> CgroupAdmin | None:
     """The backend as a `CgroupAdmin` when it declares `CGROUP_ADMIN`, else None."""
     return cast(CgroupAdmin, backend) if CGROUP_ADMIN in backend.capabilities else None
+
+
+def systemd_units(backend: Reader) -> SystemdUnits | None:
+    """The backend as `SystemdUnits` when it declares `SYSTEMD_UNITS`, else None."""
+    return cast(SystemdUnits, backend) if SYSTEMD_UNITS in backend.capabilities else None
 
 
 def _members(protocol: type) -> dict[str, Callable[..., object] | property | None]:

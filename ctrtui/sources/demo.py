@@ -16,6 +16,8 @@ and one example of every situation the attach engine has to refuse or explain:
   redis and nobody.
 
 The writer is root: the `ctrtui` process alice started with sudo in her session.
+`demo_world(seed, systemd=True)` (`--backend demo:systemd`) is the same world with systemd
+playing PID 1 (a `SystemdSimKernel`): user@1000/1001.service and the docker scopes delegated.
 
 `generate_world(cgroups, tasks, seed)` builds big worlds (two levels, e.g. 100 x 100) for
 benchmarks and UI scale tests.
@@ -27,6 +29,7 @@ import math
 import random
 from collections.abc import Sequence
 
+from ctrtui.sources.simkernel.systemd import SystemdSimKernel
 from ctrtui.sources.simulated import SimKernel
 
 V1 = ("cpu", "cpuacct", "cpuset", "memory", "devices", "freezer", "blkio", "pids", "name=systemd")
@@ -93,10 +96,13 @@ class _Demo:
         return f"{h[:8]}_{h[8:12]}_{h[12:16]}_{h[16:20]}_{h[20:]}"
 
 
-def demo_world(seed: int = 0) -> SimKernel:
-    """The realistic hybrid demo world; the same for the same seed (see module docstring)."""
+def demo_world(seed: int = 0, systemd: bool = False) -> SimKernel:
+    """The realistic hybrid demo world; the same for the same seed (see module docstring).
+    With `systemd`, systemd plays PID 1 managing `unified` and `name=systemd` (a
+    `SystemdSimKernel`): the user managers and the docker scopes are delegated, as systemd
+    and docker make them."""
     rng = random.Random(seed)
-    k = SimKernel()
+    k = SystemdSimKernel(identity="demo:systemd") if systemd else SimKernel()
     for uid, name in USERS.items():
         k.add_user(uid, name)
     for name in V1:
@@ -112,6 +118,10 @@ def demo_world(seed: int = 0) -> SimKernel:
     ctrtui = _sessions(d, sshd)
     k.set_writer(0, 0, pid=ctrtui)
     k.tick(300)
+    if isinstance(k, SystemdSimKernel):
+        docker = [p.rsplit("/", 1)[1] for p in k.snapshot(["unified"])["unified"].containers
+                  if p.startswith("/system.slice/docker-")]
+        k.play_systemd(("unified", "name=systemd"), ("user@1000.service", "user@1001.service", *docker))
     return k
 
 

@@ -18,6 +18,7 @@ from ctrtui.sources import (
     CGROUP_ADMIN,
     POLL_EXITS,
     SPECS,
+    SYSTEMD_UNITS,
     TASK_PROBES,
     WRITE,
     BackendSpecError,
@@ -36,6 +37,7 @@ BACKENDS = {
     "SimKernel": SimKernel,
     "demo": demo_world,
     "hostile": hostile_world,
+    "demo:systemd": lambda: demo_world(systemd=True),
 }
 
 
@@ -65,6 +67,7 @@ def test_every_backend_keeps_the_contract_it_declares(make):
     assert (base.prober(b) is b) == (TASK_PROBES in b.capabilities)
     assert (base.exit_poller(b) is b) == (POLL_EXITS in b.capabilities)
     assert (base.admin_of(b) is b) == (CGROUP_ADMIN in b.capabilities)
+    assert (base.systemd_units(b) is b) == (SYSTEMD_UNITS in b.capabilities)
 
 
 def test_the_real_backend_declares_its_fast_paths_and_the_simulator_none():
@@ -238,7 +241,9 @@ def test_open_backend_by_spec():
     assert demo.identity == "demo" and demo.kind == "demo" and demo.snapshot().backend == "demo"
     assert hostile.identity == "demo:hostile" and "freezer" in [h.name for h in hostile.hierarchies()]
     assert open_backend().identity == "local"
-    assert set(SPECS) == {"local", "demo", "demo:hostile"}
+    assert set(SPECS) == {"local", "demo", "demo:hostile", "demo:systemd"}
+    sd = open_backend("demo:systemd")
+    assert sd.identity == "demo:systemd" and base.systemd_units(sd) is sd and base.systemd_units(demo) is None
     assert [identity_of(s) for s in SPECS] == [open_backend(s).identity for s in SPECS]
 
 

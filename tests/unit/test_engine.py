@@ -466,7 +466,8 @@ def test_systemd_and_frozen_warnings(k):
     p = k.spawn("cron", cgroups={"unified": "/system.slice/cron.service"})
     e = engine(k)
     v = e.plan([p], ref("unified:/a")).verdicts[0]
-    assert v.kind == "move" and "cron.service" in v.warnings[0] and "systemd may move" in v.warnings[0]
+    assert v.kind == "move" and "cron.service" in v.warnings[0] and "systemctl stop of that unit no longer " \
+        "reaches it" in v.warnings[0], v.warnings
     k.set_freezer("freezer", "/b", "FROZEN")
     v = e.plan([p], ref("freezer:/b")).verdicts[0]
     assert v.kind == "move" and any("FROZEN" in w for w in v.warnings)
@@ -476,8 +477,8 @@ def test_default_hooks_in_kernel_order_with_policy(k):
     names = [h.name for h in engine(k).hooks]
     assert names == ["target-exists", "alive", "kernel-thread", "already-there", "file-access", "v1-permission",
                      "cgroup-namespace", "v2-delegation", "v2-destination", "cpuset", "policy",
-                     "freezer", "systemd"]
-    assert len(BUILTIN_HOOKS) == 12
+                     "systemd-route", "freezer", "systemd"]
+    assert len(BUILTIN_HOOKS) == 13
     assert engine(k, hooks=[]).hooks == []
 
 
