@@ -21,8 +21,8 @@ from __future__ import annotations
 import math
 import re
 
-from ctrtui.engine.values import OUTCOMES, VERDICT_KINDS, Outcome, Plan, Report, Verdict
 from ctrtui.engine.cgroupops import ALREADY, OPS, OpRefusal, OpResult
+from ctrtui.engine.values import OUTCOMES, VERDICT_KINDS, Outcome, Plan, Report, Verdict
 from ctrtui.model import CgroupRef, Hierarchy, TaskInfo
 from ctrtui.model.cgstats import PRESSURE, Figures
 from ctrtui.service.values import BatchLog, Undone
