@@ -40,7 +40,7 @@ from ctrtui.ui.cgroupops import CgroupActions
 from ctrtui.ui.commands import CtrtuiCommands
 from ctrtui.ui.details import DetailFeed
 from ctrtui.ui.hostfeed import HostFeed
-from ctrtui.ui.hosts import DEAD, OK, HostView, Link, RemoteMover, local_host, placeholder
+from ctrtui.ui.hosts import DEAD, OK, HostView, Link, Mover, local_host, placeholder
 from ctrtui.ui.live import TICK_BUDGET, LiveView
 from ctrtui.ui.messages import (
     BatchDone,
@@ -139,8 +139,10 @@ class CtrtuiApp(App[None]):
         self.hostfeed.current = first
         self.backend: Reader = link.backend
         """The shown host's reader (its moves go through `engine`)."""
-        self.engine: AttachEngine | RemoteMover = link.mover
-        """The shown host's mover: the local `AttachEngine`, or a remote host's `RemoteMover`."""
+        self.engine: Mover = link.mover
+        """The shown host's mover: this machine's `LocalMover`, or a remote host's `RemoteMover`."""
+        self.local_engine: AttachEngine | None = link.engine
+        """The shown host's engine when it is this machine (its policy, its journal), else None."""
         self.read_only_reason: str | None = None
         """Why moves are refused (None: moves work)."""
         self.read_only_reason = self.read_only_of(link)
@@ -151,7 +153,7 @@ class CtrtuiApp(App[None]):
         self.snapshot: Snapshot | None = None
         """The last snapshot of every mounted hierarchy (the shown one is the freshest)."""
         mounted = self.backend.hierarchies() if first is None or first.local else ()
-        self.policy_error: str | None = (policy_problem(self.engine, mounted) if isinstance(self.engine, AttachEngine)
+        self.policy_error: str | None = (policy_problem(link.engine, mounted) if link.engine is not None
                                          else None)
         """Why the policy cannot be used (it could not be read, or is invalid): every move is
         refused with this sentence until the file is fixed. None: the policy is fine."""
@@ -176,7 +178,7 @@ class CtrtuiApp(App[None]):
         self._widgets: dict[str, Widget] = {}
         self.live = LiveView(self, self.backend, interval, take_first=first is not None)
         """The refresh cycle."""
-        self.moves = Moves(self, self.backend, self.engine)
+        self.moves = Moves(self, self.backend, link.mover, link.engine)
         """Marks, cut/put, drag, plan, confirm, apply, undo, move log."""
         self.details = DetailFeed(self, self.backend)
         """The detail line's content."""
@@ -184,7 +186,7 @@ class CtrtuiApp(App[None]):
         """Hierarchy switching, go to cgroup, find PID."""
         self.stats = StatsFeed(self, self.backend)
         """The tree's figure columns and the meters line, read at each refresh."""
-        self.cgroup_ops = CgroupActions(self)
+        self.cgroup_ops = CgroupActions(self, link.ops)
         """Create, remove, freeze and thaw cgroups (n, D, z, N)."""
 
     # ------------------------------------------------------------------ read-only in the footer
@@ -217,14 +219,12 @@ class CtrtuiApp(App[None]):
         remote agent that is not root), `--read-only`, the local backend's own word, or a
         journal that cannot be written."""
         reason = link.read_only
-        local = isinstance(link.mover, AttachEngine)
-        if reason is None and local:
+        if reason is None and link.engine is not None:
             reason = read_only_reason(link.backend)  # the backend says whether it may write
         if reason is None and self.read_only_flag:
             reason = "--read-only"
-        if reason is None and local:
-            assert isinstance(link.mover, AttachEngine)
-            reason = journal_problem(link.mover)
+        if reason is None and link.engine is not None:
+            reason = journal_problem(link.engine)
         return reason
 
     @property
@@ -238,7 +238,7 @@ class CtrtuiApp(App[None]):
         host = self.host
         if host is not None and host.link is not None and host.link.pid_max is not None:
             return host.link.pid_max
-        return self.engine.pid_max if isinstance(self.engine, AttachEngine) else None
+        return self.local_engine.pid_max if self.local_engine is not None else None
 
     def use_host(self, view: HostView, then: Callable[[], None] | None = None) -> None:
         """Show the host `view` (reached): its last snapshot at once when it was shown
@@ -255,14 +255,15 @@ class CtrtuiApp(App[None]):
         self.hostfeed.current = view
         self.backend = link.backend
         self.engine = link.mover
+        self.local_engine = link.engine
         self.read_only_reason = self.read_only_of(link)
         self.policy_error = link.policy_error
         self.live.backend = self.details.backend = self.moves.backend = link.backend
-        self.moves.engine = link.mover
+        self.moves.mover, self.moves.engine = link.mover, link.engine
         self.moves.reports = view.extra.get("reports", []) if view is not old else self.moves.reports
         self.moves.cut = None
         self.details.key = None
-        self.cgroup_ops.use(link.mover)
+        self.cgroup_ops.use(link.ops)
         # its last snapshot at once; not when something waits for this host's state (a find's
         # hit), nor on a reconnect: then the fresh one
         self.snapshot = view.snapshot if view is not old and then is None else None

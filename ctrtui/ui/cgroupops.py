@@ -19,11 +19,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from ctrtui.engine import AttachEngine
-from ctrtui.engine.ops import CgroupOps, OpResult, child_ref, name_problem
+from ctrtui.engine.ops import OpResult, child_ref, name_problem
 from ctrtui.model import CgroupRef
 from ctrtui.text import display
-from ctrtui.ui.hosts import RemoteMover, RemoteOps
+from ctrtui.ui.hosts import CgroupOpsLike
 
 if TYPE_CHECKING:
     from ctrtui.ui.app import CtrtuiApp
@@ -35,18 +34,16 @@ _TITLES = {"mkdir": "New cgroup", "rmdir": "Remove cgroup", "freeze": "Freeze", 
 class CgroupActions:
     """The app's `n`, `D`, `z` and `N`."""
 
-    def __init__(self, app: CtrtuiApp) -> None:
+    def __init__(self, app: CtrtuiApp, ops: CgroupOpsLike | None) -> None:
         self.app = app
-        self.ops: CgroupOps | RemoteOps | None = None
+        self.ops = ops
         """The shown host's cgroup ops: this machine's engine's, or a remote host's own ctrtui's."""
-        self.use(app.engine)
         self.results: list[OpResult] = []
         """Every op of this run, oldest first."""
 
-    def use(self, engine: object) -> None:
+    def use(self, ops: CgroupOpsLike | None) -> None:
         """Work on another host's cgroups from now on (`CtrtuiApp.use_host`)."""
-        self.ops = (CgroupOps(engine) if isinstance(engine, AttachEngine)
-                    else RemoteOps(engine) if isinstance(engine, RemoteMover) else None)
+        self.ops = ops
 
     def _here(self, doing: str) -> CgroupRef | None:
         """The highlighted cgroup, unless `doing` (a key of `moves.REFUSED`) is refused."""

@@ -25,7 +25,7 @@ from ctrtui.ui.words import report_text
 
 if TYPE_CHECKING:
     from ctrtui.ui.app import CtrtuiApp
-    from ctrtui.ui.hosts import RemoteMover
+    from ctrtui.ui.hosts import Mover
     from ctrtui.ui.widgets.tasklist import TaskList
 
 
@@ -125,10 +125,13 @@ class Moves:
     """Everything that moves tasks, for the app: it keys the actions (`m`, `x`, `p`, `u`,
     `L`, a drag) to the engine and shows the outcomes."""
 
-    def __init__(self, app: CtrtuiApp, backend: Reader, engine: AttachEngine | RemoteMover) -> None:
+    def __init__(self, app: CtrtuiApp, backend: Reader, mover: Mover, engine: AttachEngine | None) -> None:
         self.app = app
         self.backend = backend
+        self.mover = mover
+        """The shown host's mover: `plan`, `apply` and `undo` go through it, whatever the host."""
         self.engine = engine
+        """This machine's engine when it is shown (its policy can be read again), else None."""
         self.reports: list[Report] = []
         """Every batch report of this run, oldest first (the move log)."""
         self.cut: Cut | None = None
@@ -145,7 +148,7 @@ class Moves:
         from ctrtui.errors import CtrtuiError
 
         app, engine = self.app, self.engine
-        if not isinstance(engine, AttachEngine):  # a remote host's policy is its own
+        if engine is None:  # a remote host's policy is its own
             return False
         old = engine.policy
         hook = next((h for h in engine.hooks if getattr(h, "name", None) == "policy"), None)
@@ -217,7 +220,7 @@ class Moves:
             return
         pids = self._selection()
         if pids:
-            app.push_screen(TargetPicker(self.engine, app.snapshot, app.hier, pids, app.threads, self._starts(pids)),
+            app.push_screen(TargetPicker(self.mover, app.snapshot, app.hier, pids, app.threads, self._starts(pids)),
                             self._picked)
 
     def _picked(self, plan: Plan | None) -> None:
@@ -253,7 +256,7 @@ class Moves:
 
     def _plan(self, pids: list[int], target: CgroupRef, threads: bool, starts: dict[int, int], purpose: str) -> None:
         def plan() -> None:
-            p = self.engine.plan(pids, target, threads=threads, expected_start=starts)
+            p = self.mover.plan(pids, target, threads=threads, expected_start=starts)
             self.app.post_message(Planned(p, str(target), purpose))
 
         self.app.run_worker(plan, thread=True, exclusive=True, group="plan", exit_on_error=False, name="plan")
@@ -320,23 +323,17 @@ class Moves:
 
     def apply(self, plan: Plan) -> None:
         """Apply `plan` in a worker; `BatchDone` says how it went."""
-        self.app.run_worker(lambda: self._batch(lambda: self.engine.apply(plan), "Move", "Not moved"),
+        mover = self.mover
+        self.app.run_worker(lambda: self._batch(lambda: mover.apply(plan), "Move", "Not moved"),
                             thread=True, group="move", exit_on_error=False, name="move")
 
     def undo(self) -> None:
         """`u`: move the last batch back (in a worker)."""
         if self.refused():
             return
-        from ctrtui.engine.ops import undo_any
-        from ctrtui.ui.hosts import RemoteMover
-
-        engine = self.engine
-        if isinstance(engine, RemoteMover):  # the host's own journal, through its own ctrtui
-            self.app.run_worker(lambda: self._batch(engine.undo, "Undo", "Not undone"),
-                                thread=True, group="move", exit_on_error=False, name="undo")
-            return
-        # the newest batch, a move or a cgroup op (mkdir, rmdir, freeze, thaw: ui/cgroupops.py)
-        self.app.run_worker(lambda: self._batch(lambda: undo_any(engine), "Undo", "Not undone"),
+        # the newest batch of the shown host's journal, a move or a cgroup op (mkdir, rmdir,
+        # freeze, thaw: ui/cgroupops.py)
+        self.app.run_worker(lambda: self._batch(self.mover.undo, "Undo", "Not undone"),
                             thread=True, group="move", exit_on_error=False, name="undo")
 
     def _batch(self, run: Callable[[], object], what: str, refused: str) -> None:
@@ -378,7 +375,7 @@ class Moves:
         """Say how the batch went, keep its report for the move log, refresh."""
         app = self.app
         if event.report is None:
-            why = scrub(getattr(self.engine, "nothing_left", "") or "")  # e.g. a batch whose origin is gone
+            why = scrub(getattr(self.mover, "nothing_left", "") or "")  # e.g. a batch whose origin is gone
             app.notify("Nothing to undo: " + (why.rstrip(".") or "no batch of moves or cgroup changes is left in "
                                               "the journal") + ".", severity="warning", timeout=12 if why else 5,
                        escaped=True)

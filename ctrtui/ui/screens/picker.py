@@ -17,7 +17,7 @@ from textual.timer import Timer
 from textual.widgets import Input, Label, OptionList, Static
 from textual.worker import get_current_worker
 
-from ctrtui.engine import AttachEngine, Plan
+from ctrtui.engine import Plan
 from ctrtui.engine.risk import hierarchy_note
 from ctrtui.model import CgroupRef, Snapshot
 from ctrtui.report import nothing_would_move, plural
@@ -81,7 +81,7 @@ class TargetPicker(Dialog[Plan | None]):
             self.plan = plan
             self.error = error
 
-    def __init__(self, engine: AttachEngine | Mover, snapshot: Snapshot, hierarchy: str, pids: Sequence[int],
+    def __init__(self, engine: Mover, snapshot: Snapshot, hierarchy: str, pids: Sequence[int],
                  threads: bool = False, expected_start: dict[int, int] | None = None,
                  *, debounce: float = 0.12, name: str | None = None) -> None:
         super().__init__(name=name)
