@@ -18,7 +18,7 @@ from ctrtui.model import Container, Snapshot, TaskInfo
 if TYPE_CHECKING:
     from ctrtui.model.cgstats import Figures
     from ctrtui.sources.meters import Meters
-    from ctrtui.ui.widgets.tree import Markers
+    from ctrtui.ui.treelabels import Markers
 
 DetailKey = tuple[object, ...]
 """What the detail line shows: `("task", pid, taken_at, known)` or
