@@ -38,16 +38,16 @@ a walk of the whole tree every tick):
   their own budget (`FULL_BUDGET`).
 
 A snapshot is taken in a thread worker (the first one starts with the app object, see
-`FirstSnapshot`) and comes back as a `SnapshotTaken` message; it is merged with the last
-known snapshot of the hierarchies not taken, diffed against the shown one, and the tree and
-the task list are patched from the diff rather than rebuilt. Tree markers (frozen, limits)
-are read in another worker. The next refresh is armed when one finishes (or fails), so
-refreshes never overlap; pausing stops the timer.
+`FirstSnapshot` in ctrtui/ui/snapshotpatch.py, beside `merge` and `reshape`) and comes back
+as a `SnapshotTaken` message; it is merged with the last known snapshot of the hierarchies
+not taken, diffed against the shown one, and the tree and the task list are patched from the
+diff rather than rebuilt. Tree markers (frozen, limits) are read in another worker. The next
+refresh is armed when one finishes (or fails), so refreshes never overlap; pausing stops the
+timer.
 """
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable, Iterable
 from types import MappingProxyType
@@ -56,14 +56,15 @@ from typing import TYPE_CHECKING
 from textual.timer import Timer
 from textual.widgets import Select, Tree
 
-from ctrtui.model import Container, HierarchySnapshot, Snapshot, TaskInfo
-from ctrtui.model.snapshot import diff_hierarchy, is_ancestor, parent_path
+from ctrtui.model import HierarchySnapshot, Snapshot, TaskInfo
+from ctrtui.model.snapshot import diff_hierarchy, is_ancestor
 from ctrtui.sources.base import Reader
 from ctrtui.text import display
 from ctrtui.ui import heap
 from ctrtui.ui.messages import MarkersRead, ShownRead, SnapshotTaken
 from ctrtui.ui.safe import content
-from ctrtui.ui.widgets.tree import Markers, needs_state
+from ctrtui.ui.snapshotpatch import FirstSnapshot, merge, reshape
+from ctrtui.ui.treelabels import Markers, needs_state
 
 if TYPE_CHECKING:
     from ctrtui.ui.app import CtrtuiApp
@@ -91,71 +92,6 @@ COST_WEIGHT = 0.25
 EASE = 0.8
 """A stretched interval comes back down only when the budget allows this share of it (so
 a cost hovering at the budget does not flip the interval, and the status bar, every tick)."""
-
-
-class FirstSnapshot:
-    """The first snapshot of every hierarchy, taken in a thread that starts with the app
-    object, so it is read while Textual starts up rather than after (with a small world or
-    a fast backend it is there by the time the screen is mounted: one paint, with content)."""
-
-    def __init__(self, backend: Reader) -> None:
-        self.result: tuple[Snapshot, list[str]] | None = None
-        self.error: BaseException | None = None
-        self.done = threading.Event()
-        self.backend = backend
-        threading.Thread(target=self._take, args=(backend,), name="ctrtui first snapshot", daemon=True).start()
-
-    def _take(self, backend: Reader) -> None:
-        try:
-            names = [h.name for h in backend.hierarchies()]
-            self.result = (backend.snapshot(None), names)
-        except BaseException as exc:  # noqa: BLE001 - handed to the app, which reports it
-            self.error = exc
-        finally:
-            self.done.set()
-
-
-def merge(old: Snapshot | None, new: Snapshot, names: list[str]) -> Snapshot:
-    """`new`'s hierarchies, plus the last known snapshot of every other mounted one."""
-    by_name = {h.name: h for h in old.hierarchies} if old is not None else {}
-    by_name.update((h.name, h) for h in new.hierarchies)
-    return Snapshot(tuple(by_name[n] for n in names if n in by_name), new.taken_at, new.backend)
-
-
-def reshape(hs: HierarchySnapshot, read: dict[str, Container | None]
-            ) -> tuple[dict[str, Container], dict[str, Container], set[str]] | None:
-    """What a tick's read changes in `hs`: (cgroups whose members or children changed, new
-    cgroups, removed paths with everything below them), or None when the read cannot be
-    patched in (a cgroup read is gone but no parent read says so, or a new one's parent
-    was not read): then the whole hierarchy is read."""
-    changed: dict[str, Container] = {}
-    added: dict[str, Container] = {}
-    removed: set[str] = set()
-    for p, c in read.items():
-        parent = parent_path(p)
-        pc = read.get(parent) if parent is not None else None
-        old = hs.get(p)
-        if c is None:
-            if pc is None or p in pc.children:
-                return None
-            continue  # gone, and its parent's new child list says so
-        if old is None:
-            if pc is None or p not in pc.children:
-                return None
-            added[p] = c
-            continue
-        if c.children != old.children:
-            kept = set(c.children)
-            for ch in old.children:
-                if ch not in kept:
-                    removed.update(x.path for x in hs.walk(ch))
-            changed[p] = c
-        elif c.threads != old.threads or c.procs != old.procs:
-            changed[p] = c
-    for p in list(changed):
-        if p in removed:
-            del changed[p]
-    return changed, dict(sorted(added.items(), key=lambda kv: kv[0].count("/"))), removed
 
 
 class LiveView:
