@@ -16,7 +16,7 @@ other hosts.
 
 What a remote host answers is hostile text: every string taken from its JSON is checked for
 its type and scrubbed of control characters here (`_text`), and is escaped again where it is
-shown (`ctrtui.ui.safe`).
+shown (`ctrtui.ui.untrusted`).
 """
 
 from __future__ import annotations
@@ -438,7 +438,7 @@ class RemoteOps:
     """Create, remove, freeze and thaw cgroups of a remote host, through its own ctrtui
     (`ctrtui mkdir|rmdir|freeze|thaw HIER:/path --json` by the agent's `cli` op): the host
     checks, journals (its own journal: `u` undoes there) and asks its kernel. The same
-    interface as `ctrtui.engine.ops.CgroupOps` for `ctrtui.ui.cgroupops.CgroupActions`."""
+    interface as `ctrtui.engine.ops.CgroupOps` for `ctrtui.ui.cgroupactions.CgroupActions`."""
 
     def __init__(self, mover: RemoteMover) -> None:
         self.mover = mover

@@ -60,11 +60,11 @@ from ctrtui.model import HierarchySnapshot, Snapshot, TaskInfo
 from ctrtui.model.snapshot import diff_hierarchy, is_ancestor
 from ctrtui.sources.base import Reader
 from ctrtui.text import display
-from ctrtui.ui import heap
+from ctrtui.ui import gcfreeze
 from ctrtui.ui.messages import MarkersRead, ShownRead, SnapshotTaken
-from ctrtui.ui.safe import content
 from ctrtui.ui.snapshotpatch import FirstSnapshot, merge, reshape
 from ctrtui.ui.treelabels import Markers, needs_state
+from ctrtui.ui.untrusted import content
 
 if TYPE_CHECKING:
     from ctrtui.ui.app import CtrtuiApp
@@ -295,7 +295,7 @@ class LiveView:
         names = new.names()
         if names != app.hierarchy_names:
             app.hierarchy_names = names
-            select: Select[str] = app.query_one("#hierarchy", Select)
+            select: Select[str] = app.main.query_one("#hierarchy", Select)
             with select.prevent(Select.Changed):  # the app chooses what is shown, not the new options
                 select.set_options([(content(n), n) for n in names])
         if not app.hier and names:  # a host shown for the first time: `ctrtui.ui.start`'s rule
@@ -393,8 +393,8 @@ class LiveView:
         hs = app.hs
         if hs is None:
             return
-        app.query_one("#main").display = True
-        select: Select[str] = app.query_one("#hierarchy", Select)
+        app.main.query_one("#main").display = True
+        select: Select[str] = app.main.query_one("#hierarchy", Select)
         if select.value != app.hier:
             with select.prevent(Select.Changed):
                 select.value = app.hier
@@ -403,7 +403,7 @@ class LiveView:
         self.read_markers(app.tree.built_paths())
         app.details.refresh()
         app.stats.refresh()
-        app.call_after_refresh(heap.settle, len(hs.containers))  # after the paint, not before
+        app.call_after_refresh(gcfreeze.settle, len(hs.containers))  # after the paint, not before
 
     def loaded(self) -> None:
         """A hierarchy was loaded: run what waited for it (`after_load`), once."""

@@ -21,11 +21,11 @@ from ctrtui.report import describe_error, plan_line
 from ctrtui.sources.base import Reader
 from ctrtui.text import display, scrub
 from ctrtui.ui.messages import BatchDone, Planned
-from ctrtui.ui.words import report_text
+from ctrtui.ui.reportstyle import report_text
 
 if TYPE_CHECKING:
     from ctrtui.ui.app import CtrtuiApp
-    from ctrtui.ui.hosts import Mover
+    from ctrtui.ui.hosts import Link, Mover
     from ctrtui.ui.widgets.tasklist import TaskList
 
 
@@ -108,6 +108,22 @@ def read_only_words(reason: str, doing: str = "move") -> str:
     if reason.startswith("the journal ") and "--journal" not in reason:  # else the reason says what to do
         todo = "Fix its directory or give another with --journal FILE (or --no-journal)"
     return f"Read-only: {why}, so {nothing}." + (f" {todo} to {to}." if todo else "")
+
+
+def read_only_of(link: Link, read_only_flag: bool) -> str | None:
+    """Why moves are off on the host of `link` (None: they work): the host says so (a
+    remote agent that is not root), the local backend's own word, `--read-only`
+    (`read_only_flag`), or a journal that cannot be written."""
+    from ctrtui.sources import read_only_reason
+
+    reason = link.read_only
+    if reason is None and link.engine is not None:
+        reason = read_only_reason(link.backend)  # the backend says whether it may write
+    if reason is None and read_only_flag:
+        reason = "--read-only"
+    if reason is None and link.engine is not None:
+        reason = journal_problem(link.engine)
+    return reason
 
 
 def policy_problem(engine: AttachEngine, mounted: Sequence[Hierarchy]) -> str | None:
@@ -332,7 +348,7 @@ class Moves:
         if self.refused():
             return
         # the newest batch of the shown host's journal, a move or a cgroup op (mkdir, rmdir,
-        # freeze, thaw: ui/cgroupops.py)
+        # freeze, thaw: ui/cgroupactions.py)
         self.app.run_worker(lambda: self._batch(self.mover.undo, "Undo", "Not undone"),
                             thread=True, group="move", exit_on_error=False, name="undo")
 

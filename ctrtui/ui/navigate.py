@@ -91,7 +91,7 @@ class Navigator:
                        severity="warning")
             return
         app.tree.focus()
-        app.show_tasks()
+        app.main.show_tasks()
 
     def ask_pid(self) -> None:
         """Ask for a PID to jump to."""
@@ -142,6 +142,6 @@ class Navigator:
             return
         if app.tree.reveal(paths[0]) is None:
             return
-        app.show_tasks()
+        app.main.show_tasks()
         app.tasks.select_pid(pid)
         app.tasks.focus()

@@ -12,10 +12,10 @@ from textual.widgets import Button, Static
 
 from ctrtui.engine import Plan
 from ctrtui.report import plural
-from ctrtui.ui.safe import content, message
+from ctrtui.ui.reportstyle import KIND_STYLE, KIND_WORDS, counts_content
 from ctrtui.ui.screens.dialog import Question
+from ctrtui.ui.untrusted import content, message
 from ctrtui.ui.widgets.linelist import LineList
-from ctrtui.ui.words import KIND_STYLE, KIND_WORDS, counts_content
 
 
 class ConfirmMove(Question):

@@ -7,8 +7,8 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Static
 
-from ctrtui.ui.safe import message
 from ctrtui.ui.screens.dialog import Question
+from ctrtui.ui.untrusted import message
 
 
 class ConfirmOp(Question):

@@ -18,8 +18,8 @@ from textual.worker import get_current_worker
 
 from ctrtui.text import display, fit
 from ctrtui.ui.hostfeed import Hit
-from ctrtui.ui.safe import LiteralInput, message
 from ctrtui.ui.screens.dialog import Dialog
+from ctrtui.ui.untrusted import LiteralInput, message
 
 if TYPE_CHECKING:
     from ctrtui.ui.hostfeed import HostFeed

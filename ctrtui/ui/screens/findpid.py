@@ -10,8 +10,8 @@ from textual.containers import Vertical
 from textual.content import Content
 from textual.widgets import Input, Label, Static
 
-from ctrtui.ui.safe import LiteralInput, message
 from ctrtui.ui.screens.dialog import Dialog
+from ctrtui.ui.untrusted import LiteralInput, message
 
 
 class FindPid(Dialog[int | None]):

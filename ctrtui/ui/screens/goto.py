@@ -11,8 +11,8 @@ from textual.containers import Vertical
 from textual.widgets import Input, Label, OptionList
 
 from ctrtui.ui.fuzzy import FuzzyMatcher, RefMatcher
-from ctrtui.ui.safe import content
 from ctrtui.ui.screens.dialog import Dialog
+from ctrtui.ui.untrusted import content
 from ctrtui.ui.widgets.fuzzypaths import LIST_BINDINGS, FuzzyPaths
 
 

@@ -15,8 +15,8 @@ from textual.widgets import Label, OptionList
 from textual.widgets.option_list import Option
 
 from ctrtui.ui.hosts import CONNECTING, DEAD, SLOW, HostView, host_line
-from ctrtui.ui.safe import message
 from ctrtui.ui.screens.dialog import Dialog
+from ctrtui.ui.untrusted import message
 
 if TYPE_CHECKING:
     from ctrtui.ui.hostfeed import HostFeed

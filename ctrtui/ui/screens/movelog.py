@@ -11,9 +11,9 @@ from textual.widgets import Footer, Label
 
 from ctrtui.engine import Report
 from ctrtui.report import plural
+from ctrtui.ui.reportstyle import report_lines
 from ctrtui.ui.screens.dialog import Dialog
 from ctrtui.ui.widgets.linelist import LineList
-from ctrtui.ui.words import report_lines
 
 
 class MoveLog(Dialog[None]):

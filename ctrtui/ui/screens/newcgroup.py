@@ -10,8 +10,8 @@ from textual.containers import Vertical
 from textual.content import Content
 from textual.widgets import Input, Static
 
-from ctrtui.ui.safe import LiteralInput, content, message
 from ctrtui.ui.screens.dialog import Dialog
+from ctrtui.ui.untrusted import LiteralInput, content, message
 
 
 class NewCgroup(Dialog[str | None]):

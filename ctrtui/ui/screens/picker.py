@@ -24,11 +24,11 @@ from ctrtui.report import nothing_would_move, plural
 from ctrtui.text import display
 from ctrtui.ui.fuzzy import RefCounts, RefMatcher
 from ctrtui.ui.hosts import Mover
-from ctrtui.ui.safe import content, message
+from ctrtui.ui.reportstyle import KIND_STYLE, KIND_WORDS, counts_content, plan_lines
 from ctrtui.ui.screens.dialog import Dialog
+from ctrtui.ui.untrusted import content, message
 from ctrtui.ui.widgets.fuzzypaths import LIST_BINDINGS, FuzzyPaths
 from ctrtui.ui.widgets.linelist import LineList
-from ctrtui.ui.words import KIND_STYLE, KIND_WORDS, counts_content, plan_lines
 
 
 class TargetPicker(Dialog[Plan | None]):

@@ -11,8 +11,8 @@ from textual.content import Content
 from textual.widgets import Label, OptionList
 from textual.widgets.option_list import Option
 
-from ctrtui.ui.safe import content
 from ctrtui.ui.screens.dialog import Dialog
+from ctrtui.ui.untrusted import content
 
 
 class SwitchHierarchy(Dialog[str | None]):

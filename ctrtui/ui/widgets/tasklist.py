@@ -20,7 +20,7 @@ from textual import events, on, work
 from textual.binding import Binding
 
 from ctrtui.model import EMPTY, HierarchyDiff, HierarchySnapshot, TaskInfo
-from ctrtui.ui import heap
+from ctrtui.ui import gcfreeze
 from ctrtui.ui.rows import (
     COLUMN_VALUE,
     Column,
@@ -261,7 +261,7 @@ class TaskList(TaskLines, can_focus=True):
         self._order.take(event.pids, event.infos, event.source, event.orders, event.hay)
         if event.token == self._view_token:
             self.recompute()
-        heap.settle(len(event.infos))
+        gcfreeze.settle(len(event.infos))
 
     def _set_shown(self, order: array[int]) -> None:
         pid = self._last_cursor_pid

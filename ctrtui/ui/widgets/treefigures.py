@@ -1,6 +1,6 @@
 """The cgroup tree's figure columns (`FiguresTree`, the base of `CgroupTree`): with columns
 on (`c`), each line ends with the cgroup's figures as systemd-cgtop shows them (`set_figures`,
-read in a worker by `ui/stats.py`), as many columns as fit beside the names; `o` sorts every
+read in a worker by `ui/statsfeed.py`), as many columns as fit beside the names; `o` sorts every
 expanded node's children by the next column (largest first), then back to name order. The
 nodes, counts, markers and labels are `CgroupTree`'s (ctrtui/ui/widgets/tree.py).
 """
