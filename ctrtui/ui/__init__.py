@@ -4,6 +4,9 @@ Modules:
 
 - `app` — `CtrtuiApp`: the state every part reads (hosts, snapshot, hierarchy, view flags),
   notifications, the driver, the worker-message handlers.
+- `session` — `Session`: what is shown (the host's reader, mover, engine and cgroup ops, the
+  hierarchy, the snapshot, the view flags), handed to the helpers; the app's attributes of
+  those names are the session's.
 - `mainscreen` — `MainScreen`, the app's default screen: the layout and its keys, each
   handed to the helper that does it.
 - `live` — `LiveView`: the refresh cycle (snapshot worker, merge, diff, patch, markers,

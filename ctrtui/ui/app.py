@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from rich.text import Text
-from textual import on
+from textual import on, work
 from textual.app import App, ScreenError
 from textual.css.query import NoMatches
 from textual.driver import Driver
@@ -54,6 +54,7 @@ from ctrtui.ui.messages import (
 )
 from ctrtui.ui.moves import Cut, Moves, policy_problem, read_only_of
 from ctrtui.ui.navigate import Navigator
+from ctrtui.ui.session import Session, SessionField
 from ctrtui.ui.statsfeed import StatsFeed
 from ctrtui.ui.untrusted import lines
 from ctrtui.ui.widgets.detail import DetailLine
@@ -76,6 +77,16 @@ class CtrtuiApp(App[None]):
     TITLE = "ctrtui"
     COMMANDS = App.COMMANDS | {CtrtuiCommands}
 
+    backend: SessionField[Reader] = SessionField()
+    engine: SessionField[Mover] = SessionField("mover")  # named as before
+    hier: SessionField[str] = SessionField()
+    snapshot: SessionField[Snapshot | None] = SessionField()
+    hierarchy_names: SessionField[list[str]] = SessionField()
+    threads: SessionField[bool] = SessionField()
+    recursive: SessionField[bool] = SessionField()
+    read_only_reason: SessionField[str | None] = SessionField()
+    policy_error: SessionField[str | None] = SessionField()
+
     def __init__(self, backend: Backend | None, engine: AttachEngine | None, interval: float = 2.0,
                  read_only: bool = False, hierarchy: str | None = None, cgroup: str | None = None,
                  remember_start: bool = False, hosts: Sequence[HostView] | None = None, jobs: int = 8) -> None:
@@ -96,60 +107,42 @@ class CtrtuiApp(App[None]):
         link = first.link if first is not None else placeholder(len(hosts))
         assert link is not None
         self.hostfeed.current = first
-        self.backend: Reader = link.backend
-        """The shown host's reader (its moves go through `engine`)."""
-        self.engine: Mover = link.mover
-        """The shown host's mover: this machine's `LocalMover`, or a remote host's `RemoteMover`."""
-        self.local_engine: AttachEngine | None = link.engine
-        """The shown host's engine when it is this machine (its policy, its journal), else None."""
-        self.read_only_reason: str | None = None
-        """Why moves are refused (None: moves work)."""
+        self.session = Session(link.backend, link.mover, link.engine, link.ops)
+        """What is shown: the host's reader and mover, hierarchy, snapshot, view flags."""
         self.read_only_reason = read_only_of(link, self.read_only_flag)
         self._warm = False
         """The dialogs were made ready after the first snapshot (`_warm_dialogs`)."""
         self._dispatching = 0
-        """Inside `run_action` (a key being handled), not drawing the footer: see check_action."""
-        self.snapshot: Snapshot | None = None
-        """The last snapshot of every mounted hierarchy (the shown one is the freshest)."""
+        """Inside `run_action` (a key being handled), not drawing the footer: `dispatching`."""
         mounted = self.backend.hierarchies() if first is None or first.local else ()
-        self.policy_error: str | None = (policy_problem(link.engine, mounted) if link.engine is not None
-                                         else None)
-        """Why the policy cannot be used (it could not be read, or is invalid): every move is
-        refused with this sentence until the file is fixed. None: the policy is fine."""
-        self.hierarchy_names: list[str] = [h.name for h in mounted]
+        self.policy_error = policy_problem(link.engine, mounted) if link.engine is not None else None
+        self.hierarchy_names = [h.name for h in mounted]
         from ctrtui.ui import start
 
         self.remember_start = remember_start
         """Remember the hierarchy shown at the end, for the next start (`ctrtui.ui.start`)."""
-        self.hier: str = start.start_hierarchy(mounted, hierarchy, start.remembered(self.backend.identity)
-                                               if remember_start else None)
-        """The hierarchy shown (at first: `ctrtui.ui.start`'s rule)."""
+        self.hier = start.start_hierarchy(mounted, hierarchy, start.remembered(self.backend.identity)
+                                          if remember_start else None)
         self.asked_hierarchy = hierarchy
         """`--hierarchy`: where a host reached later opens too (when it has it)."""
         self.start_path: str | None = cgroup
         """A cgroup of `hier` to select once the first snapshot is shown (`--cgroup`)."""
-        self.threads = False
-        """Threads view instead of processes."""
-        self.recursive = False
-        """Task list shows the whole subtree."""
         self.notices: deque[str] = deque(maxlen=200)
         """Text of the notifications shown (newest last), for the move log and tests."""
         self.main = MainScreen(self)
         """The main screen, the app's default one (`ctrtui.ui.mainscreen`)."""
-        self.live = LiveView(self, self.backend, interval, take_first=first is not None)
+        self.live = LiveView(self, self.session, interval, take_first=first is not None)
         """The refresh cycle."""
-        self.moves = Moves(self, self.backend, link.mover, link.engine)
+        self.moves = Moves(self, self.session)
         """Marks, cut/put, drag, plan, confirm, apply, undo, move log."""
-        self.details = DetailFeed(self, self.backend)
+        self.details = DetailFeed(self, self.session)
         """The detail line's content."""
-        self.navigator = Navigator(self)
+        self.navigator = Navigator(self, self.session)
         """Hierarchy switching, go to cgroup, find PID."""
         self.stats = StatsFeed(self, self.backend)
         """The tree's figure columns and the meters line, read at each refresh."""
-        self.cgroup_ops = CgroupActions(self, link.ops)
+        self.cgroup_ops = CgroupActions(self, self.session)
         """Create, remove, freeze and thaw cgroups (n, D, z, N)."""
-
-    # ------------------------------------------------------------------ read-only in the footer
 
     @property
     def dispatching(self) -> bool:
@@ -178,7 +171,7 @@ class CtrtuiApp(App[None]):
         host = self.host
         if host is not None and host.link is not None and host.link.pid_max is not None:
             return host.link.pid_max
-        return self.local_engine.pid_max if self.local_engine is not None else None
+        return self.session.engine.pid_max if self.session.engine is not None else None
 
     def use_host(self, view: HostView, then: Callable[[], None] | None = None) -> None:
         """Show the host `view` (reached): its last snapshot at once when it was shown
@@ -193,17 +186,12 @@ class CtrtuiApp(App[None]):
             old.snapshot, old.hier = self.snapshot, self.hier
             old.extra["reports"] = self.moves.reports
         self.hostfeed.current = view
-        self.backend = link.backend
-        self.engine = link.mover
-        self.local_engine = link.engine
+        self.session.use(link)
         self.read_only_reason = read_only_of(link, self.read_only_flag)
         self.policy_error = link.policy_error
-        self.live.backend = self.details.backend = self.moves.backend = link.backend
-        self.moves.mover, self.moves.engine = link.mover, link.engine
         self.moves.reports = view.extra.get("reports", []) if view is not old else self.moves.reports
         self.moves.cut = None
         self.details.key = None
-        self.cgroup_ops.use(link.ops)
         # its last snapshot at once; not when something waits for this host's state (a find's
         # hit), nor on a reconnect: then the fresh one
         self.snapshot = view.snapshot if view is not old and then is None else None
@@ -242,7 +230,7 @@ class CtrtuiApp(App[None]):
     @property
     def hs(self) -> HierarchySnapshot | None:
         """The shown hierarchy's last snapshot."""
-        return self.snapshot.get(self.hier) if self.snapshot is not None else None
+        return self.session.hs
 
     # ------------------------------------------------------------------ layout
 
@@ -380,12 +368,16 @@ class CtrtuiApp(App[None]):
         the next ones."""
         import ctrtui.ui.screens  # noqa: F401 - imported now rather than on the first key
         import ctrtui.ui.screens.keys  # noqa: F401
+
+        if self.snapshot is not None:
+            self._index_paths(self.snapshot, self.hier)
+
+    @work(thread=True, group="warm", name="warm", exit_on_error=False)
+    def _index_paths(self, snapshot: Snapshot, hier: str) -> None:
+        """Build the path matchers of `snapshot` (thread worker; `ctrtui.ui.fuzzy` caches them)."""
         from ctrtui.ui.fuzzy import RefMatcher
 
-        snapshot = self.snapshot
-        if snapshot is not None:
-            self.run_worker(lambda: RefMatcher(snapshot, self.hier), thread=True, group="warm",
-                            exit_on_error=False, name="warm")
+        RefMatcher(snapshot, hier)
 
     @on(ShownRead)
     def _shown_read(self, event: ShownRead) -> None:

@@ -68,6 +68,7 @@ from ctrtui.ui.untrusted import content
 
 if TYPE_CHECKING:
     from ctrtui.ui.app import CtrtuiApp
+    from ctrtui.ui.session import Session
 
 MARKER_READ_LIMIT = 1000
 """On refresh, cgroup state for markers is re-read for up to this many built nodes; above
@@ -102,9 +103,10 @@ class LiveView:
     the view choices (hierarchy, threads, subtree) stay on the app, which every part reads.
     """
 
-    def __init__(self, app: CtrtuiApp, backend: Reader, interval: float, take_first: bool = True) -> None:
+    def __init__(self, app: CtrtuiApp, session: Session, interval: float, take_first: bool = True) -> None:
         self.app = app
-        self.backend = backend
+        self.session = session
+        """What is shown (`ctrtui.ui.session`): the backend read, the hierarchy, the snapshot."""
         self.interval = interval
         """Seconds between automatic refreshes (0: none)."""
         self.paused = False
@@ -124,7 +126,7 @@ class LiveView:
         self._pace = interval  # see paced()
         self._full_due = 0.0  # time.monotonic() when the next whole read is due
         self._full_hier: str | None = None  # the hierarchy the last whole read was of
-        self.first: FirstSnapshot | None = FirstSnapshot(backend) if take_first else None
+        self.first: FirstSnapshot | None = FirstSnapshot(session.backend) if take_first else None
         """The first snapshot, taken while Textual starts (None once used)."""
         self.after_load: Callable[[], None] | None = None
         """Run once, when the next hierarchy is loaded (after a switch of host)."""
@@ -182,17 +184,17 @@ class LiveView:
         refreshed when they are switched to."""
         self.refreshing = True
         app = self.app
-        first = app.snapshot is None
-        only = None if first else app.hier
+        first = self.session.snapshot is None
+        only = None if first else self.session.hier
         pids = [] if first else app.tasks.visible_pids()
         stats = None if first else app.stats.job()  # the tree's figures and the meters
-        backend = self.backend
+        backend = self.session.backend
         app.run_worker(lambda: self._take(only, pids, stats, backend), thread=True, exclusive=True, group="snapshot",
                        exit_on_error=False, name="snapshot")
 
     def _take(self, only: str | None, pids: list[int], stats: Callable[[], None] | None = None,
               backend: Reader | None = None) -> None:
-        backend = backend or self.backend
+        backend = backend or self.session.backend
         t0 = time.thread_time()
         try:
             names = [h.name for h in backend.hierarchies()]
@@ -207,16 +209,16 @@ class LiveView:
         """The auto-refresh timer fired: read what is on screen, or the whole hierarchy
         when that is due (or nothing is shown yet)."""
         app = self.app
-        if (app.snapshot is None or app.hs is None or self._full_hier != app.hier
+        if (self.session.snapshot is None or self.session.hs is None or self._full_hier != self.session.hier
                 or time.monotonic() >= self._full_due):
             self.refresh()
             return
         paths = self.shown_paths()
-        subtree = app.tree.cursor_path if app.recursive else None
+        subtree = app.tree.cursor_path if self.session.recursive else None
         pids = app.tasks.visible_pids()
-        hier, hs = app.hier, app.hs
+        hier, hs = self.session.hier, self.session.hs
         stats = app.stats.job()  # the tree's figures and the meters, read by the same worker
-        backend = self.backend
+        backend = self.session.backend
         app.run_worker(lambda: self._read_shown(hier, hs, paths, subtree, pids, stats, backend), thread=True,
                        exclusive=True, group="snapshot", exit_on_error=False, name="snapshot")
 
@@ -240,7 +242,7 @@ class LiveView:
                     backend: Reader | None = None) -> None:
         t0 = time.thread_time()
         taken = time.time()
-        backend = backend or self.backend
+        backend = backend or self.session.backend
         read = backend.read_cgroups(hier, paths)
         if subtree is not None:  # the task list shows the subtree: all of it is on screen
             for hs in backend.snapshot([hier], subtree=subtree).hierarchies[:1]:
@@ -288,28 +290,28 @@ class LiveView:
         """Merge, diff and patch the panes (or load them, for a new hierarchy)."""
         t0 = time.thread_time()
         app = self.app
-        old = app.snapshot
+        old = self.session.snapshot
         new = merge(old, event.snapshot, event.names)
-        app.snapshot = new
+        self.session.snapshot = new
         self.refreshing = False
         names = new.names()
-        if names != app.hierarchy_names:
-            app.hierarchy_names = names
+        if names != self.session.hierarchy_names:
+            self.session.hierarchy_names = names
             select: Select[str] = app.main.query_one("#hierarchy", Select)
             with select.prevent(Select.Changed):  # the app chooses what is shown, not the new options
                 select.set_options([(content(n), n) for n in names])
-        if not app.hier and names:  # a host shown for the first time: `ctrtui.ui.start`'s rule
+        if not self.session.hier and names:  # a host shown for the first time: `ctrtui.ui.start`'s rule
             from ctrtui.ui.start import start_hierarchy
 
-            app.hier = start_hierarchy([h.hierarchy for h in new.hierarchies], app.asked_hierarchy)
-        if app.hier not in names:
-            if app.hier:
-                app.notify(f"Hierarchy {display(app.hier)} is gone; "
+            self.session.hier = start_hierarchy([h.hierarchy for h in new.hierarchies], app.asked_hierarchy)
+        if self.session.hier not in names:
+            if self.session.hier:
+                app.notify(f"Hierarchy {display(self.session.hier)} is gone; "
                            f"showing {display(names[0]) if names else 'nothing'}.", severity="warning")
-            app.hier = names[0] if names else ""
+            self.session.hier = names[0] if names else ""
             old = None
-        hs = app.hs
-        before = old.get(app.hier) if old is not None else None
+        hs = self.session.hs
+        before = old.get(self.session.hier) if old is not None else None
         tree = app.tree
         if hs is None:
             app.say("No cgroup hierarchy is mounted (nothing in /proc/self/mountinfo).")
@@ -323,13 +325,14 @@ class LiveView:
             hd = diff_hierarchy(before, hs)
             lost = tree.update(hs, hd.added_cgroups, hd.removed_cgroups, changed=hd.changed_cgroups)
             if lost is not None:
-                app.notify(f"{display(app.hier)}:{display(lost)} was removed; showing "
+                app.notify(f"{display(self.session.hier)}:{display(lost)} was removed; showing "
                            f"{display(tree.cursor_path)} instead.", severity="warning")
-            app.tasks.show(hs, tree.cursor_path, app.threads, app.recursive, diff=hd, infos=event.infos)
+            app.tasks.show(hs, tree.cursor_path, self.session.threads, self.session.recursive, diff=hd,
+                           infos=event.infos)
             self.read_markers(self._marker_paths(hd.added_cgroups))
             app.details.refresh()
-        if app.hier in event.snapshot.names():
-            self._full_hier = app.hier
+        if self.session.hier in event.snapshot.names():
+            self._full_hier = self.session.hier
             self.tree_at = self.read_at = event.snapshot.taken_at
             self.full_cost = event.cost + time.thread_time() - t0
             self._full_due = time.monotonic() + self.full_period()
@@ -344,8 +347,8 @@ class LiveView:
         measured once the frame is drawn (`paced`)."""
         app = self.app
         app.call_after_refresh(self._paid, event.cost, time.process_time())
-        hs, snap = app.hs, app.snapshot
-        if hs is None or snap is None or event.hierarchy != app.hier:
+        hs, snap = self.session.hs, self.session.snapshot
+        if hs is None or snap is None or event.hierarchy != self.session.hier:
             self.arm()
             return
         shape = reshape(hs, event.containers)
@@ -364,7 +367,7 @@ class LiveView:
                 containers = dict(hs.containers)
                 containers.update(changed)
                 new_hs = HierarchySnapshot(hs.hierarchy, MappingProxyType(containers))
-            app.snapshot = Snapshot(tuple(new_hs if h is hs else h for h in snap.hierarchies),
+            self.session.snapshot = Snapshot(tuple(new_hs if h is hs else h for h in snap.hierarchies),
                                     event.taken_at, snap.backend)
             # the diff of the cgroups read alone: the rest are the same objects
             hd = diff_hierarchy(HierarchySnapshot(hs.hierarchy, {p: hs[p] for p in [*changed, *removed] if p in hs}),
@@ -372,9 +375,10 @@ class LiveView:
             tree = app.tree
             lost = tree.update(new_hs, hd.added_cgroups, hd.removed_cgroups, changed=hd.changed_cgroups)
             if lost is not None:
-                app.notify(f"{display(app.hier)}:{display(lost)} was removed; showing "
+                app.notify(f"{display(self.session.hier)}:{display(lost)} was removed; showing "
                            f"{display(tree.cursor_path)} instead.", severity="warning")
-            app.tasks.show(new_hs, tree.cursor_path, app.threads, app.recursive, diff=hd, infos=event.infos)
+            app.tasks.show(new_hs, tree.cursor_path, self.session.threads, self.session.recursive, diff=hd,
+                           infos=event.infos)
             if hd.added_cgroups:
                 self.read_markers([p for p in hd.added_cgroups if p in tree.nodes])
             cursor = tree.cursor_path
@@ -390,16 +394,16 @@ class LiveView:
     def load(self, infos: dict[int, TaskInfo] | None = None) -> None:
         """Show the app's hierarchy from its last snapshot: tree, list, markers, detail."""
         app = self.app
-        hs = app.hs
+        hs = self.session.hs
         if hs is None:
             return
         app.main.query_one("#main").display = True
         select: Select[str] = app.main.query_one("#hierarchy", Select)
-        if select.value != app.hier:
+        if select.value != self.session.hier:
             with select.prevent(Select.Changed):
-                select.value = app.hier
-        app.tree.load(hs, app.threads)
-        app.tasks.show(hs, app.tree.cursor_path, app.threads, app.recursive, infos=infos)
+                select.value = self.session.hier
+        app.tree.load(hs, self.session.threads)
+        app.tasks.show(hs, app.tree.cursor_path, self.session.threads, self.session.recursive, infos=infos)
         self.read_markers(app.tree.built_paths())
         app.details.refresh()
         app.stats.refresh()
@@ -422,10 +426,10 @@ class LiveView:
 
     def read_markers(self, paths: list[str]) -> None:
         """Read the cgroup state of `paths` (in a worker) for the tree's markers."""
-        hs = self.app.hs
+        hs = self.session.hs
         if hs is None or not paths or not needs_state(hs.hierarchy.version, hs.hierarchy.controllers):
             return
-        hier, backend = self.app.hier, self.backend
+        hier, backend = self.session.hier, self.session.backend
         self.app.run_worker(lambda: self._post_markers(hier, paths, backend), thread=True, group="markers",
                             exit_on_error=False, name="cgroup state")
 
@@ -433,7 +437,7 @@ class LiveView:
         """Markers of a highlighted node's children before it is expanded, so expanding
         draws them at once."""
         app = self.app
-        hs, tree, node = app.hs, app.tree, event.node
+        hs, tree, node = self.session.hs, app.tree, event.node
         if hs is None or node.data is None:
             return
         if (tree.lazy and node.allow_expand and not node.children
@@ -441,7 +445,7 @@ class LiveView:
             c = hs.get(node.data)
             todo = [p for p in (c.children if c else ()) if p not in tree.markers][:MARKER_READ_LIMIT]
             if todo:
-                hier, backend = app.hier, self.backend
+                hier, backend = self.session.hier, self.session.backend
                 app.run_worker(lambda: self._post_markers(hier, todo, backend), thread=True, exclusive=True,
                                group="marker-prefetch", exit_on_error=False, name="cgroup state")
 
@@ -453,7 +457,7 @@ class LiveView:
                                if c.data is not None and c.data not in tree.markers])
 
     def _post_markers(self, hier: str, paths: list[str], backend: Reader | None = None) -> None:
-        backend = backend or self.backend
+        backend = backend or self.session.backend
         out = {}
         for p in paths:
             try:
@@ -463,5 +467,5 @@ class LiveView:
         self.app.post_message(MarkersRead(hier, out, source=backend))
 
     def markers_read(self, event: MarkersRead) -> None:
-        if event.hierarchy == self.app.hier:
+        if event.hierarchy == self.session.hier:
             self.app.tree.set_markers(event.markers)

@@ -245,3 +245,34 @@ def test_local_and_remote_movers_answer_the_same_calls(tmp_path):
     assert undone_move.undo_of == moved.batch_id and world.task_cgroups(pid)["unified"] == "/system.slice"
     remote = Link(beta.reader, RemoteMover("beta", beta.cli, beta.reader))
     assert isinstance(remote.ops, RemoteOps) and remote.engine is None  # a remote host's ops go through its mover
+
+
+def test_a_session_switches_reader_mover_engine_and_ops_together(tmp_path):
+    """The UI's helpers read the shown host from one `Session`: `use` swaps the reader, the
+    mover, the engine and the cgroup ops at once (no helper keeps the last host's backend),
+    and an attribute of the app named for the session's (`SessionField`) is the session's."""
+    from ctrtui.ui.hosts import Link, local_host
+    from ctrtui.ui.session import Session, SessionField
+    from tests.uihelpers import make_engine
+
+    world = demo_world()
+    here = local_host("here", world, make_engine(world, tmp_path / "here")).link
+    assert here is not None
+    beta = FakeHost("beta", demo_world(), tmp_path)
+    remote = Link(beta.reader, RemoteMover("beta", beta.cli, beta.reader))
+    session = Session(here.backend, here.mover, here.engine, here.ops, hier="unified")
+    session.use(remote)
+    assert (session.backend, session.mover, session.engine) == (beta.reader, remote.mover, None)
+    assert isinstance(session.ops, RemoteOps) and session.hier == "unified"  # the view is kept
+
+    class Owner:
+        hier: SessionField[str] = SessionField()
+        engine: SessionField[object] = SessionField("mover")
+
+        def __init__(self) -> None:
+            self.session = session
+
+    owner = Owner()
+    owner.hier = "cpu"
+    assert session.hier == "cpu" and owner.engine is remote.mover
+    assert session.hs is None  # no snapshot yet

@@ -86,7 +86,7 @@ class FindOnHosts(Dialog[Hit | None]):
             f"Asking {n} host{'s' if n != 1 else ''} for {display(query)}…"))
         self._find(query)
 
-    @work(thread=True, exclusive=True, group="find-hosts", exit_on_error=False)
+    @work(thread=True, exclusive=True, group="find-hosts", name="find on hosts", exit_on_error=False)
     def _find(self, query: str) -> None:
         hits, problems = self.feed.find(query)
         if not get_current_worker().is_cancelled:

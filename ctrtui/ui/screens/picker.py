@@ -201,7 +201,7 @@ class TargetPicker(Dialog[Plan | None]):
         self._timer = None
         self._plan(item)
 
-    @work(thread=True, exclusive=True, group="target-preview", exit_on_error=False)
+    @work(thread=True, exclusive=True, group="target-preview", name="target preview", exit_on_error=False)
     def _plan(self, item: str) -> None:
         worker = get_current_worker()
         try:

@@ -327,7 +327,7 @@ class TaskLines(CachedStyles, ScrollView, RowDrag):
         if pids:
             self._fetch_details(pids, self.fetch.generation)
 
-    @work(thread=True, group="task-details", exit_on_error=False)
+    @work(thread=True, group="task-details", name="task details", exit_on_error=False)
     def _fetch_details(self, pids: tuple[int, ...], generation: int) -> None:
         """Details of the rows on screen and around (thread worker)."""
         try:

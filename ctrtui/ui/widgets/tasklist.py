@@ -237,7 +237,7 @@ class TaskList(TaskLines, can_focus=True):
         self._strips.clear()
         return tree
 
-    @work(thread=True, exclusive=True, group="task-view", exit_on_error=False)
+    @work(thread=True, exclusive=True, group="task-view", name="task view", exit_on_error=False)
     def _compute_view(self, source: array[int], missing: list[int], token: tuple[object, ...]) -> None:
         """Fetch the details a sort or filter needs (thread worker). With them, work out
         every column's order and every row's filter text while at it: the next `s` or
