@@ -229,7 +229,7 @@ class HostFeed:
         elif event.rtt_ms is not None:
             view.answered(event.rtt_ms)
         app.update_status()
-        app.hosts_changed()
+        self.switcher_changed()
 
     def failed(self, error: BaseException) -> bool:
         """A worker reading the shown host failed with `error`: when it is a host's error
@@ -247,8 +247,60 @@ class HostFeed:
         if was != DEAD:
             self._schedule_retry(view)
         self.app.update_status()
-        self.app.hosts_changed()
+        self.switcher_changed()
         return was == DEAD
+
+    # ------------------------------------------------------------------ H, F: the switcher, find on hosts
+
+    def switcher_changed(self) -> None:
+        """A host's state changed: the host switcher, when open, shows it."""
+        from ctrtui.ui.screens.hosts import HostSwitcher
+
+        if not self.app.closing() and isinstance(self.app.screen, HostSwitcher):
+            self.app.screen.show_hosts()
+
+    def choose(self) -> None:
+        """`H`: every host with its state; enter shows one, `r` reconnects it."""
+        from ctrtui.ui.screens.hosts import HostSwitcher
+
+        if self.app.closing():
+            return
+        def chosen(view: HostView | None) -> None:
+            if view is not None and view is not self.current:
+                if view.link is None:
+                    self.app.notify(f"Host {display(view.name)} is not connected: {view.reason or 'connecting…'}",
+                                    severity="warning")
+                    return
+                self.app.use_host(view)
+
+        self.app.push_screen(HostSwitcher(self), chosen)
+
+    def find_on_hosts(self) -> None:
+        """`F`: find a PID or a command on every connected host; enter jumps to the hit."""
+        from ctrtui.ui.screens.findhosts import FindOnHosts
+
+        if self.app.closing():
+            return
+        self.app.push_screen(FindOnHosts(self), self.jump_to)
+
+    def jump_to(self, hit: Hit | None) -> None:
+        """Show the host of `hit` (switching to it), its hierarchy, the task's cgroup and row."""
+        if hit is None:
+            return
+        view = self.view(hit.host)
+        if view is None or view.link is None:
+            return
+
+        def there() -> None:
+            if hit.hierarchy != self.app.hier and hit.hierarchy in self.app.hierarchy_names:
+                self.app.navigator.switch(hit.hierarchy)
+            self.app.navigator.find_pid(hit.pid)
+
+        if view is self.current and self.app.hs is not None:
+            there()
+        else:
+            view.hier = hit.hierarchy
+            self.app.use_host(view, then=there)
 
     def close_all(self, wait: float = 2.0) -> None:
         """Let go of every host's connection (each in a thread of its own, waited for at

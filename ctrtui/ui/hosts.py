@@ -16,7 +16,7 @@ other hosts.
 
 What a remote host answers is hostile text: every string taken from its JSON is checked for
 its type and scrubbed of control characters here (`_text`), and is escaped again where it is
-shown (`ctrtui.ui.safe`).
+shown (`ctrtui.ui.untrusted`).
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from ctrtui.engine import AttachEngine, Plan, Report
 from ctrtui.engine.engine import OUTCOMES, VERDICT_KINDS, Outcome, Verdict
-from ctrtui.engine.ops import OPS, OpRefusal, OpResult
+from ctrtui.engine.ops import OPS, CgroupOps, OpRefusal, OpResult
 from ctrtui.errors import CtrtuiError
 from ctrtui.model import CgroupRef, Hierarchy, Snapshot
 from ctrtui.sources.base import Reader
@@ -116,7 +116,9 @@ def reason_of(exc: BaseException) -> str:
 
 class Mover(Protocol):
     """What the UI moves tasks with: `plan` (a preview, nothing written), `apply` (writes,
-    journaled where the tasks live). The local `AttachEngine` is one; `RemoteMover` is one."""
+    journaled where the tasks live), `undo` (the newest batch of the host's journal, a move or
+    a cgroup op: its `Report` or `OpResult`, None when nothing is left). This machine's is a
+    `LocalMover`; a remote host's a `RemoteMover`. The UI calls these and nothing else."""
 
     @property
     def pid_max(self) -> int: ...
@@ -126,6 +128,50 @@ class Mover(Protocol):
 
     def apply(self, plan: Plan, all_or_nothing: bool = False) -> Report: ...
 
+    def undo(self) -> Report | OpResult | None: ...
+
+
+class CgroupOpsLike(Protocol):
+    """What the UI makes, removes, freezes and thaws cgroups with (`CgroupOps` here,
+    `RemoteOps` on a remote host): a predicted refusal, the freezer state, the op itself."""
+
+    def check(self, op: str, ref: CgroupRef) -> OpRefusal | None: ...
+
+    def frozen(self, ref: CgroupRef) -> bool | None: ...
+
+    def run(self, op: str, ref: CgroupRef, undo_of: str | None = None) -> OpResult: ...
+
+
+class LocalMover:
+    """This machine's moves for the UI: its `AttachEngine` behind the methods a remote host's
+    mover has (`Mover`), so the UI never asks which kind it holds. `undo` is
+    `ctrtui.engine.ops.undo_any`: the newest batch, a move or a cgroup op."""
+
+    def __init__(self, engine: AttachEngine) -> None:
+        self.engine = engine
+
+    @property
+    def pid_max(self) -> int:
+        return self.engine.pid_max
+
+    @property
+    def nothing_left(self) -> str:
+        """Why the last `undo` found nothing to undo (empty: it did not say)."""
+        return self.engine.nothing_left
+
+    def plan(self, pids: Iterable[int | str], target: CgroupRef, threads: bool = False,
+             expected_start: Mapping[int, int] | None = None) -> Plan:
+        return self.engine.plan(list(pids), target, threads=threads, expected_start=expected_start)
+
+    def apply(self, plan: Plan, all_or_nothing: bool = False) -> Report:
+        return self.engine.apply(plan, all_or_nothing=all_or_nothing)
+
+    def undo(self) -> Report | OpResult | None:
+        from ctrtui.engine.ops import undo_any
+
+        result: Report | OpResult | None = undo_any(self.engine)
+        return result
+
 
 @dataclass
 class Link:
@@ -134,7 +180,7 @@ class Link:
     how to let go of it."""
 
     backend: Reader
-    mover: AttachEngine | RemoteMover
+    mover: Mover
     read_only: str | None = None
     policy_error: str | None = None
     probe: Callable[[], object] | None = None
@@ -144,6 +190,15 @@ class Link:
     notes: tuple[str, ...] = ()
     """What the host said when it was reached that a person must hear (batches its journal
     holds open), one sentence each, already scrubbed."""
+    engine: AttachEngine | None = None
+    """This machine's engine (a local host: its policy and journal are checked here); None
+    on a remote host, whose engine runs there."""
+    ops: CgroupOpsLike | None = None
+    """The host's cgroup ops (None: a remote host's, `RemoteOps` through its mover)."""
+
+    def __post_init__(self) -> None:
+        if self.ops is None and isinstance(self.mover, RemoteMover):
+            self.ops = RemoteOps(self.mover)
 
 
 @dataclass(eq=False)
@@ -239,7 +294,8 @@ def local_host(name: str, backend: Reader, engine: AttachEngine, read_only: str 
                policy_error: str | None = None) -> HostView:
     """A host already there (this machine, or an in-process world): connected, state ok."""
     view = HostView(name, local=True)
-    view.connected(Link(backend, engine, read_only, policy_error), None)
+    view.connected(Link(backend, LocalMover(engine), read_only, policy_error, engine=engine, ops=CgroupOps(engine)),
+                   None)
     return view
 
 
@@ -386,7 +442,7 @@ class RemoteOps:
     """Create, remove, freeze and thaw cgroups of a remote host, through its own ctrtui
     (`ctrtui mkdir|rmdir|freeze|thaw HIER:/path --json` by the agent's `cli` op): the host
     checks, journals (its own journal: `u` undoes there) and asks its kernel. The same
-    interface as `ctrtui.engine.ops.CgroupOps` for `ctrtui.ui.cgroupops.CgroupActions`."""
+    interface as `ctrtui.engine.ops.CgroupOps` for `ctrtui.ui.cgroupactions.CgroupActions`."""
 
     def __init__(self, mover: RemoteMover) -> None:
         self.mover = mover

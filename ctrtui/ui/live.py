@@ -38,16 +38,16 @@ a walk of the whole tree every tick):
   their own budget (`FULL_BUDGET`).
 
 A snapshot is taken in a thread worker (the first one starts with the app object, see
-`FirstSnapshot`) and comes back as a `SnapshotTaken` message; it is merged with the last
-known snapshot of the hierarchies not taken, diffed against the shown one, and the tree and
-the task list are patched from the diff rather than rebuilt. Tree markers (frozen, limits)
-are read in another worker. The next refresh is armed when one finishes (or fails), so
-refreshes never overlap; pausing stops the timer.
+`FirstSnapshot` in ctrtui/ui/snapshotpatch.py, beside `merge` and `reshape`) and comes back
+as a `SnapshotTaken` message; it is merged with the last known snapshot of the hierarchies
+not taken, diffed against the shown one, and the tree and the task list are patched from the
+diff rather than rebuilt. Tree markers (frozen, limits) are read in another worker. The next
+refresh is armed when one finishes (or fails), so refreshes never overlap; pausing stops the
+timer.
 """
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable, Iterable
 from types import MappingProxyType
@@ -56,17 +56,19 @@ from typing import TYPE_CHECKING
 from textual.timer import Timer
 from textual.widgets import Select, Tree
 
-from ctrtui.model import Container, HierarchySnapshot, Snapshot, TaskInfo
-from ctrtui.model.snapshot import diff_hierarchy, is_ancestor, parent_path
+from ctrtui.model import HierarchySnapshot, Snapshot, TaskInfo
+from ctrtui.model.snapshot import diff_hierarchy, is_ancestor
 from ctrtui.sources.base import Reader
 from ctrtui.text import display
-from ctrtui.ui import heap
+from ctrtui.ui import gcfreeze
 from ctrtui.ui.messages import MarkersRead, ShownRead, SnapshotTaken
-from ctrtui.ui.safe import content
-from ctrtui.ui.widgets.tree import Markers, needs_state
+from ctrtui.ui.snapshotpatch import FirstSnapshot, merge, reshape
+from ctrtui.ui.treelabels import Markers, needs_state
+from ctrtui.ui.untrusted import content
 
 if TYPE_CHECKING:
     from ctrtui.ui.app import CtrtuiApp
+    from ctrtui.ui.session import Session
 
 MARKER_READ_LIMIT = 1000
 """On refresh, cgroup state for markers is re-read for up to this many built nodes; above
@@ -93,71 +95,6 @@ EASE = 0.8
 a cost hovering at the budget does not flip the interval, and the status bar, every tick)."""
 
 
-class FirstSnapshot:
-    """The first snapshot of every hierarchy, taken in a thread that starts with the app
-    object, so it is read while Textual starts up rather than after (with a small world or
-    a fast backend it is there by the time the screen is mounted: one paint, with content)."""
-
-    def __init__(self, backend: Reader) -> None:
-        self.result: tuple[Snapshot, list[str]] | None = None
-        self.error: BaseException | None = None
-        self.done = threading.Event()
-        self.backend = backend
-        threading.Thread(target=self._take, args=(backend,), name="ctrtui first snapshot", daemon=True).start()
-
-    def _take(self, backend: Reader) -> None:
-        try:
-            names = [h.name for h in backend.hierarchies()]
-            self.result = (backend.snapshot(None), names)
-        except BaseException as exc:  # noqa: BLE001 - handed to the app, which reports it
-            self.error = exc
-        finally:
-            self.done.set()
-
-
-def merge(old: Snapshot | None, new: Snapshot, names: list[str]) -> Snapshot:
-    """`new`'s hierarchies, plus the last known snapshot of every other mounted one."""
-    by_name = {h.name: h for h in old.hierarchies} if old is not None else {}
-    by_name.update((h.name, h) for h in new.hierarchies)
-    return Snapshot(tuple(by_name[n] for n in names if n in by_name), new.taken_at, new.backend)
-
-
-def reshape(hs: HierarchySnapshot, read: dict[str, Container | None]
-            ) -> tuple[dict[str, Container], dict[str, Container], set[str]] | None:
-    """What a tick's read changes in `hs`: (cgroups whose members or children changed, new
-    cgroups, removed paths with everything below them), or None when the read cannot be
-    patched in (a cgroup read is gone but no parent read says so, or a new one's parent
-    was not read): then the whole hierarchy is read."""
-    changed: dict[str, Container] = {}
-    added: dict[str, Container] = {}
-    removed: set[str] = set()
-    for p, c in read.items():
-        parent = parent_path(p)
-        pc = read.get(parent) if parent is not None else None
-        old = hs.get(p)
-        if c is None:
-            if pc is None or p in pc.children:
-                return None
-            continue  # gone, and its parent's new child list says so
-        if old is None:
-            if pc is None or p not in pc.children:
-                return None
-            added[p] = c
-            continue
-        if c.children != old.children:
-            kept = set(c.children)
-            for ch in old.children:
-                if ch not in kept:
-                    removed.update(x.path for x in hs.walk(ch))
-            changed[p] = c
-        elif c.threads != old.threads or c.procs != old.procs:
-            changed[p] = c
-    for p in list(changed):
-        if p in removed:
-            del changed[p]
-    return changed, dict(sorted(added.items(), key=lambda kv: kv[0].count("/"))), removed
-
-
 class LiveView:
     """Keeps the main screen's snapshot fresh: takes snapshots in a worker, patches the tree
     and the task list from the diff, reads markers, and re-arms the auto-refresh timer.
@@ -166,9 +103,10 @@ class LiveView:
     the view choices (hierarchy, threads, subtree) stay on the app, which every part reads.
     """
 
-    def __init__(self, app: CtrtuiApp, backend: Reader, interval: float, take_first: bool = True) -> None:
+    def __init__(self, app: CtrtuiApp, session: Session, interval: float, take_first: bool = True) -> None:
         self.app = app
-        self.backend = backend
+        self.session = session
+        """What is shown (`ctrtui.ui.session`): the backend read, the hierarchy, the snapshot."""
         self.interval = interval
         """Seconds between automatic refreshes (0: none)."""
         self.paused = False
@@ -188,7 +126,7 @@ class LiveView:
         self._pace = interval  # see paced()
         self._full_due = 0.0  # time.monotonic() when the next whole read is due
         self._full_hier: str | None = None  # the hierarchy the last whole read was of
-        self.first: FirstSnapshot | None = FirstSnapshot(backend) if take_first else None
+        self.first: FirstSnapshot | None = FirstSnapshot(session.backend) if take_first else None
         """The first snapshot, taken while Textual starts (None once used)."""
         self.after_load: Callable[[], None] | None = None
         """Run once, when the next hierarchy is loaded (after a switch of host)."""
@@ -246,17 +184,17 @@ class LiveView:
         refreshed when they are switched to."""
         self.refreshing = True
         app = self.app
-        first = app.snapshot is None
-        only = None if first else app.hier
+        first = self.session.snapshot is None
+        only = None if first else self.session.hier
         pids = [] if first else app.tasks.visible_pids()
         stats = None if first else app.stats.job()  # the tree's figures and the meters
-        backend = self.backend
+        backend = self.session.backend
         app.run_worker(lambda: self._take(only, pids, stats, backend), thread=True, exclusive=True, group="snapshot",
                        exit_on_error=False, name="snapshot")
 
     def _take(self, only: str | None, pids: list[int], stats: Callable[[], None] | None = None,
               backend: Reader | None = None) -> None:
-        backend = backend or self.backend
+        backend = backend or self.session.backend
         t0 = time.thread_time()
         try:
             names = [h.name for h in backend.hierarchies()]
@@ -271,16 +209,16 @@ class LiveView:
         """The auto-refresh timer fired: read what is on screen, or the whole hierarchy
         when that is due (or nothing is shown yet)."""
         app = self.app
-        if (app.snapshot is None or app.hs is None or self._full_hier != app.hier
+        if (self.session.snapshot is None or self.session.hs is None or self._full_hier != self.session.hier
                 or time.monotonic() >= self._full_due):
             self.refresh()
             return
         paths = self.shown_paths()
-        subtree = app.tree.cursor_path if app.recursive else None
+        subtree = app.tree.cursor_path if self.session.recursive else None
         pids = app.tasks.visible_pids()
-        hier, hs = app.hier, app.hs
+        hier, hs = self.session.hier, self.session.hs
         stats = app.stats.job()  # the tree's figures and the meters, read by the same worker
-        backend = self.backend
+        backend = self.session.backend
         app.run_worker(lambda: self._read_shown(hier, hs, paths, subtree, pids, stats, backend), thread=True,
                        exclusive=True, group="snapshot", exit_on_error=False, name="snapshot")
 
@@ -304,7 +242,7 @@ class LiveView:
                     backend: Reader | None = None) -> None:
         t0 = time.thread_time()
         taken = time.time()
-        backend = backend or self.backend
+        backend = backend or self.session.backend
         read = backend.read_cgroups(hier, paths)
         if subtree is not None:  # the task list shows the subtree: all of it is on screen
             for hs in backend.snapshot([hier], subtree=subtree).hierarchies[:1]:
@@ -352,28 +290,28 @@ class LiveView:
         """Merge, diff and patch the panes (or load them, for a new hierarchy)."""
         t0 = time.thread_time()
         app = self.app
-        old = app.snapshot
+        old = self.session.snapshot
         new = merge(old, event.snapshot, event.names)
-        app.snapshot = new
+        self.session.snapshot = new
         self.refreshing = False
         names = new.names()
-        if names != app.hierarchy_names:
-            app.hierarchy_names = names
-            select: Select[str] = app.query_one("#hierarchy", Select)
+        if names != self.session.hierarchy_names:
+            self.session.hierarchy_names = names
+            select: Select[str] = app.main.query_one("#hierarchy", Select)
             with select.prevent(Select.Changed):  # the app chooses what is shown, not the new options
                 select.set_options([(content(n), n) for n in names])
-        if not app.hier and names:  # a host shown for the first time: `ctrtui.ui.start`'s rule
+        if not self.session.hier and names:  # a host shown for the first time: `ctrtui.ui.start`'s rule
             from ctrtui.ui.start import start_hierarchy
 
-            app.hier = start_hierarchy([h.hierarchy for h in new.hierarchies], app.asked_hierarchy)
-        if app.hier not in names:
-            if app.hier:
-                app.notify(f"Hierarchy {display(app.hier)} is gone; "
+            self.session.hier = start_hierarchy([h.hierarchy for h in new.hierarchies], app.asked_hierarchy)
+        if self.session.hier not in names:
+            if self.session.hier:
+                app.notify(f"Hierarchy {display(self.session.hier)} is gone; "
                            f"showing {display(names[0]) if names else 'nothing'}.", severity="warning")
-            app.hier = names[0] if names else ""
+            self.session.hier = names[0] if names else ""
             old = None
-        hs = app.hs
-        before = old.get(app.hier) if old is not None else None
+        hs = self.session.hs
+        before = old.get(self.session.hier) if old is not None else None
         tree = app.tree
         if hs is None:
             app.say("No cgroup hierarchy is mounted (nothing in /proc/self/mountinfo).")
@@ -387,13 +325,14 @@ class LiveView:
             hd = diff_hierarchy(before, hs)
             lost = tree.update(hs, hd.added_cgroups, hd.removed_cgroups, changed=hd.changed_cgroups)
             if lost is not None:
-                app.notify(f"{display(app.hier)}:{display(lost)} was removed; showing "
+                app.notify(f"{display(self.session.hier)}:{display(lost)} was removed; showing "
                            f"{display(tree.cursor_path)} instead.", severity="warning")
-            app.tasks.show(hs, tree.cursor_path, app.threads, app.recursive, diff=hd, infos=event.infos)
+            app.tasks.show(hs, tree.cursor_path, self.session.threads, self.session.recursive, diff=hd,
+                           infos=event.infos)
             self.read_markers(self._marker_paths(hd.added_cgroups))
             app.details.refresh()
-        if app.hier in event.snapshot.names():
-            self._full_hier = app.hier
+        if self.session.hier in event.snapshot.names():
+            self._full_hier = self.session.hier
             self.tree_at = self.read_at = event.snapshot.taken_at
             self.full_cost = event.cost + time.thread_time() - t0
             self._full_due = time.monotonic() + self.full_period()
@@ -408,8 +347,8 @@ class LiveView:
         measured once the frame is drawn (`paced`)."""
         app = self.app
         app.call_after_refresh(self._paid, event.cost, time.process_time())
-        hs, snap = app.hs, app.snapshot
-        if hs is None or snap is None or event.hierarchy != app.hier:
+        hs, snap = self.session.hs, self.session.snapshot
+        if hs is None or snap is None or event.hierarchy != self.session.hier:
             self.arm()
             return
         shape = reshape(hs, event.containers)
@@ -428,7 +367,7 @@ class LiveView:
                 containers = dict(hs.containers)
                 containers.update(changed)
                 new_hs = HierarchySnapshot(hs.hierarchy, MappingProxyType(containers))
-            app.snapshot = Snapshot(tuple(new_hs if h is hs else h for h in snap.hierarchies),
+            self.session.snapshot = Snapshot(tuple(new_hs if h is hs else h for h in snap.hierarchies),
                                     event.taken_at, snap.backend)
             # the diff of the cgroups read alone: the rest are the same objects
             hd = diff_hierarchy(HierarchySnapshot(hs.hierarchy, {p: hs[p] for p in [*changed, *removed] if p in hs}),
@@ -436,9 +375,10 @@ class LiveView:
             tree = app.tree
             lost = tree.update(new_hs, hd.added_cgroups, hd.removed_cgroups, changed=hd.changed_cgroups)
             if lost is not None:
-                app.notify(f"{display(app.hier)}:{display(lost)} was removed; showing "
+                app.notify(f"{display(self.session.hier)}:{display(lost)} was removed; showing "
                            f"{display(tree.cursor_path)} instead.", severity="warning")
-            app.tasks.show(new_hs, tree.cursor_path, app.threads, app.recursive, diff=hd, infos=event.infos)
+            app.tasks.show(new_hs, tree.cursor_path, self.session.threads, self.session.recursive, diff=hd,
+                           infos=event.infos)
             if hd.added_cgroups:
                 self.read_markers([p for p in hd.added_cgroups if p in tree.nodes])
             cursor = tree.cursor_path
@@ -454,20 +394,20 @@ class LiveView:
     def load(self, infos: dict[int, TaskInfo] | None = None) -> None:
         """Show the app's hierarchy from its last snapshot: tree, list, markers, detail."""
         app = self.app
-        hs = app.hs
+        hs = self.session.hs
         if hs is None:
             return
-        app.query_one("#main").display = True
-        select: Select[str] = app.query_one("#hierarchy", Select)
-        if select.value != app.hier:
+        app.main.query_one("#main").display = True
+        select: Select[str] = app.main.query_one("#hierarchy", Select)
+        if select.value != self.session.hier:
             with select.prevent(Select.Changed):
-                select.value = app.hier
-        app.tree.load(hs, app.threads)
-        app.tasks.show(hs, app.tree.cursor_path, app.threads, app.recursive, infos=infos)
+                select.value = self.session.hier
+        app.tree.load(hs, self.session.threads)
+        app.tasks.show(hs, app.tree.cursor_path, self.session.threads, self.session.recursive, infos=infos)
         self.read_markers(app.tree.built_paths())
         app.details.refresh()
         app.stats.refresh()
-        app.call_after_refresh(heap.settle, len(hs.containers))  # after the paint, not before
+        app.call_after_refresh(gcfreeze.settle, len(hs.containers))  # after the paint, not before
 
     def loaded(self) -> None:
         """A hierarchy was loaded: run what waited for it (`after_load`), once."""
@@ -486,10 +426,10 @@ class LiveView:
 
     def read_markers(self, paths: list[str]) -> None:
         """Read the cgroup state of `paths` (in a worker) for the tree's markers."""
-        hs = self.app.hs
+        hs = self.session.hs
         if hs is None or not paths or not needs_state(hs.hierarchy.version, hs.hierarchy.controllers):
             return
-        hier, backend = self.app.hier, self.backend
+        hier, backend = self.session.hier, self.session.backend
         self.app.run_worker(lambda: self._post_markers(hier, paths, backend), thread=True, group="markers",
                             exit_on_error=False, name="cgroup state")
 
@@ -497,7 +437,7 @@ class LiveView:
         """Markers of a highlighted node's children before it is expanded, so expanding
         draws them at once."""
         app = self.app
-        hs, tree, node = app.hs, app.tree, event.node
+        hs, tree, node = self.session.hs, app.tree, event.node
         if hs is None or node.data is None:
             return
         if (tree.lazy and node.allow_expand and not node.children
@@ -505,7 +445,7 @@ class LiveView:
             c = hs.get(node.data)
             todo = [p for p in (c.children if c else ()) if p not in tree.markers][:MARKER_READ_LIMIT]
             if todo:
-                hier, backend = app.hier, self.backend
+                hier, backend = self.session.hier, self.session.backend
                 app.run_worker(lambda: self._post_markers(hier, todo, backend), thread=True, exclusive=True,
                                group="marker-prefetch", exit_on_error=False, name="cgroup state")
 
@@ -517,7 +457,7 @@ class LiveView:
                                if c.data is not None and c.data not in tree.markers])
 
     def _post_markers(self, hier: str, paths: list[str], backend: Reader | None = None) -> None:
-        backend = backend or self.backend
+        backend = backend or self.session.backend
         out = {}
         for p in paths:
             try:
@@ -527,5 +467,5 @@ class LiveView:
         self.app.post_message(MarkersRead(hier, out, source=backend))
 
     def markers_read(self, event: MarkersRead) -> None:
-        if event.hierarchy == self.app.hier:
+        if event.hierarchy == self.session.hier:
             self.app.tree.set_markers(event.markers)

@@ -18,7 +18,7 @@ from ctrtui.model import Container, Snapshot, TaskInfo
 if TYPE_CHECKING:
     from ctrtui.model.cgstats import Figures
     from ctrtui.sources.meters import Meters
-    from ctrtui.ui.widgets.tree import Markers
+    from ctrtui.ui.treelabels import Markers
 
 DetailKey = tuple[object, ...]
 """What the detail line shows: `("task", pid, taken_at, known)` or
@@ -70,7 +70,7 @@ class MarkersRead(Message):
 
 
 class StatsRead(Message):
-    """Figures of the cgroups shown in the tree were read (`ui/stats.py`)."""
+    """Figures of the cgroups shown in the tree were read (`ui/statsfeed.py`)."""
 
     def __init__(self, hierarchy: str, figures: dict[str, Figures], source: object = None) -> None:
         self.hierarchy = hierarchy
@@ -80,7 +80,7 @@ class StatsRead(Message):
 
 
 class MetersRead(Message):
-    """The machine's meters were read (`ui/stats.py`)."""
+    """The machine's meters were read (`ui/statsfeed.py`)."""
 
     def __init__(self, meters: Meters) -> None:
         self.meters = meters

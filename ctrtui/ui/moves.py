@@ -18,14 +18,14 @@ from rich.text import Text
 from ctrtui.engine import AttachEngine, Plan, Report
 from ctrtui.model import CgroupRef, Hierarchy
 from ctrtui.report import describe_error, plan_line
-from ctrtui.sources.base import Reader
 from ctrtui.text import display, scrub
 from ctrtui.ui.messages import BatchDone, Planned
-from ctrtui.ui.words import report_text
+from ctrtui.ui.reportstyle import report_text
 
 if TYPE_CHECKING:
     from ctrtui.ui.app import CtrtuiApp
-    from ctrtui.ui.hosts import RemoteMover
+    from ctrtui.ui.hosts import Link
+    from ctrtui.ui.session import Session
     from ctrtui.ui.widgets.tasklist import TaskList
 
 
@@ -101,13 +101,29 @@ REFUSED = {
 
 def read_only_words(reason: str, doing: str = "move") -> str:
     """The sentence refusing `doing` (a key of `REFUSED`: a move, or a cgroup op) for
-    `reason` (`app.read_only_reason`): the reason as it is, and what to do only when there
+    `reason` (`self.session.read_only_reason`): the reason as it is, and what to do only when there
     is something to do."""
     nothing, to = REFUSED[doing]
     why, todo = _READ_ONLY_WORDS.get(reason, (reason, ""))
     if reason.startswith("the journal ") and "--journal" not in reason:  # else the reason says what to do
         todo = "Fix its directory or give another with --journal FILE (or --no-journal)"
     return f"Read-only: {why}, so {nothing}." + (f" {todo} to {to}." if todo else "")
+
+
+def read_only_of(link: Link, read_only_flag: bool) -> str | None:
+    """Why moves are off on the host of `link` (None: they work): the host says so (a
+    remote agent that is not root), the local backend's own word, `--read-only`
+    (`read_only_flag`), or a journal that cannot be written."""
+    from ctrtui.sources import read_only_reason
+
+    reason = link.read_only
+    if reason is None and link.engine is not None:
+        reason = read_only_reason(link.backend)  # the backend says whether it may write
+    if reason is None and read_only_flag:
+        reason = "--read-only"
+    if reason is None and link.engine is not None:
+        reason = journal_problem(link.engine)
+    return reason
 
 
 def policy_problem(engine: AttachEngine, mounted: Sequence[Hierarchy]) -> str | None:
@@ -125,10 +141,11 @@ class Moves:
     """Everything that moves tasks, for the app: it keys the actions (`m`, `x`, `p`, `u`,
     `L`, a drag) to the engine and shows the outcomes."""
 
-    def __init__(self, app: CtrtuiApp, backend: Reader, engine: AttachEngine | RemoteMover) -> None:
+    def __init__(self, app: CtrtuiApp, session: Session) -> None:
         self.app = app
-        self.backend = backend
-        self.engine = engine
+        self.session = session
+        """What is shown (`ctrtui.ui.session`): `plan`, `apply` and `undo` go through its
+        mover, whatever the host; its engine (this machine's) has the policy read again."""
         self.reports: list[Report] = []
         """Every batch report of this run, oldest first (the move log)."""
         self.cut: Cut | None = None
@@ -144,35 +161,35 @@ class Moves:
         from ctrtui.engine.policy import Policy, default_policy_path
         from ctrtui.errors import CtrtuiError
 
-        app, engine = self.app, self.engine
-        if not isinstance(engine, AttachEngine):  # a remote host's policy is its own
+        app, engine = self.app, self.session.engine
+        if engine is None:  # a remote host's policy is its own
             return False
         old = engine.policy
         hook = next((h for h in engine.hooks if getattr(h, "name", None) == "policy"), None)
         if hook is None or not hasattr(hook, "set_policy"):
             return False
-        hiers = self.backend.hierarchies
+        hiers = self.session.backend.hierarchies
         try:
             if old.source is None or old.source == default_policy_path():
                 policy = Policy.load_default(hiers)
             else:
                 policy = Policy.load(old.source, hiers)
         except CtrtuiError as exc:
-            app.policy_error = str(exc)
+            self.session.policy_error = str(exc)
             return False
         except OSError:
             return False
         engine.policy = policy
         hook.set_policy(policy)
-        app.policy_error = None
+        self.session.policy_error = None
         app.update_status()
         app.refresh_bindings()
         app.notify(f"The policy {policy.source or '(none)'} can be used again: moves are on.", title="Policy")
         return True
 
     def policy_notice(self) -> None:
-        self.app.notify(f"No task is moved while the policy cannot be used: {self.app.policy_error}. Fix the policy "
-                        "file (or move it away to run without a policy), then try again.",
+        self.app.notify(f"No task is moved while the policy cannot be used: {self.session.policy_error}. Fix the "
+                        "policy file (or move it away to run without a policy), then try again.",
                         severity="error", title="Moves are off", timeout=12)
 
     def refused(self, doing: str = "move") -> bool:
@@ -180,18 +197,18 @@ class Moves:
         with a notification saying why: read-only, or a policy that cannot be used (read
         again first: once fixed, moves are on)."""
         app = self.app
-        if app.host is None or app.snapshot is None:
+        if app.host is None or self.session.snapshot is None:
             host = app.host
             app.notify("Nothing is moved before a snapshot is on screen" + (
                 f": the first one of host {display(host.name)} is being taken." if host is not None
                 else ": no host is reached yet."), severity="warning", title="Not yet")
             return True
-        if app.read_only_reason is None and app.policy_error is not None and not self.policy_fixed():
+        if self.session.read_only_reason is None and self.session.policy_error is not None and not self.policy_fixed():
             self.policy_notice()
             return True
-        if app.read_only_reason is None:
+        if self.session.read_only_reason is None:
             return False
-        app.notify(read_only_words(app.read_only_reason, doing), severity="warning", title="Read-only")
+        app.notify(read_only_words(self.session.read_only_reason, doing), severity="warning", title="Read-only")
         return True
 
     # ------------------------------------------------------------------ m, x, p
@@ -212,13 +229,13 @@ class Moves:
         """`m`: the target picker for the selection; its plan is confirmed and applied."""
         from ctrtui.ui.screens import TargetPicker
 
-        app = self.app
-        if self.refused() or app.snapshot is None:
+        shown = self.session
+        if self.refused() or shown.snapshot is None:
             return
         pids = self._selection()
         if pids:
-            app.push_screen(TargetPicker(self.engine, app.snapshot, app.hier, pids, app.threads, self._starts(pids)),
-                            self._picked)
+            self.app.push_screen(TargetPicker(shown.mover, shown.snapshot, shown.hier, pids, shown.threads,
+                                              self._starts(pids)), self._picked)
 
     def _picked(self, plan: Plan | None) -> None:
         if plan is not None:
@@ -232,8 +249,8 @@ class Moves:
         pids = self._selection()
         if not pids:
             return
-        self.cut = Cut(app.hier, pids, app.threads, self._starts(pids))
-        what = "thread" if app.threads else "task"
+        self.cut = Cut(self.session.hier, pids, self.session.threads, self._starts(pids))
+        what = "thread" if self.session.threads else "task"
         app.notify(f"Cut {len(pids)} {what}{'s' if len(pids) != 1 else ''}: highlight a cgroup in the tree "
                    "and press p to put them there.", timeout=4)
         app.update_status()
@@ -249,11 +266,11 @@ class Moves:
         path = app.tree.cursor_path
         if path is None:
             return
-        self._plan(self.cut.pids, CgroupRef(app.hier, path), self.cut.threads, self.cut.starts, "put")
+        self._plan(self.cut.pids, CgroupRef(self.session.hier, path), self.cut.threads, self.cut.starts, "put")
 
     def _plan(self, pids: list[int], target: CgroupRef, threads: bool, starts: dict[int, int], purpose: str) -> None:
         def plan() -> None:
-            p = self.engine.plan(pids, target, threads=threads, expected_start=starts)
+            p = self.session.mover.plan(pids, target, threads=threads, expected_start=starts)
             self.app.post_message(Planned(p, str(target), purpose))
 
         self.app.run_worker(plan, thread=True, exclusive=True, group="plan", exit_on_error=False, name="plan")
@@ -290,11 +307,11 @@ class Moves:
             app.notify("Nothing to move: " + plan_line(plan, str(plan.target)),
                        severity="warning", title="Not moved", timeout=8, escaped=True)
             return
-        if app.snapshot is None:
+        if self.session.snapshot is None:
             risks = ["No snapshot was taken yet, so this move could not be checked for risks."]
         else:
             try:
-                risks = assess(plan, app.snapshot, self.backend)
+                risks = assess(plan, self.session.snapshot, self.session.backend)
             except Exception as exc:  # noqa: BLE001 - assessing must not crash; ask instead
                 risks = [f"Could not check this move for risks ({describe_error(exc)})."]
         if risks:
@@ -320,23 +337,17 @@ class Moves:
 
     def apply(self, plan: Plan) -> None:
         """Apply `plan` in a worker; `BatchDone` says how it went."""
-        self.app.run_worker(lambda: self._batch(lambda: self.engine.apply(plan), "Move", "Not moved"),
+        mover = self.session.mover
+        self.app.run_worker(lambda: self._batch(lambda: mover.apply(plan), "Move", "Not moved"),
                             thread=True, group="move", exit_on_error=False, name="move")
 
     def undo(self) -> None:
         """`u`: move the last batch back (in a worker)."""
         if self.refused():
             return
-        from ctrtui.engine.ops import undo_any
-        from ctrtui.ui.hosts import RemoteMover
-
-        engine = self.engine
-        if isinstance(engine, RemoteMover):  # the host's own journal, through its own ctrtui
-            self.app.run_worker(lambda: self._batch(engine.undo, "Undo", "Not undone"),
-                                thread=True, group="move", exit_on_error=False, name="undo")
-            return
-        # the newest batch, a move or a cgroup op (mkdir, rmdir, freeze, thaw: ui/cgroupops.py)
-        self.app.run_worker(lambda: self._batch(lambda: undo_any(engine), "Undo", "Not undone"),
+        # the newest batch of the shown host's journal, a move or a cgroup op (mkdir, rmdir,
+        # freeze, thaw: ui/cgroupactions.py)
+        self.app.run_worker(lambda: self._batch(self.session.mover.undo, "Undo", "Not undone"),
                             thread=True, group="move", exit_on_error=False, name="undo")
 
     def _batch(self, run: Callable[[], object], what: str, refused: str) -> None:
@@ -378,7 +389,7 @@ class Moves:
         """Say how the batch went, keep its report for the move log, refresh."""
         app = self.app
         if event.report is None:
-            why = scrub(getattr(self.engine, "nothing_left", "") or "")  # e.g. a batch whose origin is gone
+            why = scrub(getattr(self.session.mover, "nothing_left", "") or "")  # e.g. a batch whose origin is gone
             app.notify("Nothing to undo: " + (why.rstrip(".") or "no batch of moves or cgroup changes is left in "
                                               "the journal") + ".", severity="warning", timeout=12 if why else 5,
                        escaped=True)
@@ -398,18 +409,18 @@ class Moves:
         """Where the cursor goes after a batch: after an undo, on the task that came back to
         the shown cgroup; after a move out of it, on the next task that stays (not on the
         departed one, still fading out, which an immediate `m` would not find)."""
-        app, tasks, report = self.app, self.app.tasks, event.report
+        tasks, report = self.app.tasks, event.report
         if report is None:
             return
         moved = [o for o in report.outcomes if o.outcome == "moved" and o.pid is not None]
         if not moved:
             return
         if event.what == "Undo":
-            back = [o.pid for o in moved if report.target.hierarchy == app.hier and o.target == tasks.path]
+            back = [o.pid for o in moved if report.target.hierarchy == self.session.hier and o.target == tasks.path]
             if back and back[0] is not None:
                 tasks.follow(back[0])
             return
-        if tasks.cursor_pid in {o.pid for o in moved} and not (report.target.hierarchy == app.hier and
+        if tasks.cursor_pid in {o.pid for o in moved} and not (report.target.hierarchy == self.session.hier and
                                                                  moved[0].target == tasks.path):
             nxt = tasks.next_live(o.pid for o in moved if o.pid is not None)
             if nxt is not None:
@@ -454,12 +465,13 @@ class Moves:
                          "(esc cancels)", "bold"))
             return
         path, line = hit
-        target = f"{app.hier}:{path}"
+        target = f"{self.session.hier}:{path}"
         if target != self.drag_target:
             self.drag_target = target
             app.tree.show_drop(line, True)
             app.say(Text(f"drop on {display(target)}: checking…", "bold"))
-            self._plan(list(event.pids), CgroupRef(app.hier, path), app.threads, self._starts(event.pids), "drag")
+            self._plan(list(event.pids), CgroupRef(self.session.hier, path), self.session.threads,
+                       self._starts(event.pids), "drag")
 
     def drag_dropped(self, event: TaskList.DragDropped) -> None:
         """The tasks were dropped: on a cgroup, plan the move (then confirm and apply)."""
@@ -473,7 +485,8 @@ class Moves:
         if self.refused():
             return
         path, _ = hit
-        self._plan(list(event.pids), CgroupRef(app.hier, path), app.threads, self._starts(event.pids), "drop")
+        self._plan(list(event.pids), CgroupRef(self.session.hier, path), self.session.threads,
+                   self._starts(event.pids), "drop")
 
     def end_drag(self) -> None:
         """Forget the drop target (the detail line is drawn again)."""

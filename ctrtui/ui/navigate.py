@@ -10,26 +10,29 @@ from ctrtui.text import display
 
 if TYPE_CHECKING:
     from ctrtui.ui.app import CtrtuiApp
+    from ctrtui.ui.session import Session
 
 
 class Navigator:
     """Moves the view of the main screen: which hierarchy, which cgroup, which row."""
 
-    def __init__(self, app: CtrtuiApp) -> None:
+    def __init__(self, app: CtrtuiApp, session: Session) -> None:
         self.app = app
+        self.session = session
+        """What is shown (`ctrtui.ui.session`): the hierarchy switched, the snapshot searched."""
 
     def switch(self, name: str) -> None:
         """Show the hierarchy `name` (no-op for an unknown one)."""
         app = self.app
-        if name not in app.hierarchy_names:
+        if name not in self.session.hierarchy_names:
             app.notify(f"No hierarchy '{display(name)}' is mounted.", severity="warning")
             return
-        app.hier = name
+        self.session.hier = name
         if app.remember_start:  # at once: a terminal closed under ctrtui (SIGHUP) still remembers
             from ctrtui.ui.start import remember
 
-            remember(name, app.backend.identity)
-        if app.hs is not None:
+            remember(name, self.session.backend.identity)
+        if self.session.hs is not None:
             app.live.load()  # its last snapshot at once; a fresh one follows
         else:
             app.say(f"Taking a snapshot of {display(name)}…")
@@ -38,11 +41,10 @@ class Navigator:
 
     def cycle(self, step: int) -> None:
         """Show the next (`step` 1) or previous (-1) mounted hierarchy."""
-        app = self.app
-        names = app.hierarchy_names
+        names = self.session.hierarchy_names
         if not names:
             return
-        i = names.index(app.hier) if app.hier in names else 0
+        i = names.index(self.session.hier) if self.session.hier in names else 0
         self.switch(names[(i + step) % len(names)])
 
     def choose_hierarchy(self) -> None:
@@ -51,12 +53,12 @@ class Navigator:
 
         app = self.app
         labels = {}
-        for n in app.hierarchy_names:
-            h = app.snapshot.get(n) if app.snapshot else None
+        for n in self.session.hierarchy_names:
+            h = self.session.snapshot.get(n) if self.session.snapshot else None
             if h is not None:
                 labels[n] = (f"{display(n)}  (v{h.hierarchy.version}, {len(h.containers)} cgroups, "
                              f"{h.total(False)} procs)")
-        app.push_screen(SwitchHierarchy(app.hierarchy_names, app.hier, labels),
+        app.push_screen(SwitchHierarchy(self.session.hierarchy_names, self.session.hier, labels),
                         lambda name: self.switch(name) if name else None)
 
     def ask_path(self) -> None:
@@ -65,8 +67,8 @@ class Navigator:
         from ctrtui.ui.screens import GoToCgroup
 
         app = self.app
-        if app.snapshot is not None and app.hs is not None:
-            matcher = RefMatcher(app.snapshot, app.hier)
+        if self.session.snapshot is not None and self.session.hs is not None:
+            matcher = RefMatcher(self.session.snapshot, self.session.hier)
 
             def chosen(item: str | None) -> None:
                 if item:
@@ -76,8 +78,7 @@ class Navigator:
 
     def go_to_ref(self, hierarchy: str, path: str) -> None:
         """Show `hierarchy` (switching to it when another one is shown) and select `path`."""
-        app = self.app
-        if hierarchy != app.hier:
+        if hierarchy != self.session.hier:
             self.switch(hierarchy)
         self.go_to(path)
 
@@ -87,18 +88,18 @@ class Navigator:
         if not path:
             return
         if app.tree.reveal(path) is None:
-            app.notify(f"{display(app.hier)}:{display(path)} is not in the snapshot (removed, or a typo?).",
+            app.notify(f"{display(self.session.hier)}:{display(path)} is not in the snapshot (removed, or a typo?).",
                        severity="warning")
             return
         app.tree.focus()
-        app.show_tasks()
+        app.main.show_tasks()
 
     def ask_pid(self) -> None:
         """Ask for a PID to jump to."""
         from ctrtui.ui.screens import FindPid
 
         app = self.app
-        hs = app.hs
+        hs = self.session.hs
 
         def exists(pid: int) -> bool:
             here = hs is not None and bool(hs.find(pid, False) or hs.find(pid, True))
@@ -108,11 +109,10 @@ class Navigator:
 
     def _elsewhere(self, pid: int) -> str | None:
         """A hierarchy other than the shown one whose snapshot holds `pid` (None: none)."""
-        app = self.app
-        if app.snapshot is None:
+        if self.session.snapshot is None:
             return None
-        for hs in app.snapshot.hierarchies:
-            if hs.name != app.hier and (hs.find(pid, False) or hs.find(pid, True)):
+        for hs in self.session.snapshot.hierarchies:
+            if hs.name != self.session.hier and (hs.find(pid, False) or hs.find(pid, True)):
                 return hs.name
         return None
 
@@ -120,16 +120,16 @@ class Navigator:
         """Jump to the cgroup of `pid` in the current hierarchy and put the cursor on it
         (switching to the threads view when `pid` is a thread)."""
         app = self.app
-        hs = app.hs
+        hs = self.session.hs
         if pid is None or hs is None:
             return
-        paths = hs.find(pid, app.threads)
+        paths = hs.find(pid, self.session.threads)
         if not paths:
-            other = hs.find(pid, not app.threads)
+            other = hs.find(pid, not self.session.threads)
             if other:
-                app.threads = not app.threads
-                app.tree.set_threads(app.threads)
-                app.tasks.set_view(threads=app.threads)
+                self.session.threads = not self.session.threads
+                app.tree.set_threads(self.session.threads)
+                app.tasks.set_view(threads=self.session.threads)
                 paths = other
         if not paths:
             other_hier = self._elsewhere(pid)
@@ -142,6 +142,6 @@ class Navigator:
             return
         if app.tree.reveal(paths[0]) is None:
             return
-        app.show_tasks()
+        app.main.show_tasks()
         app.tasks.select_pid(pid)
         app.tasks.focus()

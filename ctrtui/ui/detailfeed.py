@@ -18,6 +18,7 @@ from ctrtui.ui.widgets.detail import cgroup_summary, task_summary
 
 if TYPE_CHECKING:
     from ctrtui.ui.app import CtrtuiApp
+    from ctrtui.ui.session import Session
 
 STATS_KEPT = 256
 """Cgroup stats remembered (shown until fresh ones come)."""
@@ -27,9 +28,10 @@ class DetailFeed:
     """Facts about the focused task (task list focused) or cgroup (otherwise) for the detail
     line; a drag owns the line while it lasts (`Moves` says so with `hold`)."""
 
-    def __init__(self, app: CtrtuiApp, backend: Reader) -> None:
+    def __init__(self, app: CtrtuiApp, session: Session) -> None:
         self.app = app
-        self.backend = backend
+        self.session = session
+        """What is shown (`ctrtui.ui.session`): the backend read, the hierarchy, the snapshot."""
         self.key: DetailKey | None = None
         """What the line shows now (None: to be drawn again)."""
         self._stats: dict[tuple[str, str], dict[str, str]] = {}
@@ -42,18 +44,18 @@ class DetailFeed:
     def refresh(self) -> None:
         """Draw the line for what has the focus (at once from caches; reads in a worker)."""
         app = self.app
-        hs = app.hs
-        if hs is None or app.snapshot is None or self._held() or app.closing():
+        hs = self.session.hs
+        if hs is None or self.session.snapshot is None or self._held() or app.closing():
             return  # nothing shown, a drag owns the line, or closing (no screen left)
         tasks = app.tasks
         if app.focused_widget() is tasks and tasks.cursor_pid is not None:
             pid = tasks.cursor_pid
             info = tasks.details.get(pid)
-            key: DetailKey = ("task", pid, app.snapshot.taken_at, info is not None)
+            key: DetailKey = ("task", pid, self.session.snapshot.taken_at, info is not None)
             if key != self.key:
                 self.key = key
                 if info is not None:
-                    app.say(task_summary(pid, info, self.backend.task_cgroups(pid), self.width()))
+                    app.say(task_summary(pid, info, self.session.backend.task_cgroups(pid), self.width()))
                 else:
                     app.say(Text.assemble((f"PID {pid}", "bold"), ("  reading…", "dim")))
                     self._read(key)
@@ -61,15 +63,15 @@ class DetailFeed:
         path = app.tree.cursor_path
         if path is None:
             return
-        key = ("cgroup", app.hier, path, app.snapshot.taken_at)
+        key = ("cgroup", self.session.hier, path, self.session.snapshot.taken_at)
         if key != self.key:
             self.key = key
-            app.say(self.cgroup_text(app.hier, path, self._stats.get((app.hier, path), {})))
+            app.say(self.cgroup_text(self.session.hier, path, self._stats.get((self.session.hier, path), {})))
             self._read(key)
 
     def cgroup_text(self, hier: str, path: str, stats: dict[str, str]) -> Text:
         app = self.app
-        hs = app.snapshot.get(hier) if app.snapshot else None
+        hs = self.session.snapshot.get(hier) if self.session.snapshot else None
         c = hs.get(path) if hs else None
         subtree = app.tree.recursive_count(path) if hs is app.tree.hs else 0
         return cgroup_summary(hier, path, hs.hierarchy.controllers if hs else (), stats,
@@ -82,7 +84,7 @@ class DetailFeed:
         return width if width > 0 else None
 
     def _read(self, key: DetailKey) -> None:
-        backend = self.backend
+        backend = self.session.backend
         self.app.run_worker(lambda: self._post(key, backend), thread=True, exclusive=True, group="detail",
                             exit_on_error=False, name="details")
 

@@ -19,14 +19,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from ctrtui.engine import AttachEngine
-from ctrtui.engine.ops import CgroupOps, OpResult, child_ref, name_problem
+from ctrtui.engine.ops import OpResult, child_ref, name_problem
 from ctrtui.model import CgroupRef
 from ctrtui.text import display
-from ctrtui.ui.hosts import RemoteMover, RemoteOps
 
 if TYPE_CHECKING:
     from ctrtui.ui.app import CtrtuiApp
+    from ctrtui.ui.session import Session
 
 
 _TITLES = {"mkdir": "New cgroup", "rmdir": "Remove cgroup", "freeze": "Freeze", "thaw": "Thaw"}
@@ -35,30 +34,25 @@ _TITLES = {"mkdir": "New cgroup", "rmdir": "Remove cgroup", "freeze": "Freeze", 
 class CgroupActions:
     """The app's `n`, `D`, `z` and `N`."""
 
-    def __init__(self, app: CtrtuiApp) -> None:
+    def __init__(self, app: CtrtuiApp, session: Session) -> None:
         self.app = app
-        self.ops: CgroupOps | RemoteOps | None = None
-        """The shown host's cgroup ops: this machine's engine's, or a remote host's own ctrtui's."""
-        self.use(app.engine)
+        self.session = session
+        """What is shown: its `ops` are the shown host's cgroup ops (this machine's engine's, or
+        a remote host's own ctrtui's), `check`, `frozen` and `run` what is called on them."""
         self.results: list[OpResult] = []
         """Every op of this run, oldest first."""
-
-    def use(self, engine: object) -> None:
-        """Work on another host's cgroups from now on (`CtrtuiApp.use_host`)."""
-        self.ops = (CgroupOps(engine) if isinstance(engine, AttachEngine)
-                    else RemoteOps(engine) if isinstance(engine, RemoteMover) else None)
 
     def _here(self, doing: str) -> CgroupRef | None:
         """The highlighted cgroup, unless `doing` (a key of `moves.REFUSED`) is refused."""
         path = self.app.tree.cursor_path
         if path is None or self.app.moves.refused(doing):
             return None
-        if self.ops is None:
+        if self.session.ops is None:
             return None
-        return CgroupRef(self.app.hier, path)
+        return CgroupRef(self.session.hier, path)
 
     def _taken(self, parent: CgroupRef) -> set[str]:
-        hs = self.app.hs
+        hs = self.session.hs
         c = hs.get(parent.path) if hs is not None else None
         return {p.rsplit("/", 1)[1] for p in c.children} if c is not None else set()
 
@@ -87,8 +81,8 @@ class CgroupActions:
         here = self._here("rmdir")
         if here is None:
             return
-        assert self.ops is not None  # _here says so
-        refusal = self.ops.check("rmdir", here)
+        assert self.session.ops is not None  # _here says so
+        refusal = self.session.ops.check("rmdir", here)
         where = f"{display(here.hierarchy)}:{display(here.path)}"
         if refusal is not None:
             self.app.notify(f"Cannot remove {where}: {refusal.text()}", title="Not removed", severity="warning",
@@ -102,10 +96,10 @@ class CgroupActions:
         here = self._here("freeze")
         if here is None:
             return
-        assert self.ops is not None  # _here says so
-        frozen = self.ops.frozen(here)
+        assert self.session.ops is not None  # _here says so
+        frozen = self.session.ops.frozen(here)
         op = "thaw" if frozen else "freeze"
-        refusal = self.ops.check(op, here)
+        refusal = self.session.ops.check(op, here)
         where = f"{display(here.hierarchy)}:{display(here.path)}"
         if refusal is not None:
             self.app.notify(f"Cannot {op} {where}: {refusal.text()}", title="Not changed", severity="warning",
@@ -141,7 +135,7 @@ class CgroupActions:
         if not pids:
             return
         starts = app.moves._starts(pids)
-        threads = app.threads
+        threads = self.session.threads
         what = f"{len(pids)} {'thread' if threads else 'task'}{'s' * (len(pids) != 1)}"
         where = f"{display(here.hierarchy)}:{display(here.path)}"
 
@@ -157,7 +151,7 @@ class CgroupActions:
         from ctrtui.engine.journal import JournalError
 
         app = self.app
-        ops = self.ops
+        ops = self.session.ops
         if ops is None:
             return
 
@@ -181,5 +175,5 @@ class CgroupActions:
         if result.ok and then is not None:
             then()
         app.action_refresh()
-        if result.ok and result.op in ("freeze", "thaw") and result.ref.hierarchy == app.hier:
+        if result.ok and result.op in ("freeze", "thaw") and result.ref.hierarchy == self.session.hier:
             app.live.read_markers([result.ref.path])
