@@ -26,8 +26,8 @@ EXCLUDED = ("ctrtui.sources.meters", "ctrtui.sources.simulated", "ctrtui.sources
 """Modules inside a travelling package that stay here: `meters` imports psutil; the simulated
 kernel (with its parts, ctrtui.sources.simkernel) and its worlds are never used by the agent
 (it reads the host's real cgroups), and leaving them out makes the bundle a sixth smaller; of
-the command line, the agent runs the commands only (ctrtui.cli.commands), never the dispatch, the commands across hosts, the
-history commands or the shell completion."""
+the command line, the agent runs the commands only (ctrtui.cli.commands), never the
+dispatch, the commands across hosts, the history commands or the shell completion."""
 
 
 class Bundle:
