@@ -1,4 +1,4 @@
-"""Figures of the lab (tests/lab/guest.py): a Debian 12 guest with systemd and pure cgroup v2,
+"""Figures of the lab (devtools/labguest.py): a Debian 12 guest with systemd and pure cgroup v2,
 booted with qemu. Under TCG (no vmx/svm on this CPU, the usual case here: see the module's
 docstring) every figure in the guest is an emulated machine's, ~10-50x slower than the host.
 
@@ -51,7 +51,7 @@ print(json.dumps(out))
 def _lab():
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
-    from tests.lab import guest
+    from devtools import labguest as guest
 
     if not guest.LAB_OK:
         raise Skip(guest.LAB_WHY)

@@ -1,5 +1,5 @@
 """Figures of ctrtui on remote hosts (issue 11), against real sshd servers on loopback
-addresses 127.0.0.x started here (tests/sshd.py) and always stopped: nothing but loopback is
+addresses 127.0.0.x started here (devtools/sshd.py) and always stopped: nothing but loopback is
 contacted, nothing under `~/.ssh` is read or written.
 
 - `remote_ls_10k_ratio`: `ctrtui ls freezer:TOP --host H` ÷ `ctrtui ls freezer:TOP` on the
@@ -11,7 +11,7 @@ contacted, nothing under `~/.ssh` is read or written.
   addresses (the default pool of `--jobs`), the median wall time (quick: 10 hosts).
 - `refresh_bytes_*`: what a refresh of a host's 10k-cgroup tree costs on the wire (below).
 - `hostile_flood_rss_mb`, `hostile_bomb_rss_mb`: the peak RSS of ctrtui against a malicious
-  host (issue 16), played by a fake ssh (tests/hostile_ssh.py, no network): one that floods
+  host (issue 16), played by a fake ssh (devtools/hostile_ssh.py, no network): one that floods
   while the bundle is being sent, one whose snapshot answer is a zlib bomb (`hostile_rss`).
 """
 
@@ -43,11 +43,11 @@ def _root() -> str:
 
 
 def _lab():
-    """An `SshLab` (tests/sshd.py), or Skip with the reason sshd cannot run here."""
+    """An `SshLab` (devtools/sshd.py), or Skip with the reason sshd cannot run here."""
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     if root not in sys.path:
         sys.path.insert(0, root)
-    from tests.sshd import SSHD_OK, SSHD_WHY, SshLab
+    from devtools.sshd import SSHD_OK, SSHD_WHY, SshLab
 
     if not SSHD_OK:
         raise Skip(SSHD_WHY)
@@ -212,11 +212,11 @@ def hostile_rss(ctx) -> dict[str, float]:
       base64 whose zlib stream unpacks to 1 GiB (1.5 GiB RSS before the wire reader unpacked
       only what the header announces). `ctrtui hierarchies --host` itself reads no snapshot.
 
-    The host is tests/hostile_ssh.py behind `CTRTUI_SSH` (no network, no sshd)."""
+    The host is devtools/hostile_ssh.py behind `CTRTUI_SSH` (no network, no sshd)."""
     import tempfile
 
     _root()
-    from tests.agentfakes import fake_ssh
+    from devtools.agentfakes import fake_ssh
 
     timeout = 10.0
     runs = 1 if getattr(ctx, "quick", False) else 3

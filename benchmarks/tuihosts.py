@@ -1,5 +1,5 @@
 """The terminal UI on remote hosts (issue 11): time to first paint with 1 and with 10 hosts,
-each an sshd on its own loopback address started here (tests/sshd.py) and always stopped.
+each an sshd on its own loopback address started here (devtools/sshd.py) and always stopped.
 
 - `tui_first_paint_1_host_s`: from creating the app (`ctrtui --host H --hierarchy freezer`,
   headless, 160x50) to the first screen update drawn with both panes filled from the host's

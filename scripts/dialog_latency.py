@@ -16,7 +16,8 @@ from pathlib import Path
 from ctrtui.sources.demo import demo_world
 from ctrtui.ui.screens import ConfirmMove, TargetPicker
 from ctrtui.ui.screens.keys import KeysHelp
-from tests.uihelpers import goto, make_app, settle
+from devtools.pilot import goto, settle
+from devtools.waiting import open_app
 
 NGINX = "/system.slice/nginx.service"
 painted: dict[str, float] = {}
@@ -46,9 +47,7 @@ async def main() -> None:
         watch(cls)
     res: dict[str, list[float]] = {}
     world = demo_world()
-    app = make_app(world, Path(tempfile.mkdtemp()), hierarchy="cpu")
-    async with app.run_test(size=(140, 40)) as pilot:
-        await settle(pilot)
+    async with open_app(world, Path(tempfile.mkdtemp()), hierarchy="cpu", size=(140, 40)) as (app, pilot):
         await goto(pilot, NGINX)
         app.tasks.focus()
         await settle(pilot)

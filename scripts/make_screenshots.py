@@ -6,7 +6,7 @@
 Runs `CtrtuiApp` on `demo_world(seed=0)` with `run_test(size=(140, 40))`, drives it with
 Pilot and saves SVGs with `app.save_screenshot`; each SVG is then converted to PNG with
 `rsvg-convert` (Debian package librsvg2-bin) when it is installed. It drives the app with the
-UI tests' helpers (tests/uihelpers.py).
+UI tests' helpers (devtools/pilot.py, devtools/waiting.py).
 
   main.svg     the main screen: tree, task list of bob's session, detail line
   picker.svg   the target picker: one PID would move, one is already there, kthreadd refused
@@ -31,19 +31,13 @@ sys.path.insert(0, str(ROOT))
 from ctrtui.sources.demo import demo_world  # noqa: E402
 from ctrtui.ui.screens import ConfirmMove, MoveLog, TargetPicker  # noqa: E402
 from ctrtui.ui.widgets.tree import CgroupTree  # noqa: E402
-from tests.uihelpers import goto, make_app, start_drag, tree_offset  # noqa: E402
-from tests.uihelpers import settle as settle_now  # noqa: E402
+from devtools.pilot import goto, settle, start_drag, tree_offset  # noqa: E402
+from devtools.waiting import open_app, picker_planned, wait_for  # noqa: E402
 
 SIZE = (140, 40)
 HIERARCHY = "unified"
 BOB = "/user.slice/user-1001.slice/session-7.scope"
 DROP_ON = "/system.slice/cron.service"
-
-
-async def settle(pilot) -> None:
-    """As the tests' settle, after a pause long enough for timers (the picker's debounce)."""
-    await pilot.pause(0.2)
-    await settle_now(pilot)
 
 
 def comm_pid(backend, comm: str) -> int:
@@ -64,9 +58,7 @@ async def drive(outdir: Path) -> list[Path]:
     saved: list[Path] = []
     world = demo_world(seed=0)
     with tempfile.TemporaryDirectory() as tmp:
-        app = make_app(world, Path(tmp), hierarchy=HIERARCHY)
-        async with app.run_test(size=SIZE) as pilot:
-            await settle(pilot)
+        async with open_app(world, Path(tmp), hierarchy=HIERARCHY, size=SIZE) as (app, pilot):
 
             # (a) main screen: bob's session, cursor on `make`
             await goto(pilot, BOB)
@@ -85,17 +77,15 @@ async def drive(outdir: Path) -> list[Path]:
                 await pilot.press("space")
             await settle(pilot)
             await pilot.press("m")
-            await settle(pilot)
-            assert isinstance(app.screen, TargetPicker)
+            await wait_for(pilot, lambda: isinstance(app.screen, TargetPicker), "the target picker")
             await pilot.press(*"init.scope")
-            await settle(pilot)
+            await wait_for(pilot, lambda: picker_planned(app.screen), "the picker's plan for init.scope")
             assert app.screen.plan is not None
             save(app, outdir, "picker", saved)
 
             # the risky move asks first
             await pilot.press("enter")
-            await settle(pilot)
-            assert isinstance(app.screen, ConfirmMove), app.screen
+            await wait_for(pilot, lambda: isinstance(app.screen, ConfirmMove), "the confirmation")
             save(app, outdir, "confirm", saved)
             await pilot.press("y")
             await settle(pilot)
@@ -115,7 +105,7 @@ async def drive(outdir: Path) -> list[Path]:
 
             # (d) the move log after the two batches
             await pilot.press("L")
-            await settle(pilot)
+            await wait_for(pilot, lambda: isinstance(app.screen, MoveLog), "the move log")
             assert isinstance(app.screen, MoveLog) and len(app.screen.reports) == 2, app.reports
             save(app, outdir, "movelog", saved)
     return saved

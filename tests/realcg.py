@@ -29,8 +29,9 @@ import subprocess
 import sys
 import time
 import warnings
-from collections.abc import Callable
 from dataclasses import dataclass
+
+from devtools.cgroupdirs import rmdir_tree
 
 #: The only hierarchies tests may create cgroups in.
 ALLOWED = ("freezer", "pids", "cpu", "cpuset", "unified")
@@ -405,31 +406,6 @@ class RealWorld:
 
         for d, e in rmdir_tree(self.fs(word, self._tops[word]), wait=2, busy=evacuate):
             warnings.warn(f"realcg: could not remove {d}: {e}", stacklevel=2)
-
-
-def rmdir_tree(top: str, wait: float = 5.0, busy: Callable[[str], None] | None = None) -> list[tuple[str, OSError]]:
-    """Remove the cgroup directory `top` and every one below it, deepest first. A cgroup that
-    is still busy (EBUSY: a task on its way out) is tried again for `wait` seconds, calling
-    `busy(path)` before each try. Returns what could not be removed, with why."""
-    failed: list[tuple[str, OSError]] = []
-    if not os.path.isdir(top):
-        return failed
-    for d in sorted((dp for dp, _, _ in os.walk(top)), key=lambda d: d.count("/"), reverse=True):
-        deadline = time.monotonic() + wait
-        while True:
-            try:
-                os.rmdir(d)
-                break
-            except FileNotFoundError:
-                break
-            except OSError as e:
-                if e.errno != errno.EBUSY or time.monotonic() > deadline:
-                    failed.append((d, e))
-                    break
-                if busy is not None:
-                    busy(d)
-                time.sleep(0.01)
-    return failed
 
 
 def task_state_letter(pid: int) -> str | None:

@@ -21,7 +21,7 @@ SRC = "/root/ctrtui-src"
 
 def test_conformance_scenarios_pass_on_the_guests_pure_v2_kernel(installed):
     g = installed
-    g.copy_in(SRC, ROOT, ["tests", "pyproject.toml"])
+    g.copy_in(SRC, ROOT, ["tests", "devtools", "pyproject.toml"])
     # The scenarios start their processes where pytest runs, and expect it to be the root
     # cgroup (as on the CI machine); an ssh session lands in logind's session scope, a
     # systemd unit. So the shell (this test's own) moves itself to the root first.

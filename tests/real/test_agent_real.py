@@ -30,6 +30,7 @@ from ctrtui.remote import AgentChannel, HostError, RemoteOpError, RemoteReader, 
 from ctrtui.remote.stub import STUB
 from ctrtui.sources.base import Reader, contract_problems, protocol_problems
 from ctrtui.sources.cgroupfs import CgroupFS
+from devtools.agentfakes import sleeping_in_a_timer
 from tests.agentfakes import gone
 from tests.clihelpers import isolated_dirs  # noqa: F401 - isolated_dirs is autouse
 
@@ -219,7 +220,10 @@ def test_close_from_another_thread_ends_a_call_in_flight(local_agent):
 
     caller = threading.Thread(target=slow)
     caller.start()
-    time.sleep(0.5)
+    deadline = time.monotonic() + 30
+    while not sleeping_in_a_timer(local_agent.hello["pid"]):  # the call is in flight on the agent
+        assert time.monotonic() < deadline and caller.is_alive(), ("the call never reached the agent", errors)
+        time.sleep(0.01)
     t = time.monotonic()
     local_agent.close()
     caller.join(10)

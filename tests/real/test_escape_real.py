@@ -16,8 +16,9 @@ import pytest
 
 from ctrtui.sources.cgroupfs import CgroupFS
 from ctrtui.text import display
+from devtools.pilot import goto, make_app, screen_text, settle
+from devtools.waiting import open_app
 from tests.ui.test_escape_ui import RecordingDriver, assert_driver_output_clean, clean_segments
-from tests.uihelpers import goto, make_app, screen_text, settle
 
 pytestmark = pytest.mark.real
 
@@ -120,8 +121,7 @@ async def test_real_hostile_names_in_the_ui_reach_no_terminal(realworld, tmp_pat
     RecordingDriver.output = []
     app = make_app(CgroupFS(), tmp_path, hierarchy="freezer")
     app.driver_class = RecordingDriver
-    async with app.run_test(size=(140, 40), headless=False) as pilot:
-        await settle(pilot)
+    async with open_app(app=app, size=(140, 40), headless=False) as (app, pilot):
         await goto(pilot, dst)
         assert list(app.tasks.shown) == [child.pid]
         app.tasks.focus()

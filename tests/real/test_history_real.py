@@ -79,13 +79,21 @@ def test_record_command_on_own_subtree_stops_on_sigterm(realworld, tmp_path):
     env = dict(os.environ, XDG_STATE_HOME=str(tmp_path / "state"))
     rec = subprocess.Popen([sys.executable, "-m", "ctrtui", "record", "--cgroup", f"freezer:{top}", "--to", str(d),
                             "--interval", "0.1"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    def recorded() -> list[str]:
+        """The cgroups the recording (as written so far) holds for `p`."""
+        if not (d.exists() and any(d.glob("*.ctrh"))):
+            return []
+        return [x["cgroup"] for x in Recording(str(d)).where(p.pid)]
+
     try:
         deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and not (d.exists() and any(d.glob("*.ctrh"))):
+        while recorded() != [top]:  # a sample of the top cgroup with p in it is on disk
+            assert time.monotonic() < deadline and rec.poll() is None, recorded()
             time.sleep(0.05)
-        time.sleep(0.3)
         realworld.put(p.pid, "freezer", a)
-        time.sleep(0.5)
+        while recorded() != [top, a]:  # and one since the move
+            assert time.monotonic() < deadline and rec.poll() is None, recorded()
+            time.sleep(0.05)
     finally:
         rec.send_signal(signal.SIGTERM)
         out, err = rec.communicate(timeout=30)

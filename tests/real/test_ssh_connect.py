@@ -18,6 +18,7 @@ import pytest
 from ctrtui.remote.connect import ConnectOptions, connect
 from ctrtui.remote.errors import HostError
 from ctrtui.remote.ssh import ssh_argv, try_command
+from devtools.agentfakes import sleeping_in_a_timer
 from tests.sshd import gone
 
 SYSTEM_PY = "/usr/bin/python3"
@@ -166,7 +167,10 @@ def test_killing_ssh_mid_call_is_dropped_and_leaves_nothing_on_the_host(sshlab):
 
         t = threading.Thread(target=call)
         t.start()
-        time.sleep(0.5)  # the request is on the host, its answer not yet back
+        deadline = time.monotonic() + HANG
+        while not sleeping_in_a_timer(agent):  # the request is on the host, its answer not yet back
+            assert time.monotonic() < deadline and t.is_alive(), ("the call never reached the agent", result)
+            time.sleep(0.01)
         assert not result
         os.kill(ch.pid, signal.SIGKILL)
         t.join(HANG)

@@ -8,24 +8,19 @@ cgroup and back with `u`. Only loopback; only the test's own process and cgroups
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from ctrtui.remote.connect import ConnectOptions
 from ctrtui.ui.app import CtrtuiApp
 from ctrtui.ui.hosts import DEAD, OK, remote_host
-from tests.uihelpers import SIZE, goto, settle
+from devtools.pilot import goto, settle
+from devtools.waiting import open_app, wait_for
 
 pytestmark = pytest.mark.ui
 
 
 async def _until(pilot, cond, seconds: float = 60.0) -> None:
-    deadline = time.monotonic() + seconds
-    while not cond():
-        assert time.monotonic() < deadline, "timed out waiting"
-        await settle(pilot, rounds=1)
-        await pilot.pause(0.05)
+    await wait_for(pilot, cond, "the hosts' state", seconds)
 
 
 async def test_the_ui_on_two_real_hosts_and_a_dead_one(sshlab, sshhost, realworld, tmp_path, monkeypatch):
@@ -41,7 +36,7 @@ async def test_the_ui_on_two_real_hosts_and_a_dead_one(sshlab, sshhost, realworl
         views = [remote_host(sshhost.spec, options), remote_host(other.spec, options), remote_host(dead, options)]
         one, two, gone = views
         app = CtrtuiApp(None, None, interval=3600.0, hierarchy="freezer", hosts=views)
-        async with app.run_test(size=SIZE) as pilot:
+        async with open_app(app=app, ready=None) as (app, pilot):
             await _until(pilot, lambda: one.state == OK and two.state == OK and gone.state == DEAD
                          and app.hs is not None)
             assert app.hier == "freezer"

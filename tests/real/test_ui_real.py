@@ -9,7 +9,8 @@ import pytest
 from ctrtui.sources.cgroupfs import CgroupFS
 from ctrtui.ui.screens import ConfirmMove, TargetPicker
 from ctrtui.ui.widgets.tree import CgroupTree
-from tests.uihelpers import SIZE, goto, make_app, settle, start_drag, tree_offset
+from devtools.pilot import goto, settle, start_drag, tree_offset
+from devtools.waiting import open_app, picker_planned, wait_for
 
 pytestmark = [pytest.mark.real, pytest.mark.ui]
 
@@ -30,9 +31,7 @@ async def test_real_moves_by_keypress_drag_and_undo(realworld, tmp_path):
     realworld.put(pid, "freezer", a)
     assert realworld.cgroup_of(pid, "freezer") == a
 
-    app = make_app(CgroupFS(), tmp_path, hierarchy="freezer")
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+    async with open_app(CgroupFS(), tmp_path, hierarchy="freezer") as (app, pilot):
         assert app.snapshot.backend == "real" and app.read_only_reason is None
 
         # cut and put: a -> b
@@ -54,8 +53,7 @@ async def test_real_moves_by_keypress_drag_and_undo(realworld, tmp_path):
         await settle(pilot)
         assert isinstance(app.screen, TargetPicker)
         await pilot.press(*c)
-        await pilot.pause(0.3)
-        await settle(pilot)
+        await wait_for(pilot, lambda: picker_planned(app.screen), "the picker's plan for what was typed")
         assert app.screen.target_path == c
         await pilot.press("enter")
         await settle(pilot)
@@ -101,9 +99,7 @@ async def test_real_move_into_another_hierarchy_from_name_systemd_and_undo(realw
     systemd_before = systemd_cgroup(pid)
     assert freezer_before != target and systemd_before is not None
 
-    app = make_app(CgroupFS(), tmp_path, hierarchy="name=systemd")
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+    async with open_app(CgroupFS(), tmp_path, hierarchy="name=systemd") as (app, pilot):
         await pilot.press("r")  # the sleep started after the first snapshot? take a fresh one
         await settle(pilot)
         await pilot.press("f", *str(pid), "enter")

@@ -7,17 +7,15 @@ from ctrtui.sources.demo import demo_world
 from ctrtui.sources.simulated import SimKernel
 
 
-async def test_the_ui_is_read_only_on_a_backend_without_a_writer(tmp_path):
-    from tests.uihelpers import SIZE, make_app, settle
+async def test_the_ui_is_read_only_on_a_backend_without_a_writer(pilot_app, tmp_path):
+    from devtools.pilot import settle
 
     class Recording(SimKernel):
         capabilities = frozenset()
 
     k = demo_world()
     k.__class__ = type("DemoRecording", (Recording,), {})
-    app = make_app(k, tmp_path)
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+    async with pilot_app(k) as (app, pilot):
         assert app.read_only_reason == "this backend cannot move tasks"
         await pilot.press("u")
         await settle(pilot)

@@ -15,7 +15,8 @@ from ctrtui.sources.hostile import DEEP_LEAF, NAMES, PROCS, USERS, hostile_path,
 from ctrtui.text import BIDI, display
 from ctrtui.ui.screens import ConfirmMove, FindPid, GoToCgroup, MoveLog, TargetPicker
 from ctrtui.ui.widgets.linelist import LineList
-from tests.uihelpers import goto, make_app, screen_text, settle
+from devtools.pilot import goto, make_app, screen_text, settle
+from devtools.waiting import picker_planned, wait_for
 
 pytestmark = pytest.mark.ui
 
@@ -96,8 +97,7 @@ async def _tour(pilot) -> None:
     await settle(pilot)
     for ch in "wipe":
         await pilot.press(ch)
-    await pilot.pause(0.3)
-    await settle(pilot)
+    await wait_for(pilot, lambda: picker_planned(app.screen), "the picker's plan for 'wipe'")
     await pilot.press("enter")
     await settle(pilot)
     if isinstance(app.screen, ConfirmMove):
@@ -124,12 +124,11 @@ async def _tour(pilot) -> None:
 
 
 @pytest.mark.parametrize("size", [(140, 40), (80, 24)])
-async def test_no_control_byte_reaches_the_driver_output(tmp_path, size):
+async def test_no_control_byte_reaches_the_driver_output(pilot_app, tmp_path, size):
     RecordingDriver.output = []
     app = make_app(hostile_world(), tmp_path)
     app.driver_class = RecordingDriver
-    async with app.run_test(size=size, headless=False) as pilot:
-        await settle(pilot)
+    async with pilot_app(app=app, size=size, headless=False) as (app, pilot):
         await _tour(pilot)
         assert app.is_running
         assert app.reports and app.reports[-1].outcomes[0].outcome == "moved"
@@ -138,10 +137,8 @@ async def test_no_control_byte_reaches_the_driver_output(tmp_path, size):
     assert_driver_output_clean(output)
 
 
-async def test_tree_labels_and_title_are_the_escaped_names(tmp_path):
-    app = make_app(hostile_world(), tmp_path)
-    async with app.run_test(size=(140, 40)) as pilot:
-        await settle(pilot)
+async def test_tree_labels_and_title_are_the_escaped_names(pilot_app, tmp_path):
+    async with pilot_app(hostile_world(), size=(140, 40)) as (app, pilot):
         for key, name in NAMES.items():
             await goto(pilot, hostile_path(key))
             clean_segments(app)
@@ -158,10 +155,8 @@ async def test_tree_labels_and_title_are_the_escaped_names(tmp_path):
         assert_shows(app, "unified:/hostile/wipe-\\x1b[2J · 5 processes")
 
 
-async def test_task_rows_and_detail_line_show_escaped_text(tmp_path):
-    app = make_app(hostile_world(), tmp_path)
-    async with app.run_test(size=(160, 40)) as pilot:
-        await settle(pilot)
+async def test_task_rows_and_detail_line_show_escaped_text(pilot_app, tmp_path):
+    async with pilot_app(hostile_world(), size=(160, 40)) as (app, pilot):
         await goto(pilot, hostile_path("osc"))
         app.tasks.focus()
         await settle(pilot)
@@ -177,11 +172,10 @@ async def test_task_rows_and_detail_line_show_escaped_text(tmp_path):
             clean_segments(app)
 
 
-async def test_clicking_on_planted_markup_runs_nothing(tmp_path):
+async def test_clicking_on_planted_markup_runs_nothing(pilot_app, tmp_path):
     app = make_app(hostile_world(), tmp_path)
     ran: list[str] = []
-    async with app.run_test(size=(140, 40)) as pilot:
-        await settle(pilot)
+    async with pilot_app(app=app, size=(140, 40)) as (app, pilot):
         original = app.run_action
 
         async def spy(action, *args, **kw):
@@ -204,11 +198,9 @@ async def test_clicking_on_planted_markup_runs_nothing(tmp_path):
         clean_segments(app)
 
 
-async def test_typed_text_is_literal_filter_goto_find_picker(tmp_path):
+async def test_typed_text_is_literal_filter_goto_find_picker(pilot_app, tmp_path):
     world = hostile_world()
-    app = make_app(world, tmp_path)
-    async with app.run_test(size=(140, 40)) as pilot:
-        await settle(pilot)
+    async with pilot_app(world, size=(140, 40)) as (app, pilot):
         await goto(pilot, hostile_path("osc"))
         await pilot.press("slash")
         for ch in "[/":
@@ -236,13 +228,11 @@ async def test_typed_text_is_literal_filter_goto_find_picker(tmp_path):
         picker = app.screen
         assert isinstance(picker, TargetPicker)
         picker.query_one("#fuzzy-input", Input).value = "wipe-\\x1b[2J"
-        await pilot.pause(0.3)
-        await settle(pilot)
+        await wait_for(pilot, lambda: picker_planned(picker), "the picker's plan for what was typed")
         assert picker.target_path == hostile_path("clear")
         assert_shows(app, "-> unified:/hostile/wipe-\\x1b[2J", "/hostile/wipe-\\x1b[2J")
         picker.query_one("#fuzzy-input", Input).value = "bad-\\xff"
-        await pilot.pause(0.3)
-        await settle(pilot)
+        await wait_for(pilot, lambda: picker_planned(picker), "the picker's plan for what was typed")
         assert picker.target_path == hostile_path("bytes")
         clean_segments(app)
         await pilot.press("escape")
@@ -272,19 +262,16 @@ async def test_typed_text_is_literal_filter_goto_find_picker(tmp_path):
         await pilot.press("escape")
 
 
-async def test_move_confirm_log_and_notification_show_escaped_names(tmp_path):
+async def test_move_confirm_log_and_notification_show_escaped_names(pilot_app, tmp_path):
     world = hostile_world()
-    app = make_app(world, tmp_path)
-    async with app.run_test(size=(100, 30)) as pilot:
-        await settle(pilot)
+    async with pilot_app(world, size=(100, 30)) as (app, pilot):
         await goto(pilot, hostile_path("click"))
         app.tasks.focus()
         pid = app.tasks.cursor_pid
         await pilot.press("m")
         await settle(pilot)
         app.screen.query_one("#fuzzy-input", Input).value = "d59"
-        await pilot.pause(0.3)
-        await settle(pilot)
+        await wait_for(pilot, lambda: picker_planned(app.screen), "the picker's plan for 'd59'")
         preview = app.screen.query_one("#picker-preview", LineList)
         assert display(hostile_path("click")) in preview.plain
         clean_segments(app)
@@ -323,10 +310,8 @@ async def test_move_confirm_log_and_notification_show_escaped_names(tmp_path):
 
 
 @pytest.mark.parametrize("size", [(140, 40), (80, 24)])
-async def test_deep_chain_title_detail_and_tree_keep_the_end(tmp_path, size):
-    app = make_app(hostile_world(), tmp_path)
-    async with app.run_test(size=size) as pilot:
-        await settle(pilot)
+async def test_deep_chain_title_detail_and_tree_keep_the_end(pilot_app, tmp_path, size):
+    async with pilot_app(hostile_world(), size=size) as (app, pilot):
         await goto(pilot, DEEP_LEAF)
         await settle(pilot)
         title = app.tasks._border_title.plain
@@ -341,14 +326,12 @@ async def test_deep_chain_title_detail_and_tree_keep_the_end(tmp_path, size):
         clean_segments(app)
 
 
-async def test_a_hierarchy_named_with_markup_in_select_switcher_status_and_tree(tmp_path):
+async def test_a_hierarchy_named_with_markup_in_select_switcher_status_and_tree(pilot_app, tmp_path):
     from ctrtui.sources.hostile import HIERARCHIES
     from ctrtui.ui.screens import SwitchHierarchy
 
     name = HIERARCHIES[3]
-    app = make_app(hostile_world(), tmp_path)
-    async with app.run_test(size=(140, 40)) as pilot:
-        await settle(pilot)
+    async with pilot_app(hostile_world(), size=(140, 40)) as (app, pilot):
         app.switch_hierarchy(name)
         await settle(pilot)
         assert app.hier == name

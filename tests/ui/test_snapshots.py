@@ -38,7 +38,8 @@ from textual.widgets import Input
 from ctrtui.sources.demo import demo_world
 from ctrtui.sources.hostile import hostile_path, hostile_world
 from ctrtui.ui.screens import ConfirmMove, FindPid, GoToCgroup, MoveLog, TargetPicker
-from tests.uihelpers import goto, make_app, settle
+from devtools.pilot import goto, make_app, settle
+from devtools.waiting import wait_for
 
 pytestmark = pytest.mark.ui
 
@@ -165,19 +166,6 @@ def compare(name: str, svg: str, note: str = "") -> None:
 # ---------------------------------------------------------------------- driving
 
 
-async def wait_for(pilot, cond: Callable[[], object], what: str, timeout: float = 30.0) -> None:
-    """Settle until `cond()` holds (timers such as the picker's debounce need real time; a
-    loaded machine needs more of it). Fails, saying `what`, after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        await settle(pilot)
-        if cond():
-            return
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out waiting for {what}")
-        await pilot.pause(0.05)
-
-
 def comm_pid(backend, comm: str) -> int:
     return next(t.pid for t in backend.tasks.values() if t.comm == comm and t.pid == t.tgid)
 
@@ -282,13 +270,12 @@ SCENES: dict[str, tuple[Callable[[], object], Callable[..., Awaitable[None]]]] =
 
 @pytest.mark.parametrize("size", SIZES, ids=[f"{w}x{h}" for w, h in SIZES])
 @pytest.mark.parametrize("scene", list(SCENES))
-async def test_snapshot(scene, size, pinned, tmp_path):
+async def test_snapshot(pilot_app, scene, size, pinned, tmp_path):
     make_world, drive = SCENES[scene]
     world = make_world()
     app = make_app(world, tmp_path, hierarchy="unified")
     app.animation_level = "none"
-    async with app.run_test(size=size) as pilot:
-        await settle(pilot)
+    async with pilot_app(app=app, size=size) as (app, pilot):
         await drive(pilot, world)
         await settle(pilot)
         app.clear_notifications()

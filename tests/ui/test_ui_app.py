@@ -4,7 +4,9 @@ read-only mode, and worker errors turned into notifications."""
 
 from __future__ import annotations
 
+import asyncio
 import errno
+import time
 
 import pytest
 from textual.widgets import Input, Select
@@ -12,7 +14,8 @@ from textual.widgets import Input, Select
 from ctrtui.sources.demo import demo_world
 from ctrtui.ui.screens import ConfirmMove, FindPid, GoToCgroup, MoveLog, SwitchHierarchy, TargetPicker
 from ctrtui.ui.widgets.tasklist import TaskList
-from tests.uihelpers import SIZE, cgroup_of, cut_put, goto, make_app, screen_text, settle
+from devtools.pilot import cgroup_of, cut_put, goto, screen_text, settle
+from devtools.waiting import palette_listed, picker_planned, wait_for
 
 pytestmark = pytest.mark.ui
 
@@ -43,10 +46,8 @@ async def select_last_nginx_task(pilot, app) -> int:
     app.tasks.select_pid(pid)
     return pid
 
-async def test_opens_with_tree_list_status_and_footer(world, tmp_path):
-    app = make_app(world, tmp_path)
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+async def test_opens_with_tree_list_status_and_footer(pilot_app, world, tmp_path):
+    async with pilot_app(world) as (app, pilot):
         assert app.snapshot is not None
         assert app.tree.hs.name == "unified"
         root = app.tree.hs.root_path
@@ -59,10 +60,8 @@ async def test_opens_with_tree_list_status_and_footer(world, tmp_path):
         assert "Move" in text and "Undo" in text  # footer
 
 
-async def test_tree_counts_and_markers(world, tmp_path):
-    app = make_app(world, tmp_path)
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+async def test_tree_counts_and_markers(pilot_app, world, tmp_path):
+    async with pilot_app(world) as (app, pilot):
         await goto(pilot, "/system.slice/mediaserver.service/sidecar")
         await goto(pilot, "/system.slice/mediaserver.service/workers")
         await settle(pilot)
@@ -81,10 +80,8 @@ async def test_tree_counts_and_markers(world, tmp_path):
         assert label(app, pod).endswith("kubepods")
 
 
-async def test_frozen_marker_in_freezer(world, tmp_path):
-    app = make_app(world, tmp_path, hierarchy="freezer")
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+async def test_frozen_marker_in_freezer(pilot_app, world, tmp_path):
+    async with pilot_app(world, hierarchy="freezer") as (app, pilot):
         await goto(pilot, "/system.slice")
         app.tree.nodes["/system.slice"].expand()
         await settle(pilot)
@@ -92,10 +89,8 @@ async def test_frozen_marker_in_freezer(world, tmp_path):
         assert "docker" in screen_text(app)
 
 
-async def test_hierarchy_switch_keys_and_select(world, tmp_path):
-    app = make_app(world, tmp_path, hierarchy="freezer")
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+async def test_hierarchy_switch_keys_and_select(pilot_app, world, tmp_path):
+    async with pilot_app(world, hierarchy="freezer") as (app, pilot):
         names = app.hierarchy_names
         i = names.index("freezer")
         await pilot.press("right_square_bracket")
@@ -110,10 +105,8 @@ async def test_hierarchy_switch_keys_and_select(world, tmp_path):
         assert app.hier == "unified" and app.tasks.hs.name == "unified"
 
 
-async def test_palette_switch_hierarchy(world, tmp_path):
-    app = make_app(world, tmp_path, hierarchy="freezer")
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+async def test_palette_switch_hierarchy(pilot_app, world, tmp_path):
+    async with pilot_app(world, hierarchy="freezer") as (app, pilot):
         app.action_switch_hierarchy()
         await settle(pilot)
         assert isinstance(app.screen, SwitchHierarchy)
@@ -123,25 +116,20 @@ async def test_palette_switch_hierarchy(world, tmp_path):
         assert app.hier == names[names.index("freezer") + 1]
 
 
-async def test_command_palette_has_the_commands(world, tmp_path):
-    app = make_app(world, tmp_path)
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+async def test_command_palette_has_the_commands(pilot_app, world, tmp_path):
+    async with pilot_app(world) as (app, pilot):
         await pilot.press("ctrl+p")
         await settle(pilot)
         await pilot.press(*"find pid")
-        await settle(pilot)
-        await pilot.pause(0.3)
+        await wait_for(pilot, lambda: palette_listed(app), "the palette's hits for 'find pid'")
         assert "Find PID" in screen_text(app)
         await pilot.press("enter")
         await settle(pilot)
         assert isinstance(app.screen, FindPid)
 
 
-async def test_sort_cycle_reverse_and_header_click(world, tmp_path):
-    app = make_app(world, tmp_path)
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+async def test_sort_cycle_reverse_and_header_click(pilot_app, world, tmp_path):
+    async with pilot_app(world) as (app, pilot):
         await goto(pilot, "/system.slice/postgresql@15-main.service")
         app.tasks.focus()
         pids = list(app.tasks.shown)
@@ -173,10 +161,8 @@ async def test_sort_cycle_reverse_and_header_click(world, tmp_path):
             assert sorted(shown) == sorted(pids)
 
 
-async def test_filter_by_command_user_and_pid(world, tmp_path):
-    app = make_app(world, tmp_path)
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+async def test_filter_by_command_user_and_pid(pilot_app, world, tmp_path):
+    async with pilot_app(world) as (app, pilot):
         await goto(pilot, "/system.slice")
         await pilot.press("d")  # whole subtree
         await settle(pilot)
@@ -201,10 +187,8 @@ async def test_filter_by_command_user_and_pid(world, tmp_path):
         assert not app.query_one("#filter").display
 
 
-async def test_threads_and_descendants_views(world, tmp_path):
-    app = make_app(world, tmp_path)
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+async def test_threads_and_descendants_views(pilot_app, world, tmp_path):
+    async with pilot_app(world) as (app, pilot):
         await goto(pilot, "/system.slice/containerd.service")
         procs = list(app.tasks.shown)
         await pilot.press("t")
@@ -226,10 +210,8 @@ async def test_threads_and_descendants_views(world, tmp_path):
         assert list(app.tasks.shown) == []
 
 
-async def test_marks_space_all_clear(world, tmp_path):
-    app = make_app(world, tmp_path)
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+async def test_marks_space_all_clear(pilot_app, world, tmp_path):
+    async with pilot_app(world) as (app, pilot):
         await goto(pilot, SESSION)
         app.tasks.focus()
         first, second = app.tasks.shown[0], app.tasks.shown[1]
@@ -246,10 +228,8 @@ async def test_marks_space_all_clear(world, tmp_path):
         assert app.tasks.selection() == [app.tasks.cursor_pid]
 
 
-async def test_cursor_keys_and_detail_line(world, tmp_path):
-    app = make_app(world, tmp_path)
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+async def test_cursor_keys_and_detail_line(pilot_app, world, tmp_path):
+    async with pilot_app(world) as (app, pilot):
         await goto(pilot, NGINX)
         assert "unified:" + NGINX in screen_text(app)
         app.tasks.focus()
@@ -268,17 +248,15 @@ async def test_cursor_keys_and_detail_line(world, tmp_path):
         assert app.tasks.cursor == 0
 
 
-async def test_keypress_move_through_picker_and_undo(world, tmp_path):
-    app = make_app(world, tmp_path)
-    async with app.run_test(size=SIZE) as pilot:
+async def test_keypress_move_through_picker_and_undo(pilot_app, world, tmp_path):
+    async with pilot_app(world) as (app, pilot):
         pid = await select_last_nginx_task(pilot, app)
         await pilot.press("m")
         await settle(pilot)
         picker = app.screen
         assert isinstance(picker, TargetPicker) and picker.pids == [pid]
         await pilot.press(*"session-3")
-        await pilot.pause(0.3)
-        await settle(pilot)
+        await wait_for(pilot, lambda: picker_planned(picker), "the picker's plan for what was typed")
         assert picker.target_path == SESSION
         assert picker.plan is not None and picker.plan.accepted
         await pilot.press("enter")
@@ -298,18 +276,15 @@ async def test_keypress_move_through_picker_and_undo(world, tmp_path):
         assert pid in app.tasks.shown
 
 
-async def test_picker_shows_refusal_and_put_refusal_notifies(world, tmp_path):
-    app = make_app(world, tmp_path)
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+async def test_picker_shows_refusal_and_put_refusal_notifies(pilot_app, world, tmp_path):
+    async with pilot_app(world) as (app, pilot):
         await goto(pilot, NGINX)
         app.tasks.focus()
         pid = app.tasks.cursor_pid
         await pilot.press("m")
         await settle(pilot)
         await pilot.press(*"kubepods.slice")
-        await pilot.pause(0.3)
-        await settle(pilot)
+        await wait_for(pilot, lambda: picker_planned(app.screen), "the picker's plan for what was typed")
         picker = app.screen
         assert picker.target_path == "/kubepods.slice"
         assert [v.kind for v in picker.plan.verdicts] == ["refused"]
@@ -330,10 +305,8 @@ async def test_picker_shows_refusal_and_put_refusal_notifies(world, tmp_path):
         assert any("Nothing to move" in n and "refused" in n and f"PID {pid}" in n for n in app.notices)
 
 
-async def test_cut_and_put_moves_marked_tasks(world, tmp_path):
-    app = make_app(world, tmp_path)
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+async def test_cut_and_put_moves_marked_tasks(pilot_app, world, tmp_path):
+    async with pilot_app(world) as (app, pilot):
         await goto(pilot, NGINX)
         app.tasks.focus()
         await pilot.press("a")
@@ -354,10 +327,8 @@ async def test_cut_and_put_moves_marked_tasks(world, tmp_path):
         assert set(pids) <= set(app.tasks.shown)
 
 
-async def test_put_without_cut_says_so(world, tmp_path):
-    app = make_app(world, tmp_path)
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+async def test_put_without_cut_says_so(pilot_app, world, tmp_path):
+    async with pilot_app(world) as (app, pilot):
         await pilot.press("p")
         await settle(pilot)
         assert any("Nothing is cut" in n for n in app.notices)
@@ -367,10 +338,8 @@ async def test_put_without_cut_says_so(world, tmp_path):
         assert any("No task selected" in n for n in app.notices)
 
 
-async def test_a_put_answered_no_keeps_the_cut_for_the_next_put(world, tmp_path):
-    app = make_app(world, tmp_path)
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+async def test_a_put_answered_no_keeps_the_cut_for_the_next_put(pilot_app, world, tmp_path):
+    async with pilot_app(world) as (app, pilot):
         pid = await cut_put(pilot, NGINX, SESSION)
         assert isinstance(app.screen, ConfirmMove)
         await pilot.press("n")
@@ -390,25 +359,21 @@ async def test_a_put_answered_no_keeps_the_cut_for_the_next_put(world, tmp_path)
         assert app.cut is None and "1 cut" not in screen_text(app)
 
 
-async def test_undo_with_nothing_to_undo(world, tmp_path):
-    app = make_app(world, tmp_path)
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+async def test_undo_with_nothing_to_undo(pilot_app, world, tmp_path):
+    async with pilot_app(world) as (app, pilot):
         await pilot.press("u")
         await settle(pilot)
         assert any("Nothing to undo" in n for n in app.notices)
 
 
-async def test_undo_says_a_batch_whose_origin_is_gone_cannot_be_undone(world, tmp_path):
+async def test_undo_says_a_batch_whose_origin_is_gone_cannot_be_undone(pilot_app, world, tmp_path):
     """logind removed the scope a task was moved out of: `u` says that batch cannot be
     undone and why, instead of a bare "nothing to undo"."""
     from ctrtui.model import CgroupRef
 
     world.makedirs("unified", "/user.slice/session-9.scope")
     p = world.spawn("sleep", cgroups={"unified": "/user.slice/session-9.scope"})
-    app = make_app(world, tmp_path)
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+    async with pilot_app(world) as (app, pilot):
         e = app.engine
         batch = e.apply(e.plan([p], CgroupRef("unified", "/system.slice"))).batch_id
         world.rmdir("unified", "/user.slice/session-9.scope")
@@ -419,10 +384,8 @@ async def test_undo_says_a_batch_whose_origin_is_gone_cannot_be_undone(world, tm
         assert f"ctrtui move {p} --to" in note
 
 
-async def test_move_log_screen(world, tmp_path):
-    app = make_app(world, tmp_path)
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+async def test_move_log_screen(pilot_app, world, tmp_path):
+    async with pilot_app(world) as (app, pilot):
         pid = await cut_put(pilot, NGINX, "/system.slice/ssh.service")
         await pilot.press("y")
         await settle(pilot)
@@ -436,10 +399,8 @@ async def test_move_log_screen(world, tmp_path):
         assert not isinstance(app.screen, MoveLog)
 
 
-async def test_read_only_refuses_moves_and_says_why(world, tmp_path):
-    app = make_app(world, tmp_path, read_only=True)
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+async def test_read_only_refuses_moves_and_says_why(pilot_app, world, tmp_path):
+    async with pilot_app(world, read_only=True) as (app, pilot):
         assert "READ-ONLY (--read-only)" in screen_text(app)
         await goto(pilot, NGINX)
         app.tasks.focus()
@@ -457,20 +418,16 @@ async def test_read_only_refuses_moves_and_says_why(world, tmp_path):
         assert sum("Read-only" in n and "--read-only" in n for n in app.notices) == 4
 
 
-async def test_read_only_when_writer_is_not_root(world, tmp_path):
+async def test_read_only_when_writer_is_not_root(pilot_app, world, tmp_path):
     world.set_writer(uid=1000, euid=1000)
-    app = make_app(world, tmp_path)
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+    async with pilot_app(world) as (app, pilot):
         assert app.read_only_reason == "not root"
         await pilot.press("u")
         assert any("not running as root" in n for n in app.notices)
 
 
-async def test_go_to_and_find_pid(world, tmp_path):
-    app = make_app(world, tmp_path)
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+async def test_go_to_and_find_pid(pilot_app, world, tmp_path):
+    async with pilot_app(world) as (app, pilot):
         await pilot.press("g")
         await settle(pilot)
         assert isinstance(app.screen, GoToCgroup)
@@ -489,10 +446,8 @@ async def test_go_to_and_find_pid(world, tmp_path):
         assert app.tasks.cursor_pid == target and app.focused is app.tasks
 
 
-async def test_find_pid_of_a_thread_switches_to_threads_view(world, tmp_path):
-    app = make_app(world, tmp_path)
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+async def test_find_pid_of_a_thread_switches_to_threads_view(pilot_app, world, tmp_path):
+    async with pilot_app(world) as (app, pilot):
         tgid = world.snapshot()["unified"]["/system.slice/containerd.service"].procs[0]
         tid = [t for t in world.thread_ids(tgid) if t != tgid][0]
         app.find_pid(tid)
@@ -503,10 +458,8 @@ async def test_find_pid_of_a_thread_switches_to_threads_view(world, tmp_path):
         assert any("PID 31999 is in no cgroup" in n for n in app.notices)
 
 
-async def test_refresh_keeps_cursor_and_marks_and_highlights_changes(world, tmp_path):
-    app = make_app(world, tmp_path)
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+async def test_refresh_keeps_cursor_and_marks_and_highlights_changes(pilot_app, world, tmp_path):
+    async with pilot_app(world) as (app, pilot):
         await goto(pilot, SESSION)
         app.tasks.focus()
         shown = list(app.tasks.shown)
@@ -530,11 +483,9 @@ async def test_refresh_keeps_cursor_and_marks_and_highlights_changes(world, tmp_
         assert shown[-1] not in app.tasks.shown
 
 
-async def test_removed_cgroup_moves_cursor_to_parent(world, tmp_path):
+async def test_removed_cgroup_moves_cursor_to_parent(pilot_app, world, tmp_path):
     world.mkdir("unified", "/system.slice/tmp-job")
-    app = make_app(world, tmp_path)
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+    async with pilot_app(world) as (app, pilot):
         await goto(pilot, "/system.slice/tmp-job")
         world.rmdir("unified", "/system.slice/tmp-job")
         world.mkdir("unified", "/system.slice/new-job")
@@ -547,15 +498,13 @@ async def test_removed_cgroup_moves_cursor_to_parent(world, tmp_path):
         assert any("tmp-job was removed" in n for n in app.notices)
 
 
-async def test_auto_refresh_and_pause(world, tmp_path):
-    app = make_app(world, tmp_path, interval=0.1)
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+async def test_auto_refresh_and_pause(pilot_app, world, tmp_path):
+    async with pilot_app(world, interval=0.1) as (app, pilot):
         await goto(pilot, SESSION)
         first, read = app.snapshot, app.live.read_at
         born = world.spawn("born", cgroups={"unified": SESSION})
-        await pilot.pause(0.4)
-        await settle(pilot)
+        spawned = time.time()
+        await wait_for(pilot, lambda: app.live.read_at > spawned, "a timer's read begun after the spawn")
         assert app.snapshot is not first and born in app.tasks.shown  # refreshed by itself
         assert app.live.read_at > read
         await pilot.press("P")
@@ -563,21 +512,22 @@ async def test_auto_refresh_and_pause(world, tmp_path):
         assert app.paused and "paused" in screen_text(app)
         paused_at, read = app.snapshot, app.live.read_at
         late = world.spawn("late", cgroups={"unified": SESSION})
-        await pilot.pause(0.4)
-        await settle(pilot)
+        # a timer of twice the refresh pace, started now, fires after any tick the app could
+        # still have armed: once it has, that tick's read would have arrived
+        would_have_ticked = asyncio.Event()
+        app.set_timer(2 * app.live.paced(), would_have_ticked.set)
+        await wait_for(pilot, would_have_ticked.is_set, "two refresh intervals to pass while paused")
         assert app.snapshot is paused_at and app.live.read_at == read and late not in app.tasks.shown
+        resumed = time.time()
         await pilot.press("P")
-        await pilot.pause(0.4)
-        await settle(pilot)
+        await wait_for(pilot, lambda: app.live.read_at > resumed, "the first timer's read after resuming")
         assert not app.paused and app.snapshot is not paused_at and late in app.tasks.shown
 
 
-async def test_help_toggles(world, tmp_path):
+async def test_help_toggles(pilot_app, world, tmp_path):
     from ctrtui.ui.screens.keys import KeysHelp
 
-    app = make_app(world, tmp_path)
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+    async with pilot_app(world) as (app, pilot):
         await pilot.press("question_mark")
         await settle(pilot)
         assert isinstance(app.screen, KeysHelp)
@@ -607,11 +557,9 @@ class FailingWorld:
         return self.inner.cgroup_stats(*a, **kw)
 
 
-async def test_worker_errors_become_notifications(world, tmp_path):
+async def test_worker_errors_become_notifications(pilot_app, world, tmp_path):
     backend = FailingWorld(world)
-    app = make_app(backend, tmp_path)
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+    async with pilot_app(backend) as (app, pilot):
         before = app.snapshot
         backend.fail = True
         newcomer = world.spawn("newcomer", cgroups={"unified": NGINX})
@@ -630,9 +578,8 @@ async def test_worker_errors_become_notifications(world, tmp_path):
         assert newcomer in app.tasks.shown
 
 
-async def test_vanished_pid_move_reports_it(world, tmp_path):
-    app = make_app(world, tmp_path)
-    async with app.run_test(size=SIZE) as pilot:
+async def test_vanished_pid_move_reports_it(pilot_app, world, tmp_path):
+    async with pilot_app(world) as (app, pilot):
         pid = await select_last_nginx_task(pilot, app)
         await pilot.press("x")
         world.exit(pid, reap=True)  # gone before the put
@@ -648,43 +595,37 @@ async def test_vanished_pid_move_reports_it(world, tmp_path):
         assert app.is_running
 
 
-async def test_palette_says_go_to_searches_every_hierarchy(world, tmp_path):
+async def test_palette_says_go_to_searches_every_hierarchy(pilot_app, world, tmp_path):
     """`g` searches the cgroups of every hierarchy (the shown one's first): the palette
     says so, not "of the current hierarchy"."""
-    app = make_app(world, tmp_path)
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+    async with pilot_app(world) as (app, pilot):
         await pilot.press("ctrl+p")
         await settle(pilot)
         await pilot.press(*"go to cgroup")
-        await pilot.pause(0.3)
+        await wait_for(pilot, lambda: palette_listed(app), "the palette's hits for 'go to cgroup'")
         text = screen_text(app)
         assert "Jump to a cgroup of any hierarchy by path, the shown one's first" in text, text
         assert "current hierarchy" not in text
 
 
-async def test_palette_entries_name_real_actions_and_run(world, tmp_path):
+async def test_palette_entries_name_real_actions_and_run(pilot_app, world, tmp_path):
     from ctrtui.ui.app import CtrtuiCommands
 
-    app = make_app(world, tmp_path)
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+    async with pilot_app(world) as (app, pilot):
         for title, action, _help in CtrtuiCommands.ENTRIES:  # the main screen's, or the app's (`app.`)
             owner, _, name = action.rpartition(".")
             assert callable(getattr(app if owner == "app" else app.main, f"action_{name}", None)), title
         await pilot.press("ctrl+p")
         await settle(pilot)
         await pilot.press(*"undo last")
-        await pilot.pause(0.3)
+        await wait_for(pilot, lambda: palette_listed(app), "the palette's hits for 'undo last'")
         await pilot.press("enter")
         await settle(pilot)
         assert any("Nothing to undo" in n for n in app.notices)
 
 
-async def test_vim_keys_tab_and_quit(world, tmp_path):
-    app = make_app(world, tmp_path)
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+async def test_vim_keys_tab_and_quit(pilot_app, world, tmp_path):
+    async with pilot_app(world) as (app, pilot):
         await goto(pilot, NGINX)
         assert app.focused is app.tree
         await pilot.press("tab")
@@ -698,13 +639,11 @@ async def test_vim_keys_tab_and_quit(world, tmp_path):
     assert app.return_code == 0
 
 
-async def test_late_messages_while_closing_are_ignored(world, tmp_path):
+async def test_late_messages_while_closing_are_ignored(pilot_app, world, tmp_path):
     """A cursor, focus or detail message that arrives while the app is closing (its screen
     stack already empty, as seen in the benchmarks) is ignored instead of raising
     ScreenStackError."""
-    app = make_app(world, tmp_path)
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+    async with pilot_app(world) as (app, pilot):
         app.tasks.focus()
         await settle(pilot)
     assert not app._screen_stack  # closed: no screen left
@@ -714,17 +653,15 @@ async def test_late_messages_while_closing_are_ignored(world, tmp_path):
     assert app.moves.node_at(10, 10) is None
 
 
-async def test_task_list_title_counts_in_singular_and_plural(world, tmp_path):
-    app = make_app(world, tmp_path)
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+async def test_task_list_title_counts_in_singular_and_plural(pilot_app, world, tmp_path):
+    async with pilot_app(world) as (app, pilot):
         await goto(pilot, "/system.slice/ssh.service")  # one process
         assert "· 1 process" in app.tasks.border_title and "1 processes" not in app.tasks.border_title
         await goto(pilot, NGINX)  # three processes
         assert "· 3 processes" in app.tasks.border_title
 
 
-async def test_a_journal_that_cannot_be_written_refuses_the_move_with_its_sentence(world, tmp_path):
+async def test_a_journal_that_cannot_be_written_refuses_the_move_with_its_sentence(pilot_app, world, tmp_path):
     from ctrtui.engine import AttachEngine, Journal, Policy
     from ctrtui.model import CgroupRef
     from ctrtui.ui.app import CtrtuiApp
@@ -734,8 +671,7 @@ async def test_a_journal_that_cannot_be_written_refuses_the_move_with_its_senten
     engine = AttachEngine(world, policy=Policy(), journal=Journal(blocker / "sub" / "journal.jsonl"),
                           load_entry_points=False)
     app = CtrtuiApp(world, engine, interval=3600.0, hierarchy="unified")
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+    async with pilot_app(app=app) as (app, pilot):
         await goto(pilot, NGINX)
         pid = app.tasks.shown[-1]
         app.moves.apply(engine.plan([pid], CgroupRef("unified", SESSION)))
@@ -752,7 +688,7 @@ async def test_a_journal_that_cannot_be_written_refuses_the_move_with_its_senten
 
 
 @pytest.mark.parametrize("how", ["cli", "engine"])
-async def test_an_unusable_policy_starts_the_app_but_refuses_every_move_until_fixed(world, tmp_path, how):
+async def test_an_unusable_policy_starts_the_app_but_refuses_every_move_until_fixed(pilot_app, world, tmp_path, how):
     """A policy rule naming no hierarchy: the tree is read, the status says moves are off,
     m / x-p / drag / u are each refused with the policy's sentence; once the file is fixed the
     next move goes ahead. `cli`: the engine ctrtui builds (a policy that refuses everything);
@@ -764,7 +700,7 @@ async def test_an_unusable_policy_starts_the_app_but_refuses_every_move_until_fi
     from ctrtui.model import CgroupRef
     from ctrtui.ui.app import CtrtuiApp
     from ctrtui.ui.widgets.tree import CgroupTree
-    from tests.uihelpers import notifications, start_drag, tree_offset
+    from devtools.pilot import start_drag, tree_offset
 
     f = tmp_path / "policy.toml"
     f.write_text('[protect]\ncgroups = ["freezr:/system.slice/*"]\n')
@@ -776,11 +712,11 @@ async def test_an_unusable_policy_starts_the_app_but_refuses_every_move_until_fi
                               load_entry_points=False)
     app = CtrtuiApp(world, engine, interval=3600.0, hierarchy="unified")
     sentence = "No task is moved while the policy cannot be used"
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+    async with pilot_app(app=app) as (app, pilot):
         assert app.snapshot is not None  # the tree was read
         assert "moves off: the policy file cannot be used" in screen_text(app)
-        assert sum(sentence in n and "'freezr'" in n and str(f) in n for n in notifications(app)) == 1
+        # in the app's log of what it said: the notification itself may have timed out already
+        assert sum(sentence in n and "'freezr'" in n and str(f) in n for n in app.notices) == 1
         await goto(pilot, NGINX, reveal=SESSION)
         app.tasks.focus()
         pid = app.tasks.cursor_pid
@@ -831,7 +767,7 @@ async def _put_and_confirm(pilot, target: str) -> None:
         await settle(pilot)
 
 
-async def test_a_v1_move_asks_first_saying_the_other_hierarchies_stay(world, tmp_path):
+async def test_a_v1_move_asks_first_saying_the_other_hierarchies_stay(pilot_app, world, tmp_path):
     """The README's risk list: a move in a v1 hierarchy leaves the task's other hierarchies as
     they are, so the UI asks (with the sentence `move` prints) before it moves anything."""
     from ctrtui.engine.risk import hierarchy_note
@@ -840,9 +776,7 @@ async def test_a_v1_move_asks_first_saying_the_other_hierarchies_stay(world, tmp
     for p in ("/v1-src", "/v1-dst"):
         world.mkdir("freezer", p)
     pid = world.spawn("plain", cgroups={"freezer": "/v1-src"})
-    app = make_app(world, tmp_path, hierarchy="freezer")
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+    async with pilot_app(world, hierarchy="freezer") as (app, pilot):
         await goto(pilot, "/v1-src")
         app.tasks.focus()
         assert list(app.tasks.shown) == [pid]
@@ -860,7 +794,7 @@ async def test_a_v1_move_asks_first_saying_the_other_hierarchies_stay(world, tmp
         assert cgroup_of(world, pid, "freezer") == "/v1-dst"
 
 
-async def test_put_moves_in_the_view_of_the_cut_not_the_current_view(world, tmp_path):
+async def test_put_moves_in_the_view_of_the_cut_not_the_current_view(pilot_app, world, tmp_path):
     """Cut in the processes view, put from the threads view: the whole thread group moves
     (and the other way round: one cut thread moves alone)."""
     for p in ("/cut-src", "/cut-dst", "/cut-dst2"):
@@ -868,9 +802,7 @@ async def test_put_moves_in_the_view_of_the_cut_not_the_current_view(world, tmp_
     pid = world.spawn("multi", threads=4, cgroups={"freezer": "/cut-src"})
     tids = list(world.tasks[pid].group)
     assert len(tids) == 4
-    app = make_app(world, tmp_path, hierarchy="freezer")
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+    async with pilot_app(world, hierarchy="freezer") as (app, pilot):
         await goto(pilot, "/cut-src")
         app.tasks.focus()
         assert not app.threads and list(app.tasks.shown) == [pid]
@@ -893,11 +825,10 @@ async def test_put_moves_in_the_view_of_the_cut_not_the_current_view(world, tmp_
         assert [cgroup_of(world, t, "freezer") for t in tids] == ["/cut-dst", "/cut-dst", "/cut-dst2", "/cut-dst"]
 
 
-async def test_put_refuses_a_pid_recycled_since_the_cut(world, tmp_path):
+async def test_put_refuses_a_pid_recycled_since_the_cut(pilot_app, world, tmp_path):
     """The start times seen at the cut go with the put: a PID that exited and was reused by
     another process meanwhile is refused, and the newcomer stays where it is."""
-    app = make_app(world, tmp_path)
-    async with app.run_test(size=SIZE) as pilot:
+    async with pilot_app(world) as (app, pilot):
         pid = await select_last_nginx_task(pilot, app)
         await settle(pilot)
         await pilot.press("x")
@@ -912,12 +843,10 @@ async def test_put_refuses_a_pid_recycled_since_the_cut(world, tmp_path):
         assert cgroup_of(world, pid) == "/system.slice/cron.service"
 
 
-async def test_selecting_a_pid_far_down_scrolls_the_task_list_to_it(world, tmp_path):
+async def test_selecting_a_pid_far_down_scrolls_the_task_list_to_it(pilot_app, world, tmp_path):
     """The task list keeps ScrollView's styles (its scrolling) whatever else it is built
     from: putting the cursor on a PID far below the visible rows scrolls them to it."""
-    app = make_app(world, tmp_path)
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+    async with pilot_app(world) as (app, pilot):
         await goto(pilot, "/")
         app.tasks.focus()
         await pilot.press("d")  # the whole subtree: more rows than fit
@@ -932,7 +861,7 @@ async def test_selecting_a_pid_far_down_scrolls_the_task_list_to_it(world, tmp_p
         assert f"{tl.shown[-1]} " in screen_text(app)
 
 
-async def test_a_reading_that_lands_after_its_widget_is_gone_is_dropped(world, tmp_path):
+async def test_a_reading_that_lands_after_its_widget_is_gone_is_dropped(pilot_app, world, tmp_path):
     """A worker's meters reading can arrive while the app closes, after the meters bar was
     removed (seen as a NoMatches crash when a test exited as a host's first snapshot landed):
     it is dropped, the app stays up."""
@@ -940,9 +869,7 @@ async def test_a_reading_that_lands_after_its_widget_is_gone_is_dropped(world, t
     from ctrtui.ui.messages import MetersRead
     from ctrtui.ui.widgets.meters import MetersBar
 
-    app = make_app(world, tmp_path)
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+    async with pilot_app(world) as (app, pilot):
         await app.query_one(MetersBar).remove()
         app.post_message(MetersRead(read_meters()))
         await settle(pilot)

@@ -11,7 +11,7 @@ from ctrtui.sources.demo import demo_world
 from ctrtui.sources.meters import Meters
 from ctrtui.ui.widgets.heading import ColumnHeading
 from ctrtui.ui.widgets.meters import MetersBar
-from tests.uihelpers import SIZE, make_app, settle
+from devtools.pilot import make_app, settle
 
 pytestmark = pytest.mark.ui
 
@@ -51,10 +51,9 @@ async def _two_readings(pilot, clock) -> None:
 
 
 @pytest.mark.asyncio
-async def test_c_toggles_columns_with_figures_from_the_simulated_kernel(tmp_path):
+async def test_c_toggles_columns_with_figures_from_the_simulated_kernel(pilot_app, tmp_path):
     k, clock, app = _world_app(tmp_path)
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+    async with pilot_app(app=app) as (app, pilot):
         assert not app.tree.columns and not app.query_one(ColumnHeading).display
         assert "%CPU" not in _line_text(app, "/system.slice")
         await pilot.press("c")
@@ -80,9 +79,9 @@ async def test_c_toggles_columns_with_figures_from_the_simulated_kernel(tmp_path
 
 
 @pytest.mark.asyncio
-async def test_o_sorts_siblings_by_a_column_then_back_by_name(tmp_path):
+async def test_o_sorts_siblings_by_a_column_then_back_by_name(pilot_app, tmp_path):
     k, clock, app = _world_app(tmp_path)
-    async with app.run_test(size=SIZE) as pilot:
+    async with pilot_app(app=app) as (app, pilot):
         await pilot.press("c")
         await _two_readings(pilot, clock)
         tree = app.tree
@@ -111,9 +110,9 @@ async def test_o_sorts_siblings_by_a_column_then_back_by_name(tmp_path):
 
 
 @pytest.mark.asyncio
-async def test_memory_pids_and_frozen_columns_where_the_files_exist(tmp_path):
+async def test_memory_pids_and_frozen_columns_where_the_files_exist(pilot_app, tmp_path):
     k, clock, app = _world_app(tmp_path, hierarchy="memory")
-    async with app.run_test(size=SIZE) as pilot:
+    async with pilot_app(app=app) as (app, pilot):
         await pilot.press("c")
         await _two_readings(pilot, clock)
         tree = app.tree
@@ -138,9 +137,9 @@ async def test_memory_pids_and_frozen_columns_where_the_files_exist(tmp_path):
 
 @pytest.mark.asyncio
 @pytest.mark.parametrize("size", [(80, 24), (140, 40), (60, 20)])
-async def test_meters_line_fits_and_columns_leave_names_room(tmp_path, size):
+async def test_meters_line_fits_and_columns_leave_names_room(pilot_app, tmp_path, size):
     k, clock, app = _world_app(tmp_path)
-    async with app.run_test(size=size) as pilot:
+    async with pilot_app(app=app, size=size) as (app, pilot):
         await pilot.press("c")
         await _two_readings(pilot, clock)
         bar = app.query_one(MetersBar)
@@ -161,9 +160,9 @@ async def test_meters_line_fits_and_columns_leave_names_room(tmp_path, size):
 
 
 @pytest.mark.asyncio
-async def test_a_highlighted_node_has_its_childrens_figures_before_it_opens(tmp_path):
+async def test_a_highlighted_node_has_its_childrens_figures_before_it_opens(pilot_app, tmp_path):
     k, clock, app = _world_app(tmp_path, hierarchy="memory")
-    async with app.run_test(size=SIZE) as pilot:
+    async with pilot_app(app=app) as (app, pilot):
         await pilot.press("c")
         await settle(pilot)
         tree = app.tree
@@ -181,9 +180,9 @@ async def test_a_highlighted_node_has_its_childrens_figures_before_it_opens(tmp_
 
 
 @pytest.mark.asyncio
-async def test_pressure_columns_on_v2_where_there_is_room_the_roots_machine_figures_bring_none(tmp_path):
+async def test_pressure_columns_on_v2_where_there_is_room_the_roots_machine_figures_bring_none(pilot_app, tmp_path):
     k, clock, app = _world_app(tmp_path, hierarchy="unified")
-    async with app.run_test(size=(200, 30)) as pilot:
+    async with pilot_app(app=app, size=(200, 30)) as (app, pilot):
         await pilot.press("c")
         await _two_readings(pilot, clock)
         tree = app.tree
@@ -205,7 +204,7 @@ async def test_pressure_columns_on_v2_where_there_is_room_the_roots_machine_figu
         got = [tree.figures[n.data].pressure[0] for n in tree.root.children]
         assert got == sorted(got, reverse=True) and got[0] > got[-1]
     k, clock, app = _world_app(tmp_path, hierarchy="cpuacct")
-    async with app.run_test(size=(200, 30)) as pilot:
+    async with pilot_app(app=app, size=(200, 30)) as (app, pilot):
         await pilot.press("c")
         await _two_readings(pilot, clock)
         tree = app.tree

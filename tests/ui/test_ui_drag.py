@@ -10,7 +10,7 @@ from ctrtui.sources.demo import demo_world
 from ctrtui.ui.screens import ConfirmMove
 from ctrtui.ui.widgets.tasklist import TaskList
 from ctrtui.ui.widgets.tree import CgroupTree
-from tests.uihelpers import SIZE, cgroup_of, goto, make_app, row_offset, screen_text, settle, start_drag, tree_offset
+from devtools.pilot import cgroup_of, goto, row_offset, screen_text, settle, start_drag, tree_offset
 
 pytestmark = pytest.mark.ui
 
@@ -23,10 +23,8 @@ def world():
     return demo_world()
 
 
-async def test_drag_row_onto_tree_node_moves_it(world, tmp_path):
-    app = make_app(world, tmp_path)
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+async def test_drag_row_onto_tree_node_moves_it(pilot_app, world, tmp_path):
+    async with pilot_app(world) as (app, pilot):
         await goto(pilot, NGINX, reveal=SSH)
         pid = app.tasks.shown[1]
         await start_drag(pilot, pid)
@@ -47,10 +45,8 @@ async def test_drag_row_onto_tree_node_moves_it(world, tmp_path):
         assert any("1 moved" in n for n in app.notices)
 
 
-async def test_drag_marked_rows_moves_all_marked(world, tmp_path):
-    app = make_app(world, tmp_path)
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+async def test_drag_marked_rows_moves_all_marked(pilot_app, world, tmp_path):
+    async with pilot_app(world) as (app, pilot):
         await goto(pilot, "/system.slice/postgresql@15-main.service", reveal=SSH)
         app.tasks.focus()
         await pilot.press("space", "down", "space")  # marks rows 0 and 2
@@ -69,10 +65,8 @@ async def test_drag_marked_rows_moves_all_marked(world, tmp_path):
         assert [cgroup_of(world, p) for p in marked] == [SSH, SSH]
 
 
-async def test_drag_unmarked_row_drags_only_it(world, tmp_path):
-    app = make_app(world, tmp_path)
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+async def test_drag_unmarked_row_drags_only_it(pilot_app, world, tmp_path):
+    async with pilot_app(world) as (app, pilot):
         await goto(pilot, "/system.slice/postgresql@15-main.service")
         app.tasks.focus()
         await pilot.press("space")
@@ -85,10 +79,8 @@ async def test_drag_unmarked_row_drags_only_it(world, tmp_path):
         assert "Drag cancelled" in screen_text(app)
 
 
-async def test_drop_on_refusing_target_moves_nothing_and_says_why(world, tmp_path):
-    app = make_app(world, tmp_path)
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+async def test_drop_on_refusing_target_moves_nothing_and_says_why(pilot_app, world, tmp_path):
+    async with pilot_app(world) as (app, pilot):
         await goto(pilot, NGINX, reveal="/kubepods.slice")
         pid = app.tasks.shown[0]
         await start_drag(pilot, pid)
@@ -106,10 +98,8 @@ async def test_drop_on_refusing_target_moves_nothing_and_says_why(world, tmp_pat
         assert any(f"PID {pid}" in n for n in app.notices)
 
 
-async def test_drop_outside_tree_does_nothing(world, tmp_path):
-    app = make_app(world, tmp_path)
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+async def test_drop_outside_tree_does_nothing(pilot_app, world, tmp_path):
+    async with pilot_app(world) as (app, pilot):
         await goto(pilot, NGINX)
         pid = app.tasks.shown[0]
         x, y = row_offset(app, pid)
@@ -123,10 +113,8 @@ async def test_drop_outside_tree_does_nothing(world, tmp_path):
         assert any("Dropped outside the cgroup tree" in n for n in app.notices)
 
 
-async def test_click_without_moving_is_not_a_drag(world, tmp_path):
-    app = make_app(world, tmp_path)
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+async def test_click_without_moving_is_not_a_drag(pilot_app, world, tmp_path):
+    async with pilot_app(world) as (app, pilot):
         await goto(pilot, NGINX)
         pid = app.tasks.shown[2]
         x, y = row_offset(app, pid)
@@ -138,10 +126,8 @@ async def test_click_without_moving_is_not_a_drag(world, tmp_path):
         assert not any("Dropped" in n for n in app.notices)
 
 
-async def test_drag_in_read_only_mode_refuses(world, tmp_path):
-    app = make_app(world, tmp_path, read_only=True)
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+async def test_drag_in_read_only_mode_refuses(pilot_app, world, tmp_path):
+    async with pilot_app(world, read_only=True) as (app, pilot):
         await goto(pilot, NGINX, reveal=SSH)
         pid = app.tasks.shown[0]
         await start_drag(pilot, pid)

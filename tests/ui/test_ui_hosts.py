@@ -17,9 +17,10 @@ from ctrtui.ui.app import CtrtuiApp
 from ctrtui.ui.hosts import DEAD, OK, HostView, local_host
 from ctrtui.ui.screens.findhosts import FindOnHosts
 from ctrtui.ui.screens.hosts import HostSwitcher
+from devtools.pilot import make_engine, screen_text, settle
+from devtools.waiting import wait_for
 from tests.clihelpers import isolated_dirs  # noqa: F401 - autouse: journals in tmp
 from tests.hostfakes import FakeHost
-from tests.uihelpers import SIZE, make_engine, screen_text, settle
 
 ONLY_B = "/only-on-beta"
 
@@ -45,21 +46,17 @@ def _app(hosts) -> CtrtuiApp:
 
 async def _until(pilot, cond, seconds: float = 10.0) -> None:
     """Let the app run until `cond()` (hosts are reached in threads of their own)."""
-    deadline = time.monotonic() + seconds
-    while not cond():
-        assert time.monotonic() < deadline, "timed out waiting"
-        await settle(pilot, rounds=1)
-        await pilot.pause(0.02)
+    await wait_for(pilot, cond, "the hosts' state", seconds)
 
 
 def _status(app) -> str:
     return str(app.query_one("#status").content)
 
 
-async def test_status_names_the_host_and_the_switcher_lists_every_host(tmp_path):
+async def test_status_names_the_host_and_the_switcher_lists_every_host(pilot_app, tmp_path):
     hosts, a, b, bpid, _ = _hosts(tmp_path)
     app = _app(hosts)
-    async with app.run_test(size=SIZE) as pilot:
+    async with pilot_app(app=app, ready=None) as (app, pilot):
         await _until(pilot, lambda: hosts[1].state == OK and app.hs is not None)
         assert app.host is hosts[0] and app.backend is a
         assert "host alpha" in _status(app)
@@ -99,10 +96,10 @@ async def _find(pilot, app, hosts, query: str) -> FindOnHosts:
     return screen
 
 
-async def test_find_across_hosts_jumps_to_the_hit_on_its_host(tmp_path):
+async def test_find_across_hosts_jumps_to_the_hit_on_its_host(pilot_app, tmp_path):
     hosts, a, b, bpid, _ = _hosts(tmp_path)
     app = _app(hosts)
-    async with app.run_test(size=SIZE) as pilot:
+    async with pilot_app(app=app, ready=None) as (app, pilot):
         screen = await _find(pilot, app, hosts, "betaonly")
         assert [(h.host, h.pid, h.hierarchy, h.path) for h in screen.hits] == [("beta", bpid, "unified", ONLY_B)]
         assert "1 hit for betaonly" in str(screen.query_one("#findhosts-status").content)
@@ -113,21 +110,21 @@ async def test_find_across_hosts_jumps_to_the_hit_on_its_host(tmp_path):
         assert "host beta" in _status(app)
 
 
-async def test_find_a_pid_on_every_host_lists_one_hit_per_host(tmp_path):
+async def test_find_a_pid_on_every_host_lists_one_hit_per_host(pilot_app, tmp_path):
     hosts, a, b, bpid, _ = _hosts(tmp_path)
     app = _app(hosts)
-    async with app.run_test(size=SIZE) as pilot:
+    async with pilot_app(app=app, ready=None) as (app, pilot):
         screen = await _find(pilot, app, hosts, "1")  # PID 1 is on both demo worlds
         assert sorted(h.host for h in screen.hits) == ["alpha", "beta"]
         assert all(h.pid == 1 for h in screen.hits)
 
 
-async def test_picker_offers_only_the_tasks_own_host_and_moves_there(tmp_path):
+async def test_picker_offers_only_the_tasks_own_host_and_moves_there(pilot_app, tmp_path):
     hosts, a, b, bpid, beta = _hosts(tmp_path)
     app = _app(hosts)
-    async with app.run_test(size=SIZE) as pilot:
+    async with pilot_app(app=app, ready=None) as (app, pilot):
         await _until(pilot, lambda: hosts[1].state == OK and app.hs is not None)
-        from tests.uihelpers import goto
+        from devtools.pilot import goto
 
         # on alpha: the picker is built from alpha's snapshot; beta's own cgroup is not there
         await goto(pilot, "/init.scope")
@@ -173,7 +170,7 @@ async def test_picker_offers_only_the_tasks_own_host_and_moves_there(tmp_path):
         assert beta.commands[-1][0] == "undo"
 
 
-async def test_a_dead_host_and_a_hanging_one_never_block_the_others(tmp_path):
+async def test_a_dead_host_and_a_hanging_one_never_block_the_others(pilot_app, tmp_path):
     hang = threading.Event()
 
     def refused():
@@ -188,7 +185,7 @@ async def test_a_dead_host_and_a_hanging_one_never_block_the_others(tmp_path):
     hosts, a, b, bpid, _ = _hosts(tmp_path, gamma, delta)
     app = _app(hosts)
     try:
-        async with app.run_test(size=SIZE) as pilot:
+        async with pilot_app(app=app, ready=None) as (app, pilot):
             # alpha is shown and works while delta hangs
             await _until(pilot, lambda: app.hs is not None and gamma.state == DEAD)
             assert delta.state != DEAD or delta.reason
@@ -211,7 +208,7 @@ async def test_a_dead_host_and_a_hanging_one_never_block_the_others(tmp_path):
         hang.set()
 
 
-async def test_first_paint_does_not_wait_for_hosts(tmp_path):
+async def test_first_paint_does_not_wait_for_hosts(pilot_app, tmp_path):
     slow_go = threading.Event()
     b, bpid = _beta_world()
     beta = FakeHost("beta", b, tmp_path)
@@ -223,7 +220,7 @@ async def test_first_paint_does_not_wait_for_hosts(tmp_path):
     hosts = [HostView("beta", connect=slow_link, timeout=20), FakeHost("eps", demo_world(), tmp_path).view()]
     hosts[0].name = "beta"
     app = _app(hosts)
-    async with app.run_test(size=SIZE) as pilot:
+    async with pilot_app(app=app, ready=None) as (app, pilot):
         await settle(pilot)
         # nothing reached yet: the screen is up, says so, and keys work
         text = screen_text(app)
@@ -235,11 +232,11 @@ async def test_first_paint_does_not_wait_for_hosts(tmp_path):
         assert app.host is hosts[1]  # a late host does not take the screen away
 
 
-async def test_a_read_only_remote_host_says_why(tmp_path):
+async def test_a_read_only_remote_host_says_why(pilot_app, tmp_path):
     b, bpid = _beta_world()
     ro = FakeHost("ro", b, tmp_path, read_only="not root; start with --sudo to move tasks")
     app = _app([ro.view()])
-    async with app.run_test(size=SIZE) as pilot:
+    async with pilot_app(app=app, ready=None) as (app, pilot):
         await _until(pilot, lambda: app.hs is not None)
         assert "READ-ONLY (not root; start with --sudo to move tasks)" in _status(app)
         assert _status(app).startswith("ctrtui  host ro  remote")  # one remote host: named all the same
@@ -250,13 +247,13 @@ async def test_a_read_only_remote_host_says_why(tmp_path):
         assert not ro.commands
 
 
-async def test_a_host_dying_while_shown_is_marked_dead_once(tmp_path, monkeypatch):
+async def test_a_host_dying_while_shown_is_marked_dead_once(pilot_app, tmp_path, monkeypatch):
     import ctrtui.ui.hostfeed as hostfeed
 
     monkeypatch.setattr(hostfeed, "RETRY_DELAYS", (600.0,))  # no retry by itself during the test
     hosts, a, b, bpid, beta = _hosts(tmp_path)
     app = _app(hosts[1:])  # beta alone
-    async with app.run_test(size=SIZE) as pilot:
+    async with pilot_app(app=app, ready=None) as (app, pilot):
         await _until(pilot, lambda: app.hs is not None)
         reader = hosts[1].backend
 
@@ -279,11 +276,11 @@ async def test_a_host_dying_while_shown_is_marked_dead_once(tmp_path, monkeypatc
 
 
 @pytest.mark.parametrize("size", [(80, 24), (140, 40)])
-async def test_the_switcher_fits_small_and_large_terminals(tmp_path, size):
+async def test_the_switcher_fits_small_and_large_terminals(pilot_app, tmp_path, size):
     name = "a-very-long-host-name.example.org:2222\x1b[31m"
     hosts, *_ = _hosts(tmp_path, HostView(name, connect=lambda: (_ for _ in ()).throw(OSError(113, "No route"))))
     app = _app(hosts)
-    async with app.run_test(size=size) as pilot:
+    async with pilot_app(app=app, size=size, ready=None) as (app, pilot):
         await _until(pilot, lambda: hosts[2].state == DEAD and app.hs is not None)
         await pilot.press("H")
         await settle(pilot)
@@ -311,7 +308,7 @@ def test_the_command_line_opens_the_ui_on_its_hosts(tmp_path, monkeypatch):
     assert app.host is local and app.asked_hierarchy == "freezer"
 
 
-async def test_a_connection_dropped_mid_batch_says_the_hosts_journal_keeps_it(tmp_path):
+async def test_a_connection_dropped_mid_batch_says_the_hosts_journal_keeps_it(pilot_app, tmp_path):
     b, bpid = _beta_world()
     beta = FakeHost("beta", b, tmp_path)
     real_cli = beta.cli
@@ -323,8 +320,8 @@ async def test_a_connection_dropped_mid_batch_says_the_hosts_journal_keeps_it(tm
 
     beta.cli = dropping  # type: ignore[method-assign]
     app = _app([beta.view()])
-    async with app.run_test(size=SIZE) as pilot:
-        from tests.uihelpers import goto
+    async with pilot_app(app=app, ready=None) as (app, pilot):
+        from devtools.pilot import goto
 
         await _until(pilot, lambda: app.hs is not None)
         await goto(pilot, ONLY_B)
@@ -343,12 +340,12 @@ async def test_a_connection_dropped_mid_batch_says_the_hosts_journal_keeps_it(tm
         assert note.startswith("Not moved: beta: the connection dropped") and "reconnect (H, then r)" in note
 
 
-async def test_cgroup_ops_on_a_remote_host_go_through_its_own_ctrtui(tmp_path):
+async def test_cgroup_ops_on_a_remote_host_go_through_its_own_ctrtui(pilot_app, tmp_path):
     b, bpid = _beta_world()
     beta = FakeHost("beta", b, tmp_path)
     app = _app([beta.view()])
-    async with app.run_test(size=SIZE) as pilot:
-        from tests.uihelpers import goto
+    async with pilot_app(app=app, ready=None) as (app, pilot):
+        from devtools.pilot import goto
 
         await _until(pilot, lambda: app.hs is not None)
         await goto(pilot, ONLY_B)
@@ -365,7 +362,7 @@ async def test_cgroup_ops_on_a_remote_host_go_through_its_own_ctrtui(tmp_path):
         assert beta.commands[-1][0] == "undo"
 
 
-async def test_a_host_whose_journal_holds_an_open_batch_says_so_when_reached(tmp_path):
+async def test_a_host_whose_journal_holds_an_open_batch_says_so_when_reached(pilot_app, tmp_path):
     """The first contact after a dropped connection: the batch its journal holds open is
     one warning, with what to do, shown escaped (the host's words are hostile)."""
     from dataclasses import replace
@@ -375,7 +372,7 @@ async def test_a_host_whose_journal_holds_an_open_batch_says_so_when_reached(tmp
     note = "batch B1\x1b[2J (a move of 3 tasks to freezer:/x, started T) was left open on this host"
     view = HostView("gamma", connect=lambda: replace(host.link(), notes=(note,)), timeout=5.0)
     app = _app([view])
-    async with app.run_test(size=SIZE) as pilot:
+    async with pilot_app(app=app, ready=None) as (app, pilot):
         await _until(pilot, lambda: app.hs is not None)
         await settle(pilot)
         said = [n for n in app.notices if "was left open on this host" in n]
@@ -383,7 +380,7 @@ async def test_a_host_whose_journal_holds_an_open_batch_says_so_when_reached(tmp
         assert "\x1b" not in said[0]
 
 
-async def test_a_host_sending_numbers_no_kernel_gives_leaves_the_ui_up(tmp_path):
+async def test_a_host_sending_numbers_no_kernel_gives_leaves_the_ui_up(pilot_app, tmp_path):
     """Issue 16: an rss of 10**400 (task_details) crashed the row drawing with an
     OverflowError, a 400-digit memory.current the detail line. A host's reader that lets them
     through (RemoteReader refuses them: tests/unit/test_remote_reader.py) must still leave
@@ -401,7 +398,7 @@ async def test_a_host_sending_numbers_no_kernel_gives_leaves_the_ui_up(tmp_path)
     reader.task_details = huge_details  # type: ignore[method-assign]
     reader.cgroup_stats = huge_stats  # type: ignore[method-assign]
     app = _app(hosts)
-    async with app.run_test(size=SIZE) as pilot:
+    async with pilot_app(app=app, ready=None) as (app, pilot):
         screen = await _find(pilot, app, hosts, "betaonly")
         await pilot.press("enter")
         await _until(pilot, lambda: app.host is hosts[1] and app.tasks.cursor_pid == bpid)
@@ -451,7 +448,7 @@ def _sole_dead_host(tmp_path):
     return HostView("dead\x1b[31m", connect=connect, timeout=5), tries, up
 
 
-async def test_a_sole_dead_host_says_so_and_r_retries_it_at_once(tmp_path, monkeypatch):
+async def test_a_sole_dead_host_says_so_and_r_retries_it_at_once(pilot_app, tmp_path, monkeypatch):
     """`ctrtui --host DEAD`: the status bar and the main area say the host is unreachable in
     ssh's words (escaped) as soon as that is known, and offer r and H; `r` tries it again at
     once (never a snapshot of no host at all)."""
@@ -460,7 +457,7 @@ async def test_a_sole_dead_host_says_so_and_r_retries_it_at_once(tmp_path, monke
     monkeypatch.setattr(hostfeed, "RETRY_DELAYS", (60.0,))
     view, tries, up = _sole_dead_host(tmp_path)
     app = _app([view])
-    async with app.run_test(size=(140, 40)) as pilot:
+    async with pilot_app(app=app, size=(140, 40), ready=None) as (app, pilot):
         await _until(pilot, lambda: view.state == DEAD)
         await settle(pilot)
         status, text = _status(app), " ".join(screen_text(app).split())
@@ -484,13 +481,13 @@ async def test_a_sole_dead_host_says_so_and_r_retries_it_at_once(tmp_path, monke
         assert "unreachable" not in _status(app) and len(tries) == 3
 
 
-async def test_a_dead_host_is_retried_by_itself_with_a_growing_delay(tmp_path, monkeypatch):
+async def test_a_dead_host_is_retried_by_itself_with_a_growing_delay(pilot_app, tmp_path, monkeypatch):
     import ctrtui.ui.hostfeed as hostfeed
 
     monkeypatch.setattr(hostfeed, "RETRY_DELAYS", (0.2, 0.8, 0.2))
     view, tries, up = _sole_dead_host(tmp_path)
     app = _app([view])
-    async with app.run_test(size=SIZE) as pilot:
+    async with pilot_app(app=app, ready=None) as (app, pilot):
         await _until(pilot, lambda: len(tries) >= 3)
         assert tries[1] - tries[0] >= 0.2 and tries[2] - tries[1] >= 0.8
         up.set()  # no key pressed: a try by itself reaches it and shows it
@@ -499,14 +496,14 @@ async def test_a_dead_host_is_retried_by_itself_with_a_growing_delay(tmp_path, m
         assert "unreachable" not in _status(app)
 
 
-async def test_a_shown_host_that_dies_is_retried_in_the_background(tmp_path, monkeypatch):
+async def test_a_shown_host_that_dies_is_retried_in_the_background(pilot_app, tmp_path, monkeypatch):
     import ctrtui.ui.hostfeed as hostfeed
 
     monkeypatch.setattr(hostfeed, "RETRY_DELAYS", (0.2,))
     hosts, a, b, bpid, beta = _hosts(tmp_path)
     view = hosts[1]
     app = _app([view])  # beta alone
-    async with app.run_test(size=SIZE) as pilot:
+    async with pilot_app(app=app, ready=None) as (app, pilot):
         await _until(pilot, lambda: app.hs is not None)
         reader = view.backend
         saved = reader.snapshot, reader.hierarchies
@@ -524,7 +521,7 @@ async def test_a_shown_host_that_dies_is_retried_in_the_background(tmp_path, mon
         await settle(pilot)
 
 
-async def test_when_no_host_could_be_reached_the_screen_names_each_and_why(tmp_path, monkeypatch):
+async def test_when_no_host_could_be_reached_the_screen_names_each_and_why(pilot_app, tmp_path, monkeypatch):
     import ctrtui.ui.hostfeed as hostfeed
 
     monkeypatch.setattr(hostfeed, "RETRY_DELAYS", (600.0,))
@@ -536,7 +533,7 @@ async def test_when_no_host_could_be_reached_the_screen_names_each_and_why(tmp_p
 
     views = [HostView(n, connect=refused(n), timeout=5) for n in ("gamma", "delta")]
     app = _app(views)
-    async with app.run_test(size=(140, 40)) as pilot:
+    async with pilot_app(app=app, size=(140, 40), ready=None) as (app, pilot):
         await _until(pilot, lambda: all(v.state == DEAD for v in views))
         await settle(pilot)
         assert _status(app).startswith("ctrtui  host none of 2 unreachable (r retries them; H lists them)")

@@ -12,7 +12,8 @@ import pytest
 
 from ctrtui.sources.demo import demo_world
 from ctrtui.ui.live import FULL_TICKS
-from tests.uihelpers import SIZE, goto, make_app, screen_text, settle
+from devtools.pilot import goto, screen_text, settle
+from devtools.waiting import wait_for
 
 SESSION = "/user.slice/user-1000.slice/session-3.scope"
 BIG = "/big.slice"
@@ -63,11 +64,9 @@ async def tick(pilot) -> None:
     await settle(pilot)
 
 
-async def test_a_tick_reads_only_what_is_shown(big_world, tmp_path):
+async def test_a_tick_reads_only_what_is_shown(pilot_app, big_world, tmp_path):
     backend = Counting(big_world)
-    app = make_app(backend, tmp_path)
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+    async with pilot_app(backend) as (app, pilot):
         await goto(pilot, SESSION)
         assert not app.tree.nodes[BIG].is_expanded
         assert len(app.hs.containers) > 10_000
@@ -89,11 +88,9 @@ async def test_a_tick_reads_only_what_is_shown(big_world, tmp_path):
         assert len(backend.snapshots) == 1 and backend.snapshots[0][2] > 10_000
 
 
-async def test_the_subtree_view_reads_the_shown_subtree_only(big_world, tmp_path):
+async def test_the_subtree_view_reads_the_shown_subtree_only(pilot_app, big_world, tmp_path):
     backend = Counting(big_world)
-    app = make_app(backend, tmp_path)
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+    async with pilot_app(backend) as (app, pilot):
         await goto(pilot, "/user.slice")
         await pilot.press("d")  # the task list shows the subtree: all of it is on screen
         await settle(pilot)
@@ -103,12 +100,10 @@ async def test_the_subtree_view_reads_the_shown_subtree_only(big_world, tmp_path
         assert [(s[1], s[2] < 20) for s in backend.snapshots] == [("/user.slice", True)]
 
 
-async def test_a_change_in_the_shown_cgroup_appears_at_the_next_tick(tmp_path):
+async def test_a_change_in_the_shown_cgroup_appears_at_the_next_tick(pilot_app, tmp_path):
     world = demo_world()
     backend = Counting(world)
-    app = make_app(backend, tmp_path)
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+    async with pilot_app(backend) as (app, pilot):
         await goto(pilot, SESSION)
         shown = list(app.tasks.shown)
         count = app.tree._own[SESSION]
@@ -124,29 +119,22 @@ async def test_a_change_in_the_shown_cgroup_appears_at_the_next_tick(tmp_path):
         assert born in app.snapshot.get("unified")[SESSION].procs
 
 
-async def test_the_timer_ticks_at_the_interval(tmp_path):
+async def test_the_timer_ticks_at_the_interval(pilot_app, tmp_path):
     world = demo_world()
     backend = Counting(world)
-    app = make_app(backend, tmp_path, interval=0.1)
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+    async with pilot_app(backend, interval=0.1) as (app, pilot):
         await goto(pilot, SESSION)
         backend.clear()
         born = world.spawn("born", cgroups={"unified": SESSION})
-        deadline = time.monotonic() + 5  # a bound for a loaded machine, not a timing check
-        while born not in app.tasks.shown and time.monotonic() < deadline:
-            await pilot.pause(0.05)
-        assert born in app.tasks.shown
+        await wait_for(pilot, lambda: born in app.tasks.shown, "the newborn task in the list (by the timer)")
         assert backend.reads  # the timer's ticks read what is shown
 
 
-async def test_a_change_elsewhere_waits_for_r_or_the_whole_read(big_world, tmp_path):
+async def test_a_change_elsewhere_waits_for_r_or_the_whole_read(pilot_app, big_world, tmp_path):
     world = demo_world()
     world.mkdir("unified", "/far.slice")
     world.mkdir("unified", "/far.slice/deep")
-    app = make_app(world, tmp_path)
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+    async with pilot_app(world) as (app, pilot):
         await goto(pilot, SESSION)
         far = world.spawn("far", cgroups={"unified": "/far.slice/deep"})
         await tick(pilot)
@@ -175,12 +163,10 @@ def test_the_whole_read_period_follows_its_cost():
     assert live.full_period() == FULL_MAX
 
 
-async def test_cgroups_that_come_and_go_on_screen_cost_only_their_subtree(big_world, tmp_path):
+async def test_cgroups_that_come_and_go_on_screen_cost_only_their_subtree(pilot_app, big_world, tmp_path):
     world = big_world
     backend = Counting(world)
-    app = make_app(backend, tmp_path)
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+    async with pilot_app(backend) as (app, pilot):
         await goto(pilot, SESSION)
         app.tree.nodes[SESSION].expand()
         await settle(pilot)
@@ -207,13 +193,11 @@ async def test_cgroups_that_come_and_go_on_screen_cost_only_their_subtree(big_wo
         assert app.tree.cursor_path == SESSION
 
 
-async def test_the_shown_cgroup_gone_moves_the_cursor_to_its_parent(tmp_path):
+async def test_the_shown_cgroup_gone_moves_the_cursor_to_its_parent(pilot_app, tmp_path):
     world = demo_world()
     world.mkdir("unified", "/system.slice/tmp-job")
     backend = Counting(world)
-    app = make_app(backend, tmp_path)
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+    async with pilot_app(backend) as (app, pilot):
         await goto(pilot, "/system.slice/tmp-job")
         world.rmdir("unified", "/system.slice/tmp-job")
         backend.clear()
@@ -222,11 +206,9 @@ async def test_the_shown_cgroup_gone_moves_the_cursor_to_its_parent(tmp_path):
         assert any("tmp-job was removed" in n for n in app.notices)
 
 
-async def test_nothing_changed_draws_nothing(tmp_path):
+async def test_nothing_changed_draws_nothing(pilot_app, tmp_path):
     world = demo_world()
-    app = make_app(world, tmp_path)
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+    async with pilot_app(world) as (app, pilot):
         await goto(pilot, SESSION)
         await tick(pilot)
         snap, base, read = app.snapshot, app.tasks.base, app.live.read_at
@@ -237,11 +219,9 @@ async def test_nothing_changed_draws_nothing(tmp_path):
         assert app.live.read_at > read  # but it was read
 
 
-async def test_status_bar_says_how_old_the_counts_are(tmp_path):
+async def test_status_bar_says_how_old_the_counts_are(pilot_app, tmp_path):
     world = demo_world()
-    app = make_app(world, tmp_path, interval=2.0)
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+    async with pilot_app(world, interval=2.0) as (app, pilot):
         app.live._timer.stop()
         now = time.time()
         app.live.read_at = now
@@ -256,11 +236,9 @@ async def test_status_bar_says_how_old_the_counts_are(tmp_path):
         assert "snapshot 9s ago" in screen_text(app)
 
 
-async def test_changed_details_redraw_their_row(tmp_path):
+async def test_changed_details_redraw_their_row(pilot_app, tmp_path):
     world = demo_world()
-    app = make_app(world, tmp_path)
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+    async with pilot_app(world) as (app, pilot):
         await goto(pilot, SESSION)
         app.tasks.focus()
         pid = app.tasks.shown[1]
@@ -301,11 +279,9 @@ async def full_repaint_matches(pilot) -> None:
     assert screen_text(app) == before
 
 
-async def test_a_task_coming_below_the_screen_draws_the_title_not_the_rows(tmp_path):
+async def test_a_task_coming_below_the_screen_draws_the_title_not_the_rows(pilot_app, tmp_path):
     world = demo_world()
-    app = make_app(world, tmp_path)
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+    async with pilot_app(world) as (app, pilot):
         await goto(pilot, "/")
         await tick(pilot)
         rows = app.tasks.size.height - 1
@@ -320,11 +296,9 @@ async def test_a_task_coming_below_the_screen_draws_the_title_not_the_rows(tmp_p
         await full_repaint_matches(pilot)
 
 
-async def test_rows_that_move_are_drawn_again_and_only_they(tmp_path):
+async def test_rows_that_move_are_drawn_again_and_only_they(pilot_app, tmp_path):
     world = demo_world()
-    app = make_app(world, tmp_path)
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+    async with pilot_app(world) as (app, pilot):
         await goto(pilot, "/")
         await tick(pilot)
         shown = list(app.tasks.shown)
@@ -353,11 +327,9 @@ async def test_rows_that_move_are_drawn_again_and_only_they(tmp_path):
         await full_repaint_matches(pilot)
 
 
-async def test_a_highlights_own_timer_leaves_the_just_due_ones_to_the_next_tick(tmp_path):
+async def test_a_highlights_own_timer_leaves_the_just_due_ones_to_the_next_tick(pilot_app, tmp_path):
     world = demo_world()
-    app = make_app(world, tmp_path, interval=2.0)
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+    async with pilot_app(world, interval=2.0) as (app, pilot):
         await goto(pilot, "/")
         tasks = app.tasks
         assert tasks.highlight_grace == 2.0
@@ -376,11 +348,9 @@ async def test_a_highlights_own_timer_leaves_the_just_due_ones_to_the_next_tick(
         assert not tasks.new
 
 
-async def test_a_count_changing_draws_its_tree_lines_only(tmp_path):
+async def test_a_count_changing_draws_its_tree_lines_only(pilot_app, tmp_path):
     world = demo_world()
-    app = make_app(world, tmp_path)
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+    async with pilot_app(world) as (app, pilot):
         await goto(pilot, SESSION)
         await tick(pilot)
         tree = app.tree
@@ -395,12 +365,10 @@ async def test_a_count_changing_draws_its_tree_lines_only(tmp_path):
         await full_repaint_matches(pilot)
 
 
-async def test_the_scrollbar_is_drawn_again_only_when_it_looks_different(tmp_path):
+async def test_the_scrollbar_is_drawn_again_only_when_it_looks_different(pilot_app, tmp_path):
     world = demo_world()
     many = [world.spawn("many", cgroups={"unified": "/system.slice"}) for _ in range(1000)]
-    app = make_app(world, tmp_path)
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+    async with pilot_app(world) as (app, pilot):
         await goto(pilot, "/system.slice")
         await tick(pilot)
         bar = app.tasks.vertical_scrollbar
@@ -456,13 +424,11 @@ def test_the_interval_stretches_past_the_cpu_budget_and_no_further():
     assert live.paced() == 0.0
 
 
-async def test_a_stretched_interval_is_used_and_said(tmp_path):
+async def test_a_stretched_interval_is_used_and_said(pilot_app, tmp_path):
     from ctrtui.ui.live import STRETCH_MAX, TICK_BUDGET
 
     world = demo_world()
-    app = make_app(world, tmp_path, interval=0.1)
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+    async with pilot_app(world, interval=0.1) as (app, pilot):
         await goto(pilot, SESSION)
         live = app.live
         assert live.tick_cost is not None and live.tick_cost > 0  # the ticks measure themselves
@@ -487,10 +453,7 @@ async def test_a_stretched_interval_is_used_and_said(tmp_path):
         assert "● live every 1s (refresh budget 0.3% CPU)" in status, status
         # the shown cgroup's changes still come, within the stretched interval
         born = world.spawn("born", cgroups={"unified": SESSION})
-        deadline = time.monotonic() + 5  # a bound for a loaded machine, not a timing check
-        while born not in app.tasks.shown and time.monotonic() < deadline:
-            await pilot.pause(0.05)
-        assert born in app.tasks.shown
+        await wait_for(pilot, lambda: born in app.tasks.shown, "the newborn task in the list (by the timer)")
         costs(1000.0)
         live.arm()
         assert live._timer._interval == pytest.approx(0.1 * STRETCH_MAX)

@@ -9,7 +9,7 @@ import pytest
 from ctrtui.model import Hierarchy
 from ctrtui.sources.demo import demo_world
 from ctrtui.ui import start
-from tests.uihelpers import make_app, settle
+from devtools.pilot import make_app, settle
 
 pytestmark = pytest.mark.ui
 
@@ -62,14 +62,13 @@ def test_one_remembered_hierarchy_per_backend(state_home):
     assert start.remembered("local") == "freezer" and start.remembered("demo") == "pids"
 
 
-async def test_a_demo_session_does_not_decide_where_the_real_machine_opens(world, tmp_path, state_home):
+async def test_a_demo_session_does_not_decide_where_the_real_machine_opens(pilot_app, world, tmp_path, state_home):
     from ctrtui.ui.app import CtrtuiApp
-    from tests.uihelpers import make_engine
+    from devtools.pilot import make_engine
 
     start.remember("cpu")  # left there by the last session on this machine
     app = CtrtuiApp(world, make_engine(world, tmp_path), interval=3600, remember_start=True)
-    async with app.run_test(size=(100, 30)) as pilot:
-        await settle(pilot)
+    async with pilot_app(app=app, size=(100, 30)) as (app, pilot):
         assert app.hier == "name=systemd"  # the demo's own: nothing remembered for it yet
         app.switch_hierarchy("freezer")
         await settle(pilot)
@@ -77,32 +76,29 @@ async def test_a_demo_session_does_not_decide_where_the_real_machine_opens(world
     assert (state_home / "ctrtui" / "last-hierarchy-demo").read_text() == "freezer\n"
 
 
-async def test_opens_on_the_same_hierarchy_every_run_and_remembers(world, tmp_path):
+async def test_opens_on_the_same_hierarchy_every_run_and_remembers(pilot_app, world, tmp_path):
     from ctrtui.ui.app import CtrtuiApp
-    from tests.uihelpers import make_engine
+    from devtools.pilot import make_engine
 
     app = CtrtuiApp(world, make_engine(world, tmp_path), interval=3600, remember_start=True)
-    async with app.run_test(size=(100, 30)) as pilot:
-        await settle(pilot)
+    async with pilot_app(app=app, size=(100, 30)) as (app, pilot):
         assert app.hier == "name=systemd"  # the demo is hybrid: v2 has no real controller
         app.switch_hierarchy("freezer")
         await settle(pilot)
         assert start.remembered("demo") == "freezer"  # at once, not only on a clean quit
     assert start.remembered("demo") == "freezer"
     again = CtrtuiApp(world, make_engine(world, tmp_path), interval=3600, remember_start=True)
-    async with again.run_test(size=(100, 30)) as pilot:
-        await settle(pilot)
+    async with pilot_app(app=again, size=(100, 30)) as (again, pilot):
         assert again.hier == "freezer"
 
 
 @pytest.mark.parametrize("size", SIZES)
-async def test_cgroup_option_opens_on_that_cgroup(world, tmp_path, size):
+async def test_cgroup_option_opens_on_that_cgroup(pilot_app, world, tmp_path, size):
     from ctrtui.ui.app import CtrtuiApp
-    from tests.uihelpers import make_engine
+    from devtools.pilot import make_engine
 
     app = CtrtuiApp(world, make_engine(world, tmp_path), interval=3600, hierarchy="pids", cgroup=NGINX)
-    async with app.run_test(size=size) as pilot:
-        await settle(pilot)
+    async with pilot_app(app=app, size=size) as (app, pilot):
         assert app.hier == "pids"
         assert app.tree.cursor_path == NGINX
         assert app.tasks.path == NGINX
@@ -126,16 +122,14 @@ async def _open(world, tmp_path, size, hierarchy="name=systemd", read_only=False
 
 
 @pytest.mark.parametrize("size", SIZES)
-async def test_move_into_another_hierarchy_in_seven_keys(world, tmp_path, size):
+async def test_move_into_another_hierarchy_in_seven_keys(pilot_app, world, tmp_path, size):
     """From name=systemd, one task into a freezer cgroup: m, four letters, enter, and y to the
     question every v1 move asks (the task's other hierarchies stay as they are)."""
     from ctrtui.ui.screens import ConfirmMove, TargetPicker
-    from tests.uihelpers import goto
+    from devtools.pilot import goto
 
     world.mkdir("freezer", "/jail")
-    app = make_app(world, tmp_path, hierarchy="name=systemd")
-    async with app.run_test(size=size) as pilot:
-        await settle(pilot)
+    async with pilot_app(world, hierarchy="name=systemd", size=size) as (app, pilot):
         await goto(pilot, NGINX)
         app.tasks.focus()
         pid = app.tasks.cursor_pid
@@ -157,13 +151,11 @@ async def test_move_into_another_hierarchy_in_seven_keys(world, tmp_path, size):
 
 
 @pytest.mark.parametrize("size", SIZES)
-async def test_picker_lists_every_hierarchy_shown_one_first_and_says_which_changes(world, tmp_path, size):
+async def test_picker_lists_every_hierarchy_shown_one_first_and_says_which_changes(pilot_app, world, tmp_path, size):
     from ctrtui.ui.screens import TargetPicker
-    from tests.uihelpers import goto, screen_text
+    from devtools.pilot import goto, screen_text
 
-    app = make_app(world, tmp_path, hierarchy="cpu")
-    async with app.run_test(size=size) as pilot:
-        await settle(pilot)
+    async with pilot_app(world, hierarchy="cpu", size=size) as (app, pilot):
         await goto(pilot, NGINX)
         app.tasks.focus()
         await pilot.press("m")
@@ -188,13 +180,11 @@ async def test_picker_lists_every_hierarchy_shown_one_first_and_says_which_chang
 
 
 @pytest.mark.parametrize("size", SIZES)
-async def test_go_to_and_find_pid_reach_every_hierarchy(world, tmp_path, size):
+async def test_go_to_and_find_pid_reach_every_hierarchy(pilot_app, world, tmp_path, size):
     from ctrtui.ui.screens import GoToCgroup
 
     world.mkdir("freezer", "/jail")
-    app = make_app(world, tmp_path, hierarchy="name=systemd")
-    async with app.run_test(size=size) as pilot:
-        await settle(pilot)
+    async with pilot_app(world, hierarchy="name=systemd", size=size) as (app, pilot):
         await pilot.press("g")
         await settle(pilot)
         assert isinstance(app.screen, GoToCgroup)
@@ -220,12 +210,10 @@ def _footer_keys(app) -> dict[str, bool]:
 
 
 @pytest.mark.parametrize("size", SIZES)
-async def test_read_only_shows_move_keys_disabled_and_refuses_x_with_the_reason(world, tmp_path, size):
-    from tests.uihelpers import goto, notifications
+async def test_read_only_shows_move_keys_disabled_and_refuses_x_with_the_reason(pilot_app, world, tmp_path, size):
+    from devtools.pilot import goto, notifications
 
-    app = make_app(world, tmp_path, hierarchy="unified", read_only=True)
-    async with app.run_test(size=size) as pilot:
-        await settle(pilot)
+    async with pilot_app(world, hierarchy="unified", read_only=True, size=size) as (app, pilot):
         await goto(pilot, NGINX)
         app.tasks.focus()
         await settle(pilot)
@@ -244,7 +232,7 @@ async def test_read_only_shows_move_keys_disabled_and_refuses_x_with_the_reason(
         assert notifications(app)[-1] == said and len(app.screen_stack) == 1
 
 
-async def test_read_only_reason_is_the_real_one(world, tmp_path):
+async def test_read_only_reason_is_the_real_one(pilot_app, world, tmp_path):
     """Not root, the backend's own reason, a journal that cannot be written: each as it is."""
     from ctrtui.engine import AttachEngine, Journal, Policy
     from ctrtui.ui.app import CtrtuiApp
@@ -259,26 +247,23 @@ async def test_read_only_reason_is_the_real_one(world, tmp_path):
     app = CtrtuiApp(world, engine, interval=3600, hierarchy="unified")
     assert app.read_only_reason is not None and app.read_only_reason.startswith("the journal ")
     assert "ENOTDIR" in app.read_only_reason
-    async with app.run_test(size=(100, 30)) as pilot:
-        await settle(pilot)
+    async with pilot_app(app=app, size=(100, 30)) as (app, pilot):
         await pilot.press("u")
         await settle(pilot)
-        from tests.uihelpers import notifications
+        from devtools.pilot import notifications
 
         said = notifications(app)[-1]
         assert said.startswith("Read-only: the journal ") and "--journal FILE" in said
 
 
 @pytest.mark.parametrize("size", SIZES)
-async def test_panes_share_the_width_and_the_footer_keeps_help_and_quit(world, tmp_path, size):
+async def test_panes_share_the_width_and_the_footer_keeps_help_and_quit(pilot_app, world, tmp_path, size):
     from textual.widgets._footer import FooterKey
 
     from ctrtui.ui.layout import COMMAND_MIN, TREE_MIN
-    from tests.uihelpers import goto, screen_text
+    from devtools.pilot import goto, screen_text
 
-    app = make_app(world, tmp_path, hierarchy="unified")
-    async with app.run_test(size=size) as pilot:
-        await settle(pilot)
+    async with pilot_app(world, hierarchy="unified", size=size) as (app, pilot):
         await goto(pilot, NGINX)
         stacked = app.query_one("#main").has_class("stacked")
         assert stacked == (size[0] < 87)
@@ -296,14 +281,12 @@ async def test_panes_share_the_width_and_the_footer_keeps_help_and_quit(world, t
 
 
 @pytest.mark.parametrize("size", SIZES)
-async def test_cursor_goes_to_the_next_task_after_a_move_and_follows_an_undo(world, tmp_path, size):
+async def test_cursor_goes_to_the_next_task_after_a_move_and_follows_an_undo(pilot_app, world, tmp_path, size):
     from ctrtui.ui.screens import ConfirmMove
-    from tests.uihelpers import cgroup_of, goto
+    from devtools.pilot import cgroup_of, goto
 
     world.mkdir("freezer", "/jail")
-    app = make_app(world, tmp_path, hierarchy="freezer")
-    async with app.run_test(size=size) as pilot:
-        await settle(pilot)
+    async with pilot_app(world, hierarchy="freezer", size=size) as (app, pilot):
         await goto(pilot, "/")
         app.tasks.focus()
         nginx = world.snapshot().get("name=systemd").get(NGINX).procs
@@ -328,13 +311,11 @@ async def test_cursor_goes_to_the_next_task_after_a_move_and_follows_an_undo(wor
 
 @pytest.mark.parametrize("size", SIZES)
 @pytest.mark.parametrize("focus", ["tree", "tasks"])
-async def test_help_lists_every_key_grouped_by_pane_whatever_has_focus(world, tmp_path, size, focus):
+async def test_help_lists_every_key_grouped_by_pane_whatever_has_focus(pilot_app, world, tmp_path, size, focus):
     from ctrtui.ui.screens.keys import KeysHelp
-    from tests.uihelpers import screen_text
+    from devtools.pilot import screen_text
 
-    app = make_app(world, tmp_path, hierarchy="unified", read_only=True)
-    async with app.run_test(size=size) as pilot:
-        await settle(pilot)
+    async with pilot_app(world, hierarchy="unified", read_only=True, size=size) as (app, pilot):
         getattr(app, focus).focus()
         await pilot.press("question_mark")
         await settle(pilot)
@@ -361,7 +342,7 @@ async def test_help_lists_every_key_grouped_by_pane_whatever_has_focus(world, tm
         assert not isinstance(app.screen, KeysHelp)
 
 
-async def test_dialogs_open_at_once_the_first_time_too(world, tmp_path, capsys):
+async def test_dialogs_open_at_once_the_first_time_too(pilot_app, world, tmp_path, capsys):
     """A risky move asks (a v1 one says its other hierarchies stay as they are), at once.
     Time from the key to each dialog's first paint is printed (never asserted: timing fails
     no test; the figures are in benchmarks/RESULTS.md)."""
@@ -369,7 +350,7 @@ async def test_dialogs_open_at_once_the_first_time_too(world, tmp_path, capsys):
 
     from ctrtui.ui.screens import ConfirmMove, TargetPicker
     from ctrtui.ui.screens.keys import KeysHelp
-    from tests.uihelpers import cgroup_of, goto
+    from devtools.pilot import cgroup_of, goto
 
     painted: dict[str, float] = {}
 
@@ -385,9 +366,7 @@ async def test_dialogs_open_at_once_the_first_time_too(world, tmp_path, capsys):
     for cls, (_, new) in patched.items():
         cls._compositor_refresh = new
     try:
-        app = make_app(world, tmp_path, hierarchy="cpu")
-        async with app.run_test(size=(140, 40)) as pilot:
-            await settle(pilot)
+        async with pilot_app(world, hierarchy="cpu", size=(140, 40)) as (app, pilot):
             await goto(pilot, NGINX)
             app.tasks.focus()
             figures = {}
@@ -428,12 +407,10 @@ async def test_dialogs_open_at_once_the_first_time_too(world, tmp_path, capsys):
 
 
 @pytest.mark.parametrize("size", SIZES)
-async def test_picker_refusal_wraps_instead_of_being_cut(world, tmp_path, size):
-    from tests.uihelpers import goto, screen_text
+async def test_picker_refusal_wraps_instead_of_being_cut(pilot_app, world, tmp_path, size):
+    from devtools.pilot import goto, screen_text
 
-    app = make_app(world, tmp_path, hierarchy="unified")
-    async with app.run_test(size=size) as pilot:
-        await settle(pilot)
+    async with pilot_app(world, hierarchy="unified", size=size) as (app, pilot):
         await goto(pilot, "/")
         app.tasks.focus()
         assert app.tasks.select_pid(2)  # kthreadd: the kernel refuses every move of it
@@ -462,12 +439,10 @@ def test_a_long_path_keeps_its_hierarchy_and_one_ellipsis():
 
 
 @pytest.mark.parametrize("size", SIZES)
-async def test_picker_rows_keep_the_hierarchy_of_long_paths(world, tmp_path, size):
-    from tests.uihelpers import goto
+async def test_picker_rows_keep_the_hierarchy_of_long_paths(pilot_app, world, tmp_path, size):
+    from devtools.pilot import goto
 
-    app = make_app(world, tmp_path, hierarchy="freezer")
-    async with app.run_test(size=size) as pilot:
-        await settle(pilot)
+    async with pilot_app(world, hierarchy="freezer", size=size) as (app, pilot):
         await goto(pilot, "/")
         app.tasks.focus()
         await pilot.press("m", *"kube")
@@ -484,12 +459,10 @@ async def test_picker_rows_keep_the_hierarchy_of_long_paths(world, tmp_path, siz
 
 
 @pytest.mark.parametrize("size", SIZES)
-async def test_process_tree_toggles_with_threads_under_their_process(world, tmp_path, size):
-    from tests.uihelpers import goto, screen_text
+async def test_process_tree_toggles_with_threads_under_their_process(pilot_app, world, tmp_path, size):
+    from devtools.pilot import goto, screen_text
 
-    app = make_app(world, tmp_path, hierarchy="name=systemd")
-    async with app.run_test(size=size) as pilot:
-        await settle(pilot)
+    async with pilot_app(world, hierarchy="name=systemd", size=size) as (app, pilot):
         await goto(pilot, NGINX)
         app.tasks.focus()
         master, w1, w2 = app.tasks.shown
@@ -549,15 +522,13 @@ def test_simulated_and_real_tasks_have_a_parent():
     assert w.task_state(worker).ppid == master and w.task_state(1).ppid == 0
 
 
-async def test_the_panes_follow_every_resize_of_a_running_app(world, tmp_path):
+async def test_the_panes_follow_every_resize_of_a_running_app(pilot_app, world, tmp_path):
     """Each resize lays out for the new size at once, not for the one before it: stacked below
     87 columns, side by side with COMMAND shown above (issue 17)."""
     from ctrtui.ui.layout import COMMAND_MIN, TREE_MIN
-    from tests.uihelpers import goto
+    from devtools.pilot import goto
 
-    app = make_app(world, tmp_path, hierarchy="unified")
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
+    async with pilot_app(world, hierarchy="unified", size=(80, 24)) as (app, pilot):
         await goto(pilot, NGINX)
         for width, height in [(80, 24), (140, 40), (80, 24), (60, 20)]:
             if app.size != (width, height):
@@ -576,16 +547,14 @@ async def test_the_panes_follow_every_resize_of_a_running_app(world, tmp_path):
                 assert TREE_MIN <= left <= 80 and command >= COMMAND_MIN, (width, left, command)
 
 
-async def test_a_pane_key_pressed_where_it_cannot_act_says_where_it_works(world, tmp_path):
+async def test_a_pane_key_pressed_where_it_cannot_act_says_where_it_works(pilot_app, world, tmp_path):
     """Focus on the hierarchy switcher: `c` (the tree's) and `a` (the task list's) say which
     pane they work in instead of doing nothing silently; where they work, they act."""
     from textual.widgets import Select
 
-    from tests.uihelpers import goto, notifications
+    from devtools.pilot import goto, notifications
 
-    app = make_app(world, tmp_path, hierarchy="unified")
-    async with app.run_test(size=(80, 24)) as pilot:
-        await settle(pilot)
+    async with pilot_app(world, hierarchy="unified", size=(80, 24)) as (app, pilot):
         await goto(pilot, NGINX)
         app.query_one("#hierarchy", Select).focus()
         await settle(pilot)
@@ -599,16 +568,18 @@ async def test_a_pane_key_pressed_where_it_cannot_act_says_where_it_works(world,
         said = notifications(app)[-1]
         assert said.startswith("a (Mark all) works in the task list"), said
         assert not app.tasks.marks and app.hier == "unified" and not app.tree.columns
-        n = len(notifications(app))
+        # counted in the app's log of what it said (a notification on screen times out,
+        # which a loaded machine reaches between two counts)
+        n = len(app.notices)
         app.tasks.focus()
         await pilot.press("a")  # where it works: it acts, and says nothing
         await settle(pilot)
-        assert app.tasks.marks and len(notifications(app)) == n
+        assert app.tasks.marks and len(app.notices) == n
         app.tree.focus()
         await pilot.press("s")  # the task list's sort, pressed in the tree
         await settle(pilot)
         assert notifications(app)[-1].startswith("s (Sort) works in the task list")
-        n = len(notifications(app))
+        n = len(app.notices)
         await pilot.press("j", "k", "end")  # moving keys of the other pane are not worth a word
         await settle(pilot)
-        assert len(notifications(app)) == n
+        assert len(app.notices) == n

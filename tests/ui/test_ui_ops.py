@@ -10,7 +10,7 @@ from ctrtui.sources.demo import demo_world
 from ctrtui.ui.screens import ConfirmMove
 from ctrtui.ui.screens.confirmop import ConfirmOp
 from ctrtui.ui.screens.newcgroup import NewCgroup
-from tests.uihelpers import SIZE, cgroup_of, goto, make_app, screen_text, settle
+from devtools.pilot import SIZE, cgroup_of, goto, make_app, screen_text, settle
 
 pytestmark = pytest.mark.ui
 
@@ -31,10 +31,8 @@ async def type_name(pilot, text: str) -> None:
 
 
 @pytest.mark.parametrize("size", [SIZE, (80, 24), (60, 20)])
-async def test_n_checks_the_name_as_typed_creates_and_u_removes(world, tmp_path, size):
-    app = make_app(world, tmp_path)
-    async with app.run_test(size=size) as pilot:
-        await settle(pilot)
+async def test_n_checks_the_name_as_typed_creates_and_u_removes(pilot_app, world, tmp_path, size):
+    async with pilot_app(world, size=size) as (app, pilot):
         await goto(pilot, SLICE)
         await pilot.press("n")
         await settle(pilot)
@@ -62,21 +60,17 @@ async def test_n_checks_the_name_as_typed_creates_and_u_removes(world, tmp_path,
         assert any(n.startswith("Undo") and "removed" in n for n in app.notices)
 
 
-async def test_n_escape_makes_nothing(world, tmp_path):
-    app = make_app(world, tmp_path)
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+async def test_n_escape_makes_nothing(pilot_app, world, tmp_path):
+    async with pilot_app(world) as (app, pilot):
         await goto(pilot, SLICE)
         await pilot.press("n", "x", "escape")
         await settle(pilot)
         assert not isinstance(app.screen, NewCgroup) and world.cgroup_state("unified", SLICE + "/x") is None
 
 
-async def test_D_refuses_a_busy_cgroup_and_removes_an_empty_one_after_asking(world, tmp_path):
+async def test_D_refuses_a_busy_cgroup_and_removes_an_empty_one_after_asking(pilot_app, world, tmp_path):
     world.mkdir("unified", SLICE + "/empty")
-    app = make_app(world, tmp_path)
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+    async with pilot_app(world) as (app, pilot):
         await goto(pilot, NGINX)
         await pilot.press("D")
         await settle(pilot)
@@ -100,14 +94,13 @@ async def test_D_refuses_a_busy_cgroup_and_removes_an_empty_one_after_asking(wor
         assert world.cgroup_state("unified", SLICE + "/empty") is not None
 
 
-async def test_z_freezes_and_thaws_after_asking_and_u_undoes(world, tmp_path):
+async def test_z_freezes_and_thaws_after_asking_and_u_undoes(pilot_app, world, tmp_path):
     app = make_app(world, tmp_path)
 
     def frozen() -> str:
         return world.cgroup_state("unified", NGINX).freezer_state
 
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+    async with pilot_app(app=app) as (app, pilot):
         await goto(pilot, NGINX)
         await pilot.press("z")
         await settle(pilot)
@@ -130,12 +123,10 @@ async def test_z_freezes_and_thaws_after_asking_and_u_undoes(world, tmp_path):
         assert sum(n.startswith("Undo") for n in app.notices) == 2
 
 
-async def test_z_on_a_cgroup_frozen_meanwhile_says_already_frozen_and_u_has_nothing_to_undo(world, tmp_path):
+async def test_z_on_a_cgroup_frozen_meanwhile_says_already_frozen_and_u_has_nothing_to_undo(pilot_app, world, tmp_path):
     """Someone froze nginx while the question was on screen: the answer is a notice that
     nothing changed, and nothing is left for `u` to thaw."""
-    app = make_app(world, tmp_path)
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+    async with pilot_app(world) as (app, pilot):
         await goto(pilot, NGINX)
         await pilot.press("z")
         await settle(pilot)
@@ -151,10 +142,8 @@ async def test_z_on_a_cgroup_frozen_meanwhile_says_already_frozen_and_u_has_noth
 
 
 @pytest.mark.parametrize("size", [SIZE, (80, 24)])
-async def test_N_moves_the_selection_into_a_new_cgroup_here_and_u_undoes_both(world, tmp_path, size):
-    app = make_app(world, tmp_path)
-    async with app.run_test(size=size) as pilot:
-        await settle(pilot)
+async def test_N_moves_the_selection_into_a_new_cgroup_here_and_u_undoes_both(pilot_app, world, tmp_path, size):
+    async with pilot_app(world, size=size) as (app, pilot):
         await goto(pilot, NGINX)
         app.tasks.focus()
         pid = app.tasks.cursor_pid
@@ -178,10 +167,8 @@ async def test_N_moves_the_selection_into_a_new_cgroup_here_and_u_undoes_both(wo
         assert world.cgroup_state("unified", NGINX + "/worker") is None
 
 
-async def test_read_only_refuses_n_D_z_and_N(world, tmp_path):
-    app = make_app(world, tmp_path, read_only=True)
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+async def test_read_only_refuses_n_D_z_and_N(pilot_app, world, tmp_path):
+    async with pilot_app(world, read_only=True) as (app, pilot):
         await goto(pilot, NGINX)
         for key in ("n", "D", "z", "N"):
             await pilot.press(key)
@@ -202,12 +189,10 @@ async def test_read_only_refuses_n_D_z_and_N(world, tmp_path):
         ]
 
 
-async def test_N_takes_the_marks_made_before_the_tree_cursor_went_to_the_parent(world, tmp_path):
+async def test_N_takes_the_marks_made_before_the_tree_cursor_went_to_the_parent(pilot_app, world, tmp_path):
     """The README's flow: mark tasks, put the tree cursor on the parent, press N. The marks
     are PIDs kept while the tree cursor moves, and the status bar counts them."""
-    app = make_app(world, tmp_path)
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+    async with pilot_app(world) as (app, pilot):
         await goto(pilot, NGINX)
         app.tasks.focus()
         pids = list(app.tasks.shown[:2])
@@ -236,10 +221,8 @@ async def test_N_takes_the_marks_made_before_the_tree_cursor_went_to_the_parent(
         assert not app.tasks.marks  # moved: no longer marked
 
 
-async def test_marks_go_with_a_switch_of_hierarchy(world, tmp_path):
-    app = make_app(world, tmp_path)
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+async def test_marks_go_with_a_switch_of_hierarchy(pilot_app, world, tmp_path):
+    async with pilot_app(world) as (app, pilot):
         await goto(pilot, NGINX)
         app.tasks.focus()
         await pilot.press("space")

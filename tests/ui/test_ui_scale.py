@@ -10,7 +10,8 @@ import pytest
 
 from ctrtui.sources.demo import generate_world
 from ctrtui.ui.widgets.tree import LAZY_LIMIT
-from tests.uihelpers import SIZE, make_app, screen_text, settle
+from devtools.pilot import screen_text, settle
+from devtools.waiting import wait_for
 
 pytestmark = pytest.mark.ui
 
@@ -20,11 +21,9 @@ def big():
     return generate_world(10_000, 100_000, seed=1)
 
 
-async def test_big_world_opens_scrolls_and_sorts(big, tmp_path):
-    app = make_app(big, tmp_path, hierarchy="freezer")
-    async with app.run_test(size=SIZE) as pilot:
-        t0 = time.perf_counter()
-        await asyncio.wait_for(settle(pilot), 30)
+async def test_big_world_opens_scrolls_and_sorts(pilot_app, big, tmp_path):
+    t0 = time.perf_counter()
+    async with pilot_app(big, hierarchy="freezer", timeout=60) as (app, pilot):
         opened = time.perf_counter() - t0
         assert app.tree.lazy and len(app.hs.containers) > LAZY_LIMIT
         assert len(app.tree.nodes) < 200  # only the root's children were built
@@ -51,7 +50,7 @@ async def test_big_world_opens_scrolls_and_sorts(big, tmp_path):
         await pilot.press("home")
         for _ in range(4):  # PID -> TGID -> USER -> STATE -> CPU%
             await pilot.press("s")
-        await asyncio.wait_for(_until(lambda: tl.busy is None and tl.sort == "cpu", pilot), 60)
+        await wait_for(pilot, lambda: tl.busy is None and tl.sort == "cpu", "every row's details, sorted by CPU", 60)
         cpus = [tl.details[p].cpu_percent for p in tl.shown[:200]]
         assert cpus == sorted(cpus, reverse=True)
 
@@ -62,8 +61,3 @@ async def test_big_world_opens_scrolls_and_sorts(big, tmp_path):
         assert "/group-000/cg-000" in app.tree.nodes
         print(f"\nopened in {opened:.2f}s, 5 pages + end in {scrolled:.2f}s")
 
-
-async def _until(cond, pilot, step: float = 0.05) -> None:
-    while not cond():
-        await pilot.pause(step)
-        await pilot.app.workers.wait_for_complete()

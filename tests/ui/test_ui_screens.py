@@ -28,6 +28,7 @@ from ctrtui.ui.screens import (
     TargetPicker,
 )
 from ctrtui.ui.widgets.linelist import LineList
+from devtools.waiting import picker_planned, wait_for
 
 pytestmark = pytest.mark.ui
 
@@ -215,7 +216,7 @@ async def test_picker_narrows_and_previews_move_and_refusal(world):
     async with _pushed(picker) as (app, pilot, results):
         everything = picker.fuzzy.total
         await _type(pilot, "ssh.serv")
-        await _settle(app, pilot)
+        await wait_for(pilot, lambda: picker_planned(picker), "the picker's plan of its highlight")
         assert picker.fuzzy.total < everything
         assert picker.target_path == "/system.slice/ssh.service"
         assert picker.plan_path == "/system.slice/ssh.service"
@@ -240,7 +241,7 @@ async def test_picker_refused_only_says_why_and_stays(world):
     picker = TargetPicker(engine, snap, "cpuset", [cron, 2], debounce=0.01)
     async with _pushed(picker) as (app, pilot, results):
         await _type(pilot, "isolated")
-        await _settle(app, pilot)
+        await wait_for(pilot, lambda: picker_planned(picker), "the picker's plan of its highlight")
         assert picker.target_path == "/isolated"
         preview = picker.query_one("#picker-preview", LineList).plain
         assert f"refused       {cron} (cron): ENOSPC" in preview
@@ -263,10 +264,10 @@ async def test_picker_arrow_keys_change_target_and_preview(world):
     picker = TargetPicker(engine, snap, "cpu", [cron], debounce=0.01)
     async with _pushed(picker) as (app, pilot, results):
         await _type(pilot, "service")
-        await _settle(app, pilot)
+        await wait_for(pilot, lambda: picker_planned(picker), "the picker's plan of its highlight")
         first = picker.target_path
         await pilot.press("down")
-        await _settle(app, pilot)
+        await wait_for(pilot, lambda: picker_planned(picker), "the picker's plan of its highlight")
         second = picker.target_path
         assert second != first and picker.plan_path == second
         assert second in picker.query_one("#picker-target").content.plain
@@ -279,7 +280,7 @@ async def test_picker_enter_before_preview_waits_for_it(world):
     async with _pushed(picker) as (app, pilot, results):
         await _type(pilot, "ssh.serv")
         await pilot.press("enter")
-        await _settle(app, pilot)
+        await wait_for(pilot, lambda: results, "the picker's answer")
     assert len(results) == 1 and results[0].target.path == "/system.slice/ssh.service"
 
 
@@ -313,7 +314,7 @@ async def test_picker_lists_every_refused_pid(world):
     picker = TargetPicker(engine, snap, "unified", kthreads + ["abc"], debounce=0.01)
     async with _pushed(picker) as (app, pilot, results):
         await _type(pilot, "cron.service")
-        await _settle(app, pilot)
+        await wait_for(pilot, lambda: picker_planned(picker), "the picker's plan of its highlight")
         preview = picker.query_one("#picker-preview", LineList).plain
         for pid in kthreads:
             assert re.search(rf"^\S.* {pid} \(", preview, re.M), pid

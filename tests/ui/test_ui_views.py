@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from ctrtui.model import diff
 from ctrtui.sources.demo import demo_world, generate_world
 from ctrtui.ui.rows import command_of, gather
-from tests.uihelpers import SIZE, make_app, settle
+from devtools.pilot import settle
 
 pytestmark = pytest.mark.ui
 
@@ -89,10 +89,8 @@ def mid():
     return generate_world(400, 6000, seed=2)
 
 
-async def test_every_sort_and_filter_matches_the_definition(mid, tmp_path):
-    app = make_app(mid, tmp_path, hierarchy="freezer")
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+async def test_every_sort_and_filter_matches_the_definition(pilot_app, mid, tmp_path):
+    async with pilot_app(mid, hierarchy="freezer") as (app, pilot):
         tl = app.tasks
         tl.focus()
         await pilot.press("d")
@@ -115,10 +113,8 @@ async def test_every_sort_and_filter_matches_the_definition(mid, tmp_path):
 
 
 @pytest.mark.parametrize("threads", [False, True])
-async def test_refresh_patches_the_subtree_list_and_counts(mid, tmp_path, threads):
-    app = make_app(mid, tmp_path, hierarchy="freezer")
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+async def test_refresh_patches_the_subtree_list_and_counts(pilot_app, mid, tmp_path, threads):
+    async with pilot_app(mid, hierarchy="freezer") as (app, pilot):
         if threads:
             await pilot.press("t")
         await pilot.press("d")
@@ -138,7 +134,7 @@ async def test_refresh_patches_the_subtree_list_and_counts(mid, tmp_path, thread
                 assert app.tree._rec == hs.recursive_counts(threads)
 
 
-async def test_refresh_takes_only_the_shown_hierarchy(tmp_path):
+async def test_refresh_takes_only_the_shown_hierarchy(pilot_app, tmp_path):
     world = demo_world()
     taken = []
     real = world.snapshot
@@ -148,9 +144,7 @@ async def test_refresh_takes_only_the_shown_hierarchy(tmp_path):
         return real(names, subtree)
 
     world.snapshot = spy
-    app = make_app(world, tmp_path, hierarchy="freezer")
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+    async with pilot_app(world, hierarchy="freezer") as (app, pilot):
         assert taken == [None]  # the first one: every hierarchy (picking, risk checks)
         old_unified = app.snapshot.get("unified")
         await pilot.press("r")
@@ -164,11 +158,9 @@ async def test_refresh_takes_only_the_shown_hierarchy(tmp_path):
         assert taken[-1] == ["unified"] and app.tree.hs is not old_unified
 
 
-async def test_detail_line_follows_the_cursor_in_the_same_handler(tmp_path):
+async def test_detail_line_follows_the_cursor_in_the_same_handler(pilot_app, tmp_path):
     world = demo_world()
-    app = make_app(world, tmp_path)
-    async with app.run_test(size=SIZE) as pilot:
-        await settle(pilot)
+    async with pilot_app(world) as (app, pilot):
         app.go_to("/user.slice/user-1001.slice/session-7.scope")
         await settle(pilot)
         tl = app.tasks

@@ -1,5 +1,5 @@
 """A fake `ssh` program (`CTRTUI_SSH`) that plays a malicious host: run as
-`PYTHON tests/hostile_ssh.py [ssh options] -- HOST COMMAND`, it ignores the options and the
+`PYTHON devtools/hostile_ssh.py [ssh options] -- HOST COMMAND`, it ignores the options and the
 command and plays the attack named by HOST (its part before a `.`, so `flood.1` and
 `flood.2` are two hosts playing the same):
 

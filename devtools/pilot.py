@@ -1,10 +1,13 @@
-"""Helpers for the Pilot tests of the terminal UI (and the screenshot script): build an app
+"""Helpers for the Pilot tests of the terminal UI (and the benchmarks and scripts): build an app
 on a backend with a journal in a temporary directory, wait until its workers are done, find
-rows and tree lines, start a drag."""
+rows and tree lines, start a drag. Opening the app and waiting on its state: devtools/waiting.py."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any, cast
+
+from textual.pilot import Pilot
 
 from ctrtui.engine import AttachEngine, Journal, Policy
 from ctrtui.ui.app import CtrtuiApp
@@ -14,20 +17,20 @@ SIZE = (120, 36)
 """Terminal size of every UI test."""
 
 
-def make_engine(backend, tmp_path: Path) -> AttachEngine:
+def make_engine(backend: Any, tmp_path: Path) -> AttachEngine:
     """An engine with the built-in hooks, an empty policy and a journal in `tmp_path`."""
     return AttachEngine(backend, policy=Policy(), journal=Journal(tmp_path / "journal.jsonl"),
                         load_entry_points=False)
 
 
-def make_app(backend, tmp_path: Path, hierarchy: str | None = "unified", interval: float = 3600.0,
+def make_app(backend: Any, tmp_path: Path, hierarchy: str | None = "unified", interval: float = 3600.0,
              read_only: bool = False) -> CtrtuiApp:
     """The app on `backend`; auto-refresh is effectively off unless `interval` says otherwise."""
     return CtrtuiApp(backend, make_engine(backend, tmp_path), interval=interval, read_only=read_only,
                      hierarchy=hierarchy)
 
 
-async def settle(pilot, rounds: int = 4) -> None:
+async def settle(pilot: Pilot[Any], rounds: int = 4) -> None:
     """Let messages and workers run until nothing is pending (a few rounds: a finished worker
     posts a message whose handler may start another worker; a worker cancelled meanwhile,
     replaced by a newer one of its exclusive group, counts as done)."""
@@ -43,10 +46,15 @@ async def settle(pilot, rounds: int = 4) -> None:
     await pilot.pause()
 
 
-async def goto(pilot, path: str, reveal: str | None = None) -> None:
+def app_of(pilot: Pilot[Any]) -> Any:
+    """The `CtrtuiApp` `pilot` drives (typed loosely: tests reach into its panes)."""
+    return cast(CtrtuiApp, pilot.app)
+
+
+async def goto(pilot: Pilot[Any], path: str, reveal: str | None = None) -> None:
     """Select the cgroup `path` in the tree and wait for the list; `reveal`: also show that
     cgroup's line in the tree (a drop target), the cursor staying on `path`."""
-    app = pilot.app
+    app = app_of(pilot)
     app.go_to(path)
     await settle(pilot)
     if reveal is not None:
@@ -57,19 +65,19 @@ async def goto(pilot, path: str, reveal: str | None = None) -> None:
     assert app.tasks.path == path
 
 
-def cgroup_of(backend, pid: int, hierarchy: str = "unified") -> str:
+def cgroup_of(backend: Any, pid: int, hierarchy: str = "unified") -> str:
     """The cgroup of `pid` in `hierarchy`, as the backend says now."""
-    return backend.task_cgroups(pid)[hierarchy]
+    return str(backend.task_cgroups(pid)[hierarchy])
 
 
-async def cut_put(pilot, source: str, target: str) -> int:
+async def cut_put(pilot: Pilot[Any], source: str, target: str) -> int:
     """Cut the cursor row of cgroup `source` (`x`) and put it into `target` (`p`); returns
     the PID that was cut. What the put then shows (a confirm screen, a notice) is the
     caller's to check."""
-    app = pilot.app
+    app = app_of(pilot)
     await goto(pilot, source)
     app.tasks.focus()
-    pid = app.tasks.cursor_pid
+    pid: int = app.tasks.cursor_pid
     await pilot.press("x")
     await goto(pilot, target)
     await pilot.press("p")
@@ -104,9 +112,9 @@ def row_offset(app: CtrtuiApp, pid: int) -> tuple[int, int]:
     return tl.gutter.left + 4, y
 
 
-async def start_drag(pilot, pid: int) -> None:
+async def start_drag(pilot: Pilot[Any], pid: int) -> None:
     """Press on the row of `pid` and move the pointer a few cells (past the threshold)."""
-    app = pilot.app
+    app = app_of(pilot)
     x, y = row_offset(app, pid)
     await pilot.mouse_down(TaskList, offset=(x, y))
     await pilot.hover(TaskList, offset=(x + 3, y))
@@ -121,5 +129,7 @@ def screen_text(app: CtrtuiApp) -> str:
 
 
 def notifications(app: CtrtuiApp) -> list[str]:
-    """Text of the notifications shown so far (newest last)."""
+    """Text of the notifications on screen now (newest last). One whose timeout has passed is
+    gone, which a loaded machine reaches between two looks: count what the app has said in
+    `app.notices` instead."""
     return [n.message for n in app._notifications]
