@@ -38,7 +38,9 @@ from ctrtui.ui.cgroupactions import CgroupActions
 from ctrtui.ui.commands import CtrtuiCommands
 from ctrtui.ui.detailfeed import DetailFeed
 from ctrtui.ui.hostfeed import HostFeed
-from ctrtui.ui.hosts import DEAD, HostView, Mover, local_host, placeholder
+from ctrtui.ui.hostmovers import Mover
+from ctrtui.ui.hosts import placeholder
+from ctrtui.ui.hostviews import DEAD, HostView, local_host
 from ctrtui.ui.live import LiveView
 from ctrtui.ui.mainscreen import MainScreen
 from ctrtui.ui.messages import (
@@ -92,7 +94,7 @@ class CtrtuiApp(App[None]):
     def __init__(self, backend: Backend | None, engine: AttachEngine | None, interval: float = 2.0,
                  read_only: bool = False, hierarchy: str | None = None, cgroup: str | None = None,
                  remember_start: bool = False, hosts: Sequence[HostView] | None = None, jobs: int = 8) -> None:
-        """One machine (`backend` and its `engine`), or several `hosts` (`ctrtui.ui.hosts`;
+        """One machine (`backend` and its `engine`), or several `hosts` (`ctrtui.ui.hostviews`;
         `backend` and `engine` then unused): the first host already reached is shown at once,
         the others are reached in the background (`HostFeed`)."""
         super().__init__()

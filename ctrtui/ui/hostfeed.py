@@ -3,7 +3,7 @@ measuring round trips, reconnecting, switching the shown host, finding a PID or 
 every host at once.
 
 Every contact with a host runs in a thread worker of its own (group `host-N`), bounded by
-the host's timeout (`ctrtui.ui.hosts.call_with_timeout`), and comes back as a `HostChanged`
+the host's timeout (`ctrtui.ui.hostviews.call_with_timeout`), and comes back as a `HostChanged`
 message: a host that hangs holds only its own worker, never the UI nor the other hosts. The
 first host to answer is shown at once (the first paint never waits for the others). A host
 that is dead (it could not be reached, or stopped answering) is tried again by itself after
@@ -22,7 +22,7 @@ from functools import partial
 from typing import TYPE_CHECKING
 
 from ctrtui.text import display
-from ctrtui.ui.hosts import CONNECTING, DEAD, HostView, Link, call_with_timeout, reason_of
+from ctrtui.ui.hostviews import CONNECTING, DEAD, HostView, Link, call_with_timeout, reason_of
 from ctrtui.ui.messages import HostChanged
 
 if TYPE_CHECKING:

@@ -20,7 +20,7 @@ from textual.widgets import Input, Select, Tree
 
 from ctrtui.sources.base import Reader
 from ctrtui.text import display
-from ctrtui.ui.hosts import DEAD, OK
+from ctrtui.ui.hostviews import DEAD, OK
 from ctrtui.ui.live import TICK_BUDGET
 from ctrtui.ui.untrusted import content
 from ctrtui.ui.widgets.detail import DetailLine

@@ -3,7 +3,7 @@ messages come up). Each is handled by one `@on(...)` method of `CtrtuiApp`, whic
 to the object that owns the job (`LiveView`, `Moves`, `DetailFeed`).
 
 Reads carry their `source` (the backend they were read from): after a switch to another host
-(`ctrtui.ui.hosts`) a late read of the host left behind is dropped, never drawn."""
+(`ctrtui.ui.hostviews`) a late read of the host left behind is dropped, never drawn."""
 
 from __future__ import annotations
 
@@ -124,7 +124,7 @@ class BatchDone(Message):
 
 class HostChanged(Message):
     """A host was reached, answered a probe, or failed (`ctrtui.ui.hostfeed`): `view` is the
-    host (`ctrtui.ui.hosts.HostView`); `link` the connection made (a connect), `rtt_ms` the
+    host (`ctrtui.ui.hostviews.HostView`); `link` the connection made (a connect), `rtt_ms` the
     round trip measured, `error` why it failed."""
 
     def __init__(self, view: object, link: object = None, rtt_ms: float | None = None,

@@ -24,7 +24,7 @@ from ctrtui.ui.reportstyle import report_text
 
 if TYPE_CHECKING:
     from ctrtui.ui.app import CtrtuiApp
-    from ctrtui.ui.hosts import Link
+    from ctrtui.ui.hostviews import Link
     from ctrtui.ui.session import Session
     from ctrtui.ui.widgets.tasklist import TaskList
 

@@ -13,7 +13,8 @@ from typing import Any, Generic, TypeVar
 from ctrtui.engine import AttachEngine
 from ctrtui.model import HierarchySnapshot, Snapshot
 from ctrtui.sources.base import Reader
-from ctrtui.ui.hosts import CgroupOpsLike, Link, Mover
+from ctrtui.ui.hostmovers import CgroupOpsLike, Mover
+from ctrtui.ui.hostviews import Link
 
 T = TypeVar("T")
 

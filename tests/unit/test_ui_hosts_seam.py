@@ -220,7 +220,7 @@ def test_local_and_remote_movers_answer_the_same_calls(tmp_path):
     check, frozen and run on its ops, whatever the host: this machine's `LocalMover` undoes
     the newest batch of its journal, a move or a cgroup op, as a remote host's does."""
     from ctrtui.ui.hosts import Link, LocalMover, Mover, local_host
-    from tests.uihelpers import make_engine
+    from devtools.pilot import make_engine
 
     world = demo_world()
     pid = _sleeper(world)
@@ -253,7 +253,7 @@ def test_a_session_switches_reader_mover_engine_and_ops_together(tmp_path):
     and an attribute of the app named for the session's (`SessionField`) is the session's."""
     from ctrtui.ui.hosts import Link, local_host
     from ctrtui.ui.session import Session, SessionField
-    from tests.uihelpers import make_engine
+    from devtools.pilot import make_engine
 
     world = demo_world()
     here = local_host("here", world, make_engine(world, tmp_path / "here")).link

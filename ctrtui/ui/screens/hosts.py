@@ -14,7 +14,7 @@ from textual.containers import Vertical
 from textual.widgets import Label, OptionList
 from textual.widgets.option_list import Option
 
-from ctrtui.ui.hosts import CONNECTING, DEAD, SLOW, HostView, host_line
+from ctrtui.ui.hostviews import CONNECTING, DEAD, SLOW, HostView, host_line
 from ctrtui.ui.screens.dialog import Dialog
 from ctrtui.ui.untrusted import message
 

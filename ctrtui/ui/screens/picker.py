@@ -23,7 +23,7 @@ from ctrtui.model import CgroupRef, Snapshot
 from ctrtui.report import nothing_would_move, plural
 from ctrtui.text import display
 from ctrtui.ui.fuzzy import RefCounts, RefMatcher
-from ctrtui.ui.hosts import Mover
+from ctrtui.ui.hostmovers import Mover
 from ctrtui.ui.reportstyle import KIND_STYLE, KIND_WORDS, counts_content, plan_lines
 from ctrtui.ui.screens.dialog import Dialog
 from ctrtui.ui.untrusted import content, message
