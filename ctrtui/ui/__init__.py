@@ -3,7 +3,10 @@
 Modules:
 
 - `app` — `CtrtuiApp`: the state every part reads (hosts, snapshot, hierarchy, view flags),
-  notifications, the driver, the worker-message handlers.
+  notifications, the driver, the worker-message handlers; it is the helpers' `ScreenSide`.
+- `screenside` — `ScreenSide`: what the helpers may ask of the screen side (tell the person,
+  run a named worker, the panes, the other helpers), as typed interfaces; no helper imports
+  the app.
 - `session` — `Session`: what is shown (the host's reader, mover, engine and cgroup ops, the
   hierarchy, the snapshot, the view flags), handed to the helpers; the app's attributes of
   those names are the session's.
@@ -18,9 +21,10 @@ Modules:
 - `cgroupactions` — `CgroupActions`: n, N, D, z (create, remove, freeze, thaw cgroups).
 - `navigate` — `Navigator`: switching hierarchy, go to a cgroup, find a PID.
 - `messages` — what the thread workers post back (`SnapshotTaken`, `Planned`, `BatchDone`…).
-- `hosts`, `hostfeed` — several hosts (`ctrtui --host`): what a host is to the UI (`HostView`,
-  `Link`: a Reader, a `Mover` and cgroup ops; `LocalMover` wraps this machine's engine,
-  `RemoteMover` moves through the host's own ctrtui), and the
+- `hostviews`, `hostmovers`, `hosts`, `hostfeed` — several hosts (`ctrtui --host`): what a
+  host is to the UI (`HostView`, `Link`: a Reader, a `Mover` and cgroup ops), the `Mover`
+  interface (`LocalMover` wraps this machine's engine), a remote host (`RemoteMover` moves
+  through the host's own ctrtui), and the
   hosts of one session reached, probed and switched in thread workers (docs/architecture.md,
   "Hosts in the terminal UI").
 - `commands` — the command palette's entries.
@@ -42,10 +46,13 @@ Modules:
 
 Handler style: messages are handled by `@on(MessageClass[, selector])` methods with private
 names, never by `on_<namespace>_<message>` naming; Textual's own events (mount, resize,
-mouse, focus) keep their `on_<event>` methods. Workers are started by the object whose job
-they are (`app.run_worker(..., thread=True, group=..., exit_on_error=False)`) and post their
-results as messages; one `@on(Worker.StateChanged)` handler in the app turns any worker
-failure into a notification (and re-arms the refresh after a failed snapshot).
+mouse, focus) keep their `on_<event>` methods. Workers are named methods of the object whose
+job they are, started through `ScreenSide.run_named(job, *args, name=..., group=...)` (a
+thread worker whose description is the method's name, never a lambda; those of widgets and
+dialogs are `@work` methods) and post their results as messages addressed to the helper's
+method that handles them (`WorkerResult.to`; the app's one `@on(WorkerResult)` calls it);
+one `@on(Worker.StateChanged)` handler in the app turns any worker failure into a
+notification (and re-arms the refresh after a failed snapshot).
 
 The path of one keypress-move (`x` in the task list, `p` in the tree): `MainScreen.action_cut`
 -> `Moves.cut_selection` remembers PIDs and start times; `action_put` -> `Moves.put` ->

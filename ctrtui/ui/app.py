@@ -17,7 +17,8 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from functools import partial
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual import on, work
@@ -25,6 +26,7 @@ from textual.app import App, ScreenError
 from textual.css.query import NoMatches
 from textual.driver import Driver
 from textual.notifications import SeverityLevel
+from textual.screen import Screen
 from textual.widget import Widget
 from textual.worker import Worker, WorkerState
 
@@ -43,19 +45,11 @@ from ctrtui.ui.hosts import placeholder
 from ctrtui.ui.hostviews import DEAD, HostView, local_host
 from ctrtui.ui.live import LiveView
 from ctrtui.ui.mainscreen import MainScreen
-from ctrtui.ui.messages import (
-    BatchDone,
-    DetailRead,
-    HostChanged,
-    MarkersRead,
-    MetersRead,
-    Planned,
-    ShownRead,
-    SnapshotTaken,
-    StatsRead,
-)
-from ctrtui.ui.moves import Cut, Moves, policy_problem, read_only_of
+from ctrtui.ui.messages import MetersRead, SnapshotTaken, WorkerResult
+from ctrtui.ui.moves import Cut, Moves
+from ctrtui.ui.movesoff import policy_problem, read_only_of
 from ctrtui.ui.navigate import Navigator
+from ctrtui.ui.screenside import ScreenSide
 from ctrtui.ui.session import Session, SessionField
 from ctrtui.ui.statsfeed import StatsFeed
 from ctrtui.ui.untrusted import lines
@@ -105,14 +99,15 @@ class CtrtuiApp(App[None]):
             hosts = [local_host(backend.identity, backend, engine)]
         self.read_only_flag = read_only
         """`--read-only`: no move on any host."""
-        self.hostfeed = HostFeed(self, hosts, jobs)
-        """The hosts, the one shown, their states (`ctrtui.ui.hostfeed`)."""
         first = next((v for v in hosts if v.link is not None), None)
         link = first.link if first is not None else placeholder(len(hosts))
         assert link is not None
-        self.hostfeed.current = first
         self.session = Session(link.backend, link.mover, link.engine, link.ops)
         """What is shown: the host's reader and mover, hierarchy, snapshot, view flags."""
+        side: ScreenSide = self  # what the helpers may ask of the app (`ctrtui.ui.screenside`)
+        self.hostfeed = HostFeed(side, self.session, hosts, jobs)
+        """The hosts, the one shown, their states (`ctrtui.ui.hostfeed`)."""
+        self.hostfeed.current = first
         self.read_only_reason = read_only_of(link, self.read_only_flag)
         self._warm = False
         """The dialogs were made ready after the first snapshot (`_warm_dialogs`)."""
@@ -135,18 +130,33 @@ class CtrtuiApp(App[None]):
         """Text of the notifications shown (newest last), for the move log and tests."""
         self.main = MainScreen(self)
         """The main screen, the app's default one (`ctrtui.ui.mainscreen`)."""
-        self.live = LiveView(self, self.session, interval, take_first=first is not None)
+        self.live = LiveView(side, self.session, interval, take_first=first is not None)
         """The refresh cycle."""
-        self.moves = Moves(self, self.session)
+        self.moves = Moves(side, self.session)
         """Marks, cut/put, drag, plan, confirm, apply, undo, move log."""
-        self.details = DetailFeed(self, self.session)
+        self.details = DetailFeed(side, self.session)
         """The detail line's content."""
-        self.navigator = Navigator(self, self.session)
+        self.navigator = Navigator(side, self.session)
         """Hierarchy switching, go to cgroup, find PID."""
-        self.stats = StatsFeed(self, self.backend)
+        self.stats = StatsFeed(side, self.session)
         """The tree's figure columns and the meters line, read at each refresh."""
-        self.cgroup_ops = CgroupActions(self, self.session)
+        self.cgroup_ops = CgroupActions(side, self.session)
         """Create, remove, freeze and thaw cgroups (n, D, z, N)."""
+
+    def run_named(self, job: Callable[..., object], *args: Any, name: str, group: str,
+                  exclusive: bool = False) -> Worker[object]:
+        """`job(*args)` in a thread worker called `name` in `group` (`exclusive`: the group's
+        running worker is cancelled first): how every helper starts its work (named, never a
+        lambda; `ScreenSide.run_named`); the worker's description is the job's name
+        (`LiveView._take`). An error it raises becomes a notification (`_worker_state`)."""
+        worker: Worker[object] = self.run_worker(partial(job, *args), name=name, group=group, exclusive=exclusive,
+                                                 description=getattr(job, "__qualname__", type(job).__name__),
+                                                 thread=True, exit_on_error=False)
+        return worker
+
+    def show_screen(self, screen: Screen[Any], then: Callable[[Any], None] | None = None) -> None:
+        """Open the dialog `screen`; `then` gets what it answers (`ScreenSide.show_screen`)."""
+        self.push_screen(screen, then)
 
     @property
     def dispatching(self) -> bool:
@@ -203,7 +213,7 @@ class CtrtuiApp(App[None]):
         self.hierarchy_names = names
         self.hier = view.hier if view.hier in names else ""
         self.live.after_load = then
-        if not self._widgets:
+        if not self.main.widgets:  # not mounted yet
             return
         self.stats.use(link.backend)
         self.main.show_host(view.name, link.backend, names)
@@ -256,11 +266,6 @@ class CtrtuiApp(App[None]):
     def detail_line(self) -> DetailLine | None:
         """The detail line (None before the main screen is mounted)."""
         return self.main.detail_line
-
-    @property
-    def _widgets(self) -> dict[str, Widget]:
-        """The main screen's panes (empty before it is mounted)."""
-        return self.main.widgets
 
     def main_mounted(self) -> None:
         """The main screen's panes are there: start the refresh cycle, the status timer and
@@ -343,17 +348,16 @@ class CtrtuiApp(App[None]):
         if worker.group == "snapshot":
             self.live.failed()
 
-    def _stale(self, source: object) -> bool:
-        """A read of a backend no longer shown (a host left behind): dropped."""
-        return source is not None and source is not self.backend
-
-    @on(HostChanged)
-    def _host_changed(self, event: HostChanged) -> None:
-        self.hostfeed.changed(event)
+    @on(WorkerResult)
+    def _worker_result(self, event: WorkerResult) -> None:
+        """A worker's result, handled by the helper that started the worker (it named its
+        method: `WorkerResult.to`); the app forwards none of them by kind."""
+        if event.handler is not None:
+            event.handler(event)
 
     @on(SnapshotTaken)
     def _snapshot_taken(self, event: SnapshotTaken) -> None:
-        if self._stale(event.source):
+        if self.session.stale(event.source):
             return
         try:
             self.live.snapshot_taken(event)
@@ -383,21 +387,6 @@ class CtrtuiApp(App[None]):
 
         RefMatcher(snapshot, hier)
 
-    @on(ShownRead)
-    def _shown_read(self, event: ShownRead) -> None:
-        if self._stale(event.source):
-            return
-        self.live.shown_read(event)
-
-    @on(MarkersRead)
-    def _markers_read(self, event: MarkersRead) -> None:
-        if not self._stale(event.source):
-            self.live.markers_read(event)
-
-    @on(StatsRead)
-    def _stats_read(self, event: StatsRead) -> None:
-        self.stats.stats_read(event)
-
     @on(MetersRead)
     def _meters_read(self, event: MetersRead) -> None:
         try:
@@ -413,19 +402,6 @@ class CtrtuiApp(App[None]):
     @on(CgroupTree.ColumnsChanged)
     def _columns_changed(self) -> None:
         self.stats.refresh(meters=False)
-
-    @on(DetailRead)
-    def _detail_read(self, event: DetailRead) -> None:
-        if not self._stale(event.source):
-            self.details.read(event)
-
-    @on(Planned)
-    def _planned(self, event: Planned) -> None:
-        self.moves.planned(event)
-
-    @on(BatchDone)
-    def _batch_done(self, event: BatchDone) -> None:
-        self.moves.batch_done(event)
 
     # ------------------------------------------------------------------ refresh
 

@@ -1,5 +1,6 @@
 """What the terminal UI shows now, in one object (`Session`) that the app owns and hands to
-its helpers (`LiveView`, `Moves`, `Navigator`, `DetailFeed`, `CgroupActions`): the shown
+its helpers (`LiveView`, `Moves`, `Navigator`, `DetailFeed`, `StatsFeed`, `CgroupActions`,
+`HostFeed`; with a `ctrtui.ui.screenside.ScreenSide`, never the App): the shown
 host's reader, mover, engine and cgroup ops, the hierarchy shown, the last snapshot, the
 view flags and why moves are off. Switching host changes it in one place (`use`), so no
 helper keeps a copy of another host's backend. No Textual here.
@@ -53,6 +54,10 @@ class Session:
     def hs(self) -> HierarchySnapshot | None:
         """The shown hierarchy's last snapshot."""
         return self.snapshot.get(self.hier) if self.snapshot is not None else None
+
+    def stale(self, source: object) -> bool:
+        """A read of a backend no longer shown (a host left behind): to be dropped."""
+        return source is not None and source is not self.backend
 
     def use(self, link: Link) -> None:
         """Read, move and change cgroups through another host's `link` from now on."""
