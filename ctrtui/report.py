@@ -8,7 +8,7 @@ put in with `ctrtui.text.display()`, messages (reasons, advice, warnings, risks)
   rows) as `row_line`s, `batch_line` and `log_lines`; a move's risks (`ctrtui.engine.risk`)
   as `risk_line`s.
 - The terminal UI turns the `Line`s of `plan_parts`, `report_parts` and `count_parts` into
-  styled text (`ctrtui.ui.words`): each `Part` carries a role that the UI maps to a style
+  styled text (`ctrtui.ui.reportstyle`): each `Part` carries a role that the UI maps to a style
   and the command line ignores. `notice`, `plan_line` and `nothing_would_move` are its
   one-sentence messages.
 """

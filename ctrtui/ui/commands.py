@@ -1,4 +1,5 @@
-"""The app's entries in the command palette (ctrl+p)."""
+"""The app's entries in the command palette (ctrl+p): actions of the screen the palette was
+opened on (the main screen), or of the app (`app.`)."""
 
 from __future__ import annotations
 
@@ -15,13 +16,13 @@ class CtrtuiCommands(Provider):
         ("Find PID…", "find_pid", "Jump to the cgroup of a PID and select its row"),
         ("Move selected to…", "move", "Pick a target cgroup for the marked tasks (or the cursor row)"),
         ("Undo last move", "undo", "Move the last batch back where it came from"),
-        ("Switch hierarchy…", "switch_hierarchy", "Show another mounted hierarchy"),
+        ("Switch hierarchy…", "app.switch_hierarchy", "Show another mounted hierarchy"),
         ("Switch host…", "hosts", "Every host with its state: show one, or reconnect it"),
         ("Find on every host…", "find_hosts", "Find a PID or a command on every connected host"),
         ("Cut selected tasks", "cut", "Remember the selection; p in the tree puts it there"),
         ("Put cut tasks here", "put", "Move the cut tasks into the highlighted cgroup"),
         ("Move log", "move_log", "Every outcome of every batch of this run"),
-        ("Refresh now", "refresh", "Take a new snapshot"),
+        ("Refresh now", "app.refresh", "Take a new snapshot"),
         ("Pause or resume auto-refresh", "toggle_pause", "Stop or restart the periodic refresh"),
         ("Toggle threads view", "toggle_threads", "Show threads (TIDs) or processes (TGIDs)"),
         ("Toggle subtree view", "toggle_descendants", "Include the tasks of every cgroup below"),
@@ -29,11 +30,11 @@ class CtrtuiCommands(Provider):
 
     async def discover(self) -> Hits:
         for title, action, help in self.ENTRIES:
-            yield DiscoveryHit(title, partial(self.app.run_action, action), help=help)
+            yield DiscoveryHit(title, partial(self.app.run_action, action, self.screen), help=help)
 
     async def search(self, query: str) -> Hits:
         matcher = self.matcher(query)
         for title, action, help in self.ENTRIES:
             score = matcher.match(title)
             if score > 0:
-                yield Hit(score, matcher.highlight(title), partial(self.app.run_action, action), help=help)
+                yield Hit(score, matcher.highlight(title), partial(self.app.run_action, action, self.screen), help=help)

@@ -26,6 +26,7 @@ from textual._loop import loop_last
 from textual._parser import ParseError
 from textual._time import get_time
 from textual._xterm_parser import XTermParser
+from textual.driver import Driver
 from textual.drivers.linux_driver import LinuxDriver
 
 
@@ -128,3 +129,10 @@ class QuietLinuxDriver(LinuxDriver):
                     pass
             except (EOFError, ParseError):
                 pass
+
+
+def quiet(chosen: type[Driver]) -> type[Driver]:
+    """The driver to run with: Textual's `chosen`, except that its Linux driver is replaced by
+    `QuietLinuxDriver`, whose input thread sleeps until input comes instead of waking ten
+    times a second."""
+    return QuietLinuxDriver if chosen is LinuxDriver else chosen

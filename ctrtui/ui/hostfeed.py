@@ -3,7 +3,7 @@ measuring round trips, reconnecting, switching the shown host, finding a PID or 
 every host at once.
 
 Every contact with a host runs in a thread worker of its own (group `host-N`), bounded by
-the host's timeout (`ctrtui.ui.hosts.call_with_timeout`), and comes back as a `HostChanged`
+the host's timeout (`ctrtui.ui.hostviews.call_with_timeout`), and comes back as a `HostChanged`
 message: a host that hangs holds only its own worker, never the UI nor the other hosts. The
 first host to answer is shown at once (the first paint never waits for the others). A host
 that is dead (it could not be reached, or stopped answering) is tried again by itself after
@@ -22,11 +22,12 @@ from functools import partial
 from typing import TYPE_CHECKING
 
 from ctrtui.text import display
-from ctrtui.ui.hosts import CONNECTING, DEAD, HostView, Link, call_with_timeout, reason_of
+from ctrtui.ui.hostviews import CONNECTING, DEAD, HostView, Link, call_with_timeout, reason_of
 from ctrtui.ui.messages import HostChanged
 
 if TYPE_CHECKING:
-    from ctrtui.ui.app import CtrtuiApp
+    from ctrtui.ui.screenside import ScreenSide
+    from ctrtui.ui.session import Session
 
 PROBE_PERIOD = 10.0
 """Seconds between two round-trip probes of every connected host."""
@@ -54,8 +55,10 @@ class Hit:
 class HostFeed:
     """The app's hosts: which one is shown, their states, and the workers that reach them."""
 
-    def __init__(self, app: CtrtuiApp, views: Sequence[HostView], jobs: int = POOL) -> None:
-        self.app = app
+    def __init__(self, side: ScreenSide, session: Session, views: Sequence[HostView], jobs: int = POOL) -> None:
+        self.side = side
+        self.session = session
+        """What is shown (the hierarchy a find's hit is looked for in first)."""
         self.gate = threading.BoundedSemaphore(max(1, jobs))
         """At most `jobs` hosts are being reached at once (the others wait their turn; a
         host's timeout counts from its turn)."""
@@ -80,27 +83,27 @@ class HostFeed:
             if view.link is None and view.state == CONNECTING:
                 self.connect(view)
         if self.many or any(not v.local for v in self.views):
-            self.app.set_interval(PROBE_PERIOD, self.probe_all)
+            self.side.set_interval(PROBE_PERIOD, self.probe_all)
 
     def connect(self, view: HostView) -> None:
         """Reach `view` in a thread worker; `HostChanged` says how it went."""
         view.state, view.reason = CONNECTING, None
         view.attempts += 1
+        self.side.run_named(self._reach, view, name=f"connect {view.name}", group=f"host-{self.views.index(view)}")
 
-        def reach() -> None:
-            try:
-                with self.gate:
-                    link = view.reach()
-                    if link.pid_max is None:
-                        link.pid_max = link.backend.pid_max
-                rtt = view.measure_link(link)
-            except Exception as exc:  # noqa: BLE001 - a host that cannot be used is a state, not a crash
-                self.app.post_message(HostChanged(view, error=exc))
-                return
-            self.app.post_message(HostChanged(view, link=link, rtt_ms=rtt))
-
-        self.app.run_worker(reach, thread=True, group=f"host-{self.views.index(view)}", exit_on_error=False,
-                            name=f"connect {view.name}")
+    def _reach(self, view: HostView) -> None:
+        """Reach `view` (thread worker "connect NAME", at most `jobs` at once) and post how it
+        went as `HostChanged`."""
+        try:
+            with self.gate:
+                link = view.reach()
+                if link.pid_max is None:
+                    link.pid_max = link.backend.pid_max
+            rtt = view.measure_link(link)
+        except Exception as exc:  # noqa: BLE001 - a host that cannot be used is a state, not a crash
+            self.side.post_message(HostChanged(view, error=exc).to(self.changed))
+            return
+        self.side.post_message(HostChanged(view, link=link, rtt_ms=rtt).to(self.changed))
 
     def reconnect(self, view: HostView) -> None:
         """Let go of `view`'s connection and reach it again (the switcher's `r`, the main
@@ -112,9 +115,9 @@ class HostFeed:
         old = view.link
         view.link = None
         if old is not None and old.close is not None:
-            self.app.run_worker(old.close, thread=True, group="host-close", exit_on_error=False, name="close")
+            self.side.run_named(old.close, name="close", group="host-close")
         self.connect(view)
-        self.app.update_status()
+        self.side.update_status()
 
     def retry_dead(self) -> list[HostView]:
         """Reach every dead host again now (`r` while no host is shown); the hosts retried."""
@@ -125,14 +128,14 @@ class HostFeed:
 
     def _schedule_retry(self, view: HostView) -> None:
         """Try the dead `view` again by itself after its next delay of `RETRY_DELAYS`."""
-        if view.local or self.app.closing():
+        if view.local or self.side.closing():
             return
         self._cancel_retry(view)
         n = view.extra.get("retries", 0)
         delay = RETRY_DELAYS[min(n, len(RETRY_DELAYS) - 1)]
         view.extra["retries"] = n + 1
         view.extra["retry_at"] = time.monotonic() + delay
-        view.extra["retry"] = self.app.set_timer(delay, partial(self._retry_due, view), name=f"retry {view.name}")
+        view.extra["retry"] = self.side.set_timer(delay, partial(self._retry_due, view), name=f"retry {view.name}")
 
     def _cancel_retry(self, view: HostView) -> None:
         timer = view.extra.pop("retry", None)
@@ -143,7 +146,7 @@ class HostFeed:
     def _retry_due(self, view: HostView) -> None:
         view.extra.pop("retry", None)
         view.extra.pop("retry_at", None)
-        if view.state == DEAD and view in self.views and not self.app.closing():
+        if view.state == DEAD and view in self.views and not self.side.closing():
             self.reconnect(view)
 
     def retry_in(self, view: HostView) -> float | None:
@@ -180,26 +183,25 @@ class HostFeed:
         if view.link is None or view.state == DEAD or view.extra.get("probing"):
             return  # not reached, dead (r reconnects it), or the last probe is still out
         view.extra["probing"] = True
+        self.side.run_named(self._measure, view, name=f"probe {view.name}", group=f"probe-{self.views.index(view)}")
 
-        def measure() -> None:
-            try:
-                rtt = view.measure()
-            except Exception as exc:  # noqa: BLE001 - a host that stopped answering is a state
-                self.app.post_message(HostChanged(view, error=exc))
-                return
-            finally:
-                view.extra["probing"] = False
-            self.app.post_message(HostChanged(view, rtt_ms=rtt))
-
-        self.app.run_worker(measure, thread=True, group=f"probe-{self.views.index(view)}",
-                            exit_on_error=False, name=f"probe {view.name}")
+    def _measure(self, view: HostView) -> None:
+        """One round trip to `view` (thread worker "probe NAME"), posted as `HostChanged`."""
+        try:
+            rtt = view.measure()
+        except Exception as exc:  # noqa: BLE001 - a host that stopped answering is a state
+            self.side.post_message(HostChanged(view, error=exc).to(self.changed))
+            return
+        finally:
+            view.extra["probing"] = False
+        self.side.post_message(HostChanged(view, rtt_ms=rtt).to(self.changed))
 
     def probe_all(self) -> None:
         """Probe every remote host; the shown one only when no read of it is under way (its
         channel answers one request at a time: a probe behind a big snapshot would measure
         the snapshot, not the host)."""
         for view in self.views:
-            if not view.local and not (view is self.current and self.app.live.refreshing):
+            if not view.local and not (view is self.current and self.side.live.refreshing):
                 self.probe(view)
 
     def changed(self, event: HostChanged) -> None:
@@ -207,29 +209,29 @@ class HostFeed:
         view = event.view
         if not isinstance(view, HostView) or view not in self.views:
             return
-        app = self.app
+        side = self.side
         if event.error is not None:
             view.failed(event.error)
             self._schedule_retry(view)
             if view is self.current:
-                app.notify(f"Host {display(view.name)} is not answering: {view.reason}", severity="error",
+                side.notify(f"Host {display(view.name)} is not answering: {view.reason}", severity="error",
                            title="Host dead", timeout=8)
             elif self.current is None:
-                app.say(self.waiting())
+                side.say(self.waiting())
         elif isinstance(event.link, Link):
             view.extra.pop("retries", None)
             self._cancel_retry(view)
             view.connected(event.link, event.rtt_ms)
             for note in event.link.notes:  # e.g. a batch a dropped connection left open there
-                app.notify(f"{display(view.name)}: {note}", severity="warning", title="Open batch", timeout=15)
+                side.notify(f"{display(view.name)}: {note}", severity="warning", title="Open batch", timeout=15)
             if self.current is None or self.current.link is None:
-                app.use_host(view)
+                side.use_host(view)
             elif view is self.current:
-                app.use_host(view)  # reconnected: read it again
+                side.use_host(view)  # reconnected: read it again
         elif event.rtt_ms is not None:
             view.answered(event.rtt_ms)
-        app.update_status()
-        app.hosts_changed()
+        side.update_status()
+        self.switcher_changed()
 
     def failed(self, error: BaseException) -> bool:
         """A worker reading the shown host failed with `error`: when it is a host's error
@@ -246,9 +248,61 @@ class HostFeed:
         view.failed(error)
         if was != DEAD:
             self._schedule_retry(view)
-        self.app.update_status()
-        self.app.hosts_changed()
+        self.side.update_status()
+        self.switcher_changed()
         return was == DEAD
+
+    # ------------------------------------------------------------------ H, F: the switcher, find on hosts
+
+    def switcher_changed(self) -> None:
+        """A host's state changed: the host switcher, when open, shows it."""
+        from ctrtui.ui.screens.hosts import HostSwitcher
+
+        if not self.side.closing() and isinstance(self.side.screen, HostSwitcher):
+            self.side.screen.show_hosts()
+
+    def choose(self) -> None:
+        """`H`: every host with its state; enter shows one, `r` reconnects it."""
+        from ctrtui.ui.screens.hosts import HostSwitcher
+
+        if self.side.closing():
+            return
+        def chosen(view: HostView | None) -> None:
+            if view is not None and view is not self.current:
+                if view.link is None:
+                    self.side.notify(f"Host {display(view.name)} is not connected: {view.reason or 'connecting…'}",
+                                    severity="warning")
+                    return
+                self.side.use_host(view)
+
+        self.side.show_screen(HostSwitcher(self), chosen)
+
+    def find_on_hosts(self) -> None:
+        """`F`: find a PID or a command on every connected host; enter jumps to the hit."""
+        from ctrtui.ui.screens.findhosts import FindOnHosts
+
+        if self.side.closing():
+            return
+        self.side.show_screen(FindOnHosts(self), self.jump_to)
+
+    def jump_to(self, hit: Hit | None) -> None:
+        """Show the host of `hit` (switching to it), its hierarchy, the task's cgroup and row."""
+        if hit is None:
+            return
+        view = self.view(hit.host)
+        if view is None or view.link is None:
+            return
+
+        def there() -> None:
+            if hit.hierarchy != self.session.hier and hit.hierarchy in self.session.hierarchy_names:
+                self.side.navigator.switch(hit.hierarchy)
+            self.side.navigator.find_pid(hit.pid)
+
+        if view is self.current and self.session.hs is not None:
+            there()
+        else:
+            view.hier = hit.hierarchy
+            self.side.use_host(view, then=there)
 
     def close_all(self, wait: float = 2.0) -> None:
         """Let go of every host's connection (each in a thread of its own, waited for at
@@ -273,7 +327,7 @@ class HostFeed:
         if not views:
             return hits, problems
         with ThreadPoolExecutor(max_workers=min(POOL, len(views)), thread_name_prefix="ctrtui find") as pool:
-            shown = self.app.hier
+            shown = self.session.hier
             futures = [(v, pool.submit(call_with_timeout, partial(find_on, v, query, shown if v is self.current
                                                                   else v.hier or shown), v.timeout,
                                        f"host {display(v.name)}")) for v in views]

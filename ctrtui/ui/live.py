@@ -38,16 +38,16 @@ a walk of the whole tree every tick):
   their own budget (`FULL_BUDGET`).
 
 A snapshot is taken in a thread worker (the first one starts with the app object, see
-`FirstSnapshot`) and comes back as a `SnapshotTaken` message; it is merged with the last
-known snapshot of the hierarchies not taken, diffed against the shown one, and the tree and
-the task list are patched from the diff rather than rebuilt. Tree markers (frozen, limits)
-are read in another worker. The next refresh is armed when one finishes (or fails), so
-refreshes never overlap; pausing stops the timer.
+`FirstSnapshot` in ctrtui/ui/snapshotpatch.py, beside `merge` and `reshape`) and comes back
+as a `SnapshotTaken` message; it is merged with the last known snapshot of the hierarchies
+not taken, diffed against the shown one, and the tree and the task list are patched from the
+diff rather than rebuilt. Tree markers (frozen, limits) are read in another worker. The next
+refresh is armed when one finishes (or fails), so refreshes never overlap; pausing stops the
+timer.
 """
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable, Iterable
 from types import MappingProxyType
@@ -56,17 +56,19 @@ from typing import TYPE_CHECKING
 from textual.timer import Timer
 from textual.widgets import Select, Tree
 
-from ctrtui.model import Container, HierarchySnapshot, Snapshot, TaskInfo
-from ctrtui.model.snapshot import diff_hierarchy, is_ancestor, parent_path
+from ctrtui.model import HierarchySnapshot, Snapshot, TaskInfo
+from ctrtui.model.snapshot import diff_hierarchy, is_ancestor
 from ctrtui.sources.base import Reader
 from ctrtui.text import display
-from ctrtui.ui import heap
+from ctrtui.ui import gcfreeze
 from ctrtui.ui.messages import MarkersRead, ShownRead, SnapshotTaken
-from ctrtui.ui.safe import content
-from ctrtui.ui.widgets.tree import Markers, needs_state
+from ctrtui.ui.snapshotpatch import FirstSnapshot, merge, reshape
+from ctrtui.ui.treelabels import Markers, needs_state
+from ctrtui.ui.untrusted import content
 
 if TYPE_CHECKING:
-    from ctrtui.ui.app import CtrtuiApp
+    from ctrtui.ui.screenside import ScreenSide
+    from ctrtui.ui.session import Session
 
 MARKER_READ_LIMIT = 1000
 """On refresh, cgroup state for markers is re-read for up to this many built nodes; above
@@ -93,71 +95,6 @@ EASE = 0.8
 a cost hovering at the budget does not flip the interval, and the status bar, every tick)."""
 
 
-class FirstSnapshot:
-    """The first snapshot of every hierarchy, taken in a thread that starts with the app
-    object, so it is read while Textual starts up rather than after (with a small world or
-    a fast backend it is there by the time the screen is mounted: one paint, with content)."""
-
-    def __init__(self, backend: Reader) -> None:
-        self.result: tuple[Snapshot, list[str]] | None = None
-        self.error: BaseException | None = None
-        self.done = threading.Event()
-        self.backend = backend
-        threading.Thread(target=self._take, args=(backend,), name="ctrtui first snapshot", daemon=True).start()
-
-    def _take(self, backend: Reader) -> None:
-        try:
-            names = [h.name for h in backend.hierarchies()]
-            self.result = (backend.snapshot(None), names)
-        except BaseException as exc:  # noqa: BLE001 - handed to the app, which reports it
-            self.error = exc
-        finally:
-            self.done.set()
-
-
-def merge(old: Snapshot | None, new: Snapshot, names: list[str]) -> Snapshot:
-    """`new`'s hierarchies, plus the last known snapshot of every other mounted one."""
-    by_name = {h.name: h for h in old.hierarchies} if old is not None else {}
-    by_name.update((h.name, h) for h in new.hierarchies)
-    return Snapshot(tuple(by_name[n] for n in names if n in by_name), new.taken_at, new.backend)
-
-
-def reshape(hs: HierarchySnapshot, read: dict[str, Container | None]
-            ) -> tuple[dict[str, Container], dict[str, Container], set[str]] | None:
-    """What a tick's read changes in `hs`: (cgroups whose members or children changed, new
-    cgroups, removed paths with everything below them), or None when the read cannot be
-    patched in (a cgroup read is gone but no parent read says so, or a new one's parent
-    was not read): then the whole hierarchy is read."""
-    changed: dict[str, Container] = {}
-    added: dict[str, Container] = {}
-    removed: set[str] = set()
-    for p, c in read.items():
-        parent = parent_path(p)
-        pc = read.get(parent) if parent is not None else None
-        old = hs.get(p)
-        if c is None:
-            if pc is None or p in pc.children:
-                return None
-            continue  # gone, and its parent's new child list says so
-        if old is None:
-            if pc is None or p not in pc.children:
-                return None
-            added[p] = c
-            continue
-        if c.children != old.children:
-            kept = set(c.children)
-            for ch in old.children:
-                if ch not in kept:
-                    removed.update(x.path for x in hs.walk(ch))
-            changed[p] = c
-        elif c.threads != old.threads or c.procs != old.procs:
-            changed[p] = c
-    for p in list(changed):
-        if p in removed:
-            del changed[p]
-    return changed, dict(sorted(added.items(), key=lambda kv: kv[0].count("/"))), removed
-
-
 class LiveView:
     """Keeps the main screen's snapshot fresh: takes snapshots in a worker, patches the tree
     and the task list from the diff, reads markers, and re-arms the auto-refresh timer.
@@ -166,9 +103,10 @@ class LiveView:
     the view choices (hierarchy, threads, subtree) stay on the app, which every part reads.
     """
 
-    def __init__(self, app: CtrtuiApp, backend: Reader, interval: float, take_first: bool = True) -> None:
-        self.app = app
-        self.backend = backend
+    def __init__(self, side: ScreenSide, session: Session, interval: float, take_first: bool = True) -> None:
+        self.side = side
+        self.session = session
+        """What is shown (`ctrtui.ui.session`): the backend read, the hierarchy, the snapshot."""
         self.interval = interval
         """Seconds between automatic refreshes (0: none)."""
         self.paused = False
@@ -188,7 +126,7 @@ class LiveView:
         self._pace = interval  # see paced()
         self._full_due = 0.0  # time.monotonic() when the next whole read is due
         self._full_hier: str | None = None  # the hierarchy the last whole read was of
-        self.first: FirstSnapshot | None = FirstSnapshot(backend) if take_first else None
+        self.first: FirstSnapshot | None = FirstSnapshot(session.backend) if take_first else None
         """The first snapshot, taken while Textual starts (None once used)."""
         self.after_load: Callable[[], None] | None = None
         """Run once, when the next hierarchy is loaded (after a switch of host)."""
@@ -202,17 +140,17 @@ class LiveView:
         if first is not None and first.done.is_set() and first.error is None and first.result is not None:
             self.snapshot_taken(SnapshotTaken(first.result[0], first.result[1], {}, source=first.backend))
         elif first is not None:
-            self.app.run_worker(lambda: self._wait_first(first), thread=True, exclusive=True, group="snapshot",
-                                exit_on_error=False, name="snapshot")
+            self.side.run_named(self._wait_first, first, name="snapshot", group="snapshot", exclusive=True)
         else:
             self.refresh()
 
     def _wait_first(self, first: FirstSnapshot) -> None:
+        """Wait for the first snapshot taken while Textual started (thread worker "snapshot")."""
         first.done.wait()
         if first.error is not None:
             raise first.error
         assert first.result is not None
-        self.app.post_message(SnapshotTaken(first.result[0], first.result[1], {}, source=first.backend))
+        self.side.post_message(SnapshotTaken(first.result[0], first.result[1], {}, source=first.backend))
 
     def paced(self) -> float:
         """Seconds from one tick to the next: the interval, stretched when the ticks would
@@ -245,18 +183,18 @@ class LiveView:
         first time, to pick the one to show and for the risk checks; the others are
         refreshed when they are switched to."""
         self.refreshing = True
-        app = self.app
-        first = app.snapshot is None
-        only = None if first else app.hier
-        pids = [] if first else app.tasks.visible_pids()
-        stats = None if first else app.stats.job()  # the tree's figures and the meters
-        backend = self.backend
-        app.run_worker(lambda: self._take(only, pids, stats, backend), thread=True, exclusive=True, group="snapshot",
-                       exit_on_error=False, name="snapshot")
+        side = self.side
+        first = self.session.snapshot is None
+        only = None if first else self.session.hier
+        pids = [] if first else side.tasks.visible_pids()
+        stats = None if first else side.stats.job()  # the tree's figures and the meters
+        backend = self.session.backend
+        side.run_named(self._take, only, pids, stats, backend, name="snapshot", group="snapshot", exclusive=True)
 
     def _take(self, only: str | None, pids: list[int], stats: Callable[[], None] | None = None,
               backend: Reader | None = None) -> None:
-        backend = backend or self.backend
+        """Take the snapshot (thread worker "snapshot") and post it as `SnapshotTaken`."""
+        backend = backend or self.session.backend
         t0 = time.thread_time()
         try:
             names = [h.name for h in backend.hierarchies()]
@@ -265,28 +203,28 @@ class LiveView:
         finally:
             if stats is not None:
                 stats()  # posts its figures first: the patch below then draws them in the same frame
-        self.app.post_message(SnapshotTaken(snap, names, infos, time.thread_time() - t0, source=backend))
+        self.side.post_message(SnapshotTaken(snap, names, infos, time.thread_time() - t0, source=backend))
 
     def tick(self) -> None:
         """The auto-refresh timer fired: read what is on screen, or the whole hierarchy
         when that is due (or nothing is shown yet)."""
-        app = self.app
-        if (app.snapshot is None or app.hs is None or self._full_hier != app.hier
+        side = self.side
+        if (self.session.snapshot is None or self.session.hs is None or self._full_hier != self.session.hier
                 or time.monotonic() >= self._full_due):
             self.refresh()
             return
         paths = self.shown_paths()
-        subtree = app.tree.cursor_path if app.recursive else None
-        pids = app.tasks.visible_pids()
-        hier, hs = app.hier, app.hs
-        stats = app.stats.job()  # the tree's figures and the meters, read by the same worker
-        backend = self.backend
-        app.run_worker(lambda: self._read_shown(hier, hs, paths, subtree, pids, stats, backend), thread=True,
-                       exclusive=True, group="snapshot", exit_on_error=False, name="snapshot")
+        subtree = side.tree.cursor_path if self.session.recursive else None
+        pids = side.tasks.visible_pids()
+        hier, hs = self.session.hier, self.session.hs
+        stats = side.stats.job()  # the tree's figures and the meters, read by the same worker
+        backend = self.session.backend
+        side.run_named(self._read_shown, hier, hs, paths, subtree, pids, stats, backend, name="snapshot",
+                       group="snapshot", exclusive=True)
 
     def shown_paths(self) -> list[str]:
         """The cgroups a tick re-reads: the tree's cursor and the rows in view."""
-        tree = self.app.tree
+        tree = self.side.tree
         out: dict[str, None] = {}
         if tree.cursor_path is not None:
             out[tree.cursor_path] = None
@@ -302,9 +240,10 @@ class LiveView:
     def _read_shown(self, hier: str, before: HierarchySnapshot, paths: list[str], subtree: str | None,
                     pids: list[int], stats: Callable[[], None] | None = None,
                     backend: Reader | None = None) -> None:
+        """Read the cgroups on screen (thread worker "snapshot") and post them as `ShownRead`."""
         t0 = time.thread_time()
         taken = time.time()
-        backend = backend or self.backend
+        backend = backend or self.session.backend
         read = backend.read_cgroups(hier, paths)
         if subtree is not None:  # the task list shows the subtree: all of it is on screen
             for hs in backend.snapshot([hier], subtree=subtree).hierarchies[:1]:
@@ -318,7 +257,8 @@ class LiveView:
         infos = backend.task_details(pids) if pids else {}
         if stats is not None:  # its messages go just before ours: both are drawn in one frame
             stats()
-        self.app.post_message(ShownRead(hier, read, infos, taken, time.thread_time() - t0, source=backend))
+        self.side.post_message(ShownRead(hier, read, infos, taken, time.thread_time() - t0, source=backend)
+                               .to(self.shown_read))
 
     def failed(self) -> None:
         """A snapshot worker failed (the app has said why): try again at the next tick."""
@@ -332,14 +272,14 @@ class LiveView:
             self._timer = None
         live = not self.paused and self.interval > 0
         pace = self.paced()
-        self.app.tasks.highlight_grace = pace if live else 0.0
+        self.side.tasks.highlight_grace = pace if live else 0.0
         if live:
-            self._timer = self.app.set_timer(pace, self.tick)
+            self._timer = self.side.set_timer(pace, self.tick)
 
     def toggle_pause(self) -> None:
         self.paused = not self.paused
         if self.paused:
-            self.app.tasks.highlight_grace = 0.0
+            self.side.tasks.highlight_grace = 0.0
         if self.paused and self._timer is not None:
             self._timer.stop()
             self._timer = None
@@ -351,53 +291,54 @@ class LiveView:
     def snapshot_taken(self, event: SnapshotTaken) -> None:
         """Merge, diff and patch the panes (or load them, for a new hierarchy)."""
         t0 = time.thread_time()
-        app = self.app
-        old = app.snapshot
+        side = self.side
+        old = self.session.snapshot
         new = merge(old, event.snapshot, event.names)
-        app.snapshot = new
+        self.session.snapshot = new
         self.refreshing = False
         names = new.names()
-        if names != app.hierarchy_names:
-            app.hierarchy_names = names
-            select: Select[str] = app.query_one("#hierarchy", Select)
+        if names != self.session.hierarchy_names:
+            self.session.hierarchy_names = names
+            select: Select[str] = side.main.query_one("#hierarchy", Select)
             with select.prevent(Select.Changed):  # the app chooses what is shown, not the new options
                 select.set_options([(content(n), n) for n in names])
-        if not app.hier and names:  # a host shown for the first time: `ctrtui.ui.start`'s rule
+        if not self.session.hier and names:  # a host shown for the first time: `ctrtui.ui.start`'s rule
             from ctrtui.ui.start import start_hierarchy
 
-            app.hier = start_hierarchy([h.hierarchy for h in new.hierarchies], app.asked_hierarchy)
-        if app.hier not in names:
-            if app.hier:
-                app.notify(f"Hierarchy {display(app.hier)} is gone; "
+            self.session.hier = start_hierarchy([h.hierarchy for h in new.hierarchies], side.asked_hierarchy)
+        if self.session.hier not in names:
+            if self.session.hier:
+                side.notify(f"Hierarchy {display(self.session.hier)} is gone; "
                            f"showing {display(names[0]) if names else 'nothing'}.", severity="warning")
-            app.hier = names[0] if names else ""
+            self.session.hier = names[0] if names else ""
             old = None
-        hs = app.hs
-        before = old.get(app.hier) if old is not None else None
-        tree = app.tree
+        hs = self.session.hs
+        before = old.get(self.session.hier) if old is not None else None
+        tree = side.tree
         if hs is None:
-            app.say("No cgroup hierarchy is mounted (nothing in /proc/self/mountinfo).")
+            side.say("No cgroup hierarchy is mounted (nothing in /proc/self/mountinfo).")
         elif before is None or tree.hs is not before:
             self.load(event.infos)
-            if app.start_path is not None:  # --cgroup HIER:/path: once, on the first load
-                path, app.start_path = app.start_path, None
-                app.navigator.go_to(path)
+            if side.start_path is not None:  # --cgroup HIER:/path: once, on the first load
+                path, side.start_path = side.start_path, None
+                side.navigator.go_to(path)
             self.loaded()
         elif hs is not before:
             hd = diff_hierarchy(before, hs)
             lost = tree.update(hs, hd.added_cgroups, hd.removed_cgroups, changed=hd.changed_cgroups)
             if lost is not None:
-                app.notify(f"{display(app.hier)}:{display(lost)} was removed; showing "
+                side.notify(f"{display(self.session.hier)}:{display(lost)} was removed; showing "
                            f"{display(tree.cursor_path)} instead.", severity="warning")
-            app.tasks.show(hs, tree.cursor_path, app.threads, app.recursive, diff=hd, infos=event.infos)
+            side.tasks.show(hs, tree.cursor_path, self.session.threads, self.session.recursive, diff=hd,
+                           infos=event.infos)
             self.read_markers(self._marker_paths(hd.added_cgroups))
-            app.details.refresh()
-        if app.hier in event.snapshot.names():
-            self._full_hier = app.hier
+            side.details.refresh()
+        if self.session.hier in event.snapshot.names():
+            self._full_hier = self.session.hier
             self.tree_at = self.read_at = event.snapshot.taken_at
             self.full_cost = event.cost + time.thread_time() - t0
             self._full_due = time.monotonic() + self.full_period()
-        app.update_status()
+        side.update_status()
         self.arm()
 
     def shown_read(self, event: ShownRead) -> None:
@@ -406,10 +347,12 @@ class LiveView:
         when nothing changed. A read that cannot be patched in makes the whole hierarchy
         read now. What the tick cost (its worker, this patch and the frame it draws) is
         measured once the frame is drawn (`paced`)."""
-        app = self.app
-        app.call_after_refresh(self._paid, event.cost, time.process_time())
-        hs, snap = app.hs, app.snapshot
-        if hs is None or snap is None or event.hierarchy != app.hier:
+        if self.session.stale(event.source):
+            return
+        side = self.side
+        side.call_after_refresh(self._paid, event.cost, time.process_time())
+        hs, snap = self.session.hs, self.session.snapshot
+        if hs is None or snap is None or event.hierarchy != self.session.hier:
             self.arm()
             return
         shape = reshape(hs, event.containers)
@@ -428,46 +371,47 @@ class LiveView:
                 containers = dict(hs.containers)
                 containers.update(changed)
                 new_hs = HierarchySnapshot(hs.hierarchy, MappingProxyType(containers))
-            app.snapshot = Snapshot(tuple(new_hs if h is hs else h for h in snap.hierarchies),
+            self.session.snapshot = Snapshot(tuple(new_hs if h is hs else h for h in snap.hierarchies),
                                     event.taken_at, snap.backend)
             # the diff of the cgroups read alone: the rest are the same objects
             hd = diff_hierarchy(HierarchySnapshot(hs.hierarchy, {p: hs[p] for p in [*changed, *removed] if p in hs}),
                                 HierarchySnapshot(hs.hierarchy, {**changed, **added}))
-            tree = app.tree
+            tree = side.tree
             lost = tree.update(new_hs, hd.added_cgroups, hd.removed_cgroups, changed=hd.changed_cgroups)
             if lost is not None:
-                app.notify(f"{display(app.hier)}:{display(lost)} was removed; showing "
+                side.notify(f"{display(self.session.hier)}:{display(lost)} was removed; showing "
                            f"{display(tree.cursor_path)} instead.", severity="warning")
-            app.tasks.show(new_hs, tree.cursor_path, app.threads, app.recursive, diff=hd, infos=event.infos)
+            side.tasks.show(new_hs, tree.cursor_path, self.session.threads, self.session.recursive, diff=hd,
+                           infos=event.infos)
             if hd.added_cgroups:
                 self.read_markers([p for p in hd.added_cgroups if p in tree.nodes])
             cursor = tree.cursor_path
             if cursor is not None and any(is_ancestor(cursor, p) for p in (*changed, *added, *removed)):
-                app.details.refresh()  # the detail line tells of the cursor's cgroup and subtree
+                side.details.refresh()  # the detail line tells of the cursor's cgroup and subtree
         else:
-            app.tasks.expire_highlights()
+            side.tasks.expire_highlights()
             if event.infos:
-                app.tasks.take_details(event.infos)
-        app.update_status()
+                side.tasks.take_details(event.infos)
+        side.update_status()
         self.arm()
 
     def load(self, infos: dict[int, TaskInfo] | None = None) -> None:
         """Show the app's hierarchy from its last snapshot: tree, list, markers, detail."""
-        app = self.app
-        hs = app.hs
+        side = self.side
+        hs = self.session.hs
         if hs is None:
             return
-        app.query_one("#main").display = True
-        select: Select[str] = app.query_one("#hierarchy", Select)
-        if select.value != app.hier:
+        side.main.query_one("#main").display = True
+        select: Select[str] = side.main.query_one("#hierarchy", Select)
+        if select.value != self.session.hier:
             with select.prevent(Select.Changed):
-                select.value = app.hier
-        app.tree.load(hs, app.threads)
-        app.tasks.show(hs, app.tree.cursor_path, app.threads, app.recursive, infos=infos)
-        self.read_markers(app.tree.built_paths())
-        app.details.refresh()
-        app.stats.refresh()
-        app.call_after_refresh(heap.settle, len(hs.containers))  # after the paint, not before
+                select.value = self.session.hier
+        side.tree.load(hs, self.session.threads)
+        side.tasks.show(hs, side.tree.cursor_path, self.session.threads, self.session.recursive, infos=infos)
+        self.read_markers(side.tree.built_paths())
+        side.details.refresh()
+        side.stats.refresh()
+        side.call_after_refresh(gcfreeze.settle, len(hs.containers))  # after the paint, not before
 
     def loaded(self) -> None:
         """A hierarchy was loaded: run what waited for it (`after_load`), once."""
@@ -478,7 +422,7 @@ class LiveView:
     # ------------------------------------------------------------------ markers
 
     def _marker_paths(self, added: Iterable[str]) -> list[str]:
-        tree = self.app.tree
+        tree = self.side.tree
         built = tree.built_paths()
         if len(built) <= MARKER_READ_LIMIT:
             return built
@@ -486,18 +430,17 @@ class LiveView:
 
     def read_markers(self, paths: list[str]) -> None:
         """Read the cgroup state of `paths` (in a worker) for the tree's markers."""
-        hs = self.app.hs
+        hs = self.session.hs
         if hs is None or not paths or not needs_state(hs.hierarchy.version, hs.hierarchy.controllers):
             return
-        hier, backend = self.app.hier, self.backend
-        self.app.run_worker(lambda: self._post_markers(hier, paths, backend), thread=True, group="markers",
-                            exit_on_error=False, name="cgroup state")
+        hier, backend = self.session.hier, self.session.backend
+        self.side.run_named(self._post_markers, hier, paths, backend, name="cgroup state", group="markers")
 
     def prefetch_markers(self, event: Tree.NodeHighlighted[str]) -> None:
         """Markers of a highlighted node's children before it is expanded, so expanding
         draws them at once."""
-        app = self.app
-        hs, tree, node = app.hs, app.tree, event.node
+        side = self.side
+        hs, tree, node = self.session.hs, side.tree, event.node
         if hs is None or node.data is None:
             return
         if (tree.lazy and node.allow_expand and not node.children
@@ -505,27 +448,29 @@ class LiveView:
             c = hs.get(node.data)
             todo = [p for p in (c.children if c else ()) if p not in tree.markers][:MARKER_READ_LIMIT]
             if todo:
-                hier, backend = app.hier, self.backend
-                app.run_worker(lambda: self._post_markers(hier, todo, backend), thread=True, exclusive=True,
-                               group="marker-prefetch", exit_on_error=False, name="cgroup state")
+                hier, backend = self.session.hier, self.session.backend
+                side.run_named(self._post_markers, hier, todo, backend, name="cgroup state", group="marker-prefetch",
+                               exclusive=True)
 
     def expanded(self, event: Tree.NodeExpanded[str]) -> None:
         """A lazy node was expanded: read its children's markers."""
-        tree = self.app.tree
+        tree = self.side.tree
         if tree.lazy:
             self.read_markers([c.data for c in event.node.children
                                if c.data is not None and c.data not in tree.markers])
 
     def _post_markers(self, hier: str, paths: list[str], backend: Reader | None = None) -> None:
-        backend = backend or self.backend
+        """Read the cgroup state of `paths` (thread worker "cgroup state") and post it as `MarkersRead`."""
+        backend = backend or self.session.backend
         out = {}
         for p in paths:
             try:
                 out[p] = Markers.from_state(backend.cgroup_state(hier, p))
             except OSError:
                 continue  # removed or unreadable: no markers, the diff will catch up
-        self.app.post_message(MarkersRead(hier, out, source=backend))
+        self.side.post_message(MarkersRead(hier, out, source=backend).to(self.markers_read))
 
     def markers_read(self, event: MarkersRead) -> None:
-        if event.hierarchy == self.app.hier:
-            self.app.tree.set_markers(event.markers)
+        """Cgroup states read (`_post_markers`): the tree's markers (not of a host left behind)."""
+        if event.hierarchy == self.session.hier and not self.session.stale(event.source):
+            self.side.tree.set_markers(event.markers)

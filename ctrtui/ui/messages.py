@@ -1,13 +1,17 @@
 """The messages the app's thread workers post back to the UI thread (attributes go down,
-messages come up). Each is handled by one `@on(...)` method of `CtrtuiApp`, which hands it
-to the object that owns the job (`LiveView`, `Moves`, `DetailFeed`).
+messages come up). Most are a `WorkerResult`: the helper that started the worker names its
+own method that handles it (`.to(handler)`), and the app's one `@on(WorkerResult)` handler
+calls it on the UI thread, so the app does not forward each kind to its helper. Two are the
+app's own: `SnapshotTaken` (it also readies the dialogs after the first) and `MetersRead`
+(its meters line).
 
 Reads carry their `source` (the backend they were read from): after a switch to another host
-(`ctrtui.ui.hosts`) a late read of the host left behind is dropped, never drawn."""
+(`ctrtui.ui.hostviews`) a late read of the host left behind is dropped, never drawn."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Self
 
 from rich.text import Text
 from textual.message import Message
@@ -18,11 +22,23 @@ from ctrtui.model import Container, Snapshot, TaskInfo
 if TYPE_CHECKING:
     from ctrtui.model.cgstats import Figures
     from ctrtui.sources.meters import Meters
-    from ctrtui.ui.widgets.tree import Markers
+    from ctrtui.ui.treelabels import Markers
 
 DetailKey = tuple[object, ...]
 """What the detail line shows: `("task", pid, taken_at, known)` or
 `("cgroup", hierarchy, path, taken_at)`."""
+
+
+class WorkerResult(Message):
+    """What a thread worker read or did, for the helper that started it: `handler` (set by
+    `to`) is called with it on the UI thread (`CtrtuiApp._worker_result`); None: dropped."""
+
+    handler: Callable[[Any], None] | None = None
+
+    def to(self, handler: Callable[[Self], None]) -> Self:
+        """This message, to be handled by `handler`."""
+        self.handler = handler
+        return self
 
 
 class SnapshotTaken(Message):
@@ -42,7 +58,7 @@ class SnapshotTaken(Message):
         super().__init__()
 
 
-class ShownRead(Message):
+class ShownRead(WorkerResult):
     """A tick's cheap read came back (ui/live.py): the cgroups on screen in `hierarchy`,
     path -> Container (None: gone), and fresh details of the rows on screen; `taken_at`:
     `time.time()` when it was read; `cost`: CPU seconds the worker spent."""
@@ -59,7 +75,7 @@ class ShownRead(Message):
         super().__init__()
 
 
-class MarkersRead(Message):
+class MarkersRead(WorkerResult):
     """Cgroup state for tree markers was read."""
 
     def __init__(self, hierarchy: str, markers: dict[str, Markers], source: object = None) -> None:
@@ -69,8 +85,8 @@ class MarkersRead(Message):
         super().__init__()
 
 
-class StatsRead(Message):
-    """Figures of the cgroups shown in the tree were read (`ui/stats.py`)."""
+class StatsRead(WorkerResult):
+    """Figures of the cgroups shown in the tree were read (`ui/statsfeed.py`)."""
 
     def __init__(self, hierarchy: str, figures: dict[str, Figures], source: object = None) -> None:
         self.hierarchy = hierarchy
@@ -80,14 +96,14 @@ class StatsRead(Message):
 
 
 class MetersRead(Message):
-    """The machine's meters were read (`ui/stats.py`)."""
+    """The machine's meters were read (`ui/statsfeed.py`)."""
 
     def __init__(self, meters: Meters) -> None:
         self.meters = meters
         super().__init__()
 
 
-class DetailRead(Message):
+class DetailRead(WorkerResult):
     """What the detail line needed was read: a task's text, or a cgroup's stats."""
 
     def __init__(self, key: DetailKey, text: Text | None, stats: dict[str, str] | None = None,
@@ -103,7 +119,7 @@ class DetailRead(Message):
         return isinstance(message, DetailRead) and message.key == self.key
 
 
-class Planned(Message):
+class Planned(WorkerResult):
     """The engine planned a put, a drop or a drag hover; `purpose` says which."""
 
     def __init__(self, plan: Plan, target: str, purpose: str) -> None:
@@ -113,7 +129,7 @@ class Planned(Message):
         super().__init__()
 
 
-class BatchDone(Message):
+class BatchDone(WorkerResult):
     """A move or undo batch finished (`report` None: nothing to undo)."""
 
     def __init__(self, report: Report | None, what: str) -> None:
@@ -122,9 +138,9 @@ class BatchDone(Message):
         super().__init__()
 
 
-class HostChanged(Message):
+class HostChanged(WorkerResult):
     """A host was reached, answered a probe, or failed (`ctrtui.ui.hostfeed`): `view` is the
-    host (`ctrtui.ui.hosts.HostView`); `link` the connection made (a connect), `rtt_ms` the
+    host (`ctrtui.ui.hostviews.HostView`); `link` the connection made (a connect), `rtt_ms` the
     round trip measured, `error` why it failed."""
 
     def __init__(self, view: object, link: object = None, rtt_ms: float | None = None,

@@ -74,7 +74,7 @@ def pinned(monkeypatch):
     """Pin what varies between runs (see the module docstring)."""
     import ctrtui.engine.batches as batches_mod
     import ctrtui.sources.simulated as simulated_mod
-    import ctrtui.ui.stats as stats_mod
+    import ctrtui.ui.statsfeed as stats_mod
     import ctrtui.ui.widgets.status as status_mod
     from ctrtui.sources.meters import Meters
 

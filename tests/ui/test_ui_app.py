@@ -612,8 +612,9 @@ async def test_palette_entries_name_real_actions_and_run(pilot_app, world, tmp_p
     from ctrtui.ui.app import CtrtuiCommands
 
     async with pilot_app(world) as (app, pilot):
-        for title, action, _help in CtrtuiCommands.ENTRIES:
-            assert callable(getattr(app, f"action_{action}", None)), title
+        for title, action, _help in CtrtuiCommands.ENTRIES:  # the main screen's, or the app's (`app.`)
+            owner, _, name = action.rpartition(".")
+            assert callable(getattr(app if owner == "app" else app.main, f"action_{name}", None)), title
         await pilot.press("ctrl+p")
         await settle(pilot)
         await pilot.press(*"undo last")
@@ -646,9 +647,9 @@ async def test_late_messages_while_closing_are_ignored(pilot_app, world, tmp_pat
         app.tasks.focus()
         await settle(pilot)
     assert not app._screen_stack  # closed: no screen left
-    app._task_cursor_moved(TaskList.CursorMoved(app.tasks.cursor_pid))
+    app.main._task_cursor_moved(TaskList.CursorMoved(app.tasks.cursor_pid))
     app.on_descendant_focus()
-    app.action_help()
+    app.main.action_help()
     assert app.moves.node_at(10, 10) is None
 
 

@@ -9,18 +9,17 @@ from typing import TYPE_CHECKING
 
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Vertical
 from textual.content import Content
 from textual.message import Message
-from textual.screen import ModalScreen
 from textual.widgets import Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 from textual.worker import get_current_worker
 
 from ctrtui.text import display, fit
 from ctrtui.ui.hostfeed import Hit
-from ctrtui.ui.safe import LiteralInput, message
+from ctrtui.ui.screens.dialog import Dialog
+from ctrtui.ui.untrusted import LiteralInput, message
 
 if TYPE_CHECKING:
     from ctrtui.ui.hostfeed import HostFeed
@@ -32,22 +31,16 @@ def hit_line(hit: Hit, host_width: int = 16) -> str:
             f"{display(hit.hierarchy)}:{display(hit.path)}")
 
 
-class FindOnHosts(ModalScreen[Hit | None]):
+class FindOnHosts(Dialog[Hit | None]):
     """Ask for a PID or a piece of a command line; `enter` in the field searches every
     connected host, `enter` in the list jumps to the hit; `escape` closes."""
 
     DEFAULT_CSS = """
-    FindOnHosts { align: center middle; }
-    FindOnHosts > #findhosts {
-        width: 90%; max-width: 130; height: auto; max-height: 85%; border: round $primary;
-        background: $panel; padding: 0 1;
-    }
-    FindOnHosts #findhosts-title { text-style: bold; height: 1; }
+    FindOnHosts > #findhosts { width: 90%; max-width: 130; max-height: 85%; }
     FindOnHosts #findhosts-status { height: auto; color: $text-muted; }
     FindOnHosts #findhosts-problems { height: auto; color: $warning; }
     FindOnHosts OptionList { height: auto; max-height: 20; border: none; }
     """
-    BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
     class Found(Message):
         """The hosts answered a query (`hits`; `problems`: one sentence per host not asked)."""
@@ -69,8 +62,8 @@ class FindOnHosts(ModalScreen[Hit | None]):
         """The query being asked (None: none)."""
 
     def compose(self) -> ComposeResult:
-        with Vertical(id="findhosts"):
-            yield Label("Find a PID or a command on every host", id="findhosts-title")
+        with Vertical(id="findhosts", classes="dialog"):
+            yield Label("Find a PID or a command on every host", id="findhosts-title", classes="dialog-title")
             yield LiteralInput(placeholder="PID (e.g. 1234) or part of a command line (e.g. nginx)",
                                id="findhosts-input")
             yield Static("", id="findhosts-status")
@@ -93,7 +86,7 @@ class FindOnHosts(ModalScreen[Hit | None]):
             f"Asking {n} host{'s' if n != 1 else ''} for {display(query)}…"))
         self._find(query)
 
-    @work(thread=True, exclusive=True, group="find-hosts", exit_on_error=False)
+    @work(thread=True, exclusive=True, group="find-hosts", name="find on hosts", exit_on_error=False)
     def _find(self, query: str) -> None:
         hits, problems = self.feed.find(query)
         if not get_current_worker().is_cancelled:
@@ -122,6 +115,3 @@ class FindOnHosts(ModalScreen[Hit | None]):
     def _chosen(self, event: OptionList.OptionSelected) -> None:
         if event.option_index < len(self.hits):
             self.dismiss(self.hits[event.option_index])
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)

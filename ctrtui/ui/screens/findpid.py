@@ -6,28 +6,22 @@ from collections.abc import Callable
 
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Vertical
 from textual.content import Content
-from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Static
 
-from ctrtui.ui.safe import LiteralInput, message
+from ctrtui.ui.screens.dialog import Dialog
+from ctrtui.ui.untrusted import LiteralInput, message
 
 
-class FindPid(ModalScreen[int | None]):
+class FindPid(Dialog[int | None]):
     """Ask for a PID. Input that is not a PID (or, with `exists`, not a known task) is
     answered with a sentence under the field; `enter` returns the PID, `escape` None."""
 
     DEFAULT_CSS = """
-    FindPid { align: center middle; }
-    FindPid > #findpid {
-        width: 70; height: auto; border: round $primary; background: $panel; padding: 0 1;
-    }
-    FindPid #findpid-title { text-style: bold; height: 1; }
+    FindPid > #findpid { width: 70; }
     FindPid #findpid-message { height: auto; color: $error; }
     """
-    BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
     def __init__(self, exists: Callable[[int], bool] | None = None, pid_max: int | None = None,
                  *, name: str | None = None) -> None:
@@ -36,8 +30,8 @@ class FindPid(ModalScreen[int | None]):
         self.pid_max = pid_max
 
     def compose(self) -> ComposeResult:
-        with Vertical(id="findpid"):
-            yield Label("Find PID", id="findpid-title")
+        with Vertical(id="findpid", classes="dialog"):
+            yield Label("Find PID", id="findpid-title", classes="dialog-title")
             yield LiteralInput(placeholder="PID, e.g. 1234", id="findpid-input")
             yield Static("", id="findpid-message")
 
@@ -68,6 +62,3 @@ class FindPid(ModalScreen[int | None]):
                 f"PID {pid} is not in the current snapshot: it may have exited. Refresh (r) or check the number."))
             return
         self.dismiss(pid)
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)

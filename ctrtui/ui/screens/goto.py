@@ -8,27 +8,22 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Input, Label, OptionList
 
 from ctrtui.ui.fuzzy import FuzzyMatcher, RefMatcher
-from ctrtui.ui.safe import content
+from ctrtui.ui.screens.dialog import Dialog
+from ctrtui.ui.untrusted import content
 from ctrtui.ui.widgets.fuzzypaths import LIST_BINDINGS, FuzzyPaths
 
 
-class GoToCgroup(ModalScreen[str | None]):
+class GoToCgroup(Dialog[str | None]):
     """Fuzzy search over cgroup paths (of one hierarchy, or `HIER:/path` of every one with a
     `RefMatcher`); `enter` returns the highlighted item, `escape` None."""
 
     DEFAULT_CSS = """
-    GoToCgroup { align: center middle; }
-    GoToCgroup > #goto {
-        width: 80%; height: 80%; border: round $primary; background: $panel; padding: 0 1;
-    }
-    GoToCgroup #goto-title { text-style: bold; height: 1; }
+    GoToCgroup > #goto { width: 80%; height: 80%; }
     """
     BINDINGS = [
-        Binding("escape", "cancel", "Cancel"),
         Binding("enter", "choose", "Go", show=False),
         *LIST_BINDINGS,
     ]
@@ -40,8 +35,8 @@ class GoToCgroup(ModalScreen[str | None]):
         self.title_text = title
 
     def compose(self) -> ComposeResult:
-        with Vertical(id="goto"):
-            yield Label(content(self.title_text), id="goto-title")
+        with Vertical(id="goto", classes="dialog"):
+            yield Label(content(self.title_text), id="goto-title", classes="dialog-title")
             yield FuzzyPaths(self.matcher)  # type: ignore[arg-type]  # RefMatcher: the same interface
 
     def on_mount(self) -> None:
@@ -56,6 +51,3 @@ class GoToCgroup(ModalScreen[str | None]):
         path = self.query_one(FuzzyPaths).highlighted
         if path is not None:
             self.dismiss(path)
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)

@@ -11,12 +11,12 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Label, OptionList
 from textual.widgets.option_list import Option
 
-from ctrtui.ui.hosts import CONNECTING, DEAD, SLOW, HostView, host_line
-from ctrtui.ui.safe import message
+from ctrtui.ui.hostviews import CONNECTING, DEAD, SLOW, HostView, host_line
+from ctrtui.ui.screens.dialog import Dialog
+from ctrtui.ui.untrusted import message
 
 if TYPE_CHECKING:
     from ctrtui.ui.hostfeed import HostFeed
@@ -24,16 +24,11 @@ if TYPE_CHECKING:
 _STYLE = {DEAD: "$error", SLOW: "$warning", CONNECTING: "$text-muted"}
 
 
-class HostSwitcher(ModalScreen[HostView | None]):
+class HostSwitcher(Dialog[HostView | None]):
     """Choose the host to show; `r` reconnects the highlighted one; `escape` returns None."""
 
     DEFAULT_CSS = """
-    HostSwitcher { align: center middle; }
-    HostSwitcher > #hosts {
-        width: 90%; max-width: 120; height: auto; max-height: 80%; border: round $primary;
-        background: $panel; padding: 0 1;
-    }
-    HostSwitcher #hosts-title { text-style: bold; height: 1; }
+    HostSwitcher > #hosts { width: 90%; max-width: 120; max-height: 80%; }
     HostSwitcher #hosts-help { height: 1; color: $text-muted; }
     HostSwitcher OptionList { height: auto; max-height: 30; border: none; }
     """
@@ -47,8 +42,8 @@ class HostSwitcher(ModalScreen[HostView | None]):
         self.feed = feed
 
     def compose(self) -> ComposeResult:
-        with Vertical(id="hosts"):
-            yield Label("Hosts", id="hosts-title")
+        with Vertical(id="hosts", classes="dialog"):
+            yield Label("Hosts", id="hosts-title", classes="dialog-title")
             yield OptionList(*self._options(), id="hosts-list")
             yield Label("enter show  r reconnect  esc close", id="hosts-help")
 
@@ -94,6 +89,3 @@ class HostSwitcher(ModalScreen[HostView | None]):
         if view is not None:
             self.feed.reconnect(view)
             self.show_hosts()
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)

@@ -9,9 +9,9 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.content import Content
 from textual.dom import DOMNode
-from textual.screen import ModalScreen
 from textual.widgets import Label
 
+from ctrtui.ui.screens.dialog import Dialog
 from ctrtui.ui.widgets.linelist import LineList
 
 Group = tuple[str, Sequence[Binding]]
@@ -46,21 +46,17 @@ def key_lines(groups: Iterable[Group], shown: Callable[[Binding], str], off: fro
     return out
 
 
-class KeysHelp(ModalScreen[None]):
+class KeysHelp(Dialog[None]):
     """Every key, grouped by pane; `escape`, `?` or `q` close it."""
 
     DEFAULT_CSS = """
-    KeysHelp { align: center middle; }
-    KeysHelp > #keys {
-        width: 90; max-width: 100%; height: 90%; border: round $primary; background: $panel; padding: 0 1;
-    }
-    KeysHelp #keys-title { height: 1; text-style: bold; }
+    KeysHelp > #keys { width: 90; max-width: 100%; height: 90%; }
     KeysHelp LineList { height: 1fr; }
     """
     BINDINGS = [
-        Binding("escape", "close", "Close"),
-        Binding("question_mark", "close", "Close", show=False),
-        Binding("q", "close", "Close", show=False),
+        Binding("escape", "cancel", "Close"),
+        Binding("question_mark", "cancel", "Close", show=False),
+        Binding("q", "cancel", "Close", show=False),
     ]
 
     def __init__(self, lines: Sequence[Content], *, name: str | None = None) -> None:
@@ -68,8 +64,8 @@ class KeysHelp(ModalScreen[None]):
         self.lines = list(lines)
 
     def compose(self) -> ComposeResult:
-        with Vertical(id="keys"):
-            yield Label(Content("Keys (esc, ? or q closes)"), id="keys-title")
+        with Vertical(id="keys", classes="dialog"):
+            yield Label(Content("Keys (esc, ? or q closes)"), id="keys-title", classes="dialog-title")
             yield LineList(self.lines, hang=15)
 
     def on_mount(self) -> None:
@@ -78,6 +74,3 @@ class KeysHelp(ModalScreen[None]):
     @property
     def plain(self) -> str:
         return "\n".join(c.plain for c in self.lines)
-
-    def action_close(self) -> None:
-        self.dismiss(None)

@@ -7,16 +7,16 @@ from collections.abc import Sequence
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.content import Content
-from textual.screen import ModalScreen
 from textual.widgets import Footer, Label
 
 from ctrtui.engine import Report
 from ctrtui.report import plural
+from ctrtui.ui.reportstyle import report_lines
+from ctrtui.ui.screens.dialog import Dialog
 from ctrtui.ui.widgets.linelist import LineList
-from ctrtui.ui.words import report_lines
 
 
-class MoveLog(ModalScreen[None]):
+class MoveLog(Dialog[None]):
     """Every outcome of this run, newest batch first, coloured by outcome, with the reason
     and advice for each PID that did not move. `escape`/`q` close it. It fills the terminal;
     being modal, the main screen's keys (m, x, p, u...) do not act behind it."""
@@ -29,8 +29,8 @@ class MoveLog(ModalScreen[None]):
     MoveLog #movelog-lines { height: 1fr; padding: 0 1; }
     """
     BINDINGS = [
-        Binding("escape", "close", "Close", tooltip="Back to the main screen"),
-        Binding("q", "close", "Close", show=False),
+        Binding("escape", "cancel", "Close", tooltip="Back to the main screen"),
+        Binding("q", "cancel", "Close", show=False),
     ]
 
     def __init__(self, reports: Sequence[Report], *, name: str | None = None) -> None:
@@ -47,6 +47,3 @@ class MoveLog(ModalScreen[None]):
 
     def on_mount(self) -> None:
         self.query_one(LineList).focus()
-
-    def action_close(self) -> None:
-        self.dismiss()

@@ -6,30 +6,25 @@ from collections.abc import Callable
 
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Vertical
 from textual.content import Content
-from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 
-from ctrtui.ui.safe import LiteralInput, content, message
+from ctrtui.ui.screens.dialog import Dialog
+from ctrtui.ui.untrusted import LiteralInput, content, message
 
 
-class NewCgroup(ModalScreen[str | None]):
+class NewCgroup(Dialog[str | None]):
     """The name of a new child of a cgroup. `problem(name)` says why a name cannot be used
     (None: it can); it is shown under the field at every keystroke, and `enter` is refused
     while there is one. `enter` returns the name, `escape` None."""
 
     DEFAULT_CSS = """
-    NewCgroup { align: center middle; }
-    NewCgroup > #newcg {
-        width: 80%; max-width: 90; height: auto; border: round $primary; background: $panel; padding: 0 1;
-    }
-    NewCgroup #newcg-title { text-style: bold; height: auto; width: 100%; }
+    NewCgroup > #newcg { width: 80%; max-width: 90; }
+    NewCgroup #newcg-title { height: auto; width: 100%; }
     NewCgroup #newcg-message { height: auto; color: $error; }
     NewCgroup #newcg-message.ok { color: $success; }
     """
-    BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
     def __init__(self, title: str, problem: Callable[[str], str | None], *, name: str | None = None) -> None:
         super().__init__(name=name)
@@ -37,8 +32,8 @@ class NewCgroup(ModalScreen[str | None]):
         self.problem = problem
 
     def compose(self) -> ComposeResult:
-        with Vertical(id="newcg"):
-            yield Static(content(self.title_text), id="newcg-title")  # wraps: nothing is cut
+        with Vertical(id="newcg", classes="dialog"):
+            yield Static(content(self.title_text), id="newcg-title", classes="dialog-title")  # wraps: nothing is cut
             yield LiteralInput(placeholder="name of the new cgroup", id="newcg-input")
             yield Static(message("enter: create · escape: cancel"), id="newcg-message")
 
@@ -71,6 +66,3 @@ class NewCgroup(ModalScreen[str | None]):
             line.update(message(why))
             return
         self.dismiss(event.value)
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)

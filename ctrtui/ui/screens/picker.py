@@ -13,25 +13,25 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.message import Message
-from textual.screen import ModalScreen
 from textual.timer import Timer
 from textual.widgets import Input, Label, OptionList, Static
 from textual.worker import get_current_worker
 
-from ctrtui.engine import AttachEngine, Plan
+from ctrtui.engine import Plan
 from ctrtui.engine.risk import hierarchy_note
 from ctrtui.model import CgroupRef, Snapshot
 from ctrtui.report import nothing_would_move, plural
 from ctrtui.text import display
 from ctrtui.ui.fuzzy import RefCounts, RefMatcher
-from ctrtui.ui.hosts import Mover
-from ctrtui.ui.safe import content, message
+from ctrtui.ui.hostmovers import Mover
+from ctrtui.ui.reportstyle import KIND_STYLE, KIND_WORDS, counts_content, plan_lines
+from ctrtui.ui.screens.dialog import Dialog
+from ctrtui.ui.untrusted import content, message
 from ctrtui.ui.widgets.fuzzypaths import LIST_BINDINGS, FuzzyPaths
 from ctrtui.ui.widgets.linelist import LineList
-from ctrtui.ui.words import KIND_STYLE, KIND_WORDS, counts_content, plan_lines
 
 
-class TargetPicker(ModalScreen[Plan | None]):
+class TargetPicker(Dialog[Plan | None]):
     """Pick the cgroup to move tasks into, seeing what would happen first.
 
     Dismisses with the previewed engine `Plan` on `enter` (only when at least one PID would
@@ -42,12 +42,8 @@ class TargetPicker(ModalScreen[Plan | None]):
     """
 
     DEFAULT_CSS = """
-    TargetPicker { align: center middle; }
-    TargetPicker > #picker {
-        width: 94%; height: 90%;
-        border: round $primary; background: $panel; padding: 0 1;
-    }
-    TargetPicker #picker-title { text-style: bold; width: 1fr; height: 1; }
+    TargetPicker > #picker { width: 94%; height: 90%; }
+    TargetPicker #picker-title { width: 1fr; }
     TargetPicker #picker-body { height: 1fr; }
     TargetPicker #picker-left { width: 45%; height: 1fr; padding-right: 1; }
     TargetPicker #picker-right { width: 1fr; height: 1fr; border-left: solid $primary-muted; padding-left: 1; }
@@ -85,7 +81,7 @@ class TargetPicker(ModalScreen[Plan | None]):
             self.plan = plan
             self.error = error
 
-    def __init__(self, engine: AttachEngine | Mover, snapshot: Snapshot, hierarchy: str, pids: Sequence[int],
+    def __init__(self, engine: Mover, snapshot: Snapshot, hierarchy: str, pids: Sequence[int],
                  threads: bool = False, expected_start: dict[int, int] | None = None,
                  *, debounce: float = 0.12, name: str | None = None) -> None:
         super().__init__(name=name)
@@ -111,9 +107,9 @@ class TargetPicker(ModalScreen[Plan | None]):
     def compose(self) -> ComposeResult:
         n = len(self.pids)
         kind = "thread" if self.threads else "process"
-        with Vertical(id="picker"):
+        with Vertical(id="picker", classes="dialog"):
             yield Label(message(f"Move {plural(n, kind)} (seen in {display(self.hierarchy)}) to..."),
-                        id="picker-title")
+                        id="picker-title", classes="dialog-title")
             with Horizontal(id="picker-body"):
                 yield FuzzyPaths(self.matcher, RefCounts(self.snapshot, self.threads),  # type: ignore[arg-type]
                                  placeholder="type to search cgroups of every hierarchy", id="picker-left")
@@ -205,7 +201,7 @@ class TargetPicker(ModalScreen[Plan | None]):
         self._timer = None
         self._plan(item)
 
-    @work(thread=True, exclusive=True, group="target-preview", exit_on_error=False)
+    @work(thread=True, exclusive=True, group="target-preview", name="target preview", exit_on_error=False)
     def _plan(self, item: str) -> None:
         worker = get_current_worker()
         try:
@@ -268,6 +264,3 @@ class TargetPicker(ModalScreen[Plan | None]):
             self._set_message(nothing_would_move(self.plan) + ". Pick another cgroup or press escape.", error=True)
             return
         self.dismiss(self.plan)
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)

@@ -8,7 +8,7 @@ from typing import Any
 from textual.geometry import Size
 from textual.reactive import Reactive
 
-from ctrtui.ui.safe import LiteralInput
+from ctrtui.ui.untrusted import LiteralInput
 
 
 class FilterBox(LiteralInput):

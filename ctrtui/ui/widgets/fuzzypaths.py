@@ -14,7 +14,7 @@ from textual.widgets import Input, Label, OptionList
 from textual.widgets.option_list import Option
 
 from ctrtui.ui.fuzzy import FuzzyMatcher
-from ctrtui.ui.safe import LiteralInput
+from ctrtui.ui.untrusted import LiteralInput
 
 
 def highlight(query: str, text: str, style: str = "bold underline $accent") -> Content:

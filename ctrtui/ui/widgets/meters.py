@@ -1,6 +1,6 @@
 """The meters line at the top (htop's header in one line): per-CPU usage bars (one bar for
 all CPUs when the line is narrow), memory, swap, load average and uptime of the machine
-ctrtui runs on, read with psutil by `ui/stats.py` at every refresh."""
+ctrtui runs on, read with psutil by `ui/statsfeed.py` at every refresh."""
 
 from __future__ import annotations
 

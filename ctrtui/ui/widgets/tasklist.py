@@ -1,72 +1,48 @@
-"""The task list: the members of one cgroup as a Line-API `ScrollView`.
+"""The task list: the members of one cgroup (or its subtree), keyed to the user: `show`
+(a refresh patched in, with highlights of the tasks that came and went), sort, filter, the
+process tree, the cursor, marks and the selection a move takes. The rows, their details and
+their drawing are `TaskLines`' (ctrtui/ui/widgets/tasklines.py).
 
-Rows are drawn from a sorted `array('i')` of PIDs with `render_line`, so 100k rows cost what
-the ~30 visible rows cost; drawn rows are kept as Strips in an LRU cache. Details (user,
-state, cpu, rss, cmdline) are fetched in a thread worker for the rows on screen and one
-screen above and below (so the next page is ready), and cached. Sorting by anything but PID
-and filtering need the details of every row: the missing ones are fetched in a worker
-("sorting…"), then the order is computed on the UI thread from caches that make repeated
-work cheap: each column's order is kept until the members change, each row's filter text
-is kept, and a query that grows narrows the previous result instead of the whole list.
+Sorting by anything but PID and filtering need the details of every row: the missing ones
+are fetched in a worker ("sorting…"), then the order is computed on the UI thread from caches
+that make repeated work cheap: each column's order is kept until the members change, each
+row's filter text is kept, and a query that grows narrows the previous result instead of the
+whole list.
 """
 
 from __future__ import annotations
 
 import time
 from array import array
-from bisect import bisect_left
-from collections import Counter
-from collections.abc import Callable, Iterable
-from typing import Any
+from collections.abc import Iterable
 
-from rich.segment import Segment
-from rich.style import Style
 from textual import events, on, work
 from textual.binding import Binding
-from textual.cache import LRUCache
-from textual.content import Content
-from textual.geometry import Region, Size
-from textual.message import Message
-from textual.scroll_view import ScrollView
-from textual.scrollbar import ScrollBar
-from textual.strip import Strip
-from textual.widget import Widget
 
-from ctrtui.model import EMPTY, HierarchyDiff, HierarchySnapshot, TaskInfo, contains
-from ctrtui.sources.base import Reader
-from ctrtui.text import display, tail
-from ctrtui.ui import heap
+from ctrtui.model import EMPTY, HierarchyDiff, HierarchySnapshot, TaskInfo
+from ctrtui.ui import gcfreeze
 from ctrtui.ui.rows import (
     COLUMN_VALUE,
     Column,
-    RowOrder,
     canonical_order,
-    column_at,
-    columns_for,
-    fit_line,
     gather,
     haystack,
-    header_line,
     patch_members,
     process_tree,
-    row_cells,
 )
-from ctrtui.ui.styles import CachedStyles
-from ctrtui.ui.widgets.rowdrag import RowDrag
+from ctrtui.ui.taskdetails import TaskDetails
+from ctrtui.ui.widgets.tasklines import TaskLines
 
 HIGHLIGHT_SECONDS = 3.0
 """How long tasks that appeared or left stay highlighted after a refresh."""
-DETAIL_CHUNK = 5000
-"""PIDs per `task_details` call when a sort or filter needs every row's details."""
-PREFETCH_PAGES = 1
-"""Screens of rows above and below the visible ones whose details are fetched too."""
 
 
-class TaskList(CachedStyles, ScrollView, RowDrag, can_focus=True):
+class TaskList(TaskLines, can_focus=True):
     """The sorted member list of one cgroup (or its subtree), with cursor and marks.
 
     Data comes down through `show()`; what the user does goes up as messages
-    (`CursorMoved`, `DragMoved`, `DragDropped`).
+    (`CursorMoved`, `MarksChanged`, `DragMoved`, `DragDropped`). The rows, their details and
+    their drawing are `TaskLines`' (ctrtui/ui/widgets/tasklines.py).
     """
 
     BINDINGS = [
@@ -102,110 +78,6 @@ class TaskList(CachedStyles, ScrollView, RowDrag, can_focus=True):
     TaskList > .task-list--dim { color: $text-muted; }
     TaskList > .task-list--busy { color: $warning; text-style: bold italic; }
     """
-
-    class CursorMoved(Message):
-        """The task under the cursor changed (None: the list is empty)."""
-
-        def __init__(self, pid: int | None) -> None:
-            self.pid = pid
-            super().__init__()
-
-    class MarksChanged(Message):
-        """Tasks were marked or unmarked by a key (the status bar counts them)."""
-
-    class DetailsLoaded(Message):
-        """A details worker finished (internal)."""
-
-        def __init__(self, pids: tuple[int, ...], infos: dict[int, TaskInfo], generation: int) -> None:
-            self.pids = pids
-            self.infos = infos
-            self.generation = generation
-            super().__init__()
-
-    class ViewReady(Message):
-        """The details a sort/filter needed were fetched (internal)."""
-
-        def __init__(self, pids: list[int], infos: dict[int, TaskInfo], token: tuple[object, ...], source: array[int],
-                     orders: dict[str, array[int]], hay: dict[int, str]) -> None:
-            self.pids = pids
-            self.infos = infos
-            self.token = token
-            self.source = source
-            self.orders = orders
-            self.hay = hay
-            super().__init__()
-
-    def __init__(self, backend: Reader, on_cursor: Callable[[int | None], None] | None = None, **kw: Any) -> None:
-        super().__init__(**kw)
-        self.backend = backend
-        """Where details come from (`task_details`)."""
-        self.on_cursor = on_cursor
-        """Called at once when the task under the cursor changes, before `CursorMoved` is
-        posted: what it draws lands in the same frame as the cursor (a message is handled
-        after the screen may already have been updated: one frame, ~17-30 ms, later)."""
-        self.hs: HierarchySnapshot | None = None
-        self.path: str | None = None
-        self.threads = False
-        """Threads view (TIDs, TGID column) instead of processes (TGIDs, THR column)."""
-        self.recursive = False
-        """Show the tasks of the whole subtree."""
-        self.base: array[int] = EMPTY
-        """Members (sorted by PID) of the cgroup shown."""
-        self.shown: array[int] = EMPTY
-        """Rows in display order (filtered, sorted, with departed tasks still fading out)."""
-        self.cursor = 0
-        """Index of the cursor row in `shown`."""
-        self.marks: set[int] = set()
-        """Marked PIDs of the hierarchy shown: kept while the tree cursor moves (as a cut
-        is), so tasks marked in one cgroup can be moved from another (`N` on their parent);
-        dropped with a switch of hierarchy, of threads/processes, or when they are gone."""
-        self.details: dict[int, TaskInfo] = {}
-        """PID -> details (possibly from an earlier refresh)."""
-        self.sort = "pid"
-        self.reverse = False
-        self.filter = ""
-        self.busy: str | None = None
-        """"sorting…" / "filtering…" while a view worker runs."""
-        self.new: dict[int, float] = {}
-        """PID -> time until which it shows as new."""
-        self.gone: dict[int, float] = {}
-        """PID -> time until which a departed task still shows (struck out)."""
-        self.highlight_grace = 0.0
-        """Extra seconds a highlight's own expiry waits: the auto-refresh interval while it
-        runs, so the tick due meanwhile ends it in its own repaint (one repaint, not two)."""
-        self._fresh: set[int] = set()
-        self._inflight: set[int] = set()
-        self._want: set[int] = set()
-        self._fetch_scheduled = False
-        self._generation = 0
-        self._view_token: tuple[object, ...] = ()
-        self.tree_view = False
-        """Rows as a parent/child tree (`rows.process_tree`) instead of a sorted list."""
-        self._tree_prefix: dict[int, str] = {}
-        """Per row in tree view: the drawing before its command."""
-        self.awaited: int | None = None
-        """A PID the cursor goes to when it arrives in the shown cgroup (`follow`)."""
-        self._last_cursor_pid: int | None = None
-        self._announced: object = object()
-        """The PID the cursor was last announced on (a fresh object: none yet)."""
-        self._order = RowOrder()
-        """Sort and filter caches of the rows (and the PIDs known to have no details)."""
-        self._listings: Counter[int] | None = None
-        """Processes view of a subtree: TGID -> how many of its cgroups list it (a v1 TGID
-        whose threads are spread is listed by several), kept to patch refreshes exactly."""
-        self._strips: LRUCache[tuple[object, ...], Strip] = LRUCache(1024)
-        """Drawn rows: (pid, look, width, view, focus) -> Strip (a row's are dropped when its
-        details change; all are when what every row looks like changes)."""
-        self._painted: dict[int, tuple[object, ...]] = {}
-        """Line on screen -> the key (`_line_key`) it was last drawn with (see `_repaint`)."""
-        self._title: object = None
-        """The border title last set (`_update_title` sets it again only when it changed)."""
-
-    # ------------------------------------------------------------------ data in
-
-    @property
-    def columns(self) -> tuple[Column, ...]:
-        return columns_for(self.threads)
 
     def show(self, hs: HierarchySnapshot, path: str | None, threads: bool | None = None,
              recursive: bool | None = None, diff: HierarchyDiff | None = None,
@@ -261,12 +133,11 @@ class TaskList(CachedStyles, ScrollView, RowDrag, can_focus=True):
         self.base = base
         if self.marks:
             self._prune_marks()
-        self._generation += 1
-        self._fresh.clear()
+        self.fetch.new_list()
         self._order.absent.clear()
         if infos:  # a tick's fresh details: only the rows whose details changed are drawn again
-            self._absorb({p: i for p, i in infos.items() if self.details.get(p) != i})
-            self._fresh.update(infos)
+            self._absorb(self.fetch.changed(infos))
+            self.fetch.fresh.update(infos)
         if unchanged and not purged and self.shown is not EMPTY and not self.busy:
             self._update_title()
             self._repaint()
@@ -325,14 +196,6 @@ class TaskList(CachedStyles, ScrollView, RowDrag, can_focus=True):
         """A refresh tick found nothing new: end the highlights that are due in this frame."""
         self._expire()
 
-    def rows_source(self) -> array[int]:
-        """`base` plus the departed tasks still fading out, sorted by PID."""
-        if not self.gone:
-            return self.base
-        return array("i", sorted(set(self.base).union(self.gone)))
-
-    # ------------------------------------------------------------------ sort and filter
-
     def recompute(self) -> None:
         """Rebuild `shown` from the rows, the sort and the filter. When every row's details
         are known this runs here and now; else the missing details are fetched in a worker
@@ -344,7 +207,7 @@ class TaskList(CachedStyles, ScrollView, RowDrag, can_focus=True):
             self.busy = None
             self._set_shown(order)
             return
-        token = (self._generation, self.sort, self.reverse, self.filter, len(source))
+        token = (self.fetch.generation, self.sort, self.reverse, self.filter, len(source))
         self._view_token = token
         missing = self._order.missing(source, self.details)
         if self.tree_view and not missing:  # the tree needs every row's parent
@@ -374,14 +237,12 @@ class TaskList(CachedStyles, ScrollView, RowDrag, can_focus=True):
         self._strips.clear()
         return tree
 
-    @work(thread=True, exclusive=True, group="task-view", exit_on_error=False)
+    @work(thread=True, exclusive=True, group="task-view", name="task view", exit_on_error=False)
     def _compute_view(self, source: array[int], missing: list[int], token: tuple[object, ...]) -> None:
         """Fetch the details a sort or filter needs (thread worker). With them, work out
         every column's order and every row's filter text while at it: the next `s` or
         filter keystroke then finds them ready instead of doing ~30 ms of work."""
-        got: dict[int, TaskInfo] = {}
-        for i in range(0, len(missing), DETAIL_CHUNK):
-            got.update(self.backend.task_details(missing[i:i + DETAIL_CHUNK]))
+        got = TaskDetails.read(self.backend, missing)
         known = self.details
 
         def get(pid: int) -> TaskInfo | None:
@@ -392,71 +253,15 @@ class TaskList(CachedStyles, ScrollView, RowDrag, can_focus=True):
         hay = {p: haystack(p, get(p)) for p in source}
         self.post_message(self.ViewReady(missing, got, token, source, orders, hay))
 
-    @on(ViewReady)
-    def _view_ready(self, event: ViewReady) -> None:
+    @on(TaskLines.ViewReady)
+    def _view_ready(self, event: TaskLines.ViewReady) -> None:
         event.stop()
         self._absorb(event.infos)
-        self._fresh.update(event.infos)
+        self.fetch.fresh.update(event.infos)
         self._order.take(event.pids, event.infos, event.source, event.orders, event.hay)
         if event.token == self._view_token:
             self.recompute()
-        heap.settle(len(event.infos))
-
-    def _absorb(self, infos: dict[int, TaskInfo]) -> None:
-        """Take in details: cached, the filter text of those rows made again, their drawn
-        rows dropped (only theirs: `_repaint` then draws those lines and no other)."""
-        if not infos:
-            return
-        self.details.update(infos)
-        self._order.changed(infos)
-        self._forget_strips(infos)
-
-    def _forget_strips(self, pids: dict[int, Any] | set[int]) -> None:
-        """Drop the drawn rows of `pids`."""
-        for key in [k for k in self._strips.keys() if k[0] in pids]:
-            self._strips.discard(key)
-
-    def _update_title(self) -> None:
-        """The line above the header: which cgroup, how many rows, marks, filter."""
-        if self.hs is None or self.path is None:
-            self.border_title = ""
-            return
-        n = len(self.base)
-        what = ("thread" if self.threads else "process") + ("" if n == 1 else ("s" if self.threads else "es"))
-        where = display(self.hs.name) + ":" + display(self.path)
-        below = " and below" if self.recursive else ""
-        parts = [f"{n} {what}"]
-        if self.filter:
-            fading = sum(1 for p in self.gone if self.index_of(p) is not None)
-            parts.append(f"{len(self.shown) - fading} match '{display(self.filter)}'")
-        if self.marks:
-            here = self.marked_here()
-            parts.append(f"{len(self.marks)} marked" + (f" ({here} here)" if here != len(self.marks) else ""))
-        if self.busy:
-            parts.append(self.busy)
-        rest = below + " · " + " · ".join(parts)
-        # the title is plain text (names are never markup); a long path keeps its end
-        room = max(12, (self.size.width or 80) - 4 - len(rest))
-        self._set_title(tail(where, room) + rest)
-
-    def _set_title(self, title: str) -> None:
-        """Set the border title when it changed, drawing the border line alone: setting
-        `border_title` repaints the whole widget (every row), which a count going from 97
-        to 98 on each refresh tick does not need."""
-        if title == self._title:
-            return
-        self._title = title
-        full = not self.is_mounted or not self._painted
-        self.refresh = lambda *a, **k: self  # type: ignore[method-assign]  # the setter's repaint of it all
-        try:
-            self.border_title = Content(title)
-        finally:
-            del self.refresh  # the class's own again
-        if full:
-            self.refresh()
-        else:
-            x, y = self.content_offset
-            self.refresh(Region(-x, -y, self.outer_size.width, 1))  # the top border line
+        gcfreeze.settle(len(event.infos))
 
     def _set_shown(self, order: array[int]) -> None:
         pid = self._last_cursor_pid
@@ -477,58 +282,6 @@ class TaskList(CachedStyles, ScrollView, RowDrag, can_focus=True):
         self._repaint()
         self._announce_cursor()
 
-    def _set_rows(self, rows: int) -> None:
-        """Make the scrollable height `rows` + the header. Unlike setting `virtual_size`,
-        this does not lay out the whole screen when only the scrollbar's length changes
-        (a layout costs ~40 ms); showing or hiding the scrollbar still does."""
-        size = Size(self.size.width, rows + 1)
-        if size == self.virtual_size:
-            return
-        if not self.is_mounted or not self.container_size:
-            self.virtual_size = size
-            return
-        old = self.virtual_size
-        self.set_reactive(Widget.virtual_size, size)
-        if self._same_scrollbar(old.height, size.height):
-            self.vertical_scrollbar.set_reactive(ScrollBar.window_virtual_size, size.height)
-        else:
-            self._scroll_update(size)  # shows, hides or draws the scrollbar
-        if self.scroll_y > self.max_scroll_y:
-            self.scroll_to(y=self.max_scroll_y, animate=False, immediate=True)
-        self._repaint()
-
-    def _same_scrollbar(self, old: int, new: int) -> bool:
-        """The vertical scrollbar looks the same for `new` lines as for `old` (both too few
-        to show it, or both drawn alike: the thumb moves in eighths of a cell, so 1,000 or
-        1,001 rows draw the same bar). Then it is not drawn again: a bar drawn anew costs
-        a frame of its own (~2 ms here) at each refresh tick where a task came or went."""
-        height = self.container_size.height
-        shown = self.show_vertical_scrollbar
-        if (old > height) != shown or (new > height) != shown:
-            return False  # it shows or hides: that is `_scroll_update`'s
-        if not shown:
-            return True
-        bar = self.vertical_scrollbar
-        window = bar.window_size if bar.window_size < old else 0
-
-        def drawn(lines: int) -> list[Segment]:
-            return list(bar.renderer.render_bar(size=bar.size.height, virtual_size=lines, window_size=window,
-                                                position=bar.position, thickness=bar.thickness,
-                                                vertical=True).segments)
-
-        return window > 0 and drawn(old) == drawn(new)
-
-    def index_of(self, pid: int) -> int | None:
-        """Row index of `pid` in `shown`, or None."""
-        shown = self.shown
-        if self.sort == "pid" and not self.reverse:
-            i = bisect_left(shown, pid)
-            return i if i < len(shown) and shown[i] == pid else None
-        try:
-            return shown.index(pid)
-        except ValueError:
-            return None
-
     def set_sort(self, key: str, reverse: bool | None = None) -> None:
         """Sort by column `key` (default direction: numbers biggest first)."""
         col = self._column(key)
@@ -544,18 +297,6 @@ class TaskList(CachedStyles, ScrollView, RowDrag, can_focus=True):
             self.filter = text
             self.recompute()
 
-    # ------------------------------------------------------------------ selection
-
-    @property
-    def cursor_pid(self) -> int | None:
-        if 0 <= self.cursor < len(self.shown):
-            return int(self.shown[self.cursor])
-        return None
-
-    def is_live(self, pid: int) -> bool:
-        """A current member (not a departed one still fading out)."""
-        return contains(self.base, pid)
-
     def _prune_marks(self) -> None:
         """Forget marks of tasks no longer in the hierarchy shown (those of the list shown
         are looked up in it; any others in one pass over the snapshot)."""
@@ -568,10 +309,6 @@ class TaskList(CachedStyles, ScrollView, RowDrag, can_focus=True):
             if len(found) == len(away):
                 return
         self.marks -= away - found
-
-    def marked_here(self) -> int:
-        """How many marked tasks the list shown holds."""
-        return sum(1 for p in self.marks if self.is_live(p))
 
     def selection(self) -> list[int]:
         """The marked tasks (sorted; those of other cgroups of the hierarchy too), else the
@@ -628,22 +365,6 @@ class TaskList(CachedStyles, ScrollView, RowDrag, can_focus=True):
         self.refresh()
         self._announce_cursor()
 
-    def _announce_cursor(self) -> None:
-        pid = self.cursor_pid
-        if pid != self._announced:
-            self._announced = pid
-            if self.on_cursor is not None:
-                self.on_cursor(pid)
-            self.post_message(self.CursorMoved(pid))
-
-    def _scroll_cursor_into_view(self) -> None:
-        rows = max(1, self.scrollable_content_region.height - 1)
-        top = int(self.scroll_y)
-        if self.cursor < top:
-            self.scroll_to(y=self.cursor, animate=False, immediate=True)
-        elif self.cursor >= top + rows:
-            self.scroll_to(y=self.cursor - rows + 1, animate=False, immediate=True)
-
     def action_cursor(self, delta: int) -> None:
         self.move_cursor(self.cursor + delta)
 
@@ -693,197 +414,6 @@ class TaskList(CachedStyles, ScrollView, RowDrag, can_focus=True):
         self._strips.clear()
         self.recompute()
         self.notify("Process tree: each task under its parent" if self.tree_view else "Sorted list", timeout=2)
-
-    # ------------------------------------------------------------------ details
-
-    def _need(self, pid: int) -> None:
-        if pid in self._fresh or pid in self._inflight:
-            return
-        self._want.add(pid)
-        if not self._fetch_scheduled:
-            self._fetch_scheduled = True
-            self.call_later(self._fetch_wanted)
-
-    def visible_pids(self, pages: int = 0) -> list[int]:
-        """PIDs of the rows on screen, and of `pages` screens above and below."""
-        rows = max(1, self.scrollable_content_region.height - 1)
-        top = int(self.scroll_y)
-        lo, hi = max(0, top - pages * rows), min(len(self.shown), top + rows * (pages + 1))
-        return list(self.shown[lo:hi])
-
-    def _fetch_wanted(self) -> None:
-        """Fetch details of the rows painted without fresh ones, and of the screens above
-        and below that have none (so the next page or cursor step finds them cached; a row
-        scrolled into view with older details gets fresh ones as it is drawn: re-reading
-        two screens of rows off screen at every refresh tick would double what a tick reads)."""
-        self._fetch_scheduled = False
-        if self.shown:
-            absent, details = self._order.absent, self.details
-            self._want.update(p for p in self.visible_pids(PREFETCH_PAGES) if p not in absent and p not in details)
-        pids = tuple(sorted(self._want - self._inflight - self._fresh))
-        self._want.clear()
-        if pids:
-            self._inflight.update(pids)
-            self._fetch_details(pids, self._generation)
-
-    @work(thread=True, group="task-details", exit_on_error=False)
-    def _fetch_details(self, pids: tuple[int, ...], generation: int) -> None:
-        """Details of the rows on screen and around (thread worker)."""
-        try:
-            infos = self.backend.task_details(pids)
-        except Exception:
-            self.post_message(self.DetailsLoaded(pids, {}, generation))
-            raise
-        self.post_message(self.DetailsLoaded(pids, infos, generation))
-
-    @on(DetailsLoaded)
-    def _details_loaded(self, event: DetailsLoaded) -> None:
-        event.stop()
-        self._inflight.difference_update(event.pids)
-        self._take_details(event.pids, event.infos, event.generation)
-
-    def take_details(self, infos: dict[int, TaskInfo]) -> None:
-        """Fresh details of rows on screen read with a refresh tick: what changed is
-        redrawn, nothing else: only the lines of the rows whose details changed (an idle
-        list draws nothing)."""
-        changed = {p: i for p, i in infos.items() if self.details.get(p) != i}
-        self._fresh.update(infos)
-        if not changed:
-            return
-        self._absorb(changed)
-        self._repaint()
-        if self.cursor_pid in changed:
-            self._announced = object()
-            self._announce_cursor()
-
-    def _take_details(self, pids: tuple[int, ...], infos: dict[int, TaskInfo], generation: int) -> None:
-        changed = {p: i for p, i in infos.items() if self.details.get(p) != i}
-        self._absorb(changed)
-        if generation == self._generation:
-            self._fresh.update(pids)
-        dropped = set()
-        for pid in pids:
-            if pid not in infos and pid not in self.gone:
-                if self.details.pop(pid, None) is not None:
-                    dropped.add(pid)
-                if generation == self._generation:
-                    self._order.absent.add(pid)
-        if dropped:
-            self._forget_strips(dropped)
-        if dropped or changed:
-            self._repaint()  # the lines of those rows on screen, if any
-        if self.cursor_pid in changed:
-            self._announced = object()
-            self._announce_cursor()
-
-    def forget_details(self, keep: Iterable[int] | None = None) -> None:
-        """Drop cached details (all, or all but `keep`), e.g. after a move."""
-        if keep is None:
-            self.details.clear()
-        else:
-            k = set(keep)
-            self.details = {p: i for p, i in self.details.items() if p in k}
-        self._fresh.clear()
-        self._order.clear()
-        self._strips.clear()
-        self.refresh()
-
-    # ------------------------------------------------------------------ drawing
-
-    def on_resize(self, event: events.Resize) -> None:
-        self._set_rows(len(self.shown))
-        self._update_title()  # how much of a long path fits
-
-    def notify_style_update(self) -> None:
-        super().notify_style_update()
-        self._strips.clear()
-
-    def _style(self, name: str) -> Style:
-        """A component's rich style, or the widget's own for "" (both cached)."""
-        return self.get_component_rich_style(name) if name else self.rich_style
-
-    def header_text(self, width: int) -> str:
-        """The header row as `width` cells: titles, the sort arrow, "sorting…" at the end."""
-        return header_line(self.columns, self.sort, self.reverse, self.busy, width)
-
-    def column_at(self, x: int) -> str | None:
-        """The column key under content x (header clicks)."""
-        return column_at(self.columns, x)
-
-    def _line_key(self, y: int, width: int) -> tuple[object, ...]:
-        """What line `y` shows: the header's text, a blank line, or a row's key in `_strips`
-        ((pid, look, width, view, focus)); a line is drawn again only when it changed."""
-        if y == 0:
-            return ("header", self.header_text(width), self.busy)
-        row = int(self.scroll_y) + y - 1
-        if row >= len(self.shown):
-            return ("blank", width)
-        pid = self.shown[row]
-        look = ("gone" if pid in self.gone else "new" if pid in self.new else "",
-                pid in self.marks, bool(self._dragging and pid in self._dragging), row == self.cursor)
-        return (pid, look, width, self.threads, self.has_focus)
-
-    def _repaint(self) -> None:
-        """Draw again the lines whose key changed since they were drawn, or whose row's
-        drawing was dropped (its details changed), and no other: a refresh tick that adds a
-        task below the screen draws the title and the scrollbar, not 38 unchanged rows.
-        Anything that changes every row's look (style, width, view) drops `_strips`, and
-        Textual's own repaints (scrolling, resizing) draw every line."""
-        if not self.is_mounted or not self._painted:
-            self.refresh()
-            return
-        width = self.size.width
-        painted, strips = self._painted, self._strips
-        for y in range(self.size.height):
-            key = self._line_key(y, width)
-            if key != painted.get(y) or (isinstance(key[0], int) and key not in strips):
-                self.refresh(Region(0, y, width, 1))
-
-    def render_line(self, y: int) -> Strip:
-        width = self.size.width
-        key = self._line_key(y, width)
-        self._painted[y] = key
-        if y == 0:
-            if not self._fetch_scheduled:  # once per paint: keep the rows around fetched
-                self._fetch_scheduled = True
-                self.call_later(self._fetch_wanted)
-            style = self._style("task-list--header")
-            text = str(key[1])
-            strip = Strip([Segment(text, style)], width)
-            if self.busy:
-                busy = self._style("task-list--busy")
-                cut = len(text) - len(self.busy) - 2
-                strip = Strip([Segment(text[:cut], style), Segment(text[cut:], style + busy)], width)
-            return strip
-        if key[0] == "blank":
-            return Strip.blank(width, self._style(""))
-        pid = key[0]
-        assert isinstance(pid, int)
-        self._need(pid)
-        look = key[1]
-        assert isinstance(look, tuple)
-        marked = look[1]
-        cached = self._strips.get(key)
-        if cached is not None:
-            return cached
-        cells = row_cells(self.columns, pid, self.details.get(pid))
-        if self.tree_view and self._tree_prefix.get(pid):
-            cells = [(self._tree_prefix[pid] + t if c.key == "cmd" else t, c) for t, c in cells]
-        text = fit_line(cells, width, "● " if marked else "  ")
-        style = self._style("")
-        if look[0]:
-            style += self._style(f"task-list--{look[0]}")
-        if marked:
-            style += self._style("task-list--marked")
-        if look[2]:
-            style += Style(italic=True)
-        if look[3]:
-            style += self._style("task-list--cursor")
-        strip = Strip([Segment(text, style)], width)
-        self._strips[key] = strip
-        return strip
-
-    # ------------------------------------------------------------------ mouse: click, sort, drag
 
     def on_mouse_down(self, event: events.MouseDown) -> None:
         offset = event.get_content_offset(self)

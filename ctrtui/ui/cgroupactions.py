@@ -19,14 +19,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from ctrtui.engine import AttachEngine
-from ctrtui.engine.ops import CgroupOps, OpResult, child_ref, name_problem
+from ctrtui.engine.ops import OpResult, child_ref, name_problem
 from ctrtui.model import CgroupRef
 from ctrtui.text import display
-from ctrtui.ui.hosts import RemoteMover, RemoteOps
 
 if TYPE_CHECKING:
-    from ctrtui.ui.app import CtrtuiApp
+    from ctrtui.ui.hostmovers import CgroupOpsLike
+    from ctrtui.ui.screenside import ScreenSide
+    from ctrtui.ui.session import Session
 
 
 _TITLES = {"mkdir": "New cgroup", "rmdir": "Remove cgroup", "freeze": "Freeze", "thaw": "Thaw"}
@@ -35,30 +35,25 @@ _TITLES = {"mkdir": "New cgroup", "rmdir": "Remove cgroup", "freeze": "Freeze", 
 class CgroupActions:
     """The app's `n`, `D`, `z` and `N`."""
 
-    def __init__(self, app: CtrtuiApp) -> None:
-        self.app = app
-        self.ops: CgroupOps | RemoteOps | None = None
-        """The shown host's cgroup ops: this machine's engine's, or a remote host's own ctrtui's."""
-        self.use(app.engine)
+    def __init__(self, side: ScreenSide, session: Session) -> None:
+        self.side = side
+        self.session = session
+        """What is shown: its `ops` are the shown host's cgroup ops (this machine's engine's, or
+        a remote host's own ctrtui's), `check`, `frozen` and `run` what is called on them."""
         self.results: list[OpResult] = []
         """Every op of this run, oldest first."""
 
-    def use(self, engine: object) -> None:
-        """Work on another host's cgroups from now on (`CtrtuiApp.use_host`)."""
-        self.ops = (CgroupOps(engine) if isinstance(engine, AttachEngine)
-                    else RemoteOps(engine) if isinstance(engine, RemoteMover) else None)
-
     def _here(self, doing: str) -> CgroupRef | None:
         """The highlighted cgroup, unless `doing` (a key of `moves.REFUSED`) is refused."""
-        path = self.app.tree.cursor_path
-        if path is None or self.app.moves.refused(doing):
+        path = self.side.tree.cursor_path
+        if path is None or self.side.moves.refused(doing):
             return None
-        if self.ops is None:
+        if self.session.ops is None:
             return None
-        return CgroupRef(self.app.hier, path)
+        return CgroupRef(self.session.hier, path)
 
     def _taken(self, parent: CgroupRef) -> set[str]:
-        hs = self.app.hs
+        hs = self.session.hs
         c = hs.get(parent.path) if hs is not None else None
         return {p.rsplit("/", 1)[1] for p in c.children} if c is not None else set()
 
@@ -71,7 +66,7 @@ class CgroupActions:
             if name is not None:
                 then(child_ref(parent, name))
 
-        self.app.push_screen(NewCgroup(title, lambda name: name_problem(name, taken)), picked)
+        self.side.show_screen(NewCgroup(title, lambda name: name_problem(name, taken)), picked)
 
     # ------------------------------------------------------------------ n, D, z
 
@@ -87,11 +82,11 @@ class CgroupActions:
         here = self._here("rmdir")
         if here is None:
             return
-        assert self.ops is not None  # _here says so
-        refusal = self.ops.check("rmdir", here)
+        assert self.session.ops is not None  # _here says so
+        refusal = self.session.ops.check("rmdir", here)
         where = f"{display(here.hierarchy)}:{display(here.path)}"
         if refusal is not None:
-            self.app.notify(f"Cannot remove {where}: {refusal.text()}", title="Not removed", severity="warning",
+            self.side.notify(f"Cannot remove {where}: {refusal.text()}", title="Not removed", severity="warning",
                             timeout=8)
             return
         self._confirm(f"Remove the empty cgroup {where}?", "u undoes it (makes it again, empty).", "Remove",
@@ -102,13 +97,13 @@ class CgroupActions:
         here = self._here("freeze")
         if here is None:
             return
-        assert self.ops is not None  # _here says so
-        frozen = self.ops.frozen(here)
+        assert self.session.ops is not None  # _here says so
+        frozen = self.session.ops.frozen(here)
         op = "thaw" if frozen else "freeze"
-        refusal = self.ops.check(op, here)
+        refusal = self.session.ops.check(op, here)
         where = f"{display(here.hierarchy)}:{display(here.path)}"
         if refusal is not None:
-            self.app.notify(f"Cannot {op} {where}: {refusal.text()}", title="Not changed", severity="warning",
+            self.side.notify(f"Cannot {op} {where}: {refusal.text()}", title="Not changed", severity="warning",
                             timeout=8)
             return
         if op == "freeze":
@@ -125,28 +120,28 @@ class CgroupActions:
             if ok:
                 then()
             else:
-                self.app.notify("Cancelled: nothing changed.", timeout=3)
+                self.side.notify("Cancelled: nothing changed.", timeout=3)
 
-        self.app.push_screen(ConfirmOp(question, detail, yes), answered)
+        self.side.show_screen(ConfirmOp(question, detail, yes), answered)
 
     # ------------------------------------------------------------------ N: move into a new cgroup
 
     def new_and_move(self) -> None:
         """`N`: the selection into a new child of the highlighted cgroup."""
-        app = self.app
+        side = self.side
         here = self._here("new-move")
         if here is None:
             return
-        pids = app.moves._selection()
+        pids = side.moves._selection()
         if not pids:
             return
-        starts = app.moves._starts(pids)
-        threads = app.threads
+        starts = side.moves._starts(pids)
+        threads = self.session.threads
         what = f"{len(pids)} {'thread' if threads else 'task'}{'s' * (len(pids) != 1)}"
         where = f"{display(here.hierarchy)}:{display(here.path)}"
 
         def made(ref: CgroupRef) -> None:
-            self.run("mkdir", ref, then=lambda: app.moves._plan(pids, ref, threads, starts, "new"))
+            self.run("mkdir", ref, then=lambda: side.moves._plan(pids, ref, threads, starts, "new"))
 
         self._ask_name(here, f"Move {what} into a new cgroup under {where}", made)
 
@@ -154,32 +149,31 @@ class CgroupActions:
 
     def run(self, op: str, ref: CgroupRef, then: Callable[[], None] | None = None) -> None:
         """Run `op` on `ref` in a worker; `done` says how it went (and calls `then` on success)."""
+        ops = self.session.ops
+        if ops is not None:
+            self.side.run_named(self._run_op, ops, op, ref, then, name=op, group="move")
+
+    def _run_op(self, ops: CgroupOpsLike, op: str, ref: CgroupRef, then: Callable[[], None] | None) -> None:
+        """Run `op` on `ref` (thread worker named after the op, in the moves' group) and hand
+        the result to `done`."""
         from ctrtui.engine.journal import JournalError
 
-        app = self.app
-        ops = self.ops
-        if ops is None:
+        try:
+            result = ops.run(op, ref)
+        except JournalError as exc:  # no journal, no change: the engine's own sentence
+            self.side.call_from_thread(self.side.notify, str(exc), title="Not changed", severity="error", timeout=12)
             return
-
-        def work() -> None:
-            try:
-                result = ops.run(op, ref)
-            except JournalError as exc:  # no journal, no change: the engine's own sentence
-                app.call_from_thread(app.notify, str(exc), title="Not changed", severity="error", timeout=12)
-                return
-            app.call_from_thread(self.done, result, then)
-
-        app.run_worker(work, thread=True, group="move", exit_on_error=False, name=op)
+        self.side.call_from_thread(self.done, result, then)
 
     def done(self, result: OpResult, then: Callable[[], None] | None = None) -> None:
         """Say how an op (or the undo of one) went, and refresh."""
-        app = self.app
+        side = self.side
         self.results.append(result)
         title = "Undo" if result.undo_of else _TITLES[result.op]
         text = result.sentence() + "".join(f"\n{w}" for w in result.warnings)
-        app.notify(text, title=title, severity="information" if result.ok else "error", timeout=8)
+        side.notify(text, title=title, severity="information" if result.ok else "error", timeout=8)
         if result.ok and then is not None:
             then()
-        app.action_refresh()
-        if result.ok and result.op in ("freeze", "thaw") and result.ref.hierarchy == app.hier:
-            app.live.read_markers([result.ref.path])
+        side.action_refresh()
+        if result.ok and result.op in ("freeze", "thaw") and result.ref.hierarchy == self.session.hier:
+            side.live.read_markers([result.ref.path])

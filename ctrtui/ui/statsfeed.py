@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from functools import partial
 from typing import TYPE_CHECKING
 
 from ctrtui.sources.base import Reader
@@ -21,7 +22,8 @@ from ctrtui.sources.stats import StatsSampler
 from ctrtui.ui.messages import MetersRead, StatsRead
 
 if TYPE_CHECKING:
-    from ctrtui.ui.app import CtrtuiApp
+    from ctrtui.ui.screenside import ScreenSide
+    from ctrtui.ui.session import Session
 
 BUSY_LIMIT = 5.0
 """Seconds after which a read that never ended no longer holds the next one back."""
@@ -34,9 +36,11 @@ class StatsFeed:
     """Reads cgroup figures and system meters off the UI thread and hands them to the
     tree and the meters line."""
 
-    def __init__(self, app: CtrtuiApp, backend: Reader, meters: bool = True) -> None:
-        self.app = app
-        self.sampler = StatsSampler(backend)
+    def __init__(self, side: ScreenSide, session: Session, meters: bool = True) -> None:
+        self.side = side
+        self.session = session
+        """What is shown (the hierarchy whose figures are read)."""
+        self.sampler = StatsSampler(session.backend)
         self.meters = meters
         """Read the machine's meters (psutil) too."""
         self.read_meters = read_meters
@@ -60,51 +64,52 @@ class StatsFeed:
         if self._is_busy():
             self._again = True
             return
-        app = self.app
-        tree = app.tree
-        hier = app.hier
+        side = self.side
+        tree = side.tree
+        hier = self.session.hier
         paths = tree.shown_paths(STATS_READ_LIMIT) if tree.columns and tree.hs is not None else []
         meters = meters and self.meters
         if not paths and not meters:
             return
         self._start()
         sampler = self.sampler
-        app.run_worker(lambda: self._read(hier, paths, meters, sampler), thread=True, group="stats",
-                       exit_on_error=False, name="cgroup figures")
+        side.run_named(self._read, hier, paths, meters, sampler, name="cgroup figures", group="stats")
 
     def job(self) -> Callable[[], None] | None:
         """What a refresh reads, as a function for the snapshot worker to call after its
         snapshot (one thread, one frame for both), or None when a read is under way."""
         if self._is_busy():
             return None
-        tree = self.app.tree
-        hier = self.app.hier
+        tree = self.side.tree
+        hier = self.session.hier
         paths = tree.shown_paths(STATS_READ_LIMIT) if tree.columns and tree.hs is not None else []
         self._start()
         sampler = self.sampler
-        return lambda: self._read(hier, paths, self.meters, sampler)
+        return partial(self._read, hier, paths, self.meters, sampler)
 
     def _read(self, hier: str, paths: list[str], meters: bool, sampler: StatsSampler | None = None) -> None:
+        """Read the meters and the figures of `paths` (thread worker "cgroup figures", or the
+        snapshot worker's `job`) and post them as `MetersRead` and `StatsRead`."""
         sampler = sampler or self.sampler
         try:
             if meters:
-                self.app.post_message(MetersRead(self.read_meters()))
+                self.side.post_message(MetersRead(self.read_meters()))
             if paths:
-                self.app.post_message(StatsRead(hier, sampler.sample(hier, paths), source=sampler))
+                self.side.post_message(StatsRead(hier, sampler.sample(hier, paths), source=sampler).to(self.stats_read))
         finally:
             self._busy = False
             if self._again:
                 self._again = False
                 try:
-                    self.app.call_from_thread(self.refresh)
+                    self.side.call_from_thread(self.refresh)
                 except RuntimeError:  # the app is closing
                     pass
 
     def prefetch(self, path: str | None) -> None:
         """The cursor is on `path`: read its children's figures now (those not read yet),
         so that opening it draws them at once instead of in a second frame."""
-        app = self.app
-        tree = app.tree
+        side = self.side
+        tree = side.tree
         hs = tree.hs
         if not tree.columns or hs is None or path is None:
             return
@@ -112,14 +117,17 @@ class StatsFeed:
         todo = [p for p in (c.children if c is not None else ()) if p not in tree.figures][:STATS_READ_LIMIT]
         if not todo:
             return
-        hier, sampler = app.hier, self.sampler
-        app.run_worker(lambda: app.post_message(StatsRead(hier, sampler.sample(hier, todo), source=sampler)),
-                       thread=True, exclusive=True, group="stats-prefetch", exit_on_error=False,
-                       name="cgroup figures")
+        side.run_named(self._prefetched, self.session.hier, todo, self.sampler, name="cgroup figures",
+                       group="stats-prefetch", exclusive=True)
+
+    def _prefetched(self, hier: str, paths: list[str], sampler: StatsSampler) -> None:
+        """Read the figures of `paths` (thread worker "cgroup figures" of the prefetch) and
+        post them as `StatsRead`."""
+        self.side.post_message(StatsRead(hier, sampler.sample(hier, paths), source=sampler).to(self.stats_read))
 
     def expanded(self, path: str | None) -> None:
         """A node opened: read its children's figures unless the prefetch has them."""
-        tree = self.app.tree
+        tree = self.side.tree
         hs = tree.hs
         c = hs.get(path) if hs is not None and path is not None else None
         if tree.columns and c is not None and any(p not in tree.figures for p in c.children):
@@ -128,10 +136,10 @@ class StatsFeed:
     def use(self, backend: Reader) -> None:
         """Read another host's figures from now on (a read under way for the last one is dropped)."""
         self.sampler = StatsSampler(backend)
-        self.app.tree.figures = {}
+        self.side.tree.figures = {}
 
     def stats_read(self, event: StatsRead) -> None:
         if event.source is not None and event.source is not self.sampler:
             return  # read from a host no longer shown
-        if event.hierarchy == self.app.hier:
-            self.app.tree.set_figures(event.figures)
+        if event.hierarchy == self.session.hier:
+            self.side.tree.set_figures(event.figures)
