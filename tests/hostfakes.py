@@ -101,7 +101,7 @@ class FakeHost:
         from ctrtui.remote.service import RemoteService
 
         mover = RemoteMover(self.name, RemoteService(self, self.reader))  # type: ignore[arg-type]
-        return Link(self.reader, mover, undo=mover.undo, read_only=self.read_only, pid_max=self.reader.pid_max)
+        return Link(self.reader, mover, read_only=self.read_only, pid_max=self.reader.pid_max)
 
     def view(self, timeout: float = 5.0) -> HostView:
         return HostView(self.name, connect=self.link, timeout=timeout)

@@ -221,7 +221,7 @@ def test_local_and_remote_movers_answer_the_same_calls(tmp_path):
     """`Moves` and `CgroupActions` call plan, apply and undo on the shown host's mover and
     check, frozen and run on its ops, whatever the host: this machine's `LocalMover` undoes
     the newest batch of its journal, a move or a cgroup op, as a remote host's does."""
-    from ctrtui.ui.hosts import Link, LocalMover, Mover, local_host
+    from ctrtui.ui.hosts import LocalMover, Mover, local_host
     from devtools.pilot import make_engine
 
     world = demo_world()
@@ -230,7 +230,7 @@ def test_local_and_remote_movers_answer_the_same_calls(tmp_path):
     link = view.link
     assert link is not None and isinstance(link.mover, LocalMover) and link.engine is not None
     beta = FakeHost("beta", world, tmp_path)
-    for mover in (link.mover, RemoteMover("beta", beta.cli, beta.reader)):
+    for mover in (link.mover, beta.link().mover):
         assert all(callable(getattr(mover, name)) for name in ("plan", "apply", "undo"))
     mover: Mover = link.mover
     target = CgroupRef("unified", "/system.slice/own-target")
@@ -245,7 +245,7 @@ def test_local_and_remote_movers_answer_the_same_calls(tmp_path):
     undone_move = mover.undo()  # then the move
     assert undone_move is not None and not isinstance(undone_move, OpResult)
     assert undone_move.undo_of == moved.batch_id and world.task_cgroups(pid)["unified"] == "/system.slice"
-    remote = Link(beta.reader, RemoteMover("beta", beta.cli, beta.reader))
+    remote = beta.link()
     assert isinstance(remote.ops, RemoteOps) and remote.engine is None  # a remote host's ops go through its mover
 
 
@@ -253,7 +253,7 @@ def test_a_session_switches_reader_mover_engine_and_ops_together(tmp_path):
     """The UI's helpers read the shown host from one `Session`: `use` swaps the reader, the
     mover, the engine and the cgroup ops at once (no helper keeps the last host's backend),
     and an attribute of the app named for the session's (`SessionField`) is the session's."""
-    from ctrtui.ui.hosts import Link, local_host
+    from ctrtui.ui.hosts import local_host
     from ctrtui.ui.session import Session, SessionField
     from devtools.pilot import make_engine
 
@@ -261,7 +261,7 @@ def test_a_session_switches_reader_mover_engine_and_ops_together(tmp_path):
     here = local_host("here", world, make_engine(world, tmp_path / "here")).link
     assert here is not None
     beta = FakeHost("beta", demo_world(), tmp_path)
-    remote = Link(beta.reader, RemoteMover("beta", beta.cli, beta.reader))
+    remote = beta.link()
     session = Session(here.backend, here.mover, here.engine, here.ops, hier="unified")
     session.use(remote)
     assert (session.backend, session.mover, session.engine) == (beta.reader, remote.mover, None)
