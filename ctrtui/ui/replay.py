@@ -290,7 +290,7 @@ class ReplayScreen(MainScreen):
         Binding("plus", "replay_speed(1)", "Faster", show=False, tooltip="Play faster (1×, 2×, 4×, …)",
                 id="replay-faster"),
         Binding("minus", "replay_speed(-1)", "Slower", show=False, tooltip="Play slower", id="replay-slower"),
-        Binding("P", "replay_play", "Play/pause", show=False, tooltip="Play or pause the replay", id="pause"),
+        Binding("P", "replay_play", "Play/pause", show=False, tooltip="Play or pause the replay", id="replay-pause"),
     ]
 
     def __init__(self, app: CtrtuiApp, replay: Replay) -> None:
