@@ -265,11 +265,13 @@ class Replay:
     # ------------------------------------------------------------------ asking for a time
 
     def ask_time(self) -> None:
+        """Ask for a time (`JumpTime`) and show the sample at it."""
         from ctrtui.history.query import parse_time
         from ctrtui.ui.screens.jumptime import JumpTime
 
-        rec = self.reader.recorded.rec
-        self.app.push_screen(JumpTime(lambda text: parse_time(text, rec)),
+        rec, shown = self.reader.recorded.rec, self.at
+        # `-5m` is before the sample shown, `HH:MM` on its day: where the replay is, not the wall clock
+        self.app.push_screen(JumpTime(lambda text: parse_time(text, rec, now=shown)),
                              lambda at: self.jump(at) if at is not None else None)
 
 

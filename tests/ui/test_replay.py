@@ -114,9 +114,18 @@ async def test_jump_to_a_time_and_a_refused_one(pilot_app, tmp_path):
         await wait_for(pilot, _at(app, 2), "the last sample at or before T0 + 12")
         await goto(pilot, "/c")
         assert pids["other"] not in _members(app)
+        await pilot.press("T")  # a time relative to the sample shown, not to the wall clock
+        await wait_for(pilot, lambda: isinstance(app.screen, JumpTime), "the jump dialog again")
+        await pilot.press(*"-5s", "enter")
+        await wait_for(pilot, _at(app, 1), "the sample 5 s before the one shown")
+        await pilot.press("T")
+        await wait_for(pilot, lambda: isinstance(app.screen, JumpTime), "the jump dialog a third time")
+        await pilot.press(*time.strftime("%H:%M:%S", time.localtime(T0 + 5 * OTHER_SAMPLE)), "enter")
+        await wait_for(pilot, _at(app, OTHER_SAMPLE), "the sample at HH:MM:SS of the shown sample's day")
+        assert pids["other"] in _members(app)
         app.replay.jump(T0 - 60)  # before the recording: said, nothing moves
         await settle(pilot)
-        assert app.replay.index == 2 and "recording starts at" in app.notices[-1]
+        assert app.replay.index == OTHER_SAMPLE and "recording starts at" in app.notices[-1]
 
 
 async def test_jump_to_the_next_and_previous_batch(pilot_app, tmp_path):

@@ -33,7 +33,7 @@ class JumpTime(Dialog[float | None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="jumptime", classes="dialog"):
             yield Label("Jump to a time", id="jumptime-title", classes="dialog-title")
-            yield LiteralInput(placeholder="2026-12-07T03:12, 03:12[:30], -5m, 3m ago, or a batch id",
+            yield LiteralInput(placeholder="2026-12-07T03:12, 03:12[:30], -5m (before the sample shown), a batch id",
                                id="jumptime-input")
             yield Static("", id="jumptime-message")
 
