@@ -302,6 +302,13 @@ class ReplayScreen(MainScreen):
     def compose(self) -> ComposeResult:
         yield from _with_timebar(super().compose())
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """The keys that write are left out of the footer (room for the replay's keys at 80
+        columns); pressed, they still run, to say that this is a recording."""
+        if action in self.MOVING_ACTIONS and not self.ctrtui.dispatching:
+            return False
+        return super().check_action(action, parameters)
+
     def on_mount(self) -> None:
         self.query_one("#meters").display = False
         self.replay.show()
