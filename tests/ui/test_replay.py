@@ -207,3 +207,15 @@ async def test_the_keys_screen_lists_the_replay_keys(pilot_app, tmp_path):
                       "Show the sample at a time"):
             assert words in text, words
         assert "Move the cut tasks" not in text  # `p` plays here: put is not listed
+
+
+async def test_the_command_palette_steps_the_replay(pilot_app, tmp_path):
+    from devtools.waiting import palette_listed
+
+    app, _, _ = _app(tmp_path, at=T0)
+    async with pilot_app(app=app) as (app, pilot):
+        await pilot.press("ctrl+p")
+        await pilot.press(*"Replay: next sample")
+        await wait_for(pilot, lambda: palette_listed(app), "the palette's hits")
+        await pilot.press("enter")
+        await wait_for(pilot, _at(app, 1), "the next sample, from the palette")
