@@ -83,6 +83,10 @@ class MainScreen(Screen[None]):
         self.widgets: dict[str, Widget] = {}
         """The panes by name, once mounted (empty before: nothing to draw into yet)."""
 
+    RECORDED = False
+    """A recording is shown (`ctrtui.ui.replay`'s screen): the status bar leaves its age to
+    the time bar."""
+
     MOVING_ACTIONS = frozenset({"move", "cut", "put", "undo", "new_cgroup", "new_cgroup_move", "remove_cgroup",
                                 "freeze"})
     """Actions that write (move tasks, make, remove, freeze cgroups): shown disabled in the
@@ -205,7 +209,7 @@ class MainScreen(Screen[None]):
             busy=app.live.refreshing, hierarchy=app.hier, cut=len(cut.pids) if cut else 0,
             read_at=app.live.read_at, tree_at=app.live.tree_at, interval=app.live.paced(),
             stretched=app.live.paced() > app.live.interval, budget=TICK_BUDGET,
-            marked=len(self.tasks.marks) if "tasks" in self.widgets else 0)
+            marked=len(self.tasks.marks) if "tasks" in self.widgets else 0, recorded=self.RECORDED)
 
     def fit_panes(self, width: int | None = None) -> None:
         """Share the width between tree and task list (`ctrtui.ui.layout`): the tree gives

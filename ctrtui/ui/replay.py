@@ -295,6 +295,8 @@ class ReplayScreen(MainScreen):
         Binding("P", "replay_play", "Play/pause", show=False, tooltip="Play or pause the replay", id="replay-pause"),
     ]
 
+    RECORDED = True
+
     def __init__(self, app: CtrtuiApp, replay: Replay) -> None:
         super().__init__(app)
         self.replay = replay

@@ -18,7 +18,7 @@ from ctrtui.model import CgroupRef
 from ctrtui.ui.replay import RECORDING, ReplayApp
 from ctrtui.ui.screens.jumptime import JumpTime
 from ctrtui.ui.widgets.timebar import TimeBar
-from devtools.pilot import goto, settle
+from devtools.pilot import goto, screen_text, settle
 from devtools.waiting import wait_for
 from tests.ui.test_snapshots import SIZES, compare, pinned  # noqa: F401 - `pinned` is a fixture
 from tests.unit.test_history import T0, small_world, take
@@ -173,6 +173,9 @@ async def test_moves_cgroup_ops_and_undo_are_refused_with_one_sentence(pilot_app
             # the notification's title, then its one sentence
             assert app.notices[-1].startswith(f"Read-only: Read-only: {RECORDING}, so "), app.notices[-1]
         assert not isinstance(app.screen, JumpTime) and app.screen is app.main
+        status = screen_text(app).splitlines()[1]  # under the time bar
+        assert f"READ-ONLY ({RECORDING})" in status
+        assert "ago" not in status and "live" not in status and "paused" not in status  # the time bar's to say
         assert pids["stays"] in _members(app)
 
 
@@ -219,3 +222,20 @@ async def test_the_command_palette_steps_the_replay(pilot_app, tmp_path):
         await wait_for(pilot, lambda: palette_listed(app), "the palette's hits")
         await pilot.press("enter")
         await wait_for(pilot, _at(app, 1), "the next sample, from the palette")
+
+
+def test_the_time_bar_fits_its_width_and_marks_the_batches():
+    from ctrtui.ui.widgets.timebar import TimeBarState, timebar_text
+
+    state = TimeBarState(at=T0 + 50, start=T0, end=T0 + 100, index=5, count=11, batches=(T0, T0 + 100), speed=4)
+    for width, marks in ((140, True), (80, False), (70, False)):
+        text = timebar_text(state, width)
+        assert text.cell_len <= width, (width, text.plain)
+        bar = next(word for word in text.plain.split() if "━" in word)  # ▶ DAY TIME  n/N  START BAR END ...
+        assert len(bar) >= 8 and bar[0] == "┃" and bar[-1] == "┃", bar  # a batch at each end
+        assert bar.count("●") == 1 and abs(bar.index("●") - (len(bar) - 1) / 2) <= 0.5, bar  # halfway
+        assert text.plain.endswith("  playing 4×") and ("2 batches" in text.plain) == marks, text.plain
+    narrow = timebar_text(state, 60).plain
+    assert "━" not in narrow and narrow.startswith("▶ ") and "6/11" in narrow  # no room for a bar: the time stays
+    still = timebar_text(TimeBarState(at=T0, start=T0, end=T0, index=0, count=1), 80).plain
+    assert still.startswith("■ ") and "playing" not in still and "●" in still  # one sample: the bar's first cell

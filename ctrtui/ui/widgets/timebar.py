@@ -13,6 +13,8 @@ from textual.widget import Widget
 
 BAR_MIN = 8
 """Fewest cells of bar; below that the bar is left out and the times alone are shown."""
+BAR_WANTED = 20
+"""Below this many cells of bar the count of batches is left out, for the bar's sake."""
 
 
 @dataclass(frozen=True)
@@ -58,7 +60,7 @@ def timebar_text(state: TimeBarState, width: int) -> Text:
     marks = f"  {len(state.batches)} batch{'es' if len(state.batches) != 1 else ''}"
     used = text.cell_len + len(first) + len(last) + 4 + len(playing)
     cells = width - used - len(marks)
-    if cells < BAR_MIN:
+    if cells < BAR_WANTED:
         marks = ""
         cells = width - used
     if cells >= BAR_MIN:
