@@ -239,3 +239,20 @@ def test_the_time_bar_fits_its_width_and_marks_the_batches():
     assert "━" not in narrow and narrow.startswith("▶ ") and "6/11" in narrow  # no room for a bar: the time stays
     still = timebar_text(TimeBarState(at=T0, start=T0, end=T0, index=0, count=1), 80).plain
     assert still.startswith("■ ") and "playing" not in still and "●" in still  # one sample: the bar's first cell
+
+
+async def test_the_filter_the_threads_view_and_another_hierarchy_work_on_a_sample(pilot_app, tmp_path):
+    app, pids, _ = _app(tmp_path, at=T0 + 5 * (BATCH_SAMPLE - 1))
+    async with pilot_app(app=app) as (app, pilot):
+        await goto(pilot, "/a")
+        app.tasks.focus()
+        await pilot.press("slash", *"mover", "enter")
+        await wait_for(pilot, lambda: list(app.tasks.shown) == [pids["mover"]], "the filter keeping mover alone")
+        await pilot.press("t")  # threads view: one thread each
+        await wait_for(pilot, lambda: app.threads and list(app.tasks.shown) == [pids["mover"]], "the threads view")
+        app.switch_hierarchy("freezer")
+        await wait_for(pilot, lambda: app.hier == "freezer" and app.hs is not None and not app.live.refreshing,
+                       "the freezer hierarchy")
+        assert app.snapshot.taken_at == T0 + 5 * (BATCH_SAMPLE - 1)
+        await goto(pilot, "/a")
+        assert set(pids.values()) <= _members(app)  # nobody left /a in freezer
