@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.css.query import NoMatches
 from textual.timer import Timer
 from textual.widget import Widget
 
@@ -166,7 +167,7 @@ class Replay:
         """Draw the time bar and the status bar."""
         try:
             self.app.main.query_one(TimeBar).show(self.state())
-        except Exception:  # noqa: BLE001 - not composed yet, or closing: nothing to draw into
+        except NoMatches:  # not composed yet, or closing: nothing to draw into
             return
         self.app.update_status()
 
