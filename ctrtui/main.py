@@ -1,5 +1,5 @@
 """The program's entry point (`ctrtui`, `python -m ctrtui`): the command line
-(ctrtui/cli/entry.py), and the terminal UI when no subcommand is given.
+(ctrtui/cli/entry.py), and the terminal UI when no subcommand is given or for `replay`.
 
 This module sits above both the command line and the UI (docs/architecture.md): the command
 line never imports the UI; the UI is imported here, only when it starts.
@@ -30,6 +30,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def cmd_tui(args: argparse.Namespace) -> int:
+    if args.command == "replay":
+        return _replay(args)
     if args.host or args.hosts:
         from ctrtui.cli.hosts import tui_hosts
 
@@ -43,6 +45,17 @@ def cmd_tui(args: argparse.Namespace) -> int:
     # the backend says whether it may write (ui.app asks it: ctrtui.sources.read_only_reason)
     hierarchy, cgroup = _start(args, service)
     run(backend, engine, interval=args.interval, read_only=args.read_only, hierarchy=hierarchy, cgroup=cgroup)
+    return EXIT_OK
+
+
+def _replay(args: argparse.Namespace) -> int:
+    """`ctrtui replay [FILE|DIR]`: the terminal UI on a recording (ctrtui/ui/replay.py)."""
+    from ctrtui.cli.history import open_replay
+
+    recorded, hierarchy = open_replay(args)
+    from ctrtui.ui.replay import run
+
+    run(recorded, hierarchy)
     return EXIT_OK
 
 

@@ -28,7 +28,7 @@ __all__ = ["run"]
 
 def run(argv: Sequence[str] | None, tui: Command) -> int:
     """Parse `argv` (None: sys.argv) and run it; `tui` starts the terminal UI when no
-    subcommand is given. The exit status."""
+    subcommand is given, and for `replay`. The exit status."""
     hold_interrupt()  # first of all: a Ctrl-C while the imports below run must not print a traceback
     try:
         return _run(argv, tui)
@@ -51,7 +51,11 @@ def _run(argv: Sequence[str] | None, tui: Command) -> int:
         print("ctrtui: --sudo applies to remote hosts (--host); to act as root on this machine, run ctrtui "
               "itself with sudo", file=sys.stderr)
         return EXIT_USAGE
-    if args.command is None:  # the terminal UI owns the terminal: no guard
+    if args.command == "replay" and (args.host or args.hosts):
+        print("ctrtui: replay reads a recording of this machine; a host's recording is not replayed "
+              "through --host yet: copy its directory here and give it as FILE|DIR", file=sys.stderr)
+        return EXIT_USAGE
+    if args.command in (None, "replay"):  # the terminal UI owns the terminal: no guard
         release_interrupt()
         return run_command(tui, args)
     if args.host or args.hosts:  # the hosts decide (ctrtui/cli/hosts.py), `local` alone included

@@ -1,4 +1,5 @@
-"""The command line's history commands: `record`, `where`, `diff`, and `ls`/`tasks --at`
+"""The command line's history commands: `record`, `where`, `diff`, `ls`/`tasks --at`, and
+the options and recording of `replay` (`open_replay`; the UI is started by ctrtui/main.py)
 (ctrtui/history does the work; this module parses and prints; the recorded world of
 `--at` is opened in ctrtui/cli/common.py)."""
 
@@ -15,8 +16,10 @@ if TYPE_CHECKING:
     import argparse
     from collections.abc import Callable
 
+    from ctrtui.history.replay import RecordedBackend
 
-__all__ = ["COMMANDS", "define", "parse_size"]
+
+__all__ = ["COMMANDS", "define", "open_replay", "parse_size"]
 
 _SIZE_UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
 
@@ -42,6 +45,16 @@ def define(parser: argparse.ArgumentParser) -> None:
         parser.add_argument("--cgroup", metavar="HIERARCHY:/path", dest="record_cgroup",
                             help="record only this cgroup and those below it")
         parser.add_argument("--samples", type=int, metavar="N", help="stop after N samples")
+    elif name == "replay":
+        import argparse
+
+        parser.add_argument("replay_place", nargs="?", metavar="FILE|DIR",
+                            help="the recording to replay (default: the one `ctrtui record` writes)")
+        _history_from(parser)
+        parser.add_argument("--at", metavar="TIME", help="open at TIME (ISO 8601, HH:MM[:SS] today, -5m, "
+                            "'3m ago', or a batch id; default: the last sample)")
+        parser.add_argument("--hierarchy", metavar="NAME", default=argparse.SUPPRESS,
+                            help="open on this hierarchy")
     elif name == "where":
         parser.add_argument("pid", metavar="PID")
         parser.add_argument("--since", metavar="TIME")
@@ -135,6 +148,30 @@ def cmd_where(args: argparse.Namespace) -> int:
         print(display(f"{_when(r['entered']):<19}  {_when(r['left']):<19}  {start:>10}  "
                       f"{by:<24}  {r['hierarchy']}:{r['cgroup']}"))
     return EXIT_OK
+
+
+def open_replay(args: argparse.Namespace) -> tuple[RecordedBackend, str | None]:
+    """`ctrtui replay`: the recording of `recording_place` at `--at` (default its last sample)
+    and the hierarchy of `--hierarchy` to open on (None: the UI's rule). A UsageError or
+    HistoryError (one sentence) when either is not there; the UI itself is started by the
+    caller (ctrtui/main.py: the command line sits below the UI)."""
+    from ctrtui.history.query import parse_time
+    from ctrtui.history.replay import RecordedBackend
+    from ctrtui.model import find_hierarchy
+
+    if args.replay_place:
+        args.history_from = args.replay_place
+    rec = recording_of(args)
+    recorded = RecordedBackend(rec, parse_time(args.at, rec) if args.at else None)
+    word = getattr(args, "hierarchy", None)
+    if not word:
+        return recorded, None
+    hiers = recorded.hierarchies()
+    found = find_hierarchy(hiers, word)
+    if found is None:
+        known = ", ".join(display(h.name) for h in hiers) or "none"
+        raise UsageError(f"the recording holds no hierarchy '{display(word)}' at that time; it holds: {known}")
+    return recorded, found.name
 
 
 def cmd_diff(args: argparse.Namespace) -> int:

@@ -252,3 +252,4 @@ def _history_parsers(sub: Any) -> None:
     sub.add_parser("record", define=define, help="record which task is in which cgroup, every few seconds")
     sub.add_parser("where", define=define, help="every cgroup PID was in, by the recording, and who moved it")
     sub.add_parser("diff", define=define, help="what changed between two recorded times")
+    sub.add_parser("replay", define=define, help="the terminal UI on a recording, read-only, with a time bar")

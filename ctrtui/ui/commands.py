@@ -11,7 +11,7 @@ from textual.command import DiscoveryHit, Hit, Hits, Provider
 class CtrtuiCommands(Provider):
     """The app's entries in the command palette (ctrl+p)."""
 
-    ENTRIES = (
+    ENTRIES: tuple[tuple[str, str, str], ...] = (
         ("Go to cgroup…", "go_to", "Jump to a cgroup of any hierarchy by path, the shown one's first"),
         ("Find PID…", "find_pid", "Jump to the cgroup of a PID and select its row"),
         ("Move selected to…", "move", "Pick a target cgroup for the marked tasks (or the cursor row)"),

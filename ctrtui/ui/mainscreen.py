@@ -83,6 +83,10 @@ class MainScreen(Screen[None]):
         self.widgets: dict[str, Widget] = {}
         """The panes by name, once mounted (empty before: nothing to draw into yet)."""
 
+    RECORDED = False
+    """A recording is shown (`ctrtui.ui.replay`'s screen): the status bar leaves its age to
+    the time bar."""
+
     MOVING_ACTIONS = frozenset({"move", "cut", "put", "undo", "new_cgroup", "new_cgroup_move", "remove_cgroup",
                                 "freeze"})
     """Actions that write (move tasks, make, remove, freeze cgroups): shown disabled in the
@@ -205,7 +209,7 @@ class MainScreen(Screen[None]):
             busy=app.live.refreshing, hierarchy=app.hier, cut=len(cut.pids) if cut else 0,
             read_at=app.live.read_at, tree_at=app.live.tree_at, interval=app.live.paced(),
             stretched=app.live.paced() > app.live.interval, budget=TICK_BUDGET,
-            marked=len(self.tasks.marks) if "tasks" in self.widgets else 0)
+            marked=len(self.tasks.marks) if "tasks" in self.widgets else 0, recorded=self.RECORDED)
 
     def fit_panes(self, width: int | None = None) -> None:
         """Share the width between tree and task list (`ctrtui.ui.layout`): the tree gives
@@ -325,19 +329,23 @@ class MainScreen(Screen[None]):
 
     def action_help(self) -> None:
         """Every key, grouped by pane, whatever has focus (`ctrtui.ui.screens.keys`)."""
-        from ctrtui.ui.screens.keys import KeysHelp, bindings_of, key_lines
+        from ctrtui.ui.screens.keys import KeysHelp, key_lines
 
         if self.ctrtui.closing():
             return
         off = self.MOVING_ACTIONS if (self.ctrtui.read_only_reason or self.ctrtui.policy_error) else frozenset()
         reason = self.ctrtui.read_only_reason or "the policy file cannot be used"
-        # the app's own keys (ctrl+q, ctrl+p ...), then this screen's; `app.quit` is `quit`,
-        # one line with ctrl+q's
+        self.ctrtui.push_screen(KeysHelp(key_lines(self.key_groups(), self.ctrtui.get_key_display, off, reason)))
+
+    def key_groups(self) -> list[tuple[str, list[Binding]]]:
+        """The keys `?` lists, by group: the app's own keys (ctrl+q, ctrl+p ...) and this
+        screen's, then each pane's (`app.quit` is `quit`, one line with ctrl+q's)."""
+        from ctrtui.ui.screens.keys import bindings_of
+
         everywhere = bindings_of(type(self.ctrtui)) + [replace(b, action=b.action.removeprefix("app."))
-                                                    for b in self.BINDINGS if isinstance(b, Binding)]
-        groups = [("Everywhere", everywhere), ("Cgroup tree (left pane)", bindings_of(CgroupTree)),
-                  ("Task list (right pane)", bindings_of(TaskList))]
-        self.ctrtui.push_screen(KeysHelp(key_lines(groups, self.ctrtui.get_key_display, off, reason)))
+                                                    for b in MainScreen.BINDINGS if isinstance(b, Binding)]
+        return [("Everywhere", everywhere), ("Cgroup tree (left pane)", bindings_of(CgroupTree)),
+                ("Task list (right pane)", bindings_of(TaskList))]
 
     # ------------------------------------------------------------------ filter
 

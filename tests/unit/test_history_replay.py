@@ -175,3 +175,30 @@ def test_batches_in_a_time_range(tmp_path):
     assert [x["batch"] for x in b.batches(T0 + 5, T0 + 12)] == ids[1:]
     assert [x["batch"] for x in b.batches(until=T0 + 2)] == ids[:1]
     assert b.batches(T0 + 13) == []
+
+
+def test_the_replay_command_opens_the_recording_at_its_time_and_refuses_what_is_not_there(tmp_path, capsys):
+    """`ctrtui replay [FILE|DIR] [--at TIME] [--hierarchy H]`: the recording and hierarchy
+    the UI opens on (ctrtui/cli/history.py's `open_replay`), each mistake one sentence, exit
+    2, before any UI starts; a host's recording is not replayed through --host."""
+    import argparse
+
+    from ctrtui.cli.history import open_replay
+    from tests.clihelpers import run
+
+    d = str(tmp_path / "h")
+    times, _ = _record_churn(d)
+    args = argparse.Namespace(replay_place=d, history_from=None, at="@" + str(int(times[3])), hierarchy="freezer")
+    with pytest.raises(HistoryError, match="give an ISO 8601 time"):
+        open_replay(args)
+    args.at = None
+    recorded, hierarchy = open_replay(args)
+    assert (recorded.taken_at, hierarchy) == (times[-1], "freezer")
+    rc, _, err = run(capsys, "replay", d, "--hierarchy", "nope")
+    assert rc == 2 and "holds no hierarchy 'nope'" in err and "freezer" in err and "Traceback" not in err
+    rc, _, err = run(capsys, "replay", str(tmp_path / "none"))
+    assert rc == 2 and "no recording at" in err
+    rc, _, err = run(capsys, "replay", d, "--at", "1999-01-01T00:00")
+    assert rc == 2 and "nothing is recorded at" in err
+    rc, _, err = run(capsys, "replay", d, "--host", "somewhere")
+    assert rc == 2 and "copy its directory here" in err

@@ -29,14 +29,16 @@ class StatusBar(Static):
                     paused: bool, busy: bool, hierarchy: str | None, cut: int = 0,
                     read_at: float | None = None, tree_at: float | None = None,
                     interval: float = 0.0, stretched: bool = False, budget: float = 0.0,
-                    host: str | None = None, host_state: str | None = None, marked: int = 0) -> None:
+                    host: str | None = None, host_state: str | None = None, marked: int = 0,
+                    recorded: bool = False) -> None:
         """Redraw from the app's state (`read_only` is the reason, None when moves work).
         `read_at`: when what is shown was last read (default `taken_at`); `tree_at`: when
         the whole tree (its counts) was; `interval`: seconds between two refresh ticks;
         `stretched`: that is longer than asked, to keep the ticks within `budget` (a share
         of one core): the bar then says both. `host`: the host shown, named when there are
         several (`host_state`: when it is not ok; `unreachable: why ...` for a dead host, already
-        scrubbed). `marked`: how many tasks are marked."""
+        scrubbed). `marked`: how many tasks are marked. `recorded`: a recording is shown
+        (`ctrtui replay`): its age and live or paused are left out (the time bar says them)."""
         text = Text()
         text.append("ctrtui", "bold")
         if host is not None:
@@ -54,13 +56,15 @@ class StatusBar(Static):
             text.append("  moves enabled")
         now = time.time()
         read_at = read_at if read_at is not None else taken_at
-        if read_at is None:
+        if recorded:
+            pass
+        elif read_at is None:
             text.append("  no snapshot yet")
         else:
             age = max(0.0, now - read_at)
             if paused or interval <= 0 or age > interval + 1.5:
                 text.append(f"  snapshot {age:.0f}s ago")
-        if tree_at is not None and read_at is not None and read_at - tree_at >= 10:
+        if tree_at is not None and read_at is not None and read_at - tree_at >= 10 and not recorded:
             text.append(f"  counts {age_text(now - tree_at)} old")
         if busy:
             text.append("  refreshing…", "italic")
@@ -68,8 +72,9 @@ class StatusBar(Static):
             text.append(f"  {marked} marked", "italic")
         if cut:
             text.append(f"  {cut} cut (p puts)", "italic")
-        text.append("  ❚❚ paused" if paused else "  ● live", "bold")
-        if stretched and not paused:
+        if not recorded:
+            text.append("  ❚❚ paused" if paused else "  ● live", "bold")
+        if stretched and not paused and not recorded:
             text.append(f" every {math.ceil(interval)}s (refresh budget {budget * 100:.1f}% CPU)", "italic")
         if text != self._shown:
             self._shown = text
