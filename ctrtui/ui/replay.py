@@ -27,7 +27,7 @@ from ctrtui.history.records import HistoryError
 from ctrtui.text import display
 from ctrtui.ui.app import CtrtuiApp
 from ctrtui.ui.commands import CtrtuiCommands
-from ctrtui.ui.hosts import HostView, Link
+from ctrtui.ui.hostviews import HostView, Link
 from ctrtui.ui.mainscreen import MainScreen
 from ctrtui.ui.widgets.status import StatusBar
 from ctrtui.ui.widgets.timebar import TimeBar, TimeBarState
