@@ -43,7 +43,8 @@ async def _paint(specs, options) -> tuple[float, float | None]:
     or None when one was not within 60 s)."""
     from benchmarks.sim import SIZE, Screen
     from ctrtui.ui.app import CtrtuiApp
-    from ctrtui.ui.hosts import OK, remote_host
+    from ctrtui.ui.hosts import remote_host
+    from ctrtui.ui.hostviews import OK
 
     t0 = time.perf_counter()
     views = [remote_host(s, options) for s in specs]

@@ -17,7 +17,8 @@ from typing import Any
 from ctrtui.agent.lines import encode
 from ctrtui.agent.ops import Agent
 from ctrtui.remote.errors import RemoteOpError
-from ctrtui.ui.hosts import HostView, Link, RemoteMover
+from ctrtui.ui.hosts import RemoteMover
+from ctrtui.ui.hostviews import HostView, Link
 
 
 class ReaderOnly:

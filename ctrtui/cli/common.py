@@ -19,8 +19,8 @@ if TYPE_CHECKING:
     from typing import Any
 
     from ctrtui.engine import AttachEngine
-    from ctrtui.history.query import RecordedWorld
-    from ctrtui.history.store import Recording
+    from ctrtui.history.reader import Recording
+    from ctrtui.history.replay import RecordedBackend as RecordedBackend
     from ctrtui.model import CgroupRef, Hierarchy, Snapshot
     from ctrtui.service.local import LocalService
     from ctrtui.service.protocol import Service
@@ -92,12 +92,13 @@ def recording_of(args: argparse.Namespace) -> Recording:
     return rec
 
 
-def recorded_world(args: argparse.Namespace) -> RecordedWorld:
+def recorded_world(args: argparse.Namespace) -> RecordedBackend:
     """`ls`/`tasks --at TIME`: the world as the recording saw it at TIME (read-only)."""
-    from ctrtui.history.query import RecordedWorld, parse_time
+    from ctrtui.history.query import parse_time
+    from ctrtui.history.replay import RecordedBackend as RecordedBackend
 
     rec = recording_of(args)
-    return RecordedWorld(rec, parse_time(args.at, rec))
+    return RecordedBackend(rec, parse_time(args.at, rec))
 
 
 def service_of(args: argparse.Namespace, backend: Backend | None = None, writes: bool = False,

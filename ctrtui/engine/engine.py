@@ -21,18 +21,11 @@ from ctrtui.engine.builtinhooks import builtin_hooks
 from ctrtui.engine.journal import Journal
 from ctrtui.engine.journalerrors import JournalError, JournalMismatch, JournalNotOwned
 from ctrtui.engine.planning import FactReader, make_plan
-from ctrtui.engine.plugins import ENTRY_POINT_GROUP as ENTRY_POINT_GROUP  # moved: ctrtui.engine.plugins
 from ctrtui.engine.plugins import load_entry_point_hooks
 from ctrtui.engine.policy import Policy
 from ctrtui.engine.undo import choose_undoable as undoable_batch
 from ctrtui.engine.undo import undo as undo_batch
-from ctrtui.engine.values import OUTCOMES as OUTCOMES  # moved: ctrtui.engine.values
-from ctrtui.engine.values import VERDICT_KINDS as VERDICT_KINDS  # moved: ctrtui.engine.values
-from ctrtui.engine.values import Outcome as Outcome  # moved: ctrtui.engine.values
-from ctrtui.engine.values import OutcomeKind as OutcomeKind  # moved: ctrtui.engine.values
 from ctrtui.engine.values import Plan, Report
-from ctrtui.engine.values import Verdict as Verdict  # moved: ctrtui.engine.values
-from ctrtui.engine.values import VerdictKind as VerdictKind  # moved: ctrtui.engine.values
 from ctrtui.errors import CtrtuiError, errno_name
 from ctrtui.model import CgroupRef, Hierarchy, find_hierarchy
 from ctrtui.text import display
@@ -43,8 +36,7 @@ if TYPE_CHECKING:
     from ctrtui.engine.records import Batch
     from ctrtui.engine.values import ScopeRequest, Via
 
-__all__ = ["AttachEngine", "OUTCOMES", "Outcome", "OutcomeKind", "Plan", "Report", "VERDICT_KINDS", "Verdict",
-           "VerdictKind", "load_entry_point_hooks", "ENTRY_POINT_GROUP"]
+__all__ = ["AttachEngine", "Plan", "Report", "load_entry_point_hooks"]
 
 
 class AttachEngine:

@@ -57,13 +57,10 @@ import re
 
 from ctrtui.engine.batchassembly import assemble_batches, open_batches_in
 from ctrtui.engine.journalerrors import JournalCorrupt, JournalError, JournalLimit, JournalNotOwned
-from ctrtui.engine.journalerrors import JournalMismatch as JournalMismatch  # moved: ctrtui.engine.journalerrors
 from ctrtui.engine.journalfile import count_newlines, last_newline, lines_backward, rotate_file
 from ctrtui.engine.journallock import DEFAULT_LOCK_TIMEOUT, JournalFile
-from ctrtui.engine.journallock import lock_holder as lock_holder  # moved: ctrtui.engine.journallock
 from ctrtui.engine.owned import NotOwned, open_owned
 from ctrtui.engine.records import (
-    BATCH_ID_RE,
     ERRNO_RE,
     MAX_LINE,
     VERSION,
@@ -75,7 +72,6 @@ from ctrtui.engine.records import (
     outcome_lines,
     validate,
 )
-from ctrtui.engine.records import KNOWN_OUTCOMES as KNOWN_OUTCOMES  # moved: ctrtui.engine.records
 from ctrtui.errors import CtrtuiError, errno_name
 from ctrtui.text import display
 
@@ -85,13 +81,12 @@ if TYPE_CHECKING:
 
     from ctrtui.engine.records import Record
 
-__all__ = ["Journal", "JournalError", "JournalCorrupt", "JournalMismatch", "JournalLimit", "JournalNotOwned", "Batch",
-           "default_journal_path", "DEFAULT_MAX_BYTES", "KNOWN_OUTCOMES", "lock_holder"]
+__all__ = ["Journal", "JournalError", "JournalCorrupt", "JournalLimit", "JournalNotOwned", "Batch",
+           "default_journal_path", "DEFAULT_MAX_BYTES"]
 
 DEFAULT_MAX_BYTES = 8 * 1024 * 1024
 """Rotate past this size (plus what the last rotation kept)."""
 
-_BATCH_RE = BATCH_ID_RE  # moved: ctrtui.engine.records (as BATCH_ID_RE)
 _UNSAFE_IN_NAME = re.compile(r"[^A-Za-z0-9@._+-]+")
 
 

@@ -8,7 +8,6 @@ import time
 
 from ctrtui.history.reader import Recording
 from ctrtui.history.records import HistoryError
-from ctrtui.history.replay import RecordedBackend as RecordedWorld  # moved: ctrtui.history.replay
 from ctrtui.model.snapshot import diff
 from ctrtui.text import display
 
@@ -17,7 +16,7 @@ if TYPE_CHECKING:
     from typing import Any
 
 
-__all__ = ["RecordedWorld", "diff_rows", "parse_time"]
+__all__ = ["diff_rows", "parse_time"]
 
 _AGO = re.compile(r"(?:-\s*(\d{1,9}(?:\.\d+)?)\s*([smhd])|(\d{1,9}(?:\.\d+)?)\s*([smhd])\s+ago)\Z")
 _CLOCK = re.compile(r"(\d{1,2}):(\d{2})(?::(\d{2}(?:\.\d+)?))?\Z")

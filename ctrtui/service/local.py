@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping, Sequence
 
     from ctrtui.engine import AttachEngine, Journal, Plan, Report
-    from ctrtui.engine.ops import OpResult
+    from ctrtui.engine.cgroupops import OpResult
     from ctrtui.engine.values import ScopeRequest, Via
     from ctrtui.model import CgroupRef, CgroupState, Hierarchy, Snapshot, TaskInfo
     from ctrtui.model.cgstats import Figures
@@ -170,7 +170,7 @@ class LocalService:
 
     def undo(self, batch: str | None = None) -> Undone:
         from ctrtui.engine import Report
-        from ctrtui.engine.ops import OpResult, undo_any
+        from ctrtui.engine.cgroupops import OpResult, undo_any
         from ctrtui.service.values import Undone
 
         engine = self.engine
@@ -195,12 +195,12 @@ class LocalService:
         batches = tuple(journal.batches(limit))
         holder = None
         if batches and batches[0].status() == "open" and journal.path is not None:
-            from ctrtui.engine.journal import lock_holder
+            from ctrtui.engine.journallock import lock_holder
 
             holder = lock_holder(journal.path)
         return BatchLog(batches, journal.path, holder, tuple(journal.warnings))
 
     def cgroup_op(self, op: str, ref: CgroupRef) -> OpResult:
-        from ctrtui.engine.ops import CgroupOps
+        from ctrtui.engine.cgroupops import CgroupOps
 
         return CgroupOps(self.engine).run(op, ref)

@@ -47,15 +47,13 @@ from __future__ import annotations
 import time
 
 from ctrtui.sources import CGROUP_ADMIN, WRITE
-from ctrtui.sources.simkernel.rules import kstrtoint  # moved: ctrtui.sources.simkernel.rules
 from ctrtui.sources.simkernel.usage import SimUsage
 from ctrtui.sources.simkernel.world import SimWorld
 from ctrtui.sources.simkernel.writing import (
-    SimTaskHandle,  # moved: ctrtui.sources.simkernel.writing
     SimWriting,
 )
 
-__all__ = ["SimKernel", "SimTaskHandle", "kstrtoint"]
+__all__ = ["SimKernel"]
 
 
 def _wall() -> float:

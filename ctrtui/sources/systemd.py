@@ -28,12 +28,12 @@ import time
 from collections.abc import Iterable, Mapping, Sequence
 from typing import NamedTuple, Union
 
-from ctrtui.model.systemd import UNIT_SUFFIXES, unit_place  # moved: ctrtui.model.systemd
+from ctrtui.model.systemd import UNIT_SUFFIXES, unit_place
 from ctrtui.sources.systemd_props import PropertyError, UnitProperty, parse_properties
 from ctrtui.text import display, scrub
 
-__all__ = ["UNIT_SUFFIXES", "Detection", "Placement", "PropertyError", "ScopeStarted", "Systemd",
-           "SystemdError", "detect", "unit_object_path", "unit_place", "valid_unit_name"]
+__all__ = ["Detection", "Placement", "PropertyError", "ScopeStarted", "Systemd",
+           "SystemdError", "detect", "unit_object_path", "valid_unit_name"]
 
 DEST = "org.freedesktop.systemd1"
 MANAGER = "/org/freedesktop/systemd1"

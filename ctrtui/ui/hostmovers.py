@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping
 from typing import Protocol
 
 from ctrtui.engine import AttachEngine, Plan, Report
-from ctrtui.engine.ops import OpRefusal, OpResult
+from ctrtui.engine.cgroupops import OpRefusal, OpResult
 from ctrtui.model import CgroupRef
 
 __all__ = ["CgroupOpsLike", "LocalMover", "Mover"]
@@ -47,7 +47,7 @@ class CgroupOpsLike(Protocol):
 class LocalMover:
     """This machine's moves for the UI: its `AttachEngine` behind the methods a remote host's
     mover has (`Mover`), so the UI never asks which kind it holds. `undo` is
-    `ctrtui.engine.ops.undo_any`: the newest batch, a move or a cgroup op."""
+    `ctrtui.engine.cgroupops.undo_any`: the newest batch, a move or a cgroup op."""
 
     def __init__(self, engine: AttachEngine) -> None:
         self.engine = engine
@@ -69,7 +69,7 @@ class LocalMover:
         return self.engine.apply(plan, all_or_nothing=all_or_nothing)
 
     def undo(self) -> Report | OpResult | None:
-        from ctrtui.engine.ops import undo_any
+        from ctrtui.engine.cgroupops import undo_any
 
         result: Report | OpResult | None = undo_any(self.engine)
         return result

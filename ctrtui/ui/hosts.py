@@ -22,22 +22,7 @@ from ctrtui.engine.values import Plan, Report
 from ctrtui.errors import CtrtuiError
 from ctrtui.model import CgroupRef, CgroupState, TaskInfo
 from ctrtui.text import scrub
-from ctrtui.ui.hostmovers import CgroupOpsLike as CgroupOpsLike  # moved: ctrtui.ui.hostmovers
-from ctrtui.ui.hostmovers import LocalMover as LocalMover  # moved: ctrtui.ui.hostmovers
-from ctrtui.ui.hostmovers import Mover as Mover  # moved: ctrtui.ui.hostmovers
-from ctrtui.ui.hostviews import CONNECTING as CONNECTING  # moved: ctrtui.ui.hostviews
-from ctrtui.ui.hostviews import DEAD as DEAD  # moved: ctrtui.ui.hostviews
-from ctrtui.ui.hostviews import OK as OK  # moved: ctrtui.ui.hostviews
-from ctrtui.ui.hostviews import OPS_OF_MOVER, Link
-from ctrtui.ui.hostviews import PROBE_TIMEOUT as PROBE_TIMEOUT  # moved: ctrtui.ui.hostviews
-from ctrtui.ui.hostviews import SLOW as SLOW  # moved: ctrtui.ui.hostviews
-from ctrtui.ui.hostviews import SLOW_MS as SLOW_MS  # moved: ctrtui.ui.hostviews
-from ctrtui.ui.hostviews import HostTimeout as HostTimeout  # moved: ctrtui.ui.hostviews
-from ctrtui.ui.hostviews import HostView as HostView  # moved: ctrtui.ui.hostviews
-from ctrtui.ui.hostviews import NoHost as NoHost  # moved: ctrtui.ui.hostviews
-from ctrtui.ui.hostviews import call_with_timeout as call_with_timeout  # moved: ctrtui.ui.hostviews
-from ctrtui.ui.hostviews import host_line as host_line  # moved: ctrtui.ui.hostviews
-from ctrtui.ui.hostviews import local_host as local_host  # moved: ctrtui.ui.hostviews
+from ctrtui.ui.hostviews import OPS_OF_MOVER, HostView, Link, NoHost
 
 if TYPE_CHECKING:
     from ctrtui.remote.connect import ConnectOptions
@@ -145,7 +130,7 @@ def placeholder(hosts: int) -> Link:
 class RemoteOps:
     """Create, remove, freeze and thaw cgroups of a remote host, through its `Service`
     (`RemoteService.cgroup_op`): the host checks, journals (its own journal: `u` undoes
-    there) and asks its kernel. The same interface as `ctrtui.engine.ops.CgroupOps` for
+    there) and asks its kernel. The same interface as `ctrtui.engine.cgroupops.CgroupOps` for
     `ctrtui.ui.cgroupops.CgroupActions`."""
 
     def __init__(self, mover: RemoteMover) -> None:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ctrtui.engine import AttachEngine
-from ctrtui.engine.ops import CgroupOps
+from ctrtui.engine.cgroupops import CgroupOps
 from ctrtui.errors import CtrtuiError
 from ctrtui.model import Hierarchy, Snapshot
 from ctrtui.sources.base import Reader

@@ -21,7 +21,6 @@ from ctrtui.model import CgroupRef
 from ctrtui.report import describe_error, plan_line
 from ctrtui.text import display, scrub
 from ctrtui.ui.messages import BatchDone, Planned
-from ctrtui.ui.movesoff import journal_problem as journal_problem  # moved: ctrtui.ui.movesoff
 from ctrtui.ui.movesoff import read_only_words
 from ctrtui.ui.reportstyle import report_text
 
@@ -260,8 +259,8 @@ class Moves:
         """Run a batch (thread worker "move" or "undo") and post its `BatchDone`; a journal that cannot be
         written moves nothing, and the engine's sentence says why. An undone cgroup op goes
         to `CgroupActions.done`."""
+        from ctrtui.engine.cgroupops import OpResult
         from ctrtui.engine.journal import JournalError
-        from ctrtui.engine.ops import OpResult
         from ctrtui.errors import CtrtuiError
 
         try:

@@ -34,7 +34,7 @@ from ctrtui.ui.widgets.timebar import TimeBar, TimeBarState
 
 if TYPE_CHECKING:
     from ctrtui.engine import Plan, Report
-    from ctrtui.engine.ops import OpResult
+    from ctrtui.engine.cgroupops import OpResult
     from ctrtui.history.replay import RecordedBackend
     from ctrtui.model import CgroupRef, Container, Hierarchy, Snapshot, TaskInfo
     from ctrtui.model.task import CgroupState

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.lab.guest import LAB_OK, LAB_WHY, Guest, LabError, image
+from devtools.labguest import LAB_OK, LAB_WHY, Guest, LabError, image
 
 ROOT = Path(__file__).resolve().parents[2]
 #: What the lab tier cost, in seconds, by step: printed at the end of the session.
@@ -21,7 +21,7 @@ COSTS: dict[str, float] = {}
 
 @pytest.fixture(scope="session")
 def guest():
-    """The booted guest (`tests.lab.guest.Guest`), built first when the cache lacks the
+    """The booted guest (`devtools.labguest.Guest`), built first when the cache lacks the
     image; stopped (qemu killed, its overlay removed) at the end of the session. Skips only
     where the lab cannot run (LAB_WHY); a failed build or boot is an error."""
     if not LAB_OK:
@@ -46,7 +46,7 @@ def guest():
 @pytest.fixture(scope="session")
 def installed(guest):
     """The guest with this checkout installed (with the test extra) in the venv
-    `tests.lab.guest.VENV`, offline from a wheelhouse built here. Returns the guest."""
+    `devtools.labguest.VENV`, offline from a wheelhouse built here. Returns the guest."""
     start = time.monotonic()
     try:
         guest.install(ROOT)

@@ -15,7 +15,7 @@ import json
 import secrets
 import shlex
 
-from tests.lab.guest import VENV
+from devtools.labguest import VENV
 
 
 def test_inside_a_cgroup_namespace_list_move_and_the_kernels_refusal_outside(installed, state):

@@ -20,8 +20,8 @@ from pathlib import Path
 
 import pytest
 
+from devtools.labguest import VENV, Guest
 from tests.lab.conftest import local_env
-from tests.lab.guest import VENV, Guest
 
 CTRTUI = str(Path(sys.executable).with_name("ctrtui"))
 CONTROLLERS = {"cpu", "cpuset", "io", "memory", "pids"}

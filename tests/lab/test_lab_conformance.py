@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import re
 
+from devtools.labguest import VENV
 from tests.lab.conftest import ROOT
-from tests.lab.guest import VENV
 
 SRC = "/root/ctrtui-src"
 

@@ -14,8 +14,8 @@ from __future__ import annotations
 import json
 
 from ctrtui.sources.systemd_risks import FACTS, REFUSALS, risk_for
+from devtools.labguest import VENV
 from tests.lab.conftest import ROOT
-from tests.lab.guest import VENV
 
 SRC = "/root/ctrtui-systemd"
 

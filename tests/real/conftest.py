@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from tests.sshd import SSHD_OK, SSHD_WHY, SshLab
+from devtools.sshd import SSHD_OK, SSHD_WHY, SshLab
 
 
 @pytest.fixture(scope="session")
 def sshlab():
-    """A `tests.sshd.SshLab` for the whole session: a client identity and config; tests
+    """A `devtools.sshd.SshLab` for the whole session: a client identity and config; tests
     start their sshd "hosts" with `sshlab.start_host()` (or use `sshhost`). Every sshd is
     stopped, and checked gone, at the end of the session. Skips when sshd cannot run here."""
     if not SSHD_OK:
@@ -20,6 +20,6 @@ def sshlab():
 
 @pytest.fixture(scope="session")
 def sshhost(sshlab):
-    """One running sshd host (`tests.sshd.SshHost`) shared by the session's tests; a test
+    """One running sshd host (`devtools.sshd.SshHost`) shared by the session's tests; a test
     that stops or breaks its host starts its own with `sshlab.start_host()`."""
     return sshlab.start_host()

@@ -31,8 +31,7 @@ from ctrtui.remote.stub import STUB
 from ctrtui.service import PROTOCOL
 from ctrtui.sources.base import Reader, contract_problems, protocol_problems
 from ctrtui.sources.cgroupfs import CgroupFS
-from devtools.agentfakes import sleeping_in_a_timer
-from tests.agentfakes import gone
+from devtools.agentfakes import gone, sleeping_in_a_timer
 from tests.clihelpers import isolated_dirs  # noqa: F401 - isolated_dirs is autouse
 
 PYENV = Path("/root/.pyenv/versions")

@@ -209,7 +209,8 @@ def test_a_policy_of_another_user_or_behind_a_link_is_refused(tmp_path):
 def test_the_ui_is_read_only_with_the_sentence_when_the_state_dir_is_another_users(dirs, monkeypatch):
     from ctrtui.engine import AttachEngine, Journal, Policy, default_journal_path
     from ctrtui.sources.simulated import SimKernel
-    from ctrtui.ui.moves import journal_problem, read_only_words
+    from ctrtui.ui.moves import read_only_words
+    from ctrtui.ui.movesoff import journal_problem
 
     env, state, mine = dirs
     monkeypatch.setenv("XDG_STATE_HOME", env["XDG_STATE_HOME"])

@@ -20,7 +20,7 @@ from ctrtui.remote.errors import HostError
 from ctrtui.remote.ssh import ssh_argv, try_command
 from ctrtui.service import PROTOCOL
 from devtools.agentfakes import sleeping_in_a_timer
-from tests.sshd import gone
+from devtools.sshd import gone
 
 SYSTEM_PY = "/usr/bin/python3"
 PY39 = "/root/.pyenv/versions/3.9.18/bin/python3"

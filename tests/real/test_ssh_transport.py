@@ -13,7 +13,7 @@ import time
 import pytest
 
 from ctrtui.remote.ssh import classify_failure, describe_failure, parse_host, ssh_argv
-from tests.sshd import SshdError, SshLab, gone
+from devtools.sshd import SshdError, SshLab, gone
 
 #: A bound on every ssh run here: a hang fails the test instead of the suite.
 HANG = 60

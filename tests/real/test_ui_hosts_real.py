@@ -12,7 +12,8 @@ import pytest
 
 from ctrtui.remote.connect import ConnectOptions
 from ctrtui.ui.app import CtrtuiApp
-from ctrtui.ui.hosts import DEAD, OK, remote_host
+from ctrtui.ui.hosts import remote_host
+from ctrtui.ui.hostviews import DEAD, OK
 from devtools.pilot import goto, settle
 from devtools.waiting import open_app, wait_for
 

@@ -14,7 +14,7 @@ import pytest
 from ctrtui.remote.errors import HostError
 from ctrtui.sources.demo import demo_world
 from ctrtui.ui.app import CtrtuiApp
-from ctrtui.ui.hosts import DEAD, OK, HostView, local_host
+from ctrtui.ui.hostviews import DEAD, OK, HostView, local_host
 from ctrtui.ui.screens.findhosts import FindOnHosts
 from ctrtui.ui.screens.hosts import HostSwitcher
 from devtools.pilot import make_engine, screen_text, settle

@@ -202,7 +202,8 @@ def test_the_bundle_imports_nothing_third_party_and_is_complete():
 
 NEVER_ON_A_HOST = {
     # the history commands and `ls/tasks --at` (the agent's `cli` op takes neither)
-    "ctrtui.cli.history", "ctrtui.history", "ctrtui.history.query", "ctrtui.history.store",
+    "ctrtui.cli.history", "ctrtui.history", "ctrtui.history.query", "ctrtui.history.reader",
+    "ctrtui.history.replay",
     # the simulated worlds of `--demo` (refused with hosts)
     "ctrtui.sources.demo", "ctrtui.sources.hostile",
 }

@@ -173,7 +173,7 @@ def test_the_largest_plan_and_its_report_fit_what_the_local_side_reads():
     import json
 
     from ctrtui.agent.calls import MAX_PIDS
-    from ctrtui.engine.engine import Outcome, Report
+    from ctrtui.engine.values import Outcome, Report
     from ctrtui.model import CgroupRef
     from ctrtui.remote.channel import ANSWER_LIMITS, MAX_CONTAINERS
 

@@ -10,7 +10,7 @@ import os
 import pytest
 
 from ctrtui.engine import AttachEngine, Journal, Policy, default_journal_path
-from ctrtui.engine.journal import JournalMismatch
+from ctrtui.engine.journalerrors import JournalMismatch
 from ctrtui.errors import CtrtuiError
 from ctrtui.model import CgroupRef
 from ctrtui.sources import (

@@ -13,8 +13,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ctrtui.engine.engine import OUTCOMES, VERDICT_KINDS, Outcome, Plan, Report, Verdict
-from ctrtui.engine.ops import OpRefusal, OpResult
+from ctrtui.engine.cgroupops import OpRefusal, OpResult
+from ctrtui.engine.values import OUTCOMES, VERDICT_KINDS, Outcome, Plan, Report, Verdict
 from ctrtui.model import CgroupRef, Hierarchy, TaskInfo
 from ctrtui.model.cgstats import PRESSURE, Figures
 from ctrtui.remote import hostjson

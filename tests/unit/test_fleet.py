@@ -231,7 +231,7 @@ def test_a_batch_id_from_a_host_is_never_put_in_a_command_unless_it_is_one(batch
 def test_the_suggested_command_quotes_the_host_and_the_batch():
     import shlex
 
-    from ctrtui.engine.journal import _BATCH_RE
+    from ctrtui.engine.records import BATCH_ID_RE as _BATCH_RE
     from ctrtui.remote.channel import BATCH_ID
 
     assert BATCH_ID.pattern == _BATCH_RE.pattern  # the journal's own pattern, not another

@@ -18,7 +18,8 @@ from ctrtui.engine import AttachEngine, Journal, Policy
 from ctrtui.engine.risk import assess
 from ctrtui.model import CgroupRef
 from ctrtui.sources import TASK_PROBES
-from ctrtui.sources.simulated import SimKernel, SimTaskHandle
+from ctrtui.sources.simkernel.writing import SimTaskHandle
+from ctrtui.sources.simulated import SimKernel
 
 
 def ref(text: str) -> CgroupRef:

@@ -27,7 +27,7 @@ from ctrtui import __version__
 from ctrtui.remote import AgentChannel, HostError, remote_command
 from ctrtui.remote.stub import STUB
 from ctrtui.service import PROTOCOL
-from tests.agentfakes import HELLO, fake_agent, fake_ssh, gone, parent_of
+from devtools.agentfakes import HELLO, fake_agent, fake_ssh, gone, parent_of
 from tests.clihelpers import isolated_dirs  # noqa: F401 - isolated_dirs is autouse
 
 LIMIT = 1 << 30

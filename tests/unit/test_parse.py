@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from ctrtui.engine.parse import INT_MAX, PidParseError, kernel_parse, parse_pid
 from ctrtui.errors import CtrtuiError
-from ctrtui.sources.simulated import kstrtoint
+from ctrtui.sources.simkernel.rules import kstrtoint
 
 PID_MAX = 32768
 

@@ -148,7 +148,7 @@ def test_a_malformed_answer_is_one_protocol_error_naming_the_host(op, answer):
 def test_a_malformed_error_answer_is_one_protocol_error_and_the_channel_goes_on(error):
     """What the agent says went wrong crosses through the codec too (`decode_error`)."""
     from ctrtui.remote.channel import AgentChannel
-    from tests.agentfakes import HELLO, fake_agent
+    from devtools.agentfakes import HELLO, fake_agent
 
     answer = {"id": 1, "ok": False, "error": error}
     then = f"sys.stdin.readline(); print(json.dumps({answer!r}), flush=True)\nsys.stdin.read()\n"

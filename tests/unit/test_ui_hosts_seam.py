@@ -11,24 +11,14 @@ import time
 import pytest
 
 from ctrtui.engine import Report
-from ctrtui.engine.ops import OpResult
+from ctrtui.engine.cgroupops import OpResult
 from ctrtui.model import CgroupRef
 from ctrtui.remote.errors import HostError
 from ctrtui.remote.service import RemoteService
 from ctrtui.report import plan_line
 from ctrtui.sources.demo import demo_world
-from ctrtui.ui.hosts import (
-    CONNECTING,
-    DEAD,
-    OK,
-    SLOW,
-    HostTimeout,
-    HostView,
-    RemoteMover,
-    RemoteOps,
-    call_with_timeout,
-    host_line,
-)
+from ctrtui.ui.hosts import RemoteMover, RemoteOps
+from ctrtui.ui.hostviews import CONNECTING, DEAD, OK, SLOW, HostTimeout, HostView, call_with_timeout, host_line
 from tests.clihelpers import isolated_dirs  # noqa: F401 - autouse: the host's journal in tmp
 from tests.hostfakes import FakeHost, ReaderOnly
 
@@ -221,7 +211,8 @@ def test_local_and_remote_movers_answer_the_same_calls(tmp_path):
     """`Moves` and `CgroupActions` call plan, apply and undo on the shown host's mover and
     check, frozen and run on its ops, whatever the host: this machine's `LocalMover` undoes
     the newest batch of its journal, a move or a cgroup op, as a remote host's does."""
-    from ctrtui.ui.hosts import LocalMover, Mover, local_host
+    from ctrtui.ui.hostmovers import LocalMover, Mover
+    from ctrtui.ui.hostviews import local_host
     from devtools.pilot import make_engine
 
     world = demo_world()
@@ -253,7 +244,7 @@ def test_a_session_switches_reader_mover_engine_and_ops_together(tmp_path):
     """The UI's helpers read the shown host from one `Session`: `use` swaps the reader, the
     mover, the engine and the cgroup ops at once (no helper keeps the last host's backend),
     and an attribute of the app named for the session's (`SessionField`) is the session's."""
-    from ctrtui.ui.hosts import local_host
+    from ctrtui.ui.hostviews import local_host
     from ctrtui.ui.session import Session, SessionField
     from devtools.pilot import make_engine
 
