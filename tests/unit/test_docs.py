@@ -1,5 +1,6 @@
 """The repository's own docs stay true to the code: every test a doc names exists, every
-module path it names exists, and nothing refers to documents outside the repository."""
+module path it names exists, every code name cited beside its module (or as `Class.method`)
+exists there, and nothing refers to documents outside the repository."""
 
 from __future__ import annotations
 
@@ -47,3 +48,62 @@ def test_no_reference_to_documents_outside_the_repository():
     found = [f"{p.relative_to(ROOT)}:{i}" for p in files for i, line in enumerate(p.read_text().splitlines(), 1)
              if outside.search(line) and p != Path(__file__)]
     assert found == []
+
+
+CODE = ROOT / "ctrtui"
+_PACKAGES = (r"(?:ctrtui/)?(?:ui|engine|sources|model|service|remote|agent|cli|history)/[\w/]+\.py"
+             r"|(?:ctrtui/)?(?:report|text|errors|main)\.py")
+
+
+def _defines(src: str, name: str) -> bool:
+    """Whether a module's text defines `name`: a def, a class, an assignment or an import under that name."""
+    n = re.escape(name)
+    return re.search(rf"^\s*(?:async def|def|class) {n}\b|^\s*{n}\b\s*[:=]|^\s*self\.{n}\b\s*[:=]"
+                     rf"|\bimport .*\b{n}\b|^\s+{n},", src, re.M) is not None
+
+
+@pytest.mark.parametrize("doc", [*DOCS, ROOT / "README.md"], ids=lambda p: p.name)
+def test_code_names_cited_beside_their_module_exist_there(doc):
+    """`path.py` `Name` (or `Name.method`, or `path.py` `Name` -> `Other`) names what that module defines."""
+    text = doc.read_text()
+    missing = []
+    for path, names in re.findall(rf"`({_PACKAGES})`((?:,? `\w+(?:\.\w+)?(?:\([^`]*\))?`)+)", text):
+        file = ROOT / path if path.startswith("ctrtui/") else CODE / path
+        if not file.exists():
+            continue  # test_named_tests_and_files_exist says so
+        src = file.read_text()
+        for cited in re.findall(r"`(\w+(?:\.\w+)?)", names):
+            head, _, method = cited.partition(".")
+            if method in ("py", "md", "toml"):
+                continue  # another file, not a name
+            if not _defines(src, head) or (method and not _defines(src, method)):
+                missing.append(f"{path} {cited}")
+    assert missing == [], f"{doc.name}: cited beside a module that does not define them: {missing}"
+
+
+def _class_sources(sources: list[str], cls: str, seen: set[str] | None = None) -> list[str]:
+    """The modules that define class `cls` and, followed through their bases, the classes it inherits from."""
+    seen = set() if seen is None else seen
+    if cls in seen:
+        return []
+    seen.add(cls)
+    found = []
+    for src in sources:
+        for bases in re.findall(rf"^\s*class {cls}\b(?:\(([^)]*)\))?", src, re.M):
+            found.append(src)
+            for base in re.findall(r"\w+", bases):
+                found += _class_sources(sources, base, seen)
+    return found
+
+
+@pytest.mark.parametrize("doc", [*DOCS, ROOT / "README.md"], ids=lambda p: p.name)
+def test_every_class_method_cited_exists(doc):
+    """Every `Class.method` a doc cites (a capitalised class of ctrtui/) has that name in the class or a base."""
+    sources = [p.read_text() for p in CODE.rglob("*.py")]
+    text = doc.read_text()
+    missing = []
+    for cls, attr in sorted(set(re.findall(r"`([A-Z]\w*[a-z]\w*)\.(\w+)", text))):
+        homes = _class_sources(sources, cls)
+        if homes and not any(_defines(s, attr) for s in homes):
+            missing.append(f"{cls}.{attr}")
+    assert missing == [], f"{doc.name}: methods that no class of that name has: {missing}"
