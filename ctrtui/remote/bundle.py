@@ -20,10 +20,9 @@ TRAVELLING = ("ctrtui", "ctrtui.agent", "ctrtui.model", "ctrtui.sources", "ctrtu
               "ctrtui.text", "ctrtui.report", "ctrtui.service")
 """The modules and packages (with every module in them) that travel."""
 
-EXCLUDED = ("ctrtui.sources.meters", "ctrtui.sources.simulated", "ctrtui.sources.simkernel", "ctrtui.sources.demo",
-            "ctrtui.sources.hostile")
+EXCLUDED = ("ctrtui.sources.simulated", "ctrtui.sources.simkernel", "ctrtui.sources.demo", "ctrtui.sources.hostile")
 """Modules (and packages, with every module in them) inside a travelling package that stay
-here: `meters` imports psutil; the simulated kernel (`simulated`, its parts in `simkernel`)
+here: the simulated kernel (`simulated`, its parts in `simkernel`)
 and its worlds are never used by the agent (it reads the host's real cgroups), and leaving
 them out makes the bundle a sixth smaller. The command line does not travel: the
 agent answers the service's operations (ctrtui/agent/calls.py), never a command."""

@@ -21,7 +21,7 @@ from ctrtui.model import Container, Snapshot, TaskInfo
 
 if TYPE_CHECKING:
     from ctrtui.model.cgstats import Figures
-    from ctrtui.sources.meters import Meters
+    from ctrtui.ui.machinemeters import Meters
     from ctrtui.ui.treelabels import Markers
 
 DetailKey = tuple[object, ...]

@@ -17,8 +17,8 @@ from functools import partial
 from typing import TYPE_CHECKING
 
 from ctrtui.sources.base import Reader
-from ctrtui.sources.meters import read_meters
 from ctrtui.sources.stats import StatsSampler
+from ctrtui.ui.machinemeters import read_meters
 from ctrtui.ui.messages import MetersRead, StatsRead
 
 if TYPE_CHECKING:

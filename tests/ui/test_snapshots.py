@@ -76,7 +76,7 @@ def pinned(monkeypatch):
     import ctrtui.sources.simulated as simulated_mod
     import ctrtui.ui.statsfeed as stats_mod
     import ctrtui.ui.widgets.status as status_mod
-    from ctrtui.sources.meters import Meters
+    from ctrtui.ui.machinemeters import Meters
 
     monkeypatch.setattr(simulated_mod, "time", _Clock())
     monkeypatch.setattr(status_mod, "time", _Clock())

@@ -865,7 +865,7 @@ async def test_a_reading_that_lands_after_its_widget_is_gone_is_dropped(pilot_ap
     """A worker's meters reading can arrive while the app closes, after the meters bar was
     removed (seen as a NoMatches crash when a test exited as a host's first snapshot landed):
     it is dropped, the app stays up."""
-    from ctrtui.sources.meters import read_meters
+    from ctrtui.ui.machinemeters import read_meters
     from ctrtui.ui.messages import MetersRead
     from ctrtui.ui.widgets.meters import MetersBar
 

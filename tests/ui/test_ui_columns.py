@@ -8,7 +8,7 @@ import pytest
 
 from ctrtui.model.cgstats import HEADINGS
 from ctrtui.sources.demo import demo_world
-from ctrtui.sources.meters import Meters
+from ctrtui.ui.machinemeters import Meters
 from ctrtui.ui.widgets.heading import ColumnHeading
 from ctrtui.ui.widgets.meters import MetersBar
 from devtools.pilot import make_app, settle

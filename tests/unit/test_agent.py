@@ -183,7 +183,7 @@ def test_the_bundle_imports_nothing_third_party_and_is_complete():
     b = bundle()
     sources = json.loads(zlib.decompress(b.data))
     assert set(sources) == set(b.modules) and "ctrtui.agent" in sources and "ctrtui.agent.ops" in sources
-    stays = ("ctrtui.sources.meters", "ctrtui.sources.simulated", "ctrtui.ui", "ctrtui.remote", "ctrtui.cli.completion",
+    stays = ("ctrtui.sources.simulated", "ctrtui.ui", "ctrtui.remote", "ctrtui.cli.completion",
              "ctrtui.cli.hosts", "ctrtui.cli.entry")
     assert not [m for m in sources if m.startswith(stays)]
     stdlib = sys.stdlib_module_names

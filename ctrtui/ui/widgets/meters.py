@@ -8,7 +8,7 @@ from rich.text import Text
 from textual.widget import Widget
 
 from ctrtui.model.cgstats import fmt_bytes
-from ctrtui.sources.meters import Meters, fmt_uptime
+from ctrtui.ui.machinemeters import Meters, fmt_uptime
 
 BAR_MIN = 4
 """Fewest cells of bar between a meter's brackets (its figure is written over the bar)."""
