@@ -13,7 +13,7 @@ from ctrtui.errors import errno_name
 from ctrtui.history.records import SUFFIX, HistoryError
 from ctrtui.text import display
 
-__all__ = ["check_directory", "default_history_dir", "list_files", "open_file", "os_error"]
+__all__ = ["check_directory", "close_quietly", "default_history_dir", "list_files", "open_file", "os_error"]
 
 
 def default_history_dir(identity: str = "local") -> str:
@@ -87,6 +87,15 @@ def open_file(path: str, flags: int, what: str) -> int:
         os.close(fd)
         raise
     return fd
+
+
+def close_quietly(fd: int | None) -> None:
+    """Close `fd` (None: nothing), an error closing it ignored: the file is being let go."""
+    if fd is not None:
+        try:
+            os.close(fd)
+        except OSError:
+            pass
 
 
 def list_files(directory: str) -> list[str]:

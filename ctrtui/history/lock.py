@@ -7,7 +7,7 @@ import errno
 import fcntl
 import os
 
-from ctrtui.history.files import open_file, os_error
+from ctrtui.history.files import close_quietly, open_file, os_error
 from ctrtui.history.records import HistoryError
 from ctrtui.text import display
 
@@ -38,12 +38,8 @@ class DirectoryLock:
 
     def release(self) -> None:
         """Let go of the lock (closing the file); nothing when it is not held."""
-        if self._fd is not None:
-            try:
-                os.close(self._fd)
-            except OSError:
-                pass
-            self._fd = None
+        close_quietly(self._fd)
+        self._fd = None
 
     @property
     def held(self) -> bool:

@@ -11,7 +11,7 @@ import struct
 import time
 import zlib
 
-from ctrtui.history.files import check_directory, list_files, open_file, os_error
+from ctrtui.history.files import check_directory, close_quietly, list_files, open_file, os_error
 from ctrtui.history.lock import DirectoryLock
 from ctrtui.history.records import (
     DEFAULT_FULL_EVERY,
@@ -150,12 +150,8 @@ class Recorder:
 
     def close(self) -> None:
         """Close the file being written and let go of the lock."""
-        if self._fd is not None:
-            try:
-                os.close(self._fd)
-            except OSError:
-                pass
-            self._fd = None
+        close_quietly(self._fd)
+        self._fd = None
         self._lock.release()
 
     def _cut_torn_tail(self, path: str) -> None:
