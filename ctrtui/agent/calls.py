@@ -1,6 +1,6 @@
 """The agent's service calls: the typed operations of the host's `LocalService`
 (ctrtui/service/local.py) answered over the protocol (docs/remote.md, "service calls"):
-`prepare_writes`, `plan`, `risks`, `apply`, `undo`, `log`, `cgroup_op`, `stats`.
+`prepare_writes`, `plan`, `plan_scope`, `risks`, `apply`, `undo`, `log`, `cgroup_op`, `stats`.
 
 Arguments are checked as every request's are (ctrtui/agent/checks.py; PIDs against the host's
 pid_max, cgroups as a hierarchy mounted here and an absolute path without `.`/`..`); answers
@@ -103,23 +103,47 @@ class ServiceCalls:
         a = ck.args("prepare_writes", args, {"journal": ck.bool_})
         self._run(self._service(a.get("journal", True)).prepare_writes)
 
-    def op_plan(self, args: Any) -> dict[str, object]:
+    def _pids(self, words: list[str]) -> None:
+        """Each PID word as `ctrtui move` takes it, against this host's pid_max (bad-request)."""
         from ctrtui.engine.parse import PidParseError, parse_pid
-        from ctrtui.service.codec import encode_plan
 
-        a = ck.args("plan", args, {"pids": ck.list_(_pid_word, MAX_PIDS), "target": self._ref, "threads": ck.bool_,
-                                   "journal": ck.bool_}, ("pids", "target"))
         pid_max = self.backend.pid_max
-        for w in a["pids"]:
+        for w in words:
             try:
                 parse_pid(w, pid_max)
             except PidParseError as e:
                 raise ck.bad(str(e)) from None
-        journal = a.get("journal", True)
-        plan = self._run(self._service(journal).plan, a["pids"], a["target"], threads=a.get("threads", False))
+
+    def _keep(self, journal: bool, plan: Plan) -> dict[str, object]:
+        from ctrtui.service.codec import encode_plan
+
         self._plans.append((journal, plan))
         del self._plans[:-KEPT_PLANS]
         return encode_plan(plan)
+
+    def op_plan(self, args: Any) -> dict[str, object]:
+        a = ck.args("plan", args, {"pids": ck.list_(_pid_word, MAX_PIDS), "target": self._ref, "threads": ck.bool_,
+                                   "via": _via, "journal": ck.bool_}, ("pids", "target"))
+        self._pids(a["pids"])
+        journal = a.get("journal", True)
+        return self._keep(journal, self._run(self._service(journal).plan, a["pids"], a["target"],
+                                             threads=a.get("threads", False), via=a.get("via", "auto")))
+
+    def op_plan_scope(self, args: Any) -> dict[str, object]:
+        """A new transient scope for running tasks: what systemd would refuse before it is
+        asked (not a systemd host, a bad name, slice or property) is kind `refused` with the
+        engine's sentence."""
+        from ctrtui.service.codec import CodecError, decode_scope
+
+        a = ck.args("plan_scope", args, {"pids": ck.list_(_pid_word, MAX_PIDS), "scope": _object,
+                                         "journal": ck.bool_}, ("pids", "scope"))
+        try:
+            scope = decode_scope(a["scope"], SIDE)
+        except CodecError as e:
+            raise ck.bad(f"'plan_scope': {e}") from None
+        self._pids(a["pids"])
+        journal = a.get("journal", True)
+        return self._keep(journal, self._run(self._service(journal).plan_scope, a["pids"], scope))
 
     def _kept(self, op: str, given: Any) -> tuple[bool, Plan]:
         """The plan this agent made that `given` (an encoded plan) hands back, with the
@@ -199,12 +223,22 @@ CALLS = tuple(name[3:] for name in dir(ServiceCalls) if name.startswith("op_"))
 def _same(mine: Plan, theirs: Plan) -> bool:
     """`theirs` is `mine` handed back: the same time, target and items."""
     return (mine.created == theirs.created and mine.target == theirs.target and mine.threads == theirs.threads
+            and mine.route == theirs.route and mine.scope == theirs.scope
             and [(v.text, v.pid) for v in mine.verdicts] == [(v.text, v.pid) for v in theirs.verdicts])
 
 
 def _pid_word(name: str, v: Any) -> str:
     """A PID word as `ctrtui move` takes it (an integer is taken as its decimal word)."""
     return str(v) if type(v) is int else ck.str_(name, v, 64)
+
+
+def _via(name: str, v: Any) -> str:
+    """The route asked for a move into a cgroup: `auto` or `kernel` (`scope` is `plan_scope`)."""
+    if v not in ("auto", "kernel"):
+        from ctrtui.text import display
+
+        raise ck.bad(f"'{name}' must be 'auto' or 'kernel', not '{display(str(v))[:64]}'")
+    return str(v)
 
 
 def _object(name: str, v: Any) -> dict[str, Any]:

@@ -6,7 +6,9 @@ Two families of ops (docs/remote.md), the checks of their arguments in ctrtui/ag
 
 - the reader proxy (`pid_max`, `hierarchies`, `snapshot`, `read_cgroups`, `cgroup_state`,
   `cgroup_stats`, `task_state`, `task_details`, `task_cgroups`, `task_cgroup`, `thread_ids`):
-  the host's real backend (`CgroupFS`) read for the local side's `RemoteReader`; snapshots
+  the host's real backend (`local_backend()`: a `SystemdCgroupFS` where systemd is PID 1 and
+  manages a hierarchy, so its moves take systemd's route; else a `CgroupFS`) read for the
+  local side's `RemoteReader`; snapshots
   go in the wire form (`ctrtui.model.wire`), base64, as a delta against the last one sent
   when the local side names it as its base;
 - the service calls (`plan`, `apply`, `undo`, ...: ctrtui/agent/calls.py, `ServiceCalls`):
@@ -70,7 +72,7 @@ class Agent:
         from ctrtui.agent.calls import ServiceCalls
 
         self.calls = ServiceCalls(lambda: self.backend, self._hierarchy, journal_path)
-        self._backend = backend  # a CgroupFS (tests: a simulated kernel)
+        self._backend = backend  # None: local_backend() (tests: a simulated kernel)
         self._last: Any = None  # the last Snapshot sent
         import os
 
@@ -79,9 +81,9 @@ class Agent:
     @property
     def backend(self) -> Reader:
         if self._backend is None:
-            from ctrtui.sources.cgroupfs import CgroupFS
+            from ctrtui.sources.systemdhost import local_backend
 
-            self._backend = CgroupFS()
+            self._backend = local_backend()
         return self._backend
 
     def handle_line(self, line: bytes) -> tuple[dict[str, object], bool]:

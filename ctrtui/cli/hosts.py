@@ -31,7 +31,7 @@ from typing import NamedTuple
 
 from ctrtui.cli.common import HOST_JOBS, HOST_TIMEOUT, UsageError, cgroup_ref, display, print_json, scrub
 from ctrtui.cli.listing import check_sample, check_sort, hierarchies_lines, ls_lines, stats_lines, tasks_lines
-from ctrtui.cli.moves import check_limit, check_pid_words
+from ctrtui.cli.moves import check_limit, check_pid_words, check_route_words
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -127,7 +127,9 @@ def check_words(args: argparse.Namespace) -> None:
         cgroup_ref(args.cgroup)
     elif command == "move":
         check_pid_words(args.pids, PID_MAX_LIMIT)
-        cgroup_ref(args.target)
+        check_route_words(args)
+        if args.scope is None:  # --scope NAME: its name, slice and properties are the host's engine's to judge
+            cgroup_ref(args.target)
     elif command == "log":
         check_limit(args.limit)
     elif command in OPS:

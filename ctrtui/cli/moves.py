@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from ctrtui.model import Hierarchy
     from ctrtui.service.protocol import Service
 
-__all__ = ["check_limit", "check_pid_words", "cmd_log", "cmd_move", "cmd_undo", "print_report"]
+__all__ = ["check_limit", "check_pid_words", "check_route_words", "cmd_log", "cmd_move", "cmd_undo", "print_report"]
 
 
 def check_pid_words(words: Sequence[str], pid_max: int) -> None:
@@ -46,12 +46,21 @@ def check_pid_words(words: Sequence[str], pid_max: int) -> None:
             raise UsageError(str(e)) from None
 
 
-def cmd_move(args: argparse.Namespace) -> int:
-    service = common.command_service(args)
-    check_pid_words(args.pids, service.pid_max)
+def check_route_words(args: argparse.Namespace) -> None:
+    """What goes with `move --to` and what with `move --scope` (UsageError): made here and,
+    before any host is contacted, by `--host` (ctrtui/cli/hosts.py)."""
     if getattr(args, "scope", None) is None:
         if getattr(args, "slice", None) is not None or getattr(args, "properties", None):
             raise UsageError("--slice and -p/--property go with --scope NAME (a new transient scope)")
+    elif args.threads or getattr(args, "via", "auto") != "auto":
+        raise UsageError("--scope moves whole processes through systemd: drop --threads and --via")
+
+
+def cmd_move(args: argparse.Namespace) -> int:
+    service = common.command_service(args)
+    check_pid_words(args.pids, service.pid_max)
+    check_route_words(args)
+    if getattr(args, "scope", None) is None:
         h, path = resolve(service, args.target)
     else:
         h, path = None, ""
@@ -71,8 +80,6 @@ def _move(args: argparse.Namespace, service: Service, h: Hierarchy | None, path:
         from ctrtui.engine.values import ScopeRequest
         from ctrtui.errors import CtrtuiError
 
-        if args.threads or getattr(args, "via", "auto") != "auto":
-            raise UsageError("--scope moves whole processes through systemd: drop --threads and --via")
         try:
             plan = service.plan_scope(args.pids, ScopeRequest(args.scope, args.slice, tuple(args.properties)))
         except CtrtuiError as e:

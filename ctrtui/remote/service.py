@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 
     from ctrtui.engine import Plan, Report
     from ctrtui.engine.cgroupops import OpResult
+    from ctrtui.engine.values import ScopeRequest, Via
     from ctrtui.model import CgroupRef, CgroupState, Hierarchy, Snapshot, TaskInfo
     from ctrtui.model.cgstats import Figures
     from ctrtui.remote.channel import AgentChannel
@@ -109,11 +110,21 @@ class RemoteService:
     def prepare_writes(self) -> None:
         self._call("prepare_writes", {"journal": self.journaled})
 
-    def plan(self, pids: Sequence[int | str], target: CgroupRef, threads: bool = False) -> Plan:
+    def plan(self, pids: Sequence[int | str], target: CgroupRef, threads: bool = False, via: Via = "auto") -> Plan:
         from ctrtui.service.codec import decode_plan
 
         got = self._call("plan", {"pids": [str(p) for p in pids], "threads": bool(threads), "journal": self.journaled,
-                                  "target": {"hierarchy": target.hierarchy, "path": target.path}})
+                                  "target": {"hierarchy": target.hierarchy, "path": target.path}, "via": via})
+        plan: Plan = self._decoded(decode_plan, got)
+        return plan
+
+    def plan_scope(self, pids: Sequence[int | str], scope: ScopeRequest) -> Plan:
+        """The host's engine judges the new scope (a systemd host? a name, slice and
+        properties systemd accepts?): its refusal is the `CtrtuiError` it is locally."""
+        from ctrtui.service.codec import decode_plan, encode_scope
+
+        got = self._call("plan_scope", {"pids": [str(p) for p in pids], "scope": encode_scope(scope),
+                                        "journal": self.journaled})
         plan: Plan = self._decoded(decode_plan, got)
         return plan
 

@@ -10,8 +10,9 @@ and the agent) asks of ctrtui, as typed operations returning model and engine va
 Nothing is imported here: a front end imports the module it needs, when it needs it.
 """
 
-PROTOCOL = 2
+PROTOCOL = 3
 """The version of the agent's protocol (docs/remote.md), here where both ends read it (the
 agent, ctrtui/agent/lines.py; the local side, ctrtui/remote/channel.py): bumped on every
 change the other side could not read. 2: the service calls (ctrtui/agent/calls.py), their
-values encoded by ctrtui/service/codec.py."""
+values encoded by ctrtui/service/codec.py. 3: systemd's routes (`plan` takes `via`, the
+`plan_scope` call, a plan carries its `route` and new scope)."""

@@ -9,7 +9,8 @@ every field's type and range (the other side is hostile: a host answering may be
 giving the value again, or `CodecError` with one sentence naming the side it came from. A
 decoded value equals the encoded one, field for field (the round trip of tests/unit/test_codec.py).
 
-Values: `Plan` (its `Verdict`s, `Hierarchy`, the tasks' facts), `Report` (its `Outcome`s),
+Values: `Plan` (its `Verdict`s, `Hierarchy`, the tasks' facts, its `route` and the new scope
+it starts: `ScopeRequest`), `Report` (its `Outcome`s),
 `OpResult` (its `OpRefusal`), `Undone`, `BatchLog` (as `ctrtui log --json`'s rows), the
 stats (hierarchy -> path -> `Figures`), risks (sentences) and errors (`{kind, message, errno}`).
 
@@ -22,7 +23,7 @@ import math
 import re
 
 from ctrtui.engine.cgroupops import ALREADY, OPS, OpRefusal, OpResult
-from ctrtui.engine.values import OUTCOMES, VERDICT_KINDS, Outcome, Plan, Report, Verdict
+from ctrtui.engine.values import OUTCOMES, ROUTES, VERDICT_KINDS, Outcome, Plan, Report, ScopeRequest, Verdict
 from ctrtui.model import CgroupRef, Hierarchy, TaskInfo
 from ctrtui.model.cgstats import PRESSURE, Figures
 from ctrtui.service.values import BatchLog, Undone
@@ -34,9 +35,10 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CodecError", "ERROR_KINDS", "MAX_INT", "MAX_ITEMS", "MAX_TEXT",
+    "MAX_PROPERTIES", "MAX_UNIT_NAME",
     "decode_error", "decode_log", "decode_op_result", "decode_plan", "decode_report", "decode_risks",
-    "decode_stats", "decode_undone", "encode_error", "encode_log", "encode_op_result", "encode_plan",
-    "encode_report", "encode_risks", "encode_stats", "encode_undone",
+    "decode_scope", "decode_stats", "decode_undone", "encode_error", "encode_log", "encode_op_result",
+    "encode_plan", "encode_report", "encode_risks", "encode_scope", "encode_stats", "encode_undone",
 ]
 
 MAX_INT = 2 ** 63
@@ -48,6 +50,10 @@ MAX_ITEMS = 1_000_000
 """The longest list (verdicts, outcomes, batches, cgroups of a stats answer)."""
 MAX_WARNINGS = 10_000
 """The most warnings (or risks) one value carries."""
+MAX_UNIT_NAME = 256
+"""The longest unit name (characters): systemd's UNIT_NAME_MAX is 255 bytes."""
+MAX_PROPERTIES = 256
+"""The most `-p PROPERTY=VALUE` of one new scope (each a text of at most MAX_TEXT characters)."""
 PID_LIMIT = 2 ** 22
 """PIDs lie in 1..PID_LIMIT (the largest pid_max of any Linux)."""
 ERROR_KINDS = ("bad-request", "read-only", "not-found", "os-error", "refused", "internal", "protocol")
@@ -225,9 +231,27 @@ def _verdict(f: _Fields) -> Verdict:
                    identity=identity)
 
 
+def encode_scope(scope: ScopeRequest) -> dict[str, object]:
+    """A new transient scope asked for (`move --scope NAME [--slice SLICE] [-p P=V]...`)."""
+    return {"name": scope.name, "slice": scope.slice, "properties": list(scope.properties)}
+
+
+def _scope(f: _Fields) -> ScopeRequest:
+    """Bounded and typed only: what systemd accepts (a scope's name, a slice's, a property) is
+    judged by the engine of the host that plans it (ctrtui.engine.scopecheck)."""
+    return ScopeRequest(f.text("name", limit=MAX_UNIT_NAME), f.text("slice", optional=True, limit=MAX_UNIT_NAME),
+                        f.texts("properties", MAX_PROPERTIES))
+
+
+def decode_scope(obj: object, side: str) -> ScopeRequest:
+    return _scope(_Fields(obj, "a new scope", side))
+
+
 def encode_plan(plan: Plan) -> dict[str, object]:
     return {"target": _encode_ref(plan.target), "threads": plan.threads, "hierarchy": _encode_hierarchy(plan.hierarchy),
-            "created": plan.created, "verdicts": [_encode_verdict(v) for v in plan.verdicts]}
+            "created": plan.created, "route": plan.route,
+            "scope": None if plan.scope is None else encode_scope(plan.scope),
+            "verdicts": [_encode_verdict(v) for v in plan.verdicts]}
 
 
 def decode_plan(obj: object, side: str) -> Plan:
@@ -235,7 +259,12 @@ def decode_plan(obj: object, side: str) -> Plan:
     h = f.sub("hierarchy", "the hierarchy of a plan")
     assert h is not None
     verdicts = f.items("verdicts", MAX_ITEMS, lambda i, v: _verdict(_Fields(v, "a verdict of a plan", side)))
-    return Plan(_ref(f, "target"), f.flag("threads"), tuple(verdicts), _hierarchy(h), f.number("created"))
+    route = f.choice("route", ROUTES)
+    scope = f.get("scope", (dict, type(None)))
+    if (route == "scope") != (scope is not None):
+        raise f.bad(f"has route '{route}' and {'a' if scope is not None else 'no'} new scope")
+    return Plan(_ref(f, "target"), f.flag("threads"), tuple(verdicts), _hierarchy(h), f.number("created"),
+                route=route, scope=None if scope is None else decode_scope(scope, side))
 
 
 # ----------------------------------------------------------------------------- reports

@@ -146,3 +146,34 @@ def test_the_guest_is_a_systemd_host_with_pure_v2_controllers_and_a_delegated_us
     assert (comm, v1, v2) == ("systemd", "0", "/sys/fs/cgroup"), out
     assert set(enabled.split()) >= CONTROLLERS, enabled
     assert owners.split() == ["lab"] * 4, owners
+
+
+def test_systemds_routes_through_the_agent_on_a_host_with_nothing_installed(guest, state, scratch):
+    """`ctrtui move --host` against the guest's systemd 252 with ctrtui not installed there
+    (the agent sent over ssh, on the guest's own python3 and busctl): a service that is not
+    delegated refused as systemd refuses it (a dry run: nothing written), then `move --scope`
+    of the test's own sleep into a new transient scope with a property, the route in the
+    guest's journal, undone, and the emptied scope left to systemd, which collects it."""
+    top, pid = scratch
+    way = Way("agent", guest, state)
+    name = f"ctrtui-test-{secrets.token_hex(4)}.scope"
+    try:
+        (row,) = way.json("move", str(pid), "--to", "unified:/system.slice/ssh.service", "--dry-run", ok=(1,))
+        assert (row["outcome"], row["hook"]) == ("refused", "systemd-route"), row
+        assert "not delegated" in row["reason"] and "--via kernel" in row["advice"], row
+        (row,) = way.json("move", str(pid), "--scope", name, "-p", "CPUWeight=42")
+        assert (row["outcome"], row["from"]) == ("moved", f"{top}/origin"), row
+        assert any(f"systemctl stop of {name} kills the task" in r for r in row["risks"]), row
+        assert where(guest, pid) == f"0::/system.slice/{name}"
+        assert guest.ssh(["systemctl", "show", "-p", "CPUWeight", "--value", name]).stdout.strip() == "42"
+        journal = guest.ssh("cat /root/.local/state/ctrtui/journal.jsonl").stdout.splitlines()
+        intents = [json.loads(line) for line in journal if '"intent"' in line]
+        assert [i.get("route") for i in intents if i.get("target") == f"/system.slice/{name}"] == ["scope"]
+        (back,) = way.json("undo")
+        assert back["outcome"] == "moved" and back["undo_of"] == row["batch"], back
+        assert where(guest, pid) == f"0::{top}/origin"
+        state_after = guest.ssh(f"for i in $(seq 50); do s=$(systemctl is-active {name}); "
+                                f"[ \"$s\" = active ] || break; sleep 0.1; done; echo $s", check=False).stdout
+        assert state_after.strip() in ("inactive", "unknown"), state_after  # emptied: systemd collected it
+    finally:
+        guest.ssh(["systemctl", "stop", name], check=False)  # gone already unless the test failed midway

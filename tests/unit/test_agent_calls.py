@@ -194,3 +194,112 @@ def test_the_largest_plan_and_its_report_fit_what_the_local_side_reads():
                       target="/" + "t" * 60, start_time=2 ** 62)
     report = json.dumps(codec.encode_report(Report("b", CgroupRef("freezer", "/b"), False, (outcome,) * MAX_PIDS)))
     assert len(report) <= ANSWER_LIMITS["apply"] and report.count("[") + report.count("{") <= MAX_CONTAINERS
+
+
+# ----------------------------------------------------------------------------- a systemd host
+
+
+def _systemd_world() -> tuple[SimKernel, int]:
+    """unified managed by a simulated systemd (PID 1): cron.service not delegated, box.scope
+    delegated; one task in /a."""
+    from ctrtui.sources.simkernel.systemd import SystemdSimKernel
+
+    k = SystemdSimKernel()
+    k.add_hierarchy("unified", 2, [])
+    for path in ("/a", "/system.slice/cron.service", "/system.slice/box.scope/sub"):
+        k.makedirs("unified", path)
+    k.play_systemd(("unified",), delegated=("box.scope",))
+    return k, k.spawn("job", cgroups={"unified": "/a"})
+
+
+def _at(k: SimKernel, pid: int) -> str | None:
+    return k.task_cgroup(pid, "unified")
+
+
+def test_a_systemd_host_plans_by_systemds_rules_and_moves_through_it():
+    k, pid = _systemd_world()
+    agent = Agent(k)
+    cron = {"hierarchy": "unified", "path": "/system.slice/cron.service"}
+    plan = codec.decode_plan(_ok(agent, "plan", {"pids": [pid], "target": cron}), SIDE)
+    v = plan.verdicts[0]
+    assert (v.kind, v.hook) == ("refused", "systemd-route") and "non-delegated units" in v.reason
+    plan = codec.decode_plan(_ok(agent, "plan", {"pids": [pid], "target": cron, "via": "kernel"}), SIDE)
+    assert (plan.route, plan.verdicts[0].kind) == ("kernel", "move")
+    box = {"hierarchy": "unified", "path": "/system.slice/box.scope/sub"}
+    plan = codec.decode_plan(_ok(agent, "plan", {"pids": [pid], "target": box}), SIDE)
+    assert (plan.route, plan.verdicts[0].kind) == ("systemd", "move")
+    report = codec.decode_report(_ok(agent, "apply", {"plan": codec.encode_plan(plan)}), SIDE)
+    assert report.ok and _at(k, pid) == "/system.slice/box.scope/sub" and k.attach_calls == 1  # through systemd
+    undone = codec.decode_undone(_ok(agent, "undo", {}), SIDE)
+    assert undone.report is not None and undone.report.ok and _at(k, pid) == "/a"
+
+
+def test_a_new_scope_is_planned_and_started_by_the_hosts_systemd():
+    from ctrtui.engine.values import ScopeRequest
+
+    k, pid = _systemd_world()
+    agent = Agent(k)
+    scope = codec.encode_scope(ScopeRequest("work.scope", "batch.slice", ("CPUWeight=50",)))
+    plan = codec.decode_plan(_ok(agent, "plan_scope", {"pids": [pid], "scope": scope}), SIDE)
+    assert plan.route == "scope" and plan.scope == ScopeRequest("work.scope", "batch.slice", ("CPUWeight=50",))
+    assert plan.target.path == "/batch.slice/work.scope" and k.scope_calls == 0  # a plan asks nothing
+    risks = codec.decode_risks(_ok(agent, "risks", {"plan": codec.encode_plan(plan)}), SIDE)
+    assert any("systemctl stop of work.scope kills the task" in r for r in risks), risks
+    report = codec.decode_report(_ok(agent, "apply", {"plan": codec.encode_plan(plan)}), SIDE)
+    assert report.ok and k.scope_calls == 1 and _at(k, pid) == "/batch.slice/work.scope"
+    assert codec.decode_undone(_ok(agent, "undo", {}), SIDE).report is not None and _at(k, pid) == "/a"
+
+
+def test_a_plan_handed_back_with_another_route_or_scope_is_not_the_hosts():
+    from ctrtui.engine.values import ScopeRequest
+
+    k, pid = _systemd_world()
+    agent = Agent(k)
+    scope = codec.encode_scope(ScopeRequest("work.scope"))
+    plan = codec.decode_plan(_ok(agent, "plan_scope", {"pids": [pid], "scope": scope}), SIDE)
+    for forged in (plan.replace(scope=ScopeRequest("work.scope", None, ("MemoryMax=1",))),
+                   plan.replace(route="kernel", scope=None)):
+        assert _err(agent, "apply", {"plan": codec.encode_plan(forged)})["kind"] == "not-found"
+    assert k.scope_calls == 0 and _at(k, pid) == "/a"
+
+
+def test_what_systemd_would_refuse_of_a_new_scope_is_one_refused_sentence():
+    k, pid = _systemd_world()
+    err = _err(Agent(k), "plan_scope", {"pids": [pid], "scope": {"name": "work", "slice": None, "properties": []}})
+    assert err["kind"] == "refused" and "'work' is not a scope name systemd accepts" in err["message"]
+    plain, _ = _world()  # no systemd as PID 1
+    err = _err(Agent(plain), "plan_scope", {"pids": [1], "scope": {"name": "w.scope", "slice": None,
+                                                                     "properties": []}})
+    assert err["kind"] == "refused" and "a new scope needs systemd as PID 1" in err["message"]
+
+
+A = {"hierarchy": "unified", "path": "/a"}
+
+
+@pytest.mark.parametrize(("op", "args"), [
+    ("plan", {"pids": [1], "target": A, "via": "scope"}),
+    ("plan", {"pids": [1], "target": A, "via": "dbus\x1b[31m"}),
+    ("plan", {"pids": [1], "target": A, "via": None}),
+    ("plan", {"pids": [1], "target": A, "via": ["kernel"]}),
+    ("plan_scope", {"pids": [1]}),
+    ("plan_scope", {"scope": {"name": "w.scope", "slice": None, "properties": []}}),
+    ("plan_scope", {"pids": [1], "scope": "w.scope"}),
+    ("plan_scope", {"pids": [1], "scope": {"name": "w.scope", "slice": None}}),
+    ("plan_scope", {"pids": [1], "scope": {"name": "w" * 300, "slice": None, "properties": []}}),
+    ("plan_scope", {"pids": [1], "scope": {"name": "w.scope", "slice": None, "properties": ["A=1"] * 300}}),
+    ("plan_scope", {"pids": ["0x10"], "scope": {"name": "w.scope", "slice": None, "properties": []}}),
+    ("plan_scope", {"pids": [1], "scope": {"name": "w.scope", "slice": None, "properties": []}, "via": "auto"}),
+])
+def test_malformed_systemd_calls_are_one_bad_request(op, args):
+    k, _ = _systemd_world()
+    err = _err(Agent(k), op, args)
+    assert err["kind"] == "bad-request" and err["message"] and "\n" not in err["message"]
+    assert "\x1b" not in err["message"], err
+
+
+def test_the_agent_opens_this_hosts_backend_as_the_command_line_does(monkeypatch):
+    from ctrtui.sources import systemdhost
+    from ctrtui.sources.systemd import Detection
+
+    monkeypatch.setattr(systemdhost, "detect", lambda proc, run: Detection(True, "unified", "/sys/fs/cgroup", ""))
+    assert isinstance(Agent().backend, systemdhost.SystemdCgroupFS)  # systemd's route on a systemd host

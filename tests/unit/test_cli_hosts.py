@@ -26,6 +26,9 @@ class Channel:
     answer instead (hostile or malformed; a callable: made from the request's arguments), or
     an exception to raise."""
 
+    world = staticmethod(demo_world)
+    """What the host's world is (a test of one world across commands puts its own here)."""
+
     def __init__(self, name, override, sent):
         self.name, self.override, self.sent, self.closed, self.timeout = name, override, sent, False, 10.0
         self._agent: Agent | None = None
@@ -33,7 +36,7 @@ class Channel:
     @property
     def agent(self) -> Agent:
         if self._agent is None:  # made on first use: connecting stays as quick as a call
-            self._agent = Agent(demo_world())
+            self._agent = Agent(self.world())
         return self._agent
 
     def call(self, op, args=None, *, timeout=None):
@@ -463,3 +466,96 @@ def test_a_log_with_no_batch_on_any_host_prints_nothing(capsys, fleet):
     _, local_out, _ = run(capsys, "--demo", "log")
     rc, out, err = run(capsys, "log", "--host", "a", "--host", "b")
     assert rc == 0 and out == local_out == ""
+
+
+# ------------------------------------------------------------------- a systemd host
+
+
+@pytest.fixture
+def systemd_host(fleet, monkeypatch):
+    """One host `sd` whose agent runs on a demo world with systemd as PID 1 (user@1000.service
+    delegated), the same world for every command of the test; -> (the world, cron's PID)."""
+    world = demo_world(systemd=True)
+    monkeypatch.setattr(Channel, "world", staticmethod(lambda: world))
+    fleet()
+    (cron,) = world.snapshot(["unified"])["unified"].containers["/system.slice/cron.service"].procs
+    return world, int(cron)
+
+
+def _intents(tmp_path) -> list[dict]:
+    """The batch intents of the host's journal (its agent's XDG state dir: this test's)."""
+    (journal,) = (tmp_path / "state" / "ctrtui").glob("*journal.jsonl")
+    return [json.loads(line) for line in journal.read_text().splitlines() if '"intent"' in line]
+
+
+NGINX = "unified:/system.slice/nginx.service"
+
+
+def test_a_move_into_a_unit_not_delegated_is_refused_on_the_host_as_systemd_refuses_it(capsys, systemd_host):
+    world, cron = systemd_host
+    rc, out, err = run(capsys, "move", str(cron), "--to", NGINX, "--host", "sd", "--json")
+    (row,) = json.loads(out)
+    assert rc == 1 and (row["outcome"], row["hook"]) == ("refused", "systemd-route"), (row, err)
+    assert "Process migration not available on non-delegated units" in row["reason"] and "--via kernel" in row["advice"]
+    assert world.task_cgroup(cron, "unified") == "/system.slice/cron.service"
+    rc, out, err = run(capsys, "move", str(cron), "--to", NGINX, "--via", "kernel", "--host", "sd", "--dry-run")
+    assert rc == 0 and "nginx.service kills the task: it now lives and dies with that unit" in err, err
+    rc, out, err = run(capsys, "move", str(cron), "--to", NGINX, "--via", "kernel", "--host", "sd", "--json")
+    (row,) = json.loads(out)
+    assert rc == 0 and row["outcome"] == "moved", (row, err)
+    assert any("nginx.service kills the task: it now lives and dies with that unit" in r for r in row["risks"])
+    assert world.task_cgroup(cron, "unified") == "/system.slice/nginx.service" and world.attach_calls == 0
+    rc, out, err = run(capsys, "undo", "--host", "sd", "--json")
+    assert rc == 0 and world.task_cgroup(cron, "unified") == "/system.slice/cron.service", err
+
+
+def test_a_move_into_a_delegated_unit_goes_through_the_hosts_systemd(capsys, systemd_host, tmp_path):
+    world, cron = systemd_host
+    docker = min(p for p in world.snapshot(["unified"])["unified"].containers if "/docker-" in p)  # delegated
+    rc, out, err = run(capsys, "move", str(cron), "--to", f"unified:{docker}", "--host", "sd", "--json")
+    (row,) = json.loads(out)
+    assert rc == 0 and row["outcome"] == "moved", (row, err)
+    assert world.attach_calls == 1 and world.task_cgroup(cron, "unified") == docker
+    assert _intents(tmp_path)[-1]["route"] == "systemd"  # the host's journal says how it went
+    rc, out, err = run(capsys, "undo", "--host", "sd")
+    assert rc == 0 and world.task_cgroup(cron, "unified") == "/system.slice/cron.service", err
+    assert "route" not in _intents(tmp_path)[-1]  # written back by the kernel: systemd has no detach
+
+
+def test_a_new_scope_through_the_host_dry_run_move_and_undo(capsys, systemd_host, tmp_path):
+    world, cron = systemd_host
+    argv = ["move", str(cron), "--scope", "w.scope", "--slice", "batch.slice", "-p", "MemoryMax=1G", "--host", "sd"]
+    rc, out, err = run(capsys, *argv, "--dry-run", "--json")
+    (row,) = json.loads(out)
+    assert rc == 0 and (row["outcome"], row["to"]) == ("would-move", "unified:/batch.slice/w.scope"), (row, err)
+    assert any("systemctl stop of w.scope kills the task" in r for r in row["risks"]) and world.scope_calls == 0
+    rc, out, err = run(capsys, *argv, "--json")
+    (row,) = json.loads(out)
+    assert rc == 0 and (row["outcome"], row["from"]) == ("moved", "/system.slice/cron.service"), (row, err)
+    assert world.scope_calls == 1 and world.task_cgroup(cron, "unified") == "/batch.slice/w.scope"
+    assert _intents(tmp_path)[-1]["route"] == "scope"
+    rc, out, err = run(capsys, "undo", "--host", "sd")
+    assert rc == 0 and world.task_cgroup(cron, "unified") == "/system.slice/cron.service", err
+
+
+@pytest.mark.parametrize(("argv", "said"), [
+    (["--scope", "work"], "'work' is not a scope name systemd accepts"),
+    (["--scope", "w.scope", "-p", "Colour=red"], "Colour"),
+    (["--scope", "w.scope", "--threads"], "--scope moves whole processes through systemd: drop --threads and --via"),
+    (["--scope", "w.scope", "--via", "kernel"], "drop --threads and --via"),
+    (["--to", NGINX, "--slice", "x.slice"], "--slice and -p/--property go with --scope NAME"),
+])
+def test_what_systemd_would_refuse_of_a_new_scope_on_a_host_is_one_sentence(capsys, systemd_host, argv, said):
+    world, cron = systemd_host
+    rc, out, err = run(capsys, "move", str(cron), *argv, "--host", "sd", "--dry-run")
+    assert rc == 2 and said in err and "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+    assert world.scope_calls == 0
+
+
+def test_a_new_scope_on_a_host_without_systemd_and_on_several_hosts(capsys, fleet):
+    f = fleet()
+    rc, out, err = run(capsys, "move", "490", "--scope", "w.scope", "--host", "plain", "--dry-run")
+    assert rc == 2 and "a new scope needs systemd as PID 1" in err and len(err.strip().splitlines()) == 1, err
+    f.sent.clear()
+    rc, out, err = run(capsys, "move", "490", "--scope", "w.scope", "--host", "a", "--host", "b")
+    assert rc == 2 and "take one host" in err and f.sent == []

@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ctrtui.engine.cgroupops import OpRefusal, OpResult
-from ctrtui.engine.values import OUTCOMES, VERDICT_KINDS, Outcome, Plan, Report, Verdict
+from ctrtui.engine.values import OUTCOMES, VERDICT_KINDS, Outcome, Plan, Report, ScopeRequest, Verdict
 from ctrtui.model import CgroupRef, Hierarchy, TaskInfo
 from ctrtui.model.cgstats import PRESSURE, Figures
 from ctrtui.remote import hostjson
@@ -100,8 +100,10 @@ verdicts = st.builds(Verdict, texts, pids, st.sampled_from(VERDICT_KINDS), errno
 hierarchies = st.builds(Hierarchy, st.sampled_from(["freezer", "unified"]), st.integers(1, 2),
                         st.lists(st.sampled_from(["cpu", "io"]), max_size=2).map(tuple), texts, paths,
                         st.integers(0, 100))
-plans = st.builds(Plan, refs, st.booleans(), st.lists(verdicts, max_size=4).map(tuple), hierarchies,
-                  st.floats(0, 2e9))
+scopes = st.builds(ScopeRequest, texts, opt_texts, st.lists(texts, max_size=3).map(tuple))
+routes = st.one_of(st.tuples(st.sampled_from(["kernel", "systemd"]), st.none()), st.tuples(st.just("scope"), scopes))
+plans = st.builds(lambda route, *a: Plan(*a, route=route[0], scope=route[1]), routes, refs, st.booleans(),
+                  st.lists(verdicts, max_size=4).map(tuple), hierarchies, st.floats(0, 2e9))
 outcomes = st.builds(Outcome, texts, pids, st.sampled_from(OUTCOMES), errno=errnos, hook=opt_texts, reason=texts,
                      advice=texts, warnings=st.lists(texts, max_size=2).map(tuple), source=st.none() | paths,
                      target=st.none() | paths, start_time=st.none() | u63)
@@ -185,6 +187,8 @@ def _set(d: dict, dotted: str, value: object) -> dict:
     ("verdicts.0.task", []), ("verdicts.0", "move"), ("verdicts", {}), ("verdicts.0.text", ...),
     ("target.path", "a/b"), ("target", "freezer:/b"), ("hierarchy.version", 3), ("hierarchy.controllers", [None]),
     ("created", float("nan")), ("created", "now"), ("threads", 1),
+    ("route", "dbus\x1b[31m"), ("route", None), ("route", ...), ("route", "scope"), ("scope", ...),
+    ("scope", {"name": "w.scope", "slice": None, "properties": []}), ("scope", "w.scope"),
 ])
 def test_a_hostile_plan_is_refused_with_one_sentence_naming_the_host(tmp_path, field, value):
     bad = _set(_plan_dict(tmp_path), field, value)
@@ -192,6 +196,37 @@ def test_a_hostile_plan_is_refused_with_one_sentence_naming_the_host(tmp_path, f
         codec.decode_plan(bad, SIDE)
     text = str(e.value)
     assert text.startswith(SIDE + " answered ") and "\n" not in text and len(text) < 400
+
+
+def _scope_plan_dict() -> dict:
+    plan = Plan(CgroupRef("unified", "/system.slice/w.scope"), False, (Verdict("7", 7, "move"),),
+                Hierarchy("unified", 2, (), "/sys/fs/cgroup", "/", 0), 1.0, route="scope",
+                scope=ScopeRequest("w.scope", "batch.slice", ("CPUWeight=50", "MemoryMax=1G")))
+    d = _wire(codec.encode_plan(plan))
+    assert isinstance(d, dict) and codec.decode_plan(d, SIDE) == plan
+    return d
+
+
+@pytest.mark.parametrize(("field", "value"), [
+    ("scope.name", None), ("scope.name", 5), ("scope.name", "w" * 257), ("scope.name", "a\0b"), ("scope.name", ...),
+    ("scope.slice", 1), ("scope.slice", "s" * 257), ("scope.properties", "CPUWeight=50"),
+    ("scope.properties", [None]), ("scope.properties", ["p=" + "x" * 70_000]),
+    ("scope.properties", ["A=1"] * 257), ("scope.properties", ...), ("scope", []), ("route", "kernel"),
+])
+def test_a_hostile_new_scope_is_refused_with_one_sentence_naming_the_host(field, value):
+    bad = _set(_scope_plan_dict(), field, value)
+    with pytest.raises(CodecError) as e:
+        codec.decode_plan(bad, SIDE)
+    text = str(e.value)
+    assert text.startswith(SIDE + " answered ") and "\n" not in text and len(text) < 400, text
+
+
+def test_a_scope_request_alone_comes_back_and_a_hostile_one_is_refused():
+    req = ScopeRequest("w.scope", None, ("CPUWeight=50",))
+    assert codec.decode_scope(_wire(codec.encode_scope(req)), SIDE) == req
+    for bad in (None, [], {"name": "w.scope", "slice": None}, {"name": "w.scope", "slice": None, "properties": [3]}):
+        with pytest.raises(CodecError, match="a new scope"):
+            codec.decode_scope(bad, SIDE)
 
 
 @pytest.mark.parametrize("value", [None, [], "plan", 5, {"verdicts": []}])

@@ -157,3 +157,72 @@ def test_a_malformed_error_answer_is_one_protocol_error_and_the_channel_goes_on(
             ch.call("log")
         assert e.value.kind == "protocol" and "the host answered an error that cannot be read" in str(e.value)
         assert ch._broken is None  # a malformed answer, not a broken channel
+
+
+# ----------------------------------------------------------------------------- a systemd host
+
+
+def _systemd_world() -> tuple[SimKernel, int]:
+    from ctrtui.sources.simkernel.systemd import SystemdSimKernel
+
+    k = SystemdSimKernel()
+    k.add_hierarchy("unified", 2, [])
+    for path in ("/a", "/system.slice/cron.service", "/system.slice/box.scope/sub"):
+        k.makedirs("unified", path)
+    k.play_systemd(("unified",), delegated=("box.scope",))
+    return k, k.spawn("job", cgroups={"unified": "/a"})
+
+
+def test_systemds_routes_are_the_hosts_as_a_local_service_gives_them(tmp_path):
+    from ctrtui.engine.values import ScopeRequest
+    from ctrtui.service.local import LocalService
+
+    k, pid = _systemd_world()
+    s, channel = _service(k)
+    local = LocalService(k, journal_path=str(tmp_path / "local.jsonl"))
+    cron, box = CgroupRef("unified", "/system.slice/cron.service"), CgroupRef("unified", "/system.slice/box.scope/sub")
+    for target, via in ((cron, "auto"), (cron, "kernel"), (box, "auto"), (box, "kernel")):
+        mine, theirs = local.plan([pid], target, via=via), s.plan([pid], target, via=via)
+        assert (theirs.route, theirs.verdicts[0].kind, theirs.verdicts[0].reason) == \
+            (mine.route, mine.verdicts[0].kind, mine.verdicts[0].reason), (target, via)
+    req = ScopeRequest("work.scope", None, ("CPUWeight=50",))
+    plan = s.plan_scope([pid], req)
+    assert (plan.route, plan.scope, plan.target) == ("scope", req, local.plan_scope([pid], req).target)
+    report = s.apply(plan)
+    assert report.ok and k.scope_calls == 1 and k.task_cgroup(pid, "unified") == plan.target.path
+    assert "plan_scope" in channel.calls
+    with pytest.raises(CtrtuiError, match="'work' is not a scope name systemd accepts"):
+        s.plan_scope([pid], ScopeRequest("work"))  # the host's refusal, said as locally
+
+
+def test_an_agent_that_knows_no_plan_scope_names_the_host_and_says_what_to_do():
+    k, pid = _systemd_world()
+    s, channel = _service(k)
+
+    def older(op, args=None, *, timeout=None):
+        raise RemoteOpError("beta", op, "bad-request", "unknown op 'plan_scope' (known: apply, plan, ...)")
+
+    channel.call = older  # type: ignore[method-assign]
+    from ctrtui.engine.values import ScopeRequest
+
+    with pytest.raises(HostError) as e:
+        s.plan_scope([pid], ScopeRequest("w.scope"))
+    assert e.value.kind == "bad-request" and str(e.value).startswith("beta: unknown op 'plan_scope'")
+    assert "use the same one on both sides" in str(e.value)
+
+
+@pytest.mark.parametrize("change", [
+    {"scope": {"name": 7, "slice": None, "properties": []}}, {"route": "systemd"}, {"route": "dbus"},
+    {"scope": None}, {"scope": {"name": "w.scope", "slice": None, "properties": "CPUWeight=1"}},
+])
+def test_a_malformed_scope_plan_is_one_protocol_error_naming_the_host(change):
+    from ctrtui.engine.values import ScopeRequest
+
+    k, pid = _systemd_world()
+    s, channel = _service(k)
+    good = channel.call("plan_scope", {"pids": [str(pid)], "scope": {"name": "w.scope", "slice": None,
+                                                                     "properties": []}})
+    channel.override["plan_scope"] = {**good, **change}
+    with pytest.raises(HostError) as e:
+        s.plan_scope([pid], ScopeRequest("w.scope"))
+    assert e.value.kind == "protocol" and str(e.value).startswith("beta: the host answered a")

@@ -118,8 +118,8 @@ def test_texts_a_host_answers_come_back_as_they_are_and_are_escaped_where_shown(
     verdict = {"text": "5", "pid": 5, "kind": "refused", "errno": "EPERM", "hook": "k",
                "reason": "no\x1b]0;pwned\x07 way", "advice": "", "warnings": ["w\x9b"], "start_time": None,
                "source": "/a", "task": None, "identity": None}
-    plan = {"target": {"hierarchy": "unified", "path": "/"}, "threads": False, "created": 1.0,
-            "hierarchy": {"name": "unified", "version": 2, "controllers": [], "mount": "/m", "root": "/",
+    plan = {"target": {"hierarchy": "unified", "path": "/"}, "threads": False, "created": 1.0, "route": "kernel",
+            "scope": None, "hierarchy": {"name": "unified", "version": 2, "controllers": [], "mount": "/m", "root": "/",
                           "hierarchy_id": 0}, "verdicts": [verdict]}
     got = _mover("plan", plan).plan(["5"], CgroupRef("unified", "/"))
     assert got.verdicts[0].reason == "no\x1b]0;pwned\x07 way"  # the value, as the host gave it
