@@ -78,9 +78,10 @@ class TargetPicker(Dialog[Plan | None]):
         Binding("escape", "cancel", "Cancel", tooltip="Close without moving anything"),
         Binding("enter", "apply", "Move", tooltip="Move the tasks into the highlighted cgroup"),
         Binding("ctrl+n", "new_scope", "New scope…", tooltip="Move the tasks into a new scope systemd starts, in "
-                "the slice of the highlighted cgroup"),
+                "the slice of the highlighted cgroup (a systemd host)"),
         Binding("ctrl+k", "kernel", "Kernel write", tooltip="Write the kernel file anyway where systemd would "
-                "refuse the move (the tasks then live and die with that unit)", priority=True),
+                "refuse the move into a unit that is not delegated (the tasks then live and die with that unit)",
+                priority=True),
         *LIST_BINDINGS,
     ]
 
@@ -115,8 +116,9 @@ class TargetPicker(Dialog[Plan | None]):
         self.matcher = RefMatcher(snapshot, hs.name)
         self._timer: Timer | None = None
         self._apply_when_ready = False
-        self.systemd_host = bool(engine.systemd_host)
-        """systemd manages a hierarchy there: "new scope…" and the kernel write past systemd apply."""
+        self.systemd_host = bool(getattr(engine, "systemd_host", False))
+        """systemd manages a hierarchy there: "new scope…" and the kernel write past systemd
+        apply (an engine given as it is, not a `Mover`, offers neither)."""
 
     def compose(self) -> ComposeResult:
         n = len(self.pids)
