@@ -100,3 +100,23 @@ async def test_plain_demo_host_offers_no_new_scope_nor_kernel_choice(pilot_app, 
         await settle(pilot)
         assert app.screen is picker
         assert not picker.check_action("new_scope", ()) and not picker.check_action("kernel", ())
+
+
+def test_remote_mover_refuses_a_new_scope_and_the_kernel_write_in_one_sentence():
+    from ctrtui.engine.values import ScopeRequest
+    from ctrtui.errors import CtrtuiError
+    from ctrtui.model import CgroupRef
+    from ctrtui.ui.hosts import RemoteMover
+
+    class NoCalls:
+        """A host service that fails the test when asked anything."""
+
+        def __getattr__(self, name):
+            raise AssertionError(f"the host was asked {name}")
+
+    mover = RemoteMover("web1", NoCalls())
+    assert mover.systemd_host is False
+    with pytest.raises(CtrtuiError, match="new scope does not go through --host yet.*web1"):
+        mover.plan_scope([1234], ScopeRequest("batch.scope"))
+    with pytest.raises(CtrtuiError, match="--via kernel.*does not go through --host yet"):
+        mover.plan([1234], CgroupRef("unified", "/system.slice/nginx.service"), via="kernel")
