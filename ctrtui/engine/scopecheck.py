@@ -21,7 +21,7 @@ from ctrtui.sources.systemd import valid_unit_name
 from ctrtui.sources.systemd_props import PropertyError, parse_properties
 from ctrtui.text import display
 
-__all__ = ["DEFAULT_SLICE", "scope_target"]
+__all__ = ["DEFAULT_SLICE", "check_request", "scope_target"]
 
 #: Where systemd puts a transient scope of root's when no slice is given.
 DEFAULT_SLICE = "system.slice"
@@ -34,6 +34,14 @@ def scope_target(backend: Any, scope: ScopeRequest, hierarchy: Callable[[str], H
     if units is None:
         raise CtrtuiError("a new scope needs systemd as PID 1 managing the cgroup hierarchy, and this host has none "
                           "(or ctrtui cannot tell): move the tasks into a cgroup with --to instead.")
+    check_request(scope)
+    h = hierarchy(units.systemd_hierarchy())
+    return h, slice_path(scope.slice or DEFAULT_SLICE).rstrip("/") + "/" + scope.name
+
+
+def check_request(scope: ScopeRequest) -> None:
+    """CtrtuiError, one sentence, when systemd would not take `scope`'s name, slice or a
+    property (what `scope_target` checks of the request itself; the UI checks as you type)."""
     if not valid_unit_name(scope.name, ".scope"):
         raise CtrtuiError(f"{display(scope.name)!r} is not a scope name systemd accepts: letters, digits and "
                           ":_.\\@- only, ending in .scope (e.g. batch-jobs.scope).")
@@ -44,5 +52,3 @@ def scope_target(backend: Any, scope: ScopeRequest, hierarchy: Callable[[str], H
         parse_properties(list(scope.properties))
     except PropertyError as e:
         raise CtrtuiError(str(e)) from None
-    h = hierarchy(units.systemd_hierarchy())
-    return h, slice_path(scope.slice or DEFAULT_SLICE).rstrip("/") + "/" + scope.name

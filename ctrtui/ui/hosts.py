@@ -18,7 +18,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ctrtui.engine.cgroupops import OPS, OpRefusal, OpResult
-from ctrtui.engine.values import Plan, Report
+from ctrtui.engine.values import Plan, Report, ScopeRequest, Via
 from ctrtui.errors import CtrtuiError
 from ctrtui.model import CgroupRef, CgroupState, TaskInfo
 from ctrtui.text import scrub
@@ -187,10 +187,17 @@ class RemoteMover:
     def pid_max(self) -> int:
         return self.service.pid_max
 
+    systemd_host = False
+    """The systemd route is not offered through --host yet: the host's service takes no `via`
+    nor a new scope (the command line on that host does: ctrtui move --scope / --via kernel)."""
+
     def plan(self, pids: Iterable[int | str], target: CgroupRef, threads: bool = False,
-             expected_start: Mapping[int, int] | None = None) -> Plan:
+             expected_start: Mapping[int, int] | None = None, via: Via = "auto") -> Plan:
         """The host's plan (nothing is written), its PIDs whose task is not the one shown
-        turned vanished."""
+        turned vanished. Only `via="auto"` goes through --host yet."""
+        if via != "auto":
+            raise CtrtuiError(f"The kernel write past systemd (--via {via}) does not go through --host yet: run "
+                              f"ctrtui move PID --to CGROUP --via {via} on {scrub(self.host)} itself.")
         plan = self.service.plan([str(p) for p in pids], target, threads=bool(threads))
         verdicts = []
         for v in plan.verdicts:
@@ -200,6 +207,11 @@ class RemoteMover:
                               "another task (or it exited) since it was shown", advice="Refresh (r) and pick again.")
             verdicts.append(v)
         return plan.replace(verdicts=tuple(verdicts))
+
+    def plan_scope(self, pids: Iterable[int | str], scope: ScopeRequest) -> Plan:
+        """Not through --host yet: one sentence saying where it works."""
+        raise CtrtuiError(f"A new scope does not go through --host yet: run ctrtui move PID --scope NAME on "
+                          f"{scrub(self.host)} itself.")
 
     def apply(self, plan: Plan, all_or_nothing: bool = False) -> Report:
         """The host applies `plan`, less its PIDs whose task has changed since it was planned."""

@@ -344,8 +344,10 @@ class MainScreen(Screen[None]):
 
         everywhere = bindings_of(type(self.ctrtui)) + [replace(b, action=b.action.removeprefix("app."))
                                                     for b in MainScreen.BINDINGS if isinstance(b, Binding)]
+        from ctrtui.ui.screens import TargetPicker
+
         return [("Everywhere", everywhere), ("Cgroup tree (left pane)", bindings_of(CgroupTree)),
-                ("Task list (right pane)", bindings_of(TaskList))]
+                ("Task list (right pane)", bindings_of(TaskList)), ("Target picker (m)", bindings_of(TargetPicker))]
 
     # ------------------------------------------------------------------ filter
 

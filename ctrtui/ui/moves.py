@@ -243,9 +243,11 @@ class Moves:
         self.apply(plan)
 
     def apply(self, plan: Plan) -> None:
-        """Apply `plan` in a worker; `BatchDone` says how it went."""
+        """Apply `plan` in a worker; `BatchDone` says how it went (naming the new scope, when
+        the plan starts one)."""
         mover = self.session.mover
-        self.side.run_named(self._batch, partial(mover.apply, plan), "Move", "Not moved", name="move", group="move")
+        what = "Move" if plan.scope is None else f"Move into the new scope {display(plan.scope.name)}"
+        self.side.run_named(self._batch, partial(mover.apply, plan), what, "Not moved", name="move", group="move")
 
     def undo(self) -> None:
         """`u`: move the last batch back (in a worker)."""

@@ -35,6 +35,7 @@ from ctrtui.ui.widgets.timebar import TimeBar, TimeBarState
 if TYPE_CHECKING:
     from ctrtui.engine import Plan, Report
     from ctrtui.engine.cgroupops import OpResult
+    from ctrtui.engine.values import ScopeRequest, Via
     from ctrtui.history.replay import RecordedBackend
     from ctrtui.model import CgroupRef, Container, Hierarchy, Snapshot, TaskInfo
     from ctrtui.model.task import CgroupState
@@ -121,9 +122,15 @@ class RecordingMover:
     def pid_max(self) -> int:
         return self.reader.pid_max
 
+    systemd_host = False
+    """A recording moves nothing, by any route."""
+
     def plan(self, pids: Iterable[int | str], target: CgroupRef, threads: bool = False,
-             expected_start: Mapping[int, int] | None = None) -> Plan:
+             expected_start: Mapping[int, int] | None = None, via: Via = "auto") -> Plan:
         raise self.reader.recorded.refuse_write(f"move into {target.hierarchy}:{target.path}")
+
+    def plan_scope(self, pids: Iterable[int | str], scope: ScopeRequest) -> Plan:
+        raise self.reader.recorded.refuse_write(f"start the scope {scope.name}")
 
     def apply(self, plan: Plan, all_or_nothing: bool = False) -> Report:
         raise self.reader.recorded.refuse_write("move tasks")

@@ -325,7 +325,9 @@ async def test_help_lists_every_key_grouped_by_pane_whatever_has_focus(pilot_app
         for title in ("Everywhere", "Cgroup tree (left pane)", "Task list (right pane)"):
             assert title in text
         tree_part = text.split("Cgroup tree (left pane)")[1].split("Task list (right pane)")[0]
-        list_part = text.split("Task list (right pane)")[1]
+        list_part = text.split("Task list (right pane)")[1].split("Target picker (m)")[0]
+        picker_part = text.split("Target picker (m)")[1]
+        assert "new scope systemd starts" in picker_part and "Write the kernel file anyway" in picker_part
         for needle in ("Mark or unmark", "Mark every task", "Unmark every task", "Sort by the next column",
                        "Reverse the sort order"):
             assert needle in list_part

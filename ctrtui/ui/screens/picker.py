@@ -1,7 +1,12 @@
 """The target picker: fuzzy-search the cgroups of every hierarchy (`HIER:/path`, the shown
 hierarchy's first) and see, for the highlighted one, the engine's plan (per PID: would move /
 already there / refused with the errno, the reason and what to do). Planning runs in an
-exclusive thread worker, debounced, so typing stays smooth."""
+exclusive thread worker, debounced, so typing stays smooth.
+
+On a systemd host (the mover's `systemd_host`) two keys more: `ctrl+n` "new scope…" asks a
+scope's name and properties (`NewScope`) and plans a new transient scope for the tasks in the
+slice the highlighted cgroup is in; `ctrl+k` re-plans a move systemd would refuse (a unit
+that is not delegated) as the kernel write, whose risk the confirm screen then shows."""
 
 from __future__ import annotations
 
@@ -19,8 +24,11 @@ from textual.worker import get_current_worker
 
 from ctrtui.engine import Plan
 from ctrtui.engine.risk import hierarchy_note
+from ctrtui.engine.values import ScopeRequest, Via
 from ctrtui.model import CgroupRef, Snapshot
+from ctrtui.model.systemd import unit_place
 from ctrtui.report import nothing_would_move, plural
+from ctrtui.sources.systemd_risks import risk_for, risk_kind
 from ctrtui.text import display
 from ctrtui.ui.fuzzy import RefCounts, RefMatcher
 from ctrtui.ui.hostmovers import Mover
@@ -69,6 +77,11 @@ class TargetPicker(Dialog[Plan | None]):
     BINDINGS = [
         Binding("escape", "cancel", "Cancel", tooltip="Close without moving anything"),
         Binding("enter", "apply", "Move", tooltip="Move the tasks into the highlighted cgroup"),
+        Binding("ctrl+n", "new_scope", "New scope…", tooltip="Move the tasks into a new scope systemd starts, in "
+                "the slice of the highlighted cgroup (a systemd host)"),
+        Binding("ctrl+k", "kernel", "Kernel write", tooltip="Write the kernel file anyway where systemd would "
+                "refuse the move into a unit that is not delegated (the tasks then live and die with that unit)",
+                priority=True),
         *LIST_BINDINGS,
     ]
 
@@ -103,6 +116,9 @@ class TargetPicker(Dialog[Plan | None]):
         self.matcher = RefMatcher(snapshot, hs.name)
         self._timer: Timer | None = None
         self._apply_when_ready = False
+        self.systemd_host = bool(getattr(engine, "systemd_host", False))
+        """systemd manages a hierarchy there: "new scope…" and the kernel write past systemd
+        apply (an engine given as it is, not a `Mover`, offers neither)."""
 
     def compose(self) -> ComposeResult:
         n = len(self.pids)
@@ -119,7 +135,8 @@ class TargetPicker(Dialog[Plan | None]):
                     yield Static("", id="picker-note")
                     yield LineList(hang=14, id="picker-preview")
                     yield Static("", id="picker-message")
-            yield Label("type to search  up/down choose  enter move  esc cancel", id="picker-help")
+            yield Label("type to search  up/down choose  enter move  " + (
+                "ctrl+n new scope…  " if self.systemd_host else "") + "esc cancel", id="picker-help")
 
     def on_resize(self) -> None:
         self.set_class(self.app.size.width < self.NARROW, "narrow")
@@ -161,6 +178,81 @@ class TargetPicker(Dialog[Plan | None]):
         if v1:
             words.append(v1)
         return " ".join(words)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """`ctrl+n` only on a systemd host; `ctrl+k` only while systemd would refuse the plan shown."""
+        if action == "new_scope":
+            return self.systemd_host
+        if action == "kernel":
+            return self.systemd_refused() is not None
+        return True
+
+    def scope_slice(self) -> str | None:
+        """The slice the highlighted cgroup is in (the nearest `*.slice` at or above it; None:
+        systemd's default)."""
+        path = self.target_path or ""
+        slices = [part for part in path.split("/") if part.endswith(".slice")]
+        return slices[-1] if slices else None
+
+    def systemd_refused(self) -> str | None:
+        """When the plan shown is refused by systemd (a unit that is not delegated) and the
+        kernel write would be a choice: the risk of that write, one sentence or two; else None."""
+        plan = self.plan
+        if not self.systemd_host or plan is None or self.plan_item != self.fuzzy.highlighted or plan.summary().get(
+                "move") or not any(v.hook == "systemd-route" and v.errno is None for v in plan.verdicts):
+            return None
+        place = unit_place(plan.target.path)
+        if place is None:
+            return None
+        unit, kind, _ = place
+        return risk_for(risk_kind(kind, False), "kernel", unit)
+
+    def action_new_scope(self) -> None:
+        """`ctrl+n`: ask the new scope's name and properties, then plan it."""
+        if not self.systemd_host:
+            return
+        from ctrtui.ui.screens.newscope import NewScope
+
+        what = plural(len(self.pids), "thread" if self.threads else "process")
+        self.app.push_screen(NewScope(what, self.scope_slice()), self._scope_asked)
+
+    def _scope_asked(self, request: ScopeRequest | None) -> None:
+        if request is not None:
+            self._set_message(f"Planning the new scope {display(request.name)}...")
+            self._plan_other(request, "auto")
+
+    def action_kernel(self) -> None:
+        """`ctrl+k`: plan the highlighted move again as the kernel write (asked for), then confirm it."""
+        if self.systemd_refused() is None or self.plan is None:
+            return
+        self._set_message("Planning the kernel write...")
+        self._plan_other(self.plan.target, "kernel")
+
+    @work(thread=True, exclusive=True, group="target-preview", name="scope or kernel plan", exit_on_error=False)
+    def _plan_other(self, where: ScopeRequest | CgroupRef, via: Via) -> None:
+        """Plan a new scope (`where` a ScopeRequest) or the kernel write into `where`, and go
+        on with it (`_other_planned`); a refusal before planning is said under the preview."""
+        try:
+            if isinstance(where, ScopeRequest):
+                plan = self.engine.plan_scope(self.pids, where)
+            else:
+                plan = self.engine.plan(self.pids, where, threads=self.threads, expected_start=self.expected_start,
+                                        via=via)
+        except Exception as exc:  # noqa: BLE001 - said under the preview, never a crash
+            from ctrtui.report import describe_error
+
+            self.app.call_from_thread(self._set_message, describe_error(exc), True)
+            return
+        self.app.call_from_thread(self._other_planned, plan)
+
+    def _other_planned(self, plan: Plan) -> None:
+        """A new scope's or a kernel write's plan: confirmed and applied when something would move."""
+        if not plan.summary().get("move"):
+            refusals = [v.reason for v in plan.verdicts if v.kind == "refused" and v.reason]
+            self._set_message(nothing_would_move(plan) + (f": {refusals[0]}" if refusals else "") +
+                              ". Pick another cgroup or name, or press escape.", error=True)
+            return
+        self.dismiss(plan)
 
     def action_list(self, action: str) -> None:
         self.fuzzy.move(action)
@@ -231,6 +323,10 @@ class TargetPicker(Dialog[Plan | None]):
         counts = event.plan.summary()
         self.query_one("#picker-counts", Static).update(counts_content(counts, KIND_WORDS, KIND_STYLE))
         preview.set_lines(plan_lines(event.plan))
+        risk = self.systemd_refused()
+        if risk is not None:
+            self._set_message("systemd would refuse this move. ctrl+k: write the kernel file anyway. " + risk)
+        self.refresh_bindings()
         if self._apply_when_ready:
             self._apply_when_ready = False
             self.action_apply()
