@@ -100,8 +100,10 @@ class FakeHost:
 
     def link(self) -> Link:
         from ctrtui.remote.service import RemoteService
+        from ctrtui.sources.base import systemd_units
 
-        mover = RemoteMover(self.name, RemoteService(self, self.reader))  # type: ignore[arg-type]
+        mover = RemoteMover(self.name, RemoteService(self, self.reader),  # type: ignore[arg-type]
+                            systemd_host=systemd_units(self.agent.backend) is not None)
         return Link(self.reader, mover, read_only=self.read_only, pid_max=self.reader.pid_max)
 
     def view(self, timeout: float = 5.0) -> HostView:

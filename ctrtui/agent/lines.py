@@ -47,12 +47,15 @@ def hello() -> dict[str, object]:
         user = None
     writable = euid == 0
     opened, journal_problem = open_batches()
+    from ctrtui.sources.systemd import detect
+
     return {
         "protocol": PROTOCOL, "version": __version__, "hostname": socket.gethostname(),
         "python": platform.python_version(), "uid": os.getuid(), "euid": euid, "user": user,
         "pid": os.getpid(), "writable": writable,
         "why_read_only": None if writable else "not root: connect with --sudo to change this host",
         "open_batches": opened, "journal_problem": journal_problem,
+        "systemd": detect().manages,  # the systemd route and new scopes apply here (docs/systemd.md)
     }
 
 

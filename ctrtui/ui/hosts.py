@@ -48,7 +48,7 @@ def channel_link(channel: Any, name: str) -> Link:
     notes = tuple(channel.left_open(f"--host {shlex.quote(name)}"))
     from ctrtui.remote.service import RemoteService
 
-    mover = RemoteMover(name, RemoteService(channel, reader))
+    mover = RemoteMover(name, RemoteService(channel, reader), systemd_host=hello.get("systemd") is True)
     return Link(reader, mover, read_only=read_only,
                 probe=lambda: channel.call("pid_max"), close=channel.close, pid_max=reader.pid_max,
                 notes=notes)
@@ -83,7 +83,9 @@ class HostService(Protocol):
 
     def task_details(self, pids: Iterable[int]) -> dict[int, TaskInfo]: ...
 
-    def plan(self, pids: Sequence[int | str], target: CgroupRef, threads: bool = False) -> Plan: ...
+    def plan(self, pids: Sequence[int | str], target: CgroupRef, threads: bool = False, via: Via = "auto") -> Plan: ...
+
+    def plan_scope(self, pids: Sequence[int | str], scope: ScopeRequest) -> Plan: ...
 
     def apply(self, plan: Plan, all_or_nothing: bool = False) -> Report: ...
 
@@ -103,7 +105,10 @@ class NoService:
     def task_details(self, pids: Iterable[int]) -> dict[int, TaskInfo]:
         return {}
 
-    def plan(self, pids: Sequence[int | str], target: CgroupRef, threads: bool = False) -> Plan:
+    def plan(self, pids: Sequence[int | str], target: CgroupRef, threads: bool = False, via: Via = "auto") -> Plan:
+        raise CtrtuiError("no host is connected yet")
+
+    def plan_scope(self, pids: Sequence[int | str], scope: ScopeRequest) -> Plan:
         raise CtrtuiError("no host is connected yet")
 
     def apply(self, plan: Plan, all_or_nothing: bool = False) -> Report:
@@ -177,9 +182,12 @@ class RemoteMover:
 
     journal = _NoJournal()
 
-    def __init__(self, host: str, service: HostService) -> None:
+    def __init__(self, host: str, service: HostService, systemd_host: bool = False) -> None:
         self.host = host
         self.service = service
+        self.systemd_host = systemd_host
+        """systemd is PID 1 on the host and manages its hierarchy (its agent's hello says so):
+        the picker offers a new scope and the kernel write past systemd there."""
         self.nothing_left = ""
         """Why the last `undo` found nothing to undo (the host's words)."""
 
@@ -187,18 +195,11 @@ class RemoteMover:
     def pid_max(self) -> int:
         return self.service.pid_max
 
-    systemd_host = False
-    """The systemd route is not offered through --host yet: the host's service takes no `via`
-    nor a new scope (the command line on that host does: ctrtui move --scope / --via kernel)."""
-
     def plan(self, pids: Iterable[int | str], target: CgroupRef, threads: bool = False,
              expected_start: Mapping[int, int] | None = None, via: Via = "auto") -> Plan:
         """The host's plan (nothing is written), its PIDs whose task is not the one shown
-        turned vanished. Only `via="auto"` goes through --host yet."""
-        if via != "auto":
-            raise CtrtuiError(f"The kernel write past systemd (--via {via}) does not go through --host yet: run "
-                              f"ctrtui move PID --to CGROUP --via {via} on {scrub(self.host)} itself.")
-        plan = self.service.plan([str(p) for p in pids], target, threads=bool(threads))
+        turned vanished; `via`: as the host's `Service.plan` takes it."""
+        plan = self.service.plan([str(p) for p in pids], target, threads=bool(threads), via=via)
         verdicts = []
         for v in plan.verdicts:
             expected = (expected_start or {}).get(v.pid) if v.pid is not None else None
@@ -209,9 +210,9 @@ class RemoteMover:
         return plan.replace(verdicts=tuple(verdicts))
 
     def plan_scope(self, pids: Iterable[int | str], scope: ScopeRequest) -> Plan:
-        """Not through --host yet: one sentence saying where it works."""
-        raise CtrtuiError(f"A new scope does not go through --host yet: run ctrtui move PID --scope NAME on "
-                          f"{scrub(self.host)} itself.")
+        """The host's plan of a new transient scope for `pids` (its engine judges the name,
+        slice and properties, as `ctrtui move --scope` there would)."""
+        return self.service.plan_scope([str(p) for p in pids], scope)
 
     def apply(self, plan: Plan, all_or_nothing: bool = False) -> Report:
         """The host applies `plan`, less its PIDs whose task has changed since it was planned."""

@@ -102,21 +102,22 @@ async def test_plain_demo_host_offers_no_new_scope_nor_kernel_choice(pilot_app, 
         assert not picker.check_action("new_scope", ()) and not picker.check_action("kernel", ())
 
 
-def test_remote_mover_refuses_a_new_scope_and_the_kernel_write_in_one_sentence():
+def test_a_remote_systemd_host_takes_the_new_scope_and_the_kernel_write_through_its_service(tmp_path):
+    """A remote host's mover passes `via` and a new scope to the host's service (its engine
+    judges them there), and offers them only where the host says systemd manages it."""
     from ctrtui.engine.values import ScopeRequest
-    from ctrtui.errors import CtrtuiError
     from ctrtui.model import CgroupRef
-    from ctrtui.ui.hosts import RemoteMover
+    from tests.hostfakes import FakeHost
 
-    class NoCalls:
-        """A host service that fails the test when asked anything."""
-
-        def __getattr__(self, name):
-            raise AssertionError(f"the host was asked {name}")
-
-    mover = RemoteMover("web1", NoCalls())
-    assert mover.systemd_host is False
-    with pytest.raises(CtrtuiError, match="new scope does not go through --host yet.*web1"):
-        mover.plan_scope([1234], ScopeRequest("batch.scope"))
-    with pytest.raises(CtrtuiError, match="--via kernel.*does not go through --host yet"):
-        mover.plan([1234], CgroupRef("unified", "/system.slice/nginx.service"), via="kernel")
+    world = demo_world(systemd=True)
+    pid = world.spawn("worker", cgroups={"unified": "/user.slice/user-1000.slice"})
+    mover = FakeHost("web1", world, tmp_path).link().mover
+    assert mover.systemd_host is True
+    refused = mover.plan([pid], CgroupRef("unified", NGINX))
+    assert [v.kind for v in refused.verdicts] == ["refused"] and refused.verdicts[0].hook == "systemd-route"
+    forced = mover.plan([pid], CgroupRef("unified", NGINX), via="kernel")
+    assert [v.kind for v in forced.verdicts] == ["move"] and forced.route == "kernel"
+    scoped = mover.plan_scope([pid], ScopeRequest("batch.scope", None, ()))
+    assert scoped.route == "scope" and [v.kind for v in scoped.verdicts] == ["move"]
+    plain = FakeHost("web2", demo_world(), tmp_path / "plain").link().mover
+    assert plain.systemd_host is False
