@@ -132,16 +132,16 @@ class CgroupActions:
         here = self._here("new-move")
         if here is None:
             return
-        pids = side.moves._selection()
+        pids = side.moves.selection()
         if not pids:
             return
-        starts = side.moves._starts(pids)
+        starts = side.moves.start_times(pids)
         threads = self.session.threads
         what = f"{len(pids)} {'thread' if threads else 'task'}{'s' * (len(pids) != 1)}"
         where = f"{display(here.hierarchy)}:{display(here.path)}"
 
         def made(ref: CgroupRef) -> None:
-            self.run("mkdir", ref, then=lambda: side.moves._plan(pids, ref, threads, starts, "new"))
+            self.run("mkdir", ref, then=lambda: side.moves.plan(pids, ref, threads, starts, "new"))
 
         self._ask_name(here, f"Move {what} into a new cgroup under {where}", made)
 

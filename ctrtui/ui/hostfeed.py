@@ -17,12 +17,11 @@ import threading
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING
 
 from ctrtui.text import display
-from ctrtui.ui.hostviews import CONNECTING, DEAD, HostView, Link, call_with_timeout, reason_of
+from ctrtui.ui.hostviews import CONNECTING, DEAD, Hit, HostView, Link, call_with_timeout, reason_of
 from ctrtui.ui.messages import HostChanged
 
 if TYPE_CHECKING:
@@ -38,18 +37,6 @@ POOL = 16
 RETRY_DELAYS = (2.0, 4.0, 8.0, 16.0, 32.0, 60.0)
 """Seconds before a dead host is tried again by itself: the first, second... retry; the last
 repeats."""
-
-
-@dataclass(frozen=True)
-class Hit:
-    """One task found on one host: where it is (the hierarchy shown there, or the first one
-    the task is in) and what it runs (scrubbed when shown)."""
-
-    host: str
-    pid: int
-    comm: str
-    hierarchy: str
-    path: str
 
 
 class HostFeed:

@@ -1,9 +1,9 @@
 """What one host is to the terminal UI (`HostView`: its name, state, last snapshot) and how
 it was reached (`Link`: its reader, mover and cgroup ops), the states the host switcher shows,
 the per-host timeout every call to a host is bounded by (`call_with_timeout`), this machine as
-a host (`local_host`), the reader shown before any host answers (`NoHost`) and the switcher's
-line of a host (`host_line`). How a remote host is reached and moved on is `ctrtui.ui.hosts`.
-No Textual here.
+a host (`local_host`), the reader shown before any host answers (`NoHost`), the switcher's
+line of a host (`host_line`) and a task found on a host (`Hit`). How a remote host is reached
+and moved on is `ctrtui.ui.hosts`. No Textual here.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from ctrtui.text import display, scrub
 from ctrtui.ui.hostmovers import CgroupOpsLike, LocalMover, Mover
 
 __all__ = [
-    "CONNECTING", "DEAD", "HostTimeout", "HostView", "Link", "NoHost", "OK", "OPS_OF_MOVER", "PROBE_TIMEOUT",
+    "CONNECTING", "DEAD", "Hit", "HostTimeout", "HostView", "Link", "NoHost", "OK", "OPS_OF_MOVER", "PROBE_TIMEOUT",
     "SLOW", "SLOW_MS", "STATES", "TEXT_LIMIT", "call_with_timeout", "host_line", "local_host", "reason_of",
 ]
 
@@ -100,6 +100,18 @@ OPS_OF_MOVER: dict[type, Callable[[Any], CgroupOpsLike]] = {}
 """For a kind of mover whose host changes cgroups through the mover itself (a remote host's):
 how to make its cgroup ops from it. A `Link` made without `ops` takes them from here. The
 module that defines such a mover fills it in (`ctrtui.ui.hosts`)."""
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One task found on one host (`HostFeed.find`): where it is (the hierarchy shown there,
+    or the first one the task is in) and what it runs (scrubbed when shown)."""
+
+    host: str
+    pid: int
+    comm: str
+    hierarchy: str
+    path: str
 
 
 @dataclass

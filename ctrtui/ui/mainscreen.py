@@ -1,7 +1,8 @@
 """The main screen: the cgroup tree beside the task list, the status bar above, the detail
 line and the keys below (`MainScreen`), with the keys that act on them. It is the app's
 default screen; what it shows and what its keys do is the app's state and its helpers'
-(`CtrtuiApp`: the hosts, the snapshot, `LiveView`, `Moves`, `Navigator`, `CgroupActions`, ...):
+(`CtrtuiApp`, as `ctrtui.ui.mainside.MainSide`: the hosts, the snapshot, `LiveView`, `Moves`,
+`Navigator`, `CgroupActions`, ...):
 its actions hand each key to the helper that does it.
 """
 
@@ -32,7 +33,7 @@ from ctrtui.ui.widgets.tasklist import TaskList
 from ctrtui.ui.widgets.tree import CgroupTree
 
 if TYPE_CHECKING:
-    from ctrtui.ui.app import CtrtuiApp
+    from ctrtui.ui.mainside import MainSide
 
 
 class MainScreen(Screen[None]):
@@ -75,7 +76,7 @@ class MainScreen(Screen[None]):
                 tooltip="Find a PID or a command on every connected host and jump to it", id="find-hosts"),
     ]
 
-    def __init__(self, app: CtrtuiApp) -> None:
+    def __init__(self, app: MainSide) -> None:
         super().__init__()
         self.ctrtui = app
         """The app whose state this screen shows (kept: a late message after the app closed
@@ -335,14 +336,14 @@ class MainScreen(Screen[None]):
             return
         off = self.MOVING_ACTIONS if (self.ctrtui.read_only_reason or self.ctrtui.policy_error) else frozenset()
         reason = self.ctrtui.read_only_reason or "the policy file cannot be used"
-        self.ctrtui.push_screen(KeysHelp(key_lines(self.key_groups(), self.ctrtui.get_key_display, off, reason)))
+        self.ctrtui.show_screen(KeysHelp(key_lines(self.key_groups(), self.ctrtui.get_key_display, off, reason)))
 
     def key_groups(self) -> list[tuple[str, list[Binding]]]:
         """The keys `?` lists, by group: the app's own keys (ctrl+q, ctrl+p ...) and this
         screen's, then each pane's (`app.quit` is `quit`, one line with ctrl+q's)."""
         from ctrtui.ui.screens.keys import bindings_of
 
-        everywhere = bindings_of(type(self.ctrtui)) + [replace(b, action=b.action.removeprefix("app."))
+        everywhere = bindings_of(type(self.app)) + [replace(b, action=b.action.removeprefix("app."))
                                                     for b in MainScreen.BINDINGS if isinstance(b, Binding)]
         from ctrtui.ui.screens import TargetPicker
 

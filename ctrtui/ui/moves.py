@@ -117,12 +117,12 @@ class Moves:
 
     # ------------------------------------------------------------------ m, x, p
 
-    def _starts(self, pids: Iterable[int]) -> dict[int, int]:
+    def start_times(self, pids: Iterable[int]) -> dict[int, int]:
         """Start times the UI saw for `pids` (the PID-reuse guard compares against them)."""
         d = self.side.tasks.details
         return {p: d[p].start_time for p in pids if p in d}
 
-    def _selection(self) -> list[int]:
+    def selection(self) -> list[int]:
         pids = self.side.tasks.selection()
         if not pids:
             self.side.notify("No task selected: put the cursor on a task in the list, or mark some with space.",
@@ -136,10 +136,10 @@ class Moves:
         shown = self.session
         if self.refused() or shown.snapshot is None:
             return
-        pids = self._selection()
+        pids = self.selection()
         if pids:
             self.side.show_screen(TargetPicker(shown.mover, shown.snapshot, shown.hier, pids, shown.threads,
-                                              self._starts(pids)), self._picked)
+                                              self.start_times(pids)), self._picked)
 
     def _picked(self, plan: Plan | None) -> None:
         if plan is not None:
@@ -150,10 +150,10 @@ class Moves:
         side = self.side
         if self.refused():
             return
-        pids = self._selection()
+        pids = self.selection()
         if not pids:
             return
-        self.cut = Cut(self.session.hier, pids, self.session.threads, self._starts(pids))
+        self.cut = Cut(self.session.hier, pids, self.session.threads, self.start_times(pids))
         what = "thread" if self.session.threads else "task"
         side.notify(f"Cut {len(pids)} {what}{'s' if len(pids) != 1 else ''}: highlight a cgroup in the tree "
                    "and press p to put them there.", timeout=4)
@@ -170,9 +170,9 @@ class Moves:
         path = side.tree.cursor_path
         if path is None:
             return
-        self._plan(self.cut.pids, CgroupRef(self.session.hier, path), self.cut.threads, self.cut.starts, "put")
+        self.plan(self.cut.pids, CgroupRef(self.session.hier, path), self.cut.threads, self.cut.starts, "put")
 
-    def _plan(self, pids: list[int], target: CgroupRef, threads: bool, starts: dict[int, int], purpose: str) -> None:
+    def plan(self, pids: list[int], target: CgroupRef, threads: bool, starts: dict[int, int], purpose: str) -> None:
         self.side.run_named(self._plan_in_thread, self.session.mover, pids, target, threads, starts, purpose,
                             name="plan", group="plan", exclusive=True)
 
@@ -377,8 +377,8 @@ class Moves:
             self.drag_target = target
             side.tree.show_drop(line, True)
             side.say(Text(f"drop on {display(target)}: checking…", "bold"))
-            self._plan(list(event.pids), CgroupRef(self.session.hier, path), self.session.threads,
-                       self._starts(event.pids), "drag")
+            self.plan(list(event.pids), CgroupRef(self.session.hier, path), self.session.threads,
+                       self.start_times(event.pids), "drag")
 
     def drag_dropped(self, event: TaskList.DragDropped) -> None:
         """The tasks were dropped: on a cgroup, plan the move (then confirm and apply)."""
@@ -392,8 +392,8 @@ class Moves:
         if self.refused():
             return
         path, _ = hit
-        self._plan(list(event.pids), CgroupRef(self.session.hier, path), self.session.threads,
-                   self._starts(event.pids), "drop")
+        self.plan(list(event.pids), CgroupRef(self.session.hier, path), self.session.threads,
+                   self.start_times(event.pids), "drop")
 
     def end_drag(self) -> None:
         """Forget the drop target (the detail line is drawn again)."""

@@ -11,7 +11,9 @@ The interface has four parts, one `Protocol` each:
   event loop (a message, a call from the thread, a call after the next paint, a timer);
 - `Panes`: the main screen and its panes;
 - `Peers`: the other helpers and the host shown, for the jobs that span two of them (a new
-  cgroup's move goes through `Moves`, a refresh after a move through `LiveView`).
+  cgroup's move goes through `Moves`, a refresh after a move through `LiveView`), each typed
+  by the small protocol of `ctrtui.ui.peers` that names only what is asked of it, never by
+  its class: so this module imports no helper's module, and no helper another's.
 """
 
 from __future__ import annotations
@@ -28,15 +30,17 @@ if TYPE_CHECKING:
     from textual.widget import Widget
     from textual.worker import Worker
 
-    from ctrtui.ui.cgroupactions import CgroupActions
-    from ctrtui.ui.detailfeed import DetailFeed
-    from ctrtui.ui.hostfeed import HostFeed
     from ctrtui.ui.hostviews import HostView
-    from ctrtui.ui.live import LiveView
-    from ctrtui.ui.mainscreen import MainScreen
-    from ctrtui.ui.moves import Moves
-    from ctrtui.ui.navigate import Navigator
-    from ctrtui.ui.statsfeed import StatsFeed
+    from ctrtui.ui.peers import (
+        CgroupOpsPeer,
+        DetailsPeer,
+        HostsPeer,
+        LivePeer,
+        MainPeer,
+        MovesPeer,
+        NavigatorPeer,
+        StatsPeer,
+    )
     from ctrtui.ui.widgets.detail import DetailLine
     from ctrtui.ui.widgets.tasklist import TaskList
     from ctrtui.ui.widgets.tree import CgroupTree
@@ -103,7 +107,9 @@ class Threads(Protocol):
 class Panes(Protocol):
     """The main screen and its panes (those of the main screen, whatever screen is on top)."""
 
-    main: MainScreen
+    @property
+    def main(self) -> MainPeer:
+        """The main screen."""
 
     @property
     def tree(self) -> CgroupTree:
@@ -121,13 +127,34 @@ class Panes(Protocol):
 class Peers(Protocol):
     """The other helpers, and the hosts."""
 
-    live: LiveView
-    moves: Moves
-    details: DetailFeed
-    navigator: Navigator
-    stats: StatsFeed
-    cgroup_ops: CgroupActions
-    hostfeed: HostFeed
+    @property
+    def live(self) -> LivePeer:
+        """The snapshots (`LiveView`)."""
+
+    @property
+    def moves(self) -> MovesPeer:
+        """The moves of tasks (`Moves`)."""
+
+    @property
+    def details(self) -> DetailsPeer:
+        """The detail line (`DetailFeed`)."""
+
+    @property
+    def navigator(self) -> NavigatorPeer:
+        """Hierarchies, cgroups, PIDs (`Navigator`)."""
+
+    @property
+    def stats(self) -> StatsPeer:
+        """The tree's figures and the meters (`StatsFeed`)."""
+
+    @property
+    def cgroup_ops(self) -> CgroupOpsPeer:
+        """New, removed, frozen cgroups (`CgroupActions`)."""
+
+    @property
+    def hostfeed(self) -> HostsPeer:
+        """The hosts (`HostFeed`)."""
+
     asked_hierarchy: str | None
     """`--hierarchy`: where a host reached later opens too."""
     start_path: str | None

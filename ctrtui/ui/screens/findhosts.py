@@ -17,12 +17,12 @@ from textual.widgets.option_list import Option
 from textual.worker import get_current_worker
 
 from ctrtui.text import display, fit
-from ctrtui.ui.hostfeed import Hit
+from ctrtui.ui.hostviews import Hit
 from ctrtui.ui.screens.dialog import Dialog
 from ctrtui.ui.untrusted import LiteralInput, message
 
 if TYPE_CHECKING:
-    from ctrtui.ui.hostfeed import HostFeed
+    from ctrtui.ui.peers import HostsPeer
 
 
 def hit_line(hit: Hit, host_width: int = 16) -> str:
@@ -51,7 +51,7 @@ class FindOnHosts(Dialog[Hit | None]):
             self.problems = problems
             super().__init__()
 
-    def __init__(self, feed: HostFeed, *, name: str | None = None) -> None:
+    def __init__(self, feed: HostsPeer, *, name: str | None = None) -> None:
         super().__init__(name=name)
         self.feed = feed
         self.hits: list[Hit] = []

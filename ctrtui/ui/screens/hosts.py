@@ -19,7 +19,7 @@ from ctrtui.ui.screens.dialog import Dialog
 from ctrtui.ui.untrusted import message
 
 if TYPE_CHECKING:
-    from ctrtui.ui.hostfeed import HostFeed
+    from ctrtui.ui.peers import HostsPeer
 
 _STYLE = {DEAD: "$error", SLOW: "$warning", CONNECTING: "$text-muted"}
 
@@ -37,7 +37,7 @@ class HostSwitcher(Dialog[HostView | None]):
         Binding("r", "reconnect", "Reconnect", tooltip="Connect to the highlighted host again"),
     ]
 
-    def __init__(self, feed: HostFeed, *, name: str | None = None) -> None:
+    def __init__(self, feed: HostsPeer, *, name: str | None = None) -> None:
         super().__init__(name=name)
         self.feed = feed
 
