@@ -110,7 +110,10 @@ class RemoteService:
     def prepare_writes(self) -> None:
         self._call("prepare_writes", {"journal": self.journaled})
 
-    def plan(self, pids: Sequence[int | str], target: CgroupRef, threads: bool = False, via: Via = "auto") -> Plan:
+    def plan(self, pids: Sequence[int | str], target: CgroupRef, threads: bool = False,
+             expected_start: Mapping[int, int] | None = None, via: Via = "auto") -> Plan:
+        """`expected_start` is not sent: the host's agent reads start times itself, and the
+        UI's remote mover checks the ones it saw (`ctrtui.ui.hosts`)."""
         from ctrtui.service.codec import decode_plan
 
         got = self._call("plan", {"pids": [str(p) for p in pids], "threads": bool(threads), "journal": self.journaled,

@@ -28,12 +28,15 @@ class LocalService:
     names the journal when `journal_path` is not given, without opening the backend (None:
     the backend's own). `policy_path` None: the default policy file. `journal=False`: the
     journal is kept in memory (reports say `journaled: false`). `broken_policy_ok`: a policy
-    that cannot be read refuses every move with its sentence instead of raising (the UI)."""
+    that cannot be read refuses every move with its sentence instead of raising (the UI).
+    `engine`: an attach engine already built over `backend` (the UI's), used instead of
+    building one."""
 
     def __init__(self, backend: Backend | None = None, *, opener: Callable[[], Backend] | None = None,
                  identity: Callable[[], str] | None = None, policy_path: str | None = None,
                  journal_path: str | None = None, journal: bool = True,
-                 journal_max: Callable[[], int] | None = None, broken_policy_ok: bool = False) -> None:
+                 journal_max: Callable[[], int] | None = None, broken_policy_ok: bool = False,
+                 engine: AttachEngine | None = None) -> None:
         # journal_max: the rotation size, asked when the engine's journal is opened (None: the default)
         if (backend is None) == (opener is None):
             raise ValueError("LocalService takes a backend or an opener of one")
@@ -45,7 +48,7 @@ class LocalService:
         self.journaled = journal
         self.journal_max = journal_max
         self.broken_policy_ok = broken_policy_ok
-        self._engine: AttachEngine | None = None
+        self._engine: AttachEngine | None = engine
 
     # ------------------------------------------------------------------ what it is built of
 
@@ -138,8 +141,9 @@ class LocalService:
         """The engine is built now (see `engine`)."""
         self.engine  # noqa: B018 - the property builds it
 
-    def plan(self, pids: Sequence[int | str], target: CgroupRef, threads: bool = False, via: Via = "auto") -> Plan:
-        return self.engine.plan(pids, target, threads=threads, via=via)
+    def plan(self, pids: Sequence[int | str], target: CgroupRef, threads: bool = False,
+             expected_start: Mapping[int, int] | None = None, via: Via = "auto") -> Plan:
+        return self.engine.plan(pids, target, threads=threads, expected_start=expected_start, via=via)
 
     def plan_scope(self, pids: Sequence[int | str], scope: ScopeRequest) -> Plan:
         return self.engine.plan_scope(pids, scope)

@@ -65,10 +65,13 @@ class Service(Protocol):
         CtrtuiError."""
         ...
 
-    def plan(self, pids: Sequence[int | str], target: CgroupRef, threads: bool = False, via: Via = "auto") -> Plan:
+    def plan(self, pids: Sequence[int | str], target: CgroupRef, threads: bool = False,
+             expected_start: Mapping[int, int] | None = None, via: Via = "auto") -> Plan:
         """What moving `pids` into `target` would do, judged by the hooks and the policy.
-        `via`: `auto` (through systemd where it takes the tasks, and what systemd would
-        refuse is refused) or `kernel` (the membership-file write, asked for)."""
+        `expected_start` (pid -> start time the front end saw): a PID started at another
+        time is refused as reused (a service that checks start times when it applies may
+        ignore it). `via`: `auto` (through systemd where it takes the tasks, and what systemd
+        would refuse is refused) or `kernel` (the membership-file write, asked for)."""
         ...
 
     def plan_scope(self, pids: Sequence[int | str], scope: ScopeRequest) -> Plan:

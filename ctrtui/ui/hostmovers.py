@@ -1,6 +1,6 @@
 """How the terminal UI moves tasks and changes cgroups on a host, whatever kind it is: the
 `Mover` and `CgroupOpsLike` interfaces `Moves` and `CgroupActions` call, and this machine's
-`LocalMover` (its `AttachEngine` behind them). A remote host's mover is in `ctrtui.ui.hosts`.
+`LocalMover` (its `LocalService` behind them). A remote host's mover is in `ctrtui.ui.hosts`.
 No Textual here.
 """
 
@@ -9,10 +9,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Protocol
 
-from ctrtui.engine import AttachEngine, Plan, Report
 from ctrtui.engine.cgroupops import OpRefusal, OpResult
-from ctrtui.engine.values import ScopeRequest, Via
+from ctrtui.engine.values import Plan, Report, ScopeRequest, Via
 from ctrtui.model import CgroupRef
+from ctrtui.service.local import LocalService
 
 __all__ = ["CgroupOpsLike", "LocalMover", "Mover"]
 
@@ -56,41 +56,41 @@ class CgroupOpsLike(Protocol):
 
 
 class LocalMover:
-    """This machine's moves for the UI: its `AttachEngine` behind the methods a remote host's
-    mover has (`Mover`), so the UI never asks which kind it holds. `undo` is
-    `ctrtui.engine.cgroupops.undo_any`: the newest batch, a move or a cgroup op."""
+    """This machine's moves for the UI: its `LocalService` behind the methods a remote host's
+    mover has (`Mover`), so the UI never asks which kind it holds, and reaches the engine
+    only through the service, as the command line and the agent do. `undo` is the service's:
+    the newest batch, a move or a cgroup op."""
 
-    def __init__(self, engine: AttachEngine) -> None:
-        self.engine = engine
+    def __init__(self, service: LocalService) -> None:
+        self.service = service
+        self._nothing_left = ""
 
     @property
     def pid_max(self) -> int:
-        return self.engine.pid_max
+        return self.service.pid_max
 
     @property
     def nothing_left(self) -> str:
         """Why the last `undo` found nothing to undo (empty: it did not say)."""
-        return self.engine.nothing_left
+        return self._nothing_left
 
     @property
     def systemd_host(self) -> bool:
         from ctrtui.sources.base import systemd_units
 
-        return systemd_units(self.engine.backend) is not None
+        return systemd_units(self.service.backend) is not None
 
     def plan(self, pids: Iterable[int | str], target: CgroupRef, threads: bool = False,
              expected_start: Mapping[int, int] | None = None, via: Via = "auto") -> Plan:
-        return self.engine.plan(list(pids), target, threads=threads, expected_start=expected_start, via=via)
+        return self.service.plan(list(pids), target, threads=threads, expected_start=expected_start, via=via)
 
     def plan_scope(self, pids: Iterable[int | str], scope: ScopeRequest) -> Plan:
-        return self.engine.plan_scope(list(pids), scope)
+        return self.service.plan_scope(list(pids), scope)
 
     def apply(self, plan: Plan, all_or_nothing: bool = False) -> Report:
-        return self.engine.apply(plan, all_or_nothing=all_or_nothing)
+        return self.service.apply(plan, all_or_nothing=all_or_nothing)
 
     def undo(self) -> Report | OpResult | None:
-        from ctrtui.engine.cgroupops import undo_any
-
-        result: Report | OpResult | None = undo_any(self.engine)
-        return result
-
+        undone = self.service.undo()
+        self._nothing_left = undone.nothing_left
+        return undone.op if undone.op is not None else undone.report

@@ -83,7 +83,8 @@ class HostService(Protocol):
 
     def task_details(self, pids: Iterable[int]) -> dict[int, TaskInfo]: ...
 
-    def plan(self, pids: Sequence[int | str], target: CgroupRef, threads: bool = False, via: Via = "auto") -> Plan: ...
+    def plan(self, pids: Sequence[int | str], target: CgroupRef, threads: bool = False,
+             expected_start: Mapping[int, int] | None = None, via: Via = "auto") -> Plan: ...
 
     def plan_scope(self, pids: Sequence[int | str], scope: ScopeRequest) -> Plan: ...
 
@@ -105,7 +106,8 @@ class NoService:
     def task_details(self, pids: Iterable[int]) -> dict[int, TaskInfo]:
         return {}
 
-    def plan(self, pids: Sequence[int | str], target: CgroupRef, threads: bool = False, via: Via = "auto") -> Plan:
+    def plan(self, pids: Sequence[int | str], target: CgroupRef, threads: bool = False,
+             expected_start: Mapping[int, int] | None = None, via: Via = "auto") -> Plan:
         raise CtrtuiError("no host is connected yet")
 
     def plan_scope(self, pids: Sequence[int | str], scope: ScopeRequest) -> Plan:

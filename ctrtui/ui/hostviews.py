@@ -18,6 +18,7 @@ from ctrtui.engine import AttachEngine
 from ctrtui.engine.cgroupops import CgroupOps
 from ctrtui.errors import CtrtuiError
 from ctrtui.model import Hierarchy, Snapshot
+from ctrtui.service.local import LocalService
 from ctrtui.sources.base import Reader
 from ctrtui.text import display, scrub
 from ctrtui.ui.hostmovers import CgroupOpsLike, LocalMover, Mover
@@ -236,8 +237,8 @@ def local_host(name: str, backend: Reader, engine: AttachEngine, read_only: str 
                policy_error: str | None = None) -> HostView:
     """A host already there (this machine, or an in-process world): connected, state ok."""
     view = HostView(name, local=True)
-    view.connected(Link(backend, LocalMover(engine), read_only, policy_error, engine=engine, ops=CgroupOps(engine)),
-                   None)
+    mover = LocalMover(LocalService(engine.backend, engine=engine))
+    view.connected(Link(backend, mover, read_only, policy_error, engine=engine, ops=CgroupOps(engine)), None)
     return view
 
 

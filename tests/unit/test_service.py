@@ -68,6 +68,30 @@ def test_a_move_is_planned_applied_logged_and_undone(tmp_path):
     assert again.report is None and again.op is None and again.nothing_left, again
 
 
+def test_a_plan_refuses_a_pid_started_at_another_time_than_the_front_end_saw(tmp_path):
+    """`expected_start` reaches the engine: a PID reused since it was shown is not moved."""
+    k, pid = _world()
+    s = _service(tmp_path, k)
+    seen = k.task_state(pid).start_time
+    k.tick(1)
+    k.recycle(pid, comm="intruder")
+    (v,) = s.plan([pid], CgroupRef("freezer", "/b"), expected_start={pid: seen}).verdicts
+    assert (v.kind, v.errno, v.hook) == ("vanished", "ESRCH", "pid-reuse") and "intruder" in v.reason
+    (same,) = s.plan([pid], CgroupRef("freezer", "/b"), expected_start={pid: k.task_state(pid).start_time}).verdicts
+    assert same.kind == "move"
+
+
+def test_a_service_over_an_engine_already_built_uses_that_engine(tmp_path):
+    from ctrtui.engine import AttachEngine, Journal
+
+    k, pid = _world()
+    engine = AttachEngine(k, journal=Journal(str(tmp_path / "own.jsonl")))
+    s = LocalService(k, engine=engine)
+    assert s.engine is engine
+    report = s.apply(s.plan([pid], CgroupRef("freezer", "/b")))
+    assert report.ok and s.log().path == str(tmp_path / "own.jsonl") and _where(k, pid) == "/b"
+
+
 def test_a_cgroup_op_is_journaled_and_its_undo_is_an_op(tmp_path):
     k, _ = _world()
     s = _service(tmp_path, k)

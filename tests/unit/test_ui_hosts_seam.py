@@ -220,6 +220,7 @@ def test_local_and_remote_movers_answer_the_same_calls(tmp_path):
     view = local_host("here", world, make_engine(world, tmp_path / "here"))
     link = view.link
     assert link is not None and isinstance(link.mover, LocalMover) and link.engine is not None
+    assert link.mover.service.engine is link.engine  # this machine's moves go through its service
     beta = FakeHost("beta", world, tmp_path)
     for mover in (link.mover, beta.link().mover):
         assert all(callable(getattr(mover, name)) for name in ("plan", "apply", "undo"))
