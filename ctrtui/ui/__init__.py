@@ -23,7 +23,7 @@ Modules:
 - `messages` — what the thread workers post back (`SnapshotTaken`, `Planned`, `BatchDone`…).
 - `hostviews`, `hostmovers`, `hosts`, `hostfeed` — several hosts (`ctrtui --host`): what a
   host is to the UI (`HostView`, `Link`: a Reader, a `Mover` and cgroup ops), the `Mover`
-  interface (`LocalMover` wraps this machine's engine), a remote host (`RemoteMover` moves
+  interface (`LocalMover` wraps this machine's `LocalService`), a remote host (`RemoteMover` moves
   through the host's `RemoteService`), and the
   hosts of one session reached, probed and switched in thread workers (docs/architecture.md,
   "Hosts in the terminal UI").
