@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping, Sequence
 
     from ctrtui.engine import AttachEngine, Journal, Plan, Report
-    from ctrtui.engine.cgroupops import OpResult
+    from ctrtui.engine.cgroupops import OpRefusal, OpResult
     from ctrtui.engine.values import ScopeRequest, Via
     from ctrtui.model import CgroupRef, CgroupState, Hierarchy, Snapshot, TaskInfo
     from ctrtui.model.cgstats import Figures
@@ -208,3 +208,15 @@ class LocalService:
         from ctrtui.engine.cgroupops import CgroupOps
 
         return CgroupOps(self.engine).run(op, ref)
+
+    def cgroup_check(self, op: str, ref: CgroupRef) -> OpRefusal | None:
+        """What would refuse `cgroup_op(op, ref)` now, said before it is tried (None: nothing)."""
+        from ctrtui.engine.cgroupops import CgroupOps
+
+        return CgroupOps(self.engine).check(op, ref)
+
+    def frozen(self, ref: CgroupRef) -> bool | None:
+        """Whether `ref` is frozen (None: no freezer there)."""
+        from ctrtui.engine.cgroupops import CgroupOps
+
+        return CgroupOps(self.engine).frozen(ref)

@@ -1,6 +1,6 @@
 """How the terminal UI moves tasks and changes cgroups on a host, whatever kind it is: the
 `Mover` and `CgroupOpsLike` interfaces `Moves` and `CgroupActions` call, and this machine's
-`LocalMover` (its `LocalService` behind them). A remote host's mover is in `ctrtui.ui.hosts`.
+`LocalMover` and `ServiceOps` (its `LocalService` behind them). A remote host's mover is in `ctrtui.ui.hosts`.
 No Textual here.
 """
 
@@ -14,7 +14,7 @@ from ctrtui.engine.values import Plan, Report, ScopeRequest, Via
 from ctrtui.model import CgroupRef
 from ctrtui.service.local import LocalService
 
-__all__ = ["CgroupOpsLike", "LocalMover", "Mover"]
+__all__ = ["CgroupOpsLike", "LocalMover", "Mover", "ServiceOps"]
 
 
 class Mover(Protocol):
@@ -94,3 +94,24 @@ class LocalMover:
         undone = self.service.undo()
         self._nothing_left = undone.nothing_left
         return undone.op if undone.op is not None else undone.report
+
+
+class ServiceOps:
+    """This machine's cgroup ops for the UI (`CgroupOpsLike`) through its `LocalService`: the
+    predicted refusal, the freezer state and the op itself (checked, journaled, undoable).
+    As a remote host's `RemoteOps`, never an undo: `undo_of` is not taken (the UI undoes
+    through `Mover.undo`)."""
+
+    def __init__(self, service: LocalService) -> None:
+        self.service = service
+
+    def check(self, op: str, ref: CgroupRef) -> OpRefusal | None:
+        return self.service.cgroup_check(op, ref)
+
+    def frozen(self, ref: CgroupRef) -> bool | None:
+        return self.service.frozen(ref)
+
+    def run(self, op: str, ref: CgroupRef, undo_of: str | None = None) -> OpResult:
+        if undo_of is not None:
+            raise ValueError("the UI undoes a cgroup op through its mover's undo")
+        return self.service.cgroup_op(op, ref)

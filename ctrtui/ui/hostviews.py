@@ -15,13 +15,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ctrtui.engine import AttachEngine
-from ctrtui.engine.cgroupops import CgroupOps
 from ctrtui.errors import CtrtuiError
 from ctrtui.model import Hierarchy, Snapshot
 from ctrtui.service.local import LocalService
 from ctrtui.sources.base import Reader
 from ctrtui.text import display, scrub
-from ctrtui.ui.hostmovers import CgroupOpsLike, LocalMover, Mover
+from ctrtui.ui.hostmovers import CgroupOpsLike, LocalMover, Mover, ServiceOps
 
 __all__ = [
     "CONNECTING", "DEAD", "Hit", "HostTimeout", "HostView", "Link", "NoHost", "OK", "OPS_OF_MOVER", "PROBE_TIMEOUT",
@@ -238,7 +237,7 @@ def local_host(name: str, backend: Reader, engine: AttachEngine, read_only: str 
     """A host already there (this machine, or an in-process world): connected, state ok."""
     view = HostView(name, local=True)
     mover = LocalMover(LocalService(engine.backend, engine=engine))
-    view.connected(Link(backend, mover, read_only, policy_error, engine=engine, ops=CgroupOps(engine)), None)
+    view.connected(Link(backend, mover, read_only, policy_error, engine=engine, ops=ServiceOps(mover.service)), None)
     return view
 
 

@@ -101,6 +101,16 @@ def test_a_cgroup_op_is_journaled_and_its_undo_is_an_op(tmp_path):
     assert undone.op is not None and undone.op.ok and k.cgroup_state("freezer", "/a/new") is None
 
 
+def test_a_cgroup_op_is_checked_and_the_freezer_state_read_before_it_is_run(tmp_path):
+    k, _ = _world()
+    s = _service(tmp_path, k)
+    refusal = s.cgroup_check("rmdir", CgroupRef("freezer", "/a"))  # a task lives there
+    assert refusal is not None and refusal.errno == "EBUSY" and refusal.reason, refusal
+    assert s.cgroup_check("rmdir", CgroupRef("freezer", "/b")) is None
+    assert s.frozen(CgroupRef("freezer", "/b")) is False
+    assert s.cgroup_op("freeze", CgroupRef("freezer", "/b")).ok and s.frozen(CgroupRef("freezer", "/b")) is True
+
+
 def test_log_never_opens_the_backend_when_the_identity_is_given(tmp_path):
     opened = []
 

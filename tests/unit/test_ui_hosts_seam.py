@@ -211,7 +211,7 @@ def test_local_and_remote_movers_answer_the_same_calls(tmp_path):
     """`Moves` and `CgroupActions` call plan, apply and undo on the shown host's mover and
     check, frozen and run on its ops, whatever the host: this machine's `LocalMover` undoes
     the newest batch of its journal, a move or a cgroup op, as a remote host's does."""
-    from ctrtui.ui.hostmovers import LocalMover, Mover
+    from ctrtui.ui.hostmovers import LocalMover, Mover, ServiceOps
     from ctrtui.ui.hostviews import local_host
     from devtools.pilot import make_engine
 
@@ -221,6 +221,7 @@ def test_local_and_remote_movers_answer_the_same_calls(tmp_path):
     link = view.link
     assert link is not None and isinstance(link.mover, LocalMover) and link.engine is not None
     assert link.mover.service.engine is link.engine  # this machine's moves go through its service
+    assert isinstance(link.ops, ServiceOps) and link.ops.service is link.mover.service  # and its cgroup ops
     beta = FakeHost("beta", world, tmp_path)
     for mover in (link.mover, beta.link().mover):
         assert all(callable(getattr(mover, name)) for name in ("plan", "apply", "undo"))
