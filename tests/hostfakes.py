@@ -108,3 +108,17 @@ class FakeHost:
 
     def view(self, timeout: float = 5.0) -> HostView:
         return HostView(self.name, connect=self.link, timeout=timeout)
+
+
+def systemd_world() -> tuple[Any, int]:
+    """A host whose unified hierarchy a simulated systemd (PID 1) manages: cron.service not
+    delegated, box.scope delegated (with /sub below it); one task `job` in /a. Returns (the
+    SystemdSimKernel, the task's PID)."""
+    from ctrtui.sources.simkernel.systemd import SystemdSimKernel
+
+    k = SystemdSimKernel()
+    k.add_hierarchy("unified", 2, [])
+    for path in ("/a", "/system.slice/cron.service", "/system.slice/box.scope/sub"):
+        k.makedirs("unified", path)
+    k.play_systemd(("unified",), delegated=("box.scope",))
+    return k, k.spawn("job", cgroups={"unified": "/a"})

@@ -11,6 +11,7 @@ import pytest
 from ctrtui.agent.ops import Agent
 from ctrtui.service import codec
 from ctrtui.sources.simulated import SimKernel
+from tests.hostfakes import systemd_world
 
 SIDE = "host beta"
 
@@ -199,17 +200,6 @@ def test_the_largest_plan_and_its_report_fit_what_the_local_side_reads():
 # ----------------------------------------------------------------------------- a systemd host
 
 
-def _systemd_world() -> tuple[SimKernel, int]:
-    """unified managed by a simulated systemd (PID 1): cron.service not delegated, box.scope
-    delegated; one task in /a."""
-    from ctrtui.sources.simkernel.systemd import SystemdSimKernel
-
-    k = SystemdSimKernel()
-    k.add_hierarchy("unified", 2, [])
-    for path in ("/a", "/system.slice/cron.service", "/system.slice/box.scope/sub"):
-        k.makedirs("unified", path)
-    k.play_systemd(("unified",), delegated=("box.scope",))
-    return k, k.spawn("job", cgroups={"unified": "/a"})
 
 
 def _at(k: SimKernel, pid: int) -> str | None:
@@ -217,7 +207,7 @@ def _at(k: SimKernel, pid: int) -> str | None:
 
 
 def test_a_systemd_host_plans_by_systemds_rules_and_moves_through_it():
-    k, pid = _systemd_world()
+    k, pid = systemd_world()
     agent = Agent(k)
     cron = {"hierarchy": "unified", "path": "/system.slice/cron.service"}
     plan = codec.decode_plan(_ok(agent, "plan", {"pids": [pid], "target": cron}), SIDE)
@@ -237,7 +227,7 @@ def test_a_systemd_host_plans_by_systemds_rules_and_moves_through_it():
 def test_a_new_scope_is_planned_and_started_by_the_hosts_systemd():
     from ctrtui.engine.values import ScopeRequest
 
-    k, pid = _systemd_world()
+    k, pid = systemd_world()
     agent = Agent(k)
     scope = codec.encode_scope(ScopeRequest("work.scope", "batch.slice", ("CPUWeight=50",)))
     plan = codec.decode_plan(_ok(agent, "plan_scope", {"pids": [pid], "scope": scope}), SIDE)
@@ -253,7 +243,7 @@ def test_a_new_scope_is_planned_and_started_by_the_hosts_systemd():
 def test_a_plan_handed_back_with_another_route_or_scope_is_not_the_hosts():
     from ctrtui.engine.values import ScopeRequest
 
-    k, pid = _systemd_world()
+    k, pid = systemd_world()
     agent = Agent(k)
     scope = codec.encode_scope(ScopeRequest("work.scope"))
     plan = codec.decode_plan(_ok(agent, "plan_scope", {"pids": [pid], "scope": scope}), SIDE)
@@ -264,7 +254,7 @@ def test_a_plan_handed_back_with_another_route_or_scope_is_not_the_hosts():
 
 
 def test_what_systemd_would_refuse_of_a_new_scope_is_one_refused_sentence():
-    k, pid = _systemd_world()
+    k, pid = systemd_world()
     err = _err(Agent(k), "plan_scope", {"pids": [pid], "scope": {"name": "work", "slice": None, "properties": []}})
     assert err["kind"] == "refused" and "'work' is not a scope name systemd accepts" in err["message"]
     plain, _ = _world()  # no systemd as PID 1
@@ -291,7 +281,7 @@ A = {"hierarchy": "unified", "path": "/a"}
     ("plan_scope", {"pids": [1], "scope": {"name": "w.scope", "slice": None, "properties": []}, "via": "auto"}),
 ])
 def test_malformed_systemd_calls_are_one_bad_request(op, args):
-    k, _ = _systemd_world()
+    k, _ = systemd_world()
     err = _err(Agent(k), op, args)
     assert err["kind"] == "bad-request" and err["message"] and "\n" not in err["message"]
     assert "\x1b" not in err["message"], err

@@ -18,6 +18,7 @@ from ctrtui.remote import HostError, RemoteOpError
 from ctrtui.remote.service import RemoteService
 from ctrtui.service.protocol import Service
 from ctrtui.sources.simulated import SimKernel
+from tests.hostfakes import systemd_world
 
 
 class FakeChannel:
@@ -162,22 +163,13 @@ def test_a_malformed_error_answer_is_one_protocol_error_and_the_channel_goes_on(
 # ----------------------------------------------------------------------------- a systemd host
 
 
-def _systemd_world() -> tuple[SimKernel, int]:
-    from ctrtui.sources.simkernel.systemd import SystemdSimKernel
-
-    k = SystemdSimKernel()
-    k.add_hierarchy("unified", 2, [])
-    for path in ("/a", "/system.slice/cron.service", "/system.slice/box.scope/sub"):
-        k.makedirs("unified", path)
-    k.play_systemd(("unified",), delegated=("box.scope",))
-    return k, k.spawn("job", cgroups={"unified": "/a"})
 
 
 def test_systemds_routes_are_the_hosts_as_a_local_service_gives_them(tmp_path):
     from ctrtui.engine.values import ScopeRequest
     from ctrtui.service.local import LocalService
 
-    k, pid = _systemd_world()
+    k, pid = systemd_world()
     s, channel = _service(k)
     local = LocalService(k, journal_path=str(tmp_path / "local.jsonl"))
     cron, box = CgroupRef("unified", "/system.slice/cron.service"), CgroupRef("unified", "/system.slice/box.scope/sub")
@@ -196,7 +188,7 @@ def test_systemds_routes_are_the_hosts_as_a_local_service_gives_them(tmp_path):
 
 
 def test_an_agent_that_knows_no_plan_scope_names_the_host_and_says_what_to_do():
-    k, pid = _systemd_world()
+    k, pid = systemd_world()
     s, channel = _service(k)
 
     def older(op, args=None, *, timeout=None):
@@ -218,7 +210,7 @@ def test_an_agent_that_knows_no_plan_scope_names_the_host_and_says_what_to_do():
 def test_a_malformed_scope_plan_is_one_protocol_error_naming_the_host(change):
     from ctrtui.engine.values import ScopeRequest
 
-    k, pid = _systemd_world()
+    k, pid = systemd_world()
     s, channel = _service(k)
     good = channel.call("plan_scope", {"pids": [str(pid)], "scope": {"name": "w.scope", "slice": None,
                                                                      "properties": []}})
