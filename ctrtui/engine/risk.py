@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING
 
 from ctrtui.engine.hooks import MAKES_THREAD_ROOT
-from ctrtui.engine.unitrisk import source_unit_risk, target_unit_risk
+from ctrtui.engine.unitrisk import PERPETUAL, source_unit_risk, target_unit_risk
 from ctrtui.engine.values import Plan, Verdict
 from ctrtui.model import CgroupRef, Snapshot, TaskInfo
 from ctrtui.model.systemd import systemd_unit
@@ -174,9 +174,11 @@ def _systemd_risks(plan: Plan, moves: list[tuple[int, Verdict]], tasks: Mapping[
             who, them = f"PID {_name_pids(items)}", "it"
         else:
             who, them = f"{len(items)} tasks ({_name_pids(items)})", "them"
+        stop = (", the service manager's own scope" if src_unit in PERPETUAL else
+                f", and systemctl stop of it no longer reaches {them}")
         risks.append(("systemd-unit",
             f"{who} would leave the systemd unit {display(src_unit)}: systemd stops accounting {them} to that "
-            f"unit, and systemctl stop of it no longer reaches {them}."
+            f"unit{stop}."
         ))
     return risks
 

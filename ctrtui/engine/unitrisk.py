@@ -20,7 +20,11 @@ from ctrtui.text import display
 if TYPE_CHECKING:
     from ctrtui.sources.base import SystemdUnits
 
-__all__ = ["source_unit_risk", "target_unit_risk"]
+__all__ = ["PERPETUAL", "source_unit_risk", "target_unit_risk"]
+
+PERPETUAL = frozenset({"init.scope"})
+"""Units systemd never stops (a manager's own scope: PID 1's, or a user manager's under
+`user@UID.service`): `systemctl stop` of one is refused, so the stop wording does not fit."""
 
 
 def target_unit_risk(hierarchy: str, version: int, path: str, units: SystemdUnits | None) -> str | None:
@@ -37,6 +41,9 @@ def target_unit_risk(hierarchy: str, version: int, path: str, units: SystemdUnit
     if version == 1 and hierarchy != "name=systemd":
         return (f"systemd made {display(unit)}'s cgroup here for its limits; the task takes those limits but "
                 "stays in its own unit for systemd (which tracks units in its own hierarchy).")
+    if unit in PERPETUAL and not sub:
+        return (f"{display(unit)} is the service manager's own scope, which systemd never stops: the task stays "
+                "there, accounted with the manager, until it is moved again.")
     delegated = False
     if units is not None:
         place = units.unit_placement(hierarchy, path)
@@ -57,5 +64,7 @@ def source_unit_risk(path: str, target_path: str) -> str | None:
     there = unit_place(target_path)
     if there is not None and there[0] == found[0]:
         return None
+    if found[0] in PERPETUAL:
+        return f"systemd stops accounting it to {display(found[0])}, the service manager's own scope"
     return (f"systemd stops accounting it to {display(found[0])}, and systemctl stop of that unit no longer "
             "reaches it")

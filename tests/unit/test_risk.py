@@ -266,3 +266,23 @@ def test_a_v1_move_is_a_risk_only_where_other_hierarchies_are_mounted():
     alone.mkdir("freezer", "/b")
     alone.set_last_pid(1000)
     assert _kinds(alone, [alone.spawn("sleep")], "freezer:/b") == []   # no other hierarchy to leave as it is
+
+
+def test_init_scope_is_never_stopped_so_no_stop_wording(demo):
+    """systemd refuses `systemctl stop init.scope` (the manager's own scope): moving a task
+    into or out of it must not speak of a stop that cannot happen."""
+    cron = _pid_of(demo, "cron")
+    into = _assess(demo, [cron], "unified:/init.scope")
+    said = [r for r in into if "init.scope" in r]
+    assert said and not any("stop of init.scope" in r for r in said), into
+    assert any("the service manager's own scope, which systemd never stops" in r for r in said), into
+    init = next(t.pid for t in demo.tasks.values() if t.pid == t.tgid and demo.task_cgroup(t.pid, "unified")
+                == "/init.scope")
+    out = _assess(demo, [init], "unified:/system.slice")
+    leaving = [r for r in out if "would leave the systemd unit init.scope" in r]
+    assert leaving == [f"PID {init} ({_comm(demo, init)}) would leave the systemd unit init.scope: systemd stops "
+                       "accounting it to that unit, the service manager's own scope."], out
+
+
+def _comm(k, pid: int) -> str:
+    return k.tasks[pid].comm
