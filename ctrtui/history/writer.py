@@ -215,7 +215,7 @@ class Recorder:
             except OSError:
                 sizes.append(0)
         total = sum(sizes)
-        for f, s in zip(files, sizes, strict=True):
+        for f, s in zip(files, sizes):
             if total <= self.max_size or f == self._file:
                 break
             try:
