@@ -71,14 +71,14 @@ class HistoryOps:
 
     def history_sample(self, source: str | None = None, at: str | None = None,
                        index: int | None = None) -> RecordedSample:
-        """The recorded world at the sample `index` (of the recording `history_timeline`
-        opened last), or at the last sample at or before TIME `at` (the recording opened
-        afresh), or at the last sample; HistoryError (one sentence) when there is none such."""
+        """The recorded world at the sample `index`, or at the last sample at or before TIME
+        `at`, or at the last sample, of the recording as `history_timeline` opened it last
+        (opened now when it did not); HistoryError (one sentence) when there is none such."""
         from ctrtui.history.query import parse_time
         from ctrtui.history.records import HistoryError
         from ctrtui.service.values import RecordedSample
 
-        shown = self._replay(source, fresh=index is None)
+        shown = self._replay(source, fresh=False)
         times = shown.sample_times()
         if index is not None:
             if not 0 <= index < len(times):
