@@ -14,8 +14,15 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 from ctrtui.history import Recorder, Recording
-from tests.real.test_cli_hosts_real import ctrtui, state  # noqa: F401 - state is a fixture
+from tests.real.test_cli_hosts_real import ctrtui
+
+
+@pytest.fixture
+def state(tmp_path):
+    return tmp_path / "state"
 
 
 def _recording_dir(host) -> str:
