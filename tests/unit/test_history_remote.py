@@ -204,7 +204,8 @@ def test_record_where_ls_and_diff_on_a_host_from_the_command_line(tmp_path, caps
     assert out.count("\nbeta ") == out.count("\ngamma ") >= 2
     rc, out, _ = run(capsys, "ls", "--host", "beta", "--at", "now", "freezer:/")
     assert rc == 0 and "freezer:/" in out
-    first = datetime.fromtimestamp(Recording(place).times[0]).isoformat()
+    ts = Recording(place).times
+    first = datetime.fromtimestamp((ts[0] + ts[1]) / 2).isoformat()  # the first sample (not rounded below it)
     rc, out, _ = run(capsys, "diff", "--host", "beta", "--json", first, "now")
     assert rc == 0 and {"hierarchy": "freezer", "change": "task-moved", "pid": pid, "from": "/a", "to": "/c"} \
         in json.loads(out)
@@ -303,3 +304,26 @@ def test_the_local_service_answers_the_same_history_calls(tmp_path):
     assert service.history_timeline(d).times == tuple(times)
     assert service.history_sample(d, index=3).taken_at == times[3]
     assert service.history_sample(d).taken_at == times[-1]
+
+
+def test_protocol_4_and_an_agent_of_protocol_3_meet_with_one_version_sentence(monkeypatch):
+    """docs/remote.md, "Versioning": the history calls came with protocol 4. An agent of
+    protocol 3 (no history calls) is never asked one: its hello stops this side with one
+    sentence naming both protocols; a local side of protocol 3 meeting this agent the same."""
+    import ctrtui.service
+    from ctrtui import __version__
+    from ctrtui.remote import AgentChannel
+    from ctrtui.service import PROTOCOL
+    from devtools.agentfakes import HELLO, fake_agent
+
+    assert PROTOCOL == 4
+    with pytest.raises(HostError) as e:
+        AgentChannel.open(fake_agent({**HELLO, "protocol": 3, "version": __version__}, "sys.stdin.read()\n"),
+                          name="old", timeout=10)
+    assert e.value.kind == "version" and "speaks protocol 3" in str(e.value) \
+        and "this ctrtui speaks protocol 4" in str(e.value) and "remove ctrtui from the host" in str(e.value)
+    monkeypatch.setattr(ctrtui.service, "PROTOCOL", 3)
+    with pytest.raises(HostError) as e:
+        AgentChannel.open(fake_agent({**HELLO, "protocol": 4}, "sys.stdin.read()\n"), name="new", timeout=10)
+    assert e.value.kind == "version" and "speaks protocol 4" in str(e.value) \
+        and "this ctrtui speaks protocol 3" in str(e.value)
