@@ -69,7 +69,7 @@ class ServedRecording(RecordedBackend):
     def time_of(self, text: str) -> float:
         """The time of the sample TIME `text` names (read there, against its clock and
         recording), which is then shown."""
-        self._show(self.service.history_sample(self.source, at=text))
+        self._show(self._asked(lambda: self.service.history_sample(self.source, at=text)))
         return self.taken_at
 
     def jump(self, at: float) -> float:
@@ -85,7 +85,20 @@ class ServedRecording(RecordedBackend):
 
     def _go(self, pos: int) -> None:
         if pos != self._pos:
-            self._show(self.service.history_sample(self.source, index=pos))
+            self._show(self._asked(lambda: self.service.history_sample(self.source, index=pos)))
+
+    def _asked(self, ask: Callable[[], RecordedSample]) -> RecordedSample:
+        """A sample asked of the service once the replay runs: whatever stops it (the host
+        gone, an answer refused) is a HistoryError with its one sentence, which the replay
+        says; nothing moves."""
+        from ctrtui.errors import CtrtuiError
+
+        try:
+            return ask()
+        except CtrtuiError:
+            raise
+        except Exception as e:  # noqa: BLE001 - a host's failure (remote.HostError): said, not a crash
+            raise HistoryError(f"the sample could not be read: {e}") from None
 
 
 def _empty_table() -> tuple[Any, Any, Any, list[bytes]]:

@@ -183,8 +183,13 @@ class Replay:
     def step(self, n: int) -> bool:
         """Show the sample `n` after the shown one (< 0: before); at either end say so."""
         before = self.at
-        with self.reader.lock:
-            moved = self.reader.recorded.step(n)
+        try:
+            with self.reader.lock:
+                moved = self.reader.recorded.step(n)
+        except HistoryError as exc:  # a host's recording whose host went: said, nothing moves
+            self.stop()
+            self.app.notify(str(exc), severity="warning", title="Step")
+            return False
         if not moved:
             self.stop()
             self.app.notify("The first sample of the recording is shown." if n < 0

@@ -2,7 +2,7 @@
 host's recording, the host answering each sample through the agent's protocol (an `Agent`
 in-process, tests/unit/test_history_remote.py's channel): the steps show what the host
 recorded with the diff highlight, the batches are on the time bar, a time typed is read on the
-host, and writes are refused as in a local replay."""
+host, writes are refused as in a local replay, and a host that goes is one sentence."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import time
 import pytest
 
 from ctrtui.agent.ops import Agent
+from ctrtui.remote import HostError
 from ctrtui.remote.service import RemoteService
 from ctrtui.service.servedrecording import ServedRecording
 from ctrtui.ui.replay import RECORDING, ReplayApp
@@ -62,3 +63,13 @@ async def test_replay_of_a_hosts_recording_steps_jumps_and_shows_its_batches(pil
         for _ in range(SAMPLES):
             await pilot.press("full_stop")
         await wait_for(pilot, _at(app, SAMPLES - 1), "the last sample")
+
+        def gone(op, args=None, *, timeout=None):
+            raise HostError("beta", "dropped", "the connection to the host went", "")
+
+        channel.call = gone  # type: ignore[method-assign]
+        before = len(app.notices)
+        await pilot.press("comma")  # the host went: one sentence, the UI stays, nothing moves
+        await wait_for(pilot, lambda: len(app.notices) > before, "the step's sentence")
+        assert "could not be read" in app.notices[-1] and "connection to the host went" in app.notices[-1]
+        assert app.replay.index == SAMPLES - 1
