@@ -204,6 +204,9 @@ def open_replay(args: argparse.Namespace) -> tuple[RecordedBackend, str | None]:
     hiers = recorded.hierarchies()
     found = find_hierarchy(hiers, word)
     if found is None:
+        close = getattr(recorded, "close", None)  # a host's: its connection
+        if close is not None:
+            close()
         known = ", ".join(display(h.name) for h in hiers) or "none"
         raise UsageError(f"the recording holds no hierarchy '{display(word)}' at that time; it holds: {known}")
     return recorded, found.name
