@@ -51,11 +51,25 @@ def cmd_tui(args: argparse.Namespace) -> int:
 def _replay(args: argparse.Namespace) -> int:
     """`ctrtui replay [FILE|DIR]`: the terminal UI on a recording (ctrtui/ui/replay.py)."""
     from ctrtui.cli.history import open_replay
+    from ctrtui.remote.errors import EXIT_HOST, HostError
 
-    recorded, hierarchy = open_replay(args)
+    try:
+        recorded, hierarchy = open_replay(args)
+    except HostError as e:
+        import sys
+
+        from ctrtui.cli.hosts import host_line
+
+        print(host_line(e), file=sys.stderr)
+        return EXIT_HOST
     from ctrtui.ui.replay import run
 
-    run(recorded, hierarchy)
+    try:
+        run(recorded, hierarchy)
+    finally:
+        close = getattr(recorded, "close", None)  # a host's recording: its connection
+        if close is not None:
+            close()
     return EXIT_OK
 
 

@@ -1,6 +1,7 @@
 """The agent's service calls: the typed operations of the host's `LocalService`
 (ctrtui/service/local.py) answered over the protocol (docs/remote.md, "service calls"):
-`prepare_writes`, `plan`, `plan_scope`, `risks`, `apply`, `undo`, `log`, `cgroup_op`, `stats`.
+`prepare_writes`, `plan`, `plan_scope`, `risks`, `apply`, `undo`, `log`, `cgroup_op`, `stats`,
+and the history calls (`history_*`, `recorder_*`: ctrtui/agent/historycalls.py).
 
 Arguments are checked as every request's are (ctrtui/agent/checks.py; PIDs against the host's
 pid_max, cgroups as a hierarchy mounted here and an absolute path without `.`/`..`); answers
@@ -25,6 +26,7 @@ import os
 
 from ctrtui.agent import checks as ck
 from ctrtui.agent.checks import OpError
+from ctrtui.agent.historycalls import HistoryCalls
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -48,7 +50,7 @@ SIDE = "the local side"
 """How the codec names where a plan handed back came from."""
 
 
-class ServiceCalls:
+class ServiceCalls(HistoryCalls):
     """The service calls of one connection (`ctrtui.agent.ops.Agent` holds one): the host's
     `LocalService` on `backend()` (built on first use; one with the journal, one without for
     `--no-journal`) and the plans it made lately. `hierarchy(name, word)`: the name of the
@@ -96,6 +98,11 @@ class ServiceCalls:
             return fn(*args, **kw)
         except CtrtuiError as e:
             raise OpError("refused", str(e)) from None
+
+    def close(self) -> None:
+        """The connection went: a running recorder closes its file and lets go of its lock."""
+        for service in self._services.values():
+            service.recorder_close()
 
     # ------------------------------------------------------------------ the calls
 

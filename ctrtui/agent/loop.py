@@ -2,7 +2,8 @@
 
 The agent never does anything unasked (no timers, no polling): between two requests it sits in
 `readline`. It exits at EOF on its input (the connection went), when its output breaks, or on
-`{"op": "bye"}`. With `isolate` (the real agent), the protocol gets its own copies of fds 0 and
+`{"op": "bye"}`, and then closes what ran for the connection (a recorder: `Agent.close`).
+With `isolate` (the real agent), the protocol gets its own copies of fds 0 and
 1 and the process's own fd 0 and 1 are pointed at /dev/null and stderr: nothing the code it runs
 prints, nor any child process it starts, can read or corrupt the protocol stream.
 """
@@ -12,10 +13,11 @@ from __future__ import annotations
 import os
 import sys
 
-from ctrtui.agent.lines import encode, error_answer, hello
+from ctrtui.agent.lines import encode, hello
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import BinaryIO
 
     from ctrtui.agent.ops import Agent
@@ -62,6 +64,16 @@ def serve(infile: BinaryIO | None = None, outfile: BinaryIO | None = None, isola
         return 0
     if agent is None:
         agent = Agent()
+    try:
+        return _answer(agent, fin, send)
+    finally:
+        agent.close()
+
+
+def _answer(agent: Agent, fin: BinaryIO, send: Callable[[object], bool]) -> int:
+    """Read requests from `fin` and `send` the answers until EOF, a broken output or `bye`."""
+    from ctrtui.agent.lines import error_answer
+
     while True:
         try:
             line = fin.readline(MAX_LINE)

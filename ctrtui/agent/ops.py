@@ -78,6 +78,11 @@ class Agent:
 
         self._token = int.from_bytes(os.urandom(4), "big")  # its name; another agent's names differ
 
+    def close(self) -> None:
+        """The connection went (EOF, `bye`, a broken output): what runs for it stops (a
+        recorder closes its file)."""
+        self.calls.close()
+
     @property
     def backend(self) -> Reader:
         if self._backend is None:

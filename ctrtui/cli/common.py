@@ -127,11 +127,18 @@ def service_of(args: argparse.Namespace, backend: Backend | None = None, writes:
 def command_service(args: argparse.Namespace, writes: bool = False) -> Service:
     """The service a command runs against: a remote host's (`args.service`, a
     `ctrtui.remote.service.RemoteService` the commands across hosts put there: the same
-    command code, run here, against that host) or this machine's (`service_of`). `writes`:
+    command code, run here, against that host; with `--at`, that host's recording as the host
+    reads it: `ServedRecording`) or this machine's (`service_of`). `writes`:
     ready to change it now (`Service.prepare_writes`: what stands in the way is said first)."""
     given: Service | None = getattr(args, "service", None)
     if given is None:
         return service_of(args, writes=writes)
+    if getattr(args, "at", None) is not None:  # ls/tasks --at --host: the host's recording, read there
+        from ctrtui.service.local import LocalService
+        from ctrtui.service.servedrecording import ServedRecording
+
+        recorded = ServedRecording(given, getattr(args, "history_from", None), at=args.at)
+        return LocalService(recorded)  # type: ignore[arg-type]  # a Reader: nothing can be written through it
     if writes:
         given.prepare_writes()
     return given

@@ -51,10 +51,6 @@ def _run(argv: Sequence[str] | None, tui: Command) -> int:
         print("ctrtui: --sudo applies to remote hosts (--host); to act as root on this machine, run ctrtui "
               "itself with sudo", file=sys.stderr)
         return EXIT_USAGE
-    if args.command == "replay" and (args.host or args.hosts):
-        print("ctrtui: replay reads a recording of this machine; a host's recording is not replayed "
-              "through --host yet: copy its directory here and give it as FILE|DIR", file=sys.stderr)
-        return EXIT_USAGE
     if args.command in (None, "replay"):  # the terminal UI owns the terminal: no guard
         release_interrupt()
         return run_command(tui, args)

@@ -14,12 +14,14 @@ from ctrtui.text import display
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import argparse
-    from collections.abc import Callable
+    from collections.abc import Callable, Sequence
+    from typing import Any
 
     from ctrtui.history.replay import RecordedBackend
+    from ctrtui.service.protocol import Service
 
 
-__all__ = ["COMMANDS", "define", "open_replay", "parse_size"]
+__all__ = ["COMMANDS", "define", "open_replay", "parse_size", "where_lines"]
 
 _SIZE_UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
 
@@ -92,8 +94,9 @@ def cmd_record(args: argparse.Namespace) -> int:
     if args.samples is not None and args.samples < 1:
         raise UsageError("--samples must be at least 1")
     max_size = parse_size(args.max_size)
-    service = common.service_of(args)
-    backend = service.backend
+    given: Service | None = getattr(args, "service", None)
+    local = common.service_of(args) if given is None else None
+    service: Service = given or local  # type: ignore[assignment]  # one of them is there
     names: list[str] | None = None
     subtree = None
     if args.record_cgroup:
@@ -104,6 +107,11 @@ def cmd_record(args: argparse.Namespace) -> int:
         for word in args.record_hierarchy:
             h, _ = resolve(service, word)
             names.append(h.name)
+    if local is None:  # --host: the recorder runs on the host, inside its agent
+        from ctrtui.cli.recordhost import record_on_host
+
+        return record_on_host(service, args, max_size, names, subtree)
+    backend = local.backend
     directory = args.history_to or default_history_dir(backend.identity)
     journal = args.journal or default_journal_path(backend.identity)
     print(f"ctrtui: recording into {display(directory)} every {interval:g} s; stop with Ctrl-C or SIGTERM",
@@ -131,44 +139,74 @@ def cmd_where(args: argparse.Namespace) -> int:
     if not args.pid.isdigit() or not 0 < int(args.pid) <= 4194304:
         raise UsageError(f"PID {display(args.pid)}: give a number between 1 and 4194304")
     pid = int(args.pid)
-    rec = recording_of(args)
-    since = parse_time(args.since, rec) if args.since else None
-    until = parse_time(args.until, rec) if args.until else None
-    rows = rec.where(pid, since, until)
+    given: Service | None = getattr(args, "service", None)
+    if given is not None:  # --host: the host's recording, TIMEs read there
+        rows = given.history_where(pid, args.since, args.until, args.history_from)
+    else:
+        rec = recording_of(args)
+        since = parse_time(args.since, rec) if args.since else None
+        until = parse_time(args.until, rec) if args.until else None
+        rows = rec.where(pid, since, until)
     if args.json:
         print_json(rows)
         return EXIT_OK
     if not rows:
         print(f"PID {pid} is not in the recording in that time")
         return EXIT_OK
-    print(f"{'ENTERED':<19}  {'LEFT':<19}  {'START':>10}  {'BY':<24}  CGROUP")
+    print("\n".join(where_lines(rows)))
+    return EXIT_OK
+
+
+def where_lines(rows: Sequence[dict[str, Any]]) -> list[str]:
+    """`ctrtui where` from its JSON rows: a header, then one line per row (what
+    ctrtui/cli/hosts.py adds a HOST column to)."""
+    lines = [f"{'ENTERED':<19}  {'LEFT':<19}  {'START':>10}  {'BY':<24}  CGROUP"]
     for r in rows:
         by = r["batch"] or ("-" if r["entered"] is not None else "(before)")
         start = "-" if r["start_time"] is None else r["start_time"]
-        print(display(f"{_when(r['entered']):<19}  {_when(r['left']):<19}  {start:>10}  "
-                      f"{by:<24}  {r['hierarchy']}:{r['cgroup']}"))
-    return EXIT_OK
+        lines.append(display(f"{_when(r['entered']):<19}  {_when(r['left']):<19}  {start:>10}  "
+                             f"{by:<24}  {r['hierarchy']}:{r['cgroup']}"))
+    return lines
 
 
 def open_replay(args: argparse.Namespace) -> tuple[RecordedBackend, str | None]:
     """`ctrtui replay`: the recording of `recording_place` at `--at` (default its last sample)
     and the hierarchy of `--hierarchy` to open on (None: the UI's rule). A UsageError or
     HistoryError (one sentence) when either is not there; the UI itself is started by the
-    caller (ctrtui/main.py: the command line sits below the UI)."""
+    caller (ctrtui/main.py: the command line sits below the UI). With `--host`: the host's
+    recording (`--from`/FILE|DIR a place there), read there (`ServedRecording`), whose `close`
+    closes the connection; HostError when the host cannot be used."""
     from ctrtui.history.query import parse_time
     from ctrtui.history.replay import RecordedBackend
     from ctrtui.model import find_hierarchy
 
     if args.replay_place:
         args.history_from = args.replay_place
-    rec = recording_of(args)
-    recorded = RecordedBackend(rec, parse_time(args.at, rec) if args.at else None)
+    recorded: RecordedBackend
+    if getattr(args, "host", None) or getattr(args, "hosts", None):  # a host's recording, read there
+        from ctrtui.cli.hosts import open_channel
+        from ctrtui.remote.service import RemoteService
+        from ctrtui.service.servedrecording import ServedRecording
+
+        channel = open_channel(args)
+        try:
+            recorded = ServedRecording(RemoteService(channel), args.history_from, at=args.at,
+                                       identity=f"ssh://{channel.name}", closer=channel.close)
+        except BaseException:
+            channel.close()
+            raise
+    else:
+        rec = recording_of(args)
+        recorded = RecordedBackend(rec, parse_time(args.at, rec) if args.at else None)
     word = getattr(args, "hierarchy", None)
     if not word:
         return recorded, None
     hiers = recorded.hierarchies()
     found = find_hierarchy(hiers, word)
     if found is None:
+        close = getattr(recorded, "close", None)  # a host's: its connection
+        if close is not None:
+            close()
         known = ", ".join(display(h.name) for h in hiers) or "none"
         raise UsageError(f"the recording holds no hierarchy '{display(word)}' at that time; it holds: {known}")
     return recorded, found.name
@@ -177,8 +215,12 @@ def open_replay(args: argparse.Namespace) -> tuple[RecordedBackend, str | None]:
 def cmd_diff(args: argparse.Namespace) -> int:
     from ctrtui.history.query import diff_rows, parse_time
 
-    rec = recording_of(args)
-    rows = diff_rows(rec, parse_time(args.t1, rec), parse_time(args.t2, rec))
+    given: Service | None = getattr(args, "service", None)
+    if given is not None:  # --host: the host's recording, TIMEs read there
+        rows = given.history_diff(args.t1, args.t2, args.history_from)
+    else:
+        rec = recording_of(args)
+        rows = diff_rows(rec, parse_time(args.t1, rec), parse_time(args.t2, rec))
     if args.json:
         print_json(rows)
         return EXIT_OK

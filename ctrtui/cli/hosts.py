@@ -53,7 +53,10 @@ CONNECT: Connect | None = None
 `local`). Tests put a fake here."""
 
 OPS = ("mkdir", "rmdir", "freeze", "thaw")
-SINGLE_HOST = ("move", "undo")
+SINGLE_HOST = ("move", "undo", "record")
+HISTORY = ("where", "diff")
+"""The history questions a host's recording answers (`ls`/`tasks --at` too; `replay --host`:
+ctrtui/cli/history.py `open_replay`)."""
 
 
 def host_specs(args: argparse.Namespace) -> list[HostSpec]:
@@ -139,7 +142,13 @@ def check_words(args: argparse.Namespace) -> None:
             new_cgroup_ref(args.cgroup)
         else:
             cgroup_ref(args.cgroup)
-    elif command not in ("hierarchies", "undo"):
+    elif command == "where":
+        if not args.pid.isdigit() or not 0 < int(args.pid) <= PID_MAX_LIMIT:
+            raise UsageError(f"PID {display(args.pid)}: give a number between 1 and {PID_MAX_LIMIT}")
+    elif command == "record":
+        if args.history_to == "":
+            raise UsageError("--to: give a directory on the host, or leave it out")
+    elif command not in ("hierarchies", "undo", "diff"):
         raise UsageError(f"`{command}` cannot run on remote hosts")
 
 
@@ -163,10 +172,15 @@ def cmd_hosts(args: argparse.Namespace, local: Callable[[argparse.Namespace], in
         return local(args)
     specs, connect, jobs = hosts
     command = args.command
+    if command == "record" and len(specs) > 1:
+        raise UsageError("`record` takes one host: the recorder runs in the foreground of this command (run it "
+                         "once per host, or keep it running on each host as a service: docs/history.md)")
     if command in SINGLE_HOST and len(specs) > 1:
         raise UsageError(f"`move` and `undo` take one host: a PID or a batch id means something different on "
                          f"each host (run `{command}` once per host)")
     check_words(args)
+    if command == "record":  # in this thread: its signals stop it between samples (ctrtui/cli/recordhost.py)
+        return _one_host(_in_this_thread(specs[0], connect, lambda channel: _run_on(channel, args, local)))
     extra = float(args.stats_interval) if command == "ls" and args.stats else 0.0
     from ctrtui.remote.fleet import each_host
 
@@ -203,6 +217,39 @@ def _run_on(channel: AgentChannel, args: argparse.Namespace, local: Callable[[ar
     return run_command(local, on_host)
 
 
+def _in_this_thread(spec: HostSpec, options: ConnectOptions, work: Callable[[AgentChannel], int]) -> int | HostError:
+    """`work` on the one host `spec`, in this thread (not a worker of `each_host`: no time
+    limit on the work, and the signals reach it); the channel closed after it."""
+    from ctrtui.remote.fleet import as_host_error, default_connect
+
+    channel = None
+    try:
+        channel = (CONNECT or default_connect)(spec, options)
+        return work(channel)
+    except Exception as e:  # noqa: BLE001 - a failure of the host is its one line, never a traceback
+        return as_host_error(spec.name, e)
+    finally:
+        if channel is not None:
+            channel.close()
+
+
+def open_channel(args: argparse.Namespace) -> AgentChannel:
+    """The channel to the one host of `--host` (`replay --host`): UsageError for several,
+    HostError when it cannot be reached."""
+    from ctrtui.remote.fleet import default_connect
+
+    hosts = tui_hosts(args)
+    if hosts is None:
+        raise UsageError("`local` is this machine: replay its recording without --host")
+    specs, options, _ = hosts
+    if len(specs) != 1:
+        raise UsageError("replay takes one host: run it once per host")
+    channel = (CONNECT or default_connect)(specs[0], options)
+    for line in channel.left_open():
+        print(f"ctrtui: note: {line}", file=sys.stderr)
+    return channel
+
+
 def tui_hosts(args: argparse.Namespace) -> tuple[list[HostSpec], ConnectOptions, int] | None:
     """The terminal UI's hosts: None when the only one is `local` (this machine, as without
     --host), else (the hosts, how to reach them, how many at once), checked as the
@@ -228,6 +275,10 @@ def _table_of(args: argparse.Namespace) -> Callable[[Sequence[dict[str, Any]]], 
         from ctrtui.report import log_lines
 
         return log_lines
+    if command == "where":
+        from ctrtui.cli.history import where_lines
+
+        return where_lines
     return {"hierarchies": hierarchies_lines, "tasks": tasks_lines}.get(command)
 
 
@@ -353,4 +404,4 @@ def _with_host_column(table: Callable[[Sequence[dict[str, Any]]], list[str]], ro
     return out
 
 
-__all__ = ["CONNECT", "check_words", "cmd_hosts", "connect_options", "host_line", "host_specs"]
+__all__ = ["CONNECT", "check_words", "cmd_hosts", "connect_options", "host_line", "host_specs", "open_channel"]

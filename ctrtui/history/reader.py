@@ -73,7 +73,7 @@ class Recording(RecordIndex):
         doc, views = self.delta(f, i)
         for name in doc.get("gone", ()):
             states.pop(name, None)
-        for head, (tids, tcg, pids, pcg) in zip(doc["h"], views, strict=True):
+        for head, (tids, tcg, pids, pcg) in zip(doc["h"], views):
             st = states.get(head["name"])
             if st is None or "hierarchy" in head:
                 hd = head.get("hierarchy") or {}
@@ -99,15 +99,15 @@ class Recording(RecordIndex):
             st.dirty.update(map(where.get, tids))  # type: ignore[arg-type]  # the cgroups the tasks left (None: new)
             st.dirty.update(tcg)  # and those they entered
             if len(tcg) and min(tcg) >= 0:  # moves and new tasks only (the common case): at C speed
-                where.update(zip(tids, tcg, strict=True))
+                where.update(zip(tids, tcg))
             else:
-                for tid, cid in zip(tids, tcg, strict=True):
+                for tid, cid in zip(tids, tcg):
                     if cid < 0:
                         where.pop(tid, None)
                     else:
                         where[tid] = cid
             procs_of = st.procs_of
-            for pid, cid in zip(pids, pcg, strict=True):
+            for pid, cid in zip(pids, pcg):
                 if cid >= 0:
                     procs_of(cid).add(pid)
                 elif cid <= -2:

@@ -168,7 +168,7 @@ class TaskTable:
         comms = raw[end:].split(b"\0") if n else []
         if len(comms) != n:
             raise Damaged("its task table's names do not match its count")
-        if n and (min(tids) <= 0 or any(b <= a for a, b in zip(tids, tids[1:], strict=False)) or min(starts) < 0):
+        if n and (min(tids) <= 0 or any(b <= a for a, b in zip(tids, tids[1:])) or min(starts) < 0):
             raise Damaged("its task table is not ascending positive TIDs with their start times")
         return cls(tids, starts, tgids, comms)
 

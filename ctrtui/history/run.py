@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
     from ctrtui.sources.base import Backend
 
-__all__ = ["JournalFeed", "record"]
+__all__ = ["JournalFeed", "record", "take_sample"]
 
 
 class JournalFeed:
@@ -57,6 +57,18 @@ class JournalFeed:
         return out
 
 
+def take_sample(backend: Backend, rec: Recorder, feed: JournalFeed, names: Sequence[str] | None = None,
+                subtree: str | None = None) -> None:
+    """One sample of `backend` (the hierarchies `names`, from `subtree` down) written by
+    `rec`, with the start times of the tasks new since the last and the journal's new batches
+    (what `record` does each time; a host's agent does it once per `recorder_sample`)."""
+    snap = backend.snapshot(names, subtree)
+    new = rec.new_tasks(snap)
+    details = backend.task_details(new) if new else {}
+    tasks = {tid: (t.start_time, t.tgid, t.comm[:64]) for tid, t in details.items()}
+    rec.sample(snap, tasks, feed.batches())
+
+
 _STOP = (signal.SIGINT, signal.SIGTERM)
 
 
@@ -77,11 +89,7 @@ def record(backend: Backend, directory: str, interval: float, max_size: int, ful
             n = 0
             while samples is None or n < samples:
                 began = time.monotonic()
-                snap = backend.snapshot(names, subtree)
-                new = rec.new_tasks(snap)
-                details = backend.task_details(new) if new else {}
-                tasks = {tid: (t.start_time, t.tgid, t.comm[:64]) for tid, t in details.items()}
-                rec.sample(snap, tasks, feed.batches())
+                take_sample(backend, rec, feed, names, subtree)
                 n += 1
                 if samples is not None and n >= samples:
                     break

@@ -127,7 +127,7 @@ class _Trail:
                         if self.open_rows[h]["start_time"] == self.start_time:
                             self.enter(h, None, t, None, True)
                 self.start_time = row[1]
-        for head, (tids, tcg, _, _) in zip(doc["h"], views, strict=True):
+        for head, (tids, tcg, _, _) in zip(doc["h"], views):
             name = head["name"]
             for cid, path in head.get("add", ()):
                 self._edit("add", name, cid, path)

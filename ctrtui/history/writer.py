@@ -183,7 +183,7 @@ class Recorder:
         path = os.path.join(self.directory, name + SUFFIX)
         n = 1
         while os.path.lexists(path):
-            path = os.path.join(self.directory, f"{name}.{n}{SUFFIX}")
+            path = os.path.join(self.directory, f"{name}_{n:03d}{SUFFIX}")  # sorts after `name.ctrh`
             n += 1
         self._fd = open_file(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, "create")
         self._file, self._file_day = path, name[:8]
@@ -215,7 +215,7 @@ class Recorder:
             except OSError:
                 sizes.append(0)
         total = sum(sizes)
-        for f, s in zip(files, sizes, strict=True):
+        for f, s in zip(files, sizes):
             if total <= self.max_size or f == self._file:
                 break
             try:

@@ -17,7 +17,7 @@ import zlib
 __all__ = ["EXCLUDED", "TRAVELLING", "Bundle", "bundle", "module_sources"]
 
 TRAVELLING = ("ctrtui", "ctrtui.agent", "ctrtui.model", "ctrtui.sources", "ctrtui.engine", "ctrtui.errors",
-              "ctrtui.text", "ctrtui.report", "ctrtui.service")
+              "ctrtui.text", "ctrtui.report", "ctrtui.service", "ctrtui.history")
 """The modules and packages (with every module in them) that travel."""
 
 EXCLUDED = ("ctrtui.sources.simulated", "ctrtui.sources.simkernel", "ctrtui.sources.demo", "ctrtui.sources.hostile")

@@ -66,7 +66,9 @@ def connect_local(spec: HostSpec, options: ConnectOptions) -> AgentChannel:
     return AgentChannel.open(argv, name=spec.name, timeout=options.timeout)
 
 
-def _default_connect(spec: HostSpec, options: ConnectOptions) -> AgentChannel:
+def default_connect(spec: HostSpec, options: ConnectOptions) -> AgentChannel:
+    """The channel to one host: ssh (`ctrtui.remote.connect.connect`), or this machine's
+    agent as a subprocess for the word `local`."""
     if spec.name == LOCAL:
         return connect_local(spec, options)
     from ctrtui.remote.connect import connect
@@ -118,7 +120,7 @@ def each_host(specs: Sequence[HostSpec], work: Callable[[AgentChannel], T], opti
     HostError of each host, in the order of `specs` (see the module's docstring)."""
     if jobs < 1:
         raise ValueError(f"jobs must be at least 1, not {jobs}")
-    open_channel = connect or _default_connect
+    open_channel = connect or default_connect
     timeout = float(options.timeout)
     hosts: list[_Host] = []
     finished: queue.SimpleQueue[int] = queue.SimpleQueue()

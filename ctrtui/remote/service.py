@@ -5,7 +5,9 @@ deltas, cgroup states, task details); planning, applying, undoing, the log, cgro
 stats are the agent's service calls (ctrtui/agent/calls.py), their answers decoded by the
 codec (ctrtui/service/codec.py). The host's engine, pidfds, policy and journal do the work
 there; what comes back are the same `Plan`, `Report`, `OpResult`, `Undone` and `BatchLog` a
-`LocalService` gives, so a front end draws them alike.
+`LocalService` gives, so a front end draws them alike. The host's recordings: the history
+calls (ctrtui/agent/historycalls.py), decoded by ctrtui/service/historycodec.py; TIME words
+travel as typed and are read on the host.
 
 Errors: a `CtrtuiError` of the host's service (its policy cannot be read, its journal is
 another's) is a `CtrtuiError` here with the host's sentence, as it is locally; any other
@@ -29,7 +31,7 @@ if TYPE_CHECKING:
     from ctrtui.model.cgstats import Figures
     from ctrtui.remote.channel import AgentChannel
     from ctrtui.remote.reader import RemoteReader
-    from ctrtui.service.values import BatchLog, Undone
+    from ctrtui.service.values import BatchLog, RecordedSample, RecorderState, Timeline, Undone
 
 __all__ = ["RemoteService"]
 
@@ -170,3 +172,59 @@ class RemoteService:
         got = self._call("cgroup_op", {"op": op, "cgroup": {"hierarchy": ref.hierarchy, "path": ref.path}})
         result: OpResult = self._decoded(decode_op_result, got)
         return result
+
+    # ------------------------------------------------------------------ history (on the host)
+
+    def history_sample(self, source: str | None = None, at: str | None = None,
+                       index: int | None = None) -> RecordedSample:
+        from ctrtui.service.historycodec import decode_sample
+
+        sample: RecordedSample = self._decoded(decode_sample, self._call(
+            "history_sample", {"source": source, "at": at, "index": index}))
+        return sample
+
+    def history_timeline(self, source: str | None = None) -> Timeline:
+        from ctrtui.service.historycodec import decode_timeline
+
+        timeline: Timeline = self._decoded(decode_timeline, self._call("history_timeline", {"source": source}))
+        return timeline
+
+    def history_where(self, pid: int, since: str | None = None, until: str | None = None,
+                      source: str | None = None) -> list[dict[str, Any]]:
+        from ctrtui.service.historycodec import decode_where
+
+        rows: list[dict[str, Any]] = self._decoded(decode_where, self._call(
+            "history_where", {"pid": pid, "since": since, "until": until, "source": source}))
+        return rows
+
+    def history_diff(self, t1: str, t2: str, source: str | None = None) -> list[dict[str, Any]]:
+        from ctrtui.service.historycodec import decode_diff
+
+        rows: list[dict[str, Any]] = self._decoded(decode_diff, self._call(
+            "history_diff", {"t1": t1, "t2": t2, "source": source}))
+        return rows
+
+    def recorder_open(self, directory: str | None, max_size: int, full_every: int,
+                      names: Sequence[str] | None = None, subtree: str | None = None) -> RecorderState:
+        from ctrtui.service.historycodec import decode_recorder
+
+        state: RecorderState | None = self._decoded(decode_recorder, self._call("recorder_open", {
+            "directory": directory, "max_size": max_size, "full_every": full_every,
+            "names": None if names is None else list(names), "subtree": subtree}))
+        if state is None:
+            raise HostError(self.host, "protocol", "the host opened no recorder", OLDER)
+        return state
+
+    def recorder_sample(self) -> RecorderState:
+        from ctrtui.service.historycodec import decode_recorder
+
+        state: RecorderState | None = self._decoded(decode_recorder, self._call("recorder_sample", {}))
+        if state is None:
+            raise HostError(self.host, "protocol", "the host's recorder wrote no sample", OLDER)
+        return state
+
+    def recorder_close(self) -> RecorderState | None:
+        from ctrtui.service.historycodec import decode_recorder
+
+        state: RecorderState | None = self._decoded(decode_recorder, self._call("recorder_close", {}))
+        return state

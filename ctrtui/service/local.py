@@ -8,6 +8,8 @@ use, so a listing never reads the policy and `log` never opens the backend.
 
 from __future__ import annotations
 
+from ctrtui.service.recordings import HistoryOps
+
 TYPE_CHECKING = False  # typing is not imported at run time (~3 ms of every start)
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -23,14 +25,14 @@ if TYPE_CHECKING:
 __all__ = ["LocalService"]
 
 
-class LocalService:
+class LocalService(HistoryOps):
     """`backend`: the backend, or `opener`: what opens it (called once, on first use). `identity`: what
     names the journal when `journal_path` is not given, without opening the backend (None:
     the backend's own). `policy_path` None: the default policy file. `journal=False`: the
     journal is kept in memory (reports say `journaled: false`). `broken_policy_ok`: a policy
     that cannot be read refuses every move with its sentence instead of raising (the UI).
     `engine`: an attach engine already built over `backend` (the UI's), used instead of
-    building one."""
+    building one. Its recordings: `HistoryOps` (ctrtui/service/recordings.py)."""
 
     def __init__(self, backend: Backend | None = None, *, opener: Callable[[], Backend] | None = None,
                  identity: Callable[[], str] | None = None, policy_path: str | None = None,

@@ -5,19 +5,22 @@ Reading: `hierarchies`, `cgroup_state`, `snapshot`, `task_details`, `stats`.
 Planning and applying: `prepare_writes`, `plan`, `risks`, `apply`, `request_stop`.
 Undoing and the log: `undo`, `log`.
 Cgroup ops: `cgroup_op` (mkdir, rmdir, freeze, thaw).
+History (a recording of the served machine, TIME words parsed there): `history_sample`,
+`history_timeline`, `history_where`, `history_diff`; recording: `recorder_open`,
+`recorder_sample`, `recorder_close`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
 from ctrtui.engine import Plan, Report
 from ctrtui.engine.cgroupops import OpResult
 from ctrtui.engine.values import ScopeRequest, Via
 from ctrtui.model import CgroupRef, CgroupState, Hierarchy, Snapshot, TaskInfo
 from ctrtui.model.cgstats import Figures
-from ctrtui.service.values import BatchLog, Undone
+from ctrtui.service.values import BatchLog, RecordedSample, RecorderState, Timeline, Undone
 
 __all__ = ["Service"]
 
@@ -102,4 +105,40 @@ class Service(Protocol):
 
     def cgroup_op(self, op: str, ref: CgroupRef) -> OpResult:
         """`mkdir`, `rmdir`, `freeze` or `thaw` of `ref`: checked, journaled, undoable."""
+        ...
+
+    # History: `source` names a recording on the served machine (None: the one `ctrtui
+    # record` writes there); TIME words are read against its clock and recording. Errors:
+    # CtrtuiError (HistoryError: no recording, a time before it, a damaged file).
+
+    def history_sample(self, source: str | None = None, at: str | None = None,
+                       index: int | None = None) -> RecordedSample:
+        """The recorded world at sample `index` (of the recording `history_timeline` read
+        last), else at TIME `at`, else at the last sample."""
+        ...
+
+    def history_timeline(self, source: str | None = None) -> Timeline:
+        """The recording's sample times and the journal's batches it holds."""
+        ...
+
+    def history_where(self, pid: int, since: str | None = None, until: str | None = None,
+                      source: str | None = None) -> list[dict[str, Any]]:
+        """Every cgroup the task with `pid` was in from TIME `since` to `until` (`ctrtui where`'s rows)."""
+        ...
+
+    def history_diff(self, t1: str, t2: str, source: str | None = None) -> list[dict[str, Any]]:
+        """What changed from the sample at TIME `t1` to the one at `t2` (`ctrtui diff`'s rows)."""
+        ...
+
+    def recorder_open(self, directory: str | None, max_size: int, full_every: int,
+                      names: Sequence[str] | None = None, subtree: str | None = None) -> RecorderState:
+        """Start recording on the served machine into `directory` (None: the default)."""
+        ...
+
+    def recorder_sample(self) -> RecorderState:
+        """One sample written by the recorder `recorder_open` started."""
+        ...
+
+    def recorder_close(self) -> RecorderState | None:
+        """Close the recorder (its file whole, its lock let go); None when none ran."""
         ...

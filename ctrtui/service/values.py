@@ -1,6 +1,7 @@
 """The values the service returns beyond the engine's own (`Plan`, `Report`, `OpResult`):
-what an undo did (`Undone`) and the journal's batches as `ctrtui log` shows them
-(`BatchLog`). Plain immutable values, no I/O.
+what an undo did (`Undone`), the journal's batches as `ctrtui log` shows them
+(`BatchLog`), and a recording's (`RecordedSample`, `Timeline`, `RecorderState`). Plain
+immutable values, no I/O.
 """
 
 from __future__ import annotations
@@ -12,8 +13,9 @@ if TYPE_CHECKING:
     from ctrtui.engine import Report
     from ctrtui.engine.cgroupops import OpResult
     from ctrtui.engine.journal import Batch
+    from ctrtui.model import Snapshot
 
-__all__ = ["BatchLog", "Undone"]
+__all__ = ["BatchLog", "RecordedSample", "RecorderState", "Timeline", "Undone"]
 
 
 class Undone:
@@ -66,3 +68,44 @@ class BatchLog:
         if rows and rows[0]["state"] == "open" and self.holder is not None:
             rows[0]["state"], rows[0]["writer_pid"] = "running", self.holder or None
         return rows
+
+
+class RecordedSample:
+    """One sample of a recording (`Service.history_sample`): its place among the recording's
+    samples (`index` of `count`), its time, the recorded world (`snapshot`) and what was
+    recorded of its tasks (`tasks`: tid -> (start time, tgid, comm))."""
+
+    __slots__ = ("index", "count", "taken_at", "snapshot", "tasks")
+
+    def __init__(self, index: int, count: int, taken_at: float, snapshot: Snapshot,
+                 tasks: dict[int, tuple[int, int, str]]) -> None:
+        self.index = index
+        self.count = count
+        self.taken_at = taken_at
+        self.snapshot = snapshot
+        self.tasks = tasks
+
+
+class Timeline:
+    """A recording's samples (`times`, oldest first, one per sample) and the journal's
+    batches it holds (`batches`, as `J` records keep them: docs/history.md)."""
+
+    __slots__ = ("times", "batches")
+
+    def __init__(self, times: tuple[float, ...], batches: tuple[dict[str, Any], ...]) -> None:
+        self.times = times
+        self.batches = batches
+
+
+class RecorderState:
+    """A recorder of the service (`Service.recorder_open` ...): where it writes
+    (`directory`), the samples and bytes it wrote, and its warnings (a torn tail cut, a
+    journal that could not be read)."""
+
+    __slots__ = ("directory", "samples", "bytes_written", "warnings")
+
+    def __init__(self, directory: str, samples: int, bytes_written: int, warnings: tuple[str, ...] = ()) -> None:
+        self.directory = directory
+        self.samples = samples
+        self.bytes_written = bytes_written
+        self.warnings = warnings

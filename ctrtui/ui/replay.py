@@ -183,8 +183,13 @@ class Replay:
     def step(self, n: int) -> bool:
         """Show the sample `n` after the shown one (< 0: before); at either end say so."""
         before = self.at
-        with self.reader.lock:
-            moved = self.reader.recorded.step(n)
+        try:
+            with self.reader.lock:
+                moved = self.reader.recorded.step(n)
+        except HistoryError as exc:  # a host's recording whose host went: said, nothing moves
+            self.stop()
+            self.app.notify(str(exc), severity="warning", title="Step")
+            return False
         if not moved:
             self.stop()
             self.app.notify("The first sample of the recording is shown." if n < 0
@@ -275,12 +280,19 @@ class Replay:
     def ask_time(self) -> None:
         """Ask for a time (`JumpTime`) and show the sample at it."""
         from ctrtui.history.query import parse_time
+        from ctrtui.service.servedrecording import ServedRecording
         from ctrtui.ui.screens.jumptime import JumpTime
 
-        rec, shown = self.reader.recorded.rec, self.at
-        # `-5m` is before the sample shown, `HH:MM` on its day: where the replay is, not the wall clock
-        self.app.push_screen(JumpTime(lambda text: parse_time(text, rec, now=shown)),
-                             lambda at: self.jump(at) if at is not None else None)
+        recorded, shown = self.reader.recorded, self.at
+        if isinstance(recorded, ServedRecording):  # a host's recording: TIME is read there, on its clock
+            parse = recorded.time_of
+        else:
+            rec = recorded.rec
+
+            # `-5m` is before the sample shown, `HH:MM` on its day: where the replay is, not the wall clock
+            def parse(text: str) -> float:
+                return parse_time(text, rec, now=shown)
+        self.app.push_screen(JumpTime(parse), lambda at: self.jump(at) if at is not None else None)
 
 
 class ReplayScreen(MainScreen):

@@ -180,7 +180,7 @@ def test_batches_in_a_time_range(tmp_path):
 def test_the_replay_command_opens_the_recording_at_its_time_and_refuses_what_is_not_there(tmp_path, capsys):
     """`ctrtui replay [FILE|DIR] [--at TIME] [--hierarchy H]`: the recording and hierarchy
     the UI opens on (ctrtui/cli/history.py's `open_replay`), each mistake one sentence, exit
-    2, before any UI starts; a host's recording is not replayed through --host."""
+    2, before any UI starts; `--host` takes one host (a host's recording: tests/unit/test_history_remote.py)."""
     import argparse
 
     from ctrtui.cli.history import open_replay
@@ -200,5 +200,5 @@ def test_the_replay_command_opens_the_recording_at_its_time_and_refuses_what_is_
     assert rc == 2 and "no recording at" in err
     rc, _, err = run(capsys, "replay", d, "--at", "1999-01-01T00:00")
     assert rc == 2 and "nothing is recorded at" in err
-    rc, _, err = run(capsys, "replay", d, "--host", "somewhere")
-    assert rc == 2 and "copy its directory here" in err
+    rc, _, err = run(capsys, "replay", d, "--host", "somewhere", "--host", "elsewhere")
+    assert rc == 2 and "replay takes one host" in err

@@ -1,0 +1,183 @@
+"""The codec of the history operations (docs/remote.md, "history"): what crosses between the
+local side and a host's agent for `ls --at`, `tasks --at`, `where`, `diff`, `replay` and
+`record --host`, as JSON-able values and back, each field's type and range checked as
+ctrtui/service/codec.py checks the others (the other side is hostile), `CodecError` otherwise.
+
+Values: `RecordedSample` (its snapshot in the wire form of docs/wire.md, base64, its unpacking
+bounded by ctrtui.model.wire; its tasks as four parallel lists), `Timeline` (sample times,
+the journal's batches as `J` records keep them), `where` and `diff` rows (as `ctrtui where
+--json` and `ctrtui diff --json` print them), `RecorderState`.
+
+This module travels to hosts (ctrtui/remote/bundle.py): standard library only, Python 3.9.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+
+from ctrtui.service.codec import MAX_INT, MAX_ITEMS, PID_LIMIT, CodecError, _Fields, _path
+from ctrtui.service.values import RecordedSample, RecorderState, Timeline
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any
+
+__all__ = [
+    "DIFF_CHANGES", "MAX_BATCH_ID", "MAX_COMM", "MAX_SAMPLES", "decode_diff", "decode_recorder", "decode_sample",
+    "decode_timeline", "decode_where", "encode_diff", "encode_recorder", "encode_sample", "encode_timeline",
+    "encode_where",
+]
+
+MAX_COMM = 64
+"""The longest task name a recording keeps (characters; the kernel's is 15 bytes)."""
+MAX_BATCH_ID = 200
+"""The longest batch id (characters)."""
+MAX_SAMPLES = 10_000_000
+"""The most samples one recording holds (a year of samples every 5 s is 6.3 million)."""
+DIFF_CHANGES = ("hierarchy-added", "hierarchy-removed", "cgroup-added", "cgroup-removed", "task-added",
+                "task-removed", "task-moved")
+"""What a `diff` row's `change` may be (ctrtui.history.query.diff_rows)."""
+
+
+# ----------------------------------------------------------------------------- a sample
+
+
+def encode_sample(s: RecordedSample) -> dict[str, object]:
+    from ctrtui.model.wire import to_wire
+
+    tids = sorted(s.tasks)
+    rows = [s.tasks[t] for t in tids]
+    return {"index": s.index, "count": s.count, "taken_at": s.taken_at,
+            "snapshot": base64.b64encode(to_wire(s.snapshot)).decode("ascii"),
+            "tids": tids, "starts": [r[0] for r in rows], "tgids": [r[1] for r in rows],
+            "comms": [r[2][:MAX_COMM] for r in rows]}
+
+
+def decode_sample(obj: object, side: str) -> RecordedSample:
+    from ctrtui.model.wire import WireError, from_wire
+
+    f = _Fields(obj, "a recorded sample", side)
+    count = f.integer("count", 1, MAX_SAMPLES)
+    index = f.integer("index", 0, count - 1)
+    taken_at = f.number("taken_at")
+    text = f.text("snapshot", limit=MAX_ITEMS * 64)
+    try:
+        snap = from_wire(base64.b64decode(text.encode("ascii"), validate=True))
+    except (binascii.Error, UnicodeEncodeError, ValueError, WireError) as e:
+        raise f.bad(f"holds a snapshot that cannot be read ({e})") from None
+    n = len(f.get("tids", (list,)))
+    if n > MAX_ITEMS:
+        raise f.bad(f"has more than {MAX_ITEMS} tasks")
+
+    def column(name: str, ok: Callable[[Any], bool], what: str) -> list[Any]:
+        got: list[Any] = f.get(name, (list,))
+        if len(got) != n:
+            raise f.bad(f"has {len(got)} '{name}' for {n} tasks")
+        if not all(map(ok, got)):  # one pass, no object per item: a sample may hold 10^5 tasks
+            raise f.bad(f"has '{name}' that are not all {what}")
+        return got
+
+    tids = column("tids", lambda v: type(v) is int and 0 < v <= PID_LIMIT, f"PIDs 1..{PID_LIMIT}")
+    starts = column("starts", lambda v: type(v) is int and 0 <= v < MAX_INT, "start times")
+    tgids = column("tgids", lambda v: type(v) is int and 0 <= v <= PID_LIMIT, f"TGIDs 0..{PID_LIMIT}")
+    comms = column("comms", lambda v: type(v) is str and len(v) <= MAX_COMM and "\0" not in v,
+                   f"names of at most {MAX_COMM} characters")
+    return RecordedSample(index, count, taken_at, snap.replace(backend="history"),
+                          {t: (s, g, c) for t, s, g, c in zip(tids, starts, tgids, comms)})
+
+
+# ----------------------------------------------------------------------------- the time line
+
+
+def encode_timeline(t: Timeline) -> dict[str, object]:
+    return {"times": list(t.times), "batches": [_encode_batch(b) for b in t.batches]}
+
+
+def _encode_batch(b: dict[str, Any]) -> dict[str, object]:
+    return {k: b.get(k) for k in ("batch", "time", "hierarchy", "target", "undo_of", "op", "state")} | {
+        "pids": [list(p) for p in b.get("pids") or ()]}
+
+
+def decode_timeline(obj: object, side: str) -> Timeline:
+    f = _Fields(obj, "a recording's time line", side)
+    times = f.items("times", MAX_SAMPLES, lambda i, v: _Fields({"t": v}, f.what, side).number("t"))
+    if any(b < a for a, b in zip(times, times[1:])):
+        raise f.bad("has sample times that are not in order")
+    batches = f.items("batches", MAX_ITEMS, lambda i, v: _batch(_Fields(v, "a batch of the recording", side)))
+    return Timeline(tuple(times), tuple(batches))
+
+
+def _batch(f: _Fields) -> dict[str, Any]:
+    def moved(i: int, v: object) -> list[Any]:
+        if not isinstance(v, list) or len(v) != 4:
+            raise f.bad(f"has 'pids[{i}]' that is not [pid, start, from, to]")
+        g = _Fields(dict(zip(("pid", "start", "from", "to"), v)), f.what, f.side)
+        return [g.integer("pid", 1, PID_LIMIT), g.integer("start", optional=True), _path(g, "from", True),
+                _path(g, "to", True)]
+
+    return {"batch": f.text("batch", limit=MAX_BATCH_ID), "time": f.number("time", optional=True),
+            "hierarchy": f.text("hierarchy", optional=True, limit=255), "target": f.text("target", optional=True),
+            "undo_of": f.text("undo_of", optional=True, limit=MAX_BATCH_ID),
+            "op": f.text("op", optional=True, limit=64), "state": f.text("state", optional=True, limit=64),
+            "pids": f.items("pids", MAX_ITEMS, moved)}
+
+
+# ----------------------------------------------------------------------------- where and diff
+
+
+def encode_where(rows: list[dict[str, Any]]) -> list[dict[str, object]]:
+    return [dict(r) for r in rows]
+
+
+def decode_where(obj: object, side: str) -> list[dict[str, Any]]:
+    if not isinstance(obj, list) or len(obj) > MAX_ITEMS:
+        raise CodecError(f"{side} answered where a task was with something other than a list of rows")
+    out = []
+    for v in obj:
+        f = _Fields(v, "a row of where a task was", side)
+        out.append({"hierarchy": f.text("hierarchy", limit=255), "cgroup": _path(f, "cgroup"),
+                    "pid": f.integer("pid", 1, PID_LIMIT), "start_time": f.integer("start_time", optional=True),
+                    "entered": f.number("entered", optional=True), "left": f.number("left", optional=True),
+                    "batch": f.text("batch", optional=True, limit=MAX_BATCH_ID),
+                    "left_batch": f.text("left_batch", optional=True, limit=MAX_BATCH_ID)})
+    return out
+
+
+def encode_diff(rows: list[dict[str, Any]]) -> list[dict[str, object]]:
+    return [dict(r) for r in rows]
+
+
+def decode_diff(obj: object, side: str) -> list[dict[str, Any]]:
+    if not isinstance(obj, list) or len(obj) > MAX_ITEMS:
+        raise CodecError(f"{side} answered a diff with something other than a list of rows")
+    out = []
+    for v in obj:
+        f = _Fields(v, "a row of a diff", side)
+        row: dict[str, Any] = {"hierarchy": f.text("hierarchy", limit=255),
+                               "change": f.choice("change", DIFF_CHANGES)}
+        if "pid" in f.obj:
+            row["pid"] = f.integer("pid", 1, PID_LIMIT)
+        for name in ("cgroup", "from", "to"):
+            if name in f.obj:
+                row[name] = _path(f, name)
+        out.append(row)
+    return out
+
+
+# ----------------------------------------------------------------------------- the recorder
+
+
+def encode_recorder(r: RecorderState | None) -> dict[str, object] | None:
+    if r is None:
+        return None
+    return {"directory": r.directory, "samples": r.samples, "bytes": r.bytes_written, "warnings": list(r.warnings)}
+
+
+def decode_recorder(obj: object, side: str) -> RecorderState | None:
+    if obj is None:
+        return None
+    f = _Fields(obj, "a recorder's state", side)
+    return RecorderState(f.text("directory", limit=4096), f.integer("samples"), f.integer("bytes"),
+                         f.texts("warnings"))

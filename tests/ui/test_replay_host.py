@@ -1,0 +1,75 @@
+"""`ctrtui replay --host` (ctrtui/ui/replay.py on a `ServedRecording`): the replay UI on a
+host's recording, the host answering each sample through the agent's protocol (an `Agent`
+in-process, tests/unit/test_history_remote.py's channel): the steps show what the host
+recorded with the diff highlight, the batches are on the time bar, a time typed is read on the
+host, writes are refused as in a local replay, and a host that goes is one sentence."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from ctrtui.agent.ops import Agent
+from ctrtui.remote import HostError
+from ctrtui.remote.service import RemoteService
+from ctrtui.service.servedrecording import ServedRecording
+from ctrtui.ui.replay import RECORDING, ReplayApp
+from ctrtui.ui.screens.jumptime import JumpTime
+from ctrtui.ui.widgets.timebar import TimeBar
+from devtools.pilot import goto
+from devtools.waiting import wait_for
+from tests.ui.test_replay import BATCH_SAMPLE, OTHER_SAMPLE, SAMPLES, _at, _members, _record
+from tests.unit.test_history import T0, small_world
+from tests.unit.test_history_remote import Channel
+
+pytestmark = pytest.mark.ui
+
+
+async def test_replay_of_a_hosts_recording_steps_jumps_and_shows_its_batches(pilot_app, tmp_path):
+    d, pids, batch = _record(tmp_path)
+    channel = Channel(Agent(small_world()))
+    recorded = ServedRecording(RemoteService(channel), d, at=time.strftime(  # type: ignore[arg-type]
+        "%Y-%m-%dT%H:%M:%S", time.localtime(T0 + 5 * BATCH_SAMPLE + 1)), identity="ssh://beta")
+    app = ReplayApp(recorded, hierarchy="unified")
+    app.animation_level = "none"
+    async with pilot_app(app=app) as (app, pilot):
+        await wait_for(pilot, _at(app, BATCH_SAMPLE), "the sample of --at, read on the host")
+        assert app.query_one(TimeBar).state.batches == (T0 + 5 * BATCH_SAMPLE - 2,)
+        await goto(pilot, "/b")
+        assert pids["mover"] in _members(app)
+        app.tree.focus()
+        asked = len(channel.ops)
+        await pilot.press("comma")
+        await wait_for(pilot, _at(app, BATCH_SAMPLE - 1), "the sample before the batch")
+        await wait_for(pilot, lambda: pids["mover"] not in _members(app), "mover gone from /b")
+        assert pids["mover"] in app.tasks.gone and "history_sample" in channel.ops[asked:]
+        await pilot.press("greater_than_sign")
+        await wait_for(pilot, _at(app, BATCH_SAMPLE), "the sample after the batch")
+        assert batch in app.notices[-1]
+        await pilot.press("T")
+        await wait_for(pilot, lambda: isinstance(app.screen, JumpTime), "the jump dialog")
+        await pilot.press(*time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(T0 + 5 * OTHER_SAMPLE)), "enter")
+        await wait_for(pilot, _at(app, OTHER_SAMPLE), "the sample at the time typed")
+        await goto(pilot, "/c")
+        assert pids["other"] in _members(app)
+        app.tasks.focus()
+        assert app.tasks.select_pid(pids["other"])
+        before, sent = len(app.notices), len(channel.ops)
+        await pilot.press("m")  # a move: refused here, nothing asked of the host
+        await wait_for(pilot, lambda: len(app.notices) > before, "the refusal of a move")
+        assert app.notices[-1].startswith(f"Read-only: Read-only: {RECORDING}, so ")
+        assert not any(op in ("plan", "apply") for op in channel.ops[sent:])
+        for _ in range(SAMPLES):
+            await pilot.press("full_stop")
+        await wait_for(pilot, _at(app, SAMPLES - 1), "the last sample")
+
+        def gone(op, args=None, *, timeout=None):
+            raise HostError("beta", "dropped", "the connection to the host went", "")
+
+        channel.call = gone  # type: ignore[method-assign]
+        before = len(app.notices)
+        await pilot.press("comma")  # the host went: one sentence, the UI stays, nothing moves
+        await wait_for(pilot, lambda: len(app.notices) > before, "the step's sentence")
+        assert "could not be read" in app.notices[-1] and "connection to the host went" in app.notices[-1]
+        assert app.replay.index == SAMPLES - 1
