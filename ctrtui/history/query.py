@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from typing import Any
 
 
-__all__ = ["diff_rows", "parse_time"]
+__all__ = ["diff_rows", "parse_time", "seconds_back"]
 
 _AGO = re.compile(r"(?:-\s*(\d{1,9}(?:\.\d+)?)\s*([smhd])|(\d{1,9}(?:\.\d+)?)\s*([smhd])\s+ago)\Z")
 _CLOCK = re.compile(r"(\d{1,2}):(\d{2})(?::(\d{2}(?:\.\d+)?))?\Z")
@@ -27,6 +27,19 @@ _BATCH_ID = re.compile(r"[0-9]{8}T[0-9]{6}-[0-9a-f]{6}\Z")
 """The form of the batch ids ctrtui writes (ctrtui.engine.batches.new_batch_id)."""
 
 
+def seconds_back(text: str) -> float | None:
+    """How far before "now" a relative TIME lies (`now` 0, `-5m` and `3m ago` 300), or None
+    when `text` is not relative: the one part of TIME that needs no clock and no recording."""
+    s = text.strip()
+    if s == "now":
+        return 0.0
+    m = _AGO.match(s)
+    if m is None:
+        return None
+    n, unit = (m.group(1), m.group(2)) if m.group(1) else (m.group(3), m.group(4))
+    return float(n) * _UNIT[unit]
+
+
 def parse_time(text: str, rec: Recording | None = None, now: float | None = None) -> float:
     """TIME as typed: ISO 8601 (`2026-12-07T03:12`, a zone or local time), `HH:MM[:SS]`
     today (local time), `now`, `-5m` / `3m ago` (s, m, h, d), or a batch id of the journal (the
@@ -35,12 +48,9 @@ def parse_time(text: str, rec: Recording | None = None, now: float | None = None
 
     now = time.time() if now is None else now
     s = text.strip()
-    if s == "now":
-        return now
-    m = _AGO.match(s)
-    if m:
-        n, unit = (m.group(1), m.group(2)) if m.group(1) else (m.group(3), m.group(4))
-        return now - float(n) * _UNIT[unit]
+    back = seconds_back(s)
+    if back is not None:
+        return now - back
     m = _CLOCK.match(s)
     if m:
         h, mi = int(m.group(1)), int(m.group(2))

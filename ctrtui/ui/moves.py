@@ -112,7 +112,7 @@ class Moves:
             return True
         if self.session.read_only_reason is None:
             return False
-        side.notify(read_only_words(self.session.read_only_reason, doing), severity="warning", title="Read-only")
+        side.notify(read_only_words(self.session.read_only_reason, doing), severity="warning")
         return True
 
     # ------------------------------------------------------------------ m, x, p

@@ -279,13 +279,19 @@ class Replay:
 
     def ask_time(self) -> None:
         """Ask for a time (`JumpTime`) and show the sample at it."""
-        from ctrtui.history.query import parse_time
+        from ctrtui.history.query import parse_time, seconds_back
         from ctrtui.service.servedrecording import ServedRecording
         from ctrtui.ui.screens.jumptime import JumpTime
 
         recorded, shown = self.reader.recorded, self.at
-        if isinstance(recorded, ServedRecording):  # a host's recording: TIME is read there, on its clock
-            parse = recorded.time_of
+        if isinstance(recorded, ServedRecording):
+            # `-5m` is before the sample shown, as in a local replay; a clock time or a batch id
+            # is read on the host (its clock, its journal)
+            served = recorded
+
+            def parse(text: str) -> float:
+                back = seconds_back(text)
+                return shown - back if back is not None else served.time_of(text)
         else:
             rec = recorded.rec
 

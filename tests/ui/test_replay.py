@@ -171,7 +171,7 @@ async def test_moves_cgroup_ops_and_undo_are_refused_with_one_sentence(pilot_app
             await pilot.press(key)
             await wait_for(pilot, lambda n=before: len(app.notices) > n, f"the refusal of {key}")
             # the notification's title, then its one sentence
-            assert app.notices[-1].startswith(f"Read-only: Read-only: {RECORDING}, so "), app.notices[-1]
+            assert app.notices[-1].startswith(f"Read-only: {RECORDING}, so "), app.notices[-1]
         assert not isinstance(app.screen, JumpTime) and app.screen is app.main
         status = screen_text(app).splitlines()[1]  # under the time bar
         assert f"READ-ONLY ({RECORDING})" in status

@@ -58,7 +58,7 @@ async def test_replay_of_a_hosts_recording_steps_jumps_and_shows_its_batches(pil
         before, sent = len(app.notices), len(channel.ops)
         await pilot.press("m")  # a move: refused here, nothing asked of the host
         await wait_for(pilot, lambda: len(app.notices) > before, "the refusal of a move")
-        assert app.notices[-1].startswith(f"Read-only: Read-only: {RECORDING}, so ")
+        assert app.notices[-1].startswith(f"Read-only: {RECORDING}, so ")
         assert not any(op in ("plan", "apply") for op in channel.ops[sent:])
         for _ in range(SAMPLES):
             await pilot.press("full_stop")
