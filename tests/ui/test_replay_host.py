@@ -60,6 +60,10 @@ async def test_replay_of_a_hosts_recording_steps_jumps_and_shows_its_batches(pil
         await wait_for(pilot, lambda: len(app.notices) > before, "the refusal of a move")
         assert app.notices[-1].startswith(f"Read-only: {RECORDING}, so ")
         assert not any(op in ("plan", "apply") for op in channel.ops[sent:])
+        await pilot.press("T")  # a relative TIME: back from the sample shown, not from the host's clock
+        await wait_for(pilot, lambda: isinstance(app.screen, JumpTime), "the jump dialog")
+        await pilot.press(*"-10s", "enter")  # (the host's now is long after the recording: its last sample)
+        await wait_for(pilot, _at(app, OTHER_SAMPLE - 2), "the sample 10 s before the one shown")
         for _ in range(SAMPLES):
             await pilot.press("full_stop")
         await wait_for(pilot, _at(app, SAMPLES - 1), "the last sample")
