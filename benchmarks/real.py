@@ -18,8 +18,12 @@ from benchmarks.world import BenchWorld
 
 #: Environment for the whole-process runs: without PYTHONDONTWRITEBYTECODE (set in some
 #: sandboxes), so ctrtui's modules are byte-compiled once (in the warm-up run) as on any
-#: installed system, instead of being compiled from source on every start.
-ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+#: installed system, instead of being compiled from source on every start; and without
+#: PYTHONUNBUFFERED (set in the same sandboxes), which makes every `print` two write(2)s
+#: (the line, then its newline): 2,000 system calls for the 1,000 lines of a move's report
+#: where an installed system makes a few (measurement fix, 2026-12-07).
+SANDBOX_ONLY = ("PYTHONDONTWRITEBYTECODE", "PYTHONUNBUFFERED")
+ENV = {k: v for k, v in os.environ.items() if k not in SANDBOX_ONLY}
 
 
 def ctrtui_command() -> list[str]:
@@ -46,7 +50,7 @@ def cli_start_vs_python(ctx) -> float:
                      process_timer([sys.executable, "-c", "pass"], "python -c pass", ENV), ctx.runs)
     ctx.meta_for("cli_start_vs_python", pair.meta("ctrtui_hierarchies", "python_pass"),
                  note="measured before the bench world exists, on the machine's own hierarchies; "
-                      "PYTHONDONTWRITEBYTECODE removed from the environment so bytecode is cached")
+                      "PYTHONDONTWRITEBYTECODE and PYTHONUNBUFFERED removed from the environment (benchmarks.real.ENV)")
     return pair.ratio
 
 
@@ -251,5 +255,6 @@ def move_1000_vs_cgclassify(ctx, world: BenchWorld) -> float:
                       "every TID of each process to v1 `tasks` (one open per TID, seen with strace); "
                       "ctrtui move (process mode) writes each PID to cgroup.procs: for "
                       "single-threaded processes both move exactly the same tasks; 0.1 s idle "
-                      "after the untimed set-up before each run (see SETTLE_S)")
+                      "after the untimed set-up before each run (see SETTLE_S); ctrtui runs with "
+                      "benchmarks.real.ENV (no PYTHONUNBUFFERED, no PYTHONDONTWRITEBYTECODE)")
     return pair.ratio

@@ -15,17 +15,15 @@ import stat
 
 from ctrtui.model import CgroupState, Creds, Hierarchy, TaskInfo, is_ancestor
 from ctrtui.sources import CGROUP_ADMIN, POLL_EXITS, TASK_PROBES, WRITE
-from ctrtui.sources.mounts import cgroup_line, read_text
-from ctrtui.sources.pidfd import PidfdHandle, ThreadGuard, has_pidfs, poll_exited, probe_pidfd_thread
+from ctrtui.sources.mounts import read_text
+from ctrtui.sources.pidfd import PidfdHandle, ThreadGuard, poll_exited, probe_pidfd_thread
+from ctrtui.sources.probes import probe_many, probe_one
 from ctrtui.sources.procfs import (
     ProcReader,
     parse_status,
-    pidfd_creds,
     read_bytes,
     read_rest,
-    read_single,
     read_task,
-    task_info,
 )
 from ctrtui.sources.treewalk import TreeWalk, reachable
 
@@ -207,116 +205,27 @@ class CgroupFS(TreeWalk):
 
     def task_probe(self, pid: int, hierarchy: str) -> Probe | None:
         """What the engine's plan needs of one task, read consistently: `(facts, its cgroup
-        in `hierarchy`, identity)`; None when there is no such task.
+        in `hierarchy`, identity)`; None when there is no such task (`probes.probe_one`).
 
-        A pidfd is opened first and checked after the reads: a task not reaped then was not
-        reaped during them, so every read was its own (a PID recycled meanwhile is read
-        afresh). `identity` is `(pidfd device, inode, start time)` on pidfs kernels, else
-        None: the engine's apply compares it with the pidfd it opens for the write instead of
-        reading the start time again. The uids and TGID come from one PIDFD_GET_INFO ioctl
-        where the kernel has it (6.13+), else from `/proc/PID/status`."""
-        h = self.hierarchy(hierarchy)
-        base = f"{self.proc}/{pid}/"
-        for _ in range(3):
-            try:
-                handle = self.open_task(pid)
-            except OSError as e:
-                if e.errno == errno.ESRCH:
-                    return None
-                break  # cannot hold it: read without the guard below
-            try:
-                try:
-                    stat = read_single(base + "stat")
-                    ids = pidfd_creds(handle.fd) if type(handle) is PidfdHandle and handle.fd is not None else None
-                    if ids is None or ids[0] <= 0:
-                        ids = parse_status(read_single(base + "status"))
-                    where = cgroup_line(read_single(base + "cgroup"), h)
-                except (FileNotFoundError, ProcessLookupError, NotADirectoryError):
-                    if handle._reaped():
-                        continue  # it is gone: try the PID again (a newcomer may hold it)
-                    break
-                if handle._reaped():
-                    continue  # reaped during the reads: they may belong to a newcomer
-                ident = handle.identity()
-            finally:
-                handle.close()
-            info, _ = task_info(pid, stat, ids)
-            return info, where, (None if ident is None else (*ident, info.start_time))
-        plain = self.task_state(pid)
-        if plain is None:
-            return None
-        return plain, self.task_cgroup(pid, h.name), None
+        A pidfd is opened first and checked after the reads. `identity` is `(pidfd device,
+        inode, start time)` on pidfs kernels, else None: the engine's apply compares it with
+        the pidfd it opens for the write instead of reading the start time again. The uids
+        and TGID come from one PIDFD_GET_INFO ioctl where the kernel has it (6.13+), else
+        from `/proc/PID/status`."""
+        return probe_one(self, pid, hierarchy)
 
     def task_probes(self, pids: Iterable[int], hierarchy: str, keep: bool = False) -> dict[int, ProbeHeld | None]:
         """`task_probe` for many PIDs at once: pid -> `(facts, cgroup in hierarchy,
-        identity, handle)`, or None for a task that does not exist.
+        identity, handle)`, or None for a task that does not exist (`probes.probe_many`).
 
         Each task is held by a pidfd while its files are read, and the pidfds are checked
         once for the whole batch afterwards (one poll(2)): a task that has not exited then
         was not reaped during its reads, so they were its own; one that has exited is
-        looked at again alone (`task_probe`). With `keep`, `handle` is the open
+        looked at again alone. A big batch reads a cgroup's thread list once instead of
+        each task's /proc/PID/cgroup (`probes.Sources`). With `keep`, `handle` is the open
         `PidfdHandle` of the task the facts belong to, for the caller to close (the engine
         writes under it: no second pidfd_open); else None."""
-        h = self.hierarchy(hierarchy)
-        proc, line = self.proc, cgroup_line
-        got: dict[int, ProbeHeld | None] = {}
-        held: list[tuple[int, int, bytes, tuple[int, int, int, int], str | None]] = []
-        info_works = True
-        try:
-            for pid in pids:
-                if pid in got or pid <= 0:
-                    got.setdefault(pid, None)
-                    continue
-                try:
-                    fd = os.pidfd_open(pid)
-                except OSError as e:
-                    if e.errno == errno.ESRCH:
-                        got[pid] = None
-                        continue
-                    got[pid] = self._probe_alone(pid, h.name, keep)  # e.g. a non-leader TID
-                    continue
-                base = f"{proc}/{pid}/"
-                try:
-                    stat = read_single(base + "stat")
-                    ids = pidfd_creds(fd) if info_works else None
-                    if ids is None or ids[0] <= 0:
-                        info_works = False
-                        ids = parse_status(read_single(base + "status"))
-                    where = line(read_single(base + "cgroup"), h)
-                except (FileNotFoundError, ProcessLookupError, NotADirectoryError):
-                    os.close(fd)
-                    got[pid] = self._probe_alone(pid, h.name, keep)  # it went: look again, alone
-                    continue
-                except BaseException:
-                    os.close(fd)
-                    raise
-                got[pid] = None  # keeps the order of first sight; filled below
-                held.append((pid, fd, stat, ids, where))
-            exited = poll_exited([fd for _, fd, _, _, _ in held])
-            pidfs = has_pidfs()
-            while held:
-                pid, fd, stat, ids, where = held.pop()
-                handle = PidfdHandle(pid, fd, proc)
-                if fd in exited and handle._reaped():
-                    handle.close()  # reaped during the reads: they may belong to a newcomer
-                    got[pid] = self._probe_alone(pid, h.name, keep)
-                    continue
-                info, _ = task_info(pid, stat, ids)
-                ident = None
-                if pidfs:
-                    st = os.fstat(fd)
-                    ident = (st.st_dev, st.st_ino, info.start_time)
-                if not keep:
-                    handle.close()
-                got[pid] = (info, where, ident, handle if keep else None)
-        finally:
-            for _, fd, _, _, _ in held:
-                os.close(fd)
-        return got
-
-    def _probe_alone(self, pid: int, hierarchy: str, keep: bool) -> ProbeHeld | None:
-        got = self.task_probe(pid, hierarchy)
-        return None if got is None else (*got, None)
+        return probe_many(self, pids, hierarchy, keep)
 
     def tasks_exited(self, handles: Sequence[TaskHandle]) -> list[bool]:
         """For each handle: has its task exited (a zombie, or reaped)? One poll(2) of all

@@ -21,9 +21,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import selectors
-import shutil
-import subprocess
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from typing import NamedTuple, Union
@@ -139,6 +136,9 @@ def unit_object_path(unit: str) -> str:
 def _bounded_run(argv: list[str], env: dict[str, str], timeout: float) -> tuple[int, bytes, bytes]:
     """Run argv; its exit status, stdout and stderr, each read up to its bound. More output
     than the bound, or no exit within `timeout`, kills it and raises SystemdError."""
+    import selectors  # here, not at the top: every move imports this module, few run busctl (~3 ms a start)
+    import subprocess
+
     try:
         proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                 env=env)
@@ -241,6 +241,8 @@ class Systemd:
     or a failure raises SystemdError."""
 
     def __init__(self, busctl: str | None = None, timeout: float = 25.0) -> None:
+        import shutil  # only where systemd is asked (see _bounded_run)
+
         self.busctl = busctl or shutil.which("busctl") or "busctl"
         self.timeout = timeout
         self.calls = 0  # busctl runs so far (the benchmarks count round trips)

@@ -54,6 +54,32 @@ def test_v1_freezer_process_mode_moves_every_thread(realworld):
     assert e.plan([p.pid], CgroupRef("freezer", a)).verdicts[0].kind == "already-there"
 
 
+def test_a_big_batch_knows_each_task_source_by_one_list_per_cgroup(realworld, monkeypatch):
+    """From probes.LIST_FROM PIDs on, the plan lists a cgroup met twice once (v1 `tasks`, v2
+    `cgroup.threads`) instead of reading each task's /proc/PID/cgroup; every source is
+    what the task's own file says, a zombie and a thread of a moved process included."""
+    from ctrtui.sources import probes
+
+    listed: list[str] = []
+    real_list = probes.Sources._list
+    monkeypatch.setattr(probes.Sources, "_list", lambda self, path: (listed.append(path), real_list(self, path))[1])
+    for hier in ("freezer", "unified"):
+        a, b, c = (realworld.mkdir(hier, n) for n in ("a", "b", "c"))
+        sleeps = [realworld.spawn_sleep() for _ in range(probes.LIST_FROM + 4)]
+        for i, s in enumerate(sleeps):
+            realworld.put(s.pid, hier, b if i % 9 == 4 else a)
+        zombie = realworld.spawn_zombie()
+        pids = [s.pid for s in sleeps] + [zombie]
+        listed.clear()
+        plan = engine().plan(pids, CgroupRef(hier, c))
+        assert listed == [a, b], hier  # each met twice, listed once
+        assert [v.source for v in plan.verdicts] == [realworld.cgroup_of(p, hier) for p in pids], hier
+        assert [v.kind for v in plan.verdicts] == ["move"] * len(sleeps) + ["vanished"], hier
+        r = engine().apply(engine().plan(pids[:-1], CgroupRef(hier, c)))
+        assert r.ok and {o.source for o in r.outcomes} == {a, b}, hier
+        assert {realworld.cgroup_of(p, hier) for p in pids[:-1]} == {c}, hier
+
+
 def test_v1_pids_thread_mode_moves_one_thread(realworld):
     b = realworld.mkdir("pids", "b")
     p, tids = realworld.spawn_threads(2)
