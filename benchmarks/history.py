@@ -3,7 +3,9 @@
 - `record_cpu_pct_machine`, `record_mb_per_h_machine`: the recorder on this machine's whole
   tree (CgroupFS, every hierarchy), samples 5 s apart: its CPU time per sample (snapshot,
   start times of new tasks, the record written) divided by the 5 s interval, and the bytes an
-  hour holds (720 samples: 12 full snapshots, the rest deltas of the size measured).
+  hour holds (720 samples: 12 full snapshots, the rest deltas of the size measured). The
+  meta's `read_us_per_cgroup`: CgroupFS's read per cgroup read (on a tree of a few dozen
+  cgroups, mostly its fixed cost).
 - `record_cpu_pct_10k`, `record_mb_per_h_10k`: the same on the generated 10,000-cgroup,
   100,000-task world (two hierarchies) with 1 % of the tasks (1,000 threads) moved between
   samples; the churn script's own cost is not counted. The full snapshot's share is that of
@@ -58,9 +60,10 @@ def _sizes(directory: str) -> tuple[list[int], list[int]]:
     return fulls, deltas
 
 
-def _sample(rec, backend, parts: list[tuple[float, float]] | None = None) -> float:
+def _sample(rec, backend, parts: list[tuple[float, float]] | None = None, sizes: list[int] | None = None) -> float:
     """CPU seconds of one sample: the backend's read (snapshot, new tasks' facts) and the
-    recorder's own work (the changes, the record written), each added to `parts`."""
+    recorder's own work (the changes, the record written), each added to `parts`; the
+    number of cgroups read added to `sizes`."""
     t0 = time.process_time()
     snap = backend.snapshot()
     t1 = time.process_time()
@@ -72,6 +75,8 @@ def _sample(rec, backend, parts: list[tuple[float, float]] | None = None) -> flo
     t4 = time.process_time()
     if parts is not None:
         parts.append(((t1 - t0) + (t3 - t2), (t2 - t1) + (t4 - t3)))
+    if sizes is not None:
+        sizes.append(sum(len(hs.containers) for hs in snap.hierarchies))
     return t4 - t0
 
 
@@ -85,15 +90,21 @@ def machine(ctx) -> dict[str, float]:
     n = 2 if ctx.quick else 7
     with tempfile.TemporaryDirectory() as tmp:
         cpu = []
+        parts: list[tuple[float, float]] = []
+        sizes: list[int] = []
         with Recorder(os.path.join(tmp, "h"), full_every=FULL_EVERY) as rec:
             for i in range(n):
                 if i:
                     time.sleep(INTERVAL)
-                cpu.append(_sample(rec, fs))
+                cpu.append(_sample(rec, fs, parts, sizes))
         fulls, deltas = _sizes(os.path.join(tmp, "h"))
     per = sorted(cpu[1:])[len(cpu[1:]) // 2]  # deltas only: the full snapshot is once per 10 minutes
+    per_cgroup = sorted(b / k for (b, _), k in zip(parts[1:], sizes[1:], strict=True))[len(parts[1:]) // 2]
     ctx.meta_for("record_cpu_pct_machine", samples=n, cpu_ms_per_delta_sample=round(per * 1000, 2),
-                 cpu_ms_full_sample=round(cpu[0] * 1000, 2), interval_s=INTERVAL)
+                 cpu_ms_full_sample=round(cpu[0] * 1000, 2), interval_s=INTERVAL,
+                 cgroups=sorted(sizes), read_us_per_cgroup=round(per_cgroup * 1e6, 1),
+                 note="read_us_per_cgroup: CgroupFS's read (snapshot, new tasks' facts) of a sample over the "
+                      "cgroups it read, median; on a small tree it is mostly the read's fixed cost")
     ctx.meta_for("record_mb_per_h_machine", full_bytes=fulls[0], delta_bytes_mean=sum(deltas) / len(deltas))
     full_share = cpu[0] / FULL_EVERY
     return {"record_cpu_pct_machine": (per + full_share) / INTERVAL * 100,
@@ -237,7 +248,8 @@ def day_10k(ctx) -> dict[str, float]:
                  files=nfiles, rows=len(rows), built_s=round(built, 1),
                  runs=[round(x, 3) for x in where_times],
                  absent_pid_s=sorted(absent_times)[len(absent_times) // 2],
-                 note="the PID is in every file (moved at every sample): each file's full snapshot is decoded")
+                 note="the PID is in every file (moved at every sample): each file's first full snapshot is "
+                      "searched in its wire form (find_in_wire), not built")
     ctx.meta_for("ls_at_24h_10k_s", times=[round(x, 3) for x in at_times], file_bytes=size)
     return {"where_24h_10k_s": sorted(where_times)[len(where_times) // 2], "ls_at_24h_10k_s": max(at_times)}
 

@@ -30,7 +30,7 @@ from ctrtui.history.records import (
     load_json,
     scan,
 )
-from ctrtui.model.wire import WireError, from_wire
+from ctrtui.model.wire import WireError, find_in_wire, from_wire
 from ctrtui.text import display
 
 TYPE_CHECKING = False
@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from typing import Any
 
     from ctrtui.model.snapshot import Snapshot
+    from ctrtui.model.wire import Placement
 
 __all__ = ["IndexEntry", "Members", "RecordFile", "RecordIndex", "when"]
 
@@ -154,26 +155,34 @@ class RecordIndex:
         assert tasks is not None
         return tasks
 
-    def full_snapshot(self, f: RecordFile, i: int) -> Snapshot:
-        """A full snapshot record's snapshot alone (its task table not unpacked)."""
-        snap = self._full(f, i, snapshot=True, table=False)[0]
-        assert snap is not None
-        return snap
+    def full_find(self, f: RecordFile, i: int, tid: int) -> list[Placement]:
+        """Where `tid` is in a full snapshot record, its snapshot not built: per hierarchy its
+        description, its cgroup paths (a cgroup's id is its position) and the cgroup whose
+        threads list `tid` (None: none); ctrtui.model.wire.find_in_wire."""
+        try:
+            return find_in_wire(self._wire_part(f, i)[0], tid)
+        except (WireError, Damaged) as e:
+            raise self.corrupt(f, i, str(e)) from None
+
+    def _wire_part(self, f: RecordFile, i: int) -> tuple[bytes, memoryview]:
+        """A full snapshot record's wire form, and the rest of it (the packed task table)."""
+        data = f.payload(i)
+        if len(data) < 4:
+            raise Damaged("a full snapshot without its length")
+        n = U32.unpack_from(data, 0)[0]
+        if n > len(data) - 4:
+            raise Damaged("a full snapshot longer than its record")
+        return bytes(data[4:4 + n]), data[4 + n:]
 
     def _full(self, f: RecordFile, i: int, snapshot: bool, table: bool) -> tuple[Snapshot | None, TaskTable | None]:
         snap = tasks = None
         try:
-            data = f.payload(i)
-            if len(data) < 4:
-                raise Damaged("a full snapshot without its length")
-            n = U32.unpack_from(data, 0)[0]
-            if n > len(data) - 4:
-                raise Damaged("a full snapshot longer than its record")
+            wire, rest = self._wire_part(f, i)
             if snapshot:
-                snap = from_wire(bytes(data[4:4 + n]))
+                snap = from_wire(wire)
             if table:
                 z = zlib.decompressobj()
-                raw = z.decompress(bytes(data[4 + n:]), MAX_TASKS_TABLE)
+                raw = z.decompress(bytes(rest), MAX_TASKS_TABLE)
                 if z.unconsumed_tail:
                     raise Damaged(f"its task table unpacks to more than {MAX_TASKS_TABLE} bytes")
                 if not z.eof:

@@ -11,6 +11,8 @@ import sys
 import zlib
 from array import array
 from bisect import bisect_left
+from itertools import islice
+from operator import lt
 
 from ctrtui.errors import CtrtuiError
 from ctrtui.model.task import TaskInfo
@@ -168,7 +170,7 @@ class TaskTable:
         comms = raw[end:].split(b"\0") if n else []
         if len(comms) != n:
             raise Damaged("its task table's names do not match its count")
-        if n and (min(tids) <= 0 or any(b <= a for a, b in zip(tids, tids[1:])) or min(starts) < 0):
+        if n and (tids[0] <= 0 or not all(map(lt, tids, islice(tids, 1, None))) or min(starts) < 0):
             raise Damaged("its task table is not ascending positive TIDs with their start times")
         return cls(tids, starts, tgids, comms)
 

@@ -7,12 +7,15 @@ from __future__ import annotations
 from bisect import bisect_left
 
 from ctrtui.history.records import U32
+from ctrtui.model.snapshot import find_hierarchy
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
     from ctrtui.history.index import Members, RecordFile, RecordIndex
+    from ctrtui.model.snapshot import Hierarchy
+    from ctrtui.model.wire import Placement
 
 __all__ = ["task_trail", "which_batch"]
 
@@ -95,21 +98,19 @@ class _Trail:
             self.pending, self.paths = (f, i), {}
             self.prev_t = t
             return
-        snap = self.rec.full_snapshot(f, i)
-        self.paths = {hs.name: dict(enumerate(hs.containers)) for hs in snap.hierarchies}
+        found = self.rec.full_find(f, i, self.pid)
+        self.paths = {h.name: dict(enumerate(paths)) for h, paths, _ in found}
         task = tasks.get(self.pid)
         st = task[1] if task is not None else None
         if st != self.start_time and self.start_time is not None and st is not None:  # reborn
             for h in list(self.open_rows):
                 self.enter(h, None, t, None, True)
         self.start_time = st
-        for hs in snap.hierarchies:
-            places = hs.find(self.pid, threads=True)
-            path = places[0] if places else None
-            cur = self.open_rows.get(hs.name)
+        for hier, _, path in found:
+            cur = self.open_rows.get(hier.name)
             if (cur["cgroup"] if cur else None) != path:
-                self.enter(hs.name, path, t, self.start_time, self.prev_t is not None)
-        for h in [h for h in self.open_rows if snap.get(h) is None]:
+                self.enter(hier.name, path, t, self.start_time, self.prev_t is not None)
+        for h in [h for h in self.open_rows if find_hierarchy(found, h, key=_hierarchy) is None]:
             self.enter(h, None, t, None, True)
         self.prev_t = t
 
@@ -157,8 +158,8 @@ class _Trail:
         """The file's first full snapshot decoded after all (a delta lists the task), and
         the deltas' changes to its cgroup ids since then made, in order."""
         assert self.pending is not None
-        snap = self.rec.full_snapshot(*self.pending)
-        self.paths = {hs.name: dict(enumerate(hs.containers)) for hs in snap.hierarchies}
+        found = self.rec.full_find(*self.pending, self.pid)
+        self.paths = {h.name: dict(enumerate(paths)) for h, paths, _ in found}
         self.pending, edits, self.edits = None, self.edits, []
         for op, name, cid, path in edits:
             self._edit(op, name, cid, path)
@@ -174,6 +175,10 @@ class _Trail:
                                     verify=False)
         self.header = (jb, doc)
         return doc, views
+
+
+def _hierarchy(place: Placement) -> Hierarchy:
+    return place[0]
 
 
 def which_batch(batches: list[dict[str, Any]], hier: str, pid: int, path: str | None, t0: float | None,

@@ -10,6 +10,8 @@ import os
 import struct
 import time
 import zlib
+from itertools import compress
+from operator import is_not
 
 from ctrtui.history.files import check_directory, close_quietly, list_files, open_file, os_error
 from ctrtui.history.lock import DirectoryLock
@@ -58,42 +60,47 @@ class Changes:
 
 def changes(old: HierarchySnapshot | None, new: HierarchySnapshot) -> Changes:
     """What moved, came or went between two snapshots of a hierarchy: cost follows the
-    cgroups whose member lists changed (unchanged ones are one C-level comparison)."""
+    cgroups whose Container changed (found in bulk: an unchanged cgroup is the same object,
+    as every backend shares them from one snapshot to the next); in each, one set and one
+    symmetric difference. Where a cgroup lists the same array as threads and processes
+    (every task a process: the simulated kernel shares it), its process changes are its
+    thread changes."""
     ev = Changes()
     oc = old.containers if old is not None else {}
+    nc = new.containers
     out = ev.threads
     procs = ev.procs
     gone: dict[int, str] = {}
     get = oc.get
-    for p, c in new.containers.items():
+    for p in compress(nc, map(is_not, map(get, nc), nc.values())):
+        c = nc[p]
         o = get(p)
-        if o is c:
-            continue
         if o is None:
             out.update(dict.fromkeys(c.threads, p))
             procs.extend((pid, p, True) for pid in c.procs)
             continue
-        ct, ot = c.threads, o.threads
+        ct, ot, cp, op = c.threads, o.threads, c.procs, o.procs
         if ct != ot:
-            sa, sb = set(ct), set(ot)
-            for tid in sa - sb:
-                out[tid] = p
-            for tid in sb - sa:
-                gone[tid] = p
-        cp, op = c.procs, o.procs
+            now = set(ct)
+            moved = now.symmetric_difference(ot)
+            for tid in moved:
+                if tid in now:
+                    out[tid] = p
+                else:
+                    gone[tid] = p
+            if cp is ct and op is ot:
+                procs.extend((pid, p, pid in now) for pid in moved)
+                continue
         if cp != op:
-            sa, sb = set(cp), set(op)
-            for pid in sa - sb:
-                procs.append((pid, p, True))
-            for pid in sb - sa:
-                procs.append((pid, p, False))
-    for p, o in oc.items():
-        if p not in new.containers:
-            gone.update(dict.fromkeys(o.threads, p))
+            now = set(cp)
+            procs.extend((pid, p, pid in now) for pid in now.symmetric_difference(op))
+    if len(oc) != len(nc) or oc.keys() != nc.keys():
+        for p in oc.keys() - nc.keys():
+            gone.update(dict.fromkeys(oc[p].threads, p))
     for tid in gone:
         if tid not in out:
             out[tid] = None
-    ev.procs.sort()
+    procs.sort()
     return ev
 
 

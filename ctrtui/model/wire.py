@@ -17,7 +17,9 @@ import math
 import sys
 import zlib
 from array import array
-from itertools import accumulate
+from bisect import bisect_right
+from itertools import accumulate, chain, islice, repeat
+from operator import sub
 from types import MappingProxyType
 
 from ctrtui.model.snapshot import Container, Hierarchy, HierarchySnapshot, Snapshot, join_path
@@ -26,8 +28,8 @@ TYPE_CHECKING = False  # typing is not imported at run time
 if TYPE_CHECKING:
     from typing import Any
 
-__all__ = ["DELTA_MAGIC", "MAGIC", "VERSION", "WireError", "apply_wire_delta", "from_wire", "to_wire",
-           "to_wire_delta"]
+__all__ = ["DELTA_MAGIC", "MAGIC", "VERSION", "Placement", "WireError", "apply_wire_delta", "find_in_wire", "from_wire",
+           "to_wire", "to_wire_delta"]
 
 MAGIC = b"CTRW"
 VERSION = 1
@@ -102,12 +104,26 @@ def _check(cond: bool, what: str) -> None:
 
 
 def _is_str_list(x: object) -> bool:
-    return isinstance(x, list) and all(isinstance(s, str) for s in x)
+    return isinstance(x, list) and all(map(isinstance, x, repeat(str)))
+
+
+def _is_path_list(x: Any) -> bool:
+    """A list of absolute paths (strings starting with /)."""
+    return _is_str_list(x) and all(map(str.startswith, x, repeat("/")))
+
+
+def _is_names_lists(x: object, n: int) -> bool:
+    """`n` lists of child names: non-empty strings without a /. (Checked in bulk: the
+    header of a 10,000-cgroup snapshot has 10,000 such lists.)"""
+    if not (isinstance(x, list) and len(x) == n and all(map(isinstance, x, repeat(list)))):
+        return False
+    names = list(chain.from_iterable(x))
+    return all(map(isinstance, names, repeat(str))) and all(names) and "/" not in "\0".join(names)
 
 
 def _is_count_list(x: object, n: int) -> bool:
-    return (isinstance(x, list) and len(x) == n
-            and all(type(v) is int and 0 <= v <= MAX_HIERARCHY_MEMBERS for v in x))
+    return (isinstance(x, list) and len(x) == n and set(map(type, x)) <= {int}
+            and (not x or (min(x) >= 0 and max(x) <= MAX_HIERARCHY_MEMBERS)))
 
 
 MAX_HEADER = 16 * 1024 * 1024
@@ -129,7 +145,12 @@ def _announced(doc: object) -> tuple[int, str | None]:
     for hd in hiers if isinstance(hiers, list) else ():
         for key in ("threads", "procs"):
             counts = hd.get(key) if isinstance(hd, dict) else None
-            n = sum(v for v in counts if type(v) is int and v > 0) if isinstance(counts, list) else 0
+            if not isinstance(counts, list):
+                n = 0
+            elif set(map(type, counts)) <= {int} and (not counts or min(counts) >= 0):
+                n = sum(counts)  # the well-formed header: in bulk
+            else:
+                n = sum(v for v in counts if type(v) is int and v > 0)
             if n > MAX_HIERARCHY_MEMBERS:
                 return n, f"a hierarchy announces {n} {key} lists' members, more than a host can have"
             total += n
@@ -217,56 +238,116 @@ def _time_ok(t: object) -> bool:
     return type(t) is int and -(2 ** 1023) < t < 2 ** 1023
 
 
+def _hierarchy_of(i: int, hd: object) -> tuple[Hierarchy, list[str], list[list[str]], list[int], list[int]]:
+    """Hierarchy `i` of a whole form's header, every field checked: its description, its
+    cgroup paths, each one's child names and its thread and process counts."""
+    _check(isinstance(hd, dict), f"hierarchy {i} is not an object")
+    get: Any = hd.get  # type: ignore[attr-defined]  # a dict, checked above
+    name, ver, ctrls = get("name"), get("version"), get("controllers")
+    mount, root, hid = get("mount"), get("root"), get("hierarchy_id")
+    _check(isinstance(name, str), f"hierarchy {i} has no name")
+    _check(ver in (1, 2) and type(ver) is int, f"hierarchy {name!r}: version is not 1 or 2")
+    _check(_is_str_list(ctrls), f"hierarchy {name!r}: controllers is not a list of names")
+    _check(isinstance(mount, str) and isinstance(root, str), f"hierarchy {name!r}: mount or root is not a string")
+    _check(type(hid) is int and 0 <= hid < 2 ** 63, f"hierarchy {name!r}: hierarchy_id is not an integer")
+    paths, children = get("paths"), get("children")
+    _check(_is_path_list(paths), f"hierarchy {name!r}: paths is not a list of absolute cgroup paths")
+    _check(len(set(paths)) == len(paths), f"hierarchy {name!r}: a cgroup path appears twice")
+    n = len(paths)
+    _check(_is_names_lists(children, n), f"hierarchy {name!r}: children is not a list of child names per cgroup")
+    nthreads, nprocs = get("threads"), get("procs")
+    _check(_is_count_list(nthreads, n) and _is_count_list(nprocs, n),
+           f"hierarchy {name!r}: member counts do not match the cgroups")
+    return Hierarchy(name, ver, tuple(ctrls), mount, root, hid), paths, children, nthreads, nprocs
+
+
+def _document(data: bytes) -> tuple[dict[str, Any], array[int]]:
+    """A whole form's header (its top fields checked) and its member integers (all positive)."""
+    doc, body = _unpack(data, MAGIC, "snapshot")
+    _check(isinstance(doc, dict), "header is not an object")
+    _check(_time_ok(doc.get("taken_at")), "taken_at is not a number")
+    _check(isinstance(doc.get("backend"), str), "backend is not a string")
+    _check(isinstance(doc.get("hierarchies"), list), "hierarchies is not a list")
+    if len(body) and min(body) <= 0:
+        raise WireError("malformed snapshot: member lists are not positive, strictly ascending PIDs")
+    return doc, body
+
+
 def from_wire(data: bytes) -> Snapshot:
     """The snapshot in `data` (as `to_wire` wrote it). Raises WireError when `data` is not
     a ctrtui snapshot, has a version this code does not know, or is damaged."""
-    doc, body = _unpack(data, MAGIC, "snapshot")
-    _check(isinstance(doc, dict), "header is not an object")
-    taken_at, backend, hiers = doc.get("taken_at"), doc.get("backend"), doc.get("hierarchies")
-    _check(_time_ok(taken_at), "taken_at is not a number")
-    _check(isinstance(backend, str), "backend is not a string")
-    _check(isinstance(hiers, list), "hierarchies is not a list")
-    if len(body) and min(body) <= 0:
-        raise WireError("malformed snapshot: member lists are not positive, strictly ascending PIDs")
+    doc, body = _document(data)
     pos = 0
     out = []
-    for i, hd in enumerate(hiers):
-        _check(isinstance(hd, dict), f"hierarchy {i} is not an object")
-        name, ver, ctrls = hd.get("name"), hd.get("version"), hd.get("controllers")
-        mount, root, hid = hd.get("mount"), hd.get("root"), hd.get("hierarchy_id")
-        _check(isinstance(name, str), f"hierarchy {i} has no name")
-        _check(ver in (1, 2) and type(ver) is int, f"hierarchy {name!r}: version is not 1 or 2")
-        _check(_is_str_list(ctrls), f"hierarchy {name!r}: controllers is not a list of names")
-        _check(isinstance(mount, str) and isinstance(root, str), f"hierarchy {name!r}: mount or root is not a string")
-        _check(type(hid) is int and 0 <= hid < 2 ** 63, f"hierarchy {name!r}: hierarchy_id is not an integer")
-        paths, children = hd.get("paths"), hd.get("children")
-        _check(_is_str_list(paths) and all(p.startswith("/") for p in paths),
-               f"hierarchy {name!r}: paths is not a list of absolute cgroup paths")
-        _check(len(set(paths)) == len(paths), f"hierarchy {name!r}: a cgroup path appears twice")
+    for i, hd in enumerate(doc["hierarchies"]):
+        h, paths, children, nthreads, nprocs = _hierarchy_of(i, hd)
         n = len(paths)
-        _check(isinstance(children, list) and len(children) == n
-               and all(_is_str_list(c) and all(s and "/" not in s for s in c) for c in children),
-               f"hierarchy {name!r}: children is not a list of child names per cgroup")
-        nthreads, nprocs = hd.get("threads"), hd.get("procs")
-        _check(_is_count_list(nthreads, n) and _is_count_list(nprocs, n),
-               f"hierarchy {name!r}: member counts do not match the cgroups")
         lists = []
         try:
             for counts in (nthreads, nprocs):
                 for k in counts:
-                    _check(pos + k <= len(body), f"hierarchy {name!r}: member data ends early")
+                    _check(pos + k <= len(body), f"hierarchy {h.name!r}: member data ends early")
                     lists.append(array("i", accumulate(body[pos:pos + k])) if k > 1 else body[pos:pos + k])
                     pos += k
         except OverflowError:
-            raise WireError(f"malformed snapshot: hierarchy {name!r} has a PID beyond 32 bits") from None
+            raise WireError(f"malformed snapshot: hierarchy {h.name!r} has a PID beyond 32 bits") from None
         containers = {
             p: Container(p, tuple([join_path(p, ch) for ch in kids]), lists[j], lists[n + j])
             for j, (p, kids) in enumerate(zip(paths, children))
         }
-        h = Hierarchy(name, ver, tuple(ctrls), mount, root, hid)
         out.append(HierarchySnapshot(h, MappingProxyType(containers)))
     _check(pos == len(body), f"{len(body) - pos} member values left over after the last hierarchy")
-    return Snapshot(tuple(out), float(taken_at), backend)
+    return Snapshot(tuple(out), float(doc["taken_at"]), doc["backend"])
+
+
+Placement = tuple[Hierarchy, list[str], "str | None"]
+"""One hierarchy of a snapshot as `find_in_wire` gives it: its description, its cgroup
+paths in the snapshot's order, and the first cgroup whose thread list holds the TID (None:
+none does)."""
+
+_PID_MAX = 2 ** 31 - 1
+
+
+def find_in_wire(data: bytes, tid: int) -> list[Placement]:
+    """Where `tid` is in the snapshot `data`, without building the snapshot: per hierarchy
+    (in order) its description, its cgroup paths and the first cgroup listing `tid` among
+    its threads, as `from_wire(data)[name].find(tid, threads=True)[0]` would say. The
+    member lists are decoded in bulk (running sums over each hierarchy's whole thread
+    section, no list per cgroup). Refuses, with the same WireError, everything `from_wire`
+    refuses."""
+    doc, body = _document(data)
+    pos = 0
+    out: list[Placement] = []
+    for i, hd in enumerate(doc["hierarchies"]):
+        h, paths, _, nthreads, nprocs = _hierarchy_of(i, hd)
+        place = None
+        for counts, threads in ((nthreads, True), (nprocs, False)):
+            total = sum(counts)
+            _check(pos + total <= len(body), f"hierarchy {h.name!r}: member data ends early")
+            section = body[pos:pos + total]
+            pos += total
+            if not threads and sum(section) <= _PID_MAX:
+                continue  # no list of the section can sum beyond 32 bits
+            values = _decoded(section, counts)
+            if values and max(values) > _PID_MAX:
+                raise WireError(f"malformed snapshot: hierarchy {h.name!r} has a PID beyond 32 bits")
+            if threads:
+                try:
+                    at = values.index(tid)
+                except ValueError:
+                    continue
+                place = paths[bisect_right(list(accumulate(counts, initial=0)), at) - 1]
+        out.append((h, paths, place))
+    _check(pos == len(body), f"{len(body) - pos} member values left over after the last hierarchy")
+    return out
+
+
+def _decoded(section: array[int], counts: list[int]) -> list[int]:
+    """The member lists of `section` (each delta-encoded, `counts` long), decoded and
+    concatenated: running sums over the whole section minus each list's start."""
+    sums = list(accumulate(section, initial=0))
+    starts = map(sums.__getitem__, accumulate(counts[:-1], initial=0))
+    return list(map(sub, islice(sums, 1, None), chain.from_iterable(map(repeat, starts, counts))))
 
 
 # ---------------------------------------------------------------------------- deltas
@@ -361,15 +442,14 @@ def apply_wire_delta(base: Snapshot, data: bytes) -> Snapshot:
         paths = hd.get("paths", list(oc))
         _check(hd.get("cgroups") == len(paths) if isinstance(paths, list) else False,
                f"hierarchy {name!r}: the cgroup count does not match its paths")
-        _check(_is_str_list(paths) and all(p.startswith("/") for p in paths),
+        _check(_is_path_list(paths),
                f"hierarchy {name!r}: paths is not a list of absolute cgroup paths")
         _check(len(set(paths)) == len(paths), f"hierarchy {name!r}: a cgroup path appears twice")
         changed, children = hd.get("changed"), hd.get("children")
         _check(isinstance(changed, list) and all(type(j) is int and 0 <= j < len(paths) for j in changed)
                and len(set(changed)) == len(changed), f"hierarchy {name!r}: changed is not a list of cgroup indexes")
         n = len(changed)
-        _check(isinstance(children, list) and len(children) == n
-               and all(_is_str_list(c) and all(s and "/" not in s for s in c) for c in children),
+        _check(_is_names_lists(children, n),
                f"hierarchy {name!r}: children is not a list of child names per changed cgroup")
         nthreads, nprocs = hd.get("threads"), hd.get("procs")
         _check(_is_count_list(nthreads, n) and _is_count_list(nprocs, n),

@@ -446,7 +446,9 @@ def test_record_only_the_hierarchies_or_the_subtree_asked_for(tmp_path, capsys):
 def test_where_reads_a_files_full_snapshot_only_when_the_task_is_in_that_file(tmp_path, monkeypatch):
     """One file per day: a task absent from a file's first full snapshot is looked for in
     its deltas without decoding that snapshot, and a delta that lists it (in a cgroup made
-    after the snapshot) still names the right cgroups."""
+    after the snapshot) still names the right cgroups. A file whose snapshot holds the task
+    is read in place (`find_in_wire`): no Snapshot is built."""
+    from ctrtui.history import index as index_module
     from ctrtui.history.index import RecordIndex
 
     day = 86400.0
@@ -468,19 +470,23 @@ def test_where_reads_a_files_full_snapshot_only_when_the_task_is_in_that_file(tm
         take(rec, k, T0 + 2 * day + 5)
     assert len(files(tmp_path / "h")) == 3
     decoded: list[int] = []
-    real = RecordIndex.full_snapshot
+    real = RecordIndex.full_find
 
-    def counted(self, f, i):
+    def counted(self, f, i, tid):
         decoded.append(i)
-        return real(self, f, i)
+        return real(self, f, i, tid)
 
-    monkeypatch.setattr(RecordIndex, "full_snapshot", counted)
+    def never(data):
+        raise AssertionError("where built a whole snapshot")
+
+    monkeypatch.setattr(RecordIndex, "full_find", counted)
+    monkeypatch.setattr(index_module, "from_wire", never)
     r = Recording(str(tmp_path / "h"))
     rows = sorted((x["hierarchy"], x["cgroup"], x["entered"], x["left"]) for x in r.where(pid))
     assert rows == [("freezer", "/b", T0 + day + 5, T0 + 2 * day + 5),
                     ("unified", "/a", T0 + day + 10, T0 + 2 * day + 5),
                     ("unified", "/e", T0 + day + 5, T0 + day + 10)]
-    assert len(decoded) == 2  # the second file's (when a delta listed the task) and the third's
+    assert len(decoded) == 2  # the second file's (when a delta listed the task) and the third's: read in place
     decoded.clear()
     assert r.where(pid + 1000) == []
     assert decoded == []  # a task in no file: no snapshot decoded

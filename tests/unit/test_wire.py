@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ctrtui.model import Container, Hierarchy, HierarchySnapshot, Snapshot, diff, join_path
-from ctrtui.model.wire import MAGIC, VERSION, WireError, from_wire, to_wire
+from ctrtui.model.wire import MAGIC, VERSION, WireError, find_in_wire, from_wire, to_wire
 from ctrtui.sources.demo import demo_world, generate_world
 
 
@@ -73,6 +73,36 @@ SNAPSHOTS = st.builds(
     st.floats(allow_nan=False, allow_infinity=False),
     st.text(max_size=10),
 )
+
+
+def placements(snap: Snapshot, tid: int):
+    """What `find_in_wire` must say of `tid`, from the snapshot itself."""
+    return [(hs.hierarchy, list(hs.containers), (hs.find(tid, threads=True) or [None])[0])
+            for hs in snap.hierarchies]
+
+
+@settings(deadline=None)  # as above
+@given(SNAPSHOTS, st.integers(1, 2**31 - 1))
+def test_find_in_wire_says_what_the_decoded_snapshot_says(snap, other):
+    """The partial decoder `where` reads a full snapshot with: each hierarchy's paths and the
+    first cgroup listing the TID, for every TID of the snapshot and one that may be in none."""
+    data = to_wire(snap)
+    tids = {t for hs in snap.hierarchies for c in hs.containers.values() for t in c.threads}
+    for tid in sorted(tids)[:20] + [other]:
+        assert find_in_wire(data, tid) == placements(snap, tid)
+
+
+def test_find_in_wire_in_a_generated_world():
+    snap = generate_world(300, 3000, seed=5).snapshot()
+    data = to_wire(snap)
+    tids = sorted({t for hs in snap.hierarchies for c in hs.containers.values() for t in c.threads})
+    for tid in tids[::97] + [tids[-1], 4194304]:
+        assert find_in_wire(data, tid) == placements(snap, tid)
+
+
+DECODERS = pytest.mark.parametrize("decode", [from_wire, lambda data: find_in_wire(data, 5)],
+                                   ids=["from_wire", "find_in_wire"])
+"""Both readers of the whole form refuse the same bytes."""
 
 
 @settings(deadline=None)  # as above
@@ -195,9 +225,10 @@ def test_small_snapshot_layout_is_as_documented():
      "^malformed snapshot: 1 member values left over"),
     (_pack({"taken_at": 1, "backend": "x", "hierarchies": [3]}), "hierarchy 0 is not an object"),
 ])
-def test_bad_input_is_refused_with_a_reason(data, message):
+@DECODERS
+def test_bad_input_is_refused_with_a_reason(data, message, decode):
     with pytest.raises(WireError, match=message):
-        from_wire(data)
+        decode(data)
 
 
 def test_not_bytes_is_refused():
@@ -221,12 +252,18 @@ def test_not_bytes_is_refused():
     (lambda h: h.update(procs=[2, -1]), "member counts"),
     (lambda h: h.update(threads=[3, 2]), "ends early"),
     (lambda h: h.update(threads=[2, 1]), "left over"),
+    (lambda h: h.update(children=[["a", 3], []]), "child names"),
+    (lambda h: h.update(children=[{"a": 1}, []]), "child names"),
+    (lambda h: h.update(paths=["/", 3]), "absolute cgroup paths"),
+    (lambda h: h.update(procs=[2, True]), "member counts"),
+    (lambda h: h.update(procs=[2, 1.0]), "member counts"),
 ])
-def test_damaged_header_is_refused_with_a_reason(change, message):
+@DECODERS
+def test_damaged_header_is_refused_with_a_reason(change, message, decode):
     doc, body = _doc(SMALL)
     change(doc["hierarchies"][0])
     with pytest.raises(WireError, match=message):
-        from_wire(_pack(doc, body))
+        decode(_pack(doc, body))
 
 
 @pytest.mark.parametrize("values,message", [
@@ -234,12 +271,19 @@ def test_damaged_header_is_refused_with_a_reason(change, message):
     ([1, 4, -2, 7, 1, 4, 7], "strictly ascending"),      # a descending PID
     ([0, 4, 4, 7, 1, 4, 7], "strictly ascending"),       # PID 0
     ([2**31 - 1, 4, 4, 7, 1, 4, 7], "beyond 32 bits"),   # the sum overflows
+    ([1, 4, 4, 7, 2**31 - 1, 4, 7], "beyond 32 bits"),   # in a process list
+    ([1, 4, 4, 2**31 - 1, 1, 4, 7], None),               # a list of one: no sum
 ])
-def test_bad_member_data_is_refused(values, message):
+@DECODERS
+def test_bad_member_data_is_refused(values, message, decode):
     doc, _ = _doc(SMALL)
-    with pytest.raises(WireError, match=message):
-        from_wire(_pack(doc, struct.pack("<7i", *values)))
+    if message is None:
+        decode(_pack(doc, struct.pack("<7i", *values)))
+    else:
+        with pytest.raises(WireError, match=message):
+            decode(_pack(doc, struct.pack("<7i", *values)))
     assert from_wire(_pack(doc, struct.pack("<7i", 1, 4, 4, 7, 1, 4, 7))) == SMALL
+    assert find_in_wire(_pack(doc, struct.pack("<7i", 1, 4, 4, 7, 1, 4, 7)), 9) == placements(SMALL, 9)
 
 
 # ------------------------------------------------------------------ deltas (remote refresh)

@@ -66,22 +66,26 @@ class SimReading(SimState):
         return h.view
 
     def _container(self, c: SimCgroup) -> Container:
-        """Build (and keep) the snapshot Container of one cgroup from its live members."""
+        """Build (and keep) the snapshot Container of one cgroup from its live members. A
+        cgroup whose tasks are all thread group leaders lists the same array as its threads
+        and its processes (the common case; a snapshot rebuilds thousands of these when 1 %
+        of 100,000 tasks moved)."""
         tids = c.tids
         threads = array("i", sorted(tids)) if tids else EMPTY
         tasks = self.tasks
-        if c.hier.v2:
-            if c.threaded():   # cgroup.procs unreadable: the TGIDs of its threads
+        if c.hier.info.version == 2:
+            if c.dom is not c:   # threaded: cgroup.procs unreadable, the TGIDs of its threads
                 procs = array("i", sorted({tasks[t].tgid for t in tids})) if tids else EMPTY
             else:
                 listed = self._v2_procs(c)
-                procs = array("i", sorted(listed)) if listed else EMPTY
+                procs = (threads if len(listed) == len(tids) and not c.nr_threaded_children
+                         else array("i", sorted(listed)) if listed else EMPTY)
         elif not tids:
             procs = EMPTY
         else:
             tgids = {tasks[t].tgid for t in tids}
             procs = threads if tgids == tids else array("i", sorted(tgids))
-        kids = tuple(c.children[n].path for n in sorted(c.children))
+        kids = tuple([c.children[n].path for n in sorted(c.children)]) if c.children else ()
         c.snap = Container(c.path, kids, threads, procs)
         return c.snap
 
