@@ -5,8 +5,10 @@ from __future__ import annotations
 import os
 import signal
 import time
+from functools import partial
 
 from ctrtui.history.records import batch_record
+from ctrtui.history.stats import DEFAULT_STATS_EVERY, read_stats
 from ctrtui.history.writer import Recorder
 
 TYPE_CHECKING = False
@@ -62,12 +64,14 @@ _STOP = (signal.SIGINT, signal.SIGTERM)
 
 def record(backend: Backend, directory: str, interval: float, max_size: int, full_every: int,
            names: Sequence[str] | None = None, subtree: str | None = None, journal: str | None = None,
-           samples: int | None = None, say: Callable[[str], None] | None = None) -> Recorder:
-    """Record until SIGINT or SIGTERM (or `samples` samples). The signals are blocked while
-    a sample is taken and written, and waited for between samples, so a stop never tears a
-    record."""
+           samples: int | None = None, say: Callable[[str], None] | None = None,
+           stats_every: int = DEFAULT_STATS_EVERY) -> Recorder:
+    """Record until SIGINT or SIGTERM (or `samples` samples), the cgroups' figures every
+    `stats_every` samples (0: never). The signals are blocked while a sample is taken and
+    written, and waited for between samples, so a stop never tears a record."""
     feed = JournalFeed(journal)
-    rec = Recorder(directory, max_size=max_size, full_every=full_every)
+    rec = Recorder(directory, max_size=max_size, full_every=full_every, stats_every=stats_every)
+    stats = partial(read_stats, backend) if stats_every else None
     old = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP)
     try:
         with rec:
@@ -81,7 +85,7 @@ def record(backend: Backend, directory: str, interval: float, max_size: int, ful
                 new = rec.new_tasks(snap)
                 details = backend.task_details(new) if new else {}
                 tasks = {tid: (t.start_time, t.tgid, t.comm[:64]) for tid, t in details.items()}
-                rec.sample(snap, tasks, feed.batches())
+                rec.sample(snap, tasks, feed.batches(), stats=stats)
                 n += 1
                 if samples is not None and n >= samples:
                     break

@@ -37,7 +37,8 @@ if TYPE_CHECKING:
     from ctrtui.engine.cgroupops import OpResult
     from ctrtui.engine.values import ScopeRequest, Via
     from ctrtui.history.replay import RecordedBackend
-    from ctrtui.model import CgroupRef, Container, Hierarchy, Snapshot, TaskInfo
+    from ctrtui.model import CgroupRef
+    from ctrtui.model.cgstats import Figures, Container, Hierarchy, Snapshot, TaskInfo
     from ctrtui.model.task import CgroupState
 
 __all__ = ["RECORDING", "SPEEDS", "RecordingMover", "RecordingReader", "Replay", "ReplayApp", "ReplayCommands",
@@ -88,7 +89,12 @@ class RecordingReader:
             return self.recorded.cgroup_state(hierarchy, path)
 
     def cgroup_stats(self, hierarchy: str, path: str) -> dict[str, str]:
-        return {}  # a recording keeps no cgroup figures
+        return {}  # a recording keeps the figures, not the files: recorded_figures
+
+    def recorded_figures(self, hierarchy: str, paths: Iterable[str]) -> dict[str, Figures]:
+        """The figures recorded at the sample shown (the tree's columns: `StatsSampler` asks)."""
+        with self.lock:
+            return self.recorded.recorded_figures(hierarchy, list(paths))
 
     def task_state(self, pid: int) -> TaskInfo | None:
         with self.lock:
