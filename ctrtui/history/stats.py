@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import zlib
 from array import array
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from dataclasses import replace
 
 from ctrtui.history.records import SWAP, U32, Damaged, dump_json, load_json, pack_ints
@@ -240,7 +240,7 @@ class RecordedStats:
         index = self.rec.index
         f, _, _, t = index[k]
         mine = [s for s in self.positions() if index[s][0] is f]
-        j = bisect_left([index[s][3] for s in mine], t + 1e-9) - 1  # the last S whose time <= t
+        j = bisect_right([index[s][3] for s in mine], t) - 1  # the last S whose time <= t
         if j < 0:
             return None
         if j > 0:
