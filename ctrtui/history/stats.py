@@ -18,6 +18,7 @@ import zlib
 from array import array
 from bisect import bisect_left, bisect_right
 from dataclasses import replace
+from itertools import accumulate
 
 from ctrtui.history.records import SWAP, U32, Damaged, dump_json, load_json, pack_ints
 from ctrtui.model.cgstats import PRESSURE, Figures, Reading, figures, parse_reading
@@ -105,7 +106,7 @@ def encode_stats(readings: Mapping[str, Mapping[str, Reading]], ids: Mapping[str
         rows = sorted((idmap[p], r) for p, r in got.items() if p in idmap)
         readings_ = [r for _, r in rows]
         cols = []
-        parts = [pack_ints(i for i, _ in rows)]
+        parts = [pack_ints(_gaps([i for i, _ in rows]))]
         for col in STAT_COLUMNS:
             values = _column(col, readings_)
             if all(v is None for v in values):
@@ -116,6 +117,11 @@ def encode_stats(readings: Mapping[str, Mapping[str, Reading]], ids: Mapping[str
         body += parts
     js = dump_json({"h": heads})
     return U32.pack(len(js)) + js + zlib.compress(b"".join(body), 1)
+
+
+def _gaps(ids: list[int]) -> list[int]:
+    """Ascending ids as the first and the differences (mostly 1s: zlib makes them nothing)."""
+    return [ids[0], *map(int.__sub__, ids[1:], ids)] if ids else []
 
 
 class StatsTable:
@@ -196,13 +202,14 @@ def decode_stats(data: memoryview | bytes) -> dict[str, StatsTable]:
     out: dict[str, StatsTable] = {}
     pos = 0
     for name, count, cols in heads:
-        ids = array("i")
-        ids.frombytes(raw[pos:pos + 4 * count])
+        gaps = array("i")
+        gaps.frombytes(raw[pos:pos + 4 * count])
         if SWAP:
-            ids.byteswap()
+            gaps.byteswap()
         pos += 4 * count
-        if count and (ids[0] < 0 or any(b <= a for a, b in zip(ids, ids[1:], strict=False))):
+        if count and (gaps[0] < 0 or (count > 1 and min(gaps[1:]) <= 0)):
             raise Damaged(f"the figures of {name!r} are not keyed by ascending cgroup ids")
+        ids = array("q", accumulate(gaps))  # 64-bit: a sum of 2^22 gaps of 2^31 fits
         table: dict[str, array[int]] = {}
         for col in cols:
             w = WIDTH[col]

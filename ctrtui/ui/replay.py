@@ -37,8 +37,8 @@ if TYPE_CHECKING:
     from ctrtui.engine.cgroupops import OpResult
     from ctrtui.engine.values import ScopeRequest, Via
     from ctrtui.history.replay import RecordedBackend
-    from ctrtui.model import CgroupRef
-    from ctrtui.model.cgstats import Figures, Container, Hierarchy, Snapshot, TaskInfo
+    from ctrtui.model import CgroupRef, Container, Hierarchy, Snapshot, TaskInfo
+    from ctrtui.model.cgstats import Figures
     from ctrtui.model.task import CgroupState
 
 __all__ = ["RECORDING", "SPEEDS", "RecordingMover", "RecordingReader", "Replay", "ReplayApp", "ReplayCommands",
