@@ -199,6 +199,8 @@ def decode_stats(data: memoryview | bytes) -> dict[str, StatsTable]:
         raise Damaged(f"its figures do not unpack ({e})") from None
     if len(raw) != need or z.unconsumed_tail or not z.eof:
         raise Damaged(f"its figures unpack to other than the {need} bytes its header says")
+    if z.unused_data:
+        raise Damaged(f"{len(z.unused_data)} bytes left over after its figures")
     out: dict[str, StatsTable] = {}
     pos = 0
     for name, count, cols in heads:

@@ -174,6 +174,8 @@ HOSTILE = [
      "other than the 8 bytes"),  # a bomb: unpacked no further than the header says (+1)
     (_payload({"h": [{"name": "unified", "n": 2, "cols": []}]}, b"\0" * 4), "other than the 8 bytes"),
     (_payload({"h": [{"name": "unified", "n": 1, "cols": []}]}, b"not zlib", raw=True), "do not unpack"),
+    (_payload({"h": [{"name": "unified", "n": 1, "cols": []}]}, zlib.compress(b"\0" * 4) + b"junk", raw=True),
+     "4 bytes left over after its figures"),
     (_payload({"h": [{"name": "unified", "n": 2, "cols": []}]}, b"\1\0\0\0\0\0\0\0"), "ascending cgroup ids"),
     (_payload({"h": [{"name": "unified", "n": 1, "cols": ["cpu_some"]}]}, b"\0" * 4 + b"\x11\x27"),
      "a cpu_some out of range"),
