@@ -176,7 +176,7 @@ class RecordedBackend:
 
     def recorded_figures(self, hierarchy: str, paths: Iterable[str]) -> dict[str, Figures]:
         """The figures recorded of `paths` at the sample shown (ctrtui.history.stats.RecordedStats:
-        the last `S` record at or before it, rates with the one before); a cgroup without a
+        the last `S` record at or before it, rates to the next one); a cgroup without a
         reading is left out."""
         hs = self._hierarchy(hierarchy)
         if hs is None:

@@ -8,8 +8,8 @@ none of a hierarchy's cgroups has is left out), zlib'd.
 Reading: `decode_stats` checks every length and value first (`Damaged` otherwise);
 `RecordedStats` answers the figures at a sample: the gauges (memory, pids, pressure, ...) of
 the last `S` record at or before the sample, the rates (CPU %, IO bytes per second) over the
-interval from the `S` record before that one to it (or, for the first `S` of a file, from it
-to the next one), both `S` records of the same file (ids are a file's own).
+interval from that `S` record to the next one, the two around the sample (after the last `S`
+of a file: from the one before it), both of the same file (ids are a file's own).
 """
 
 from __future__ import annotations
@@ -244,17 +244,17 @@ class RecordedStats:
 
     def pick(self, k: int) -> tuple[int, int | None, bool] | None:
         """For the sample at index `k`: the last `S` at or before its time in its file, the
-        other `S` its rates are taken with (the one before, else the one after; None when
-        the file holds one), and whether that other one is before. None: no `S` at or before."""
+        other `S` its rates are taken with (the next one, else the one before; None when the
+        file holds one), and whether that other one is before. None: no `S` at or before."""
         index = self.rec.index
         f, _, _, t = index[k]
         mine = [s for s in self.positions() if index[s][0] is f]
         j = bisect_right([index[s][3] for s in mine], t) - 1  # the last S whose time <= t
         if j < 0:
             return None
-        if j > 0:
-            return mine[j], mine[j - 1], True
-        return mine[j], (mine[j + 1] if j + 1 < len(mine) else None), False
+        if j + 1 < len(mine):
+            return mine[j], mine[j + 1], False
+        return mine[j], (mine[j - 1] if j > 0 else None), True
 
     def tables(self, s: int) -> dict[str, StatsTable]:
         got = self._decoded.get(s)
@@ -292,9 +292,9 @@ class RecordedStats:
             if r1 is None:
                 continue
             r2 = there.reading(cid, t2) if there is not None else None
-            if before:
+            if before:  # after the file's last S: the rates over the interval that ends there
                 out[p] = figures(r2, r1)
-            else:  # the first S of its file: its gauges, the rates over the interval to the next
+            else:  # its gauges, the rates over the interval to the next S
                 rates = figures(r1, r2) if r2 is not None else None
                 f = figures(None, r1)
                 out[p] = f if rates is None else replace(f, cpu=rates.cpu, read=rates.read, write=rates.write)

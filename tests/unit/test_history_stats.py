@@ -28,8 +28,9 @@ def reading(cpu: int, memory: int | None = None, frozen: bool | None = None) -> 
 
 
 class Counters:
-    """A stats reader for `Recorder.sample`: /a's CPU counter grows by 1 s of CPU per 5 s sample
-    (20 %), /b's by half of that; memory is a gauge that changes each sample."""
+    """A stats reader for `Recorder.sample`: /a's CPU counter is n² s at sample n (faster and
+    faster: the rate says which interval it is over), /b's grows by 0.5 s of CPU per 5 s
+    sample (10 %); memory is a gauge that changes each sample."""
 
     def __init__(self) -> None:
         self.n = 0
@@ -38,7 +39,7 @@ class Counters:
     def __call__(self, snap):
         self.calls += 1
         n = self.n
-        return {"unified": {"/a": reading(1_000_000 * n, memory=4096 * (n + 1), frozen=False),
+        return {"unified": {"/a": reading(1_000_000 * n * n, memory=4096 * (n + 1), frozen=False),
                             "/b": reading(500_000 * n, memory=None, frozen=True)},
                 "freezer": {"/a": Reading(0.0, frozen=True)}}
 
@@ -65,24 +66,25 @@ def test_figures_are_recorded_at_their_own_cadence_and_read_back_with_rates(tmp_
     assert counters.calls == 3  # samples 0, 3 and 6 only: the reader is not called between
     assert kinds(d).count(b"S") == 3
     rec = Recording(d)
-    # Sample 4 (T0+20): gauges of the S at sample 3, rates over samples 0..3 (15 s)
+    # Sample 4 (T0+20): gauges of the S at sample 3, rates over the S records around it, 3..6 (15 s)
     b = RecordedBackend(rec, T0 + 20)
     got = b.recorded_figures("unified", ["/", "/a", "/b", "/c"])
     assert set(got) == {"/a", "/b"}  # no reading of / and /c: shown "-"
     a = got["/a"]
-    assert a.cpu == pytest.approx(3_000_000 / 15 / 1e6 * 100)  # 20 % of a CPU
-    assert a.read == pytest.approx(9_000_000 / 15) and a.write == pytest.approx(3_000_000 / 15)
+    assert a.cpu == pytest.approx((36 - 9) / 15 * 100)  # 180 % of a CPU (over 0..3 it was 60 %)
+    assert a.read == pytest.approx(3 * 27e6 / 15) and a.write == pytest.approx(27e6 / 15)
     assert (a.memory, a.pids, a.pids_max, a.frozen, a.swap) == (4096 * 4, 7, 100, False, None)
     assert a.pressure == (1.25, None, None, 0.5, 0.0)
     assert got["/b"].cpu == pytest.approx(10.0) and got["/b"].memory is None and got["/b"].frozen is True
     assert b.recorded_figures("freezer", ["/a"])["/a"].frozen is True
-    # the first samples of the file (before the second S): rates over the first two S records
+    # the first sample: rates over the first two S records
     b.jump(T0)
     first = b.recorded_figures("unified", ["/a"])["/a"]
-    assert first.cpu == pytest.approx(20.0) and first.memory == 4096
-    # stepping moves the figures with the sample
+    assert first.cpu == pytest.approx(9 / 15 * 100) and first.memory == 4096
+    # stepping moves the figures with the sample; after the last S, rates over the interval ending there
     assert b.step(6)
-    assert b.recorded_figures("unified", ["/a"])["/a"].memory == 4096 * 7
+    last = b.recorded_figures("unified", ["/a"])["/a"]
+    assert last.memory == 4096 * 7 and last.cpu == pytest.approx(180.0)
 
 
 def test_recorded_figures_equal_what_ls_stats_reads_on_the_simulated_kernel(tmp_path):
@@ -234,17 +236,17 @@ def test_a_version_1_file_is_read_by_this_reader(tmp_path, capsys):
 def test_ls_at_stats_shows_the_recorded_figures_in_the_live_columns(tmp_path, capsys):
     d = str(tmp_path / "h")
     record(d, 5, stats_every=2)
-    at = time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(T0 + 16))  # sample 3: S of 2, rates 0..2
+    at = time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(T0 + 16))  # sample 3: S of 2, rates 2..4
     rc, out, _ = run(capsys, "ls", "--at", at, "--from", d, "--stats", "--json")
     assert rc == 0
     row = next(r for r in json.loads(out) if (r["hierarchy"], r["path"]) == ("unified", "/a"))
-    assert row["cpu_percent"] == 20.0 and row["memory_bytes"] == 4096 * 3 and row["pids_current"] == 7
-    assert row["io_read_bytes_per_s"] == 600000.0 and row["frozen"] is False
+    assert row["cpu_percent"] == 120.0 and row["memory_bytes"] == 4096 * 3 and row["pids_current"] == 7
+    assert row["io_read_bytes_per_s"] == 3600000.0 and row["frozen"] is False
     rc, text, _ = run(capsys, "ls", "unified:/", "--at", at, "--from", d, "--stats")
     rc2, live, _ = run(capsys, "--demo", "ls", "--stats", "--sample", "0")
     assert rc == rc2 == 0 and text.splitlines()[0].split() == live.splitlines()[0].split()  # the live columns
     line = next(x for x in text.splitlines() if x.startswith("unified:/a "))
-    assert line.split()[1:5] == ["1", "20.0", "12.0K", "585.9K"]
+    assert line.split()[1:5] == ["1", "120.0", "12.0K", "3.4M"]
     line_c = next(x for x in text.splitlines() if x.startswith("unified:/c "))
     assert set(line_c.split()[2:]) == {"-"}  # no reading of /c: "-"
 
@@ -273,8 +275,8 @@ def test_the_sampler_answers_from_a_recording_without_a_clock(tmp_path):
     record(d, 3, stats_every=2)
     clock = iter([0.0, 1000.0]).__next__
     sampler = StatsSampler(RecordedBackend(Recording(d)), clock=clock)
-    assert sampler.sample("unified", ["/a"])["/a"].cpu == pytest.approx(20.0)
-    assert sampler.sample("unified", ["/a"])["/a"].cpu == pytest.approx(20.0)
+    assert sampler.sample("unified", ["/a"])["/a"].cpu == pytest.approx(40.0)  # S 0..2 (4 s in 10 s)
+    assert sampler.sample("unified", ["/a"])["/a"].cpu == pytest.approx(40.0)
 
 
 def test_read_stats_skips_cgroups_without_files():
