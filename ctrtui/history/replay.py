@@ -17,7 +17,7 @@ from ctrtui.text import display
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Sequence
+    from collections.abc import Collection, Iterable, Sequence
     from typing import Any
 
     from ctrtui.history.reader import MemberState, Recording
@@ -170,7 +170,7 @@ class RecordedBackend:
             return None
         return CgroupState(hs.name, path, hs.hierarchy.version)
 
-    def cgroup_stats(self, hierarchy: str, path: str) -> dict[str, str]:
+    def cgroup_stats(self, hierarchy: str, path: str, names: Collection[str] | None = None) -> dict[str, str]:
         """Nothing: a recording keeps the figures, not the files (`recorded_figures`)."""
         return {}
 

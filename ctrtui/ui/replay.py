@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import threading
 from bisect import bisect_left, bisect_right
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from textual.app import ComposeResult
@@ -88,7 +88,7 @@ class RecordingReader:
         with self.lock:
             return self.recorded.cgroup_state(hierarchy, path)
 
-    def cgroup_stats(self, hierarchy: str, path: str) -> dict[str, str]:
+    def cgroup_stats(self, hierarchy: str, path: str, names: Collection[str] | None = None) -> dict[str, str]:
         return {}  # a recording keeps the figures, not the files: recorded_figures
 
     def recorded_figures(self, hierarchy: str, paths: Iterable[str]) -> dict[str, Figures]:
