@@ -1,7 +1,7 @@
 """The cgroups' figures in a recording: the `S` record (docs/history.md, format version 2).
 
-Writing: `read_stats` reads every recorded cgroup's stats files through the backend (what
-`ls --stats` reads) as `Reading`s; `encode_stats` packs them, keyed by the cgroup ids the
+Writing: `read_stats` reads every recorded cgroup's figure files through the backend (what
+`ls --stats` reads: `FIGURE_FILES`, no more) as `Reading`s; `encode_stats` packs them, keyed by the cgroup ids the
 full snapshot and the deltas of the file assign, as columns of fixed-width integers (a column
 none of a hierarchy's cgroups has is left out), zlib'd.
 
@@ -19,9 +19,10 @@ from array import array
 from bisect import bisect_left, bisect_right
 from dataclasses import replace
 from itertools import accumulate
+from operator import attrgetter, itemgetter
 
 from ctrtui.history.records import SWAP, U32, Damaged, dump_json, load_json, pack_ints
-from ctrtui.model.cgstats import PRESSURE, Figures, Reading, figures, parse_reading
+from ctrtui.model.cgstats import FIGURE_FILES, PRESSURE, Figures, Reading, figures, parse_reading
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -64,7 +65,7 @@ def read_stats(backend: Reader, snap: Snapshot) -> dict[str, dict[str, Reading]]
         name = hs.name
         for p in hs.containers:
             try:
-                files = backend.cgroup_stats(name, p)
+                files = backend.cgroup_stats(name, p, FIGURE_FILES)
             except OSError:
                 continue
             if files:
@@ -73,13 +74,18 @@ def read_stats(backend: Reader, snap: Snapshot) -> dict[str, dict[str, Reading]]
     return out
 
 
-def _column(col: str, rows: Sequence[Reading]) -> list[int | None]:
-    if col in PRESSURE:
-        j = list(PRESSURE).index(col)
-        return [None if (v := r.pressure[j]) is None else min(MAX_PRESSURE, round(v * 100)) for r in rows]
-    if col == "frozen":
-        return [None if r.frozen is None else int(r.frozen) for r in rows]
-    return [getattr(r, col) for r in rows]
+def _columns(rows: Sequence[Reading]) -> dict[str, list[int | None]]:
+    """Every column's values of `rows`, in their order (pressure: one pass over the rows for
+    the five, each column left as Nones without rounding when none of them has one)."""
+    out: dict[str, list[int | None]] = {col: list(map(attrgetter(col), rows)) for col in COUNTERS}
+    out["frozen"] = [None if f is None else int(f) for f in map(attrgetter("frozen"), rows)]
+    n = len(rows)
+    per_column = zip(*[r.pressure for r in rows], strict=True) if rows else [()] * len(PRESSURE)
+    for col, values in zip(PRESSURE, per_column, strict=True):
+        out[col] = ([None] * n if values.count(None) == n
+                    else [None if v is None else x if (x := round(v * 100)) <= MAX_PRESSURE else MAX_PRESSURE
+                          for v in values])
+    return out
 
 
 def _pack(width: int, values: Iterable[int | None]) -> bytes:
@@ -103,13 +109,14 @@ def encode_stats(readings: Mapping[str, Mapping[str, Reading]], ids: Mapping[str
         idmap = ids.get(name)
         if not idmap:
             continue
-        rows = sorted((idmap[p], r) for p, r in got.items() if p in idmap)
-        readings_ = [r for _, r in rows]
+        rows = [(idmap[p], r) for p, r in got.items() if p in idmap]
+        rows.sort(key=itemgetter(0))
+        columns = _columns([r for _, r in rows])
         cols = []
         parts = [pack_ints(_gaps([i for i, _ in rows]))]
         for col in STAT_COLUMNS:
-            values = _column(col, readings_)
-            if all(v is None for v in values):
+            values = columns[col]
+            if values.count(None) == len(values):
                 continue  # e.g. v1 freezer: no memory, no IO, no pressure
             cols.append(col)
             parts.append(_pack(WIDTH[col], values))
