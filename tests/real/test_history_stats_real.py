@@ -14,6 +14,7 @@ import pytest
 from ctrtui.history import Recorder, Recording
 from ctrtui.history.replay import RecordedBackend
 from ctrtui.history.stats import read_stats
+from ctrtui.model.cgstats import FIGURE_FILES, parse_reading
 from ctrtui.model.snapshot import Snapshot
 from ctrtui.sources.cgroupfs import CgroupFS
 from tests.clihelpers import isolated_dirs, run  # noqa: F401 - isolated_dirs is autouse
@@ -61,3 +62,28 @@ def test_figures_of_own_cgroups_are_recorded_and_read_back(tmp_path, capsys):
         assert rc == 0
         rows = {r["path"]: r for r in json.loads(out)}
         assert rows[cgs["pids"]]["pids_current"] == 2 and rows[cgs["pids"]]["tasks"] == 2
+
+
+@pytest.mark.real
+@pytest.mark.skipif(not REAL_OK, reason=REAL_WHY)
+def test_the_figures_only_read_gives_the_figures_of_the_full_read():
+    """On the real kernel, `cgroup_stats(h, p, FIGURE_FILES)` (what the `S` record and `ls
+    --stats` read) holds the full read's figure files and the same `Reading`, for this test's
+    own cgroups (its sleeps in them: nothing moves between the two reads) and, by name, for
+    each hierarchy's root (the machine's /proc figures move on: only the names compared)."""
+    with RealWorld() as w:
+        words = ("pids", "freezer", "unified")
+        cgs = {h: w.mkdir(h, "a") for h in words}
+        proc = w.spawn_sleep()
+        for h, cg in cgs.items():
+            w.put(proc.pid, h, cg)
+        fs = CgroupFS()
+        for h in words:
+            name = _name(fs, w, h)
+            full, only = fs.cgroup_stats(name, cgs[h]), fs.cgroup_stats(name, cgs[h], FIGURE_FILES)
+            assert only and only == {n: t for n, t in full.items() if n in FIGURE_FILES}, h
+            assert parse_reading(only, 0.0) == parse_reading(full, 0.0)
+            root = fs.cgroup_stats(name, "/")
+            assert set(fs.cgroup_stats(name, "/", FIGURE_FILES)) == set(root) & FIGURE_FILES
+        assert fs.cgroup_stats(_name(fs, w, "pids"), cgs["pids"], FIGURE_FILES).keys() == {"pids.current",
+                                                                                          "pids.max"}
