@@ -11,6 +11,13 @@
   samples; the churn script's own cost is not counted. The full snapshot's share is that of
   a full snapshot while recording (every 60 samples), not of the first sample, which also
   reads the start time of every task once per start of the recorder.
+- `record_stats_cpu_ms_10k`, `record_stats_mb_per_h_10k`: the cgroups' figures (the `S`
+  record, ctrtui/history/stats.py) on the same world: the CPU time of one `S` record (every
+  cgroup's stats files read through the backend and parsed, the record packed and written;
+  the meta splits the read from the recorder's own work and gives the share of a core at the
+  default cadence, every 12 samples of 5 s), and the bytes an hour holds at that cadence (60
+  `S` records). The simulated kernel makes up its files' text, as reading them costs on a
+  machine.
 - `where_24h_10k_s`: `ctrtui where PID --json` (a whole process: start-up, reading, the JSON
   printed) over 24 hours of that world at 5 s (17,280 samples, a full snapshot every 60),
   for a PID moved at every sample (the worst case). The recording is written synthetically:
@@ -38,10 +45,11 @@ import time
 from benchmarks.timing import Skip
 
 KEYS = ("record_cpu_pct_machine", "record_mb_per_h_machine", "record_cpu_pct_10k", "record_mb_per_h_10k",
-        "where_24h_10k_s", "ls_at_24h_10k_s")
+        "where_24h_10k_s", "ls_at_24h_10k_s", "record_stats_cpu_ms_10k", "record_stats_mb_per_h_10k")
 INTERVAL = 5.0
 PER_HOUR = int(3600 / INTERVAL)
 FULL_EVERY = 60
+STATS_EVERY = 12
 
 
 def _per_hour(full_bytes: float, delta_bytes: float) -> float:
@@ -158,6 +166,72 @@ def world_10k(ctx) -> dict[str, float]:
             "record_mb_per_h_10k": _per_hour(fulls[0], sum(deltas) / len(deltas))}
 
 
+def stats_10k(ctx) -> dict[str, float]:
+    """What the `S` records cost on the 10k world (see the module's doc)."""
+    from ctrtui.history import Recorder, Recording
+    from ctrtui.history.stats import read_stats
+
+    k = _world(ctx)
+    snap = k.snapshot()
+    homes = [p for p in snap["unified"].containers if p.count("/") == 2]
+    tids = sorted(t for c in snap["unified"].containers.values() for t in c.threads if t != 1)
+    rng = random.Random(12)
+    n = 3 if ctx.quick else 7
+    reads: list[float] = []
+
+    def reader(s):
+        r0 = time.process_time()
+        try:
+            return read_stats(k, s)
+        finally:
+            reads.append(time.process_time() - r0)
+
+    with tempfile.TemporaryDirectory() as tmp:
+        d = os.path.join(tmp, "h")
+        cpu = []
+        with Recorder(d, full_every=FULL_EVERY, stats_every=1) as rec:
+            for i in range(n):
+                if i:
+                    _churn(k, rng, tids, homes, len(tids) // 100)
+                snap = k.snapshot()
+                rec.sample(snap)  # the members (not counted), then the S record of this sample alone
+                t0 = time.process_time()
+                rec._stats(snap, snap.taken_at, reader)
+                cpu.append(time.process_time() - t0)
+        sizes = [nb + 17 for f in Recording(d).files for _, kind, _, nb in f.records if kind == b"S"]
+    per = sorted(cpu)[len(cpu) // 2]
+    read = sorted(reads)[n // 2]
+    own = sorted(c - r for c, r in zip(cpu, reads, strict=True))[n // 2]
+    cgroups = sum(len(hs.containers) for hs in snap.hierarchies)
+    ctx.meta_for("record_stats_cpu_ms_10k", samples=n, cgroups=cgroups, backend_read_ms=round(read * 1000, 1),
+                 recorder_own_ms=round(own * 1000, 1), stats_every=STATS_EVERY, interval_s=INTERVAL,
+                 pct_of_a_core_at_default=round(per / (STATS_EVERY * INTERVAL) * 100, 3),
+                 machine=_machine_stats(),
+                 note="backend_read_ms: the simulated kernel making up its files' text, and their parsing")
+    ctx.meta_for("record_stats_mb_per_h_10k", s_bytes_mean=round(sum(sizes) / len(sizes)),
+                 s_records_per_h=PER_HOUR // STATS_EVERY, bytes_per_cgroup=round(sum(sizes) / len(sizes) / cgroups, 2))
+    return {"record_stats_cpu_ms_10k": per * 1000,
+            "record_stats_mb_per_h_10k": sum(sizes) / len(sizes) * (PER_HOUR // STATS_EVERY) / 1e6}
+
+
+def _machine_stats() -> dict[str, float] | None:
+    """The same read on this machine's whole tree (CgroupFS): CPU ms of `read_stats`, median
+    of 3, and the cgroups read (None: no hierarchy mounted)."""
+    from ctrtui.history.stats import read_stats
+    from ctrtui.sources.cgroupfs import CgroupFS
+
+    fs = CgroupFS()
+    if not fs.hierarchies():
+        return None
+    snap = fs.snapshot()
+    times = []
+    for _ in range(3):
+        t0 = time.process_time()
+        read_stats(fs, snap)
+        times.append(time.process_time() - t0)
+    return {"read_ms": round(sorted(times)[1] * 1000, 1), "cgroups": sum(len(hs.containers) for hs in snap.hierarchies)}
+
+
 def _steady_full(directory: str, k, rng: random.Random, tids: list[int], homes: list[str], churn: int) -> float:
     """CPU seconds of a sample that writes a full snapshot once the recorder runs (every
     FULL_EVERY samples: the delta and the full snapshot after it), not of the first sample,
@@ -257,5 +331,6 @@ def day_10k(ctx) -> dict[str, float]:
 def run(ctx) -> None:
     ctx.measure(KEYS[:2], machine)
     ctx.measure(KEYS[2:4], world_10k)
-    ctx.measure(KEYS[4:], day_10k)
+    ctx.measure(KEYS[4:6], day_10k)
+    ctx.measure(KEYS[6:], stats_10k)
 

@@ -53,8 +53,8 @@ class ReaderOnly:
     def cgroup_state(self, hierarchy, path):
         return self._call("cgroup_state", hierarchy, path)
 
-    def cgroup_stats(self, hierarchy, path):
-        return self._call("cgroup_stats", hierarchy, path)
+    def cgroup_stats(self, hierarchy, path, names=None):
+        return self._call("cgroup_stats", hierarchy, path, names)
 
     def task_state(self, pid):
         return self._call("task_state", pid)

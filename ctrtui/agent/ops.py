@@ -202,8 +202,10 @@ class Agent:
         return None if s is None else state_dict(s)
 
     def op_cgroup_stats(self, args: Any) -> dict[str, str]:
-        a = ck.args("cgroup_stats", args, {"hierarchy": ck.word, "path": ck.path}, ("hierarchy", "path"))
-        return self.backend.cgroup_stats(self._hierarchy("hierarchy", a["hierarchy"]), a["path"])
+        a = ck.args("cgroup_stats", args, {"hierarchy": ck.word, "path": ck.path,
+                                           "names": ck.optional(ck.list_(ck.str_, 64))}, ("hierarchy", "path"))
+        names = None if a.get("names") is None else frozenset(a["names"])  # the backend reads no other file
+        return self.backend.cgroup_stats(self._hierarchy("hierarchy", a["hierarchy"]), a["path"], names)
 
     def op_task_state(self, args: Any) -> dict[str, object] | None:
         a = ck.args("task_state", args, {"pid": self._pid()}, ("pid",))

@@ -42,6 +42,9 @@ def define(parser: argparse.ArgumentParser) -> None:
                             help="keep at most SIZE bytes (K, M, G suffixes; default 1G): the oldest go first")
         parser.add_argument("--full-every", type=int, default=60, metavar="N", dest="full_every",
                             help="a full snapshot every N samples, deltas in between (default 60)")
+        parser.add_argument("--stats-every", type=int, default=12, metavar="N", dest="stats_every",
+                            help="the cgroups' figures (those of `ls --stats`) every N samples (default 12; "
+                                 "0: none)")
         parser.add_argument("--hierarchy", action="append", metavar="NAME", dest="record_hierarchy",
                             help="record only this hierarchy (repeatable)")
         parser.add_argument("--cgroup", metavar="HIERARCHY:/path", dest="record_cgroup",
@@ -91,6 +94,8 @@ def cmd_record(args: argparse.Namespace) -> int:
         raise UsageError(f"--interval {interval}: give seconds between 0.05 and 86400")
     if args.full_every < 1:
         raise UsageError("--full-every must be at least 1")
+    if not 0 <= args.stats_every <= 1_000_000:
+        raise UsageError(f"--stats-every {args.stats_every}: give a number of samples (0: no figures)")
     if args.samples is not None and args.samples < 1:
         raise UsageError("--samples must be at least 1")
     max_size = parse_size(args.max_size)
@@ -117,7 +122,8 @@ def cmd_record(args: argparse.Namespace) -> int:
     print(f"ctrtui: recording into {display(directory)} every {interval:g} s; stop with Ctrl-C or SIGTERM",
           file=sys.stderr)
     rec = record(backend, directory, interval, max_size, args.full_every, names, subtree, journal,
-                 samples=args.samples, say=lambda w: print(f"ctrtui: warning: {w}", file=sys.stderr))
+                 samples=args.samples, say=lambda w: print(f"ctrtui: warning: {w}", file=sys.stderr),
+                 stats_every=args.stats_every)
     if args.json:
         print_json({"directory": directory, "samples": rec.samples, "bytes": rec.bytes_written})
     else:

@@ -3,7 +3,8 @@ questions asked of it (`ctrtui record`, `ls --at`, `tasks --at`, `where`, `diff`
 format is described in docs/history.md. No Textual here: the domain side only.
 
 The modules, lower first: `records` (the format), `files` (where a recording lives, how its
-files are opened), `lock`, `writer` (Recorder), `index` (records read and decoded), `where`,
+files are opened), `lock`, `stats` (the cgroups' figures: the `S` record), `writer`
+(Recorder), `index` (records read and decoded), `where`,
 `reader` (Recording), `replay` (a recording as a read-only backend), `query`, `run`."""
 
 from ctrtui.history.files import default_history_dir

@@ -17,6 +17,7 @@ from ctrtui.history.records import (
     FILE_HEADER,
     MAX_TASKS_TABLE,
     PID_LIMIT,
+    SAMPLE_KINDS,
     U32,
     Damaged,
     HistoryError,
@@ -116,7 +117,7 @@ class RecordIndex:
     @property
     def times(self) -> list[float]:
         """The samples' times, oldest first (a sample written as a delta and a full snapshot counts twice)."""
-        return [t for _, _, kind, t in self.index if kind != b"J"]
+        return [t for _, _, kind, t in self.index if kind in SAMPLE_KINDS]
 
     def span(self) -> tuple[float, float]:
         """The first and the last sample's time; HistoryError when there is none."""
@@ -216,7 +217,7 @@ class RecordIndex:
         """The index (in self.index) of the last sample at or before `at`."""
         best = -1
         for k, (_, _, kind, t) in enumerate(self.index):
-            if kind == b"J":
+            if kind not in SAMPLE_KINDS:
                 continue
             if t > at:
                 break

@@ -24,16 +24,22 @@ if TYPE_CHECKING:
     from typing import Any
 
 __all__ = ["DEFAULT_FULL_EVERY", "DEFAULT_MAX_SIZE", "FILE_HEADER", "KINDS", "MAGIC", "MAX_JSON", "MAX_RECORD",
-           "MAX_TASKS_TABLE", "PID_LIMIT", "RECORD", "Record", "SUFFIX", "U32", "VERSION", "Damaged", "HistoryError",
+           "MAX_TASKS_TABLE", "PID_LIMIT", "READS", "RECORD", "Record", "SAMPLE_KINDS", "SUFFIX", "U32", "VERSION",
+           "Damaged", "HistoryError",
            "TaskTable", "batch_record", "check_batch", "check_delta_doc", "check_tasks", "check_version", "crc_ok",
            "dump_json", "int32_view", "iso_seconds", "load_json", "pack_ints", "pack_longs", "scan", "task_info"]
 
 MAGIC = b"CTRH"
-VERSION = 1
+VERSION = 2
+"""The version this ctrtui writes: 2 added the `S` record (the cgroups' figures, ctrtui/history/stats.py)."""
+READS = (1, 2)
+"""The versions this ctrtui reads (a version-1 file is one without `S` records)."""
 FILE_HEADER = MAGIC + VERSION.to_bytes(2, "big") + b"\0\0"
 RECORD = struct.Struct(">cIdI")
 """A record's header: kind, payload length, time (seconds since the epoch), CRC-32 of the payload."""
-KINDS = (b"F", b"D", b"J")
+KINDS = (b"F", b"D", b"J", b"S")
+SAMPLE_KINDS = (b"F", b"D")
+"""The kinds that are a sample's members (the others, `J` and `S`, go with a sample)."""
 MAX_RECORD = 256 * 1024 * 1024
 """The longest record payload a reader accepts (a 100,000-task full snapshot is ~1 MB)."""
 MAX_JSON = 16 * 1024 * 1024
@@ -104,13 +110,14 @@ def load_json(data: bytes | memoryview, what: str) -> Any:
 
 
 def check_version(head: bytes, path: str) -> None:
-    """HistoryError, one sentence, unless `head` is this version's file header."""
+    """HistoryError, one sentence, unless `head` is the file header of a version this ctrtui reads."""
     if len(head) < len(FILE_HEADER) or head[:4] != MAGIC:
         raise HistoryError(f"{display(path)} is not a ctrtui recording (it does not start with CTRH)")
     version = int.from_bytes(head[4:6], "big")
-    if version != VERSION:
+    if version not in READS:
+        known = " and ".join(map(str, READS))
         raise HistoryError(f"{display(path)} is a recording of format version {version}, and this ctrtui reads "
-                           f"version {VERSION}: upgrade ctrtui to read it")
+                           f"versions {known}: upgrade ctrtui to read it")
 
 
 Record = tuple[int, bytes, float, int]

@@ -9,17 +9,19 @@ from __future__ import annotations
 from bisect import bisect_right
 
 from ctrtui.history.reader import build_snapshot, states_of
-from ctrtui.history.records import PID_LIMIT, HistoryError, TaskTable, task_info
+from ctrtui.history.records import PID_LIMIT, SAMPLE_KINDS, HistoryError, TaskTable, task_info
+from ctrtui.history.stats import RecordedStats
 from ctrtui.model.snapshot import HierarchySnapshot, Snapshot, find_hierarchy, is_ancestor
 from ctrtui.model.task import CgroupState
 from ctrtui.text import display
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Sequence
+    from collections.abc import Collection, Iterable, Sequence
     from typing import Any
 
     from ctrtui.history.reader import MemberState, Recording
+    from ctrtui.model.cgstats import Figures
     from ctrtui.model.snapshot import Container, Hierarchy
     from ctrtui.model.task import TaskInfo
 
@@ -33,8 +35,10 @@ class RecordedBackend:
     """The recorded world at one sample of `rec` (the last at or before `at`; default the
     last sample), read-only. `step`, `jump` move it to another sample: stepping forward in
     the same file applies only the deltas in between, anything else rebuilds from the full
-    snapshot before the sample. Cgroup figures are not recorded (docs/history.md), so
-    `cgroup_stats` is empty; command lines, users and states of tasks are not either."""
+    snapshot before the sample. The cgroups' figures recorded (`S` records) are answered by
+    `recorded_figures` (with the rates of the recording's readings, not of when they are
+    asked), so `cgroup_stats` (the files' text) is empty; command lines, users and states of
+    tasks are not recorded."""
 
     kind = "history"
     identity = "history"
@@ -54,6 +58,7 @@ class RecordedBackend:
         self._snap: Snapshot | None = None
         self._located: dict[int, dict[str, str]] | None = None
         self._base: tuple[int, Snapshot, TaskTable] | None = None
+        self._figures = RecordedStats(rec)
         self.jump(self._times[-1] if at is None else at)
 
     # -- the position
@@ -165,9 +170,18 @@ class RecordedBackend:
             return None
         return CgroupState(hs.name, path, hs.hierarchy.version)
 
-    def cgroup_stats(self, hierarchy: str, path: str) -> dict[str, str]:
-        """Nothing: a recording keeps no cgroup figures."""
+    def cgroup_stats(self, hierarchy: str, path: str, names: Collection[str] | None = None) -> dict[str, str]:
+        """Nothing: a recording keeps the figures, not the files (`recorded_figures`)."""
         return {}
+
+    def recorded_figures(self, hierarchy: str, paths: Iterable[str]) -> dict[str, Figures]:
+        """The figures recorded of `paths` at the sample shown (ctrtui.history.stats.RecordedStats:
+        the last `S` record at or before it, rates to the next one); a cgroup without a
+        reading is left out."""
+        hs = self._hierarchy(hierarchy)
+        if hs is None:
+            return {}
+        return self._figures.figures(self._samples[self._pos], self._states, hs.name, paths)
 
     def task_state(self, pid: int) -> TaskInfo | None:
         """The task as recorded, when it was in a cgroup at that time."""
@@ -241,7 +255,7 @@ def _sample_indexes(rec: Recording) -> list[int]:
     out: list[int] = []
     last: float | None = None
     for k, (_, _, kind, t) in enumerate(rec.index):
-        if kind == b"J":
+        if kind not in SAMPLE_KINDS:
             continue
         if t == last and out:
             out[-1] = k

@@ -5,8 +5,10 @@ from __future__ import annotations
 import os
 import signal
 import time
+from functools import partial
 
 from ctrtui.history.records import batch_record
+from ctrtui.history.stats import DEFAULT_STATS_EVERY, read_stats
 from ctrtui.history.writer import Recorder
 
 TYPE_CHECKING = False
@@ -14,6 +16,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
     from typing import Any
 
+    from ctrtui.history.writer import StatsReader
     from ctrtui.sources.base import Backend
 
 __all__ = ["JournalFeed", "record", "take_sample"]
@@ -58,15 +61,16 @@ class JournalFeed:
 
 
 def take_sample(backend: Backend, rec: Recorder, feed: JournalFeed, names: Sequence[str] | None = None,
-                subtree: str | None = None) -> None:
+                subtree: str | None = None, stats: StatsReader | None = None) -> None:
     """One sample of `backend` (the hierarchies `names`, from `subtree` down) written by
-    `rec`, with the start times of the tasks new since the last and the journal's new batches
-    (what `record` does each time; a host's agent does it once per `recorder_sample`)."""
+    `rec`, with the start times of the tasks new since the last, the journal's new batches
+    and, when `rec` is due one, the cgroups' figures read by `stats` (what `record` does each
+    time; a host's agent does it once per `recorder_sample`)."""
     snap = backend.snapshot(names, subtree)
     new = rec.new_tasks(snap)
     details = backend.task_details(new) if new else {}
     tasks = {tid: (t.start_time, t.tgid, t.comm[:64]) for tid, t in details.items()}
-    rec.sample(snap, tasks, feed.batches())
+    rec.sample(snap, tasks, feed.batches(), stats=stats)
 
 
 _STOP = (signal.SIGINT, signal.SIGTERM)
@@ -74,12 +78,14 @@ _STOP = (signal.SIGINT, signal.SIGTERM)
 
 def record(backend: Backend, directory: str, interval: float, max_size: int, full_every: int,
            names: Sequence[str] | None = None, subtree: str | None = None, journal: str | None = None,
-           samples: int | None = None, say: Callable[[str], None] | None = None) -> Recorder:
-    """Record until SIGINT or SIGTERM (or `samples` samples). The signals are blocked while
-    a sample is taken and written, and waited for between samples, so a stop never tears a
-    record."""
+           samples: int | None = None, say: Callable[[str], None] | None = None,
+           stats_every: int = DEFAULT_STATS_EVERY) -> Recorder:
+    """Record until SIGINT or SIGTERM (or `samples` samples), the cgroups' figures every
+    `stats_every` samples (0: never). The signals are blocked while a sample is taken and
+    written, and waited for between samples, so a stop never tears a record."""
     feed = JournalFeed(journal)
-    rec = Recorder(directory, max_size=max_size, full_every=full_every)
+    rec = Recorder(directory, max_size=max_size, full_every=full_every, stats_every=stats_every)
+    stats = partial(read_stats, backend) if stats_every else None
     old = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP)
     try:
         with rec:
@@ -89,7 +95,7 @@ def record(backend: Backend, directory: str, interval: float, max_size: int, ful
             n = 0
             while samples is None or n < samples:
                 began = time.monotonic()
-                take_sample(backend, rec, feed, names, subtree)
+                take_sample(backend, rec, feed, names, subtree, stats)
                 n += 1
                 if samples is not None and n >= samples:
                     break

@@ -5,6 +5,7 @@ in ctrtui/history/records.py and docs/history.md."""
 
 from __future__ import annotations
 
+import gc
 import mmap
 import os
 import struct
@@ -28,15 +29,19 @@ from ctrtui.history.records import (
     pack_ints,
     scan,
 )
+from ctrtui.history.stats import DEFAULT_STATS_EVERY, encode_stats
 from ctrtui.model.wire import to_wire
 from ctrtui.text import display
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Callable, Mapping, Sequence
     from typing import Any
 
+    from ctrtui.model.cgstats import Reading
     from ctrtui.model.snapshot import HierarchySnapshot, Snapshot
+
+    StatsReader = Callable[[Snapshot], Mapping[str, Mapping[str, Reading]]]
 
 __all__ = ["Recorder", "TaskFacts"]
 
@@ -110,13 +115,17 @@ class Recorder:
     Holds `flock` on `DIRECTORY/lock` for its life (a second recorder is refused); cuts a
     torn tail of the newest file on start; starts a new file each UTC day or when the file
     reaches an eighth of `max_size`, and drops the oldest files while the directory holds
-    more than `max_size` bytes."""
+    more than `max_size` bytes. With `stats_every` (> 0) and a `stats` reader given to
+    `sample`, the cgroups' figures too (an `S` record, ctrtui/history/stats.py): at a file's
+    first sample and every `stats_every` samples."""
 
     def __init__(self, directory: str, max_size: int = DEFAULT_MAX_SIZE, full_every: int = DEFAULT_FULL_EVERY,
-                 fsync: bool = True) -> None:
+                 fsync: bool = True, stats_every: int = DEFAULT_STATS_EVERY) -> None:
         self.directory = directory
         self.max_size = max_size
         self.full_every = max(1, full_every)
+        self.stats_every = max(0, stats_every)
+        self._since_stats: int | None = None  # samples since the file's last S record (None: none yet)
         self.fsync = fsync
         self.warnings: list[str] = []
         self._fd: int | None = None
@@ -198,6 +207,7 @@ class Recorder:
         self._size = len(FILE_HEADER)
         self._prev = None
         self._ids, self._next = {}, {}
+        self._since_stats = None
 
     def _write(self, data: bytes) -> None:
         assert self._fd is not None
@@ -234,11 +244,13 @@ class Recorder:
     # -- samples
 
     def sample(self, snap: Snapshot, tasks: Mapping[int, TaskFacts] | None = None,
-               batches: Sequence[Mapping[str, Any]] = (), t: float | None = None) -> None:
+               batches: Sequence[Mapping[str, Any]] = (), t: float | None = None,
+               stats: StatsReader | None = None) -> None:
         """Record `snap` (taken at `t`, default its own `taken_at`). `tasks`: tid -> (start
         time, tgid, comm) of at least the tasks new since the last sample (`new_tasks`
         says which); `batches`: the journal's batches (as `batch_record` makes them),
-        of which those not yet recorded are written."""
+        of which those not yet recorded are written; `stats`: reads the cgroups' figures
+        of `snap` (`ctrtui.history.stats.read_stats`), called only when an `S` record is due."""
         t = snap.taken_at if t is None else t
         day = time.strftime("%Y%m%d", time.gmtime(t))
         if self._fd is None or day != self._file_day or self._size >= max(self.max_size // 8, 4096):
@@ -255,6 +267,7 @@ class Recorder:
             self._since_full += 1
             if self._since_full >= self.full_every:
                 self._full(snap, tasks, t)
+        self._stats(snap, t, stats)
         self._prev = snap
         self._cache = None
         self.samples += 1
@@ -262,6 +275,23 @@ class Recorder:
             os.fdatasync(self._fd)
         if self._size >= self.max_size // 8:
             self._drop_oldest()
+
+    def _stats(self, snap: Snapshot, t: float, stats: StatsReader | None) -> None:
+        """The `S` record of this sample when one is due (the ids are this sample's)."""
+        since = self._since_stats
+        if stats is None or not self.stats_every or (since is not None and since + 1 < self.stats_every):
+            if since is not None:
+                self._since_stats = since + 1
+            return
+        collecting = gc.isenabled()
+        gc.disable()  # 20,000 cgroups make ~40,000 objects, none in a cycle: no collection passes
+        try:
+            payload = encode_stats(stats(snap), self._ids)
+        finally:
+            if collecting:
+                gc.enable()
+        self._record(b"S", t, payload)
+        self._since_stats = 0
 
     def new_tasks(self, snap: Snapshot) -> list[int]:
         """The TIDs of `snap` the recorder has no start time for (new since the last sample)."""

@@ -1,6 +1,7 @@
 """Cgroup figures as systemd-cgtop shows them, from two readings of a cgroup's stats files.
 
-Pure: no I/O. A backend's `cgroup_stats(hier, path)` gives the files' text; `parse_reading`
+Pure: no I/O. A backend's `cgroup_stats(hier, path)` gives the files' text (with
+`FIGURE_FILES` as its `names`, only those `parse_reading` uses); `parse_reading`
 turns it (with the moment it was read) into a `Reading` of cumulative counters, and
 `figures(before, after)` turns two readings into what is shown: CPU % (of one CPU, as cgtop:
 it can pass 100 on a machine with several), memory, IO bytes per second, pids and the
@@ -27,6 +28,7 @@ that writes something odd gives `-`, never a wrong figure.
 
 from __future__ import annotations
 
+import re
 import sys
 from dataclasses import dataclass
 
@@ -64,6 +66,13 @@ STATS_FILES = frozenset({
     "io.pressure", "freezer.state", "cpuset.cpus", "cpuset.mems", "cpuacct.usage", "memory.usage_in_bytes",
     "blkio.throttle.io_service_bytes", *PROC_FILES})
 """Every name a backend's `cgroup_stats` may give (a host's agent answering others is broken)."""
+
+FIGURE_FILES = frozenset({
+    "cgroup.events", "pids.current", "pids.max", "memory.current", "cpu.stat", "io.stat", "memory.swap.current",
+    "cpu.pressure", "memory.pressure", "io.pressure", "freezer.state", "cpuacct.usage", "memory.usage_in_bytes",
+    "blkio.throttle.io_service_bytes", *PROC_FILES})
+"""The names `parse_reading` uses (of `STATS_FILES`): what a figures-only `cgroup_stats(hier,
+path, FIGURE_FILES)` reads (no cgroup.type, cgroup.subtree_control, cgroup.freeze, cpuset)."""
 
 MAX_STATS_TEXT = 1 << 16
 """Characters of one stats file that are believed (io.stat of a host with many disks fits)."""
@@ -112,28 +121,56 @@ def _int(text: str | None) -> int | None:
     """A counter: a decimal integer in 0..2**64-1 (anything else: None)."""
     if text is None:
         return None
-    text = text.strip()
-    if not (0 < len(text) <= 20 and text.isascii() and text.isdigit()):
-        return None
+    if not (0 < len(text) <= 20 and text.isdigit() and text.isascii()):  # what a kernel writes
+        text = text.strip()
+        if not (0 < len(text) <= 20 and text.isascii() and text.isdigit()):
+            return None
     n = int(text)
     return n if n < MAX_COUNTER else None
+
+
+def _avg10(v: str) -> float | None:
+    """A PSI avg10 value: digits with at most one dot, 0..100 (anything else: None)."""
+    if not (0 < len(v) <= 8 and v.replace(".", "", 1).isdigit() and v.isascii()):
+        return None
+    f = float(v)
+    return f if 0.0 <= f <= 100.0 else None
 
 
 def parse_pressure(text: str) -> dict[str, float]:
     """`some`/`full` -> avg10 of a PSI file (`some avg10=0.28 avg60=... total=...`); a line
     that is malformed, or a percentage outside 0..100, is left out."""
+    m = _PSI_TEXT.fullmatch(text)
+    if m is not None:  # the kernel's form: one match, no line split
+        some, full = float(m[1]), m[2]
+        if some <= 100.0:
+            if full is None:
+                return {"some": some}
+            if float(full) <= 100.0:
+                return {"some": some, "full": float(full)}
     out: dict[str, float] = {}
     for line in text.splitlines()[:4]:
+        kind = line[:4]
+        if line[4:11] == " avg10=" and kind in _PSI_KINDS:  # the kernel's form, without split()
+            end = line.find(" ", 11)
+            f = _avg10(line[11:] if end < 0 else line[11:end])
+            if f is not None:
+                out[kind] = f
+                continue
         parts = line.split()
-        if len(parts) < 2 or parts[0] not in ("some", "full") or not parts[1].startswith("avg10="):
+        if len(parts) < 2 or parts[0] not in _PSI_KINDS or not parts[1].startswith("avg10="):
             continue
-        v = parts[1][6:]
-        if not (0 < len(v) <= 8 and v.replace(".", "", 1).isdigit() and v.isascii()):
-            continue
-        f = float(v)
-        if 0.0 <= f <= 100.0:
+        f = _avg10(parts[1][6:])
+        if f is not None:
             out[parts[0]] = f
     return out
+
+
+_PSI_KINDS = ("some", "full")
+_PSI_LINE = r"avg10=([0-9]{1,3}\.[0-9]{2}) avg60=[0-9.]{1,8} avg300=[0-9.]{1,8} total=[0-9]{1,20}"
+_PSI_TEXT = re.compile(f"some {_PSI_LINE}(?:\nfull {_PSI_LINE})?")
+"""A PSI file as the kernel writes it (`some` line, and `full` but for the root's cpu.pressure
+before 5.13): read at once; anything else is read line by line."""
 
 
 def parse_meminfo(text: str) -> dict[str, int]:
@@ -177,6 +214,13 @@ def _proc_stat_usec(text: str) -> int | None:
 
 def _keyed(text: str, key: str) -> int | None:
     """The value of `key value` lines (cpu.stat, cgroup.events)."""
+    k = key + " "
+    if text.startswith(k):  # the kernel's form (cpu.stat's first line): found without splitting
+        end = text.find("\n")
+        v = text[len(k):] if end < 0 else text[len(k):end]
+        if 0 < len(v) <= 20 and v.isdigit() and v.isascii():
+            n = int(v)
+            return n if n < MAX_COUNTER else None
     for line in text.splitlines():
         parts = line.split()
         if len(parts) == 2 and parts[0] == key:
@@ -213,25 +257,31 @@ def _io_v1(text: str) -> tuple[int, int]:
 
 def parse_reading(files: dict[str, str], at: float) -> Reading:
     """A `Reading` from `cgroup_stats` output read at `at`. Malformed text counts as absent."""
-    cpu = _keyed(files["cpu.stat"], "usage_usec") if "cpu.stat" in files else None
+    get = files.get
+    text = get("cpu.stat")
+    cpu = None if text is None else _keyed(text, "usage_usec")
     if cpu is None and "cpuacct.usage" in files:
         ns = _int(files["cpuacct.usage"])
         cpu = None if ns is None else ns // 1000
-    memory = _int(files.get("memory.current", files.get("memory.usage_in_bytes")))
+    text = get("memory.current")
+    memory = _int(get("memory.usage_in_bytes") if text is None else text)
     io_read = io_write = None
-    if "io.stat" in files:
-        io_read, io_write = _io_v2(files["io.stat"])
-    elif "blkio.throttle.io_service_bytes" in files:
-        io_read, io_write = _io_v1(files["blkio.throttle.io_service_bytes"])
+    if (text := get("io.stat")) is not None:
+        io_read, io_write = _io_v2(text)
+    elif (text := get("blkio.throttle.io_service_bytes")) is not None:
+        io_read, io_write = _io_v1(text)
     frozen = None
-    if "cgroup.events" in files:
-        f = _keyed(files["cgroup.events"], "frozen")
-        frozen = None if f is None else bool(f)
-    elif "freezer.state" in files:
-        frozen = files["freezer.state"].strip() in ("FROZEN", "FREEZING")
-    pmax = _int(files.get("pids.max"))  # `max` (no limit) is None
-    pids = _int(files.get("pids.current"))
-    swap = _int(files.get("memory.swap.current"))
+    if (text := get("cgroup.events")) is not None:
+        if len(text) == 20 and text.startswith("populated ") and text[11:19] == "\nfrozen " and text[19] in "01":
+            frozen = text[19] == "1"  # the kernel's form, without splitting
+        else:
+            f = _keyed(text, "frozen")
+            frozen = None if f is None else bool(f)
+    elif (text := get("freezer.state")) is not None:
+        frozen = text.strip() in ("FROZEN", "FREEZING")
+    pmax = _int(get("pids.max"))  # `max` (no limit) is None
+    pids = _int(get("pids.current"))
+    swap = _int(get("memory.swap.current"))
     if "/proc/meminfo" in files:  # the root: the machine's memory, as cgtop
         info = parse_meminfo(files["/proc/meminfo"])
         memory = _used(info, "MemTotal", "MemAvailable")
@@ -240,13 +290,22 @@ def parse_reading(files: dict[str, str], at: float) -> Reading:
         pids = _loadavg_tasks(files["/proc/loadavg"])
     if cpu is None and "/proc/stat" in files:
         cpu = _proc_stat_usec(files["/proc/stat"])
+    pressure = _NO_PRESSURE
     parsed: dict[str, dict[str, float]] = {}
-    for res in ("cpu", "memory", "io"):
-        text = files.get(res + ".pressure", files.get("/proc/pressure/" + res))
-        parsed[res] = parse_pressure(text) if text is not None else {}
-    pressure = tuple(parsed[res].get(line) for res, line in PRESSURE.values())
+    for res, own, machine in _PRESSURE_FILES:
+        text = get(own)
+        if text is None:
+            text = get(machine)
+        if text is not None:
+            parsed[res] = parse_pressure(text)
+    if parsed:
+        pressure = tuple(parsed[res].get(line) if res in parsed else None for res, line in PRESSURE.values())
     return Reading(at, cpu, memory, io_read, io_write, pids, pmax,
                    frozen, swap, pressure)
+
+
+_PRESSURE_FILES = tuple((res, res + ".pressure", "/proc/pressure/" + res) for res in ("cpu", "memory", "io"))
+_NO_PRESSURE: tuple[float | None, ...] = (None,) * len(PRESSURE)
 
 
 def _rate(a: int | None, b: int | None, dt: float) -> float | None:

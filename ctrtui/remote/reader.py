@@ -17,7 +17,7 @@ import binascii
 import math
 import threading
 from array import array
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from typing import Any
 
 from ctrtui.model import CgroupState, Container, Hierarchy, Snapshot, TaskInfo
@@ -143,8 +143,11 @@ class RemoteReader:
             raise self._bad("cgroup_state's cgroup_id is not an inode number")
         return CgroupState(**d, self_frozen=own, cgroup_id=ident)
 
-    def cgroup_stats(self, hierarchy: str, path: str) -> dict[str, str]:
-        got = self.channel.call("cgroup_stats", {"hierarchy": hierarchy, "path": path})
+    def cgroup_stats(self, hierarchy: str, path: str, names: Collection[str] | None = None) -> dict[str, str]:
+        req: dict[str, object] = {"hierarchy": hierarchy, "path": path}
+        if names is not None:
+            req["names"] = sorted(names)
+        got = self.channel.call("cgroup_stats", req)
         if not isinstance(got, dict) or not all(isinstance(v, str) for v in got.values()):
             raise self._bad("cgroup_stats is not an object of texts")
         if len(got) > MAX_STATS or not all(len(v) <= MAX_STAT_TEXT for v in got.values()):
@@ -152,6 +155,8 @@ class RemoteReader:
         if any(k not in STATS_FILES or len(v) > MAX_STATS_TEXT for k, v in got.items()):
             raise self._bad("cgroup_stats names a file no backend reads, or one longer than "
                             f"{MAX_STATS_TEXT} characters")
+        if names is not None and not all(k in names for k in got):
+            raise self._bad("cgroup_stats gives a file that was not asked for")
         return got
 
     def task_state(self, pid: int) -> TaskInfo | None:

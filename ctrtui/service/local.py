@@ -129,7 +129,8 @@ class LocalService(HistoryOps):
         from ctrtui.sources.stats import StatsSampler
 
         sampler = StatsSampler(self.backend)
-        if interval:  # 0: one reading, the rates stay unknown
+        if interval and getattr(self.backend, "recorded_figures", None) is None:
+            # 0: one reading, the rates stay unknown; a recording's figures have their rates
             import time
 
             for name, paths in walks.items():

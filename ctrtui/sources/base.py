@@ -36,7 +36,7 @@ the kernel's errno; nothing here turns them into text (that is `ctrtui.errors`).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from typing import TYPE_CHECKING, Protocol, cast, runtime_checkable
 
 from ctrtui.model import CgroupState, Container, Creds, Hierarchy, Snapshot, TaskInfo
@@ -148,7 +148,7 @@ class Reader(Protocol):
     def cgroup_state(self, hierarchy: str, path: str) -> CgroupState | None:
         """Fresh facts about one cgroup for the hooks; None when it does not exist."""
 
-    def cgroup_stats(self, hierarchy: str, path: str) -> dict[str, str]:
+    def cgroup_stats(self, hierarchy: str, path: str, names: Collection[str] | None = None) -> dict[str, str]:
         """Stats files that exist for that cgroup, file name -> stripped text (v2
         cgroup.type, cgroup.subtree_control, cgroup.events, pids.current/max,
         memory.current, cpu.stat, io.stat; v1 freezer.state, cpuset.cpus/mems,
@@ -157,7 +157,8 @@ class Reader(Protocol):
         The root ("/") also has the machine's figures under `model.cgstats.PROC_FILES`
         names (/proc/meminfo, /proc/loadavg, /proc/stat, /proc/pressure/*: those its own
         files lack). Only read, never written. Unreadable files are left out. Missing
-        cgroup -> {}."""
+        cgroup -> {}. With `names`, only those of these files are read (the rest, and any
+        name not among them, are not: `model.cgstats.FIGURE_FILES` reads the figures alone)."""
 
     def task_state(self, pid: int) -> TaskInfo | None:
         """Cheap facts of one task (no details); None when no such task exists."""

@@ -29,7 +29,7 @@ from ctrtui.sources.treewalk import TreeWalk, reachable
 
 TYPE_CHECKING = False  # typing is not imported at run time (~3 ms of every start)
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Sequence
+    from collections.abc import Collection, Iterable, Sequence
 
     from ctrtui.sources.base import Backend, CgroupAdmin, ExitPoller, Probe, ProbeHeld, TaskHandle, TaskProber
 
@@ -88,6 +88,7 @@ class CgroupFS(TreeWalk):
     def __init__(self, mountinfo: str = "/proc/self/mountinfo", proc: str = "/proc") -> None:
         super().__init__(mountinfo, proc)
         self._details = ProcReader(proc)
+        self._stats_for: dict[tuple[Hierarchy, frozenset[str] | None], tuple[str, ...]] = {}
 
     @property
     def pid_max(self) -> int:
@@ -151,43 +152,69 @@ class CgroupFS(TreeWalk):
                  "memory.swap.current", "cpu.pressure", "memory.pressure", "io.pressure")
     _STATS_V1 = ("freezer.state", "cpuset.cpus", "cpuset.mems", "pids.current", "pids.max",
                  "cpuacct.usage", "memory.usage_in_bytes", "blkio.throttle.io_service_bytes")
-    """Only ever read (opened O_RDONLY by `_read_text`): the memory hierarchy included."""
+    """Only ever read (opened O_RDONLY by `read_single`): the memory hierarchy included."""
+    _STATS_CORE = frozenset({"cgroup.type", "cgroup.subtree_control", "cgroup.events", "cgroup.freeze", "cpu.stat",
+                             "cpu.pressure", "memory.pressure", "io.pressure"})
+    """The v2 files every cgroup has whichever controllers are on (PSI where the kernel has it)."""
 
-    def cgroup_stats(self, hierarchy: str, path: str) -> dict[str, str]:
-        """The stats files that exist and can be read, name -> stripped text; {} when the
-        cgroup does not exist. The root's have the machine's /proc figures too."""
+    def cgroup_stats(self, hierarchy: str, path: str, names: Collection[str] | None = None) -> dict[str, str]:
+        """The stats files that exist and can be read, name -> stripped text (with `names`:
+        only those of them); {} when the cgroup does not exist. The root's have the
+        machine's /proc figures too (those `names` has)."""
         h, d = self._dir(hierarchy, path)
         out: dict[str, str] = {}
         if not is_ancestor(h.root, path):
             return out
+        files = self._stats_files(h, names)
         with reachable(d) as at:
             if at is None:
                 return out
-            for name in self._STATS_V2 if h.version == 2 else self._STATS_V1:
-                text = read_text(at + "/" + name)
-                if text is not None:
-                    out[name] = text
+            at += "/"
+            for name in files:  # one record each (cgroup's seq_show): a short read is the end
+                try:
+                    out[name] = read_single(at + name).decode("utf-8", "replace").strip()
+                except OSError:
+                    pass
         if path == "/" and os.path.isdir(d):
-            self._machine_stats(out)
+            self._machine_stats(out, names)
         return out
+
+    def _stats_files(self, h: Hierarchy, names: Collection[str] | None) -> tuple[str, ...]:
+        """The stats files of `h` to open (those of `names`), kept for the next cgroup: only
+        those of its controllers (`pids.max` of a freezer hierarchy cannot exist, and a failed
+        open costs about what a read does); v2: the controllers of its root's
+        `cgroup.controllers` as the mounts were last read (every snapshot), the core files
+        (cgroup.*, cpu.stat, the pressure files) always."""
+        key = (h, names if names is None or isinstance(names, frozenset) else frozenset(names))
+        got = self._stats_for.get(key)
+        if got is None:
+            ctrls = h.controllers
+            got = tuple(n for n in (self._STATS_V2 if h.version == 2 else self._STATS_V1)
+                        if n in self._STATS_CORE or n.split(".", 1)[0] in ctrls)
+            if key[1] is not None:
+                got = tuple(n for n in got if n in key[1])
+            if len(self._stats_for) > 64:
+                self._stats_for.clear()
+            self._stats_for[key] = got
+        return got
 
     _MEMINFO = ("MemTotal:", "MemAvailable:", "SwapTotal:", "SwapFree:")
 
-    def _machine_stats(self, out: dict[str, str]) -> None:
+    def _machine_stats(self, out: dict[str, str], names: Collection[str] | None = None) -> None:
         """The root's figures as systemd-cgtop takes them, from the machine's /proc files
-        (named as in `model.cgstats.PROC_FILES`; only the lines used are kept)."""
-        meminfo = read_text(self.proc + "/meminfo")
+        (named as in `model.cgstats.PROC_FILES`, those of `names`; only the lines used are kept)."""
+        meminfo = read_text(self.proc + "/meminfo") if names is None or "/proc/meminfo" in names else None
         if meminfo is not None:
             out["/proc/meminfo"] = "\n".join(
                 line for line in meminfo.splitlines() if line.startswith(self._MEMINFO))
-        loadavg = read_text(self.proc + "/loadavg")
+        loadavg = read_text(self.proc + "/loadavg") if names is None or "/proc/loadavg" in names else None
         if loadavg is not None:
             out["/proc/loadavg"] = loadavg
-        stat = read_text(self.proc + "/stat")
+        stat = read_text(self.proc + "/stat") if names is None or "/proc/stat" in names else None
         if stat is not None:
             out["/proc/stat"] = stat.split("\n", 1)[0]
         for res in ("cpu", "memory", "io"):
-            if res + ".pressure" not in out:
+            if res + ".pressure" not in out and (names is None or "/proc/pressure/" + res in names):
                 text = read_text(f"{self.proc}/pressure/{res}")
                 if text is not None:
                     out["/proc/pressure/" + res] = text

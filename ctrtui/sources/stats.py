@@ -1,9 +1,9 @@
 """Cgroup figures over time: reads a backend's stats files for some cgroups and keeps the
 last reading of each, so every new reading gives rates (`model/cgstats.py` does the sums).
 
-Reading only: `cgroup_stats` opens files for reading and never writes to a cgroup. Only the
-cgroups asked for are read (the UI asks for the ones shown), so a refresh costs what is on
-screen, not what is mounted.
+Reading only: `cgroup_stats` opens files for reading (the figures' own, `FIGURE_FILES`) and
+never writes to a cgroup. Only the cgroups asked for are read (the UI asks for the ones
+shown), so a refresh costs what is on screen, not what is mounted.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable
 
-from ctrtui.model.cgstats import Figures, Reading, figures, parse_reading
+from ctrtui.model.cgstats import FIGURE_FILES, Figures, Reading, figures, parse_reading
 from ctrtui.sources.base import Reader
 
 
@@ -28,12 +28,18 @@ class StatsSampler:
 
     def sample(self, hierarchy: str, paths: Iterable[str]) -> dict[str, Figures]:
         """Figures of each of `paths` that exists (missing or unreadable: left out). Rates
-        are over the time since that cgroup's previous sample (None the first time)."""
+        are over the time since that cgroup's previous sample (None the first time). A
+        backend that holds figures of its own (a recording's `recorded_figures`, with the
+        rates of its readings) answers itself."""
+        recorded = getattr(self.backend, "recorded_figures", None)
+        if recorded is not None:
+            got: dict[str, Figures] = recorded(hierarchy, list(paths))
+            return got
         out: dict[str, Figures] = {}
         last = self._last
         for path in paths:
             try:
-                files = self.backend.cgroup_stats(hierarchy, path)
+                files = self.backend.cgroup_stats(hierarchy, path, FIGURE_FILES)
             except OSError:
                 files = {}
             key = (hierarchy, path)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -262,7 +262,7 @@ class NoHost:
     def cgroup_state(self, hierarchy: str, path: str) -> None:
         return None
 
-    def cgroup_stats(self, hierarchy: str, path: str) -> dict[str, str]:
+    def cgroup_stats(self, hierarchy: str, path: str, names: Collection[str] | None = None) -> dict[str, str]:
         return {}
 
     def task_state(self, pid: int) -> None:

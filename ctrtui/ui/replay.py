@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import threading
 from bisect import bisect_left, bisect_right
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from textual.app import ComposeResult
@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from ctrtui.engine.values import ScopeRequest, Via
     from ctrtui.history.replay import RecordedBackend
     from ctrtui.model import CgroupRef, Container, Hierarchy, Snapshot, TaskInfo
+    from ctrtui.model.cgstats import Figures
     from ctrtui.model.task import CgroupState
 
 __all__ = ["RECORDING", "SPEEDS", "RecordingMover", "RecordingReader", "Replay", "ReplayApp", "ReplayCommands",
@@ -87,8 +88,13 @@ class RecordingReader:
         with self.lock:
             return self.recorded.cgroup_state(hierarchy, path)
 
-    def cgroup_stats(self, hierarchy: str, path: str) -> dict[str, str]:
-        return {}  # a recording keeps no cgroup figures
+    def cgroup_stats(self, hierarchy: str, path: str, names: Collection[str] | None = None) -> dict[str, str]:
+        return {}  # a recording keeps the figures, not the files: recorded_figures
+
+    def recorded_figures(self, hierarchy: str, paths: Iterable[str]) -> dict[str, Figures]:
+        """The figures recorded at the sample shown (the tree's columns: `StatsSampler` asks)."""
+        with self.lock:
+            return self.recorded.recorded_figures(hierarchy, list(paths))
 
     def task_state(self, pid: int) -> TaskInfo | None:
         with self.lock:

@@ -256,3 +256,27 @@ async def test_the_filter_the_threads_view_and_another_hierarchy_work_on_a_sampl
         assert app.snapshot.taken_at == T0 + 5 * (BATCH_SAMPLE - 1)
         await goto(pilot, "/a")
         assert set(pids.values()) <= _members(app)  # nobody left /a in freezer
+
+
+async def test_the_tree_columns_show_the_recorded_figures_at_the_sample_shown(pilot_app, tmp_path):
+    """With the columns on (`c`), the tree shows the figures the recorder kept (`S` records)
+    at the sample shown, and they change with a step (not rates of the UI's own reads)."""
+    from tests.unit.test_history_stats import record
+
+    d = str(tmp_path / "h")
+    record(d, 5, stats_every=2)  # S at samples 0, 2, 4; /a's memory 4 KiB more at each sample
+    app = ReplayApp(RecordedBackend(Recording(d), T0 + 5), hierarchy="unified")
+    app.animation_level = "none"
+    async with pilot_app(app=app) as (app, pilot):
+        await pilot.press("c")
+        tree = app.tree
+        await wait_for(pilot, lambda: "/a" in tree.figures, "the recorded figures of /a")
+        assert tree.figures["/a"].memory == 4096 and tree.figures["/a"].cpu == pytest.approx(40.0)  # S 0..2
+        assert "/c" not in tree.figures  # nothing recorded of /c: "-"
+        await wait_for(pilot, lambda: "4.0K" in screen_text(app), "4.0K drawn on /a's line")
+        app.tree.focus()
+        await pilot.press("full_stop", "full_stop")  # sample 3: the S record of sample 2
+        await wait_for(pilot, lambda: app.replay.index == 3, "sample 3")
+        await wait_for(pilot, lambda: tree.figures["/a"].memory == 4096 * 3, "the figures of sample 3")
+        assert tree.figures["/a"].cpu == pytest.approx(120.0)  # S 2..4: (16 - 4) s of CPU in 10 s
+        await wait_for(pilot, lambda: "12.0K" in screen_text(app), "12.0K drawn on /a's line")

@@ -393,8 +393,8 @@ async def test_a_host_sending_numbers_no_kernel_gives_leaves_the_ui_up(pilot_app
     def huge_details(pids):
         return {pid: t.replace(rss=10 ** 400) for pid, t in details(pids).items()}
 
-    def huge_stats(hierarchy, path):
-        return {**stats(hierarchy, path), "memory.current": "9" * 400, "pids.current": "7" * 5000}
+    def huge_stats(hierarchy, path, names=None):
+        return {**stats(hierarchy, path, names), "memory.current": "9" * 400, "pids.current": "7" * 5000}
 
     reader.task_details = huge_details  # type: ignore[method-assign]
     reader.cgroup_stats = huge_stats  # type: ignore[method-assign]

@@ -6,6 +6,8 @@ from __future__ import annotations
 import pytest
 
 from ctrtui.model.cgstats import (
+    FIGURE_FILES,
+    STATS_FILES,
     Figures,
     Reading,
     as_json,
@@ -238,3 +240,41 @@ def test_simulated_kernel_models_pressure_swap_and_the_machine():
     k.psi = False
     assert not any(name.endswith("pressure") or "/pressure/" in name
                    for h in ("freezer", "unified") for p in ("/", "/busy") for name in k.cgroup_stats(h, p))
+
+
+def _v2_world() -> SimKernel:
+    """A pure v2 world with cpu, io, memory and pids enabled below the root and a busy task."""
+    k = SimKernel()
+    k.add_hierarchy("unified", 2, ["cpu", "io", "memory", "pids"])
+    k.mkdir("unified", "/a")
+    k.mkdir("unified", "/a/b")
+    k.set_subtree_control("unified", "/", "+cpu +io +memory +pids")
+    k.spawn("busy", cgroups={"unified": "/a/b"}, cpu=40.0, rss=1 << 20)
+    k.tick(5)
+    return k
+
+
+@pytest.mark.parametrize(("world", "files"), [
+    (demo_world, {"freezer.state", "cpuacct.usage", "memory.usage_in_bytes", "blkio.throttle.io_service_bytes",
+                  "pids.max", "/proc/pressure/cpu", "cgroup.events", "cpu.stat", "cpu.pressure"}),
+    (_v2_world, {"cgroup.events", "cpu.stat", "memory.current", "memory.swap.current", "io.stat", "pids.current",
+                 "pids.max", "io.pressure"})], ids=["hybrid", "v2"])
+def test_the_figures_only_read_gives_the_figures_of_the_full_read(world, files):
+    """`cgroup_stats(h, p, FIGURE_FILES)` (what `ls --stats`, the UI's columns and the `S`
+    record read) holds exactly the full read's figure files, and so the same `Reading`, for
+    every cgroup of every hierarchy (the roots with the machine's /proc files too)."""
+    k = world()
+    k.clock = lambda: 1000.0  # no CPU time accrues between the two reads
+    snap = k.snapshot()
+    seen: set[str] = set()
+    for hs in snap.hierarchies:
+        for path in hs.containers:
+            full = k.cgroup_stats(hs.name, path)
+            only = k.cgroup_stats(hs.name, path, FIGURE_FILES)
+            assert only == {n: t for n, t in full.items() if n in FIGURE_FILES}, (hs.name, path)
+            assert parse_reading(only, 0.0) == parse_reading(full, 0.0)
+            seen |= set(only)
+            assert k.cgroup_stats(hs.name, path, ()) == {}
+    assert FIGURE_FILES <= STATS_FILES
+    assert files | {"/proc/meminfo", "/proc/loadavg", "/proc/stat"} <= seen  # the roots' too
+    assert not seen & {"cgroup.type", "cgroup.subtree_control", "cpuset.cpus", "cgroup.freeze"}

@@ -64,9 +64,9 @@ def test_ls_stats_sample_0_reads_once_and_leaves_rates_unknown(capsys, monkeypat
     reads: list[tuple[str, str]] = []
     real = SimKernel.cgroup_stats
 
-    def counted(self, hierarchy, path):
+    def counted(self, hierarchy, path, names=None):
         reads.append((hierarchy, path))
-        return real(self, hierarchy, path)
+        return real(self, hierarchy, path, names)
 
     monkeypatch.setattr(SimKernel, "cgroup_stats", counted)
     rc, out, _ = run(capsys, "--demo", "ls", "cpuacct:/", "--stats", "--json", "--sample", "0")

@@ -259,12 +259,12 @@ def test_a_recording_of_a_newer_version_is_refused_in_one_sentence(tmp_path):
     path = d / files(d)[0]
     data = path.read_bytes()
     assert data[:8] == FILE_HEADER
-    path.write_bytes(MAGIC + (2).to_bytes(2, "big") + data[6:])
+    path.write_bytes(MAGIC + (3).to_bytes(2, "big") + data[6:])
     with pytest.raises(HistoryError) as e:
         Recording(str(d))
-    assert str(e.value) == (f"{path} is a recording of format version 2, and this ctrtui reads version 1: "
+    assert str(e.value) == (f"{path} is a recording of format version 3, and this ctrtui reads versions 1 and 2: "
                             "upgrade ctrtui to read it")
-    with pytest.raises(HistoryError, match="format version 2"):
+    with pytest.raises(HistoryError, match="format version 3"):
         Recorder(str(d)).open()  # the recorder does not append to it either
 
 

@@ -10,8 +10,13 @@ so a reading costs what changed since the last.
 
 from __future__ import annotations
 
+from ctrtui.model.cgstats import PROC_FILES, STATS_FILES
 from ctrtui.sources.simkernel.objects import HZ, SimCgroup, SimHierarchy, freezer_state
 from ctrtui.sources.simkernel.state import SimState
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Collection
 
 Sums = tuple[float, int, float, float, int]
 """(uptime when summed, tasks, CPU seconds, CPU share %, resident bytes)."""
@@ -70,11 +75,12 @@ class SimUsage(SimState):
         assert top.sub is not None
         return top.sub
 
-    def cgroup_stats(self, hierarchy: str, path: str) -> dict[str, str]:
+    def cgroup_stats(self, hierarchy: str, path: str, names: Collection[str] | None = None) -> dict[str, str]:
         try:
             cg = self._cg(hierarchy, path)
         except (OSError, KeyError):
             return {}
+        want = STATS_FILES if names is None else names
         h = cg.hier
         counted = h.v2 or any(h.has(c) for c in ("pids", "cpuacct", "memory", "blkio"))
         root = cg.parent is None
@@ -83,9 +89,9 @@ class SimUsage(SimState):
         io_w = io_r // 3
         out: dict[str, str] = {}
         if root:
-            self._machine_stats(out, cpu, rss, share, v1=not h.v2)
+            self._machine_stats(out, cpu, rss, share, not h.v2, want)
         if h.v2:
-            self._v2_stats(out, cg, n_tasks, cpu, rss, share, io_r, io_w)
+            self._v2_stats(out, cg, (n_tasks, cpu, rss, share, io_r, io_w), want)
             return out
         if h.has("freezer") and cg.parent is not None:
             out["freezer.state"] = freezer_state(cg)
@@ -102,32 +108,45 @@ class SimUsage(SimState):
             out["blkio.throttle.io_service_bytes"] = (
                 f"8:0 Read {io_r}\n8:0 Write {io_w}\n8:0 Sync {io_w}\n8:0 Async {io_r}\n"
                 f"8:0 Discard 0\n8:0 Total {io_r + io_w}\nTotal {io_r + io_w}")
-        return out
+        return out if names is None else {k: v for k, v in out.items() if k in names}
 
-    def _v2_stats(self, out: dict[str, str], cg: SimCgroup, n_tasks: int, cpu: float, rss: int, share: float,
-                  io_r: int, io_w: int) -> None:
-        """The v2 files of `cg` into `out`: pressure, type, controllers, events, freeze, CPU,
-        and the pids, memory and io files where its parent enables those controllers."""
+    def _v2_stats(self, out: dict[str, str], cg: SimCgroup, usage: tuple[int, float, int, float, int, int],
+                  want: Collection[str]) -> None:
+        """The v2 files of `cg` among `want` into `out`: pressure, type, controllers, events,
+        freeze, CPU, and the pids, memory and io files where its parent enables those
+        controllers (`usage`: tasks, CPU seconds, resident bytes, CPU share, IO bytes read and
+        written)."""
+        n_tasks, cpu, rss, share, io_r, io_w = usage
         h: SimHierarchy = cg.hier
         if self.psi:
             for res, (some, full) in self._pressure(rss, share).items():
-                out[res + ".pressure"] = self._psi_text(some, full, cpu)
+                if res + ".pressure" in want:
+                    out[res + ".pressure"] = self._psi_text(some, full, cpu)
         enabled = set(h.info.controllers) if cg.parent is None else cg.parent.subtree_control
-        if cg.parent is not None:
+        child = cg.parent is not None
+        if child and "cgroup.type" in want:
             out["cgroup.type"] = cg.cgroup_type()
-        out["cgroup.subtree_control"] = " ".join(sorted(cg.subtree_control))
-        if cg.parent is not None:
+        if "cgroup.subtree_control" in want:
+            out["cgroup.subtree_control"] = " ".join(sorted(cg.subtree_control))
+        if child and "cgroup.events" in want:
             out["cgroup.events"] = f"populated {int(n_tasks > 0)}\nfrozen {int(cg.frozen())}"
+        if child and "cgroup.freeze" in want:
             out["cgroup.freeze"] = str(int(cg.freezer == "FROZEN"))
-        usage = int(cpu * 1e6)
-        out["cpu.stat"] = f"usage_usec {usage}\nuser_usec {usage // 2}\nsystem_usec {usage - usage // 2}"
-        if "pids" in enabled and cg.parent is not None:
-            out["pids.current"] = str(n_tasks)
-            out["pids.max"] = cg.pids_max
-        if "memory" in enabled and cg.parent is not None:
-            out["memory.current"] = str(rss)
-            out["memory.swap.current"] = str(self._swapped(rss))
-        if "io" in enabled and cg.parent is not None:
+        if "cpu.stat" in want:
+            usage_usec = int(cpu * 1e6)
+            half = usage_usec // 2
+            out["cpu.stat"] = f"usage_usec {usage_usec}\nuser_usec {half}\nsystem_usec {usage_usec - half}"
+        if child and "pids" in enabled:
+            if "pids.current" in want:
+                out["pids.current"] = str(n_tasks)
+            if "pids.max" in want:
+                out["pids.max"] = cg.pids_max
+        if child and "memory" in enabled:
+            if "memory.current" in want:
+                out["memory.current"] = str(rss)
+            if "memory.swap.current" in want:
+                out["memory.swap.current"] = str(self._swapped(rss))
+        if child and "io" in enabled and "io.stat" in want:
             out["io.stat"] = f"8:0 rbytes={io_r} wbytes={io_w} rios={io_r >> 12} wios={io_w >> 12} dbytes=0 dios=0"
 
     @staticmethod
@@ -145,12 +164,16 @@ class SimUsage(SimState):
 
     @staticmethod
     def _psi_text(some: float, full: float, cpu_seconds: float) -> str:
-        return "\n".join(f"{kind} avg10={v:.2f} avg60={v:.2f} avg300={v:.2f} total={int(cpu_seconds * v * 1e4)}"
-                         for kind, v in (("some", some), ("full", full)))
+        s, f = f"{some:.2f}", f"{full:.2f}"  # the same for the three averages
+        return (f"some avg10={s} avg60={s} avg300={s} total={int(cpu_seconds * some * 1e4)}\n"
+                f"full avg10={f} avg60={f} avg300={f} total={int(cpu_seconds * full * 1e4)}")
 
-    def _machine_stats(self, out: dict[str, str], cpu: float, rss: int, share: float, v1: bool) -> None:
-        """The root's /proc figures (as `CgroupFS.cgroup_stats` adds them; the v2 root has
-        pressure files of its own)."""
+    def _machine_stats(self, out: dict[str, str], cpu: float, rss: int, share: float, v1: bool,
+                       want: Collection[str]) -> None:
+        """The root's /proc figures among `want` (as `CgroupFS.cgroup_stats` adds them; the
+        v2 root has pressure files of its own)."""
+        if not any(n in want for n in PROC_FILES):
+            return
         kb = 1 << 10
         used = min(rss, self.mem_total)
         swapped = min(self._swapped(rss), self.swap_total)
@@ -167,3 +190,5 @@ class SimUsage(SimState):
         if v1 and self.psi:
             for res, (some, full) in self._pressure(rss, share).items():
                 out["/proc/pressure/" + res] = self._psi_text(some, full, cpu)
+        for name in [n for n in out if n in PROC_FILES and n not in want]:
+            del out[name]
