@@ -23,6 +23,7 @@ from ctrtui.sources.procfs import (
     parse_status,
     read_bytes,
     read_rest,
+    read_single,
     read_task,
 )
 from ctrtui.sources.treewalk import TreeWalk, reachable
