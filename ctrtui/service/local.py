@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping, Sequence
 
     from ctrtui.engine import AttachEngine, Journal, Plan, Report
-    from ctrtui.engine.cgroupops import OpRefusal, OpResult
+    from ctrtui.engine.opvalues import OpRefusal, OpResult
     from ctrtui.engine.values import ScopeRequest, Via
     from ctrtui.model import CgroupRef, CgroupState, Hierarchy, Snapshot, TaskInfo
     from ctrtui.model.cgstats import Figures
@@ -174,7 +174,8 @@ class LocalService:
 
     def undo(self, batch: str | None = None) -> Undone:
         from ctrtui.engine import Report
-        from ctrtui.engine.cgroupops import OpResult, undo_any
+        from ctrtui.engine.cgroupops import undo_any
+        from ctrtui.engine.opvalues import OpResult
         from ctrtui.service.values import Undone
 
         engine = self.engine

@@ -2,7 +2,7 @@
 flow "move the selection into a new cgroup here".
 
 - `n`: a child of the highlighted cgroup; its name is asked in `NewCgroup`, which checks the
-  name rules as you type (engine/ops.py `name_problem`). Enter creates it.
+  name rules as you type (engine/opvalues.py `name_problem`). Enter creates it.
 - `D`: remove the highlighted cgroup, asked first (`ConfirmOp`); refused with the reason when
   it holds tasks or children (the kernel would say EBUSY).
 - `z`: freeze the highlighted cgroup, or thaw it when it is frozen, asked first.
@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from ctrtui.engine.cgroupops import OpResult, child_ref, name_problem
+from ctrtui.engine.opvalues import OpResult, child_ref, name_problem
 from ctrtui.model import CgroupRef
 from ctrtui.text import display
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Protocol
 
-from ctrtui.engine.cgroupops import OpRefusal, OpResult
+from ctrtui.engine.opvalues import OpRefusal, OpResult
 from ctrtui.engine.values import Plan, Report, ScopeRequest, Via
 from ctrtui.model import CgroupRef
 from ctrtui.service.local import LocalService

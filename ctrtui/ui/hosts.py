@@ -17,7 +17,7 @@ import shlex
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
-from ctrtui.engine.cgroupops import OPS, OpRefusal, OpResult
+from ctrtui.engine.opvalues import OPS, OpRefusal, OpResult
 from ctrtui.engine.values import Plan, Report, ScopeRequest, Via
 from ctrtui.errors import CtrtuiError
 from ctrtui.model import CgroupRef, CgroupState, TaskInfo

@@ -261,8 +261,8 @@ class Moves:
         """Run a batch (thread worker "move" or "undo") and post its `BatchDone`; a journal that cannot be
         written moves nothing, and the engine's sentence says why. An undone cgroup op goes
         to `CgroupActions.done`."""
-        from ctrtui.engine.cgroupops import OpResult
         from ctrtui.engine.journal import JournalError
+        from ctrtui.engine.opvalues import OpResult
         from ctrtui.errors import CtrtuiError
 
         try:

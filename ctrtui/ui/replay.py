@@ -34,7 +34,7 @@ from ctrtui.ui.widgets.timebar import TimeBar, TimeBarState
 
 if TYPE_CHECKING:
     from ctrtui.engine import Plan, Report
-    from ctrtui.engine.cgroupops import OpResult
+    from ctrtui.engine.opvalues import OpResult
     from ctrtui.engine.values import ScopeRequest, Via
     from ctrtui.history.replay import RecordedBackend
     from ctrtui.model import CgroupRef, Container, Hierarchy, Snapshot, TaskInfo

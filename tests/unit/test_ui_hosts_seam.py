@@ -11,7 +11,7 @@ import time
 import pytest
 
 from ctrtui.engine import Report
-from ctrtui.engine.cgroupops import OpResult
+from ctrtui.engine.opvalues import OpResult
 from ctrtui.model import CgroupRef
 from ctrtui.remote.errors import HostError
 from ctrtui.remote.service import RemoteService
