@@ -5,6 +5,13 @@ Reading: `hierarchies`, `cgroup_state`, `snapshot`, `task_details`, `stats`.
 Planning and applying: `prepare_writes`, `plan`, `risks`, `apply`, `request_stop`.
 Undoing and the log: `undo`, `log`.
 Cgroup ops: `cgroup_op` (mkdir, rmdir, freeze, thaw).
+
+Not here: the checks made before any write that `LocalService` has for the terminal UI
+(`journal_problem`, `policy_problem`, `reload_policy`). A remote host checks its journal
+itself when it is reached and says so in its hello (`why_read_only`, `journal_problem`:
+docs/remote.md), and its policy is its own engine's: one that cannot be used refuses each
+call with its sentence (`refused`) until the file is fixed there. A `RemoteService` would
+have nothing more to answer them with.
 """
 
 from __future__ import annotations
@@ -12,9 +19,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Protocol
 
-from ctrtui.engine import Plan, Report
 from ctrtui.engine.opvalues import OpResult
-from ctrtui.engine.values import ScopeRequest, Via
+from ctrtui.engine.values import Plan, Report, ScopeRequest, Via
 from ctrtui.model import CgroupRef, CgroupState, Hierarchy, Snapshot, TaskInfo
 from ctrtui.model.cgstats import Figures
 from ctrtui.service.values import BatchLog, Undone
