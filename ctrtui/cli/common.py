@@ -18,7 +18,6 @@ if TYPE_CHECKING:
     from types import FrameType
     from typing import Any
 
-    from ctrtui.engine import AttachEngine
     from ctrtui.history.reader import Recording
     from ctrtui.history.replay import RecordedBackend as RecordedBackend
     from ctrtui.model import CgroupRef, Hierarchy, Snapshot
@@ -28,7 +27,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "EXIT_NOT_ALL", "EXIT_OK", "EXIT_USAGE", "HOST_JOBS", "HOST_TIMEOUT", "StopOnSignals", "UsageError",
-    "backend_of", "backend_spec", "cgroup_ref", "command_service", "display", "engine_of", "journal_max", "print_json",
+    "backend_of", "backend_spec", "cgroup_ref", "command_service", "display", "journal_max", "print_json",
     "print_warnings", "recorded_world", "recording_of", "recording_place", "resolve", "scrub", "service_of",
     "still_there", "unknown_hierarchy",
 ]
@@ -136,11 +135,6 @@ def command_service(args: argparse.Namespace, writes: bool = False) -> Service:
     if writes:
         given.prepare_writes()
     return given
-
-
-def engine_of(args: argparse.Namespace, backend: Backend, broken_ok: bool = False) -> AttachEngine:
-    """The engine of the terminal UI (see `service_of`)."""
-    return service_of(args, backend, broken_ok=broken_ok).engine
 
 
 def journal_max() -> int | None:

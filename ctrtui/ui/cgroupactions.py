@@ -38,8 +38,8 @@ class CgroupActions:
     def __init__(self, side: ScreenSide, session: Session) -> None:
         self.side = side
         self.session = session
-        """What is shown: its `ops` are the shown host's cgroup ops (this machine's engine's, or
-        a remote host's own ctrtui's), `check`, `frozen` and `run` what is called on them."""
+        """What is shown: its `ops` are the shown host's cgroup ops (this machine's `ServiceOps`,
+        or a remote host's own ctrtui's), `check`, `frozen` and `run` what is called on them."""
         self.results: list[OpResult] = []
         """Every op of this run, oldest first."""
 
@@ -156,7 +156,7 @@ class CgroupActions:
     def _run_op(self, ops: CgroupOpsLike, op: str, ref: CgroupRef, then: Callable[[], None] | None) -> None:
         """Run `op` on `ref` (thread worker named after the op, in the moves' group) and hand
         the result to `done`."""
-        from ctrtui.engine.journal import JournalError
+        from ctrtui.engine.journalerrors import JournalError
 
         try:
             result = ops.run(op, ref)

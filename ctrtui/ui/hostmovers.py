@@ -45,7 +45,7 @@ class Mover(Protocol):
 
 
 class CgroupOpsLike(Protocol):
-    """What the UI makes, removes, freezes and thaws cgroups with (`CgroupOps` here,
+    """What the UI makes, removes, freezes and thaws cgroups with (`ServiceOps` here,
     `RemoteOps` on a remote host): a predicted refusal, the freezer state, the op itself."""
 
     def check(self, op: str, ref: CgroupRef) -> OpRefusal | None: ...
