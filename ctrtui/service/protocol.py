@@ -7,11 +7,11 @@ Undoing and the log: `undo`, `log`.
 Cgroup ops: `cgroup_op` (mkdir, rmdir, freeze, thaw).
 
 Not here: the checks made before any write that `LocalService` has for the terminal UI
-(`journal_problem`, `policy_problem`, `reload_policy`). A remote host checks its journal
-itself when it is reached and says so in its hello (`why_read_only`, `journal_problem`:
-docs/remote.md), and its policy is its own engine's: one that cannot be used refuses each
-call with its sentence (`refused`) until the file is fixed there. A `RemoteService` would
-have nothing more to answer them with.
+(`journal_problem`, `policy_problem`, `reload_policy`). A remote host's journal and policy
+are its own engine's, which refuses each call with their sentence (`refused`) while they
+cannot be used, and its hello names a journal it cannot read (`journal_problem`:
+docs/remote.md); a `RemoteService` would have nothing of its own to answer them with, only
+one more round trip for what the refusal says.
 """
 
 from __future__ import annotations
