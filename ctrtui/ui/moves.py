@@ -250,16 +250,12 @@ class Moves:
         """Run a batch (thread worker "move" or "undo") and post its `BatchDone`; a journal that cannot be
         written moves nothing, and the engine's sentence says why. An undone cgroup op goes
         to `CgroupActions.done`."""
-        from ctrtui.engine.journalerrors import JournalError
         from ctrtui.engine.opvalues import OpResult
         from ctrtui.errors import CtrtuiError
 
         try:
             report = run()
-        except JournalError as exc:  # no journal, no move: the engine's own sentence
-            self.side.call_from_thread(self.side.notify, str(exc), title=refused, severity="error", timeout=12)
-            return
-        except CtrtuiError as exc:  # e.g. an undo of another backend's op batch
+        except CtrtuiError as exc:  # its sentence: no journal, no move (JournalError); another backend's op batch
             self.side.call_from_thread(self.side.notify, str(exc), title=refused, severity="error", timeout=12)
             return
         except Exception as exc:
