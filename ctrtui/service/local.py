@@ -144,6 +144,10 @@ class LocalService:
 
     @property
     def pid_max(self) -> int:
+        """The engine's (read once, the number PIDs are parsed against) once it is built, else
+        the backend's."""
+        if self._engine is not None:
+            return int(self._engine.pid_max)
         return int(self.backend.pid_max)
 
     def hierarchies(self) -> tuple[Hierarchy, ...]:

@@ -132,7 +132,7 @@ class Link:
     holds open), one sentence each, already scrubbed."""
     service: LocalService | None = None
     """This machine's service (a local host: its policy and journal are checked through it
-    here); None on a remote host, which checks its own when it is reached."""
+    here); None on a remote host, whose own engine checks them."""
     ops: CgroupOpsLike | None = None
     """The host's cgroup ops (None: a remote host's, `RemoteOps` through its mover)."""
 
