@@ -195,10 +195,11 @@ def _trivial_ready(app) -> bool:
 
 def _ctrtui_app(kernel, journal: str):
     from ctrtui.engine import AttachEngine, Journal
+    from ctrtui.service.local import LocalService
     from ctrtui.ui.app import CtrtuiApp
 
-    return CtrtuiApp(kernel, AttachEngine(kernel, journal=Journal(journal)), interval=3600.0,
-                     read_only=False)
+    service = LocalService(kernel, engine=AttachEngine(kernel, journal=Journal(journal)), front="ui")
+    return CtrtuiApp(service, interval=3600.0, read_only=False)
 
 
 def _panes_ready(app) -> bool:

@@ -48,7 +48,7 @@ async def _paint(specs, options) -> tuple[float, float | None]:
 
     t0 = time.perf_counter()
     views = [remote_host(s, options) for s in specs]
-    app = CtrtuiApp(None, None, interval=3600.0, hierarchy="freezer", hosts=views)
+    app = CtrtuiApp(None, interval=3600.0, hierarchy="freezer", hosts=views)
     rec = Screen(app, _ready)
     async with app.run_test(size=SIZE):
         deadline = time.perf_counter() + 60

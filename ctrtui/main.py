@@ -38,13 +38,14 @@ def cmd_tui(args: argparse.Namespace) -> int:
         hosts = tui_hosts(args)
         if hosts is not None:
             return _tui_hosts(args, *hosts)
-    service = common.service_of(args, writes=True, broken_ok=True)
-    backend, engine = service.backend, service.engine
+    # writes: the policy is read and the journal opened now (broken_ok: a broken policy refuses every
+    # move, the UI says why); front: the engine's advice in the UI's words
+    service = common.service_of(args, writes=True, broken_ok=True, front="ui")
     from ctrtui.ui.app import run
 
     # the backend says whether it may write (ui.app asks it: ctrtui.sources.read_only_reason)
     hierarchy, cgroup = _start(args, service)
-    run(backend, engine, interval=args.interval, read_only=args.read_only, hierarchy=hierarchy, cgroup=cgroup)
+    run(service, interval=args.interval, read_only=args.read_only, hierarchy=hierarchy, cgroup=cgroup)
     return EXIT_OK
 
 
@@ -82,8 +83,7 @@ def _tui_hosts(args: argparse.Namespace, specs: Sequence[HostSpec], options: Con
                          "opens on it when it has it)")
     local = None
     if any(s.name == "local" for s in specs):
-        service = common.service_of(args, writes=True, broken_ok=True)
-        local = (service.backend, service.engine)
+        local = common.service_of(args, writes=True, broken_ok=True, front="ui")
     from ctrtui.ui.app import run_hosts
 
     run_hosts(specs, options, jobs=jobs, local=local, interval=args.interval, read_only=args.read_only,

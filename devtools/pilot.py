@@ -10,6 +10,7 @@ from typing import Any, cast
 from textual.pilot import Pilot
 
 from ctrtui.engine import AttachEngine, Journal, Policy
+from ctrtui.service.local import LocalService
 from ctrtui.ui.app import CtrtuiApp
 from ctrtui.ui.widgets.tasklist import TaskList
 
@@ -23,11 +24,16 @@ def make_engine(backend: Any, tmp_path: Path) -> AttachEngine:
                         load_entry_points=False)
 
 
+def make_service(backend: Any, tmp_path: Path, engine: AttachEngine | None = None) -> LocalService:
+    """This machine's service for the UI on `backend` (advice in the UI's words): over
+    `engine`, or `make_engine`'s."""
+    return LocalService(backend, engine=make_engine(backend, tmp_path) if engine is None else engine, front="ui")
+
+
 def make_app(backend: Any, tmp_path: Path, hierarchy: str | None = "unified", interval: float = 3600.0,
              read_only: bool = False) -> CtrtuiApp:
     """The app on `backend`; auto-refresh is effectively off unless `interval` says otherwise."""
-    return CtrtuiApp(backend, make_engine(backend, tmp_path), interval=interval, read_only=read_only,
-                     hierarchy=hierarchy)
+    return CtrtuiApp(make_service(backend, tmp_path), interval=interval, read_only=read_only, hierarchy=hierarchy)
 
 
 async def settle(pilot: Pilot[Any], rounds: int = 4) -> None:

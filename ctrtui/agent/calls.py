@@ -203,7 +203,7 @@ class ServiceCalls(HistoryCalls):
         return encode_log(self._run(self._service().log, a.get("limit")))
 
     def op_cgroup_op(self, args: Any) -> dict[str, object]:
-        from ctrtui.engine.cgroupops import OPS
+        from ctrtui.engine.opvalues import OPS
         from ctrtui.service.codec import encode_op_result
 
         a = ck.args("cgroup_op", args, {"op": ck.word, "cgroup": self._ref}, ("op", "cgroup"))

@@ -27,7 +27,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     import argparse
 
-    from ctrtui.engine.cgroupops import OpResult
+    from ctrtui.engine.opvalues import OpResult
     from ctrtui.model import CgroupRef, Hierarchy
     from ctrtui.service.protocol import Service
 

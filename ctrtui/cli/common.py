@@ -1,5 +1,5 @@
 """What every command of the command line shares: exit codes, the printing of names and
-messages, bad usage (`UsageError`), the backend and engine the options name, the cgroup a
+messages, bad usage (`UsageError`), the backend and service the options name, the cgroup a
 `HIERARCHY:/path` names (`resolve`), JSON output, warnings and the signals that stop a batch.
 
 Importing this module must stay cheap: the backends and the engine are imported only when a
@@ -18,7 +18,6 @@ if TYPE_CHECKING:
     from types import FrameType
     from typing import Any
 
-    from ctrtui.engine import AttachEngine
     from ctrtui.history.reader import Recording
     from ctrtui.history.replay import RecordedBackend as RecordedBackend
     from ctrtui.model import CgroupRef, Hierarchy, Snapshot
@@ -28,7 +27,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "EXIT_NOT_ALL", "EXIT_OK", "EXIT_USAGE", "HOST_JOBS", "HOST_TIMEOUT", "StopOnSignals", "UsageError",
-    "backend_of", "backend_spec", "cgroup_ref", "command_service", "display", "engine_of", "journal_max", "print_json",
+    "backend_of", "backend_spec", "cgroup_ref", "command_service", "display", "journal_max", "print_json",
     "print_warnings", "recorded_world", "recording_of", "recording_place", "resolve", "scrub", "service_of",
     "still_there", "unknown_hierarchy",
 ]
@@ -102,12 +101,13 @@ def recorded_world(args: argparse.Namespace) -> RecordedBackend:
 
 
 def service_of(args: argparse.Namespace, backend: Backend | None = None, writes: bool = False,
-               broken_ok: bool = False) -> LocalService:
+               broken_ok: bool = False, front: str | None = None) -> LocalService:
     """The service the options name (ctrtui/service/local.py): the backend of `backend_of`
     (opened on first use) unless `backend` is given, `--policy`, `--journal`, `--no-journal`.
     `writes`: the engine is built now, so a policy that cannot be read or is invalid (checked
     against the backend's hierarchies) is a CtrtuiError (exit 2) before anything is done --
-    or, with `broken_ok` (the UI), a policy that refuses every move with that sentence."""
+    or, with `broken_ok` (the UI), a policy that refuses every move with that sentence.
+    `front`: whose words the engine's advice takes (`ui`: the terminal UI's; None: the command line's)."""
     from ctrtui.service.local import LocalService
 
     def identity() -> str:
@@ -118,7 +118,7 @@ def service_of(args: argparse.Namespace, backend: Backend | None = None, writes:
     service = LocalService(backend, opener=None if backend is not None else lambda: backend_of(args),
                            identity=identity, policy_path=args.policy, journal_path=args.journal,
                            journal=not getattr(args, "no_journal", False), journal_max=journal_max,
-                           broken_policy_ok=broken_ok)
+                           broken_policy_ok=broken_ok, front=front)
     if writes:
         service.prepare_writes()
     return service
@@ -144,18 +144,11 @@ def command_service(args: argparse.Namespace, writes: bool = False) -> Service:
     return given
 
 
-def engine_of(args: argparse.Namespace, backend: Backend, broken_ok: bool = False) -> AttachEngine:
-    """The engine of the terminal UI (see `service_of`)."""
-    return service_of(args, backend, broken_ok=broken_ok).engine
-
-
-def journal_max() -> int:
-    """Rotation size of the journal: `CTRTUI_JOURNAL_MAX` (bytes) or the default 8 MiB."""
-    from ctrtui.engine.journal import DEFAULT_MAX_BYTES
-
+def journal_max() -> int | None:
+    """Rotation size of the journal: `CTRTUI_JOURNAL_MAX` (bytes), or None: the default (8 MiB)."""
     text = os.environ.get("CTRTUI_JOURNAL_MAX", "")
     if not text:
-        return DEFAULT_MAX_BYTES
+        return None
     if not text.isdigit() or int(text) < 4096:
         raise UsageError(f"CTRTUI_JOURNAL_MAX must be a number of bytes (at least 4096), not {text!r}")
     return int(text)

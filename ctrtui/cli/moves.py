@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     import argparse
     from collections.abc import Sequence
 
-    from ctrtui.engine import Report
+    from ctrtui.engine.values import Report
     from ctrtui.model import Hierarchy
     from ctrtui.service.protocol import Service
 

@@ -24,7 +24,7 @@ recorded as done without asking. A thaw of a cgroup frozen only by an ancestor i
 (it would change nothing), naming the ancestor.
 
 What is checked before the kernel is asked (`check`), so the UI can say it while the user
-types: the name rules (`name_problem`: not empty, no `/`, not `.` or `..`, no newline, at most
+types: the name rules (`ctrtui.engine.opvalues.name_problem`: not empty, no `/`, not `.` or `..`, no newline, at most
 255 bytes, not a name the parent already has), that the parent exists, that a cgroup to
 remove exists, is not the root and holds no task nor child, that the hierarchy has a
 freezer (v2, or v1 with the freezer controller) and the cgroup is not the root. The kernel
@@ -32,7 +32,9 @@ itself takes names longer than 255 bytes (kernfs checks only the whole path agai
 PATH_MAX): the 255-byte limit is ctrtui's, since such names break the tools that read
 /proc/PID/cgroup or list the directories. The backend must declare `cgroup-admin`.
 
-This module imports nothing from Textual; `ctrtui.cli` and `ctrtui.ui` both use it.
+This module imports nothing from Textual. The front ends reach it only through the service
+(`LocalService.cgroup_op`, `cgroup_check`, `frozen`); what they import of cgroup ops (`OPS`,
+`OpResult`, `OpRefusal`, the name rule) is `ctrtui.engine.opvalues`.
 """
 
 from __future__ import annotations
@@ -42,9 +44,10 @@ import os
 
 from ctrtui.engine import batches
 from ctrtui.engine.batches import FROZEN_STATES, ensure_ours, recover_open
+from ctrtui.engine.opvalues import ALREADY, OPS, OpRefusal, OpResult, name_problem, opposite
 from ctrtui.errors import CtrtuiError, errno_name
 from ctrtui.model import CgroupRef
-from ctrtui.model.snapshot import is_ancestor, join_path, parent_path
+from ctrtui.model.snapshot import is_ancestor, parent_path
 from ctrtui.sources import CGROUP_ADMIN
 from ctrtui.text import display
 
@@ -52,100 +55,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-__all__ = ["ALREADY", "NAME_MAX", "OPS", "OpResult", "OpRefusal", "CgroupOps", "name_problem", "opposite", "undo_any",
-           "child_ref"]
-
-NAME_MAX = 255
-"""Bytes a cgroup name may have (ctrtui's rule; the kernel's kernfs takes more)."""
-OPS = ("mkdir", "rmdir", "freeze", "thaw")
-_OPPOSITE = {"mkdir": "rmdir", "rmdir": "mkdir", "freeze": "thaw", "thaw": "freeze"}
-_DONE = {"mkdir": "created", "rmdir": "removed", "freeze": "frozen", "thaw": "thawed"}
-ALREADY = {"freeze": "already-frozen", "thaw": "already-thawed"}
-"""The outcome of a freeze or thaw that would change nothing: nothing is asked of the
-kernel, nothing is journaled, the exit status is 0."""
-
-
-def opposite(op: str) -> str:
-    """The op that undoes `op`."""
-    return _OPPOSITE[op]
-
-
-class OpRefusal:
-    """Why an op will not (or did not) happen: the errno the kernel gives (or would give),
-    a sentence and what to do."""
-
-    __slots__ = ("errno", "reason", "advice")
-
-    def __init__(self, errno: str | None, reason: str, advice: str = "") -> None:
-        self.errno, self.reason, self.advice = errno, reason, advice
-
-    def __repr__(self) -> str:
-        return f"OpRefusal({self.errno!r}, {self.reason!r})"
-
-    def text(self) -> str:
-        return f"{self.reason}. {self.advice}" if self.advice else self.reason
-
-
-class OpResult:
-    """What `CgroupOps.run` did: `outcome` is `done`, `refused` (then `refusal` says why;
-    `predicted` when ctrtui refused before asking the kernel, which it then was not asked),
-    or `already-frozen` / `already-thawed` (a freeze or thaw that would change nothing:
-    nothing asked, nothing journaled)."""
-
-    __slots__ = ("op", "ref", "outcome", "refusal", "predicted", "batch_id", "undo_of", "journaled", "warnings")
-
-    def __init__(self, op: str, ref: CgroupRef, outcome: str, refusal: OpRefusal | None = None,
-                 predicted: bool = False, batch_id: str | None = None, undo_of: str | None = None,
-                 journaled: bool = False, warnings: tuple[str, ...] = ()) -> None:
-        self.op, self.ref, self.outcome, self.refusal, self.predicted = op, ref, outcome, refusal, predicted
-        self.batch_id, self.undo_of, self.journaled, self.warnings = batch_id, undo_of, journaled, warnings
-
-    @property
-    def ok(self) -> bool:
-        return self.outcome == "done" or self.outcome in ALREADY.values()
-
-    def sentence(self) -> str:
-        """One line for a person: what was done, or what was refused and why."""
-        where = f"{display(self.ref.hierarchy)}:{display(self.ref.path)}"
-        what = f"undo of {self.undo_of}: " if self.undo_of else ""
-        if self.outcome in ALREADY.values():
-            return f"{what}{where} is {self.outcome.replace('-', ' ')}; nothing was changed"
-        if self.ok:
-            return f"{what}{where} {_DONE[self.op]}"
-        r = self.refusal
-        assert r is not None
-        code = f" ({r.errno})" if r.errno else ""
-        return f"{what}{self.op} {where} refused{code}: {r.text()}"
-
-    def as_dict(self) -> dict[str, Any]:
-        r = self.refusal
-        return {"op": self.op, "cgroup": f"{self.ref.hierarchy}:{self.ref.path}", "outcome": self.outcome,
-                "errno": r.errno if r else None, "reason": r.reason if r else None, "advice": r.advice if r else None,
-                "predicted": self.predicted, "batch": self.batch_id, "undo_of": self.undo_of,
-                "journaled": self.journaled, "warnings": list(self.warnings)}
-
-
-def name_problem(name: str, taken: Any = ()) -> str | None:
-    """Why `name` cannot name a new child cgroup (one sentence), or None. `taken`: the
-    names the parent already has (cgroups; the kernel also refuses an interface file's
-    name, with EEXIST, which only it knows)."""
-    if not name:
-        return "a cgroup needs a name"
-    if name in (".", ".."):
-        return f"'{name}' is not a name: it means this directory or its parent"
-    if "/" in name:
-        return "a name cannot hold '/' (make one level at a time)"
-    if "\n" in name:
-        return "a name cannot hold a newline (the kernel refuses it: EINVAL)"
-    if "\0" in name:
-        return "a name cannot hold a NUL byte"
-    size = len(name.encode("utf-8", "surrogateescape"))
-    if size > NAME_MAX:
-        return f"a name has at most {NAME_MAX} bytes; this one has {size}"
-    if name in taken:
-        return f"'{display(name)}' exists already (the kernel would say EEXIST)"
-    return None
-
+__all__ = ["CgroupOps", "undo_any"]
 
 def _name_errno(problem: str) -> str:
     return "EINVAL" if "newline" in problem else "EEXIST" if "exists" in problem or "means" in problem else \
@@ -431,8 +341,3 @@ def undo_any(engine: Any, batch: str | None = None) -> Any:
         if found is not None and found.op is not None:
             return CgroupOps(engine).undo(found)
         return engine.undo(batch)
-
-
-def child_ref(parent: CgroupRef, name: str) -> CgroupRef:
-    """The ref of the child `name` of `parent` (the name is not checked here: `check` does)."""
-    return CgroupRef(parent.hierarchy, join_path(parent.path, name))

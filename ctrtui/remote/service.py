@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, Sequence
 
     from ctrtui.engine import Plan, Report
-    from ctrtui.engine.cgroupops import OpResult
+    from ctrtui.engine.opvalues import OpResult
     from ctrtui.engine.values import ScopeRequest, Via
     from ctrtui.model import CgroupRef, CgroupState, Hierarchy, Snapshot, TaskInfo
     from ctrtui.model.cgstats import Figures

@@ -22,7 +22,7 @@ from __future__ import annotations
 import math
 import re
 
-from ctrtui.engine.cgroupops import ALREADY, OPS, OpRefusal, OpResult
+from ctrtui.engine.opvalues import ALREADY, OPS, OpRefusal, OpResult
 from ctrtui.engine.values import OUTCOMES, ROUTES, VERDICT_KINDS, Outcome, Plan, Report, ScopeRequest, Verdict
 from ctrtui.model import CgroupRef, Hierarchy, TaskInfo
 from ctrtui.model.cgstats import PRESSURE, Figures

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping, Sequence
 
     from ctrtui.engine import AttachEngine, Journal, Plan, Report
-    from ctrtui.engine.cgroupops import OpRefusal, OpResult
+    from ctrtui.engine.opvalues import OpRefusal, OpResult
     from ctrtui.engine.values import ScopeRequest, Via
     from ctrtui.model import CgroupRef, CgroupState, Hierarchy, Snapshot, TaskInfo
     from ctrtui.model.cgstats import Figures
@@ -31,14 +31,17 @@ class LocalService(HistoryOps):
     the backend's own). `policy_path` None: the default policy file. `journal=False`: the
     journal is kept in memory (reports say `journaled: false`). `broken_policy_ok`: a policy
     that cannot be read refuses every move with its sentence instead of raising (the UI).
-    `engine`: an attach engine already built over `backend` (the UI's), used instead of
-    building one. Its recordings: `HistoryOps` (ctrtui/service/recordings.py)."""
+    `front`: whose words the engine's advice takes (`cli`, or `ui`: the terminal UI's;
+    `ctrtui.errors.look_again`); None: the engine's own (`cli` for one built here). `engine`:
+    an attach engine already built over `backend` (tests', with their own hooks and policy),
+    used instead of building one. Its recordings: `HistoryOps`
+    (ctrtui/service/recordings.py)."""
 
     def __init__(self, backend: Backend | None = None, *, opener: Callable[[], Backend] | None = None,
                  identity: Callable[[], str] | None = None, policy_path: str | None = None,
                  journal_path: str | None = None, journal: bool = True,
-                 journal_max: Callable[[], int] | None = None, broken_policy_ok: bool = False,
-                 engine: AttachEngine | None = None) -> None:
+                 journal_max: Callable[[], int | None] | None = None, broken_policy_ok: bool = False,
+                 front: str | None = None, engine: AttachEngine | None = None) -> None:
         # journal_max: the rotation size, asked when the engine's journal is opened (None: the default)
         if (backend is None) == (opener is None):
             raise ValueError("LocalService takes a backend or an opener of one")
@@ -50,6 +53,9 @@ class LocalService(HistoryOps):
         self.journaled = journal
         self.journal_max = journal_max
         self.broken_policy_ok = broken_policy_ok
+        self.front = front
+        if engine is not None and front is not None:
+            engine.front = front
         self._engine: AttachEngine | None = engine
 
     # ------------------------------------------------------------------ what it is built of
@@ -89,14 +95,48 @@ class LocalService(HistoryOps):
             journal = Journal(None)  # kept in memory: the report says journaled: false
         else:
             journal = self._journal(backend.identity)
-        return AttachEngine(backend, policy=policy, journal=journal)
+        engine = AttachEngine(backend, policy=policy, journal=journal)
+        if self.front is not None:
+            engine.front = self.front
+        return engine
 
     def _journal(self, identity: str) -> Journal:
         from ctrtui.engine import Journal, default_journal_path
         from ctrtui.engine.journal import DEFAULT_MAX_BYTES
 
-        max_bytes = DEFAULT_MAX_BYTES if self.journal_max is None else self.journal_max()
-        return Journal(self.journal_path or default_journal_path(identity), max_bytes=max_bytes)
+        max_bytes = self.journal_max() if self.journal_max is not None else None
+        return Journal(self.journal_path or default_journal_path(identity),
+                       max_bytes=DEFAULT_MAX_BYTES if max_bytes is None else max_bytes)
+
+    @property
+    def journal_file(self) -> str:
+        """The file this machine's engine journals to (given, or the default of the backend's
+        identity), whether or not it is opened."""
+        from ctrtui.engine import default_journal_path
+
+        return self.journal_path or default_journal_path(self.backend.identity)
+
+    # ------------------------------------------------------------------ before any write (local only)
+
+    def journal_problem(self) -> str | None:
+        """Why the journal cannot be written, found before any move (None: it can, or there
+        is none: `journal=False`): `ctrtui.service.checks.journal_problem`."""
+        from ctrtui.service.checks import journal_problem
+
+        return journal_problem(self.engine.journal)
+
+    def policy_problem(self, mounted: Sequence[Hierarchy]) -> str | None:
+        """Why the policy cannot be used on `mounted` (None: it can)."""
+        from ctrtui.service.checks import policy_problem
+
+        return policy_problem(self.engine, mounted)
+
+    def reload_policy(self) -> str | None:
+        """Read a broken policy's file again; when usable now, moves use it and its file's
+        name comes back. None: nothing read again; still broken: `CtrtuiError`, its sentence."""
+        from ctrtui.service.checks import reload_policy
+
+        return reload_policy(self.engine, self.backend.hierarchies)
 
     # ------------------------------------------------------------------ reading
 
@@ -107,6 +147,10 @@ class LocalService(HistoryOps):
 
     @property
     def pid_max(self) -> int:
+        """The engine's (read once, the number PIDs are parsed against) once it is built, else
+        the backend's."""
+        if self._engine is not None:
+            return int(self._engine.pid_max)
         return int(self.backend.pid_max)
 
     def hierarchies(self) -> tuple[Hierarchy, ...]:
@@ -177,7 +221,8 @@ class LocalService(HistoryOps):
 
     def undo(self, batch: str | None = None) -> Undone:
         from ctrtui.engine import Report
-        from ctrtui.engine.cgroupops import OpResult, undo_any
+        from ctrtui.engine.cgroupops import undo_any
+        from ctrtui.engine.opvalues import OpResult
         from ctrtui.service.values import Undone
 
         engine = self.engine

@@ -8,6 +8,13 @@ Cgroup ops: `cgroup_op` (mkdir, rmdir, freeze, thaw).
 History (a recording of the served machine, TIME words parsed there): `history_sample`,
 `history_timeline`, `history_where`, `history_diff`; recording: `recorder_open`,
 `recorder_sample`, `recorder_close`.
+
+Not here: the checks made before any write that `LocalService` has for the terminal UI
+(`journal_problem`, `policy_problem`, `reload_policy`). A remote host's journal and policy
+are its own engine's, which refuses each call with their sentence (`refused`) while they
+cannot be used, and its hello names a journal it cannot read (`journal_problem`:
+docs/remote.md); a `RemoteService` would have nothing of its own to answer them with, only
+one more round trip for what the refusal says.
 """
 
 from __future__ import annotations
@@ -15,9 +22,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
-from ctrtui.engine import Plan, Report
-from ctrtui.engine.cgroupops import OpResult
-from ctrtui.engine.values import ScopeRequest, Via
+from ctrtui.engine.opvalues import OpResult
+from ctrtui.engine.values import Plan, Report, ScopeRequest, Via
 from ctrtui.model import CgroupRef, CgroupState, Hierarchy, Snapshot, TaskInfo
 from ctrtui.model.cgstats import Figures
 from ctrtui.service.values import BatchLog, RecordedSample, RecorderState, Timeline, Undone

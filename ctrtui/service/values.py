@@ -11,9 +11,9 @@ if TYPE_CHECKING:
     from typing import Any
 
     from ctrtui.engine import Report
-    from ctrtui.engine.cgroupops import OpResult
     from ctrtui.engine.journal import Batch
     from ctrtui.model import Snapshot
+    from ctrtui.engine.opvalues import OpResult
 
 __all__ = ["BatchLog", "RecordedSample", "RecorderState", "Timeline", "Undone"]
 

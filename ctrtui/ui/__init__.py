@@ -7,8 +7,8 @@ Modules:
 - `screenside` — `ScreenSide`: what the helpers may ask of the screen side (tell the person,
   run a named worker, the panes, the other helpers), as typed interfaces; no helper imports
   the app.
-- `session` — `Session`: what is shown (the host's reader, mover, engine and cgroup ops, the
-  hierarchy, the snapshot, the view flags), handed to the helpers; the app's attributes of
+- `session` — `Session`: what is shown (the host's reader, mover, service (this machine's)
+  and cgroup ops, the hierarchy, the snapshot, the view flags), handed to the helpers; the app's attributes of
   those names are the session's.
 - `mainscreen` — `MainScreen`, the app's default screen: the layout and its keys, each
   handed to the helper that does it.

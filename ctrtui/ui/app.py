@@ -30,10 +30,9 @@ from textual.screen import Screen
 from textual.widget import Widget
 from textual.worker import Worker, WorkerState
 
-from ctrtui.engine import AttachEngine
 from ctrtui.model import HierarchySnapshot, Snapshot
 from ctrtui.report import describe_error
-from ctrtui.sources.base import Backend, Reader
+from ctrtui.sources.base import Reader
 from ctrtui.text import display, scrub
 from ctrtui.ui import gcfreeze
 from ctrtui.ui.cgroupactions import CgroupActions
@@ -47,7 +46,7 @@ from ctrtui.ui.live import LiveView
 from ctrtui.ui.mainscreen import MainScreen
 from ctrtui.ui.messages import MetersRead, SnapshotTaken, WorkerResult
 from ctrtui.ui.moves import Cut, Moves
-from ctrtui.ui.movesoff import policy_problem, read_only_of
+from ctrtui.ui.movesoff import read_only_of
 from ctrtui.ui.navigate import Navigator
 from ctrtui.ui.screenside import ScreenSide
 from ctrtui.ui.session import Session, SessionField
@@ -61,9 +60,10 @@ from ctrtui.ui.widgets.tree import CgroupTree
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from ctrtui.engine import Report
+    from ctrtui.engine.values import Report
     from ctrtui.remote.connect import ConnectOptions
     from ctrtui.remote.ssh import HostSpec
+    from ctrtui.service.local import LocalService
 
 __all__ = ["CtrtuiApp", "describe_error", "run"]
 
@@ -85,24 +85,24 @@ class CtrtuiApp(App[None]):
     read_only_reason: SessionField[str | None] = SessionField()
     policy_error: SessionField[str | None] = SessionField()
 
-    def __init__(self, backend: Backend | None, engine: AttachEngine | None, interval: float = 2.0,
+    def __init__(self, service: LocalService | None, interval: float = 2.0,
                  read_only: bool = False, hierarchy: str | None = None, cgroup: str | None = None,
                  remember_start: bool = False, hosts: Sequence[HostView] | None = None, jobs: int = 8) -> None:
-        """One machine (`backend` and its `engine`), or several `hosts` (`ctrtui.ui.hostviews`;
-        `backend` and `engine` then unused): the first host already reached is shown at once,
-        the others are reached in the background (`HostFeed`)."""
+        """One machine (its `service`, `ctrtui.service.local.LocalService`, built with
+        `front="ui"`: its advice in the UI's words), or several `hosts` (`ctrtui.ui.hostviews`;
+        `service` then unused): the first host already reached is shown at once, the others
+        are reached in the background (`HostFeed`)."""
         super().__init__()
         if hosts is None:
-            if backend is None or engine is None:
-                raise ValueError("CtrtuiApp needs a backend and its engine, or hosts")
-            engine.front = "ui"  # its advice in the UI's words ("Refresh the task list ...")
-            hosts = [local_host(backend.identity, backend, engine)]
+            if service is None:
+                raise ValueError("CtrtuiApp needs a service, or hosts")
+            hosts = [local_host(service.backend.identity, service)]
         self.read_only_flag = read_only
         """`--read-only`: no move on any host."""
         first = next((v for v in hosts if v.link is not None), None)
         link = first.link if first is not None else placeholder(len(hosts))
         assert link is not None
-        self.session = Session(link.backend, link.mover, link.engine, link.ops)
+        self.session = Session(link.backend, link.mover, link.service, link.ops)
         """What is shown: the host's reader and mover, hierarchy, snapshot, view flags."""
         side: ScreenSide = self  # what the helpers may ask of the app (`ctrtui.ui.screenside`)
         self.hostfeed = HostFeed(side, self.session, hosts, jobs)
@@ -114,7 +114,7 @@ class CtrtuiApp(App[None]):
         self._dispatching = 0
         """Inside `run_action` (a key being handled), not drawing the footer: `dispatching`."""
         mounted = self.backend.hierarchies() if first is None or first.local else ()
-        self.policy_error = policy_problem(link.engine, mounted) if link.engine is not None else None
+        self.policy_error = link.service.policy_problem(mounted) if link.service is not None else None
         self.hierarchy_names = [h.name for h in mounted]
         from ctrtui.ui import start
 
@@ -185,7 +185,7 @@ class CtrtuiApp(App[None]):
         host = self.host
         if host is not None and host.link is not None and host.link.pid_max is not None:
             return host.link.pid_max
-        return self.session.engine.pid_max if self.session.engine is not None else None
+        return self.session.service.pid_max if self.session.service is not None else None
 
     def use_host(self, view: HostView, then: Callable[[], None] | None = None) -> None:
         """Show the host `view` (reached): its last snapshot at once when it was shown
@@ -449,21 +449,22 @@ class CtrtuiApp(App[None]):
 
 
 def run_hosts(specs: Sequence[HostSpec], options: ConnectOptions, *, jobs: int = 8,
-              local: tuple[Backend, AttachEngine] | None = None, interval: float = 2.0, read_only: bool = False,
+              local: LocalService | None = None, interval: float = 2.0, read_only: bool = False,
               hierarchy: str | None = None) -> None:
     """Entry used by the command line with `--host`/`--hosts`: one view per host (`local`:
-    this machine, with `local`'s backend and engine), reached in the background, at most
-    `jobs` at once; the first to answer is shown (`ctrtui.ui.hostfeed`)."""
+    this machine, through `local`'s service), reached in the background, at most `jobs` at
+    once; the first to answer is shown (`ctrtui.ui.hostfeed`)."""
     from ctrtui.ui.hosts import remote_host
 
-    views = [local_host("local", *local) if spec.name == "local" and local is not None
+    views = [local_host("local", local) if spec.name == "local" and local is not None
              else remote_host(spec, options) for spec in specs]
-    CtrtuiApp(None, None, interval=interval, read_only=read_only, hierarchy=hierarchy, hosts=views, jobs=jobs).run()
+    CtrtuiApp(None, interval=interval, read_only=read_only, hierarchy=hierarchy, hosts=views, jobs=jobs).run()
 
 
-def run(backend: Backend, engine: AttachEngine, interval: float = 2.0, read_only: bool = False,
+def run(service: LocalService, interval: float = 2.0, read_only: bool = False,
         hierarchy: str | None = None, cgroup: str | None = None) -> None:
-    """Entry used by the command line (`ctrtui`, `ctrtui --demo`): opens on `hierarchy`
-    (and selects `cgroup` in it), else where `ctrtui.ui.start` says; remembers the last one."""
-    CtrtuiApp(backend, engine, interval=interval, read_only=read_only, hierarchy=hierarchy, cgroup=cgroup,
+    """Entry used by the command line (`ctrtui`, `ctrtui --demo`) with this machine's service
+    (`ctrtui.cli.common.service_of`, `front="ui"`): opens on `hierarchy` (and selects
+    `cgroup` in it), else where `ctrtui.ui.start` says; remembers the last one."""
+    CtrtuiApp(service, interval=interval, read_only=read_only, hierarchy=hierarchy, cgroup=cgroup,
               remember_start=True).run()

@@ -2,7 +2,7 @@
 flow "move the selection into a new cgroup here".
 
 - `n`: a child of the highlighted cgroup; its name is asked in `NewCgroup`, which checks the
-  name rules as you type (engine/ops.py `name_problem`). Enter creates it.
+  name rules as you type (engine/opvalues.py `name_problem`). Enter creates it.
 - `D`: remove the highlighted cgroup, asked first (`ConfirmOp`); refused with the reason when
   it holds tasks or children (the kernel would say EBUSY).
 - `z`: freeze the highlighted cgroup, or thaw it when it is frozen, asked first.
@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from ctrtui.engine.cgroupops import OpResult, child_ref, name_problem
+from ctrtui.engine.opvalues import OpResult, child_ref, name_problem
 from ctrtui.model import CgroupRef
 from ctrtui.text import display
 
@@ -38,8 +38,8 @@ class CgroupActions:
     def __init__(self, side: ScreenSide, session: Session) -> None:
         self.side = side
         self.session = session
-        """What is shown: its `ops` are the shown host's cgroup ops (this machine's engine's, or
-        a remote host's own ctrtui's), `check`, `frozen` and `run` what is called on them."""
+        """What is shown: its `ops` are the shown host's cgroup ops (this machine's `ServiceOps`,
+        or a remote host's own ctrtui's), `check`, `frozen` and `run` what is called on them."""
         self.results: list[OpResult] = []
         """Every op of this run, oldest first."""
 
@@ -156,7 +156,7 @@ class CgroupActions:
     def _run_op(self, ops: CgroupOpsLike, op: str, ref: CgroupRef, then: Callable[[], None] | None) -> None:
         """Run `op` on `ref` (thread worker named after the op, in the moves' group) and hand
         the result to `done`."""
-        from ctrtui.engine.journal import JournalError
+        from ctrtui.engine.journalerrors import JournalError
 
         try:
             result = ops.run(op, ref)

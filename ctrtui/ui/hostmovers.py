@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Protocol
 
-from ctrtui.engine.cgroupops import OpRefusal, OpResult
+from ctrtui.engine.opvalues import OpRefusal, OpResult
 from ctrtui.engine.values import Plan, Report, ScopeRequest, Via
 from ctrtui.model import CgroupRef
 from ctrtui.service.local import LocalService
@@ -45,7 +45,7 @@ class Mover(Protocol):
 
 
 class CgroupOpsLike(Protocol):
-    """What the UI makes, removes, freezes and thaws cgroups with (`CgroupOps` here,
+    """What the UI makes, removes, freezes and thaws cgroups with (`ServiceOps` here,
     `RemoteOps` on a remote host): a predicted refusal, the freezer state, the op itself."""
 
     def check(self, op: str, ref: CgroupRef) -> OpRefusal | None: ...

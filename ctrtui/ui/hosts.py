@@ -17,7 +17,7 @@ import shlex
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
-from ctrtui.engine.cgroupops import OPS, OpRefusal, OpResult
+from ctrtui.engine.opvalues import OPS, OpRefusal, OpResult
 from ctrtui.engine.values import Plan, Report, ScopeRequest, Via
 from ctrtui.errors import CtrtuiError
 from ctrtui.model import CgroupRef, CgroupState, TaskInfo
@@ -137,8 +137,8 @@ def placeholder(hosts: int) -> Link:
 class RemoteOps:
     """Create, remove, freeze and thaw cgroups of a remote host, through its `Service`
     (`RemoteService.cgroup_op`): the host checks, journals (its own journal: `u` undoes
-    there) and asks its kernel. The same interface as `ctrtui.engine.cgroupops.CgroupOps` for
-    `ctrtui.ui.cgroupops.CgroupActions`."""
+    there) and asks its kernel. The same interface (`CgroupOpsLike`) as this machine's
+    `ServiceOps`, for `ctrtui.ui.cgroupactions.CgroupActions`."""
 
     def __init__(self, mover: RemoteMover) -> None:
         self.mover = mover

@@ -14,7 +14,6 @@ from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ctrtui.engine import AttachEngine
 from ctrtui.errors import CtrtuiError
 from ctrtui.model import Hierarchy, Snapshot
 from ctrtui.service.local import LocalService
@@ -131,9 +130,9 @@ class Link:
     notes: tuple[str, ...] = ()
     """What the host said when it was reached that a person must hear (batches its journal
     holds open), one sentence each, already scrubbed."""
-    engine: AttachEngine | None = None
-    """This machine's engine (a local host: its policy and journal are checked here); None
-    on a remote host, whose engine runs there."""
+    service: LocalService | None = None
+    """This machine's service (a local host: its policy and journal are checked through it
+    here); None on a remote host, whose own engine checks them."""
     ops: CgroupOpsLike | None = None
     """The host's cgroup ops (None: a remote host's, `RemoteOps` through its mover)."""
 
@@ -232,12 +231,13 @@ def _close_link(link: object) -> None:
             pass
 
 
-def local_host(name: str, backend: Reader, engine: AttachEngine, read_only: str | None = None,
+def local_host(name: str, service: LocalService, read_only: str | None = None,
                policy_error: str | None = None) -> HostView:
-    """A host already there (this machine, or an in-process world): connected, state ok."""
+    """A host already there (this machine, or an in-process world, served by `service`):
+    connected, state ok."""
     view = HostView(name, local=True)
-    mover = LocalMover(LocalService(engine.backend, engine=engine))
-    view.connected(Link(backend, mover, read_only, policy_error, engine=engine, ops=ServiceOps(mover.service)), None)
+    view.connected(Link(service.backend, LocalMover(service), read_only, policy_error, service=service,
+                        ops=ServiceOps(service)), None)
     return view
 
 

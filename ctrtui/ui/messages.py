@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Self
 from rich.text import Text
 from textual.message import Message
 
-from ctrtui.engine import Plan, Report
+from ctrtui.engine.values import Plan, Report
 from ctrtui.model import Container, Snapshot, TaskInfo
 
 if TYPE_CHECKING:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from rich.text import Text
 
-from ctrtui.engine import Plan, Report
+from ctrtui.engine.values import Plan, Report
 from ctrtui.model import CgroupRef
 from ctrtui.report import describe_error, plan_line
 from ctrtui.text import display, scrub
@@ -49,7 +49,7 @@ class Moves:
         self.side = side
         self.session = session
         """What is shown (`ctrtui.ui.session`): `plan`, `apply` and `undo` go through its
-        mover, whatever the host; its engine (this machine's) has the policy read again."""
+        mover, whatever the host; its service (this machine's) has the policy read again."""
         self.reports: list[Report] = []
         """Every batch report of this run, oldest first (the move log)."""
         self.cut: Cut | None = None
@@ -60,35 +60,24 @@ class Moves:
     # ------------------------------------------------------------------ may we move?
 
     def policy_fixed(self) -> bool:
-        """Read the broken policy's file again; when it is usable now, the engine uses it
-        (moves are on again) and True."""
-        from ctrtui.engine.policy import Policy, default_policy_path
+        """Read the broken policy's file again (this machine's service); when it is usable
+        now, moves use it (they are on again) and True."""
         from ctrtui.errors import CtrtuiError
 
-        side, engine = self.side, self.session.engine
-        if engine is None:  # a remote host's policy is its own
+        side, service = self.side, self.session.service
+        if service is None:  # a remote host's policy is its own
             return False
-        old = engine.policy
-        hook = next((h for h in engine.hooks if getattr(h, "name", None) == "policy"), None)
-        if hook is None or not hasattr(hook, "set_policy"):
-            return False
-        hiers = self.session.backend.hierarchies
         try:
-            if old.source is None or old.source == default_policy_path():
-                policy = Policy.load_default(hiers)
-            else:
-                policy = Policy.load(old.source, hiers)
+            source = service.reload_policy()
         except CtrtuiError as exc:
             self.session.policy_error = str(exc)
             return False
-        except OSError:
+        if source is None:
             return False
-        engine.policy = policy
-        hook.set_policy(policy)
         self.session.policy_error = None
         side.update_status()
         side.refresh_bindings()
-        side.notify(f"The policy {policy.source or '(none)'} can be used again: moves are on.", title="Policy")
+        side.notify(f"The policy {source} can be used again: moves are on.", title="Policy")
         return True
 
     def policy_notice(self) -> None:
@@ -261,16 +250,12 @@ class Moves:
         """Run a batch (thread worker "move" or "undo") and post its `BatchDone`; a journal that cannot be
         written moves nothing, and the engine's sentence says why. An undone cgroup op goes
         to `CgroupActions.done`."""
-        from ctrtui.engine.cgroupops import OpResult
-        from ctrtui.engine.journal import JournalError
+        from ctrtui.engine.opvalues import OpResult
         from ctrtui.errors import CtrtuiError
 
         try:
             report = run()
-        except JournalError as exc:  # no journal, no move: the engine's own sentence
-            self.side.call_from_thread(self.side.notify, str(exc), title=refused, severity="error", timeout=12)
-            return
-        except CtrtuiError as exc:  # e.g. an undo of another backend's op batch
+        except CtrtuiError as exc:  # its sentence: no journal, no move (JournalError); another backend's op batch
             self.side.call_from_thread(self.side.notify, str(exc), title=refused, severity="error", timeout=12)
             return
         except Exception as exc:

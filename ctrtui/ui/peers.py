@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Protocol, TypeVar, overload
 if TYPE_CHECKING:
     from textual.widget import Widget
 
-    from ctrtui.engine.cgroupops import OpResult
+    from ctrtui.engine.opvalues import OpResult
     from ctrtui.model import CgroupRef, TaskInfo
     from ctrtui.ui.hostviews import Hit, HostView
     from ctrtui.ui.messages import DetailKey

@@ -33,9 +33,8 @@ from ctrtui.ui.widgets.status import StatusBar
 from ctrtui.ui.widgets.timebar import TimeBar, TimeBarState
 
 if TYPE_CHECKING:
-    from ctrtui.engine import Plan, Report
-    from ctrtui.engine.cgroupops import OpResult
-    from ctrtui.engine.values import ScopeRequest, Via
+    from ctrtui.engine.opvalues import OpResult
+    from ctrtui.engine.values import Plan, Report, ScopeRequest, Via
     from ctrtui.history.replay import RecordedBackend
     from ctrtui.model import CgroupRef, Container, Hierarchy, Snapshot, TaskInfo
     from ctrtui.model.cgstats import Figures
@@ -405,7 +404,7 @@ class ReplayApp(CtrtuiApp):
         reader = RecordingReader(recorded)
         view = HostView("recording", local=True)
         view.connected(Link(reader, RecordingMover(reader), read_only=RECORDING, pid_max=reader.pid_max))
-        super().__init__(None, None, interval=0, hierarchy=hierarchy, cgroup=cgroup, hosts=[view])
+        super().__init__(None, interval=0, hierarchy=hierarchy, cgroup=cgroup, hosts=[view])
         self.replay = Replay(self, reader)
         """The time: the sample shown, playing or not (`Replay`)."""
         self.main = ReplayScreen(self, self.replay)

@@ -10,8 +10,7 @@ from typing import TypeVar
 from textual.content import Content
 from textual.notifications import SeverityLevel
 
-from ctrtui.engine import Plan, Report
-from ctrtui.engine.values import OutcomeKind, VerdictKind
+from ctrtui.engine.values import OutcomeKind, Plan, Report, VerdictKind
 from ctrtui.report import VERDICT_WORDS, Line, count_parts, notice, plan_parts, report_parts
 
 __all__ = ["KIND_STYLE", "KIND_WORDS", "content_of", "counts_content", "plan_lines", "report_lines", "report_text"]

@@ -1,7 +1,7 @@
 """What the terminal UI shows now, in one object (`Session`) that the app owns and hands to
 its helpers (`LiveView`, `Moves`, `Navigator`, `DetailFeed`, `StatsFeed`, `CgroupActions`,
 `HostFeed`; with a `ctrtui.ui.screenside.ScreenSide`, never the App): the shown
-host's reader, mover, engine and cgroup ops, the hierarchy shown, the last snapshot, the
+host's reader, mover, service (this machine's) and cgroup ops, the hierarchy shown, the last snapshot, the
 view flags and why moves are off. Switching host changes it in one place (`use`), so no
 helper keeps a copy of another host's backend. No Textual here.
 """
@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
-from ctrtui.engine import AttachEngine
 from ctrtui.model import HierarchySnapshot, Snapshot
+from ctrtui.service.local import LocalService
 from ctrtui.sources.base import Reader
 from ctrtui.ui.hostmovers import CgroupOpsLike, Mover
 from ctrtui.ui.hostviews import Link
@@ -30,8 +30,9 @@ class Session:
     mover: Mover
     """The shown host's mover: this machine's `LocalMover`, or a remote host's `RemoteMover`;
     `Moves` calls its `plan`, `apply` and `undo`."""
-    engine: AttachEngine | None = None
-    """The shown host's engine when it is this machine (its policy, its journal), else None."""
+    service: LocalService | None = None
+    """The shown host's service when it is this machine (its policy and journal are checked
+    through it), else None."""
     ops: CgroupOpsLike | None = None
     """The shown host's cgroup ops (`check`, `frozen`, `run`: what `CgroupActions` calls)."""
     hier: str = ""
@@ -61,7 +62,7 @@ class Session:
 
     def use(self, link: Link) -> None:
         """Read, move and change cgroups through another host's `link` from now on."""
-        self.backend, self.mover, self.engine, self.ops = link.backend, link.mover, link.engine, link.ops
+        self.backend, self.mover, self.service, self.ops = link.backend, link.mover, link.service, link.ops
 
 
 class SessionField(Generic[T]):

@@ -208,15 +208,15 @@ def test_a_policy_of_another_user_or_behind_a_link_is_refused(tmp_path):
 
 def test_the_ui_is_read_only_with_the_sentence_when_the_state_dir_is_another_users(dirs, monkeypatch):
     from ctrtui.engine import AttachEngine, Journal, Policy, default_journal_path
+    from ctrtui.service.local import LocalService
     from ctrtui.sources.simulated import SimKernel
     from ctrtui.ui.moves import read_only_words
-    from ctrtui.ui.movesoff import journal_problem
 
     env, state, mine = dirs
     monkeypatch.setenv("XDG_STATE_HOME", env["XDG_STATE_HOME"])
-    engine = AttachEngine(SimKernel(), policy=Policy(), journal=Journal(default_journal_path()),
-                          load_entry_points=False)
-    reason = journal_problem(engine)
+    kernel = SimKernel()
+    engine = AttachEngine(kernel, policy=Policy(), journal=Journal(default_journal_path()), load_entry_points=False)
+    reason = LocalService(kernel, engine=engine).journal_problem()
     assert reason is not None and "uid 65534" in reason and str(state.parent) in reason
     assert read_only_words(reason).startswith("Read-only: the journal ")
 

@@ -36,7 +36,7 @@ async def test_the_ui_on_two_real_hosts_and_a_dead_one(sshlab, sshhost, realworl
         options = ConnectOptions(timeout=20, ssh_config=sshlab.config)
         views = [remote_host(sshhost.spec, options), remote_host(other.spec, options), remote_host(dead, options)]
         one, two, gone = views
-        app = CtrtuiApp(None, None, interval=3600.0, hierarchy="freezer", hosts=views)
+        app = CtrtuiApp(None, interval=3600.0, hierarchy="freezer", hosts=views)
         async with open_app(app=app, ready=None) as (app, pilot):
             await _until(pilot, lambda: one.state == OK and two.state == OK and gone.state == DEAD
                          and app.hs is not None)

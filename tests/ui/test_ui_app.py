@@ -14,7 +14,7 @@ from textual.widgets import Input, Select
 from ctrtui.sources.demo import demo_world
 from ctrtui.ui.screens import ConfirmMove, FindPid, GoToCgroup, MoveLog, SwitchHierarchy, TargetPicker
 from ctrtui.ui.widgets.tasklist import TaskList
-from devtools.pilot import cgroup_of, cut_put, goto, screen_text, settle
+from devtools.pilot import cgroup_of, cut_put, goto, make_service, screen_text, settle
 from devtools.waiting import palette_listed, picker_planned, wait_for
 
 pytestmark = pytest.mark.ui
@@ -670,7 +670,7 @@ async def test_a_journal_that_cannot_be_written_refuses_the_move_with_its_senten
     blocker.write_text("x")
     engine = AttachEngine(world, policy=Policy(), journal=Journal(blocker / "sub" / "journal.jsonl"),
                           load_entry_points=False)
-    app = CtrtuiApp(world, engine, interval=3600.0, hierarchy="unified")
+    app = CtrtuiApp(make_service(world, tmp_path, engine), interval=3600.0, hierarchy="unified")
     async with pilot_app(app=app) as (app, pilot):
         await goto(pilot, NGINX)
         pid = app.tasks.shown[-1]
@@ -695,7 +695,7 @@ async def test_an_unusable_policy_starts_the_app_but_refuses_every_move_until_fi
     `engine`: an engine given the policy unchecked (the app checks it against the hierarchies)."""
     from types import SimpleNamespace
 
-    from ctrtui.cli.common import engine_of
+    from ctrtui.cli.common import service_of
     from ctrtui.engine import AttachEngine, Journal, Policy
     from ctrtui.model import CgroupRef
     from ctrtui.ui.app import CtrtuiApp
@@ -706,11 +706,13 @@ async def test_an_unusable_policy_starts_the_app_but_refuses_every_move_until_fi
     f.write_text('[protect]\ncgroups = ["freezr:/system.slice/*"]\n')
     if how == "cli":
         args = SimpleNamespace(policy=str(f), journal=str(tmp_path / "journal.jsonl"))
-        engine = engine_of(args, world, broken_ok=True)
+        service = service_of(args, world, broken_ok=True, front="ui")
     else:
-        engine = AttachEngine(world, policy=Policy.load(str(f)), journal=Journal(tmp_path / "journal.jsonl"),
-                              load_entry_points=False)
-    app = CtrtuiApp(world, engine, interval=3600.0, hierarchy="unified")
+        service = make_service(world, tmp_path, AttachEngine(world, policy=Policy.load(str(f)),
+                                                             journal=Journal(tmp_path / "journal.jsonl"),
+                                                             load_entry_points=False))
+    engine = service.engine
+    app = CtrtuiApp(service, interval=3600.0, hierarchy="unified")
     sentence = "No task is moved while the policy cannot be used"
     async with pilot_app(app=app) as (app, pilot):
         assert app.snapshot is not None  # the tree was read

@@ -17,7 +17,7 @@ from ctrtui.ui.app import CtrtuiApp
 from ctrtui.ui.hostviews import DEAD, OK, HostView, local_host
 from ctrtui.ui.screens.findhosts import FindOnHosts
 from ctrtui.ui.screens.hosts import HostSwitcher
-from devtools.pilot import make_engine, screen_text, settle
+from devtools.pilot import make_service, screen_text, settle
 from devtools.waiting import wait_for
 from tests.clihelpers import isolated_dirs  # noqa: F401 - autouse: journals in tmp
 from tests.hostfakes import FakeHost
@@ -34,14 +34,14 @@ def _beta_world():
 
 def _hosts(tmp_path, *extra: HostView):
     a = demo_world()
-    alpha = local_host("alpha", a, make_engine(a, tmp_path / "a"))
+    alpha = local_host("alpha", make_service(a, tmp_path / "a"))
     b, bpid = _beta_world()
     beta = FakeHost("beta", b, tmp_path)
     return [alpha, beta.view(), *extra], a, b, bpid, beta
 
 
 def _app(hosts) -> CtrtuiApp:
-    return CtrtuiApp(None, None, interval=3600.0, hierarchy="unified", hosts=hosts)
+    return CtrtuiApp(None, interval=3600.0, hierarchy="unified", hosts=hosts)
 
 
 async def _until(pilot, cond, seconds: float = 10.0) -> None:

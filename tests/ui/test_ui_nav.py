@@ -9,7 +9,7 @@ import pytest
 from ctrtui.model import Hierarchy
 from ctrtui.sources.demo import demo_world
 from ctrtui.ui import start
-from devtools.pilot import make_app, settle
+from devtools.pilot import make_app, make_service, settle
 
 pytestmark = pytest.mark.ui
 
@@ -64,10 +64,9 @@ def test_one_remembered_hierarchy_per_backend(state_home):
 
 async def test_a_demo_session_does_not_decide_where_the_real_machine_opens(pilot_app, world, tmp_path, state_home):
     from ctrtui.ui.app import CtrtuiApp
-    from devtools.pilot import make_engine
 
     start.remember("cpu")  # left there by the last session on this machine
-    app = CtrtuiApp(world, make_engine(world, tmp_path), interval=3600, remember_start=True)
+    app = CtrtuiApp(make_service(world, tmp_path), interval=3600, remember_start=True)
     async with pilot_app(app=app, size=(100, 30)) as (app, pilot):
         assert app.hier == "name=systemd"  # the demo's own: nothing remembered for it yet
         app.switch_hierarchy("freezer")
@@ -78,16 +77,15 @@ async def test_a_demo_session_does_not_decide_where_the_real_machine_opens(pilot
 
 async def test_opens_on_the_same_hierarchy_every_run_and_remembers(pilot_app, world, tmp_path):
     from ctrtui.ui.app import CtrtuiApp
-    from devtools.pilot import make_engine
 
-    app = CtrtuiApp(world, make_engine(world, tmp_path), interval=3600, remember_start=True)
+    app = CtrtuiApp(make_service(world, tmp_path), interval=3600, remember_start=True)
     async with pilot_app(app=app, size=(100, 30)) as (app, pilot):
         assert app.hier == "name=systemd"  # the demo is hybrid: v2 has no real controller
         app.switch_hierarchy("freezer")
         await settle(pilot)
         assert start.remembered("demo") == "freezer"  # at once, not only on a clean quit
     assert start.remembered("demo") == "freezer"
-    again = CtrtuiApp(world, make_engine(world, tmp_path), interval=3600, remember_start=True)
+    again = CtrtuiApp(make_service(world, tmp_path), interval=3600, remember_start=True)
     async with pilot_app(app=again, size=(100, 30)) as (again, pilot):
         assert again.hier == "freezer"
 
@@ -95,9 +93,8 @@ async def test_opens_on_the_same_hierarchy_every_run_and_remembers(pilot_app, wo
 @pytest.mark.parametrize("size", SIZES)
 async def test_cgroup_option_opens_on_that_cgroup(pilot_app, world, tmp_path, size):
     from ctrtui.ui.app import CtrtuiApp
-    from devtools.pilot import make_engine
 
-    app = CtrtuiApp(world, make_engine(world, tmp_path), interval=3600, hierarchy="pids", cgroup=NGINX)
+    app = CtrtuiApp(make_service(world, tmp_path), interval=3600, hierarchy="pids", cgroup=NGINX)
     async with pilot_app(app=app, size=size) as (app, pilot):
         assert app.hier == "pids"
         assert app.tree.cursor_path == NGINX
@@ -244,7 +241,7 @@ async def test_read_only_reason_is_the_real_one(pilot_app, world, tmp_path):
     (tmp_path / "file").write_text("")
     engine = AttachEngine(world, policy=Policy(), journal=Journal(tmp_path / "file" / "journal.jsonl"),
                           load_entry_points=False)
-    app = CtrtuiApp(world, engine, interval=3600, hierarchy="unified")
+    app = CtrtuiApp(make_service(world, tmp_path, engine), interval=3600, hierarchy="unified")
     assert app.read_only_reason is not None and app.read_only_reason.startswith("the journal ")
     assert "ENOTDIR" in app.read_only_reason
     async with pilot_app(app=app, size=(100, 30)) as (app, pilot):

@@ -8,8 +8,9 @@ import json
 import pytest
 
 from ctrtui.engine import AttachEngine, Journal, Policy
-from ctrtui.engine.cgroupops import NAME_MAX, CgroupOps, name_problem, undo_any
+from ctrtui.engine.cgroupops import CgroupOps, undo_any
 from ctrtui.engine.journal import JournalCorrupt
+from ctrtui.engine.opvalues import NAME_MAX, name_problem
 from ctrtui.errors import CtrtuiError
 from ctrtui.model import CgroupRef
 from ctrtui.sources.simulated import SimKernel

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ctrtui.engine.cgroupops import OpRefusal, OpResult
+from ctrtui.engine.opvalues import OpRefusal, OpResult
 from ctrtui.engine.values import OUTCOMES, VERDICT_KINDS, Outcome, Plan, Report, ScopeRequest, Verdict
 from ctrtui.model import CgroupRef, Hierarchy, TaskInfo
 from ctrtui.model.cgstats import PRESSURE, Figures

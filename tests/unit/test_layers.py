@@ -116,3 +116,53 @@ def test_a_lazy_upward_import_is_caught():
     p = subprocess.run([sys.executable, "-c", code, json.dumps([["ctrtui.ui"], ["ctrtui.model"], ""])],
                        capture_output=True, text=True, env={"PYTHONPATH": str(ROOT)}, timeout=60)
     assert p.returncode == 1 and "ctrtui.ui is imported from a lower layer" in p.stderr
+
+
+ENGINE_VALUES = {"values", "opvalues", "records", "journalerrors", "parse", "scopecheck", "risk", "unitrisk", "owned"}
+"""The engine's modules a front end may import (docs/architecture.md, "Front ends and the
+service"): values and pure checks; every other module of engine/ is its machinery."""
+
+
+def _service_contract() -> dict[str, object]:
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    (contract,) = [c for c in config["tool"]["importlinter"]["contracts"]
+                   if c["type"] == "forbidden" and "ctrtui.ui" in c["source_modules"]
+                   and any(str(m).startswith("ctrtui.engine.") for m in c["forbidden_modules"])]
+    return dict(contract)
+
+
+def test_every_engine_module_is_a_value_a_front_end_may_import_or_machinery_it_may_not():
+    """The contract forbidding the engine's machinery to the UI and the command line names
+    every module of engine/ that is not a value or a pure check, and ignores no import: a
+    new engine module is put on one side or the other here."""
+    contract = _service_contract()
+    assert "ignore_imports" not in contract
+    assert set(contract["source_modules"]) == {"ctrtui.ui", "ctrtui.cli", "ctrtui.main"}  # type: ignore[arg-type]
+    forbidden = {str(m).removeprefix("ctrtui.engine.") for m in contract["forbidden_modules"]}  # type: ignore[attr-defined]
+    present = {f.stem for f in (ROOT / "ctrtui" / "engine").glob("*.py")} - {"__init__"}
+    assert {"engine", "apply", "planning", "judge", "journal", "policy", "batches", "undo", "cgroupops"} <= forbidden
+    assert forbidden <= present and ENGINE_VALUES <= present
+    assert not forbidden & ENGINE_VALUES
+    assert present == forbidden | ENGINE_VALUES, present - forbidden - ENGINE_VALUES
+
+
+def _engine_package_imports(text: str) -> list[int]:
+    """The lines of `text` that import the `ctrtui.engine` package itself."""
+    import ast
+
+    return [n.lineno for n in ast.walk(ast.parse(text))
+            if (isinstance(n, ast.ImportFrom) and n.module == "ctrtui.engine" and n.level == 0)
+            or (isinstance(n, ast.Import) and any(a.name == "ctrtui.engine" for a in n.names))]
+
+
+def test_front_ends_import_each_engine_name_from_its_module():
+    """The UI, the command line and main.py never import the `ctrtui.engine` package itself:
+    its lazy attributes include `AttachEngine`, and `from ctrtui.engine import AttachEngine`
+    is an import of the package, which the contract above cannot see."""
+    assert _engine_package_imports("from ctrtui.engine import AttachEngine\nimport ctrtui.engine\n"
+                                   "from ctrtui.engine.values import Plan\n") == [1, 2]
+    files = [*(ROOT / "ctrtui" / "ui").rglob("*.py"), *(ROOT / "ctrtui" / "cli").rglob("*.py"),
+             ROOT / "ctrtui" / "main.py"]
+    assert len(files) > 60
+    found = {str(f.relative_to(ROOT)): lines for f in files if (lines := _engine_package_imports(f.read_text()))}
+    assert not found, found

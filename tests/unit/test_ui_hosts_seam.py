@@ -11,7 +11,7 @@ import time
 import pytest
 
 from ctrtui.engine import Report
-from ctrtui.engine.cgroupops import OpResult
+from ctrtui.engine.opvalues import OpResult
 from ctrtui.model import CgroupRef
 from ctrtui.remote.errors import HostError
 from ctrtui.remote.service import RemoteService
@@ -213,14 +213,14 @@ def test_local_and_remote_movers_answer_the_same_calls(tmp_path):
     the newest batch of its journal, a move or a cgroup op, as a remote host's does."""
     from ctrtui.ui.hostmovers import LocalMover, Mover, ServiceOps
     from ctrtui.ui.hostviews import local_host
-    from devtools.pilot import make_engine
+    from devtools.pilot import make_service
 
     world = demo_world()
     pid = _sleeper(world)
-    view = local_host("here", world, make_engine(world, tmp_path / "here"))
+    view = local_host("here", make_service(world, tmp_path / "here"))
     link = view.link
-    assert link is not None and isinstance(link.mover, LocalMover) and link.engine is not None
-    assert link.mover.service.engine is link.engine  # this machine's moves go through its service
+    assert link is not None and isinstance(link.mover, LocalMover) and link.service is not None
+    assert link.mover.service is link.service  # this machine's moves go through its service
     assert isinstance(link.ops, ServiceOps) and link.ops.service is link.mover.service  # and its cgroup ops
     beta = FakeHost("beta", world, tmp_path)
     for mover in (link.mover, beta.link().mover):
@@ -239,25 +239,26 @@ def test_local_and_remote_movers_answer_the_same_calls(tmp_path):
     assert undone_move is not None and not isinstance(undone_move, OpResult)
     assert undone_move.undo_of == moved.batch_id and world.task_cgroups(pid)["unified"] == "/system.slice"
     remote = beta.link()
-    assert isinstance(remote.ops, RemoteOps) and remote.engine is None  # a remote host's ops go through its mover
+    assert isinstance(remote.ops, RemoteOps) and remote.service is None  # a remote host's ops go through its mover
 
 
-def test_a_session_switches_reader_mover_engine_and_ops_together(tmp_path):
+def test_a_session_switches_reader_mover_service_and_ops_together(tmp_path):
     """The UI's helpers read the shown host from one `Session`: `use` swaps the reader, the
-    mover, the engine and the cgroup ops at once (no helper keeps the last host's backend),
+    mover, the service (this machine's) and the cgroup ops at once (no helper keeps the last host's backend),
     and an attribute of the app named for the session's (`SessionField`) is the session's."""
     from ctrtui.ui.hostviews import local_host
     from ctrtui.ui.session import Session, SessionField
-    from devtools.pilot import make_engine
+    from devtools.pilot import make_service
 
     world = demo_world()
-    here = local_host("here", world, make_engine(world, tmp_path / "here")).link
+    here = local_host("here", make_service(world, tmp_path / "here")).link
     assert here is not None
     beta = FakeHost("beta", demo_world(), tmp_path)
     remote = beta.link()
-    session = Session(here.backend, here.mover, here.engine, here.ops, hier="unified")
+    session = Session(here.backend, here.mover, here.service, here.ops, hier="unified")
+    assert session.service is here.service is not None
     session.use(remote)
-    assert (session.backend, session.mover, session.engine) == (beta.reader, remote.mover, None)
+    assert (session.backend, session.mover, session.service) == (beta.reader, remote.mover, None)
     assert isinstance(session.ops, RemoteOps) and session.hier == "unified"  # the view is kept
 
     class Owner:

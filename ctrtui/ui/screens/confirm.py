@@ -10,7 +10,7 @@ from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.widgets import Button, Static
 
-from ctrtui.engine import Plan
+from ctrtui.engine.values import Plan
 from ctrtui.report import plural
 from ctrtui.ui.reportstyle import KIND_STYLE, KIND_WORDS, counts_content
 from ctrtui.ui.screens.dialog import Question

@@ -9,7 +9,7 @@ from textual.binding import Binding
 from textual.content import Content
 from textual.widgets import Footer, Label
 
-from ctrtui.engine import Report
+from ctrtui.engine.values import Report
 from ctrtui.report import plural
 from ctrtui.ui.reportstyle import report_lines
 from ctrtui.ui.screens.dialog import Dialog

@@ -22,9 +22,8 @@ from textual.timer import Timer
 from textual.widgets import Input, Label, OptionList, Static
 from textual.worker import get_current_worker
 
-from ctrtui.engine import Plan
 from ctrtui.engine.risk import hierarchy_note
-from ctrtui.engine.values import ScopeRequest, Via
+from ctrtui.engine.values import Plan, ScopeRequest, Via
 from ctrtui.model import CgroupRef, Snapshot
 from ctrtui.model.systemd import unit_place
 from ctrtui.report import nothing_would_move, plural
