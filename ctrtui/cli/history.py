@@ -117,7 +117,7 @@ def cmd_record(args: argparse.Namespace) -> int:
         return record_on_host(service, args, max_size, names, subtree)
     backend = local.backend
     directory = args.history_to or default_history_dir(backend.identity)
-    journal = service.journal_file
+    journal = local.journal_file
     print(f"ctrtui: recording into {display(directory)} every {interval:g} s; stop with Ctrl-C or SIGTERM",
           file=sys.stderr)
     rec = record(backend, directory, interval, max_size, args.full_every, names, subtree, journal,

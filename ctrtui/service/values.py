@@ -12,8 +12,8 @@ if TYPE_CHECKING:
 
     from ctrtui.engine import Report
     from ctrtui.engine.journal import Batch
-    from ctrtui.model import Snapshot
     from ctrtui.engine.opvalues import OpResult
+    from ctrtui.model import Snapshot
 
 __all__ = ["BatchLog", "RecordedSample", "RecorderState", "Timeline", "Undone"]
 
