@@ -1,5 +1,6 @@
 """The agent's history calls (docs/remote.md, "history"): this host's recordings read for the
-local side's `ls --at`, `tasks --at`, `where`, `diff` and `replay --host`, and its recorder
+local side's `ls --at` (and its `--stats`: `history_figures`), `tasks --at`, `where`, `diff`
+and `replay --host`, and its recorder
 run for `record --host` (`HistoryCalls`, a part of `ServiceCalls`: ctrtui/agent/calls.py).
 
 TIME words are parsed here (`3m ago`, `HH:MM` and batch ids mean this host's clock and
@@ -60,6 +61,15 @@ class HistoryCalls:
             raise ck.bad("'history_sample' takes 'at' or 'index', not both")
         return encode_sample(self._run(self._service().history_sample, a.get("source"), a.get("at"), a.get("index")))
 
+    def op_history_figures(self, args: Any) -> dict[str, object]:
+        from ctrtui.service.historycodec import MAX_SAMPLES, encode_figures
+
+        a = ck.args("history_figures", args, {"hierarchy": ck.word, "paths": ck.list_(ck.path),
+                                              "index": ck.int_(0, MAX_SAMPLES), "source": ck.optional(_place)},
+                    ("hierarchy", "paths", "index"))
+        return encode_figures(self._run(self._service().history_figures, a["hierarchy"], a["paths"], a["index"],
+                                        a.get("source")))
+
     def op_history_timeline(self, args: Any) -> dict[str, object]:
         from ctrtui.service.historycodec import encode_timeline
 
@@ -86,12 +96,13 @@ class HistoryCalls:
         a = ck.args("recorder_open", args, {
             "directory": ck.optional(_place), "max_size": ck.int_(64 * 1024, 1 << 50),
             "full_every": ck.int_(1, 1_000_000), "names": ck.optional(ck.list_(ck.word, 1000)),
-            "subtree": ck.optional(ck.path)}, ("max_size", "full_every"))
+            "subtree": ck.optional(ck.path), "stats_every": ck.optional(ck.int_(0, 1_000_000))},
+            ("max_size", "full_every"))
         names = a.get("names")
         if names is not None:
             names = [self._hierarchy(f"names[{i}]", w) for i, w in enumerate(names)]
         return encode_recorder(self._run(self._service().recorder_open, a.get("directory"), a["max_size"],
-                                         a["full_every"], names, a.get("subtree")))
+                                         a["full_every"], names, a.get("subtree"), a.get("stats_every")))
 
     def op_recorder_sample(self, args: Any) -> dict[str, object] | None:
         from ctrtui.service.historycodec import encode_recorder

@@ -1,6 +1,7 @@
 """`ctrtui record --host H`: the recorder runs on the host, inside its agent, and the file stays
 there (default the host user's `$XDG_STATE_HOME/ctrtui/history`); this command keeps it going
-in the foreground: one `recorder_sample` request every `--interval`, until `--samples N`,
+in the foreground: one `recorder_sample` request every `--interval` (the cgroups' figures read
+there every `--stats-every` samples), until `--samples N`,
 Ctrl-C or SIGTERM here, or the connection goes.
 
 A stop never tears the host's file: a sample is written whole within one request, the signals
@@ -39,7 +40,7 @@ def record_on_host(service: Service, args: argparse.Namespace, max_size: int, na
     from ctrtui.remote.errors import HostError
 
     host = display(getattr(service, "host", "the host"))
-    state = service.recorder_open(args.history_to, max_size, args.full_every, names, subtree)
+    state = service.recorder_open(args.history_to, max_size, args.full_every, names, subtree, args.stats_every)
     for w in state.warnings:
         print(f"ctrtui: warning: {display(w)}", file=sys.stderr)
     print(f"ctrtui: recording on {host} into {display(state.directory)} every {args.record_interval:g} s; "

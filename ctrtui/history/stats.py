@@ -80,8 +80,9 @@ def _columns(rows: Sequence[Reading]) -> dict[str, list[int | None]]:
     out: dict[str, list[int | None]] = {col: list(map(attrgetter(col), rows)) for col in COUNTERS}
     out["frozen"] = [None if f is None else int(f) for f in map(attrgetter("frozen"), rows)]
     n = len(rows)
-    per_column = zip(*[r.pressure for r in rows], strict=True) if rows else [()] * len(PRESSURE)
-    for col, values in zip(PRESSURE, per_column, strict=True):
+    # no zip(strict=): a host's agent runs this on Python 3.9 (every pressure tuple has len(PRESSURE))
+    per_column = zip(*[r.pressure for r in rows]) if rows else [()] * len(PRESSURE)
+    for col, values in zip(PRESSURE, per_column):
         out[col] = ([None] * n if values.count(None) == n
                     else [None if v is None else x if (x := round(v * 100)) <= MAX_PRESSURE else MAX_PRESSURE
                           for v in values])

@@ -35,12 +35,12 @@ MAX_LINE = 4 * MIB
 ANSWER_LIMITS = {"snapshot": 64 * MIB, "read_cgroups": 16 * MIB, "task_details": 8 * MIB,
                  "plan": 64 * MIB, "apply": 32 * MIB, "undo": 32 * MIB, "log": 16 * MIB, "stats": 16 * MIB,
                  "history_sample": 64 * MIB, "history_timeline": 64 * MIB, "history_where": 16 * MIB,
-                 "history_diff": 64 * MIB}
+                 "history_diff": 64 * MIB, "history_figures": 64 * MIB}
 """The longest answer to these ops (bytes): a snapshot is one base64 text (its unpacking is
 bounded by ctrtui.model.wire); a cgroup's member lists can be long; a
 plan carries each task's facts (about 450 bytes a PID, up to ctrtui.agent.calls.MAX_PIDS), a
 report about 220 bytes a PID; a recorded sample is a snapshot and its tasks' names; a time
-line about 20 bytes a sample."""
+line about 20 bytes a sample; a sample's figures about 100 bytes a cgroup."""
 HANDSHAKE_LIMIT = 1 * MIB
 """The most the host may have sent and we not yet read as a line, until its hello is read:
 the stub's line, the hello and a login script's lines are short; a host that floods (also

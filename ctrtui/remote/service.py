@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from ctrtui.model.cgstats import Figures
     from ctrtui.remote.channel import AgentChannel
     from ctrtui.remote.reader import RemoteReader
-    from ctrtui.service.values import BatchLog, RecordedSample, RecorderState, Timeline, Undone
+    from ctrtui.service.values import BatchLog, RecordedFigures, RecordedSample, RecorderState, Timeline, Undone
 
 __all__ = ["RemoteService"]
 
@@ -183,6 +183,19 @@ class RemoteService:
             "history_sample", {"source": source, "at": at, "index": index}))
         return sample
 
+    def history_figures(self, hierarchy: str, paths: Sequence[str], index: int,
+                        source: str | None = None) -> RecordedFigures:
+        """The host's recorded figures of `paths`; an answer naming a cgroup not asked for,
+        or a figure of the wrong type or range, is this host's `protocol` HostError."""
+        from functools import partial
+
+        from ctrtui.service.historycodec import decode_figures
+
+        asked = list(paths)
+        figures: RecordedFigures = self._decoded(partial(decode_figures, asked=asked), self._call(
+            "history_figures", {"hierarchy": hierarchy, "paths": asked, "index": index, "source": source}))
+        return figures
+
     def history_timeline(self, source: str | None = None) -> Timeline:
         from ctrtui.service.historycodec import decode_timeline
 
@@ -205,12 +218,13 @@ class RemoteService:
         return rows
 
     def recorder_open(self, directory: str | None, max_size: int, full_every: int,
-                      names: Sequence[str] | None = None, subtree: str | None = None) -> RecorderState:
+                      names: Sequence[str] | None = None, subtree: str | None = None,
+                      stats_every: int | None = None) -> RecorderState:
         from ctrtui.service.historycodec import decode_recorder
 
         state: RecorderState | None = self._decoded(decode_recorder, self._call("recorder_open", {
             "directory": directory, "max_size": max_size, "full_every": full_every,
-            "names": None if names is None else list(names), "subtree": subtree}))
+            "names": None if names is None else list(names), "subtree": subtree, "stats_every": stats_every}))
         if state is None:
             raise HostError(self.host, "protocol", "the host opened no recorder", OLDER)
         return state

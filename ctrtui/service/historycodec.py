@@ -4,7 +4,8 @@ local side and a host's agent for `ls --at`, `tasks --at`, `where`, `diff`, `rep
 ctrtui/service/codec.py checks the others (the other side is hostile), `CodecError` otherwise.
 
 Values: `RecordedSample` (its snapshot in the wire form of docs/wire.md, base64, its unpacking
-bounded by ctrtui.model.wire; its tasks as four parallel lists), `Timeline` (sample times,
+bounded by ctrtui.model.wire; its tasks as four parallel lists), `RecordedFigures` (the
+cgroups' recorded figures as parallel columns, one row per path asked), `Timeline` (sample times,
 the journal's batches as `J` records keep them), `where` and `diff` rows (as `ctrtui where
 --json` and `ctrtui diff --json` print them), `RecorderState`.
 
@@ -15,19 +16,21 @@ from __future__ import annotations
 
 import base64
 import binascii
+import math
 
+from ctrtui.model.cgstats import PRESSURE, Figures
 from ctrtui.service.codec import MAX_INT, MAX_ITEMS, PID_LIMIT, CodecError, _Fields, _path
-from ctrtui.service.values import RecordedSample, RecorderState, Timeline
+from ctrtui.service.values import RecordedFigures, RecordedSample, RecorderState, Timeline
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Sequence
     from typing import Any
 
 __all__ = [
-    "DIFF_CHANGES", "MAX_BATCH_ID", "MAX_COMM", "MAX_SAMPLES", "decode_diff", "decode_recorder", "decode_sample",
-    "decode_timeline", "decode_where", "encode_diff", "encode_recorder", "encode_sample", "encode_timeline",
-    "encode_where",
+    "DIFF_CHANGES", "FIGURE_COLUMNS", "MAX_BATCH_ID", "MAX_COMM", "MAX_SAMPLES", "decode_diff", "decode_figures",
+    "decode_recorder", "decode_sample", "decode_timeline", "decode_where", "encode_diff", "encode_figures",
+    "encode_recorder", "encode_sample", "encode_timeline", "encode_where",
 ]
 
 MAX_COMM = 64
@@ -86,6 +89,79 @@ def decode_sample(obj: object, side: str) -> RecordedSample:
                    f"names of at most {MAX_COMM} characters")
     return RecordedSample(index, count, taken_at, snap.replace(backend="history"),
                           {t: (s, g, c) for t, s, g, c in zip(tids, starts, tgids, comms)})
+
+
+# ----------------------------------------------------------------------------- a sample's figures
+
+_RATES = ("cpu", "read", "write")
+"""`Figures`' rates: finite numbers, 0 or more."""
+_GAUGES = ("memory", "pids", "pids_max", "swap")
+"""`Figures`' integers: 0 .. 2^63-1."""
+FIGURE_COLUMNS = (*_RATES, *_GAUGES, "frozen", *PRESSURE)
+"""The columns of a `history_figures` answer: one value (or null) per path of `paths`."""
+
+
+def encode_figures(r: RecordedFigures) -> dict[str, object]:
+    def finite(v: float | None) -> float | None:
+        return v if v is None or math.isfinite(v) else None
+
+    paths = list(r.figures)
+    rows = [r.figures[p] for p in paths]
+    out: dict[str, object] = {"index": r.index, "taken_at": r.taken_at, "paths": paths}
+    for name in _RATES:
+        out[name] = [finite(getattr(x, name)) for x in rows]
+    for name in (*_GAUGES, "frozen"):
+        out[name] = [getattr(x, name) for x in rows]
+    for i, name in enumerate(PRESSURE):
+        out[name] = [finite(x.pressure[i]) for x in rows]
+    return out
+
+
+def _number(lo: float, hi: float) -> Callable[[Any], bool]:
+    return lambda v: v is None or (type(v) in (int, float) and math.isfinite(v) and lo <= v <= hi)
+
+
+_CHECKS: dict[str, tuple[Callable[[Any], bool], str]] = {
+    **{name: (_number(0, MAX_INT - 1), "null or finite numbers 0 or more") for name in _RATES},
+    **{name: (lambda v: v is None or (type(v) is int and 0 <= v < MAX_INT), f"null or integers 0..{MAX_INT - 1}")
+       for name in _GAUGES},
+    "frozen": (lambda v: v is None or type(v) is bool, "null, true or false"),
+    **{name: (_number(0, 100), "null or percentages 0..100") for name in PRESSURE},
+}
+
+
+def decode_figures(obj: object, side: str, asked: Sequence[str] = ()) -> RecordedFigures:
+    """A `history_figures` answer: every column as long as `paths`, each value of its type
+    and range, the paths among those `asked` (each once)."""
+    f = _Fields(obj, "the figures of a recorded sample", side)
+    index = f.integer("index", 0, MAX_SAMPLES - 1)
+    taken_at = f.number("taken_at")
+    paths: list[Any] = f.get("paths", (list,))
+    wanted = set(asked)
+    if len(paths) > len(wanted) or not all(type(p) is str and p in wanted for p in paths) \
+            or len(set(paths)) != len(paths):
+        raise f.bad("has 'paths' that are not cgroups asked for, each once")
+    n = len(paths)
+    cols: dict[str, list[Any]] = {}
+    for name in FIGURE_COLUMNS:
+        got: list[Any] = f.get(name, (list,))
+        if len(got) != n:
+            raise f.bad(f"has {len(got)} '{name}' for {n} cgroups")
+        ok, what = _CHECKS[name]
+        if not all(map(ok, got)):
+            raise f.bad(f"has '{name}' that are not all {what}")
+        cols[name] = got
+
+    def number(v: float | None) -> float | None:
+        return None if v is None else float(v)
+
+    figs = {}
+    for i, p in enumerate(paths):
+        figs[p] = Figures(cpu=number(cols["cpu"][i]), memory=cols["memory"][i], read=number(cols["read"][i]),
+                          write=number(cols["write"][i]), pids=cols["pids"][i], pids_max=cols["pids_max"][i],
+                          frozen=cols["frozen"][i], swap=cols["swap"][i],
+                          pressure=tuple(number(cols[name][i]) for name in PRESSURE))
+    return RecordedFigures(index, taken_at, figs)
 
 
 # ----------------------------------------------------------------------------- the time line

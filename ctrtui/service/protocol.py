@@ -6,7 +6,7 @@ Planning and applying: `prepare_writes`, `plan`, `risks`, `apply`, `request_stop
 Undoing and the log: `undo`, `log`.
 Cgroup ops: `cgroup_op` (mkdir, rmdir, freeze, thaw).
 History (a recording of the served machine, TIME words parsed there): `history_sample`,
-`history_timeline`, `history_where`, `history_diff`; recording: `recorder_open`,
+`history_figures`, `history_timeline`, `history_where`, `history_diff`; recording: `recorder_open`,
 `recorder_sample`, `recorder_close`.
 
 Not here: the checks made before any write that `LocalService` has for the terminal UI
@@ -26,7 +26,7 @@ from ctrtui.engine.opvalues import OpResult
 from ctrtui.engine.values import Plan, Report, ScopeRequest, Via
 from ctrtui.model import CgroupRef, CgroupState, Hierarchy, Snapshot, TaskInfo
 from ctrtui.model.cgstats import Figures
-from ctrtui.service.values import BatchLog, RecordedSample, RecorderState, Timeline, Undone
+from ctrtui.service.values import BatchLog, RecordedFigures, RecordedSample, RecorderState, Timeline, Undone
 
 __all__ = ["Service"]
 
@@ -123,6 +123,13 @@ class Service(Protocol):
         last), else at TIME `at`, else at the last sample."""
         ...
 
+    def history_figures(self, hierarchy: str, paths: Sequence[str], index: int,
+                        source: str | None = None) -> RecordedFigures:
+        """The figures recorded (`S` records) of the cgroups `paths` of `hierarchy` at sample
+        `index` (of the recording `history_timeline` read last); a cgroup without a reading
+        is left out."""
+        ...
+
     def history_timeline(self, source: str | None = None) -> Timeline:
         """The recording's sample times and the journal's batches it holds."""
         ...
@@ -137,8 +144,10 @@ class Service(Protocol):
         ...
 
     def recorder_open(self, directory: str | None, max_size: int, full_every: int,
-                      names: Sequence[str] | None = None, subtree: str | None = None) -> RecorderState:
-        """Start recording on the served machine into `directory` (None: the default)."""
+                      names: Sequence[str] | None = None, subtree: str | None = None,
+                      stats_every: int | None = None) -> RecorderState:
+        """Start recording on the served machine into `directory` (None: the default), the
+        cgroups' figures every `stats_every` samples (0: never; None: the recorder's default)."""
         ...
 
     def recorder_sample(self) -> RecorderState:

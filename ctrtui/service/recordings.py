@@ -1,6 +1,6 @@
 """The service's history operations (`HistoryOps`, a part of `LocalService`): a recording of
-the served machine read (`history_sample`, `history_timeline`, `history_where`,
-`history_diff`) and written (`recorder_open`, `recorder_sample`, `recorder_close`).
+the served machine read (`history_sample`, `history_figures`, `history_timeline`,
+`history_where`, `history_diff`) and written (`recorder_open`, `recorder_sample`, `recorder_close`).
 
 TIME words are parsed here, against this machine's clock and this recording
 (`ctrtui.history.query.parse_time`: `3m ago` and a batch id mean this machine's). `source`
@@ -19,8 +19,8 @@ if TYPE_CHECKING:
 
     from ctrtui.history.replay import RecordedBackend
     from ctrtui.history.run import JournalFeed
-    from ctrtui.history.writer import Recorder
-    from ctrtui.service.values import RecordedSample, RecorderState, Timeline
+    from ctrtui.history.writer import Recorder, StatsReader
+    from ctrtui.service.values import RecordedFigures, RecordedSample, RecorderState, Timeline
     from ctrtui.sources.base import Backend
 
 __all__ = ["HistoryOps"]
@@ -34,7 +34,7 @@ class HistoryOps:
 
     journal_path: str | None
     _replayed: tuple[str, RecordedBackend] | None = None
-    _recorder: tuple[Recorder, JournalFeed, Sequence[str] | None, str | None] | None = None
+    _recorder: tuple[Recorder, JournalFeed, Sequence[str] | None, str | None, StatsReader | None] | None = None
 
     @property
     def backend(self) -> Backend:
@@ -94,6 +94,22 @@ class HistoryOps:
         pos = times.index(shown.taken_at)
         return RecordedSample(pos, len(times), shown.taken_at, snap, tasks)
 
+    def history_figures(self, hierarchy: str, paths: Sequence[str], index: int,
+                        source: str | None = None) -> RecordedFigures:
+        """The cgroups' figures recorded at the sample `index` (of the recording as
+        `history_timeline` opened it last) of the cgroups `paths` of `hierarchy`
+        (`RecordedBackend.recorded_figures`: a cgroup without a reading is left out);
+        HistoryError when there is no such sample."""
+        from ctrtui.history.records import HistoryError
+        from ctrtui.service.values import RecordedFigures
+
+        shown = self._replay(source, fresh=False)
+        times = shown.sample_times()
+        if not 0 <= index < len(times):
+            raise HistoryError(f"the recording holds {len(times)} samples: there is no sample {index}")
+        shown.jump(times[index])
+        return RecordedFigures(index, shown.taken_at, shown.recorded_figures(hierarchy, paths))
+
     def history_where(self, pid: int, since: str | None = None, until: str | None = None,
                       source: str | None = None) -> list[dict[str, Any]]:
         """`ctrtui where PID`'s rows (ctrtui.history.where.task_trail), TIMEs parsed here."""
@@ -113,22 +129,30 @@ class HistoryOps:
     # ------------------------------------------------------------------ recording
 
     def recorder_open(self, directory: str | None, max_size: int, full_every: int,
-                      names: Sequence[str] | None = None, subtree: str | None = None) -> RecorderState:
+                      names: Sequence[str] | None = None, subtree: str | None = None,
+                      stats_every: int | None = None) -> RecorderState:
         """Start a recorder into `directory` (None: the default): the directory made and
         locked, a torn tail cut (HistoryError when another recorder holds it). It samples
-        once per `recorder_sample`, until `recorder_close`."""
+        once per `recorder_sample`, until `recorder_close`, and reads the cgroups' figures
+        (`S` records, `ctrtui.history.stats.read_stats`) every `stats_every` samples (0:
+        never; None: `DEFAULT_STATS_EVERY`), as the local `record` does."""
+        from functools import partial
+
         from ctrtui.engine.journal import default_journal_path
         from ctrtui.history.records import HistoryError
         from ctrtui.history.run import JournalFeed
+        from ctrtui.history.stats import DEFAULT_STATS_EVERY, read_stats
         from ctrtui.history.writer import Recorder
 
         if self._recorder is not None:
             raise HistoryError("a recorder is running already: close it first")
+        every = DEFAULT_STATS_EVERY if stats_every is None else stats_every
         place = self.history_place(directory)
-        rec = Recorder(place, max_size=max_size, full_every=full_every)
+        rec = Recorder(place, max_size=max_size, full_every=full_every, stats_every=every)
         rec.open()
         journal = self.journal_path or default_journal_path(self.backend.identity)
-        self._recorder = (rec, JournalFeed(journal), names, subtree)
+        stats = partial(read_stats, self.backend) if every else None
+        self._recorder = (rec, JournalFeed(journal), names, subtree, stats)
         return self._recorder_state()
 
     def recorder_sample(self) -> RecorderState:
@@ -138,8 +162,8 @@ class HistoryOps:
 
         if self._recorder is None:
             raise HistoryError("no recorder is running: open one first")
-        rec, feed, names, subtree = self._recorder
-        take_sample(self.backend, rec, feed, names, subtree)
+        rec, feed, names, subtree, stats = self._recorder
+        take_sample(self.backend, rec, feed, names, subtree, stats)
         return self._recorder_state()
 
     def recorder_close(self) -> RecorderState | None:

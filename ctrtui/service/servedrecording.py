@@ -3,7 +3,9 @@ opening it and answering one sample at a time (`Service.history_sample`), seen h
 read-only backend a local recording is (`ctrtui.history.replay.RecordedBackend`): what
 `ls --at --host`, `tasks --at --host` and `replay --host` read. Each step of a replay fetches
 the sample shown (its snapshot in the wire form, its tasks); the sample times and the
-journal's batches come once (`Service.history_timeline`)."""
+journal's batches come once (`Service.history_timeline`); the cgroups' recorded figures
+(`ls --at --stats`, the replay's tree columns) only when asked, those of each cgroup once per
+sample shown (`Service.history_figures`)."""
 
 from __future__ import annotations
 
@@ -14,13 +16,18 @@ from ctrtui.history.replay import RecordedBackend
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterable
     from typing import Any
 
+    from ctrtui.model.cgstats import Figures
     from ctrtui.service.protocol import Service
     from ctrtui.service.values import RecordedSample
 
-__all__ = ["ServedRecording"]
+__all__ = ["FIGURES_ASKED", "ServedRecording"]
+
+FIGURES_ASKED = 20_000
+"""The most cgroups whose figures one `history_figures` request asks for (its answer stays far
+below the channel's bound on it)."""
 
 
 class ServedRecording(RecordedBackend):
@@ -39,6 +46,8 @@ class ServedRecording(RecordedBackend):
         self._tasks: TaskTable | None = None
         self._snap = None
         self._located = None
+        self._figs: dict[str, dict[str, Figures]] = {}
+        self._asked_figs: dict[str, set[str]] = {}
         self._timeline()
         self._show(service.history_sample(source, at=at) if at is not None else
                    service.history_sample(source, index=len(self._times) - 1))
@@ -59,6 +68,8 @@ class ServedRecording(RecordedBackend):
         self._snap = sample.snapshot
         self._pos = min(sample.index, len(self._times) - 1)
         self._located = None
+        self._figs = {}
+        self._asked_figs = {}
 
     def close(self) -> None:
         """Let go of the connection (nothing more is read)."""
@@ -78,6 +89,28 @@ class ServedRecording(RecordedBackend):
             raise HistoryError("nothing is recorded that early: the recording starts later")
         self._go(pos)
         return self.taken_at
+
+    def recorded_figures(self, hierarchy: str, paths: Iterable[str]) -> dict[str, Figures]:
+        """The figures the host recorded of `paths` at the sample shown (as a local
+        recording's `recorded_figures`): asked of the host for the cgroups not asked yet at
+        this sample; a cgroup without a reading is left out. A host that goes or answers
+        something malformed: its HostError, naming it."""
+        hs = self._hierarchy(hierarchy)
+        if hs is None:
+            return {}
+        name = hs.name
+        known = self._figs.setdefault(name, {})
+        asked = self._asked_figs.setdefault(name, set())
+        wanted = list(dict.fromkeys(paths))
+        todo = [p for p in wanted if p not in asked]
+        for i in range(0, len(todo), FIGURES_ASKED):
+            part = todo[i:i + FIGURES_ASKED]
+            got = self.service.history_figures(name, part, self._pos, self.source)
+            if got.taken_at != self.taken_at:  # the host's recording lost its oldest samples: unknown
+                break
+            known.update(got.figures)
+            asked.update(part)
+        return {p: known[p] for p in wanted if p in known}
 
     def batches(self, since: float | None = None, until: float | None = None) -> list[dict[str, Any]]:
         return [b for b in self._all_batches if b["time"] is not None

@@ -1,7 +1,7 @@
 """The values the service returns beyond the engine's own (`Plan`, `Report`, `OpResult`):
 what an undo did (`Undone`), the journal's batches as `ctrtui log` shows them
-(`BatchLog`), and a recording's (`RecordedSample`, `Timeline`, `RecorderState`). Plain
-immutable values, no I/O.
+(`BatchLog`), and a recording's (`RecordedSample`, `RecordedFigures`, `Timeline`,
+`RecorderState`). Plain immutable values, no I/O.
 """
 
 from __future__ import annotations
@@ -14,8 +14,9 @@ if TYPE_CHECKING:
     from ctrtui.engine.journal import Batch
     from ctrtui.engine.opvalues import OpResult
     from ctrtui.model import Snapshot
+    from ctrtui.model.cgstats import Figures
 
-__all__ = ["BatchLog", "RecordedSample", "RecorderState", "Timeline", "Undone"]
+__all__ = ["BatchLog", "RecordedFigures", "RecordedSample", "RecorderState", "Timeline", "Undone"]
 
 
 class Undone:
@@ -95,6 +96,19 @@ class Timeline:
     def __init__(self, times: tuple[float, ...], batches: tuple[dict[str, Any], ...]) -> None:
         self.times = times
         self.batches = batches
+
+
+class RecordedFigures:
+    """The cgroups' figures a recording kept at one sample (`Service.history_figures`): the
+    sample (`index`, `taken_at`) and path -> `Figures` of the cgroups asked that had a
+    reading (`S` records: gauges of the last one at or before the sample, rates to the next)."""
+
+    __slots__ = ("index", "taken_at", "figures")
+
+    def __init__(self, index: int, taken_at: float, figures: dict[str, Figures]) -> None:
+        self.index = index
+        self.taken_at = taken_at
+        self.figures = figures
 
 
 class RecorderState:

@@ -1,7 +1,8 @@
 """History on a host through real sshd on 127.0.0.x (devtools/sshd.py), the agent bootstrapped
 by `ssh` (the bundle travels, ctrtui.history with it), on the real kernel: `record --host
 --samples N` writes into the host user's own state dir (the host's `$HOME`), then `where`, `ls
---at`, `tasks --at` and `diff --host` read it there; a `record --host` stopped with SIGTERM, or
+--at`, `tasks --at` and `diff --host` read it there; `record --host --stats-every 1` records
+the cgroups' figures there, which `ls --at --stats --host` shows; a `record --host` stopped with SIGTERM, or
 whose connection goes (this side killed with -9), leaves the file whole and the lock let go.
 Only the test's own processes and `ctrtui-test-*` cgroups (tests/realcg.py)."""
 
@@ -78,6 +79,32 @@ def test_record_on_a_host_then_where_ls_tasks_and_diff_read_it_there(sshlab, ssh
 
     r = ctrtui(sshlab, "where", "1", "--from", "/ctrtui-test-no-such-dir", "--host", host, state=state)
     assert r.returncode == 2 and "no recording at /ctrtui-test-no-such-dir" in r.stderr  # the host's words
+
+
+def test_record_on_a_host_with_its_figures_then_ls_at_stats_reads_them_there(sshlab, sshhost, realworld, state):
+    """`record --host --samples 2 --stats-every 1` reads the test's own pids cgroup's figures
+    on the host at each sample; `ls --at now --stats --host` shows them (the task's pids.current),
+    as `ls --at now --stats` of the same file read here does."""
+    host = sshhost.name
+    top = realworld.top("pids")
+    p = realworld.spawn_sleep()
+    realworld.put(p.pid, "pids", top)
+    d = os.path.join(str(state.parent), "figures")
+    r = ctrtui(sshlab, "record", "--host", host, "--cgroup", f"pids:{top}", "--samples", "2", "--interval", "0.1",
+               "--stats-every", "1", "--to", d, state=state)
+    assert r.returncode == 0, r.stderr
+    assert [kind for _, _, kind, _ in Recording(d).index].count(b"S") == 2
+    r = ctrtui(sshlab, "ls", f"pids:{top}", "--at", "now", "--stats", "--json", "--from", d, "--host", host,
+               state=state)
+    assert r.returncode == 0, r.stderr
+    rows = json.loads(r.stdout)
+    row = next(x for x in rows if x["path"] == top)
+    assert row["pids_current"] == 1 and row["tasks"] == 1
+    here = ctrtui(sshlab, "ls", f"pids:{top}", "--at", "now", "--stats", "--json", "--from", d, state=state)
+    assert here.returncode == 0, here.stderr
+    assert rows == json.loads(here.stdout)
+    r = ctrtui(sshlab, "ls", f"pids:{top}", "--at", "now", "--stats", "--from", d, "--host", host, state=state)
+    assert r.returncode == 0 and any(line.split()[:2] == [f"pids:{top}", "1"] for line in r.stdout.splitlines())
 
 
 def _record_in_background(lab, host, top, state) -> subprocess.Popen:
@@ -167,5 +194,12 @@ def test_the_history_calls_run_on_python39_from_the_bundle(realworld, tmp_path):
         assert list(first.snapshot[name][top].procs) == [p.pid] and first.tasks[p.pid][2] == "sleep"
         assert {"hierarchy": name, "change": "task-moved", "pid": p.pid, "from": top, "to": a} in \
             service.history_diff(_iso((timeline.times[0] + timeline.times[1]) / 2), "now", d)
+        figures = str(tmp_path / "f")  # the figures (`S` records) read and answered there too
+        service.recorder_open(figures, 1 << 20, 2, [name], top, stats_every=1)
+        service.recorder_sample()
+        service.recorder_close()
+        service.history_timeline(figures)
+        got = service.history_figures(name, [top, a], 0, figures)
+        assert got.index == 0 and set(got.figures) == {top, a} and got.figures[a].frozen is False
     finally:
         ch.close()

@@ -2,7 +2,8 @@
 host's recording, the host answering each sample through the agent's protocol (an `Agent`
 in-process, tests/unit/test_history_remote.py's channel): the steps show what the host
 recorded with the diff highlight, the batches are on the time bar, a time typed is read on the
-host, writes are refused as in a local replay, and a host that goes is one sentence."""
+host, writes are refused as in a local replay, a host that goes is one sentence, and the tree's
+columns show the figures the host recorded (`history_figures`)."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from ctrtui.service.servedrecording import ServedRecording
 from ctrtui.ui.replay import RECORDING, ReplayApp
 from ctrtui.ui.screens.jumptime import JumpTime
 from ctrtui.ui.widgets.timebar import TimeBar
-from devtools.pilot import goto
+from devtools.pilot import goto, screen_text
 from devtools.waiting import wait_for
 from tests.ui.test_replay import BATCH_SAMPLE, OTHER_SAMPLE, SAMPLES, _at, _members, _record
 from tests.unit.test_history import T0, small_world
@@ -77,3 +78,34 @@ async def test_replay_of_a_hosts_recording_steps_jumps_and_shows_its_batches(pil
         await wait_for(pilot, lambda: len(app.notices) > before, "the step's sentence")
         assert "could not be read" in app.notices[-1] and "connection to the host went" in app.notices[-1]
         assert app.replay.index == SAMPLES - 1
+
+
+async def test_the_tree_columns_show_the_figures_the_host_recorded_at_the_sample_shown(pilot_app, tmp_path):
+    """With the columns on (`c`), a host's replay shows what its recorder kept (`S` records),
+    fetched from the host for the sample shown, and they change with a step (as
+    tests/ui/test_replay.py's local replay)."""
+    from tests.unit.test_history_stats import record
+
+    d = str(tmp_path / "h")
+    record(d, 5, stats_every=2)  # S at samples 0, 2, 4; /a's memory 4 KiB more at each sample
+    channel = Channel(Agent(small_world()))
+    recorded = ServedRecording(RemoteService(channel), d, at=time.strftime(  # type: ignore[arg-type]
+        "%Y-%m-%dT%H:%M:%S", time.localtime(T0 + 5)), identity="ssh://beta")
+    app = ReplayApp(recorded, hierarchy="unified")
+    app.animation_level = "none"
+    async with pilot_app(app=app) as (app, pilot):
+        await wait_for(pilot, _at(app, 1), "the sample of --at, read on the host")
+        assert "history_figures" not in channel.ops  # the columns are off: nothing asked
+        await pilot.press("c")
+        tree = app.tree
+        await wait_for(pilot, lambda: "/a" in tree.figures, "the recorded figures of /a, from the host")
+        assert tree.figures["/a"].memory == 4096 and tree.figures["/a"].cpu == pytest.approx(40.0)  # S 0..2
+        assert "/c" not in tree.figures  # nothing recorded of /c: "-"
+        await wait_for(pilot, lambda: "4.0K" in screen_text(app), "4.0K drawn on /a's line")
+        app.tree.focus()
+        await pilot.press("full_stop", "full_stop")  # sample 3: the S record of sample 2
+        await wait_for(pilot, _at(app, 3), "sample 3")
+        await wait_for(pilot, lambda: tree.figures["/a"].memory == 4096 * 3, "the figures of sample 3")
+        assert tree.figures["/a"].cpu == pytest.approx(120.0)  # S 2..4: (16 - 4) s of CPU in 10 s
+        await wait_for(pilot, lambda: "12.0K" in screen_text(app), "12.0K drawn on /a's line")
+        assert "history_figures" in channel.ops
