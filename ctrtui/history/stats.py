@@ -39,7 +39,7 @@ __all__ = ["DEFAULT_STATS_EVERY", "MAX_STATS", "STAT_COLUMNS", "RecordedStats", 
 
 DEFAULT_STATS_EVERY = 60
 """An `S` record every this many samples (5 minutes at 5 s); 0: none. An `S` record reads
-every cgroup's figure files: ~0.26 s of CPU for the 20,000 cgroups of the generated 10k world
+every cgroup's figure files: ~0.27 s of CPU for the 20,000 cgroups of the generated 10k world
 (10-100 µs a cgroup on a real kernel), so every 5 minutes keeps it under 0.1 % of a core, a
 fifth of the recorder's budget (docs/history.md, benchmarks/RESULTS.md `record_stats_cpu_ms_10k`)."""
 
