@@ -139,6 +139,23 @@ def test_stats_of_files_no_backend_reads_or_too_long_are_a_protocol_error(reader
     assert reader.cgroup_stats("unified", "/") == {"cpu.pressure": "some avg10=1.00", "/proc/meminfo": "MemTotal: 1 kB"}
 
 
+def test_a_figures_only_read_travels_to_the_agent_and_is_held_to_its_names(reader, world):
+    """`cgroup_stats(h, p, FIGURE_FILES)` sends the names (the host reads only those files);
+    a file in the answer that was not asked for is the host's protocol error."""
+    from ctrtui.model.cgstats import FIGURE_FILES
+
+    world.clock = lambda: 1000.0  # the same CPU time for both reads
+    path = next(p for p in world.snapshot(["unified"])["unified"].containers if p.count("/") == 2)
+    got = reader.cgroup_stats("unified", path, FIGURE_FILES)
+    assert got and got == world.cgroup_stats("unified", path, FIGURE_FILES) and "cgroup.type" not in got
+    assert reader.channel.calls[-1][1]["names"] == sorted(FIGURE_FILES)
+    assert "cgroup.type" in reader.cgroup_stats("unified", path)  # no names: every file, as before
+    reader.channel.override["cgroup_stats"] = {"cpu.stat": "usage_usec 1", "cgroup.type": "domain"}
+    with pytest.raises(HostError) as e:
+        reader.cgroup_stats("unified", path, FIGURE_FILES)
+    assert e.value.kind == "protocol" and "not asked for" in str(e.value)
+
+
 @pytest.mark.parametrize(("op", "result"), MALFORMED, ids=[f"{op}-{i}" for i, (op, _) in enumerate(MALFORMED)])
 def test_a_malformed_answer_is_a_protocol_error(reader, op, result):
     reader.channel.override[op] = result
