@@ -156,6 +156,29 @@ def test_a_figures_only_read_travels_to_the_agent_and_is_held_to_its_names(reade
     assert e.value.kind == "protocol" and "not asked for" in str(e.value)
 
 
+def test_an_agent_without_names_is_asked_once_and_its_files_kept_here(reader, world):
+    """An agent of another build that refuses `names` ("takes no argument 'names'") is asked
+    for every file, and the reader keeps those asked for; it is not asked with names again."""
+    from ctrtui.model.cgstats import FIGURE_FILES
+
+    world.clock = lambda: 1000.0
+    path = next(p for p in world.snapshot(["unified"])["unified"].containers if p.count("/") == 2)
+    ch = reader.channel
+    answer = ch.call
+
+    def older(op, args=None, *, timeout=None):
+        if op == "cgroup_stats" and "names" in (args or {}):
+            ch.calls.append((op, dict(args)))
+            raise RemoteOpError(ch.name, op, "bad-request", "'cgroup_stats' takes no argument 'names' (it takes: ...)")
+        return answer(op, args, timeout=timeout)
+
+    ch.call = older
+    want = world.cgroup_stats("unified", path, FIGURE_FILES)
+    assert reader.cgroup_stats("unified", path, FIGURE_FILES) == want and "cgroup.type" not in want
+    assert reader.cgroup_stats("unified", path, FIGURE_FILES) == want
+    assert [("names" in a) for op, a in ch.calls if op == "cgroup_stats"] == [True, False, False]
+
+
 @pytest.mark.parametrize(("op", "result"), MALFORMED, ids=[f"{op}-{i}" for i, (op, _) in enumerate(MALFORMED)])
 def test_a_malformed_answer_is_a_protocol_error(reader, op, result):
     reader.channel.override[op] = result
