@@ -91,12 +91,15 @@ def _columns(rows: Sequence[Reading]) -> dict[str, list[int | None]]:
     return out
 
 
-def _pack(width: int, values: Iterable[int | None]) -> bytes:
+def _pack(width: int, values: list[int | None]) -> bytes:
     """Little-endian unsigned integers, `NONE` for None, stored byte plane by byte plane
     (every value's lowest byte, then the next...): zlib packs the planes of high zero bytes
     to almost nothing."""
     none = NONE[width]
-    a = array(CODE[width], (none if v is None else v for v in values))
+    if None in values:
+        a = array(CODE[width], (none if v is None else v for v in values))
+    else:  # every cgroup has it: the list as it is
+        a = array(CODE[width], values)  # type: ignore[arg-type]  # no None in it
     if SWAP:
         a.byteswap()
     raw = a.tobytes()
