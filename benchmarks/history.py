@@ -15,7 +15,7 @@
   record, ctrtui/history/stats.py) on the same world: the CPU time of one `S` record (every
   cgroup's stats files read through the backend and parsed, the record packed and written;
   the meta splits the read from the recorder's own work and gives the share of a core at the
-  default cadence, every 12 samples of 5 s), and the bytes an hour holds at that cadence (60
+  default cadence, every 60 samples of 5 s), and the bytes an hour holds at that cadence (12
   `S` records). The simulated kernel makes up its files' text, as reading them costs on a
   machine.
 - `where_24h_10k_s`: `ctrtui where PID --json` (a whole process: start-up, reading, the JSON
@@ -49,7 +49,8 @@ KEYS = ("record_cpu_pct_machine", "record_mb_per_h_machine", "record_cpu_pct_10k
 INTERVAL = 5.0
 PER_HOUR = int(3600 / INTERVAL)
 FULL_EVERY = 60
-STATS_EVERY = 12
+STATS_EVERY = 60
+"""ctrtui.history.stats.DEFAULT_STATS_EVERY (an `S` record every 5 minutes at 5 s)."""
 
 
 def _per_hour(full_bytes: float, delta_bytes: float) -> float:

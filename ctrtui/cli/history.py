@@ -42,9 +42,10 @@ def define(parser: argparse.ArgumentParser) -> None:
                             help="keep at most SIZE bytes (K, M, G suffixes; default 1G): the oldest go first")
         parser.add_argument("--full-every", type=int, default=60, metavar="N", dest="full_every",
                             help="a full snapshot every N samples, deltas in between (default 60)")
-        parser.add_argument("--stats-every", type=int, default=12, metavar="N", dest="stats_every",
-                            help="the cgroups' figures (those of `ls --stats`) every N samples (default 12; "
-                                 "0: none)")
+        parser.add_argument("--stats-every", type=int, default=60, metavar="N", dest="stats_every",
+                            help="the cgroups' figures (those of `ls --stats`) every N samples (default 60: "
+                                 "5 minutes at 5 s; 0: none). Each reads every cgroup's stats files, 10-100 us "
+                                 "a cgroup: under 0.1 %% of a core at 60 up to ~3,000 cgroups; 10,000 want 200")
         parser.add_argument("--hierarchy", action="append", metavar="NAME", dest="record_hierarchy",
                             help="record only this hierarchy (repeatable)")
         parser.add_argument("--cgroup", metavar="HIERARCHY:/path", dest="record_cgroup",

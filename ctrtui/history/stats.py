@@ -37,8 +37,11 @@ if TYPE_CHECKING:
 __all__ = ["DEFAULT_STATS_EVERY", "MAX_STATS", "STAT_COLUMNS", "RecordedStats", "StatsTable", "decode_stats",
            "encode_stats", "read_stats"]
 
-DEFAULT_STATS_EVERY = 12
-"""An `S` record every this many samples (a minute at 5 s); 0: none."""
+DEFAULT_STATS_EVERY = 60
+"""An `S` record every this many samples (5 minutes at 5 s); 0: none. An `S` record reads
+every cgroup's figure files: ~0.27 s of CPU for the 20,000 cgroups of the generated 10k world
+(10-100 µs a cgroup on a real kernel), so every 5 minutes keeps it under 0.1 % of a core, a
+fifth of the recorder's budget (docs/history.md, benchmarks/RESULTS.md `record_stats_cpu_ms_10k`)."""
 
 COUNTERS = ("cpu_usec", "memory", "io_read", "io_write", "pids", "pids_max", "swap")
 """The 8-byte columns: `Reading`'s fields of those names."""
@@ -89,12 +92,15 @@ def _columns(rows: Sequence[Reading]) -> dict[str, list[int | None]]:
     return out
 
 
-def _pack(width: int, values: Iterable[int | None]) -> bytes:
+def _pack(width: int, values: list[int | None]) -> bytes:
     """Little-endian unsigned integers, `NONE` for None, stored byte plane by byte plane
     (every value's lowest byte, then the next...): zlib packs the planes of high zero bytes
     to almost nothing."""
     none = NONE[width]
-    a = array(CODE[width], (none if v is None else v for v in values))
+    if None in values:
+        a = array(CODE[width], (none if v is None else v for v in values))
+    else:  # every cgroup has it: the list as it is
+        a = array(CODE[width], values)  # type: ignore[arg-type]  # no None in it
     if SWAP:
         a.byteswap()
     raw = a.tobytes()

@@ -23,7 +23,7 @@ from typing import Any
 from ctrtui.model import CgroupState, Container, Hierarchy, Snapshot, TaskInfo
 from ctrtui.model.cgstats import MAX_STATS_TEXT, STATS_FILES
 from ctrtui.remote.channel import AgentChannel
-from ctrtui.remote.errors import HostError
+from ctrtui.remote.errors import HostError, RemoteOpError
 
 __all__ = ["RemoteReader"]
 
@@ -69,6 +69,7 @@ class RemoteReader:
         self._token: int | None = None  # the agent's name for it
         self.full_snapshots = 0
         self.delta_snapshots = 0
+        self._stats_names = True  # False: the agent takes no `names` (cgroup_stats)
 
     def _bad(self, what: str) -> HostError:
         return HostError(self.channel.name, "protocol", f"the agent's answer is malformed: {what}")
@@ -145,9 +146,18 @@ class RemoteReader:
 
     def cgroup_stats(self, hierarchy: str, path: str, names: Collection[str] | None = None) -> dict[str, str]:
         req: dict[str, object] = {"hierarchy": hierarchy, "path": path}
-        if names is not None:
+        if names is not None and self._stats_names:
             req["names"] = sorted(names)
-        got = self.channel.call("cgroup_stats", req)
+        try:
+            got = self.channel.call("cgroup_stats", req)
+        except RemoteOpError as e:  # an agent of another build, without `names`: every file, kept here
+            if "names" not in req or e.kind != "bad-request" or "'names'" not in e.message:
+                raise
+            self._stats_names = False
+            del req["names"]
+            got = self.channel.call("cgroup_stats", req)
+        if names is not None and not self._stats_names and isinstance(got, dict):
+            got = {k: v for k, v in got.items() if k in names}
         if not isinstance(got, dict) or not all(isinstance(v, str) for v in got.values()):
             raise self._bad("cgroup_stats is not an object of texts")
         if len(got) > MAX_STATS or not all(len(v) <= MAX_STAT_TEXT for v in got.values()):

@@ -194,6 +194,8 @@ def test_stats_of_fake_files_pressure_swap_and_the_roots_proc_figures(tmp_path):
             (d / f"{res}.pressure").write_text(psi + "\n")
         (d / "cpu.stat").write_text("usage_usec 5\n")
     (u / "a" / "memory.swap.current").write_text("4096\n")
+    # the controllers v2 offers (the root's cgroup.controllers): only their files are opened
+    (u / "cgroup.controllers").write_text("cpu io memory pids\n")
     (f / "b" / "freezer.state").write_text("THAWED\n")
     (proc / "meminfo").write_text("MemTotal: 100 kB\nMemFree: 1 kB\nMemAvailable: 40 kB\nBuffers: 1 kB\n"
                                   "SwapTotal: 8 kB\nSwapFree: 8 kB\n")
@@ -218,6 +220,9 @@ def test_stats_of_fake_files_pressure_swap_and_the_roots_proc_figures(tmp_path):
     assert fs.cgroup_stats("freezer", "/gone") == {}
     # what a host's agent may answer (remote/reader.py checks) holds every file read here
     assert {*CgroupFS._STATS_V2, *CgroupFS._STATS_V1, *PROC_FILES} <= STATS_FILES
+    # a controller v2 does not offer here has no files to open: memory's are not even tried
+    (u / "cgroup.controllers").write_text("cpu io\n")
+    assert "memory.swap.current" not in CgroupFS(mountinfo=str(mi), proc=str(proc)).cgroup_stats("unified", "/a")
 
 
 class _OwnThread:

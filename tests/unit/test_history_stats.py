@@ -15,7 +15,7 @@ import pytest
 from ctrtui.history import HistoryError, Recorder, Recording
 from ctrtui.history.records import FILE_HEADER, MAGIC, RECORD, U32, dump_json
 from ctrtui.history.replay import RecordedBackend
-from ctrtui.history.stats import MAX_STATS, decode_stats, encode_stats, read_stats
+from ctrtui.history.stats import DEFAULT_STATS_EVERY, MAX_STATS, decode_stats, encode_stats, read_stats
 from ctrtui.model.cgstats import Reading, figures, parse_reading
 from tests.clihelpers import isolated_dirs, run  # noqa: F401 - isolated_dirs is autouse
 from tests.unit.test_history import T0, files, small_world, take
@@ -264,6 +264,9 @@ def test_record_stats_every_on_the_command_line(tmp_path, capsys):
     assert rc == 0 and any(r["memory_bytes"] for r in json.loads(out))
     rc, _, err = run(capsys, "--demo", "record", "--to", d, "--stats-every", "-1")
     assert rc == 2 and "--stats-every -1" in err
+    from ctrtui.cli.parser import build_parser  # the default is the recorder's, written out (start-up)
+
+    assert build_parser().parse_args(["record"]).stats_every == DEFAULT_STATS_EVERY
 
 
 def test_the_sampler_answers_from_a_recording_without_a_clock(tmp_path):

@@ -139,6 +139,46 @@ def test_stats_of_files_no_backend_reads_or_too_long_are_a_protocol_error(reader
     assert reader.cgroup_stats("unified", "/") == {"cpu.pressure": "some avg10=1.00", "/proc/meminfo": "MemTotal: 1 kB"}
 
 
+def test_a_figures_only_read_travels_to_the_agent_and_is_held_to_its_names(reader, world):
+    """`cgroup_stats(h, p, FIGURE_FILES)` sends the names (the host reads only those files);
+    a file in the answer that was not asked for is the host's protocol error."""
+    from ctrtui.model.cgstats import FIGURE_FILES
+
+    world.clock = lambda: 1000.0  # the same CPU time for both reads
+    path = next(p for p in world.snapshot(["unified"])["unified"].containers if p.count("/") == 2)
+    got = reader.cgroup_stats("unified", path, FIGURE_FILES)
+    assert got and got == world.cgroup_stats("unified", path, FIGURE_FILES) and "cgroup.type" not in got
+    assert reader.channel.calls[-1][1]["names"] == sorted(FIGURE_FILES)
+    assert "cgroup.type" in reader.cgroup_stats("unified", path)  # no names: every file, as before
+    reader.channel.override["cgroup_stats"] = {"cpu.stat": "usage_usec 1", "cgroup.type": "domain"}
+    with pytest.raises(HostError) as e:
+        reader.cgroup_stats("unified", path, FIGURE_FILES)
+    assert e.value.kind == "protocol" and "not asked for" in str(e.value)
+
+
+def test_an_agent_without_names_is_asked_once_and_its_files_kept_here(reader, world):
+    """An agent of another build that refuses `names` ("takes no argument 'names'") is asked
+    for every file, and the reader keeps those asked for; it is not asked with names again."""
+    from ctrtui.model.cgstats import FIGURE_FILES
+
+    world.clock = lambda: 1000.0
+    path = next(p for p in world.snapshot(["unified"])["unified"].containers if p.count("/") == 2)
+    ch = reader.channel
+    answer = ch.call
+
+    def older(op, args=None, *, timeout=None):
+        if op == "cgroup_stats" and "names" in (args or {}):
+            ch.calls.append((op, dict(args)))
+            raise RemoteOpError(ch.name, op, "bad-request", "'cgroup_stats' takes no argument 'names' (it takes: ...)")
+        return answer(op, args, timeout=timeout)
+
+    ch.call = older
+    want = world.cgroup_stats("unified", path, FIGURE_FILES)
+    assert reader.cgroup_stats("unified", path, FIGURE_FILES) == want and "cgroup.type" not in want
+    assert reader.cgroup_stats("unified", path, FIGURE_FILES) == want
+    assert [("names" in a) for op, a in ch.calls if op == "cgroup_stats"] == [True, False, False]
+
+
 @pytest.mark.parametrize(("op", "result"), MALFORMED, ids=[f"{op}-{i}" for i, (op, _) in enumerate(MALFORMED)])
 def test_a_malformed_answer_is_a_protocol_error(reader, op, result):
     reader.channel.override[op] = result
