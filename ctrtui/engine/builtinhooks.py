@@ -261,7 +261,7 @@ def _domain_children(batch: HookBatch) -> tuple[list[str], list[str]]:
         st = batch.state(child)
         if st is None or st.cgroup_type == "threaded":
             continue
-        events = batch.backend.cgroup_stats(name, child).get("cgroup.events", "")
+        events = batch.backend.cgroup_stats(name, child, ("cgroup.events",)).get("cgroup.events", "")
         (busy if "populated 1" in events.splitlines() else empty).append(child)
     return busy, empty
 
