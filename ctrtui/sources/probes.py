@@ -20,7 +20,7 @@ import os
 
 from ctrtui.sources.mounts import cgroup_line
 from ctrtui.sources.pidfd import PidfdHandle, has_pidfs, poll_exited
-from ctrtui.sources.procfs import parse_status, pidfd_creds, read_rest, task_info
+from ctrtui.sources.procfs import parse_status, pidfd_creds, read_single, task_info
 
 TYPE_CHECKING = False  # typing is not imported at run time (~3 ms of every start)
 if TYPE_CHECKING:
@@ -36,21 +36,7 @@ LIST_FROM = 32
 """From this many PIDs in a batch on, a cgroup met twice is listed once (see the module
 docstring); the engine's apply verifies by the target's list from the same size on."""
 
-_O_RDONLY = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0)
 _GONE = (FileNotFoundError, ProcessLookupError, NotADirectoryError)
-_SINGLE = 16384
-
-
-def _read_single(path: str) -> bytes:
-    """`procfs.read_single` inlined: a `/proc/PID/*` record whole in its first read()."""
-    fd = os.open(path, _O_RDONLY)
-    try:
-        data = os.read(fd, _SINGLE)
-        if len(data) == _SINGLE:
-            data = read_rest(fd, data)
-    finally:
-        os.close(fd)
-    return data
 
 
 class Sources:
@@ -71,7 +57,7 @@ class Sources:
         where = self.listed.get(pid)
         if where is not None:
             return where
-        where = cgroup_line(_read_single(base + "cgroup"), self.h)
+        where = cgroup_line(read_single(base + "cgroup"), self.h)
         if where is not None and self.big:
             met = self._met[where] = self._met.get(where, 0) + 1
             if met == 2:
@@ -113,11 +99,11 @@ def probe_one(fs: CgroupFS, pid: int, hierarchy: str) -> Probe | None:
             break  # cannot hold it: read without the guard below
         try:
             try:
-                stat = _read_single(base + "stat")
+                stat = read_single(base + "stat")
                 ids = pidfd_creds(handle.fd) if type(handle) is PidfdHandle and handle.fd is not None else None
                 if ids is None or ids[0] <= 0:
-                    ids = parse_status(_read_single(base + "status"))
-                where = cgroup_line(_read_single(base + "cgroup"), h)
+                    ids = parse_status(read_single(base + "status"))
+                where = cgroup_line(read_single(base + "cgroup"), h)
             except _GONE:
                 if handle._reaped():
                     continue  # it is gone: try the PID again (a newcomer may hold it)
@@ -156,11 +142,11 @@ def probe_many(fs: CgroupFS, pids: Iterable[int], hierarchy: str, keep: bool) ->
                 got[pid] = None if e.errno == errno.ESRCH else _alone(fs, pid, h.name, keep)  # e.g. a non-leader TID
                 continue
             try:
-                stat = _read_single(f"{proc}/{pid}/stat")
+                stat = read_single(f"{proc}/{pid}/stat")
                 ids = creds(fd) if info_works else None
                 if ids is None or ids[0] <= 0:
                     info_works = False
-                    ids = parse_status(_read_single(f"{proc}/{pid}/status"))
+                    ids = parse_status(read_single(f"{proc}/{pid}/status"))
             except _GONE:
                 os.close(fd)
                 got[pid] = _alone(fs, pid, h.name, keep)  # it went: look again, alone
