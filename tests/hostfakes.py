@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -70,6 +71,55 @@ class ReaderOnly:
 
     def thread_ids(self, tgid):
         return self._call("thread_ids", tgid)
+
+
+class AgentChannel:
+    """What the local side uses of an `AgentChannel` (`name`, `timeout`, `call`, `close`,
+    `left_open`), answered in-process by `agent` (or the one `make` makes on first use)
+    through the protocol's JSON. `calls`: the requests sent, (op, args as given); `ops`:
+    their op names; `override`: op -> the result to answer instead (hostile or malformed),
+    a callable making it from the request's arguments, or an exception to raise."""
+
+    def __init__(self, agent: Agent | None = None, name: str = "beta", *,
+                 make: Callable[[], Agent] | None = None) -> None:
+        self.name, self.timeout, self.closed = name, 10.0, False
+        self._agent, self._make = agent, make
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+        self.override: dict[str, Any] = {}
+
+    @property
+    def agent(self) -> Agent:
+        if self._agent is None:  # made on first use: connecting stays as quick as a call
+            assert self._make is not None, "AgentChannel needs an agent or a way to make one"
+            self._agent = self._make()
+        return self._agent
+
+    @agent.setter
+    def agent(self, agent: Agent) -> None:  # a host that restarted: another agent answers
+        self._agent = agent
+
+    @property
+    def ops(self) -> list[str]:
+        return [op for op, _ in self.calls]
+
+    def call(self, op: str, args: dict[str, Any] | None = None, *, timeout: float | None = None) -> Any:
+        self.calls.append((op, dict(args or {})))
+        if op in self.override:
+            got = self.override[op]
+            if isinstance(got, BaseException):
+                raise got
+            return got(args or {}) if callable(got) else got
+        answer = json.loads(encode(self.agent.handle(len(self.calls), op, json.loads(json.dumps(args or {})))))
+        if answer["ok"]:
+            return answer["result"]
+        err = answer["error"]
+        raise RemoteOpError(self.name, op, err["kind"], err["message"], err["errno"])
+
+    def close(self) -> None:
+        self.closed = True
+
+    def left_open(self, how: Any = None) -> list[Any]:
+        return []  # the host's journal holds no open batch
 
 
 class FakeHost:

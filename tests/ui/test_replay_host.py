@@ -20,16 +20,16 @@ from ctrtui.ui.screens.jumptime import JumpTime
 from ctrtui.ui.widgets.timebar import TimeBar
 from devtools.pilot import goto, screen_text
 from devtools.waiting import wait_for
+from tests.hostfakes import AgentChannel
 from tests.ui.test_replay import BATCH_SAMPLE, OTHER_SAMPLE, SAMPLES, _at, _members, _record
 from tests.unit.test_history import T0, small_world
-from tests.unit.test_history_remote import Channel
 
 pytestmark = pytest.mark.ui
 
 
 async def test_replay_of_a_hosts_recording_steps_jumps_and_shows_its_batches(pilot_app, tmp_path):
     d, pids, batch = _record(tmp_path)
-    channel = Channel(Agent(small_world()))
+    channel = AgentChannel(Agent(small_world()))
     recorded = ServedRecording(RemoteService(channel), d, at=time.strftime(  # type: ignore[arg-type]
         "%Y-%m-%dT%H:%M:%S", time.localtime(T0 + 5 * BATCH_SAMPLE + 1)), identity="ssh://beta")
     app = ReplayApp(recorded, hierarchy="unified")
@@ -88,7 +88,7 @@ async def test_the_tree_columns_show_the_figures_the_host_recorded_at_the_sample
 
     d = str(tmp_path / "h")
     record(d, 5, stats_every=2)  # S at samples 0, 2, 4; /a's memory 4 KiB more at each sample
-    channel = Channel(Agent(small_world()))
+    channel = AgentChannel(Agent(small_world()))
     recorded = ServedRecording(RemoteService(channel), d, at=time.strftime(  # type: ignore[arg-type]
         "%Y-%m-%dT%H:%M:%S", time.localtime(T0 + 5)), identity="ssh://beta")
     app = ReplayApp(recorded, hierarchy="unified")

@@ -10,53 +10,31 @@ import re
 
 import pytest
 
-from ctrtui.agent.lines import encode
 from ctrtui.agent.ops import Agent
 from ctrtui.cli import hosts as clihosts
 from ctrtui.cli.listing import hierarchies_lines, ls_lines, stats_lines, tasks_lines
-from ctrtui.remote.errors import EXIT_HOST, HostError, RemoteOpError
+from ctrtui.remote.errors import EXIT_HOST, HostError
 from ctrtui.report import log_lines
 from ctrtui.sources.demo import demo_world
 from tests.clihelpers import isolated_dirs, run  # noqa: F401 - isolated_dirs is autouse
+from tests.hostfakes import AgentChannel
 
 
-class Channel:
-    """A host reached: what `RemoteService` uses of an `AgentChannel`, answered by an `Agent`
-    on the host's own demo world through the protocol's JSON; `override`: op -> the result to
-    answer instead (hostile or malformed; a callable: made from the request's arguments), or
-    an exception to raise."""
+class Channel(AgentChannel):
+    """A host reached: an `AgentChannel` answered by an `Agent` on the host's own demo world
+    (made on first use); `override` as AgentChannel's; `sent`: (host, op) of every request,
+    shared by the hosts of one test."""
 
     world = staticmethod(demo_world)
     """What the host's world is (a test of one world across commands puts its own here)."""
 
     def __init__(self, name, override, sent):
-        self.name, self.override, self.sent, self.closed, self.timeout = name, override, sent, False, 10.0
-        self._agent: Agent | None = None
-
-    @property
-    def agent(self) -> Agent:
-        if self._agent is None:  # made on first use: connecting stays as quick as a call
-            self._agent = Agent(self.world())
-        return self._agent
+        super().__init__(name=name, make=lambda: Agent(self.world()))
+        self.override, self.sent = override, sent
 
     def call(self, op, args=None, *, timeout=None):
         self.sent.append((self.name, op))
-        if op in self.override:
-            got = self.override[op]
-            if isinstance(got, BaseException):
-                raise got
-            return got(args or {}) if callable(got) else got
-        answer = json.loads(encode(self.agent.handle(1, op, json.loads(json.dumps(args or {})))))
-        if answer["ok"]:
-            return answer["result"]
-        err = answer["error"]
-        raise RemoteOpError(self.name, op, err["kind"], err["message"], err["errno"])
-
-    def close(self):
-        self.closed = True
-
-    def left_open(self, how=None):
-        return []  # the host's journal holds no open batch
+        return super().call(op, args, timeout=timeout)
 
 
 class Fleet:

@@ -32,39 +32,13 @@ from ctrtui.service.historycodec import decode_diff, decode_sample, decode_timel
 from ctrtui.service.local import LocalService
 from ctrtui.service.servedrecording import ServedRecording
 from tests.clihelpers import isolated_dirs, run  # noqa: F401 - isolated_dirs is autouse
+from tests.hostfakes import AgentChannel
 from tests.unit.test_history import T0, small_world, take
 from tests.unit.test_history_replay import _record_churn
 
 
-class Channel:
-    """What `RemoteService` (and the command line) use of an `AgentChannel`, answered by
-    `agent` through the protocol's JSON; `override`: op -> a (malformed) result instead."""
-
-    def __init__(self, agent: Agent, name: str = "beta") -> None:
-        self.agent, self.name, self.timeout = agent, name, 10.0
-        self.ops: list[str] = []
-        self.override: dict[str, object] = {}
-        self.closed = False
-
-    def call(self, op, args=None, *, timeout=None):
-        self.ops.append(op)
-        if op in self.override:
-            return self.override[op]
-        answer = json.loads(encode(self.agent.handle(len(self.ops), op, json.loads(json.dumps(args or {})))))
-        if answer["ok"]:
-            return answer["result"]
-        err = answer["error"]
-        raise RemoteOpError(self.name, op, err["kind"], err["message"], err["errno"])
-
-    def close(self):
-        self.closed = True
-
-    def left_open(self, how=None):
-        return []
-
-
-def _remote(k) -> tuple[RemoteService, Channel]:
-    ch = Channel(Agent(k))
+def _remote(k) -> tuple[RemoteService, AgentChannel]:
+    ch = AgentChannel(Agent(k))
     return RemoteService(ch), ch  # type: ignore[arg-type]
 
 
@@ -165,7 +139,7 @@ def test_hostile_names_in_a_hosts_recording_cross_exactly_and_print_escaped(tmp_
     served = ServedRecording(service, d)
     assert served.task_state(pid).comm == "\x1b]0;pwn\x07"
     assert list(served.snapshot()["unified"][bad + "/x\n"].threads) == [pid]
-    monkeypatch.setattr(clihosts, "CONNECT", lambda spec, options: Channel(Agent(k), spec.name))
+    monkeypatch.setattr(clihosts, "CONNECT", lambda spec, options: AgentChannel(Agent(k), spec.name))
     rc, out, err = run(capsys, "where", str(pid), "--from", d, "--host", "beta")
     assert rc == 0 and "\x1b" not in out + err and "unified:/evil\\x1b[31m\\xff[b]/x\\x0a" in out
     at = time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(T0 + 6))
@@ -184,7 +158,7 @@ def test_record_where_ls_and_diff_on_a_host_from_the_command_line(tmp_path, caps
     made = []
 
     def connect(spec, options):
-        made.append(Channel(agent, spec.name))
+        made.append(AgentChannel(agent, spec.name))
         return made[-1]
 
     monkeypatch.setattr(clihosts, "CONNECT", connect)

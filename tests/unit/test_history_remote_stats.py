@@ -22,8 +22,8 @@ from ctrtui.service.codec import CodecError
 from ctrtui.service.historycodec import FIGURE_COLUMNS, decode_figures
 from ctrtui.service.servedrecording import ServedRecording
 from tests.clihelpers import isolated_dirs, run  # noqa: F401 - isolated_dirs is autouse
+from tests.hostfakes import AgentChannel
 from tests.unit.test_history import T0, small_world
-from tests.unit.test_history_remote import Channel
 from tests.unit.test_history_stats import kinds, record
 
 PATHS = ["/", "/a", "/b", "/c"]
@@ -34,7 +34,7 @@ def test_a_hosts_recorded_figures_equal_the_local_read_at_every_step(tmp_path):
     answers on the host; each cgroup's are asked once per sample shown, not at every draw."""
     d = str(tmp_path / "h")
     record(d, 7, stats_every=3)
-    channel = Channel(Agent(small_world()))
+    channel = AgentChannel(Agent(small_world()))
     served = ServedRecording(RemoteService(channel), d, identity="ssh://beta")  # type: ignore[arg-type]
     local = RecordedBackend(Recording(d))
     assert "history_figures" not in channel.ops  # nothing asked until the figures are wanted
@@ -60,7 +60,7 @@ def test_record_on_a_host_with_stats_every_then_ls_at_stats_on_that_host(tmp_pat
     k = small_world()
     k.spawn("job", cgroups={"freezer": "/a", "unified": "/a"})
     agent = Agent(k)
-    monkeypatch.setattr(clihosts, "CONNECT", lambda spec, options: Channel(agent, spec.name))
+    monkeypatch.setattr(clihosts, "CONNECT", lambda spec, options: AgentChannel(agent, spec.name))
     rc, out, err = run(capsys, "record", "--host", "beta", "--samples", "2", "--interval", "0.05",
                        "--stats-every", "1")
     assert rc == 0, err
@@ -82,10 +82,10 @@ def test_record_on_a_host_with_stats_every_then_ls_at_stats_on_that_host(tmp_pat
     assert rc == 2 and "--stats-every -1" in err
 
 
-def _answer(tmp_path) -> tuple[dict, ServedRecording, Channel]:
+def _answer(tmp_path) -> tuple[dict, ServedRecording, AgentChannel]:
     d = str(tmp_path / "h")
     record(d, 3, stats_every=2)
-    channel = Channel(Agent(small_world()))
+    channel = AgentChannel(Agent(small_world()))
     served = ServedRecording(RemoteService(channel), d)  # type: ignore[arg-type]
     good = Agent(small_world()).handle(1, "history_figures", {"hierarchy": "unified", "paths": ["/a", "/b"],
                                                               "index": 2, "source": d})
@@ -121,7 +121,7 @@ def test_malformed_figures_on_the_command_line_are_the_hosts_sentence(tmp_path, 
     good, _, _ = _answer(tmp_path)
 
     def connect(spec, options):
-        ch = Channel(Agent(small_world()), spec.name)
+        ch = AgentChannel(Agent(small_world()), spec.name)
         ch.override["history_figures"] = {**good, "pids": ["many", 1]}
         return ch
 

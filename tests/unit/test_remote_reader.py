@@ -15,30 +15,7 @@ from ctrtui.agent.ops import Agent
 from ctrtui.remote import HostError, RemoteOpError, RemoteReader
 from ctrtui.sources.base import Reader, contract_problems, protocol_problems
 from ctrtui.sources.demo import demo_world
-
-
-class FakeChannel:
-    """What RemoteReader uses of an AgentChannel (`name`, `call`), answered by `agent`."""
-
-    def __init__(self, agent: Agent, name: str = "sim") -> None:
-        self.agent = agent
-        self.name = name
-        self.calls: list[tuple[str, dict]] = []
-        self.override: dict[str, object] = {}  # op -> the (malformed) result to answer instead
-        self.closed = False
-
-    def call(self, op, args=None, *, timeout=None):
-        self.calls.append((op, args or {}))
-        if op in self.override:
-            return self.override[op]
-        answer = json.loads(encode(self.agent.handle(len(self.calls), op, args or {})))
-        if answer["ok"]:
-            return answer["result"]
-        err = answer["error"]
-        raise RemoteOpError(self.name, op, err["kind"], err["message"], err["errno"])
-
-    def close(self):
-        self.closed = True
+from tests.hostfakes import AgentChannel
 
 
 @pytest.fixture
@@ -48,7 +25,7 @@ def world():
 
 @pytest.fixture
 def reader(world):
-    return RemoteReader(FakeChannel(Agent(world)))  # type: ignore[arg-type]
+    return RemoteReader(AgentChannel(Agent(world), "sim"))  # type: ignore[arg-type]
 
 
 def test_it_keeps_the_reader_contract(reader, world):

@@ -6,11 +6,8 @@ would, and turns a malformed answer into one `protocol` HostError naming the hos
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
-from ctrtui.agent.lines import encode
 from ctrtui.agent.ops import Agent
 from ctrtui.errors import CtrtuiError
 from ctrtui.model import CgroupRef
@@ -18,27 +15,7 @@ from ctrtui.remote import HostError, RemoteOpError
 from ctrtui.remote.service import RemoteService
 from ctrtui.service.protocol import Service
 from ctrtui.sources.simulated import SimKernel
-from tests.hostfakes import systemd_world
-
-
-class FakeChannel:
-    """What RemoteService uses of an AgentChannel (`name`, `timeout`, `call`), answered by
-    `agent` through the protocol's JSON; `override`: op -> a (malformed) result instead."""
-
-    def __init__(self, agent: Agent, name: str = "beta") -> None:
-        self.agent, self.name, self.timeout = agent, name, 10.0
-        self.calls: list[str] = []
-        self.override: dict[str, object] = {}
-
-    def call(self, op, args=None, *, timeout=None):
-        self.calls.append(op)
-        if op in self.override:
-            return self.override[op]
-        answer = json.loads(encode(self.agent.handle(len(self.calls), op, json.loads(json.dumps(args or {})))))
-        if answer["ok"]:
-            return answer["result"]
-        err = answer["error"]
-        raise RemoteOpError(self.name, op, err["kind"], err["message"], err["errno"])
+from tests.hostfakes import AgentChannel, systemd_world
 
 
 @pytest.fixture(autouse=True)
@@ -55,8 +32,8 @@ def _world() -> tuple[SimKernel, int]:
     return k, k.spawn("sleep", cgroups={"freezer": "/a"})
 
 
-def _service(k: SimKernel) -> tuple[RemoteService, FakeChannel]:
-    channel = FakeChannel(Agent(k))
+def _service(k: SimKernel) -> tuple[RemoteService, AgentChannel]:
+    channel = AgentChannel(Agent(k))
     return RemoteService(channel), channel  # type: ignore[arg-type]
 
 
@@ -88,7 +65,7 @@ def test_a_move_goes_through_the_hosts_engine_and_journal(tmp_path):
     undone = s.undo()
     assert undone.report is not None and undone.report.undo_of == report.batch_id and _where(k, pid) == "/a"
     assert s.undo().nothing_left
-    assert channel.calls.count("apply") == 1 and "plan" in channel.calls
+    assert channel.ops.count("apply") == 1 and "plan" in channel.ops
 
 
 def test_a_cgroup_op_and_stats():
@@ -102,7 +79,7 @@ def test_a_cgroup_op_and_stats():
 
 def test_without_a_journal_the_hosts_batches_are_kept_in_memory(tmp_path):
     k, pid = _world()
-    channel = FakeChannel(Agent(k))
+    channel = AgentChannel(Agent(k))
     s = RemoteService(channel, journal=False)  # type: ignore[arg-type]
     report = s.apply(s.plan([pid], CgroupRef("freezer", "/b")))
     assert report.ok and not report.journaled and not (tmp_path / "state" / "ctrtui").exists()
@@ -182,7 +159,7 @@ def test_systemds_routes_are_the_hosts_as_a_local_service_gives_them(tmp_path):
     assert (plan.route, plan.scope, plan.target) == ("scope", req, local.plan_scope([pid], req).target)
     report = s.apply(plan)
     assert report.ok and k.scope_calls == 1 and k.task_cgroup(pid, "unified") == plan.target.path
-    assert "plan_scope" in channel.calls
+    assert "plan_scope" in channel.ops
     with pytest.raises(CtrtuiError, match="'work' is not a scope name systemd accepts"):
         s.plan_scope([pid], ScopeRequest("work"))  # the host's refusal, said as locally
 
