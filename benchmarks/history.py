@@ -135,13 +135,19 @@ def _churn(k, rng: random.Random, tids: list[int], homes: list[str], n: int) -> 
             k.place(tid, h, path)
 
 
-def world_10k(ctx) -> dict[str, float]:
-    from ctrtui.history import Recorder
-
+def _churnable(ctx):
+    """The generated world, the cgroups the churn moves tasks into (depth 2) and its tasks."""
     k = _world(ctx)
     snap = k.snapshot()
     homes = [p for p in snap["unified"].containers if p.count("/") == 2]
     tids = sorted(t for c in snap["unified"].containers.values() for t in c.threads if t != 1)
+    return k, homes, tids
+
+
+def world_10k(ctx) -> dict[str, float]:
+    from ctrtui.history import Recorder
+
+    k, homes, tids = _churnable(ctx)
     rng = random.Random(21)
     n = 4 if ctx.quick else 12
     churn = len(tids) // 100
@@ -172,10 +178,7 @@ def stats_10k(ctx) -> dict[str, float]:
     from ctrtui.history import Recorder, Recording
     from ctrtui.history.stats import read_stats
 
-    k = _world(ctx)
-    snap = k.snapshot()
-    homes = [p for p in snap["unified"].containers if p.count("/") == 2]
-    tids = sorted(t for c in snap["unified"].containers.values() for t in c.threads if t != 1)
+    k, homes, tids = _churnable(ctx)
     rng = random.Random(12)
     n = 3 if ctx.quick else 7
     reads: list[float] = []
