@@ -48,6 +48,16 @@ def files(d) -> list[str]:
     return sorted(p for p in os.listdir(d) if p.endswith(".ctrh"))
 
 
+def cut_index(path) -> int:
+    """The file as a recorder killed with -9 leaves it: its closing `I` record (the task
+    index) cut off. Returns the new size."""
+    f = Recording(str(path)).files[0]
+    start, kind, _, _ = f.records[-1]
+    assert kind == b"I"
+    os.truncate(path, start - 17)
+    return start - 17
+
+
 def test_recorded_snapshots_equal_what_the_kernel_showed_at_every_sample(tmp_path):
     """A churn script (moves, new and exiting tasks, cgroups made and removed) on the
     simulated kernel: the snapshot read back at each sample's time is the one taken then,
@@ -178,6 +188,7 @@ def test_a_damaged_checksum_ends_the_file_there(tmp_path):
             k.spawn(f"x{n}")
             take(rec, k, T0 + 5 * n)
     path = d / files(d)[0]
+    cut_index(path)
     data = bytearray(path.read_bytes())
     data[-3] ^= 0xFF  # inside the last record's payload
     path.write_bytes(bytes(data))
@@ -481,15 +492,18 @@ def test_where_reads_a_files_full_snapshot_only_when_the_task_is_in_that_file(tm
 
     monkeypatch.setattr(RecordIndex, "full_find", counted)
     monkeypatch.setattr(index_module, "from_wire", never)
-    r = Recording(str(tmp_path / "h"))
+    expected = [("freezer", "/b", T0 + day + 5, T0 + 2 * day + 5), ("unified", "/a", T0 + day + 10, T0 + 2 * day + 5),
+                ("unified", "/e", T0 + day + 5, T0 + day + 10)]
+    r = Recording(str(tmp_path / "h"), use_index=False)  # as files without their task index read
     rows = sorted((x["hierarchy"], x["cgroup"], x["entered"], x["left"]) for x in r.where(pid))
-    assert rows == [("freezer", "/b", T0 + day + 5, T0 + 2 * day + 5),
-                    ("unified", "/a", T0 + day + 10, T0 + 2 * day + 5),
-                    ("unified", "/e", T0 + day + 5, T0 + day + 10)]
+    assert rows == expected
     assert len(decoded) == 2  # the second file's (when a delta listed the task) and the third's: read in place
     decoded.clear()
     assert r.where(pid + 1000) == []
     assert decoded == []  # a task in no file: no snapshot decoded
+    r = Recording(str(tmp_path / "h"))  # each file's task index instead: no snapshot looked into at all
+    assert sorted((x["hierarchy"], x["cgroup"], x["entered"], x["left"]) for x in r.where(pid)) == expected
+    assert decoded == []
 
 
 def test_a_batch_id_of_digits_is_a_batch_not_an_iso_time(tmp_path):
