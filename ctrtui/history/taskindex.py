@@ -105,7 +105,7 @@ class IndexBuilder:
         listed = sorted(self.mentioned)
         head = dump_json({"records": self.records, "crc": self.crc, "full": self.full, "n": len(self.tids),
                           "m": len(listed), "gone": self.gone, "h": [_describe(h, len(p))
-                                                 for h, p in zip(self.hierarchies, self.paths, strict=True)]})
+                                                 for h, p in zip(self.hierarchies, self.paths)]})
         parts = [U32.pack(len(head)), head, pack_ints(self.tids), pack_longs(self.starts)]
         parts.extend(pack_ints(c) for c in self.cids)
         parts.append(pack_ints(listed))
@@ -169,7 +169,7 @@ class TaskIndex:
         if self._paths is None:
             doc = load_json(self._rest, "its task index paths")
             if not (isinstance(doc, list) and len(doc) == len(self._counts)
-                    and all(isinstance(p, list) and len(p) == k for p, k in zip(doc, self._counts, strict=False))
+                    and all(isinstance(p, list) and len(p) == k for p, k in zip(doc, self._counts))
                     and all(map(isinstance, chain.from_iterable(doc), repeat(str)))
                     and all(map(str.startswith, chain.from_iterable(doc), repeat("/")))):
                 raise Damaged("its task index paths are not each hierarchy's absolute cgroup paths")
@@ -181,7 +181,7 @@ class TaskIndex:
         cgroup of the task at position `j` (None: none; `j` -1: a task not in the snapshot),
         as `ctrtui.model.wire.find_in_wire` gives them from the snapshot itself."""
         out: list[Placement] = []
-        for h, paths, ids in zip(self.hierarchies, self.paths(), self.cids, strict=True):
+        for h, paths, ids in zip(self.hierarchies, self.paths(), self.cids):
             cid = ids[j] if j >= 0 else -1
             if not -1 <= cid < len(paths):
                 raise Damaged(f"its task index names a cgroup {h.name!r} does not have")
