@@ -169,9 +169,23 @@ class RecordIndex:
                 raise Damaged("a task index that is not the file's last record")
             fulls = [j for j, r in enumerate(recs) if r[1] == b"F"]
             crcs = [U32.unpack_from(f.buf, start - 4)[0] for start, _, _, _ in recs[:k]]
-            return TaskIndex(f.payload(k), k, crcs, fulls[0] if fulls else -1)
+            ix = TaskIndex(f.payload(k), k, crcs, fulls[0] if fulls else -1)
         except Damaged as e:
             raise self.corrupt(f, k, str(e)) from None
+        if len(ix.tids) != self._table_count(f, ix.full):
+            raise self.corrupt(f, k, "its task index does not list the tasks of the file's first full snapshot")
+        return ix
+
+    def _table_count(self, f: RecordFile, i: int) -> int:
+        """How many tasks a full snapshot's table holds: its first 4 bytes unpacked, no more."""
+        try:
+            rest = self._wire_part(f, i)[1]
+            head = zlib.decompressobj().decompress(bytes(rest[:4096]), 4)
+        except (Damaged, zlib.error) as e:
+            raise self.corrupt(f, i, str(e)) from None
+        if len(head) < 4:
+            raise self.corrupt(f, i, "its task table has no count")
+        return int(U32.unpack_from(head, 0)[0])
 
     def full(self, f: RecordFile, i: int) -> tuple[Snapshot, TaskTable]:
         """A full snapshot record: the snapshot and its task table."""
