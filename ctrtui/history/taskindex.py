@@ -85,9 +85,10 @@ class IndexBuilder:
         self.starts = array("q", starts)
         self.cids = []
         for hs in snap.hierarchies:
-            where: dict[int, int] = {}
-            for cid, c in reversed(list(enumerate(hs.containers.values()))):  # the first listing wins
-                where.update(dict.fromkeys(c.threads, cid))
+            lists = [c.threads for c in hs.containers.values()]
+            lists.reverse()  # the dict keeps the last pair of a TID: the first cgroup listing it wins
+            ids = chain.from_iterable(map(repeat, range(len(lists) - 1, -1, -1), map(len, lists)))
+            where = dict(zip(chain.from_iterable(lists), ids))
             self.cids.append(array("i", map(where.get, order, repeat(-1))))
 
     def mention(self, tids: Iterable[int]) -> None:

@@ -227,3 +227,29 @@ def test_a_torn_index_is_a_torn_tail_and_an_index_not_last_is_refused(tmp_path):
     good.write_bytes(moved + data[start - RECORD.size:])
     with pytest.raises(HistoryError, match="damaged at record 2: a task index that is not the file's last record"):
         Recording(str(good)).where(pid)
+
+
+def test_a_task_listed_twice_in_a_hierarchy_is_where_the_snapshot_says(tmp_path):
+    """A read racing a move can list a TID in two cgroups of one hierarchy: the index names
+    the first, as the full snapshot read in place does (`find_in_wire`)."""
+    from array import array
+    from types import MappingProxyType
+
+    from ctrtui.model.snapshot import Container, HierarchySnapshot
+
+    k = small_world()
+    pid = k.spawn("x", cgroups={"unified": "/c", "freezer": "/b"})
+    snap = k.snapshot()
+    hs = snap["unified"]
+    a = hs.containers["/a"]
+    raced = dict(hs.containers)
+    raced["/a"] = Container("/a", a.children, array("i", sorted([*a.threads, pid])), a.procs)
+    hss = tuple(HierarchySnapshot(h.hierarchy, MappingProxyType(raced)) if h.name == "unified" else h
+                for h in snap.hierarchies)
+    d = tmp_path / "h"
+    with Recorder(str(d), fsync=False) as rec:
+        rec.sample(Snapshot(hss, T0, "sim"), {pid: (7, pid, "x")}, t=T0)
+        rec.sample(k.snapshot(), t=T0 + 5)
+    rows = Recording(str(d)).where(pid)
+    assert rows == Recording(str(d), use_index=False).where(pid)
+    assert ("unified", "/a") in {(r["hierarchy"], r["cgroup"]) for r in rows}
