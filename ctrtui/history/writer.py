@@ -248,6 +248,7 @@ class Recorder:
             while view:
                 view = view[os.write(self._fd, view):]
         except OSError as e:
+            self._index = None  # what was written of the record is a torn tail: no index goes after it
             raise os_error(e, "write the recording", self._file) from None
         self._size += len(data)
         self.bytes_written += len(data)

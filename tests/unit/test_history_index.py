@@ -253,3 +253,37 @@ def test_a_task_listed_twice_in_a_hierarchy_is_where_the_snapshot_says(tmp_path)
     rows = Recording(str(d)).where(pid)
     assert rows == Recording(str(d), use_index=False).where(pid)
     assert ("unified", "/a") in {(r["hierarchy"], r["cgroup"]) for r in rows}
+
+
+def test_no_index_follows_a_write_that_failed(tmp_path, monkeypatch):
+    """A record cut by a failed write (a full disk) is a torn tail: the recorder closing the
+    file writes no index after it, and the next one cuts the tail."""
+    import os as os_module
+
+    from ctrtui.history import writer
+
+    k = small_world()
+    pid = k.spawn("x", cgroups={"unified": "/a"})
+    d = tmp_path / "h"
+    rec = Recorder(str(d), fsync=False)
+    rec.open()
+    try:
+        take(rec, k, T0)
+        k.place(pid, "unified", "/b")
+        real = os_module.write
+
+        def half(fd, data):
+            real(fd, bytes(data[:len(data) // 2]))
+            raise OSError(28, "No space left on device")
+
+        monkeypatch.setattr(writer.os, "write", half)
+        with pytest.raises(HistoryError, match="No space left|ENOSPC"):
+            take(rec, k, T0 + 5)
+        monkeypatch.setattr(writer.os, "write", real)
+        torn = os_module.path.getsize(d / files(d)[0])
+    finally:
+        rec.close()
+    assert os_module.path.getsize(d / files(d)[0]) == torn  # nothing written after the torn bytes
+    r = Recording(str(d))
+    assert r.warnings and "torn tail" in r.warnings[0]
+    assert [kind for _, _, kind, _ in r.index] == [b"F"] and r.task_index(r.files[0]) is None
