@@ -238,6 +238,8 @@ def test_a_recorder_killed_with_sigkill_leaves_a_tail_the_next_one_cuts(tmp_path
     finally:
         p.kill()
         p.wait()
+    killed = files(d)[-1]
+    assert b"I" not in [kind for _, _, kind, _ in Recording(os.path.join(d, killed)).index]  # no task index
     with open(os.path.join(d, files(d)[-1]), "ab") as f:
         f.write(b"F\x00\x00\x00")  # what a write cut by the kill leaves
     r = subprocess.run([*cmd[:-2], "--samples", "2"], env=env, capture_output=True, text=True, timeout=60)
@@ -245,6 +247,7 @@ def test_a_recorder_killed_with_sigkill_leaves_a_tail_the_next_one_cuts(tmp_path
     assert "cut off a torn tail (4 bytes)" in r.stderr
     rec = Recording(d)
     assert not rec.warnings and len(rec.times) >= 3
+    assert rec.task_index(rec.files[-1]) is not None  # the next recorder's file: a clean stop writes it
 
 
 def test_sigterm_stops_the_recorder_cleanly(tmp_path):
@@ -260,7 +263,8 @@ def test_sigterm_stops_the_recorder_cleanly(tmp_path):
     out, err = p.communicate(timeout=30)
     assert p.returncode == 0, err
     assert out.startswith("recorded ") and "Traceback" not in err
-    assert not Recording(d).warnings
+    rec = Recording(d)
+    assert not rec.warnings and rec.files[-1].records[-1][1] == b"I"  # the file closed with its task index
 
 
 def test_a_recording_of_a_newer_version_is_refused_in_one_sentence(tmp_path):
