@@ -135,6 +135,16 @@ def _churn(k, rng: random.Random, tids: list[int], homes: list[str], n: int) -> 
             k.place(tid, h, path)
 
 
+def _index_first_full(snap) -> float:
+    """CPU seconds of what a file's first full snapshot keeps for its task index."""
+    from ctrtui.history.taskindex import IndexBuilder
+
+    order = sorted({t for hs in snap.hierarchies for c in hs.containers.values() for t in c.threads})
+    t0 = time.process_time()
+    IndexBuilder().first_full(0, snap, order, [0] * len(order))
+    return time.process_time() - t0
+
+
 def _churnable(ctx):
     """The generated world, the cgroups the churn moves tasks into (depth 2) and its tasks."""
     k = _world(ctx)
@@ -145,7 +155,7 @@ def _churnable(ctx):
 
 
 def world_10k(ctx) -> dict[str, float]:
-    from ctrtui.history import Recorder
+    from ctrtui.history import Recorder, Recording
 
     k, homes, tids = _churnable(ctx)
     rng = random.Random(21)
@@ -159,7 +169,13 @@ def world_10k(ctx) -> dict[str, float]:
                 if i:
                     _churn(k, rng, tids, homes, churn)
                 cpu.append(_sample(rec, k, parts))
+            c0 = time.process_time()
+            rec._end_file()  # what closing the file adds: its task index (the I record), written and synced
+            close_cpu = time.process_time() - c0
         fulls, deltas = _sizes(os.path.join(tmp, "h"))
+        index_bytes = [nb + 17 for f in Recording(os.path.join(tmp, "h")).files
+                       for _, kind, _, nb in f.records if kind == b"I"]
+        first_cpu = _index_first_full(k.snapshot())
         full_cpu = _steady_full(os.path.join(tmp, "f"), k, rng, tids, homes, churn)
     per = sorted(cpu[1:])[len(cpu[1:]) // 2]
     ctx.meta_for("record_cpu_pct_10k", samples=n, moved_per_sample=churn, cpu_ms_per_delta_sample=round(per * 1000, 1),
@@ -167,7 +183,12 @@ def world_10k(ctx) -> dict[str, float]:
                  interval_s=INTERVAL,
                  backend_read_ms=round(sorted(b for b, _ in parts[1:])[len(parts[1:]) // 2] * 1000, 1),
                  recorder_own_ms=round(sorted(r for _, r in parts[1:])[len(parts[1:]) // 2] * 1000, 1),
-                 note="the figure includes the simulated kernel's own snapshot (the backend's read)")
+                 close_file_cpu_ms=round(close_cpu * 1000, 1), index_bytes=index_bytes,
+                 index_first_full_cpu_ms=round(first_cpu * 1000, 1),
+                 note="the figure includes the simulated kernel's own snapshot (the backend's read); "
+                      "close_file_cpu_ms: the task index (I record) built, written and synced when a file is "
+                      "closed; index_first_full_cpu_ms: what the file's first full snapshot adds for it "
+                      "(once per file)")
     ctx.meta_for("record_mb_per_h_10k", full_bytes=fulls[0], delta_bytes_mean=round(sum(deltas) / len(deltas)))
     return {"record_cpu_pct_10k": (per + max(0.0, full_cpu - per) / FULL_EVERY) / INTERVAL * 100,
             "record_mb_per_h_10k": _per_hour(fulls[0], sum(deltas) / len(deltas))}
@@ -279,15 +300,19 @@ def day_10k(ctx) -> dict[str, float]:
             f = r.files[0]
             full = bytes(f.payload(0))
             there, home = bytes(f.payload(1)), bytes(f.payload(2))
+            first = rec._index
             for j in range(3, samples):
                 t = t0 + j * INTERVAL
                 payload = there if j % 2 else home
                 rec._record(b"D", t, payload)
                 # j even: the state just reached is s0's, whose full snapshot this is. A new
                 # file when this one holds an eighth of the default --max-size, as sample() does
+                # (the old file closed with its task index, the new one's fed as _full and _delta feed it)
                 if j % 2 == 0 and rec._size >= DEFAULT_MAX_SIZE // 8:
                     rec._new_file(t)
                     rec._record(b"F", t, full)
+                    rec._index.first_full(rec._index.records - 1, s0, first.tids, first.starts)
+                    rec._index.mention(moved)
                 elif j % FULL_EVERY == 0:
                     rec._record(b"F", t, full)
         built = time.perf_counter() - built
@@ -295,15 +320,18 @@ def day_10k(ctx) -> dict[str, float]:
         nfiles = len(os.listdir(d))
         pid = moved[0]
         answer = back[pid]
-        del k, s0, s1, r, f, full, there, home, back, moved, tids  # the commands run in processes of their own
+        del k, s0, s1, r, f, full, there, home, back, moved, tids, first  # the commands run in processes of their own
         runs = 3 if ctx.quick else 5
         env = {**os.environ, "XDG_STATE_HOME": os.path.join(tmp, "state")}
-        where_times = []
+        where_times, where_cpu = [], []
         for _ in range(runs):
             w0 = time.perf_counter()
+            c0 = _children_cpu()
             out = subprocess.run([sys.executable, "-m", "ctrtui", "where", str(pid), "--from", d, "--json"],
                                  capture_output=True, text=True, env=env, check=True).stdout
             where_times.append(time.perf_counter() - w0)
+            where_cpu.append(_children_cpu() - c0)
+        in_process = _where_in_process(d, pid)
         rows = json.loads(out)
         absent_times = []  # a PID in no file: each file's full snapshot read through its task table alone
         for _ in range(runs):
@@ -325,11 +353,37 @@ def day_10k(ctx) -> dict[str, float]:
     ctx.meta_for("where_24h_10k_s", samples=samples, hours=samples * INTERVAL / 3600, file_bytes=size,
                  files=nfiles, rows=len(rows), built_s=round(built, 1),
                  runs=[round(x, 3) for x in where_times],
-                 absent_pid_s=sorted(absent_times)[len(absent_times) // 2],
-                 note="the PID is in every file (moved at every sample): each file's first full snapshot is "
-                      "searched in its wire form (find_in_wire), not built")
+                 cpu_s=sorted(where_cpu)[len(where_cpu) // 2], cpu_runs=[round(x, 3) for x in where_cpu],
+                 absent_pid_s=sorted(absent_times)[len(absent_times) // 2], in_process_cpu_s=in_process,
+                 note="the PID is in every file (moved at every sample): each file's task index (its I record) "
+                      "gives where it was at the file's first full snapshot, which is not read; cpu_s: the "
+                      "whole process's CPU time (rusage of the child); in_process_cpu_s: Recording.where "
+                      "with and without the files' task indexes (best of 3)")
     ctx.meta_for("ls_at_24h_10k_s", times=[round(x, 3) for x in at_times], file_bytes=size)
     return {"where_24h_10k_s": sorted(where_times)[len(where_times) // 2], "ls_at_24h_10k_s": max(at_times)}
+
+
+def _children_cpu() -> float:
+    import resource
+
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+def _where_in_process(d: str, pid: int) -> dict[str, float]:
+    """CPU seconds of `Recording.where` (the recording opened and the rows made), best of 3,
+    reading the files' task indexes and not."""
+    from ctrtui.history import Recording
+
+    out = {}
+    for name, use in (("index", True), ("no_index", False)):
+        best = float("inf")
+        for _ in range(3):
+            t0 = time.process_time()
+            Recording(d, use_index=use).where(pid)
+            best = min(best, time.process_time() - t0)
+        out[name] = round(best, 3)
+    return out
 
 
 def run(ctx) -> None:

@@ -31,6 +31,7 @@ from ctrtui.history.records import (
     load_json,
     scan,
 )
+from ctrtui.history.taskindex import INDEX_KIND, TaskIndex
 from ctrtui.model.wire import WireError, find_in_wire, from_wire
 from ctrtui.text import display
 
@@ -91,8 +92,12 @@ class RecordIndex:
     """A recording (a directory, or one file of it), read-only, indexed by its records'
     headers; decodes one record when asked."""
 
-    def __init__(self, place: str) -> None:
+    def __init__(self, place: str, use_index: bool = True) -> None:
+        """`use_index`: read the files' `I` records (False: read every file as one without,
+        the way to check that both give the same answers)."""
         self.place = place
+        self.use_index = use_index
+        self._task_indexes: dict[str, TaskIndex | None] = {}
         try:
             st = os.lstat(place)
         except OSError:
@@ -142,6 +147,45 @@ class RecordIndex:
                     raise self.corrupt(f, i, str(e)) from None
             self._batches = sorted(out.values(), key=lambda b: b["time"] or 0.0)
         return self._batches
+
+    def task_index(self, f: RecordFile) -> TaskIndex | None:
+        """The file's task index (its `I` record, ctrtui/history/taskindex.py), checked
+        against the records before it; None when it has none (an older file, the one being
+        written, one cut short) or when not `use_index`. HistoryError when it breaks a rule."""
+        if not self.use_index:
+            return None
+        if f.path not in self._task_indexes:
+            self._task_indexes[f.path] = self._read_task_index(f)
+        return self._task_indexes[f.path]
+
+    def _read_task_index(self, f: RecordFile) -> TaskIndex | None:
+        recs = f.records
+        at = [k for k, r in enumerate(recs) if r[1] == INDEX_KIND]
+        if not at:
+            return None
+        k = at[0]
+        try:
+            if k != len(recs) - 1:
+                raise Damaged("a task index that is not the file's last record")
+            fulls = [j for j, r in enumerate(recs) if r[1] == b"F"]
+            crcs = [U32.unpack_from(f.buf, start - 4)[0] for start, _, _, _ in recs[:k]]
+            ix = TaskIndex(f.payload(k), k, crcs, fulls[0] if fulls else -1)
+        except Damaged as e:
+            raise self.corrupt(f, k, str(e)) from None
+        if len(ix.tids) != self._table_count(f, ix.full):
+            raise self.corrupt(f, k, "its task index does not list the tasks of the file's first full snapshot")
+        return ix
+
+    def _table_count(self, f: RecordFile, i: int) -> int:
+        """How many tasks a full snapshot's table holds: its first 4 bytes unpacked, no more."""
+        try:
+            rest = self._wire_part(f, i)[1]
+            head = zlib.decompressobj().decompress(bytes(rest[:4096]), 4)
+        except (Damaged, zlib.error) as e:
+            raise self.corrupt(f, i, str(e)) from None
+        if len(head) < 4:
+            raise self.corrupt(f, i, "its task table has no count")
+        return int(U32.unpack_from(head, 0)[0])
 
     def full(self, f: RecordFile, i: int) -> tuple[Snapshot, TaskTable]:
         """A full snapshot record: the snapshot and its task table."""
@@ -193,11 +237,12 @@ class RecordIndex:
             raise self.corrupt(f, i, str(e)) from None
         return snap, tasks
 
-    def delta(self, f: RecordFile, i: int, parsed: dict[str, Any] | None = None, verify: bool = True
-              ) -> tuple[dict[str, Any], list[Members]]:
+    def delta(self, f: RecordFile, i: int, parsed: dict[str, Any] | None = None, verify: bool = True,
+              procs: bool = True) -> tuple[dict[str, Any], list[Members]]:
         """A delta's header and, per hierarchy in it, (tids, tid cgroups, pids, pid cgroups)
         as int views into the mapped file (nothing copied). `parsed`: its header, already
-        read and checked (the same bytes as the delta before: the steady state)."""
+        read and checked (the same bytes as the delta before: the steady state). Not
+        `procs`: the process arrays are skipped (their lengths checked, their views empty)."""
         try:
             data = f.payload(i, verify)
             if len(data) < 4:
@@ -206,7 +251,7 @@ class RecordIndex:
             if n > len(data) - 4:
                 raise Damaged("a delta header longer than its record")
             doc = parsed if parsed is not None else check_delta_doc(load_json(data[4:4 + n], "the delta header"))
-            views, pos = _members(data, 4 + n, len(doc["h"]))
+            views, pos = _members(data, 4 + n, len(doc["h"]), procs)
             if pos != len(data):
                 raise Damaged(f"{len(data) - pos} bytes left over after its member changes")
         except (Damaged, TypeError) as e:
@@ -238,8 +283,12 @@ class RecordIndex:
         return start if start >= 0 and self.index[start][0] is f0 else -1
 
 
-def _members(data: memoryview, pos: int, count: int) -> tuple[list[Members], int]:
-    """`count` hierarchies' member arrays from `pos` on, and where they end."""
+_NONE = memoryview(b"").cast("i")
+
+
+def _members(data: memoryview, pos: int, count: int, procs: bool = True) -> tuple[list[Members], int]:
+    """`count` hierarchies' member arrays from `pos` on, and where they end (not `procs`:
+    the process arrays left out, as empty views)."""
     views: list[Members] = []
     for _ in range(count):
         if pos + 8 > len(data):
@@ -249,6 +298,11 @@ def _members(data: memoryview, pos: int, count: int) -> tuple[list[Members], int
         need = 8 * (nt + np_)
         if nt > PID_LIMIT or np_ > PID_LIMIT or pos + need > len(data):
             raise Damaged("its member changes are longer than the record")
+        if not procs:
+            tids, cgs = data[pos:pos + 4 * nt], data[pos + 4 * nt:pos + 8 * nt]
+            views.append((int32_view(tids), int32_view(cgs), _NONE, _NONE))
+            pos += need
+            continue
         parts = []
         for k in (nt, nt, np_, np_):
             parts.append(int32_view(data[pos:pos + 4 * k]))

@@ -37,9 +37,10 @@ READS = (1, 2)
 FILE_HEADER = MAGIC + VERSION.to_bytes(2, "big") + b"\0\0"
 RECORD = struct.Struct(">cIdI")
 """A record's header: kind, payload length, time (seconds since the epoch), CRC-32 of the payload."""
-KINDS = (b"F", b"D", b"J", b"S")
+KINDS = (b"F", b"D", b"J", b"S", b"I")
 SAMPLE_KINDS = (b"F", b"D")
-"""The kinds that are a sample's members (the others, `J` and `S`, go with a sample)."""
+"""The kinds that are a sample's members (the others, `J` and `S`, go with a sample; `I`,
+the task index, ends a file: ctrtui/history/taskindex.py)."""
 MAX_RECORD = 256 * 1024 * 1024
 """The longest record payload a reader accepts (a 100,000-task full snapshot is ~1 MB)."""
 MAX_JSON = 16 * 1024 * 1024

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from bisect import bisect_left
 
-from ctrtui.history.records import U32
+from ctrtui.history.records import SAMPLE_KINDS, U32, Damaged
 from ctrtui.model.snapshot import find_hierarchy
 
 TYPE_CHECKING = False
@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from typing import Any
 
     from ctrtui.history.index import Members, RecordFile, RecordIndex
+    from ctrtui.history.taskindex import TaskIndex
     from ctrtui.model.snapshot import Hierarchy
     from ctrtui.model.wire import Placement
 
@@ -38,7 +39,10 @@ def task_trail(rec: RecordIndex, pid: int, since: float | None = None,
     for f, i, kind, t in rec.index[start:]:
         if t > hi:
             break
-        if kind == b"F":
+        if f is trail.skip or (kind == b"D" and f is trail.quiet and i not in trail.quiet_gone):
+            if kind in SAMPLE_KINDS:  # the file's index says this record does not concern the task
+                trail.prev_t = t
+        elif kind == b"F":
             trail.full(f, i, t)
         elif kind == b"D":
             trail.delta(f, i, t)
@@ -60,9 +64,16 @@ class _Trail:
         self.start_time: int | None = None
         self.file: RecordFile | None = None
         self.header: tuple[bytes, dict[str, Any]] | None = None
-        self.pending: tuple[RecordFile, int] | None = None
-        """The file's first full snapshot, not decoded yet: the task was in none of its
-        cgroups, and `paths` is made from it (and `edits`) only if a delta lists the task."""
+        self.pending: tuple[RecordFile, int] | TaskIndex | None = None
+        """The file's first full snapshot (or its file's task index), not decoded yet: the
+        task was in none of its cgroups, and `paths` is made from it (and `edits`) only if a
+        delta lists the task."""
+        self.skip: RecordFile | None = None
+        """A file whose task index says it never mentions the task: its records change nothing."""
+        self.quiet: RecordFile | None = None
+        self.quiet_gone: frozenset[int] = frozenset()
+        """A file whose deltas never list the task (its task index says): only those of them
+        where a hierarchy went (`quiet_gone`, their numbers) are read."""
         self.edits: list[tuple[str, str, int, str]] = []
         """What the deltas read since `pending` did to `paths`: (op, hierarchy, id, path)."""
 
@@ -84,25 +95,36 @@ class _Trail:
 
     def full(self, f: RecordFile, i: int, t: float) -> None:
         """A full snapshot: read only as the first record of a file (the cgroup ids start
-        again there); later ones repeat what the deltas said."""
+        again there); later ones repeat what the deltas said. With the file's task index
+        (its `I` record) the snapshot is not read at all."""
         if self.file is f:
             self.prev_t = t
             return
         self.file = f
         self.pending, self.edits = None, []
-        tasks = self.rec.full_tasks(f, i)
-        if tasks.get(self.pid) is None:  # in no cgroup there: the snapshot can wait
-            for h in list(self.open_rows):
-                self.enter(h, None, t, None, True)
-            self.start_time = None
-            self.pending, self.paths = (f, i), {}
-            self.prev_t = t
+        ix = self.rec.task_index(f)
+        at = ix.find(self.pid) if ix is not None else None
+        if ix is not None and at is None:  # never in this file: none of its records matter
+            self._absent(t, None)
+            self.skip = f
             return
-        found = self.rec.full_find(f, i, self.pid)
+        if ix is not None and at is not None and not at[1]:
+            self.quiet, self.quiet_gone = f, ix.gone
+        if ix is not None and at is not None and ix.full == i:
+            j = at[0]
+            if j < 0:  # only its deltas list the task
+                self._absent(t, ix)
+                return
+            found, st = self._index_found(f, ix, j)
+        else:
+            tasks = self.rec.full_tasks(f, i)
+            task = tasks.get(self.pid)
+            if task is None:  # in no cgroup there: the snapshot can wait
+                self._absent(t, (f, i))
+                return
+            found, st = self._found(f, i), task[1]
         self.paths = {h.name: dict(enumerate(paths)) for h, paths, _ in found}
-        task = tasks.get(self.pid)
-        st = task[1] if task is not None else None
-        if st != self.start_time and self.start_time is not None and st is not None:  # reborn
+        if st != self.start_time and self.start_time is not None:  # reborn
             for h in list(self.open_rows):
                 self.enter(h, None, t, None, True)
         self.start_time = st
@@ -113,6 +135,25 @@ class _Trail:
         for h in [h for h in self.open_rows if find_hierarchy(found, h, key=_hierarchy) is None]:
             self.enter(h, None, t, None, True)
         self.prev_t = t
+
+    def _absent(self, t: float, pending: tuple[RecordFile, int] | TaskIndex | None) -> None:
+        """The task is in no cgroup of the file's first full snapshot: its rows end there."""
+        for h in list(self.open_rows):
+            self.enter(h, None, t, None, True)
+        self.start_time = None
+        self.pending, self.paths = pending, {}
+        self.prev_t = t
+
+    def _index_found(self, f: RecordFile, ix: TaskIndex, j: int) -> tuple[list[Placement], int | None]:
+        """From the file's task index: where the task at position `j` of its full snapshot
+        was (-1: not there), and its start time."""
+        try:
+            return ix.placements(j), (ix.start(j) if j >= 0 else None)
+        except Damaged as e:
+            raise self.rec.corrupt(f, len(f.records) - 1, str(e)) from None
+
+    def _found(self, f: RecordFile, i: int) -> list[Placement]:
+        return self.rec.full_find(f, i, self.pid)
 
     def delta(self, f: RecordFile, i: int, t: float) -> None:
         """A delta: the task's new cgroup in each hierarchy where its TID is listed."""
@@ -157,8 +198,13 @@ class _Trail:
     def _decode_pending(self) -> None:
         """The file's first full snapshot decoded after all (a delta lists the task), and
         the deltas' changes to its cgroup ids since then made, in order."""
-        assert self.pending is not None
-        found = self.rec.full_find(*self.pending, self.pid)
+        pending = self.pending
+        assert pending is not None
+        if isinstance(pending, tuple):
+            found = self._found(*pending)
+        else:
+            assert self.file is not None
+            found = self._index_found(self.file, pending, -1)[0]
         self.paths = {h.name: dict(enumerate(paths)) for h, paths, _ in found}
         self.pending, edits, self.edits = None, self.edits, []
         for op, name, cid, path in edits:
@@ -172,7 +218,7 @@ class _Trail:
         jb = bytes(raw[4:4 + n])
         cached = self.header
         doc, views = self.rec.delta(f, i, cached[1] if cached is not None and cached[0] == jb else None,
-                                    verify=False)
+                                    verify=False, procs=False)
         self.header = (jb, doc)
         return doc, views
 

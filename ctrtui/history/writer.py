@@ -23,6 +23,7 @@ from ctrtui.history.records import (
     RECORD,
     SUFFIX,
     U32,
+    HistoryError,
     TaskTable,
     check_version,
     dump_json,
@@ -30,6 +31,7 @@ from ctrtui.history.records import (
     scan,
 )
 from ctrtui.history.stats import DEFAULT_STATS_EVERY, encode_stats
+from ctrtui.history.taskindex import INDEX_KIND, IndexBuilder
 from ctrtui.model.wire import to_wire
 from ctrtui.text import display
 
@@ -139,6 +141,7 @@ class Recorder:
         self._next: dict[str, int] = {}
         self._tasks: dict[int, TaskFacts] = {}  # tid -> (start time, tgid, comm), of the last sample
         self._batches: set[str] = set()
+        self._index: IndexBuilder | None = None  # the I record of the file being written
         self._cache: tuple[Snapshot, Snapshot, dict[str, Changes]] | None = None
         self.bytes_written = 0
         self.samples = 0
@@ -165,10 +168,13 @@ class Recorder:
             raise
 
     def close(self) -> None:
-        """Close the file being written and let go of the lock."""
-        close_quietly(self._fd)
-        self._fd = None
-        self._lock.release()
+        """Close the file being written (its task index written first) and let go of the lock."""
+        try:
+            self._end_file()
+        finally:
+            close_quietly(self._fd)
+            self._fd = None
+            self._lock.release()
 
     def _cut_torn_tail(self, path: str) -> None:
         fd = open_file(path, os.O_RDWR, "repair")
@@ -191,8 +197,33 @@ class Recorder:
 
     # -- files
 
+    def _end_file(self) -> None:
+        """The file's `I` record (ctrtui/history/taskindex.py), when it has a full snapshot:
+        written last, synced. It is only a shortcut for `where`: when it cannot be written,
+        what was written of it is cut off and the file stays as it was, with a warning."""
+        builder, self._index = self._index, None
+        if self._fd is None or builder is None:
+            return
+        payload = builder.payload()
+        if payload is None:
+            return
+        size = self._size
+        try:
+            self._record(INDEX_KIND, builder.last_time, payload)
+            if self.fsync:
+                os.fdatasync(self._fd)
+        except (HistoryError, OSError) as e:
+            self.warnings.append(f"{display(self._file)}: its task index was not written ({e}); `where` reads "
+                                 "the file without it")
+            try:
+                os.ftruncate(self._fd, size)
+            except OSError:
+                pass
+            self._size = size
+
     def _new_file(self, t: float) -> None:
         if self._fd is not None:
+            self._end_file()
             os.close(self._fd)
             self._fd = None
         name = time.strftime("%Y%m%d-%H%M%S", time.gmtime(t))
@@ -208,6 +239,7 @@ class Recorder:
         self._prev = None
         self._ids, self._next = {}, {}
         self._since_stats = None
+        self._index = IndexBuilder()
 
     def _write(self, data: bytes) -> None:
         assert self._fd is not None
@@ -216,12 +248,16 @@ class Recorder:
             while view:
                 view = view[os.write(self._fd, view):]
         except OSError as e:
+            self._index = None  # what was written of the record is a torn tail: no index goes after it
             raise os_error(e, "write the recording", self._file) from None
         self._size += len(data)
         self.bytes_written += len(data)
 
     def _record(self, kind: bytes, t: float, payload: bytes) -> None:
-        self._write(RECORD.pack(kind, len(payload), t, zlib.crc32(payload)) + payload)
+        crc = zlib.crc32(payload)
+        self._write(RECORD.pack(kind, len(payload), t, crc) + payload)
+        if self._index is not None and kind != INDEX_KIND:
+            self._index.record(crc, t)
 
     def _drop_oldest(self) -> None:
         files = list_files(self.directory)
@@ -325,7 +361,11 @@ class Recorder:
         order = sorted(live)
         rows = [self._tasks[tid] for tid in order]
         table = TaskTable.encode(order, rows)
+        ix = self._index
+        number = ix.records if ix is not None and ix.full is None else None
         self._record(b"F", t, U32.pack(len(wire)) + wire + zlib.compress(table, 1))
+        if ix is not None and number is not None:  # the file's first: what its task index describes
+            ix.first_full(number, snap, order, (r[0] for r in rows))
         self._ids = {hs.name: {p: i for i, p in enumerate(hs.containers)} for hs in snap.hierarchies}
         self._next = {hs.name: len(hs.containers) for hs in snap.hierarchies}
         self._since_full = 0
@@ -363,6 +403,8 @@ class Recorder:
             self._next[hs.name] = nxt
             ev = evs[hs.name]
             tp = sorted(ev.threads)
+            if self._index is not None:
+                self._index.mention(tp)
             pp = ev.procs
             body.append(struct.pack(">II", len(tp), len(pp)))
             body.append(pack_ints(tp))
@@ -386,4 +428,6 @@ class Recorder:
         if born:
             doc["tasks"] = [born[k] for k in sorted(born)]
         js = dump_json(doc)
+        if gone and self._index is not None:
+            self._index.hierarchy_gone(self._index.records)
         self._record(b"D", t, U32.pack(len(js)) + js + b"".join(body))

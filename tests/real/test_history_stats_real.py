@@ -49,7 +49,7 @@ def test_figures_of_own_cgroups_are_recorded_and_read_back(tmp_path, capsys):
                 times.append(snap.taken_at)
                 time.sleep(0.05)
         rec_ = Recording(str(d))
-        assert [kind for _, _, kind, _ in rec_.index] == [b"F", b"S", b"D", b"S"]
+        assert [kind for _, _, kind, _ in rec_.index] == [b"F", b"S", b"D", b"S", b"I"]  # I: the task index, at close
         b = RecordedBackend(rec_)
         got = {h: b.recorded_figures(names[h], [cgs[h], w.top(h)]) for h in words}
         assert got["pids"][cgs["pids"]].pids == 2 and got["pids"][cgs["pids"]].pids_max is None  # no limit

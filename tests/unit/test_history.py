@@ -48,6 +48,16 @@ def files(d) -> list[str]:
     return sorted(p for p in os.listdir(d) if p.endswith(".ctrh"))
 
 
+def cut_index(path) -> int:
+    """The file as a recorder killed with -9 leaves it: its closing `I` record (the task
+    index) cut off. Returns the new size."""
+    f = Recording(str(path)).files[0]
+    start, kind, _, _ = f.records[-1]
+    assert kind == b"I"
+    os.truncate(path, start - 17)
+    return start - 17
+
+
 def test_recorded_snapshots_equal_what_the_kernel_showed_at_every_sample(tmp_path):
     """A churn script (moves, new and exiting tasks, cgroups made and removed) on the
     simulated kernel: the snapshot read back at each sample's time is the one taken then,
@@ -178,6 +188,7 @@ def test_a_damaged_checksum_ends_the_file_there(tmp_path):
             k.spawn(f"x{n}")
             take(rec, k, T0 + 5 * n)
     path = d / files(d)[0]
+    cut_index(path)
     data = bytearray(path.read_bytes())
     data[-3] ^= 0xFF  # inside the last record's payload
     path.write_bytes(bytes(data))
@@ -227,6 +238,8 @@ def test_a_recorder_killed_with_sigkill_leaves_a_tail_the_next_one_cuts(tmp_path
     finally:
         p.kill()
         p.wait()
+    killed = files(d)[-1]
+    assert b"I" not in [kind for _, _, kind, _ in Recording(os.path.join(d, killed)).index]  # no task index
     with open(os.path.join(d, files(d)[-1]), "ab") as f:
         f.write(b"F\x00\x00\x00")  # what a write cut by the kill leaves
     r = subprocess.run([*cmd[:-2], "--samples", "2"], env=env, capture_output=True, text=True, timeout=60)
@@ -234,6 +247,7 @@ def test_a_recorder_killed_with_sigkill_leaves_a_tail_the_next_one_cuts(tmp_path
     assert "cut off a torn tail (4 bytes)" in r.stderr
     rec = Recording(d)
     assert not rec.warnings and len(rec.times) >= 3
+    assert rec.task_index(rec.files[-1]) is not None  # the next recorder's file: a clean stop writes it
 
 
 def test_sigterm_stops_the_recorder_cleanly(tmp_path):
@@ -249,7 +263,8 @@ def test_sigterm_stops_the_recorder_cleanly(tmp_path):
     out, err = p.communicate(timeout=30)
     assert p.returncode == 0, err
     assert out.startswith("recorded ") and "Traceback" not in err
-    assert not Recording(d).warnings
+    rec = Recording(d)
+    assert not rec.warnings and rec.files[-1].records[-1][1] == b"I"  # the file closed with its task index
 
 
 def test_a_recording_of_a_newer_version_is_refused_in_one_sentence(tmp_path):
@@ -481,15 +496,18 @@ def test_where_reads_a_files_full_snapshot_only_when_the_task_is_in_that_file(tm
 
     monkeypatch.setattr(RecordIndex, "full_find", counted)
     monkeypatch.setattr(index_module, "from_wire", never)
-    r = Recording(str(tmp_path / "h"))
+    expected = [("freezer", "/b", T0 + day + 5, T0 + 2 * day + 5), ("unified", "/a", T0 + day + 10, T0 + 2 * day + 5),
+                ("unified", "/e", T0 + day + 5, T0 + day + 10)]
+    r = Recording(str(tmp_path / "h"), use_index=False)  # as files without their task index read
     rows = sorted((x["hierarchy"], x["cgroup"], x["entered"], x["left"]) for x in r.where(pid))
-    assert rows == [("freezer", "/b", T0 + day + 5, T0 + 2 * day + 5),
-                    ("unified", "/a", T0 + day + 10, T0 + 2 * day + 5),
-                    ("unified", "/e", T0 + day + 5, T0 + day + 10)]
+    assert rows == expected
     assert len(decoded) == 2  # the second file's (when a delta listed the task) and the third's: read in place
     decoded.clear()
     assert r.where(pid + 1000) == []
     assert decoded == []  # a task in no file: no snapshot decoded
+    r = Recording(str(tmp_path / "h"))  # each file's task index instead: no snapshot looked into at all
+    assert sorted((x["hierarchy"], x["cgroup"], x["entered"], x["left"]) for x in r.where(pid)) == expected
+    assert decoded == []
 
 
 def test_a_batch_id_of_digits_is_a_batch_not_an_iso_time(tmp_path):

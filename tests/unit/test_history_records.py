@@ -58,6 +58,9 @@ def test_where_reads_a_full_snapshot_in_place_refusing_what_ls_at_refuses(tmp_pa
     path.write_bytes(data[:len(FILE_HEADER)] + RECORD.pack(b"F", len(payload), t, zlib.crc32(payload)) + payload
                      + data[start + n:])
     r = Recording(str(d))
+    with pytest.raises(HistoryError, match="damaged at record 3: its task index does not describe the records"):
+        r.where(pid)  # the file's task index was written for the snapshot as it was: it no longer holds
+    r = Recording(str(d), use_index=False)
     refusal = "damaged at record 1: malformed snapshot: member lists are not positive"
     for ask in (lambda: r.where(pid), lambda: r.snapshot_at(T0)):
         with pytest.raises(HistoryError, match=refusal):

@@ -134,8 +134,9 @@ def test_a_torn_tail_inside_an_s_record_is_ignored_and_cut(tmp_path):
     path = os.path.join(d, files(d)[0])
     size = os.path.getsize(path)
     rec = Recording(d)
-    start, kind, _, n = rec.files[0].records[-1]
-    assert kind == b"S" and start + n == size
+    (start, kind, _, n), last = rec.files[0].records[-2:]
+    assert kind == b"S" and last[1] == b"I" and start + n == last[0] - RECORD.size  # then the task index
+    assert last[0] + last[3] == size
     os.truncate(path, start + n // 2)
     rec = Recording(d)
     assert rec.warnings and "torn tail" in rec.warnings[0]
