@@ -84,7 +84,7 @@ class HistoryCalls:
         return encode_where(self._run(self._service().history_where, a["pid"], a.get("since"), a.get("until"),
                                       a.get("source")))
 
-    def op_history_diff(self, args: Any) -> list[dict[str, object]]:
+    def op_history_diff(self, args: Any) -> dict[str, object]:
         from ctrtui.service.historycodec import encode_diff
 
         a = ck.args("history_diff", args, {"t1": _time, "t2": _time, "source": ck.optional(_place)}, ("t1", "t2"))

@@ -171,9 +171,31 @@ def encode_timeline(t: Timeline) -> dict[str, object]:
     return {"times": list(t.times), "batches": [_encode_batch(b) for b in t.batches]}
 
 
+_MOVED = ("pid", "start", "from", "to")
+_DIFF = ("hierarchy", "change", "pid", "cgroup", "from", "to")
+
+
+def _zipped(rows: Sequence[Sequence[Any]], keys: Sequence[str]) -> dict[str, list[Any]]:
+    """Rows as one list per column: what crosses is a few lists however many rows there are
+    (an answer may hold at most 262,144 lists and objects: docs/remote.md)."""
+    return {k: [r[i] for r in rows] for i, k in enumerate(keys)}
+
+
+def _unzipped(f: _Fields, name: str, keys: Sequence[str], limit: int) -> list[list[Any]]:
+    """The rows of the columns `name` holds (`_zipped`'s form): each column a list, all of one
+    length, at most `limit`; each row then checked by its caller."""
+    g = f.sub(name, f"'{name}' of {f.what}")
+    assert g is not None
+    cols = [g.get(k, (list,)) for k in keys]
+    n = len(cols[0])
+    if n > limit or any(len(c) != n for c in cols):
+        raise f.bad(f"has '{name}' whose columns are not lists of one length of at most {limit}")
+    return [list(r) for r in zip(*cols)]
+
+
 def _encode_batch(b: dict[str, Any]) -> dict[str, object]:
     return {k: b.get(k) for k in ("batch", "time", "hierarchy", "target", "undo_of", "op", "state")} | {
-        "pids": [list(p) for p in b.get("pids") or ()]}
+        "pids": _zipped(b.get("pids") or (), _MOVED)}
 
 
 def decode_timeline(obj: object, side: str) -> Timeline:
@@ -197,7 +219,7 @@ def _batch(f: _Fields) -> dict[str, Any]:
             "hierarchy": f.text("hierarchy", optional=True, limit=255), "target": f.text("target", optional=True),
             "undo_of": f.text("undo_of", optional=True, limit=MAX_BATCH_ID),
             "op": f.text("op", optional=True, limit=64), "state": f.text("state", optional=True, limit=64),
-            "pids": f.items("pids", MAX_ITEMS, moved)}
+            "pids": [moved(i, v) for i, v in enumerate(_unzipped(f, "pids", _MOVED, MAX_ITEMS))]}
 
 
 # ----------------------------------------------------------------------------- where and diff
@@ -221,16 +243,17 @@ def decode_where(obj: object, side: str) -> list[dict[str, Any]]:
     return out
 
 
-def encode_diff(rows: list[dict[str, Any]]) -> list[dict[str, object]]:
-    return [dict(r) for r in rows]
+def encode_diff(rows: list[dict[str, Any]]) -> dict[str, object]:
+    return {"rows": _zipped([[r.get(k) for k in _DIFF] for r in rows], _DIFF)}
 
 
 def decode_diff(obj: object, side: str) -> list[dict[str, Any]]:
-    if not isinstance(obj, list) or len(obj) > MAX_ITEMS:
-        raise CodecError(f"{side} answered a diff with something other than a list of rows")
+    """A diff's rows (the keys a row of `ctrtui.history.query.diff_rows` has, no other)."""
+    if not isinstance(obj, dict):
+        raise CodecError(f"{side} answered a diff with something other than its rows")
     out = []
-    for v in obj:
-        f = _Fields(v, "a row of a diff", side)
+    for r in _unzipped(_Fields(obj, "a diff", side), "rows", _DIFF, MAX_ITEMS):
+        f = _Fields({k: v for k, v in zip(_DIFF, r) if v is not None}, "a row of a diff", side)
         row: dict[str, Any] = {"hierarchy": f.text("hierarchy", limit=255),
                                "change": f.choice("change", DIFF_CHANGES)}
         if "pid" in f.obj:

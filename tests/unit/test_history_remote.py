@@ -241,17 +241,34 @@ def test_malformed_rows_and_time_lines_are_refused():
     side = "the host"
     with pytest.raises(CodecError, match="not in order"):
         decode_timeline({"times": [2.0, 1.0], "batches": []}, side)
-    with pytest.raises(CodecError, match="pids"):
-        decode_timeline({"times": [1.0], "batches": [{"batch": "b", "time": 1.0, "hierarchy": None, "target": None,
-                                                      "undo_of": None, "op": None, "state": None, "pids": [[1]]}]},
-                        side)
+    batch = {"batch": "b", "time": 1.0, "hierarchy": None, "target": None, "undo_of": None, "op": None,
+             "state": None}
+    for pids in ([[1]], {"pid": [1], "start": [None], "from": ["/a"]},  # a row each, or a column short
+                 {"pid": [1, 2], "start": [None], "from": ["/a"], "to": ["/b"]}):
+        with pytest.raises(CodecError, match="pids"):
+            decode_timeline({"times": [1.0], "batches": [{**batch, "pids": pids}]}, side)
+    with pytest.raises(CodecError, match="not an absolute cgroup path"):
+        decode_timeline({"times": [1.0], "batches": [{**batch, "pids": {"pid": [1], "start": [None], "from": ["a"],
+                                                                        "to": ["/b"]}}]}, side)
+    ok = decode_timeline({"times": [1.0], "batches": [{**batch, "pids": {"pid": [7], "start": [5], "from": ["/a"],
+                                                                         "to": [None]}}]}, side)
+    assert ok.batches[0]["pids"] == [[7, 5, "/a", None]]
     with pytest.raises(CodecError, match="'cgroup'"):
         decode_where([{"hierarchy": "h", "cgroup": "relative", "pid": 1, "start_time": None, "entered": None,
                        "left": None, "batch": None, "left_batch": None}], side)
+    def rows(**cols):
+        return {"rows": {k: cols.get(k, [None]) for k in ("hierarchy", "change", "pid", "cgroup", "from", "to")}}
+
     with pytest.raises(CodecError, match="'change'"):
-        decode_diff([{"hierarchy": "h", "change": "rm -rf"}], side)
-    with pytest.raises(CodecError, match="list of rows"):
-        decode_diff({"rows": []}, side)
+        decode_diff(rows(hierarchy=["h"], change=["rm -rf"]), side)
+    with pytest.raises(CodecError, match="its rows"):
+        decode_diff([{"hierarchy": "h", "change": "cgroup-added", "cgroup": "/a"}], side)  # rows, not columns
+    with pytest.raises(CodecError, match="columns are not lists of one length"):
+        decode_diff(rows(hierarchy=["h", "h"], change=["cgroup-added"], cgroup=["/a"]), side)
+    with pytest.raises(CodecError, match="'pid'"):
+        decode_diff(rows(hierarchy=["h"], change=["task-added"], pid=[0], cgroup=["/a"]), side)
+    assert decode_diff(rows(hierarchy=["h"], change=["task-moved"], pid=[9], **{"from": ["/a"], "to": ["/b"]}),
+                       side) == [{"hierarchy": "h", "change": "task-moved", "pid": 9, "from": "/a", "to": "/b"}]
     with pytest.raises(CodecError):
         decode_sample([], side)
 
@@ -301,3 +318,22 @@ def test_protocol_4_and_an_agent_of_protocol_3_meet_with_one_version_sentence(mo
         AgentChannel.open(fake_agent({**HELLO, "protocol": 4}, "sys.stdin.read()\n"), name="new", timeout=10)
     assert e.value.kind == "version" and "speaks protocol 4" in str(e.value) \
         and "this ctrtui speaks protocol 3" in str(e.value)
+
+
+def test_a_diff_and_a_time_line_of_many_rows_cross_in_few_json_lists():
+    """An answer may hold at most MAX_CONTAINERS lists and objects: a diff of more moved tasks
+    than that, and a batch of that many PIDs, cross as columns and come back whole."""
+    from ctrtui.remote.channel import MAX_CONTAINERS
+    from ctrtui.service.historycodec import encode_diff, encode_timeline
+    from ctrtui.service.values import Timeline
+
+    n = MAX_CONTAINERS + 10
+    rows = [{"hierarchy": "unified", "change": "task-moved", "pid": 1 + i, "from": "/a", "to": "/b"} for i in range(n)]
+    text = json.dumps(encode_diff(rows))
+    assert text.count("[") + text.count("{") < 16
+    assert decode_diff(json.loads(text), "beta") == rows
+    batch = {"batch": "b1", "time": 1.0, "hierarchy": "unified", "target": "/b", "undo_of": None, "op": "move",
+             "state": "done", "pids": [[1 + i, 7, "/a", "/b"] for i in range(n)]}
+    text = json.dumps(encode_timeline(Timeline((1.0,), (batch,))))
+    assert text.count("[") + text.count("{") < 16
+    assert decode_timeline(json.loads(text), "beta").batches == (batch,)
