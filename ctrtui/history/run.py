@@ -86,16 +86,24 @@ def record(backend: Backend, directory: str, interval: float, max_size: int, ful
     feed = JournalFeed(journal)
     rec = Recorder(directory, max_size=max_size, full_every=full_every, stats_every=stats_every)
     stats = partial(read_stats, backend) if stats_every else None
+    said: set[str] = set()
+
+    def tell() -> None:  # each warning once, as soon as it is known (opening, a sample, the close)
+        for w in rec.warnings + feed.warnings:
+            if w not in said:
+                said.add(w)
+                if say:
+                    say(w)
+
     old = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP)
     try:
         with rec:
-            for w in rec.warnings:
-                if say:
-                    say(w)
+            tell()
             n = 0
             while samples is None or n < samples:
                 began = time.monotonic()
                 take_sample(backend, rec, feed, names, subtree, stats)
+                tell()
                 n += 1
                 if samples is not None and n >= samples:
                     break
@@ -104,4 +112,5 @@ def record(backend: Backend, directory: str, interval: float, max_size: int, ful
                     break
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, old)
+        tell()
     return rec

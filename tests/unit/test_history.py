@@ -522,3 +522,17 @@ def test_a_batch_id_of_digits_is_a_batch_not_an_iso_time(tmp_path):
     assert parse_time("20261207T203514-223090", r) == T0 + 5
     with pytest.raises(HistoryError, match="no batch of that id"):
         parse_time("20261207T203514-123456", r)
+
+
+def test_record_says_a_warning_met_while_sampling_once(tmp_path):
+    """A journal that turns unreadable while recording is said when met (not only what opening
+    the file found), and once however many samples meet it again."""
+    from ctrtui.history.run import record
+
+    journal = tmp_path / "journal.jsonl"
+    journal.mkdir()  # a directory where the journal should be: EISDIR at every sample
+    said: list[str] = []
+    rec = record(small_world(), str(tmp_path / "h"), 0.0, 1 << 30, 60, journal=str(journal), samples=3,
+                 say=said.append)
+    assert rec.samples == 3
+    assert said == [f"the journal {journal} is a directory (EISDIR); give a regular file with --journal FILE"]
