@@ -76,6 +76,10 @@ class HistoryCalls:
         a = ck.args("history_timeline", args, {"source": ck.optional(_place)})
         return encode_timeline(self._run(self._service().history_timeline, a.get("source")))
 
+    def op_history_warnings(self, args: Any) -> list[str]:
+        ck.args("history_warnings", args, {})
+        return list(self._run(self._service().history_warnings))
+
     def op_history_where(self, args: Any) -> list[dict[str, object]]:
         from ctrtui.service.historycodec import encode_where
 

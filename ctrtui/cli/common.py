@@ -138,6 +138,7 @@ def command_service(args: argparse.Namespace, writes: bool = False) -> Service:
         from ctrtui.service.servedrecording import ServedRecording
 
         recorded = ServedRecording(given, getattr(args, "history_from", None), at=args.at)
+        print_warnings(given.history_warnings())  # what reading the host's recording passed over
         return LocalService(recorded)  # type: ignore[arg-type]  # a Reader: nothing can be written through it
     if writes:
         given.prepare_writes()

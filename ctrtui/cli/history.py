@@ -8,7 +8,7 @@ from __future__ import annotations
 import sys
 
 from ctrtui.cli import common
-from ctrtui.cli.common import EXIT_OK, UsageError, print_json, recording_of, resolve
+from ctrtui.cli.common import EXIT_OK, UsageError, print_json, print_warnings, recording_of, resolve
 from ctrtui.text import display
 
 TYPE_CHECKING = False
@@ -148,6 +148,7 @@ def cmd_where(args: argparse.Namespace) -> int:
     given: Service | None = getattr(args, "service", None)
     if given is not None:  # --host: the host's recording, TIMEs read there
         rows = given.history_where(pid, args.since, args.until, args.history_from)
+        print_warnings(given.history_warnings())  # what reading its recording passed over
     else:
         rec = recording_of(args)
         since = parse_time(args.since, rec) if args.since else None
@@ -224,6 +225,7 @@ def cmd_diff(args: argparse.Namespace) -> int:
     given: Service | None = getattr(args, "service", None)
     if given is not None:  # --host: the host's recording, TIMEs read there
         rows = given.history_diff(args.t1, args.t2, args.history_from)
+        print_warnings(given.history_warnings())
     else:
         rec = recording_of(args)
         rows = diff_rows(rec, parse_time(args.t1, rec), parse_time(args.t2, rec))

@@ -202,6 +202,12 @@ class RemoteService:
         timeline: Timeline = self._decoded(decode_timeline, self._call("history_timeline", {"source": source}))
         return timeline
 
+    def history_warnings(self) -> tuple[str, ...]:
+        from ctrtui.service.historycodec import decode_warnings
+
+        said: tuple[str, ...] = self._decoded(decode_warnings, self._call("history_warnings", {}))
+        return said
+
     def history_where(self, pid: int, since: str | None = None, until: str | None = None,
                       source: str | None = None) -> list[dict[str, Any]]:
         from ctrtui.service.historycodec import decode_where

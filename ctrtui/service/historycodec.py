@@ -29,8 +29,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DIFF_CHANGES", "FIGURE_COLUMNS", "MAX_BATCH_ID", "MAX_COMM", "MAX_SAMPLES", "decode_diff", "decode_figures",
-    "decode_recorder", "decode_sample", "decode_timeline", "decode_where", "encode_diff", "encode_figures",
-    "encode_recorder", "encode_sample", "encode_timeline", "encode_where",
+    "decode_recorder", "decode_sample", "decode_timeline", "decode_warnings", "decode_where", "encode_diff",
+    "encode_figures", "encode_recorder", "encode_sample", "encode_timeline", "encode_where",
 ]
 
 MAX_COMM = 64
@@ -263,6 +263,11 @@ def decode_diff(obj: object, side: str) -> list[dict[str, Any]]:
                 row[name] = _path(f, name)
         out.append(row)
     return out
+
+
+def decode_warnings(obj: object, side: str) -> tuple[str, ...]:
+    """What reading a recording passed over: at most MAX_WARNINGS sentences (shown escaped)."""
+    return _Fields({"warnings": obj}, "what reading its recording met", side).texts("warnings")
 
 
 # ----------------------------------------------------------------------------- the recorder

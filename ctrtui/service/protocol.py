@@ -6,7 +6,7 @@ Planning and applying: `prepare_writes`, `plan`, `risks`, `apply`, `request_stop
 Undoing and the log: `undo`, `log`.
 Cgroup ops: `cgroup_op` (mkdir, rmdir, freeze, thaw).
 History (a recording of the served machine, TIME words parsed there): `history_sample`,
-`history_figures`, `history_timeline`, `history_where`, `history_diff`; recording: `recorder_open`,
+`history_figures`, `history_timeline`, `history_where`, `history_diff`, `history_warnings`; recording: `recorder_open`,
 `recorder_sample`, `recorder_close`.
 
 Not here: the checks made before any write that `LocalService` has for the terminal UI
@@ -141,6 +141,11 @@ class Service(Protocol):
 
     def history_diff(self, t1: str, t2: str, source: str | None = None) -> list[dict[str, Any]]:
         """What changed from the sample at TIME `t1` to the one at `t2` (`ctrtui diff`'s rows)."""
+        ...
+
+    def history_warnings(self) -> tuple[str, ...]:
+        """What reading the recording of the last history call met and passed over (a torn
+        tail ignored), each a sentence; () when nothing."""
         ...
 
     def recorder_open(self, directory: str | None, max_size: int, full_every: int,

@@ -51,7 +51,14 @@ class HistoryOps:
     def _recording(self, source: str | None) -> Any:
         from ctrtui.history import Recording
 
-        return Recording(self.history_place(source))
+        rec = Recording(self.history_place(source))
+        self._read_warnings = tuple(rec.warnings)
+        return rec
+
+    def history_warnings(self) -> tuple[str, ...]:
+        """What reading the recording of the last history call met and passed over (a torn
+        tail ignored), each a sentence."""
+        return getattr(self, "_read_warnings", ())
 
     def _replay(self, source: str | None, fresh: bool) -> RecordedBackend:
         place = self.history_place(source)

@@ -337,3 +337,31 @@ def test_a_diff_and_a_time_line_of_many_rows_cross_in_few_json_lists():
     text = json.dumps(encode_timeline(Timeline((1.0,), (batch,))))
     assert text.count("[") + text.count("{") < 16
     assert decode_timeline(json.loads(text), "beta").batches == (batch,)
+
+
+def test_what_reading_a_hosts_recording_passed_over_is_said_here(tmp_path, capsys, monkeypatch):
+    """A torn tail the host's reader ignored is a warning here, as it is for a local recording,
+    after `where`, `diff` and `ls --at` through --host; a hostile warning is printed scrubbed."""
+    k = small_world()
+    pid = k.spawn("job", cgroups={"freezer": "/a"})
+    agent = Agent(k)
+    channels: list[AgentChannel] = []
+
+    def connect(spec, options):
+        channels.append(AgentChannel(agent, spec.name))
+        return channels[-1]
+
+    monkeypatch.setattr(clihosts, "CONNECT", connect)
+    rc, out, _ = run(capsys, "record", "--host", "beta", "--samples", "2", "--interval", "0.05", "--json")
+    assert rc == 0
+    place = json.loads(out)["directory"]
+    with open(Recording(place).files[-1].path, "ab") as f:
+        f.write(b"D\0\0")  # a record header cut short: what a crash mid-write leaves
+    for words in (["where", str(pid)], ["diff", "now", "now"], ["ls", "--at", "now", "freezer:/"]):
+        rc, _, err = run(capsys, *words, "--host", "beta")
+        assert rc == 0 and "ctrtui: warning: " in err and "torn tail of 3 bytes" in err, (words, err)
+    assert channels[-1].ops.count("history_warnings") == 1
+    channels[-1].override["history_warnings"] = ["a \x1b[31mred\x1b[0m warning"]
+    monkeypatch.setattr(clihosts, "CONNECT", lambda spec, options: channels[-1])
+    rc, _, err = run(capsys, "where", str(pid), "--host", "beta")
+    assert rc == 0 and "red" in err and "\x1b" not in err
