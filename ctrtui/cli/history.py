@@ -9,19 +9,19 @@ import sys
 
 from ctrtui.cli import common
 from ctrtui.cli.common import EXIT_OK, UsageError, print_json, print_warnings, recording_of, resolve
+from ctrtui.cli.listing import where_lines
 from ctrtui.text import display
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import argparse
-    from collections.abc import Callable, Sequence
-    from typing import Any
+    from collections.abc import Callable
 
     from ctrtui.history.replay import RecordedBackend
     from ctrtui.service.protocol import Service
 
 
-__all__ = ["COMMANDS", "define", "open_replay", "parse_size", "where_lines"]
+__all__ = ["COMMANDS", "define", "open_replay", "parse_size"]
 
 _SIZE_UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
 
@@ -131,14 +131,6 @@ def cmd_record(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _when(t: float | None) -> str:
-    import time
-
-    if t is None:
-        return "-"
-    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(t))
-
-
 def cmd_where(args: argparse.Namespace) -> int:
     from ctrtui.history.query import parse_time
 
@@ -162,18 +154,6 @@ def cmd_where(args: argparse.Namespace) -> int:
         return EXIT_OK
     print("\n".join(where_lines(rows)))
     return EXIT_OK
-
-
-def where_lines(rows: Sequence[dict[str, Any]]) -> list[str]:
-    """`ctrtui where` from its JSON rows: a header, then one line per row (what
-    ctrtui/cli/hosts.py adds a HOST column to)."""
-    lines = [f"{'ENTERED':<19}  {'LEFT':<19}  {'START':>10}  {'BY':<24}  CGROUP"]
-    for r in rows:
-        by = r["batch"] or ("-" if r["entered"] is not None else "(before)")
-        start = "-" if r["start_time"] is None else r["start_time"]
-        lines.append(display(f"{_when(r['entered']):<19}  {_when(r['left']):<19}  {start:>10}  "
-                             f"{by:<24}  {r['hierarchy']}:{r['cgroup']}"))
-    return lines
 
 
 def open_replay(args: argparse.Namespace) -> tuple[RecordedBackend, str | None]:

@@ -30,7 +30,15 @@ import sys
 from typing import NamedTuple
 
 from ctrtui.cli.common import HOST_JOBS, HOST_TIMEOUT, UsageError, cgroup_ref, display, print_json, scrub
-from ctrtui.cli.listing import check_sample, check_sort, hierarchies_lines, ls_lines, stats_lines, tasks_lines
+from ctrtui.cli.listing import (
+    check_sample,
+    check_sort,
+    hierarchies_lines,
+    ls_lines,
+    stats_lines,
+    tasks_lines,
+    where_lines,
+)
 from ctrtui.cli.moves import check_limit, check_pid_words, check_route_words
 
 TYPE_CHECKING = False
@@ -275,11 +283,7 @@ def _table_of(args: argparse.Namespace) -> Callable[[Sequence[dict[str, Any]]], 
         from ctrtui.report import log_lines
 
         return log_lines
-    if command == "where":
-        from ctrtui.cli.history import where_lines
-
-        return where_lines
-    return {"hierarchies": hierarchies_lines, "tasks": tasks_lines}.get(command)
+    return {"hierarchies": hierarchies_lines, "tasks": tasks_lines, "where": where_lines}.get(command)
 
 
 # ----------------------------------------------------------------------------- output

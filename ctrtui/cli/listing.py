@@ -1,6 +1,6 @@
 """The listing commands: `ctrtui hierarchies`, `ls` (and `ls --stats`) and `tasks`, and the
 text of each drawn from its JSON rows (what ctrtui/cli/hosts.py relies on to add a HOST
-column to the rows of several hosts).
+column to the rows of several hosts), `where`'s too (ctrtui/cli/history.py runs it).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "LS_HEADER", "STATS_SAMPLE", "STATS_SORT", "check_sample", "check_sort", "cmd_hierarchies", "cmd_ls",
-    "cmd_tasks", "hierarchies_lines", "ls_lines", "stats_lines", "tasks_lines",
+    "cmd_tasks", "hierarchies_lines", "ls_lines", "stats_lines", "tasks_lines", "where_lines",
 ]
 
 
@@ -247,3 +247,23 @@ def cmd_tasks(args: argparse.Namespace) -> int:
         return EXIT_OK
     print("\n".join(tasks_lines(rows)))
     return EXIT_OK
+
+
+def where_lines(rows: Sequence[dict[str, Any]]) -> list[str]:
+    """`ctrtui where` from its JSON rows: a header, then one line per row (what
+    ctrtui/cli/hosts.py adds a HOST column to)."""
+    lines = [f"{'ENTERED':<19}  {'LEFT':<19}  {'START':>10}  {'BY':<24}  CGROUP"]
+    for r in rows:
+        by = r["batch"] or ("-" if r["entered"] is not None else "(before)")
+        start = "-" if r["start_time"] is None else r["start_time"]
+        lines.append(display(f"{_when(r['entered']):<19}  {_when(r['left']):<19}  {start:>10}  "
+                             f"{by:<24}  {r['hierarchy']}:{r['cgroup']}"))
+    return lines
+
+
+def _when(t: float | None) -> str:
+    import time
+
+    if t is None:
+        return "-"
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(t))

@@ -25,10 +25,28 @@ from ctrtui.sources.procfs import parse_status, pidfd_creds, read_single, task_i
 TYPE_CHECKING = False  # typing is not imported at run time (~3 ms of every start)
 if TYPE_CHECKING:
     from collections.abc import Iterable
+    from typing import Protocol
 
-    from ctrtui.model import Hierarchy
-    from ctrtui.sources.base import Probe, ProbeHeld
-    from ctrtui.sources.cgroupfs import CgroupFS
+    from ctrtui.model import Hierarchy, TaskInfo
+    from ctrtui.sources.base import MembershipFile, Probe, ProbeHeld
+    from ctrtui.sources.pidfd import ThreadGuard
+
+    class CgroupFS(Protocol):
+        """What the probes use of `ctrtui.sources.cgroupfs.CgroupFS` (which calls them: named
+        here, not imported, so the two modules do not import each other)."""
+
+        proc: str
+
+        def hierarchy(self, word: str) -> Hierarchy: ...
+
+        def open_membership(self, hierarchy: str, path: str, filename: str,
+                            write: bool = True) -> MembershipFile: ...
+
+        def open_task(self, pid: int, thread: bool = False) -> PidfdHandle | ThreadGuard: ...
+
+        def task_cgroup(self, pid: int, hierarchy: str) -> str | None: ...
+
+        def task_state(self, pid: int) -> TaskInfo | None: ...
 
 __all__ = ["LIST_FROM", "Sources", "probe_one", "probe_many"]
 
