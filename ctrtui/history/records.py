@@ -21,13 +21,14 @@ from ctrtui.text import display
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
-    from typing import Any
+    from typing import Any, Literal
 
 __all__ = ["DEFAULT_FULL_EVERY", "DEFAULT_MAX_SIZE", "FILE_HEADER", "KINDS", "MAGIC", "MAX_JSON", "MAX_RECORD",
            "MAX_TASKS_TABLE", "PID_LIMIT", "READS", "RECORD", "Record", "SAMPLE_KINDS", "SUFFIX", "U32", "VERSION",
            "Damaged", "HistoryError",
            "TaskTable", "batch_record", "check_batch", "check_delta_doc", "check_tasks", "check_version", "crc_ok",
-           "dump_json", "int32_view", "iso_seconds", "load_json", "pack_ints", "pack_longs", "scan", "task_info"]
+           "dump_json", "int32_view", "int64_view", "iso_seconds", "load_json", "pack_ints", "pack_longs", "scan",
+           "task_info"]
 
 MAGIC = b"CTRH"
 VERSION = 2
@@ -87,9 +88,18 @@ def pack_longs(values: Iterable[int]) -> bytes:
 def int32_view(data: memoryview) -> memoryview:
     """Signed 32-bit little-endian integers as a view: the mapped bytes themselves, or a
     byte-swapped copy on a big-endian machine."""
+    return _little_endian(data, "i")
+
+
+def int64_view(data: memoryview) -> memoryview:
+    """Signed 64-bit little-endian integers as a view, as `int32_view`."""
+    return _little_endian(data, "q")
+
+
+def _little_endian(data: memoryview, code: Literal["i", "q"]) -> memoryview:
     if not SWAP:
-        return data.cast("i")
-    a = array("i")
+        return data.cast(code)
+    a = array(code)
     a.frombytes(bytes(data))
     a.byteswap()
     return memoryview(a)

@@ -16,11 +16,11 @@ from operator import lt
 from ctrtui.history.records import (
     MAX_JSON,
     PID_LIMIT,
-    SWAP,
     U32,
     Damaged,
     dump_json,
     int32_view,
+    int64_view,
     load_json,
     pack_ints,
     pack_longs,
@@ -141,7 +141,7 @@ class TaskIndex:
         self.hierarchies = [Hierarchy(h["name"], h["version"], tuple(h["controllers"]), h["mount"], h["root"],
                                       h["hierarchy_id"]) for h in heads]
         self.tids = int32_view(data[pos:pos + 4 * n])
-        self.starts = _int64s(data[pos + 4 * n:pos + 12 * n])
+        self.starts = int64_view(data[pos + 4 * n:pos + 12 * n])
         pos += 12 * n
         self.cids = []  # each value is checked when it is used (one per file read)
         for _ in heads:
@@ -226,13 +226,3 @@ def _head(doc: object) -> tuple[int, int, list[dict[str, Any]]]:
     if not (isinstance(gone, list) and all(type(k) is int and 0 <= k < doc["records"] for k in gone)):
         raise Damaged("its task index's records where a hierarchy went are not record numbers")
     return doc["n"], doc["m"], heads
-
-
-def _int64s(data: memoryview) -> memoryview:
-    """Signed 64-bit little-endian integers as a view (a byte-swapped copy on a big-endian machine)."""
-    if not SWAP:
-        return data.cast("q")
-    a = array("q")
-    a.frombytes(bytes(data))
-    a.byteswap()
-    return memoryview(a)
