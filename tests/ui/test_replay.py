@@ -268,15 +268,21 @@ async def test_the_tree_columns_show_the_recorded_figures_at_the_sample_shown(pi
     app = ReplayApp(RecordedBackend(Recording(d), T0 + 5), hierarchy="unified")
     app.animation_level = "none"
     async with pilot_app(app=app) as (app, pilot):
-        await pilot.press("c")
-        tree = app.tree
-        await wait_for(pilot, lambda: "/a" in tree.figures, "the recorded figures of /a")
-        assert tree.figures["/a"].memory == 4096 and tree.figures["/a"].cpu == pytest.approx(40.0)  # S 0..2
-        assert "/c" not in tree.figures  # nothing recorded of /c: "-"
-        await wait_for(pilot, lambda: "4.0K" in screen_text(app), "4.0K drawn on /a's line")
-        app.tree.focus()
-        await pilot.press("full_stop", "full_stop")  # sample 3: the S record of sample 2
-        await wait_for(pilot, lambda: app.replay.index == 3, "sample 3")
-        await wait_for(pilot, lambda: tree.figures["/a"].memory == 4096 * 3, "the figures of sample 3")
-        assert tree.figures["/a"].cpu == pytest.approx(120.0)  # S 2..4: (16 - 4) s of CPU in 10 s
-        await wait_for(pilot, lambda: "12.0K" in screen_text(app), "12.0K drawn on /a's line")
+        await recorded_columns_follow_a_step(app, pilot)
+
+
+async def recorded_columns_follow_a_step(app: ReplayApp, pilot) -> None:
+    """At sample 1 of `tests.unit.test_history_stats.record(d, 5, stats_every=2)`: the columns
+    turned on (`c`) show /a's recorded figures (none of /c), and two steps on, sample 3's."""
+    await pilot.press("c")
+    tree = app.tree
+    await wait_for(pilot, lambda: "/a" in tree.figures, "the recorded figures of /a")
+    assert tree.figures["/a"].memory == 4096 and tree.figures["/a"].cpu == pytest.approx(40.0)  # S 0..2
+    assert "/c" not in tree.figures  # nothing recorded of /c: "-"
+    await wait_for(pilot, lambda: "4.0K" in screen_text(app), "4.0K drawn on /a's line")
+    app.tree.focus()
+    await pilot.press("full_stop", "full_stop")  # sample 3: the S record of sample 2
+    await wait_for(pilot, _at(app, 3), "sample 3")
+    await wait_for(pilot, lambda: tree.figures["/a"].memory == 4096 * 3, "the figures of sample 3")
+    assert tree.figures["/a"].cpu == pytest.approx(120.0)  # S 2..4: (16 - 4) s of CPU in 10 s
+    await wait_for(pilot, lambda: "12.0K" in screen_text(app), "12.0K drawn on /a's line")

@@ -18,10 +18,18 @@ from ctrtui.service.servedrecording import ServedRecording
 from ctrtui.ui.replay import RECORDING, ReplayApp
 from ctrtui.ui.screens.jumptime import JumpTime
 from ctrtui.ui.widgets.timebar import TimeBar
-from devtools.pilot import goto, screen_text
+from devtools.pilot import goto
 from devtools.waiting import wait_for
 from tests.hostfakes import AgentChannel
-from tests.ui.test_replay import BATCH_SAMPLE, OTHER_SAMPLE, SAMPLES, _at, _members, _record
+from tests.ui.test_replay import (
+    BATCH_SAMPLE,
+    OTHER_SAMPLE,
+    SAMPLES,
+    _at,
+    _members,
+    _record,
+    recorded_columns_follow_a_step,
+)
 from tests.unit.test_history import T0, small_world
 
 pytestmark = pytest.mark.ui
@@ -96,16 +104,6 @@ async def test_the_tree_columns_show_the_figures_the_host_recorded_at_the_sample
     async with pilot_app(app=app) as (app, pilot):
         await wait_for(pilot, _at(app, 1), "the sample of --at, read on the host")
         assert "history_figures" not in channel.ops  # the columns are off: nothing asked
-        await pilot.press("c")
-        tree = app.tree
-        await wait_for(pilot, lambda: "/a" in tree.figures, "the recorded figures of /a, from the host")
-        assert tree.figures["/a"].memory == 4096 and tree.figures["/a"].cpu == pytest.approx(40.0)  # S 0..2
-        assert "/c" not in tree.figures  # nothing recorded of /c: "-"
-        await wait_for(pilot, lambda: "4.0K" in screen_text(app), "4.0K drawn on /a's line")
-        app.tree.focus()
-        await pilot.press("full_stop", "full_stop")  # sample 3: the S record of sample 2
-        await wait_for(pilot, _at(app, 3), "sample 3")
-        await wait_for(pilot, lambda: tree.figures["/a"].memory == 4096 * 3, "the figures of sample 3")
-        assert tree.figures["/a"].cpu == pytest.approx(120.0)  # S 2..4: (16 - 4) s of CPU in 10 s
-        await wait_for(pilot, lambda: "12.0K" in screen_text(app), "12.0K drawn on /a's line")
+        await recorded_columns_follow_a_step(app, pilot)  # as a local replay, the figures from the host
+        assert "history_figures" in channel.ops
         assert "history_figures" in channel.ops
