@@ -34,6 +34,7 @@ class HistoryOps:
 
     journal_path: str | None
     _replayed: tuple[str, RecordedBackend] | None = None
+    _read_warnings: tuple[str, ...] = ()  # what reading the last recording passed over
     _recorder: tuple[Recorder, JournalFeed, Sequence[str] | None, str | None, StatsReader | None] | None = None
 
     @property
@@ -58,7 +59,7 @@ class HistoryOps:
     def history_warnings(self) -> tuple[str, ...]:
         """What reading the recording of the last history call met and passed over (a torn
         tail ignored), each a sentence."""
-        return getattr(self, "_read_warnings", ())
+        return self._read_warnings
 
     def _replay(self, source: str | None, fresh: bool) -> RecordedBackend:
         place = self.history_place(source)
